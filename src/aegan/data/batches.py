@@ -1,0 +1,79 @@
+"""Mini-batches drawn from a device-resident uint8 tensor, and their normalisation.
+
+The order of an epoch is a pure function of ``(seed, epoch)``, so a resumed run sees
+the same batches as an uninterrupted one, and each distributed rank takes its own
+shard of the same permutation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+
+def normalize(images_u8: torch.Tensor, pixel_range: str) -> torch.Tensor:
+    """uint8 ``(B, C, H, W)`` -> float32 in ``[0, 1]`` ("unit") or ``[-1, 1]`` ("symmetric")."""
+    x = images_u8.float()
+    if pixel_range == "unit":
+        return x.div_(255.0)
+    if pixel_range == "symmetric":
+        return x.div_(127.5).sub_(1.0)
+    raise ValueError(f"pixel_range={pixel_range!r}: allowed are 'unit' and 'symmetric'")
+
+
+def denormalize(x: torch.Tensor, pixel_range: str) -> torch.Tensor:
+    """Inverse of ``normalize`` to float ``[0, 1]`` (for image grids and metrics)."""
+    return x.clamp(0, 1) if pixel_range == "unit" else x.add(1.0).div(2.0).clamp(0, 1)
+
+
+class DeviceBatches:
+    """Shuffled batches of ``images`` (uint8 ``(N, C, H, W)``) and ``labels`` on their device."""
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        *,
+        batch_size: int,
+        shuffle: bool = True,
+        drop_last: bool = True,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"data.batch_size={batch_size} must be a positive integer")
+        self.images, self.labels = images, labels
+        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
+        self.seed, self.rank, self.world_size = seed, rank, world_size
+        self.per_rank = len(images) // world_size if world_size > 1 else len(images)
+
+    def __len__(self) -> int:
+        """Batches per epoch on this rank."""
+        if self.drop_last:
+            return self.per_rank // self.batch_size
+        return -(-self.per_rank // self.batch_size)
+
+    def _order(self, epoch: int) -> torch.Tensor:
+        n = len(self.images)
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            order = torch.randperm(n, generator=generator)
+        else:
+            order = torch.arange(n)
+        if self.world_size > 1:  # rank r takes every world_size-th index: disjoint shards
+            order = order[self.rank : self.per_rank * self.world_size : self.world_size]
+        return order.to(self.images.device, non_blocking=True)
+
+    def epoch(
+        self, epoch: int, start_batch: int = 0
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Yield ``(images_u8, labels)`` for one epoch, from batch ``start_batch`` on."""
+        order = self._order(epoch)
+        for b in range(start_batch, len(self)):
+            idx = order[b * self.batch_size : (b + 1) * self.batch_size]
+            yield self.images[idx], self.labels[idx]
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return self.epoch(0)

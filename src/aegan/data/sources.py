@@ -1,0 +1,306 @@
+"""Locate, fetch and read image data sets into uint8 tensors held whole in memory.
+
+Every source returns an ``ImageData``: train / val / test images as one uint8 tensor
+each, ``(N, C, H, W)``, with int64 labels. The sets used here are small (Fashion-MNIST
+is 47 MB as uint8), so holding them whole and batching on the device beats a
+``DataLoader`` by several times (see ``aegan.bench``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from aegan.data.idx import DataFileError, read_idx
+
+log = logging.getLogger(__name__)
+
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+MNIST_CLASSES = tuple(str(d) for d in range(10))
+
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+
+class DataNotFoundError(FileNotFoundError):
+    """No way to get the data set worked; the message says what was tried."""
+
+
+@dataclass
+class ImageData:
+    """A data set split three ways; images uint8 ``(N, C, H, W)``, labels int64 ``(N,)``."""
+
+    name: str
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    val_images: torch.Tensor
+    val_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    classes: tuple[str, ...]
+    source: str  # where the files came from, for the log
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train_images.shape[1:])  # (C, H, W)
+
+    def to(self, device: torch.device | str) -> ImageData:
+        """Move every tensor to ``device`` (one copy each; they stay uint8)."""
+        moved = {
+            k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
+            for k, v in vars(self).items()
+        }
+        return ImageData(**moved)
+
+
+def split_train_val(
+    images: torch.Tensor, labels: torch.Tensor, *, val_size: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Hold ``val_size`` images out of the training set by a fixed permutation."""
+    if not 0 <= val_size < len(images):
+        raise ValueError(
+            f"data.val_size={val_size} must be between 0 and the training set size - 1 ({len(images) - 1})"
+        )
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    val_idx, train_idx = order[:val_size], order[val_size:]
+    return images[train_idx], labels[train_idx], images[val_idx], labels[val_idx]
+
+
+# --------------------------------------------------------------------------- IDX sets
+
+
+def _find_idx_dir(candidates: Sequence[Path]) -> Path | None:
+    """The first folder holding all four IDX files, gzipped or not."""
+    for folder in candidates:
+        if all(_idx_path(folder, stem) is not None for stem in IDX_FILES.values()):
+            return folder
+    return None
+
+
+def _idx_path(folder: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _try_apt_install(package: str) -> str:
+    """Install a Debian package when we are root with apt-get; return what happened."""
+    if shutil.which("apt-get") is None:
+        return "apt-get not found"
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        return "not root, so apt-get was not run"
+    log.info("installing Debian package %s (apt-get)...", package)
+    cmd = ["apt-get", "install", "-y", "-q", package]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:  # the package lists may be missing on a fresh machine
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True, timeout=600)
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["?"]
+        return f"apt-get install {package} failed: {tail[0]}"
+    return "ok"
+
+
+def _try_torchvision_download(dataset_cls_name: str, data_dir: Path) -> str:
+    try:
+        import torchvision.datasets as tvd
+
+        dataset_cls = getattr(tvd, dataset_cls_name)
+        for train in (True, False):
+            dataset_cls(root=str(data_dir), train=train, download=True)
+        return "ok"
+    except Exception as err:  # network errors come in many types
+        return f"torchvision download failed: {type(err).__name__}: {str(err)[:160]}"
+
+
+def load_idx_dataset(
+    name: str,
+    *,
+    root: str | None,
+    data_dir: Path,
+    download: bool,
+    val_size: int,
+    split_seed: int,
+) -> ImageData:
+    """Fashion-MNIST or MNIST from IDX files: the first way that works, said in the log.
+
+    Order: ``data.root`` (if given), the Debian package folder (Fashion-MNIST), the
+    torchvision layout under ``paths.data_dir``; then install the Debian package
+    ``dataset-fashion-mnist`` (as root), then torchvision's download.
+    """
+    tv_name = {"fashion_mnist": "FashionMNIST", "mnist": "MNIST"}[name]
+    classes = FASHION_MNIST_CLASSES if name == "fashion_mnist" else MNIST_CLASSES
+    candidates: list[Path] = []
+    if root:
+        root_path = Path(root).expanduser()
+        candidates += [root_path, root_path / tv_name / "raw"]
+    if name == "fashion_mnist":
+        candidates.append(DEBIAN_FASHION_MNIST)
+    candidates.append(data_dir / tv_name / "raw")
+
+    tried = [f"looked in {p}" for p in candidates]
+    folder = _find_idx_dir(candidates)
+    how = "found"
+    if folder is None and name == "fashion_mnist" and download:
+        outcome = _try_apt_install("dataset-fashion-mnist")
+        tried.append(f"apt-get install dataset-fashion-mnist: {outcome}")
+        folder = _find_idx_dir([DEBIAN_FASHION_MNIST])
+        how = "installed the Debian package dataset-fashion-mnist;"
+    if folder is None and download:
+        outcome = _try_torchvision_download(tv_name, data_dir)
+        tried.append(f"torchvision download into {data_dir}: {outcome}")
+        folder = _find_idx_dir([data_dir / tv_name / "raw"])
+        how = "downloaded with torchvision;"
+    if folder is None:
+        hint = (
+            "install the Debian package (apt-get install dataset-fashion-mnist), "
+            if name == "fashion_mnist"
+            else ""
+        )
+        raise DataNotFoundError(
+            f"{name} data not found: {'; '.join(tried)}. To fix: {hint}"
+            f"put the four IDX files ({', '.join(IDX_FILES.values())}, .gz or not) in a folder "
+            "and pass data.root=FOLDER, or allow the network for torchvision's download"
+        )
+    log.info("%s: %s using IDX files in %s", name, how, folder)
+
+    arrays = {key: read_idx(_idx_path(folder, stem)) for key, stem in IDX_FILES.items()}
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise DataFileError(
+                f"{folder}: {split} images {tuple(images.shape)} and labels "
+                f"{tuple(labels.shape)} do not match (expected (N, H, W) and (N,))"
+            )
+    train_x, train_y, val_x, val_y = split_train_val(
+        arrays["train_images"].unsqueeze(1),  # (N, 1, 28, 28)
+        arrays["train_labels"].long(),
+        val_size=val_size,
+        seed=split_seed,
+    )
+    return ImageData(
+        name=name,
+        train_images=train_x,
+        train_labels=train_y,
+        val_images=val_x,
+        val_labels=val_y,
+        test_images=arrays["test_images"].unsqueeze(1),
+        test_labels=arrays["test_labels"].long(),
+        classes=classes,
+        source=str(folder),
+    )
+
+
+# --------------------------------------------------------------------------- CIFAR-10
+
+
+def load_cifar10(
+    *, root: str | None, data_dir: Path, download: bool, val_size: int, split_seed: int
+) -> ImageData:
+    """CIFAR-10 through torchvision (its pickled batches), as uint8 (N, 3, 32, 32)."""
+    import torchvision.datasets as tvd
+
+    folder = Path(root).expanduser() if root else data_dir
+    try:
+        train = tvd.CIFAR10(root=str(folder), train=True, download=download)
+        test = tvd.CIFAR10(root=str(folder), train=False, download=download)
+    except Exception as err:
+        raise DataNotFoundError(
+            f"cifar10 data not found in {folder} ({type(err).__name__}: {str(err)[:160]}). "
+            "To fix: put torchvision's cifar-10-batches-py folder there, pass data.root=FOLDER, "
+            "or allow the network with data.download=true"
+        ) from err
+
+    def as_tensors(ds) -> tuple[torch.Tensor, torch.Tensor]:
+        images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()  # (N, 3, 32, 32)
+        return images, torch.as_tensor(ds.targets, dtype=torch.long)
+
+    train_x, train_y, val_x, val_y = split_train_val(
+        *as_tensors(train), val_size=val_size, seed=split_seed
+    )
+    test_x, test_y = as_tensors(test)
+    return ImageData(
+        "cifar10", train_x, train_y, val_x, val_y, test_x, test_y, tuple(train.classes), str(folder)
+    )
+
+
+# --------------------------------------------------------------------------- image folder
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+
+
+def load_image_folder(
+    *,
+    root: str | None,
+    image_size: int,
+    channels: int,
+    val_size: int,
+    split_seed: int,
+    test_size: int,
+) -> ImageData:
+    """Any folder of images (one sub-folder per class, or flat), resized to a square.
+
+    Labels are the sub-folder index (0 for a flat folder). A test split of ``test_size``
+    images is held out after the validation split.
+    """
+    from torchvision.io import ImageReadMode, decode_image
+    from torchvision.transforms.v2.functional import center_crop, resize
+
+    if not root:
+        raise DataNotFoundError("data=image_folder needs data.root=FOLDER (a folder of images)")
+    folder = Path(root).expanduser()
+    if not folder.is_dir():
+        raise DataNotFoundError(f"data.root={folder} is not a folder")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataNotFoundError(
+            f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under data.root={folder}"
+        )
+    class_names = sorted({p.parent.relative_to(folder).as_posix() for p in files})
+    class_index = {c: i for i, c in enumerate(class_names)}
+    mode = ImageReadMode.GRAY if channels == 1 else ImageReadMode.RGB
+    images, labels = [], []
+    for path in files:
+        try:
+            image = decode_image(str(path), mode=mode)  # (C, h, w) uint8
+        except Exception as err:
+            raise DataFileError(f"{path}: unreadable image ({err})") from err
+        side = min(image.shape[-2:])
+        image = resize(center_crop(image, [side, side]), [image_size, image_size], antialias=True)
+        images.append(image)
+        labels.append(class_index[path.parent.relative_to(folder).as_posix()])
+    all_x, all_y = torch.stack(images), torch.tensor(labels, dtype=torch.long)
+    rest_x, rest_y, test_x, test_y = split_train_val(
+        all_x, all_y, val_size=test_size, seed=split_seed + 1
+    )
+    train_x, train_y, val_x, val_y = split_train_val(
+        rest_x, rest_y, val_size=val_size, seed=split_seed
+    )
+    return ImageData(
+        "image_folder",
+        train_x,
+        train_y,
+        val_x,
+        val_y,
+        test_x,
+        test_y,
+        tuple(class_names),
+        str(folder),
+    )

@@ -1,0 +1,93 @@
+"""Mixed precision in one object: autocast, the loss scaler (fp16 only), and device choice."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+
+import numpy as np
+import torch
+
+PRECISIONS = ("bf16", "fp16", "fp32")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names the key, the value and what is allowed."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> cuda when available, else cpu."""
+    if name not in DEVICES and not name.startswith("cuda:"):
+        raise ConfigError(
+            f"trainer.device={name!r} is not a device; choose one of: {', '.join(DEVICES)}"
+        )
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(
+            f"trainer.device={name} but CUDA is not available here; use trainer.device=cpu or auto"
+        )
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class Amp:
+    """Autocast plus an optional GradScaler shared by every optimizer of a task.
+
+    A task calls ``amp.backward(loss)`` and ``amp.step(optimizer)`` for each of its
+    optimizers; the engine calls ``amp.update()`` once per iteration, after all of
+    them, as the PyTorch AMP notes prescribe for several optimizers.
+    """
+
+    def __init__(self, precision: str, device: torch.device) -> None:
+        if precision not in PRECISIONS:
+            raise ConfigError(
+                f"trainer.precision={precision!r} is not a precision; choose one of: {', '.join(PRECISIONS)}"
+            )
+        if precision == "fp16" and device.type != "cuda":
+            raise ConfigError(
+                "trainer.precision=fp16 needs CUDA (the CPU has no fp16 autocast worth using); "
+                "use trainer.precision=bf16 or fp32 on the CPU"
+            )
+        self.precision, self.device = precision, device
+        self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[
+            precision
+        ]
+        self.scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        (self.scaler.scale(loss) if self.scaler else loss).backward()
+
+    def unscale_(self, optimizer: torch.optim.Optimizer) -> None:
+        """Unscale gradients in place before reading their norms or clipping them."""
+        if self.scaler:
+            self.scaler.unscale_(optimizer)
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.scaler:
+            self.scaler.step(optimizer)
+        else:
+            optimizer.step()
+
+    def update(self) -> None:
+        if self.scaler:
+            self.scaler.update()
+
+    def state_dict(self) -> dict:
+        return self.scaler.state_dict() if self.scaler else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.scaler and state:
+            self.scaler.load_state_dict(state)

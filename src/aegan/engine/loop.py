@@ -1,0 +1,197 @@
+"""The training loop shared by every task: batches, precision, cadence, checkpoints, resume.
+
+Read top to bottom: ``fit`` restores a checkpoint if asked, then for each epoch runs the
+task's steps over device-resident batches, flushes the summed scalars every
+``log_every_steps`` (the only host sync in the hot path), validates, logs images and
+writes ``last.pt`` / ``best.pt``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from aegan.data import DeviceBatches, ImageData, normalize
+from aegan.engine.amp import Amp
+from aegan.engine.checkpoint import load_module_state, save_checkpoint
+from aegan.logger import TensorBoardLogger
+from aegan.tasks.base import Task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Progress:
+    """Where a run stands; saved in every checkpoint."""
+
+    epoch: int = 0  # epochs fully done
+    batch: int = 0  # batches done in the current epoch
+    step: int = 0  # optimisation steps done in all
+    best_objective: float = math.inf
+    history: list[dict[str, float]] = field(default_factory=list)  # validation per epoch
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def checkpoint_state(task: Task, amp: Amp, progress: Progress, config: dict) -> dict[str, Any]:
+    """Everything a resume needs, as tensors and plain containers (loadable weights-only)."""
+    return {
+        "config": config,
+        "epoch": progress.epoch,
+        "batch": progress.batch,
+        "step": progress.step,
+        "best_objective": progress.best_objective,
+        "history": progress.history,
+        "modules": {name: m.state_dict() for name, m in task.modules.items()},
+        "optimizers": {name: o.state_dict() for name, o in task.optimizers.items()},
+        "scaler": amp.state_dict(),
+        "task": task.extra_state(),
+        "rng": _rng_state(),
+    }
+
+
+def restore(task: Task, amp: Amp, state: dict[str, Any], *, path: Path | str) -> Progress:
+    """Load a checkpoint's weights, optimizer and scaler state and RNG into a built task."""
+    for name, module in task.modules.items():
+        load_module_state(module, state["modules"][name], name=name, path=path)
+    for name, optimizer in task.optimizers.items():
+        optimizer.load_state_dict(state["optimizers"][name])
+    amp.load_state_dict(state["scaler"])
+    task.load_extra_state(state["task"])
+    _set_rng_state(state["rng"])
+    return Progress(
+        epoch=state["epoch"],
+        batch=state["batch"],
+        step=state["step"],
+        best_objective=state["best_objective"],
+        history=list(state["history"]),
+    )
+
+
+def _batches(images_u8: torch.Tensor, batch_size: int, pixel_range: str):
+    for i in range(0, len(images_u8), batch_size):
+        yield normalize(images_u8[i : i + batch_size], pixel_range)
+
+
+def fit(
+    task: Task,
+    data: ImageData,
+    amp: Amp,
+    *,
+    trainer_cfg: Any,
+    logger: TensorBoardLogger,
+    log_every_steps: int,
+    checkpoint_dir: Path,
+    config: dict,
+    seed: int,
+    batch_size: int,
+    resume_state: dict | None = None,
+    resume_path: str | Path = "",
+    rank: int = 0,
+    world_size: int = 1,
+) -> Progress:
+    """Train ``task`` for ``trainer_cfg.epochs`` epochs; return where the run ended."""
+    is_main = rank == 0
+    train_batches = DeviceBatches(
+        data.train_images, data.train_labels, batch_size=batch_size, shuffle=True,
+        drop_last=True, seed=seed, rank=rank, world_size=world_size,
+    )  # fmt: skip
+    progress = Progress()
+    if resume_state is not None:
+        progress = restore(task, amp, resume_state, path=resume_path)
+        log.info("resumed from %s at epoch %d, step %d", resume_path, progress.epoch, progress.step)
+
+    def write_checkpoint(is_best: bool) -> None:
+        if is_main:
+            save_checkpoint(
+                checkpoint_state(task, amp, progress, config), checkpoint_dir,
+                step=progress.step, keep=trainer_cfg.keep_checkpoints, is_best=is_best,
+            )  # fmt: skip
+
+    steps_per_epoch = len(train_batches)
+    bar = tqdm(
+        total=steps_per_epoch * trainer_cfg.epochs, initial=progress.step, disable=None if is_main else True,
+        dynamic_ncols=True, desc="train", unit="step",
+    )  # fmt: skip
+    sums: dict[str, torch.Tensor] = {}
+    window_steps, window_start = 0, time.perf_counter()
+
+    def flush() -> None:
+        """Read the summed step scalars (one host sync), log their means, reset."""
+        nonlocal sums, window_steps, window_start
+        if not window_steps:
+            return
+        keys = list(sums)
+        means = (torch.stack([sums[k] for k in keys]) / window_steps).tolist()
+        elapsed = time.perf_counter() - window_start
+        scalars = dict(zip(keys, means, strict=True))
+        scalars["perf/images_per_sec"] = window_steps * batch_size * world_size / max(elapsed, 1e-9)
+        for name, optimizer in task.optimizers.items():
+            scalars[f"lr/{name}"] = optimizer.param_groups[0]["lr"]
+        logger.scalars(scalars, progress.step)
+        bar.set_postfix(
+            {k.split("/")[-1]: f"{v:.4g}" for k, v in scalars.items() if not k.startswith("lr/")}
+        )
+        sums, window_steps, window_start = {}, 0, time.perf_counter()
+
+    while progress.epoch < trainer_cfg.epochs:
+        task.train()
+        for images_u8, _labels in train_batches.epoch(progress.epoch, start_batch=progress.batch):
+            stats = task.train_step(normalize(images_u8, task.pixel_range), amp)
+            amp.update()
+            for key, value in stats.items():
+                sums[key] = sums[key] + value if key in sums else value.float()
+            progress.step += 1
+            progress.batch += 1
+            window_steps += 1
+            bar.update(1)
+            if progress.step % log_every_steps == 0:
+                flush()
+            if (
+                trainer_cfg.checkpoint_every_steps
+                and progress.step % trainer_cfg.checkpoint_every_steps == 0
+            ):
+                write_checkpoint(is_best=False)
+        flush()
+        progress.epoch += 1
+        progress.batch = 0
+
+        task.eval()
+        metrics = task.validate(
+            _batches(data.val_images, trainer_cfg.eval_batch_size, task.pixel_range), amp
+        )
+        metrics["epoch"] = progress.epoch
+        progress.history.append(metrics)
+        if is_main:
+            logger.scalars({k: v for k, v in metrics.items() if k != "epoch"}, progress.step)
+            task.log_epoch(logger, progress.step)
+            logger.flush()
+        objective = metrics[task.objective]
+        is_best = objective < progress.best_objective
+        if is_best:
+            progress.best_objective = objective
+        log.info(
+            "epoch %d/%d step %d: %s", progress.epoch, trainer_cfg.epochs, progress.step,
+            " ".join(f"{k}={v:.5g}" for k, v in metrics.items() if k != "epoch"),
+        )  # fmt: skip
+        write_checkpoint(is_best=is_best)
+    bar.close()
+    return progress

@@ -1,0 +1,93 @@
+"""TensorBoard writer for a run: scalars, image grids, hparams in the same run, projector."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams as hparams_summary
+from torchvision.utils import make_grid
+
+
+def flatten_config(cfg: DictConfig | Mapping, prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"latent_dim": 32}}`` -> ``{"model.latent_dim": 32}``; lists become strings.
+
+    Hydra's own ``_target_``/``_partial_`` keys are dropped: they are not hyperparameters.
+    """
+    if isinstance(cfg, DictConfig):
+        cfg = OmegaConf.to_container(cfg, resolve=True)
+    flat: dict[str, Any] = {}
+    for key, value in cfg.items():
+        if str(key).startswith("_"):
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_config(value, prefix=f"{name}."))
+        elif isinstance(value, (bool, int, float, str)):
+            flat[name] = value
+        else:  # None, lists
+            flat[name] = str(value)
+    return flat
+
+
+class TensorBoardLogger:
+    """Writes to ``run_dir/tb``; every method is a no-op when disabled (e.g. non-zero ranks)."""
+
+    def __init__(self, log_dir: Path | str, *, enabled: bool = True) -> None:
+        self.log_dir = Path(log_dir)
+        self.writer = SummaryWriter(str(self.log_dir)) if enabled else None
+
+    def scalars(self, values: Mapping[str, float], step: int) -> None:
+        if self.writer:
+            for tag, value in values.items():
+                self.writer.add_scalar(tag, value, step)
+
+    def image_grid(
+        self, tag: str, images: torch.Tensor, step: int, *, nrow: int = 8
+    ) -> torch.Tensor:
+        """Log float images in [0, 1], (N, C, H, W), as one grid; return the grid (C, H', W')."""
+        grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=2, pad_value=1.0)
+        if self.writer:
+            self.writer.add_image(tag, grid, step)
+        return grid
+
+    def hparams(self, config: Mapping[str, Any], metrics: Mapping[str, float], step: int) -> None:
+        """Write hparams into this run (not a sub-run as ``SummaryWriter.add_hparams`` does)."""
+        if not self.writer:
+            return
+        experiment, session_start, session_end = hparams_summary(dict(config), dict(metrics))
+        file_writer = self.writer._get_file_writer()
+        for summary in (experiment, session_start, session_end):
+            file_writer.add_summary(summary)
+        self.scalars(metrics, step)
+
+    def embedding(
+        self,
+        codes: torch.Tensor,
+        *,
+        labels: Sequence[str],
+        images: torch.Tensor | None,
+        step: int,
+        tag: str,
+    ) -> None:
+        """Latent codes ``(N, D)`` with class labels and a sprite, for the projector tab."""
+        if self.writer:
+            self.writer.add_embedding(
+                codes.detach().float().cpu(),
+                metadata=list(labels),
+                label_img=None if images is None else images.detach().float().cpu(),
+                global_step=step,
+                tag=tag,
+            )
+
+    def flush(self) -> None:
+        if self.writer:
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer:
+            self.writer.close()

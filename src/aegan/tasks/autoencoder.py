@@ -1,0 +1,110 @@
+"""The autoencoder task: reconstruct x in [0, 1] under MSE (the article) or BCE."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from aegan.data import ImageData, normalize
+from aegan.engine.amp import Amp, ConfigError
+from aegan.logger import TensorBoardLogger
+from aegan.models import DenseAutoencoder
+from aegan.tasks.base import Task
+
+AE_LOSSES = ("mse", "bce")
+
+
+def reconstruction_loss(logits: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
+    """Mean loss per pixel, in fp32 whatever the autocast dtype of ``logits``."""
+    logits = logits.float()
+    if kind == "mse":
+        return F.mse_loss(torch.sigmoid(logits), x)
+    return F.binary_cross_entropy_with_logits(logits, x)
+
+
+class AutoencoderTask(Task):
+    """Train a ``DenseAutoencoder``; the objective is validation MSE."""
+
+    objective = "val/mse"
+    pixel_range = "unit"
+
+    def __init__(
+        self,
+        net: DenseAutoencoder,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        *,
+        loss: str = "mse",
+        fixed_images: torch.Tensor,
+        class_names: Sequence[str] = (),
+        projector_samples: int = 1000,
+    ) -> None:
+        if loss not in AE_LOSSES:
+            raise ConfigError(
+                f"model.loss={loss!r} is not an autoencoder loss; choose one of: {', '.join(AE_LOSSES)}"
+            )
+        self.net, self.loss_kind = net, loss
+        self.modules = {"autoencoder": net}
+        self.optimizers = {"optimizer": optimizer(net.parameters())}
+        self.fixed_images = normalize(fixed_images, self.pixel_range)  # (16, C, H, W)
+        self.class_names, self.projector_samples = tuple(class_names), projector_samples
+
+    def train_step(self, x: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
+        optimizer = self.optimizers["optimizer"]
+        optimizer.zero_grad(set_to_none=True)
+        with amp.autocast():
+            logits = self.net(x)
+        loss = reconstruction_loss(logits, x, self.loss_kind)
+        amp.backward(loss)
+        amp.step(optimizer)
+        return {"train/loss": loss.detach()}
+
+    @torch.no_grad()
+    def validate(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:
+        sums = self._reconstruction_sums(batches, amp)
+        return {"val/mse": sums["mse"], "val/bce": sums["bce"]}
+
+    @torch.no_grad()
+    def _reconstruction_sums(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:
+        """Per-pixel MSE and BCE over all batches (exact means, not means of means)."""
+        squared = cross_entropy = torch.zeros((), dtype=torch.float64)
+        count = 0
+        for x in batches:
+            with amp.autocast():
+                logits = self.net(x)
+            logits = logits.float()
+            squared = squared + F.mse_loss(torch.sigmoid(logits), x, reduction="sum").double().cpu()
+            cross_entropy = (
+                cross_entropy
+                + F.binary_cross_entropy_with_logits(logits, x, reduction="sum").double().cpu()
+            )
+            count += x.numel()
+        return {"mse": (squared / count).item(), "bce": (cross_entropy / count).item()}
+
+    @torch.no_grad()
+    def log_epoch(self, logger: TensorBoardLogger, step: int) -> None:
+        """Fixed validation images (top rows) over their reconstructions (bottom rows)."""
+        recon = self.net.reconstruct(self.fixed_images)
+        logger.image_grid("val/reconstructions", torch.cat([self.fixed_images, recon]), step)
+
+    @torch.no_grad()
+    def evaluate(self, data: ImageData, amp: Amp) -> dict[str, float]:
+        images = data.test_images
+        batches = (
+            normalize(images[i : i + 1000], self.pixel_range) for i in range(0, len(images), 1000)
+        )
+        sums = self._reconstruction_sums(batches, amp)
+        psnr = -10.0 * torch.log10(torch.tensor(sums["mse"])).item()  # peak 1.0
+        return {"test/mse": sums["mse"], "test/bce": sums["bce"], "test/psnr": psnr}
+
+    @torch.no_grad()
+    def log_final(self, logger: TensorBoardLogger, data: ImageData, step: int) -> None:
+        """Codes of the first test images, labelled by class, with a sprite, for the projector."""
+        n = min(self.projector_samples, len(data.test_images))
+        if n == 0:
+            return
+        x = normalize(data.test_images[:n], self.pixel_range)
+        labels = data.test_labels[:n].tolist()
+        names = [self.class_names[i] if i < len(self.class_names) else str(i) for i in labels]
+        logger.embedding(self.net.encode(x), labels=names, images=x, step=step, tag="test_codes")

@@ -1,0 +1,64 @@
+"""The contract between a task (what one step means) and the engine (everything else)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+
+from aegan.data import ImageData
+from aegan.engine.amp import Amp
+from aegan.logger import TensorBoardLogger
+
+
+class Task:
+    """Base class: a task owns its networks, optimizers and the meaning of a step.
+
+    The engine calls, in order: ``train_step`` per batch (then ``amp.update()``),
+    ``validate`` and ``log_epoch`` per epoch, and ``evaluate`` / ``log_final`` once
+    at the end. Subclasses set ``modules``, ``optimizers``, ``objective`` (a key of
+    ``validate``'s result; lower is better) and ``pixel_range`` ("unit" | "symmetric").
+    """
+
+    modules: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    objective: str
+    pixel_range: str
+
+    def train_step(self, x: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
+        """One optimisation step on normalised images ``x`` (B, C, H, W).
+
+        Returns detached 0-d tensors still on the device; the engine sums them and reads
+        them every ``logger.log_every_steps`` steps (no host sync here).
+        """
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def validate(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:
+        raise NotImplementedError
+
+    def log_epoch(self, logger: TensorBoardLogger, step: int) -> None:
+        """Image grids and other per-epoch pictures."""
+
+    def evaluate(self, data: ImageData, amp: Amp) -> dict[str, float]:
+        """Final metrics on the test split, as flat keys (``test/mse``...)."""
+        return {}
+
+    def log_final(self, logger: TensorBoardLogger, data: ImageData, step: int) -> None:
+        """End-of-run artefacts such as projector embeddings."""
+
+    def extra_state(self) -> dict[str, Any]:
+        """Task state a checkpoint must carry beyond modules and optimizers."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    def train(self, mode: bool = True) -> None:
+        for module in self.modules.values():
+            module.train(mode)
+
+    def eval(self) -> None:
+        self.train(False)
