@@ -16,7 +16,7 @@ from pathlib import Path
 
 import hydra
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.data import DataFileError, DataNotFoundError, load_data
 from aegan.engine import (
@@ -61,6 +61,9 @@ def prepare_run_dir(run_dir: Path) -> None:
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Build data, task and logger from ``cfg``, fit, evaluate; return the final metrics."""
+    with open_dict(cfg):  # absolute paths, so the config saved in checkpoints works from anywhere
+        cfg.paths.output_dir = str(Path(cfg.paths.output_dir).resolve())
+        cfg.paths.data_dir = str(Path(cfg.paths.data_dir).expanduser().resolve())
     run_dir = Path(cfg.paths.output_dir)
     prepare_run_dir(run_dir)
     device = resolve_device(cfg.trainer.device)
@@ -70,6 +73,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         resume_path = resolve_checkpoint(cfg.trainer.resume)
         resume_state = load_checkpoint(resume_path)
 
+    if cfg.trainer.cpu_threads:
+        torch.set_num_threads(cfg.trainer.cpu_threads)
     torch.set_float32_matmul_precision("high")  # TF32 matmuls on CUDA for fp32 runs
     seed_everything(cfg.seed)
     data = load_data(cfg.data, data_dir=cfg.paths.data_dir)

@@ -50,10 +50,8 @@ class DenseAutoencoder(nn.Module):
             encoder = encoder[:-1]
         self.encoder = nn.Sequential(nn.Flatten(), *encoder)
         # The article's decoder starts with a Dense(latent_dim) layer: latent -> latent -> hidden
-        self.decoder = nn.Sequential(
-            *_mlp([latent_dim, latent_dim, *reversed(hidden_dims)]),
-            nn.Linear(hidden_dims[-1] if hidden_dims else latent_dim, num_pixels),
-        )
+        decoder_sizes = [latent_dim, latent_dim, *reversed(hidden_dims)]
+        self.decoder = nn.Sequential(*_mlp(decoder_sizes), nn.Linear(decoder_sizes[-1], num_pixels))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> code (B, latent_dim)."""

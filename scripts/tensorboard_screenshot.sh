@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Render a TensorBoard tab of a run (or sweep) folder to a PNG with headless Chromium.
+#   scripts/tensorboard_screenshot.sh LOGDIR OUT.png [TAB]     TAB: scalars (default) | images | hparams | projector
+# Needs Debian's chromium (apt-get install chromium). Serves on a free loopback port and stops it after.
+set -euo pipefail
+logdir=${1:?usage: $0 LOGDIR OUT.png [TAB]}
+out=${2:?usage: $0 LOGDIR OUT.png [TAB]}
+tab=${3:-scalars}
+py=${PYTHON:-$(dirname "$0")/../.venv/bin/python}
+port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$py" -m tensorboard.main --logdir "$logdir" --host 127.0.0.1 --port "$port" --load_fast false >/dev/null 2>&1 &
+tb_pid=$!
+trap 'kill $tb_pid 2>/dev/null || true' EXIT
+for _ in $(seq 60); do
+  curl -sf "http://127.0.0.1:$port/data/plugin/scalars/tags" >/dev/null && break
+  sleep 0.5
+done
+sleep 2  # let the first reload finish reading the event files
+profile=$(mktemp -d)
+chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync \
+  --user-data-dir="$profile" --window-size=1600,1100 --virtual-time-budget=8000 \
+  --screenshot="$out" "http://127.0.0.1:$port/#$tab" 2>/dev/null
+rm -rf "$profile"
+echo "wrote $out ($tab tab of $logdir)"

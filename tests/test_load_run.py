@@ -1,0 +1,35 @@
+"""``aegan.load_run`` gives back a trained autoencoder in one call."""
+
+import pytest
+import torch
+
+import aegan
+
+
+def test_load_run_autoencoder(trained_ae_run):
+    run = aegan.load_run(trained_ae_run, checkpoint="last")
+    assert run.config.model.task == "autoencoder"
+    assert run.metrics["test/mse"] > 0
+    assert run.epoch == 1 and run.step > 0
+    images = run.data.test_images[:8]  # uint8 (8, 1, 28, 28)
+    codes = run.encode(images)
+    assert codes.shape == (8, 32)
+    recon = run.reconstruct(images)
+    assert recon.shape == (8, 1, 28, 28) and recon.min() >= 0 and recon.max() <= 1
+    # the loaded weights are the trained ones: the reconstruction error matches the run's own figure
+    x = run.data.test_images.float() / 255
+    mse = ((run.reconstruct(run.data.test_images) - x) ** 2).mean().item()
+    assert mse == pytest.approx(run.metrics["test/mse"], rel=1e-4)
+    path = run.interpolate(run.data.test_images[0], run.data.test_images[1], steps=5)
+    assert path.shape == (5, 1, 28, 28)
+    assert torch.allclose(path[0], recon[0], atol=1e-5)
+    assert len(run.history) == 1
+    with pytest.raises(AttributeError, match="not a GAN run"):
+        run.sample(4)
+
+
+def test_load_run_names_a_missing_run(tmp_path):
+    from aegan.engine import CheckpointError
+
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        aegan.load_run(tmp_path / "nope")

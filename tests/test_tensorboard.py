@@ -1,0 +1,70 @@
+"""A real TensorBoard server, read over HTTP, sees what a training run logged."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, data: bytes | None = None):
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture
+def tensorboard_url(trained_ae_run):
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tensorboard.main", "--logdir", str(trained_ae_run / "tb"),
+         "--host", "127.0.0.1", "--port", str(port), "--load_fast", "false", "--reload_interval", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _get(f"{url}/data/plugin/scalars/tags"):
+                    break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"tensorboard did not serve: {server.stderr.read()[-2000:]!r}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_tensorboard_serves_scalars_images_hparams_and_projector(tensorboard_url):
+    scalar_tags = _get(f"{tensorboard_url}/data/plugin/scalars/tags")["."]
+    for tag in ("train/loss", "val/mse", "perf/images_per_sec", "lr/optimizer", "test/mse"):
+        assert tag in scalar_tags, tag
+
+    image_tags = _get(f"{tensorboard_url}/data/plugin/images/tags")["."]
+    assert "val/reconstructions" in image_tags
+
+    experiment = _get(
+        f"{tensorboard_url}/data/plugin/hparams/experiment",
+        data=json.dumps({"experimentName": ""}).encode(),
+    )
+    hparams = {info["name"] for info in experiment["hparamInfos"]}
+    metrics = {info["name"]["tag"] for info in experiment["metricInfos"]}
+    assert {"model.latent_dim", "data.batch_size", "trainer.precision"} <= hparams
+    assert {"test/mse", "val/best_objective"} <= metrics
+
+    assert _get(f"{tensorboard_url}/data/plugin/projector/runs") == ["."]
+    config = _get(f"{tensorboard_url}/data/plugin/projector/info?run=.")
+    assert any(e["tensorName"].startswith("test_codes") for e in config["embeddings"])
