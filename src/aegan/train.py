@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -18,24 +19,26 @@ import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from aegan.config import validate_config
 from aegan.data import DataFileError, DataNotFoundError, load_data
 from aegan.engine import (
     Amp,
     CheckpointError,
     ConfigError,
+    NonFiniteError,
     fit,
     load_checkpoint,
     resolve_checkpoint,
-    resolve_device,
     seed_everything,
 )
+from aegan.engine.distributed import Distributed, init_distributed, shutdown_distributed
 from aegan.logger import TensorBoardLogger, flatten_config
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.train")
 
 # Errors a user can fix from the message alone: shown as one line, no traceback.
-USER_ERRORS = (ConfigError, DataNotFoundError, DataFileError, CheckpointError)
+USER_ERRORS = (ConfigError, DataNotFoundError, DataFileError, CheckpointError, NonFiniteError)
 
 MIN_FREE_BYTES = 200 * 2**20
 
@@ -60,28 +63,44 @@ def prepare_run_dir(run_dir: Path) -> None:
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Build data, task and logger from ``cfg``, fit, evaluate; return the final metrics."""
+    """Build data, task and logger from ``cfg``, fit, evaluate; return the final metrics.
+
+    Under ``torchrun`` every rank trains on its shard; rank 0 alone logs, writes
+    checkpoints and ``metrics.json``.
+    """
+    validate_config(cfg)
     with open_dict(cfg):  # absolute paths, so the config saved in checkpoints works from anywhere
         cfg.paths.output_dir = str(Path(cfg.paths.output_dir).resolve())
         cfg.paths.data_dir = str(Path(cfg.paths.data_dir).expanduser().resolve())
     run_dir = Path(cfg.paths.output_dir)
     prepare_run_dir(run_dir)
-    device = resolve_device(cfg.trainer.device)
-    amp = Amp(cfg.trainer.precision, device)
+    dist = init_distributed(cfg.trainer.device)
+    try:
+        return _train(cfg, run_dir, dist)
+    finally:
+        shutdown_distributed()
+
+
+def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float]:
+    device = dist.device
+    if not dist.is_main:  # one voice in the console and in train.log
+        logging.getLogger("aegan").setLevel(logging.WARNING)
+    amp = Amp(cfg.trainer.precision, device, skip_nonfinite=cfg.trainer.on_nonfinite == "skip")
     resume_state, resume_path = None, ""
     if cfg.trainer.resume:
         resume_path = resolve_checkpoint(cfg.trainer.resume)
         resume_state = load_checkpoint(resume_path)
-
     if cfg.trainer.cpu_threads:
         torch.set_num_threads(cfg.trainer.cpu_threads)
     torch.set_float32_matmul_precision("high")  # TF32 matmuls on CUDA for fp32 runs
-    seed_everything(cfg.seed)
+    seed_everything(cfg.seed)  # the same on every rank: identical initial weights
+
     data = load_data(cfg.data, data_dir=cfg.paths.data_dir)
-    if cfg.data.batch_size > len(data.train_images):
+    per_rank = len(data.train_images) // dist.world_size
+    if cfg.data.batch_size > per_rank:
         raise ConfigError(
             f"data.batch_size={cfg.data.batch_size} is larger than the training set "
-            f"({len(data.train_images)} images); use a batch size <= {len(data.train_images)}"
+            f"({per_rank} images per process); use a batch size <= {per_rank}"
         )
     log.info(
         "data %s: train %s, val %s, test %s (from %s)", data.name, tuple(data.train_images.shape),
@@ -89,21 +108,23 @@ def train(cfg: DictConfig) -> dict[str, float]:
     )  # fmt: skip
     data = data.to(device)
     task = build_task(cfg.model, data, device, projector_samples=cfg.logger.projector_samples)
-    logger = TensorBoardLogger(run_dir / "tb", enabled=cfg.logger.enabled)
-    config = OmegaConf.to_container(cfg, resolve=True)
+    if dist.world_size > 1:
+        if cfg.trainer.sync_batchnorm:
+            for module in task.modules.values():
+                torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
+        task.distribute(dist.wrap)
+    logger = TensorBoardLogger(run_dir / "tb", enabled=cfg.logger.enabled and dist.is_main)
     log.info(
-        "training %s on %s (%s) for %d epochs",
-        cfg.model.task,
-        device,
-        amp.precision,
-        cfg.trainer.epochs,
-    )
+        "training %s on %s x%d (%s) for %d epochs", cfg.model.task, device, dist.world_size,
+        amp.precision, cfg.trainer.epochs,
+    )  # fmt: skip
 
     progress = fit(
         task, data, amp,
         trainer_cfg=cfg.trainer, logger=logger, log_every_steps=cfg.logger.log_every_steps,
-        checkpoint_dir=run_dir / "checkpoints", config=config, seed=cfg.seed,
-        batch_size=cfg.data.batch_size, resume_state=resume_state, resume_path=resume_path,
+        checkpoint_dir=run_dir / "checkpoints", config=OmegaConf.to_container(cfg, resolve=True),
+        seed=cfg.seed, batch_size=cfg.data.batch_size, resume_state=resume_state,
+        resume_path=resume_path, rank=dist.rank, world_size=dist.world_size,
     )  # fmt: skip
 
     task.eval()
@@ -113,16 +134,18 @@ def train(cfg: DictConfig) -> dict[str, float]:
     metrics["val/best_objective"] = progress.best_objective
     metrics["train/epochs"] = progress.epoch
     metrics["train/steps"] = progress.step
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    logger.hparams(
-        flatten_config(cfg), {k: v for k, v in metrics.items() if math.isfinite(v)}, progress.step
-    )
-    task.log_final(logger, data, progress.step)
+    if dist.is_main:
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
+        logger.hparams(flatten_config(cfg), finite, progress.step)
+        task.log_final(logger, data, progress.step)
     logger.close()
     return metrics
 
 
 def _report(cfg: DictConfig, metrics: dict[str, float]) -> None:
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
     run_dir = Path(cfg.paths.output_dir)
     shown = " ".join(
         f"{k}={v:.5g}" for k, v in sorted(metrics.items()) if k.startswith(("test/", "val/"))
@@ -133,18 +156,48 @@ def _report(cfg: DictConfig, metrics: dict[str, float]) -> None:
 
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
-def main(cfg: DictConfig) -> float:
-    """Hydra entry point; returns the objective so a sweeper can minimise it."""
+def main(cfg: DictConfig) -> float | None:
+    """Hydra entry point; returns the objective so a sweeper can minimise it.
+
+    In a sweep (``-m``) a job that raises does not end the sweep: its error and overrides
+    go to ``RUN_DIR/failed.json`` and the log, and it returns None, which every launcher
+    passes on and the Optuna sweeper records as a failed trial. A NaN objective is returned
+    as None too: Optuna 2.10 would end the whole study on it.
+    """
+    import traceback
+
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
     try:
         metrics = train(cfg)
-    except USER_ERRORS as err:
-        if cfg.get("debug"):
-            raise
-        log.error("%s", err)
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    except Exception as err:
+        in_sweep = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+        if not in_sweep:
+            if cfg.get("debug") or not isinstance(err, USER_ERRORS):
+                raise
+            log.error("%s", err)
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+        hydra_cfg = HydraConfig.get()
+        run_dir = Path(hydra_cfg.runtime.output_dir)
+        failure = {
+            "error": str(err),
+            "type": type(err).__name__,
+            "overrides": list(hydra_cfg.overrides.task),
+            "traceback": traceback.format_exc(),
+        }
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "failed.json").write_text(json.dumps(failure, indent=2) + "\n")
+        unexpected = cfg.get("debug") or not isinstance(err, USER_ERRORS)
+        log.error(
+            "job %s failed, the sweep goes on: %s: %s (see %s)", hydra_cfg.job.num,
+            failure["type"], err, run_dir / "failed.json", exc_info=bool(unexpected),
+        )  # fmt: skip
+        return None
     _report(cfg, metrics)
-    return metrics["val/best_objective"]
+    objective = metrics["val/best_objective"]
+    return None if math.isnan(objective) else objective
 
 
 if __name__ == "__main__":

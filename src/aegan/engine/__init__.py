@@ -7,12 +7,13 @@ from aegan.engine.checkpoint import (
     resolve_checkpoint,
     save_checkpoint,
 )
-from aegan.engine.loop import Progress, fit, restore
+from aegan.engine.loop import NonFiniteError, Progress, fit, restore
 
 __all__ = [
     "Amp",
     "CheckpointError",
     "ConfigError",
+    "NonFiniteError",
     "Progress",
     "fit",
     "load_checkpoint",

@@ -41,12 +41,17 @@ def seed_everything(seed: int) -> None:
 class Amp:
     """Autocast plus an optional GradScaler shared by every optimizer of a task.
 
+    With ``skip_nonfinite`` (``trainer.on_nonfinite=skip``) a unit scaler also skips
+    optimizer steps whose gradients are not finite, in bf16 and fp32 too.
+
     A task calls ``amp.backward(loss)`` and ``amp.step(optimizer)`` for each of its
     optimizers; the engine calls ``amp.update()`` once per iteration, after all of
     them, as the PyTorch AMP notes prescribe for several optimizers.
     """
 
-    def __init__(self, precision: str, device: torch.device) -> None:
+    def __init__(
+        self, precision: str, device: torch.device, *, skip_nonfinite: bool = False
+    ) -> None:
         if precision not in PRECISIONS:
             raise ConfigError(
                 f"trainer.precision={precision!r} is not a precision; choose one of: {', '.join(PRECISIONS)}"
@@ -61,6 +66,13 @@ class Amp:
             precision
         ]
         self.scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+        if self.scaler is None and skip_nonfinite:
+            # A scaler fixed at 1.0 (growth never reached, backoff rounds to 1.0 in fp32):
+            # it only inspects gradients and skips the step of any optimizer whose
+            # gradients are not finite, without a host sync for fused optimizers.
+            self.scaler = torch.amp.GradScaler(
+                device.type, init_scale=1.0, growth_interval=2**30, backoff_factor=1.0 - 1e-9
+            )
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "fp32":

@@ -27,6 +27,10 @@ from aegan.tasks.base import Task
 log = logging.getLogger(__name__)
 
 
+class NonFiniteError(RuntimeError):
+    """The loss became NaN or infinite and ``trainer.on_nonfinite=stop``."""
+
+
 @dataclass
 class Progress:
     """Where a run stands; saved in every checkpoint."""
@@ -91,6 +95,50 @@ def _batches(images_u8: torch.Tensor, batch_size: int, pixel_range: str):
         yield normalize(images_u8[i : i + batch_size], pixel_range)
 
 
+class StepAccumulator:
+    """Per-step scalars summed on the device, with the divergence guard; read with one sync.
+
+    A step whose scalars are not all finite counts as non-finite (the first such step is
+    remembered) and adds zeros, not NaN, to the sums.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.steps = 0
+        self.nonfinite = torch.zeros((), dtype=torch.long, device=device)
+        self.first_nonfinite = torch.full((), -1, dtype=torch.long, device=device)
+
+    def add(self, stats: dict[str, torch.Tensor], step: int) -> None:
+        finite = torch.stack(list(stats.values())).isfinite().all()
+        self.nonfinite.add_(~finite)
+        first = torch.where(~finite & (self.first_nonfinite < 0), step, self.first_nonfinite)
+        self.first_nonfinite.copy_(first)
+        for key, value in stats.items():
+            value = torch.where(finite, value.float(), 0.0)
+            self.sums[key] = self.sums[key] + value if key in self.sums else value
+        self.steps += 1
+
+    def read(self) -> tuple[dict[str, float], int, int]:
+        """(means over the window, non-finite steps, first non-finite step or -1); then reset."""
+        keys = list(self.sums)
+        extra = [self.nonfinite.float(), self.first_nonfinite.float()]
+        *totals, bad, first_bad = torch.stack([self.sums[k] for k in keys] + extra).tolist()
+        means = {k: v / max(self.steps, 1) for k, v in zip(keys, totals, strict=True)}
+        self.sums, self.steps = {}, 0
+        self.nonfinite.zero_()
+        self.first_nonfinite.fill_(-1)
+        return means, int(bad), int(first_bad)
+
+
+def run_step(
+    task: Task, amp: Amp, images_u8: torch.Tensor, stats: StepAccumulator, step: int
+) -> None:
+    """One training iteration as the engine runs it (``aegan.bench`` times exactly this)."""
+    losses = task.train_step(normalize(images_u8, task.pixel_range), amp)
+    amp.update()
+    stats.add(losses, step)
+
+
 def fit(
     task: Task,
     data: ImageData,
@@ -131,37 +179,50 @@ def fit(
         total=steps_per_epoch * trainer_cfg.epochs, initial=progress.step, disable=None if is_main else True,
         dynamic_ncols=True, desc="train", unit="step",
     )  # fmt: skip
-    sums: dict[str, torch.Tensor] = {}
-    window_steps, window_start = 0, time.perf_counter()
+    stats = StepAccumulator(data.train_images.device)
+    window_start = time.perf_counter()
+    skipped_total = 0
 
     def flush() -> None:
-        """Read the summed step scalars (one host sync), log their means, reset."""
-        nonlocal sums, window_steps, window_start
+        """Read the summed step scalars (one host sync), log their means, reset.
+
+        Raises ``NonFiniteError`` (on_nonfinite=stop) before anything else is logged or
+        saved, so the last checkpoint on disk is the last good one.
+        """
+        nonlocal window_start, skipped_total
+        window_steps = stats.steps
         if not window_steps:
             return
-        keys = list(sums)
-        means = (torch.stack([sums[k] for k in keys]) / window_steps).tolist()
+        scalars, bad_steps, first_bad = stats.read()
+        if bad_steps and trainer_cfg.on_nonfinite == "stop":
+            last = checkpoint_dir / "last.pt"
+            kept = (
+                f"the last good checkpoint is {last}" if last.exists() else "none was written yet"
+            )
+            raise NonFiniteError(
+                f"non-finite loss at step {first_bad + 1}; training stopped, {kept} "
+                "(lower the learning rate, use bf16/fp32, or trainer.on_nonfinite=skip)"
+            )
+        skipped_total += bad_steps
         elapsed = time.perf_counter() - window_start
-        scalars = dict(zip(keys, means, strict=True))
+        if trainer_cfg.on_nonfinite == "skip":
+            scalars["train/skipped_steps"] = skipped_total
         scalars["perf/images_per_sec"] = window_steps * batch_size * world_size / max(elapsed, 1e-9)
         for name, optimizer in task.optimizers.items():
             scalars[f"lr/{name}"] = optimizer.param_groups[0]["lr"]
         logger.scalars(scalars, progress.step)
-        bar.set_postfix(
-            {k.split("/")[-1]: f"{v:.4g}" for k, v in scalars.items() if not k.startswith("lr/")}
-        )
-        sums, window_steps, window_start = {}, 0, time.perf_counter()
+        shown = {
+            k.split("/")[-1]: f"{v:.4g}" for k, v in scalars.items() if not k.startswith("lr/")
+        }
+        bar.set_postfix(shown)
+        window_start = time.perf_counter()
 
     while progress.epoch < trainer_cfg.epochs:
         task.train()
         for images_u8, _labels in train_batches.epoch(progress.epoch, start_batch=progress.batch):
-            stats = task.train_step(normalize(images_u8, task.pixel_range), amp)
-            amp.update()
-            for key, value in stats.items():
-                sums[key] = sums[key] + value if key in sums else value.float()
+            run_step(task, amp, images_u8, stats, progress.step)
             progress.step += 1
             progress.batch += 1
-            window_steps += 1
             bar.update(1)
             if progress.step % log_every_steps == 0:
                 flush()
@@ -169,6 +230,7 @@ def fit(
                 trainer_cfg.checkpoint_every_steps
                 and progress.step % trainer_cfg.checkpoint_every_steps == 0
             ):
+                flush()  # the divergence guard runs before anything is saved
                 write_checkpoint(is_best=False)
         flush()
         progress.epoch += 1

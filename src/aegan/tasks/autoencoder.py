@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from aegan.data import ImageData, normalize
 from aegan.engine.amp import Amp, ConfigError
@@ -45,6 +46,7 @@ class AutoencoderTask(Task):
                 f"model.loss={loss!r} is not an autoencoder loss; choose one of: {', '.join(AE_LOSSES)}"
             )
         self.net, self.loss_kind = net, loss
+        self.forward_net: nn.Module = net  # DDP-wrapped under torchrun (see ``distribute``)
         self.modules = {"autoencoder": net}
         self.optimizers = {"optimizer": optimizer(net.parameters())}
         self.fixed_images = normalize(fixed_images, self.pixel_range)  # (16, C, H, W)
@@ -54,11 +56,14 @@ class AutoencoderTask(Task):
         optimizer = self.optimizers["optimizer"]
         optimizer.zero_grad(set_to_none=True)
         with amp.autocast():
-            logits = self.net(x)
+            logits = self.forward_net(x)
         loss = reconstruction_loss(logits, x, self.loss_kind)
         amp.backward(loss)
         amp.step(optimizer)
         return {"train/loss": loss.detach()}
+
+    def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
+        self.forward_net = wrap(self.net)
 
     @torch.no_grad()
     def validate(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:
@@ -67,20 +72,20 @@ class AutoencoderTask(Task):
 
     @torch.no_grad()
     def _reconstruction_sums(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:
-        """Per-pixel MSE and BCE over all batches (exact means, not means of means)."""
-        squared = cross_entropy = torch.zeros((), dtype=torch.float64)
-        count = 0
+        """Per-pixel MSE and BCE over all batches (exact means, one host sync at the end)."""
+        sums, count = None, 0
         for x in batches:
             with amp.autocast():
                 logits = self.net(x)
             logits = logits.float()
-            squared = squared + F.mse_loss(torch.sigmoid(logits), x, reduction="sum").double().cpu()
-            cross_entropy = (
-                cross_entropy
-                + F.binary_cross_entropy_with_logits(logits, x, reduction="sum").double().cpu()
-            )
+            batch_sums = torch.stack([
+                F.mse_loss(torch.sigmoid(logits), x, reduction="sum"),
+                F.binary_cross_entropy_with_logits(logits, x, reduction="sum"),
+            ]).double()  # fmt: skip
+            sums = batch_sums if sums is None else sums + batch_sums
             count += x.numel()
-        return {"mse": (squared / count).item(), "bce": (cross_entropy / count).item()}
+        mse, bce = (sums / count).tolist()
+        return {"mse": mse, "bce": bce}
 
     @torch.no_grad()
     def log_epoch(self, logger: TensorBoardLogger, step: int) -> None:

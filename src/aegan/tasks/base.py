@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -55,6 +55,13 @@ class Task:
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         pass
+
+    def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
+        """Use ``wrap(module)`` (DistributedDataParallel) for the forward passes of training.
+
+        ``self.modules`` keep the unwrapped networks, so checkpoints load in one process.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not support multi-process training")
 
     def train(self, mode: bool = True) -> None:
         for module in self.modules.values():

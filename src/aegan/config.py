@@ -1,0 +1,126 @@
+"""Config schema and validation: catch bad settings before any data is read or weight built.
+
+Hydra's ConfigStore gives the trainer section types for free (``trainer.epochs=abc`` is
+refused at compose time); ``validate_config`` checks what types cannot (ranges, choices,
+paths, image sizes) and raises ``ConfigError`` with one line naming key, value and what
+is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+from aegan.data import DATASETS
+from aegan.engine.amp import DEVICES, PRECISIONS, ConfigError
+from aegan.engine.checkpoint import resolve_checkpoint
+
+ON_NONFINITE = ("stop", "skip")
+
+# Image shape of each named data set, known before reading it.
+KNOWN_SHAPES = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+
+
+@dataclass
+class TrainerSchema:
+    """Types of ``cfg.trainer`` (conf/trainer/default.yaml holds the values)."""
+
+    epochs: int = 30
+    device: str = "auto"
+    precision: str = "fp32"
+    cpu_threads: int | None = None
+    eval_batch_size: int = 1000
+    checkpoint_every_steps: int = 0
+    keep_checkpoints: int = 2
+    resume: str | None = None
+    sync_batchnorm: bool = False
+    on_nonfinite: str = "stop"
+
+
+def register_configs() -> None:
+    """Make ``trainer/schema`` available to the defaults lists of conf/trainer/*.yaml."""
+    ConfigStore.instance().store(group="trainer", name="schema", node=TrainerSchema)
+
+
+register_configs()
+
+
+def _positive(cfg: DictConfig, key: str, *, allow_none: bool = False, minimum: int = 1) -> None:
+    value = OmegaConf.select(cfg, key)
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        allowed = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ConfigError(
+            f"{key}={value!r} is not allowed: it must be {allowed}{' or null' if allow_none else ''}"
+        )
+
+
+def _choice(key: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key}={value!r} is not allowed; choose one of: {', '.join(allowed)}")
+
+
+def image_shape_of(data_cfg: DictConfig) -> tuple[int, int, int]:
+    """The (C, H, W) a data config will produce, without reading it."""
+    if data_cfg.name == "image_folder":
+        return (data_cfg.channels, data_cfg.image_size, data_cfg.image_size)
+    return KNOWN_SHAPES[data_cfg.name]
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Raise ``ConfigError`` for the first setting that cannot work."""
+    from aegan.tasks import TASKS  # late: tasks import the engine
+
+    _choice("data", cfg.data.name, DATASETS)
+    _choice("model.task", cfg.model.task, TASKS)
+    _choice("trainer.precision", cfg.trainer.precision, PRECISIONS)
+    if cfg.trainer.device not in DEVICES and not str(cfg.trainer.device).startswith("cuda:"):
+        _choice("trainer.device", cfg.trainer.device, DEVICES)
+    _choice("trainer.on_nonfinite", cfg.trainer.on_nonfinite, ON_NONFINITE)
+    for key in (
+        "trainer.epochs",
+        "trainer.eval_batch_size",
+        "trainer.keep_checkpoints",
+        "data.batch_size",
+    ):
+        _positive(cfg, key)
+    _positive(cfg, "trainer.checkpoint_every_steps", minimum=0)
+    _positive(cfg, "trainer.cpu_threads", allow_none=True)
+    _positive(cfg, "data.subset", allow_none=True)
+    _positive(cfg, "data.val_size", minimum=0)
+    _positive(cfg, "logger.log_every_steps")
+    _positive(cfg, "model.latent_dim")
+    for i, size in enumerate(cfg.model.get("hidden_dims") or []):
+        if not isinstance(size, int) or size < 1:
+            raise ConfigError(
+                f"model.hidden_dims[{i}]={size!r} is not allowed: layer sizes must be positive integers"
+            )
+    if cfg.data.name == "image_folder":
+        _positive(cfg, "data.image_size")
+        _choice("data.channels", cfg.data.channels, (1, 3))
+    if cfg.data.subset is not None and cfg.data.batch_size > cfg.data.subset:
+        raise ConfigError(
+            f"data.batch_size={cfg.data.batch_size} is larger than data.subset={cfg.data.subset}; "
+            f"use a batch size <= {cfg.data.subset}"
+        )
+    if cfg.model.task == "gan":
+        from aegan.models.dcgan import generator_layout
+
+        channels, height, width = image_shape_of(cfg.data)
+        try:
+            generator_layout((height, width))
+        except ValueError as err:
+            raise ConfigError(f"data={cfg.data.name} ({channels}x{height}x{width}): {err}") from err
+    if cfg.trainer.sync_batchnorm and cfg.trainer.device == "cpu":
+        raise ConfigError(
+            "trainer.sync_batchnorm=true needs CUDA (SyncBatchNorm has no CPU kernel)"
+        )
+    if cfg.trainer.resume:
+        resolve_checkpoint(cfg.trainer.resume)  # raises CheckpointError naming the path
+    root = cfg.data.get("root")
+    if root and cfg.data.name != "cifar10" and not Path(str(root)).expanduser().exists():
+        raise ConfigError(f"data.root={root} does not exist; pass a folder that holds the data set")

@@ -1,0 +1,47 @@
+"""`torchrun` with 2 gloo processes trains on disjoint shards and leaves one loadable checkpoint."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from aegan.data import DeviceBatches
+from aegan.engine import load_checkpoint
+from conftest import REPO, TINY_AE
+
+
+def test_ranks_draw_disjoint_shards_of_the_same_permutation():
+    images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1)
+    shards = [
+        torch.cat([b.flatten() for b, _ in DeviceBatches(images, torch.zeros(10), batch_size=1,
+                                                         seed=3, rank=r, world_size=2).epoch(0)])
+        for r in (0, 1)
+    ]  # fmt: skip
+    assert len(shards[0]) == len(shards[1]) == 5
+    assert set(shards[0].tolist()).isdisjoint(shards[1].tolist())
+
+
+def test_torchrun_two_gloo_processes(tmp_path):
+    run_dir = tmp_path / "ddp"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "aegan.train", *TINY_AE,
+         f"hydra.run.dir={run_dir}", f"paths.data_dir={tmp_path / 'data'}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [
+        "best.pt",
+        "last.pt",
+        "step-00000015.pt",
+    ]
+    state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    assert state["step"] == 2000 // 2 // 64  # each rank ran its half of the epoch
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert all(v == v and abs(v) != float("inf") for v in metrics.values())
+    from aegan import load_run
+
+    run = load_run(run_dir, checkpoint="last")  # single process loads the DDP checkpoint
+    assert run.reconstruct(run.data.test_images[:2]).shape == (2, 1, 28, 28)

@@ -1,0 +1,214 @@
+"""Nothing lost, nothing unclear: bad settings, broken files, divergence, crashes, resume."""
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aegan.data import DataFileError, read_idx
+from aegan.engine import CheckpointError, ConfigError, NonFiniteError, load_checkpoint
+from aegan.engine.checkpoint import CHECKPOINT_FORMAT
+from aegan.train import train
+from conftest import REPO, TINY_AE
+
+BAD_OVERRIDES = [
+    ("trainer.epochs=0", "trainer.epochs=0"),
+    ("data.batch_size=0", "data.batch_size=0"),
+    ("model.latent_dim=-3", "model.latent_dim=-3"),
+    ("model.hidden_dims=[64,0]", r"model.hidden_dims\[1\]=0"),
+    ("trainer.precision=fp8", "trainer.precision='fp8'.*bf16, fp16, fp32"),
+    ("trainer.device=tpu", "trainer.device='tpu'.*auto, cpu, cuda"),
+    ("trainer.precision=fp16", "fp16 needs CUDA"),
+    ("trainer.on_nonfinite=maybe", "trainer.on_nonfinite='maybe'.*stop, skip"),
+    ("data.batch_size=4096", "data.batch_size=4096 is larger than data.subset=2000"),
+    ("trainer.resume=/nonexistent/run", "no checkpoint at /nonexistent/run"),
+    ("data.root=/nonexistent/data", "data.root=/nonexistent/data does not exist"),
+    ("model.loss=l1", "model.loss='l1' is not an autoencoder loss"),
+]
+
+
+@pytest.mark.parametrize(("override", "message"), BAD_OVERRIDES)
+def test_bad_setting_gives_one_clear_error(make_cfg, override, message):
+    with pytest.raises((ConfigError, CheckpointError), match=message):
+        train(make_cfg(*TINY_AE, override))
+
+
+def test_cli_error_is_one_line_without_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "aegan.train", "trainer.epochs=0", f"hydra.run.dir={tmp_path}"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    output = result.stdout + result.stderr
+    assert "trainer.epochs=0 is not allowed: it must be a positive integer" in output
+    assert "Traceback" not in output
+
+
+def test_unwritable_output_folder_fails_at_start(make_cfg, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    cfg = make_cfg(*TINY_AE)
+    cfg.paths.output_dir = str(blocker / "run")
+    with pytest.raises(ConfigError, match="is not writable"):
+        train(cfg)
+
+
+def test_divergence_stops_and_names_the_step(make_cfg):
+    with pytest.raises(NonFiniteError, match=r"non-finite loss at step \d+"):
+        train(make_cfg(*TINY_AE, "model.optimizer.lr=1e30", "trainer.on_nonfinite=stop"))
+
+
+def test_code_payload_checkpoint_is_refused(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as f:
+        pickle.dump({"format_version": CHECKPOINT_FORMAT, "x": Payload()}, f, protocol=2)
+    with pytest.raises(CheckpointError, match="refused to load"):
+        load_checkpoint(path)
+
+
+def test_mismatched_model_says_what_differs(make_cfg, trained_ae_run):
+    with pytest.raises(CheckpointError, match=r"autoencoder weights do not fit.*shape differs"):
+        train(
+            make_cfg(
+                *TINY_AE,
+                "model.latent_dim=16",
+                "trainer.epochs=2",
+                f"trainer.resume={trained_ae_run}",
+            )
+        )
+
+
+def _final_weights(run_dir):
+    return load_checkpoint(run_dir / "checkpoints" / "last.pt")["modules"]["autoencoder"]
+
+
+def test_resume_is_bitwise_exact(make_cfg):
+    common = [*TINY_AE, "data.subset=1000", "trainer.epochs=2"]
+    train(make_cfg(*common, run="straight"))
+    straight = make_cfg(*common, run="straight").paths.output_dir
+    train(make_cfg(*common, "trainer.epochs=1", run="interrupted"))
+    interrupted = make_cfg(*common, run="interrupted").paths.output_dir
+    train(make_cfg(*common, f"trainer.resume={interrupted}", run="resumed"))
+    resumed = make_cfg(*common, run="resumed").paths.output_dir
+    from pathlib import Path
+
+    a, b = _final_weights(Path(straight)), _final_weights(Path(resumed))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_sigkill_at_a_random_step_then_resume_matches(tmp_path):
+    """Kill a real training process mid-epoch; the resumed run ends bitwise where an
+    uninterrupted one does (checkpoints every 7 steps, one CPU thread: deterministic)."""
+    overrides = [*TINY_AE, "data.subset=1500", "trainer.epochs=2", "trainer.checkpoint_every_steps=7",
+                 f"paths.data_dir={tmp_path / 'data'}"]  # fmt: skip
+
+    def command(run_dir, *extra):
+        return [sys.executable, "-m", "aegan.train", *overrides, f"hydra.run.dir={run_dir}", *extra]
+
+    straight = tmp_path / "straight"
+    subprocess.run(command(straight), cwd=REPO, check=True, capture_output=True, timeout=300)
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(
+        command(killed), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    rng = np.random.default_rng()
+    deadline = time.monotonic() + 120
+    while not (killed / "checkpoints" / "last.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(float(rng.uniform(0.0, 0.5)))  # a random moment after the first checkpoint
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    state = load_checkpoint(killed / "checkpoints" / "last.pt")  # loadable whatever the moment
+    assert state["step"] > 0
+    subprocess.run(
+        command(killed, f"trainer.resume={killed}"),
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+    a, b = _final_weights(straight), _final_weights(killed)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+# ------------------------------------------------------------------ generated bad input
+
+POSITIVE_KEYS = ["trainer.epochs", "data.batch_size", "model.latent_dim", "trainer.eval_batch_size",
+                 "logger.log_every_steps", "trainer.keep_checkpoints"]  # fmt: skip
+CHOICE_KEYS = ["trainer.precision", "trainer.device", "trainer.on_nonfinite", "model.loss"]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    key=st.sampled_from(POSITIVE_KEYS + CHOICE_KEYS),
+    number=st.integers(min_value=-(10**6), max_value=0),
+    word=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=12),
+)
+def test_generated_bad_overrides_get_a_clear_error(make_cfg, key, number, word):
+    value = str(number) if key in POSITIVE_KEYS else f"x{word}"
+    cfg = make_cfg(*TINY_AE, f"{key}={value}")
+    with pytest.raises((ConfigError, CheckpointError)) as info:
+        train(cfg)
+    assert key.split(".")[-1] in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(header=st.binary(min_size=0, max_size=24), payload=st.binary(max_size=64))
+def test_generated_idx_files_read_or_fail_clearly(tmp_path, header, payload):
+    path = tmp_path / "generated-idx"
+    path.write_bytes(header + payload)
+    try:
+        tensor = read_idx(path)
+    except DataFileError as err:
+        assert str(path) in str(err)
+    else:
+        assert tensor.numel() * tensor.element_size() == len(header + payload) - 4 - 4 * tensor.ndim
+
+
+def test_skip_mode_skips_nonfinite_steps_without_touching_weights():
+    from functools import partial
+
+    from aegan.engine import Amp
+    from aegan.engine.loop import StepAccumulator
+    from aegan.models import DenseAutoencoder
+    from aegan.tasks import AutoencoderTask
+
+    cpu = torch.device("cpu")
+    task = AutoencoderTask(
+        DenseAutoencoder(), partial(torch.optim.Adam, lr=1e-3),
+        fixed_images=torch.zeros(2, 1, 28, 28, dtype=torch.uint8),
+    )  # fmt: skip
+    amp, stats = Amp("fp32", cpu, skip_nonfinite=True), StepAccumulator(cpu)
+    x = torch.rand(8, 1, 28, 28)
+    before = {k: v.clone() for k, v in task.net.state_dict().items()}
+    stats.add(task.train_step(torch.full_like(x, float("nan")), amp), step=0)
+    amp.update()
+    assert all(torch.equal(before[k], v) for k, v in task.net.state_dict().items())
+    stats.add(task.train_step(x, amp), step=1)
+    amp.update()
+    assert not torch.equal(before["encoder.1.weight"], task.net.state_dict()["encoder.1.weight"])
+    means, bad_steps, first_bad = stats.read()
+    assert (bad_steps, first_bad) == (1, 0)
+    assert np.isfinite(means["train/loss"])
