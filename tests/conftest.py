@@ -33,6 +33,22 @@ TINY_AE = [
     "trainer.epochs=1",
     "logger.log_every_steps=5",
     "logger.projector_samples=64",
+    "evaluate.at_end=false",  # tests/test_evaluate.py covers it
+]
+
+# The article's layer layout at reduced widths, so that CPU steps take milliseconds.
+TINY_GAN = [
+    "model=dcgan",
+    "trainer.device=cpu",
+    "trainer.cpu_threads=1",  # small convolutions: one thread is fastest and immune to contention
+    "trainer.precision=bf16",
+    "data.batch_size=64",
+    "data.val_size=500",
+    "trainer.epochs=1",
+    "model.fd_samples=500",
+    "model.generator.channels=[64,32,32]",
+    "model.discriminator.channels=[32,64]",
+    "evaluate.at_end=false",  # the domain-classifier metrics: tests/test_evaluate.py
 ]
 
 

@@ -8,12 +8,14 @@ from omegaconf import DictConfig
 
 from aegan.data import ImageData
 from aegan.engine.amp import ConfigError
+from aegan.models.dcgan import generator_layout
 from aegan.tasks.autoencoder import AutoencoderTask
 from aegan.tasks.base import Task
+from aegan.tasks.gan import GanTask
 
-TASKS = ("autoencoder",)
+TASKS = ("autoencoder", "gan")
 
-__all__ = ["TASKS", "AutoencoderTask", "Task", "build_task"]
+__all__ = ["TASKS", "AutoencoderTask", "GanTask", "Task", "build_task"]
 
 
 def build_task(
@@ -31,6 +33,27 @@ def build_task(
             fixed_images=fixed_images.to(device),
             class_names=data.classes,
             projector_samples=projector_samples,
+        )
+    if model_cfg.task == "gan":
+        try:
+            generator_layout(image_shape[1:])
+        except ValueError as err:
+            raise ConfigError(f"data {data.name}: {err}") from None
+        generator = instantiate(model_cfg.generator, image_shape=image_shape).to(device)
+        discriminator = instantiate(model_cfg.discriminator, image_shape=image_shape).to(device)
+        return GanTask(
+            generator,
+            discriminator,
+            # plain lists and tuples (betas), not ListConfigs, in the optimizer state
+            instantiate(model_cfg.g_optimizer, _convert_="all"),
+            instantiate(model_cfg.d_optimizer, _convert_="all"),
+            loss=model_cfg.loss,
+            gp_weight=model_cfg.gp_weight,
+            n_critic=model_cfg.n_critic,
+            r1_gamma=model_cfg.r1_gamma,
+            ema_decay=model_cfg.ema_decay,
+            noise_seed=model_cfg.noise_seed,
+            fd_samples=model_cfg.fd_samples,
         )
     raise ConfigError(
         f"model.task={model_cfg.task!r} is not a task; choose one of: {', '.join(TASKS)}"

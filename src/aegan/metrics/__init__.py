@@ -1,0 +1,44 @@
+"""Evaluation metrics: a domain feature network, FID/KID, PRDC, class statistics, and
+reconstruction metrics. All functions are pure: tensors in, Python numbers out."""
+
+from aegan.metrics.classes import class_histogram_stats
+from aegan.metrics.classifier import (
+    DomainClassifier,
+    classifier_accuracy,
+    classifier_recipe,
+    extract_features,
+    load_or_train_classifier,
+    predict_classes,
+    recipe_hash,
+    train_classifier,
+)
+from aegan.metrics.frechet import (
+    feature_statistics,
+    frechet_distance,
+    frechet_distance_from_stats,
+    kernel_inception_distance,
+)
+from aegan.metrics.prdc import prdc
+from aegan.metrics.reconstruction import bce, linear_probe_accuracy, pca_baseline, psnr, ssim
+
+__all__ = [
+    "DomainClassifier",
+    "bce",
+    "class_histogram_stats",
+    "classifier_accuracy",
+    "classifier_recipe",
+    "extract_features",
+    "feature_statistics",
+    "frechet_distance",
+    "frechet_distance_from_stats",
+    "kernel_inception_distance",
+    "linear_probe_accuracy",
+    "load_or_train_classifier",
+    "pca_baseline",
+    "predict_classes",
+    "prdc",
+    "psnr",
+    "recipe_hash",
+    "ssim",
+    "train_classifier",
+]

@@ -1,0 +1,48 @@
+"""Class-balance statistics of generated samples, from the domain classifier's predictions:
+a mode-collapse check that needs no features."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def class_histogram_stats(
+    pred_labels: torch.Tensor,
+    real_labels: torch.Tensor,
+    num_classes: int,
+    *,
+    min_share: float = 0.1,
+    eps: float = 1e-8,
+) -> dict:
+    """Histogram of predicted classes of generated samples compared with the real labels.
+
+    pred_labels: (M,) class ids predicted for generated samples; real_labels: (N,) true ids.
+    Returns a dict with
+      histogram:       list of num_classes counts of the generated samples;
+      entropy:         entropy of the generated class distribution in nats (log(num_classes)
+                       when uniform, 0 when collapsed to one class);
+      classes_covered: classes holding at least ``min_share`` of the uniform share, i.e.
+                       count >= min_share * M / num_classes (default: 10% of the fair share);
+      kl_to_real:      KL(generated || real) in nats, with ``eps`` added to both distributions.
+    """
+    counts = torch.bincount(pred_labels.long().flatten().cpu(), minlength=num_classes)
+    real_counts = torch.bincount(real_labels.long().flatten().cpu(), minlength=num_classes)
+    if counts.numel() > num_classes or real_counts.numel() > num_classes:
+        raise ValueError(f"labels outside [0, {num_classes})")
+    total = counts.sum().item()
+    if total == 0:
+        raise ValueError("no predicted labels")
+    p = counts.double() / total
+    q = real_counts.double() / real_counts.sum()
+    entropy = -(p[p > 0] * p[p > 0].log()).sum().item()
+    covered = int((counts >= min_share * total / num_classes).sum().item())
+    kl = (p * ((p + eps) / (q + eps)).log()).sum().item()
+    return {
+        "histogram": counts.tolist(),
+        "entropy": entropy,
+        "max_entropy": math.log(num_classes),
+        "classes_covered": covered,
+        "kl_to_real": kl,
+    }

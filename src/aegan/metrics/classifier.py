@@ -1,0 +1,298 @@
+"""The domain feature network: a small CNN classifier whose 128-d penultimate layer stands in
+for Inception features in FID/KID/PRDC, and whose predictions give class histograms.
+
+Input conventions:
+- ``DomainClassifier.forward`` / ``.features`` take float tensors (B, C, H, W) already in [0, 1];
+  the network normalises internally.
+- ``train_classifier``, ``load_or_train_classifier``, ``classifier_accuracy``,
+  ``extract_features`` and ``predict_classes`` take either uint8 tensors (N, C, H, W) in
+  [0, 255] or float tensors (N, C, H, W) in [0, 1]; (N, H, W) is read as one channel.
+  Data stays on the CPU and is moved to ``device`` one batch at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+# Bump when the architecture or the training loop changes in a way the recipe does not show.
+_RECIPE_VERSION = 1
+DEFAULT_EPOCHS = 8  # 92.2% test accuracy on Fashion-MNIST
+DEFAULT_WIDTHS = (16, 32, 64)
+FEATURE_DIM = 128
+
+
+def _as_images(images: torch.Tensor) -> torch.Tensor:
+    """(N, H, W) -> (N, 1, H, W); other ranks must already be (N, C, H, W)."""
+    if images.ndim == 3:
+        images = images.unsqueeze(1)
+    if images.ndim != 4:
+        raise ValueError(f"expected images (N, C, H, W) or (N, H, W), got {tuple(images.shape)}")
+    return images
+
+
+def _to_unit_float(batch: torch.Tensor) -> torch.Tensor:
+    """uint8 in [0, 255] -> float32 in [0, 1]; float input is assumed in [0, 1] already."""
+    if batch.dtype == torch.uint8:
+        return batch.float().div_(255.0)
+    return batch.float()
+
+
+class DomainClassifier(nn.Module):
+    """Three conv blocks (conv3x3-BN-ReLU-maxpool2) -> 128-d features -> class logits."""
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        image_size: int = 28,
+        widths: tuple[int, ...] = DEFAULT_WIDTHS,
+        feature_dim: int = FEATURE_DIM,
+    ) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = []
+        channels, size = in_channels, image_size
+        for width in widths:
+            blocks += [
+                nn.Conv2d(channels, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
+            channels, size = width, size // 2
+        if size < 1:
+            raise ValueError(f"image_size {image_size} too small for {len(widths)} pooling blocks")
+        self.conv = nn.Sequential(*blocks)  # (B, C, H, W) -> (B, widths[-1], H/8, W/8)
+        self.to_features = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(channels * size * size, feature_dim, bias=False),
+            nn.BatchNorm1d(feature_dim),
+            nn.ReLU(inplace=True),
+        )
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(feature_dim, num_classes))
+        self.feature_dim = feature_dim
+        self.num_classes = num_classes
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, C, H, W) float in [0, 1] -> (B, feature_dim) post-ReLU features."""
+        x = (x - 0.5) / 0.5  # [0, 1] -> [-1, 1]
+        return self.to_features(self.conv(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, C, H, W) float in [0, 1] -> (B, num_classes) logits."""
+        return self.head(self.features(x))
+
+
+def _random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Flip each image of a (B, C, H, W) batch left-right with probability 1/2."""
+    flip = torch.rand(x.shape[0], generator=generator) < 0.5
+    return torch.where(flip[:, None, None, None].to(x.device), x.flip(-1), x)
+
+
+def train_classifier(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    num_classes: int,
+    epochs: int = DEFAULT_EPOCHS,
+    batch_size: int = 256,
+    lr: float = 3e-3,
+    augment: bool = False,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+) -> DomainClassifier:
+    """Train a ``DomainClassifier`` with Adam and a one-cycle learning rate schedule.
+
+    images: uint8 (N, C, H, W) [or (N, H, W)] or float in [0, 1]; kept whole on the CPU and
+    batched by shuffled index. labels: (N,) integer class ids. ``augment`` adds random
+    left-right flips (off by default: no measurable gain at 8 epochs). Returns the model in
+    eval mode.
+    """
+    images = _as_images(images)
+    labels = labels.long()
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
+    if images.shape[-1] != images.shape[-2]:
+        raise ValueError(f"expected square images, got {tuple(images.shape[-2:])}")
+    torch.manual_seed(seed)  # weight init and dropout
+    generator = torch.Generator().manual_seed(seed)  # shuffling and augmentation
+    model = DomainClassifier(
+        in_channels=images.shape[1], num_classes=num_classes, image_size=images.shape[-1]
+    ).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    steps_per_epoch = (images.shape[0] + batch_size - 1) // batch_size
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch
+    )
+    model.train()
+    for epoch in range(epochs):
+        order = torch.randperm(images.shape[0], generator=generator)
+        bar = tqdm(
+            order.split(batch_size),
+            desc=f"classifier epoch {epoch + 1}/{epochs}",
+            disable=not progress,
+            leave=False,
+        )
+        for index in bar:
+            if index.numel() < 2:  # BatchNorm cannot train on a single sample
+                continue
+            x = _to_unit_float(images[index]).to(device)  # (B, C, H, W) in [0, 1]
+            y = labels[index].to(device)
+            if augment:
+                x = _random_flip(x, generator)
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    return model.eval()
+
+
+@torch.no_grad()
+def _batched(model: nn.Module, fn, images: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Apply ``fn(batch)`` over uint8/float images in batches on the model's device; CPU result."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    images = _as_images(images)
+    outputs = [fn(_to_unit_float(chunk).to(device)).cpu() for chunk in images.split(batch_size)]
+    model.train(was_training)
+    return torch.cat(outputs)
+
+
+def extract_features(
+    model: DomainClassifier, images: torch.Tensor, *, batch_size: int = 512
+) -> torch.Tensor:
+    """images: uint8 (N, C, H, W) or float in [0, 1] -> (N, feature_dim) float32 on the CPU."""
+    return _batched(model, model.features, images, batch_size)
+
+
+def predict_classes(
+    model: DomainClassifier, images: torch.Tensor, *, batch_size: int = 512
+) -> torch.Tensor:
+    """images: uint8 (N, C, H, W) or float in [0, 1] -> (N,) int64 predicted class ids."""
+    return _batched(model, lambda x: model(x).argmax(dim=1), images, batch_size)
+
+
+def classifier_accuracy(
+    model: DomainClassifier, images: torch.Tensor, labels: torch.Tensor, *, batch_size: int = 512
+) -> float:
+    """Top-1 accuracy in [0, 1]; images uint8 (N, C, H, W) or float in [0, 1]."""
+    predictions = predict_classes(model, images, batch_size=batch_size)
+    return (predictions == labels.long().cpu()).float().mean().item()
+
+
+def _data_fingerprint(images: torch.Tensor, labels: torch.Tensor) -> str:
+    """Short hash of the training data, so a different subset never reuses a cached model."""
+    digest = hashlib.blake2b(digest_size=8)
+    for tensor in (images, labels):
+        array = tensor.detach().cpu().contiguous().numpy()
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def classifier_recipe(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    num_classes: int,
+    epochs: int = DEFAULT_EPOCHS,
+    batch_size: int = 256,
+    lr: float = 3e-3,
+    augment: bool = False,
+    seed: int = 0,
+) -> dict:
+    """Everything that determines the trained weights, as a JSON-able dict."""
+    images = _as_images(images)
+    return {
+        "version": _RECIPE_VERSION,
+        "in_channels": int(images.shape[1]),
+        "image_size": int(images.shape[-1]),
+        "widths": list(DEFAULT_WIDTHS),
+        "feature_dim": FEATURE_DIM,
+        "num_classes": num_classes,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "augment": augment,
+        "seed": seed,
+        "num_train": int(images.shape[0]),
+        "data": _data_fingerprint(images, labels),
+    }
+
+
+def recipe_hash(recipe: dict) -> str:
+    """Stable 10-hex-digit hash of a recipe (sorted-key JSON, SHA-256)."""
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def load_or_train_classifier(
+    dataset_name: str,
+    train_images: torch.Tensor,
+    train_labels: torch.Tensor,
+    *,
+    num_classes: int,
+    cache_dir: str | Path,
+    device: str | torch.device = "cpu",
+    epochs: int = DEFAULT_EPOCHS,
+    seed: int = 0,
+    progress: bool = True,
+) -> DomainClassifier:
+    """Load the classifier cached at ``cache_dir/classifier-{dataset_name}-{hash}.pt``, or train
+    it on ``train_images`` (uint8 (N, C, H, W) or float in [0, 1]) and cache it atomically.
+
+    The checkpoint holds ``{"recipe": dict, "state_dict": ...}``. Returns the model in eval mode.
+    """
+    recipe = classifier_recipe(
+        train_images, train_labels, num_classes=num_classes, epochs=epochs, seed=seed
+    )
+    path = Path(cache_dir) / f"classifier-{dataset_name}-{recipe_hash(recipe)}.pt"
+    if path.exists():
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        if checkpoint["recipe"] != recipe:
+            raise ValueError(f"{path}: stored recipe {checkpoint['recipe']} != expected {recipe}")
+        model = DomainClassifier(
+            in_channels=recipe["in_channels"],
+            num_classes=num_classes,
+            image_size=recipe["image_size"],
+            widths=tuple(recipe["widths"]),
+            feature_dim=recipe["feature_dim"],
+        )
+        model.load_state_dict(checkpoint["state_dict"])
+        return model.to(device).eval()
+
+    model = train_classifier(
+        train_images,
+        train_labels,
+        num_classes=num_classes,
+        epochs=epochs,
+        batch_size=recipe["batch_size"],
+        lr=recipe["lr"],
+        augment=recipe["augment"],
+        seed=seed,
+        device=device,
+        progress=progress,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state_dict = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"recipe": recipe, "state_dict": state_dict}, f)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return model

@@ -1,0 +1,85 @@
+"""Frechet distance (FID, Heusel et al. 2017) and kernel distance (KID, Binkowski et al. 2018)
+between two sets of precomputed features, e.g. from ``DomainClassifier.features``.
+
+Hand-written in torch rather than torchmetrics' FID/KID modules: those run their own feature
+extractor on images, whereas here features are computed once per image set and reused for
+FID, KID and PRDC, and the real-set statistics can be cached. Both are a few lines, in float64.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def feature_statistics(feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """feats: (N, D) -> mean (D,) and unbiased covariance (D, D), both float64."""
+    if feats.ndim != 2 or feats.shape[0] < 2:
+        raise ValueError(f"expected features (N >= 2, D), got {tuple(feats.shape)}")
+    feats = feats.detach().to(dtype=torch.float64)
+    return feats.mean(dim=0), torch.cov(feats.T)
+
+
+def _sqrt_psd(matrix: torch.Tensor) -> torch.Tensor:
+    """Square root of a symmetric positive semi-definite matrix via eigh (eigenvalues >= 0)."""
+    eigenvalues, eigenvectors = torch.linalg.eigh((matrix + matrix.T) / 2)
+    return (eigenvectors * eigenvalues.clamp(min=0).sqrt()) @ eigenvectors.T
+
+
+def frechet_distance_from_stats(
+    mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor
+) -> float:
+    """||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2), computed in float64.
+
+    tr sqrt(S1 S2) equals tr sqrt(S1^1/2 S2 S1^1/2); the latter matrix is symmetric PSD, so
+    both square roots come from ``eigh`` and no complex parts or scipy ``sqrtm`` are needed.
+    """
+    mu1, mu2, sigma1, sigma2 = (t.to(torch.float64) for t in (mu1, mu2, sigma1, sigma2))
+    sqrt_sigma1 = _sqrt_psd(sigma1)
+    middle = sqrt_sigma1 @ sigma2 @ sqrt_sigma1  # (D, D), symmetric PSD
+    eigenvalues = torch.linalg.eigvalsh((middle + middle.T) / 2)
+    trace_sqrt = eigenvalues.clamp(min=0).sqrt().sum()
+    distance = (mu1 - mu2).square().sum() + sigma1.trace() + sigma2.trace() - 2 * trace_sqrt
+    return max(distance.item(), 0.0)
+
+
+def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
+    """Frechet distance between Gaussians fitted to feats_a (N, D) and feats_b (M, D)."""
+    return frechet_distance_from_stats(*feature_statistics(feats_a), *feature_statistics(feats_b))
+
+
+def _polynomial_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cubic polynomial kernel k(x, y) = (x.y / D + 1)^3; (m, D), (n, D) -> (m, n)."""
+    return (x @ y.T / x.shape[1] + 1) ** 3
+
+
+def kernel_inception_distance(
+    feats_a: torch.Tensor,
+    feats_b: torch.Tensor,
+    *,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Unbiased MMD^2 with a cubic polynomial kernel, averaged over random subsets.
+
+    Each of ``subsets`` rounds draws ``subset_size`` rows without replacement from each set
+    (clipped to the smaller set's size). Returns (mean, std) over the rounds; the estimate is
+    unbiased, so it can be slightly negative for matching distributions.
+    """
+    feats_a = feats_a.detach().to(torch.float64)
+    feats_b = feats_b.detach().to(torch.float64)
+    m = min(subset_size, feats_a.shape[0], feats_b.shape[0])
+    if m < 2:
+        raise ValueError("KID needs at least 2 samples in each set")
+    generator = torch.Generator().manual_seed(seed)
+    estimates = torch.empty(subsets, dtype=torch.float64)
+    for i in range(subsets):
+        x = feats_a[torch.randperm(feats_a.shape[0], generator=generator)[:m]]  # (m, D)
+        y = feats_b[torch.randperm(feats_b.shape[0], generator=generator)[:m]]  # (m, D)
+        k_xx, k_yy = _polynomial_kernel(x, x), _polynomial_kernel(y, y)  # (m, m) each
+        within = (k_xx.sum() - k_xx.diagonal().sum() + k_yy.sum() - k_yy.diagonal().sum()) / (
+            m * (m - 1)
+        )
+        estimates[i] = within - 2 * _polynomial_kernel(x, y).mean()  # unbiased MMD^2
+    std = estimates.std().item() if subsets > 1 else 0.0
+    return estimates.mean().item(), std

@@ -1,0 +1,144 @@
+"""Autoencoder metrics: pixel fidelity (PSNR, SSIM, BCE), a linear probe on the codes, and the
+PCA reconstruction baseline an autoencoder of the same code size should beat.
+
+Images are float tensors (N, C, H, W) in [0, 1] unless a function says otherwise. SSIM is
+hand-written (a Gaussian-window conv, ~15 lines) rather than taken from torchmetrics, so the
+package needs no extra dependency; the tests check it against torchmetrics'
+``structural_similarity_index_measure`` when that is installed (they agree to ~1e-6).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
+    if x.shape != y.shape or x.ndim != 4:
+        raise ValueError(
+            f"expected two (N, C, H, W) tensors of one shape, got {x.shape}, {y.shape}"
+        )
+
+
+def psnr(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0) -> float:
+    """Peak signal-to-noise ratio in dB, per image then averaged over the batch.
+
+    The per-image MSE is floored at 1e-10 (100 dB for data_range 1), so identical images give
+    a large finite value and one perfect image cannot turn the batch mean into inf.
+    """
+    _check_pair(x, y)
+    mse = (x.double() - y.double()).square().flatten(1).mean(dim=1).clamp(min=1e-10)  # (N,)
+    return (10 * torch.log10(data_range**2 / mse)).mean().item()
+
+
+def _gaussian_window(size: int, sigma: float) -> torch.Tensor:
+    coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-(coords**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return g[:, None] * g[None, :]  # (size, size)
+
+
+def ssim(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    window_size: int = 11,
+    sigma: float = 1.5,
+) -> float:
+    """Structural similarity (Wang et al. 2004): Gaussian window 11, sigma 1.5, K1=0.01,
+    K2=0.03, local statistics over the valid region (no padding), mean over pixels, channels
+    and then the batch. Computed in float64."""
+    _check_pair(x, y)
+    channels = x.shape[1]
+    window = _gaussian_window(window_size, sigma).to(x.device)
+    window = window.expand(channels, 1, window_size, window_size)  # depthwise (C, 1, k, k)
+    x, y = x.double(), y.double()
+
+    def local_mean(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(t, window, groups=channels)  # (N, C, H-k+1, W-k+1)
+
+    mu_x, mu_y = local_mean(x), local_mean(y)
+    var_x = local_mean(x * x) - mu_x**2
+    var_y = local_mean(y * y) - mu_y**2
+    cov_xy = local_mean(x * y) - mu_x * mu_y
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / (
+        (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
+    )
+    return ssim_map.flatten(1).mean(dim=1).mean().item()
+
+
+def bce(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Binary cross-entropy of reconstruction probabilities x against targets y in [0, 1],
+    mean per pixel (multiply by C*H*W for the per-image sum). Logs are clamped at -100."""
+    _check_pair(x, y)
+    return F.binary_cross_entropy(x.double(), y.double()).item()
+
+
+def linear_probe_accuracy(
+    train_codes: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_codes: torch.Tensor,
+    test_labels: torch.Tensor,
+    *,
+    epochs: int = 100,
+    seed: int = 0,
+    weight_decay: float = 1e-3,
+) -> float:
+    """Test accuracy of multinomial logistic regression on codes (N, D), standardised with the
+    training mean and std. Full-batch L-BFGS (strong Wolfe line search) for ``epochs``
+    iterations with an L2 penalty, in float64 on the CPU: deterministic for a given seed."""
+    train_codes = train_codes.detach().flatten(1).double().cpu()
+    test_codes = test_codes.detach().flatten(1).double().cpu()
+    train_labels, test_labels = train_labels.long().cpu(), test_labels.long().cpu()
+    mean, std = train_codes.mean(dim=0), train_codes.std(dim=0).clamp(min=1e-8)
+    train_codes, test_codes = (train_codes - mean) / std, (test_codes - mean) / std
+    num_classes = int(max(train_labels.max(), test_labels.max())) + 1
+
+    generator = torch.Generator().manual_seed(seed)
+    weight = 0.01 * torch.randn(
+        train_codes.shape[1], num_classes, generator=generator, dtype=torch.float64
+    )  # (D, num_classes)
+    weight.requires_grad_()
+    bias = torch.zeros(num_classes, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS(
+        [weight, bias], max_iter=epochs, history_size=20, line_search_fn="strong_wolfe"
+    )
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(train_codes @ weight + bias, train_labels)
+        loss = loss + weight_decay * weight.square().sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        predictions = (test_codes @ weight + bias).argmax(dim=1)
+    return (predictions == test_labels).double().mean().item()
+
+
+def _flat_unit(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] or float [0, 1] images (N, ...) -> (N, D) float64 in [0, 1]."""
+    flat = images.detach().flatten(1).cpu().double()
+    return flat / 255.0 if images.dtype == torch.uint8 else flat
+
+
+def pca_baseline(train_x: torch.Tensor, test_x: torch.Tensor, *, dim: int) -> float:
+    """Test MSE (mean per pixel) of reconstructing test images from the top-``dim`` principal
+    components fitted on the training images.
+
+    train_x, test_x: uint8 (N, ...) or float in [0, 1], flattened per image. Components are the
+    top eigenvectors of the float64 training covariance (D x D), which for image-sized D is
+    faster than an SVD of the (N, D) data and exact to float64 precision.
+    """
+    train, test = _flat_unit(train_x), _flat_unit(test_x)
+    mean = train.mean(dim=0)
+    centred = train - mean
+    covariance = centred.T @ centred / (train.shape[0] - 1)  # (D, D)
+    _, eigenvectors = torch.linalg.eigh(covariance)  # ascending eigenvalues
+    components = eigenvectors[:, -dim:] if dim > 0 else eigenvectors[:, :0]  # (D, dim)
+    codes = (test - mean) @ components  # (M, dim)
+    reconstruction = codes @ components.T + mean
+    return (reconstruction - test).square().mean().item()

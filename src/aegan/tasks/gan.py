@@ -1,0 +1,360 @@
+"""The GAN task: per batch a discriminator step then a generator step (DCGAN, Radford et al.
+2015), with the losses and penalties of ``aegan.losses``, an EMA copy of the generator for
+samples, and a cheap Frechet distance as the validation objective (lower is better).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torchvision.utils import save_image
+
+from aegan.data import ImageData, denormalize, normalize
+from aegan.engine.amp import Amp, ConfigError
+from aegan.logger import TensorBoardLogger
+from aegan.losses import get_gan_loss, gradient_penalty, r1_penalty
+from aegan.metrics import frechet_distance
+from aegan.tasks.base import Task
+
+FEATURE_SIZE = 7  # pooled_pixels: 7x7 per channel (49-d grey, 147-d RGB)
+SAMPLE_BATCH = 500  # generator samples per forward in validate / evaluate
+
+FeatureFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+def pooled_pixels(images: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] (B, C, H, W) -> (B, C*7*7) average-pooled pixels.
+
+    A cheap stand-in for Inception features: enough to tell blobs from garments, not
+    sharpness. Pass ``feature_fn`` to ``GanTask`` for a domain classifier's features.
+    """
+    return F.adaptive_avg_pool2d(images.float(), FEATURE_SIZE).flatten(1)
+
+
+def grad_norm(module: nn.Module) -> torch.Tensor:
+    """L2 norm of all gradients of ``module`` as a 0-d device tensor (no host sync)."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros((), device=next(module.parameters()).device)
+    return torch.nn.utils.get_total_norm(grads).detach()
+
+
+class GanTask(Task):
+    """Train a generator against a discriminator; the objective is ``val/fd``.
+
+    Per batch: draw z, run the generator once, take a D step on ``fake.detach()`` and then
+    (every ``n_critic``-th batch) a G step on D(fake) with the updated D, as
+    pytorch/examples' DCGAN does. Step scalars:
+
+    - ``train/d_loss``: the adversarial D loss (penalties reported apart, unweighted);
+    - ``train/g_loss``: the G loss; on batches without a G step, the G loss of that batch's
+      fakes against D before its update (so the mean over a window stays comparable);
+    - ``train/d_real`` / ``train/d_fake``: mean D(x) and D(G(z)) as probabilities
+      (sigmoid of the logit) for ``ns``, as raw outputs for lsgan / wgan_gp / hinge;
+    - ``train/d_accuracy``: fraction of reals scored above and fakes below the decision
+      threshold (logit 0; 0.5 for lsgan, whose targets are 0 and 1);
+    - ``train/d_grad_norm`` / ``train/g_grad_norm``: unscaled gradient norms (the latter is
+      the last G step's on batches without one);
+    - ``train/gradient_penalty`` (wgan_gp), ``train/r1_penalty`` (r1_gamma > 0).
+    """
+
+    objective = "val/fd"
+    pixel_range = "symmetric"
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        g_optimizer: Callable[..., torch.optim.Optimizer],
+        d_optimizer: Callable[..., torch.optim.Optimizer],
+        *,
+        loss: str = "ns",
+        gp_weight: float = 10.0,
+        n_critic: int = 1,
+        r1_gamma: float = 0.0,
+        ema_decay: float | None = 0.999,
+        num_fixed_noise: int = 64,
+        noise_seed: int = 0,
+        fd_samples: int = 2000,
+        feature_fn: FeatureFn | None = None,
+    ) -> None:
+        try:
+            self.loss = get_gan_loss(loss)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        if int(n_critic) < 1:
+            raise ConfigError(f"model.n_critic={n_critic} must be an integer >= 1")
+        if r1_gamma < 0 or gp_weight < 0:
+            raise ConfigError(
+                f"model.r1_gamma={r1_gamma} and model.gp_weight={gp_weight} must be >= 0"
+            )
+        if ema_decay and not 0.0 < ema_decay < 1.0:
+            raise ConfigError(f"model.ema_decay={ema_decay} must be in (0, 1), or 0 / null: off")
+        self.generator, self.discriminator = generator, discriminator
+        # the networks the training forward passes go through: DDP-wrapped under torchrun
+        self.forward_generator, self.forward_discriminator = generator, discriminator
+        self.latent_dim: int = generator.latent_dim
+        self.device = next(generator.parameters()).device
+        self.gp_weight = gp_weight if self.loss.name == "wgan_gp" else 0.0
+        self.n_critic, self.r1_gamma = int(n_critic), float(r1_gamma)
+        self.threshold = 0.5 if self.loss.name == "lsgan" else 0.0
+        self.modules: dict[str, nn.Module] = {
+            "generator": generator,
+            "discriminator": discriminator,
+        }
+        self.optimizers = {
+            "generator": g_optimizer(generator.parameters()),
+            "discriminator": d_optimizer(discriminator.parameters()),
+        }
+
+        self.ema_decay = float(ema_decay or 0.0)
+        self.generator_ema: AveragedModel | None = None
+        if self.ema_decay:
+            # starts as a copy of the generator; the state goes into checkpoints as a module
+            self.generator_ema = AveragedModel(
+                generator, multi_avg_fn=get_ema_multi_avg_fn(self.ema_decay), use_buffers=True
+            ).requires_grad_(False)
+            self.modules["generator_ema"] = self.generator_ema
+
+        noise = torch.Generator().manual_seed(noise_seed)
+        self.fixed_noise = torch.randn(num_fixed_noise, self.latent_dim, generator=noise).to(
+            self.device
+        )  # (64, latent_dim), saved in extra_state so a resume draws the same grid
+        self.val_noise_seed = noise_seed + 1
+        self.fd_samples = fd_samples
+        self.feature_fn: FeatureFn = feature_fn or pooled_pixels
+
+        # Python counters (no host sync), saved in extra_state
+        self.iteration = 0  # D steps done
+        self.ema_updates = 0
+        self.epoch = 0  # log_epoch calls: names the sample PNGs
+        self._last_g_grad_norm = torch.zeros((), device=self.device)
+
+    # ---- training -------------------------------------------------------------------
+
+    def train_step(self, x: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
+        """D step on (x, G(z).detach()), then G step on D(G(z)) every n_critic-th batch."""
+        generator, discriminator = self.forward_generator, self.forward_discriminator
+        d_optimizer, g_optimizer = self.optimizers["discriminator"], self.optimizers["generator"]
+        batch_size = x.shape[0]
+        g_step = (self.iteration + 1) % self.n_critic == 0
+        self.iteration += 1
+
+        z = torch.randn(batch_size, self.latent_dim, device=x.device)  # (B, latent_dim)
+        with amp.autocast(), torch.set_grad_enabled(g_step):
+            fake = generator(z)  # (B, C, H, W) in [-1, 1]; one forward for both steps
+
+        # D step
+        d_optimizer.zero_grad(set_to_none=True)
+        stats: dict[str, torch.Tensor] = {}
+        if self.r1_gamma:
+            # the real forward in fp32, so that R1's input gradient is fp32 too
+            real = x.detach().requires_grad_(True)
+            with amp.autocast():
+                fake_logits = discriminator(fake.detach())  # (B,)
+            with torch.autocast(device_type=x.device.type, enabled=False):
+                real_logits = discriminator(real)  # (B,)
+            penalty = r1_penalty(real_logits, real)
+            stats["train/r1_penalty"] = penalty.detach()
+            d_penalty = 0.5 * self.r1_gamma * penalty
+        else:
+            with amp.autocast():  # D has no batch norm: one forward over reals and fakes
+                logits = discriminator(torch.cat([x, fake.detach()]))  # (2B,)
+            real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
+            d_penalty = torch.zeros((), device=x.device)
+        if self.gp_weight:
+            penalty = gradient_penalty(self.discriminator, x, fake)  # fp32, autocast off inside
+            stats["train/gradient_penalty"] = penalty.detach()
+            d_penalty = d_penalty + self.gp_weight * penalty
+        d_loss = self.loss.discriminator(real_logits, fake_logits)  # fp32
+        amp.backward(d_loss + d_penalty)
+        amp.unscale_(d_optimizer)
+        d_grad_norm = grad_norm(self.discriminator)
+        amp.step(d_optimizer)
+
+        # G step, against the updated D
+        if g_step:
+            g_optimizer.zero_grad(set_to_none=True)
+            # gradients reach G only; the unwrapped D, so DDP reduces no D gradients here
+            self.discriminator.requires_grad_(False)
+            with amp.autocast():
+                g_logits = self.discriminator(fake)  # (B,)
+            g_loss = self.loss.generator(g_logits)
+            amp.backward(g_loss)
+            self.discriminator.requires_grad_(True)
+            amp.unscale_(g_optimizer)
+            self._last_g_grad_norm = grad_norm(self.generator)
+            amp.step(g_optimizer)
+            self._update_ema()
+        else:
+            g_loss = self.loss.generator(fake_logits.detach())
+
+        real_logits, fake_logits = real_logits.detach().float(), fake_logits.detach().float()
+        real_correct = (real_logits > self.threshold).float().mean()
+        fake_correct = (fake_logits < self.threshold).float().mean()
+        real_score, fake_score = real_logits, fake_logits
+        if self.loss.name == "ns":  # as probabilities
+            real_score, fake_score = real_logits.sigmoid(), fake_logits.sigmoid()
+        stats.update(
+            {
+                "train/d_loss": d_loss.detach(),
+                "train/g_loss": g_loss.detach(),
+                "train/d_real": real_score.mean(),
+                "train/d_fake": fake_score.mean(),
+                "train/d_accuracy": (real_correct + fake_correct) / 2,
+                "train/d_grad_norm": d_grad_norm,
+                "train/g_grad_norm": self._last_g_grad_norm,
+            }
+        )
+        return stats
+
+    def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
+        if self.r1_gamma:
+            raise ConfigError(
+                "model.r1_gamma > 0 is not supported under torchrun yet; use r1_gamma=0"
+            )
+        self.forward_generator = wrap(self.generator)
+        self.forward_discriminator = wrap(self.discriminator)
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """generator_ema <- lerp(generator_ema, generator, 1 - decay), buffers included.
+
+        The decay ramps up as min(ema_decay, (1 + t) / (10 + t)) over the EMA updates t
+        (TensorFlow's ExponentialMovingAverage rule), so that a short run's EMA is not
+        mostly the random init (0.999^860 = 0.42 after one Fashion-MNIST epoch). Done here
+        rather than by ``AveragedModel.update_parameters``, which has no ramp and reads or
+        copies its counter tensor ``n_averaged`` every call (a host sync on CUDA); the
+        ``AveragedModel`` still holds the copy and its ``get_ema_multi_avg_fn`` rule.
+        """
+        if self.generator_ema is None:
+            return
+        decay = min(self.ema_decay, (1 + self.ema_updates) / (10 + self.ema_updates))
+        ema_net, live_net = self.generator_ema.module, self.generator
+        pairs = zip(
+            chain(ema_net.parameters(), ema_net.buffers()),
+            chain(live_net.parameters(), live_net.buffers()),
+            strict=True,
+        )
+        averaged, copied = [], []
+        for ema, live in pairs:  # num_batches_tracked is copied, not averaged
+            (averaged if ema.is_floating_point() else copied).append((ema, live))
+        torch._foreach_lerp_([e for e, _ in averaged], [m for _, m in averaged], 1.0 - decay)
+        for ema, live in copied:
+            ema.copy_(live)
+        self.generator_ema.n_averaged += 1  # a CPU tensor: no sync
+        self.ema_updates += 1
+
+    def train(self, mode: bool = True) -> None:
+        super().train(mode)
+        if self.generator_ema is not None:
+            self.generator_ema.eval()  # only ever sampled
+
+    # ---- samples and metrics --------------------------------------------------------
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The network that makes samples: the EMA generator when there is one."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    @torch.no_grad()
+    def sample(self, z: torch.Tensor, amp: Amp | None = None, *, ema: bool = True) -> torch.Tensor:
+        """Images in [0, 1] (B, C, H, W) for latents z (B, latent_dim), SAMPLE_BATCH at a time."""
+        net = self.sampler if ema else self.generator
+        autocast = amp.autocast if amp is not None else contextlib.nullcontext
+        out = []
+        for chunk in z.split(SAMPLE_BATCH):
+            with autocast():
+                images = net(chunk.to(self.device))  # (b, C, H, W) in [-1, 1]
+            out.append(denormalize(images.float(), self.pixel_range))
+        return torch.cat(out)
+
+    def _features(self, images01: torch.Tensor) -> torch.Tensor:
+        return self.feature_fn(images01).float().cpu()
+
+    @torch.no_grad()
+    def _fake_statistics(self, amp: Amp) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features of ``fd_samples`` samples from seeded noise (the same every epoch), and
+        D's logits on them."""
+        noise = torch.Generator().manual_seed(self.val_noise_seed)
+        z = torch.randn(self.fd_samples, self.latent_dim, generator=noise)
+        images = self.sample(z, amp)  # (N, C, H, W) in [0, 1]
+        features = torch.cat([self._features(chunk) for chunk in images.split(SAMPLE_BATCH)])
+        logits = torch.cat(
+            [self._logits(chunk * 2 - 1, amp) for chunk in images.split(SAMPLE_BATCH)]
+        )
+        return features, logits
+
+    def _logits(self, x: torch.Tensor, amp: Amp) -> torch.Tensor:
+        with amp.autocast():
+            return self.discriminator(x).float().cpu()
+
+    @torch.no_grad()
+    def _compare(self, batches: Iterable[torch.Tensor], amp: Amp, prefix: str) -> dict[str, float]:
+        """FD between sampler images and the real ``batches`` (in [-1, 1]); D's accuracies."""
+        real_features, real_logits = [], []
+        for x in batches:
+            real_features.append(self._features(denormalize(x, self.pixel_range)))
+            real_logits.append(self._logits(x, amp))
+        if not real_features:
+            return {f"{prefix}/fd": float("nan")}
+        fake_features, fake_logits = self._fake_statistics(amp)
+        real_logits = torch.cat(real_logits)
+        return {
+            f"{prefix}/fd": frechet_distance(fake_features, torch.cat(real_features)),
+            f"{prefix}/d_real_accuracy": (real_logits > self.threshold).float().mean().item(),
+            f"{prefix}/d_fake_accuracy": (fake_logits < self.threshold).float().mean().item(),
+        }
+
+    @torch.no_grad()
+    def validate(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:
+        """``val/fd`` of the sampler's images against the validation images (objective);
+        D's accuracy on validation images and on those samples."""
+        return self._compare(batches, amp, "val")
+
+    @torch.no_grad()
+    def evaluate(self, data: ImageData, amp: Amp) -> dict[str, float]:
+        images = data.test_images
+        batches = (
+            normalize(images[i : i + SAMPLE_BATCH], self.pixel_range)
+            for i in range(0, len(images), SAMPLE_BATCH)
+        )
+        return self._compare(batches, amp, "test")
+
+    @torch.no_grad()
+    def log_epoch(self, logger: TensorBoardLogger, step: int) -> None:
+        """Fixed-noise grids (8x8) of the generator and its EMA; the sampler's also as
+        ``RUN_DIR/samples/epoch-XXXX.png`` (the run dir is the parent of ``logger.log_dir``)."""
+        self.epoch += 1
+        grid = logger.image_grid(
+            "samples/generator", self.sample(self.fixed_noise, ema=False), step
+        )
+        if self.generator_ema is not None:
+            grid = logger.image_grid("samples/generator_ema", self.sample(self.fixed_noise), step)
+        path = Path(logger.log_dir).parent / "samples" / f"epoch-{self.epoch:04d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(grid, path)
+
+    # ---- checkpoints ----------------------------------------------------------------
+
+    def extra_state(self) -> dict[str, Any]:
+        return {
+            "fixed_noise": self.fixed_noise.cpu(),
+            "iteration": self.iteration,
+            "ema_updates": self.ema_updates,
+            "epoch": self.epoch,
+        }
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.fixed_noise = state["fixed_noise"].to(self.device)
+        self.iteration = int(state["iteration"])
+        self.ema_updates = int(state["ema_updates"])
+        self.epoch = int(state["epoch"])

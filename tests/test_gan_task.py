@@ -1,0 +1,191 @@
+"""The GAN task on the shared engine: every loss config steps, a short real run learns,
+samples reach TensorBoard and disk, a resume keeps the step count and the fixed noise."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from aegan.data import ImageData, load_data, normalize
+from aegan.engine import Amp, load_checkpoint
+from aegan.logger import TensorBoardLogger
+from aegan.tasks import GanTask, build_task
+from aegan.train import train
+from conftest import TINY_GAN, compose_config
+
+LOSS_CONFIGS = {
+    "ns": [],
+    "lsgan": ["model.loss=lsgan"],
+    "wgan_gp": ["model.loss=wgan_gp", "model.n_critic=2"],
+    "hinge": ["model.loss=hinge"],
+    "ns_r1": ["model.r1_gamma=10"],
+    "hinge_spectral_norm": ["model.loss=hinge", "model.spectral_norm=true"],
+}
+
+
+@pytest.fixture(scope="module")
+def fashion_subset(tmp_path_factory) -> ImageData:
+    cfg = compose_config(TINY_GAN + ["data.subset=256"], tmp_path_factory.mktemp("gan") / "run")
+    return load_data(cfg.data, data_dir=cfg.paths.data_dir)
+
+
+@pytest.fixture
+def one_thread():
+    """What trainer.cpu_threads=1 does in a run, for tests that step a task directly."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp32"])
+@pytest.mark.parametrize("name", list(LOSS_CONFIGS))
+def test_every_loss_config_takes_two_finite_steps(
+    name, precision, fashion_subset, tmp_path, one_thread
+):
+    torch.manual_seed(0)
+    cfg = compose_config(TINY_GAN + LOSS_CONFIGS[name], tmp_path / "run")
+    task = build_task(cfg.model, fashion_subset, torch.device("cpu"))
+    amp = Amp(precision, torch.device("cpu"))
+    generator_before = [p.detach().clone() for p in task.generator.parameters()]
+    task.train()
+    for i in range(2):
+        x = normalize(fashion_subset.train_images[64 * i : 64 * (i + 1)], task.pixel_range)
+        stats = task.train_step(x, amp)
+        amp.update()
+    assert {"train/d_loss", "train/g_loss", "train/d_accuracy", "train/g_grad_norm"} <= stats.keys()
+    if cfg.model.loss == "wgan_gp":
+        assert "train/gradient_penalty" in stats
+    if cfg.model.r1_gamma:
+        assert "train/r1_penalty" in stats
+    for key, value in stats.items():
+        assert value.dim() == 0 and not value.requires_grad, key
+        assert math.isfinite(value.item()), key
+    assert task.iteration == 2 and task.ema_updates == 2 // cfg.model.n_critic
+    moved = any(
+        not torch.equal(a, b)
+        for a, b in zip(generator_before, task.generator.parameters(), strict=True)
+    )
+    assert moved  # a G step happened (the 2nd batch for n_critic=2)
+
+
+def test_one_scaler_for_both_optimizers_unscales_the_gradient_norms(
+    fashion_subset, tmp_path, one_thread
+):
+    # fp16's call sequence (scale, unscale_ and step per optimizer, one update per
+    # iteration) with a real GradScaler on the CPU, in fp32 so the numbers must agree
+    cfg = compose_config(TINY_GAN + ["model.n_critic=2"], tmp_path / "run")
+    x = normalize(fashion_subset.train_images[:64], "symmetric")
+    runs = []
+    for scale in (None, 2.0**12):
+        torch.manual_seed(0)
+        task = build_task(cfg.model, fashion_subset, torch.device("cpu"))
+        amp = Amp("fp32", torch.device("cpu"))
+        if scale:
+            amp.scaler = torch.amp.GradScaler("cpu", init_scale=scale)
+        task.train()
+        steps = []
+        for _ in range(2):  # a D-only step, then D and G
+            steps.append(task.train_step(x, amp))
+            amp.update()
+        runs.append(steps)
+    for plain, scaled in zip(*runs, strict=True):
+        for key in plain:
+            assert torch.allclose(plain[key], scaled[key], rtol=1e-4), key
+    assert runs[1][1]["train/g_grad_norm"] > 0
+
+
+def test_without_ema_the_generator_makes_the_samples(fashion_subset, tmp_path, one_thread):
+    cfg = compose_config(TINY_GAN + ["model.ema_decay=0", "model.fd_samples=100"], tmp_path / "r")
+    task = build_task(cfg.model, fashion_subset, torch.device("cpu"))
+    assert "generator_ema" not in task.modules and task.sampler is task.generator
+    task.eval()
+    val = task.validate(
+        [normalize(fashion_subset.val_images, "symmetric")], Amp("fp32", torch.device("cpu"))
+    )
+    assert math.isfinite(val["val/fd"])
+    task.log_epoch(TensorBoardLogger(tmp_path / "r" / "tb", enabled=False), step=0)
+    assert (tmp_path / "r" / "samples" / "epoch-0001.png").is_file()
+
+
+def _scalars(run_dir, tag: str) -> list[float]:
+    events = EventAccumulator(str(run_dir / "tb")).Reload()
+    return [event.value for event in events.Scalars(tag)]
+
+
+def test_short_run_discriminator_learns_then_generator_responds(tmp_path):
+    # 200 steps of 64 real Fashion-MNIST images, bf16, scalars every 10 steps
+    run_dir = tmp_path / "run"
+    cfg = compose_config(TINY_GAN + ["data.subset=12800", "logger.log_every_steps=10"], run_dir)
+    untrained = build_task(
+        cfg.model, load_data(cfg.data, data_dir=cfg.paths.data_dir), torch.device("cpu")
+    )
+    metrics = train(cfg)
+    assert metrics["train/steps"] == 200
+
+    d_accuracy = _scalars(run_dir, "train/d_accuracy")
+    g_loss = _scalars(run_dir, "train/g_loss")
+    assert len(d_accuracy) == len(g_loss) == 20
+    assert max(d_accuracy[:10]) > 0.65  # D leaves chance (0.5) within 100 steps
+    assert max(g_loss[5:]) - g_loss[0] > 0.2  # ... and G's loss moves in response
+    assert all(math.isfinite(v) for v in metrics.values())
+
+    # samples: both grids in TensorBoard, the EMA grid as a PNG in the run dir
+    events = EventAccumulator(str(run_dir / "tb")).Reload()
+    assert {"samples/generator", "samples/generator_ema"} <= set(events.Tags()["images"])
+    image = events.Images("samples/generator_ema")[-1]
+    assert (image.width, image.height) == (8 * 30 + 2, 8 * 30 + 2)  # 8x8 of 28x28, padding 2
+    assert (run_dir / "samples" / "epoch-0001.png").is_file()
+
+    # the objective is a distance to the validation images: lower than before training
+    data = load_data(cfg.data, data_dir=cfg.paths.data_dir)
+    amp = Amp("bf16", torch.device("cpu"))
+    untrained.eval()
+    val = [normalize(data.val_images, "symmetric")]
+    assert metrics["val/fd"] < 0.8 * untrained.validate(val, amp)["val/fd"]
+    assert metrics["test/fd"] > 0 and math.isfinite(metrics["test/fd"])
+
+
+def test_resume_continues_at_the_step_with_the_same_fixed_noise(tmp_path):
+    tiny = TINY_GAN + ["data.subset=128", "model.fd_samples=200", "logger.enabled=false"]
+    first_dir, resumed_dir = tmp_path / "first", tmp_path / "resumed"
+    assert train(compose_config(tiny, first_dir))["train/steps"] == 2
+    first = load_checkpoint(first_dir / "checkpoints" / "last.pt")
+
+    # another noise seed: the resumed noise must come from the checkpoint, not the config
+    resumed_cfg = tiny + ["trainer.epochs=2", f"trainer.resume={first_dir}", "model.noise_seed=7"]
+    metrics = train(compose_config(resumed_cfg, resumed_dir))
+    resumed = load_checkpoint(resumed_dir / "checkpoints" / "last.pt")
+    assert metrics["train/steps"] == resumed["step"] == 4 and metrics["train/epochs"] == 2
+    assert resumed["task"]["iteration"] == 4 and resumed["task"]["epoch"] == 2
+    assert torch.equal(resumed["task"]["fixed_noise"], first["task"]["fixed_noise"])
+    assert first["task"]["fixed_noise"].shape == (64, 100)
+    assert "generator_ema" in resumed["modules"]
+    assert len(resumed["history"]) == 2
+
+
+@pytest.mark.parametrize("image_shape", [(3, 32, 32), (3, 64, 64)])
+def test_build_task_sizes_the_generator_from_the_data(image_shape, tmp_path):
+    cfg = compose_config(["model=dcgan", "data=cifar10"], tmp_path / "run")
+    images = torch.randint(0, 256, (8, *image_shape), dtype=torch.uint8)
+    labels = torch.zeros(8, dtype=torch.long)
+    data = ImageData("fake", images, labels, images, labels, images, labels, (), "test")
+    task = build_task(cfg.model, data, torch.device("cpu"))
+    assert isinstance(task, GanTask)
+    task.eval()
+    with torch.no_grad():
+        samples = task.generator(torch.randn(2, cfg.model.latent_dim))
+        assert samples.shape == (2, *image_shape)
+        assert task.discriminator(samples).shape == (2,)
+        assert task.sample(task.fixed_noise[:2]).shape == (2, *image_shape)
+
+
+@pytest.mark.parametrize("experiment", ["dcgan_fashion_mnist", "dcgan_mnist", "dcgan_cifar10"])
+def test_experiment_recipes_compose(experiment, tmp_path):
+    cfg = compose_config([f"experiment={experiment}"], tmp_path / "run")
+    assert cfg.model.task == "gan" and cfg.data.batch_size == 64
+    assert cfg.trainer.precision == "bf16"
+    assert cfg.data.name == experiment.removeprefix("dcgan_")

@@ -1,0 +1,309 @@
+"""Metrics on real Fashion-MNIST subsets and on distributions with known answers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+import aegan.metrics.classifier as classifier_module
+from aegan.data.idx import read_idx
+from aegan.metrics import (
+    DomainClassifier,
+    bce,
+    class_histogram_stats,
+    classifier_accuracy,
+    classifier_recipe,
+    extract_features,
+    frechet_distance,
+    frechet_distance_from_stats,
+    kernel_inception_distance,
+    linear_probe_accuracy,
+    load_or_train_classifier,
+    pca_baseline,
+    prdc,
+    predict_classes,
+    psnr,
+    recipe_hash,
+    ssim,
+)
+
+DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """These ops are small: one thread is about as fast as two and immune to CPU contention."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def fashion() -> dict[str, torch.Tensor]:
+    """Full Fashion-MNIST as uint8: images (N, 1, 28, 28), labels (N,)."""
+    if not (DATA_DIR / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"Fashion-MNIST not found in {DATA_DIR}")
+    return {
+        "train_x": read_idx(DATA_DIR / "train-images-idx3-ubyte.gz").unsqueeze(1),
+        "train_y": read_idx(DATA_DIR / "train-labels-idx1-ubyte.gz"),
+        "test_x": read_idx(DATA_DIR / "t10k-images-idx3-ubyte.gz").unsqueeze(1),
+        "test_y": read_idx(DATA_DIR / "t10k-labels-idx1-ubyte.gz"),
+    }
+
+
+def _noise_like(images: torch.Tensor, std: float, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return std * torch.randn(images.shape, generator=generator, dtype=images.dtype)
+
+
+def _project(images: torch.Tensor, dim: int = 32) -> torch.Tensor:
+    """Feature stand-in without a trained network: a fixed random projection of the pixels."""
+    projection = torch.randn(28 * 28, dim, generator=torch.Generator().manual_seed(0)) / 28
+    return images.flatten(1).float() / 255 @ projection  # (N, dim)
+
+
+@pytest.fixture(scope="module")
+def pixel_feats(fashion) -> dict[str, torch.Tensor]:
+    real = _project(fashion["train_x"][:4000])
+    noise = torch.randint(0, 256, (2000, 1, 28, 28), generator=torch.Generator().manual_seed(1))
+    return {"a": real[:2000], "b": real[2000:], "noise": _project(noise)}
+
+
+# --- Frechet distance and KID ---------------------------------------------------------------
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero(pixel_feats):
+    feats = pixel_feats["a"]
+    scale = torch.cov(feats.double().T).trace().item()
+    assert abs(frechet_distance(feats, feats)) < 1e-6 * scale
+
+
+def test_frechet_distance_ranks_real_halves_far_below_noise(pixel_feats):
+    halves = frechet_distance(pixel_feats["a"], pixel_feats["b"])
+    noise = frechet_distance(pixel_feats["a"], pixel_feats["noise"])
+    assert 0 < halves < 0.05 * noise
+
+
+def test_frechet_distance_matches_closed_form_for_diagonal_gaussians():
+    f64 = {"dtype": torch.float64}
+    mu1, mu2 = torch.tensor([0.0, 1.0, -2.0], **f64), torch.tensor([1.0, 1.0, 0.0], **f64)
+    var1, var2 = torch.tensor([1.0, 4.0, 0.25], **f64), torch.tensor([2.0, 1.0, 0.25], **f64)
+    expected = ((mu1 - mu2) ** 2).sum() + (var1 + var2 - 2 * (var1 * var2).sqrt()).sum()
+    exact = frechet_distance_from_stats(mu1, var1.diag(), mu2, var2.diag())
+    assert exact == pytest.approx(expected.item(), rel=1e-12)
+    # And from samples of those Gaussians, up to sampling error.
+    generator = torch.Generator().manual_seed(0)
+    a = mu1 + var1.sqrt() * torch.randn(50_000, 3, generator=generator, dtype=torch.float64)
+    b = mu2 + var2.sqrt() * torch.randn(50_000, 3, generator=generator, dtype=torch.float64)
+    assert frechet_distance(a, b) == pytest.approx(expected.item(), rel=0.02)
+
+
+def test_kid_of_a_set_with_itself_is_near_zero_and_positive_for_noise(pixel_feats):
+    same_mean, same_std = kernel_inception_distance(
+        pixel_feats["a"], pixel_feats["a"], subsets=20, subset_size=500
+    )
+    halves_mean, _ = kernel_inception_distance(
+        pixel_feats["a"], pixel_feats["b"], subsets=20, subset_size=500
+    )
+    noise_mean, noise_std = kernel_inception_distance(
+        pixel_feats["a"], pixel_feats["noise"], subsets=20, subset_size=500
+    )
+    assert abs(same_mean) < 0.01 * noise_mean
+    assert abs(halves_mean) < 0.01 * noise_mean
+    assert noise_mean > 10 * noise_std > 0
+    assert same_std >= 0
+
+
+def test_kid_clips_subset_size_and_is_seeded(pixel_feats):
+    small = pixel_feats["noise"][:50]
+    first = kernel_inception_distance(pixel_feats["a"], small, subsets=5, subset_size=1000)
+    second = kernel_inception_distance(pixel_feats["a"], small, subsets=5, subset_size=1000)
+    assert first == second and first[0] > 0
+
+
+# --- precision, recall, density, coverage ---------------------------------------------------
+
+
+def test_prdc_of_identical_sets_is_one():
+    feats = torch.randn(1500, 16, generator=torch.Generator().manual_seed(0))
+    scores = prdc(feats, feats.clone(), k=3, chunk_size=256)
+    for name in ("precision", "recall", "coverage", "density"):
+        assert scores[name] == pytest.approx(1.0, abs=1e-9), name
+
+
+def test_prdc_of_far_apart_clouds_is_zero():
+    generator = torch.Generator().manual_seed(0)
+    real = torch.randn(800, 16, generator=generator)
+    fake = torch.randn(600, 16, generator=generator) + 100.0
+    assert prdc(real, fake, k=3) == {
+        "precision": 0.0,
+        "recall": 0.0,
+        "density": 0.0,
+        "coverage": 0.0,
+    }
+
+
+def test_prdc_separates_fidelity_from_diversity():
+    """Fakes on one half of the real cloud: high precision, low recall/coverage."""
+    generator = torch.Generator().manual_seed(0)
+    real = torch.randn(2000, 8, generator=generator)
+    fake = torch.randn(2000, 8, generator=generator)
+    fake[:, 0] = fake[:, 0].abs()  # only the x0 > 0 half of the real support
+    scores = prdc(real, fake, k=3)
+    assert scores["precision"] > 0.8
+    assert scores["recall"] < 0.7 and scores["coverage"] < 0.7
+
+
+# --- class histogram ------------------------------------------------------------------------
+
+
+def test_class_histogram_uniform_and_collapsed():
+    real = torch.arange(10).repeat(100)
+    uniform = class_histogram_stats(torch.arange(10).repeat(50), real, 10)
+    assert uniform["histogram"] == [50] * 10
+    assert uniform["entropy"] == pytest.approx(math.log(10))
+    assert uniform["classes_covered"] == 10
+    assert uniform["kl_to_real"] == pytest.approx(0.0, abs=1e-9)
+
+    collapsed = class_histogram_stats(torch.full((500,), 3), real, 10)
+    assert collapsed["histogram"] == [0, 0, 0, 500, 0, 0, 0, 0, 0, 0]
+    assert collapsed["entropy"] == pytest.approx(0.0)
+    assert collapsed["classes_covered"] == 1
+    assert collapsed["kl_to_real"] == pytest.approx(math.log(10), rel=1e-6)
+
+
+def test_class_histogram_counts_only_classes_above_the_threshold():
+    # 991 samples in class 0, 9 in class 1: class 1 has 9 < 0.1 * 1000 / 10 = 10.
+    pred = torch.cat([torch.zeros(991), torch.ones(9)]).long()
+    stats = class_histogram_stats(pred, torch.arange(10), 10)
+    assert stats["classes_covered"] == 1
+
+
+# --- reconstruction metrics -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def test_images(fashion) -> torch.Tensor:
+    return fashion["test_x"][:64].float() / 255  # (64, 1, 28, 28) in [0, 1]
+
+
+def test_psnr_and_ssim_of_identical_and_noisy_images(test_images):
+    noisy = (test_images + _noise_like(test_images, 0.1)).clamp(0, 1)
+    assert ssim(test_images, test_images) == pytest.approx(1.0, abs=1e-9)
+    assert psnr(test_images, test_images) >= 99.0
+    assert ssim(test_images, noisy) < 0.9
+    assert 15 < psnr(test_images, noisy) < 25  # ~20 dB for sigma 0.1 before clamping
+
+
+def test_ssim_of_constant_images_matches_closed_form():
+    # No local variance: SSIM = (2ab + C1) / (a^2 + b^2 + C1).
+    a, b, c1 = 0.2, 0.7, 0.01**2
+    x = torch.full((2, 3, 16, 16), a, dtype=torch.float64)
+    y = torch.full((2, 3, 16, 16), b, dtype=torch.float64)
+    assert ssim(x, y) == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), rel=1e-9)
+
+
+def test_ssim_matches_torchmetrics_on_the_valid_region(test_images):
+    """torchmetrics 1.9 averages its SSIM map over a reflect-padded border as well; its map
+    cropped by the window radius is Wang et al.'s valid-region map, which ``ssim`` averages."""
+    image = pytest.importorskip("torchmetrics.functional.image")
+    noisy = (test_images + _noise_like(test_images, 0.2)).clamp(0, 1)
+    _, ssim_map = image.structural_similarity_index_measure(
+        noisy.double(), test_images.double(), data_range=1.0, return_full_image=True
+    )  # (N, C, H, W)
+    reference = ssim_map[..., 5:-5, 5:-5].mean().item()
+    assert ssim(noisy, test_images) == pytest.approx(reference, abs=1e-9)
+
+
+def test_bce_of_half_probabilities_is_log_two(test_images):
+    assert bce(torch.full_like(test_images, 0.5), test_images) == pytest.approx(math.log(2))
+
+
+def test_pca_baseline_beats_the_mean_image(fashion):
+    train, test = fashion["train_x"][:2000], fashion["test_x"][:500]
+    mean_image_mse = pca_baseline(train, test, dim=0)
+    expected = (test.float() / 255 - train.float().mean(0) / 255).square().mean().item()
+    assert mean_image_mse == pytest.approx(expected, rel=1e-5)
+    assert pca_baseline(train, test, dim=32) < pca_baseline(train, test, dim=8) < mean_image_mse
+
+
+def test_linear_probe_on_raw_pixels_beats_chance(fashion):
+    args = (fashion["train_x"][:2000], fashion["train_y"][:2000])
+    test = (fashion["test_x"][:1000], fashion["test_y"][:1000])
+    accuracy = linear_probe_accuracy(*args, *test, epochs=20, seed=0)
+    assert accuracy > 0.7  # chance is 0.1
+    assert linear_probe_accuracy(*args, *test, epochs=20, seed=0) == accuracy
+
+
+# --- domain classifier ----------------------------------------------------------------------
+
+
+def test_classifier_shapes():
+    model = DomainClassifier(in_channels=3, num_classes=7, image_size=32).eval()
+    x = torch.rand(5, 3, 32, 32)
+    assert model.features(x).shape == (5, 128)
+    assert model(x).shape == (5, 7)
+
+
+def test_recipe_hash_is_stable_and_tracks_the_data(fashion):
+    x, y = fashion["train_x"][:500], fashion["train_y"][:500]
+    first = recipe_hash(classifier_recipe(x, y, num_classes=10))
+    assert first == recipe_hash(classifier_recipe(x.clone(), y.clone(), num_classes=10))
+    assert len(first) == 10
+    assert first != recipe_hash(classifier_recipe(x[:400], y[:400], num_classes=10))
+    assert first != recipe_hash(classifier_recipe(x, y, num_classes=10, epochs=1))
+
+
+CLASSIFIER_SUBSET = {"num_classes": 10, "epochs": 3, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def trained(fashion, tmp_path_factory):
+    """A classifier trained on 10k images for 3 epochs (~88% test accuracy), cached in a tmp dir."""
+    cache_dir = tmp_path_factory.mktemp("classifier-cache")
+    model = load_or_train_classifier(
+        "fashion-subset",
+        fashion["train_x"][:10_000],
+        fashion["train_y"][:10_000],
+        cache_dir=cache_dir,
+        **CLASSIFIER_SUBSET,
+    )
+    return model, cache_dir
+
+
+@pytest.mark.slow
+def test_classifier_learns_fashion_mnist_subset(trained, fashion):
+    model, _ = trained
+    test_x, test_y = fashion["test_x"][:2000], fashion["test_y"][:2000]
+    assert classifier_accuracy(model, test_x, test_y) >= 0.85
+    # uint8 and float-in-[0, 1] inputs mean the same thing.
+    assert torch.equal(
+        predict_classes(model, test_x[:100]), predict_classes(model, test_x[:100].float() / 255)
+    )
+    assert extract_features(model, test_x[:10]).shape == (10, 128)
+
+
+@pytest.mark.slow
+def test_classifier_cache_reloads_without_training(trained, fashion, monkeypatch):
+    model, cache_dir = trained
+    files = sorted(p.name for p in cache_dir.iterdir())
+    assert len(files) == 1 and files[0].startswith("classifier-fashion-subset-")
+    assert files[0].endswith(".pt")
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached classifier should have been loaded")
+
+    monkeypatch.setattr(classifier_module, "train_classifier", no_training)
+    reloaded = load_or_train_classifier(
+        "fashion-subset",
+        fashion["train_x"][:10_000],
+        fashion["train_y"][:10_000],
+        cache_dir=cache_dir,
+        **CLASSIFIER_SUBSET,
+    )
+    x = fashion["test_x"][:50]
+    assert torch.allclose(extract_features(reloaded, x), extract_features(model, x))
