@@ -9,7 +9,7 @@ import torch
 
 from aegan.data import DeviceBatches
 from aegan.engine import load_checkpoint
-from conftest import REPO, TINY_AE
+from conftest import REPO, TINY_AE, TINY_GAN
 
 
 def test_ranks_draw_disjoint_shards_of_the_same_permutation():
@@ -45,3 +45,20 @@ def test_torchrun_two_gloo_processes(tmp_path):
 
     run = load_run(run_dir, checkpoint="last")  # single process loads the DDP checkpoint
     assert run.reconstruct(run.data.test_images[:2]).shape == (2, 1, 28, 28)
+
+
+def test_torchrun_two_gloo_processes_train_the_gan(tmp_path):
+    run_dir = tmp_path / "ddp_gan"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "aegan.train", *TINY_GAN,
+         "data.subset=512", "data.val_size=200", "model.fd_samples=200", "logger.log_every_steps=1",
+         f"hydra.run.dir={run_dir}", f"paths.data_dir={tmp_path / 'data'}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    assert state["step"] == 512 // 2 // 64
+    assert {"generator", "discriminator", "generator_ema"} <= state["modules"].keys()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert all(v == v and abs(v) != float("inf") for v in metrics.values())

@@ -129,6 +129,18 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
 
     task.eval()
     metrics = dict(task.evaluate(data, amp))
+    if cfg.evaluate.at_end and dist.is_main:  # the same evaluation as `python -m aegan.evaluate`
+        from aegan.evaluate import evaluate_run
+        from aegan.run import Run
+
+        run = Run(
+            path=run_dir, checkpoint=run_dir / "checkpoints" / "last.pt", config=cfg, task=task,
+            data=data, device=device, step=progress.step, epoch=progress.epoch,
+        )  # fmt: skip
+        metrics.update(evaluate_run(
+            run, metrics=tuple(cfg.evaluate.metrics or ()) or None, samples=cfg.evaluate.samples,
+            cache_dir=cfg.evaluate.cache_dir,
+        ))  # fmt: skip
     last_val = progress.history[-1] if progress.history else {}
     metrics.update({k: v for k, v in last_val.items() if k != "epoch"})
     metrics["val/best_objective"] = progress.best_objective

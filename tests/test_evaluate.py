@@ -1,0 +1,35 @@
+"""`python -m aegan.evaluate` and the end-of-training evaluation write the documented keys."""
+
+import json
+import math
+import subprocess
+import sys
+
+from aegan.train import train
+from conftest import REPO, TINY_AE
+
+AE_KEYS = {"test/mse", "test/bce", "test/psnr", "test/ssim", "probe/accuracy", "pca32/mse",
+           "pca32/probe_accuracy", "test/mse_over_pca"}  # fmt: skip
+
+
+def test_evaluate_cli_on_a_tiny_autoencoder(trained_ae_run, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "aegan.evaluate", f"run={trained_ae_run}", "checkpoint=last", "device=cpu"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((trained_ae_run / "metrics.json").read_text())
+    assert metrics.keys() >= AE_KEYS
+    assert all(math.isfinite(metrics[k]) for k in AE_KEYS)
+    assert 0.1 < metrics["probe/accuracy"] <= 1.0  # above chance (10 classes)
+    assert 0 < metrics["test/ssim"] <= 1.0
+    assert (trained_ae_run / "evaluate.log").is_file()
+    assert not (trained_ae_run / ".hydra").exists()  # evaluation leaves the run's config alone
+
+
+def test_training_ends_with_the_same_evaluation(make_cfg):
+    metrics = train(
+        make_cfg(*TINY_AE, "evaluate.at_end=true", "evaluate.metrics=[reconstruction,pca]")
+    )
+    assert {"test/psnr", "test/ssim", "pca32/mse", "test/mse_over_pca"} <= metrics.keys()
+    assert "probe/accuracy" not in metrics

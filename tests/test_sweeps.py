@@ -1,0 +1,185 @@
+"""Sweeps as a user runs them: `python -m aegan.train -m ...` in a subprocess on tiny data,
+through the basic, joblib and submitit launchers and the Optuna sweeper, then
+`python -m aegan.summarize`. A job that fails is recorded and the sweep goes on.
+
+The launcher and sweeper plugins come with the `sweeps` extra; without it those tests skip.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from aegan.summarize import main as summarize_main
+from aegan.summarize import read_sweep
+from conftest import CONF_DIR, REPO, TINY_AE
+
+# The tests' tiny CPU jobs, on 500 images and without TensorBoard (not what is tested here).
+TINY_SWEEP = [o for o in TINY_AE if not o.startswith(("data.subset", "logger."))]
+TINY_SWEEP += ["data.subset=500", "logger=none"]
+# Fails at run time for its second value only: a batch larger than the 500-image subset.
+ONE_FAILING = "data.batch_size=64,100000"
+
+# `import optuna` 2.10 (the newest hydra-optuna-sweeper allows) calls SQLAlchemy's moved
+# declarative_base(): a harmless MovedIn20Warning (SQLAlchemy 2: "The ``declarative_base()``
+# function is now available ..."; 1.4: "Deprecated API features detected! ..."). Ignored for
+# those messages from that optuna module only; pytest.importorskip hides it anyway.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:(The ``declarative_base\\(\\)`` function is now available|Deprecated API features)"
+    ":DeprecationWarning:optuna.storages._rdb.models"
+)
+
+
+def run_sweep(tmp_path: Path, *overrides: str) -> Path:
+    """Run ``python -m aegan.train -m`` with ``overrides`` on tiny data; return the sweep dir."""
+    sweep_dir = tmp_path / "sweep"
+    given = {override.partition("=")[0] for override in overrides}
+    tiny = [o for o in TINY_SWEEP if o.partition("=")[0] not in given]  # a swept key is not fixed
+    result = subprocess.run(
+        [sys.executable, "-m", "aegan.train", "-m", *tiny, *overrides,
+         f"hydra.sweep.dir={sweep_dir}", f"paths.data_dir={tmp_path / 'data'}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return sweep_dir
+
+
+def assert_one_ok_one_failed(sweep_dir: Path) -> None:
+    """Job 0 (batch 64) trained and kept its results; job 1 (batch 100000) is recorded failed."""
+    ok, failed = sweep_dir / "0", sweep_dir / "1"
+    assert json.loads((ok / "metrics.json").read_text())["test/mse"] > 0
+    assert (ok / "checkpoints" / "last.pt").is_file()
+    assert not (failed / "metrics.json").exists()
+    failure = json.loads((failed / "failed.json").read_text())
+    assert failure["type"] == "ConfigError"
+    assert "batch_size" in failure["error"]
+    assert "data.batch_size=100000" in failure["overrides"]
+    assert "ConfigError" in (failed / "train.log").read_text()
+
+
+def test_grid_sweep_writes_run_dirs_and_a_sorted_summary(tmp_path, capsys):
+    sweep_dir = run_sweep(tmp_path, "model.latent_dim=8,16")
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == ["0", "1"]
+
+    assert summarize_main([str(sweep_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "model.latent_dim" in printed and "2 jobs: 2 ok" in printed
+    with open(sweep_dir / "summary.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(int(r["model.latent_dim"]) for r in rows) == [8, 16]
+    objectives = [float(r["val/best_objective"]) for r in rows]
+    assert objectives == sorted(objectives)  # lower is better, best first
+    assert all(r["status"] == "ok" for r in rows)
+    markdown = (sweep_dir / "summary.md").read_text()
+    assert markdown.count("\n| 0 ") + markdown.count("\n| 1 ") == 2
+
+
+def test_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
+    sweep_dir = run_sweep(tmp_path, ONE_FAILING)
+    assert_one_ok_one_failed(sweep_dir)
+
+    rows = read_sweep(sweep_dir)
+    assert [(r["job"], r["status"]) for r in rows] == [("0", "ok"), ("1", "failed")]
+    assert rows[1]["data.batch_size"] == 100000 and rows[1]["error"].startswith("ConfigError")
+    out = tmp_path / "report"
+    assert summarize_main([str(sweep_dir), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "1 ok, 1 failed" in printed
+    failed_line = next(line for line in printed.splitlines() if line.startswith("| 1 "))
+    assert "FAILED" in failed_line and "ConfigError" in failed_line
+    assert (out / "summary.csv").is_file() and (out / "summary.md").is_file()
+
+
+def test_joblib_runs_two_jobs_and_survives_a_failing_one(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="needs the sweeps extra")
+    sweep_dir = run_sweep(tmp_path, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", ONE_FAILING)
+    assert_one_ok_one_failed(sweep_dir)
+
+
+def test_submitit_local_runs_one_job(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="needs the sweeps extra")
+    pytest.importorskip("submitit", reason="needs the sweeps extra")
+    sweep_dir = run_sweep(
+        tmp_path, "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5",
+        "model.latent_dim=8",
+    )  # fmt: skip
+    assert json.loads((sweep_dir / "0" / "metrics.json").read_text())["test/mse"] > 0
+    assert any((sweep_dir / ".submitit").glob("*/*_result.pkl"))  # it went through submitit
+
+
+def test_optuna_runs_two_trials_reports_the_best_and_survives_a_failing_one(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
+    pytest.importorskip("optuna", reason="needs the sweeps extra")
+    # seed=4 seeds the TPE sampler too: trial 0 draws batch 64, trial 1 batch 100000 (fails)
+    sweep_dir = run_sweep(
+        tmp_path, "hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=2", "seed=4",
+        "data.batch_size=choice(64,100000)",
+    )  # fmt: skip
+    assert_one_ok_one_failed(sweep_dir)
+    best = OmegaConf.load(sweep_dir / "optimization_results.yaml")
+    objective = json.loads((sweep_dir / "0" / "metrics.json").read_text())["val/best_objective"]
+    assert best.best_value == pytest.approx(objective)
+    assert set(best.best_params) == {"model.latent_dim", "model.optimizer.lr", "data.batch_size"}
+    assert best.best_params["data.batch_size"] == 64
+
+
+@pytest.mark.parametrize(
+    ("search", "params"),
+    [
+        ("autoencoder_optuna", {"model.latent_dim", "model.optimizer.lr", "data.batch_size"}),
+        ("dcgan_optuna", {"model.g_optimizer.lr", "model.d_optimizer.lr", "model.loss"}),
+    ],
+)
+def test_optuna_search_configs_compose(search, params):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=[f"hparams_search={search}"], return_hydra_config=True)
+    assert cfg.hydra.sweeper.direction == "minimize"
+    assert set(cfg.hydra.sweeper.params) == params
+    if search == "dcgan_optuna":
+        assert cfg.model.task == "gan"
+
+
+def write_job(root: Path, job: str, overrides: list[str], result: dict | None, failed: bool):
+    run = root / job
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    if result is not None:
+        (run / "metrics.json").write_text(json.dumps(result))
+    if failed:
+        failure = {"error": "boom | bang", "type": "RuntimeError", "overrides": overrides}
+        (run / "failed.json").write_text(json.dumps(failure))
+
+
+def test_summary_orders_by_objective_and_marks_failed_and_unfinished(tmp_path, capsys):
+    sweep = tmp_path / "sweep"
+    write_job(sweep, "0", ["model.latent_dim=8", "seed=0"], {"val/best_objective": 0.03}, False)
+    write_job(sweep, "1", ["model.latent_dim=16", "seed=0"], None, failed=True)
+    write_job(sweep, "2", ["model.latent_dim=32", "seed=0"], None, failed=False)  # killed
+    write_job(
+        sweep, "3", ["model.latent_dim=64", "seed=0"], {"val/best_objective": math.nan}, False
+    )
+    write_job(sweep, "10", ["model.latent_dim=4", "seed=0"], {"val/best_objective": 0.01}, False)
+
+    rows = read_sweep(sweep)
+    assert [r["job"] for r in rows] == ["0", "1", "2", "3", "10"]  # numeric order
+    assert [r["status"] for r in rows] == ["ok", "failed", "unfinished", "ok", "ok"]
+
+    assert summarize_main([str(sweep), "--objective", "val/best_objective"]) == 0
+    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    jobs = [line.split("|")[1].strip() for line in table[1:]]
+    assert jobs == ["10", "0", "3", "1", "2"]  # best first; NaN after finite; failures last
+    assert "seed" not in table[0]  # the same in every job: listed once above the table
+    assert "FAILED" in table[4] and "RuntimeError: boom / bang" in table[4]
+    assert "UNFINISHED" in table[5]
+
+    assert summarize_main([str(tmp_path / "missing")]) == 2
+    assert "error:" in capsys.readouterr().err
