@@ -8,8 +8,8 @@ import sys
 from aegan.train import train
 from conftest import REPO, TINY_AE
 
-AE_KEYS = {"test/mse", "test/bce", "test/psnr", "test/ssim", "probe/accuracy", "pca32/mse",
-           "pca32/probe_accuracy", "test/mse_over_pca"}  # fmt: skip
+AE_KEYS = {"test/mse", "test/bce", "test/psnr", "test/ssim", "probe/accuracy", "pca/mse",
+           "pca/probe_accuracy", "test/mse_over_pca"}  # fmt: skip
 
 
 def test_evaluate_cli_on_a_tiny_autoencoder(trained_ae_run, tmp_path):
@@ -31,5 +31,28 @@ def test_training_ends_with_the_same_evaluation(make_cfg):
     metrics = train(
         make_cfg(*TINY_AE, "evaluate.at_end=true", "evaluate.metrics=[reconstruction,pca]")
     )
-    assert {"test/psnr", "test/ssim", "pca32/mse", "test/mse_over_pca"} <= metrics.keys()
+    assert {"test/psnr", "test/ssim", "pca/mse", "test/mse_over_pca"} <= metrics.keys()
     assert "probe/accuracy" not in metrics
+
+
+GAN_KEYS = {"classifier/test_accuracy", "gen/fd", "gen/kid", "gen/precision", "gen/recall", "gen/density",
+            "gen/coverage", "gen/class_entropy", "gen/classes_covered", "gen/class_kl", "floor/fd",
+            "floor/kid", "floor/precision", "floor/recall", "floor/coverage"}  # fmt: skip
+
+
+def test_evaluate_cli_on_a_tiny_gan(make_cfg, tmp_path):
+    from conftest import TINY_GAN
+
+    cfg = make_cfg(*TINY_GAN, "data.subset=1000", "data.val_size=200", "model.fd_samples=200")
+    train(cfg)
+    result = subprocess.run(
+        [sys.executable, "-m", "aegan.evaluate", f"run={cfg.paths.output_dir}", "checkpoint=last",
+         "device=cpu", "samples=500", f"cache_dir={tmp_path / 'cache'}"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics.keys() >= GAN_KEYS
+    assert all(math.isfinite(metrics[k]) for k in GAN_KEYS)
+    assert metrics["floor/fd"] < metrics["gen/fd"]  # one epoch of a tiny GAN is far from real data
+    assert list((tmp_path / "cache").glob("classifier-fashion_mnist-*.pt"))  # cached for next time

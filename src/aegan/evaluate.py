@@ -33,7 +33,7 @@ from omegaconf import DictConfig
 
 from aegan.data import normalize
 from aegan.engine import Amp
-from aegan.logger import TensorBoardLogger, flatten_config
+from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.metrics import (
     class_histogram_stats,
     classifier_accuracy,
@@ -79,13 +79,13 @@ def evaluate_autoencoder(
             train_codes, data.train_labels[:probe_train], test_codes, data.test_labels
         )
     if "pca" in metrics:
-        out[f"pca{latent_dim}/mse"] = pca_baseline(
+        out["pca/mse"] = pca_baseline(
             data.train_images, data.test_images, dim=latent_dim
         )
         if "test/mse" in out:
-            out["test/mse_over_pca"] = out["test/mse"] / out[f"pca{latent_dim}/mse"]
+            out["test/mse_over_pca"] = out["test/mse"] / out["pca/mse"]
         if "probe" in metrics:
-            out[f"pca{latent_dim}/probe_accuracy"] = _pca_probe(data, latent_dim, probe_train)
+            out["pca/probe_accuracy"] = _pca_probe(data, latent_dim, probe_train)
     return out
 
 
@@ -259,7 +259,7 @@ def write_metrics(
     finite = {
         k: float(v) for k, v in merged.items() if isinstance(v, (int, float)) and math.isfinite(v)
     }
-    logger.hparams(flatten_config(config), finite, step)
+    logger.hparams(hparams_of(config), finite, step)
     logger.close()
     return merged
 

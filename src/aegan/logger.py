@@ -34,6 +34,30 @@ def flatten_config(cfg: DictConfig | Mapping, prefix: str = "") -> dict[str, Any
     return flat
 
 
+# What the HPARAMS tab shows: what a researcher sweeps, not every path and switch.
+HPARAM_KEYS = (
+    "data.name",
+    "data.batch_size",
+    "data.subset",
+    "trainer.epochs",
+    "trainer.precision",
+    "seed",
+)
+HPARAM_PREFIXES = ("model.",)
+HPARAM_SKIP_PREFIXES = ("model.net.",)  # the autoencoder's net repeats model.latent_dim etc.
+
+
+def hparams_of(cfg: DictConfig | Mapping) -> dict[str, Any]:
+    """The hyperparameters of a run, flattened: the model section and the few data and
+    trainer settings that change results."""
+    return {
+        key: value
+        for key, value in flatten_config(cfg).items()
+        if (key in HPARAM_KEYS or key.startswith(HPARAM_PREFIXES))
+        and not key.startswith(HPARAM_SKIP_PREFIXES)
+    }
+
+
 class TensorBoardLogger:
     """Writes to ``run_dir/tb``; every method is a no-op when disabled (e.g. non-zero ranks)."""
 

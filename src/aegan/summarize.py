@@ -19,6 +19,8 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 DEFAULT_OBJECTIVE = "val/best_objective"
+# bookkeeping rather than results: left out of the table (still in summary.csv)
+HIDDEN_PREFIXES = ("train/", "classifier/")
 FIXED_COLUMNS = ("job", "status", "run_dir", "error", "overrides")
 MAX_ERROR_CHARS = 80  # in the printed and markdown tables; summary.csv keeps the whole message
 
@@ -135,7 +137,7 @@ def summarize(
         {k for row in rows for k in row if k not in FIXED_COLUMNS and k not in override_keys}
     )
     shown_metrics = [objective] + [
-        k for k in metric_keys if k != objective and k.startswith(("test/", "val/"))
+        k for k in metric_keys if k != objective and not k.startswith(HIDDEN_PREFIXES)
     ]
 
     with_error = any(row["error"] for row in rows)
