@@ -77,9 +77,8 @@ def kernel_inception_distance(
         x = feats_a[torch.randperm(feats_a.shape[0], generator=generator)[:m]]  # (m, D)
         y = feats_b[torch.randperm(feats_b.shape[0], generator=generator)[:m]]  # (m, D)
         k_xx, k_yy = _polynomial_kernel(x, x), _polynomial_kernel(y, y)  # (m, m) each
-        within = (k_xx.sum() - k_xx.diagonal().sum() + k_yy.sum() - k_yy.diagonal().sum()) / (
-            m * (m - 1)
-        )
-        estimates[i] = within - 2 * _polynomial_kernel(x, y).mean()  # unbiased MMD^2
+        # Unbiased MMD^2: within-set means leave out the diagonal k(x_i, x_i).
+        within = k_xx.sum() - k_xx.trace() + k_yy.sum() - k_yy.trace()
+        estimates[i] = within / (m * (m - 1)) - 2 * _polynomial_kernel(x, y).mean()
     std = estimates.std().item() if subsets > 1 else 0.0
     return estimates.mean().item(), std
