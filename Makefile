@@ -8,7 +8,7 @@ ARGS ?=
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,sweeps]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,sweeps,notebooks]'
 	@touch $(STAMP)
 
 ## Train the default model (the article's autoencoder on Fashion-MNIST); extra overrides via ARGS="..."

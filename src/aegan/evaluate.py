@@ -129,6 +129,7 @@ def evaluate_gan(
     cache_dir: str | Path,
     seed: int = 0,
     inception_weights: str | None = None,
+    progress: bool = True,
 ) -> tuple[dict[str, float], dict]:
     """GAN metrics in the domain classifier's feature space, each with its real-data floor.
 
@@ -138,7 +139,7 @@ def evaluate_gan(
     num_classes = len(data.classes)
     classifier = load_or_train_classifier(
         data.name, data.train_images, data.train_labels, num_classes=num_classes,
-        cache_dir=Path(cache_dir).expanduser(), device=run.device,
+        cache_dir=Path(cache_dir).expanduser(), device=run.device, progress=progress,
     )  # fmt: skip
     out: dict[str, float] = {
         "classifier/test_accuracy": classifier_accuracy(
