@@ -241,3 +241,50 @@ def test_gan_resume_is_bitwise_exact(make_cfg):
     for module in ("generator", "discriminator", "generator_ema"):
         for key, value in a["modules"][module].items():
             assert torch.equal(value, b["modules"][module][key]), f"{module}.{key}"
+
+
+def test_missing_data_names_every_path_searched(make_cfg, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    from aegan.data import DataNotFoundError
+
+    with pytest.raises(DataNotFoundError) as info:
+        train(make_cfg(*TINY_AE, "data=mnist", f"data.root={empty}", "data.download=false"))
+    message = str(info.value)
+    assert f"looked in {empty}" in message and f"looked in {empty / 'MNIST' / 'raw'}" in message
+    assert "data.root=FOLDER" in message and "\n" not in message
+
+
+def test_unreadable_image_in_a_folder_is_named(make_cfg, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "images" / "cats"
+    folder.mkdir(parents=True)
+    for i in range(4):
+        Image.new("RGB", (8, 8)).save(folder / f"ok{i}.png")
+    (folder / "broken.png").write_bytes(b"\x89PNG not really")
+    cfg = make_cfg(
+        *TINY_AE, "data=image_folder", f"data.root={tmp_path / 'images'}", "data.subset=null"
+    )
+    with pytest.raises(DataFileError, match=r"broken.png: unreadable image"):
+        train(cfg)
+
+
+def test_image_folder_reads_classes_and_resizes(tmp_path):
+    from omegaconf import OmegaConf
+    from PIL import Image
+
+    from aegan.data import load_data
+
+    for name, colour in (("cats", 40), ("dogs", 200)):
+        (tmp_path / "imgs" / name).mkdir(parents=True)
+        for i in range(5):
+            Image.new("RGB", (30, 20), (colour, colour, colour)).save(
+                tmp_path / "imgs" / name / f"{i}.jpg"
+            )
+    data_cfg = OmegaConf.create(dict(name="image_folder", root=str(tmp_path / "imgs"), image_size=16, channels=1,
+                                     val_size=2, test_size=2, split_seed=0, subset=None, download=False))  # fmt: skip
+    data = load_data(data_cfg, data_dir=tmp_path)
+    assert data.classes == ("cats", "dogs")
+    assert data.train_images.shape == (6, 1, 16, 16) and data.train_images.dtype == torch.uint8
+    assert len(data.val_images) == len(data.test_images) == 2

@@ -260,8 +260,8 @@ def load_image_folder(
     Labels are the sub-folder index (0 for a flat folder). A test split of ``test_size``
     images is held out after the validation split.
     """
-    from torchvision.io import ImageReadMode, decode_image
-    from torchvision.transforms.v2.functional import center_crop, resize
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
 
     if not root:
         raise DataNotFoundError("data=image_folder needs data.root=FOLDER (a folder of images)")
@@ -275,16 +275,20 @@ def load_image_folder(
         )
     class_names = sorted({p.parent.relative_to(folder).as_posix() for p in files})
     class_index = {c: i for i, c in enumerate(class_names)}
-    mode = ImageReadMode.GRAY if channels == 1 else ImageReadMode.RGB
+    mode = "L" if channels == 1 else "RGB"
     images, labels = [], []
     for path in files:
         try:
-            image = decode_image(str(path), mode=mode)  # (C, h, w) uint8
-        except Exception as err:
+            with Image.open(path) as image:
+                image = image.convert(mode)
+                side = min(image.size)  # centre crop to a square, then resize
+                left, top = (image.width - side) // 2, (image.height - side) // 2
+                image = image.crop((left, top, left + side, top + side))
+                image = image.resize((image_size, image_size), Image.Resampling.BICUBIC)
+                array = np.asarray(image, dtype=np.uint8).reshape(image_size, image_size, -1)
+        except (OSError, UnidentifiedImageError) as err:
             raise DataFileError(f"{path}: unreadable image ({err})") from err
-        side = min(image.shape[-2:])
-        image = resize(center_crop(image, [side, side]), [image_size, image_size], antialias=True)
-        images.append(image)
+        images.append(torch.from_numpy(array.copy()).permute(2, 0, 1))  # (C, H, W)
         labels.append(class_index[path.parent.relative_to(folder).as_posix()])
     all_x, all_y = torch.stack(images), torch.tensor(labels, dtype=torch.long)
     rest_x, rest_y, test_x, test_y = split_train_val(
