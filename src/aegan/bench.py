@@ -1,36 +1,49 @@
 """Throughput of the project's training step against a plain PyTorch loop, in one process.
 
     python -m aegan.bench model=autoencoder|dcgan [batch_size=N] [steps=N] [precisions=[bf16,fp32]]
+        [compile_modes=[none,default]] [channels_last=[false,true]] [threads=[1,2]]
+        ["variants={foreach:['model.optimizer.fused=false','model.optimizer.foreach=true']}"]
 
 The project side runs exactly the engine's iteration (``engine.loop.run_step``) over
-device-resident batches. The plain side is what a tutorial writes: torchvision
-``FashionMNIST`` + ``ToTensor`` + ``DataLoader(shuffle=True)``, the same network, fp32,
-eager, default Adam. Warm-up (and compile) steps are excluded; each side is timed
-``repeats`` times and the median is reported. One JSON line per configuration.
+device-resident batches, after ``engine.speed.accelerate`` as in ``aegan.train``. The plain
+side is what a tutorial writes: torchvision ``FashionMNIST`` + ``ToTensor`` +
+``DataLoader(shuffle=True)``, the same networks, fp32, eager, default Adam. Every
+configuration (variant x precision x compile mode x channels_last x threads) is built and
+warmed up first (compile time is excluded and reported as ``warmup_s``), then all are timed
+in turn ``repeats`` times, so that a change of machine load falls on all alike; the median
+is reported, as wall time (images/s, ratio) and as process CPU time per step. One JSON line
+per configuration; its ``ratio`` is to the plain loop at the same thread count.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import gzip
+import itertools
 import json
 import logging
+import os
+import platform
 import shutil
 import statistics
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import hydra
 import torch
 import torch.nn.functional as F
+import yaml
 from hydra.utils import instantiate
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.config import validate_config
 from aegan.data import DeviceBatches, ImageData, load_data
 from aegan.engine import Amp, resolve_device, seed_everything
 from aegan.engine.loop import StepAccumulator, run_step
+from aegan.engine.speed import accelerate, cpu_threads
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.bench")
@@ -41,21 +54,52 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _time_steps(
-    step: Callable[[], None], *, steps: int, warmup: int, repeats: int, device
-) -> float:
-    """Median seconds per step over ``repeats`` timed runs of ``steps`` steps each."""
-    for _ in range(warmup):
-        step()
-    _sync(device)
-    per_step = []
-    for _ in range(repeats):
+@dataclass
+class Timed:
+    """One configuration to time: its step function, its torch threads and its measurements."""
+
+    name: str
+    step: Callable[[], None]
+    threads: int
+    plain: bool = False  # the tutorial loop: torch's defaults, no TF32
+    cudnn_benchmark: bool = False
+    warmup_s: float = 0.0
+    wall: list[float] = field(default_factory=list)  # seconds per step, one per repeat
+    cpu: list[float] = field(default_factory=list)  # process CPU seconds per step
+
+    def _enter(self) -> None:
+        """The process-wide settings this configuration runs under (as ``aegan.train`` sets them)."""
+        torch.set_num_threads(self.threads)
+        torch.set_float32_matmul_precision("highest" if self.plain else "high")
+        torch.backends.cudnn.benchmark = self.cudnn_benchmark  # read by cuDNN alone
+
+    def warm_up(self, steps: int, device: torch.device) -> None:
+        self._enter()
         start = time.perf_counter()
         for _ in range(steps):
-            step()
+            self.step()
         _sync(device)
-        per_step.append((time.perf_counter() - start) / steps)
-    return statistics.median(per_step)
+        self.warmup_s = time.perf_counter() - start
+
+    def time(self, steps: int, device: torch.device) -> None:
+        self._enter()
+        _sync(device)
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(steps):
+            self.step()
+        _sync(device)
+        self.wall.append((time.perf_counter() - wall) / steps)
+        self.cpu.append((time.process_time() - cpu) / steps)
+
+
+def time_round_robin(timed: list[Timed], *, steps: int, warmup: int, repeats: int, device) -> None:
+    """Warm every configuration up (compiling there), then time them in turn ``repeats`` times,
+    so that a change of machine load falls on all of them alike."""
+    for entry in timed:
+        entry.warm_up(warmup, device)
+    for _ in range(repeats):
+        for entry in timed:
+            entry.time(steps, device)
 
 
 def _cycle(make_iterator: Callable[[int], Iterator]) -> Callable[[], object]:
@@ -73,15 +117,13 @@ def _cycle(make_iterator: Callable[[int], Iterator]) -> Callable[[], object]:
     return next_batch
 
 
-def project_step(
-    cfg: DictConfig, data: ImageData, precision: str, device: torch.device
-) -> Callable[[], None]:
-    """The engine's own iteration: device batches, the task's step, AMP, the step accumulator."""
-    with open_dict(cfg):
-        cfg.trainer.precision = precision
+def project_step(cfg: DictConfig, data: ImageData, device: torch.device) -> Callable[[], None]:
+    """The engine's own iteration for ``cfg``: device batches, the task's step after
+    ``accelerate`` (channels_last, fast dropout, compile), AMP, the step accumulator."""
     task = build_task(cfg.model, data, device, projector_samples=0)
+    accelerate(task, cfg.trainer, device)
     task.train()
-    amp = Amp(precision, device)
+    amp = Amp(cfg.trainer.precision, device)
     batches = DeviceBatches(
         data.train_images, data.train_labels, batch_size=cfg.data.batch_size, seed=0
     )
@@ -179,34 +221,105 @@ def plain_step(
     return gan_step
 
 
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+    """A copy of ``cfg`` with ``key=value`` overrides (values parsed as YAML: 1, true, [a,b])."""
+    cfg = copy.deepcopy(cfg)
+    with open_dict(cfg):
+        for override in overrides:
+            key, _, value = str(override).partition("=")
+            OmegaConf.update(cfg, key.lstrip("+"), yaml.safe_load(value), force_add=True)
+    return cfg
+
+
+def _optimizer_kind(optimizer_cfg: DictConfig) -> str:
+    if optimizer_cfg.get("fused"):
+        return "fused"
+    return "foreach" if optimizer_cfg.get("foreach") else "for-loop"
+
+
+def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
+    """(labels, training config) for each variant x precision x compile x channels_last x threads."""
+    variants = {"base": [], **{str(k): list(v) for k, v in (cfg.variants or {}).items()}}
+    threads = [t or cpu_threads(cfg) or torch.get_num_threads() for t in cfg.threads]
+    out = []
+    for variant, overrides in variants.items():
+        for precision, mode, channels_last, n_threads in itertools.product(
+            cfg.precisions, cfg.compile_modes, cfg.channels_last, threads
+        ):
+            run_cfg = apply_overrides(cfg, [
+                f"trainer.precision={precision}", f"trainer.compile={mode}",
+                f"trainer.channels_last={channels_last}", *overrides,
+            ])  # fmt: skip
+            optimizer_cfg = run_cfg.model.get("optimizer") or run_cfg.model.d_optimizer
+            labels = {
+                "variant": variant, "overrides": list(overrides), "threads": int(n_threads),
+                "precision": run_cfg.trainer.precision, "compile": run_cfg.trainer.compile,
+                "channels_last": bool(run_cfg.trainer.channels_last),
+                "optimizer": _optimizer_kind(optimizer_cfg),
+                "fast_dropout": bool(run_cfg.trainer.fast_dropout),
+            }  # fmt: skip
+            out.append((labels, run_cfg))
+    return out
+
+
 def benchmark(cfg: DictConfig) -> list[dict]:
-    """Time the plain loop once and the project's step for each precision; return the rows."""
+    """Time the plain loop (once per thread count) and the project's step for each
+    configuration, round robin in this process; return one row per configuration."""
     validate_config(cfg)
-    if cfg.trainer.cpu_threads:
-        torch.set_num_threads(cfg.trainer.cpu_threads)
     device = resolve_device(cfg.trainer.device)
     seed_everything(cfg.seed)
     data_dir = Path(cfg.paths.data_dir).expanduser().resolve()
     data = load_data(cfg.data, data_dir=data_dir)
     if cfg.data.name != "fashion_mnist":
         raise ValueError(f"data={cfg.data.name}: the plain reference loop reads Fashion-MNIST only")
-    timing = dict(steps=cfg.steps, warmup=cfg.warmup, repeats=cfg.repeats, device=device)
-    plain = _time_steps(plain_step(cfg, data, data_dir, device), **timing)
+    configs = configurations(cfg)
+    for _, run_cfg in configs:
+        validate_config(run_cfg)
+    load_before = os.getloadavg()[0]
+    plain = {
+        n: Timed(f"plain/{n}", plain_step(cfg, data, data_dir, device), n, plain=True)
+        for n in sorted({labels["threads"] for labels, _ in configs})
+    }
     device_data = data.to(device)
-    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    project = []
+    for labels, run_cfg in configs:
+        labels["cuda_graphs"] = labels["compile"] == "reduce-overhead" and device.type == "cuda"
+        torch.set_num_threads(labels["threads"])
+        step = project_step(run_cfg, device_data, device)
+        benchmark_convs = bool(run_cfg.trainer.cudnn_benchmark)
+        project.append(Timed(str(labels), step, labels["threads"], cudnn_benchmark=benchmark_convs))
+    timing = dict(steps=cfg.steps, warmup=cfg.warmup, repeats=cfg.repeats, device=device)
+    time_round_robin([*plain.values(), *project], **timing)
+    load = round((load_before + os.getloadavg()[0]) / 2, 2)
+    batch = cfg.data.batch_size
     rows = []
-    for precision in cfg.precisions:
-        seconds = _time_steps(project_step(cfg, device_data, precision, device), **timing)
-        batch = cfg.data.batch_size
+    for (labels, _), entry in zip(configs, project, strict=True):
+        reference = plain[labels["threads"]]
+        seconds, plain_seconds = statistics.median(entry.wall), statistics.median(reference.wall)
         rows.append({
-            "model": cfg.model.task if cfg.model.task == "autoencoder" else "dcgan",
-            "device": device.type, "device_name": device_name, "threads": torch.get_num_threads(),
-            "precision": precision, "compile": "none", "batch_size": batch,
+            "model": "autoencoder" if cfg.model.task == "autoencoder" else "dcgan",
+            "device": device.type, "device_name": device_name(device), **labels,
+            "batch_size": batch,
             "project_images_per_sec": round(batch / seconds, 1),
-            "plain_images_per_sec": round(batch / plain, 1),
-            "ratio": round(plain / seconds, 2),
-            "project_ms_per_step": round(seconds * 1e3, 3), "plain_ms_per_step": round(plain * 1e3, 3),
-            "steps": cfg.steps, "repeats": cfg.repeats, "date": dt.date.today().isoformat(),
+            "plain_images_per_sec": round(batch / plain_seconds, 1),
+            "ratio": round(plain_seconds / seconds, 2),
+            "project_ms_per_step": round(seconds * 1e3, 3),
+            "plain_ms_per_step": round(plain_seconds * 1e3, 3),
+            "project_cpu_ms_per_step": round(statistics.median(entry.cpu) * 1e3, 3),
+            "plain_cpu_ms_per_step": round(statistics.median(reference.cpu) * 1e3, 3),
+            "warmup_s": round(entry.warmup_s, 1), "steps": cfg.steps, "repeats": cfg.repeats,
+            "load": load, "torch": torch.__version__, "date": dt.date.today().isoformat(),
         })  # fmt: skip
     return rows
 

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.data import DATASETS
 from aegan.engine.amp import DEVICES, PRECISIONS, ConfigError
 from aegan.engine.checkpoint import resolve_checkpoint
+from aegan.engine.speed import COMPILE_MODES
 
 ON_NONFINITE = ("stop", "skip")
 
@@ -38,6 +39,10 @@ class TrainerSchema:
     resume: str | None = None
     sync_batchnorm: bool = False
     on_nonfinite: str = "stop"
+    channels_last: bool = False
+    compile: str = "none"
+    cudnn_benchmark: bool = True
+    fast_dropout: bool = True
 
 
 def register_configs() -> None:
@@ -81,6 +86,7 @@ def validate_config(cfg: DictConfig) -> None:
     if cfg.trainer.device not in DEVICES and not str(cfg.trainer.device).startswith("cuda:"):
         _choice("trainer.device", cfg.trainer.device, DEVICES)
     _choice("trainer.on_nonfinite", cfg.trainer.on_nonfinite, ON_NONFINITE)
+    _choice("trainer.compile", cfg.trainer.compile, COMPILE_MODES)
     for key in (
         "trainer.epochs",
         "trainer.eval_batch_size",
@@ -90,6 +96,7 @@ def validate_config(cfg: DictConfig) -> None:
         _positive(cfg, key)
     _positive(cfg, "trainer.checkpoint_every_steps", minimum=0)
     _positive(cfg, "trainer.cpu_threads", allow_none=True)
+    _positive(cfg, "model.cpu_threads", allow_none=True)
     _positive(cfg, "data.subset", allow_none=True)
     _positive(cfg, "data.val_size", minimum=0)
     _positive(cfg, "logger.log_every_steps")

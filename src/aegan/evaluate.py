@@ -79,9 +79,7 @@ def evaluate_autoencoder(
             train_codes, data.train_labels[:probe_train], test_codes, data.test_labels
         )
     if "pca" in metrics:
-        out["pca/mse"] = pca_baseline(
-            data.train_images, data.test_images, dim=latent_dim
-        )
+        out["pca/mse"] = pca_baseline(data.train_images, data.test_images, dim=latent_dim)
         if "test/mse" in out:
             out["test/mse_over_pca"] = out["test/mse"] / out["pca/mse"]
         if "probe" in metrics:

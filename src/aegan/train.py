@@ -13,10 +13,13 @@ import math
 import os
 import shutil
 import sys
+import traceback
 from pathlib import Path
 
 import hydra
 import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.config import validate_config
@@ -32,7 +35,10 @@ from aegan.engine import (
     seed_everything,
 )
 from aegan.engine.distributed import Distributed, init_distributed, shutdown_distributed
-from aegan.logger import TensorBoardLogger, flatten_config
+from aegan.engine.speed import accelerate, cpu_threads
+from aegan.evaluate import evaluate_run
+from aegan.logger import TensorBoardLogger, hparams_of
+from aegan.run import Run
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.train")
@@ -90,8 +96,9 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
     if cfg.trainer.resume:
         resume_path = resolve_checkpoint(cfg.trainer.resume)
         resume_state = load_checkpoint(resume_path)
-    if cfg.trainer.cpu_threads:
-        torch.set_num_threads(cfg.trainer.cpu_threads)
+    threads = cpu_threads(cfg)  # trainer.cpu_threads, else the model's default
+    if threads:
+        torch.set_num_threads(threads)
     torch.set_float32_matmul_precision("high")  # TF32 matmuls on CUDA for fp32 runs
     seed_everything(cfg.seed)  # the same on every rank: identical initial weights
 
@@ -108,15 +115,16 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
     )  # fmt: skip
     data = data.to(device)
     task = build_task(cfg.model, data, device, projector_samples=cfg.logger.projector_samples)
-    if dist.world_size > 1:
-        if cfg.trainer.sync_batchnorm:
-            for module in task.modules.values():
-                torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
-        task.distribute(dist.wrap)
+    if dist.world_size > 1 and cfg.trainer.sync_batchnorm:
+        for module in task.modules.values():
+            torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    # channels_last, fast dropout, cudnn.benchmark, and the training forwards through DDP / compile
+    accelerate(task, cfg.trainer, device, ddp=dist.wrap if dist.world_size > 1 else None)
     logger = TensorBoardLogger(run_dir / "tb", enabled=cfg.logger.enabled and dist.is_main)
     log.info(
-        "training %s on %s x%d (%s) for %d epochs", cfg.model.task, device, dist.world_size,
-        amp.precision, cfg.trainer.epochs,
+        "training %s on %s x%d (%s, %d threads, compile=%s, channels_last=%s) for %d epochs",
+        cfg.model.task, device, dist.world_size, amp.precision, torch.get_num_threads(),
+        cfg.trainer.compile, cfg.trainer.channels_last, cfg.trainer.epochs,
     )  # fmt: skip
 
     progress = fit(
@@ -129,30 +137,44 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
 
     task.eval()
     metrics = dict(task.evaluate(data, amp))
-    if cfg.evaluate.at_end and dist.is_main:  # the same evaluation as `python -m aegan.evaluate`
-        from aegan.evaluate import evaluate_run
-        from aegan.run import Run
-
-        run = Run(
-            path=run_dir, checkpoint=run_dir / "checkpoints" / "last.pt", config=cfg, task=task,
-            data=data, device=device, step=progress.step, epoch=progress.epoch,
-        )  # fmt: skip
-        metrics.update(evaluate_run(
-            run, metrics=tuple(cfg.evaluate.metrics or ()) or None, samples=cfg.evaluate.samples,
-            cache_dir=cfg.evaluate.cache_dir,
-        ))  # fmt: skip
     last_val = progress.history[-1] if progress.history else {}
     metrics.update({k: v for k, v in last_val.items() if k != "epoch"})
     metrics["val/best_objective"] = progress.best_objective
     metrics["train/epochs"] = progress.epoch
     metrics["train/steps"] = progress.step
     if dist.is_main:
-        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-        finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
-        logger.hparams(flatten_config(cfg), finite, progress.step)
+        metrics_file = run_dir / "metrics.json"
+        metrics_file.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
         task.log_final(logger, data, progress.step)
+        if cfg.evaluate.at_end:  # the same evaluation as `python -m aegan.evaluate`
+            metrics.update(_final_evaluation(cfg, task, data, run_dir, progress))
+            metrics_file.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
+        logger.hparams(hparams_of(cfg), finite, progress.step)
     logger.close()
     return metrics
+
+
+def _final_evaluation(cfg: DictConfig, task, data, run_dir: Path, progress) -> dict[str, float]:
+    """``evaluate_run`` on the in-memory run. A failure here loses nothing: the checkpoints
+    and the training metrics are written, and the log says how to evaluate again."""
+    run = Run(
+        path=run_dir, checkpoint=run_dir / "checkpoints" / "last.pt", config=cfg, task=task,
+        data=data, device=data.train_images.device, step=progress.step, epoch=progress.epoch,
+    )  # fmt: skip
+    try:
+        return evaluate_run(
+            run, metrics=tuple(cfg.evaluate.metrics or ()) or None, samples=cfg.evaluate.samples,
+            cache_dir=cfg.evaluate.cache_dir,
+        )  # fmt: skip
+    except Exception as err:
+        if cfg.debug:
+            raise
+        log.error(
+            "final evaluation failed (%s: %s); the trained run is intact. Evaluate it again with: "
+            "python -m aegan.evaluate run=%s", type(err).__name__, err, run_dir,
+        )  # fmt: skip
+        return {}
 
 
 def _report(cfg: DictConfig, metrics: dict[str, float]) -> None:
@@ -176,11 +198,6 @@ def main(cfg: DictConfig) -> float | None:
     passes on and the Optuna sweeper records as a failed trial. A NaN objective is returned
     as None too: Optuna 2.10 would end the whole study on it.
     """
-    import traceback
-
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
     try:
         metrics = train(cfg)
     except Exception as err:
@@ -188,8 +205,7 @@ def main(cfg: DictConfig) -> float | None:
         if not in_sweep:
             if cfg.get("debug") or not isinstance(err, USER_ERRORS):
                 raise
-            log.error("%s", err)
-            print(f"error: {err}", file=sys.stderr)
+            log.error("%s", err)  # one line, to the console and train.log
             sys.exit(2)
         hydra_cfg = HydraConfig.get()
         run_dir = Path(hydra_cfg.runtime.output_dir)

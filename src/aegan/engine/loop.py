@@ -96,30 +96,63 @@ def _batches(images_u8: torch.Tensor, batch_size: int, pixel_range: str):
 
 
 class StepAccumulator:
-    """Per-step scalars summed on the device, with the divergence guard; read with one sync.
+    """Per-step scalars kept on the device, with the divergence guard; read with one sync.
 
-    A step whose scalars are not all finite counts as non-finite (the first such step is
-    remembered) and adds zeros, not NaN, to the sums.
+    Each step's scalars are one row of a device buffer (one ``stack`` per step, the cheapest
+    record there is); a full buffer is folded into sums on the device. A step whose scalars
+    are not all finite counts as non-finite (the first such step is remembered) and adds
+    zeros, not NaN, to the sums.
     """
 
+    ROWS = 256  # steps buffered before a fold (device ops only, no sync)
+
     def __init__(self, device: torch.device) -> None:
+        self.device = device
         self.sums: dict[str, torch.Tensor] = {}
-        self.steps = 0
+        self.steps = 0  # steps since the last read
         self.nonfinite = torch.zeros((), dtype=torch.long, device=device)
         self.first_nonfinite = torch.full((), -1, dtype=torch.long, device=device)
+        self._keys: list[str] = []
+        self._buffer = torch.empty(0, device=device)  # (ROWS, len(keys)) float32
+        self._rows = 0  # rows filled, for steps _first_step, _first_step + 1, ...
+        self._first_step = 0
 
     def add(self, stats: dict[str, torch.Tensor], step: int) -> None:
-        finite = torch.stack(list(stats.values())).isfinite().all()
-        self.nonfinite.add_(~finite)
-        first = torch.where(~finite & (self.first_nonfinite < 0), step, self.first_nonfinite)
-        self.first_nonfinite.copy_(first)
-        for key, value in stats.items():
-            value = torch.where(finite, value.float(), 0.0)
-            self.sums[key] = self.sums[key] + value if key in self.sums else value
+        keys = list(stats)
+        if self._rows and (
+            self._rows == self.ROWS or keys != self._keys or step != self._first_step + self._rows
+        ):
+            self._fold()
+        if keys != self._keys:
+            self._keys = keys
+            self._buffer = torch.empty(self.ROWS, len(keys), device=self.device)
+        if not self._rows:
+            self._first_step = step
+        torch.stack(list(stats.values()), out=self._buffer[self._rows])  # (K,) as float32
+        self._rows += 1
         self.steps += 1
+
+    def _fold(self) -> None:
+        """Add the buffered rows to the sums and the non-finite counters, on the device."""
+        rows = self._buffer[: self._rows]  # (R, K)
+        finite = rows.isfinite().all(dim=1)  # (R,)
+        totals = torch.where(finite[:, None], rows, 0.0).sum(dim=0)  # (K,)
+        for key, total in zip(self._keys, totals.unbind(), strict=True):
+            self.sums[key] = self.sums[key] + total if key in self.sums else total
+        bad = ~finite
+        self.nonfinite.add_(bad.sum())
+        index = torch.arange(self._rows, device=self.device)
+        first_row = torch.where(bad, index, self._rows).min()  # _rows: none
+        first = torch.where(first_row < self._rows, first_row + self._first_step, -1)
+        self.first_nonfinite.copy_(
+            torch.where(self.first_nonfinite >= 0, self.first_nonfinite, first)
+        )
+        self._rows = 0
 
     def read(self) -> tuple[dict[str, float], int, int]:
         """(means over the window, non-finite steps, first non-finite step or -1); then reset."""
+        if self._rows:
+            self._fold()
         keys = list(self.sums)
         extra = [self.nonfinite.float(), self.first_nonfinite.float()]
         *totals, bad, first_bad = torch.stack([self.sums[k] for k in keys] + extra).tolist()
@@ -134,6 +167,9 @@ def run_step(
     task: Task, amp: Amp, images_u8: torch.Tensor, stats: StepAccumulator, step: int
 ) -> None:
     """One training iteration as the engine runs it (``aegan.bench`` times exactly this)."""
+    if task.cudagraphs:  # outputs of the last iteration's graph replays may be overwritten now
+        torch.compiler.cudagraph_mark_step_begin()
+    images_u8 = images_u8.contiguous(memory_format=task.memory_format)  # (B, C, H, W)
     losses = task.train_step(normalize(images_u8, task.pixel_range), amp)
     amp.update()
     stats.add(losses, step)
@@ -182,6 +218,7 @@ def fit(
     stats = StepAccumulator(data.train_images.device)
     window_start = time.perf_counter()
     skipped_total = 0
+    flush_seconds = 0.0  # this epoch's, reported against its training time
 
     def flush() -> None:
         """Read the summed step scalars (one host sync), log their means, reset.
@@ -189,10 +226,11 @@ def fit(
         Raises ``NonFiniteError`` (on_nonfinite=stop) before anything else is logged or
         saved, so the last checkpoint on disk is the last good one.
         """
-        nonlocal window_start, skipped_total
+        nonlocal window_start, skipped_total, flush_seconds
         window_steps = stats.steps
         if not window_steps:
             return
+        flush_start = time.perf_counter()
         scalars, bad_steps, first_bad = stats.read()
         if bad_steps and trainer_cfg.on_nonfinite == "stop":
             last = checkpoint_dir / "last.pt"
@@ -216,9 +254,12 @@ def fit(
         }
         bar.set_postfix(shown)
         window_start = time.perf_counter()
+        flush_seconds += window_start - flush_start
 
     while progress.epoch < trainer_cfg.epochs:
         task.train()
+        epoch_start = window_start = time.perf_counter()
+        flush_seconds = 0.0
         for images_u8, _labels in train_batches.epoch(progress.epoch, start_batch=progress.batch):
             run_step(task, amp, images_u8, stats, progress.step)
             progress.step += 1
@@ -236,16 +277,20 @@ def fit(
         progress.epoch += 1
         progress.batch = 0
 
+        validate_start = time.perf_counter()
+        train_seconds = validate_start - epoch_start - flush_seconds
         task.eval()
         metrics = task.validate(
             _batches(data.val_images, trainer_cfg.eval_batch_size, task.pixel_range), amp
         )
         metrics["epoch"] = progress.epoch
         progress.history.append(metrics)
+        log_start = time.perf_counter()
         if is_main:
             logger.scalars({k: v for k, v in metrics.items() if k != "epoch"}, progress.step)
             task.log_epoch(logger, progress.step)
             logger.flush()
+        log_end = time.perf_counter()
         objective = metrics[task.objective]
         is_best = objective < progress.best_objective
         if is_best:
@@ -255,5 +300,13 @@ def fit(
             " ".join(f"{k}={v:.5g}" for k, v in metrics.items() if k != "epoch"),
         )  # fmt: skip
         write_checkpoint(is_best=is_best)
+        validate_seconds, log_seconds = log_start - validate_start, log_end - log_start
+        overhead = flush_seconds + validate_seconds + log_seconds
+        log.info(
+            "epoch %d time: training %.2f s; logging and validation %.3f s = %.2f%% of it "
+            "(scalars %.3f, validation %.3f, images %.3f); checkpoints %.3f s",
+            progress.epoch, train_seconds, overhead, 100 * overhead / max(train_seconds, 1e-9),
+            flush_seconds, validate_seconds, log_seconds, time.perf_counter() - log_end,
+        )  # fmt: skip
     bar.close()
     return progress

@@ -18,6 +18,17 @@ TASKS = ("autoencoder", "gan")
 __all__ = ["TASKS", "AutoencoderTask", "GanTask", "Task", "build_task"]
 
 
+def _optimizer(key: str, optimizer_cfg: DictConfig):
+    """The partial optimizer of ``model.<key>``, refusing ``fused`` and ``foreach`` together."""
+    if optimizer_cfg.get("fused") and optimizer_cfg.get("foreach"):
+        raise ConfigError(
+            f"model.{key}.fused=true and model.{key}.foreach=true cannot both be set; "
+            f"set model.{key}.fused=false to use foreach"
+        )
+    # plain lists and tuples (betas), not ListConfigs, in the optimizer state
+    return instantiate(optimizer_cfg, _convert_="all")
+
+
 def build_task(
     model_cfg: DictConfig, data: ImageData, device: torch.device, *, projector_samples: int = 1000
 ) -> Task:
@@ -28,7 +39,7 @@ def build_task(
         net = instantiate(model_cfg.net, image_shape=image_shape).to(device)
         return AutoencoderTask(
             net,
-            instantiate(model_cfg.optimizer),
+            _optimizer("optimizer", model_cfg.optimizer),
             loss=model_cfg.loss,
             fixed_images=fixed_images.to(device),
             class_names=data.classes,
@@ -44,9 +55,8 @@ def build_task(
         return GanTask(
             generator,
             discriminator,
-            # plain lists and tuples (betas), not ListConfigs, in the optimizer state
-            instantiate(model_cfg.g_optimizer, _convert_="all"),
-            instantiate(model_cfg.d_optimizer, _convert_="all"),
+            _optimizer("g_optimizer", model_cfg.g_optimizer),
+            _optimizer("d_optimizer", model_cfg.d_optimizer),
             loss=model_cfg.loss,
             gp_weight=model_cfg.gp_weight,
             n_critic=model_cfg.n_critic,

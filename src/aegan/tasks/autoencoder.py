@@ -10,6 +10,7 @@ from torch import nn
 
 from aegan.data import ImageData, normalize
 from aegan.engine.amp import Amp, ConfigError
+from aegan.engine.speed import NetworkWrapper
 from aegan.logger import TensorBoardLogger
 from aegan.models import DenseAutoencoder
 from aegan.tasks.base import Task
@@ -23,6 +24,16 @@ def reconstruction_loss(logits: torch.Tensor, x: torch.Tensor, kind: str) -> tor
     if kind == "mse":
         return F.mse_loss(torch.sigmoid(logits), x)
     return F.binary_cross_entropy_with_logits(logits, x)
+
+
+def bce_with_logits_sum(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``F.binary_cross_entropy_with_logits(logits, x, reduction="sum")``, 4x faster on the CPU.
+
+    max(l, 0) - l * x + log(1 + exp(-|l|)), with the last term as -log(sigmoid(|l|)): torch's
+    CPU ``log1p`` (and so softplus and its BCE) is not vectorised, ``log`` and ``sigmoid``
+    are. Where sigmoid(|l|) rounds to 1 (|l| > 16.6) a term < 6e-8 is dropped.
+    """
+    return (logits.clamp(min=0) - logits * x - torch.sigmoid(logits.abs()).log()).sum()
 
 
 class AutoencoderTask(Task):
@@ -46,7 +57,7 @@ class AutoencoderTask(Task):
                 f"model.loss={loss!r} is not an autoencoder loss; choose one of: {', '.join(AE_LOSSES)}"
             )
         self.net, self.loss_kind = net, loss
-        self.forward_net: nn.Module = net  # DDP-wrapped under torchrun (see ``distribute``)
+        self.forward_net: nn.Module = net  # DDP / compiled (see ``wrap_networks``)
         self.modules = {"autoencoder": net}
         self.optimizers = {"optimizer": optimizer(net.parameters())}
         self.fixed_images = normalize(fixed_images, self.pixel_range)  # (16, C, H, W)
@@ -62,7 +73,7 @@ class AutoencoderTask(Task):
         amp.step(optimizer)
         return {"train/loss": loss.detach()}
 
-    def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
+    def wrap_networks(self, wrap: NetworkWrapper) -> None:
         self.forward_net = wrap(self.net)
 
     @torch.no_grad()
@@ -80,7 +91,7 @@ class AutoencoderTask(Task):
             logits = logits.float()
             batch_sums = torch.stack([
                 F.mse_loss(torch.sigmoid(logits), x, reduction="sum"),
-                F.binary_cross_entropy_with_logits(logits, x, reduction="sum"),
+                bce_with_logits_sum(logits, x),
             ]).double()  # fmt: skip
             sums = batch_sums if sums is None else sums + batch_sums
             count += x.numel()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -10,6 +10,7 @@ from torch import nn
 
 from aegan.data import ImageData
 from aegan.engine.amp import Amp
+from aegan.engine.speed import NetworkWrapper
 from aegan.logger import TensorBoardLogger
 
 
@@ -26,6 +27,10 @@ class Task:
     optimizers: dict[str, torch.optim.Optimizer]
     objective: str
     pixel_range: str
+    # set by ``engine.speed.accelerate``: the memory order of training batches, and whether
+    # compiled networks replay CUDA graphs (each iteration then marks a new graph step)
+    memory_format: torch.memory_format = torch.contiguous_format
+    cudagraphs: bool = False
 
     def train_step(self, x: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
         """One optimisation step on normalised images ``x`` (B, C, H, W).
@@ -56,12 +61,14 @@ class Task:
     def load_extra_state(self, state: dict[str, Any]) -> None:
         pass
 
-    def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
-        """Use ``wrap(module)`` (DistributedDataParallel) for the forward passes of training.
+    def wrap_networks(self, wrap: NetworkWrapper) -> None:
+        """Use ``wrap(module)`` (DistributedDataParallel, ``torch.compile``, or both) for the
+        forward passes of training.
 
-        ``self.modules`` keep the unwrapped networks, so checkpoints load in one process.
+        ``self.modules`` keep the plain networks, so checkpoints hold plain state_dicts that
+        load in one process, and validation and samples run on them.
         """
-        raise NotImplementedError(f"{type(self).__name__} does not support multi-process training")
+        raise NotImplementedError(f"{type(self).__name__} does not support wrapped networks")
 
     def train(self, mode: bool = True) -> None:
         for module in self.modules.values():

@@ -19,6 +19,7 @@ from torchvision.utils import save_image
 
 from aegan.data import ImageData, denormalize, normalize
 from aegan.engine.amp import Amp, ConfigError
+from aegan.engine.speed import NetworkWrapper
 from aegan.logger import TensorBoardLogger
 from aegan.losses import get_gan_loss, gradient_penalty, r1_penalty
 from aegan.metrics import frechet_distance
@@ -99,8 +100,10 @@ class GanTask(Task):
         if ema_decay and not 0.0 < ema_decay < 1.0:
             raise ConfigError(f"model.ema_decay={ema_decay} must be in (0, 1), or 0 / null: off")
         self.generator, self.discriminator = generator, discriminator
-        # the networks the training forward passes go through: DDP-wrapped under torchrun
+        # the networks the training forward passes go through: DDP-wrapped under torchrun,
+        # compiled with trainer.compile (see ``wrap_networks``); D's in the G step without DDP
         self.forward_generator, self.forward_discriminator = generator, discriminator
+        self.frozen_discriminator = discriminator
         self.latent_dim: int = generator.latent_dim
         self.device = next(generator.parameters()).device
         self.gp_weight = gp_weight if self.loss.name == "wgan_gp" else 0.0
@@ -161,7 +164,8 @@ class GanTask(Task):
             with amp.autocast():
                 fake_logits = discriminator(fake.detach())  # (B,)
             with torch.autocast(device_type=x.device.type, enabled=False):
-                real_logits = discriminator(real)  # (B,)
+                # the plain D: R1's double backward does not run through compiled graphs
+                real_logits = self.discriminator(real)  # (B,)
             penalty = r1_penalty(real_logits, real)
             stats["train/r1_penalty"] = penalty.detach()
             d_penalty = 0.5 * self.r1_gamma * penalty
@@ -183,10 +187,10 @@ class GanTask(Task):
         # G step, against the updated D
         if g_step:
             g_optimizer.zero_grad(set_to_none=True)
-            # gradients reach G only; the unwrapped D, so DDP reduces no D gradients here
+            # gradients reach G only; D without DDP, so DDP reduces no D gradients here
             self.discriminator.requires_grad_(False)
             with amp.autocast():
-                g_logits = self.discriminator(fake)  # (B,)
+                g_logits = self.frozen_discriminator(fake)  # (B,)
             g_loss = self.loss.generator(g_logits)
             amp.backward(g_loss)
             self.discriminator.requires_grad_(True)
@@ -216,13 +220,14 @@ class GanTask(Task):
         )
         return stats
 
-    def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
-        if self.r1_gamma:
+    def wrap_networks(self, wrap: NetworkWrapper) -> None:
+        if self.r1_gamma and wrap.distributed:
             raise ConfigError(
                 "model.r1_gamma > 0 is not supported under torchrun yet; use r1_gamma=0"
             )
         self.forward_generator = wrap(self.generator)
         self.forward_discriminator = wrap(self.discriminator)
+        self.frozen_discriminator = wrap(self.discriminator, sync_gradients=False)
 
     @torch.no_grad()
     def _update_ema(self) -> None:

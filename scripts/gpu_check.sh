@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The GPU checks of the speed work, as one command for a machine with CUDA and no network.
+#
+#   scripts/gpu_check.sh --prepare    # here, with PyPI: wheels + Fashion-MNIST into .gpu_wheels/
+#   scripts/gpu_check.sh              # there: install, GPU tests, benchmarks; results in $OUT
+#   scripts/gpu_check.sh --dry-run    # print the commands, run nothing
+#   DEVICE=cpu QUICK=1 PYTHON=.venv/bin/python scripts/gpu_check.sh   # rehearse every stage on the CPU
+#
+# The GPU machine has torch, torchvision, tensorboard, tqdm, numpy, pytest and PyYAML but not
+# hydra-core, omegaconf or antlr4: those travel as wheels in the git-ignored .gpu_wheels/, with
+# the Fashion-MNIST files for the benchmark's plain loop (about 31 MB; name .gpu_wheels in the
+# device tool's carry). Stages, each under its own time limit so the whole ends within
+# BUDGET_S (default 450 s): install -> GPU-marked tests -> autoencoder benchmark (batch 4096,
+# fp32/bf16, eager and CUDA graphs) -> DCGAN benchmark (batch 256: fp32 and bf16 eager, with
+# and without channels_last, then bf16 channels_last compiled with CUDA graphs in a second
+# process, so the eager rows survive a slow compile). Output in $OUT (at most 8 files): env.txt, gpu_tests.log,
+# bench_autoencoder.jsonl, bench_dcgan.jsonl, bench.log, status.txt.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+WHEELS=.gpu_wheels
+PYTHON=${PYTHON:-python3}
+OUT=${OUT:-/tmp/aegan-gpu-check}
+DEVICE=${DEVICE:-cuda}
+QUICK=${QUICK:-0}
+BUDGET_S=${BUDGET_S:-450}
+PINS=(hydra-core==1.3.8 omegaconf==2.3.1 antlr4-python3-runtime==4.9.3)  # as in .venv
+START=$(date +%s)
+DRY=0
+
+case "${1:-}" in
+--prepare)
+    rm -f "$WHEELS"/*.whl  # one version of each
+    mkdir -p "$WHEELS/fashion-mnist"
+    # pure-Python packages: one py3-none-any wheel each (antlr4 4.9.3 is built from its sdist)
+    "$PYTHON" -m pip wheel --quiet --no-deps -w "$WHEELS" "${PINS[@]}" || exit 1
+    for name in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+        for src in "/usr/share/datasets/fashion-mnist/$name.gz" "data/FashionMNIST/raw/$name.gz" "data/FashionMNIST/$name.gz"; do
+            if [ -f "$src" ]; then cp "$src" "$WHEELS/fashion-mnist/"; break; fi
+        done
+        [ -f "$WHEELS/fashion-mnist/$name.gz" ] || { echo "no $name.gz here: run 'make train' once" >&2; exit 1; }
+    done
+    du -sh "$WHEELS"
+    exit 0
+    ;;
+--dry-run) DRY=1 ;;
+"") ;;
+*) echo "usage: $0 [--prepare | --dry-run]" >&2; exit 2 ;;
+esac
+
+if [ "$QUICK" = 1 ]; then  # a rehearsal: every stage, tiny sizes
+    AE_ARGS=(batch_size=256 steps=2 warmup=2 repeats=1)
+    GAN_ARGS=(batch_size=16 steps=1 warmup=1 repeats=1
+        model.generator.channels=[32,16,16] model.discriminator.channels=[16,32])
+    AE_MODES=none COMPILED=none
+else
+    AE_ARGS=(batch_size=4096 steps=20 warmup=5 repeats=3)  # the plain loop: ~0.3 s a step
+    GAN_ARGS=(batch_size=256 steps=25 warmup=10 repeats=3)
+    AE_MODES=none,reduce-overhead COMPILED=reduce-overhead
+fi
+COMMON=(trainer.device="$DEVICE" "data.root=$PWD/$WHEELS/fashion-mnist" paths.data_dir=/tmp/aegan-data
+    trainer.cudnn_benchmark=true 'threads=[null]')
+
+run() {  # run LIMIT_S LOGFILE CMD...: one stage, cut at its share of the budget
+    local limit=$1 log=$2; shift 2
+    local left=$((BUDGET_S - ($(date +%s) - START) - 10))
+    [ "$left" -lt "$limit" ] && limit=$left
+    echo "+ (limit ${limit}s) $*" | tee -a "$OUT/status.txt"
+    [ "$DRY" = 1 ] && return 0
+    if [ "$limit" -le 5 ]; then echo "skipped: out of time" | tee -a "$OUT/status.txt"; return 1; fi
+    timeout --kill-after=10 "$limit" "$@" >>"$log" 2>&1
+    local rc=$?
+    echo "  exit $rc after $(($(date +%s) - START)) s" | tee -a "$OUT/status.txt"
+    return $rc
+}
+
+mkdir -p "$OUT"
+: >"$OUT/status.txt"
+if [ "$DRY" = 0 ]; then
+    ls "$WHEELS"/*.whl "$WHEELS"/fashion-mnist/*.gz >/dev/null || { echo "run $0 --prepare first (here, with PyPI)" >&2; exit 1; }
+    {
+        date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | head -3
+        "$PYTHON" -c 'import torch, sys; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name() if torch.cuda.is_available() else "no CUDA")'
+    } >"$OUT/env.txt" 2>&1
+fi
+
+# hydra-core, omegaconf, antlr4 beside the machine's own packages; aegan from src/
+run 60 "$OUT/bench.log" "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+    --upgrade --target /tmp/aegan-site "$WHEELS"/*.whl || true
+export PYTHONPATH="/tmp/aegan-site:$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+
+run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu tests/test_speed.py
+# one process per group: each row's ratio is to the plain loop timed in the same process
+run 120 "$OUT/bench.log" "$PYTHON" -m aegan.bench model=autoencoder 'precisions=[fp32,bf16]' \
+    "compile_modes=[$AE_MODES]" "${COMMON[@]}" "${AE_ARGS[@]}" hydra.run.dir=/tmp/aegan-bench/autoencoder
+run 90 "$OUT/bench.log" "$PYTHON" -m aegan.bench model=dcgan 'precisions=[fp32,bf16]' \
+    'channels_last=[false,true]' "${COMMON[@]}" "${GAN_ARGS[@]}" hydra.run.dir=/tmp/aegan-bench/dcgan
+run 180 "$OUT/bench.log" "$PYTHON" -m aegan.bench model=dcgan 'precisions=[bf16]' \
+    "compile_modes=[$COMPILED]" 'channels_last=[true]' "${COMMON[@]}" "${GAN_ARGS[@]}" \
+    hydra.run.dir=/tmp/aegan-bench/dcgan-compiled
+
+if [ "$DRY" = 0 ]; then
+    cat /tmp/aegan-bench/autoencoder/bench.jsonl >"$OUT/bench_autoencoder.jsonl" 2>/dev/null
+    cat /tmp/aegan-bench/dcgan/bench.jsonl /tmp/aegan-bench/dcgan-compiled/bench.jsonl \
+        >"$OUT/bench_dcgan.jsonl" 2>/dev/null
+    echo "done in $(($(date +%s) - START)) s" | tee -a "$OUT/status.txt"
+    cat "$OUT"/bench_*.jsonl 2>/dev/null
+    tail -3 "$OUT/gpu_tests.log" 2>/dev/null
+fi

@@ -1,0 +1,158 @@
+"""Speed switches of ``cfg.trainer``, applied to a built task in one place (``accelerate``).
+
+- ``channels_last``: the task's networks (their 4-d weights) and every training batch in
+  NHWC memory order, which oneDNN (CPU, bf16) and cuDNN (tensor cores) run faster;
+- ``fast_dropout``: CPU dropout masks drawn 4 to a 64-bit random word (``FastDropout``)
+  instead of one ``bernoulli`` draw per element, torch's slow serial CPU path;
+- ``compile``: ``torch.compile`` of each network separately (a whole GAN step does not
+  compile: its generator output is back-propagated twice), used only for the training
+  forward passes, like DDP: ``task.modules`` keep the plain networks, so checkpoints hold
+  plain state_dicts (no ``_orig_mod.`` prefix) and validation runs eager;
+- ``cudnn_benchmark``: cuDNN picks the fastest convolution algorithms for the (static)
+  batch shape; CUDA only, ignored elsewhere.
+
+``reduce-overhead`` captures each compiled network in CUDA graphs (on CUDA; elsewhere it is
+``default``). The batch shape is static (``drop_last``, ``dynamic=False``), each training
+iteration starts with ``torch.compiler.cudagraph_mark_step_begin()`` (``run_step``), and the
+BatchNorm running statistics are buffers of the captured modules, updated in place inside
+the graph; the eval-mode networks (validation, samples, EMA) are never captured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aegan.engine.amp import ConfigError
+
+COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
+
+WORD_BITS = 16  # bits of randomness per dropout decision: p is exact to 1 / 65536
+
+
+class FastDropout(nn.Dropout):
+    """``nn.Dropout`` (same ``p``, same scaling, same state_dict) with cheaper CPU masks.
+
+    On the CPU, torch draws one ``bernoulli`` per element in a serial loop (~15 ns each on
+    non-Intel processors, where it skips MKL). Here each 64-bit draw of the same generator
+    gives four 16-bit uniforms: an element is kept when its uniform is >= ``p`` rounded to
+    1/65536, and kept elements are scaled by 1 / (1 - that p), so the output's expectation is
+    the input. The mask has the input's memory order (channels_last stays channels_last).
+    On other devices and inside ``torch.compile`` it is ``F.dropout`` (fused kernels there).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (
+            not self.training
+            or self.p == 0.0
+            or x.device.type != "cpu"
+            or self.inplace
+            or torch.compiler.is_compiling()
+            or not (x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last))
+        ):
+            return F.dropout(x, self.p, self.training, self.inplace)
+        return x * keep_mask(x, self.p)
+
+
+def keep_mask(x: torch.Tensor, p: float) -> torch.Tensor:
+    """0 (dropped, probability ~p) or 1 / (1 - p) per element of ``x``, in x's dtype and strides."""
+    levels = 1 << WORD_BITS
+    drop_levels = round(p * levels)  # uniforms below this are dropped
+    if drop_levels >= levels:
+        return torch.zeros_like(x)
+    n = x.numel()
+    words = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device)
+    words.random_(-(2**63), None)  # the full 64-bit range: four independent 16-bit lanes
+    uniforms = words.view(torch.int16)[:n]  # (n,) uniform on [-32768, 32767]
+    if x.is_contiguous():
+        uniforms = uniforms.view(x.shape)
+    else:  # channels_last: the same storage order as x
+        uniforms = uniforms.as_strided(x.shape, x.stride())
+    keep = uniforms >= drop_levels - levels // 2
+    return keep.to(x.dtype).mul_(levels / (levels - drop_levels))
+
+
+def use_fast_dropout(module: nn.Module) -> int:
+    """Replace every plain ``nn.Dropout`` inside ``module`` by a ``FastDropout``; return how many."""
+    replaced = 0
+    for parent in module.modules():
+        for name, child in list(parent.named_children()):
+            if type(child) is nn.Dropout:
+                fast = FastDropout(child.p, child.inplace)
+                fast.train(child.training)
+                setattr(parent, name, fast)
+                replaced += 1
+    return replaced
+
+
+class NetworkWrapper:
+    """What a task's training forward passes go through: DDP and/or ``torch.compile``.
+
+    ``wrap(module)`` is DDP (when ``ddp`` is given) then compile; ``wrap(module,
+    sync_gradients=False)`` skips DDP (a forward whose parameters get no gradient, as the
+    discriminator's in the generator step). The same call returns the same wrapper.
+    """
+
+    def __init__(
+        self, *, ddp: Callable[[nn.Module], nn.Module] | None = None, compile_mode: str = "none"
+    ) -> None:
+        if compile_mode not in COMPILE_MODES:
+            raise ConfigError(
+                f"trainer.compile={compile_mode!r} is not a compile mode; "
+                f"choose one of: {', '.join(COMPILE_MODES)}"
+            )
+        self.ddp, self.compile_mode = ddp, compile_mode
+        self._made: dict[tuple[int, bool], nn.Module] = {}
+
+    @property
+    def distributed(self) -> bool:
+        return self.ddp is not None
+
+    def __call__(self, module: nn.Module, *, sync_gradients: bool = True) -> nn.Module:
+        use_ddp = sync_gradients and self.ddp is not None
+        key = (id(module), use_ddp)
+        if key not in self._made:
+            wrapped = self.ddp(module) if use_ddp else module
+            if self.compile_mode != "none":
+                mode = None if self.compile_mode == "default" else self.compile_mode
+                # static shapes: one graph per batch shape, none with symbolic sizes
+                wrapped = torch.compile(wrapped, mode=mode, dynamic=False)
+            self._made[key] = wrapped
+        return self._made[key]
+
+
+def cpu_threads(cfg: Any) -> int | None:
+    """Torch threads for a run: ``trainer.cpu_threads``, else the model's own default
+    (``model.cpu_threads``: 1 for the autoencoder, whose tiny matmuls gain nothing from more),
+    else None (torch's default, one per core)."""
+    return cfg.trainer.cpu_threads or cfg.model.get("cpu_threads") or None
+
+
+def accelerate(
+    task: Any,
+    trainer_cfg: Any,
+    device: torch.device,
+    *,
+    ddp: Callable[[nn.Module], nn.Module] | None = None,
+) -> None:
+    """Apply ``trainer.{cudnn_benchmark,channels_last,fast_dropout,compile}`` and DDP to ``task``.
+
+    Call once, after ``build_task`` (and SyncBatchNorm) and before training or restoring.
+    """
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = bool(trainer_cfg.cudnn_benchmark)
+    if trainer_cfg.channels_last:
+        task.memory_format = torch.channels_last
+        for module in task.modules.values():
+            module.to(memory_format=torch.channels_last)  # in place: optimizers keep their params
+    if trainer_cfg.fast_dropout:
+        for module in task.modules.values():
+            use_fast_dropout(module)
+    compile_mode = trainer_cfg.compile
+    task.cudagraphs = compile_mode == "reduce-overhead" and device.type == "cuda"
+    if ddp is not None or compile_mode != "none":
+        task.wrap_networks(NetworkWrapper(ddp=ddp, compile_mode=compile_mode))
