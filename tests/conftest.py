@@ -53,6 +53,17 @@ TINY_GAN = [
 
 
 @pytest.fixture
+def one_thread():
+    """What trainer.cpu_threads=1 does in a run, for tests that step a task directly."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def make_cfg(tmp_path):
     """``make_cfg(*overrides, run="run")`` -> composed config writing to ``tmp_path/run``."""
 

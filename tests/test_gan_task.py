@@ -32,15 +32,6 @@ def fashion_subset(tmp_path_factory) -> ImageData:
     return load_data(cfg.data, data_dir=cfg.paths.data_dir)
 
 
-@pytest.fixture
-def one_thread():
-    """What trainer.cpu_threads=1 does in a run, for tests that step a task directly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("precision", ["bf16", "fp32"])
 @pytest.mark.parametrize("name", list(LOSS_CONFIGS))
 def test_every_loss_config_takes_two_finite_steps(

@@ -28,14 +28,6 @@ CPU = torch.device("cpu")
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def synthetic_data(n: int = 256, shape: tuple[int, int, int] = (1, 28, 28)) -> ImageData:
     """Random uint8 images: the mechanics of a step, not learning (no files needed)."""
     images = torch.randint(0, 256, (n, *shape), dtype=torch.uint8)
