@@ -11,7 +11,7 @@
 # the Fashion-MNIST files for the benchmark's plain loop (about 31 MB; name .gpu_wheels in the
 # device tool's carry). Stages, each under its own time limit so the whole ends within
 # BUDGET_S (default 450 s): install -> GPU-marked tests -> autoencoder benchmark (batch 4096,
-# fp32/bf16, eager and CUDA graphs) -> DCGAN benchmark (batch 256: fp32 and bf16 eager, with
+# fp32/bf16, eager and its whole step compiled with CUDA graphs) -> DCGAN benchmark (batch 256: fp32 and bf16 eager, with
 # and without channels_last, then bf16 channels_last compiled with CUDA graphs in a second
 # process, so the eager rows survive a slow compile). Output in $OUT (at most 8 files): env.txt, gpu_tests.log,
 # bench_autoencoder.jsonl, bench_dcgan.jsonl, bench.log, status.txt.
@@ -92,7 +92,8 @@ export PYTHONPATH="/tmp/aegan-site:$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUN
 run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu tests/test_speed.py
 # one process per group: each row's ratio is to the plain loop timed in the same process
 run 120 "$OUT/bench.log" "$PYTHON" -m aegan.bench model=autoencoder 'precisions=[fp32,bf16]' \
-    "compile_modes=[$AE_MODES]" "${COMMON[@]}" "${AE_ARGS[@]}" hydra.run.dir=/tmp/aegan-bench/autoencoder
+    "compile_modes=[$AE_MODES]" 'compile_scopes=[step]' "${COMMON[@]}" "${AE_ARGS[@]}" \
+    hydra.run.dir=/tmp/aegan-bench/autoencoder
 run 90 "$OUT/bench.log" "$PYTHON" -m aegan.bench model=dcgan 'precisions=[fp32,bf16]' \
     'channels_last=[false,true]' "${COMMON[@]}" "${GAN_ARGS[@]}" hydra.run.dir=/tmp/aegan-bench/dcgan
 run 180 "$OUT/bench.log" "$PYTHON" -m aegan.bench model=dcgan 'precisions=[bf16]' \

@@ -207,6 +207,27 @@ def test_ssim_of_constant_images_matches_closed_form():
     assert ssim(x, y) == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), rel=1e-9)
 
 
+def test_ssim_equals_the_two_dimensional_window_on_non_square_rgb():
+    # the separable (banded-matmul) local means against one depthwise 11x11 Gaussian conv
+    x = torch.rand(8, 3, 20, 17, generator=torch.Generator().manual_seed(0))
+    y = (x + 0.1 * torch.rand(x.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1)
+    g = torch.exp(-((torch.arange(11, dtype=torch.float64) - 5) ** 2) / (2 * 1.5**2))
+    window = (g[:, None] * g[None, :] / g.sum() ** 2).expand(3, 1, 11, 11)
+
+    def local_mean(t: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.conv2d(t, window, groups=3)
+
+    xd, yd = x.double(), y.double()
+    mu_x, mu_y = local_mean(xd), local_mean(yd)
+    var_x, var_y = local_mean(xd * xd) - mu_x**2, local_mean(yd * yd) - mu_y**2
+    cov = local_mean(xd * yd) - mu_x * mu_y
+    c1, c2 = 0.01**2, 0.03**2
+    expected = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
+        (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
+    )
+    assert ssim(x, y) == pytest.approx(expected.mean().item(), abs=1e-12)
+
+
 def test_ssim_matches_torchmetrics_on_the_valid_region(test_images):
     """torchmetrics 1.9 averages its SSIM map over a reflect-padded border as well; its map
     cropped by the window radius is Wang et al.'s valid-region map, which ``ssim`` averages."""

@@ -1,10 +1,11 @@
 """The speed switches (README "Performance"): fused/foreach Adam, channels_last, fast dropout,
-torch.compile per network, cudnn.benchmark / CUDA graphs (GPU tests), no host sync in the
+torch.compile per network or per step, cudnn.benchmark / CUDA graphs (GPU tests), no host sync in the
 training step, the cost of logging and validation, and the benchmark's rows."""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -18,7 +19,14 @@ from aegan.data import ImageData
 from aegan.engine import Amp, ConfigError, Progress, load_checkpoint
 from aegan.engine.checkpoint import load_module_state
 from aegan.engine.loop import StepAccumulator, checkpoint_state, run_step
-from aegan.engine.speed import FastDropout, NetworkWrapper, accelerate, keep_mask, use_fast_dropout
+from aegan.engine.speed import (
+    FastDropout,
+    NetworkWrapper,
+    accelerate,
+    evaluation_threads,
+    keep_mask,
+    use_fast_dropout,
+)
 from aegan.models import Discriminator
 from aegan.tasks import build_task
 from aegan.train import train
@@ -204,15 +212,48 @@ def test_network_wrapper_compiles_and_wraps_once():
 
 
 @pytest.mark.slow
-def test_compiled_autoencoder_run_keeps_plain_checkpoints(make_cfg):
+@pytest.mark.parametrize("scope", ["network", "step"])
+def test_compiled_autoencoder_run_keeps_plain_checkpoints(make_cfg, scope):
     tiny = [*TINY_AE, "data.subset=640", "logger.enabled=false"]
     eager = train(make_cfg(*tiny, run="eager"))
-    cfg = make_cfg(*tiny, "trainer.compile=default", run="compiled")
+    cfg = make_cfg(
+        *tiny, "trainer.compile=default", f"trainer.compile_scope={scope}", run="compiled"
+    )
     metrics = train(cfg)
     assert metrics["train/steps"] == 10
     assert metrics["val/mse"] == pytest.approx(eager["val/mse"], rel=1e-3)  # the same training
     state = load_checkpoint(Path(cfg.paths.output_dir) / "checkpoints" / "last.pt")
     assert not any("_orig_mod" in key for key in state["modules"]["autoencoder"])
+
+
+def test_compiled_autoencoder_step_matches_the_eager_step(tmp_path, one_thread):
+    # compile_scope=step: normalisation, forward, backward and fused Adam in compiled graphs;
+    # the same updates as eager, the same optimizer state (checkpoints interchangeable)
+    data = synthetic_data()
+    tasks = {}
+    for scope_overrides in ([], ["trainer.compile=default", "trainer.compile_scope=step"]):
+        torch.manual_seed(0)
+        cfg, task, amp = built(TINY_AE + scope_overrides, tmp_path, data=data)
+        means, bad, _ = steps(task, amp, data, 4).read()
+        assert bad == 0
+        tasks[bool(scope_overrides)] = (task, means)
+    (eager, eager_means), (compiled, compiled_means) = tasks[False], tasks[True]
+    assert compiled.compiled_train_batch is not None and eager.compiled_train_batch is None
+    assert compiled_means["train/loss"] == pytest.approx(eager_means["train/loss"], rel=1e-5)
+    compiled_weights = compiled.net.state_dict()
+    for name, weight in eager.net.state_dict().items():
+        torch.testing.assert_close(compiled_weights[name], weight, rtol=1e-4, atol=1e-6, msg=name)
+    eager_state = eager.optimizers["optimizer"].state_dict()["state"]
+    compiled_state = compiled.optimizers["optimizer"].state_dict()["state"]
+    assert compiled_state.keys() == eager_state.keys()
+    assert all(compiled_state[i]["step"] == 4 for i in compiled_state)
+
+
+def test_step_compile_refuses_the_gan_and_unknown_scopes(tmp_path, make_cfg):
+    with pytest.raises(ConfigError, match="compile_scope=step is not supported by GanTask"):
+        built(TINY_GAN + ["trainer.compile=default", "trainer.compile_scope=step"], tmp_path)
+    with pytest.raises(ConfigError, match="trainer.compile_scope='graph'"):
+        train(make_cfg(*TINY_AE, "trainer.compile_scope=graph"))
 
 
 @pytest.mark.slow
@@ -307,12 +348,13 @@ def test_epoch_log_reports_the_cost_of_logging_and_validation(make_cfg):
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
-    lines = [r for r in records if "logging and validation" in r]
-    assert len(lines) == 1
-    match = re.search(
-        r"training ([\d.]+) s; logging and validation ([\d.]+) s = ([\d.]+)%", lines[0]
-    )
-    assert match and float(match[1]) > 0 and float(match[3]) >= 0
+    pattern = r"training ([\d.]+) s; logging and validation ([\d.]+) s = ([\d.]+)%"
+    epochs = [r for r in records if r.startswith("epoch 1 time:")]
+    totals = [r for r in records if r.startswith("training ")]  # the whole run, at its end
+    assert len(epochs) == 1 and len(totals) == 1
+    epoch, total = re.search(pattern, epochs[0]), re.search(pattern, totals[0])
+    assert epoch and float(epoch[1]) > 0 and float(epoch[3]) >= 0
+    assert total and float(total[3]) == pytest.approx(float(epoch[3]), abs=0.01)  # one epoch
 
 
 # ------------------------------------------------------------------ the benchmark
@@ -404,12 +446,13 @@ def test_gpu_training_step_never_syncs(model, precision, tmp_path):
 
 @pytest.mark.gpu
 @needs_cuda
-@pytest.mark.parametrize("model", ["ae", "gan"])
+@pytest.mark.parametrize("model", ["ae", "ae_step", "gan"])
 def test_gpu_cuda_graphs_with_batchnorm_and_plain_checkpoints(model, tmp_path):
     from torch._dynamo.utils import counters
 
     cuda = torch.device("cuda")
-    overrides = (TINY_AE if model == "ae" else TINY_GAN) + [
+    scope = ["trainer.compile_scope=step"] if model == "ae_step" else []
+    overrides = (TINY_GAN if model == "gan" else TINY_AE + scope) + [
         "trainer.device=cuda", "trainer.precision=bf16", "trainer.channels_last=true",
         "trainer.compile=reduce-overhead"]  # fmt: skip
     counters.clear()
@@ -426,3 +469,27 @@ def test_gpu_cuda_graphs_with_batchnorm_and_plain_checkpoints(model, tmp_path):
         assert any(not torch.equal(before[k], after[k]) for k in before if "running_mean" in k)
     state = checkpoint_state(task, amp, Progress(), {})
     assert not any("_orig_mod" in k for m in state["modules"].values() for k in m)
+
+
+def test_evaluation_threads_use_every_core_then_restore_the_training_count(one_thread):
+    cores = len(os.sched_getaffinity(0))
+    with evaluation_threads(CPU):
+        assert torch.get_num_threads() == max(cores, 1)
+    assert torch.get_num_threads() == 1
+    with evaluation_threads(torch.device("meta")):  # not the CPU: untouched
+        assert torch.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("loss, keys", [("mse", {"val/mse"}), ("bce", {"val/mse", "val/bce"})])
+def test_autoencoder_validation_reports_the_objective_and_the_training_loss(
+    loss, keys, tmp_path, one_thread
+):
+    data = synthetic_data()
+    _, task, amp = built(TINY_AE + [f"model.loss={loss}"], tmp_path, data=data)
+    task.eval()
+    metrics = task.validate([data.val_images.float() / 255], amp)
+    assert metrics.keys() == keys
+    test = task.evaluate(data, amp)  # the final evaluation reports both
+    if loss == "bce":
+        assert metrics["val/bce"] == pytest.approx(test["test/bce"], rel=1e-6)  # same images
+    assert metrics["val/mse"] == pytest.approx(test["test/mse"], rel=1e-6)

@@ -68,3 +68,17 @@ def test_tensorboard_serves_scalars_images_hparams_and_projector(tensorboard_url
     assert _get(f"{tensorboard_url}/data/plugin/projector/runs") == ["."]
     config = _get(f"{tensorboard_url}/data/plugin/projector/info?run=.")
     assert any(e["tensorName"].startswith("test_codes") for e in config["embeddings"])
+
+
+def test_record_checksums_come_from_google_crc32c_and_match_tensorboards():
+    import os
+
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as pure
+    from tensorboard.summary.writer import record_writer
+
+    from aegan.logger import masked_crc32c
+
+    assert record_writer.masked_crc32c is masked_crc32c  # patched on import of aegan.logger
+    for size in (0, 1, 7, 12, 100, 4099):
+        data = os.urandom(size)
+        assert masked_crc32c(data) == pure(data), size

@@ -1,14 +1,15 @@
 """Throughput of the project's training step against a plain PyTorch loop, in one process.
 
     python -m aegan.bench model=autoencoder|dcgan [batch_size=N] [steps=N] [precisions=[bf16,fp32]]
-        [compile_modes=[none,default]] [channels_last=[false,true]] [threads=[1,2]]
+        [compile_modes=[none,default]] [compile_scopes=[network,step]] [channels_last=[false,true]]
+        [threads=[1,2]]
         ["variants={foreach:['model.optimizer.fused=false','model.optimizer.foreach=true']}"]
 
 The project side runs exactly the engine's iteration (``engine.loop.run_step``) over
 device-resident batches, after ``engine.speed.accelerate`` as in ``aegan.train``. The plain
 side is what a tutorial writes: torchvision ``FashionMNIST`` + ``ToTensor`` +
 ``DataLoader(shuffle=True)``, the same networks, fp32, eager, default Adam. Every
-configuration (variant x precision x compile mode x channels_last x threads) is built and
+configuration (variant x precision x compile mode and scope x channels_last x threads) is built and
 warmed up first (compile time is excluded and reported as ``warmup_s``), then all are timed
 in turn ``repeats`` times, so that a change of machine load falls on all alike; the median
 is reported, as wall time (images/s, ratio) and as process CPU time per step. One JSON line
@@ -249,22 +250,27 @@ def _optimizer_kind(optimizer_cfg: DictConfig) -> str:
 
 
 def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
-    """(labels, training config) for each variant x precision x compile x channels_last x threads."""
+    """(labels, training config) for each variant x precision x compile mode and scope x
+    channels_last x threads (one scope for compile mode none: nothing is compiled)."""
     variants = {"base": [], **{str(k): list(v) for k, v in (cfg.variants or {}).items()}}
     threads = [t or cpu_threads(cfg) or torch.get_num_threads() for t in cfg.threads]
     out = []
     for variant, overrides in variants.items():
-        for precision, mode, channels_last, n_threads in itertools.product(
-            cfg.precisions, cfg.compile_modes, cfg.channels_last, threads
+        for precision, mode, scope, channels_last, n_threads in itertools.product(
+            cfg.precisions, cfg.compile_modes, cfg.compile_scopes, cfg.channels_last, threads
         ):
+            if mode == "none" and scope != cfg.compile_scopes[0]:
+                continue
             run_cfg = apply_overrides(cfg, [
                 f"trainer.precision={precision}", f"trainer.compile={mode}",
-                f"trainer.channels_last={channels_last}", *overrides,
+                f"trainer.compile_scope={scope}", f"trainer.channels_last={channels_last}",
+                *overrides,
             ])  # fmt: skip
             optimizer_cfg = run_cfg.model.get("optimizer") or run_cfg.model.d_optimizer
             labels = {
                 "variant": variant, "overrides": list(overrides), "threads": int(n_threads),
                 "precision": run_cfg.trainer.precision, "compile": run_cfg.trainer.compile,
+                "compile_scope": run_cfg.trainer.compile_scope if mode != "none" else None,
                 "channels_last": bool(run_cfg.trainer.channels_last),
                 "optimizer": _optimizer_kind(optimizer_cfg),
                 "fast_dropout": bool(run_cfg.trainer.fast_dropout),

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.data import DATASETS
 from aegan.engine.amp import DEVICES, PRECISIONS, ConfigError
 from aegan.engine.checkpoint import resolve_checkpoint
-from aegan.engine.speed import COMPILE_MODES
+from aegan.engine.speed import COMPILE_MODES, COMPILE_SCOPES
 
 ON_NONFINITE = ("stop", "skip")
 
@@ -41,6 +41,7 @@ class TrainerSchema:
     on_nonfinite: str = "stop"
     channels_last: bool = False
     compile: str = "none"
+    compile_scope: str = "network"
     cudnn_benchmark: bool = True
     fast_dropout: bool = True
 
@@ -87,6 +88,7 @@ def validate_config(cfg: DictConfig) -> None:
         _choice("trainer.device", cfg.trainer.device, DEVICES)
     _choice("trainer.on_nonfinite", cfg.trainer.on_nonfinite, ON_NONFINITE)
     _choice("trainer.compile", cfg.trainer.compile, COMPILE_MODES)
+    _choice("trainer.compile_scope", cfg.trainer.compile_scope, COMPILE_SCOPES)
     for key in (
         "trainer.epochs",
         "trainer.eval_batch_size",

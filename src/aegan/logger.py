@@ -8,9 +8,29 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
+from tensorboard.summary.writer import record_writer
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summary
 from torchvision.utils import make_grid
+
+
+def masked_crc32c(data: bytes) -> int:
+    """TensorBoard's record checksum (masked CRC-32C), computed by ``google-crc32c``'s C code.
+
+    Without TensorFlow, TensorBoard's writer computes it in pure Python (~0.1 us per byte) in
+    its writer thread, holding the GIL: an image grid's record then stalls the training loop
+    for milliseconds. Same value, as ``tests/test_tensorboard.py`` checks.
+    """
+    crc = google_crc32c.value(bytes(data))
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+try:
+    import google_crc32c
+except ImportError:  # a machine without it (e.g. the GPU check's): TensorBoard's own, slower
+    pass
+else:
+    record_writer.masked_crc32c = masked_crc32c
 
 
 def flatten_config(cfg: DictConfig | Mapping, prefix: str = "") -> dict[str, Any]:

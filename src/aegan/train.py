@@ -35,7 +35,7 @@ from aegan.engine import (
     seed_everything,
 )
 from aegan.engine.distributed import Distributed, init_distributed, shutdown_distributed
-from aegan.engine.speed import accelerate, cpu_threads
+from aegan.engine.speed import accelerate, cpu_threads, evaluation_threads
 from aegan.evaluate import evaluate_run
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.run import Run
@@ -136,7 +136,8 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
     )  # fmt: skip
 
     task.eval()
-    metrics = dict(task.evaluate(data, amp))
+    with evaluation_threads(device):  # every core, however few the training steps used
+        metrics = dict(task.evaluate(data, amp))
     last_val = progress.history[-1] if progress.history else {}
     metrics.update({k: v for k, v in last_val.items() if k != "epoch"})
     metrics["val/best_objective"] = progress.best_objective
@@ -163,10 +164,11 @@ def _final_evaluation(cfg: DictConfig, task, data, run_dir: Path, progress) -> d
         data=data, device=data.train_images.device, step=progress.step, epoch=progress.epoch,
     )  # fmt: skip
     try:
-        return evaluate_run(
-            run, metrics=tuple(cfg.evaluate.metrics or ()) or None, samples=cfg.evaluate.samples,
-            cache_dir=cfg.evaluate.cache_dir,
-        )  # fmt: skip
+        with evaluation_threads(run.device):
+            return evaluate_run(
+                run, metrics=tuple(cfg.evaluate.metrics or ()) or None,
+                samples=cfg.evaluate.samples, cache_dir=cfg.evaluate.cache_dir,
+            )  # fmt: skip
     except Exception as err:
         if cfg.debug:
             raise

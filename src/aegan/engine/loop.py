@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from aegan.data import DeviceBatches, ImageData, normalize
 from aegan.engine.amp import Amp
 from aegan.engine.checkpoint import load_module_state, save_checkpoint
+from aegan.engine.speed import evaluation_threads
 from aegan.logger import TensorBoardLogger
 from aegan.tasks.base import Task
 
@@ -169,8 +170,7 @@ def run_step(
     """One training iteration as the engine runs it (``aegan.bench`` times exactly this)."""
     if task.cudagraphs:  # outputs of the last iteration's graph replays may be overwritten now
         torch.compiler.cudagraph_mark_step_begin()
-    images_u8 = images_u8.contiguous(memory_format=task.memory_format)  # (B, C, H, W)
-    losses = task.train_step(normalize(images_u8, task.pixel_range), amp)
+    losses = (task.compiled_train_batch or task.train_batch)(images_u8, amp)  # (B, C, H, W) uint8
     amp.update()
     stats.add(losses, step)
 
@@ -219,6 +219,7 @@ def fit(
     window_start = time.perf_counter()
     skipped_total = 0
     flush_seconds = 0.0  # this epoch's, reported against its training time
+    run_seconds = {"training": 0.0, "overhead": 0.0}  # all epochs of this process
 
     def flush() -> None:
         """Read the summed step scalars (one host sync), log their means, reset.
@@ -280,16 +281,17 @@ def fit(
         validate_start = time.perf_counter()
         train_seconds = validate_start - epoch_start - flush_seconds
         task.eval()
-        metrics = task.validate(
-            _batches(data.val_images, trainer_cfg.eval_batch_size, task.pixel_range), amp
-        )
-        metrics["epoch"] = progress.epoch
-        progress.history.append(metrics)
-        log_start = time.perf_counter()
-        if is_main:
-            logger.scalars({k: v for k, v in metrics.items() if k != "epoch"}, progress.step)
-            task.log_epoch(logger, progress.step)
-            logger.flush()
+        with evaluation_threads(data.val_images.device):
+            metrics = task.validate(
+                _batches(data.val_images, trainer_cfg.eval_batch_size, task.pixel_range), amp
+            )
+            metrics["epoch"] = progress.epoch
+            progress.history.append(metrics)
+            log_start = time.perf_counter()
+            if is_main:
+                logger.scalars({k: v for k, v in metrics.items() if k != "epoch"}, progress.step)
+                task.log_epoch(logger, progress.step)
+                logger.flush()
         log_end = time.perf_counter()
         objective = metrics[task.objective]
         is_best = objective < progress.best_objective
@@ -302,6 +304,8 @@ def fit(
         write_checkpoint(is_best=is_best)
         validate_seconds, log_seconds = log_start - validate_start, log_end - log_start
         overhead = flush_seconds + validate_seconds + log_seconds
+        run_seconds["training"] += train_seconds
+        run_seconds["overhead"] += overhead
         log.info(
             "epoch %d time: training %.2f s; logging and validation %.3f s = %.2f%% of it "
             "(scalars %.3f, validation %.3f, images %.3f); checkpoints %.3f s",
@@ -309,4 +313,10 @@ def fit(
             flush_seconds, validate_seconds, log_seconds, time.perf_counter() - log_end,
         )  # fmt: skip
     bar.close()
+    if run_seconds["training"]:
+        log.info(
+            "training %.1f s; logging and validation %.2f s = %.2f%% of it",
+            run_seconds["training"], run_seconds["overhead"],
+            100 * run_seconds["overhead"] / run_seconds["training"],
+        )  # fmt: skip
     return progress

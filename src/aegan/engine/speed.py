@@ -4,10 +4,16 @@
   NHWC memory order, which oneDNN (CPU, bf16) and cuDNN (tensor cores) run faster;
 - ``fast_dropout``: CPU dropout masks drawn 4 to a 64-bit random word (``FastDropout``)
   instead of one ``bernoulli`` draw per element, torch's slow serial CPU path;
-- ``compile``: ``torch.compile`` of each network separately (a whole GAN step does not
-  compile: its generator output is back-propagated twice), used only for the training
-  forward passes, like DDP: ``task.modules`` keep the plain networks, so checkpoints hold
-  plain state_dicts (no ``_orig_mod.`` prefix) and validation runs eager;
+- ``compile``: ``torch.compile`` (mode none | default | reduce-overhead | max-autotune) of
+  what ``compile_scope`` names:
+  - ``network``: each network separately, used only for the training forward passes, like
+    DDP: ``task.modules`` keep the plain networks, so checkpoints hold plain state_dicts (no
+    ``_orig_mod.`` prefix) and validation runs eager;
+  - ``step``: the task's whole iteration (``Task.train_batch``: normalisation, forward,
+    loss, backward and optimizer update) as one graph, so that a tiny network pays the
+    Python and dispatch cost of one call per step instead of one per op; Dynamo traces the
+    backward (``trace_autograd_ops``) and the optimizer. The autoencoder only: a GAN step
+    back-propagates its generator output twice, which does not compile;
 - ``cudnn_benchmark``: cuDNN picks the fastest convolution algorithms for the (static)
   batch shape; CUDA only, ignored elsewhere.
 
@@ -20,7 +26,9 @@ the graph; the eval-mode networks (validation, samples, EMA) are never captured.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -30,6 +38,7 @@ from torch import nn
 from aegan.engine.amp import ConfigError
 
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
+COMPILE_SCOPES = ("network", "step")
 
 WORD_BITS = 16  # bits of randomness per dropout decision: p is exact to 1 / 65536
 
@@ -118,11 +127,28 @@ class NetworkWrapper:
         if key not in self._made:
             wrapped = self.ddp(module) if use_ddp else module
             if self.compile_mode != "none":
-                mode = None if self.compile_mode == "default" else self.compile_mode
                 # static shapes: one graph per batch shape, none with symbolic sizes
+                mode = compile_mode_kwarg(self.compile_mode)
                 wrapped = torch.compile(wrapped, mode=mode, dynamic=False)
             self._made[key] = wrapped
         return self._made[key]
+
+
+@contextlib.contextmanager
+def evaluation_threads(device: torch.device) -> Iterator[None]:
+    """On the CPU, run the block on every core this process may use, then restore the
+    training's thread count: the autoencoder trains on one thread (its steps are too small
+    to split), but validation batches of ``trainer.eval_batch_size`` images are not."""
+    training_threads = torch.get_num_threads()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if device.type != "cpu" or not cores or cores <= training_threads:
+        yield
+        return
+    torch.set_num_threads(cores)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(training_threads)
 
 
 def cpu_threads(cfg: Any) -> int | None:
@@ -132,6 +158,31 @@ def cpu_threads(cfg: Any) -> int | None:
     return cfg.trainer.cpu_threads or cfg.model.get("cpu_threads") or None
 
 
+def compile_mode_kwarg(compile_mode: str) -> str | None:
+    """``trainer.compile`` as ``torch.compile``'s ``mode`` (``default`` is None)."""
+    return None if compile_mode == "default" else compile_mode
+
+
+def compile_training_step(task: Any, compile_mode: str) -> None:
+    """Compile ``task.train_batch`` (forward, loss, backward, optimizer) into one graph."""
+    if task.step_compile_unsupported:
+        raise ConfigError(
+            f"trainer.compile_scope=step is not supported by {type(task).__name__}: "
+            f"{task.step_compile_unsupported}; use trainer.compile_scope=network"
+        )
+    if not hasattr(torch._dynamo.config, "trace_autograd_ops"):
+        raise ConfigError(
+            f"trainer.compile_scope=step needs a torch whose Dynamo traces backward() "
+            f"(torch._dynamo.config.trace_autograd_ops); this is torch {torch.__version__}: "
+            "use trainer.compile_scope=network"
+        )
+    torch._dynamo.config.trace_autograd_ops = True  # read only by graphs that call backward()
+    # static shapes: training batches all have one shape (drop_last)
+    task.compiled_train_batch = torch.compile(
+        task.train_batch, mode=compile_mode_kwarg(compile_mode), dynamic=False
+    )
+
+
 def accelerate(
     task: Any,
     trainer_cfg: Any,
@@ -139,7 +190,8 @@ def accelerate(
     *,
     ddp: Callable[[nn.Module], nn.Module] | None = None,
 ) -> None:
-    """Apply ``trainer.{cudnn_benchmark,channels_last,fast_dropout,compile}`` and DDP to ``task``.
+    """Apply ``trainer.{cudnn_benchmark,channels_last,fast_dropout,compile,compile_scope}``
+    and DDP to ``task``.
 
     Call once, after ``build_task`` (and SyncBatchNorm) and before training or restoring.
     """
@@ -152,7 +204,14 @@ def accelerate(
     if trainer_cfg.fast_dropout:
         for module in task.modules.values():
             use_fast_dropout(module)
-    compile_mode = trainer_cfg.compile
+    compile_mode, scope = trainer_cfg.compile, trainer_cfg.compile_scope  # validate_config checked
     task.cudagraphs = compile_mode == "reduce-overhead" and device.type == "cuda"
-    if ddp is not None or compile_mode != "none":
+    if compile_mode != "none" and scope == "step":
+        if ddp is not None:
+            raise ConfigError(
+                "trainer.compile_scope=step does not run under torchrun (DDP's gradient "
+                "hooks are not traced); use trainer.compile_scope=network"
+            )
+        compile_training_step(task, compile_mode)
+    elif ddp is not None or compile_mode != "none":
         task.wrap_networks(NetworkWrapper(ddp=ddp, compile_mode=compile_mode))

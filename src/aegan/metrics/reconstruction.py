@@ -31,11 +31,16 @@ def psnr(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0) -> float:
     return (10 * torch.log10(data_range**2 / mse)).mean().item()
 
 
-def _gaussian_window(size: int, sigma: float) -> torch.Tensor:
+def _gaussian_band(length: int, size: int, sigma: float) -> torch.Tensor:
+    """(length - size + 1, length) float64 matrix whose row i holds a normalised 1-d Gaussian
+    at columns i..i+size-1: ``band @ v`` is the valid 1-d Gaussian filter of ``v``."""
     coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-(coords**2) / (2 * sigma**2))
     g = g / g.sum()
-    return g[:, None] * g[None, :]  # (size, size)
+    band = torch.zeros(length - size + 1, length, dtype=torch.float64)
+    for i in range(length - size + 1):
+        band[i, i : i + size] = g
+    return band
 
 
 def ssim(
@@ -48,15 +53,17 @@ def ssim(
 ) -> float:
     """Structural similarity (Wang et al. 2004): Gaussian window 11, sigma 1.5, K1=0.01,
     K2=0.03, local statistics over the valid region (no padding), mean over pixels, channels
-    and then the batch. Computed in float64."""
+    and then the batch. Computed in float64. The Gaussian window is separable, so a local
+    mean is two banded matrix products, ``rows @ t @ cols.T`` (one depthwise 11x11
+    convolution in float64 is 5x slower)."""
     _check_pair(x, y)
-    channels = x.shape[1]
-    window = _gaussian_window(window_size, sigma).to(x.device)
-    window = window.expand(channels, 1, window_size, window_size)  # depthwise (C, 1, k, k)
+    height, width = x.shape[-2:]
+    rows = _gaussian_band(height, window_size, sigma).to(x.device)  # (H', H)
+    cols = _gaussian_band(width, window_size, sigma).to(x.device).T  # (W, W')
     x, y = x.double(), y.double()
 
     def local_mean(t: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(t, window, groups=channels)  # (N, C, H-k+1, W-k+1)
+        return rows @ t @ cols  # (N, C, H-k+1, W-k+1)
 
     mu_x, mu_y = local_mean(x), local_mean(y)
     var_x = local_mean(x * x) - mu_x**2

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 from torch import nn
 
-from aegan.data import ImageData
+from aegan.data import ImageData, normalize
 from aegan.engine.amp import Amp
 from aegan.engine.speed import NetworkWrapper
 from aegan.logger import TensorBoardLogger
@@ -31,12 +31,26 @@ class Task:
     # compiled networks replay CUDA graphs (each iteration then marks a new graph step)
     memory_format: torch.memory_format = torch.contiguous_format
     cudagraphs: bool = False
+    # ``train_batch`` compiled whole (``trainer.compile_scope=step``), or None: eager
+    compiled_train_batch: Callable[[torch.Tensor, Amp], dict[str, torch.Tensor]] | None = None
+    # why this task's step cannot be compiled as one graph, or None when it can
+    step_compile_unsupported: str | None = "it does not declare a compilable step"
+
+    def train_batch(self, images_u8: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
+        """One training iteration from a uint8 batch (B, C, H, W): normalise, ``train_step``.
+
+        This is what ``trainer.compile_scope=step`` compiles into one graph (the
+        normalisation, forward, loss, backward and optimizer update).
+        """
+        images_u8 = images_u8.contiguous(memory_format=self.memory_format)
+        return self.train_step(normalize(images_u8, self.pixel_range), amp)
 
     def train_step(self, x: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
         """One optimisation step on normalised images ``x`` (B, C, H, W).
 
         Returns detached 0-d tensors still on the device; the engine sums them and reads
-        them every ``logger.log_every_steps`` steps (no host sync here).
+        them every ``logger.log_every_steps`` steps (no host sync here). Detach them before
+        ``backward``: a compiled step may not return a tensor whose graph it consumed.
         """
         raise NotImplementedError
 

@@ -69,6 +69,7 @@ class GanTask(Task):
 
     objective = "val/fd"
     pixel_range = "symmetric"
+    step_compile_unsupported = "its generator output is back-propagated twice (D step, then G step)"
 
     def __init__(
         self,
