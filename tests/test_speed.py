@@ -249,11 +249,17 @@ def test_compiled_autoencoder_step_matches_the_eager_step(tmp_path, one_thread):
     assert all(compiled_state[i]["step"] == 4 for i in compiled_state)
 
 
-def test_step_compile_refuses_the_gan_and_unknown_scopes(tmp_path, make_cfg):
+def test_step_compile_refuses_the_gan_torchrun_and_unknown_scopes(tmp_path, make_cfg, monkeypatch):
+    step = ["trainer.compile=default", "trainer.compile_scope=step"]
     with pytest.raises(ConfigError, match="compile_scope=step is not supported by GanTask"):
-        built(TINY_GAN + ["trainer.compile=default", "trainer.compile_scope=step"], tmp_path)
+        train(make_cfg(*TINY_GAN, *step))  # before any data is read
+    with pytest.raises(ConfigError, match="compile_scope=step is not supported by GanTask"):
+        built(TINY_GAN + step, tmp_path)  # and where it is applied
     with pytest.raises(ConfigError, match="trainer.compile_scope='graph'"):
         train(make_cfg(*TINY_AE, "trainer.compile_scope=graph"))
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match="does not run under torchrun"):
+        train(make_cfg(*TINY_AE, *step))
 
 
 @pytest.mark.slow

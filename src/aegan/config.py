@@ -8,6 +8,7 @@ is allowed.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.data import DATASETS
 from aegan.engine.amp import DEVICES, PRECISIONS, ConfigError
 from aegan.engine.checkpoint import resolve_checkpoint
-from aegan.engine.speed import COMPILE_MODES, COMPILE_SCOPES
+from aegan.engine.speed import COMPILE_MODES, COMPILE_SCOPES, check_step_compile
 
 ON_NONFINITE = ("stop", "skip")
 
@@ -79,7 +80,7 @@ def image_shape_of(data_cfg: DictConfig) -> tuple[int, int, int]:
 
 def validate_config(cfg: DictConfig) -> None:
     """Raise ``ConfigError`` for the first setting that cannot work."""
-    from aegan.tasks import TASKS  # late: tasks import the engine
+    from aegan.tasks import TASK_CLASSES, TASKS  # late: tasks import the engine
 
     _choice("data", cfg.data.name, DATASETS)
     _choice("model.task", cfg.model.task, TASKS)
@@ -89,6 +90,9 @@ def validate_config(cfg: DictConfig) -> None:
     _choice("trainer.on_nonfinite", cfg.trainer.on_nonfinite, ON_NONFINITE)
     _choice("trainer.compile", cfg.trainer.compile, COMPILE_MODES)
     _choice("trainer.compile_scope", cfg.trainer.compile_scope, COMPILE_SCOPES)
+    if cfg.trainer.compile != "none" and cfg.trainer.compile_scope == "step":
+        distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1  # set by torchrun
+        check_step_compile(TASK_CLASSES[cfg.model.task], distributed=distributed)
     for key in (
         "trainer.epochs",
         "trainer.eval_batch_size",

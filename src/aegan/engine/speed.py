@@ -10,8 +10,8 @@
     DDP: ``task.modules`` keep the plain networks, so checkpoints hold plain state_dicts (no
     ``_orig_mod.`` prefix) and validation runs eager;
   - ``step``: the task's whole iteration (``Task.train_batch``: normalisation, forward,
-    loss, backward and optimizer update) as one graph, so that a tiny network pays the
-    Python and dispatch cost of one call per step instead of one per op; Dynamo traces the
+    loss, backward and optimizer update), so that a tiny network pays the Python and
+    dispatch cost of a few graph calls per step instead of one per op; Dynamo traces the
     backward (``trace_autograd_ops``) and the optimizer. The autoencoder only: a GAN step
     back-propagates its generator output twice, which does not compile;
 - ``cudnn_benchmark``: cuDNN picks the fastest convolution algorithms for the (static)
@@ -163,12 +163,17 @@ def compile_mode_kwarg(compile_mode: str) -> str | None:
     return None if compile_mode == "default" else compile_mode
 
 
-def compile_training_step(task: Any, compile_mode: str) -> None:
-    """Compile ``task.train_batch`` (forward, loss, backward, optimizer) into one graph."""
-    if task.step_compile_unsupported:
+def check_step_compile(task_class: type, *, distributed: bool) -> None:
+    """Raise ``ConfigError`` when ``trainer.compile_scope=step`` cannot work for this task or run."""
+    if task_class.step_compile_unsupported:
         raise ConfigError(
-            f"trainer.compile_scope=step is not supported by {type(task).__name__}: "
-            f"{task.step_compile_unsupported}; use trainer.compile_scope=network"
+            f"trainer.compile_scope=step is not supported by {task_class.__name__}: "
+            f"{task_class.step_compile_unsupported}; use trainer.compile_scope=network"
+        )
+    if distributed:
+        raise ConfigError(
+            "trainer.compile_scope=step does not run under torchrun (DDP's gradient hooks are "
+            "not traced); use trainer.compile_scope=network"
         )
     if not hasattr(torch._dynamo.config, "trace_autograd_ops"):
         raise ConfigError(
@@ -176,6 +181,15 @@ def compile_training_step(task: Any, compile_mode: str) -> None:
             f"(torch._dynamo.config.trace_autograd_ops); this is torch {torch.__version__}: "
             "use trainer.compile_scope=network"
         )
+
+
+def compile_training_step(task: Any, compile_mode: str, *, distributed: bool = False) -> None:
+    """Compile ``task.train_batch`` (normalisation, forward, loss, backward, optimizer).
+
+    ``zero_grad`` and torch's optimizer wrapper still break the graph, so a step runs four
+    compiled graphs in a row; everything between them is traced away.
+    """
+    check_step_compile(type(task), distributed=distributed)
     torch._dynamo.config.trace_autograd_ops = True  # read only by graphs that call backward()
     # static shapes: training batches all have one shape (drop_last)
     task.compiled_train_batch = torch.compile(
@@ -207,11 +221,6 @@ def accelerate(
     compile_mode, scope = trainer_cfg.compile, trainer_cfg.compile_scope  # validate_config checked
     task.cudagraphs = compile_mode == "reduce-overhead" and device.type == "cuda"
     if compile_mode != "none" and scope == "step":
-        if ddp is not None:
-            raise ConfigError(
-                "trainer.compile_scope=step does not run under torchrun (DDP's gradient "
-                "hooks are not traced); use trainer.compile_scope=network"
-            )
-        compile_training_step(task, compile_mode)
+        compile_training_step(task, compile_mode, distributed=ddp is not None)
     elif ddp is not None or compile_mode != "none":
         task.wrap_networks(NetworkWrapper(ddp=ddp, compile_mode=compile_mode))

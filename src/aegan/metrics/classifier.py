@@ -141,7 +141,7 @@ def train_classifier(
         bar = tqdm(
             order.split(batch_size),
             desc=f"classifier epoch {epoch + 1}/{epochs}",
-            disable=not progress,
+            disable=None if progress else True,  # None: off when stderr is not a terminal
             leave=False,
         )
         for index in bar:

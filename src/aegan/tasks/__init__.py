@@ -13,9 +13,10 @@ from aegan.tasks.autoencoder import AutoencoderTask
 from aegan.tasks.base import Task
 from aegan.tasks.gan import GanTask
 
-TASKS = ("autoencoder", "gan")
+TASK_CLASSES: dict[str, type[Task]] = {"autoencoder": AutoencoderTask, "gan": GanTask}
+TASKS = tuple(TASK_CLASSES)
 
-__all__ = ["TASKS", "AutoencoderTask", "GanTask", "Task", "build_task"]
+__all__ = ["TASKS", "TASK_CLASSES", "AutoencoderTask", "GanTask", "Task", "build_task"]
 
 
 def _optimizer(key: str, optimizer_cfg: DictConfig):
