@@ -393,6 +393,19 @@ def test_bench_prints_one_row_per_configuration(tmp_path):
     assert [r["optimizer"] for r in rows] == ["fused", "fused", "foreach", "foreach"]
 
 
+def test_bench_crosses_compile_modes_with_scopes_once_each():
+    from hydra import compose, initialize_config_dir
+
+    from aegan.bench import configurations
+    from conftest import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="bench", overrides=[
+            "threads=[1]", "compile_modes=[none,default]", "compile_scopes=[network,step]"])  # fmt: skip
+    labels = [(labels["compile"], labels["compile_scope"]) for labels, _ in configurations(cfg)]
+    assert labels == [("none", None), ("default", "network"), ("default", "step")]
+
+
 def test_gpu_check_script_plans_every_stage(tmp_path):
     import subprocess
 
