@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from aegan.data.batches import DeviceBatches, denormalize, normalize
+from aegan.data.batches import DeviceBatches, denormalize, normalize, normalized_batches
 from aegan.data.idx import DataFileError, read_idx
 from aegan.data.sources import (
     DataNotFoundError,
@@ -27,6 +27,7 @@ __all__ = [
     "denormalize",
     "load_data",
     "normalize",
+    "normalized_batches",
     "read_idx",
 ]
 

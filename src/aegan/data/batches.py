@@ -22,6 +22,15 @@ def normalize(images_u8: torch.Tensor, pixel_range: str) -> torch.Tensor:
     raise ValueError(f"pixel_range={pixel_range!r}: allowed are 'unit' and 'symmetric'")
 
 
+def normalized_batches(
+    images_u8: torch.Tensor, batch_size: int, pixel_range: str
+) -> Iterator[torch.Tensor]:
+    """``images_u8`` (N, C, H, W) in order, ``batch_size`` at a time, through ``normalize``
+    (the last batch may be smaller): what validation and evaluation read."""
+    for i in range(0, len(images_u8), batch_size):
+        yield normalize(images_u8[i : i + batch_size], pixel_range)
+
+
 def denormalize(x: torch.Tensor, pixel_range: str) -> torch.Tensor:
     """Inverse of ``normalize`` to float ``[0, 1]`` (for image grids and metrics)."""
     return x.clamp(0, 1) if pixel_range == "unit" else x.add(1.0).div(2.0).clamp(0, 1)

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from aegan.data import DeviceBatches, ImageData, normalize
+from aegan.data import DeviceBatches, ImageData, normalized_batches
 from aegan.engine.amp import Amp
 from aegan.engine.checkpoint import load_module_state, save_checkpoint
 from aegan.engine.speed import evaluation_threads
@@ -89,11 +89,6 @@ def restore(task: Task, amp: Amp, state: dict[str, Any], *, path: Path | str) ->
         best_objective=state["best_objective"],
         history=list(state["history"]),
     )
-
-
-def _batches(images_u8: torch.Tensor, batch_size: int, pixel_range: str):
-    for i in range(0, len(images_u8), batch_size):
-        yield normalize(images_u8[i : i + batch_size], pixel_range)
 
 
 class StepAccumulator:
@@ -219,7 +214,7 @@ def fit(
     window_start = time.perf_counter()
     skipped_total = 0
     flush_seconds = 0.0  # this epoch's, reported against its training time
-    run_seconds = {"training": 0.0, "overhead": 0.0}  # all epochs of this process
+    run_train_seconds = run_overhead_seconds = 0.0  # all epochs of this process
 
     def flush() -> None:
         """Read the summed step scalars (one host sync), log their means, reset.
@@ -283,7 +278,8 @@ def fit(
         task.eval()
         with evaluation_threads(data.val_images.device):
             metrics = task.validate(
-                _batches(data.val_images, trainer_cfg.eval_batch_size, task.pixel_range), amp
+                normalized_batches(data.val_images, trainer_cfg.eval_batch_size, task.pixel_range),
+                amp,
             )
             metrics["epoch"] = progress.epoch
             progress.history.append(metrics)
@@ -304,8 +300,8 @@ def fit(
         write_checkpoint(is_best=is_best)
         validate_seconds, log_seconds = log_start - validate_start, log_end - log_start
         overhead = flush_seconds + validate_seconds + log_seconds
-        run_seconds["training"] += train_seconds
-        run_seconds["overhead"] += overhead
+        run_train_seconds += train_seconds
+        run_overhead_seconds += overhead
         log.info(
             "epoch %d time: training %.2f s; logging and validation %.3f s = %.2f%% of it "
             "(scalars %.3f, validation %.3f, images %.3f); checkpoints %.3f s",
@@ -313,10 +309,9 @@ def fit(
             flush_seconds, validate_seconds, log_seconds, time.perf_counter() - log_end,
         )  # fmt: skip
     bar.close()
-    if run_seconds["training"]:
+    if run_train_seconds:
         log.info(
-            "training %.1f s; logging and validation %.2f s = %.2f%% of it",
-            run_seconds["training"], run_seconds["overhead"],
-            100 * run_seconds["overhead"] / run_seconds["training"],
+            "training %.1f s; logging and validation %.2f s = %.2f%% of it", run_train_seconds,
+            run_overhead_seconds, 100 * run_overhead_seconds / run_train_seconds,
         )  # fmt: skip
     return progress

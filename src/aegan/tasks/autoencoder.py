@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aegan.data import ImageData, normalize
+from aegan.data import ImageData, normalize, normalized_batches
 from aegan.engine.amp import Amp, ConfigError
 from aegan.engine.speed import NetworkWrapper
 from aegan.logger import TensorBoardLogger
@@ -41,7 +41,7 @@ class AutoencoderTask(Task):
 
     objective = "val/mse"
     pixel_range = "unit"
-    step_compile_unsupported = None  # forward, backward and Adam compile into one graph
+    step_compile_unsupported = None  # forward, backward and Adam compile (compile_scope=step)
 
     def __init__(
         self,
@@ -116,10 +116,7 @@ class AutoencoderTask(Task):
     @torch.no_grad()
     def evaluate(self, data: ImageData, amp: Amp) -> dict[str, float]:
         """Exact test MSE and BCE per pixel; ``aegan.evaluate`` adds PSNR, SSIM, probe, PCA."""
-        images = data.test_images
-        batches = (
-            normalize(images[i : i + 1000], self.pixel_range) for i in range(0, len(images), 1000)
-        )
+        batches = normalized_batches(data.test_images, 1000, self.pixel_range)
         sums = self._reconstruction_sums(batches, amp)
         return {"test/mse": sums["mse"], "test/bce": sums["bce"]}
 

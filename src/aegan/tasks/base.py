@@ -33,14 +33,14 @@ class Task:
     cudagraphs: bool = False
     # ``train_batch`` compiled whole (``trainer.compile_scope=step``), or None: eager
     compiled_train_batch: Callable[[torch.Tensor, Amp], dict[str, torch.Tensor]] | None = None
-    # why this task's step cannot be compiled as one graph, or None when it can
+    # why this task's whole step cannot be compiled (compile_scope=step), or None when it can
     step_compile_unsupported: str | None = "it does not declare a compilable step"
 
     def train_batch(self, images_u8: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
         """One training iteration from a uint8 batch (B, C, H, W): normalise, ``train_step``.
 
-        This is what ``trainer.compile_scope=step`` compiles into one graph (the
-        normalisation, forward, loss, backward and optimizer update).
+        This is what ``trainer.compile_scope=step`` compiles (the normalisation, forward,
+        loss, backward and optimizer update).
         """
         images_u8 = images_u8.contiguous(memory_format=self.memory_format)
         return self.train_step(normalize(images_u8, self.pixel_range), amp)

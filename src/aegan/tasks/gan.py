@@ -17,7 +17,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torchvision.utils import save_image
 
-from aegan.data import ImageData, denormalize, normalize
+from aegan.data import ImageData, denormalize, normalized_batches
 from aegan.engine.amp import Amp, ConfigError
 from aegan.engine.speed import NetworkWrapper
 from aegan.logger import TensorBoardLogger
@@ -328,11 +328,7 @@ class GanTask(Task):
 
     @torch.no_grad()
     def evaluate(self, data: ImageData, amp: Amp) -> dict[str, float]:
-        images = data.test_images
-        batches = (
-            normalize(images[i : i + SAMPLE_BATCH], self.pixel_range)
-            for i in range(0, len(images), SAMPLE_BATCH)
-        )
+        batches = normalized_batches(data.test_images, SAMPLE_BATCH, self.pixel_range)
         return self._compare(batches, amp, "test")
 
     @torch.no_grad()
