@@ -393,6 +393,40 @@ def test_bench_prints_one_row_per_configuration(tmp_path):
     assert [r["optimizer"] for r in rows] == ["fused", "fused", "foreach", "foreach"]
 
 
+def test_bench_reports_a_configuration_that_fails_and_times_the_rest(tmp_path, monkeypatch):
+    """A compile error in one configuration (no C++ compiler, an older torch) costs that row
+    only: it carries the error, the others their figures."""
+    from hydra import compose, initialize_config_dir
+
+    import aegan.bench as bench
+    from conftest import CONF_DIR
+
+    built_step = bench.project_step
+
+    def step_failing_with_channels_last(cfg, data, device):
+        step = built_step(cfg, data, device)
+        if not cfg.trainer.channels_last:
+            return step
+
+        def failing() -> None:
+            raise RuntimeError("backend compiler failed\nlong traceback")
+
+        return failing
+
+    monkeypatch.setattr(bench, "project_step", step_failing_with_channels_last)
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="bench", overrides=[
+            "trainer.device=cpu", "data.subset=256", "steps=3", "plain_steps=1", "warmup=1",
+            "repeats=1", "threads=[1]", "channels_last=[true,false]"])  # fmt: skip
+    with open_dict(cfg):
+        cfg.paths.data_dir = str(tmp_path / "data")
+    failed, timed = bench.benchmark(cfg)
+    assert failed["channels_last"] and failed["error"] == "RuntimeError: backend compiler failed"
+    assert "ratio" not in failed
+    assert "error" not in timed and timed["ratio"] > 0 and timed["project_images_per_sec"] > 0
+    assert (timed["steps"], timed["plain_steps"]) == (3, 1)
+
+
 def test_bench_crosses_compile_modes_with_scopes_once_each():
     from hydra import compose, initialize_config_dir
 

@@ -13,7 +13,9 @@ configuration (variant x precision x compile mode and scope x channels_last x th
 warmed up first (compile time is excluded and reported as ``warmup_s``), then all are timed
 in turn ``repeats`` times, so that a change of machine load falls on all alike; the median
 is reported, as wall time (images/s, ratio) and as process CPU time per step. One JSON line
-per configuration; its ``ratio`` is to the plain loop at the same thread count.
+per configuration; its ``ratio`` is to the plain loop at the same thread count. A
+configuration that fails to build or warm up (a compiler missing on this machine, say) gets
+a line with its ``error`` instead, and the others are timed as usual.
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ class Timed:
     threads: int
     plain: bool = False  # the tutorial loop: torch's defaults, no TF32
     cudnn_benchmark: bool = False
+    steps: int | None = None  # timed steps per repeat, when not the benchmark's ``steps``
     warmup_s: float = 0.0
+    error: str | None = None  # why it could not be built or warmed up; then it is not timed
     wall: list[float] = field(default_factory=list)  # seconds per step, one per repeat
     cpu: list[float] = field(default_factory=list)  # process CPU seconds per step
 
@@ -97,10 +101,26 @@ def time_round_robin(timed: list[Timed], *, steps: int, warmup: int, repeats: in
     """Warm every configuration up (compiling there), then time them in turn ``repeats`` times,
     so that a change of machine load falls on all of them alike."""
     for entry in timed:
-        entry.warm_up(warmup, device)
+        if entry.error is None:
+            try:
+                entry.warm_up(warmup, device)
+            except Exception as error:  # noqa: BLE001 - reported in the row, the rest still run
+                entry.error = _describe(error)
+                log.warning("%s failed in warm-up, not timed: %s", entry.name, entry.error)
+    working = [entry for entry in timed if entry.error is None]
     for _ in range(repeats):
-        for entry in timed:
-            entry.time(steps, device)
+        for entry in working:
+            entry.time(entry.steps or steps, device)
+
+
+def _describe(error: BaseException) -> str:
+    """``Type: first line of the message``, short enough for a JSON row."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:300] if lines else ''}"
+
+
+def _failed_step() -> None:
+    raise RuntimeError("this configuration could not be built")
 
 
 def _cycle(make_iterator: Callable[[int], Iterator]) -> Callable[[], object]:
@@ -294,39 +314,54 @@ def benchmark(cfg: DictConfig) -> list[dict]:
         validate_config(run_cfg)
     load_before = os.getloadavg()[0]
     plain = {
-        n: Timed(f"plain/{n}", plain_step(cfg, data, data_dir, device), n, plain=True)
+        n: Timed(f"plain/{n}", plain_step(cfg, data, data_dir, device), n, plain=True,
+                 steps=cfg.plain_steps)
         for n in sorted({labels["threads"] for labels, _ in configs})
-    }
+    }  # fmt: skip
     device_data = data.to(device)
     project = []
     for labels, run_cfg in configs:
         labels["cuda_graphs"] = labels["compile"] == "reduce-overhead" and device.type == "cuda"
         torch.set_num_threads(labels["threads"])
-        step = project_step(run_cfg, device_data, device)
         benchmark_convs = bool(run_cfg.trainer.cudnn_benchmark)
-        project.append(Timed(str(labels), step, labels["threads"], cudnn_benchmark=benchmark_convs))
+        entry = Timed(str(labels), _failed_step, labels["threads"], cudnn_benchmark=benchmark_convs)
+        try:
+            entry.step = project_step(run_cfg, device_data, device)
+        except Exception as error:  # noqa: BLE001 - reported in the row, the rest still run
+            entry.error = _describe(error)
+            log.warning("%s could not be built, not timed: %s", entry.name, entry.error)
+        project.append(entry)
     timing = dict(steps=cfg.steps, warmup=cfg.warmup, repeats=cfg.repeats, device=device)
     time_round_robin([*plain.values(), *project], **timing)
     load = round((load_before + os.getloadavg()[0]) / 2, 2)
     batch = cfg.data.batch_size
     rows = []
     for (labels, _), entry in zip(configs, project, strict=True):
-        reference = plain[labels["threads"]]
-        seconds, plain_seconds = statistics.median(entry.wall), statistics.median(reference.wall)
-        rows.append({
+        row = {
             "model": "autoencoder" if cfg.model.task == "autoencoder" else "dcgan",
             "device": device.type, "device_name": device_name(device), **labels,
             "batch_size": batch,
-            "project_images_per_sec": round(batch / seconds, 1),
-            "plain_images_per_sec": round(batch / plain_seconds, 1),
-            "ratio": round(plain_seconds / seconds, 2),
-            "project_ms_per_step": round(seconds * 1e3, 3),
-            "plain_ms_per_step": round(plain_seconds * 1e3, 3),
-            "project_cpu_ms_per_step": round(statistics.median(entry.cpu) * 1e3, 3),
-            "plain_cpu_ms_per_step": round(statistics.median(reference.cpu) * 1e3, 3),
-            "warmup_s": round(entry.warmup_s, 1), "steps": cfg.steps, "repeats": cfg.repeats,
-            "load": load, "torch": torch.__version__, "date": dt.date.today().isoformat(),
-        })  # fmt: skip
+        }  # fmt: skip
+        if entry.error is not None:
+            row["error"] = entry.error
+        else:
+            reference = plain[labels["threads"]]
+            seconds = statistics.median(entry.wall)
+            plain_seconds = statistics.median(reference.wall)
+            row.update({
+                "project_images_per_sec": round(batch / seconds, 1),
+                "plain_images_per_sec": round(batch / plain_seconds, 1),
+                "ratio": round(plain_seconds / seconds, 2),
+                "project_ms_per_step": round(seconds * 1e3, 3),
+                "plain_ms_per_step": round(plain_seconds * 1e3, 3),
+                "project_cpu_ms_per_step": round(statistics.median(entry.cpu) * 1e3, 3),
+                "plain_cpu_ms_per_step": round(statistics.median(reference.cpu) * 1e3, 3),
+                "warmup_s": round(entry.warmup_s, 1), "steps": cfg.steps,
+                "plain_steps": cfg.plain_steps or cfg.steps, "repeats": cfg.repeats,
+                "load": load,
+            })  # fmt: skip
+        row.update(torch=torch.__version__, date=dt.date.today().isoformat())
+        rows.append(row)
     return rows
 
 
