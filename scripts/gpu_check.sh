@@ -11,10 +11,14 @@
 # the Fashion-MNIST files for the benchmark's plain loop (about 31 MB; name .gpu_wheels in the
 # device tool's carry). Stages, each under its own time limit so the whole ends within
 # BUDGET_S (default 480 s), the benchmarks first (the figures the README reports), each in its
-# own process so that a slow or failing compile costs only its own rows:
-#   install -> autoencoder eager (batch 4096, fp32/bf16) -> DCGAN eager (batch 256, fp32/bf16,
-#   with and without channels_last) -> autoencoder whole step compiled with CUDA graphs ->
-#   DCGAN bf16 channels_last compiled with CUDA graphs -> the GPU-marked tests.
+# own process so that a slow or failing compile costs only its own rows; STAGES picks some:
+#   ae        autoencoder, batch 4096, fp32/bf16, eager and its step captured (capture_step)
+#   gan       DCGAN, batch 256, fp32/bf16, channels_last or not, eager and captured
+#   ae-compiled   the autoencoder's whole step compiled with CUDA graphs (reduce-overhead)
+#   gan-compiled  DCGAN bf16 channels_last, networks compiled with CUDA graphs
+#   gan-compiled-captured  DCGAN bf16 channels_last, networks compiled (default), step captured
+#   tests     the GPU-marked tests
+# (install always runs first). On the CPU (DEVICE=cpu) nothing is captured.
 # Output in $OUT (at most 8 files): env.txt, bench_autoencoder.jsonl, bench_dcgan.jsonl,
 # bench.log, gpu_tests.log, status.txt.
 set -uo pipefail
@@ -26,6 +30,7 @@ OUT=${OUT:-/tmp/aegan-gpu-check}
 DEVICE=${DEVICE:-cuda}
 QUICK=${QUICK:-0}
 BUDGET_S=${BUDGET_S:-480}
+STAGES=${STAGES:-ae gan ae-compiled gan-compiled gan-compiled-captured tests}
 PINS=(hydra-core==1.3.8 omegaconf==2.3.1 antlr4-python3-runtime==4.9.3)  # as in .venv
 START=$(date +%s)
 DRY=0
@@ -91,23 +96,32 @@ run 60 "$OUT/bench.log" "$PYTHON" -m pip install -q --no-index --no-deps --no-co
     --upgrade --target /tmp/aegan-site "$WHEELS"/*.whl || true
 export PYTHONPATH="/tmp/aegan-site:$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
+CAPTURE='[false,true]'
+[ "$DEVICE" = cpu ] && CAPTURE='[false]'  # a CUDA graph needs CUDA
 # one process per group: each row's ratio is to the plain loop timed in the same process
 bench() {  # bench LIMIT_S NAME ARGS...: one benchmark process, its lines in /tmp/aegan-bench/NAME
     local limit=$1 name=$2; shift 2
+    case " $STAGES " in *" $name "*) ;; *) return 0 ;; esac
     run "$limit" "$OUT/bench.log" "$PYTHON" -m aegan.bench "${COMMON[@]}" "$@" \
         hydra.run.dir="/tmp/aegan-bench/$name"
 }
-bench 75 autoencoder model=autoencoder 'precisions=[fp32,bf16]' "${AE_ARGS[@]}"
-bench 90 dcgan model=dcgan 'precisions=[fp32,bf16]' 'channels_last=[false,true]' "${GAN_ARGS[@]}"
-bench 120 autoencoder-compiled model=autoencoder 'precisions=[fp32]' "compile_modes=[$COMPILED]" \
+bench 75 ae model=autoencoder 'precisions=[fp32,bf16]' "capture_step=$CAPTURE" "${AE_ARGS[@]}"
+bench 120 gan model=dcgan 'precisions=[fp32,bf16]' 'channels_last=[false,true]' \
+    "capture_step=$CAPTURE" "${GAN_ARGS[@]}"
+bench 120 ae-compiled model=autoencoder 'precisions=[fp32]' "compile_modes=[$COMPILED]" \
     'compile_scopes=[step]' "${AE_ARGS[@]}"
-bench 180 dcgan-compiled model=dcgan 'precisions=[bf16]' "compile_modes=[$COMPILED]" \
+bench 180 gan-compiled model=dcgan 'precisions=[bf16]' "compile_modes=[$COMPILED]" \
     'channels_last=[true]' "${GAN_ARGS[@]}"
-run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu tests/test_speed.py
+[ "$DEVICE" = cpu ] || bench 150 gan-compiled-captured model=dcgan 'precisions=[bf16]' \
+    'compile_modes=[default]' 'capture_step=[true]' 'channels_last=[true]' "${GAN_ARGS[@]}"
+case " $STAGES " in *" tests "*)
+    run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu \
+        tests/test_speed.py tests/test_capture.py ;;
+esac
 
 if [ "$DRY" = 0 ]; then
-    cat /tmp/aegan-bench/autoencoder{,-compiled}/bench.jsonl >"$OUT/bench_autoencoder.jsonl" 2>/dev/null
-    cat /tmp/aegan-bench/dcgan{,-compiled}/bench.jsonl >"$OUT/bench_dcgan.jsonl" 2>/dev/null
+    cat /tmp/aegan-bench/ae{,-compiled}/bench.jsonl >"$OUT/bench_autoencoder.jsonl" 2>/dev/null
+    cat /tmp/aegan-bench/gan{,-compiled,-compiled-captured}/bench.jsonl >"$OUT/bench_dcgan.jsonl" 2>/dev/null
     echo "done in $(($(date +%s) - START)) s" | tee -a "$OUT/status.txt"
     cat "$OUT"/bench_*.jsonl 2>/dev/null
     tail -3 "$OUT/gpu_tests.log" 2>/dev/null

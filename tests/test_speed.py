@@ -238,7 +238,7 @@ def test_compiled_autoencoder_step_matches_the_eager_step(tmp_path, one_thread):
         assert bad == 0
         tasks[bool(scope_overrides)] = (task, means)
     (eager, eager_means), (compiled, compiled_means) = tasks[False], tasks[True]
-    assert compiled.compiled_train_batch is not None and eager.compiled_train_batch is None
+    assert compiled.fast_train_batch is not None and eager.fast_train_batch is None
     assert compiled_means["train/loss"] == pytest.approx(eager_means["train/loss"], rel=1e-5)
     compiled_weights = compiled.net.state_dict()
     for name, weight in eager.net.state_dict().items():

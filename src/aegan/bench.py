@@ -1,17 +1,17 @@
 """Throughput of the project's training step against a plain PyTorch loop, in one process.
 
     python -m aegan.bench model=autoencoder|dcgan [batch_size=N] [steps=N] [precisions=[bf16,fp32]]
-        [compile_modes=[none,default]] [compile_scopes=[network,step]] [channels_last=[false,true]]
-        [threads=[1,2]]
+        [compile_modes=[none,default]] [compile_scopes=[network,step]] [capture_step=[false,true]]
+        [channels_last=[false,true]] [threads=[1,2]]
         ["variants={foreach:['model.optimizer.fused=false','model.optimizer.foreach=true']}"]
 
 The project side runs exactly the engine's iteration (``engine.loop.run_step``) over
 device-resident batches, after ``engine.speed.accelerate`` as in ``aegan.train``. The plain
 side is what a tutorial writes: torchvision ``FashionMNIST`` + ``ToTensor`` +
 ``DataLoader(shuffle=True)``, the same networks, fp32, eager, default Adam. Every
-configuration (variant x precision x compile mode and scope x channels_last x threads) is built and
-warmed up first (compile time is excluded and reported as ``warmup_s``), then all are timed
-in turn ``repeats`` times, so that a change of machine load falls on all alike; the median
+configuration (variant x precision x compile mode and scope x capture x channels_last x
+threads) is built and warmed up first (compile and capture time are excluded and reported
+as ``warmup_s``), then all are timed in turn ``repeats`` times, so that a change of machine load falls on all alike; the median
 is reported, as wall time (images/s, ratio) and as process CPU time per step. One JSON line
 per configuration; its ``ratio`` is to the plain loop at the same thread count. A
 configuration that fails to build or warm up (a compiler missing on this machine, say) gets
@@ -44,7 +44,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.config import validate_config
 from aegan.data import DeviceBatches, ImageData, load_data
-from aegan.engine import Amp, resolve_device, seed_everything
+from aegan.engine import Amp, ConfigError, resolve_device, seed_everything
+from aegan.engine.capture import WARMUP_STEPS
 from aegan.engine.loop import StepAccumulator, run_step
 from aegan.engine.speed import accelerate, cpu_threads
 from aegan.tasks import build_task
@@ -276,21 +277,23 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
     threads = [t or cpu_threads(cfg) or torch.get_num_threads() for t in cfg.threads]
     out = []
     for variant, overrides in variants.items():
-        for precision, mode, scope, channels_last, n_threads in itertools.product(
-            cfg.precisions, cfg.compile_modes, cfg.compile_scopes, cfg.channels_last, threads
-        ):
+        for precision, mode, scope, capture, channels_last, n_threads in itertools.product(
+            cfg.precisions, cfg.compile_modes, cfg.compile_scopes, cfg.capture_step,
+            cfg.channels_last, threads,
+        ):  # fmt: skip
             if mode == "none" and scope != cfg.compile_scopes[0]:
                 continue
             run_cfg = apply_overrides(cfg, [
                 f"trainer.precision={precision}", f"trainer.compile={mode}",
-                f"trainer.compile_scope={scope}", f"trainer.channels_last={channels_last}",
-                *overrides,
+                f"trainer.compile_scope={scope}", f"trainer.capture_step={capture}",
+                f"trainer.channels_last={channels_last}", *overrides,
             ])  # fmt: skip
             optimizer_cfg = run_cfg.model.get("optimizer") or run_cfg.model.d_optimizer
             labels = {
                 "variant": variant, "overrides": list(overrides), "threads": int(n_threads),
                 "precision": run_cfg.trainer.precision, "compile": run_cfg.trainer.compile,
                 "compile_scope": run_cfg.trainer.compile_scope if mode != "none" else None,
+                "capture_step": bool(run_cfg.trainer.capture_step),
                 "channels_last": bool(run_cfg.trainer.channels_last),
                 "optimizer": _optimizer_kind(optimizer_cfg),
                 "fast_dropout": bool(run_cfg.trainer.fast_dropout),
@@ -312,6 +315,11 @@ def benchmark(cfg: DictConfig) -> list[dict]:
     configs = configurations(cfg)
     for _, run_cfg in configs:
         validate_config(run_cfg)
+    if any(cfg.capture_step) and cfg.warmup <= WARMUP_STEPS:
+        raise ConfigError(
+            f"warmup={cfg.warmup} is too short for capture_step=true: a step is captured after "
+            f"{WARMUP_STEPS} eager steps; use warmup={WARMUP_STEPS + 2} or more"
+        )
     load_before = os.getloadavg()[0]
     plain = {
         n: Timed(f"plain/{n}", plain_step(cfg, data, data_dir, device), n, plain=True,
@@ -321,7 +329,9 @@ def benchmark(cfg: DictConfig) -> list[dict]:
     device_data = data.to(device)
     project = []
     for labels, run_cfg in configs:
-        labels["cuda_graphs"] = labels["compile"] == "reduce-overhead" and device.type == "cuda"
+        labels["cuda_graphs"] = device.type == "cuda" and (
+            labels["compile"] == "reduce-overhead" or labels["capture_step"]
+        )
         torch.set_num_threads(labels["threads"])
         benchmark_convs = bool(run_cfg.trainer.cudnn_benchmark)
         entry = Timed(str(labels), _failed_step, labels["threads"], cudnn_benchmark=benchmark_convs)

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from aegan.data import DATASETS
 from aegan.engine.amp import DEVICES, PRECISIONS, ConfigError
+from aegan.engine.capture import check_step_capture
 from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.speed import COMPILE_MODES, COMPILE_SCOPES, check_step_compile
 
@@ -43,6 +44,7 @@ class TrainerSchema:
     channels_last: bool = False
     compile: str = "none"
     compile_scope: str = "network"
+    capture_step: bool = False
     cudnn_benchmark: bool = True
     fast_dropout: bool = True
 
@@ -93,6 +95,7 @@ def validate_config(cfg: DictConfig) -> None:
     if cfg.trainer.compile != "none" and cfg.trainer.compile_scope == "step":
         distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1  # set by torchrun
         check_step_compile(TASK_CLASSES[cfg.model.task], distributed=distributed)
+    check_step_capture(cfg.trainer, cfg.model, TASK_CLASSES[cfg.model.task])
     for key in (
         "trainer.epochs",
         "trainer.eval_batch_size",

@@ -73,12 +73,32 @@ def checkpoint_state(task: Task, amp: Amp, progress: Progress, config: dict) -> 
     }
 
 
+SPEED_FLAGS = ("capturable", "fused", "foreach")  # how this run steps, not what was learned
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """``optimizer.load_state_dict(state)``, keeping this run's ``SPEED_FLAGS`` (torch would
+    take the checkpoint's): a run resumed with other speed switches (``capture_step``, the
+    CPU after CUDA graphs, fused Adam or not) steps as configured, with its step counters
+    moved where those flags keep them (on the parameters' device when capturable or fused)."""
+    flags = [{k: group[k] for k in SPEED_FLAGS if k in group} for group in optimizer.param_groups]
+    optimizer.load_state_dict(state)
+    for group, kept in zip(optimizer.param_groups, flags, strict=True):
+        group.update(kept)
+        on_device = bool(group.get("capturable") or group.get("fused"))
+        for param in group["params"]:
+            param_state = optimizer.state.get(param, {})
+            if torch.is_tensor(param_state.get("step")):
+                device = param.device if on_device else torch.device("cpu")
+                param_state["step"] = param_state["step"].to(device, torch.float32)
+
+
 def restore(task: Task, amp: Amp, state: dict[str, Any], *, path: Path | str) -> Progress:
     """Load a checkpoint's weights, optimizer and scaler state and RNG into a built task."""
     for name, module in task.modules.items():
         load_module_state(module, state["modules"][name], name=name, path=path)
     for name, optimizer in task.optimizers.items():
-        optimizer.load_state_dict(state["optimizers"][name])
+        load_optimizer_state(optimizer, state["optimizers"][name])
     amp.load_state_dict(state["scaler"])
     task.load_extra_state(state["task"])
     _set_rng_state(state["rng"])
@@ -165,7 +185,7 @@ def run_step(
     """One training iteration as the engine runs it (``aegan.bench`` times exactly this)."""
     if task.cudagraphs:  # outputs of the last iteration's graph replays may be overwritten now
         torch.compiler.cudagraph_mark_step_begin()
-    losses = (task.compiled_train_batch or task.train_batch)(images_u8, amp)  # (B, C, H, W) uint8
+    losses = (task.fast_train_batch or task.train_batch)(images_u8, amp)  # (B, C, H, W) uint8
     amp.update()
     stats.add(losses, step)
 

@@ -14,6 +14,8 @@
     dispatch cost of a few graph calls per step instead of one per op; Dynamo traces the
     backward (``trace_autograd_ops``) and the optimizer. The autoencoder only: a GAN step
     back-propagates its generator output twice, which does not compile;
+- ``capture_step``: the whole iteration captured in one CUDA graph after a few eager
+  steps and replayed per batch (``engine.capture``; CUDA only, with or without compile);
 - ``cudnn_benchmark``: cuDNN picks the fastest convolution algorithms for the (static)
   batch shape; CUDA only, ignored elsewhere.
 
@@ -192,7 +194,7 @@ def compile_training_step(task: Any, compile_mode: str, *, distributed: bool = F
     check_step_compile(type(task), distributed=distributed)
     torch._dynamo.config.trace_autograd_ops = True  # read only by graphs that call backward()
     # static shapes: training batches all have one shape (drop_last)
-    task.compiled_train_batch = torch.compile(
+    task.fast_train_batch = torch.compile(
         task.train_batch, mode=compile_mode_kwarg(compile_mode), dynamic=False
     )
 
@@ -204,8 +206,8 @@ def accelerate(
     *,
     ddp: Callable[[nn.Module], nn.Module] | None = None,
 ) -> None:
-    """Apply ``trainer.{cudnn_benchmark,channels_last,fast_dropout,compile,compile_scope}``
-    and DDP to ``task``.
+    """Apply ``trainer.{cudnn_benchmark,channels_last,fast_dropout,compile,compile_scope,
+    capture_step}`` and DDP to ``task``.
 
     Call once, after ``build_task`` (and SyncBatchNorm) and before training or restoring.
     """
@@ -224,3 +226,12 @@ def accelerate(
         compile_training_step(task, compile_mode, distributed=ddp is not None)
     elif ddp is not None or compile_mode != "none":
         task.wrap_networks(NetworkWrapper(ddp=ddp, compile_mode=compile_mode))
+    if trainer_cfg.capture_step:
+        from aegan.engine.capture import CapturedStep  # late: only CUDA runs need it
+
+        if device.type != "cuda":
+            raise ConfigError(
+                f"trainer.capture_step=true needs CUDA and this run is on {device.type}; "
+                "use trainer.device=cuda, or capture_step=false"
+            )
+        task.fast_train_batch = CapturedStep(task, task.fast_train_batch or task.train_batch)

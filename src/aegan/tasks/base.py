@@ -31,8 +31,9 @@ class Task:
     # compiled networks replay CUDA graphs (each iteration then marks a new graph step)
     memory_format: torch.memory_format = torch.contiguous_format
     cudagraphs: bool = False
-    # ``train_batch`` compiled whole (``trainer.compile_scope=step``), or None: eager
-    compiled_train_batch: Callable[[torch.Tensor, Amp], dict[str, torch.Tensor]] | None = None
+    # ``train_batch`` compiled whole (``trainer.compile_scope=step``) and/or captured in a
+    # CUDA graph (``trainer.capture_step``), or None: eager
+    fast_train_batch: Callable[[torch.Tensor, Amp], dict[str, torch.Tensor]] | None = None
     # why this task's whole step cannot be compiled (compile_scope=step), or None when it can
     step_compile_unsupported: str | None = "it does not declare a compilable step"
 
@@ -44,6 +45,16 @@ class Task:
         """
         images_u8 = images_u8.contiguous(memory_format=self.memory_format)
         return self.train_step(normalize(images_u8, self.pixel_range), amp)
+
+    @classmethod
+    def step_capture_unsupported(cls, model_cfg: Any) -> str | None:
+        """Why ``trainer.capture_step`` cannot capture this task's step under ``model_cfg``
+        (say, a branch taken on some steps only), or None when it can."""
+        return None
+
+    def after_replay(self) -> None:
+        """Advance the Python-side state of one step replayed from a CUDA graph
+        (``trainer.capture_step``): a replay repeats the step's device work only."""
 
     def train_step(self, x: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
         """One optimisation step on normalised images ``x`` (B, C, H, W).

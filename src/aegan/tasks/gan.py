@@ -139,6 +139,8 @@ class GanTask(Task):
         # Python counters (no host sync), saved in extra_state
         self.iteration = 0  # D steps done
         self.ema_updates = 0
+        # ema_updates on the device, for the decay ramp (a CUDA graph replays device work only)
+        self.ema_clock = torch.zeros((), device=self.device)
         self.epoch = 0  # log_epoch calls: names the sample PNGs
         self._last_g_grad_norm = torch.zeros((), device=self.device)
 
@@ -232,18 +234,21 @@ class GanTask(Task):
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        """generator_ema <- lerp(generator_ema, generator, 1 - decay), buffers included.
+        """generator_ema <- decay * generator_ema + (1 - decay) * generator, buffers included.
 
         The decay ramps up as min(ema_decay, (1 + t) / (10 + t)) over the EMA updates t
         (TensorFlow's ExponentialMovingAverage rule), so that a short run's EMA is not
-        mostly the random init (0.999^860 = 0.42 after one Fashion-MNIST epoch). Done here
-        rather than by ``AveragedModel.update_parameters``, which has no ramp and reads or
-        copies its counter tensor ``n_averaged`` every call (a host sync on CUDA); the
-        ``AveragedModel`` still holds the copy and its ``get_ema_multi_avg_fn`` rule.
+        mostly the random init (0.999^860 = 0.42 after one Fashion-MNIST epoch). It is
+        computed on the device from ``ema_clock``, so that a captured step
+        (``trainer.capture_step``) ramps it too. Done here rather than by
+        ``AveragedModel.update_parameters``, which has no ramp and reads or copies its
+        counter tensor ``n_averaged`` every call (a host sync on CUDA); the
+        ``AveragedModel`` still holds the copy.
         """
         if self.generator_ema is None:
             return
-        decay = min(self.ema_decay, (1 + self.ema_updates) / (10 + self.ema_updates))
+        t = self.ema_clock
+        decay = ((1 + t) / (10 + t)).clamp_(max=self.ema_decay)  # 0-d, on the device
         ema_net, live_net = self.generator_ema.module, self.generator
         pairs = zip(
             chain(ema_net.parameters(), ema_net.buffers()),
@@ -253,11 +258,30 @@ class GanTask(Task):
         averaged, copied = [], []
         for ema, live in pairs:  # num_batches_tracked is copied, not averaged
             (averaged if ema.is_floating_point() else copied).append((ema, live))
-        torch._foreach_lerp_([e for e, _ in averaged], [m for _, m in averaged], 1.0 - decay)
+        ema_tensors = [e for e, _ in averaged]
+        torch._foreach_mul_(ema_tensors, decay)
+        torch._foreach_add_(ema_tensors, torch._foreach_mul([m for _, m in averaged], 1 - decay))
         for ema, live in copied:
             ema.copy_(live)
+        t.add_(1)
+        self._count_ema_update()
+
+    def _count_ema_update(self) -> None:
         self.generator_ema.n_averaged += 1  # a CPU tensor: no sync
         self.ema_updates += 1
+
+    @classmethod
+    def step_capture_unsupported(cls, model_cfg: Any) -> str | None:
+        if int(model_cfg.n_critic) != 1:
+            return "model.n_critic > 1 alternates steps with and without a G update"
+        if model_cfg.r1_gamma or model_cfg.loss == "wgan_gp":
+            return "its gradient penalties (r1_gamma, wgan_gp) are not captured yet"
+        return None
+
+    def after_replay(self) -> None:
+        self.iteration += 1
+        if self.generator_ema is not None:
+            self._count_ema_update()
 
     def train(self, mode: bool = True) -> None:
         super().train(mode)
@@ -359,4 +383,5 @@ class GanTask(Task):
         self.fixed_noise = state["fixed_noise"].to(self.device)
         self.iteration = int(state["iteration"])
         self.ema_updates = int(state["ema_updates"])
+        self.ema_clock.fill_(self.ema_updates)
         self.epoch = int(state["epoch"])
