@@ -122,9 +122,11 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
     accelerate(task, cfg.trainer, device, ddp=dist.wrap if dist.world_size > 1 else None)
     logger = TensorBoardLogger(run_dir / "tb", enabled=cfg.logger.enabled and dist.is_main)
     log.info(
-        "training %s on %s x%d (%s, %d threads, compile=%s, channels_last=%s) for %d epochs",
+        "training %s on %s x%d (%s, torch threads: %d, compile=%s, capture_step=%s, "
+        "channels_last=%s) for %d epochs",
         cfg.model.task, device, dist.world_size, amp.precision, torch.get_num_threads(),
-        cfg.trainer.compile, cfg.trainer.channels_last, cfg.trainer.epochs,
+        cfg.trainer.compile, cfg.trainer.capture_step, cfg.trainer.channels_last,
+        cfg.trainer.epochs,
     )  # fmt: skip
 
     progress = fit(
