@@ -18,9 +18,11 @@
 #   gan-compiled  DCGAN bf16 channels_last, networks compiled with CUDA graphs
 #   gan-compiled-captured  DCGAN bf16 channels_last, networks compiled (default), step captured
 #   tests     the GPU-marked tests
+#   parity    (not in the default STAGES: ~3 min more) DCGAN quality, captured bf16 against
+#             fp32 eager, 3 seeds each (scripts/parity.py gan --device cuda)
 # (install always runs first). On the CPU (DEVICE=cpu) nothing is captured.
 # Output in $OUT (at most 8 files): env.txt, bench_autoencoder.jsonl, bench_dcgan.jsonl,
-# bench.log, gpu_tests.log, status.txt.
+# bench.log, gpu_tests.log, parity.log, status.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,10 +62,13 @@ if [ "$QUICK" = 1 ]; then  # a rehearsal: every stage, tiny sizes
     GAN_ARGS=(batch_size=16 steps=1 warmup=1 repeats=1
         model.generator.channels=[32,16,16] model.discriminator.channels=[16,32])
     COMPILED=default
+    PARITY_ARGS=(--seeds 0,1 --epochs 1 data.subset=2000 evaluate.samples=500
+        model.generator.channels=[32,16,16] model.discriminator.channels=[16,32])
 else
     AE_ARGS=(batch_size=4096 steps=200 plain_steps=20 warmup=5 repeats=3)  # plain: ~0.2 s a step
     GAN_ARGS=(batch_size=256 steps=100 plain_steps=25 warmup=10 repeats=3)
     COMPILED=reduce-overhead
+    PARITY_ARGS=()
 fi
 COMMON=(trainer.device="$DEVICE" "data.root=$PWD/$WHEELS/fashion-mnist" paths.data_dir=/tmp/aegan-data
     trainer.cudnn_benchmark=true 'threads=[null]')
@@ -84,6 +89,7 @@ run() {  # run LIMIT_S LOGFILE CMD...: one stage, cut at its share of the budget
 mkdir -p "$OUT"
 : >"$OUT/status.txt"
 if [ "$DRY" = 0 ]; then
+    rm -rf /tmp/aegan-bench /tmp/aegan-parity  # no rows of an earlier run in this one's files
     ls "$WHEELS"/*.whl "$WHEELS"/fashion-mnist/*.gz >/dev/null || { echo "run $0 --prepare first (here, with PyPI)" >&2; exit 1; }
     {
         date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | head -3
@@ -117,6 +123,11 @@ bench 180 gan-compiled model=dcgan 'precisions=[bf16]' "compile_modes=[$COMPILED
 case " $STAGES " in *" tests "*)
     run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu \
         tests/test_speed.py tests/test_capture.py ;;
+esac
+case " $STAGES " in *" parity "*)
+    run 240 "$OUT/parity.log" "$PYTHON" scripts/parity.py gan --device "$DEVICE" \
+        --out /tmp/aegan-parity "${PARITY_ARGS[@]}" "data.root=$PWD/$WHEELS/fashion-mnist" \
+        paths.data_dir=/tmp/aegan-data paths.log_dir=/tmp/aegan-logs ;;
 esac
 
 if [ "$DRY" = 0 ]; then

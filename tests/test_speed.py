@@ -452,8 +452,17 @@ def test_gpu_check_script_plans_every_stage(tmp_path):
     assert result.returncode == 0, result.stderr
     plan = result.stdout
     assert "pip install" in plan and "--no-index" in plan and "-m gpu tests/test_speed.py" in plan
-    for stage in ("model=autoencoder", "model=dcgan", "compile_modes=[reduce-overhead]"):
+    for stage in ("model=autoencoder", "model=dcgan", "compile_modes=[reduce-overhead]",
+                  "capture_step=[false,true]", "tests/test_capture.py"):  # fmt: skip
         assert stage in plan, stage
+    assert "parity.py" not in plan  # on request only: STAGES=parity
+    result = subprocess.run(
+        ["bash", "scripts/gpu_check.sh", "--dry-run"], cwd=REPO, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "OUT": str(tmp_path), "STAGES": "parity"}, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "scripts/parity.py gan --device cuda" in result.stdout
+    assert "aegan.bench" not in result.stdout
 
 
 # ------------------------------------------------------------------ CUDA only
