@@ -11,11 +11,12 @@ side is what a tutorial writes: torchvision ``FashionMNIST`` + ``ToTensor`` +
 ``DataLoader(shuffle=True)``, the same networks, fp32, eager, default Adam. Every
 configuration (variant x precision x compile mode and scope x capture x channels_last x
 threads) is built and warmed up first (compile and capture time are excluded and reported
-as ``warmup_s``), then all are timed in turn ``repeats`` times, so that a change of machine load falls on all alike; the median
-is reported, as wall time (images/s, ratio) and as process CPU time per step. One JSON line
-per configuration; its ``ratio`` is to the plain loop at the same thread count. A
-configuration that fails to build or warm up (a compiler missing on this machine, say) gets
-a line with its ``error`` instead, and the others are timed as usual.
+as ``warmup_s``), then all are timed in turn ``repeats`` times, so that a change of machine
+load falls on all alike; the median is reported, as wall time (images/s, ratio) and as
+process CPU time per step. One JSON line per configuration; its ``ratio`` is to the plain
+loop at the same thread count. A configuration that fails to build or warm up (a compiler
+missing on this machine, say) gets a line with its ``error`` instead, and the others are
+timed as usual.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class Timed:
     """One configuration to time: its step function, its torch threads and its measurements."""
 
     name: str
-    step: Callable[[], None]
+    step: Callable[[], None] | None  # None: it could not be built (see ``error``)
     threads: int
     plain: bool = False  # the tutorial loop: torch's defaults, no TF32
     cudnn_benchmark: bool = False
@@ -118,10 +119,6 @@ def _describe(error: BaseException) -> str:
     """``Type: first line of the message``, short enough for a JSON row."""
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0][:300] if lines else ''}"
-
-
-def _failed_step() -> None:
-    raise RuntimeError("this configuration could not be built")
 
 
 def _cycle(make_iterator: Callable[[int], Iterator]) -> Callable[[], object]:
@@ -334,7 +331,7 @@ def benchmark(cfg: DictConfig) -> list[dict]:
         )
         torch.set_num_threads(labels["threads"])
         benchmark_convs = bool(run_cfg.trainer.cudnn_benchmark)
-        entry = Timed(str(labels), _failed_step, labels["threads"], cudnn_benchmark=benchmark_convs)
+        entry = Timed(str(labels), None, labels["threads"], cudnn_benchmark=benchmark_convs)
         try:
             entry.step = project_step(run_cfg, device_data, device)
         except Exception as error:  # noqa: BLE001 - reported in the row, the rest still run
