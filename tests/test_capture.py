@@ -51,10 +51,13 @@ def test_capture_is_refused_under_torchrun(tmp_path, monkeypatch):
         validate_config(cfg)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="auto is CUDA here")
 def test_capture_on_a_machine_without_cuda_names_the_device(tmp_path):
-    # trainer.device=auto passes validation and resolves to the CPU here
+    overrides = [*TINY_AE, "trainer.device=auto", "trainer.capture_step=true"]
+    with pytest.raises(ConfigError, match="trainer.device=auto runs on the CPU here"):
+        validate_config(compose_config(overrides, tmp_path))  # before any data is read
     with pytest.raises(ConfigError, match="needs CUDA and this run is on cpu"):
-        built([*TINY_AE, "trainer.device=auto", "trainer.capture_step=true"], tmp_path)
+        built(overrides, tmp_path)  # accelerate() checks the device it is given too
 
 
 def test_ema_ramp_runs_on_the_device_counter_and_resumes(tmp_path, one_thread):

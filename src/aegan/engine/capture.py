@@ -41,8 +41,10 @@ def check_step_capture(trainer_cfg: Any, model_cfg: Any, task_class: type) -> No
     def refuse(reason: str, fix: str) -> None:
         raise ConfigError(f"trainer.capture_step=true {reason}; {fix}")
 
-    if str(trainer_cfg.device) == "cpu":
-        refuse("needs CUDA (it captures a CUDA graph)", "use trainer.device=cuda or auto")
+    device = str(trainer_cfg.device)
+    if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
+        refuse(f"needs CUDA (it captures a CUDA graph), and trainer.device={device} runs on the "
+               "CPU here", "use a CUDA machine, or capture_step=false")  # fmt: skip
     if trainer_cfg.precision == "fp16":
         refuse("does not support fp16: its loss scaler runs on the host", "use precision=bf16")
     if trainer_cfg.on_nonfinite == "skip":
