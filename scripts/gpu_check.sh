@@ -105,9 +105,10 @@ export PYTHONPATH="/tmp/aegan-site:$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUN
 CAPTURE='[false,true]'
 [ "$DEVICE" = cpu ] && CAPTURE='[false]'  # a CUDA graph needs CUDA
 # one process per group: each row's ratio is to the plain loop timed in the same process
+wanted() { case " $STAGES " in *" $1 "*) return 0 ;; esac; return 1; }  # wanted STAGE
 bench() {  # bench LIMIT_S NAME ARGS...: one benchmark process, its lines in /tmp/aegan-bench/NAME
     local limit=$1 name=$2; shift 2
-    case " $STAGES " in *" $name "*) ;; *) return 0 ;; esac
+    wanted "$name" || return 0
     run "$limit" "$OUT/bench.log" "$PYTHON" -m aegan.bench "${COMMON[@]}" "$@" \
         hydra.run.dir="/tmp/aegan-bench/$name"
 }
@@ -120,15 +121,11 @@ bench 180 gan-compiled model=dcgan 'precisions=[bf16]' "compile_modes=[$COMPILED
     'channels_last=[true]' "${GAN_ARGS[@]}"
 [ "$DEVICE" = cpu ] || bench 150 gan-compiled-captured model=dcgan 'precisions=[bf16]' \
     'compile_modes=[default]' 'capture_step=[true]' 'channels_last=[true]' "${GAN_ARGS[@]}"
-case " $STAGES " in *" tests "*)
-    run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu \
-        tests/test_speed.py tests/test_capture.py ;;
-esac
-case " $STAGES " in *" parity "*)
-    run 240 "$OUT/parity.log" "$PYTHON" scripts/parity.py gan --device "$DEVICE" \
-        --out /tmp/aegan-parity "${PARITY_ARGS[@]}" "data.root=$PWD/$WHEELS/fashion-mnist" \
-        paths.data_dir=/tmp/aegan-data paths.log_dir=/tmp/aegan-logs ;;
-esac
+wanted tests && run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu \
+    tests/test_speed.py tests/test_capture.py
+wanted parity && run 240 "$OUT/parity.log" "$PYTHON" scripts/parity.py gan --device "$DEVICE" \
+    --out /tmp/aegan-parity "${PARITY_ARGS[@]}" "data.root=$PWD/$WHEELS/fashion-mnist" \
+    paths.data_dir=/tmp/aegan-data paths.log_dir=/tmp/aegan-logs
 
 if [ "$DRY" = 0 ]; then
     cat /tmp/aegan-bench/ae{,-compiled}/bench.jsonl >"$OUT/bench_autoencoder.jsonl" 2>/dev/null
