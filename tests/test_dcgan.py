@@ -1,5 +1,7 @@
 """DCGAN generator and discriminator: shapes, parameter counts, init, options, precision."""
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -132,3 +134,22 @@ def test_eval_mode_is_deterministic():
     assert torch.equal(generator(z), generator(z))
     images = generator(z)
     assert torch.equal(discriminator(images), discriminator(images))
+
+
+@pytest.mark.parametrize("spectral_norm", [False, True])
+def test_channels_last_discriminator_computes_what_the_nchw_one_does(spectral_norm):
+    # NHWC features are flattened in memory order against a reordered head weight
+    torch.manual_seed(0)
+    nchw = Discriminator(dropout=0.0, spectral_norm=spectral_norm)
+    nhwc = copy.deepcopy(nchw).to(memory_format=torch.channels_last)
+    images = torch.rand(BATCH, 1, 28, 28) * 2 - 1
+    with torch.no_grad():  # eval: no power iteration of spectral norm here
+        features = nhwc.eval().features(images.contiguous(memory_format=torch.channels_last))
+    assert not features.is_contiguous()  # the NHWC path is the one under test
+    nhwc.train()
+    expected, logits = nchw(images), nhwc(images.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(logits, expected)
+    expected.sum().backward()
+    logits.sum().backward()
+    for a, b in zip(nchw.parameters(), nhwc.parameters(), strict=True):
+        torch.testing.assert_close(b.grad, a.grad)

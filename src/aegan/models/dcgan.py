@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
@@ -214,4 +216,20 @@ class Discriminator(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         features = self.features(images)  # (B, 128, 7, 7) for 28x28
-        return self.head(features).squeeze(-1)  # (B,) logits
+        return self._head(features).squeeze(-1)  # (B,) logits
+
+    def _head(self, features: Tensor) -> Tensor:
+        """(B, C, H, W) -> (B, 1): ``self.head``, without copying channels_last features.
+
+        Flattening NHWC memory in NCHW order is a strided copy forward and a layout mismatch
+        backward; instead the features are flattened in memory order and the linear layer's
+        (1, C*H*W) weight is reordered to match (a copy of 6272 numbers, not of the batch).
+        """
+        if features.is_contiguous() or not features.is_contiguous(
+            memory_format=torch.channels_last
+        ):
+            return self.head(features)
+        linear = self.head[1]
+        channels, height, width = self.feature_shape
+        weight = linear.weight.view(-1, channels, height, width).permute(0, 2, 3, 1).flatten(1)
+        return F.linear(features.permute(0, 2, 3, 1).flatten(1), weight, linear.bias)
