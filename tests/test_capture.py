@@ -16,6 +16,7 @@ from aegan.config import validate_config
 from aegan.engine import Amp, ConfigError
 from aegan.engine.capture import WARMUP_STEPS, CapturedStep
 from aegan.engine.loop import StepAccumulator, load_optimizer_state, run_step
+from aegan.engine.padded_convs import PaddedConv2d
 from conftest import TINY_AE, TINY_GAN, compose_config
 
 CUDA_AE = [*TINY_AE, "trainer.device=cuda"]
@@ -139,13 +140,14 @@ def test_gpu_captured_autoencoder_learns_what_the_eager_one_does(tmp_path):
 
 @pytest.mark.gpu
 @needs_cuda
-@pytest.mark.parametrize("channels_last", [False, True])
-def test_gpu_captured_gan_step_advances_everything_without_a_sync(channels_last, tmp_path):
+@pytest.mark.parametrize(("channels_last", "pad"), [(False, False), (True, False), (True, True)])
+def test_gpu_captured_gan_step_advances_everything_without_a_sync(channels_last, pad, tmp_path):
     cuda = torch.device("cuda")
     data = synthetic_data().to(cuda)
     overrides = [*TINY_GAN, "trainer.device=cuda", "trainer.capture_step=true",
-                 f"trainer.channels_last={channels_last}"]  # fmt: skip
+                 f"trainer.channels_last={channels_last}", f"trainer.pad_thin_convs={pad}"]  # fmt: skip
     _, task, amp = built(overrides, tmp_path, cuda, data)
+    assert isinstance(task.discriminator.features[0], PaddedConv2d) == pad
     assert isinstance(amp, Amp) and amp.scaler is None
     _run(task, amp, data, WARMUP_STEPS + 1)  # eager steps, then the capture and its replay
     assert task.fast_train_batch.graph is not None

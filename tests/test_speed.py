@@ -23,6 +23,7 @@ from aegan.engine.speed import (
     FastDropout,
     NetworkWrapper,
     accelerate,
+    compile_mode_kwarg,
     evaluation_threads,
     keep_mask,
     use_fast_dropout,
@@ -209,6 +210,13 @@ def test_network_wrapper_compiles_and_wraps_once():
     assert wrap(net, sync_gradients=False) is net  # no DDP for a forward without D gradients
     compiled = NetworkWrapper(compile_mode="default")(net)
     assert compiled._orig_mod is net and compiled is not net
+
+
+def test_max_autotune_leaves_cuda_graphs_to_a_captured_step():
+    # one CUDA graph per step: torch.compile's own graphs would be captured inside it
+    assert compile_mode_kwarg("max-autotune") == "max-autotune"
+    assert compile_mode_kwarg("max-autotune", captured=True) == "max-autotune-no-cudagraphs"
+    assert compile_mode_kwarg("default", captured=True) is None
 
 
 @pytest.mark.slow

@@ -294,6 +294,7 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
                 "channels_last": bool(run_cfg.trainer.channels_last),
                 "optimizer": _optimizer_kind(optimizer_cfg),
                 "fast_dropout": bool(run_cfg.trainer.fast_dropout),
+                "pad_thin_convs": bool(run_cfg.trainer.pad_thin_convs),
             }  # fmt: skip
             out.append((labels, run_cfg))
     return out
@@ -327,7 +328,7 @@ def benchmark(cfg: DictConfig) -> list[dict]:
     project = []
     for labels, run_cfg in configs:
         labels["cuda_graphs"] = device.type == "cuda" and (
-            labels["compile"] == "reduce-overhead" or labels["capture_step"]
+            labels["compile"] in ("reduce-overhead", "max-autotune") or labels["capture_step"]
         )
         torch.set_num_threads(labels["threads"])
         benchmark_convs = bool(run_cfg.trainer.cudnn_benchmark)

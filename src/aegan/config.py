@@ -47,6 +47,7 @@ class TrainerSchema:
     capture_step: bool = False
     cudnn_benchmark: bool = True
     fast_dropout: bool = True
+    pad_thin_convs: bool = False
 
 
 def register_configs() -> None:

@@ -17,13 +17,17 @@
 - ``capture_step``: the whole iteration captured in one CUDA graph after a few eager
   steps and replayed per batch (``engine.capture``; CUDA only, with or without compile);
 - ``cudnn_benchmark``: cuDNN picks the fastest convolution algorithms for the (static)
-  batch shape; CUDA only, ignored elsewhere.
+  batch shape; CUDA only, ignored elsewhere;
+- ``pad_thin_convs``: convolutions with 1-7 channels on their thin side run zero-padded to
+  8 channels (``engine.padded_convs``); CUDA only, ignored elsewhere.
 
 ``reduce-overhead`` captures each compiled network in CUDA graphs (on CUDA; elsewhere it is
-``default``). The batch shape is static (``drop_last``, ``dynamic=False``), each training
-iteration starts with ``torch.compiler.cudagraph_mark_step_begin()`` (``run_step``), and the
-BatchNorm running statistics are buffers of the captured modules, updated in place inside
-the graph; the eval-mode networks (validation, samples, EMA) are never captured.
+``default``), and so does ``max-autotune`` unless the step is captured whole (``capture_step``;
+it is then torch's ``max-autotune-no-cudagraphs``). The batch shape is static
+(``drop_last``, ``dynamic=False``), each training iteration starts with
+``torch.compiler.cudagraph_mark_step_begin()`` (``run_step``), and the BatchNorm running
+statistics are buffers of the captured modules, updated in place inside the graph; the
+eval-mode networks (validation, samples, EMA) are never captured.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aegan.engine.amp import ConfigError
+from aegan.engine.padded_convs import pad_thin_convs
 
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 COMPILE_SCOPES = ("network", "step")
@@ -109,14 +114,18 @@ class NetworkWrapper:
     """
 
     def __init__(
-        self, *, ddp: Callable[[nn.Module], nn.Module] | None = None, compile_mode: str = "none"
+        self,
+        *,
+        ddp: Callable[[nn.Module], nn.Module] | None = None,
+        compile_mode: str = "none",
+        captured: bool = False,
     ) -> None:
         if compile_mode not in COMPILE_MODES:
             raise ConfigError(
                 f"trainer.compile={compile_mode!r} is not a compile mode; "
                 f"choose one of: {', '.join(COMPILE_MODES)}"
             )
-        self.ddp, self.compile_mode = ddp, compile_mode
+        self.ddp, self.compile_mode, self.captured = ddp, compile_mode, captured
         self._made: dict[tuple[int, bool], nn.Module] = {}
 
     @property
@@ -130,7 +139,7 @@ class NetworkWrapper:
             wrapped = self.ddp(module) if use_ddp else module
             if self.compile_mode != "none":
                 # static shapes: one graph per batch shape, none with symbolic sizes
-                mode = compile_mode_kwarg(self.compile_mode)
+                mode = compile_mode_kwarg(self.compile_mode, captured=self.captured)
                 wrapped = torch.compile(wrapped, mode=mode, dynamic=False)
             self._made[key] = wrapped
         return self._made[key]
@@ -160,8 +169,14 @@ def cpu_threads(cfg: Any) -> int | None:
     return cfg.trainer.cpu_threads or cfg.model.get("cpu_threads") or None
 
 
-def compile_mode_kwarg(compile_mode: str) -> str | None:
-    """``trainer.compile`` as ``torch.compile``'s ``mode`` (``default`` is None)."""
+def compile_mode_kwarg(compile_mode: str, *, captured: bool = False) -> str | None:
+    """``trainer.compile`` as ``torch.compile``'s ``mode`` (``default`` is None).
+
+    ``captured``: the whole step is one CUDA graph already (``capture_step``), so
+    ``max-autotune`` keeps its autotuned kernels without CUDA graphs of its own.
+    """
+    if captured and compile_mode == "max-autotune":
+        return "max-autotune-no-cudagraphs"
     return None if compile_mode == "default" else compile_mode
 
 
@@ -206,8 +221,8 @@ def accelerate(
     *,
     ddp: Callable[[nn.Module], nn.Module] | None = None,
 ) -> None:
-    """Apply ``trainer.{cudnn_benchmark,channels_last,fast_dropout,compile,compile_scope,
-    capture_step}`` and DDP to ``task``.
+    """Apply ``trainer.{cudnn_benchmark,channels_last,fast_dropout,pad_thin_convs,compile,
+    compile_scope,capture_step}`` and DDP to ``task``.
 
     Call once, after ``build_task`` (and SyncBatchNorm) and before training or restoring.
     """
@@ -220,13 +235,23 @@ def accelerate(
     if trainer_cfg.fast_dropout:
         for module in task.modules.values():
             use_fast_dropout(module)
+    if trainer_cfg.pad_thin_convs and device.type == "cuda":
+        memory_format = (
+            torch.channels_last if trainer_cfg.channels_last else torch.contiguous_format
+        )
+        for module in task.modules.values():
+            pad_thin_convs(module, memory_format)
     compile_mode, scope = trainer_cfg.compile, trainer_cfg.compile_scope  # validate_config checked
-    task.cudagraphs = compile_mode == "reduce-overhead" and device.type == "cuda"
+    captured = bool(trainer_cfg.capture_step)
+    # torch.compile's own CUDA graphs (its "reduce-overhead" and "max-autotune" modes)
+    task.cudagraphs = device.type == "cuda" and compile_mode_kwarg(
+        compile_mode, captured=captured
+    ) in ("reduce-overhead", "max-autotune")
     if compile_mode != "none" and scope == "step":
         compile_training_step(task, compile_mode, distributed=ddp is not None)
     elif ddp is not None or compile_mode != "none":
-        task.wrap_networks(NetworkWrapper(ddp=ddp, compile_mode=compile_mode))
-    if trainer_cfg.capture_step:
+        task.wrap_networks(NetworkWrapper(ddp=ddp, compile_mode=compile_mode, captured=captured))
+    if captured:
         from aegan.engine.capture import CapturedStep  # late: only CUDA runs need it
 
         if device.type != "cuda":
