@@ -18,11 +18,13 @@
 #   gan-compiled  DCGAN bf16 channels_last, networks compiled with CUDA graphs
 #   gan-compiled-captured  DCGAN bf16 channels_last, networks compiled (default), step captured
 #   tests     the GPU-marked tests
-#   parity    (not in the default STAGES: ~3 min more) DCGAN quality, captured bf16 against
+#   parity    (not in the default STAGES: 3-5 min more) DCGAN quality, captured bf16 against
 #             fp32 eager, 3 seeds each (scripts/parity.py gan --device cuda)
+#   probe     (not in the default STAGES: ~30 s) where the DCGAN step's kernel time goes
+#             (scripts/probe_dcgan_gpu.py)
 # (install always runs first). On the CPU (DEVICE=cpu) nothing is captured.
 # Output in $OUT (at most 8 files): env.txt, bench_autoencoder.jsonl, bench_dcgan.jsonl,
-# bench.log, gpu_tests.log, parity.log, status.txt.
+# bench.log, gpu_tests.log, parity.log, probe.txt, status.txt. Exit status 1 when a stage failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +38,7 @@ STAGES=${STAGES:-ae gan ae-compiled gan-compiled gan-compiled-captured tests}
 PINS=(hydra-core==1.3.8 omegaconf==2.3.1 antlr4-python3-runtime==4.9.3)  # as in .venv
 START=$(date +%s)
 DRY=0
+FAILED=0  # stages that failed, timed out or were skipped: the exit status is 1 when any did
 
 case "${1:-}" in
 --prepare)
@@ -64,11 +67,13 @@ if [ "$QUICK" = 1 ]; then  # a rehearsal: every stage, tiny sizes
     COMPILED=default
     PARITY_ARGS=(--seeds 0,1 --epochs 1 data.subset=2000 evaluate.samples=500
         model.generator.channels=[32,16,16] model.discriminator.channels=[16,32])
+    PROBE_ARGS=(--batch 8 --iters 1)
 else
     AE_ARGS=(batch_size=4096 steps=200 plain_steps=20 warmup=5 repeats=3)  # plain: ~0.2 s a step
     GAN_ARGS=(batch_size=256 steps=100 plain_steps=25 warmup=10 repeats=3)
     COMPILED=reduce-overhead
     PARITY_ARGS=()
+    PROBE_ARGS=()
 fi
 COMMON=(trainer.device="$DEVICE" "data.root=$PWD/$WHEELS/fashion-mnist" paths.data_dir=/tmp/aegan-data
     trainer.cudnn_benchmark=true 'threads=[null]')
@@ -79,10 +84,13 @@ run() {  # run LIMIT_S LOGFILE CMD...: one stage, cut at its share of the budget
     [ "$left" -lt "$limit" ] && limit=$left
     echo "+ (limit ${limit}s) $*" | tee -a "$OUT/status.txt"
     [ "$DRY" = 1 ] && return 0
-    if [ "$limit" -le 5 ]; then echo "skipped: out of time" | tee -a "$OUT/status.txt"; return 1; fi
+    if [ "$limit" -le 5 ]; then
+        echo "skipped: out of time" | tee -a "$OUT/status.txt"; FAILED=$((FAILED + 1)); return 1
+    fi
     timeout --kill-after=10 "$limit" "$@" >>"$log" 2>&1
     local rc=$?
     echo "  exit $rc after $(($(date +%s) - START)) s" | tee -a "$OUT/status.txt"
+    [ "$rc" = 0 ] || FAILED=$((FAILED + 1))
     return $rc
 }
 
@@ -120,17 +128,21 @@ bench 120 ae-compiled model=autoencoder 'precisions=[fp32]' "compile_modes=[$COM
 bench 180 gan-compiled model=dcgan 'precisions=[bf16]' "compile_modes=[$COMPILED]" \
     'channels_last=[true]' "${GAN_ARGS[@]}"
 [ "$DEVICE" = cpu ] || bench 150 gan-compiled-captured model=dcgan 'precisions=[bf16]' \
-    'compile_modes=[default]' 'capture_step=[true]' 'channels_last=[true]' "${GAN_ARGS[@]}"
+    'compile_modes=[default]' 'capture_step=[true]' 'channels_last=[true]' "${GAN_ARGS[@]}" \
+    "variants={pad:['trainer.pad_thin_convs=true']}"
 wanted tests && run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu \
     tests/test_speed.py tests/test_capture.py
-wanted parity && run 240 "$OUT/parity.log" "$PYTHON" scripts/parity.py gan --device "$DEVICE" \
+wanted probe && PROBE_DEVICE=$DEVICE run 90 "$OUT/probe.txt" "$PYTHON" scripts/probe_dcgan_gpu.py \
+    "${PROBE_ARGS[@]}"
+wanted parity && run 300 "$OUT/parity.log" "$PYTHON" scripts/parity.py gan --device "$DEVICE" \
     --out /tmp/aegan-parity "${PARITY_ARGS[@]}" "data.root=$PWD/$WHEELS/fashion-mnist" \
     paths.data_dir=/tmp/aegan-data paths.log_dir=/tmp/aegan-logs
 
 if [ "$DRY" = 0 ]; then
     cat /tmp/aegan-bench/ae{,-compiled}/bench.jsonl >"$OUT/bench_autoencoder.jsonl" 2>/dev/null
     cat /tmp/aegan-bench/gan{,-compiled,-compiled-captured}/bench.jsonl >"$OUT/bench_dcgan.jsonl" 2>/dev/null
-    echo "done in $(($(date +%s) - START)) s" | tee -a "$OUT/status.txt"
+    echo "done in $(($(date +%s) - START)) s, $FAILED stage(s) failed" | tee -a "$OUT/status.txt"
     cat "$OUT"/bench_*.jsonl 2>/dev/null
-    tail -3 "$OUT/gpu_tests.log" 2>/dev/null
+    if [ -f "$OUT/gpu_tests.log" ]; then tail -3 "$OUT/gpu_tests.log"; fi
 fi
+[ "$FAILED" = 0 ]
