@@ -295,6 +295,7 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
                 "optimizer": _optimizer_kind(optimizer_cfg),
                 "fast_dropout": bool(run_cfg.trainer.fast_dropout),
                 "pad_thin_convs": bool(run_cfg.trainer.pad_thin_convs),
+                "direct_optimizer_step": bool(run_cfg.trainer.direct_optimizer_step),
             }  # fmt: skip
             out.append((labels, run_cfg))
     return out

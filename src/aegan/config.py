@@ -48,6 +48,7 @@ class TrainerSchema:
     cudnn_benchmark: bool = True
     fast_dropout: bool = True
     pad_thin_convs: bool = False
+    direct_optimizer_step: bool = True
 
 
 def register_configs() -> None:

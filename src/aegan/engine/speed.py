@@ -18,6 +18,8 @@
   steps and replayed per batch (``engine.capture``; CUDA only, with or without compile);
 - ``cudnn_benchmark``: cuDNN picks the fastest convolution algorithms for the (static)
   batch shape; CUDA only, ignored elsewhere;
+- ``direct_optimizer_step``: Adam's update without ``Optimizer.step``'s per-call Python
+  (``engine.direct_step``);
 - ``pad_thin_convs``: convolutions with 1-7 channels on their thin side run zero-padded to
   8 channels (``engine.padded_convs``); CUDA only, ignored elsewhere.
 
@@ -42,6 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aegan.engine.amp import ConfigError
+from aegan.engine.direct_step import use_direct_step
 from aegan.engine.padded_convs import pad_thin_convs
 
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
@@ -221,8 +224,8 @@ def accelerate(
     *,
     ddp: Callable[[nn.Module], nn.Module] | None = None,
 ) -> None:
-    """Apply ``trainer.{cudnn_benchmark,channels_last,fast_dropout,pad_thin_convs,compile,
-    compile_scope,capture_step}`` and DDP to ``task``.
+    """Apply ``trainer.{cudnn_benchmark,channels_last,fast_dropout,direct_optimizer_step,
+    pad_thin_convs,compile,compile_scope,capture_step}`` and DDP to ``task``.
 
     Call once, after ``build_task`` (and SyncBatchNorm) and before training or restoring.
     """
@@ -235,6 +238,9 @@ def accelerate(
     if trainer_cfg.fast_dropout:
         for module in task.modules.values():
             use_fast_dropout(module)
+    if trainer_cfg.direct_optimizer_step:
+        for optimizer in task.optimizers.values():
+            use_direct_step(optimizer)
     if trainer_cfg.pad_thin_convs and device.type == "cuda":
         memory_format = (
             torch.channels_last if trainer_cfg.channels_last else torch.contiguous_format
