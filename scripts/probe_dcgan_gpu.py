@@ -8,8 +8,9 @@ Prints (1) each convolution of the default 28x28 DCGAN alone, forward and forwar
 gradient, with its TFLOPS; (2) before/after pairs on the same layers: the discriminator's
 head on NCHW-order against NHWC-order features, and the 1-channel layers plain against
 padded to 8 channels (``trainer.pad_thin_convs``); (3) the kernel table of the task's
-captured step (``trainer.capture_step``) without and with ``pad_thin_convs``, with the
-kernel count and kernel time per step. Times are GPU kernel time, launch gaps excluded.
+step, eager (with the copies it makes, by tensor shape) and captured
+(``trainer.capture_step``) without and with ``pad_thin_convs``, with the kernel count and
+kernel time per step. Times are GPU kernel time, launch gaps excluded.
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ def step_profile(batch: int, device_name: str = "cuda", *extra: str) -> None:
     sync()
     steps = 20
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    with profile(activities=activities) as prof:
+    with profile(activities=activities, record_shapes=True) as prof:
         for i in range(steps):
             run_step(task, amp, next(it)[0], stats, 10 + i)
         sync()
@@ -184,6 +185,15 @@ def step_profile(batch: int, device_name: str = "cuda", *extra: str) -> None:
     )
     sort = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
     print(averages.table(sort_by=sort, row_limit=30, max_name_column_width=100))
+    # which tensors are copied (an eager step only: a graph replay records kernels, not ops)
+    copies = [
+        e for e in prof.key_averages(group_by_input_shape=True)
+        if e.key in ("aten::copy_", "aten::clone", "aten::_to_copy", "aten::cat")
+    ]  # fmt: skip
+    copies.sort(key=lambda e: e.self_device_time_total or e.self_cpu_time_total, reverse=True)
+    for e in copies[:15]:
+        time_us = (e.self_device_time_total or e.self_cpu_time_total) / steps
+        print(f"  {e.key:16s} {time_us:8.1f} us a step  x{e.count // steps}  {e.input_shapes}")
 
 
 if __name__ == "__main__":
@@ -205,6 +215,7 @@ if __name__ == "__main__":
         except Exception as err:  # noqa: BLE001 - a probe: report and go on
             print(f"{part.__name__} failed: {type(err).__name__}: {err}")
     for extra in (
+        [],
         ["trainer.capture_step=true"],
         ["trainer.capture_step=true", "trainer.pad_thin_convs=true"],
     ):
