@@ -60,8 +60,8 @@ def _direct_step(optimizer: Any, torch_step: Callable) -> Callable:
                 [s["exp_avg_sq"] for s in states],
                 [s["max_exp_avg_sq"] for s in states] if group["amsgrad"] else [],
                 [s["step"] for s in states],
-                amsgrad=group["amsgrad"], has_complex=any(p.is_complex() for p in params), beta1=beta1,
-                beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"],
+                amsgrad=group["amsgrad"], has_complex=any(p.is_complex() for p in params),
+                beta1=beta1, beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"],
                 eps=group["eps"], maximize=group["maximize"], foreach=group["foreach"],
                 capturable=False, differentiable=False, fused=group["fused"],
                 grad_scale=getattr(optimizer, "grad_scale", None),  # set by a GradScaler

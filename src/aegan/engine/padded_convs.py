@@ -3,10 +3,10 @@
 cuDNN's tensor-core kernels want channel counts that are multiples of 8; a 1-channel layer
 (the discriminator's input convolution and the generator's output ConvTranspose on
 greyscale images) falls back to a generic engine that ran at 3.8-6.1 TFLOPS on an H200,
-against 245-510 TFLOPS for the other layers of the DCGAN (``scripts/probe_dcgan_gpu.py``). Padded
-with zero channels (zero inputs or zero weights), such a layer gives the same output and the
-same gradients for its real channels. ``trainer.pad_thin_convs`` swaps the class of the
-layers in place: the parameters stay the optimizer's, the state_dict is unchanged.
+against 245-510 TFLOPS for the other layers of the DCGAN (``scripts/probe_dcgan_gpu.py``).
+Padded with zero channels (zero inputs or zero weights), such a layer gives the same output
+and the same gradients for its real channels. ``trainer.pad_thin_convs`` swaps the class of
+the layers in place: the parameters stay the optimizer's, the state_dict is unchanged.
 """
 
 from __future__ import annotations

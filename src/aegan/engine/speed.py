@@ -242,11 +242,8 @@ def accelerate(
         for optimizer in task.optimizers.values():
             use_direct_step(optimizer)
     if trainer_cfg.pad_thin_convs and device.type == "cuda":
-        memory_format = (
-            torch.channels_last if trainer_cfg.channels_last else torch.contiguous_format
-        )
         for module in task.modules.values():
-            pad_thin_convs(module, memory_format)
+            pad_thin_convs(module, task.memory_format)  # set above by channels_last
     compile_mode, scope = trainer_cfg.compile, trainer_cfg.compile_scope  # validate_config checked
     captured = bool(trainer_cfg.capture_step)
     # torch.compile's own CUDA graphs (its "reduce-overhead" and "max-autotune" modes)
