@@ -63,6 +63,34 @@ def test_every_loss_config_takes_two_finite_steps(
     assert moved  # a G step happened (the 2nd batch for n_critic=2)
 
 
+@pytest.mark.parametrize("name", ["ns", "lsgan", "ns_r1"])
+def test_d_scores_and_accuracy_are_those_of_the_d_step_logits(
+    name, fashion_subset, tmp_path, one_thread
+):
+    # the step reduces D's logits on reals and fakes as one (2, B) tensor; recompute its
+    # statistics from the logits of the D step's forward passes, seen by a hook
+    torch.manual_seed(0)
+    cfg = compose_config(TINY_GAN + LOSS_CONFIGS[name], tmp_path / "run")
+    task = build_task(cfg.model, fashion_subset, torch.device("cpu"))
+    task.train()
+    outputs = []
+    task.discriminator.register_forward_hook(lambda m, i, out: outputs.append(out.detach()))
+    x = normalize(fashion_subset.train_images[:64], task.pixel_range)
+    stats = task.train_step(x, Amp("fp32", torch.device("cpu")))
+    if cfg.model.r1_gamma:  # fakes first, then reals in fp32; the G step's pass last
+        real, fake = outputs[1], outputs[0]
+    else:  # one pass over reals and fakes
+        real, fake = outputs[0][:64], outputs[0][64:]
+    threshold = 0.5 if name == "lsgan" else 0.0
+    accuracy = ((real > threshold).float().mean() + (fake < threshold).float().mean()) / 2
+    if name != "lsgan":
+        real, fake = real.sigmoid(), fake.sigmoid()
+    torch.testing.assert_close(stats["train/d_real"], real.mean())
+    torch.testing.assert_close(stats["train/d_fake"], fake.mean())
+    torch.testing.assert_close(stats["train/d_accuracy"], accuracy)
+    assert 0.0 < accuracy < 1.0  # a mixed batch: both sides of the threshold are counted
+
+
 def test_one_scaler_for_both_optimizers_unscales_the_gradient_norms(
     fashion_subset, tmp_path, one_thread
 ):

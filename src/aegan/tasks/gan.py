@@ -40,12 +40,29 @@ def pooled_pixels(images: torch.Tensor) -> torch.Tensor:
     return F.adaptive_avg_pool2d(images.float(), FEATURE_SIZE).flatten(1)
 
 
-def grad_norm(module: nn.Module) -> torch.Tensor:
-    """L2 norm of all gradients of ``module`` as a 0-d device tensor (no host sync)."""
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
+def grad_norm(params: list[nn.Parameter]) -> torch.Tensor:
+    """L2 norm of the gradients of ``params`` as a 0-d device tensor (no host sync)."""
+    grads = [p.grad for p in params if p.grad is not None]
     if not grads:
-        return torch.zeros((), device=next(module.parameters()).device)
+        return torch.zeros((), device=params[0].device)
     return torch.nn.utils.get_total_norm(grads).detach()
+
+
+# The two helpers below take parameter lists made once: walking a module tree, or
+# ``optimizer.zero_grad``'s per-call wrapper, costs more host time per step than launching
+# a dozen kernels (an eager step is host-bound on a GPU).
+
+
+def set_requires_grad(params: list[nn.Parameter], requires_grad: bool) -> None:
+    """``Module.requires_grad_(requires_grad)`` for the parameters ``params``."""
+    for param in params:
+        param.requires_grad_(requires_grad)
+
+
+def clear_grads(params: list[nn.Parameter]) -> None:
+    """``optimizer.zero_grad(set_to_none=True)`` for the parameters ``params``."""
+    for param in params:
+        param.grad = None
 
 
 class GanTask(Task):
@@ -114,9 +131,13 @@ class GanTask(Task):
             "generator": generator,
             "discriminator": discriminator,
         }
+        # the parameter objects are fixed from here on (channels_last, checkpoints and DDP
+        # change their data in place); a step reads these lists, not the module trees
+        self.g_params = list(generator.parameters())
+        self.d_params = list(discriminator.parameters())
         self.optimizers = {
-            "generator": g_optimizer(generator.parameters()),
-            "discriminator": d_optimizer(discriminator.parameters()),
+            "generator": g_optimizer(self.g_params),
+            "discriminator": d_optimizer(self.d_params),
         }
 
         self.ema_decay = float(ema_decay or 0.0)
@@ -143,6 +164,9 @@ class GanTask(Task):
         self.ema_clock = torch.zeros((), device=self.device)
         self.epoch = 0  # log_epoch calls: names the sample PNGs
         self._last_g_grad_norm = torch.zeros((), device=self.device)
+        # +1 for reals, -1 for fakes: (logits - threshold) * sign > 0 when D is right
+        self._real_fake_sign = torch.tensor([[1.0], [-1.0]], device=self.device)  # (2, 1)
+        self._ema_tensors: tuple[list[torch.Tensor], ...] | None = None  # see _update_ema
 
     # ---- training -------------------------------------------------------------------
 
@@ -159,7 +183,7 @@ class GanTask(Task):
             fake = generator(z)  # (B, C, H, W) in [-1, 1]; one forward for both steps
 
         # D step
-        d_optimizer.zero_grad(set_to_none=True)
+        clear_grads(self.d_params)
         stats: dict[str, torch.Tensor] = {}
         if self.r1_gamma:
             # the real forward in fp32, so that R1's input gradient is fp32 too
@@ -171,52 +195,53 @@ class GanTask(Task):
                 real_logits = self.discriminator(real)  # (B,)
             penalty = r1_penalty(real_logits, real)
             stats["train/r1_penalty"] = penalty.detach()
-            d_penalty = 0.5 * self.r1_gamma * penalty
+            d_penalties = [0.5 * self.r1_gamma * penalty]
+            logits = torch.cat([real_logits.detach(), fake_logits.detach()])  # for the stats
         else:
             with amp.autocast():  # D has no batch norm: one forward over reals and fakes
                 logits = discriminator(torch.cat([x, fake.detach()]))  # (2B,)
             real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
-            d_penalty = torch.zeros((), device=x.device)
+            d_penalties = []
         if self.gp_weight:
             penalty = gradient_penalty(self.discriminator, x, fake)  # fp32, autocast off inside
             stats["train/gradient_penalty"] = penalty.detach()
-            d_penalty = d_penalty + self.gp_weight * penalty
+            d_penalties.append(self.gp_weight * penalty)
         d_loss = self.loss.discriminator(real_logits, fake_logits)  # fp32
-        amp.backward(d_loss + d_penalty)
+        amp.backward(sum(d_penalties, d_loss))
         amp.unscale_(d_optimizer)
-        d_grad_norm = grad_norm(self.discriminator)
+        d_grad_norm = grad_norm(self.d_params)
         amp.step(d_optimizer)
 
         # G step, against the updated D
         if g_step:
-            g_optimizer.zero_grad(set_to_none=True)
+            clear_grads(self.g_params)
             # gradients reach G only; D without DDP, so DDP reduces no D gradients here
-            self.discriminator.requires_grad_(False)
+            set_requires_grad(self.d_params, False)
             with amp.autocast():
                 g_logits = self.frozen_discriminator(fake)  # (B,)
             g_loss = self.loss.generator(g_logits)
             amp.backward(g_loss)
-            self.discriminator.requires_grad_(True)
+            set_requires_grad(self.d_params, True)
             amp.unscale_(g_optimizer)
-            self._last_g_grad_norm = grad_norm(self.generator)
+            self._last_g_grad_norm = grad_norm(self.g_params)
             amp.step(g_optimizer)
             self._update_ema()
         else:
             g_loss = self.loss.generator(fake_logits.detach())
 
-        real_logits, fake_logits = real_logits.detach().float(), fake_logits.detach().float()
-        real_correct = (real_logits > self.threshold).float().mean()
-        fake_correct = (fake_logits < self.threshold).float().mean()
-        real_score, fake_score = real_logits, fake_logits
+        # D's scores and accuracy, from the (2B,) logits as (2, B): reals, then fakes
+        scores = logits.detach().float().view(2, batch_size)
+        d_correct = ((scores - self.threshold) * self._real_fake_sign > 0).float().mean()
         if self.loss.name == "ns":  # as probabilities
-            real_score, fake_score = real_logits.sigmoid(), fake_logits.sigmoid()
+            scores = scores.sigmoid()
+        d_real, d_fake = scores.mean(dim=1).unbind()
         stats.update(
             {
                 "train/d_loss": d_loss.detach(),
                 "train/g_loss": g_loss.detach(),
-                "train/d_real": real_score.mean(),
-                "train/d_fake": fake_score.mean(),
-                "train/d_accuracy": (real_correct + fake_correct) / 2,
+                "train/d_real": d_real,
+                "train/d_fake": d_fake,
+                "train/d_accuracy": d_correct,  # over reals and fakes alike (B each)
                 "train/d_grad_norm": d_grad_norm,
                 "train/g_grad_norm": self._last_g_grad_norm,
             }
@@ -247,22 +272,27 @@ class GanTask(Task):
         """
         if self.generator_ema is None:
             return
+        if self._ema_tensors is None:  # on the first update: after channels_last and restore
+            ema_net, live_net = self.generator_ema.module, self.generator
+            pairs = zip(
+                chain(ema_net.parameters(), ema_net.buffers()),
+                chain(live_net.parameters(), live_net.buffers()),
+                strict=True,
+            )
+            averaged, copied = [], []
+            for ema, live in pairs:  # num_batches_tracked is copied, not averaged
+                (averaged if ema.is_floating_point() else copied).append((ema, live))
+            self._ema_tensors = (
+                [ema for ema, _ in averaged], [live for _, live in averaged],
+                [ema for ema, _ in copied], [live for _, live in copied],
+            )  # fmt: skip
+        ema_averaged, live_averaged, ema_copied, live_copied = self._ema_tensors
         t = self.ema_clock
         decay = ((1 + t) / (10 + t)).clamp_(max=self.ema_decay)  # 0-d, on the device
-        ema_net, live_net = self.generator_ema.module, self.generator
-        pairs = zip(
-            chain(ema_net.parameters(), ema_net.buffers()),
-            chain(live_net.parameters(), live_net.buffers()),
-            strict=True,
-        )
-        averaged, copied = [], []
-        for ema, live in pairs:  # num_batches_tracked is copied, not averaged
-            (averaged if ema.is_floating_point() else copied).append((ema, live))
-        ema_tensors = [e for e, _ in averaged]
-        torch._foreach_mul_(ema_tensors, decay)
-        torch._foreach_add_(ema_tensors, torch._foreach_mul([m for _, m in averaged], 1 - decay))
-        for ema, live in copied:
-            ema.copy_(live)
+        torch._foreach_mul_(ema_averaged, decay)
+        torch._foreach_add_(ema_averaged, torch._foreach_mul(live_averaged, 1 - decay))
+        if ema_copied:
+            torch._foreach_copy_(ema_copied, live_copied)
         t.add_(1)
         self._count_ema_update()
 
