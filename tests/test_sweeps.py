@@ -28,15 +28,6 @@ TINY_SWEEP += ["data.subset=500", "logger=none"]
 # Fails at run time for its second value only: a batch larger than the 500-image subset.
 ONE_FAILING = "data.batch_size=64,100000"
 
-# `import optuna` 2.10 (the newest hydra-optuna-sweeper allows) calls SQLAlchemy's moved
-# declarative_base(): a harmless MovedIn20Warning (SQLAlchemy 2: "The ``declarative_base()``
-# function is now available ..."; 1.4: "Deprecated API features detected! ..."). Ignored for
-# those messages from that optuna module only; pytest.importorskip hides it anyway.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:(The ``declarative_base\\(\\)`` function is now available|Deprecated API features)"
-    ":DeprecationWarning:optuna.storages._rdb.models"
-)
-
 
 def run_sweep(tmp_path: Path, *overrides: str) -> Path:
     """Run ``python -m aegan.train -m`` with ``overrides`` on tiny data; return the sweep dir."""
@@ -129,6 +120,22 @@ def test_optuna_runs_two_trials_reports_the_best_and_survives_a_failing_one(tmp_
     assert best.best_value == pytest.approx(objective)
     assert set(best.best_params) == {"model.latent_dim", "model.optimizer.lr", "data.batch_size"}
     assert best.best_params["data.batch_size"] == 64
+
+
+def test_optuna_study_in_a_database_goes_on_where_a_sweep_stopped(tmp_path):
+    optuna = pytest.importorskip("optuna", reason="needs the sweeps extra")
+    # two sweeps on one sqlite study, as after a crash: the second adds its trial to the first's
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    for run, seed in (("first", 0), ("second", 1)):
+        run_sweep(
+            tmp_path / run, "hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1",
+            f"hydra.sweeper.storage={storage}", f"hydra.sweeper.sampler.seed={seed}",
+        )  # fmt: skip
+    study = optuna.load_study(study_name="autoencoder", storage=storage)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    assert study.trials[0].params != study.trials[1].params  # another sampler seed: new draws
+    best = OmegaConf.load(tmp_path / "second" / "sweep" / "optimization_results.yaml")
+    assert best.best_value == pytest.approx(study.best_value)  # over both sweeps' trials
 
 
 @pytest.mark.parametrize(
