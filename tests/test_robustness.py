@@ -1,11 +1,13 @@
 """Nothing lost, nothing unclear: bad settings, broken files, divergence, crashes, resume."""
 
+import errno
 import os
 import pickle
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 from aegan.data import DataFileError, read_idx
 from aegan.engine import CheckpointError, ConfigError, NonFiniteError, load_checkpoint
 from aegan.engine.checkpoint import CHECKPOINT_FORMAT
-from aegan.train import train
+from aegan.train import USER_ERRORS, DiskFullError, train
 from conftest import REPO, TINY_AE
 
 BAD_OVERRIDES = [
@@ -59,6 +61,72 @@ def test_unwritable_output_folder_fails_at_start(make_cfg, tmp_path):
     cfg.paths.output_dir = str(blocker / "run")
     with pytest.raises(ConfigError, match="is not writable"):
         train(cfg)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 8 MiB filesystem (tmpfs) to fill up; skipped where mounting is not allowed."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def test_full_disk_stops_with_the_last_good_checkpoint_and_resumes(
+    make_cfg, small_disk, monkeypatch
+):
+    # room for one 1.3 MiB checkpoint, not two: the save at step 10 meets a full disk
+    monkeypatch.setattr("aegan.train.MIN_FREE_BYTES", 0)  # the start-up check would refuse 8 MiB
+    filler = small_disk / "filler"
+    filler.write_bytes(bytes(6 * 2**20))
+    overrides = [
+        *TINY_AE,
+        "logger=none",
+        "trainer.checkpoint_every_steps=5",
+        "evaluate.at_end=false",
+    ]
+    cfg = make_cfg(*overrides)
+    cfg.paths.output_dir = str(small_disk / "run")
+    checkpoints = small_disk / "run" / "checkpoints"
+    with pytest.raises(CheckpointError) as caught:
+        train(cfg)
+    message = str(caught.value)
+    assert "\n" not in message and "No space left on device" in message
+    assert f"the last good checkpoint is {checkpoints / 'last.pt'}" in message
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["last.pt", "step-00000005.pt"]
+    assert load_checkpoint(checkpoints / "last.pt")["step"] == 5  # whole, and loadable
+
+    filler.unlink()  # the user frees space and resumes where the run stopped
+    cfg.trainer.resume = str(small_disk / "run")
+    metrics = train(cfg)
+    assert load_checkpoint(checkpoints / "last.pt")["step"] == 31 and metrics["test/mse"] > 0
+
+
+def test_full_disk_outside_checkpoints_is_one_clear_error(make_cfg, monkeypatch):
+    # the TensorBoard projector's sprite is written after training, as a disk fills up
+    sprite = "RUN/tb/00000/test_codes/sprite.png"
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), sprite)
+
+    monkeypatch.setattr("aegan.tasks.autoencoder.AutoencoderTask.log_final", disk_full)
+    cfg = make_cfg(*TINY_AE)
+    with pytest.raises(DiskFullError) as caught:
+        train(cfg)
+    last = Path(cfg.paths.output_dir) / "checkpoints" / "last.pt"
+    assert str(caught.value) == (
+        f"No space left on device while writing {sprite}; the last good checkpoint is {last}. "
+        f"Make room, then continue with trainer.resume={cfg.paths.output_dir}"
+    )
+    assert isinstance(caught.value, USER_ERRORS)  # the command line shows it as one line
+    assert load_checkpoint(last)["step"] == 31
 
 
 def test_divergence_stops_and_names_the_step(make_cfg):

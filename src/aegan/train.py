@@ -7,6 +7,7 @@ objective (validation loss) for sweepers.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
@@ -34,6 +35,7 @@ from aegan.engine import (
     resolve_checkpoint,
     seed_everything,
 )
+from aegan.engine.checkpoint import last_good_checkpoint
 from aegan.engine.distributed import Distributed, init_distributed, shutdown_distributed
 from aegan.engine.speed import accelerate, cpu_threads, evaluation_threads
 from aegan.evaluate import evaluate_run
@@ -43,8 +45,16 @@ from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.train")
 
+
+class DiskFullError(OSError):
+    """The run's disk filled up while it wrote logs, samples or metrics (checkpoints raise
+    ``CheckpointError``); the message says what was kept and how to continue."""
+
+
 # Errors a user can fix from the message alone: shown as one line, no traceback.
-USER_ERRORS = (ConfigError, DataNotFoundError, DataFileError, CheckpointError, NonFiniteError)
+USER_ERRORS = (
+    ConfigError, DataNotFoundError, DataFileError, CheckpointError, NonFiniteError, DiskFullError,
+)  # fmt: skip
 
 MIN_FREE_BYTES = 200 * 2**20
 
@@ -83,6 +93,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
     dist = init_distributed(cfg.trainer.device)
     try:
         return _train(cfg, run_dir, dist)
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise DiskFullError(
+            f"{err.strerror} while writing {err.filename or 'into ' + str(run_dir)}; "
+            f"{last_good_checkpoint(run_dir / 'checkpoints')}. Make room, then continue with "
+            f"trainer.resume={run_dir}"
+        ) from err
     finally:
         shutdown_distributed()
 

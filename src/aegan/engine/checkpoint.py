@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import tempfile
@@ -14,20 +15,24 @@ CHECKPOINT_FORMAT = 1
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be used; the message names the file and the reason."""
+    """A checkpoint that cannot be used or written; the message names the file and the reason."""
 
 
 def atomic_save(obj: Any, path: Path) -> None:
     """Write ``obj`` with ``torch.save`` so that ``path`` is either the old or the new file.
 
     temp file in the same folder -> fsync -> rename -> fsync the folder: a crash or
-    SIGKILL at any moment leaves a loadable file.
+    SIGKILL at any moment leaves a loadable file. ``obj`` is serialised in memory first, so
+    that a full disk fails as a plain ``OSError`` (torch's zip writer turns it into a
+    ``RuntimeError`` about file positions).
     """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            f.write(buffer.getbuffer())
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -62,18 +67,36 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 
 def save_checkpoint(state: dict, folder: Path, *, step: int, keep: int, is_best: bool) -> Path:
-    """Write ``step-XXXXXXXX.pt``, point ``last.pt`` (and ``best.pt``) at it, keep the newest ``keep``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``step-XXXXXXXX.pt``, point ``last.pt`` (and ``best.pt``) at it, keep the newest ``keep``.
+
+    Raises ``CheckpointError`` (one line: the file, the reason, the last good checkpoint)
+    when the folder cannot take the file, a full disk say; ``last.pt`` is then untouched.
+    """
     path = folder / f"step-{step:08d}.pt"
-    atomic_save({"format_version": CHECKPOINT_FORMAT, **state}, path)
-    _link_or_copy(path, folder / "last.pt")
-    if is_best:
-        _link_or_copy(path, folder / "best.pt")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_save({"format_version": CHECKPOINT_FORMAT, **state}, path)
+        _link_or_copy(path, folder / "last.pt")
+        if is_best:
+            _link_or_copy(path, folder / "best.pt")
+    except OSError as err:
+        raise CheckpointError(
+            f"could not write the checkpoint {path} ({err.strerror or err}); "
+            f"{last_good_checkpoint(folder)}. Make room, then continue with "
+            f"trainer.resume={folder.parent}"
+        ) from err
     history = sorted(folder.glob("step-*.pt"))
     for old in history[: max(len(history) - max(keep, 1), 0)]:
         old.unlink(missing_ok=True)
     _fsync_dir(folder)
     return path
+
+
+def last_good_checkpoint(folder: Path) -> str:
+    """Where a stopped run can resume from, for error messages: "the last good checkpoint is
+    FOLDER/last.pt", or "none was written yet"."""
+    last = folder / "last.pt"
+    return f"the last good checkpoint is {last}" if last.exists() else "none was written yet"
 
 
 def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:

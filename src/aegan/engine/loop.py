@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from aegan.data import DeviceBatches, ImageData, normalized_batches
 from aegan.engine.amp import Amp
-from aegan.engine.checkpoint import load_module_state, save_checkpoint
+from aegan.engine.checkpoint import last_good_checkpoint, load_module_state, save_checkpoint
 from aegan.engine.speed import evaluation_threads
 from aegan.logger import TensorBoardLogger
 from aegan.tasks.base import Task
@@ -249,12 +249,9 @@ def fit(
         flush_start = time.perf_counter()
         scalars, bad_steps, first_bad = stats.read()
         if bad_steps and trainer_cfg.on_nonfinite == "stop":
-            last = checkpoint_dir / "last.pt"
-            kept = (
-                f"the last good checkpoint is {last}" if last.exists() else "none was written yet"
-            )
             raise NonFiniteError(
-                f"non-finite loss at step {first_bad + 1}; training stopped, {kept} "
+                f"non-finite loss at step {first_bad + 1}; training stopped, "
+                f"{last_good_checkpoint(checkpoint_dir)} "
                 "(lower the learning rate, use bf16/fp32, or trainer.on_nonfinite=skip)"
             )
         skipped_total += bad_steps
