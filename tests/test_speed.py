@@ -234,14 +234,17 @@ def test_compiled_autoencoder_run_keeps_plain_checkpoints(make_cfg, scope):
     assert not any("_orig_mod" in key for key in state["modules"]["autoencoder"])
 
 
-def test_compiled_autoencoder_step_matches_the_eager_step(tmp_path, one_thread):
+@pytest.mark.parametrize("direct_step", [True, False])
+def test_compiled_autoencoder_step_matches_the_eager_step(tmp_path, one_thread, direct_step):
     # compile_scope=step: normalisation, forward, backward and fused Adam in compiled graphs;
-    # the same updates as eager, the same optimizer state (checkpoints interchangeable)
+    # the same updates as eager, the same optimizer state (checkpoints interchangeable);
+    # with the direct optimizer step (run eagerly between graphs) and with torch's (traced)
     data = synthetic_data()
     tasks = {}
     for scope_overrides in ([], ["trainer.compile=default", "trainer.compile_scope=step"]):
         torch.manual_seed(0)
-        cfg, task, amp = built(TINY_AE + scope_overrides, tmp_path, data=data)
+        overrides = [*TINY_AE, *scope_overrides, f"trainer.direct_optimizer_step={direct_step}"]
+        cfg, task, amp = built(overrides, tmp_path, data=data)
         means, bad, _ = steps(task, amp, data, 4).read()
         assert bad == 0
         tasks[bool(scope_overrides)] = (task, means)
