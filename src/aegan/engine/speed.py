@@ -206,15 +206,20 @@ def check_step_compile(task_class: type, *, distributed: bool) -> None:
 def compile_training_step(task: Any, compile_mode: str, *, distributed: bool = False) -> None:
     """Compile ``task.train_batch`` (normalisation, forward, loss, backward, optimizer).
 
-    ``zero_grad`` and torch's optimizer wrapper still break the graph, so a step runs four
-    compiled graphs in a row; everything between them is traced away.
+    The gradients are cleared eagerly before the graph (``Task.zero_grads``), and the
+    optimizer step runs between two graphs (the direct step, or torch's wrapper around its
+    fused kernel); everything else is traced away.
     """
     check_step_compile(type(task), distributed=distributed)
     torch._dynamo.config.trace_autograd_ops = True  # read only by graphs that call backward()
     # static shapes: training batches all have one shape (drop_last)
-    task.fast_train_batch = torch.compile(
-        task.train_batch, mode=compile_mode_kwarg(compile_mode), dynamic=False
-    )
+    compiled = torch.compile(task.train_batch, mode=compile_mode_kwarg(compile_mode), dynamic=False)
+
+    def compiled_train_batch(images_u8: torch.Tensor, amp: Any) -> dict[str, torch.Tensor]:
+        task.zero_grads()  # inside, a no-op: it would split the graph
+        return compiled(images_u8, amp)
+
+    task.fast_train_batch = compiled_train_batch
 
 
 def accelerate(

@@ -66,7 +66,7 @@ class AutoencoderTask(Task):
 
     def train_step(self, x: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
         optimizer = self.optimizers["optimizer"]
-        optimizer.zero_grad(set_to_none=True)
+        self.zero_grads()
         with amp.autocast():
             logits = self.forward_net(x)
         loss = reconstruction_loss(logits, x, self.loss_kind)

@@ -37,6 +37,20 @@ class Task:
     # why this task's whole step cannot be compiled (compile_scope=step), or None when it can
     step_compile_unsupported: str | None = "it does not declare a compilable step"
 
+    def zero_grads(self) -> None:
+        """Set every optimizer's gradients to None; a ``train_step`` starts with this.
+
+        ``optimizer.zero_grad(set_to_none=True)``, minus its per-call wrapper (host time on
+        every step). Skipped while ``torch.compile`` traces the step: there it would split
+        the graph in two, so ``compile_training_step`` calls it eagerly before the graph.
+        """
+        if torch.compiler.is_compiling():
+            return
+        for optimizer in self.optimizers.values():
+            for group in optimizer.param_groups:
+                for param in group["params"]:
+                    param.grad = None
+
     def train_batch(self, images_u8: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
         """One training iteration from a uint8 batch (B, C, H, W): normalise, ``train_step``.
 
@@ -57,7 +71,8 @@ class Task:
         (``trainer.capture_step``): a replay repeats the step's device work only."""
 
     def train_step(self, x: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
-        """One optimisation step on normalised images ``x`` (B, C, H, W).
+        """One optimisation step on normalised images ``x`` (B, C, H, W); it starts with
+        ``self.zero_grads()``.
 
         Returns detached 0-d tensors still on the device; the engine sums them and reads
         them every ``logger.log_every_steps`` steps (no host sync here). Detach them before

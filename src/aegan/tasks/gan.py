@@ -48,21 +48,11 @@ def grad_norm(params: list[nn.Parameter]) -> torch.Tensor:
     return torch.nn.utils.get_total_norm(grads).detach()
 
 
-# The two helpers below take parameter lists made once: walking a module tree, or
-# ``optimizer.zero_grad``'s per-call wrapper, costs more host time per step than launching
-# a dozen kernels (an eager step is host-bound on a GPU).
-
-
 def set_requires_grad(params: list[nn.Parameter], requires_grad: bool) -> None:
-    """``Module.requires_grad_(requires_grad)`` for the parameters ``params``."""
+    """``Module.requires_grad_(requires_grad)`` over a parameter list made once (walking the
+    module tree on every step costs more host time than a dozen kernel launches)."""
     for param in params:
         param.requires_grad_(requires_grad)
-
-
-def clear_grads(params: list[nn.Parameter]) -> None:
-    """``optimizer.zero_grad(set_to_none=True)`` for the parameters ``params``."""
-    for param in params:
-        param.grad = None
 
 
 class GanTask(Task):
@@ -182,8 +172,8 @@ class GanTask(Task):
         with amp.autocast(), torch.set_grad_enabled(g_step):
             fake = generator(z)  # (B, C, H, W) in [-1, 1]; one forward for both steps
 
-        # D step
-        clear_grads(self.d_params)
+        # D step (G gets no gradient before its own step: the D step sees fake.detach())
+        self.zero_grads()
         stats: dict[str, torch.Tensor] = {}
         if self.r1_gamma:
             # the real forward in fp32, so that R1's input gradient is fp32 too
@@ -214,7 +204,6 @@ class GanTask(Task):
 
         # G step, against the updated D
         if g_step:
-            clear_grads(self.g_params)
             # gradients reach G only; D without DDP, so DDP reduces no D gradients here
             set_requires_grad(self.d_params, False)
             with amp.autocast():
