@@ -5,6 +5,7 @@ optimizers alone. Its speed is measured by ``aegan.bench`` (README, "Performance
 from __future__ import annotations
 
 import copy
+import io
 
 import pytest
 import torch
@@ -68,6 +69,30 @@ def test_direct_step_follows_a_resumed_state():
     for a, b in zip(trained.parameters(), resumed.parameters(), strict=True):
         assert torch.equal(a, b)
     assert target.state_dict()["state"][0]["step"].item() == 5
+
+
+@pytest.mark.parametrize("kind", [torch.optim.Adam, torch.optim.AdamW])
+def test_fused_step_counters_survive_a_checkpoint_file(kind):
+    # the direct fused step keeps the step counters as views of one tensor: saved to a file,
+    # loaded into a new optimizer and stepped on, they count as torch's own
+    nets = [_net(), _net()]
+    reference, direct = (kind(net.parameters(), lr=1e-2, fused=True) for net in nets)
+    use_direct_step(direct)
+    _train(nets[0], reference, steps=3)
+    _train(nets[1], direct, steps=3)
+    file = io.BytesIO()
+    torch.save(direct.state_dict(), file)
+    file.seek(0)
+    resumed_net = copy.deepcopy(nets[1])
+    resumed = kind(resumed_net.parameters(), lr=1e-2, fused=True)
+    use_direct_step(resumed)
+    resumed.load_state_dict(torch.load(file, weights_only=True))
+    _train(nets[0], reference, steps=2)
+    _train(resumed_net, resumed, steps=2)
+    for a, b in zip(nets[0].parameters(), resumed_net.parameters(), strict=True):
+        assert torch.equal(a, b)
+    steps = [state["step"] for state in resumed.state_dict()["state"].values()]
+    assert [step.item() for step in steps] == [5.0] * 4 and all(s.dim() == 0 for s in steps)
 
 
 def test_direct_step_is_skipped_by_the_nonfinite_guard():
