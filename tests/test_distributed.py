@@ -62,3 +62,28 @@ def test_torchrun_two_gloo_processes_train_the_gan(tmp_path):
     assert {"generator", "discriminator", "generator_ema"} <= state["modules"].keys()
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert all(v == v and abs(v) != float("inf") for v in metrics.values())
+
+
+def test_rank_zero_fetches_the_data_before_the_other_ranks_look(tmp_path):
+    """``main_first``: rank 1 enters the block only after rank 0 has left it."""
+    script = tmp_path / "main_first.py"
+    script.write_text(
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from aegan.engine.distributed import init_distributed, shutdown_distributed\n"
+        "dist = init_distributed('cpu')\n"
+        "marker = Path(sys.argv[1])\n"
+        "with dist.main_first():\n"
+        "    if dist.is_main:\n"
+        "        time.sleep(1.0)  # a slow download\n"
+        "        marker.write_text('fetched')\n"
+        "    else:\n"
+        "        assert marker.read_text() == 'fetched', 'rank 1 ran before rank 0 finished'\n"
+        "shutdown_distributed()\n"
+    )
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), str(tmp_path / "data")],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]

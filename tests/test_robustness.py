@@ -63,6 +63,17 @@ def test_unwritable_output_folder_fails_at_start(make_cfg, tmp_path):
         train(cfg)
 
 
+def test_ranks_probing_one_output_folder_at_once_do_not_trip_each_other(tmp_path):
+    """Every torchrun rank checks the run folder at start; one must not delete another's probe."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aegan.train import prepare_run_dir
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: prepare_run_dir(tmp_path / "run"), range(2000)))
+    assert list((tmp_path / "run" / "checkpoints").iterdir()) == []
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 8 MiB filesystem (tmpfs) to fill up; skipped where mounting is not allowed."""

@@ -14,6 +14,7 @@ import math
 import os
 import shutil
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -63,9 +64,11 @@ def prepare_run_dir(run_dir: Path) -> None:
     """Fail at the start, not after an hour, when the output folder cannot take checkpoints."""
     try:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        probe = run_dir / "checkpoints" / ".write-probe"
-        probe.write_bytes(b"ok")
-        probe.unlink()
+        # A probe of its own per call: under torchrun every rank probes the same folder.
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=run_dir / "checkpoints")
+        os.write(fd, b"ok")
+        os.close(fd)
+        os.unlink(probe)
     except OSError as err:
         raise ConfigError(
             f"paths.output_dir={run_dir} is not writable ({err.strerror}); choose another folder"
@@ -120,7 +123,8 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
     torch.set_float32_matmul_precision("high")  # TF32 matmuls on CUDA for fp32 runs
     seed_everything(cfg.seed)  # the same on every rank: identical initial weights
 
-    data = load_data(cfg.data, data_dir=cfg.paths.data_dir)
+    with dist.main_first():  # a missing data set is fetched once, not by every rank at once
+        data = load_data(cfg.data, data_dir=cfg.paths.data_dir)
     per_rank = len(data.train_images) // dist.world_size
     if cfg.data.batch_size > per_rank:
         raise ConfigError(

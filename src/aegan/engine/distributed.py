@@ -9,6 +9,8 @@ hold the unwrapped modules and so load in a single process.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +30,16 @@ class Distributed:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
+
+    @contextmanager
+    def main_first(self) -> Iterator[None]:
+        """Rank 0 runs the block alone, then the others: one download or ``apt-get``, not
+        one per rank into the same folder. If rank 0 fails, torchrun stops the others."""
+        if self.world_size > 1 and not self.is_main:
+            dist.barrier()
+        yield
+        if self.world_size > 1 and self.is_main:
+            dist.barrier()
 
     def wrap(self, module: nn.Module) -> nn.Module:
         """DDP around ``module`` when several processes train; the module itself otherwise."""
