@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from aegan.data import DataFileError, read_idx
 from aegan.engine import CheckpointError, ConfigError, NonFiniteError, load_checkpoint
 from aegan.engine.checkpoint import CHECKPOINT_FORMAT
+from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
 from aegan.train import USER_ERRORS, DiskFullError, train
 from conftest import REPO, TINY_AE
 
@@ -225,6 +226,75 @@ def test_sigkill_at_a_random_step_then_resume_matches(tmp_path):
     a, b = _final_weights(straight), _final_weights(killed)
     for key in a:
         assert torch.equal(a[key], b[key]), key
+
+
+@pytest.mark.parametrize(
+    ("signal_number", "at_step", "where"),
+    [
+        (signal.SIGINT, 40, "in epoch 2/2 at step 41"),  # mid-epoch: resumes at the next batch
+        (signal.SIGTERM, 30, "in epoch 1/2 at step 31"),  # the epoch's last step: validated
+    ],
+)
+def test_stop_signal_saves_the_step_in_flight_and_resume_matches(
+    make_cfg, monkeypatch, signal_number, at_step, where
+):
+    """Ctrl-C or SIGTERM during a step: that step finishes, is saved, and a resume ends
+    bitwise where an uninterrupted run does (31 steps per epoch)."""
+    import aegan.engine.loop as loop
+
+    common = [*TINY_AE, "trainer.epochs=2"]
+    train(make_cfg(*common, run="straight"))
+
+    def run_step(task, amp, images_u8, stats, step):
+        if step == at_step:
+            signal.raise_signal(signal_number)  # handled at once: the flag, not a kill
+        original_run_step(task, amp, images_u8, stats, step)
+
+    original_run_step = loop.run_step
+    monkeypatch.setattr(loop, "run_step", run_step)
+    stopped = make_cfg(*common, run="stopped")
+    with pytest.raises(TrainingInterrupted, match=where) as raised:
+        train(stopped)
+    assert raised.value.exit_code == 128 + signal_number
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    run_dir = Path(stopped.paths.output_dir)
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == at_step + 1
+
+    monkeypatch.setattr(loop, "run_step", original_run_step)
+    train(make_cfg(*common, f"trainer.resume={run_dir}", run="stopped"))
+    a, b = _final_weights(Path(make_cfg(run="straight").paths.output_dir)), _final_weights(run_dir)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_a_second_ctrl_c_stops_at_once():
+    with stop_on_signals() as stop:
+        signal.raise_signal(signal.SIGINT)
+        assert stop.name == "SIGINT"
+        signal.raise_signal(signal.SIGTERM)  # the request stays the first signal's
+        assert stop.name == "SIGINT"
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+
+
+def test_ctrl_c_to_a_training_process_is_one_line_and_exit_130(tmp_path):
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aegan.train", *TINY_AE, "trainer.epochs=1000",
+         f"hydra.run.dir={run_dir}", f"paths.data_dir={tmp_path / 'data'}"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (run_dir / "checkpoints" / "last.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output[-2000:]
+    assert "Traceback" not in output
+    (line,) = [line for line in output.splitlines() if "stopped by SIGINT" in line]
+    step = int(line.split(" at step ")[1].split(";")[0])
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step
+    assert f"trainer.resume={run_dir}" in line
 
 
 # ------------------------------------------------------------------ generated bad input

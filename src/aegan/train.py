@@ -38,6 +38,7 @@ from aegan.engine import (
 )
 from aegan.engine.checkpoint import last_good_checkpoint
 from aegan.engine.distributed import Distributed, init_distributed, shutdown_distributed
+from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
 from aegan.engine.speed import accelerate, cpu_threads, evaluation_threads
 from aegan.evaluate import evaluate_run
 from aegan.logger import TensorBoardLogger, hparams_of
@@ -151,13 +152,15 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
         cfg.trainer.epochs,
     )  # fmt: skip
 
-    progress = fit(
-        task, data, amp,
-        trainer_cfg=cfg.trainer, logger=logger, log_every_steps=cfg.logger.log_every_steps,
-        checkpoint_dir=run_dir / "checkpoints", config=OmegaConf.to_container(cfg, resolve=True),
-        seed=cfg.seed, batch_size=cfg.data.batch_size, resume_state=resume_state,
-        resume_path=resume_path, rank=dist.rank, world_size=dist.world_size,
-    )  # fmt: skip
+    # Ctrl-C / SIGTERM: the step in flight ends, a checkpoint is saved (see engine/interrupt.py)
+    with stop_on_signals(enabled=dist.world_size == 1) as stop:
+        progress = fit(
+            task, data, amp,
+            trainer_cfg=cfg.trainer, logger=logger, log_every_steps=cfg.logger.log_every_steps,
+            checkpoint_dir=run_dir / "checkpoints", config=OmegaConf.to_container(cfg, resolve=True),
+            seed=cfg.seed, batch_size=cfg.data.batch_size, resume_state=resume_state,
+            resume_path=resume_path, rank=dist.rank, world_size=dist.world_size, stop=stop,
+        )  # fmt: skip
 
     task.eval()
     with evaluation_threads(device):  # every core, however few the training steps used
@@ -226,6 +229,9 @@ def main(cfg: DictConfig) -> float | None:
     """
     try:
         metrics = train(cfg)
+    except TrainingInterrupted as err:  # ends a sweep too: the user asked to stop
+        log.error("%s", err)
+        sys.exit(err.exit_code)
     except Exception as err:
         in_sweep = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
         if not in_sweep:

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from aegan.data import DeviceBatches, ImageData, normalized_batches
 from aegan.engine.amp import Amp
 from aegan.engine.checkpoint import last_good_checkpoint, load_module_state, save_checkpoint
+from aegan.engine.interrupt import StopRequest, TrainingInterrupted
 from aegan.engine.speed import evaluation_threads
 from aegan.logger import TensorBoardLogger
 from aegan.tasks.base import Task
@@ -206,8 +207,14 @@ def fit(
     resume_path: str | Path = "",
     rank: int = 0,
     world_size: int = 1,
+    stop: StopRequest | None = None,
 ) -> Progress:
-    """Train ``task`` for ``trainer_cfg.epochs`` epochs; return where the run ended."""
+    """Train ``task`` for ``trainer_cfg.epochs`` epochs; return where the run ended.
+
+    When ``stop`` gets a signal (``stop_on_signals``), the step in flight finishes, a
+    checkpoint is saved and ``TrainingInterrupted`` says where.
+    """
+    stop = stop or StopRequest()
     is_main = rank == 0
     train_batches = DeviceBatches(
         data.train_images, data.train_labels, batch_size=batch_size, shuffle=True,
@@ -269,6 +276,17 @@ def fit(
         window_start = time.perf_counter()
         flush_seconds += window_start - flush_start
 
+    def stop_training() -> None:
+        """After a stop signal, with the checkpoint written: say where, and how to go on."""
+        bar.close()
+        logger.flush()
+        raise TrainingInterrupted(
+            f"stopped by {stop.name} in epoch {progress.epoch + (progress.batch > 0)}/"
+            f"{trainer_cfg.epochs} at step {progress.step}; saved {checkpoint_dir / 'last.pt'}. "
+            f"Continue with the same command and trainer.resume={checkpoint_dir.parent}",
+            stop.signal_number,
+        )
+
     while progress.epoch < trainer_cfg.epochs:
         task.train()
         epoch_start = window_start = time.perf_counter()
@@ -286,7 +304,12 @@ def fit(
             ):
                 flush()  # the divergence guard runs before anything is saved
                 write_checkpoint(is_best=False)
+            if stop.signal_number:
+                break
         flush()
+        if stop.signal_number and progress.batch < steps_per_epoch:
+            write_checkpoint(is_best=False)  # the finished steps; a resume takes the next batch
+            stop_training()
         progress.epoch += 1
         progress.batch = 0
 
@@ -325,6 +348,8 @@ def fit(
             progress.epoch, train_seconds, overhead, 100 * overhead / max(train_seconds, 1e-9),
             flush_seconds, validate_seconds, log_seconds, time.perf_counter() - log_end,
         )  # fmt: skip
+        if stop.signal_number:  # it came in the epoch's last step, validation or saving
+            stop_training()
     bar.close()
     if run_train_seconds:
         log.info(
