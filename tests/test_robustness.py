@@ -277,13 +277,14 @@ def test_a_second_ctrl_c_stops_at_once():
             signal.raise_signal(signal.SIGINT)
 
 
-def test_ctrl_c_to_a_training_process_is_one_line_and_exit_130(tmp_path):
-    run_dir = tmp_path / "run"
+def test_ctrl_c_to_a_sweep_saves_the_job_and_ends_the_sweep(tmp_path):
+    sweep_dir = tmp_path / "sweep"
     process = subprocess.Popen(
-        [sys.executable, "-m", "aegan.train", *TINY_AE, "trainer.epochs=1000",
-         f"hydra.run.dir={run_dir}", f"paths.data_dir={tmp_path / 'data'}"],
+        [sys.executable, "-m", "aegan.train", "-m", *TINY_AE, "trainer.epochs=1000", "seed=1,2",
+         f"hydra.sweep.dir={sweep_dir}", f"paths.data_dir={tmp_path / 'data'}"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+    run_dir = sweep_dir / "0"
     deadline = time.monotonic() + 120
     while not (run_dir / "checkpoints" / "last.pt").exists() and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -294,7 +295,8 @@ def test_ctrl_c_to_a_training_process_is_one_line_and_exit_130(tmp_path):
     (line,) = [line for line in output.splitlines() if "stopped by SIGINT" in line]
     step = int(line.split(" at step ")[1].split(";")[0])
     assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step
-    assert f"trainer.resume={run_dir}" in line
+    assert f"trainer.resume={run_dir} (sweep job 0:" in line and "seed=1" in line
+    assert not (sweep_dir / "1").exists()  # the sweep ended with the job
 
 
 # ------------------------------------------------------------------ generated bad input

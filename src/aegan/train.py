@@ -206,6 +206,10 @@ def _final_evaluation(cfg: DictConfig, task, data, run_dir: Path, progress) -> d
         return {}
 
 
+def _in_sweep() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 def _report(cfg: DictConfig, metrics: dict[str, float]) -> None:
     if int(os.environ.get("RANK", "0")) != 0:
         return
@@ -230,10 +234,15 @@ def main(cfg: DictConfig) -> float | None:
     try:
         metrics = train(cfg)
     except TrainingInterrupted as err:  # ends a sweep too: the user asked to stop
-        log.error("%s", err)
+        message = str(err)
+        if _in_sweep():  # "the same command" is this job's, not the sweep's
+            hydra_cfg = HydraConfig.get()
+            overrides = " ".join(hydra_cfg.overrides.task)
+            message += f" (sweep job {hydra_cfg.job.num}: {overrides}); later jobs did not run"
+        log.error("%s", message)
         sys.exit(err.exit_code)
     except Exception as err:
-        in_sweep = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+        in_sweep = _in_sweep()
         if not in_sweep:
             if cfg.get("debug") or not isinstance(err, USER_ERRORS):
                 raise
