@@ -162,18 +162,18 @@ def step_profile(batch: int, device_name: str = "cuda", *extra: str) -> None:
     accelerate(task, cfg.trainer, device)
     task.train()
     amp = Amp("bf16", device)
-    batches = DeviceBatches(data.train_images, data.train_labels, batch_size=batch, seed=0)
+    batches = DeviceBatches(data.train_images, batch_size=batch, seed=0)
     stats = StepAccumulator(device)
     it = batches.epoch(0)
     for i in range(10):
-        run_step(task, amp, next(it)[0], stats, i)
+        run_step(task, amp, next(it), stats, i)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     sync()
     steps = 20
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with profile(activities=activities, record_shapes=True) as prof:
         for i in range(steps):
-            run_step(task, amp, next(it)[0], stats, 10 + i)
+            run_step(task, amp, next(it), stats, 10 + i)
         sync()
     averages = prof.key_averages()
     cuda = torch.autograd.DeviceType.CUDA

@@ -15,8 +15,8 @@ from conftest import REPO, TINY_AE, TINY_GAN
 def test_ranks_draw_disjoint_shards_of_the_same_permutation():
     images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1)
     shards = [
-        torch.cat([b.flatten() for b, _ in DeviceBatches(images, torch.zeros(10), batch_size=1,
-                                                         seed=3, rank=r, world_size=2).epoch(0)])
+        torch.cat([b.flatten() for b in DeviceBatches(images, batch_size=1, seed=3, rank=r,
+                                                      world_size=2).epoch(0)])
         for r in (0, 1)
     ]  # fmt: skip
     assert len(shards[0]) == len(shards[1]) == 5

@@ -143,15 +143,13 @@ def project_step(cfg: DictConfig, data: ImageData, device: torch.device) -> Call
     accelerate(task, cfg.trainer, device)
     task.train()
     amp = Amp(cfg.trainer.precision, device)
-    batches = DeviceBatches(
-        data.train_images, data.train_labels, batch_size=cfg.data.batch_size, seed=0
-    )
+    batches = DeviceBatches(data.train_images, batch_size=cfg.data.batch_size, seed=0)
     next_batch = _cycle(batches.epoch)
     stats = StepAccumulator(device)
     counter = {"step": 0}
 
     def step() -> None:
-        images_u8, _ = next_batch()
+        images_u8 = next_batch()
         run_step(task, amp, images_u8, stats, counter["step"])
         counter["step"] += 1
         if counter["step"] % 100 == 0:  # the engine reads its scalars this often

@@ -217,8 +217,8 @@ def fit(
     stop = stop or StopRequest()
     is_main = rank == 0
     train_batches = DeviceBatches(
-        data.train_images, data.train_labels, batch_size=batch_size, shuffle=True,
-        drop_last=True, seed=seed, rank=rank, world_size=world_size,
+        data.train_images, batch_size=batch_size, shuffle=True, drop_last=True, seed=seed,
+        rank=rank, world_size=world_size,
     )  # fmt: skip
     progress = Progress()
     if resume_state is not None:
@@ -291,7 +291,7 @@ def fit(
         task.train()
         epoch_start = window_start = time.perf_counter()
         flush_seconds = 0.0
-        for images_u8, _labels in train_batches.epoch(progress.epoch, start_batch=progress.batch):
+        for images_u8 in train_batches.epoch(progress.epoch, start_batch=progress.batch):
             run_step(task, amp, images_u8, stats, progress.step)
             progress.step += 1
             progress.batch += 1
