@@ -1,8 +1,11 @@
 """`torchrun` with 2 gloo processes trains on disjoint shards and leaves one loadable checkpoint."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -87,3 +90,30 @@ def test_rank_zero_fetches_the_data_before_the_other_ranks_look(tmp_path):
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_ctrl_c_to_torchrun_stops_every_rank_after_the_same_step(tmp_path):
+    """A terminal's Ctrl-C reaches torchrun and both ranks (then torchrun forwards it):
+    the ranks agree at a scalar flush, rank 0 saves that step, and all exit on their own."""
+    run_dir = tmp_path / "ddp"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    process = subprocess.Popen(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "aegan.train", *TINY_AE,
+         "trainer.epochs=1000", "logger.log_every_steps=5", f"hydra.run.dir={run_dir}",
+         f"paths.data_dir={tmp_path / 'data'}"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (run_dir / "checkpoints" / "last.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert time.monotonic() - started < 25, "torchrun killed the ranks: they did not stop"
+    assert output.count("stopped by SIGINT") == 1, output[-3000:]  # rank 0 only
+    (line,) = [line for line in output.splitlines() if "stopped by SIGINT" in line]
+    step = int(line.split(" at step ")[1].split(";")[0])
+    assert step % 5 == 0 or step % (2000 // 2 // 64) == 0  # a flush: log_every_steps or epoch end
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step
+    assert "SIGKILL" not in output  # torchrun's agent had no rank left to kill

@@ -152,8 +152,8 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
         cfg.trainer.epochs,
     )  # fmt: skip
 
-    # Ctrl-C / SIGTERM: the step in flight ends, a checkpoint is saved (see engine/interrupt.py)
-    with stop_on_signals(enabled=dist.world_size == 1) as stop:
+    # Ctrl-C / SIGTERM: the step in flight ends, a checkpoint is saved (engine/interrupt.py)
+    with stop_on_signals(dist.world_size, device) as stop:
         progress = fit(
             task, data, amp,
             trainer_cfg=cfg.trainer, logger=logger, log_every_steps=cfg.logger.log_every_steps,
@@ -239,7 +239,8 @@ def main(cfg: DictConfig) -> float | None:
             hydra_cfg = HydraConfig.get()
             overrides = " ".join(hydra_cfg.overrides.task)
             message += f" (sweep job {hydra_cfg.job.num}: {overrides}); later jobs did not run"
-        log.error("%s", message)
+        if int(os.environ.get("RANK", "0")) == 0:  # one voice under torchrun
+            log.error("%s", message)
         sys.exit(err.exit_code)
     except Exception as err:
         in_sweep = _in_sweep()

@@ -1,10 +1,15 @@
 """Ctrl-C and SIGTERM (a cluster's preemption, ``kill``) end training at a step boundary.
 
-Within ``stop_on_signals`` the first SIGINT or SIGTERM only sets a flag; ``fit`` reads it
-after each step, saves a checkpoint of the finished steps (mid-epoch: a resume continues
-at the next batch) and raises ``TrainingInterrupted``. A second SIGINT stops at once, as
-Python's default does. ``aegan.train`` installs the handlers around ``fit`` in a single
-process only: under ``torchrun`` the ranks could stop at different steps.
+Within ``stop_on_signals`` the first SIGINT or SIGTERM only records the signal; ``fit``
+stops after the step in flight, saves a checkpoint of the finished steps (mid-epoch: a
+resume continues at the next batch) and raises ``TrainingInterrupted``. A second SIGINT
+stops a single process at once, as Python's default does.
+
+Under ``torchrun`` every rank must stop after the same step, so a rank's signal counts
+only once the ranks agree on it: at the next scalar flush (``agree``, one all-reduce
+where the loop reads its scalars anyway). There a repeated signal is ignored: torchrun's
+agent forwards the terminal's Ctrl-C, so each rank gets it twice, and kills the ranks
+itself 30 s later.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+
+import torch
+import torch.distributed as dist
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -27,28 +35,44 @@ class TrainingInterrupted(Exception):
 
 
 class StopRequest:
-    """The first stop signal received, if any (``signal_number``; 0 while none came)."""
+    """Whether training should stop: ``signal_number`` is the signal to stop for (0: none)."""
 
-    def __init__(self) -> None:
-        self.signal_number = 0
+    def __init__(self, world_size: int = 1, device: torch.device | str = "cpu") -> None:
+        self.world_size, self.device = world_size, torch.device(device)
+        self.signal_number = 0  # what fit acts on
+        self.received = 0  # the first signal this process got
 
     @property
     def name(self) -> str:
         return signal.Signals(self.signal_number).name
 
+    def agree(self) -> None:
+        """Under torchrun: stop if any rank got a signal. Call it where every rank is at
+        the same step; one all-reduce and a host read."""
+        if self.world_size > 1:
+            flag = torch.tensor([self.received], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            self.signal_number = int(flag.item())
+
     def _handle(self, signal_number: int, frame: FrameType | None) -> None:
-        if self.signal_number and signal_number == signal.SIGINT:
+        if self.world_size > 1:
+            self.received = self.received or signal_number  # acted on at the next agree()
+            return
+        if self.received and signal_number == signal.SIGINT:
             raise KeyboardInterrupt  # the second Ctrl-C: stop now, the last checkpoint stays
-        if not self.signal_number:
-            self.signal_number = signal_number
+        self.received = self.received or signal_number
+        self.signal_number = self.received
 
 
 @contextmanager
-def stop_on_signals(enabled: bool = True) -> Iterator[StopRequest]:
-    """Within the block, SIGINT/SIGTERM set the yielded request instead of killing."""
-    request = StopRequest()
-    if not enabled or threading.current_thread() is not threading.main_thread():
-        yield request  # never set: signals keep their handlers
+def stop_on_signals(
+    world_size: int = 1, device: torch.device | str = "cpu"
+) -> Iterator[StopRequest]:
+    """Within the block, SIGINT/SIGTERM set the yielded request instead of killing
+    (in the main thread; elsewhere signals keep their handlers)."""
+    request = StopRequest(world_size, device)
+    if threading.current_thread() is not threading.main_thread():
+        yield request
         return
     previous = {number: signal.signal(number, request._handle) for number in STOP_SIGNALS}
     try:

@@ -211,8 +211,9 @@ def fit(
 ) -> Progress:
     """Train ``task`` for ``trainer_cfg.epochs`` epochs; return where the run ended.
 
-    When ``stop`` gets a signal (``stop_on_signals``), the step in flight finishes, a
-    checkpoint is saved and ``TrainingInterrupted`` says where.
+    When ``stop`` gets a signal (``stop_on_signals``), the step in flight finishes (under
+    torchrun: the steps up to the next scalar flush, on every rank), a checkpoint is saved
+    and ``TrainingInterrupted`` says where.
     """
     stop = stop or StopRequest()
     is_main = rank == 0
@@ -250,6 +251,7 @@ def fit(
         saved, so the last checkpoint on disk is the last good one.
         """
         nonlocal window_start, skipped_total, flush_seconds
+        stop.agree()  # under torchrun: every rank flushes at the same steps
         window_steps = stats.steps
         if not window_steps:
             return
@@ -280,6 +282,8 @@ def fit(
         """After a stop signal, with the checkpoint written: say where, and how to go on."""
         bar.close()
         logger.flush()
+        if world_size > 1:
+            torch.distributed.barrier()  # no rank exits before rank 0 has saved
         raise TrainingInterrupted(
             f"stopped by {stop.name} in epoch {progress.epoch + (progress.batch > 0)}/"
             f"{trainer_cfg.epochs} at step {progress.step}; saved {checkpoint_dir / 'last.pt'}. "
