@@ -439,3 +439,21 @@ def test_image_folder_reads_classes_and_resizes(tmp_path):
     assert data.classes == ("cats", "dogs")
     assert data.train_images.shape == (6, 1, 16, 16) and data.train_images.dtype == torch.uint8
     assert len(data.val_images) == len(data.test_images) == 2
+
+
+def test_resume_in_the_same_run_dir_replaces_the_curves_after_the_checkpoint(make_cfg):
+    """Resumed in place from an earlier checkpoint (as after a SIGKILL), TensorBoard shows
+    each step once: the steps logged after the checkpoint are purged, then logged again."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    common = [*TINY_AE, "trainer.epochs=2", "logger.log_every_steps=5"]
+    cfg = make_cfg(*common)
+    train(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    first_epoch = run_dir / "checkpoints" / "step-00000031.pt"  # 31 steps per epoch
+    train(make_cfg(*common, f"trainer.resume={first_epoch}"))  # the same run dir
+
+    events = EventAccumulator(str(run_dir / "tb")).Reload()
+    steps = [event.step for event in events.Scalars("train/loss")]
+    flushes = sorted([*range(5, 62, 5), 31, 62])  # every 5 steps and at each epoch's end
+    assert steps == flushes

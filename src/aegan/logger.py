@@ -81,9 +81,13 @@ def hparams_of(cfg: DictConfig | Mapping) -> dict[str, Any]:
 class TensorBoardLogger:
     """Writes to ``run_dir/tb``; every method is a no-op when disabled (e.g. non-zero ranks)."""
 
-    def __init__(self, log_dir: Path | str, *, enabled: bool = True) -> None:
+    def __init__(
+        self, log_dir: Path | str, *, enabled: bool = True, purge_step: int | None = None
+    ) -> None:
+        """``purge_step``: TensorBoard drops what earlier event files in ``log_dir`` hold
+        from that step on (a resumed run: what was logged after its checkpoint)."""
         self.log_dir = Path(log_dir)
-        self.writer = SummaryWriter(str(self.log_dir)) if enabled else None
+        self.writer = SummaryWriter(str(self.log_dir), purge_step=purge_step) if enabled else None
 
     def scalars(self, values: Mapping[str, float], step: int) -> None:
         if self.writer:

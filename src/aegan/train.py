@@ -143,7 +143,11 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
             torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
     # channels_last, fast dropout, cudnn.benchmark, and the training forwards through DDP / compile
     accelerate(task, cfg.trainer, device, ddp=dist.wrap if dist.world_size > 1 else None)
-    logger = TensorBoardLogger(run_dir / "tb", enabled=cfg.logger.enabled and dist.is_main)
+    logger = TensorBoardLogger(
+        run_dir / "tb", enabled=cfg.logger.enabled and dist.is_main,
+        # resumed in the same dir: what was logged after the checkpoint's step goes
+        purge_step=resume_state["step"] + 1 if resume_state else None,
+    )  # fmt: skip
     log.info(
         "training %s on %s x%d (%s, torch threads: %d, compile=%s, capture_step=%s, "
         "channels_last=%s) for %d epochs",
