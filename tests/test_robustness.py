@@ -1,6 +1,7 @@
 """Nothing lost, nothing unclear: bad settings, broken files, divergence, crashes, resume."""
 
 import errno
+import json
 import os
 import pickle
 import signal
@@ -259,6 +260,9 @@ def test_stop_signal_saves_the_step_in_flight_and_resume_matches(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
     run_dir = Path(stopped.paths.output_dir)
     assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == at_step + 1
+    stop_record = json.loads((run_dir / "stopped.json").read_text())
+    assert stop_record["step"] == at_step + 1
+    assert stop_record["signal"] == signal.Signals(signal_number).name
 
     monkeypatch.setattr(loop, "run_step", original_run_step)
     train(make_cfg(*common, f"trainer.resume={run_dir}", run="stopped"))
@@ -297,6 +301,10 @@ def test_ctrl_c_to_a_sweep_saves_the_job_and_ends_the_sweep(tmp_path):
     assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step
     assert f"trainer.resume={run_dir} (sweep job 0:" in line and "seed=1" in line
     assert not (sweep_dir / "1").exists()  # the sweep ended with the job
+    from aegan.summarize import read_sweep
+
+    (job,) = read_sweep(sweep_dir)
+    assert job["status"] == "stopped" and f"at step {step};" in job["error"]
 
 
 # ------------------------------------------------------------------ generated bad input

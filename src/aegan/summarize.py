@@ -1,8 +1,8 @@
 """Summarise a Hydra sweep: ``python -m aegan.summarize MULTIRUN_DIR [--objective KEY] [--out DIR]``.
 
-Reads each job's overrides (``.hydra/overrides.yaml``) and final metrics (``metrics.json``)
-or error (``failed.json``), prints one table sorted by the objective (lower is better, failed
-jobs last) and writes ``summary.csv`` and ``summary.md``. ``read_sweep`` is the reader that
+Reads each job's overrides (``.hydra/overrides.yaml``) and final metrics (``metrics.json``),
+error (``failed.json``) or stop (``stopped.json``: Ctrl-C/SIGTERM, resumable), prints one
+table sorted by the objective (lower is better, jobs without metrics last) and writes ``summary.csv`` and ``summary.md``. ``read_sweep`` is the reader that
 notebooks reuse: ``pandas.DataFrame(read_sweep(path))``.
 """
 
@@ -54,9 +54,10 @@ def read_sweep(path: str | Path) -> list[dict]:
     """One flat dict per job of the sweep in ``path``, in job order.
 
     Keys: ``job`` (the job's folder relative to ``path``), ``run_dir``, ``status`` (``ok``:
-    metrics.json written; ``failed``: failed.json written; ``unfinished``: neither, the job
-    was killed, is still running or died before ``main``), ``error`` (``Type: message`` or
-    ""), ``overrides`` (the job's command-line overrides as Hydra saved them), then each
+    metrics.json written; ``failed``: failed.json written; ``stopped``: stopped.json written,
+    by Ctrl-C or SIGTERM after saving its last step; ``unfinished``: none of them, the job was
+    killed, is still running or died before ``main``), ``error`` (``Type: message``, the
+    stop's message, or ""), ``overrides`` (the job's command-line overrides as Hydra saved them), then each
     override by its key (``model.latent_dim``: 8) and each final metric (``test/mse``:
     0.015). Numbers are numbers; overrides that are not numbers are text.
     """
@@ -77,13 +78,17 @@ def read_sweep(path: str | Path) -> list[dict]:
         for override in row["overrides"]:
             row[_override_key(override)] = _parse_value(override.partition("=")[2])
         metrics_file, failed_file = run_dir / "metrics.json", run_dir / "failed.json"
-        if metrics_file.is_file():
+        stopped_file = run_dir / "stopped.json"
+        if metrics_file.is_file():  # first: a stopped run resumed in its folder has both
             row["status"] = "ok"
             row.update(json.loads(metrics_file.read_text()))
         elif failed_file.is_file():
             failure = json.loads(failed_file.read_text())
             row["status"] = "failed"
             row["error"] = f"{failure.get('type', 'Error')}: {failure.get('error', '')}"
+        elif stopped_file.is_file():
+            row["status"] = "stopped"
+            row["error"] = json.loads(stopped_file.read_text())["message"]
         rows.append(row)
     return rows
 
@@ -152,7 +157,8 @@ def summarize(
         cells += [_format(row.get(k)) for k in shown_metrics]
         table.append(cells + ([error.replace("|", "/")] if with_error else []))
 
-    counts = {s: sum(row["status"] == s for row in rows) for s in ("ok", "failed", "unfinished")}
+    statuses = ("ok", "failed", "stopped", "unfinished")
+    counts = {s: sum(row["status"] == s for row in rows) for s in statuses}
     lines = [
         f"# Sweep summary: {root}",
         "",

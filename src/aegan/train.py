@@ -97,6 +97,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     dist = init_distributed(cfg.trainer.device)
     try:
         return _train(cfg, run_dir, dist)
+    except TrainingInterrupted as err:
+        if dist.is_main:  # for aegan.summarize: the sweep's jobs to resume
+            stopped = {"signal": err.signal_name, "step": err.step, "message": str(err)}
+            (run_dir / "stopped.json").write_text(json.dumps(stopped, indent=2) + "\n")
+        raise
     except OSError as err:
         if err.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise

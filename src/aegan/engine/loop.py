@@ -289,6 +289,7 @@ def fit(
             f"{trainer_cfg.epochs} at step {progress.step}; saved {checkpoint_dir / 'last.pt'}. "
             f"Continue with the same command and trainer.resume={checkpoint_dir.parent}",
             stop.signal_number,
+            progress.step,
         )
 
     while progress.epoch < trainer_cfg.epochs:
