@@ -232,8 +232,8 @@ def test_sigkill_at_a_random_step_then_resume_matches(tmp_path):
 @pytest.mark.parametrize(
     ("signal_number", "at_step", "where"),
     [
-        (signal.SIGINT, 40, "in epoch 2/2 at step 41"),  # mid-epoch: resumes at the next batch
-        (signal.SIGTERM, 30, "in epoch 1/2 at step 31"),  # the epoch's last step: validated
+        (signal.SIGINT, 40, r"at step 41 \(epoch 2/2, batch 10/31\);"),  # mid-epoch
+        (signal.SIGTERM, 30, r"at step 31 \(end of epoch 1/2\);"),  # the epoch's last step
     ],
 )
 def test_stop_signal_saves_the_step_in_flight_and_resume_matches(
@@ -297,14 +297,14 @@ def test_ctrl_c_to_a_sweep_saves_the_job_and_ends_the_sweep(tmp_path):
     assert process.returncode == 130, output[-2000:]
     assert "Traceback" not in output
     (line,) = [line for line in output.splitlines() if "stopped by SIGINT" in line]
-    step = int(line.split(" at step ")[1].split(";")[0])
+    step = int(line.split(" at step ")[1].split()[0])
     assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step
     assert f"trainer.resume={run_dir} (sweep job 0:" in line and "seed=1" in line
     assert not (sweep_dir / "1").exists()  # the sweep ended with the job
     from aegan.summarize import read_sweep
 
     (job,) = read_sweep(sweep_dir)
-    assert job["status"] == "stopped" and f"at step {step};" in job["error"]
+    assert job["status"] == "stopped" and f"at step {step} (" in job["error"]
 
 
 # ------------------------------------------------------------------ generated bad input

@@ -221,10 +221,21 @@ def fit(
         data.train_images, batch_size=batch_size, shuffle=True, drop_last=True, seed=seed,
         rank=rank, world_size=world_size,
     )  # fmt: skip
+    steps_per_epoch = len(train_batches)
+
+    def position() -> str:
+        """Where ``progress`` stands, for the log: "step 41 (epoch 2/2, batch 10/31)"."""
+        if progress.batch == 0 and progress.epoch > 0:
+            return f"step {progress.step} (end of epoch {progress.epoch}/{trainer_cfg.epochs})"
+        return (
+            f"step {progress.step} (epoch {progress.epoch + 1}/{trainer_cfg.epochs}, "
+            f"batch {progress.batch}/{steps_per_epoch})"
+        )
+
     progress = Progress()
     if resume_state is not None:
         progress = restore(task, amp, resume_state, path=resume_path)
-        log.info("resumed from %s at epoch %d, step %d", resume_path, progress.epoch, progress.step)
+        log.info("resumed from %s at %s", resume_path, position())
 
     def write_checkpoint(is_best: bool) -> None:
         if is_main:
@@ -233,7 +244,6 @@ def fit(
                 step=progress.step, keep=trainer_cfg.keep_checkpoints, is_best=is_best,
             )  # fmt: skip
 
-    steps_per_epoch = len(train_batches)
     bar = tqdm(
         total=steps_per_epoch * trainer_cfg.epochs, initial=progress.step, disable=None if is_main else True,
         dynamic_ncols=True, desc="train", unit="step",
@@ -285,8 +295,7 @@ def fit(
         if world_size > 1:
             torch.distributed.barrier()  # no rank exits before rank 0 has saved
         raise TrainingInterrupted(
-            f"stopped by {stop.name} in epoch {progress.epoch + (progress.batch > 0)}/"
-            f"{trainer_cfg.epochs} at step {progress.step}; saved {checkpoint_dir / 'last.pt'}. "
+            f"stopped by {stop.name} at {position()}; saved {checkpoint_dir / 'last.pt'}. "
             f"Continue with the same command and trainer.resume={checkpoint_dir.parent}",
             stop.signal_number,
             progress.step,
