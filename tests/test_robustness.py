@@ -265,7 +265,8 @@ def test_stop_signal_saves_the_step_in_flight_and_resume_matches(
     assert stop_record["signal"] == signal.Signals(signal_number).name
 
     monkeypatch.setattr(loop, "run_step", original_run_step)
-    train(make_cfg(*common, f"trainer.resume={run_dir}", run="stopped"))
+    train(make_cfg(*common, f"trainer.resume={run_dir}", run="stopped"))  # in the same folder
+    assert not (run_dir / "stopped.json").exists()  # finished now
     a, b = _final_weights(Path(make_cfg(run="straight").paths.output_dir)), _final_weights(run_dir)
     for key in a:
         assert torch.equal(a[key], b[key]), key

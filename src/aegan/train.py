@@ -182,6 +182,7 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
     if dist.is_main:
         metrics_file = run_dir / "metrics.json"
         metrics_file.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        (run_dir / "stopped.json").unlink(missing_ok=True)  # resumed in place and finished
         task.log_final(logger, data, progress.step)
         if cfg.evaluate.at_end:  # the same evaluation as `python -m aegan.evaluate`
             metrics.update(_final_evaluation(cfg, task, data, run_dir, progress))
