@@ -307,6 +307,17 @@ def test_ctrl_c_to_a_sweep_saves_the_job_and_ends_the_sweep(tmp_path):
     (job,) = read_sweep(sweep_dir)
     assert job["status"] == "stopped" and f"at step {step} (" in job["error"]
 
+    # as the line says: the same sweep again, with trainer.resume=auto (and fewer epochs)
+    assert f"hydra.sweep.dir={sweep_dir} trainer.resume=auto" in line
+    subprocess.run(
+        [sys.executable, "-m", "aegan.train", "-m", *TINY_AE, "trainer.epochs=2", "seed=1,2",
+         f"hydra.sweep.dir={sweep_dir}", "trainer.resume=auto", f"paths.data_dir={tmp_path / 'data'}"],
+        cwd=REPO, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    jobs = read_sweep(sweep_dir)
+    assert [job["status"] for job in jobs] == ["ok", "ok"]
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] >= step  # went on
+
 
 # ------------------------------------------------------------------ generated bad input
 
@@ -466,3 +477,24 @@ def test_resume_in_the_same_run_dir_replaces_the_curves_after_the_checkpoint(mak
     steps = [event.step for event in events.Scalars("train/loss")]
     flushes = sorted([*range(5, 62, 5), 31, 62])  # every 5 steps and at each epoch's end
     assert steps == flushes
+
+
+def test_resume_auto_starts_then_continues_its_own_run_and_refuses_another(make_cfg):
+    """trainer.resume=auto, as a requeued job runs it: from scratch in an empty run dir,
+    from the run dir's own last.pt later (ending bitwise where one run does), and never
+    from a checkpoint trained with other settings."""
+    common = [*TINY_AE, "data.subset=1000"]
+    train(make_cfg(*common, "trainer.epochs=2", run="straight"))
+    train(make_cfg(*common, "trainer.epochs=1", "trainer.resume=auto", run="requeued"))
+    requeued = make_cfg(*common, "trainer.epochs=2", "trainer.resume=auto", run="requeued")
+    train(requeued)
+    run_dir = Path(requeued.paths.output_dir)
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["epoch"] == 2
+    a, b = _final_weights(Path(make_cfg(run="straight").paths.output_dir)), _final_weights(run_dir)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+    other = make_cfg(*common, "trainer.epochs=3", "trainer.resume=auto", "model.latent_dim=16",
+                     run="requeued")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"model.latent_dim=32 there, 16 here"):
+        train(other)

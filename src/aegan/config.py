@@ -137,7 +137,7 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError(
             "trainer.sync_batchnorm=true needs CUDA (SyncBatchNorm has no CPU kernel)"
         )
-    if cfg.trainer.resume:
+    if cfg.trainer.resume and cfg.trainer.resume != "auto":
         resolve_checkpoint(cfg.trainer.resume)  # raises CheckpointError naming the path
     root = cfg.data.get("root")
     if root and cfg.data.name != "cifar10" and not Path(str(root)).expanduser().exists():

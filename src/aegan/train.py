@@ -41,7 +41,7 @@ from aegan.engine.distributed import Distributed, init_distributed, shutdown_dis
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
 from aegan.engine.speed import accelerate, cpu_threads, evaluation_threads
 from aegan.evaluate import evaluate_run
-from aegan.logger import TensorBoardLogger, hparams_of
+from aegan.logger import TensorBoardLogger, flatten_config, hparams_of
 from aegan.run import Run
 from aegan.tasks import build_task
 
@@ -79,6 +79,28 @@ def prepare_run_dir(run_dir: Path) -> None:
         raise ConfigError(
             f"paths.output_dir={run_dir} has only {free / 2**20:.0f} MiB free; "
             f"at least {MIN_FREE_BYTES / 2**20:.0f} MiB are needed for checkpoints"
+        )
+
+
+# The settings trainer.resume=auto requires to match: what the run trains, not where or how fast
+SAME_RUN_PREFIXES = ("model.", "data.", "seed")
+SAME_RUN_IGNORED = ("data.root", "data.download")
+
+
+def check_same_settings(saved: dict, cfg: DictConfig, checkpoint: Path) -> None:
+    """``trainer.resume=auto`` continues only the run it finds in the run dir: with other
+    model, data or seed settings (a reused folder, another sweep's job) it stops."""
+    before, now = flatten_config(saved), flatten_config(cfg)
+    keys = sorted(
+        key for key in before.keys() | now.keys()
+        if key.startswith(SAME_RUN_PREFIXES) and key not in SAME_RUN_IGNORED
+        and before.get(key) != now.get(key)
+    )  # fmt: skip
+    if keys:
+        shown = ", ".join(f"{k}={before.get(k)} there, {now.get(k)} here" for k in keys[:3])
+        raise ConfigError(
+            f"trainer.resume=auto: {checkpoint} was trained with other settings ({shown}); "
+            f"choose another hydra.run.dir, or trainer.resume={checkpoint} to continue it anyway"
         )
 
 
@@ -120,7 +142,14 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
         logging.getLogger("aegan").setLevel(logging.WARNING)
     amp = Amp(cfg.trainer.precision, device, skip_nonfinite=cfg.trainer.on_nonfinite == "skip")
     resume_state, resume_path = None, ""
-    if cfg.trainer.resume:
+    if cfg.trainer.resume == "auto":
+        resume_path = run_dir / "checkpoints" / "last.pt"
+        if resume_path.is_file():
+            resume_state = load_checkpoint(resume_path)
+            check_same_settings(resume_state["config"], cfg, resume_path)
+        else:
+            log.info("trainer.resume=auto: no %s yet, starting from scratch", resume_path)
+    elif cfg.trainer.resume:
         resume_path = resolve_checkpoint(cfg.trainer.resume)
         resume_state = load_checkpoint(resume_path)
     threads = cpu_threads(cfg)  # trainer.cpu_threads, else the model's default
@@ -248,7 +277,11 @@ def main(cfg: DictConfig) -> float | None:
         if _in_sweep():  # "the same command" is this job's, not the sweep's
             hydra_cfg = HydraConfig.get()
             overrides = " ".join(hydra_cfg.overrides.task)
-            message += f" (sweep job {hydra_cfg.job.num}: {overrides}); later jobs did not run"
+            message += (
+                f" (sweep job {hydra_cfg.job.num}: {overrides}); later jobs did not run. To go on "
+                f"with the whole sweep: rerun it with hydra.sweep.dir={hydra_cfg.sweep.dir} "
+                "trainer.resume=auto"
+            )
         if int(os.environ.get("RANK", "0")) == 0:  # one voice under torchrun
             log.error("%s", message)
         sys.exit(err.exit_code)
