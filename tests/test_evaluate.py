@@ -2,8 +2,11 @@
 
 import json
 import math
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 from aegan.train import train
 from conftest import REPO, TINY_AE
@@ -56,3 +59,29 @@ def test_evaluate_cli_on_a_tiny_gan(make_cfg, tmp_path):
     assert all(math.isfinite(metrics[k]) for k in GAN_KEYS)
     assert metrics["floor/fd"] < metrics["gen/fd"]  # one epoch of a tiny GAN is far from real data
     assert list((tmp_path / "cache").glob("classifier-fashion_mnist-*.pt"))  # cached for next time
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["run=/nonexistent/run"], "no checkpoint at /nonexistent/run"),
+        (["samples=-5"], "samples=-5 is not allowed: it must be a positive integer"),
+        (["metrics=[bogus]", "device=cpu"], "metrics=['bogus'] not available for this run"),
+        (
+            ["run=STOPPED"],
+            "it holds last.pt (no epoch had ended when it stopped?): use checkpoint=last",
+        ),
+    ],
+)
+def test_evaluate_cli_errors_are_one_line(trained_ae_run, tmp_path, overrides, message):
+    stopped = tmp_path / "stopped"  # a run stopped before its first epoch ended: last.pt only
+    (stopped / "checkpoints").mkdir(parents=True)
+    shutil.copy(trained_ae_run / "checkpoints" / "last.pt", stopped / "checkpoints" / "last.pt")
+    args = [a.replace("STOPPED", str(stopped)) for a in [f"run={trained_ae_run}", *overrides]]
+    result = subprocess.run(
+        [sys.executable, "-m", "aegan.evaluate", *args], cwd=REPO, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output[-2000:]
+    assert message in output and "Traceback" not in output

@@ -25,14 +25,15 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 from pathlib import Path
 
 import hydra
 import torch
 from omegaconf import DictConfig
 
-from aegan.data import normalize
-from aegan.engine import Amp
+from aegan.data import DataFileError, DataNotFoundError, normalize
+from aegan.engine import Amp, CheckpointError, ConfigError
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.metrics import (
     class_histogram_stats,
@@ -241,7 +242,7 @@ def evaluate_run(
 def _check_names(chosen: tuple[str, ...], allowed: tuple[str, ...]) -> None:
     unknown = [m for m in chosen if m not in allowed]
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"metrics={list(unknown)} not available for this run; choose from: {', '.join(allowed)}"
         )
 
@@ -263,16 +264,32 @@ def write_metrics(
     return merged
 
 
+# What a user can fix from the message alone: one line, exit code 2 (debug=true: traceback)
+USER_ERRORS = (ConfigError, CheckpointError, DataNotFoundError, DataFileError)
+
+
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    run = load_run(cfg.run, checkpoint=cfg.checkpoint, device=cfg.device)
-    metrics = evaluate_run(
-        run,
-        metrics=tuple(cfg.metrics) if cfg.metrics else None,
-        samples=cfg.samples,
-        cache_dir=cfg.cache_dir,
-        inception_weights=cfg.inception_weights,
-    )
+    try:
+        if not isinstance(cfg.samples, int) or isinstance(cfg.samples, bool) or cfg.samples < 1:
+            raise ConfigError(
+                f"samples={cfg.samples!r} is not allowed: it must be a positive integer"
+            )
+        if cfg.checkpoint not in ("best", "last"):
+            raise ConfigError(f"checkpoint={cfg.checkpoint!r}: choose best or last")
+        run = load_run(cfg.run, checkpoint=cfg.checkpoint, device=cfg.device)
+        metrics = evaluate_run(
+            run,
+            metrics=tuple(cfg.metrics) if cfg.metrics else None,
+            samples=cfg.samples,
+            cache_dir=cfg.cache_dir,
+            inception_weights=cfg.inception_weights,
+        )
+    except USER_ERRORS as err:
+        if cfg.debug:
+            raise
+        log.error("%s", err)
+        sys.exit(2)
     write_metrics(run.path, run.config, metrics, run.step)
     for key, value in sorted(metrics.items()):
         print(f"{key:28s} {value:.6g}")

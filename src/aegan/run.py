@@ -123,7 +123,7 @@ def load_run(
         if checkpoint_path.parent.name == "checkpoints"
         else checkpoint_path.parent
     )
-    torch_device = resolve_device(device)
+    torch_device = resolve_device(device, key="device")
     data = load_data(config.data, data_dir=data_dir or config.paths.data_dir).to(torch_device)
     task = build_task(config.model, data, torch_device)
     for name, module in task.modules.items():

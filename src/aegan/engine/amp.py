@@ -16,18 +16,14 @@ class ConfigError(ValueError):
     """A setting that cannot work; the message names the key, the value and what is allowed."""
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> cuda when available, else cpu."""
+def resolve_device(name: str, key: str = "trainer.device") -> torch.device:
+    """``auto`` -> cuda when available, else cpu. ``key``: the setting named in errors."""
     if name not in DEVICES and not name.startswith("cuda:"):
-        raise ConfigError(
-            f"trainer.device={name!r} is not a device; choose one of: {', '.join(DEVICES)}"
-        )
+        raise ConfigError(f"{key}={name!r} is not a device; choose one of: {', '.join(DEVICES)}")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(
-            f"trainer.device={name} but CUDA is not available here; use trainer.device=cpu or auto"
-        )
+        raise ConfigError(f"{key}={name} but CUDA is not available here; use {key}=cpu or auto")
     return torch.device(name)
 
 

@@ -105,8 +105,12 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
     for candidate in (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt"):
         if candidate.is_file():
             return candidate
+    hint = ""
+    if which != "last" and any((p / "last.pt").is_file() for p in (path, path / "checkpoints")):
+        hint = "; it holds last.pt (no epoch had ended when it stopped?): use checkpoint=last"
     raise CheckpointError(
-        f"no checkpoint at {path}: expected a .pt file, or a run dir holding checkpoints/{which}.pt"
+        f"no checkpoint at {path}: expected a .pt file, or a run dir holding "
+        f"checkpoints/{which}.pt{hint}"
     )
 
 
