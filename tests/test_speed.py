@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,7 @@ from aegan.engine.speed import (
 from aegan.models import Discriminator
 from aegan.tasks import build_task
 from aegan.train import train
-from conftest import TINY_AE, TINY_GAN, compose_config
+from conftest import REPO, TINY_AE, TINY_GAN, compose_config
 
 CPU = torch.device("cpu")
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -566,3 +568,14 @@ def test_autoencoder_validation_reports_the_objective_and_the_training_loss(
     if loss == "bce":
         assert metrics["val/bce"] == pytest.approx(test["test/bce"], rel=1e-6)  # same images
     assert metrics["val/mse"] == pytest.approx(test["test/mse"], rel=1e-6)
+
+
+def test_benchmark_cli_refuses_a_bad_setting_in_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "aegan.bench", "model=autoencoder", "precisions=[fp8]",
+         f"hydra.run.dir={tmp_path}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output[-2000:]
+    assert "trainer.precision='fp8' is not allowed" in output and "Traceback" not in output

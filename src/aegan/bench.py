@@ -43,8 +43,8 @@ import yaml
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import validate_config
-from aegan.data import DeviceBatches, ImageData, load_data
+from aegan.config import one_line_errors, validate_config
+from aegan.data import DataFileError, DataNotFoundError, DeviceBatches, ImageData, load_data
 from aegan.engine import Amp, ConfigError, resolve_device, seed_everything
 from aegan.engine.capture import WARMUP_STEPS
 from aegan.engine.loop import StepAccumulator, run_step
@@ -378,11 +378,14 @@ def main(cfg: DictConfig) -> None:
         with open_dict(cfg):
             cfg.data.batch_size = cfg.batch_size
     out = Path(cfg.paths.output_dir) / "bench.jsonl"
-    for row in benchmark(cfg):
-        line = json.dumps(row)
-        print(line, flush=True)
-        with out.open("a") as f:
-            f.write(line + "\n")
+    with one_line_errors(
+        (ConfigError, DataNotFoundError, DataFileError), debug=cfg.debug, logger=log
+    ):
+        for row in benchmark(cfg):
+            line = json.dumps(row)
+            print(line, flush=True)
+            with out.open("a") as f:
+                f.write(line + "\n")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,11 @@ is allowed.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +26,22 @@ from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.speed import COMPILE_MODES, COMPILE_SCOPES, check_step_compile
 
 ON_NONFINITE = ("stop", "skip")
+
+
+@contextmanager
+def one_line_errors(
+    errors: tuple[type[Exception], ...], *, debug: bool, logger: logging.Logger
+) -> Iterator[None]:
+    """``errors`` (those a user can fix from the message alone) become one line in the log
+    and exit code 2 instead of a traceback; ``debug=true`` lets them through."""
+    try:
+        yield
+    except errors as err:
+        if debug:
+            raise
+        logger.error("%s", err)
+        sys.exit(2)
+
 
 # Image shape of each named data set, known before reading it.
 KNOWN_SHAPES = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}

@@ -25,13 +25,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import sys
 from pathlib import Path
 
 import hydra
 import torch
 from omegaconf import DictConfig
 
+from aegan.config import one_line_errors
 from aegan.data import DataFileError, DataNotFoundError, normalize
 from aegan.engine import Amp, CheckpointError, ConfigError
 from aegan.logger import TensorBoardLogger, hparams_of
@@ -270,7 +270,7 @@ USER_ERRORS = (ConfigError, CheckpointError, DataNotFoundError, DataFileError)
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    try:
+    with one_line_errors(USER_ERRORS, debug=cfg.debug, logger=log):
         if not isinstance(cfg.samples, int) or isinstance(cfg.samples, bool) or cfg.samples < 1:
             raise ConfigError(
                 f"samples={cfg.samples!r} is not allowed: it must be a positive integer"
@@ -285,11 +285,6 @@ def main(cfg: DictConfig) -> None:
             cache_dir=cfg.cache_dir,
             inception_weights=cfg.inception_weights,
         )
-    except USER_ERRORS as err:
-        if cfg.debug:
-            raise
-        log.error("%s", err)
-        sys.exit(2)
     write_metrics(run.path, run.config, metrics, run.step)
     for key, value in sorted(metrics.items()):
         print(f"{key:28s} {value:.6g}")
