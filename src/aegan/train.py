@@ -24,7 +24,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import validate_config
+from aegan.config import one_line_errors, validate_config
 from aegan.data import DataFileError, DataNotFoundError, load_data
 from aegan.engine import (
     Amp,
@@ -249,8 +249,14 @@ def _in_sweep() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+def _is_rank_zero() -> bool:
+    """Rank 0 under torchrun, or the only process: the one that speaks (works before and
+    after the process group)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def _report(cfg: DictConfig, metrics: dict[str, float]) -> None:
-    if int(os.environ.get("RANK", "0")) != 0:
+    if not _is_rank_zero():
         return
     run_dir = Path(cfg.paths.output_dir)
     shown = " ".join(
@@ -282,16 +288,13 @@ def main(cfg: DictConfig) -> float | None:
                 f"with the whole sweep: rerun it with hydra.sweep.dir={hydra_cfg.sweep.dir} "
                 "trainer.resume=auto"
             )
-        if int(os.environ.get("RANK", "0")) == 0:  # one voice under torchrun
+        if _is_rank_zero():
             log.error("%s", message)
         sys.exit(err.exit_code)
     except Exception as err:
-        in_sweep = _in_sweep()
-        if not in_sweep:
-            if cfg.get("debug") or not isinstance(err, USER_ERRORS):
+        if not _in_sweep():  # a user error: one line, to the console and train.log
+            with one_line_errors(USER_ERRORS, debug=bool(cfg.get("debug")), logger=log):
                 raise
-            log.error("%s", err)  # one line, to the console and train.log
-            sys.exit(2)
         hydra_cfg = HydraConfig.get()
         run_dir = Path(hydra_cfg.runtime.output_dir)
         failure = {
