@@ -56,6 +56,43 @@ def test_cli_error_is_one_line_without_traceback(tmp_path):
     assert "Traceback" not in output
 
 
+HYDRA_MISTAKES = [
+    ("model=dcgn", "model=dcgn: no such option; choose one of: autoencoder, dcgan"),
+    ("trainer.epoch=3", "trainer.epoch is not a setting; did you mean trainer.epochs?"),
+    ("trainer.epochs=abc", "trainer.epochs=abc is not allowed: it must be an integer"),
+    ("trainer.epochs=[1", "cannot read the override 'trainer.epochs=[1'"),
+]
+
+
+@pytest.mark.parametrize(("override", "message"), HYDRA_MISTAKES)
+def test_mistakes_hydra_catches_are_one_line_too(monkeypatch, capsys, tmp_path, override, message):
+    """Hydra's own reports of these are several lines and suggest +key=value."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    from aegan.train import main
+
+    monkeypatch.setattr(sys, "argv", ["aegan.train", override, f"hydra.run.dir={tmp_path}"])
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    finally:
+        GlobalHydra.instance().clear()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}")
+    assert err.count("\n") == 1, err
+
+
+def test_console_script_finds_the_configs_from_any_folder(tmp_path):
+    """``aegan-train`` (pyproject's script) once looked for a Python package ``conf``."""
+    script = Path(sys.executable).with_name("aegan-train")
+    result = subprocess.run(
+        [str(script), "model=dcgn"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {HYDRA_MISTAKES[0][1]}"
+
+
 def test_unwritable_output_folder_fails_at_start(make_cfg, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")

@@ -43,7 +43,7 @@ import yaml
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import one_line_errors, validate_config
+from aegan.config import CONF_DIR, one_line_errors, one_line_hydra_errors, validate_config
 from aegan.data import DataFileError, DataNotFoundError, DeviceBatches, ImageData, load_data
 from aegan.engine import Amp, ConfigError, resolve_device, seed_everything
 from aegan.engine.capture import WARMUP_STEPS
@@ -372,7 +372,8 @@ def benchmark(cfg: DictConfig) -> list[dict]:
     return rows
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="bench")
+@one_line_hydra_errors
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="bench")
 def main(cfg: DictConfig) -> None:
     if cfg.batch_size:
         with open_dict(cfg):

@@ -8,16 +8,25 @@ is allowed.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from hydra.core.config_store import ConfigStore
+from hydra.errors import (
+    CompactHydraException,
+    ConfigCompositionException,
+    MissingConfigException,
+    OverrideParseException,
+)
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
 from aegan.data import DATASETS
 from aegan.engine.amp import DEVICES, PRECISIONS, ConfigError
@@ -26,6 +35,11 @@ from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.speed import COMPILE_MODES, COMPILE_SCOPES, check_step_compile
 
 ON_NONFINITE = ("stop", "skip")
+
+# conf/ of this checkout (the package is installed editable from src/). An absolute path,
+# so every entry point finds it: `python -m aegan.train` and the `aegan-train` script, for
+# which Hydra would read a relative path as the Python package `conf`.
+CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 @contextmanager
@@ -41,6 +55,76 @@ def one_line_errors(
             raise
         logger.error("%s", err)
         sys.exit(2)
+
+
+def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., object]:
+    """Wrap a ``@hydra.main`` function so that the command-line mistakes Hydra catches while
+    composing the config (a misspelt group option or key, a value of the wrong type, an
+    override that does not parse) are one line naming what is allowed, with exit code 2.
+    Hydra's own report is several lines and suggests ``+key=value``, which our typed
+    sections refuse anyway. ``debug=true`` or ``HYDRA_FULL_ERROR=1``: Hydra's report."""
+
+    @functools.wraps(hydra_main)
+    def run(*args: object, **kwargs: object) -> object:
+        debug = any(arg.lower() in ("debug=true", "debug=1") for arg in sys.argv[1:])
+        if debug or "HYDRA_FULL_ERROR" in os.environ:
+            return hydra_main(*args, **kwargs)
+        os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing and exiting 1
+        try:
+            return hydra_main(*args, **kwargs)
+        except CompactHydraException as err:
+            line = hydra_error_line(err)
+            if line is None:
+                raise
+            print(f"error: {line}", file=sys.stderr)
+            sys.exit(2)
+        finally:
+            del os.environ["HYDRA_FULL_ERROR"]
+
+    return run
+
+
+def hydra_error_line(err: CompactHydraException) -> str | None:
+    """One line for a config-composition error of Hydra's; None for any other error."""
+    if isinstance(err, MissingConfigException):
+        if not err.missing_cfg_file or "/" not in err.missing_cfg_file:
+            return None  # the primary config itself: not a command-line mistake
+        group, name = err.missing_cfg_file.rsplit("/", 1)
+        if not err.options:
+            return f"{group}={name}: there is no such {group} config"
+        return f"{group}={name}: no such option; choose one of: {', '.join(err.options)}"
+    if isinstance(err, OverrideParseException):
+        reason = err.message.splitlines()[0]
+        grammar = "https://hydra.cc/docs/advanced/override_grammar/basic/"
+        return f"cannot read the override {err.override!r}: {reason} (the syntax: {grammar})"
+    cause = err.__cause__
+    if not isinstance(err, ConfigCompositionException) or cause is None:
+        return None
+    full_key = getattr(cause, "full_key", None)
+    reason = str(getattr(cause, "msg", None) or cause).splitlines()[0]
+    if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and full_key:
+        parent = full_key.rpartition(".")[0]
+        known = sorted(map(str, cause.parent_node.keys())) if cause.parent_node else []
+        close = difflib.get_close_matches(str(cause.key), known, n=1)
+        prefix = f"{parent}." if parent else ""
+        if close:
+            return f"{full_key} is not a setting; did you mean {prefix}{close[0]}?"
+        where = f"the settings of {parent}" if parent else "the sections"
+        return f"{full_key} is not a setting; {where} are: {', '.join(known)}"
+    if isinstance(cause, ValidationError) and full_key:
+        expected = NODE_TYPES.get(type(cause.child_node).__name__)
+        if expected:
+            return f"{full_key}={cause.value} is not allowed: it must be {expected}"
+        return f"{full_key}={cause.value} is not allowed: {reason}"
+    return f"{full_key}: {reason}" if full_key else None
+
+
+# What an OmegaConf node of TrainerSchema's types takes, for hydra_error_line.
+NODE_TYPES = {
+    "IntegerNode": "an integer",
+    "FloatNode": "a number",
+    "BooleanNode": "true or false",
+}
 
 
 # Image shape of each named data set, known before reading it.

@@ -31,7 +31,7 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
-from aegan.config import one_line_errors
+from aegan.config import CONF_DIR, one_line_errors, one_line_hydra_errors
 from aegan.data import DataFileError, DataNotFoundError, normalize
 from aegan.engine import Amp, CheckpointError, ConfigError
 from aegan.logger import TensorBoardLogger, hparams_of
@@ -268,7 +268,8 @@ def write_metrics(
 USER_ERRORS = (ConfigError, CheckpointError, DataNotFoundError, DataFileError)
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="evaluate")
+@one_line_hydra_errors
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     with one_line_errors(USER_ERRORS, debug=cfg.debug, logger=log):
         if not isinstance(cfg.samples, int) or isinstance(cfg.samples, bool) or cfg.samples < 1:

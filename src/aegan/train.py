@@ -24,7 +24,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import one_line_errors, validate_config
+from aegan.config import CONF_DIR, one_line_errors, one_line_hydra_errors, validate_config
 from aegan.data import DataFileError, DataNotFoundError, load_data
 from aegan.engine import (
     Amp,
@@ -267,7 +267,8 @@ def _report(cfg: DictConfig, metrics: dict[str, float]) -> None:
     log.info("final metrics: %s", shown)
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
+@one_line_hydra_errors
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; returns the objective so a sweeper can minimise it.
 
