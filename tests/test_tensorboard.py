@@ -1,5 +1,6 @@
 """A real TensorBoard server, read over HTTP, sees what a training run logged."""
 
+import io
 import json
 import socket
 import subprocess
@@ -8,6 +9,7 @@ import time
 import urllib.request
 
 import pytest
+from PIL import Image
 
 
 def _free_port() -> int:
@@ -55,6 +57,15 @@ def test_tensorboard_serves_scalars_images_hparams_and_projector(tensorboard_url
 
     image_tags = _get(f"{tensorboard_url}/data/plugin/images/tags")["."]
     assert "val/reconstructions" in image_tags
+    last_grid = _get(
+        f"{tensorboard_url}/data/plugin/images/images?run=.&tag=val/reconstructions&sample=0"
+    )[-1]
+    url = f"{tensorboard_url}/data/plugin/images/individualImage?{last_grid['query']}"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        grid = Image.open(io.BytesIO(response.read()))
+    # 16 validation images over their reconstructions, 8 a row, 28 px with 2 px of padding
+    assert (grid.format, grid.mode, grid.size) == ("PNG", "L", (8 * 30 + 2, 4 * 30 + 2))
+    assert grid.getpixel((0, 0)) == 255  # the white padding
 
     experiment = _get(
         f"{tensorboard_url}/data/plugin/hparams/experiment",
@@ -82,3 +93,17 @@ def test_record_checksums_come_from_google_crc32c_and_match_tensorboards():
     for size in (0, 1, 7, 12, 100, 4099):
         data = os.urandom(size)
         assert masked_crc32c(data) == pure(data), size
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_png_grids_hold_the_pixels_rounded_to_8_bits(channels):
+    import numpy as np
+    import torch
+
+    from aegan.logger import encode_png
+
+    grid = torch.rand(channels, 30, 62, generator=torch.Generator().manual_seed(0))
+    decoded = np.asarray(Image.open(io.BytesIO(encode_png(grid))))
+    expected = (grid * 255).round().to(torch.uint8).permute(1, 2, 0).squeeze(-1).numpy()
+    assert decoded.shape == expected.shape
+    assert np.array_equal(decoded, expected)

@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from torchvision.utils import save_image
 
 from aegan.data import ImageData, denormalize, normalized_batches
 from aegan.engine.amp import Amp, ConfigError
@@ -379,14 +378,12 @@ class GanTask(Task):
         """Fixed-noise grids (8x8) of the generator and its EMA; the sampler's also as
         ``RUN_DIR/samples/epoch-XXXX.png`` (the run dir is the parent of ``logger.log_dir``)."""
         self.epoch += 1
-        grid = logger.image_grid(
-            "samples/generator", self.sample(self.fixed_noise, ema=False), step
-        )
+        png = logger.image_grid("samples/generator", self.sample(self.fixed_noise, ema=False), step)
         if self.generator_ema is not None:
-            grid = logger.image_grid("samples/generator_ema", self.sample(self.fixed_noise), step)
+            png = logger.image_grid("samples/generator_ema", self.sample(self.fixed_noise), step)
         path = Path(logger.log_dir).parent / "samples" / f"epoch-{self.epoch:04d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(grid, path)
+        path.write_bytes(png)
 
     # ---- checkpoints ----------------------------------------------------------------
 
