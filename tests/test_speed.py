@@ -18,6 +18,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from aegan.data import ImageData
+from aegan.data.batches import normalized_batches
 from aegan.engine import Amp, ConfigError, Progress, load_checkpoint
 from aegan.engine.checkpoint import load_module_state
 from aegan.engine.loop import StepAccumulator, checkpoint_state, run_step
@@ -26,6 +27,7 @@ from aegan.engine.speed import (
     NetworkWrapper,
     accelerate,
     compile_mode_kwarg,
+    eval_batch_size,
     evaluation_threads,
     keep_mask,
     use_fast_dropout,
@@ -568,6 +570,22 @@ def test_autoencoder_validation_reports_the_objective_and_the_training_loss(
     if loss == "bce":
         assert metrics["val/bce"] == pytest.approx(test["test/bce"], rel=1e-6)  # same images
     assert metrics["val/mse"] == pytest.approx(test["test/mse"], rel=1e-6)
+
+
+def test_validation_batch_is_chosen_per_device_and_leaves_the_metric_alone(tmp_path, one_thread):
+    assert eval_batch_size(None, CPU) == 256  # cache-sized (see aegan.engine.speed)
+    assert eval_batch_size(None, torch.device("cuda")) == 1000
+    assert eval_batch_size(64, CPU) == 64  # trainer.eval_batch_size wins
+    data = synthetic_data(n=1200)
+    _, task, amp = built(TINY_AE, tmp_path, data=data)
+    task.eval()
+    images = data.train_images  # (1200, 1, 28, 28): several batches of each size
+    by_batch = {
+        size: task.validate(normalized_batches(images, size, "unit"), amp)["val/mse"]
+        for size in (7, 256, 1000)
+    }
+    assert by_batch[7] == pytest.approx(by_batch[1000], rel=1e-6)
+    assert by_batch[256] == pytest.approx(by_batch[1000], rel=1e-6)
 
 
 def test_benchmark_cli_refuses_a_bad_setting_in_one_line(tmp_path):

@@ -139,7 +139,7 @@ class TrainerSchema:
     device: str = "auto"
     precision: str = "fp32"
     cpu_threads: int | None = None
-    eval_batch_size: int = 1000
+    eval_batch_size: int | None = None
     checkpoint_every_steps: int = 0
     keep_checkpoints: int = 2
     resume: str | None = None
@@ -204,13 +204,13 @@ def validate_config(cfg: DictConfig) -> None:
     check_step_capture(cfg.trainer, cfg.model, TASK_CLASSES[cfg.model.task])
     for key in (
         "trainer.epochs",
-        "trainer.eval_batch_size",
         "trainer.keep_checkpoints",
         "data.batch_size",
     ):
         _positive(cfg, key)
     _positive(cfg, "trainer.checkpoint_every_steps", minimum=0)
     _positive(cfg, "trainer.cpu_threads", allow_none=True)
+    _positive(cfg, "trainer.eval_batch_size", allow_none=True)
     _positive(cfg, "model.cpu_threads", allow_none=True)
     _positive(cfg, "data.subset", allow_none=True)
     _positive(cfg, "data.val_size", minimum=0)

@@ -22,7 +22,7 @@ from aegan.data import DeviceBatches, ImageData, normalized_batches
 from aegan.engine.amp import Amp
 from aegan.engine.checkpoint import last_good_checkpoint, load_module_state, save_checkpoint
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted
-from aegan.engine.speed import evaluation_threads
+from aegan.engine.speed import eval_batch_size, evaluation_threads
 from aegan.logger import TensorBoardLogger
 from aegan.tasks.base import Task
 
@@ -222,6 +222,7 @@ def fit(
         rank=rank, world_size=world_size,
     )  # fmt: skip
     steps_per_epoch = len(train_batches)
+    val_batch_size = eval_batch_size(trainer_cfg.eval_batch_size, data.val_images.device)
 
     def position() -> str:
         """Where ``progress`` stands, for the log: "step 41 (epoch 2/2, batch 10/31)"."""
@@ -332,8 +333,7 @@ def fit(
         task.eval()
         with evaluation_threads(data.val_images.device):
             metrics = task.validate(
-                normalized_batches(data.val_images, trainer_cfg.eval_batch_size, task.pixel_range),
-                amp,
+                normalized_batches(data.val_images, val_batch_size, task.pixel_range), amp
             )
             metrics["epoch"] = progress.epoch
             progress.history.append(metrics)
