@@ -61,6 +61,7 @@ HYDRA_MISTAKES = [
     ("trainer.epoch=3", "trainer.epoch is not a setting; did you mean trainer.epochs?"),
     ("trainer.epochs=abc", "trainer.epochs=abc is not allowed: it must be an integer"),
     ("trainer.epochs=[1", "cannot read the override 'trainer.epochs=[1'"),
+    ("+model=autoencoder", "model appears more than once in the final defaults list"),
 ]
 
 

@@ -97,9 +97,11 @@ def hydra_error_line(err: CompactHydraException) -> str | None:
         reason = err.message.splitlines()[0]
         grammar = "https://hydra.cc/docs/advanced/override_grammar/basic/"
         return f"cannot read the override {err.override!r}: {reason} (the syntax: {grammar})"
-    cause = err.__cause__
-    if not isinstance(err, ConfigCompositionException) or cause is None:
+    if not isinstance(err, ConfigCompositionException):
         return None
+    cause = err.__cause__
+    if cause is None:  # e.g. "model appears more than once in the final defaults list"
+        return " ".join(line.strip() for line in str(err).splitlines() if line.strip())
     full_key = getattr(cause, "full_key", None)
     reason = str(getattr(cause, "msg", None) or cause).splitlines()[0]
     if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and full_key:
@@ -116,7 +118,7 @@ def hydra_error_line(err: CompactHydraException) -> str | None:
         if expected:
             return f"{full_key}={cause.value} is not allowed: it must be {expected}"
         return f"{full_key}={cause.value} is not allowed: {reason}"
-    return f"{full_key}: {reason}" if full_key else None
+    return f"{full_key}: {reason}" if full_key else f"{str(err).splitlines()[0]} {reason}"
 
 
 # What an OmegaConf node of TrainerSchema's types takes, for hydra_error_line.
