@@ -65,6 +65,7 @@ def test_evaluate_cli_on_a_tiny_gan(make_cfg, tmp_path):
     ("overrides", "message"),
     [
         (["run=/nonexistent/run"], "no checkpoint at /nonexistent/run"),
+        (["run=???"], "run is not set: add run=... to the command"),  # as if no run= given
         (["samples=-5"], "samples=-5 is not allowed: it must be a positive integer"),
         (["metrics=[bogus]", "device=cpu"], "metrics=['bogus'] not available for this run"),
         (

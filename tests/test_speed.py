@@ -588,12 +588,19 @@ def test_validation_batch_is_chosen_per_device_and_leaves_the_metric_alone(tmp_p
     assert by_batch[256] == pytest.approx(by_batch[1000], rel=1e-6)
 
 
-def test_benchmark_cli_refuses_a_bad_setting_in_one_line(tmp_path):
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("precisions=[fp8]", "trainer.precision='fp8' is not allowed"),
+        ("batch_size=0", "data.batch_size=0 is not allowed"),  # once ignored as "unset"
+    ],
+)
+def test_benchmark_cli_refuses_a_bad_setting_in_one_line(tmp_path, override, message):
     result = subprocess.run(
-        [sys.executable, "-m", "aegan.bench", "model=autoencoder", "precisions=[fp8]",
+        [sys.executable, "-m", "aegan.bench", "model=autoencoder", override,
          f"hydra.run.dir={tmp_path}"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 2, output[-2000:]
-    assert "trainer.precision='fp8' is not allowed" in output and "Traceback" not in output
+    assert message in output and "Traceback" not in output

@@ -375,7 +375,7 @@ def benchmark(cfg: DictConfig) -> list[dict]:
 @one_line_hydra_errors
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="bench")
 def main(cfg: DictConfig) -> None:
-    if cfg.batch_size:
+    if cfg.batch_size is not None:  # batch_size=0 is refused by validate_config, not ignored
         with open_dict(cfg):
             cfg.data.batch_size = cfg.batch_size
     out = Path(cfg.paths.output_dir) / "bench.jsonl"

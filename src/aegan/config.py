@@ -12,6 +12,7 @@ import difflib
 import functools
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,7 +27,13 @@ from hydra.errors import (
     OverrideParseException,
 )
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    InterpolationToMissingValueError,
+    MissingMandatoryValue,
+    ValidationError,
+)
 
 from aegan.data import DATASETS
 from aegan.engine.amp import DEVICES, PRECISIONS, ConfigError
@@ -72,7 +79,7 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
         os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing and exiting 1
         try:
             return hydra_main(*args, **kwargs)
-        except CompactHydraException as err:
+        except (CompactHydraException, *UNSET_VALUE) as err:
             line = hydra_error_line(err)
             if line is None:
                 raise
@@ -84,8 +91,16 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
     return run
 
 
-def hydra_error_line(err: CompactHydraException) -> str | None:
+# A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
+UNSET_VALUE = (MissingMandatoryValue, InterpolationToMissingValueError)
+
+
+def hydra_error_line(err: Exception) -> str | None:
     """One line for a config-composition error of Hydra's; None for any other error."""
+    if isinstance(err, UNSET_VALUE):
+        missing = re.search(r"Missing mandatory value: (\S+)", str(err))
+        key = missing.group(1) if missing else err.full_key
+        return f"{key} is not set: add {key}=... to the command"
     if isinstance(err, MissingConfigException):
         if not err.missing_cfg_file or "/" not in err.missing_cfg_file:
             return None  # the primary config itself: not a command-line mistake
