@@ -30,6 +30,29 @@ def test_evaluate_cli_on_a_tiny_autoencoder(trained_ae_run, tmp_path):
     assert not (trained_ae_run / ".hydra").exists()  # evaluation leaves the run's config alone
 
 
+def test_evaluate_takes_a_checkpoint_file_and_leaves_a_mistyped_run_uncreated(
+    trained_ae_run, tmp_path
+):
+    """Hydra's log dir was ``run`` itself: a checkpoint file crashed its mkdir, and a
+    mistyped run dir was created (with an evaluate.log) before the error named it."""
+    checkpoint = trained_ae_run / "checkpoints" / "last.pt"
+    result = subprocess.run(
+        [sys.executable, "-m", "aegan.evaluate", f"run={checkpoint}", "device=cpu",
+         "metrics=[reconstruction]"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"wrote {trained_ae_run / 'metrics.json'}" in result.stdout
+    mistyped = tmp_path / "no" / "such-run"
+    result = subprocess.run(
+        [sys.executable, "-m", "aegan.evaluate", f"run={mistyped}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert f"no checkpoint at {mistyped}" in result.stdout + result.stderr
+    assert not (tmp_path / "no").exists()
+
+
 def test_training_ends_with_the_same_evaluation(make_cfg):
     metrics = train(
         make_cfg(*TINY_AE, "evaluate.at_end=true", "evaluate.metrics=[reconstruction,pca]")

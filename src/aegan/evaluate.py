@@ -25,15 +25,17 @@ from __future__ import annotations
 import json
 import logging
 import math
+import tempfile
 from pathlib import Path
 
 import hydra
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from aegan.config import CONF_DIR, one_line_errors, one_line_hydra_errors
 from aegan.data import DataFileError, DataNotFoundError, normalize
 from aegan.engine import Amp, CheckpointError, ConfigError
+from aegan.engine.checkpoint import run_dir_of
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.metrics import (
     class_histogram_stats,
@@ -263,6 +265,17 @@ def write_metrics(
     logger.close()
     return merged
 
+
+def log_dir_of(run: str) -> str:
+    """``hydra.run.dir`` of ``aegan.evaluate``: the run dir that ``run`` names (see
+    ``run_dir_of``; ``run`` may be a checkpoint file). A path that does not exist gets a
+    scratch folder instead, so that a mistyped path is not created before the error that
+    names it."""
+    run_dir = run_dir_of(run)
+    return str(run_dir if run_dir.is_dir() else Path(tempfile.gettempdir()) / "aegan-evaluate")
+
+
+OmegaConf.register_new_resolver("aegan.evaluate_log_dir", log_dir_of, replace=True)
 
 # What a user can fix from the message alone: one line, exit code 2 (debug=true: traceback)
 USER_ERRORS = (ConfigError, CheckpointError, DataNotFoundError, DataFileError)

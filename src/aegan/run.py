@@ -21,6 +21,7 @@ from aegan.engine.checkpoint import (
     load_checkpoint,
     load_module_state,
     resolve_checkpoint,
+    run_dir_of,
 )
 from aegan.tasks import Task, build_task
 
@@ -118,11 +119,7 @@ def load_run(
     checkpoint_path = resolve_checkpoint(path, checkpoint)
     state = load_checkpoint(checkpoint_path)
     config = OmegaConf.create(state["config"])
-    run_dir = (
-        checkpoint_path.parent.parent
-        if checkpoint_path.parent.name == "checkpoints"
-        else checkpoint_path.parent
-    )
+    run_dir = run_dir_of(checkpoint_path)
     torch_device = resolve_device(device, key="device")
     data = load_data(config.data, data_dir=data_dir or config.paths.data_dir).to(torch_device)
     task = build_task(config.model, data, torch_device)

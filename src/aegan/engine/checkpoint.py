@@ -114,6 +114,15 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
     )
 
 
+def run_dir_of(path: str | Path) -> Path:
+    """The run dir that ``path`` names: a run dir itself, its ``checkpoints`` folder, or a
+    checkpoint file in that folder (a file elsewhere: the folder holding it)."""
+    path = Path(path).expanduser()
+    if path.is_file():
+        path = path.parent
+    return path.parent if path.name == "checkpoints" else path
+
+
 def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> dict:
     """Load a checkpoint with ``weights_only=True``; refuse code payloads and unknown formats."""
     path = Path(path)
