@@ -51,6 +51,14 @@ def test_evaluate_takes_a_checkpoint_file_and_leaves_a_mistyped_run_uncreated(
     assert result.returncode == 2
     assert f"no checkpoint at {mistyped}" in result.stdout + result.stderr
     assert not (tmp_path / "no").exists()
+    not_a_run = tmp_path / "notes"  # a folder that exists but holds no run: left as it is
+    not_a_run.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "aegan.evaluate", f"run={not_a_run}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert list(not_a_run.iterdir()) == []
 
 
 def test_training_ends_with_the_same_evaluation(make_cfg):

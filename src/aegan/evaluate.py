@@ -268,11 +268,12 @@ def write_metrics(
 
 def log_dir_of(run: str) -> str:
     """``hydra.run.dir`` of ``aegan.evaluate``: the run dir that ``run`` names (see
-    ``run_dir_of``; ``run`` may be a checkpoint file). A path that does not exist gets a
-    scratch folder instead, so that a mistyped path is not created before the error that
-    names it."""
+    ``run_dir_of``; ``run`` may be a checkpoint file). Any other path gets a scratch folder
+    instead, so that a mistyped path is neither created nor written into before the error
+    that names it."""
     run_dir = run_dir_of(run)
-    return str(run_dir if run_dir.is_dir() else Path(tempfile.gettempdir()) / "aegan-evaluate")
+    is_run = Path(run).expanduser().is_file() or (run_dir / "checkpoints").is_dir()
+    return str(run_dir if is_run else Path(tempfile.gettempdir()) / "aegan-evaluate")
 
 
 OmegaConf.register_new_resolver("aegan.evaluate_log_dir", log_dir_of, replace=True)
