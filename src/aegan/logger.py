@@ -86,7 +86,7 @@ def encode_png(grid: torch.Tensor) -> bytes:
 
     zlib level 1, and gray kept gray: ``SummaryWriter.add_image`` makes it RGB at level 6,
     6 ms for the autoencoder's 32-image grid each epoch against 1 ms here (a third of all
-    its logging); the files are about 1.5x larger and hold the same pixels."""
+    its logging), and the file is smaller (15 KB against 28 KB), with the same pixels."""
     pixels = grid.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
     buffer = io.BytesIO()
     Image.fromarray(pixels[..., 0] if len(grid) == 1 else pixels).save(
