@@ -64,6 +64,18 @@ def one_line_errors(
         sys.exit(2)
 
 
+# A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
+UNSET_VALUE = (MissingMandatoryValue, InterpolationToMissingValueError)
+
+
+# What an OmegaConf node of TrainerSchema's types takes, for hydra_error_line.
+NODE_TYPES = {
+    "IntegerNode": "an integer",
+    "FloatNode": "a number",
+    "BooleanNode": "true or false",
+}
+
+
 def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., object]:
     """Wrap a ``@hydra.main`` function so that the command-line mistakes Hydra catches while
     composing the config (a misspelt group option or key, a value of the wrong type, an
@@ -89,10 +101,6 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
             del os.environ["HYDRA_FULL_ERROR"]
 
     return run
-
-
-# A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
-UNSET_VALUE = (MissingMandatoryValue, InterpolationToMissingValueError)
 
 
 def hydra_error_line(err: Exception) -> str | None:
@@ -134,14 +142,6 @@ def hydra_error_line(err: Exception) -> str | None:
             return f"{full_key}={cause.value} is not allowed: it must be {expected}"
         return f"{full_key}={cause.value} is not allowed: {reason}"
     return f"{full_key}: {reason}" if full_key else f"{str(err).splitlines()[0]} {reason}"
-
-
-# What an OmegaConf node of TrainerSchema's types takes, for hydra_error_line.
-NODE_TYPES = {
-    "IntegerNode": "an integer",
-    "FloatNode": "a number",
-    "BooleanNode": "true or false",
-}
 
 
 # Image shape of each named data set, known before reading it.

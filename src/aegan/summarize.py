@@ -2,8 +2,9 @@
 
 Reads each job's overrides (``.hydra/overrides.yaml``) and final metrics (``metrics.json``),
 error (``failed.json``) or stop (``stopped.json``: Ctrl-C/SIGTERM, resumable), prints one
-table sorted by the objective (lower is better, jobs without metrics last) and writes ``summary.csv`` and ``summary.md``. ``read_sweep`` is the reader that
-notebooks reuse: ``pandas.DataFrame(read_sweep(path))``.
+table sorted by the objective (lower is better, jobs without metrics last) and writes
+``summary.csv`` and ``summary.md``. ``read_sweep`` is the reader that notebooks reuse:
+``pandas.DataFrame(read_sweep(path))``.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def read_sweep(path: str | Path) -> list[dict]:
     metrics.json written; ``failed``: failed.json written; ``stopped``: stopped.json written,
     by Ctrl-C or SIGTERM after saving its last step; ``unfinished``: none of them, the job was
     killed, is still running or died before ``main``), ``error`` (``Type: message``, the
-    stop's message, or ""), ``overrides`` (the job's command-line overrides as Hydra saved them), then each
-    override by its key (``model.latent_dim``: 8) and each final metric (``test/mse``:
+    stop's message, or ""), ``overrides`` (the job's command-line overrides as Hydra saved
+    them), then each override by its key (``model.latent_dim``: 8) and each final metric (``test/mse``:
     0.015). Numbers are numbers; overrides that are not numbers are text.
     """
     root = Path(path)
