@@ -184,7 +184,7 @@ def step_profile(batch: int, device_name: str = "cuda", *extra: str) -> None:
         f"== step profile {list(extra)}: {count:.0f} kernels, {step_ms:.3f} ms of kernels a step =="
     )
     sort = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
-    print(averages.table(sort_by=sort, row_limit=30, max_name_column_width=100))
+    print(averages.table(sort_by=sort, row_limit=45, max_name_column_width=90))
     # which tensors are copied (an eager step only: a graph replay records kernels, not ops)
     copies = [
         e for e in prof.key_averages(group_by_input_shape=True)
@@ -203,11 +203,22 @@ if __name__ == "__main__":
     parser.add_argument(
         "--profile-only-on", help="skip the layer timings; profile the step on this device"
     )
+    parser.add_argument(
+        "--step",
+        action="append",
+        metavar="OVERRIDES",
+        help="skip the layer timings; profile the step with these comma-separated overrides "
+        "(repeatable), e.g. --step trainer.capture_step=true,trainer.compile=default",
+    )
     args = parser.parse_args()
     torch.backends.cudnn.benchmark = True
     torch.set_float32_matmul_precision("high")
     if args.profile_only_on:
         step_profile(args.batch, args.profile_only_on, "trainer.fast_dropout=false")
+        raise SystemExit
+    if args.step:
+        for overrides in args.step:
+            step_profile(args.batch, DEV, *overrides.split(","))
         raise SystemExit
     for part in (layer_table, head_and_padding):
         try:

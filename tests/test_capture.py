@@ -140,13 +140,21 @@ def test_gpu_captured_autoencoder_learns_what_the_eager_one_does(tmp_path):
 
 @pytest.mark.gpu
 @needs_cuda
-@pytest.mark.parametrize(("channels_last", "pad"), [(False, False), (True, False), (True, True)])
-def test_gpu_captured_gan_step_advances_everything_without_a_sync(channels_last, pad, tmp_path):
+@pytest.mark.parametrize(
+    ("channels_last", "pad", "compile_mode"),
+    [(False, False, "none"), (True, False, "none"), (True, True, "none"), (True, True, "default")],
+)
+def test_gpu_captured_gan_step_advances_everything_without_a_sync(
+    channels_last, pad, compile_mode, tmp_path
+):
     cuda = torch.device("cuda")
     data = synthetic_data().to(cuda)
     overrides = [*TINY_GAN, "trainer.device=cuda", "trainer.capture_step=true",
-                 f"trainer.channels_last={channels_last}", f"trainer.pad_thin_convs={pad}"]  # fmt: skip
+                 f"trainer.channels_last={channels_last}", f"trainer.pad_thin_convs={pad}",
+                 f"trainer.compile={compile_mode}"]  # fmt: skip
     _, task, amp = built(overrides, tmp_path, cuda, data)
+    # compiled: the networks and the step's arithmetic around them (losses, scores, EMA)
+    assert hasattr(task.ema_update_, "_torchdynamo_orig_callable") == (compile_mode != "none")
     assert isinstance(task.discriminator.features[0], PaddedConv2d) == pad
     assert isinstance(amp, Amp) and amp.scaler is None
     _run(task, amp, data, WARMUP_STEPS + 1)  # eager steps, then the capture and its replay

@@ -34,6 +34,7 @@ from aegan.engine.speed import (
 )
 from aegan.models import Discriminator
 from aegan.tasks import build_task
+from aegan.tasks.gan import ema_update_
 from aegan.train import train
 from conftest import REPO, TINY_AE, TINY_GAN, compose_config
 
@@ -284,6 +285,18 @@ def test_compiled_gan_steps_generator_and_discriminator_separately(tmp_path, one
     cfg, task, amp = built(TINY_GAN + ["trainer.compile=default", "model.r1_gamma=1"], tmp_path)
     assert task.forward_discriminator is task.frozen_discriminator  # one compiled D
     assert task.forward_generator._orig_mod is task.generator
+    # and the step's arithmetic around them, with eager's results
+    real, fake = torch.randn(2, 8, requires_grad=True)
+    compiled_out = task.discriminator_objective(real, fake)
+    eager_out = task._discriminator_objective(real, fake)
+    torch.testing.assert_close(compiled_out, eager_out)
+    assert compiled_out[0].requires_grad
+    assert task.ema_update_ is not ema_update_
+    ema, live = [torch.ones(3), torch.zeros(2, 2)], [torch.zeros(3), torch.ones(2, 2)]
+    clock = torch.zeros(())
+    task.ema_update_(ema, live, clock, 0.999)  # decay (1 + 0) / (10 + 0) = 0.1
+    torch.testing.assert_close(ema, [torch.full((3,), 0.1), torch.full((2, 2), 0.9)])
+    assert clock.item() == 1
     stats = steps(task, amp, synthetic_data(), 3)
     means, bad, _ = stats.read()
     assert bad == 0 and means["train/r1_penalty"] >= 0

@@ -47,6 +47,17 @@ def grad_norm(params: list[nn.Parameter]) -> torch.Tensor:
     return torch.nn.utils.get_total_norm(grads).detach()
 
 
+def ema_update_(
+    ema: list[torch.Tensor], live: list[torch.Tensor], clock: torch.Tensor, max_decay: float
+) -> None:
+    """ema <- decay * ema + (1 - decay) * live, in place, with decay = min(max_decay,
+    (1 + t) / (10 + t)) at t = ``clock`` (0-d, on the device); then ``clock`` += 1."""
+    decay = ((1 + clock) / (10 + clock)).clamp(max=max_decay)  # 0-d, on the device
+    torch._foreach_mul_(ema, decay)
+    torch._foreach_add_(ema, torch._foreach_mul(live, 1 - decay))
+    clock.add_(1)
+
+
 def set_requires_grad(params: list[nn.Parameter], requires_grad: bool) -> None:
     """``Module.requires_grad_(requires_grad)`` over a parameter list made once (walking the
     module tree on every step costs more host time than a dozen kernel launches)."""
@@ -156,6 +167,11 @@ class GanTask(Task):
         # +1 for reals, -1 for fakes: (logits - threshold) * sign > 0 when D is right
         self._real_fake_sign = torch.tensor([[1.0], [-1.0]], device=self.device)  # (2, 1)
         self._ema_tensors: tuple[list[torch.Tensor], ...] | None = None  # see _update_ema
+        # the step's arithmetic outside the networks; compiled by ``wrap_networks`` (not
+        # grad_norm: one fused kernel eager, compiled it splits into a reduction per tensor)
+        self.discriminator_objective = self._discriminator_objective
+        self.generator_loss = self.loss.generator
+        self.ema_update_ = ema_update_
 
     # ---- training -------------------------------------------------------------------
 
@@ -185,7 +201,6 @@ class GanTask(Task):
             penalty = r1_penalty(real_logits, real)
             stats["train/r1_penalty"] = penalty.detach()
             d_penalties = [0.5 * self.r1_gamma * penalty]
-            logits = torch.cat([real_logits.detach(), fake_logits.detach()])  # for the stats
         else:
             with amp.autocast():  # D has no batch norm: one forward over reals and fakes
                 logits = discriminator(torch.cat([x, fake.detach()]))  # (2B,)
@@ -195,7 +210,7 @@ class GanTask(Task):
             penalty = gradient_penalty(self.discriminator, x, fake)  # fp32, autocast off inside
             stats["train/gradient_penalty"] = penalty.detach()
             d_penalties.append(self.gp_weight * penalty)
-        d_loss = self.loss.discriminator(real_logits, fake_logits)  # fp32
+        d_loss, d_real, d_fake, d_correct = self.discriminator_objective(real_logits, fake_logits)
         amp.backward(sum(d_penalties, d_loss))
         amp.unscale_(d_optimizer)
         d_grad_norm = grad_norm(self.d_params)
@@ -207,7 +222,7 @@ class GanTask(Task):
             set_requires_grad(self.d_params, False)
             with amp.autocast():
                 g_logits = self.frozen_discriminator(fake)  # (B,)
-            g_loss = self.loss.generator(g_logits)
+            g_loss = self.generator_loss(g_logits)
             amp.backward(g_loss)
             set_requires_grad(self.d_params, True)
             amp.unscale_(g_optimizer)
@@ -215,14 +230,8 @@ class GanTask(Task):
             amp.step(g_optimizer)
             self._update_ema()
         else:
-            g_loss = self.loss.generator(fake_logits.detach())
+            g_loss = self.generator_loss(fake_logits.detach())
 
-        # D's scores and accuracy, from the (2B,) logits as (2, B): reals, then fakes
-        scores = logits.detach().float().view(2, batch_size)
-        d_correct = ((scores - self.threshold) * self._real_fake_sign > 0).float().mean()
-        if self.loss.name == "ns":  # as probabilities
-            scores = scores.sigmoid()
-        d_real, d_fake = scores.mean(dim=1).unbind()
         stats.update(
             {
                 "train/d_loss": d_loss.detach(),
@@ -236,6 +245,19 @@ class GanTask(Task):
         )
         return stats
 
+    def _discriminator_objective(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        """Logits (B,) of reals and fakes -> the D loss (fp32, differentiable) and D's
+        detached mean scores on reals and fakes and its accuracy over both (0-d each)."""
+        d_loss = self.loss.discriminator(real_logits, fake_logits)
+        scores = torch.stack([real_logits.detach(), fake_logits.detach()]).float()  # (2, B)
+        d_correct = ((scores - self.threshold) * self._real_fake_sign > 0).float().mean()
+        if self.loss.name == "ns":  # as probabilities
+            scores = scores.sigmoid()
+        d_real, d_fake = scores.mean(dim=1).unbind()
+        return d_loss, d_real, d_fake, d_correct
+
     def wrap_networks(self, wrap: NetworkWrapper) -> None:
         if self.r1_gamma and wrap.distributed:
             raise ConfigError(
@@ -244,6 +266,9 @@ class GanTask(Task):
         self.forward_generator = wrap(self.generator)
         self.forward_discriminator = wrap(self.discriminator)
         self.frozen_discriminator = wrap(self.discriminator, sync_gradients=False)
+        self.discriminator_objective = wrap.function(self._discriminator_objective)
+        self.generator_loss = wrap.function(self.loss.generator)
+        self.ema_update_ = wrap.function(ema_update_)
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -275,13 +300,9 @@ class GanTask(Task):
                 [ema for ema, _ in copied], [live for _, live in copied],
             )  # fmt: skip
         ema_averaged, live_averaged, ema_copied, live_copied = self._ema_tensors
-        t = self.ema_clock
-        decay = ((1 + t) / (10 + t)).clamp_(max=self.ema_decay)  # 0-d, on the device
-        torch._foreach_mul_(ema_averaged, decay)
-        torch._foreach_add_(ema_averaged, torch._foreach_mul(live_averaged, 1 - decay))
+        self.ema_update_(ema_averaged, live_averaged, self.ema_clock, self.ema_decay)
         if ema_copied:
             torch._foreach_copy_(ema_copied, live_copied)
-        t.add_(1)
         self._count_ema_update()
 
     def _count_ema_update(self) -> None:
