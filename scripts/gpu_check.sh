@@ -2,6 +2,7 @@
 # The GPU checks of the speed work, as one command for a machine with CUDA and no network.
 #
 #   scripts/gpu_check.sh --prepare    # here, with PyPI: wheels + Fashion-MNIST into .gpu_wheels/
+#   AB_REF=1ee8dcc scripts/gpu_check.sh --prepare   # also that commit's src/ and conf/, for "ab"
 #   scripts/gpu_check.sh              # there: install, GPU tests, benchmarks; results in $OUT
 #   scripts/gpu_check.sh --dry-run    # print the commands, run nothing
 #   DEVICE=cpu QUICK=1 PYTHON=.venv/bin/python scripts/gpu_check.sh   # rehearse every stage on the CPU
@@ -17,6 +18,9 @@
 #   ae-compiled   the autoencoder's whole step compiled with CUDA graphs (reduce-overhead)
 #   gan-compiled  DCGAN bf16 channels_last, networks compiled with CUDA graphs
 #   gan-compiled-captured  DCGAN bf16 channels_last, networks compiled (default), step captured
+#   ab        (when prepared with AB_REF) the gan-compiled-captured configuration on AB_REF's
+#             tree and on this one, alternately, twice: a speed change's before and after on
+#             one card in one run (rows in bench_dcgan.jsonl with "tree": "ref ..." / "this")
 #   tests     the GPU-marked tests
 #   parity    (not in the default STAGES: 3-5 min more) DCGAN quality, captured bf16 against
 #             fp32 eager, 3 seeds each (scripts/parity.py gan --device cuda)
@@ -34,7 +38,7 @@ OUT=${OUT:-/tmp/aegan-gpu-check}
 DEVICE=${DEVICE:-cuda}
 QUICK=${QUICK:-0}
 BUDGET_S=${BUDGET_S:-480}
-STAGES=${STAGES:-ae gan ae-compiled gan-compiled gan-compiled-captured tests}
+STAGES=${STAGES:-ae gan ae-compiled gan-compiled gan-compiled-captured ab tests}
 PINS=(hydra-core==1.3.8 omegaconf==2.3.1 antlr4-python3-runtime==4.9.3)  # as in .venv
 START=$(date +%s)
 DRY=0
@@ -43,6 +47,11 @@ FAILED=0  # stages that failed, timed out or were skipped: the exit status is 1 
 case "${1:-}" in
 --prepare)
     rm -f "$WHEELS"/*.whl  # one version of each
+    rm -rf "$WHEELS/ab"
+    if [ -n "${AB_REF:-}" ]; then  # the tree to compare against, beside the wheels
+        mkdir -p "$WHEELS/ab" && git archive "$AB_REF" src conf | tar -x -C "$WHEELS/ab" || exit 1
+        git rev-parse --short "$AB_REF" >"$WHEELS/ab/REF" || exit 1
+    fi
     mkdir -p "$WHEELS/fashion-mnist"
     # pure-Python packages: one py3-none-any wheel each (antlr4 4.9.3 is built from its sdist)
     "$PYTHON" -m pip wheel --quiet --no-deps -w "$WHEELS" "${PINS[@]}" || exit 1
@@ -98,6 +107,7 @@ mkdir -p "$OUT"
 : >"$OUT/status.txt"
 if [ "$DRY" = 0 ]; then
     rm -rf /tmp/aegan-bench /tmp/aegan-parity  # no rows of an earlier run in this one's files
+    mkdir -p /tmp/aegan-bench
     ls "$WHEELS"/*.whl "$WHEELS"/fashion-mnist/*.gz >/dev/null || { echo "run $0 --prepare first (here, with PyPI)" >&2; exit 1; }
     {
         date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | head -3
@@ -110,8 +120,8 @@ run 60 "$OUT/bench.log" "$PYTHON" -m pip install -q --no-index --no-deps --no-co
     --upgrade --target /tmp/aegan-site "$WHEELS"/*.whl || true
 export PYTHONPATH="/tmp/aegan-site:$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
-CAPTURE='[false,true]'
-[ "$DEVICE" = cpu ] && CAPTURE='[false]'  # a CUDA graph needs CUDA
+CAPTURE='[false,true]' AB_CAPTURE='[true]'
+[ "$DEVICE" = cpu ] && CAPTURE='[false]' AB_CAPTURE='[false]'  # a CUDA graph needs CUDA
 # one process per group: each row's ratio is to the plain loop timed in the same process
 wanted() { case " $STAGES " in *" $1 "*) return 0 ;; esac; return 1; }  # wanted STAGE
 bench() {  # bench LIMIT_S NAME ARGS...: one benchmark process, its lines in /tmp/aegan-bench/NAME
@@ -130,6 +140,21 @@ bench 180 gan-compiled model=dcgan 'precisions=[bf16]' "compile_modes=[$COMPILED
 [ "$DEVICE" = cpu ] || bench 150 gan-compiled-captured model=dcgan 'precisions=[bf16]' \
     'compile_modes=[default]' 'capture_step=[true]' 'channels_last=[true]' "${GAN_ARGS[@]}" \
     "variants={pad:['trainer.pad_thin_convs=true']}"
+if wanted ab && [ -f "$WHEELS/ab/REF" ]; then
+    ref=$(cat "$WHEELS/ab/REF")
+    for round in 1 2; do
+        for tree in "ref $ref" this; do
+            src=$PWD/src
+            [ "$tree" = this ] || src=$PWD/$WHEELS/ab/src
+            name="ab-$round-${tree%% *}"
+            run 60 "$OUT/bench.log" env PYTHONPATH="/tmp/aegan-site:$src" "$PYTHON" -m aegan.bench \
+                "${COMMON[@]}" model=dcgan 'precisions=[bf16]' 'compile_modes=[default]' \
+                "capture_step=$AB_CAPTURE" 'channels_last=[true]' trainer.pad_thin_convs=true \
+                "${GAN_ARGS[@]}" hydra.run.dir="/tmp/aegan-bench/$name" &&
+                sed "s/^{/{\"tree\": \"$tree\", /" "/tmp/aegan-bench/$name/bench.jsonl" >>/tmp/aegan-bench/ab.jsonl
+        done
+    done
+fi
 wanted tests && run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu \
     tests/test_speed.py tests/test_capture.py
 wanted probe && PROBE_DEVICE=$DEVICE run 90 "$OUT/probe.txt" "$PYTHON" scripts/probe_dcgan_gpu.py \
@@ -140,7 +165,8 @@ wanted parity && run 300 "$OUT/parity.log" "$PYTHON" scripts/parity.py gan --dev
 
 if [ "$DRY" = 0 ]; then
     cat /tmp/aegan-bench/ae{,-compiled}/bench.jsonl >"$OUT/bench_autoencoder.jsonl" 2>/dev/null
-    cat /tmp/aegan-bench/gan{,-compiled,-compiled-captured}/bench.jsonl >"$OUT/bench_dcgan.jsonl" 2>/dev/null
+    cat /tmp/aegan-bench/gan{,-compiled,-compiled-captured}/bench.jsonl /tmp/aegan-bench/ab.jsonl \
+        >"$OUT/bench_dcgan.jsonl" 2>/dev/null
     echo "done in $(($(date +%s) - START)) s, $FAILED stage(s) failed" | tee -a "$OUT/status.txt"
     cat "$OUT"/bench_*.jsonl 2>/dev/null
     if [ -f "$OUT/gpu_tests.log" ]; then tail -3 "$OUT/gpu_tests.log"; fi
