@@ -6,6 +6,8 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
+from aegan.config import validate_config
+from aegan.engine import ConfigError
 from conftest import CONF_DIR, compose_config
 
 MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
@@ -40,3 +42,11 @@ def test_autoencoder_config_instantiates_the_article_network(tmp_path: Path):
 def test_unknown_key_is_rejected(tmp_path: Path):
     with pytest.raises(Exception, match="epochz"):
         compose_config(["trainer.epochz=3"], tmp_path)
+
+
+@pytest.mark.parametrize("group", ["model", "data", "logger"])
+def test_a_deleted_config_group_is_named_with_its_options(group, tmp_path: Path):
+    cfg = compose_config([f"~{group}"], tmp_path)  # Hydra composes without it
+    options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+    with pytest.raises(ConfigError, match=f"{group} is not set .* one of: {', '.join(options)}$"):
+        validate_config(cfg)

@@ -207,6 +207,13 @@ def validate_config(cfg: DictConfig) -> None:
     """Raise ``ConfigError`` for the first setting that cannot work."""
     from aegan.tasks import TASK_CLASSES, TASKS  # late: tasks import the engine
 
+    for group in ("data", "model", "trainer", "logger", "paths"):
+        if group not in cfg:  # deleted on the command line: ~model
+            options = sorted(path.stem for path in (Path(CONF_DIR) / group).glob("*.yaml"))
+            raise ConfigError(
+                f"{group} is not set (deleted with ~{group}?); choose one with {group}=..., "
+                f"one of: {', '.join(options)}"
+            )
     _choice("data", cfg.data.name, DATASETS)
     _choice("model.task", cfg.model.task, TASKS)
     _choice("trainer.precision", cfg.trainer.precision, PRECISIONS)
