@@ -24,7 +24,7 @@
 #   tests     the GPU-marked tests
 #   parity    (not in the default STAGES: 3-5 min more) DCGAN quality, captured bf16 against
 #             fp32 eager, 3 seeds each (scripts/parity.py gan --device cuda)
-#   probe     (not in the default STAGES: ~30 s) where the DCGAN step's kernel time goes
+#   probe     (not in the default STAGES: ~60 s) where the DCGAN step's kernel time goes
 #             (scripts/probe_dcgan_gpu.py)
 # (install always runs first). On the CPU (DEVICE=cpu) nothing is captured.
 # Output in $OUT (at most 8 files): env.txt, bench_autoencoder.jsonl, bench_dcgan.jsonl,
@@ -157,7 +157,7 @@ if wanted ab && [ -f "$WHEELS/ab/REF" ]; then
 fi
 wanted tests && run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu \
     tests/test_speed.py tests/test_capture.py
-wanted probe && PROBE_DEVICE=$DEVICE run 90 "$OUT/probe.txt" "$PYTHON" scripts/probe_dcgan_gpu.py \
+wanted probe && PROBE_DEVICE=$DEVICE run 120 "$OUT/probe.txt" "$PYTHON" scripts/probe_dcgan_gpu.py \
     "${PROBE_ARGS[@]}"
 wanted parity && run 300 "$OUT/parity.log" "$PYTHON" scripts/parity.py gan --device "$DEVICE" \
     --out /tmp/aegan-parity "${PARITY_ARGS[@]}" "data.root=$PWD/$WHEELS/fashion-mnist" \

@@ -9,8 +9,9 @@ gradient, with its TFLOPS; (2) before/after pairs on the same layers: the discri
 head on NCHW-order against NHWC-order features, and the 1-channel layers plain against
 padded to 8 channels (``trainer.pad_thin_convs``); (3) the kernel table of the task's
 step, eager (with the copies it makes, by tensor shape) and captured
-(``trainer.capture_step``) without and with ``pad_thin_convs``, with the kernel count and
-kernel time per step. Times are GPU kernel time, launch gaps excluded.
+(``trainer.capture_step``) without and with ``pad_thin_convs``, then with ``compile=default``
+too (the fastest configuration measured), with the kernel count and kernel time per step;
+``--step`` profiles other overrides instead. Times are GPU kernel time, launch gaps excluded.
 """
 
 from __future__ import annotations
@@ -229,6 +230,7 @@ if __name__ == "__main__":
         [],
         ["trainer.capture_step=true"],
         ["trainer.capture_step=true", "trainer.pad_thin_convs=true"],
+        ["trainer.capture_step=true", "trainer.pad_thin_convs=true", "trainer.compile=default"],
     ):
         try:
             step_profile(args.batch, DEV, *extra)
