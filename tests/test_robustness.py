@@ -464,6 +464,28 @@ def test_missing_data_names_every_path_searched(make_cfg, tmp_path):
     assert "data.root=FOLDER" in message and "\n" not in message
 
 
+@pytest.mark.parametrize(("data", "dataset_class"), [("mnist", "MNIST"), ("cifar10", "CIFAR10")])
+def test_a_failed_download_is_one_line(data, dataset_class, make_cfg, tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    from aegan.data import DataNotFoundError
+
+    def offline(*args, **kwargs):  # what torchvision raises without a network: 3+ lines
+        raise RuntimeError(
+            "Error downloading train-images-idx3-ubyte.gz:\nTried https://mirror/, got:\n"
+            "<urlopen error [Errno -2] Name or service not known>\n"
+        )
+
+    monkeypatch.setattr(torchvision.datasets, dataset_class, offline)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataNotFoundError) as info:
+        train(make_cfg(*TINY_AE, f"data={data}", f"data.root={empty}", "data.download=true"))
+    message = str(info.value)
+    assert "\n" not in message and "Name or service not known>" in message
+    assert "data.root=FOLDER" in message
+
+
 def test_unreadable_image_in_a_folder_is_named(make_cfg, tmp_path):
     from PIL import Image
 

@@ -118,6 +118,12 @@ def _try_apt_install(package: str) -> str:
     return "ok"
 
 
+def _one_line(err: Exception, limit: int = 200) -> str:
+    """``Type: message`` on one line (torchvision's download errors span several), shortened."""
+    text = f"{type(err).__name__}: {' '.join(str(err).split())}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _try_torchvision_download(dataset_cls_name: str, data_dir: Path) -> str:
     try:
         import torchvision.datasets as tvd
@@ -127,7 +133,7 @@ def _try_torchvision_download(dataset_cls_name: str, data_dir: Path) -> str:
             dataset_cls(root=str(data_dir), train=train, download=True)
         return "ok"
     except Exception as err:  # network errors come in many types
-        return f"torchvision download failed: {type(err).__name__}: {str(err)[:160]}"
+        return f"torchvision download failed: {_one_line(err)}"
 
 
 def load_idx_dataset(
@@ -223,7 +229,7 @@ def load_cifar10(
         test = tvd.CIFAR10(root=str(folder), train=False, download=download)
     except Exception as err:
         raise DataNotFoundError(
-            f"cifar10 data not found in {folder} ({type(err).__name__}: {str(err)[:160]}). "
+            f"cifar10 data not found in {folder} ({_one_line(err)}). "
             "To fix: put torchvision's cifar-10-batches-py folder there, pass data.root=FOLDER, "
             "or allow the network with data.download=true"
         ) from err
