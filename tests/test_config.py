@@ -50,3 +50,9 @@ def test_a_deleted_config_group_is_named_with_its_options(group, tmp_path: Path)
     options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
     with pytest.raises(ConfigError, match=f"{group} is not set .* one of: {', '.join(options)}$"):
         validate_config(cfg)
+
+
+def test_an_unset_value_is_named_before_anything_runs(tmp_path: Path):
+    cfg = compose_config(["data=image_folder"], tmp_path)  # data.root: ???
+    with pytest.raises(ConfigError, match=r"^data.root is not set: add data.root=\.\.\. to"):
+        validate_config(cfg)

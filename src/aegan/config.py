@@ -214,6 +214,9 @@ def validate_config(cfg: DictConfig) -> None:
                 f"{group} is not set (deleted with ~{group}?); choose one with {group}=..., "
                 f"one of: {', '.join(options)}"
             )
+    unset = sorted(OmegaConf.missing_keys(cfg))  # ``???`` values, e.g. image_folder's data.root
+    if unset:
+        raise ConfigError(f"{unset[0]} is not set: add {unset[0]}=... to the command")
     _choice("data", cfg.data.name, DATASETS)
     _choice("model.task", cfg.model.task, TASKS)
     _choice("trainer.precision", cfg.trainer.precision, PRECISIONS)
