@@ -606,6 +606,8 @@ def test_validation_batch_is_chosen_per_device_and_leaves_the_metric_alone(tmp_p
     [
         ("precisions=[fp8]", "trainer.precision='fp8' is not allowed"),
         ("batch_size=0", "data.batch_size=0 is not allowed"),  # once ignored as "unset"
+        ("steps=-1", "steps=-1 is not allowed"),  # once timed, and reported as a row
+        ("plain_steps=0", "plain_steps=0 is not allowed"),
     ],
 )
 def test_benchmark_cli_refuses_a_bad_setting_in_one_line(tmp_path, override, message):

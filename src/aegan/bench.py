@@ -43,7 +43,13 @@ import yaml
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import CONF_DIR, one_line_errors, one_line_hydra_errors, validate_config
+from aegan.config import (
+    CONF_DIR,
+    check_positive,
+    one_line_errors,
+    one_line_hydra_errors,
+    validate_config,
+)
 from aegan.data import DataFileError, DataNotFoundError, DeviceBatches, ImageData, load_data
 from aegan.engine import Amp, ConfigError, resolve_device, seed_everything
 from aegan.engine.capture import WARMUP_STEPS
@@ -303,6 +309,10 @@ def benchmark(cfg: DictConfig) -> list[dict]:
     """Time the plain loop (once per thread count) and the project's step for each
     configuration, round robin in this process; return one row per configuration."""
     validate_config(cfg)
+    for key in ("steps", "repeats"):
+        check_positive(cfg, key)
+    check_positive(cfg, "warmup", minimum=0)
+    check_positive(cfg, "plain_steps", allow_none=True)
     device = resolve_device(cfg.trainer.device)
     seed_everything(cfg.seed)
     data_dir = Path(cfg.paths.data_dir).expanduser().resolve()

@@ -180,7 +180,10 @@ def register_configs() -> None:
 register_configs()
 
 
-def _positive(cfg: DictConfig, key: str, *, allow_none: bool = False, minimum: int = 1) -> None:
+def check_positive(
+    cfg: DictConfig, key: str, *, allow_none: bool = False, minimum: int = 1
+) -> None:
+    """Raise ``ConfigError`` unless ``cfg``'s ``key`` is an integer >= ``minimum`` (or null)."""
     value = OmegaConf.select(cfg, key)
     if value is None and allow_none:
         return
@@ -234,22 +237,22 @@ def validate_config(cfg: DictConfig) -> None:
         "trainer.keep_checkpoints",
         "data.batch_size",
     ):
-        _positive(cfg, key)
-    _positive(cfg, "trainer.checkpoint_every_steps", minimum=0)
-    _positive(cfg, "trainer.cpu_threads", allow_none=True)
-    _positive(cfg, "trainer.eval_batch_size", allow_none=True)
-    _positive(cfg, "model.cpu_threads", allow_none=True)
-    _positive(cfg, "data.subset", allow_none=True)
-    _positive(cfg, "data.val_size", minimum=0)
-    _positive(cfg, "logger.log_every_steps")
-    _positive(cfg, "model.latent_dim")
+        check_positive(cfg, key)
+    check_positive(cfg, "trainer.checkpoint_every_steps", minimum=0)
+    check_positive(cfg, "trainer.cpu_threads", allow_none=True)
+    check_positive(cfg, "trainer.eval_batch_size", allow_none=True)
+    check_positive(cfg, "model.cpu_threads", allow_none=True)
+    check_positive(cfg, "data.subset", allow_none=True)
+    check_positive(cfg, "data.val_size", minimum=0)
+    check_positive(cfg, "logger.log_every_steps")
+    check_positive(cfg, "model.latent_dim")
     for i, size in enumerate(cfg.model.get("hidden_dims") or []):
         if not isinstance(size, int) or size < 1:
             raise ConfigError(
                 f"model.hidden_dims[{i}]={size!r} is not allowed: layer sizes must be positive integers"
             )
     if cfg.data.name == "image_folder":
-        _positive(cfg, "data.image_size")
+        check_positive(cfg, "data.image_size")
         _choice("data.channels", cfg.data.channels, (1, 3))
     if cfg.data.subset is not None and cfg.data.batch_size > cfg.data.subset:
         raise ConfigError(
