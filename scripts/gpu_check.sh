@@ -11,17 +11,19 @@
 # hydra-core, omegaconf or antlr4: those travel as wheels in the git-ignored .gpu_wheels/, with
 # the Fashion-MNIST files for the benchmark's plain loop (about 31 MB; name .gpu_wheels in the
 # device tool's carry). Stages, each under its own time limit so the whole ends within
-# BUDGET_S (default 480 s), the benchmarks first (the figures the README reports), each in its
-# own process so that a slow or failing compile costs only its own rows; STAGES picks some:
-#   ae        autoencoder, batch 4096, fp32/bf16, eager and its step captured (capture_step)
-#   gan       DCGAN, batch 256, fp32/bf16, channels_last or not, eager and captured
-#   ae-compiled   the autoencoder's whole step compiled with CUDA graphs (reduce-overhead)
-#   gan-compiled  DCGAN bf16 channels_last, networks compiled with CUDA graphs
-#   gan-compiled-captured  DCGAN bf16 channels_last, networks compiled (default), step captured
+# BUDGET_S (default 480 s), in this order (what a short budget cuts comes last), each
+# benchmark in its own process so that a slow or failing compile costs only its own rows;
+# STAGES picks some:
+#   gan-compiled-captured  DCGAN bf16 channels_last, networks compiled (default), step
+#             captured, with and without pad_thin_convs: the fastest DCGAN measured
+#   tests     the GPU-marked tests
 #   ab        (when prepared with AB_REF) the gan-compiled-captured configuration on AB_REF's
 #             tree and on this one, alternately, twice: a speed change's before and after on
 #             one card in one run (rows in bench_dcgan.jsonl with "tree": "ref ..." / "this")
-#   tests     the GPU-marked tests
+#   gan       DCGAN, batch 256, fp32/bf16, channels_last or not, eager and captured
+#   ae        autoencoder, batch 4096, fp32/bf16, eager and its step captured (capture_step)
+#   ae-compiled   the autoencoder's whole step compiled with CUDA graphs (reduce-overhead)
+#   gan-compiled  DCGAN bf16 channels_last, networks compiled with CUDA graphs
 #   parity    (not in the default STAGES: 3-5 min more) DCGAN quality, captured bf16 against
 #             fp32 eager, 3 seeds each (scripts/parity.py gan --device cuda)
 #   probe     (not in the default STAGES: ~60 s) where the DCGAN step's kernel time goes
@@ -38,7 +40,7 @@ OUT=${OUT:-/tmp/aegan-gpu-check}
 DEVICE=${DEVICE:-cuda}
 QUICK=${QUICK:-0}
 BUDGET_S=${BUDGET_S:-480}
-STAGES=${STAGES:-ae gan ae-compiled gan-compiled gan-compiled-captured ab tests}
+STAGES=${STAGES:-gan-compiled-captured tests ab gan ae ae-compiled gan-compiled}
 PINS=(hydra-core==1.3.8 omegaconf==2.3.1 antlr4-python3-runtime==4.9.3)  # as in .venv
 START=$(date +%s)
 DRY=0
@@ -130,16 +132,11 @@ bench() {  # bench LIMIT_S NAME ARGS...: one benchmark process, its lines in /tm
     run "$limit" "$OUT/bench.log" "$PYTHON" -m aegan.bench "${COMMON[@]}" "$@" \
         hydra.run.dir="/tmp/aegan-bench/$name"
 }
-bench 75 ae model=autoencoder 'precisions=[fp32,bf16]' "capture_step=$CAPTURE" "${AE_ARGS[@]}"
-bench 120 gan model=dcgan 'precisions=[fp32,bf16]' 'channels_last=[false,true]' \
-    "capture_step=$CAPTURE" "${GAN_ARGS[@]}"
-bench 120 ae-compiled model=autoencoder 'precisions=[fp32]' "compile_modes=[$COMPILED]" \
-    'compile_scopes=[step]' "${AE_ARGS[@]}"
-bench 180 gan-compiled model=dcgan 'precisions=[bf16]' "compile_modes=[$COMPILED]" \
-    'channels_last=[true]' "${GAN_ARGS[@]}"
 [ "$DEVICE" = cpu ] || bench 150 gan-compiled-captured model=dcgan 'precisions=[bf16]' \
     'compile_modes=[default]' 'capture_step=[true]' 'channels_last=[true]' "${GAN_ARGS[@]}" \
     "variants={pad:['trainer.pad_thin_convs=true']}"
+wanted tests && run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu \
+    tests/test_speed.py tests/test_capture.py
 if wanted ab && [ -f "$WHEELS/ab/REF" ]; then
     ref=$(cat "$WHEELS/ab/REF")
     for round in 1 2; do
@@ -155,8 +152,13 @@ if wanted ab && [ -f "$WHEELS/ab/REF" ]; then
         done
     done
 fi
-wanted tests && run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu \
-    tests/test_speed.py tests/test_capture.py
+bench 120 gan model=dcgan 'precisions=[fp32,bf16]' 'channels_last=[false,true]' \
+    "capture_step=$CAPTURE" "${GAN_ARGS[@]}"
+bench 75 ae model=autoencoder 'precisions=[fp32,bf16]' "capture_step=$CAPTURE" "${AE_ARGS[@]}"
+bench 120 ae-compiled model=autoencoder 'precisions=[fp32]' "compile_modes=[$COMPILED]" \
+    'compile_scopes=[step]' "${AE_ARGS[@]}"
+bench 180 gan-compiled model=dcgan 'precisions=[bf16]' "compile_modes=[$COMPILED]" \
+    'channels_last=[true]' "${GAN_ARGS[@]}"
 wanted probe && PROBE_DEVICE=$DEVICE run 120 "$OUT/probe.txt" "$PYTHON" scripts/probe_dcgan_gpu.py \
     "${PROBE_ARGS[@]}"
 wanted parity && run 300 "$OUT/parity.log" "$PYTHON" scripts/parity.py gan --device "$DEVICE" \
