@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.errors import (
@@ -206,6 +207,19 @@ def image_shape_of(data_cfg: DictConfig) -> tuple[int, int, int]:
     return KNOWN_SHAPES[data_cfg.name]
 
 
+def unset_keys(container: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose value is ``???`` in an unresolved ``OmegaConf.to_container``
+    (``OmegaConf.missing_keys`` resolves interpolations such as ``${hydra:...}`` on the way,
+    which fail outside a Hydra run)."""
+    if isinstance(container, dict):
+        items = container.items()
+    elif isinstance(container, list):
+        items = enumerate(container)
+    else:
+        return [prefix.rstrip(".")] if container == "???" else []
+    return [key for name, value in items for key in unset_keys(value, f"{prefix}{name}.")]
+
+
 def validate_config(cfg: DictConfig) -> None:
     """Raise ``ConfigError`` for the first setting that cannot work."""
     from aegan.tasks import TASK_CLASSES, TASKS  # late: tasks import the engine
@@ -217,7 +231,7 @@ def validate_config(cfg: DictConfig) -> None:
                 f"{group} is not set (deleted with ~{group}?); choose one with {group}=..., "
                 f"one of: {', '.join(options)}"
             )
-    unset = sorted(OmegaConf.missing_keys(cfg))  # ``???`` values, e.g. image_folder's data.root
+    unset = unset_keys(OmegaConf.to_container(cfg, resolve=False))  # e.g. image_folder's root
     if unset:
         raise ConfigError(f"{unset[0]} is not set: add {unset[0]}=... to the command")
     _choice("data", cfg.data.name, DATASETS)
