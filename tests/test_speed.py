@@ -356,7 +356,7 @@ def test_training_step_never_waits_for_the_device(model, tmp_path, one_thread):
 
 def test_scalars_are_buffered_and_read_in_one_go():
     stats = StepAccumulator(CPU)
-    stats.ROWS = 3  # fold on the device every 3 steps
+    stats.ROWS = 3  # a new device buffer every 3 steps
     for step in range(7):
         loss = torch.tensor(float("nan") if step in (4, 5) else step, dtype=torch.float32)
         stats.add({"train/loss": loss, "train/other": torch.tensor(1.0)}, step)
@@ -364,6 +364,16 @@ def test_scalars_are_buffered_and_read_in_one_go():
     assert (bad, first_bad) == (2, 4)
     assert means == {"train/loss": (0 + 1 + 2 + 3 + 6) / 7, "train/other": 5 / 7}
     assert stats.read() == ({}, 0, -1)
+
+
+def test_scalars_with_new_keys_or_a_gap_in_steps_are_folded_first():
+    stats = StepAccumulator(CPU)
+    stats.add({"a": torch.tensor(1.0)}, 0)
+    stats.add({"a": torch.tensor(3.0), "b": torch.tensor(float("inf"))}, 1)  # new keys
+    stats.add({"a": torch.tensor(5.0), "b": torch.tensor(2.0)}, 7)  # a gap: steps 2-6
+    means, bad, first_bad = stats.read()
+    assert (bad, first_bad) == (1, 1)  # the step numbers survive both folds
+    assert means == {"a": (1 + 5) / 3, "b": 2 / 3}
 
 
 # ------------------------------------------------------------------ cost of logging

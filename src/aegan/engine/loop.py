@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -116,68 +117,71 @@ class StepAccumulator:
     """Per-step scalars kept on the device, with the divergence guard; read with one sync.
 
     Each step's scalars are one row of a device buffer (one ``stack`` per step, the cheapest
-    record there is); a full buffer is folded into sums on the device. A step whose scalars
-    are not all finite counts as non-finite (the first such step is remembered) and adds
-    zeros, not NaN, to the sums.
+    record there is); full buffers are kept until ``read``, which copies the window's rows to
+    the host in one go (its one sync) and sums them there, in float64: a handful of NumPy
+    calls instead of a fold of ~25 small device ops. A step whose scalars are not all finite
+    counts as non-finite (the first such step is remembered) and adds nothing to the sums.
+    A change of keys or a gap in the step numbers folds what was recorded first (a sync; the
+    engine's steps have neither).
     """
 
-    ROWS = 256  # steps buffered before a fold (device ops only, no sync)
+    ROWS = 256  # rows per device buffer (~8 KB); a window of N steps keeps N / ROWS of them
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self.sums: dict[str, torch.Tensor] = {}
         self.steps = 0  # steps since the last read
-        self.nonfinite = torch.zeros((), dtype=torch.long, device=device)
-        self.first_nonfinite = torch.full((), -1, dtype=torch.long, device=device)
+        self._sums: dict[str, float] = {}
+        self._nonfinite = 0
+        self._first_nonfinite = -1
         self._keys: list[str] = []
-        self._buffer = torch.empty(0, device=device)  # (ROWS, len(keys)) float32
-        self._rows = 0  # rows filled, for steps _first_step, _first_step + 1, ...
-        self._first_step = 0
+        self._full: list[torch.Tensor] = []  # full (ROWS, K) buffers of this window
+        self._buffer = torch.empty(0, device=device)  # (ROWS, K) float32, being filled
+        self._rows = 0  # rows filled in _buffer
+        self._first_step = 0  # the step of the first recorded row
 
     def add(self, stats: dict[str, torch.Tensor], step: int) -> None:
         keys = list(stats)
-        if self._rows and (
-            self._rows == self.ROWS or keys != self._keys or step != self._first_step + self._rows
-        ):
+        recorded = len(self._full) * self.ROWS + self._rows
+        if recorded and (keys != self._keys or step != self._first_step + recorded):
             self._fold()
+            recorded = 0
         if keys != self._keys:
             self._keys = keys
             self._buffer = torch.empty(self.ROWS, len(keys), device=self.device)
-        if not self._rows:
+        if not recorded:
             self._first_step = step
+        if self._rows == self.ROWS:
+            self._full.append(self._buffer)
+            self._buffer = torch.empty(self.ROWS, len(keys), device=self.device)
+            self._rows = 0
         torch.stack(list(stats.values()), out=self._buffer[self._rows])  # (K,) as float32
         self._rows += 1
         self.steps += 1
 
     def _fold(self) -> None:
-        """Add the buffered rows to the sums and the non-finite counters, on the device."""
+        """Add the recorded rows to the host-side sums and non-finite counters."""
         rows = self._buffer[: self._rows]  # (R, K)
-        finite = rows.isfinite().all(dim=1)  # (R,)
-        totals = torch.where(finite[:, None], rows, 0.0).sum(dim=0)  # (K,)
-        for key, total in zip(self._keys, totals.unbind(), strict=True):
-            self.sums[key] = self.sums[key] + total if key in self.sums else total
-        bad = ~finite
-        self.nonfinite.add_(bad.sum())
-        index = torch.arange(self._rows, device=self.device)
-        first_row = torch.where(bad, index, self._rows).min()  # _rows: none
-        first = torch.where(first_row < self._rows, first_row + self._first_step, -1)
-        self.first_nonfinite.copy_(
-            torch.where(self.first_nonfinite >= 0, self.first_nonfinite, first)
-        )
-        self._rows = 0
+        if self._full:
+            rows = torch.cat([*self._full, rows])
+        values = rows.cpu().numpy().astype(np.float64)  # the one copy to the host (a sync)
+        finite = np.isfinite(values).all(axis=1)  # (R,)
+        for key, total in zip(self._keys, values[finite].sum(axis=0).tolist(), strict=True):
+            self._sums[key] = self._sums.get(key, 0.0) + total
+        bad_rows = np.flatnonzero(~finite)
+        self._nonfinite += len(bad_rows)
+        if len(bad_rows) and self._first_nonfinite < 0:
+            self._first_nonfinite = self._first_step + int(bad_rows[0])
+        self._full, self._rows = [], 0
 
     def read(self) -> tuple[dict[str, float], int, int]:
         """(means over the window, non-finite steps, first non-finite step or -1); then reset."""
-        if self._rows:
+        if self._full or self._rows:
             self._fold()
-        keys = list(self.sums)
-        extra = [self.nonfinite.float(), self.first_nonfinite.float()]
-        *totals, bad, first_bad = torch.stack([self.sums[k] for k in keys] + extra).tolist()
-        means = {k: v / max(self.steps, 1) for k, v in zip(keys, totals, strict=True)}
-        self.sums, self.steps = {}, 0
-        self.nonfinite.zero_()
-        self.first_nonfinite.fill_(-1)
-        return means, int(bad), int(first_bad)
+        means = {k: v / max(self.steps, 1) for k, v in self._sums.items()}
+        result = (means, self._nonfinite, self._first_nonfinite)
+        self._sums, self.steps = {}, 0
+        self._nonfinite, self._first_nonfinite = 0, -1
+        return result
 
 
 def run_step(
