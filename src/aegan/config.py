@@ -69,6 +69,11 @@ def one_line_errors(
 UNSET_VALUE = (MissingMandatoryValue, InterpolationToMissingValueError)
 
 
+def unset_message(key: str) -> str:
+    """The one line for a ``???`` value left unset, from Hydra or from ``validate_config``."""
+    return f"{key} is not set: add {key}=... to the command"
+
+
 # What an OmegaConf node of TrainerSchema's types takes, for hydra_error_line.
 NODE_TYPES = {
     "IntegerNode": "an integer",
@@ -108,8 +113,7 @@ def hydra_error_line(err: Exception) -> str | None:
     """One line for a config-composition error of Hydra's; None for any other error."""
     if isinstance(err, UNSET_VALUE):
         missing = re.search(r"Missing mandatory value: (\S+)", str(err))
-        key = missing.group(1) if missing else err.full_key
-        return f"{key} is not set: add {key}=... to the command"
+        return unset_message(missing.group(1) if missing else err.full_key)
     if isinstance(err, MissingConfigException):
         if not err.missing_cfg_file or "/" not in err.missing_cfg_file:
             return None  # the primary config itself: not a command-line mistake
@@ -233,7 +237,7 @@ def validate_config(cfg: DictConfig) -> None:
             )
     unset = unset_keys(OmegaConf.to_container(cfg, resolve=False))  # e.g. image_folder's root
     if unset:
-        raise ConfigError(f"{unset[0]} is not set: add {unset[0]}=... to the command")
+        raise ConfigError(unset_message(unset[0]))
     _choice("data", cfg.data.name, DATASETS)
     _choice("model.task", cfg.model.task, TASKS)
     _choice("trainer.precision", cfg.trainer.precision, PRECISIONS)

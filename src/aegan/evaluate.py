@@ -32,7 +32,7 @@ import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from aegan.config import CONF_DIR, one_line_errors, one_line_hydra_errors
+from aegan.config import CONF_DIR, check_positive, one_line_errors, one_line_hydra_errors
 from aegan.data import DataFileError, DataNotFoundError, normalize
 from aegan.engine import Amp, CheckpointError, ConfigError
 from aegan.engine.checkpoint import run_dir_of
@@ -286,10 +286,7 @@ USER_ERRORS = (ConfigError, CheckpointError, DataNotFoundError, DataFileError)
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     with one_line_errors(USER_ERRORS, debug=cfg.debug, logger=log):
-        if not isinstance(cfg.samples, int) or isinstance(cfg.samples, bool) or cfg.samples < 1:
-            raise ConfigError(
-                f"samples={cfg.samples!r} is not allowed: it must be a positive integer"
-            )
+        check_positive(cfg, "samples")
         if cfg.checkpoint not in ("best", "last"):
             raise ConfigError(f"checkpoint={cfg.checkpoint!r}: choose best or last")
         run = load_run(cfg.run, checkpoint=cfg.checkpoint, device=cfg.device)

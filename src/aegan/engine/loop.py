@@ -175,7 +175,7 @@ class StepAccumulator:
 
     def read(self) -> tuple[dict[str, float], int, int]:
         """(means over the window, non-finite steps, first non-finite step or -1); then reset."""
-        if self._full or self._rows:
+        if self._rows:  # anything recorded (a full buffer moves to _full with the next row)
             self._fold()
         means = {k: v / max(self.steps, 1) for k, v in self._sums.items()}
         result = (means, self._nonfinite, self._first_nonfinite)
