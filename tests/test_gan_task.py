@@ -206,5 +206,5 @@ def test_build_task_sizes_the_generator_from_the_data(image_shape, tmp_path):
 def test_experiment_recipes_compose(experiment, tmp_path):
     cfg = compose_config([f"experiment={experiment}"], tmp_path / "run")
     assert cfg.model.task == "gan" and cfg.data.batch_size == 64
-    assert cfg.trainer.precision == "bf16"
+    assert cfg.trainer.precision == "bf16" and cfg.trainer.channels_last
     assert cfg.data.name == experiment.removeprefix("dcgan_")
