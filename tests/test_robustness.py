@@ -1,13 +1,11 @@
 """Nothing lost, nothing unclear: bad settings, broken files, divergence, crashes, resume."""
 
 import errno
-import json
 import os
 import pickle
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ from hypothesis import strategies as st
 from aegan.data import DataFileError, read_idx
 from aegan.engine import CheckpointError, ConfigError, NonFiniteError, load_checkpoint
 from aegan.engine.checkpoint import CHECKPOINT_FORMAT
-from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
+from aegan.engine.interrupt import stop_on_signals
 from aegan.train import USER_ERRORS, DiskFullError, train
 from conftest import REPO, TINY_AE
 
@@ -209,107 +207,6 @@ def test_mismatched_model_says_what_differs(make_cfg, trained_ae_run):
         )
 
 
-def _final_weights(run_dir):
-    return load_checkpoint(run_dir / "checkpoints" / "last.pt")["modules"]["autoencoder"]
-
-
-def test_resume_is_bitwise_exact(make_cfg):
-    common = [*TINY_AE, "data.subset=1000", "trainer.epochs=2"]
-    train(make_cfg(*common, run="straight"))
-    straight = make_cfg(*common, run="straight").paths.output_dir
-    train(make_cfg(*common, "trainer.epochs=1", run="interrupted"))
-    interrupted = make_cfg(*common, run="interrupted").paths.output_dir
-    train(make_cfg(*common, f"trainer.resume={interrupted}", run="resumed"))
-    resumed = make_cfg(*common, run="resumed").paths.output_dir
-    from pathlib import Path
-
-    a, b = _final_weights(Path(straight)), _final_weights(Path(resumed))
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
-
-
-def test_sigkill_at_a_random_step_then_resume_matches(tmp_path):
-    """Kill a real training process mid-epoch; the resumed run ends bitwise where an
-    uninterrupted one does (checkpoints every 7 steps, one CPU thread: deterministic)."""
-    overrides = [*TINY_AE, "data.subset=1500", "trainer.epochs=2", "trainer.checkpoint_every_steps=7",
-                 f"paths.data_dir={tmp_path / 'data'}"]  # fmt: skip
-
-    def command(run_dir, *extra):
-        return [sys.executable, "-m", "aegan.train", *overrides, f"hydra.run.dir={run_dir}", *extra]
-
-    straight = tmp_path / "straight"
-    subprocess.run(command(straight), cwd=REPO, check=True, capture_output=True, timeout=300)
-
-    killed = tmp_path / "killed"
-    process = subprocess.Popen(
-        command(killed), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    rng = np.random.default_rng()
-    deadline = time.monotonic() + 120
-    while not (killed / "checkpoints" / "last.pt").exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(float(rng.uniform(0.0, 0.5)))  # a random moment after the first checkpoint
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    state = load_checkpoint(killed / "checkpoints" / "last.pt")  # loadable whatever the moment
-    assert state["step"] > 0
-    subprocess.run(
-        command(killed, f"trainer.resume={killed}"),
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-
-    a, b = _final_weights(straight), _final_weights(killed)
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
-
-
-@pytest.mark.parametrize(
-    ("signal_number", "at_step", "where"),
-    [
-        (signal.SIGINT, 40, r"at step 41 \(epoch 2/2, batch 10/31\);"),  # mid-epoch
-        (signal.SIGTERM, 30, r"at step 31 \(end of epoch 1/2\);"),  # the epoch's last step
-    ],
-)
-def test_stop_signal_saves_the_step_in_flight_and_resume_matches(
-    make_cfg, monkeypatch, signal_number, at_step, where
-):
-    """Ctrl-C or SIGTERM during a step: that step finishes, is saved, and a resume ends
-    bitwise where an uninterrupted run does (31 steps per epoch)."""
-    import aegan.engine.loop as loop
-
-    common = [*TINY_AE, "trainer.epochs=2"]
-    train(make_cfg(*common, run="straight"))
-
-    def run_step(task, amp, images_u8, stats, step):
-        if step == at_step:
-            signal.raise_signal(signal_number)  # handled at once: the flag, not a kill
-        original_run_step(task, amp, images_u8, stats, step)
-
-    original_run_step = loop.run_step
-    monkeypatch.setattr(loop, "run_step", run_step)
-    stopped = make_cfg(*common, run="stopped")
-    with pytest.raises(TrainingInterrupted, match=where) as raised:
-        train(stopped)
-    assert raised.value.exit_code == 128 + signal_number
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
-    run_dir = Path(stopped.paths.output_dir)
-    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == at_step + 1
-    stop_record = json.loads((run_dir / "stopped.json").read_text())
-    assert stop_record["step"] == at_step + 1
-    assert stop_record["signal"] == signal.Signals(signal_number).name
-
-    monkeypatch.setattr(loop, "run_step", original_run_step)
-    train(make_cfg(*common, f"trainer.resume={run_dir}", run="stopped"))  # in the same folder
-    assert not (run_dir / "stopped.json").exists()  # finished now
-    a, b = _final_weights(Path(make_cfg(run="straight").paths.output_dir)), _final_weights(run_dir)
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
-
-
 def test_a_second_ctrl_c_stops_at_once():
     with stop_on_signals() as stop:
         signal.raise_signal(signal.SIGINT)
@@ -318,43 +215,6 @@ def test_a_second_ctrl_c_stops_at_once():
         assert stop.name == "SIGINT"
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
-
-
-def test_ctrl_c_to_a_sweep_saves_the_job_and_ends_the_sweep(tmp_path):
-    sweep_dir = tmp_path / "sweep"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aegan.train", "-m", *TINY_AE, "trainer.epochs=1000", "seed=1,2",
-         f"hydra.sweep.dir={sweep_dir}", f"paths.data_dir={tmp_path / 'data'}"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    run_dir = sweep_dir / "0"
-    deadline = time.monotonic() + 120
-    while not (run_dir / "checkpoints" / "last.pt").exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode == 130, output[-2000:]
-    assert "Traceback" not in output
-    (line,) = [line for line in output.splitlines() if "stopped by SIGINT" in line]
-    step = int(line.split(" at step ")[1].split()[0])
-    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step
-    assert f"trainer.resume={run_dir} (sweep job 0:" in line and "seed=1" in line
-    assert not (sweep_dir / "1").exists()  # the sweep ended with the job
-    from aegan.summarize import read_sweep
-
-    (job,) = read_sweep(sweep_dir)
-    assert job["status"] == "stopped" and f"at step {step} (" in job["error"]
-
-    # as the line says: the same sweep again, with trainer.resume=auto (and fewer epochs)
-    assert f"hydra.sweep.dir={sweep_dir} trainer.resume=auto" in line
-    subprocess.run(
-        [sys.executable, "-m", "aegan.train", "-m", *TINY_AE, "trainer.epochs=2", "seed=1,2",
-         f"hydra.sweep.dir={sweep_dir}", "trainer.resume=auto", f"paths.data_dir={tmp_path / 'data'}"],
-        cwd=REPO, check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    jobs = read_sweep(sweep_dir)
-    assert [job["status"] for job in jobs] == ["ok", "ok"]
-    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] >= step  # went on
 
 
 # ------------------------------------------------------------------ generated bad input
@@ -421,35 +281,6 @@ def test_skip_mode_skips_nonfinite_steps_without_touching_weights():
     means, bad_steps, first_bad = stats.read()
     assert (bad_steps, first_bad) == (1, 0)
     assert np.isfinite(means["train/loss"])
-
-
-def test_gan_resume_is_bitwise_exact(make_cfg):
-    """Dropout masks and z come from the restored RNG state, Adam, EMA and the fixed noise
-    from the checkpoint: a resumed GAN ends exactly where an uninterrupted one does."""
-    from pathlib import Path
-
-    from conftest import TINY_GAN
-
-    common = [
-        *TINY_GAN,
-        "data.subset=256",
-        "data.val_size=200",
-        "model.fd_samples=200",
-        "trainer.epochs=2",
-    ]
-    outputs = {}
-    for name, extra in (("straight", []), ("interrupted", ["trainer.epochs=1"])):
-        cfg = make_cfg(*common, *extra, run=name)
-        train(cfg)
-        outputs[name] = Path(cfg.paths.output_dir)
-    cfg = make_cfg(*common, f"trainer.resume={outputs['interrupted']}", run="resumed")
-    train(cfg)
-    a = load_checkpoint(outputs["straight"] / "checkpoints" / "last.pt")
-    b = load_checkpoint(Path(cfg.paths.output_dir) / "checkpoints" / "last.pt")
-    assert a["step"] == b["step"] == 2 * (256 // 64)
-    for module in ("generator", "discriminator", "generator_ema"):
-        for key, value in a["modules"][module].items():
-            assert torch.equal(value, b["modules"][module][key]), f"{module}.{key}"
 
 
 def test_missing_data_names_every_path_searched(make_cfg, tmp_path):
@@ -519,42 +350,3 @@ def test_image_folder_reads_classes_and_resizes(tmp_path):
     assert data.classes == ("cats", "dogs")
     assert data.train_images.shape == (6, 1, 16, 16) and data.train_images.dtype == torch.uint8
     assert len(data.val_images) == len(data.test_images) == 2
-
-
-def test_resume_in_the_same_run_dir_replaces_the_curves_after_the_checkpoint(make_cfg):
-    """Resumed in place from an earlier checkpoint (as after a SIGKILL), TensorBoard shows
-    each step once: the steps logged after the checkpoint are purged, then logged again."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    common = [*TINY_AE, "trainer.epochs=2", "logger.log_every_steps=5"]
-    cfg = make_cfg(*common)
-    train(cfg)
-    run_dir = Path(cfg.paths.output_dir)
-    first_epoch = run_dir / "checkpoints" / "step-00000031.pt"  # 31 steps per epoch
-    train(make_cfg(*common, f"trainer.resume={first_epoch}"))  # the same run dir
-
-    events = EventAccumulator(str(run_dir / "tb")).Reload()
-    steps = [event.step for event in events.Scalars("train/loss")]
-    flushes = sorted([*range(5, 62, 5), 31, 62])  # every 5 steps and at each epoch's end
-    assert steps == flushes
-
-
-def test_resume_auto_starts_then_continues_its_own_run_and_refuses_another(make_cfg):
-    """trainer.resume=auto, as a requeued job runs it: from scratch in an empty run dir,
-    from the run dir's own last.pt later (ending bitwise where one run does), and never
-    from a checkpoint trained with other settings."""
-    common = [*TINY_AE, "data.subset=1000"]
-    train(make_cfg(*common, "trainer.epochs=2", run="straight"))
-    train(make_cfg(*common, "trainer.epochs=1", "trainer.resume=auto", run="requeued"))
-    requeued = make_cfg(*common, "trainer.epochs=2", "trainer.resume=auto", run="requeued")
-    train(requeued)
-    run_dir = Path(requeued.paths.output_dir)
-    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["epoch"] == 2
-    a, b = _final_weights(Path(make_cfg(run="straight").paths.output_dir)), _final_weights(run_dir)
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
-
-    other = make_cfg(*common, "trainer.epochs=3", "trainer.resume=auto", "model.latent_dim=16",
-                     run="requeued")  # fmt: skip
-    with pytest.raises(ConfigError, match=r"model.latent_dim=32 there, 16 here"):
-        train(other)
