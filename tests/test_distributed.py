@@ -83,7 +83,19 @@ def torchrun_saving_networks(out: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), str(out), *args],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # see finish
     )  # fmt: skip
+
+
+def finish(*processes: subprocess.Popen, timeout: float = 300) -> list[str]:
+    """Wait for ``processes`` (each started in a session of its own) and return their
+    stderr; on a timeout or an error, kill what is left of them, ranks included."""
+    try:
+        return [process.communicate(timeout=timeout)[1] for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 def assert_ranks_hold_the_same_networks(out: Path, checkpoint: dict) -> None:
@@ -114,9 +126,9 @@ def ae_runs(tmp_path_factory):
         [sys.executable, "-m", "aegan.train", *common, "data.batch_size=128",
          f"hydra.run.dir={root / 'single'}"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
     )  # fmt: skip
-    for process in (ddp, single):
-        _, err = process.communicate(timeout=300)
+    for process, err in zip((ddp, single), finish(ddp, single), strict=True):
         assert process.returncode == 0, err[-3000:]
     return root
 
@@ -176,7 +188,7 @@ def test_torchrun_two_gloo_processes_train_the_gan(tmp_path):
         tmp_path, *TINY_GAN, "data.subset=512", "data.val_size=200", "model.fd_samples=200",
         "logger.log_every_steps=1", f"hydra.run.dir={run_dir}", f"paths.data_dir={tmp_path / 'data'}",
     )  # fmt: skip
-    _, err = process.communicate(timeout=300)
+    (err,) = finish(process)
     assert process.returncode == 0, err[-3000:]
     state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
     assert state["step"] == 512 // 2 // 64

@@ -157,7 +157,12 @@ def test_sigkill_mid_epoch_then_resume_matches(tmp_path):
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         for command, run_dir in ((train_cli, straight), (signal_at(tmp_path, "SIGKILL", 17), killed))
     ]  # fmt: skip
-    (_, straight_err), (_, killed_err) = (run.communicate(timeout=300) for run in runs)
+    try:
+        (_, straight_err), (_, killed_err) = (run.communicate(timeout=300) for run in runs)
+    finally:  # on a timeout or an error, none is left running
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
     assert runs[0].returncode == 0, straight_err[-3000:]
     assert runs[1].returncode == -signal.SIGKILL, killed_err[-3000:]
 
@@ -285,31 +290,32 @@ def test_resume_in_the_same_run_dir_replaces_the_curves_after_the_checkpoint(mak
 
 @pytest.mark.slow
 def test_ctrl_c_to_a_sweep_saves_the_job_and_ends_the_sweep(tmp_path):
-    """Ctrl-C inside step 41 of a sweep's first job: it saves that step, the sweep ends;
+    """Ctrl-C inside step 21 of a sweep's first job: it saves that step, the sweep ends;
     the same sweep again with trainer.resume=auto finishes it, and the interrupted job ends
     bitwise where the other job, never interrupted, does (the swept setting,
     trainer.keep_checkpoints, does not change what is trained)."""
     sweep_dir = tmp_path / "sweep"
-    overrides = ["-m", *TINY_AE, "trainer.epochs=2", "trainer.keep_checkpoints=2,3",
+    overrides = ["-m", *TINY_AE, "data.subset=1000", "trainer.epochs=2",  # 15 steps per epoch
+                 "trainer.keep_checkpoints=2,3",
                  f"hydra.sweep.dir={sweep_dir}", f"paths.data_dir={tmp_path / 'data'}"]  # fmt: skip
     process = subprocess.run(
-        [*signal_at(tmp_path, "SIGINT", 40), *overrides],
+        [*signal_at(tmp_path, "SIGINT", 20), *overrides],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     output = process.stdout + process.stderr
     assert process.returncode == 130, output[-2000:]
     assert "Traceback" not in output
     (line,) = [line for line in output.splitlines() if "stopped by SIGINT" in line]
-    assert "at step 41 (epoch 2/2, batch 10/31)" in line
+    assert "at step 21 (epoch 2/2, batch 6/15)" in line
     run_dir, other_dir = sweep_dir / "0", sweep_dir / "1"
     at_stop = last_state(run_dir)
-    assert at_stop["step"] == 41
+    assert at_stop["step"] == 21
     assert f"trainer.resume={run_dir} (sweep job 0:" in line and "keep_checkpoints=2" in line
     assert not other_dir.exists()  # the sweep ended with the job
     from aegan.summarize import read_sweep
 
     (job,) = read_sweep(sweep_dir)
-    assert job["status"] == "stopped" and "at step 41 (" in job["error"]
+    assert job["status"] == "stopped" and "at step 21 (" in job["error"]
 
     # as the line says: the same sweep again, with trainer.resume=auto
     assert f"hydra.sweep.dir={sweep_dir} trainer.resume=auto" in line
