@@ -136,7 +136,7 @@ bench() {  # bench LIMIT_S NAME ARGS...: one benchmark process, its lines in /tm
     'compile_modes=[default]' 'capture_step=[true]' 'channels_last=[true]' "${GAN_ARGS[@]}" \
     "variants={pad:['trainer.pad_thin_convs=true']}"
 wanted tests && run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu \
-    tests/test_speed.py tests/test_capture.py
+    tests/test_speed_switches.py tests/test_host_sync.py tests/test_capture.py
 if wanted ab && [ -f "$WHEELS/ab/REF" ]; then
     ref=$(cat "$WHEELS/ab/REF")
     for round in 1 2; do

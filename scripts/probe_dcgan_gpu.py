@@ -92,7 +92,7 @@ def head_and_padding(batch: int, iters: int) -> None:
     """Before/after kernel times of the two layout changes, each on the same layers."""
     import copy
 
-    from aegan.engine.padded_convs import pad_thin_convs
+    from aegan.speed.padded_convs import pad_thin_convs
 
     dev, cl = DEV, torch.channels_last
     print(f"== before/after, bf16 autocast, channels_last, batch {batch}, GPU kernel ms ==")
@@ -137,10 +137,10 @@ def step_profile(batch: int, device_name: str = "cuda", *extra: str) -> None:
     from torch.profiler import ProfilerActivity, profile
 
     import aegan.config  # noqa: F401  (registers the config schema)
+    from aegan.amp import Amp
     from aegan.data import DeviceBatches, load_data
-    from aegan.engine import Amp
-    from aegan.engine.loop import StepAccumulator, run_step
-    from aegan.engine.speed import accelerate
+    from aegan.engine.scalars import StepAccumulator
+    from aegan.speed import build_step
     from aegan.tasks import build_task
 
     conf = str(Path(__file__).resolve().parents[1] / "conf")
@@ -159,22 +159,22 @@ def step_profile(batch: int, device_name: str = "cuda", *extra: str) -> None:
         )
     device = torch.device(device_name)
     data = load_data(cfg.data, data_dir=Path("/tmp/aegan-data")).to(device)
-    task = build_task(cfg.model, data, device, projector_samples=0)
-    accelerate(task, cfg.trainer, device)
-    task.train()
+    task = build_task(cfg.model, data.image_shape, device)
     amp = Amp("bf16", device)
+    step = build_step(task, amp, cfg.trainer, device)
+    task.train()
     batches = DeviceBatches(data.train_images, batch_size=batch, seed=0)
     stats = StepAccumulator(device)
     it = batches.epoch(0)
     for i in range(10):
-        run_step(task, amp, next(it), stats, i)
+        stats.add(step(next(it)), i)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     sync()
     steps = 20
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with profile(activities=activities, record_shapes=True) as prof:
         for i in range(steps):
-            run_step(task, amp, next(it), stats, 10 + i)
+            stats.add(step(next(it)), 10 + i)
         sync()
     averages = prof.key_averages()
     cuda = torch.autograd.DeviceType.CUDA

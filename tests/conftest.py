@@ -5,23 +5,51 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+import torch
 from omegaconf import DictConfig, open_dict
 
-import aegan.config  # noqa: F401  (registers the config schema)
+import aegan.config
+from aegan.amp import Amp
+from aegan.data import ImageData
+from aegan.speed import build_step
+from aegan.tasks import build_task
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 REPO = CONF_DIR.parent
+CPU = torch.device("cpu")
 
 
 def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
     """``conf/train.yaml`` with ``overrides``, writing into ``output_dir``."""
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
+    cfg = aegan.config.compose_config(list(overrides))
     with open_dict(cfg):
         cfg.paths.output_dir = str(output_dir)
         cfg.paths.data_dir = str(output_dir.parent / "data")
     return cfg
+
+
+def synthetic_data(n: int = 256, shape: tuple[int, int, int] = (1, 28, 28)) -> ImageData:
+    """Random uint8 images: the mechanics of a step, not learning (no files needed)."""
+    images = torch.randint(0, 256, (n, *shape), dtype=torch.uint8)
+    labels = torch.arange(n) % 10
+    return ImageData("synthetic", images, labels, images[:64], labels[:64], images[:64],
+                     labels[:64], tuple(map(str, range(10))), "test")  # fmt: skip
+
+
+def built(overrides: list[str], tmp_path: Path, device=CPU, data: ImageData | None = None):
+    """(cfg, task, amp, step) for ``overrides``, as ``aegan.train`` builds them."""
+    cfg = compose_config(overrides, tmp_path / "run")
+    data = data or synthetic_data()
+    task = build_task(cfg.model, data.image_shape, device)
+    amp = Amp(cfg.trainer.precision, device, skip_nonfinite=cfg.trainer.on_nonfinite == "skip")
+    step = build_step(task, amp, cfg.trainer, device)
+    task.train()
+    return cfg, task, amp, step
+
+
+def weights(state: dict, name: str) -> dict:
+    """A network's weights in a checkpoint dict."""
+    return state["networks"][name]
 
 
 TINY_AE = [
@@ -79,5 +107,9 @@ def trained_ae_run(tmp_path_factory) -> Path:
     from aegan.train import train
 
     run_dir = tmp_path_factory.mktemp("ae") / "run"
-    train(compose_config(TINY_AE, run_dir))
+    train(
+        compose_config(
+            [*TINY_AE, "evaluate.at_end=true", "evaluate.metrics=[reconstruction]"], run_dir
+        )
+    )
     return run_dir

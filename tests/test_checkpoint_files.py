@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from aegan.engine import CheckpointError, load_checkpoint, save_checkpoint
+from aegan.engine import load_checkpoint, save_checkpoint
 from aegan.engine.checkpoint import atomic_save
+from aegan.errors import CheckpointError
 from conftest import REPO
 
 
@@ -39,13 +40,15 @@ def assert_same(a, b, where="state"):
 
 
 def saved_state(seed: int, numel: int = 256) -> dict:
-    """A stand-in for a training state: weights, a step, a nested optimizer-like part."""
+    """A stand-in for a training state: every part a checkpoint holds, small."""
     g = torch.Generator().manual_seed(seed)
     return {
-        "step": seed,
-        "weights": {"w": torch.randn(numel, generator=g), "b": torch.randn(3, generator=g)},
+        "config": {"seed": 0}, "choices": {"model": "autoencoder", "data": "fashion_mnist"},
+        "epoch": 0, "batch": seed, "step": seed, "best_objective": 1.0, "history": [],
+        "networks": {"net": {"w": torch.randn(numel, generator=g), "b": torch.randn(3, generator=g)}},
         "optimizers": {"adam": {"state": {0: {"step": torch.tensor(float(seed))}}}},
-    }
+        "scaler": {}, "task": {}, "rng": {"torch": torch.get_rng_state()},
+    }  # fmt: skip
 
 
 def leftovers(folder: Path, *expected: str) -> list[str]:
@@ -145,7 +148,7 @@ def test_a_failed_checkpoint_keeps_last_pt_at_the_previous_step(tmp_path):
         assert (folder / name).read_bytes() == old_bytes, name
     state = load_checkpoint(folder / "last.pt")
     assert state["step"] == 5
-    assert_same(state["weights"], saved_state(5)["weights"])
+    assert_same(state["networks"], saved_state(5)["networks"])
 
 
 def test_last_and_best_point_at_their_steps_and_old_steps_are_dropped(tmp_path):
@@ -157,7 +160,7 @@ def test_last_and_best_point_at_their_steps_and_old_steps_are_dropped(tmp_path):
     for name, step in (("last.pt", 5), ("step-00000004.pt", 4), ("best.pt", 2)):
         state = load_checkpoint(folder / name)
         assert state["step"] == step, name
-        assert_same(state["weights"], saved_state(step)["weights"], name)
+        assert_same(state["networks"], saved_state(step)["networks"], name)
         assert_same(state["optimizers"], saved_state(step)["optimizers"], name)
 
 
@@ -172,5 +175,5 @@ def test_without_hard_links_last_pt_is_a_whole_copy(tmp_path, monkeypatch):
     save_checkpoint(saved_state(3), folder, step=3, keep=2, is_best=True)
     save_checkpoint(saved_state(4), folder, step=4, keep=2, is_best=False)
     assert leftovers(folder, "best.pt", "last.pt", "step-00000003.pt", "step-00000004.pt") == []
-    assert_same(load_checkpoint(folder / "last.pt")["weights"], saved_state(4)["weights"])
-    assert_same(load_checkpoint(folder / "best.pt")["weights"], saved_state(3)["weights"])
+    assert_same(load_checkpoint(folder / "last.pt")["networks"], saved_state(4)["networks"])
+    assert_same(load_checkpoint(folder / "best.pt")["networks"], saved_state(3)["networks"])

@@ -9,12 +9,11 @@ import io
 
 import pytest
 import torch
-from test_speed import built
 from torch import nn
 
-from aegan.engine import Amp
-from aegan.engine.direct_step import use_direct_step
-from conftest import TINY_AE
+from aegan.amp import Amp
+from aegan.speed.direct_step import use_direct_step
+from conftest import TINY_AE, built
 
 SETTINGS = {
     "fused": (torch.optim.Adam, {"fused": True}),
@@ -119,7 +118,7 @@ def test_other_optimizers_keep_torchs_step():
 
 @pytest.mark.parametrize("direct", [True, False])
 def test_the_switch_reaches_the_tasks_optimizers(direct, tmp_path):
-    _, task, _ = built([*TINY_AE, f"trainer.direct_optimizer_step={direct}"], tmp_path)
+    _, task, _, _ = built([*TINY_AE, f"trainer.direct_optimizer_step={direct}"], tmp_path)
     assert ("step" in vars(task.optimizers["optimizer"])) == direct
 
 

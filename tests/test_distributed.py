@@ -72,7 +72,7 @@ finally:
 
 def networks(state: dict) -> dict[str, dict[str, torch.Tensor]]:
     """A checkpoint's weights by network name: the one line that knows where they are kept."""
-    return state["modules"]
+    return state["networks"]
 
 
 def torchrun_saving_networks(out: Path, *args: str) -> subprocess.Popen:

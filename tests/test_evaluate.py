@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+import aegan
+from aegan.evaluate import evaluate_task
 from aegan.train import train
 from conftest import REPO, TINY_AE
 
@@ -62,11 +64,16 @@ def test_evaluate_takes_a_checkpoint_file_and_leaves_a_mistyped_run_uncreated(
 
 
 def test_training_ends_with_the_same_evaluation(make_cfg):
-    metrics = train(
-        make_cfg(*TINY_AE, "evaluate.at_end=true", "evaluate.metrics=[reconstruction,pca]")
-    )
-    assert {"test/psnr", "test/ssim", "pca/mse", "test/mse_over_pca"} <= metrics.keys()
+    cfg = make_cfg(*TINY_AE, "evaluate.at_end=true", "evaluate.metrics=[reconstruction,pca]")
+    metrics = train(cfg)
     assert "probe/accuracy" not in metrics
+    run = aegan.load_run(cfg.paths.output_dir, checkpoint="last")
+    again = evaluate_task(run.task, run.data, cfg.evaluate)
+    assert again.keys() == {"test/mse", "test/bce", "test/psnr", "test/ssim", "pca/mse",
+                            "pca/probe_accuracy", "test/mse_over_pca"}  # fmt: skip
+    for key, value in again.items():
+        assert metrics[key] == pytest.approx(value, rel=1e-6), key
+    assert metrics["test/mse"] > metrics["pca/mse"]  # one tiny epoch: not yet at PCA's level
 
 
 GAN_KEYS = {"classifier/test_accuracy", "gen/fd", "gen/kid", "gen/precision", "gen/recall", "gen/density",
@@ -89,6 +96,8 @@ def test_evaluate_cli_on_a_tiny_gan(make_cfg, tmp_path):
     assert metrics.keys() >= GAN_KEYS
     assert all(math.isfinite(metrics[k]) for k in GAN_KEYS)
     assert metrics["floor/fd"] < metrics["gen/fd"]  # one epoch of a tiny GAN is far from real data
+    assert metrics["gen/samples"] == 200  # a fifth of the 1000 training images, held out
+    assert 0.5 < metrics["classifier/test_accuracy"] <= 1  # a classifier, not chance
     assert list((tmp_path / "cache").glob("classifier-fashion_mnist-*.pt"))  # cached for next time
 
 
@@ -97,8 +106,10 @@ def test_evaluate_cli_on_a_tiny_gan(make_cfg, tmp_path):
     [
         (["run=/nonexistent/run"], "no checkpoint at /nonexistent/run"),
         (["run=???"], "run is not set: add run=... to the command"),  # as if no run= given
-        (["samples=-5"], "samples=-5 is not allowed: it must be a positive integer"),
-        (["metrics=[bogus]", "device=cpu"], "metrics=['bogus'] not available for this run"),
+        (["samples=-5"], "samples=-5 is not allowed: it must be an integer in [10, 10000000]"),
+        (["metrics=[bogus]", "device=cpu"], "metrics: 'bogus' is not a metric; choose from"),
+        (["metrics=[fd]", "device=cpu"], "metrics: 'fd' needs a model that can sample"),
+        (["metrics=probe", "device=cpu"], "metrics='probe' is not allowed: it must be a list"),
         (
             ["run=STOPPED"],
             "it holds last.pt (no epoch had ended when it stopped?): use checkpoint=last",

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import torch
+
 from conftest import REPO, TINY_AE
 
 
@@ -20,6 +22,8 @@ def test_two_value_sweep_writes_two_run_dirs(tmp_path):
     assert [p.name for p in runs] == ["0", "1"]
     for run, latent in zip(runs, (8, 16), strict=True):
         metrics = json.loads((run / "metrics.json").read_text())
-        assert metrics["test/mse"] > 0
+        assert metrics["val/best_objective"] == metrics["val/mse"] < 0.2
         assert f"model.latent_dim={latent}" in (run / ".hydra" / "overrides.yaml").read_text()
-        assert (run / "checkpoints" / "last.pt").is_file()
+        state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+        assert state["networks"]["autoencoder"]["encoder.3.weight"].shape == (latent, 64)
+        assert state["choices"] == {"model": "autoencoder", "data": "fashion_mnist"}

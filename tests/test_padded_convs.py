@@ -8,17 +8,16 @@ import copy
 
 import pytest
 import torch
-from test_speed import built
 from torch import nn
 
-from aegan.engine.padded_convs import (
+from aegan.models import Discriminator, Generator
+from aegan.speed.padded_convs import (
     PaddedConv2d,
     PaddedConvTranspose2d,
     pad_thin_convs,
     padded,
 )
-from aegan.models import Discriminator, Generator
-from conftest import TINY_GAN
+from conftest import TINY_GAN, built
 
 FORMATS = {"nchw": torch.contiguous_format, "nhwc": torch.channels_last}
 
@@ -91,6 +90,6 @@ def test_padded_conv_transpose_keeps_output_size():
 
 
 def test_pad_thin_convs_is_ignored_on_the_cpu(tmp_path):
-    _, task, _ = built([*TINY_GAN, "trainer.pad_thin_convs=true"], tmp_path)
+    _, task, _, _ = built([*TINY_GAN, "trainer.pad_thin_convs=true"], tmp_path)
     convs = [m for m in task.discriminator.modules() if isinstance(m, nn.Conv2d)]
     assert not any(isinstance(m, PaddedConv2d) for m in convs)  # oneDNN: padding is slower

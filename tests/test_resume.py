@@ -18,8 +18,9 @@ import pytest
 import torch
 from torch.nn.modules.module import register_module_forward_hook
 
-from aegan.engine import ConfigError, load_checkpoint
+from aegan.engine import load_checkpoint
 from aegan.engine.interrupt import TrainingInterrupted
+from aegan.errors import ConfigError
 from aegan.models import DenseAutoencoder
 from aegan.train import train
 from conftest import REPO, TINY_AE, TINY_GAN
@@ -27,7 +28,7 @@ from conftest import REPO, TINY_AE, TINY_GAN
 
 def networks(state: dict) -> dict[str, dict[str, torch.Tensor]]:
     """A checkpoint's weights by network name: the one line that knows where they are kept."""
-    return state["modules"]
+    return state["networks"]
 
 
 NOT_TRAINING_STATE = {"config"}  # where the run was written, how it was started

@@ -2,17 +2,20 @@
 
 import json
 
-import torch
+import pytest
 
+from aegan.amp import Amp
+from aegan.config import record_config
 from aegan.data import load_data, normalize
-from aegan.engine import Amp, load_checkpoint, restore
+from aegan.engine import load_checkpoint, restore
 from aegan.tasks import build_task
 from aegan.train import train
-from conftest import TINY_AE
+from conftest import CPU, TINY_AE
 
 
 def test_short_run_beats_the_mean_image_baseline(make_cfg):
-    cfg = make_cfg(*TINY_AE, "data.subset=10000", "data.batch_size=32", "trainer.epochs=2")
+    cfg = make_cfg(*TINY_AE, "data.subset=10000", "data.batch_size=32", "trainer.epochs=2",
+                   "evaluate.at_end=true", "evaluate.metrics=[reconstruction]")  # fmt: skip
     metrics = train(cfg)
     data = load_data(cfg.data, data_dir=cfg.paths.data_dir)
     mean_image = normalize(data.train_images, "unit").mean(0, keepdim=True)
@@ -29,23 +32,26 @@ def test_run_dir_holds_what_the_readme_promises(trained_ae_run):
     assert list((trained_ae_run / "tb").glob("events.out.tfevents.*"))
     metrics = json.loads((trained_ae_run / "metrics.json").read_text())
     assert {"test/mse", "test/bce", "val/mse", "val/best_objective"} <= metrics.keys()
+    assert metrics["val/best_objective"] == metrics["val/mse"]  # one epoch: the last is the best
+    # the test split is drawn like the validation split: the same error, within a few percent
+    assert metrics["test/mse"] == pytest.approx(metrics["val/mse"], rel=0.05)
+    assert 0.2 < metrics["test/bce"] < 0.7
 
 
 def test_checkpoint_round_trip_reproduces_the_validation_loss(trained_ae_run):
     state = load_checkpoint(trained_ae_run / "checkpoints" / "last.pt")
     assert state["config"]["model"]["latent_dim"] == 32
     assert state["epoch"] == 1 and state["step"] > 0
-    from omegaconf import OmegaConf
-
-    cfg = OmegaConf.create(state["config"])
+    cfg = record_config(state, path="last.pt")
     data = load_data(cfg.data, data_dir=cfg.paths.data_dir)
-    task = build_task(cfg.model, data, torch.device("cpu"))
-    amp = Amp("fp32", torch.device("cpu"))
+    task = build_task(cfg.model, data.image_shape, CPU)
+    amp = Amp("fp32", CPU)
+    untrained = task.validate([data.val_images], amp)["val/mse"]
     restore(task, amp, state, path="last.pt")
-    task.eval()
-    batches = [normalize(data.val_images, "unit")]
-    val = task.validate(batches, amp)
+    task.train(False)
+    val = task.validate([data.val_images], amp)
     assert abs(val["val/mse"] - state["history"][-1]["val/mse"]) < 1e-6
+    assert val["val/mse"] < 0.7 * untrained
 
 
 def test_resume_continues_at_the_saved_step(make_cfg, trained_ae_run):
@@ -56,3 +62,4 @@ def test_resume_continues_at_the_saved_step(make_cfg, trained_ae_run):
     )
     assert metrics["train/steps"] == 2 * steps_per_epoch
     assert metrics["train/epochs"] == 2
+    assert metrics["val/mse"] < first["history"][-1]["val/mse"]  # it went on learning

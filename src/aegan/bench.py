@@ -5,10 +5,10 @@
         [channels_last=[false,true]] [threads=[1,2]]
         ["variants={foreach:['model.optimizer.fused=false','model.optimizer.foreach=true']}"]
 
-The project side runs exactly the engine's iteration (``engine.loop.run_step``) over
-device-resident batches, after ``engine.speed.accelerate`` as in ``aegan.train``. The plain
-side is what a tutorial writes: torchvision ``FashionMNIST`` + ``ToTensor`` +
-``DataLoader(shuffle=True)``, the same networks, fp32, eager, default Adam. Every
+The project side runs exactly the engine's iteration (``aegan.speed.build_step``) over
+device-resident batches, with its scalars accumulated as ``aegan.train`` does. The plain
+side is what a tutorial writes (the task's ``tutorial_step``): torchvision ``FashionMNIST``
++ ``ToTensor`` + ``DataLoader(shuffle=True)``, the same networks, fp32, eager, default Adam. Every
 configuration (variant x precision x compile mode and scope x capture x channels_last x
 threads) is built and warmed up first (compile and capture time are excluded and reported
 as ``warmup_s``), then all are timed in turn ``repeats`` times, so that a change of machine
@@ -38,23 +38,18 @@ from pathlib import Path
 
 import hydra
 import torch
-import torch.nn.functional as F
 import yaml
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import (
-    CONF_DIR,
-    check_positive,
-    one_line_errors,
-    one_line_hydra_errors,
-    validate_config,
-)
-from aegan.data import DataFileError, DataNotFoundError, DeviceBatches, ImageData, load_data
-from aegan.engine import Amp, ConfigError, resolve_device, seed_everything
-from aegan.engine.capture import WARMUP_STEPS
-from aegan.engine.loop import StepAccumulator, run_step
-from aegan.engine.speed import accelerate, cpu_threads
+from aegan.amp import Amp
+from aegan.cli import one_line_errors, one_line_hydra_errors
+from aegan.config import CONF_DIR, check_positive, validate_config
+from aegan.data import DeviceBatches, ImageData, image_shape_of, load_data
+from aegan.engine.device import resolve_device, seed_everything
+from aegan.engine.scalars import StepAccumulator
+from aegan.errors import USER_ERRORS, ConfigError
+from aegan.speed import build_step, cpu_threads
+from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.bench")
@@ -143,20 +138,19 @@ def _cycle(make_iterator: Callable[[int], Iterator]) -> Callable[[], object]:
 
 
 def project_step(cfg: DictConfig, data: ImageData, device: torch.device) -> Callable[[], None]:
-    """The engine's own iteration for ``cfg``: device batches, the task's step after
-    ``accelerate`` (channels_last, fast dropout, compile), AMP, the step accumulator."""
-    task = build_task(cfg.model, data, device, projector_samples=0)
-    accelerate(task, cfg.trainer, device)
-    task.train()
+    """The engine's own iteration for ``cfg``: device batches, the step of ``build_step``
+    (channels_last, fast dropout, compile, capture), AMP, the step accumulator."""
+    task = build_task(cfg.model, data.image_shape, device)
     amp = Amp(cfg.trainer.precision, device)
+    train_step = build_step(task, amp, cfg.trainer, device)
+    task.train()
     batches = DeviceBatches(data.train_images, batch_size=cfg.data.batch_size, seed=0)
     next_batch = _cycle(batches.epoch)
     stats = StepAccumulator(device)
     counter = {"step": 0}
 
     def step() -> None:
-        images_u8 = next_batch()
-        run_step(task, amp, images_u8, stats, counter["step"])
+        stats.add(train_step(next_batch()), counter["step"])
         counter["step"] += 1
         if counter["step"] % 100 == 0:  # the engine reads its scalars this often
             stats.read()
@@ -199,49 +193,10 @@ def plain_step(
         str(torchvision_root(data, data_dir)), train=True, transform=transforms.ToTensor()
     )
     loader = DataLoader(dataset, batch_size=cfg.data.batch_size, shuffle=True, drop_last=True)
-    next_batch = _cycle(lambda _epoch: iter(loader))
-    shape = list(data.image_shape)
-    if cfg.model.task == "autoencoder":
-        net = instantiate(cfg.model.net, image_shape=shape).to(device)
-        optimizer = torch.optim.Adam(net.parameters())
-
-        def step() -> None:
-            x, _ = next_batch()
-            x = x.to(device)
-            optimizer.zero_grad()
-            loss = F.mse_loss(torch.sigmoid(net(x)), x)
-            loss.backward()
-            optimizer.step()
-
-        return step
-
-    generator = instantiate(cfg.model.generator, image_shape=shape).to(device)
-    discriminator = instantiate(cfg.model.discriminator, image_shape=shape).to(device)
-    g_opt, d_opt = (
-        torch.optim.Adam(generator.parameters()),
-        torch.optim.Adam(discriminator.parameters()),
-    )
-    bce = torch.nn.BCEWithLogitsLoss()
-
-    def gan_step() -> None:
-        x, _ = next_batch()
-        x = x.to(device) * 2 - 1
-        z = torch.randn(x.shape[0], cfg.model.latent_dim, device=device)
-        fake = generator(z)
-        d_opt.zero_grad()
-        real_logits, fake_logits = discriminator(x), discriminator(fake.detach())
-        d_loss = bce(real_logits, torch.ones_like(real_logits)) + bce(
-            fake_logits, torch.zeros_like(fake_logits)
-        )
-        d_loss.backward()
-        d_opt.step()
-        g_opt.zero_grad()
-        fake_logits = discriminator(fake)
-        g_loss = bce(fake_logits, torch.ones_like(fake_logits))
-        g_loss.backward()
-        g_opt.step()
-
-    return gan_step
+    task = build_task(cfg.model, data.image_shape, device)
+    if not hasattr(task, "tutorial_step"):
+        raise ConfigError(f"model={task.name} has no tutorial_step to compare with")
+    return task.tutorial_step(_cycle(lambda _epoch: iter(loader)))
 
 
 def device_name(device: torch.device) -> str:
@@ -265,17 +220,19 @@ def apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
     return cfg
 
 
-def _optimizer_kind(optimizer_cfg: DictConfig) -> str:
-    if optimizer_cfg.get("fused"):
-        return "fused"
-    return "foreach" if optimizer_cfg.get("foreach") else "for-loop"
+def _optimizer_kind(run_cfg: DictConfig) -> str:
+    """How the task's (first) optimizer updates: fused, foreach or for-loop."""
+    task = build_task(run_cfg.model, image_shape_of(run_cfg.data), torch.device("meta"))
+    group = next(iter(task.optimizers.values())).param_groups[0]
+    return "fused" if group.get("fused") else ("foreach" if group.get("foreach") else "for-loop")
 
 
 def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
     """(labels, training config) for each variant x precision x compile mode and scope x
     channels_last x threads (one scope for compile mode none: nothing is compiled)."""
     variants = {"base": [], **{str(k): list(v) for k, v in (cfg.variants or {}).items()}}
-    threads = [t or cpu_threads(cfg) or torch.get_num_threads() for t in cfg.threads]
+    task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
+    threads = [t or cpu_threads(cfg.trainer, task) or torch.get_num_threads() for t in cfg.threads]
     out = []
     for variant, overrides in variants.items():
         for precision, mode, scope, capture, channels_last, n_threads in itertools.product(
@@ -289,14 +246,13 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
                 f"trainer.compile_scope={scope}", f"trainer.capture_step={capture}",
                 f"trainer.channels_last={channels_last}", *overrides,
             ])  # fmt: skip
-            optimizer_cfg = run_cfg.model.get("optimizer") or run_cfg.model.d_optimizer
             labels = {
                 "variant": variant, "overrides": list(overrides), "threads": int(n_threads),
                 "precision": run_cfg.trainer.precision, "compile": run_cfg.trainer.compile,
                 "compile_scope": run_cfg.trainer.compile_scope if mode != "none" else None,
                 "capture_step": bool(run_cfg.trainer.capture_step),
                 "channels_last": bool(run_cfg.trainer.channels_last),
-                "optimizer": _optimizer_kind(optimizer_cfg),
+                "optimizer": _optimizer_kind(run_cfg),
                 "fast_dropout": bool(run_cfg.trainer.fast_dropout),
                 "pad_thin_convs": bool(run_cfg.trainer.pad_thin_convs),
                 "direct_optimizer_step": bool(run_cfg.trainer.direct_optimizer_step),
@@ -355,7 +311,7 @@ def benchmark(cfg: DictConfig) -> list[dict]:
     rows = []
     for (labels, _), entry in zip(configs, project, strict=True):
         row = {
-            "model": "autoencoder" if cfg.model.task == "autoencoder" else "dcgan",
+            "model": cfg.model.name,
             "device": device.type, "device_name": device_name(device), **labels,
             "batch_size": batch,
         }  # fmt: skip
@@ -389,9 +345,7 @@ def main(cfg: DictConfig) -> None:
         with open_dict(cfg):
             cfg.data.batch_size = cfg.batch_size
     out = Path(cfg.paths.output_dir) / "bench.jsonl"
-    with one_line_errors(
-        (ConfigError, DataNotFoundError, DataFileError), debug=cfg.debug, logger=log
-    ):
+    with one_line_errors(USER_ERRORS, debug=cfg.debug, logger=log):
         for row in benchmark(cfg):
             line = json.dumps(row)
             print(line, flush=True)

@@ -1,156 +1,50 @@
-"""Config schema and validation: catch bad settings before any data is read or weight built.
+"""The composed config: its schema, the check before any work, and the trust boundary.
 
-Hydra's ConfigStore gives the trainer section types for free (``trainer.epochs=abc`` is
-refused at compose time); ``validate_config`` checks what types cannot (ranges, choices,
-paths, image sizes) and raises ``ConfigError`` with one line naming key, value and what
-is allowed.
+``validate_config`` builds every part once without data (the task on the ``meta`` device,
+the precision, the speed switches, the metrics), so each setting is checked by the code
+that uses it, before any data is read or weight allocated; it keeps only the checks that
+span groups.
+
+``record_config`` rebuilds a run's config from its record (a checkpoint's ``config`` and
+``choices``): the choices pick options of ``conf/`` by name, the stored values are taken
+only where they are plain values of keys the composed config has; a ``_target_`` (or
+``_args_``, ``_partial_``, an interpolation, a resolver) never comes from a file.
 """
 
 from __future__ import annotations
 
-import difflib
-import functools
-import logging
 import os
 import re
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
-from hydra.errors import (
-    CompactHydraException,
-    ConfigCompositionException,
-    MissingConfigException,
-    OverrideParseException,
-)
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import (
-    ConfigAttributeError,
-    ConfigKeyError,
-    InterpolationToMissingValueError,
-    MissingMandatoryValue,
-    ValidationError,
-)
 
-from aegan.data import DATASETS
-from aegan.engine.amp import DEVICES, PRECISIONS, ConfigError
-from aegan.engine.capture import check_step_capture
+from aegan.amp import Amp
+from aegan.cli import unset_message
+from aegan.data import check_data_config, image_shape_of
 from aegan.engine.checkpoint import resolve_checkpoint
-from aegan.engine.speed import COMPILE_MODES, COMPILE_SCOPES, check_step_compile
-
-ON_NONFINITE = ("stop", "skip")
+from aegan.engine.device import available_cores, resolve_device
+from aegan.engine.distributed import world_size
+from aegan.errors import CheckpointError, ConfigError
+from aegan.metrics.registry import check_metrics
+from aegan.speed import check_switches
+from aegan.tasks.build import build_task, check_choice, check_number, parameter_bytes
 
 # conf/ of this checkout (the package is installed editable from src/). An absolute path,
 # so every entry point finds it: `python -m aegan.train` and the `aegan-train` script, for
 # which Hydra would read a relative path as the Python package `conf`.
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
-
-
-@contextmanager
-def one_line_errors(
-    errors: tuple[type[Exception], ...], *, debug: bool, logger: logging.Logger
-) -> Iterator[None]:
-    """``errors`` (those a user can fix from the message alone) become one line in the log
-    and exit code 2 instead of a traceback; ``debug=true`` lets them through."""
-    try:
-        yield
-    except errors as err:
-        if debug:
-            raise
-        logger.error("%s", err)
-        sys.exit(2)
-
-
-# A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
-UNSET_VALUE = (MissingMandatoryValue, InterpolationToMissingValueError)
-
-
-def unset_message(key: str) -> str:
-    """The one line for a ``???`` value left unset, from Hydra or from ``validate_config``."""
-    return f"{key} is not set: add {key}=... to the command"
-
-
-# What an OmegaConf node of TrainerSchema's types takes, for hydra_error_line.
-NODE_TYPES = {
-    "IntegerNode": "an integer",
-    "FloatNode": "a number",
-    "BooleanNode": "true or false",
-}
-
-
-def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., object]:
-    """Wrap a ``@hydra.main`` function so that the command-line mistakes Hydra catches while
-    composing the config (a misspelt group option or key, a value of the wrong type, an
-    override that does not parse) are one line naming what is allowed, with exit code 2.
-    Hydra's own report is several lines and suggests ``+key=value``, which our typed
-    sections refuse anyway. ``debug=true`` or ``HYDRA_FULL_ERROR=1``: Hydra's report."""
-
-    @functools.wraps(hydra_main)
-    def run(*args: object, **kwargs: object) -> object:
-        debug = any(arg.lower() in ("debug=true", "debug=1") for arg in sys.argv[1:])
-        if debug or "HYDRA_FULL_ERROR" in os.environ:
-            return hydra_main(*args, **kwargs)
-        os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing and exiting 1
-        try:
-            return hydra_main(*args, **kwargs)
-        except (CompactHydraException, *UNSET_VALUE) as err:
-            line = hydra_error_line(err)
-            if line is None:
-                raise
-            print(f"error: {line}", file=sys.stderr)
-            sys.exit(2)
-        finally:
-            del os.environ["HYDRA_FULL_ERROR"]
-
-    return run
-
-
-def hydra_error_line(err: Exception) -> str | None:
-    """One line for a config-composition error of Hydra's; None for any other error."""
-    if isinstance(err, UNSET_VALUE):
-        missing = re.search(r"Missing mandatory value: (\S+)", str(err))
-        return unset_message(missing.group(1) if missing else err.full_key)
-    if isinstance(err, MissingConfigException):
-        if not err.missing_cfg_file or "/" not in err.missing_cfg_file:
-            return None  # the primary config itself: not a command-line mistake
-        group, name = err.missing_cfg_file.rsplit("/", 1)
-        if not err.options:
-            return f"{group}={name}: there is no such {group} config"
-        return f"{group}={name}: no such option; choose one of: {', '.join(err.options)}"
-    if isinstance(err, OverrideParseException):
-        reason = err.message.splitlines()[0]
-        grammar = "https://hydra.cc/docs/advanced/override_grammar/basic/"
-        return f"cannot read the override {err.override!r}: {reason} (the syntax: {grammar})"
-    if not isinstance(err, ConfigCompositionException):
-        return None
-    cause = err.__cause__
-    if cause is None:  # e.g. "model appears more than once in the final defaults list"
-        return " ".join(line.strip() for line in str(err).splitlines() if line.strip())
-    full_key = getattr(cause, "full_key", None)
-    reason = str(getattr(cause, "msg", None) or cause).splitlines()[0]
-    if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and full_key:
-        parent = full_key.rpartition(".")[0]
-        known = sorted(map(str, cause.parent_node.keys())) if cause.parent_node else []
-        close = difflib.get_close_matches(str(cause.key), known, n=1)
-        prefix = f"{parent}." if parent else ""
-        if close:
-            return f"{full_key} is not a setting; did you mean {prefix}{close[0]}?"
-        where = f"the settings of {parent}" if parent else "the sections"
-        return f"{full_key} is not a setting; {where} are: {', '.join(known)}"
-    if isinstance(cause, ValidationError) and full_key:
-        expected = NODE_TYPES.get(type(cause.child_node).__name__)
-        if expected:
-            return f"{full_key}={cause.value} is not allowed: it must be {expected}"
-        return f"{full_key}={cause.value} is not allowed: {reason}"
-    return f"{full_key}: {reason}" if full_key else f"{str(err).splitlines()[0]} {reason}"
-
-
-# Image shape of each named data set, known before reading it.
-KNOWN_SHAPES = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+GROUPS = ("data", "model", "trainer", "logger", "paths")
+CODE_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
+ON_NONFINITE = ("stop", "skip")
+MEMORY_SHARE = 0.8  # of the device's memory that weights, gradients and Adam's state may take
 
 
 @dataclass
@@ -177,12 +71,7 @@ class TrainerSchema:
     direct_optimizer_step: bool = True
 
 
-def register_configs() -> None:
-    """Make ``trainer/schema`` available to the defaults lists of conf/trainer/*.yaml."""
-    ConfigStore.instance().store(group="trainer", name="schema", node=TrainerSchema)
-
-
-register_configs()
+ConfigStore.instance().store(group="trainer", name="schema", node=TrainerSchema)
 
 
 def check_positive(
@@ -199,22 +88,8 @@ def check_positive(
         )
 
 
-def _choice(key: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{key}={value!r} is not allowed; choose one of: {', '.join(allowed)}")
-
-
-def image_shape_of(data_cfg: DictConfig) -> tuple[int, int, int]:
-    """The (C, H, W) a data config will produce, without reading it."""
-    if data_cfg.name == "image_folder":
-        return (data_cfg.channels, data_cfg.image_size, data_cfg.image_size)
-    return KNOWN_SHAPES[data_cfg.name]
-
-
 def unset_keys(container: Any, prefix: str = "") -> list[str]:
-    """Dotted keys whose value is ``???`` in an unresolved ``OmegaConf.to_container``
-    (``OmegaConf.missing_keys`` resolves interpolations such as ``${hydra:...}`` on the way,
-    which fail outside a Hydra run)."""
+    """Dotted keys whose value is ``???`` in an unresolved ``OmegaConf.to_container``."""
     if isinstance(container, dict):
         items = container.items()
     elif isinstance(container, list):
@@ -225,10 +100,8 @@ def unset_keys(container: Any, prefix: str = "") -> list[str]:
 
 
 def validate_config(cfg: DictConfig) -> None:
-    """Raise ``ConfigError`` for the first setting that cannot work."""
-    from aegan.tasks import TASK_CLASSES, TASKS  # late: tasks import the engine
-
-    for group in ("data", "model", "trainer", "logger", "paths"):
+    """Raise ``ConfigError`` for the first setting that cannot work, before any work."""
+    for group in GROUPS:
         if group not in cfg:  # deleted on the command line: ~model
             options = sorted(path.stem for path in (Path(CONF_DIR) / group).glob("*.yaml"))
             raise ConfigError(
@@ -238,59 +111,158 @@ def validate_config(cfg: DictConfig) -> None:
     unset = unset_keys(OmegaConf.to_container(cfg, resolve=False))  # e.g. image_folder's root
     if unset:
         raise ConfigError(unset_message(unset[0]))
-    _choice("data", cfg.data.name, DATASETS)
-    _choice("model.task", cfg.model.task, TASKS)
-    _choice("trainer.precision", cfg.trainer.precision, PRECISIONS)
-    if cfg.trainer.device not in DEVICES and not str(cfg.trainer.device).startswith("cuda:"):
-        _choice("trainer.device", cfg.trainer.device, DEVICES)
-    _choice("trainer.on_nonfinite", cfg.trainer.on_nonfinite, ON_NONFINITE)
-    _choice("trainer.compile", cfg.trainer.compile, COMPILE_MODES)
-    _choice("trainer.compile_scope", cfg.trainer.compile_scope, COMPILE_SCOPES)
-    if cfg.trainer.compile != "none" and cfg.trainer.compile_scope == "step":
-        distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1  # set by torchrun
-        check_step_compile(TASK_CLASSES[cfg.model.task], distributed=distributed)
-    check_step_capture(cfg.trainer, cfg.model, TASK_CLASSES[cfg.model.task])
-    for key in (
-        "trainer.epochs",
-        "trainer.keep_checkpoints",
-        "data.batch_size",
-    ):
+    check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)
+    check_data_config(cfg.data)
+    trainer = cfg.trainer
+    for key in ("trainer.epochs", "trainer.keep_checkpoints", "logger.log_every_steps"):
         check_positive(cfg, key)
     check_positive(cfg, "trainer.checkpoint_every_steps", minimum=0)
-    check_positive(cfg, "trainer.cpu_threads", allow_none=True)
     check_positive(cfg, "trainer.eval_batch_size", allow_none=True)
-    check_positive(cfg, "model.cpu_threads", allow_none=True)
-    check_positive(cfg, "data.subset", allow_none=True)
-    check_positive(cfg, "data.val_size", minimum=0)
-    check_positive(cfg, "logger.log_every_steps")
-    check_positive(cfg, "model.latent_dim")
-    for i, size in enumerate(cfg.model.get("hidden_dims") or []):
-        if not isinstance(size, int) or size < 1:
-            raise ConfigError(
-                f"model.hidden_dims[{i}]={size!r} is not allowed: layer sizes must be positive integers"
-            )
-    if cfg.data.name == "image_folder":
-        check_positive(cfg, "data.image_size")
-        _choice("data.channels", cfg.data.channels, (1, 3))
-    if cfg.data.subset is not None and cfg.data.batch_size > cfg.data.subset:
+    check_positive(cfg, "logger.projector_samples", minimum=0)
+    check_positive(cfg, "trainer.cpu_threads", allow_none=True)
+    cores = available_cores()
+    if trainer.cpu_threads and trainer.cpu_threads > 4 * cores:
         raise ConfigError(
-            f"data.batch_size={cfg.data.batch_size} is larger than data.subset={cfg.data.subset}; "
-            f"use a batch size <= {cfg.data.subset}"
+            f"trainer.cpu_threads={trainer.cpu_threads} is not allowed: this machine has "
+            f"{cores} cores; use at most {4 * cores}"
         )
-    if cfg.model.task == "gan":
-        from aegan.models.dcgan import generator_layout
-
-        channels, height, width = image_shape_of(cfg.data)
-        try:
-            generator_layout((height, width))
-        except ValueError as err:
-            raise ConfigError(f"data={cfg.data.name} ({channels}x{height}x{width}): {err}") from err
-    if cfg.trainer.sync_batchnorm and cfg.trainer.device == "cpu":
+    check_choice("trainer.on_nonfinite", trainer.on_nonfinite, ON_NONFINITE)
+    device = resolve_device(trainer.device)
+    Amp(trainer.precision, device)
+    if trainer.sync_batchnorm and device.type != "cuda":
         raise ConfigError(
             "trainer.sync_batchnorm=true needs CUDA (SyncBatchNorm has no CPU kernel)"
         )
-    if cfg.trainer.resume and cfg.trainer.resume != "auto":
-        resolve_checkpoint(cfg.trainer.resume)  # raises CheckpointError naming the path
-    root = cfg.data.get("root")
-    if root and cfg.data.name != "cifar10" and not Path(str(root)).expanduser().exists():
-        raise ConfigError(f"data.root={root} does not exist; pass a folder that holds the data set")
+    if trainer.resume and trainer.resume != "auto":
+        resolve_checkpoint(trainer.resume)  # raises CheckpointError naming the path
+    task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
+    check_memory(task, device)
+    check_switches(trainer, task, device, world_size())
+    check_evaluation(cfg.evaluate, task)
+
+
+def check_memory(task: Any, device: torch.device) -> None:
+    """Refuse a model whose weights, gradients and Adam's two moments would not fit."""
+    needed = 4 * parameter_bytes(task)
+    if device.type == "cuda":
+        total = torch.cuda.get_device_properties(device).total_memory
+    else:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if needed > MEMORY_SHARE * total:
+        raise ConfigError(
+            f"model sizes need {needed / 2**30:.1f} GiB for weights, gradients and Adam's "
+            f"state, more than {MEMORY_SHARE:.0%} of this {device.type}'s {total / 2**30:.1f} "
+            "GiB; choose smaller model sizes"
+        )
+
+
+def check_evaluation(evaluate_cfg: DictConfig, task: Any) -> None:
+    """``evaluate.*``: known metrics this task can give, a positive sample count."""
+    check_metrics(task, evaluate_cfg.metrics)
+    check_number("evaluate.samples", evaluate_cfg.samples, low=10, high=10**7, integer=True)
+
+
+# ---- the trust boundary: a run's record back to a config --------------------------------
+
+OPTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def run_choices(cfg: DictConfig) -> dict[str, str]:
+    """The options of ``model`` and ``data`` this run composed: Hydra's own record where
+    there is one, else the ``name`` each of those sections carries."""
+    choices = {}
+    if HydraConfig.initialized():
+        choices = {g: HydraConfig.get().runtime.choices.get(g) for g in ("model", "data")}
+    return {g: str(choices.get(g) or cfg[g].get("name")) for g in ("model", "data")}
+
+
+def compose_config(
+    overrides: list[str], *, config_name: str = "train", searchpath: list[str] = ()
+) -> DictConfig:
+    """``conf/{config_name}.yaml`` with ``overrides``, as the command line composes it;
+    ``searchpath`` adds the user's own config folders (``file://DIR``, ``pkg://package``)."""
+    extra = [f"hydra.searchpath=[{','.join(searchpath)}]"] if searchpath else []
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()  # inside a Hydra app (aegan.evaluate): a fresh one
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose(config_name=config_name, overrides=[*overrides, *extra])
+
+
+def record_config(
+    record: dict, *, path: Path | str, overrides: list[str] = (), searchpath: list[str] = ()
+) -> DictConfig:
+    """The config of a run from its record (``{"config": ..., "choices": ...}``), rebuilt
+    through ``conf/``. ``overrides`` and ``searchpath`` are the user's: an override wins
+    over the record and may name code, like one on the command line."""
+    choices, saved = record.get("choices"), record.get("config")
+    if not isinstance(choices, dict) or not isinstance(saved, dict):
+        raise CheckpointError(f"{path}: its config or choices are not a mapping")
+    names = []
+    for group in ("model", "data"):
+        option = choices.get(group)
+        if not isinstance(option, str) or not OPTION_NAME.fullmatch(option):
+            raise CheckpointError(f"{path}: {group} choice {option!r} is not a config option name")
+        names.append(f"{group}={option}")
+    try:
+        cfg = compose_config([*names, *overrides], searchpath=list(searchpath))
+    except Exception as err:  # a missing option: one line naming it
+        raise CheckpointError(
+            f"{path}: its config options ({', '.join(names)}) cannot be composed here "
+            f"({str(err).splitlines()[0]}); add the folder holding them with searchpath"
+        ) from None
+    user_keys = {o.partition("=")[0].lstrip("+~") for o in overrides}
+    composed = OmegaConf.to_container(cfg, resolve=False)
+    for key, value in _plain_values(saved, composed, prefix="", path=path):
+        if key not in user_keys:
+            try:
+                OmegaConf.update(cfg, key, value, merge=False, force_add=False)
+            except Exception as err:  # a typed section refusing the value
+                raise CheckpointError(f"{path}: {key}={value!r} is not allowed ({err})") from None
+    return cfg
+
+
+def _plain_values(saved: dict, composed: dict, *, prefix: str, path) -> list[tuple[str, Any]]:
+    """(dotted key, value) for each stored value whose key ``composed`` has; refuses code,
+    interpolations and values of another kind than ``conf/`` has there."""
+    out = []
+    for key, value in saved.items():
+        full = f"{prefix}{key}"
+        if not isinstance(key, str) or key not in composed:
+            continue  # a setting this version does not have: nothing reads it
+        current = composed[key]
+        if key in CODE_KEYS:
+            if value != current:
+                raise CheckpointError(
+                    f"{path}: {full}={value!r} is not conf/'s {current!r}; a run's record may "
+                    f"not choose code (to use it, pass {full}=... yourself)"
+                )
+        elif isinstance(value, dict) and isinstance(current, dict):
+            out += _plain_values(value, current, prefix=f"{full}.", path=path)
+        elif not _is_plain(value):
+            raise CheckpointError(f"{path}: {full}={value!r} is not a plain value")
+        elif None not in (value, current) and _kind(value) != _kind(current) != "any":
+            raise CheckpointError(
+                f"{path}: {full}={value!r} is {_kind(value)} where conf/ has {_kind(current)}"
+            )
+        else:
+            out.append((full, value))
+    return out
+
+
+def _is_plain(value: Any) -> bool:
+    """A value a config file may hold as data: no code, no interpolation, no resolver."""
+    if isinstance(value, str):
+        return "${" not in value
+    if isinstance(value, list):
+        return all(_is_plain(item) for item in value)
+    return value is None or isinstance(value, (bool, int, float))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, str) and "${" in value:
+        return "any"  # conf/ interpolates it: a stored value replaces it
+    for kinds, name in (((bool,), "true or false"), ((int, float), "a number"), ((str,), "text"),
+                        ((list,), "a list"), ((dict,), "a mapping")):  # fmt: skip
+        if isinstance(value, kinds):
+            return name
+    return "any"

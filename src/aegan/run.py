@@ -1,34 +1,44 @@
 """Load a finished (or running) run back: ``aegan.load_run(path)`` for notebooks and scripts.
 
-One way to rebuild models: the checkpoint's own resolved config goes through the same
-``build_task`` as training, then the saved weights are loaded. Nothing is rebuilt by hand.
+One way to rebuild a model: the run's record (its checkpoint's config choices and plain
+values) is composed again through ``conf/`` (``aegan.config.record_config``), the task is
+built as in training, then the saved weights are loaded. Nothing in the run folder names
+the code that runs.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from aegan.data import ImageData, denormalize, load_data, normalize
-from aegan.engine.amp import resolve_device
+from aegan.config import check_memory, record_config
+from aegan.contract import Task, can
+from aegan.data import ImageData, check_data_config, image_shape_of, load_data, normalize
 from aegan.engine.checkpoint import (
-    CheckpointError,
     load_checkpoint,
-    load_module_state,
+    load_weights,
     resolve_checkpoint,
     run_dir_of,
 )
-from aegan.tasks import Task, build_task
+from aegan.engine.device import resolve_device
+from aegan.errors import CheckpointError, ConfigError
+from aegan.files import read_json
+from aegan.tasks import build_task
 
 
 @dataclass
 class Run:
-    """A run dir read back: config, trained networks in eval mode, data, metrics, helpers."""
+    """A run dir read back: config, trained task in eval mode, data, metrics, helpers.
+
+    Images go in as uint8 or floats in [0, 1] (N, C, H, W), on any device; images come out
+    as floats in [0, 1] on the run's device. What the model cannot do raises
+    ``AttributeError`` naming the model.
+    """
 
     path: Path  # the run directory
     checkpoint: Path
@@ -41,94 +51,103 @@ class Run:
     metrics: dict[str, float] = field(default_factory=dict)
 
     @property
-    def modules(self) -> dict[str, torch.nn.Module]:
-        return self.task.modules
+    def networks(self) -> dict[str, torch.nn.Module]:
+        return self.task.networks
 
     @cached_property
     def history(self) -> list[dict[str, float]]:
         """Validation metrics per epoch, from the checkpoint."""
         return load_checkpoint(self.checkpoint)["history"]
 
-    # ------------------------------------------------------------------ autoencoder
-    def _autoencoder(self):
-        if "autoencoder" not in self.modules:
-            raise AttributeError(
-                f"{self.path} is a {self.config.model.task} run, not an autoencoder run"
-            )
-        return self.modules["autoencoder"]
+    def _ask(self, capability: str):
+        if not can(self.task, capability):
+            raise AttributeError(f"{self.path} is a {self.task.name} run: it cannot {capability}")
+        return getattr(self.task, capability)
+
+    def _as_input(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.to(self.device)
+        return normalize(images, "unit") if images.dtype == torch.uint8 else images.float()
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 or [0, 1] float images (N, C, H, W) -> codes (N, latent_dim)."""
-        return self._autoencoder().encode(self._as_input(images))
+        """Images (N, C, H, W) -> codes (N, latent_dim)."""
+        return self._ask("encode")(self._as_input(images))
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes (N, latent_dim) -> images in [0, 1] (N, C, H, W)."""
-        return self._autoencoder().decode(codes.to(self.device))
+        """Codes (N, latent_dim) -> images (N, C, H, W)."""
+        return self._ask("decode")(codes.to(self.device))
 
     @torch.no_grad()
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 or [0, 1] float images -> reconstructions in [0, 1]."""
-        return self._autoencoder().reconstruct(self._as_input(images))
-
-    # ------------------------------------------------------------------ GAN
-    def _generator(self, ema: bool) -> torch.nn.Module:
-        for name in ("generator_ema", "generator") if ema else ("generator",):
-            if name in self.modules:
-                return self.modules[name]
-        raise AttributeError(f"{self.path} is a {self.config.model.task} run, not a GAN run")
+        """Images -> their reconstructions."""
+        return self._ask("reconstruct")(self._as_input(images))
 
     @torch.no_grad()
-    def sample(self, n: int, *, seed: int = 0, ema: bool = True) -> torch.Tensor:
-        """``n`` generated images in [0, 1] (n, C, H, W) from seeded standard-normal z."""
-        z = torch.randn(
-            n, self.config.model.latent_dim, generator=torch.Generator().manual_seed(seed)
-        )
-        return self.generate(z, ema=ema)
+    def sample(self, n: int, *, seed: int = 0) -> torch.Tensor:
+        """``n`` generated images from seeded draws of the model's prior."""
+        return self._ask("sample")(n, torch.Generator().manual_seed(seed))
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, *, ema: bool = True) -> torch.Tensor:
-        """Latent vectors (n, latent_dim) -> images in [0, 1]."""
-        return denormalize(self._generator(ema)(z.to(self.device)), "symmetric")
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent vectors (n, latent_dim) -> images."""
+        return self._ask("generate")(z.to(self.device))
 
     @torch.no_grad()
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, steps: int = 8) -> torch.Tensor:
-        """Images along the straight line between two images (autoencoder: in code space)
-        or two latent vectors (GAN) -> (steps, C, H, W) in [0, 1]."""
+        """Images along the straight line between two images (in code space, for a model
+        that encodes) or two latent vectors (a model that only generates) -> (steps, ...)."""
         weights = torch.linspace(0, 1, steps, device=self.device).view(-1, 1)
-        if "autoencoder" in self.modules:
+        if can(self.task, "encode"):
             codes = self.encode(torch.stack([a, b]))  # (2, latent_dim)
             return self.decode(codes[:1] * (1 - weights) + codes[1:] * weights)
         a, b = a.to(self.device).view(1, -1), b.to(self.device).view(1, -1)
         return self.generate(a * (1 - weights) + b * weights)
 
-    def _as_input(self, images: torch.Tensor) -> torch.Tensor:
-        images = images.to(self.device)
-        return normalize(images, "unit") if images.dtype == torch.uint8 else images
-
 
 def load_run(
-    path: str | Path, *, checkpoint: str = "best", device: str = "cpu", data_dir: str | None = None
+    path: str | Path,
+    *,
+    checkpoint: str = "best",
+    device: str = "cpu",
+    data_dir: str | None = None,
+    overrides: Sequence[str] = (),
+    searchpath: Sequence[str] = (),
 ) -> Run:
     """Read a run dir (or a checkpoint file) into a ``Run`` with its networks in eval mode.
 
-    ``checkpoint``: "best" or "last" (ignored when ``path`` is a file). The data set is
-    read again from the config's data section (``data_dir`` overrides where downloads go).
+    ``checkpoint``: "best" or "last" (ignored when ``path`` is a file). The data set is read
+    again from the config's data section (``data_dir`` overrides where downloads go).
+    ``overrides`` change the run's settings as on the training command line, and may name
+    your own classes; ``searchpath`` adds your own config folders (``file://DIR``,
+    ``pkg://package``), as ``hydra.searchpath`` did for training.
     """
+    if checkpoint not in ("best", "last"):
+        raise ConfigError(f"checkpoint={checkpoint!r} is not allowed; choose best or last")
     checkpoint_path = resolve_checkpoint(path, checkpoint)
     state = load_checkpoint(checkpoint_path)
-    config = OmegaConf.create(state["config"])
-    run_dir = run_dir_of(checkpoint_path)
+    config = record_config(
+        state, path=checkpoint_path, overrides=list(overrides), searchpath=list(searchpath)
+    )
     torch_device = resolve_device(device, key="device")
+    check_data_config(config.data)
+    check_memory(build_task(config.model, image_shape_of(config.data), torch.device("meta")),
+                 torch_device)  # fmt: skip
     data = load_data(config.data, data_dir=data_dir or config.paths.data_dir).to(torch_device)
-    task = build_task(config.model, data, torch_device)
-    for name, module in task.modules.items():
-        load_module_state(module, state["modules"][name], name=name, path=checkpoint_path)
-    task.load_extra_state(state["task"])
-    task.eval()
-    metrics_file = run_dir / "metrics.json"
-    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    task = build_task(config.model, data.image_shape, torch_device)
+    load_weights(task, state, path=checkpoint_path)
+    try:
+        task.load_extra_state(state["task"])
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise CheckpointError(f"{checkpoint_path}: its task state does not fit ({err!r})") from err
+    task.train(False)
+    run_dir = run_dir_of(checkpoint_path)
+    metrics = {}
+    if (run_dir / "metrics.json").is_file():
+        try:
+            metrics = read_json(run_dir / "metrics.json")
+        except ValueError:
+            metrics = {}  # a broken metrics file: the weights are what matters here
     return Run(
         path=run_dir, checkpoint=checkpoint_path, config=config, task=task, data=data,
         device=torch_device, step=state["step"], epoch=state["epoch"], metrics=metrics,

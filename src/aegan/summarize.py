@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
+import io
 import math
 import re
 import sys
 from pathlib import Path
 
-from omegaconf import OmegaConf
+import yaml
+
+from aegan.files import atomic_write_bytes, read_json
 
 DEFAULT_OBJECTIVE = "val/best_objective"
+# Keys of runs written before a metric was renamed -> today's key.
+RENAMED_METRICS = {"val/fd": "val/pixel_fd", "test/fd": "test/pixel_fd"}
 # bookkeeping rather than results: left out of the table (still in summary.csv)
 HIDDEN_PREFIXES = ("train/", "classifier/")
 FIXED_COLUMNS = ("job", "status", "run_dir", "error", "overrides")
@@ -42,8 +46,27 @@ def _natural_key(path: Path) -> list[int | str]:
 
 
 def _overrides(override_file: Path) -> list[str]:
-    """The job's command-line overrides, as Hydra saved them: ``["model.latent_dim=8", ...]``."""
-    return [str(o) for o in OmegaConf.load(override_file) or []]
+    """The job's command-line overrides, as Hydra saved them: ``["model.latent_dim=8", ...]``.
+    Read as plain YAML: nothing in the file is resolved or run."""
+    try:
+        overrides = yaml.safe_load(override_file.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ValueError(f"{override_file}: not readable ({str(err).splitlines()[0]})") from None
+    if overrides is None:
+        return []
+    if not isinstance(overrides, list):
+        raise ValueError(f"{override_file}: not a list of overrides")
+    return [str(o) for o in overrides]
+
+
+def _metrics(metrics_file: Path) -> dict:
+    """A job's final metrics (old keys renamed); only numbers and text are kept."""
+    metrics = read_json(metrics_file)
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            out[RENAMED_METRICS.get(key, key)] = value
+    return out
 
 
 def _override_key(override: str) -> str:
@@ -74,22 +97,27 @@ def read_sweep(path: str | Path) -> list[dict]:
             "status": "unfinished",
             "run_dir": str(run_dir),
             "error": "",
-            "overrides": _overrides(override_file),
+            "overrides": [],
         }
-        for override in row["overrides"]:
-            row[_override_key(override)] = _parse_value(override.partition("=")[2])
         metrics_file, failed_file = run_dir / "metrics.json", run_dir / "failed.json"
         stopped_file = run_dir / "stopped.json"
-        if metrics_file.is_file():  # first: a stopped run resumed in its folder has both
-            row["status"] = "ok"
-            row.update(json.loads(metrics_file.read_text()))
-        elif failed_file.is_file():
-            failure = json.loads(failed_file.read_text())
-            row["status"] = "failed"
-            row["error"] = f"{failure.get('type', 'Error')}: {failure.get('error', '')}"
-        elif stopped_file.is_file():
-            row["status"] = "stopped"
-            row["error"] = json.loads(stopped_file.read_text())["message"]
+        try:
+            row["overrides"] = _overrides(override_file)
+            for override in row["overrides"]:
+                row[_override_key(override)] = _parse_value(override.partition("=")[2])
+            if stopped_file.is_file():  # first: a stop in the final evaluation leaves both
+                stopped = read_json(stopped_file)
+                row["status"] = "stopped"
+                row["error"] = f"{stopped.get('phase', 'training')}: {stopped.get('message', '')}"
+            elif metrics_file.is_file():
+                row["status"] = "ok"
+                row.update(_metrics(metrics_file))
+            elif failed_file.is_file():
+                failure = read_json(failed_file)
+                row["status"] = "failed"
+                row["error"] = f"{failure.get('type', 'Error')}: {failure.get('error', '')}"
+        except ValueError as err:  # a file half-written or damaged: this job only
+            row["status"], row["error"] = "broken", str(err)
         rows.append(row)
     return rows
 
@@ -158,7 +186,7 @@ def summarize(
         cells += [_format(row.get(k)) for k in shown_metrics]
         table.append(cells + ([error.replace("|", "/")] if with_error else []))
 
-    statuses = ("ok", "failed", "stopped", "unfinished")
+    statuses = ("ok", "failed", "stopped", "unfinished", "broken")
     counts = {s: sum(row["status"] == s for row in rows) for s in statuses}
     lines = [
         f"# Sweep summary: {root}",
@@ -170,21 +198,24 @@ def summarize(
         lines.append("common overrides: " + " ".join(common))
     optuna_file = root / "optimization_results.yaml"
     if optuna_file.is_file():
-        best = OmegaConf.to_container(OmegaConf.load(optuna_file))
-        if "best_value" in best:
-            lines.append(f"optuna best: {best['best_value']:.5g} with {best['best_params']}")
+        try:
+            best = yaml.safe_load(optuna_file.read_text()) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            best = {}
+        if isinstance(best, dict) and isinstance(best.get("best_value"), (int, float)):
+            lines.append(f"optuna best: {best['best_value']:.5g} with {best.get('best_params')}")
     text = "\n".join([*lines, "", _markdown_table(header, table), ""])
 
     out_dir = Path(out) if out is not None else root
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "summary.md").write_text(text)
+    atomic_write_bytes(out_dir / "summary.md", text.encode())
     columns = ["job", "status", *override_keys, objective]
     columns += [k for k in metric_keys if k != objective] + ["error", "run_dir", "overrides"]
-    with open(out_dir / "summary.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:  # overrides as one command-line string, to rerun a job
-            writer.writerow({**row, "overrides": " ".join(row["overrides"])})
+    handle = io.StringIO(newline="")
+    writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:  # overrides as one command-line string, to rerun a job
+        writer.writerow({**row, "overrides": " ".join(row["overrides"])})
+    atomic_write_bytes(out_dir / "summary.csv", handle.getvalue().encode())
     return text
 
 

@@ -2,13 +2,12 @@
 
 ``train(cfg)`` does the work and returns the final metrics; ``main`` is the thin
 ``@hydra.main`` wrapper that turns expected errors into one line and returns the
-objective (validation loss) for sweepers.
+objective (the best validation figure) for sweepers.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import math
 import os
@@ -24,39 +23,29 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import CONF_DIR, one_line_errors, one_line_hydra_errors, validate_config
-from aegan.data import DataFileError, DataNotFoundError, load_data
-from aegan.engine import (
-    Amp,
-    CheckpointError,
-    ConfigError,
-    NonFiniteError,
-    fit,
-    load_checkpoint,
-    resolve_checkpoint,
-    seed_everything,
+from aegan.amp import Amp
+from aegan.cli import one_line_errors, one_line_hydra_errors
+from aegan.config import CONF_DIR, run_choices, validate_config
+from aegan.contract import can
+from aegan.data import load_data, normalize
+from aegan.engine import RunContext, evaluation_threads, fit, load_checkpoint, resolve_checkpoint
+from aegan.engine.checkpoint import Progress, last_good_checkpoint
+from aegan.engine.device import seed_everything
+from aegan.engine.distributed import (
+    Distributed,
+    GradientAverager,
+    init_distributed,
+    shutdown_distributed,
 )
-from aegan.engine.checkpoint import last_good_checkpoint
-from aegan.engine.distributed import Distributed, init_distributed, shutdown_distributed
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
-from aegan.engine.speed import accelerate, cpu_threads, evaluation_threads
-from aegan.evaluate import evaluate_run
+from aegan.errors import USER_ERRORS, ConfigError, DiskFullError
+from aegan.evaluate import evaluate_task
+from aegan.files import write_json
 from aegan.logger import TensorBoardLogger, flatten_config, hparams_of
-from aegan.run import Run
+from aegan.speed import build_step, cpu_threads
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.train")
-
-
-class DiskFullError(OSError):
-    """The run's disk filled up while it wrote logs, samples or metrics (checkpoints raise
-    ``CheckpointError``); the message says what was kept and how to continue."""
-
-
-# Errors a user can fix from the message alone: shown as one line, no traceback.
-USER_ERRORS = (
-    ConfigError, DataNotFoundError, DataFileError, CheckpointError, NonFiniteError, DiskFullError,
-)  # fmt: skip
 
 MIN_FREE_BYTES = 200 * 2**20
 
@@ -82,15 +71,23 @@ def prepare_run_dir(run_dir: Path) -> None:
         )
 
 
-# The settings trainer.resume=auto requires to match: what the run trains, not where or how fast
+# What trainer.resume=auto requires to match, most telling first: what the run trains
 SAME_RUN_PREFIXES = ("model.", "data.", "seed")
 SAME_RUN_IGNORED = ("data.root", "data.download")
 
 
-def check_same_settings(saved: dict, cfg: DictConfig, checkpoint: Path) -> None:
-    """``trainer.resume=auto`` continues only the run it finds in the run dir: with other
+def check_same_run(state: dict, record: dict, checkpoint: Path) -> None:
+    """``trainer.resume=auto`` continues only the run it finds in the run dir: with another
     model, data or seed settings (a reused folder, another sweep's job) it stops."""
-    before, now = flatten_config(saved), flatten_config(cfg)
+    saved_choices = state.get("choices", {})
+    for group in ("model", "data"):
+        if saved_choices.get(group) != record["choices"][group]:
+            raise ConfigError(
+                f"trainer.resume=auto: {checkpoint} is a run of {group}="
+                f"{saved_choices.get(group)}, not {group}={record['choices'][group]}; "
+                "choose another hydra.run.dir"
+            )
+    before, now = flatten_config(state["config"]), flatten_config(record["config"])
     keys = sorted(
         key for key in before.keys() | now.keys()
         if key.startswith(SAME_RUN_PREFIXES) and key not in SAME_RUN_IGNORED
@@ -121,8 +118,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
         return _train(cfg, run_dir, dist)
     except TrainingInterrupted as err:
         if dist.is_main:  # for aegan.summarize: the sweep's jobs to resume
-            stopped = {"signal": err.signal_name, "step": err.step, "message": str(err)}
-            (run_dir / "stopped.json").write_text(json.dumps(stopped, indent=2) + "\n")
+            stopped = {"signal": err.signal_name, "step": err.step, "phase": err.phase,
+                       "message": str(err)}  # fmt: skip
+            write_json(run_dir / "stopped.json", stopped)
         raise
     except OSError as err:
         if err.errno not in (errno.ENOSPC, errno.EDQUOT):
@@ -136,25 +134,28 @@ def train(cfg: DictConfig) -> dict[str, float]:
         shutdown_distributed()
 
 
+def _resume_state(cfg: DictConfig, run_dir: Path, record: dict) -> tuple[dict, Path] | None:
+    """The checkpoint to continue from (``trainer.resume``), or None."""
+    if cfg.trainer.resume == "auto":
+        path = run_dir / "checkpoints" / "last.pt"
+        if not path.is_file():
+            log.info("trainer.resume=auto: no %s yet, starting from scratch", path)
+            return None
+        state = load_checkpoint(path)
+        check_same_run(state, record, path)
+        return state, path
+    if cfg.trainer.resume:
+        path = resolve_checkpoint(cfg.trainer.resume)
+        return load_checkpoint(path), path
+    return None
+
+
 def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float]:
     device = dist.device
     if not dist.is_main:  # one voice in the console and in train.log
         logging.getLogger("aegan").setLevel(logging.WARNING)
-    amp = Amp(cfg.trainer.precision, device, skip_nonfinite=cfg.trainer.on_nonfinite == "skip")
-    resume_state, resume_path = None, ""
-    if cfg.trainer.resume == "auto":
-        resume_path = run_dir / "checkpoints" / "last.pt"
-        if resume_path.is_file():
-            resume_state = load_checkpoint(resume_path)
-            check_same_settings(resume_state["config"], cfg, resume_path)
-        else:
-            log.info("trainer.resume=auto: no %s yet, starting from scratch", resume_path)
-    elif cfg.trainer.resume:
-        resume_path = resolve_checkpoint(cfg.trainer.resume)
-        resume_state = load_checkpoint(resume_path)
-    threads = cpu_threads(cfg)  # trainer.cpu_threads, else the model's default
-    if threads:
-        torch.set_num_threads(threads)
+    record = {"config": OmegaConf.to_container(cfg, resolve=True), "choices": run_choices(cfg)}
+    resume = _resume_state(cfg, run_dir, record)
     torch.set_float32_matmul_precision("high")  # TF32 matmuls on CUDA for fp32 runs
     seed_everything(cfg.seed)  # the same on every rank: identical initial weights
 
@@ -171,70 +172,76 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
         tuple(data.val_images.shape), tuple(data.test_images.shape), data.source,
     )  # fmt: skip
     data = data.to(device)
-    task = build_task(cfg.model, data, device, projector_samples=cfg.logger.projector_samples)
+    task = build_task(cfg.model, data.image_shape, device)
+    threads = cpu_threads(cfg.trainer, task)
+    if threads:
+        torch.set_num_threads(threads)
     if dist.world_size > 1 and cfg.trainer.sync_batchnorm:
-        for module in task.modules.values():
-            torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
-    # channels_last, fast dropout, cudnn.benchmark, and the training forwards through DDP / compile
-    accelerate(task, cfg.trainer, device, ddp=dist.wrap if dist.world_size > 1 else None)
+        for network in task.networks.values():
+            torch.nn.SyncBatchNorm.convert_sync_batchnorm(network)
+    averager = None
+    if dist.world_size > 1:
+        params = [p for o in task.optimizers.values() for g in o.param_groups for p in g["params"]]
+        averager = GradientAverager(params, dist.world_size)
+    amp = Amp(
+        cfg.trainer.precision, device, skip_nonfinite=cfg.trainer.on_nonfinite == "skip",
+        after_backward=averager,
+    )  # fmt: skip
+    step = build_step(task, amp, cfg.trainer, device)
     logger = TensorBoardLogger(
         run_dir / "tb", enabled=cfg.logger.enabled and dist.is_main,
         # resumed in the same dir: what was logged after the checkpoint's step goes
-        purge_step=resume_state["step"] + 1 if resume_state else None,
+        purge_step=resume[0]["step"] + 1 if resume else None,
     )  # fmt: skip
     log.info(
         "training %s on %s x%d (%s, torch threads: %d, compile=%s, capture_step=%s, "
         "channels_last=%s) for %d epochs",
-        cfg.model.task, device, dist.world_size, amp.precision, torch.get_num_threads(),
+        task.name, device, dist.world_size, amp.precision, torch.get_num_threads(),
         cfg.trainer.compile, cfg.trainer.capture_step, cfg.trainer.channels_last,
         cfg.trainer.epochs,
     )  # fmt: skip
 
     # Ctrl-C / SIGTERM: the step in flight ends, a checkpoint is saved (engine/interrupt.py)
     with stop_on_signals(dist.world_size, device) as stop:
-        progress = fit(
-            task, data, amp,
-            trainer_cfg=cfg.trainer, logger=logger, log_every_steps=cfg.logger.log_every_steps,
-            checkpoint_dir=run_dir / "checkpoints", config=OmegaConf.to_container(cfg, resolve=True),
-            seed=cfg.seed, batch_size=cfg.data.batch_size, resume_state=resume_state,
-            resume_path=resume_path, rank=dist.rank, world_size=dist.world_size, stop=stop,
+        context = RunContext(
+            amp=amp, logger=logger, checkpoint_dir=run_dir / "checkpoints", record=record,
+            seed=cfg.seed, batch_size=cfg.data.batch_size,
+            log_every_steps=cfg.logger.log_every_steps, rank=dist.rank,
+            world_size=dist.world_size, stop=stop, resume=resume,
         )  # fmt: skip
-
-    task.eval()
-    with evaluation_threads(device):  # every core, however few the training steps used
-        metrics = dict(task.evaluate(data, amp))
-    last_val = progress.history[-1] if progress.history else {}
-    metrics.update({k: v for k, v in last_val.items() if k != "epoch"})
-    metrics["val/best_objective"] = progress.best_objective
-    metrics["train/epochs"] = progress.epoch
-    metrics["train/steps"] = progress.step
-    if dist.is_main:
-        metrics_file = run_dir / "metrics.json"
-        metrics_file.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-        (run_dir / "stopped.json").unlink(missing_ok=True)  # resumed in place and finished
-        task.log_final(logger, data, progress.step)
-        if cfg.evaluate.at_end:  # the same evaluation as `python -m aegan.evaluate`
-            metrics.update(_final_evaluation(cfg, task, data, run_dir, progress))
-            metrics_file.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-        finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
-        logger.hparams(hparams_of(cfg), finite, progress.step)
+        progress = fit(task, step, data, cfg.trainer, context)
+        metrics = _training_metrics(progress)
+        if dist.is_main:
+            write_json(run_dir / "metrics.json", metrics)
+            (run_dir / "stopped.json").unlink(missing_ok=True)  # resumed in place and finished
+            task.train(False)
+            if cfg.evaluate.at_end:  # the same evaluation as `python -m aegan.evaluate`
+                metrics.update(_final_evaluation(cfg, task, data, run_dir, stop))
+                write_json(run_dir / "metrics.json", metrics)
+            _log_codes(task, data, logger, cfg.logger.projector_samples, progress.step)
+            finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
+            logger.hparams(hparams_of(cfg), finite, progress.step)
     logger.close()
     return metrics
 
 
-def _final_evaluation(cfg: DictConfig, task, data, run_dir: Path, progress) -> dict[str, float]:
-    """``evaluate_run`` on the in-memory run. A failure here loses nothing: the checkpoints
+def _training_metrics(progress: Progress) -> dict[str, float]:
+    """The last validation, the best objective and how far training went."""
+    last_val = progress.history[-1] if progress.history else {}
+    metrics = {k: float(v) for k, v in last_val.items() if k != "epoch"}
+    metrics["val/best_objective"] = float(progress.best_objective)
+    metrics["train/epochs"] = float(progress.epoch)
+    metrics["train/steps"] = float(progress.step)
+    return metrics
+
+
+def _final_evaluation(cfg: DictConfig, task, data, run_dir: Path, stop) -> dict[str, float]:
+    """``evaluate_task`` on the trained task. A failure here loses nothing: the checkpoints
     and the training metrics are written, and the log says how to evaluate again."""
-    run = Run(
-        path=run_dir, checkpoint=run_dir / "checkpoints" / "last.pt", config=cfg, task=task,
-        data=data, device=data.train_images.device, step=progress.step, epoch=progress.epoch,
-    )  # fmt: skip
     try:
-        with evaluation_threads(run.device):
-            return evaluate_run(
-                run, metrics=tuple(cfg.evaluate.metrics or ()) or None,
-                samples=cfg.evaluate.samples, cache_dir=cfg.evaluate.cache_dir,
-            )  # fmt: skip
+        return evaluate_task(task, data, cfg.evaluate, stop=stop)
+    except TrainingInterrupted:
+        raise
     except Exception as err:
         if cfg.debug:
             raise
@@ -243,6 +250,20 @@ def _final_evaluation(cfg: DictConfig, task, data, run_dir: Path, progress) -> d
             "python -m aegan.evaluate run=%s", type(err).__name__, err, run_dir,
         )  # fmt: skip
         return {}
+
+
+@torch.no_grad()
+def _log_codes(task, data, logger: TensorBoardLogger, count: int, step: int) -> None:
+    """The codes of the first test images, labelled by class, for TensorBoard's projector."""
+    count = min(count, len(data.test_images))
+    if not count or not can(task, "encode"):
+        return
+    x = normalize(data.test_images[:count], "unit")
+    labels = data.test_labels[:count].tolist()
+    names = [data.classes[i] if i < len(data.classes) else str(i) for i in labels]
+    with evaluation_threads(x.device):
+        codes = task.encode(x)
+    logger.embedding(codes, labels=names, images=x, step=step, tag="test_codes")
 
 
 def _in_sweep() -> bool:
@@ -304,8 +325,7 @@ def main(cfg: DictConfig) -> float | None:
             "overrides": list(hydra_cfg.overrides.task),
             "traceback": traceback.format_exc(),
         }
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "failed.json").write_text(json.dumps(failure, indent=2) + "\n")
+        write_json(run_dir / "failed.json", failure)
         unexpected = cfg.get("debug") or not isinstance(err, USER_ERRORS)
         log.error(
             "job %s failed, the sweep goes on: %s: %s (see %s)", hydra_cfg.job.num,

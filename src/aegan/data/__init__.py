@@ -7,29 +7,80 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from aegan.data.batches import DeviceBatches, denormalize, normalize, normalized_batches
-from aegan.data.idx import DataFileError, read_idx
-from aegan.data.sources import (
-    DataNotFoundError,
-    ImageData,
-    load_cifar10,
-    load_idx_dataset,
-    load_image_folder,
-)
+from aegan.data.idx import read_idx
+from aegan.data.image_folder import load_image_folder
+from aegan.data.sources import ImageData, load_cifar10, load_idx_dataset
+from aegan.errors import ConfigError, DataFileError, DataNotFoundError
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "image_folder")
+# Image shape (C, H, W) of each named data set, known before reading it.
+KNOWN_SHAPES = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+MAX_IMAGE_SIZE = 1024  # image_folder's side: larger ones would not fit in memory whole
 
 __all__ = [
     "DATASETS",
+    "KNOWN_SHAPES",
     "DataFileError",
     "DataNotFoundError",
     "DeviceBatches",
     "ImageData",
+    "check_data_config",
     "denormalize",
+    "image_shape_of",
     "load_data",
     "normalize",
     "normalized_batches",
     "read_idx",
 ]
+
+
+def _check_int(data_cfg: DictConfig, key: str, low: int, *, allow_none: bool = False) -> None:
+    value = data_cfg.get(key)
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value < 2**31:
+        extra = " or null" if allow_none else ""
+        raise ConfigError(
+            f"data.{key}={value!r} is not allowed: it must be an integer >= {low}{extra}"
+        )
+
+
+def check_data_config(data_cfg: DictConfig) -> None:
+    """Raise ``ConfigError`` for a data setting that cannot work, before reading anything."""
+    if data_cfg.get("name") not in DATASETS:
+        raise ConfigError(
+            f"data.name={data_cfg.get('name')!r} is not allowed; choose one of: {', '.join(DATASETS)}"
+        )
+    _check_int(data_cfg, "batch_size", 1)
+    _check_int(data_cfg, "val_size", 0)
+    _check_int(data_cfg, "split_seed", 0)
+    _check_int(data_cfg, "subset", 1, allow_none=True)
+    if data_cfg.subset is not None and data_cfg.batch_size > data_cfg.subset:
+        raise ConfigError(
+            f"data.batch_size={data_cfg.batch_size} is larger than data.subset={data_cfg.subset}; "
+            f"use a batch size <= {data_cfg.subset}"
+        )
+    if data_cfg.name == "image_folder":
+        _check_int(data_cfg, "image_size", 4)
+        _check_int(data_cfg, "test_size", 0)
+        if data_cfg.image_size > MAX_IMAGE_SIZE:
+            raise ConfigError(
+                f"data.image_size={data_cfg.image_size} is not allowed: at most {MAX_IMAGE_SIZE}"
+            )
+        if data_cfg.channels not in (1, 3) or isinstance(data_cfg.channels, bool):
+            raise ConfigError(f"data.channels={data_cfg.channels!r} is not allowed; choose 1 or 3")
+    root = data_cfg.get("root")
+    if root is not None and not isinstance(root, str):
+        raise ConfigError(f"data.root={root!r} is not allowed: it must be a folder path")
+    if root and data_cfg.name != "cifar10" and not Path(root).expanduser().exists():
+        raise ConfigError(f"data.root={root} does not exist; pass a folder that holds the data set")
+
+
+def image_shape_of(data_cfg: DictConfig) -> tuple[int, int, int]:
+    """The (C, H, W) a data config will produce, without reading it."""
+    if data_cfg.name == "image_folder":
+        return (data_cfg.channels, data_cfg.image_size, data_cfg.image_size)
+    return KNOWN_SHAPES[data_cfg.name]
 
 
 def load_data(data_cfg: DictConfig, *, data_dir: str | Path) -> ImageData:

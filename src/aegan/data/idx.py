@@ -8,12 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aegan.errors import DataFileError
+
 # The third magic byte names the element type; we accept the ones real files use.
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-class DataFileError(ValueError):
-    """A data file exists but cannot be read as what it should be."""
 
 
 def read_idx(path: str | Path, *, expected_ndim: int | None = None) -> torch.Tensor:

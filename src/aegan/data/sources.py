@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from aegan.data.idx import DataFileError, read_idx
+from aegan.data.idx import read_idx
+from aegan.errors import ConfigError, DataFileError, DataNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,6 @@ IDX_FILES = {
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
-
-
-class DataNotFoundError(FileNotFoundError):
-    """No way to get the data set worked; the message says what was tried."""
 
 
 @dataclass
@@ -60,6 +57,11 @@ class ImageData:
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.train_images.shape[1:])  # (C, H, W)
 
+    def fixed_images(self, n: int) -> torch.Tensor:
+        """The first ``n`` validation images (training images when there are none): the
+        same ones every epoch, for the pictures."""
+        return (self.val_images if len(self.val_images) else self.train_images)[:n]
+
     def to(self, device: torch.device | str) -> ImageData:
         """Move every tensor to ``device`` (one copy each; they stay uint8)."""
         moved = {
@@ -70,12 +72,15 @@ class ImageData:
 
 
 def split_train_val(
-    images: torch.Tensor, labels: torch.Tensor, *, val_size: int, seed: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Hold ``val_size`` images out of the training set by a fixed permutation."""
+    images: torch.Tensor, labels: torch.Tensor, *, val_size: int, seed: int,
+    key: str = "data.val_size",
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Hold ``val_size`` images out of the training set by a fixed permutation; ``key`` is
+    the setting named when they are not fewer than the images."""
     if not 0 <= val_size < len(images):
-        raise ValueError(
-            f"data.val_size={val_size} must be between 0 and the training set size - 1 ({len(images) - 1})"
+        raise ConfigError(
+            f"{key}={val_size} is not allowed: the data set has {len(images)} images there, so "
+            f"at most {len(images) - 1}"
         )
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
     val_idx, train_idx = order[:val_size], order[val_size:]
@@ -136,31 +141,30 @@ def _try_torchvision_download(dataset_cls_name: str, data_dir: Path) -> str:
         return f"torchvision download failed: {_one_line(err)}"
 
 
-def load_idx_dataset(
-    name: str,
-    *,
-    root: str | None,
-    data_dir: Path,
-    download: bool,
-    val_size: int,
-    split_seed: int,
-) -> ImageData:
-    """Fashion-MNIST or MNIST from IDX files: the first way that works, said in the log.
+def _named_idx_dir(name: str, root: Path, tv_name: str) -> Path:
+    """The folder under ``data.root`` holding the four IDX files; one line saying what is
+    missing there otherwise."""
+    folder = _find_idx_dir([root, root / tv_name / "raw"])
+    if folder is not None:
+        return folder
+    if not root.is_dir():
+        what = "a file, not a folder" if root.exists() else "not there"
+        raise DataNotFoundError(
+            f"data.root={root} is {what}; pass the folder holding the {name} IDX files"
+        )
+    missing = [stem for stem in IDX_FILES.values() if _idx_path(root, stem) is None]
+    raise DataNotFoundError(
+        f"data.root={root} lacks {name} IDX files: {', '.join(missing)} (.gz or not) are not there"
+    )
 
-    Order: ``data.root`` (if given), the Debian package folder (Fashion-MNIST), the
-    torchvision layout under ``paths.data_dir``; then install the Debian package
-    ``dataset-fashion-mnist`` (as root), then torchvision's download.
-    """
-    tv_name = {"fashion_mnist": "FashionMNIST", "mnist": "MNIST"}[name]
-    classes = FASHION_MNIST_CLASSES if name == "fashion_mnist" else MNIST_CLASSES
+
+def _find_or_fetch_idx(name: str, tv_name: str, data_dir: Path, download: bool) -> tuple[Path, str]:
+    """The IDX folder of the Debian package or ``paths.data_dir``, else installed or
+    downloaded; (folder, how it was found)."""
     candidates: list[Path] = []
-    if root:
-        root_path = Path(root).expanduser()
-        candidates += [root_path, root_path / tv_name / "raw"]
     if name == "fashion_mnist":
         candidates.append(DEBIAN_FASHION_MNIST)
     candidates.append(data_dir / tv_name / "raw")
-
     tried = [f"looked in {p}" for p in candidates]
     folder = _find_idx_dir(candidates)
     how = "found"
@@ -185,6 +189,31 @@ def load_idx_dataset(
             f"put the four IDX files ({', '.join(IDX_FILES.values())}, .gz or not) in a folder "
             "and pass data.root=FOLDER, or allow the network for torchvision's download"
         )
+    return folder, how
+
+
+def load_idx_dataset(
+    name: str,
+    *,
+    root: str | None,
+    data_dir: Path,
+    download: bool,
+    val_size: int,
+    split_seed: int,
+) -> ImageData:
+    """Fashion-MNIST or MNIST from IDX files: the first way that works, said in the log.
+
+    ``data.root`` (if given) must hold them. Otherwise: the Debian package folder
+    (Fashion-MNIST), the torchvision layout under ``paths.data_dir``; then install the
+    Debian package ``dataset-fashion-mnist`` (as root), then torchvision's download.
+    """
+    tv_name = {"fashion_mnist": "FashionMNIST", "mnist": "MNIST"}[name]
+    classes = FASHION_MNIST_CLASSES if name == "fashion_mnist" else MNIST_CLASSES
+    if root:  # the folder the user named holds the data, or the run stops: no fallback
+        folder = _named_idx_dir(name, Path(root).expanduser(), tv_name)
+        how = "found"
+    else:
+        folder, how = _find_or_fetch_idx(name, tv_name, data_dir, download)
     log.info("%s: %s using IDX files in %s", name, how, folder)
 
     arrays = {key: read_idx(_idx_path(folder, stem)) for key, stem in IDX_FILES.items()}
@@ -244,73 +273,4 @@ def load_cifar10(
     test_x, test_y = as_tensors(test)
     return ImageData(
         "cifar10", train_x, train_y, val_x, val_y, test_x, test_y, tuple(train.classes), str(folder)
-    )
-
-
-# --------------------------------------------------------------------------- image folder
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
-
-
-def load_image_folder(
-    *,
-    root: str | None,
-    image_size: int,
-    channels: int,
-    val_size: int,
-    split_seed: int,
-    test_size: int,
-) -> ImageData:
-    """Any folder of images (one sub-folder per class, or flat), resized to a square.
-
-    Labels are the sub-folder index (0 for a flat folder). A test split of ``test_size``
-    images is held out after the validation split.
-    """
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
-    if not root:
-        raise DataNotFoundError("data=image_folder needs data.root=FOLDER (a folder of images)")
-    folder = Path(root).expanduser()
-    if not folder.is_dir():
-        raise DataNotFoundError(f"data.root={folder} is not a folder")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise DataNotFoundError(
-            f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under data.root={folder}"
-        )
-    class_names = sorted({p.parent.relative_to(folder).as_posix() for p in files})
-    class_index = {c: i for i, c in enumerate(class_names)}
-    mode = "L" if channels == 1 else "RGB"
-    images, labels = [], []
-    for path in files:
-        try:
-            with Image.open(path) as image:
-                image = image.convert(mode)
-                side = min(image.size)  # centre crop to a square, then resize
-                left, top = (image.width - side) // 2, (image.height - side) // 2
-                image = image.crop((left, top, left + side, top + side))
-                image = image.resize((image_size, image_size), Image.Resampling.BICUBIC)
-                array = np.asarray(image, dtype=np.uint8).reshape(image_size, image_size, -1)
-        except (OSError, UnidentifiedImageError) as err:
-            raise DataFileError(f"{path}: unreadable image ({err})") from err
-        images.append(torch.from_numpy(array.copy()).permute(2, 0, 1))  # (C, H, W)
-        labels.append(class_index[path.parent.relative_to(folder).as_posix()])
-    all_x, all_y = torch.stack(images), torch.tensor(labels, dtype=torch.long)
-    rest_x, rest_y, test_x, test_y = split_train_val(
-        all_x, all_y, val_size=test_size, seed=split_seed + 1
-    )
-    train_x, train_y, val_x, val_y = split_train_val(
-        rest_x, rest_y, val_size=val_size, seed=split_seed
-    )
-    return ImageData(
-        "image_folder",
-        train_x,
-        train_y,
-        val_x,
-        val_y,
-        test_x,
-        test_y,
-        tuple(class_names),
-        str(folder),
     )

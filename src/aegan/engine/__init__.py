@@ -1,20 +1,19 @@
-"""The engine: what is the same for every task (device, precision, loop, checkpoints)."""
+"""The engine: what is the same for every task (device, loop, checkpoints, resume, torchrun)."""
 
-from aegan.engine.amp import Amp, ConfigError, resolve_device, seed_everything
 from aegan.engine.checkpoint import (
-    CheckpointError,
+    Progress,
     load_checkpoint,
     resolve_checkpoint,
+    restore,
     save_checkpoint,
 )
-from aegan.engine.loop import NonFiniteError, Progress, fit, restore
+from aegan.engine.device import evaluation_threads, resolve_device, seed_everything
+from aegan.engine.loop import RunContext, fit
 
 __all__ = [
-    "Amp",
-    "CheckpointError",
-    "ConfigError",
-    "NonFiniteError",
     "Progress",
+    "RunContext",
+    "evaluation_threads",
     "fit",
     "load_checkpoint",
     "resolve_checkpoint",

@@ -1,58 +1,46 @@
-"""Checkpoint files: atomic writes, a kept history, and safe (weights-only) loading."""
+"""Checkpoint files: atomic writes, a kept history, safe (weights-only) loading, and the
+state a resume restores (weights, optimizers, scaler, RNG, the task's counters).
+
+A checkpoint holds tensors and plain containers only: ``torch.load(weights_only=True)``
+refuses anything else, and nothing in it names code. Its ``config`` and ``choices`` say
+which options of ``conf/`` the run composed; ``aegan.config.record_config`` rebuilds
+from them (the trust boundary).
+"""
 
 from __future__ import annotations
 
-import io
+import math
 import os
 import pickle
-import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-CHECKPOINT_FORMAT = 1
+from aegan.contract import Task
+from aegan.errors import CheckpointError
+from aegan.files import atomic_save, fsync_dir
+
+# 2: networks under "networks", the EMA generator a plain module, the composed options
+# under "choices". Format 1 files are read through ``_upgrade_format_1``.
+CHECKPOINT_FORMAT = 2
+REQUIRED_KEYS = {
+    "config": dict, "choices": dict, "epoch": int, "batch": int, "step": int,
+    "best_objective": float, "history": list, "networks": dict, "optimizers": dict,
+    "scaler": dict, "task": dict, "rng": dict,
+}  # fmt: skip
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used or written; the message names the file and the reason."""
+@dataclass
+class Progress:
+    """Where a run stands; saved in every checkpoint."""
 
-
-def atomic_save(obj: Any, path: Path) -> None:
-    """Write ``obj`` with ``torch.save`` so that ``path`` is either the old or the new file.
-
-    temp file in the same folder -> fsync -> rename -> fsync the folder: a crash or
-    SIGKILL at any moment leaves a loadable file. ``obj`` is serialised in memory first, so
-    that a full disk fails as a plain ``OSError`` (torch's zip writer turns it into a
-    ``RuntimeError`` about file positions).
-    """
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buffer.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    epoch: int = 0  # epochs fully done
+    batch: int = 0  # batches done in the current epoch
+    step: int = 0  # optimisation steps done in all
+    best_objective: float = math.inf
+    history: list[dict[str, float]] = field(default_factory=list)  # validation per epoch
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -88,7 +76,7 @@ def save_checkpoint(state: dict, folder: Path, *, step: int, keep: int, is_best:
     history = sorted(folder.glob("step-*.pt"))
     for old in history[: max(len(history) - max(keep, 1), 0)]:
         old.unlink(missing_ok=True)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return path
 
 
@@ -124,7 +112,8 @@ def run_dir_of(path: str | Path) -> Path:
 
 
 def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint with ``weights_only=True``; refuse code payloads and unknown formats."""
+    """Load a checkpoint with ``weights_only=True``; refuse code payloads, unknown formats
+    and files missing what a checkpoint holds, in one line naming the file."""
     path = Path(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
@@ -133,29 +122,65 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
             f"{path}: refused to load: the file holds Python objects beyond tensors and plain "
             "containers (possibly code); only weights-only checkpoints are accepted"
         ) from err
-    except (RuntimeError, EOFError, OSError) as err:
-        raise CheckpointError(
-            f"{path}: not a readable checkpoint ({str(err).splitlines()[0]})"
-        ) from err
+    except Exception as err:  # torch raises many types for a truncated or foreign file
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from err
     if not isinstance(state, dict) or "format_version" not in state:
         raise CheckpointError(f"{path}: not an aegan checkpoint (no format_version)")
+    if state["format_version"] == 1:
+        state = _upgrade_format_1(state)
     if state["format_version"] != CHECKPOINT_FORMAT:
         raise CheckpointError(
-            f"{path}: checkpoint format {state['format_version']} is not supported "
-            f"(this version reads format {CHECKPOINT_FORMAT})"
+            f"{path}: checkpoint format {state['format_version']!r} is not supported "
+            f"(this version reads formats 1 and {CHECKPOINT_FORMAT})"
         )
+    for key, kind in REQUIRED_KEYS.items():
+        value = state.get(key)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            continue
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            what = (
+                "missing"
+                if key not in state
+                else f"a {type(value).__name__}, not a {kind.__name__}"
+            )
+            raise CheckpointError(f"{path}: not a usable checkpoint: {key} is {what}")
+    if min(state["step"], state["epoch"], state["batch"]) < 0:
+        raise CheckpointError(f"{path}: not a usable checkpoint: a negative step, epoch or batch")
     return state
 
 
-def load_module_state(module: torch.nn.Module, state: dict, *, name: str, path: Path | str) -> None:
-    """``load_state_dict`` with a one-line error that says which tensors differ."""
-    own = module.state_dict()
+def _upgrade_format_1(state: dict) -> dict:
+    """A format-1 checkpoint in format 2: weights under "networks", the EMA generator's
+    keys without ``AveragedModel``'s "module." prefix and counter, the choices inferred."""
+    networks = dict(state.pop("modules", {}))
+    ema = networks.get("generator_ema")
+    if isinstance(ema, dict):
+        networks["generator_ema"] = {
+            k.removeprefix("module."): v for k, v in ema.items() if k != "n_averaged"
+        }
+    config = state.get("config") or {}
+    task = (config.get("model") or {}).get("task") if isinstance(config, dict) else None
+    model = {"autoencoder": "autoencoder", "gan": "dcgan"}.get(task, str(task))
+    data = (config.get("data") or {}).get("name") if isinstance(config, dict) else None
+    return {**state, "format_version": 2, "networks": networks,
+            "choices": {"model": model, "data": str(data)}}  # fmt: skip
+
+
+def load_network_state(
+    network: torch.nn.Module, state: Any, *, name: str, path: Path | str
+) -> None:
+    """``load_state_dict`` with a one-line error that says which tensors differ, and a
+    refusal of weights that are not finite."""
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise CheckpointError(f"{path}: {name} weights are not a state_dict of tensors")
+    own = network.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     mismatched = [
         f"{k} {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
         for k in own.keys() & state.keys()
-        if hasattr(state[k], "shape") and state[k].shape != own[k].shape
+        if state[k].shape != own[k].shape
     ]
     if missing or unexpected or mismatched:
         parts = []
@@ -169,4 +194,100 @@ def load_module_state(module: torch.nn.Module, state: dict, *, name: str, path: 
             f"{path}: {name} weights do not fit the configured model ({'; '.join(parts)}); "
             "use the checkpoint's own config (aegan.load_run) or matching model overrides"
         )
-    module.load_state_dict(state)
+    nonfinite = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+    if nonfinite:
+        raise CheckpointError(
+            f"{path}: {name} weights are not finite ({', '.join(nonfinite[:3])} hold NaN or inf); "
+            "use an earlier checkpoint (checkpoint=best, or a step-*.pt)"
+        )
+    network.load_state_dict(state)
+
+
+# ---- what a resume restores ----------------------------------------------------------
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def checkpoint_state(task: Task, amp: Any, progress: Progress, record: dict) -> dict[str, Any]:
+    """Everything a resume needs, as tensors and plain containers (loadable weights-only).
+    ``record``: the run's resolved config and its config choices (plain values)."""
+    return {
+        **record,
+        "epoch": progress.epoch,
+        "batch": progress.batch,
+        "step": progress.step,
+        "best_objective": progress.best_objective,
+        "history": progress.history,
+        "networks": {name: m.state_dict() for name, m in task.networks.items()},
+        "optimizers": {name: o.state_dict() for name, o in task.optimizers.items()},
+        "scaler": amp.state_dict(),
+        "task": task.extra_state(),
+        "rng": _rng_state(),
+    }
+
+
+SPEED_FLAGS = ("capturable", "fused", "foreach")  # how this run steps, not what was learned
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """``optimizer.load_state_dict(state)``, keeping this run's ``SPEED_FLAGS`` (torch would
+    take the checkpoint's): a run resumed with other speed switches (``capture_step``, the
+    CPU after CUDA graphs, fused Adam or not) steps as configured, with its step counters
+    moved where those flags keep them (on the parameters' device when capturable or fused)."""
+    flags = [{k: group[k] for k in SPEED_FLAGS if k in group} for group in optimizer.param_groups]
+    optimizer.load_state_dict(state)
+    for group, kept in zip(optimizer.param_groups, flags, strict=True):
+        group.update(kept)
+        on_device = bool(group.get("capturable") or group.get("fused"))
+        for param in group["params"]:
+            param_state = optimizer.state.get(param, {})
+            if torch.is_tensor(param_state.get("step")):
+                device = param.device if on_device else torch.device("cpu")
+                param_state["step"] = param_state["step"].to(device, torch.float32)
+
+
+def restore(task: Task, amp: Any, state: dict[str, Any], *, path: Path | str) -> Progress:
+    """Load a checkpoint's weights, optimizer and scaler state and RNG into a built task."""
+    load_weights(task, state, path=path)
+    for name, optimizer in task.optimizers.items():
+        if name not in state["optimizers"]:
+            raise CheckpointError(f"{path}: no optimizer state for {name!r}")
+        try:
+            load_optimizer_state(optimizer, state["optimizers"][name])
+        except (ValueError, KeyError, TypeError) as err:
+            raise CheckpointError(
+                f"{path}: the {name} optimizer state does not fit ({err})"
+            ) from err
+    amp.load_state_dict(state["scaler"])
+    try:
+        task.load_extra_state(state["task"])
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise CheckpointError(f"{path}: the task state does not fit this model ({err!r})") from err
+    try:
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in state["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    except (KeyError, TypeError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: its random number state is not usable ({err!r})") from err
+    return Progress(
+        epoch=state["epoch"], batch=state["batch"], step=state["step"],
+        best_objective=float(state["best_objective"]), history=list(state["history"]),
+    )  # fmt: skip
+
+
+def load_weights(task: Task, state: dict[str, Any], *, path: Path | str) -> None:
+    """Every network's weights from a checkpoint, after checking it is of this model."""
+    wanted, saved = set(task.networks), set(state["networks"])
+    if wanted != saved:
+        model = state.get("choices", {}).get("model", "?")
+        raise CheckpointError(
+            f"{path}: a checkpoint of model={model} (networks {', '.join(sorted(saved))}); "
+            f"this model has {', '.join(sorted(wanted))}"
+        )
+    for name, network in task.networks.items():
+        load_network_state(network, state["networks"][name], name=name, path=path)

@@ -1,24 +1,30 @@
-"""Multi-process training under ``torchrun``: process group, device per rank, DDP wrapping.
+"""Multi-process training under ``torchrun``: process group, device per rank, and the
+average of every gradient across ranks.
 
 Each rank holds the whole (small) data set on its device and draws its own shard of
-every epoch's permutation (``DeviceBatches(rank=, world_size=)``); gradients are
-averaged by ``DistributedDataParallel``; only rank 0 logs and writes checkpoints, which
-hold the unwrapped modules and so load in a single process.
+every epoch's permutation (``DeviceBatches(rank=, world_size=)``); after every backward
+pass the gradients it produced are averaged across ranks (``GradientAverager``, run by
+``Amp.backward``), so every rank takes the same optimizer steps. Only rank 0 logs and
+writes checkpoints.
+
+The average is taken after the backward pass, as Horovod's ``DistributedOptimizer`` does,
+rather than by wrapping the networks in ``DistributedDataParallel``: tasks call their
+networks directly, however many backward passes and optimizers a step has (the GAN's D
+and G steps), and a fp16 loss scaler sees the same averaged gradients on every rank.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 
-from aegan.engine.amp import resolve_device
+from aegan.engine.device import resolve_device
 
 
 @dataclass(frozen=True)
@@ -41,12 +47,35 @@ class Distributed:
         if self.world_size > 1 and self.is_main:
             dist.barrier()
 
-    def wrap(self, module: nn.Module) -> nn.Module:
-        """DDP around ``module`` when several processes train; the module itself otherwise."""
-        if self.world_size == 1:
-            return module
-        device_ids = [self.device.index] if self.device.type == "cuda" else None
-        return DistributedDataParallel(module, device_ids=device_ids)
+
+class GradientAverager:
+    """After a backward pass, replace each gradient it produced by its mean over the ranks.
+
+    A hook on each parameter notes those whose gradient was accumulated; the call then
+    all-reduces them as one flat buffer (one collective per backward pass) and divides.
+    Every rank runs the same backward passes, so the ranks agree on which gradients.
+    """
+
+    def __init__(self, params: Iterable[nn.Parameter], world_size: int) -> None:
+        self.world_size = world_size
+        self.params = list(params)
+        self.pending: set[int] = set()  # indices into self.params
+        for index, param in enumerate(self.params):
+            param.register_post_accumulate_grad_hook(lambda _, i=index: self.pending.add(i))
+
+    @torch.no_grad()
+    def __call__(self) -> None:
+        if not self.pending:
+            return
+        grads = [self.params[i].grad for i in sorted(self.pending)]  # one order on every rank
+        self.pending.clear()
+        flat = torch.cat([grad.reshape(-1) for grad in grads])
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        flat.div_(self.world_size)
+        offset = 0
+        for grad in grads:
+            grad.copy_(flat[offset : offset + grad.numel()].view_as(grad))
+            offset += grad.numel()
 
 
 def init_distributed(device_name: str) -> Distributed:
@@ -65,6 +94,11 @@ def init_distributed(device_name: str) -> Distributed:
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return Distributed(rank, world_size, device)
+
+
+def world_size() -> int:
+    """Processes in this run: torchrun's WORLD_SIZE, else 1 (readable before the group)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def shutdown_distributed() -> None:

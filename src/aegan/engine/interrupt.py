@@ -29,10 +29,13 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class TrainingInterrupted(Exception):
     """Training stopped on a signal after saving its checkpoint; the message says where."""
 
-    def __init__(self, message: str, signal_number: int, step: int) -> None:
+    def __init__(
+        self, message: str, signal_number: int, step: int, phase: str = "training"
+    ) -> None:
         super().__init__(message)
         self.signal_name = signal.Signals(signal_number).name
         self.step = step  # the step saved in last.pt
+        self.phase = phase  # training | evaluation
         self.exit_code = 128 + signal_number  # what a shell reports for a process the signal ended
 
 

@@ -1,5 +1,6 @@
 """Evaluation metrics: a domain feature network, FID/KID, PRDC, class statistics, and
-reconstruction metrics. All functions are pure: tensors in, Python numbers out."""
+reconstruction metrics, as pure functions (tensors in, Python numbers out); the final
+metrics of a task by name in ``aegan.metrics.registry``."""
 
 from aegan.metrics.classes import class_histogram_stats
 from aegan.metrics.classifier import (
@@ -19,7 +20,14 @@ from aegan.metrics.frechet import (
     kernel_inception_distance,
 )
 from aegan.metrics.prdc import prdc
-from aegan.metrics.reconstruction import bce, linear_probe_accuracy, pca_baseline, psnr, ssim
+from aegan.metrics.reconstruction import (
+    bce,
+    fit_pca,
+    linear_probe_accuracy,
+    pca_baseline,
+    psnr,
+    ssim,
+)
 
 __all__ = [
     "DomainClassifier",
@@ -29,6 +37,7 @@ __all__ = [
     "classifier_recipe",
     "extract_features",
     "feature_statistics",
+    "fit_pca",
     "frechet_distance",
     "frechet_distance_from_stats",
     "kernel_inception_distance",

@@ -132,20 +132,27 @@ def _flat_unit(images: torch.Tensor) -> torch.Tensor:
     return flat / 255.0 if images.dtype == torch.uint8 else flat
 
 
-def pca_baseline(train_x: torch.Tensor, test_x: torch.Tensor, *, dim: int) -> float:
-    """Test MSE (mean per pixel) of reconstructing test images from the top-``dim`` principal
-    components fitted on the training images.
+def fit_pca(train_x: torch.Tensor, *, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean (D,), components (D, dim)) of the top-``dim`` principal components of the
+    training images (uint8 (N, ...) or float in [0, 1], flattened per image), float64.
 
-    train_x, test_x: uint8 (N, ...) or float in [0, 1], flattened per image. Components are the
-    top eigenvectors of the float64 training covariance (D x D), which for image-sized D is
-    faster than an SVD of the (N, D) data and exact to float64 precision.
+    Components are the top eigenvectors of the float64 training covariance (D x D), which
+    for image-sized D is faster than an SVD of the (N, D) data and exact to float64 precision.
     """
-    train, test = _flat_unit(train_x), _flat_unit(test_x)
+    train = _flat_unit(train_x)
     mean = train.mean(dim=0)
     centred = train - mean
     covariance = centred.T @ centred / (train.shape[0] - 1)  # (D, D)
     _, eigenvectors = torch.linalg.eigh(covariance)  # ascending eigenvalues
     components = eigenvectors[:, -dim:] if dim > 0 else eigenvectors[:, :0]  # (D, dim)
+    return mean, components
+
+
+def pca_baseline(train_x: torch.Tensor, test_x: torch.Tensor, *, dim: int) -> float:
+    """Test MSE (mean per pixel) of reconstructing test images from the top-``dim`` principal
+    components fitted on the training images (see ``fit_pca``)."""
+    mean, components = fit_pca(train_x, dim=dim)
+    test = _flat_unit(test_x)
     codes = (test - mean) @ components  # (M, dim)
     reconstruction = codes @ components.T + mean
     return (reconstruction - test).square().mean().item()

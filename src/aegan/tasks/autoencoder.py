@@ -8,12 +8,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aegan.data import ImageData, normalize, normalized_batches
-from aegan.engine.amp import Amp, ConfigError
-from aegan.engine.speed import NetworkWrapper
-from aegan.logger import TensorBoardLogger
-from aegan.models import DenseAutoencoder
-from aegan.tasks.base import Task
+from aegan.amp import Amp
+from aegan.contract import Task
+from aegan.data import normalize
+from aegan.errors import ConfigError
+from aegan.tasks.build import (
+    build_network,
+    build_optimizer,
+    check_choice,
+    check_number,
+    check_sizes,
+)
 
 AE_LOSSES = ("mse", "bce")
 
@@ -27,7 +32,7 @@ def reconstruction_loss(logits: torch.Tensor, x: torch.Tensor, kind: str) -> tor
 
 
 def bce_with_logits_sum(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``F.binary_cross_entropy_with_logits(logits, x, reduction="sum")``, 4x faster on the CPU.
+    """``F.binary_cross_entropy_with_logits(logits, x, reduction="sum")``, faster on the CPU.
 
     max(l, 0) - l * x + log(1 + exp(-|l|)), with the last term as -log(sigmoid(|l|)): torch's
     CPU ``log1p`` (and so softplus and its BCE) is not vectorised, ``log`` and ``sigmoid``
@@ -37,96 +42,103 @@ def bce_with_logits_sum(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 class AutoencoderTask(Task):
-    """Train a ``DenseAutoencoder``; the objective is validation MSE."""
+    """Train an autoencoder network (``encode``, ``decode_logits``; ``forward`` gives logits);
+    the objective is validation MSE."""
 
     objective = "val/mse"
-    pixel_range = "unit"
-    step_compile_unsupported = None  # forward, backward and Adam compile (compile_scope=step)
+    metrics = ("reconstruction", "probe", "pca")
+    cpu_threads = 1  # torch threads unless trainer.cpu_threads: its matmuls are too small to split
 
     def __init__(
         self,
-        net: DenseAutoencoder,
-        optimizer: Callable[..., torch.optim.Optimizer],
         *,
+        image_shape: Sequence[int],
+        device: torch.device | str = "cpu",
+        name: str = "autoencoder",
+        net: dict,
+        optimizer: dict,
         loss: str = "mse",
-        fixed_images: torch.Tensor,
-        class_names: Sequence[str] = (),
-        projector_samples: int = 1000,
+        latent_dim: int = 32,
+        hidden_dims: Sequence[int] = (64,),
     ) -> None:
-        if loss not in AE_LOSSES:
+        check_choice("model.loss", loss, AE_LOSSES)
+        check_number("model.latent_dim", latent_dim, low=1, high=2**31 - 1, integer=True)
+        check_sizes("model.hidden_dims", hidden_dims)
+        self.net: nn.Module = build_network("model.net", net, image_shape=image_shape).to(device)
+        if getattr(self.net, "latent_dim", latent_dim) != latent_dim:
             raise ConfigError(
-                f"model.loss={loss!r} is not an autoencoder loss; choose one of: {', '.join(AE_LOSSES)}"
+                f"model.net builds codes of size {self.net.latent_dim}, model.latent_dim={latent_dim}"
             )
-        self.net, self.loss_kind = net, loss
-        self.forward_net: nn.Module = net  # DDP / compiled (see ``wrap_networks``)
-        self.modules = {"autoencoder": net}
-        self.optimizers = {"optimizer": optimizer(net.parameters())}
-        self.fixed_images = normalize(fixed_images, self.pixel_range)  # (16, C, H, W)
-        self.class_names, self.projector_samples = tuple(class_names), projector_samples
+        self.name, self.latent_dim, self.loss_kind = name, latent_dim, loss
+        self.networks = {"autoencoder": self.net}
+        self.optimizers = {
+            "optimizer": build_optimizer("model.optimizer", optimizer, self.net.parameters())
+        }
 
-    def train_step(self, x: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
+        x = normalize(batch, "unit")  # (B, C, H, W) in [0, 1]
         optimizer = self.optimizers["optimizer"]
-        self.zero_grads()
         with amp.autocast():
-            logits = self.forward_net(x)
+            logits = self.net(x)
         loss = reconstruction_loss(logits, x, self.loss_kind)
         stats = {"train/loss": loss.detach()}
         amp.backward(loss)
         amp.step(optimizer)
         return stats
 
-    def wrap_networks(self, wrap: NetworkWrapper) -> None:
-        self.forward_net = wrap(self.net)
-
     @torch.no_grad()
     def validate(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:
-        """``val/mse`` (the objective) and, when it is the training loss, ``val/bce``: the
-        BCE pass would double this per-epoch cost; the final evaluation reports both."""
+        """``val/mse`` (the objective) and, when it is the training loss, ``val/bce``: exact
+        per-pixel means, summed in float64 and read with one host sync at the end."""
         kinds = ("mse", "bce") if self.loss_kind == "bce" else ("mse",)
-        sums = self._reconstruction_sums(batches, amp, kinds)
-        return {f"val/{kind}": sums[kind] for kind in kinds}
-
-    @torch.no_grad()
-    def _reconstruction_sums(
-        self, batches: Iterable[torch.Tensor], amp: Amp, kinds: Sequence[str] = AE_LOSSES
-    ) -> dict[str, float]:
-        """Per-pixel means of ``kinds`` (mse, bce) over all batches: exact, summed in float64,
-        read with one host sync at the end."""
         sums, count = None, 0
-        for x in batches:
+        for batch in batches:
+            x = normalize(batch, "unit")
             with amp.autocast():
-                logits = self.net(x)
-            logits = logits.float()
-            batch_sums = []
-            if "mse" in kinds:
-                batch_sums.append(F.mse_loss(torch.sigmoid(logits), x, reduction="sum"))
-            if "bce" in kinds:
-                batch_sums.append(bce_with_logits_sum(logits, x))
-            batch_sums = torch.stack(batch_sums).double()  # (len(kinds),)
+                logits = self.net(x).float()
+            terms = [F.mse_loss(logits.sigmoid(), x, reduction="sum")]
+            if self.loss_kind == "bce":
+                terms.append(bce_with_logits_sum(logits, x))
+            batch_sums = torch.stack(terms).double()  # (kinds,)
             sums = batch_sums if sums is None else sums + batch_sums
             count += x.numel()
-        return dict(zip(kinds, (sums / count).tolist(), strict=True))
+        return {f"val/{k}": v for k, v in zip(kinds, (sums / count).tolist(), strict=True)}
 
     @torch.no_grad()
-    def log_epoch(self, logger: TensorBoardLogger, step: int) -> None:
-        """Fixed validation images (top rows) over their reconstructions (bottom rows)."""
-        recon = self.net.reconstruct(self.fixed_images)
-        logger.image_grid("val/reconstructions", torch.cat([self.fixed_images, recon]), step)
+    def log_epoch(self, logger, data, step: int) -> None:
+        """16 fixed validation images (top rows) over their reconstructions (bottom rows)."""
+        x = normalize(data.fixed_images(16), "unit")
+        logger.image_grid("val/reconstructions", torch.cat([x, self.reconstruct(x)]), step)
+
+    # ---- what a notebook and the metrics call -----------------------------------------
 
     @torch.no_grad()
-    def evaluate(self, data: ImageData, amp: Amp) -> dict[str, float]:
-        """Exact test MSE and BCE per pixel; ``aegan.evaluate`` adds PSNR, SSIM, probe, PCA."""
-        batches = normalized_batches(data.test_images, 1000, self.pixel_range)
-        sums = self._reconstruction_sums(batches, amp)
-        return {"test/mse": sums["mse"], "test/bce": sums["bce"]}
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) in [0, 1] -> codes (B, latent_dim)."""
+        return self.net.encode(x)
 
     @torch.no_grad()
-    def log_final(self, logger: TensorBoardLogger, data: ImageData, step: int) -> None:
-        """Codes of the first test images, labelled by class, with a sprite, for the projector."""
-        n = min(self.projector_samples, len(data.test_images))
-        if n == 0:
-            return
-        x = normalize(data.test_images[:n], self.pixel_range)
-        labels = data.test_labels[:n].tolist()
-        names = [self.class_names[i] if i < len(self.class_names) else str(i) for i in labels]
-        logger.embedding(self.net.encode(x), labels=names, images=x, step=step, tag="test_codes")
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes (B, latent_dim) -> images (B, C, H, W) in [0, 1]."""
+        return torch.sigmoid(self.net.decode_logits(codes).float())
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) in [0, 1] -> reconstructions in [0, 1]."""
+        return torch.sigmoid(self.net(x).float())
+
+    def tutorial_step(self, next_batch: Callable[[], tuple]) -> Callable[[], None]:
+        """This network trained as a tutorial writes it: a DataLoader batch of ToTensor
+        floats, fp32, eager, ``torch.optim.Adam()`` with its defaults (``aegan.bench``)."""
+        device = next(self.net.parameters()).device
+        optimizer = torch.optim.Adam(self.net.parameters())
+
+        def step() -> None:
+            x, _ = next_batch()
+            x = x.to(device)
+            optimizer.zero_grad()
+            loss = F.mse_loss(torch.sigmoid(self.net(x)), x)
+            loss.backward()
+            optimizer.step()
+
+        return step

@@ -1,58 +1,44 @@
-"""Mixed precision in one object: autocast, the loss scaler (fp16 only), and device choice."""
+"""Mixed precision in one object: autocast, the loss scaler (fp16 only), and what follows a
+backward pass (the gradient average across processes under torchrun)."""
 
 from __future__ import annotations
 
 import contextlib
-import random
+from collections.abc import Callable
 
-import numpy as np
 import torch
 
+from aegan.errors import ConfigError
+
 PRECISIONS = ("bf16", "fp16", "fp32")
-DEVICES = ("auto", "cpu", "cuda")
-
-
-class ConfigError(ValueError):
-    """A setting that cannot work; the message names the key, the value and what is allowed."""
-
-
-def resolve_device(name: str, key: str = "trainer.device") -> torch.device:
-    """``auto`` -> cuda when available, else cpu. ``key``: the setting named in errors."""
-    if name not in DEVICES and not name.startswith("cuda:"):
-        raise ConfigError(f"{key}={name!r} is not a device; choose one of: {', '.join(DEVICES)}")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"{key}={name} but CUDA is not available here; use {key}=cpu or auto")
-    return torch.device(name)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 class Amp:
     """Autocast plus an optional GradScaler shared by every optimizer of a task.
 
-    With ``skip_nonfinite`` (``trainer.on_nonfinite=skip``) a unit scaler also skips
-    optimizer steps whose gradients are not finite, in bf16 and fp32 too.
-
     A task calls ``amp.backward(loss)`` and ``amp.step(optimizer)`` for each of its
-    optimizers; the engine calls ``amp.update()`` once per iteration, after all of
-    them, as the PyTorch AMP notes prescribe for several optimizers.
+    optimizers (``amp.unscale_(optimizer)`` first when it reads gradient norms); the
+    engine calls ``amp.update()`` once per iteration, after all of them, as the PyTorch
+    AMP notes prescribe for several optimizers.
+
+    ``skip_nonfinite`` (``trainer.on_nonfinite=skip``): a unit scaler also skips optimizer
+    steps whose gradients are not finite, in bf16 and fp32 too. ``after_backward`` runs
+    after every backward pass (``engine.distributed.GradientAverager`` under torchrun).
     """
 
     def __init__(
-        self, precision: str, device: torch.device, *, skip_nonfinite: bool = False
+        self,
+        precision: str,
+        device: torch.device,
+        *,
+        skip_nonfinite: bool = False,
+        after_backward: Callable[[], None] | None = None,
     ) -> None:
         if precision not in PRECISIONS:
             raise ConfigError(
-                f"trainer.precision={precision!r} is not a precision; choose one of: {', '.join(PRECISIONS)}"
+                f"trainer.precision={precision!r} is not allowed; choose one of: {', '.join(PRECISIONS)}"
             )
-        if precision == "fp16" and device.type != "cuda":
+        if precision == "fp16" and device.type not in ("cuda", "meta"):
             raise ConfigError(
                 "trainer.precision=fp16 needs CUDA (the CPU has no fp16 autocast worth using); "
                 "use trainer.precision=bf16 or fp32 on the CPU"
@@ -61,6 +47,7 @@ class Amp:
         self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[
             precision
         ]
+        self.after_backward = after_backward
         self.scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
         if self.scaler is None and skip_nonfinite:
             # A scaler fixed at 1.0 (growth never reached, backoff rounds to 1.0 in fp32):
@@ -77,6 +64,8 @@ class Amp:
 
     def backward(self, loss: torch.Tensor) -> None:
         (self.scaler.scale(loss) if self.scaler else loss).backward()
+        if self.after_backward is not None:
+            self.after_backward()
 
     def unscale_(self, optimizer: torch.optim.Optimizer) -> None:
         """Unscale gradients in place before reading their norms or clipping them."""

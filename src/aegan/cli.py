@@ -1,0 +1,131 @@
+"""The entry points' side of errors: a user's mistake is one line and exit code 2.
+
+``one_line_errors`` turns the errors a user can fix from the message alone
+(``aegan.errors.USER_ERRORS``) into one logged line; ``one_line_hydra_errors`` does the
+same for the mistakes Hydra catches while composing the config. ``debug=true`` (or
+``HYDRA_FULL_ERROR=1``) shows the tracebacks instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from hydra.errors import (
+    CompactHydraException,
+    ConfigCompositionException,
+    MissingConfigException,
+    OverrideParseException,
+)
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    InterpolationToMissingValueError,
+    MissingMandatoryValue,
+    ValidationError,
+)
+
+
+@contextmanager
+def one_line_errors(
+    errors: tuple[type[Exception], ...], *, debug: bool, logger: logging.Logger
+) -> Iterator[None]:
+    """``errors`` (those a user can fix from the message alone) become one line in the log
+    and exit code 2 instead of a traceback; ``debug=true`` lets them through."""
+    try:
+        yield
+    except errors as err:
+        if debug:
+            raise
+        logger.error("%s", err)
+        sys.exit(2)
+
+
+# A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
+UNSET_VALUE = (MissingMandatoryValue, InterpolationToMissingValueError)
+
+
+def unset_message(key: str) -> str:
+    """The one line for a ``???`` value left unset, from Hydra or from ``validate_config``."""
+    return f"{key} is not set: add {key}=... to the command"
+
+
+# What an OmegaConf node of TrainerSchema's types takes, for hydra_error_line.
+NODE_TYPES = {
+    "IntegerNode": "an integer",
+    "FloatNode": "a number",
+    "BooleanNode": "true or false",
+}
+
+
+def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., object]:
+    """Wrap a ``@hydra.main`` function so that the command-line mistakes Hydra catches while
+    composing the config (a misspelt group option or key, a value of the wrong type, an
+    override that does not parse) are one line naming what is allowed, with exit code 2.
+    Hydra's own report is several lines and suggests ``+key=value``, which our typed
+    sections refuse anyway. ``debug=true`` or ``HYDRA_FULL_ERROR=1``: Hydra's report."""
+
+    @functools.wraps(hydra_main)
+    def run(*args: object, **kwargs: object) -> object:
+        debug = any(arg.lower() in ("debug=true", "debug=1") for arg in sys.argv[1:])
+        if debug or "HYDRA_FULL_ERROR" in os.environ:
+            return hydra_main(*args, **kwargs)
+        os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing and exiting 1
+        try:
+            return hydra_main(*args, **kwargs)
+        except (CompactHydraException, *UNSET_VALUE) as err:
+            line = hydra_error_line(err)
+            if line is None:
+                raise
+            print(f"error: {line}", file=sys.stderr)
+            sys.exit(2)
+        finally:
+            del os.environ["HYDRA_FULL_ERROR"]
+
+    return run
+
+
+def hydra_error_line(err: Exception) -> str | None:
+    """One line for a config-composition error of Hydra's; None for any other error."""
+    if isinstance(err, UNSET_VALUE):
+        missing = re.search(r"Missing mandatory value: (\S+)", str(err))
+        return unset_message(missing.group(1) if missing else err.full_key)
+    if isinstance(err, MissingConfigException):
+        if not err.missing_cfg_file or "/" not in err.missing_cfg_file:
+            return None  # the primary config itself: not a command-line mistake
+        group, name = err.missing_cfg_file.rsplit("/", 1)
+        if not err.options:
+            return f"{group}={name}: there is no such {group} config"
+        return f"{group}={name}: no such option; choose one of: {', '.join(err.options)}"
+    if isinstance(err, OverrideParseException):
+        reason = err.message.splitlines()[0]
+        grammar = "https://hydra.cc/docs/advanced/override_grammar/basic/"
+        return f"cannot read the override {err.override!r}: {reason} (the syntax: {grammar})"
+    if not isinstance(err, ConfigCompositionException):
+        return None
+    cause = err.__cause__
+    if cause is None:  # e.g. "model appears more than once in the final defaults list"
+        return " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    full_key = getattr(cause, "full_key", None)
+    reason = str(getattr(cause, "msg", None) or cause).splitlines()[0]
+    if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and full_key:
+        parent = full_key.rpartition(".")[0]
+        known = sorted(map(str, cause.parent_node.keys())) if cause.parent_node else []
+        close = difflib.get_close_matches(str(cause.key), known, n=1)
+        prefix = f"{parent}." if parent else ""
+        if close:
+            return f"{full_key} is not a setting; did you mean {prefix}{close[0]}?"
+        where = f"the settings of {parent}" if parent else "the sections"
+        return f"{full_key} is not a setting; {where} are: {', '.join(known)}"
+    if isinstance(cause, ValidationError) and full_key:
+        expected = NODE_TYPES.get(type(cause.child_node).__name__)
+        if expected:
+            return f"{full_key}={cause.value} is not allowed: it must be {expected}"
+        return f"{full_key}={cause.value} is not allowed: {reason}"
+    return f"{full_key}: {reason}" if full_key else f"{str(err).splitlines()[0]} {reason}"

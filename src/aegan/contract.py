@@ -1,0 +1,79 @@
+"""The task contract: what one kind of model means to the engine, the metrics and a notebook.
+
+A task is built by Hydra from ``conf/model/<name>.yaml``, whose ``_target_`` names the task
+class (with ``_recursive_: false``): its constructor takes ``image_shape`` (C, H, W),
+``device`` and the model section's settings (``name``, the option's name, among them), and
+builds its own networks (from their sub-configs, ``aegan.tasks.build.build_network``) and
+optimizers (``_partial_`` configs completed with the parameters: ``build_optimizer``).
+
+The engine reads ``networks``, ``optimizers`` and ``objective``, calls ``train_step`` per
+batch, ``validate`` and ``log_epoch`` per epoch, and saves ``extra_state`` with the weights.
+The metric registry (``aegan.metrics.registry``) computes ``metrics`` through what the task
+can do; a notebook calls the same:
+
+- ``encode(x) -> codes`` and ``decode(codes) -> images``, ``reconstruct(x) -> images``;
+- ``sample(n, generator) -> images`` and ``generate(z) -> images`` (``latent_dim`` wide z);
+
+images are floats in [0, 1], (B, C, H, W), on the task's device. A task defines those
+methods that its model has, and no others: ``can(task, "sample")`` asks.
+
+Speed code works from the outside (``aegan.speed``); what a task cannot take is data in
+``limits``: a trainer switch (``"capture_step"``, ``"compile_scope=step"``, ``"torchrun"``)
+mapped to the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from aegan.amp import Amp
+
+CAPABILITIES = ("encode", "decode", "reconstruct", "sample", "generate")
+
+
+class Task:
+    """Base class of the tasks in ``aegan.tasks``: subclasses set the attributes below and
+    implement ``train_step`` and ``validate``."""
+
+    name: str  # the config option (conf/model/<name>.yaml)
+    networks: dict[str, nn.Module]  # checkpoints hold their state_dicts, by name
+    optimizers: dict[str, torch.optim.Optimizer]
+    objective: str  # a key of validate's result: lower is better (best.pt, sweeps)
+    metrics: tuple[str, ...] = ()  # names in aegan.metrics.registry, computed at the end
+    limits: Mapping[str, str] = {}  # trainer switch -> why this task cannot take it
+
+    def train_step(self, batch: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
+        """One optimisation step on a uint8 batch (B, C, H, W); 0-d device tensors out.
+
+        No host sync: the engine sums the scalars and reads them every
+        ``logger.log_every_steps`` steps. Detach them before ``backward``.
+        """
+        raise NotImplementedError
+
+    def validate(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:
+        """Validation figures over uint8 batches, including the ``objective`` key."""
+        raise NotImplementedError
+
+    def log_epoch(self, logger: Any, data: Any, step: int) -> None:
+        """The pictures a researcher checks after each epoch (``aegan.logger``)."""
+
+    def extra_state(self) -> dict[str, Any]:
+        """Task state a checkpoint carries beyond networks and optimizers (plain values)."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``extra_state`` returned."""
+
+    def train(self, mode: bool = True) -> None:
+        """Every network to training (or eval) mode."""
+        for network in self.networks.values():
+            network.train(mode)
+
+
+def can(task: Task, capability: str) -> bool:
+    """Whether ``task`` has ``capability`` (one of ``CAPABILITIES``)."""
+    return callable(getattr(task, capability, None))

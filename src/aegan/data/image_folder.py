@@ -1,0 +1,85 @@
+"""Any folder of images as a data set (``data=image_folder data.root=DIR``)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from aegan.data.sources import ImageData, split_train_val
+from aegan.errors import ConfigError, DataFileError, DataNotFoundError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+
+
+def load_image_folder(
+    *,
+    root: str | None,
+    image_size: int,
+    channels: int,
+    val_size: int,
+    split_seed: int,
+    test_size: int,
+) -> ImageData:
+    """Any folder of images (one sub-folder per class, or flat), resized to a square.
+
+    Labels are the sub-folder index (0 for a flat folder). A test split of ``test_size``
+    images is held out after the validation split.
+    """
+    if not root:
+        raise DataNotFoundError("data=image_folder needs data.root=FOLDER (a folder of images)")
+    folder = Path(root).expanduser()
+    if not folder.is_dir():
+        raise DataNotFoundError(f"data.root={folder} is not a folder")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataNotFoundError(
+            f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under data.root={folder}"
+        )
+    if test_size + val_size >= len(files):
+        raise ConfigError(
+            f"data.test_size={test_size} and data.val_size={val_size} leave no training images: "
+            f"data.root={folder} holds {len(files)} images"
+        )
+    class_names = sorted({p.parent.relative_to(folder).as_posix() for p in files})
+    class_index = {c: i for i, c in enumerate(class_names)}
+    mode = "L" if channels == 1 else "RGB"
+    images, labels = [], []
+    for path in files:
+        try:
+            with warnings.catch_warnings():  # over PIL's pixel limit: refused, not just warned
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image = Image.open(path)
+            with image:
+                image = image.convert(mode)
+                side = min(image.size)  # centre crop to a square, then resize
+                left, top = (image.width - side) // 2, (image.height - side) // 2
+                image = image.crop((left, top, left + side, top + side))
+                image = image.resize((image_size, image_size), Image.Resampling.BICUBIC)
+                array = np.asarray(image, dtype=np.uint8).reshape(image_size, image_size, -1)
+        except (OSError, UnidentifiedImageError, Image.DecompressionBombError,
+                Image.DecompressionBombWarning) as err:  # fmt: skip
+            raise DataFileError(f"{path}: unreadable image ({err})") from err
+        images.append(torch.from_numpy(array.copy()).permute(2, 0, 1))  # (C, H, W)
+        labels.append(class_index[path.parent.relative_to(folder).as_posix()])
+    all_x, all_y = torch.stack(images), torch.tensor(labels, dtype=torch.long)
+    rest_x, rest_y, test_x, test_y = split_train_val(
+        all_x, all_y, val_size=test_size, seed=split_seed + 1, key="data.test_size"
+    )
+    train_x, train_y, val_x, val_y = split_train_val(
+        rest_x, rest_y, val_size=val_size, seed=split_seed
+    )
+    return ImageData(
+        "image_folder",
+        train_x,
+        train_y,
+        val_x,
+        val_y,
+        test_x,
+        test_y,
+        tuple(class_names),
+        str(folder),
+    )

@@ -1,0 +1,80 @@
+"""Convolutional autoencoders from the article's DCGAN layers: the discriminator's
+convolutions down to a code, the generator back up to the image.
+
+    x (B, C, H, W) -> Conv 5x5/2 64 -> LeakyReLU -> Conv 5x5/2 128 -> LeakyReLU -> Linear
+      -> code (B, latent_dim)             [a Gaussian encoder: (B, 2 * latent_dim)]
+    code -> Linear 7*7*256 -> BN -> ReLU -> ConvT 128 -> ... -> ConvT C -> logits (B, C, H, W)
+
+Sizes follow the image as the DCGAN's do (28, 32, 64 pixels; 1 or 3 channels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from aegan.models.dcgan import Discriminator, Generator
+
+
+class ConvEncoder(Discriminator):
+    """The discriminator's convolutions ending in a linear map to ``out_features`` numbers
+    (no dropout by default): image (B, C, H, W) -> (B, out_features)."""
+
+    def __init__(
+        self,
+        *,
+        out_features: int,
+        image_shape: Sequence[int] = (1, 28, 28),
+        channels: Sequence[int] = (64, 128),
+        kernel_size: int = 5,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__(
+            image_shape=image_shape, channels=channels, kernel_size=kernel_size, dropout=dropout,
+            out_features=out_features,
+        )  # fmt: skip
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self._head(self.features(images))  # (B, out_features)
+
+
+class ConvAutoencoder(nn.Module):
+    """Convolutional autoencoder with a linear code; ``forward`` returns logits, like
+    ``DenseAutoencoder``, so the autoencoder task trains either."""
+
+    def __init__(
+        self,
+        *,
+        image_shape: Sequence[int] = (1, 28, 28),
+        latent_dim: int = 32,
+        encoder_channels: Sequence[int] = (64, 128),
+        decoder_channels: Sequence[int] = (256, 128, 128),
+        kernel_size: int = 5,
+    ) -> None:
+        super().__init__()
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.latent_dim = latent_dim
+        self.encoder = ConvEncoder(
+            out_features=latent_dim, image_shape=image_shape, channels=encoder_channels,
+            kernel_size=kernel_size,
+        )  # fmt: skip
+        self.decoder = Generator(
+            latent_dim=latent_dim, image_shape=image_shape, channels=decoder_channels,
+            kernel_size=kernel_size, out_activation="none",
+        )  # fmt: skip
+
+    def encode(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) in [0, 1] -> code (B, latent_dim)."""
+        return self.encoder(x)
+
+    def decode_logits(self, code: Tensor) -> Tensor:
+        """code (B, latent_dim) -> pre-sigmoid image (B, C, H, W)."""
+        return self.decoder(code)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.decode_logits(self.encode(x))
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        return torch.sigmoid(self(x))

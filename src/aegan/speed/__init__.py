@@ -1,0 +1,150 @@
+"""Speed switches of ``cfg.trainer``, applied to a built task from the outside.
+
+``build_step(task, amp, trainer_cfg, device)`` returns the callable the engine runs per
+batch: uint8 images in, the step's scalars out. In order:
+
+- ``cudnn_benchmark`` (CUDA): cuDNN picks its fastest convolutions for the static shape;
+- ``channels_last``: networks and batches in NHWC order (oneDNN and cuDNN run it faster);
+- ``fast_dropout`` (CPU): dropout masks from 64-bit random words (``speed.dropout``);
+- ``direct_optimizer_step``: Adam's update without ``Optimizer.step``'s per-call Python
+  (``speed.direct_step``);
+- ``pad_thin_convs`` (CUDA): 1-7 channel convolutions zero-padded to 8 for tensor cores
+  (``speed.padded_convs``);
+- ``compile`` / ``compile_scope``: torch.compile of each network or of the whole step
+  (``speed.compile``);
+- ``capture_step`` (CUDA): the whole iteration as one CUDA graph (``speed.capture``).
+
+None changes what is learned: checkpoints hold the same state_dicts, and a resume may use
+other switches. What a task cannot take is in its ``limits`` (``check_switches``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from aegan.amp import Amp
+from aegan.contract import Task
+from aegan.errors import ConfigError
+from aegan.speed.capture import CapturedStep
+from aegan.speed.compile import (
+    COMPILE_MODES,
+    COMPILE_SCOPES,
+    compile_networks,
+    compile_train_step,
+    uses_cudagraphs,
+)
+from aegan.speed.direct_step import use_direct_step
+from aegan.speed.dropout import use_fast_dropout
+from aegan.speed.padded_convs import pad_thin_convs
+
+Step = Callable[[torch.Tensor], dict[str, torch.Tensor]]
+
+__all__ = ["COMPILE_MODES", "COMPILE_SCOPES", "Step", "build_step", "check_switches", "cpu_threads"]
+
+
+def _active_switches(trainer_cfg: Any, world_size: int) -> list[str]:
+    """The names a task's ``limits`` may list, for the switches this run turns on."""
+    active = []
+    if trainer_cfg.capture_step:
+        active.append("capture_step")
+    if trainer_cfg.compile != "none":
+        active += ["compile", f"compile_scope={trainer_cfg.compile_scope}"]
+    if trainer_cfg.channels_last:
+        active.append("channels_last")
+    if world_size > 1:
+        active.append("torchrun")
+    return active
+
+
+def check_switches(trainer_cfg: Any, task: Task, device: torch.device, world_size: int = 1) -> None:
+    """Raise ``ConfigError`` for a speed setting that cannot work here or for this task."""
+    for key, value, allowed in (
+        ("trainer.compile", trainer_cfg.compile, COMPILE_MODES),
+        ("trainer.compile_scope", trainer_cfg.compile_scope, COMPILE_SCOPES),
+    ):
+        if value not in allowed:
+            raise ConfigError(
+                f"{key}={value!r} is not allowed; choose one of: {', '.join(allowed)}"
+            )
+    step_scope = trainer_cfg.compile != "none" and trainer_cfg.compile_scope == "step"
+    if step_scope and world_size > 1:
+        raise ConfigError(
+            "trainer.compile_scope=step does not run under torchrun (the gradient average "
+            "runs between backward and the optimizer); use trainer.compile_scope=network"
+        )
+    if trainer_cfg.capture_step:
+        refusals = [
+            (device.type not in ("cuda", "meta"), f"needs CUDA and this run is on {device.type}"),
+            (trainer_cfg.precision == "fp16", "does not support fp16: its loss scaler runs on the host"),
+            (trainer_cfg.on_nonfinite == "skip", "does not support on_nonfinite=skip (a host-side scaler)"),
+            (trainer_cfg.compile == "reduce-overhead" or step_scope,
+             "captures the step itself, so not with torch.compile's CUDA graphs "
+             "(compile=reduce-overhead) or compile_scope=step"),
+            (world_size > 1, "does not run under torchrun (the gradient average is not captured)"),
+        ]  # fmt: skip
+        for refused, reason in refusals:
+            if refused:
+                raise ConfigError(f"trainer.capture_step=true {reason}; use capture_step=false")
+    for switch in _active_switches(trainer_cfg, world_size):
+        if switch in task.limits:
+            raise ConfigError(
+                f"{'trainer.' + switch if switch != 'torchrun' else 'torchrun'} cannot be used "
+                f"with {type(task).__name__}: {task.limits[switch]}"
+            )
+
+
+def cpu_threads(trainer_cfg: Any, task: Task) -> int | None:
+    """Torch threads for training: ``trainer.cpu_threads``, else the task's ``cpu_threads``
+    (1 for the autoencoder, whose tiny matmuls gain nothing from more), else None (torch's
+    default: one per core)."""
+    return trainer_cfg.cpu_threads or getattr(task, "cpu_threads", None)
+
+
+def build_step(task: Task, amp: Amp, trainer_cfg: Any, device: torch.device) -> Step:
+    """The training iteration for ``task`` under ``trainer_cfg``'s speed switches.
+
+    Call once, after the task is built (and restored, for capture) and ``check_switches``.
+    """
+    networks = list(task.networks.values())
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = bool(trainer_cfg.cudnn_benchmark)
+    memory_format = torch.channels_last if trainer_cfg.channels_last else torch.contiguous_format
+    for network in networks:
+        if trainer_cfg.channels_last:
+            network.to(memory_format=torch.channels_last)  # in place: optimizers keep their params
+        if trainer_cfg.fast_dropout:
+            use_fast_dropout(network)
+        if trainer_cfg.pad_thin_convs and device.type == "cuda":
+            pad_thin_convs(network, memory_format)
+    if trainer_cfg.direct_optimizer_step:
+        for optimizer in task.optimizers.values():
+            use_direct_step(optimizer)
+
+    params = [p for o in task.optimizers.values() for g in o.param_groups for p in g["params"]]
+    train_step = task.train_step
+    if trainer_cfg.compile != "none":
+        if trainer_cfg.compile_scope == "step":
+            train_step = compile_train_step(task, trainer_cfg.compile)
+        else:
+            compile_networks(task, trainer_cfg.compile, captured=trainer_cfg.capture_step)
+
+    def train(images_u8: torch.Tensor) -> dict[str, torch.Tensor]:
+        for param in params:  # what zero_grad(set_to_none=True) does, without its wrapper
+            param.grad = None
+        return train_step(images_u8.contiguous(memory_format=memory_format), amp)
+
+    if trainer_cfg.capture_step:
+        train = CapturedStep(list(task.optimizers.values()), train)
+    mark_step = uses_cudagraphs(trainer_cfg.compile, device, captured=trainer_cfg.capture_step)
+
+    def step(images_u8: torch.Tensor) -> dict[str, torch.Tensor]:
+        if mark_step:  # outputs of the last iteration's graph replays may be overwritten now
+            torch.compiler.cudagraph_mark_step_begin()
+        stats = train(images_u8)
+        amp.update()
+        return stats
+
+    return step

@@ -1,0 +1,133 @@
+"""How a task is built from its config section, and the checks its constructor shares.
+
+``build_task`` is the one way from ``cfg.model`` to a task: Hydra instantiates the class
+that ``_target_`` names, with the image shape and the device; the task builds its networks
+(``build_network``) and optimizers (``build_optimizer``) from its sub-configs. On the
+``meta`` device nothing is allocated: ``aegan.config.validate_config`` builds the task
+there to run every constructor check and count the parameters before data is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from torch import nn
+
+from aegan.errors import ConfigError
+
+
+def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` with its failures as one ``ConfigError`` naming ``key``."""
+    if not isinstance(cfg, (dict, DictConfig)) or "_target_" not in cfg:
+        raise ConfigError(f"{key} is not a config with a _target_ (got {cfg!r})")
+    target = cfg["_target_"]
+    try:
+        return instantiate(cfg, **kwargs)
+    except ConfigError:
+        raise
+    except InstantiationException as err:
+        cause = err.__cause__ or err
+        reason = " ".join(str(cause).split())[:300]
+        if "Error locating target" in str(err) or isinstance(cause, (ImportError, AttributeError)):
+            raise ConfigError(f"{key}._target_={target}: no such class or function") from None
+        raise ConfigError(f"{key}._target_={target} could not be built: {reason}") from None
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{key}._target_={target} could not be built: {err}") from None
+
+
+def build_task(model_cfg: DictConfig, image_shape: Sequence[int], device: torch.device) -> Any:
+    """The task that ``model_cfg`` names, for images of ``image_shape`` (C, H, W), on ``device``."""
+    placement = torch.device("meta") if device.type == "meta" else contextlib.nullcontext()
+    try:
+        with placement:  # elsewhere built on the CPU, then moved: the same init on every device
+            task = _instantiate(
+                "model", model_cfg, image_shape=[int(s) for s in image_shape], device=device,
+                _recursive_=False,
+            )  # fmt: skip
+    except ConfigError as err:
+        if device.type == "meta" and "meta" in str(err):
+            raise ConfigError(
+                f"{err} (settings are checked by building the task on the meta device first, "
+                "which allocates nothing: its constructor may not read tensor values)"
+            ) from None
+        raise
+    if not hasattr(task, "networks") or not hasattr(task, "train_step"):
+        raise ConfigError(
+            f"model._target_={model_cfg._target_} is not a task (aegan.contract.Task): "
+            "it has no networks or train_step"
+        )
+    return task
+
+
+def build_network(key: str, cfg: DictConfig, **sizes: Any) -> nn.Module:
+    """The ``nn.Module`` of the sub-config ``key`` (e.g. ``model.generator``), with ``sizes``
+    (image_shape, ...) that come from the data rather than the config."""
+    network = _instantiate(key, cfg, **sizes)
+    if not isinstance(network, nn.Module):
+        raise ConfigError(f"{key}._target_={cfg['_target_']} is not an nn.Module")
+    return network
+
+
+def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
+    """The optimizer of the ``_partial_`` sub-config ``key``, for ``params``."""
+    if cfg.get("fused") and cfg.get("foreach"):
+        raise ConfigError(
+            f"{key}.fused=true and {key}.foreach=true cannot both be set; "
+            f"set {key}.fused=false to use foreach"
+        )
+    lr = cfg.get("lr")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+        raise ConfigError(f"{key}.lr={lr!r} is not allowed: it must be a positive number")
+    # plain lists and tuples (betas), not ListConfigs, in the optimizer state
+    return _instantiate(key, cfg, _convert_="all")(list(params))
+
+
+def check_choice(key: str, value: Any, allowed: Sequence[Any]) -> None:
+    """Raise ``ConfigError`` unless ``value`` is one of ``allowed``."""
+    if isinstance(value, bool) or value not in allowed:
+        raise ConfigError(
+            f"{key}={value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}"
+        )
+
+
+def check_number(
+    key: str, value: Any, *, low: float = -math.inf, high: float = math.inf,
+    integer: bool = False, low_open: bool = False, high_open: bool = False,
+) -> None:  # fmt: skip
+    """Raise ``ConfigError`` unless ``value`` is a (whole, with ``integer``) number in the range."""
+    kind = int if integer else (int, float)
+    ok = isinstance(value, kind) and not isinstance(value, bool) and not math.isnan(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high
+        )
+    if not ok:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        what = "an integer" if integer else "a number"
+        raise ConfigError(
+            f"{key}={value!r} is not allowed: it must be {what} in {left}{low}, {high}{right}"
+        )
+
+
+def check_sizes(key: str, sizes: Any) -> None:
+    """Raise ``ConfigError`` unless ``sizes`` is a list of positive integers (layer widths)."""
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise ConfigError(f"{key}={sizes!r} is not allowed: it must be a list of layer sizes")
+    for i, size in enumerate(sizes):
+        check_number(f"{key}[{i}]", size, low=1, high=2**31 - 1, integer=True)
+
+
+def parameter_bytes(task: Any) -> int:
+    """Bytes of every network's parameters and buffers (works on the meta device)."""
+    return sum(
+        t.numel() * t.element_size()
+        for network in task.networks.values()
+        for t in [*network.parameters(), *network.buffers()]
+    )

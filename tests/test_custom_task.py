@@ -1,0 +1,144 @@
+"""A model of the user's own: a task defined here and a config on Hydra's search path, with
+no edit under src/ or conf/, trains, checkpoints, resumes, evaluates and loads back."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from omegaconf import open_dict
+from torch import nn
+
+import aegan
+from aegan.config import compose_config
+from aegan.contract import Task
+from aegan.data import normalize
+from aegan.engine import load_checkpoint
+from aegan.errors import CheckpointError
+from aegan.evaluate import evaluate_task
+from aegan.tasks.build import build_optimizer
+from aegan.train import train
+
+TOY_YAML = """\
+_target_: test_custom_task.LinearAutoencoder
+_recursive_: false
+name: toy
+latent_dim: 4
+optimizer:
+  _target_: torch.optim.Adam
+  _partial_: true
+  lr: 0.01
+"""
+
+
+class LinearAutoencoder(Task):
+    """The smallest model that can encode: one linear map each way."""
+
+    objective = "val/mse"
+    metrics = ("reconstruction", "probe")
+
+    def __init__(self, *, image_shape: Sequence[int], device, name: str, latent_dim: int,
+                 optimizer: dict) -> None:  # fmt: skip
+        pixels = math.prod(image_shape)
+        self.name, self.latent_dim, self.shape = name, latent_dim, tuple(image_shape)
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(pixels, latent_dim), nn.Linear(latent_dim, pixels)
+        )
+        self.net.to(device)
+        self.networks = {"net": self.net}
+        self.optimizers = {
+            "adam": build_optimizer("model.optimizer", optimizer, self.net.parameters())
+        }
+        self.steps = 0
+
+    def train_step(self, batch: torch.Tensor, amp) -> dict[str, torch.Tensor]:
+        x = normalize(batch, "unit")
+        loss = F.mse_loss(self.reconstruct_logits(x), x)
+        amp.backward(loss)
+        amp.step(self.optimizers["adam"])
+        self.steps += 1
+        return {"train/loss": loss.detach()}
+
+    def reconstruct_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).view(-1, *self.shape)
+
+    @torch.no_grad()
+    def validate(self, batches: Iterable[torch.Tensor], amp) -> dict[str, float]:
+        total, count = 0.0, 0
+        for batch in batches:
+            x = normalize(batch, "unit")
+            total += F.mse_loss(self.reconstruct(x), x, reduction="sum").item()
+            count += x.numel()
+        return {"val/mse": total / count}
+
+    def extra_state(self) -> dict:
+        return {"steps": self.steps}
+
+    def load_extra_state(self, state: dict) -> None:
+        self.steps = int(state["steps"])
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net[1](self.net[0](x))
+
+    @torch.no_grad()
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.net[2](codes).view(-1, *self.shape).clamp(0, 1)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+@pytest.fixture
+def user_configs(tmp_path) -> str:
+    """The user's own config folder, on Hydra's search path like ``hydra.searchpath=[...]``."""
+    (tmp_path / "my_conf" / "model").mkdir(parents=True)
+    (tmp_path / "my_conf" / "model" / "toy.yaml").write_text(TOY_YAML)
+    return f"file://{tmp_path / 'my_conf'}"
+
+
+def toy_config(searchpath: str, run_dir: Path, *overrides: str):
+    cfg = compose_config(
+        ["model=toy", "trainer.device=cpu", "data.subset=1000", "data.val_size=500",
+         "data.batch_size=50", "trainer.epochs=1", "logger.enabled=false",
+         "evaluate.metrics=[reconstruction,probe]", *overrides],
+        searchpath=[searchpath],
+    )  # fmt: skip
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(run_dir)
+        cfg.paths.data_dir = str(run_dir.parent / "data")
+    return cfg
+
+
+def test_a_task_of_ones_own_trains_resumes_evaluates_and_loads(user_configs, tmp_path):
+    run_dir = tmp_path / "run"
+    first = train(toy_config(user_configs, run_dir))
+    assert first["train/steps"] == 20
+    assert first["test/mse"] == pytest.approx(first["val/mse"], rel=0.1)  # evaluated at the end
+    state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    assert state["choices"]["model"] == "toy" and state["task"] == {"steps": 20}
+
+    resumed = train(
+        toy_config(user_configs, run_dir, "trainer.epochs=2", f"trainer.resume={run_dir}")
+    )
+    assert resumed["train/steps"] == 40 and resumed["val/mse"] < first["val/mse"]
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["task"] == {"steps": 40}
+
+    run = aegan.load_run(run_dir, checkpoint="last", searchpath=[user_configs])
+    assert isinstance(run.task, LinearAutoencoder) and run.task.steps == 40
+    assert run.encode(run.data.test_images[:3]).shape == (3, 4)
+    again = evaluate_task(run.task, run.data, run.config.evaluate)
+    assert again["test/mse"] == pytest.approx(resumed["test/mse"], rel=1e-6)
+    assert again["probe/accuracy"] == pytest.approx(resumed["probe/accuracy"])
+
+
+def test_its_run_cannot_be_loaded_without_its_configs(user_configs, tmp_path):
+    run_dir = tmp_path / "run"
+    train(toy_config(user_configs, run_dir, "evaluate.at_end=false"))
+    with pytest.raises(CheckpointError, match=r"model=toy.*cannot be composed here.*searchpath"):
+        aegan.load_run(run_dir, checkpoint="last")
