@@ -217,3 +217,20 @@ def test_linear_probe_predicts_what_the_optimum_of_its_objective_predicts(weight
     wrong[::10] = (wrong[::10] + 1) % 3
     accuracy = linear_probe_accuracy(train_t, labels_t, test_t, wrong, **options)
     assert accuracy == pytest.approx(1 - len(wrong[::10]) / len(wrong), abs=1e-15)
+
+
+def test_linear_probe_runs_the_number_of_iterations_it_is_given():
+    """One L-BFGS iteration from the near-zero start is far from the optimum; 100 reach it."""
+    train, labels = probe_problem(0)
+    test, _ = probe_problem(1)
+    expected = torch.from_numpy(reference_probe_logits(train, labels, test, 1e-3).argmax(axis=1))
+    args = (torch.from_numpy(train), torch.from_numpy(labels), torch.from_numpy(test), expected)
+    assert linear_probe_accuracy(*args, epochs=1) < 0.97 <= linear_probe_accuracy(*args, epochs=100)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_gpu_ssim_and_psnr_of_cuda_images_equal_the_cpu_ones():
+    x, y = uneven_pair(seed=3)
+    assert ssim(x.cuda(), y.cuda()) == pytest.approx(ssim(x, y), abs=1e-12)
+    assert psnr(x.cuda(), y.cuda()) == pytest.approx(psnr(x, y), abs=1e-12)
