@@ -115,7 +115,8 @@ def test_kid_of_a_set_with_itself_is_near_zero_and_positive_for_noise(pixel_feat
     assert abs(same_mean) < 0.01 * noise_mean
     assert abs(halves_mean) < 0.01 * noise_mean
     assert noise_mean > 10 * noise_std > 0
-    assert same_std >= 0
+    # other subsets, other estimates: a spread, but small next to a real difference
+    assert 0 < same_std < 0.01 * noise_mean
 
 
 def test_kid_clips_subset_size_and_is_seeded(pixel_feats):
@@ -181,6 +182,58 @@ def test_class_histogram_counts_only_classes_above_the_threshold():
     pred = torch.cat([torch.zeros(991), torch.ones(9)]).long()
     stats = class_histogram_stats(pred, torch.arange(10), 10)
     assert stats["classes_covered"] == 1
+
+
+def reference_class_stats(pred, real, num_classes, min_share=0.1, eps=1e-8) -> dict:
+    """The docstring's definitions in plain Python."""
+    counts = [pred.count(c) for c in range(num_classes)]
+    real_counts = [real.count(c) for c in range(num_classes)]
+    p = [c / len(pred) for c in counts]
+    q = [c / len(real) for c in real_counts]
+    return {
+        "histogram": counts,
+        "entropy": -sum(pi * math.log(pi) for pi in p if pi > 0),
+        "max_entropy": math.log(num_classes),
+        "classes_covered": sum(c >= min_share * len(pred) / num_classes for c in counts),
+        "kl_to_real": sum(
+            pi * math.log((pi + eps) / (qi + eps)) for pi, qi in zip(p, q, strict=True)
+        ),
+    }
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_class_histogram_matches_the_definitions(seed):
+    generator = torch.Generator().manual_seed(seed)
+    # uneven predictions over 7 of 8 classes; real labels over classes 0..5 only, so class 6
+    # has generated samples but no real ones (KL then rests on eps) and class 7 has neither
+    pred = torch.multinomial(
+        torch.tensor([5.0, 1, 3, 0.2, 2, 4, 1, 0]), 300, True, generator=generator
+    )
+    real = torch.randint(0, 6, (200,), generator=generator)
+    expected = reference_class_stats(pred.tolist(), real.tolist(), 8, min_share=0.5, eps=1e-6)
+    stats = class_histogram_stats(pred, real, 8, min_share=0.5, eps=1e-6)
+    assert stats.pop("histogram") == expected.pop("histogram")
+    assert stats == pytest.approx(expected, rel=1e-12)
+    assert 0 < stats["classes_covered"] < 7  # the threshold is doing something
+
+
+def test_class_histogram_edge_of_the_share_and_tiny_sets():
+    # 100 samples over 10 classes, min_share 0.1: a class needs >= 1 sample; exactly 1 counts
+    pred = torch.tensor([0] * 91 + list(range(1, 10)))
+    assert class_histogram_stats(pred, torch.arange(10), 10)["classes_covered"] == 10
+    # one predicted label is enough; the real labels may be as few
+    single = class_histogram_stats(torch.tensor([2]), torch.tensor([2]), 3)
+    assert single["histogram"] == [0, 0, 1] and single["kl_to_real"] == pytest.approx(0.0)
+    assert single["max_entropy"] == pytest.approx(math.log(3))
+
+
+def test_class_histogram_rejects_labels_outside_the_classes_and_empty_predictions():
+    ok = torch.tensor([0, 1, 2])
+    for pred, real in ((torch.tensor([0, 3]), ok), (ok, torch.tensor([3, 0]))):
+        with pytest.raises(ValueError, match=r"^labels outside \[0, 3\)$"):
+            class_histogram_stats(pred, real, 3)
+    with pytest.raises(ValueError, match="^no predicted labels$"):
+        class_histogram_stats(torch.tensor([], dtype=torch.long), ok, 3)
 
 
 # --- reconstruction metrics -----------------------------------------------------------------

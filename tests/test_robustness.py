@@ -13,7 +13,6 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aegan.data import read_idx
 from aegan.engine import load_checkpoint
 from aegan.engine.checkpoint import CHECKPOINT_FORMAT
 from aegan.engine.interrupt import stop_on_signals
@@ -246,21 +245,6 @@ def test_generated_bad_overrides_get_a_clear_error(make_cfg, key, number, word):
         train(cfg)
     assert key.split(".")[-1] in str(info.value)
     assert "\n" not in str(info.value)
-
-
-@settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(header=st.binary(min_size=0, max_size=24), payload=st.binary(max_size=64))
-def test_generated_idx_files_read_or_fail_clearly(tmp_path, header, payload):
-    path = tmp_path / "generated-idx"
-    path.write_bytes(header + payload)
-    try:
-        tensor = read_idx(path)
-    except DataFileError as err:
-        assert str(path) in str(err)
-    else:
-        assert tensor.numel() * tensor.element_size() == len(header + payload) - 4 - 4 * tensor.ndim
 
 
 def test_skip_mode_skips_nonfinite_steps_without_touching_weights(tmp_path):

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Mutation testing (mutmut 3) of the modules whose bugs would be silent: each module is mutated
+# alone and checked by its own fast unit tests only. Slow (minutes per module), so not in CI.
+#
+#   scripts/mutation.sh                 every module in MODULES below
+#   scripts/mutation.sh metrics.prdc    only the named ones
+#   scripts/mutation.sh --list          the module table
+#
+# Each run rewrites that module's section of the generated block in docs/mutation.md: counts,
+# score and the diff of every survivor. mutmut's working copy stays in .mutation/NAME/ (ignored by
+# git), so `cd .mutation/NAME && ../../.venv/bin/mutmut browse` (or `show MUTANT`) works after.
+# Environment: MUTATION_JOBS (parallel mutants, default: the CPU count), VENV (default .venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+VENV=${VENV:-.venv}
+PY="$REPO/$VENV/bin/python"
+JOBS=${MUTATION_JOBS:-$(nproc)}
+REPORT=docs/mutation.md
+
+# The modules: a name | the files to mutate | the tests that check them (shell globs, all
+# space-separated). Add a row to add a module; the tests must be fast unit tests (slow-marked
+# tests are deselected).
+MODULES='
+losses.gan             | src/aegan/losses/gan.py               | tests/test_gan_losses.py
+metrics.frechet        | src/aegan/metrics/frechet.py          | tests/test_metrics.py tests/test_frechet_*.py
+metrics.prdc           | src/aegan/metrics/prdc.py             | tests/test_metrics.py tests/test_prdc_*.py
+metrics.classes        | src/aegan/metrics/classes.py          | tests/test_metrics.py tests/test_classes_*.py
+metrics.reconstruction | src/aegan/metrics/reconstruction.py   | tests/test_metrics.py tests/test_reconstruction_*.py
+data.idx               | src/aegan/data/idx.py                 | tests/test_idx.py
+'
+
+rows() { sed -e '/^[[:space:]]*$/d' <<<"$MODULES"; }
+field() { awk -F'|' -v n="$2" '{gsub(/^[ \t]+|[ \t]+$/, "", $n); print $n}' <<<"$1"; }
+
+if [[ "${1:-}" == "--list" ]]; then
+    rows
+    exit 0
+fi
+
+if [[ ! -x "$PY" ]]; then
+    make "$VENV/.installed-stamp"
+fi
+# mutmut is not a project dependency (CI never runs it): install it into the venv when missing.
+if ! "$PY" -c 'import mutmut, sys; sys.exit(not mutmut.__version__.startswith("3."))' 2>/dev/null; then
+    "$PY" -m pip install --quiet --disable-pip-version-check 'mutmut>=3.8,<4'
+fi
+MUTMUT_VERSION=$("$PY" -c 'import mutmut; print(mutmut.__version__)')
+
+wanted=("$@")
+if [[ ${#wanted[@]} -eq 0 ]]; then
+    mapfile -t wanted < <(rows | while read -r row; do field "$row" 1; done)
+fi
+
+for name in "${wanted[@]}"; do
+    row=$(rows | awk -F'|' -v n="$name" '{k=$1; gsub(/[ \t]/, "", k)} k == n')
+    if [[ -z "$row" ]]; then
+        echo "unknown module $name; the table (scripts/mutation.sh --list):" >&2
+        rows >&2
+        exit 2
+    fi
+    sources=$(field "$row" 2)
+    # shellcheck disable=SC2086  # globs on purpose; a pattern matching nothing is dropped
+    tests=$(shopt -s nullglob; echo $(field "$row" 3))
+    work=".mutation/$name"
+    echo "=== $name: mutating $sources, tests: $tests"
+
+    # A fresh copy of the tree per module: mutmut reads its settings from setup.cfg (the repo's
+    # pyproject.toml has no [tool.mutmut]) and writes its mutants/ folder next to it.
+    rm -rf "$work"
+    mkdir -p "$work"
+    tar --exclude=__pycache__ -cf - src tests conf pyproject.toml | tar -xf - -C "$work"
+    {
+        echo "[mutmut]"
+        echo "source_paths = src"
+        echo "only_mutate ="
+        for s in $sources; do echo "    $s"; done
+        echo "also_copy = conf"
+        # only the named tests, in a deterministic order, slow ones out
+        echo "pytest_add_cli_args_test_selection ="
+        for t in $tests; do echo "    $t"; done
+        printf '%s\n' "pytest_add_cli_args =" "    -m" "    not slow" "    -p" "    no:cacheprovider"
+        # torch is not fork-safe after use: fork each mutant from a server that only imported it
+        echo "process_isolation = forkserver"
+    } >"$work/setup.cfg"
+
+    started=$(date +%s)
+    (cd "$work" && "$REPO/$VENV/bin/mutmut" run --max-children "$JOBS") >"$work/run.log" 2>&1 || {
+        tail -40 "$work/run.log" >&2
+        echo "mutmut failed for $name; the whole log: $work/run.log" >&2
+        exit 1
+    }
+    seconds=$(($(date +%s) - started))
+    (cd "$work" && "$REPO/$VENV/bin/mutmut" results --all true) >"$work/results.txt"
+    : >"$work/survivors.diff"
+    { grep -Ev ': (killed|timeout|segfault)$' "$work/results.txt" || true; } |
+        sed -e 's/^ *//' -e 's/: [^:]*$//' | while read -r mutant; do
+            (cd "$work" && "$REPO/$VENV/bin/mutmut" show "$mutant") >>"$work/survivors.diff"
+        done
+
+    "$PY" - "$REPORT" "$name" "$sources" "$tests" "$work" "$seconds" "$MUTMUT_VERSION" <<'EOF'
+import collections, datetime, os, platform, re, sys
+from pathlib import Path
+
+report, name, sources, tests, work, seconds, version = sys.argv[1:]
+work = Path(work)
+status = {}
+for line in (work / "results.txt").read_text().splitlines():
+    mutant, _, verdict = line.strip().rpartition(": ")
+    if mutant:
+        status[mutant] = verdict
+counts = collections.Counter(status.values())
+detected = counts["killed"] + counts["timeout"] + counts["segfault"]
+total = len(status)
+score = 100.0 * detected / total if total else 0.0
+cpu = "unknown CPU"
+for line in Path("/proc/cpuinfo").read_text().splitlines():
+    if line.startswith("model name"):
+        cpu = line.split(":", 1)[1].strip()
+        break
+machine = f"{os.cpu_count()}-core {cpu}, {platform.system()} {platform.machine()}"
+
+# the survivors' diffs, without the "# name: status" and file header lines mutmut prints
+diffs = {}
+current = None
+for line in (work / "survivors.diff").read_text().splitlines():
+    head = re.match(r"# (\S+): (.+)", line)
+    if head:
+        current = head.group(1)
+        diffs[current] = []
+    elif current and status.get(current) not in ("killed", "timeout", "segfault"):
+        diffs[current].append(line)
+
+others = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if k != "killed")
+lines = [
+    f"<!-- module:{name} -->",
+    f"### {name}",
+    "",
+    f"{datetime.date.today()}, {machine}; mutmut {version}, {seconds} s.",
+    f"Mutated: `{sources}`. Tests: `{tests}`.",
+    "",
+    f"**{detected}/{total} mutants detected ({score:.1f}%)**: {counts['killed']} killed"
+    + (f", {others}" if others else "")
+    + ".",
+    "",
+]
+if diffs:
+    lines.append("Not detected:")
+    lines.append("")
+    for mutant, diff in diffs.items():
+        lines.append(f"- `{mutant}` ({status.get(mutant, '?')})")
+        lines.append("  ```diff")
+        lines += [f"  {d}" for d in diff if d[:1] in "+-" and d[:3] not in ("+++", "---")]
+        lines.append("  ```")
+    lines.append("")
+lines.append(f"<!-- /module:{name} -->")
+section = "\n".join(lines)
+
+START, END = "<!-- mutation.sh: generated below -->", "<!-- mutation.sh: generated above -->"
+path = Path(report)
+text = path.read_text() if path.exists() else f"# Mutation testing\n\n{START}\n{END}\n"
+if START not in text:
+    text = text.rstrip("\n") + f"\n\n{START}\n{END}\n"
+head, rest = text.split(START, 1)
+block, tail = rest.split(END, 1)
+pattern = re.compile(rf"<!-- module:{re.escape(name)} -->.*?<!-- /module:{re.escape(name)} -->", re.S)
+if pattern.search(block):
+    block = pattern.sub(lambda _: section, block)
+else:
+    block = block.rstrip("\n") + "\n\n" + section + "\n"
+path.write_text(head + START + "\n" + block.strip("\n") + "\n" + END + tail)
+print(f"{name}: {detected}/{total} detected ({score:.1f}%); {others or 'no survivors'}")
+EOF
+done
