@@ -144,7 +144,9 @@ def project_step(cfg: DictConfig, data: ImageData, device: torch.device) -> Call
     amp = Amp(cfg.trainer.precision, device)
     train_step = build_step(task, amp, cfg.trainer, device)
     task.train()
-    batches = DeviceBatches(data.train_images, batch_size=cfg.data.batch_size, seed=0)
+    batches = DeviceBatches(
+        data.train_images, batch_size=cfg.data.batch_size, seed=0, binarize=data.binarize_train
+    )
     next_batch = _cycle(batches.epoch)
     stats = StepAccumulator(device)
     counter = {"step": 0}

@@ -160,6 +160,13 @@ def check_evaluation(evaluate_cfg: DictConfig, task: Any) -> None:
     """``evaluate.*``: known metrics this task can give, a positive sample count."""
     check_metrics(task, evaluate_cfg.metrics)
     check_number("evaluate.samples", evaluate_cfg.samples, low=10, high=10**7, integer=True)
+    check_number(
+        "evaluate.iwae_samples", evaluate_cfg.iwae_samples, low=1, high=10**6, integer=True
+    )
+    if evaluate_cfg.iwae_images is not None:
+        check_number(
+            "evaluate.iwae_images", evaluate_cfg.iwae_images, low=1, high=10**7, integer=True
+        )
 
 
 # ---- the trust boundary: a run's record back to a config --------------------------------

@@ -43,6 +43,8 @@ def evaluate_task(
     settings = Settings(
         samples=evaluate_cfg.samples, cache_dir=evaluate_cfg.cache_dir,
         inception_weights=evaluate_cfg.get("inception_weights"),
+        iwae_samples=evaluate_cfg.get("iwae_samples", 1000),
+        iwae_images=evaluate_cfg.get("iwae_images"),
     )  # fmt: skip
     out: dict[str, float] = {}
     device = data.test_images.device
@@ -110,6 +112,9 @@ def _check_settings(cfg: DictConfig) -> None:
         )
     check_choice("checkpoint", cfg.checkpoint, ("best", "last"))
     check_number("samples", cfg.samples, low=10, high=10**7, integer=True)
+    check_number("iwae_samples", cfg.iwae_samples, low=1, high=10**6, integer=True)
+    if cfg.iwae_images is not None:
+        check_number("iwae_images", cfg.iwae_images, low=1, high=10**7, integer=True)
     if cfg.metrics is not None:
         check_metric_names(cfg.metrics, key="metrics")
     if not OmegaConf.is_list(cfg.overrides):

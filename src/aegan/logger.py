@@ -126,6 +126,11 @@ class TensorBoardLogger:
             self.writer._get_file_writer().add_summary(summary, step)
         return png
 
+    def histogram(self, tag: str, values: torch.Tensor, step: int) -> None:
+        """A distribution of numbers (the KL of each latent dimension, say)."""
+        if self.writer:
+            self.writer.add_histogram(tag, values.detach().float().cpu(), step)
+
     def hparams(self, config: Mapping[str, Any], metrics: Mapping[str, float], step: int) -> None:
         """Write hparams into this run (not a sub-run as ``SummaryWriter.add_hparams`` does)."""
         if not self.writer:

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from omegaconf import DictConfig
 
-from aegan.data.batches import DeviceBatches, denormalize, normalize, normalized_batches
+from aegan.data.batches import (
+    DeviceBatches,
+    bernoulli_images,
+    denormalize,
+    normalize,
+    normalized_batches,
+)
 from aegan.data.idx import read_idx
 from aegan.data.image_folder import load_image_folder
 from aegan.data.sources import ImageData, load_cifar10, load_idx_dataset
@@ -15,6 +22,7 @@ from aegan.errors import ConfigError, DataFileError, DataNotFoundError
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "image_folder")
 # Image shape (C, H, W) of each named data set, known before reading it.
 KNOWN_SHAPES = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+BINARIZE = ("none", "dynamic", "fixed")
 MAX_IMAGE_SIZE = 1024  # image_folder's side: larger ones would not fit in memory whole
 
 __all__ = [
@@ -55,6 +63,16 @@ def check_data_config(data_cfg: DictConfig) -> None:
     _check_int(data_cfg, "val_size", 0)
     _check_int(data_cfg, "split_seed", 0)
     _check_int(data_cfg, "subset", 1, allow_none=True)
+    binarize = data_cfg.get("binarize", "none")
+    if binarize not in BINARIZE:
+        raise ConfigError(
+            f"data.binarize={binarize!r} is not allowed; choose one of: {', '.join(BINARIZE)}"
+        )
+    if binarize != "none" and image_shape_of(data_cfg)[0] != 1:
+        raise ConfigError(
+            f"data.binarize={binarize} needs grey images; data={data_cfg.name} has "
+            f"{image_shape_of(data_cfg)[0]} channels: use data.binarize=none"
+        )
     if data_cfg.subset is not None and data_cfg.batch_size > data_cfg.subset:
         raise ConfigError(
             f"data.batch_size={data_cfg.batch_size} is larger than data.subset={data_cfg.subset}; "
@@ -111,4 +129,19 @@ def load_data(data_cfg: DictConfig, *, data_dir: str | Path) -> ImageData:
     if data_cfg.subset:
         data.train_images = data.train_images[: data_cfg.subset]
         data.train_labels = data.train_labels[: data_cfg.subset]
+    return binarized(data, data_cfg.get("binarize", "none"), seed=data_cfg.split_seed)
+
+
+def binarized(data: ImageData, how: str, *, seed: int) -> ImageData:
+    """The binarised-likelihood protocol: each grey pixel becomes 0 or 255 with probability
+    its intensity. ``fixed``: every split drawn once (a seeded generator); ``dynamic``: the
+    validation and test splits drawn once, the training batches drawn again at every step
+    (``DeviceBatches(binarize=True)``), as Burda et al. (2016) train."""
+    if how == "none":
+        return data
+    generator = torch.Generator().manual_seed(seed)
+    splits = ("val_images", "test_images") + (("train_images",) if how == "fixed" else ())
+    for split in splits:
+        setattr(data, split, bernoulli_images(getattr(data, split), generator))
+    data.binarize_train = how == "dynamic"
     return data

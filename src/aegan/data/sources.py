@@ -52,6 +52,7 @@ class ImageData:
     test_labels: torch.Tensor
     classes: tuple[str, ...]
     source: str  # where the files came from, for the log
+    binarize_train: bool = False  # training batches drawn as Bernoulli pixels at each step
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

@@ -68,7 +68,7 @@ def fit(
     epochs; return where the run ended. Under torchrun every rank calls it."""
     batches = DeviceBatches(
         data.train_images, batch_size=run.batch_size, shuffle=True, drop_last=True,
-        seed=run.seed, rank=run.rank, world_size=run.world_size,
+        seed=run.seed, rank=run.rank, world_size=run.world_size, binarize=data.binarize_train,
     )  # fmt: skip
     progress = Progress()
     if run.resume is not None:

@@ -8,6 +8,10 @@ domain classifier, features of real, generated and floor images) once.
 Protocol
 - Reconstruction (``reconstruction``): test MSE and BCE per pixel, PSNR, SSIM (Wang et al.
   2004, 11x11 Gaussian window, sigma 1.5, on the valid region, as skimage computes it).
+- Likelihood (``elbo``, ``iwae``, ``active_units``; VAEs): -ELBO and its reconstruction and
+  KL terms with one z per test image, and -log p(x) bounded with ``iwae_samples`` importance
+  samples (Burda et al. 2016), nats per image; latent dimensions whose posterior mean
+  varies over the test set by more than 0.01.
 - Codes (``probe``, ``pca``): a linear probe (logistic regression from code to label, fit on
   ``probe_train`` training codes, scored on the test codes); PCA at the task's code size,
   one basis fitted on the whole training split for both its test MSE and its probe.
@@ -21,6 +25,7 @@ Protocol
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -50,6 +55,7 @@ from aegan.metrics.reconstruction import (
 )
 
 CHUNK = 1000  # images per forward pass
+IWAE_BATCH = 20000  # decodes per forward pass of the IWAE bound
 
 
 def can(task: Any, capability: str) -> bool:
@@ -67,6 +73,8 @@ class Settings:
     probe_train: int = 10000
     inception_weights: str | None = None
     progress: bool = True
+    iwae_samples: int = 1000  # k, the importance samples per image of the IWAE bound
+    iwae_images: int | None = None  # test images it is computed on; None: all
 
 
 @dataclass(frozen=True)
@@ -300,3 +308,47 @@ def _classes(ev: Evaluation) -> dict[str, float]:
 @metric("inception", needs=("sample",))
 def _inception(ev: Evaluation) -> dict[str, float]:
     return inception_metrics(ev.real, ev.samples, ev.settings.inception_weights)
+
+
+# ---- likelihood-based (VAEs) --------------------------------------------------------
+
+
+@metric("elbo", needs=("elbo_terms",))
+def _elbo(ev: Evaluation) -> dict[str, float]:
+    """-ELBO on the test split in nats per image (one z per image), and its two terms."""
+    generator_state = torch.get_rng_state()
+    torch.manual_seed(ev.settings.seed)
+    recon, kl = [], []
+    for chunk in ev.data.test_images.split(CHUNK):
+        nll, divergence = ev.task.elbo_terms(normalize(chunk.to(ev.device), "unit"))
+        recon.append(nll.double().cpu())
+        kl.append(divergence.double().cpu())
+    torch.set_rng_state(generator_state)
+    recon_nll, kl_mean = torch.cat(recon).mean().item(), torch.cat(kl).mean().item()
+    return {"test/neg_elbo": recon_nll + kl_mean, "test/recon_nll": recon_nll, "test/kl": kl_mean}
+
+
+@metric("iwae", needs=("log_importance_weights",))
+def _iwae(ev: Evaluation) -> dict[str, float]:
+    """-log p(x) bounded by k importance samples (Burda et al. 2016), nats per image, on
+    ``iwae_images`` test images (all by default): logsumexp in float64, k in chunks."""
+    k, images = ev.settings.iwae_samples, ev.data.test_images[: ev.settings.iwae_images]
+    per_chunk = max(1, IWAE_BATCH // k)  # images per forward: about IWAE_BATCH decodes
+    generator_state = torch.get_rng_state()
+    torch.manual_seed(ev.settings.seed)
+    bounds = []
+    for chunk in images.split(per_chunk):
+        x = normalize(chunk.to(ev.device), "unit")
+        log_w = ev.task.log_importance_weights(x, k).cpu()  # (b, k) float64
+        bounds.append(torch.logsumexp(log_w, dim=1) - math.log(k))
+    torch.set_rng_state(generator_state)
+    return {"test/iwae_nll": -torch.cat(bounds).mean().item(), "test/iwae_k": float(k),
+            "test/iwae_images": float(len(images))}  # fmt: skip
+
+
+@metric("active_units", needs=("encode",))
+def _active_units(ev: Evaluation) -> dict[str, float]:
+    """Latent dimensions whose posterior mean varies over the test set: Cov_x(E_q[z_d]) > 0.01
+    (Burda et al. 2016)."""
+    means = ev._map(ev.task.encode, ev.data.test_images).double()  # (N, D)
+    return {"codes/active_units": float((means.var(dim=0) > 0.01).sum().item())}

@@ -1,6 +1,17 @@
 """Models: plain ``nn.Module``s whose constructors take sizes, built by Hydra's ``_target_``."""
 
 from aegan.models.autoencoder import DenseAutoencoder
+from aegan.models.conv import ConvAutoencoder, ConvEncoder
 from aegan.models.dcgan import Discriminator, Generator
+from aegan.models.vae import ConvVAE, DenseVAE, GaussianEncoderDecoder
 
-__all__ = ["DenseAutoencoder", "Discriminator", "Generator"]
+__all__ = [
+    "ConvAutoencoder",
+    "ConvEncoder",
+    "ConvVAE",
+    "DenseAutoencoder",
+    "DenseVAE",
+    "Discriminator",
+    "GaussianEncoderDecoder",
+    "Generator",
+]

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 
-def _mlp(sizes: Sequence[int]) -> list[nn.Module]:
+def mlp(sizes: Sequence[int]) -> list[nn.Module]:
     """Linear + ReLU for each consecutive pair of ``sizes``."""
     layers: list[nn.Module] = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=False):
@@ -45,13 +45,13 @@ class DenseAutoencoder(nn.Module):
         self.image_shape = tuple(int(s) for s in image_shape)  # (C, H, W)
         self.latent_dim = latent_dim
         num_pixels = math.prod(self.image_shape)
-        encoder = _mlp([num_pixels, *hidden_dims, latent_dim])
+        encoder = mlp([num_pixels, *hidden_dims, latent_dim])
         if not code_activation:  # a linear code; the article's code ends in ReLU
             encoder = encoder[:-1]
         self.encoder = nn.Sequential(nn.Flatten(), *encoder)
         # The article's decoder starts with a Dense(latent_dim) layer: latent -> latent -> hidden
         decoder_sizes = [latent_dim, latent_dim, *reversed(hidden_dims)]
-        self.decoder = nn.Sequential(*_mlp(decoder_sizes), nn.Linear(decoder_sizes[-1], num_pixels))
+        self.decoder = nn.Sequential(*mlp(decoder_sizes), nn.Linear(decoder_sizes[-1], num_pixels))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> code (B, latent_dim)."""

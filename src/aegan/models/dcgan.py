@@ -97,7 +97,8 @@ class Generator(nn.Module):
     images get extra stride-2 stages before the last; each extra stage halves the previous
     stage's channel count, with a floor of 32 (64x64: 128 -> 128 -> 64 -> C).
     `channels` = (projection, stride-1 stage, first stride-2 stage, [further stride-2
-    stages...]); missing stride-2 widths are filled in by halving.
+    stages...]); missing stride-2 widths are filled in by halving. `out_activation="none"`
+    leaves the last layer's output as logits (a decoder's).
     """
 
     def __init__(
@@ -107,8 +108,11 @@ class Generator(nn.Module):
         image_shape: Sequence[int] = (1, 28, 28),
         channels: Sequence[int] = (256, 128, 128),
         kernel_size: int = 5,
+        out_activation: str = "tanh",
     ) -> None:
         super().__init__()
+        if out_activation not in ("tanh", "none"):
+            raise ValueError(f"out_activation={out_activation!r}: choose tanh or none")
         image_channels, height, width = _as_shape(image_shape)
         start_size, num_upsamples = generator_layout((height, width))
         padding = _check_kernel(kernel_size) // 2
@@ -146,10 +150,11 @@ class Generator(nn.Module):
                 nn.BatchNorm2d(out_channels),
                 nn.ReLU(inplace=True),
             ]
-        stages += [
-            nn.ConvTranspose2d(widths[-1], image_channels, kernel_size, 2, padding, 1, bias=False),
-            nn.Tanh(),
-        ]
+        stages.append(
+            nn.ConvTranspose2d(widths[-1], image_channels, kernel_size, 2, padding, 1, bias=False)
+        )
+        if out_activation == "tanh":
+            stages.append(nn.Tanh())
         self.upsample = nn.Sequential(*stages)
         self.widths = tuple(widths)
         dcgan_init_(self)
@@ -170,6 +175,7 @@ class Discriminator(nn.Module):
     Larger images get further stride-2 stages, doubling the channels, until both sides
     are <= 8 (64x64: 64 -> 128 -> 256, ending at 8x8). `spectral_norm=True` wraps every
     conv and the linear layer in spectral normalisation (Miyato et al. 2018).
+    `out_features` > 1: the head's width (``aegan.models.conv.ConvEncoder`` keeps all).
     """
 
     def __init__(
@@ -181,6 +187,7 @@ class Discriminator(nn.Module):
         negative_slope: float = 0.2,
         dropout: float = 0.3,
         spectral_norm: bool = False,
+        out_features: int = 1,
     ) -> None:
         super().__init__()
         image_channels, height, width = _as_shape(image_shape)
@@ -207,7 +214,9 @@ class Discriminator(nn.Module):
             stage += 1
         self.features = nn.Sequential(*layers)
         self.feature_shape = (in_channels, out_height, out_width)  # (128, 7, 7) for 28x28
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(in_channels * out_height * out_width, 1))
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(in_channels * out_height * out_width, out_features)
+        )
         self.image_shape = (image_channels, height, width)
         dcgan_init_(self)
         if spectral_norm:
@@ -219,7 +228,7 @@ class Discriminator(nn.Module):
         return self._head(features).squeeze(-1)  # (B,) logits
 
     def _head(self, features: Tensor) -> Tensor:
-        """(B, C, H, W) -> (B, 1): ``self.head``, without copying channels_last features.
+        """(B, C, H, W) -> (B, out_features): ``self.head``, without copying channels_last features.
 
         Flattening NHWC memory in NCHW order is a strided copy forward and a layout mismatch
         backward; instead the features are flattened in memory order and the linear layer's

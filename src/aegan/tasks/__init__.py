@@ -5,5 +5,6 @@ its task with ``_target_``; ``build_task`` builds it."""
 from aegan.tasks.autoencoder import AutoencoderTask
 from aegan.tasks.build import build_task
 from aegan.tasks.gan import GanTask
+from aegan.tasks.vae import VaeTask
 
-__all__ = ["AutoencoderTask", "GanTask", "build_task"]
+__all__ = ["AutoencoderTask", "GanTask", "VaeTask", "build_task"]

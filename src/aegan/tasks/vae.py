@@ -10,6 +10,7 @@ Figures are nats per image: sums over pixels and latent dimensions, means over i
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -26,6 +27,7 @@ from aegan.tasks.build import (
     build_optimizer,
     check_choice,
     check_number,
+    check_sizes,
 )
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -56,8 +58,8 @@ class VaeTask(Task):
     validation loss, -E_q[log p(x|z)] + beta * KL, in nats per image."""
 
     objective = "val/loss"
-    metrics = ("elbo", "iwae", "reconstruction", "probe", "pca", "classifier", "fd", "kid",
-               "prdc", "classes")  # fmt: skip
+    metrics = ("elbo", "iwae", "active_units", "reconstruction", "probe", "pca", "classifier",
+               "fd", "kid", "prdc", "classes")  # fmt: skip
 
     def __init__(
         self,
@@ -82,6 +84,7 @@ class VaeTask(Task):
         check_number("model.beta", beta, low=0, high=1e6)
         check_number("model.kl_warmup_steps", kl_warmup_steps, low=0, high=2**40, integer=True)
         check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 1, integer=True)
+        check_sizes("model.hidden_dims", hidden_dims)
         self.name, self.latent_dim, self.likelihood = name, latent_dim, likelihood
         self.beta, self.kl_warmup_steps = float(beta), int(kl_warmup_steps)
         self.net = build_network("model.net", net, image_shape=image_shape).to(device)
@@ -116,7 +119,7 @@ class VaeTask(Task):
 
     def _terms(self, x: torch.Tensor, amp: Amp | None = None, *, sample: bool = True):
         """(log p(x|z) (B,), KL per dimension (B, D), posterior mean (B, D))."""
-        with amp.autocast() if amp is not None else torch.autocast("cpu", enabled=False):
+        with amp.autocast() if amp is not None else contextlib.nullcontext():
             mean, logvar = self.net.encode(x)
             z = mean
             if sample:  # the reparameterisation trick
@@ -153,7 +156,8 @@ class VaeTask(Task):
             x = normalize(batch, "unit")
             log_px, kl, _ = self._terms(x, amp)
             mse = (self.reconstruct(x) - x).square().flatten(1).mean(1)
-            sums += torch.stack([-log_px.sum(), kl.sum(), mse.sum(), torch.tensor(len(x))]).double()
+            count = torch.full((), float(len(x)), device=x.device)
+            sums += torch.stack([-log_px.sum(), kl.sum(), mse.sum(), count]).double()
             kl_per_dim += kl.sum(0).double()
         recon, kl, mse, count = (sums / sums[3]).tolist()
         self.kl_per_dim = (kl_per_dim / count).float().cpu()
