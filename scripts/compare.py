@@ -1,0 +1,147 @@
+#!/usr/bin/env python
+"""The comparison table: every model's recipe on Fashion-MNIST, 3 seeds, one epoch budget.
+
+    python scripts/compare.py run [--epochs 5] [--seeds 0,1,2] [--models vae,dcgan,...] [--out DIR]
+    python scripts/compare.py table [--out DIR] [--speed FILE.jsonl]
+
+``run`` trains each model's recipe (``conf/experiment/<model>_fashion_mnist.yaml``) as one
+Hydra sweep over the seeds, with the same data and epoch budget, and the final evaluation of
+``aegan.metrics.registry`` (10,000 samples against the test set, floors from held-out
+training images); a model whose sweep folder already holds finished jobs is not trained
+again. ``table`` reads the sweeps (``aegan.summarize.read_sweep``) and prints one markdown
+table, mean and spread (min-max) over seeds per column, with the protocol under it, and
+writes it with the per-seed JSON lines into ``--out``. Images/s come from ``--speed``: the
+lines of ``python -m aegan.bench`` for each model, timed on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from aegan.summarize import read_sweep
+
+MODELS = {  # name -> (recipe, extra overrides)
+    "autoencoder": ("autoencoder_fashion_mnist", ["data.batch_size=64"]),
+    "conv_autoencoder": ("conv_autoencoder_fashion_mnist", []),
+    "vae": ("vae_fashion_mnist", []),
+    "conv_vae": (
+        "conv_vae_fashion_mnist",
+        ["evaluate.iwae_images=1000", "evaluate.iwae_samples=100"],
+    ),
+    "beta_vae": ("beta_vae_fashion_mnist", []),
+    "dcgan": ("dcgan_fashion_mnist", []),
+}
+COLUMNS = {  # metric key -> (column title, digits)
+    "test/mse": ("test MSE", 4),
+    "probe/accuracy": ("linear probe", 3),
+    "test/neg_elbo": ("-ELBO (nats)", 1),
+    "test/iwae_nll": ("IWAE bound (nats)", 1),
+    "gen/fd": ("FD", 2),
+    "gen/kid": ("KID", 3),
+    "gen/precision": ("precision", 2),
+    "gen/recall": ("recall", 2),
+}
+PROTOCOL = """Protocol: Fashion-MNIST, 55,000 training and 5,000 validation images (split seed 0),
+10,000 test images, grey pixels in [0, 1] (no binarisation), each model's recipe for {epochs}
+epochs at batch 64 (the dense autoencoder's recipe at batch 64 too), seeds {seeds}; cells are
+the mean over seeds and (min-max). Test MSE: the reconstruction (a VAE's decoder mean at the
+posterior mean) against the test image, per pixel. Linear probe: logistic regression on the
+codes (a VAE's posterior means) of 10,000 training images, accuracy on the test set. -ELBO:
+one z per test image; IWAE: -log p(x) bounded with k importance samples (k = 1000 on all test
+images; the conv VAE: k = 100 on the first 1,000). Sample metrics: 10,000 samples (a VAE's
+decoder means at prior draws, the DCGAN's EMA generator) against the first 10,000 test images
+in the features of a CNN trained on the training split minus 10,000 held-out images; the
+floors (the held-out images in place of the samples) are FD {floor_fd}, precision
+{floor_precision}, recall {floor_recall}. PCA-32: the training split's 32 principal components.
+Images/s: `python -m aegan.bench` on this 2-core CPU, the recipe's settings."""
+
+
+def run(models: list[str], epochs: int, seeds: str, out: Path) -> None:
+    for model in models:
+        recipe, extra = MODELS[model]
+        sweep = out / model
+        done = [row for row in read_sweep(sweep) if row["status"] == "ok"] if sweep.is_dir() else []
+        if len(done) == len(seeds.split(",")):
+            print(f"{model}: {len(done)} finished jobs in {sweep}, not trained again")
+            continue
+        command = [
+            sys.executable, "-m", "aegan.train", "-m", f"experiment={recipe}",
+            f"seed={seeds}", f"trainer.epochs={epochs}", "logger.projector_samples=0",
+            f"hydra.sweep.dir={sweep}", "trainer.resume=auto", *extra,
+        ]  # fmt: skip
+        print(" ".join(command), flush=True)
+        subprocess.run(command, check=True)
+
+
+def _cell(values: list[float], digits: int) -> str:
+    if not values:
+        return ""
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def table(out: Path, speed: Path | None) -> str:
+    rows, lines = [], []
+    images_per_sec = {}
+    if speed and speed.is_file():
+        for line in speed.read_text().splitlines():
+            row = json.loads(line)
+            images_per_sec[row["model"]] = row.get("project_images_per_sec")
+    jobs = {model: [r for r in read_sweep(out / model) if r["status"] == "ok"]
+            for model in MODELS if (out / model).is_dir()}  # fmt: skip
+    dense = jobs.get("autoencoder", [])
+    if dense:  # PCA at the code size, from the dense autoencoder's runs (the same every seed)
+        rows.append(["PCA-32", _cell([dense[0]["pca/mse"]], 4),
+                     _cell([dense[0]["pca/probe_accuracy"]], 3)] + [""] * 6 + [""])  # fmt: skip
+    for model, finished in jobs.items():
+        cells = [model.replace("_", " ")]
+        for key, (_, digits) in COLUMNS.items():
+            cells.append(_cell([r[key] for r in finished if isinstance(r.get(key), float)], digits))
+        speed_cell = images_per_sec.get(model)
+        cells.append(f"{speed_cell:,.0f}" if speed_cell else "")
+        rows.append(cells)
+        for r in finished:
+            lines.append({"model": model, "seed": r.get("seed"), **{k: r.get(k) for k in COLUMNS}})
+    header = ["model", *(title for title, _ in COLUMNS.values()), "images/s"]
+    text = "\n".join(["| " + " | ".join(header) + " |", "|" + " --- |" * len(header),
+                      *("| " + " | ".join(r) + " |" for r in rows)])  # fmt: skip
+    floors = [r for finished in jobs.values() for r in finished if "floor/fd" in r]
+    floor = {
+        k: _cell([r[k] for r in floors], 2) for k in ("floor/fd", "floor/precision", "floor/recall")
+    }
+    epochs = sorted({int(r.get("trainer.epochs", 0)) for f in jobs.values() for r in f})
+    seeds = sorted({int(r["seed"]) for f in jobs.values() for r in f if "seed" in r})
+    text += "\n\n" + PROTOCOL.format(
+        epochs=", ".join(map(str, epochs)), seeds=", ".join(map(str, seeds)),
+        floor_fd=floor["floor/fd"], floor_precision=floor["floor/precision"],
+        floor_recall=floor["floor/recall"],
+    )  # fmt: skip
+    (out / "comparison.md").write_text(text + "\n")
+    (out / "comparison.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["run", "table"])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--out", type=Path, default=Path("logs/compare"))
+    parser.add_argument("--speed", type=Path, help="aegan.bench lines, one per model")
+    args = parser.parse_args()
+    if args.command == "run":
+        run(args.models.split(","), args.epochs, args.seeds, args.out)
+    else:
+        print(table(args.out, args.speed))
+
+
+if __name__ == "__main__":
+    main()
