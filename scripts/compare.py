@@ -35,9 +35,16 @@ MODELS = {  # name -> (recipe, extra overrides)
     ),
     "beta_vae": ("beta_vae_fashion_mnist", []),
     "dcgan": ("dcgan_fashion_mnist", []),
+    "aae": ("aae_fashion_mnist", []),
+    "bigan": ("bigan_fashion_mnist", []),
+    "vae_gan": ("vae_gan_fashion_mnist", []),
+    "infogan": ("infogan_fashion_mnist", []),
 }
 COLUMNS = {  # metric key -> (column title, digits)
     "test/mse": ("test MSE", 4),
+    "codes/mmd": ("code-prior MMD²", 4),
+    "codes/mmd_floor": ("its floor", 4),
+    "info/matched_accuracy": ("code -> class", 3),
     "probe/accuracy": ("linear probe", 3),
     "test/neg_elbo": ("-ELBO (nats)", 1),
     "test/iwae_nll": ("IWAE bound (nats)", 1),
@@ -98,8 +105,14 @@ def table(out: Path, speed: Path | None) -> str:
             for model in MODELS if (out / model).is_dir()}  # fmt: skip
     dense = jobs.get("autoencoder", [])
     if dense:  # PCA at the code size, from the dense autoencoder's runs (the same every seed)
-        rows.append(["PCA-32", _cell([dense[0]["pca/mse"]], 4),
-                     _cell([dense[0]["pca/probe_accuracy"]], 3)] + [""] * 6 + [""])  # fmt: skip
+        pca = {"test/mse": dense[0]["pca/mse"], "probe/accuracy": dense[0]["pca/probe_accuracy"]}
+        rows.append(
+            [
+                "PCA-32",
+                *(_cell([pca[k]], d) if k in pca else "" for k, (_, d) in COLUMNS.items()),
+                "",
+            ]
+        )
     for model, finished in jobs.items():
         cells = [model.replace("_", " ")]
         for key, (_, digits) in COLUMNS.items():

@@ -62,8 +62,14 @@ class Amp:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.dtype)
 
-    def backward(self, loss: torch.Tensor) -> None:
-        (self.scaler.scale(loss) if self.scaler else loss).backward()
+    def backward(
+        self, loss: torch.Tensor, inputs: list[torch.Tensor] | None = None, *,
+        retain_graph: bool = False,
+    ) -> None:  # fmt: skip
+        """``loss.backward()``, scaled under fp16; ``inputs``: the only tensors whose
+        gradients it accumulates (one loss per network group, as VAE-GAN's)."""
+        scaled = self.scaler.scale(loss) if self.scaler else loss
+        scaled.backward(inputs=inputs, retain_graph=retain_graph)
         if self.after_backward is not None:
             self.after_backward()
 

@@ -145,8 +145,9 @@ def project_step(cfg: DictConfig, data: ImageData, device: torch.device) -> Call
     train_step = build_step(task, amp, cfg.trainer, device)
     task.train()
     batches = DeviceBatches(
-        data.train_images, batch_size=cfg.data.batch_size, seed=0, binarize=data.binarize_train
-    )
+        data.train_images, batch_size=cfg.data.batch_size, seed=0, binarize=data.binarize_train,
+        labels=data.train_labels if task.uses_labels else None,
+    )  # fmt: skip
     next_batch = _cycle(batches.epoch)
     stats = StepAccumulator(device)
     counter = {"step": 0}

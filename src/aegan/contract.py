@@ -45,9 +45,11 @@ class Task:
     objective: str  # a key of validate's result: lower is better (best.pt, sweeps)
     metrics: tuple[str, ...] = ()  # names in aegan.metrics.registry, computed at the end
     limits: Mapping[str, str] = {}  # trainer switch -> why this task cannot take it
+    uses_labels: bool = False  # True: train_step gets (images, labels), labels int64 (B,)
 
-    def train_step(self, batch: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
-        """One optimisation step on a uint8 batch (B, C, H, W); 0-d device tensors out.
+    def train_step(self, batch: Any, amp: Amp) -> dict[str, torch.Tensor]:
+        """One optimisation step on a uint8 batch (B, C, H, W) (with ``uses_labels``: the
+        pair (images, labels)); 0-d device tensors out.
 
         No host sync: the engine sums the scalars and reads them every
         ``logger.log_every_steps`` steps. Detach them before ``backward``.

@@ -126,6 +126,24 @@ class TensorBoardLogger:
             self.writer._get_file_writer().add_summary(summary, step)
         return png
 
+    def scatter(
+        self, tag: str, points: torch.Tensor, colors: torch.Tensor, step: int, *, size: int = 256
+    ) -> None:
+        """2-D points (N, 2) drawn as 3x3 dots of RGB ``colors`` (N, 3) in [0, 1] on a white
+        square image, the axes spanning the points' 1st to 99th percentiles (no plotting
+        library needed)."""
+        if not self.writer:
+            return
+        points = points.detach().float().cpu()
+        low, high = points.quantile(0.01, dim=0), points.quantile(0.99, dim=0)
+        scale = (high - low).clamp(min=1e-6) * 1.1
+        pixels = ((points - low) / scale * (size - 5) + 2).round().long().clamp(1, size - 2)
+        canvas = torch.ones(3, size, size)
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                canvas[:, size - 1 - (pixels[:, 1] + dy), pixels[:, 0] + dx] = colors.T.float()
+        self.writer.add_image(tag, canvas, step)
+
     def histogram(self, tag: str, values: torch.Tensor, step: int) -> None:
         """A distribution of numbers (the KL of each latent dimension, say)."""
         if self.writer:

@@ -64,6 +64,7 @@ class DeviceBatches:
         rank: int = 0,
         world_size: int = 1,
         binarize: bool = False,
+        labels: torch.Tensor | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"data.batch_size={batch_size} must be a positive integer")
@@ -71,6 +72,7 @@ class DeviceBatches:
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.seed, self.rank, self.world_size = seed, rank, world_size
         self.binarize = binarize  # each batch drawn as Bernoulli pixels (the global RNG)
+        self.labels = labels  # given: batches are (images, labels) pairs
         self.per_rank = len(images) // world_size if world_size > 1 else len(images)
 
     def __len__(self) -> int:
@@ -90,13 +92,16 @@ class DeviceBatches:
             order = order[self.rank : self.per_rank * self.world_size : self.world_size]
         return order.to(self.images.device, non_blocking=True)
 
-    def epoch(self, epoch: int, start_batch: int = 0) -> Iterator[torch.Tensor]:
-        """Yield uint8 ``(B, C, H, W)`` batches for one epoch, from batch ``start_batch`` on."""
+    def epoch(self, epoch: int, start_batch: int = 0) -> Iterator:
+        """Yield uint8 ``(B, C, H, W)`` batches (or (images, labels) pairs) for one epoch,
+        from batch ``start_batch`` on."""
         order = self._order(epoch)
         for b in range(start_batch, len(self)):
             idx = order[b * self.batch_size : (b + 1) * self.batch_size]
             batch = self.images.index_select(0, idx)  # cheaper than images[idx] on the CPU
-            yield bernoulli_images(batch) if self.binarize else batch
+            if self.binarize:
+                batch = bernoulli_images(batch)
+            yield batch if self.labels is None else (batch, self.labels.index_select(0, idx))
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         return self.epoch(0)

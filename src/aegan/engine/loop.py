@@ -69,6 +69,7 @@ def fit(
     batches = DeviceBatches(
         data.train_images, batch_size=run.batch_size, shuffle=True, drop_last=True,
         seed=run.seed, rank=run.rank, world_size=run.world_size, binarize=data.binarize_train,
+        labels=data.train_labels if task.uses_labels else None,
     )  # fmt: skip
     progress = Progress()
     if run.resume is not None:

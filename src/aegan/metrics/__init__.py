@@ -51,3 +51,6 @@ __all__ = [
     "ssim",
     "train_classifier",
 ]
+
+# the final metrics register themselves in aegan.metrics.registry
+from aegan.metrics import definitions  # noqa: E402, F401

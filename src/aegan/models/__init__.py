@@ -3,9 +3,11 @@
 from aegan.models.autoencoder import DenseAutoencoder
 from aegan.models.conv import ConvAutoencoder, ConvEncoder
 from aegan.models.dcgan import Discriminator, Generator
+from aegan.models.hybrid import CodeDiscriminator, InfoDiscriminator, JointDiscriminator
 from aegan.models.vae import ConvVAE, DenseVAE, GaussianEncoderDecoder
 
 __all__ = [
+    "CodeDiscriminator",
     "ConvAutoencoder",
     "ConvEncoder",
     "ConvVAE",
@@ -14,4 +16,6 @@ __all__ = [
     "Discriminator",
     "GaussianEncoderDecoder",
     "Generator",
+    "InfoDiscriminator",
+    "JointDiscriminator",
 ]

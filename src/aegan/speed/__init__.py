@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import nn
 
 from aegan.amp import Amp
 from aegan.contract import Task
@@ -40,7 +41,7 @@ from aegan.speed.direct_step import use_direct_step
 from aegan.speed.dropout import use_fast_dropout
 from aegan.speed.padded_convs import pad_thin_convs
 
-Step = Callable[[torch.Tensor], dict[str, torch.Tensor]]
+Step = Callable[[Any], dict[str, torch.Tensor]]  # a batch (or (images, labels)) -> scalars
 
 __all__ = ["COMPILE_MODES", "COMPILE_SCOPES", "Step", "build_step", "check_switches", "cpu_threads"]
 
@@ -57,6 +58,14 @@ def _active_switches(trainer_cfg: Any, world_size: int) -> list[str]:
     if world_size > 1:
         active.append("torchrun")
     return active
+
+
+def _checked_task_limits(task: Task) -> dict[str, str]:
+    """The task's limits, and what any task that reads labels cannot take."""
+    limits = dict(task.limits)
+    if task.uses_labels:
+        limits.setdefault("capture_step", "its batches carry labels, which a capture does not copy")
+    return limits
 
 
 def check_switches(trainer_cfg: Any, task: Task, device: torch.device, world_size: int = 1) -> None:
@@ -88,19 +97,30 @@ def check_switches(trainer_cfg: Any, task: Task, device: torch.device, world_siz
         for refused, reason in refusals:
             if refused:
                 raise ConfigError(f"trainer.capture_step=true {reason}; use capture_step=false")
+    limits = _checked_task_limits(task)
     for switch in _active_switches(trainer_cfg, world_size):
-        if switch in task.limits:
+        if switch in limits:
             raise ConfigError(
                 f"{'trainer.' + switch if switch != 'torchrun' else 'torchrun'} cannot be used "
-                f"with {type(task).__name__}: {task.limits[switch]}"
+                f"with {type(task).__name__}: {limits[switch]}"
             )
 
 
+SMALL_DENSE = 10**6  # parameters: dense networks below this gain nothing from more threads
+
+
 def cpu_threads(trainer_cfg: Any, task: Task) -> int | None:
-    """Torch threads for training: ``trainer.cpu_threads``, else the task's ``cpu_threads``
-    (1 for the autoencoder, whose tiny matmuls gain nothing from more), else None (torch's
-    default: one per core)."""
-    return trainer_cfg.cpu_threads or getattr(task, "cpu_threads", None)
+    """Torch threads for training: ``trainer.cpu_threads``; else 1 for small dense networks
+    (the article's autoencoder: its matmuls are too small to split, and on a busy machine a
+    second thread waits), else None (torch's default: one per core, for convolutions)."""
+    if trainer_cfg.cpu_threads:
+        return trainer_cfg.cpu_threads
+    networks = list(task.networks.values())
+    convolutional = any(
+        isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for n in networks for m in n.modules()
+    )
+    size = sum(p.numel() for n in networks for p in n.parameters())
+    return None if convolutional or size >= SMALL_DENSE else 1
 
 
 def build_step(task: Task, amp: Amp, trainer_cfg: Any, device: torch.device) -> Step:
@@ -131,19 +151,21 @@ def build_step(task: Task, amp: Amp, trainer_cfg: Any, device: torch.device) -> 
         else:
             compile_networks(task, trainer_cfg.compile, captured=trainer_cfg.capture_step)
 
-    def train(images_u8: torch.Tensor) -> dict[str, torch.Tensor]:
+    def train(batch: Any) -> dict[str, torch.Tensor]:
         for param in params:  # what zero_grad(set_to_none=True) does, without its wrapper
             param.grad = None
-        return train_step(images_u8.contiguous(memory_format=memory_format), amp)
+        if isinstance(batch, tuple):  # (images, labels)
+            return train_step((batch[0].contiguous(memory_format=memory_format), batch[1]), amp)
+        return train_step(batch.contiguous(memory_format=memory_format), amp)
 
     if trainer_cfg.capture_step:
         train = CapturedStep(list(task.optimizers.values()), train)
     mark_step = uses_cudagraphs(trainer_cfg.compile, device, captured=trainer_cfg.capture_step)
 
-    def step(images_u8: torch.Tensor) -> dict[str, torch.Tensor]:
+    def step(batch: Any) -> dict[str, torch.Tensor]:
         if mark_step:  # outputs of the last iteration's graph replays may be overwritten now
             torch.compiler.cudagraph_mark_step_begin()
-        stats = train(images_u8)
+        stats = train(batch)
         amp.update()
         return stats
 

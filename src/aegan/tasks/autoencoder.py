@@ -47,7 +47,6 @@ class AutoencoderTask(Task):
 
     objective = "val/mse"
     metrics = ("reconstruction", "probe", "pca")
-    cpu_threads = 1  # torch threads unless trainer.cpu_threads: its matmuls are too small to split
 
     def __init__(
         self,

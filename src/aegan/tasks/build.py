@@ -97,6 +97,12 @@ def check_choice(key: str, value: Any, allowed: Sequence[Any]) -> None:
         )
 
 
+def check_bool(key: str, value: Any) -> None:
+    """Raise ``ConfigError`` unless ``value`` is true or false."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}={value!r} is not allowed: it must be true or false")
+
+
 def check_number(
     key: str, value: Any, *, low: float = -math.inf, high: float = math.inf,
     integer: bool = False, low_open: bool = False, high_open: bool = False,

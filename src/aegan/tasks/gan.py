@@ -91,13 +91,16 @@ class GanTask(Task):
         check_number("model.ema_decay", ema_decay or 0.0, low=0, high=1, high_open=True)
         check_number("model.fd_samples", fd_samples, low=2, high=10**6, integer=True)
         check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 1, integer=True)
-        self.generator = build_network("model.generator", generator, image_shape=image_shape)
+        self.latent_dim = int(latent_dim)
+        self.generator = build_network(
+            "model.generator", generator, image_shape=image_shape, latent_dim=self.latent_dim
+        )
         self.discriminator = build_network(
             "model.discriminator", discriminator, image_shape=image_shape
         )
         self.generator.to(device)
         self.discriminator.to(device)
-        self.name, self.latent_dim = name, int(latent_dim)
+        self.name = name
         self.device = torch.device(device)
         self.gp_weight = float(gp_weight) if self.loss.name == "wgan_gp" else 0.0
         self.n_critic, self.r1_gamma = int(n_critic), float(r1_gamma)
@@ -120,9 +123,8 @@ class GanTask(Task):
             self.networks["generator_ema"] = self.ema.network
 
         noise = torch.Generator().manual_seed(noise_seed)
-        self.fixed_noise = torch.randn(
-            num_fixed_noise, self.latent_dim, generator=noise, device="cpu"
-        ).to(self.device)  # (64, latent_dim), saved in extra_state: a resume draws the same grid
+        # (64, latent_dim), saved in extra_state: a resume draws the same grid
+        self.fixed_noise = self.draw_latents(num_fixed_noise, noise).to(self.device)
         self.val_noise_seed = noise_seed + 1
         self.fd_samples = fd_samples
         self.iteration = 0  # batches seen, counted only where n_critic > 1 needs it
@@ -155,7 +157,7 @@ class GanTask(Task):
             g_step = (self.iteration + 1) % self.n_critic == 0
             self.iteration += 1
 
-        z = torch.randn(batch_size, self.latent_dim, device=x.device)  # (B, latent_dim)
+        z = self.draw_latents(batch_size, device=x.device)  # (B, latent_dim)
         with amp.autocast(), torch.set_grad_enabled(g_step):
             fake = self.generator(z)  # (B, C, H, W) in [-1, 1]; one forward for both steps
 
@@ -276,9 +278,15 @@ class GanTask(Task):
             out.append(denormalize(images.float(), "symmetric"))
         return torch.cat(out)
 
+    def draw_latents(
+        self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
+    ) -> torch.Tensor:
+        """``n`` generator inputs (n, latent_dim): z ~ N(0, I)."""
+        return torch.randn(n, self.latent_dim, generator=generator, device=device)
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` images in [0, 1] from z ~ N(0, I) drawn with ``generator`` (on the CPU)."""
-        return self.generate(torch.randn(n, self.latent_dim, generator=generator, device="cpu"))
+        """``n`` images in [0, 1] from latents drawn with ``generator`` (on the CPU)."""
+        return self.generate(self.draw_latents(n, generator))
 
     # ---- validation and pictures ----------------------------------------------------
 
@@ -292,8 +300,7 @@ class GanTask(Task):
             real_features.append(pooled_pixels(normalize(batch, "unit")).cpu())
             real_logits.append(self._logits(normalize(batch, "symmetric"), amp))
         noise = torch.Generator().manual_seed(self.val_noise_seed)
-        z = torch.randn(self.fd_samples, self.latent_dim, generator=noise, device="cpu")
-        fakes = self.generate(z, amp=amp)  # (N, C, H, W) in [0, 1]
+        fakes = self.generate(self.draw_latents(self.fd_samples, noise), amp=amp)  # (N, C, H, W)
         fake_logits = torch.cat([self._logits(c * 2 - 1, amp) for c in fakes.split(SAMPLE_BATCH)])
         real_logits = torch.cat(real_logits)
         return {

@@ -1,0 +1,184 @@
+"""The final metrics, each registered by name in ``aegan.metrics.registry`` (whose docstring
+is the protocol): what it needs of the task, and how it computes its figures from an
+``Evaluation``."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from aegan.data import normalize
+from aegan.metrics.classes import class_histogram_stats
+from aegan.metrics.classifier import classifier_accuracy, predict_classes
+from aegan.metrics.frechet import frechet_distance, kernel_inception_distance
+from aegan.metrics.inception import inception_metrics
+from aegan.metrics.matching import best_matching, median_distance, mmd_squared
+from aegan.metrics.prdc import prdc
+from aegan.metrics.reconstruction import bce, psnr, ssim
+from aegan.metrics.registry import CHUNK, Evaluation, can, metric
+
+IWAE_BATCH = 20000  # decodes per forward pass of the IWAE bound
+PRIOR_SAMPLES = 2000  # codes and prior draws in the MMD
+CODE_SAMPLES = 1000  # generated images per categorical code value
+
+
+@metric("reconstruction", needs=("reconstruct",))
+def _reconstruction(ev: Evaluation) -> dict[str, float]:
+    test = normalize(ev.data.test_images.cpu(), "unit")
+    recon = ev.reconstructions
+    return {"test/mse": ev.test_mse, "test/bce": bce(recon, test), "test/psnr": psnr(recon, test),
+            "test/ssim": ssim(recon, test)}  # fmt: skip
+
+
+@metric("probe", needs=("encode",))
+def _probe(ev: Evaluation) -> dict[str, float]:
+    return {"probe/accuracy": ev.probe(ev.task.encode)}
+
+
+@metric("pca", needs=("encode",))
+def _pca(ev: Evaluation) -> dict[str, float]:
+    """PCA at the code size: its test MSE (and ours over it) and the probe on its codes."""
+    mean, components = ev.pca  # (D,), (D, dim)
+    to_codes = lambda x: (x.flatten(1).double().cpu() - mean) @ components  # noqa: E731
+    test = normalize(ev.data.test_images.cpu(), "unit").flatten(1).double()
+    pca_mse = ((to_codes(test) @ components.T + mean) - test).square().mean().item()
+    out = {"pca/mse": pca_mse, "pca/probe_accuracy": ev.probe(to_codes)}
+    if can(ev.task, "reconstruct"):
+        out["test/mse_over_pca"] = ev.test_mse / pca_mse
+    return out
+
+
+@metric("classifier")
+def _classifier(ev: Evaluation) -> dict[str, float]:
+    """The domain classifier's accuracy on the test split (what its features are worth)."""
+    data = ev.data
+    return {
+        "classifier/test_accuracy": classifier_accuracy(
+            ev.classifier, data.test_images.cpu(), data.test_labels.cpu()
+        )
+    }
+
+
+@metric("fd", needs=("sample",))
+def _fd(ev: Evaluation) -> dict[str, float]:
+    return {
+        **ev.generative(lambda a, b: {"fd": frechet_distance(a, b)}),
+        "gen/samples": float(ev.count),
+    }
+
+
+@metric("kid", needs=("sample",))
+def _kid(ev: Evaluation) -> dict[str, float]:
+    return ev.generative(
+        lambda a, b: dict(zip(("kid", "kid_std"), kernel_inception_distance(a, b), strict=True))
+    )
+
+
+@metric("prdc", needs=("sample",))
+def _prdc(ev: Evaluation) -> dict[str, float]:
+    return ev.generative(lambda a, b: prdc(a, b, k=3))
+
+
+@metric("classes", needs=("sample",))
+def _classes(ev: Evaluation) -> dict[str, float]:
+    """Entropy, classes covered and KL to the real class distribution of the predictions."""
+    out = {}
+    labels, num_classes = ev.data.test_labels[: ev.count].cpu(), len(ev.data.classes)
+    for prefix, which in (("gen", "samples"), ("floor", "floor")):
+        stats = class_histogram_stats(ev.classes(which), labels, num_classes)
+        out[f"{prefix}/class_entropy"] = stats["entropy"]
+        out[f"{prefix}/classes_covered"] = float(stats["classes_covered"])
+        out[f"{prefix}/class_kl"] = stats["kl_to_real"]
+    return out
+
+
+@metric("inception", needs=("sample",))
+def _inception(ev: Evaluation) -> dict[str, float]:
+    return inception_metrics(ev.real, ev.samples, ev.settings.inception_weights)
+
+
+# ---- likelihood-based (VAEs) --------------------------------------------------------
+
+
+@metric("elbo", needs=("elbo_terms",))
+def _elbo(ev: Evaluation) -> dict[str, float]:
+    """-ELBO on the test split in nats per image (one z per image), and its two terms."""
+    generator_state = torch.get_rng_state()
+    torch.manual_seed(ev.settings.seed)
+    recon, kl = [], []
+    for chunk in ev.data.test_images.split(CHUNK):
+        nll, divergence = ev.task.elbo_terms(normalize(chunk.to(ev.device), "unit"))
+        recon.append(nll.double().cpu())
+        kl.append(divergence.double().cpu())
+    torch.set_rng_state(generator_state)
+    recon_nll, kl_mean = torch.cat(recon).mean().item(), torch.cat(kl).mean().item()
+    return {"test/neg_elbo": recon_nll + kl_mean, "test/recon_nll": recon_nll, "test/kl": kl_mean}
+
+
+@metric("iwae", needs=("log_importance_weights",))
+def _iwae(ev: Evaluation) -> dict[str, float]:
+    """-log p(x) bounded by k importance samples (Burda et al. 2016), nats per image, on
+    ``iwae_images`` test images (all by default): logsumexp in float64, k in chunks."""
+    k, images = ev.settings.iwae_samples, ev.data.test_images[: ev.settings.iwae_images]
+    per_chunk = max(1, IWAE_BATCH // k)  # images per forward: about IWAE_BATCH decodes
+    generator_state = torch.get_rng_state()
+    torch.manual_seed(ev.settings.seed)
+    bounds = []
+    for chunk in images.split(per_chunk):
+        x = normalize(chunk.to(ev.device), "unit")
+        log_w = ev.task.log_importance_weights(x, k).cpu()  # (b, k) float64
+        bounds.append(torch.logsumexp(log_w, dim=1) - math.log(k))
+    torch.set_rng_state(generator_state)
+    return {"test/iwae_nll": -torch.cat(bounds).mean().item(), "test/iwae_k": float(k),
+            "test/iwae_images": float(len(images))}  # fmt: skip
+
+
+@metric("active_units", needs=("encode",))
+def _active_units(ev: Evaluation) -> dict[str, float]:
+    """Latent dimensions whose posterior mean varies over the test set: Cov_x(E_q[z_d]) > 0.01
+    (Burda et al. 2016)."""
+    means = ev._map(ev.task.encode, ev.data.test_images).double()  # (N, D)
+    return {"codes/active_units": float((means.var(dim=0) > 0.01).sum().item())}
+
+
+# ---- codes: the prior they should match, the classes a code should pick ----------------
+
+
+@metric("prior_match", needs=("encode", "sample_prior"))
+def _prior_match(ev: Evaluation) -> dict[str, float]:
+    """MMD^2 between 2,000 test codes and 2,000 prior draws, and its floor: two prior draws
+    (Gaussian kernel, bandwidth the prior draws' median distance)."""
+    count = min(PRIOR_SAMPLES, len(ev.data.test_images))
+    codes = ev._map(ev.task.encode, ev.data.test_images[:count])
+    generator = torch.Generator().manual_seed(ev.settings.seed)
+    first, second = (ev.task.sample_prior(count, generator).float().cpu() for _ in range(2))
+    bandwidth = median_distance(first)
+    return {"codes/mmd": mmd_squared(codes, first, bandwidth),
+            "codes/mmd_floor": mmd_squared(second, first, bandwidth)}  # fmt: skip
+
+
+@metric("code_control", needs=("generate_with_code",))
+def _code_control(ev: Evaluation) -> dict[str, float]:
+    """How well a categorical code picks the class: 1,000 samples per code value, classified
+    by the domain classifier; the accuracy after the best one-to-one matching of code values
+    to classes, and the mean entropy of each value's class histogram (nats)."""
+    categories = ev.task.categories
+    generator = torch.Generator().manual_seed(ev.settings.seed)
+    counts = torch.zeros(categories, len(ev.data.classes), dtype=torch.long)
+    for value in range(categories):
+        images = ev.task.generate_with_code(value, CODE_SAMPLES, generator).float().cpu()
+        counts[value] = torch.bincount(
+            predict_classes(ev.classifier, images), minlength=counts.shape[1]
+        )
+    columns, matched = best_matching(
+        counts[:, :categories] if counts.shape[1] >= categories else counts
+    )
+    shares = counts.double() / counts.sum(1, keepdim=True)
+    entropy = -(shares * shares.clamp(min=1e-12).log()).sum(1).mean().item()
+    out = {
+        "info/matched_accuracy": matched / counts.sum().item(),
+        "info/code_class_entropy": entropy,
+    }
+    out.update({f"info/code{v}_class": float(c) for v, c in enumerate(columns)})
+    return out

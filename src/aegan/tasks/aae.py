@@ -1,0 +1,205 @@
+"""The adversarial autoencoder (Makhzani et al. 2015): an autoencoder whose codes a
+discriminator compares with draws from a prior, so that decoding prior draws generates.
+
+Per batch: the reconstruction phase (encoder and decoder), then the regularisation phase:
+D on prior draws against the codes, then the encoder as D's generator. The prior is a
+standard Gaussian or a mixture of 10 Gaussians laid on a circle or a grid in the first two
+code dimensions (the paper's 2-D mixtures, other dimensions standard normal); with
+``label_prior`` the label picks the component, and D sees it (the supervised variant).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from aegan.amp import Amp
+from aegan.contract import Task
+from aegan.data import normalize
+from aegan.errors import ConfigError
+from aegan.losses import get_gan_loss
+from aegan.tasks.autoencoder import reconstruction_loss
+from aegan.tasks.build import (
+    build_network,
+    build_optimizer,
+    check_bool,
+    check_choice,
+    check_number,
+)
+
+PRIORS = ("gaussian", "mixture")
+LAYOUTS = ("circle", "grid")
+COMPONENTS = 10
+CLASS_COLORS = torch.tensor([
+    [0.12, 0.47, 0.71], [1.0, 0.5, 0.05], [0.17, 0.63, 0.17], [0.84, 0.15, 0.16],
+    [0.58, 0.4, 0.74], [0.55, 0.34, 0.29], [0.89, 0.47, 0.76], [0.5, 0.5, 0.5],
+    [0.74, 0.74, 0.13], [0.09, 0.75, 0.81],
+])  # fmt: skip  # tab10, one per class; the prior's draws in light grey
+
+
+class CodePrior:
+    """Draws from the prior: N(0, I), or 10 Gaussians (std 0.5) on a circle of radius 4 or a
+    5x2 grid in the first two dimensions, standard normal in the others."""
+
+    def __init__(self, kind: str, layout: str, latent_dim: int, device: torch.device) -> None:
+        self.kind, self.latent_dim, self.device = kind, latent_dim, device
+        if layout == "circle":
+            angles = torch.arange(COMPONENTS) * 2 * math.pi / COMPONENTS
+            means = 4.0 * torch.stack([angles.cos(), angles.sin()], 1)
+        else:
+            means = torch.stack(
+                torch.meshgrid(torch.arange(5.0), torch.arange(2.0), indexing="ij"), -1
+            )
+            means = (means.reshape(-1, 2) - torch.tensor([2.0, 0.5])) * 2.5
+        self.means = means.to(device)  # (10, 2)
+
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator=None) -> torch.Tensor:
+        """(n, latent_dim) codes; ``labels`` (n,) pick the mixture components."""
+        device = "cpu" if generator is not None else self.device
+        z = torch.randn(n, self.latent_dim, generator=generator, device=device).to(self.device)
+        if self.kind == "gaussian":
+            return z
+        if labels is None:
+            labels = torch.randint(COMPONENTS, (n,), generator=generator, device=device)
+        z[:, :2] = self.means[labels.to(self.device)] + 0.5 * z[:, :2]
+        return z
+
+
+class AaeTask(Task):
+    """Train an autoencoder network with an adversarially matched code distribution; the
+    objective is validation MSE."""
+
+    objective = "val/mse"
+    metrics = ("reconstruction", "probe", "pca", "prior_match", "classifier", "fd", "kid",
+               "prdc", "classes")  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        image_shape: Sequence[int],
+        device: torch.device | str = "cpu",
+        name: str = "aae",
+        net: dict,
+        discriminator: dict,
+        ae_optimizer: dict,
+        d_optimizer: dict,
+        g_optimizer: dict,
+        latent_dim: int = 32,
+        hidden_dims: Sequence[int] = (64,),
+        loss: str = "mse",
+        gan_loss: str = "ns",
+        prior: str = "gaussian",
+        prior_layout: str = "circle",
+        label_prior: bool = False,
+    ) -> None:
+        check_number("model.latent_dim", latent_dim, low=2, high=2**20, integer=True)
+        check_choice("model.loss", loss, ("mse", "bce"))
+        check_choice("model.prior", prior, PRIORS)
+        check_choice("model.prior_layout", prior_layout, LAYOUTS)
+        check_bool("model.label_prior", label_prior)
+        if label_prior and prior != "mixture":
+            raise ConfigError(
+                "model.label_prior=true needs model.prior=mixture (the label picks its component)"
+            )
+        self.gan = get_gan_loss(gan_loss)
+        self.name, self.latent_dim, self.loss_kind = name, latent_dim, loss
+        self.device = torch.device(device)
+        self.net = build_network("model.net", net, image_shape=image_shape).to(device)
+        self.discriminator = build_network("model.discriminator", discriminator).to(device)
+        self.networks: dict[str, nn.Module] = {
+            "autoencoder": self.net,
+            "discriminator": self.discriminator,
+        }
+        self.encoder_params = list(self.net.encoder.parameters())
+        self.optimizers = {
+            "autoencoder": build_optimizer(
+                "model.ae_optimizer", ae_optimizer, self.net.parameters()
+            ),
+            "discriminator": build_optimizer(
+                "model.d_optimizer", d_optimizer, self.discriminator.parameters()
+            ),
+            "encoder": build_optimizer("model.g_optimizer", g_optimizer, self.encoder_params),
+        }
+        self.prior = CodePrior(prior, prior_layout, latent_dim, self.device)
+        self.uses_labels = bool(label_prior)
+
+    def train_step(self, batch: Any, amp: Amp) -> dict[str, torch.Tensor]:
+        images, labels = batch if self.uses_labels else (batch, None)
+        x = normalize(images, "unit")
+        with amp.autocast():  # the reconstruction phase
+            logits = self.net(x)
+        recon = reconstruction_loss(logits, x, self.loss_kind)
+        amp.backward(recon)
+        amp.step(self.optimizers["autoencoder"])
+
+        with amp.autocast():  # the regularisation phase: D, then the encoder as its generator
+            codes = self.net.encode(x)
+            prior = self.prior.sample(len(x), labels)
+            real_logits = self.discriminator(prior, labels)
+            fake_logits = self.discriminator(codes.detach(), labels)
+        d_loss = self.gan.discriminator(real_logits, fake_logits)
+        amp.backward(d_loss, inputs=list(self.discriminator.parameters()))
+        amp.step(self.optimizers["discriminator"])
+        for param in self.encoder_params:  # the reconstruction phase's gradients are spent
+            param.grad = None
+        with amp.autocast():
+            g_logits = self.discriminator(codes, labels)
+        g_loss = self.gan.generator(g_logits)
+        amp.backward(g_loss, inputs=self.encoder_params)
+        amp.step(self.optimizers["encoder"])
+        accuracy = torch.cat([real_logits > 0, fake_logits < 0]).float().mean()
+        return {"train/recon_loss": recon.detach(), "train/d_loss": d_loss.detach(),
+                "train/g_loss": g_loss.detach(), "train/d_accuracy": accuracy}  # fmt: skip
+
+    @torch.no_grad()
+    def validate(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:
+        total, count = torch.zeros((), dtype=torch.float64, device=self.device), 0
+        for batch in batches:
+            x = normalize(batch, "unit")
+            total += (self.reconstruct(x) - x).square().sum().double()
+            count += x.numel()
+        return {"val/mse": total.item() / count}
+
+    # ---- what the metrics and a notebook call ---------------------------------------
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.encode(x).float()
+
+    @torch.no_grad()
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net.decode_logits(codes).float())
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(x).float())
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.decode(chunk.to(self.device)) for chunk in z.split(500)])
+
+    def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` draws of the code prior (n, latent_dim)."""
+        return self.prior.sample(n, generator=generator)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.generate(self.sample_prior(n, generator))
+
+    @torch.no_grad()
+    def log_epoch(self, logger, data, step: int) -> None:
+        """Reconstructions, decoded prior draws, and the codes of validation images by class
+        (first two dimensions) over draws of the prior (grey)."""
+        x = normalize(data.fixed_images(16), "unit")
+        logger.image_grid("val/reconstructions", torch.cat([x, self.reconstruct(x)]), step)
+        prior = self.sample_prior(1000, torch.Generator().manual_seed(0))
+        logger.image_grid("samples/prior", self.generate(prior[:64]), step)
+        images, labels = data.val_images[:2000], data.val_labels[:2000].cpu()
+        codes = self.encode(normalize(images, "unit")).cpu()
+        colors = torch.cat([torch.full((len(prior), 3), 0.8), CLASS_COLORS[labels % 10]])
+        logger.scatter(
+            "codes/by_class_over_prior", torch.cat([prior.cpu(), codes])[:, :2], colors, step
+        )

@@ -1,0 +1,170 @@
+"""VAE-GAN (Larsen et al. 2016): a VAE whose reconstruction error is measured in a hidden
+layer of a discriminator that also judges its reconstructions and prior samples.
+
+With Dis_l(x) the discriminator's last convolutional features, one forward pass gives:
+
+- L_prior = KL(q(z|x) || N(0, I)); L_llike = 0.5 |Dis_l(x) - Dis_l(Dec(z))|^2 (a Gaussian
+  with unit variance in feature space), summed over features, per image;
+- L_GAN: D's loss on x (real) against Dec(z) and Dec(z_p), z_p ~ N(0, I) (fake);
+- the paper's three updates, each with its own optimizer: the encoder on L_prior + L_llike,
+  the decoder on gamma * L_llike - L_GAN (it fools D), the discriminator on L_GAN.
+
+Images are in [-1, 1] inside (the decoder is the DCGAN generator, tanh).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from aegan.amp import Amp
+from aegan.contract import Task
+from aegan.data import denormalize, normalize
+from aegan.losses import get_gan_loss
+from aegan.metrics import frechet_distance
+from aegan.tasks.build import build_network, build_optimizer, check_number
+from aegan.tasks.gan import SAMPLE_BATCH, pooled_pixels
+from aegan.tasks.vae import gaussian_kl
+
+
+class VaeGanTask(Task):
+    """Train the encoder, decoder and discriminator; the objective is ``val/pixel_fd`` of
+    the decoded prior samples."""
+
+    objective = "val/pixel_fd"
+    metrics = ("reconstruction", "probe", "pca", "active_units", "classifier", "fd", "kid",
+               "prdc", "classes")  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        image_shape: Sequence[int],
+        device: torch.device | str = "cpu",
+        name: str = "vae_gan",
+        encoder: dict,
+        decoder: dict,
+        discriminator: dict,
+        e_optimizer: dict,
+        g_optimizer: dict,
+        d_optimizer: dict,
+        latent_dim: int = 32,
+        gamma: float = 1e-3,
+        beta: float = 1.0,
+        loss: str = "ns",
+        fd_samples: int = 2000,
+        noise_seed: int = 0,
+    ) -> None:
+        check_number("model.latent_dim", latent_dim, low=1, high=2**16, integer=True)
+        check_number("model.gamma", gamma, low=0, high=1e6)
+        check_number("model.beta", beta, low=0, high=1e6)
+        check_number("model.fd_samples", fd_samples, low=2, high=10**6, integer=True)
+        self.loss = get_gan_loss(loss)
+        self.name, self.latent_dim, self.gamma, self.beta = name, latent_dim, gamma, beta
+        self.device = torch.device(device)
+        self.encoder = build_network(
+            "model.encoder", encoder, image_shape=image_shape, out_features=2 * latent_dim
+        ).to(device)
+        self.decoder = build_network("model.decoder", decoder, image_shape=image_shape).to(device)
+        self.discriminator = build_network(
+            "model.discriminator", discriminator, image_shape=image_shape
+        ).to(device)
+        self.networks: dict[str, nn.Module] = {
+            "encoder": self.encoder, "decoder": self.decoder, "discriminator": self.discriminator,
+        }  # fmt: skip
+        self.params = {name: list(net.parameters()) for name, net in self.networks.items()}
+        self.optimizers = {
+            "encoder": build_optimizer("model.e_optimizer", e_optimizer, self.params["encoder"]),
+            "decoder": build_optimizer("model.g_optimizer", g_optimizer, self.params["decoder"]),
+            "discriminator": build_optimizer(
+                "model.d_optimizer", d_optimizer, self.params["discriminator"]
+            ),
+        }
+        noise = torch.Generator().manual_seed(noise_seed)
+        self.fixed_noise = torch.randn(64, latent_dim, generator=noise, device="cpu").to(
+            self.device
+        )
+        self.val_noise_seed, self.fd_samples = noise_seed + 1, fd_samples
+
+    def _judge(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(Dis_l features flattened (B, F), logits (B,))."""
+        features = self.discriminator.features(images)
+        return features.flatten(1), self.discriminator._head(features).squeeze(-1)
+
+    def train_step(self, batch: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
+        x = normalize(batch, "symmetric")  # (B, C, H, W) in [-1, 1]
+        with amp.autocast():
+            mean, logvar = self.encoder(x).chunk(2, dim=1)  # (B, latent_dim) each
+            z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+            z_prior = torch.randn_like(mean)
+            fakes = self.decoder(torch.cat([z, z_prior]))  # (2B, C, H, W): Dec(z), Dec(z_p)
+            real_features, real_logits = self._judge(x)
+            fake_features, fake_logits = self._judge(fakes)
+        batch_size = len(x)
+        feature_error = fake_features[:batch_size].float() - real_features.detach().float()
+        llike = 0.5 * feature_error.square().sum(1).mean()  # per image
+        kl = gaussian_kl(mean, logvar).sum(1).mean()
+        d_loss = self.loss.discriminator(real_logits, fake_logits)
+        g_adversarial = self.loss.generator(fake_logits)
+        amp.backward(d_loss, inputs=self.params["discriminator"], retain_graph=True)
+        amp.backward(self.beta * kl + llike, inputs=self.params["encoder"], retain_graph=True)
+        amp.backward(self.gamma * llike + g_adversarial, inputs=self.params["decoder"])
+        for optimizer in self.optimizers.values():
+            amp.step(optimizer)
+        accuracy = torch.cat([real_logits > 0, fake_logits < 0]).float().mean()
+        return {"train/d_loss": d_loss.detach(), "train/g_loss": g_adversarial.detach(),
+                "train/llike": llike.detach(), "train/kl": kl.detach(),
+                "train/d_accuracy": accuracy}  # fmt: skip
+
+    # ---- what the metrics and a notebook call ---------------------------------------
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) in [0, 1] -> the posterior means (B, latent_dim)."""
+        return self.encoder(x * 2 - 1).chunk(2, dim=1)[0].float()
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.cat([denormalize(self.decoder(c.to(self.device)).float(), "symmetric")
+                          for c in z.split(SAMPLE_BATCH)])  # fmt: skip
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generate(z)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """The decoder at the posterior mean, in [0, 1]."""
+        return self.generate(self.encode(x))
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.generate(torch.randn(n, self.latent_dim, generator=generator, device="cpu"))
+
+    @torch.no_grad()
+    def validate(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:
+        """``val/pixel_fd`` of decoded prior samples against the validation images (pooled
+        pixels), the reconstructions' MSE and the KL per image."""
+        features, errors, kl, count, images = [], 0.0, 0.0, 0, 0
+        for batch in batches:
+            x = normalize(batch, "unit")
+            features.append(pooled_pixels(x).cpu())
+            errors += (self.reconstruct(x) - x).square().sum().item()
+            mean, logvar = self.encoder(x * 2 - 1).chunk(2, dim=1)
+            kl += gaussian_kl(mean, logvar).sum().item()
+            count, images = count + x.numel(), images + len(x)
+        fakes = self.sample(self.fd_samples, torch.Generator().manual_seed(self.val_noise_seed))
+        return {"val/pixel_fd": frechet_distance(pooled_pixels(fakes).cpu(), torch.cat(features)),
+                "val/mse": errors / count, "val/kl": kl / images}  # fmt: skip
+
+    @torch.no_grad()
+    def log_epoch(self, logger, data, step: int) -> None:
+        """Reconstructions of 16 validation images and 64 decoded prior samples."""
+        x = normalize(data.fixed_images(16), "unit")
+        logger.image_grid("val/reconstructions", torch.cat([x, self.reconstruct(x)]), step)
+        logger.image_grid("samples/prior", self.generate(self.fixed_noise), step)
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"fixed_noise": self.fixed_noise.cpu()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.fixed_noise = state["fixed_noise"].to(self.device)

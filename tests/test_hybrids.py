@@ -1,0 +1,169 @@
+"""Autoencoders inside GANs: the adversarial autoencoder, BiGAN/ALI, VAE-GAN and InfoGAN
+step every network they should, resume bitwise, and report their own metrics; the
+statistics those metrics use are checked against what they must give."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from aegan.data import load_data
+from aegan.engine import load_checkpoint
+from aegan.errors import ConfigError
+from aegan.metrics.matching import best_matching, median_distance, mmd_squared
+from aegan.tasks import build_task
+from aegan.train import train
+from conftest import CPU, TINY_AE, built, compose_config, synthetic_data
+
+TINY = [o for o in TINY_AE if not o.startswith("evaluate")] + ["evaluate.at_end=false"]
+SMALL_CONV = ["model.generator.channels=[64,32,32]", "model.discriminator.channels=[32,64]"]
+MODELS = {
+    "aae": ["model=aae"],
+    "aae_supervised": [
+        "model=aae",
+        "model.prior=mixture",
+        "model.label_prior=true",
+        "model.discriminator.num_labels=10",
+    ],  # fmt: skip
+    "bigan": [
+        "model=bigan",
+        *SMALL_CONV,
+        "model.encoder.channels=[32,64]",
+        "model.discriminator.z_hidden=64",
+        "model.discriminator.joint_hidden=128",
+    ],  # fmt: skip
+    "ali": [
+        "model=bigan",
+        "model.stochastic_encoder=true",
+        *SMALL_CONV[:1],
+        "model.encoder.channels=[32,64]",
+        "model.discriminator.channels=[32,64]",
+        "model.discriminator.z_hidden=64",
+        "model.discriminator.joint_hidden=128",
+    ],  # fmt: skip
+    "vae_gan": [
+        "model=vae_gan",
+        "model.decoder.channels=[64,32,32]",
+        "model.encoder.channels=[32,64]",
+        "model.discriminator.channels=[32,64]",
+    ],  # fmt: skip
+    "infogan": ["model=infogan", *SMALL_CONV],
+}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_a_step_moves_every_network_it_trains(name, tmp_path, one_thread):
+    data = synthetic_data()
+    _, task, _, step = built([*TINY, *MODELS[name]], tmp_path, data=data)
+    before = {n: [p.detach().clone() for p in net.parameters()] for n, net in task.networks.items()}
+    batch = data.train_images[:64]
+    stats = step((batch, data.train_labels[:64]) if task.uses_labels else batch)
+    assert all(v.dim() == 0 and torch.isfinite(v) for v in stats.values()), stats
+    for network_name, network in task.networks.items():
+        moved = any(
+            not torch.equal(a, b)
+            for a, b in zip(before[network_name], network.parameters(), strict=True)
+        )
+        assert moved, f"{name}: {network_name} did not move"
+    assert task.uses_labels == (name == "aae_supervised")
+
+
+def test_the_aae_encoder_steps_on_the_adversarial_gradient_alone(tmp_path, one_thread):
+    # the reconstruction phase's encoder gradients must be spent before the encoder, as D's
+    # generator, steps: its gradients then are exactly those of the generator loss
+    data = synthetic_data()
+    _, task, _, step = built([*TINY, "model=aae", "trainer.direct_optimizer_step=false"],
+                             tmp_path, data=data)  # fmt: skip
+    x = data.train_images[:64].float() / 255
+    seen = {}
+    encoder_step = task.optimizers["encoder"].step
+
+    def recording_step(*args, **kwargs):
+        seen["grads"] = [p.grad.clone() for p in task.encoder_params]
+        loss = task.gan.generator(task.discriminator(task.net.encode(x)))
+        seen["expected"] = torch.autograd.grad(loss, task.encoder_params)
+        return encoder_step(*args, **kwargs)
+
+    task.optimizers["encoder"].step = recording_step
+    step(data.train_images[:64])
+    for grad, want in zip(seen["grads"], seen["expected"], strict=True):
+        torch.testing.assert_close(grad, want)
+
+
+def test_the_mixture_prior_puts_each_label_on_its_component(tmp_path):
+    cfg = compose_config([*TINY, *MODELS["aae_supervised"]], tmp_path)
+    task = build_task(cfg.model, (1, 28, 28), CPU)
+    labels = torch.arange(10).repeat_interleave(500)
+    draws = task.prior.sample(len(labels), labels)  # (5000, 32)
+    centres = torch.stack([draws[labels == k, :2].mean(0) for k in range(10)])
+    torch.testing.assert_close(centres, task.prior.means, atol=0.1, rtol=0)
+    assert draws[:, 2:].std().item() == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("model.label_prior=true", "model.label_prior=true needs model.prior=mixture"),
+    ("model.prior=uniform", "model.prior='uniform' is not allowed"),
+])  # fmt: skip
+def test_aae_settings_that_cannot_work(override, message, tmp_path):
+    cfg = compose_config([*TINY, "model=aae", override], tmp_path)
+    with pytest.raises(ConfigError, match=message):
+        build_task(cfg.model, (1, 28, 28), torch.device("meta"))
+
+
+@pytest.mark.parametrize("name", ["bigan", "infogan"])
+def test_a_hybrid_resumes_bitwise(name, make_cfg):
+    tiny = [*TINY, *MODELS[name], "data.subset=256", "data.val_size=200", "model.fd_samples=200",
+            "logger.enabled=false", "trainer.precision=bf16"]  # fmt: skip
+    train(make_cfg(*tiny, "trainer.epochs=2", run="straight"))
+    train(make_cfg(*tiny, run="first"))
+    first = make_cfg(run="first").paths.output_dir
+    train(make_cfg(*tiny, "trainer.epochs=2", f"trainer.resume={first}", run="resumed"))
+    a = load_checkpoint(make_cfg(run="straight").paths.output_dir + "/checkpoints/last.pt")
+    b = load_checkpoint(make_cfg(run="resumed").paths.output_dir + "/checkpoints/last.pt")
+    assert a["step"] == b["step"] == 8
+    for network, weights in a["networks"].items():
+        for key, value in weights.items():
+            assert torch.equal(value, b["networks"][network][key]), f"{network}.{key}"
+
+
+@pytest.mark.slow
+def test_infogan_codes_reach_the_generator_and_q_reads_them(tmp_path, one_thread):
+    cfg = compose_config([*TINY, *MODELS["infogan"], "data.subset=640"], tmp_path / "run")
+    data = load_data(cfg.data, data_dir=cfg.paths.data_dir)
+    torch.manual_seed(0)
+    _, task, _, step = built([*TINY, *MODELS["infogan"]], tmp_path, data=data)
+    z, c, continuous = task.draw_codes(8, torch.Generator().manual_seed(0))
+    assert z.shape == (8, 62 + 10 + 2) and torch.equal(z[:, 62:72].argmax(1), c)
+    assert torch.equal(z[:, 72:], continuous) and continuous.abs().max() <= 1
+    images = task.generate_with_code(3, 5, torch.Generator().manual_seed(0))
+    assert images.shape == (5, 1, 28, 28)
+    batches = data.train_images.split(64)
+    accuracies = [step(batches[i % 10])["train/code_accuracy"].item() for i in range(150)]
+    assert max(accuracies[-5:]) > 0.5  # Q learns to read the categorical code (chance 0.1)
+
+
+def test_mmd_is_zero_for_one_sample_and_grows_with_a_shift():
+    torch.manual_seed(0)
+    a = torch.randn(500, 4)
+    bandwidth = median_distance(a)
+    assert mmd_squared(a, a, bandwidth) == pytest.approx(0.0, abs=1e-12)
+    near, far = a + 0.1, a + 1.0
+    assert 0 < mmd_squared(a, near, bandwidth) < mmd_squared(a, far, bandwidth)
+    # the closed form for two points: 2 - 2 k(x, y)
+    x, y = torch.zeros(1, 2), torch.tensor([[3.0, 4.0]])
+    assert mmd_squared(x, y, 5.0) == pytest.approx(2 - 2 * torch.exp(torch.tensor(-0.5)).item())
+
+
+def test_the_best_matching_is_the_brute_force_one():
+    torch.manual_seed(1)
+    counts = torch.randint(0, 100, (6, 6))
+    columns, total = best_matching(counts)
+    best = max(
+        itertools.permutations(range(6)), key=lambda p: sum(counts[i, p[i]] for i in range(6))
+    )
+    assert total == sum(counts[i, best[i]].item() for i in range(6))
+    assert sorted(columns) == list(range(6)) and total == sum(
+        counts[i, c] for i, c in enumerate(columns)
+    )
