@@ -8,25 +8,17 @@ from pathlib import Path
 import pytest
 import torch
 
-import aegan.metrics.classifier as classifier_module
 from aegan.data.idx import read_idx
 from aegan.metrics import (
-    DomainClassifier,
     bce,
     class_histogram_stats,
-    classifier_accuracy,
-    classifier_recipe,
-    extract_features,
     frechet_distance,
     frechet_distance_from_stats,
     kernel_inception_distance,
     linear_probe_accuracy,
-    load_or_train_classifier,
     pca_baseline,
     prdc,
-    predict_classes,
     psnr,
-    recipe_hash,
     ssim,
 )
 
@@ -312,73 +304,3 @@ def test_linear_probe_on_raw_pixels_beats_chance(fashion):
     accuracy = linear_probe_accuracy(*args, *test, epochs=20, seed=0)
     assert accuracy > 0.7  # chance is 0.1
     assert linear_probe_accuracy(*args, *test, epochs=20, seed=0) == accuracy
-
-
-# --- domain classifier ----------------------------------------------------------------------
-
-
-def test_classifier_shapes():
-    model = DomainClassifier(in_channels=3, num_classes=7, image_size=32).eval()
-    x = torch.rand(5, 3, 32, 32)
-    assert model.features(x).shape == (5, 128)
-    assert model(x).shape == (5, 7)
-
-
-def test_recipe_hash_is_stable_and_tracks_the_data(fashion):
-    x, y = fashion["train_x"][:500], fashion["train_y"][:500]
-    first = recipe_hash(classifier_recipe(x, y, num_classes=10))
-    assert first == recipe_hash(classifier_recipe(x.clone(), y.clone(), num_classes=10))
-    assert len(first) == 10
-    assert first != recipe_hash(classifier_recipe(x[:400], y[:400], num_classes=10))
-    assert first != recipe_hash(classifier_recipe(x, y, num_classes=10, epochs=1))
-
-
-CLASSIFIER_SUBSET = {"num_classes": 10, "epochs": 3, "progress": False}
-
-
-@pytest.fixture(scope="module")
-def trained(fashion, tmp_path_factory):
-    """A classifier trained on 10k images for 3 epochs (~88% test accuracy), cached in a tmp dir."""
-    cache_dir = tmp_path_factory.mktemp("classifier-cache")
-    model = load_or_train_classifier(
-        "fashion-subset",
-        fashion["train_x"][:10_000],
-        fashion["train_y"][:10_000],
-        cache_dir=cache_dir,
-        **CLASSIFIER_SUBSET,
-    )
-    return model, cache_dir
-
-
-@pytest.mark.slow
-def test_classifier_learns_fashion_mnist_subset(trained, fashion):
-    model, _ = trained
-    test_x, test_y = fashion["test_x"][:2000], fashion["test_y"][:2000]
-    assert classifier_accuracy(model, test_x, test_y) >= 0.85
-    # uint8 and float-in-[0, 1] inputs mean the same thing.
-    assert torch.equal(
-        predict_classes(model, test_x[:100]), predict_classes(model, test_x[:100].float() / 255)
-    )
-    assert extract_features(model, test_x[:10]).shape == (10, 128)
-
-
-@pytest.mark.slow
-def test_classifier_cache_reloads_without_training(trained, fashion, monkeypatch):
-    model, cache_dir = trained
-    files = sorted(p.name for p in cache_dir.iterdir())
-    assert len(files) == 1 and files[0].startswith("classifier-fashion-subset-")
-    assert files[0].endswith(".pt")
-
-    def no_training(*args, **kwargs):
-        raise AssertionError("the cached classifier should have been loaded")
-
-    monkeypatch.setattr(classifier_module, "train_classifier", no_training)
-    reloaded = load_or_train_classifier(
-        "fashion-subset",
-        fashion["train_x"][:10_000],
-        fashion["train_y"][:10_000],
-        cache_dir=cache_dir,
-        **CLASSIFIER_SUBSET,
-    )
-    x = fashion["test_x"][:50]
-    assert torch.allclose(extract_features(reloaded, x), extract_features(model, x))

@@ -28,12 +28,9 @@ import itertools
 import json
 import logging
 import os
-import platform
 import shutil
 import statistics
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import hydra
@@ -51,75 +48,9 @@ from aegan.errors import USER_ERRORS, ConfigError
 from aegan.speed import build_step, cpu_threads
 from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
+from aegan.timing import Timed, describe, device_name, time_round_robin
 
 log = logging.getLogger("aegan.bench")
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-@dataclass
-class Timed:
-    """One configuration to time: its step function, its torch threads and its measurements."""
-
-    name: str
-    step: Callable[[], None] | None  # None: it could not be built (see ``error``)
-    threads: int
-    plain: bool = False  # the tutorial loop: torch's defaults, no TF32
-    cudnn_benchmark: bool = False
-    steps: int | None = None  # timed steps per repeat, when not the benchmark's ``steps``
-    warmup_s: float = 0.0
-    error: str | None = None  # why it could not be built or warmed up; then it is not timed
-    wall: list[float] = field(default_factory=list)  # seconds per step, one per repeat
-    cpu: list[float] = field(default_factory=list)  # process CPU seconds per step
-
-    def _enter(self) -> None:
-        """The process-wide settings this configuration runs under (as ``aegan.train`` sets them)."""
-        torch.set_num_threads(self.threads)
-        torch.set_float32_matmul_precision("highest" if self.plain else "high")
-        torch.backends.cudnn.benchmark = self.cudnn_benchmark  # read by cuDNN alone
-
-    def warm_up(self, steps: int, device: torch.device) -> None:
-        self._enter()
-        start = time.perf_counter()
-        for _ in range(steps):
-            self.step()
-        _sync(device)
-        self.warmup_s = time.perf_counter() - start
-
-    def time(self, steps: int, device: torch.device) -> None:
-        self._enter()
-        _sync(device)
-        wall, cpu = time.perf_counter(), time.process_time()
-        for _ in range(steps):
-            self.step()
-        _sync(device)
-        self.wall.append((time.perf_counter() - wall) / steps)
-        self.cpu.append((time.process_time() - cpu) / steps)
-
-
-def time_round_robin(timed: list[Timed], *, steps: int, warmup: int, repeats: int, device) -> None:
-    """Warm every configuration up (compiling there), then time them in turn ``repeats`` times,
-    so that a change of machine load falls on all of them alike."""
-    for entry in timed:
-        if entry.error is None:
-            try:
-                entry.warm_up(warmup, device)
-            except Exception as error:  # noqa: BLE001 - reported in the row, the rest still run
-                entry.error = _describe(error)
-                log.warning("%s failed in warm-up, not timed: %s", entry.name, entry.error)
-    working = [entry for entry in timed if entry.error is None]
-    for _ in range(repeats):
-        for entry in working:
-            entry.time(entry.steps or steps, device)
-
-
-def _describe(error: BaseException) -> str:
-    """``Type: first line of the message``, short enough for a JSON row."""
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0][:300] if lines else ''}"
 
 
 def _cycle(make_iterator: Callable[[int], Iterator]) -> Callable[[], object]:
@@ -200,17 +131,6 @@ def plain_step(
     if not hasattr(task, "tutorial_step"):
         raise ConfigError(f"model={task.name} has no tutorial_step to compare with")
     return task.tutorial_step(_cycle(lambda _epoch: iter(loader)))
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
@@ -304,7 +224,7 @@ def benchmark(cfg: DictConfig) -> list[dict]:
         try:
             entry.step = project_step(run_cfg, device_data, device)
         except Exception as error:  # noqa: BLE001 - reported in the row, the rest still run
-            entry.error = _describe(error)
+            entry.error = describe(error)
             log.warning("%s could not be built, not timed: %s", entry.name, entry.error)
         project.append(entry)
     timing = dict(steps=cfg.steps, warmup=cfg.warmup, repeats=cfg.repeats, device=device)

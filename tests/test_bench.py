@@ -1,0 +1,120 @@
+"""``python -m aegan.bench``: one row per configuration, the failing one reported, the
+compile modes crossed with scopes once, bad settings in one line; the GPU check's plan."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import open_dict
+
+import aegan.bench as bench
+from conftest import CONF_DIR, REPO
+
+
+def bench_config(tmp_path, *overrides: str):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="bench", overrides=list(overrides))
+    with open_dict(cfg):
+        cfg.paths.data_dir = str(tmp_path / "data")
+    return cfg
+
+
+def test_bench_prints_one_row_per_configuration(tmp_path):
+    cfg = bench_config(
+        tmp_path, "trainer.device=cpu", "data.subset=512", "steps=2", "warmup=1", "repeats=1",
+        "threads=[1]", "channels_last=[false,true]",
+        "variants={foreach:['model.optimizer.fused=false','model.optimizer.foreach=true']}",
+    )  # fmt: skip
+    rows = bench.benchmark(cfg)
+    assert [(r["variant"], r["channels_last"]) for r in rows] == [
+        ("base", False), ("base", True), ("foreach", False), ("foreach", True),
+    ]  # fmt: skip
+    for row in rows:
+        assert row["compile"] == "none" and row["threads"] == 1 and row["device"] == "cpu"
+        assert row["model"] == "autoencoder" and row["device_name"]
+        ratio = row["plain_ms_per_step"] / row["project_ms_per_step"]
+        assert row["ratio"] == pytest.approx(ratio, abs=0.01)
+        assert row["project_images_per_sec"] == pytest.approx(
+            row["batch_size"] * 1000 / row["project_ms_per_step"], rel=0.01
+        )  # the batch over the step time
+    assert [r["optimizer"] for r in rows] == ["fused", "fused", "foreach", "foreach"]
+
+
+def test_bench_reports_a_configuration_that_fails_and_times_the_rest(tmp_path, monkeypatch):
+    """A compile error in one configuration (no C++ compiler, an older torch) costs that row
+    only: it carries the error, the others their figures."""
+    built_step = bench.project_step
+
+    def step_failing_with_channels_last(cfg, data, device):
+        step = built_step(cfg, data, device)
+        if not cfg.trainer.channels_last:
+            return step
+
+        def failing() -> None:
+            raise RuntimeError("backend compiler failed\nlong traceback")
+
+        return failing
+
+    monkeypatch.setattr(bench, "project_step", step_failing_with_channels_last)
+    cfg = bench_config(
+        tmp_path, "trainer.device=cpu", "data.subset=256", "steps=3", "plain_steps=1",
+        "warmup=1", "repeats=1", "threads=[1]", "channels_last=[true,false]",
+    )  # fmt: skip
+    failed, timed = bench.benchmark(cfg)
+    assert failed["channels_last"] and failed["error"] == "RuntimeError: backend compiler failed"
+    assert "ratio" not in failed
+    assert "error" not in timed and timed["project_ms_per_step"] > 0
+    assert (timed["steps"], timed["plain_steps"]) == (3, 1)
+
+
+def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
+    cfg = bench_config(tmp_path, "threads=[1]", "compile_modes=[none,default]",
+                       "compile_scopes=[network,step]")  # fmt: skip
+    labels = [
+        (labels["compile"], labels["compile_scope"]) for labels, _ in bench.configurations(cfg)
+    ]
+    assert labels == [("none", None), ("default", "network"), ("default", "step")]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("precisions=[fp8]", "trainer.precision='fp8' is not allowed"),
+        ("batch_size=0", "data.batch_size=0 is not allowed"),  # once ignored as "unset"
+        ("steps=-1", "steps=-1 is not allowed"),  # once timed, and reported as a row
+        ("plain_steps=0", "plain_steps=0 is not allowed"),
+    ],
+)
+def test_benchmark_cli_refuses_a_bad_setting_in_one_line(tmp_path, override, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "aegan.bench", "model=autoencoder", override,
+         f"hydra.run.dir={tmp_path}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output[-2000:]
+    assert message in output and "Traceback" not in output
+
+
+def test_gpu_check_script_plans_every_stage(tmp_path):
+    result = subprocess.run(
+        ["bash", "scripts/gpu_check.sh", "--dry-run"], cwd=REPO, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "OUT": str(tmp_path)}, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    plan = result.stdout
+    assert "pip install" in plan and "--no-index" in plan and "-m gpu tests/" in plan
+    for stage in ("model=autoencoder", "model=dcgan", "compile_modes=[reduce-overhead]",
+                  "capture_step=[false,true]", "tests/test_capture.py"):  # fmt: skip
+        assert stage in plan, stage
+    assert "parity.py" not in plan  # on request only: STAGES=parity
+    result = subprocess.run(
+        ["bash", "scripts/gpu_check.sh", "--dry-run"], cwd=REPO, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "OUT": str(tmp_path), "STAGES": "parity"}, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "scripts/parity.py gan --device cuda" in result.stdout
+    assert "aegan.bench" not in result.stdout

@@ -1,0 +1,114 @@
+"""The domain classifier behind the sample metrics: its shapes, its cache key, its learning
+and its cache on real Fashion-MNIST."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+import aegan.metrics.classifier as classifier_module
+from aegan.data.idx import read_idx
+from aegan.metrics import (
+    DomainClassifier,
+    classifier_accuracy,
+    classifier_recipe,
+    extract_features,
+    load_or_train_classifier,
+    predict_classes,
+    recipe_hash,
+)
+
+DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def fashion() -> dict[str, torch.Tensor]:
+    """Full Fashion-MNIST as uint8: images (N, 1, 28, 28), labels (N,)."""
+    if not (DATA_DIR / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"Fashion-MNIST not found in {DATA_DIR}")
+    return {
+        "train_x": read_idx(DATA_DIR / "train-images-idx3-ubyte.gz").unsqueeze(1),
+        "train_y": read_idx(DATA_DIR / "train-labels-idx1-ubyte.gz"),
+        "test_x": read_idx(DATA_DIR / "t10k-images-idx3-ubyte.gz").unsqueeze(1),
+        "test_y": read_idx(DATA_DIR / "t10k-labels-idx1-ubyte.gz"),
+    }
+
+
+# --- domain classifier ----------------------------------------------------------------------
+
+
+def test_classifier_shapes():
+    model = DomainClassifier(in_channels=3, num_classes=7, image_size=32).eval()
+    x = torch.rand(5, 3, 32, 32)
+    assert model.features(x).shape == (5, 128)
+    assert model(x).shape == (5, 7)
+
+
+def test_recipe_hash_is_stable_and_tracks_the_data(fashion):
+    x, y = fashion["train_x"][:500], fashion["train_y"][:500]
+    first = recipe_hash(classifier_recipe(x, y, num_classes=10))
+    assert first == recipe_hash(classifier_recipe(x.clone(), y.clone(), num_classes=10))
+    assert len(first) == 10
+    assert first != recipe_hash(classifier_recipe(x[:400], y[:400], num_classes=10))
+    assert first != recipe_hash(classifier_recipe(x, y, num_classes=10, epochs=1))
+
+
+CLASSIFIER_SUBSET = {"num_classes": 10, "epochs": 3, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def trained(fashion, tmp_path_factory):
+    """A classifier trained on 10k images for 3 epochs (~88% test accuracy), cached in a tmp dir."""
+    cache_dir = tmp_path_factory.mktemp("classifier-cache")
+    model = load_or_train_classifier(
+        "fashion-subset",
+        fashion["train_x"][:10_000],
+        fashion["train_y"][:10_000],
+        cache_dir=cache_dir,
+        **CLASSIFIER_SUBSET,
+    )
+    return model, cache_dir
+
+
+@pytest.mark.slow
+def test_classifier_learns_fashion_mnist_subset(trained, fashion):
+    model, _ = trained
+    test_x, test_y = fashion["test_x"][:2000], fashion["test_y"][:2000]
+    assert classifier_accuracy(model, test_x, test_y) >= 0.85
+    # uint8 and float-in-[0, 1] inputs mean the same thing.
+    assert torch.equal(
+        predict_classes(model, test_x[:100]), predict_classes(model, test_x[:100].float() / 255)
+    )
+    assert extract_features(model, test_x[:10]).shape == (10, 128)
+
+
+@pytest.mark.slow
+def test_classifier_cache_reloads_without_training(trained, fashion, monkeypatch):
+    model, cache_dir = trained
+    files = sorted(p.name for p in cache_dir.iterdir())
+    assert len(files) == 1 and files[0].startswith("classifier-fashion-subset-")
+    assert files[0].endswith(".pt")
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached classifier should have been loaded")
+
+    monkeypatch.setattr(classifier_module, "train_classifier", no_training)
+    reloaded = load_or_train_classifier(
+        "fashion-subset",
+        fashion["train_x"][:10_000],
+        fashion["train_y"][:10_000],
+        cache_dir=cache_dir,
+        **CLASSIFIER_SUBSET,
+    )
+    x = fashion["test_x"][:50]
+    assert torch.allclose(extract_features(reloaded, x), extract_features(model, x))
