@@ -3,6 +3,7 @@
 
     python scripts/compare.py run [--epochs 5] [--seeds 0,1,2] [--models vae,dcgan,...] [--out DIR]
     python scripts/compare.py table [--out DIR] [--speed FILE.jsonl]
+    python scripts/compare.py pictures [--out DIR] [--image FILE.png]
 
 ``run`` trains each model's recipe (``conf/experiment/<model>_fashion_mnist.yaml``) as one
 Hydra sweep over the seeds, with the same data and epoch budget, and the final evaluation of
@@ -11,7 +12,9 @@ training images); a model whose sweep folder already holds finished jobs is not 
 again. ``table`` reads the sweeps (``aegan.summarize.read_sweep``) and prints one markdown
 table, mean and spread (min-max) over seeds per column, with the protocol under it, and
 writes it with the per-seed JSON lines into ``--out``. Images/s come from ``--speed``: the
-lines of ``python -m aegan.bench`` for each model, timed on a quiet machine.
+lines of ``python -m aegan.bench`` for each model, timed on a quiet machine. ``pictures``
+draws each model's seed-0 run as one row: test images over their reconstructions where the
+model encodes, samples where it generates.
 """
 
 from __future__ import annotations
@@ -141,17 +144,54 @@ def table(out: Path, speed: Path | None) -> str:
     return text
 
 
+def pictures(out: Path, image: Path) -> None:
+    """One labelled row of 16 images per model (``aegan.load_run``, seed 0)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+    from torchvision.utils import make_grid
+
+    import aegan
+
+    rows = []
+    for model in MODELS:
+        job = out / model / "0"
+        if not (job / "checkpoints" / "last.pt").is_file():
+            continue
+        run = aegan.load_run(job, checkpoint="last")
+        if hasattr(run.task, "sample"):
+            rows.append((f"{model}: samples", run.sample(16, seed=0).cpu()))
+        if hasattr(run.task, "reconstruct"):
+            x = run.data.test_images[:8]
+            pair = torch.cat([x.float() / 255, run.reconstruct(x).cpu()])
+            rows.append((f"{model}: 8 test images, their reconstructions", pair))
+    figure, axes = plt.subplots(len(rows), 1, figsize=(10, 0.9 * len(rows) + 0.3), squeeze=False)
+    for ax, (title, images) in zip(axes[:, 0], rows, strict=True):
+        grid = make_grid(images, nrow=16, padding=1, pad_value=1.0)
+        ax.imshow(grid.permute(1, 2, 0).numpy())
+        ax.set_title(title, fontsize=8, loc="left")
+        ax.set_axis_off()
+    figure.tight_layout()
+    figure.savefig(image, dpi=110)
+    print(f"wrote {image}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["run", "table"])
+    parser.add_argument("command", choices=["run", "table", "pictures"])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--out", type=Path, default=Path("logs/compare"))
     parser.add_argument("--speed", type=Path, help="aegan.bench lines, one per model")
+    parser.add_argument("--image", type=Path, default=Path("docs/images/models.png"))
     args = parser.parse_args()
     if args.command == "run":
         run(args.models.split(","), args.epochs, args.seeds, args.out)
+    elif args.command == "pictures":
+        pictures(args.out, args.image)
     else:
         print(table(args.out, args.speed))
 
