@@ -60,8 +60,9 @@ def test_cli_error_is_one_line_without_traceback(tmp_path):
     assert "Traceback" not in output
 
 
+MODELS = ", ".join(sorted(path.stem for path in (REPO / "conf" / "model").glob("*.yaml")))
 HYDRA_MISTAKES = [
-    ("model=dcgn", "model=dcgn: no such option; choose one of: autoencoder, dcgan"),
+    ("model=dcgn", f"model=dcgn: no such option; choose one of: {MODELS}"),
     ("trainer.epoch=3", "trainer.epoch is not a setting; did you mean trainer.epochs?"),
     ("trainer.epochs=abc", "trainer.epochs=abc is not allowed: it must be an integer"),
     ("trainer.epochs=[1", "cannot read the override 'trainer.epochs=[1'"),

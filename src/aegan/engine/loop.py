@@ -257,8 +257,8 @@ class Clock:
         self.run_train_seconds += training
         self.run_overhead_seconds += overhead
         log.info(
-            "epoch %d time: training %.2f s; logging and validation %.3f s = %.2f%% of it "
-            "(scalars %.3f, validation and pictures %.3f); checkpoints %.3f s",
+            "epoch %d time: training %.4g s; logging and validation %.4g s = %.2f%% of it "
+            "(scalars %.4g, validation and pictures %.4g); checkpoints %.4g s",
             epoch, training, overhead, 100 * overhead / max(training, 1e-9), self.flush_seconds,
             validation, time.perf_counter() - self.validation_end,
         )  # fmt: skip
@@ -266,7 +266,7 @@ class Clock:
     def report_run(self) -> None:
         if self.run_train_seconds:
             log.info(
-                "training %.1f s; logging and validation %.2f s = %.2f%% of it",
+                "training %.4g s; logging and validation %.4g s = %.2f%% of it",
                 self.run_train_seconds, self.run_overhead_seconds,
                 100 * self.run_overhead_seconds / self.run_train_seconds,
             )  # fmt: skip
