@@ -31,12 +31,12 @@ from aegan.summarize import read_sweep
 MODELS = {  # name -> (recipe, extra overrides)
     "autoencoder": ("autoencoder_fashion_mnist", ["data.batch_size=64"]),
     "conv_autoencoder": ("conv_autoencoder_fashion_mnist", []),
-    "vae": ("vae_fashion_mnist", []),
+    "vae": ("vae_fashion_mnist", ["evaluate.iwae_images=2000"]),
     "conv_vae": (
         "conv_vae_fashion_mnist",
         ["evaluate.iwae_images=1000", "evaluate.iwae_samples=100"],
     ),
-    "beta_vae": ("beta_vae_fashion_mnist", []),
+    "beta_vae": ("beta_vae_fashion_mnist", ["evaluate.iwae_images=2000"]),
     "dcgan": ("dcgan_fashion_mnist", []),
     "aae": ("aae_fashion_mnist", []),
     "bigan": ("bigan_fashion_mnist", []),
@@ -62,8 +62,8 @@ epochs at batch 64 (the dense autoencoder's recipe at batch 64 too), seeds {seed
 the mean over seeds and (min-max). Test MSE: the reconstruction (a VAE's decoder mean at the
 posterior mean) against the test image, per pixel. Linear probe: logistic regression on the
 codes (a VAE's posterior means) of 10,000 training images, accuracy on the test set. -ELBO:
-one z per test image; IWAE: -log p(x) bounded with k importance samples (k = 1000 on all test
-images; the conv VAE: k = 100 on the first 1,000). Sample metrics: 10,000 samples (a VAE's
+one z per test image; IWAE: -log p(x) bounded with k importance samples (k = 1000 on the first
+2,000 test images; the conv VAE: k = 100 on the first 1,000). Sample metrics: 10,000 samples (a VAE's
 decoder means at prior draws, the DCGAN's EMA generator) against the first 10,000 test images
 in the features of a CNN trained on the training split minus 10,000 held-out images; the
 floors (the held-out images in place of the samples) are FD {floor_fd}, precision
