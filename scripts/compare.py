@@ -8,8 +8,8 @@
 ``run`` trains each model's recipe (``conf/experiment/<model>_fashion_mnist.yaml``) as one
 Hydra sweep over the seeds, with the same data and epoch budget, and the final evaluation of
 ``aegan.metrics.registry`` (10,000 samples against the test set, floors from held-out
-training images); a model whose sweep folder already holds finished jobs is not trained
-again. ``table`` reads the sweeps (``aegan.summarize.read_sweep``) and prints one markdown
+training images); each job's folder is its seed (``OUT/MODEL/SEED``), and a seed whose job
+finished is not trained again, so seeds can be added one at a time. ``table`` reads the sweeps (``aegan.summarize.read_sweep``) and prints one markdown
 table, mean and spread (min-max) over seeds per column, with the protocol under it, and
 writes it with the per-seed JSON lines into ``--out``. Images/s come from ``--speed``: the
 lines of ``python -m aegan.bench`` for each model, timed on a quiet machine. ``pictures``
@@ -75,14 +75,16 @@ def run(models: list[str], epochs: int, seeds: str, out: Path) -> None:
     for model in models:
         recipe, extra = MODELS[model]
         sweep = out / model
-        done = [row for row in read_sweep(sweep) if row["status"] == "ok"] if sweep.is_dir() else []
-        if len(done) == len(seeds.split(",")):
-            print(f"{model}: {len(done)} finished jobs in {sweep}, not trained again")
+        finished = read_sweep(sweep) if sweep.is_dir() else []
+        done = {str(row.get("seed")) for row in finished if row["status"] == "ok"}
+        todo = [seed for seed in seeds.split(",") if seed not in done]
+        if not todo:
+            print(f"{model}: seeds {seeds} finished in {sweep}, not trained again")
             continue
         command = [
             sys.executable, "-m", "aegan.train", "-m", f"experiment={recipe}",
-            f"seed={seeds}", f"trainer.epochs={epochs}", "logger.projector_samples=0",
-            f"hydra.sweep.dir={sweep}", "trainer.resume=auto", *extra,
+            f"seed={','.join(todo)}", f"trainer.epochs={epochs}", "logger.projector_samples=0",
+            f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${seed}", "trainer.resume=auto", *extra,
         ]  # fmt: skip
         print(" ".join(command), flush=True)
         subprocess.run(command, check=True)
