@@ -7,14 +7,14 @@
 
 ``run`` trains each model's recipe (``conf/experiment/<model>_fashion_mnist.yaml``) as one
 Hydra sweep over the seeds, with the same data and epoch budget, and the final evaluation of
-``aegan.metrics.registry`` (10,000 samples against the test set, floors from held-out
-training images); each job's folder is its seed (``OUT/MODEL/SEED``), and a seed whose job
-finished is not trained again, so seeds can be added one at a time. ``table`` reads the
-sweeps (``aegan.summarize.read_sweep``) and prints one markdown table, mean and spread
-(min-max) over seeds per column, with the protocol under it, and writes it with the per-seed JSON lines into ``--out``. Images/s come from ``--speed``: the
-lines of ``python -m aegan.bench`` for each model, timed on a quiet machine. ``pictures``
-draws each model's seed-0 run as one row: test images over their reconstructions where the
-model encodes, samples where it generates.
+``aegan.metrics.registry`` (10,000 samples against the test set, floors from held-out training
+images); each job's folder is its seed (``OUT/MODEL/SEED``), and a seed whose job finished is
+not trained again, so seeds can be added one at a time. ``table`` reads the sweeps
+(``aegan.summarize.read_sweep``) and prints one markdown table, mean and spread (min-max) over
+seeds per column, with the protocol under it, and writes it with the per-seed JSON lines into
+``--out``. Images/s come from ``--speed``: the lines of ``python -m aegan.bench`` for each
+model, timed on a quiet machine. ``pictures`` draws each model's seed-0 run as one row: test
+images over their reconstructions where the model encodes, samples where it generates.
 """
 
 from __future__ import annotations
