@@ -59,29 +59,17 @@ def machine() -> str:
 # ---- aegan's dense VAE-GAN networks (its config names convolutional ones) -------------
 
 
-class DenseGanEncoder(nn.Module):
+def dense_gan_encoder(*, image_shape, out_features: int) -> nn.Module:
     """Image -> (mean, log-variance): 784 -> 64 -> 2 x 32, as aegan's DenseVAE encoder."""
-
-    def __init__(self, *, image_shape, out_features: int) -> None:
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(PIXELS, HIDDEN), nn.ReLU(),
-                                 nn.Linear(HIDDEN, out_features))  # fmt: skip
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+    return nn.Sequential(nn.Flatten(), nn.Linear(PIXELS, HIDDEN), nn.ReLU(),
+                         nn.Linear(HIDDEN, out_features))  # fmt: skip
 
 
-class DenseGanDecoder(nn.Module):
+def dense_gan_decoder(*, image_shape, latent_dim: int) -> nn.Module:
     """z -> image in [-1, 1] (aegan's VAE-GAN works there): 32 -> 32 -> 64 -> 784, tanh."""
-
-    def __init__(self, *, image_shape, latent_dim: int) -> None:
-        super().__init__()
-        self.image_shape = tuple(image_shape)
-        self.net = nn.Sequential(nn.Linear(latent_dim, LATENT), nn.ReLU(), nn.Linear(LATENT, HIDDEN),
-                                 nn.ReLU(), nn.Linear(HIDDEN, PIXELS), nn.Tanh())  # fmt: skip
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).view(-1, *self.image_shape)
+    return nn.Sequential(nn.Linear(latent_dim, LATENT), nn.ReLU(), nn.Linear(LATENT, HIDDEN),
+                         nn.ReLU(), nn.Linear(HIDDEN, PIXELS), nn.Tanh(),
+                         nn.Unflatten(1, tuple(image_shape)))  # fmt: skip
 
 
 class DenseGanDiscriminator(nn.Module):
@@ -155,17 +143,10 @@ def pythae_code_discriminator():
 
 def run_pythae(pair: str, train_x: torch.Tensor, test_x: torch.Tensor, epochs: int) -> dict:
     """Train pythae's model with its trainer; return images/s and the pair's test figure."""
+    import pythae.models as pm
+    import pythae.trainers as pt
     from pythae.data.datasets import BaseDataset
-    from pythae.models import VAE, VAEGAN, Adversarial_AE, Adversarial_AE_Config, VAEConfig
     from pythae.models.vae_gan import VAEGANConfig
-    from pythae.trainers import (
-        AdversarialTrainer,
-        AdversarialTrainerConfig,
-        BaseTrainer,
-        BaseTrainerConfig,
-        CoupledOptimizerAdversarialTrainer,
-        CoupledOptimizerAdversarialTrainerConfig,
-    )  # fmt: skip
 
     torch.manual_seed(0)
     gan_adam = {"betas": (0.5, 0.999)}
@@ -174,31 +155,27 @@ def run_pythae(pair: str, train_x: torch.Tensor, test_x: torch.Tensor, epochs: i
     out_dir = tempfile.mkdtemp(prefix="pythae-")
     if pair == "vae":
         encoder, decoder = pythae_networks(deterministic=False)
-        config = VAEConfig(input_dim=(1, 28, 28), latent_dim=LATENT, reconstruction_loss="bce")
-        model = VAE(config, encoder=encoder, decoder=decoder)
-        trainer_cls = BaseTrainer
-        tcfg = BaseTrainerConfig(output_dir=out_dir, learning_rate=1e-3, **common)
+        config = pm.VAEConfig(input_dim=(1, 28, 28), latent_dim=LATENT, reconstruction_loss="bce")
+        model = pm.VAE(config, encoder=encoder, decoder=decoder)
+        trainer_cls = pt.BaseTrainer
+        tcfg = pt.BaseTrainerConfig(output_dir=out_dir, learning_rate=1e-3, **common)
     elif pair == "aae":
         encoder, decoder = pythae_networks(deterministic=True)
-        config = Adversarial_AE_Config(
-            input_dim=(1, 28, 28),
-            latent_dim=LATENT,
-            reconstruction_loss="mse",
-            deterministic_posterior=True,
-        )
-        model = Adversarial_AE(config, encoder=encoder, decoder=decoder,
-                               discriminator=pythae_code_discriminator())  # fmt: skip
-        trainer_cls = AdversarialTrainer
-        tcfg = AdversarialTrainerConfig(
+        config = pm.Adversarial_AE_Config(input_dim=(1, 28, 28), latent_dim=LATENT,
+                                          deterministic_posterior=True)  # fmt: skip
+        model = pm.Adversarial_AE(config, encoder=encoder, decoder=decoder,
+                                  discriminator=pythae_code_discriminator())  # fmt: skip
+        trainer_cls = pt.AdversarialTrainer
+        tcfg = pt.AdversarialTrainerConfig(
             output_dir=out_dir, autoencoder_learning_rate=1e-3, discriminator_learning_rate=2e-4,
             discriminator_optimizer_params=gan_adam, **common,
         )  # fmt: skip
     else:
         encoder, decoder = pythae_networks(deterministic=False)
         config = VAEGANConfig(input_dim=(1, 28, 28), latent_dim=LATENT)
-        model = VAEGAN(config, encoder=encoder, decoder=decoder)  # its default discriminator
-        trainer_cls = CoupledOptimizerAdversarialTrainer
-        tcfg = CoupledOptimizerAdversarialTrainerConfig(
+        model = pm.VAEGAN(config, encoder=encoder, decoder=decoder)  # its default discriminator
+        trainer_cls = pt.CoupledOptimizerAdversarialTrainer
+        tcfg = pt.CoupledOptimizerAdversarialTrainerConfig(
             output_dir=out_dir, encoder_learning_rate=2e-4, decoder_learning_rate=2e-4,
             discriminator_learning_rate=2e-4, encoder_optimizer_params=gan_adam,
             decoder_optimizer_params=gan_adam, discriminator_optimizer_params=gan_adam, **common,
@@ -257,11 +234,13 @@ def aegan_overrides(pair: str, epochs: int, extra: list[str]) -> list[str]:
                 "evaluate.metrics=[iwae]", f"evaluate.iwae_samples={IWAE_K}", *common, *extra]  # fmt: skip
     if pair == "aae":
         return ["model=aae", "evaluate.metrics=[reconstruction]", *common, *extra]
+    if pair == "vae_gan_conv":  # aegan's VAE-GAN recipe as configured: conv networks, bf16
+        return ["experiment=vae_gan_fashion_mnist", "evaluate.metrics=[reconstruction]", *common]
     here = "__main__"
     return [
         "model=vae_gan", "evaluate.metrics=[reconstruction]",
-        f"model.encoder._target_={here}.DenseGanEncoder", "~model.encoder.channels",
-        "~model.encoder.kernel_size", f"model.decoder._target_={here}.DenseGanDecoder",
+        f"model.encoder._target_={here}.dense_gan_encoder", "~model.encoder.channels",
+        "~model.encoder.kernel_size", f"model.decoder._target_={here}.dense_gan_decoder",
         "~model.decoder.channels", "~model.decoder.kernel_size",
         f"model.discriminator._target_={here}.DenseGanDiscriminator",
         "~model.discriminator.channels", "~model.discriminator.kernel_size",
@@ -342,7 +321,7 @@ def main() -> None:
     runs = Path(args.runs) / time.strftime("%Y-%m-%d_%H-%M-%S")
     for pair in args.pairs.split(","):
         epochs = args.vae_epochs if pair == "vae" else args.gan_epochs
-        jobs = [("pythae", None), ("aegan", [])]
+        jobs = [("pythae", None), ("aegan", [])] if pair != "vae_gan_conv" else [("aegan", [])]
         if pair == "vae":
             jobs.append(("aegan", ["data.binarize=dynamic"]))
         for library, extra in jobs:
