@@ -3,6 +3,7 @@
 
     .venv/bin/pip install pythae==0.1.2   # not a dependency of aegan
     .venv/bin/python scripts/compare_pythae.py [--pairs vae,aae,vae_gan] [--out FILE]
+    .venv/bin/python scripts/compare_pythae.py --pairs vae_gan_conv --gan-epochs 1
 
 Three pairs on Fashion-MNIST (the same 55k training images for both: aegan's split, 5k held
 out by its fixed permutation), batch 64, fp32, ``torch.set_num_threads(1)``, each pair run
@@ -16,16 +17,18 @@ pythae first, then aegan, so that load on the shared machine hits both alike:
   5 epochs; test MSE per pixel of the reconstructions;
 - vae_gan: the same encoder and decoder, a dense 784-256-1 image discriminator, 5 epochs;
   test MSE per pixel at the posterior mean. aegan's vae_gan config has convolutional
-  networks only, so its dense networks are the classes below, given by ``_target_``
+  networks only, so its dense networks are the ``dense_gan_*`` below, given by ``_target_``
   overrides; each library keeps its own feature loss (pythae: the discriminator's sigmoid
-  output, its default; aegan: its hidden layer, Larsen et al.).
+  output, its default; aegan: its hidden layer, Larsen et al.);
+- vae_gan_conv: aegan alone, its VAE-GAN recipe as configured (conv networks, bf16).
 
 Images/s = training images / training seconds. pythae: its own trainers
 (``BaseTrainer``, ``AdversarialTrainer``, ``CoupledOptimizerAdversarialTrainer``), no eval
 set, no checkpoints, each epoch's ``train_step`` timed (its DataLoader included, its final
 model write not). aegan: ``aegan.train.train(cfg)`` in this process, the training seconds
-its log reports per epoch ("epoch N time: training X s"), plus its scalar logging.
-One JSON line per run is appended to ``--out``.
+its log reports per epoch ("epoch N time: training X s"), plus its scalar logging. Also
+per CPU-second of the training thread (``time.thread_time``), which load moves less.
+One JSON line per run is appended to ``--out``; docs/comparison-pythae.md has the figures.
 """
 
 from __future__ import annotations
