@@ -5,30 +5,17 @@
     .venv/bin/python scripts/compare_pythae.py [--pairs vae,aae,vae_gan] [--out FILE]
     .venv/bin/python scripts/compare_pythae.py --pairs vae_gan_conv --gan-epochs 1
 
-Three pairs on Fashion-MNIST (the same 55k training images for both: aegan's split, 5k held
-out by its fixed permutation), batch 64, fp32, ``torch.set_num_threads(1)``, each pair run
-pythae first, then aegan, so that load on the shared machine hits both alike:
-
-- vae: dense VAE (784-64-(32, 32); 32-32-64-784), Bernoulli likelihood on grey pixels,
-  Adam 1e-3, 10 epochs; -log p(x) in nats with 200 importance samples on all 10k test
-  images (pythae's ``get_nll``, negated; aegan's ``iwae`` metric), plus aegan with
-  ``data.binarize=dynamic`` (the literature's protocol) as an extra line;
-- aae: the same networks, a deterministic code, a 32-256-256-1 code discriminator,
-  5 epochs; test MSE per pixel of the reconstructions;
-- vae_gan: the same encoder and decoder, a dense 784-256-1 image discriminator, 5 epochs;
-  test MSE per pixel at the posterior mean. aegan's vae_gan config has convolutional
-  networks only, so its dense networks are the ``dense_gan_*`` below, given by ``_target_``
-  overrides; each library keeps its own feature loss (pythae: the discriminator's sigmoid
-  output, its default; aegan: its hidden layer, Larsen et al.);
-- vae_gan_conv: aegan alone, its VAE-GAN recipe as configured (conv networks, bf16).
-
-Images/s = training images / training seconds. pythae: its own trainers
-(``BaseTrainer``, ``AdversarialTrainer``, ``CoupledOptimizerAdversarialTrainer``), no eval
-set, no checkpoints, each epoch's ``train_step`` timed (its DataLoader included, its final
-model write not). aegan: ``aegan.train.train(cfg)`` in this process, the training seconds
-its log reports per epoch ("epoch N time: training X s"), plus its scalar logging. Also
-per CPU-second of the training thread (``time.thread_time``), which load moves less.
-One JSON line per run is appended to ``--out``; docs/comparison-pythae.md has the figures.
+Pairs on Fashion-MNIST (both train on aegan's 55k training split), batch 64, fp32,
+``torch.set_num_threads(1)``, pythae first, then aegan, so that load hits both alike:
+vae (dense 784-64-(32, 32) / 32-32-64-784, Bernoulli on grey pixels, Adam 1e-3, 10 epochs;
+-log p(x) with 200 importance samples on the 10k test images, plus aegan with
+``data.binarize=dynamic``), aae and vae_gan (the same networks, 5 epochs; test MSE per pixel;
+aegan's vae_gan gets the dense networks below through ``_target_`` overrides),
+vae_gan_conv (aegan alone: its VAE-GAN recipe as configured, conv networks, bf16).
+Images/s = training images / training seconds: pythae's own trainers with each epoch's
+``train_step`` timed; aegan's ``train(cfg)`` with its epoch clock (the log's "epoch N time:
+training X s", plus its scalar logging); also per CPU-second of the training thread.
+One JSON line per run goes to ``--out``; docs/comparison-pythae.md has the protocol.
 """
 
 from __future__ import annotations
@@ -39,6 +26,7 @@ import logging
 import os
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 
 import torch
@@ -216,19 +204,6 @@ def run_pythae(pair: str, train_x: torch.Tensor, test_x: torch.Tensor, epochs: i
 # ---- aegan ----------------------------------------------------------------------------
 
 
-class EpochTimes(logging.Handler):
-    """Collect aegan's per-epoch training and scalar-logging seconds from its log."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.training, self.scalars = [], []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.msg, str) and record.msg.startswith("epoch %d time: training"):
-            self.training.append(float(record.args[1]))
-            self.scalars.append(float(record.args[4]))
-
-
 def aegan_overrides(pair: str, epochs: int, extra: list[str]) -> list[str]:
     common = [f"data.root={DATA_ROOT}", "data.batch_size=64", f"trainer.epochs={epochs}",
               "trainer.cpu_threads=1", "trainer.device=cpu", "logger=none", "seed=0"]  # fmt: skip
@@ -262,31 +237,32 @@ def run_aegan(pair: str, epochs: int, extra: list[str], run_dir: Path) -> dict:
     cfg = compose_config(overrides)
     with open_dict(cfg):
         cfg.paths.output_dir = str(run_dir)
-    times, cpu_seconds = EpochTimes(), []
+    wall, cpu = [], []
 
-    class CpuClock(loop.Clock):  # the loop's own clock, plus this thread's CPU seconds
+    class TimedClock(loop.Clock):  # aegan's epoch clock (its "epoch N time: training" line)
         def start_epoch(self) -> None:
             super().start_epoch()
             self.cpu_start = time.thread_time()
 
         def end_training(self) -> None:
             super().end_training()
-            cpu_seconds.append(time.thread_time() - self.cpu_start)
+            wall.append(self.train_end - self.epoch_start)  # training + its scalar logging
+            cpu.append(time.thread_time() - self.cpu_start)
 
-    loop_log = logging.getLogger("aegan.engine.loop")
-    loop_log.addHandler(times)
-    loop_log.setLevel(logging.INFO)
-    loop.Clock = CpuClock
+    loop.Clock = TimedClock
     try:
         metrics = train(cfg)
     finally:
-        loop_log.removeHandler(times)
-        loop.Clock = CpuClock.__base__
+        loop.Clock = TimedClock.__base__
     images = int(metrics["train/steps"]) * cfg.data.batch_size  # whole batches (drop_last)
-    seconds = sum(times.training) + sum(times.scalars)
-    out = {"images_per_s": images / seconds, "images_per_cpu_s": images / sum(cpu_seconds),
-           "train_s": seconds, "epoch_s": times.training, "scalar_logging_s": sum(times.scalars),
-           "train_cpu_s": sum(cpu_seconds), "overrides": overrides}  # fmt: skip
+    out = {
+        "images_per_s": images / sum(wall),
+        "images_per_cpu_s": images / sum(cpu),
+        "train_s": sum(wall),
+        "epoch_s": wall,
+        "train_cpu_s": sum(cpu),
+        "overrides": overrides,
+    }
     if pair == "vae":
         out["test_nll_nats"] = metrics["test/iwae_nll"]
     else:
@@ -317,7 +293,6 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     train_x, test_x = load_images()
-    import pythae
 
     common = {"date": DATE, "machine": machine(), "torch": torch.__version__, "threads": 1,
               "batch_size": 64, "train_images": len(train_x), "test_images": len(test_x)}  # fmt: skip
@@ -332,11 +307,11 @@ def main() -> None:
             load_before = os.getloadavg()[0]
             if library == "pythae":
                 result = run_pythae(pair, train_x, test_x, epochs)
-                version = pythae.__version__ if hasattr(pythae, "__version__") else "0.1.2"
+                version = "pythae " + metadata.version("pythae")
             else:
                 name = pair + ("-binarized" if extra else "")
                 result = run_aegan(pair, epochs, extra, runs / name)
-                version = "aegan " + __import__("aegan").__version__
+                version = "aegan " + metadata.version("aegan")
             protocol = "binarized (dynamic train, fixed test)" if extra else "continuous pixels"
             line = {"pair": pair, "library": library, "version": version, "epochs": epochs,
                     "protocol": protocol, **common, **result,
