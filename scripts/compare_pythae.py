@@ -1,0 +1,329 @@
+#!/usr/bin/env python
+"""pythae 0.1.2 against aegan, trained in one process on one CPU thread, same settings:
+
+    .venv/bin/pip install pythae==0.1.2   # not a dependency of aegan
+    .venv/bin/python scripts/compare_pythae.py [--pairs vae,aae,vae_gan] [--out FILE]
+    .venv/bin/python scripts/compare_pythae.py --pairs vae_gan_conv --gan-epochs 1
+
+Pairs on Fashion-MNIST (both train on aegan's 55k training split), batch 64, fp32,
+``torch.set_num_threads(1)``, pythae first, then aegan, so that load hits both alike:
+vae (dense 784-64-(32, 32) / 32-32-64-784, Bernoulli on grey pixels, Adam 1e-3, 10 epochs;
+-log p(x) with 200 importance samples on the 10k test images, plus aegan with
+``data.binarize=dynamic``), aae and vae_gan (the same networks, 5 epochs; test MSE per pixel;
+aegan's vae_gan gets the dense networks below through ``_target_`` overrides),
+vae_gan_conv (aegan alone: its VAE-GAN recipe as configured, conv networks, bf16).
+Images/s = training images / training seconds: pythae's own trainers with each epoch's
+``train_step`` timed; aegan's ``train(cfg)`` with its epoch clock (the log's "epoch N time:
+training X s", plus its scalar logging); also per CPU-second of the training thread.
+One JSON line per run goes to ``--out``; docs/comparison-pythae.md has the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+DATE = "2026-12-02"
+ROOT = Path(__file__).resolve().parents[1]
+DATA_ROOT = "/usr/share/datasets/fashion-mnist"
+LATENT, HIDDEN, PIXELS = 32, 64, 784
+IWAE_K = 200
+
+
+def machine() -> str:
+    """'N-core MODEL (shared)' from /proc/cpuinfo."""
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return f"{len(models)}-core {models[0] if models else 'unknown CPU'} (shared)"
+
+
+# ---- aegan's dense VAE-GAN networks (its config names convolutional ones) -------------
+
+
+def dense_gan_encoder(*, image_shape, out_features: int) -> nn.Module:
+    """Image -> (mean, log-variance): 784 -> 64 -> 2 x 32, as aegan's DenseVAE encoder."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(PIXELS, HIDDEN), nn.ReLU(),
+                         nn.Linear(HIDDEN, out_features))  # fmt: skip
+
+
+def dense_gan_decoder(*, image_shape, latent_dim: int) -> nn.Module:
+    """z -> image in [-1, 1] (aegan's VAE-GAN works there): 32 -> 32 -> 64 -> 784, tanh."""
+    return nn.Sequential(nn.Linear(latent_dim, LATENT), nn.ReLU(), nn.Linear(LATENT, HIDDEN),
+                         nn.ReLU(), nn.Linear(HIDDEN, PIXELS), nn.Tanh(),
+                         nn.Unflatten(1, tuple(image_shape)))  # fmt: skip
+
+
+class DenseGanDiscriminator(nn.Module):
+    """Image -> features (784 -> 256, ReLU) -> one logit: pythae's default Discriminator_MLP."""
+
+    def __init__(self, *, image_shape) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(PIXELS, 256), nn.ReLU())
+        self.out = nn.Linear(256, 1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def _head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.out(features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._head(self.features(x))
+
+
+# ---- pythae ---------------------------------------------------------------------------
+
+
+def pythae_networks(deterministic: bool):
+    """pythae encoder and decoder with aegan's dense sizes; a deterministic encoder gives
+    zero log-variances (pythae's Adversarial_AE asks for them and ignores them)."""
+    from pythae.models.base.base_utils import ModelOutput
+    from pythae.models.nn import BaseDecoder, BaseEncoder
+
+    class Encoder(BaseEncoder):
+        def __init__(self) -> None:
+            super().__init__()
+            out = LATENT if deterministic else 2 * LATENT
+            self.net = nn.Sequential(nn.Flatten(), nn.Linear(PIXELS, HIDDEN), nn.ReLU(),
+                                     nn.Linear(HIDDEN, out))  # fmt: skip
+
+        def forward(self, x):
+            h = self.net(x)
+            mean, logvar = (h, torch.zeros_like(h)) if deterministic else h.chunk(2, dim=1)
+            return ModelOutput(embedding=mean, log_covariance=logvar)
+
+    class Decoder(BaseDecoder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(LATENT, LATENT), nn.ReLU(), nn.Linear(LATENT, HIDDEN),
+                                     nn.ReLU(), nn.Linear(HIDDEN, PIXELS), nn.Sigmoid())  # fmt: skip
+
+        def forward(self, z):
+            return ModelOutput(reconstruction=self.net(z).view(-1, 1, 28, 28))
+
+    return Encoder(), Decoder()
+
+
+def pythae_code_discriminator():
+    """aegan's CodeDiscriminator (32 -> 256 -> 256 -> 1, LeakyReLU 0.2) with pythae's sigmoid."""
+    from pythae.models.base.base_utils import ModelOutput
+    from pythae.models.nn import BaseDiscriminator
+
+    class CodeDiscriminator(BaseDiscriminator):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(LATENT, 256), nn.LeakyReLU(0.2), nn.Linear(256, 256),
+                                     nn.LeakyReLU(0.2), nn.Linear(256, 1), nn.Sigmoid())  # fmt: skip
+            self.depth = 1
+
+        def forward(self, z, output_layer_levels=None):
+            return ModelOutput(embedding=self.net(z))
+
+    return CodeDiscriminator()
+
+
+def run_pythae(pair: str, train_x: torch.Tensor, test_x: torch.Tensor, epochs: int) -> dict:
+    """Train pythae's model with its trainer; return images/s and the pair's test figure."""
+    import pythae.models as pm
+    import pythae.trainers as pt
+    from pythae.data.datasets import BaseDataset
+    from pythae.models.vae_gan import VAEGANConfig
+
+    torch.manual_seed(0)
+    gan_adam = {"betas": (0.5, 0.999)}
+    common = dict(per_device_train_batch_size=64, num_epochs=epochs, steps_saving=None,
+                  keep_best_on_train=True, no_cuda=True, seed=0)  # fmt: skip
+    out_dir = tempfile.mkdtemp(prefix="pythae-")
+    if pair == "vae":
+        encoder, decoder = pythae_networks(deterministic=False)
+        config = pm.VAEConfig(input_dim=(1, 28, 28), latent_dim=LATENT, reconstruction_loss="bce")
+        model = pm.VAE(config, encoder=encoder, decoder=decoder)
+        trainer_cls = pt.BaseTrainer
+        tcfg = pt.BaseTrainerConfig(output_dir=out_dir, learning_rate=1e-3, **common)
+    elif pair == "aae":
+        encoder, decoder = pythae_networks(deterministic=True)
+        config = pm.Adversarial_AE_Config(input_dim=(1, 28, 28), latent_dim=LATENT,
+                                          deterministic_posterior=True)  # fmt: skip
+        model = pm.Adversarial_AE(config, encoder=encoder, decoder=decoder,
+                                  discriminator=pythae_code_discriminator())  # fmt: skip
+        trainer_cls = pt.AdversarialTrainer
+        tcfg = pt.AdversarialTrainerConfig(
+            output_dir=out_dir, autoencoder_learning_rate=1e-3, discriminator_learning_rate=2e-4,
+            discriminator_optimizer_params=gan_adam, **common,
+        )  # fmt: skip
+    else:
+        encoder, decoder = pythae_networks(deterministic=False)
+        config = VAEGANConfig(input_dim=(1, 28, 28), latent_dim=LATENT)
+        model = pm.VAEGAN(config, encoder=encoder, decoder=decoder)  # its default discriminator
+        trainer_cls = pt.CoupledOptimizerAdversarialTrainer
+        tcfg = pt.CoupledOptimizerAdversarialTrainerConfig(
+            output_dir=out_dir, encoder_learning_rate=2e-4, decoder_learning_rate=2e-4,
+            discriminator_learning_rate=2e-4, encoder_optimizer_params=gan_adam,
+            decoder_optimizer_params=gan_adam, discriminator_optimizer_params=gan_adam, **common,
+        )  # fmt: skip
+    dataset = BaseDataset(train_x, torch.zeros(len(train_x)))
+    trainer = trainer_cls(model=model, train_dataset=dataset, training_config=tcfg)
+    seconds, cpu_seconds = [], []
+    timed_step = trainer.train_step
+
+    def train_step(epoch):
+        start, cpu_start = time.perf_counter(), time.thread_time()
+        result = timed_step(epoch)
+        seconds.append(time.perf_counter() - start)
+        cpu_seconds.append(time.thread_time() - cpu_start)
+        return result
+
+    trainer.train_step = train_step
+    trainer.train()
+    model = trainer.model.eval()  # the last weights, as aegan's are evaluated
+    images = len(train_x) * epochs
+    out = {"images_per_s": images / sum(seconds), "images_per_cpu_s": images / sum(cpu_seconds),
+           "train_s": sum(seconds), "epoch_s": seconds, "train_cpu_s": sum(cpu_seconds)}  # fmt: skip
+    with torch.no_grad():
+        if pair == "vae":
+            start = time.perf_counter()
+            out["test_nll_nats"] = -float(model.get_nll(test_x, n_samples=IWAE_K, batch_size=100))
+            out["eval_s"] = time.perf_counter() - start
+        else:
+            recon = torch.cat([model.decoder(model.encoder(x).embedding).reconstruction
+                               for x in test_x.split(1000)])  # fmt: skip
+            out["test_mse"] = F.mse_loss(recon, test_x).item()
+    return out
+
+
+# ---- aegan ----------------------------------------------------------------------------
+
+
+def aegan_overrides(pair: str, epochs: int, extra: list[str]) -> list[str]:
+    common = [f"data.root={DATA_ROOT}", "data.batch_size=64", f"trainer.epochs={epochs}",
+              "trainer.cpu_threads=1", "trainer.device=cpu", "logger=none", "seed=0"]  # fmt: skip
+    if pair == "vae":
+        return ["model=vae", "model.optimizer.lr=1e-3", "model.likelihood=bernoulli",
+                "evaluate.metrics=[iwae]", f"evaluate.iwae_samples={IWAE_K}", *common, *extra]  # fmt: skip
+    if pair == "aae":
+        return ["model=aae", "evaluate.metrics=[reconstruction]", *common, *extra]
+    if pair == "vae_gan_conv":  # aegan's VAE-GAN recipe as configured: conv networks, bf16
+        return ["experiment=vae_gan_fashion_mnist", "evaluate.metrics=[reconstruction]", *common]
+    here = "__main__"
+    return [
+        "model=vae_gan", "evaluate.metrics=[reconstruction]",
+        f"model.encoder._target_={here}.dense_gan_encoder", "~model.encoder.channels",
+        "~model.encoder.kernel_size", f"model.decoder._target_={here}.dense_gan_decoder",
+        "~model.decoder.channels", "~model.decoder.kernel_size",
+        f"model.discriminator._target_={here}.DenseGanDiscriminator",
+        "~model.discriminator.channels", "~model.discriminator.kernel_size",
+        "~model.discriminator.dropout", *common, *extra,
+    ]  # fmt: skip
+
+
+def run_aegan(pair: str, epochs: int, extra: list[str], run_dir: Path) -> dict:
+    from omegaconf import open_dict
+
+    from aegan.config import compose_config
+    from aegan.engine import loop
+    from aegan.train import train
+
+    overrides = aegan_overrides(pair, epochs, extra)
+    cfg = compose_config(overrides)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(run_dir)
+    wall, cpu = [], []
+
+    class TimedClock(loop.Clock):  # aegan's epoch clock (its "epoch N time: training" line)
+        def start_epoch(self) -> None:
+            super().start_epoch()
+            self.cpu_start = time.thread_time()
+
+        def end_training(self) -> None:
+            super().end_training()
+            wall.append(self.train_end - self.epoch_start)  # training + its scalar logging
+            cpu.append(time.thread_time() - self.cpu_start)
+
+    loop.Clock = TimedClock
+    try:
+        metrics = train(cfg)
+    finally:
+        loop.Clock = TimedClock.__base__
+    images = int(metrics["train/steps"]) * cfg.data.batch_size  # whole batches (drop_last)
+    out = {
+        "images_per_s": images / sum(wall),
+        "images_per_cpu_s": images / sum(cpu),
+        "train_s": sum(wall),
+        "epoch_s": wall,
+        "train_cpu_s": sum(cpu),
+        "overrides": overrides,
+    }
+    if pair == "vae":
+        out["test_nll_nats"] = metrics["test/iwae_nll"]
+    else:
+        out["test_mse"] = metrics["test/mse"]
+    return out
+
+
+# ---- the comparison -------------------------------------------------------------------
+
+
+def load_images() -> tuple[torch.Tensor, torch.Tensor]:
+    """aegan's training split (55k) and the 10k test images, floats in [0, 1]."""
+    from aegan.config import compose_config
+    from aegan.data import load_data
+
+    cfg = compose_config([f"data.root={DATA_ROOT}"])
+    data = load_data(cfg.data, data_dir=str(ROOT / "data"))
+    return data.train_images.float() / 255, data.test_images.float() / 255
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", default="vae,aae,vae_gan")
+    parser.add_argument("--vae-epochs", type=int, default=10)
+    parser.add_argument("--gan-epochs", type=int, default=5, help="aae and vae_gan")
+    parser.add_argument("--out", default=str(ROOT / f"docs/benchmarks/pythae-{DATE}.jsonl"))
+    parser.add_argument("--runs", default=str(ROOT / "logs/compare_pythae"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    train_x, test_x = load_images()
+
+    common = {"date": DATE, "machine": machine(), "torch": torch.__version__, "threads": 1,
+              "batch_size": 64, "train_images": len(train_x), "test_images": len(test_x)}  # fmt: skip
+    runs = Path(args.runs) / time.strftime("%Y-%m-%d_%H-%M-%S")
+    for pair in args.pairs.split(","):
+        epochs = args.vae_epochs if pair == "vae" else args.gan_epochs
+        jobs = [("pythae", None), ("aegan", [])] if pair != "vae_gan_conv" else [("aegan", [])]
+        if pair == "vae":
+            jobs.append(("aegan", ["data.binarize=dynamic"]))
+        for library, extra in jobs:
+            torch.set_num_threads(1)
+            load_before = os.getloadavg()[0]
+            if library == "pythae":
+                result = run_pythae(pair, train_x, test_x, epochs)
+                version = "pythae " + metadata.version("pythae")
+            else:
+                name = pair + ("-binarized" if extra else "")
+                result = run_aegan(pair, epochs, extra, runs / name)
+                version = "aegan " + metadata.version("aegan")
+            protocol = "binarized (dynamic train, fixed test)" if extra else "continuous pixels"
+            line = {"pair": pair, "library": library, "version": version, "epochs": epochs,
+                    "protocol": protocol, **common, **result,
+                    "load_1min": [load_before, os.getloadavg()[0]]}  # fmt: skip
+            figure = "test_nll_nats" if pair == "vae" else "test_mse"
+            print(f"{pair:8s} {library:7s} {protocol:38s} {result['images_per_s']:8.0f} images/s "
+                  f"{result['images_per_cpu_s']:8.0f} per CPU s {figure}={result[figure]:.5g}",
+                  flush=True)  # fmt: skip
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            with open(args.out, "a") as fh:
+                fh.write(json.dumps(line) + "\n")
+
+
+if __name__ == "__main__":
+    main()
