@@ -34,6 +34,7 @@ from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import world_size
 from aegan.errors import CheckpointError, ConfigError
 from aegan.metrics.registry import check_metrics
+from aegan.schema import check_settings, reference
 from aegan.speed import check_switches
 from aegan.tasks.build import build_task, check_choice, check_number, parameter_bytes
 
@@ -75,14 +76,21 @@ ConfigStore.instance().store(group="trainer", name="schema", node=TrainerSchema)
 
 
 def check_positive(
-    cfg: DictConfig, key: str, *, allow_none: bool = False, minimum: int = 1
-) -> None:
-    """Raise ``ConfigError`` unless ``cfg``'s ``key`` is an integer >= ``minimum`` (or null)."""
+    cfg: DictConfig, key: str, *, allow_none: bool = False, minimum: int = 1,
+    maximum: int = 2**31 - 1,
+) -> None:  # fmt: skip
+    """Raise ``ConfigError`` unless ``cfg``'s ``key`` is an integer in [``minimum``,
+    ``maximum``] (or null)."""
     value = OmegaConf.select(cfg, key)
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         allowed = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ConfigError(
+            f"{key}={value!r} is not allowed: it must be {allowed}{' or null' if allow_none else ''}"
+        )
+    if value > maximum:
+        allowed = f"an integer in [{minimum}, {maximum}]"
         raise ConfigError(
             f"{key}={value!r} is not allowed: it must be {allowed}{' or null' if allow_none else ''}"
         )
@@ -111,10 +119,12 @@ def validate_config(cfg: DictConfig) -> None:
     unset = unset_keys(OmegaConf.to_container(cfg, resolve=False))  # e.g. image_folder's root
     if unset:
         raise ConfigError(unset_message(unset[0]))
+    check_settings(cfg, reference(CONF_DIR, option_choices(cfg)))
     check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)
     check_data_config(cfg.data)
     trainer = cfg.trainer
-    for key in ("trainer.epochs", "trainer.keep_checkpoints", "logger.log_every_steps"):
+    check_positive(cfg, "trainer.epochs", maximum=10**6)
+    for key in ("trainer.keep_checkpoints", "logger.log_every_steps"):
         check_positive(cfg, key)
     check_positive(cfg, "trainer.checkpoint_every_steps", minimum=0)
     check_positive(cfg, "trainer.eval_batch_size", allow_none=True)
@@ -183,6 +193,20 @@ def run_choices(cfg: DictConfig) -> dict[str, str]:
     return {g: str(choices.get(g) or cfg[g].get("name")) for g in ("model", "data")}
 
 
+def option_choices(cfg: DictConfig) -> dict[str, str | None]:
+    """The option of each group that ``cfg`` was composed from, as far as ``conf/`` knows
+    it: the ``name`` that ``model`` and ``data`` carry, else Hydra's record of the run."""
+    hydra = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
+    choices = {}
+    for group in GROUPS:
+        name = cfg[group].get("name") if OmegaConf.is_dict(cfg[group]) else None
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"{group}.name={name!r} is not allowed: it must be text")
+        own = name if name and (Path(CONF_DIR) / group / f"{name}.yaml").is_file() else None
+        choices[group] = own or hydra.get(group)
+    return choices
+
+
 def compose_config(
     overrides: list[str], *, config_name: str = "train", searchpath: list[str] = ()
 ) -> DictConfig:
@@ -234,9 +258,12 @@ def _plain_values(saved: dict, composed: dict, *, prefix: str, path) -> list[tup
     out = []
     for key, value in saved.items():
         full = f"{prefix}{key}"
-        if not isinstance(key, str) or key not in composed:
-            continue  # a setting this version does not have: nothing reads it
-        current = composed[key]
+        if not isinstance(key, str) or (key not in composed and key not in CODE_KEYS):
+            code = _code_in(value)
+            if code:  # a setting this version does not have, and nothing reads it, but code
+                raise CheckpointError(f"{path}: {full}{code} is not a plain value")
+            continue
+        current = composed.get(key)
         if key in CODE_KEYS:
             if value != current:
                 raise CheckpointError(
@@ -254,6 +281,25 @@ def _plain_values(saved: dict, composed: dict, *, prefix: str, path) -> list[tup
         else:
             out.append((full, value))
     return out
+
+
+def _code_in(value: Any) -> str:
+    """Where ``value`` holds a code key or an interpolation (".a._target_"), or ""."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in CODE_KEYS:
+                return f".{key}"
+            inner = _code_in(item)
+            if inner:
+                return f".{key}{inner}"
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            inner = _code_in(item)
+            if inner:
+                return f"[{index}]{inner}"
+    elif isinstance(value, str) and "${" in value:
+        return f"={value!r}"
+    return ""
 
 
 def _is_plain(value: Any) -> bool:

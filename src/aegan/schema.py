@@ -1,0 +1,147 @@
+"""Every composed setting against ``conf/``: the first check of ``validate_config``.
+
+The option files of ``conf/`` are the schema: each key takes values of the kind its file
+holds (an integer, a number, true or false, text, a list of those, a mapping), every
+value resolves, every number is finite and fits 64 bits, and a key that ``conf/`` ties to
+another (``latent_dim: ${..latent_dim}``) keeps that key's value. Ranges are checked by
+the code that uses each setting (``check_number`` in the task constructors, the engine's
+checks in ``aegan.config``). Keys that ``conf/`` does not have (a user's own option or
+``+key=...``) get the generic checks only: their own code checks them.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from aegan.errors import ConfigError
+
+INT64_MAX = 2**63 - 1
+DEFAULT_OPTIONS = {"trainer": "default", "logger": "tensorboard", "paths": "default"}
+TIE = re.compile(r"\$\{(\.+)([A-Za-z_][\w.]*)\}")  # a relative interpolation: ${..latent_dim}
+MISSING = object()
+
+
+@functools.cache
+def _option(path: str) -> Any:
+    """An option file of ``conf/`` as unresolved plain data (without its defaults list)."""
+    data = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    if isinstance(data, dict):
+        data.pop("defaults", None)
+    return data
+
+
+def reference(conf_dir: str | Path, choices: dict[str, str | None]) -> dict[str, Any]:
+    """What ``conf/`` holds for the chosen options: ``train.yaml``'s own keys and, per
+    group, the chosen option's file (``None`` for an option outside ``conf/``)."""
+    conf = Path(conf_dir)
+    ref = dict(_option(str(conf / "train.yaml")))
+    for group in ("data", "model", "trainer", "logger", "paths"):
+        choice = choices.get(group) or DEFAULT_OPTIONS.get(group)
+        path = conf / group / f"{choice}.yaml"
+        ok = isinstance(choice, str) and "/" not in choice and path.is_file()
+        ref[group] = _option(str(path)) if ok else None
+    return ref
+
+
+def _kind(value: Any) -> str | None:
+    """The kind a key holds, as messages name it; None for null and ties to another key
+    (a resolver such as ``${oc.env:...}`` gives text)."""
+    if value is None or (isinstance(value, str) and TIE.fullmatch(value)):
+        return None
+    if isinstance(value, str) and "${" in value:
+        return "text"
+    for kinds, name in (((bool,), "true or false"), ((int,), "an integer"),
+                        ((float,), "a number"), ((str,), "text"), ((list,), "a list"),
+                        ((dict,), "a mapping")):  # fmt: skip
+        if isinstance(value, kinds):
+            return name
+    return "a plain value"
+
+
+def _fits(value: Any, want: str) -> bool:
+    have = _kind(value)
+    return have == want or (want == "a number" and have == "an integer")
+
+
+def check_settings(cfg: DictConfig, ref: dict[str, Any]) -> None:
+    """Raise ``ConfigError`` for the first key of ``cfg`` that does not resolve or whose
+    value is not of ``ref``'s kind, not finite, beyond 64 bits or off its tie."""
+    _walk(cfg, cfg, ref, prefix="")
+
+
+def _resolved(cfg: DictConfig, node: Any, key: Any, full: str) -> Any:
+    try:
+        value = node[key]
+        if isinstance(value, (DictConfig, ListConfig)):
+            value = OmegaConf.to_container(value, resolve=True)
+    except Exception as err:  # an interpolation or resolver that fails: one line
+        raw = node._get_node(key)._value() if hasattr(node, "_get_node") else "?"
+        reason = " ".join(str(err).split("\n")[0].split())[:200]
+        raise ConfigError(f"{full}={raw!r} cannot be resolved: {reason}") from None
+    return value
+
+
+def _walk(cfg: DictConfig, node: DictConfig, ref: Any, prefix: str) -> None:
+    for key in node:
+        full = f"{prefix}{key}"
+        child = node._get_node(key)
+        want = ref.get(key, MISSING) if isinstance(ref, dict) else MISSING
+        if OmegaConf.is_dict(child) and not child._is_interpolation():
+            if want is not MISSING and want is not None and not isinstance(want, dict):
+                raise ConfigError(f"{full} is not allowed: it must be {_kind(want)}, not a mapping")
+            _walk(cfg, child, want if isinstance(want, dict) else MISSING, f"{full}.")
+            continue
+        value = _resolved(cfg, node, key, full)
+        _check_value(full, value, want)
+        tie = TIE.fullmatch(want) if isinstance(want, str) else None
+        if tie and child._value() != want:  # set apart from the key conf/ ties it to
+            _check_tie(cfg, full, value, tie)
+
+
+def _check_value(full: str, value: Any, want: Any) -> None:
+    known = want is not MISSING
+    kind = _kind(want) if known else None
+    if known and isinstance(value, dict) and not isinstance(want, dict):
+        # where conf/ has a plain value: no mapping, so no _target_ either
+        raise ConfigError(f"{full}={value!r} is not allowed: it must be {kind or 'a plain value'}")
+    if kind == "true or false" and value is None:
+        raise ConfigError(f"{full}=null is not allowed: it must be true or false")
+    if kind and value is not None and not _fits(value, kind):
+        raise ConfigError(f"{full}={value!r} is not allowed: it must be {kind}")
+    if isinstance(value, list):
+        element = want[0] if isinstance(want, list) and want else (None if known else MISSING)
+        for index, item in enumerate(value):
+            _check_value(f"{full}[{index}]", item, element)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_value(f"{full}.{key}", item, MISSING)
+    else:
+        _check_number(full, value)
+
+
+def _check_number(full: str, value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{full}={value!r} is not allowed: it must be a finite number")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
+        raise ConfigError(f"{full}={value!r} is not allowed: it must fit in 64 bits")
+
+
+def _check_tie(cfg: DictConfig, full: str, value: Any, tie: re.Match) -> None:
+    """A key that ``conf/`` sets from another one (``${..latent_dim}``) set apart from it."""
+    parts = full.split(".")[:-1]
+    up = len(tie.group(1)) - 1
+    target = ".".join(parts[: len(parts) - up] + [tie.group(2)])
+    there = OmegaConf.select(cfg, target, default=MISSING)
+    if isinstance(there, (DictConfig, ListConfig)):
+        there = OmegaConf.to_container(there, resolve=True)
+    if there is not MISSING and there != value:
+        raise ConfigError(
+            f"{full}={value!r} is not allowed: conf/ sets it from {target} ({there!r}); "
+            f"set {target} instead"
+        )
