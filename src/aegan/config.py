@@ -199,7 +199,7 @@ def option_choices(cfg: DictConfig) -> dict[str, str | None]:
     hydra = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
     choices = {}
     for group in GROUPS:
-        name = cfg[group].get("name") if OmegaConf.is_dict(cfg[group]) else None
+        name = OmegaConf.select(cfg, f"{group}.name", throw_on_resolution_failure=False)
         if name is not None and not isinstance(name, str):
             raise ConfigError(f"{group}.name={name!r} is not allowed: it must be text")
         own = name if name and (Path(CONF_DIR) / group / f"{name}.yaml").is_file() else None

@@ -121,31 +121,37 @@ def _check_settings(cfg: DictConfig) -> None:
         raise ConfigError(f"overrides={cfg.overrides!r} is not allowed: it must be a list")
 
 
+def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ()) -> None:
+    """What ``main`` does; ``stop`` (a signal since the start) ends it before a metric with
+    RUN_DIR/stopped.json and the signal's exit code."""
+    _check_settings(cfg)
+    run = load_run(
+        cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
+        overrides=list(cfg.overrides), searchpath=list(searchpath),
+    )  # fmt: skip
+    check_metrics(run.task, cfg.metrics, key="metrics")
+    try:
+        metrics = evaluate_task(run.task, run.data, cfg, stop=stop)
+    except TrainingInterrupted as err:
+        write_json(run.path / "stopped.json", {
+            "signal": err.signal_name, "step": run.step, "phase": err.phase,
+            "message": str(err)})  # fmt: skip
+        log.error("%s", err)
+        sys.exit(err.exit_code)
+    write_metrics(run.path, run.config, metrics, run.step)
+    _clear_evaluation_stop(run.path)
+    for key, value in sorted(metrics.items()):
+        print(f"{key:28s} {value:.6g}")
+    print(f"wrote {run.path / 'metrics.json'}")
+
+
 @one_line_hydra_errors
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     searchpath = list(HydraConfig.get().searchpath) if HydraConfig.initialized() else []
-    with one_line_errors(USER_ERRORS, debug=cfg.debug, logger=log):
-        _check_settings(cfg)
-        run = load_run(
-            cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
-            overrides=list(cfg.overrides), searchpath=searchpath,
-        )  # fmt: skip
-        check_metrics(run.task, cfg.metrics, key="metrics")
-        try:
-            with stop_on_signals() as stop:
-                metrics = evaluate_task(run.task, run.data, cfg, stop=stop)
-        except TrainingInterrupted as err:
-            write_json(run.path / "stopped.json", {
-                "signal": err.signal_name, "step": run.step, "phase": err.phase,
-                "message": str(err)})  # fmt: skip
-            log.error("%s", err)
-            sys.exit(err.exit_code)
-        write_metrics(run.path, run.config, metrics, run.step)
-        _clear_evaluation_stop(run.path)
-    for key, value in sorted(metrics.items()):
-        print(f"{key:28s} {value:.6g}")
-    print(f"wrote {run.path / 'metrics.json'}")
+    # signals from the start: one that comes while the run is read stops before any metric
+    with one_line_errors(USER_ERRORS, debug=cfg.debug, logger=log), stop_on_signals() as stop:
+        evaluate_run(cfg, stop, searchpath)
 
 
 if __name__ == "__main__":

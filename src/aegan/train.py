@@ -95,9 +95,13 @@ def check_same_run(state: dict, record: dict, checkpoint: Path) -> None:
     )  # fmt: skip
     if keys:
         shown = ", ".join(f"{k}={before.get(k)} there, {now.get(k)} here" for k in keys[:3])
+        # other model sizes: its weights would not fit, so no "continue it anyway"
+        anyway = "" if any(k.startswith("model.") for k in keys) else (
+            f", or trainer.resume={checkpoint} to continue it anyway"
+        )  # fmt: skip
         raise ConfigError(
             f"trainer.resume=auto: {checkpoint} was trained with other settings ({shown}); "
-            f"choose another hydra.run.dir, or trainer.resume={checkpoint} to continue it anyway"
+            f"choose another hydra.run.dir{anyway}"
         )
 
 
