@@ -234,6 +234,11 @@ def record_config(
         if not isinstance(option, str) or not OPTION_NAME.fullmatch(option):
             raise CheckpointError(f"{path}: {group} choice {option!r} is not a config option name")
         names.append(f"{group}={option}")
+        name = (saved.get(group) or {}).get("name") if isinstance(saved.get(group), dict) else None
+        if isinstance(name, str) and name != option:  # the model type first: nothing else fits
+            raise CheckpointError(
+                f"{path}: its choices say {group}={option} but its config is of {group}={name}"
+            )
     try:
         cfg = compose_config([*names, *overrides], searchpath=list(searchpath))
     except Exception as err:  # a missing option: one line naming it
@@ -243,21 +248,25 @@ def record_config(
         ) from None
     user_keys = {o.partition("=")[0].lstrip("+~") for o in overrides}
     composed = OmegaConf.to_container(cfg, resolve=False)
-    for key, value in _plain_values(saved, composed, prefix="", path=path):
-        if key not in user_keys:
-            try:
-                OmegaConf.update(cfg, key, value, merge=False, force_add=False)
-            except Exception as err:  # a typed section refusing the value
-                raise CheckpointError(f"{path}: {key}={value!r} is not allowed ({err})") from None
+    for key, value in _plain_values(saved, composed, prefix="", path=path, user=user_keys):
+        try:
+            OmegaConf.update(cfg, key, value, merge=False, force_add=False)
+        except Exception as err:  # a typed section refusing the value
+            reason = str(err).splitlines()[0]
+            raise CheckpointError(f"{path}: {key}={value!r} is not allowed ({reason})") from None
     return cfg
 
 
-def _plain_values(saved: dict, composed: dict, *, prefix: str, path) -> list[tuple[str, Any]]:
+def _plain_values(
+    saved: dict, composed: dict, *, prefix: str, path, user: set[str] = frozenset()
+) -> list[tuple[str, Any]]:
     """(dotted key, value) for each stored value whose key ``composed`` has; refuses code,
     interpolations and values of another kind than ``conf/`` has there."""
     out = []
     for key, value in saved.items():
         full = f"{prefix}{key}"
+        if full in user:  # the user's own override wins over the record, code included
+            continue
         if not isinstance(key, str) or (key not in composed and key not in CODE_KEYS):
             code = _code_in(value)
             if code:  # a setting this version does not have, and nothing reads it, but code
@@ -271,7 +280,9 @@ def _plain_values(saved: dict, composed: dict, *, prefix: str, path) -> list[tup
                     f"not choose code (to use it, pass {full}=... yourself)"
                 )
         elif isinstance(value, dict) and isinstance(current, dict):
-            out += _plain_values(value, current, prefix=f"{full}.", path=path)
+            out += _plain_values(value, current, prefix=f"{full}.", path=path, user=user)
+        elif isinstance(current, dict):
+            raise CheckpointError(f"{path}: {full}={value!r} is not a mapping like conf/'s")
         elif not _is_plain(value):
             raise CheckpointError(f"{path}: {full}={value!r} is not a plain value")
         elif None not in (value, current) and _kind(value) != _kind(current) != "any":

@@ -38,7 +38,7 @@ from aegan.engine.distributed import (
     shutdown_distributed,
 )
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
-from aegan.errors import USER_ERRORS, ConfigError, DiskFullError
+from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, DiskFullError
 from aegan.evaluate import evaluate_task
 from aegan.files import write_json
 from aegan.logger import TensorBoardLogger, flatten_config, hparams_of
@@ -150,7 +150,14 @@ def _resume_state(cfg: DictConfig, run_dir: Path, record: dict) -> tuple[dict, P
         return state, path
     if cfg.trainer.resume:
         path = resolve_checkpoint(cfg.trainer.resume)
-        return load_checkpoint(path), path
+        state = load_checkpoint(path)
+        saved, now = state["choices"].get("model"), record["choices"]["model"]
+        if saved != now:  # before the data is read: its weights cannot fit this model
+            raise CheckpointError(
+                f"{path}: a checkpoint of model={saved}, not model={now}; resume it with "
+                f"model={saved}, or start this run without trainer.resume"
+            )
+        return state, path
     return None
 
 
