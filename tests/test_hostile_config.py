@@ -119,7 +119,7 @@ HOSTILE = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(where=st.sampled_from(ALL_KEYS), value=HOSTILE)
 def test_generated_values_at_every_key_are_refused_in_one_line_or_pass(where, value):
     model, key = where
@@ -154,8 +154,6 @@ COMMAND_LINES = [
     (["data.val_size=60000"], "data.val_size=60000 is not allowed: data=fashion_mnist has 60000"),
     (["data.batch_size=59999", "data.val_size=5000", "data.subset=null"], "data.batch_size=59999"),
     (["seed=18446744073709551616"], "seed=18446744073709551616 is not allowed"),
-    (["seed=abc"], "seed='abc' is not allowed"),
-    (["model.optimizer.lr=-1"], "model.optimizer.lr=-1"),
     (["model.optimizer.lr=nan"], "model.optimizer.lr=nan"),
     (["model.optimizer.lr=fast"], "model.optimizer.lr='fast'"),
     (["model.hidden_dims=[100000000]"], "GiB for weights, gradients and Adam's state"),

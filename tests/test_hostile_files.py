@@ -6,8 +6,10 @@ the file, and no payload writes its sentinel."""
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -18,11 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
+import aegan.config
 from aegan import load_run
 from aegan.data.idx import write_idx
 from aegan.engine.checkpoint import REQUIRED_KEYS, Progress, checkpoint_state
+from aegan.engine.interrupt import StopRequest, stop_on_signals
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
-from aegan.files import atomic_save
+from aegan.evaluate import evaluate_run
+from aegan.files import atomic_save, read_json, write_json
 from aegan.train import train
 from conftest import TINY_GAN, built, compose_config
 
@@ -119,7 +124,7 @@ VALUES = st.one_of(
 )  # fmt: skip
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data(), how=st.sampled_from(["set", "insert", "delete", "code"]))
 def test_a_mutated_record_loads_or_is_one_line(runs, tmp_path_factory, data, how):
     paths = config_paths(runs["ae"]["config"])
@@ -221,3 +226,48 @@ def test_a_payload_in_evaluate_overrides_is_the_users_and_still_one_line(runs, t
     run = runs["root"] / "ae"
     with pytest.raises(ConfigError, match=r"model.net._target_=nope.Nope: no such class"):
         load_run(run, overrides=["model.net._target_=nope.Nope"])
+
+
+def refuse_constant(name: str):
+    raise AssertionError(f"a bare {name} in a result file")
+
+
+def evaluate_cfg(run: Path):
+    return aegan.config.compose_config(
+        [f"run={run}", "checkpoint=last", "device=cpu", "metrics=[reconstruction]"],
+        config_name="evaluate",
+    )
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_evaluation_is_one_line_and_recorded(runs, tmp_path, signal_number):
+    run = tmp_path / "run"
+    saved(runs["ae"], run)
+    write_json(run / "metrics.json", {"val/best_objective": 0.5})
+    with stop_on_signals() as stop, pytest.raises(SystemExit) as info:
+        os.kill(os.getpid(), signal_number)  # a real signal, to the real handler
+        evaluate_run(evaluate_cfg(run), stop)
+    assert info.value.code == 128 + signal_number
+    stopped = read_json(run / "stopped.json")
+    assert (
+        stopped["phase"] == "evaluation" and stopped["signal"] == signal.Signals(signal_number).name
+    )
+    assert read_json(run / "metrics.json") == {"val/best_objective": 0.5}  # nothing half-merged
+    evaluate_run(evaluate_cfg(run), StopRequest())  # evaluated again: the stop is cleared
+    assert not (run / "stopped.json").exists() and "test/mse" in read_json(run / "metrics.json")
+
+
+@pytest.mark.parametrize("content", [b"", b"NaN", b'{"test/mse": 0.'])
+def test_a_broken_metrics_file_loses_nothing(runs, tmp_path, capsys, content):
+    run = tmp_path / "run"
+    saved(runs["ae"], run)
+    (run / "metrics.json").write_bytes(content)
+    (run / ".hydra").mkdir()  # a run folder's other files never choose code either
+    (run / ".hydra" / "config.yaml").write_text(f"model:\n  _target_: builtins.open\n"
+                                                f"  file: {SENTINEL}\n")  # fmt: skip
+    (run / ".hydra" / "overrides.yaml").write_text("- model._target_=builtins.open\n")
+    assert load_run(run, checkpoint="last", device="cpu").metrics == {}
+    evaluate_run(evaluate_cfg(run), StopRequest())
+    strict = json.loads((run / "metrics.json").read_text(), parse_constant=refuse_constant)
+    assert isinstance(strict["test/mse"], float) and not SENTINEL.exists()
+    capsys.readouterr()

@@ -38,6 +38,10 @@ BROKEN = [
 FILES = ["metrics.json", "failed.json", "stopped.json", ".hydra/overrides.yaml"]
 
 
+def refuse_constant(name: str):
+    raise AssertionError(f"a bare {name} in a result file")
+
+
 def make_sweep(root: Path) -> Path:
     """Three finished jobs, one failed and one stopped, as a sweep leaves them."""
     for job, (status, objective) in enumerate(
@@ -95,10 +99,7 @@ def test_result_files_are_strict_json_with_nonfinite_values_flagged(tmp_path_fac
     path = tmp_path_factory.mktemp("json") / "metrics.json"
     write_json(path, values)
 
-    def refuse(constant):
-        raise AssertionError(f"bare {constant} in {path}")
-
-    strict = json.loads(path.read_text(), parse_constant=refuse)
+    strict = json.loads(path.read_text(), parse_constant=refuse_constant)
     back = read_json(path)
     for key, value in values.items():
         if isinstance(value, float) and not math.isfinite(value):
