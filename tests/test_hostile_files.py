@@ -271,3 +271,20 @@ def test_a_broken_metrics_file_loses_nothing(runs, tmp_path, capsys, content):
     strict = json.loads((run / "metrics.json").read_text(), parse_constant=refuse_constant)
     assert isinstance(strict["test/mse"], float) and not SENTINEL.exists()
     capsys.readouterr()
+
+
+RESUME_PARTS = [
+    ("history", [{"val/mse": "abc"}]), ("optimizers", {"autoencoder": {}}),
+    ("task", {"x": torch.zeros(2)}), ("rng", {"torch": torch.zeros(3)}), ("scaler", {"scale": "x"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("key", "value"), RESUME_PARTS)
+def test_resuming_a_damaged_checkpoint_trains_or_is_one_line(runs, tmp_path, key, value):
+    path = saved({**runs["ae"], key: value}, tmp_path / "old")
+    cfg = compose_config([*runs["overrides"], "trainer.epochs=2", "evaluate.at_end=false",
+                          f"trainer.resume={path}"], tmp_path / "new")  # fmt: skip
+    try:
+        train(cfg)
+    except USER_ERRORS as err:
+        assert str(path) in str(err) and "\n" not in str(err), err

@@ -34,7 +34,16 @@ from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import world_size
 from aegan.errors import CheckpointError, ConfigError
 from aegan.metrics.registry import check_metrics
-from aegan.schema import check_settings, reference
+from aegan.schema import (
+    CODE_KEYS,
+    GROUPS,
+    check_settings,
+    code_in,
+    fits,
+    kind_of,
+    option_choices,
+    reference,
+)
 from aegan.speed import check_switches
 from aegan.tasks.build import build_task, check_choice, check_number, parameter_bytes
 
@@ -42,8 +51,6 @@ from aegan.tasks.build import build_task, check_choice, check_number, parameter_
 # so every entry point finds it: `python -m aegan.train` and the `aegan-train` script, for
 # which Hydra would read a relative path as the Python package `conf`.
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
-GROUPS = ("data", "model", "trainer", "logger", "paths")
-CODE_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 ON_NONFINITE = ("stop", "skip")
 MEMORY_SHARE = 0.8  # of the device's memory that weights, gradients and Adam's state may take
 
@@ -119,7 +126,7 @@ def validate_config(cfg: DictConfig) -> None:
     unset = unset_keys(OmegaConf.to_container(cfg, resolve=False))  # e.g. image_folder's root
     if unset:
         raise ConfigError(unset_message(unset[0]))
-    check_settings(cfg, reference(CONF_DIR, option_choices(cfg)))
+    check_settings(cfg, reference(CONF_DIR, option_choices(cfg, CONF_DIR)))
     check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)
     check_data_config(cfg.data)
     trainer = cfg.trainer
@@ -193,20 +200,6 @@ def run_choices(cfg: DictConfig) -> dict[str, str]:
     return {g: str(choices.get(g) or cfg[g].get("name")) for g in ("model", "data")}
 
 
-def option_choices(cfg: DictConfig) -> dict[str, str | None]:
-    """The option of each group that ``cfg`` was composed from, as far as ``conf/`` knows
-    it: the ``name`` that ``model`` and ``data`` carry, else Hydra's record of the run."""
-    hydra = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
-    choices = {}
-    for group in GROUPS:
-        name = OmegaConf.select(cfg, f"{group}.name", throw_on_resolution_failure=False)
-        if name is not None and not isinstance(name, str):
-            raise ConfigError(f"{group}.name={name!r} is not allowed: it must be text")
-        own = name if name and (Path(CONF_DIR) / group / f"{name}.yaml").is_file() else None
-        choices[group] = own or hydra.get(group)
-    return choices
-
-
 def compose_config(
     overrides: list[str], *, config_name: str = "train", searchpath: list[str] = ()
 ) -> DictConfig:
@@ -268,7 +261,7 @@ def _plain_values(
         if full in user:  # the user's own override wins over the record, code included
             continue
         if not isinstance(key, str) or (key not in composed and key not in CODE_KEYS):
-            code = _code_in(value)
+            code = code_in(value)
             if code:  # a setting this version does not have, and nothing reads it, but code
                 raise CheckpointError(f"{path}: {full}{code} is not a plain value")
             continue
@@ -285,32 +278,13 @@ def _plain_values(
             raise CheckpointError(f"{path}: {full}={value!r} is not a mapping like conf/'s")
         elif not _is_plain(value):
             raise CheckpointError(f"{path}: {full}={value!r} is not a plain value")
-        elif None not in (value, current) and _kind(value) != _kind(current) != "any":
+        elif None not in (value, current) and kind_of(current) and not fits(value, current):
             raise CheckpointError(
-                f"{path}: {full}={value!r} is {_kind(value)} where conf/ has {_kind(current)}"
+                f"{path}: {full}={value!r} is {kind_of(value)} where conf/ has {kind_of(current)}"
             )
         else:
             out.append((full, value))
     return out
-
-
-def _code_in(value: Any) -> str:
-    """Where ``value`` holds a code key or an interpolation (".a._target_"), or ""."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in CODE_KEYS:
-                return f".{key}"
-            inner = _code_in(item)
-            if inner:
-                return f".{key}{inner}"
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            inner = _code_in(item)
-            if inner:
-                return f"[{index}]{inner}"
-    elif isinstance(value, str) and "${" in value:
-        return f"={value!r}"
-    return ""
 
 
 def _is_plain(value: Any) -> bool:
@@ -320,13 +294,3 @@ def _is_plain(value: Any) -> bool:
     if isinstance(value, list):
         return all(_is_plain(item) for item in value)
     return value is None or isinstance(value, (bool, int, float))
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, str) and "${" in value:
-        return "any"  # conf/ interpolates it: a stored value replaces it
-    for kinds, name in (((bool,), "true or false"), ((int, float), "a number"), ((str,), "text"),
-                        ((list,), "a list"), ((dict,), "a mapping")):  # fmt: skip
-        if isinstance(value, kinds):
-            return name
-    return "any"

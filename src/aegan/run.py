@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, open_dict
 
-from aegan.config import CONF_DIR, check_memory, option_choices, record_config
+from aegan.config import CONF_DIR, check_memory, record_config
 from aegan.contract import Task, can
 from aegan.data import ImageData, check_data_config, image_shape_of, load_data, normalize
 from aegan.engine.checkpoint import (
@@ -28,7 +28,7 @@ from aegan.engine.checkpoint import (
 from aegan.engine.device import resolve_device
 from aegan.errors import CheckpointError, ConfigError
 from aegan.files import read_json
-from aegan.schema import check_settings, reference
+from aegan.schema import check_settings, option_choices, reference
 from aegan.tasks import build_task
 
 
@@ -135,7 +135,7 @@ def load_run(
     with open_dict(config):  # the folder it was read from, whatever the record says
         config.paths.output_dir = str(run_dir)
     try:  # the stored values against conf/, as a command line's
-        check_settings(config, reference(CONF_DIR, option_choices(config)))
+        check_settings(config, reference(CONF_DIR, option_choices(config, CONF_DIR)))
     except ConfigError as err:
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
     check_data_config(config.data)

@@ -17,11 +17,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from aegan.errors import ConfigError
 
 INT64_MAX = 2**63 - 1
+GROUPS = ("data", "model", "trainer", "logger", "paths")
+CODE_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 DEFAULT_OPTIONS = {"trainer": "default", "logger": "tensorboard", "paths": "default"}
 TIE = re.compile(r"\$\{(\.+)([A-Za-z_][\w.]*)\}")  # a relative interpolation: ${..latent_dim}
 MISSING = object()
@@ -36,12 +39,26 @@ def _option(path: str) -> Any:
     return data
 
 
+def option_choices(cfg: DictConfig, conf_dir: str | Path) -> dict[str, str | None]:
+    """The option of each group that ``cfg`` was composed from, as far as ``conf/`` knows
+    it: the ``name`` that ``model`` and ``data`` carry, else Hydra's record of the run."""
+    hydra = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
+    choices = {}
+    for group in GROUPS:
+        name = OmegaConf.select(cfg, f"{group}.name", throw_on_resolution_failure=False)
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"{group}.name={name!r} is not allowed: it must be text")
+        own = name if name and (Path(conf_dir) / group / f"{name}.yaml").is_file() else None
+        choices[group] = own or hydra.get(group)
+    return choices
+
+
 def reference(conf_dir: str | Path, choices: dict[str, str | None]) -> dict[str, Any]:
     """What ``conf/`` holds for the chosen options: ``train.yaml``'s own keys and, per
     group, the chosen option's file (``None`` for an option outside ``conf/``)."""
     conf = Path(conf_dir)
     ref = dict(_option(str(conf / "train.yaml")))
-    for group in ("data", "model", "trainer", "logger", "paths"):
+    for group in GROUPS:
         choice = choices.get(group) or DEFAULT_OPTIONS.get(group)
         path = conf / group / f"{choice}.yaml"
         ok = isinstance(choice, str) and "/" not in choice and path.is_file()
@@ -49,7 +66,7 @@ def reference(conf_dir: str | Path, choices: dict[str, str | None]) -> dict[str,
     return ref
 
 
-def _kind(value: Any) -> str | None:
+def kind_of(value: Any) -> str | None:
     """The kind a key holds, as messages name it; None for null and ties to another key
     (a resolver such as ``${oc.env:...}`` gives text)."""
     if value is None or (isinstance(value, str) and TIE.fullmatch(value)):
@@ -64,9 +81,29 @@ def _kind(value: Any) -> str | None:
     return "a plain value"
 
 
-def _fits(value: Any, want: str) -> bool:
-    have = _kind(value)
+def fits(value: Any, want: Any) -> bool:
+    """Whether ``value`` is of the kind of ``want`` (an integer where a number belongs)."""
+    have, want = kind_of(value), kind_of(want)
     return have == want or (want == "a number" and have == "an integer")
+
+
+def code_in(value: Any) -> str:
+    """Where ``value`` holds a code key or an interpolation (".a._target_"), or ""."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in CODE_KEYS:
+                return f".{key}"
+            inner = code_in(item)
+            if inner:
+                return f".{key}{inner}"
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            inner = code_in(item)
+            if inner:
+                return f"[{index}]{inner}"
+    elif isinstance(value, str) and "${" in value:
+        return f"={value!r}"
+    return ""
 
 
 def check_settings(cfg: DictConfig, ref: dict[str, Any]) -> None:
@@ -94,7 +131,9 @@ def _walk(cfg: DictConfig, node: DictConfig, ref: Any, prefix: str) -> None:
         want = ref.get(key, MISSING) if isinstance(ref, dict) else MISSING
         if OmegaConf.is_dict(child) and not child._is_interpolation():
             if want is not MISSING and want is not None and not isinstance(want, dict):
-                raise ConfigError(f"{full} is not allowed: it must be {_kind(want)}, not a mapping")
+                raise ConfigError(
+                    f"{full} is not allowed: it must be {kind_of(want)}, not a mapping"
+                )
             _walk(cfg, child, want if isinstance(want, dict) else MISSING, f"{full}.")
             continue
         value = _resolved(cfg, node, key, full)
@@ -106,17 +145,21 @@ def _walk(cfg: DictConfig, node: DictConfig, ref: Any, prefix: str) -> None:
 
 def _check_value(full: str, value: Any, want: Any) -> None:
     known = want is not MISSING
-    kind = _kind(want) if known else None
+    kind = kind_of(want) if known else None
     if known and isinstance(value, dict) and not isinstance(want, dict):
         # where conf/ has a plain value: no mapping, so no _target_ either
         raise ConfigError(f"{full}={value!r} is not allowed: it must be {kind or 'a plain value'}")
     if kind == "true or false" and value is None:
         raise ConfigError(f"{full}=null is not allowed: it must be true or false")
-    if kind and value is not None and not _fits(value, kind):
+    if kind and value is not None and not fits(value, want):
         raise ConfigError(f"{full}={value!r} is not allowed: it must be {kind}")
     if isinstance(value, list):
         element = want[0] if isinstance(want, list) and want else (None if known else MISSING)
         for index, item in enumerate(value):
+            if item is None and kind_of(element) is not None:  # a hole in a list of sizes
+                raise ConfigError(
+                    f"{full}[{index}]=null is not allowed: it must be {kind_of(element)}"
+                )
             _check_value(f"{full}[{index}]", item, element)
     elif isinstance(value, dict):
         for key, item in value.items():
