@@ -112,7 +112,7 @@ def check_settings(cfg: DictConfig, ref: dict[str, Any]) -> None:
     _walk(cfg, cfg, ref, prefix="")
 
 
-def _resolved(cfg: DictConfig, node: Any, key: Any, full: str) -> Any:
+def _resolved(node: Any, key: Any, full: str) -> Any:
     try:
         value = node[key]
         if isinstance(value, (DictConfig, ListConfig)):
@@ -136,7 +136,9 @@ def _walk(cfg: DictConfig, node: DictConfig, ref: Any, prefix: str) -> None:
                 )
             _walk(cfg, child, want if isinstance(want, dict) else MISSING, f"{full}.")
             continue
-        value = _resolved(cfg, node, key, full)
+        if child._is_interpolation() and child._value() == want:
+            continue  # conf/'s own interpolation (${hydra:...} outside a Hydra app): its kind
+        value = _resolved(node, key, full)
         _check_value(full, value, want)
         tie = TIE.fullmatch(want) if isinstance(want, str) else None
         if tie and child._value() != want:  # set apart from the key conf/ ties it to
@@ -156,8 +158,8 @@ def _check_value(full: str, value: Any, want: Any) -> None:
     if isinstance(value, list):
         element = want[0] if isinstance(want, list) and want else (None if known else MISSING)
         for index, item in enumerate(value):
-            if item is None and kind_of(element) is not None:  # a hole in a list of sizes
-                raise ConfigError(
+            if item is None and element is not MISSING and kind_of(element) is not None:
+                raise ConfigError(  # a hole in a list of sizes
                     f"{full}[{index}]=null is not allowed: it must be {kind_of(element)}"
                 )
             _check_value(f"{full}[{index}]", item, element)
@@ -180,9 +182,12 @@ def _check_tie(cfg: DictConfig, full: str, value: Any, tie: re.Match) -> None:
     parts = full.split(".")[:-1]
     up = len(tie.group(1)) - 1
     target = ".".join(parts[: len(parts) - up] + [tie.group(2)])
-    there = OmegaConf.select(cfg, target, default=MISSING)
-    if isinstance(there, (DictConfig, ListConfig)):
-        there = OmegaConf.to_container(there, resolve=True)
+    try:
+        there = OmegaConf.select(cfg, target, default=MISSING)
+        if isinstance(there, (DictConfig, ListConfig)):
+            there = OmegaConf.to_container(there, resolve=True)
+    except Exception:  # the key it is tied to does not resolve: named when the walk gets there
+        return
     if there is not MISSING and there != value:
         raise ConfigError(
             f"{full}={value!r} is not allowed: conf/ sets it from {target} ({there!r}); "
