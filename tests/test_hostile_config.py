@@ -160,6 +160,7 @@ COMMAND_LINES = [
     (["model.net.latent_dim=3"], "conf/ sets it from model.latent_dim (32)"),
     (["trainer.cpu_threads=100000"], "trainer.cpu_threads=100000 is not allowed"),
     (["trainer.epochs=100000000"], "trainer.epochs=100000000 is not allowed"),
+    (["debug=abc"], "debug='abc' is not allowed: it must be true or false"),
 ]
 
 
@@ -196,3 +197,17 @@ def test_bench_thread_counts_are_bounded(monkeypatch, capsys, tmp_path, override
         monkeypatch, capsys, "bench", override, "trainer.device=cpu", f"hydra.run.dir={tmp_path}"
     )
     assert code == 2 and message in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("debug=abc", "debug='abc' is not allowed"), ("cache_dir=5", "cache_dir=5 is not allowed"),
+     ("overrides=[{_target_:builtins.open}]", "overrides[0]={'_target_': 'builtins.open'}"),
+     ("metrics=reconstruction", "metrics='reconstruction' is not allowed"),
+     ("samples=ten", "samples='ten' is not allowed")],
+)  # fmt: skip
+def test_evaluate_settings_are_checked_before_the_run_is_read(
+    monkeypatch, capsys, tmp_path, override, message
+):
+    code, err = run_main(monkeypatch, capsys, "evaluate", f"run={tmp_path / 'none'}", override)
+    assert code == 2 and message in err and err.strip().count("\n") == 0, err

@@ -176,10 +176,17 @@ FOREIGN = [
     (lambda s: {**s, "choices": {"model": "../../etc", "data": "mnist"}}, "not a config option"),
     (lambda s: {**s, "choices": {"model": "nope", "data": "mnist"}}, "choices say model=nope but"),
     (lambda s: {**s, "choices": {"model": "dcgan", "data": "fashion_mnist"}}, "config is of model=autoencoder"),
-    (lambda s: {**s, "networks": {"autoencoder": {k: v.fill_(math.nan) if v.is_floating_point()
-                                                  else v for k, v in s["networks"]["autoencoder"]
-                                                  .items()}}}, "weights are not finite"),
+    (lambda s: poisoned(s, math.nan), "autoencoder weights are not finite"),
+    (lambda s: poisoned(s, math.inf), "autoencoder weights are not finite"),
 ]  # fmt: skip
+
+
+def poisoned(state: dict, value: float) -> dict:
+    """``state`` with one weight of its network set to ``value``."""
+    weights = state["networks"]["autoencoder"]
+    name = next(k for k, v in weights.items() if v.is_floating_point())
+    weights[name].view(-1)[0] = value
+    return state
 
 
 @pytest.mark.parametrize(("change", "message"), FOREIGN)
@@ -277,6 +284,14 @@ RESUME_PARTS = [
     ("history", [{"val/mse": "abc"}]), ("optimizers", {"autoencoder": {}}),
     ("task", {"x": torch.zeros(2)}), ("rng", {"torch": torch.zeros(3)}), ("scaler", {"scale": "x"}),
 ]  # fmt: skip
+
+
+def test_resuming_from_nan_weights_is_one_line(runs, tmp_path):
+    path = saved(poisoned(copy.deepcopy(runs["ae"]), math.nan), tmp_path / "old")
+    cfg = compose_config([*runs["overrides"], "trainer.epochs=2", f"trainer.resume={path}"],
+                         tmp_path / "new")  # fmt: skip
+    with pytest.raises(CheckpointError, match=r"autoencoder weights are not finite"):
+        train(cfg)
 
 
 @pytest.mark.parametrize(("key", "value"), RESUME_PARTS)

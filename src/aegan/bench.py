@@ -297,7 +297,7 @@ def main(cfg: DictConfig) -> None:
         with open_dict(cfg):
             cfg.data.batch_size = cfg.batch_size
     out = Path(cfg.paths.output_dir) / "bench.jsonl"
-    with one_line_errors(USER_ERRORS, debug=cfg.debug, logger=log):
+    with one_line_errors(USER_ERRORS, debug=cfg.debug is True, logger=log):
         for row in benchmark(cfg):
             line = json.dumps(row)
             print(line, flush=True)

@@ -29,6 +29,7 @@ from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.metrics.registry import Settings, check_metric_names, check_metrics
 from aegan.metrics.registry import evaluate as evaluate_metrics
 from aegan.run import load_run
+from aegan.schema import check_settings, option_file
 from aegan.tasks.build import check_choice, check_number
 
 log = logging.getLogger("aegan.evaluate")
@@ -106,6 +107,7 @@ OmegaConf.register_new_resolver("aegan.evaluate_log_dir", log_dir_of, replace=Tr
 
 def _check_settings(cfg: DictConfig) -> None:
     """The command line's settings, before the run is read."""
+    check_settings(cfg, option_file(str(Path(CONF_DIR) / "evaluate.yaml")))
     if not isinstance(cfg.run, str):
         raise ConfigError(
             f"run={cfg.run!r} is not allowed: it must be a run dir or checkpoint file"
@@ -150,7 +152,10 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
 def main(cfg: DictConfig) -> None:
     searchpath = list(HydraConfig.get().searchpath) if HydraConfig.initialized() else []
     # signals from the start: one that comes while the run is read stops before any metric
-    with one_line_errors(USER_ERRORS, debug=cfg.debug, logger=log), stop_on_signals() as stop:
+    with (
+        one_line_errors(USER_ERRORS, debug=cfg.debug is True, logger=log),
+        stop_on_signals() as stop,
+    ):
         evaluate_run(cfg, stop, searchpath)
 
 

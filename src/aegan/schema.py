@@ -19,6 +19,7 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 
 from aegan.errors import ConfigError
 
@@ -28,10 +29,11 @@ CODE_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 DEFAULT_OPTIONS = {"trainer": "default", "logger": "tensorboard", "paths": "default"}
 TIE = re.compile(r"\$\{(\.+)([A-Za-z_][\w.]*)\}")  # a relative interpolation: ${..latent_dim}
 MISSING = object()
+UNSET = (MissingMandatoryValue, InterpolationToMissingValueError)
 
 
 @functools.cache
-def _option(path: str) -> Any:
+def option_file(path: str) -> Any:
     """An option file of ``conf/`` as unresolved plain data (without its defaults list)."""
     data = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
     if isinstance(data, dict):
@@ -57,12 +59,12 @@ def reference(conf_dir: str | Path, choices: dict[str, str | None]) -> dict[str,
     """What ``conf/`` holds for the chosen options: ``train.yaml``'s own keys and, per
     group, the chosen option's file (``None`` for an option outside ``conf/``)."""
     conf = Path(conf_dir)
-    ref = dict(_option(str(conf / "train.yaml")))
+    ref = dict(option_file(str(conf / "train.yaml")))
     for group in GROUPS:
         choice = choices.get(group) or DEFAULT_OPTIONS.get(group)
         path = conf / group / f"{choice}.yaml"
         ok = isinstance(choice, str) and "/" not in choice and path.is_file()
-        ref[group] = _option(str(path)) if ok else None
+        ref[group] = option_file(str(path)) if ok else None
     return ref
 
 
@@ -117,6 +119,8 @@ def _resolved(node: Any, key: Any, full: str) -> Any:
         value = node[key]
         if isinstance(value, (DictConfig, ListConfig)):
             value = OmegaConf.to_container(value, resolve=True)
+    except UNSET:  # ``???``: the entry points' own line names it
+        raise
     except Exception as err:  # an interpolation or resolver that fails: one line
         raw = node._get_node(key)._value() if hasattr(node, "_get_node") else "?"
         reason = " ".join(str(err).split("\n")[0].split())[:200]
@@ -132,7 +136,8 @@ def _walk(cfg: DictConfig, node: DictConfig, ref: Any, prefix: str) -> None:
         if OmegaConf.is_dict(child) and not child._is_interpolation():
             if want is not MISSING and want is not None and not isinstance(want, dict):
                 raise ConfigError(
-                    f"{full} is not allowed: it must be {kind_of(want)}, not a mapping"
+                    f"{full} is not allowed: it must be {kind_of(want) or 'a plain value'}, "
+                    "not a mapping"
                 )
             _walk(cfg, child, want if isinstance(want, dict) else MISSING, f"{full}.")
             continue

@@ -326,7 +326,7 @@ def main(cfg: DictConfig) -> float | None:
         sys.exit(err.exit_code)
     except Exception as err:
         if not _in_sweep():  # a user error: one line, to the console and train.log
-            with one_line_errors(USER_ERRORS, debug=bool(cfg.get("debug")), logger=log):
+            with one_line_errors(USER_ERRORS, debug=cfg.get("debug") is True, logger=log):
                 raise
         hydra_cfg = HydraConfig.get()
         run_dir = Path(hydra_cfg.runtime.output_dir)
@@ -337,7 +337,7 @@ def main(cfg: DictConfig) -> float | None:
             "traceback": traceback.format_exc(),
         }
         write_json(run_dir / "failed.json", failure)
-        unexpected = cfg.get("debug") or not isinstance(err, USER_ERRORS)
+        unexpected = cfg.get("debug") is True or not isinstance(err, USER_ERRORS)
         log.error(
             "job %s failed, the sweep goes on: %s: %s (see %s)", hydra_cfg.job.num,
             failure["type"], err, run_dir / "failed.json", exc_info=bool(unexpected),
