@@ -323,10 +323,14 @@ def test_arbitrary_bytes_read_as_the_spec_says_or_fail_naming_the_file(data):
         ndim, dtype = data[3], IDX_TYPES[data[2]][0]
         shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
         valid = len(data) - 4 - 4 * ndim == math.prod(shape) * dtype.itemsize
+    if valid:
+        try:
+            array = np.frombuffer(data, dtype=dtype, offset=4 + 4 * ndim).reshape(shape)
+        except ValueError:  # no elements, but dimensions past what an array can have
+            valid = False
     with tempfile.TemporaryDirectory() as folder:
         path = write_file(Path(folder) / "random", data)
         if valid:
-            array = np.frombuffer(data, dtype=dtype, offset=4 + 4 * ndim).reshape(shape)
             assert_reads_exactly(read_idx(path), data[2], array)
         else:
             with pytest.raises(DataFileError) as error:

@@ -42,12 +42,13 @@ from aegan.amp import Amp
 from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR, check_positive, validate_config
 from aegan.data import DeviceBatches, ImageData, image_shape_of, load_data
-from aegan.engine.device import resolve_device, seed_everything
+from aegan.engine.device import available_cores, resolve_device, seed_everything
 from aegan.engine.scalars import StepAccumulator
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.speed import build_step, cpu_threads
 from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
+from aegan.tasks.build import check_number
 from aegan.timing import Timed, describe, device_name, time_round_robin
 
 log = logging.getLogger("aegan.bench")
@@ -185,6 +186,29 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
     return out
 
 
+LISTS = (
+    "precisions",
+    "compile_modes",
+    "compile_scopes",
+    "capture_step",
+    "channels_last",
+    "threads",
+)
+
+
+def check_lists(cfg: DictConfig) -> None:
+    """The lists of values to time are lists; thread counts are null or what the machine has."""
+    for key in LISTS:
+        if not OmegaConf.is_list(cfg[key]) or not len(cfg[key]):
+            raise ConfigError(
+                f"{key}={cfg[key]!r} is not allowed: it must be a list of values to time ({key}=[...])"
+            )
+    cores = available_cores()
+    for i, threads in enumerate(cfg.threads):
+        if threads is not None:
+            check_number(f"threads[{i}]", threads, low=1, high=4 * cores, integer=True)
+
+
 def benchmark(cfg: DictConfig) -> list[dict]:
     """Time the plain loop (once per thread count) and the project's step for each
     configuration, round robin in this process; return one row per configuration."""
@@ -193,6 +217,7 @@ def benchmark(cfg: DictConfig) -> list[dict]:
         check_positive(cfg, key)
     check_positive(cfg, "warmup", minimum=0)
     check_positive(cfg, "plain_steps", allow_none=True)
+    check_lists(cfg)
     device = resolve_device(cfg.trainer.device)
     seed_everything(cfg.seed)
     data_dir = Path(cfg.paths.data_dir).expanduser().resolve()
@@ -272,7 +297,7 @@ def main(cfg: DictConfig) -> None:
         with open_dict(cfg):
             cfg.data.batch_size = cfg.batch_size
     out = Path(cfg.paths.output_dir) / "bench.jsonl"
-    with one_line_errors(USER_ERRORS, debug=cfg.debug, logger=log):
+    with one_line_errors(USER_ERRORS, debug=cfg.debug is True, logger=log):
         for row in benchmark(cfg):
             line = json.dumps(row)
             print(line, flush=True)

@@ -85,10 +85,31 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
                 raise
             print(f"error: {line}", file=sys.stderr)
             sys.exit(2)
+        except OSError as err:  # Hydra creating the run's folder, before the task runs
+            if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
+                raise
+            print(
+                f"error: the output folder cannot be created ({err.strerror or err}: "
+                f"{err.filename}); choose a writable one with hydra.run.dir=... "
+                "(hydra.sweep.dir=... for -m) or paths.log_dir=...",
+                file=sys.stderr,
+            )
+            sys.exit(2)
         finally:
             del os.environ["HYDRA_FULL_ERROR"]
 
     return run
+
+
+def _raised_within(err: BaseException, function: object) -> bool:
+    """Whether ``err`` was raised inside ``function`` (the task), not by Hydra around it."""
+    code = getattr(function, "__code__", None)
+    tb = err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            return True
+        tb = tb.tb_next
+    return code is None
 
 
 def hydra_error_line(err: Exception) -> str | None:

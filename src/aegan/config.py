@@ -34,6 +34,16 @@ from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import world_size
 from aegan.errors import CheckpointError, ConfigError
 from aegan.metrics.registry import check_metrics
+from aegan.schema import (
+    CODE_KEYS,
+    GROUPS,
+    check_settings,
+    code_in,
+    fits,
+    kind_of,
+    option_choices,
+    reference,
+)
 from aegan.speed import check_switches
 from aegan.tasks.build import build_task, check_choice, check_number, parameter_bytes
 
@@ -41,8 +51,6 @@ from aegan.tasks.build import build_task, check_choice, check_number, parameter_
 # so every entry point finds it: `python -m aegan.train` and the `aegan-train` script, for
 # which Hydra would read a relative path as the Python package `conf`.
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
-GROUPS = ("data", "model", "trainer", "logger", "paths")
-CODE_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 ON_NONFINITE = ("stop", "skip")
 MEMORY_SHARE = 0.8  # of the device's memory that weights, gradients and Adam's state may take
 
@@ -75,14 +83,21 @@ ConfigStore.instance().store(group="trainer", name="schema", node=TrainerSchema)
 
 
 def check_positive(
-    cfg: DictConfig, key: str, *, allow_none: bool = False, minimum: int = 1
-) -> None:
-    """Raise ``ConfigError`` unless ``cfg``'s ``key`` is an integer >= ``minimum`` (or null)."""
+    cfg: DictConfig, key: str, *, allow_none: bool = False, minimum: int = 1,
+    maximum: int = 2**31 - 1,
+) -> None:  # fmt: skip
+    """Raise ``ConfigError`` unless ``cfg``'s ``key`` is an integer in [``minimum``,
+    ``maximum``] (or null)."""
     value = OmegaConf.select(cfg, key)
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         allowed = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ConfigError(
+            f"{key}={value!r} is not allowed: it must be {allowed}{' or null' if allow_none else ''}"
+        )
+    if value > maximum:
+        allowed = f"an integer in [{minimum}, {maximum}]"
         raise ConfigError(
             f"{key}={value!r} is not allowed: it must be {allowed}{' or null' if allow_none else ''}"
         )
@@ -111,10 +126,12 @@ def validate_config(cfg: DictConfig) -> None:
     unset = unset_keys(OmegaConf.to_container(cfg, resolve=False))  # e.g. image_folder's root
     if unset:
         raise ConfigError(unset_message(unset[0]))
+    check_settings(cfg, reference(CONF_DIR, option_choices(cfg, CONF_DIR)))
     check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)
     check_data_config(cfg.data)
     trainer = cfg.trainer
-    for key in ("trainer.epochs", "trainer.keep_checkpoints", "logger.log_every_steps"):
+    check_positive(cfg, "trainer.epochs", maximum=10**6)
+    for key in ("trainer.keep_checkpoints", "logger.log_every_steps"):
         check_positive(cfg, key)
     check_positive(cfg, "trainer.checkpoint_every_steps", minimum=0)
     check_positive(cfg, "trainer.eval_batch_size", allow_none=True)
@@ -210,6 +227,11 @@ def record_config(
         if not isinstance(option, str) or not OPTION_NAME.fullmatch(option):
             raise CheckpointError(f"{path}: {group} choice {option!r} is not a config option name")
         names.append(f"{group}={option}")
+        name = (saved.get(group) or {}).get("name") if isinstance(saved.get(group), dict) else None
+        if isinstance(name, str) and name != option:  # the model type first: nothing else fits
+            raise CheckpointError(
+                f"{path}: its choices say {group}={option} but its config is of {group}={name}"
+            )
     try:
         cfg = compose_config([*names, *overrides], searchpath=list(searchpath))
     except Exception as err:  # a missing option: one line naming it
@@ -219,24 +241,31 @@ def record_config(
         ) from None
     user_keys = {o.partition("=")[0].lstrip("+~") for o in overrides}
     composed = OmegaConf.to_container(cfg, resolve=False)
-    for key, value in _plain_values(saved, composed, prefix="", path=path):
-        if key not in user_keys:
-            try:
-                OmegaConf.update(cfg, key, value, merge=False, force_add=False)
-            except Exception as err:  # a typed section refusing the value
-                raise CheckpointError(f"{path}: {key}={value!r} is not allowed ({err})") from None
+    for key, value in _plain_values(saved, composed, prefix="", path=path, user=user_keys):
+        try:
+            OmegaConf.update(cfg, key, value, merge=False, force_add=False)
+        except Exception as err:  # a typed section refusing the value
+            reason = str(err).splitlines()[0]
+            raise CheckpointError(f"{path}: {key}={value!r} is not allowed ({reason})") from None
     return cfg
 
 
-def _plain_values(saved: dict, composed: dict, *, prefix: str, path) -> list[tuple[str, Any]]:
+def _plain_values(
+    saved: dict, composed: dict, *, prefix: str, path, user: set[str] = frozenset()
+) -> list[tuple[str, Any]]:
     """(dotted key, value) for each stored value whose key ``composed`` has; refuses code,
     interpolations and values of another kind than ``conf/`` has there."""
     out = []
     for key, value in saved.items():
         full = f"{prefix}{key}"
-        if not isinstance(key, str) or key not in composed:
-            continue  # a setting this version does not have: nothing reads it
-        current = composed[key]
+        if full in user:  # the user's own override wins over the record, code included
+            continue
+        if not isinstance(key, str) or (key not in composed and key not in CODE_KEYS):
+            code = code_in(value)
+            if code:  # a setting this version does not have, and nothing reads it, but code
+                raise CheckpointError(f"{path}: {full}{code} is not a plain value")
+            continue
+        current = composed.get(key)
         if key in CODE_KEYS:
             if value != current:
                 raise CheckpointError(
@@ -244,12 +273,14 @@ def _plain_values(saved: dict, composed: dict, *, prefix: str, path) -> list[tup
                     f"not choose code (to use it, pass {full}=... yourself)"
                 )
         elif isinstance(value, dict) and isinstance(current, dict):
-            out += _plain_values(value, current, prefix=f"{full}.", path=path)
+            out += _plain_values(value, current, prefix=f"{full}.", path=path, user=user)
+        elif isinstance(current, dict):
+            raise CheckpointError(f"{path}: {full}={value!r} is not a mapping like conf/'s")
         elif not _is_plain(value):
             raise CheckpointError(f"{path}: {full}={value!r} is not a plain value")
-        elif None not in (value, current) and _kind(value) != _kind(current) != "any":
+        elif None not in (value, current) and kind_of(current) and not fits(value, current):
             raise CheckpointError(
-                f"{path}: {full}={value!r} is {_kind(value)} where conf/ has {_kind(current)}"
+                f"{path}: {full}={value!r} is {kind_of(value)} where conf/ has {kind_of(current)}"
             )
         else:
             out.append((full, value))
@@ -263,13 +294,3 @@ def _is_plain(value: Any) -> bool:
     if isinstance(value, list):
         return all(_is_plain(item) for item in value)
     return value is None or isinstance(value, (bool, int, float))
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, str) and "${" in value:
-        return "any"  # conf/ interpolates it: a stored value replaces it
-    for kinds, name in (((bool,), "true or false"), ((int, float), "a number"), ((str,), "text"),
-                        ((list,), "a list"), ((dict,), "a mapping")):  # fmt: skip
-        if isinstance(value, kinds):
-            return name
-    return "any"

@@ -29,6 +29,7 @@ from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.metrics.registry import Settings, check_metric_names, check_metrics
 from aegan.metrics.registry import evaluate as evaluate_metrics
 from aegan.run import load_run
+from aegan.schema import check_settings, option_file
 from aegan.tasks.build import check_choice, check_number
 
 log = logging.getLogger("aegan.evaluate")
@@ -106,6 +107,7 @@ OmegaConf.register_new_resolver("aegan.evaluate_log_dir", log_dir_of, replace=Tr
 
 def _check_settings(cfg: DictConfig) -> None:
     """The command line's settings, before the run is read."""
+    check_settings(cfg, option_file(str(Path(CONF_DIR) / "evaluate.yaml")))
     if not isinstance(cfg.run, str):
         raise ConfigError(
             f"run={cfg.run!r} is not allowed: it must be a run dir or checkpoint file"
@@ -121,31 +123,40 @@ def _check_settings(cfg: DictConfig) -> None:
         raise ConfigError(f"overrides={cfg.overrides!r} is not allowed: it must be a list")
 
 
+def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ()) -> None:
+    """What ``main`` does; ``stop`` (a signal since the start) ends it before a metric with
+    RUN_DIR/stopped.json and the signal's exit code."""
+    _check_settings(cfg)
+    run = load_run(
+        cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
+        overrides=list(cfg.overrides), searchpath=list(searchpath),
+    )  # fmt: skip
+    check_metrics(run.task, cfg.metrics, key="metrics")
+    try:
+        metrics = evaluate_task(run.task, run.data, cfg, stop=stop)
+    except TrainingInterrupted as err:
+        write_json(run.path / "stopped.json", {
+            "signal": err.signal_name, "step": run.step, "phase": err.phase,
+            "message": str(err)})  # fmt: skip
+        log.error("%s", err)
+        sys.exit(err.exit_code)
+    write_metrics(run.path, run.config, metrics, run.step)
+    _clear_evaluation_stop(run.path)
+    for key, value in sorted(metrics.items()):
+        print(f"{key:28s} {value:.6g}")
+    print(f"wrote {run.path / 'metrics.json'}")
+
+
 @one_line_hydra_errors
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     searchpath = list(HydraConfig.get().searchpath) if HydraConfig.initialized() else []
-    with one_line_errors(USER_ERRORS, debug=cfg.debug, logger=log):
-        _check_settings(cfg)
-        run = load_run(
-            cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
-            overrides=list(cfg.overrides), searchpath=searchpath,
-        )  # fmt: skip
-        check_metrics(run.task, cfg.metrics, key="metrics")
-        try:
-            with stop_on_signals() as stop:
-                metrics = evaluate_task(run.task, run.data, cfg, stop=stop)
-        except TrainingInterrupted as err:
-            write_json(run.path / "stopped.json", {
-                "signal": err.signal_name, "step": run.step, "phase": err.phase,
-                "message": str(err)})  # fmt: skip
-            log.error("%s", err)
-            sys.exit(err.exit_code)
-        write_metrics(run.path, run.config, metrics, run.step)
-        _clear_evaluation_stop(run.path)
-    for key, value in sorted(metrics.items()):
-        print(f"{key:28s} {value:.6g}")
-    print(f"wrote {run.path / 'metrics.json'}")
+    # signals from the start: one that comes while the run is read stops before any metric
+    with (
+        one_line_errors(USER_ERRORS, debug=cfg.debug is True, logger=log),
+        stop_on_signals() as stop,
+    ):
+        evaluate_run(cfg, stop, searchpath)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ from functools import cached_property
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
-from aegan.config import check_memory, record_config
+from aegan.config import CONF_DIR, check_memory, record_config
 from aegan.contract import Task, can
 from aegan.data import ImageData, check_data_config, image_shape_of, load_data, normalize
 from aegan.engine.checkpoint import (
@@ -28,6 +28,7 @@ from aegan.engine.checkpoint import (
 from aegan.engine.device import resolve_device
 from aegan.errors import CheckpointError, ConfigError
 from aegan.files import read_json
+from aegan.schema import check_settings, option_choices, reference
 from aegan.tasks import build_task
 
 
@@ -130,6 +131,13 @@ def load_run(
         state, path=checkpoint_path, overrides=list(overrides), searchpath=list(searchpath)
     )
     torch_device = resolve_device(device, key="device")
+    run_dir = run_dir_of(checkpoint_path)
+    with open_dict(config):  # the folder it was read from, whatever the record says
+        config.paths.output_dir = str(run_dir)
+    try:  # the stored values against conf/, as a command line's
+        check_settings(config, reference(CONF_DIR, option_choices(config, CONF_DIR)))
+    except ConfigError as err:
+        raise CheckpointError(f"{checkpoint_path}: {err}") from None
     check_data_config(config.data)
     check_memory(build_task(config.model, image_shape_of(config.data), torch.device("meta")),
                  torch_device)  # fmt: skip
@@ -141,7 +149,6 @@ def load_run(
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise CheckpointError(f"{checkpoint_path}: its task state does not fit ({err!r})") from err
     task.train(False)
-    run_dir = run_dir_of(checkpoint_path)
     metrics = {}
     if (run_dir / "metrics.json").is_file():
         try:

@@ -38,7 +38,7 @@ from aegan.engine.distributed import (
     shutdown_distributed,
 )
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
-from aegan.errors import USER_ERRORS, ConfigError, DiskFullError
+from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, DiskFullError
 from aegan.evaluate import evaluate_task
 from aegan.files import write_json
 from aegan.logger import TensorBoardLogger, flatten_config, hparams_of
@@ -95,9 +95,13 @@ def check_same_run(state: dict, record: dict, checkpoint: Path) -> None:
     )  # fmt: skip
     if keys:
         shown = ", ".join(f"{k}={before.get(k)} there, {now.get(k)} here" for k in keys[:3])
+        # other model sizes: its weights would not fit, so no "continue it anyway"
+        anyway = "" if any(k.startswith("model.") for k in keys) else (
+            f", or trainer.resume={checkpoint} to continue it anyway"
+        )  # fmt: skip
         raise ConfigError(
             f"trainer.resume=auto: {checkpoint} was trained with other settings ({shown}); "
-            f"choose another hydra.run.dir, or trainer.resume={checkpoint} to continue it anyway"
+            f"choose another hydra.run.dir{anyway}"
         )
 
 
@@ -146,7 +150,14 @@ def _resume_state(cfg: DictConfig, run_dir: Path, record: dict) -> tuple[dict, P
         return state, path
     if cfg.trainer.resume:
         path = resolve_checkpoint(cfg.trainer.resume)
-        return load_checkpoint(path), path
+        state = load_checkpoint(path)
+        saved, now = state["choices"].get("model"), record["choices"]["model"]
+        if saved != now:  # before the data is read: its weights cannot fit this model
+            raise CheckpointError(
+                f"{path}: a checkpoint of model={saved}, not model={now}; resume it with "
+                f"model={saved}, or start this run without trainer.resume"
+            )
+        return state, path
     return None
 
 
@@ -315,7 +326,7 @@ def main(cfg: DictConfig) -> float | None:
         sys.exit(err.exit_code)
     except Exception as err:
         if not _in_sweep():  # a user error: one line, to the console and train.log
-            with one_line_errors(USER_ERRORS, debug=bool(cfg.get("debug")), logger=log):
+            with one_line_errors(USER_ERRORS, debug=cfg.get("debug") is True, logger=log):
                 raise
         hydra_cfg = HydraConfig.get()
         run_dir = Path(hydra_cfg.runtime.output_dir)
@@ -326,7 +337,7 @@ def main(cfg: DictConfig) -> float | None:
             "traceback": traceback.format_exc(),
         }
         write_json(run_dir / "failed.json", failure)
-        unexpected = cfg.get("debug") or not isinstance(err, USER_ERRORS)
+        unexpected = cfg.get("debug") is True or not isinstance(err, USER_ERRORS)
         log.error(
             "job %s failed, the sweep goes on: %s: %s (see %s)", hydra_cfg.job.num,
             failure["type"], err, run_dir / "failed.json", exc_info=bool(unexpected),

@@ -22,6 +22,8 @@ from aegan.errors import ConfigError, DataFileError, DataNotFoundError
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "image_folder")
 # Image shape (C, H, W) of each named data set, known before reading it.
 KNOWN_SHAPES = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+# Training images of each named data set (before the validation split), known before reading.
+KNOWN_TRAIN_SIZES = {"fashion_mnist": 60000, "mnist": 60000, "cifar10": 50000}
 BINARIZE = ("none", "dynamic", "fixed")
 MAX_IMAGE_SIZE = 1024  # image_folder's side: larger ones would not fit in memory whole
 
@@ -77,6 +79,17 @@ def check_data_config(data_cfg: DictConfig) -> None:
         raise ConfigError(
             f"data.batch_size={data_cfg.batch_size} is larger than data.subset={data_cfg.subset}; "
             f"use a batch size <= {data_cfg.subset}"
+        )
+    total = KNOWN_TRAIN_SIZES.get(data_cfg.name)
+    if total is not None and data_cfg.val_size >= total:
+        raise ConfigError(
+            f"data.val_size={data_cfg.val_size} is not allowed: data={data_cfg.name} has {total} "
+            f"training images, so at most {total - 1}"
+        )
+    if total is not None and data_cfg.batch_size > total - data_cfg.val_size:
+        raise ConfigError(
+            f"data.batch_size={data_cfg.batch_size} is larger than the training set "
+            f"({total - data_cfg.val_size} images after data.val_size={data_cfg.val_size})"
         )
     if data_cfg.name == "image_folder":
         _check_int(data_cfg, "image_size", 4)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 from pathlib import Path
 
 import numpy as np
@@ -42,14 +43,19 @@ def read_idx(path: str | Path, *, expected_ndim: int | None = None) -> torch.Ten
         raise DataFileError(f"{path}: truncated IDX header")
     shape = tuple(int(d) for d in np.frombuffer(raw[4:header_end], dtype=">u4"))
     dtype = np.dtype(_IDX_DTYPES[type_code])
-    expected_bytes = int(np.prod(shape)) * dtype.itemsize
+    expected_bytes = math.prod(shape) * dtype.itemsize  # Python ints: no int64 overflow
     payload = len(raw) - header_end
     if payload != expected_bytes:
         raise DataFileError(
             f"{path}: IDX header says shape {shape} ({expected_bytes} bytes) "
             f"but the file holds {payload} bytes (truncated or wrong file)"
         )
-    array = np.frombuffer(raw, dtype=dtype, offset=header_end).reshape(shape)
+    try:
+        array = np.frombuffer(raw, dtype=dtype, offset=header_end).reshape(shape)
+    except ValueError as err:  # no elements, but dimensions past what an array can have
+        raise DataFileError(
+            f"{path}: IDX header says shape {shape}, which no array can have"
+        ) from err
     return torch.from_numpy(array.astype(dtype.newbyteorder("="), copy=True))
 
 

@@ -147,7 +147,19 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
             raise CheckpointError(f"{path}: not a usable checkpoint: {key} is {what}")
     if min(state["step"], state["epoch"], state["batch"]) < 0:
         raise CheckpointError(f"{path}: not a usable checkpoint: a negative step, epoch or batch")
+    if not all(_is_metrics(entry) for entry in state["history"]):
+        raise CheckpointError(
+            f"{path}: not a usable checkpoint: history is not a list of metrics by name"
+        )
     return state
+
+
+def _is_metrics(entry: Any) -> bool:
+    """``{"val/mse": 0.01, ...}``: what each epoch's validation left in ``history``."""
+    return isinstance(entry, dict) and all(
+        isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+        for k, v in entry.items()
+    )
 
 
 def _upgrade_format_1(state: dict) -> dict:
@@ -263,7 +275,10 @@ def restore(task: Task, amp: Any, state: dict[str, Any], *, path: Path | str) ->
             raise CheckpointError(
                 f"{path}: the {name} optimizer state does not fit ({err})"
             ) from err
-    amp.load_state_dict(state["scaler"])
+    try:
+        amp.load_state_dict(state["scaler"])
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: its gradient scaler state is not usable ({err!r})") from err
     try:
         task.load_extra_state(state["task"])
     except (KeyError, TypeError, ValueError, AttributeError) as err:

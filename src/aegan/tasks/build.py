@@ -69,9 +69,17 @@ def build_task(model_cfg: DictConfig, image_shape: Sequence[int], device: torch.
 def build_network(key: str, cfg: DictConfig, **sizes: Any) -> nn.Module:
     """The ``nn.Module`` of the sub-config ``key`` (e.g. ``model.generator``), with ``sizes``
     (image_shape, ...) that come from the data rather than the config."""
+    for name, value in {**cfg, **sizes}.items():  # sizes and counts: none is negative
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise ConfigError(f"{key}.{name}={value} is not allowed: it must be >= 0")
     network = _instantiate(key, cfg, **sizes)
     if not isinstance(network, nn.Module):
         raise ConfigError(f"{key}._target_={cfg['_target_']} is not an nn.Module")
+    empty = [name for name, p in network.named_parameters() if p.numel() == 0]
+    if empty:  # a layer of width 0 trains nothing (its sizes come from the settings)
+        raise ConfigError(
+            f"{key} has a layer without weights ({empty[0]}): its sizes must be positive"
+        )
     return network
 
 

@@ -90,7 +90,8 @@ class GanTask(Task):
         check_number("model.gp_weight", gp_weight, low=0, high=1e6)
         check_number("model.ema_decay", ema_decay or 0.0, low=0, high=1, high_open=True)
         check_number("model.fd_samples", fd_samples, low=2, high=10**6, integer=True)
-        check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 1, integer=True)
+        check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 2, integer=True)
+        check_number("model.latent_dim", latent_dim, low=1, high=2**20, integer=True)
         self.latent_dim = int(latent_dim)
         self.generator = build_network(
             "model.generator", generator, image_shape=image_shape, latent_dim=self.latent_dim

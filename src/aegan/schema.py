@@ -1,0 +1,200 @@
+"""Every composed setting against ``conf/``: the first check of ``validate_config``.
+
+The option files of ``conf/`` are the schema: each key takes values of the kind its file
+holds (an integer, a number, true or false, text, a list of those, a mapping), every
+value resolves, every number is finite and fits 64 bits, and a key that ``conf/`` ties to
+another (``latent_dim: ${..latent_dim}``) keeps that key's value. Ranges are checked by
+the code that uses each setting (``check_number`` in the task constructors, the engine's
+checks in ``aegan.config``). Keys that ``conf/`` does not have (a user's own option or
+``+key=...``) get the generic checks only: their own code checks them.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
+
+from aegan.errors import ConfigError
+
+INT64_MAX = 2**63 - 1
+GROUPS = ("data", "model", "trainer", "logger", "paths")
+CODE_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
+DEFAULT_OPTIONS = {"trainer": "default", "logger": "tensorboard", "paths": "default"}
+TIE = re.compile(r"\$\{(\.+)([A-Za-z_][\w.]*)\}")  # a relative interpolation: ${..latent_dim}
+MISSING = object()
+UNSET = (MissingMandatoryValue, InterpolationToMissingValueError)
+
+
+@functools.cache
+def option_file(path: str) -> Any:
+    """An option file of ``conf/`` as unresolved plain data (without its defaults list)."""
+    data = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    if isinstance(data, dict):
+        data.pop("defaults", None)
+    return data
+
+
+def option_choices(cfg: DictConfig, conf_dir: str | Path) -> dict[str, str | None]:
+    """The option of each group that ``cfg`` was composed from, as far as ``conf/`` knows
+    it: the ``name`` that ``model`` and ``data`` carry, else Hydra's record of the run."""
+    hydra = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
+    choices = {}
+    for group in GROUPS:
+        name = OmegaConf.select(cfg, f"{group}.name", throw_on_resolution_failure=False)
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"{group}.name={name!r} is not allowed: it must be text")
+        own = name if name and (Path(conf_dir) / group / f"{name}.yaml").is_file() else None
+        choices[group] = own or hydra.get(group)
+    return choices
+
+
+def reference(conf_dir: str | Path, choices: dict[str, str | None]) -> dict[str, Any]:
+    """What ``conf/`` holds for the chosen options: ``train.yaml``'s own keys and, per
+    group, the chosen option's file (``None`` for an option outside ``conf/``)."""
+    conf = Path(conf_dir)
+    ref = dict(option_file(str(conf / "train.yaml")))
+    for group in GROUPS:
+        choice = choices.get(group) or DEFAULT_OPTIONS.get(group)
+        path = conf / group / f"{choice}.yaml"
+        ok = isinstance(choice, str) and "/" not in choice and path.is_file()
+        ref[group] = option_file(str(path)) if ok else None
+    return ref
+
+
+def kind_of(value: Any) -> str | None:
+    """The kind a key holds, as messages name it; None for null and ties to another key
+    (a resolver such as ``${oc.env:...}`` gives text)."""
+    if value is None or (isinstance(value, str) and TIE.fullmatch(value)):
+        return None
+    if isinstance(value, str) and "${" in value:
+        return "text"
+    for kinds, name in (((bool,), "true or false"), ((int,), "an integer"),
+                        ((float,), "a number"), ((str,), "text"), ((list,), "a list"),
+                        ((dict,), "a mapping")):  # fmt: skip
+        if isinstance(value, kinds):
+            return name
+    return "a plain value"
+
+
+def fits(value: Any, want: Any) -> bool:
+    """Whether ``value`` is of the kind of ``want`` (an integer where a number belongs)."""
+    have, want = kind_of(value), kind_of(want)
+    return have == want or (want == "a number" and have == "an integer")
+
+
+def code_in(value: Any) -> str:
+    """Where ``value`` holds a code key or an interpolation (".a._target_"), or ""."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in CODE_KEYS:
+                return f".{key}"
+            inner = code_in(item)
+            if inner:
+                return f".{key}{inner}"
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            inner = code_in(item)
+            if inner:
+                return f"[{index}]{inner}"
+    elif isinstance(value, str) and "${" in value:
+        return f"={value!r}"
+    return ""
+
+
+def check_settings(cfg: DictConfig, ref: dict[str, Any]) -> None:
+    """Raise ``ConfigError`` for the first key of ``cfg`` that does not resolve or whose
+    value is not of ``ref``'s kind, not finite, beyond 64 bits or off its tie."""
+    _walk(cfg, cfg, ref, prefix="")
+
+
+def _resolved(node: Any, key: Any, full: str) -> Any:
+    try:
+        value = node[key]
+        if isinstance(value, (DictConfig, ListConfig)):
+            value = OmegaConf.to_container(value, resolve=True)
+    except UNSET:  # ``???``: the entry points' own line names it
+        raise
+    except Exception as err:  # an interpolation or resolver that fails: one line
+        raw = node._get_node(key)._value() if hasattr(node, "_get_node") else "?"
+        reason = " ".join(str(err).split("\n")[0].split())[:200]
+        raise ConfigError(f"{full}={raw!r} cannot be resolved: {reason}") from None
+    return value
+
+
+def _walk(cfg: DictConfig, node: DictConfig, ref: Any, prefix: str) -> None:
+    for key in node:
+        full = f"{prefix}{key}"
+        child = node._get_node(key)
+        want = ref.get(key, MISSING) if isinstance(ref, dict) else MISSING
+        if OmegaConf.is_dict(child) and not child._is_interpolation():
+            if want is not MISSING and want is not None and not isinstance(want, dict):
+                raise ConfigError(
+                    f"{full} is not allowed: it must be {kind_of(want) or 'a plain value'}, "
+                    "not a mapping"
+                )
+            _walk(cfg, child, want if isinstance(want, dict) else MISSING, f"{full}.")
+            continue
+        if child._is_interpolation() and child._value() == want:
+            continue  # conf/'s own interpolation (${hydra:...} outside a Hydra app): its kind
+        value = _resolved(node, key, full)
+        _check_value(full, value, want)
+        tie = TIE.fullmatch(want) if isinstance(want, str) else None
+        if tie and child._value() != want:  # set apart from the key conf/ ties it to
+            _check_tie(cfg, full, value, tie)
+
+
+def _check_value(full: str, value: Any, want: Any) -> None:
+    known = want is not MISSING
+    kind = kind_of(want) if known else None
+    if known and isinstance(value, dict) and not isinstance(want, dict):
+        # where conf/ has a plain value: no mapping, so no _target_ either
+        raise ConfigError(f"{full}={value!r} is not allowed: it must be {kind or 'a plain value'}")
+    if kind == "true or false" and value is None:
+        raise ConfigError(f"{full}=null is not allowed: it must be true or false")
+    if kind and value is not None and not fits(value, want):
+        raise ConfigError(f"{full}={value!r} is not allowed: it must be {kind}")
+    if isinstance(value, list):
+        element = want[0] if isinstance(want, list) and want else (None if known else MISSING)
+        for index, item in enumerate(value):
+            if item is None and element is not MISSING and kind_of(element) is not None:
+                raise ConfigError(  # a hole in a list of sizes
+                    f"{full}[{index}]=null is not allowed: it must be {kind_of(element)}"
+                )
+            _check_value(f"{full}[{index}]", item, element)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_value(f"{full}.{key}", item, MISSING)
+    else:
+        _check_number(full, value)
+
+
+def _check_number(full: str, value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{full}={value!r} is not allowed: it must be a finite number")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
+        raise ConfigError(f"{full}={value!r} is not allowed: it must fit in 64 bits")
+
+
+def _check_tie(cfg: DictConfig, full: str, value: Any, tie: re.Match) -> None:
+    """A key that ``conf/`` sets from another one (``${..latent_dim}``) set apart from it."""
+    parts = full.split(".")[:-1]
+    up = len(tie.group(1)) - 1
+    target = ".".join(parts[: len(parts) - up] + [tie.group(2)])
+    try:
+        there = OmegaConf.select(cfg, target, default=MISSING)
+        if isinstance(there, (DictConfig, ListConfig)):
+            there = OmegaConf.to_container(there, resolve=True)
+    except Exception:  # the key it is tied to does not resolve: named when the walk gets there
+        return
+    if there is not MISSING and there != value:
+        raise ConfigError(
+            f"{full}={value!r} is not allowed: conf/ sets it from {target} ({there!r}); "
+            f"set {target} instead"
+        )

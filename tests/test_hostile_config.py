@@ -1,0 +1,213 @@
+"""Hostile settings: every key of the composed config, for every model, gets wrong kinds,
+out-of-range and extreme values and code payloads; each ends in ``ConfigError`` (one line)
+before any work, or passes, and no payload ever writes its sentinel file."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import pytest
+from hydra.core.global_hydra import GlobalHydra
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from omegaconf import OmegaConf, open_dict
+
+import aegan.config
+from aegan.config import validate_config
+from aegan.errors import USER_ERRORS
+from conftest import REPO, TINY_AE
+
+MODELS = sorted(path.stem for path in (REPO / "conf" / "model").glob("*.yaml"))
+CODE_KEYS = ("_target_", "_partial_", "_recursive_", "_args_", "_convert_")
+SENTINEL_DIR = Path(tempfile.gettempdir()) / f"aegan-hostile-{os.getpid()}"  # never created
+SENTINEL = SENTINEL_DIR / "written"
+
+
+def payloads(sentinel: Path) -> list:
+    """Values that write ``sentinel`` if anything instantiates or resolves them."""
+    return [
+        {"_target_": "builtins.open", "file": str(sentinel), "mode": "w"},
+        {
+            "_target_": "pathlib.Path.touch",
+            "_args_": [{"_target_": "pathlib.Path", "_args_": [str(sentinel)]}],
+        },  # fmt: skip
+        f"${{oc.create:{{_target_: builtins.open, file: '{sentinel}', mode: w}}}}",
+    ]
+
+
+@cache
+def base(model: str):
+    cfg = aegan.config.compose_config([f"model={model}", "trainer.device=cpu"])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(SENTINEL_DIR / "run")  # validate_config writes nothing
+    return cfg
+
+
+@cache
+def keys(model: str) -> tuple[str, ...]:
+    """Every leaf key of the composed config but Hydra's own code keys (the command line's
+    to choose); the engine's keys once, with the first model."""
+    out = []
+
+    def walk(node, prefix):
+        for key in node:
+            child = node._get_node(key)
+            if OmegaConf.is_dict(child) and not child._is_interpolation():
+                walk(child, f"{prefix}{key}.")
+            elif key not in CODE_KEYS:
+                out.append(f"{prefix}{key}")
+
+    walk(base(model), "")
+    return tuple(k for k in out if model == MODELS[0] or k.startswith("model."))
+
+
+ALL_KEYS = [(model, key) for model in MODELS for key in keys(model)]
+
+
+def outcome(model: str, key: str, value) -> str:
+    """Set ``key`` to ``value`` as an override would; "refused" or "ok", nothing else."""
+    cfg = base(model).copy()
+    try:
+        with open_dict(cfg):
+            OmegaConf.update(cfg, key, value, merge=False)
+    except Exception:  # a typed key refusing the value on assignment: Hydra's one line
+        return "refused"
+    try:
+        validate_config(cfg)
+    except USER_ERRORS as err:  # ConfigError, or CheckpointError for trainer.resume
+        assert "\n" not in str(err), err
+        return "refused"
+    finally:
+        assert not SENTINEL.exists(), f"{key}={value!r} ran code"
+    return "ok"
+
+
+def test_every_key_refuses_code_where_a_plain_value_belongs():
+    """A payload at each key of each model (the three in turn): refused, never run."""
+    assert len(ALL_KEYS) > 150
+    for i, (model, key) in enumerate(ALL_KEYS):
+        payload = payloads(SENTINEL)[i % 3]
+        assert outcome(model, key, payload) == "refused", (key, payload)
+
+
+HOSTILE = st.one_of(
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.sampled_from([-1, 0, 2**31, 2**63, 2**64, -(2**63) - 1, 10**12]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([float("nan"), float("inf"), -float("inf"), 1e308, -0.0, 1e-320]),
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "${oc.env:HOME}",
+            "${..latent_dim}",
+            "${nope}",
+            "${oc.decode:'[1'}",
+            "???",
+            "",
+            "null",
+            "1e400",
+        ]
+    ),  # fmt: skip
+    st.booleans(),
+    st.none(),
+    st.lists(st.one_of(st.integers(-5, 2**40), st.floats(), st.text(max_size=3)), max_size=4),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(where=st.sampled_from(ALL_KEYS), value=HOSTILE)
+def test_generated_values_at_every_key_are_refused_in_one_line_or_pass(where, value):
+    model, key = where
+    outcome(model, key, value)
+
+
+# ---- the command line: one line on stderr and exit code 2 --------------------------------
+
+
+def run_main(monkeypatch, capsys, module: str, *overrides: str) -> tuple[int, str]:
+    """``python -m aegan.MODULE overrides`` in this process: (exit code, stderr and log)."""
+    main = __import__(f"aegan.{module}", fromlist=["main"]).main
+    monkeypatch.setattr(sys, "argv", [f"aegan.{module}", *overrides])
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    finally:
+        GlobalHydra.instance().clear()
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.err + captured.out
+
+
+COMMAND_LINES = [
+    (["model.net._target_=os.system"], "model.net._target_=os.system"),
+    (["model.net._target_=nope.Nope"], "model.net._target_=nope.Nope: no such class"),
+    (["model._target_=builtins.open"], "model._target_=builtins.open could not be built"),
+    ([f"model.latent_dim={{_target_:builtins.open,file:'{SENTINEL}',mode:w}}"], "model.latent_dim"),
+    (["trainer.epochs=${oc.env:HOME}"], "trainer.epochs='${oc.env:HOME}' cannot be resolved"),
+    (["evaluate.metrics=reconstruction"], "evaluate.metrics='reconstruction' is not allowed"),
+    (["evaluate.metrics=[reconstruction,nope]"], "'nope' is not a metric"),
+    (["evaluate.metrics=[fd]"], "'fd' needs a model that can sample"),
+    (["data.val_size=60000"], "data.val_size=60000 is not allowed: data=fashion_mnist has 60000"),
+    (["data.batch_size=59999", "data.val_size=5000", "data.subset=null"], "data.batch_size=59999"),
+    (["seed=18446744073709551616"], "seed=18446744073709551616 is not allowed"),
+    (["model.optimizer.lr=nan"], "model.optimizer.lr=nan"),
+    (["model.optimizer.lr=fast"], "model.optimizer.lr='fast'"),
+    (["model.hidden_dims=[100000000]"], "GiB for weights, gradients and Adam's state"),
+    (["model.net.latent_dim=3"], "conf/ sets it from model.latent_dim (32)"),
+    (["trainer.cpu_threads=100000"], "trainer.cpu_threads=100000 is not allowed"),
+    (["trainer.epochs=100000000"], "trainer.epochs=100000000 is not allowed"),
+    (["debug=abc"], "debug='abc' is not allowed: it must be true or false"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), COMMAND_LINES)
+def test_command_line_mistakes_are_one_line(monkeypatch, capsys, tmp_path, overrides, message):
+    out = tmp_path / "run"
+    code, err = run_main(monkeypatch, capsys, "train", *TINY_AE, *overrides, f"hydra.run.dir={out}")
+    assert code == 2
+    assert message in err and err.strip().count("\n") == 0, err
+    assert "Traceback" not in err and not SENTINEL.exists()
+    assert not (out / "checkpoints").exists()  # refused before any work
+
+
+@pytest.mark.parametrize("where", ["file", "inside a file"])
+def test_an_output_folder_that_cannot_be_made_is_one_line(monkeypatch, capsys, tmp_path, where):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    run_dir = blocker if where == "file" else blocker / "run"
+    code, err = run_main(monkeypatch, capsys, "train", *TINY_AE, f"hydra.run.dir={run_dir}")
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("error: the output folder cannot be created") or (
+        "paths.output_dir" in err and err.strip().count("\n") == 0
+    ), err
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("threads=100000", "threads=100000 is not allowed: it must be a list"),
+     ("threads=[100000]", "threads[0]=100000 is not allowed"),
+     ("threads=[two]", "threads[0]='two' is not allowed")],
+)  # fmt: skip
+def test_bench_thread_counts_are_bounded(monkeypatch, capsys, tmp_path, override, message):
+    code, err = run_main(
+        monkeypatch, capsys, "bench", override, "trainer.device=cpu", f"hydra.run.dir={tmp_path}"
+    )
+    assert code == 2 and message in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("debug=abc", "debug='abc' is not allowed"), ("cache_dir=5", "cache_dir=5 is not allowed"),
+     ("overrides=[{_target_:builtins.open}]", "overrides[0]={'_target_': 'builtins.open'}"),
+     ("metrics=reconstruction", "metrics='reconstruction' is not allowed"),
+     ("samples=ten", "samples='ten' is not allowed")],
+)  # fmt: skip
+def test_evaluate_settings_are_checked_before_the_run_is_read(
+    monkeypatch, capsys, tmp_path, override, message
+):
+    code, err = run_main(monkeypatch, capsys, "evaluate", f"run={tmp_path / 'none'}", override)
+    assert code == 2 and message in err and err.strip().count("\n") == 0, err
