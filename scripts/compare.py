@@ -56,19 +56,19 @@ COLUMNS = {  # metric key -> (column title, digits)
     "gen/precision": ("precision", 2),
     "gen/recall": ("recall", 2),
 }
-PROTOCOL = """Protocol: Fashion-MNIST, 55,000 training and 5,000 validation images (split seed 0),
-10,000 test images, grey pixels in [0, 1] (no binarisation), each model's recipe for {epochs}
-epochs at batch 64 (the dense autoencoder's recipe at batch 64 too), seeds {seeds}; cells are
-the mean over seeds and (min-max). Test MSE: the reconstruction (a VAE's decoder mean at the
-posterior mean) against the test image, per pixel. Linear probe: logistic regression on the
-codes (a VAE's posterior means) of 10,000 training images, accuracy on the test set. -ELBO:
-one z per test image; IWAE: -log p(x) bounded with k importance samples (k = 1000 on the first
-2,000 test images; the conv VAE: k = 100 on the first 1,000). Sample metrics: 10,000 samples (a VAE's
+PROTOCOL = """Protocol: Fashion-MNIST, 55,000 training and 5,000 validation images (split seed 0), 10,000
+test images, grey pixels in [0, 1] (no binarisation), each model's recipe for {epochs} epochs
+at batch 64 (the dense autoencoder's recipe at batch 64 too), seeds {seeds}; cells are the mean
+over seeds and (min-max). Test MSE: the reconstruction (a VAE's decoder mean at the posterior
+mean) against the test image, per pixel. Linear probe: logistic regression on the codes (a
+VAE's posterior means) of 10,000 training images, accuracy on the test set. -ELBO: one z per
+test image; IWAE: -log p(x) bounded with k importance samples (k = 1000 on the first 2,000 test
+images; the conv VAE: k = 100 on the first 1,000). Sample metrics: 10,000 samples (a VAE's
 decoder means at prior draws, the DCGAN's EMA generator) against the first 10,000 test images
-in the features of a CNN trained on the training split minus 10,000 held-out images; the
-floors (the held-out images in place of the samples) are FD {floor_fd}, precision
-{floor_precision}, recall {floor_recall}. PCA-32: the training split's 32 principal components.
-Images/s: `python -m aegan.bench` on this 2-core CPU, the recipe's settings."""
+in the features of a CNN trained on the training split minus 10,000 held-out images; the floors
+(the held-out images in place of the samples) are FD {floor_fd}, precision {floor_precision},
+recall {floor_recall}. PCA-32: the training split's 32 principal components."""
+SPEED = "Images/s: `python -m aegan.bench` on this 2-core CPU, the recipe's settings."
 
 
 def run(models: list[str], epochs: int, seeds: str, out: Path) -> None:
@@ -114,20 +114,24 @@ def table(out: Path, speed: Path | None) -> str:
         rows.append(
             [
                 "PCA-32",
+                "-",
                 *(_cell([pca[k]], d) if k in pca else "" for k, (_, d) in COLUMNS.items()),
-                "",
             ]
         )
     for model, finished in jobs.items():
-        cells = [model.replace("_", " ")]
+        if not finished:
+            continue
+        cells = [model.replace("_", " "), str(len(finished))]
         for key, (_, digits) in COLUMNS.items():
             cells.append(_cell([r[key] for r in finished if isinstance(r.get(key), float)], digits))
-        speed_cell = images_per_sec.get(model)
-        cells.append(f"{speed_cell:,.0f}" if speed_cell else "")
         rows.append(cells)
         for r in finished:
             lines.append({"model": model, "seed": r.get("seed"), **{k: r.get(k) for k in COLUMNS}})
-    header = ["model", *(title for title, _ in COLUMNS.values()), "images/s"]
+    if images_per_sec:  # only from lines timed on a quiet machine (--speed)
+        rows = [[*r, f"{images_per_sec[r[0].replace(' ', '_')]:,.0f}"
+                 if images_per_sec.get(r[0].replace(" ", "_")) else ""] for r in rows]  # fmt: skip
+    header = ["model", "seeds", *(title for title, _ in COLUMNS.values())]
+    header += ["images/s"] if images_per_sec else []
     text = "\n".join(["| " + " | ".join(header) + " |", "|" + " --- |" * len(header),
                       *("| " + " | ".join(r) + " |" for r in rows)])  # fmt: skip
     floors = [r for finished in jobs.values() for r in finished if "floor/fd" in r]
@@ -141,6 +145,7 @@ def table(out: Path, speed: Path | None) -> str:
         floor_fd=floor["floor/fd"], floor_precision=floor["floor/precision"],
         floor_recall=floor["floor/recall"],
     )  # fmt: skip
+    text += "\n" + SPEED if images_per_sec else ""
     (out / "comparison.md").write_text(text + "\n")
     (out / "comparison.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     return text
