@@ -102,3 +102,15 @@ def test_set_updates_resumes_the_ramp():
     decay = 41 / 50  # t = 40
     torch.testing.assert_close(ema.network.weight, decay * before + (1 - decay) * live.weight)
     assert ema.updates() == 41
+
+
+def test_the_update_clock_lives_on_the_networks_device():
+    """On the device, so a replayed CUDA graph ramps it (meta stands in for CUDA here)."""
+    ema = ExponentialMovingAverage(nn.Linear(2, 2, device="meta"), 0.9)
+    assert ema.clock.device.type == "meta" and ema.network.weight.device.type == "meta"
+
+
+def test_an_update_from_another_architecture_is_refused():
+    ema = ExponentialMovingAverage(nn.Linear(2, 2), 0.9)
+    with pytest.raises(ValueError, match="zip"):
+        ema.update(nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)))
