@@ -120,3 +120,11 @@ def test_read_json_names_the_file_it_cannot_use(tmp_path, content, message):
     with pytest.raises(ValueError, match=message) as caught:
         read_json(path)
     assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_a_nested_nonfinite_value_is_refused_rather_than_written_as_nan(tmp_path):
+    """Only top-level floats are flagged; anything deeper would not be strict JSON."""
+    path = tmp_path / "metrics.json"
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        write_json(path, {"per_class": [0.5, float("nan")]})
+    assert not path.exists()
