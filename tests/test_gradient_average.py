@@ -19,7 +19,9 @@ from torch import nn
 from aegan.engine.distributed import (
     Distributed,
     GradientAverager,
+    backend_for,
     init_distributed,
+    rank_device,
     shutdown_distributed,
     world_size,
 )
@@ -46,7 +48,10 @@ def grads(*modules: nn.Module) -> list[torch.Tensor | None]:
 def ranks_scenario(rank: int, folder: Path) -> dict[str, list]:
     """What both ranks run, in the same order; returns the gradients seen at each point."""
     dist = init_distributed("cpu")
-    seen: dict[str, list] = {"ranks": [dist.rank, dist.world_size, world_size(), dist.is_main]}
+    seen: dict[str, list] = {
+        "ranks": [dist.rank, dist.world_size, world_size(), dist.is_main, str(dist.device),
+                  torch.distributed.get_backend()]
+    }  # fmt: skip
     with dist.main_first():  # rank 0 writes, then rank 1 reads what it wrote
         marker = folder / "first"
         seen["first"] = [marker.exists()]
@@ -127,8 +132,9 @@ def test_two_gloo_ranks_average_each_backward_to_the_one_process_gradient(tmp_pa
     child = multiprocessing.get_context("spawn").Process(target=rank_1, args=(tmp_path, port))
     child.start()
     try:
-        for key, value in dict(RANK="0", LOCAL_RANK="0", WORLD_SIZE="2",
-                               MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port)).items():  # fmt: skip
+        monkeypatch.delenv("LOCAL_RANK", raising=False)  # 0 when torchrun leaves it out
+        for key, value in dict(RANK="0", WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
+                               MASTER_PORT=str(port)).items():  # fmt: skip
             monkeypatch.setenv(key, value)
         mine = ranks_scenario(0, tmp_path)
         child.join(timeout=120)
@@ -138,7 +144,8 @@ def test_two_gloo_ranks_average_each_backward_to_the_one_process_gradient(tmp_pa
             child.kill()
     theirs = torch.load(tmp_path / "rank1.pt", weights_only=True)
 
-    assert mine["ranks"] == [0, 2, 2, True] and theirs["ranks"] == [1, 2, 2, False]
+    assert mine["ranks"] == [0, 2, 2, True, "cpu", "gloo"]
+    assert theirs["ranks"] == [1, 2, 2, False, "cpu", "gloo"]
     assert mine["first"] == [False] and theirs["first"] == [True]
     assert (tmp_path / "first").read_text() == "1"  # rank 1 wrote last
     reference = one_process_reference()
@@ -161,3 +168,12 @@ def test_without_torchrun_it_is_one_process_on_the_named_device(monkeypatch):
     with single.main_first():  # no group, no barrier
         pass
     assert single.is_main and not Distributed(1, 2, torch.device("cpu")).is_main
+
+
+def test_on_cuda_each_rank_takes_its_local_gpu_and_nccl():
+    """Device objects need no GPU: the mapping is checked on any machine."""
+    assert rank_device(torch.device("cuda"), 1) == torch.device("cuda", 1)
+    assert rank_device(torch.device("cuda", 0), 3) == torch.device("cuda", 3)
+    assert rank_device(torch.device("cpu"), 1) == torch.device("cpu")
+    assert backend_for(torch.device("cuda", 1)) == "nccl"
+    assert backend_for(torch.device("cpu")) == "gloo"
