@@ -28,6 +28,12 @@ metrics.prdc           | src/aegan/metrics/prdc.py             | tests/test_metr
 metrics.classes        | src/aegan/metrics/classes.py          | tests/test_metrics.py tests/test_classes_*.py
 metrics.reconstruction | src/aegan/metrics/reconstruction.py   | tests/test_metrics.py tests/test_reconstruction_*.py
 data.idx               | src/aegan/data/idx.py                 | tests/test_idx.py
+engine.checkpoint      | src/aegan/engine/checkpoint.py        | tests/test_engine_checkpoint.py tests/test_checkpoint_files.py tests/test_capture.py
+files                  | src/aegan/files.py                    | tests/test_files.py tests/test_checkpoint_files.py
+engine.distributed     | src/aegan/engine/distributed.py       | tests/test_gradient_average.py
+tasks.ema              | src/aegan/tasks/ema.py                | tests/test_ema.py tests/test_capture.py
+engine.scalars         | src/aegan/engine/scalars.py           | tests/test_scalars.py tests/test_host_sync.py tests/test_capture.py
+engine.loop            | src/aegan/engine/loop.py              | tests/test_loop.py
 '
 
 rows() { sed -e '/^[[:space:]]*$/d' <<<"$MODULES"; }
@@ -92,11 +98,16 @@ for name in "${wanted[@]}"; do
     }
     seconds=$(($(date +%s) - started))
     (cd "$work" && "$REPO/$VENV/bin/mutmut" results --all true) >"$work/results.txt"
-    : >"$work/survivors.diff"
+    # every survivor's diff, as `mutmut show` prints it, from one process (one per mutant
+    # costs a second or two each, minutes for a module that has hundreds)
     { grep -Ev ': (killed|timeout|segfault)$' "$work/results.txt" || true; } |
-        sed -e 's/^ *//' -e 's/: [^:]*$//' | while read -r mutant; do
-            (cd "$work" && "$REPO/$VENV/bin/mutmut" show "$mutant") >>"$work/survivors.diff"
-        done
+        sed -e 's/^ *//' -e 's/: [^:]*$//' |
+        (cd "$work" && "$PY" -c '
+import sys
+from mutmut.__main__ import show
+for name in sys.stdin.read().split():
+    show.callback(name)
+') >"$work/survivors.diff"
 
     "$PY" - "$REPORT" "$name" "$sources" "$tests" "$work" "$seconds" "$MUTMUT_VERSION" <<'EOF'
 import collections, datetime, os, platform, re, sys
