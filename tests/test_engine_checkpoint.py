@@ -24,6 +24,7 @@ from aegan.engine.checkpoint import (
     last_good_checkpoint,
     load_checkpoint,
     load_network_state,
+    load_optimizer_state,
     load_weights,
     resolve_checkpoint,
     restore,
@@ -374,6 +375,9 @@ def test_load_network_state_loads_a_fitting_state():
         ({"weight": torch.zeros(2, 3)},
          "c.pt: G weights do not fit the configured model (missing: bias); use the "
          "checkpoint's own config (aegan.load_run) or matching model overrides"),
+        ({"weight": torch.zeros(2, 3), "bias": torch.zeros(2), "extra": torch.zeros(1)},
+         "c.pt: G weights do not fit the configured model (unexpected: extra); use the "
+         "checkpoint's own config (aegan.load_run) or matching model overrides"),
         ({"weight": torch.full((2, 3), math.nan), "bias": torch.tensor([0.0, -math.inf])},
          "c.pt: G weights are not finite (weight, bias hold NaN or inf); use an earlier "
          "checkpoint (checkpoint=best, or a step-*.pt)"),
@@ -394,3 +398,28 @@ def test_integer_buffers_are_not_checked_for_finiteness():
     target = nn.BatchNorm1d(2)
     load_network_state(target, source.state_dict(), name="bn", path="c.pt")
     assert target.num_batches_tracked.item() == 7
+
+
+def test_a_format_1_file_with_a_malformed_config_gets_the_usual_refusal(tmp_path):
+    state = a_state(config=["not", "a", "dict"])
+    del state["choices"]
+    path = saved(tmp_path, {**state, "format_version": 1, "modules": state.pop("networks")})
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    assert str(caught.value) == f"{path}: not a usable checkpoint: config is a list, not a dict"
+
+
+@pytest.mark.parametrize("capturable", [True, False])
+def test_optimizer_step_counters_go_where_this_runs_flags_keep_them(capturable):
+    """A CPU run's Adam resumed by a capturable one (a CUDA graph; meta stands in for the
+    GPU): the step counter moves to the parameter's device, as float32."""
+    weight = torch.nn.Parameter(torch.ones(3))
+    saved = torch.optim.Adam([weight], foreach=False)
+    weight.grad = torch.ones(3)
+    saved.step()
+    on_meta = torch.nn.Parameter(torch.ones(3, device="meta"))
+    resumed = torch.optim.Adam([on_meta], capturable=capturable, foreach=False)
+    load_optimizer_state(resumed, saved.state_dict())
+    assert resumed.param_groups[0]["capturable"] is capturable
+    step = resumed.state[on_meta]["step"]
+    assert step.device.type == ("meta" if capturable else "cpu") and step.dtype == torch.float32
