@@ -446,3 +446,10 @@ def test_a_checkpoint_that_would_run_code_is_refused_unopened(tmp_path):
         "containers (possibly code); only weights-only checkpoints are accepted"
     )
     assert not (tmp_path / "ran").exists()
+
+
+def test_a_key_after_an_integer_best_objective_is_still_checked(tmp_path):
+    state = {"format_version": 2, **a_state(best_objective=3)}
+    del state["rng"]
+    with pytest.raises(CheckpointError, match="rng is missing"):
+        load_checkpoint(saved(tmp_path, state))
