@@ -5,6 +5,8 @@
 #   scripts/mutation.sh                 every module in MODULES below
 #   scripts/mutation.sh metrics.prdc    only the named ones
 #   scripts/mutation.sh --list          the module table
+#   scripts/mutation.sh --again NAME    retest the last run's survivors and timeouts of NAME with
+#                                       the current tests (the other verdicts are kept)
 #
 # Each run rewrites that module's section of the generated block in docs/mutation.md: counts,
 # score and the diff of every survivor. mutmut's working copy stays in .mutation/NAME/ (ignored by
@@ -28,6 +30,12 @@ metrics.prdc           | src/aegan/metrics/prdc.py             | tests/test_metr
 metrics.classes        | src/aegan/metrics/classes.py          | tests/test_metrics.py tests/test_classes_*.py
 metrics.reconstruction | src/aegan/metrics/reconstruction.py   | tests/test_metrics.py tests/test_reconstruction_*.py
 data.idx               | src/aegan/data/idx.py                 | tests/test_idx.py
+engine.checkpoint      | src/aegan/engine/checkpoint.py        | tests/test_engine_checkpoint.py tests/test_checkpoint_files.py tests/test_capture.py
+files                  | src/aegan/files.py                    | tests/test_files.py tests/test_checkpoint_files.py
+engine.distributed     | src/aegan/engine/distributed.py       | tests/test_gradient_average.py
+tasks.ema              | src/aegan/tasks/ema.py                | tests/test_ema.py tests/test_capture.py
+engine.scalars         | src/aegan/engine/scalars.py           | tests/test_scalars.py tests/test_host_sync.py tests/test_capture.py
+engine.loop            | src/aegan/engine/loop.py              | tests/test_loop.py tests/test_loop_cadence.py
 '
 
 rows() { sed -e '/^[[:space:]]*$/d' <<<"$MODULES"; }
@@ -47,6 +55,11 @@ if ! "$PY" -c 'import mutmut, sys; sys.exit(not mutmut.__version__.startswith("3
 fi
 MUTMUT_VERSION=$("$PY" -c 'import mutmut; print(mutmut.__version__)')
 
+again=""
+if [[ "${1:-}" == "--again" ]]; then
+    again=1
+    shift
+fi
 wanted=("$@")
 if [[ ${#wanted[@]} -eq 0 ]]; then
     mapfile -t wanted < <(rows | while read -r row; do field "$row" 1; done)
@@ -65,11 +78,26 @@ for name in "${wanted[@]}"; do
     work=".mutation/$name"
     echo "=== $name: mutating $sources, tests: $tests"
 
-    # A fresh copy of the tree per module: mutmut reads its settings from setup.cfg (the repo's
-    # pyproject.toml has no [tool.mutmut]) and writes its mutants/ folder next to it.
-    rm -rf "$work"
-    mkdir -p "$work"
-    tar --exclude=__pycache__ -cf - src tests conf pyproject.toml | tar -xf - -C "$work"
+    if [[ -n "$again" && -d "$work/mutants" ]]; then
+        # the same mutants and their verdicts; the current tests, statistics collected anew
+        # (so new tests are mapped to the functions they call), and every mutant that was not
+        # killed back to "not checked" (a timeout on a busy machine may be a survivor)
+        for copy in "$work" "$work/mutants"; do
+            rm -rf "$copy/tests"
+            tar --exclude=__pycache__ -cf - tests | tar -xf - -C "$copy"
+        done
+        rm -f "$work/mutants/mutmut-stats.json"
+        (cd "$work" && "$PY" -c '
+from mutmut.__main__ import _reset_mutant_results, status_by_exit_code
+_reset_mutant_results(lambda key, code: status_by_exit_code[code] != "killed")
+')
+    else
+        # A fresh copy of the tree per module: mutmut reads its settings from setup.cfg (the
+        # repo's pyproject.toml has no [tool.mutmut]) and writes its mutants/ folder next to it.
+        rm -rf "$work"
+        mkdir -p "$work"
+        tar --exclude=__pycache__ -cf - src tests conf pyproject.toml | tar -xf - -C "$work"
+    fi
     {
         echo "[mutmut]"
         echo "source_paths = src"
@@ -92,11 +120,16 @@ for name in "${wanted[@]}"; do
     }
     seconds=$(($(date +%s) - started))
     (cd "$work" && "$REPO/$VENV/bin/mutmut" results --all true) >"$work/results.txt"
-    : >"$work/survivors.diff"
+    # every survivor's diff, as `mutmut show` prints it, from one process (one per mutant
+    # costs a second or two each, minutes for a module that has hundreds)
     { grep -Ev ': (killed|timeout|segfault)$' "$work/results.txt" || true; } |
-        sed -e 's/^ *//' -e 's/: [^:]*$//' | while read -r mutant; do
-            (cd "$work" && "$REPO/$VENV/bin/mutmut" show "$mutant") >>"$work/survivors.diff"
-        done
+        sed -e 's/^ *//' -e 's/: [^:]*$//' |
+        (cd "$work" && "$PY" -c '
+import sys
+from mutmut.__main__ import show
+for name in sys.stdin.read().split():
+    show.callback(name)
+') >"$work/survivors.diff"
 
     "$PY" - "$REPORT" "$name" "$sources" "$tests" "$work" "$seconds" "$MUTMUT_VERSION" <<'EOF'
 import collections, datetime, os, platform, re, sys

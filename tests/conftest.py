@@ -47,6 +47,22 @@ def built(overrides: list[str], tmp_path: Path, device=CPU, data: ImageData | No
     return cfg, task, amp, step
 
 
+def assert_same(a, b, where="state"):
+    """Nested dicts / lists / tensors / numbers equal, tensors bitwise and with the same dtype."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), where
+        for key in a:
+            assert_same(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert isinstance(b, (list, tuple)) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif torch.is_tensor(a):
+        assert torch.is_tensor(b) and a.dtype == b.dtype and torch.equal(a, b), where
+    else:
+        assert a == b, where
+
+
 def weights(state: dict, name: str) -> dict:
     """A network's weights in a checkpoint dict."""
     return state["networks"][name]

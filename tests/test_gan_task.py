@@ -14,7 +14,9 @@ from aegan.config import validate_config
 from aegan.data import ImageData, load_data
 from aegan.engine import load_checkpoint
 from aegan.logger import TensorBoardLogger
+from aegan.metrics import frechet_distance
 from aegan.tasks import GanTask, build_task
+from aegan.tasks.gan import pooled_pixels
 from aegan.train import train
 from conftest import CPU, TINY_GAN, built, compose_config
 
@@ -129,7 +131,12 @@ def test_without_ema_the_generator_makes_the_samples(fashion_subset, tmp_path, o
         expected = (task.generator(z) + 1) / 2
     torch.testing.assert_close(task.generate(z), expected.clamp(0, 1))
     val = task.validate([fashion_subset.val_images], Amp("fp32", CPU))
-    assert math.isfinite(val["val/pixel_fd"]) and val["val/pixel_fd"] > 0
+    # the objective is the FD of the trained generator's samples from the seeded noise
+    noise = torch.Generator().manual_seed(task.val_noise_seed)
+    fakes = task.generator(task.draw_latents(100, noise)).add(1).div(2)
+    real = pooled_pixels(fashion_subset.val_images.float() / 255)
+    expected = frechet_distance(pooled_pixels(fakes), real)
+    assert val["val/pixel_fd"] == pytest.approx(expected, rel=1e-4) and expected > 0.01
     task.log_epoch(TensorBoardLogger(tmp_path / "r" / "tb", enabled=False), fashion_subset, step=0)
     assert (tmp_path / "r" / "samples" / "epoch-0001.png").is_file()
 

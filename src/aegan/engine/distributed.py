@@ -88,12 +88,22 @@ def init_distributed(device_name: str) -> Distributed:
     if world_size == 1:
         return Distributed(0, 1, device)
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    device = rank_device(device, local_rank)
     if device.type == "cuda":
-        device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        dist.init_process_group(backend=backend_for(device))
     return Distributed(rank, world_size, device)
+
+
+def rank_device(device: torch.device, local_rank: int) -> torch.device:
+    """This rank's device: on CUDA the GPU torchrun gave it (LOCAL_RANK), else ``device``."""
+    return torch.device("cuda", local_rank) if device.type == "cuda" else device
+
+
+def backend_for(device: torch.device) -> str:
+    """The collectives' backend: NCCL between GPUs, gloo between CPU processes."""
+    return "nccl" if device.type == "cuda" else "gloo"
 
 
 def world_size() -> int:

@@ -1,0 +1,130 @@
+"""aegan.files: atomic writes (the bytes, the folder, the hidden temporary name, the
+cleanup) and strict JSON with the non-finite floats flagged and read back."""
+
+import json
+import math
+import os
+
+import pytest
+import torch
+
+from aegan.files import atomic_save, atomic_write_bytes, fsync_dir, read_json, write_json
+
+
+def refuse_constants(name):
+    raise AssertionError(f"{name} is not strict JSON")
+
+
+def test_atomic_write_makes_missing_folders_and_replaces_a_file(tmp_path):
+    path = tmp_path / "a" / "b" / "file.bin"
+    atomic_write_bytes(path, b"first")
+    atomic_write_bytes(path, memoryview(b"second, longer"))  # the folders exist now
+    assert path.read_bytes() == b"second, longer"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["file.bin"]
+
+
+def test_the_new_bytes_are_written_to_a_hidden_temporary_file_in_the_same_folder(
+    tmp_path, monkeypatch
+):
+    """At its fsync the data sits in ``.NAME.*.tmp`` next to ``NAME``, which is still old."""
+    path = tmp_path / "metrics.json"
+    path.write_bytes(b"old")
+    seen = []
+    real_fsync = os.fsync
+
+    def fsync_and_look(fd):
+        real_fsync(fd)
+        if not seen:
+            seen.append((sorted(p.name for p in tmp_path.iterdir()), path.read_bytes()))
+
+    monkeypatch.setattr(os, "fsync", fsync_and_look)
+    atomic_write_bytes(path, b"new")
+    (names, bytes_at_fsync), = seen  # fmt: skip
+    assert bytes_at_fsync == b"old"
+    (temporary,) = [name for name in names if name != "metrics.json"]
+    assert temporary.startswith(".metrics.json.") and temporary.endswith(".tmp")
+    assert path.read_bytes() == b"new"
+
+
+def test_a_failed_write_removes_its_temporary_file_and_raises(tmp_path, monkeypatch):
+    path = tmp_path / "file.bin"
+    path.write_bytes(b"old")
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt  # BaseException too: Ctrl-C between write and rename
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_bytes(path, b"new")
+    monkeypatch.undo()
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
+
+
+def test_atomic_save_round_trips_tensors(tmp_path):
+    state = {"w": torch.arange(6.0).view(2, 3), "step": 7}
+    atomic_save(state, tmp_path / "x.pt")
+    loaded = torch.load(tmp_path / "x.pt", weights_only=True)
+    assert torch.equal(loaded["w"], state["w"]) and loaded["step"] == 7
+
+
+def test_fsync_dir_of_a_missing_folder_is_a_no_op(tmp_path):
+    fsync_dir(tmp_path / "missing")  # nothing to make durable, no error
+    fsync_dir(tmp_path)
+
+
+def test_write_json_is_strict_sorted_and_flags_nonfinite_values(tmp_path):
+    path = tmp_path / "metrics.json"
+    values = {"b": 1.5, "a": float("nan"), "c": float("inf"), "d": float("-inf"), "e": "text"}
+    write_json(path, values)
+    text = path.read_text()
+    assert text.endswith("}\n") and text.startswith('{\n  "_nonfinite"')  # indent 2, sorted
+    raw = json.loads(text, parse_constant=refuse_constants)
+    assert raw == {
+        "a": None, "b": 1.5, "c": None, "d": None, "e": "text",
+        "_nonfinite": {"a": "nan", "c": "inf", "d": "-inf"},
+    }  # fmt: skip
+    assert list(raw) == sorted(raw)
+    back = read_json(path)
+    assert math.isnan(back.pop("a"))
+    assert back == {"b": 1.5, "c": math.inf, "d": -math.inf, "e": "text"}
+
+
+def test_finite_values_have_no_flags(tmp_path):
+    write_json(tmp_path / "m.json", {"x": 0.25, "n": 3, "none": None})
+    assert json.loads((tmp_path / "m.json").read_text()) == {"x": 0.25, "n": 3, "none": None}
+    assert read_json(tmp_path / "m.json") == {"x": 0.25, "n": 3, "none": None}
+
+
+def test_read_json_trusts_only_well_formed_flags(tmp_path):
+    """A flag turns a null back into a float only when the value is null and the name known."""
+    path = tmp_path / "m.json"
+    path.write_text(
+        json.dumps({"a": None, "b": 2.0, "c": None, "_nonfinite": {"a": "-inf", "b": "nan",
+                                                                     "c": "huge"}})
+    )  # fmt: skip
+    assert read_json(path) == {"a": -math.inf, "b": 2.0, "c": None}
+    path.write_text(json.dumps({"a": None, "_nonfinite": ["a"]}))
+    assert read_json(path) == {"a": None}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"[1, 2]", "not a JSON object"), (b"{broken", "not readable as JSON"),
+     (b"\xff\xfe", "not readable as JSON"), (None, "not readable as JSON")],
+)  # fmt: skip
+def test_read_json_names_the_file_it_cannot_use(tmp_path, content, message):
+    path = tmp_path / "metrics.json"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=message) as caught:
+        read_json(path)
+    assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_a_nested_nonfinite_value_is_refused_rather_than_written_as_nan(tmp_path):
+    """Only top-level floats are flagged; anything deeper would not be strict JSON."""
+    path = tmp_path / "metrics.json"
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        write_json(path, {"per_class": [0.5, float("nan")]})
+    assert not path.exists()

@@ -1,0 +1,49 @@
+"""StepAccumulator's window: nothing reaches the host before ``read``, and a read gives the
+means, the non-finite count and the first non-finite step of that window alone."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from aegan.engine.scalars import StepAccumulator
+from conftest import CPU
+
+
+def scalars(**values: float) -> dict[str, torch.Tensor]:
+    return {k: torch.tensor(v, dtype=torch.float32) for k, v in values.items()}
+
+
+def test_a_window_stays_in_device_buffers_until_it_is_read():
+    """Consecutive steps with the same keys are only stacked: no fold, so no host copy."""
+    stats = StepAccumulator(CPU)
+    stats.ROWS = 3
+    for step in range(7):
+        stats.add(scalars(loss=float(step)), step)
+    assert stats._sums == {} and len(stats._full) == 2 and stats._rows == 1
+    assert stats.read() == ({"loss": 3.0}, 0, -1)
+
+
+def test_a_clean_window_reports_no_nonfinite_step():
+    stats = StepAccumulator(CPU)
+    stats.add(scalars(loss=2.5), 40)
+    assert stats.read() == ({"loss": 2.5}, 0, -1)  # one step: its own value
+
+
+def test_a_step_after_a_gap_is_counted_at_its_own_number():
+    stats = StepAccumulator(CPU)
+    stats.add(scalars(loss=1.0), 0)
+    stats.add(scalars(loss=math.nan), 5)
+    assert stats.read() == ({"loss": 0.5}, 1, 5)
+
+
+def test_the_first_nonfinite_step_is_kept_across_folds_until_the_read():
+    stats = StepAccumulator(CPU)
+    stats.add(scalars(loss=math.inf), 0)  # step 0: the first non-finite step
+    stats.add(scalars(loss=1.0, other=1.0), 1)  # new keys: the rows so far are folded
+    stats.add(scalars(loss=math.nan, other=1.0), 2)
+    assert stats.read() == ({"loss": 1 / 3, "other": 1 / 3}, 2, 0)
+    stats.add(scalars(loss=4.0, other=2.0), 3)  # the next window starts clean
+    assert stats.read() == ({"loss": 4.0, "other": 2.0}, 0, -1)
+    assert stats.steps == 0 and stats.read() == ({}, 0, -1)
