@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -67,7 +68,8 @@ images; the conv VAE: k = 100 on the first 1,000). Sample metrics: 10,000 sample
 decoder means at prior draws, the DCGAN's EMA generator) against the first 10,000 test images
 in the features of a CNN trained on the training split minus 10,000 held-out images; the floors
 (the held-out images in place of the samples) are FD {floor_fd}, precision {floor_precision},
-recall {floor_recall}. PCA-32: the training split's 32 principal components."""
+recall {floor_recall}. PCA-32: the training split's 32 principal components. Training images/s:
+the fastest seed's epoch by the run's own clock (its log), on the 2-core CPU the runs shared."""
 SPEED = "Images/s: `python -m aegan.bench` on this 2-core CPU, the recipe's settings."
 
 
@@ -88,6 +90,16 @@ def run(models: list[str], epochs: int, seeds: str, out: Path) -> None:
         ]  # fmt: skip
         print(" ".join(command), flush=True)
         subprocess.run(command, check=True)
+
+
+def training_images_per_sec(row: dict) -> float | None:
+    """The job's training throughput from its own epoch clock (``train.log``): images / s."""
+    log = Path(row["run_dir"]) / "train.log"
+    seconds = [
+        float(m[1]) for m in re.finditer(r"epoch \d+ time: training ([\d.]+) s", log.read_text())
+    ]
+    steps, batch = row.get("train/steps"), row.get("data.batch_size", 64)
+    return steps * float(batch) / sum(seconds) if seconds and steps else None
 
 
 def _cell(values: list[float], digits: int) -> str:
@@ -124,13 +136,15 @@ def table(out: Path, speed: Path | None) -> str:
         cells = [model.replace("_", " "), str(len(finished))]
         for key, (_, digits) in COLUMNS.items():
             cells.append(_cell([r[key] for r in finished if isinstance(r.get(key), float)], digits))
+        speeds = [s for s in map(training_images_per_sec, finished) if s]
+        cells.append(f"{max(speeds):,.0f}" if speeds else "")
         rows.append(cells)
         for r in finished:
             lines.append({"model": model, "seed": r.get("seed"), **{k: r.get(k) for k in COLUMNS}})
     if images_per_sec:  # only from lines timed on a quiet machine (--speed)
         rows = [[*r, f"{images_per_sec[r[0].replace(' ', '_')]:,.0f}"
                  if images_per_sec.get(r[0].replace(" ", "_")) else ""] for r in rows]  # fmt: skip
-    header = ["model", "seeds", *(title for title, _ in COLUMNS.values())]
+    header = ["model", "seeds", *(title for title, _ in COLUMNS.values()), "training images/s"]
     header += ["images/s"] if images_per_sec else []
     text = "\n".join(["| " + " | ".join(header) + " |", "|" + " --- |" * len(header),
                       *("| " + " | ".join(r) + " |" for r in rows)])  # fmt: skip
