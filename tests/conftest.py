@@ -47,10 +47,10 @@ def built(overrides: list[str], tmp_path: Path, device=CPU, data: ImageData | No
     return cfg, task, amp, step
 
 
-def assert_same(a, b, where="state"):
-    """Nested dicts / lists / tensors / numbers equal, tensors bitwise and with the same dtype."""
+def assert_same(a, b, where: str = "state") -> None:
+    """Nested dicts / lists / tensors / numbers equal; tensors bitwise, with the same dtype."""
     if isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), where
+        assert isinstance(b, dict) and a.keys() == b.keys(), f"{where}: {a.keys()} vs {b.keys()}"
         for key in a:
             assert_same(a[key], b[key], f"{where}[{key!r}]")
     elif isinstance(a, (list, tuple)):
@@ -58,9 +58,10 @@ def assert_same(a, b, where="state"):
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             assert_same(x, y, f"{where}[{i}]")
     elif torch.is_tensor(a):
-        assert torch.is_tensor(b) and a.dtype == b.dtype and torch.equal(a, b), where
+        assert torch.is_tensor(b) and a.dtype == b.dtype and a.shape == b.shape, where
+        assert torch.equal(a, b), f"{where} differs by {(a.double() - b.double()).abs().max()}"
     else:
-        assert a == b, where
+        assert a == b, f"{where}: {a!r} vs {b!r}"
 
 
 def weights(state: dict, name: str) -> dict:

@@ -23,7 +23,7 @@ from aegan.engine.interrupt import TrainingInterrupted
 from aegan.errors import ConfigError
 from aegan.models import DenseAutoencoder
 from aegan.train import train
-from conftest import REPO, TINY_AE, TINY_GAN
+from conftest import REPO, TINY_AE, TINY_GAN, assert_same
 
 
 def networks(state: dict) -> dict[str, dict[str, torch.Tensor]]:
@@ -32,23 +32,6 @@ def networks(state: dict) -> dict[str, dict[str, torch.Tensor]]:
 
 
 NOT_TRAINING_STATE = {"config"}  # where the run was written, how it was started
-
-
-def assert_same(a, b, where: str = "state") -> None:
-    """Nested dicts / lists / tensors / numbers equal; tensors bitwise, with the same dtype."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), f"{where}: {a.keys()} vs {b.keys()}"
-        for key in a:
-            assert_same(a[key], b[key], f"{where}[{key!r}]")
-    elif isinstance(a, (list, tuple)):
-        assert isinstance(b, (list, tuple)) and len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{where}[{i}]")
-    elif torch.is_tensor(a):
-        assert torch.is_tensor(b) and a.dtype == b.dtype and a.shape == b.shape, where
-        assert torch.equal(a, b), f"{where} differs by {(a.double() - b.double()).abs().max()}"
-    else:
-        assert a == b, f"{where}: {a!r} vs {b!r}"
 
 
 def assert_same_training_state(a: dict, b: dict) -> None:
