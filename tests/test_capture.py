@@ -121,7 +121,7 @@ def test_a_resume_keeps_this_runs_optimizer_speed_flags(saved_fused):
 
 
 def _run(step, data, n: int) -> StepAccumulator:
-    stats = StepAccumulator(data.train_images.device)
+    stats = StepAccumulator()
     for i in range(n):
         stats.add(step(data.train_images[64 * i : 64 * (i + 1)]), i)
     return stats
@@ -167,7 +167,7 @@ def test_gpu_captured_gan_step_advances_everything_without_a_sync(
     bn_before = task.generator.project[1].running_mean.clone()
     weights_before = [p.clone() for p in task.discriminator.parameters()]
 
-    stats = StepAccumulator(CUDA)
+    stats = StepAccumulator()
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")  # any op that makes the host wait raises
     try:

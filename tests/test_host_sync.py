@@ -9,7 +9,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from aegan.engine.scalars import StepAccumulator
-from conftest import CPU, TINY_AE, TINY_GAN, built, synthetic_data
+from conftest import TINY_AE, TINY_GAN, built, synthetic_data
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
@@ -59,7 +59,7 @@ def test_the_detector_sees_a_host_read():
 def test_training_step_never_waits_for_the_device(model, tmp_path, one_thread):
     _, _, _, step = built(model, tmp_path)
     data = synthetic_data()
-    stats = StepAccumulator(CPU)
+    stats = StepAccumulator()
     stats.add(step(data.train_images[:64]), 0)  # optimizer state is created at the first step
     with HostSyncDetector() as detector:
         for i in range(1, 3):
@@ -70,7 +70,7 @@ def test_training_step_never_waits_for_the_device(model, tmp_path, one_thread):
 
 
 def test_scalars_are_buffered_and_read_in_one_go():
-    stats = StepAccumulator(CPU)
+    stats = StepAccumulator()
     stats.ROWS = 3  # a new device buffer every 3 steps
     for step in range(7):
         loss = torch.tensor(float("nan") if step in (4, 5) else step, dtype=torch.float32)
@@ -82,7 +82,7 @@ def test_scalars_are_buffered_and_read_in_one_go():
 
 
 def test_scalars_with_new_keys_or_a_gap_in_steps_are_folded_first():
-    stats = StepAccumulator(CPU)
+    stats = StepAccumulator()
     stats.add({"a": torch.tensor(1.0)}, 0)
     stats.add({"a": torch.tensor(3.0), "b": torch.tensor(float("inf"))}, 1)  # new keys
     stats.add({"a": torch.tensor(5.0), "b": torch.tensor(2.0)}, 7)  # a gap: steps 2-6
@@ -101,7 +101,7 @@ def test_gpu_training_step_never_syncs(model, precision, tmp_path):
         "trainer.device=cuda", f"trainer.precision={precision}", "trainer.channels_last=true"]  # fmt: skip
     _, _, _, step = built(overrides, tmp_path, cuda)
     data = synthetic_data().to(cuda)
-    stats = StepAccumulator(cuda)
+    stats = StepAccumulator()
     for i in range(2):  # lazy state (optimizer, cuDNN plans) before the check
         stats.add(step(data.train_images[64 * i : 64 * (i + 1)]), i)
     torch.cuda.synchronize()
@@ -132,7 +132,7 @@ def test_gpu_cuda_graphs_with_batchnorm_and_plain_checkpoints(model, tmp_path):
     data = synthetic_data().to(cuda)
     first = next(iter(task.networks.values()))
     before = {k: v.clone() for k, v in first.named_buffers()}
-    stats = StepAccumulator(cuda)
+    stats = StepAccumulator()
     for i in range(4):
         stats.add(step(data.train_images[64 * (i % 4) : 64 * (i % 4 + 1)]), i)
     means, bad, _ = stats.read()

@@ -252,7 +252,7 @@ def test_skip_mode_skips_nonfinite_steps_without_touching_weights(tmp_path):
     from aegan.engine.scalars import StepAccumulator
 
     _, task, _, step = built([*TINY_AE, "trainer.on_nonfinite=skip"], tmp_path)
-    stats = StepAccumulator(torch.device("cpu"))
+    stats = StepAccumulator()
     batch = torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8)
     before = {k: v.clone() for k, v in task.net.state_dict().items()}
     stats.add(step(torch.full(batch.shape, float("nan"))), step=0)  # a NaN loss

@@ -8,7 +8,6 @@ import math
 import torch
 
 from aegan.engine.scalars import StepAccumulator
-from conftest import CPU
 
 
 def scalars(**values: float) -> dict[str, torch.Tensor]:
@@ -17,7 +16,7 @@ def scalars(**values: float) -> dict[str, torch.Tensor]:
 
 def test_a_window_stays_in_device_buffers_until_it_is_read():
     """Consecutive steps with the same keys are only stacked: no fold, so no host copy."""
-    stats = StepAccumulator(CPU)
+    stats = StepAccumulator()
     stats.ROWS = 3
     for step in range(7):
         stats.add(scalars(loss=float(step)), step)
@@ -26,20 +25,20 @@ def test_a_window_stays_in_device_buffers_until_it_is_read():
 
 
 def test_a_clean_window_reports_no_nonfinite_step():
-    stats = StepAccumulator(CPU)
+    stats = StepAccumulator()
     stats.add(scalars(loss=2.5), 40)
     assert stats.read() == ({"loss": 2.5}, 0, -1)  # one step: its own value
 
 
 def test_a_step_after_a_gap_is_counted_at_its_own_number():
-    stats = StepAccumulator(CPU)
+    stats = StepAccumulator()
     stats.add(scalars(loss=1.0), 0)
     stats.add(scalars(loss=math.nan), 5)
     assert stats.read() == ({"loss": 0.5}, 1, 5)
 
 
 def test_the_first_nonfinite_step_is_kept_across_folds_until_the_read():
-    stats = StepAccumulator(CPU)
+    stats = StepAccumulator()
     stats.add(scalars(loss=math.inf), 0)  # step 0: the first non-finite step
     stats.add(scalars(loss=1.0, other=1.0), 1)  # new keys: the rows so far are folded
     stats.add(scalars(loss=math.nan, other=1.0), 2)
@@ -47,3 +46,19 @@ def test_the_first_nonfinite_step_is_kept_across_folds_until_the_read():
     stats.add(scalars(loss=4.0, other=2.0), 3)  # the next window starts clean
     assert stats.read() == ({"loss": 4.0, "other": 2.0}, 0, -1)
     assert stats.steps == 0 and stats.read() == ({}, 0, -1)
+
+
+def test_each_row_is_float32_whatever_the_first_scalar_is():
+    """A bf16 loss next to a float32 one: the row keeps the float32 value whole."""
+    stats = StepAccumulator()
+    stats.add({"a": torch.tensor(1.0, dtype=torch.bfloat16), "b": torch.tensor(0.1234567)}, 0)
+    assert stats.read() == ({"a": 1.0, "b": float(torch.tensor(0.1234567))}, 0, -1)
+
+
+def test_the_sums_are_exact_to_float64():
+    """1000 steps of 0.1 (as float32) summed in float64: within 1e-12 of the exact sum."""
+    stats = StepAccumulator()
+    value = torch.tensor(0.1)
+    for step in range(1000):
+        stats.add({"loss": value}, step)
+    assert math.isclose(stats.read()[0]["loss"], value.item(), rel_tol=1e-12)

@@ -81,7 +81,7 @@ def project_step(cfg: DictConfig, data: ImageData, device: torch.device) -> Call
         labels=data.train_labels if task.uses_labels else None,
     )  # fmt: skip
     next_batch = _cycle(batches.epoch)
-    stats = StepAccumulator(device)
+    stats = StepAccumulator()
     counter = {"step": 0}
 
     def step() -> None:
