@@ -9,10 +9,10 @@ step over device-resident batches, flushes the summed scalars every ``log_every_
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 import torch
@@ -66,9 +66,9 @@ def fit(
 ) -> Progress:
     """Train ``task`` with ``step`` (``aegan.speed.build_step``) for ``trainer_cfg.epochs``
     epochs; return where the run ended. Under torchrun every rank calls it."""
-    batches = DeviceBatches(
-        data.train_images, batch_size=run.batch_size, shuffle=True, drop_last=True,
-        seed=run.seed, rank=run.rank, world_size=run.world_size, binarize=data.binarize_train,
+    batches = DeviceBatches(  # shuffled each epoch, whole batches only (its defaults)
+        data.train_images, batch_size=run.batch_size, seed=run.seed, rank=run.rank,
+        world_size=run.world_size, binarize=data.binarize_train,
         labels=data.train_labels if task.uses_labels else None,
     )  # fmt: skip
     progress = Progress()
@@ -179,9 +179,9 @@ class ScalarWindow:
 
     def __init__(self, task: Task, run: RunContext, trainer_cfg, total_steps: int, done: int):
         self.task, self.run, self.on_nonfinite = task, run, trainer_cfg.on_nonfinite
-        self.stats = StepAccumulator(run.amp.device)
+        self.stats = StepAccumulator()
         self.skipped_total = 0
-        self.started = time.perf_counter()
+        self.started = perf_counter()
         self.bar = tqdm(
             total=total_steps, initial=done, disable=None if run.is_main else True,
             dynamic_ncols=True, desc="train", unit="step",
@@ -189,7 +189,7 @@ class ScalarWindow:
 
     def restart_timer(self) -> None:
         """Images/s counts training time only: from here, not from before validation."""
-        self.started = time.perf_counter()
+        self.started = perf_counter()
 
     def add(self, stats: dict[str, torch.Tensor], step: int) -> None:
         self.stats.add(stats, step)
@@ -213,7 +213,7 @@ class ScalarWindow:
         self.skipped_total += bad_steps
         if self.on_nonfinite == "skip":
             scalars["train/skipped_steps"] = self.skipped_total
-        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        elapsed = max(perf_counter() - self.started, 1e-9)
         scalars["perf/images_per_sec"] = steps * self.run.batch_size * self.run.world_size / elapsed
         for name, optimizer in self.task.optimizers.items():
             scalars[f"lr/{name}"] = optimizer.param_groups[0]["lr"]
@@ -221,7 +221,7 @@ class ScalarWindow:
         self.bar.set_postfix(
             {k.split("/")[-1]: f"{v:.4g}" for k, v in scalars.items() if not k.startswith("lr/")}
         )
-        self.started = time.perf_counter()
+        self.started = perf_counter()
 
     def close(self) -> None:
         self.bar.close()
@@ -230,25 +230,28 @@ class ScalarWindow:
 class Clock:
     """The cost of logging and validation against training time, per epoch and per run."""
 
+    epoch_start: float  # perf_counter() readings of this epoch, set as it goes
+    train_end: float
+    validation_end: float
+    flush_seconds: float  # of this epoch
+
     def __init__(self) -> None:
-        self.epoch_start = self.train_end = self.validation_end = 0.0
-        self.flush_seconds = 0.0
         self.run_train_seconds = self.run_overhead_seconds = 0.0
 
     def start_epoch(self) -> None:
-        self.epoch_start, self.flush_seconds = time.perf_counter(), 0.0
+        self.epoch_start, self.flush_seconds = perf_counter(), 0.0
 
     def flush(self, window: ScalarWindow, step: int) -> None:
         """``window.flush(step)``, timed as logging."""
-        start = time.perf_counter()
+        start = perf_counter()
         window.flush(step)
-        self.flush_seconds += time.perf_counter() - start
+        self.flush_seconds += perf_counter() - start
 
     def end_training(self) -> None:
-        self.train_end = time.perf_counter()
+        self.train_end = perf_counter()
 
     def end_validation(self) -> None:
-        self.validation_end = time.perf_counter()
+        self.validation_end = perf_counter()
 
     def report_epoch(self, epoch: int) -> None:
         training = self.train_end - self.epoch_start - self.flush_seconds
@@ -260,7 +263,7 @@ class Clock:
             "epoch %d time: training %.4g s; logging and validation %.4g s = %.2f%% of it "
             "(scalars %.4g, validation and pictures %.4g); checkpoints %.4g s",
             epoch, training, overhead, 100 * overhead / max(training, 1e-9), self.flush_seconds,
-            validation, time.perf_counter() - self.validation_end,
+            validation, perf_counter() - self.validation_end,
         )  # fmt: skip
 
     def report_run(self) -> None:
