@@ -2,7 +2,7 @@
 """pythae 0.1.2 against aegan, trained in one process on one CPU thread, same settings:
 
     .venv/bin/pip install pythae==0.1.2   # not a dependency of aegan
-    .venv/bin/python scripts/compare_pythae.py [--pairs vae,aae,vae_gan] [--out FILE]
+    .venv/bin/python scripts/compare_pythae.py [--pairs vae,aae,vae_gan] [--seeds 0,1,2] [--out FILE]
     .venv/bin/python scripts/compare_pythae.py --pairs vae_gan_conv --gan-epochs 1
 
 Pairs on Fashion-MNIST (both train on aegan's 55k training split), batch 64, fp32,
@@ -21,6 +21,7 @@ One JSON line per run goes to ``--out``; docs/comparison-pythae.md has the proto
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import os
@@ -33,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-DATE = "2026-12-02"
+DATE = time.strftime("%Y-%m-%d")
 ROOT = Path(__file__).resolve().parents[1]
 DATA_ROOT = "/usr/share/datasets/fashion-mnist"
 LATENT, HIDDEN, PIXELS = 32, 64, 784
@@ -41,10 +42,10 @@ IWAE_K = 200
 
 
 def machine() -> str:
-    """'N-core MODEL (shared)' from /proc/cpuinfo."""
+    """'N-core MODEL' from /proc/cpuinfo (each line also records the load before and after)."""
     lines = Path("/proc/cpuinfo").read_text().splitlines()
     models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    return f"{len(models)}-core {models[0] if models else 'unknown CPU'} (shared)"
+    return f"{len(models)}-core {models[0] if models else 'unknown CPU'}"
 
 
 # ---- aegan's dense VAE-GAN networks (its config names convolutional ones) -------------
@@ -132,17 +133,19 @@ def pythae_code_discriminator():
     return CodeDiscriminator()
 
 
-def run_pythae(pair: str, train_x: torch.Tensor, test_x: torch.Tensor, epochs: int) -> dict:
+def run_pythae(
+    pair: str, train_x: torch.Tensor, test_x: torch.Tensor, epochs: int, seed: int
+) -> dict:
     """Train pythae's model with its trainer; return images/s and the pair's test figure."""
     import pythae.models as pm
     import pythae.trainers as pt
     from pythae.data.datasets import BaseDataset
     from pythae.models.vae_gan import VAEGANConfig
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     gan_adam = {"betas": (0.5, 0.999)}
     common = dict(per_device_train_batch_size=64, num_epochs=epochs, steps_saving=None,
-                  keep_best_on_train=True, no_cuda=True, seed=0)  # fmt: skip
+                  keep_best_on_train=True, no_cuda=True, seed=seed)  # fmt: skip
     out_dir = tempfile.mkdtemp(prefix="pythae-")
     if pair == "vae":
         encoder, decoder = pythae_networks(deterministic=False)
@@ -204,9 +207,9 @@ def run_pythae(pair: str, train_x: torch.Tensor, test_x: torch.Tensor, epochs: i
 # ---- aegan ----------------------------------------------------------------------------
 
 
-def aegan_overrides(pair: str, epochs: int, extra: list[str]) -> list[str]:
+def aegan_overrides(pair: str, epochs: int, seed: int, extra: list[str]) -> list[str]:
     common = [f"data.root={DATA_ROOT}", "data.batch_size=64", f"trainer.epochs={epochs}",
-              "trainer.cpu_threads=1", "trainer.device=cpu", "logger=none", "seed=0"]  # fmt: skip
+              "trainer.cpu_threads=1", "trainer.device=cpu", "logger=none", f"seed={seed}"]  # fmt: skip
     if pair == "vae":
         return ["model=vae", "model.optimizer.lr=1e-3", "model.likelihood=bernoulli",
                 "evaluate.metrics=[iwae]", f"evaluate.iwae_samples={IWAE_K}", *common, *extra]  # fmt: skip
@@ -226,14 +229,14 @@ def aegan_overrides(pair: str, epochs: int, extra: list[str]) -> list[str]:
     ]  # fmt: skip
 
 
-def run_aegan(pair: str, epochs: int, extra: list[str], run_dir: Path) -> dict:
+def run_aegan(pair: str, epochs: int, seed: int, extra: list[str], run_dir: Path) -> dict:
     from omegaconf import open_dict
 
     from aegan.config import compose_config
     from aegan.engine import loop
     from aegan.train import train
 
-    overrides = aegan_overrides(pair, epochs, extra)
+    overrides = aegan_overrides(pair, epochs, seed, extra)
     cfg = compose_config(overrides)
     with open_dict(cfg):
         cfg.paths.output_dir = str(run_dir)
@@ -288,6 +291,7 @@ def main() -> None:
     parser.add_argument("--pairs", default="vae,aae,vae_gan")
     parser.add_argument("--vae-epochs", type=int, default=10)
     parser.add_argument("--gan-epochs", type=int, default=5, help="aae and vae_gan")
+    parser.add_argument("--seeds", default="0", help="comma-separated; each pair once per seed")
     parser.add_argument("--out", default=str(ROOT / f"docs/benchmarks/pythae-{DATE}.jsonl"))
     parser.add_argument("--runs", default=str(ROOT / "logs/compare_pythae"))
     args = parser.parse_args()
@@ -297,7 +301,7 @@ def main() -> None:
     common = {"date": DATE, "machine": machine(), "torch": torch.__version__, "threads": 1,
               "batch_size": 64, "train_images": len(train_x), "test_images": len(test_x)}  # fmt: skip
     runs = Path(args.runs) / time.strftime("%Y-%m-%d_%H-%M-%S")
-    for pair in args.pairs.split(","):
+    for pair, seed in itertools.product(args.pairs.split(","), map(int, args.seeds.split(","))):
         epochs = args.vae_epochs if pair == "vae" else args.gan_epochs
         jobs = [("pythae", None), ("aegan", [])] if pair != "vae_gan_conv" else [("aegan", [])]
         if pair == "vae":
@@ -306,18 +310,18 @@ def main() -> None:
             torch.set_num_threads(1)
             load_before = os.getloadavg()[0]
             if library == "pythae":
-                result = run_pythae(pair, train_x, test_x, epochs)
+                result = run_pythae(pair, train_x, test_x, epochs, seed)
                 version = "pythae " + metadata.version("pythae")
             else:
                 name = pair + ("-binarized" if extra else "")
-                result = run_aegan(pair, epochs, extra, runs / name)
+                result = run_aegan(pair, epochs, seed, extra, runs / f"{name}-{seed}")
                 version = "aegan " + metadata.version("aegan")
             protocol = "binarized (dynamic train, fixed test)" if extra else "continuous pixels"
-            line = {"pair": pair, "library": library, "version": version, "epochs": epochs,
+            line = {"pair": pair, "library": library, "version": version, "epochs": epochs, "seed": seed,
                     "protocol": protocol, **common, **result,
                     "load_1min": [load_before, os.getloadavg()[0]]}  # fmt: skip
             figure = "test_nll_nats" if pair == "vae" else "test_mse"
-            print(f"{pair:8s} {library:7s} {protocol:38s} {result['images_per_s']:8.0f} images/s "
+            print(f"{pair:8s} seed {seed} {library:7s} {protocol:38s} {result['images_per_s']:8.0f} images/s "
                   f"{result['images_per_cpu_s']:8.0f} per CPU s {figure}={result[figure]:.5g}",
                   flush=True)  # fmt: skip
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,50 @@ def run_steps(step, data, n: int, batch_size: int = 64) -> list[dict[str, float]
     return out
 
 
+# ------------------------------------------------------------------ denormals
+
+
+def denormals_survive() -> bool:
+    """Whether 1e-39 (below float32's smallest normal number, 1.2e-38) times 1 stays 1e-39."""
+    return (torch.tensor([1e-39]) * 1.0).item() != 0.0
+
+
+@pytest.fixture
+def denormal_mode():
+    """The process-wide flush mode as it was before the test."""
+    flushed = not denormals_survive()
+    yield
+    torch.set_flush_denormal(flushed)
+
+
+def test_flush_denormal_is_on_by_default_on_the_cpu_and_can_be_switched_off(tmp_path,
+                                                                            denormal_mode):  # fmt: skip
+    built([*TINY_AE, "trainer.flush_denormal=false"], tmp_path / "off")
+    assert denormals_survive()
+    built(TINY_AE, tmp_path / "on")
+    assert not denormals_survive()
+
+
+def test_adams_moments_of_a_weight_without_gradient_decay_to_zero(tmp_path, denormal_mode):
+    """A first-layer weight of a pixel that is 0 in every image gets no gradient: its first
+    moment shrinks by beta1 each step, through the denormals (off) or straight to 0 (on)."""
+    data = synthetic_data()
+    data.train_images[:, :, 0, 0] = 0  # a pixel that is always black
+    for flush in ("false", "true"):
+        cfg, task, _, step = built([*TINY_AE, f"trainer.flush_denormal={flush}"], tmp_path / flush)
+        step(data.train_images[:64])  # Adam's state exists from here on
+        first = task.net.encoder[1].weight  # (64, 784): column 0 reads pixel (0, 0)
+        moment = task.optimizers["optimizer"].state[first]["exp_avg"][:, 0]
+        moment.fill_(1e-37)
+        for i in range(1, 40):  # 0.9 ** 39 * 1e-37 = 1.6e-39
+            step(data.train_images[64 * (i % 4) : 64 * (i % 4 + 1)])
+        # read in the mode it ran in: with flushing on, a denormal also reads as 0
+        if flush == "false":
+            assert ((moment > 0) & (moment < 1.2e-38)).all()
+        else:
+            assert (moment == 0).all()
+
+
 # ------------------------------------------------------------------ fused / foreach Adam
 
 

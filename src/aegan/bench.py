@@ -83,8 +83,10 @@ def project_step(cfg: DictConfig, data: ImageData, device: torch.device) -> Call
     next_batch = _cycle(batches.epoch)
     stats = StepAccumulator()
     counter = {"step": 0}
+    flush_denormal = bool(cfg.trainer.flush_denormal) and device.type == "cpu"
 
     def step() -> None:
+        torch.set_flush_denormal(flush_denormal)  # process-wide; configurations take turns
         stats.add(train_step(next_batch()), counter["step"])
         counter["step"] += 1
         if counter["step"] % 100 == 0:  # the engine reads its scalars this often
@@ -179,6 +181,7 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
                 "channels_last": bool(run_cfg.trainer.channels_last),
                 "optimizer": _optimizer_kind(run_cfg),
                 "fast_dropout": bool(run_cfg.trainer.fast_dropout),
+                "flush_denormal": bool(run_cfg.trainer.flush_denormal),
                 "pad_thin_convs": bool(run_cfg.trainer.pad_thin_convs),
                 "direct_optimizer_step": bool(run_cfg.trainer.direct_optimizer_step),
             }  # fmt: skip

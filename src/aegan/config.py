@@ -75,6 +75,7 @@ class TrainerSchema:
     capture_step: bool = False
     cudnn_benchmark: bool = True
     fast_dropout: bool = True
+    flush_denormal: bool = True
     pad_thin_convs: bool = False
     direct_optimizer_step: bool = True
 
