@@ -14,6 +14,7 @@ from aegan.engine import load_checkpoint
 from aegan.engine.checkpoint import load_network_state
 from aegan.errors import ConfigError
 from aegan.models import Discriminator
+from aegan.speed import denormal_mode, denormals_flushed
 from aegan.speed.compile import compile_mode_kwarg
 from aegan.speed.dropout import FastDropout, keep_mask, use_fast_dropout
 from aegan.tasks import build_task
@@ -35,45 +36,52 @@ def run_steps(step, data, n: int, batch_size: int = 64) -> list[dict[str, float]
 # ------------------------------------------------------------------ denormals
 
 
-def denormals_survive() -> bool:
-    """Whether 1e-39 (below float32's smallest normal number, 1.2e-38) times 1 stays 1e-39."""
-    return (torch.tensor([1e-39]) * 1.0).item() != 0.0
+def test_denormal_mode_flushes_in_its_block_and_restores_the_mode_it_found():
+    assert not denormals_flushed()  # the process's default
+    with denormal_mode(True):
+        assert denormals_flushed() and (torch.tensor([1e-39]) * 1.0).item() == 0.0
+        with denormal_mode(False):
+            assert not denormals_flushed()
+        assert denormals_flushed()
+    assert not denormals_flushed()
 
 
-@pytest.fixture
-def denormal_mode():
-    """The process-wide flush mode as it was before the test."""
-    flushed = not denormals_survive()
-    yield
-    torch.set_flush_denormal(flushed)
+def test_a_run_in_process_flushes_by_default_and_leaves_the_mode_as_it_was(make_cfg, monkeypatch):
+    import aegan.train
+
+    seen = []  # the mode fit runs under
+
+    def watched_fit(*args, **kwargs):
+        seen.append(denormals_flushed())
+        return fit(*args, **kwargs)
+
+    fit = aegan.train.fit
+    monkeypatch.setattr(aegan.train, "fit", watched_fit)
+    train(make_cfg(*TINY_AE, run="on"))
+    train(make_cfg(*TINY_AE, "trainer.flush_denormal=false", run="off"))
+    assert seen == [True, False]
+    assert not denormals_flushed()
 
 
-def test_flush_denormal_is_on_by_default_on_the_cpu_and_can_be_switched_off(tmp_path,
-                                                                            denormal_mode):  # fmt: skip
-    built([*TINY_AE, "trainer.flush_denormal=false"], tmp_path / "off")
-    assert denormals_survive()
-    built(TINY_AE, tmp_path / "on")
-    assert not denormals_survive()
-
-
-def test_adams_moments_of_a_weight_without_gradient_decay_to_zero(tmp_path, denormal_mode):
+def test_adams_moments_of_a_weight_without_gradient_decay_to_zero(tmp_path):
     """A first-layer weight of a pixel that is 0 in every image gets no gradient: its first
     moment shrinks by beta1 each step, through the denormals (off) or straight to 0 (on)."""
     data = synthetic_data()
     data.train_images[:, :, 0, 0] = 0  # a pixel that is always black
-    for flush in ("false", "true"):
-        cfg, task, _, step = built([*TINY_AE, f"trainer.flush_denormal={flush}"], tmp_path / flush)
-        step(data.train_images[:64])  # Adam's state exists from here on
-        first = task.net.encoder[1].weight  # (64, 784): column 0 reads pixel (0, 0)
-        moment = task.optimizers["optimizer"].state[first]["exp_avg"][:, 0]
-        moment.fill_(1e-37)
-        for i in range(1, 40):  # 0.9 ** 39 * 1e-37 = 1.6e-39
-            step(data.train_images[64 * (i % 4) : 64 * (i % 4 + 1)])
-        # read in the mode it ran in: with flushing on, a denormal also reads as 0
-        if flush == "false":
-            assert ((moment > 0) & (moment < 1.2e-38)).all()
-        else:
-            assert (moment == 0).all()
+    for flush in (False, True):
+        _, task, _, step = built(TINY_AE, tmp_path / str(flush))
+        with denormal_mode(flush):
+            step(data.train_images[:64])  # Adam's state exists from here on
+            first = task.net.encoder[1].weight  # (64, 784): column 0 reads pixel (0, 0)
+            moment = task.optimizers["optimizer"].state[first]["exp_avg"][:, 0]
+            moment.fill_(1e-37)
+            for i in range(1, 40):  # 0.9 ** 39 * 1e-37 = 1.6e-39
+                step(data.train_images[64 * (i % 4) : 64 * (i % 4 + 1)])
+            # read in the mode it ran in: with flushing on, a denormal also reads as 0
+            if flush:
+                assert (moment == 0).all()
+            else:
+                assert ((moment > 0) & (moment < 1.2e-38)).all()
 
 
 # ------------------------------------------------------------------ fused / foreach Adam

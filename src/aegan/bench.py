@@ -45,7 +45,7 @@ from aegan.data import DeviceBatches, ImageData, image_shape_of, load_data
 from aegan.engine.device import available_cores, resolve_device, seed_everything
 from aegan.engine.scalars import StepAccumulator
 from aegan.errors import USER_ERRORS, ConfigError
-from aegan.speed import build_step, cpu_threads
+from aegan.speed import build_step, cpu_threads, denormal_mode, denormals_flushed
 from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
 from aegan.tasks.build import check_number
@@ -83,10 +83,8 @@ def project_step(cfg: DictConfig, data: ImageData, device: torch.device) -> Call
     next_batch = _cycle(batches.epoch)
     stats = StepAccumulator()
     counter = {"step": 0}
-    flush_denormal = bool(cfg.trainer.flush_denormal) and device.type == "cpu"
 
     def step() -> None:
-        torch.set_flush_denormal(flush_denormal)  # process-wide; configurations take turns
         stats.add(train_step(next_batch()), counter["step"])
         counter["step"] += 1
         if counter["step"] % 100 == 0:  # the engine reads its scalars this often
@@ -248,8 +246,11 @@ def benchmark(cfg: DictConfig) -> list[dict]:
             labels["compile"] in ("reduce-overhead", "max-autotune") or labels["capture_step"]
         )
         torch.set_num_threads(labels["threads"])
-        benchmark_convs = bool(run_cfg.trainer.cudnn_benchmark)
-        entry = Timed(str(labels), None, labels["threads"], cudnn_benchmark=benchmark_convs)
+        entry = Timed(
+            str(labels), None, labels["threads"],
+            cudnn_benchmark=bool(run_cfg.trainer.cudnn_benchmark),
+            flush_denormal=bool(run_cfg.trainer.flush_denormal) and device.type == "cpu",
+        )  # fmt: skip
         try:
             entry.step = project_step(run_cfg, device_data, device)
         except Exception as error:  # noqa: BLE001 - reported in the row, the rest still run
@@ -257,7 +258,8 @@ def benchmark(cfg: DictConfig) -> list[dict]:
             log.warning("%s could not be built, not timed: %s", entry.name, entry.error)
         project.append(entry)
     timing = dict(steps=cfg.steps, warmup=cfg.warmup, repeats=cfg.repeats, device=device)
-    time_round_robin([*plain.values(), *project], **timing)
+    with denormal_mode(denormals_flushed()):  # each configuration sets its own in turn
+        time_round_robin([*plain.values(), *project], **timing)
     load = round((load_before + os.getloadavg()[0]) / 2, 2)
     batch = cfg.data.batch_size
     rows = []

@@ -29,6 +29,7 @@ class Timed:
     threads: int
     plain: bool = False  # the tutorial loop: torch's defaults, no TF32
     cudnn_benchmark: bool = False
+    flush_denormal: bool = False  # the CPU's flush-to-zero mode (``trainer.flush_denormal``)
     steps: int | None = None  # timed steps per repeat, when not the benchmark's ``steps``
     warmup_s: float = 0.0
     error: str | None = None  # why it could not be built or warmed up; then it is not timed
@@ -40,6 +41,7 @@ class Timed:
         torch.set_num_threads(self.threads)
         torch.set_float32_matmul_precision("highest" if self.plain else "high")
         torch.backends.cudnn.benchmark = self.cudnn_benchmark  # read by cuDNN alone
+        torch.set_flush_denormal(self.flush_denormal)
 
     def warm_up(self, steps: int, device: torch.device) -> None:
         self._enter()

@@ -6,9 +6,10 @@ batch: uint8 images in, the step's scalars out. In order:
 - ``cudnn_benchmark`` (CUDA): cuDNN picks its fastest convolutions for the static shape;
 - ``channels_last``: networks and batches in NHWC order (oneDNN and cuDNN run it faster);
 - ``fast_dropout`` (CPU): dropout masks from 64-bit random words (``speed.dropout``);
-- ``flush_denormal`` (CPU): floats below the smallest normal one read and written as 0, so
-  Adam's moments of weights whose gradient stays 0 (on pixels that are always black) decay
-  to 0 instead of into denormals, which x86 cores handle in microcode, many times slower;
+- ``flush_denormal`` (CPU, ``denormal_mode``, for a whole run): floats below the smallest
+  normal one read and written as 0, so Adam's moments of weights whose gradient stays 0 (on
+  pixels that are always black) decay to 0 instead of into denormals, which x86 cores handle
+  in microcode, many times slower;
 - ``direct_optimizer_step``: Adam's update without ``Optimizer.step``'s per-call Python
   (``speed.direct_step``);
 - ``pad_thin_convs`` (CUDA): 1-7 channel convolutions zero-padded to 8 for tensor cores
@@ -24,7 +25,8 @@ other switches. What a task cannot take is in its ``limits`` (``check_switches``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -127,6 +129,24 @@ def cpu_threads(trainer_cfg: Any, task: Task) -> int | None:
     return None if convolutional or size >= SMALL_DENSE else 1
 
 
+def denormals_flushed() -> bool:
+    """Whether this thread reads and writes floats below 1.2e-38 as 0 (x86 FTZ and DAZ)."""
+    return torch.tensor([1e-39]).mul(1.0).item() == 0.0
+
+
+@contextlib.contextmanager
+def denormal_mode(flush: bool) -> Iterator[None]:
+    """``trainer.flush_denormal`` for the block (training and the final evaluation); the mode
+    it found comes back after, so a notebook or a test that trains in-process keeps its own
+    floating-point behaviour. The mode is the calling thread's, where the eager step runs."""
+    before = denormals_flushed()
+    torch.set_flush_denormal(flush)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(before)
+
+
 def build_step(task: Task, amp: Amp, trainer_cfg: Any, device: torch.device) -> Step:
     """The training iteration for ``task`` under ``trainer_cfg``'s speed switches.
 
@@ -135,8 +155,6 @@ def build_step(task: Task, amp: Amp, trainer_cfg: Any, device: torch.device) -> 
     networks = list(task.networks.values())
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = bool(trainer_cfg.cudnn_benchmark)
-    else:  # for the whole process: evaluation and a later run in it too
-        torch.set_flush_denormal(bool(trainer_cfg.flush_denormal))
     memory_format = torch.channels_last if trainer_cfg.channels_last else torch.contiguous_format
     for network in networks:
         if trainer_cfg.channels_last:
