@@ -58,7 +58,7 @@ COLUMNS = {  # metric key -> (column title, digits)
     "gen/recall": ("recall", 2),
 }
 PROTOCOL = """Protocol: Fashion-MNIST, 55,000 training and 5,000 validation images (split seed 0), 10,000
-test images, grey pixels in [0, 1] (no binarisation), each model's recipe for {epochs} epochs
+test images, grey pixels in [0, 1] (no binarisation), each model's recipe for {epochs}
 at batch 64 (the dense autoencoder's recipe at batch 64 too), seeds {seeds}; cells are the mean
 over seeds and (min-max). Test MSE: the reconstruction (a VAE's decoder mean at the posterior
 mean) against the test image, per pixel. Linear probe: logistic regression on the codes (a
@@ -69,7 +69,7 @@ decoder means at prior draws, the DCGAN's EMA generator) against the first 10,00
 in the features of a CNN trained on the training split minus 10,000 held-out images; the floors
 (the held-out images in place of the samples) are FD {floor_fd}, precision {floor_precision},
 recall {floor_recall}. PCA-32: the training split's 32 principal components. Training images/s:
-the fastest seed's epoch by the run's own clock (its log), on the 2-core CPU the runs shared."""
+the fastest seed's epochs by the run's own clock (its log), on the machine that trained them."""
 SPEED = "Images/s: `python -m aegan.bench` on this 2-core CPU, the recipe's settings."
 
 
@@ -155,7 +155,7 @@ def table(out: Path, speed: Path | None) -> str:
     epochs = sorted({int(r.get("trainer.epochs", 0)) for f in jobs.values() for r in f})
     seeds = sorted({int(r["seed"]) for f in jobs.values() for r in f if "seed" in r})
     text += "\n\n" + PROTOCOL.format(
-        epochs=", ".join(map(str, epochs)), seeds=", ".join(map(str, seeds)),
+        epochs=" or ".join(map(str, epochs)) + (" epoch" if epochs == [1] else " epochs"), seeds=", ".join(map(str, seeds)),
         floor_fd=floor["floor/fd"], floor_precision=floor["floor/precision"],
         floor_recall=floor["floor/recall"],
     )  # fmt: skip
