@@ -94,14 +94,13 @@ def check_positive(
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         allowed = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ConfigError(
-            f"{key}={value!r} is not allowed: it must be {allowed}{' or null' if allow_none else ''}"
-        )
-    if value > maximum:
+    elif value > maximum:
         allowed = f"an integer in [{minimum}, {maximum}]"
-        raise ConfigError(
-            f"{key}={value!r} is not allowed: it must be {allowed}{' or null' if allow_none else ''}"
-        )
+    else:
+        return
+    raise ConfigError(
+        f"{key}={value!r} is not allowed: it must be {allowed}{' or null' if allow_none else ''}"
+    )
 
 
 def unset_keys(container: Any, prefix: str = "") -> list[str]:
