@@ -84,7 +84,7 @@ def test_gan_loss_registry_and_error():
     with pytest.raises(ValueError) as error:
         get_gan_loss("xyz")
     assert str(error.value) == (
-        "model.loss='xyz' is not a GAN loss; choose one of: ns, lsgan, wgan_gp, hinge"
+        "model.loss='xyz' is not a GAN loss here; choose one of: ns, lsgan, wgan_gp, hinge"
     )
 
 

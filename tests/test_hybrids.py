@@ -112,6 +112,19 @@ def test_aae_settings_that_cannot_work(override, message, tmp_path):
         build_task(cfg.model, (1, 28, 28), torch.device("meta"))
 
 
+@pytest.mark.parametrize(("model", "key"), [
+    ("aae", "model.gan_loss"), ("bigan", "model.loss"), ("vae_gan", "model.loss"),
+])  # fmt: skip
+def test_a_critic_loss_without_its_penalty_is_refused(model, key, tmp_path):
+    """These models add no gradient penalty: wgan_gp's critic would be unbounded."""
+    cfg = compose_config([*TINY, f"model={model}", f"{key}=wgan_gp"], tmp_path)
+    with pytest.raises(ValueError, match=rf"{key}='wgan_gp' .*no gradient penalty.*hinge$"):
+        build_task(cfg.model, (1, 28, 28), torch.device("meta"))
+    cfg = compose_config([*TINY, f"model={model}", f"{key}=hinge"], tmp_path)
+    task = build_task(cfg.model, (1, 28, 28), CPU)
+    assert (task.gan if model == "aae" else task.loss).name == "hinge"
+
+
 @pytest.mark.parametrize("name", ["bigan", "infogan"])
 def test_a_hybrid_resumes_bitwise(name, make_cfg):
     tiny = [*TINY, *MODELS[name], "data.subset=256", "data.val_size=200", "model.fd_samples=200",

@@ -135,12 +135,14 @@ GAN_LOSSES: dict[str, GanLoss] = {
 }
 
 
-def get_gan_loss(name: str) -> GanLoss:
-    """The `GanLoss` called `name`; a one-line ValueError listing the choices otherwise."""
-    try:
+def get_gan_loss(name: str, key: str = "model.loss", *, penalty: bool = True) -> GanLoss:
+    """The `GanLoss` called `name`; a one-line ValueError naming `key` and the choices
+    otherwise. `penalty=False` is for a task that adds no gradient penalty: it refuses
+    wgan_gp, whose critic has no Lipschitz bound without one and diverges."""
+    choices = [loss for loss in GAN_LOSSES if penalty or loss != "wgan_gp"]
+    if isinstance(name, str) and name in choices:
         return GAN_LOSSES[name]
-    except (KeyError, TypeError):
-        choices = ", ".join(GAN_LOSSES)
-        raise ValueError(
-            f"model.loss={name!r} is not a GAN loss; choose one of: {choices}"
-        ) from None
+    why = " (this model adds no gradient penalty, which it needs)" if name == "wgan_gp" else ""
+    raise ValueError(
+        f"{key}={name!r} is not a GAN loss here{why}; choose one of: {', '.join(choices)}"
+    )

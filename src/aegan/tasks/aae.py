@@ -105,7 +105,7 @@ class AaeTask(Task):
             raise ConfigError(
                 "model.label_prior=true needs model.prior=mixture (the label picks its component)"
             )
-        self.gan = get_gan_loss(gan_loss)
+        self.gan = get_gan_loss(gan_loss, "model.gan_loss", penalty=False)
         self.name, self.latent_dim, self.loss_kind = name, latent_dim, loss
         self.device = torch.device(device)
         self.net = build_network("model.net", net, image_shape=image_shape).to(device)

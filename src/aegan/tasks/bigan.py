@@ -59,7 +59,7 @@ class BiganTask(Task):
         check_number("model.ema_decay", ema_decay or 0.0, low=0, high=1, high_open=True)
         check_number("model.fd_samples", fd_samples, low=2, high=10**6, integer=True)
         check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 2, integer=True)
-        self.loss = get_gan_loss(loss)
+        self.loss = get_gan_loss(loss, penalty=False)
         self.name, self.latent_dim, self.stochastic = name, latent_dim, stochastic_encoder
         self.device = torch.device(device)
         self.generator = build_network(

@@ -62,7 +62,7 @@ class VaeGanTask(Task):
         check_number("model.beta", beta, low=0, high=1e6)
         check_number("model.fd_samples", fd_samples, low=2, high=10**6, integer=True)
         check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 2, integer=True)
-        self.loss = get_gan_loss(loss)
+        self.loss = get_gan_loss(loss, penalty=False)
         self.name, self.latent_dim, self.gamma, self.beta = name, latent_dim, gamma, beta
         self.device = torch.device(device)
         self.encoder = build_network(
