@@ -10,7 +10,7 @@ import torch
 
 from aegan.data import normalize
 from aegan.metrics.classes import class_histogram_stats
-from aegan.metrics.classifier import classifier_accuracy, predict_classes
+from aegan.metrics.classifier import classifier_accuracy
 from aegan.metrics.frechet import frechet_distance, kernel_inception_distance
 from aegan.metrics.inception import inception_metrics
 from aegan.metrics.matching import best_matching, median_distance, mmd_squared
@@ -162,23 +162,18 @@ def _prior_match(ev: Evaluation) -> dict[str, float]:
 def _code_control(ev: Evaluation) -> dict[str, float]:
     """How well a categorical code picks the class: 1,000 samples per code value, classified
     by the domain classifier; the accuracy after the best one-to-one matching of code values
-    to classes, and the mean entropy of each value's class histogram (nats)."""
-    categories = ev.task.categories
-    generator = torch.Generator().manual_seed(ev.settings.seed)
-    counts = torch.zeros(categories, len(ev.data.classes), dtype=torch.long)
-    for value in range(categories):
-        images = ev.task.generate_with_code(value, CODE_SAMPLES, generator).float().cpu()
-        counts[value] = torch.bincount(
-            predict_classes(ev.classifier, images), minlength=counts.shape[1]
-        )
-    columns, matched = best_matching(
-        counts[:, :categories] if counts.shape[1] >= categories else counts
-    )
+    to classes, the mean entropy of each value's class histogram (nats), and per value its
+    matched class and that class's share of its samples (the histogram's
+    ``Evaluation.code_class_counts``, which a notebook can show whole)."""
+    counts = ev.code_class_counts(CODE_SAMPLES)  # (categories, classes)
+    columns, matched = best_matching(counts)  # a class per value; -1: more values than classes
     shares = counts.double() / counts.sum(1, keepdim=True)
     entropy = -(shares * shares.clamp(min=1e-12).log()).sum(1).mean().item()
     out = {
         "info/matched_accuracy": matched / counts.sum().item(),
         "info/code_class_entropy": entropy,
     }
+    out.update({f"info/code{v}_share": shares[v, c].item() if c >= 0 else 0.0
+                for v, c in enumerate(columns)})  # fmt: skip
     out.update({f"info/code{v}_class": float(c) for v, c in enumerate(columns)})
     return out

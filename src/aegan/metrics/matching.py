@@ -26,13 +26,19 @@ def median_distance(x: torch.Tensor) -> float:
 
 
 def best_matching(counts: torch.Tensor) -> tuple[list[int], int]:
-    """The one-to-one assignment of rows to columns of ``counts`` (K, K) with the largest
-    total: (column of each row, that total). Exact, by dynamic programming over the sets of
-    columns used (K * 2^K states; K = 10 categories: 10k)."""
-    size = counts.shape[0]
-    if counts.shape != (size, size) or size > 16:
-        raise ValueError(f"expected a square matrix of at most 16 rows, got {tuple(counts.shape)}")
-    values = counts.tolist()
+    """The one-to-one assignment of rows to columns of ``counts`` (K, C) with the largest
+    total: (column of each row, -1 for a row left over when K > C; that total). Exact, by
+    dynamic programming over the sets of columns used, on the matrix padded square with
+    zeros (n * 2^n states for n = max(K, C) <= 16; 10 codes and 10 classes: 10k)."""
+    rows, cols = counts.shape if counts.dim() == 2 else (0, 0)
+    size = max(rows, cols)
+    if counts.dim() != 2 or not 0 < size <= 16:
+        raise ValueError(
+            f"expected a matrix of at most 16 rows and columns, got {tuple(counts.shape)}"
+        )
+    values = [[0] * size for _ in range(size)]
+    for row, line in enumerate(counts.tolist()):
+        values[row][:cols] = line
     best = {0: (0, [])}  # columns used (a bit mask) -> (total, columns of rows 0..r-1)
     for row in range(size):
         following: dict[int, tuple[int, list[int]]] = {}
@@ -45,4 +51,4 @@ def best_matching(counts: torch.Tensor) -> tuple[list[int], int]:
                     following[key] = (candidate, [*columns, column])
         best = following
     total, columns = best[(1 << size) - 1]
-    return columns, total
+    return [column if column < cols else -1 for column in columns[:rows]], total

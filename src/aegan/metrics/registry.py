@@ -210,6 +210,22 @@ class Evaluation:
         puts in each class: (num_classes,) counts."""
         return torch.bincount(self.classes(which), minlength=len(self.data.classes))
 
+    def code_class_counts(self, per_value: int) -> torch.Tensor:
+        """A categorical code's class histograms: (categories, num_classes) counts of the
+        domain classifier's classes among ``per_value`` images generated at each code value."""
+
+        def count() -> torch.Tensor:
+            generator = torch.Generator().manual_seed(self.settings.seed)
+            counts = torch.zeros(self.task.categories, len(self.data.classes), dtype=torch.long)
+            for value in range(self.task.categories):
+                images = self.task.generate_with_code(value, per_value, generator).float().cpu()
+                counts[value] = torch.bincount(
+                    predict_classes(self.classifier, images), minlength=counts.shape[1]
+                )
+            return counts
+
+        return self._cached(f"code_classes/{per_value}", count)
+
     def classes(self, which: str) -> torch.Tensor:
         return self._cached(
             f"classes/{which}", lambda: predict_classes(self.classifier, getattr(self, which))
