@@ -154,8 +154,9 @@ def table(out: Path, speed: Path | None) -> str:
     }
     epochs = sorted({int(r.get("trainer.epochs", 0)) for f in jobs.values() for r in f})
     seeds = sorted({int(r["seed"]) for f in jobs.values() for r in f if "seed" in r})
+    budget = " or ".join(map(str, epochs)) + (" epoch" if epochs == [1] else " epochs")
     text += "\n\n" + PROTOCOL.format(
-        epochs=" or ".join(map(str, epochs)) + (" epoch" if epochs == [1] else " epochs"), seeds=", ".join(map(str, seeds)),
+        epochs=budget, seeds=", ".join(map(str, seeds)),
         floor_fd=floor["floor/fd"], floor_precision=floor["floor/precision"],
         floor_recall=floor["floor/recall"],
     )  # fmt: skip

@@ -30,12 +30,12 @@ def best_matching(counts: torch.Tensor) -> tuple[list[int], int]:
     total: (column of each row, -1 for a row left over when K > C; that total). Exact, by
     dynamic programming over the sets of columns used, on the matrix padded square with
     zeros (n * 2^n states for n = max(K, C) <= 16; 10 codes and 10 classes: 10k)."""
-    rows, cols = counts.shape if counts.dim() == 2 else (0, 0)
-    size = max(rows, cols)
-    if counts.dim() != 2 or not 0 < size <= 16:
+    if counts.dim() != 2 or not 0 < max(counts.shape) <= 16:
         raise ValueError(
             f"expected a matrix of at most 16 rows and columns, got {tuple(counts.shape)}"
         )
+    rows, cols = counts.shape
+    size = max(rows, cols)
     values = [[0] * size for _ in range(size)]
     for row, line in enumerate(counts.tolist()):
         values[row][:cols] = line
