@@ -34,6 +34,8 @@ def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
         raise
     except InstantiationException as err:
         cause = err.__cause__ or err
+        if isinstance(cause, ConfigError):  # a constructor's own check names its setting
+            raise cause from None
         reason = " ".join(str(cause).split())[:300]
         if "Error locating target" in str(err) or isinstance(cause, (ImportError, AttributeError)):
             raise ConfigError(f"{key}._target_={target}: no such class or function") from None
