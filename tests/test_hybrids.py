@@ -25,6 +25,7 @@ TINY = [o for o in TINY_AE if not o.startswith("evaluate")] + ["evaluate.at_end=
 SMALL_CONV = ["model.generator.channels=[64,32,32]", "model.discriminator.channels=[32,64]"]
 MODELS = {
     "aae": ["model=aae"],
+    "aae_gaussian": ["model=aae", "model.posterior=gaussian"],
     "aae_supervised": [
         "model=aae",
         "model.prior=mixture",
@@ -106,12 +107,16 @@ def test_the_mixture_prior_puts_each_label_on_its_component(tmp_path):
     assert draws[:, 2:].std().item() == pytest.approx(1.0, abs=0.05)
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ("model.label_prior=true", "model.label_prior=true needs model.prior=mixture"),
-    ("model.prior=uniform", "model.prior='uniform' is not allowed"),
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["model.label_prior=true"], "model.label_prior=true needs model.prior=mixture"),
+    (["model.prior=uniform"], "model.prior='uniform' is not allowed"),
+    (["model.posterior=laplace"], "model.posterior='laplace' is not allowed"),
+    (["model.net._target_=aegan.models.DenseVAE", "~model.net.posterior"],
+     r"^model.posterior=deterministic needs a network whose encoder gives the code, and "
+     r"model.net._target_=aegan.models.DenseVAE does not; use the model's own "),
 ])  # fmt: skip
-def test_aae_settings_that_cannot_work(override, message, tmp_path):
-    cfg = compose_config([*TINY, "model=aae", override], tmp_path)
+def test_aae_settings_that_cannot_work(overrides, message, tmp_path):
+    cfg = compose_config([*TINY, "model=aae", *overrides], tmp_path)
     with pytest.raises(ConfigError, match=message):
         build_task(cfg.model, (1, 28, 28), torch.device("meta"))
 
@@ -129,10 +134,12 @@ def test_a_critic_loss_without_its_penalty_is_refused(model, key, tmp_path):
     assert (task.gan if model == "aae" else task.loss).name == "hinge"
 
 
-@pytest.mark.parametrize("name", ["bigan", "infogan"])
+@pytest.mark.parametrize("name", ["bigan", "infogan", "aae_gaussian"])
 def test_a_hybrid_resumes_bitwise(name, make_cfg):
-    tiny = [*TINY, *MODELS[name], "data.subset=256", "data.val_size=200", "model.fd_samples=200",
+    tiny = [*TINY, *MODELS[name], "data.subset=256", "data.val_size=200",
             "logger.enabled=false", "trainer.precision=bf16"]  # fmt: skip
+    if "aae" not in name:  # the GANs' validation samples
+        tiny.append("model.fd_samples=200")
     train(make_cfg(*tiny, "trainer.epochs=2", run="straight"))
     train(make_cfg(*tiny, run="first"))
     first = make_cfg(run="first").paths.output_dir
@@ -143,6 +150,26 @@ def test_a_hybrid_resumes_bitwise(name, make_cfg):
     for network, weights in a["networks"].items():
         for key, value in weights.items():
             assert torch.equal(value, b["networks"][network][key]), f"{network}.{key}"
+
+
+def test_a_gaussian_aae_matches_draws_of_its_posterior_to_the_prior(tmp_path, one_thread):
+    """With a Gaussian encoder, D and the MMD see draws of q(z|x); the probe, the
+    reconstructions and a notebook's ``encode`` see its mean."""
+    data = synthetic_data()
+    _, task, _, step = built([*TINY, *MODELS["aae_gaussian"]], tmp_path, data=data)
+    step(data.train_images[:64])
+    x = data.test_images[:300].float() / 255
+    mean, logvar = task.net.encode(x)
+    torch.testing.assert_close(task.encode(x), mean.detach())
+    draws = task.posterior_codes(x, torch.Generator().manual_seed(1))
+    again = task.posterior_codes(x, torch.Generator().manual_seed(1))
+    assert torch.equal(draws, again) and not torch.equal(draws, task.encode(x))
+    noise = (draws - mean) / torch.exp(0.5 * logvar)  # the standard normal draws themselves
+    assert noise.std().item() == pytest.approx(1.0, abs=0.05)
+    torch.testing.assert_close(task.reconstruct(x), task.decode(mean.detach()))
+    evaluation = Evaluation(task, data, Settings(seed=0))
+    metrics = evaluation.compute(["prior_match"])
+    assert metrics["codes/mmd"] > metrics["codes/mmd_floor"] > 0
 
 
 @pytest.mark.slow

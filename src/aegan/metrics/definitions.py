@@ -145,13 +145,14 @@ def _active_units(ev: Evaluation) -> dict[str, float]:
 # ---- codes: the prior they should match, the classes a code should pick ----------------
 
 
-@metric("prior_match", needs=("encode", "sample_prior"))
+@metric("prior_match", needs=("posterior_codes", "sample_prior"))
 def _prior_match(ev: Evaluation) -> dict[str, float]:
-    """MMD^2 between 2,000 test codes and 2,000 prior draws, and its floor: two prior draws
-    (Gaussian kernel, bandwidth the prior draws' median distance)."""
+    """MMD^2 between the codes of 2,000 test images (draws of q(z|x) where the encoder is
+    stochastic: the aggregated posterior) and 2,000 prior draws, and its floor: two prior
+    draws (Gaussian kernel, bandwidth the prior draws' median distance)."""
     count = min(PRIOR_SAMPLES, len(ev.data.test_images))
-    codes = ev._map(ev.task.encode, ev.data.test_images[:count])
     generator = torch.Generator().manual_seed(ev.settings.seed)
+    codes = ev._map(lambda x: ev.task.posterior_codes(x, generator), ev.data.test_images[:count])
     first, second = (ev.task.sample_prior(count, generator).float().cpu() for _ in range(2))
     bandwidth = median_distance(first)
     return {"codes/mmd": mmd_squared(codes, first, bandwidth),

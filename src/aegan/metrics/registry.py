@@ -16,7 +16,8 @@ Protocol
   ``probe_train`` training codes, scored on the test codes); PCA at the task's code size,
   one basis fitted on the whole training split for both its test MSE and its probe.
 - Codes against their prior (``prior_match``; adversarial autoencoders): MMD^2 between test
-  codes and prior draws, with its floor from two prior draws. A categorical code's control
+  codes (draws of q(z|x) for a Gaussian encoder) and prior draws, with its floor from two
+  prior draws. A categorical code's control
   of the class (``code_control``; InfoGAN): the domain classifier's accuracy on 1,000 samples
   per code value after the best one-to-one matching of code values to classes.
 - Samples (``classifier``, ``fd``, ``kid``, ``prdc``, ``classes``, ``inception``): features

@@ -3,7 +3,12 @@
 from aegan.models.autoencoder import DenseAutoencoder
 from aegan.models.conv import ConvAutoencoder, ConvEncoder
 from aegan.models.dcgan import Discriminator, Generator
-from aegan.models.hybrid import CodeDiscriminator, InfoDiscriminator, JointDiscriminator
+from aegan.models.hybrid import (
+    CodeDiscriminator,
+    InfoDiscriminator,
+    JointDiscriminator,
+    aae_autoencoder,
+)
 from aegan.models.vae import ConvVAE, DenseVAE, GaussianEncoderDecoder
 
 __all__ = [
@@ -18,4 +23,5 @@ __all__ = [
     "Generator",
     "InfoDiscriminator",
     "JointDiscriminator",
+    "aae_autoencoder",
 ]

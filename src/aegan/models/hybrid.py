@@ -1,5 +1,7 @@
-"""The discriminators of the models where autoencoders meet GANs.
+"""The networks of the models where autoencoders meet GANs.
 
+- ``aae_autoencoder``: the adversarial autoencoder's dense autoencoder, with a deterministic
+  or a Gaussian posterior;
 - ``CodeDiscriminator``: an MLP on codes (the adversarial autoencoder's, Makhzani et al. 2015);
 - ``JointDiscriminator``: D(x, z) on image-code pairs (BiGAN, Donahue et al. 2016; ALI,
   Dumoulin et al. 2016): the article's discriminator convolutions on x, an MLP on z, a joint
@@ -15,7 +17,11 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from aegan.models.autoencoder import DenseAutoencoder
 from aegan.models.dcgan import Discriminator, dcgan_init_
+from aegan.models.vae import DenseVAE
+
+POSTERIORS = ("deterministic", "gaussian")
 
 
 def leaky_mlp(sizes: Sequence[int], *, dropout: float = 0.0) -> list[nn.Module]:
@@ -26,6 +32,26 @@ def leaky_mlp(sizes: Sequence[int], *, dropout: float = 0.0) -> list[nn.Module]:
         if dropout:
             layers.append(nn.Dropout(dropout))
     return layers
+
+
+def aae_autoencoder(
+    *,
+    image_shape: Sequence[int] = (1, 28, 28),
+    hidden_dims: Sequence[int] = (64,),
+    latent_dim: int = 32,
+    posterior: str = "deterministic",
+) -> nn.Module:
+    """The dense autoencoder with a linear code (``posterior=deterministic``: ``encode``
+    gives the code), or with a Gaussian q(z|x) (``gaussian``: ``encode`` gives its mean and
+    log-variance, the VAE's network), the two encoders of Makhzani et al. (2015, sec. 2)."""
+    sizes = dict(image_shape=image_shape, hidden_dims=hidden_dims, latent_dim=latent_dim)
+    if posterior == "gaussian":
+        return DenseVAE(**sizes)
+    if posterior == "deterministic":
+        return DenseAutoencoder(**sizes, code_activation=False)
+    raise ValueError(
+        f"posterior={posterior!r} is not allowed; choose one of: {', '.join(POSTERIORS)}"
+    )
 
 
 class CodeDiscriminator(nn.Module):

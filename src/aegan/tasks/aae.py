@@ -2,7 +2,10 @@
 discriminator compares with draws from a prior, so that decoding prior draws generates.
 
 Per batch: the reconstruction phase (encoder and decoder), then the regularisation phase:
-D on prior draws against the codes, then the encoder as D's generator. The prior is a
+D on prior draws against the codes, then the encoder as D's generator. The encoder is
+deterministic, or Gaussian (``posterior``): its codes are then draws of q(z|x) =
+N(mean, exp(logvar)) by the reparameterisation trick, so that the codes of all images, the
+aggregated posterior q(z) that D compares with the prior, has no direction left empty. The prior is a
 standard Gaussian or a mixture of 10 Gaussians laid on a circle or a grid in the first two
 code dimensions (the paper's 2-D mixtures, other dimensions standard normal); with
 ``label_prior`` the label picks the component, and D sees it (the supervised variant).
@@ -22,6 +25,8 @@ from aegan.contract import Task
 from aegan.data import normalize
 from aegan.errors import ConfigError
 from aegan.losses import get_gan_loss
+from aegan.models.hybrid import POSTERIORS
+from aegan.models.vae import GaussianEncoderDecoder
 from aegan.tasks.autoencoder import reconstruction_loss
 from aegan.tasks.build import (
     build_network,
@@ -95,9 +100,11 @@ class AaeTask(Task):
         prior: str = "gaussian",
         prior_layout: str = "circle",
         label_prior: bool = False,
+        posterior: str = "deterministic",
     ) -> None:
         check_number("model.latent_dim", latent_dim, low=2, high=2**20, integer=True)
         check_choice("model.loss", loss, ("mse", "bce"))
+        check_choice("model.posterior", posterior, POSTERIORS)
         check_choice("model.prior", prior, PRIORS)
         check_choice("model.prior_layout", prior_layout, LAYOUTS)
         check_bool("model.label_prior", label_prior)
@@ -109,6 +116,14 @@ class AaeTask(Task):
         self.name, self.latent_dim, self.loss_kind = name, latent_dim, loss
         self.device = torch.device(device)
         self.net = build_network("model.net", net, image_shape=image_shape).to(device)
+        self.gaussian = posterior == "gaussian"
+        if self.gaussian != isinstance(self.net, GaussianEncoderDecoder):
+            raise ConfigError(
+                f"model.posterior={posterior} needs a network whose encoder gives "
+                f"{'a mean and a log-variance' if self.gaussian else 'the code'}, and "
+                f"model.net._target_={net['_target_']} does not; use the model's own "
+                "aegan.models.aae_autoencoder, which follows model.posterior"
+            )
         self.discriminator = build_network("model.discriminator", discriminator).to(device)
         self.networks: dict[str, nn.Module] = {
             "autoencoder": self.net,
@@ -131,13 +146,13 @@ class AaeTask(Task):
         images, labels = batch if self.uses_labels else (batch, None)
         x = normalize(images, "unit")
         with amp.autocast():  # the reconstruction phase
-            logits = self.net(x)
+            logits = self.net.decode_logits(self._codes(x))
         recon = reconstruction_loss(logits, x, self.loss_kind)
         amp.backward(recon)
         amp.step(self.optimizers["autoencoder"])
 
         with amp.autocast():  # the regularisation phase: D, then the encoder as its generator
-            codes = self.net.encode(x)
+            codes = self._codes(x)
             prior = self.prior.sample(len(x), labels)
             real_logits = self.discriminator(prior, labels)
             fake_logits = self.discriminator(codes.detach(), labels)
@@ -164,11 +179,33 @@ class AaeTask(Task):
             count += x.numel()
         return {"val/mse": total.item() / count}
 
+    def _codes(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The codes D sees (B, latent_dim): the encoder's, or a draw of q(z|x) each
+        (``generator``: the noise drawn on the CPU)."""
+        if not self.gaussian:
+            return self.net.encode(x)
+        mean, logvar = self.net.encode(x)
+        if generator is None:
+            noise = torch.randn_like(mean)
+        else:
+            noise = torch.randn(mean.shape, generator=generator).to(mean)
+        return mean + noise * torch.exp(0.5 * logvar)
+
     # ---- what the metrics and a notebook call ---------------------------------------
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.encode(x).float()
+        """The code of each image (B, latent_dim); with a Gaussian posterior, its mean."""
+        codes = self.net.encode(x)
+        return (codes[0] if self.gaussian else codes).float()
+
+    @torch.no_grad()
+    def posterior_codes(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Draws of the aggregated posterior q(z), one per image (B, latent_dim): what the
+        prior is matched against (the codes themselves when the encoder is deterministic)."""
+        return self._codes(x, generator).float()
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
@@ -176,7 +213,8 @@ class AaeTask(Task):
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(x).float())
+        """The decoded code (with a Gaussian posterior, the decoded mean), in [0, 1]."""
+        return self.decode(self.encode(x))
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
@@ -191,14 +229,16 @@ class AaeTask(Task):
 
     @torch.no_grad()
     def log_epoch(self, logger, data, step: int) -> None:
-        """Reconstructions, decoded prior draws, and the codes of validation images by class
-        (first two dimensions) over draws of the prior (grey)."""
+        """Reconstructions, decoded prior draws, and the codes of validation images (draws of
+        q(z|x) with a Gaussian posterior) by class, first two dimensions, over draws of the
+        prior (grey)."""
         x = normalize(data.fixed_images(16), "unit")
         logger.image_grid("val/reconstructions", torch.cat([x, self.reconstruct(x)]), step)
         prior = self.sample_prior(1000, torch.Generator().manual_seed(0))
         logger.image_grid("samples/prior", self.generate(prior[:64]), step)
         images, labels = data.val_images[:2000], data.val_labels[:2000].cpu()
-        codes = self.encode(normalize(images, "unit")).cpu()
+        codes = self.posterior_codes(normalize(images, "unit"), torch.Generator().manual_seed(0))
+        codes = codes.cpu()
         colors = torch.cat([torch.full((len(prior), 3), 0.8), CLASS_COLORS[labels % 10]])
         logger.scatter(
             "codes/by_class_over_prior", torch.cat([prior.cpu(), codes])[:, :2], colors, step
