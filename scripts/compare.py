@@ -62,7 +62,11 @@ test images, grey pixels in [0, 1] (no binarisation), each model's recipe for {e
 at batch 64 (the dense autoencoder's recipe at batch 64 too), seeds {seeds}; cells are the mean
 over seeds and (min-max). Test MSE: the reconstruction (a VAE's decoder mean at the posterior
 mean) against the test image, per pixel. Linear probe: logistic regression on the codes (a
-VAE's posterior means) of 10,000 training images, accuracy on the test set. -ELBO: one z per
+VAE's posterior means) of 10,000 training images, accuracy on the test set. Code-prior MMD²
+(the AAE): the codes of 2,000 test images (draws of its Gaussian q(z|x)) against 2,000 prior
+draws, Gaussian kernel at the prior draws' median distance; its floor: two prior draws. Code ->
+class (InfoGAN): the domain classifier's class of 1,000 samples per code value, after the best
+one-to-one matching of code values to classes. -ELBO: one z per
 test image; IWAE: -log p(x) bounded with k importance samples (k = 1000 on the first 2,000 test
 images; the conv VAE: k = 100 on the first 1,000). Sample metrics: 10,000 samples (a VAE's
 decoder means at prior draws, the DCGAN's EMA generator) against the first 10,000 test images
