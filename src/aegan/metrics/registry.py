@@ -17,9 +17,9 @@ Protocol
   one basis fitted on the whole training split for both its test MSE and its probe.
 - Codes against their prior (``prior_match``; adversarial autoencoders): MMD^2 between test
   codes (draws of q(z|x) for a Gaussian encoder) and prior draws, with its floor from two
-  prior draws. A categorical code's control
-  of the class (``code_control``; InfoGAN): the domain classifier's accuracy on 1,000 samples
-  per code value after the best one-to-one matching of code values to classes.
+  prior draws. A categorical code's control of the class (``code_control``; InfoGAN): the
+  domain classifier's accuracy on 1,000 samples per code value after the best one-to-one
+  matching of code values to classes.
 - Samples (``classifier``, ``fd``, ``kid``, ``prdc``, ``classes``, ``inception``): features
   are the penultimate layer of a small CNN trained on the training split minus ``n`` held-out
   images (``aegan.metrics.classifier``, cached). ``n`` = min(samples, test images, a fifth of

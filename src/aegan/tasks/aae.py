@@ -4,11 +4,12 @@ discriminator compares with draws from a prior, so that decoding prior draws gen
 Per batch: the reconstruction phase (encoder and decoder), then the regularisation phase:
 D on prior draws against the codes, then the encoder as D's generator. The encoder is
 deterministic, or Gaussian (``posterior``): its codes are then draws of q(z|x) =
-N(mean, exp(logvar)) by the reparameterisation trick, so that the codes of all images, the
-aggregated posterior q(z) that D compares with the prior, has no direction left empty. The prior is a
-standard Gaussian or a mixture of 10 Gaussians laid on a circle or a grid in the first two
-code dimensions (the paper's 2-D mixtures, other dimensions standard normal); with
-``label_prior`` the label picks the component, and D sees it (the supervised variant).
+N(mean, exp(logvar)) by the reparameterisation trick, so that the codes of all images (the
+aggregated posterior q(z), which D compares with the prior) leave no direction empty, as a
+deterministic encoder's dead hidden units do. The prior is a standard Gaussian or a
+mixture of 10 Gaussians laid on a circle or a grid in the first two code dimensions (the
+paper's 2-D mixtures, other dimensions standard normal); with ``label_prior`` the label
+picks the component, and D sees it (the supervised variant).
 """
 
 from __future__ import annotations
