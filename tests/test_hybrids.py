@@ -26,6 +26,7 @@ SMALL_CONV = ["model.generator.channels=[64,32,32]", "model.discriminator.channe
 MODELS = {
     "aae": ["model=aae"],
     "aae_gaussian": ["model=aae", "model.posterior=gaussian"],
+    "aae_ema": ["model=aae", "model.posterior=gaussian", "model.ema_decay=0.999"],
     "aae_supervised": [
         "model=aae",
         "model.prior=mixture",
@@ -134,7 +135,7 @@ def test_a_critic_loss_without_its_penalty_is_refused(model, key, tmp_path):
     assert (task.gan if model == "aae" else task.loss).name == "hinge"
 
 
-@pytest.mark.parametrize("name", ["bigan", "infogan", "aae_gaussian"])
+@pytest.mark.parametrize("name", ["bigan", "infogan", "aae_ema"])
 def test_a_hybrid_resumes_bitwise(name, make_cfg):
     tiny = [*TINY, *MODELS[name], "data.subset=256", "data.val_size=200",
             "logger.enabled=false", "trainer.precision=bf16"]  # fmt: skip
@@ -170,6 +171,27 @@ def test_a_gaussian_aae_matches_draws_of_its_posterior_to_the_prior(tmp_path, on
     evaluation = Evaluation(task, data, Settings(seed=0))
     metrics = evaluation.compute(["prior_match"])
     assert metrics["codes/mmd"] > metrics["codes/mmd_floor"] > 0
+
+
+def test_the_aae_measures_its_average_autoencoder(tmp_path, one_thread):
+    """With ema_decay, codes, reconstructions and samples come from the averaged network,
+    and the trained one steps on."""
+    data = synthetic_data()
+    _, task, _, step = built([*TINY, *MODELS["aae_ema"]], tmp_path, data=data)
+    for batch in data.train_images[:192].split(64):
+        step(batch)
+    task.train(False)
+    x = data.test_images[:100].float() / 255
+    averaged, trained = task.ema.network, task.net
+    assert not torch.equal(averaged.encoder[1].weight, trained.encoder[1].weight)
+    torch.testing.assert_close(task.encode(x), averaged.encode(x)[0])
+    codes = torch.randn(8, 32)
+    torch.testing.assert_close(task.decode(codes), torch.sigmoid(averaged.decode_logits(codes)))
+    draws = task.posterior_codes(x, torch.Generator().manual_seed(0))
+    mean, logvar = averaged.encode(x)
+    noise = torch.randn(mean.shape, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(draws, mean + noise * torch.exp(0.5 * logvar))
+    assert task.extra_state() == {"ema_updates": 3}
 
 
 @pytest.mark.slow

@@ -9,7 +9,10 @@ aggregated posterior q(z), which D compares with the prior) leave no direction e
 deterministic encoder's dead hidden units do. The prior is a standard Gaussian or a
 mixture of 10 Gaussians laid on a circle or a grid in the first two code dimensions (the
 paper's 2-D mixtures, other dimensions standard normal); with ``label_prior`` the label
-picks the component, and D sees it (the supervised variant).
+picks the component, and D sees it (the supervised variant). With ``ema_decay`` the codes,
+samples and metrics come from an exponential moving average of the autoencoder, as the GANs'
+come from their EMA generator: the adversarial phase leaves the live encoder oscillating
+about the prior.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from aegan.tasks.build import (
     check_choice,
     check_number,
 )
+from aegan.tasks.ema import ExponentialMovingAverage
 
 PRIORS = ("gaussian", "mixture")
 LAYOUTS = ("circle", "grid")
@@ -102,10 +106,12 @@ class AaeTask(Task):
         prior_layout: str = "circle",
         label_prior: bool = False,
         posterior: str = "deterministic",
+        ema_decay: float | None = None,
     ) -> None:
         check_number("model.latent_dim", latent_dim, low=2, high=2**20, integer=True)
         check_choice("model.loss", loss, ("mse", "bce"))
         check_choice("model.posterior", posterior, POSTERIORS)
+        check_number("model.ema_decay", ema_decay or 0.0, low=0, high=1, high_open=True)
         check_choice("model.prior", prior, PRIORS)
         check_choice("model.prior_layout", prior_layout, LAYOUTS)
         check_bool("model.label_prior", label_prior)
@@ -140,6 +146,10 @@ class AaeTask(Task):
             ),
             "encoder": build_optimizer("model.g_optimizer", g_optimizer, self.encoder_params),
         }
+        self.ema: ExponentialMovingAverage | None = None
+        if ema_decay:
+            self.ema = ExponentialMovingAverage(self.net, float(ema_decay))
+            self.networks["autoencoder_ema"] = self.ema.network
         self.prior = CodePrior(prior, prior_layout, latent_dim, self.device)
         self.uses_labels = bool(label_prior)
 
@@ -167,6 +177,8 @@ class AaeTask(Task):
         g_loss = self.gan.generator(g_logits)
         amp.backward(g_loss, inputs=self.encoder_params)
         amp.step(self.optimizers["encoder"])
+        if self.ema is not None:
+            self.ema.update(self.net)
         accuracy = torch.cat([real_logits > 0, fake_logits < 0]).float().mean()
         return {"train/recon_loss": recon.detach(), "train/d_loss": d_loss.detach(),
                 "train/g_loss": g_loss.detach(), "train/d_accuracy": accuracy}  # fmt: skip
@@ -180,12 +192,28 @@ class AaeTask(Task):
             count += x.numel()
         return {"val/mse": total.item() / count}
 
-    def _codes(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The codes D sees (B, latent_dim): the encoder's, or a draw of q(z|x) each
-        (``generator``: the noise drawn on the CPU)."""
+    def train(self, mode: bool = True) -> None:
+        super().train(mode)
+        if self.ema is not None:
+            self.ema.network.eval()  # never trained
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """The autoencoder that encodes, decodes and is measured: the EMA one if kept."""
+        return self.ema.network if self.ema is not None else self.net
+
+    def _codes(
+        self,
+        x: torch.Tensor,
+        generator: torch.Generator | None = None,
+        net: nn.Module | None = None,
+    ) -> torch.Tensor:
+        """The codes (B, latent_dim) of ``net`` (the trained one unless given): the encoder's,
+        or a draw of q(z|x) each (``generator``: the noise drawn on the CPU)."""
+        net = self.net if net is None else net
         if not self.gaussian:
-            return self.net.encode(x)
-        mean, logvar = self.net.encode(x)
+            return net.encode(x)
+        mean, logvar = net.encode(x)
         if generator is None:
             noise = torch.randn_like(mean)
         else:
@@ -197,7 +225,7 @@ class AaeTask(Task):
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The code of each image (B, latent_dim); with a Gaussian posterior, its mean."""
-        codes = self.net.encode(x)
+        codes = self.evaluated.encode(x)
         return (codes[0] if self.gaussian else codes).float()
 
     @torch.no_grad()
@@ -206,11 +234,11 @@ class AaeTask(Task):
     ) -> torch.Tensor:
         """Draws of the aggregated posterior q(z), one per image (B, latent_dim): what the
         prior is matched against (the codes themselves when the encoder is deterministic)."""
-        return self._codes(x, generator).float()
+        return self._codes(x, generator, self.evaluated).float()
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net.decode_logits(codes).float())
+        return torch.sigmoid(self.evaluated.decode_logits(codes).float())
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
@@ -227,6 +255,13 @@ class AaeTask(Task):
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.generate(self.sample_prior(n, generator))
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"ema_updates": self.ema.updates() if self.ema is not None else 0}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if self.ema is not None:  # a checkpoint from before the average was kept has none
+            self.ema.set_updates(int(state.get("ema_updates", 0)))
 
     @torch.no_grad()
     def log_epoch(self, logger, data, step: int) -> None:
