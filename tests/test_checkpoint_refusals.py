@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 
 import pytest
 import torch
@@ -53,9 +54,30 @@ def test_a_truncated_file_is_not_readable(tmp_path):
     with pytest.raises(CheckpointError) as caught:
         load_checkpoint(path)
     message = str(caught.value)
-    assert message.startswith(f"{path}: not a readable checkpoint (PytorchStreamReader failed")
+    assert message.startswith(f"{path}: not a readable checkpoint (a cut or damaged archive: ")
     assert "\n" not in message
-    assert len(message) <= len(str(path)) + 240  # the reason is cut to 200 characters
+    assert len(message) <= len(str(path)) + 240  # the reason is cut to 160 characters
+
+
+def test_a_damaged_byte_inside_the_archive_is_named_not_loaded(tmp_path):
+    """torch reads a stored member without its checksum: a flipped bit in the weights would
+    load as other weights."""
+    path = tmp_path / "c.pt"
+    torch.save({"format_version": 2, **a_state()}, path)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        member = next(info for info in archive.infolist() if "/data/" in info.filename)
+    offset = member.header_offset  # its local header: 30 bytes, then its name and extra field
+    name_length, extra_length = (int.from_bytes(data[offset + i : offset + i + 2], "little")
+                                 for i in (26, 28))  # fmt: skip
+    data[offset + 30 + name_length + extra_length] ^= 0x01  # the member's first byte
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    assert str(caught.value) == (
+        f"{path}: not a readable checkpoint (a cut or damaged archive: {member.filename} "
+        "fails its checksum)"
+    )
 
 
 @pytest.mark.parametrize("key", sorted(REQUIRED_KEYS))

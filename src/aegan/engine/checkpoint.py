@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,10 +112,33 @@ def run_dir_of(path: str | Path) -> Path:
     return path.parent if path.name == "checkpoints" else path
 
 
+def _check_archive(path: Path) -> None:
+    """A file that starts as a zip archive (what ``torch.save`` writes) must be a whole one:
+    a cut or damaged archive is named as such before torch parses it, whose bytes could then
+    read as anything, a pickle naming globals included."""
+    try:
+        with path.open("rb") as handle:
+            if handle.read(4) != b"PK\x03\x04":
+                return  # not an archive: torch's own errors name what it is
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()  # reads every member against its CRC
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError) as err:
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint (a cut or damaged archive: {reason})"
+        ) from None
+    if damaged is not None:
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint (a cut or damaged archive: {damaged[:120]} "
+            "fails its checksum)"
+        )
+
+
 def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> dict:
     """Load a checkpoint with ``weights_only=True``; refuse code payloads, unknown formats
     and files missing what a checkpoint holds, in one line naming the file."""
     path = Path(path)
+    _check_archive(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
