@@ -9,7 +9,7 @@ from aegan.models.hybrid import (
     JointDiscriminator,
     aae_autoencoder,
 )
-from aegan.models.vae import ConvVAE, DenseVAE, GaussianEncoderDecoder
+from aegan.models.vae import ConvVAE, DenseVAE, GaussianEncoderDecoder, reparameterize
 
 __all__ = [
     "CodeDiscriminator",
@@ -24,4 +24,5 @@ __all__ = [
     "InfoDiscriminator",
     "JointDiscriminator",
     "aae_autoencoder",
+    "reparameterize",
 ]

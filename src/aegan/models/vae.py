@@ -11,11 +11,25 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import torch
 from torch import Tensor, nn
 
 from aegan.models.autoencoder import mlp
 from aegan.models.conv import ConvEncoder
 from aegan.models.dcgan import Generator
+
+
+def reparameterize(
+    mean: Tensor, logvar: Tensor, generator: torch.Generator | None = None
+) -> Tensor:
+    """A draw of N(mean, exp(logvar)) as mean + noise * std (Kingma and Welling's trick), so
+    that gradients reach the mean and log-variance; ``generator``: the noise drawn on the CPU
+    (reproducible anywhere), else on ``mean``'s device."""
+    if generator is None:
+        noise = torch.randn_like(mean)
+    else:
+        noise = torch.randn(mean.shape, generator=generator).to(mean)
+    return mean + noise * torch.exp(0.5 * logvar)
 
 
 class GaussianEncoderDecoder(nn.Module):

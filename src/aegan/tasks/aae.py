@@ -30,7 +30,7 @@ from aegan.data import normalize
 from aegan.errors import ConfigError
 from aegan.losses import get_gan_loss
 from aegan.models.hybrid import POSTERIORS
-from aegan.models.vae import GaussianEncoderDecoder
+from aegan.models.vae import GaussianEncoderDecoder, reparameterize
 from aegan.tasks.autoencoder import reconstruction_loss
 from aegan.tasks.build import (
     build_network,
@@ -213,12 +213,7 @@ class AaeTask(Task):
         net = self.net if net is None else net
         if not self.gaussian:
             return net.encode(x)
-        mean, logvar = net.encode(x)
-        if generator is None:
-            noise = torch.randn_like(mean)
-        else:
-            noise = torch.randn(mean.shape, generator=generator).to(mean)
-        return mean + noise * torch.exp(0.5 * logvar)
+        return reparameterize(*net.encode(x), generator)
 
     # ---- what the metrics and a notebook call ---------------------------------------
 

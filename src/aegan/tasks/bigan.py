@@ -22,6 +22,7 @@ from aegan.contract import Task
 from aegan.data import denormalize, normalize
 from aegan.losses import get_gan_loss
 from aegan.metrics import frechet_distance
+from aegan.models.vae import reparameterize
 from aegan.tasks.build import build_network, build_optimizer, check_bool, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
 from aegan.tasks.gan import SAMPLE_BATCH, pooled_pixels
@@ -96,7 +97,7 @@ class BiganTask(Task):
         if not self.stochastic:
             return out
         mean, logvar = out.chunk(2, dim=1)
-        return mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+        return reparameterize(mean, logvar)
 
     def train_step(self, batch: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
         x = normalize(batch, "symmetric")  # (B, C, H, W) in [-1, 1]

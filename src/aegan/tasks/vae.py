@@ -22,6 +22,7 @@ from torch import nn
 from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import normalize
+from aegan.models.vae import reparameterize
 from aegan.tasks.build import (
     build_network,
     build_optimizer,
@@ -123,7 +124,7 @@ class VaeTask(Task):
             mean, logvar = self.net.encode(x)
             z = mean
             if sample:  # the reparameterisation trick
-                z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+                z = reparameterize(mean, logvar)
             logits = self.net.decode_logits(z)
         return self.log_likelihood(logits, x), gaussian_kl(mean, logvar), mean.float()
 

@@ -25,6 +25,7 @@ from aegan.contract import Task
 from aegan.data import denormalize, normalize
 from aegan.losses import get_gan_loss
 from aegan.metrics import frechet_distance
+from aegan.models.vae import reparameterize
 from aegan.tasks.build import build_network, build_optimizer, check_number
 from aegan.tasks.gan import SAMPLE_BATCH, pooled_pixels
 from aegan.tasks.vae import gaussian_kl
@@ -98,7 +99,7 @@ class VaeGanTask(Task):
         x = normalize(batch, "symmetric")  # (B, C, H, W) in [-1, 1]
         with amp.autocast():
             mean, logvar = self.encoder(x).chunk(2, dim=1)  # (B, latent_dim) each
-            z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+            z = reparameterize(mean, logvar)
             z_prior = torch.randn_like(mean)
             fakes = self.decoder(torch.cat([z, z_prior]))  # (2B, C, H, W): Dec(z), Dec(z_p)
             real_features, real_logits = self._judge(x)
