@@ -98,6 +98,19 @@ def test_the_aae_encoder_steps_on_the_adversarial_gradient_alone(tmp_path, one_t
         torch.testing.assert_close(grad, want)
 
 
+@pytest.mark.parametrize("name", ["dcgan", "bigan", "aae_ema"])
+def test_training_mode_leaves_the_averaged_network_in_eval_mode(name, tmp_path):
+    overrides = MODELS.get(name, ["model=dcgan", *SMALL_CONV])
+    task = build_task(compose_config([*TINY, *overrides], tmp_path).model, (1, 28, 28), CPU)
+    averaged = [n for key, n in task.networks.items() if key.endswith("_ema")]
+    assert averaged == [task.ema.network]
+    task.train(True)
+    assert not task.ema.network.training  # its BatchNorm and dropout never in training mode
+    assert all(n.training for n in task.networks.values() if n is not task.ema.network)
+    task.train(False)
+    assert not any(n.training for n in task.networks.values())
+
+
 def test_the_mixture_prior_puts_each_label_on_its_component(tmp_path):
     cfg = compose_config([*TINY, *MODELS["aae_supervised"]], tmp_path)
     task = build_task(cfg.model, (1, 28, 28), CPU)

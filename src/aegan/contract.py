@@ -71,9 +71,11 @@ class Task:
         """Restore what ``extra_state`` returned."""
 
     def train(self, mode: bool = True) -> None:
-        """Every network to training (or eval) mode."""
+        """Every trained network to training (or eval) mode. A frozen one (no parameter
+        takes gradients: an EMA copy) stays in eval mode, as it is only ever evaluated."""
         for network in self.networks.values():
-            network.train(mode)
+            trained = any(p.requires_grad for p in network.parameters())
+            network.train(mode and trained)
 
 
 def can(task: Task, capability: str) -> bool:

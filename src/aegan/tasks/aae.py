@@ -192,11 +192,6 @@ class AaeTask(Task):
             count += x.numel()
         return {"val/mse": total.item() / count}
 
-    def train(self, mode: bool = True) -> None:
-        super().train(mode)
-        if self.ema is not None:
-            self.ema.network.eval()  # never trained
-
     @property
     def evaluated(self) -> nn.Module:
         """The autoencoder that encodes, decodes and is measured: the EMA one if kept."""

@@ -122,11 +122,6 @@ class BiganTask(Task):
         return {"train/d_loss": d_loss.detach(), "train/ge_loss": ge_loss.detach(),
                 "train/d_accuracy": accuracy}  # fmt: skip
 
-    def train(self, mode: bool = True) -> None:
-        super().train(mode)
-        if self.ema is not None:
-            self.ema.network.eval()
-
     # ---- what the metrics and a notebook call ---------------------------------------
 
     @torch.no_grad()

@@ -233,11 +233,6 @@ class GanTask(Task):
         d_real, d_fake = scores.mean(dim=1).unbind()
         return d_loss, d_real, d_fake, d_correct
 
-    def train(self, mode: bool = True) -> None:
-        super().train(mode)
-        if self.ema is not None:
-            self.ema.network.eval()  # only ever sampled
-
     def tutorial_step(self, next_batch: Callable[[], tuple]) -> Callable[[], None]:
         """These networks trained as pytorch/examples' DCGAN does: a DataLoader batch of
         ToTensor floats, fp32, eager, default Adams, BCE on logits (``aegan.bench``)."""
