@@ -45,7 +45,13 @@ from aegan.data import DeviceBatches, ImageData, image_shape_of, load_data
 from aegan.engine.device import available_cores, resolve_device, seed_everything
 from aegan.engine.scalars import StepAccumulator
 from aegan.errors import USER_ERRORS, ConfigError
-from aegan.speed import build_step, cpu_threads, denormal_mode, denormals_flushed
+from aegan.speed import (
+    build_step,
+    cpu_threads,
+    denormal_mode,
+    denormals_flushed,
+    flushes_denormals,
+)
 from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
 from aegan.tasks.build import check_number
@@ -249,7 +255,7 @@ def benchmark(cfg: DictConfig) -> list[dict]:
         entry = Timed(
             str(labels), None, labels["threads"],
             cudnn_benchmark=bool(run_cfg.trainer.cudnn_benchmark),
-            flush_denormal=bool(run_cfg.trainer.flush_denormal) and device.type == "cpu",
+            flush_denormal=flushes_denormals(run_cfg.trainer, device),
         )  # fmt: skip
         try:
             entry.step = project_step(run_cfg, device_data, device)

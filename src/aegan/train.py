@@ -42,7 +42,7 @@ from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, DiskFullErro
 from aegan.evaluate import evaluate_task
 from aegan.files import write_json
 from aegan.logger import TensorBoardLogger, flatten_config, hparams_of
-from aegan.speed import build_step, cpu_threads, denormal_mode
+from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.train")
@@ -213,7 +213,7 @@ def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float
     )  # fmt: skip
 
     # Ctrl-C / SIGTERM: the step in flight ends, a checkpoint is saved (engine/interrupt.py)
-    flush = bool(cfg.trainer.flush_denormal) and device.type == "cpu"
+    flush = flushes_denormals(cfg.trainer, device)
     with stop_on_signals(dist.world_size, device) as stop, denormal_mode(flush):
         context = RunContext(
             amp=amp, logger=logger, checkpoint_dir=run_dir / "checkpoints", record=record,

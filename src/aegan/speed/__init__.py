@@ -134,6 +134,11 @@ def denormals_flushed() -> bool:
     return torch.tensor([1e-39]).mul(1.0).item() == 0.0
 
 
+def flushes_denormals(trainer_cfg: Any, device: torch.device) -> bool:
+    """``trainer.flush_denormal`` where it means something: x86's FTZ/DAZ is a CPU mode."""
+    return bool(trainer_cfg.flush_denormal) and device.type == "cpu"
+
+
 @contextlib.contextmanager
 def denormal_mode(flush: bool) -> Iterator[None]:
     """``trainer.flush_denormal`` for the block (training and the final evaluation); the mode
