@@ -1,5 +1,7 @@
-"""GAN losses and penalties as plain functions of discriminator logits."""
+"""Losses as plain functions: the GAN losses and penalties on discriminator logits, and the
+Bernoulli likelihood of pixels on decoder logits."""
 
+from aegan.losses.bernoulli import bernoulli_nll
 from aegan.losses.gan import (
     GAN_LOSSES,
     GanLoss,
@@ -17,6 +19,7 @@ from aegan.losses.gan import (
 )
 
 __all__ = [
+    "bernoulli_nll",
     "GAN_LOSSES",
     "GanLoss",
     "get_gan_loss",

@@ -12,6 +12,7 @@ from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import normalize
 from aegan.errors import ConfigError
+from aegan.losses import bernoulli_nll
 from aegan.tasks.build import (
     build_network,
     build_optimizer,
@@ -28,17 +29,7 @@ def reconstruction_loss(logits: torch.Tensor, x: torch.Tensor, kind: str) -> tor
     logits = logits.float()
     if kind == "mse":
         return F.mse_loss(torch.sigmoid(logits), x)
-    return F.binary_cross_entropy_with_logits(logits, x)
-
-
-def bce_with_logits_sum(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``F.binary_cross_entropy_with_logits(logits, x, reduction="sum")``, faster on the CPU.
-
-    max(l, 0) - l * x + log(1 + exp(-|l|)), with the last term as -log(sigmoid(|l|)): torch's
-    CPU ``log1p`` (and so softplus and its BCE) is not vectorised, ``log`` and ``sigmoid``
-    are. Where sigmoid(|l|) rounds to 1 (|l| > 16.6) a term < 6e-8 is dropped.
-    """
-    return (logits.clamp(min=0) - logits * x - torch.sigmoid(logits.abs()).log()).sum()
+    return bernoulli_nll(logits, x).sum() / x.numel()
 
 
 class AutoencoderTask(Task):
@@ -97,7 +88,7 @@ class AutoencoderTask(Task):
                 logits = self.net(x).float()
             terms = [F.mse_loss(logits.sigmoid(), x, reduction="sum")]
             if self.loss_kind == "bce":
-                terms.append(bce_with_logits_sum(logits, x))
+                terms.append(bernoulli_nll(logits, x).sum())
             batch_sums = torch.stack(terms).double()  # (kinds,)
             sums = batch_sums if sums is None else sums + batch_sums
             count += x.numel()

@@ -22,6 +22,7 @@ from torch import nn
 from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import normalize
+from aegan.losses import bernoulli_nll
 from aegan.models.vae import reparameterize
 from aegan.tasks.build import (
     build_network,
@@ -111,9 +112,7 @@ class VaeTask(Task):
         """log p(x|z) per image (B,), summed over pixels, fp32; ``logits`` (B, C, H, W)."""
         logits = logits.float()
         if self.scale is None:
-            return (
-                -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
-            )
+            return -bernoulli_nll(logits, x)
         log_scale = self.scale.log_scale.float()
         z = (x - torch.sigmoid(logits)) * torch.exp(-log_scale)
         return -(0.5 * z.square() + log_scale + 0.5 * LOG_2PI).flatten(1).sum(1)
