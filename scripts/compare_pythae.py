@@ -134,9 +134,10 @@ def pythae_code_discriminator():
 
 
 def run_pythae(
-    pair: str, train_x: torch.Tensor, test_x: torch.Tensor, epochs: int, seed: int
+    pair: str, train_x: torch.Tensor, test_x: torch.Tensor, epochs: int, seed: int, evaluate=True
 ) -> dict:
-    """Train pythae's model with its trainer; return images/s and the pair's test figure."""
+    """Train pythae's model with its trainer; return images/s and (``evaluate``) the pair's
+    test figure."""
     import pythae.models as pm
     import pythae.trainers as pt
     from pythae.data.datasets import BaseDataset
@@ -192,6 +193,8 @@ def run_pythae(
     images = len(train_x) * epochs
     out = {"images_per_s": images / sum(seconds), "images_per_cpu_s": images / sum(cpu_seconds),
            "train_s": sum(seconds), "epoch_s": seconds, "train_cpu_s": sum(cpu_seconds)}  # fmt: skip
+    if not evaluate:
+        return out
     with torch.no_grad():
         if pair == "vae":
             start = time.perf_counter()

@@ -1,0 +1,192 @@
+#!/usr/bin/env python
+"""Where aegan's training step spends its time in the pythae pairs, against 3x pythae:
+
+    .venv/bin/pip install pythae==0.1.2   # not a dependency of aegan
+    .venv/bin/python scripts/step_floor.py [--pairs vae,aae,vae_gan] [--rounds 10] [OVERRIDE ...]
+
+For each pair of ``scripts/compare_pythae.py`` (its dense networks and settings, batch 64,
+one thread): pythae's own trainer for one epoch (its images/s as that script times them),
+then aegan's training iteration as the engine runs it (``aegan.bench.project_step``),
+timed in rounds, and under torch's profiler: its matrix products (``aten::mm``, ``addmm``)
+are work that no framework can skip, so a step cannot take less. For the VAE, the same
+step written out without autograd (gradients by hand, checked against autograd's; the same
+fused Adam) is timed in alternation with aegan's: what remains once autograd and the
+engine are gone. OVERRIDEs go to aegan's side (``trainer.precision=bf16``). One JSON line
+per pair to ``--out``; docs/comparison-pythae.md has the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import compare_pythae as pairs  # noqa: E402  (its dense networks, overrides and pythae runs)
+
+MATRIX_PRODUCTS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
+main_module = sys.modules["__main__"]  # compare_pythae's overrides name its networks here
+for name in ("dense_gan_encoder", "dense_gan_decoder", "DenseGanDiscriminator"):
+    setattr(main_module, name, getattr(pairs, name))
+
+
+def aegan_iteration(pair: str, overrides: list[str]) -> tuple[Callable[[], None], object]:
+    """The engine's iteration for the pair (``aegan.bench.project_step``) and its data."""
+    from aegan.bench import project_step
+    from aegan.config import compose_config
+    from aegan.data import load_data
+
+    cfg = compose_config(pairs.aegan_overrides(pair, 1, 0, overrides))
+    data = load_data(cfg.data, data_dir=str(pairs.ROOT / "data"))
+    return project_step(cfg, data, torch.device("cpu")), data
+
+
+def written_out_vae(data) -> Callable[[], None]:
+    """The pair's dense VAE step (784-64-(32, 32), 32-32-64-784, Bernoulli likelihood, KL,
+    fused Adam 1e-3 with aegan's direct step) with every gradient written out by hand."""
+    from aegan.data import DeviceBatches, normalize
+    from aegan.losses import bernoulli_nll
+    from aegan.models.vae import DenseVAE
+    from aegan.speed.direct_step import use_direct_step
+
+    torch.manual_seed(0)
+    net = DenseVAE()
+    (w1, b1), (w2, b2) = [(m.weight, m.bias) for m in net.encoder if hasattr(m, "weight")]
+    (w3, b3), (w4, b4), (w5, b5) = [(m.weight, m.bias) for m in net.decoder if hasattr(m, "weight")]
+    params = [w1, b1, w2, b2, w3, b3, w4, b4, w5, b5]
+    grads = [torch.zeros_like(p) for p in params]
+    optimizer = torch.optim.Adam(params, lr=1e-3, fused=True)
+    use_direct_step(optimizer)
+    batches = DeviceBatches(data.train_images, batch_size=64, seed=0)
+    iterator = iter(batches.epoch(0))
+
+    @torch.no_grad()
+    def gradients(x: torch.Tensor) -> torch.Tensor:
+        """Fill ``grads`` with d(loss)/d(params); return the loss (-ELBO per image)."""
+        n, d = len(x), w3.shape[1]
+        x = x.flatten(1)  # (B, 784)
+        h1 = torch.addmm(b1, x, w1.t()).relu_()  # (B, 64)
+        out = torch.addmm(b2, h1, w2.t())  # (B, 2 d)
+        mean, logvar = out[:, :d], out[:, d:]
+        std = torch.exp(0.5 * logvar)
+        noise = torch.randn_like(std)
+        z = torch.addcmul(mean, noise, std)
+        h3 = torch.addmm(b3, z, w3.t()).relu_()
+        h4 = torch.addmm(b4, h3, w4.t()).relu_()
+        logits = torch.addmm(b5, h4, w5.t())  # (B, 784)
+        variance = std * std
+        kl = 0.5 * (mean.square() + variance - 1 - logvar).sum(1)
+        loss = (bernoulli_nll(logits, x) + kl).mean()
+        g_logits = (torch.sigmoid(logits) - x).div_(n)
+        torch.mm(g_logits.t(), h4, out=grads[8]), torch.sum(g_logits, 0, out=grads[9])
+        g4 = (g_logits @ w5).mul_(h4 > 0)
+        torch.mm(g4.t(), h3, out=grads[6]), torch.sum(g4, 0, out=grads[7])
+        g3 = (g4 @ w4).mul_(h3 > 0)
+        torch.mm(g3.t(), z, out=grads[4]), torch.sum(g3, 0, out=grads[5])
+        g_z = g3 @ w3
+        g_logvar = torch.addcmul((variance - 1) * (0.5 / n), g_z * noise, std, value=0.5)
+        g_out = torch.cat([g_z + mean / n, g_logvar], 1)
+        torch.mm(g_out.t(), h1, out=grads[2]), torch.sum(g_out, 0, out=grads[3])
+        g1 = (g_out @ w2).mul_(h1 > 0)
+        torch.mm(g1.t(), x, out=grads[0]), torch.sum(g1, 0, out=grads[1])
+        return loss
+
+    x = normalize(next(iterator), "unit")
+    torch.manual_seed(1)
+    loss = gradients(x)
+    for p in params:
+        p.grad = None
+    torch.manual_seed(1)
+    mean, logvar = net.encode(x)
+    logits = net.decode_logits(mean + torch.randn_like(mean) * torch.exp(0.5 * logvar))
+    kl = 0.5 * (mean.square() + logvar.exp() - 1 - logvar).sum(1)
+    reference = (bernoulli_nll(logits, x) + kl).mean()
+    reference.backward()
+    torch.testing.assert_close(loss, reference.detach())
+    for p, g in zip(params, grads, strict=True):
+        torch.testing.assert_close(g, p.grad, rtol=1e-4, atol=1e-6)  # the hand-written ones
+        p.grad = g  # the optimizer reads them from here on
+
+    def step() -> None:
+        nonlocal iterator
+        batch = next(iterator, None)
+        if batch is None:
+            iterator = iter(batches.epoch(1))
+            batch = next(iterator)
+        gradients(normalize(batch, "unit"))
+        optimizer.step()
+
+    return step
+
+
+def timed_rounds(steps: dict[str, Callable[[], None]], rounds: int, n: int = 300) -> dict:
+    """Median ms per call of each step, the steps taking turns ``rounds`` times."""
+    for step in steps.values():
+        for _ in range(50):
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            for _ in range(n):
+                step()
+            times[name].append((time.perf_counter() - start) / n * 1e3)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def matrix_product_ms(step: Callable[[], None], n: int = 200) -> tuple[float, float]:
+    """(ms of matrix products, ms of all ops' own CPU time) per call, from the profiler."""
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(n):
+            step()
+    events = prof.key_averages()
+    own = sum(e.self_cpu_time_total for e in events) / n / 1e3
+    return sum(e.self_cpu_time_total for e in events if e.key in MATRIX_PRODUCTS) / n / 1e3, own
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", default="vae,aae,vae_gan")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument(
+        "--out", default=str(pairs.ROOT / f"docs/benchmarks/floor-{pairs.DATE}.jsonl")
+    )
+    parser.add_argument("overrides", nargs="*", help="aegan overrides, e.g. trainer.precision=bf16")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    train_x, test_x = pairs.load_images()
+    for pair in args.pairs.split(","):
+        load_before = os.getloadavg()[0]
+        pythae = pairs.run_pythae(pair, train_x, test_x, epochs=1, seed=0, evaluate=False)
+        pythae_ms = 64 / pythae["images_per_s"] * 1e3
+        torch.set_num_threads(1)
+        iteration, data = aegan_iteration(pair, args.overrides)
+        steps = {"aegan": iteration}
+        if pair == "vae" and not args.overrides:
+            steps["written_out"] = written_out_vae(data)
+        medians = timed_rounds(steps, args.rounds)
+        products, own = matrix_product_ms(iteration)
+        line = {"pair": pair, "date": pairs.DATE, "machine": pairs.machine(),
+                "torch": torch.__version__, "threads": 1, "batch_size": 64,
+                "overrides": args.overrides, "pythae_ms_per_batch": pythae_ms,
+                "three_times_pythae_ms": pythae_ms / 3, "aegan_ms": medians["aegan"],
+                "written_out_ms": medians.get("written_out"), "matrix_products_ms": products,
+                "profiled_ms": own, "load_1min": [load_before, os.getloadavg()[0]]}  # fmt: skip
+        print(f"{pair:8s} pythae {pythae_ms:.2f} ms a batch (3x: {pythae_ms / 3:.2f}); aegan "
+              f"{medians['aegan']:.2f} ms, of which matrix products {products:.2f}"
+              + (f"; written out {medians['written_out']:.2f}" if "written_out" in medians else ""),
+              flush=True)  # fmt: skip
+        with open(args.out, "a") as fh:
+            fh.write(json.dumps(line) + "\n")
+
+
+if __name__ == "__main__":
+    main()
