@@ -9,9 +9,9 @@ one thread): pythae's own trainer for one epoch (its images/s as that script tim
 then aegan's training iteration as the engine runs it (``aegan.bench.project_step``),
 timed in rounds, and under torch's profiler: its matrix products (``aten::mm``, ``addmm``)
 are work that no framework can skip, so a step cannot take less. For the VAE, the same
-step written out without autograd (gradients by hand, checked against autograd's; the same
-fused Adam) is timed in alternation with aegan's: what remains once autograd and the
-engine are gone. OVERRIDEs go to aegan's side (``trainer.precision=bf16``). One JSON line
+step as a plain autograd loop (no engine, no scalars) and written out without autograd
+(gradients by hand, checked against autograd's), both with the same fused Adam, are timed
+in turns with aegan's: what the engine costs, and what remains once autograd is gone. OVERRIDEs go to aegan's side (``trainer.precision=bf16``). One JSON line
 per pair to ``--out``; docs/comparison-pythae.md has the figures.
 """
 
@@ -49,24 +49,78 @@ def aegan_iteration(pair: str, overrides: list[str]) -> tuple[Callable[[], None]
     return project_step(cfg, data, torch.device("cpu")), data
 
 
-def written_out_vae(data) -> Callable[[], None]:
-    """The pair's dense VAE step (784-64-(32, 32), 32-32-64-784, Bernoulli likelihood, KL,
-    fused Adam 1e-3 with aegan's direct step) with every gradient written out by hand."""
+def vae_batches(data) -> Callable[[], torch.Tensor]:
+    """Batches of 64 training images in [0, 1], shuffled as the engine's, epoch after epoch."""
     from aegan.data import DeviceBatches, normalize
+
+    batches, epoch = DeviceBatches(data.train_images, batch_size=64, seed=0), 0
+    iterator = iter(batches.epoch(epoch))
+
+    def next_batch() -> torch.Tensor:
+        nonlocal iterator, epoch
+        batch = next(iterator, None)
+        if batch is None:
+            epoch += 1
+            iterator = iter(batches.epoch(epoch))
+            batch = next(iterator)
+        return normalize(batch, "unit")
+
+    return next_batch
+
+
+def vae_loss(net, x: torch.Tensor) -> torch.Tensor:
+    """-ELBO per image with one draw of z, through autograd."""
     from aegan.losses import bernoulli_nll
+
+    mean, logvar = net.encode(x)
+    logits = net.decode_logits(mean + torch.randn_like(mean) * torch.exp(0.5 * logvar))
+    kl = 0.5 * (mean.square() + logvar.exp() - 1 - logvar).sum(1)
+    return (bernoulli_nll(logits, x) + kl).mean()
+
+
+def vae_and_adam():
+    """The pair's dense VAE (784-64-(32, 32), 32-32-64-784) and fused Adam 1e-3 with aegan's
+    direct step (after a first step on zero gradients: it makes the state, moves nothing)."""
     from aegan.models.vae import DenseVAE
     from aegan.speed.direct_step import use_direct_step
 
     torch.manual_seed(0)
     net = DenseVAE()
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
+    for p in net.parameters():
+        p.grad = torch.zeros_like(p)
+    optimizer.step()
+    use_direct_step(optimizer)
+    for p in net.parameters():
+        p.grad = None
+    return net, optimizer
+
+
+def plain_autograd_vae(data) -> Callable[[], None]:
+    """The same VAE step as a bare autograd loop: no engine, no scalars."""
+    net, optimizer = vae_and_adam()
+    params, next_batch = list(net.parameters()), vae_batches(data)
+
+    def step() -> None:
+        loss = vae_loss(net, next_batch())
+        for p in params:
+            p.grad = None
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def written_out_vae(data) -> Callable[[], None]:
+    """The same VAE step with every gradient written out by hand: no autograd."""
+    from aegan.losses import bernoulli_nll
+
+    net, optimizer = vae_and_adam()
     (w1, b1), (w2, b2) = [(m.weight, m.bias) for m in net.encoder if hasattr(m, "weight")]
     (w3, b3), (w4, b4), (w5, b5) = [(m.weight, m.bias) for m in net.decoder if hasattr(m, "weight")]
     params = [w1, b1, w2, b2, w3, b3, w4, b4, w5, b5]
     grads = [torch.zeros_like(p) for p in params]
-    optimizer = torch.optim.Adam(params, lr=1e-3, fused=True)
-    use_direct_step(optimizer)
-    batches = DeviceBatches(data.train_images, batch_size=64, seed=0)
-    iterator = iter(batches.epoch(0))
+    next_batch = vae_batches(data)
 
     @torch.no_grad()
     def gradients(x: torch.Tensor) -> torch.Tensor:
@@ -99,16 +153,11 @@ def written_out_vae(data) -> Callable[[], None]:
         torch.mm(g1.t(), x, out=grads[0]), torch.sum(g1, 0, out=grads[1])
         return loss
 
-    x = normalize(next(iterator), "unit")
+    x = next_batch()
     torch.manual_seed(1)
     loss = gradients(x)
-    for p in params:
-        p.grad = None
     torch.manual_seed(1)
-    mean, logvar = net.encode(x)
-    logits = net.decode_logits(mean + torch.randn_like(mean) * torch.exp(0.5 * logvar))
-    kl = 0.5 * (mean.square() + logvar.exp() - 1 - logvar).sum(1)
-    reference = (bernoulli_nll(logits, x) + kl).mean()
+    reference = vae_loss(net, x)
     reference.backward()
     torch.testing.assert_close(loss, reference.detach())
     for p, g in zip(params, grads, strict=True):
@@ -116,12 +165,7 @@ def written_out_vae(data) -> Callable[[], None]:
         p.grad = g  # the optimizer reads them from here on
 
     def step() -> None:
-        nonlocal iterator
-        batch = next(iterator, None)
-        if batch is None:
-            iterator = iter(batches.epoch(1))
-            batch = next(iterator)
-        gradients(normalize(batch, "unit"))
+        gradients(next_batch())
         optimizer.step()
 
     return step
@@ -171,6 +215,7 @@ def main() -> None:
         iteration, data = aegan_iteration(pair, args.overrides)
         steps = {"aegan": iteration}
         if pair == "vae" and not args.overrides:
+            steps["plain_autograd"] = plain_autograd_vae(data)
             steps["written_out"] = written_out_vae(data)
         medians = timed_rounds(steps, args.rounds)
         products, own = matrix_product_ms(iteration)
@@ -178,11 +223,13 @@ def main() -> None:
                 "torch": torch.__version__, "threads": 1, "batch_size": 64,
                 "overrides": args.overrides, "pythae_ms_per_batch": pythae_ms,
                 "three_times_pythae_ms": pythae_ms / 3, "aegan_ms": medians["aegan"],
+                "plain_autograd_ms": medians.get("plain_autograd"),
                 "written_out_ms": medians.get("written_out"), "matrix_products_ms": products,
                 "profiled_ms": own, "load_1min": [load_before, os.getloadavg()[0]]}  # fmt: skip
         print(f"{pair:8s} pythae {pythae_ms:.2f} ms a batch (3x: {pythae_ms / 3:.2f}); aegan "
               f"{medians['aegan']:.2f} ms, of which matrix products {products:.2f}"
-              + (f"; written out {medians['written_out']:.2f}" if "written_out" in medians else ""),
+              + (f"; a plain autograd loop {medians['plain_autograd']:.2f}, written out "
+                 f"{medians['written_out']:.2f}" if "written_out" in medians else ""),
               flush=True)  # fmt: skip
         with open(args.out, "a") as fh:
             fh.write(json.dumps(line) + "\n")

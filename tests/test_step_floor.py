@@ -1,5 +1,6 @@
-"""The written-out VAE step of ``scripts/step_floor.py``: its hand-made gradients are
-autograd's (the script checks them on its first batch and stops if they differ)."""
+"""The VAE steps of ``scripts/step_floor.py``: the written-out one's hand-made gradients
+are autograd's (the script checks them on its first batch and stops if they differ), and
+both it and the plain autograd loop train."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ def load_step_floor():
     return module
 
 
-def test_written_out_vae_step_has_autograds_gradients_and_trains():
+def test_the_vae_steps_train_past_an_epoch():
     step_floor = load_step_floor()
     images = torch.randint(0, 256, (256, 1, 28, 28), generator=torch.Generator().manual_seed(0))
-    step = step_floor.written_out_vae(SimpleNamespace(train_images=images.to(torch.uint8)))
-    for _ in range(6):  # past the end of the first epoch of 4 batches
-        step()
+    data = SimpleNamespace(train_images=images.to(torch.uint8))
+    for make in (step_floor.written_out_vae, step_floor.plain_autograd_vae):
+        step = make(data)
+        for _ in range(6):  # past the end of the first epoch of 4 batches
+            step()
 
 
 def test_a_wrong_gradient_is_caught(monkeypatch):
