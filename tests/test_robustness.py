@@ -112,7 +112,7 @@ def test_ranks_probing_one_output_folder_at_once_do_not_trip_each_other(tmp_path
     """Every torchrun rank checks the run folder at start; one must not delete another's probe."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from aegan.train import prepare_run_dir
+    from aegan.engine.run_dir import prepare_run_dir
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda _: prepare_run_dir(tmp_path / "run"), range(2000)))
@@ -139,7 +139,7 @@ def test_full_disk_stops_with_the_last_good_checkpoint_and_resumes(
     make_cfg, small_disk, monkeypatch
 ):
     # room for one 1.3 MiB checkpoint, not two: the save at step 10 meets a full disk
-    monkeypatch.setattr("aegan.train.MIN_FREE_BYTES", 0)  # the start-up check would refuse 8 MiB
+    monkeypatch.setattr("aegan.engine.run_dir.MIN_FREE_BYTES", 0)  # the start-up check would refuse 8 MiB
     filler = small_disk / "filler"
     filler.write_bytes(bytes(6 * 2**20))
     overrides = [

@@ -11,9 +11,7 @@ import errno
 import logging
 import math
 import os
-import shutil
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -28,7 +26,7 @@ from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR, run_choices, validate_config
 from aegan.contract import can
 from aegan.data import load_data, normalize
-from aegan.engine import RunContext, evaluation_threads, fit, load_checkpoint, resolve_checkpoint
+from aegan.engine import RunContext, evaluation_threads, fit
 from aegan.engine.checkpoint import Progress, last_good_checkpoint
 from aegan.engine.device import seed_everything
 from aegan.engine.distributed import (
@@ -38,71 +36,15 @@ from aegan.engine.distributed import (
     shutdown_distributed,
 )
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
-from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, DiskFullError
+from aegan.engine.run_dir import prepare_run_dir, resume_state
+from aegan.errors import USER_ERRORS, ConfigError, DiskFullError
 from aegan.evaluate import evaluate_task
 from aegan.files import write_json
-from aegan.logger import TensorBoardLogger, flatten_config, hparams_of
+from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.train")
-
-MIN_FREE_BYTES = 200 * 2**20
-
-
-def prepare_run_dir(run_dir: Path) -> None:
-    """Fail at the start, not after an hour, when the output folder cannot take checkpoints."""
-    try:
-        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        # A probe of its own per call: under torchrun every rank probes the same folder.
-        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=run_dir / "checkpoints")
-        os.write(fd, b"ok")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise ConfigError(
-            f"paths.output_dir={run_dir} is not writable ({err.strerror}); choose another folder"
-        ) from err
-    free = shutil.disk_usage(run_dir).free
-    if free < MIN_FREE_BYTES:
-        raise ConfigError(
-            f"paths.output_dir={run_dir} has only {free / 2**20:.0f} MiB free; "
-            f"at least {MIN_FREE_BYTES / 2**20:.0f} MiB are needed for checkpoints"
-        )
-
-
-# What trainer.resume=auto requires to match, most telling first: what the run trains
-SAME_RUN_PREFIXES = ("model.", "data.", "seed")
-SAME_RUN_IGNORED = ("data.root", "data.download")
-
-
-def check_same_run(state: dict, record: dict, checkpoint: Path) -> None:
-    """``trainer.resume=auto`` continues only the run it finds in the run dir: with another
-    model, data or seed settings (a reused folder, another sweep's job) it stops."""
-    saved_choices = state.get("choices", {})
-    for group in ("model", "data"):
-        if saved_choices.get(group) != record["choices"][group]:
-            raise ConfigError(
-                f"trainer.resume=auto: {checkpoint} is a run of {group}="
-                f"{saved_choices.get(group)}, not {group}={record['choices'][group]}; "
-                "choose another hydra.run.dir"
-            )
-    before, now = flatten_config(state["config"]), flatten_config(record["config"])
-    keys = sorted(
-        key for key in before.keys() | now.keys()
-        if key.startswith(SAME_RUN_PREFIXES) and key not in SAME_RUN_IGNORED
-        and before.get(key) != now.get(key)
-    )  # fmt: skip
-    if keys:
-        shown = ", ".join(f"{k}={before.get(k)} there, {now.get(k)} here" for k in keys[:3])
-        # other model sizes: its weights would not fit, so no "continue it anyway"
-        anyway = "" if any(k.startswith("model.") for k in keys) else (
-            f", or trainer.resume={checkpoint} to continue it anyway"
-        )  # fmt: skip
-        raise ConfigError(
-            f"trainer.resume=auto: {checkpoint} was trained with other settings ({shown}); "
-            f"choose another hydra.run.dir{anyway}"
-        )
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -138,35 +80,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
         shutdown_distributed()
 
 
-def _resume_state(cfg: DictConfig, run_dir: Path, record: dict) -> tuple[dict, Path] | None:
-    """The checkpoint to continue from (``trainer.resume``), or None."""
-    if cfg.trainer.resume == "auto":
-        path = run_dir / "checkpoints" / "last.pt"
-        if not path.is_file():
-            log.info("trainer.resume=auto: no %s yet, starting from scratch", path)
-            return None
-        state = load_checkpoint(path)
-        check_same_run(state, record, path)
-        return state, path
-    if cfg.trainer.resume:
-        path = resolve_checkpoint(cfg.trainer.resume)
-        state = load_checkpoint(path)
-        saved, now = state["choices"].get("model"), record["choices"]["model"]
-        if saved != now:  # before the data is read: its weights cannot fit this model
-            raise CheckpointError(
-                f"{path}: a checkpoint of model={saved}, not model={now}; resume it with "
-                f"model={saved}, or start this run without trainer.resume"
-            )
-        return state, path
-    return None
-
-
 def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float]:
     device = dist.device
     if not dist.is_main:  # one voice in the console and in train.log
         logging.getLogger("aegan").setLevel(logging.WARNING)
     record = {"config": OmegaConf.to_container(cfg, resolve=True), "choices": run_choices(cfg)}
-    resume = _resume_state(cfg, run_dir, record)
+    resume = resume_state(cfg, run_dir, record)
     torch.set_float32_matmul_precision("high")  # TF32 matmuls on CUDA for fp32 runs
     seed_everything(cfg.seed)  # the same on every rank: identical initial weights
 

@@ -1,0 +1,99 @@
+"""The run folder at the start of training: that it can take checkpoints, and the checkpoint
+to continue from (``trainer.resume``: ``auto`` finds the folder's own last one, and
+continues it only if it is this run; a path continues that one, if it is this model)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
+from aegan.errors import CheckpointError, ConfigError
+from aegan.logger import flatten_config
+
+log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
+
+MIN_FREE_BYTES = 200 * 2**20
+
+
+def prepare_run_dir(run_dir: Path) -> None:
+    """Fail at the start, not after an hour, when the output folder cannot take checkpoints."""
+    try:
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        # A probe of its own per call: under torchrun every rank probes the same folder.
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=run_dir / "checkpoints")
+        os.write(fd, b"ok")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ConfigError(
+            f"paths.output_dir={run_dir} is not writable ({err.strerror}); choose another folder"
+        ) from err
+    free = shutil.disk_usage(run_dir).free
+    if free < MIN_FREE_BYTES:
+        raise ConfigError(
+            f"paths.output_dir={run_dir} has only {free / 2**20:.0f} MiB free; "
+            f"at least {MIN_FREE_BYTES / 2**20:.0f} MiB are needed for checkpoints"
+        )
+
+
+# What trainer.resume=auto requires to match, most telling first: what the run trains
+SAME_RUN_PREFIXES = ("model.", "data.", "seed")
+SAME_RUN_IGNORED = ("data.root", "data.download")
+
+
+def check_same_run(state: dict, record: dict, checkpoint: Path) -> None:
+    """``trainer.resume=auto`` continues only the run it finds in the run dir: with another
+    model, data or seed settings (a reused folder, another sweep's job) it stops."""
+    saved_choices = state.get("choices", {})
+    for group in ("model", "data"):
+        if saved_choices.get(group) != record["choices"][group]:
+            raise ConfigError(
+                f"trainer.resume=auto: {checkpoint} is a run of {group}="
+                f"{saved_choices.get(group)}, not {group}={record['choices'][group]}; "
+                "choose another hydra.run.dir"
+            )
+    before, now = flatten_config(state["config"]), flatten_config(record["config"])
+    keys = sorted(
+        key for key in before.keys() | now.keys()
+        if key.startswith(SAME_RUN_PREFIXES) and key not in SAME_RUN_IGNORED
+        and before.get(key) != now.get(key)
+    )  # fmt: skip
+    if keys:
+        shown = ", ".join(f"{k}={before.get(k)} there, {now.get(k)} here" for k in keys[:3])
+        # other model sizes: its weights would not fit, so no "continue it anyway"
+        anyway = "" if any(k.startswith("model.") for k in keys) else (
+            f", or trainer.resume={checkpoint} to continue it anyway"
+        )  # fmt: skip
+        raise ConfigError(
+            f"trainer.resume=auto: {checkpoint} was trained with other settings ({shown}); "
+            f"choose another hydra.run.dir{anyway}"
+        )
+
+
+def resume_state(cfg: DictConfig, run_dir: Path, record: dict) -> tuple[dict, Path] | None:
+    """The checkpoint to continue from (``trainer.resume``), or None."""
+    if cfg.trainer.resume == "auto":
+        path = run_dir / "checkpoints" / "last.pt"
+        if not path.is_file():
+            log.info("trainer.resume=auto: no %s yet, starting from scratch", path)
+            return None
+        state = load_checkpoint(path)
+        check_same_run(state, record, path)
+        return state, path
+    if cfg.trainer.resume:
+        path = resolve_checkpoint(cfg.trainer.resume)
+        state = load_checkpoint(path)
+        saved, now = state["choices"].get("model"), record["choices"]["model"]
+        if saved != now:  # before the data is read: its weights cannot fit this model
+            raise CheckpointError(
+                f"{path}: a checkpoint of model={saved}, not model={now}; resume it with "
+                f"model={saved}, or start this run without trainer.resume"
+            )
+        return state, path
+    return None
