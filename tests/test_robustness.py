@@ -138,8 +138,9 @@ def small_disk(tmp_path):
 def test_full_disk_stops_with_the_last_good_checkpoint_and_resumes(
     make_cfg, small_disk, monkeypatch
 ):
-    # room for one 1.3 MiB checkpoint, not two: the save at step 10 meets a full disk
-    monkeypatch.setattr("aegan.engine.run_dir.MIN_FREE_BYTES", 0)  # the start-up check would refuse 8 MiB
+    # room for one 1.3 MiB checkpoint, not two: the save at step 10 meets a full disk; the
+    # start-up check would refuse 8 MiB
+    monkeypatch.setattr("aegan.engine.run_dir.MIN_FREE_BYTES", 0)
     filler = small_disk / "filler"
     filler.write_bytes(bytes(6 * 2**20))
     overrides = [
