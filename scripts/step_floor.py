@@ -22,7 +22,6 @@ import json
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,15 +37,18 @@ for name in ("dense_gan_encoder", "dense_gan_decoder", "DenseGanDiscriminator"):
     setattr(main_module, name, getattr(pairs, name))
 
 
-def aegan_iteration(pair: str, overrides: list[str]) -> tuple[Callable[[], None], object]:
-    """The engine's iteration for the pair (``aegan.bench.project_step``) and its data."""
+def aegan_iteration(pair: str, overrides: list[str]) -> tuple[Callable[[], None], object, bool]:
+    """The engine's iteration for the pair (``aegan.bench.project_step``), its data, and
+    whether the engine flushes denormals for it."""
     from aegan.bench import project_step
     from aegan.config import compose_config
     from aegan.data import load_data
+    from aegan.speed import flushes_denormals
 
     cfg = compose_config(pairs.aegan_overrides(pair, 1, 0, overrides))
     data = load_data(cfg.data, data_dir=str(pairs.ROOT / "data"))
-    return project_step(cfg, data, torch.device("cpu")), data
+    cpu = torch.device("cpu")
+    return project_step(cfg, data, cpu), data, flushes_denormals(cfg.trainer, cpu)
 
 
 def vae_batches(data) -> Callable[[], torch.Tensor]:
@@ -69,13 +71,14 @@ def vae_batches(data) -> Callable[[], torch.Tensor]:
 
 
 def vae_loss(net, x: torch.Tensor) -> torch.Tensor:
-    """-ELBO per image with one draw of z, through autograd."""
+    """-ELBO per image with one draw of z, through autograd (the VAE task's own pieces)."""
     from aegan.losses import bernoulli_nll
+    from aegan.models.vae import reparameterize
+    from aegan.tasks.vae import gaussian_kl
 
     mean, logvar = net.encode(x)
-    logits = net.decode_logits(mean + torch.randn_like(mean) * torch.exp(0.5 * logvar))
-    kl = 0.5 * (mean.square() + logvar.exp() - 1 - logvar).sum(1)
-    return (bernoulli_nll(logits, x) + kl).mean()
+    logits = net.decode_logits(reparameterize(mean, logvar))
+    return (bernoulli_nll(logits, x) + gaussian_kl(mean, logvar).sum(1)).mean()
 
 
 def vae_and_adam():
@@ -171,19 +174,17 @@ def written_out_vae(data) -> Callable[[], None]:
     return step
 
 
-def timed_rounds(steps: dict[str, Callable[[], None]], rounds: int, n: int = 300) -> dict:
-    """Median ms per call of each step, the steps taking turns ``rounds`` times."""
-    for step in steps.values():
-        for _ in range(50):
-            step()
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(rounds):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            for _ in range(n):
-                step()
-            times[name].append((time.perf_counter() - start) / n * 1e3)
-    return {name: statistics.median(t) for name, t in times.items()}
+def round_robin_ms(steps: dict[str, Callable[[], None]], flush: bool, rounds: int) -> dict:
+    """Median ms per call of each step, timed in turns as ``aegan.bench`` times (one thread,
+    the engine's flush-to-zero mode for all)."""
+    from aegan.timing import Timed, time_round_robin
+
+    timed = [Timed(name, step, 1, flush_denormal=flush) for name, step in steps.items()]
+    time_round_robin(timed, steps=300, warmup=50, repeats=rounds, device=torch.device("cpu"))
+    for entry in timed:
+        if entry.error:
+            raise RuntimeError(f"{entry.name}: {entry.error}")
+    return {entry.name: statistics.median(entry.wall) * 1e3 for entry in timed}
 
 
 def matrix_product_ms(step: Callable[[], None], n: int = 200) -> tuple[float, float]:
@@ -212,16 +213,16 @@ def main() -> None:
         pythae = pairs.run_pythae(pair, train_x, test_x, epochs=1, seed=0, evaluate=False)
         pythae_ms = 64 / pythae["images_per_s"] * 1e3
         torch.set_num_threads(1)
-        iteration, data = aegan_iteration(pair, args.overrides)
+        iteration, data, flush = aegan_iteration(pair, args.overrides)
         steps = {"aegan": iteration}
         if pair == "vae" and not args.overrides:
             steps["plain_autograd"] = plain_autograd_vae(data)
             steps["written_out"] = written_out_vae(data)
-        medians = timed_rounds(steps, args.rounds)
+        medians = round_robin_ms(steps, flush, args.rounds)
         products, own = matrix_product_ms(iteration)
         line = {"pair": pair, "date": pairs.DATE, "machine": pairs.machine(),
                 "torch": torch.__version__, "threads": 1, "batch_size": 64,
-                "overrides": args.overrides, "pythae_ms_per_batch": pythae_ms,
+                "overrides": args.overrides, "flush_denormal": flush, "pythae_ms_per_batch": pythae_ms,
                 "three_times_pythae_ms": pythae_ms / 3, "aegan_ms": medians["aegan"],
                 "plain_autograd_ms": medians.get("plain_autograd"),
                 "written_out_ms": medians.get("written_out"), "matrix_products_ms": products,
