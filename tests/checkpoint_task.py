@@ -8,7 +8,7 @@ from torch import nn
 
 from aegan.amp import Amp
 from aegan.contract import Task
-from aegan.engine.checkpoint import Progress, checkpoint_state
+from aegan.engine.state import Progress, checkpoint_state
 
 CPU = torch.device("cpu")
 RECORD = {"config": {"seed": 3}, "choices": {"model": "tiny", "data": "noise"}}

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from aegan.config import validate_config
-from aegan.engine.checkpoint import load_optimizer_state
 from aegan.engine.scalars import StepAccumulator
+from aegan.engine.state import load_optimizer_state
 from aegan.errors import ConfigError
 from aegan.speed import check_switches
 from aegan.speed.capture import WARMUP_STEPS

@@ -12,13 +12,8 @@ import torch
 from checkpoint_task import a_state, saved
 from torch import nn
 
-from aegan.engine.checkpoint import (
-    REQUIRED_KEYS,
-    load_checkpoint,
-    load_network_state,
-    load_optimizer_state,
-    save_checkpoint,
-)
+from aegan.engine.checkpoint import REQUIRED_KEYS, load_checkpoint, save_checkpoint
+from aegan.engine.state import load_network_state, load_optimizer_state
 from aegan.errors import CheckpointError
 from conftest import assert_same
 

@@ -13,16 +13,13 @@ from aegan.amp import Amp
 from aegan.engine.checkpoint import (
     CHECKPOINT_FORMAT,
     REQUIRED_KEYS,
-    Progress,
-    checkpoint_state,
     last_good_checkpoint,
     load_checkpoint,
-    load_weights,
     resolve_checkpoint,
-    restore,
     run_dir_of,
     save_checkpoint,
 )
+from aegan.engine.state import Progress, checkpoint_state, load_weights, restore
 from aegan.errors import CheckpointError
 from conftest import assert_same
 

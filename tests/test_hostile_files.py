@@ -23,8 +23,9 @@ from omegaconf import OmegaConf
 import aegan.config
 from aegan import load_run
 from aegan.data.idx import write_idx
-from aegan.engine.checkpoint import REQUIRED_KEYS, Progress, checkpoint_state
+from aegan.engine.checkpoint import REQUIRED_KEYS
 from aegan.engine.interrupt import StopRequest, stop_on_signals
+from aegan.engine.state import Progress, checkpoint_state
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
 from aegan.evaluate import evaluate_run
 from aegan.files import atomic_save, read_json, write_json

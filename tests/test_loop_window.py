@@ -14,8 +14,8 @@ from fit_task import BATCH, SEED, STEPS_PER_EPOCH, PixelTask, run_fit, tiny_data
 from aegan.amp import Amp
 from aegan.data import DeviceBatches
 from aegan.engine import RunContext, fit, loop
-from aegan.engine.checkpoint import Progress
 from aegan.engine.interrupt import TrainingInterrupted
+from aegan.engine.state import Progress
 from aegan.logger import TensorBoardLogger
 from conftest import CPU
 

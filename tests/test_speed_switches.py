@@ -11,7 +11,7 @@ import torch
 from aegan.amp import Amp
 from aegan.data import load_data
 from aegan.engine import load_checkpoint
-from aegan.engine.checkpoint import load_network_state
+from aegan.engine.state import load_network_state
 from aegan.errors import ConfigError
 from aegan.models import Discriminator
 from aegan.speed import denormal_mode, denormals_flushed

@@ -19,13 +19,9 @@ from omegaconf import DictConfig, open_dict
 from aegan.config import CONF_DIR, check_memory, record_config
 from aegan.contract import Task, can
 from aegan.data import ImageData, check_data_config, image_shape_of, load_data, normalize
-from aegan.engine.checkpoint import (
-    load_checkpoint,
-    load_weights,
-    resolve_checkpoint,
-    run_dir_of,
-)
+from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
+from aegan.engine.state import load_weights
 from aegan.errors import CheckpointError, ConfigError
 from aegan.files import read_json
 from aegan.schema import check_settings, option_choices, reference

@@ -27,7 +27,7 @@ from aegan.config import CONF_DIR, run_choices, validate_config
 from aegan.contract import can
 from aegan.data import load_data, normalize
 from aegan.engine import RunContext, evaluation_threads, fit
-from aegan.engine.checkpoint import Progress, last_good_checkpoint
+from aegan.engine.checkpoint import last_good_checkpoint
 from aegan.engine.device import seed_everything
 from aegan.engine.distributed import (
     Distributed,
@@ -37,6 +37,7 @@ from aegan.engine.distributed import (
 )
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import prepare_run_dir, resume_state
+from aegan.engine.state import Progress
 from aegan.errors import USER_ERRORS, ConfigError, DiskFullError
 from aegan.evaluate import evaluate_task
 from aegan.files import write_json

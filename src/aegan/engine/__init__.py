@@ -1,14 +1,9 @@
 """The engine: what is the same for every task (device, loop, checkpoints, resume, torchrun)."""
 
-from aegan.engine.checkpoint import (
-    Progress,
-    load_checkpoint,
-    resolve_checkpoint,
-    restore,
-    save_checkpoint,
-)
+from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 from aegan.engine.device import evaluation_threads, resolve_device, seed_everything
 from aegan.engine.loop import RunContext, fit
+from aegan.engine.state import Progress, restore
 
 __all__ = [
     "Progress",

@@ -21,16 +21,11 @@ from tqdm.auto import tqdm
 from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import DeviceBatches, ImageData
-from aegan.engine.checkpoint import (
-    Progress,
-    checkpoint_state,
-    last_good_checkpoint,
-    restore,
-    save_checkpoint,
-)
+from aegan.engine.checkpoint import last_good_checkpoint, save_checkpoint
 from aegan.engine.device import eval_batch_size, evaluation_threads
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted
 from aegan.engine.scalars import StepAccumulator
+from aegan.engine.state import Progress, checkpoint_state, restore
 from aegan.errors import NonFiniteError
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,152 @@
+"""The state a checkpoint carries and a resume restores: the weights (checked against the
+built task), the optimizers (keeping this run's speed flags), the gradient scaler, the RNG
+and the task's own counters, with ``Progress``, where the run stands."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from aegan.contract import Task
+from aegan.errors import CheckpointError
+
+
+@dataclass
+class Progress:
+    """Where a run stands; saved in every checkpoint."""
+
+    epoch: int = 0  # epochs fully done
+    batch: int = 0  # batches done in the current epoch
+    step: int = 0  # optimisation steps done in all
+    best_objective: float = math.inf
+    history: list[dict[str, float]] = field(default_factory=list)  # validation per epoch
+
+
+def load_network_state(
+    network: torch.nn.Module, state: Any, *, name: str, path: Path | str
+) -> None:
+    """``load_state_dict`` with a one-line error that says which tensors differ, and a
+    refusal of weights that are not finite."""
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise CheckpointError(f"{path}: {name} weights are not a state_dict of tensors")
+    own = network.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    mismatched = [
+        f"{k} {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own.keys() & state.keys()
+        if state[k].shape != own[k].shape
+    ]
+    if missing or unexpected or mismatched:
+        parts = []
+        if mismatched:
+            parts.append("shape differs: " + ", ".join(mismatched[:3]))
+        if missing:
+            parts.append("missing: " + ", ".join(missing[:3]))
+        if unexpected:
+            parts.append("unexpected: " + ", ".join(unexpected[:3]))
+        raise CheckpointError(
+            f"{path}: {name} weights do not fit the configured model ({'; '.join(parts)}); "
+            "use the checkpoint's own config (aegan.load_run) or matching model overrides"
+        )
+    nonfinite = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+    if nonfinite:
+        raise CheckpointError(
+            f"{path}: {name} weights are not finite ({', '.join(nonfinite[:3])} hold NaN or inf); "
+            "use an earlier checkpoint (checkpoint=best, or a step-*.pt)"
+        )
+    network.load_state_dict(state)
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def checkpoint_state(task: Task, amp: Any, progress: Progress, record: dict) -> dict[str, Any]:
+    """Everything a resume needs, as tensors and plain containers (loadable weights-only).
+    ``record``: the run's resolved config and its config choices (plain values)."""
+    return {
+        **record,
+        "epoch": progress.epoch,
+        "batch": progress.batch,
+        "step": progress.step,
+        "best_objective": progress.best_objective,
+        "history": progress.history,
+        "networks": {name: m.state_dict() for name, m in task.networks.items()},
+        "optimizers": {name: o.state_dict() for name, o in task.optimizers.items()},
+        "scaler": amp.state_dict(),
+        "task": task.extra_state(),
+        "rng": _rng_state(),
+    }
+
+
+SPEED_FLAGS = ("capturable", "fused", "foreach")  # how this run steps, not what was learned
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """``optimizer.load_state_dict(state)``, keeping this run's ``SPEED_FLAGS`` (torch would
+    take the checkpoint's): a run resumed with other speed switches (``capture_step``, the
+    CPU after CUDA graphs, fused Adam or not) steps as configured, with its step counters
+    moved where those flags keep them (on the parameters' device when capturable or fused)."""
+    flags = [{k: group[k] for k in SPEED_FLAGS if k in group} for group in optimizer.param_groups]
+    optimizer.load_state_dict(state)
+    for group, kept in zip(optimizer.param_groups, flags, strict=True):
+        group.update(kept)
+        on_device = bool(group.get("capturable") or group.get("fused"))
+        for param in group["params"]:
+            param_state = optimizer.state.get(param, {})
+            if torch.is_tensor(param_state.get("step")):
+                device = param.device if on_device else torch.device("cpu")
+                param_state["step"] = param_state["step"].to(device, torch.float32)
+
+
+def restore(task: Task, amp: Any, state: dict[str, Any], *, path: Path | str) -> Progress:
+    """Load a checkpoint's weights, optimizer and scaler state and RNG into a built task."""
+    load_weights(task, state, path=path)
+    for name, optimizer in task.optimizers.items():
+        if name not in state["optimizers"]:
+            raise CheckpointError(f"{path}: no optimizer state for {name!r}")
+        try:
+            load_optimizer_state(optimizer, state["optimizers"][name])
+        except (ValueError, KeyError, TypeError) as err:
+            raise CheckpointError(
+                f"{path}: the {name} optimizer state does not fit ({err})"
+            ) from err
+    try:
+        amp.load_state_dict(state["scaler"])
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: its gradient scaler state is not usable ({err!r})") from err
+    try:
+        task.load_extra_state(state["task"])
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise CheckpointError(f"{path}: the task state does not fit this model ({err!r})") from err
+    try:
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in state["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    except (KeyError, TypeError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: its random number state is not usable ({err!r})") from err
+    return Progress(
+        epoch=state["epoch"], batch=state["batch"], step=state["step"],
+        best_objective=float(state["best_objective"]), history=list(state["history"]),
+    )  # fmt: skip
+
+
+def load_weights(task: Task, state: dict[str, Any], *, path: Path | str) -> None:
+    """Every network's weights from a checkpoint, after checking it is of this model."""
+    wanted, saved = set(task.networks), set(state["networks"])
+    if wanted != saved:
+        model = state.get("choices", {}).get("model", "?")
+        raise CheckpointError(
+            f"{path}: a checkpoint of model={model} (networks {', '.join(sorted(saved))}); "
+            f"this model has {', '.join(sorted(wanted))}"
+        )
+    for name, network in task.networks.items():
+        load_network_state(network, state["networks"][name], name=name, path=path)
