@@ -135,9 +135,9 @@ def pythae_code_discriminator():
 
 def run_pythae(
     pair: str, train_x: torch.Tensor, test_x: torch.Tensor, epochs: int, seed: int, evaluate=True
-) -> dict:
+) -> tuple[dict, nn.Module]:
     """Train pythae's model with its trainer; return images/s and (``evaluate``) the pair's
-    test figure."""
+    test figure, and the trained model."""
     import pythae.models as pm
     import pythae.trainers as pt
     from pythae.data.datasets import BaseDataset
@@ -194,7 +194,7 @@ def run_pythae(
     out = {"images_per_s": images / sum(seconds), "images_per_cpu_s": images / sum(cpu_seconds),
            "train_s": sum(seconds), "epoch_s": seconds, "train_cpu_s": sum(cpu_seconds)}  # fmt: skip
     if not evaluate:
-        return out
+        return out, model
     with torch.no_grad():
         if pair == "vae":
             start = time.perf_counter()
@@ -204,7 +204,33 @@ def run_pythae(
             recon = torch.cat([model.decoder(model.encoder(x).embedding).reconstruction
                                for x in test_x.split(1000)])  # fmt: skip
             out["test_mse"] = F.mse_loss(recon, test_x).item()
-    return out
+    return out, model
+
+
+def cross_bounds(pythae_vae: nn.Module, run_dir: Path, test_x: torch.Tensor) -> dict:
+    """Each library's trained VAE under the other's bound: the networks have the same layers,
+    so the weights swap; tells a difference in training from one in the estimators."""
+    from aegan import load_run
+    from aegan.evaluate import evaluate_task
+
+    run = load_run(run_dir, checkpoint="last", overrides=[f"data.root={DATA_ROOT}"])
+    ours = {k: v.clone() for k, v in run.task.net.state_dict().items()}
+    theirs = {f"{part}.{k}": v for part in ("encoder", "decoder")
+              for k, v in getattr(pythae_vae, part).net.state_dict().items()}  # fmt: skip
+    run.task.net.load_state_dict(theirs)
+    with torch.no_grad():  # the swap is exact: both compute the same from the same weights
+        x, z = test_x[:8], torch.randn(8, LATENT)
+        same = [(run.task.net.encode(x)[0], pythae_vae.encoder(x).embedding),
+                (run.task.net.decode_logits(z).sigmoid(), pythae_vae.decoder(z).reconstruction)]  # fmt: skip
+        assert all(torch.allclose(a, b, atol=1e-6) for a, b in same), "weights did not swap"
+    aegan_bound = evaluate_task(run.task, run.data, run.config.evaluate)["test/iwae_nll"]
+    for part in ("encoder", "decoder"):
+        getattr(pythae_vae, part).net.load_state_dict(
+            {k.removeprefix(f"{part}."): v for k, v in ours.items() if k.startswith(f"{part}.")}
+        )
+    with torch.no_grad():
+        pythae_bound = -float(pythae_vae.get_nll(test_x, n_samples=IWAE_K, batch_size=100))
+    return {"pythae_weights_aegan_bound": aegan_bound, "aegan_weights_pythae_bound": pythae_bound}
 
 
 # ---- aegan ----------------------------------------------------------------------------
@@ -297,6 +323,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0", help="comma-separated; each pair once per seed")
     parser.add_argument("--out", default=str(ROOT / f"docs/benchmarks/pythae-{DATE}.jsonl"))
     parser.add_argument("--runs", default=str(ROOT / "logs/compare_pythae"))
+    parser.add_argument("--no-cross", dest="cross", action="store_false",
+                        help="vae: skip scoring each library's weights with the other's bound")  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     train_x, test_x = load_images()
@@ -313,11 +341,13 @@ def main() -> None:
             torch.set_num_threads(1)
             load_before = os.getloadavg()[0]
             if library == "pythae":
-                result = run_pythae(pair, train_x, test_x, epochs, seed)
+                result, pythae_model = run_pythae(pair, train_x, test_x, epochs, seed)
                 version = "pythae " + metadata.version("pythae")
             else:
-                name = pair + ("-binarized" if extra else "")
-                result = run_aegan(pair, epochs, seed, extra, runs / f"{name}-{seed}")
+                run_dir = runs / (pair + ("-binarized" if extra else "") + f"-{seed}")
+                result = run_aegan(pair, epochs, seed, extra, run_dir)
+                if pair == "vae" and not extra and args.cross:
+                    result.update(cross_bounds(pythae_model, run_dir, test_x))
                 version = "aegan " + metadata.version("aegan")
             protocol = "binarized (dynamic train, fixed test)" if extra else "continuous pixels"
             line = {"pair": pair, "library": library, "version": version, "epochs": epochs, "seed": seed,

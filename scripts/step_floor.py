@@ -210,7 +210,7 @@ def main() -> None:
     train_x, test_x = pairs.load_images()
     for pair in args.pairs.split(","):
         load_before = os.getloadavg()[0]
-        pythae = pairs.run_pythae(pair, train_x, test_x, epochs=1, seed=0, evaluate=False)
+        pythae, _ = pairs.run_pythae(pair, train_x, test_x, epochs=1, seed=0, evaluate=False)
         pythae_ms = 64 / pythae["images_per_s"] * 1e3
         torch.set_num_threads(1)
         iteration, data, flush = aegan_iteration(pair, args.overrides)
