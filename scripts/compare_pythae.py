@@ -8,8 +8,8 @@
 Pairs on Fashion-MNIST (both train on aegan's 55k training split), batch 64, fp32,
 ``torch.set_num_threads(1)``, pythae first, then aegan, so that load hits both alike:
 vae (dense 784-64-(32, 32) / 32-32-64-784, Bernoulli on grey pixels, Adam 1e-3, 10 epochs;
--log p(x) with 200 importance samples on the 10k test images, plus aegan with
-``data.binarize=dynamic``), aae and vae_gan (the same networks, 5 epochs; test MSE per pixel;
+-log p(x) with 200 importance samples on the 10k test images, each library's weights also
+under the other's bound, plus aegan with ``data.binarize=dynamic``), aae and vae_gan (the same networks, 5 epochs; test MSE per pixel;
 aegan's vae_gan gets the dense networks below through ``_target_`` overrides),
 vae_gan_conv (aegan alone: its VAE-GAN recipe as configured, conv networks, bf16).
 Images/s = training images / training seconds: pythae's own trainers with each epoch's
