@@ -5,8 +5,10 @@ before any work, or passes, and no payload ever writes its sentinel file."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from omegaconf import OmegaConf, open_dict
 
 import aegan.config
 from aegan.config import validate_config
-from aegan.errors import USER_ERRORS
+from aegan.errors import USER_ERRORS, ConfigError
 from conftest import REPO, TINY_AE
 
 MODELS = sorted(path.stem for path in (REPO / "conf" / "model").glob("*.yaml"))
@@ -76,13 +78,16 @@ def outcome(model: str, key: str, value) -> str:
             OmegaConf.update(cfg, key, value, merge=False)
     except Exception:  # a typed key refusing the value on assignment: Hydra's one line
         return "refused"
-    try:
-        validate_config(cfg)
-    except USER_ERRORS as err:  # ConfigError, or CheckpointError for trainer.resume
-        assert "\n" not in str(err), err
-        return "refused"
-    finally:
-        assert not SENTINEL.exists(), f"{key}={value!r} ran code"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            validate_config(cfg)
+        except USER_ERRORS as err:  # ConfigError, or CheckpointError for trainer.resume
+            assert "\n" not in str(err), err
+            assert not caught, f"{key}={value!r}: {caught[0].message} before the refusal"
+            return "refused"
+        finally:
+            assert not SENTINEL.exists(), f"{key}={value!r} ran code"
     return "ok"
 
 
@@ -124,6 +129,28 @@ HOSTILE = st.one_of(
 def test_generated_values_at_every_key_are_refused_in_one_line_or_pass(where, value):
     model, key = where
     outcome(model, key, value)
+
+
+ZERO_WIDTHS = [
+    ("aae", "model.discriminator.hidden_dims", [0], "model.discriminator.hidden_dims=[0]"),
+    ("bigan", "model.discriminator.z_hidden", 0, "model.discriminator.z_hidden=0"),
+    ("dcgan", "model.generator.channels", [256, 0, 128], "model.generator.channels=[256, 0, 128]"),
+    ("vae_gan", "model.encoder.channels", [64, 0], "model.encoder.channels=[64, 0]"),
+]
+
+
+@pytest.mark.parametrize(("model", "key", "value", "setting"), ZERO_WIDTHS)
+def test_a_layer_of_width_zero_names_its_setting(model, key, value, setting):
+    """Sizes inside a network's section reach torch unchecked: the built network is checked,
+    and the line names the setting, without torch's zero-element warning before it."""
+    cfg = base(model).copy()
+    with open_dict(cfg):
+        OmegaConf.update(cfg, key, value, merge=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ConfigError, match=re.escape(f"{setting} is not allowed: sizes must")):
+            validate_config(cfg)
+    assert not caught, caught[0].message
 
 
 # ---- the command line: one line on stderr and exit code 2 --------------------------------

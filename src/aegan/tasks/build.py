@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig
 from torch import nn
 
 from aegan.errors import ConfigError
@@ -74,15 +75,35 @@ def build_network(key: str, cfg: DictConfig, **sizes: Any) -> nn.Module:
     for name, value in {**cfg, **sizes}.items():  # sizes and counts: none is negative
         if isinstance(value, int) and not isinstance(value, bool) and value < 0:
             raise ConfigError(f"{key}.{name}={value} is not allowed: it must be >= 0")
-    network = _instantiate(key, cfg, **sizes)
+    with warnings.catch_warnings(record=True) as caught:  # shown below, unless refused
+        warnings.simplefilter("always")
+        network = _instantiate(key, cfg, **sizes)
     if not isinstance(network, nn.Module):
         raise ConfigError(f"{key}._target_={cfg['_target_']} is not an nn.Module")
     empty = [name for name, p in network.named_parameters() if p.numel() == 0]
-    if empty:  # a layer of width 0 trains nothing (its sizes come from the settings)
+    if empty:  # a layer of width 0 trains nothing; this line says which setting made it,
+        # not torch's warning about zero-element tensors before it
+        settings = {**cfg, **sizes}  # lists of sizes first: a 0 count can be meant
+        zeros = sorted((name for name, value in settings.items() if 0 in _sizes_in(value)),
+                       key=lambda name: not isinstance(_plain(settings[name]), list))  # fmt: skip
+        setting = f"{key}.{zeros[0]}={_plain(settings[zeros[0]])}" if zeros else key
         raise ConfigError(
-            f"{key} has a layer without weights ({empty[0]}): its sizes must be positive"
+            f"{setting} is not allowed: sizes must be positive "
+            f"(a layer of width 0, {empty[0]}, has no weights)"
         )
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return network
+
+
+def _sizes_in(value: Any) -> list[int]:
+    """The integers of a setting: itself, or the entries of a list of them."""
+    values = list(value) if isinstance(value, (list, tuple, ListConfig)) else [value]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, (ListConfig, tuple)) else value
 
 
 def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
