@@ -106,6 +106,7 @@ def test_evaluate_cli_on_a_tiny_gan(make_cfg, tmp_path):
     [
         (["run=/nonexistent/run"], "no checkpoint at /nonexistent/run"),
         (["run=???"], "run is not set: add run=... to the command"),  # as if no run= given
+        (["run=???", "hydra.run.dir=OUT"], "run is not set: add run=... to the command"),
         (["samples=-5"], "samples=-5 is not allowed: it must be an integer in [10, 10000000]"),
         (["metrics=[bogus]", "device=cpu"], "metrics: 'bogus' is not a metric; choose from"),
         (["metrics=[fd]", "device=cpu"], "metrics: 'fd' needs a model that can sample"),
@@ -120,11 +121,13 @@ def test_evaluate_cli_errors_are_one_line(trained_ae_run, tmp_path, overrides, m
     stopped = tmp_path / "stopped"  # a run stopped before its first epoch ended: last.pt only
     (stopped / "checkpoints").mkdir(parents=True)
     shutil.copy(trained_ae_run / "checkpoints" / "last.pt", stopped / "checkpoints" / "last.pt")
-    args = [a.replace("STOPPED", str(stopped)) for a in [f"run={trained_ae_run}", *overrides]]
+    args = [a.replace("STOPPED", str(stopped)).replace("OUT", str(tmp_path / "out"))
+            for a in [f"run={trained_ae_run}", *overrides]]  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "aegan.evaluate", *args], cwd=REPO, capture_output=True,
         text=True, timeout=300,
     )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 2, output[-2000:]
-    assert message in output and "Traceback" not in output
+    lines = [line for line in output.splitlines() if line.strip() and "][INFO]" not in line]
+    assert len(lines) == 1 and message in lines[0], output[-2000:]  # the one line, nothing else
