@@ -83,17 +83,21 @@ def build_network(key: str, cfg: DictConfig, **sizes: Any) -> nn.Module:
     empty = [name for name, p in network.named_parameters() if p.numel() == 0]
     if empty:  # a layer of width 0 trains nothing; this line says which setting made it,
         # not torch's warning about zero-element tensors before it
-        settings = {**cfg, **sizes}  # lists of sizes first: a 0 count can be meant
-        zeros = sorted((name for name, value in settings.items() if 0 in _sizes_in(value)),
-                       key=lambda name: not isinstance(_plain(settings[name]), list))  # fmt: skip
-        setting = f"{key}.{zeros[0]}={_plain(settings[zeros[0]])}" if zeros else key
         raise ConfigError(
-            f"{setting} is not allowed: sizes must be positive "
-            f"(a layer of width 0, {empty[0]}, has no weights)"
+            f"{_zero_size_setting(key, {**cfg, **sizes})} is not allowed: sizes must be "
+            f"positive (a layer of width 0, {empty[0]}, has no weights)"
         )
     for warning in caught:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return network
+
+
+def _zero_size_setting(key: str, settings: dict[str, Any]) -> str:
+    """``key.name=value`` of the setting that holds a size of 0, else ``key``; a list of
+    sizes before a count (a count of 0 can be meant: no labels)."""
+    zeros = [name for name, value in settings.items() if 0 in _sizes_in(value)]
+    zeros.sort(key=lambda name: not isinstance(_plain(settings[name]), list))
+    return f"{key}.{zeros[0]}={_plain(settings[zeros[0]])}" if zeros else key
 
 
 def _sizes_in(value: Any) -> list[int]:
