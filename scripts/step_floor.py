@@ -29,7 +29,8 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import compare_pythae as pairs  # noqa: E402  (its dense networks, overrides and pythae runs)
+import compare_pythae as pairs  # noqa: E402  (its dense networks and overrides)
+import pythae_runs  # noqa: E402
 
 MATRIX_PRODUCTS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
 main_module = sys.modules["__main__"]  # compare_pythae's overrides name its networks here
@@ -210,7 +211,7 @@ def main() -> None:
     train_x, test_x = pairs.load_images()
     for pair in args.pairs.split(","):
         load_before = os.getloadavg()[0]
-        pythae, _ = pairs.run_pythae(pair, train_x, test_x, epochs=1, seed=0, evaluate=False)
+        pythae, _ = pythae_runs.run_pythae(pair, train_x, test_x, epochs=1, seed=0, evaluate=False)
         pythae_ms = 64 / pythae["images_per_s"] * 1e3
         torch.set_num_threads(1)
         iteration, data, flush = aegan_iteration(pair, args.overrides)
