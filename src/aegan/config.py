@@ -114,6 +114,14 @@ def unset_keys(container: Any, prefix: str = "") -> list[str]:
     return [key for name, value in items for key in unset_keys(value, f"{prefix}{name}.")]
 
 
+def check_all_set(cfg: DictConfig) -> None:
+    """Raise ``ConfigError`` naming the first ``???`` setting left unset (data.root of
+    image_folder, evaluate's run), before anything reads it."""
+    unset = unset_keys(OmegaConf.to_container(cfg, resolve=False))
+    if unset:
+        raise ConfigError(unset_message(unset[0]))
+
+
 def validate_config(cfg: DictConfig) -> None:
     """Raise ``ConfigError`` for the first setting that cannot work, before any work."""
     for group in GROUPS:
@@ -123,9 +131,7 @@ def validate_config(cfg: DictConfig) -> None:
                 f"{group} is not set (deleted with ~{group}?); choose one with {group}=..., "
                 f"one of: {', '.join(options)}"
             )
-    unset = unset_keys(OmegaConf.to_container(cfg, resolve=False))  # e.g. image_folder's root
-    if unset:
-        raise ConfigError(unset_message(unset[0]))
+    check_all_set(cfg)
     check_settings(cfg, reference(CONF_DIR, option_choices(cfg, CONF_DIR)))
     check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)
     check_data_config(cfg.data)

@@ -18,8 +18,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from aegan.cli import one_line_errors, one_line_hydra_errors, unset_message
-from aegan.config import CONF_DIR, unset_keys
+from aegan.cli import one_line_errors, one_line_hydra_errors
+from aegan.config import CONF_DIR, check_all_set
 from aegan.engine.checkpoint import run_dir_of
 from aegan.engine.device import evaluation_threads
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
@@ -107,9 +107,7 @@ OmegaConf.register_new_resolver("aegan.evaluate_log_dir", log_dir_of, replace=Tr
 
 def _check_settings(cfg: DictConfig) -> None:
     """The command line's settings, before the run is read."""
-    unset = unset_keys(OmegaConf.to_container(cfg, resolve=False))  # run=??? (no run= given)
-    if unset:
-        raise ConfigError(unset_message(unset[0]))
+    check_all_set(cfg)  # run=??? when no run= is given
     check_settings(cfg, option_file(str(Path(CONF_DIR) / "evaluate.yaml")))
     if not isinstance(cfg.run, str):
         raise ConfigError(

@@ -72,7 +72,8 @@ def build_task(model_cfg: DictConfig, image_shape: Sequence[int], device: torch.
 def build_network(key: str, cfg: DictConfig, **sizes: Any) -> nn.Module:
     """The ``nn.Module`` of the sub-config ``key`` (e.g. ``model.generator``), with ``sizes``
     (image_shape, ...) that come from the data rather than the config."""
-    for name, value in {**cfg, **sizes}.items():  # sizes and counts: none is negative
+    settings = {**cfg, **sizes}
+    for name, value in settings.items():  # sizes and counts: none is negative
         if isinstance(value, int) and not isinstance(value, bool) and value < 0:
             raise ConfigError(f"{key}.{name}={value} is not allowed: it must be >= 0")
     with warnings.catch_warnings(record=True) as caught:  # shown below, unless refused
@@ -84,7 +85,7 @@ def build_network(key: str, cfg: DictConfig, **sizes: Any) -> nn.Module:
     if empty:  # a layer of width 0 trains nothing; this line says which setting made it,
         # not torch's warning about zero-element tensors before it
         raise ConfigError(
-            f"{_zero_size_setting(key, {**cfg, **sizes})} is not allowed: sizes must be "
+            f"{_zero_size_setting(key, settings)} is not allowed: sizes must be "
             f"positive (a layer of width 0, {empty[0]}, has no weights)"
         )
     for warning in caught:
