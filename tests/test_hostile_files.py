@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
@@ -161,6 +161,8 @@ def test_a_checkpoint_missing_a_part_names_it(runs, tmp_path, key, how):
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(cut=st.floats(0, 0.999))
+@example(cut=0.0).via("an empty file")
+@example(cut=1e-6).via("cut inside the archive's first four bytes")
 def test_a_truncated_checkpoint_is_one_line(runs, tmp_path_factory, cut):
     folder = tmp_path_factory.mktemp("cut")
     path = saved(runs["ae"], folder)

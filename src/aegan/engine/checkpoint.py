@@ -99,14 +99,20 @@ def run_dir_of(path: str | Path) -> Path:
     return path.parent if path.name == "checkpoints" else path
 
 
+ZIP_MAGIC = b"PK\x03\x04"  # how every torch.save file (a zip archive) starts
+
+
 def _check_archive(path: Path) -> None:
     """A file that starts as a zip archive (what ``torch.save`` writes) must be a whole one:
     a cut or damaged archive is named as such before torch parses it, whose bytes could then
     read as anything, a pickle naming globals included."""
     try:
         with path.open("rb") as handle:
-            if handle.read(4) != b"PK\x03\x04":
-                return  # not an archive: torch's own errors name what it is
+            head = handle.read(4)
+        if head != ZIP_MAGIC and ZIP_MAGIC.startswith(head):  # empty, or cut inside it
+            raise zipfile.BadZipFile(f"{len(head)} bytes, not even an archive's header")
+        if head != ZIP_MAGIC:
+            return  # not an archive: torch's own errors name what it is
         with zipfile.ZipFile(path) as archive:
             damaged = archive.testzip()  # reads every member against its CRC
     except (OSError, EOFError, zipfile.BadZipFile, ValueError) as err:
