@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The comparison table: every model's recipe on Fashion-MNIST, 3 seeds, one epoch budget.
 
-    python scripts/compare.py run [--epochs 5] [--seeds 0,1,2] [--models vae,dcgan,...] [--out DIR]
+    python scripts/compare.py run [--epochs 5] [--seeds 0,1,2] [--models vae,dcgan,...] [--out DIR] [OVERRIDE ...]
     python scripts/compare.py table [--out DIR] [--speed FILE.jsonl]
     python scripts/compare.py pictures [--out DIR] [--image FILE.png]
 
@@ -9,7 +9,8 @@
 Hydra sweep over the seeds, with the same data and epoch budget, and the final evaluation of
 ``aegan.metrics.registry`` (10,000 samples against the test set, floors from held-out training
 images); each job's folder is its seed (``OUT/MODEL/SEED``), and a seed whose job finished is
-not trained again, so seeds can be added one at a time. ``table`` reads the sweeps
+not trained again, so seeds can be added one at a time; OVERRIDEs go to every job (a quick
+look: ``data.subset=5000``), and the table names any that the protocol does not. ``table`` reads the sweeps
 (``aegan.summarize.read_sweep``) and prints one markdown table, mean and spread (min-max) over
 seeds per column, with the protocol under it, and writes it with the per-seed JSON lines into
 ``--out``. Images/s come from ``--speed``: the lines of ``python -m aegan.bench`` for each
@@ -74,10 +75,17 @@ in the features of a CNN trained on the training split minus 10,000 held-out ima
 (the held-out images in place of the samples) are FD {floor_fd}, precision {floor_precision},
 recall {floor_recall}. PCA-32: the training split's 32 principal components. Training images/s:
 the fastest seed's epochs by the run's own clock (its log), on the machine that trained them."""
+PROTOCOL_KEYS = {
+    "experiment",
+    "seed",
+    "trainer.epochs",
+    "logger.projector_samples",
+    "trainer.resume",
+}
 SPEED = "Images/s: `python -m aegan.bench` on this 2-core CPU, the recipe's settings."
 
 
-def run(models: list[str], epochs: int, seeds: str, out: Path) -> None:
+def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[str]) -> None:
     for model in models:
         recipe, extra = MODELS[model]
         sweep = out / model
@@ -90,7 +98,7 @@ def run(models: list[str], epochs: int, seeds: str, out: Path) -> None:
         command = [
             sys.executable, "-m", "aegan.train", "-m", f"experiment={recipe}",
             f"seed={','.join(todo)}", f"trainer.epochs={epochs}", "logger.projector_samples=0",
-            f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${seed}", "trainer.resume=auto", *extra,
+            f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${seed}", "trainer.resume=auto", *extra, *overrides,
         ]  # fmt: skip
         print(" ".join(command), flush=True)
         subprocess.run(command, check=True)
@@ -104,6 +112,12 @@ def training_images_per_sec(row: dict) -> float | None:
     ]
     steps, batch = row.get("train/steps"), row.get("data.batch_size", 64)
     return steps * float(batch) / sum(seconds) if seconds and steps else None
+
+
+def off_protocol(model: str, overrides: list[str]) -> list[str]:
+    """The job's overrides beyond those ``run`` gives every job of ``model``."""
+    return [o for o in overrides if o.partition("=")[0] not in PROTOCOL_KEYS
+            and o not in MODELS[model][1]]  # fmt: skip
 
 
 def _cell(values: list[float], digits: int) -> str:
@@ -125,7 +139,7 @@ def table(out: Path, speed: Path | None) -> str:
     jobs = {model: [r for r in read_sweep(out / model) if r["status"] == "ok"]
             for model in MODELS if (out / model).is_dir()}  # fmt: skip
     dense = jobs.get("autoencoder", [])
-    if dense:  # PCA at the code size, from the dense autoencoder's runs (the same every seed)
+    if dense and "pca/mse" in dense[0]:  # PCA at the code size: the same every seed
         pca = {"test/mse": dense[0]["pca/mse"], "probe/accuracy": dense[0]["pca/probe_accuracy"]}
         rows.append(
             [
@@ -140,11 +154,13 @@ def table(out: Path, speed: Path | None) -> str:
         cells = [model.replace("_", " "), str(len(finished))]
         for key, (_, digits) in COLUMNS.items():
             cells.append(_cell([r[key] for r in finished if isinstance(r.get(key), float)], digits))
-        speeds = [s for s in map(training_images_per_sec, finished) if s]
-        cells.append(f"{max(speeds):,.0f}" if speeds else "")
+        speeds = [training_images_per_sec(r) for r in finished]
+        known = [s for s in speeds if s]
+        cells.append(f"{max(known):,.0f}" if known else "")
         rows.append(cells)
-        for r in finished:
-            lines.append({"model": model, "seed": r.get("seed"), **{k: r.get(k) for k in COLUMNS}})
+        for r, speed in zip(finished, speeds, strict=True):  # each seed's figures, speed too
+            lines.append({"model": model, "seed": r.get("seed"), **{k: r.get(k) for k in COLUMNS},
+                          "training_images_per_s": speed})  # fmt: skip
     if images_per_sec:  # only from lines timed on a quiet machine (--speed)
         rows = [[*r, f"{images_per_sec[r[0].replace(' ', '_')]:,.0f}"
                  if images_per_sec.get(r[0].replace(" ", "_")) else ""] for r in rows]  # fmt: skip
@@ -164,6 +180,10 @@ def table(out: Path, speed: Path | None) -> str:
         floor_fd=floor["floor/fd"], floor_precision=floor["floor/precision"],
         floor_recall=floor["floor/recall"],
     )  # fmt: skip
+    changed = sorted({o for model, finished in jobs.items() for r in finished
+                      for o in off_protocol(model, r["overrides"])})  # fmt: skip
+    if changed:
+        text += "\n\nNot the protocol: these runs also had " + " ".join(changed) + "."
     text += "\n" + SPEED if images_per_sec else ""
     (out / "comparison.md").write_text(text + "\n")
     (out / "comparison.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
@@ -204,6 +224,12 @@ def pictures(out: Path, image: Path) -> None:
     print(f"wrote {image}")
 
 
+def refuse(message: str) -> None:
+    """A mistake on the command line: one line, exit code 2."""
+    print(f"compare.py: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["run", "table", "pictures"])
@@ -213,9 +239,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("logs/compare"))
     parser.add_argument("--speed", type=Path, help="aegan.bench lines, one per model")
     parser.add_argument("--image", type=Path, default=Path("docs/images/models.png"))
-    args = parser.parse_args()
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every job of run")
+    args = parser.parse_intermixed_args()
+    if args.overrides and args.command != "run":
+        refuse(f"overrides {' '.join(args.overrides)} are for run only")
+    models = args.models.split(",")
+    if unknown := [m for m in models if m not in MODELS]:
+        refuse(f"--models {','.join(unknown)}: no such model; choose from {', '.join(MODELS)}")
     if args.command == "run":
-        run(args.models.split(","), args.epochs, args.seeds, args.out)
+        run(models, args.epochs, args.seeds, args.out, args.overrides)
     elif args.command == "pictures":
         pictures(args.out, args.image)
     else:
