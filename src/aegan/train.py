@@ -7,12 +7,15 @@ objective (the best validation figure) for sweepers.
 
 from __future__ import annotations
 
+import copy
 import errno
+import functools
 import logging
 import math
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import hydra
@@ -36,11 +39,11 @@ from aegan.engine.distributed import (
     shutdown_distributed,
 )
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
-from aegan.engine.run_dir import prepare_run_dir, resume_state
+from aegan.engine.run_dir import earlier_run, prepare_run_dir, resume_state
 from aegan.engine.state import Progress
 from aegan.errors import USER_ERRORS, ConfigError, DiskFullError
 from aegan.evaluate import evaluate_task
-from aegan.files import write_json
+from aegan.files import atomic_write_bytes, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
 from aegan.tasks import build_task
@@ -48,21 +51,22 @@ from aegan.tasks import build_task
 log = logging.getLogger("aegan.train")
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
+def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[str, float]:
     """Build data, task and logger from ``cfg``, fit, evaluate; return the final metrics.
 
     Under ``torchrun`` every rank trains on its shard; rank 0 alone logs, writes
-    checkpoints and ``metrics.json``.
+    checkpoints and ``metrics.json``, and calls ``on_resume`` once a run dir that holds a
+    trained run is found to be this run's to continue.
     """
     validate_config(cfg)
     with open_dict(cfg):  # absolute paths, so the config saved in checkpoints works from anywhere
         cfg.paths.output_dir = str(Path(cfg.paths.output_dir).resolve())
         cfg.paths.data_dir = str(Path(cfg.paths.data_dir).expanduser().resolve())
     run_dir = Path(cfg.paths.output_dir)
-    prepare_run_dir(run_dir)
+    prepare_run_dir(run_dir, cfg.trainer.resume)
     dist = init_distributed(cfg.trainer.device)
     try:
-        return _train(cfg, run_dir, dist)
+        return _train(cfg, run_dir, dist, on_resume)
     except TrainingInterrupted as err:
         if dist.is_main:  # for aegan.summarize: the sweep's jobs to resume
             stopped = {"signal": err.signal_name, "step": err.step, "phase": err.phase,
@@ -81,12 +85,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
         shutdown_distributed()
 
 
-def _train(cfg: DictConfig, run_dir: Path, dist: Distributed) -> dict[str, float]:
+def _train(
+    cfg: DictConfig, run_dir: Path, dist: Distributed, on_resume: Callable[[], None] | None
+) -> dict[str, float]:
     device = dist.device
     if not dist.is_main:  # one voice in the console and in train.log
         logging.getLogger("aegan").setLevel(logging.WARNING)
     record = {"config": OmegaConf.to_container(cfg, resolve=True), "choices": run_choices(cfg)}
     resume = resume_state(cfg, run_dir, record)
+    if on_resume is not None and dist.is_main:
+        on_resume()
     torch.set_float32_matmul_precision("high")  # TF32 matmuls on CUDA for fp32 runs
     seed_everything(cfg.seed)  # the same on every rank: identical initial weights
 
@@ -198,6 +206,19 @@ def _log_codes(task, data, logger: TensorBoardLogger, count: int, step: int) -> 
     logger.embedding(codes, labels=names, images=x, step=step, tag="test_codes")
 
 
+def write_hydra_record(composed: DictConfig) -> None:
+    """RUN_DIR/.hydra/{config,hydra,overrides}.yaml, as Hydra writes them. ``conf/hydra`` keeps
+    Hydra from writing them itself (``output_subdir: null``), which it does before the task
+    runs: a command refused for a folder holding a trained run would replace its record."""
+    hydra_cfg = HydraConfig.get()
+    folder = Path(hydra_cfg.runtime.output_dir) / ".hydra"
+    folder.mkdir(parents=True, exist_ok=True)
+    nodes = {"config.yaml": composed, "hydra.yaml": OmegaConf.create({"hydra": hydra_cfg}),
+             "overrides.yaml": hydra_cfg.overrides.task}  # fmt: skip
+    for name, node in nodes.items():
+        atomic_write_bytes(folder / name, OmegaConf.to_yaml(node).encode())
+
+
 def _in_sweep() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
@@ -230,8 +251,13 @@ def main(cfg: DictConfig) -> float | None:
     passes on and the Optuna sweeper records as a failed trial. A NaN objective is returned
     as None too: Optuna 2.10 would end the whole study on it.
     """
+    composed = copy.deepcopy(cfg)  # as Hydra composed it: train() resolves its paths
+    record = functools.partial(write_hydra_record, composed)
+    held = earlier_run(Path(HydraConfig.get().runtime.output_dir)) is not None
+    if not held and _is_rank_zero():
+        record()  # first: a job that fails is still listed by aegan.summarize
     try:
-        metrics = train(cfg)
+        metrics = train(cfg, on_resume=record if held else None)
     except TrainingInterrupted as err:  # ends a sweep too: the user asked to stop
         message = str(err)
         if _in_sweep():  # "the same command" is this job's, not the sweep's

@@ -21,8 +21,41 @@ log = logging.getLogger("aegan.train")  # these lines belong to the training run
 MIN_FREE_BYTES = 200 * 2**20
 
 
-def prepare_run_dir(run_dir: Path) -> None:
-    """Fail at the start, not after an hour, when the output folder cannot take checkpoints."""
+def earlier_run(run_dir: Path) -> Path | None:
+    """A file that a run trained in ``run_dir`` left (a checkpoint, its metrics), or None."""
+    folder = run_dir / "checkpoints"
+    for path in (
+        *(sorted(folder.glob("*.pt")) if folder.is_dir() else ()),
+        run_dir / "metrics.json",
+    ):
+        if path.exists():
+            return path
+    return None
+
+
+def check_not_overwriting(run_dir: Path, resume: str | None) -> None:
+    """A run dir that holds a trained run is written again only to continue that run
+    (``trainer.resume=auto``, or a checkpoint of its own): a new run would replace its
+    checkpoints and metrics."""
+    earlier = earlier_run(run_dir)
+    if earlier is None:
+        return
+    if resume == "auto" and (run_dir / "checkpoints" / "last.pt").is_file():
+        return
+    own = resume and resume != "auto" and resolve_checkpoint(resume).resolve().parent.parent
+    if own == run_dir.resolve():  # continued from a checkpoint of its own
+        return
+    raise ConfigError(
+        f"{run_dir} already holds a trained run ({earlier.relative_to(run_dir)}); continue it "
+        "with trainer.resume=auto (or one of its checkpoints), or train into another folder "
+        "(hydra.run.dir=..., hydra.sweep.dir=... with -m)"
+    )
+
+
+def prepare_run_dir(run_dir: Path, resume: str | None = None) -> None:
+    """Fail at the start, not after an hour, when the output folder cannot take checkpoints
+    or holds a run that this one would overwrite."""
+    check_not_overwriting(run_dir, resume)
     try:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         # A probe of its own per call: under torchrun every rank probes the same folder.
