@@ -10,8 +10,10 @@ from them (the trust boundary).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -79,8 +81,11 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
     """A checkpoint file, or a run dir / its checkpoints folder -> ``checkpoints/{which}.pt``."""
     path = Path(path).expanduser()
     for candidate in (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt"):
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError as err:  # a name too long for the file system, say
+            raise CheckpointError(f"no checkpoint at {str(path):.200}: {err.strerror}") from None
     hint = ""
     if which != "last" and any((p / "last.pt").is_file() for p in (path, path / "checkpoints")):
         hint = "; it holds last.pt (no epoch had ended when it stopped?): use checkpoint=last"
@@ -94,8 +99,9 @@ def run_dir_of(path: str | Path) -> Path:
     """The run dir that ``path`` names: a run dir itself, its ``checkpoints`` folder, or a
     checkpoint file in that folder (a file elsewhere: the folder holding it)."""
     path = Path(path).expanduser()
-    if path.is_file():
-        path = path.parent
+    with contextlib.suppress(OSError):  # a name too long, say: the caller's check names it
+        if path.is_file():
+            path = path.parent
     return path.parent if path.name == "checkpoints" else path
 
 
@@ -133,7 +139,9 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
     path = Path(path)
     _check_archive(path)
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings(record=True) as held:  # shown only if the file is accepted
+            warnings.simplefilter("always")
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f"{path}: refused to load: the file holds Python objects beyond tensors and plain "
@@ -144,8 +152,17 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
         raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from err
     if not isinstance(state, dict) or "format_version" not in state:
         raise CheckpointError(f"{path}: not an aegan checkpoint (no format_version)")
-    if state["format_version"] == 1:
-        state = _upgrade_format_1(state)
+    _check_plain(state, path)
+    version = state["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CheckpointError(f"{path}: not an aegan checkpoint (format_version {version!r:.40})")
+    if version == 1:
+        try:
+            state = _upgrade_format_1(state)
+        except (TypeError, AttributeError, KeyError, ValueError) as err:
+            raise CheckpointError(
+                f"{path}: not a usable format-1 checkpoint ({err!r:.120})"
+            ) from err
     if state["format_version"] != CHECKPOINT_FORMAT:
         raise CheckpointError(
             f"{path}: checkpoint format {state['format_version']!r} is not supported "
@@ -168,7 +185,48 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
         raise CheckpointError(
             f"{path}: not a usable checkpoint: history is not a list of metrics by name"
         )
+    for warning in held:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return state
+
+
+MAX_DEPTH = 32  # containers in containers: a run's record and optimizer state nest under 10
+MAX_VALUES = 200_000  # plain values and tensors: a run's record holds a few thousand
+MAX_TEXT = 10_000  # characters in one string
+
+
+def _check_plain(state: dict, path: Path) -> None:
+    """Tensors and plain containers as a run writes them, walked once without recursion: a
+    file nested thousands deep, holding millions of values, keys that are not names or
+    indices, or tensors that are not dense and real (sparse, meta, complex) is refused here,
+    not by a RecursionError, minutes of work or a silent cast later."""
+    stack, seen = [(state, "the file", 0)], 0
+    while stack:
+        value, where, depth = stack.pop()
+        seen += 1
+        if depth > MAX_DEPTH or seen > MAX_VALUES:
+            what = f"nested deeper than {MAX_DEPTH}" if depth > MAX_DEPTH else "too many values"
+            raise CheckpointError(f"{path}: not a usable checkpoint ({what}, at {where:.120})")
+        if torch.is_tensor(value):
+            if value.layout != torch.strided or value.is_meta or value.is_complex():
+                raise CheckpointError(
+                    f"{path}: not a usable checkpoint: {where:.120} is a {value.layout} "
+                    f"{value.dtype} tensor on {value.device.type}; weights are dense and real"
+                )
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, (str, int)) or isinstance(key, bool):
+                    raise CheckpointError(
+                        f"{path}: not a usable checkpoint: a key of {where:.120} is a "
+                        f"{type(key).__name__}, not a name or an index"
+                    )
+                stack.append((item, f"{where}.{key}" if depth else str(key), depth + 1))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, str) and len(value) > MAX_TEXT:
+            raise CheckpointError(
+                f"{path}: not a usable checkpoint: {where:.120} is {len(value)} characters long"
+            )
 
 
 def _is_metrics(entry: Any) -> bool:

@@ -31,20 +31,23 @@ def load_network_state(
 ) -> None:
     """``load_state_dict`` with a one-line error that says which tensors differ, and a
     refusal of weights that are not finite."""
-    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()
+    ):
         raise CheckpointError(f"{path}: {name} weights are not a state_dict of tensors")
     own = network.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    mismatched = [
-        f"{k} {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+    mismatched = [  # load_state_dict would cast another dtype silently
+        f"{k} {tuple(state[k].shape)} {state[k].dtype} vs model {tuple(own[k].shape)} "
+        f"{own[k].dtype}"
         for k in own.keys() & state.keys()
-        if state[k].shape != own[k].shape
+        if state[k].shape != own[k].shape or state[k].dtype != own[k].dtype
     ]
     if missing or unexpected or mismatched:
         parts = []
         if mismatched:
-            parts.append("shape differs: " + ", ".join(mismatched[:3]))
+            parts.append("shape or dtype differs: " + ", ".join(mismatched[:3]))
         if missing:
             parts.append("missing: " + ", ".join(missing[:3]))
         if unexpected:
@@ -87,17 +90,49 @@ def checkpoint_state(task: Task, amp: Any, progress: Progress, record: dict) -> 
     }
 
 
-SPEED_FLAGS = ("capturable", "fused", "foreach")  # how this run steps, not what was learned
+def check_optimizer_state(optimizer: torch.optim.Optimizer, state: Any) -> None:
+    """A saved optimizer state against the built optimizer, before torch reads it: as many
+    groups and parameters, and per parameter a finite floating-point tensor of its shape
+    (a moment) or a 0-d ``step`` >= 0. A fused kernel given a moment of another size writes
+    past its end. Raises ValueError naming the entry."""
+    groups = state.get("param_groups") if isinstance(state, dict) else None
+    if not isinstance(groups, list) or not isinstance(state.get("state"), dict):
+        raise ValueError("not an optimizer state_dict")
+    own_groups = optimizer.param_groups
+    if len(groups) != len(own_groups) or any(
+        not isinstance(g, dict) or not isinstance(g.get("params"), list)
+        or len(g["params"]) != len(own["params"]) for g, own in zip(groups, own_groups, strict=True)
+    ):  # fmt: skip
+        raise ValueError("its parameter groups are not this model's")
+    params = dict(zip((i for g in groups for i in g["params"]),
+                      (p for own in own_groups for p in own["params"]), strict=True))  # fmt: skip
+    for key, entry in state["state"].items():
+        if key not in params or not isinstance(entry, dict):
+            raise ValueError(f"state {key!r:.40} belongs to no parameter")
+        shape = params[key].shape
+        for name, value in entry.items():
+            if not torch.is_tensor(value) or not value.is_floating_point():
+                raise ValueError(f"{key}.{name:.40} is not a floating-point tensor")
+            wanted = () if name == "step" else shape
+            if value.shape != wanted:
+                raise ValueError(
+                    f"{key}.{name} has shape {tuple(value.shape)}, not {tuple(wanted)}"
+                )
+            if not value.isfinite().all() or (name == "step" and value < 0):
+                raise ValueError(f"{key}.{name} holds {'NaN or inf' if value.dim() else value}")
 
 
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
-    """``optimizer.load_state_dict(state)``, keeping this run's ``SPEED_FLAGS`` (torch would
-    take the checkpoint's): a run resumed with other speed switches (``capture_step``, the
-    CPU after CUDA graphs, fused Adam or not) steps as configured, with its step counters
-    moved where those flags keep them (on the parameters' device when capturable or fused)."""
-    flags = [{k: group[k] for k in SPEED_FLAGS if k in group} for group in optimizer.param_groups]
+    """The saved moments and step counts (checked first) into an optimizer built from this
+    run's config, whose settings it keeps: torch would take the checkpoint's lr, betas and
+    flags. A file does not choose how a run steps, a resume with another lr takes it, and a
+    run resumed with other speed switches (``capture_step``, fused Adam or not) steps as
+    configured, its step counters moved where those flags keep them (on the parameters'
+    device when capturable or fused)."""
+    check_optimizer_state(optimizer, state)
+    settings = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
     optimizer.load_state_dict(state)
-    for group, kept in zip(optimizer.param_groups, flags, strict=True):
+    for group, kept in zip(optimizer.param_groups, settings, strict=True):
         group.update(kept)
         on_device = bool(group.get("capturable") or group.get("fused"))
         for param in group["params"]:
@@ -105,6 +140,33 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]
             if torch.is_tensor(param_state.get("step")):
                 device = param.device if on_device else torch.device("cpu")
                 param_state["step"] = param_state["step"].to(device, torch.float32)
+
+
+def check_task_state(saved: Any, template: dict[str, Any], *, path: Path | str) -> None:
+    """The task's saved state against what this task saves (``extra_state``): where both have
+    a key, a tensor of the same shape and dtype (finite), a counter (an integer >= 0), or a
+    value of the same type."""
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{path}: the task state is a {type(saved).__name__}, not a mapping")
+    for key in saved.keys() & template.keys():
+        value, like = saved[key], template[key]
+        if torch.is_tensor(like):
+            fits = (torch.is_tensor(value) and value.shape == like.shape
+                    and value.dtype == like.dtype
+                    and (not value.is_floating_point() or bool(value.isfinite().all())))  # fmt: skip
+            wanted = f"a finite {like.dtype} tensor of shape {tuple(like.shape)}"
+        elif type(like) is int:
+            fits = type(value) is int and 0 <= value < 2**62
+            wanted = "a count (an integer >= 0)"
+        else:
+            fits, wanted = type(value) is type(like), f"a {type(like).__name__}"
+        if not fits:
+            shown = (
+                f"{value.dtype} {tuple(value.shape)}"
+                if torch.is_tensor(value)
+                else f"{value!r:.40}"
+            )
+            raise CheckpointError(f"{path}: the task state {key} is {shown}, not {wanted}")
 
 
 def restore(task: Task, amp: Any, state: dict[str, Any], *, path: Path | str) -> Progress:
@@ -123,6 +185,7 @@ def restore(task: Task, amp: Any, state: dict[str, Any], *, path: Path | str) ->
         amp.load_state_dict(state["scaler"])
     except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as err:
         raise CheckpointError(f"{path}: its gradient scaler state is not usable ({err!r})") from err
+    check_task_state(state["task"], task.extra_state(), path=path)
     try:
         task.load_extra_state(state["task"])
     except (KeyError, TypeError, ValueError, AttributeError) as err:

@@ -1,0 +1,208 @@
+"""A checkpoint made by hand, part by part: every part is checked before torch or a task
+reads it, and a run folder holding a trained run is never trained over."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from aegan import load_run
+from aegan.engine.state import Progress, checkpoint_state, restore
+from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
+from aegan.files import atomic_save
+from aegan.train import train
+from conftest import REPO, TINY_AE, built, compose_config
+
+RESUME = [*TINY_AE, "data.subset=640", "logger.enabled=false"]
+
+
+@pytest.fixture(scope="module")
+def ae(tmp_path_factory) -> tuple[Path, dict]:
+    """A tiny trained autoencoder run and its last checkpoint's state."""
+    run = tmp_path_factory.mktemp("hostile-checkpoints") / "run"
+    train(compose_config(RESUME, run))
+    return run, torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+
+
+def saved(state: dict, folder: Path) -> Path:
+    path = folder / "checkpoints" / "last.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)  # pickle recurses: a file nested 3,000 deep is made so
+    try:
+        atomic_save(state, path)
+    finally:
+        sys.setrecursionlimit(limit)
+    return path
+
+
+def changed(state: dict, where: str, value) -> dict:
+    """A deep copy of ``state`` with the entry at the dotted path ``where`` set to ``value``
+    (a callable: applied to the entry)."""
+    state = copy.deepcopy(state)
+    *parents, last = where.split(".")
+    node = state
+    for key in parents:
+        node = node[_key(node, key)]
+    last = _key(node, last)
+    node[last] = value(node[last]) if callable(value) else value
+    return state
+
+
+def _key(node, key: str):
+    """``key`` as ``node`` holds it: list indices and an optimizer's parameter ids are ints."""
+    numeric = key.isdigit() and (isinstance(node, list) or key not in node)
+    return int(key) if numeric else key
+
+
+MOMENT = "optimizers.optimizer.state.0.exp_avg"
+BAD_OPTIMIZER_STATES = [  # a fused Adam given a moment of another size writes past its end
+    (MOMENT, torch.zeros(3), "has shape (3,)"),
+    (MOMENT, lambda t: torch.full_like(t, float("nan")), "holds NaN or inf"),
+    (MOMENT, lambda t: t.double(), None),  # cast to the parameter's dtype by torch: harmless
+    (MOMENT, lambda t: t.long(), "is not a floating-point tensor"),
+    ("optimizers.optimizer.state.0.step", torch.tensor(-4.0), "holds -4"),
+    ("optimizers.optimizer.state.0.step", "abc", "is not a floating-point tensor"),
+    ("optimizers.optimizer.state.99", {}, "belongs to no parameter"),
+    ("optimizers.optimizer.param_groups", [], "parameter groups are not this model's"),
+]
+
+
+@pytest.mark.parametrize(("where", "value", "message"), BAD_OPTIMIZER_STATES)
+def test_a_damaged_optimizer_state_is_one_line_before_any_step(ae, tmp_path, where, value, message):
+    path = saved(changed(ae[1], where, value), tmp_path / "old")
+    cfg = compose_config([*RESUME, "trainer.epochs=2", "evaluate.at_end=false",
+                          f"trainer.resume={path}"], tmp_path / "new")  # fmt: skip
+    if message is None:
+        train(cfg)
+        return
+    with pytest.raises(CheckpointError) as refused:
+        train(cfg)
+    assert message in str(refused.value) and str(path) in str(refused.value)
+    assert "\n" not in str(refused.value) and not (tmp_path / "new" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("lr", [-1.0, "abc", 1e30])
+def test_the_optimizer_settings_are_the_configs_not_the_files(ae, tmp_path, lr):
+    state = changed(ae[1], "optimizers.optimizer.param_groups.0.lr", lr)
+    path = saved(state, tmp_path / "old")
+    cfg = compose_config([*RESUME, "trainer.epochs=2", "evaluate.at_end=false",
+                          f"trainer.resume={path}"], tmp_path / "new")  # fmt: skip
+    train(cfg)
+    resumed = torch.load(tmp_path / "new" / "checkpoints" / "last.pt", weights_only=True)
+    assert resumed["optimizers"]["optimizer"]["param_groups"][0]["lr"] == cfg.model.optimizer.lr
+
+
+BAD_WEIGHTS = [
+    (lambda w: dict(enumerate(w.values())), "weights are not a state_dict of tensors"),
+    (lambda w: {k: v.to(torch.complex64) for k, v in w.items()}, "complex64 tensor"),
+    (lambda w: {k: v.to_sparse() if v.dim() == 2 else v for k, v in w.items()}, "sparse_coo"),
+    (lambda w: {k: v.double() for k, v in w.items()}, "torch.float64"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_WEIGHTS)
+def test_weights_of_another_kind_are_one_line(ae, tmp_path, change, message):
+    state = changed(ae[1], "networks.autoencoder", change)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch's warnings about such tensors come before no line
+        line = refusal(saved(state, tmp_path))
+    assert message in line, line
+
+
+def deep(levels: int) -> list:
+    nested: list = []
+    for _ in range(levels):
+        nested = [nested]
+    return nested
+
+
+BAD_RECORDS = [
+    ("format_version", torch.tensor([2, 2]), "format_version tensor"),
+    ("format_version", 1.5, "format_version 1.5"),
+    ("config.model.extra", deep(3000), "nested deeper than 32"),
+    ("config.model.hidden_dims", ["x"] * 300_000, "too many values"),
+    ("config.model.loss", "m" * 50_000_000, "50000000 characters long"),
+    ("history", [{"val/mse": 0.1}] * 10, None),
+]
+
+
+@pytest.mark.parametrize(("where", "value", "message"), BAD_RECORDS)
+def test_a_record_out_of_shape_is_one_line_at_once(ae, tmp_path, where, value, message):
+    line = refusal(saved(changed(ae[1], where, value), tmp_path))
+    assert (line == "ok") if message is None else (message in line), line[:300]
+    assert len(line) < 600
+
+
+def test_a_format_1_checkpoint_out_of_shape_is_one_line(ae, tmp_path):
+    state = {**copy.deepcopy(ae[1]), "format_version": 1, "modules": 5}
+    assert "not a usable format-1 checkpoint" in refusal(saved(state, tmp_path))
+
+
+def refusal(path: Path) -> str:
+    """``load_run(path)``: "ok", or its one line."""
+    try:
+        load_run(path, device="cpu")
+        return "ok"
+    except USER_ERRORS as err:
+        assert "\n" not in str(err)
+        return str(err)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(torch.zeros(3), "fixed_noise is torch.float32 (3,)"), (-1, "steps is -1"),
+     (2**70, "not a count"), ("7", "steps is '7'")],
+)  # fmt: skip
+def test_a_tasks_state_is_checked_against_what_it_saves(tmp_path, value, message):
+    _, task, amp, _ = built([*TINY_AE, "model=vae"], tmp_path)
+    state = checkpoint_state(task, amp, Progress(), {"config": {}, "choices": {}})
+    key = "fixed_noise" if torch.is_tensor(value) else "steps"
+    state["task"][key] = value
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        restore(task, amp, state, path=tmp_path / "x.pt")
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and "tb" not in p.parts}  # fmt: skip
+
+
+def test_a_run_folder_holding_a_run_is_never_trained_over(ae, tmp_path):
+    run = tmp_path / "run"
+    train(compose_config(RESUME, run))
+    before = digest(run)
+    with pytest.raises(ConfigError, match=r"already holds a trained run \(checkpoints/"):
+        train(compose_config([*RESUME, "model.latent_dim=8"], run))
+    other = saved(ae[1], tmp_path / "other")
+    with pytest.raises(ConfigError, match="trainer.resume=auto"):
+        train(compose_config([*RESUME, f"trainer.resume={other}"], run))
+    assert digest(run) == before
+    train(compose_config([*RESUME, "trainer.epochs=2", "trainer.resume=auto"], run))
+    assert digest(run)["checkpoints/last.pt"] != before["checkpoints/last.pt"]
+
+
+def test_a_refused_command_leaves_the_runs_record_alone(tmp_path):
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "aegan.train", *RESUME, f"hydra.run.dir={run}"]
+    first = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    record = (run / ".hydra" / "overrides.yaml").read_text()
+    assert "data.subset=640" in record and (run / ".hydra" / "config.yaml").is_file()
+    for extra in (["model.latent_dim=8"], ["model.latent_dim=8", "trainer.resume=auto"]):
+        refused = subprocess.run([*command, *extra], capture_output=True, text=True, cwd=REPO,
+                                 timeout=600)  # fmt: skip
+        assert refused.returncode == 2, refused.stderr[-2000:]
+        assert (run / ".hydra" / "overrides.yaml").read_text() == record
+    resumed = subprocess.run([*command, "trainer.epochs=2", "trainer.resume=auto"],
+                             capture_output=True, text=True, cwd=REPO, timeout=600)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "trainer.epochs=2" in (run / ".hydra" / "overrides.yaml").read_text()
