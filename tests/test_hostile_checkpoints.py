@@ -206,3 +206,34 @@ def test_a_refused_command_leaves_the_runs_record_alone(tmp_path):
                              capture_output=True, text=True, cwd=REPO, timeout=600)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "trainer.epochs=2" in (run / ".hydra" / "overrides.yaml").read_text()
+
+
+def test_a_record_value_the_model_refuses_names_the_file(ae, tmp_path):
+    path = saved(changed(ae[1], "config.model.loss", "nope"), tmp_path)
+    line = refusal(path)
+    assert line.startswith(f"{path}: model.loss='nope'"), line
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [(lambda run: load_run(5), "path=5 is not allowed"),
+     (lambda run: load_run(run, overrides="model.latent_dim=8"), "overrides='model.latent_dim=8'"),
+     (lambda run: load_run(run, searchpath=[3]), "searchpath=[3] is not allowed")],
+)  # fmt: skip
+def test_load_run_given_the_wrong_kind_is_one_line(ae, call, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        call(ae[0])
+
+
+@pytest.mark.parametrize(
+    ("use", "message"),
+    [(lambda run: run.sample(-1), "n=-1"), (lambda run: run.sample(2.5), "n=2.5"),
+     (lambda run: run.reconstruct(torch.zeros(2, 3, 5, 5)), "images of shape (2, 3, 5, 5)"),
+     (lambda run: run.encode([1, 2]), "images of shape list"),
+     (lambda run: run.decode(torch.zeros(2, 7)), "codes of shape (2, 7)"),
+     (lambda run: run.interpolate(torch.zeros(1, 28, 28), torch.zeros(1, 28, 28), steps=1), "steps=1")],
+)  # fmt: skip
+def test_a_loaded_run_given_the_wrong_shape_says_what_it_takes(ae, use, message):
+    run = load_run(ae[0], checkpoint="last", device="cpu")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        use(run)

@@ -8,6 +8,7 @@ the code that runs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,7 +22,7 @@ from aegan.contract import Task, can
 from aegan.data import ImageData, check_data_config, image_shape_of, load_data, normalize
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
-from aegan.engine.state import load_weights
+from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError
 from aegan.files import read_json
 from aegan.schema import check_settings, option_choices, reference
@@ -62,6 +63,12 @@ class Run:
         return getattr(self.task, capability)
 
     def _as_input(self, images: torch.Tensor) -> torch.Tensor:
+        shape = tuple(self.data.image_shape)
+        if not torch.is_tensor(images) or images.dim() != 4 or tuple(images.shape[1:]) != shape:
+            got = tuple(images.shape) if torch.is_tensor(images) else type(images).__name__
+            raise ValueError(
+                f"images of shape {got}: this run's model takes (N, {', '.join(map(str, shape))})"
+            )
         images = images.to(self.device)
         return normalize(images, "unit") if images.dtype == torch.uint8 else images.float()
 
@@ -73,7 +80,7 @@ class Run:
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes (N, latent_dim) -> images (N, C, H, W)."""
-        return self._ask("decode")(codes.to(self.device))
+        return self._ask("decode")(self._as_codes(codes))
 
     @torch.no_grad()
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
@@ -83,17 +90,28 @@ class Run:
     @torch.no_grad()
     def sample(self, n: int, *, seed: int = 0) -> torch.Tensor:
         """``n`` generated images from seeded draws of the model's prior."""
+        if type(n) is not int or n < 1:
+            raise ValueError(f"n={n!r:.40}: the number of images must be a positive integer")
         return self._ask("sample")(n, torch.Generator().manual_seed(seed))
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """Latent vectors (n, latent_dim) -> images."""
-        return self._ask("generate")(z.to(self.device))
+        return self._ask("generate")(self._as_codes(z))
+
+    def _as_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        width = getattr(self.task, "latent_dim", None)
+        if not torch.is_tensor(codes) or codes.dim() != 2 or width not in (None, codes.shape[1]):
+            got = tuple(codes.shape) if torch.is_tensor(codes) else type(codes).__name__
+            raise ValueError(f"codes of shape {got}: this run's model takes (N, {width or 'D'})")
+        return codes.to(self.device)
 
     @torch.no_grad()
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, steps: int = 8) -> torch.Tensor:
         """Images along the straight line between two images (in code space, for a model
         that encodes) or two latent vectors (a model that only generates) -> (steps, ...)."""
+        if type(steps) is not int or steps < 2:
+            raise ValueError(f"steps={steps!r:.40}: an interpolation takes at least 2 steps")
         weights = torch.linspace(0, 1, steps, device=self.device).view(-1, 1)
         if can(self.task, "encode"):
             codes = self.encode(torch.stack([a, b]))  # (2, latent_dim)
@@ -119,8 +137,13 @@ def load_run(
     your own classes; ``searchpath`` adds your own config folders (``file://DIR``,
     ``pkg://package``), as ``hydra.searchpath`` did for training.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"path={path!r:.80} is not allowed: it must be a run dir or a .pt file")
     if checkpoint not in ("best", "last"):
-        raise ConfigError(f"checkpoint={checkpoint!r} is not allowed; choose best or last")
+        raise ConfigError(f"checkpoint={checkpoint!r:.80} is not allowed; choose best or last")
+    for name, given in (("overrides", overrides), ("searchpath", searchpath)):
+        if isinstance(given, (str, bytes)) or not all(isinstance(x, str) for x in given):
+            raise ConfigError(f"{name}={given!r:.80} is not allowed: it must be a list of strings")
     checkpoint_path = resolve_checkpoint(path, checkpoint)
     state = load_checkpoint(checkpoint_path)
     config = record_config(
@@ -134,12 +157,16 @@ def load_run(
         check_settings(config, reference(CONF_DIR, option_choices(config, CONF_DIR)))
     except ConfigError as err:
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
-    check_data_config(config.data)
-    check_memory(build_task(config.model, image_shape_of(config.data), torch.device("meta")),
-                 torch_device)  # fmt: skip
+    try:  # the record's values (or the overrides') as the task checks them, before any data
+        check_data_config(config.data)
+        meta = build_task(config.model, image_shape_of(config.data), torch.device("meta"))
+    except ConfigError as err:
+        raise CheckpointError(f"{checkpoint_path}: {err}") from None
+    check_memory(meta, torch_device)
     data = load_data(config.data, data_dir=data_dir or config.paths.data_dir).to(torch_device)
     task = build_task(config.model, data.image_shape, torch_device)
     load_weights(task, state, path=checkpoint_path)
+    check_task_state(state["task"], task.extra_state(), path=checkpoint_path)
     try:
         task.load_extra_state(state["task"])
     except (KeyError, TypeError, ValueError, AttributeError) as err:
