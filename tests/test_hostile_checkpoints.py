@@ -126,8 +126,8 @@ def deep(levels: int) -> list:
 
 
 BAD_RECORDS = [
-    ("format_version", torch.tensor([2, 2]), "format_version tensor"),
-    ("format_version", 1.5, "format_version 1.5"),
+    ("format_version", torch.tensor([2, 2]), "checkpoint format tensor([2, 2]) is not"),
+    ("format_version", 1.5, "checkpoint format 1.5 is not supported"),
     ("config.model.extra", deep(3000), "nested deeper than 32"),
     ("config.model.hidden_dims", ["x"] * 300_000, "too many values"),
     ("config.model.loss", "m" * 50_000_000, "50000000 characters long"),

@@ -161,6 +161,8 @@ def load_run(
         check_data_config(config.data)
         meta = build_task(config.model, image_shape_of(config.data), torch.device("meta"))
     except ConfigError as err:
+        if overrides:  # the line names the user's own setting
+            raise
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
     check_memory(meta, torch_device)
     data = load_data(config.data, data_dir=data_dir or config.paths.data_dir).to(torch_device)

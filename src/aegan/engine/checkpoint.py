@@ -154,8 +154,8 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
         raise CheckpointError(f"{path}: not an aegan checkpoint (no format_version)")
     _check_plain(state, path)
     version = state["format_version"]
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise CheckpointError(f"{path}: not an aegan checkpoint (format_version {version!r:.40})")
+    if type(version) is not int:  # a tensor, say, which == would compare elementwise
+        version = -1
     if version == 1:
         try:
             state = _upgrade_format_1(state)
@@ -163,9 +163,9 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
             raise CheckpointError(
                 f"{path}: not a usable format-1 checkpoint ({err!r:.120})"
             ) from err
-    if state["format_version"] != CHECKPOINT_FORMAT:
+    if version not in (1, CHECKPOINT_FORMAT):
         raise CheckpointError(
-            f"{path}: checkpoint format {state['format_version']!r} is not supported "
+            f"{path}: checkpoint format {state['format_version']!r:.40} is not supported "
             f"(this version reads formats 1 and {CHECKPOINT_FORMAT})"
         )
     for key, kind in REQUIRED_KEYS.items():

@@ -38,16 +38,17 @@ def load_network_state(
     own = network.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    mismatched = [  # load_state_dict would cast another dtype silently
-        f"{k} {tuple(state[k].shape)} {state[k].dtype} vs model {tuple(own[k].shape)} "
-        f"{own[k].dtype}"
-        for k in own.keys() & state.keys()
-        if state[k].shape != own[k].shape or state[k].dtype != own[k].dtype
-    ]
-    if missing or unexpected or mismatched:
+    common = sorted(own.keys() & state.keys())
+    mismatched = [f"{k} {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+                  for k in common if state[k].shape != own[k].shape]  # fmt: skip
+    other_dtype = [f"{k} {state[k].dtype} vs model {own[k].dtype}"  # load_state_dict would cast
+                   for k in common if state[k].dtype != own[k].dtype]  # fmt: skip
+    if missing or unexpected or mismatched or other_dtype:
         parts = []
         if mismatched:
-            parts.append("shape or dtype differs: " + ", ".join(mismatched[:3]))
+            parts.append("shape differs: " + ", ".join(mismatched[:3]))
+        if other_dtype:
+            parts.append("dtype differs: " + ", ".join(other_dtype[:3]))
         if missing:
             parts.append("missing: " + ", ".join(missing[:3]))
         if unexpected:
