@@ -238,3 +238,14 @@ def test_evaluate_settings_are_checked_before_the_run_is_read(
 ):
     code, err = run_main(monkeypatch, capsys, "evaluate", f"run={tmp_path / 'none'}", override)
     assert code == 2 and message in err and err.strip().count("\n") == 0, err
+
+
+@pytest.mark.parametrize("key", ["model.loss", "model.latent_dim", "data.name", "trainer.device"])
+def test_a_huge_value_is_shown_cut_short(key):
+    """The line names the setting and the start of the value, not all 10^6 characters of it."""
+    cfg = base("autoencoder").copy()
+    with open_dict(cfg):
+        OmegaConf.update(cfg, key, "x" * 10**6, merge=False)
+    with pytest.raises(USER_ERRORS) as refused:
+        validate_config(cfg)
+    assert str(refused.value).startswith(f"{key}='xxx") and len(str(refused.value)) < 400

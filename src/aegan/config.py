@@ -14,7 +14,6 @@ only where they are plain values of keys the composed config has; a ``_target_``
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from aegan.metrics.registry import check_metrics
 from aegan.schema import (
     CODE_KEYS,
     GROUPS,
+    OPTION_NAME,
     check_settings,
     code_in,
     fits,
@@ -193,8 +193,6 @@ def check_evaluation(evaluate_cfg: DictConfig, task: Any) -> None:
 
 
 # ---- the trust boundary: a run's record back to a config --------------------------------
-
-OPTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 def run_choices(cfg: DictConfig) -> dict[str, str]:

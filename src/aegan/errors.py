@@ -6,28 +6,49 @@ can turn them into one line and exit code 2 (``aegan.cli``).
 
 from __future__ import annotations
 
+import re
 
-class ConfigError(ValueError):
+LONGEST_WORD = 200  # characters of one unbroken value (a path, a pasted string) shown
+
+
+def shortened(message: str) -> str:
+    """``message`` with each run of more than ``LONGEST_WORD`` non-space characters cut: a
+    value a million characters long is named, not printed."""
+    return re.sub(
+        rf"\S{{{LONGEST_WORD + 1},}}",
+        lambda m: f"{m[0][: LONGEST_WORD // 2]}...({len(m[0])} characters)",
+        message,
+    )
+
+
+class _OneLine:
+    """Shortens the message it is raised with (``shortened``)."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(shortened(str(message)), *args)
+
+
+class ConfigError(_OneLine, ValueError):
     """A setting that cannot work; the message names the key, the value and what is allowed."""
 
 
-class CheckpointError(ValueError):
+class CheckpointError(_OneLine, ValueError):
     """A checkpoint or run folder that cannot be used or written; the message names the file."""
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(_OneLine, FileNotFoundError):
     """No way to get the data set worked; the message says what was tried."""
 
 
-class DataFileError(ValueError):
+class DataFileError(_OneLine, ValueError):
     """A data file exists but cannot be read as what it should be."""
 
 
-class NonFiniteError(RuntimeError):
+class NonFiniteError(_OneLine, RuntimeError):
     """The loss became NaN or infinite and ``trainer.on_nonfinite=stop``."""
 
 
-class DiskFullError(OSError):
+class DiskFullError(_OneLine, OSError):
     """The disk filled up while a run wrote its record; the message says what was kept."""
 
 

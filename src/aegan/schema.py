@@ -41,6 +41,10 @@ def option_file(path: str) -> Any:
     return data
 
 
+# A config option's file name: no path, and short enough for any file system.
+OPTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
 def option_choices(cfg: DictConfig, conf_dir: str | Path) -> dict[str, str | None]:
     """The option of each group that ``cfg`` was composed from, as far as ``conf/`` knows
     it: the ``name`` that ``model`` and ``data`` carry, else Hydra's record of the run."""
@@ -50,7 +54,8 @@ def option_choices(cfg: DictConfig, conf_dir: str | Path) -> dict[str, str | Non
         name = OmegaConf.select(cfg, f"{group}.name", throw_on_resolution_failure=False)
         if name is not None and not isinstance(name, str):
             raise ConfigError(f"{group}.name={name!r} is not allowed: it must be text")
-        own = name if name and (Path(conf_dir) / group / f"{name}.yaml").is_file() else None
+        known = name and OPTION_NAME.fullmatch(name)  # before the name touches the disk
+        own = name if known and (Path(conf_dir) / group / f"{name}.yaml").is_file() else None
         choices[group] = own or hydra.get(group)
     return choices
 
@@ -63,7 +68,7 @@ def reference(conf_dir: str | Path, choices: dict[str, str | None]) -> dict[str,
     for group in GROUPS:
         choice = choices.get(group) or DEFAULT_OPTIONS.get(group)
         path = conf / group / f"{choice}.yaml"
-        ok = isinstance(choice, str) and "/" not in choice and path.is_file()
+        ok = isinstance(choice, str) and OPTION_NAME.fullmatch(choice) and path.is_file()
         ref[group] = option_file(str(path)) if ok else None
     return ref
 
