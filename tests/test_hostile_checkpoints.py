@@ -237,3 +237,23 @@ def test_a_loaded_run_given_the_wrong_shape_says_what_it_takes(ae, use, message)
     run = load_run(ae[0], checkpoint="last", device="cpu")
     with pytest.raises(ValueError, match=re.escape(message)):
         use(run)
+
+
+def test_a_position_past_the_end_of_an_epoch_is_one_line(ae, tmp_path):
+    path = saved(changed(ae[1], "batch", 10**9), tmp_path / "old")
+    cfg = compose_config([*RESUME, "trainer.epochs=2", f"trainer.resume={path}"], tmp_path / "new")
+    with pytest.raises(CheckpointError, match="it stopped at batch 1000000000 of an epoch"):
+        train(cfg)
+
+
+@pytest.mark.parametrize(("name", "make"), [("tb", Path.touch), (".hydra", Path.touch),
+                                            ("metrics.json", Path.mkdir)])  # fmt: skip
+def test_a_run_folder_with_a_file_where_a_folder_goes_is_one_line(tmp_path, name, make):
+    run = tmp_path / "run"
+    run.mkdir()
+    make(run / name)
+    command = [sys.executable, "-m", "aegan.train", *RESUME, f"hydra.run.dir={run}"]
+    refused = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
+    output = (refused.stdout + refused.stderr).strip()
+    assert refused.returncode == 2 and f"{run / name} is a " in output, output[-2000:]
+    assert "Traceback" not in output and not (run / "checkpoints" / "last.pt").exists()

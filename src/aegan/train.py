@@ -39,7 +39,7 @@ from aegan.engine.distributed import (
     shutdown_distributed,
 )
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
-from aegan.engine.run_dir import earlier_run, prepare_run_dir, resume_state
+from aegan.engine.run_dir import check_layout, earlier_run, prepare_run_dir, resume_state
 from aegan.engine.state import Progress
 from aegan.errors import USER_ERRORS, ConfigError, DiskFullError
 from aegan.evaluate import evaluate_task
@@ -253,10 +253,12 @@ def main(cfg: DictConfig) -> float | None:
     """
     composed = copy.deepcopy(cfg)  # as Hydra composed it: train() resolves its paths
     record = functools.partial(write_hydra_record, composed)
-    held = earlier_run(Path(HydraConfig.get().runtime.output_dir)) is not None
-    if not held and _is_rank_zero():
-        record()  # first: a job that fails is still listed by aegan.summarize
     try:
+        run_dir = Path(HydraConfig.get().runtime.output_dir)
+        check_layout(run_dir)
+        held = earlier_run(run_dir) is not None
+        if not held and _is_rank_zero():
+            record()  # first: a job that fails is still listed by aegan.summarize
         metrics = train(cfg, on_resume=record if held else None)
     except TrainingInterrupted as err:  # ends a sweep too: the user asked to stop
         message = str(err)

@@ -26,7 +26,7 @@ from aegan.engine.device import eval_batch_size, evaluation_threads
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted
 from aegan.engine.scalars import StepAccumulator
 from aegan.engine.state import Progress, checkpoint_state, restore
-from aegan.errors import NonFiniteError
+from aegan.errors import CheckpointError, NonFiniteError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,11 @@ def fit(
     progress = Progress()
     if run.resume is not None:
         progress = restore(task, run.amp, run.resume[0], path=run.resume[1])
+        if progress.batch > len(batches):  # an epoch of another length: its order is not ours
+            raise CheckpointError(
+                f"{run.resume[1]}: it stopped at batch {progress.batch} of an epoch; this run "
+                f"has {len(batches)} batches an epoch (other data, batch size or processes?)"
+            )
         log.info(
             "resumed from %s at %s", run.resume[1], _position(progress, trainer_cfg, len(batches))
         )

@@ -21,6 +21,24 @@ log = logging.getLogger("aegan.train")  # these lines belong to the training run
 MIN_FREE_BYTES = 200 * 2**20
 
 
+# What a run keeps in its folder, and whether each is a folder (True) or a file.
+RUN_LAYOUT = {".hydra": True, "checkpoints": True, "tb": True, "samples": True,
+              "metrics.json": False, "failed.json": False, "stopped.json": False}  # fmt: skip
+
+
+def check_layout(run_dir: Path) -> None:
+    """Each thing a run keeps in ``run_dir``, where it exists, of its kind: a file where a
+    folder goes (or the other way) would stop the run at its first write."""
+    for name, is_folder in RUN_LAYOUT.items():
+        path = run_dir / name
+        if path.exists() and path.is_dir() != is_folder:
+            wanted, found = ("a folder", "a file") if is_folder else ("a file", "a folder")
+            raise ConfigError(
+                f"{path} is {found}, where a run keeps {wanted}; move it, or train into another "
+                "folder (hydra.run.dir=..., hydra.sweep.dir=... with -m)"
+            )
+
+
 def earlier_run(run_dir: Path) -> Path | None:
     """A file that a run trained in ``run_dir`` left (a checkpoint, its metrics), or None."""
     folder = run_dir / "checkpoints"
@@ -55,6 +73,7 @@ def check_not_overwriting(run_dir: Path, resume: str | None) -> None:
 def prepare_run_dir(run_dir: Path, resume: str | None = None) -> None:
     """Fail at the start, not after an hour, when the output folder cannot take checkpoints
     or holds a run that this one would overwrite."""
+    check_layout(run_dir)
     check_not_overwriting(run_dir, resume)
     try:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
