@@ -257,3 +257,13 @@ def test_a_run_folder_with_a_file_where_a_folder_goes_is_one_line(tmp_path, name
     output = (refused.stdout + refused.stderr).strip()
     assert refused.returncode == 2 and f"{run / name} is a " in output, output[-2000:]
     assert "Traceback" not in output and not (run / "checkpoints" / "last.pt").exists()
+
+
+def test_an_override_of_load_run_is_blamed_as_the_users(ae):
+    with pytest.raises(ConfigError) as refused:
+        load_run(ae[0], overrides=["model.nope=3"])
+    assert "model.nope" in str(refused.value) and "searchpath" not in str(refused.value)
+    assert "\n" not in str(refused.value)
+    # a key conf/ ties to latent_dim follows the override: the weights then do not fit
+    with pytest.raises(CheckpointError, match="weights do not fit the configured model"):
+        load_run(ae[0], overrides=["model.latent_dim=8"])

@@ -14,6 +14,7 @@ only where they are plain values of keys the composed config has; a ``_target_``
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.amp import Amp
-from aegan.cli import unset_message
+from aegan.cli import hydra_error_line, unset_message
 from aegan.data import check_data_config, image_shape_of
 from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
@@ -237,12 +238,18 @@ def record_config(
                 f"{path}: its choices say {group}={option} but its config is of {group}={name}"
             )
     try:
-        cfg = compose_config([*names, *overrides], searchpath=list(searchpath))
+        cfg = compose_config(names, searchpath=list(searchpath))
     except Exception as err:  # a missing option: one line naming it
         raise CheckpointError(
             f"{path}: its config options ({', '.join(names)}) cannot be composed here "
             f"({str(err).splitlines()[0]}); add the folder holding them with searchpath"
         ) from None
+    if overrides:
+        try:
+            cfg = compose_config([*names, *overrides], searchpath=list(searchpath))
+        except Exception as err:  # the user's own override: one line naming it
+            line = hydra_error_line(err) or " ".join(str(err).split())
+            raise ConfigError(f"overrides: {line}") from None
     user_keys = {o.partition("=")[0].lstrip("+~") for o in overrides}
     composed = OmegaConf.to_container(cfg, resolve=False)
     for key, value in _plain_values(saved, composed, prefix="", path=path, user=user_keys):
@@ -252,6 +259,9 @@ def record_config(
             reason = str(err).splitlines()[0]
             raise CheckpointError(f"{path}: {key}={value!r} is not allowed ({reason})") from None
     return cfg
+
+
+TIED = re.compile(r"\$\{[^:{}]+\}")  # a value conf/ takes from another key: ${..latent_dim}
 
 
 def _plain_values(
@@ -276,6 +286,8 @@ def _plain_values(
                     f"{path}: {full}={value!r} is not conf/'s {current!r}; a run's record may "
                     f"not choose code (to use it, pass {full}=... yourself)"
                 )
+        elif isinstance(current, str) and TIED.fullmatch(current):
+            continue  # conf/ ties it to another key: it follows that one, overridden or not
         elif isinstance(value, dict) and isinstance(current, dict):
             out += _plain_values(value, current, prefix=f"{full}.", path=path, user=user)
         elif isinstance(current, dict):
