@@ -108,14 +108,34 @@ def test_read_json_trusts_only_well_formed_flags(tmp_path):
     assert read_json(path) == {"a": None}
 
 
+def test_read_json_reads_the_nan_literals_of_older_runs(tmp_path):
+    """metrics.json before the _nonfinite flags: Python's NaN and Infinity literals."""
+    (tmp_path / "m.json").write_text('{"a": NaN, "b": -Infinity, "c": 1}')
+    values = read_json(tmp_path / "m.json")
+    assert math.isnan(values["a"]) and values["b"] == -math.inf and values["c"] == 1
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [(b"[1, 2]", "not a JSON object"), (b"{broken", "not readable as JSON"),
-     (b"\xff\xfe", "not readable as JSON"), (None, "not readable as JSON")],
+     (b"\xff\xfe", "not readable as JSON"), (None, "not readable as JSON"),
+     (b"[" * 100_000, "nested deeper than 32"), (b'{"a": ' * 100_000, "nested deeper than 32"),
+     (b'{"a":' + b"[" * 40 + b"]" * 40 + b"}", "nested deeper than 32"),
+     (b"3", "not a JSON object"), (b'{"a": 1e400}', "1e400 is beyond a float"),
+     (b'{"a": -' + b"9" * 5000 + b"}", "is beyond a float"),
+     ("folder", "a folder, not a file"), ("huge", "over the 8388608 allowed"),
+     ("fifo", "not a regular file")],
 )  # fmt: skip
 def test_read_json_names_the_file_it_cannot_use(tmp_path, content, message):
     path = tmp_path / "metrics.json"
-    if content is not None:
+    if content == "folder":
+        path.mkdir()
+    elif content == "huge":  # sparse: refused by its size, never read
+        with path.open("wb") as handle:
+            handle.truncate(70 * 2**20)
+    elif content == "fifo":  # nothing will ever write to it: opening it must not wait
+        os.mkfifo(path)
+    elif content is not None:
         path.write_bytes(content)
     with pytest.raises(ValueError, match=message) as caught:
         read_json(path)

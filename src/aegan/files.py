@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,10 @@ from typing import Any
 import torch
 
 NONFINITE_KEY = "_nonfinite"  # metrics.json: {key: "nan" | "inf" | "-inf"} for the nulls
+# Result files are kilobytes (failed.json with its traceback the largest) and flat: anything
+# far beyond is damage, refused before it costs memory, time or a RecursionError.
+MAX_RESULT_BYTES = 8 * 2**20
+MAX_JSON_DEPTH = 32
 
 
 def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
@@ -78,17 +83,96 @@ def write_json(path: Path, values: dict[str, Any]) -> None:
 
 def read_json(path: Path) -> dict[str, Any]:
     """What ``write_json`` wrote, with the flagged nulls as floats again. Raises ``ValueError``
-    (naming the file) for a file that is not a JSON object."""
+    (one line, naming the file) for anything else: not a regular file, over
+    ``MAX_RESULT_BYTES``, not UTF-8, not JSON, a number beyond a float (``1e400``), nested
+    deeper than ``MAX_JSON_DEPTH``, not a JSON object. ``NaN`` and ``Infinity`` are read as
+    floats: aegan wrote them so before the flags."""
     path = Path(path)
     try:
-        values = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: not readable as JSON ({err})") from None
+        values = json.loads(
+            read_limited(path, MAX_RESULT_BYTES).decode(),
+            parse_float=_finite_float,
+            parse_int=_float_sized_int,
+        )
+    except RecursionError:  # deeper than the parser can go: the depth check's message
+        raise ValueError(f"{path}: nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{path}: not readable as JSON ({_first_line(err)})") from None
     if not isinstance(values, dict):
         raise ValueError(f"{path}: not a JSON object")
+    if _depth_exceeds(values, MAX_JSON_DEPTH):
+        raise ValueError(f"{path}: nested deeper than {MAX_JSON_DEPTH} levels")
     flags = values.pop(NONFINITE_KEY, None) or {}
     if isinstance(flags, dict):
         for key, name in flags.items():
             if values.get(key) is None and name in ("nan", "inf", "-inf"):
                 values[key] = float(name)
     return values
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, refused (``OSError``) when over ``limit`` bytes:
+    by its size before reading, and by what was read (a file that grew meanwhile)."""
+    # O_NONBLOCK: a FIFO must not hang the open; a folder opens and is refused by its mode
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise OSError("a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError("not a regular file")
+        if info.st_size > limit:
+            raise OSError(f"{info.st_size} bytes, over the {limit} allowed")
+        chunks, size = [], 0
+        while size <= limit:  # limit + 1 bytes at most: the one more says it grew past
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(f"over the {limit} bytes allowed")
+    return data
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).splitlines() or [type(err).__name__])[0]
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 24 else text[:20] + "..."
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{_short(text)} is beyond a float")
+    return value
+
+
+def _float_sized_int(text: str) -> int:
+    if len(text.lstrip("-")) > 309:  # beyond 1.8e308; and int() is slow on huge digit runs
+        raise ValueError(f"{_short(text)} is beyond a float")
+    value = int(text)
+    try:
+        float(value)  # summaries compare and format numbers as floats
+    except OverflowError:
+        raise ValueError(f"{_short(text)} is beyond a float") from None
+    return value
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether lists/objects in ``value`` nest deeper than ``limit`` (without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        stack.extend((child, depth + 1) for child in children)
+    return False
