@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
 NONFINITE_KEY = "_nonfinite"  # metrics.json: {key: "nan" | "inf" | "-inf"} for the nulls
 # Result files are kilobytes (failed.json with its traceback the largest) and flat: anything
 # far beyond is damage, refused before it costs memory, time or a RecursionError.
 MAX_RESULT_BYTES = 8 * 2**20
 MAX_JSON_DEPTH = 32
+MAX_YAML_BYTES = 2**20  # a sweep's overrides.yaml and optimization_results.yaml: a few lines
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where installed
 
 
 def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
@@ -108,6 +111,41 @@ def read_json(path: Path) -> dict[str, Any]:
             if values.get(key) is None and name in ("nan", "inf", "-inf"):
                 values[key] = float(name)
     return values
+
+
+def read_plain_yaml(path: Path, max_depth: int) -> Any:
+    """YAML as Hydra and Optuna's sweeper write it: plain lists, mappings and scalars. Raises
+    ``ValueError`` (one line, naming the file) for anything else: anchors and aliases (a few
+    hundred bytes of aliases expand to gigabytes), tags, a second document, nesting deeper
+    than ``max_depth``, over ``MAX_YAML_BYTES``, not UTF-8."""
+    path = Path(path)
+    try:
+        text = read_limited(path, MAX_YAML_BYTES).decode()
+        depth, documents = 0, 0
+        # the event stream first: flat and lazy, it stops at the first refusal, before the
+        # recursive composer or an alias's expansion is reached
+        for event in yaml.parse(text, Loader=_YAML_LOADER):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise ValueError("anchors and aliases are not allowed")
+            if getattr(event, "tag", None) is not None:
+                raise ValueError(f"tags ({event.tag}) are not allowed")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > max_depth:
+                    raise ValueError(f"nested deeper than {max_depth} levels")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise ValueError("more than one document")
+        return yaml.load(text, Loader=_YAML_LOADER)  # a safe loader: no object construction
+    except yaml.MarkedYAMLError as err:  # its first line is the context, not the problem
+        mark = err.problem_mark
+        where = f", line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise ValueError(f"{path}: not readable as YAML ({err.problem}{where})") from None
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as err:
+        raise ValueError(f"{path}: not readable as plain YAML ({_first_line(err)})") from None
 
 
 def read_limited(path: Path, limit: int) -> bytes:
