@@ -187,7 +187,7 @@ def test_summary_orders_by_objective_and_marks_failed_and_unfinished(tmp_path, c
     jobs = [line.split("|")[1].strip() for line in table[1:]]
     assert jobs == ["10", "0", "3", "1", "2"]  # best first; NaN after finite; failures last
     assert "seed" not in table[0]  # the same in every job: listed once above the table
-    assert "FAILED" in table[4] and "RuntimeError: boom / bang" in table[4]
+    assert "FAILED" in table[4] and r"RuntimeError: boom \| bang" in table[4]  # escaped
     assert "UNFINISHED" in table[5]
 
     assert summarize_main([str(tmp_path / "missing")]) == 2

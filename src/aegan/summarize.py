@@ -13,13 +13,12 @@ import argparse
 import csv
 import io
 import math
+import os
 import re
 import sys
 from pathlib import Path
 
-import yaml
-
-from aegan.files import atomic_write_bytes, read_json
+from aegan.files import atomic_write_bytes, read_json, read_plain_yaml
 
 DEFAULT_OBJECTIVE = "val/best_objective"
 # Keys of runs written before a metric was renamed -> today's key.
@@ -27,15 +26,22 @@ RENAMED_METRICS = {"val/fd": "val/pixel_fd", "test/fd": "test/pixel_fd"}
 # bookkeeping rather than results: left out of the table (still in summary.csv)
 HIDDEN_PREFIXES = ("train/", "classifier/")
 FIXED_COLUMNS = ("job", "status", "run_dir", "error", "overrides")
-MAX_ERROR_CHARS = 80  # in the printed and markdown tables; summary.csv keeps the whole message
+MAX_CELL_CHARS = 100  # in the printed and markdown tables; summary.csv keeps whole values
+MAX_OVERRIDES = 1000  # per job; Hydra writes the few given on the command line
+MAX_OPTUNA_PARAMS = 50  # shown on the "optuna best" line
 
 
 def _parse_value(text: str) -> int | float | str:
-    """``"8"`` -> 8, ``"1e-3"`` -> 0.001, anything else stays text."""
+    """``"8"`` -> 8, ``"1e-3"`` -> 0.001, anything else stays text (so does a number beyond a
+    float: the table compares and formats numbers as floats)."""
+    if len(text) > 400:  # no number that fits a float; int() is slow on a huge digit run
+        return text
     for kind in (int, float):
         try:
-            return kind(text)
-        except ValueError:
+            value = kind(text)
+            float(value)
+            return value
+        except (ValueError, OverflowError):
             pass
     return text
 
@@ -47,16 +53,16 @@ def _natural_key(path: Path) -> list[int | str]:
 
 def _overrides(override_file: Path) -> list[str]:
     """The job's command-line overrides, as Hydra saved them: ``["model.latent_dim=8", ...]``.
-    Read as plain YAML: nothing in the file is resolved or run."""
-    try:
-        overrides = yaml.safe_load(override_file.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise ValueError(f"{override_file}: not readable ({str(err).splitlines()[0]})") from None
+    Read strictly as a flat YAML list of text (``ValueError`` otherwise): nothing in the file
+    is resolved, run or expanded."""
+    overrides = read_plain_yaml(override_file, max_depth=1)
     if overrides is None:
         return []
-    if not isinstance(overrides, list):
-        raise ValueError(f"{override_file}: not a list of overrides")
-    return [str(o) for o in overrides]
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+        raise ValueError(f"{override_file}: not a list of key=value overrides")
+    if len(overrides) > MAX_OVERRIDES:
+        raise ValueError(f"{override_file}: {len(overrides)} overrides, over {MAX_OVERRIDES}")
+    return overrides
 
 
 def _metrics(metrics_file: Path) -> dict:
@@ -70,8 +76,10 @@ def _metrics(metrics_file: Path) -> dict:
 
 
 def _override_key(override: str) -> str:
-    """``"+trainer.foo=1"`` -> ``"trainer.foo"``."""
-    return override.partition("=")[0].lstrip("+~")
+    """``"+trainer.foo=1"`` -> ``"trainer.foo"``; a key that names one of the row's own
+    columns gets ``override:`` in front (``job=x`` -> ``override:job``)."""
+    key = override.partition("=")[0].lstrip("+~")
+    return f"override:{key}" if key in FIXED_COLUMNS else key
 
 
 def read_sweep(path: str | Path) -> list[dict]:
@@ -82,8 +90,11 @@ def read_sweep(path: str | Path) -> list[dict]:
     by Ctrl-C or SIGTERM after saving its last step; ``unfinished``: none of them, the job was
     killed, is still running or died before ``main``), ``error`` (``Type: message``, the
     stop's message, or ""), ``overrides`` (the job's command-line overrides as Hydra saved
-    them), then each override by its key (``model.latent_dim``: 8) and each final metric (``test/mse``:
-    0.015). Numbers are numbers; overrides that are not numbers are text.
+    them), then each override by its key (``model.latent_dim``: 8) and each final metric
+    (``test/mse``: 0.015). Numbers are numbers; overrides that are not numbers are text.
+    What a job's files hold never replaces a key the row already has: an override named like
+    one of the row's own keys is ``override:KEY`` (``override:status``), a metric named like
+    one of those or like an override is ``metric:KEY``.
     """
     root = Path(path)
     if not root.is_dir():
@@ -103,21 +114,25 @@ def read_sweep(path: str | Path) -> list[dict]:
         stopped_file = run_dir / "stopped.json"
         try:
             row["overrides"] = _overrides(override_file)
-            for override in row["overrides"]:
+            for override in row["overrides"]:  # a key given twice: the last, as in Hydra
                 row[_override_key(override)] = _parse_value(override.partition("=")[2])
             if stopped_file.is_file():  # first: a stop in the final evaluation leaves both
                 stopped = read_json(stopped_file)
                 row["status"] = "stopped"
                 row["error"] = f"{stopped.get('phase', 'training')}: {stopped.get('message', '')}"
             elif metrics_file.is_file():
+                metrics = _metrics(metrics_file)
                 row["status"] = "ok"
-                row.update(_metrics(metrics_file))
+                row.update({(f"metric:{k}" if k in row else k): v for k, v in metrics.items()})
             elif failed_file.is_file():
                 failure = read_json(failed_file)
                 row["status"] = "failed"
                 row["error"] = f"{failure.get('type', 'Error')}: {failure.get('error', '')}"
         except ValueError as err:  # a file half-written or damaged: this job only
-            row["status"], row["error"] = "broken", str(err)
+            # the file by its name in the job's folder: the row names the folder, and the
+            # reason, not the path, is what the table's short error column should show
+            error = str(err).removeprefix(f"{run_dir}{os.sep}")
+            row["status"], row["error"] = "broken", error
         rows.append(row)
     return rows
 
@@ -137,6 +152,58 @@ def _format(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.5g}"
     return "" if value is None else str(value)
+
+
+def _printable(text: str, *, cell: bool = False) -> str:
+    """``text`` on one line with nothing a terminal acts on: line breaks and control characters
+    as escapes (``\\n``, ``\\x1b``); in a table ``cell`` also ``|`` and ``\\`` escaped."""
+    special = "|\\" if cell else ""
+    if text.isprintable() and not any(c in text for c in special):
+        return text
+    return "".join(
+        ("\\" + c if c in special else c)
+        if c.isprintable()
+        else c.encode("unicode_escape").decode()
+        for c in text
+    )
+
+
+def _cell(value: object) -> str:
+    """A markdown table cell: at most ``MAX_CELL_CHARS`` of the value, escaped."""
+    text = _format(value)
+    if len(text) > MAX_CELL_CHARS:
+        text = text[: MAX_CELL_CHARS - 3] + "..."
+    return _printable(text, cell=True)
+
+
+def _optuna_line(path: Path) -> str | None:
+    """The ``optuna best`` line from the Optuna sweeper's ``optimization_results.yaml`` (``name``,
+    ``best_params``: key -> value, ``best_value``: a number), or one line saying why not."""
+    if not path.is_file():
+        return None
+    try:
+        best = read_plain_yaml(path, max_depth=2)
+    except ValueError as err:
+        return f"optuna best: not shown: {_printable(str(err))}"
+    best = best if isinstance(best, dict) else {}
+    value, params = best.get("best_value"), best.get("best_params")
+    scalars = (str, int, float, bool, type(None))
+    try:  # a bool is no value; an int beyond a float cannot be formatted as one
+        number = None if isinstance(value, bool) else f"{value:.5g}"
+    except (TypeError, ValueError, OverflowError):
+        number = None
+    if (
+        number is None
+        or not isinstance(params, dict)
+        or not all(isinstance(k, str) and isinstance(v, scalars) for k, v in params.items())
+    ):
+        return (
+            f"optuna best: not shown: {_printable(str(path))} is not the sweeper's name, "
+            "best_params (key: value) and best_value (a number)"
+        )
+    shown = [f"{_cell(k)}={_cell(v)}" for k, v in list(params.items())[:MAX_OPTUNA_PARAMS]]
+    more = f" and {len(params) - len(shown)} more" if len(params) > len(shown) else ""
+    return f"optuna best: {number} with " + ", ".join(shown) + more
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -160,15 +227,19 @@ def summarize(
         raise FileNotFoundError(f"no job folders (with .hydra/overrides.yaml) under {root}")
     rows.sort(key=lambda row: _sort_key(row, objective))
 
-    override_keys = []  # in the order they were given, over all jobs
+    # each override key (in the order given, over all jobs) -> its values; one pass over the
+    # overrides (a list or a pass per key was quadratic in them)
+    values: dict[str, set[str]] = {}
+    jobs_with: dict[str, int] = {}
     for row in rows:
-        for key in map(_override_key, row["overrides"]):
-            if key not in override_keys:
-                override_keys.append(key)
-    varying = [k for k in override_keys if len({repr(row.get(k)) for row in rows}) > 1]
-    common = [f"{k}={_format(rows[0].get(k))}" for k in override_keys if k not in varying]
+        for key in dict.fromkeys(map(_override_key, row["overrides"])):
+            values.setdefault(key, set()).add(repr(row[key]))
+            jobs_with[key] = jobs_with.get(key, 0) + 1
+    override_keys = list(values)
+    varying = [k for k in override_keys if len(values[k]) > 1 or jobs_with[k] < len(rows)]
+    common = [f"{_cell(k)}={_cell(rows[0][k])}" for k in override_keys if k not in varying]
     metric_keys = sorted(
-        {k for row in rows for k in row if k not in FIXED_COLUMNS and k not in override_keys}
+        {k for row in rows for k in row if k not in FIXED_COLUMNS and k not in values}
     )
     shown_metrics = [objective] + [
         k for k in metric_keys if k != objective and not k.startswith(HIDDEN_PREFIXES)
@@ -178,36 +249,31 @@ def summarize(
     header = ["job", "status", *varying, *shown_metrics] + (["error"] if with_error else [])
     table = []
     for row in rows:
-        error = row["error"]
-        if len(error) > MAX_ERROR_CHARS:
-            error = error[: MAX_ERROR_CHARS - 3] + "..."
         status = row["status"] if row["status"] == "ok" else row["status"].upper()
-        cells = [row["job"], status, *(_format(row.get(k)) for k in varying)]
-        cells += [_format(row.get(k)) for k in shown_metrics]
-        table.append(cells + ([error.replace("|", "/")] if with_error else []))
+        cells = [row["job"], status, *(row.get(k) for k in varying)]
+        cells += [row.get(k) for k in shown_metrics] + ([row["error"]] if with_error else [])
+        table.append([_cell(c) for c in cells])
 
     statuses = ("ok", "failed", "stopped", "unfinished", "broken")
     counts = {s: sum(row["status"] == s for row in rows) for s in statuses}
     lines = [
-        f"# Sweep summary: {root}",
+        f"# Sweep summary: {_printable(str(root))}",
         "",
         f"{len(rows)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n),
-        f"sorted by {objective} (lower is better)",
+        f"sorted by {_printable(objective)} (lower is better)",
     ]
     if common:
         lines.append("common overrides: " + " ".join(common))
-    optuna_file = root / "optimization_results.yaml"
-    if optuna_file.is_file():
-        try:
-            best = yaml.safe_load(optuna_file.read_text()) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            best = {}
-        if isinstance(best, dict) and isinstance(best.get("best_value"), (int, float)):
-            lines.append(f"optuna best: {best['best_value']:.5g} with {best.get('best_params')}")
-    text = "\n".join([*lines, "", _markdown_table(header, table), ""])
+    optuna = _optuna_line(root / "optimization_results.yaml")
+    if optuna:
+        lines.append(optuna)
+    text = "\n".join([*lines, "", _markdown_table([_cell(h) for h in header], table), ""])
 
     out_dir = Path(out) if out is not None else root
-    atomic_write_bytes(out_dir / "summary.md", text.encode())
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(
+            f"{out_dir} is not a folder (summary.csv and summary.md go in one)"
+        )
     columns = ["job", "status", *override_keys, objective]
     columns += [k for k in metric_keys if k != objective] + ["error", "run_dir", "overrides"]
     handle = io.StringIO(newline="")
@@ -215,12 +281,26 @@ def summarize(
     writer.writeheader()
     for row in rows:  # overrides as one command-line string, to rerun a job
         writer.writerow({**row, "overrides": " ".join(row["overrides"])})
-    atomic_write_bytes(out_dir / "summary.csv", handle.getvalue().encode())
+    try:
+        atomic_write_bytes(out_dir / "summary.md", text.encode())
+        atomic_write_bytes(out_dir / "summary.csv", handle.getvalue().encode())
+    except OSError as err:  # the OS's message names a temp file; this one the folder
+        raise OSError(f"{out_dir}: summary.csv and summary.md cannot be written there "
+                      f"({err.strerror or err})") from None  # fmt: skip
     return text
 
 
+class _UsageError(Exception):
+    """A command-line mistake; argparse's own report is three lines."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override]
+        raise _UsageError(message)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m aegan.summarize",
         description="Table of a Hydra sweep's jobs: overrides, final metrics, failures.",
     )
@@ -233,11 +313,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, help="where summary.csv and summary.md go (default: MULTIRUN_DIR)"
     )
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as err:
+        print(f"error: {err} (python -m aegan.summarize --help says more)", file=sys.stderr)
+        return 2
     try:
         text = summarize(args.multirun_dir, objective=args.objective, out=args.out)
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
+    except OSError as err:  # no sweep there, or the summary cannot be written where asked
+        print(f"error: {_printable(str(err))}", file=sys.stderr)
         return 2
     print(text, end="")
     out_dir = args.out if args.out is not None else args.multirun_dir

@@ -1,0 +1,162 @@
+"""Hostile sweep folders for ``python -m aegan.summarize``: each damaged file marks its job
+BROKEN in one line and the summary goes on, in bounded time and size; what a file holds never
+replaces a row's own fields or breaks the table; every command-line mistake is one line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from aegan.summarize import main as summarize_main
+from aegan.summarize import read_sweep
+
+# "billion laughs": a few hundred bytes of aliases that expand to 9**7 items
+LAUGHS = "- &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"- &{name} [{', '.join([f'*{prev}'] * 9)}]\n"
+    for prev, name in zip("abcdef", "bcdefg", strict=True)
+)
+
+
+def make_sweep(root: Path, jobs: int = 3) -> Path:
+    """``jobs`` finished jobs, as a sweep leaves them."""
+    for job in range(jobs):
+        folder = root / str(job)
+        (folder / ".hydra").mkdir(parents=True)
+        (folder / ".hydra" / "overrides.yaml").write_text(f"- model.latent_dim={job + 2}\n")
+        (folder / "metrics.json").write_text(json.dumps({"val/best_objective": job / 4}))
+    return root
+
+
+def summary(root: Path, capsys) -> tuple[dict[str, dict], str]:
+    """Summarise ``root`` (exit code 0 or the test fails): its rows by job, and summary.md."""
+    started = time.monotonic()
+    assert summarize_main([str(root)]) == 0
+    assert time.monotonic() - started < 30  # seconds: the quadratic table took minutes
+    capsys.readouterr()
+    rows = {row["job"]: row for row in csv.DictReader((root / "summary.csv").open())}
+    return rows, (root / "summary.md").read_text()
+
+
+DEEP_JSON = b"[" * 100_000
+DAMAGED = [
+    ("metrics.json", DEEP_JSON, "metrics.json: nested deeper than 32 levels"),
+    ("failed.json", DEEP_JSON, "failed.json: nested deeper than 32 levels"),
+    ("stopped.json", b'{"a": ' * 100_000, "stopped.json: nested deeper than 32 levels"),
+    ("metrics.json", b'{"val/best_objective": 1e400}', "1e400 is beyond a float"),
+    ("metrics.json", b'{"val/best_objective": ' + b"9" * 4000 + b"}", "is beyond a float"),
+    (".hydra/overrides.yaml", b"[" * 20_000 + b"]" * 20_000, "nest"),
+    (".hydra/overrides.yaml", b"- - a=1\n", "nested deeper than 1 levels"),
+    (".hydra/overrides.yaml", LAUGHS.encode(), "anchors and aliases are not allowed"),
+    (".hydra/overrides.yaml", b"- &x a=1\n", "anchors and aliases are not allowed"),
+    (".hydra/overrides.yaml", b"".join(b"- k%d=1\n" % i for i in range(200_000)),
+     "over the 1048576 allowed"),
+    (".hydra/overrides.yaml", b"- a=1\n" * 1001, "1001 overrides, over 1000"),
+    (".hydra/overrides.yaml", b"- !!binary aGk=\n", "tags (tag:yaml.org,2002:binary)"),
+    (".hydra/overrides.yaml", b"- a=1\n---\n- b=2\n", "more than one document"),
+    (".hydra/overrides.yaml", b"- 8\n- null\n", "not a list of key=value overrides"),
+    (".hydra/overrides.yaml", b"a: b\n", "not a list of key=value overrides"),
+    (".hydra/overrides.yaml", b"- a=" + b"9" * 5000 + b"\n", None),  # text, not a number
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "content", "message"), DAMAGED)
+def test_a_damaged_file_marks_its_job_broken_in_one_line(tmp_path, capsys, name, content, message):
+    root = make_sweep(tmp_path / "sweep")
+    if name == "failed.json":  # read only where no metrics.json is
+        (root / "1" / "metrics.json").unlink()
+    (root / "1" / name).write_bytes(content)
+    rows, text = summary(root, capsys)
+    assert [rows[job]["status"] for job in "02"] == ["ok", "ok"]
+    if message is None:  # readable after all: shown as it is, cut short in the table
+        assert rows["1"]["status"] == "ok" and rows["1"]["a"] == "9" * 5000
+    else:
+        assert rows["1"]["status"] == "broken"
+        assert message in rows["1"]["error"] and "\n" not in rows["1"]["error"]
+        assert rows["1"]["error"].startswith(name)  # the file, by its name in the job's folder
+    assert len(text) < 5000  # bounded, whatever the file holds
+
+
+GOOD_OPTUNA = "name: optuna\nbest_params:\n  model.latent_dim: 8\n  optimizer.lr: 0.001\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [(GOOD_OPTUNA + "best_value: 0.25\n",
+      "optuna best: 0.25 with model.latent_dim=8, optimizer.lr=0.001"),
+     (LAUGHS.replace("- &g", "best_params: &g") + "best_value: 1\n",
+      "not readable as plain YAML (anchors and aliases are not allowed)"),
+     ("best_value: 1\nbest_params: " + "[" * 20_000 + "]" * 20_000 + "\n", "not readable as"),
+     ("best_value: 1\nbest_params: {a: {b: 1}}\n", "nested deeper than 2 levels"),
+     (GOOD_OPTUNA + "best_value: [1]\n", "is not the sweeper's name, best_params"),
+     (GOOD_OPTUNA + "best_value: true\n", "is not the sweeper's name, best_params"),
+     (GOOD_OPTUNA + "best_value: " + "9" * 400 + "\n", "is not the sweeper's name"),
+     ("best_value: 1\nbest_params: [a, b]\n", "is not the sweeper's name, best_params"),
+     ("- 1\n", "is not the sweeper's name, best_params")],
+)  # fmt: skip
+def test_optuna_results_are_read_strictly_and_shown_in_one_bounded_line(
+    tmp_path, capsys, content, line
+):
+    root = make_sweep(tmp_path / "sweep")
+    (root / "optimization_results.yaml").write_text(content)
+    rows, text = summary(root, capsys)
+    assert {row["status"] for row in rows.values()} == {"ok"}
+    shown = [x for x in text.splitlines() if x.startswith("optuna best: ")]
+    assert len(shown) == 1 and line in shown[0], shown
+    assert len(text) < 5000
+
+
+def test_file_keys_never_replace_a_rows_own_fields(tmp_path):
+    root = make_sweep(tmp_path / "sweep")
+    keys = ("job", "status", "error", "run_dir", "overrides")
+    (root / "1" / ".hydra" / "overrides.yaml").write_text("".join(f"- {k}=x\n" for k in keys))
+    metrics = {**{k: "y" for k in keys}, "model.latent_dim": 5, "val/best_objective": 0.5}
+    (root / "2" / "metrics.json").write_text(json.dumps(metrics))
+    rows = {row["job"]: row for row in read_sweep(root)}
+    assert set(rows) == {"0", "1", "2"} and {r["status"] for r in rows.values()} == {"ok"}
+    assert rows["1"]["run_dir"] == str(root / "1") and rows["1"]["error"] == ""
+    assert rows["1"]["overrides"] == [f"{k}=x" for k in keys]
+    assert all(rows["1"][f"override:{k}"] == "x" for k in keys)
+    assert rows["2"]["job"] == "2" and rows["2"]["model.latent_dim"] == 4
+    assert all(rows["2"][f"metric:{k}"] == "y" for k in keys)
+    assert rows["2"]["metric:model.latent_dim"] == 5
+
+
+def test_line_breaks_and_pipes_in_names_and_errors_keep_the_table_whole(tmp_path, capsys):
+    root = make_sweep(tmp_path / "sweep")
+    (root / "2").rename(root / "we|ird\nname\x1b[31m")
+    (root / "1" / "metrics.json").unlink()
+    failure = {"type": "Error", "error": "a|b\nc\r\n| d \\| e \u2028 \x1b[2J"}
+    (root / "1" / "failed.json").write_text(json.dumps(failure))
+    _, text = summary(root, capsys)
+    table = [line for line in text.split("\n") if line.startswith("|")]
+    assert len(table) == 2 + 3 and text.count("\n") == len(text.splitlines())  # a line a row
+    unescaped = [line.replace("\\\\", "").replace("\\|", "").count("|") for line in table]
+    assert len(set(unescaped)) == 1  # every row has the header's cells
+    assert "\x1b" not in text and "\r" not in text and "\u2028" not in text
+    assert r"we\|ird\nname\x1b[31m" in text and r"a\|b\nc\r\n\| d \\\| e \u2028 \x1b[2J" in text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["--bogus"], ["SWEEP", "--bogus", "1"], ["SWEEP", "--objective"], ["SWEEP", "extra"],
+     ["SWEEP", "--out", "FILE"], ["SWEEP", "--out", "FILE/sub"], ["FILE"], ["MISSING"]],
+)  # fmt: skip
+def test_every_command_line_mistake_is_one_line_and_exit_code_2(tmp_path, capsys, args):
+    sweep, file = make_sweep(tmp_path / "sweep"), tmp_path / "file"
+    file.write_text("kept")
+    names = {"SWEEP": str(sweep), "FILE": str(file), "MISSING": str(tmp_path / "missing")}
+    args = [names.get(a, a.replace("FILE", str(file))) for a in args]
+    assert summarize_main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: ") and err.count("\n") == 1, err
+    assert file.read_text() == "kept" and not (sweep / "summary.md").exists()
+
+
+def test_help_still_works(capsys):
+    with pytest.raises(SystemExit) as info:
+        summarize_main(["--help"])
+    assert info.value.code == 0 and "--objective" in capsys.readouterr().out
