@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import time
 from pathlib import Path
 
@@ -78,6 +79,24 @@ def test_a_damaged_file_marks_its_job_broken_in_one_line(tmp_path, capsys, name,
         assert message in rows["1"]["error"] and "\n" not in rows["1"]["error"]
         assert rows["1"]["error"].startswith(name)  # the file, by its name in the job's folder
     assert len(text) < 5000  # bounded, whatever the file holds
+
+
+@pytest.mark.parametrize("name", ["metrics.json", "failed.json", "stopped.json", "overrides"])
+def test_a_folder_or_fifo_in_a_files_place_marks_its_job_broken(tmp_path, capsys, name):
+    root = make_sweep(tmp_path / "sweep")
+    name = ".hydra/overrides.yaml" if name == "overrides" else name
+    for job, make in (("0", Path.mkdir), ("1", os.mkfifo)):  # a FIFO hung the old reader
+        (root / job / name).unlink(missing_ok=True)
+        if name == "failed.json":
+            (root / job / "metrics.json").unlink()
+        make(root / job / name)
+    rows, _ = summary(root, capsys)
+    assert [rows[job]["status"] for job in "012"] == ["broken", "broken", "ok"]
+    assert (
+        rows["0"]["error"]
+        == f"{name}: not readable as {'plain YAML' if 'yaml' in name else 'JSON'} (a folder, not a file)"
+    )
+    assert rows["1"]["error"].endswith("(not a regular file)")
 
 
 GOOD_OPTUNA = "name: optuna\nbest_params:\n  model.latent_dim: 8\n  optimizer.lr: 0.001\n"

@@ -116,15 +116,16 @@ def read_sweep(path: str | Path) -> list[dict]:
             row["overrides"] = _overrides(override_file)
             for override in row["overrides"]:  # a key given twice: the last, as in Hydra
                 row[_override_key(override)] = _parse_value(override.partition("=")[2])
-            if stopped_file.is_file():  # first: a stop in the final evaluation leaves both
+            # exists(), not is_file(): a folder or FIFO in a result file's place is damage
+            if stopped_file.exists():  # first: a stop in the final evaluation leaves both
                 stopped = read_json(stopped_file)
                 row["status"] = "stopped"
                 row["error"] = f"{stopped.get('phase', 'training')}: {stopped.get('message', '')}"
-            elif metrics_file.is_file():
+            elif metrics_file.exists():
                 metrics = _metrics(metrics_file)
                 row["status"] = "ok"
                 row.update({(f"metric:{k}" if k in row else k): v for k, v in metrics.items()})
-            elif failed_file.is_file():
+            elif failed_file.exists():
                 failure = read_json(failed_file)
                 row["status"] = "failed"
                 row["error"] = f"{failure.get('type', 'Error')}: {failure.get('error', '')}"
@@ -179,7 +180,7 @@ def _cell(value: object) -> str:
 def _optuna_line(path: Path) -> str | None:
     """The ``optuna best`` line from the Optuna sweeper's ``optimization_results.yaml`` (``name``,
     ``best_params``: key -> value, ``best_value``: a number), or one line saying why not."""
-    if not path.is_file():
+    if not path.exists():
         return None
     try:
         best = read_plain_yaml(path, max_depth=2)
