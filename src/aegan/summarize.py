@@ -237,8 +237,9 @@ def summarize(
             values.setdefault(key, set()).add(repr(row[key]))
             jobs_with[key] = jobs_with.get(key, 0) + 1
     override_keys = list(values)
-    varying = [k for k in override_keys if len(values[k]) > 1 or jobs_with[k] < len(rows)]
-    common = [f"{_cell(k)}={_cell(rows[0][k])}" for k in override_keys if k not in varying]
+    varies = {k: len(values[k]) > 1 or jobs_with[k] < len(rows) for k in override_keys}
+    varying = [k for k in override_keys if varies[k]]
+    common = [f"{_cell(k)}={_cell(rows[0][k])}" for k in override_keys if not varies[k]]
     metric_keys = sorted(
         {k for row in rows for k in row if k not in FIXED_COLUMNS and k not in values}
     )
