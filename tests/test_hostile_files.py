@@ -267,7 +267,9 @@ def test_a_signal_during_evaluation_is_one_line_and_recorded(runs, tmp_path, sig
     assert not (run / "stopped.json").exists() and "test/mse" in read_json(run / "metrics.json")
 
 
-@pytest.mark.parametrize("content", [b"", b"NaN", b'{"test/mse": 0.'])
+@pytest.mark.parametrize(
+    "content", [b"", b"NaN", b'{"test/mse": 0.', b"[" * 100_000, b'{"test/mse": 1e400}']
+)
 def test_a_broken_metrics_file_loses_nothing(runs, tmp_path, capsys, content):
     run = tmp_path / "run"
     saved(runs["ae"], run)
