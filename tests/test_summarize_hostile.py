@@ -38,7 +38,9 @@ def summary(root: Path, capsys) -> tuple[dict[str, dict], str]:
     assert summarize_main([str(root)]) == 0
     assert time.monotonic() - started < 30  # seconds: the quadratic table took minutes
     capsys.readouterr()
-    rows = {row["job"]: row for row in csv.DictReader((root / "summary.csv").open())}
+    rows = {
+        row["job"]: row for row in csv.DictReader((root / "summary.csv").open(encoding="utf-8"))
+    }
     return rows, (root / "summary.md").read_text()
 
 
@@ -159,10 +161,18 @@ def test_line_breaks_and_pipes_in_names_and_errors_keep_the_table_whole(tmp_path
     assert r"we\|ird\nname\x1b[31m" in text and r"a\|b\nc\r\n\| d \\\| e \u2028 \x1b[2J" in text
 
 
+def test_a_folder_name_that_is_not_utf8_is_escaped_in_both_files(tmp_path, capsys):
+    root = make_sweep(tmp_path / "sweep")
+    os.rename(root / "2", os.fsencode(root) + b"/j\xff")  # Linux names are bytes
+    rows, text = summary(root, capsys)  # csv.DictReader: summary.csv is UTF-8
+    assert rows["j\\udcff"]["status"] == "ok" and "| j\\udcff " in text
+
+
 @pytest.mark.parametrize(
     "args",
     [[], ["--bogus"], ["SWEEP", "--bogus", "1"], ["SWEEP", "--objective"], ["SWEEP", "extra"],
-     ["SWEEP", "--out", "FILE"], ["SWEEP", "--out", "FILE/sub"], ["FILE"], ["MISSING"]],
+     ["SWEEP", "--out", "FILE"], ["SWEEP", "--out", "FILE/sub"], ["FILE"], ["MISSING"],
+     ["SWEEP", "--out", "nul\0"]],
 )  # fmt: skip
 def test_every_command_line_mistake_is_one_line_and_exit_code_2(tmp_path, capsys, args):
     sweep, file = make_sweep(tmp_path / "sweep"), tmp_path / "file"

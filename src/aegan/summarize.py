@@ -283,12 +283,17 @@ def summarize(
     writer.writeheader()
     for row in rows:  # overrides as one command-line string, to rerun a job
         writer.writerow({**row, "overrides": " ".join(row["overrides"])})
+    # a folder name that is not UTF-8 (surrogates in Python) as \udcff: the csv stays UTF-8
+    csv_bytes = handle.getvalue().encode(errors="backslashreplace")
     try:
         atomic_write_bytes(out_dir / "summary.md", text.encode())
-        atomic_write_bytes(out_dir / "summary.csv", handle.getvalue().encode())
-    except OSError as err:  # the OS's message names a temp file; this one the folder
-        raise OSError(f"{out_dir}: summary.csv and summary.md cannot be written there "
-                      f"({err.strerror or err})") from None  # fmt: skip
+        atomic_write_bytes(out_dir / "summary.csv", csv_bytes)
+    except (OSError, ValueError) as err:  # ValueError: a NUL in the path
+        # the OS's message names a temp file, this one the folder
+        reason = getattr(err, "strerror", None) or err
+        raise OSError(
+            f"{out_dir}: summary.csv and summary.md cannot be written there ({reason})"
+        ) from None
     return text
 
 
