@@ -34,6 +34,7 @@ BROKEN = [
     b"- model.latent_dim=${oc.env:HOME}\n- model._target_=os.system\n",
     f"!!python/object/apply:os.system ['touch {SENTINEL}']\n".encode(),
     b"model.latent_dim: [unclosed\n", b"- [1, 2]\n- {a: b}\n",
+    b"[" * 100_000, b"- &a [x, x, x]\n- [*a, *a, *a]\n", b'{"val/best_objective": 1e400}',
 ]  # fmt: skip
 FILES = ["metrics.json", "failed.json", "stopped.json", ".hydra/overrides.yaml"]
 
