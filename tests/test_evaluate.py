@@ -131,3 +131,28 @@ def test_evaluate_cli_errors_are_one_line(trained_ae_run, tmp_path, overrides, m
     assert result.returncode == 2, output[-2000:]
     lines = [line for line in output.splitlines() if line.strip() and "][INFO]" not in line]
     assert len(lines) == 1 and message in lines[0], output[-2000:]  # the one line, nothing else
+
+
+def evaluate_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "aegan.evaluate", *args], cwd=REPO, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess, message: str) -> None:
+    """Exit code 2, ``error: ...`` alone on stderr, nothing before it (no warning)."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output[-2000:]
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, output[-2000:]
+    assert message in result.stderr, output[-2000:]
+    assert "[ERROR]" not in result.stdout and "Traceback" not in output
+
+
+def test_a_user_mistake_is_one_line_on_stderr_and_in_the_log(trained_ae_run):
+    """It was logged, so Hydra's console handler wrote ``[date][aegan.evaluate][ERROR] - ...``
+    to stdout while Hydra's own mistakes are ``error: ...`` on stderr."""
+    result = evaluate_cli(f"run={trained_ae_run}", "samples=5")
+    message = "samples=5 is not allowed: it must be an integer in [10, 10000000]"
+    assert_one_error_line(result, message)
+    assert message in (trained_ae_run / "evaluate.log").read_text()  # the record keeps it

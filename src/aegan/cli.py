@@ -1,9 +1,9 @@
 """The entry points' side of errors: a user's mistake is one line and exit code 2.
 
 ``one_line_errors`` turns the errors a user can fix from the message alone
-(``aegan.errors.USER_ERRORS``) into one logged line; ``one_line_hydra_errors`` does the
-same for the mistakes Hydra catches while composing the config. ``debug=true`` (or
-``HYDRA_FULL_ERROR=1``) shows the tracebacks instead.
+(``aegan.errors.USER_ERRORS``) into one line; ``one_line_hydra_errors`` does the same for
+the mistakes Hydra catches while composing the config. Both print ``error: ...`` on stderr
+(``report_error``). ``debug=true`` (or ``HYDRA_FULL_ERROR=1``) shows the tracebacks instead.
 """
 
 from __future__ import annotations
@@ -43,8 +43,25 @@ def one_line_errors(
     except errors as err:
         if debug:
             raise
-        logger.error("%s", err)
+        report_error(str(err), logger)
         sys.exit(2)
+
+
+def report_error(message: str, logger: logging.Logger | None = None) -> None:
+    """``error: message`` as one line on stderr, as for Hydra's mistakes, and into the run's
+    log file (Hydra's FileHandler) through ``logger``: not through its console handler,
+    which would print it a second time, on stdout."""
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    print(f"error: {line}", file=sys.stderr, flush=True)
+    if logger is None or not logger.isEnabledFor(logging.ERROR):
+        return
+    record = logger.makeRecord(logger.name, logging.ERROR, "(error)", 0, line, (), None)
+    node: logging.Logger | None = logger
+    while node is not None:
+        for handler in node.handlers:
+            if isinstance(handler, logging.FileHandler) and record.levelno >= handler.level:
+                handler.handle(record)
+        node = node.parent if node.propagate else None
 
 
 # A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
@@ -83,16 +100,15 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
             line = hydra_error_line(err)
             if line is None:
                 raise
-            print(f"error: {line}", file=sys.stderr)
+            report_error(line)
             sys.exit(2)
         except OSError as err:  # Hydra creating the run's folder, before the task runs
             if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
                 raise
-            print(
-                f"error: the output folder cannot be created ({err.strerror or err}: "
+            report_error(
+                f"the output folder cannot be created ({err.strerror or err}: "
                 f"{err.filename}); choose a writable one with hydra.run.dir=... "
-                "(hydra.sweep.dir=... for -m) or paths.log_dir=...",
-                file=sys.stderr,
+                "(hydra.sweep.dir=... for -m) or paths.log_dir=..."
             )
             sys.exit(2)
         finally:

@@ -1,0 +1,30 @@
+"""Every entry point's mistakes read the same: ``error: ...`` alone on stderr, exit code 2."""
+
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def cli(module: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess, message: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output[-2000:]
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, output[-2000:]
+    assert message in result.stderr, output[-2000:]
+    assert "Traceback" not in output and "Warning" not in output
+
+
+def test_a_training_mistake_is_one_line_on_stderr_and_in_train_log(tmp_path):
+    """It was logged: ``[date][aegan.train][ERROR] - ...`` on stdout, unlike Hydra's."""
+    result = cli("aegan.train", "trainer.epochs=0", f"hydra.run.dir={tmp_path}")
+    message = "trainer.epochs=0 is not allowed: it must be a positive integer"
+    assert_one_error_line(result, message)
+    assert result.stdout == ""
+    assert message in (tmp_path / "train.log").read_text()
