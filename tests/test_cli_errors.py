@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 
@@ -28,3 +30,19 @@ def test_a_training_mistake_is_one_line_on_stderr_and_in_train_log(tmp_path):
     assert_one_error_line(result, message)
     assert result.stdout == ""
     assert message in (tmp_path / "train.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("hydra.run.dir=/x${nope}", "hydra.run.dir='/x${nope}' cannot be resolved"),
+        ("hydra.run.dir=/x${a b}", "hydra.run.dir='/x${a b}' cannot be read"),
+        # hydra.run.dir is ${paths.log_dir}/...: the key that breaks is the one typed
+        ("paths.log_dir=${oc.env:AEGAN_TEST_UNSET}", "paths.log_dir='${oc.env:AEGAN_TEST_UNSET}'"),
+        ("task_name=${nosuchresolver:x}", "task_name='${nosuchresolver:x}' cannot be resolved"),
+    ],
+)
+def test_an_interpolation_hydra_resolves_is_one_line(override, message):
+    """Hydra resolves hydra.run.dir before the task: a broken interpolation there was a
+    traceback of a hundred lines."""
+    assert_one_error_line(cli("aegan.train", override), message)

@@ -7,9 +7,11 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import aegan
-from aegan.evaluate import evaluate_task
+from aegan.evaluate import evaluate_task, log_dir_of
 from aegan.train import train
 from conftest import REPO, TINY_AE
 
@@ -156,3 +158,34 @@ def test_a_user_mistake_is_one_line_on_stderr_and_in_the_log(trained_ae_run):
     message = "samples=5 is not allowed: it must be an integer in [10, 10000000]"
     assert_one_error_line(result, message)
     assert message in (trained_ae_run / "evaluate.log").read_text()  # the record keeps it
+
+
+DEEP = "/" + "/".join(["c" * 200] * 20) + "/" + "d" * 69  # 4090: its checkpoints/ path is not
+
+
+@pytest.mark.parametrize(
+    ("run", "message"),
+    [
+        ("5", "run=5 is not allowed"),
+        ("null", "run=null is not allowed: it must be a run dir or checkpoint file"),
+        ("[1,2]", "run=[1, 2] is not allowed"),
+        ("", "run='' is not allowed"),
+        ("${oc.env:AEGAN_TEST_UNSET}", "run='${oc.env:AEGAN_TEST_UNSET}' cannot be resolved"),
+        ("/tmp/t${x}", "run='/tmp/t${x}' cannot be resolved: Interpolation key 'x' not found"),
+        ("${nosuchresolver:1}", "run='${nosuchresolver:1}' cannot be resolved"),
+        ("${a b}", "run='${a b}' cannot be read"),
+        ("/tmp/" + "a" * 5000, "(5005 characters)' cannot be looked up (File name too long)"),
+        ("/a" * 2500, "(5000 characters)' cannot be looked up (File name too long)"),
+        (DEEP, "(4090 characters)' cannot be looked up (File name too long)"),
+    ],
+)
+def test_any_run_value_is_one_line(run, message):
+    """``hydra.run.dir`` is resolved from ``run`` before the settings are checked: a run that
+    was not a usable path, or an interpolation, ended in a 100-line traceback."""
+    assert_one_error_line(evaluate_cli(f"run={run}"), message)
+
+
+@given(st.one_of(st.text(), st.integers(), st.none(), st.lists(st.integers()), st.floats()))
+@settings(max_examples=200, deadline=None)
+def test_the_log_dir_of_any_run_value_is_a_folder(run):
+    assert isinstance(log_dir_of(run), str)

@@ -23,11 +23,15 @@ from hydra.errors import (
     MissingConfigException,
     OverrideParseException,
 )
+from omegaconf import OmegaConf
 from omegaconf.errors import (
     ConfigAttributeError,
     ConfigKeyError,
+    GrammarParseError,
+    InterpolationResolutionError,
     InterpolationToMissingValueError,
     MissingMandatoryValue,
+    UnsupportedInterpolationType,
     ValidationError,
 )
 
@@ -66,6 +70,11 @@ def report_error(message: str, logger: logging.Logger | None = None) -> None:
 
 # A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
 UNSET_VALUE = (MissingMandatoryValue, InterpolationToMissingValueError)
+# An interpolation that cannot be resolved (``${oc.env:NOPE}``, ``${nokey}``, ``${a b}``),
+# which Hydra raises bare when it resolves ``hydra.run.dir`` and the like.
+BROKEN_INTERPOLATION = (
+    InterpolationResolutionError, UnsupportedInterpolationType, GrammarParseError,
+)  # fmt: skip
 
 
 def unset_message(key: str) -> str:
@@ -96,7 +105,7 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
         os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing and exiting 1
         try:
             return hydra_main(*args, **kwargs)
-        except (CompactHydraException, *UNSET_VALUE) as err:
+        except (CompactHydraException, *UNSET_VALUE, *BROKEN_INTERPOLATION) as err:
             line = hydra_error_line(err)
             if line is None:
                 raise
@@ -133,6 +142,8 @@ def hydra_error_line(err: Exception) -> str | None:
     if isinstance(err, UNSET_VALUE):
         missing = re.search(r"Missing mandatory value: (\S+)", str(err))
         return unset_message(missing.group(1) if missing else err.full_key)
+    if isinstance(err, BROKEN_INTERPOLATION):
+        return interpolation_line(err)
     if isinstance(err, MissingConfigException):
         if not err.missing_cfg_file or "/" not in err.missing_cfg_file:
             return None  # the primary config itself: not a command-line mistake
@@ -149,6 +160,9 @@ def hydra_error_line(err: Exception) -> str | None:
     cause = err.__cause__
     if cause is None:  # e.g. "model appears more than once in the final defaults list"
         return " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    if isinstance(cause, BROKEN_INTERPOLATION):  # an override's value: what was typed
+        typed = re.match(r"Error merging override [^=]+=(.*)", str(err), re.DOTALL)
+        return interpolation_line(cause, typed.group(1) if typed else None)
     full_key = getattr(cause, "full_key", None)
     reason = str(getattr(cause, "msg", None) or cause).splitlines()[0]
     if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and full_key:
@@ -166,3 +180,51 @@ def hydra_error_line(err: Exception) -> str | None:
             return f"{full_key}={cause.value} is not allowed: it must be {expected}"
         return f"{full_key}={cause.value} is not allowed: {reason}"
     return f"{full_key}: {reason}" if full_key else f"{str(err).splitlines()[0]} {reason}"
+
+
+def interpolation_line(err: Exception, typed: str | None = None) -> str:
+    """One line for an interpolation that cannot be resolved, naming the key where it breaks:
+    ``hydra.run.dir`` of aegan.evaluate is ``${...:${run}}``, but ``run`` is what was typed
+    (``typed``: the value of the override that could not be merged)."""
+    reason = " ".join(str(getattr(err, "msg", None) or err).split("\n")[0].split())[:200]
+    verb = "read" if isinstance(err, GrammarParseError) else "resolved"
+    key = getattr(err, "full_key", None)
+    root = getattr(err, "parent_node", None)
+    if not key:
+        return f"an interpolation cannot be {verb}: {reason}"
+    raw: object = typed
+    if typed is None and root is not None:
+        root = root._get_root()
+        key = _broken_key(root, str(key), {str(key)})
+        raw = _raw_value(root, key)
+    value = "" if raw is None else f"={shorten(raw)!r}"
+    return f"{key}{value} cannot be {verb}: {reason}"
+
+
+def _broken_key(root: object, key: str, seen: set[str]) -> str:
+    """``key``, or the key it refers to (``${other}``) that fails to resolve itself."""
+    for ref in re.findall(r"\$\{([A-Za-z_][\w.-]*)\}", str(_raw_value(root, key))):
+        if ref in seen or _raw_value(root, ref) is None:
+            continue
+        try:
+            OmegaConf.select(root, ref, throw_on_resolution_failure=True)
+        except Exception:  # any failure there is the one to name
+            return _broken_key(root, ref, seen | {ref})
+    return key
+
+
+def _raw_value(root: object, key: str) -> object:
+    """The value of ``key`` as written (interpolations unresolved); None when there is none."""
+    node = root
+    try:
+        for part in key.split("."):
+            node = node._get_node(int(part) if part.isdigit() else part)
+        return None if node is None else node._value()
+    except Exception:  # no such key, or not a container on the way
+        return None
+
+
+def shorten(value: object, limit: int = 120) -> object:
+    """A value short enough for one line (a path of thousands of characters is not)."""
+    text = str(value)
+    return value if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"

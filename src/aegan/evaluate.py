@@ -18,7 +18,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from aegan.cli import one_line_errors, one_line_hydra_errors
+from aegan.cli import one_line_errors, one_line_hydra_errors, shorten
 from aegan.config import CONF_DIR, check_all_set
 from aegan.engine.checkpoint import run_dir_of
 from aegan.engine.device import evaluation_threads
@@ -93,13 +93,20 @@ def _clear_evaluation_stop(run_dir: Path) -> None:
         pass
 
 
-def log_dir_of(run: str) -> str:
+def log_dir_of(run: object) -> str:
     """``hydra.run.dir`` of ``aegan.evaluate``: the run dir that ``run`` names (``run`` may be
-    a checkpoint file). Any other path gets a scratch folder instead, so that a mistyped
-    path is neither created nor written into before the error that names it."""
-    run_dir = run_dir_of(run)
-    is_run = Path(run).expanduser().is_file() or (run_dir / "checkpoints").is_dir()
-    return str(run_dir if is_run else Path(tempfile.gettempdir()) / "aegan-evaluate")
+    a checkpoint file). Any other value gets a scratch folder instead, so that a mistyped
+    path is neither created nor written into before the error that names it. Never raises:
+    Hydra resolves this before ``_check_settings`` can name what is wrong with ``run``."""
+    scratch = str(Path(tempfile.gettempdir()) / "aegan-evaluate")
+    if not isinstance(run, str) or not run.strip():  # run=5, run=null, run=[1,2], run=''
+        return scratch
+    try:
+        run_dir = run_dir_of(run)
+        is_run = Path(run).expanduser().is_file() or (run_dir / "checkpoints").is_dir()
+    except Exception:  # a name too long, a folder not allowed, a NUL byte, ~nosuchuser
+        return scratch
+    return str(run_dir) if is_run else scratch
 
 
 OmegaConf.register_new_resolver("aegan.evaluate_log_dir", log_dir_of, replace=True)
@@ -109,10 +116,12 @@ def _check_settings(cfg: DictConfig) -> None:
     """The command line's settings, before the run is read."""
     check_all_set(cfg)  # run=??? when no run= is given
     check_settings(cfg, option_file(str(Path(CONF_DIR) / "evaluate.yaml")))
-    if not isinstance(cfg.run, str):
+    if not isinstance(cfg.run, str) or not cfg.run.strip():
         raise ConfigError(
-            f"run={cfg.run!r} is not allowed: it must be a run dir or checkpoint file"
+            f"run={'null' if cfg.run is None else repr(cfg.run)} is not allowed: it must be "
+            "a run dir or checkpoint file"
         )
+    _check_run_path(cfg.run, cfg.checkpoint)
     check_choice("checkpoint", cfg.checkpoint, ("best", "last"))
     check_number("samples", cfg.samples, low=10, high=10**7, integer=True)
     check_number("iwae_samples", cfg.iwae_samples, low=1, high=10**6, integer=True)
@@ -122,6 +131,23 @@ def _check_settings(cfg: DictConfig) -> None:
         check_metric_names(cfg.metrics, key="metrics")
     if not OmegaConf.is_list(cfg.overrides):
         raise ConfigError(f"overrides={cfg.overrides!r} is not allowed: it must be a list")
+
+
+def _check_run_path(run: str, which: object) -> None:
+    """``run`` as a path the system can look up where a checkpoint is looked for: else
+    ``resolve_checkpoint``'s ``is_file`` raises its OSError (a name too long: ENAMETOOLONG,
+    a folder not allowed: EACCES) as a traceback."""
+    try:
+        path = Path(run).expanduser()
+        for name in {str(which), "last"}:
+            for candidate in (path, path / f"{name}.pt", path / "checkpoints" / f"{name}.pt"):
+                candidate.is_file()
+    except (OSError, RuntimeError, ValueError) as err:
+        reason = str(getattr(err, "strerror", None) or err).rstrip(".")
+        raise ConfigError(
+            f"run={shorten(run)!r} cannot be looked up ({reason}): it must be the path of a run "
+            "dir or checkpoint file"
+        ) from None
 
 
 def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ()) -> None:
