@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import aegan
-from aegan.evaluate import evaluate_task, log_dir_of
+from aegan.errors import CheckpointError
+from aegan.evaluate import evaluate_task, log_dir_of, write_metrics
+from aegan.files import read_json
 from aegan.train import train
 from conftest import REPO, TINY_AE
 
@@ -189,3 +191,42 @@ def test_any_run_value_is_one_line(run, message):
 @settings(max_examples=200, deadline=None)
 def test_the_log_dir_of_any_run_value_is_a_folder(run):
     assert isinstance(log_dir_of(run), str)
+
+
+def test_a_damaged_metrics_json_is_kept_aside(make_cfg, tmp_path):
+    """It was overwritten by the new metrics, and what it held was lost."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for damage in ('{"mine": 3', "\xff not text"):
+        (run_dir / "metrics.json").write_text(damage, encoding="latin-1")
+        merged = write_metrics(run_dir, make_cfg(*TINY_AE), {"test/mse": 0.5}, step=3)
+        assert merged == {"test/mse": 0.5} == read_json(run_dir / "metrics.json")
+    assert (run_dir / "metrics.json.damaged").read_text() == '{"mine": 3'
+    assert (run_dir / "metrics.json.damaged-1").read_bytes() == b"\xff not text"
+
+
+@pytest.mark.parametrize("blocked", ["metrics.json", "tb"])
+def test_a_path_in_the_way_of_the_results_is_named_before_the_evaluation(
+    trained_ae_run, tmp_path, blocked
+):
+    """A folder named metrics.json or a file named tb failed the writing, after the whole
+    evaluation, with a traceback."""
+    run = tmp_path / "run"
+    shutil.copytree(trained_ae_run, run)
+    shutil.rmtree(run / blocked, ignore_errors=True)
+    (run / blocked).unlink(missing_ok=True)
+    (run / "metrics.json").mkdir() if blocked == "metrics.json" else (run / "tb").write_text("")
+    result = evaluate_cli(f"run={run}", "device=cpu", "metrics=[reconstruction]")
+    found, wanted = (
+        ("a folder", "a file") if blocked == "metrics.json" else ("not a folder", "a folder")
+    )
+    assert_one_error_line(
+        result, f"{run / blocked} is {found}, where this evaluation writes {wanted}"
+    )
+    assert "test/mse" not in result.stdout  # refused before any metric was computed
+
+
+def test_writing_into_a_folder_named_metrics_json_is_one_error(make_cfg, tmp_path):
+    (tmp_path / "metrics.json").mkdir()
+    with pytest.raises(CheckpointError, match=f"results to {tmp_path / 'metrics.json'}"):
+        write_metrics(tmp_path, make_cfg(*TINY_AE), {"test/mse": 0.5}, step=3)

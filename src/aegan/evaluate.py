@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -20,11 +21,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli import one_line_errors, one_line_hydra_errors, shorten
 from aegan.config import CONF_DIR, check_all_set
-from aegan.engine.checkpoint import run_dir_of
+from aegan.engine.checkpoint import resolve_checkpoint, run_dir_of
 from aegan.engine.device import evaluation_threads
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
-from aegan.errors import USER_ERRORS, ConfigError
-from aegan.files import read_json, write_json
+from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
+from aegan.files import fsync_dir, read_json, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.metrics.registry import Settings, check_metric_names, check_metrics
 from aegan.metrics.registry import evaluate as evaluate_metrics
@@ -63,24 +64,61 @@ def evaluate_task(
 
 def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, float], step: int) -> dict:
     """Merge ``new`` into RUN_DIR/metrics.json (atomically) and log the whole set as the
-    run's hparams. A metrics.json that cannot be read is replaced, with a warning."""
+    run's hparams. A metrics.json that cannot be read is kept aside, with a warning. A path
+    that cannot be written raises ``CheckpointError`` naming it."""
     path = run_dir / "metrics.json"
     merged: dict = {}
-    if path.is_file():
-        try:
-            merged = read_json(path)
-        except ValueError as err:
-            log.warning("%s; it is replaced by this evaluation's metrics", err)
-    merged.update(new)
-    write_json(path, merged)
-    logger = TensorBoardLogger(run_dir / "tb")
-    finite = {
-        k: float(v) for k, v in merged.items()
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    }  # fmt: skip
-    logger.hparams(hparams_of(config), finite, step)
-    logger.close()
+    try:
+        if path.is_file():
+            try:
+                merged = read_json(path)
+            except ValueError as err:
+                kept = _keep_aside(path)
+                log.warning("%s; kept as %s, and metrics.json holds this evaluation's", err, kept)
+        merged.update(new)
+        write_json(path, merged)
+        logger = TensorBoardLogger(run_dir / "tb")
+        finite = {
+            k: float(v) for k, v in merged.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        }  # fmt: skip
+        logger.hparams(hparams_of(config), finite, step)
+        logger.close()
+    except OSError as err:
+        where = err.filename2 or err.filename or run_dir
+        raise CheckpointError(
+            f"cannot write this evaluation's results to {where} ({err.strerror or err}): "
+            "make room for them there and evaluate again"
+        ) from None
     return merged
+
+
+def _keep_aside(path: Path) -> Path:
+    """Rename ``path`` (atomically) to a free ``NAME.damaged[-N]`` beside it: a damaged
+    metrics.json may still hold what a reader can recover, so it is never overwritten."""
+    kept = path.with_name(f"{path.name}.damaged")
+    number = 1
+    while os.path.lexists(kept):
+        kept = path.with_name(f"{path.name}.damaged-{number}")
+        number += 1
+    os.replace(path, kept)
+    fsync_dir(path.parent)
+    return kept
+
+
+def check_writable(run_dir: Path) -> None:
+    """Where the results go is free for them, before any metric is computed: a folder named
+    metrics.json or a file named tb would fail the writing after the whole evaluation."""
+    for name, folder in (("metrics.json", False), ("tb", True)):
+        path = run_dir / name
+        if os.path.lexists(path) and path.is_dir() != folder:
+            found, wanted = (
+                ("a folder", "a file") if path.is_dir() else ("not a folder", "a folder")
+            )
+            raise CheckpointError(
+                f"{path} is {found}, where this evaluation writes {wanted}: move it away "
+                "(or rename it) and evaluate again"
+            )
 
 
 def _clear_evaluation_stop(run_dir: Path) -> None:
@@ -89,7 +127,7 @@ def _clear_evaluation_stop(run_dir: Path) -> None:
     try:
         if stopped.is_file() and read_json(stopped).get("phase") == "evaluation":
             stopped.unlink()
-    except ValueError:
+    except (ValueError, OSError):  # the metrics are written: a stale note is no reason to fail
         pass
 
 
@@ -154,6 +192,8 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
     """What ``main`` does; ``stop`` (a signal since the start) ends it before a metric with
     RUN_DIR/stopped.json and the signal's exit code."""
     _check_settings(cfg)
+    # where the results go, before the data is read and long before they are computed
+    check_writable(run_dir_of(resolve_checkpoint(cfg.run, cfg.checkpoint)))
     run = load_run(
         cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
         overrides=list(cfg.overrides), searchpath=list(searchpath),
@@ -162,15 +202,18 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
     try:
         metrics = evaluate_task(run.task, run.data, cfg, stop=stop)
     except TrainingInterrupted as err:
-        write_json(run.path / "stopped.json", {
-            "signal": err.signal_name, "step": run.step, "phase": err.phase,
-            "message": str(err)})  # fmt: skip
+        try:
+            write_json(run.path / "stopped.json", {
+                "signal": err.signal_name, "step": run.step, "phase": err.phase,
+                "message": str(err)})  # fmt: skip
+        except OSError as write_err:  # the note is a courtesy: the stop is what to report
+            log.warning("%s not written: %s", run.path / "stopped.json", write_err)
         log.error("%s", err)
         sys.exit(err.exit_code)
+    for key, value in sorted(metrics.items()):  # first: shown even if the writing fails
+        print(f"{key:28s} {value:.6g}", flush=True)
     write_metrics(run.path, run.config, metrics, run.step)
     _clear_evaluation_stop(run.path)
-    for key, value in sorted(metrics.items()):
-        print(f"{key:28s} {value:.6g}")
     print(f"wrote {run.path / 'metrics.json'}")
 
 
