@@ -46,3 +46,18 @@ def test_an_interpolation_hydra_resolves_is_one_line(override, message):
     """Hydra resolves hydra.run.dir before the task: a broken interpolation there was a
     traceback of a hundred lines."""
     assert_one_error_line(cli("aegan.train", override), message)
+
+
+@pytest.mark.parametrize(
+    ("module", "entry", "problem"),
+    [("aegan.train", "file:///nonexistent", "does not exist"),
+     ("aegan.bench", "/nonexistent", "does not exist"),
+     ("aegan.evaluate", "pkg://no_such_package", "does not exist"),
+     ("aegan.evaluate", "nosuchscheme://x", "is not allowed")],
+)  # fmt: skip
+def test_a_searchpath_that_is_not_there_is_one_line(module, entry, problem, tmp_path):
+    """Hydra warned in two lines (a made-up scheme: a traceback) and went on without it."""
+    # a setting that stops each at once, should the searchpath go through (no training)
+    stop = {"aegan.train": "trainer.epochs=0", "aegan.bench": "steps=0"}.get(module, "run=???")
+    result = cli(module, f"hydra.searchpath=[{entry}]", stop, f"hydra.run.dir={tmp_path}")
+    assert_one_error_line(result, f"hydra.searchpath: {entry} {problem}")

@@ -102,6 +102,10 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
         debug = any(arg.lower() in ("debug=true", "debug=1") for arg in sys.argv[1:])
         if debug or "HYDRA_FULL_ERROR" in os.environ:
             return hydra_main(*args, **kwargs)
+        searchpath = missing_searchpath(sys.argv[1:])  # else Hydra warns, then goes on
+        if searchpath is not None:
+            report_error(searchpath)
+            sys.exit(2)
         os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing and exiting 1
         try:
             return hydra_main(*args, **kwargs)
@@ -228,3 +232,35 @@ def shorten(value: object, limit: int = 120) -> object:
     """A value short enough for one line (a path of thousands of characters is not)."""
     text = str(value)
     return value if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def missing_searchpath(argv: list[str]) -> str | None:
+    """The line for a ``hydra.searchpath=[...]`` entry that is not there (Hydra would warn in
+    two lines and go on without it); None when every entry is there or it cannot be told."""
+    from hydra._internal.sources_registry import SourcesRegistry
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.plugins import Plugins
+
+    for arg in argv:
+        if not re.match(r"(\+\+|\+)?hydra\.searchpath=", arg):
+            continue
+        try:
+            (override,) = OverridesParser.create().parse_overrides([arg])
+            entries = override.value()
+        except Exception:  # not an override: Hydra's own line names it
+            return None
+        if not isinstance(entries, list):
+            return None
+        Plugins.instance()  # registers the file:// and pkg:// sources
+        for entry in entries:
+            if not isinstance(entry, str) or "${" in entry:
+                continue
+            scheme = entry.split("://", 1)[0] if "://" in entry else "file"
+            source = SourcesRegistry.instance().types.get(scheme)  # unknown: Hydra's traceback
+            if source is None or not source("hydra.searchpath", entry).available():
+                problem = "does not exist" if source else "is not allowed"
+                return (
+                    f"hydra.searchpath: {entry} {problem}; each entry must be a config folder "
+                    "that exists: file://PATH or pkg://PACKAGE"
+                )
+    return None
