@@ -74,7 +74,7 @@ def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, float], step
                 merged = read_json(path)
             except ValueError as err:
                 kept = _keep_aside(path)
-                log.warning("%s; kept as %s, and metrics.json holds this evaluation's", err, kept)
+                log.warning("%s; kept as %s, and a new metrics.json holds these metrics", err, kept)
         merged.update(new)
         write_json(path, merged)
         logger = TensorBoardLogger(run_dir / "tb")
