@@ -61,3 +61,11 @@ def test_a_searchpath_that_is_not_there_is_one_line(module, entry, problem, tmp_
     stop = {"aegan.train": "trainer.epochs=0", "aegan.bench": "steps=0"}.get(module, "run=???")
     result = cli(module, f"hydra.searchpath=[{entry}]", stop, f"hydra.run.dir={tmp_path}")
     assert_one_error_line(result, f"hydra.searchpath: {entry} {problem}")
+
+
+def test_a_config_dir_that_is_not_there_is_one_line(tmp_path):
+    """``--config-dir`` (``-cd``), the other way to add config folders: a traceback."""
+    result = cli("aegan.evaluate", "--config-dir", str(tmp_path / "nope"))
+    assert_one_error_line(
+        result, f"--config-dir: Additional config directory '{tmp_path / 'nope'}' not found"
+    )

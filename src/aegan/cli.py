@@ -22,6 +22,7 @@ from hydra.errors import (
     ConfigCompositionException,
     MissingConfigException,
     OverrideParseException,
+    SearchPathException,
 )
 from omegaconf import OmegaConf
 from omegaconf.errors import (
@@ -148,6 +149,8 @@ def hydra_error_line(err: Exception) -> str | None:
         return unset_message(missing.group(1) if missing else err.full_key)
     if isinstance(err, BROKEN_INTERPOLATION):
         return interpolation_line(err)
+    if isinstance(err, SearchPathException):  # --config-dir (-cd): a folder not there
+        return f"--config-dir: {err}; give a config folder that exists"
     if isinstance(err, MissingConfigException):
         if not err.missing_cfg_file or "/" not in err.missing_cfg_file:
             return None  # the primary config itself: not a command-line mistake
