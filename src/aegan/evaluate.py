@@ -87,8 +87,8 @@ def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, float], step
     except OSError as err:
         where = err.filename2 or err.filename or run_dir
         raise CheckpointError(
-            f"cannot write this evaluation's results to {where} ({err.strerror or err}): "
-            "make room for them there and evaluate again"
+            f"cannot write this evaluation's results to {where} ({err.strerror or err}); "
+            "its metrics are printed above: free that path (or the disk) and evaluate again"
         ) from None
     return merged
 
