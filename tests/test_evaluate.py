@@ -176,9 +176,9 @@ DEEP = "/" + "/".join(["c" * 200] * 20) + "/" + "d" * 69  # 4090: its checkpoint
         ("/tmp/t${x}", "run='/tmp/t${x}' cannot be resolved: Interpolation key 'x' not found"),
         ("${nosuchresolver:1}", "run='${nosuchresolver:1}' cannot be resolved"),
         ("${a b}", "run='${a b}' cannot be read"),
-        ("/tmp/" + "a" * 5000, "(5005 characters)' cannot be looked up (File name too long)"),
-        ("/a" * 2500, "(5000 characters)' cannot be looked up (File name too long)"),
-        (DEEP, "(4090 characters)' cannot be looked up (File name too long)"),
+        ("/tmp/" + "a" * 5000, "(5006 characters) it cannot be looked up (File name too long)"),
+        ("/a" * 2500, "(5001 characters) it cannot be looked up (File name too long)"),
+        (DEEP, "(4091 characters) it cannot be looked up (File name too long)"),
     ],
 )
 def test_any_run_value_is_one_line(run, message):
@@ -220,9 +220,7 @@ def test_a_path_in_the_way_of_the_results_is_named_before_the_evaluation(
     found, wanted = (
         ("a folder", "a file") if blocked == "metrics.json" else ("not a folder", "a folder")
     )
-    assert_one_error_line(
-        result, f"{run / blocked} is {found}, where this evaluation writes {wanted}"
-    )
+    assert_one_error_line(result, f"{run / blocked} is {found}, where a run keeps {wanted}")
     assert "test/mse" not in result.stdout  # refused before any metric was computed
 
 

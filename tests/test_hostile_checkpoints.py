@@ -255,7 +255,8 @@ def test_a_run_folder_with_a_file_where_a_folder_goes_is_one_line(tmp_path, name
     command = [sys.executable, "-m", "aegan.train", *RESUME, f"hydra.run.dir={run}"]
     refused = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
     output = (refused.stdout + refused.stderr).strip()
-    assert refused.returncode == 2 and f"{run / name} is a " in output, output[-2000:]
+    assert refused.returncode == 2 and f"{run / name} is " in output, output[-2000:]
+    assert "where a run keeps" in output
     assert "Traceback" not in output and not (run / "checkpoints" / "last.pt").exists()
 
 

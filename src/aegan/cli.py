@@ -36,6 +36,8 @@ from omegaconf.errors import (
     ValidationError,
 )
 
+from aegan.errors import shortened
+
 
 @contextmanager
 def one_line_errors(
@@ -56,7 +58,7 @@ def report_error(message: str, logger: logging.Logger | None = None) -> None:
     """``error: message`` as one line on stderr, as for Hydra's mistakes, and into the run's
     log file (Hydra's FileHandler) through ``logger``: not through its console handler,
     which would print it a second time, on stdout."""
-    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    line = shortened(" ".join(part.strip() for part in message.splitlines() if part.strip()))
     print(f"error: {line}", file=sys.stderr, flush=True)
     if logger is None or not logger.isEnabledFor(logging.ERROR):
         return
@@ -204,7 +206,7 @@ def interpolation_line(err: Exception, typed: str | None = None) -> str:
         root = root._get_root()
         key = _broken_key(root, str(key), {str(key)})
         raw = _raw_value(root, key)
-    value = "" if raw is None else f"={shorten(raw)!r}"
+    value = "" if raw is None else f"={raw!r}"
     return f"{key}{value} cannot be {verb}: {reason}"
 
 
@@ -229,12 +231,6 @@ def _raw_value(root: object, key: str) -> object:
         return None if node is None else node._value()
     except Exception:  # no such key, or not a container on the way
         return None
-
-
-def shorten(value: object, limit: int = 120) -> object:
-    """A value short enough for one line (a path of thousands of characters is not)."""
-    text = str(value)
-    return value if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def missing_searchpath(argv: list[str]) -> str | None:

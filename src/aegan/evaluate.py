@@ -19,11 +19,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from aegan.cli import one_line_errors, one_line_hydra_errors, shorten
+from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR, check_all_set
 from aegan.engine.checkpoint import resolve_checkpoint, run_dir_of
 from aegan.engine.device import evaluation_threads
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
+from aegan.engine.run_dir import check_layout
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
 from aegan.files import fsync_dir, read_json, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
@@ -106,21 +107,6 @@ def _keep_aside(path: Path) -> Path:
     return kept
 
 
-def check_writable(run_dir: Path) -> None:
-    """Where the results go is free for them, before any metric is computed: a folder named
-    metrics.json or a file named tb would fail the writing after the whole evaluation."""
-    for name, folder in (("metrics.json", False), ("tb", True)):
-        path = run_dir / name
-        if os.path.lexists(path) and path.is_dir() != folder:
-            found, wanted = (
-                ("a folder", "a file") if path.is_dir() else ("not a folder", "a folder")
-            )
-            raise CheckpointError(
-                f"{path} is {found}, where this evaluation writes {wanted}: move it away "
-                "(or rename it) and evaluate again"
-            )
-
-
 def _clear_evaluation_stop(run_dir: Path) -> None:
     """A stopped.json left by an evaluation that this one has now completed."""
     stopped = run_dir / "stopped.json"
@@ -159,7 +145,6 @@ def _check_settings(cfg: DictConfig) -> None:
             f"run={'null' if cfg.run is None else repr(cfg.run)} is not allowed: it must be "
             "a run dir or checkpoint file"
         )
-    _check_run_path(cfg.run, cfg.checkpoint)
     check_choice("checkpoint", cfg.checkpoint, ("best", "last"))
     check_number("samples", cfg.samples, low=10, high=10**7, integer=True)
     check_number("iwae_samples", cfg.iwae_samples, low=1, high=10**6, integer=True)
@@ -171,29 +156,12 @@ def _check_settings(cfg: DictConfig) -> None:
         raise ConfigError(f"overrides={cfg.overrides!r} is not allowed: it must be a list")
 
 
-def _check_run_path(run: str, which: object) -> None:
-    """``run`` as a path the system can look up where a checkpoint is looked for: else
-    ``resolve_checkpoint``'s ``is_file`` raises its OSError (a name too long: ENAMETOOLONG,
-    a folder not allowed: EACCES) as a traceback."""
-    try:
-        path = Path(run).expanduser()
-        for name in {str(which), "last"}:
-            for candidate in (path, path / f"{name}.pt", path / "checkpoints" / f"{name}.pt"):
-                candidate.is_file()
-    except (OSError, RuntimeError, ValueError) as err:
-        reason = str(getattr(err, "strerror", None) or err).rstrip(".")
-        raise ConfigError(
-            f"run={shorten(run)!r} cannot be looked up ({reason}): it must be the path of a run "
-            "dir or checkpoint file"
-        ) from None
-
-
 def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ()) -> None:
     """What ``main`` does; ``stop`` (a signal since the start) ends it before a metric with
     RUN_DIR/stopped.json and the signal's exit code."""
     _check_settings(cfg)
     # where the results go, before the data is read and long before they are computed
-    check_writable(run_dir_of(resolve_checkpoint(cfg.run, cfg.checkpoint)))
+    check_layout(run_dir_of(resolve_checkpoint(cfg.run, cfg.checkpoint)))
     run = load_run(
         cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
         overrides=list(cfg.overrides), searchpath=list(searchpath),

@@ -79,15 +79,19 @@ def last_good_checkpoint(folder: Path) -> str:
 
 def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
     """A checkpoint file, or a run dir / its checkpoints folder -> ``checkpoints/{which}.pt``."""
-    path = Path(path).expanduser()
-    for candidate in (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt"):
-        try:
+    try:
+        path = Path(path).expanduser()
+        for candidate in (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt"):
             if candidate.is_file():
                 return candidate
-        except OSError as err:  # a name too long for the file system, say
-            raise CheckpointError(f"no checkpoint at {str(path):.200}: {err.strerror}") from None
+        stopped_early = any((p / "last.pt").is_file() for p in (path, path / "checkpoints"))
+    except (OSError, RuntimeError, ValueError) as err:  # too long, ~nosuchuser, a NUL byte
+        reason = str(getattr(err, "strerror", None) or err).rstrip(".")
+        raise CheckpointError(
+            f"no checkpoint at {path}: it cannot be looked up ({reason})"
+        ) from None
     hint = ""
-    if which != "last" and any((p / "last.pt").is_file() for p in (path, path / "checkpoints")):
+    if which != "last" and stopped_early:
         hint = "; it holds last.pt (no epoch had ended when it stopped?): use checkpoint=last"
     raise CheckpointError(
         f"no checkpoint at {path}: expected a .pt file, or a run dir holding "

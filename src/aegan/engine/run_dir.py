@@ -31,12 +31,9 @@ def check_layout(run_dir: Path) -> None:
     folder goes (or the other way) would stop the run at its first write."""
     for name, is_folder in RUN_LAYOUT.items():
         path = run_dir / name
-        if path.exists() and path.is_dir() != is_folder:
-            wanted, found = ("a folder", "a file") if is_folder else ("a file", "a folder")
-            raise ConfigError(
-                f"{path} is {found}, where a run keeps {wanted}; move it, or train into another "
-                "folder (hydra.run.dir=..., hydra.sweep.dir=... with -m)"
-            )
+        if os.path.lexists(path) and path.is_dir() != is_folder:
+            wanted, found = ("a folder", "not a folder") if is_folder else ("a file", "a folder")
+            raise ConfigError(f"{path} is {found}, where a run keeps {wanted}: move it away")
 
 
 def earlier_run(run_dir: Path) -> Path | None:
