@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from aegan.files import atomic_write_bytes, read_json, read_plain_yaml
+from aegan.tables import cell, markdown_table, printable
 
 DEFAULT_OBJECTIVE = "val/best_objective"
 # Keys of runs written before a metric was renamed -> today's key.
@@ -26,7 +27,6 @@ RENAMED_METRICS = {"val/fd": "val/pixel_fd", "test/fd": "test/pixel_fd"}
 # bookkeeping rather than results: left out of the table (still in summary.csv)
 HIDDEN_PREFIXES = ("train/", "classifier/")
 FIXED_COLUMNS = ("job", "status", "run_dir", "error", "overrides")
-MAX_CELL_CHARS = 100  # in the printed and markdown tables; summary.csv keeps whole values
 MAX_OVERRIDES = 1000  # per job; Hydra writes the few given on the command line
 MAX_OPTUNA_PARAMS = 50  # shown on the "optuna best" line
 
@@ -149,34 +149,6 @@ def _sort_key(row: dict, objective: str) -> tuple[int, float, list[int | str]]:
     return rank, value if rank == 0 else math.inf, _natural_key(Path(row["job"]))
 
 
-def _format(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.5g}"
-    return "" if value is None else str(value)
-
-
-def _printable(text: str, *, cell: bool = False) -> str:
-    """``text`` on one line with nothing a terminal acts on: line breaks and control characters
-    as escapes (``\\n``, ``\\x1b``); in a table ``cell`` also ``|`` and ``\\`` escaped."""
-    special = "|\\" if cell else ""
-    if text.isprintable() and not any(c in text for c in special):
-        return text
-    return "".join(
-        ("\\" + c if c in special else c)
-        if c.isprintable()
-        else c.encode("unicode_escape").decode()
-        for c in text
-    )
-
-
-def _cell(value: object) -> str:
-    """A markdown table cell: at most ``MAX_CELL_CHARS`` of the value, escaped."""
-    text = _format(value)
-    if len(text) > MAX_CELL_CHARS:
-        text = text[: MAX_CELL_CHARS - 3] + "..."
-    return _printable(text, cell=True)
-
-
 def _optuna_line(path: Path) -> str | None:
     """The ``optuna best`` line from the Optuna sweeper's ``optimization_results.yaml`` (``name``,
     ``best_params``: key -> value, ``best_value``: a number), or one line saying why not."""
@@ -185,7 +157,7 @@ def _optuna_line(path: Path) -> str | None:
     try:
         best = read_plain_yaml(path, max_depth=2)
     except ValueError as err:
-        return f"optuna best: not shown: {_printable(str(err))}"
+        return f"optuna best: not shown: {printable(str(err))}"
     best = best if isinstance(best, dict) else {}
     value, params = best.get("best_value"), best.get("best_params")
     scalars = (str, int, float, bool, type(None))
@@ -199,23 +171,12 @@ def _optuna_line(path: Path) -> str | None:
         or not all(isinstance(k, str) and isinstance(v, scalars) for k, v in params.items())
     ):
         return (
-            f"optuna best: not shown: {_printable(str(path))} is not the sweeper's name, "
+            f"optuna best: not shown: {printable(str(path))} is not the sweeper's name, "
             "best_params (key: value) and best_value (a number)"
         )
-    shown = [f"{_cell(k)}={_cell(v)}" for k, v in list(params.items())[:MAX_OPTUNA_PARAMS]]
+    shown = [f"{cell(k)}={cell(v)}" for k, v in list(params.items())[:MAX_OPTUNA_PARAMS]]
     more = f" and {len(params) - len(shown)} more" if len(params) > len(shown) else ""
     return f"optuna best: {number} with " + ", ".join(shown) + more
-
-
-def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A markdown table padded to align in a terminal as well."""
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([line(header), rule, *(line(r) for r in rows)])
 
 
 def summarize(
@@ -239,7 +200,7 @@ def summarize(
     override_keys = list(values)
     varies = {k: len(values[k]) > 1 or jobs_with[k] < len(rows) for k in override_keys}
     varying = [k for k in override_keys if varies[k]]
-    common = [f"{_cell(k)}={_cell(rows[0][k])}" for k in override_keys if not varies[k]]
+    common = [f"{cell(k)}={cell(rows[0][k])}" for k in override_keys if not varies[k]]
     metric_keys = sorted(
         {k for row in rows for k in row if k not in FIXED_COLUMNS and k not in values}
     )
@@ -254,22 +215,22 @@ def summarize(
         status = row["status"] if row["status"] == "ok" else row["status"].upper()
         cells = [row["job"], status, *(row.get(k) for k in varying)]
         cells += [row.get(k) for k in shown_metrics] + ([row["error"]] if with_error else [])
-        table.append([_cell(c) for c in cells])
+        table.append([cell(c) for c in cells])
 
     statuses = ("ok", "failed", "stopped", "unfinished", "broken")
     counts = {s: sum(row["status"] == s for row in rows) for s in statuses}
     lines = [
-        f"# Sweep summary: {_printable(str(root))}",
+        f"# Sweep summary: {printable(str(root))}",
         "",
         f"{len(rows)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n),
-        f"sorted by {_printable(objective)} (lower is better)",
+        f"sorted by {printable(objective)} (lower is better)",
     ]
     if common:
         lines.append("common overrides: " + " ".join(common))
     optuna = _optuna_line(root / "optimization_results.yaml")
     if optuna:
         lines.append(optuna)
-    text = "\n".join([*lines, "", _markdown_table([_cell(h) for h in header], table), ""])
+    text = "\n".join([*lines, "", markdown_table([cell(h) for h in header], table), ""])
 
     out_dir = Path(out) if out is not None else root
     if out_dir.exists() and not out_dir.is_dir():
@@ -328,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         text = summarize(args.multirun_dir, objective=args.objective, out=args.out)
     except OSError as err:  # no sweep there, or the summary cannot be written where asked
-        print(f"error: {_printable(str(err))}", file=sys.stderr)
+        print(f"error: {printable(str(err))}", file=sys.stderr)
         return 2
     print(text, end="")
     out_dir = args.out if args.out is not None else args.multirun_dir
