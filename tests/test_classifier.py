@@ -3,6 +3,7 @@ and its cache on real Fashion-MNIST."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,50 @@ def test_classifier_cache_reloads_without_training(trained, fashion, monkeypatch
     )
     x = fashion["test_x"][:50]
     assert torch.allclose(extract_features(reloaded, x), extract_features(model, x))
+
+
+def _damaged_caches(path: Path, state: dict) -> dict:
+    """Ways the cached file at ``path`` can fail to be the classifier."""
+    bad_shape = {**state, "state_dict": {k: v[:1] if v.dim() else v
+                                         for k, v in state["state_dict"].items()}}  # fmt: skip
+    not_finite = {**state, "state_dict": {k: torch.full_like(v.float(), math.nan)
+                                          for k, v in state["state_dict"].items()}}  # fmt: skip
+    return {
+        "garbage": lambda: path.write_bytes(b"garbage"),
+        "empty": lambda: path.write_bytes(b""),
+        "a list": lambda: torch.save([1, 2], path),
+        "no recipe": lambda: torch.save({"state_dict": state["state_dict"]}, path),
+        "other recipe": lambda: torch.save({**state, "recipe": {"epochs": 99}}, path),
+        "other shapes": lambda: torch.save(bad_shape, path),
+        "not finite": lambda: torch.save(not_finite, path),
+        "a folder": lambda: path.mkdir(),
+    }
+
+
+@pytest.mark.parametrize(
+    "damage", ["garbage", "empty", "a list", "no recipe", "other recipe", "other shapes",
+               "not finite", "a folder"],
+)  # fmt: skip
+def test_a_damaged_cache_is_trained_again_with_one_warning(fashion, tmp_path, caplog, damage):
+    x, y = fashion["train_x"][:256], fashion["train_y"][:256]
+    tiny = {"num_classes": 10, "epochs": 1, "progress": False}
+    load_or_train_classifier("tiny", x, y, cache_dir=tmp_path, **tiny)
+    (path,) = tmp_path.glob("classifier-tiny-*.pt")
+    state = torch.load(path, weights_only=True)
+    path.unlink()
+    _damaged_caches(path, state)[damage]()
+    model = load_or_train_classifier("tiny", x, y, cache_dir=tmp_path, **tiny)
+    assert extract_features(model, x[:4]).isfinite().all()
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "is not a usable cached classifier" in warned[0], warned
+    assert len(warned) == 1 + (damage == "a folder"), warned  # then it cannot be written either
+
+
+def test_a_cache_folder_that_cannot_be_written_is_one_warning(fashion, tmp_path, caplog):
+    (tmp_path / "file").write_text("")
+    x, y = fashion["train_x"][:256], fashion["train_y"][:256]
+    model = load_or_train_classifier("tiny", x, y, cache_dir=tmp_path / "file", num_classes=10,
+                                     epochs=1, progress=False)  # fmt: skip
+    assert extract_features(model, x[:4]).isfinite().all()
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and "the classifier is not cached" in warned[0], warned

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import torch
@@ -22,6 +23,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from aegan.files import atomic_save
+
+log = logging.getLogger(__name__)
 
 # Bump when the architecture or the training loop changes in a way the recipe does not show.
 _RECIPE_VERSION = 1
@@ -263,21 +266,10 @@ def load_or_train_classifier(
     recipe = classifier_recipe(
         train_images, train_labels, num_classes=num_classes, epochs=epochs, seed=seed
     )
-    path = Path(cache_dir) / f"classifier-{dataset_name}-{recipe_hash(recipe)}.pt"
-    if path.exists():
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        if checkpoint["recipe"] != recipe:
-            raise ValueError(f"{path}: stored recipe {checkpoint['recipe']} != expected {recipe}")
-        model = DomainClassifier(
-            in_channels=recipe["in_channels"],
-            num_classes=num_classes,
-            image_size=recipe["image_size"],
-            widths=tuple(recipe["widths"]),
-            feature_dim=recipe["feature_dim"],
-        )
-        model.load_state_dict(checkpoint["state_dict"])
-        return model.to(device).eval()
-
+    path = Path(cache_dir).expanduser() / f"classifier-{dataset_name}-{recipe_hash(recipe)}.pt"
+    cached = _load_cached(path, recipe, num_classes)
+    if cached is not None:
+        return cached.to(device).eval()
     model = train_classifier(
         train_images,
         train_labels,
@@ -291,5 +283,34 @@ def load_or_train_classifier(
         progress=progress,
     )
     state_dict = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    atomic_save({"recipe": recipe, "state_dict": state_dict}, path)
+    try:
+        atomic_save({"recipe": recipe, "state_dict": state_dict}, path)
+    except OSError as err:  # the metrics need the classifier, not its cache
+        log.warning("the classifier is not cached: %s cannot be written (%s)", path, err.strerror)
     return model
+
+
+def _load_cached(path: Path, recipe: dict, num_classes: int) -> DomainClassifier | None:
+    """The classifier cached at ``path`` if it is the one ``recipe`` trains, else None: a
+    file that is not (damaged, another recipe, weights of other shapes or not finite) is said
+    in one warning and trained again, as a cache is rebuilt rather than trusted."""
+    try:
+        if not path.exists():
+            return None
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(checkpoint, dict) or checkpoint.get("recipe") != recipe:
+            raise ValueError("it was trained by another recipe")
+        state = checkpoint["state_dict"]
+        if not all(torch.is_tensor(v) and bool(v.float().isfinite().all()) for v in state.values()):
+            raise ValueError("its weights are not all finite tensors")
+        model = DomainClassifier(
+            in_channels=recipe["in_channels"], num_classes=num_classes,
+            image_size=recipe["image_size"], widths=tuple(recipe["widths"]),
+            feature_dim=recipe["feature_dim"],
+        )  # fmt: skip
+        model.load_state_dict(state)
+        return model
+    except Exception as err:  # any way a file can fail to be the classifier
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        log.warning("%s is not a usable cached classifier (%s); training it again", path, reason)
+        return None
