@@ -69,3 +69,15 @@ def test_a_config_dir_that_is_not_there_is_one_line(tmp_path):
     assert_one_error_line(
         result, f"--config-dir: Additional config directory '{tmp_path / 'nope'}' not found"
     )
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("hparams_search=null", "hparams_search=null: Config group override must be a string"),
+     ("model=null", "model=null: Config group override must be a string"),
+     ("data.val_size=0", "data.val_size=0 is not allowed: it must be an integer >= 1")],
+)  # fmt: skip
+def test_a_group_or_size_that_cannot_be_is_one_line(override, message, tmp_path):
+    """``hparams_search=null`` was Hydra's ValueError as a traceback; ``data.val_size=0`` one
+    after the whole training, when validation found no images."""
+    assert_one_error_line(cli("aegan.train", override, f"hydra.run.dir={tmp_path}"), message)

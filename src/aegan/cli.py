@@ -118,6 +118,13 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
                 raise
             report_error(line)
             sys.exit(2)
+        except ValueError as err:  # Hydra refusing an override's value while composing
+            if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
+                raise
+            nulls = [a for a in sys.argv[1:] if re.fullmatch(r"[\w/.@]+=(null|None|~)?", a)]
+            given = f"{', '.join(nulls)}: " if nulls else ""
+            report_error(f"{given}{str(err).splitlines()[0]} (a config group takes an option name)")
+            sys.exit(2)
         except OSError as err:  # Hydra creating the run's folder, before the task runs
             if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
                 raise

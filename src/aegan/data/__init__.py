@@ -62,7 +62,7 @@ def check_data_config(data_cfg: DictConfig) -> None:
             f"data.name={data_cfg.get('name')!r} is not allowed; choose one of: {', '.join(DATASETS)}"
         )
     _check_int(data_cfg, "batch_size", 1)
-    _check_int(data_cfg, "val_size", 0)
+    _check_int(data_cfg, "val_size", 1)  # validation picks best.pt and feeds the objective
     _check_int(data_cfg, "split_seed", 0)
     _check_int(data_cfg, "subset", 1, allow_none=True)
     binarize = data_cfg.get("binarize", "none")
