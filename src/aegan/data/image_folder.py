@@ -54,7 +54,7 @@ def load_image_folder(
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 image = Image.open(path)
             with image:
-                image = image.convert(mode)
+                image = _eight_bit(image).convert(mode)
                 side = min(image.size)  # centre crop to a square, then resize
                 left, top = (image.width - side) // 2, (image.height - side) // 2
                 image = image.crop((left, top, left + side, top + side))
@@ -83,3 +83,13 @@ def load_image_folder(
         tuple(class_names),
         str(folder),
     )
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """A 16-bit grey image (PIL's ``I;16`` modes, or ``I`` from a 16-bit PNG) in 8 bits by its
+    top byte: ``Image.convert`` clips its values to 255 instead, and every image is white."""
+    if not (image.mode.startswith("I;16") or image.mode == "I"):
+        return image
+    array = np.asarray(image).astype(np.int64)
+    shift = 8 if array.max(initial=0) > 255 else 0  # an I image of 8-bit values stays as it is
+    return Image.fromarray(np.clip(array >> shift, 0, 255).astype(np.uint8), "L")

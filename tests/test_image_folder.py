@@ -1,0 +1,20 @@
+"""``data=image_folder``: what an image file holds is what the model sees."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from aegan.data.image_folder import load_image_folder
+
+
+def test_sixteen_bit_grey_images_keep_their_levels(tmp_path):
+    """PIL's convert clipped 16-bit levels to 255: every image came out white."""
+    (tmp_path / "a").mkdir()
+    for i in range(12):
+        levels = np.full((8, 8), 32768 + 256 * i, np.uint16)  # a 16-bit PNG: PIL's I;16
+        Image.fromarray(levels).save(tmp_path / "a" / f"{i}.png")
+    data = load_image_folder(root=str(tmp_path), image_size=8, channels=1, val_size=2,
+                             split_seed=0, test_size=2)  # fmt: skip
+    seen = {int(x) for x in data.train_images.flatten()}
+    assert len(seen) == 8 and seen <= set(range(128, 140)), sorted(seen)
