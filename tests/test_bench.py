@@ -72,17 +72,28 @@ def test_bench_reports_a_configuration_that_fails_and_times_the_rest(tmp_path, m
 
 def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
     cfg = bench_config(tmp_path, "threads=[1]", "compile_modes=[none,default]",
-                       "compile_scopes=[network,step]")  # fmt: skip
-    labels = [
-        (labels["compile"], labels["compile_scope"]) for labels, _ in bench.configurations(cfg)
-    ]
+                       "compile_scopes=[network,step]", "variants={mine:['+mine.size=3']}")  # fmt: skip
+    configs = bench.configurations(cfg)
+    labels = [(labels["compile"], labels["compile_scope"]) for labels, _ in configs[:3]]
     assert labels == [("none", None), ("default", "network"), ("default", "step")]
+    assert (
+        configs[3][1].mine.size == 3 and "mine" not in configs[0][1]
+    )  # +key adds, as on a command line
 
 
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("precisions=[fp8]", "trainer.precision='fp8' is not allowed"),
+        ("precisions=[fp8]", "precisions[0]='fp8' is not allowed; choose one of: bf16"),
+        ("channels_last=[maybe]", "channels_last[0]='maybe' is not allowed"),  # a traceback
+        ("variants=[1,2]", "variants=[1, 2] is not allowed: it must be a mapping"),  # a traceback
+        ("variants={a:'x'}", "variants.a='x' is not allowed: it must be a non-empty list"),
+        ("variants={a:['nokey=1']}", "variants.a: 'nokey=1' is not allowed: the config has no"),
+        (  # a typo was added as a key of its own and the variant timed as the base
+            "variants={a:['trainer.precison=bf16']}",
+            "variants.a: 'trainer.precison=bf16' is not allowed: the config has no setting",
+        ),
+        ("variants={a:['trainer.precision=fp8']}", "variants.a: trainer.precision='fp8' is not"),
         ("batch_size=0", "data.batch_size=0 is not allowed"),  # once ignored as "unset"
         ("steps=-1", "steps=-1 is not allowed"),  # once timed, and reported as a row
         ("plain_steps=0", "plain_steps=0 is not allowed"),

@@ -17,6 +17,11 @@ process CPU time per step. One JSON line per configuration; its ``ratio`` is to 
 loop at the same thread count. A configuration that fails to build or warm up (a compiler
 missing on this machine, say) gets a line with its ``error`` instead, and the others are
 timed as usual.
+
+``variants`` maps a name to a list of ``key=value`` overrides, checked as on the command line
+before anything is timed: each ``key`` must be a setting of the config (``+key=value`` adds
+one that is not), and the variant's configurations are validated as a run's. Each list setting
+(precisions, compile_modes, ...) holds values that its trainer setting takes.
 """
 
 from __future__ import annotations
@@ -28,17 +33,20 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import statistics
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import hydra
 import torch
 import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import ConfigKeyError, ConfigTypeError, ValidationError
 
-from aegan.amp import Amp
+from aegan.amp import PRECISIONS, Amp
 from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR, check_positive, validate_config
 from aegan.data import DeviceBatches, ImageData, image_shape_of, load_data
@@ -46,6 +54,8 @@ from aegan.engine.device import available_cores, resolve_device, seed_everything
 from aegan.engine.scalars import StepAccumulator
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.speed import (
+    COMPILE_MODES,
+    COMPILE_SCOPES,
     build_step,
     cpu_threads,
     denormal_mode,
@@ -54,7 +64,7 @@ from aegan.speed import (
 )
 from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
-from aegan.tasks.build import check_number
+from aegan.tasks.build import check_bool, check_choice, check_number
 from aegan.timing import Timed, describe, device_name, time_round_robin
 
 log = logging.getLogger("aegan.bench")
@@ -141,14 +151,89 @@ def plain_step(
     return task.tutorial_step(_cycle(lambda _epoch: iter(loader)))
 
 
-def apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
-    """A copy of ``cfg`` with ``key=value`` overrides (values parsed as YAML: 1, true, [a,b])."""
+_ABSENT = object()
+OVERRIDE = re.compile(r"(\+{0,2})([A-Za-z_][\w-]*(?:\.[\w-]+)*)=(.*)", re.DOTALL)
+
+
+def parse_override(cfg: DictConfig, override: Any, where: str) -> tuple[str, str, Any]:
+    """(prefix, key, value) of a ``key=value`` override, checked as the command line checks
+    it: ``key`` must be a setting of ``cfg``, ``+key`` adds one that is not, ``++key`` sets
+    either; the value is parsed as YAML (1, true, [a,b])."""
+    match = OVERRIDE.fullmatch(override) if isinstance(override, str) else None
+    if match is None:
+        raise ConfigError(
+            f"{where}: {override!r} is not allowed: an override is key=value (+key=value adds "
+            "a key)"
+        )
+    prefix, key, text = match.groups()
+    exists = OmegaConf.select(cfg, key, default=_ABSENT, throw_on_resolution_failure=False)
+    if prefix == "" and exists is _ABSENT:
+        raise ConfigError(
+            f"{where}: {override!r} is not allowed: the config has no setting {key} "
+            f"(to add one, write +{key}=...)"
+        )
+    if prefix == "+" and exists is not _ABSENT:
+        raise ConfigError(
+            f"{where}: {override!r} is not allowed: {key} is already set (write {key}=...)"
+        )
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        reason = " ".join(str(err).split())[:200]
+        raise ConfigError(
+            f"{where}: {override!r} is not allowed: its value is not YAML: {reason}"
+        ) from None
+    return prefix, key, value
+
+
+def apply_overrides(cfg: DictConfig, overrides: list[str], where: str = "overrides") -> DictConfig:
+    """A copy of ``cfg`` with ``key=value`` overrides (``parse_override``); ``where`` names
+    the setting they came from in an error."""
+    parsed = [parse_override(cfg, override, where) for override in overrides]
     cfg = copy.deepcopy(cfg)
     with open_dict(cfg):
-        for override in overrides:
-            key, _, value = str(override).partition("=")
-            OmegaConf.update(cfg, key.lstrip("+"), yaml.safe_load(value), force_add=True)
+        for (prefix, key, value), override in zip(parsed, overrides, strict=True):
+            try:
+                OmegaConf.update(cfg, key, value, force_add=bool(prefix))
+            except (ValidationError, ConfigTypeError, ConfigKeyError) as err:
+                reason = " ".join(str(err).split("\n")[0].split())[:200]
+                raise ConfigError(f"{where}: {override!r} is not allowed: {reason}") from None
     return cfg
+
+
+def check_variants(cfg: DictConfig) -> dict[str, list[str]]:
+    """``variants`` as name -> its overrides: null or a mapping of names to lists of
+    ``key=value`` strings, each key a setting of the config (``+key`` to add one)."""
+    variants = cfg.variants
+    if variants is None:
+        return {}
+    if not OmegaConf.is_dict(variants):
+        raise ConfigError(
+            f"variants={_plain(variants)!r} is not allowed: it must be a mapping of names to "
+            "lists of key=value overrides, e.g. variants={name:['trainer.fast_dropout=false']}"
+        )
+    out = {}
+    for name, overrides in variants.items_ex(resolve=False):
+        where = f"variants.{name}"
+        if str(name) == "base":
+            raise ConfigError(
+                f"{where} is not allowed: base is the configuration without overrides"
+            )
+        if not OmegaConf.is_list(overrides) or not len(overrides):
+            raise ConfigError(
+                f"{where}={_plain(overrides)!r} is not allowed: it must be a non-empty list of "
+                "key=value overrides, e.g. ['trainer.fast_dropout=false']"
+            )
+        out[str(name)] = list(overrides)
+        for override in out[str(name)]:
+            parse_override(cfg, override, where)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if OmegaConf.is_config(value):
+        return OmegaConf.to_container(value, resolve=False)
+    return value
 
 
 def _optimizer_kind(run_cfg: DictConfig) -> str:
@@ -161,7 +246,7 @@ def _optimizer_kind(run_cfg: DictConfig) -> str:
 def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
     """(labels, training config) for each variant x precision x compile mode and scope x
     channels_last x threads (one scope for compile mode none: nothing is compiled)."""
-    variants = {"base": [], **{str(k): list(v) for k, v in (cfg.variants or {}).items()}}
+    variants = {"base": [], **check_variants(cfg)}
     task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
     threads = [t or cpu_threads(cfg.trainer, task) or torch.get_num_threads() for t in cfg.threads]
     out = []
@@ -175,8 +260,9 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
             run_cfg = apply_overrides(cfg, [
                 f"trainer.precision={precision}", f"trainer.compile={mode}",
                 f"trainer.compile_scope={scope}", f"trainer.capture_step={capture}",
-                f"trainer.channels_last={channels_last}", *overrides,
+                f"trainer.channels_last={channels_last}",
             ])  # fmt: skip
+            run_cfg = apply_overrides(run_cfg, overrides, f"variants.{variant}")
             labels = {
                 "variant": variant, "overrides": list(overrides), "threads": int(n_threads),
                 "precision": run_cfg.trainer.precision, "compile": run_cfg.trainer.compile,
@@ -193,27 +279,29 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
     return out
 
 
-LISTS = (
-    "precisions",
-    "compile_modes",
-    "compile_scopes",
-    "capture_step",
-    "channels_last",
-    "threads",
-)
+LISTS = {  # list setting -> the check of each of its values
+    "precisions": lambda key, value: check_choice(key, value, PRECISIONS),
+    "compile_modes": lambda key, value: check_choice(key, value, COMPILE_MODES),
+    "compile_scopes": lambda key, value: check_choice(key, value, COMPILE_SCOPES),
+    "capture_step": check_bool,
+    "channels_last": check_bool,
+    "threads": lambda key, value: (
+        value is None or check_number(key, value, low=1, high=4 * available_cores(), integer=True)
+    ),
+}
 
 
 def check_lists(cfg: DictConfig) -> None:
-    """The lists of values to time are lists; thread counts are null or what the machine has."""
-    for key in LISTS:
+    """The lists of values to time are non-empty lists of values their trainer setting
+    takes; thread counts are null or what the machine has."""
+    for key, check in LISTS.items():
         if not OmegaConf.is_list(cfg[key]) or not len(cfg[key]):
             raise ConfigError(
-                f"{key}={cfg[key]!r} is not allowed: it must be a list of values to time ({key}=[...])"
+                f"{key}={_plain(cfg[key])!r} is not allowed: it must be a non-empty list of "
+                f"values to time ({key}=[...])"
             )
-    cores = available_cores()
-    for i, threads in enumerate(cfg.threads):
-        if threads is not None:
-            check_number(f"threads[{i}]", threads, low=1, high=4 * cores, integer=True)
+        for i, value in enumerate(cfg[key]):
+            check(f"{key}[{i}]", _plain(value))
 
 
 def benchmark(cfg: DictConfig) -> list[dict]:
@@ -225,15 +313,20 @@ def benchmark(cfg: DictConfig) -> list[dict]:
     check_positive(cfg, "warmup", minimum=0)
     check_positive(cfg, "plain_steps", allow_none=True)
     check_lists(cfg)
+    configs = configurations(cfg)  # checks variants
+    for labels, run_cfg in configs:
+        try:
+            validate_config(run_cfg)
+        except ConfigError as err:
+            if labels["variant"] == "base":
+                raise
+            raise ConfigError(f"variants.{labels['variant']}: {err}") from None
     device = resolve_device(cfg.trainer.device)
     seed_everything(cfg.seed)
     data_dir = Path(cfg.paths.data_dir).expanduser().resolve()
     data = load_data(cfg.data, data_dir=data_dir)
     if cfg.data.name != "fashion_mnist":
         raise ValueError(f"data={cfg.data.name}: the plain reference loop reads Fashion-MNIST only")
-    configs = configurations(cfg)
-    for _, run_cfg in configs:
-        validate_config(run_cfg)
     if any(cfg.capture_step) and cfg.warmup <= WARMUP_STEPS:
         raise ConfigError(
             f"warmup={cfg.warmup} is too short for capture_step=true: a step is captured after "
