@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from aegan.summarize import read_sweep
 
@@ -85,7 +86,10 @@ PROTOCOL_KEYS = {
 SPEED = "Images/s: `python -m aegan.bench` on this 2-core CPU, the recipe's settings."
 
 
-def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[str]) -> None:
+def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[str]) -> int:
+    """Train the seeds of each model not yet finished; 0, or 1 after one line per model
+    whose sweep has a job that did not finish (its failed.json)."""
+    failures = []
     for model in models:
         recipe, extra = MODELS[model]
         sweep = out / model
@@ -101,7 +105,24 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
             f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${seed}", "trainer.resume=auto", *extra, *overrides,
         ]  # fmt: skip
         print(" ".join(command), flush=True)
-        subprocess.run(command, check=True)
+        code = subprocess.run(command).returncode
+        jobs = (
+            [r for r in read_sweep(sweep) if str(r.get("seed")) in todo] if sweep.is_dir() else []
+        )
+        if failed := [r for r in jobs if r["status"] != "ok"]:
+            first = failed[0]
+            where = Path(first["run_dir"]) / "failed.json"
+            failures.append(
+                f"error: {model}: {len(failed)} of {len(todo)} jobs not ok; seed "
+                f"{first.get('seed')} {first['status']}"
+                + (f" ({first['error'][:200]})" if first["error"] else "")
+                + (f", see {where}" if where.is_file() else f", see {first['run_dir']}")
+            )
+        elif code != 0 or len(jobs) < len(todo):
+            failures.append(f"error: {model}: training exited with code {code}, {sweep}")
+    for line in failures:
+        print(" ".join(line.split()), file=sys.stderr)
+    return 1 if failures else 0
 
 
 def training_images_per_sec(row: dict) -> float | None:
@@ -132,10 +153,20 @@ def _cell(values: list[float], digits: int) -> str:
 def table(out: Path, speed: Path | None) -> str:
     rows, lines = [], []
     images_per_sec = {}
-    if speed and speed.is_file():
-        for line in speed.read_text().splitlines():
+    try:
+        speed_lines = speed.read_text().splitlines() if speed else []
+    except (OSError, UnicodeDecodeError) as err:
+        refuse(f"--speed {speed} cannot be read: {err}")
+    for number, line in enumerate(speed_lines, 1):
+        if not line.strip():
+            continue
+        try:
             row = json.loads(line)
-            images_per_sec[row["model"]] = row.get("project_images_per_sec")
+        except ValueError as err:
+            refuse(f"--speed {speed}: line {number} is not JSON ({err.args[0].split(':')[0]})")
+        if not isinstance(row, dict) or not isinstance(row.get("model"), str):
+            refuse(f"--speed {speed}: line {number} is not a line of aegan.bench (no model)")
+        images_per_sec[row["model"]] = row.get("project_images_per_sec")
     jobs = {model: [r for r in read_sweep(out / model) if r["status"] == "ok"]
             for model in MODELS if (out / model).is_dir()}  # fmt: skip
     dense = jobs.get("autoencoder", [])
@@ -213,6 +244,8 @@ def pictures(out: Path, image: Path) -> None:
             x = run.data.test_images[:8]
             pair = torch.cat([x.float() / 255, run.reconstruct(x).cpu()])
             rows.append((f"{model}: 8 test images, their reconstructions", pair))
+    if not rows:
+        refuse(f"--out {out}: no finished runs were found (MODEL/0/checkpoints/last.pt)")
     figure, axes = plt.subplots(len(rows), 1, figsize=(10, 0.9 * len(rows) + 0.3), squeeze=False)
     for ax, (title, images) in zip(axes[:, 0], rows, strict=True):
         grid = make_grid(images, nrow=16, padding=1, pad_value=1.0)
@@ -224,14 +257,54 @@ def pictures(out: Path, image: Path) -> None:
     print(f"wrote {image}")
 
 
-def refuse(message: str) -> None:
-    """A mistake on the command line: one line, exit code 2."""
-    print(f"compare.py: {message}", file=sys.stderr)
+def refuse(message: str) -> NoReturn:
+    """A mistake on the command line: ``error: message`` as one line on stderr, exit code 2."""
+    print(" ".join(f"error: {message}".split()), file=sys.stderr)
     raise SystemExit(2)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse whose mistakes are one line (``refuse``) instead of the usage and a line."""
+
+    def error(self, message: str) -> NoReturn:
+        if "required" in message:  # argparse names the optional overrides too
+            message = "a command is required: run, table or pictures"
+        refuse(f"{message} (see compare.py --help)")
+
+
+def check_options(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Refuse an unknown option before argparse parses: intermixed parsing reports
+    ``--bogus`` alone as a missing command."""
+    known = parser._option_string_actions
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--":
+            return
+        if arg.startswith("-") and len(arg) > 1 and not arg[1].isdigit():
+            name = arg.partition("=")[0]
+            if name not in known:
+                refuse(f"unrecognized option {name} (see compare.py --help)")
+            skip = "=" not in arg and known[name].nargs != 0
+
+
+def check_folder(out: Path, *, may_create: bool) -> None:
+    """``--out`` is a folder (``run``: or can become one)."""
+    if out.is_dir():
+        return
+    if out.exists():
+        refuse(f"--out {out} is not a folder")
+    if not may_create:
+        refuse(f"--out {out}: no such folder; give the folder that run wrote")
+    parent = next(p for p in out.parents if p.exists() or p == Path(p.anchor))
+    if not parent.is_dir():
+        refuse(f"--out {out} cannot be created: {parent} is not a folder")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("command", choices=["run", "table", "pictures"])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", default="0,1,2")
@@ -240,17 +313,31 @@ def main() -> None:
     parser.add_argument("--speed", type=Path, help="aegan.bench lines, one per model")
     parser.add_argument("--image", type=Path, default=Path("docs/images/models.png"))
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every job of run")
+    check_options(parser, sys.argv[1:])
     args = parser.parse_intermixed_args()
     if args.overrides and args.command != "run":
         refuse(f"overrides {' '.join(args.overrides)} are for run only")
     models = args.models.split(",")
     if unknown := [m for m in models if m not in MODELS]:
         refuse(f"--models {','.join(unknown)}: no such model; choose from {', '.join(MODELS)}")
+    check_folder(args.out, may_create=args.command == "run")
     if args.command == "run":
-        run(models, args.epochs, args.seeds, args.out, args.overrides)
+        if not 1 <= args.epochs <= 10**6:
+            refuse(f"--epochs {args.epochs} is not allowed: it must be an integer in [1, 1000000]")
+        if not re.fullmatch(r"\d+(,\d+)*", args.seeds):
+            refuse(
+                f"--seeds {args.seeds!r} is not allowed: it must be a comma list of "
+                "non-negative integers, e.g. 0,1,2"
+            )
+        for model in models:
+            if (args.out / model).exists() and not (args.out / model).is_dir():
+                refuse(f"--out {args.out}: {args.out / model} is not a folder")
+        sys.exit(run(models, args.epochs, args.seeds, args.out, args.overrides))
     elif args.command == "pictures":
         pictures(args.out, args.image)
     else:
+        if args.speed is not None and not args.speed.is_file():
+            refuse(f"--speed {args.speed}: no such file")
         print(table(args.out, args.speed))
 
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = [sys.executable, str(ROOT / "scripts" / "compare.py")]
 TINY = ["trainer.device=cpu", "trainer.cpu_threads=1", "data.subset=1000", "data.val_size=200",
@@ -47,9 +49,42 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
     assert "data.subset=1000" in table.stdout and (out / "comparison.md").is_file()
 
 
-def test_a_mistake_is_one_line():
-    unknown = compare("table", "--models", "autoencoder,dcgn")
-    misplaced = compare("table", "data.subset=1000")
-    for refused, says in ((unknown, "--models dcgn: no such model"), (misplaced, "for run only")):
-        assert refused.returncode == 2 and says in refused.stderr
-        assert len(refused.stderr.splitlines()) == 1, refused.stderr
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["table", "--models", "autoencoder,dcgn"], "--models dcgn: no such model"),
+        (["table", "data.subset=1000"], "for run only"),
+        ([], "a command is required: run, table or pictures"),  # was the usage and a line
+        (["nope"], "invalid choice: 'nope'"),
+        (["table", "--epochs", "abc"], "--epochs: invalid int value: 'abc'"),
+        (["--bogus"], "unrecognized option --bogus"),  # was "required: command, overrides"
+        (["table", "--out", "{tmp}/nothere"], "--out {tmp}/nothere: no such folder"),
+        (["table", "--out", "{tmp}/file"], "--out {tmp}/file is not a folder"),  # a traceback
+        (["pictures", "--out", "{tmp}/file"], "--out {tmp}/file is not a folder"),
+        (["run", "--out", "{tmp}/file"], "--out {tmp}/file is not a folder"),
+        (["table", "--out", "{tmp}", "--speed", "{tmp}/bad.jsonl"],
+         "--speed {tmp}/bad.jsonl: line 2 is not JSON"),  # a JSONDecodeError traceback
+        (["pictures", "--out", "{tmp}"], "no finished runs were found"),  # a ValueError
+        (["run", "--epochs", "0"], "--epochs 0 is not allowed"),  # every job failed
+        (["run", "--epochs", "-1"], "--epochs -1 is not allowed"),
+        (["run", "--seeds", "a,b"], "--seeds 'a,b' is not allowed"),
+        (["run", "--seeds", ""], "--seeds '' is not allowed"),
+    ],
+)  # fmt: skip
+def test_a_mistake_is_one_line(tmp_path, args, says):
+    (tmp_path / "file").write_text("")
+    (tmp_path / "bad.jsonl").write_text('{"model": "vae"}\n{bad\n')
+    refused = compare(*(arg.format(tmp=tmp_path) for arg in args))
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith("error: ") and says.format(tmp=tmp_path) in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1, refused.stderr
+
+
+def test_run_exits_1_naming_the_failed_json_of_a_model_whose_job_failed(tmp_path):
+    out = tmp_path / "compare"
+    failed = compare("run", "--models", "autoencoder", "--epochs", "1", "--seeds", "0",
+                     "--out", str(out), *TINY, "model.latent_dim=-1")  # fmt: skip
+    assert failed.returncode == 1, failed.stderr[-2000:]
+    (line,) = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert "autoencoder: 1 of 1 jobs not ok" in line
+    assert str(out / "autoencoder" / "0" / "failed.json") in line
