@@ -11,6 +11,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
 import aegan.bench as bench
+import aegan.bench_plan as bench_plan
 from conftest import CONF_DIR, REPO
 
 
@@ -73,7 +74,7 @@ def test_bench_reports_a_configuration_that_fails_and_times_the_rest(tmp_path, m
 def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
     cfg = bench_config(tmp_path, "threads=[1]", "compile_modes=[none,default]",
                        "compile_scopes=[network,step]", "variants={mine:['+mine.size=3']}")  # fmt: skip
-    configs = bench.configurations(cfg)
+    configs = bench_plan.configurations(cfg)
     labels = [(labels["compile"], labels["compile_scope"]) for labels, _ in configs[:3]]
     assert labels == [("none", None), ("default", "network"), ("default", "step")]
     assert (

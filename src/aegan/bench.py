@@ -26,45 +26,36 @@ one that is not), and the variant's configurations are validated as a run's. Eac
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import gzip
-import itertools
 import json
 import logging
 import os
-import re
 import shutil
 import statistics
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import hydra
 import torch
-import yaml
-from omegaconf import DictConfig, OmegaConf, open_dict
-from omegaconf.errors import ConfigKeyError, ConfigTypeError, ValidationError
+from omegaconf import DictConfig, open_dict
 
-from aegan.amp import PRECISIONS, Amp
+from aegan.amp import Amp
+from aegan.bench_plan import check_lists, configurations
 from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR, check_positive, validate_config
-from aegan.data import DeviceBatches, ImageData, image_shape_of, load_data
-from aegan.engine.device import available_cores, resolve_device, seed_everything
+from aegan.data import DeviceBatches, ImageData, load_data
+from aegan.engine.device import resolve_device, seed_everything
 from aegan.engine.scalars import StepAccumulator
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.speed import (
-    COMPILE_MODES,
-    COMPILE_SCOPES,
     build_step,
-    cpu_threads,
     denormal_mode,
     denormals_flushed,
     flushes_denormals,
 )
 from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
-from aegan.tasks.build import check_bool, check_choice, check_number
 from aegan.timing import Timed, describe, device_name, time_round_robin
 
 log = logging.getLogger("aegan.bench")
@@ -149,159 +140,6 @@ def plain_step(
     if not hasattr(task, "tutorial_step"):
         return None
     return task.tutorial_step(_cycle(lambda _epoch: iter(loader)))
-
-
-_ABSENT = object()
-OVERRIDE = re.compile(r"(\+{0,2})([A-Za-z_][\w-]*(?:\.[\w-]+)*)=(.*)", re.DOTALL)
-
-
-def parse_override(cfg: DictConfig, override: Any, where: str) -> tuple[str, str, Any]:
-    """(prefix, key, value) of a ``key=value`` override, checked as the command line checks
-    it: ``key`` must be a setting of ``cfg``, ``+key`` adds one that is not, ``++key`` sets
-    either; the value is parsed as YAML (1, true, [a,b])."""
-    match = OVERRIDE.fullmatch(override) if isinstance(override, str) else None
-    if match is None:
-        raise ConfigError(
-            f"{where}: {override!r} is not allowed: an override is key=value (+key=value adds "
-            "a key)"
-        )
-    prefix, key, text = match.groups()
-    exists = OmegaConf.select(cfg, key, default=_ABSENT, throw_on_resolution_failure=False)
-    if prefix == "" and exists is _ABSENT:
-        raise ConfigError(
-            f"{where}: {override!r} is not allowed: the config has no setting {key} "
-            f"(to add one, write +{key}=...)"
-        )
-    if prefix == "+" and exists is not _ABSENT:
-        raise ConfigError(
-            f"{where}: {override!r} is not allowed: {key} is already set (write {key}=...)"
-        )
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        reason = " ".join(str(err).split())[:200]
-        raise ConfigError(
-            f"{where}: {override!r} is not allowed: its value is not YAML: {reason}"
-        ) from None
-    return prefix, key, value
-
-
-def apply_overrides(cfg: DictConfig, overrides: list[str], where: str = "overrides") -> DictConfig:
-    """A copy of ``cfg`` with ``key=value`` overrides (``parse_override``); ``where`` names
-    the setting they came from in an error."""
-    parsed = [parse_override(cfg, override, where) for override in overrides]
-    cfg = copy.deepcopy(cfg)
-    with open_dict(cfg):
-        for (prefix, key, value), override in zip(parsed, overrides, strict=True):
-            try:
-                OmegaConf.update(cfg, key, value, force_add=bool(prefix))
-            except (ValidationError, ConfigTypeError, ConfigKeyError) as err:
-                reason = " ".join(str(err).split("\n")[0].split())[:200]
-                raise ConfigError(f"{where}: {override!r} is not allowed: {reason}") from None
-    return cfg
-
-
-def check_variants(cfg: DictConfig) -> dict[str, list[str]]:
-    """``variants`` as name -> its overrides: null or a mapping of names to lists of
-    ``key=value`` strings, each key a setting of the config (``+key`` to add one)."""
-    variants = cfg.variants
-    if variants is None:
-        return {}
-    if not OmegaConf.is_dict(variants):
-        raise ConfigError(
-            f"variants={_plain(variants)!r} is not allowed: it must be a mapping of names to "
-            "lists of key=value overrides, e.g. variants={name:['trainer.fast_dropout=false']}"
-        )
-    out = {}
-    for name, overrides in variants.items_ex(resolve=False):
-        where = f"variants.{name}"
-        if str(name) == "base":
-            raise ConfigError(
-                f"{where} is not allowed: base is the configuration without overrides"
-            )
-        if not OmegaConf.is_list(overrides) or not len(overrides):
-            raise ConfigError(
-                f"{where}={_plain(overrides)!r} is not allowed: it must be a non-empty list of "
-                "key=value overrides, e.g. ['trainer.fast_dropout=false']"
-            )
-        out[str(name)] = list(overrides)
-        for override in out[str(name)]:
-            parse_override(cfg, override, where)
-    return out
-
-
-def _plain(value: Any) -> Any:
-    if OmegaConf.is_config(value):
-        return OmegaConf.to_container(value, resolve=False)
-    return value
-
-
-def _optimizer_kind(run_cfg: DictConfig) -> str:
-    """How the task's (first) optimizer updates: fused, foreach or for-loop."""
-    task = build_task(run_cfg.model, image_shape_of(run_cfg.data), torch.device("meta"))
-    group = next(iter(task.optimizers.values())).param_groups[0]
-    return "fused" if group.get("fused") else ("foreach" if group.get("foreach") else "for-loop")
-
-
-def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
-    """(labels, training config) for each variant x precision x compile mode and scope x
-    channels_last x threads (one scope for compile mode none: nothing is compiled)."""
-    variants = {"base": [], **check_variants(cfg)}
-    task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
-    threads = [t or cpu_threads(cfg.trainer, task) or torch.get_num_threads() for t in cfg.threads]
-    out = []
-    for variant, overrides in variants.items():
-        for precision, mode, scope, capture, channels_last, n_threads in itertools.product(
-            cfg.precisions, cfg.compile_modes, cfg.compile_scopes, cfg.capture_step,
-            cfg.channels_last, threads,
-        ):  # fmt: skip
-            if mode == "none" and scope != cfg.compile_scopes[0]:
-                continue
-            run_cfg = apply_overrides(cfg, [
-                f"trainer.precision={precision}", f"trainer.compile={mode}",
-                f"trainer.compile_scope={scope}", f"trainer.capture_step={capture}",
-                f"trainer.channels_last={channels_last}",
-            ])  # fmt: skip
-            run_cfg = apply_overrides(run_cfg, overrides, f"variants.{variant}")
-            labels = {
-                "variant": variant, "overrides": list(overrides), "threads": int(n_threads),
-                "precision": run_cfg.trainer.precision, "compile": run_cfg.trainer.compile,
-                "compile_scope": run_cfg.trainer.compile_scope if mode != "none" else None,
-                "capture_step": bool(run_cfg.trainer.capture_step),
-                "channels_last": bool(run_cfg.trainer.channels_last),
-                "optimizer": _optimizer_kind(run_cfg),
-                "fast_dropout": bool(run_cfg.trainer.fast_dropout),
-                "flush_denormal": bool(run_cfg.trainer.flush_denormal),
-                "pad_thin_convs": bool(run_cfg.trainer.pad_thin_convs),
-                "direct_optimizer_step": bool(run_cfg.trainer.direct_optimizer_step),
-            }  # fmt: skip
-            out.append((labels, run_cfg))
-    return out
-
-
-LISTS = {  # list setting -> the check of each of its values
-    "precisions": lambda key, value: check_choice(key, value, PRECISIONS),
-    "compile_modes": lambda key, value: check_choice(key, value, COMPILE_MODES),
-    "compile_scopes": lambda key, value: check_choice(key, value, COMPILE_SCOPES),
-    "capture_step": check_bool,
-    "channels_last": check_bool,
-    "threads": lambda key, value: (
-        value is None or check_number(key, value, low=1, high=4 * available_cores(), integer=True)
-    ),
-}
-
-
-def check_lists(cfg: DictConfig) -> None:
-    """The lists of values to time are non-empty lists of values their trainer setting
-    takes; thread counts are null or what the machine has."""
-    for key, check in LISTS.items():
-        if not OmegaConf.is_list(cfg[key]) or not len(cfg[key]):
-            raise ConfigError(
-                f"{key}={_plain(cfg[key])!r} is not allowed: it must be a non-empty list of "
-                f"values to time ({key}=[...])"
-            )
-        for i, value in enumerate(cfg[key]):
-            check(f"{key}[{i}]", _plain(value))
 
 
 def benchmark(cfg: DictConfig) -> list[dict]:
