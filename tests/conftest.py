@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,22 @@ def trained_ae_run(tmp_path_factory) -> Path:
         )
     )
     return run_dir
+
+
+def run_module(module: str, *args: str) -> subprocess.CompletedProcess:
+    """``python -m module args`` from the repository root, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess, message: str) -> None:
+    """Exit code 2, ``error: ...`` alone on stderr naming ``message``, nothing before it (no
+    warning, no traceback, no logged ERROR on stdout)."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output[-2000:]
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, output[-2000:]
+    assert message in result.stderr, output[-2000:]
+    assert "[ERROR]" not in result.stdout and "Traceback" not in output
+    assert "Warning" not in output

@@ -1,26 +1,10 @@
 """Every entry point's mistakes read the same: ``error: ...`` alone on stderr, exit code 2."""
 
-import subprocess
-import sys
-
 import pytest
 
-from conftest import REPO
+from conftest import assert_one_error_line, run_module
 
-
-def cli(module: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
-
-
-def assert_one_error_line(result: subprocess.CompletedProcess, message: str) -> None:
-    output = result.stdout + result.stderr
-    assert result.returncode == 2, output[-2000:]
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, output[-2000:]
-    assert message in result.stderr, output[-2000:]
-    assert "Traceback" not in output and "Warning" not in output
+cli = run_module
 
 
 def test_a_training_mistake_is_one_line_on_stderr_and_in_train_log(tmp_path):

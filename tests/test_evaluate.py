@@ -15,7 +15,7 @@ from aegan.errors import CheckpointError
 from aegan.evaluate import evaluate_task, log_dir_of, write_metrics
 from aegan.files import read_json
 from aegan.train import train
-from conftest import REPO, TINY_AE
+from conftest import REPO, TINY_AE, assert_one_error_line, run_module
 
 AE_KEYS = {"test/mse", "test/bce", "test/psnr", "test/ssim", "probe/accuracy", "pca/mse",
            "pca/probe_accuracy", "test/mse_over_pca"}  # fmt: skip
@@ -138,19 +138,7 @@ def test_evaluate_cli_errors_are_one_line(trained_ae_run, tmp_path, overrides, m
 
 
 def evaluate_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "aegan.evaluate", *args], cwd=REPO, capture_output=True,
-        text=True, timeout=300,
-    )  # fmt: skip
-
-
-def assert_one_error_line(result: subprocess.CompletedProcess, message: str) -> None:
-    """Exit code 2, ``error: ...`` alone on stderr, nothing before it (no warning)."""
-    output = result.stdout + result.stderr
-    assert result.returncode == 2, output[-2000:]
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, output[-2000:]
-    assert message in result.stderr, output[-2000:]
-    assert "[ERROR]" not in result.stdout and "Traceback" not in output
+    return run_module("aegan.evaluate", *args)
 
 
 def test_a_user_mistake_is_one_line_on_stderr_and_in_the_log(trained_ae_run):
