@@ -215,7 +215,7 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(monkeypatch, capsys, t
 
 @pytest.mark.parametrize(
     ("override", "message"),
-    [("threads=100000", "threads=100000 is not allowed: it must be a list"),
+    [("threads=100000", "threads=100000 is not allowed: it must be a non-empty list"),
      ("threads=[100000]", "threads[0]=100000 is not allowed"),
      ("threads=[two]", "threads[0]='two' is not allowed")],
 )  # fmt: skip
