@@ -180,6 +180,7 @@ COMMAND_LINES = [
     (["evaluate.metrics=[fd]"], "'fd' needs a model that can sample"),
     (["data.val_size=60000"], "data.val_size=60000 is not allowed: data=fashion_mnist has 60000"),
     (["data.batch_size=59999", "data.val_size=5000", "data.subset=null"], "data.batch_size=59999"),
+    (["data.subset=100000"], "data.subset=100000 is more than the 59500 training images"),
     (["seed=18446744073709551616"], "seed=18446744073709551616 is not allowed"),
     (["model.optimizer.lr=nan"], "model.optimizer.lr=nan"),
     (["model.optimizer.lr=fast"], "model.optimizer.lr='fast'"),

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
+from aegan.data import load_data
 from aegan.data.sources import load_idx_dataset
-from aegan.errors import DataFileError
+from aegan.errors import ConfigError, DataFileError
 
 FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
          "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}  # fmt: skip
@@ -60,3 +62,13 @@ def test_sound_contents_load(tmp_path):
     data = load_idx_dataset("fashion_mnist", root=str(folder_with(tmp_path)), data_dir=tmp_path,
                             download=False, val_size=8, split_seed=0)  # fmt: skip
     assert data.train_images.shape == (56, 1, 28, 28) and len(data.test_labels) == 16
+
+
+def test_a_subset_larger_than_the_folder_holds_is_one_line(tmp_path):
+    """data.root may hold fewer images than the named data set: the check is on what was read."""
+    data_cfg = OmegaConf.create({"name": "fashion_mnist", "root": str(folder_with(tmp_path)),
+                                 "download": False, "val_size": 8, "split_seed": 0, "subset": 57})  # fmt: skip
+    with pytest.raises(ConfigError, match=r"^data.subset=57 is more than the 56 training images"):
+        load_data(data_cfg, data_dir=tmp_path)
+    data_cfg.subset = 56
+    assert len(load_data(data_cfg, data_dir=tmp_path).train_images) == 56

@@ -55,6 +55,14 @@ def _check_int(data_cfg: DictConfig, key: str, low: int, *, allow_none: bool = F
         )
 
 
+def _check_subset(data_cfg: DictConfig, train_size: int) -> None:
+    if data_cfg.subset is not None and data_cfg.subset > train_size:
+        raise ConfigError(
+            f"data.subset={data_cfg.subset} is more than the {train_size} training images of "
+            f"{data_cfg.name}; use at most {train_size}, or null for all of them"
+        )
+
+
 def check_data_config(data_cfg: DictConfig) -> None:
     """Raise ``ConfigError`` for a data setting that cannot work, before reading anything."""
     if data_cfg.get("name") not in DATASETS:
@@ -91,6 +99,8 @@ def check_data_config(data_cfg: DictConfig) -> None:
             f"data.batch_size={data_cfg.batch_size} is larger than the training set "
             f"({total - data_cfg.val_size} images after data.val_size={data_cfg.val_size})"
         )
+    if total is not None:
+        _check_subset(data_cfg, total - data_cfg.val_size)
     if data_cfg.name == "image_folder":
         _check_int(data_cfg, "image_size", 4)
         _check_int(data_cfg, "test_size", 0)
@@ -140,6 +150,7 @@ def load_data(data_cfg: DictConfig, *, data_dir: str | Path) -> ImageData:
             f"data.name={name!r} is not a data set; choose one of: {', '.join(DATASETS)}"
         )
     if data_cfg.subset:
+        _check_subset(data_cfg, len(data.train_images))  # data.root may hold fewer
         data.train_images = data.train_images[: data_cfg.subset]
         data.train_labels = data.train_labels[: data_cfg.subset]
     return binarized(data, data_cfg.get("binarize", "none"), seed=data_cfg.split_seed)
