@@ -16,7 +16,7 @@ from aegan.engine import load_checkpoint
 from aegan.logger import TensorBoardLogger
 from aegan.metrics import frechet_distance
 from aegan.tasks import GanTask, build_task
-from aegan.tasks.gan import pooled_pixels
+from aegan.tasks.adversarial import pooled_pixels
 from aegan.train import train
 from conftest import CPU, TINY_GAN, built, compose_config
 

@@ -21,11 +21,10 @@ from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import denormalize, normalize
 from aegan.losses import get_gan_loss
-from aegan.metrics import frechet_distance
 from aegan.models.vae import reparameterize
+from aegan.tasks.adversarial import SAMPLE_BATCH, pixel_fd, pooled_pixels
 from aegan.tasks.build import build_network, build_optimizer, check_bool, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
-from aegan.tasks.gan import SAMPLE_BATCH, pooled_pixels
 
 
 class BiganTask(Task):
@@ -159,7 +158,7 @@ class BiganTask(Task):
             count += x.numel()
         noise = torch.Generator().manual_seed(self.val_noise_seed)
         fakes = self.sample(self.fd_samples, noise)
-        return {"val/pixel_fd": frechet_distance(pooled_pixels(fakes).cpu(), torch.cat(features)),
+        return {"val/pixel_fd": pixel_fd(fakes, features),
                 "val/mse": errors / count}  # fmt: skip
 
     @torch.no_grad()

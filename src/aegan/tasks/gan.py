@@ -11,40 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import denormalize, normalize
 from aegan.losses import get_gan_loss, gradient_penalty, r1_penalty
-from aegan.metrics import frechet_distance
+from aegan.tasks.adversarial import (
+    SAMPLE_BATCH,
+    grad_norm,
+    pixel_fd,
+    pooled_pixels,
+    set_requires_grad,
+)
 from aegan.tasks.build import build_network, build_optimizer, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
-
-SAMPLE_BATCH = 500  # generator samples per forward
-POOLED_SIZE = 7  # pooled_pixels: 7x7 per channel (49-d grey, 147-d RGB)
-
-
-def pooled_pixels(images: torch.Tensor) -> torch.Tensor:
-    """Images in [0, 1] (B, C, H, W) -> (B, C*7*7) average-pooled pixels: a cheap stand-in
-    for a feature network, enough to tell blobs from garments each epoch, not sharpness."""
-    return F.adaptive_avg_pool2d(images.float(), POOLED_SIZE).flatten(1)
-
-
-def grad_norm(params: list[nn.Parameter]) -> torch.Tensor:
-    """L2 norm of the gradients of ``params`` as a 0-d device tensor (no host sync)."""
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return torch.zeros((), device=params[0].device)
-    return torch.nn.utils.get_total_norm(grads).detach()
-
-
-def set_requires_grad(params: list[nn.Parameter], requires_grad: bool) -> None:
-    """``Module.requires_grad_`` over a parameter list made once (walking the module tree
-    on every step costs more host time than a dozen kernel launches)."""
-    for param in params:
-        param.requires_grad_(requires_grad)
 
 
 class GanTask(Task):
@@ -300,7 +281,7 @@ class GanTask(Task):
         fake_logits = torch.cat([self._logits(c * 2 - 1, amp) for c in fakes.split(SAMPLE_BATCH)])
         real_logits = torch.cat(real_logits)
         return {
-            "val/pixel_fd": frechet_distance(pooled_pixels(fakes).cpu(), torch.cat(real_features)),
+            "val/pixel_fd": pixel_fd(fakes, real_features),
             "val/d_real_accuracy": (real_logits > self.threshold).float().mean().item(),
             "val/d_fake_accuracy": (fake_logits < self.threshold).float().mean().item(),
         }

@@ -19,8 +19,9 @@ import torch.nn.functional as F
 
 from aegan.amp import Amp
 from aegan.data import normalize
+from aegan.tasks.adversarial import grad_norm
 from aegan.tasks.build import check_number
-from aegan.tasks.gan import GanTask, grad_norm
+from aegan.tasks.gan import GanTask
 
 
 class InfoGanTask(GanTask):

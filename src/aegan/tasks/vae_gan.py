@@ -24,10 +24,9 @@ from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import denormalize, normalize
 from aegan.losses import get_gan_loss
-from aegan.metrics import frechet_distance
 from aegan.models.vae import reparameterize
+from aegan.tasks.adversarial import SAMPLE_BATCH, pixel_fd, pooled_pixels
 from aegan.tasks.build import build_network, build_optimizer, check_number
-from aegan.tasks.gan import SAMPLE_BATCH, pooled_pixels
 from aegan.tasks.vae import gaussian_kl
 
 
@@ -155,7 +154,7 @@ class VaeGanTask(Task):
             kl += gaussian_kl(mean, logvar).sum().item()
             count, images = count + x.numel(), images + len(x)
         fakes = self.sample(self.fd_samples, torch.Generator().manual_seed(self.val_noise_seed))
-        return {"val/pixel_fd": frechet_distance(pooled_pixels(fakes).cpu(), torch.cat(features)),
+        return {"val/pixel_fd": pixel_fd(fakes, features),
                 "val/mse": errors / count, "val/kl": kl / images}  # fmt: skip
 
     @torch.no_grad()

@@ -1,0 +1,42 @@
+"""What the tasks with a generator and a discriminator share: the cheap validation
+objective (a Frechet distance on pooled pixels) and the bookkeeping of their steps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aegan.metrics import frechet_distance
+
+SAMPLE_BATCH = 500  # generator samples per forward
+POOLED_SIZE = 7  # pooled_pixels: 7x7 per channel (49-d grey, 147-d RGB)
+
+
+def pooled_pixels(images: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] (B, C, H, W) -> (B, C*7*7) average-pooled pixels: a cheap stand-in
+    for a feature network, enough to tell blobs from garments each epoch, not sharpness."""
+    return F.adaptive_avg_pool2d(images.float(), POOLED_SIZE).flatten(1)
+
+
+def pixel_fd(fakes: torch.Tensor, real_features: Sequence[torch.Tensor]) -> float:
+    """``val/pixel_fd``: fakes in [0, 1] (N, C, H, W) against the ``pooled_pixels`` of the
+    validation batches."""
+    return frechet_distance(pooled_pixels(fakes).cpu(), torch.cat(list(real_features)))
+
+
+def grad_norm(params: list[nn.Parameter]) -> torch.Tensor:
+    """L2 norm of the gradients of ``params`` as a 0-d device tensor (no host sync)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros((), device=params[0].device)
+    return torch.nn.utils.get_total_norm(grads).detach()
+
+
+def set_requires_grad(params: list[nn.Parameter], requires_grad: bool) -> None:
+    """``Module.requires_grad_`` over a parameter list made once (walking the module tree
+    on every step costs more host time than a dozen kernel launches)."""
+    for param in params:
+        param.requires_grad_(requires_grad)
