@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from aegan.errors import ConfigError
+
 __all__ = [
     "GAN_LOSSES",
     "GanLoss",
@@ -136,13 +138,13 @@ GAN_LOSSES: dict[str, GanLoss] = {
 
 
 def get_gan_loss(name: str, key: str = "model.loss", *, penalty: bool = True) -> GanLoss:
-    """The `GanLoss` called `name`; a one-line ValueError naming `key` and the choices
+    """The `GanLoss` called `name`; a `ConfigError` naming `key` and the choices
     otherwise. `penalty=False` is for a task that adds no gradient penalty: it refuses
     wgan_gp, whose critic has no Lipschitz bound without one and diverges."""
     choices = [loss for loss in GAN_LOSSES if penalty or loss != "wgan_gp"]
     if isinstance(name, str) and name in choices:
         return GAN_LOSSES[name]
     why = " (this model adds no gradient penalty, which it needs)" if name == "wgan_gp" else ""
-    raise ValueError(
+    raise ConfigError(  # not a ValueError: that would be reported as the task's failure
         f"{key}={name!r} is not a GAN loss here{why}; choose one of: {', '.join(choices)}"
     )
