@@ -23,6 +23,9 @@ from torch import nn
 
 from aegan.errors import ConfigError
 
+MAX_SIZE = 2**31 - 1  # a layer width torch can index
+MAX_LR = 10.0
+
 
 def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
     """``hydra.utils.instantiate`` with its failures as one ``ConfigError`` naming ``key``."""
@@ -113,16 +116,34 @@ def _plain(value: Any) -> Any:
 
 def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
     """The optimizer of the ``_partial_`` sub-config ``key``, for ``params``."""
+    for switch in ("fused", "foreach"):  # torch reads any truthy value as true
+        check_bool(f"{key}.{switch}", cfg.get(switch), allow_none=True)
     if cfg.get("fused") and cfg.get("foreach"):
         raise ConfigError(
             f"{key}.fused=true and {key}.foreach=true cannot both be set; "
             f"set {key}.fused=false to use foreach"
         )
-    lr = cfg.get("lr")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
-        raise ConfigError(f"{key}.lr={lr!r} is not allowed: it must be a positive number")
+    # a step of lr > MAX_LR overflows the weights on the first batches: NaN after data is read
+    check_number(f"{key}.lr", cfg.get("lr"), low=0, low_open=True, high=MAX_LR)
+    if "betas" in cfg:
+        check_sizes(
+            f"{key}.betas", cfg.betas, length=2, low=0, high=1, high_open=True, integer=False
+        )
+    if "eps" in cfg:
+        check_number(f"{key}.eps", cfg.eps, low=0, low_open=True, high=1)
+    if "weight_decay" in cfg:
+        check_number(f"{key}.weight_decay", cfg.weight_decay, low=0, high=1e6)
     # plain lists and tuples (betas), not ListConfigs, in the optimizer state
-    return _instantiate(key, cfg, _convert_="all")(list(params))
+    optimizer = _instantiate(key, cfg, _convert_="all")
+    try:  # the optimizer's own checks: named by its key, not by the task that builds it
+        return optimizer(list(params))
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as err:
+        reason = " ".join(str(err).split())[:300]
+        raise ConfigError(
+            f"{key}._target_={cfg['_target_']} could not be built: {reason}"
+        ) from None
 
 
 def check_choice(key: str, value: Any, allowed: Sequence[Any]) -> None:
@@ -133,10 +154,11 @@ def check_choice(key: str, value: Any, allowed: Sequence[Any]) -> None:
         )
 
 
-def check_bool(key: str, value: Any) -> None:
-    """Raise ``ConfigError`` unless ``value`` is true or false."""
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key}={value!r} is not allowed: it must be true or false")
+def check_bool(key: str, value: Any, *, allow_none: bool = False) -> None:
+    """Raise ``ConfigError`` unless ``value`` is true or false (or null, with ``allow_none``)."""
+    if not isinstance(value, bool) and not (allow_none and value is None):
+        allowed = "true, false or null" if allow_none else "true or false"
+        raise ConfigError(f"{key}={value!r} is not allowed: it must be {allowed}")
 
 
 def check_number(
@@ -158,12 +180,26 @@ def check_number(
         )
 
 
-def check_sizes(key: str, sizes: Any) -> None:
-    """Raise ``ConfigError`` unless ``sizes`` is a list of positive integers (layer widths)."""
-    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
-        raise ConfigError(f"{key}={sizes!r} is not allowed: it must be a list of layer sizes")
-    for i, size in enumerate(sizes):
-        check_number(f"{key}[{i}]", size, low=1, high=2**31 - 1, integer=True)
+def check_sizes(
+    key: str, sizes: Any, *, min_length: int = 0, length: int | None = None, **bounds: Any
+) -> None:
+    """Raise ``ConfigError`` unless ``sizes`` is a list of at least ``min_length`` (exactly
+    ``length``) entries, each passing ``check_number`` with ``bounds`` (by default a layer
+    width: an integer in [1, MAX_SIZE])."""
+    bounds = {"low": 1, "high": MAX_SIZE, "integer": True, **bounds}
+    plain = list(sizes) if isinstance(sizes, (Sequence, ListConfig)) else None
+    short = plain is not None and (
+        len(plain) < min_length or (length is not None and len(plain) != length)
+    )
+    if isinstance(sizes, (str, bytes)) or plain is None or short:
+        what = "layer sizes" if bounds["integer"] else "numbers"
+        count = f"{length} " if length is not None else ""
+        count = f"at least {min_length} " if length is None and min_length else count
+        raise ConfigError(
+            f"{key}={_plain(sizes)!r} is not allowed: it must be a list of {count}{what}"
+        )
+    for i, size in enumerate(plain):
+        check_number(f"{key}[{i}]", size, **bounds)
 
 
 def parameter_bytes(task: Any) -> int:
