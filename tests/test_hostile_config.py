@@ -132,23 +132,23 @@ def test_generated_values_at_every_key_are_refused_in_one_line_or_pass(where, va
 
 
 ZERO_WIDTHS = [
-    ("aae", "model.discriminator.hidden_dims", [0], "model.discriminator.hidden_dims=[0]"),
+    ("aae", "model.discriminator.hidden_dims", [0], "model.discriminator.hidden_dims[0]=0"),
     ("bigan", "model.discriminator.z_hidden", 0, "model.discriminator.z_hidden=0"),
-    ("dcgan", "model.generator.channels", [256, 0, 128], "model.generator.channels=[256, 0, 128]"),
-    ("vae_gan", "model.encoder.channels", [64, 0], "model.encoder.channels=[64, 0]"),
+    ("dcgan", "model.generator.channels", [256, 0, 128], "model.generator.channels[1]=0"),
+    ("vae_gan", "model.encoder.channels", [64, 0], "model.encoder.channels[1]=0"),
 ]
 
 
 @pytest.mark.parametrize(("model", "key", "value", "setting"), ZERO_WIDTHS)
 def test_a_layer_of_width_zero_names_its_setting(model, key, value, setting):
-    """Sizes inside a network's section reach torch unchecked: the built network is checked,
-    and the line names the setting, without torch's zero-element warning before it."""
+    """Sizes inside a network's section are checked by name before torch sees them: the line
+    names the setting, without torch's zero-element warning before it."""
     cfg = base(model).copy()
     with open_dict(cfg):
         OmegaConf.update(cfg, key, value, merge=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with pytest.raises(ConfigError, match=re.escape(f"{setting} is not allowed: sizes must")):
+        with pytest.raises(ConfigError, match=re.escape(f"{setting} is not allowed: it must be")):
             validate_config(cfg)
     assert not caught, caught[0].message
 

@@ -24,7 +24,10 @@ from torch import nn
 from aegan.errors import ConfigError
 
 MAX_SIZE = 2**31 - 1  # a layer width torch can index
+MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
 MAX_LR = 10.0
+WIDTHS = ("latent_dim", "out_features")  # network settings that are layer widths
+COUNTS = ("num_labels", "categories", "continuous")  # may be 0: none of them
 
 
 def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
@@ -76,6 +79,7 @@ def build_network(key: str, cfg: DictConfig, **sizes: Any) -> nn.Module:
     """The ``nn.Module`` of the sub-config ``key`` (e.g. ``model.generator``), with ``sizes``
     (image_shape, ...) that come from the data rather than the config."""
     settings = {**cfg, **sizes}
+    check_network_settings(key, {k: v for k, v in cfg.items() if k not in sizes})
     for name, value in settings.items():  # sizes and counts: none is negative
         if isinstance(value, int) and not isinstance(value, bool) and value < 0:
             raise ConfigError(f"{key}.{name}={value} is not allowed: it must be >= 0")
@@ -200,6 +204,26 @@ def check_sizes(
         )
     for i, size in enumerate(plain):
         check_number(f"{key}[{i}]", size, **bounds)
+
+
+def check_network_settings(key: str, settings: dict[str, Any]) -> None:
+    """Raise ``ConfigError`` for a network setting of a well-known name (``kernel_size``,
+    ``dropout``, ``channels``, ``*_hidden``...) outside what a layer accepts: unchecked,
+    torch's own error names neither the setting nor the value."""
+    for name, value in settings.items():
+        full = f"{key}.{name}"
+        if name == "kernel_size":  # "same" padding: an odd kernel
+            check_number(full, value, low=1, high=MAX_KERNEL, integer=True)
+            if value % 2 == 0:
+                raise ConfigError(f"{full}={value} is not allowed: it must be odd (1, 3, 5, ...)")
+        elif name == "dropout":  # 1 zeroes every feature: D would see nothing
+            check_number(full, value, low=0, high=1, high_open=True)
+        elif name.endswith(("channels", "hidden_dims")):
+            check_sizes(full, value, min_length=0 if name == "hidden_dims" else 1)
+        elif name in WIDTHS or name.endswith("_hidden"):
+            check_number(full, value, low=1, high=MAX_SIZE, integer=True)
+        elif name in COUNTS:
+            check_number(full, value, low=0, high=MAX_SIZE, integer=True)
 
 
 def parameter_bytes(task: Any) -> int:
