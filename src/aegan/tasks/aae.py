@@ -38,6 +38,7 @@ from aegan.tasks.build import (
     check_bool,
     check_choice,
     check_number,
+    check_sizes,
 )
 from aegan.tasks.ema import ExponentialMovingAverage
 
@@ -109,6 +110,7 @@ class AaeTask(Task):
         ema_decay: float | None = None,
     ) -> None:
         check_number("model.latent_dim", latent_dim, low=2, high=2**20, integer=True)
+        check_sizes("model.hidden_dims", hidden_dims)
         check_choice("model.loss", loss, ("mse", "bce"))
         check_choice("model.posterior", posterior, POSTERIORS)
         check_number("model.ema_decay", ema_decay or 0.0, low=0, high=1, high_open=True)
@@ -132,6 +134,12 @@ class AaeTask(Task):
                 "aegan.models.aae_autoencoder, which follows model.posterior"
             )
         self.discriminator = build_network("model.discriminator", discriminator).to(device)
+        labels = COMPONENTS if label_prior else 0  # D's one-hot input: the label, or none
+        if getattr(self.discriminator, "num_labels", labels) != labels:
+            raise ConfigError(  # else D asks for labels the step does not give, or ignores them
+                f"model.discriminator.num_labels={self.discriminator.num_labels} is not allowed: "
+                f"with model.label_prior={str(bool(label_prior)).lower()} it must be {labels}"
+            )
         self.networks: dict[str, nn.Module] = {
             "autoencoder": self.net,
             "discriminator": self.discriminator,
