@@ -67,10 +67,9 @@ class DenseVAE(GaussianEncoderDecoder):
     ) -> None:
         super().__init__(image_shape, latent_dim)
         pixels = math.prod(self.image_shape)
+        encoder_sizes = [pixels, *hidden_dims]  # no hidden_dims: a linear encoder, as the AE's
         self.encoder = nn.Sequential(
-            nn.Flatten(),
-            *mlp([pixels, *hidden_dims]),
-            nn.Linear(list(hidden_dims)[-1], 2 * latent_dim),
+            nn.Flatten(), *mlp(encoder_sizes), nn.Linear(encoder_sizes[-1], 2 * latent_dim)
         )
         decoder_sizes = [latent_dim, latent_dim, *reversed(hidden_dims)]
         self.decoder = nn.Sequential(*mlp(decoder_sizes), nn.Linear(decoder_sizes[-1], pixels))
