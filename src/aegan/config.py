@@ -38,6 +38,7 @@ from aegan.schema import (
     CODE_KEYS,
     GROUPS,
     OPTION_NAME,
+    check_option_names,
     check_settings,
     code_in,
     fits,
@@ -134,6 +135,7 @@ def validate_config(cfg: DictConfig) -> None:
             )
     check_all_set(cfg)
     check_settings(cfg, reference(CONF_DIR, option_choices(cfg, CONF_DIR)))
+    check_option_names(cfg)
     check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)
     check_data_config(cfg.data)
     trainer = cfg.trainer

@@ -60,6 +60,25 @@ def option_choices(cfg: DictConfig, conf_dir: str | Path) -> dict[str, str | Non
     return choices
 
 
+def check_option_names(cfg: DictConfig) -> None:
+    """``model.name`` and ``data.name`` name the options the run was composed from: its
+    record picks its config by them (``aegan.config.record_config``), so a renamed one
+    trains a run that cannot be evaluated or resumed."""
+    hydra = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
+    for group in ("model", "data"):
+        name, option = cfg[group].get("name"), hydra.get(group)
+        if option is not None and name not in (None, option):
+            raise ConfigError(
+                f"{group}.name={name!r} is not allowed: it must be {option!r}, the name of "
+                f"{group}={option} (choose another option with {group}=...)"
+            )
+        if option is None and not (isinstance(name, str) and OPTION_NAME.fullmatch(name)):
+            raise ConfigError(
+                f"{group}.name={name!r} is not allowed: it must be the name of the {group} "
+                "option the config was composed from"
+            )
+
+
 def reference(conf_dir: str | Path, choices: dict[str, str | None]) -> dict[str, Any]:
     """What ``conf/`` holds for the chosen options: ``train.yaml``'s own keys and, per
     group, the chosen option's file (``None`` for an option outside ``conf/``)."""
