@@ -1,0 +1,118 @@
+"""Hostile values for the model settings: each is refused by ``validate_config`` in one line
+naming the key, the value and what is allowed, before any data is read.
+
+In-process (compose, then the pre-data checks): the whole table takes seconds."""
+
+from __future__ import annotations
+
+import warnings
+from functools import cache
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf, open_dict
+
+import aegan.config
+from aegan.config import validate_config
+from aegan.errors import ConfigError
+
+
+@cache
+def base(model: str):
+    cfg = aegan.config.compose_config([f"model={model}", "trainer.device=cpu"])
+    with open_dict(cfg):
+        cfg.paths.output_dir = "/nonexistent/aegan-hostile-model"  # validate_config writes nothing
+    return cfg
+
+
+def refusal(model: str, **settings) -> str:
+    """The one-line ConfigError ``validate_config`` raises for ``settings`` on ``model``."""
+    cfg = base(model).copy()
+    with open_dict(cfg):
+        for key, value in settings.items():
+            OmegaConf.update(cfg, key, value, merge=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no torch warning before the refusal
+        with pytest.raises(ConfigError) as refused:
+            validate_config(cfg)
+    message = str(refused.value)
+    assert "\n" not in message and "could not be built" not in message, message
+    return message
+
+
+OPT = "model.optimizer"
+CASES = [
+    # optimizers: switches torch reads as truthy, a learning rate that overflows, Adam's betas
+    ("autoencoder", {f"{OPT}.foreach": 0}, f"{OPT}.foreach=0 is not allowed: it must be true, false or null"),
+    ("autoencoder", {f"{OPT}.foreach": []}, f"{OPT}.foreach=[] is not allowed"),
+    ("vae", {f"{OPT}.foreach": "abc", f"{OPT}.fused": False}, f"{OPT}.foreach='abc' is not allowed"),
+    ("autoencoder", {f"{OPT}.lr": 1e30}, f"{OPT}.lr=1e+30 is not allowed: it must be a number in (0, 10.0]"),
+    ("dcgan", {"model.g_optimizer.lr": 2**63 - 1}, "model.g_optimizer.lr=9223372036854775807 is not"),
+    ("conv_vae", {f"{OPT}.lr": 1000}, f"{OPT}.lr=1000 is not allowed"),
+    ("dcgan", {"model.d_optimizer.betas": [1, 2]}, "model.d_optimizer.betas[0]=1 is not allowed: it must be a number in [0, 1)"),
+    ("aae", {"model.d_optimizer.betas": [0.5]}, "model.d_optimizer.betas=[0.5] is not allowed: it must be a list of 2 numbers"),
+    ("bigan", {"model.g_optimizer.betas": None}, "model.g_optimizer.betas=None is not allowed"),
+    ("vae_gan", {"model.e_optimizer.betas": [0.5, -0.1]}, "model.e_optimizer.betas[1]=-0.1 is not allowed"),
+    ("infogan", {"model.d_optimizer.betas": [0.5, 1.0]}, "model.d_optimizer.betas[1]=1.0 is not allowed"),
+    # GAN losses: the setting's own line, not the task's failure
+    ("aae", {"model.gan_loss": "abc"}, "model.gan_loss='abc' is not a GAN loss here"),
+    ("dcgan", {"model.loss": None}, "model.loss=None is not a GAN loss here"),
+    # network sections: kernel sizes, channel lists, dropout, widths
+    ("conv_autoencoder", {"model.net.kernel_size": None}, "model.net.kernel_size=None is not allowed: it must be an integer"),
+    ("conv_vae", {"model.net.kernel_size": 2}, "model.net.kernel_size=2 is not allowed: it must be odd"),
+    ("conv_vae", {"model.net.kernel_size": 2**63 - 1}, "model.net.kernel_size=9223372036854775807 is not allowed"),
+    ("dcgan", {"model.generator.kernel_size": 0}, "model.generator.kernel_size=0 is not allowed"),
+    ("conv_autoencoder", {"model.net.encoder_channels": None}, "model.net.encoder_channels=None is not allowed: it must be a list"),
+    ("conv_vae", {"model.net.encoder_channels": []}, "model.net.encoder_channels=[] is not allowed: it must be a list of at least 1"),
+    ("conv_vae", {"model.net.decoder_channels": [-3]}, "model.net.decoder_channels[0]=-3 is not allowed"),
+    ("dcgan", {"model.discriminator.channels": []}, "model.discriminator.channels=[] is not allowed"),
+    ("vae_gan", {"model.decoder.channels": None}, "model.decoder.channels=None is not allowed"),
+    ("dcgan", {"model.discriminator.dropout": 1}, "model.discriminator.dropout=1 is not allowed: it must be a number in [0, 1)"),
+    ("bigan", {"model.discriminator.dropout": -0.5}, "model.discriminator.dropout=-0.5 is not allowed"),
+    ("infogan", {"model.discriminator.dropout": 1.0}, "model.discriminator.dropout=1.0 is not allowed"),
+    ("bigan", {"model.discriminator.z_hidden": 2**63 - 1}, "model.discriminator.z_hidden=9223372036854775807 is not allowed"),
+    ("bigan", {"model.discriminator.joint_hidden": None}, "model.discriminator.joint_hidden=None is not allowed"),
+    ("aae", {"model.discriminator.hidden_dims": None}, "model.discriminator.hidden_dims=None is not allowed"),
+    ("aae", {"model.discriminator.hidden_dims": [-3]}, "model.discriminator.hidden_dims[0]=-3 is not allowed"),
+    ("aae", {"model.discriminator.num_labels": None}, "model.discriminator.num_labels=None is not allowed"),
+    ("aae", {"model.hidden_dims": [0]}, "model.hidden_dims[0]=0 is not allowed"),
+    # the adversarial autoencoder's labels: D's input must match model.label_prior
+    ("aae", {"model.discriminator.num_labels": 10}, "model.discriminator.num_labels=10 is not allowed: with model.label_prior=false it must be 0"),
+    ("aae", {"model.prior": "mixture", "model.label_prior": True}, "model.discriminator.num_labels=0 is not allowed: with model.label_prior=true it must be 10"),
+    ("aae", {"model.prior": "mixture", "model.label_prior": True, "model.discriminator.num_labels": 5}, "num_labels=5 is not allowed"),
+    # the option's name: the run's record picks its config by it
+    ("vae", {"model.name": None}, "model.name=None is not allowed: it must be the name of the model option"),
+    ("dcgan", {"model.name": "a/b"}, "model.name='a/b' is not allowed"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("model", "settings", "message"), CASES, ids=[f"{m}-{'-'.join(s)}" for m, s, _ in CASES]
+)
+def test_a_hostile_model_setting_is_one_line_naming_it(model, settings, message):
+    assert message in refusal(model, **settings)
+
+
+def test_a_renamed_option_is_refused_where_hydra_knows_the_choice():
+    """On the command line Hydra records model=vae; model.name=abc would make that run's
+    record unreadable (its choices and config disagree)."""
+    with initialize_config_dir(config_dir=aegan.config.CONF_DIR, version_base="1.3"):
+        composed = compose(config_name="train", overrides=["model=vae"], return_hydra_config=True)
+    HydraConfig.instance().set_config(composed)
+    try:
+        message = refusal("vae", **{"model.name": "abc"})
+    finally:
+        HydraConfig.instance().cfg = None
+    assert message.startswith("model.name='abc' is not allowed: it must be 'vae'"), message
+
+
+@pytest.mark.parametrize("model", ["vae", "aae"])
+def test_a_dense_vae_without_hidden_layers_builds(model):
+    """``hidden_dims=[]`` is a linear encoder, as for the autoencoder, not an index error."""
+    cfg = base(model).copy()
+    with open_dict(cfg):
+        cfg.model.hidden_dims = []
+        if model == "aae":
+            cfg.model.posterior = "gaussian"
+    validate_config(cfg)
