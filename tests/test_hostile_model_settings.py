@@ -16,6 +16,7 @@ from omegaconf import OmegaConf, open_dict
 import aegan.config
 from aegan.config import validate_config
 from aegan.errors import ConfigError
+from aegan.tasks.build import build_network
 
 
 @cache
@@ -116,3 +117,13 @@ def test_a_dense_vae_without_hidden_layers_builds(model):
         if model == "aae":
             cfg.model.posterior = "gaussian"
     validate_config(cfg)
+
+
+def test_a_users_own_network_keeps_its_own_meaning_of_the_names():
+    """Only aegan's networks are held to what their settings mean there: a user's network
+    may take an even kernel and an int of channels."""
+    conv = {"_target_": "torch.nn.Conv2d", "in_channels": 1, "out_channels": 8, "kernel_size": 4}
+    assert build_network("model.net", OmegaConf.create(conv)).kernel_size == (4, 4)
+    own = {**conv, "_target_": "aegan.models.dcgan.Discriminator"}
+    with pytest.raises(ConfigError, match=r"^model.net.kernel_size=4 is not allowed"):
+        build_network("model.net", OmegaConf.create(own))

@@ -28,6 +28,7 @@ MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
 MAX_LR = 10.0
 WIDTHS = ("latent_dim", "out_features")  # network settings that are layer widths
 COUNTS = ("num_labels", "categories", "continuous")  # may be 0: none of them
+OWN_NETWORKS = "aegan.models."  # the networks whose settings check_network_settings knows
 
 
 def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
@@ -79,7 +80,8 @@ def build_network(key: str, cfg: DictConfig, **sizes: Any) -> nn.Module:
     """The ``nn.Module`` of the sub-config ``key`` (e.g. ``model.generator``), with ``sizes``
     (image_shape, ...) that come from the data rather than the config."""
     settings = {**cfg, **sizes}
-    check_network_settings(key, {k: v for k, v in cfg.items() if k not in sizes})
+    if str(cfg.get("_target_", "")).startswith(OWN_NETWORKS):  # a user's may mean otherwise
+        check_network_settings(key, {k: v for k, v in cfg.items() if k not in sizes})
     for name, value in settings.items():  # sizes and counts: none is negative
         if isinstance(value, int) and not isinstance(value, bool) and value < 0:
             raise ConfigError(f"{key}.{name}={value} is not allowed: it must be >= 0")
@@ -207,8 +209,8 @@ def check_sizes(
 
 
 def check_network_settings(key: str, settings: dict[str, Any]) -> None:
-    """Raise ``ConfigError`` for a network setting of a well-known name (``kernel_size``,
-    ``dropout``, ``channels``, ``*_hidden``...) outside what a layer accepts: unchecked,
+    """Raise ``ConfigError`` for a setting of one of aegan's networks (``kernel_size``,
+    ``dropout``, ``channels``, ``*_hidden``...) outside what its layers accept: unchecked,
     torch's own error names neither the setting nor the value."""
     for name, value in settings.items():
         full = f"{key}.{name}"
@@ -218,9 +220,9 @@ def check_network_settings(key: str, settings: dict[str, Any]) -> None:
                 raise ConfigError(f"{full}={value} is not allowed: it must be odd (1, 3, 5, ...)")
         elif name == "dropout":  # 1 zeroes every feature: D would see nothing
             check_number(full, value, low=0, high=1, high_open=True)
-        elif name.endswith(("channels", "hidden_dims")):
+        elif name.endswith(("channels", "hidden_dims")) and not isinstance(value, int):
             check_sizes(full, value, min_length=0 if name == "hidden_dims" else 1)
-        elif name in WIDTHS or name.endswith("_hidden"):
+        elif name in WIDTHS or name.endswith(("_hidden", "channels")):
             check_number(full, value, low=1, high=MAX_SIZE, integer=True)
         elif name in COUNTS:
             check_number(full, value, low=0, high=MAX_SIZE, integer=True)
