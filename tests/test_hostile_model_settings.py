@@ -5,6 +5,7 @@ In-process (compose, then the pre-data checks): the whole table takes seconds.""
 
 from __future__ import annotations
 
+import math
 import warnings
 from functools import cache
 
@@ -48,9 +49,9 @@ CASES = [
     ("autoencoder", {f"{OPT}.foreach": 0}, f"{OPT}.foreach=0 is not allowed: it must be true, false or null"),
     ("autoencoder", {f"{OPT}.foreach": []}, f"{OPT}.foreach=[] is not allowed"),
     ("vae", {f"{OPT}.foreach": "abc", f"{OPT}.fused": False}, f"{OPT}.foreach='abc' is not allowed"),
-    ("autoencoder", {f"{OPT}.lr": 1e30}, f"{OPT}.lr=1e+30 is not allowed: it must be a number in (0, 10.0]"),
-    ("dcgan", {"model.g_optimizer.lr": 2**63 - 1}, "model.g_optimizer.lr=9223372036854775807 is not"),
-    ("conv_vae", {f"{OPT}.lr": 1000}, f"{OPT}.lr=1000 is not allowed"),
+    ("autoencoder", {f"{OPT}.lr": math.inf}, f"{OPT}.lr=inf is not allowed"),
+    ("dcgan", {"model.g_optimizer.lr": -1e-3}, "model.g_optimizer.lr=-0.001 is not allowed"),
+    ("conv_vae", {f"{OPT}.lr": 0}, f"{OPT}.lr=0 is not allowed"),
     ("dcgan", {"model.d_optimizer.betas": [1, 2]}, "model.d_optimizer.betas[0]=1 is not allowed: it must be a number in [0, 1)"),
     ("aae", {"model.d_optimizer.betas": [0.5]}, "model.d_optimizer.betas=[0.5] is not allowed: it must be a list of 2 numbers"),
     ("bigan", {"model.g_optimizer.betas": None}, "model.g_optimizer.betas=None is not allowed"),

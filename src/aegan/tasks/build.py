@@ -25,7 +25,6 @@ from aegan.errors import ConfigError
 
 MAX_SIZE = 2**31 - 1  # a layer width torch can index
 MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
-MAX_LR = 10.0
 WIDTHS = ("latent_dim", "out_features")  # network settings that are layer widths
 COUNTS = ("num_labels", "categories", "continuous")  # may be 0: none of them
 OWN_NETWORKS = "aegan.models."  # the networks whose settings check_network_settings knows
@@ -129,8 +128,8 @@ def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
             f"{key}.fused=true and {key}.foreach=true cannot both be set; "
             f"set {key}.fused=false to use foreach"
         )
-    # a step of lr > MAX_LR overflows the weights on the first batches: NaN after data is read
-    check_number(f"{key}.lr", cfg.get("lr"), low=0, low_open=True, high=MAX_LR)
+    # a huge one is allowed: divergence is the run's outcome, stopped by trainer.on_nonfinite
+    check_number(f"{key}.lr", cfg.get("lr"), low=0, low_open=True, high_open=True)
     if "betas" in cfg:
         check_sizes(
             f"{key}.betas", cfg.betas, length=2, low=0, high=1, high_open=True, integer=False
