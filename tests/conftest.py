@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 import aegan.config
@@ -140,6 +144,34 @@ def run_module(module: str, *args: str) -> subprocess.CompletedProcess:
         [sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True,
         timeout=300,
     )  # fmt: skip
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """``cli(module, *args)``: ``python -m module args`` (or ``python scripts/x.py args``)
+    run in this process, as the CompletedProcess a new one would give (a new process spends
+    seconds importing torch per case; the tests that need a real one use ``run_module``)."""
+
+    def run(module: str, *args: str) -> subprocess.CompletedProcess:
+        monkeypatch.setattr(sys, "argv", [module, *args])
+        monkeypatch.chdir(REPO)
+        code: int | str | None = 0
+        try:
+            if module.endswith(".py"):
+                runpy.run_path(str(REPO / module), run_name="__main__")
+            else:
+                importlib.import_module(module).main()
+        except SystemExit as exit_info:
+            code = exit_info.code
+        finally:  # as a process's end would: no Hydra state for the next test
+            GlobalHydra.instance().clear()
+            HydraConfig.instance().cfg = None
+        out = capsys.readouterr()
+        if isinstance(code, str):  # sys.exit("message"): printed to stderr, exit code 1
+            return subprocess.CompletedProcess([module, *args], 1, out.out, out.err + code + "\n")
+        return subprocess.CompletedProcess([module, *args], code or 0, out.out, out.err)
+
+    return run
 
 
 def assert_one_error_line(result: subprocess.CompletedProcess, message: str) -> None:

@@ -4,7 +4,6 @@ compile modes crossed with scopes once, bad settings in one line; the GPU check'
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -100,12 +99,8 @@ def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
         ("plain_steps=0", "plain_steps=0 is not allowed"),
     ],
 )
-def test_benchmark_cli_refuses_a_bad_setting_in_one_line(tmp_path, override, message):
-    result = subprocess.run(
-        [sys.executable, "-m", "aegan.bench", "model=autoencoder", override,
-         f"hydra.run.dir={tmp_path}"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+def test_benchmark_cli_refuses_a_bad_setting_in_one_line(cli, tmp_path, override, message):
+    result = cli("aegan.bench", "model=autoencoder", override, f"hydra.run.dir={tmp_path}")
     output = result.stdout + result.stderr
     assert result.returncode == 2, output[-2000:]
     assert message in output and "Traceback" not in output

@@ -4,12 +4,11 @@ import pytest
 
 from conftest import assert_one_error_line, run_module
 
-cli = run_module
-
 
 def test_a_training_mistake_is_one_line_on_stderr_and_in_train_log(tmp_path):
-    """It was logged: ``[date][aegan.train][ERROR] - ...`` on stdout, unlike Hydra's."""
-    result = cli("aegan.train", "trainer.epochs=0", f"hydra.run.dir={tmp_path}")
+    """It was logged: ``[date][aegan.train][ERROR] - ...`` on stdout, unlike Hydra's. In a
+    process of its own, as a user runs it."""
+    result = run_module("aegan.train", "trainer.epochs=0", f"hydra.run.dir={tmp_path}")
     message = "trainer.epochs=0 is not allowed: it must be a positive integer"
     assert_one_error_line(result, message)
     assert result.stdout == ""
@@ -26,7 +25,7 @@ def test_a_training_mistake_is_one_line_on_stderr_and_in_train_log(tmp_path):
         ("task_name=${nosuchresolver:x}", "task_name='${nosuchresolver:x}' cannot be resolved"),
     ],
 )
-def test_an_interpolation_hydra_resolves_is_one_line(override, message):
+def test_an_interpolation_hydra_resolves_is_one_line(cli, override, message):
     """Hydra resolves hydra.run.dir before the task: a broken interpolation there was a
     traceback of a hundred lines."""
     assert_one_error_line(cli("aegan.train", override), message)
@@ -39,7 +38,7 @@ def test_an_interpolation_hydra_resolves_is_one_line(override, message):
      ("aegan.evaluate", "pkg://no_such_package", "does not exist"),
      ("aegan.evaluate", "nosuchscheme://x", "is not allowed")],
 )  # fmt: skip
-def test_a_searchpath_that_is_not_there_is_one_line(module, entry, problem, tmp_path):
+def test_a_searchpath_that_is_not_there_is_one_line(cli, module, entry, problem, tmp_path):
     """Hydra warned in two lines (a made-up scheme: a traceback) and went on without it."""
     # a setting that stops each at once, should the searchpath go through (no training)
     stop = {"aegan.train": "trainer.epochs=0", "aegan.bench": "steps=0"}.get(module, "run=???")
@@ -47,7 +46,7 @@ def test_a_searchpath_that_is_not_there_is_one_line(module, entry, problem, tmp_
     assert_one_error_line(result, f"hydra.searchpath: {entry} {problem}")
 
 
-def test_a_config_dir_that_is_not_there_is_one_line(tmp_path):
+def test_a_config_dir_that_is_not_there_is_one_line(cli, tmp_path):
     """``--config-dir`` (``-cd``), the other way to add config folders: a traceback."""
     result = cli("aegan.evaluate", "--config-dir", str(tmp_path / "nope"))
     assert_one_error_line(
@@ -61,7 +60,7 @@ def test_a_config_dir_that_is_not_there_is_one_line(tmp_path):
      ("model=null", "model=null: Config group override must be a string"),
      ("data.val_size=0", "data.val_size=0 is not allowed: it must be an integer >= 1")],
 )  # fmt: skip
-def test_a_group_or_size_that_cannot_be_is_one_line(override, message, tmp_path):
+def test_a_group_or_size_that_cannot_be_is_one_line(cli, override, message, tmp_path):
     """``hparams_search=null`` was Hydra's ValueError as a traceback; ``data.val_size=0`` one
     after the whole training, when validation found no images."""
     assert_one_error_line(cli("aegan.train", override, f"hydra.run.dir={tmp_path}"), message)

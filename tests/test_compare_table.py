@@ -71,10 +71,10 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
         (["run", "--seeds", ""], "--seeds '' is not allowed"),
     ],
 )  # fmt: skip
-def test_a_mistake_is_one_line(tmp_path, args, says):
+def test_a_mistake_is_one_line(cli, tmp_path, args, says):
     (tmp_path / "file").write_text("")
     (tmp_path / "bad.jsonl").write_text('{"model": "vae"}\n{bad\n')
-    refused = compare(*(arg.format(tmp=tmp_path) for arg in args))
+    refused = cli("scripts/compare.py", *(arg.format(tmp=tmp_path) for arg in args))
     assert refused.returncode == 2, refused.stderr
     assert refused.stderr.startswith("error: ") and says.format(tmp=tmp_path) in refused.stderr
     assert len(refused.stderr.splitlines()) == 1, refused.stderr

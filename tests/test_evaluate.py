@@ -37,32 +37,22 @@ def test_evaluate_cli_on_a_tiny_autoencoder(trained_ae_run, tmp_path):
 
 
 def test_evaluate_takes_a_checkpoint_file_and_leaves_a_mistyped_run_uncreated(
-    trained_ae_run, tmp_path
+    cli, trained_ae_run, tmp_path
 ):
     """Hydra's log dir was ``run`` itself: a checkpoint file crashed its mkdir, and a
     mistyped run dir was created (with an evaluate.log) before the error named it."""
     checkpoint = trained_ae_run / "checkpoints" / "last.pt"
-    result = subprocess.run(
-        [sys.executable, "-m", "aegan.evaluate", f"run={checkpoint}", "device=cpu",
-         "metrics=[reconstruction]"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    result = cli("aegan.evaluate", f"run={checkpoint}", "device=cpu", "metrics=[reconstruction]")
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"wrote {trained_ae_run / 'metrics.json'}" in result.stdout
     mistyped = tmp_path / "no" / "such-run"
-    result = subprocess.run(
-        [sys.executable, "-m", "aegan.evaluate", f"run={mistyped}"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    result = cli("aegan.evaluate", f"run={mistyped}")
     assert result.returncode == 2
     assert f"no checkpoint at {mistyped}" in result.stdout + result.stderr
     assert not (tmp_path / "no").exists()
     not_a_run = tmp_path / "notes"  # a folder that exists but holds no run: left as it is
     not_a_run.mkdir()
-    result = subprocess.run(
-        [sys.executable, "-m", "aegan.evaluate", f"run={not_a_run}"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    result = cli("aegan.evaluate", f"run={not_a_run}")
     assert result.returncode == 2
     assert list(not_a_run.iterdir()) == []
 
@@ -85,16 +75,13 @@ GAN_KEYS = {"classifier/test_accuracy", "gen/fd", "gen/kid", "gen/precision", "g
             "floor/kid", "floor/precision", "floor/recall", "floor/coverage"}  # fmt: skip
 
 
-def test_evaluate_cli_on_a_tiny_gan(make_cfg, tmp_path):
+def test_evaluate_cli_on_a_tiny_gan(cli, make_cfg, tmp_path):
     from conftest import TINY_GAN
 
     cfg = make_cfg(*TINY_GAN, "data.subset=1000", "data.val_size=200", "model.fd_samples=200")
     train(cfg)
-    result = subprocess.run(
-        [sys.executable, "-m", "aegan.evaluate", f"run={cfg.paths.output_dir}", "checkpoint=last",
-         "device=cpu", "samples=500", f"cache_dir={tmp_path / 'cache'}"],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    result = cli("aegan.evaluate", f"run={cfg.paths.output_dir}", "checkpoint=last", "device=cpu",
+                 "samples=500", f"cache_dir={tmp_path / 'cache'}")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics.keys() >= GAN_KEYS
@@ -121,30 +108,24 @@ def test_evaluate_cli_on_a_tiny_gan(make_cfg, tmp_path):
         ),
     ],
 )
-def test_evaluate_cli_errors_are_one_line(trained_ae_run, tmp_path, overrides, message):
+def test_evaluate_cli_errors_are_one_line(cli, trained_ae_run, tmp_path, overrides, message):
     stopped = tmp_path / "stopped"  # a run stopped before its first epoch ended: last.pt only
     (stopped / "checkpoints").mkdir(parents=True)
     shutil.copy(trained_ae_run / "checkpoints" / "last.pt", stopped / "checkpoints" / "last.pt")
     args = [a.replace("STOPPED", str(stopped)).replace("OUT", str(tmp_path / "out"))
             for a in [f"run={trained_ae_run}", *overrides]]  # fmt: skip
-    result = subprocess.run(
-        [sys.executable, "-m", "aegan.evaluate", *args], cwd=REPO, capture_output=True,
-        text=True, timeout=300,
-    )  # fmt: skip
+    result = cli("aegan.evaluate", *args)
     output = result.stdout + result.stderr
     assert result.returncode == 2, output[-2000:]
     lines = [line for line in output.splitlines() if line.strip() and "][INFO]" not in line]
     assert len(lines) == 1 and message in lines[0], output[-2000:]  # the one line, nothing else
 
 
-def evaluate_cli(*args: str) -> subprocess.CompletedProcess:
-    return run_module("aegan.evaluate", *args)
-
-
 def test_a_user_mistake_is_one_line_on_stderr_and_in_the_log(trained_ae_run):
     """It was logged, so Hydra's console handler wrote ``[date][aegan.evaluate][ERROR] - ...``
-    to stdout while Hydra's own mistakes are ``error: ...`` on stderr."""
-    result = evaluate_cli(f"run={trained_ae_run}", "samples=5")
+    to stdout while Hydra's own mistakes are ``error: ...`` on stderr. In a process of its
+    own, as a user runs it."""
+    result = run_module("aegan.evaluate", f"run={trained_ae_run}", "samples=5")
     message = "samples=5 is not allowed: it must be an integer in [10, 10000000]"
     assert_one_error_line(result, message)
     assert message in (trained_ae_run / "evaluate.log").read_text()  # the record keeps it
@@ -169,10 +150,10 @@ DEEP = "/" + "/".join(["c" * 200] * 20) + "/" + "d" * 69  # 4090: its checkpoint
         (DEEP, "(4091 characters) it cannot be looked up (File name too long)"),
     ],
 )
-def test_any_run_value_is_one_line(run, message):
+def test_any_run_value_is_one_line(cli, run, message):
     """``hydra.run.dir`` is resolved from ``run`` before the settings are checked: a run that
     was not a usable path, or an interpolation, ended in a 100-line traceback."""
-    assert_one_error_line(evaluate_cli(f"run={run}"), message)
+    assert_one_error_line(cli("aegan.evaluate", f"run={run}"), message)
 
 
 @given(st.one_of(st.text(), st.integers(), st.none(), st.lists(st.integers()), st.floats()))
@@ -195,7 +176,7 @@ def test_a_damaged_metrics_json_is_kept_aside(make_cfg, tmp_path):
 
 @pytest.mark.parametrize("blocked", ["metrics.json", "tb"])
 def test_a_path_in_the_way_of_the_results_is_named_before_the_evaluation(
-    trained_ae_run, tmp_path, blocked
+    cli, trained_ae_run, tmp_path, blocked
 ):
     """A folder named metrics.json or a file named tb failed the writing, after the whole
     evaluation, with a traceback."""
@@ -204,7 +185,7 @@ def test_a_path_in_the_way_of_the_results_is_named_before_the_evaluation(
     shutil.rmtree(run / blocked, ignore_errors=True)
     (run / blocked).unlink(missing_ok=True)
     (run / "metrics.json").mkdir() if blocked == "metrics.json" else (run / "tb").write_text("")
-    result = evaluate_cli(f"run={run}", "device=cpu", "metrics=[reconstruction]")
+    result = cli("aegan.evaluate", f"run={run}", "device=cpu", "metrics=[reconstruction]")
     found, wanted = (
         ("a folder", "a file") if blocked == "metrics.json" else ("not a folder", "a folder")
     )

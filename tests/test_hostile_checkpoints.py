@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -19,7 +18,7 @@ from aegan.engine.state import Progress, checkpoint_state, restore
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
 from aegan.files import atomic_save
 from aegan.train import train
-from conftest import REPO, TINY_AE, built, compose_config
+from conftest import TINY_AE, built, compose_config
 
 RESUME = [*TINY_AE, "data.subset=640", "logger.enabled=false"]
 
@@ -190,20 +189,18 @@ def test_a_run_folder_holding_a_run_is_never_trained_over(ae, tmp_path):
     assert digest(run)["checkpoints/last.pt"] != before["checkpoints/last.pt"]
 
 
-def test_a_refused_command_leaves_the_runs_record_alone(tmp_path):
+def test_a_refused_command_leaves_the_runs_record_alone(cli, tmp_path):
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "aegan.train", *RESUME, f"hydra.run.dir={run}"]
-    first = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
+    command = ["aegan.train", *RESUME, f"hydra.run.dir={run}"]
+    first = cli(*command)
     assert first.returncode == 0, first.stderr[-2000:]
     record = (run / ".hydra" / "overrides.yaml").read_text()
     assert "data.subset=640" in record and (run / ".hydra" / "config.yaml").is_file()
     for extra in (["model.latent_dim=8"], ["model.latent_dim=8", "trainer.resume=auto"]):
-        refused = subprocess.run([*command, *extra], capture_output=True, text=True, cwd=REPO,
-                                 timeout=600)  # fmt: skip
+        refused = cli(*command, *extra)
         assert refused.returncode == 2, refused.stderr[-2000:]
         assert (run / ".hydra" / "overrides.yaml").read_text() == record
-    resumed = subprocess.run([*command, "trainer.epochs=2", "trainer.resume=auto"],
-                             capture_output=True, text=True, cwd=REPO, timeout=600)  # fmt: skip
+    resumed = cli(*command, "trainer.epochs=2", "trainer.resume=auto")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "trainer.epochs=2" in (run / ".hydra" / "overrides.yaml").read_text()
 
@@ -248,12 +245,11 @@ def test_a_position_past_the_end_of_an_epoch_is_one_line(ae, tmp_path):
 
 @pytest.mark.parametrize(("name", "make"), [("tb", Path.touch), (".hydra", Path.touch),
                                             ("metrics.json", Path.mkdir)])  # fmt: skip
-def test_a_run_folder_with_a_file_where_a_folder_goes_is_one_line(tmp_path, name, make):
+def test_a_run_folder_with_a_file_where_a_folder_goes_is_one_line(cli, tmp_path, name, make):
     run = tmp_path / "run"
     run.mkdir()
     make(run / name)
-    command = [sys.executable, "-m", "aegan.train", *RESUME, f"hydra.run.dir={run}"]
-    refused = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
+    refused = cli("aegan.train", *RESUME, f"hydra.run.dir={run}")
     output = (refused.stdout + refused.stderr).strip()
     assert refused.returncode == 2 and f"{run / name} is " in output, output[-2000:]
     assert "where a run keeps" in output

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import tempfile
 import warnings
 from functools import cache
 from pathlib import Path
 
 import pytest
-from hydra.core.global_hydra import GlobalHydra
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf, open_dict
@@ -156,17 +154,9 @@ def test_a_layer_of_width_zero_names_its_setting(model, key, value, setting):
 # ---- the command line: one line on stderr and exit code 2 --------------------------------
 
 
-def run_main(monkeypatch, capsys, module: str, *overrides: str) -> tuple[int, str]:
-    """``python -m aegan.MODULE overrides`` in this process: (exit code, stderr and log)."""
-    main = __import__(f"aegan.{module}", fromlist=["main"]).main
-    monkeypatch.setattr(sys, "argv", [f"aegan.{module}", *overrides])
-    try:
-        with pytest.raises(SystemExit) as exit_info:
-            main()
-    finally:
-        GlobalHydra.instance().clear()
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.err + captured.out
+def output(result) -> tuple[int, str]:
+    """A ``cli`` result as (exit code, stderr then stdout)."""
+    return result.returncode, result.stderr + result.stdout
 
 
 COMMAND_LINES = [
@@ -193,9 +183,9 @@ COMMAND_LINES = [
 
 
 @pytest.mark.parametrize(("overrides", "message"), COMMAND_LINES)
-def test_command_line_mistakes_are_one_line(monkeypatch, capsys, tmp_path, overrides, message):
+def test_command_line_mistakes_are_one_line(cli, tmp_path, overrides, message):
     out = tmp_path / "run"
-    code, err = run_main(monkeypatch, capsys, "train", *TINY_AE, *overrides, f"hydra.run.dir={out}")
+    code, err = output(cli("aegan.train", *TINY_AE, *overrides, f"hydra.run.dir={out}"))
     assert code == 2
     assert message in err and err.strip().count("\n") == 0, err
     assert "Traceback" not in err and not SENTINEL.exists()
@@ -203,11 +193,11 @@ def test_command_line_mistakes_are_one_line(monkeypatch, capsys, tmp_path, overr
 
 
 @pytest.mark.parametrize("where", ["file", "inside a file"])
-def test_an_output_folder_that_cannot_be_made_is_one_line(monkeypatch, capsys, tmp_path, where):
+def test_an_output_folder_that_cannot_be_made_is_one_line(cli, tmp_path, where):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     run_dir = blocker if where == "file" else blocker / "run"
-    code, err = run_main(monkeypatch, capsys, "train", *TINY_AE, f"hydra.run.dir={run_dir}")
+    code, err = output(cli("aegan.train", *TINY_AE, f"hydra.run.dir={run_dir}"))
     assert code == 2 and "Traceback" not in err
     assert err.startswith("error: the output folder cannot be created") or (
         "paths.output_dir" in err and err.strip().count("\n") == 0
@@ -220,9 +210,9 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(monkeypatch, capsys, t
      ("threads=[100000]", "threads[0]=100000 is not allowed"),
      ("threads=[two]", "threads[0]='two' is not allowed")],
 )  # fmt: skip
-def test_bench_thread_counts_are_bounded(monkeypatch, capsys, tmp_path, override, message):
-    code, err = run_main(
-        monkeypatch, capsys, "bench", override, "trainer.device=cpu", f"hydra.run.dir={tmp_path}"
+def test_bench_thread_counts_are_bounded(cli, tmp_path, override, message):
+    code, err = output(
+        cli("aegan.bench", override, "trainer.device=cpu", f"hydra.run.dir={tmp_path}")
     )
     assert code == 2 and message in err and "Traceback" not in err, err
 
@@ -234,10 +224,8 @@ def test_bench_thread_counts_are_bounded(monkeypatch, capsys, tmp_path, override
      ("metrics=reconstruction", "metrics='reconstruction' is not allowed"),
      ("samples=ten", "samples='ten' is not allowed")],
 )  # fmt: skip
-def test_evaluate_settings_are_checked_before_the_run_is_read(
-    monkeypatch, capsys, tmp_path, override, message
-):
-    code, err = run_main(monkeypatch, capsys, "evaluate", f"run={tmp_path / 'none'}", override)
+def test_evaluate_settings_are_checked_before_the_run_is_read(cli, tmp_path, override, message):
+    code, err = output(cli("aegan.evaluate", f"run={tmp_path / 'none'}", override))
     assert code == 2 and message in err and err.strip().count("\n") == 0, err
 
 
