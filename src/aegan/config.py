@@ -1,20 +1,15 @@
-"""The composed config: its schema, the check before any work, and the trust boundary.
+"""The composed config: its schema and the check before any work.
 
 ``validate_config`` builds every part once without data (the task on the ``meta`` device,
 the precision, the speed switches, the metrics), so each setting is checked by the code
 that uses it, before any data is read or weight allocated; it keeps only the checks that
 span groups.
-
-``record_config`` rebuilds a run's config from its record (a checkpoint's ``config`` and
-``choices``): the choices pick options of ``conf/`` by name, the stored values are taken
-only where they are plain values of keys the composed config has; a ``_target_`` (or
-``_args_``, ``_partial_``, an interpolation, a resolver) never comes from a file.
+A run's record back to a config, the trust boundary, is ``aegan.record``.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,26 +18,20 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.amp import Amp
-from aegan.cli import hydra_error_line, unset_message
+from aegan.cli import unset_message
 from aegan.data import check_data_config, image_shape_of
 from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import world_size
-from aegan.errors import CheckpointError, ConfigError
+from aegan.errors import ConfigError
 from aegan.metrics.registry import check_metrics
 from aegan.schema import (
-    CODE_KEYS,
     GROUPS,
-    OPTION_NAME,
     check_option_names,
     check_settings,
-    code_in,
-    fits,
-    kind_of,
     option_choices,
     reference,
 )
@@ -195,18 +184,6 @@ def check_evaluation(evaluate_cfg: DictConfig, task: Any) -> None:
         )
 
 
-# ---- the trust boundary: a run's record back to a config --------------------------------
-
-
-def run_choices(cfg: DictConfig) -> dict[str, str]:
-    """The options of ``model`` and ``data`` this run composed: Hydra's own record where
-    there is one, else the ``name`` each of those sections carries."""
-    choices = {}
-    if HydraConfig.initialized():
-        choices = {g: HydraConfig.get().runtime.choices.get(g) for g in ("model", "data")}
-    return {g: str(choices.get(g) or cfg[g].get("name")) for g in ("model", "data")}
-
-
 def compose_config(
     overrides: list[str], *, config_name: str = "train", searchpath: list[str] = ()
 ) -> DictConfig:
@@ -217,98 +194,3 @@ def compose_config(
         GlobalHydra.instance().clear()  # inside a Hydra app (aegan.evaluate): a fresh one
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         return compose(config_name=config_name, overrides=[*overrides, *extra])
-
-
-def record_config(
-    record: dict, *, path: Path | str, overrides: list[str] = (), searchpath: list[str] = ()
-) -> DictConfig:
-    """The config of a run from its record (``{"config": ..., "choices": ...}``), rebuilt
-    through ``conf/``. ``overrides`` and ``searchpath`` are the user's: an override wins
-    over the record and may name code, like one on the command line."""
-    choices, saved = record.get("choices"), record.get("config")
-    if not isinstance(choices, dict) or not isinstance(saved, dict):
-        raise CheckpointError(f"{path}: its config or choices are not a mapping")
-    names = []
-    for group in ("model", "data"):
-        option = choices.get(group)
-        if not isinstance(option, str) or not OPTION_NAME.fullmatch(option):
-            raise CheckpointError(f"{path}: {group} choice {option!r} is not a config option name")
-        names.append(f"{group}={option}")
-        name = (saved.get(group) or {}).get("name") if isinstance(saved.get(group), dict) else None
-        if isinstance(name, str) and name != option:  # the model type first: nothing else fits
-            raise CheckpointError(
-                f"{path}: its choices say {group}={option} but its config is of {group}={name}"
-            )
-    try:
-        cfg = compose_config(names, searchpath=list(searchpath))
-    except Exception as err:  # a missing option: one line naming it
-        raise CheckpointError(
-            f"{path}: its config options ({', '.join(names)}) cannot be composed here "
-            f"({str(err).splitlines()[0]}); add the folder holding them with searchpath"
-        ) from None
-    if overrides:
-        try:
-            cfg = compose_config([*names, *overrides], searchpath=list(searchpath))
-        except Exception as err:  # the user's own override: one line naming it
-            line = hydra_error_line(err) or " ".join(str(err).split())
-            raise ConfigError(f"overrides: {line}") from None
-    user_keys = {o.partition("=")[0].lstrip("+~") for o in overrides}
-    composed = OmegaConf.to_container(cfg, resolve=False)
-    for key, value in _plain_values(saved, composed, prefix="", path=path, user=user_keys):
-        try:
-            OmegaConf.update(cfg, key, value, merge=False, force_add=False)
-        except Exception as err:  # a typed section refusing the value
-            reason = str(err).splitlines()[0]
-            raise CheckpointError(f"{path}: {key}={value!r} is not allowed ({reason})") from None
-    return cfg
-
-
-TIED = re.compile(r"\$\{[^:{}]+\}")  # a value conf/ takes from another key: ${..latent_dim}
-
-
-def _plain_values(
-    saved: dict, composed: dict, *, prefix: str, path, user: set[str] = frozenset()
-) -> list[tuple[str, Any]]:
-    """(dotted key, value) for each stored value whose key ``composed`` has; refuses code,
-    interpolations and values of another kind than ``conf/`` has there."""
-    out = []
-    for key, value in saved.items():
-        full = f"{prefix}{key}"
-        if full in user:  # the user's own override wins over the record, code included
-            continue
-        if not isinstance(key, str) or (key not in composed and key not in CODE_KEYS):
-            code = code_in(value)
-            if code:  # a setting this version does not have, and nothing reads it, but code
-                raise CheckpointError(f"{path}: {full}{code} is not a plain value")
-            continue
-        current = composed.get(key)
-        if key in CODE_KEYS:
-            if value != current:
-                raise CheckpointError(
-                    f"{path}: {full}={value!r} is not conf/'s {current!r}; a run's record may "
-                    f"not choose code (to use it, pass {full}=... yourself)"
-                )
-        elif isinstance(current, str) and TIED.fullmatch(current):
-            continue  # conf/ ties it to another key: it follows that one, overridden or not
-        elif isinstance(value, dict) and isinstance(current, dict):
-            out += _plain_values(value, current, prefix=f"{full}.", path=path, user=user)
-        elif isinstance(current, dict):
-            raise CheckpointError(f"{path}: {full}={value!r} is not a mapping like conf/'s")
-        elif not _is_plain(value):
-            raise CheckpointError(f"{path}: {full}={value!r} is not a plain value")
-        elif None not in (value, current) and kind_of(current) and not fits(value, current):
-            raise CheckpointError(
-                f"{path}: {full}={value!r} is {kind_of(value)} where conf/ has {kind_of(current)}"
-            )
-        else:
-            out.append((full, value))
-    return out
-
-
-def _is_plain(value: Any) -> bool:
-    """A value a config file may hold as data: no code, no interpolation, no resolver."""
-    if isinstance(value, str):
-        return "${" not in value
-    if isinstance(value, list):
-        return all(_is_plain(item) for item in value)
-    return value is None or isinstance(value, (bool, int, float))

@@ -1,7 +1,7 @@
 """Load a finished (or running) run back: ``aegan.load_run(path)`` for notebooks and scripts.
 
 One way to rebuild a model: the run's record (its checkpoint's config choices and plain
-values) is composed again through ``conf/`` (``aegan.config.record_config``), the task is
+values) is composed again through ``conf/`` (``aegan.record.record_config``), the task is
 built as in training, then the saved weights are loaded. Nothing in the run folder names
 the code that runs.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, open_dict
 
-from aegan.config import CONF_DIR, check_memory, record_config
+from aegan.config import CONF_DIR, check_memory
 from aegan.contract import Task, can
 from aegan.data import ImageData, check_data_config, image_shape_of, load_data, normalize
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
@@ -25,6 +25,7 @@ from aegan.engine.device import resolve_device
 from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError
 from aegan.files import read_json
+from aegan.record import record_config
 from aegan.schema import check_settings, option_choices, reference
 from aegan.tasks import build_task
 

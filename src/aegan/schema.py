@@ -62,7 +62,7 @@ def option_choices(cfg: DictConfig, conf_dir: str | Path) -> dict[str, str | Non
 
 def check_option_names(cfg: DictConfig) -> None:
     """``model.name`` and ``data.name`` name the options the run was composed from: its
-    record picks its config by them (``aegan.config.record_config``), so a renamed one
+    record picks its config by them (``aegan.record.record_config``), so a renamed one
     trains a run that cannot be evaluated or resumed."""
     hydra = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
     for group in ("model", "data"):

@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.amp import Amp
 from aegan.cli import one_line_errors, one_line_hydra_errors
-from aegan.config import CONF_DIR, run_choices, validate_config
+from aegan.config import CONF_DIR, validate_config
 from aegan.contract import can
 from aegan.data import load_data, normalize
 from aegan.engine import RunContext, evaluation_threads, fit
@@ -45,6 +45,7 @@ from aegan.errors import USER_ERRORS, ConfigError, DiskFullError
 from aegan.evaluate import evaluate_task
 from aegan.files import atomic_write_bytes, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
+from aegan.record import run_choices
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
 from aegan.tasks import build_task
 

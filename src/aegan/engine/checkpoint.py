@@ -4,7 +4,7 @@ checks on what is read back. What goes into a checkpoint and how a run takes it 
 
 A checkpoint holds tensors and plain containers only: ``torch.load(weights_only=True)``
 refuses anything else, and nothing in it names code. Its ``config`` and ``choices`` say
-which options of ``conf/`` the run composed; ``aegan.config.record_config`` rebuilds
+which options of ``conf/`` the run composed; ``aegan.record.record_config`` rebuilds
 from them (the trust boundary).
 """
 

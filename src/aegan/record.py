@@ -1,0 +1,125 @@
+"""The trust boundary: a run's record back to a config.
+
+``record_config`` rebuilds a run's config from its record (a checkpoint's ``config`` and
+``choices``): the choices pick options of ``conf/`` by name, the stored values are taken
+only where they are plain values of keys the composed config has; a ``_target_`` (or
+``_args_``, ``_partial_``, an interpolation, a resolver) never comes from a file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from aegan.cli import hydra_error_line
+from aegan.config import compose_config
+from aegan.errors import CheckpointError, ConfigError
+from aegan.schema import CODE_KEYS, OPTION_NAME, code_in, fits, kind_of
+
+
+def run_choices(cfg: DictConfig) -> dict[str, str]:
+    """The options of ``model`` and ``data`` this run composed: Hydra's own record where
+    there is one, else the ``name`` each of those sections carries."""
+    choices = {}
+    if HydraConfig.initialized():
+        choices = {g: HydraConfig.get().runtime.choices.get(g) for g in ("model", "data")}
+    return {g: str(choices.get(g) or cfg[g].get("name")) for g in ("model", "data")}
+
+
+def record_config(
+    record: dict, *, path: Path | str, overrides: list[str] = (), searchpath: list[str] = ()
+) -> DictConfig:
+    """The config of a run from its record (``{"config": ..., "choices": ...}``), rebuilt
+    through ``conf/``. ``overrides`` and ``searchpath`` are the user's: an override wins
+    over the record and may name code, like one on the command line."""
+    choices, saved = record.get("choices"), record.get("config")
+    if not isinstance(choices, dict) or not isinstance(saved, dict):
+        raise CheckpointError(f"{path}: its config or choices are not a mapping")
+    names = []
+    for group in ("model", "data"):
+        option = choices.get(group)
+        if not isinstance(option, str) or not OPTION_NAME.fullmatch(option):
+            raise CheckpointError(f"{path}: {group} choice {option!r} is not a config option name")
+        names.append(f"{group}={option}")
+        name = (saved.get(group) or {}).get("name") if isinstance(saved.get(group), dict) else None
+        if isinstance(name, str) and name != option:  # the model type first: nothing else fits
+            raise CheckpointError(
+                f"{path}: its choices say {group}={option} but its config is of {group}={name}"
+            )
+    try:
+        cfg = compose_config(names, searchpath=list(searchpath))
+    except Exception as err:  # a missing option: one line naming it
+        raise CheckpointError(
+            f"{path}: its config options ({', '.join(names)}) cannot be composed here "
+            f"({str(err).splitlines()[0]}); add the folder holding them with searchpath"
+        ) from None
+    if overrides:
+        try:
+            cfg = compose_config([*names, *overrides], searchpath=list(searchpath))
+        except Exception as err:  # the user's own override: one line naming it
+            line = hydra_error_line(err) or " ".join(str(err).split())
+            raise ConfigError(f"overrides: {line}") from None
+    user_keys = {o.partition("=")[0].lstrip("+~") for o in overrides}
+    composed = OmegaConf.to_container(cfg, resolve=False)
+    for key, value in _plain_values(saved, composed, prefix="", path=path, user=user_keys):
+        try:
+            OmegaConf.update(cfg, key, value, merge=False, force_add=False)
+        except Exception as err:  # a typed section refusing the value
+            reason = str(err).splitlines()[0]
+            raise CheckpointError(f"{path}: {key}={value!r} is not allowed ({reason})") from None
+    return cfg
+
+
+TIED = re.compile(r"\$\{[^:{}]+\}")  # a value conf/ takes from another key: ${..latent_dim}
+
+
+def _plain_values(
+    saved: dict, composed: dict, *, prefix: str, path, user: set[str] = frozenset()
+) -> list[tuple[str, Any]]:
+    """(dotted key, value) for each stored value whose key ``composed`` has; refuses code,
+    interpolations and values of another kind than ``conf/`` has there."""
+    out = []
+    for key, value in saved.items():
+        full = f"{prefix}{key}"
+        if full in user:  # the user's own override wins over the record, code included
+            continue
+        if not isinstance(key, str) or (key not in composed and key not in CODE_KEYS):
+            code = code_in(value)
+            if code:  # a setting this version does not have, and nothing reads it, but code
+                raise CheckpointError(f"{path}: {full}{code} is not a plain value")
+            continue
+        current = composed.get(key)
+        if key in CODE_KEYS:
+            if value != current:
+                raise CheckpointError(
+                    f"{path}: {full}={value!r} is not conf/'s {current!r}; a run's record may "
+                    f"not choose code (to use it, pass {full}=... yourself)"
+                )
+        elif isinstance(current, str) and TIED.fullmatch(current):
+            continue  # conf/ ties it to another key: it follows that one, overridden or not
+        elif isinstance(value, dict) and isinstance(current, dict):
+            out += _plain_values(value, current, prefix=f"{full}.", path=path, user=user)
+        elif isinstance(current, dict):
+            raise CheckpointError(f"{path}: {full}={value!r} is not a mapping like conf/'s")
+        elif not _is_plain(value):
+            raise CheckpointError(f"{path}: {full}={value!r} is not a plain value")
+        elif None not in (value, current) and kind_of(current) and not fits(value, current):
+            raise CheckpointError(
+                f"{path}: {full}={value!r} is {kind_of(value)} where conf/ has {kind_of(current)}"
+            )
+        else:
+            out.append((full, value))
+    return out
+
+
+def _is_plain(value: Any) -> bool:
+    """A value a config file may hold as data: no code, no interpolation, no resolver."""
+    if isinstance(value, str):
+        return "${" not in value
+    if isinstance(value, list):
+        return all(_is_plain(item) for item in value)
+    return value is None or isinstance(value, (bool, int, float))
