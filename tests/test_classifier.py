@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import aegan.metrics.classifier as classifier_module
+import aegan.metrics.classifier_cache as classifier_cache
 from aegan.data.idx import read_idx
 from aegan.metrics import (
     DomainClassifier,
@@ -103,7 +103,7 @@ def test_classifier_cache_reloads_without_training(trained, fashion, monkeypatch
     def no_training(*args, **kwargs):
         raise AssertionError("the cached classifier should have been loaded")
 
-    monkeypatch.setattr(classifier_module, "train_classifier", no_training)
+    monkeypatch.setattr(classifier_cache, "train_classifier", no_training)
     reloaded = load_or_train_classifier(
         "fashion-subset",
         fashion["train_x"][:10_000],

@@ -6,13 +6,11 @@ from aegan.metrics.classes import class_histogram_stats
 from aegan.metrics.classifier import (
     DomainClassifier,
     classifier_accuracy,
-    classifier_recipe,
     extract_features,
-    load_or_train_classifier,
     predict_classes,
-    recipe_hash,
     train_classifier,
 )
+from aegan.metrics.classifier_cache import classifier_recipe, load_or_train_classifier, recipe_hash
 from aegan.metrics.frechet import (
     feature_statistics,
     frechet_distance,

@@ -4,30 +4,25 @@ for Inception features in FID/KID/PRDC, and whose predictions give class histogr
 Input conventions:
 - ``DomainClassifier.forward`` / ``.features`` take float tensors (B, C, H, W) already in [0, 1];
   the network normalises internally.
-- ``train_classifier``, ``load_or_train_classifier``, ``classifier_accuracy``,
+- ``train_classifier``, ``classifier_accuracy``,
   ``extract_features`` and ``predict_classes`` take either uint8 tensors (N, C, H, W) in
   [0, 255] or float tensors (N, C, H, W) in [0, 1]; (N, H, W) is read as one channel.
   Data stays on the CPU and is moved to ``device`` one batch at a time.
+
+Trained once per data set and recipe, then cached: ``aegan.metrics.classifier_cache``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from aegan.files import atomic_save
-
 log = logging.getLogger(__name__)
 
-# Bump when the architecture or the training loop changes in a way the recipe does not show.
-_RECIPE_VERSION = 1
 # training defaults, shared by train_classifier and classifier_recipe (the cache key)
 DEFAULT_EPOCHS = 8
 DEFAULT_BATCH_SIZE = 256
@@ -36,7 +31,7 @@ DEFAULT_WIDTHS = (16, 32, 64)
 FEATURE_DIM = 128
 
 
-def _as_images(images: torch.Tensor) -> torch.Tensor:
+def as_images(images: torch.Tensor) -> torch.Tensor:
     """(N, H, W) -> (N, 1, H, W); other ranks must already be (N, C, H, W)."""
     if images.ndim == 3:
         images = images.unsqueeze(1)
@@ -126,7 +121,7 @@ def train_classifier(
     eval mode. Its test accuracy is reported with the metrics (``classifier/test_accuracy``);
     about 3.5 min on one CPU thread for the Fashion-MNIST training split.
     """
-    images = _as_images(images)
+    images = as_images(images)
     labels = labels.long()
     if images.shape[0] != labels.shape[0]:
         raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
@@ -173,7 +168,7 @@ def _batched(model: nn.Module, fn, images: torch.Tensor, batch_size: int) -> tor
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    images = _as_images(images)
+    images = as_images(images)
     outputs = [fn(_to_unit_float(chunk).to(device)).cpu() for chunk in images.split(batch_size)]
     model.train(was_training)
     return torch.cat(outputs)
@@ -199,118 +194,3 @@ def classifier_accuracy(
     """Top-1 accuracy in [0, 1]; images uint8 (N, C, H, W) or float in [0, 1]."""
     predictions = predict_classes(model, images, batch_size=batch_size)
     return (predictions == labels.long().cpu()).float().mean().item()
-
-
-def _data_fingerprint(images: torch.Tensor, labels: torch.Tensor) -> str:
-    """Short hash of the training data, so a different subset never reuses a cached model."""
-    digest = hashlib.blake2b(digest_size=8)
-    for tensor in (images, labels):
-        array = tensor.detach().cpu().contiguous().numpy()
-        digest.update(f"{array.dtype}{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def classifier_recipe(
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    *,
-    num_classes: int,
-    epochs: int = DEFAULT_EPOCHS,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    lr: float = DEFAULT_LR,
-    augment: bool = False,
-    seed: int = 0,
-) -> dict:
-    """Everything that determines the trained weights, as a JSON-able dict."""
-    images = _as_images(images)
-    return {
-        "version": _RECIPE_VERSION,
-        "in_channels": int(images.shape[1]),
-        "image_size": int(images.shape[-1]),
-        "widths": list(DEFAULT_WIDTHS),
-        "feature_dim": FEATURE_DIM,
-        "num_classes": num_classes,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
-        "augment": augment,
-        "seed": seed,
-        "num_train": int(images.shape[0]),
-        "data": _data_fingerprint(images, labels),
-    }
-
-
-def recipe_hash(recipe: dict) -> str:
-    """Stable 10-hex-digit hash of a recipe (sorted-key JSON, SHA-256)."""
-    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:10]
-
-
-def load_or_train_classifier(
-    dataset_name: str,
-    train_images: torch.Tensor,
-    train_labels: torch.Tensor,
-    *,
-    num_classes: int,
-    cache_dir: str | Path,
-    device: str | torch.device = "cpu",
-    epochs: int = DEFAULT_EPOCHS,
-    seed: int = 0,
-    progress: bool = True,
-) -> DomainClassifier:
-    """Load the classifier cached at ``cache_dir/classifier-{dataset_name}-{hash}.pt``, or train
-    it on ``train_images`` (uint8 (N, C, H, W) or float in [0, 1]) and cache it atomically.
-
-    The checkpoint holds ``{"recipe": dict, "state_dict": ...}``. Returns the model in eval mode.
-    """
-    recipe = classifier_recipe(
-        train_images, train_labels, num_classes=num_classes, epochs=epochs, seed=seed
-    )
-    path = Path(cache_dir).expanduser() / f"classifier-{dataset_name}-{recipe_hash(recipe)}.pt"
-    cached = _load_cached(path, recipe, num_classes)
-    if cached is not None:
-        return cached.to(device).eval()
-    model = train_classifier(
-        train_images,
-        train_labels,
-        num_classes=num_classes,
-        epochs=epochs,
-        batch_size=recipe["batch_size"],
-        lr=recipe["lr"],
-        augment=recipe["augment"],
-        seed=seed,
-        device=device,
-        progress=progress,
-    )
-    state_dict = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    try:
-        atomic_save({"recipe": recipe, "state_dict": state_dict}, path)
-    except OSError as err:  # the metrics need the classifier, not its cache
-        log.warning("the classifier is not cached: %s cannot be written (%s)", path, err.strerror)
-    return model
-
-
-def _load_cached(path: Path, recipe: dict, num_classes: int) -> DomainClassifier | None:
-    """The classifier cached at ``path`` if it is the one ``recipe`` trains, else None: a
-    file that is not (damaged, another recipe, weights of other shapes or not finite) is said
-    in one warning and trained again, as a cache is rebuilt rather than trusted."""
-    try:
-        if not path.exists():
-            return None
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(checkpoint, dict) or checkpoint.get("recipe") != recipe:
-            raise ValueError("it was trained by another recipe")
-        state = checkpoint["state_dict"]
-        if not all(torch.is_tensor(v) and bool(v.float().isfinite().all()) for v in state.values()):
-            raise ValueError("its weights are not all finite tensors")
-        model = DomainClassifier(
-            in_channels=recipe["in_channels"], num_classes=num_classes,
-            image_size=recipe["image_size"], widths=tuple(recipe["widths"]),
-            feature_dim=recipe["feature_dim"],
-        )  # fmt: skip
-        model.load_state_dict(state)
-        return model
-    except Exception as err:  # any way a file can fail to be the classifier
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
-        log.warning("%s is not a usable cached classifier (%s); training it again", path, reason)
-        return None

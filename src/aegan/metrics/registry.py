@@ -40,11 +40,8 @@ import torch
 
 from aegan.data import normalize
 from aegan.errors import ConfigError
-from aegan.metrics.classifier import (
-    extract_features,
-    load_or_train_classifier,
-    predict_classes,
-)
+from aegan.metrics.classifier import extract_features, predict_classes
+from aegan.metrics.classifier_cache import load_or_train_classifier
 from aegan.metrics.reconstruction import (
     fit_pca,
     linear_probe_accuracy,
