@@ -48,7 +48,10 @@ MEMORY_SHARE = 0.8  # of the device's memory that weights, gradients and Adam's 
 
 @dataclass
 class TrainerSchema:
-    """Types of ``cfg.trainer`` (conf/trainer/default.yaml holds the values)."""
+    """Types of ``cfg.trainer`` (conf/trainer/default.yaml holds the values).
+
+    The switches are ``Any`` here: OmegaConf's bool type reads any integer as a switch
+    (``channels_last=-1`` as true), so ``check_settings`` holds them to true or false."""
 
     epochs: int = 30
     device: str = "auto"
@@ -58,17 +61,17 @@ class TrainerSchema:
     checkpoint_every_steps: int = 0
     keep_checkpoints: int = 2
     resume: str | None = None
-    sync_batchnorm: bool = False
+    sync_batchnorm: Any = False
     on_nonfinite: str = "stop"
-    channels_last: bool = False
+    channels_last: Any = False
     compile: str = "none"
     compile_scope: str = "network"
-    capture_step: bool = False
-    cudnn_benchmark: bool = True
-    fast_dropout: bool = True
-    flush_denormal: bool = True
-    pad_thin_convs: bool = False
-    direct_optimizer_step: bool = True
+    capture_step: Any = False
+    cudnn_benchmark: Any = True
+    fast_dropout: Any = True
+    flush_denormal: Any = True
+    pad_thin_convs: Any = False
+    direct_optimizer_step: Any = True
 
 
 ConfigStore.instance().store(group="trainer", name="schema", node=TrainerSchema)
