@@ -151,6 +151,12 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError(
             "trainer.sync_batchnorm=true needs CUDA (SyncBatchNorm has no CPU kernel)"
         )
+    resume = trainer.resume
+    if resume is not None and not (isinstance(resume, str) and resume.strip()):
+        raise ConfigError(  # '' (an unset variable) would silently start afresh
+            f"trainer.resume={trainer.resume!r} is not allowed: it must be a checkpoint file, "
+            "a run dir, auto or null"
+        )
     if trainer.resume and trainer.resume != "auto":
         resolve_checkpoint(trainer.resume)  # raises CheckpointError naming the path
     task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
