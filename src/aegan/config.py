@@ -27,6 +27,7 @@ from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import world_size
 from aegan.errors import ConfigError
+from aegan.files import check_folder
 from aegan.metrics.registry import check_metrics
 from aegan.schema import (
     GROUPS,
@@ -129,6 +130,7 @@ def validate_config(cfg: DictConfig) -> None:
     check_settings(cfg, reference(CONF_DIR, option_choices(cfg, CONF_DIR)))
     check_option_names(cfg)
     check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)
+    check_run_paths(cfg)
     check_data_config(cfg.data)
     trainer = cfg.trainer
     check_positive(cfg, "trainer.epochs", maximum=10**6)
@@ -163,6 +165,22 @@ def validate_config(cfg: DictConfig) -> None:
     check_memory(task, device)
     check_switches(trainer, task, device, world_size())
     check_evaluation(cfg.evaluate, task)
+
+
+def check_run_paths(cfg: DictConfig) -> None:
+    """``paths.*``, ``task_name`` and the classifier cache: each a folder it can be. Hydra
+    joins them into the run dir (``''`` would put it at the root of the disk, null into a
+    folder "None") and the cache is written after training."""
+    if not isinstance(cfg.task_name, str) or not cfg.task_name.strip():
+        raise ConfigError(
+            f"task_name={cfg.task_name!r} is not allowed: it must be a folder name (text)"
+        )
+    for key in ("paths.data_dir", "paths.log_dir", "paths.output_dir", "evaluate.cache_dir"):
+        try:
+            value = OmegaConf.select(cfg, key)
+        except Exception:  # ${hydra:runtime.output_dir} outside a Hydra app: Hydra's own
+            continue
+        check_folder(key, value)
 
 
 def check_memory(task: Any, device: torch.device) -> None:

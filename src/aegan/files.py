@@ -1,5 +1,6 @@
 """Files of a run's record, written atomically: a crash, a full disk or SIGKILL at any
-moment leaves either the old file or the new one, never a part. Metrics are strict JSON."""
+moment leaves either the old file or the new one, never a part. Metrics are strict JSON.
+``check_folder`` checks a setting that names a folder before anything is written there."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any
 
 import torch
 import yaml
+
+from aegan.errors import ConfigError
 
 NONFINITE_KEY = "_nonfinite"  # metrics.json: {key: "nan" | "inf" | "-inf"} for the nulls
 # Result files are kilobytes (failed.json with its traceback the largest) and flat: anything
@@ -174,6 +177,35 @@ def read_limited(path: Path, limit: int) -> bytes:
     if len(data) > limit:
         raise OSError(f"over the {limit} bytes allowed")
     return data
+
+
+def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
+    """Raise ``ConfigError`` unless ``value`` is a path (``~`` allowed) that is or can become a
+    folder: non-empty text, no file at it or above it, no name too long. Returns whether the
+    folder exists. An empty path would silently mean the current folder, and null "None"."""
+    if value is None and allow_none:
+        return False
+    allowed = f"a folder path{' or null' if allow_none else ''}"
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key}={value!r} is not allowed: it must be {allowed}")
+    try:
+        path = Path(value).expanduser()
+    except RuntimeError as err:  # ~nosuchuser
+        raise ConfigError(f"{key}={value} is not allowed: {err}") from None
+    for folder in (path, *path.parents):  # the nearest part that exists must be a folder
+        try:
+            is_dir = stat.S_ISDIR(os.stat(folder).st_mode)
+        except (FileNotFoundError, NotADirectoryError):  # a file above it: named below
+            continue
+        except OSError as err:  # a name too long, no permission
+            raise ConfigError(
+                f"{key}={value} is not allowed: it cannot be a folder ({err.strerror})"
+            ) from None
+        if not is_dir:
+            where = "it is" if folder == path else f"{folder} is"
+            raise ConfigError(f"{key}={value} is not allowed: {where} a file, not a folder")
+        return folder == path
+    return False
 
 
 def _first_line(err: BaseException) -> str:

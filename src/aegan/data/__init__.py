@@ -18,6 +18,7 @@ from aegan.data.idx import read_idx
 from aegan.data.image_folder import load_image_folder
 from aegan.data.sources import ImageData, load_cifar10, load_idx_dataset
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
+from aegan.files import check_folder
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "image_folder")
 # Image shape (C, H, W) of each named data set, known before reading it.
@@ -111,9 +112,8 @@ def check_data_config(data_cfg: DictConfig) -> None:
         if data_cfg.channels not in (1, 3) or isinstance(data_cfg.channels, bool):
             raise ConfigError(f"data.channels={data_cfg.channels!r} is not allowed; choose 1 or 3")
     root = data_cfg.get("root")
-    if root is not None and not isinstance(root, str):
-        raise ConfigError(f"data.root={root!r} is not allowed: it must be a folder path")
-    if root and data_cfg.name != "cifar10" and not Path(root).expanduser().exists():
+    exists = check_folder("data.root", root, allow_none=True)
+    if root is not None and data_cfg.name != "cifar10" and not exists:  # cifar10 downloads there
         raise ConfigError(f"data.root={root} does not exist; pass a folder that holds the data set")
 
 
