@@ -51,8 +51,10 @@ def _check_int(data_cfg: DictConfig, key: str, low: int, *, allow_none: bool = F
         return
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value < 2**31:
         extra = " or null" if allow_none else ""
+        too_big = isinstance(value, int) and not isinstance(value, bool) and value > low
+        allowed = f"in [{low}, {2**31 - 1}]" if too_big else f">= {low}"
         raise ConfigError(
-            f"data.{key}={value!r} is not allowed: it must be an integer >= {low}{extra}"
+            f"data.{key}={value!r} is not allowed: it must be an integer {allowed}{extra}"
         )
 
 
