@@ -93,6 +93,11 @@ def check_metric_names(names: Any, key: str = "evaluate.metrics") -> tuple[str, 
     if isinstance(names, str) or not isinstance(names, Iterable):
         raise ConfigError(f"{key}={names!r} is not allowed: it must be a list of names")
     names = tuple(names)
+    if not names:  # would evaluate nothing and report success
+        raise ConfigError(
+            f"{key}=[] is not allowed: it must be a non-empty list of names, or null for the "
+            "task's own"
+        )
     for name in names:
         if not isinstance(name, str) or name not in METRICS:
             raise ConfigError(f"{key}: {name!r} is not a metric; choose from: {', '.join(METRICS)}")
