@@ -22,11 +22,11 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR, check_all_set
 from aegan.engine.checkpoint import resolve_checkpoint, run_dir_of
-from aegan.engine.device import evaluation_threads
+from aegan.engine.device import evaluation_threads, resolve_device
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import check_layout
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
-from aegan.files import fsync_dir, read_json, write_json
+from aegan.files import check_folder, fsync_dir, read_json, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.metrics.registry import Settings, check_metric_names, check_metrics
 from aegan.metrics.registry import evaluate as evaluate_metrics
@@ -136,6 +136,14 @@ def log_dir_of(run: object) -> str:
 OmegaConf.register_new_resolver("aegan.evaluate_log_dir", log_dir_of, replace=True)
 
 
+def _is_file(path: object) -> bool:
+    """Whether ``path`` is text naming a file that exists (a name too long is not one)."""
+    try:
+        return isinstance(path, str) and Path(path).expanduser().is_file()
+    except (OSError, RuntimeError):  # ENAMETOOLONG, ~nosuchuser
+        return False
+
+
 def _check_settings(cfg: DictConfig) -> None:
     """The command line's settings, before the run is read."""
     check_all_set(cfg)  # run=??? when no run= is given
@@ -146,6 +154,14 @@ def _check_settings(cfg: DictConfig) -> None:
             "a run dir or checkpoint file"
         )
     check_choice("checkpoint", cfg.checkpoint, ("best", "last"))
+    resolve_device(cfg.device, key="device")  # before the checkpoint is read
+    check_folder("cache_dir", cfg.cache_dir)
+    weights = cfg.inception_weights
+    if weights is not None and not _is_file(weights):
+        raise ConfigError(
+            f"inception_weights={weights!r} is not allowed: it must be a weights file that "
+            "exists, or null to download them"
+        )
     check_number("samples", cfg.samples, low=10, high=10**7, integer=True)
     check_number("iwae_samples", cfg.iwae_samples, low=1, high=10**6, integer=True)
     if cfg.iwae_images is not None:
