@@ -38,23 +38,22 @@ from pathlib import Path
 
 import hydra
 import torch
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
 from aegan.amp import Amp
-from aegan.bench_plan import check_lists, configurations
+from aegan.bench_plan import checked_configurations
 from aegan.cli import one_line_errors, one_line_hydra_errors
-from aegan.config import CONF_DIR, check_positive, validate_config
+from aegan.config import CONF_DIR
 from aegan.data import DeviceBatches, ImageData, load_data
 from aegan.engine.device import resolve_device, seed_everything
 from aegan.engine.scalars import StepAccumulator
-from aegan.errors import USER_ERRORS, ConfigError
+from aegan.errors import USER_ERRORS
 from aegan.speed import (
     build_step,
     denormal_mode,
     denormals_flushed,
     flushes_denormals,
 )
-from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
 from aegan.timing import Timed, describe, device_name, time_round_robin
 
@@ -145,31 +144,11 @@ def plain_step(
 def benchmark(cfg: DictConfig) -> list[dict]:
     """Time the plain loop (once per thread count) and the project's step for each
     configuration, round robin in this process; return one row per configuration."""
-    validate_config(cfg)
-    for key in ("steps", "repeats"):
-        check_positive(cfg, key)
-    check_positive(cfg, "warmup", minimum=0)
-    check_positive(cfg, "plain_steps", allow_none=True)
-    check_lists(cfg)
-    configs = configurations(cfg)  # checks variants
-    for labels, run_cfg in configs:
-        try:
-            validate_config(run_cfg)
-        except ConfigError as err:
-            if labels["variant"] == "base":
-                raise
-            raise ConfigError(f"variants.{labels['variant']}: {err}") from None
+    configs = checked_configurations(cfg)
     device = resolve_device(cfg.trainer.device)
     seed_everything(cfg.seed)
     data_dir = Path(cfg.paths.data_dir).expanduser().resolve()
     data = load_data(cfg.data, data_dir=data_dir)
-    if cfg.data.name != "fashion_mnist":
-        raise ValueError(f"data={cfg.data.name}: the plain reference loop reads Fashion-MNIST only")
-    if any(cfg.capture_step) and cfg.warmup <= WARMUP_STEPS:
-        raise ConfigError(
-            f"warmup={cfg.warmup} is too short for capture_step=true: a step is captured after "
-            f"{WARMUP_STEPS} eager steps; use warmup={WARMUP_STEPS + 2} or more"
-        )
     load_before = os.getloadavg()[0]
     plain = {
         n: Timed(f"plain/{n}", step, n, plain=True, steps=cfg.plain_steps)
@@ -235,9 +214,6 @@ def benchmark(cfg: DictConfig) -> list[dict]:
 @one_line_hydra_errors
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="bench")
 def main(cfg: DictConfig) -> None:
-    if cfg.batch_size is not None:  # batch_size=0 is refused by validate_config, not ignored
-        with open_dict(cfg):
-            cfg.data.batch_size = cfg.batch_size
     out = Path(cfg.paths.output_dir) / "bench.jsonl"
     with one_line_errors(USER_ERRORS, debug=cfg.debug is True, logger=log):
         for row in benchmark(cfg):

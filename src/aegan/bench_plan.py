@@ -17,10 +17,12 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigKeyError, ConfigTypeError, ValidationError
 
 from aegan.amp import PRECISIONS
+from aegan.config import check_positive, validate_config
 from aegan.data import image_shape_of
 from aegan.engine.device import available_cores
 from aegan.errors import ConfigError
 from aegan.speed import COMPILE_MODES, COMPILE_SCOPES, cpu_threads
+from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
 from aegan.tasks.build import check_bool, check_choice, check_number
 
@@ -175,3 +177,37 @@ def check_lists(cfg: DictConfig) -> None:
             )
         for i, value in enumerate(cfg[key]):
             check(f"{key}[{i}]", _plain(value))
+
+
+def checked_configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
+    """``configurations(cfg)`` once every setting is checked as a run's, before any data is
+    read; the ``batch_size`` shortcut goes to ``data.batch_size``."""
+    check_positive(cfg, "batch_size", allow_none=True)  # named as typed, not as data's
+    if cfg.batch_size is not None:
+        with open_dict(cfg):
+            cfg.data.batch_size = cfg.batch_size
+    validate_config(cfg)
+    for key in ("steps", "repeats"):
+        check_positive(cfg, key)
+    check_positive(cfg, "warmup", minimum=0)
+    check_positive(cfg, "plain_steps", allow_none=True)
+    if cfg.data.name != "fashion_mnist":
+        raise ConfigError(
+            f"data={cfg.data.name} is not allowed: the plain reference loop reads Fashion-MNIST "
+            "only; use data=fashion_mnist"
+        )
+    check_lists(cfg)
+    if any(cfg.capture_step) and cfg.warmup <= WARMUP_STEPS:
+        raise ConfigError(
+            f"warmup={cfg.warmup} is too short for capture_step=true: a step is captured after "
+            f"{WARMUP_STEPS} eager steps; use warmup={WARMUP_STEPS + 2} or more"
+        )
+    configs = configurations(cfg)  # checks variants
+    for labels, run_cfg in configs:
+        try:
+            validate_config(run_cfg)
+        except ConfigError as err:
+            if labels["variant"] == "base":
+                raise
+            raise ConfigError(f"variants.{labels['variant']}: {err}") from None
+    return configs
