@@ -23,6 +23,9 @@ def test_a_training_mistake_is_one_line_on_stderr_and_in_train_log(tmp_path):
         # hydra.run.dir is ${paths.log_dir}/...: the key that breaks is the one typed
         ("paths.log_dir=${oc.env:AEGAN_TEST_UNSET}", "paths.log_dir='${oc.env:AEGAN_TEST_UNSET}'"),
         ("task_name=${nosuchresolver:x}", "task_name='${nosuchresolver:x}' cannot be resolved"),
+        # checked as Hydra makes the run dir from it: '' was the root of the disk
+        ("paths.log_dir=''", "paths.log_dir='' is not allowed: it must be a folder path"),
+        ("paths.log_dir=null", "paths.log_dir=None is not allowed: it must be a folder path"),
     ],
 )
 def test_an_interpolation_hydra_resolves_is_one_line(cli, override, message):

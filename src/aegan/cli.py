@@ -36,7 +36,7 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from aegan.errors import shortened
+from aegan.errors import ConfigError, shortened
 
 
 @contextmanager
@@ -201,7 +201,13 @@ def hydra_error_line(err: Exception) -> str | None:
 def interpolation_line(err: Exception, typed: str | None = None) -> str:
     """One line for an interpolation that cannot be resolved, naming the key where it breaks:
     ``hydra.run.dir`` of aegan.evaluate is ``${...:${run}}``, but ``run`` is what was typed
-    (``typed``: the value of the override that could not be merged)."""
+    (``typed``: the value of the override that could not be merged). A ``ConfigError`` of
+    one of aegan's resolvers (``aegan.log_dir``) already names its setting: its line alone."""
+    cause: BaseException | None = err
+    while cause is not None and not isinstance(cause, ConfigError):
+        cause = cause.__cause__ or cause.__context__  # OmegaConf wraps, without ``from``
+    if cause is not None:
+        return str(cause)
     reason = " ".join(str(getattr(err, "msg", None) or err).split("\n")[0].split())[:200]
     verb = "read" if isinstance(err, GrammarParseError) else "resolved"
     key = getattr(err, "full_key", None)

@@ -78,6 +78,16 @@ class TrainerSchema:
 ConfigStore.instance().store(group="trainer", name="schema", node=TrainerSchema)
 
 
+def _log_dir(value: Any) -> str:
+    """``paths.log_dir`` as conf/hydra joins it into the run dir: checked before Hydra makes
+    that folder, where ``''`` would be the root of the disk and null a folder "None"."""
+    check_folder("paths.log_dir", value)
+    return value
+
+
+OmegaConf.register_new_resolver("aegan.log_dir", _log_dir, replace=True)
+
+
 def check_positive(
     cfg: DictConfig, key: str, *, allow_none: bool = False, minimum: int = 1,
     maximum: int = 2**31 - 1,
