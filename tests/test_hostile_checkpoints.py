@@ -228,7 +228,9 @@ def test_load_run_given_the_wrong_kind_is_one_line(ae, call, message):
      (lambda run: run.reconstruct(torch.zeros(2, 3, 5, 5)), "images of shape (2, 3, 5, 5)"),
      (lambda run: run.encode([1, 2]), "images of shape list"),
      (lambda run: run.decode(torch.zeros(2, 7)), "codes of shape (2, 7)"),
-     (lambda run: run.interpolate(torch.zeros(1, 28, 28), torch.zeros(1, 28, 28), steps=1), "steps=1")],
+     (lambda run: run.interpolate(torch.zeros(1, 28, 28), torch.zeros(1, 28, 28), steps=1), "steps=1"),
+     (lambda run: run.interpolate(torch.zeros(1, 28, 28), torch.zeros(1, 28, 28), steps=10**12),
+      "steps=1000000000000: 1000000000000 images of (1, 28, 28) take")],
 )  # fmt: skip
 def test_a_loaded_run_given_the_wrong_shape_says_what_it_takes(ae, use, message):
     run = load_run(ae[0], checkpoint="last", device="cpu")

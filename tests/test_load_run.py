@@ -24,7 +24,7 @@ def test_load_run_autoencoder(trained_ae_run):
     assert path.shape == (5, 1, 28, 28)
     assert torch.allclose(path[0], recon[0], atol=1e-5)
     assert len(run.history) == 1
-    with pytest.raises(AttributeError, match="is a autoencoder run: it cannot sample"):
+    with pytest.raises(AttributeError, match="its model, autoencoder, cannot sample"):
         run.sample(4)
 
 

@@ -193,13 +193,17 @@ def check_run_paths(cfg: DictConfig) -> None:
         check_folder(key, value)
 
 
+def device_memory(device: torch.device) -> int:
+    """Bytes of memory of ``device``: the GPU's, or this machine's."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def check_memory(task: Any, device: torch.device) -> None:
     """Refuse a model whose weights, gradients and Adam's two moments would not fit."""
     needed = 4 * parameter_bytes(task)
-    if device.type == "cuda":
-        total = torch.cuda.get_device_properties(device).total_memory
-    else:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    total = device_memory(device)
     if needed > MEMORY_SHARE * total:
         raise ConfigError(
             f"model sizes need {needed / 2**30:.1f} GiB for weights, gradients and Adam's "

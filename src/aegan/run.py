@@ -8,6 +8,7 @@ the code that runs.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, open_dict
 
-from aegan.config import CONF_DIR, check_memory
+from aegan.config import CONF_DIR, MEMORY_SHARE, check_memory, device_memory
 from aegan.contract import Task, can
 from aegan.data import ImageData, check_data_config, image_shape_of, load_data, normalize
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
@@ -60,7 +61,7 @@ class Run:
 
     def _ask(self, capability: str):
         if not can(self.task, capability):
-            raise AttributeError(f"{self.path} is a {self.task.name} run: it cannot {capability}")
+            raise AttributeError(f"{self.path}: its model, {self.task.name}, cannot {capability}")
         return getattr(self.task, capability)
 
     def _as_input(self, images: torch.Tensor) -> torch.Tensor:
@@ -88,12 +89,26 @@ class Run:
         """Images -> their reconstructions."""
         return self._ask("reconstruct")(self._as_input(images))
 
+    def _check_fits(self, key: str, n: int) -> None:
+        """Refuse ``n`` images that could not be held at once: the allocation would fail
+        after minutes, or the kernel be killed with all the notebook held."""
+        shape = tuple(self.data.image_shape)
+        needed, total = 4 * n * math.prod(shape), device_memory(self.device)
+        if needed > MEMORY_SHARE * total:
+            raise ValueError(
+                f"{key}={n}: {n} images of {shape} take {needed / 2**30:.1f} GiB, more than "
+                f"{MEMORY_SHARE:.0%} of this {self.device.type}'s {total / 2**30:.1f} GiB; "
+                "ask for fewer at a time"
+            )
+
     @torch.no_grad()
     def sample(self, n: int, *, seed: int = 0) -> torch.Tensor:
         """``n`` generated images from seeded draws of the model's prior."""
         if type(n) is not int or n < 1:
             raise ValueError(f"n={n!r:.40}: the number of images must be a positive integer")
-        return self._ask("sample")(n, torch.Generator().manual_seed(seed))
+        sample = self._ask("sample")
+        self._check_fits("n", n)
+        return sample(n, torch.Generator().manual_seed(seed))
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
@@ -113,6 +128,7 @@ class Run:
         that encodes) or two latent vectors (a model that only generates) -> (steps, ...)."""
         if type(steps) is not int or steps < 2:
             raise ValueError(f"steps={steps!r:.40}: an interpolation takes at least 2 steps")
+        self._check_fits("steps", steps)
         weights = torch.linspace(0, 1, steps, device=self.device).view(-1, 1)
         if can(self.task, "encode"):
             codes = self.encode(torch.stack([a, b]))  # (2, latent_dim)
