@@ -12,21 +12,18 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli import hydra_error_line
 from aegan.config import compose_config
 from aegan.errors import CheckpointError, ConfigError
-from aegan.schema import CODE_KEYS, OPTION_NAME, code_in, fits, kind_of
+from aegan.schema import CODE_KEYS, OPTION_NAME, code_in, fits, hydra_choices, kind_of
 
 
 def run_choices(cfg: DictConfig) -> dict[str, str]:
     """The options of ``model`` and ``data`` this run composed: Hydra's own record where
     there is one, else the ``name`` each of those sections carries."""
-    choices = {}
-    if HydraConfig.initialized():
-        choices = {g: HydraConfig.get().runtime.choices.get(g) for g in ("model", "data")}
+    choices = hydra_choices()
     return {g: str(choices.get(g) or cfg[g].get("name")) for g in ("model", "data")}
 
 

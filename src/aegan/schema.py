@@ -45,10 +45,16 @@ def option_file(path: str) -> Any:
 OPTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
+def hydra_choices() -> dict[str, str | None]:
+    """The options Hydra composed this run from (``model``: ``vae``...); none outside a
+    Hydra app (a notebook, ``compose_config``)."""
+    return dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
+
+
 def option_choices(cfg: DictConfig, conf_dir: str | Path) -> dict[str, str | None]:
     """The option of each group that ``cfg`` was composed from, as far as ``conf/`` knows
     it: the ``name`` that ``model`` and ``data`` carry, else Hydra's record of the run."""
-    hydra = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
+    hydra = hydra_choices()
     choices = {}
     for group in GROUPS:
         name = OmegaConf.select(cfg, f"{group}.name", throw_on_resolution_failure=False)
@@ -64,7 +70,7 @@ def check_option_names(cfg: DictConfig) -> None:
     """``model.name`` and ``data.name`` name the options the run was composed from: its
     record picks its config by them (``aegan.record.record_config``), so a renamed one
     trains a run that cannot be evaluated or resumed."""
-    hydra = dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
+    hydra = hydra_choices()
     for group in ("model", "data"):
         name, option = cfg[group].get("name"), hydra.get(group)
         if option is not None and name not in (None, option):
