@@ -14,7 +14,7 @@ from omegaconf import OmegaConf, open_dict
 from aegan.bench_plan import checked_configurations
 from aegan.config import compose_config, validate_config
 from aegan.errors import ConfigError
-from aegan.evaluate import _check_settings
+from aegan.evaluate import check_evaluate_settings
 
 LONG = "x" * 5000
 FILE = str(Path(__file__).resolve())  # a file where a folder goes
@@ -27,7 +27,11 @@ def train_checks(cfg):
     validate_config(cfg)
 
 
-CHECKS = {"train": train_checks, "evaluate": _check_settings, "bench": checked_configurations}
+CHECKS = {
+    "train": train_checks,
+    "evaluate": check_evaluate_settings,
+    "bench": checked_configurations,
+}
 
 
 def refusal(config: str, overrides: list[str]) -> str:

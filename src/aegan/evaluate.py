@@ -121,7 +121,7 @@ def log_dir_of(run: object) -> str:
     """``hydra.run.dir`` of ``aegan.evaluate``: the run dir that ``run`` names (``run`` may be
     a checkpoint file). Any other value gets a scratch folder instead, so that a mistyped
     path is neither created nor written into before the error that names it. Never raises:
-    Hydra resolves this before ``_check_settings`` can name what is wrong with ``run``."""
+    Hydra resolves this before ``check_evaluate_settings`` can name what is wrong with ``run``."""
     scratch = str(Path(tempfile.gettempdir()) / "aegan-evaluate")
     if not isinstance(run, str) or not run.strip():  # run=5, run=null, run=[1,2], run=''
         return scratch
@@ -144,7 +144,7 @@ def _is_file(path: object) -> bool:
         return False
 
 
-def _check_settings(cfg: DictConfig) -> None:
+def check_evaluate_settings(cfg: DictConfig) -> None:
     """The command line's settings, before the run is read."""
     check_all_set(cfg)  # run=??? when no run= is given
     check_settings(cfg, option_file(str(Path(CONF_DIR) / "evaluate.yaml")))
@@ -175,7 +175,7 @@ def _check_settings(cfg: DictConfig) -> None:
 def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ()) -> None:
     """What ``main`` does; ``stop`` (a signal since the start) ends it before a metric with
     RUN_DIR/stopped.json and the signal's exit code."""
-    _check_settings(cfg)
+    check_evaluate_settings(cfg)
     # where the results go, before the data is read and long before they are computed
     check_layout(run_dir_of(resolve_checkpoint(cfg.run, cfg.checkpoint)))
     run = load_run(
