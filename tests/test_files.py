@@ -4,11 +4,20 @@ cleanup) and strict JSON with the non-finite floats flagged and read back."""
 import json
 import math
 import os
+import re
 
 import pytest
 import torch
 
-from aegan.files import atomic_save, atomic_write_bytes, fsync_dir, read_json, write_json
+from aegan.errors import ConfigError
+from aegan.files import (
+    atomic_save,
+    atomic_write_bytes,
+    check_folder,
+    fsync_dir,
+    read_json,
+    write_json,
+)
 
 
 def refuse_constants(name):
@@ -148,3 +157,14 @@ def test_a_nested_nonfinite_value_is_refused_rather_than_written_as_nan(tmp_path
     with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
         write_json(path, {"per_class": [0.5, float("nan")]})
     assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("", "it must be a folder path"), (None, "it must be a folder path"),
+     ("a\x00b", "it cannot be a folder (embedded null byte)"),
+     ("x" * 5000, "it cannot be a folder (File name too long)")],
+)  # fmt: skip
+def test_a_folder_setting_that_cannot_be_one_is_one_line(value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        check_folder("paths.log_dir", value)

@@ -197,9 +197,10 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
             is_dir = stat.S_ISDIR(os.stat(folder).st_mode)
         except (FileNotFoundError, NotADirectoryError):  # a file above it: named below
             continue
-        except OSError as err:  # a name too long, no permission
+        except (OSError, ValueError) as err:  # a name too long, no permission, a NUL byte
+            reason = err.strerror if isinstance(err, OSError) else str(err)
             raise ConfigError(
-                f"{key}={value} is not allowed: it cannot be a folder ({err.strerror})"
+                f"{key}={value!r} is not allowed: it cannot be a folder ({reason})"
             ) from None
         if not is_dir:
             where = "it is" if folder == path else f"{folder} is"
