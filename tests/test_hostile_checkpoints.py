@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 import re
 import sys
 import warnings
@@ -230,9 +231,17 @@ def test_load_run_given_the_wrong_kind_is_one_line(ae, call, message):
      (lambda run: run.decode(torch.zeros(2, 7)), "codes of shape (2, 7)"),
      (lambda run: run.interpolate(torch.zeros(1, 28, 28), torch.zeros(1, 28, 28), steps=1), "steps=1"),
      (lambda run: run.interpolate(torch.zeros(1, 28, 28), torch.zeros(1, 28, 28), steps=10**12),
-      "steps=1000000000000: 1000000000000 images of (1, 28, 28) take")],
+      "steps=1000000000000: 1000000000000 images of (1, 28, 28) take"),
+     (lambda run: run.interpolate(torch.zeros(1, 28, 28), torch.zeros(2, 1, 28, 28)),
+      "a and b of shapes (1, 28, 28) and (2, 1, 28, 28)"),
+     # pixels the model would read at the wrong scale, silently: 0-255 as floats, int64
+     (lambda run: run.encode(torch.full((2, 1, 28, 28), 255.0)), "values in [255, 255]"),
+     (lambda run: run.encode(torch.full((2, 1, 28, 28), -1.0)), "values in [-1, -1]"),
+     (lambda run: run.reconstruct(torch.full((2, 1, 28, 28), math.nan)), "must be finite"),
+     (lambda run: run.encode(torch.zeros(2, 1, 28, 28, dtype=torch.long)), "dtype torch.int64"),
+     (lambda run: run.decode(torch.zeros(2, 32, dtype=torch.complex64)), "dtype torch.complex64")],
 )  # fmt: skip
-def test_a_loaded_run_given_the_wrong_shape_says_what_it_takes(ae, use, message):
+def test_a_loaded_run_given_the_wrong_input_says_what_it_takes(ae, use, message):
     run = load_run(ae[0], checkpoint="last", device="cpu")
     with pytest.raises(ValueError, match=re.escape(message)):
         use(run)

@@ -33,3 +33,11 @@ def test_load_run_names_a_missing_run(tmp_path):
 
     with pytest.raises(CheckpointError, match="no checkpoint"):
         aegan.load_run(tmp_path / "nope")
+
+
+def test_a_loaded_run_takes_codes_of_any_real_dtype(trained_ae_run):
+    """Integer or float64 codes are the same values: the model gets them as float32."""
+    run = aegan.load_run(trained_ae_run, checkpoint="last")
+    codes = run.encode(run.data.test_images[:2])
+    assert torch.equal(run.decode(codes.double()), run.decode(codes))
+    assert run.decode(torch.zeros(2, 32, dtype=torch.long)).shape == (2, 1, 28, 28)

@@ -30,6 +30,8 @@ from aegan.record import record_config
 from aegan.schema import check_settings, option_choices, reference
 from aegan.tasks import build_task
 
+RANGE_SLACK = 1e-4  # float images a hair outside [0, 1], from arithmetic, are still images
+
 
 @dataclass
 class Run:
@@ -71,8 +73,24 @@ class Run:
             raise ValueError(
                 f"images of shape {got}: this run's model takes (N, {', '.join(map(str, shape))})"
             )
-        images = images.to(self.device)
-        return normalize(images, "unit") if images.dtype == torch.uint8 else images.float()
+        if images.dtype == torch.uint8:
+            return normalize(images.to(self.device), "unit")
+        if not images.dtype.is_floating_point or images.is_meta:  # int64 0-255 read as floats
+            raise ValueError(
+                f"images of dtype {images.dtype}{' on meta' if images.is_meta else ''}: this "
+                "run's model takes uint8 in [0, 255] or floats in [0, 1]"
+            )
+        images = images.to(self.device, torch.float32)
+        if images.numel() and not bool(
+            images.isfinite().all()
+            and images.min() >= -RANGE_SLACK
+            and images.max() <= 1 + RANGE_SLACK
+        ):  # [0, 255] or [-1, 1] floats would be encoded as nonsense, silently
+            raise ValueError(
+                f"images with values in [{images.min().item():.4g}, {images.max().item():.4g}]: "
+                "float images must be finite and in [0, 1] (uint8 for [0, 255])"
+            )
+        return images
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
@@ -120,7 +138,9 @@ class Run:
         if not torch.is_tensor(codes) or codes.dim() != 2 or width not in (None, codes.shape[1]):
             got = tuple(codes.shape) if torch.is_tensor(codes) else type(codes).__name__
             raise ValueError(f"codes of shape {got}: this run's model takes (N, {width or 'D'})")
-        return codes.to(self.device)
+        if codes.is_complex() or codes.is_meta:
+            raise ValueError(f"codes of dtype {codes.dtype}: this run's model takes real numbers")
+        return codes.to(self.device, torch.float32)  # integer or float64 codes: the same values
 
     @torch.no_grad()
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, steps: int = 8) -> torch.Tensor:
@@ -128,6 +148,12 @@ class Run:
         that encodes) or two latent vectors (a model that only generates) -> (steps, ...)."""
         if type(steps) is not int or steps < 2:
             raise ValueError(f"steps={steps!r:.40}: an interpolation takes at least 2 steps")
+        if not (torch.is_tensor(a) and torch.is_tensor(b) and a.shape == b.shape):
+            got = [tuple(t.shape) if torch.is_tensor(t) else type(t).__name__ for t in (a, b)]
+            raise ValueError(
+                f"a and b of shapes {got[0]} and {got[1]}: an interpolation runs between two "
+                "images (C, H, W) or two codes (D,) of the same shape"
+            )
         self._check_fits("steps", steps)
         weights = torch.linspace(0, 1, steps, device=self.device).view(-1, 1)
         if can(self.task, "encode"):
