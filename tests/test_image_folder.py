@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
+
 import numpy as np
 from PIL import Image
 
@@ -18,3 +21,22 @@ def test_sixteen_bit_grey_images_keep_their_levels(tmp_path):
                              split_seed=0, test_size=2)  # fmt: skip
     seen = {int(x) for x in data.train_images.flatten()}
     assert len(seen) == 8 and seen <= set(range(128, 140)), sorted(seen)
+
+
+def test_only_regular_files_are_read(tmp_path):
+    """A FIFO named like an image was opened and waited on forever; a folder named x.png
+    stopped the run. Neither is an image: both are passed over."""
+    (tmp_path / "a").mkdir()
+    for i in range(12):
+        Image.fromarray(np.full((8, 8), i, np.uint8)).save(tmp_path / "a" / f"{i}.png")
+    os.mkfifo(tmp_path / "a" / "fifo.png")
+    (tmp_path / "a" / "folder.png").mkdir()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        loading = pool.submit(load_image_folder, root=str(tmp_path), image_size=8, channels=1,
+                              val_size=2, split_seed=0, test_size=2)  # fmt: skip
+        try:
+            data = loading.result(timeout=60)
+        finally:
+            if not loading.done():  # let the thread stuck in open() go: a writer end
+                os.close(os.open(tmp_path / "a" / "fifo.png", os.O_WRONLY | os.O_NONBLOCK))
+    assert len(data.train_images) == 8

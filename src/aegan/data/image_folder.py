@@ -34,7 +34,10 @@ def load_image_folder(
     folder = Path(root).expanduser()
     if not folder.is_dir():
         raise DataNotFoundError(f"data.root={folder} is not a folder")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    # regular files only: opening a FIFO named x.png would wait forever for a writer
+    files = sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
     if not files:
         raise DataNotFoundError(
             f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under data.root={folder}"
