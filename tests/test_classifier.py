@@ -4,6 +4,7 @@ and its cache on real Fashion-MNIST."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -130,12 +131,13 @@ def _damaged_caches(path: Path, state: dict) -> dict:
         "other shapes": lambda: torch.save(bad_shape, path),
         "not finite": lambda: torch.save(not_finite, path),
         "a folder": lambda: path.mkdir(),
+        "a fifo": lambda: os.mkfifo(path),  # torch.load waited on it forever
     }
 
 
 @pytest.mark.parametrize(
     "damage", ["garbage", "empty", "a list", "no recipe", "other recipe", "other shapes",
-               "not finite", "a folder"],
+               "not finite", "a folder", "a fifo"],
 )  # fmt: skip
 def test_a_damaged_cache_is_trained_again_with_one_warning(fashion, tmp_path, caplog, damage):
     x, y = fashion["train_x"][:256], fashion["train_y"][:256]

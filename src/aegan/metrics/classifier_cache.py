@@ -125,6 +125,8 @@ def _load_cached(path: Path, recipe: dict, num_classes: int) -> DomainClassifier
     try:
         if not path.exists():
             return None
+        if not path.is_file():  # a folder, or a FIFO that torch.load would wait on forever
+            raise ValueError("it is not a regular file")
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(checkpoint, dict) or checkpoint.get("recipe") != recipe:
             raise ValueError("it was trained by another recipe")
