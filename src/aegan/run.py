@@ -81,14 +81,13 @@ class Run:
                 "run's model takes uint8 in [0, 255] or floats in [0, 1]"
             )
         images = images.to(self.device, torch.float32)
-        if images.numel() and not bool(
-            images.isfinite().all()
-            and images.min() >= -RANGE_SLACK
-            and images.max() <= 1 + RANGE_SLACK
-        ):  # [0, 255] or [-1, 1] floats would be encoded as nonsense, silently
-            raise ValueError(
-                f"images with values in [{images.min().item():.4g}, {images.max().item():.4g}]: "
-                "float images must be finite and in [0, 1] (uint8 for [0, 255])"
+        if not images.numel():
+            return images
+        low, high = (bound.item() for bound in images.aminmax())
+        if not (low >= -RANGE_SLACK and high <= 1 + RANGE_SLACK):  # NaN fails these too
+            raise ValueError(  # [0, 255] or [-1, 1] floats would be encoded as nonsense
+                f"images with values in [{low:.4g}, {high:.4g}]: float images must be finite "
+                "and in [0, 1] (uint8 for [0, 255])"
             )
         return images
 

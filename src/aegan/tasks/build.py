@@ -198,8 +198,8 @@ def check_sizes(
     )
     if isinstance(sizes, (str, bytes)) or plain is None or short:
         what = "layer sizes" if bounds["integer"] else "numbers"
-        count = f"{length} " if length is not None else ""
-        count = f"at least {min_length} " if length is None and min_length else count
+        count = f"at least {min_length} " if min_length else ""
+        count = f"{length} " if length is not None else count
         raise ConfigError(
             f"{key}={_plain(sizes)!r} is not allowed: it must be a list of {count}{what}"
         )
