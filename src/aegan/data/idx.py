@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,40 +19,50 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">
 def read_idx(path: str | Path, *, expected_ndim: int | None = None) -> torch.Tensor:
     """Read an IDX file (``.gz`` or raw) into a tensor, checking magic number and size.
 
-    Raises ``DataFileError`` naming the file when the header is wrong or the payload is
-    shorter or longer than the header says.
+    Raises ``DataFileError`` naming the file when the header is wrong, names more bytes than
+    this machine's memory, or the payload is shorter or longer than the header says. The
+    payload is read to the header's size and one byte more, never further: a small ``.gz``
+    can unpack to far more than memory.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
-            raw = f.read()
+            head = f.read(4)
+            if len(head) < 4:
+                raise DataFileError(f"{path}: too short for an IDX header ({len(head)} bytes)")
+            zero0, zero1, type_code, ndim = head
+            if zero0 != 0 or zero1 != 0 or type_code not in _IDX_DTYPES or not 1 <= ndim <= 4:
+                raise DataFileError(
+                    f"{path}: bad IDX magic number {head.hex()} "
+                    f"(expected 0000 + type byte 08/09/0b/0c/0d/0e + 1..4 dims)"
+                )
+            if expected_ndim is not None and ndim != expected_ndim:
+                raise DataFileError(f"{path}: IDX file has {ndim} dims, expected {expected_ndim}")
+            dims = f.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise DataFileError(f"{path}: truncated IDX header")
+            shape = tuple(int(d) for d in np.frombuffer(dims, dtype=">u4"))
+            dtype = np.dtype(_IDX_DTYPES[type_code])
+            expected_bytes = math.prod(shape) * dtype.itemsize  # Python ints: no int64 overflow
+            memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            if expected_bytes > memory:
+                raise DataFileError(
+                    f"{path}: IDX header says shape {shape} ({expected_bytes / 2**30:.1f} GiB), "
+                    f"more than this machine's {memory / 2**30:.1f} GiB of memory "
+                    "(a damaged file, or a data set too large to hold)"
+                )
+            payload = f.read(expected_bytes + 1)
     except (OSError, EOFError) as err:  # gzip raises these on corrupt streams
         raise DataFileError(f"{path}: cannot read IDX file ({err})") from err
-    if len(raw) < 4:
-        raise DataFileError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
-    zero0, zero1, type_code, ndim = raw[:4]
-    if zero0 != 0 or zero1 != 0 or type_code not in _IDX_DTYPES or not 1 <= ndim <= 4:
-        raise DataFileError(
-            f"{path}: bad IDX magic number {raw[:4].hex()} "
-            f"(expected 0000 + type byte 08/09/0b/0c/0d/0e + 1..4 dims)"
-        )
-    if expected_ndim is not None and ndim != expected_ndim:
-        raise DataFileError(f"{path}: IDX file has {ndim} dims, expected {expected_ndim}")
-    header_end = 4 + 4 * ndim
-    if len(raw) < header_end:
-        raise DataFileError(f"{path}: truncated IDX header")
-    shape = tuple(int(d) for d in np.frombuffer(raw[4:header_end], dtype=">u4"))
-    dtype = np.dtype(_IDX_DTYPES[type_code])
-    expected_bytes = math.prod(shape) * dtype.itemsize  # Python ints: no int64 overflow
-    payload = len(raw) - header_end
-    if payload != expected_bytes:
+    if len(payload) != expected_bytes:
+        held = len(payload) if len(payload) < expected_bytes else f"more than {expected_bytes}"
         raise DataFileError(
             f"{path}: IDX header says shape {shape} ({expected_bytes} bytes) "
-            f"but the file holds {payload} bytes (truncated or wrong file)"
+            f"but the file holds {held} bytes (truncated or wrong file)"
         )
     try:
-        array = np.frombuffer(raw, dtype=dtype, offset=header_end).reshape(shape)
+        array = np.frombuffer(payload, dtype=dtype).reshape(shape)
     except ValueError as err:  # no elements, but dimensions past what an array can have
         raise DataFileError(
             f"{path}: IDX header says shape {shape}, which no array can have"
