@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import zipfile
 
 import pytest
@@ -73,6 +74,46 @@ def test_a_damaged_byte_inside_the_archive_is_named_not_loaded(tmp_path):
         f"{path}: not a readable checkpoint (a cut or damaged archive: {member.filename} "
         "fails its checksum)"
     )
+
+
+def test_a_compressed_member_is_named_before_it_is_unpacked(tmp_path):
+    """torch.save stores its members as they are; torch.load would unpack a compressed one,
+    and a few KiB of it can unpack to more than memory."""
+    path, bomb = tmp_path / "c.pt", tmp_path / "bomb.pt"
+    torch.save({"format_version": 2, **a_state(), "big": torch.zeros(2**20)}, path)
+    with zipfile.ZipFile(path) as archive, zipfile.ZipFile(bomb, "w") as out:
+        for info in archive.infolist():  # the 4 MiB of zeros deflated, the rest stored
+            packing = zipfile.ZIP_DEFLATED if info.file_size >= 2**22 else zipfile.ZIP_STORED
+            out.writestr(info.filename, archive.read(info), packing)
+    with zipfile.ZipFile(bomb) as archive:
+        member = next(i.filename for i in archive.infolist() if i.compress_type != 0)
+    assert bomb.stat().st_size < path.stat().st_size // 50
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(bomb)
+    assert str(caught.value) == (
+        f"{bomb}: not a readable checkpoint ({member} is compressed; torch.save stores its "
+        "members as they are)"
+    )
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_what_is_not_a_regular_file_is_named_without_waiting_on_it(tmp_path, kind):
+    path = tmp_path / "last.pt"
+    os.mkfifo(path) if kind == "fifo" else path.mkdir()  # nothing will write to the FIFO
+
+    def waited(*_):
+        raise TimeoutError("load_checkpoint waited on a FIFO")
+
+    previous = signal.signal(signal.SIGALRM, waited)
+    signal.alarm(20)
+    try:
+        with pytest.raises(CheckpointError) as caught:
+            load_checkpoint(path)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    reason = "not a regular file" if kind == "fifo" else "a folder, not a file"
+    assert str(caught.value) == f"{path}: not a readable checkpoint ({reason})"
 
 
 @pytest.mark.parametrize("key", sorted(REQUIRED_KEYS))

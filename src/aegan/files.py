@@ -10,6 +10,7 @@ import math
 import os
 import stat
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -154,16 +155,11 @@ def read_plain_yaml(path: Path, max_depth: int) -> Any:
 def read_limited(path: Path, limit: int) -> bytes:
     """The bytes of the regular file ``path``, refused (``OSError``) when over ``limit`` bytes:
     by its size before reading, and by what was read (a file that grew meanwhile)."""
-    # O_NONBLOCK: a FIFO must not hang the open; a folder opens and is refused by its mode
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    fd = _open_regular(path)
     try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise OSError("a folder, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError("not a regular file")
-        if info.st_size > limit:
-            raise OSError(f"{info.st_size} bytes, over the {limit} allowed")
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise OSError(f"{size} bytes, over the {limit} allowed")
         chunks, size = [], 0
         while size <= limit:  # limit + 1 bytes at most: the one more says it grew past
             chunk = os.read(fd, limit + 1 - size)
@@ -177,6 +173,60 @@ def read_limited(path: Path, limit: int) -> bytes:
     if len(data) > limit:
         raise OSError(f"over the {limit} bytes allowed")
     return data
+
+
+def _open_regular(path: Path) -> int:
+    """A read-only descriptor of ``path`` if it is a regular file; ``OSError`` otherwise."""
+    # O_NONBLOCK: a FIFO must not hang the open; a folder opens and is refused by its mode
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise OSError("a folder, not a file" if stat.S_ISDIR(mode) else "not a regular file")
+    return fd
+
+
+ZIP_MAGIC = b"PK\x03\x04"  # how every torch.save file (a zip archive) starts
+
+
+class DamagedArchive(ValueError):
+    """A torch.save file that is cut, damaged, or not as torch.save writes it."""
+
+
+def load_torch_file(path: Path, *, map_location: Any = "cpu") -> Any:
+    """``torch.load(weights_only=True)`` of the regular file ``path``, its archive checked
+    whole first. Raises ``OSError`` for what is not a regular file (a FIFO would wait
+    forever), ``DamagedArchive`` for a cut or damaged archive or a compressed member, and
+    torch's own errors for the rest."""
+    with os.fdopen(_open_regular(path), "rb") as handle:
+        _check_archive(handle)
+        handle.seek(0)
+        return torch.load(handle, map_location=map_location, weights_only=True)
+
+
+def _check_archive(handle: io.BufferedReader) -> None:
+    """A file that starts as a zip archive must be a whole one, each member stored as
+    torch.save stores it: a cut or damaged archive is named before torch parses bytes that
+    could then read as anything (a pickle naming globals included), and a compressed member
+    before torch unpacks it (a few KiB can unpack to more than memory)."""
+    try:
+        head = handle.read(4)
+        if head != ZIP_MAGIC and ZIP_MAGIC.startswith(head):  # empty, or cut inside it
+            raise zipfile.BadZipFile(f"{len(head)} bytes, not even an archive's header")
+        if head != ZIP_MAGIC:
+            return  # not an archive: torch's own errors name what it is
+        handle.seek(0)
+        with zipfile.ZipFile(handle) as archive:
+            packed = [i for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED]
+            damaged = None if packed else archive.testzip()  # every member against its CRC
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError) as err:
+        raise DamagedArchive(f"a cut or damaged archive: {_first_line(err)[:160]}") from None
+    if packed:
+        raise DamagedArchive(
+            f"{packed[0].filename[:120]} is compressed; torch.save stores its members as they are"
+        )
+    if damaged is not None:
+        raise DamagedArchive(f"a cut or damaged archive: {damaged[:120]} fails its checksum")
 
 
 def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:

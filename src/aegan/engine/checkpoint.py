@@ -14,14 +14,13 @@ import contextlib
 import os
 import pickle
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from aegan.errors import CheckpointError
-from aegan.files import atomic_save, fsync_dir
+from aegan.files import DamagedArchive, atomic_save, fsync_dir, load_torch_file
 
 # 2: networks under "networks", the EMA generator a plain module, the composed options
 # under "choices". Format 1 files are read through ``_upgrade_format_1``.
@@ -109,43 +108,16 @@ def run_dir_of(path: str | Path) -> Path:
     return path.parent if path.name == "checkpoints" else path
 
 
-ZIP_MAGIC = b"PK\x03\x04"  # how every torch.save file (a zip archive) starts
-
-
-def _check_archive(path: Path) -> None:
-    """A file that starts as a zip archive (what ``torch.save`` writes) must be a whole one:
-    a cut or damaged archive is named as such before torch parses it, whose bytes could then
-    read as anything, a pickle naming globals included."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(4)
-        if head != ZIP_MAGIC and ZIP_MAGIC.startswith(head):  # empty, or cut inside it
-            raise zipfile.BadZipFile(f"{len(head)} bytes, not even an archive's header")
-        if head != ZIP_MAGIC:
-            return  # not an archive: torch's own errors name what it is
-        with zipfile.ZipFile(path) as archive:
-            damaged = archive.testzip()  # reads every member against its CRC
-    except (OSError, EOFError, zipfile.BadZipFile, ValueError) as err:
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
-        raise CheckpointError(
-            f"{path}: not a readable checkpoint (a cut or damaged archive: {reason})"
-        ) from None
-    if damaged is not None:
-        raise CheckpointError(
-            f"{path}: not a readable checkpoint (a cut or damaged archive: {damaged[:120]} "
-            "fails its checksum)"
-        )
-
-
 def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> dict:
     """Load a checkpoint with ``weights_only=True``; refuse code payloads, unknown formats
     and files missing what a checkpoint holds, in one line naming the file."""
     path = Path(path)
-    _check_archive(path)
     try:
         with warnings.catch_warnings(record=True) as held:  # shown only if the file is accepted
             warnings.simplefilter("always")
-            state = torch.load(path, map_location=map_location, weights_only=True)
+            state = load_torch_file(path, map_location=map_location)
+    except DamagedArchive as err:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({err})") from None
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f"{path}: refused to load: the file holds Python objects beyond tensors and plain "

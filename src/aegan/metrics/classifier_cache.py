@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from aegan.files import atomic_save
+from aegan.files import atomic_save, load_torch_file
 from aegan.metrics.classifier import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
@@ -125,9 +125,7 @@ def _load_cached(path: Path, recipe: dict, num_classes: int) -> DomainClassifier
     try:
         if not path.exists():
             return None
-        if not path.is_file():  # a folder, or a FIFO that torch.load would wait on forever
-            raise ValueError("it is not a regular file")
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = load_torch_file(path)  # a FIFO, a folder or a damaged file: refused
         if not isinstance(checkpoint, dict) or checkpoint.get("recipe") != recipe:
             raise ValueError("it was trained by another recipe")
         state = checkpoint["state_dict"]
