@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from aegan.files import MAX_RESULT_BYTES, read_limited
 from aegan.summarize import read_sweep
 
 MODELS = {  # name -> (recipe, extra overrides)
@@ -83,6 +84,7 @@ PROTOCOL_KEYS = {
     "logger.projector_samples",
     "trainer.resume",
 }
+MAX_LOG_BYTES = 256 * 2**20  # a train.log: kilobytes an epoch, a long run megabytes
 SPEED = "Images/s: `python -m aegan.bench` on this 2-core CPU, the recipe's settings."
 
 
@@ -126,11 +128,15 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
 
 
 def training_images_per_sec(row: dict) -> float | None:
-    """The job's training throughput from its own epoch clock (``train.log``): images / s."""
+    """The job's training throughput from its own epoch clock (``train.log``): images / s;
+    None, said on stderr, where the log cannot be read."""
     log = Path(row["run_dir"]) / "train.log"
-    seconds = [
-        float(m[1]) for m in re.finditer(r"epoch \d+ time: training ([\d.]+) s", log.read_text())
-    ]
+    try:
+        text = read_limited(log, MAX_LOG_BYTES).decode(errors="replace")
+    except OSError as err:  # a FIFO would wait forever, a huge file fill memory
+        print(f"warning: {log}: {err}; its images/s are left out", file=sys.stderr)
+        return None
+    seconds = [float(m[1]) for m in re.finditer(r"epoch \d+ time: training ([\d.]+) s", text)]
     steps, batch = row.get("train/steps"), row.get("data.batch_size", 64)
     return steps * float(batch) / sum(seconds) if seconds and steps else None
 
@@ -154,7 +160,7 @@ def table(out: Path, speed: Path | None) -> str:
     rows, lines = [], []
     images_per_sec = {}
     try:
-        speed_lines = speed.read_text().splitlines() if speed else []
+        speed_lines = read_limited(speed, MAX_RESULT_BYTES).decode().splitlines() if speed else []
     except (OSError, UnicodeDecodeError) as err:
         refuse(f"--speed {speed} cannot be read: {err}")
     for number, line in enumerate(speed_lines, 1):
@@ -336,7 +342,7 @@ def main() -> None:
     elif args.command == "pictures":
         pictures(args.out, args.image)
     else:
-        if args.speed is not None and not args.speed.is_file():
+        if args.speed is not None and not args.speed.exists():
             refuse(f"--speed {args.speed}: no such file")
         print(table(args.out, args.speed))
 

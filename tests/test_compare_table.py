@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -48,6 +49,15 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
     assert "Not the protocol: these runs also had" in table.stdout
     assert "data.subset=1000" in table.stdout and (out / "comparison.md").is_file()
 
+    log = out / "vae" / "1" / "train.log"  # a FIFO, that nothing writes to, where its log was
+    log.unlink()
+    os.mkfifo(log)
+    table = compare("table", "--out", str(out))
+    assert table.returncode == 0 and f"warning: {log}: not a regular file" in table.stderr
+    speeds = {(row["model"], row["seed"]): row["training_images_per_s"]
+              for row in map(json.loads, (out / "comparison.jsonl").read_text().splitlines())}  # fmt: skip
+    assert speeds[("vae", 1)] is None and speeds[("vae", 0)] > 0
+
 
 @pytest.mark.parametrize(
     ("args", "says"),
@@ -64,6 +74,8 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
         (["run", "--out", "{tmp}/file"], "--out {tmp}/file is not a folder"),
         (["table", "--out", "{tmp}", "--speed", "{tmp}/bad.jsonl"],
          "--speed {tmp}/bad.jsonl: line 2 is not JSON"),  # a JSONDecodeError traceback
+        (["table", "--out", "{tmp}", "--speed", "{tmp}/fifo"],
+         "--speed {tmp}/fifo cannot be read: not a regular file"),  # it waited forever
         (["pictures", "--out", "{tmp}"], "no finished runs were found"),  # a ValueError
         (["run", "--epochs", "0"], "--epochs 0 is not allowed"),  # every job failed
         (["run", "--epochs", "-1"], "--epochs -1 is not allowed"),
@@ -74,6 +86,7 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
 def test_a_mistake_is_one_line(cli, tmp_path, args, says):
     (tmp_path / "file").write_text("")
     (tmp_path / "bad.jsonl").write_text('{"model": "vae"}\n{bad\n')
+    os.mkfifo(tmp_path / "fifo")  # nothing writes to it: reading it must not wait
     refused = cli("scripts/compare.py", *(arg.format(tmp=tmp_path) for arg in args))
     assert refused.returncode == 2, refused.stderr
     assert refused.stderr.startswith("error: ") and says.format(tmp=tmp_path) in refused.stderr
