@@ -239,7 +239,8 @@ def test_load_run_given_the_wrong_kind_is_one_line(ae, call, message):
      (lambda run: run.encode(torch.full((2, 1, 28, 28), -1.0)), "values in [-1, -1]"),
      (lambda run: run.reconstruct(torch.full((2, 1, 28, 28), math.nan)), "must be finite"),
      (lambda run: run.encode(torch.zeros(2, 1, 28, 28, dtype=torch.long)), "dtype torch.int64"),
-     (lambda run: run.decode(torch.zeros(2, 32, dtype=torch.complex64)), "dtype torch.complex64")],
+     (lambda run: run.decode(torch.zeros(2, 32, dtype=torch.complex64)), "dtype torch.complex64"),
+     (lambda run: run.decode(torch.full((2, 32), math.inf)), "codes holding NaN or infinity")],
 )  # fmt: skip
 def test_a_loaded_run_given_the_wrong_input_says_what_it_takes(ae, use, message):
     run = load_run(ae[0], checkpoint="last", device="cpu")

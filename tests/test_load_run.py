@@ -41,3 +41,11 @@ def test_a_loaded_run_takes_codes_of_any_real_dtype(trained_ae_run):
     codes = run.encode(run.data.test_images[:2])
     assert torch.equal(run.decode(codes.double()), run.decode(codes))
     assert run.decode(torch.zeros(2, 32, dtype=torch.long)).shape == (2, 1, 28, 28)
+
+
+def test_a_loaded_run_takes_numpy_arrays_as_the_tensors_they_hold(trained_ae_run):
+    run = aegan.load_run(trained_ae_run, checkpoint="last")
+    images = run.data.test_images[:2]
+    codes = run.encode(images.numpy())
+    assert torch.equal(codes, run.encode(images))
+    assert torch.equal(run.decode(codes.numpy()), run.decode(codes))

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 from omegaconf import DictConfig, open_dict
 
@@ -29,6 +31,12 @@ from aegan.files import read_json
 from aegan.record import record_config
 from aegan.schema import check_settings, option_choices, reference
 from aegan.tasks import build_task
+
+
+def _from_numpy(value: Any) -> Any:
+    """A numpy array (what a notebook often holds) as the tensor of its values; the rest as is."""
+    return torch.from_numpy(np.array(value)) if isinstance(value, np.ndarray) else value
+
 
 RANGE_SLACK = 1e-4  # float images a hair outside [0, 1], from arithmetic, are still images
 
@@ -67,7 +75,7 @@ class Run:
         return getattr(self.task, capability)
 
     def _as_input(self, images: torch.Tensor) -> torch.Tensor:
-        shape = tuple(self.data.image_shape)
+        shape, images = tuple(self.data.image_shape), _from_numpy(images)
         if not torch.is_tensor(images) or images.dim() != 4 or tuple(images.shape[1:]) != shape:
             got = tuple(images.shape) if torch.is_tensor(images) else type(images).__name__
             raise ValueError(
@@ -133,13 +141,16 @@ class Run:
         return self._ask("generate")(self._as_codes(z))
 
     def _as_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        width = getattr(self.task, "latent_dim", None)
+        width, codes = getattr(self.task, "latent_dim", None), _from_numpy(codes)
         if not torch.is_tensor(codes) or codes.dim() != 2 or width not in (None, codes.shape[1]):
             got = tuple(codes.shape) if torch.is_tensor(codes) else type(codes).__name__
             raise ValueError(f"codes of shape {got}: this run's model takes (N, {width or 'D'})")
         if codes.is_complex() or codes.is_meta:
             raise ValueError(f"codes of dtype {codes.dtype}: this run's model takes real numbers")
-        return codes.to(self.device, torch.float32)  # integer or float64 codes: the same values
+        codes = codes.to(self.device, torch.float32)  # integer or float64 codes: the same values
+        if not bool(codes.isfinite().all()):  # they would come out as images of NaN
+            raise ValueError("codes holding NaN or infinity: this run's model takes finite codes")
+        return codes
 
     @torch.no_grad()
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, steps: int = 8) -> torch.Tensor:
