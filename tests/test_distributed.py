@@ -14,7 +14,7 @@ import torch
 
 from aegan.data import DeviceBatches
 from aegan.engine import load_checkpoint
-from conftest import REPO, TINY_AE, TINY_GAN
+from conftest import REPO, TINY_AE, TINY_GAN, assert_one_error_line
 
 
 def test_ranks_draw_disjoint_shards_of_the_same_permutation():
@@ -248,3 +248,29 @@ def test_ctrl_c_to_torchrun_stops_every_rank_after_the_same_step(tmp_path):
     assert step % 5 == 0 or step % (2000 // 2 // 64) == 0  # a flush: log_every_steps or epoch end
     assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step
     assert "SIGKILL" not in output  # torchrun's agent had no rank left to kill
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [({"WORLD_SIZE": "abc"}, "WORLD_SIZE='abc' is not allowed: it must be an integer of at least 1"),
+     ({"WORLD_SIZE": "0"}, "WORLD_SIZE='0' is not allowed"),
+     ({"WORLD_SIZE": "1", "RANK": "1"}, "RANK='1' is not allowed: it must be an integer from 0 to 0"),
+     ({"WORLD_SIZE": "2"}, "RANK is not set: WORLD_SIZE=2 trains in processes that torchrun starts"),
+     ({"WORLD_SIZE": "2", "RANK": "x"}, "RANK='x' is not allowed"),
+     ({"WORLD_SIZE": "2", "RANK": "2"}, "RANK='2' is not allowed: it must be an integer from 0 to 1"),
+     ({"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "-1"}, "LOCAL_RANK='-1' is not allowed"),
+     ({"WORLD_SIZE": "2", "RANK": "1"}, "MASTER_ADDR is not set")],
+)  # fmt: skip
+def test_a_launch_environment_torchrun_would_not_set_is_one_line(
+    cli, tmp_path, monkeypatch, environment, message
+):
+    """Set by hand or left from another job: each was a traceback (int() of 'abc', a KeyError
+    for RANK) before the run began."""
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    run_dir = tmp_path / "run"
+    refused = cli("aegan.train", *TINY_AE, f"hydra.run.dir={run_dir}")
+    assert_one_error_line(refused, message)
+    assert not (run_dir / "checkpoints").exists()

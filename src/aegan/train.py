@@ -12,7 +12,6 @@ import errno
 import functools
 import logging
 import math
-import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from aegan.engine.distributed import (
     Distributed,
     GradientAverager,
     init_distributed,
+    launch,
     shutdown_distributed,
 )
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
@@ -227,7 +227,7 @@ def _in_sweep() -> bool:
 def _is_rank_zero() -> bool:
     """Rank 0 under torchrun, or the only process: the one that speaks (works before and
     after the process group)."""
-    return int(os.environ.get("RANK", "0")) == 0
+    return launch()[0] == 0
 
 
 def _report(cfg: DictConfig, metrics: dict[str, float]) -> None:

@@ -25,6 +25,7 @@ import torch.distributed as dist
 from torch import nn
 
 from aegan.engine.device import resolve_device
+from aegan.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -79,15 +80,19 @@ class GradientAverager:
 
 
 def init_distributed(device_name: str) -> Distributed:
-    """Read torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK) and join the group.
+    """Read torchrun's environment (``launch``) and join the group.
 
     Without torchrun this is a single process on ``resolve_device(device_name)``.
     """
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank, local_rank, world_size = launch()
     device = resolve_device(device_name)
     if world_size == 1:
         return Distributed(0, 1, device)
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda" and local_rank >= torch.cuda.device_count():
+        raise ConfigError(
+            f"LOCAL_RANK={local_rank} is not allowed: this machine has "
+            f"{torch.cuda.device_count()} GPUs; start at most that many processes per node"
+        )
     device = rank_device(device, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
@@ -108,7 +113,41 @@ def backend_for(device: torch.device) -> str:
 
 def world_size() -> int:
     """Processes in this run: torchrun's WORLD_SIZE, else 1 (readable before the group)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
+    return launch()[2]
+
+
+def launch() -> tuple[int, int, int]:
+    """torchrun's (RANK, LOCAL_RANK, WORLD_SIZE), or (0, 0, 1) without it. A value torchrun
+    would not set (set by hand, or left from another job) is one line naming the variable."""
+    world = _launch_int("WORLD_SIZE", 1, None)
+    rank = _launch_int("RANK", 0, world - 1)
+    local_rank = _launch_int("LOCAL_RANK", 0, None)
+    needed = ("RANK", "MASTER_ADDR", "MASTER_PORT") if world > 1 else ()
+    for name in needed:
+        if not os.environ.get(name, "").strip():
+            raise ConfigError(
+                f"{name} is not set: WORLD_SIZE={world} trains in processes that torchrun "
+                "starts, setting RANK, LOCAL_RANK, MASTER_ADDR and MASTER_PORT (torchrun "
+                f"--nproc_per_node={world} -m aegan.train ...); unset WORLD_SIZE to train in one "
+                "process"
+            )
+    return rank, local_rank, world
+
+
+def _launch_int(name: str, low: int, high: int | None) -> int:
+    """The integer in the environment variable ``name`` (``low`` where it is unset)."""
+    text = os.environ.get(name, "").strip() or str(low)
+    try:
+        value = int(text)
+    except ValueError:  # "x", "1.5"
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise ConfigError(
+            f"{name}={text!r:.40} is not allowed: it must be an integer {allowed} (torchrun "
+            "sets it; unset it to train in one process)"
+        )
+    return value
 
 
 def shutdown_distributed() -> None:
