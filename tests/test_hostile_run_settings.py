@@ -127,3 +127,18 @@ def test_a_hostile_run_setting_is_one_line_naming_it(config, overrides, message)
 def test_legitimate_run_settings_pass(overrides):
     """A folder not there yet is made when needed (cifar10 downloads into data.root)."""
     train_checks(compose_config(["trainer.device=cpu", *overrides]))
+
+
+@pytest.mark.parametrize(
+    ("variable", "config", "key"),
+    [("AEGAN_CACHE_DIR", "train", "evaluate.cache_dir"), ("AEGAN_CACHE_DIR", "evaluate", "cache_dir"),
+     ("AEGAN_LOG_DIR", "train", "paths.log_dir"), ("AEGAN_DATA_DIR", "train", "paths.data_dir")],
+)  # fmt: skip
+def test_a_folder_from_an_environment_variable_names_the_variable(
+    monkeypatch, variable, config, key
+):
+    """conf/ reads these folders from the environment: the user may not know they set one."""
+    monkeypatch.setenv(variable, FILE)
+    assert refusal(config, []) == (
+        f"{key}={FILE} (from {variable}) is not allowed: it is a file, not a folder"
+    )

@@ -235,13 +235,14 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
     folder exists. An empty path would silently mean the current folder, and null "None"."""
     if value is None and allow_none:
         return False
+    source = _set_by(value)
     allowed = f"a folder path{' or null' if allow_none else ''}"
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{key}={value!r} is not allowed: it must be {allowed}")
+        raise ConfigError(f"{key}={value!r}{source} is not allowed: it must be {allowed}")
     try:
         path = Path(value).expanduser()
     except RuntimeError as err:  # ~nosuchuser
-        raise ConfigError(f"{key}={value} is not allowed: {err}") from None
+        raise ConfigError(f"{key}={value}{source} is not allowed: {err}") from None
     for folder in (path, *path.parents):  # the nearest part that exists must be a folder
         try:
             is_dir = stat.S_ISDIR(os.stat(folder).st_mode)
@@ -250,13 +251,20 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
         except (OSError, ValueError) as err:  # a name too long, no permission, a NUL byte
             reason = err.strerror if isinstance(err, OSError) else str(err)
             raise ConfigError(
-                f"{key}={value!r} is not allowed: it cannot be a folder ({reason})"
+                f"{key}={value!r}{source} is not allowed: it cannot be a folder ({reason})"
             ) from None
         if not is_dir:
             where = "it is" if folder == path else f"{folder} is"
-            raise ConfigError(f"{key}={value} is not allowed: {where} a file, not a folder")
+            raise ConfigError(f"{key}={value}{source} is not allowed: {where} a file, not a folder")
         return folder == path
     return False
+
+
+def _set_by(value: Any) -> str:
+    """`` (from AEGAN_CACHE_DIR)`` where an aegan environment variable holds ``value``: the conf
+    files read some folders from one, and the user may not know that they set it."""
+    names = sorted(k for k, v in os.environ.items() if k.startswith("AEGAN_") and v == value)
+    return f" (from {names[0]})" if names else ""
 
 
 def _first_line(err: BaseException) -> str:
