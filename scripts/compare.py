@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from aegan.files import MAX_RESULT_BYTES, read_limited
+from aegan.readback import MAX_RESULT_BYTES, read_limited
 from aegan.summarize import read_sweep
 
 MODELS = {  # name -> (recipe, extra overrides)

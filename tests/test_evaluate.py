@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import aegan
 from aegan.errors import CheckpointError
 from aegan.evaluate import evaluate_task, log_dir_of, write_metrics
-from aegan.files import read_json
+from aegan.readback import read_json
 from aegan.train import train
 from conftest import REPO, TINY_AE, assert_one_error_line, run_module
 

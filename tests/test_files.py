@@ -10,14 +10,8 @@ import pytest
 import torch
 
 from aegan.errors import ConfigError
-from aegan.files import (
-    atomic_save,
-    atomic_write_bytes,
-    check_folder,
-    fsync_dir,
-    read_json,
-    write_json,
-)
+from aegan.files import atomic_save, atomic_write_bytes, check_folder, fsync_dir, write_json
+from aegan.readback import read_json
 
 
 def refuse_constants(name):

@@ -28,7 +28,8 @@ from aegan.engine.interrupt import StopRequest, stop_on_signals
 from aegan.engine.state import Progress, checkpoint_state
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
 from aegan.evaluate import evaluate_run
-from aegan.files import atomic_save, read_json, write_json
+from aegan.files import atomic_save, write_json
+from aegan.readback import read_json
 from aegan.train import train
 from conftest import TINY_GAN, built, compose_config
 

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from aegan.data.idx import write_idx
 from aegan.errors import USER_ERRORS, ConfigError, DataFileError, DataNotFoundError
-from aegan.files import read_json, write_json
+from aegan.files import write_json
+from aegan.readback import read_json
 from aegan.summarize import main as summarize_main
 from aegan.summarize import read_sweep
 from aegan.train import train

@@ -26,10 +26,11 @@ from aegan.engine.device import evaluation_threads, resolve_device
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import check_layout
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
-from aegan.files import check_folder, fsync_dir, read_json, write_json
+from aegan.files import check_folder, fsync_dir, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.metrics.registry import Settings, check_metric_names, check_metrics
 from aegan.metrics.registry import evaluate as evaluate_metrics
+from aegan.readback import read_json
 from aegan.run import load_run
 from aegan.schema import check_settings, option_file
 from aegan.tasks.build import check_choice, check_number

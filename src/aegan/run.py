@@ -27,7 +27,7 @@ from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir
 from aegan.engine.device import resolve_device
 from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError
-from aegan.files import read_json
+from aegan.readback import read_json
 from aegan.record import record_config
 from aegan.schema import check_settings, option_choices, reference
 from aegan.tasks import build_task

@@ -18,7 +18,8 @@ import re
 import sys
 from pathlib import Path
 
-from aegan.files import atomic_write_bytes, read_json, read_plain_yaml
+from aegan.files import atomic_write_bytes
+from aegan.readback import read_json, read_plain_yaml
 from aegan.tables import cell, markdown_table, printable
 
 DEFAULT_OBJECTIVE = "val/best_objective"

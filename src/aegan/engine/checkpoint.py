@@ -20,7 +20,8 @@ from typing import Any
 import torch
 
 from aegan.errors import CheckpointError
-from aegan.files import DamagedArchive, atomic_save, fsync_dir, load_torch_file
+from aegan.files import atomic_save, fsync_dir
+from aegan.readback import DamagedArchive, load_torch_file
 
 # 2: networks under "networks", the EMA generator a plain module, the composed options
 # under "choices". Format 1 files are read through ``_upgrade_format_1``.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from aegan.files import atomic_save, load_torch_file
+from aegan.files import atomic_save
 from aegan.metrics.classifier import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
@@ -22,6 +22,7 @@ from aegan.metrics.classifier import (
     as_images,
     train_classifier,
 )
+from aegan.readback import load_torch_file
 
 log = logging.getLogger(__name__)
 
