@@ -45,9 +45,9 @@ RANGE_SLACK = 1e-4  # float images a hair outside [0, 1], from arithmetic, are s
 class Run:
     """A run dir read back: config, trained task in eval mode, data, metrics, helpers.
 
-    Images go in as uint8 or floats in [0, 1] (N, C, H, W), on any device; images come out
-    as floats in [0, 1] on the run's device. What the model cannot do raises
-    ``AttributeError`` naming the model.
+    Images go in as uint8 or floats in [0, 1] (N, C, H, W), tensors on any device or numpy
+    arrays; images come out as floats in [0, 1] on the run's device. What the model cannot
+    do raises ``AttributeError`` naming the model.
     """
 
     path: Path  # the run directory
