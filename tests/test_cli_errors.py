@@ -38,6 +38,7 @@ def test_an_interpolation_hydra_resolves_is_one_line(cli, override, message):
     ("module", "entry", "problem"),
     [("aegan.train", "file:///nonexistent", "does not exist"),
      ("aegan.bench", "/nonexistent", "does not exist"),
+     ("aegan.train", "README.md", "is a file, not a config folder"),  # was "does not exist"
      ("aegan.evaluate", "pkg://no_such_package", "does not exist"),
      ("aegan.evaluate", "nosuchscheme://x", "is not allowed")],
 )  # fmt: skip

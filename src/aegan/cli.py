@@ -270,7 +270,9 @@ def missing_searchpath(argv: list[str]) -> str | None:
             scheme = entry.split("://", 1)[0] if "://" in entry else "file"
             source = SourcesRegistry.instance().types.get(scheme)  # unknown: Hydra's traceback
             if source is None or not source("hydra.searchpath", entry).available():
-                problem = "does not exist" if source else "is not allowed"
+                there = scheme == "file" and os.path.exists(entry.split("://", 1)[-1])
+                problem = ("is not allowed" if source is None
+                           else "is a file, not a config folder" if there else "does not exist")  # fmt: skip
                 return (
                     f"hydra.searchpath: {entry} {problem}; each entry must be a config folder "
                     "that exists: file://PATH or pkg://PACKAGE"
