@@ -123,7 +123,8 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
                 raise
             nulls = [a for a in sys.argv[1:] if re.fullmatch(r"[\w/.@]+=(null|None|~)?", a)]
             given = f"{', '.join(nulls)}: " if nulls else ""
-            report_error(f"{given}{str(err).splitlines()[0]} (a config group takes an option name)")
+            hint = " (a config group takes an option name)" if "Config group" in str(err) else ""
+            report_error(f"{given}{str(err).splitlines()[0]}{hint}")
             sys.exit(2)
         except OSError as err:  # Hydra creating the run's folder, before the task runs
             if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):

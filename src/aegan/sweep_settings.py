@@ -1,0 +1,90 @@
+"""The sweep's own settings (``hydra.sweeper.*``, ``hydra.launcher.*``), checked before the
+first job by a Hydra callback (conf/hydra/default.yaml). Hydra's plugins check their types
+only: ``n_jobs=0`` was a ZeroDivisionError, ``max_failure_rate=2`` or ``max_batch_size=0``
+an AssertionError, a storage that is not a database URL a driver's traceback, each after
+the sweep began; ``direction=maximize`` searched for the worst model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from aegan.cli import report_error
+from aegan.errors import ConfigError
+from aegan.tasks.build import check_number
+
+# launcher settings that count something: the least each may be (submitit's and joblib's)
+LAUNCHER_COUNTS = {
+    "timeout_min": 1, "nodes": 1, "tasks_per_node": 1, "cpus_per_task": 1, "gpus_per_node": 0,
+    "mem_gb": 0, "array_parallelism": 1, "max_num_timeout": 0,
+}  # fmt: skip
+
+
+class CheckSweepSettings(Callback):
+    """Refuse, in one line, a sweeper or launcher setting that cannot work, before any job."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        try:
+            check_sweep_settings(config.hydra)
+        except ConfigError as err:  # Hydra turns a callback's exception into a warning
+            report_error(str(err))
+            raise SystemExit(2) from None
+
+
+def check_sweep_settings(hydra_cfg: DictConfig) -> None:
+    """``ConfigError`` naming the first ``hydra.sweeper.*`` / ``hydra.launcher.*`` value
+    that its plugin could not use."""
+    sweeper, launcher = hydra_cfg.sweeper, hydra_cfg.launcher
+    sweeper_kind = str(sweeper.get("_target_", "")).rsplit(".", 1)[-1]
+    if sweeper_kind == "OptunaSweeper":
+        _check_optuna(sweeper)
+    elif sweeper_kind == "BasicSweeper" and sweeper.get("max_batch_size") is not None:
+        check_number("hydra.sweeper.max_batch_size", sweeper.max_batch_size, low=1, integer=True)
+    launcher_target = str(launcher.get("_target_", ""))
+    if launcher_target.endswith(".JoblibLauncher"):
+        n_jobs = launcher.get("n_jobs")
+        check_number("hydra.launcher.n_jobs", n_jobs, low=-(2**15), high=2**15, integer=True)
+        if n_jobs == 0:
+            raise ConfigError(
+                "hydra.launcher.n_jobs=0 is not allowed: it must be the number of jobs at once, "
+                "or -1 for one per core"
+            )
+    for key, low in LAUNCHER_COUNTS.items() if "submitit" in launcher_target else ():
+        if launcher.get(key) is not None:
+            check_number(f"hydra.launcher.{key}", launcher[key], low=low, integer=True)
+
+
+def _check_optuna(sweeper: DictConfig) -> None:
+    direction = sweeper.get("direction")
+    if direction != "minimize":
+        raise ConfigError(
+            f"hydra.sweeper.direction={direction} is not allowed: aegan.train returns one "
+            "objective, val/best_objective, where lower is better: minimize"
+        )
+    check_number("hydra.sweeper.n_trials", sweeper.get("n_trials"), low=1, integer=True)
+    check_number("hydra.sweeper.n_jobs", sweeper.get("n_jobs"), low=1, integer=True)
+    check_number("hydra.sweeper.max_failure_rate", sweeper.get("max_failure_rate"), low=0, high=1)
+    storage = sweeper.get("storage")
+    if isinstance(storage, str):
+        _check_storage(storage)
+
+
+def _check_storage(storage: str) -> None:
+    """A database URL that Optuna can open: ``sqlite:///FILE`` in a folder that exists."""
+    from sqlalchemy.engine import make_url  # with optuna: the sweeper is there
+
+    allowed = "it must be null (in memory) or a database URL such as sqlite:///FILE"
+    try:
+        url = make_url(storage)
+    except Exception:  # sqlalchemy's ArgumentError, or a ValueError from its parser
+        raise ConfigError(f"hydra.sweeper.storage={storage!r} is not allowed: {allowed}") from None
+    if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
+        folder = Path(url.database).expanduser().parent
+        if not folder.is_dir():
+            raise ConfigError(
+                f"hydra.sweeper.storage={storage} is not allowed: its folder {folder} is not "
+                "there; make it, or choose another file"
+            )
