@@ -7,7 +7,9 @@ model. In-process, as ``python -m aegan.train -m`` runs them."""
 from __future__ import annotations
 
 import pytest
+from omegaconf import OmegaConf
 
+from aegan.sweep_settings import check_sweep_settings
 from conftest import TINY_AE, assert_one_error_line
 
 OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
@@ -41,3 +43,16 @@ def test_a_sweep_setting_its_plugin_cannot_use_is_one_line_before_any_job(
     refused = cli("aegan.train", "-m", *TINY_AE, *overrides, f"hydra.sweep.dir={sweep_dir}")
     assert_one_error_line(refused, message)
     assert not sweep_dir.exists()
+
+
+def test_the_plugins_own_defaults_pass():
+    """A search config of the user's own that leaves a setting out gets the plugin's default
+    (``direction`` as the plugin's enum, not the text)."""
+    optuna = pytest.importorskip("hydra_plugins.hydra_optuna_sweeper.config")
+    joblib = pytest.importorskip("hydra_plugins.hydra_joblib_launcher.config")
+    submitit = pytest.importorskip("hydra_plugins.hydra_submitit_launcher.config")
+    for launcher in (joblib.JobLibLauncherConf, submitit.SlurmQueueConf, submitit.LocalQueueConf):
+        check_sweep_settings(OmegaConf.create({
+            "sweeper": OmegaConf.structured(optuna.OptunaSweeperConf),
+            "launcher": OmegaConf.structured(launcher),
+        }))  # fmt: skip

@@ -16,7 +16,7 @@ from aegan.cli import report_error
 from aegan.errors import ConfigError
 from aegan.tasks.build import check_number
 
-# launcher settings that count something: the least each may be (submitit's and joblib's)
+# submitit's launcher settings that count something: the least each may be
 LAUNCHER_COUNTS = {
     "timeout_min": 1, "nodes": 1, "tasks_per_node": 1, "cpus_per_task": 1, "gpus_per_node": 0,
     "mem_gb": 0, "array_parallelism": 1, "max_num_timeout": 0,
@@ -38,10 +38,10 @@ def check_sweep_settings(hydra_cfg: DictConfig) -> None:
     """``ConfigError`` naming the first ``hydra.sweeper.*`` / ``hydra.launcher.*`` value
     that its plugin could not use."""
     sweeper, launcher = hydra_cfg.sweeper, hydra_cfg.launcher
-    sweeper_kind = str(sweeper.get("_target_", "")).rsplit(".", 1)[-1]
-    if sweeper_kind == "OptunaSweeper":
+    sweeper_target = str(sweeper.get("_target_", ""))
+    if sweeper_target.endswith(".OptunaSweeper"):
         _check_optuna(sweeper)
-    elif sweeper_kind == "BasicSweeper" and sweeper.get("max_batch_size") is not None:
+    elif sweeper_target.endswith(".BasicSweeper") and sweeper.get("max_batch_size") is not None:
         check_number("hydra.sweeper.max_batch_size", sweeper.max_batch_size, low=1, integer=True)
     launcher_target = str(launcher.get("_target_", ""))
     if launcher_target.endswith(".JoblibLauncher"):
@@ -59,6 +59,7 @@ def check_sweep_settings(hydra_cfg: DictConfig) -> None:
 
 def _check_optuna(sweeper: DictConfig) -> None:
     direction = sweeper.get("direction")
+    direction = getattr(direction, "name", direction)  # the plugin's default is its enum
     if direction != "minimize":
         raise ConfigError(
             f"hydra.sweeper.direction={direction} is not allowed: aegan.train returns one "
