@@ -288,7 +288,9 @@ def test_step_compile_refuses_the_gan_and_torchrun_before_any_data(make_cfg, mon
     step = ["trainer.compile=default", "trainer.compile_scope=step"]
     with pytest.raises(ConfigError, match="compile_scope=step cannot be used with GanTask: its"):
         train(make_cfg(*TINY_GAN, *step))
-    monkeypatch.setenv("WORLD_SIZE", "2")
+    torchrun = {"WORLD_SIZE": "2", "RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29500"}
+    for name, value in torchrun.items():  # what torchrun sets
+        monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match="does not run under torchrun"):
         train(make_cfg(*TINY_AE, *step))
 
