@@ -49,3 +49,5 @@ def test_a_loaded_run_takes_numpy_arrays_as_the_tensors_they_hold(trained_ae_run
     codes = run.encode(images.numpy())
     assert torch.equal(codes, run.encode(images))
     assert torch.equal(run.decode(codes.numpy()), run.decode(codes))
+    path = run.interpolate(images[0].numpy(), images[1].numpy(), steps=3)
+    assert torch.equal(path, run.interpolate(images[0], images[1], steps=3))

@@ -158,6 +158,7 @@ class Run:
         that encodes) or two latent vectors (a model that only generates) -> (steps, ...)."""
         if type(steps) is not int or steps < 2:
             raise ValueError(f"steps={steps!r:.40}: an interpolation takes at least 2 steps")
+        a, b = _from_numpy(a), _from_numpy(b)
         if not (torch.is_tensor(a) and torch.is_tensor(b) and a.shape == b.shape):
             got = [tuple(t.shape) if torch.is_tensor(t) else type(t).__name__ for t in (a, b)]
             raise ValueError(
