@@ -36,7 +36,7 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from aegan.errors import ConfigError, shortened
+from aegan.errors import USER_ERRORS, ConfigError, shortened
 
 
 @contextmanager
@@ -121,6 +121,10 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
         except ValueError as err:  # Hydra refusing an override's value while composing
             if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
                 raise
+            ours = _user_error_within(err)  # e.g. the log file's handler (aegan.logfile)
+            if ours is not None:
+                report_error(str(ours))
+                sys.exit(2)
             nulls = [a for a in sys.argv[1:] if re.fullmatch(r"[\w/.@]+=(null|None|~)?", a)]
             given = f"{', '.join(nulls)}: " if nulls else ""
             hint = " (a config group takes an option name)" if "Config group" in str(err) else ""
@@ -150,6 +154,19 @@ def _raised_within(err: BaseException, function: object) -> bool:
             return True
         tb = tb.tb_next
     return code is None
+
+
+def _user_error_within(err: BaseException) -> Exception | None:
+    """An error of ``USER_ERRORS`` that ``err`` was raised from (``logging.config`` wraps
+    a handler's error in "Unable to configure handler"), or None."""
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, USER_ERRORS):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def hydra_error_line(err: Exception) -> str | None:

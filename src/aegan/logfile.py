@@ -1,0 +1,49 @@
+"""The run's log file (RUN_DIR/train.log, evaluate.log), as Hydra's logging config opens it.
+
+``logging.FileHandler`` opens whatever is at that path: a FIFO there blocks the command
+before it starts, a symlink appends to a file elsewhere, a folder fails as "Unable to
+configure handler 'file'". ``RunLogHandler`` opens a regular file only, and says which.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+
+from aegan.errors import CheckpointError
+
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFDIR: "a folder", stat.S_IFSOCK: "a socket",
+          stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFLNK: "a symlink"}  # fmt: skip
+
+
+class RunLogHandler(logging.FileHandler):
+    """A ``FileHandler`` that appends to a regular file or creates one, and raises
+    ``CheckpointError`` naming the path for anything else."""
+
+    def _open(self):
+        path = self.baseFilename
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW
+        try:
+            kind = _KINDS.get(stat.S_IFMT(os.lstat(path).st_mode))
+        except OSError:  # not there yet, or not reachable: os.open below says which
+            kind = None
+        if kind is not None:
+            raise _refused(path, f"it is {kind}, not a log file")
+        try:
+            fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as err:
+            raise _refused(path, err.strerror or str(err)) from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):  # swapped in between the two looks
+            os.close(fd)
+            raise _refused(path, f"it is {_KINDS.get(stat.S_IFMT(mode), 'not a file')}")
+        os.set_blocking(fd, True)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
+def _refused(path: str, reason: str) -> CheckpointError:
+    return CheckpointError(
+        f"the run's log file {path} cannot be opened: {reason}; move it away (or choose "
+        "another folder: hydra.run.dir=...) and run the command again"
+    )
