@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -46,6 +47,14 @@ def load_image_folder(
         raise ConfigError(
             f"data.test_size={test_size} and data.val_size={val_size} leave no training images: "
             f"data.root={folder} holds {len(files)} images"
+        )
+    needed = 2 * len(files) * channels * image_size**2  # the decoded list, then its stack
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if needed > memory:
+        raise ConfigError(
+            f"data.root={folder} holds {len(files)} images: at data.image_size={image_size} and "
+            f"data.channels={channels} they need {needed / 2**30:.1f} GiB, more than this "
+            f"machine's {memory / 2**30:.1f} GiB of memory; use a smaller folder or image size"
         )
     class_names = sorted({p.parent.relative_to(folder).as_posix() for p in files})
     class_index = {c: i for i, c in enumerate(class_names)}
