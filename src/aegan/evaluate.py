@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -24,9 +23,9 @@ from aegan.config import CONF_DIR, check_all_set
 from aegan.engine.checkpoint import resolve_checkpoint, run_dir_of
 from aegan.engine.device import evaluation_threads, resolve_device
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
-from aegan.engine.run_dir import check_layout
+from aegan.engine.run_dir import check_layout, earlier_metrics
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
-from aegan.files import check_folder, fsync_dir, write_json
+from aegan.files import check_folder, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.metrics.registry import Settings, check_metric_names, check_metrics
 from aegan.metrics.registry import evaluate as evaluate_metrics
@@ -69,14 +68,8 @@ def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, float], step
     run's hparams. A metrics.json that cannot be read is kept aside, with a warning. A path
     that cannot be written raises ``CheckpointError`` naming it."""
     path = run_dir / "metrics.json"
-    merged: dict = {}
     try:
-        if path.is_file():
-            try:
-                merged = read_json(path)
-            except ValueError as err:
-                kept = _keep_aside(path)
-                log.warning("%s; kept as %s, and a new metrics.json holds these metrics", err, kept)
+        merged = earlier_metrics(path, log)
         merged.update(new)
         write_json(path, merged)
         logger = TensorBoardLogger(run_dir / "tb")
@@ -93,19 +86,6 @@ def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, float], step
             "its metrics are printed above: free that path (or the disk) and evaluate again"
         ) from None
     return merged
-
-
-def _keep_aside(path: Path) -> Path:
-    """Rename ``path`` (atomically) to a free ``NAME.damaged[-N]`` beside it: a damaged
-    metrics.json may still hold what a reader can recover, so it is never overwritten."""
-    kept = path.with_name(f"{path.name}.damaged")
-    number = 1
-    while os.path.lexists(kept):
-        kept = path.with_name(f"{path.name}.damaged-{number}")
-        number += 1
-    os.replace(path, kept)
-    fsync_dir(path.parent)
-    return kept
 
 
 def _clear_evaluation_stop(run_dir: Path) -> None:

@@ -26,7 +26,10 @@ def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
     the folder. On any failure the temp file goes and ``path`` is as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:  # the temp file's random name would mean nothing to the reader
+        raise OSError(err.errno, err.strerror, str(path)) from err
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -60,6 +63,19 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def keep_aside(path: Path, tag: str) -> Path:
+    """Rename ``path`` (atomically) to a free ``NAME.TAG[-N]`` beside it and return that:
+    a file set aside, never overwritten."""
+    kept = path.with_name(f"{path.name}.{tag}")
+    number = 1
+    while os.path.lexists(kept):
+        kept = path.with_name(f"{path.name}.{tag}-{number}")
+        number += 1
+    os.replace(path, kept)
+    fsync_dir(path.parent)
+    return kept
 
 
 def _nonfinite_name(value: float) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, open_dict
 
-from aegan.config import CONF_DIR, MEMORY_SHARE, check_memory, device_memory
+from aegan.config import CONF_DIR, MEMORY_SHARE, check_memory, device_memory, literal
 from aegan.contract import Task, can
 from aegan.data import ImageData, check_data_config, image_shape_of, load_data, normalize
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
@@ -206,7 +206,7 @@ def load_run(
     torch_device = resolve_device(device, key="device")
     run_dir = run_dir_of(checkpoint_path)
     with open_dict(config):  # the folder it was read from, whatever the record says
-        config.paths.output_dir = str(run_dir)
+        config.paths.output_dir = literal(str(run_dir))
     try:  # the stored values against conf/, as a command line's
         check_settings(config, reference(CONF_DIR, option_choices(config, CONF_DIR)))
     except ConfigError as err:

@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.amp import Amp
 from aegan.cli import one_line_errors, one_line_hydra_errors
-from aegan.config import CONF_DIR, validate_config
+from aegan.config import CONF_DIR, literal, validate_config
 from aegan.contract import can
 from aegan.data import load_data, normalize
 from aegan.engine import RunContext, evaluation_threads, fit
@@ -39,9 +39,15 @@ from aegan.engine.distributed import (
     shutdown_distributed,
 )
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
-from aegan.engine.run_dir import check_layout, earlier_run, prepare_run_dir, resume_state
+from aegan.engine.run_dir import (
+    check_layout,
+    earlier_run,
+    prepare_run_dir,
+    resume_state,
+    write_training_metrics,
+)
 from aegan.engine.state import Progress
-from aegan.errors import USER_ERRORS, ConfigError, DiskFullError
+from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, DiskFullError
 from aegan.evaluate import evaluate_task
 from aegan.files import atomic_write_bytes, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
@@ -61,8 +67,8 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
     """
     validate_config(cfg)
     with open_dict(cfg):  # absolute paths, so the config saved in checkpoints works from anywhere
-        cfg.paths.output_dir = str(Path(cfg.paths.output_dir).resolve())
-        cfg.paths.data_dir = str(Path(cfg.paths.data_dir).expanduser().resolve())
+        cfg.paths.output_dir = literal(str(Path(cfg.paths.output_dir).resolve()))
+        cfg.paths.data_dir = literal(str(Path(cfg.paths.data_dir).expanduser().resolve()))
     run_dir = Path(cfg.paths.output_dir)
     prepare_run_dir(run_dir, cfg.trainer.resume)
     dist = init_distributed(cfg.trainer.device)
@@ -72,15 +78,22 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
         if dist.is_main:  # for aegan.summarize: the sweep's jobs to resume
             stopped = {"signal": err.signal_name, "step": err.step, "phase": err.phase,
                        "message": str(err)}  # fmt: skip
-            write_json(run_dir / "stopped.json", stopped)
+            try:
+                write_json(run_dir / "stopped.json", stopped)
+            except OSError as write_err:  # the stop, and how to resume, still get said
+                log.warning("%s not written: %s", run_dir / "stopped.json", write_err)
         raise
-    except OSError as err:
-        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+    except OSError as err:  # writing the run's record: one line that says what is kept
+        full = err.errno in (errno.ENOSPC, errno.EDQUOT)
+        if isinstance(err, USER_ERRORS) or not (full or err.filename):
             raise
-        raise DiskFullError(
-            f"{err.strerror} while writing {err.filename or 'into ' + str(run_dir)}; "
-            f"{last_good_checkpoint(run_dir / 'checkpoints')}. Make room, then continue with "
-            f"trainer.resume={run_dir}"
+        where = err.filename2 or err.filename or f"into {run_dir}"
+        kept = last_good_checkpoint(run_dir / "checkpoints")
+        remedy = "Make room" if full else "Make that path writable (or move it away)"
+        error = DiskFullError if full else CheckpointError
+        raise error(
+            f"{err.strerror or err} while writing {where}; {kept}. {remedy}, then continue "
+            f"with trainer.resume={run_dir}"
         ) from err
     finally:
         shutdown_distributed()
@@ -153,12 +166,12 @@ def _train(
         progress = fit(task, step, data, cfg.trainer, context)
         metrics = _training_metrics(progress)
         if dist.is_main:
-            write_json(run_dir / "metrics.json", metrics)
+            write_training_metrics(run_dir, metrics)
             (run_dir / "stopped.json").unlink(missing_ok=True)  # resumed in place and finished
             task.train(False)
             if cfg.evaluate.at_end:  # the same evaluation as `python -m aegan.evaluate`
                 metrics.update(_final_evaluation(cfg, task, data, run_dir, stop))
-                write_json(run_dir / "metrics.json", metrics)
+                write_training_metrics(run_dir, metrics)
             _log_codes(task, data, logger, cfg.logger.projector_samples, progress.step)
             finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
             logger.hparams(hparams_of(cfg), finite, progress.step)

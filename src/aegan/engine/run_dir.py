@@ -14,7 +14,9 @@ from omegaconf import DictConfig
 
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from aegan.errors import CheckpointError, ConfigError
+from aegan.files import keep_aside, write_json
 from aegan.logger import flatten_config
+from aegan.readback import read_json
 
 log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
 
@@ -146,3 +148,34 @@ def resume_state(cfg: DictConfig, run_dir: Path, record: dict) -> tuple[dict, Pa
             )
         return state, path
     return None
+
+
+def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
+    """RUN_DIR/metrics.json as written before, or {} where there is none. One that cannot be
+    read is kept aside (``metrics.json.damaged``: a reader may still recover it), with a
+    warning through ``logger``."""
+    if not path.is_file():
+        return {}
+    try:
+        return read_json(path)
+    except ValueError as err:
+        kept = keep_aside(path, "damaged")
+        logger.warning("%s; kept as %s, and a new metrics.json holds these metrics", err, kept)
+        return {}
+
+
+def write_training_metrics(run_dir: Path, metrics: dict[str, float]) -> None:
+    """RUN_DIR/metrics.json with ``metrics``, keeping what an earlier one holds beyond them
+    (a final evaluation's results): merged in where they describe the same weights (the same
+    ``train/steps``: a finished run resumed), else that file is kept aside as
+    ``metrics.json.earlier``, since its results are of weights training has moved on from."""
+    path = run_dir / "metrics.json"
+    earlier = earlier_metrics(path, log)
+    moved_on = earlier.get("train/steps") != metrics["train/steps"]
+    if moved_on and not earlier.keys() <= metrics.keys():
+        kept = keep_aside(path, "earlier")
+        log.info(
+            "the metrics.json of an earlier step, with results not made again, is kept as %s", kept
+        )
+        earlier = {}
+    write_json(path, {**earlier, **metrics})

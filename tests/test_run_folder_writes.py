@@ -1,0 +1,93 @@
+"""What a run writes into its folder, against what is already there: a finished run resumed
+keeps its final evaluation, a log file that is no regular file is refused before the run
+starts, a write that fails is one line naming the path, and a folder's name is never read
+as an interpolation."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import aegan
+from aegan.config import literal
+from aegan.data.image_folder import load_image_folder
+from aegan.errors import CheckpointError, ConfigError
+from aegan.readback import read_json
+from aegan.train import train
+from conftest import TINY_AE, assert_one_error_line, compose_config, run_module
+
+TEST_KEYS = {"test/mse", "test/psnr", "test/ssim", "test/bce"}
+
+
+@pytest.fixture
+def finished_run(tmp_path, trained_ae_run) -> Path:
+    """A copy of the tiny trained run, whose metrics.json holds its final evaluation."""
+    run = tmp_path / "run"
+    shutil.copytree(trained_ae_run, run)
+    assert TEST_KEYS <= read_json(run / "metrics.json").keys()
+    return run
+
+
+def test_a_finished_run_resumed_keeps_its_final_evaluation(finished_run):
+    before = read_json(finished_run / "metrics.json")
+    train(compose_config([*TINY_AE, "trainer.resume=auto"], finished_run))
+    assert read_json(finished_run / "metrics.json") == before
+
+
+def test_results_of_earlier_weights_are_kept_aside_when_training_goes_on(finished_run):
+    before = read_json(finished_run / "metrics.json")
+    train(compose_config([*TINY_AE, "trainer.resume=auto", "trainer.epochs=2"], finished_run))
+    after = read_json(finished_run / "metrics.json")
+    assert after["train/steps"] > before["train/steps"] and not TEST_KEYS & after.keys()
+    assert read_json(finished_run / "metrics.json.earlier") == before
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "symlink"])
+def test_a_log_file_that_is_no_regular_file_is_refused(tmp_path, kind):
+    run = tmp_path / "run"
+    run.mkdir()
+    log_file, outside = run / "train.log", tmp_path / "elsewhere.txt"
+    {"fifo": lambda: os.mkfifo(log_file), "folder": log_file.mkdir,
+     "symlink": lambda: log_file.symlink_to(outside)}[kind]()  # fmt: skip
+    result = run_module("aegan.train", *TINY_AE, f"hydra.run.dir={run}")  # a FIFO: no hang
+    assert_one_error_line(result, f"the run's log file {log_file} cannot be opened")
+    assert not outside.exists() and not (run / "checkpoints").exists()
+
+
+def test_a_write_that_fails_names_the_path_and_the_checkpoint_kept(tmp_path):
+    run = tmp_path / "run"
+    (run / "tb").mkdir(parents=True)
+    (run / "tb" / "00031").write_text("x")  # where the projector writes at the last step
+    with pytest.raises(CheckpointError, match=r"Not a directory while writing .*tb/00031") as err:
+        train(compose_config(TINY_AE, run))
+    assert f"the last good checkpoint is {run / 'checkpoints' / 'last.pt'}" in str(err.value)
+    assert (run / "checkpoints" / "last.pt").is_file()
+
+
+@pytest.mark.parametrize(
+    "name", ["r_${oc.env:HOME}", "r_${x}", "r\\${x}", "r\\\\${x}", "r_${", "a}${b.c}}"]
+)
+def test_a_folder_name_is_never_an_interpolation(tmp_path, trained_ae_run, name):
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.create({"path": None})
+    node.path = literal(f"/x/{name}")
+    assert node.path == f"/x/{name}"
+    if name == "r_${oc.env:HOME}":  # load_run sets the folder it read as paths.output_dir
+        run = tmp_path / name
+        shutil.copytree(trained_ae_run, run)
+        assert aegan.load_run(run).config.paths.output_dir == str(run)
+
+
+def test_an_image_folder_larger_than_memory_is_refused_before_decoding(tmp_path, monkeypatch):
+    from PIL import Image
+
+    for i in range(4):
+        Image.new("L", (8, 8), color=i).save(tmp_path / f"{i}.png")
+    monkeypatch.setattr(os, "sysconf", {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 1}.__getitem__)
+    with pytest.raises(ConfigError, match=r"holds 4 images: at data.image_size=64 .* GiB"):
+        load_image_folder(root=str(tmp_path), image_size=64, channels=1, val_size=1,
+                          split_seed=0, test_size=1)  # fmt: skip
