@@ -10,12 +10,13 @@ Hydra sweep over the seeds, with the same data and epoch budget, and the final e
 ``aegan.metrics.registry`` (10,000 samples against the test set, floors from held-out training
 images); each job's folder is its seed (``OUT/MODEL/SEED``), and a seed whose job finished is
 not trained again, so seeds can be added one at a time; OVERRIDEs go to every job (a quick
-look: ``data.subset=5000``), and the table names any that the protocol does not. ``table`` reads the sweeps
-(``aegan.summarize.read_sweep``) and prints one markdown table, mean and spread (min-max) over
-seeds per column, with the protocol under it, and writes it with the per-seed JSON lines into
-``--out``. Images/s come from ``--speed``: the lines of ``python -m aegan.bench`` for each
-model, timed on a quiet machine. ``pictures`` draws each model's seed-0 run as one row: test
-images over their reconstructions where the model encodes, samples where it generates.
+look: ``data.subset=5000``), and the table names any that the protocol does not. ``table``
+reads the sweeps (``aegan.comparison``: each value checked, a bad one left out with a warning)
+and prints one markdown table, mean and spread (min-max) over seeds per column, with the
+protocol under it, and writes it with the per-seed JSON lines into ``--out``. Images/s come
+from ``--speed``: the lines of ``python -m aegan.bench`` for each model, timed on a quiet
+machine. ``pictures`` draws each model's seed-0 run as one row: test images over their
+reconstructions where the model encodes, samples where it generates.
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 from typing import NoReturn
 
-from aegan.readback import MAX_RESULT_BYTES, read_limited
+from aegan.comparison import mean, read_runs, read_speeds
+from aegan.files import atomic_write_bytes
 from aegan.summarize import read_sweep
+from aegan.tables import printable
 
 MODELS = {  # name -> (recipe, extra overrides)
     "autoencoder": ("autoencoder_fashion_mnist", ["data.batch_size=64"]),
@@ -84,7 +86,8 @@ PROTOCOL_KEYS = {
     "logger.projector_samples",
     "trainer.resume",
 }
-MAX_LOG_BYTES = 256 * 2**20  # a train.log: kilobytes an epoch, a long run megabytes
+FLOORS = ("floor/fd", "floor/precision", "floor/recall")
+PCA = {"pca/mse": "test/mse", "pca/probe_accuracy": "probe/accuracy"}  # -> its column
 SPEED = "Images/s: `python -m aegan.bench` on this 2-core CPU, the recipe's settings."
 
 
@@ -127,20 +130,6 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
     return 1 if failures else 0
 
 
-def training_images_per_sec(row: dict) -> float | None:
-    """The job's training throughput from its own epoch clock (``train.log``): images / s;
-    None, said on stderr, where the log cannot be read."""
-    log = Path(row["run_dir"]) / "train.log"
-    try:
-        text = read_limited(log, MAX_LOG_BYTES).decode(errors="replace")
-    except OSError as err:  # a FIFO would wait forever, a huge file fill memory
-        print(f"warning: {log}: {err}; its images/s are left out", file=sys.stderr)
-        return None
-    seconds = [float(m[1]) for m in re.finditer(r"epoch \d+ time: training ([\d.]+) s", text)]
-    steps, batch = row.get("train/steps"), row.get("data.batch_size", 64)
-    return steps * float(batch) / sum(seconds) if seconds and steps else None
-
-
 def off_protocol(model: str, overrides: list[str]) -> list[str]:
     """The job's overrides beyond those ``run`` gives every job of ``model``."""
     return [o for o in overrides if o.partition("=")[0] not in PROTOCOL_KEYS
@@ -150,80 +139,70 @@ def off_protocol(model: str, overrides: list[str]) -> list[str]:
 def _cell(values: list[float], digits: int) -> str:
     if not values:
         return ""
-    mean = statistics.fmean(values)
     if len(values) == 1:
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+        return f"{values[0]:.{digits}f}"
+    low, high = min(values), max(values)
+    return f"{mean(values):.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
 
 
 def table(out: Path, speed: Path | None) -> str:
-    rows, lines = [], []
-    images_per_sec = {}
+    """The table, its protocol and notes; written, with each seed's JSON line, into ``out``.
+    A value that is not a finite number of its kind is left out (``aegan.comparison``)."""
     try:
-        speed_lines = read_limited(speed, MAX_RESULT_BYTES).decode().splitlines() if speed else []
-    except (OSError, UnicodeDecodeError) as err:
-        refuse(f"--speed {speed} cannot be read: {err}")
-    for number, line in enumerate(speed_lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as err:
-            refuse(f"--speed {speed}: line {number} is not JSON ({err.args[0].split(':')[0]})")
-        if not isinstance(row, dict) or not isinstance(row.get("model"), str):
-            refuse(f"--speed {speed}: line {number} is not a line of aegan.bench (no model)")
-        images_per_sec[row["model"]] = row.get("project_images_per_sec")
-    jobs = {model: [r for r in read_sweep(out / model) if r["status"] == "ok"]
-            for model in MODELS if (out / model).is_dir()}  # fmt: skip
-    dense = jobs.get("autoencoder", [])
-    if dense and "pca/mse" in dense[0]:  # PCA at the code size: the same every seed
-        pca = {"test/mse": dense[0]["pca/mse"], "probe/accuracy": dense[0]["pca/probe_accuracy"]}
-        rows.append(
-            [
-                "PCA-32",
-                "-",
-                *(_cell([pca[k]], d) if k in pca else "" for k, (_, d) in COLUMNS.items()),
-            ]
-        )
-    for model, finished in jobs.items():
-        if not finished:
-            continue
+        images_per_sec = read_speeds(speed) if speed else {}
+    except ValueError as err:
+        refuse(str(err))
+    runs = {model: finished for model, finished in
+            read_runs(out, MODELS, [*COLUMNS, *FLOORS, *PCA]).items() if finished}  # fmt: skip
+    speeds = ["images/s"] if images_per_sec else []  # only from --speed: a quiet machine
+    rows, lines = [], []
+    # PCA at the code size: the same every seed
+    pca = next((r for r in runs.get("autoencoder", []) if r["pca/mse"] is not None), None)
+    if pca:
+        values = {column: pca[key] for key, column in PCA.items() if pca[key] is not None}
+        cells = [_cell([values[k]] if k in values else [], d) for k, (_, d) in COLUMNS.items()]
+        rows.append(["PCA-32", "-", *cells, "", *[""] * len(speeds)])
+    for model, finished in runs.items():
         cells = [model.replace("_", " "), str(len(finished))]
         for key, (_, digits) in COLUMNS.items():
-            cells.append(_cell([r[key] for r in finished if isinstance(r.get(key), float)], digits))
-        speeds = [training_images_per_sec(r) for r in finished]
-        known = [s for s in speeds if s]
+            cells.append(_cell([r[key] for r in finished if r[key] is not None], digits))
+        known = [r["training_images_per_s"] for r in finished if r["training_images_per_s"]]
         cells.append(f"{max(known):,.0f}" if known else "")
+        if speeds:
+            cells.append(
+                "" if images_per_sec.get(model) is None else f"{images_per_sec[model]:,.0f}"
+            )
         rows.append(cells)
-        for r, speed in zip(finished, speeds, strict=True):  # each seed's figures, speed too
-            lines.append({"model": model, "seed": r.get("seed"), **{k: r.get(k) for k in COLUMNS},
-                          "training_images_per_s": speed})  # fmt: skip
-    if images_per_sec:  # only from lines timed on a quiet machine (--speed)
-        rows = [[*r, f"{images_per_sec[r[0].replace(' ', '_')]:,.0f}"
-                 if images_per_sec.get(r[0].replace(" ", "_")) else ""] for r in rows]  # fmt: skip
+        for r in finished:  # each seed's figures, speed too
+            lines.append({"model": model, "seed": r["seed"], **{k: r[k] for k in COLUMNS},
+                          "training_images_per_s": r["training_images_per_s"]})  # fmt: skip
     header = ["model", "seeds", *(title for title, _ in COLUMNS.values()), "training images/s"]
-    header += ["images/s"] if images_per_sec else []
+    header += speeds
     text = "\n".join(["| " + " | ".join(header) + " |", "|" + " --- |" * len(header),
                       *("| " + " | ".join(r) + " |" for r in rows)])  # fmt: skip
-    floors = [r for finished in jobs.values() for r in finished if "floor/fd" in r]
-    floor = {
-        k: _cell([r[k] for r in floors], 2) for k in ("floor/fd", "floor/precision", "floor/recall")
-    }
-    epochs = sorted({int(r.get("trainer.epochs", 0)) for f in jobs.values() for r in f})
-    seeds = sorted({int(r["seed"]) for f in jobs.values() for r in f if "seed" in r})
-    budget = " or ".join(map(str, epochs)) + (" epoch" if epochs == [1] else " epochs")
+    floor = {k: _cell([r[k] for f in runs.values() for r in f if r[k] is not None], 2)
+             for k in FLOORS}  # fmt: skip
+    epochs = sorted({r["trainer.epochs"] for f in runs.values() for r in f} - {None})
+    seeds = sorted({r["seed"] for f in runs.values() for r in f} - {None})
+    budget = " or ".join(map(str, epochs)) or "an unrecorded number of"
+    budget += " epoch" if epochs == [1] else " epochs"
     text += "\n\n" + PROTOCOL.format(
         epochs=budget, seeds=", ".join(map(str, seeds)),
         floor_fd=floor["floor/fd"], floor_precision=floor["floor/precision"],
         floor_recall=floor["floor/recall"],
     )  # fmt: skip
-    changed = sorted({o for model, finished in jobs.items() for r in finished
+    changed = sorted({printable(o) for model, finished in runs.items() for r in finished
                       for o in off_protocol(model, r["overrides"])})  # fmt: skip
     if changed:
         text += "\n\nNot the protocol: these runs also had " + " ".join(changed) + "."
     text += "\n" + SPEED if images_per_sec else ""
-    (out / "comparison.md").write_text(text + "\n")
-    (out / "comparison.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    jsonl = "".join(json.dumps(line, allow_nan=False) + "\n" for line in lines)
+    for name, content in (("comparison.md", text + "\n"), ("comparison.jsonl", jsonl)):
+        try:  # atomic: a link there is replaced, not followed, and no file is left half-written
+            atomic_write_bytes(out / name, content.encode(errors="backslashreplace"))
+        except (OSError, ValueError) as err:
+            reason = getattr(err, "strerror", None) or err  # the OS's message names the temp file
+            refuse(f"{out / name} cannot be written ({reason}): it must be a file or nothing")
     return text
 
 

@@ -1,0 +1,167 @@
+"""What ``scripts/compare.py table`` reads back: each model's finished runs (``OUT/MODEL/SEED``,
+by ``aegan.summarize.read_sweep``), their epoch clock (``train.log``) and the ``--speed`` lines
+of ``aegan.bench``. These files may be damaged or hostile, so every value the table uses
+passes ``checked``, as a finite number of its kind: a bad one in a run is left out with one
+warning line naming its file; a bad ``--speed`` line, in a file the user named, is a
+``ValueError`` (one line) for the script to refuse."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from aegan.readback import MAX_RESULT_BYTES, read_limited
+from aegan.summarize import read_sweep
+from aegan.tables import printable
+
+MAX_LOG_BYTES = 256 * 2**20  # a train.log: kilobytes an epoch, a long run megabytes
+DEFAULT_BATCH = 64  # the recipes' batch, where a run's overrides name none
+KINDS = {  # kind -> (integers only, the test of a finite value, what is allowed)
+    "index": (True, lambda v: v >= 0, "an integer >= 0"),
+    "size": (True, lambda v: v >= 1, "an integer >= 1"),
+    "real": (False, lambda v: True, "a finite number"),
+    "amount": (False, lambda v: v >= 0, "a finite number >= 0"),
+    "time": (False, lambda v: v > 0, "a finite number > 0"),
+}
+# the values of a run the table uses besides its metrics (kind "real")
+RUN_KINDS = {
+    "seed": "index",
+    "trainer.epochs": "size",
+    "data.batch_size": "size",
+    "train/steps": "amount",
+}
+# an epoch's training time as the loop logs it (%.4g): the number is checked, not assumed
+EPOCH_TIME = re.compile(r"epoch (\d{1,12}) time: training (\S+) s")
+NUMBER = re.compile(r"\d+(\.\d*)?([eE][-+]?\d+)?")  # what %.4g writes; float() takes "nan" too
+
+
+def checked(value: object, kind: str, name: str) -> int | float:
+    """``value`` if it is a finite number of ``kind`` (``KINDS``; ints as ints, the rest as
+    floats); ``ValueError`` (``name='abc' is not allowed, it must be ...``) otherwise."""
+    integers, test, allowed = KINDS[kind]
+    ok = isinstance(value, int if integers else (int, float)) and not isinstance(value, bool)
+    try:
+        ok = ok and math.isfinite(value) and test(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int beyond a float
+        ok = False
+    if not ok:
+        raise ValueError(f"{name}={_shown(value)} is not allowed, it must be {allowed}")
+    return value if integers else float(value)  # type: ignore[arg-type]
+
+
+def mean(values: list[float]) -> float:
+    """The mean of finite ``values``, finite too: summed scaled by a power of two (exact, so
+    the same as ``statistics.fmean``), where two values of 1e308 overflow fmean's sum."""
+    scale = math.frexp(max(map(abs, values)))[1]
+    total = math.fsum(math.ldexp(v, -scale) for v in values)
+    return math.ldexp(total / len(values), scale)
+
+
+def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[str, list[dict]]:
+    """Each model's finished runs, for the models with a folder in ``out``: ``run_dir``,
+    ``overrides``, the values of ``RUN_KINDS`` and ``metrics`` (None where absent or not of
+    their kind) and ``training_images_per_s``. One warning line for each value left out
+    and each run whose files are damaged (``read_sweep``'s broken jobs)."""
+    kinds = {**RUN_KINDS, **dict.fromkeys(metrics, "real")}
+    runs = {}
+    for model in models:
+        if not (out / model).is_dir():
+            continue
+        runs[model] = []
+        for row in read_sweep(out / model):
+            if row["status"] == "broken":
+                warn(f"{row['run_dir']}: {row['error']}; this run is left out of the table")
+            elif row["status"] == "ok":
+                runs[model].append(_run(row, kinds))
+    return runs
+
+
+def _run(row: dict, kinds: dict[str, str]) -> dict:
+    """The values of ``kinds`` in a finished job's ``read_sweep`` row, checked."""
+    run_dir = Path(row["run_dir"])
+    overridden = {o.partition("=")[0].lstrip("+~") for o in row["overrides"]}
+    run = {"run_dir": run_dir, "overrides": row["overrides"]}
+    for key, kind in kinds.items():
+        run[key] = None
+        if row.get(key) is None:  # absent: an older run, a metric this model has not
+            continue
+        try:
+            run[key] = checked(row[key], kind, key)
+        except ValueError as err:  # the row merges two files: name the one it came from
+            file = run_dir / (".hydra/overrides.yaml" if key in overridden else "metrics.json")
+            warn(f"{file}: {err}; left out of the table")
+    batch = run["data.batch_size"] if "data.batch_size" in row else DEFAULT_BATCH
+    steps = run["train/steps"]  # None or 0: no speed, nor where the batch was left out
+    run["training_images_per_s"] = (
+        _images_per_sec(run_dir, steps, batch) if steps and batch else None
+    )
+    return run
+
+
+def _images_per_sec(run_dir: Path, steps: float, batch: int) -> float | None:
+    """Training images / s by the run's own epoch clock (``train.log``); None where it has
+    none, and where the log is damaged (said on stderr)."""
+    log = run_dir / "train.log"
+    try:
+        text = read_limited(log, MAX_LOG_BYTES).decode(errors="replace")
+    except OSError as err:  # a FIFO would wait forever, a huge file fill memory
+        warn(f"{log}: {err}; its images/s are left out")
+        return None
+    total, epochs = 0.0, 0
+    try:
+        for match in EPOCH_TIME.finditer(text):
+            seconds = float(match[2]) if NUMBER.fullmatch(match[2]) else match[2]
+            total += checked(seconds, "amount", f"epoch {match[1]} training seconds")
+            epochs += 1
+        if not epochs:
+            return None  # no epoch clock in the log
+        total = checked(total, "time", "training time in all")
+        return checked(steps * batch / total, "amount", "train/steps x batch / time")
+    except ValueError as err:  # "1.2.3 s", 0 s in all, or images/s beyond a float
+        warn(f"{log}: {err}; its images/s are left out")
+        return None
+
+
+def read_speeds(path: Path) -> dict[str, float | None]:
+    """Model -> images/s (``project_images_per_sec``, None where a line has none) from the
+    ``aegan.bench`` lines in ``path``, a model's last line counting. ``ValueError`` (one line
+    naming the file and the line) for anything else."""
+    try:
+        text = read_limited(path, MAX_RESULT_BYTES).decode()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"--speed {path} cannot be read: {err}") from None
+    speeds: dict[str, float | None] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"--speed {path}: line {number}"
+        try:
+            row = json.loads(line)
+        except RecursionError:  # [[[[...: deeper than the parser goes
+            raise ValueError(f"{where} is nested too deep for a line of aegan.bench") from None
+        except ValueError as err:
+            raise ValueError(f"{where} is not JSON ({err.args[0].split(':')[0]})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("model"), str):
+            raise ValueError(f"{where} is not a line of aegan.bench (no model)")
+        value = row.get("project_images_per_sec")
+        try:
+            speeds[row["model"]] = (
+                None if value is None else checked(value, "amount", "project_images_per_sec")
+            )
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
+    return speeds
+
+
+def warn(message: str) -> None:
+    """``warning: message`` as one line on stderr, whatever a file name or value holds."""
+    print(f"warning: {printable(message)}", file=sys.stderr)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

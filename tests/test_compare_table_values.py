@@ -1,0 +1,194 @@
+"""``scripts/compare.py table`` on damaged or hostile run folders and ``--speed`` lines: a
+value that is not a finite number of its kind is left out with one warning line naming its
+file (a bad ``--speed`` line, one ``error:`` line), never a traceback; the files it writes
+replace what is in their place, a link included, atomically."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import sys
+from pathlib import Path
+
+import pytest
+
+OVERRIDES = ["experiment=autoencoder_fashion_mnist", "seed={seed}", "trainer.epochs=1",
+             "logger.projector_samples=0", "trainer.resume=auto", "data.batch_size=64"]  # fmt: skip
+METRICS = {"test/mse": 0.02, "probe/accuracy": 0.8, "train/steps": 100.0, "pca/mse": 0.03,
+           "pca/probe_accuracy": 0.7, "floor/fd": 1.5, "floor/precision": 0.75,
+           "floor/recall": 0.65}  # fmt: skip
+LOG = "epoch 1 time: training 2 s; logging and validation 0.1 s = 5.00% of it\n"
+DROP = object()  # a metric left out of metrics.json
+
+
+def job(out: Path, seed: int = 0, *, overrides=None, metrics=None, log: str = LOG) -> Path:
+    """An autoencoder run as ``compare.py run`` leaves it, with ``overrides`` (the whole list)
+    and ``metrics`` (changes to ``METRICS``) in place of a good run's."""
+    run_dir = out / "autoencoder" / str(seed)
+    (run_dir / ".hydra").mkdir(parents=True)
+    given = [o.format(seed=seed) for o in (OVERRIDES if overrides is None else overrides)]
+    (run_dir / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in given))
+    values = {k: v for k, v in {**METRICS, **(metrics or {})}.items() if v is not DROP}
+    (run_dir / "metrics.json").write_text(json.dumps(values))
+    (run_dir / "train.log").write_text(log)
+    return run_dir
+
+
+def table(cli, out: Path, *args: str):
+    """The run of ``compare.py table``, and its table: the first cell -> the row's cells."""
+    shown = cli("scripts/compare.py", "table", "--out", str(out), *args)
+    cells = [[c.strip() for c in r.strip("|").split("|")] for r in shown.stdout.splitlines()]
+    return shown, {row[0]: row for row in cells if len(row) > 2}
+
+
+def seeds(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "comparison.jsonl").read_text().splitlines()]
+
+
+WITHOUT_SEED = [o for o in OVERRIDES if not o.startswith("seed=")]
+
+
+@pytest.mark.parametrize(
+    ("damage", "file", "says"),
+    [  # each was a traceback or a wrong figure
+        ({"overrides": [*WITHOUT_SEED, "seed=abc"]}, ".hydra/overrides.yaml",
+         "seed='abc' is not allowed, it must be an integer >= 0"),  # int("abc")
+        ({"overrides": WITHOUT_SEED, "metrics": {"seed": "x"}}, "metrics.json",
+         "seed='x' is not allowed, it must be an integer >= 0"),
+        ({"overrides": [*OVERRIDES, "trainer.epochs=inf"]}, ".hydra/overrides.yaml",
+         "trainer.epochs=inf is not allowed, it must be an integer >= 1"),  # OverflowError
+        ({"overrides": [*OVERRIDES, "data.batch_size=abc"]}, ".hydra/overrides.yaml",
+         "data.batch_size='abc' is not allowed, it must be an integer >= 1"),  # float("abc")
+        ({"metrics": {"train/steps": "ten"}}, "metrics.json",
+         "train/steps='ten' is not allowed, it must be a finite number >= 0"),  # TypeError
+        ({"metrics": {"floor/fd": "x"}}, "metrics.json",
+         "floor/fd='x' is not allowed, it must be a finite number"),  # TypeError in fmean
+        ({"log": "epoch 1 time: training 1.2.3 s\n"}, "train.log",
+         "epoch 1 training seconds='1.2.3' is not allowed, it must be a finite number >= 0"),
+        ({"log": "epoch 1 time: training . s\n"}, "train.log",
+         "epoch 1 training seconds='.' is not allowed"),  # float(".")
+        ({"log": "epoch 1 time: training 1e999 s\n"}, "train.log",
+         "epoch 1 training seconds=inf is not allowed"),
+        ({"log": "epoch 1 time: training 0.0 s\n"}, "train.log",
+         "training time in all=0.0 is not allowed, it must be a finite number > 0"),  # 1/0
+        ({"metrics": {"train/steps": 1e308}}, "train.log",
+         "train/steps x batch / time=inf is not allowed"),  # printed as inf
+    ],
+)  # fmt: skip
+def test_a_bad_value_is_left_out_with_one_warning_naming_its_file(
+    cli, tmp_path, damage, file, says
+):
+    out = tmp_path / "compare"
+    run_dir = job(out, **damage)
+    shown, rows = table(cli, out)
+    assert shown.returncode == 0, shown.stderr
+    (line,) = shown.stderr.splitlines()
+    assert line.startswith(f"warning: {run_dir / file}: {says}") and "left out" in line, line
+    assert rows["autoencoder"][:3] == ["autoencoder", "1", "0.0200"], rows  # the rest stays
+    assert not any(c in ("inf", "nan") for row in rows.values() for c in row), rows
+    (seed,) = seeds(out)
+    assert seed["seed"] == (None if says.startswith("seed=") else 0)
+    no_speed = file == "train.log" or says.startswith(("data.batch_size=", "train/steps="))
+    assert seed["training_images_per_s"] == (None if no_speed else 3200.0)
+
+
+def test_a_value_of_another_kind_gives_no_speed_and_a_good_one_does(cli, tmp_path):
+    out = tmp_path / "compare"
+    job(out, log="epoch 1 time: training 1.5 s\nepoch 2 time: training 1.234e+01 s\n")
+    shown, rows = table(cli, out)
+    assert shown.returncode == 0 and shown.stderr == "", shown.stderr  # %.4g writes 1.234e+01
+    (seed,) = seeds(out)
+    assert seed["training_images_per_s"] == pytest.approx(100 * 64 / (1.5 + 12.34))
+
+
+def test_a_metric_left_out_leaves_its_cell_empty(cli, tmp_path):
+    out = tmp_path / "compare"
+    job(out, metrics={"pca/probe_accuracy": DROP, "floor/recall": DROP})  # KeyErrors
+    shown, rows = table(cli, out)
+    assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+    assert rows["PCA-32"][:7] == ["PCA-32", "-", "0.0300", "", "", "", ""], rows["PCA-32"]
+    assert rows["model"][6] == "linear probe"
+    assert "are FD 1.50, precision 0.75,\nrecall ." in shown.stdout
+
+
+def test_a_mean_beyond_a_float_sum_is_finite_and_the_same_as_fmean_otherwise(cli, tmp_path):
+    from aegan.comparison import mean
+
+    out = tmp_path / "compare"
+    for seed in (0, 1):  # an OverflowError in fsum: intermediate overflow
+        job(out, seed, metrics={"gen/fd": 1e308})
+    shown, rows = table(cli, out)
+    assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+    assert f"{1e308:.2f} ({1e308:.2f}-{1e308:.2f})" in rows["autoencoder"]
+    assert mean([1e308, 1.7e308, -1e308]) == pytest.approx(0.5666e308, rel=1e-3)
+    for values in ([0.1, 0.2, 0.7], [1e-3, 3e-3], [-2.5, 7.0, 1e-9], [0.0, 0.0]):
+        assert mean(values) == statistics.fmean(values)
+
+
+def test_a_metric_that_is_nan_or_damaged_json_is_named_not_shown(cli, tmp_path):
+    out = tmp_path / "compare"
+    job(out, 0, metrics={"test/mse": None, "_nonfinite": {"test/mse": "nan"}})
+    broken = job(out, 1)
+    (broken / "metrics.json").write_text("{bad")  # was left out without a word
+    shown, rows = table(cli, out)
+    assert shown.returncode == 0, shown.stderr
+    nan, damaged = shown.stderr.splitlines()
+    assert nan.startswith(f"warning: {out}/autoencoder/0/metrics.json: test/mse=nan is not")
+    assert damaged.startswith(f"warning: {broken}: metrics.json: not readable as JSON")
+    assert "this run is left out of the table" in damaged
+    assert rows["autoencoder"][:7] == ["autoencoder", "1", "", "", "", "", "0.800"], rows
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ('{"model": "autoencoder", "project_images_per_sec": "fast"}',  # ValueError in format
+         "line 1: project_images_per_sec='fast' is not allowed, it must be a finite number >= 0"),
+        ('{"model": "autoencoder", "project_images_per_sec": 1e400}',  # printed as inf
+         "line 1: project_images_per_sec=inf is not allowed"),
+        ('{"model": "autoencoder", "project_images_per_sec": 1' + "0" * 400 + "}",
+         "line 1: project_images_per_sec=1000"),  # an int beyond a float: OverflowError
+        ('{"model": "autoencoder", "project_images_per_sec": -3}',
+         "line 1: project_images_per_sec=-3 is not allowed"),
+        ("[" * 100_000, "line 1 is nested too deep"),  # a RecursionError
+    ],
+)  # fmt: skip
+def test_a_bad_speed_line_is_one_error_line(cli, tmp_path, line, says):
+    out, speed = tmp_path / "compare", tmp_path / "speed.jsonl"
+    job(out)
+    speed.write_text(line + "\n")
+    refused, _ = table(cli, out, "--speed", str(speed))
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith(f"error: --speed {speed}: {says}"), refused.stderr
+    assert len(refused.stderr.splitlines()) == 1
+
+
+def test_a_folder_where_the_table_goes_is_one_error_line(cli, tmp_path):
+    out = tmp_path / "compare"
+    job(out)
+    (out / "comparison.md").mkdir()  # an IsADirectoryError
+    refused, _ = table(cli, out)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith(f"error: {out / 'comparison.md'} cannot be written (")
+    assert "it must be a file or nothing" in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temp file left
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links")
+def test_a_link_where_the_table_goes_is_replaced_not_followed(cli, tmp_path):
+    out, precious, speed = tmp_path / "compare", tmp_path / "precious", tmp_path / "speed.jsonl"
+    job(out)
+    precious.write_text("keep me\n")
+    for name in ("comparison.md", "comparison.jsonl"):
+        os.symlink(precious, out / name)
+    speed.write_text('{"model": "autoencoder", "project_images_per_sec": 12345.6}\n')
+    shown, rows = table(cli, out, "--speed", str(speed))
+    assert shown.returncode == 0 and rows["autoencoder"][-1] == "12,346", shown.stderr
+    assert precious.read_text() == "keep me\n"  # was overwritten through the link
+    for name in ("comparison.md", "comparison.jsonl"):
+        assert not (out / name).is_symlink() and (out / name).is_file()
+    (seed,) = seeds(out)
+    assert seed["test/mse"] == 0.02 and math.isclose(seed["training_images_per_s"], 3200)
