@@ -27,7 +27,7 @@ def finished_run(tmp_path, trained_ae_run) -> Path:
     """A copy of the tiny trained run, whose metrics.json holds its final evaluation."""
     run = tmp_path / "run"
     shutil.copytree(trained_ae_run, run)
-    assert TEST_KEYS <= read_json(run / "metrics.json").keys()
+    assert read_json(run / "metrics.json").keys() >= TEST_KEYS
     return run
 
 
@@ -91,3 +91,16 @@ def test_an_image_folder_larger_than_memory_is_refused_before_decoding(tmp_path,
     with pytest.raises(ConfigError, match=r"holds 4 images: at data.image_size=64 .* GiB"):
         load_image_folder(root=str(tmp_path), image_size=64, channels=1, val_size=1,
                           split_seed=0, test_size=1)  # fmt: skip
+
+
+def test_the_projector_writes_through_no_link_planted_in_the_run_folder(tmp_path):
+    run, precious = tmp_path / "run", tmp_path / "precious.txt"
+    precious.write_text("kept")
+    planted = run / "tb" / "00031" / "test_codes"  # the projector's folder at the last step
+    planted.mkdir(parents=True)
+    for name in ("metadata.tsv", "tensors.tsv", "sprite.png"):
+        (planted / name).symlink_to(precious)
+    (run / "tb" / "projector_config.pbtxt").symlink_to(precious)
+    train(compose_config(TINY_AE, run))
+    assert precious.read_text() == "kept"
+    assert (planted / "metadata.tsv").is_file() and not (planted / "metadata.tsv").is_symlink()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,13 @@ class TensorBoardLogger:
     ) -> None:
         """Latent codes ``(N, D)`` with class labels and a sprite, for the projector tab."""
         if self.writer:
+            root = Path(self.writer.log_dir)
+            folder = root / f"{step:05}" / tag  # what a step's embedding replaces, if there
+            for path in (root / "projector_config.pbtxt", folder.parent, folder):
+                if path.is_symlink():  # a link planted in the run folder is not written through
+                    path.unlink()
+            if folder.is_dir():
+                shutil.rmtree(folder)
             self.writer.add_embedding(
                 codes.detach().float().cpu(),
                 metadata=list(labels),
