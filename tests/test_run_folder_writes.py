@@ -104,3 +104,15 @@ def test_the_projector_writes_through_no_link_planted_in_the_run_folder(tmp_path
     train(compose_config(TINY_AE, run))
     assert precious.read_text() == "kept"
     assert (planted / "metadata.tsv").is_file() and not (planted / "metadata.tsv").is_symlink()
+
+
+def test_ctrl_c_outside_training_is_one_line(tmp_path, monkeypatch, cli):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C while the data set is read
+
+    monkeypatch.setattr("aegan.train.load_data", interrupted)
+    result = cli("aegan.train", *TINY_AE, f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode == 130 and "Traceback" not in result.stdout + result.stderr
+    assert (
+        result.stderr == "error: stopped by Ctrl-C (SIGINT); a checkpoint already written is kept\n"
+    )

@@ -130,6 +130,10 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
             hint = " (a config group takes an option name)" if "Config group" in str(err) else ""
             report_error(f"{given}{str(err).splitlines()[0]}{hint}")
             sys.exit(2)
+        except KeyboardInterrupt:  # Ctrl-C outside training's own handling (engine/interrupt.py):
+            # while importing, composing or reading data, or a second one to stop at once
+            report_error("stopped by Ctrl-C (SIGINT); a checkpoint already written is kept")
+            sys.exit(130)
         except OSError as err:  # Hydra creating the run's folder, before the task runs
             if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
                 raise
