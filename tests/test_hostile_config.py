@@ -179,6 +179,9 @@ COMMAND_LINES = [
     (["trainer.cpu_threads=100000"], "trainer.cpu_threads=100000 is not allowed"),
     (["trainer.epochs=100000000"], "trainer.epochs=100000000 is not allowed"),
     (["debug=abc"], "debug='abc' is not allowed: it must be true or false"),
+    (["+trainer.epoch=2"], "trainer.epoch is not a setting; did you mean trainer.epochs?"),
+    (["+logger.foo=1"], "logger.foo is not a setting; the settings of logger are: enabled"),
+    (["+evaluate.iwae=1"], "evaluate.iwae is not a setting; the settings of evaluate are: at_end"),
 ]
 
 

@@ -68,8 +68,8 @@ CASES = [
     ("train", [f"paths.data_dir={FILE}/data"], f"paths.data_dir={FILE}/data is not allowed: {FILE} is a file, not a folder"),
     ("train", [f"paths.log_dir={LONG}"], "is not allowed: it cannot be a folder (File name too long)"),
     ("train", ["paths.output_dir=null"], "paths.output_dir=None is not allowed: it must be a folder path"),
-    ("train", ["task_name=null"], "task_name=None is not allowed: it must be a folder name"),
-    ("train", ["task_name=''"], "task_name='' is not allowed: it must be a folder name"),
+    ("train", ["task_name=null"], "task_name=None is not allowed: it must be one folder name"),
+    ("train", ["task_name=''"], "task_name='' is not allowed: it must be one folder name"),
     ("train", ["evaluate.cache_dir=null"], "evaluate.cache_dir=None is not allowed: it must be a folder path"),
     ("train", [f"evaluate.cache_dir={FILE}"], f"evaluate.cache_dir={FILE} is not allowed: it is a file, not a folder"),
     ("train", ["data.root=''"], "data.root='' is not allowed: it must be a folder path or null"),
@@ -108,7 +108,7 @@ CASES = [
     ("bench", ["capture_step=[true]", "warmup=1"], "warmup=1 is too short for capture_step=true"),
     ("bench", ["steps=0"], "steps=0 is not allowed: it must be a positive integer"),
     ("bench", ["threads=[0]"], "threads[0]=0 is not allowed"),
-    ("bench", ["task_name=''"], "task_name='' is not allowed: it must be a folder name"),
+    ("bench", ["task_name=''"], "task_name='' is not allowed: it must be one folder name"),
 ]  # fmt: skip
 
 

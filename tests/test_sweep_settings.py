@@ -6,11 +6,15 @@ model. In-process, as ``python -m aegan.train -m`` runs them."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from omegaconf import OmegaConf
 
 from aegan.sweep_settings import check_sweep_settings
-from conftest import TINY_AE, assert_one_error_line
+from conftest import REPO, TINY_AE, assert_one_error_line
 
 OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
 
@@ -56,3 +60,40 @@ def test_the_plugins_own_defaults_pass():
             "sweeper": OmegaConf.structured(optuna.OptunaSweeperConf),
             "launcher": OmegaConf.structured(launcher),
         }))  # fmt: skip
+
+
+def test_a_folder_holding_a_sweep_is_swept_again_only_to_continue_it(cli, tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    (sweep_dir / "0").mkdir(parents=True)
+    (sweep_dir / "multirun.yaml").write_text("earlier: sweep\n")
+    refused = cli(
+        "aegan.train", "-m", *TINY_AE, "model.latent_dim=4", f"hydra.sweep.dir={sweep_dir}"
+    )
+    assert_one_error_line(refused, f"hydra.sweep.dir={sweep_dir} already holds a sweep")
+    assert (sweep_dir / "multirun.yaml").read_text() == "earlier: sweep\n"
+    assert not (sweep_dir / "0" / "failed.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["-m", "model.latent_dim=4", "hydra.sweep.subdir="], "hydra.sweep.subdir='' is not allowed"),
+     (["task_name=../../x"], "task_name='../../x' is not allowed: it must be one folder name")],
+)  # fmt: skip
+def test_an_output_folder_that_is_no_folder_of_its_own_is_refused(cli, tmp_path, args, message):
+    where = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"
+    refused = cli("aegan.train", *args[:1], *TINY_AE, *args[1:], f"{where}={tmp_path / 'out'}")
+    assert_one_error_line(refused, message)
+    written = {p.name for p in tmp_path.rglob("*")}
+    assert not {"checkpoints", "multirun.yaml", "failed.json", "x"} & written
+
+
+def test_an_empty_run_folder_is_refused_before_the_current_folder_is_written(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    refused = subprocess.run(
+        [sys.executable, "-m", "aegan.train", *TINY_AE, "hydra.run.dir="], cwd=tmp_path,
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert_one_error_line(refused, "hydra.run.dir='' is not allowed")
+    assert not {".hydra", "checkpoints", "tb", "metrics.json"} & {
+        p.name for p in tmp_path.iterdir()
+    }

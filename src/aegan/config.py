@@ -19,6 +19,8 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.amp import Amp
@@ -188,16 +190,31 @@ def check_run_paths(cfg: DictConfig) -> None:
     """``paths.*``, ``task_name`` and the classifier cache: each a folder it can be. Hydra
     joins them into the run dir (``''`` would put it at the root of the disk, null into a
     folder "None") and the cache is written after training."""
-    if not isinstance(cfg.task_name, str) or not cfg.task_name.strip():
-        raise ConfigError(
-            f"task_name={cfg.task_name!r} is not allowed: it must be a folder name (text)"
+    name = cfg.task_name
+    if not isinstance(name, str) or not name.strip() or "/" in name or name in (".", ".."):
+        raise ConfigError(  # ../x would put the runs outside paths.log_dir
+            f"task_name={name!r} is not allowed: it must be one folder name (text, no /)"
         )
+    check_hydra_dirs()
     for key in ("paths.data_dir", "paths.log_dir", "paths.output_dir", "evaluate.cache_dir"):
         try:
             value = OmegaConf.select(cfg, key)
         except Exception:  # ${hydra:runtime.output_dir} outside a Hydra app: Hydra's own
             continue
         check_folder(key, value)
+
+
+def check_hydra_dirs() -> None:
+    """``hydra.run.dir`` (``sweep.dir``, ``sweep.subdir``) names a folder: '' is the current
+    one, where the run would be written among the user's own files."""
+    if not HydraConfig.initialized():
+        return
+    hydra_cfg = HydraConfig.get()
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    for key in ("sweep.dir", "sweep.subdir") if multirun else ("run.dir",):
+        value = OmegaConf.select(hydra_cfg, key)
+        if not str(value).strip():
+            raise ConfigError(f"hydra.{key}={value!r} is not allowed: it must be a folder")
 
 
 def device_memory(device: torch.device) -> int:

@@ -6,11 +6,13 @@ value resolves, every number is finite and fits 64 bits, and a key that ``conf/`
 another (``latent_dim: ${..latent_dim}``) keeps that key's value. Ranges are checked by
 the code that uses each setting (``check_number`` in the task constructors, the engine's
 checks in ``aegan.config``). Keys that ``conf/`` does not have (a user's own option or
-``+key=...``) get the generic checks only: their own code checks them.
+``+key=...``) get the generic checks only, their own code checks them, except in the
+sections the engine alone reads (``CLOSED_SECTIONS``), where they are refused.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
 import re
@@ -29,6 +31,9 @@ CODE_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 DEFAULT_OPTIONS = {"trainer": "default", "logger": "tensorboard", "paths": "default"}
 TIE = re.compile(r"\$\{(\.+)([A-Za-z_][\w.]*)\}")  # a relative interpolation: ${..latent_dim}
 MISSING = object()
+# Sections whose every key is read by the engine: one it does not know (``+trainer.epoch=2``,
+# a typo) would be ignored in silence. A model's keys go to its task's constructor instead.
+CLOSED_SECTIONS = ("data", "trainer", "logger", "paths", "evaluate")
 UNSET = (MissingMandatoryValue, InterpolationToMissingValueError)
 
 
@@ -163,6 +168,8 @@ def _walk(cfg: DictConfig, node: DictConfig, ref: Any, prefix: str) -> None:
         full = f"{prefix}{key}"
         child = node._get_node(key)
         want = ref.get(key, MISSING) if isinstance(ref, dict) else MISSING
+        if want is MISSING and isinstance(ref, dict) and prefix[:-1] in CLOSED_SECTIONS:
+            raise ConfigError(_not_a_setting(full, ref))
         if OmegaConf.is_dict(child) and not child._is_interpolation():
             if want is not MISSING and want is not None and not isinstance(want, dict):
                 raise ConfigError(
@@ -178,6 +185,14 @@ def _walk(cfg: DictConfig, node: DictConfig, ref: Any, prefix: str) -> None:
         tie = TIE.fullmatch(want) if isinstance(want, str) else None
         if tie and child._value() != want:  # set apart from the key conf/ ties it to
             _check_tie(cfg, full, value, tie)
+
+
+def _not_a_setting(full: str, ref: dict) -> str:
+    section, _, key = full.rpartition(".")
+    close = difflib.get_close_matches(key, list(ref), n=1)
+    if close:
+        return f"{full} is not a setting; did you mean {section}.{close[0]}?"
+    return f"{full} is not a setting; the settings of {section} are: {', '.join(ref)}"
 
 
 def _check_value(full: str, value: Any, want: Any) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli import report_error
 from aegan.errors import ConfigError
@@ -29,9 +29,25 @@ class CheckSweepSettings(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
             check_sweep_settings(config.hydra)
+            check_sweep_folder(config)
         except ConfigError as err:  # Hydra turns a callback's exception into a warning
             report_error(str(err))
             raise SystemExit(2) from None
+
+
+def check_sweep_folder(config: DictConfig) -> None:
+    """Each job its own folder (``subdir`` '' would be the sweep's); a folder that holds a
+    sweep is swept again only to continue it: Hydra would replace its multirun.yaml, and a
+    new job would fail into a trained job's folder."""
+    subdir = config.hydra.sweep._get_node("subdir")._value()  # ${hydra.job.num}: no job yet
+    if not str(subdir).strip():
+        raise ConfigError(f"hydra.sweep.subdir={subdir!r} is not allowed: it must be a folder")
+    folder = Path(str(config.hydra.sweep.dir))
+    if (folder / "multirun.yaml").exists() and OmegaConf.select(config, "trainer.resume") != "auto":
+        raise ConfigError(
+            f"hydra.sweep.dir={folder} already holds a sweep (multirun.yaml): choose another "
+            "folder, or continue that sweep with trainer.resume=auto"
+        )
 
 
 def check_sweep_settings(hydra_cfg: DictConfig) -> None:

@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.amp import Amp
 from aegan.cli import one_line_errors, one_line_hydra_errors
-from aegan.config import CONF_DIR, literal, validate_config
+from aegan.config import CONF_DIR, check_hydra_dirs, literal, validate_config
 from aegan.contract import can
 from aegan.data import load_data, normalize
 from aegan.engine import RunContext, evaluation_threads, fit
@@ -268,6 +268,7 @@ def main(cfg: DictConfig) -> float | None:
     composed = copy.deepcopy(cfg)  # as Hydra composed it: train() resolves its paths
     record = functools.partial(write_hydra_record, composed)
     try:
+        check_hydra_dirs()  # before the record is written there
         run_dir = Path(HydraConfig.get().runtime.output_dir)
         check_layout(run_dir)
         held = earlier_run(run_dir) is not None
