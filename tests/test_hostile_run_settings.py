@@ -15,6 +15,7 @@ from aegan.bench_plan import checked_configurations
 from aegan.config import compose_config, validate_config
 from aegan.errors import ConfigError
 from aegan.evaluate import check_evaluate_settings
+from conftest import REPO, TINY_AE, assert_one_error_line
 
 LONG = "x" * 5000
 FILE = str(Path(__file__).resolve())  # a file where a folder goes
@@ -142,3 +143,22 @@ def test_a_folder_from_an_environment_variable_names_the_variable(
     assert refusal(config, []) == (
         f"{key}={FILE} (from {variable}) is not allowed: it is a file, not a folder"
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [("AEGAN_LOG_DIR", "${oc.env:HOME}", "paths.log_dir='${oc.env:HOME}' (from AEGAN_LOG_DIR) is "
+      "not allowed: it must be a folder path without ${...}"),
+     ("AEGAN_LOG_DIR", "/tmp/x${y", "must be a folder path without ${...}"),
+     ("AEGAN_LOG_DIR", "/tmp/logs\n", "paths.log_dir='/tmp/logs\\n' (from AEGAN_LOG_DIR) is not "
+      "allowed: it must be a folder path without control characters"),
+     ("AEGAN_DATA_DIR", "/tmp/data\n", "paths.data_dir='/tmp/data\\n' (from AEGAN_DATA_DIR)")],
+)  # fmt: skip
+def test_a_folder_variable_holding_what_no_folder_should_is_one_line(
+    cli, monkeypatch, tmp_path, variable, value, message
+):
+    """Hydra resolves the run dir again for its log file: a ${...} in it was an interpolation."""
+    monkeypatch.setenv(variable, value)
+    where = [] if variable == "AEGAN_LOG_DIR" else [f"hydra.run.dir={tmp_path / 'run'}"]
+    assert_one_error_line(cli("aegan.train", *TINY_AE, *where), message)
+    assert not (REPO / "${oc.env:HOME}").exists() and not (REPO / "/tmp/x${y").exists()

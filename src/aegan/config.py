@@ -30,7 +30,7 @@ from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import world_size
 from aegan.errors import ConfigError
-from aegan.files import check_folder
+from aegan.files import check_folder, set_by
 from aegan.metrics.registry import check_metrics
 from aegan.schema import (
     GROUPS,
@@ -85,6 +85,11 @@ def _log_dir(value: Any) -> str:
     """``paths.log_dir`` as conf/hydra joins it into the run dir: checked before Hydra makes
     that folder, where ``''`` would be the root of the disk and null a folder "None"."""
     check_folder("paths.log_dir", value)
+    if "${" in value:  # Hydra resolves the run dir again as it sets up the log file
+        raise ConfigError(
+            f"paths.log_dir={value!r}{set_by(value)} is not allowed: it must be a folder path "
+            "without ${...}"
+        )
     return value
 
 

@@ -103,10 +103,15 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
     folder exists. An empty path would silently mean the current folder, and null "None"."""
     if value is None and allow_none:
         return False
-    source = _set_by(value)
+    source = set_by(value)
     allowed = f"a folder path{' or null' if allow_none else ''}"
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{key}={value!r}{source} is not allowed: it must be {allowed}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):  # a newline pasted into a variable
+        raise ConfigError(
+            f"{key}={value!r}{source} is not allowed: it must be {allowed} without control "
+            "characters"
+        )
     try:
         path = Path(value).expanduser()
     except RuntimeError as err:  # ~nosuchuser
@@ -128,7 +133,7 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
     return False
 
 
-def _set_by(value: Any) -> str:
+def set_by(value: Any) -> str:
     """`` (from AEGAN_CACHE_DIR)`` where an aegan environment variable holds ``value``: the conf
     files read some folders from one, and the user may not know that they set it."""
     names = sorted(k for k, v in os.environ.items() if k.startswith("AEGAN_") and v == value)
