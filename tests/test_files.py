@@ -156,7 +156,7 @@ def test_a_nested_nonfinite_value_is_refused_rather_than_written_as_nan(tmp_path
 @pytest.mark.parametrize(
     ("value", "message"),
     [("", "it must be a folder path"), (None, "it must be a folder path"),
-     ("a\x00b", "it cannot be a folder (embedded null byte)"),
+     ("a\x00b", "it must be a folder path without control characters"),
      ("x" * 5000, "it cannot be a folder (File name too long)")],
 )  # fmt: skip
 def test_a_folder_setting_that_cannot_be_one_is_one_line(value, message):
