@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from aegan.metrics import (
     predict_classes,
     recipe_hash,
 )
+from conftest import REPO
 
 DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -120,8 +123,13 @@ def _damaged_caches(path: Path, state: dict) -> dict:
     """Ways the cached file at ``path`` can fail to be the classifier."""
     bad_shape = {**state, "state_dict": {k: v[:1] if v.dim() else v
                                          for k, v in state["state_dict"].items()}}  # fmt: skip
-    not_finite = {**state, "state_dict": {k: torch.full_like(v.float(), math.nan)
-                                          for k, v in state["state_dict"].items()}}  # fmt: skip
+    not_finite = {**state, "state_dict": {k: torch.full_like(v, math.nan) if v.is_floating_point()
+                                          else v for k, v in state["state_dict"].items()}}  # fmt: skip
+    other_dtypes = {**state, "state_dict": {k: v.double() for k, v in state["state_dict"].items()}}
+    # a few bytes of file for 2**62 elements: no cast or finiteness check can make it whole
+    first = next(iter(state["state_dict"]))
+    stride_0 = {**state, "state_dict": {**state["state_dict"], first: torch.zeros(
+        1, dtype=torch.float64).expand(2**31, 2**31)}}  # fmt: skip
     return {
         "garbage": lambda: path.write_bytes(b"garbage"),
         "empty": lambda: path.write_bytes(b""),
@@ -130,14 +138,21 @@ def _damaged_caches(path: Path, state: dict) -> dict:
         "other recipe": lambda: torch.save({**state, "recipe": {"epochs": 99}}, path),
         "other shapes": lambda: torch.save(bad_shape, path),
         "not finite": lambda: torch.save(not_finite, path),
+        "other dtypes": lambda: torch.save(other_dtypes, path),  # load_state_dict would cast
+        "a stride-0 entry": lambda: torch.save(stride_0, path),
         "a folder": lambda: path.mkdir(),
         "a fifo": lambda: os.mkfifo(path),  # torch.load waited on it forever
     }
 
 
+# the file's tensors against the model's own, names, shapes and dtypes before any value
+REASONS = {"other shapes": "shape differs: ", "other dtypes": "dtype differs: ",
+           "a stride-0 entry": "shape differs: ", "not finite": "hold NaN or inf"}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "damage", ["garbage", "empty", "a list", "no recipe", "other recipe", "other shapes",
-               "not finite", "a folder", "a fifo"],
+               "not finite", "other dtypes", "a stride-0 entry", "a folder", "a fifo"],
 )  # fmt: skip
 def test_a_damaged_cache_is_trained_again_with_one_warning(fashion, tmp_path, caplog, damage):
     x, y = fashion["train_x"][:256], fashion["train_y"][:256]
@@ -151,6 +166,7 @@ def test_a_damaged_cache_is_trained_again_with_one_warning(fashion, tmp_path, ca
     assert extract_features(model, x[:4]).isfinite().all()
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert "is not a usable cached classifier" in warned[0], warned
+    assert REASONS.get(damage, "") in warned[0], warned
     assert len(warned) == 1 + (damage == "a folder"), warned  # then it cannot be written either
 
 
@@ -162,3 +178,30 @@ def test_a_cache_folder_that_cannot_be_written_is_one_warning(fashion, tmp_path,
     assert extract_features(model, x[:4]).isfinite().all()
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warned) == 1 and "the classifier is not cached" in warned[0], warned
+
+
+PEAK_MEMORY = """
+import resource, sys, torch
+from pathlib import Path
+from aegan.metrics.classifier_cache import _load_cached
+recipe = torch.load(sys.argv[1], weights_only=True)["recipe"]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+assert _load_cached(Path(sys.argv[1]), recipe, 10) is None
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_a_cached_entry_is_refused_by_its_shape_before_its_values_are_read(tmp_path):
+    """A stride-0 entry: 8 bytes in the file, 1.5 GB once cast to float and checked (the
+    peak memory measured in a process of its own)."""
+    images = torch.zeros(16, 1, 28, 28, dtype=torch.uint8)
+    recipe = classifier_recipe(images, torch.arange(16) % 10, num_classes=10, epochs=1)
+    state = DomainClassifier(in_channels=1, num_classes=10, image_size=28).state_dict()
+    state[next(iter(state))] = torch.zeros(1, dtype=torch.float64).expand(12_000, 12_000)
+    path = tmp_path / "classifier.pt"
+    torch.save({"recipe": recipe, "state_dict": state}, path)
+    result = subprocess.run([sys.executable, "-c", PEAK_MEMORY, str(path)], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "shape differs: " in result.stderr, result.stderr[-2000:]
+    assert int(result.stdout) < 100, f"{result.stdout} MiB"

@@ -167,6 +167,16 @@ def _check_archive(handle: io.BufferedReader) -> None:
         raise DamagedArchive(f"a cut or damaged archive: {damaged[:120]} fails its checksum")
 
 
+def shown_value(value: Any) -> str:
+    """``value`` for a one-line message: a tensor by its dtype and shape (its values are not
+    read), a long integer by its size, not hundreds of digits."""
+    if torch.is_tensor(value):
+        return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    return f"{value!r:.40}"
+
+
 def _first_line(err: BaseException) -> str:
     return (str(err).splitlines() or [type(err).__name__])[0]
 

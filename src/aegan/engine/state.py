@@ -13,6 +13,7 @@ import torch
 
 from aegan.contract import Task
 from aegan.errors import CheckpointError
+from aegan.readback import shown_value
 
 
 @dataclass
@@ -26,15 +27,27 @@ class Progress:
     history: list[dict[str, float]] = field(default_factory=list)  # validation per epoch
 
 
-def load_network_state(
-    network: torch.nn.Module, state: Any, *, name: str, path: Path | str
-) -> None:
-    """``load_state_dict`` with a one-line error that says which tensors differ, and a
-    refusal of weights that are not finite."""
+FIT_ADVICE = "use the checkpoint's own config (aegan.load_run) or matching model overrides"
+FINITE_ADVICE = "use an earlier checkpoint (checkpoint=best, or a step-*.pt)"
+
+
+class UnfitWeights(ValueError):
+    """Weights that are not a network's; ``advice``: what a run's user can do about it."""
+
+    def __init__(self, what: str, advice: str = "") -> None:
+        super().__init__(what)
+        self.advice = advice
+
+
+def check_network_state(network: torch.nn.Module, state: Any) -> None:
+    """``state`` against ``network``'s own state_dict: its names, shapes and dtypes from the
+    tensors' metadata alone, then finite values. A few KB of file can hold a stride-0 tensor
+    of billions of elements, so no value is read before its shape is the model's. Raises
+    ``UnfitWeights`` saying what differs."""
     if not isinstance(state, dict) or not all(
         isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()
     ):
-        raise CheckpointError(f"{path}: {name} weights are not a state_dict of tensors")
+        raise UnfitWeights("weights are not a state_dict of tensors")
     own = network.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -53,16 +66,26 @@ def load_network_state(
             parts.append("missing: " + ", ".join(missing[:3]))
         if unexpected:
             parts.append("unexpected: " + ", ".join(unexpected[:3]))
-        raise CheckpointError(
-            f"{path}: {name} weights do not fit the configured model ({'; '.join(parts)}); "
-            "use the checkpoint's own config (aegan.load_run) or matching model overrides"
+        raise UnfitWeights(
+            f"weights do not fit the configured model ({'; '.join(parts)})", FIT_ADVICE
         )
     nonfinite = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
     if nonfinite:
-        raise CheckpointError(
-            f"{path}: {name} weights are not finite ({', '.join(nonfinite[:3])} hold NaN or inf); "
-            "use an earlier checkpoint (checkpoint=best, or a step-*.pt)"
+        raise UnfitWeights(
+            f"weights are not finite ({', '.join(nonfinite[:3])} hold NaN or inf)", FINITE_ADVICE
         )
+
+
+def load_network_state(
+    network: torch.nn.Module, state: Any, *, name: str, path: Path | str
+) -> None:
+    """``load_state_dict`` after ``check_network_state``, its refusal one line naming the
+    file and the network."""
+    try:
+        check_network_state(network, state)
+    except UnfitWeights as err:
+        advice = f"; {err.advice}" if err.advice else ""
+        raise CheckpointError(f"{path}: {name} {err}{advice}") from None
     network.load_state_dict(state)
 
 
@@ -192,15 +215,47 @@ def restore(task: Task, amp: Any, state: dict[str, Any], *, path: Path | str) ->
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise CheckpointError(f"{path}: the task state does not fit this model ({err!r})") from err
     try:
-        torch.set_rng_state(state["rng"]["torch"])
-        if "cuda" in state["rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        _restore_rng(state["rng"])
+    except GeneratorStateError as err:
+        raise CheckpointError(f"{path}: its random number state is not usable ({err})") from None
     except (KeyError, TypeError, RuntimeError) as err:
         raise CheckpointError(f"{path}: its random number state is not usable ({err!r})") from err
     return Progress(
         epoch=state["epoch"], batch=state["batch"], step=state["step"],
         best_objective=float(state["best_objective"]), history=list(state["history"]),
     )  # fmt: skip
+
+
+class GeneratorStateError(ValueError):
+    """A saved generator state that is not of this build's generators."""
+
+
+def _restore_rng(saved: dict[str, Any]) -> None:
+    """The CPU generator's state, and each CUDA device's this machine has, each checked first
+    against the state the generator keeps now, from the tensor's metadata alone: torch copies
+    a CUDA state whole before reading it, and a few bytes of file can hold a stride-0 tensor
+    of billions of elements."""
+    _check_generator_state(saved["torch"], torch.get_rng_state(), "rng.torch")
+    cuda = saved.get("cuda") if torch.cuda.is_available() else None
+    if cuda is None:
+        torch.set_rng_state(saved["torch"])
+        return
+    if not isinstance(cuda, list):
+        raise GeneratorStateError(f"rng.cuda is a {type(cuda).__name__}, not a list")
+    own = torch.cuda.get_rng_state_all()  # a run saved on more devices: those it has here
+    for index, (value, like) in enumerate(zip(cuda, own, strict=False)):
+        _check_generator_state(value, like, f"rng.cuda[{index}]")
+    torch.set_rng_state(saved["torch"])
+    for index, value in enumerate(cuda[: len(own)]):
+        torch.cuda.set_rng_state(value, index)
+
+
+def _check_generator_state(value: Any, like: torch.Tensor, where: str) -> None:
+    if not (torch.is_tensor(value) and value.shape == like.shape and value.dtype == like.dtype):
+        raise GeneratorStateError(
+            f"{where} is {shown_value(value)}, not a {like.dtype} tensor of shape "
+            f"{tuple(like.shape)}"
+        )
 
 
 def load_weights(task: Task, state: dict[str, Any], *, path: Path | str) -> None:

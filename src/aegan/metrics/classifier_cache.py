@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from aegan.engine.state import check_network_state
 from aegan.files import atomic_save
 from aegan.metrics.classifier import (
     DEFAULT_BATCH_SIZE,
@@ -121,22 +122,23 @@ def load_or_train_classifier(
 
 def _load_cached(path: Path, recipe: dict, num_classes: int) -> DomainClassifier | None:
     """The classifier cached at ``path`` if it is the one ``recipe`` trains, else None: a
-    file that is not (damaged, another recipe, weights of other shapes or not finite) is said
-    in one warning and trained again, as a cache is rebuilt rather than trusted."""
+    file that is not (damaged, another recipe, weights of other names, shapes or dtypes, or
+    not finite) is said in one warning and trained again, as a cache is rebuilt rather than
+    trusted. The recipe is this one's, so the model it builds is known before the file's
+    tensors are read."""
     try:
         if not path.exists():
             return None
         checkpoint = load_torch_file(path)  # a FIFO, a folder or a damaged file: refused
         if not isinstance(checkpoint, dict) or checkpoint.get("recipe") != recipe:
             raise ValueError("it was trained by another recipe")
-        state = checkpoint["state_dict"]
-        if not all(torch.is_tensor(v) and bool(v.float().isfinite().all()) for v in state.values()):
-            raise ValueError("its weights are not all finite tensors")
         model = DomainClassifier(
             in_channels=recipe["in_channels"], num_classes=num_classes,
             image_size=recipe["image_size"], widths=tuple(recipe["widths"]),
             feature_dim=recipe["feature_dim"],
         )  # fmt: skip
+        state = checkpoint.get("state_dict")
+        check_network_state(model, state)  # names, shapes, dtypes before any value is read
         model.load_state_dict(state)
         return model
     except Exception as err:  # any way a file can fail to be the classifier
