@@ -1,15 +1,66 @@
-"""The values a checkpoint holds, checked before anything is computed from them: the random
-number states."""
+"""The values a checkpoint holds, checked before anything is computed from them: the run's
+position (counts, best objective, history), the gradient scaler and the random number
+states."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
-from checkpoint_task import CPU, TinyTask, a_state
+from checkpoint_task import CPU, TinyTask, a_state, saved
 
 from aegan.amp import Amp
+from aegan.engine.checkpoint import MAX_COUNT, load_checkpoint
 from aegan.engine.state import restore
 from aegan.errors import CheckpointError
+
+BAD_POSITIONS = [  # a_state: epoch 1, step 5, one history entry
+    ({"step": 2**63 + 5}, "step is 9223372036854775813; counts are integers in [0, 2**62)"),
+    ({"step": MAX_COUNT}, f"step is {MAX_COUNT}; counts are integers in [0, 2**62)"),
+    ({"epoch": 10**30}, "epoch is an integer of 100 bits; counts are integers in [0, 2**62)"),
+    ({"batch": 2**62}, "batch is 4611686018427387904; counts are"),
+    ({"epoch": 6}, "epoch 6 is more than step 5; every epoch takes at least one step"),
+    ({"best_objective": 10**400}, "best_objective is an integer of 1329 bits; it is a number "
+                                  "within a float's range (inf before the first validation)"),
+    ({"best_objective": math.nan}, "best_objective is nan; it is a number"),
+    ({"history": [{"val/loss": 10**400}]}, "history[0] holds 'val/loss': an integer of 1329 "
+                                           "bits; metrics are names with numbers within a"),
+    ({"history": [{"val/loss": "abc"}]}, "history[0] holds 'val/loss': 'abc'; metrics are"),
+    ({"history": [{3: 0.5}]}, "history[0] holds 3: 0.5; metrics are names"),
+    ({"history": [{"val/loss": True}]}, "history[0] holds 'val/loss': True;"),
+    ({"history": [5]}, "history[0] is a int; it holds dicts of metrics"),
+    ({"history": [{"val/loss": 0.5}] * 2}, "history has 2 entries at epoch 1; it holds one per "
+                                           "epoch done"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("changes", "message"), BAD_POSITIONS)
+def test_a_position_out_of_range_is_refused_on_loading(tmp_path, changes, message):
+    path = saved(tmp_path, {"format_version": 2, **a_state(**changes)})
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    assert str(caught.value).startswith(f"{path}: not a usable checkpoint: {message}")
+    assert "\n" not in str(caught.value)
+
+
+GOOD_POSITIONS = [
+    {"best_objective": math.inf, "history": []},  # no validation yet
+    {"best_objective": -math.inf},  # an objective that went to -inf is the best
+    {"best_objective": 3, "history": [{"val/loss": 3, "epoch": 1}]},
+    {"history": [{"val/loss": math.nan, "val/kl": math.inf, "epoch": 1}]},  # a diverged epoch
+    {"epoch": 0, "batch": 0, "step": 0, "history": []},
+    {"epoch": MAX_COUNT - 1, "step": MAX_COUNT - 1},
+]
+
+
+@pytest.mark.parametrize("changes", GOOD_POSITIONS)
+def test_a_position_a_run_can_reach_is_loaded_and_restored(tmp_path, changes):
+    state = load_checkpoint(saved(tmp_path, {"format_version": 2, **a_state(**changes)}))
+    progress = restore(TinyTask(), Amp("fp32", CPU, skip_nonfinite=True), state, path="c.pt")
+    for key, value in changes.items():
+        restored = getattr(progress, key)
+        assert restored == value or repr(restored) == repr(value)  # NaN is not equal to itself
 
 
 def test_a_random_number_state_of_another_shape_is_named_unread():
@@ -59,3 +110,32 @@ def test_a_run_saved_on_more_devices_restores_those_this_machine_has(monkeypatch
     cuda = FakeCuda(monkeypatch)
     restore(task, Amp("fp32", CPU), state, path="c.pt")
     assert [(i, s[0].item()) for i, s in cuda.given] == [(0, 0)]
+
+
+BAD_SCALERS = [  # a NaN scale skipped every step of the resumed run, silently
+    ({"scale": math.nan}, "scale is nan, not a finite number > 0"),
+    ({"scale": 0.0}, "scale is 0.0, not a finite number > 0"),
+    ({"scale": 10**400}, "scale is an integer of 1329 bits, not a finite number > 0"),
+    ({"scale": "x"}, "scale is 'x', not a finite number > 0"),
+    ({"_growth_tracker": -3}, "_growth_tracker is -3, not a count below 2**31"),
+    ({"_growth_tracker": 2**40}, "_growth_tracker is 1099511627776, not a count below 2**31"),
+]
+
+
+@pytest.mark.parametrize(("changes", "message"), BAD_SCALERS)
+def test_a_gradient_scaler_state_out_of_range_is_one_line(changes, message):
+    state, task = a_state(), TinyTask()
+    state["scaler"].update(changes)
+    with pytest.raises(CheckpointError) as caught:
+        restore(task, Amp("fp32", CPU, skip_nonfinite=True), state, path="c.pt")
+    assert str(caught.value) == f"c.pt: its gradient scaler state is not usable ({message})"
+
+
+def test_the_scalers_growth_settings_are_the_runs_not_the_files():
+    state, task = a_state(), TinyTask()
+    state["scaler"].update(scale=4.0, growth_factor=1e30, backoff_factor=0.0, growth_interval=0,
+                           _growth_tracker=2**30 + 5)  # fmt: skip
+    amp = Amp("fp32", CPU, skip_nonfinite=True)
+    own = amp.state_dict()
+    restore(task, amp, state, path="c.pt")
+    assert amp.state_dict() == {**own, "scale": 4.0, "_growth_tracker": own["growth_interval"] - 1}

@@ -4,11 +4,13 @@ backward pass (the gradient average across processes under torchrun)."""
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable
 
 import torch
 
 from aegan.errors import ConfigError
+from aegan.readback import shown_value
 
 PRECISIONS = ("bf16", "fp16", "fp32")
 
@@ -92,5 +94,18 @@ class Amp:
         return self.scaler.state_dict() if self.scaler else {}
 
     def load_state_dict(self, state: dict) -> None:
-        if self.scaler and state:
-            self.scaler.load_state_dict(state)
+        """A saved scaler's scale and its count of steps since the scale last grew; how it
+        grows and backs off stays this run's, as an optimizer keeps its config's settings.
+        Raises ValueError for a scale that is not a finite number > 0 (a NaN one skips every
+        step, silently) or a count beyond the scaler's int32."""
+        if not (self.scaler and state):
+            return
+        scale, count = state["scale"], state["_growth_tracker"]
+        if type(scale) not in (int, float) or not 0 < scale <= sys.float_info.max:
+            raise ValueError(f"scale is {shown_value(scale)}, not a finite number > 0")
+        if type(count) is not int or not 0 <= count < 2**31:
+            raise ValueError(f"_growth_tracker is {shown_value(count)}, not a count below 2**31")
+        own = self.scaler.state_dict()
+        # a count past this run's interval would never reach it: the growth is due now
+        count = min(count, own["growth_interval"] - 1)
+        self.scaler.load_state_dict({**own, "scale": float(scale), "_growth_tracker": count})

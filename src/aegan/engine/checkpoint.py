@@ -11,8 +11,10 @@ from them (the trust boundary).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import pickle
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ import torch
 
 from aegan.errors import CheckpointError
 from aegan.files import atomic_save, fsync_dir
-from aegan.readback import DamagedArchive, load_torch_file
+from aegan.readback import DamagedArchive, load_torch_file, shown_value
 
 # 2: networks under "networks", the EMA generator a plain module, the composed options
 # under "choices". Format 1 files are read through ``_upgrade_format_1``.
@@ -31,6 +33,7 @@ REQUIRED_KEYS = {
     "best_objective": float, "history": list, "networks": dict, "optimizers": dict,
     "scaler": dict, "task": dict, "rng": dict,
 }  # fmt: skip
+MAX_COUNT = 2**62  # steps, epochs, batches: far beyond a run, and within TensorBoard's int64
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -141,8 +144,10 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
                 f"{path}: not a usable format-1 checkpoint ({err!r:.120})"
             ) from err
     if version not in (1, CHECKPOINT_FORMAT):
+        given = state["format_version"]
+        shown = shown_value(given) if type(given) is int else f"{given!r:.40}"
         raise CheckpointError(
-            f"{path}: checkpoint format {state['format_version']!r:.40} is not supported "
+            f"{path}: checkpoint format {shown} is not supported "
             f"(this version reads formats 1 and {CHECKPOINT_FORMAT})"
         )
     for key, kind in REQUIRED_KEYS.items():
@@ -158,10 +163,9 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
             raise CheckpointError(f"{path}: not a usable checkpoint: {key} is {what}")
     if min(state["step"], state["epoch"], state["batch"]) < 0:
         raise CheckpointError(f"{path}: not a usable checkpoint: a negative step, epoch or batch")
-    if not all(_is_metrics(entry) for entry in state["history"]):
-        raise CheckpointError(
-            f"{path}: not a usable checkpoint: history is not a list of metrics by name"
-        )
+    problem = _progress_problem(state)
+    if problem:
+        raise CheckpointError(f"{path}: not a usable checkpoint: {problem}")
     for warning in held:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return state
@@ -206,12 +210,48 @@ def _check_plain(state: dict, path: Path) -> None:
             )
 
 
-def _is_metrics(entry: Any) -> bool:
-    """``{"val/mse": 0.01, ...}``: what each epoch's validation left in ``history``."""
-    return isinstance(entry, dict) and all(
-        isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
-        for k, v in entry.items()
-    )
+def _progress_problem(state: dict) -> str | None:
+    """What makes the run's position unusable, or None: counts below ``MAX_COUNT``, each
+    epoch at least one step; ``best_objective`` a float, inf before the first validation;
+    ``history`` one dict of metrics by name per epoch done (NaN and inf are what a diverged
+    validation measures). A number beyond a float would stop the run where it is used."""
+    for key in ("step", "epoch", "batch"):
+        if state[key] >= MAX_COUNT:
+            return f"{key} is {shown_value(state[key])}; counts are integers in [0, 2**62)"
+    if state["epoch"] > state["step"]:
+        return (
+            f"epoch {state['epoch']} is more than step {state['step']}; every epoch takes "
+            "at least one step"
+        )
+    best = state["best_objective"]
+    if not _is_float(best) or math.isnan(best):
+        return (
+            f"best_objective is {shown_value(best)}; it is a number within a float's range "
+            "(inf before the first validation)"
+        )
+    history = state["history"]
+    if len(history) > state["epoch"]:
+        return (
+            f"history has {len(history)} entries at epoch {state['epoch']}; it holds one per "
+            "epoch done"
+        )
+    for index, entry in enumerate(history):
+        if not isinstance(entry, dict):
+            return f"history[{index}] is a {type(entry).__name__}; it holds dicts of metrics"
+        for name, value in entry.items():
+            if not isinstance(name, str) or not _is_float(value):
+                return (
+                    f"history[{index}] holds {shown_value(name)}: {shown_value(value)}; "
+                    "metrics are names with numbers within a float's range"
+                )
+    return None
+
+
+def _is_float(value: Any) -> bool:
+    """A float, or an integer within a float's range (not a bool)."""
+    if type(value) is float:
+        return True
+    return type(value) is int and abs(value) <= sys.float_info.max
 
 
 def _upgrade_format_1(state: dict) -> dict:

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from aegan.contract import Task
+from aegan.engine.checkpoint import MAX_COUNT
 from aegan.errors import CheckpointError
 from aegan.readback import shown_value
 
@@ -180,7 +181,7 @@ def check_task_state(saved: Any, template: dict[str, Any], *, path: Path | str) 
                     and (not value.is_floating_point() or bool(value.isfinite().all())))  # fmt: skip
             wanted = f"a finite {like.dtype} tensor of shape {tuple(like.shape)}"
         elif type(like) is int:
-            fits = type(value) is int and 0 <= value < 2**62
+            fits = type(value) is int and 0 <= value < MAX_COUNT
             wanted = "a count (an integer >= 0)"
         else:
             fits, wanted = type(value) is type(like), f"a {type(like).__name__}"
@@ -207,7 +208,9 @@ def restore(task: Task, amp: Any, state: dict[str, Any], *, path: Path | str) ->
             ) from err
     try:
         amp.load_state_dict(state["scaler"])
-    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+    except ValueError as err:  # the scaler's own refusal, a sentence
+        raise CheckpointError(f"{path}: its gradient scaler state is not usable ({err})") from None
+    except (KeyError, TypeError, AttributeError, RuntimeError) as err:
         raise CheckpointError(f"{path}: its gradient scaler state is not usable ({err!r})") from err
     check_task_state(state["task"], task.extra_state(), path=path)
     try:

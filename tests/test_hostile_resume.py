@@ -1,0 +1,72 @@
+"""A trained run's checkpoints changed by hand, then continued (``trainer.resume=auto``) or
+evaluated from the command line: a position no run reaches is one line naming the file, and
+the run's files stay as they were."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from aegan.files import atomic_save
+from aegan.train import train
+from conftest import TINY_AE, assert_one_error_line, compose_config
+
+RUN = [*TINY_AE, "data.subset=640"]  # TensorBoard on: it refused a step beyond int64
+RESUME = [*RUN, "trainer.epochs=2", "trainer.resume=auto"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """A tiny autoencoder run, trained once."""
+    run = tmp_path_factory.mktemp("hostile-resume") / "run"
+    train(compose_config(RUN, run))
+    return run
+
+
+def copied(run: Path, folder: Path, change=None) -> Path:
+    """A copy of ``run`` whose last.pt and best.pt hold its last state after ``change``."""
+    copy = folder / "run"
+    shutil.copytree(run, copy)
+    if change is not None:
+        state = torch.load(copy / "checkpoints" / "last.pt", weights_only=True)
+        change(state)
+        for name in ("last.pt", "best.pt"):  # replaced, not written through the hard links
+            atomic_save(state, copy / "checkpoints" / name)
+    return copy
+
+
+def digest(run: Path) -> dict[str, str]:
+    """What the run trained and measured (its logs may say more)."""
+    return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in [*sorted(run.glob("checkpoints/*")), run / "metrics.json"]}  # fmt: skip
+
+
+CHANGES = [  # each was a traceback or a silent rc 0
+    (lambda s: s.update(best_objective=10**400), "best_objective is an integer of 1329 bits"),
+    (lambda s: s.update(history=[{"val/mse": 10**400, "epoch": 1}]),
+     "history[0] holds 'val/mse': an integer of 1329 bits"),
+    (lambda s: s.update(step=2**63 + 5), "step is 9223372036854775813; counts are integers"),
+    (lambda s: s.update(epoch=10**30), "epoch is an integer of 100 bits; counts are integers"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "message"), CHANGES)
+def test_a_changed_checkpoint_is_one_line_naming_it(cli, trained, tmp_path, change, message):
+    run = copied(trained, tmp_path, change)
+    before = digest(run)
+    result = cli("aegan.train", *RESUME, f"hydra.run.dir={run}")
+    assert_one_error_line(result, message)
+    assert f"{run / 'checkpoints' / 'last.pt'}: " in result.stderr
+    assert digest(run) == before
+
+
+def test_evaluating_a_step_beyond_a_count_writes_nothing(cli, trained, tmp_path):
+    run = copied(trained, tmp_path, lambda s: s.update(step=2**63 + 5))
+    before = digest(run)
+    result = cli("aegan.evaluate", f"run={run}", "metrics=[reconstruction]")
+    assert_one_error_line(result, f"{run / 'checkpoints' / 'best.pt'}: not a usable checkpoint")
+    assert digest(run) == before
