@@ -1,6 +1,6 @@
 """The values a checkpoint holds, checked before anything is computed from them: the run's
-position (counts, best objective, history), the gradient scaler and the random number
-states."""
+position (counts, best objective, history), the optimizer's second moments, the gradient
+scaler and the random number states."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 
 import pytest
 import torch
-from checkpoint_task import CPU, TinyTask, a_state, saved
+from checkpoint_task import CPU, TinyTask, a_state, saved, trained
 
 from aegan.amp import Amp
 from aegan.engine.checkpoint import MAX_COUNT, load_checkpoint
@@ -61,6 +61,31 @@ def test_a_position_a_run_can_reach_is_loaded_and_restored(tmp_path, changes):
     for key, value in changes.items():
         restored = getattr(progress, key)
         assert restored == value or repr(restored) == repr(value)  # NaN is not equal to itself
+
+
+@pytest.mark.parametrize("moment", ["exp_avg_sq", "max_exp_avg_sq"])
+def test_a_negative_second_moment_is_the_files_fault_not_the_learning_rates(moment):
+    task = TinyTask()
+    for optimizer in task.optimizers.values():
+        optimizer.param_groups[0]["amsgrad"] = True  # it keeps max_exp_avg_sq too
+    for _ in range(2):
+        task.train_step(torch.randn(8, 4), Amp("fp32", CPU))
+    state = a_state()
+    state["optimizers"] = {name: o.state_dict() for name, o in task.optimizers.items()}
+    state["optimizers"]["decoder"]["state"][1][moment][2] = -1e-3
+    with pytest.raises(CheckpointError) as caught:
+        restore(task, Amp("fp32", CPU), state, path="c.pt")
+    assert str(caught.value) == (
+        f"c.pt: the decoder optimizer state does not fit (1.{moment} holds negative values; "
+        "a mean of squares is never negative)"
+    )
+
+
+def test_a_zero_second_moment_is_what_a_fresh_parameter_has():
+    task, amp = trained(1)
+    state = a_state()
+    state["optimizers"]["decoder"]["state"][1]["exp_avg_sq"].zero_()
+    restore(task, amp, state, path="c.pt")
 
 
 def test_a_random_number_state_of_another_shape_is_named_unread():

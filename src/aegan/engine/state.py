@@ -115,11 +115,17 @@ def checkpoint_state(task: Task, amp: Any, progress: Progress, record: dict) -> 
     }
 
 
+# torch.optim's moments of squares or magnitudes (Adam and AdamW, amsgrad's maximum,
+# RMSprop, Adadelta, Adagrad, Adamax): never negative in a run, and a negative one is a
+# square root of a negative number at the next step, read as a diverging learning rate
+SQUARED_MOMENTS = ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "acc_delta", "sum", "exp_inf")
+
+
 def check_optimizer_state(optimizer: torch.optim.Optimizer, state: Any) -> None:
     """A saved optimizer state against the built optimizer, before torch reads it: as many
     groups and parameters, and per parameter a finite floating-point tensor of its shape
-    (a moment) or a 0-d ``step`` >= 0. A fused kernel given a moment of another size writes
-    past its end. Raises ValueError naming the entry."""
+    (a moment; >= 0 for ``SQUARED_MOMENTS``) or a 0-d ``step`` >= 0. A fused kernel given a
+    moment of another size writes past its end. Raises ValueError naming the entry."""
     groups = state.get("param_groups") if isinstance(state, dict) else None
     if not isinstance(groups, list) or not isinstance(state.get("state"), dict):
         raise ValueError("not an optimizer state_dict")
@@ -145,6 +151,10 @@ def check_optimizer_state(optimizer: torch.optim.Optimizer, state: Any) -> None:
                 )
             if not value.isfinite().all() or (name == "step" and value < 0):
                 raise ValueError(f"{key}.{name} holds {'NaN or inf' if value.dim() else value}")
+            if name in SQUARED_MOMENTS and bool((value < 0).any()):
+                raise ValueError(
+                    f"{key}.{name} holds negative values; a mean of squares is never negative"
+                )
 
 
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
