@@ -1,6 +1,6 @@
 """A trained run's checkpoints changed by hand, then continued (``trainer.resume=auto``) or
-evaluated from the command line: a position no run reaches or a damaged optimizer moment
-is one line naming the file, and the run's files stay as they were."""
+evaluated from the command line: a position no run reaches, a damaged optimizer moment or
+a missing ``last.pt`` is one line naming the file, and the run's files stay as they were."""
 
 from __future__ import annotations
 
@@ -75,3 +75,38 @@ def test_evaluating_a_step_beyond_a_count_writes_nothing(cli, trained, tmp_path)
     result = cli("aegan.evaluate", f"run={run}", "metrics=[reconstruction]")
     assert_one_error_line(result, f"{run / 'checkpoints' / 'best.pt'}: not a usable checkpoint")
     assert digest(run) == before
+
+
+@pytest.mark.parametrize("last", ["missing", "a folder"])
+def test_resume_auto_without_last_pt_names_the_checkpoints_left(cli, trained, tmp_path, last):
+    run = copied(trained, tmp_path)
+    (step,) = (run / "checkpoints").glob("step-*.pt")
+    (run / "checkpoints" / "last.pt").unlink()
+    if last == "a folder":
+        (run / "checkpoints" / "last.pt").mkdir()
+    result = cli("aegan.train", *RESUME, f"hydra.run.dir={run}")
+    assert_one_error_line(
+        result,
+        f"trainer.resume=auto: {run} holds a trained run, but its checkpoints/last.pt is {last}; "
+        f"{'move it away, then ' if last == 'a folder' else ''}continue it with "
+        f"trainer.resume={step} or trainer.resume={run / 'checkpoints' / 'best.pt'}\n",
+    )
+    assert "continue it with trainer.resume=auto" not in result.stderr
+    if last == "a folder":  # a resume from a path would fail at its first save
+        result = cli("aegan.train", *RESUME[:-1], f"trainer.resume={step}", f"hydra.run.dir={run}")
+        assert_one_error_line(result, "checkpoints/last.pt is a folder, where a run keeps a ")
+        (run / "checkpoints" / "last.pt").rmdir()
+    result = cli("aegan.train", *RESUME[:-1], f"trainer.resume={step}", f"hydra.run.dir={run}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert torch.load(run / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 2
+
+
+def test_resume_auto_with_no_checkpoint_left_says_so(cli, trained, tmp_path):
+    run = copied(trained, tmp_path)
+    for path in (run / "checkpoints").glob("*.pt"):
+        path.unlink()
+    result = cli("aegan.train", *RESUME, f"hydra.run.dir={run}")
+    assert_one_error_line(
+        result, "its checkpoints/last.pt is missing; no checkpoint is there to continue from; "
+                "train into another folder"
+    )  # fmt: skip

@@ -57,9 +57,12 @@ def check_not_overwriting(run_dir: Path, resume: str | None) -> None:
     earlier = earlier_run(run_dir)
     if earlier is None:
         return
-    if resume == "auto" and (run_dir / "checkpoints" / "last.pt").is_file():
-        return
-    own = resume and resume != "auto" and resolve_checkpoint(resume).resolve().parent.parent
+    if resume == "auto":
+        last = run_dir / "checkpoints" / "last.pt"
+        if last.is_file():
+            return
+        raise ConfigError(_no_last_checkpoint(run_dir, last))
+    own = resume and resolve_checkpoint(resume).resolve().parent.parent
     if own == run_dir.resolve():  # continued from a checkpoint of its own
         return
     raise ConfigError(
@@ -69,11 +72,45 @@ def check_not_overwriting(run_dir: Path, resume: str | None) -> None:
     )
 
 
+def _no_last_checkpoint(run_dir: Path, last: Path) -> str:
+    """trainer.resume=auto in a run dir holding a run but no ``last.pt`` to continue: what
+    is there instead, and the checkpoints to continue from (the newest step-*.pt is what
+    last.pt pointed at)."""
+    folder = last.is_dir()
+    what = "missing" if not os.path.lexists(last) else (
+        "a folder" if folder else "not a regular file"
+    )  # fmt: skip
+    steps = sorted(last.parent.glob("step-*.pt")) if last.parent.is_dir() else []
+    kept = [p for p in (*reversed(steps), last.parent / "best.pt") if p.is_file()]
+    named = [kept[0]] if kept else []
+    if kept and kept[0].name != "best.pt" and kept[-1].name == "best.pt":
+        named.append(kept[-1])
+    if named:
+        hint = " or ".join(f"trainer.resume={p}" for p in named)
+        hint = f"{'move it away, then ' if folder else ''}continue it with {hint}"
+    else:
+        hint = "no checkpoint is there to continue from; train into another folder"
+    return (
+        f"trainer.resume=auto: {run_dir} holds a trained run, but its checkpoints/{last.name} "
+        f"is {what}; {hint}"
+    )
+
+
+def check_checkpoint_names(run_dir: Path) -> None:
+    """No folder where a run writes last.pt or best.pt: its first save would fail, after
+    an epoch of training."""
+    for name in ("last.pt", "best.pt"):
+        path = run_dir / "checkpoints" / name
+        if path.is_dir():
+            raise ConfigError(f"{path} is a folder, where a run keeps a checkpoint: move it away")
+
+
 def prepare_run_dir(run_dir: Path, resume: str | None = None) -> None:
     """Fail at the start, not after an hour, when the output folder cannot take checkpoints
     or holds a run that this one would overwrite."""
     check_layout(run_dir)
     check_not_overwriting(run_dir, resume)
+    check_checkpoint_names(run_dir)
     try:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         # A probe of its own per call: under torchrun every rank probes the same folder.
