@@ -139,11 +139,20 @@ def test_a_folder_that_cannot_take_the_file_is_one_clear_error(tmp_path):
     assert last_good_checkpoint(folder) == "none was written yet"
     with pytest.raises(CheckpointError) as caught:
         save_checkpoint(a_state(), folder, step=7, keep=1, is_best=False)
-    assert re.fullmatch(
-        rf"could not write the checkpoint {folder}/step-00000007\.pt \(File exists\); "
-        rf"none was written yet\. Make room, then continue with trainer\.resume={folder.parent}",
+    assert re.fullmatch(  # the path that failed, not the file it was for
+        rf"could not write the checkpoint {folder} \(File exists\); none was written yet\. "
+        rf"Make that path writable \(or move it away\), then continue with "
+        rf"trainer\.resume={folder.parent}",
         str(caught.value),
     )
+
+
+def test_only_checkpoint_files_are_pruned(tmp_path):
+    folder = tmp_path / "checkpoints"
+    (folder / "step-00000001.pt").mkdir(parents=True)  # not a file this code wrote
+    for step in (2, 3):
+        save_checkpoint(a_state(step=step), folder, step=step, keep=1, is_best=False)
+    assert sorted(p.name for p in folder.glob("step-*")) == ["step-00000001.pt", "step-00000003.pt"]
 
 
 def test_last_good_checkpoint_names_last_pt(tmp_path):

@@ -11,6 +11,7 @@ from them (the trust boundary).
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import pickle
@@ -61,12 +62,14 @@ def save_checkpoint(state: dict, folder: Path, *, step: int, keep: int, is_best:
         if is_best:
             _link_or_copy(path, folder / "best.pt")
     except OSError as err:
+        full = err.errno in (errno.ENOSPC, errno.EDQUOT)
+        remedy = "Make room" if full else "Make that path writable (or move it away)"
         raise CheckpointError(
-            f"could not write the checkpoint {path} ({err.strerror or err}); "
-            f"{last_good_checkpoint(folder)}. Make room, then continue with "
-            f"trainer.resume={folder.parent}"
+            f"could not write the checkpoint {err.filename2 or err.filename or path} "
+            f"({err.strerror or err}); {last_good_checkpoint(folder)}. {remedy}, then continue "
+            f"with trainer.resume={folder.parent}"
         ) from err
-    history = sorted(folder.glob("step-*.pt"))
+    history = sorted(p for p in folder.glob("step-*.pt") if p.is_file())  # never a folder
     for old in history[: max(len(history) - max(keep, 1), 0)]:
         old.unlink(missing_ok=True)
     fsync_dir(folder)
