@@ -174,6 +174,8 @@ COMMAND_LINES = [
     (["seed=18446744073709551616"], "seed=18446744073709551616 is not allowed"),
     (["model.optimizer.lr=nan"], "model.optimizer.lr=nan"),
     (["model.optimizer.lr=fast"], "model.optimizer.lr='fast'"),
+    (["+model.optimizer.amsgrad=3"], "model.optimizer.amsgrad=3 is not allowed: it must be true"),
+    (["+model.optimizer.capturable=yes"], "model.optimizer.capturable='yes' is not allowed"),
     (["model.hidden_dims=[100000000]"], "GiB for weights, gradients and Adam's state"),
     (["model.net.latent_dim=3"], "conf/ sets it from model.latent_dim (32)"),
     (["trainer.cpu_threads=100000"], "trainer.cpu_threads=100000 is not allowed"),

@@ -17,7 +17,7 @@ from omegaconf import OmegaConf, open_dict
 import aegan.config
 from aegan.config import validate_config
 from aegan.errors import ConfigError
-from aegan.tasks.build import build_network
+from aegan.tasks.build import build_network, check_optimizer_arguments
 
 
 @cache
@@ -57,6 +57,14 @@ CASES = [
     ("bigan", {"model.g_optimizer.betas": None}, "model.g_optimizer.betas=None is not allowed"),
     ("vae_gan", {"model.e_optimizer.betas": [0.5, -0.1]}, "model.e_optimizer.betas[1]=-0.1 is not allowed"),
     ("infogan", {"model.d_optimizer.betas": [0.5, 1.0]}, "model.d_optimizer.betas[1]=1.0 is not allowed"),
+    # any other argument of the optimizer class: its default's kind, or not one of its names
+    ("autoencoder", {f"{OPT}.amsgrad": 3}, f"{OPT}.amsgrad=3 is not allowed: it must be true or false"),
+    ("autoencoder", {f"{OPT}.maximize": 1}, f"{OPT}.maximize=1 is not allowed: it must be true or false"),
+    ("autoencoder", {f"{OPT}.capturable": "yes"}, f"{OPT}.capturable='yes' is not allowed"),
+    ("vae", {f"{OPT}.amsgrad": "no"}, f"{OPT}.amsgrad='no' is not allowed"),
+    ("autoencoder", {f"{OPT}.amsgrd": True}, f"{OPT}.amsgrd=True is not allowed: torch.optim.Adam takes no argument amsgrd; its arguments are: lr, betas, eps, weight_decay, amsgrad"),
+    ("autoencoder", {f"{OPT}._target_": "torch.optim.Adagrad", f"{OPT}.lr_decay": "0.9"}, f"{OPT}.lr_decay='0.9' is not allowed"),
+    ("dcgan", {"model.g_optimizer._target_": "torch.optim.NAdam"}, "model.g_optimizer.fused=True is not allowed: torch.optim.NAdam takes no argument fused"),
     # GAN losses: the setting's own line, not the task's failure
     ("aae", {"model.gan_loss": "abc"}, "model.gan_loss='abc' is not a GAN loss here"),
     ("dcgan", {"model.loss": None}, "model.loss=None is not a GAN loss here"),
@@ -107,6 +115,26 @@ def test_a_renamed_option_is_refused_where_hydra_knows_the_choice():
     finally:
         HydraConfig.instance().cfg = None
     assert message.startswith("model.name='abc' is not allowed: it must be 'vae'"), message
+
+
+def test_an_optimizer_argument_that_is_a_tuple_is_checked_entry_by_entry():
+    rprop = {
+        "_target_": "torch.optim.Rprop",
+        "_partial_": True,
+        "lr": 0.01,
+        "etas": [0.5, math.inf],
+    }
+    with pytest.raises(ConfigError, match=r"^model.optimizer.etas\[1\]=inf is not allowed"):
+        check_optimizer_arguments("model.optimizer", OmegaConf.create(rprop))
+
+
+def test_an_optimizer_argument_of_its_defaults_kind_builds():
+    validate_config(base("autoencoder").copy())  # the shipped settings
+    cfg = base("autoencoder").copy()
+    with open_dict(cfg):
+        cfg.model.optimizer.amsgrad = True
+        cfg.model.optimizer.eps = 1e-6
+    validate_config(cfg)
 
 
 @pytest.mark.parametrize("model", ["vae", "aae"])

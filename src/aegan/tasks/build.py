@@ -10,6 +10,7 @@ there to run every constructor check and count the parameters before data is rea
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import warnings
 from collections.abc import Iterable, Sequence
@@ -17,7 +18,7 @@ from typing import Any
 
 import torch
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, ListConfig
 from torch import nn
 
@@ -138,6 +139,7 @@ def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
         check_number(f"{key}.eps", cfg.eps, low=0, low_open=True, high=1)
     if "weight_decay" in cfg:
         check_number(f"{key}.weight_decay", cfg.weight_decay, low=0, high=1e6)
+    check_optimizer_arguments(key, cfg)
     # plain lists and tuples (betas), not ListConfigs, in the optimizer state
     optimizer = _instantiate(key, cfg, _convert_="all")
     try:  # the optimizer's own checks: named by its key, not by the task that builds it
@@ -149,6 +151,45 @@ def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
         raise ConfigError(
             f"{key}._target_={cfg['_target_']} could not be built: {reason}"
         ) from None
+
+
+def check_optimizer_arguments(key: str, cfg: DictConfig) -> None:
+    """Raise ``ConfigError`` for an argument of ``key``'s optimizer class that it does not
+    take, or whose type differs from its default's: torch reads ``amsgrad: "no"`` as true
+    and fails on ``amsgrad: 3`` only at the first step. Reads the signature, no tensor."""
+    try:
+        signature = inspect.signature(get_object(str(cfg.get("_target_"))))
+    except Exception:  # not a class: _instantiate names what is wrong with _target_
+        return
+    parameters = {n: p for n, p in signature.parameters.items() if n not in ("self", "params")}
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    for name, value in cfg.items():
+        name = str(name)
+        if name.startswith("_"):  # _target_, _partial_: Hydra's own
+            continue
+        full = f"{key}.{name}"
+        if name not in parameters:
+            if open_ended:
+                continue
+            raise ConfigError(
+                f"{full}={_plain(value)!r} is not allowed: {cfg._target_} takes no argument "
+                f"{name}; its arguments are: {', '.join(parameters)}"
+            )
+        default = parameters[name].default
+        numbers = isinstance(default, tuple) and all(map(_is_number, default))
+        if isinstance(default, bool):
+            check_bool(full, value)
+        elif _is_number(default):  # inf or nan would not train
+            check_number(full, value, low_open=True, high_open=True)
+        elif numbers and default:  # betas, etas: the same count of finite numbers
+            check_sizes(
+                full, value, length=len(default), integer=False, low=-math.inf, high=math.inf,
+                low_open=True, high_open=True,
+            )  # fmt: skip
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def check_choice(key: str, value: Any, allowed: Sequence[Any]) -> None:
