@@ -183,6 +183,10 @@ COMMAND_LINES = [
     (["debug=abc"], "debug='abc' is not allowed: it must be true or false"),
     (["+trainer.epoch=2"], "trainer.epoch is not a setting; did you mean trainer.epochs?"),
     (["+logger.foo=1"], "logger.foo is not a setting; the settings of logger are: enabled"),
+    (
+        ["data=image_folder", f"data.root={REPO}", "data.image_size=8", "evaluate.at_end=true"],
+        "data.image_size=8 is too small for the reconstruction metric (SSIM's 11x11 window)",
+    ),
     (["+evaluate.iwae=1"], "evaluate.iwae is not a setting; the settings of evaluate are: at_end"),
 ]
 

@@ -150,12 +150,17 @@ def test_the_vae_reports_its_likelihood_and_its_samples(make_cfg, tmp_path):
         ("model.kl_warmup_steps=-3", "model.kl_warmup_steps=-3 is not allowed"),
         ("evaluate.iwae_samples=0", "evaluate.iwae_samples=0 is not allowed"),
         ("data=cifar10", "data.binarize=fixed needs grey images; data=cifar10 has 3 channels"),
+        # the final IWAE bound: k x min(iwae_images, test images) decoder passes
+        (("evaluate.at_end=true", "evaluate.metrics=[iwae]", "evaluate.iwae_samples=1000000",
+          "evaluate.iwae_images=10000000"), "evaluate.iwae_samples=1000000 x evaluate.iwae_images"),
+        (("evaluate.at_end=true", "evaluate.iwae_samples=100000"), "is 1e\\+09 decoder passes"),
     ],
-)
+)  # fmt: skip
 def test_a_vae_setting_that_cannot_work_is_one_line(override, message, tmp_path, monkeypatch):
     monkeypatch.setattr("aegan.train.load_data", lambda *a, **k: pytest.fail("data was read"))
+    overrides = [override] if isinstance(override, str) else list(override)
     cfg = compose_config(
-        [*TINY_VAE, "trainer.device=cpu", "data.binarize=fixed", override], tmp_path
+        [*TINY_VAE, "trainer.device=cpu", "data.binarize=fixed", *overrides], tmp_path
     )
     with pytest.raises(ConfigError, match=message) as error:
         train(cfg)

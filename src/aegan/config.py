@@ -25,13 +25,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from aegan.amp import Amp
 from aegan.cli import unset_message
-from aegan.data import check_data_config, image_shape_of
+from aegan.data import check_data_config, image_shape_of, test_size_of
 from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import world_size
 from aegan.errors import ConfigError
 from aegan.files import check_folder, set_by
-from aegan.metrics.registry import check_metrics
+from aegan.metrics.registry import Scope, Settings, check_metrics
 from aegan.schema import (
     GROUPS,
     check_option_names,
@@ -188,7 +188,7 @@ def validate_config(cfg: DictConfig) -> None:
     task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
     check_memory(task, device)
     check_switches(trainer, task, device, world_size())
-    check_evaluation(cfg.evaluate, task)
+    check_evaluation(cfg.evaluate, task, cfg.data)
 
 
 def check_run_paths(cfg: DictConfig) -> None:
@@ -241,8 +241,10 @@ def check_memory(task: Any, device: torch.device) -> None:
         )
 
 
-def check_evaluation(evaluate_cfg: DictConfig, task: Any) -> None:
-    """``evaluate.*``: known metrics this task can give, a positive sample count."""
+def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) -> None:
+    """``evaluate.*``: known metrics this task can give, a positive sample count, and for
+    the evaluation at the end, each metric's own limits on ``data_cfg``'s images (SSIM's
+    image size, IWAE's cost)."""
     check_metrics(task, evaluate_cfg.metrics)
     check_number("evaluate.samples", evaluate_cfg.samples, low=10, high=10**7, integer=True)
     check_number(
@@ -252,6 +254,9 @@ def check_evaluation(evaluate_cfg: DictConfig, task: Any) -> None:
         check_number(
             "evaluate.iwae_images", evaluate_cfg.iwae_images, low=1, high=10**7, integer=True
         )
+    if evaluate_cfg.at_end:  # aegan.evaluate checks them again on the run it reads
+        scope = Scope(Settings.of(evaluate_cfg), image_shape_of(data_cfg), test_size_of(data_cfg))
+        check_metrics(task, evaluate_cfg.metrics, scope=scope)
 
 
 def compose_config(

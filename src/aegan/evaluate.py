@@ -27,7 +27,7 @@ from aegan.engine.run_dir import check_layout, earlier_metrics
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
 from aegan.files import check_folder, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
-from aegan.metrics.registry import Settings, check_metric_names, check_metrics
+from aegan.metrics.registry import Scope, Settings, check_metric_names, check_metrics
 from aegan.metrics.registry import evaluate as evaluate_metrics
 from aegan.readback import read_json
 from aegan.run import load_run
@@ -41,25 +41,25 @@ def evaluate_task(
     task: Any, data: Any, evaluate_cfg: Any, *, stop: StopRequest | None = None
 ) -> dict[str, float]:
     """The final metrics of a trained ``task`` (``evaluate.metrics``, else the task's own) on
-    ``data``, on every core and eager. A stop signal ends it between two metrics."""
+    ``data``, on every core and eager. A stop signal ends it between two metrics, or
+    between two chunks of a long one (``iwae``)."""
     names = check_metrics(task, evaluate_cfg.get("metrics"))  # checked before, named there
-    settings = Settings(
-        samples=evaluate_cfg.samples, cache_dir=evaluate_cfg.cache_dir,
-        inception_weights=evaluate_cfg.get("inception_weights"),
-        iwae_samples=evaluate_cfg.get("iwae_samples", 1000),
-        iwae_images=evaluate_cfg.get("iwae_images"),
-    )  # fmt: skip
+    settings = Settings.of(evaluate_cfg)
+
+    def check_stop(where: str) -> None:
+        if stop is not None and stop.signal_number:
+            raise TrainingInterrupted(
+                f"stopped by {stop.name} during the evaluation ({where}); the trained "
+                "run is intact: evaluate it with python -m aegan.evaluate run=RUN_DIR",
+                stop.signal_number, -1, phase="evaluation",
+            )  # fmt: skip
+
     out: dict[str, float] = {}
     device = data.test_images.device
     with evaluation_threads(device):
         for name in names:
-            if stop is not None and stop.signal_number:
-                raise TrainingInterrupted(
-                    f"stopped by {stop.name} during the evaluation (before {name}); the trained "
-                    "run is intact: evaluate it with python -m aegan.evaluate run=RUN_DIR",
-                    stop.signal_number, -1, phase="evaluation",
-                )  # fmt: skip
-            out.update(evaluate_metrics(task, data, [name], settings))
+            check_stop(f"before {name}")
+            out.update(evaluate_metrics(task, data, [name], settings, stop=check_stop))
     return out
 
 
@@ -163,7 +163,11 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
         cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
         overrides=list(cfg.overrides), searchpath=list(searchpath),
     )  # fmt: skip
-    check_metrics(run.task, cfg.metrics, key="metrics")
+    scope = Scope(
+        Settings.of(cfg), tuple(run.data.test_images.shape[1:]), len(run.data.test_images),
+        key="metrics",
+    )  # fmt: skip
+    check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)
     try:
         metrics = evaluate_task(run.task, run.data, cfg, stop=stop)
     except TrainingInterrupted as err:

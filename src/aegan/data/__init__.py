@@ -25,6 +25,7 @@ DATASETS = ("fashion_mnist", "mnist", "cifar10", "image_folder")
 KNOWN_SHAPES = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 # Training images of each named data set (before the validation split), known before reading.
 KNOWN_TRAIN_SIZES = {"fashion_mnist": 60000, "mnist": 60000, "cifar10": 50000}
+KNOWN_TEST_SIZES = {"fashion_mnist": 10000, "mnist": 10000, "cifar10": 10000}
 BINARIZE = ("none", "dynamic", "fixed")
 MAX_IMAGE_SIZE = 1024  # image_folder's side: larger ones would not fit in memory whole
 
@@ -42,6 +43,7 @@ __all__ = [
     "normalize",
     "normalized_batches",
     "read_idx",
+    "test_size_of",
 ]
 
 
@@ -124,6 +126,13 @@ def image_shape_of(data_cfg: DictConfig) -> tuple[int, int, int]:
     if data_cfg.name == "image_folder":
         return (data_cfg.channels, data_cfg.image_size, data_cfg.image_size)
     return KNOWN_SHAPES[data_cfg.name]
+
+
+def test_size_of(data_cfg: DictConfig) -> int | None:
+    """The test images a data config will produce, without reading it; None if not known."""
+    if data_cfg.name == "image_folder":
+        return data_cfg.test_size
+    return KNOWN_TEST_SIZES.get(data_cfg.name)
 
 
 def load_data(data_cfg: DictConfig, *, data_dir: str | Path) -> ImageData:

@@ -9,6 +9,7 @@ import math
 import torch
 
 from aegan.data import normalize
+from aegan.errors import ConfigError
 from aegan.metrics.classes import class_histogram_stats
 from aegan.metrics.classifier import classifier_accuracy
 from aegan.metrics.frechet import frechet_distance, kernel_inception_distance
@@ -16,14 +17,27 @@ from aegan.metrics.inception import inception_metrics
 from aegan.metrics.matching import best_matching, median_distance, mmd_squared
 from aegan.metrics.prdc import prdc
 from aegan.metrics.reconstruction import bce, psnr, ssim
-from aegan.metrics.registry import CHUNK, Evaluation, can, metric
+from aegan.metrics.registry import CHUNK, Evaluation, Scope, can, metric
 
 IWAE_BATCH = 20000  # decodes per forward pass of the IWAE bound
+# decoder passes of the IWAE bound: ten times the default's (k=1000 on 10,000 test images)
+IWAE_PASSES = 10**8
+SSIM_WINDOW = 11  # ssim's Gaussian window: an image side smaller has no valid region
 PRIOR_SAMPLES = 2000  # codes and prior draws in the MMD
 CODE_SAMPLES = 1000  # generated images per categorical code value
 
 
-@metric("reconstruction", needs=("reconstruct",))
+def _check_ssim_window(scope: Scope) -> None:
+    side = min(int(s) for s in scope.image_shape[-2:])
+    if side < SSIM_WINDOW:
+        raise ConfigError(
+            f"data.image_size={side} is too small for the reconstruction metric (SSIM's "
+            f"{SSIM_WINDOW}x{SSIM_WINDOW} window): use data.image_size >= {SSIM_WINDOW}, or "
+            f"{scope.key} without reconstruction"
+        )
+
+
+@metric("reconstruction", needs=("reconstruct",), check=_check_ssim_window)
 def _reconstruction(ev: Evaluation) -> dict[str, float]:
     test = normalize(ev.data.test_images.cpu(), "unit")
     recon = ev.reconstructions
@@ -116,20 +130,41 @@ def _elbo(ev: Evaluation) -> dict[str, float]:
     return {"test/neg_elbo": recon_nll + kl_mean, "test/recon_nll": recon_nll, "test/kl": kl_mean}
 
 
-@metric("iwae", needs=("log_importance_weights",))
+def _check_iwae_passes(scope: Scope) -> None:
+    """Refuse a bound of more than ``IWAE_PASSES`` decoder passes: k times the images."""
+    k, asked = scope.settings.iwae_samples, scope.settings.iwae_images
+    known = [n for n in (asked, scope.test_images) if n is not None]
+    images = min(known) if known else 0  # neither known: nothing to bound
+    if k * images > IWAE_PASSES:
+        samples, count = scope.setting("iwae_samples"), scope.setting("iwae_images")
+        raise ConfigError(
+            f"{samples}={k} x {count}={'null' if asked is None else asked} ({images} test images) is {k * images:.2g} "
+            f"decoder passes, more than the {IWAE_PASSES:.0e} allowed (ten times the default "
+            f"1000 x 10000): lower {samples} or {count}"
+        )
+
+
+@metric("iwae", needs=("log_importance_weights",), check=_check_iwae_passes)
 def _iwae(ev: Evaluation) -> dict[str, float]:
     """-log p(x) bounded by k importance samples (Burda et al. 2016), nats per image, on
-    ``iwae_images`` test images (all by default): logsumexp in float64, k in chunks."""
+    ``iwae_images`` test images (all by default): logsumexp in float64, at most
+    ``IWAE_BATCH`` decodes per forward (k above it in several draws per image)."""
     k, images = ev.settings.iwae_samples, ev.data.test_images[: ev.settings.iwae_images]
     per_chunk = max(1, IWAE_BATCH // k)  # images per forward: about IWAE_BATCH decodes
+    draws = [IWAE_BATCH] * (k // IWAE_BATCH) + ([k % IWAE_BATCH] if k % IWAE_BATCH else [])
     generator_state = torch.get_rng_state()
     torch.manual_seed(ev.settings.seed)
     bounds = []
-    for chunk in images.split(per_chunk):
-        x = normalize(chunk.to(ev.device), "unit")
-        log_w = ev.task.log_importance_weights(x, k).cpu()  # (b, k) float64
-        bounds.append(torch.logsumexp(log_w, dim=1) - math.log(k))
-    torch.set_rng_state(generator_state)
+    try:
+        for chunk in images.split(per_chunk):
+            x = normalize(chunk.to(ev.device), "unit")
+            log_w = []
+            for n in draws:  # independent draws of q(z|x): together one sample of k
+                ev.check_stop("iwae")  # a stop request ends even a long bound in seconds
+                log_w.append(ev.task.log_importance_weights(x, n).cpu())  # (b, n) float64
+            bounds.append(torch.logsumexp(torch.cat(log_w, dim=1), dim=1) - math.log(k))
+    finally:  # the caller's random stream, also when stopped
+        torch.set_rng_state(generator_state)
     return {"test/iwae_nll": -torch.cat(bounds).mean().item(), "test/iwae_k": float(k),
             "test/iwae_images": float(len(images))}  # fmt: skip
 

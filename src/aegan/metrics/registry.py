@@ -30,7 +30,7 @@ Protocol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -68,21 +68,49 @@ class Settings:
     iwae_samples: int = 1000  # k, the importance samples per image of the IWAE bound
     iwae_images: int | None = None  # test images it is computed on; None: all
 
+    @classmethod
+    def of(cls, evaluate_cfg: Any) -> Settings:
+        """The settings of ``evaluate.*`` (training) or of ``aegan.evaluate``'s command line."""
+        return cls(
+            samples=evaluate_cfg.samples, cache_dir=evaluate_cfg.cache_dir,
+            inception_weights=evaluate_cfg.get("inception_weights"),
+            iwae_samples=evaluate_cfg.get("iwae_samples", 1000),
+            iwae_images=evaluate_cfg.get("iwae_images"),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a metric's check sees before any data is read."""
+
+    settings: Settings
+    image_shape: Sequence[int]  # (C, H, W)
+    test_images: int | None  # the test split's size; None: not known
+    key: str = "evaluate.metrics"  # the list of metrics; its section names the settings
+
+    def setting(self, name: str) -> str:
+        """The full key of the setting ``name``: evaluate.NAME in training, NAME else."""
+        return self.key[: -len("metrics")] + name
+
 
 @dataclass(frozen=True)
 class Metric:
     needs: tuple[str, ...]  # task capabilities
     compute: Callable[[Evaluation], dict[str, float]]
+    check: Callable[[Scope], None] | None = None  # ConfigError for settings it cannot work with
 
 
 METRICS: dict[str, Metric] = {}
 
 
-def metric(name: str, needs: tuple[str, ...] = ()) -> Callable:
-    """Register ``fn(evaluation) -> {key: value}`` as the metric ``name``."""
+def metric(
+    name: str, needs: tuple[str, ...] = (), check: Callable[[Scope], None] | None = None
+) -> Callable:
+    """Register ``fn(evaluation) -> {key: value}`` as the metric ``name``; ``check(scope)``
+    refuses, before any data is read, the settings it cannot be computed with."""
 
     def register(fn: Callable[[Evaluation], dict[str, float]]) -> Callable:
-        METRICS[name] = Metric(needs, fn)
+        METRICS[name] = Metric(needs, fn, check)
         return fn
 
     return register
@@ -104,37 +132,55 @@ def check_metric_names(names: Any, key: str = "evaluate.metrics") -> tuple[str, 
     return names
 
 
-def check_metrics(task: Any, names: Any, key: str = "evaluate.metrics") -> tuple[str, ...]:
+def check_metrics(
+    task: Any, names: Any, key: str = "evaluate.metrics", scope: Scope | None = None
+) -> tuple[str, ...]:
     """The metric names to compute for ``task``: ``names`` (a list) checked, or the task's own.
 
     Raises ``ConfigError`` naming ``key`` for a name that is not a metric, or one the task
-    cannot give.
+    cannot give; with ``scope``, also for a metric its own check refuses at these settings.
     """
     if names is None:
-        return tuple(task.metrics)
-    names = check_metric_names(names, key)
-    for name in names:
-        missing = [need for need in METRICS[name].needs if not can(task, need)]
-        if missing:
-            raise ConfigError(
-                f"{key}: {name!r} needs a model that can {' and '.join(missing)}, "
-                f"which {type(task).__name__} cannot; its metrics are: {', '.join(task.metrics)}"
-            )
+        names = tuple(task.metrics)
+    else:
+        names = check_metric_names(names, key)
+        for name in names:
+            missing = [need for need in METRICS[name].needs if not can(task, need)]
+            if missing:
+                raise ConfigError(
+                    f"{key}: {name!r} needs a model that can {' and '.join(missing)}, which "
+                    f"{type(task).__name__} cannot; its metrics are: {', '.join(task.metrics)}"
+                )
+    for name in names if scope is not None else ():
+        check = METRICS[name].check if name in METRICS else None  # a task's own may be unknown
+        if check is not None:
+            check(scope)
     return names
 
 
-def evaluate(task: Any, data: Any, names: Iterable[str], settings: Settings) -> dict[str, float]:
-    """The metrics ``names`` (checked by ``check_metrics``) of ``task`` on ``data``'s test split."""
-    return Evaluation(task, data, settings).compute(names)
+def evaluate(
+    task: Any, data: Any, names: Iterable[str], settings: Settings,
+    stop: Callable[[str], None] | None = None,
+) -> dict[str, float]:  # fmt: skip
+    """The metrics ``names`` (checked by ``check_metrics``) of ``task`` on ``data``'s test
+    split; ``stop(where)``, if given, raises to end a long metric between its chunks."""
+    return Evaluation(task, data, settings, stop).compute(names)
 
 
 class Evaluation:
     """What the metrics of one task on one data set share, each computed once when asked."""
 
-    def __init__(self, task: Any, data: Any, settings: Settings) -> None:
-        self.task, self.data, self.settings = task, data, settings
+    def __init__(
+        self, task: Any, data: Any, settings: Settings, stop: Callable[[str], None] | None = None
+    ) -> None:
+        self.task, self.data, self.settings, self.stop = task, data, settings, stop
         self.device = data.test_images.device
         self._computed: dict[str, torch.Tensor] = {}
+
+    def check_stop(self, where: str) -> None:
+        """Raise (``stop``'s exception) if a stop was asked for; ``where`` is said in it."""
+        if self.stop is not None:
+            self.stop(where)
 
     def compute(self, names: Iterable[str]) -> dict[str, float]:
         """The figures of the metrics ``names``, sharing what they share."""

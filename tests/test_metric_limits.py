@@ -1,0 +1,121 @@
+"""Each metric's own limits, refused before any data is read (SSIM's image size, the IWAE
+bound's cost), and the IWAE bound in bounded forward passes that a stop request ends."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+import torch
+
+import aegan.metrics.definitions as definitions
+from aegan.engine.interrupt import TrainingInterrupted
+from aegan.errors import ConfigError
+from aegan.evaluate import evaluate_task
+from aegan.metrics.registry import Scope, Settings, check_metrics
+from conftest import synthetic_data
+
+
+class Bound:
+    """A task with the IWAE bound's one capability; records the draws per forward pass."""
+
+    metrics = ("iwae",)
+
+    def __init__(self, after=None):
+        self.draws: list[tuple[int, int]] = []  # (images, k) per call
+        self.after = after  # called after each forward pass
+
+    def log_importance_weights(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        self.draws.append((len(x), k))
+        if self.after is not None:
+            self.after()
+        return torch.zeros(len(x), k, dtype=torch.float64)
+
+
+class Reconstructs:
+    metrics = ("reconstruction",)
+
+    def reconstruct(self, x):
+        return x
+
+
+def refusal(task, shape=(1, 28, 28), test_images=10000, key="evaluate.metrics", **settings):
+    scope = Scope(Settings(**settings), shape, test_images, key=key)
+    with pytest.raises(ConfigError) as refused:
+        check_metrics(task, None, key=key, scope=scope)
+    assert "\n" not in str(refused.value)
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("side", [4, 8, 10])
+def test_an_image_smaller_than_ssims_window_is_refused(side):
+    message = refusal(Reconstructs(), shape=(3, side, side))
+    assert message == (
+        f"data.image_size={side} is too small for the reconstruction metric (SSIM's 11x11 "
+        "window): use data.image_size >= 11, or evaluate.metrics without reconstruction"
+    )
+    assert "or metrics without" in refusal(Reconstructs(), shape=(3, side, side), key="metrics")
+
+
+def test_the_smallest_image_ssim_can_measure_passes():
+    scope = Scope(Settings(), (3, 11, 11), 10)
+    assert check_metrics(Reconstructs(), None, scope=scope) == ("reconstruction",)
+
+
+@pytest.mark.parametrize(
+    ("settings", "test_images", "message"),
+    [
+        ({"iwae_samples": 10**6, "iwae_images": 10**7}, 10000,
+         "evaluate.iwae_samples=1000000 x evaluate.iwae_images=10000000 (10000 test images) "
+         "is 1e+10 decoder passes, more than the 1e+08 allowed"),
+        ({"iwae_samples": 100000}, 10000, "evaluate.iwae_images=null (10000 test images)"),
+        ({"iwae_samples": 10**6, "iwae_images": 101}, None, "(101 test images) is 1e+08"),
+    ],
+)  # fmt: skip
+def test_an_iwae_bound_past_its_cost_names_both_settings(settings, test_images, message):
+    assert message in refusal(Bound(), test_images=test_images, **settings)
+
+
+@pytest.mark.parametrize(
+    ("settings", "test_images"),
+    [({}, 10000), ({"iwae_samples": 10**4}, 10000), ({"iwae_samples": 10**6}, 100),
+     ({"iwae_samples": 10**6, "iwae_images": 100}, None), ({"iwae_samples": 10**6}, None)],
+)  # fmt: skip
+def test_an_iwae_bound_within_its_cost_passes(settings, test_images):
+    check_metrics(Bound(), None, scope=Scope(Settings(**settings), (1, 28, 28), test_images))
+
+
+def test_many_importance_samples_are_drawn_in_bounded_forward_passes(monkeypatch):
+    monkeypatch.setattr(definitions, "IWAE_BATCH", 100)
+    task = Bound()
+    data = synthetic_data(64, (1, 4, 4))
+    cfg = {"samples": 10, "cache_dir": "/nonexistent", "iwae_samples": 250, "iwae_images": 2}
+    out = evaluate_task(task, data, _Config(cfg))
+    assert task.draws == [(1, 100), (1, 100), (1, 50)] * 2  # each image's k in three draws
+    assert out["test/iwae_k"] == 250 and out["test/iwae_images"] == 2
+
+
+def test_a_stop_request_ends_the_iwae_bound_between_its_forward_passes(monkeypatch):
+    monkeypatch.setattr(definitions, "IWAE_BATCH", 10)
+    stop = _Stop()
+    task = Bound(after=lambda: setattr(stop, "signal_number", int(signal.SIGTERM)))
+    data = synthetic_data(64, (1, 4, 4))
+    cfg = {"samples": 10, "cache_dir": "/nonexistent", "iwae_samples": 10, "iwae_images": 64}
+    state = torch.get_rng_state()
+    with pytest.raises(
+        TrainingInterrupted, match=r"stopped by SIGTERM during the evaluation \(iwae\)"
+    ):
+        evaluate_task(task, data, _Config(cfg), stop=stop)
+    assert len(task.draws) == 1  # not the 63 other images
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's random stream restored
+
+
+class _Stop:
+    signal_number = 0
+    name = "SIGTERM"
+
+
+class _Config(dict):
+    """``evaluate.*`` as a mapping with attribute access, as a DictConfig reads."""
+
+    __getattr__ = dict.__getitem__
