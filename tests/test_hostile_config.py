@@ -182,6 +182,10 @@ COMMAND_LINES = [
     (["trainer.epochs=100000000"], "trainer.epochs=100000000 is not allowed"),
     (["debug=abc"], "debug='abc' is not allowed: it must be true or false"),
     (["+trainer.epoch=2"], "trainer.epoch is not a setting; did you mean trainer.epochs?"),
+    (
+        ["hparams_search=autoencoder_optuna"],
+        "hparams_search=autoencoder_optuna is a sweep: run it with -m",
+    ),
     (["+logger.foo=1"], "logger.foo is not a setting; the settings of logger are: enabled"),
     (
         ["data=image_folder", f"data.root={REPO}", "data.image_size=8", "evaluate.at_end=true"],

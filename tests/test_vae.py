@@ -147,6 +147,7 @@ def test_the_vae_reports_its_likelihood_and_its_samples(make_cfg, tmp_path):
         ("model.beta=-1", "model.beta=-1 is not allowed"),
         ("model.likelihood=poisson", "model.likelihood='poisson' is not allowed"),
         ("model.gaussian_scale=-0.5", "model.gaussian_scale=-0.5 is not allowed"),
+        ("model.gaussian_scale=0.5", "model.gaussian_scale=0.5 is not allowed with model.like"),
         ("model.kl_warmup_steps=-3", "model.kl_warmup_steps=-3 is not allowed"),
         ("evaluate.iwae_samples=0", "evaluate.iwae_samples=0 is not allowed"),
         ("data=cifar10", "data.binarize=fixed needs grey images; data=cifar10 has 3 channels"),

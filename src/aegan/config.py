@@ -211,11 +211,18 @@ def check_run_paths(cfg: DictConfig) -> None:
 
 def check_hydra_dirs() -> None:
     """``hydra.run.dir`` (``sweep.dir``, ``sweep.subdir``) names a folder: '' is the current
-    one, where the run would be written among the user's own files."""
+    one, where the run would be written among the user's own files. A search config
+    (``hparams_search``) runs only as a sweep."""
     if not HydraConfig.initialized():
         return
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    search = hydra_cfg.runtime.choices.get("hparams_search")
+    if search is not None and not multirun:  # one plain run, and no search, in silence
+        raise ConfigError(
+            f"hparams_search={search} is a sweep: run it with -m (python -m aegan.train -m "
+            f"hparams_search={search})"
+        )
     for key in ("sweep.dir", "sweep.subdir") if multirun else ("run.dir",):
         value = OmegaConf.select(hydra_cfg, key)
         if not str(value).strip():

@@ -22,6 +22,7 @@ from torch import nn
 from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import normalize
+from aegan.errors import ConfigError
 from aegan.losses import bernoulli_nll
 from aegan.models.vae import reparameterize
 from aegan.tasks.build import (
@@ -83,6 +84,12 @@ class VaeTask(Task):
         check_choice("model.likelihood", likelihood, LIKELIHOODS)
         if gaussian_scale is not None:
             check_number("model.gaussian_scale", gaussian_scale, low=1e-6, high=1e6)
+            if likelihood != "gaussian":  # it would be ignored: a sweep over it measures nothing
+                raise ConfigError(
+                    f"model.gaussian_scale={gaussian_scale} is not allowed with "
+                    f"model.likelihood={likelihood}, which has no scale: set "
+                    "model.likelihood=gaussian, or leave model.gaussian_scale=null"
+                )
         check_number("model.beta", beta, low=0, high=1e6)
         check_number("model.kl_warmup_steps", kl_warmup_steps, low=0, high=2**40, integer=True)
         check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 1, integer=True)
