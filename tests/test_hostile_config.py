@@ -235,7 +235,9 @@ def test_bench_thread_counts_are_bounded(cli, tmp_path, override, message):
     [("debug=abc", "debug='abc' is not allowed"), ("cache_dir=5", "cache_dir=5 is not allowed"),
      ("overrides=[{_target_:builtins.open}]", "overrides[0]={'_target_': 'builtins.open'}"),
      ("metrics=reconstruction", "metrics='reconstruction' is not allowed"),
-     ("samples=ten", "samples='ten' is not allowed")],
+     ("samples=ten", "samples='ten' is not allowed"),
+     ("overrides=['data.binarize=fixed']", "'data.binarize=fixed' is not allowed: it changes the test"),
+     ("overrides=['data=mnist']", "overrides: 'data=mnist' is not allowed")],
 )  # fmt: skip
 def test_evaluate_settings_are_checked_before_the_run_is_read(cli, tmp_path, override, message):
     code, err = output(cli("aegan.evaluate", f"run={tmp_path / 'none'}", override))

@@ -151,6 +151,17 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
         check_metric_names(cfg.metrics, key="metrics")
     if not OmegaConf.is_list(cfg.overrides):
         raise ConfigError(f"overrides={cfg.overrides!r} is not allowed: it must be a list")
+    for override in cfg.overrides:
+        key = str(override).split("=", 1)[0].lstrip("+~")
+        if (key == "data" or key.startswith("data.")) and key not in WHERE_DATA_IS:
+            raise ConfigError(  # its figures would go over the run's own in metrics.json
+                f"overrides: {override!r} is not allowed: it changes the test data of the run's "
+                f"figures; of data, only {', '.join(WHERE_DATA_IS)} may change"
+            )
+
+
+# Where the run's data is read from and in what batches: the test images stay the same.
+WHERE_DATA_IS = ("data.root", "data.download", "data.batch_size")
 
 
 def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ()) -> None:
