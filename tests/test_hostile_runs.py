@@ -191,3 +191,20 @@ def test_a_decompression_bomb_is_refused_by_its_header(make_cfg, tmp_path):
 def test_a_data_root_of_the_wrong_kind_is_one_line(make_cfg):
     with pytest.raises(ConfigError, match=r"data.root=\[1, 2\] is not allowed: it must be"):
         train(make_cfg(*TINY_AE, "data.root=[1,2]"))
+
+
+@pytest.mark.parametrize(("download", "advice"), [
+    (True, "; the download was tried and failed (check the network)"),
+    (False, ", or allow the download with data.download=true"),
+])  # fmt: skip
+def test_missing_cifar10_advises_what_was_not_tried(tmp_path, monkeypatch, download, advice):
+    from aegan.data.sources import load_cifar10
+
+    def unreachable(*args, **kwargs):
+        raise RuntimeError("Dataset not found or corrupted.")
+
+    monkeypatch.setattr("torchvision.datasets.CIFAR10", unreachable)
+    with pytest.raises(DataNotFoundError) as error:
+        load_cifar10(root=str(tmp_path), data_dir=tmp_path, download=download, val_size=10,
+                     split_seed=0)  # fmt: skip
+    assert str(error.value).endswith(f"pass data.root=FOLDER{advice}")

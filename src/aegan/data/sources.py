@@ -275,10 +275,13 @@ def load_cifar10(
         train = tvd.CIFAR10(root=str(folder), train=True, download=download)
         test = tvd.CIFAR10(root=str(folder), train=False, download=download)
     except Exception as err:
+        network = (  # download is true by default: only say to allow it where it is not
+            "; the download was tried and failed (check the network)" if download
+            else ", or allow the download with data.download=true"
+        )  # fmt: skip
         raise DataNotFoundError(
-            f"cifar10 data not found in {folder} ({_one_line(err)}). "
-            "To fix: put torchvision's cifar-10-batches-py folder there, pass data.root=FOLDER, "
-            "or allow the network with data.download=true"
+            f"cifar10 data not found in {folder} ({_one_line(err)}). To fix: put torchvision's "
+            f"cifar-10-batches-py folder there or pass data.root=FOLDER{network}"
         ) from err
 
     def as_tensors(ds) -> tuple[torch.Tensor, torch.Tensor]:
