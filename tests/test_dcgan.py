@@ -1,11 +1,13 @@
 """DCGAN generator and discriminator: shapes, parameter counts, init, options, precision."""
 
 import copy
+import re
 
 import pytest
 import torch
 from torch import nn
 
+from aegan.errors import ConfigError
 from aegan.models.dcgan import Discriminator, Generator, dcgan_init_, generator_layout
 
 BATCH = 4
@@ -65,18 +67,23 @@ def test_default_discriminator_parameter_count():
     assert num_params(Discriminator(spectral_norm=True)) == expected
 
 
-@pytest.mark.parametrize(("size", "divisor"), [(30, 4), ((28, 32), 4), (36, 8), ((30, 30), 4)])
-def test_unreachable_sizes_raise(size, divisor):
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [(30, "data.image_size=30 cannot be reached by the generator: at this size it must be "
+          "divisible by 4 (the nearest: 28 or 32)"),
+     (36, "divisible by 8 (the nearest: 32 or 40)"),
+     (6, "divisible by 4 (the nearest: 4 or 8)"),
+     (1000, "divisible by 128 (the nearest: 896 or 1024)"),
+     ((28, 32), "image size 28x32: the generator makes square images")],
+)  # fmt: skip
+def test_unreachable_sizes_name_the_data_setting_and_the_nearest_sizes(size, message):
     height, width = (size, size) if isinstance(size, int) else size
-    message = (
-        f"image size {height}x{width} cannot be reached by the generator: height and width "
-        f"must be equal and divisible by {divisor} (28, 32, 64, ...)"
-    )
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(ConfigError, match=re.escape(message)):
         generator_layout(size)
-    assert str(error.value) == message
-    with pytest.raises(ValueError, match="cannot be reached by the generator"):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         Generator(image_shape=(1, height, width))
+    for nearest in map(int, re.findall(r"\d+", message.split("nearest: ")[-1])):
+        generator_layout(nearest)  # each size offered is one it can reach
 
 
 def test_dcgan_init_statistics():

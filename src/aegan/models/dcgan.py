@@ -15,6 +15,8 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
+from aegan.errors import ConfigError
+
 __all__ = ["Discriminator", "Generator", "dcgan_init_", "generator_layout"]
 
 MAX_START_SIZE = 8  # the generator starts at <= 8x8, the discriminator stops at <= 8x8
@@ -27,8 +29,8 @@ def generator_layout(image_size: int | Sequence[int]) -> tuple[int, int]:
 
     `num_upsamples` is the smallest k >= 2 with size / 2**k <= 8, and the size must be
     divisible by 2**k: 28 -> (7, 2), 32 -> (8, 2), 64 -> (8, 3). `image_size` may also be
-    an (H, W) pair. Raises ValueError (one line) for non-square or unreachable sizes, so
-    config validation can call this before building anything.
+    an (H, W) pair. Raises ``ConfigError`` (one line) for non-square or unreachable sizes,
+    so config validation can call this before building anything.
     """
     if isinstance(image_size, int):
         height = width = image_size
@@ -38,10 +40,14 @@ def generator_layout(image_size: int | Sequence[int]) -> tuple[int, int]:
     while height / 2**num_upsamples > MAX_START_SIZE:
         num_upsamples += 1
     divisor = 2**num_upsamples
-    if height != width or height <= 0 or height % divisor != 0:
-        raise ValueError(
-            f"image size {height}x{width} cannot be reached by the generator: height and "
-            f"width must be equal and divisible by {divisor} (28, 32, 64, ...)"
+    if height != width:
+        raise ConfigError(f"image size {height}x{width}: the generator makes square images")
+    if height <= 0 or height % divisor != 0:
+        lower = max(height // divisor * divisor, divisor)
+        nearest = sorted({lower, height // divisor * divisor + divisor})
+        raise ConfigError(  # the side comes from the data's config: name that key
+            f"data.image_size={height} cannot be reached by the generator: at this size it "
+            f"must be divisible by {divisor} (the nearest: {' or '.join(map(str, nearest))})"
         )
     return height // divisor, num_upsamples
 
