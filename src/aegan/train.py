@@ -8,7 +8,6 @@ objective (the best validation figure) for sweepers.
 from __future__ import annotations
 
 import copy
-import errno
 import functools
 import logging
 import math
@@ -29,7 +28,7 @@ from aegan.config import CONF_DIR, check_hydra_dirs, literal, validate_config
 from aegan.contract import can
 from aegan.data import load_data, normalize
 from aegan.engine import RunContext, evaluation_threads, fit
-from aegan.engine.checkpoint import last_good_checkpoint
+from aegan.engine.checkpoint import after_failed_write, disk_full
 from aegan.engine.device import seed_everything
 from aegan.engine.distributed import (
     Distributed,
@@ -84,16 +83,12 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
                 log.warning("%s not written: %s", run_dir / "stopped.json", write_err)
         raise
     except OSError as err:  # writing the run's record: one line that says what is kept
-        full = err.errno in (errno.ENOSPC, errno.EDQUOT)
-        if isinstance(err, USER_ERRORS) or not (full or err.filename):
+        if isinstance(err, USER_ERRORS) or not (disk_full(err) or err.filename):
             raise
         where = err.filename2 or err.filename or f"into {run_dir}"
-        kept = last_good_checkpoint(run_dir / "checkpoints")
-        remedy = "Make room" if full else "Make that path writable (or move it away)"
-        error = DiskFullError if full else CheckpointError
+        error = DiskFullError if disk_full(err) else CheckpointError
         raise error(
-            f"{err.strerror or err} while writing {where}; {kept}. {remedy}, then continue "
-            f"with trainer.resume={run_dir}"
+            f"{err.strerror or err} while writing {where}; {after_failed_write(err, run_dir)}"
         ) from err
     finally:
         shutdown_distributed()

@@ -62,18 +62,30 @@ def save_checkpoint(state: dict, folder: Path, *, step: int, keep: int, is_best:
         if is_best:
             _link_or_copy(path, folder / "best.pt")
     except OSError as err:
-        full = err.errno in (errno.ENOSPC, errno.EDQUOT)
-        remedy = "Make room" if full else "Make that path writable (or move it away)"
         raise CheckpointError(
             f"could not write the checkpoint {err.filename2 or err.filename or path} "
-            f"({err.strerror or err}); {last_good_checkpoint(folder)}. {remedy}, then continue "
-            f"with trainer.resume={folder.parent}"
+            f"({err.strerror or err}); {after_failed_write(err, folder.parent)}"
         ) from err
     history = sorted(p for p in folder.glob("step-*.pt") if p.is_file())  # never a folder
     for old in history[: max(len(history) - max(keep, 1), 0)]:
         old.unlink(missing_ok=True)
     fsync_dir(folder)
     return path
+
+
+def disk_full(err: OSError) -> bool:
+    return err.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def after_failed_write(err: OSError, run_dir: Path) -> str:
+    """What a failed write into ``run_dir`` kept and how to go on, for its one line: "the last
+    good checkpoint is ... Make room (a full disk; else: make that path writable), then
+    continue with trainer.resume=RUN_DIR"."""
+    remedy = "Make room" if disk_full(err) else "Make that path writable (or move it away)"
+    return (
+        f"{last_good_checkpoint(run_dir / 'checkpoints')}. {remedy}, then continue with "
+        f"trainer.resume={run_dir}"
+    )
 
 
 def last_good_checkpoint(folder: Path) -> str:
