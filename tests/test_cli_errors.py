@@ -68,3 +68,16 @@ def test_a_group_or_size_that_cannot_be_is_one_line(cli, override, message, tmp_
     """``hparams_search=null`` was Hydra's ValueError as a traceback; ``data.val_size=0`` one
     after the whole training, when validation found no images."""
     assert_one_error_line(cli("aegan.train", override, f"hydra.run.dir={tmp_path}"), message)
+
+
+@pytest.mark.parametrize(
+    ("key", "choices"),
+    [("trainer.device", "auto, cpu, cuda, cuda:N"), ("trainer.precision", "bf16, fp16, fp32"),
+     ("trainer.on_nonfinite", "stop, skip"), ("trainer.compile_scope", "network, step"),
+     ("trainer.compile", "none, default, reduce-overhead, max-autotune")],
+)  # fmt: skip
+def test_a_choice_set_to_null_lists_the_choices(cli, key, choices, tmp_path):
+    """The trainer's schema refused null before its checks ran: "field 'trainer.device' is
+    not Optional", without the values that are allowed."""
+    result = cli("aegan.train", f"{key}=null", f"hydra.run.dir={tmp_path}")
+    assert_one_error_line(result, f"{key}=None is not allowed; choose one of: {choices}")

@@ -58,18 +58,18 @@ class TrainerSchema:
     (``channels_last=-1`` as true), so ``check_settings`` holds them to true or false."""
 
     epochs: int = 30
-    device: str = "auto"
-    precision: str = "fp32"
+    device: str | None = "auto"  # null: refused by the checks, which list the choices
+    precision: str | None = "fp32"
     cpu_threads: int | None = None
     eval_batch_size: int | None = None
     checkpoint_every_steps: int = 0
     keep_checkpoints: int = 2
     resume: str | None = None
     sync_batchnorm: Any = False
-    on_nonfinite: str = "stop"
+    on_nonfinite: str | None = "stop"
     channels_last: Any = False
-    compile: str = "none"
-    compile_scope: str = "network"
+    compile: str | None = "none"
+    compile_scope: str | None = "network"
     capture_step: Any = False
     cudnn_benchmark: Any = True
     fast_dropout: Any = True

@@ -16,11 +16,14 @@ from aegan.errors import ConfigError
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def resolve_device(name: str, key: str = "trainer.device") -> torch.device:
+def resolve_device(name: str | torch.device, key: str = "trainer.device") -> torch.device:
     """``auto`` -> cuda when available, else cpu; ``cuda:N`` for one card. ``key``: the
     setting named in errors."""
-    name = str(name)
-    if name not in DEVICES and not (name.startswith("cuda:") and name[5:].isdigit()):
+    if isinstance(name, torch.device):  # a notebook's load_run(device=torch.device(...))
+        name = str(name)
+    if not isinstance(name, str) or (
+        name not in DEVICES and not (name.startswith("cuda:") and name[5:].isdigit())
+    ):
         raise ConfigError(f"{key}={name!r} is not allowed; choose one of: auto, cpu, cuda, cuda:N")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
