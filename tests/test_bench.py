@@ -94,6 +94,8 @@ def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
             "variants.a: 'trainer.precison=bf16' is not allowed: the config has no setting",
         ),
         ("variants={a:['trainer.precision=fp8']}", "variants.a: trainer.precision='fp8' is not"),
+        # the task's own check, met as the variant's optimizer is read: not named as the variant's
+        ("variants={a:['model.latent_dim=-1']}", "variants.a: model.latent_dim=-1 is not allowed"),
         ("batch_size=0", "error: batch_size=0 is not allowed"),  # once ignored as "unset"
         ("steps=-1", "steps=-1 is not allowed"),  # once timed, and reported as a row
         ("plain_steps=0", "plain_steps=0 is not allowed"),

@@ -6,9 +6,11 @@ sets either), each list setting values its trainer setting takes."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -144,14 +146,27 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
                 "compile_scope": run_cfg.trainer.compile_scope if mode != "none" else None,
                 "capture_step": bool(run_cfg.trainer.capture_step),
                 "channels_last": bool(run_cfg.trainer.channels_last),
-                "optimizer": _optimizer_kind(run_cfg),
+                "optimizer": None,
                 "fast_dropout": bool(run_cfg.trainer.fast_dropout),
                 "flush_denormal": bool(run_cfg.trainer.flush_denormal),
                 "pad_thin_convs": bool(run_cfg.trainer.pad_thin_convs),
                 "direct_optimizer_step": bool(run_cfg.trainer.direct_optimizer_step),
             }  # fmt: skip
+            with blamed_on(variant):  # builds the task: its settings are checked here first
+                labels["optimizer"] = _optimizer_kind(run_cfg)
             out.append((labels, run_cfg))
     return out
+
+
+@contextlib.contextmanager
+def blamed_on(variant: str) -> Iterator[None]:
+    """A ``ConfigError`` raised inside names the variant whose overrides led to it."""
+    try:
+        yield
+    except ConfigError as err:
+        if variant == "base":
+            raise
+        raise ConfigError(f"variants.{variant}: {err}") from None
 
 
 LISTS = {  # list setting -> the check of each of its values
@@ -204,10 +219,6 @@ def checked_configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
         )
     configs = configurations(cfg)  # checks variants
     for labels, run_cfg in configs:
-        try:
+        with blamed_on(labels["variant"]):
             validate_config(run_cfg)
-        except ConfigError as err:
-            if labels["variant"] == "base":
-                raise
-            raise ConfigError(f"variants.{labels['variant']}: {err}") from None
     return configs
