@@ -209,14 +209,17 @@ def check_run_paths(cfg: DictConfig) -> None:
         check_folder(key, value)
 
 
-def check_hydra_dirs() -> None:
+def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = False) -> None:
     """``hydra.run.dir`` (``sweep.dir``, ``sweep.subdir``) names a folder: '' is the current
     one, where the run would be written among the user's own files. A search config
-    (``hparams_search``) runs only as a sweep."""
-    if not HydraConfig.initialized():
-        return
-    hydra_cfg = HydraConfig.get()
-    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    (``hparams_search``) runs only as a sweep. ``hydra_cfg``: the ``hydra`` node of a config
+    Hydra composed (its callbacks check it before the folder is made); default: this
+    running job's."""
+    if hydra_cfg is None:
+        if not HydraConfig.initialized():
+            return
+        hydra_cfg = HydraConfig.get()
+        multirun = hydra_cfg.mode == RunMode.MULTIRUN
     search = hydra_cfg.runtime.choices.get("hparams_search")
     if search is not None and not multirun:  # one plain run, and no search, in silence
         raise ConfigError(
@@ -224,7 +227,12 @@ def check_hydra_dirs() -> None:
             f"hparams_search={search})"
         )
     for key in ("sweep.dir", "sweep.subdir") if multirun else ("run.dir",):
-        value = OmegaConf.select(hydra_cfg, key)
+        try:
+            value = OmegaConf.select(hydra_cfg, key)
+        except ConfigError:
+            raise
+        except Exception:  # ${hydra.job.num} before a job, or a broken interpolation: the
+            continue  # job's own check, or Hydra's line as it makes the folder
         if not str(value).strip():
             raise ConfigError(f"hydra.{key}={value!r} is not allowed: it must be a folder")
 

@@ -2,10 +2,12 @@
 first job by a Hydra callback (conf/hydra/default.yaml). Hydra's plugins check their types
 only: ``n_jobs=0`` was a ZeroDivisionError, ``max_failure_rate=2`` or ``max_batch_size=0``
 an AssertionError, a storage that is not a database URL a driver's traceback, each after
-the sweep began; ``direction=maximize`` searched for the worst model."""
+the sweep began; ``direction=maximize`` searched for the worst model. The same callback
+checks a run's folder (``hydra.run.dir``) before Hydra makes it and opens the log there."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli import report_error
+from aegan.config import check_hydra_dirs
 from aegan.errors import ConfigError
 from aegan.tasks.build import check_number
 
@@ -24,15 +27,27 @@ LAUNCHER_COUNTS = {
 
 
 class CheckSweepSettings(Callback):
-    """Refuse, in one line, a sweeper or launcher setting that cannot work, before any job."""
+    """Refuse, in one line, a sweeper or launcher setting that cannot work, before any job;
+    and the folder of a run or a sweep, before Hydra makes it and opens its log there."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _refuse_in_one_line(lambda: check_hydra_dirs(config.hydra, multirun=False))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        try:
+        def check() -> None:
+            check_hydra_dirs(config.hydra, multirun=True)
             check_sweep_settings(config.hydra)
             check_sweep_folder(config)
-        except ConfigError as err:  # Hydra turns a callback's exception into a warning
-            report_error(str(err))
-            raise SystemExit(2) from None
+
+        _refuse_in_one_line(check)
+
+
+def _refuse_in_one_line(check: Callable[[], None]) -> None:
+    try:
+        check()
+    except ConfigError as err:  # Hydra turns a callback's exception into a warning
+        report_error(str(err))
+        raise SystemExit(2) from None
 
 
 def check_sweep_folder(config: DictConfig) -> None:
