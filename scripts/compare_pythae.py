@@ -119,8 +119,8 @@ def aegan_overrides(pair: str, epochs: int, seed: int, extra: list[str]) -> list
     if pair == "vae_gan_conv":  # aegan's VAE-GAN recipe as configured: conv networks, bf16
         return ["experiment=vae_gan_fashion_mnist", "evaluate.metrics=[reconstruction]", *common]
     here = "__main__"
-    return [
-        "model=vae_gan", "evaluate.metrics=[reconstruction]",
+    return [  # without the average of the encoder and decoder, which pythae does not keep
+        "model=vae_gan", "model.ema_decay=0", "evaluate.metrics=[reconstruction]",
         f"model.encoder._target_={here}.dense_gan_encoder", "~model.encoder.channels",
         "~model.encoder.kernel_size", f"model.decoder._target_={here}.dense_gan_decoder",
         "~model.decoder.channels", "~model.decoder.kernel_size",

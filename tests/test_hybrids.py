@@ -11,9 +11,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+import aegan
 from aegan.data import load_data
 from aegan.engine import load_checkpoint
 from aegan.errors import ConfigError
+from aegan.evaluate import evaluate_task
 from aegan.metrics.definitions import CODE_SAMPLES
 from aegan.metrics.matching import best_matching, median_distance, mmd_squared
 from aegan.metrics.registry import Evaluation, Settings
@@ -98,7 +100,7 @@ def test_the_aae_encoder_steps_on_the_adversarial_gradient_alone(tmp_path, one_t
         torch.testing.assert_close(grad, want)
 
 
-@pytest.mark.parametrize("name", ["dcgan", "bigan", "aae_ema"])
+@pytest.mark.parametrize("name", ["dcgan", "bigan", "aae_ema", "vae_gan"])
 def test_training_mode_leaves_the_averaged_network_in_eval_mode(name, tmp_path):
     overrides = MODELS.get(name, ["model=dcgan", *SMALL_CONV])
     task = build_task(compose_config([*TINY, *overrides], tmp_path).model, (1, 28, 28), CPU)
@@ -148,7 +150,7 @@ def test_a_critic_loss_without_its_penalty_is_refused(model, key, tmp_path):
     assert (task.gan if model == "aae" else task.loss).name == "hinge"
 
 
-@pytest.mark.parametrize("name", ["bigan", "infogan", "aae_ema"])
+@pytest.mark.parametrize("name", ["bigan", "infogan", "aae_ema", "vae_gan"])
 def test_a_hybrid_resumes_bitwise(name, make_cfg):
     tiny = [*TINY, *MODELS[name], "data.subset=256", "data.val_size=200",
             "logger.enabled=false", "trainer.precision=bf16"]  # fmt: skip
@@ -205,6 +207,30 @@ def test_the_aae_measures_its_average_autoencoder(tmp_path, one_thread):
     noise = torch.randn(mean.shape, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(draws, mean + noise * torch.exp(0.5 * logvar))
     assert task.extra_state() == {"ema_updates": 3}
+
+
+def test_vae_gan_measures_its_average_and_loads_as_it_was_measured(make_cfg):
+    """VAE-GAN's codes, reconstructions and samples come from the average of its encoder
+    and decoder; a tiny run's final metrics are what ``aegan.load_run`` then gives."""
+    tiny = [*TINY, *MODELS["vae_gan"], "data.subset=512", "data.val_size=200",
+            "logger.enabled=false", "model.fd_samples=200"]  # fmt: skip
+    cfg = make_cfg(*tiny, "evaluate.at_end=true", "evaluate.metrics=[reconstruction]")
+    metrics = train(cfg)
+    run = aegan.load_run(cfg.paths.output_dir, checkpoint="last")
+    task = run.task
+    averaged = task.ema.network
+    assert task.extra_state()["ema_updates"] == 8  # one epoch of 512 images, batches of 64
+    assert not torch.equal(averaged["decoder"].project[0].weight, task.decoder.project[0].weight)
+    x = run.data.test_images[:8].float() / 255
+    torch.testing.assert_close(task.encode(x), averaged["encoder"](x * 2 - 1)[:, :32])
+    z = torch.randn(4, 32)
+    torch.testing.assert_close(task.generate(z), (averaged["decoder"](z) + 1) / 2)
+    again = evaluate_task(task, run.data, cfg.evaluate)
+    assert again["test/mse"] == pytest.approx(metrics["test/mse"], rel=1e-6)
+    live = (task.autoencoder["decoder"](task.autoencoder["encoder"](x * 2 - 1)[:, :32]) + 1) / 2
+    assert not torch.allclose(task.reconstruct(x), live)
+    off = build_task(make_cfg(*tiny, "model.ema_decay=0").model, (1, 28, 28), CPU)
+    assert off.ema is None and "autoencoder_ema" not in off.networks  # a run from before
 
 
 @pytest.mark.slow

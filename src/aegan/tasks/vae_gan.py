@@ -9,7 +9,10 @@ With Dis_l(x) the discriminator's last convolutional features, one forward pass 
 - the paper's three updates, each with its own optimizer: the encoder on L_prior + L_llike,
   the decoder on gamma * L_llike - L_GAN (it fools D), the discriminator on L_GAN.
 
-Images are in [-1, 1] inside (the decoder is the DCGAN generator, tanh).
+Images are in [-1, 1] inside (the decoder is the DCGAN generator, tanh). With
+``ema_decay`` the codes, reconstructions, samples and metrics come from an exponential
+moving average of the encoder and decoder, as the GANs' samples come from an average of
+their generator.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from aegan.losses import get_gan_loss
 from aegan.models.vae import reparameterize
 from aegan.tasks.adversarial import SAMPLE_BATCH, pixel_fd, pooled_pixels
 from aegan.tasks.build import build_network, build_optimizer, check_number
+from aegan.tasks.ema import ExponentialMovingAverage
 from aegan.tasks.vae import gaussian_kl
 
 
@@ -54,12 +58,14 @@ class VaeGanTask(Task):
         gamma: float = 1e-3,
         beta: float = 1.0,
         loss: str = "ns",
+        ema_decay: float | None = None,
         fd_samples: int = 2000,
         noise_seed: int = 0,
     ) -> None:
         check_number("model.latent_dim", latent_dim, low=1, high=2**16, integer=True)
         check_number("model.gamma", gamma, low=0, high=1e6)
         check_number("model.beta", beta, low=0, high=1e6)
+        check_number("model.ema_decay", ema_decay or 0.0, low=0, high=1, high_open=True)
         check_number("model.fd_samples", fd_samples, low=2, high=10**6, integer=True)
         check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 2, integer=True)
         self.loss = get_gan_loss(loss, penalty=False)
@@ -83,6 +89,13 @@ class VaeGanTask(Task):
                 "model.d_optimizer", d_optimizer, self.params["discriminator"]
             ),
         }
+        # the pair the average follows (a run from before it had none: the default is off)
+        self.autoencoder = nn.ModuleDict({"encoder": self.encoder, "decoder": self.decoder})
+        self.ema = (
+            ExponentialMovingAverage(self.autoencoder, float(ema_decay)) if ema_decay else None
+        )
+        if self.ema is not None:
+            self.networks["autoencoder_ema"] = self.ema.network
         noise = torch.Generator().manual_seed(noise_seed)
         self.fixed_noise = torch.randn(64, latent_dim, generator=noise, device="cpu").to(
             self.device
@@ -114,6 +127,8 @@ class VaeGanTask(Task):
         amp.backward(self.gamma * llike + g_adversarial, inputs=self.params["decoder"])
         for optimizer in self.optimizers.values():
             amp.step(optimizer)
+        if self.ema is not None:
+            self.ema.update(self.autoencoder)
         accuracy = torch.cat([real_logits > 0, fake_logits < 0]).float().mean()
         return {"train/d_loss": d_loss.detach(), "train/g_loss": g_adversarial.detach(),
                 "train/llike": llike.detach(), "train/kl": kl.detach(),
@@ -121,14 +136,21 @@ class VaeGanTask(Task):
 
     # ---- what the metrics and a notebook call ---------------------------------------
 
+    @property
+    def inference(self) -> nn.ModuleDict:
+        """The encoder and decoder that codes, images and metrics come from: the average's
+        where there is one."""
+        return self.ema.network if self.ema is not None else self.autoencoder
+
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> the posterior means (B, latent_dim)."""
-        return self.encoder(x * 2 - 1).chunk(2, dim=1)[0].float()
+        return self.inference["encoder"](x * 2 - 1).chunk(2, dim=1)[0].float()
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.cat([denormalize(self.decoder(c.to(self.device)).float(), "symmetric")
+        decoder = self.inference["decoder"]
+        return torch.cat([denormalize(decoder(c.to(self.device)).float(), "symmetric")
                           for c in z.split(SAMPLE_BATCH)])  # fmt: skip
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -150,7 +172,7 @@ class VaeGanTask(Task):
             x = normalize(batch, "unit")
             features.append(pooled_pixels(x).cpu())
             errors += (self.reconstruct(x) - x).square().sum().item()
-            mean, logvar = self.encoder(x * 2 - 1).chunk(2, dim=1)
+            mean, logvar = self.inference["encoder"](x * 2 - 1).chunk(2, dim=1)
             kl += gaussian_kl(mean, logvar).sum().item()
             count, images = count + x.numel(), images + len(x)
         fakes = self.sample(self.fd_samples, torch.Generator().manual_seed(self.val_noise_seed))
@@ -165,7 +187,10 @@ class VaeGanTask(Task):
         logger.image_grid("samples/prior", self.generate(self.fixed_noise), step)
 
     def extra_state(self) -> dict[str, Any]:
-        return {"fixed_noise": self.fixed_noise.cpu()}
+        return {"fixed_noise": self.fixed_noise.cpu(),
+                "ema_updates": self.ema.updates() if self.ema is not None else 0}  # fmt: skip
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         self.fixed_noise = state["fixed_noise"].to(self.device)
+        if self.ema is not None:
+            self.ema.set_updates(int(state["ema_updates"]))
