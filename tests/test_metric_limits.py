@@ -76,9 +76,18 @@ def test_an_iwae_bound_past_its_cost_names_both_settings(settings, test_images, 
     assert message in refusal(Bound(), test_images=test_images, **settings)
 
 
+@pytest.mark.parametrize("key", ["evaluate.metrics", "metrics"])
+def test_more_iwae_images_than_the_test_split_has_is_refused(key):
+    """They were cut to the test split in silence: the figure was on fewer images than asked."""
+    assert refusal(Bound(), test_images=10000, key=key, iwae_images=10001) == (
+        f"{key[: -len('metrics')]}iwae_images=10001 is more than the 10000 test images: use at "
+        "most 10000, or null for all of them"
+    )
+
+
 @pytest.mark.parametrize(
     ("settings", "test_images"),
-    [({}, 10000), ({"iwae_samples": 10**4}, 10000), ({"iwae_samples": 10**6}, 100),
+    [({}, 10000), ({"iwae_samples": 10**4}, 10000), ({"iwae_images": 10000}, 10000), ({"iwae_samples": 10**6}, 100),
      ({"iwae_samples": 10**6, "iwae_images": 100}, None), ({"iwae_samples": 10**6}, None)],
 )  # fmt: skip
 def test_an_iwae_bound_within_its_cost_passes(settings, test_images):

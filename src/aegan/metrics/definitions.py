@@ -130,8 +130,9 @@ def _elbo(ev: Evaluation) -> dict[str, float]:
     return {"test/neg_elbo": recon_nll + kl_mean, "test/recon_nll": recon_nll, "test/kl": kl_mean}
 
 
-def _check_iwae_passes(scope: Scope) -> None:
-    """Refuse a bound of more than ``IWAE_PASSES`` decoder passes: k times the images."""
+def _check_iwae(scope: Scope) -> None:
+    """Refuse a bound of more than ``IWAE_PASSES`` decoder passes (k times the images), and
+    more images than the test split has (it would be computed on fewer than asked)."""
     k, asked = scope.settings.iwae_samples, scope.settings.iwae_images
     known = [n for n in (asked, scope.test_images) if n is not None]
     images = min(known) if known else 0  # neither known: nothing to bound
@@ -142,9 +143,14 @@ def _check_iwae_passes(scope: Scope) -> None:
             f"decoder passes, more than the {IWAE_PASSES:.0e} allowed (ten times the default "
             f"1000 x 10000): lower {samples} or {count}"
         )
+    if asked is not None and scope.test_images is not None and asked > scope.test_images:
+        raise ConfigError(
+            f"{scope.setting('iwae_images')}={asked} is more than the {scope.test_images} test "
+            f"images: use at most {scope.test_images}, or null for all of them"
+        )
 
 
-@metric("iwae", needs=("log_importance_weights",), check=_check_iwae_passes)
+@metric("iwae", needs=("log_importance_weights",), check=_check_iwae)
 def _iwae(ev: Evaluation) -> dict[str, float]:
     """-log p(x) bounded by k importance samples (Burda et al. 2016), nats per image, on
     ``iwae_images`` test images (all by default): logsumexp in float64, at most
