@@ -3,7 +3,9 @@
 ``record_config`` rebuilds a run's config from its record (a checkpoint's ``config`` and
 ``choices``): the choices pick options of ``conf/`` by name, the stored values are taken
 only where they are plain values of keys the composed config has; a ``_target_`` (or
-``_args_``, ``_partial_``, an interpolation, a resolver) never comes from a file.
+``_args_``, ``_partial_``, an interpolation, a resolver) never comes from a file. A model
+setting added to ``conf/`` since the run trained is left to the task's default, so that the
+run is rebuilt as it trained.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.cli import hydra_error_line
 from aegan.config import compose_config
@@ -62,6 +64,12 @@ def record_config(
             raise ConfigError(f"overrides: {line}") from None
     user_keys = {o.partition("=")[0].lstrip("+~") for o in overrides}
     composed = OmegaConf.to_container(cfg, resolve=False)
+    if isinstance(saved.get("model"), dict):  # a model setting added since the run trained
+        kept = user_keys | {f"model.{key}" for key in _tie_targets(composed["model"])}
+        with open_dict(cfg):
+            for key in _unrecorded(saved["model"], composed["model"], "model.", kept):
+                parent, _, name = key.rpartition(".")
+                OmegaConf.select(cfg, parent).pop(name)
     for key, value in _plain_values(saved, composed, prefix="", path=path, user=user_keys):
         try:
             OmegaConf.update(cfg, key, value, merge=False, force_add=False)
@@ -71,7 +79,35 @@ def record_config(
     return cfg
 
 
+def _unrecorded(saved: dict, composed: dict, prefix: str, user: set[str]) -> list[str]:
+    """Dotted keys of model settings that ``conf/`` has and the record does not: settings
+    added since the run trained. Left out, the task and its networks take their own defaults,
+    which keep what the code did then (``model.ema_decay`` of VAE-GAN: no average), where
+    ``conf/``'s value would build another model than the checkpoint holds."""
+    out = []
+    for key, current in composed.items():
+        full = f"{prefix}{key}"
+        if full in user or key in CODE_KEYS:
+            continue
+        if key not in saved:
+            if not isinstance(current, dict):  # a whole sub-config stays: it names code
+                out.append(full)
+        elif isinstance(current, dict) and isinstance(saved[key], dict):
+            out += _unrecorded(saved[key], current, f"{full}.", user)
+    return out
+
+
 TIED = re.compile(r"\$\{[^:{}]+\}")  # a value conf/ takes from another key: ${..latent_dim}
+
+
+def _tie_targets(node: Any) -> set[str]:
+    """The keys that values below ``node`` take their value from (``${..latent_dim}``:
+    latent_dim): sizes a model always had, kept whatever a record holds."""
+    if isinstance(node, dict):
+        return set().union(*map(_tie_targets, node.values()))
+    if isinstance(node, str) and TIED.fullmatch(node):
+        return {node[2:-1].lstrip(".")}
+    return set()
 
 
 def _plain_values(
