@@ -230,7 +230,7 @@ def test_vae_gan_measures_its_average_and_loads_as_it_was_measured(make_cfg):
     live = (task.autoencoder["decoder"](task.autoencoder["encoder"](x * 2 - 1)[:, :32]) + 1) / 2
     assert not torch.allclose(task.reconstruct(x), live)
     off = build_task(make_cfg(*tiny, "model.ema_decay=0").model, (1, 28, 28), CPU)
-    assert off.ema is None and "autoencoder_ema" not in off.networks  # a run from before
+    assert off.ema is None and "autoencoder_ema" not in off.networks  # 0 turns it off
 
 
 def test_a_run_from_before_a_model_setting_loads_as_it_trained(make_cfg):
@@ -241,8 +241,8 @@ def test_a_run_from_before_a_model_setting_loads_as_it_trained(make_cfg):
             "logger.enabled=false", "model.fd_samples=100"]  # fmt: skip
     cfg = make_cfg(*tiny, "~model.ema_decay")  # the record of a run from before the setting
     train(cfg)
-    assert "ema_decay" not in load_checkpoint(cfg.paths.output_dir + "/checkpoints/last.pt")[
-        "config"]["model"]  # fmt: skip
+    record = load_checkpoint(cfg.paths.output_dir + "/checkpoints/last.pt")["config"]
+    assert "ema_decay" not in record["model"]
     run = aegan.load_run(cfg.paths.output_dir, checkpoint="last")
     assert run.task.ema is None and "autoencoder_ema" not in run.task.networks
     with pytest.raises(CheckpointError, match="this model has autoencoder_ema, decoder"):
