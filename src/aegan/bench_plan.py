@@ -140,20 +140,20 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
                 f"trainer.channels_last={channels_last}",
             ])  # fmt: skip
             run_cfg = apply_overrides(run_cfg, overrides, f"variants.{variant}")
+            with blamed_on(variant):  # builds the task: its settings are checked here first
+                optimizer = _optimizer_kind(run_cfg)
             labels = {
                 "variant": variant, "overrides": list(overrides), "threads": int(n_threads),
                 "precision": run_cfg.trainer.precision, "compile": run_cfg.trainer.compile,
                 "compile_scope": run_cfg.trainer.compile_scope if mode != "none" else None,
                 "capture_step": bool(run_cfg.trainer.capture_step),
                 "channels_last": bool(run_cfg.trainer.channels_last),
-                "optimizer": None,
+                "optimizer": optimizer,
                 "fast_dropout": bool(run_cfg.trainer.fast_dropout),
                 "flush_denormal": bool(run_cfg.trainer.flush_denormal),
                 "pad_thin_convs": bool(run_cfg.trainer.pad_thin_convs),
                 "direct_optimizer_step": bool(run_cfg.trainer.direct_optimizer_step),
             }  # fmt: skip
-            with blamed_on(variant):  # builds the task: its settings are checked here first
-                labels["optimizer"] = _optimizer_kind(run_cfg)
             out.append((labels, run_cfg))
     return out
 
