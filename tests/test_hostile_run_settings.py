@@ -93,6 +93,13 @@ CASES = [
     ("train", ["debug=null"], "debug=null is not allowed: it must be true or false"),
     ("train", ["evaluate.samples=inf"], "evaluate.samples=inf is not allowed"),
     ("train", ["data.binarize=''"], "data.binarize='' is not allowed; choose one of: none, dynamic, fixed"),
+    # a key of one's own added with + where it reads as a setting misplaced or misspelt
+    ("train", ["+epochs=3"], "epochs is not a setting; did you mean trainer.epochs?"),
+    ("train", ["+modle.beta=2"], "modle is not a setting; did you mean model?"),
+    ("train", ["+sed=3"], "sed is not a setting; did you mean seed?"),
+    ("train", ["+batch_size=8"], "batch_size is not a setting; did you mean data.batch_size?"),
+    ("train", ["+metrics=[fd]"], "metrics is not a setting; did you mean evaluate.metrics?"),
+    ("train", ["model=vae", "+beta=4"], "beta is not a setting; did you mean model.beta?"),
     # aegan.evaluate: the device before the checkpoint is read; the cache and the weights file
     ("evaluate", ["device=abc"], "device='abc' is not allowed; choose one of: auto, cpu, cuda, cuda:N"),
     ("evaluate", ["cache_dir=''"], "cache_dir='' is not allowed: it must be a folder path"),
@@ -110,6 +117,7 @@ CASES = [
     ("bench", ["steps=0"], "steps=0 is not allowed: it must be a positive integer"),
     ("bench", ["threads=[0]"], "threads[0]=0 is not allowed"),
     ("bench", ["task_name=''"], "task_name='' is not allowed: it must be one folder name"),
+    ("bench", ["+step=10"], "step is not a setting; did you mean steps?"),
 ]  # fmt: skip
 
 
@@ -128,6 +136,17 @@ def test_a_hostile_run_setting_is_one_line_naming_it(config, overrides, message)
 def test_legitimate_run_settings_pass(overrides):
     """A folder not there yet is made when needed (cifar10 downloads into data.root)."""
     train_checks(compose_config(["trainer.device=cpu", *overrides]))
+
+
+@pytest.mark.parametrize(
+    ("config", "overrides"),
+    [("train", ["+note=first try"]), ("train", ["+sweep.owner=me"]),
+     ("bench", ["batch_size=8", "steps=3", "+note=x"])],
+)  # fmt: skip
+def test_keys_of_ones_own_pass(config, overrides):
+    """A key unlike any of aegan's is the user's (a note for the sweep); bench's own keys
+    are settings of its config, not keys of one's own."""
+    CHECKS[config](compose_config(["trainer.device=cpu", *overrides], config_name=config))
 
 
 @pytest.mark.parametrize(

@@ -201,7 +201,7 @@ def checked_configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
     if cfg.batch_size is not None:
         with open_dict(cfg):
             cfg.data.batch_size = cfg.batch_size
-    validate_config(cfg)
+    validate_config(cfg, entry="bench")
     for key in ("steps", "repeats"):
         check_positive(cfg, key)
     check_positive(cfg, "warmup", minimum=0)
@@ -220,5 +220,5 @@ def checked_configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
     configs = configurations(cfg)  # checks variants
     for labels, run_cfg in configs:
         with blamed_on(labels["variant"]):
-            validate_config(run_cfg)
+            validate_config(run_cfg, entry="bench")
     return configs

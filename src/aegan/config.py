@@ -35,6 +35,7 @@ from aegan.metrics.registry import Scope, Settings, check_metrics
 from aegan.schema import (
     GROUPS,
     check_option_names,
+    check_own_keys,
     check_settings,
     option_choices,
     reference,
@@ -141,8 +142,9 @@ def check_all_set(cfg: DictConfig) -> None:
         raise ConfigError(unset_message(unset[0]))
 
 
-def validate_config(cfg: DictConfig) -> None:
-    """Raise ``ConfigError`` for the first setting that cannot work, before any work."""
+def validate_config(cfg: DictConfig, *, entry: str = "train") -> None:
+    """Raise ``ConfigError`` for the first setting that cannot work, before any work;
+    ``entry``: the config it was composed from (``train``, ``bench``)."""
     for group in GROUPS:
         if group not in cfg:  # deleted on the command line: ~model
             options = sorted(path.stem for path in (Path(CONF_DIR) / group).glob("*.yaml"))
@@ -151,7 +153,9 @@ def validate_config(cfg: DictConfig) -> None:
                 f"one of: {', '.join(options)}"
             )
     check_all_set(cfg)
-    check_settings(cfg, reference(CONF_DIR, option_choices(cfg, CONF_DIR)))
+    ref = reference(CONF_DIR, option_choices(cfg, CONF_DIR))
+    check_settings(cfg, ref)
+    check_own_keys(cfg, ref, Path(CONF_DIR) / f"{entry}.yaml")
     check_option_names(cfg)
     check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)
     check_run_paths(cfg)

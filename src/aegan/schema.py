@@ -7,7 +7,9 @@ another (``latent_dim: ${..latent_dim}``) keeps that key's value. Ranges are che
 the code that uses each setting (``check_number`` in the task constructors, the engine's
 checks in ``aegan.config``). Keys that ``conf/`` does not have (a user's own option or
 ``+key=...``) get the generic checks only, their own code checks them, except in the
-sections the engine alone reads (``CLOSED_SECTIONS``), where they are refused.
+sections the engine alone reads (``CLOSED_SECTIONS``), where they are refused, and at the
+top level of a command, where one that reads as a setting misplaced or misspelt is refused
+(``check_own_keys``).
 """
 
 from __future__ import annotations
@@ -147,6 +149,25 @@ def check_settings(cfg: DictConfig, ref: dict[str, Any]) -> None:
     """Raise ``ConfigError`` for the first key of ``cfg`` that does not resolve or whose
     value is not of ``ref``'s kind, not finite, beyond 64 bits or off its tie."""
     _walk(cfg, cfg, ref, prefix="")
+
+
+def check_own_keys(cfg: DictConfig, ref: dict[str, Any], entry: Path) -> None:
+    """Refuse a top-level key that neither ``ref`` nor the entry config (``conf/train.yaml``,
+    ``conf/bench.yaml``) has where it reads as a setting misplaced or misspelt
+    (``+epochs=3``, ``+modle.beta=2``): Hydra's refusal of an unknown key suggests the ``+``
+    that adds it, and nothing would read it. Other keys of the user's own pass."""
+    ref = {**ref, **option_file(str(entry))}
+    sections = {key: value for key, value in ref.items() if isinstance(value, dict)}
+    for key in cfg:
+        if key in ref or key == "hydra":
+            continue
+        meant = [f"{name}.{key}" for name, section in sections.items() if key in section]
+        meant += difflib.get_close_matches(str(key), list(ref), n=1, cutoff=0.8)  # a typo
+        if meant:
+            raise ConfigError(
+                f"{key} is not a setting; did you mean {meant[0]}? (a key of your own needs "
+                "a name unlike aegan's)"
+            )
 
 
 def _resolved(node: Any, key: Any, full: str) -> Any:
