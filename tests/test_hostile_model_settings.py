@@ -58,13 +58,20 @@ CASES = [
     ("vae_gan", {"model.e_optimizer.betas": [0.5, -0.1]}, "model.e_optimizer.betas[1]=-0.1 is not allowed"),
     ("infogan", {"model.d_optimizer.betas": [0.5, 1.0]}, "model.d_optimizer.betas[1]=1.0 is not allowed"),
     # any other argument of the optimizer class: its default's kind, or not one of its names
+    # a task's or a network's setting misspelt: named, with what it takes and the nearest
+    ("vae", {"model.betta": 2}, "model.betta=2 is not allowed: model._target_=aegan.tasks.VaeTask takes no argument betta; its arguments are: name, net, optimizer,"),
+    ("vae", {"model.betta": 2}, "; did you mean model.beta?"),
+    ("aae", {"model.label_priors": True}, "takes no argument label_priors; its arguments are: name,"),
+    ("aae", {"model.label_priors": True}, "; did you mean model.label_prior?"),
+    ("dcgan", {"model.generator.kernel": 5}, "model.generator.kernel=5 is not allowed: model.generator._target_=aegan.models.Generator takes no argument kernel"),
+    ("dcgan", {"model.generator.kernel": 5}, "; did you mean model.generator.kernel_size?"),
     ("autoencoder", {f"{OPT}.amsgrad": 3}, f"{OPT}.amsgrad=3 is not allowed: it must be true or false"),
     ("autoencoder", {f"{OPT}.maximize": 1}, f"{OPT}.maximize=1 is not allowed: it must be true or false"),
     ("autoencoder", {f"{OPT}.capturable": "yes"}, f"{OPT}.capturable='yes' is not allowed"),
     ("vae", {f"{OPT}.amsgrad": "no"}, f"{OPT}.amsgrad='no' is not allowed"),
-    ("autoencoder", {f"{OPT}.amsgrd": True}, f"{OPT}.amsgrd=True is not allowed: torch.optim.Adam takes no argument amsgrd; its arguments are: lr, betas, eps, weight_decay, amsgrad"),
+    ("autoencoder", {f"{OPT}.amsgrd": True}, f"{OPT}.amsgrd=True is not allowed: {OPT}._target_=torch.optim.Adam takes no argument amsgrd; its arguments are: lr, betas, eps, weight_decay, amsgrad"),
     ("autoencoder", {f"{OPT}._target_": "torch.optim.Adagrad", f"{OPT}.lr_decay": "0.9"}, f"{OPT}.lr_decay='0.9' is not allowed"),
-    ("dcgan", {"model.g_optimizer._target_": "torch.optim.NAdam"}, "model.g_optimizer.fused=True is not allowed: torch.optim.NAdam takes no argument fused"),
+    ("dcgan", {"model.g_optimizer._target_": "torch.optim.NAdam"}, "model.g_optimizer.fused=True is not allowed: model.g_optimizer._target_=torch.optim.NAdam takes no argument fused"),
     # GAN losses: the setting's own line, not the task's failure
     ("aae", {"model.gan_loss": "abc"}, "model.gan_loss='abc' is not a GAN loss here"),
     ("dcgan", {"model.loss": None}, "model.loss=None is not a GAN loss here"),

@@ -10,6 +10,7 @@ there to run every constructor check and count the parameters before data is rea
 from __future__ import annotations
 
 import contextlib
+import difflib
 import inspect
 import math
 import warnings
@@ -47,8 +48,11 @@ def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
         reason = " ".join(str(cause).split())[:300]
         if "Error locating target" in str(err) or isinstance(cause, (ImportError, AttributeError)):
             raise ConfigError(f"{key}._target_={target}: no such class or function") from None
+        if isinstance(cause, TypeError):  # a setting it takes no argument for, by name
+            check_argument_names(key, cfg, given=kwargs)
         raise ConfigError(f"{key}._target_={target} could not be built: {reason}") from None
     except (TypeError, ValueError) as err:
+        check_argument_names(key, cfg, given=kwargs)
         raise ConfigError(f"{key}._target_={target} could not be built: {err}") from None
 
 
@@ -162,19 +166,12 @@ def check_optimizer_arguments(key: str, cfg: DictConfig) -> None:
     except Exception:  # not a class: _instantiate names what is wrong with _target_
         return
     parameters = {n: p for n, p in signature.parameters.items() if n not in ("self", "params")}
-    open_ended = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    check_argument_names(key, cfg)
     for name, value in cfg.items():
         name = str(name)
-        if name.startswith("_"):  # _target_, _partial_: Hydra's own
+        if name.startswith("_") or name not in parameters:  # Hydra's own; or **kwargs
             continue
         full = f"{key}.{name}"
-        if name not in parameters:
-            if open_ended:
-                continue
-            raise ConfigError(
-                f"{full}={_plain(value)!r} is not allowed: {cfg._target_} takes no argument "
-                f"{name}; its arguments are: {', '.join(parameters)}"
-            )
         default = parameters[name].default
         numbers = isinstance(default, tuple) and all(map(_is_number, default))
         if isinstance(default, bool):
@@ -186,6 +183,31 @@ def check_optimizer_arguments(key: str, cfg: DictConfig) -> None:
                 full, value, length=len(default), integer=False, low=-math.inf, high=math.inf,
                 low_open=True, high_open=True,
             )  # fmt: skip
+
+
+def check_argument_names(key: str, cfg: Any, given: Iterable[str] = ()) -> None:
+    """Raise ``ConfigError`` for a key of ``cfg`` that its ``_target_`` takes no argument
+    for (unless it takes ``**kwargs``), naming the nearest one it takes: Python's own
+    "unexpected keyword argument" names neither the setting nor what was meant. ``given``:
+    the arguments the code passes itself (the image shape, the device)."""
+    try:
+        target = get_object(str(cfg.get("_target_")))
+        parameters = inspect.signature(target).parameters
+    except Exception:  # not a callable: _instantiate names what is wrong with _target_
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return
+    names = [n for n in parameters if n not in ("self", "params", *given)]
+    for name, value in cfg.items():
+        name = str(name)
+        if name.startswith("_") or name in parameters:  # _target_, _partial_: Hydra's own
+            continue
+        close = difflib.get_close_matches(name, names, n=1)
+        raise ConfigError(
+            f"{key}.{name}={_plain(value)!r} is not allowed: {key}._target_={cfg['_target_']} "
+            f"takes no argument {name}; its arguments are: {', '.join(names)}"
+            + (f"; did you mean {key}.{close[0]}?" if close else "")
+        )
 
 
 def _is_number(value: Any) -> bool:
