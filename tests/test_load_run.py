@@ -1,9 +1,18 @@
-"""``aegan.load_run`` gives back a trained autoencoder in one call."""
+"""``aegan.load_run`` gives back a trained run in one call, as it trained."""
+
+import sys
 
 import pytest
 import torch
 
 import aegan
+from aegan.engine import load_checkpoint
+from aegan.errors import CheckpointError
+from aegan.train import train
+from conftest import TINY_AE
+
+SMALL_VAE_GAN = ["model=vae_gan", "model.decoder.channels=[64,32,32]",
+                 "model.encoder.channels=[32,64]", "model.discriminator.channels=[32,64]"]  # fmt: skip
 
 
 def test_load_run_autoencoder(trained_ae_run):
@@ -51,3 +60,31 @@ def test_a_loaded_run_takes_numpy_arrays_as_the_tensors_they_hold(trained_ae_run
     assert torch.equal(run.decode(codes.numpy()), run.decode(codes))
     path = run.interpolate(images[0].numpy(), images[1].numpy(), steps=3)
     assert torch.equal(path, run.interpolate(images[0], images[1], steps=3))
+
+
+def test_a_run_from_before_a_model_setting_loads_and_resumes_as_it_trained(make_cfg, monkeypatch):
+    """A VAE-GAN recorded before ``model.ema_decay`` existed holds no average: conf/'s 0.999
+    builds one. Loaded, a model setting the record lacks is left to the task's default,
+    which keeps what the code did then; resumed (the command's settings), the refusal names
+    the setting and the value that resumes it, before any data is read."""
+    tiny = [*[o for o in TINY_AE if not o.startswith("evaluate")], "evaluate.at_end=false",
+            *SMALL_VAE_GAN, "data.subset=128", "data.val_size=200", "logger.enabled=false"]  # fmt: skip
+    cfg = make_cfg(*tiny, "~model.ema_decay")  # the record of a run from before the setting
+    train(cfg)
+    last = cfg.paths.output_dir + "/checkpoints/last.pt"
+    assert "ema_decay" not in load_checkpoint(last)["config"]["model"]
+    run = aegan.load_run(cfg.paths.output_dir, checkpoint="last")
+    assert run.task.ema is None and "autoencoder_ema" not in run.task.networks
+    with pytest.raises(CheckpointError, match="this model has autoencoder_ema, decoder"):
+        aegan.load_run(cfg.paths.output_dir, overrides=["model.ema_decay=0.5"])  # the user's
+    with monkeypatch.context() as patched, pytest.raises(CheckpointError) as refused:
+        patched.setattr(sys.modules["aegan.train"], "load_data", None)  # not read
+        train(make_cfg(*tiny, f"trainer.resume={last}", run="again"))
+    assert str(refused.value).endswith(
+        "the run's record has no model.ema_decay, added since it trained; resume with "
+        "model.ema_decay=null to build the model it trained"
+    ), refused.value
+    steps = load_checkpoint(last)["step"]
+    resumed = make_cfg(*tiny, f"trainer.resume={last}", "model.ema_decay=null", "trainer.epochs=2",
+                       run="resumed")  # fmt: skip
+    assert train(resumed)["train/steps"] == 2 * steps

@@ -10,16 +10,20 @@ run is rebuilt as it trained.
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Any
 
+import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.cli import hydra_error_line
 from aegan.config import compose_config
+from aegan.data import image_shape_of
 from aegan.errors import CheckpointError, ConfigError
 from aegan.schema import CODE_KEYS, OPTION_NAME, code_in, fits, hydra_choices, kind_of
+from aegan.tasks import build_task
 
 
 def run_choices(cfg: DictConfig) -> dict[str, str]:
@@ -77,6 +81,40 @@ def record_config(
             reason = str(err).splitlines()[0]
             raise CheckpointError(f"{path}: {key}={value!r} is not allowed ({reason})") from None
     return cfg
+
+
+def check_resumed_networks(cfg: DictConfig, state: dict, path: Path | str) -> None:
+    """Before any data is read: the checkpoint ``trainer.resume`` names holds the networks
+    this command builds. Where it does not because the command has model settings the run's
+    record lacks (added since it trained), the line names each with the task's default, the
+    value that builds the model it trained."""
+    task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
+    wanted, saved = sorted(task.networks), sorted(state["networks"])
+    recorded = state["config"].get("model")
+    if wanted == saved or not isinstance(recorded, dict):
+        return  # or weights of another shape: load_weights names them
+    composed = OmegaConf.to_container(cfg.model, resolve=False)
+    keep = {f"model.{key}" for key in _tie_targets(composed)}
+    parameters = inspect.signature(type(task)).parameters
+    added = {
+        key: parameters[key[6:]].default
+        for key in _unrecorded(recorded, composed, "model.", keep)
+        if key[6:] in parameters and parameters[key[6:]].default is not inspect.Parameter.empty
+    }
+    if added:
+        settings = " ".join(f"{key}={_as_typed(default)}" for key, default in added.items())
+        raise CheckpointError(
+            f"{path}: it holds networks {', '.join(saved)}; this command builds "
+            f"{', '.join(wanted)}: the run's record has no {', '.join(added)}, added since it "
+            f"trained; resume with {settings} to build the model it trained"
+        )
+
+
+def _as_typed(value: Any) -> str:
+    """A value as it is typed on a command line: null, true, 0.5."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    return str(value)
 
 
 def _unrecorded(saved: dict, composed: dict, prefix: str, user: set[str]) -> list[str]:

@@ -50,7 +50,7 @@ from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, DiskFullErro
 from aegan.evaluate import evaluate_task
 from aegan.files import atomic_write_bytes, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
-from aegan.record import run_choices
+from aegan.record import check_resumed_networks, run_choices
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
 from aegan.tasks import build_task
 
@@ -102,6 +102,8 @@ def _train(
         logging.getLogger("aegan").setLevel(logging.WARNING)
     record = {"config": OmegaConf.to_container(cfg, resolve=True), "choices": run_choices(cfg)}
     resume = resume_state(cfg, run_dir, record)
+    if resume is not None:
+        check_resumed_networks(cfg, *resume)
     if on_resume is not None and dist.is_main:
         on_resume()
     torch.set_float32_matmul_precision("high")  # TF32 matmuls on CUDA for fp32 runs
