@@ -2,6 +2,7 @@
 
 import pytest
 
+from aegan.errors import ConfigError
 from conftest import assert_one_error_line, run_module
 
 
@@ -25,7 +26,7 @@ def test_a_training_mistake_is_one_line_on_stderr_and_in_train_log(tmp_path):
         ("task_name=${nosuchresolver:x}", "task_name='${nosuchresolver:x}' cannot be resolved"),
         # checked as Hydra makes the run dir from it: '' was the root of the disk
         ("paths.log_dir=''", "paths.log_dir='' is not allowed: it must be a folder path"),
-        ("paths.log_dir=null", "paths.log_dir=None is not allowed: it must be a folder path"),
+        ("paths.log_dir=null", "paths.log_dir=null is not allowed: it must be a folder path"),
     ],
 )
 def test_an_interpolation_hydra_resolves_is_one_line(cli, override, message):
@@ -80,4 +81,11 @@ def test_a_choice_set_to_null_lists_the_choices(cli, key, choices, tmp_path):
     """The trainer's schema refused null before its checks ran: "field 'trainer.device' is
     not Optional", without the values that are allowed."""
     result = cli("aegan.train", f"{key}=null", f"hydra.run.dir={tmp_path}")
-    assert_one_error_line(result, f"{key}=None is not allowed; choose one of: {choices}")
+    assert_one_error_line(result, f"{key}=null is not allowed; choose one of: {choices}")
+
+
+def test_a_refusal_writes_values_as_they_are_typed():
+    """null, true and false, as a config file and the command line write them; a string
+    that holds such words is the user's text and stays as it is."""
+    message = str(ConfigError("a.b=None is not allowed; c[0]=True and d=False; e='x=None'"))
+    assert message == "a.b=null is not allowed; c[0]=true and d=false; e='x=None'"

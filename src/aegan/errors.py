@@ -21,11 +21,23 @@ def shortened(message: str) -> str:
     )
 
 
+# key=None, key=True: Python's names of a value the user typed as null or true
+PYTHON_CONSTANT = re.compile(r"(?<=[\w\]])=(None|True|False)\b(?!['\"])")
+TYPED = {"None": "null", "True": "true", "False": "false"}
+
+
+def as_typed(message: str) -> str:
+    """``message`` with ``key=None``, ``key=True`` and ``key=False`` written as a config
+    file and the command line write them: ``key=null``, ``key=true``, ``key=false``."""
+    return PYTHON_CONSTANT.sub(lambda m: f"={TYPED[m[1]]}", message)
+
+
 class _OneLine:
-    """Shortens the message it is raised with (``shortened``)."""
+    """Shortens the message it is raised with (``shortened``) and writes its values as
+    typed (``as_typed``)."""
 
     def __init__(self, message: object = "", *args: object) -> None:
-        super().__init__(shortened(str(message)), *args)
+        super().__init__(shortened(as_typed(str(message))), *args)
 
 
 class ConfigError(_OneLine, ValueError):
