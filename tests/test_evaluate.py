@@ -5,6 +5,7 @@ import math
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -57,6 +58,26 @@ def test_evaluate_takes_a_checkpoint_file_and_leaves_a_mistyped_run_uncreated(
     assert list(not_a_run.iterdir()) == []
 
 
+def test_evaluating_a_run_repeats_its_own_figures(cli, make_cfg):
+    """``aegan.evaluate`` and ``load_run`` read the weights training ended with unless told
+    otherwise: those its metrics.json describes, whichever epoch validated best."""
+    cfg = make_cfg(
+        *TINY_AE, "trainer.epochs=2", "evaluate.at_end=true", "evaluate.metrics=[reconstruction]"
+    )
+    trained = train(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    folder = run_dir / "checkpoints"
+    first = sorted(folder.glob("step-*.pt"))[0]
+    (folder / "best.pt").unlink()
+    shutil.copy(first, folder / "best.pt")  # the best validation: the first epoch's
+    assert aegan.load_run(run_dir).step == trained["train/steps"] > aegan.load_run(first).step
+    result = cli("aegan.evaluate", f"run={run_dir}", "device=cpu", "metrics=[reconstruction]")
+    assert result.returncode == 0, result.stderr[-3000:]
+    again = read_json(run_dir / "metrics.json")
+    for key in ("test/mse", "test/bce", "test/psnr", "test/ssim"):
+        assert again[key] == pytest.approx(trained[key], rel=1e-6), key
+
+
 def test_training_ends_with_the_same_evaluation(make_cfg):
     cfg = make_cfg(*TINY_AE, "evaluate.at_end=true", "evaluate.metrics=[reconstruction,pca]")
     metrics = train(cfg)
@@ -103,7 +124,7 @@ def test_evaluate_cli_on_a_tiny_gan(cli, make_cfg, tmp_path):
         (["metrics=[fd]", "device=cpu"], "metrics: 'fd' needs a model that can sample"),
         (["metrics=probe", "device=cpu"], "metrics='probe' is not allowed: it must be a list"),
         (
-            ["run=STOPPED"],
+            ["run=STOPPED", "checkpoint=best"],
             "it holds last.pt (no epoch had ended when it stopped?): use checkpoint=last",
         ),
     ],

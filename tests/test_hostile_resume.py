@@ -73,7 +73,7 @@ def test_evaluating_a_step_beyond_a_count_writes_nothing(cli, trained, tmp_path)
     run = copied(trained, tmp_path, lambda s: s.update(step=2**63 + 5))
     before = digest(run)
     result = cli("aegan.evaluate", f"run={run}", "metrics=[reconstruction]")
-    assert_one_error_line(result, f"{run / 'checkpoints' / 'best.pt'}: not a usable checkpoint")
+    assert_one_error_line(result, f"{run / 'checkpoints' / 'last.pt'}: not a usable checkpoint")
     assert digest(run) == before
 
 

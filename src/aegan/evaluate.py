@@ -1,4 +1,4 @@
-"""Evaluate a run: ``python -m aegan.evaluate run=RUN_DIR [checkpoint=best|last] [samples=N] [metrics=[...]]``.
+"""Evaluate a run: ``python -m aegan.evaluate run=RUN_DIR [checkpoint=last|best] [samples=N] [metrics=[...]]``.
 
 The same evaluation as the end of training (``evaluate_task``): the task's metrics from
 ``aegan.metrics.registry`` (its protocol is there), merged into ``RUN_DIR/metrics.json``

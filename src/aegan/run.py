@@ -177,7 +177,7 @@ class Run:
 def load_run(
     path: str | Path,
     *,
-    checkpoint: str = "best",
+    checkpoint: str = "last",
     device: str = "cpu",
     data_dir: str | None = None,
     overrides: Sequence[str] = (),
@@ -185,7 +185,8 @@ def load_run(
 ) -> Run:
     """Read a run dir (or a checkpoint file) into a ``Run`` with its networks in eval mode.
 
-    ``checkpoint``: "best" or "last" (ignored when ``path`` is a file). The data set is read
+    ``checkpoint``: "last" (the weights training ended with: the ones the run's
+    ``metrics.json`` describes) or "best" (ignored when ``path`` is a file). The data is read
     again from the config's data section (``data_dir`` overrides where downloads go).
     ``overrides`` change the run's settings as on the training command line, and may name
     your own classes; ``searchpath`` adds your own config folders (``file://DIR``,
