@@ -76,6 +76,12 @@ def test_evaluating_a_run_repeats_its_own_figures(cli, make_cfg):
     again = read_json(run_dir / "metrics.json")
     for key in ("test/mse", "test/bce", "test/psnr", "test/ssim"):
         assert again[key] == pytest.approx(trained[key], rel=1e-6), key
+    assert again["eval/step"] == trained["eval/step"] == trained["train/steps"]
+    result = cli("aegan.evaluate", f"run={run_dir}", "checkpoint=best", "device=cpu",
+                 "metrics=[reconstruction]")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    best = read_json(run_dir / "metrics.json")  # another epoch's figures, and it says so
+    assert best["eval/step"] == aegan.load_run(first).step < best["train/steps"]
 
 
 def test_training_ends_with_the_same_evaluation(make_cfg):

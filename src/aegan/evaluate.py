@@ -192,7 +192,8 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
         sys.exit(err.exit_code)
     for key, value in sorted(metrics.items()):  # first: shown even if the writing fails
         print(f"{key:28s} {value:.6g}", flush=True)
-    write_metrics(run.path, run.config, metrics, run.step)
+    # which weights the figures are of: train/steps says where training ended
+    write_metrics(run.path, run.config, {**metrics, "eval/step": float(run.step)}, run.step)
     _clear_evaluation_stop(run.path)
     print(f"wrote {run.path / 'metrics.json'}")
 

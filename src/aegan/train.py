@@ -167,7 +167,7 @@ def _train(
             (run_dir / "stopped.json").unlink(missing_ok=True)  # resumed in place and finished
             task.train(False)
             if cfg.evaluate.at_end:  # the same evaluation as `python -m aegan.evaluate`
-                metrics.update(_final_evaluation(cfg, task, data, run_dir, stop))
+                metrics.update(_final_evaluation(cfg, task, data, run_dir, stop, progress.step))
                 write_training_metrics(run_dir, metrics)
             _log_codes(task, data, logger, cfg.logger.projector_samples, progress.step)
             finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
@@ -186,11 +186,14 @@ def _training_metrics(progress: Progress) -> dict[str, float]:
     return metrics
 
 
-def _final_evaluation(cfg: DictConfig, task, data, run_dir: Path, stop) -> dict[str, float]:
-    """``evaluate_task`` on the trained task. A failure here loses nothing: the checkpoints
-    and the training metrics are written, and the log says how to evaluate again."""
+def _final_evaluation(
+    cfg: DictConfig, task, data, run_dir: Path, stop, step: int
+) -> dict[str, float]:
+    """``evaluate_task`` on the trained task, and ``eval/step``: the weights its figures are
+    of. A failure here loses nothing: the checkpoints and the training metrics are written,
+    and the log says how to evaluate again."""
     try:
-        return evaluate_task(task, data, cfg.evaluate, stop=stop)
+        return {**evaluate_task(task, data, cfg.evaluate, stop=stop), "eval/step": float(step)}
     except TrainingInterrupted:
         raise
     except Exception as err:
