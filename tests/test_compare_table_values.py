@@ -141,6 +141,22 @@ def test_a_metric_that_is_nan_or_damaged_json_is_named_not_shown(cli, tmp_path):
     assert rows["autoencoder"][:7] == ["autoencoder", "1", "", "", "", "", "0.800"], rows
 
 
+def test_a_run_measured_on_other_weights_than_it_ended_with_is_named_and_left_out(cli, tmp_path):
+    """Figures of best.pt (``aegan.evaluate checkpoint=best``) beside the others' of last.pt
+    would compare two epoch budgets."""
+    out = tmp_path / "compare"
+    job(out, 0, metrics={"eval/step": 100})
+    job(out, 1, metrics={"eval/step": 40})
+    shown, rows = table(cli, out)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stderr.strip() == (
+        f"warning: {out}/autoencoder/1/metrics.json: its figures are of step 40, not of step 100 "
+        "where training ended (evaluated again with checkpoint=best?); this run is left out of "
+        "the table"
+    )
+    assert rows["autoencoder"][1] == "1", rows["autoencoder"]  # one seed
+
+
 @pytest.mark.parametrize(
     ("line", "says"),
     [

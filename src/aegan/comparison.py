@@ -64,8 +64,9 @@ def mean(values: list[float]) -> float:
 def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[str, list[dict]]:
     """Each model's finished runs, for the models with a folder in ``out``: ``run_dir``,
     ``overrides``, the values of ``RUN_KINDS`` and ``metrics`` (None where absent or not of
-    their kind) and ``training_images_per_s``. One warning line for each value left out
-    and each run whose files are damaged (``read_sweep``'s broken jobs)."""
+    their kind) and ``training_images_per_s``. One warning line for each value left out,
+    each run whose files are damaged (``read_sweep``'s broken jobs) and each whose figures
+    are not of the weights training ended with (``eval/step``)."""
     kinds = {**RUN_KINDS, **dict.fromkeys(metrics, "real")}
     runs = {}
     for model in models:
@@ -73,8 +74,15 @@ def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[
             continue
         runs[model] = []
         for row in read_sweep(out / model):
+            evaluated = row.get("eval/step")  # absent in runs from before it was written
             if row["status"] == "broken":
                 warn(f"{row['run_dir']}: {row['error']}; this run is left out of the table")
+            elif evaluated is not None and evaluated != row.get("train/steps"):
+                warn(
+                    f"{row['run_dir']}/metrics.json: its figures are of step {_step(evaluated)}, "
+                    f"not of step {_step(row.get('train/steps'))} where training ended "
+                    "(evaluated again with checkpoint=best?); this run is left out of the table"
+                )
             elif row["status"] == "ok":
                 runs[model].append(_run(row, kinds))
     return runs
@@ -160,6 +168,12 @@ def read_speeds(path: Path) -> dict[str, float | None]:
 def warn(message: str) -> None:
     """``warning: message`` as one line on stderr, whatever a file name or value holds."""
     print(f"warning: {printable(message)}", file=sys.stderr)
+
+
+def _step(value: object) -> str:
+    """A step as metrics.json holds it (a float) written as a count: 100.0 as 100."""
+    whole = isinstance(value, float) and value.is_integer() and abs(value) < 2**63
+    return str(int(value)) if whole else _shown(value)
 
 
 def _shown(value: object) -> str:
