@@ -26,7 +26,7 @@ DEFAULT_OBJECTIVE = "val/best_objective"
 # Keys of runs written before a metric was renamed -> today's key.
 RENAMED_METRICS = {"val/fd": "val/pixel_fd", "test/fd": "test/pixel_fd"}
 # bookkeeping rather than results: left out of the table (still in summary.csv)
-HIDDEN_PREFIXES = ("train/", "classifier/")
+HIDDEN_PREFIXES = ("train/", "eval/", "classifier/")
 FIXED_COLUMNS = ("job", "status", "run_dir", "error", "overrides")
 MAX_OVERRIDES = 1000  # per job; Hydra writes the few given on the command line
 MAX_OPTUNA_PARAMS = 50  # shown on the "optuna best" line
