@@ -63,6 +63,27 @@ def evaluate_task(
     return out
 
 
+def evaluate_at_end(
+    cfg: DictConfig, task, data, run_dir: Path, stop, step: int
+) -> dict[str, float]:
+    """``evaluate_task`` on a task training has just ended (``evaluate.at_end``), and
+    ``eval/step``: the weights its figures are of. A failure here loses nothing: the
+    checkpoints and the training metrics are written, and the log says how to evaluate
+    again."""
+    try:
+        return {**evaluate_task(task, data, cfg.evaluate, stop=stop), "eval/step": float(step)}
+    except TrainingInterrupted:
+        raise
+    except Exception as err:
+        if cfg.debug:
+            raise
+        log.error(
+            "final evaluation failed (%s: %s); the trained run is intact. Evaluate it again with: "
+            "python -m aegan.evaluate run=%s", type(err).__name__, err, run_dir,
+        )  # fmt: skip
+        return {}
+
+
 def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, float], step: int) -> dict:
     """Merge ``new`` into RUN_DIR/metrics.json (atomically) and log the whole set as the
     run's hparams. A metrics.json that cannot be read is kept aside, with a warning. A path

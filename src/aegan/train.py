@@ -47,7 +47,7 @@ from aegan.engine.run_dir import (
 )
 from aegan.engine.state import Progress
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, DiskFullError
-from aegan.evaluate import evaluate_task
+from aegan.evaluate import evaluate_at_end
 from aegan.files import atomic_write_bytes, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.record import check_resumed_networks, run_choices
@@ -167,7 +167,7 @@ def _train(
             (run_dir / "stopped.json").unlink(missing_ok=True)  # resumed in place and finished
             task.train(False)
             if cfg.evaluate.at_end:  # the same evaluation as `python -m aegan.evaluate`
-                metrics.update(_final_evaluation(cfg, task, data, run_dir, stop, progress.step))
+                metrics.update(evaluate_at_end(cfg, task, data, run_dir, stop, progress.step))
                 write_training_metrics(run_dir, metrics)
             _log_codes(task, data, logger, cfg.logger.projector_samples, progress.step)
             finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
@@ -184,26 +184,6 @@ def _training_metrics(progress: Progress) -> dict[str, float]:
     metrics["train/epochs"] = float(progress.epoch)
     metrics["train/steps"] = float(progress.step)
     return metrics
-
-
-def _final_evaluation(
-    cfg: DictConfig, task, data, run_dir: Path, stop, step: int
-) -> dict[str, float]:
-    """``evaluate_task`` on the trained task, and ``eval/step``: the weights its figures are
-    of. A failure here loses nothing: the checkpoints and the training metrics are written,
-    and the log says how to evaluate again."""
-    try:
-        return {**evaluate_task(task, data, cfg.evaluate, stop=stop), "eval/step": float(step)}
-    except TrainingInterrupted:
-        raise
-    except Exception as err:
-        if cfg.debug:
-            raise
-        log.error(
-            "final evaluation failed (%s: %s); the trained run is intact. Evaluate it again with: "
-            "python -m aegan.evaluate run=%s", type(err).__name__, err, run_dir,
-        )  # fmt: skip
-        return {}
 
 
 @torch.no_grad()
