@@ -3,7 +3,8 @@ first job by a Hydra callback (conf/hydra/default.yaml). Hydra's plugins check t
 only: ``n_jobs=0`` was a ZeroDivisionError, ``max_failure_rate=2`` or ``max_batch_size=0``
 an AssertionError, a storage that is not a database URL a driver's traceback, each after
 the sweep began; ``direction=maximize`` searched for the worst model. The same callback
-checks a run's folder (``hydra.run.dir``) before Hydra makes it and opens the log there."""
+checks a run's folder (``hydra.run.dir``) before Hydra makes it and opens the log there,
+and ends a sweep whose jobs did not all finish with a line and exit code 1."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.cli import report_error
 from aegan.config import check_hydra_dirs
 from aegan.errors import ConfigError
+from aegan.summarize import read_sweep
 from aegan.tasks.build import check_number
 
 # submitit's launcher settings that count something: the least each may be
@@ -40,6 +42,23 @@ class CheckSweepSettings(Callback):
             check_sweep_folder(config)
 
         _refuse_in_one_line(check)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """A job that fails is logged and the sweep goes on; at its end, a script or a
+        scheduler that ran it learns that not every job finished: one line, exit code 1."""
+        folder = Path(str(config.hydra.sweep.dir))
+        try:
+            rows = read_sweep(folder)
+        except OSError:  # a launcher that kept no folder: nothing to count
+            return
+        without = [f"job {row['job']} {row['status']}" for row in rows if row["status"] != "ok"]
+        if without:
+            shown = ", ".join(without[:5]) + (", ..." if len(without) > 5 else "")
+            report_error(
+                f"{len(without)} of {len(rows)} jobs of the sweep ended without results "
+                f"({shown}); the others' are kept: python -m aegan.summarize {folder}"
+            )
+            raise SystemExit(1)
 
 
 def _refuse_in_one_line(check: Callable[[], None]) -> None:
