@@ -109,6 +109,8 @@ CASES = [
     ("evaluate", [f"inception_weights={LONG}"], "is not allowed: it must be a weights file that exists"),
     ("evaluate", ["metrics=[]"], "metrics=[] is not allowed: it must be a non-empty list of names"),
     ("evaluate", ["samples=1e30"], "samples=1e+30 is not allowed"),
+    ("evaluate", ["+sample=100"], "sample is not a setting; did you mean samples?"),
+    ("evaluate", ["+checkpiont=best"], "checkpiont is not a setting; did you mean checkpoint?"),
     # aegan.bench: the shortcut named as typed; the data set and the warmup before reading data
     ("bench", ["batch_size=[1,2]"], "batch_size=[1, 2] is not allowed: it must be a positive integer or null"),
     ("bench", ["batch_size=0"], "batch_size=0 is not allowed: it must be a positive integer or null"),

@@ -38,6 +38,7 @@ from aegan.schema import (
     check_own_keys,
     check_settings,
     option_choices,
+    option_file,
     reference,
 )
 from aegan.speed import check_switches
@@ -155,7 +156,7 @@ def validate_config(cfg: DictConfig, *, entry: str = "train") -> None:
     check_all_set(cfg)
     ref = reference(CONF_DIR, option_choices(cfg, CONF_DIR))
     check_settings(cfg, ref)
-    check_own_keys(cfg, ref, Path(CONF_DIR) / f"{entry}.yaml")
+    check_own_keys(cfg, {**ref, **option_file(str(Path(CONF_DIR) / f"{entry}.yaml"))})
     check_option_names(cfg)
     check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)
     check_run_paths(cfg)

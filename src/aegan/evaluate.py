@@ -31,7 +31,7 @@ from aegan.metrics.registry import Scope, Settings, check_metric_names, check_me
 from aegan.metrics.registry import evaluate as evaluate_metrics
 from aegan.readback import read_json
 from aegan.run import load_run
-from aegan.schema import check_settings, option_file
+from aegan.schema import check_own_keys, check_settings, option_file
 from aegan.tasks.build import check_choice, check_number
 
 log = logging.getLogger("aegan.evaluate")
@@ -149,7 +149,9 @@ def _is_file(path: object) -> bool:
 def check_evaluate_settings(cfg: DictConfig) -> None:
     """The command line's settings, before the run is read."""
     check_all_set(cfg)  # run=??? when no run= is given
-    check_settings(cfg, option_file(str(Path(CONF_DIR) / "evaluate.yaml")))
+    ref = option_file(str(Path(CONF_DIR) / "evaluate.yaml"))
+    check_settings(cfg, ref)
+    check_own_keys(cfg, ref)  # +sample=100 would be ignored
     if not isinstance(cfg.run, str) or not cfg.run.strip():
         raise ConfigError(
             f"run={'null' if cfg.run is None else repr(cfg.run)} is not allowed: it must be "

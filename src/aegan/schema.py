@@ -151,12 +151,11 @@ def check_settings(cfg: DictConfig, ref: dict[str, Any]) -> None:
     _walk(cfg, cfg, ref, prefix="")
 
 
-def check_own_keys(cfg: DictConfig, ref: dict[str, Any], entry: Path) -> None:
-    """Refuse a top-level key that neither ``ref`` nor the entry config (``conf/train.yaml``,
-    ``conf/bench.yaml``) has where it reads as a setting misplaced or misspelt
-    (``+epochs=3``, ``+modle.beta=2``): Hydra's refusal of an unknown key suggests the ``+``
-    that adds it, and nothing would read it. Other keys of the user's own pass."""
-    ref = {**ref, **option_file(str(entry))}
+def check_own_keys(cfg: DictConfig, ref: dict[str, Any]) -> None:
+    """Refuse a top-level key that ``ref`` (what ``conf/`` holds for the command) lacks
+    where it reads as a setting misplaced or misspelt (``+epochs=3``, ``+modle.beta=2``):
+    Hydra's refusal of an unknown key suggests the ``+`` that adds it, and nothing would
+    read it. Other keys of the user's own pass."""
     sections = {key: value for key, value in ref.items() if isinstance(value, dict)}
     for key in cfg:
         if key in ref or key == "hydra":
