@@ -32,6 +32,11 @@ def as_typed(message: str) -> str:
     return PYTHON_CONSTANT.sub(lambda m: f"={TYPED[m[1]]}", message)
 
 
+def typed(value: object) -> str:
+    """A plain value as the command line writes it: null, true, 0.5, text."""
+    return TYPED[str(value)] if value is None or isinstance(value, bool) else str(value)
+
+
 class _OneLine:
     """Shortens the message it is raised with (``shortened``) and writes its values as
     typed (``as_typed``)."""

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from aegan.cli import hydra_error_line
 from aegan.config import compose_config
 from aegan.data import image_shape_of
-from aegan.errors import CheckpointError, ConfigError
+from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.schema import CODE_KEYS, OPTION_NAME, code_in, fits, hydra_choices, kind_of
 from aegan.tasks import build_task
 
@@ -102,19 +102,12 @@ def check_resumed_networks(cfg: DictConfig, state: dict, path: Path | str) -> No
         if key[6:] in parameters and parameters[key[6:]].default is not inspect.Parameter.empty
     }
     if added:
-        settings = " ".join(f"{key}={_as_typed(default)}" for key, default in added.items())
+        settings = " ".join(f"{key}={typed(default)}" for key, default in added.items())
         raise CheckpointError(
             f"{path}: it holds networks {', '.join(saved)}; this command builds "
             f"{', '.join(wanted)}: the run's record has no {', '.join(added)}, added since it "
             f"trained; resume with {settings} to build the model it trained"
         )
-
-
-def _as_typed(value: Any) -> str:
-    """A value as it is typed on a command line: null, true, 0.5."""
-    if value is None or isinstance(value, bool):
-        return {None: "null", True: "true", False: "false"}[value]
-    return str(value)
 
 
 def _unrecorded(saved: dict, composed: dict, prefix: str, user: set[str]) -> list[str]:
