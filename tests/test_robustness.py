@@ -54,6 +54,14 @@ HYDRA_MISTAKES = [
     ("model=dcgn", f"model=dcgn: no such option; choose one of: {MODELS}"),
     ("trainer.epoch=3", "trainer.epoch is not a setting; did you mean trainer.epochs?"),
     ("trainer.epochs=abc", "trainer.epochs=abc is not allowed: it must be an integer"),
+    ("trainer.epochs=true", "trainer.epochs=true is not allowed: it must be an integer"),
+    ("epochs=3", "epochs is not a setting; did you mean trainer.epochs?"),  # not "the sections"
+    (
+        "model.optimizer.betas=[0.9,0.99]",
+        "model.optimizer.betas is not a setting; the settings "
+        "of model.optimizer are: _partial_, _target_, foreach, fused, lr; to pass one that "
+        "model.optimizer._target_ takes, add it: +model.optimizer.betas=...",
+    ),  # not in conf/
     ("trainer.epochs=[1", "cannot read the override 'trainer.epochs=[1'"),
     ("+model=autoencoder", "model appears more than once in the final defaults list"),
 ]

@@ -36,7 +36,7 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from aegan.errors import USER_ERRORS, ConfigError, shortened
+from aegan.errors import USER_ERRORS, ConfigError, as_typed, shortened
 
 
 @contextmanager
@@ -58,7 +58,7 @@ def report_error(message: str, logger: logging.Logger | None = None) -> None:
     """``error: message`` as one line on stderr, as for Hydra's mistakes, and into the run's
     log file (Hydra's FileHandler) through ``logger``: not through its console handler,
     which would print it a second time, on stdout."""
-    line = shortened(" ".join(part.strip() for part in message.splitlines() if part.strip()))
+    line = shortened(as_typed(" ".join(p.strip() for p in message.splitlines() if p.strip())))
     print(f"error: {line}", file=sys.stderr, flush=True)
     if logger is None or not logger.isEnabledFor(logging.ERROR):
         return
@@ -210,8 +210,15 @@ def hydra_error_line(err: Exception) -> str | None:
         prefix = f"{parent}." if parent else ""
         if close:
             return f"{full_key} is not a setting; did you mean {prefix}{close[0]}?"
+        if not parent and cause.parent_node is not None:  # a section's key at the top: epochs
+            for section, node in cause.parent_node.items():
+                if OmegaConf.is_dict(node) and cause.key in node:
+                    return f"{full_key} is not a setting; did you mean {section}.{full_key}?"
         where = f"the settings of {parent}" if parent else "the sections"
-        return f"{full_key} is not a setting; {where} are: {', '.join(known)}"
+        line = f"{full_key} is not a setting; {where} are: {', '.join(known)}"
+        if parent.partition(".")[0] == "model":  # a class's argument that conf/ does not list
+            line += f"; to pass one that {parent}._target_ takes, add it: +{full_key}=..."
+        return line
     if isinstance(cause, ValidationError) and full_key:
         expected = NODE_TYPES.get(type(cause.child_node).__name__)
         if expected:
