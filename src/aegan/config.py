@@ -24,13 +24,13 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.amp import Amp
-from aegan.cli import unset_message
 from aegan.data import check_data_config, image_shape_of, test_size_of
 from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import world_size
 from aegan.errors import ConfigError
 from aegan.files import check_folder, set_by
+from aegan.hydra_errors import unset_message
 from aegan.metrics.registry import Scope, Settings, check_metrics
 from aegan.schema import (
     GROUPS,

@@ -18,10 +18,10 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.cli import hydra_error_line
 from aegan.config import compose_config
 from aegan.data import image_shape_of
 from aegan.errors import CheckpointError, ConfigError, typed
+from aegan.hydra_errors import hydra_error_line
 from aegan.schema import CODE_KEYS, OPTION_NAME, code_in, fits, hydra_choices, kind_of
 from aegan.tasks import build_task
 

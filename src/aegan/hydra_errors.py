@@ -1,0 +1,150 @@
+"""Hydra's and OmegaConf's exceptions while composing a config, as one line each: the key,
+the value as typed and what is allowed (``hydra_error_line``), for ``aegan.cli`` to print
+and for a run's record read back (``aegan.record``)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from hydra.errors import (
+    ConfigCompositionException,
+    MissingConfigException,
+    OverrideParseException,
+    SearchPathException,
+)
+from omegaconf import OmegaConf
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    GrammarParseError,
+    InterpolationResolutionError,
+    InterpolationToMissingValueError,
+    MissingMandatoryValue,
+    UnsupportedInterpolationType,
+    ValidationError,
+)
+
+from aegan.errors import ConfigError
+
+UNSET_VALUE = (MissingMandatoryValue, InterpolationToMissingValueError)
+# An interpolation that cannot be resolved (``${oc.env:NOPE}``, ``${nokey}``, ``${a b}``),
+# which Hydra raises bare when it resolves ``hydra.run.dir`` and the like.
+BROKEN_INTERPOLATION = (
+    InterpolationResolutionError, UnsupportedInterpolationType, GrammarParseError,
+)  # fmt: skip
+
+
+def unset_message(key: str) -> str:
+    """The one line for a ``???`` value left unset, from Hydra or from ``validate_config``."""
+    return f"{key} is not set: add {key}=... to the command"
+
+
+# What an OmegaConf node of TrainerSchema's types takes, for hydra_error_line.
+NODE_TYPES = {
+    "IntegerNode": "an integer",
+    "FloatNode": "a number",
+    "BooleanNode": "true or false",
+}
+
+
+def hydra_error_line(err: Exception) -> str | None:
+    """One line for a config-composition error of Hydra's; None for any other error."""
+    if isinstance(err, UNSET_VALUE):
+        missing = re.search(r"Missing mandatory value: (\S+)", str(err))
+        return unset_message(missing.group(1) if missing else err.full_key)
+    if isinstance(err, BROKEN_INTERPOLATION):
+        return interpolation_line(err)
+    if isinstance(err, SearchPathException):  # --config-dir (-cd): a folder not there
+        return f"--config-dir: {err}; give a config folder that exists"
+    if isinstance(err, MissingConfigException):
+        if not err.missing_cfg_file or "/" not in err.missing_cfg_file:
+            return None  # the primary config itself: not a command-line mistake
+        group, name = err.missing_cfg_file.rsplit("/", 1)
+        if not err.options:
+            return f"{group}={name}: there is no such {group} config"
+        return f"{group}={name}: no such option; choose one of: {', '.join(err.options)}"
+    if isinstance(err, OverrideParseException):
+        reason = err.message.splitlines()[0]
+        grammar = "https://hydra.cc/docs/advanced/override_grammar/basic/"
+        return f"cannot read the override {err.override!r}: {reason} (the syntax: {grammar})"
+    if not isinstance(err, ConfigCompositionException):
+        return None
+    cause = err.__cause__
+    if cause is None:  # e.g. "model appears more than once in the final defaults list"
+        return " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    if isinstance(cause, BROKEN_INTERPOLATION):  # an override's value: what was typed
+        typed = re.match(r"Error merging override [^=]+=(.*)", str(err), re.DOTALL)
+        return interpolation_line(cause, typed.group(1) if typed else None)
+    full_key = getattr(cause, "full_key", None)
+    reason = str(getattr(cause, "msg", None) or cause).splitlines()[0]
+    if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and full_key:
+        parent = full_key.rpartition(".")[0]
+        known = sorted(map(str, cause.parent_node.keys())) if cause.parent_node else []
+        close = difflib.get_close_matches(str(cause.key), known, n=1)
+        prefix = f"{parent}." if parent else ""
+        if close:
+            return f"{full_key} is not a setting; did you mean {prefix}{close[0]}?"
+        if not parent and cause.parent_node is not None:  # a section's key at the top: epochs
+            for section, node in cause.parent_node.items():
+                if OmegaConf.is_dict(node) and cause.key in node:
+                    return f"{full_key} is not a setting; did you mean {section}.{full_key}?"
+        where = f"the settings of {parent}" if parent else "the sections"
+        line = f"{full_key} is not a setting; {where} are: {', '.join(known)}"
+        if parent.partition(".")[0] == "model":  # a class's argument that conf/ does not list
+            line += f"; to pass one that {parent}._target_ takes, add it: +{full_key}=..."
+        return line
+    if isinstance(cause, ValidationError) and full_key:
+        expected = NODE_TYPES.get(type(cause.child_node).__name__)
+        if expected:
+            return f"{full_key}={cause.value} is not allowed: it must be {expected}"
+        return f"{full_key}={cause.value} is not allowed: {reason}"
+    return f"{full_key}: {reason}" if full_key else f"{str(err).splitlines()[0]} {reason}"
+
+
+def interpolation_line(err: Exception, typed: str | None = None) -> str:
+    """One line for an interpolation that cannot be resolved, naming the key where it breaks:
+    ``hydra.run.dir`` of aegan.evaluate is ``${...:${run}}``, but ``run`` is what was typed
+    (``typed``: the value of the override that could not be merged). A ``ConfigError`` of
+    one of aegan's resolvers (``aegan.log_dir``) already names its setting: its line alone."""
+    cause: BaseException | None = err
+    while cause is not None and not isinstance(cause, ConfigError):
+        cause = cause.__cause__ or cause.__context__  # OmegaConf wraps, without ``from``
+    if cause is not None:
+        return str(cause)
+    reason = " ".join(str(getattr(err, "msg", None) or err).split("\n")[0].split())[:200]
+    verb = "read" if isinstance(err, GrammarParseError) else "resolved"
+    key = getattr(err, "full_key", None)
+    root = getattr(err, "parent_node", None)
+    if not key:
+        return f"an interpolation cannot be {verb}: {reason}"
+    raw: object = typed
+    if typed is None and root is not None:
+        root = root._get_root()
+        key = _broken_key(root, str(key), {str(key)})
+        raw = _raw_value(root, key)
+    value = "" if raw is None else f"={raw!r}"
+    return f"{key}{value} cannot be {verb}: {reason}"
+
+
+def _broken_key(root: object, key: str, seen: set[str]) -> str:
+    """``key``, or the key it refers to (``${other}``) that fails to resolve itself."""
+    for ref in re.findall(r"\$\{([A-Za-z_][\w.-]*)\}", str(_raw_value(root, key))):
+        if ref in seen or _raw_value(root, ref) is None:
+            continue
+        try:
+            OmegaConf.select(root, ref, throw_on_resolution_failure=True)
+        except Exception:  # any failure there is the one to name
+            return _broken_key(root, ref, seen | {ref})
+    return key
+
+
+def _raw_value(root: object, key: str) -> object:
+    """The value of ``key`` as written (interpolations unresolved); None when there is none."""
+    node = root
+    try:
+        for part in key.split("."):
+            node = node._get_node(int(part) if part.isdigit() else part)
+        return None if node is None else node._value()
+    except Exception:  # no such key, or not a container on the way
+        return None
