@@ -130,6 +130,10 @@ def test_evaluate_cli_on_a_tiny_gan(cli, make_cfg, tmp_path):
         (["metrics=[fd]", "device=cpu"], "metrics: 'fd' needs a model that can sample"),
         (["metrics=probe", "device=cpu"], "metrics='probe' is not allowed: it must be a list"),
         (
+            ["overrides=[data.batch_size=32]"],  # Hydra's grammar wants the item quoted
+            """quote the items that hold '=': overrides='["data.batch_size=32"]'""",
+        ),
+        (
             ["run=STOPPED", "checkpoint=best"],
             "it holds last.pt (no epoch had ended when it stopped?): use checkpoint=last",
         ),

@@ -67,7 +67,8 @@ def hydra_error_line(err: Exception) -> str | None:
     if isinstance(err, OverrideParseException):
         reason = err.message.splitlines()[0]
         grammar = "https://hydra.cc/docs/advanced/override_grammar/basic/"
-        return f"cannot read the override {err.override!r}: {reason} (the syntax: {grammar})"
+        line = f"cannot read the override {err.override!r}: {reason} (the syntax: {grammar})"
+        return line + _quoting_hint(str(err.override))
     if not isinstance(err, ConfigCompositionException):
         return None
     cause = err.__cause__
@@ -100,6 +101,17 @@ def hydra_error_line(err: Exception) -> str | None:
             return f"{full_key}={cause.value} is not allowed: it must be {expected}"
         return f"{full_key}={cause.value} is not allowed: {reason}"
     return f"{full_key}: {reason}" if full_key else f"{str(err).splitlines()[0]} {reason}"
+
+
+def _quoting_hint(override: str) -> str:
+    """For a list whose items hold '=' unquoted (``aegan.evaluate``'s
+    ``overrides=[trainer.epochs=2]``), the same list with those items quoted; else ""."""
+    key, _, value = override.partition("=")
+    if not (value.startswith("[") and value.endswith("]") and "=" in value):
+        return ""
+    items = [item.strip() for item in value[1:-1].split(",")]
+    quoted = [f'"{i}"' if "=" in i and not i.startswith(("'", '"')) else i for i in items]
+    return f"; quote the items that hold '=': {key}='[{','.join(quoted)}]'"
 
 
 def interpolation_line(err: Exception, typed: str | None = None) -> str:
