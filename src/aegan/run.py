@@ -58,6 +58,7 @@ class Run:
     device: torch.device
     step: int
     epoch: int
+    # RUN_DIR/metrics.json: its test figures are of the weights of step metrics["eval/step"]
     metrics: dict[str, float] = field(default_factory=dict)
 
     @property
