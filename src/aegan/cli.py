@@ -17,9 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from hydra.errors import (
-    CompactHydraException,
-)
+from hydra.errors import CompactHydraException
 
 from aegan.errors import USER_ERRORS, as_typed, shortened
 from aegan.hydra_errors import BROKEN_INTERPOLATION, UNSET_VALUE, hydra_error_line
@@ -57,7 +55,6 @@ def report_error(message: str, logger: logging.Logger | None = None) -> None:
         node = node.parent if node.propagate else None
 
 
-# A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
 def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., object]:
     """Wrap a ``@hydra.main`` function so that the command-line mistakes Hydra catches while
     composing the config (a misspelt group option or key, a value of the wrong type, an

@@ -27,6 +27,7 @@ from omegaconf.errors import (
 
 from aegan.errors import ConfigError
 
+# A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
 UNSET_VALUE = (MissingMandatoryValue, InterpolationToMissingValueError)
 # An interpolation that cannot be resolved (``${oc.env:NOPE}``, ``${nokey}``, ``${a b}``),
 # which Hydra raises bare when it resolves ``hydra.run.dir`` and the like.
