@@ -29,9 +29,9 @@ TINY_SWEEP += ["data.subset=500", "logger=none"]
 ONE_FAILING = "data.batch_size=64,100000"
 
 
-def run_sweep(tmp_path: Path, *overrides: str, failed: int = 0) -> Path:
+def run_sweep(tmp_path: Path, *overrides: str, job_1_fails: bool = False) -> Path:
     """Run ``python -m aegan.train -m`` with ``overrides`` on tiny data; return the sweep dir.
-    A sweep with ``failed`` jobs runs them all, then says how many, with exit code 1."""
+    A sweep whose job 1 fails runs both jobs, then says so in one line, with exit code 1."""
     sweep_dir = tmp_path / "sweep"
     given = {override.partition("=")[0] for override in overrides}
     tiny = [o for o in TINY_SWEEP if o.partition("=")[0] not in given]  # a swept key is not fixed
@@ -40,11 +40,11 @@ def run_sweep(tmp_path: Path, *overrides: str, failed: int = 0) -> Path:
          f"hydra.sweep.dir={sweep_dir}", f"paths.data_dir={tmp_path / 'data'}"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    assert result.returncode == (1 if failed else 0), result.stdout[-2000:] + result.stderr[-3000:]
-    if failed:
+    assert result.returncode == int(job_1_fails), result.stdout[-2000:] + result.stderr[-3000:]
+    if job_1_fails:
         assert result.stderr.splitlines()[-1] == (
-            f"error: {failed} of 2 jobs of the sweep ended without results (job 1 failed); the "
-            f"others' are kept: python -m aegan.summarize {sweep_dir}"
+            "error: 1 of 2 jobs of the sweep ended without results (job 1 failed); the others' "
+            f"are kept: python -m aegan.summarize {sweep_dir}"
         )
     return sweep_dir
 
@@ -81,7 +81,7 @@ def test_grid_sweep_writes_run_dirs_and_a_sorted_summary(tmp_path, capsys):
 
 
 def test_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
-    sweep_dir = run_sweep(tmp_path, ONE_FAILING, failed=1)
+    sweep_dir = run_sweep(tmp_path, ONE_FAILING, job_1_fails=True)
     assert_one_ok_one_failed(sweep_dir)
 
     rows = read_sweep(sweep_dir)
@@ -99,7 +99,7 @@ def test_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
 def test_joblib_runs_two_jobs_and_survives_a_failing_one(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="needs the sweeps extra")
     sweep_dir = run_sweep(
-        tmp_path, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", ONE_FAILING, failed=1
+        tmp_path, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", ONE_FAILING, job_1_fails=True
     )
     assert_one_ok_one_failed(sweep_dir)
 
@@ -121,7 +121,7 @@ def test_optuna_runs_two_trials_reports_the_best_and_survives_a_failing_one(tmp_
     # seed=4 seeds the TPE sampler too: trial 0 draws batch 64, trial 1 batch 100000 (fails)
     sweep_dir = run_sweep(
         tmp_path, "hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=2", "seed=4",
-        "data.batch_size=choice(64,100000)", failed=1,
+        "data.batch_size=choice(64,100000)", job_1_fails=True,
     )  # fmt: skip
     assert_one_ok_one_failed(sweep_dir)
     best = OmegaConf.load(sweep_dir / "optimization_results.yaml")
