@@ -98,6 +98,7 @@ def test_run_exits_1_naming_the_failed_json_of_a_model_whose_job_failed(tmp_path
     failed = compare("run", "--models", "autoencoder", "--epochs", "1", "--seeds", "0",
                      "--out", str(out), *TINY, "model.latent_dim=-1")  # fmt: skip
     assert failed.returncode == 1, failed.stderr[-2000:]
-    (line,) = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    sweep, line = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert sweep.startswith("error: 1 of 1 jobs of the sweep ended without results (job 0 failed)")
     assert "autoencoder: 1 of 1 jobs not ok" in line
     assert str(out / "autoencoder" / "0" / "failed.json") in line
