@@ -94,12 +94,11 @@ def check_resumed_networks(cfg: DictConfig, state: dict, path: Path | str) -> No
     if wanted == saved or not isinstance(recorded, dict):
         return  # or weights of another shape: load_weights names them
     composed = OmegaConf.to_container(cfg.model, resolve=False)
-    keep = {f"model.{key}" for key in _tie_targets(composed)}
     parameters = inspect.signature(type(task)).parameters
-    added = {
-        key: parameters[key[6:]].default
-        for key in _unrecorded(recorded, composed, "model.", keep)
-        if key[6:] in parameters and parameters[key[6:]].default is not inspect.Parameter.empty
+    added = {  # the task's own arguments: a network's setting has no default to name here
+        f"model.{key}": parameters[key].default
+        for key in _unrecorded(recorded, composed, "", _tie_targets(composed))
+        if key in parameters and parameters[key].default is not inspect.Parameter.empty
     }
     if added:
         settings = " ".join(f"{key}={typed(default)}" for key, default in added.items())
