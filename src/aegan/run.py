@@ -27,6 +27,7 @@ from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir
 from aegan.engine.device import resolve_device
 from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError
+from aegan.files import check_folder
 from aegan.readback import read_json
 from aegan.record import record_config
 from aegan.schema import check_settings, option_choices, reference
@@ -200,6 +201,10 @@ def load_run(
     for name, given in (("overrides", overrides), ("searchpath", searchpath)):
         if isinstance(given, (str, bytes)) or not all(isinstance(x, str) for x in given):
             raise ConfigError(f"{name}={given!r:.80} is not allowed: it must be a list of strings")
+    if data_dir is not None:  # yours: where the data is read again
+        check_folder(
+            "data_dir", os.fspath(data_dir) if isinstance(data_dir, os.PathLike) else data_dir
+        )
     checkpoint_path = resolve_checkpoint(path, checkpoint)
     state = load_checkpoint(checkpoint_path)
     config = record_config(
@@ -215,13 +220,16 @@ def load_run(
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
     try:  # the record's values (or the overrides') as the task checks them, before any data
         check_data_config(config.data)
+        if data_dir is None:  # the record's folder is read from: as training checked it
+            check_folder("paths.data_dir", config.paths.data_dir)
         meta = build_task(config.model, image_shape_of(config.data), torch.device("meta"))
     except ConfigError as err:
         if overrides:  # the line names the user's own setting
             raise
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
     check_memory(meta, torch_device)
-    data = load_data(config.data, data_dir=data_dir or config.paths.data_dir).to(torch_device)
+    data_dir = config.paths.data_dir if data_dir is None else data_dir
+    data = load_data(config.data, data_dir=data_dir).to(torch_device)
     task = build_task(config.model, data.image_shape, torch_device)
     load_weights(task, state, path=checkpoint_path)
     check_task_state(state["task"], task.extra_state(), path=checkpoint_path)
