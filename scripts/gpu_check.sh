@@ -24,13 +24,19 @@
 #   ae        autoencoder, batch 4096, fp32/bf16, eager and its step captured (capture_step)
 #   ae-compiled   the autoencoder's whole step compiled with CUDA graphs (reduce-overhead)
 #   gan-compiled  DCGAN bf16 channels_last, networks compiled with CUDA graphs
+#   recipes   (not in the default STAGES: ~6 min) every Fashion-MNIST recipe, one epoch on
+#             5000 images in bf16, eager and with its step captured: each must train to the end;
+#             one line of its test figures per run in status.txt (RECIPES picks some)
+#   family    (not in the default STAGES: ~2 min) the VAE family and the hybrids, batch 256,
+#             bf16, eager and captured (bench_family.jsonl)
 #   parity    (not in the default STAGES: 3-5 min more) DCGAN quality, captured bf16 against
 #             fp32 eager, 3 seeds each (scripts/parity.py gan --device cuda)
 #   probe     (not in the default STAGES: ~60 s) where the DCGAN step's kernel time goes
 #             (scripts/probe_dcgan_gpu.py)
 # (install always runs first). On the CPU (DEVICE=cpu) nothing is captured.
-# Output in $OUT (at most 8 files): env.txt, bench_autoencoder.jsonl, bench_dcgan.jsonl,
-# bench.log, gpu_tests.log, parity.log, probe.txt, status.txt. Exit status 1 when a stage failed.
+# Output in $OUT (at most 8 files come back): env.txt, bench_autoencoder.jsonl,
+# bench_dcgan.jsonl, bench_family.jsonl, bench.log, gpu_tests.log, recipes.log, parity.log,
+# probe.txt, status.txt. Exit status 1 when a stage failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,13 +85,18 @@ if [ "$QUICK" = 1 ]; then  # a rehearsal: every stage, tiny sizes
     PARITY_ARGS=(--seeds 0,1 --epochs 1 data.subset=2000 evaluate.samples=500
         model.generator.channels=[32,16,16] model.discriminator.channels=[16,32])
     PROBE_ARGS=(--batch 8 --iters 1)
+    FAMILY_ARGS=(batch_size=32 steps=2 warmup=1 repeats=1 plain_steps=1)
+    RECIPE_ARGS=(data.subset=200 evaluate.samples=200 evaluate.iwae_samples=2)
 else
     AE_ARGS=(batch_size=4096 steps=200 plain_steps=20 warmup=5 repeats=3)  # plain: ~0.2 s a step
     GAN_ARGS=(batch_size=256 steps=100 plain_steps=25 warmup=10 repeats=3)
     COMPILED=reduce-overhead
     PARITY_ARGS=()
     PROBE_ARGS=()
+    FAMILY_ARGS=(batch_size=256 steps=30 plain_steps=10 warmup=10 repeats=3)
+    RECIPE_ARGS=(data.subset=5000)
 fi
+RECIPES=${RECIPES:-autoencoder conv_autoencoder vae conv_vae beta_vae dcgan aae bigan vae_gan infogan}
 COMMON=(trainer.device="$DEVICE" "data.root=$PWD/$WHEELS/fashion-mnist" paths.data_dir=/tmp/aegan-data
     trainer.cudnn_benchmark=true 'threads=[null]')
 
@@ -135,8 +146,9 @@ bench() {  # bench LIMIT_S NAME ARGS...: one benchmark process, its lines in /tm
 [ "$DEVICE" = cpu ] || bench 150 gan-compiled-captured model=dcgan 'precisions=[bf16]' \
     'compile_modes=[default]' 'capture_step=[true]' 'channels_last=[true]' "${GAN_ARGS[@]}" \
     "variants={pad:['trainer.pad_thin_convs=true']}"
+# the files with GPU tests, not the whole suite: some need packages that machine lacks
 wanted tests && run 150 "$OUT/gpu_tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m gpu \
-    tests/test_speed_switches.py tests/test_host_sync.py tests/test_capture.py
+    $(grep -l "cuda.is_available()" tests/test_*.py)
 if wanted ab && [ -f "$WHEELS/ab/REF" ]; then
     ref=$(cat "$WHEELS/ab/REF")
     for round in 1 2; do
@@ -159,6 +171,26 @@ bench 120 ae-compiled model=autoencoder 'precisions=[fp32]' "compile_modes=[$COM
     'compile_scopes=[step]' "${AE_ARGS[@]}"
 bench 180 gan-compiled model=dcgan 'precisions=[bf16]' "compile_modes=[$COMPILED]" \
     'channels_last=[true]' "${GAN_ARGS[@]}"
+for model in vae conv_vae aae vae_gan bigan infogan; do
+    wanted family && run 60 "$OUT/bench.log" "$PYTHON" -m aegan.bench "${COMMON[@]}" model=$model \
+        'precisions=[bf16]' "capture_step=$CAPTURE" "${FAMILY_ARGS[@]}" \
+        hydra.run.dir="/tmp/aegan-bench/family-$model"
+done
+FIGURES='import json, sys
+m = json.load(open(sys.argv[1] + "/metrics.json"))
+keys = ("test/mse", "test/neg_elbo", "test/iwae_nll", "gen/fd", "gen/precision", "train/steps")
+print("  " + sys.argv[2] + ": " + " ".join(f"{k}={m[k]:.5g}" for k in keys if k in m))'
+for recipe in $RECIPES; do
+    for capture in ${CAPTURE//[\[\],]/ }; do
+        wanted recipes || break 2
+        dir=/tmp/aegan-recipes/$recipe-$capture
+        run 60 "$OUT/recipes.log" "$PYTHON" -m aegan.train "experiment=${recipe}_fashion_mnist" \
+            trainer.device="$DEVICE" trainer.precision=bf16 trainer.capture_step=$capture \
+            trainer.epochs=1 "${RECIPE_ARGS[@]}" "data.root=$PWD/$WHEELS/fashion-mnist" \
+            paths.data_dir=/tmp/aegan-data hydra.run.dir="$dir" &&
+            "$PYTHON" -c "$FIGURES" "$dir" "$recipe capture_step=$capture" | tee -a "$OUT/status.txt"
+    done
+done
 wanted probe && PROBE_DEVICE=$DEVICE run 120 "$OUT/probe.txt" "$PYTHON" scripts/probe_dcgan_gpu.py \
     "${PROBE_ARGS[@]}"
 wanted parity && run 300 "$OUT/parity.log" "$PYTHON" scripts/parity.py gan --device "$DEVICE" \
@@ -169,6 +201,7 @@ if [ "$DRY" = 0 ]; then
     cat /tmp/aegan-bench/ae{,-compiled}/bench.jsonl >"$OUT/bench_autoencoder.jsonl" 2>/dev/null
     cat /tmp/aegan-bench/gan{,-compiled,-compiled-captured}/bench.jsonl /tmp/aegan-bench/ab.jsonl \
         >"$OUT/bench_dcgan.jsonl" 2>/dev/null
+    if wanted family; then cat /tmp/aegan-bench/family-*/bench.jsonl >"$OUT/bench_family.jsonl"; fi
     echo "done in $(($(date +%s) - START)) s, $FAILED stage(s) failed" | tee -a "$OUT/status.txt"
     cat "$OUT"/bench_*.jsonl 2>/dev/null
     if [ -f "$OUT/gpu_tests.log" ]; then tail -3 "$OUT/gpu_tests.log"; fi
