@@ -200,3 +200,25 @@ def test_summary_orders_by_objective_and_marks_failed_and_unfinished(tmp_path, c
 
     assert summarize_main([str(tmp_path / "missing")]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_summary_says_when_jobs_sample_metrics_are_on_different_scales(tmp_path, capsys):
+    """A sweep over data.subset: each job's classifier and sample count are its own."""
+    sweep = tmp_path / "sweep"
+    for job, (subset, samples, accuracy) in enumerate([(5000, 1000, 0.85), (55000, 10000, 0.92)]):
+        figures = {"val/best_objective": 0.1, "gen/fd": 9.0 - job, "gen/samples": samples,
+                   "classifier/test_accuracy": accuracy}  # fmt: skip
+        write_job(sweep, str(job), [f"data.subset={subset}"], figures, False)
+    write_job(sweep, "2", ["data.subset=100"], None, failed=True)
+    assert summarize_main([str(sweep)]) == 0
+    note = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert note == [
+        "note: gen/* differ in scale between jobs (gen/samples 1000 to 10000, "
+        "classifier/test_accuracy 0.85 to 0.92): FD and KID move with the sample count, and the "
+        "classifier whose features they compare is trained on each job's own training images "
+        "(data.subset); compare gen/* between jobs that agree in these"
+    ]
+    write_job(tmp_path / "same", "0", ["seed=0"], {"gen/fd": 3.0, "gen/samples": 500}, False)
+    write_job(tmp_path / "same", "1", ["seed=1"], {"gen/fd": 4.0, "gen/samples": 500}, False)
+    assert summarize_main([str(tmp_path / "same")]) == 0
+    assert "note:" not in capsys.readouterr().out

@@ -28,6 +28,9 @@ RENAMED_METRICS = {"val/fd": "val/pixel_fd", "test/fd": "test/pixel_fd"}
 # bookkeeping rather than results: left out of the table (still in summary.csv)
 HIDDEN_PREFIXES = ("train/", "eval/", "classifier/")
 FIXED_COLUMNS = ("job", "status", "run_dir", "error", "overrides")
+# what sets the scale of a job's sample metrics (gen/*): the sample count, and the domain
+# classifier, trained on the job's own training images (data.subset, data.val_size)
+SAMPLE_PROTOCOL = ("gen/samples", "classifier/test_accuracy")
 MAX_OVERRIDES = 1000  # per job; Hydra writes the few given on the command line
 MAX_OPTUNA_PARAMS = 50  # shown on the "optuna best" line
 
@@ -150,6 +153,23 @@ def _sort_key(row: dict, objective: str) -> tuple[int, float, list[int | str]]:
     return rank, value if rank == 0 else math.inf, _natural_key(Path(row["job"]))
 
 
+def _protocol_line(rows: list[dict]) -> str | None:
+    """A note when the jobs' gen/* figures were measured on different scales."""
+    differ = {}
+    for key in SAMPLE_PROTOCOL:
+        seen = sorted({row[key] for row in rows if isinstance(row.get(key), (int, float))})
+        if len(seen) > 1:
+            differ[key] = f"{cell(key)} {cell(seen[0])} to {cell(seen[-1])}"
+    if not differ:
+        return None
+    return (
+        "note: gen/* differ in scale between jobs (" + ", ".join(differ.values()) + "): FD "
+        "and KID move with the sample count, and the classifier whose features they compare is "
+        "trained on each job's own training images (data.subset); compare gen/* between jobs "
+        "that agree in these"
+    )
+
+
 def _optuna_line(path: Path) -> str | None:
     """The ``optuna best`` line from the Optuna sweeper's ``optimization_results.yaml`` (``name``,
     ``best_params``: key -> value, ``best_value``: a number), or one line saying why not."""
@@ -228,9 +248,7 @@ def summarize(
     ]
     if common:
         lines.append("common overrides: " + " ".join(common))
-    optuna = _optuna_line(root / "optimization_results.yaml")
-    if optuna:
-        lines.append(optuna)
+    lines += filter(None, [_protocol_line(rows), _optuna_line(root / "optimization_results.yaml")])
     text = "\n".join([*lines, "", markdown_table([cell(h) for h in header], table), ""])
 
     out_dir = Path(out) if out is not None else root
