@@ -303,15 +303,20 @@ def main() -> None:
     if args.overrides and args.command != "run":
         refuse(f"overrides {' '.join(args.overrides)} are for run only")
     models = args.models.split(",")
+    if "" in models or len(set(models)) < len(models):
+        refuse(
+            f"--models {args.models!r} is not allowed: it must name each model once, e.g. vae,dcgan"
+        )
     if unknown := [m for m in models if m not in MODELS]:
         refuse(f"--models {','.join(unknown)}: no such model; choose from {', '.join(MODELS)}")
     check_folder(args.out, may_create=args.command == "run")
     if args.command == "run":
         if not 1 <= args.epochs <= 10**6:
             refuse(f"--epochs {args.epochs} is not allowed: it must be an integer in [1, 1000000]")
-        if not re.fullmatch(r"\d+(,\d+)*", args.seeds):
+        seeds = args.seeds.split(",")  # each once, as its job's folder is named: 0, not 00
+        if not all(re.fullmatch(r"0|[1-9]\d*", x) for x in seeds) or len(set(seeds)) < len(seeds):
             refuse(
-                f"--seeds {args.seeds!r} is not allowed: it must be a comma list of "
+                f"--seeds {args.seeds!r} is not allowed: it must be a comma list of distinct "
                 "non-negative integers, e.g. 0,1,2"
             )
         for model in models:

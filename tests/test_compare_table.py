@@ -81,6 +81,9 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
         (["run", "--epochs", "-1"], "--epochs -1 is not allowed"),
         (["run", "--seeds", "a,b"], "--seeds 'a,b' is not allowed"),
         (["run", "--seeds", ""], "--seeds '' is not allowed"),
+        (["run", "--seeds", "0,0"], "--seeds '0,0' is not allowed"),  # "1 of 2 jobs" of one
+        (["run", "--seeds", "00"], "--seeds '00' is not allowed"),  # never found finished
+        (["run", "--models", "vae,,"], "--models 'vae,,' is not allowed"),  # "--models ,"
     ],
 )  # fmt: skip
 def test_a_mistake_is_one_line(cli, tmp_path, args, says):
