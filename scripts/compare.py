@@ -31,7 +31,7 @@ from typing import NoReturn
 
 from aegan.comparison import mean, read_runs, read_speeds
 from aegan.files import atomic_write_bytes
-from aegan.summarize import read_sweep
+from aegan.sweep_reader import read_sweep
 from aegan.tables import printable
 
 MODELS = {  # name -> (recipe, extra overrides)

@@ -6,7 +6,7 @@
         [OVERRIDE ...]   # more Hydra overrides for every run, e.g. data.root=DIR
 
 Runs one Hydra sweep per path (a job per seed) through ``python -m aegan.train -m``, reads
-the jobs' ``metrics.json`` with ``aegan.summarize.read_sweep`` and prints one JSON line per
+the jobs' ``metrics.json`` with ``aegan.sweep_reader.read_sweep`` and prints one JSON line per
 path (each seed's value, mean, min, max) and a verdict line:
 
 - ae: ``test/mse``; fast = the whole step compiled (``trainer.compile_scope=step``) with
@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from aegan.summarize import read_sweep
+from aegan.sweep_reader import read_sweep
 
 PATHS = {
     "ae": {

@@ -23,7 +23,7 @@ from aegan.errors import USER_ERRORS, ConfigError, DataFileError, DataNotFoundEr
 from aegan.files import write_json
 from aegan.readback import read_json
 from aegan.summarize import main as summarize_main
-from aegan.summarize import read_sweep
+from aegan.sweep_reader import read_sweep
 from aegan.train import train
 from conftest import TINY_AE
 

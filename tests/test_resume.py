@@ -296,7 +296,7 @@ def test_ctrl_c_to_a_sweep_saves_the_job_and_ends_the_sweep(tmp_path):
     assert at_stop["step"] == 21
     assert f"trainer.resume={run_dir} (sweep job 0:" in line and "keep_checkpoints=2" in line
     assert not other_dir.exists()  # the sweep ended with the job
-    from aegan.summarize import read_sweep
+    from aegan.sweep_reader import read_sweep
 
     (job,) = read_sweep(sweep_dir)
     assert job["status"] == "stopped" and "at step 21 (" in job["error"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from aegan.summarize import main as summarize_main
-from aegan.summarize import read_sweep
+from aegan.sweep_reader import read_sweep
 
 # "billion laughs": a few hundred bytes of aliases that expand to 9**7 items
 LAUGHS = "- &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
@@ -172,7 +172,7 @@ def test_a_folder_name_that_is_not_utf8_is_escaped_in_both_files(tmp_path, capsy
     "args",
     [[], ["--bogus"], ["SWEEP", "--bogus", "1"], ["SWEEP", "--objective"], ["SWEEP", "extra"],
      ["SWEEP", "--out", "FILE"], ["SWEEP", "--out", "FILE/sub"], ["FILE"], ["MISSING"],
-     ["SWEEP", "--out", "nul\0"]],
+     ["SWEEP", "--out", "nul\0"], ["SWEEP", "--objective", "val/best_objetive"]],
 )  # fmt: skip
 def test_every_command_line_mistake_is_one_line_and_exit_code_2(tmp_path, capsys, args):
     sweep, file = make_sweep(tmp_path / "sweep"), tmp_path / "file"
@@ -189,3 +189,12 @@ def test_help_still_works(capsys):
     with pytest.raises(SystemExit) as info:
         summarize_main(["--help"])
     assert info.value.code == 0 and "--objective" in capsys.readouterr().out
+
+
+def test_a_mistyped_objective_names_the_metric_meant(tmp_path, capsys):
+    sweep = make_sweep(tmp_path / "sweep")
+    assert summarize_main([str(sweep), "--objective", "val/best_objetive"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --objective val/best_objetive is not a metric of the sweep's jobs, which have: "
+        "val/best_objective; did you mean val/best_objective?\n"
+    )

@@ -3,143 +3,33 @@
 Reads each job's overrides (``.hydra/overrides.yaml``) and final metrics (``metrics.json``),
 error (``failed.json``) or stop (``stopped.json``: Ctrl-C/SIGTERM, resumable), prints one
 table sorted by the objective (lower is better, jobs without metrics last) and writes
-``summary.csv`` and ``summary.md``. ``read_sweep`` is the reader that notebooks reuse:
-``pandas.DataFrame(read_sweep(path))``.
+``summary.csv`` and ``summary.md``. The jobs are read by ``aegan.sweep_reader.read_sweep``,
+which notebooks reuse: ``pandas.DataFrame(read_sweep(path))``.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import difflib
 import io
 import math
-import os
-import re
 import sys
 from pathlib import Path
 
+from aegan.errors import ConfigError
 from aegan.files import atomic_write_bytes
-from aegan.readback import read_json, read_plain_yaml
+from aegan.readback import read_plain_yaml
+from aegan.sweep_reader import FIXED_COLUMNS, natural_key, override_key, read_sweep
 from aegan.tables import cell, markdown_table, printable
 
 DEFAULT_OBJECTIVE = "val/best_objective"
-# Keys of runs written before a metric was renamed -> today's key.
-RENAMED_METRICS = {"val/fd": "val/pixel_fd", "test/fd": "test/pixel_fd"}
 # bookkeeping rather than results: left out of the table (still in summary.csv)
 HIDDEN_PREFIXES = ("train/", "eval/", "classifier/")
-FIXED_COLUMNS = ("job", "status", "run_dir", "error", "overrides")
 # what sets the scale of a job's sample metrics (gen/*): the sample count, and the domain
 # classifier, trained on the job's own training images (data.subset, data.val_size)
 SAMPLE_PROTOCOL = ("gen/samples", "classifier/test_accuracy")
-MAX_OVERRIDES = 1000  # per job; Hydra writes the few given on the command line
 MAX_OPTUNA_PARAMS = 50  # shown on the "optuna best" line
-
-
-def _parse_value(text: str) -> int | float | str:
-    """``"8"`` -> 8, ``"1e-3"`` -> 0.001, anything else stays text (so does a number beyond a
-    float: the table compares and formats numbers as floats)."""
-    if len(text) > 400:  # no number that fits a float; int() is slow on a huge digit run
-        return text
-    for kind in (int, float):
-        try:
-            value = kind(text)
-            float(value)
-            return value
-        except (ValueError, OverflowError):
-            pass
-    return text
-
-
-def _natural_key(path: Path) -> list[int | str]:
-    """Job dirs in numeric order: 2 before 10."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
-
-
-def _overrides(override_file: Path) -> list[str]:
-    """The job's command-line overrides, as Hydra saved them: ``["model.latent_dim=8", ...]``.
-    Read strictly as a flat YAML list of text (``ValueError`` otherwise): nothing in the file
-    is resolved, run or expanded."""
-    overrides = read_plain_yaml(override_file, max_depth=1)
-    if overrides is None:
-        return []
-    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
-        raise ValueError(f"{override_file}: not a list of key=value overrides")
-    if len(overrides) > MAX_OVERRIDES:
-        raise ValueError(f"{override_file}: {len(overrides)} overrides, over {MAX_OVERRIDES}")
-    return overrides
-
-
-def _metrics(metrics_file: Path) -> dict:
-    """A job's final metrics (old keys renamed); only numbers and text are kept."""
-    metrics = read_json(metrics_file)
-    out = {}
-    for key, value in metrics.items():
-        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-            out[RENAMED_METRICS.get(key, key)] = value
-    return out
-
-
-def _override_key(override: str) -> str:
-    """``"+trainer.foo=1"`` -> ``"trainer.foo"``; a key that names one of the row's own
-    columns gets ``override:`` in front (``job=x`` -> ``override:job``)."""
-    key = override.partition("=")[0].lstrip("+~")
-    return f"override:{key}" if key in FIXED_COLUMNS else key
-
-
-def read_sweep(path: str | Path) -> list[dict]:
-    """One flat dict per job of the sweep in ``path``, in job order.
-
-    Keys: ``job`` (the job's folder relative to ``path``), ``run_dir``, ``status`` (``ok``:
-    metrics.json written; ``failed``: failed.json written; ``stopped``: stopped.json written,
-    by Ctrl-C or SIGTERM after saving its last step; ``unfinished``: none of them, the job was
-    killed, is still running or died before ``main``), ``error`` (``Type: message``, the
-    stop's message, or ""), ``overrides`` (the job's command-line overrides as Hydra saved
-    them), then each override by its key (``model.latent_dim``: 8) and each final metric
-    (``test/mse``: 0.015). Numbers are numbers; overrides that are not numbers are text.
-    What a job's files hold never replaces a key the row already has: an override named like
-    one of the row's own keys is ``override:KEY`` (``override:status``), a metric named like
-    one of those or like an override is ``metric:KEY``.
-    """
-    root = Path(path)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root} is not a folder")
-    rows = []
-    override_files = sorted(root.glob("**/.hydra/overrides.yaml"), key=_natural_key)
-    for override_file in override_files:
-        run_dir = override_file.parent.parent
-        row: dict = {
-            "job": str(run_dir.relative_to(root)),
-            "status": "unfinished",
-            "run_dir": str(run_dir),
-            "error": "",
-            "overrides": [],
-        }
-        metrics_file, failed_file = run_dir / "metrics.json", run_dir / "failed.json"
-        stopped_file = run_dir / "stopped.json"
-        try:
-            row["overrides"] = _overrides(override_file)
-            for override in row["overrides"]:  # a key given twice: the last, as in Hydra
-                row[_override_key(override)] = _parse_value(override.partition("=")[2])
-            # exists(), not is_file(): a folder or FIFO in a result file's place is damage
-            if stopped_file.exists():  # first: a stop in the final evaluation leaves both
-                stopped = read_json(stopped_file)
-                row["status"] = "stopped"
-                row["error"] = f"{stopped.get('phase', 'training')}: {stopped.get('message', '')}"
-            elif metrics_file.exists():
-                metrics = _metrics(metrics_file)
-                row["status"] = "ok"
-                row.update({(f"metric:{k}" if k in row else k): v for k, v in metrics.items()})
-            elif failed_file.exists():
-                failure = read_json(failed_file)
-                row["status"] = "failed"
-                row["error"] = f"{failure.get('type', 'Error')}: {failure.get('error', '')}"
-        except ValueError as err:  # a file half-written or damaged: this job only
-            # the file by its name in the job's folder: the row names the folder, and the
-            # reason, not the path, is what the table's short error column should show
-            error = str(err).removeprefix(f"{run_dir}{os.sep}")
-            row["status"], row["error"] = "broken", error
-        rows.append(row)
-    return rows
 
 
 def _sort_key(row: dict, objective: str) -> tuple[int, float, list[int | str]]:
@@ -150,7 +40,21 @@ def _sort_key(row: dict, objective: str) -> tuple[int, float, list[int | str]]:
         rank = 0
     else:  # finished without a finite objective (e.g. a GAN that diverged)
         rank = 1
-    return rank, value if rank == 0 else math.inf, _natural_key(Path(row["job"]))
+    return rank, value if rank == 0 else math.inf, natural_key(Path(row["job"]))
+
+
+def _check_objective(objective: str, rows: list[dict]) -> None:
+    """A mistyped ``--objective`` would sort by nothing and add an empty column without a
+    word. (The default is every run's; a sweep of damaged files is still summarised.)"""
+    names = sorted({k for row in rows if row["status"] == "ok" for k, v in row.items()
+                    if "/" in k and isinstance(v, (int, float))})  # fmt: skip
+    if names and objective not in names and objective != DEFAULT_OBJECTIVE:
+        close = difflib.get_close_matches(objective, names, n=1)
+        raise ConfigError(
+            f"--objective {printable(objective)} is not a metric of the sweep's jobs, which "
+            f"have: {', '.join(map(printable, names))}"
+            + (f"; did you mean {printable(close[0])}?" if close else "")
+        )
 
 
 def _protocol_line(rows: list[dict]) -> str | None:
@@ -208,6 +112,7 @@ def summarize(
     rows = read_sweep(root)
     if not rows:
         raise FileNotFoundError(f"no job folders (with .hydra/overrides.yaml) under {root}")
+    _check_objective(objective, rows)
     rows.sort(key=lambda row: _sort_key(row, objective))
 
     # each override key (in the order given, over all jobs) -> its values; one pass over the
@@ -215,7 +120,7 @@ def summarize(
     values: dict[str, set[str]] = {}
     jobs_with: dict[str, int] = {}
     for row in rows:
-        for key in dict.fromkeys(map(_override_key, row["overrides"])):
+        for key in dict.fromkeys(map(override_key, row["overrides"])):
             values.setdefault(key, set()).add(repr(row[key]))
             jobs_with[key] = jobs_with.get(key, 0) + 1
     override_keys = list(values)
@@ -307,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         text = summarize(args.multirun_dir, objective=args.objective, out=args.out)
-    except OSError as err:  # no sweep there, or the summary cannot be written where asked
+    except (OSError, ConfigError) as err:  # no sweep there, a metric of none of its jobs, or
+        # the summary cannot be written where asked
         print(f"error: {printable(str(err))}", file=sys.stderr)
         return 2
     print(text, end="")

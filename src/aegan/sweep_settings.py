@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.cli import report_error
 from aegan.config import check_hydra_dirs
 from aegan.errors import ConfigError
-from aegan.summarize import read_sweep
+from aegan.sweep_reader import read_sweep
 from aegan.tasks.build import check_number
 
 # submitit's launcher settings that count something: the least each may be

@@ -1,0 +1,124 @@
+"""Read a Hydra sweep's jobs from their folders: ``read_sweep(path)``, one flat dict per job
+(overrides, final metrics, status), for ``aegan.summarize``'s table, the comparison table and
+notebooks (``pandas.DataFrame(read_sweep(path))``). Every file is read strictly: nothing in it
+is resolved, run or expanded, and a damaged one marks its own job only."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from aegan.readback import read_json, read_plain_yaml
+
+# Keys of runs written before a metric was renamed -> today's key.
+RENAMED_METRICS = {"val/fd": "val/pixel_fd", "test/fd": "test/pixel_fd"}
+FIXED_COLUMNS = ("job", "status", "run_dir", "error", "overrides")
+MAX_OVERRIDES = 1000  # per job; Hydra writes the few given on the command line
+
+
+def _parse_value(text: str) -> int | float | str:
+    """``"8"`` -> 8, ``"1e-3"`` -> 0.001, anything else stays text (so does a number beyond a
+    float: the table compares and formats numbers as floats)."""
+    if len(text) > 400:  # no number that fits a float; int() is slow on a huge digit run
+        return text
+    for kind in (int, float):
+        try:
+            value = kind(text)
+            float(value)
+            return value
+        except (ValueError, OverflowError):
+            pass
+    return text
+
+
+def natural_key(path: Path) -> list[int | str]:
+    """Job dirs in numeric order: 2 before 10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
+
+
+def _overrides(override_file: Path) -> list[str]:
+    """The job's command-line overrides, as Hydra saved them: ``["model.latent_dim=8", ...]``.
+    Read strictly as a flat YAML list of text (``ValueError`` otherwise): nothing in the file
+    is resolved, run or expanded."""
+    overrides = read_plain_yaml(override_file, max_depth=1)
+    if overrides is None:
+        return []
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+        raise ValueError(f"{override_file}: not a list of key=value overrides")
+    if len(overrides) > MAX_OVERRIDES:
+        raise ValueError(f"{override_file}: {len(overrides)} overrides, over {MAX_OVERRIDES}")
+    return overrides
+
+
+def _metrics(metrics_file: Path) -> dict:
+    """A job's final metrics (old keys renamed); only numbers and text are kept."""
+    metrics = read_json(metrics_file)
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            out[RENAMED_METRICS.get(key, key)] = value
+    return out
+
+
+def override_key(override: str) -> str:
+    """``"+trainer.foo=1"`` -> ``"trainer.foo"``; a key that names one of the row's own
+    columns gets ``override:`` in front (``job=x`` -> ``override:job``)."""
+    key = override.partition("=")[0].lstrip("+~")
+    return f"override:{key}" if key in FIXED_COLUMNS else key
+
+
+def read_sweep(path: str | Path) -> list[dict]:
+    """One flat dict per job of the sweep in ``path``, in job order.
+
+    Keys: ``job`` (the job's folder relative to ``path``), ``run_dir``, ``status`` (``ok``:
+    metrics.json written; ``failed``: failed.json written; ``stopped``: stopped.json written,
+    by Ctrl-C or SIGTERM after saving its last step; ``unfinished``: none of them, the job was
+    killed, is still running or died before ``main``), ``error`` (``Type: message``, the
+    stop's message, or ""), ``overrides`` (the job's command-line overrides as Hydra saved
+    them), then each override by its key (``model.latent_dim``: 8) and each final metric
+    (``test/mse``: 0.015). Numbers are numbers; overrides that are not numbers are text.
+    What a job's files hold never replaces a key the row already has: an override named like
+    one of the row's own keys is ``override:KEY`` (``override:status``), a metric named like
+    one of those or like an override is ``metric:KEY``.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a folder")
+    rows = []
+    override_files = sorted(root.glob("**/.hydra/overrides.yaml"), key=natural_key)
+    for override_file in override_files:
+        run_dir = override_file.parent.parent
+        row: dict = {
+            "job": str(run_dir.relative_to(root)),
+            "status": "unfinished",
+            "run_dir": str(run_dir),
+            "error": "",
+            "overrides": [],
+        }
+        metrics_file, failed_file = run_dir / "metrics.json", run_dir / "failed.json"
+        stopped_file = run_dir / "stopped.json"
+        try:
+            row["overrides"] = _overrides(override_file)
+            for override in row["overrides"]:  # a key given twice: the last, as in Hydra
+                row[override_key(override)] = _parse_value(override.partition("=")[2])
+            # exists(), not is_file(): a folder or FIFO in a result file's place is damage
+            if stopped_file.exists():  # first: a stop in the final evaluation leaves both
+                stopped = read_json(stopped_file)
+                row["status"] = "stopped"
+                row["error"] = f"{stopped.get('phase', 'training')}: {stopped.get('message', '')}"
+            elif metrics_file.exists():
+                metrics = _metrics(metrics_file)
+                row["status"] = "ok"
+                row.update({(f"metric:{k}" if k in row else k): v for k, v in metrics.items()})
+            elif failed_file.exists():
+                failure = read_json(failed_file)
+                row["status"] = "failed"
+                row["error"] = f"{failure.get('type', 'Error')}: {failure.get('error', '')}"
+        except ValueError as err:  # a file half-written or damaged: this job only
+            # the file by its name in the job's folder: the row names the folder, and the
+            # reason, not the path, is what the table's short error column should show
+            error = str(err).removeprefix(f"{run_dir}{os.sep}")
+            row["status"], row["error"] = "broken", error
+        rows.append(row)
+    return rows
