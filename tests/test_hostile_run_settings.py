@@ -111,6 +111,12 @@ CASES = [
     ("evaluate", ["samples=1e30"], "samples=1e+30 is not allowed"),
     ("evaluate", ["+sample=100"], "sample is not a setting; did you mean samples?"),
     ("evaluate", ["+checkpiont=best"], "checkpiont is not a setting; did you mean checkpoint?"),
+    # a training setting, which aegan.evaluate would not read: this command's own, or overrides
+    ("evaluate", ["+evaluate.samples=100"], "evaluate.samples is not a setting of aegan.evaluate; did you mean samples=100?"),
+    ("evaluate", ["+trainer.device=cpu"], "trainer.device is not a setting of aegan.evaluate; did you mean device=cpu?"),
+    ("evaluate", ["+model.latent_dim=2"], "model.latent_dim is a training setting, which aegan.evaluate would not read; to evaluate the run with it changed: overrides='[\"model.latent_dim=2\"]'"),
+    ("evaluate", ["+model={beta:3,latent_dim:2}"], "model.beta is a training setting"),
+    ("evaluate", ["+seed=3"], "seed is a training setting, which aegan.evaluate would not read; to evaluate the run with it changed: overrides='[\"seed=3\"]'"),
     # aegan.bench: the shortcut named as typed; the data set and the warmup before reading data
     ("bench", ["batch_size=[1,2]"], "batch_size=[1, 2] is not allowed: it must be a positive integer or null"),
     ("bench", ["batch_size=0"], "batch_size=0 is not allowed: it must be a positive integer or null"),

@@ -24,14 +24,14 @@ from aegan.engine.checkpoint import resolve_checkpoint, run_dir_of
 from aegan.engine.device import evaluation_threads, resolve_device
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import check_layout, earlier_metrics
-from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
+from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, typed
 from aegan.files import check_folder, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.metrics.registry import Scope, Settings, check_metric_names, check_metrics
 from aegan.metrics.registry import evaluate as evaluate_metrics
 from aegan.readback import read_json
 from aegan.run import load_run
-from aegan.schema import check_own_keys, check_settings, option_file
+from aegan.schema import check_own_keys, check_settings, hydra_choices, option_file, reference
 from aegan.tasks.build import check_choice, check_number
 
 log = logging.getLogger("aegan.evaluate")
@@ -152,6 +152,7 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
     ref = option_file(str(Path(CONF_DIR) / "evaluate.yaml"))
     check_settings(cfg, ref)
     check_own_keys(cfg, ref)  # +sample=100 would be ignored
+    check_training_keys(cfg, ref)  # and so would +model.latent_dim=2
     if not isinstance(cfg.run, str) or not cfg.run.strip():
         raise ConfigError(
             f"run={'null' if cfg.run is None else repr(cfg.run)} is not allowed: it must be "
@@ -181,6 +182,28 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
                 f"overrides: {override!r} is not allowed: it changes the test data of the run's "
                 f"figures; of data, only {', '.join(WHERE_DATA_IS)} may change"
             )
+
+
+def check_training_keys(cfg: DictConfig, ref: dict[str, Any]) -> None:
+    """Refuse a training setting added here (``+model.latent_dim=2``, ``+evaluate.samples=100``):
+    nothing would read it. This command's own settings are top-level (``samples=100``); the
+    run's own change through ``overrides``."""
+    training = reference(CONF_DIR, {})  # train.yaml's keys, each group's default option
+    for key in cfg:
+        if key in ref or key not in training:
+            continue
+        node = hydra_choices().get(key) or cfg[key]  # +model=vae: the option, not its keys
+        node = OmegaConf.to_container(node, resolve=False) if OmegaConf.is_config(node) else node
+        while isinstance(node, dict) and node:  # the first setting it holds
+            name = next(iter(node))
+            key, node = f"{key}.{name}", node[name]
+        setting, last = f"{key}={typed(node)}", key.rpartition(".")[2]
+        raise ConfigError(
+            f"{key} is not a setting of aegan.evaluate; did you mean {last}={typed(node)}?"
+            if last in ref and last != key
+            else f"{key} is a training setting, which aegan.evaluate would not read; to "
+            f"evaluate the run with it changed: overrides='[\"{setting}\"]'"
+        )
 
 
 # Where the run's data is read from and in what batches: the test images stay the same.
