@@ -37,7 +37,9 @@ OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
      (["hydra/launcher=joblib", "hydra.launcher.n_jobs=0", "model.latent_dim=8,16"],
       "hydra.launcher.n_jobs=0 is not allowed: it must be the number of jobs at once, or -1"),
      (["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=0", "model.latent_dim=8,16"],
-      "hydra.launcher.timeout_min=0 is not allowed")],
+      "hydra.launcher.timeout_min=0 is not allowed"),
+     ([*OPTUNA, "hydra.sweep.subdir=lr${model.optimizer.lr}"],
+      "hydra.sweep.subdir='lr${model.optimizer.lr}' is not allowed: the sweeper picks each job's values")],
 )  # fmt: skip
 def test_a_sweep_setting_its_plugin_cannot_use_is_one_line_before_any_job(
     cli, tmp_path, overrides, message
@@ -77,6 +79,11 @@ def test_a_folder_holding_a_sweep_is_swept_again_only_to_continue_it(cli, tmp_pa
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["-m", "model.latent_dim=4", "hydra.sweep.subdir="], "hydra.sweep.subdir='' is not allowed"),
+     # one folder for two jobs: the second failed into the first's, and the sweep exited 0
+     (["-m", "seed=0,1", "hydra.sweep.subdir=same"],
+      "hydra.sweep.subdir='same' is not allowed: jobs that differ only in seed would train into one folder"),
+     (["-m", "seed=0,1", "model.latent_dim=4,8", "hydra.sweep.subdir=s${seed}"],
+      "jobs that differ only in model.latent_dim would train into one folder"),
      (["task_name=../../x"], "task_name='../../x' is not allowed: it must be one folder name")],
 )  # fmt: skip
 def test_an_output_folder_that_is_no_folder_of_its_own_is_refused(cli, tmp_path, args, message):

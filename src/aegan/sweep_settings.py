@@ -8,10 +8,12 @@ and ends a sweep whose jobs did not all finish with a line and exit code 1."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
@@ -76,12 +78,40 @@ def check_sweep_folder(config: DictConfig) -> None:
     subdir = config.hydra.sweep._get_node("subdir")._value()  # ${hydra.job.num}: no job yet
     if not str(subdir).strip():
         raise ConfigError(f"hydra.sweep.subdir={subdir!r} is not allowed: it must be a folder")
+    _check_subdir_tells_jobs_apart(config, str(subdir))
     folder = Path(str(config.hydra.sweep.dir))
     if (folder / "multirun.yaml").exists() and OmegaConf.select(config, "trainer.resume") != "auto":
         raise ConfigError(
             f"hydra.sweep.dir={folder} already holds a sweep (multirun.yaml): choose another "
             "folder, or continue that sweep with trainer.resume=auto"
         )
+
+
+def _check_subdir_tells_jobs_apart(config: DictConfig, subdir: str) -> None:
+    """Two jobs with one folder: the second is refused there (it holds a trained run), writes
+    its failed.json into the first's, and the sweep ends as if every job had finished."""
+    if JOB_UNIQUE.search(subdir):
+        return
+    if not str(config.hydra.sweeper.get("_target_", "")).endswith(".BasicSweeper"):
+        raise ConfigError(
+            f"hydra.sweep.subdir={subdir!r} is not allowed: the sweeper picks each job's values, "
+            "which may repeat; give each job its own folder with ${hydra.job.num}"
+        )
+    overrides = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
+    named = re.findall(r"\$\{([^}:]+)\}", subdir)
+    for override in overrides:
+        key = override.key_or_group
+        if override.is_sweep_override() and not any(
+            n == key or n.startswith(f"{key}.") for n in named
+        ):
+            raise ConfigError(
+                f"hydra.sweep.subdir={subdir!r} is not allowed: jobs that differ only in {key} "
+                f"would train into one folder; name it there (${{{key}}}) or use ${{hydra.job.num}}"
+            )
+
+
+# interpolations that differ between the jobs of a sweep, whatever it sweeps
+JOB_UNIQUE = re.compile(r"hydra[.:]job\.(num|id|override_dirname)\b")
 
 
 def check_sweep_settings(hydra_cfg: DictConfig) -> None:
