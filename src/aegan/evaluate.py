@@ -197,12 +197,12 @@ def check_training_keys(cfg: DictConfig, ref: dict[str, Any]) -> None:
         while isinstance(node, dict) and node:  # the first setting it holds
             name = next(iter(node))
             key, node = f"{key}.{name}", node[name]
-        setting, last = f"{key}={typed(node)}", key.rpartition(".")[2]
+        value, last = typed(node), key.rpartition(".")[2]
         raise ConfigError(
-            f"{key} is not a setting of aegan.evaluate; did you mean {last}={typed(node)}?"
+            f"{key} is not a setting of aegan.evaluate; did you mean {last}={value}?"
             if last in ref and last != key
             else f"{key} is a training setting, which aegan.evaluate would not read; to "
-            f"evaluate the run with it changed: overrides='[\"{setting}\"]'"
+            f"evaluate the run with it changed: overrides='[\"{key}={value}\"]'"
         )
 
 

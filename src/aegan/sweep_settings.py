@@ -30,6 +30,10 @@ LAUNCHER_COUNTS = {
 }  # fmt: skip
 
 
+# interpolations that differ between the jobs of a sweep, whatever it sweeps
+JOB_UNIQUE = re.compile(r"hydra[.:]job\.(num|id|override_dirname)\b")
+
+
 class CheckSweepSettings(Callback):
     """Refuse, in one line, a sweeper or launcher setting that cannot work, before any job;
     and the folder of a run or a sweep, before Hydra makes it and opens its log there."""
@@ -108,10 +112,6 @@ def _check_subdir_tells_jobs_apart(config: DictConfig, subdir: str) -> None:
                 f"hydra.sweep.subdir={subdir!r} is not allowed: jobs that differ only in {key} "
                 f"would train into one folder; name it there (${{{key}}}) or use ${{hydra.job.num}}"
             )
-
-
-# interpolations that differ between the jobs of a sweep, whatever it sweeps
-JOB_UNIQUE = re.compile(r"hydra[.:]job\.(num|id|override_dirname)\b")
 
 
 def check_sweep_settings(hydra_cfg: DictConfig) -> None:
