@@ -84,6 +84,11 @@ def test_a_folder_holding_a_sweep_is_swept_again_only_to_continue_it(cli, tmp_pa
       "hydra.sweep.subdir='same' is not allowed: jobs that differ only in seed would train into one folder"),
      (["-m", "seed=0,1", "model.latent_dim=4,8", "hydra.sweep.subdir=s${seed}"],
       "jobs that differ only in model.latent_dim would train into one folder"),
+     # every swept key named, but one value twice, as written or as parsed
+     (["-m", "seed=0,1,0", "hydra.sweep.subdir=s${seed}"],
+      "hydra.sweep.subdir='s${seed}' is not allowed: two jobs (seed=0) would train into one folder"),
+     (["-m", "model.optimizer.lr=1e-3,0.001", "hydra.sweep.subdir=${model.optimizer.lr}"],
+      "two jobs (model.optimizer.lr=0.001) would train into one folder"),
      (["task_name=../../x"], "task_name='../../x' is not allowed: it must be one folder name")],
 )  # fmt: skip
 def test_an_output_folder_that_is_no_folder_of_its_own_is_refused(cli, tmp_path, args, message):
@@ -104,3 +109,17 @@ def test_an_empty_run_folder_is_refused_before_the_current_folder_is_written(tmp
     )  # fmt: skip
     assert_one_error_line(refused, "hydra.run.dir='' is not allowed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_grid_in_the_sweepers_own_params_must_be_told_apart_too(cli, tmp_path):
+    """``hydra.sweeper.params`` in the user's config is swept like the command line's."""
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    (tmp_path / "conf" / "experiment" / "grid.yaml").write_text(
+        "# @package _global_\nhydra:\n  sweeper:\n    params:\n      seed: 0,1\n"
+    )
+    refused = cli(
+        "aegan.train", "-m", *TINY_AE, f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+        "experiment=grid", "hydra.sweep.subdir=same", f"hydra.sweep.dir={tmp_path / 'out'}",
+    )  # fmt: skip
+    assert_one_error_line(refused, "jobs that differ only in seed would train into one folder")
+    assert not (tmp_path / "out").exists()

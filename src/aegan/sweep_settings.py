@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
@@ -101,8 +102,12 @@ def _check_subdir_tells_jobs_apart(config: DictConfig, subdir: str) -> None:
             f"hydra.sweep.subdir={subdir!r} is not allowed: the sweeper picks each job's values, "
             "which may repeat; give each job its own folder with ${hydra.job.num}"
         )
-    overrides = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
-    named = re.findall(r"\$\{([^}:]+)\}", subdir)
+    parser = OverridesParser.create()
+    params = config.hydra.sweeper.get("params") or {}  # the sweeper's own grid comes first
+    overrides = parser.parse_overrides(
+        [f"{key}={value}" for key, value in params.items()] + list(config.hydra.overrides.task)
+    )
+    named = set(re.findall(r"\$\{([^}:]+)\}", subdir))
     for override in overrides:
         key = override.key_or_group
         if override.is_sweep_override() and not any(
@@ -112,6 +117,21 @@ def _check_subdir_tells_jobs_apart(config: DictConfig, subdir: str) -> None:
                 f"hydra.sweep.subdir={subdir!r} is not allowed: jobs that differ only in {key} "
                 f"would train into one folder; name it there (${{{key}}}) or use ${{hydra.job.num}}"
             )
+    # every swept key is named; a value swept twice, or spelled twice (1e-3, 0.001), still
+    # names one folder
+    swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
+    folders: set[tuple[str, ...]] = set()
+    for job in BasicSweeper.split_arguments(overrides, None)[0]:
+        values = [o for o in parser.parse_overrides(job) if o.key_or_group in swept]
+        folder = tuple(str(o.value()) if o.key_or_group in named else o.get_value_element_as_str()
+                       for o in values)  # fmt: skip
+        if folder in folders:
+            shown = " ".join(f"{o.key_or_group}={o.get_value_element_as_str()}" for o in values)
+            raise ConfigError(
+                f"hydra.sweep.subdir={subdir!r} is not allowed: two jobs ({shown}) would train "
+                "into one folder; sweep each value once or use ${hydra.job.num}"
+            )
+        folders.add(folder)
 
 
 def check_sweep_settings(hydra_cfg: DictConfig) -> None:
