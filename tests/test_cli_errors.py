@@ -89,3 +89,12 @@ def test_a_refusal_writes_values_as_they_are_typed():
     that holds such words is the user's text and stays as it is."""
     message = str(ConfigError("a.b=None is not allowed; c[0]=True and d=False; e='x=None'"))
     assert message == "a.b=null is not allowed; c[0]=true and d=false; e='x=None'"
+
+
+def test_a_logging_setting_that_cannot_work_names_itself(tmp_path):
+    """``logging.config`` said "Unable to configure root logger", naming neither the key
+    nor the value. In a process of its own: the failed set-up leaves logging half-made."""
+    override = "hydra.job_logging.root.level=NOPE"
+    result = run_module("aegan.train", override, f"hydra.run.dir={tmp_path}")
+    assert_one_error_line(result, f"{override}: the run's logging cannot be set up with it")
+    assert "Unknown level: 'NOPE'" in result.stderr

@@ -39,7 +39,14 @@ OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
      (["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=0", "model.latent_dim=8,16"],
       "hydra.launcher.timeout_min=0 is not allowed"),
      ([*OPTUNA, "hydra.sweep.subdir=lr${model.optimizer.lr}"],
-      "hydra.sweep.subdir='lr${model.optimizer.lr}' is not allowed: the sweeper picks each job's values")],
+      "hydra.sweep.subdir='lr${model.optimizer.lr}' is not allowed: the sweeper picks each job's values"),
+     # a plugin's setting it does not have, or one Hydra cannot set: each was a traceback
+     (["+hydra.launcher.n_job=2", "model.latent_dim=8,16"],
+      "hydra.launcher.n_job is not a setting of BasicLauncher"),
+     (["+hydra.sweeper.max_batchsize=1", "model.latent_dim=8,16"],
+      "hydra.sweeper.max_batchsize is not a setting of BasicSweeper"),
+     (["hydra.sweeper.params.seed='0,1'"],
+      "the override hydra.sweeper.params.seed='0,1' cannot be applied: Unexpected type for root")],
 )  # fmt: skip
 def test_a_sweep_setting_its_plugin_cannot_use_is_one_line_before_any_job(
     cli, tmp_path, overrides, message

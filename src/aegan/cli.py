@@ -20,7 +20,13 @@ from contextlib import contextmanager
 from hydra.errors import CompactHydraException
 
 from aegan.errors import USER_ERRORS, as_typed, shortened
-from aegan.hydra_errors import BROKEN_INTERPOLATION, UNSET_VALUE, hydra_error_line
+from aegan.hydra_errors import (
+    BROKEN_INTERPOLATION,
+    UNSET_VALUE,
+    composition_line,
+    hydra_error_line,
+    logging_config_line,
+)
 
 
 @contextmanager
@@ -77,7 +83,9 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
         except (CompactHydraException, *UNSET_VALUE, *BROKEN_INTERPOLATION) as err:
             line = hydra_error_line(err)
             if line is None:
-                raise
+                if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
+                    raise
+                line = composition_line(err)
             report_error(line)
             sys.exit(2)
         except ValueError as err:  # Hydra refusing an override's value while composing
@@ -86,6 +94,10 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
             ours = _user_error_within(err)  # e.g. the log file's handler (aegan.logfile)
             if ours is not None:
                 report_error(str(ours))
+                sys.exit(2)
+            logging_line = logging_config_line(err, sys.argv[1:])
+            if logging_line is not None:
+                report_error(logging_line)
                 sys.exit(2)
             nulls = [a for a in sys.argv[1:] if re.fullmatch(r"[\w/.@]+=(null|None|~)?", a)]
             given = f"{', '.join(nulls)}: " if nulls else ""
@@ -104,6 +116,12 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
                 f"{err.filename}); choose a writable one with hydra.run.dir=... "
                 "(hydra.sweep.dir=... for -m) or paths.log_dir=..."
             )
+            sys.exit(2)
+        except Exception as err:  # any other, from Hydra or OmegaConf around the task: an
+            # override they could not apply (an AssertionError), a launcher's unknown setting
+            if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
+                raise
+            report_error(composition_line(err))
             sys.exit(2)
         finally:
             del os.environ["HYDRA_FULL_ERROR"]

@@ -5,6 +5,7 @@ and for a run's record read back (``aegan.record``)."""
 from __future__ import annotations
 
 import difflib
+import os
 import re
 
 from hydra.errors import (
@@ -102,6 +103,56 @@ def hydra_error_line(err: Exception) -> str | None:
             return f"{full_key}={cause.value} is not allowed: it must be {expected}"
         return f"{full_key}={cause.value} is not allowed: {reason}"
     return f"{full_key}: {reason}" if full_key else f"{str(err).splitlines()[0]} {reason}"
+
+
+# lines of OmegaConf's messages that describe its nodes, not the mistake
+NODE_DETAIL = ("full_key:", "object_type=", "reference_type=")
+
+
+def composition_line(err: BaseException) -> str:
+    """One line for any other error that Hydra or OmegaConf raised around the task (composing
+    the config, making the sweeper or the launcher): the override being applied when it
+    broke, where one was, else the key the error names, and the error's own words."""
+    words = [w.strip() for w in str(err).splitlines() if w.strip()]
+    reason = " ".join(w for w in words if not w.startswith(NODE_DETAIL)) or type(err).__name__
+    override = _override_in_flight(err)
+    if override is not None:
+        return f"the override {override} cannot be applied: {reason}"
+    named = re.search(r"full_key: (\S+)", str(err))  # Hydra's instantiate names it so
+    key = getattr(err, "full_key", None) or (named.group(1) if named else None)
+    unknown = re.search(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'", reason)
+    if key and unknown:  # a plugin's setting misspelt or made up: +hydra.launcher.n_job=2
+        return f"{key}.{unknown.group(2)} is not a setting of {unknown.group(1)}"
+    return f"{key}: {reason}" if key else reason
+
+
+def logging_config_line(err: BaseException, argv: list[str]) -> str | None:
+    """For an error of ``logging.config`` while Hydra sets up the run's logging (a level or a
+    handler it cannot use): the logging overrides given, the error and its cause; else None."""
+    tb, within = err.__traceback__, False
+    while tb is not None:
+        within |= tb.tb_frame.f_code.co_filename.endswith(os.path.join("logging", "config.py"))
+        tb = tb.tb_next
+    if not within:
+        return None
+    given = [a for a in argv if re.match(r"[+~]*hydra[./](job|hydra)_logging\b", a)]
+    cause = err.__cause__ or err.__context__
+    reason = f"{err} ({cause})" if cause is not None else str(err)
+    where = " ".join(given) or "hydra.job_logging (or hydra.hydra_logging)"
+    return f"{where}: the run's logging cannot be set up with it: {reason}"
+
+
+def _override_in_flight(err: BaseException) -> str | None:
+    """The override (as typed) that Hydra was applying where ``err`` was raised, or None."""
+    from hydra.core.override_parser.types import Override
+
+    tb = err.__traceback__
+    while tb is not None:
+        override = tb.tb_frame.f_locals.get("override")
+        if isinstance(override, Override) and override.input_line:
+            return override.input_line
+        tb = tb.tb_next
+    return None
 
 
 def _quoting_hint(override: str) -> str:
