@@ -43,6 +43,11 @@ OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
      # a plugin's setting it does not have, or one Hydra cannot set: each was a traceback
      (["+hydra.launcher.n_job=2", "model.latent_dim=8,16"],
       "hydra.launcher.n_job is not a setting of BasicLauncher"),
+     # joblib's launcher takes any keyword and passed this one on to be ignored
+     (["hydra/launcher=joblib", "+hydra.launcher.n_job=2", "model.latent_dim=8,16"],
+      "hydra.launcher.n_job is not a setting of JoblibLauncher; did you mean hydra.launcher.n_jobs?"),
+     (["hydra/launcher=submitit_local", "+hydra.launcher.timeout=5", "model.latent_dim=8,16"],
+      "hydra.launcher.timeout is not a setting of LocalLauncher; did you mean hydra.launcher.timeout_min?"),
      (["+hydra.sweeper.max_batchsize=1", "model.latent_dim=8,16"],
       "hydra.sweeper.max_batchsize is not a setting of BasicSweeper"),
      (["hydra.sweeper.params.seed='0,1'"],

@@ -8,6 +8,9 @@ and ends a sweep whose jobs did not all finish with a line and exit code 1."""
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import importlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +32,15 @@ LAUNCHER_COUNTS = {
     "timeout_min": 1, "nodes": 1, "tasks_per_node": 1, "cpus_per_task": 1, "gpus_per_node": 0,
     "mem_gb": 0, "array_parallelism": 1, "max_num_timeout": 0,
 }  # fmt: skip
+
+
+# launchers whose constructor takes any keyword, each with its config's dataclass: a setting
+# they do not have would be passed on and ignored (joblib hands it to its backend)
+LAUNCHER_CONFIGS = {
+    "JoblibLauncher": ("hydra_plugins.hydra_joblib_launcher.config", "JobLibLauncherConf"),
+    "LocalLauncher": ("hydra_plugins.hydra_submitit_launcher.config", "LocalQueueConf"),
+    "SlurmLauncher": ("hydra_plugins.hydra_submitit_launcher.config", "SlurmQueueConf"),
+}
 
 
 # interpolations that differ between the jobs of a sweep, whatever it sweeps
@@ -144,6 +156,7 @@ def check_sweep_settings(hydra_cfg: DictConfig) -> None:
     elif sweeper_target.endswith(".BasicSweeper") and sweeper.get("max_batch_size") is not None:
         check_number("hydra.sweeper.max_batch_size", sweeper.max_batch_size, low=1, integer=True)
     launcher_target = str(launcher.get("_target_", ""))
+    _check_launcher_keys(launcher, launcher_target.rpartition(".")[2])
     if launcher_target.endswith(".JoblibLauncher"):
         n_jobs = launcher.get("n_jobs")
         check_number("hydra.launcher.n_jobs", n_jobs, low=-(2**15), high=2**15, integer=True)
@@ -155,6 +168,26 @@ def check_sweep_settings(hydra_cfg: DictConfig) -> None:
     for key, low in LAUNCHER_COUNTS.items() if "submitit" in launcher_target else ():
         if launcher.get(key) is not None:
             check_number(f"hydra.launcher.{key}", launcher[key], low=low, integer=True)
+
+
+def _check_launcher_keys(launcher: DictConfig, name: str) -> None:
+    """Each ``hydra.launcher`` key one that ``name``'s config has: ``+hydra.launcher.n_job=2``
+    ran every job at once, the misspelt key ignored."""
+    if name not in LAUNCHER_CONFIGS:  # the others' constructors refuse an unknown keyword
+        return
+    module, conf = LAUNCHER_CONFIGS[name]
+    fields = dataclasses.fields(getattr(importlib.import_module(module), conf))
+    known = sorted(f.name for f in fields if not f.name.startswith("_"))
+    for key in map(str, launcher):
+        if key.startswith("_") or key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = (
+            f"did you mean hydra.launcher.{close[0]}?"
+            if close
+            else f"its settings are: {', '.join(known)}"
+        )
+        raise ConfigError(f"hydra.launcher.{key} is not a setting of {name}; {hint}")
 
 
 def _check_optuna(sweeper: DictConfig) -> None:
