@@ -8,6 +8,7 @@ import difflib
 import os
 import re
 
+from hydra.core.override_parser.types import Override
 from hydra.errors import (
     ConfigCompositionException,
     MissingConfigException,
@@ -144,8 +145,6 @@ def logging_config_line(err: BaseException, argv: list[str]) -> str | None:
 
 def _override_in_flight(err: BaseException) -> str | None:
     """The override (as typed) that Hydra was applying where ``err`` was raised, or None."""
-    from hydra.core.override_parser.types import Override
-
     tb = err.__traceback__
     while tb is not None:
         override = tb.tb_frame.f_locals.get("override")
