@@ -110,3 +110,28 @@ def test_resume_auto_with_no_checkpoint_left_says_so(cli, trained, tmp_path):
         result, "its checkpoints/last.pt is missing; no checkpoint is there to continue from; "
                 "train into another folder"
     )  # fmt: skip
+
+
+def every_file(run: Path) -> dict[str, str]:
+    """Every file of the run folder but its log, which records the refusal."""
+    return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(run.rglob("*")) if p.is_file() and p.name != "train.log"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [("model.latent_dim=8", "autoencoder weights do not fit the configured model (shape differs"),
+     ("data.root={empty}", "lacks fashion_mnist IDX files")],
+)  # fmt: skip
+def test_a_refused_resume_leaves_the_run_folder_as_it_was(cli, trained, tmp_path, setting, message):
+    """The run's record (.hydra/) and its TensorBoard history (a new event file's purge step
+    hides what was logged after the checkpoint) change only once the resume has begun."""
+    run = copied(trained, tmp_path)
+    (tmp_path / "empty").mkdir()
+    before = every_file(run)
+    resume = f"trainer.resume={run}" if setting.startswith("model") else "trainer.resume=auto"
+    setting = setting.format(empty=tmp_path / "empty")
+    result = cli("aegan.train", *RESUME[:-1], resume, setting, f"hydra.run.dir={run}")
+    assert_one_error_line(result, message)
+    assert every_file(run) == before
+    assert "data fashion_mnist:" not in result.stdout + result.stderr  # refused before the data

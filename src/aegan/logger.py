@@ -105,7 +105,17 @@ class TensorBoardLogger:
         """``purge_step``: TensorBoard drops what earlier event files in ``log_dir`` hold
         from that step on (a resumed run: what was logged after its checkpoint)."""
         self.log_dir = Path(log_dir)
-        self.writer = SummaryWriter(str(self.log_dir), purge_step=purge_step) if enabled else None
+        self.enabled, self.purge_step = enabled, purge_step
+        self._writer: SummaryWriter | None = None
+
+    @property
+    def writer(self) -> SummaryWriter | None:
+        """Opened at the first write: a run refused before it logs anything (a resume whose
+        checkpoint does not fit) leaves no event file, whose purge_step would hide the
+        logged history after the checkpoint's step from TensorBoard."""
+        if self._writer is None and self.enabled:
+            self._writer = SummaryWriter(str(self.log_dir), purge_step=self.purge_step)
+        return self._writer
 
     def scalars(self, values: Mapping[str, float], step: int) -> None:
         if self.writer:
@@ -187,9 +197,9 @@ class TensorBoardLogger:
             )
 
     def flush(self) -> None:
-        if self.writer:
-            self.writer.flush()
+        if self._writer:
+            self._writer.flush()
 
     def close(self) -> None:
-        if self.writer:
-            self.writer.close()
+        if self._writer:
+            self._writer.close()

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.config import compose_config
 from aegan.data import image_shape_of
+from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.hydra_errors import hydra_error_line
 from aegan.schema import CODE_KEYS, OPTION_NAME, code_in, fits, hydra_choices, kind_of
@@ -87,12 +88,19 @@ def check_resumed_networks(cfg: DictConfig, state: dict, path: Path | str) -> No
     """Before any data is read: the checkpoint ``trainer.resume`` names holds the networks
     this command builds. Where it does not because the command has model settings the run's
     record lacks (added since it trained), the line names each with the task's default, the
-    value that builds the model it trained."""
+    value that builds the model it trained. Then every network's names, shapes and dtypes
+    against the checkpoint's, on the meta device: refused there, a resume has changed nothing
+    in the run folder."""
     task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
+    _check_added_settings(cfg, task, state, path)
+    check_weights(task, state, path=path)
+
+
+def _check_added_settings(cfg: DictConfig, task: Any, state: dict, path: Path | str) -> None:
     wanted, saved = sorted(task.networks), sorted(state["networks"])
     recorded = state["config"].get("model")
     if wanted == saved or not isinstance(recorded, dict):
-        return  # or weights of another shape: load_weights names them
+        return
     composed = OmegaConf.to_container(cfg.model, resolve=False)
     parameters = inspect.signature(type(task)).parameters
     added = {  # the task's own arguments: a network's setting has no default to name here

@@ -104,8 +104,6 @@ def _train(
     resume = resume_state(cfg, run_dir, record)
     if resume is not None:
         check_resumed_networks(cfg, *resume)
-    if on_resume is not None and dist.is_main:
-        on_resume()
     torch.set_float32_matmul_precision("high")  # TF32 matmuls on CUDA for fp32 runs
     seed_everything(cfg.seed)  # the same on every rank: identical initial weights
 
@@ -159,6 +157,7 @@ def _train(
             seed=cfg.seed, batch_size=cfg.data.batch_size,
             log_every_steps=cfg.logger.log_every_steps, rank=dist.rank,
             world_size=dist.world_size, stop=stop, resume=resume,
+            on_restored=on_resume if dist.is_main else None,
         )  # fmt: skip
         progress = fit(task, step, data, cfg.trainer, context)
         metrics = _training_metrics(progress)

@@ -46,6 +46,9 @@ class RunContext:
     world_size: int = 1
     stop: StopRequest = field(default_factory=StopRequest)
     resume: tuple[dict, Path] | None = None  # (checkpoint state, its path)
+    # called once the resume's checkpoint is restored: only then is the run folder's record
+    # this command's (a refused resume leaves the trained run's record as it was)
+    on_restored: Callable[[], None] | None = None
 
     @property
     def is_main(self) -> bool:
@@ -77,6 +80,8 @@ def fit(
         log.info(
             "resumed from %s at %s", run.resume[1], _position(progress, trainer_cfg, len(batches))
         )
+        if run.on_restored is not None:
+            run.on_restored()
     total_steps = len(batches) * trainer_cfg.epochs
     window = ScalarWindow(task, run, trainer_cfg, total_steps, progress.step)
     clock = Clock()

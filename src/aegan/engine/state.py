@@ -82,12 +82,20 @@ def load_network_state(
 ) -> None:
     """``load_state_dict`` after ``check_network_state``, its refusal one line naming the
     file and the network."""
+    check_network_fits(network, state, name=name, path=path)
+    network.load_state_dict(state)
+
+
+def check_network_fits(
+    network: torch.nn.Module, state: Any, *, name: str, path: Path | str
+) -> None:
+    """``check_network_state`` with its refusal one line naming the file and the network;
+    ``network`` may be on the meta device (shapes and dtypes are all it reads of it)."""
     try:
         check_network_state(network, state)
     except UnfitWeights as err:
         advice = f"; {err.advice}" if err.advice else ""
         raise CheckpointError(f"{path}: {name} {err}{advice}") from None
-    network.load_state_dict(state)
 
 
 def _rng_state() -> dict[str, Any]:
@@ -273,6 +281,14 @@ def _check_generator_state(value: Any, like: torch.Tensor, where: str) -> None:
 
 def load_weights(task: Task, state: dict[str, Any], *, path: Path | str) -> None:
     """Every network's weights from a checkpoint, after checking it is of this model."""
+    check_weights(task, state, path=path)
+    for name, network in task.networks.items():
+        network.load_state_dict(state["networks"][name])
+
+
+def check_weights(task: Task, state: dict[str, Any], *, path: Path | str) -> None:
+    """Raise ``CheckpointError`` unless the checkpoint holds every network of ``task`` (which
+    may be built on the meta device) with its names, shapes and dtypes, all finite."""
     wanted, saved = set(task.networks), set(state["networks"])
     if wanted != saved:
         model = state.get("choices", {}).get("model", "?")
@@ -281,4 +297,4 @@ def load_weights(task: Task, state: dict[str, Any], *, path: Path | str) -> None
             f"this model has {', '.join(sorted(wanted))}"
         )
     for name, network in task.networks.items():
-        load_network_state(network, state["networks"][name], name=name, path=path)
+        check_network_fits(network, state["networks"][name], name=name, path=path)
