@@ -268,6 +268,21 @@ def test_a_signal_during_evaluation_is_one_line_and_recorded(runs, tmp_path, sig
     assert not (run / "stopped.json").exists() and "test/mse" in read_json(run / "metrics.json")
 
 
+def test_a_stopped_evaluation_keeps_the_note_that_training_stopped(runs, tmp_path):
+    """Training's stopped.json says the run is to be continued: an evaluation stopped, then
+    finished, neither replaces nor clears it."""
+    run = tmp_path / "run"
+    saved(runs["ae"], run)
+    note = {"signal": "SIGINT", "step": 3, "phase": "training", "message": "stopped"}
+    write_json(run / "stopped.json", note)
+    with stop_on_signals() as stop, pytest.raises(SystemExit):
+        os.kill(os.getpid(), signal.SIGINT)
+        evaluate_run(evaluate_cfg(run), stop)
+    assert read_json(run / "stopped.json") == note
+    evaluate_run(evaluate_cfg(run), StopRequest())
+    assert read_json(run / "stopped.json") == note
+
+
 @pytest.mark.parametrize(
     "content", [b"", b"NaN", b'{"test/mse": 0.', b"[" * 100_000, b'{"test/mse": 1e400}']
 )

@@ -15,6 +15,7 @@ import aegan
 from aegan.config import literal
 from aegan.data.image_folder import load_image_folder
 from aegan.errors import CheckpointError, ConfigError
+from aegan.files import write_json
 from aegan.readback import read_json
 from aegan.train import train
 from conftest import TINY_AE, assert_one_error_line, compose_config, run_module
@@ -43,6 +44,22 @@ def test_results_of_earlier_weights_are_kept_aside_when_training_goes_on(finishe
     after = read_json(finished_run / "metrics.json")
     assert after["train/steps"] > before["train/steps"] and not TEST_KEYS & after.keys()
     assert read_json(finished_run / "metrics.json.earlier") == before
+
+
+def test_an_evaluation_made_again_keeps_the_figures_it_changes(finished_run):
+    """A finished run resumed or evaluated again, with other settings or other weights: the
+    figures it would write over stay in metrics.json.earlier."""
+    before = read_json(finished_run / "metrics.json")
+    write_json(finished_run / "metrics.json", {**before, "test/mse": 0.5, "test/only": 1.0})
+    changed = read_json(finished_run / "metrics.json")
+    again = [*TINY_AE, "trainer.resume=auto", "evaluate.at_end=true",
+             "evaluate.metrics=[reconstruction]"]  # fmt: skip
+    train(compose_config(again, finished_run))
+    after = read_json(finished_run / "metrics.json")
+    assert after["test/mse"] == before["test/mse"] and after["test/only"] == 1.0
+    assert read_json(finished_run / "metrics.json.earlier") == changed
+    train(compose_config(again, finished_run))  # the same figures again: nothing to keep
+    assert not (finished_run / "metrics.json.earlier-1").exists()
 
 
 @pytest.mark.parametrize("kind", ["fifo", "folder", "symlink"])

@@ -23,7 +23,7 @@ from aegan.config import CONF_DIR, check_all_set
 from aegan.engine.checkpoint import resolve_checkpoint, run_dir_of
 from aegan.engine.device import evaluation_threads, resolve_device
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
-from aegan.engine.run_dir import check_layout, earlier_metrics
+from aegan.engine.run_dir import check_layout, merge_metrics
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, typed
 from aegan.files import check_folder, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
@@ -38,8 +38,9 @@ log = logging.getLogger("aegan.evaluate")
 
 
 def evaluate_task(
-    task: Any, data: Any, evaluate_cfg: Any, *, stop: StopRequest | None = None
-) -> dict[str, float]:
+    task: Any, data: Any, evaluate_cfg: Any, *, stop: StopRequest | None = None,
+    run_dir: Path | str = "RUN_DIR",
+) -> dict[str, float]:  # fmt: skip
     """The final metrics of a trained ``task`` (``evaluate.metrics``, else the task's own) on
     ``data``, on every core and eager. A stop signal ends it between two metrics, or
     between two chunks of a long one (``iwae``)."""
@@ -50,7 +51,7 @@ def evaluate_task(
         if stop is not None and stop.signal_number:
             raise TrainingInterrupted(
                 f"stopped by {stop.name} during the evaluation ({where}); the trained "
-                "run is intact: evaluate it with python -m aegan.evaluate run=RUN_DIR",
+                f"run is intact: evaluate it with python -m aegan.evaluate run={run_dir}",
                 stop.signal_number, -1, phase="evaluation",
             )  # fmt: skip
 
@@ -71,7 +72,8 @@ def evaluate_at_end(
     checkpoints and the training metrics are written, and the log says how to evaluate
     again."""
     try:
-        return {**evaluate_task(task, data, cfg.evaluate, stop=stop), "eval/step": float(step)}
+        metrics = evaluate_task(task, data, cfg.evaluate, stop=stop, run_dir=run_dir)
+        return {**metrics, "eval/step": float(step)}
     except TrainingInterrupted:
         raise
     except Exception as err:
@@ -86,12 +88,11 @@ def evaluate_at_end(
 
 def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, float], step: int) -> dict:
     """Merge ``new`` into RUN_DIR/metrics.json (atomically) and log the whole set as the
-    run's hparams. A metrics.json that cannot be read is kept aside, with a warning. A path
+    run's hparams; figures it would change are kept in ``metrics.json.earlier``. A path
     that cannot be written raises ``CheckpointError`` naming it."""
     path = run_dir / "metrics.json"
     try:
-        merged = earlier_metrics(path, log)
-        merged.update(new)
+        merged = merge_metrics(run_dir, new, log)
         write_json(path, merged)
         logger = TensorBoardLogger(run_dir / "tb")
         finite = {
@@ -107,6 +108,21 @@ def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, float], step
             "its metrics are printed above: free that path (or the disk) and evaluate again"
         ) from None
     return merged
+
+
+def _note_evaluation_stop(run_dir: Path, note: dict[str, Any]) -> None:
+    """RUN_DIR/stopped.json for a stopped evaluation, unless training's own stop is there:
+    that one says the run is to be continued, which a later evaluation must not hide."""
+    stopped = run_dir / "stopped.json"
+    try:
+        if stopped.is_file() and read_json(stopped).get("phase") != "evaluation":
+            return
+    except ValueError:  # a damaged note: this one says what is known now
+        pass
+    try:
+        write_json(stopped, note)
+    except OSError as err:  # the note is a courtesy: the stop is what to report
+        log.warning("%s not written: %s", stopped, err)
 
 
 def _clear_evaluation_stop(run_dir: Path) -> None:
@@ -226,14 +242,10 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
     )  # fmt: skip
     check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)
     try:
-        metrics = evaluate_task(run.task, run.data, cfg, stop=stop)
+        metrics = evaluate_task(run.task, run.data, cfg, stop=stop, run_dir=run.path)
     except TrainingInterrupted as err:
-        try:
-            write_json(run.path / "stopped.json", {
-                "signal": err.signal_name, "step": run.step, "phase": err.phase,
-                "message": str(err)})  # fmt: skip
-        except OSError as write_err:  # the note is a courtesy: the stop is what to report
-            log.warning("%s not written: %s", run.path / "stopped.json", write_err)
+        _note_evaluation_stop(run.path, {"signal": err.signal_name, "step": run.step,
+                                         "phase": err.phase, "message": str(err)})  # fmt: skip
         log.error("%s", err)
         sys.exit(err.exit_code)
     for key, value in sorted(metrics.items()):  # first: shown even if the writing fails

@@ -202,17 +202,30 @@ def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
 
 
 def write_training_metrics(run_dir: Path, metrics: dict[str, float]) -> None:
-    """RUN_DIR/metrics.json with ``metrics``, keeping what an earlier one holds beyond them
-    (a final evaluation's results): merged in where they describe the same weights (the same
-    ``train/steps``: a finished run resumed), else that file is kept aside as
-    ``metrics.json.earlier``, since its results are of weights training has moved on from."""
+    """RUN_DIR/metrics.json with ``metrics`` (``merge_metrics``)."""
+    write_json(run_dir / "metrics.json", merge_metrics(run_dir, metrics, log))
+
+
+def merge_metrics(run_dir: Path, new: dict[str, float], logger: logging.Logger) -> dict:
+    """RUN_DIR/metrics.json's figures with ``new`` over them. Nothing measured is written
+    over: where a figure would change (an evaluation made again, with other settings or
+    weights), the earlier file is kept aside as ``metrics.json.earlier`` first; where
+    training has moved on (another ``train/steps``), only ``new`` stays, and the earlier
+    file is kept aside when it holds results not made again (a final evaluation's)."""
     path = run_dir / "metrics.json"
-    earlier = earlier_metrics(path, log)
-    moved_on = earlier.get("train/steps") != metrics["train/steps"]
-    if moved_on and not earlier.keys() <= metrics.keys():
+    earlier = earlier_metrics(path, logger)
+    moved_on = "train/steps" in new and earlier.get("train/steps") != new["train/steps"]
+    if moved_on:
+        why = "results of weights training has moved on from" if earlier.keys() - new else ""
+    else:
+        changed = sorted(k for k, v in new.items() if k in earlier and not _same(earlier[k], v))
+        why = f"other figures for {', '.join(changed[:4])}" + (", ..." if changed[4:] else "")
+        why = why if changed else ""
+    if why:
         kept = keep_aside(path, "earlier")
-        log.info(
-            "the metrics.json of an earlier step, with results not made again, is kept as %s", kept
-        )
-        earlier = {}
-    write_json(path, {**earlier, **metrics})
+        logger.info("the metrics.json before, with %s, is kept as %s", why, kept)
+    return dict(new) if moved_on else {**earlier, **new}
+
+
+def _same(a: object, b: object) -> bool:
+    return a == b or (isinstance(a, float) and isinstance(b, float) and a != a and b != b)
