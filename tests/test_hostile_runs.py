@@ -86,6 +86,18 @@ def test_a_sweep_shows_a_stop_in_the_evaluation(tmp_path):
     assert rows["3"]["status"] == "failed"
 
 
+def test_a_job_that_failed_after_its_results_were_written_failed(tmp_path):
+    """A sweep continued with settings its jobs refuse: failed.json lands beside a trained
+    job's metrics.json, and the job failed this time."""
+    root = make_sweep(tmp_path)
+    write_json(root / "0" / "failed.json", {"type": "CheckpointError", "error": "refused"})
+    metrics = root / "0" / "metrics.json"
+    os.utime(metrics, ns=(metrics.stat().st_mtime_ns - 10**9,) * 2)
+    rows = {row["job"]: row for row in read_sweep(root)}
+    assert rows["0"]["status"] == "failed" and rows["0"]["error"] == "CheckpointError: refused"
+    assert rows["1"]["status"] == "ok"
+
+
 def test_a_summary_of_nothing_is_one_line(tmp_path, capsys):
     assert summarize_main([str(tmp_path / "missing")]) == 2
     assert capsys.readouterr().err.count("\n") == 1

@@ -88,6 +88,23 @@ def test_a_folder_holding_a_sweep_is_swept_again_only_to_continue_it(cli, tmp_pa
     assert not (sweep_dir / "0" / "failed.json").exists()
 
 
+def test_a_sweep_is_continued_only_with_its_own_grid(cli, tmp_path):
+    """Another grid in the same folders: Hydra would replace multirun.yaml, each job whose
+    values moved would be refused into a trained folder, and the sweep end as if all ran."""
+    sweep_dir = tmp_path / "sweep"
+    (sweep_dir / "0" / ".hydra").mkdir(parents=True)
+    (sweep_dir / "0" / ".hydra" / "overrides.yaml").write_text("- model.latent_dim=8\n")
+    (sweep_dir / "multirun.yaml").write_text("earlier: sweep\n")
+    refused = cli("aegan.train", "-m", *TINY_AE, "model.latent_dim=4,16", "trainer.resume=auto",
+                  f"hydra.sweep.dir={sweep_dir}")  # fmt: skip
+    assert_one_error_line(
+        refused, f"hydra.sweep.dir={sweep_dir} holds a sweep whose job 0 trained with "
+        "model.latent_dim=8; this sweep's job 0 has model.latent_dim=4"
+    )  # fmt: skip
+    assert (sweep_dir / "multirun.yaml").read_text() == "earlier: sweep\n"
+    assert sorted(p.name for p in (sweep_dir / "0").iterdir()) == [".hydra"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["-m", "model.latent_dim=4", "hydra.sweep.subdir="], "hydra.sweep.subdir='' is not allowed"),

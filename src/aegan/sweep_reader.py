@@ -37,7 +37,7 @@ def natural_key(path: Path) -> list[int | str]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
 
 
-def _overrides(override_file: Path) -> list[str]:
+def read_overrides(override_file: Path) -> list[str]:
     """The job's command-line overrides, as Hydra saved them: ``["model.latent_dim=8", ...]``.
     Read strictly as a flat YAML list of text (``ValueError`` otherwise): nothing in the file
     is resolved, run or expanded."""
@@ -99,7 +99,7 @@ def read_sweep(path: str | Path) -> list[dict]:
         metrics_file, failed_file = run_dir / "metrics.json", run_dir / "failed.json"
         stopped_file = run_dir / "stopped.json"
         try:
-            row["overrides"] = _overrides(override_file)
+            row["overrides"] = read_overrides(override_file)
             for override in row["overrides"]:  # a key given twice: the last, as in Hydra
                 row[override_key(override)] = _parse_value(override.partition("=")[2])
             # exists(), not is_file(): a folder or FIFO in a result file's place is damage
@@ -107,11 +107,11 @@ def read_sweep(path: str | Path) -> list[dict]:
                 stopped = read_json(stopped_file)
                 row["status"] = "stopped"
                 row["error"] = f"{stopped.get('phase', 'training')}: {stopped.get('message', '')}"
-            elif metrics_file.exists():
+            elif metrics_file.exists() and not _newer(failed_file, metrics_file):
                 metrics = _metrics(metrics_file)
                 row["status"] = "ok"
                 row.update({(f"metric:{k}" if k in row else k): v for k, v in metrics.items()})
-            elif failed_file.exists():
+            elif failed_file.exists():  # also a job refused in a folder holding its results
                 failure = read_json(failed_file)
                 row["status"] = "failed"
                 row["error"] = f"{failure.get('type', 'Error')}: {failure.get('error', '')}"
@@ -122,3 +122,12 @@ def read_sweep(path: str | Path) -> list[dict]:
             row["status"], row["error"] = "broken", error
         rows.append(row)
     return rows
+
+
+def _newer(path: Path, than: Path) -> bool:
+    """``path`` exists and was written after ``than``: a job that failed after its results
+    were written (a sweep continued with settings its jobs refused) failed this time."""
+    try:
+        return path.stat().st_mtime_ns > than.stat().st_mtime_ns
+    except OSError:
+        return False

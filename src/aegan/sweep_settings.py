@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.cli import report_error
 from aegan.config import check_hydra_dirs
 from aegan.errors import ConfigError
-from aegan.sweep_reader import read_sweep
+from aegan.sweep_reader import read_overrides, read_sweep
 from aegan.tasks.build import check_number
 
 # submitit's launcher settings that count something: the least each may be
@@ -102,6 +102,44 @@ def check_sweep_folder(config: DictConfig) -> None:
             f"hydra.sweep.dir={folder} already holds a sweep (multirun.yaml): choose another "
             "folder, or continue that sweep with trainer.resume=auto"
         )
+    if (folder / "multirun.yaml").exists():
+        _check_same_grid(config, folder, str(subdir))
+
+
+def _check_same_grid(config: DictConfig, folder: Path, subdir: str) -> None:
+    """A sweep continued (``trainer.resume=auto``) with jobs numbered as before: each job's
+    swept values those its folder trained with. Another grid would replace the sweep's
+    multirun.yaml, and each job whose values moved would be refused in a trained folder."""
+    sweeper = str(config.hydra.sweeper.get("_target_", ""))
+    if subdir.strip() != "${hydra.job.num}" or not sweeper.endswith(".BasicSweeper"):
+        return  # folders named by their values: a new value trains in a new folder
+    parser = OverridesParser.create()
+    params = config.hydra.sweeper.get("params") or {}
+    overrides = parser.parse_overrides(
+        [f"{key}={value}" for key, value in params.items()] + list(config.hydra.overrides.task)
+    )
+    swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
+    for num, job in enumerate(BasicSweeper.split_arguments(overrides, None)[0]):
+        recorded_file = folder / str(num) / ".hydra" / "overrides.yaml"
+        if not recorded_file.is_file():
+            continue
+        try:
+            recorded = _values(parser, read_overrides(recorded_file))
+        except Exception:  # unreadable: the job names its own folder's damage
+            continue
+        for key, value in _values(parser, job).items():
+            if key in swept and recorded.get(key) != value:
+                before = f"{key}={recorded[key]}" if key in recorded else f"no {key}"
+                raise ConfigError(
+                    f"hydra.sweep.dir={folder} holds a sweep whose job {num} trained with "
+                    f"{before}; this sweep's job {num} has {key}={value}: continue a sweep with "
+                    "its own grid, or sweep into another folder"
+                )
+
+
+def _values(parser: OverridesParser, overrides: list[str]) -> dict[str, str]:
+    """``{key: value as written}`` of ``key=value`` overrides."""
+    return {o.key_or_group: o.get_value_element_as_str() for o in parser.parse_overrides(overrides)}
 
 
 def _check_subdir_tells_jobs_apart(config: DictConfig, subdir: str) -> None:
