@@ -200,3 +200,12 @@ def test_run_dir_of_a_file_a_checkpoints_folder_or_a_run_dir(tmp_path):
     assert run_dir_of(folder) == tmp_path / "run"
     assert run_dir_of(tmp_path / "run") == tmp_path / "run"
     assert run_dir_of(tmp_path / "loose.pt") == tmp_path
+
+
+def test_resolve_checkpoint_says_a_folder_holds_the_checkpoints_place(tmp_path):
+    (tmp_path / "checkpoints" / "last.pt").mkdir(parents=True)
+    with pytest.raises(CheckpointError) as caught:
+        resolve_checkpoint(tmp_path)
+    assert str(caught.value).endswith(
+        f"; {tmp_path / 'checkpoints' / 'last.pt'} is no file: move it away"
+    )

@@ -103,13 +103,17 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
             if candidate.is_file():
                 return candidate
         stopped_early = any((p / "last.pt").is_file() for p in (path, path / "checkpoints"))
+        not_files = [c for c in (path / f"{which}.pt", path / "checkpoints" / f"{which}.pt")
+                     if c.exists() and not c.is_file()]  # fmt: skip
     except (OSError, RuntimeError, ValueError) as err:  # too long, ~nosuchuser, a NUL byte
         reason = str(getattr(err, "strerror", None) or err).rstrip(".")
         raise CheckpointError(
             f"no checkpoint at {path}: it cannot be looked up ({reason})"
         ) from None
     hint = ""
-    if which != "last" and stopped_early:
+    if not_files:
+        hint = f"; {not_files[0]} is no file: move it away"
+    elif which != "last" and stopped_early:
         hint = "; it holds last.pt (no epoch had ended when it stopped?): use checkpoint=last"
     raise CheckpointError(
         f"no checkpoint at {path}: expected a .pt file, or a run dir holding "
