@@ -24,7 +24,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.amp import Amp
-from aegan.data import check_data_config, image_shape_of, test_size_of
+from aegan.data import check_data_config, image_shape_of, sizes_of, test_size_of
 from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import world_size
@@ -50,6 +50,8 @@ from aegan.tasks.build import build_task, check_choice, check_number, parameter_
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 ON_NONFINITE = ("stop", "skip")
 MEMORY_SHARE = 0.8  # of the device's memory that weights, gradients and Adam's state may take
+# validation images an objective needs: a Frechet distance's covariance needs two
+VALIDATION_IMAGES = {"val/pixel_fd": (2, "a Frechet distance: a covariance of pooled pixels")}
 
 
 @dataclass
@@ -193,7 +195,19 @@ def validate_config(cfg: DictConfig, *, entry: str = "train") -> None:
     task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
     check_memory(task, device)
     check_switches(trainer, task, device, world_size())
+    check_validation(task, cfg.data)
     check_evaluation(cfg.evaluate, task, cfg.data)
+
+
+def check_validation(task: Any, data_cfg: DictConfig) -> None:
+    """Refuse a validation split too small for the task's objective (it picks best.pt)."""
+    needed, why = VALIDATION_IMAGES.get(task.objective, (1, ""))
+    if data_cfg.val_size < needed:
+        raise ConfigError(
+            f"data.val_size={data_cfg.val_size} is too small for {task.name}: its validation "
+            f"objective {task.objective} ({why}) needs at least {needed} validation images; "
+            f"use data.val_size >= {needed}"
+        )
 
 
 def check_run_paths(cfg: DictConfig) -> None:
@@ -264,7 +278,7 @@ def check_memory(task: Any, device: torch.device) -> None:
 def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) -> None:
     """``evaluate.*``: known metrics this task can give, a positive sample count, and for
     the evaluation at the end, each metric's own limits on ``data_cfg``'s images (SSIM's
-    image size, IWAE's cost)."""
+    image size, IWAE's cost) and on the splits' sizes (a covariance needs two images)."""
     check_metrics(task, evaluate_cfg.metrics)
     check_number("evaluate.samples", evaluate_cfg.samples, low=10, high=10**7, integer=True)
     check_number(
@@ -275,7 +289,12 @@ def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) 
             "evaluate.iwae_images", evaluate_cfg.iwae_images, low=1, high=10**7, integer=True
         )
     if evaluate_cfg.at_end:  # aegan.evaluate checks them again on the run it reads
-        scope = Scope(Settings.of(evaluate_cfg), image_shape_of(data_cfg), test_size_of(data_cfg))
+        settings, shape = Settings.of(evaluate_cfg), image_shape_of(data_cfg)
+        scope = Scope(settings, shape, test_size_of(data_cfg))
+        check_metrics(task, evaluate_cfg.metrics, scope=scope)
+        sizes = sizes_of(data_cfg)  # then the data's sizes: an image folder is listed, not read
+        scope = Scope(settings, shape, sizes.test, train_images=sizes.train,
+                      classes=sizes.classes, source=sizes.source)  # fmt: skip
         check_metrics(task, evaluate_cfg.metrics, scope=scope)
 
 

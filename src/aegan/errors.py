@@ -65,10 +65,15 @@ class NonFiniteError(_OneLine, RuntimeError):
     """The loss became NaN or infinite and ``trainer.on_nonfinite=stop``."""
 
 
+class EvaluationError(_OneLine, RuntimeError):
+    """The final evaluation failed after training; the message says how to run it again."""
+
+
 class DiskFullError(_OneLine, OSError):
     """The disk filled up while a run wrote its record; the message says what was kept."""
 
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     ConfigError, CheckpointError, DataNotFoundError, DataFileError, NonFiniteError, DiskFullError,
+    EvaluationError,
 )  # fmt: skip

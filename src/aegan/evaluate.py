@@ -24,7 +24,7 @@ from aegan.engine.checkpoint import resolve_checkpoint, run_dir_of
 from aegan.engine.device import evaluation_threads, resolve_device
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import check_layout, merge_metrics
-from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, typed
+from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, EvaluationError, typed
 from aegan.files import check_folder, write_json
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.metrics.registry import Scope, Settings, check_metric_names, check_metrics
@@ -68,9 +68,9 @@ def evaluate_at_end(
     cfg: DictConfig, task, data, run_dir: Path, stop, step: int
 ) -> dict[str, float]:
     """``evaluate_task`` on a task training has just ended (``evaluate.at_end``), and
-    ``eval/step``: the weights its figures are of. A failure here loses nothing: the
-    checkpoints and the training metrics are written, and the log says how to evaluate
-    again."""
+    ``eval/step``: the weights its figures are of. A failure here loses nothing (the
+    checkpoints and the training metrics are written) but ends the run as failed, its one
+    line saying how to evaluate again: a run that measured nothing is no success."""
     try:
         metrics = evaluate_task(task, data, cfg.evaluate, stop=stop, run_dir=run_dir)
         return {**metrics, "eval/step": float(step)}
@@ -79,11 +79,10 @@ def evaluate_at_end(
     except Exception as err:
         if cfg.debug:
             raise
-        log.error(
-            "final evaluation failed (%s: %s); the trained run is intact. Evaluate it again with: "
-            "python -m aegan.evaluate run=%s", type(err).__name__, err, run_dir,
-        )  # fmt: skip
-        return {}
+        raise EvaluationError(
+            f"final evaluation failed ({type(err).__name__}: {str(err).splitlines()[0]}); the "
+            f"trained run is intact. Evaluate it again with: python -m aegan.evaluate run={run_dir}"
+        ) from err
 
 
 def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, float], step: int) -> dict:
@@ -236,10 +235,7 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
         cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
         overrides=list(cfg.overrides), searchpath=list(searchpath),
     )  # fmt: skip
-    scope = Scope(
-        Settings.of(cfg), tuple(run.data.test_images.shape[1:]), len(run.data.test_images),
-        key="metrics",
-    )  # fmt: skip
+    scope = Scope.of_data(Settings.of(cfg), run.data, key="metrics")
     check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)
     try:
         metrics = evaluate_task(run.task, run.data, cfg, stop=stop, run_dir=run.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -15,7 +16,7 @@ from aegan.data.batches import (
     normalized_batches,
 )
 from aegan.data.idx import read_idx
-from aegan.data.image_folder import load_image_folder
+from aegan.data.image_folder import list_image_folder, load_image_folder
 from aegan.data.sources import ImageData, load_cifar10, load_idx_dataset
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
 from aegan.files import check_folder
@@ -26,6 +27,7 @@ KNOWN_SHAPES = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (
 # Training images of each named data set (before the validation split), known before reading.
 KNOWN_TRAIN_SIZES = {"fashion_mnist": 60000, "mnist": 60000, "cifar10": 50000}
 KNOWN_TEST_SIZES = {"fashion_mnist": 10000, "mnist": 10000, "cifar10": 10000}
+KNOWN_CLASSES = {"fashion_mnist": 10, "mnist": 10, "cifar10": 10}
 BINARIZE = ("none", "dynamic", "fixed")
 MAX_IMAGE_SIZE = 1024  # image_folder's side: larger ones would not fit in memory whole
 
@@ -34,6 +36,7 @@ __all__ = [
     "KNOWN_SHAPES",
     "DataFileError",
     "DataNotFoundError",
+    "DataSizes",
     "DeviceBatches",
     "ImageData",
     "check_data_config",
@@ -43,6 +46,7 @@ __all__ = [
     "normalize",
     "normalized_batches",
     "read_idx",
+    "sizes_of",
     "test_size_of",
 ]
 
@@ -133,6 +137,35 @@ def test_size_of(data_cfg: DictConfig) -> int | None:
     if data_cfg.name == "image_folder":
         return data_cfg.test_size
     return KNOWN_TEST_SIZES.get(data_cfg.name)
+
+
+@dataclass(frozen=True)
+class DataSizes:
+    """What a data config will hold, known before an image is read; None: not known."""
+
+    train: int | None  # training images, after the validation split and data.subset
+    test: int | None
+    classes: int | None
+    source: str  # what sets them, for messages: "data=mnist", "data.root=DIR (N images)"
+
+
+def sizes_of(data_cfg: DictConfig) -> DataSizes:
+    """The split sizes and class count of ``data_cfg`` (checked by ``check_data_config``):
+    known for the named sets, listed (not read) for an image folder."""
+    name, subset = data_cfg.name, data_cfg.subset
+    if name == "image_folder":
+        val, test = data_cfg.val_size, data_cfg.test_size
+        folder, files, classes = list_image_folder(data_cfg.root, val_size=val, test_size=test)
+        train, source = len(files) - val - test, f"data.root={folder} ({len(files)} images)"
+        if subset is not None and subset < train:
+            train, source = subset, f"data.subset={subset}"
+        return DataSizes(train, test, len(classes), source)
+    total = KNOWN_TRAIN_SIZES.get(name)
+    train = None if total is None else total - data_cfg.val_size
+    if subset is not None and train is not None and subset < train:
+        train = subset
+    source = f"data.subset={subset}" if train == subset else f"data={name}"
+    return DataSizes(train, KNOWN_TEST_SIZES.get(name), KNOWN_CLASSES.get(name), source)
 
 
 def load_data(data_cfg: DictConfig, *, data_dir: str | Path) -> ImageData:

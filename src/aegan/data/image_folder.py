@@ -30,24 +30,7 @@ def load_image_folder(
     Labels are the sub-folder index (0 for a flat folder). A test split of ``test_size``
     images is held out after the validation split.
     """
-    if not root:
-        raise DataNotFoundError("data=image_folder needs data.root=FOLDER (a folder of images)")
-    folder = Path(root).expanduser()
-    if not folder.is_dir():
-        raise DataNotFoundError(f"data.root={folder} is not a folder")
-    # regular files only: opening a FIFO named x.png would wait forever for a writer
-    files = sorted(
-        p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-    )
-    if not files:
-        raise DataNotFoundError(
-            f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under data.root={folder}"
-        )
-    if test_size + val_size >= len(files):
-        raise ConfigError(
-            f"data.test_size={test_size} and data.val_size={val_size} leave no training images: "
-            f"data.root={folder} holds {len(files)} images"
-        )
+    folder, files, class_names = list_image_folder(root, val_size=val_size, test_size=test_size)
     needed = 2 * len(files) * channels * image_size**2  # the decoded list, then its stack
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if needed > memory:
@@ -56,7 +39,6 @@ def load_image_folder(
             f"data.channels={channels} they need {needed / 2**30:.1f} GiB, more than this "
             f"machine's {memory / 2**30:.1f} GiB of memory; use a smaller folder or image size"
         )
-    class_names = sorted({p.parent.relative_to(folder).as_posix() for p in files})
     class_index = {c: i for i, c in enumerate(class_names)}
     mode = "L" if channels == 1 else "RGB"
     images, labels = [], []
@@ -95,6 +77,32 @@ def load_image_folder(
         tuple(class_names),
         str(folder),
     )
+
+
+def list_image_folder(
+    root: str | None, *, val_size: int, test_size: int
+) -> tuple[Path, list[Path], list[str]]:
+    """(folder, its image files, its class names: the sub-folders that hold images, "." for
+    the folder itself) without reading an image; refuses splits that leave no training image."""
+    if not root:
+        raise DataNotFoundError("data=image_folder needs data.root=FOLDER (a folder of images)")
+    folder = Path(root).expanduser()
+    if not folder.is_dir():
+        raise DataNotFoundError(f"data.root={folder} is not a folder")
+    # regular files only: opening a FIFO named x.png would wait forever for a writer
+    files = sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
+    if not files:
+        raise DataNotFoundError(
+            f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under data.root={folder}"
+        )
+    if test_size + val_size >= len(files):
+        raise ConfigError(
+            f"data.test_size={test_size} and data.val_size={val_size} leave no training images: "
+            f"data.root={folder} holds {len(files)} images"
+        )
+    return folder, files, sorted({p.parent.relative_to(folder).as_posix() for p in files})
 
 
 def _eight_bit(image: Image.Image) -> Image.Image:

@@ -14,6 +14,7 @@ from aegan.metrics.classes import class_histogram_stats
 from aegan.metrics.classifier import classifier_accuracy
 from aegan.metrics.frechet import frechet_distance, kernel_inception_distance
 from aegan.metrics.inception import inception_metrics
+from aegan.metrics.limits import Needs
 from aegan.metrics.matching import best_matching, median_distance, mmd_squared
 from aegan.metrics.prdc import prdc
 from aegan.metrics.reconstruction import bce, psnr, ssim
@@ -25,6 +26,7 @@ IWAE_PASSES = 10**8
 SSIM_WINDOW = 11  # ssim's Gaussian window: an image side smaller has no valid region
 PRIOR_SAMPLES = 2000  # codes and prior draws in the MMD
 CODE_SAMPLES = 1000  # generated images per categorical code value
+COVARIANCE = "a covariance of image features"
 
 
 def _check_ssim_window(scope: Scope) -> None:
@@ -74,7 +76,7 @@ def _classifier(ev: Evaluation) -> dict[str, float]:
     }
 
 
-@metric("fd", needs=("sample",))
+@metric("fd", needs=("sample",), data=Needs(2, COVARIANCE, paired=True))
 def _fd(ev: Evaluation) -> dict[str, float]:
     return {
         **ev.generative(lambda a, b: {"fd": frechet_distance(a, b)}),
@@ -82,19 +84,19 @@ def _fd(ev: Evaluation) -> dict[str, float]:
     }
 
 
-@metric("kid", needs=("sample",))
+@metric("kid", needs=("sample",), data=Needs(2, "an unbiased MMD over pairs", paired=True))
 def _kid(ev: Evaluation) -> dict[str, float]:
     return ev.generative(
         lambda a, b: dict(zip(("kid", "kid_std"), kernel_inception_distance(a, b), strict=True))
     )
 
 
-@metric("prdc", needs=("sample",))
+@metric("prdc", needs=("sample",), data=Needs(4, "each image's 3 nearest neighbours", paired=True))
 def _prdc(ev: Evaluation) -> dict[str, float]:
     return ev.generative(lambda a, b: prdc(a, b, k=3))
 
 
-@metric("classes", needs=("sample",))
+@metric("classes", needs=("sample",), data=Needs(paired=True))
 def _classes(ev: Evaluation) -> dict[str, float]:
     """Entropy, classes covered and KL to the real class distribution of the predictions."""
     out = {}
@@ -107,7 +109,7 @@ def _classes(ev: Evaluation) -> dict[str, float]:
     return out
 
 
-@metric("inception", needs=("sample",))
+@metric("inception", needs=("sample",), data=Needs(2, COVARIANCE, paired=True))
 def _inception(ev: Evaluation) -> dict[str, float]:
     return inception_metrics(ev.real, ev.samples, ev.settings.inception_weights)
 
@@ -175,7 +177,7 @@ def _iwae(ev: Evaluation) -> dict[str, float]:
             "test/iwae_images": float(len(images))}  # fmt: skip
 
 
-@metric("active_units", needs=("encode",))
+@metric("active_units", needs=("encode",), data=Needs(2, "a variance over the test codes"))
 def _active_units(ev: Evaluation) -> dict[str, float]:
     """Latent dimensions whose posterior mean varies over the test set: Cov_x(E_q[z_d]) > 0.01
     (Burda et al. 2016)."""
@@ -186,7 +188,11 @@ def _active_units(ev: Evaluation) -> dict[str, float]:
 # ---- codes: the prior they should match, the classes a code should pick ----------------
 
 
-@metric("prior_match", needs=("posterior_codes", "sample_prior"))
+@metric(
+    "prior_match",
+    needs=("posterior_codes", "sample_prior"),
+    data=Needs(2, "a median distance between codes"),
+)
 def _prior_match(ev: Evaluation) -> dict[str, float]:
     """MMD^2 between the codes of 2,000 test images (draws of q(z|x) where the encoder is
     stochastic: the aggregated posterior) and 2,000 prior draws, and its floor: two prior
@@ -200,7 +206,7 @@ def _prior_match(ev: Evaluation) -> dict[str, float]:
             "codes/mmd_floor": mmd_squared(second, first, bandwidth)}  # fmt: skip
 
 
-@metric("code_control", needs=("generate_with_code",))
+@metric("code_control", needs=("generate_with_code",), data=Needs(0))
 def _code_control(ev: Evaluation) -> dict[str, float]:
     """How well a categorical code picks the class: 1,000 samples per code value, classified
     by the domain classifier; the accuracy after the best one-to-one matching of code values

@@ -42,12 +42,14 @@ from aegan.data import normalize
 from aegan.errors import ConfigError
 from aegan.metrics.classifier import extract_features, predict_classes
 from aegan.metrics.classifier_cache import load_or_train_classifier
+from aegan.metrics.limits import Needs, check_data_sizes
 from aegan.metrics.reconstruction import (
     fit_pca,
     linear_probe_accuracy,
 )
 
 CHUNK = 1000  # images per forward pass
+ANY_DATA = Needs()  # one test image, any classes
 
 
 def can(task: Any, capability: str) -> bool:
@@ -87,6 +89,15 @@ class Scope:
     image_shape: Sequence[int]  # (C, H, W)
     test_images: int | None  # the test split's size; None: not known
     key: str = "evaluate.metrics"  # the list of metrics; its section names the settings
+    train_images: int | None = None  # the training split's size (a fifth is the floor's)
+    classes: int | None = None  # classes in the data; None: not known
+    source: str = "the data"  # what sets the sizes, for messages
+
+    @classmethod
+    def of_data(cls, settings: Settings, data: Any, key: str = "metrics") -> Scope:
+        """The scope of data already read (``aegan.data.ImageData``)."""
+        return cls(settings, tuple(data.test_images.shape[1:]), len(data.test_images), key,
+                   len(data.train_images), len(data.classes), f"data={data.name}")  # fmt: skip
 
     def setting(self, name: str) -> str:
         """The full key of the setting ``name``: evaluate.NAME in training, NAME else."""
@@ -98,19 +109,22 @@ class Metric:
     needs: tuple[str, ...]  # task capabilities
     compute: Callable[[Evaluation], dict[str, float]]
     check: Callable[[Scope], None] | None = None  # ConfigError for settings it cannot work with
+    data: Needs = ANY_DATA
 
 
 METRICS: dict[str, Metric] = {}
 
 
 def metric(
-    name: str, needs: tuple[str, ...] = (), check: Callable[[Scope], None] | None = None
-) -> Callable:
+    name: str, needs: tuple[str, ...] = (), check: Callable[[Scope], None] | None = None,
+    data: Needs = ANY_DATA,
+) -> Callable:  # fmt: skip
     """Register ``fn(evaluation) -> {key: value}`` as the metric ``name``; ``check(scope)``
-    refuses, before any data is read, the settings it cannot be computed with."""
+    refuses, before any data is read, the settings it cannot be computed with, and ``data``
+    the data it cannot be computed on."""
 
     def register(fn: Callable[[Evaluation], dict[str, float]]) -> Callable:
-        METRICS[name] = Metric(needs, fn, check)
+        METRICS[name] = Metric(needs, fn, check, data)
         return fn
 
     return register
@@ -151,10 +165,13 @@ def check_metrics(
                     f"{key}: {name!r} needs a model that can {' and '.join(missing)}, which "
                     f"{type(task).__name__} cannot; its metrics are: {', '.join(task.metrics)}"
                 )
-    for name in names if scope is not None else ():
-        check = METRICS[name].check if name in METRICS else None  # a task's own may be unknown
-        if check is not None:
-            check(scope)
+    if scope is None:
+        return names
+    known = [name for name in names if name in METRICS]  # a task's own may be unknown
+    for name in known:
+        check_data_sizes(name, METRICS[name].data, scope)
+        if METRICS[name].check is not None:
+            METRICS[name].check(scope)
     return names
 
 
