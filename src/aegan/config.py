@@ -294,7 +294,7 @@ def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) 
         check_metrics(task, evaluate_cfg.metrics, scope=scope)
         sizes = sizes_of(data_cfg)  # then the data's sizes: an image folder is listed, not read
         scope = Scope(settings, shape, sizes.test, train_images=sizes.train,
-                      classes=sizes.classes, source=sizes.source)  # fmt: skip
+                      classes=sizes.classes, source=sizes.source, origin=sizes.origin)  # fmt: skip
         check_metrics(task, evaluate_cfg.metrics, scope=scope)
 
 

@@ -146,7 +146,8 @@ class DataSizes:
     train: int | None  # training images, after the validation split and data.subset
     test: int | None
     classes: int | None
-    source: str  # what sets them, for messages: "data=mnist", "data.root=DIR (N images)"
+    source: str  # what sets them, for messages: "data=mnist", "data.subset=N"
+    origin: str  # where the images are: "data=mnist", "data.root=DIR (N images)"
 
 
 def sizes_of(data_cfg: DictConfig) -> DataSizes:
@@ -156,16 +157,18 @@ def sizes_of(data_cfg: DictConfig) -> DataSizes:
     if name == "image_folder":
         val, test = data_cfg.val_size, data_cfg.test_size
         folder, files, classes = list_image_folder(data_cfg.root, val_size=val, test_size=test)
-        train, source = len(files) - val - test, f"data.root={folder} ({len(files)} images)"
+        origin = f"data.root={folder} ({len(files)} images)"
+        train, source = len(files) - val - test, origin
         if subset is not None and subset < train:
             train, source = subset, f"data.subset={subset}"
-        return DataSizes(train, test, len(classes), source)
+        return DataSizes(train, test, len(classes), source, origin)
     total = KNOWN_TRAIN_SIZES.get(name)
     train = None if total is None else total - data_cfg.val_size
     if subset is not None and train is not None and subset < train:
         train = subset
     source = f"data.subset={subset}" if train == subset else f"data={name}"
-    return DataSizes(train, KNOWN_TEST_SIZES.get(name), KNOWN_CLASSES.get(name), source)
+    classes = KNOWN_CLASSES.get(name)
+    return DataSizes(train, KNOWN_TEST_SIZES.get(name), classes, source, f"data={name}")
 
 
 def load_data(data_cfg: DictConfig, *, data_dir: str | Path) -> ImageData:

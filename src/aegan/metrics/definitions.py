@@ -27,6 +27,7 @@ SSIM_WINDOW = 11  # ssim's Gaussian window: an image side smaller has no valid r
 PRIOR_SAMPLES = 2000  # codes and prior draws in the MMD
 CODE_SAMPLES = 1000  # generated images per categorical code value
 COVARIANCE = "a covariance of image features"
+LABELS = Needs(labels=True)  # two or more classes: a probe or the domain classifier
 
 
 def _check_ssim_window(scope: Scope) -> None:
@@ -47,25 +48,27 @@ def _reconstruction(ev: Evaluation) -> dict[str, float]:
             "test/ssim": ssim(recon, test)}  # fmt: skip
 
 
-@metric("probe", needs=("encode",))
+@metric("probe", needs=("encode",), data=LABELS)
 def _probe(ev: Evaluation) -> dict[str, float]:
     return {"probe/accuracy": ev.probe(ev.task.encode)}
 
 
-@metric("pca", needs=("encode",))
+@metric("pca", needs=("encode",), data=Needs(labelled_part="pca/probe_accuracy"))
 def _pca(ev: Evaluation) -> dict[str, float]:
     """PCA at the code size: its test MSE (and ours over it) and the probe on its codes."""
     mean, components = ev.pca  # (D,), (D, dim)
     to_codes = lambda x: (x.flatten(1).double().cpu() - mean) @ components  # noqa: E731
     test = normalize(ev.data.test_images.cpu(), "unit").flatten(1).double()
     pca_mse = ((to_codes(test) @ components.T + mean) - test).square().mean().item()
-    out = {"pca/mse": pca_mse, "pca/probe_accuracy": ev.probe(to_codes)}
+    out = {"pca/mse": pca_mse}
+    if ev.labelled:  # one class: any probe scores 1.0
+        out["pca/probe_accuracy"] = ev.probe(to_codes)
     if can(ev.task, "reconstruct"):
         out["test/mse_over_pca"] = ev.test_mse / pca_mse
     return out
 
 
-@metric("classifier")
+@metric("classifier", data=LABELS)
 def _classifier(ev: Evaluation) -> dict[str, float]:
     """The domain classifier's accuracy on the test split (what its features are worth)."""
     data = ev.data
@@ -76,7 +79,7 @@ def _classifier(ev: Evaluation) -> dict[str, float]:
     }
 
 
-@metric("fd", needs=("sample",), data=Needs(2, COVARIANCE, paired=True))
+@metric("fd", needs=("sample",), data=Needs(2, COVARIANCE, paired=True, labels=True))
 def _fd(ev: Evaluation) -> dict[str, float]:
     return {
         **ev.generative(lambda a, b: {"fd": frechet_distance(a, b)}),
@@ -84,19 +87,19 @@ def _fd(ev: Evaluation) -> dict[str, float]:
     }
 
 
-@metric("kid", needs=("sample",), data=Needs(2, "an unbiased MMD over pairs", paired=True))
+@metric("kid", needs=("sample",), data=Needs(2, "an unbiased MMD over pairs", True, True))
 def _kid(ev: Evaluation) -> dict[str, float]:
     return ev.generative(
         lambda a, b: dict(zip(("kid", "kid_std"), kernel_inception_distance(a, b), strict=True))
     )
 
 
-@metric("prdc", needs=("sample",), data=Needs(4, "each image's 3 nearest neighbours", paired=True))
+@metric("prdc", needs=("sample",), data=Needs(4, "each image's 3 nearest neighbours", True, True))
 def _prdc(ev: Evaluation) -> dict[str, float]:
     return ev.generative(lambda a, b: prdc(a, b, k=3))
 
 
-@metric("classes", needs=("sample",), data=Needs(paired=True))
+@metric("classes", needs=("sample",), data=Needs(paired=True, labels=True))
 def _classes(ev: Evaluation) -> dict[str, float]:
     """Entropy, classes covered and KL to the real class distribution of the predictions."""
     out = {}
@@ -206,7 +209,7 @@ def _prior_match(ev: Evaluation) -> dict[str, float]:
             "codes/mmd_floor": mmd_squared(second, first, bandwidth)}  # fmt: skip
 
 
-@metric("code_control", needs=("generate_with_code",), data=Needs(0))
+@metric("code_control", needs=("generate_with_code",), data=Needs(0, labels=True))
 def _code_control(ev: Evaluation) -> dict[str, float]:
     """How well a categorical code picks the class: 1,000 samples per code value, classified
     by the domain classifier; the accuracy after the best one-to-one matching of code values

@@ -42,7 +42,7 @@ from aegan.data import normalize
 from aegan.errors import ConfigError
 from aegan.metrics.classifier import extract_features, predict_classes
 from aegan.metrics.classifier_cache import load_or_train_classifier
-from aegan.metrics.limits import Needs, check_data_sizes
+from aegan.metrics.limits import Needs, check_classes, check_data_sizes
 from aegan.metrics.reconstruction import (
     fit_pca,
     linear_probe_accuracy,
@@ -92,12 +92,14 @@ class Scope:
     train_images: int | None = None  # the training split's size (a fifth is the floor's)
     classes: int | None = None  # classes in the data; None: not known
     source: str = "the data"  # what sets the sizes, for messages
+    origin: str = "the data"  # where the images come from, for messages
 
     @classmethod
     def of_data(cls, settings: Settings, data: Any, key: str = "metrics") -> Scope:
         """The scope of data already read (``aegan.data.ImageData``)."""
         return cls(settings, tuple(data.test_images.shape[1:]), len(data.test_images), key,
-                   len(data.train_images), len(data.classes), f"data={data.name}")  # fmt: skip
+                   len(data.train_images), len(data.classes), f"data={data.name}",
+                   f"data={data.name} ({data.source})")  # fmt: skip
 
     def setting(self, name: str) -> str:
         """The full key of the setting ``name``: evaluate.NAME in training, NAME else."""
@@ -152,8 +154,10 @@ def check_metrics(
     """The metric names to compute for ``task``: ``names`` (a list) checked, or the task's own.
 
     Raises ``ConfigError`` naming ``key`` for a name that is not a metric, or one the task
-    cannot give; with ``scope``, also for a metric its own check refuses at these settings.
+    cannot give; with ``scope``, also for a metric its own check refuses at these settings,
+    or one the data cannot feed (``aegan.metrics.limits``).
     """
+    given = names is not None
     if names is None:
         names = tuple(task.metrics)
     else:
@@ -172,7 +176,8 @@ def check_metrics(
         check_data_sizes(name, METRICS[name].data, scope)
         if METRICS[name].check is not None:
             METRICS[name].check(scope)
-    return names
+    needs = {name: METRICS[name].data for name in known}
+    return check_classes(task, known, needs, scope, explicit=given)
 
 
 def evaluate(
@@ -203,8 +208,15 @@ class Evaluation:
         """The figures of the metrics ``names``, sharing what they share."""
         out: dict[str, float] = {}
         for name in names:
+            if METRICS[name].data.labels and not self.labelled:
+                continue  # refused, or said, by check_classes
             out.update(METRICS[name].compute(self))
         return out
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the data has two or more classes to probe and classify."""
+        return len(self.data.classes) >= 2
 
     def _map(self, fn: Callable[[torch.Tensor], torch.Tensor], images_u8: torch.Tensor):
         """``fn`` over [0, 1] float chunks of uint8 images, results concatenated on the CPU."""
