@@ -4,6 +4,7 @@ is the protocol): what it needs of the task, and how it computes its figures fro
 
 from __future__ import annotations
 
+import logging
 import math
 
 import torch
@@ -20,6 +21,7 @@ from aegan.metrics.prdc import prdc
 from aegan.metrics.reconstruction import bce, psnr, ssim
 from aegan.metrics.registry import CHUNK, Evaluation, Scope, can, metric
 
+log = logging.getLogger(__name__)
 IWAE_BATCH = 20000  # decodes per forward pass of the IWAE bound
 # decoder passes of the IWAE bound: ten times the default's (k=1000 on 10,000 test images)
 IWAE_PASSES = 10**8
@@ -55,16 +57,24 @@ def _probe(ev: Evaluation) -> dict[str, float]:
 
 @metric("pca", needs=("encode",), data=Needs(labelled_part="pca/probe_accuracy"))
 def _pca(ev: Evaluation) -> dict[str, float]:
-    """PCA at the code size: its test MSE (and ours over it) and the probe on its codes."""
+    """PCA at the code size: its test MSE (and ours over it) and the probe on its codes. A
+    code as wide as an image keeps every pixel: no MSE (rounding error) and no ratio."""
     mean, components = ev.pca  # (D,), (D, dim)
     to_codes = lambda x: (x.flatten(1).double().cpu() - mean) @ components  # noqa: E731
-    test = normalize(ev.data.test_images.cpu(), "unit").flatten(1).double()
-    pca_mse = ((to_codes(test) @ components.T + mean) - test).square().mean().item()
-    out = {"pca/mse": pca_mse}
+    out = {}
+    if components.shape[1] < len(mean):
+        test = normalize(ev.data.test_images.cpu(), "unit").flatten(1).double()
+        out["pca/mse"] = ((to_codes(test) @ components.T + mean) - test).square().mean().item()
+        if can(ev.task, "reconstruct"):
+            out["test/mse_over_pca"] = ev.test_mse / out["pca/mse"]
+    else:  # a sweep over latent_dim goes on: the other figures stand
+        log.warning(
+            "pca: a code of %d numbers holds all %d pixel values of an image, so PCA at that "
+            "size reconstructs every image exactly; pca/mse and test/mse_over_pca are left out",
+            int(ev.task.latent_dim), len(mean),
+        )  # fmt: skip
     if ev.labelled:  # one class: any probe scores 1.0
         out["pca/probe_accuracy"] = ev.probe(to_codes)
-    if can(ev.task, "reconstruct"):
-        out["test/mse_over_pca"] = ev.test_mse / pca_mse
     return out
 
 

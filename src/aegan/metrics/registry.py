@@ -14,7 +14,8 @@ Protocol
   varies over the test set by more than 0.01.
 - Codes (``probe``, ``pca``): a linear probe (logistic regression from code to label, fit on
   ``probe_train`` training codes, scored on the test codes); PCA at the task's code size,
-  one basis fitted on the whole training split for both its test MSE and its probe.
+  one basis fitted on the whole training split for both its test MSE and its probe (no MSE
+  where the code is as wide as an image: PCA then reconstructs exactly).
 - Codes against their prior (``prior_match``; adversarial autoencoders): MMD^2 between test
   codes (draws of q(z|x) for a Gaussian encoder) and prior draws, with its floor from two
   prior draws. A categorical code's control of the class (``code_control``; InfoGAN): the
