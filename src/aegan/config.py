@@ -31,6 +31,7 @@ from aegan.engine.distributed import world_size
 from aegan.errors import ConfigError
 from aegan.files import check_folder, set_by
 from aegan.hydra_errors import unset_message
+from aegan.metrics.inception import check_weights
 from aegan.metrics.registry import Scope, Settings, check_metrics
 from aegan.schema import (
     GROUPS,
@@ -288,6 +289,7 @@ def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) 
         check_number(
             "evaluate.iwae_images", evaluate_cfg.iwae_images, low=1, high=10**7, integer=True
         )
+    check_weights("evaluate.inception_weights", evaluate_cfg.inception_weights)
     if evaluate_cfg.at_end:  # aegan.evaluate checks them again on the run it reads
         settings, shape = Settings.of(evaluate_cfg), image_shape_of(data_cfg)
         scope = Scope(settings, shape, test_size_of(data_cfg))

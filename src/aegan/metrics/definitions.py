@@ -14,7 +14,7 @@ from aegan.errors import ConfigError
 from aegan.metrics.classes import class_histogram_stats
 from aegan.metrics.classifier import classifier_accuracy
 from aegan.metrics.frechet import frechet_distance, kernel_inception_distance
-from aegan.metrics.inception import inception_metrics
+from aegan.metrics.inception import check_inception, inception_metrics
 from aegan.metrics.limits import Needs
 from aegan.metrics.matching import best_matching, median_distance, mmd_squared
 from aegan.metrics.prdc import prdc
@@ -122,7 +122,14 @@ def _classes(ev: Evaluation) -> dict[str, float]:
     return out
 
 
-@metric("inception", needs=("sample",), data=Needs(2, COVARIANCE, paired=True))
+def _check_inception(scope: Scope) -> None:
+    key = scope.setting("inception_weights")
+    check_inception(key, scope.settings.inception_weights)
+
+
+@metric(
+    "inception", needs=("sample",), check=_check_inception, data=Needs(2, COVARIANCE, paired=True)
+)
 def _inception(ev: Evaluation) -> dict[str, float]:
     return inception_metrics(ev.real, ev.samples, ev.settings.inception_weights)
 
