@@ -230,7 +230,8 @@ def _report(cfg: DictConfig, metrics: dict[str, float]) -> None:
         f"{k}={v:.5g}" for k, v in sorted(metrics.items()) if k.startswith(("test/", "val/"))
     )
     log.info("run dir: %s", run_dir)
-    log.info("tensorboard: tensorboard --logdir %s", run_dir / "tb")
+    if cfg.logger.enabled:  # logger=none writes no tb/ folder to point at
+        log.info("tensorboard: tensorboard --logdir %s", run_dir / "tb")
     log.info("final metrics: %s", shown)
 
 
