@@ -85,7 +85,9 @@ def fit(
     total_steps = len(batches) * trainer_cfg.epochs
     window = ScalarWindow(task, run, trainer_cfg, total_steps, progress.step)
     clock = Clock()
+    first_step = progress.step
     while progress.epoch < trainer_cfg.epochs:
+        epoch_step = progress.step
         task.train()
         clock.start_epoch()
         window.restart_timer()
@@ -111,11 +113,31 @@ def fit(
         clock.end_validation()
         _save(task, run, progress, trainer_cfg, is_best=is_best)
         clock.report_epoch(progress.epoch)
+        window.report_skipped(f"epoch {progress.epoch}", progress.step - epoch_step)
         if run.stop.signal_number:  # it came in the epoch's last step, validation or saving
             _stop(run, window, progress, trainer_cfg, len(batches))
     window.close()
     clock.report_run()
+    _check_trained(task, progress, window, progress.step - first_step)
     return progress
+
+
+def _check_trained(task: Task, progress: Progress, window: ScalarWindow, steps: int) -> None:
+    """Raise ``NonFiniteError`` for a run that trained nothing (every step skipped) or whose
+    objective was never finite: checkpoints are kept, but it is no success."""
+    window.report_skipped("training", steps, since_start=True)
+    if steps and window.skipped_total >= steps:
+        raise NonFiniteError(
+            f"every one of the {steps} steps had a non-finite loss and was skipped "
+            "(trainer.on_nonfinite=skip): nothing was trained; lower the learning rate or use "
+            "bf16/fp32"
+        )
+    if progress.history and progress.best_objective == float("inf"):
+        last = progress.history[-1].get(task.objective)
+        raise NonFiniteError(
+            f"the validation objective {task.objective} was never finite (last: {last}): "
+            "no weights to keep; lower the learning rate or use bf16/fp32"
+        )
 
 
 def _validate(
@@ -185,7 +207,7 @@ class ScalarWindow:
     def __init__(self, task: Task, run: RunContext, trainer_cfg, total_steps: int, done: int):
         self.task, self.run, self.on_nonfinite = task, run, trainer_cfg.on_nonfinite
         self.stats = StepAccumulator()
-        self.skipped_total = 0
+        self.skipped_total = self.skipped_said = 0
         self.started = perf_counter()
         self.bar = tqdm(
             total=total_steps, initial=done, disable=None if run.is_main else True,
@@ -227,6 +249,15 @@ class ScalarWindow:
             {k.split("/")[-1]: f"{v:.4g}" for k, v in scalars.items() if not k.startswith("lr/")}
         )
         self.started = perf_counter()
+
+    def report_skipped(self, when: str, steps: int, *, since_start: bool = False) -> None:
+        """Say on the console how many of ``steps`` were skipped for a non-finite loss since
+        the last report (``since_start``: in all), if any."""
+        skipped = self.skipped_total - (0 if since_start else self.skipped_said)
+        self.skipped_said = self.skipped_total
+        if skipped:
+            log.warning("%s: %d of %d steps skipped, their loss not finite "
+                        "(trainer.on_nonfinite=skip)", when, skipped, steps)  # fmt: skip
 
     def close(self) -> None:
         self.bar.close()

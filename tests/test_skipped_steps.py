@@ -1,0 +1,54 @@
+"""trainer.on_nonfinite=skip: the skipped steps are said on the console, and a run that
+skipped every step, or whose objective was never finite, is no success."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fit_task import PixelTask, run_fit
+
+from aegan.errors import NonFiniteError
+
+
+def warnings_of(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_skipped_steps_are_counted_per_epoch_and_at_the_end(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="aegan.engine.loop"):
+        run_fit(tmp_path, epochs=2, on_nonfinite="skip", nan_steps=[2, 7, 12])
+    assert warnings_of(caplog) == [
+        "epoch 1: 2 of 8 steps skipped, their loss not finite (trainer.on_nonfinite=skip)",
+        "epoch 2: 1 of 8 steps skipped, their loss not finite (trainer.on_nonfinite=skip)",
+        "training: 3 of 16 steps skipped, their loss not finite (trainer.on_nonfinite=skip)",
+    ]
+
+
+def test_a_run_without_a_skipped_step_says_nothing_of_them(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="aegan.engine.loop"):
+        run_fit(tmp_path, epochs=1, on_nonfinite="skip")
+    assert warnings_of(caplog) == []
+
+
+def test_a_run_that_skipped_every_step_fails(tmp_path):
+    with pytest.raises(NonFiniteError) as caught:
+        run_fit(tmp_path, epochs=2, on_nonfinite="skip", nan_steps=range(1, 17))
+    assert str(caught.value) == (
+        "every one of the 16 steps had a non-finite loss and was skipped "
+        "(trainer.on_nonfinite=skip): nothing was trained; lower the learning rate or use "
+        "bf16/fp32"
+    )
+
+
+class NanValidation(PixelTask):
+    def validate(self, batches, amp):
+        list(batches)
+        return {"val/mse": float("nan")}
+
+
+def test_a_run_whose_objective_was_never_finite_fails(tmp_path):
+    with pytest.raises(NonFiniteError, match=r"^the validation objective val/mse was never "
+                       r"finite \(last: nan\)"):  # fmt: skip
+        run_fit(tmp_path, epochs=1, on_nonfinite="skip", task=NanValidation())
+    assert (tmp_path / "checkpoints" / "last.pt").is_file()  # kept, for a look
