@@ -7,6 +7,7 @@ objective (the best validation figure) for sweepers.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import logging
@@ -151,7 +152,12 @@ def _train(
 
     # Ctrl-C / SIGTERM: the step in flight ends, a checkpoint is saved (engine/interrupt.py)
     flush = flushes_denormals(cfg.trainer, device)
-    with stop_on_signals(dist.world_size, device) as stop, denormal_mode(flush):
+    # the log closed (flushed) however the run ends: a failed final evaluation, a stop
+    with (
+        stop_on_signals(dist.world_size, device) as stop,
+        denormal_mode(flush),
+        contextlib.closing(logger),
+    ):
         context = RunContext(
             amp=amp, logger=logger, checkpoint_dir=run_dir / "checkpoints", record=record,
             seed=cfg.seed, batch_size=cfg.data.batch_size,
@@ -171,7 +177,6 @@ def _train(
             _log_codes(task, data, logger, cfg.logger.projector_samples, progress.step)
             finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
             logger.hparams(hparams_of(cfg), finite, progress.step)
-    logger.close()
     return metrics
 
 
