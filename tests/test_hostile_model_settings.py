@@ -98,6 +98,9 @@ CASES = [
     ("aae", {"model.discriminator.num_labels": 10}, "model.discriminator.num_labels=10 is not allowed: with model.label_prior=false it must be 0"),
     ("aae", {"model.prior": "mixture", "model.label_prior": True}, "model.discriminator.num_labels=0 is not allowed: with model.label_prior=true it must be 10"),
     ("aae", {"model.prior": "mixture", "model.label_prior": True, "model.discriminator.num_labels": 5}, "num_labels=5 is not allowed"),
+    # the fixed-noise grid: at least one image (make_grid has nothing to lay out otherwise)
+    ("dcgan", {"model.num_fixed_noise": 0}, "model.num_fixed_noise=0 is not allowed: it must be an integer in [1, 1024]"),
+    ("infogan", {"model.latent_dim": 74}, "model.latent_dim=74 is not allowed: InfoGAN's generator input is model.noise_dim + model.categories + model.continuous (= 74)"),
     # the option's name: the run's record picks its config by it
     ("vae", {"model.name": None}, "model.name=null is not allowed: it must be the name of the model option"),
     ("dcgan", {"model.name": "a/b"}, "model.name='a/b' is not allowed"),

@@ -27,6 +27,8 @@ from aegan.tasks.adversarial import (
 from aegan.tasks.build import build_network, build_optimizer, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
 
+MAX_GRID = 1024  # model.num_fixed_noise: a 32x32 grid of samples
+
 
 class GanTask(Task):
     """Train a generator against a discriminator; the objective is ``val/pixel_fd``.
@@ -73,6 +75,8 @@ class GanTask(Task):
         check_number("model.fd_samples", fd_samples, low=2, high=10**6, integer=True)
         check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 2, integer=True)
         check_number("model.latent_dim", latent_dim, low=1, high=2**20, integer=True)
+        # drawn at once, shown as one grid each epoch: at least one image, not a huge tensor
+        check_number("model.num_fixed_noise", num_fixed_noise, low=1, high=MAX_GRID, integer=True)
         self.latent_dim = int(latent_dim)
         self.generator = build_network(
             "model.generator", generator, image_shape=image_shape, latent_dim=self.latent_dim
@@ -105,7 +109,7 @@ class GanTask(Task):
             self.networks["generator_ema"] = self.ema.network
 
         noise = torch.Generator().manual_seed(noise_seed)
-        # (64, latent_dim), saved in extra_state: a resume draws the same grid
+        # (num_fixed_noise, latent_dim), saved in extra_state: a resume draws the same grid
         self.fixed_noise = self.draw_latents(num_fixed_noise, noise).to(self.device)
         self.val_noise_seed = noise_seed + 1
         self.fd_samples = fd_samples

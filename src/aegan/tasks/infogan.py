@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from aegan.amp import Amp
 from aegan.data import normalize
+from aegan.errors import ConfigError
 from aegan.tasks.adversarial import grad_norm
 from aegan.tasks.build import check_number
 from aegan.tasks.gan import GanTask
@@ -49,6 +50,12 @@ class InfoGanTask(GanTask):
         check_number("model.continuous_weight", continuous_weight, low=0, high=1e6)
         self.noise_dim, self.categories, self.continuous = noise_dim, categories, continuous
         self.info_weight, self.continuous_weight = float(info_weight), float(continuous_weight)
+        if "latent_dim" in gan_settings:  # it would be overwritten: say what sets it
+            raise ConfigError(
+                f"model.latent_dim={gan_settings['latent_dim']} is not allowed: InfoGAN's "
+                f"generator input is model.noise_dim + model.categories + model.continuous "
+                f"(= {noise_dim + categories + continuous}); set those and remove model.latent_dim"
+            )
         gan_settings["latent_dim"] = noise_dim + categories + continuous
         super().__init__(image_shape=image_shape, name=name, **gan_settings)
 
