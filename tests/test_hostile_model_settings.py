@@ -72,6 +72,8 @@ CASES = [
     ("autoencoder", {f"{OPT}.amsgrd": True}, f"{OPT}.amsgrd=true is not allowed: {OPT}._target_=torch.optim.Adam takes no argument amsgrd; its arguments are: lr, betas, eps, weight_decay, amsgrad"),
     ("autoencoder", {f"{OPT}._target_": "torch.optim.Adagrad", f"{OPT}.lr_decay": "0.9"}, f"{OPT}.lr_decay='0.9' is not allowed"),
     ("dcgan", {"model.g_optimizer._target_": "torch.optim.NAdam"}, "model.g_optimizer.fused=true is not allowed: model.g_optimizer._target_=torch.optim.NAdam takes no argument fused"),
+    # the optimizer's own refusal (torch raises RuntimeError for some): named by its key
+    ("aae", {"model.ae_optimizer.differentiable": True}, "model.ae_optimizer is not allowed as set (torch.optim.Adam with lr=0.001, fused=true, differentiable=true): `fused` does not support `differentiable`"),
     # GAN losses: the setting's own line, not the task's failure
     ("aae", {"model.gan_loss": "abc"}, "model.gan_loss='abc' is not a GAN loss here"),
     ("dcgan", {"model.loss": None}, "model.loss=null is not a GAN loss here"),

@@ -150,10 +150,11 @@ def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
         return optimizer(list(params))
     except ConfigError:
         raise
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RuntimeError) as err:  # torch raises all three on settings
         reason = " ".join(str(err).split())[:300]
+        settings = ", ".join(f"{k}={_plain(v)}" for k, v in cfg.items() if not k.startswith("_"))
         raise ConfigError(
-            f"{key}._target_={cfg['_target_']} could not be built: {reason}"
+            f"{key} is not allowed as set ({cfg['_target_']} with {settings}): {reason}"
         ) from None
 
 
