@@ -17,6 +17,7 @@ from omegaconf import OmegaConf, open_dict
 import aegan.config
 from aegan.config import validate_config
 from aegan.errors import ConfigError
+from aegan.tasks import GanTask, InfoGanTask
 from aegan.tasks.build import build_network, check_optimizer_arguments
 
 
@@ -103,6 +104,11 @@ CASES = [
     # the fixed-noise grid: at least one image (make_grid has nothing to lay out otherwise)
     ("dcgan", {"model.num_fixed_noise": 0}, "model.num_fixed_noise=0 is not allowed: it must be an integer in [1, 1024]"),
     ("infogan", {"model.latent_dim": 74}, "model.latent_dim=74 is not allowed: InfoGAN's generator input is model.noise_dim + model.categories + model.continuous (= 74)"),
+    # a network without what its task calls on it: refused before data, not at the first step
+    ("conv_autoencoder", {"model.net._target_": "aegan.models.ConvVAE"}, "model.net._target_=aegan.models.ConvVAE is not allowed here: the task calls its forward, encode, decode_logits, and it has no forward"),
+    ("autoencoder", {"model.net._target_": "aegan.models.DenseVAE"}, "model.net._target_=aegan.models.DenseVAE is not allowed here: the task calls its forward, encode, decode_logits, and it has no forward"),
+    ("vae", {"model.net._target_": "aegan.models.DenseAutoencoder"}, "model.net._target_=aegan.models.DenseAutoencoder is not allowed here: the VAE needs an encoder that gives a mean and a log-variance"),
+    ("vae_gan", {"model.discriminator._target_": "aegan.models.JointDiscriminator"}, "model.discriminator._target_=aegan.models.JointDiscriminator is not allowed here: the task calls its features, _head, and it has no features, _head"),
     # the option's name: the run's record picks its config by it
     ("vae", {"model.name": None}, "model.name=null is not allowed: it must be the name of the model option"),
     ("dcgan", {"model.name": "a/b"}, "model.name='a/b' is not allowed"),
@@ -168,3 +174,15 @@ def test_a_users_own_network_keeps_its_own_meaning_of_the_names():
     own = {**conv, "_target_": "aegan.models.dcgan.Discriminator"}
     with pytest.raises(ConfigError, match=r"^model.net.kernel_size=4 is not allowed"):
         build_network("model.net", OmegaConf.create(own))
+
+
+def test_a_network_without_what_the_task_calls_is_refused_by_its_target():
+    """InfoGAN's step calls D's Q head: a plain discriminator has none."""
+    plain = OmegaConf.create({"_target_": "aegan.models.Discriminator"})
+    with pytest.raises(
+        ConfigError,
+        match=r"^model.discriminator._target_=aegan.models.Disc"
+        r"riminator is not allowed here: .* it has no forward_with_q, categories",
+    ):
+        build_network("model.discriminator", plain, require=InfoGanTask.discriminator_calls)
+    assert build_network("model.discriminator", plain, require=GanTask.discriminator_calls)

@@ -124,7 +124,10 @@ class AaeTask(Task):
         self.gan = get_gan_loss(gan_loss, "model.gan_loss", penalty=False)
         self.name, self.latent_dim, self.loss_kind = name, latent_dim, loss
         self.device = torch.device(device)
-        self.net = build_network("model.net", net, image_shape=image_shape).to(device)
+        self.net = build_network(
+            "model.net", net, require=("encode", "decode_logits", "encoder"),
+            image_shape=image_shape,
+        ).to(device)  # fmt: skip
         self.gaussian = posterior == "gaussian"
         if self.gaussian != isinstance(self.net, GaussianEncoderDecoder):
             raise ConfigError(
@@ -133,7 +136,9 @@ class AaeTask(Task):
                 f"model.net._target_={net['_target_']} does not; use the model's own "
                 "aegan.models.aae_autoencoder, which follows model.posterior"
             )
-        self.discriminator = build_network("model.discriminator", discriminator).to(device)
+        self.discriminator = build_network(
+            "model.discriminator", discriminator, require=("forward",)
+        ).to(device)
         labels = COMPONENTS if label_prior else 0  # D's one-hot input: the label, or none
         if getattr(self.discriminator, "num_labels", labels) != labels:
             raise ConfigError(  # else D asks for labels the step does not give, or ignores them

@@ -54,7 +54,10 @@ class AutoencoderTask(Task):
         check_choice("model.loss", loss, AE_LOSSES)
         check_number("model.latent_dim", latent_dim, low=1, high=2**31 - 1, integer=True)
         check_sizes("model.hidden_dims", hidden_dims)
-        self.net: nn.Module = build_network("model.net", net, image_shape=image_shape).to(device)
+        self.net: nn.Module = build_network(
+            "model.net", net, require=("forward", "encode", "decode_logits"),
+            image_shape=image_shape,
+        ).to(device)  # fmt: skip
         if getattr(self.net, "latent_dim", latent_dim) != latent_dim:
             raise ConfigError(
                 f"model.net builds codes of size {self.net.latent_dim}, model.latent_dim={latent_dim}"

@@ -63,15 +63,17 @@ class BiganTask(Task):
         self.name, self.latent_dim, self.stochastic = name, latent_dim, stochastic_encoder
         self.device = torch.device(device)
         self.generator = build_network(
-            "model.generator", generator, image_shape=image_shape, latent_dim=latent_dim
-        ).to(device)
+            "model.generator", generator, require=("forward",), image_shape=image_shape,
+            latent_dim=latent_dim,
+        ).to(device)  # fmt: skip
         self.encoder = build_network(  # ALI's encoder gives a mean and a log-variance
-            "model.encoder", encoder, image_shape=image_shape,
+            "model.encoder", encoder, require=("forward",), image_shape=image_shape,
             out_features=latent_dim * (2 if stochastic_encoder else 1),
         ).to(device)  # fmt: skip
         self.discriminator = build_network(
-            "model.discriminator", discriminator, image_shape=image_shape, latent_dim=latent_dim
-        ).to(device)
+            "model.discriminator", discriminator, require=("forward",), image_shape=image_shape,
+            latent_dim=latent_dim,
+        ).to(device)  # fmt: skip
         self.networks: dict[str, nn.Module] = {
             "generator": self.generator, "encoder": self.encoder, "discriminator": self.discriminator,
         }  # fmt: skip

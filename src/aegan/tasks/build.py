@@ -80,9 +80,12 @@ def build_task(model_cfg: DictConfig, image_shape: Sequence[int], device: torch.
     return task
 
 
-def build_network(key: str, cfg: DictConfig, **sizes: Any) -> nn.Module:
+def build_network(
+    key: str, cfg: DictConfig, *, require: Sequence[str] = (), **sizes: Any
+) -> nn.Module:
     """The ``nn.Module`` of the sub-config ``key`` (e.g. ``model.generator``), with ``sizes``
-    (image_shape, ...) that come from the data rather than the config."""
+    (image_shape, ...) that come from the data rather than the config; ``require``: the
+    methods and attributes the task calls on it."""
     settings = {**cfg, **sizes}
     if str(cfg.get("_target_", "")).startswith(OWN_NETWORKS):  # a user's may mean otherwise
         check_network_settings(key, {k: v for k, v in cfg.items() if k not in sizes})
@@ -94,6 +97,12 @@ def build_network(key: str, cfg: DictConfig, **sizes: Any) -> nn.Module:
         network = _instantiate(key, cfg, **sizes)
     if not isinstance(network, nn.Module):
         raise ConfigError(f"{key}._target_={cfg['_target_']} is not an nn.Module")
+    missing = [name for name in require if not _has(network, name)]
+    if missing:  # else the first step fails with NotImplementedError or AttributeError
+        raise ConfigError(
+            f"{key}._target_={cfg['_target_']} is not allowed here: the task calls its "
+            f"{', '.join(require)}, and it has no {', '.join(missing)}"
+        )
     empty = [name for name, p in network.named_parameters() if p.numel() == 0]
     if empty:  # a layer of width 0 trains nothing; this line says which setting made it,
         # not torch's warning about zero-element tensors before it
@@ -104,6 +113,13 @@ def build_network(key: str, cfg: DictConfig, **sizes: Any) -> nn.Module:
     for warning in caught:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return network
+
+
+def _has(network: nn.Module, name: str) -> bool:
+    """Whether ``network`` has ``name``; ``forward``: its own, not Module's placeholder."""
+    if name == "forward":
+        return type(network).forward is not nn.Module.forward
+    return hasattr(network, name)
 
 
 def _zero_size_setting(key: str, settings: dict[str, Any]) -> str:

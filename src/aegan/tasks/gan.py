@@ -45,6 +45,7 @@ class GanTask(Task):
 
     objective = "val/pixel_fd"
     metrics = ("classifier", "fd", "kid", "prdc", "classes")
+    discriminator_calls: tuple[str, ...] = ("forward",)  # what a step calls on D
 
     def __init__(
         self,
@@ -79,11 +80,13 @@ class GanTask(Task):
         check_number("model.num_fixed_noise", num_fixed_noise, low=1, high=MAX_GRID, integer=True)
         self.latent_dim = int(latent_dim)
         self.generator = build_network(
-            "model.generator", generator, image_shape=image_shape, latent_dim=self.latent_dim
-        )
+            "model.generator", generator, require=("forward",), image_shape=image_shape,
+            latent_dim=self.latent_dim,
+        )  # fmt: skip
         self.discriminator = build_network(
-            "model.discriminator", discriminator, image_shape=image_shape
-        )
+            "model.discriminator", discriminator, require=self.discriminator_calls,
+            image_shape=image_shape,
+        )  # fmt: skip
         self.generator.to(device)
         self.discriminator.to(device)
         self.name = name

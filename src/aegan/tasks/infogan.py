@@ -30,6 +30,7 @@ class InfoGanTask(GanTask):
     (noise (noise_dim), one-hot c (categories), continuous (continuous))."""
 
     metrics = ("code_control", "classifier", "fd", "kid", "prdc", "classes")
+    discriminator_calls = ("forward", "forward_with_q", "categories", "continuous")
 
     def __init__(
         self,

@@ -24,7 +24,7 @@ from aegan.contract import Task
 from aegan.data import normalize
 from aegan.errors import ConfigError
 from aegan.losses import bernoulli_nll
-from aegan.models.vae import reparameterize
+from aegan.models.vae import GaussianEncoderDecoder, reparameterize
 from aegan.tasks.build import (
     build_network,
     build_optimizer,
@@ -96,7 +96,14 @@ class VaeTask(Task):
         check_sizes("model.hidden_dims", hidden_dims)
         self.name, self.latent_dim, self.likelihood = name, latent_dim, likelihood
         self.beta, self.kl_warmup_steps = float(beta), int(kl_warmup_steps)
-        self.net = build_network("model.net", net, image_shape=image_shape).to(device)
+        self.net = build_network(
+            "model.net", net, require=("encode", "decode_logits"), image_shape=image_shape
+        ).to(device)
+        if not isinstance(self.net, GaussianEncoderDecoder):  # encode gives (mean, logvar)
+            raise ConfigError(
+                f"model.net._target_={net['_target_']} is not allowed here: the VAE needs an "
+                "encoder that gives a mean and a log-variance (aegan.models.DenseVAE, ConvVAE)"
+            )
         self.device = torch.device(device)
         self.networks: dict[str, nn.Module] = {"vae": self.net}
         params = list(self.net.parameters())

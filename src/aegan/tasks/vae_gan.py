@@ -72,12 +72,16 @@ class VaeGanTask(Task):
         self.name, self.latent_dim, self.gamma, self.beta = name, latent_dim, gamma, beta
         self.device = torch.device(device)
         self.encoder = build_network(
-            "model.encoder", encoder, image_shape=image_shape, out_features=2 * latent_dim
+            "model.encoder", encoder, require=("forward",), image_shape=image_shape,
+            out_features=2 * latent_dim,
+        ).to(device)  # fmt: skip
+        self.decoder = build_network(
+            "model.decoder", decoder, require=("forward",), image_shape=image_shape
         ).to(device)
-        self.decoder = build_network("model.decoder", decoder, image_shape=image_shape).to(device)
-        self.discriminator = build_network(
-            "model.discriminator", discriminator, image_shape=image_shape
-        ).to(device)
+        self.discriminator = build_network(  # its features measure the reconstruction error
+            "model.discriminator", discriminator, require=("features", "_head"),
+            image_shape=image_shape,
+        ).to(device)  # fmt: skip
         self.networks: dict[str, nn.Module] = {
             "encoder": self.encoder, "decoder": self.decoder, "discriminator": self.discriminator,
         }  # fmt: skip
