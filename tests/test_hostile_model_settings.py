@@ -109,6 +109,14 @@ CASES = [
     ("autoencoder", {"model.net._target_": "aegan.models.DenseVAE"}, "model.net._target_=aegan.models.DenseVAE is not allowed here: the task calls its forward, encode, decode_logits, and it has no forward"),
     ("vae", {"model.net._target_": "aegan.models.DenseAutoencoder"}, "model.net._target_=aegan.models.DenseAutoencoder is not allowed here: the VAE needs an encoder that gives a mean and a log-variance"),
     ("vae_gan", {"model.discriminator._target_": "aegan.models.JointDiscriminator"}, "model.discriminator._target_=aegan.models.JointDiscriminator is not allowed here: the task calls its features, _head, and it has no features, _head"),
+    # a size the task passes its network itself: a different value would be ignored
+    ("bigan", {"model.encoder.out_features": 7}, "model.encoder.out_features=7 is not allowed: the task sets it to 50, from model.latent_dim; change that instead"),
+    ("bigan", {"model.generator.latent_dim": 7}, "model.generator.latent_dim=7 is not allowed: the task sets it to 50, from model.latent_dim"),
+    ("bigan", {"model.discriminator.latent_dim": 7}, "model.discriminator.latent_dim=7 is not allowed"),
+    ("bigan", {"model.generator.image_shape": [3, 64, 64]}, "model.generator.image_shape=[3, 64, 64] is not allowed: the task sets it to [1, 28, 28], from the data"),
+    ("vae_gan", {"model.encoder.out_features": 9}, "model.encoder.out_features=9 is not allowed: the task sets it to 64"),
+    ("infogan", {"model.generator.latent_dim": 8}, "model.generator.latent_dim=8 is not allowed: the task sets it to 74, from model.noise_dim + model.categories + model.continuous"),
+    ("conv_vae", {"model.net.image_shape": [3, 32, 32]}, "model.net.image_shape=[3, 32, 32] is not allowed"),
     # the option's name: the run's record picks its config by it
     ("vae", {"model.name": None}, "model.name=null is not allowed: it must be the name of the model option"),
     ("dcgan", {"model.name": "a/b"}, "model.name='a/b' is not allowed"),
@@ -186,3 +194,12 @@ def test_a_network_without_what_the_task_calls_is_refused_by_its_target():
     ):
         build_network("model.discriminator", plain, require=InfoGanTask.discriminator_calls)
     assert build_network("model.discriminator", plain, require=GanTask.discriminator_calls)
+
+
+def test_a_size_the_task_passes_may_be_tied_to_the_same_value():
+    """``latent_dim: ${..latent_dim}`` in a network's section, or the same number, builds."""
+    cfg = base("dcgan").copy()
+    with open_dict(cfg):
+        cfg.model.generator.latent_dim = 100
+        cfg.model.generator.image_shape = [1, 28, 28]
+    validate_config(cfg)

@@ -126,7 +126,7 @@ class AaeTask(Task):
         self.device = torch.device(device)
         self.net = build_network(
             "model.net", net, require=("encode", "decode_logits", "encoder"),
-            image_shape=image_shape,
+            image_shape=image_shape, latent_dim=latent_dim,
         ).to(device)  # fmt: skip
         self.gaussian = posterior == "gaussian"
         if self.gaussian != isinstance(self.net, GaussianEncoderDecoder):
@@ -137,7 +137,7 @@ class AaeTask(Task):
                 "aegan.models.aae_autoencoder, which follows model.posterior"
             )
         self.discriminator = build_network(
-            "model.discriminator", discriminator, require=("forward",)
+            "model.discriminator", discriminator, require=("forward",), latent_dim=latent_dim
         ).to(device)
         labels = COMPONENTS if label_prior else 0  # D's one-hot input: the label, or none
         if getattr(self.discriminator, "num_labels", labels) != labels:

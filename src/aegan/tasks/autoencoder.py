@@ -11,7 +11,6 @@ from torch import nn
 from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import normalize
-from aegan.errors import ConfigError
 from aegan.losses import bernoulli_nll
 from aegan.tasks.build import (
     build_network,
@@ -56,12 +55,8 @@ class AutoencoderTask(Task):
         check_sizes("model.hidden_dims", hidden_dims)
         self.net: nn.Module = build_network(
             "model.net", net, require=("forward", "encode", "decode_logits"),
-            image_shape=image_shape,
+            image_shape=image_shape, latent_dim=latent_dim,
         ).to(device)  # fmt: skip
-        if getattr(self.net, "latent_dim", latent_dim) != latent_dim:
-            raise ConfigError(
-                f"model.net builds codes of size {self.net.latent_dim}, model.latent_dim={latent_dim}"
-            )
         self.name, self.latent_dim, self.loss_kind = name, latent_dim, loss
         self.networks = {"autoencoder": self.net}
         self.optimizers = {

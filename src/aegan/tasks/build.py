@@ -30,6 +30,13 @@ MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
 WIDTHS = ("latent_dim", "out_features")  # network settings that are layer widths
 COUNTS = ("num_labels", "categories", "continuous")  # may be 0: none of them
 OWN_NETWORKS = "aegan.models."  # the networks whose settings check_network_settings knows
+SET_BY = {  # the setting to change for a size a task passes to its networks
+    "image_shape": "the data (data=..., data.image_size, data.channels)",
+    "latent_dim": "model.latent_dim",
+    "out_features": "model.latent_dim",
+    "categories": "model.categories",
+    "continuous": "model.continuous",
+}
 
 
 def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
@@ -81,11 +88,14 @@ def build_task(model_cfg: DictConfig, image_shape: Sequence[int], device: torch.
 
 
 def build_network(
-    key: str, cfg: DictConfig, *, require: Sequence[str] = (), **sizes: Any
-) -> nn.Module:
+    key: str, cfg: DictConfig, *, require: Sequence[str] = (),
+    set_by: dict[str, str] | None = None, **sizes: Any,
+) -> nn.Module:  # fmt: skip
     """The ``nn.Module`` of the sub-config ``key`` (e.g. ``model.generator``), with ``sizes``
-    (image_shape, ...) that come from the data rather than the config; ``require``: the
-    methods and attributes the task calls on it."""
+    (image_shape, ...) that the task sets, from the data or its own settings (``set_by``
+    names them where ``SET_BY`` does not); ``require``: the methods and attributes the
+    task calls on it."""
+    check_sizes_set(key, cfg, sizes, {**SET_BY, **(set_by or {})})
     settings = {**cfg, **sizes}
     if str(cfg.get("_target_", "")).startswith(OWN_NETWORKS):  # a user's may mean otherwise
         check_network_settings(key, {k: v for k, v in cfg.items() if k not in sizes})
@@ -113,6 +123,21 @@ def build_network(
     for warning in caught:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return network
+
+
+def check_sizes_set(
+    key: str, cfg: DictConfig, sizes: dict[str, Any], set_by: dict[str, str]
+) -> None:
+    """Raise ``ConfigError`` for a key of ``cfg`` that the task passes itself (``sizes``)
+    with another value: the task's would silently win. An equal one (``${..latent_dim}``)
+    is a tie and stays."""
+    for name, value in sizes.items():
+        if name in cfg and _plain(cfg[name]) != _plain(value):
+            raise ConfigError(
+                f"{key}.{name}={_plain(cfg[name])} is not allowed: the task sets it to "
+                f"{_plain(value)}, from {set_by.get(name, 'its own settings')}; change that "
+                f"instead, or remove {key}.{name}"
+            )
 
 
 def _has(network: nn.Module, name: str) -> bool:

@@ -46,6 +46,7 @@ class GanTask(Task):
     objective = "val/pixel_fd"
     metrics = ("classifier", "fd", "kid", "prdc", "classes")
     discriminator_calls: tuple[str, ...] = ("forward",)  # what a step calls on D
+    latent_set_by = "model.latent_dim"  # the setting that sizes the generator's input
 
     def __init__(
         self,
@@ -80,12 +81,13 @@ class GanTask(Task):
         check_number("model.num_fixed_noise", num_fixed_noise, low=1, high=MAX_GRID, integer=True)
         self.latent_dim = int(latent_dim)
         self.generator = build_network(
-            "model.generator", generator, require=("forward",), image_shape=image_shape,
+            "model.generator", generator, require=("forward",),
+            set_by={"latent_dim": self.latent_set_by}, image_shape=image_shape,
             latent_dim=self.latent_dim,
         )  # fmt: skip
         self.discriminator = build_network(
             "model.discriminator", discriminator, require=self.discriminator_calls,
-            image_shape=image_shape,
+            image_shape=image_shape, **self.discriminator_sizes(),
         )  # fmt: skip
         self.generator.to(device)
         self.discriminator.to(device)
@@ -133,6 +135,10 @@ class GanTask(Task):
             self.limits["capture_step"] = (
                 "its gradient penalties (r1_gamma, wgan_gp) are not captured"
             )
+
+    def discriminator_sizes(self) -> dict[str, Any]:
+        """The sizes D gets from the task's settings, beyond the image shape."""
+        return {}
 
     # ---- training -------------------------------------------------------------------
 

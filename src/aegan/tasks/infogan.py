@@ -31,6 +31,7 @@ class InfoGanTask(GanTask):
 
     metrics = ("code_control", "classifier", "fd", "kid", "prdc", "classes")
     discriminator_calls = ("forward", "forward_with_q", "categories", "continuous")
+    latent_set_by = "model.noise_dim + model.categories + model.continuous"
 
     def __init__(
         self,
@@ -59,6 +60,9 @@ class InfoGanTask(GanTask):
             )
         gan_settings["latent_dim"] = noise_dim + categories + continuous
         super().__init__(image_shape=image_shape, name=name, **gan_settings)
+
+    def discriminator_sizes(self) -> dict[str, Any]:
+        return {"categories": self.categories, "continuous": self.continuous}  # Q's outputs
 
     def draw_codes(
         self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu",

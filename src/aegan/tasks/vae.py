@@ -97,8 +97,9 @@ class VaeTask(Task):
         self.name, self.latent_dim, self.likelihood = name, latent_dim, likelihood
         self.beta, self.kl_warmup_steps = float(beta), int(kl_warmup_steps)
         self.net = build_network(
-            "model.net", net, require=("encode", "decode_logits"), image_shape=image_shape
-        ).to(device)
+            "model.net", net, require=("encode", "decode_logits"), image_shape=image_shape,
+            latent_dim=latent_dim,
+        ).to(device)  # fmt: skip
         if not isinstance(self.net, GaussianEncoderDecoder):  # encode gives (mean, logvar)
             raise ConfigError(
                 f"model.net._target_={net['_target_']} is not allowed here: the VAE needs an "

@@ -76,8 +76,9 @@ class VaeGanTask(Task):
             out_features=2 * latent_dim,
         ).to(device)  # fmt: skip
         self.decoder = build_network(
-            "model.decoder", decoder, require=("forward",), image_shape=image_shape
-        ).to(device)
+            "model.decoder", decoder, require=("forward",), image_shape=image_shape,
+            latent_dim=latent_dim,
+        ).to(device)  # fmt: skip
         self.discriminator = build_network(  # its features measure the reconstruction error
             "model.discriminator", discriminator, require=("features", "_head"),
             image_shape=image_shape,
