@@ -10,15 +10,18 @@ import warnings
 from functools import cache
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf, open_dict
+from torch import nn
+from torch.nn.utils import parametrize
 
 import aegan.config
 from aegan.config import validate_config
 from aegan.errors import ConfigError
-from aegan.tasks import GanTask, InfoGanTask
-from aegan.tasks.build import build_network, check_optimizer_arguments
+from aegan.tasks import GanTask, InfoGanTask, build_task
+from aegan.tasks.build import build_network, check_optimizer_arguments, check_read_by
 
 
 @cache
@@ -117,6 +120,11 @@ CASES = [
     ("vae_gan", {"model.encoder.out_features": 9}, "model.encoder.out_features=9 is not allowed: the task sets it to 64"),
     ("infogan", {"model.generator.latent_dim": 8}, "model.generator.latent_dim=8 is not allowed: the task sets it to 74, from model.noise_dim + model.categories + model.continuous"),
     ("conv_vae", {"model.net.image_shape": [3, 32, 32]}, "model.net.image_shape=[3, 32, 32] is not allowed"),
+    # a task setting that nothing in the chosen config reads: refused, not ignored
+    ("conv_vae", {"model.hidden_dims": [8]}, "model.hidden_dims=[8] is not allowed: model.net._target_=aegan.models.ConvVAE does not read it (no model.net.hidden_dims), so it would have no effect"),
+    ("conv_autoencoder", {"model.hidden_dims": [8]}, "model.hidden_dims=[8] is not allowed: model.net._target_=aegan.models.ConvAutoencoder does not read it"),
+    ("aae", {"model.prior_layout": "grid"}, "model.prior_layout=grid is not allowed with model.prior=gaussian, which has no components to lay out"),
+    ("dcgan", {"model.spectral_norm": 1}, "model.spectral_norm=1 is not allowed: it must be true or false"),
     # the option's name: the run's record picks its config by it
     ("vae", {"model.name": None}, "model.name=null is not allowed: it must be the name of the model option"),
     ("dcgan", {"model.name": "a/b"}, "model.name='a/b' is not allowed"),
@@ -203,3 +211,18 @@ def test_a_size_the_task_passes_may_be_tied_to_the_same_value():
         cfg.model.generator.latent_dim = 100
         cfg.model.generator.image_shape = [1, 28, 28]
     validate_config(cfg)
+
+
+def test_infogans_spectral_norm_reaches_every_layer_of_d_and_q():
+    cfg = base("infogan").copy()
+    with open_dict(cfg):
+        cfg.model.spectral_norm = True
+    task = build_task(cfg.model, (1, 28, 28), torch.device("meta"))
+    layers = [m for m in task.discriminator.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert len(layers) == 5 and all(parametrize.is_parametrized(m, "weight") for m in layers)
+
+
+def test_spectral_norm_for_a_discriminator_that_does_not_read_it_is_refused():
+    plain = OmegaConf.create({"_target_": "my.Discriminator"})
+    with pytest.raises(ConfigError, match=r"^model.spectral_norm=true is not allowed: model.disc"):
+        check_read_by("model.spectral_norm", True, "model.discriminator", plain, "spectral_norm")

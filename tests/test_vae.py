@@ -51,8 +51,7 @@ class OnePixel(GaussianEncoderDecoder):
 def _one_pixel_task() -> VaeTask:
     net = {"_target_": "test_vae.OnePixel"}
     optimizer = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}
-    return VaeTask(image_shape=(1, 1, 1), net=net, optimizer=optimizer, latent_dim=1,
-                   hidden_dims=[])  # fmt: skip
+    return VaeTask(image_shape=(1, 1, 1), net=net, optimizer=optimizer, latent_dim=1)
 
 
 @pytest.mark.parametrize("pixel", [0.0, 0.3, 1.0])

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from aegan.models.autoencoder import DenseAutoencoder
-from aegan.models.dcgan import Discriminator, dcgan_init_
+from aegan.models.dcgan import Discriminator, _spectral_norm, dcgan_init_
 from aegan.models.vae import DenseVAE
 
 POSTERIORS = ("deterministic", "gaussian")
@@ -118,9 +118,10 @@ class InfoDiscriminator(Discriminator):
         categories: int = 10,
         continuous: int = 2,
         q_hidden: int = 128,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__(image_shape=image_shape, channels=channels, kernel_size=kernel_size,
-                         dropout=dropout)  # fmt: skip
+                         dropout=dropout, spectral_norm=spectral_norm)  # fmt: skip
         features = self.feature_shape[0] * self.feature_shape[1] * self.feature_shape[2]
         self.categories, self.continuous = categories, continuous
         self.q = nn.Sequential(
@@ -128,6 +129,9 @@ class InfoDiscriminator(Discriminator):
             nn.Linear(q_hidden, categories + continuous),
         )  # fmt: skip
         dcgan_init_(self.q)
+        if spectral_norm:  # Q's layers too, as every layer of D's
+            for layer in [m for m in self.q.modules() if isinstance(m, nn.Linear)]:
+                _spectral_norm(layer)
 
     def forward_with_q(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(real/fake logits (B,), categorical logits (B, K), continuous means (B, L))."""

@@ -38,6 +38,7 @@ from aegan.tasks.build import (
     check_bool,
     check_choice,
     check_number,
+    check_read_by,
     check_sizes,
 )
 from aegan.tasks.ema import ExponentialMovingAverage
@@ -100,22 +101,31 @@ class AaeTask(Task):
         d_optimizer: dict,
         g_optimizer: dict,
         latent_dim: int = 32,
-        hidden_dims: Sequence[int] = (64,),
+        hidden_dims: Sequence[int] | None = None,  # read by model.net: ${..hidden_dims}
         loss: str = "mse",
         gan_loss: str = "ns",
         prior: str = "gaussian",
-        prior_layout: str = "circle",
+        prior_layout: str | None = None,  # the mixture's; null: its circle
         label_prior: bool = False,
         posterior: str = "deterministic",
         ema_decay: float | None = None,
     ) -> None:
         check_number("model.latent_dim", latent_dim, low=2, high=2**20, integer=True)
-        check_sizes("model.hidden_dims", hidden_dims)
+        if hidden_dims is not None:  # a convolutional net has none: it would do nothing
+            check_sizes("model.hidden_dims", hidden_dims)
+            check_read_by("model.hidden_dims", hidden_dims, "model.net", net, "hidden_dims")
         check_choice("model.loss", loss, ("mse", "bce"))
         check_choice("model.posterior", posterior, POSTERIORS)
         check_number("model.ema_decay", ema_decay or 0.0, low=0, high=1, high_open=True)
         check_choice("model.prior", prior, PRIORS)
-        check_choice("model.prior_layout", prior_layout, LAYOUTS)
+        if prior_layout is not None:  # the Gaussian prior has no layout: it would do nothing
+            check_choice("model.prior_layout", prior_layout, LAYOUTS)
+            if prior != "mixture":
+                raise ConfigError(
+                    f"model.prior_layout={prior_layout} is not allowed with model.prior={prior}, "
+                    "which has no components to lay out: set model.prior=mixture, or leave "
+                    "model.prior_layout=null"
+                )
         check_bool("model.label_prior", label_prior)
         if label_prior and prior != "mixture":
             raise ConfigError(
@@ -163,7 +173,7 @@ class AaeTask(Task):
         if ema_decay:
             self.ema = ExponentialMovingAverage(self.net, float(ema_decay))
             self.networks["autoencoder_ema"] = self.ema.network
-        self.prior = CodePrior(prior, prior_layout, latent_dim, self.device)
+        self.prior = CodePrior(prior, prior_layout or "circle", latent_dim, self.device)
         self.uses_labels = bool(label_prior)
 
     def train_step(self, batch: Any, amp: Amp) -> dict[str, torch.Tensor]:

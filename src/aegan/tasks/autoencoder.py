@@ -17,6 +17,7 @@ from aegan.tasks.build import (
     build_optimizer,
     check_choice,
     check_number,
+    check_read_by,
     check_sizes,
 )
 
@@ -48,11 +49,13 @@ class AutoencoderTask(Task):
         optimizer: dict,
         loss: str = "mse",
         latent_dim: int = 32,
-        hidden_dims: Sequence[int] = (64,),
+        hidden_dims: Sequence[int] | None = None,  # read by model.net: ${..hidden_dims}
     ) -> None:
         check_choice("model.loss", loss, AE_LOSSES)
         check_number("model.latent_dim", latent_dim, low=1, high=2**31 - 1, integer=True)
-        check_sizes("model.hidden_dims", hidden_dims)
+        if hidden_dims is not None:  # a convolutional net has none: it would do nothing
+            check_sizes("model.hidden_dims", hidden_dims)
+            check_read_by("model.hidden_dims", hidden_dims, "model.net", net, "hidden_dims")
         self.net: nn.Module = build_network(
             "model.net", net, require=("forward", "encode", "decode_logits"),
             image_shape=image_shape, latent_dim=latent_dim,

@@ -140,6 +140,25 @@ def check_sizes_set(
             )
 
 
+def check_read_by(
+    key: str, value: Any, network_key: str, network_cfg: DictConfig, name: str
+) -> None:
+    """Raise ``ConfigError`` unless the task setting ``key``, which only its network's
+    section reads (``name: ${..name}``), is read there with the same value: else it has no
+    effect (a convolutional net has no ``hidden_dims``)."""
+    if name not in network_cfg:
+        raise ConfigError(
+            f"{key}={_plain(value)} is not allowed: {network_key}._target_="
+            f"{network_cfg.get('_target_')} does not read it (no {network_key}.{name}), so it "
+            f"would have no effect; remove {key}"
+        )
+    if _plain(network_cfg[name]) != _plain(value):
+        raise ConfigError(
+            f"{network_key}.{name}={_plain(network_cfg[name])} is not allowed: it differs from "
+            f"{key}={_plain(value)}, which it is tied to; set {key} instead"
+        )
+
+
 def _has(network: nn.Module, name: str) -> bool:
     """Whether ``network`` has ``name``; ``forward``: its own, not Module's placeholder."""
     if name == "forward":

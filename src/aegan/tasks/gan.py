@@ -24,7 +24,13 @@ from aegan.tasks.adversarial import (
     pooled_pixels,
     set_requires_grad,
 )
-from aegan.tasks.build import build_network, build_optimizer, check_number
+from aegan.tasks.build import (
+    build_network,
+    build_optimizer,
+    check_bool,
+    check_number,
+    check_read_by,
+)
 from aegan.tasks.ema import ExponentialMovingAverage
 
 MAX_GRID = 1024  # model.num_fixed_noise: a 32x32 grid of samples
@@ -63,7 +69,7 @@ class GanTask(Task):
         gp_weight: float = 10.0,
         n_critic: int = 1,
         r1_gamma: float = 0.0,
-        spectral_norm: bool = False,  # read by the discriminator's config
+        spectral_norm: bool = False,  # read by the discriminator's config: ${..spectral_norm}
         ema_decay: float | None = 0.999,
         noise_seed: int = 0,
         fd_samples: int = 2000,
@@ -77,6 +83,12 @@ class GanTask(Task):
         check_number("model.fd_samples", fd_samples, low=2, high=10**6, integer=True)
         check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 2, integer=True)
         check_number("model.latent_dim", latent_dim, low=1, high=2**20, integer=True)
+        check_bool("model.spectral_norm", spectral_norm)
+        if spectral_norm or "spectral_norm" in discriminator:  # a D that ignores it: refused
+            check_read_by(
+                "model.spectral_norm", spectral_norm, "model.discriminator", discriminator,
+                "spectral_norm",
+            )  # fmt: skip
         # drawn at once, shown as one grid each epoch: at least one image, not a huge tensor
         check_number("model.num_fixed_noise", num_fixed_noise, low=1, high=MAX_GRID, integer=True)
         self.latent_dim = int(latent_dim)

@@ -30,6 +30,7 @@ from aegan.tasks.build import (
     build_optimizer,
     check_choice,
     check_number,
+    check_read_by,
     check_sizes,
 )
 
@@ -73,7 +74,7 @@ class VaeTask(Task):
         net: dict,
         optimizer: dict,
         latent_dim: int = 32,
-        hidden_dims: Sequence[int] = (64,),
+        hidden_dims: Sequence[int] | None = None,  # read by model.net: ${..hidden_dims}
         likelihood: str = "bernoulli",
         gaussian_scale: float | None = None,
         beta: float = 1.0,
@@ -93,7 +94,9 @@ class VaeTask(Task):
         check_number("model.beta", beta, low=0, high=1e6)
         check_number("model.kl_warmup_steps", kl_warmup_steps, low=0, high=2**40, integer=True)
         check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 1, integer=True)
-        check_sizes("model.hidden_dims", hidden_dims)
+        if hidden_dims is not None:  # a convolutional net has none: it would do nothing
+            check_sizes("model.hidden_dims", hidden_dims)
+            check_read_by("model.hidden_dims", hidden_dims, "model.net", net, "hidden_dims")
         self.name, self.latent_dim, self.likelihood = name, latent_dim, likelihood
         self.beta, self.kl_warmup_steps = float(beta), int(kl_warmup_steps)
         self.net = build_network(
