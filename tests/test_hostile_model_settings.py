@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import warnings
 from functools import cache
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -226,3 +227,20 @@ def test_spectral_norm_for_a_discriminator_that_does_not_read_it_is_refused():
     plain = OmegaConf.create({"_target_": "my.Discriminator"})
     with pytest.raises(ConfigError, match=r"^model.spectral_norm=true is not allowed: model.disc"):
         check_read_by("model.spectral_norm", True, "model.discriminator", plain, "spectral_norm")
+
+
+def test_a_label_prior_on_data_of_more_classes_than_components_is_refused():
+    """Each class picks one of the mixture's 10 components: 12 classes have no component."""
+    cfg = base("aae").copy()
+    with open_dict(cfg):
+        cfg.model.update(prior="mixture", label_prior=True)
+        cfg.model.discriminator.num_labels = 10
+    task = build_task(cfg.model, (3, 64, 64), torch.device("meta"))
+    twelve = SimpleNamespace(name="image_folder", classes=tuple("abcdefghijkl"))
+    with pytest.raises(ConfigError) as refused:
+        task.check_data(twelve)
+    assert str(refused.value).startswith(
+        "model.label_prior=true with model.prior=mixture is not allowed on data image_folder "
+        "with 12 classes: the mixture has 10 components"
+    )
+    task.check_data(SimpleNamespace(name="image_folder", classes=tuple("abcdefghij")))

@@ -60,6 +60,10 @@ class Task:
         """Validation figures over uint8 batches, including the ``objective`` key."""
         raise NotImplementedError
 
+    def check_data(self, data: Any) -> None:
+        """Raise ``ConfigError`` for a setting that this data cannot serve (what only the
+        data tells, such as its class count); called once it is read, before training."""
+
     def log_epoch(self, logger: Any, data: Any, step: int) -> None:
         """The pictures a researcher checks after each epoch (``aegan.logger``)."""
 

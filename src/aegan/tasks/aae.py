@@ -176,6 +176,17 @@ class AaeTask(Task):
         self.prior = CodePrior(prior, prior_layout or "circle", latent_dim, self.device)
         self.uses_labels = bool(label_prior)
 
+    def check_data(self, data: Any) -> None:
+        """With ``label_prior`` each class picks a component: no more classes than those."""
+        classes = len(data.classes)
+        if self.uses_labels and classes > COMPONENTS:  # else an index error in a step
+            raise ConfigError(
+                f"model.label_prior=true with model.prior=mixture is not allowed on data "
+                f"{data.name} with {classes} classes: the mixture has {COMPONENTS} components, "
+                f"one per class; use data of at most {COMPONENTS} classes, or "
+                "model.label_prior=false"
+            )
+
     def train_step(self, batch: Any, amp: Amp) -> dict[str, torch.Tensor]:
         images, labels = batch if self.uses_labels else (batch, None)
         x = normalize(images, "unit")
