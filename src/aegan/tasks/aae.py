@@ -120,7 +120,8 @@ class AaeTask(Task):
         check_choice("model.prior", prior, PRIORS)
         if prior_layout is not None:  # the Gaussian prior has no layout: it would do nothing
             check_choice("model.prior_layout", prior_layout, LAYOUTS)
-            if prior != "mixture":
+            # circle: what every run recorded before null was the default; it changes nothing
+            if prior != "mixture" and prior_layout != "circle":
                 raise ConfigError(
                     f"model.prior_layout={prior_layout} is not allowed with model.prior={prior}, "
                     "which has no components to lay out: set model.prior=mixture, or leave "
