@@ -24,19 +24,14 @@ from omegaconf import DictConfig, ListConfig
 from torch import nn
 
 from aegan.errors import ConfigError
+from aegan.tasks.tied import SET_BY, _has, _plain, check_sizes_set
+from aegan.tasks.tied import check_read_by as check_read_by  # the tasks import checks here
 
 MAX_SIZE = 2**31 - 1  # a layer width torch can index
 MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
 WIDTHS = ("latent_dim", "out_features")  # network settings that are layer widths
 COUNTS = ("num_labels", "categories", "continuous")  # may be 0: none of them
 OWN_NETWORKS = "aegan.models."  # the networks whose settings check_network_settings knows
-SET_BY = {  # the setting to change for a size a task passes to its networks
-    "image_shape": "the data (data=..., data.image_size, data.channels)",
-    "latent_dim": "model.latent_dim",
-    "out_features": "model.latent_dim",
-    "categories": "model.categories",
-    "continuous": "model.continuous",
-}
 
 
 def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
@@ -125,47 +120,6 @@ def build_network(
     return network
 
 
-def check_sizes_set(
-    key: str, cfg: DictConfig, sizes: dict[str, Any], set_by: dict[str, str]
-) -> None:
-    """Raise ``ConfigError`` for a key of ``cfg`` that the task passes itself (``sizes``)
-    with another value: the task's would silently win. An equal one (``${..latent_dim}``)
-    is a tie and stays."""
-    for name, value in sizes.items():
-        if name in cfg and _plain(cfg[name]) != _plain(value):
-            raise ConfigError(
-                f"{key}.{name}={_plain(cfg[name])} is not allowed: the task sets it to "
-                f"{_plain(value)}, from {set_by.get(name, 'its own settings')}; change that "
-                f"instead, or remove {key}.{name}"
-            )
-
-
-def check_read_by(
-    key: str, value: Any, network_key: str, network_cfg: DictConfig, name: str
-) -> None:
-    """Raise ``ConfigError`` unless the task setting ``key``, which only its network's
-    section reads (``name: ${..name}``), is read there with the same value: else it has no
-    effect (a convolutional net has no ``hidden_dims``)."""
-    if name not in network_cfg:
-        raise ConfigError(
-            f"{key}={_plain(value)} is not allowed: {network_key}._target_="
-            f"{network_cfg.get('_target_')} does not read it (no {network_key}.{name}), so it "
-            f"would have no effect; remove {key}"
-        )
-    if _plain(network_cfg[name]) != _plain(value):
-        raise ConfigError(
-            f"{network_key}.{name}={_plain(network_cfg[name])} is not allowed: it differs from "
-            f"{key}={_plain(value)}, which it is tied to; set {key} instead"
-        )
-
-
-def _has(network: nn.Module, name: str) -> bool:
-    """Whether ``network`` has ``name``; ``forward``: its own, not Module's placeholder."""
-    if name == "forward":
-        return type(network).forward is not nn.Module.forward
-    return hasattr(network, name)
-
-
 def _zero_size_setting(key: str, settings: dict[str, Any]) -> str:
     """``key.name=value`` of the setting that holds a size of 0, else ``key``; a list of
     sizes before a count (a count of 0 can be meant: no labels)."""
@@ -178,10 +132,6 @@ def _sizes_in(value: Any) -> list[int]:
     """The integers of a setting: itself, or the entries of a list of them."""
     values = list(value) if isinstance(value, (list, tuple, ListConfig)) else [value]
     return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, (ListConfig, tuple)) else value
 
 
 def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
