@@ -38,10 +38,10 @@ from aegan.tasks.build import (
     check_bool,
     check_choice,
     check_number,
-    check_read_by,
     check_sizes,
 )
 from aegan.tasks.ema import ExponentialMovingAverage
+from aegan.tasks.tied import check_read_by
 
 PRIORS = ("gaussian", "mixture")
 LAYOUTS = ("circle", "grid")

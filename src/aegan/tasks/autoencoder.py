@@ -17,9 +17,9 @@ from aegan.tasks.build import (
     build_optimizer,
     check_choice,
     check_number,
-    check_read_by,
     check_sizes,
 )
+from aegan.tasks.tied import check_read_by
 
 AE_LOSSES = ("mse", "bce")
 

@@ -29,9 +29,9 @@ from aegan.tasks.build import (
     build_optimizer,
     check_bool,
     check_number,
-    check_read_by,
 )
 from aegan.tasks.ema import ExponentialMovingAverage
+from aegan.tasks.tied import check_read_by
 
 MAX_GRID = 1024  # model.num_fixed_noise: a 32x32 grid of samples
 

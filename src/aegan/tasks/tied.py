@@ -26,10 +26,10 @@ def check_sizes_set(
     with another value: the task's would silently win. An equal one (``${..latent_dim}``)
     is a tie and stays."""
     for name, value in sizes.items():
-        if name in cfg and _plain(cfg[name]) != _plain(value):
+        if name in cfg and plain(cfg[name]) != plain(value):
             raise ConfigError(
-                f"{key}.{name}={_plain(cfg[name])} is not allowed: the task sets it to "
-                f"{_plain(value)}, from {set_by.get(name, 'its own settings')}; change that "
+                f"{key}.{name}={plain(cfg[name])} is not allowed: the task sets it to "
+                f"{plain(value)}, from {set_by.get(name, 'its own settings')}; change that "
                 f"instead, or remove {key}.{name}"
             )
 
@@ -42,23 +42,24 @@ def check_read_by(
     effect (a convolutional net has no ``hidden_dims``)."""
     if name not in network_cfg:
         raise ConfigError(
-            f"{key}={_plain(value)} is not allowed: {network_key}._target_="
+            f"{key}={plain(value)} is not allowed: {network_key}._target_="
             f"{network_cfg.get('_target_')} does not read it (no {network_key}.{name}), so it "
             f"would have no effect; remove {key}"
         )
-    if _plain(network_cfg[name]) != _plain(value):
+    if plain(network_cfg[name]) != plain(value):
         raise ConfigError(
-            f"{network_key}.{name}={_plain(network_cfg[name])} is not allowed: it differs from "
-            f"{key}={_plain(value)}, which it is tied to; set {key} instead"
+            f"{network_key}.{name}={plain(network_cfg[name])} is not allowed: it differs from "
+            f"{key}={plain(value)}, which it is tied to; set {key} instead"
         )
 
 
-def _has(network: nn.Module, name: str) -> bool:
+def has_member(network: nn.Module, name: str) -> bool:
     """Whether ``network`` has ``name``; ``forward``: its own, not Module's placeholder."""
     if name == "forward":
         return type(network).forward is not nn.Module.forward
     return hasattr(network, name)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A list for a ListConfig or tuple (as a line shows it); else the value."""
     return list(value) if isinstance(value, (ListConfig, tuple)) else value

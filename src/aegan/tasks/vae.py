@@ -30,9 +30,9 @@ from aegan.tasks.build import (
     build_optimizer,
     check_choice,
     check_number,
-    check_read_by,
     check_sizes,
 )
+from aegan.tasks.tied import check_read_by
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 LOG_2PI = math.log(2 * math.pi)
