@@ -79,6 +79,7 @@ def project_step(cfg: DictConfig, data: ImageData, device: torch.device) -> Call
     """The engine's own iteration for ``cfg``: device batches, the step of ``build_step``
     (channels_last, fast dropout, compile, capture), AMP, the step accumulator."""
     task = build_task(cfg.model, data.image_shape, device)
+    task.check_data(data)  # what only the data tells (its classes), before a step
     amp = Amp(cfg.trainer.precision, device)
     train_step = build_step(task, amp, cfg.trainer, device)
     task.train()
@@ -136,7 +137,7 @@ def plain_step(
     )
     loader = DataLoader(dataset, batch_size=cfg.data.batch_size, shuffle=True, drop_last=True)
     task = build_task(cfg.model, data.image_shape, device)
-    if not hasattr(task, "tutorial_step"):
+    if getattr(task, "tutorial_step", None) is None:
         return None
     return task.tutorial_step(_cycle(lambda _epoch: iter(loader)))
 

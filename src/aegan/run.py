@@ -231,6 +231,7 @@ def load_run(
     data_dir = config.paths.data_dir if data_dir is None else data_dir
     data = load_data(config.data, data_dir=data_dir).to(torch_device)
     task = build_task(config.model, data.image_shape, torch_device)
+    task.check_data(data)  # what only the data tells (its classes), before a step
     load_weights(task, state, path=checkpoint_path)
     check_task_state(state["task"], task.extra_state(), path=checkpoint_path)
     try:
