@@ -24,7 +24,7 @@ from omegaconf import DictConfig, ListConfig
 from torch import nn
 
 from aegan.errors import ConfigError
-from aegan.tasks.tied import SET_BY, check_sizes_set, has_member, plain
+from aegan.tasks.tied import SET_BY, check_sizes_set, has_member, plain_value
 
 MAX_SIZE = 2**31 - 1  # a layer width torch can index
 MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
@@ -123,8 +123,8 @@ def _zero_size_setting(key: str, settings: dict[str, Any]) -> str:
     """``key.name=value`` of the setting that holds a size of 0, else ``key``; a list of
     sizes before a count (a count of 0 can be meant: no labels)."""
     zeros = [name for name, value in settings.items() if 0 in _sizes_in(value)]
-    zeros.sort(key=lambda name: not isinstance(plain(settings[name]), list))
-    return f"{key}.{zeros[0]}={plain(settings[zeros[0]])}" if zeros else key
+    zeros.sort(key=lambda name: not isinstance(plain_value(settings[name]), list))
+    return f"{key}.{zeros[0]}={plain_value(settings[zeros[0]])}" if zeros else key
 
 
 def _sizes_in(value: Any) -> list[int]:
@@ -161,7 +161,9 @@ def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
         raise
     except (TypeError, ValueError, RuntimeError) as err:  # torch raises all three on settings
         reason = " ".join(str(err).split())[:300]
-        settings = ", ".join(f"{k}={plain(v)}" for k, v in cfg.items() if not k.startswith("_"))
+        settings = ", ".join(
+            f"{k}={plain_value(v)}" for k, v in cfg.items() if not k.startswith("_")
+        )
         raise ConfigError(
             f"{key} is not allowed as set ({cfg['_target_']} with {settings}): {reason}"
         ) from None
@@ -214,7 +216,7 @@ def check_argument_names(key: str, cfg: Any, given: Iterable[str] = ()) -> None:
             continue
         close = difflib.get_close_matches(name, names, n=1)
         raise ConfigError(
-            f"{key}.{name}={plain(value)!r} is not allowed: {key}._target_={cfg['_target_']} "
+            f"{key}.{name}={plain_value(value)!r} is not allowed: {key}._target_={cfg['_target_']} "
             f"takes no argument {name}; its arguments are: {', '.join(names)}"
             + (f"; did you mean {key}.{close[0]}?" if close else "")
         )
@@ -274,7 +276,7 @@ def check_sizes(
         count = f"at least {min_length} " if min_length else ""
         count = f"{length} " if length is not None else count
         raise ConfigError(
-            f"{key}={plain(sizes)!r} is not allowed: it must be a list of {count}{what}"
+            f"{key}={plain_value(sizes)!r} is not allowed: it must be a list of {count}{what}"
         )
     for i, size in enumerate(plain):
         check_number(f"{key}[{i}]", size, **bounds)

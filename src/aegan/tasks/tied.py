@@ -26,10 +26,10 @@ def check_sizes_set(
     with another value: the task's would silently win. An equal one (``${..latent_dim}``)
     is a tie and stays."""
     for name, value in sizes.items():
-        if name in cfg and plain(cfg[name]) != plain(value):
+        if name in cfg and plain_value(cfg[name]) != plain_value(value):
             raise ConfigError(
-                f"{key}.{name}={plain(cfg[name])} is not allowed: the task sets it to "
-                f"{plain(value)}, from {set_by.get(name, 'its own settings')}; change that "
+                f"{key}.{name}={plain_value(cfg[name])} is not allowed: the task sets it to "
+                f"{plain_value(value)}, from {set_by.get(name, 'its own settings')}; change that "
                 f"instead, or remove {key}.{name}"
             )
 
@@ -42,14 +42,14 @@ def check_read_by(
     effect (a convolutional net has no ``hidden_dims``)."""
     if name not in network_cfg:
         raise ConfigError(
-            f"{key}={plain(value)} is not allowed: {network_key}._target_="
+            f"{key}={plain_value(value)} is not allowed: {network_key}._target_="
             f"{network_cfg.get('_target_')} does not read it (no {network_key}.{name}), so it "
             f"would have no effect; remove {key}"
         )
-    if plain(network_cfg[name]) != plain(value):
+    if plain_value(network_cfg[name]) != plain_value(value):
         raise ConfigError(
-            f"{network_key}.{name}={plain(network_cfg[name])} is not allowed: it differs from "
-            f"{key}={plain(value)}, which it is tied to; set {key} instead"
+            f"{network_key}.{name}={plain_value(network_cfg[name])} is not allowed: it differs from "
+            f"{key}={plain_value(value)}, which it is tied to; set {key} instead"
         )
 
 
@@ -60,6 +60,6 @@ def has_member(network: nn.Module, name: str) -> bool:
     return hasattr(network, name)
 
 
-def plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """A list for a ListConfig or tuple (as a line shows it); else the value."""
     return list(value) if isinstance(value, (ListConfig, tuple)) else value
