@@ -256,7 +256,8 @@ def test_gan_resume_mid_epoch_matches(make_cfg):
 
 def test_resume_in_the_same_run_dir_replaces_the_curves_after_the_checkpoint(make_cfg):
     """Resumed in place from an earlier checkpoint (as after a SIGKILL), TensorBoard shows
-    each step once: the steps logged after the checkpoint are purged, then logged again."""
+    each step once: the steps logged after the checkpoint are purged, then logged again;
+    the checkpoints trained past it are kept beside the branch's."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     common = [*TINY_AE, "trainer.epochs=2", "logger.log_every_steps=5"]
@@ -264,7 +265,13 @@ def test_resume_in_the_same_run_dir_replaces_the_curves_after_the_checkpoint(mak
     train(cfg)
     run_dir = Path(cfg.paths.output_dir)
     first_epoch = run_dir / "checkpoints" / "step-00000031.pt"  # 31 steps per epoch
+    trained_past = {p.name: p.read_bytes() for p in (run_dir / "checkpoints").glob("*.pt")
+                    if p.name not in ("step-00000031.pt", "best.pt")}  # fmt: skip
     train(make_cfg(*common, f"trainer.resume={first_epoch}"))  # the same run dir
+    # the branch's saves replace last.pt and step-62: the first trajectory's are kept
+    kept = run_dir / "checkpoints" / "past-step-31"
+    assert sorted(trained_past) == ["last.pt", "step-00000062.pt"]
+    assert all((kept / name).read_bytes() == data for name, data in trained_past.items())
 
     events = EventAccumulator(str(run_dir / "tb")).Reload()
     steps = [event.step for event in events.Scalars("train/loss")]

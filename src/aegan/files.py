@@ -65,14 +65,19 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def free_name(path: Path) -> Path:
+    """``path``, or the first ``path-N`` that nothing holds yet."""
+    free, number = path, 1
+    while os.path.lexists(free):
+        free = path.with_name(f"{path.name}-{number}")
+        number += 1
+    return free
+
+
 def keep_aside(path: Path, tag: str) -> Path:
     """Rename ``path`` (atomically) to a free ``NAME.TAG[-N]`` beside it and return that:
     a file set aside, never overwritten."""
-    kept = path.with_name(f"{path.name}.{tag}")
-    number = 1
-    while os.path.lexists(kept):
-        kept = path.with_name(f"{path.name}.{tag}-{number}")
-        number += 1
+    kept = free_name(path.with_name(f"{path.name}.{tag}"))
     os.replace(path, kept)
     fsync_dir(path.parent)
     return kept

@@ -42,6 +42,7 @@ from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import (
     check_layout,
     earlier_run,
+    keep_later_checkpoints,
     prepare_run_dir,
     resume_state,
     write_training_metrics,
@@ -164,7 +165,8 @@ def _train(
             seed=cfg.seed, batch_size=cfg.data.batch_size,
             log_every_steps=cfg.logger.log_every_steps, rank=dist.rank,
             world_size=dist.world_size, stop=stop, resume=resume,
-            on_restored=on_resume if dist.is_main else None,
+            on_restored=functools.partial(_restored, run_dir, resume, on_resume)
+            if dist.is_main else None,
         )  # fmt: skip
         progress = fit(task, step, data, cfg.trainer, context)
         metrics = _training_metrics(progress)
@@ -179,6 +181,14 @@ def _train(
             finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
             logger.hparams(hparams_of(cfg), finite, progress.step)
     return metrics
+
+
+def _restored(run_dir: Path, resume: tuple, on_resume: Callable[[], None] | None) -> None:
+    """The resume has begun: the run folder becomes this run's (its record, a branch's
+    checkpoints beside those trained past its start)."""
+    keep_later_checkpoints(run_dir, resume[1], int(resume[0]["step"]))
+    if on_resume is not None:
+        on_resume()
 
 
 def _training_metrics(progress: Progress) -> dict[str, float]:

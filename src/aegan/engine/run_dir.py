@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from aegan.errors import CheckpointError, ConfigError
-from aegan.files import keep_aside, write_json
+from aegan.files import free_name, keep_aside, write_json
 from aegan.logger import flatten_config
 from aegan.readback import read_json
 
@@ -185,6 +185,45 @@ def resume_state(cfg: DictConfig, run_dir: Path, record: dict) -> tuple[dict, Pa
             )
         return state, path
     return None
+
+
+def keep_later_checkpoints(run_dir: Path, start: Path, step: int) -> Path | None:
+    """A run resumed in its own folder from a checkpoint before its last (``start``, at
+    ``step``) trains a branch there, whose saves would replace the checkpoints trained past
+    it: those (``last.pt``, ``best.pt`` and ``step-*.pt`` beyond ``step``, unless ``start``
+    itself) are kept, hard-linked, in ``checkpoints/past-step-N/``. Returns that folder."""
+    folder = run_dir / "checkpoints"
+    if not folder.is_dir() or start.resolve().parent != folder.resolve():
+        return None
+    later = [p for p in sorted(folder.glob("step-*.pt")) if p.is_file() and _step_of(p) > step]
+    later += [p for p in (folder / "last.pt", folder / "best.pt") if p.is_file()]
+    later = [p for p in later if not _same_bytes(p, start)]
+    if not any(p.name.startswith("step-") or p.name == "last.pt" for p in later):
+        return None  # nothing trained past it: a plain continuation
+    kept = free_name(folder / f"past-step-{step}")
+    kept.mkdir()
+    for path in later:
+        try:
+            os.link(path, kept / path.name)
+        except OSError:  # a file system without hard links
+            shutil.copy2(path, kept / path.name)
+    log.info("resumed from step %d in its own folder: the checkpoints past it are kept in %s",
+             step, kept)  # fmt: skip
+    return kept
+
+
+def _step_of(path: Path) -> int:
+    digits = path.stem.removeprefix("step-")
+    return int(digits) if digits.isdigit() else -1
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        if os.path.samefile(a, b):
+            return True
+        return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
 
 
 def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
