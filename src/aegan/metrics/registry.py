@@ -178,7 +178,8 @@ def check_metrics(
         if METRICS[name].check is not None:
             METRICS[name].check(scope)
     needs = {name: METRICS[name].data for name in known}
-    return check_classes(task, known, needs, scope, explicit=given)
+    kept = check_classes(task, known, needs, scope, explicit=given)
+    return tuple(name for name in names if name in kept or name not in METRICS)
 
 
 def evaluate(
