@@ -16,9 +16,10 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrizations
 
 from aegan.models.autoencoder import DenseAutoencoder
-from aegan.models.dcgan import Discriminator, _spectral_norm, dcgan_init_
+from aegan.models.dcgan import Discriminator, dcgan_init_
 from aegan.models.vae import DenseVAE
 
 POSTERIORS = ("deterministic", "gaussian")
@@ -131,7 +132,7 @@ class InfoDiscriminator(Discriminator):
         dcgan_init_(self.q)
         if spectral_norm:  # Q's layers too, as every layer of D's
             for layer in [m for m in self.q.modules() if isinstance(m, nn.Linear)]:
-                _spectral_norm(layer)
+                parametrizations.spectral_norm(layer)
 
     def forward_with_q(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(real/fake logits (B,), categorical logits (B, K), continuous means (B, L))."""
