@@ -71,7 +71,7 @@ def _pca(ev: Evaluation) -> dict[str, float]:
         log.warning(
             "pca: a code of %d numbers holds all %d pixel values of an image, so PCA at that "
             "size reconstructs every image exactly; pca/mse and test/mse_over_pca are left out",
-            components.shape[1], len(mean),
+            getattr(ev.task, "latent_dim", components.shape[1]), len(mean),
         )  # fmt: skip
     if ev.labelled:  # one class: any probe scores 1.0
         out["pca/probe_accuracy"] = ev.probe(to_codes)
