@@ -31,6 +31,7 @@ from aegan.engine.distributed import world_size
 from aegan.errors import ConfigError
 from aegan.files import check_folder, set_by
 from aegan.hydra_errors import unset_message
+from aegan.inert import warn_inert
 from aegan.metrics.inception import check_weights
 from aegan.metrics.registry import Scope, Settings, check_metrics
 from aegan.schema import (
@@ -198,6 +199,8 @@ def validate_config(cfg: DictConfig, *, entry: str = "train") -> None:
     check_switches(trainer, task, device, world_size())
     check_validation(task, cfg.data)
     check_evaluation(cfg.evaluate, task, cfg.data)
+    if entry == "train" and HydraConfig.initialized():  # the command line's own settings
+        warn_inert(cfg, task, list(HydraConfig.get().overrides.task))
 
 
 def check_validation(task: Any, data_cfg: DictConfig) -> None:

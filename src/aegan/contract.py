@@ -46,6 +46,7 @@ class Task:
     metrics: tuple[str, ...] = ()  # names in aegan.metrics.registry, computed at the end
     limits: Mapping[str, str] = {}  # trainer switch -> why this task cannot take it
     uses_labels: bool = False  # True: train_step gets (images, labels), labels int64 (B,)
+    inert: Mapping[str, str] = {}  # a setting with no effect under the others -> why
 
     def train_step(self, batch: Any, amp: Amp) -> dict[str, torch.Tensor]:
         """One optimisation step on a uint8 batch (B, C, H, W) (with ``uses_labels``: the

@@ -106,6 +106,8 @@ class GanTask(Task):
         self.name = name
         self.device = torch.device(device)
         self.gp_weight = float(gp_weight) if self.loss.name == "wgan_gp" else 0.0
+        if self.loss.name != "wgan_gp":
+            self.inert = {"model.gp_weight": f"model.loss={self.loss.name} has no gradient penalty"}
         self.n_critic, self.r1_gamma = int(n_critic), float(r1_gamma)
         self.threshold = 0.5 if self.loss.name == "lsgan" else 0.0
         self.networks: dict[str, nn.Module] = {

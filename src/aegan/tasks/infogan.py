@@ -61,6 +61,12 @@ class InfoGanTask(GanTask):
             )
         gan_settings["latent_dim"] = noise_dim + categories + continuous
         super().__init__(image_shape=image_shape, name=name, **gan_settings)
+        if not continuous or not info_weight:  # no continuous code, or Q is not trained
+            why = "model.continuous=0" if not continuous else "model.info_weight=0"
+            self.inert = {
+                **self.inert,
+                "model.continuous_weight": f"{why} leaves it nothing to weigh",
+            }
 
     def discriminator_sizes(self) -> dict[str, Any]:
         return {"categories": self.categories, "continuous": self.continuous}  # Q's outputs

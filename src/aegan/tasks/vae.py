@@ -99,6 +99,8 @@ class VaeTask(Task):
             check_read_by("model.hidden_dims", hidden_dims, "model.net", net, "hidden_dims")
         self.name, self.latent_dim, self.likelihood = name, latent_dim, likelihood
         self.beta, self.kl_warmup_steps = float(beta), int(kl_warmup_steps)
+        if not beta:
+            self.inert = {"model.kl_warmup_steps": "model.beta=0 has no KL term to warm up"}
         self.net = build_network(
             "model.net", net, require=("encode", "decode_logits"), image_shape=image_shape,
             latent_dim=latent_dim,

@@ -1,0 +1,41 @@
+"""Settings given on the command line that take no effect under the others
+(``model.gp_weight`` without wgan_gp): one warning line each, naming what would use it.
+
+Not refused: a sweep over both (``model.loss=ns,wgan_gp model.gp_weight=1,10``) holds such
+pairs in half its jobs, and the other half is what it is for.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from omegaconf import DictConfig
+
+log = logging.getLogger("aegan.config")
+EVALUATE_KEYS = ("samples", "iwae_samples", "iwae_images", "metrics", "inception_weights")
+
+
+def inert_settings(cfg: DictConfig, task: Any) -> dict[str, str]:
+    """``{key: why it has no effect}`` for this config and its task (``Task.inert``)."""
+    out = dict(getattr(task, "inert", {}))
+    if cfg.trainer.compile == "none":
+        out["trainer.compile_scope"] = "trainer.compile=none compiles nothing"
+    evaluate = cfg.evaluate
+    if not evaluate.at_end:
+        out.update(
+            {f"evaluate.{k}": "evaluate.at_end=false evaluates nothing" for k in EVALUATE_KEYS}
+        )
+    elif "iwae" not in (evaluate.metrics or task.metrics):
+        why = "the final metrics do not include iwae"
+        out.update({"evaluate.iwae_samples": why, "evaluate.iwae_images": why})
+    return out
+
+
+def warn_inert(cfg: DictConfig, task: Any, overrides: list[str]) -> None:
+    """A warning for each of ``overrides`` (the command line's) that sets an inert key."""
+    inert = inert_settings(cfg, task)
+    for override in overrides:
+        key = override.partition("=")[0].lstrip("+~")
+        if key in inert:
+            log.warning("%s has no effect: %s", override, inert[key])

@@ -1,0 +1,58 @@
+"""A setting given on the command line that the others leave without effect gets one
+warning line naming why; the run goes on (a sweep over both holds such pairs)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+from aegan.data import image_shape_of
+from aegan.inert import warn_inert
+from aegan.tasks import build_task
+from conftest import TINY_AE, compose_config
+
+CASES = [
+    (["model=dcgan", "model.gp_weight=5"], "model.gp_weight=5 has no effect: model.loss=ns has no gradient penalty"),
+    (["model=infogan", "model.continuous=0", "model.continuous_weight=3"],
+     "model.continuous_weight=3 has no effect: model.continuous=0 leaves it nothing to weigh"),
+    (["model=infogan", "model.info_weight=0", "model.continuous_weight=3"],
+     "model.continuous_weight=3 has no effect: model.info_weight=0 leaves it nothing to weigh"),
+    (["model=vae", "model.beta=0", "model.kl_warmup_steps=100"],
+     "model.kl_warmup_steps=100 has no effect: model.beta=0 has no KL term to warm up"),
+    (["trainer.compile_scope=step"], "trainer.compile_scope=step has no effect: trainer.compile=none"),
+    (["evaluate.at_end=false", "evaluate.samples=100"],
+     "evaluate.samples=100 has no effect: evaluate.at_end=false evaluates nothing"),
+    (["model=aae", "evaluate.iwae_samples=10"],
+     "evaluate.iwae_samples=10 has no effect: the final metrics do not include iwae"),
+]  # fmt: skip
+USED = [["model=dcgan", "model.loss=wgan_gp", "model.gp_weight=5"],
+        ["model=vae", "model.beta=0.5", "model.kl_warmup_steps=100"],
+        ["model=vae", "evaluate.iwae_samples=10"], ["trainer.compile=default", "trainer.compile_scope=step"]]  # fmt: skip
+
+
+def warnings_for(overrides: list[str], tmp_path, caplog) -> list[str]:
+    cfg = compose_config(overrides, tmp_path / "run")
+    task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
+    with caplog.at_level(logging.WARNING, logger="aegan.config"):
+        warn_inert(cfg, task, overrides)
+    return [r.getMessage() for r in caplog.records]
+
+
+@pytest.mark.parametrize(("overrides", "message"), CASES)
+def test_a_setting_without_effect_gets_one_line_saying_why(tmp_path, caplog, overrides, message):
+    (line,) = warnings_for(overrides, tmp_path, caplog)
+    assert line.startswith(message)
+
+
+@pytest.mark.parametrize("overrides", USED)
+def test_a_setting_that_takes_effect_gets_no_line(tmp_path, caplog, overrides):
+    assert warnings_for(overrides, tmp_path, caplog) == []
+
+
+def test_a_run_says_it_and_goes_on(cli, tmp_path):
+    result = cli("aegan.train", *TINY_AE, "model=vae", "model.beta=0", "model.kl_warmup_steps=9",
+                 f"hydra.run.dir={tmp_path}")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "model.kl_warmup_steps=9 has no effect: model.beta=0" in result.stdout + result.stderr
