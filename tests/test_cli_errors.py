@@ -98,3 +98,16 @@ def test_a_logging_setting_that_cannot_work_names_itself(tmp_path):
     result = run_module("aegan.train", override, f"hydra.run.dir={tmp_path}")
     assert_one_error_line(result, f"{override}: the run's logging cannot be set up with it")
     assert "Unknown level: 'NOPE'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "override"),
+    [("aegan.train", "~seed"), ("aegan.train", "~evaluate.samples"),
+     ("aegan.evaluate", "~device"), ("aegan.evaluate", "~samples")],
+)  # fmt: skip
+def test_a_setting_deleted_on_the_command_line_is_one_line(cli, module, override, tmp_path):
+    """``~seed`` was OmegaConf's ConfigAttributeError as a traceback, exit code 1."""
+    key = override[1:]
+    run = [f"run={tmp_path}/none"] if module == "aegan.evaluate" else []
+    result = cli(module, *run, override, f"hydra.run.dir={tmp_path}")
+    assert_one_error_line(result, f"{key} is not set (deleted with ~{key}?)")

@@ -36,6 +36,7 @@ from aegan.metrics.inception import check_weights
 from aegan.metrics.registry import Scope, Settings, check_metrics
 from aegan.schema import (
     GROUPS,
+    check_not_deleted,
     check_option_names,
     check_own_keys,
     check_settings,
@@ -159,6 +160,7 @@ def validate_config(cfg: DictConfig, *, entry: str = "train") -> None:
             )
     check_all_set(cfg)
     ref = reference(CONF_DIR, option_choices(cfg, CONF_DIR))
+    check_not_deleted(cfg, ref)
     check_settings(cfg, ref)
     check_own_keys(cfg, {**ref, **option_file(str(Path(CONF_DIR) / f"{entry}.yaml"))})
     check_option_names(cfg)

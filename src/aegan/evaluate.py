@@ -31,7 +31,14 @@ from aegan.metrics.registry import Scope, Settings, check_metric_names, check_me
 from aegan.metrics.registry import evaluate as evaluate_metrics
 from aegan.readback import read_json
 from aegan.run import load_run
-from aegan.schema import check_own_keys, check_settings, hydra_choices, option_file, reference
+from aegan.schema import (
+    check_not_deleted,
+    check_own_keys,
+    check_settings,
+    hydra_choices,
+    option_file,
+    reference,
+)
 from aegan.tasks.build import check_choice, check_number
 
 log = logging.getLogger("aegan.evaluate")
@@ -165,6 +172,7 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
     """The command line's settings, before the run is read."""
     check_all_set(cfg)  # run=??? when no run= is given
     ref = option_file(str(Path(CONF_DIR) / "evaluate.yaml"))
+    check_not_deleted(cfg, ref)
     check_settings(cfg, ref)
     check_own_keys(cfg, ref)  # +sample=100 would be ignored
     check_training_keys(cfg, ref)  # and so would +model.latent_dim=2

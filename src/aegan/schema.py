@@ -151,6 +151,23 @@ def check_settings(cfg: DictConfig, ref: dict[str, Any]) -> None:
     _walk(cfg, cfg, ref, prefix="")
 
 
+def check_not_deleted(cfg: DictConfig, ref: dict[str, Any], prefix: str = "") -> None:
+    """Refuse a setting of ``ref`` (what ``conf/`` holds) that the command deleted
+    (``~seed``, ``~data.subset``): the code reads each of them. A model's settings may be
+    left to its task's defaults, so ``model`` is not walked."""
+    for key, value in ref.items():
+        full = f"{prefix}{key}"
+        if key in ("hydra", "defaults") or full == "model":
+            continue
+        if key not in cfg:
+            raise ConfigError(
+                f"{full} is not set (deleted with ~{full}?); every setting in conf/ is read: "
+                f"give it a value ({full}=...) instead"
+            )
+        if isinstance(value, dict) and isinstance(cfg[key], DictConfig):
+            check_not_deleted(cfg[key], value, f"{full}.")
+
+
 def check_own_keys(cfg: DictConfig, ref: dict[str, Any]) -> None:
     """Refuse a top-level key that ``ref`` (what ``conf/`` holds for the command) lacks
     where it reads as a setting misplaced or misspelt (``+epochs=3``, ``+modle.beta=2``):
