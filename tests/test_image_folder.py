@@ -40,3 +40,20 @@ def test_only_regular_files_are_read(tmp_path):
             if not loading.done():  # let the thread stuck in open() go: a writer end
                 os.close(os.open(tmp_path / "a" / "fifo.png", os.O_WRONLY | os.O_NONBLOCK))
     assert len(data.train_images) == 8
+
+
+def test_a_relative_data_root_is_recorded_whole(tmp_path, monkeypatch):
+    """A run trained with data.root=folder (relative) reads back from anywhere: a notebook in
+    notebooks/ could not open it."""
+    from test_split_limits import folder_run, image_folder
+
+    from aegan import load_run
+    from aegan.train import train
+    from conftest import compose_config
+
+    image_folder(tmp_path / "images", classes=2, per_class=30)
+    monkeypatch.chdir(tmp_path)
+    train(compose_config(folder_run("images", "evaluate.at_end=false"), tmp_path / "run"))
+    monkeypatch.chdir(tmp_path / "run")
+    run = load_run(tmp_path / "run")
+    assert run.config.data.root == str(tmp_path / "images")

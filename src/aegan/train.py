@@ -70,6 +70,8 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
     with open_dict(cfg):  # absolute paths, so the config saved in checkpoints works from anywhere
         cfg.paths.output_dir = literal(str(Path(cfg.paths.output_dir).resolve()))
         cfg.paths.data_dir = literal(str(Path(cfg.paths.data_dir).expanduser().resolve()))
+        if isinstance(cfg.data.get("root"), str):  # a run read back from another folder
+            cfg.data.root = literal(str(Path(cfg.data.root).expanduser().resolve()))
     run_dir = Path(cfg.paths.output_dir)
     prepare_run_dir(run_dir, cfg.trainer.resume)
     dist = init_distributed(cfg.trainer.device)
