@@ -209,3 +209,14 @@ def test_resolve_checkpoint_says_a_folder_holds_the_checkpoints_place(tmp_path):
     assert str(caught.value).endswith(
         f"; {tmp_path / 'checkpoints' / 'last.pt'} is no file: move it away"
     )
+
+
+def test_best_of_a_checkpoint_file_is_refused(tmp_path):
+    """A file is the weights it holds: checkpoint=best with one took the file's weights."""
+    (tmp_path / "checkpoints").mkdir()
+    for name in ("last.pt", "best.pt"):
+        (tmp_path / "checkpoints" / name).write_bytes(b"x")
+    with pytest.raises(CheckpointError) as caught:
+        resolve_checkpoint(tmp_path / "checkpoints" / "last.pt", "best")
+    assert "checkpoint=best is not allowed with the checkpoint file" in str(caught.value)
+    assert resolve_checkpoint(tmp_path, "best") == tmp_path / "checkpoints" / "best.pt"

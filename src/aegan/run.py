@@ -188,7 +188,7 @@ def load_run(
     """Read a run dir (or a checkpoint file) into a ``Run`` with its networks in eval mode.
 
     ``checkpoint``: "last" (the weights training ended with: the ones the run's
-    ``metrics.json`` describes) or "best" (ignored when ``path`` is a file). The data is read
+    ``metrics.json`` describes) or "best" (refused when ``path`` is a file). The data is read
     again from the config's data section (``data_dir`` overrides where downloads go).
     ``overrides`` change the run's settings as on the training command line, and may name
     your own classes; ``searchpath`` adds your own config folders (``file://DIR``,

@@ -99,8 +99,9 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
     """A checkpoint file, or a run dir / its checkpoints folder -> ``checkpoints/{which}.pt``."""
     try:
         path = Path(path).expanduser()
+        given_a_file = path.is_file()  # a file is the weights it holds, not a run's best.pt
         for candidate in (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt"):
-            if candidate.is_file():
+            if candidate.is_file() and not (given_a_file and which != "last"):
                 return candidate
         stopped_early = any((p / "last.pt").is_file() for p in (path, path / "checkpoints"))
         not_files = [c for c in (path / f"{which}.pt", path / "checkpoints" / f"{which}.pt")
@@ -110,6 +111,11 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
         raise CheckpointError(
             f"no checkpoint at {path}: it cannot be looked up ({reason})"
         ) from None
+    if given_a_file:
+        raise CheckpointError(
+            f"checkpoint={which} is not allowed with the checkpoint file {path}: it holds its "
+            f"own weights; name its run folder to take the run's {which}.pt"
+        )
     hint = ""
     if not_files:
         hint = f"; {not_files[0]} is no file: move it away"
