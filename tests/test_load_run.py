@@ -1,5 +1,6 @@
 """``aegan.load_run`` gives back a trained run in one call, as it trained."""
 
+import shutil
 import sys
 
 import pytest
@@ -88,3 +89,20 @@ def test_a_run_from_before_a_model_setting_loads_and_resumes_as_it_trained(make_
     resumed = make_cfg(*tiny, f"trainer.resume={last}", "model.ema_decay=null", "trainer.epochs=2",
                        run="resumed")  # fmt: skip
     assert train(resumed)["train/steps"] == 2 * steps
+
+
+def test_load_run_says_what_is_wrong_with_its_arguments(trained_ae_run, tmp_path, caplog):
+    """overrides=None was a TypeError; a text file named .pt read "(101)"; a damaged
+    metrics.json was dropped without a word."""
+    with pytest.raises(aegan.errors.ConfigError, match="overrides=null is not allowed"):
+        aegan.load_run(trained_ae_run, overrides=None)
+    (tmp_path / "x.pt").write_text("not weights\n")
+    with pytest.raises(
+        CheckpointError, match=r"not a readable checkpoint \(not a file torch.save writes"
+    ):
+        aegan.load_run(tmp_path / "x.pt")
+    run = tmp_path / "run"
+    shutil.copytree(trained_ae_run, run)
+    (run / "metrics.json").write_text("{broken")
+    assert aegan.load_run(run).metrics == {}
+    assert any("Run.metrics is empty" in r.getMessage() for r in caplog.records)

@@ -151,12 +151,16 @@ def _check_archive(handle: io.BufferedReader) -> None:
         head = handle.read(4)
         if head != ZIP_MAGIC and ZIP_MAGIC.startswith(head):  # empty, or cut inside it
             raise zipfile.BadZipFile(f"{len(head)} bytes, not even an archive's header")
+        if head[:1] != b"\x80" and head != ZIP_MAGIC:  # torch's reason for text: "101"
+            raise DamagedArchive("not a file torch.save writes (a zip archive or a pickle)")
         if head != ZIP_MAGIC:
-            return  # not an archive: torch's own errors name what it is
+            return  # a pickle (torch.save's legacy format): torch's own errors name it
         handle.seek(0)
         with zipfile.ZipFile(handle) as archive:
             packed = [i for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED]
             damaged = None if packed else archive.testzip()  # every member against its CRC
+    except DamagedArchive:
+        raise
     except (OSError, EOFError, zipfile.BadZipFile, ValueError) as err:
         raise DamagedArchive(f"a cut or damaged archive: {_first_line(err)[:160]}") from None
     if packed:

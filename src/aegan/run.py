@@ -8,6 +8,7 @@ the code that runs.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -32,6 +33,8 @@ from aegan.readback import read_json
 from aegan.record import record_config
 from aegan.schema import check_settings, option_choices, reference
 from aegan.tasks import build_task
+
+log = logging.getLogger("aegan.run")
 
 
 def _from_numpy(value: Any) -> Any:
@@ -199,7 +202,7 @@ def load_run(
     if checkpoint not in ("best", "last"):
         raise ConfigError(f"checkpoint={checkpoint!r:.80} is not allowed; choose best or last")
     for name, given in (("overrides", overrides), ("searchpath", searchpath)):
-        if isinstance(given, (str, bytes)) or not all(isinstance(x, str) for x in given):
+        if not isinstance(given, (list, tuple)) or not all(isinstance(x, str) for x in given):
             raise ConfigError(f"{name}={given!r:.80} is not allowed: it must be a list of strings")
     if data_dir is not None:  # yours: where the data is read again
         check_folder(
@@ -243,8 +246,8 @@ def load_run(
     if (run_dir / "metrics.json").is_file():
         try:
             metrics = read_json(run_dir / "metrics.json")
-        except ValueError:
-            metrics = {}  # a broken metrics file: the weights are what matters here
+        except ValueError as err:  # the weights are what matters here; the file is kept
+            log.warning("%s; Run.metrics is empty", err)
     return Run(
         path=run_dir, checkpoint=checkpoint_path, config=config, task=task, data=data,
         device=torch_device, step=state["step"], epoch=state["epoch"], metrics=metrics,
