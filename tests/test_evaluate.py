@@ -228,3 +228,17 @@ def test_writing_into_a_folder_named_metrics_json_is_one_error(make_cfg, tmp_pat
     (tmp_path / "metrics.json").mkdir()
     with pytest.raises(CheckpointError, match=f"results to {tmp_path / 'metrics.json'}"):
         write_metrics(tmp_path, make_cfg(*TINY_AE), {"test/mse": 0.5}, step=3)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("trainer.epochs=0", "so trainer.epochs would change nothing"),
+     ("seed=3", "so seed would change nothing"),
+     ("evaluate.samples=5", "so evaluate.samples would change nothing; set samples=... at the top level")],
+)  # fmt: skip
+def test_an_override_evaluation_never_reads_is_refused(cli, trained_ae_run, override, message):
+    result = cli("aegan.evaluate", f"run={trained_ae_run}", f"overrides=['{override}']")
+    assert_one_error_line(
+        result, f"overrides: '{override}' is not allowed: an evaluation reads only"
+    )
+    assert message in result.stderr

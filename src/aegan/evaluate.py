@@ -205,6 +205,15 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
                 f"overrides: {override!r} is not allowed: it changes the test data of the run's "
                 f"figures; of data, only {', '.join(WHERE_DATA_IS)} may change"
             )
+        if not (key == "model" or key.startswith("model.") or key.startswith("data.")
+                or key in WHERE_DATA_IS + ("paths.data_dir",)):  # fmt: skip
+            top = key.removeprefix("evaluate.")
+            hint = f"; set {top}=... at the top level" if key.startswith("evaluate.") else ""
+            raise ConfigError(
+                f"overrides: {override!r} is not allowed: an evaluation reads only the run's "
+                f"model settings, {', '.join(WHERE_DATA_IS)} and paths.data_dir, so {key} "
+                f"would change nothing{hint}"
+            )
 
 
 def check_training_keys(cfg: DictConfig, ref: dict[str, Any]) -> None:
