@@ -114,10 +114,7 @@ def _check_same_grid(config: DictConfig, folder: Path, subdir: str) -> None:
     if subdir.strip() != "${hydra.job.num}" or not sweeper.endswith(".BasicSweeper"):
         return  # folders named by their values: a new value trains in a new folder
     parser = OverridesParser.create()
-    params = config.hydra.sweeper.get("params") or {}
-    overrides = parser.parse_overrides(
-        [f"{key}={value}" for key, value in params.items()] + list(config.hydra.overrides.task)
-    )
+    overrides = _sweep_overrides(parser, config)
     swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
     for num, job in enumerate(BasicSweeper.split_arguments(overrides, None)[0]):
         recorded_file = folder / str(num) / ".hydra" / "overrides.yaml"
@@ -137,6 +134,14 @@ def _check_same_grid(config: DictConfig, folder: Path, subdir: str) -> None:
                 )
 
 
+def _sweep_overrides(parser: OverridesParser, config: DictConfig) -> list:
+    """The sweep's overrides as Hydra parses them: the sweeper's own grid first."""
+    params = config.hydra.sweeper.get("params") or {}
+    return parser.parse_overrides(
+        [f"{key}={value}" for key, value in params.items()] + list(config.hydra.overrides.task)
+    )
+
+
 def _values(parser: OverridesParser, overrides: list[str]) -> dict[str, str]:
     """``{key: value as written}`` of ``key=value`` overrides."""
     return {o.key_or_group: o.get_value_element_as_str() for o in parser.parse_overrides(overrides)}
@@ -153,10 +158,7 @@ def _check_subdir_tells_jobs_apart(config: DictConfig, subdir: str) -> None:
             "which may repeat; give each job its own folder with ${hydra.job.num}"
         )
     parser = OverridesParser.create()
-    params = config.hydra.sweeper.get("params") or {}  # the sweeper's own grid comes first
-    overrides = parser.parse_overrides(
-        [f"{key}={value}" for key, value in params.items()] + list(config.hydra.overrides.task)
-    )
+    overrides = _sweep_overrides(parser, config)
     named = set(re.findall(r"\$\{([^}:]+)\}", subdir))
     for override in overrides:
         key = override.key_or_group
