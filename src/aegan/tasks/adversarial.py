@@ -4,6 +4,8 @@ objective (a Frechet distance on pooled pixels) and the bookkeeping of their ste
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +27,14 @@ def pixel_fd(fakes: torch.Tensor, real_features: Sequence[torch.Tensor]) -> floa
     """``val/pixel_fd``: fakes in [0, 1] (N, C, H, W) against the ``pooled_pixels`` of the
     validation batches."""
     return frechet_distance(pooled_pixels(fakes).cpu(), torch.cat(list(real_features)))
+
+
+def write_sample_png(logger: Any, epoch: int, png: bytes) -> None:
+    """The sampler's grid of epoch ``epoch`` (1-based) as ``RUN_DIR/samples/epoch-XXXX.png``;
+    the run dir is the parent of ``logger.log_dir``."""
+    path = Path(logger.log_dir).parent / "samples" / f"epoch-{epoch:04d}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png)
 
 
 def grad_norm(params: list[nn.Parameter]) -> torch.Tensor:

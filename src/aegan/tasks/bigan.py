@@ -11,7 +11,6 @@ Images are in [-1, 1] inside, as for the DCGAN.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,7 +21,7 @@ from aegan.contract import Task
 from aegan.data import denormalize, normalize
 from aegan.losses import get_gan_loss
 from aegan.models.vae import reparameterize
-from aegan.tasks.adversarial import SAMPLE_BATCH, pixel_fd, pooled_pixels
+from aegan.tasks.adversarial import SAMPLE_BATCH, pixel_fd, pooled_pixels, write_sample_png
 from aegan.tasks.build import build_network, build_optimizer, check_bool, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
 
@@ -170,9 +169,7 @@ class BiganTask(Task):
         x = normalize(data.fixed_images(16), "unit")
         logger.image_grid("val/x_over_g_of_e_of_x", torch.cat([x, self.reconstruct(x)]), step)
         png = logger.image_grid("samples/generator", self.generate(self.fixed_noise), step)
-        path = Path(logger.log_dir).parent / "samples" / f"epoch-{self.epoch:04d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(png)
+        write_sample_png(logger, self.epoch, png)
 
     def extra_state(self) -> dict[str, Any]:
         return {"fixed_noise": self.fixed_noise.cpu(), "epoch": self.epoch,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,6 +22,7 @@ from aegan.tasks.adversarial import (
     pixel_fd,
     pooled_pixels,
     set_requires_grad,
+    write_sample_png,
 )
 from aegan.tasks.build import (
     build_network,
@@ -327,9 +327,7 @@ class GanTask(Task):
         )
         if self.ema is not None:
             png = logger.image_grid("samples/generator_ema", self.generate(self.fixed_noise), step)
-        path = Path(logger.log_dir).parent / "samples" / f"epoch-{self.epoch:04d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(png)
+        write_sample_png(logger, self.epoch, png)
 
     # ---- checkpoints ----------------------------------------------------------------
 
