@@ -1,6 +1,7 @@
 """The GAN task: per batch a discriminator step then a generator step (DCGAN, Radford et al.
-2015), with the losses and penalties of ``aegan.losses``, an EMA copy of the generator for
-samples, and a cheap Frechet distance on pooled pixels as the validation objective.
+2015), with the losses of ``aegan.losses`` (D's penalties and how its logits read:
+``aegan.tasks.gan_discriminator``), an EMA copy of the generator for samples, and a cheap
+Frechet distance on pooled pixels as the validation objective.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from torch import nn
 from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import denormalize, normalize
-from aegan.losses import get_gan_loss, gradient_penalty, r1_penalty
+from aegan.losses import get_gan_loss
 from aegan.tasks.adversarial import (
     SAMPLE_BATCH,
     grad_norm,
@@ -24,13 +25,9 @@ from aegan.tasks.adversarial import (
     set_requires_grad,
     write_sample_png,
 )
-from aegan.tasks.build import (
-    build_network,
-    build_optimizer,
-    check_bool,
-    check_number,
-)
+from aegan.tasks.build import build_network, build_optimizer, check_bool, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
+from aegan.tasks.gan_discriminator import LogitReadout, penalized_logits
 from aegan.tasks.tied import check_read_by
 
 MAX_GRID = 1024  # model.num_fixed_noise: a 32x32 grid of samples
@@ -109,7 +106,7 @@ class GanTask(Task):
         if self.loss.name != "wgan_gp":
             self.inert = {"model.gp_weight": f"model.loss={self.loss.name} has no gradient penalty"}
         self.n_critic, self.r1_gamma = int(n_critic), float(r1_gamma)
-        self.threshold = 0.5 if self.loss.name == "lsgan" else 0.0
+        self.readout = LogitReadout(self.loss, self.device)
         self.networks: dict[str, nn.Module] = {
             "generator": self.generator,
             "discriminator": self.discriminator,
@@ -135,8 +132,6 @@ class GanTask(Task):
         self.iteration = 0  # batches seen, counted only where n_critic > 1 needs it
         self.epoch = 0  # log_epoch calls: names the sample PNGs
         self._last_g_grad_norm = torch.zeros((), device=self.device)
-        # +1 for reals, -1 for fakes: (logits - threshold) * sign > 0 when D is right
-        self._real_fake_sign = torch.tensor([[1.0], [-1.0]], device=self.device)  # (2, 1)
 
         self.limits = {
             "compile_scope=step": "its generator output is back-propagated twice (D step, then G step)"
@@ -160,41 +155,20 @@ class GanTask(Task):
         """D step on (x, G(z).detach()), then G step on D(G(z)) every n_critic-th batch."""
         x = normalize(batch, "symmetric")  # (B, C, H, W) in [-1, 1]
         d_optimizer, g_optimizer = self.optimizers["discriminator"], self.optimizers["generator"]
-        batch_size = x.shape[0]
         g_step = True
         if self.n_critic > 1:
             g_step = (self.iteration + 1) % self.n_critic == 0
             self.iteration += 1
 
-        z = self.draw_latents(batch_size, device=x.device)  # (B, latent_dim)
+        z = self.draw_latents(x.shape[0], device=x.device)  # (B, latent_dim)
         with amp.autocast(), torch.set_grad_enabled(g_step):
             fake = self.generator(z)  # (B, C, H, W) in [-1, 1]; one forward for both steps
 
         # D step (G gets no gradient before its own step: the D step sees fake.detach())
-        stats: dict[str, torch.Tensor] = {}
-        d_penalties = []
-        if self.r1_gamma:
-            # the real forward in fp32 and eager: R1 differentiates its input gradient
-            real = x.detach().requires_grad_(True)
-            with amp.autocast():
-                fake_logits = self.discriminator(fake.detach())  # (B,)
-            with (
-                torch.autocast(x.device.type, enabled=False),
-                torch.compiler.set_stance("force_eager"),
-            ):
-                real_logits = self.discriminator(real)  # (B,)
-            penalty = r1_penalty(real_logits, real)
-            stats["train/r1_penalty"] = penalty.detach()
-            d_penalties.append(0.5 * self.r1_gamma * penalty)
-        else:
-            with amp.autocast():  # D has no batch norm: one forward over reals and fakes
-                logits = self.discriminator(torch.cat([x, fake.detach()]))  # (2B,)
-            real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
-        if self.gp_weight:
-            penalty = gradient_penalty(self.discriminator, x, fake)  # fp32, eager inside
-            stats["train/gradient_penalty"] = penalty.detach()
-            d_penalties.append(self.gp_weight * penalty)
-        d_loss, d_real, d_fake, d_correct = self.discriminator_objective(real_logits, fake_logits)
+        real_logits, fake_logits, d_penalties, stats = penalized_logits(
+            self.discriminator, x, fake, amp, r1_gamma=self.r1_gamma, gp_weight=self.gp_weight
+        )
+        d_loss, d_real, d_fake, d_correct = self.readout.objective(real_logits, fake_logits)
         amp.backward(sum(d_penalties, d_loss))
         amp.unscale_(d_optimizer)
         d_grad_norm = grad_norm(self.d_params)
@@ -227,19 +201,6 @@ class GanTask(Task):
             }
         )
         return stats
-
-    def discriminator_objective(
-        self, real_logits: torch.Tensor, fake_logits: torch.Tensor
-    ) -> tuple[torch.Tensor, ...]:
-        """Logits (B,) of reals and fakes -> the D loss (fp32, differentiable) and D's
-        detached mean scores on reals and fakes and its accuracy over both (0-d each)."""
-        d_loss = self.loss.discriminator(real_logits, fake_logits)
-        scores = torch.stack([real_logits.detach(), fake_logits.detach()]).float()  # (2, B)
-        d_correct = ((scores - self.threshold) * self._real_fake_sign > 0).float().mean()
-        if self.loss.name == "ns":  # as probabilities
-            scores = scores.sigmoid()
-        d_real, d_fake = scores.mean(dim=1).unbind()
-        return d_loss, d_real, d_fake, d_correct
 
     def tutorial_step(self, next_batch: Callable[[], tuple]) -> Callable[[], None]:
         """These networks trained as pytorch/examples' DCGAN does: a DataLoader batch of
@@ -306,12 +267,8 @@ class GanTask(Task):
         noise = torch.Generator().manual_seed(self.val_noise_seed)
         fakes = self.generate(self.draw_latents(self.fd_samples, noise), amp=amp)  # (N, C, H, W)
         fake_logits = torch.cat([self._logits(c * 2 - 1, amp) for c in fakes.split(SAMPLE_BATCH)])
-        real_logits = torch.cat(real_logits)
-        return {
-            "val/pixel_fd": pixel_fd(fakes, real_features),
-            "val/d_real_accuracy": (real_logits > self.threshold).float().mean().item(),
-            "val/d_fake_accuracy": (fake_logits < self.threshold).float().mean().item(),
-        }
+        accuracies = self.readout.accuracies(torch.cat(real_logits), fake_logits)
+        return {"val/pixel_fd": pixel_fd(fakes, real_features), **accuracies}
 
     def _logits(self, x: torch.Tensor, amp: Amp) -> torch.Tensor:
         with amp.autocast():

@@ -108,7 +108,7 @@ class InfoGanTask(GanTask):
                 torch.cat([x, fake.detach()])
             )  # (2B,), (2B, K), (2B, L)
         real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
-        d_loss, d_real, d_fake, d_correct = self.discriminator_objective(real_logits, fake_logits)
+        d_loss, d_real, d_fake, d_correct = self.readout.objective(real_logits, fake_logits)
         d_info = self._info_loss(category_logits[batch_size:], means[batch_size:], c, continuous)
         amp.backward(d_loss + self.info_weight * d_info, inputs=self.d_params)
         amp.unscale_(self.optimizers["discriminator"])
