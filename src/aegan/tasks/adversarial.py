@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aegan.amp import Amp
 from aegan.metrics import frechet_distance
 
 SAMPLE_BATCH = 500  # generator samples per forward
@@ -43,6 +44,17 @@ def grad_norm(params: list[nn.Parameter]) -> torch.Tensor:
     if not grads:
         return torch.zeros((), device=params[0].device)
     return torch.nn.utils.get_total_norm(grads).detach()
+
+
+def step_with_grad_norm(
+    amp: Amp, optimizer: torch.optim.Optimizer, params: list[nn.Parameter]
+) -> torch.Tensor:
+    """Unscale the gradients of ``optimizer``, read their norm over ``params`` (``grad_norm``)
+    and step; the norm, for the step scalars."""
+    amp.unscale_(optimizer)
+    norm = grad_norm(params)
+    amp.step(optimizer)
+    return norm
 
 
 def set_requires_grad(params: list[nn.Parameter], requires_grad: bool) -> None:

@@ -19,10 +19,10 @@ from aegan.data import denormalize, normalize
 from aegan.losses import get_gan_loss
 from aegan.tasks.adversarial import (
     SAMPLE_BATCH,
-    grad_norm,
     pixel_fd,
     pooled_pixels,
     set_requires_grad,
+    step_with_grad_norm,
     write_sample_png,
 )
 from aegan.tasks.build import build_network, build_optimizer, check_bool, check_number
@@ -170,9 +170,7 @@ class GanTask(Task):
         )
         d_loss, d_real, d_fake, d_correct = self.readout.objective(real_logits, fake_logits)
         amp.backward(sum(d_penalties, d_loss))
-        amp.unscale_(d_optimizer)
-        d_grad_norm = grad_norm(self.d_params)
-        amp.step(d_optimizer)
+        d_grad_norm = step_with_grad_norm(amp, d_optimizer, self.d_params)
 
         if g_step:  # against the updated D; gradients reach G only
             set_requires_grad(self.d_params, False)
@@ -181,9 +179,7 @@ class GanTask(Task):
             g_loss = self.loss.generator(g_logits)
             amp.backward(g_loss)
             set_requires_grad(self.d_params, True)
-            amp.unscale_(g_optimizer)
-            self._last_g_grad_norm = grad_norm(self.g_params)
-            amp.step(g_optimizer)
+            self._last_g_grad_norm = step_with_grad_norm(amp, g_optimizer, self.g_params)
             if self.ema is not None:
                 self.ema.update(self.generator)
         else:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from aegan.amp import Amp
 from aegan.data import normalize
 from aegan.errors import ConfigError
-from aegan.tasks.adversarial import grad_norm
+from aegan.tasks.adversarial import step_with_grad_norm
 from aegan.tasks.build import check_number
 from aegan.tasks.gan import GanTask
 
@@ -111,18 +111,14 @@ class InfoGanTask(GanTask):
         d_loss, d_real, d_fake, d_correct = self.readout.objective(real_logits, fake_logits)
         d_info = self._info_loss(category_logits[batch_size:], means[batch_size:], c, continuous)
         amp.backward(d_loss + self.info_weight * d_info, inputs=self.d_params)
-        amp.unscale_(self.optimizers["discriminator"])
-        d_grad_norm = grad_norm(self.d_params)
-        amp.step(self.optimizers["discriminator"])
+        d_grad_norm = step_with_grad_norm(amp, self.optimizers["discriminator"], self.d_params)
 
         with amp.autocast():  # G against the updated D and Q
             g_logits, g_category_logits, g_means = self.discriminator.forward_with_q(fake)
         g_adversarial = self.loss.generator(g_logits)
         g_info = self._info_loss(g_category_logits, g_means, c, continuous)
         amp.backward(g_adversarial + self.info_weight * g_info, inputs=self.g_params)
-        amp.unscale_(self.optimizers["generator"])
-        g_grad_norm = grad_norm(self.g_params)
-        amp.step(self.optimizers["generator"])
+        g_grad_norm = step_with_grad_norm(amp, self.optimizers["generator"], self.g_params)
         if self.ema is not None:
             self.ema.update(self.generator)
         accuracy = (g_category_logits.detach().argmax(1) == c).float().mean()
