@@ -6,18 +6,16 @@ D on prior draws against the codes, then the encoder as D's generator. The encod
 deterministic, or Gaussian (``posterior``): its codes are then draws of q(z|x) =
 N(mean, exp(logvar)) by the reparameterisation trick, so that the codes of all images (the
 aggregated posterior q(z), which D compares with the prior) leave no direction empty, as a
-deterministic encoder's dead hidden units do. The prior is a standard Gaussian or a
-mixture of 10 Gaussians laid on a circle or a grid in the first two code dimensions (the
-paper's 2-D mixtures, other dimensions standard normal); with ``label_prior`` the label
-picks the component, and D sees it (the supervised variant). With ``ema_decay`` the codes,
-samples and metrics come from an exponential moving average of the autoencoder, as the GANs'
-come from their EMA generator: the adversarial phase leaves the live encoder oscillating
-about the prior.
+deterministic encoder's dead hidden units do. The prior (``aegan.tasks.code_prior``) is a
+standard Gaussian or a mixture of 10 Gaussians in the first two code dimensions; with
+``label_prior`` the label picks the component, and D sees it (the supervised variant). With
+``ema_decay`` the codes, samples and metrics come from an exponential moving average of the
+autoencoder, as the GANs' come from their EMA generator: the adversarial phase leaves the
+live encoder oscillating about the prior.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -35,50 +33,19 @@ from aegan.tasks.autoencoder import reconstruction_loss
 from aegan.tasks.build import (
     build_network,
     build_optimizer,
-    check_bool,
     check_choice,
     check_number,
     check_sizes,
 )
+from aegan.tasks.code_prior import COMPONENTS, CodePrior, check_prior_settings
 from aegan.tasks.ema import ExponentialMovingAverage
 from aegan.tasks.tied import check_read_by
 
-PRIORS = ("gaussian", "mixture")
-LAYOUTS = ("circle", "grid")
-COMPONENTS = 10
 CLASS_COLORS = torch.tensor([
     [0.12, 0.47, 0.71], [1.0, 0.5, 0.05], [0.17, 0.63, 0.17], [0.84, 0.15, 0.16],
     [0.58, 0.4, 0.74], [0.55, 0.34, 0.29], [0.89, 0.47, 0.76], [0.5, 0.5, 0.5],
     [0.74, 0.74, 0.13], [0.09, 0.75, 0.81],
 ])  # fmt: skip  # tab10, one per class; the prior's draws in light grey
-
-
-class CodePrior:
-    """Draws from the prior: N(0, I), or 10 Gaussians (std 0.5) on a circle of radius 4 or a
-    5x2 grid in the first two dimensions, standard normal in the others."""
-
-    def __init__(self, kind: str, layout: str, latent_dim: int, device: torch.device) -> None:
-        self.kind, self.latent_dim, self.device = kind, latent_dim, device
-        if layout == "circle":
-            angles = torch.arange(COMPONENTS) * 2 * math.pi / COMPONENTS
-            means = 4.0 * torch.stack([angles.cos(), angles.sin()], 1)
-        else:
-            means = torch.stack(
-                torch.meshgrid(torch.arange(5.0), torch.arange(2.0), indexing="ij"), -1
-            )
-            means = (means.reshape(-1, 2) - torch.tensor([2.0, 0.5])) * 2.5
-        self.means = means.to(device)  # (10, 2)
-
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator=None) -> torch.Tensor:
-        """(n, latent_dim) codes; ``labels`` (n,) pick the mixture components."""
-        device = "cpu" if generator is not None else self.device
-        z = torch.randn(n, self.latent_dim, generator=generator, device=device).to(self.device)
-        if self.kind == "gaussian":
-            return z
-        if labels is None:
-            labels = torch.randint(COMPONENTS, (n,), generator=generator, device=device)
-        z[:, :2] = self.means[labels.to(self.device)] + 0.5 * z[:, :2]
-        return z
 
 
 class AaeTask(Task):
@@ -117,21 +84,7 @@ class AaeTask(Task):
         check_choice("model.loss", loss, ("mse", "bce"))
         check_choice("model.posterior", posterior, POSTERIORS)
         check_number("model.ema_decay", ema_decay or 0.0, low=0, high=1, high_open=True)
-        check_choice("model.prior", prior, PRIORS)
-        if prior_layout is not None:  # the Gaussian prior has no layout: it would do nothing
-            check_choice("model.prior_layout", prior_layout, LAYOUTS)
-            # circle: what every run recorded before null was the default; it changes nothing
-            if prior != "mixture" and prior_layout != "circle":
-                raise ConfigError(
-                    f"model.prior_layout={prior_layout} is not allowed with model.prior={prior}, "
-                    "which has no components to lay out: set model.prior=mixture, or leave "
-                    "model.prior_layout=null"
-                )
-        check_bool("model.label_prior", label_prior)
-        if label_prior and prior != "mixture":
-            raise ConfigError(
-                "model.label_prior=true needs model.prior=mixture (the label picks its component)"
-            )
+        check_prior_settings(prior, prior_layout, label_prior)
         self.gan = get_gan_loss(gan_loss, "model.gan_loss", penalty=False)
         self.name, self.latent_dim, self.loss_kind = name, latent_dim, loss
         self.device = torch.device(device)
