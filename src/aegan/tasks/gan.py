@@ -93,13 +93,11 @@ class GanTask(Task):
             "model.generator", generator, require=("forward",),
             set_by={"latent_dim": self.latent_set_by}, image_shape=image_shape,
             latent_dim=self.latent_dim,
-        )  # fmt: skip
+        ).to(device)  # fmt: skip
         self.discriminator = build_network(
             "model.discriminator", discriminator, require=self.discriminator_calls,
             image_shape=image_shape, **self.discriminator_sizes(),
-        )  # fmt: skip
-        self.generator.to(device)
-        self.discriminator.to(device)
+        ).to(device)  # fmt: skip
         self.name = name
         self.device = torch.device(device)
         self.gp_weight = float(gp_weight) if self.loss.name == "wgan_gp" else 0.0
