@@ -26,7 +26,7 @@ from aegan.errors import ConfigError
 from aegan.speed import COMPILE_MODES, COMPILE_SCOPES, cpu_threads
 from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
-from aegan.tasks.build import check_bool, check_choice, check_number
+from aegan.tasks.checks import check_bool, check_choice, check_number
 
 _ABSENT = object()
 OVERRIDE = re.compile(r"(\+{0,2})([A-Za-z_][\w-]*(?:\.[\w-]+)*)=(.*)", re.DOTALL)

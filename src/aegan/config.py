@@ -45,7 +45,8 @@ from aegan.schema import (
     reference,
 )
 from aegan.speed import check_switches
-from aegan.tasks.build import build_task, check_choice, check_number, parameter_bytes
+from aegan.tasks.build import build_task, parameter_bytes
+from aegan.tasks.checks import check_choice, check_number
 
 # conf/ of this checkout (the package is installed editable from src/). An absolute path,
 # so every entry point finds it: `python -m aegan.train` and the `aegan-train` script, for

@@ -25,7 +25,7 @@ from aegan.cli import report_error
 from aegan.config import check_hydra_dirs
 from aegan.errors import ConfigError
 from aegan.sweep_reader import read_overrides, read_sweep
-from aegan.tasks.build import check_number
+from aegan.tasks.checks import check_number
 
 # submitit's launcher settings that count something: the least each may be
 LAUNCHER_COUNTS = {

@@ -30,13 +30,8 @@ from aegan.losses import get_gan_loss
 from aegan.models.hybrid import POSTERIORS
 from aegan.models.vae import GaussianEncoderDecoder, reparameterize
 from aegan.tasks.autoencoder import reconstruction_loss
-from aegan.tasks.build import (
-    build_network,
-    build_optimizer,
-    check_choice,
-    check_number,
-    check_sizes,
-)
+from aegan.tasks.build import build_network, build_optimizer
+from aegan.tasks.checks import check_choice, check_number, check_sizes
 from aegan.tasks.code_prior import COMPONENTS, CodePrior, check_prior_settings
 from aegan.tasks.ema import ExponentialMovingAverage
 from aegan.tasks.tied import check_read_by

@@ -12,13 +12,8 @@ from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import normalize
 from aegan.losses import bernoulli_nll
-from aegan.tasks.build import (
-    build_network,
-    build_optimizer,
-    check_choice,
-    check_number,
-    check_sizes,
-)
+from aegan.tasks.build import build_network, build_optimizer
+from aegan.tasks.checks import check_choice, check_number, check_sizes
 from aegan.tasks.tied import check_read_by
 
 AE_LOSSES = ("mse", "bce")

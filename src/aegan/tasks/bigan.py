@@ -22,7 +22,8 @@ from aegan.data import denormalize, normalize
 from aegan.losses import get_gan_loss
 from aegan.models.vae import reparameterize
 from aegan.tasks.adversarial import SAMPLE_BATCH, pixel_fd, pooled_pixels, write_sample_png
-from aegan.tasks.build import build_network, build_optimizer, check_bool, check_number
+from aegan.tasks.build import build_network, build_optimizer
+from aegan.tasks.checks import check_bool, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
 
 

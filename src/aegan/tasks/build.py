@@ -1,10 +1,11 @@
-"""How a task is built from its config section, and the checks its constructor shares.
+"""How a task is built from its config section: the task, its networks and its optimizers.
 
 ``build_task`` is the one way from ``cfg.model`` to a task: Hydra instantiates the class
 that ``_target_`` names, with the image shape and the device; the task builds its networks
 (``build_network``) and optimizers (``build_optimizer``) from its sub-configs. On the
 ``meta`` device nothing is allocated: ``aegan.config.validate_config`` builds the task
-there to run every constructor check and count the parameters before data is read.
+there to run every constructor check and count the parameters before data is read. The
+checks of one setting's value (``check_number``...) are ``aegan.tasks.checks``.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from omegaconf import DictConfig, ListConfig
 from torch import nn
 
 from aegan.errors import ConfigError
+from aegan.tasks.checks import MAX_SIZE, check_bool, check_number, check_sizes
+from aegan.tasks.checks import check_choice as check_choice  # re-exported: imported from here
 from aegan.tasks.tied import SET_BY, check_sizes_set, has_member, plain_value
 
-MAX_SIZE = 2**31 - 1  # a layer width torch can index
 MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
 WIDTHS = ("latent_dim", "out_features")  # network settings that are layer widths
 COUNTS = ("num_labels", "categories", "continuous")  # may be 0: none of them
@@ -224,62 +226,6 @@ def check_argument_names(key: str, cfg: Any, given: Iterable[str] = ()) -> None:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def check_choice(key: str, value: Any, allowed: Sequence[Any]) -> None:
-    """Raise ``ConfigError`` unless ``value`` is one of ``allowed``."""
-    if isinstance(value, bool) or value not in allowed:
-        raise ConfigError(
-            f"{key}={value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}"
-        )
-
-
-def check_bool(key: str, value: Any, *, allow_none: bool = False) -> None:
-    """Raise ``ConfigError`` unless ``value`` is true or false (or null, with ``allow_none``)."""
-    if not isinstance(value, bool) and not (allow_none and value is None):
-        allowed = "true, false or null" if allow_none else "true or false"
-        raise ConfigError(f"{key}={value!r} is not allowed: it must be {allowed}")
-
-
-def check_number(
-    key: str, value: Any, *, low: float = -math.inf, high: float = math.inf,
-    integer: bool = False, low_open: bool = False, high_open: bool = False,
-) -> None:  # fmt: skip
-    """Raise ``ConfigError`` unless ``value`` is a (whole, with ``integer``) number in the range."""
-    kind = int if integer else (int, float)
-    ok = isinstance(value, kind) and not isinstance(value, bool) and not math.isnan(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (
-            value < high if high_open else value <= high
-        )
-    if not ok:
-        left, right = "(" if low_open else "[", ")" if high_open else "]"
-        what = "an integer" if integer else "a number"
-        raise ConfigError(
-            f"{key}={value!r} is not allowed: it must be {what} in {left}{low}, {high}{right}"
-        )
-
-
-def check_sizes(
-    key: str, sizes: Any, *, min_length: int = 0, length: int | None = None, **bounds: Any
-) -> None:
-    """Raise ``ConfigError`` unless ``sizes`` is a list of at least ``min_length`` (exactly
-    ``length``) entries, each passing ``check_number`` with ``bounds`` (by default a layer
-    width: an integer in [1, MAX_SIZE])."""
-    bounds = {"low": 1, "high": MAX_SIZE, "integer": True, **bounds}
-    plain = list(sizes) if isinstance(sizes, (Sequence, ListConfig)) else None
-    short = plain is not None and (
-        len(plain) < min_length or (length is not None and len(plain) != length)
-    )
-    if isinstance(sizes, (str, bytes)) or plain is None or short:
-        what = "layer sizes" if bounds["integer"] else "numbers"
-        count = f"at least {min_length} " if min_length else ""
-        count = f"{length} " if length is not None else count
-        raise ConfigError(
-            f"{key}={plain_value(sizes)!r} is not allowed: it must be a list of {count}{what}"
-        )
-    for i, size in enumerate(plain):
-        check_number(f"{key}[{i}]", size, **bounds)
 
 
 def check_network_settings(key: str, settings: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ import math
 import torch
 
 from aegan.errors import ConfigError
-from aegan.tasks.build import check_bool, check_choice
+from aegan.tasks.checks import check_bool, check_choice
 
 PRIORS = ("gaussian", "mixture")
 LAYOUTS = ("circle", "grid")

@@ -25,7 +25,8 @@ from aegan.tasks.adversarial import (
     step_with_grad_norm,
     write_sample_png,
 )
-from aegan.tasks.build import build_network, build_optimizer, check_bool, check_number
+from aegan.tasks.build import build_network, build_optimizer
+from aegan.tasks.checks import check_bool, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
 from aegan.tasks.gan_discriminator import LogitReadout, penalized_logits
 from aegan.tasks.tied import check_read_by

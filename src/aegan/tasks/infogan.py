@@ -21,7 +21,7 @@ from aegan.amp import Amp
 from aegan.data import normalize
 from aegan.errors import ConfigError
 from aegan.tasks.adversarial import step_with_grad_norm
-from aegan.tasks.build import check_number
+from aegan.tasks.checks import check_number
 from aegan.tasks.gan import GanTask
 
 

@@ -25,13 +25,8 @@ from aegan.data import normalize
 from aegan.errors import ConfigError
 from aegan.losses import bernoulli_nll
 from aegan.models.vae import GaussianEncoderDecoder, reparameterize
-from aegan.tasks.build import (
-    build_network,
-    build_optimizer,
-    check_choice,
-    check_number,
-    check_sizes,
-)
+from aegan.tasks.build import build_network, build_optimizer
+from aegan.tasks.checks import check_choice, check_number, check_sizes
 from aegan.tasks.tied import check_read_by
 
 LIKELIHOODS = ("bernoulli", "gaussian")
