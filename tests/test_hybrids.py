@@ -18,7 +18,8 @@ from aegan.errors import ConfigError
 from aegan.evaluate import evaluate_task
 from aegan.metrics.definitions import CODE_SAMPLES
 from aegan.metrics.matching import best_matching, median_distance, mmd_squared
-from aegan.metrics.registry import Evaluation, Settings
+from aegan.metrics.registry import Evaluation
+from aegan.metrics.scope import Settings
 from aegan.tasks import build_task
 from aegan.train import train
 from conftest import CPU, TINY_AE, built, compose_config, synthetic_data

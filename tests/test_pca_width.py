@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from aegan.metrics.registry import Settings, evaluate
+from aegan.metrics.registry import evaluate
+from aegan.metrics.scope import Settings
 from conftest import synthetic_data
 
 

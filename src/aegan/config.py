@@ -33,7 +33,8 @@ from aegan.files import check_folder, set_by
 from aegan.hydra_errors import unset_message
 from aegan.inert import warn_inert
 from aegan.metrics.inception import check_weights
-from aegan.metrics.registry import Scope, Settings, check_metrics
+from aegan.metrics.registry import check_metrics
+from aegan.metrics.scope import Scope, Settings
 from aegan.schema import (
     GROUPS,
     check_not_deleted,

@@ -19,7 +19,8 @@ from aegan.metrics.limits import Needs
 from aegan.metrics.matching import best_matching, median_distance, mmd_squared
 from aegan.metrics.prdc import prdc
 from aegan.metrics.reconstruction import bce, psnr, ssim
-from aegan.metrics.registry import CHUNK, Evaluation, Scope, can, metric
+from aegan.metrics.registry import CHUNK, Evaluation, can, metric
+from aegan.metrics.scope import Scope
 
 log = logging.getLogger(__name__)
 IWAE_BATCH = 20000  # decodes per forward pass of the IWAE bound

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aegan.errors import ConfigError
+from aegan.metrics.scope import Scope
 
 log = logging.getLogger(__name__)
 WHY_LABELS = (
@@ -30,9 +31,9 @@ class Needs:
     labelled_part: str = ""
 
 
-def check_data_sizes(name: str, needs: Needs, scope: Any) -> None:
-    """``ConfigError`` where the splits of ``scope`` (``registry.Scope``) are too small for
-    the metric ``name``, which ``needs`` them."""
+def check_data_sizes(name: str, needs: Needs, scope: Scope) -> None:
+    """``ConfigError`` where the splits of ``scope`` are too small for the metric ``name``,
+    which ``needs`` them."""
     other = " or evaluate.at_end=false" if scope.key == "evaluate.metrics" else ""
     if scope.test_images is not None and scope.test_images < needs.test:
         raise ConfigError(
@@ -51,7 +52,7 @@ def check_data_sizes(name: str, needs: Needs, scope: Any) -> None:
 
 
 def check_classes(
-    task: Any, names: Sequence[str], needs: Mapping[str, Needs], scope: Any, *, explicit: bool
+    task: Any, names: Sequence[str], needs: Mapping[str, Needs], scope: Scope, *, explicit: bool
 ) -> tuple[str, ...]:  # fmt: skip
     """``names`` less those that need class labels where ``scope`` holds one class (a probe
     or a classifier would score 1.0): refused when asked for by name or when none would be

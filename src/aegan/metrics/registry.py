@@ -3,7 +3,8 @@
 A task lists the names it reports (``Task.metrics``); each metric says what it needs of the
 task (``encode``, ``reconstruct``, ``sample``: ``aegan.contract``) and computes its figures
 from an ``Evaluation``, which computes what several metrics share (reconstructions, the
-domain classifier, features of real, generated and floor images) once.
+domain classifier, features of real, generated and floor images) once. How they are
+computed (``Settings``) and what their checks see (``Scope``): ``aegan.metrics.scope``.
 
 Protocol
 - Reconstruction (``reconstruction``): test MSE and BCE per pixel, PSNR, SSIM (Wang et al.
@@ -31,7 +32,7 @@ Protocol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -44,10 +45,8 @@ from aegan.errors import ConfigError
 from aegan.metrics.classifier import extract_features, predict_classes
 from aegan.metrics.classifier_cache import load_or_train_classifier
 from aegan.metrics.limits import Needs, check_classes, check_data_sizes
-from aegan.metrics.reconstruction import (
-    fit_pca,
-    linear_probe_accuracy,
-)
+from aegan.metrics.reconstruction import fit_pca, linear_probe_accuracy
+from aegan.metrics.scope import Scope, Settings
 
 CHUNK = 1000  # images per forward pass
 ANY_DATA = Needs()  # one test image, any classes
@@ -56,55 +55,6 @@ ANY_DATA = Needs()  # one test image, any classes
 def can(task: Any, capability: str) -> bool:
     """Whether ``task`` has ``capability`` (see ``aegan.contract``)."""
     return callable(getattr(task, capability, None))
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How the final metrics are computed (``evaluate.*`` in the config)."""
-
-    samples: int = 10000
-    cache_dir: str | Path = "~/.cache/aegan"
-    seed: int = 0
-    probe_train: int = 10000
-    inception_weights: str | None = None
-    progress: bool = True
-    iwae_samples: int = 1000  # k, the importance samples per image of the IWAE bound
-    iwae_images: int | None = None  # test images it is computed on; None: all
-
-    @classmethod
-    def of(cls, evaluate_cfg: Any) -> Settings:
-        """The settings of ``evaluate.*`` (training) or of ``aegan.evaluate``'s command line."""
-        return cls(
-            samples=evaluate_cfg.samples, cache_dir=evaluate_cfg.cache_dir,
-            inception_weights=evaluate_cfg.get("inception_weights"),
-            iwae_samples=evaluate_cfg.get("iwae_samples", 1000),
-            iwae_images=evaluate_cfg.get("iwae_images"),
-        )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a metric's check sees before any data is read."""
-
-    settings: Settings
-    image_shape: Sequence[int]  # (C, H, W)
-    test_images: int | None  # the test split's size; None: not known
-    key: str = "evaluate.metrics"  # the list of metrics; its section names the settings
-    train_images: int | None = None  # the training split's size (a fifth is the floor's)
-    classes: int | None = None  # classes in the data; None: not known
-    source: str = "the data"  # what sets the sizes, for messages
-    origin: str = "the data"  # where the images come from, for messages
-
-    @classmethod
-    def of_data(cls, settings: Settings, data: Any, key: str = "metrics") -> Scope:
-        """The scope of data already read (``aegan.data.ImageData``)."""
-        return cls(settings, tuple(data.test_images.shape[1:]), len(data.test_images), key,
-                   len(data.train_images), len(data.classes), f"data={data.name}",
-                   f"data={data.name} ({data.source})")  # fmt: skip
-
-    def setting(self, name: str) -> str:
-        """The full key of the setting ``name``: evaluate.NAME in training, NAME else."""
-        return self.key[: -len("metrics")] + name
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,59 @@
+"""How the final metrics are computed (``Settings``: ``evaluate.*``, or ``aegan.evaluate``'s
+command line) and what a metric's check sees of the run before any data is read (``Scope``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the final metrics are computed (``evaluate.*`` in the config)."""
+
+    samples: int = 10000
+    cache_dir: str | Path = "~/.cache/aegan"
+    seed: int = 0
+    probe_train: int = 10000
+    inception_weights: str | None = None
+    progress: bool = True
+    iwae_samples: int = 1000  # k, the importance samples per image of the IWAE bound
+    iwae_images: int | None = None  # test images it is computed on; None: all
+
+    @classmethod
+    def of(cls, evaluate_cfg: Any) -> Settings:
+        """The settings of ``evaluate.*`` (training) or of ``aegan.evaluate``'s command line."""
+        return cls(
+            samples=evaluate_cfg.samples, cache_dir=evaluate_cfg.cache_dir,
+            inception_weights=evaluate_cfg.get("inception_weights"),
+            iwae_samples=evaluate_cfg.get("iwae_samples", 1000),
+            iwae_images=evaluate_cfg.get("iwae_images"),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a metric's check sees before any data is read."""
+
+    settings: Settings
+    image_shape: Sequence[int]  # (C, H, W)
+    test_images: int | None  # the test split's size; None: not known
+    key: str = "evaluate.metrics"  # the list of metrics; its section names the settings
+    train_images: int | None = None  # the training split's size (a fifth is the floor's)
+    classes: int | None = None  # classes in the data; None: not known
+    source: str = "the data"  # what sets the sizes, for messages
+    origin: str = "the data"  # where the images come from, for messages
+
+    @classmethod
+    def of_data(cls, settings: Settings, data: Any, key: str = "metrics") -> Scope:
+        """The scope of data already read (``aegan.data.ImageData``)."""
+        return cls(settings, tuple(data.test_images.shape[1:]), len(data.test_images), key,
+                   len(data.train_images), len(data.classes), f"data={data.name}",
+                   f"data={data.name} ({data.source})")  # fmt: skip
+
+    def setting(self, name: str) -> str:
+        """The full key of the setting ``name``: evaluate.NAME in training, NAME else."""
+        return self.key[: -len("metrics")] + name
