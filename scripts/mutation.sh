@@ -35,7 +35,7 @@ files                  | src/aegan/files.py src/aegan/readback.py | tests/test_f
 engine.distributed     | src/aegan/engine/distributed.py       | tests/test_gradient_average.py
 tasks.ema              | src/aegan/tasks/ema.py                | tests/test_ema.py tests/test_capture.py
 engine.scalars         | src/aegan/engine/scalars.py           | tests/test_scalars.py tests/test_host_sync.py tests/test_capture.py
-engine.loop            | src/aegan/engine/loop.py              | tests/test_loop.py tests/test_loop_*.py
+engine.loop            | src/aegan/engine/loop.py src/aegan/engine/reporting.py | tests/test_loop.py tests/test_loop_*.py
 '
 
 rows() { sed -e '/^[[:space:]]*$/d' <<<"$MODULES"; }

@@ -13,7 +13,7 @@ from fit_task import BATCH, SEED, STEPS_PER_EPOCH, PixelTask, run_fit, tiny_data
 
 from aegan.amp import Amp
 from aegan.data import DeviceBatches
-from aegan.engine import RunContext, fit, loop
+from aegan.engine import RunContext, fit, loop, reporting
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.engine.state import Progress
 from aegan.logger import TensorBoardLogger
@@ -32,12 +32,12 @@ def bars(monkeypatch) -> list:
     """Every progress bar ``fit`` opens, drawn on a ``Terminal``."""
     opened = []
 
-    class Bar(loop.tqdm):
+    class Bar(reporting.tqdm):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, file=Terminal(), **kwargs)
             opened.append(self)
 
-    monkeypatch.setattr(loop, "tqdm", Bar)
+    monkeypatch.setattr(reporting, "tqdm", Bar)
     return opened
 
 
@@ -66,7 +66,7 @@ def window(rank: int = 0, world_size: int = 1, total: int = 10, done: int = 0, t
     run = RunContext(amp=Amp("fp32", CPU), logger=TensorBoardLogger(tmp_path or ".", enabled=False),
                      checkpoint_dir=None, record={}, seed=0, batch_size=BATCH,
                      log_every_steps=3, rank=rank, world_size=world_size)  # fmt: skip
-    return loop.ScalarWindow(PixelTask(), run, trainer(), total, done)
+    return reporting.ScalarWindow(PixelTask(), run, trainer(), total, done)
 
 
 def test_only_rank_0_shows_a_bar(bars):
@@ -84,7 +84,7 @@ class FakeClock:
 
 def test_images_per_second_counts_every_ranks_images_since_the_window_opened(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(loop, "perf_counter", clock)
+    monkeypatch.setattr(reporting, "perf_counter", clock)
     scalars = window(world_size=2)
     logged = []
     scalars.run.logger.scalars = lambda values, step: logged.append((dict(values), step))
@@ -100,13 +100,13 @@ def test_images_per_second_counts_every_ranks_images_since_the_window_opened(mon
 
 def test_the_epoch_time_sums_every_flush_of_the_epoch(monkeypatch, caplog):
     clock = FakeClock()
-    monkeypatch.setattr(loop, "perf_counter", clock)
+    monkeypatch.setattr(reporting, "perf_counter", clock)
 
     class Window:
         def flush(self, step: int) -> None:
             clock.now += 0.25
 
-    timer = loop.Clock()
+    timer = reporting.Clock()
     timer.start_epoch()
     clock.now += 4.0
     timer.flush(Window(), 3)

@@ -1,8 +1,9 @@
 """The engine: what is the same for every task (device, loop, checkpoints, resume, torchrun)."""
 
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
+from aegan.engine.context import RunContext
 from aegan.engine.device import evaluation_threads, resolve_device, seed_everything
-from aegan.engine.loop import RunContext, fit
+from aegan.engine.loop import fit
 from aegan.engine.state import Progress, restore
 
 __all__ = [

@@ -3,56 +3,29 @@
 Read ``fit`` top to bottom: it restores a checkpoint if asked, then for each epoch runs the
 step over device-resident batches, flushes the summed scalars every ``log_every_steps``
 (the only host sync in the hot path), validates, logs the task's pictures and writes
-``last.pt`` / ``best.pt``. A stop signal ends it after the step in flight, saved.
+``last.pt`` / ``best.pt``. A stop signal ends it after the step in flight, saved. What it
+shows as it goes (the scalars, the bar, the time): ``aegan.engine.reporting``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from time import perf_counter
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
-from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import DeviceBatches, ImageData
-from aegan.engine.checkpoint import last_good_checkpoint, save_checkpoint
+from aegan.engine.checkpoint import save_checkpoint
+from aegan.engine.context import RunContext
 from aegan.engine.device import eval_batch_size, evaluation_threads
-from aegan.engine.interrupt import StopRequest, TrainingInterrupted
-from aegan.engine.scalars import StepAccumulator
+from aegan.engine.interrupt import TrainingInterrupted
+from aegan.engine.reporting import Clock, ScalarWindow
 from aegan.engine.state import Progress, checkpoint_state, restore
 from aegan.errors import CheckpointError, NonFiniteError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class RunContext:
-    """What ``fit`` needs of the run around it."""
-
-    amp: Amp  # autocast for validation, the scaler state in checkpoints
-    logger: Any  # aegan.logger.TensorBoardLogger (disabled on ranks other than 0)
-    checkpoint_dir: Path
-    record: dict  # {"config": ..., "choices": ...}: plain values, saved in every checkpoint
-    seed: int
-    batch_size: int  # per process
-    log_every_steps: int
-    rank: int = 0
-    world_size: int = 1
-    stop: StopRequest = field(default_factory=StopRequest)
-    resume: tuple[dict, Path] | None = None  # (checkpoint state, its path)
-    # called once the resume's checkpoint is restored: only then is the run folder's record
-    # this command's (a refused resume leaves the trained run's record as it was)
-    on_restored: Callable[[], None] | None = None
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
 
 
 def fit(
@@ -198,114 +171,3 @@ def _stop(run: RunContext, window: ScalarWindow, progress, trainer_cfg, steps_pe
         run.stop.signal_number,
         progress.step,
     )
-
-
-class ScalarWindow:
-    """The step scalars of the last ``log_every_steps`` steps: summed on the device, read
-    and logged with one sync (``flush``), with the divergence guard and the progress bar."""
-
-    def __init__(self, task: Task, run: RunContext, trainer_cfg, total_steps: int, done: int):
-        self.task, self.run, self.on_nonfinite = task, run, trainer_cfg.on_nonfinite
-        self.stats = StepAccumulator()
-        self.skipped_total = self.skipped_said = 0
-        self.started = perf_counter()
-        self.bar = tqdm(
-            total=total_steps, initial=done, disable=None if run.is_main else True,
-            dynamic_ncols=True, desc="train", unit="step",
-        )  # fmt: skip
-
-    def restart_timer(self) -> None:
-        """Images/s counts training time only: from here, not from before validation."""
-        self.started = perf_counter()
-
-    def add(self, stats: dict[str, torch.Tensor], step: int) -> None:
-        self.stats.add(stats, step)
-        self.bar.update(1)
-
-    def flush(self, step: int) -> None:
-        """Read the summed scalars, log their means, reset. Raises ``NonFiniteError``
-        (on_nonfinite=stop) before anything is logged or saved, so the last checkpoint on
-        disk is the last good one."""
-        self.run.stop.agree()  # under torchrun: every rank flushes at the same steps
-        steps = self.stats.steps
-        if not steps:
-            return
-        scalars, bad_steps, first_bad = self.stats.read()
-        if bad_steps and self.on_nonfinite == "stop":
-            raise NonFiniteError(
-                f"non-finite loss at step {first_bad + 1}; training stopped, "
-                f"{last_good_checkpoint(self.run.checkpoint_dir)} "
-                "(lower the learning rate, use bf16/fp32, or trainer.on_nonfinite=skip)"
-            )
-        self.skipped_total += bad_steps
-        if self.on_nonfinite == "skip":
-            scalars["train/skipped_steps"] = self.skipped_total
-        elapsed = max(perf_counter() - self.started, 1e-9)
-        scalars["perf/images_per_sec"] = steps * self.run.batch_size * self.run.world_size / elapsed
-        for name, optimizer in self.task.optimizers.items():
-            scalars[f"lr/{name}"] = optimizer.param_groups[0]["lr"]
-        self.run.logger.scalars(scalars, step)
-        self.bar.set_postfix(
-            {k.split("/")[-1]: f"{v:.4g}" for k, v in scalars.items() if not k.startswith("lr/")}
-        )
-        self.started = perf_counter()
-
-    def report_skipped(self, when: str, steps: int, *, since_start: bool = False) -> None:
-        """Say on the console how many of ``steps`` were skipped for a non-finite loss since
-        the last report (``since_start``: in all), if any."""
-        skipped = self.skipped_total - (0 if since_start else self.skipped_said)
-        self.skipped_said = self.skipped_total
-        if skipped:
-            log.warning("%s: %d of %d steps skipped, their loss not finite "
-                        "(trainer.on_nonfinite=skip)", when, skipped, steps)  # fmt: skip
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-class Clock:
-    """The cost of logging and validation against training time, per epoch and per run."""
-
-    epoch_start: float  # perf_counter() readings of this epoch, set as it goes
-    train_end: float
-    validation_end: float
-    flush_seconds: float  # of this epoch
-
-    def __init__(self) -> None:
-        self.run_train_seconds = self.run_overhead_seconds = 0.0
-
-    def start_epoch(self) -> None:
-        self.epoch_start, self.flush_seconds = perf_counter(), 0.0
-
-    def flush(self, window: ScalarWindow, step: int) -> None:
-        """``window.flush(step)``, timed as logging."""
-        start = perf_counter()
-        window.flush(step)
-        self.flush_seconds += perf_counter() - start
-
-    def end_training(self) -> None:
-        self.train_end = perf_counter()
-
-    def end_validation(self) -> None:
-        self.validation_end = perf_counter()
-
-    def report_epoch(self, epoch: int) -> None:
-        training = self.train_end - self.epoch_start - self.flush_seconds
-        validation = self.validation_end - self.train_end
-        overhead = self.flush_seconds + validation
-        self.run_train_seconds += training
-        self.run_overhead_seconds += overhead
-        log.info(
-            "epoch %d time: training %.4g s; logging and validation %.4g s = %.2f%% of it "
-            "(scalars %.4g, validation and pictures %.4g); checkpoints %.4g s",
-            epoch, training, overhead, 100 * overhead / max(training, 1e-9), self.flush_seconds,
-            validation, perf_counter() - self.validation_end,
-        )  # fmt: skip
-
-    def report_run(self) -> None:
-        if self.run_train_seconds:
-            log.info(
-                "training %.4g s; logging and validation %.4g s = %.2f%% of it",
-                self.run_train_seconds, self.run_overhead_seconds,
-                100 * self.run_overhead_seconds / self.run_train_seconds,
-            )  # fmt: skip
