@@ -9,6 +9,7 @@ import math
 
 import torch
 
+from aegan.contract import can
 from aegan.data import normalize
 from aegan.errors import ConfigError
 from aegan.metrics.classes import class_histogram_stats
@@ -19,7 +20,7 @@ from aegan.metrics.limits import Needs
 from aegan.metrics.matching import best_matching, median_distance, mmd_squared
 from aegan.metrics.prdc import prdc
 from aegan.metrics.reconstruction import bce, psnr, ssim
-from aegan.metrics.registry import CHUNK, Evaluation, can, metric
+from aegan.metrics.registry import CHUNK, Evaluation, metric
 from aegan.metrics.scope import Scope
 
 log = logging.getLogger(__name__)

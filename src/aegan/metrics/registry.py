@@ -40,6 +40,7 @@ from typing import Any
 
 import torch
 
+from aegan.contract import can
 from aegan.data import normalize
 from aegan.errors import ConfigError
 from aegan.metrics.classifier import extract_features, predict_classes
@@ -50,11 +51,6 @@ from aegan.metrics.scope import Scope, Settings
 
 CHUNK = 1000  # images per forward pass
 ANY_DATA = Needs()  # one test image, any classes
-
-
-def can(task: Any, capability: str) -> bool:
-    """Whether ``task`` has ``capability`` (see ``aegan.contract``)."""
-    return callable(getattr(task, capability, None))
 
 
 @dataclass(frozen=True)
