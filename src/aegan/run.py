@@ -31,6 +31,8 @@ from aegan.errors import CheckpointError, ConfigError
 from aegan.files import check_folder
 from aegan.readback import read_json
 from aegan.record import record_config
+from aegan.run_inputs import integer
+from aegan.run_inputs import seed as check_seed
 from aegan.schema import check_settings, option_choices, reference
 from aegan.tasks import build_task
 
@@ -134,11 +136,11 @@ class Run:
     @torch.no_grad()
     def sample(self, n: int, *, seed: int = 0) -> torch.Tensor:
         """``n`` generated images from seeded draws of the model's prior."""
-        if type(n) is not int or n < 1:
-            raise ValueError(f"n={n!r:.40}: the number of images must be a positive integer")
+        n = integer("n", n, low=1, meaning="the number of images must be a positive integer")
         sample = self._ask("sample")
+        generator = torch.Generator().manual_seed(check_seed(seed))
         self._check_fits("n", n)
-        return sample(n, torch.Generator().manual_seed(seed))
+        return sample(n, generator)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
@@ -161,8 +163,7 @@ class Run:
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, steps: int = 8) -> torch.Tensor:
         """Images along the straight line between two images (in code space, for a model
         that encodes) or two latent vectors (a model that only generates) -> (steps, ...)."""
-        if type(steps) is not int or steps < 2:
-            raise ValueError(f"steps={steps!r:.40}: an interpolation takes at least 2 steps")
+        steps = integer("steps", steps, low=2, meaning="an interpolation takes at least 2 steps")
         a, b = _from_numpy(a), _from_numpy(b)
         if not (torch.is_tensor(a) and torch.is_tensor(b) and a.shape == b.shape):
             got = [tuple(t.shape) if torch.is_tensor(t) else type(t).__name__ for t in (a, b)]
