@@ -58,3 +58,66 @@ def test_numpy_and_tensor_integers_count_as_the_integers_they_hold(runs):
     z = torch.randn(2, run.task.latent_dim)
     assert run.interpolate(z[0], z[1], steps=np.int32(4)).shape == (4, 1, 28, 28)
     assert "n=np.True_" in refusal(lambda: run.sample(np.True_))
+
+
+@pytest.mark.parametrize(
+    ("model", "method", "value", "message"),
+    [("autoencoder", "decode", torch.zeros(1, 32).expand(HUGE, 32), "codes of shape (1000000000, 32): 1000000000 images of (1, 28, 28) take 2920.6 GiB"),
+     ("vae", "generate", torch.zeros(1, 32).expand(HUGE, 32), "z of shape (1000000000, 32): 1000000000 images"),
+     ("dcgan", "generate", torch.zeros(1, 100).expand(HUGE, 100), "z of shape (1000000000, 100): 1000000000 images"),
+     ("dcgan", "generate", np.broadcast_to(np.zeros(100, np.float32), (HUGE, 100)), "z of shape (1000000000, 100)"),
+     ("autoencoder", "encode", torch.zeros(1, 1, 28, 28, dtype=torch.uint8).expand(HUGE, 1, 28, 28), "images of shape (1000000000, 1, 28, 28): 1000000000 images"),
+     ("vae", "reconstruct", torch.zeros(1, 1, 28, 28, dtype=torch.uint8).expand(HUGE, 1, 28, 28), "images of shape (1000000000, 1, 28, 28)")],
+)  # fmt: skip
+def test_a_batch_too_big_to_hold_is_refused_before_the_model_runs(
+    runs, model, method, value, message
+):
+    line = refusal(lambda: getattr(runs[model], method)(value))
+    assert line.startswith(message) and line.endswith("ask for fewer at a time"), line
+
+
+@pytest.mark.parametrize(
+    ("model", "a", "b", "message"),
+    [("dcgan", torch.zeros(101), torch.zeros(101), "a of shape (101,): this run's model takes a code (100,)"),
+     ("dcgan", torch.zeros(100), torch.full((100,), np.nan), "b holding NaN or infinity"),
+     ("dcgan", torch.zeros(100, device="meta"), torch.zeros(100), "a on the meta device hold no values"),
+     ("dcgan", torch.zeros(100), torch.tensor(1.0), "b of shape (): this run's model takes a code (100,)"),
+     ("autoencoder", torch.zeros(32), torch.zeros(32), "a of shape (32,): this run's model takes an image (1, 28, 28)"),
+     ("autoencoder", torch.zeros(1, 28, 28), torch.full((1, 28, 28), 255.0), "b with values in [255, 255]"),
+     ("vae", torch.zeros(1, 28, 28), torch.zeros(1, 1, 28, 28), "b of shape (1, 1, 28, 28): this run's model takes an image (1, 28, 28)"),
+     ("vae", [0.0], [0.0], "a of type list: this run's model takes an image (1, 28, 28), as a tensor or numpy array")],
+)  # fmt: skip
+def test_an_interpolation_names_a_and_b(runs, model, a, b, message):
+    assert refusal(lambda: runs[model].interpolate(a, b, steps=3)).startswith(message)
+
+
+def test_an_interpolation_takes_a_uint8_and_a_float_image_as_the_same_pixels(runs):
+    run, images = runs["vae"], runs["vae"].data.test_images[:2]
+    mixed = run.interpolate(images[0], images[1].float() / 255, steps=3)
+    assert torch.allclose(mixed, run.interpolate(images[0], images[1], steps=3), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [(lambda run: run.generate(torch.zeros(2, 7)), "z of shape (2, 7): this run's model takes codes (N, 32)"),
+     (lambda run: run.decode(torch.zeros(2, 32, device="meta")), "codes on the meta device hold no values"),
+     (lambda run: run.encode(np.array([[None]], dtype=object)), "images: a numpy array of dtype object; this run's model takes images (N, 1, 28, 28)"),
+     (lambda run: run.reconstruct(None), "images of type NoneType: this run's model takes images (N, 1, 28, 28), as a tensor or numpy array")],
+)  # fmt: skip
+def test_a_wrong_argument_is_named_as_the_caller_typed_it(runs, call, message):
+    assert refusal(lambda: call(runs["vae"])).startswith(message)
+
+
+def test_the_methods_leave_eval_mode_and_the_grad_switch_as_they_found_them(runs):
+    run = runs["vae"]
+    images = run.data.test_images[:2].float().div(255).requires_grad_()
+    for out in (
+        run.encode(images),
+        run.reconstruct(images),
+        run.sample(2),
+        run.decode(run.encode(images)),
+    ):
+        assert not out.requires_grad
+    run.interpolate(images[0], images[1], steps=3)
+    assert torch.is_grad_enabled()
+    assert not any(network.training for network in run.networks.values())

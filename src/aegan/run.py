@@ -9,7 +9,6 @@ the code that runs.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,13 +16,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from omegaconf import DictConfig, open_dict
 
-from aegan.config import CONF_DIR, MEMORY_SHARE, check_memory, device_memory, literal
+from aegan.config import CONF_DIR, check_memory, literal
 from aegan.contract import Task, can
-from aegan.data import ImageData, check_data_config, image_shape_of, load_data, normalize
+from aegan.data import ImageData, check_data_config, image_shape_of, load_data
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
 from aegan.engine.state import check_task_state, load_weights
@@ -31,20 +29,12 @@ from aegan.errors import CheckpointError, ConfigError
 from aegan.files import check_folder
 from aegan.readback import read_json
 from aegan.record import record_config
-from aegan.run_inputs import integer
+from aegan.run_inputs import as_codes, as_images, check_fits, integer
 from aegan.run_inputs import seed as check_seed
 from aegan.schema import check_settings, option_choices, reference
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.run")
-
-
-def _from_numpy(value: Any) -> Any:
-    """A numpy array (what a notebook often holds) as the tensor of its values; the rest as is."""
-    return torch.from_numpy(np.array(value)) if isinstance(value, np.ndarray) else value
-
-
-RANGE_SLACK = 1e-4  # float images a hair outside [0, 1], from arithmetic, are still images
 
 
 @dataclass
@@ -81,57 +71,31 @@ class Run:
             raise AttributeError(f"{self.path}: its model, {self.task.name}, cannot {capability}")
         return getattr(self.task, capability)
 
-    def _as_input(self, images: torch.Tensor) -> torch.Tensor:
-        shape, images = tuple(self.data.image_shape), _from_numpy(images)
-        if not torch.is_tensor(images) or images.dim() != 4 or tuple(images.shape[1:]) != shape:
-            got = tuple(images.shape) if torch.is_tensor(images) else type(images).__name__
-            raise ValueError(
-                f"images of shape {got}: this run's model takes (N, {', '.join(map(str, shape))})"
-            )
-        if images.dtype == torch.uint8:
-            return normalize(images.to(self.device), "unit")
-        if not images.dtype.is_floating_point or images.is_meta:  # int64 0-255 read as floats
-            raise ValueError(
-                f"images of dtype {images.dtype}{' on meta' if images.is_meta else ''}: this "
-                "run's model takes uint8 in [0, 255] or floats in [0, 1]"
-            )
-        images = images.to(self.device, torch.float32)
-        if not images.numel():
-            return images
-        low, high = (bound.item() for bound in images.aminmax())
-        if not (low >= -RANGE_SLACK and high <= 1 + RANGE_SLACK):  # NaN fails these too
-            raise ValueError(  # [0, 255] or [-1, 1] floats would be encoded as nonsense
-                f"images with values in [{low:.4g}, {high:.4g}]: float images must be finite "
-                "and in [0, 1] (uint8 for [0, 255])"
-            )
-        return images
+    @property
+    def _shape(self) -> tuple[int, ...]:
+        return tuple(self.data.image_shape)
+
+    def _images(self, name: str, value: Any, *, one: bool = False) -> torch.Tensor:
+        return as_images(name, value, self._shape, self.device, one=one)
+
+    def _codes(self, name: str, value: Any, *, one: bool = False) -> torch.Tensor:
+        width = getattr(self.task, "latent_dim", None)
+        return as_codes(name, value, width, self._shape, self.device, one=one)
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Images (N, C, H, W) -> codes (N, latent_dim)."""
-        return self._ask("encode")(self._as_input(images))
+        return self._ask("encode")(self._images("images", images))
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes (N, latent_dim) -> images (N, C, H, W)."""
-        return self._ask("decode")(self._as_codes(codes))
+        return self._ask("decode")(self._codes("codes", codes))
 
     @torch.no_grad()
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         """Images -> their reconstructions."""
-        return self._ask("reconstruct")(self._as_input(images))
-
-    def _check_fits(self, key: str, n: int) -> None:
-        """Refuse ``n`` images that could not be held at once: the allocation would fail
-        after minutes, or the kernel be killed with all the notebook held."""
-        shape = tuple(self.data.image_shape)
-        needed, total = 4 * n * math.prod(shape), device_memory(self.device)
-        if needed > MEMORY_SHARE * total:
-            raise ValueError(
-                f"{key}={n}: {n} images of {shape} take {needed / 2**30:.1f} GiB, more than "
-                f"{MEMORY_SHARE:.0%} of this {self.device.type}'s {total / 2**30:.1f} GiB; "
-                "ask for fewer at a time"
-            )
+        return self._ask("reconstruct")(self._images("images", images))
 
     @torch.no_grad()
     def sample(self, n: int, *, seed: int = 0) -> torch.Tensor:
@@ -139,45 +103,27 @@ class Run:
         n = integer("n", n, low=1, meaning="the number of images must be a positive integer")
         sample = self._ask("sample")
         generator = torch.Generator().manual_seed(check_seed(seed))
-        self._check_fits("n", n)
+        check_fits(f"n={n}", n, self._shape, self.device)
         return sample(n, generator)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """Latent vectors (n, latent_dim) -> images."""
-        return self._ask("generate")(self._as_codes(z))
-
-    def _as_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        width, codes = getattr(self.task, "latent_dim", None), _from_numpy(codes)
-        if not torch.is_tensor(codes) or codes.dim() != 2 or width not in (None, codes.shape[1]):
-            got = tuple(codes.shape) if torch.is_tensor(codes) else type(codes).__name__
-            raise ValueError(f"codes of shape {got}: this run's model takes (N, {width or 'D'})")
-        if codes.is_complex() or codes.is_meta:
-            raise ValueError(f"codes of dtype {codes.dtype}: this run's model takes real numbers")
-        codes = codes.to(self.device, torch.float32)  # integer or float64 codes: the same values
-        if not bool(codes.isfinite().all()):  # they would come out as images of NaN
-            raise ValueError("codes holding NaN or infinity: this run's model takes finite codes")
-        return codes
+        return self._ask("generate")(self._codes("z", z))
 
     @torch.no_grad()
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, steps: int = 8) -> torch.Tensor:
         """Images along the straight line between two images (in code space, for a model
         that encodes) or two latent vectors (a model that only generates) -> (steps, ...)."""
         steps = integer("steps", steps, low=2, meaning="an interpolation takes at least 2 steps")
-        a, b = _from_numpy(a), _from_numpy(b)
-        if not (torch.is_tensor(a) and torch.is_tensor(b) and a.shape == b.shape):
-            got = [tuple(t.shape) if torch.is_tensor(t) else type(t).__name__ for t in (a, b)]
-            raise ValueError(
-                f"a and b of shapes {got[0]} and {got[1]}: an interpolation runs between two "
-                "images (C, H, W) or two codes (D,) of the same shape"
-            )
-        self._check_fits("steps", steps)
+        check_fits(f"steps={steps}", steps, self._shape, self.device)
         weights = torch.linspace(0, 1, steps, device=self.device).view(-1, 1)
         if can(self.task, "encode"):
-            codes = self.encode(torch.stack([a, b]))  # (2, latent_dim)
-            return self.decode(codes[:1] * (1 - weights) + codes[1:] * weights)
-        a, b = a.to(self.device).view(1, -1), b.to(self.device).view(1, -1)
-        return self.generate(a * (1 - weights) + b * weights)
+            ends = torch.cat([self._images("a", a, one=True), self._images("b", b, one=True)])
+            codes = self._ask("encode")(ends)  # (2, latent_dim)
+            return self._ask("decode")(codes[:1] * (1 - weights) + codes[1:] * weights)
+        ends = torch.cat([self._codes("a", a, one=True), self._codes("b", b, one=True)])
+        return self._ask("generate")(ends[:1] * (1 - weights) + ends[1:] * weights)
 
 
 def load_run(

@@ -9,12 +9,17 @@ allocation that fails after minutes.
 from __future__ import annotations
 
 import contextlib
+import math
 import operator
 from typing import Any
 
 import numpy as np
 import torch
 
+from aegan.config import MEMORY_SHARE, device_memory
+from aegan.data import normalize
+
+RANGE_SLACK = 1e-4  # float images a hair outside [0, 1], from arithmetic, are still images
 SEED_LIMIT = 2**64  # torch.Generator.manual_seed takes 0 .. 2**64 - 1 (negatives alias these)
 
 
@@ -36,3 +41,97 @@ def seed(value: Any) -> int:
         "seed", value, low=0, high=SEED_LIMIT - 1,
         meaning="a seed must be an integer from 0 to 2**64 - 1",
     )  # fmt: skip
+
+
+def check_fits(what: str, n: int, shape: tuple[int, ...], device: torch.device) -> None:
+    """Refuse ``n`` images that could not be held at once: the allocation would fail after
+    minutes, or the kernel be killed with all the notebook held."""
+    needed, total = 4 * n * math.prod(shape), device_memory(device)
+    if needed > MEMORY_SHARE * total:
+        raise ValueError(
+            f"{what}: {n} images of {shape} take {needed / 2**30:.1f} GiB, more than "
+            f"{MEMORY_SHARE:.0%} of this {device.type}'s {total / 2**30:.1f} GiB; "
+            "ask for fewer at a time"
+        )
+
+
+def _described(shape: tuple) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _checked(name: str, value: Any, item: tuple, kind: str, *, one: bool) -> Any:
+    """``value``, a tensor or numpy array of numbers holding one ``item`` (with ``one``) or a
+    batch of them (None: a size of any length), else one line naming ``name``; numpy arrays
+    are not copied yet: their size is checked first."""
+    shape = item if one else (None, *item)
+    expected = ("N",) * (not one) + tuple("D" if size is None else size for size in item)
+    takes = f"this run's model takes {kind} {_described(expected)}"
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "biufc":
+        raise ValueError(f"{name}: a numpy array of dtype {value.dtype}; {takes}")
+    if not isinstance(value, np.ndarray) and not torch.is_tensor(value):
+        raise ValueError(
+            f"{name} of type {type(value).__name__}: {takes}, as a tensor or numpy array"
+        )
+    if len(value.shape) != len(shape) or any(
+        size not in (None, given) for size, given in zip(shape, value.shape, strict=True)
+    ):
+        raise ValueError(f"{name} of shape {tuple(value.shape)}: {takes}")
+    if torch.is_tensor(value) and value.is_meta:
+        raise ValueError(f"{name} on the meta device hold no values: {takes}")
+    return value
+
+
+def _batch(
+    name: str, value: Any, item: tuple, images: tuple, device: torch.device, *, one: bool,
+    kind: str,
+) -> torch.Tensor:  # fmt: skip
+    """``value``: one ``item`` (with ``one``) or a batch of them, checked, the ``images`` of
+    that shape it makes counted against ``device``'s memory, then as a tensor batch."""
+    value = _checked(name, value, item, kind, one=one)
+    count = 1 if one else value.shape[0]
+    check_fits(f"{name} of shape {tuple(value.shape)}", count, images, device)
+    if isinstance(value, np.ndarray):  # a copy: negative strides and read-only views
+        value = torch.from_numpy(np.array(value))
+    return value[None] if one else value
+
+
+def as_images(
+    name: str, value: Any, shape: tuple[int, ...], device: torch.device, *, one: bool = False
+) -> torch.Tensor:
+    """Images (N, *shape), or with ``one`` a single image ``shape`` (given back as a batch of
+    one), as float32 in [0, 1] on ``device``: uint8 in [0, 255] or floats in [0, 1]."""
+    kind = "an image" if one else "images"
+    images = _batch(name, value, shape, shape, device, one=one, kind=kind)
+    if images.dtype == torch.uint8:
+        return normalize(images.to(device), "unit")
+    if not images.dtype.is_floating_point:  # int64 0-255 would be read as floats
+        raise ValueError(
+            f"{name} of dtype {images.dtype}: this run's model takes uint8 in [0, 255] or "
+            "floats in [0, 1]"
+        )
+    images = images.to(device, torch.float32)
+    if not images.numel():
+        return images
+    low, high = (bound.item() for bound in images.aminmax())
+    if not (low >= -RANGE_SLACK and high <= 1 + RANGE_SLACK):  # NaN fails these too
+        raise ValueError(  # [0, 255] or [-1, 1] floats would be encoded as nonsense
+            f"{name} with values in [{low:.4g}, {high:.4g}]: float images must be finite "
+            "and in [0, 1] (uint8 for [0, 255])"
+        )
+    return images
+
+
+def as_codes(
+    name: str, value: Any, width: int | None, shape: tuple[int, ...], device: torch.device,
+    *, one: bool = False,
+) -> torch.Tensor:  # fmt: skip
+    """Codes (N, width), or with ``one`` a single code (width,), as float32 on ``device``;
+    the ``shape`` of the images they become bounds how many fit."""
+    kind = "a code" if one else "codes"
+    codes = _batch(name, value, (width,), shape, device, one=one, kind=kind)
+    if codes.is_complex():
+        raise ValueError(f"{name} of dtype {codes.dtype}: this run's model takes real numbers")
+    codes = codes.to(device, torch.float32)  # integer or float64 codes: the same values
+    if not bool(codes.isfinite().all()):  # they would come out as images of NaN
+        raise ValueError(f"{name} holding NaN or infinity: this run's model takes finite codes")
+    return codes
