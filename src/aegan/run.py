@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, open_dict
 
+from aegan.cli import missing_searchpath
 from aegan.config import CONF_DIR, check_memory, literal
 from aegan.contract import Task, can
 from aegan.data import ImageData, check_data_config, image_shape_of, load_data
@@ -151,6 +152,9 @@ def load_run(
     for name, given in (("overrides", overrides), ("searchpath", searchpath)):
         if not isinstance(given, (list, tuple)) or not all(isinstance(x, str) for x in given):
             raise ConfigError(f"{name}={given!r:.80} is not allowed: it must be a list of strings")
+    listed = f"hydra.searchpath=[{','.join(searchpath)}]"  # as compose_config passes it
+    if searchpath and (missing := missing_searchpath([listed])):  # Hydra would only warn
+        raise ConfigError(missing.replace("hydra.searchpath: ", "searchpath: ", 1))
     if data_dir is not None:  # yours: where the data is read again
         check_folder(
             "data_dir", os.fspath(data_dir) if isinstance(data_dir, os.PathLike) else data_dir
