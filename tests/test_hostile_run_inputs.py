@@ -121,3 +121,27 @@ def test_the_methods_leave_eval_mode_and_the_grad_switch_as_they_found_them(runs
     run.interpolate(images[0], images[1], steps=3)
     assert torch.is_grad_enabled()
     assert not any(network.training for network in run.networks.values())
+
+
+def test_a_big_batch_runs_through_the_network_a_chunk_at_a_time(runs, monkeypatch):
+    """A conv net's activations are ~30x its images: a batch whose output fits may not fit
+    through the network whole, so the network sees CHUNK images at a time."""
+    run, sizes = runs["vae"], []
+    decode = run.task.decode
+    codes = torch.randn(1200, 32)
+    whole = decode(codes)
+    monkeypatch.setattr(run.task, "decode", lambda z: sizes.append(len(z)) or decode(z))
+    assert torch.allclose(run.decode(codes), whole, atol=1e-6)
+    assert sizes == [500, 500, 200]
+
+
+def test_memory_counts_every_image_sized_tensor_held_at_once(runs, monkeypatch):
+    """8 MiB of 10: 2000 images of 3 KiB fit once (encode's float copy), not twice
+    (reconstruct's copy and its output; sample's chunks and their joined output)."""
+    monkeypatch.setattr("aegan.run_inputs.device_memory", lambda device: 10 * 2**20)
+    run, images = runs["vae"], torch.zeros(2000, 1, 28, 28, dtype=torch.uint8)
+    assert run.encode(images).shape == (2000, 32)
+    assert "images of shape (2000, 1, 28, 28): 2000 images" in refusal(
+        lambda: run.reconstruct(images)
+    )
+    assert refusal(lambda: run.sample(2000)).startswith("n=2000: 2000 images of (1, 28, 28)")

@@ -36,6 +36,7 @@ from aegan.schema import check_settings, option_choices, reference
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.run")
+CHUNK = 500  # images per forward pass, as the tasks' own generate takes them
 
 
 @dataclass
@@ -76,27 +77,41 @@ class Run:
     def _shape(self) -> tuple[int, ...]:
         return tuple(self.data.image_shape)
 
-    def _images(self, name: str, value: Any, *, one: bool = False) -> torch.Tensor:
-        return as_images(name, value, self._shape, self.device, one=one)
+    def _images(self, name: str, value: Any, *, one: bool = False, copies: int = 1):
+        return as_images(name, value, self._shape, self.device, one=one, copies=copies)
 
     def _codes(self, name: str, value: Any, *, one: bool = False) -> torch.Tensor:
         width = getattr(self.task, "latent_dim", None)
         return as_codes(name, value, width, self._shape, self.device, one=one)
 
+    def _over(self, capability: str, inputs: torch.Tensor) -> torch.Tensor:
+        """The task's ``capability`` over ``inputs`` CHUNK at a time, into one output: what is
+        held is the output and one chunk's activations (a conv net's are 30x its images)."""
+        method, out = self._ask(capability), None
+        for start in range(0, len(inputs), CHUNK):
+            part = method(inputs[start : start + CHUNK])
+            if out is None:
+                out = part.new_empty((len(inputs), *part.shape[1:]))
+            out[start : start + len(part)] = part
+        return method(inputs) if out is None else out  # no inputs: the task's empty answer
+
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Images (N, C, H, W) -> codes (N, latent_dim)."""
-        return self._ask("encode")(self._images("images", images))
+        self._ask("encode")
+        return self._over("encode", self._images("images", images))
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes (N, latent_dim) -> images (N, C, H, W)."""
-        return self._ask("decode")(self._codes("codes", codes))
+        self._ask("decode")
+        return self._over("decode", self._codes("codes", codes))
 
     @torch.no_grad()
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         """Images -> their reconstructions."""
-        return self._ask("reconstruct")(self._images("images", images))
+        self._ask("reconstruct")  # the images' float copy and the reconstructions: 2 copies
+        return self._over("reconstruct", self._images("images", images, copies=2))
 
     @torch.no_grad()
     def sample(self, n: int, *, seed: int = 0) -> torch.Tensor:
@@ -104,13 +119,15 @@ class Run:
         n = integer("n", n, low=1, meaning="the number of images must be a positive integer")
         sample = self._ask("sample")
         generator = torch.Generator().manual_seed(check_seed(seed))
-        check_fits(f"n={n}", n, self._shape, self.device)
+        # one draw of n, as the task makes it; its generate joins its chunks: 2 copies at the end
+        check_fits(f"n={n}", n, self._shape, self.device, copies=2)
         return sample(n, generator)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """Latent vectors (n, latent_dim) -> images."""
-        return self._ask("generate")(self._codes("z", z))
+        self._ask("generate")
+        return self._over("generate", self._codes("z", z))
 
     @torch.no_grad()
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, steps: int = 8) -> torch.Tensor:
@@ -122,9 +139,9 @@ class Run:
         if can(self.task, "encode"):
             ends = torch.cat([self._images("a", a, one=True), self._images("b", b, one=True)])
             codes = self._ask("encode")(ends)  # (2, latent_dim)
-            return self._ask("decode")(codes[:1] * (1 - weights) + codes[1:] * weights)
+            return self._over("decode", codes[:1] * (1 - weights) + codes[1:] * weights)
         ends = torch.cat([self._codes("a", a, one=True), self._codes("b", b, one=True)])
-        return self._ask("generate")(ends[:1] * (1 - weights) + ends[1:] * weights)
+        return self._over("generate", ends[:1] * (1 - weights) + ends[1:] * weights)
 
 
 def load_run(

@@ -43,10 +43,13 @@ def seed(value: Any) -> int:
     )  # fmt: skip
 
 
-def check_fits(what: str, n: int, shape: tuple[int, ...], device: torch.device) -> None:
-    """Refuse ``n`` images that could not be held at once: the allocation would fail after
-    minutes, or the kernel be killed with all the notebook held."""
-    needed, total = 4 * n * math.prod(shape), device_memory(device)
+def check_fits(
+    what: str, n: int, shape: tuple[int, ...], device: torch.device, *, copies: int = 1
+) -> None:
+    """Refuse ``n`` float images that could not be held at once, ``copies`` times over (an
+    input's float copy beside the output): the allocation would fail after minutes, or the
+    kernel be killed with all the notebook held."""
+    needed, total = 4 * copies * n * math.prod(shape), device_memory(device)
     if needed > MEMORY_SHARE * total:
         raise ValueError(
             f"{what}: {n} images of {shape} take {needed / 2**30:.1f} GiB, more than "
@@ -83,25 +86,27 @@ def _checked(name: str, value: Any, item: tuple, kind: str, *, one: bool) -> Any
 
 def _batch(
     name: str, value: Any, item: tuple, images: tuple, device: torch.device, *, one: bool,
-    kind: str,
+    kind: str, copies: int,
 ) -> torch.Tensor:  # fmt: skip
     """``value``: one ``item`` (with ``one``) or a batch of them, checked, the ``images`` of
     that shape it makes counted against ``device``'s memory, then as a tensor batch."""
     value = _checked(name, value, item, kind, one=one)
     count = 1 if one else value.shape[0]
-    check_fits(f"{name} of shape {tuple(value.shape)}", count, images, device)
+    check_fits(f"{name} of shape {tuple(value.shape)}", count, images, device, copies=copies)
     if isinstance(value, np.ndarray):  # a copy: negative strides and read-only views
         value = torch.from_numpy(np.array(value))
     return value[None] if one else value
 
 
 def as_images(
-    name: str, value: Any, shape: tuple[int, ...], device: torch.device, *, one: bool = False
-) -> torch.Tensor:
+    name: str, value: Any, shape: tuple[int, ...], device: torch.device, *, one: bool = False,
+    copies: int = 1,
+) -> torch.Tensor:  # fmt: skip
     """Images (N, *shape), or with ``one`` a single image ``shape`` (given back as a batch of
-    one), as float32 in [0, 1] on ``device``: uint8 in [0, 255] or floats in [0, 1]."""
+    one), as float32 in [0, 1] on ``device``: uint8 in [0, 255] or floats in [0, 1]. They
+    must fit ``copies`` times: their float copy, and the images a method makes of them."""
     kind = "an image" if one else "images"
-    images = _batch(name, value, shape, shape, device, one=one, kind=kind)
+    images = _batch(name, value, shape, shape, device, one=one, kind=kind, copies=copies)
     if images.dtype == torch.uint8:
         return normalize(images.to(device), "unit")
     if not images.dtype.is_floating_point:  # int64 0-255 would be read as floats
@@ -128,7 +133,7 @@ def as_codes(
     """Codes (N, width), or with ``one`` a single code (width,), as float32 on ``device``;
     the ``shape`` of the images they become bounds how many fit."""
     kind = "a code" if one else "codes"
-    codes = _batch(name, value, (width,), shape, device, one=one, kind=kind)
+    codes = _batch(name, value, (width,), shape, device, one=one, kind=kind, copies=1)
     if codes.is_complex():
         raise ValueError(f"{name} of dtype {codes.dtype}: this run's model takes real numbers")
     codes = codes.to(device, torch.float32)  # integer or float64 codes: the same values
