@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from aegan.data.sources import ImageData, split_train_val
+from aegan.data.sources import ImageData
+from aegan.data.splits import stratified_split
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
@@ -27,8 +28,8 @@ def load_image_folder(
 ) -> ImageData:
     """Any folder of images (one sub-folder per class, or flat), resized to a square.
 
-    Labels are the sub-folder index (0 for a flat folder). A test split of ``test_size``
-    images is held out after the validation split.
+    Labels are the sub-folder index (0 for a flat folder). The test split (``test_size``)
+    and then the validation split are drawn by class (``stratified_split``).
     """
     folder, files, class_names = list_image_folder(root, val_size=val_size, test_size=test_size)
     needed = 2 * len(files) * channels * image_size**2  # the decoded list, then its stack
@@ -60,11 +61,11 @@ def load_image_folder(
         images.append(torch.from_numpy(array.copy()).permute(2, 0, 1))  # (C, H, W)
         labels.append(class_index[path.parent.relative_to(folder).as_posix()])
     all_x, all_y = torch.stack(images), torch.tensor(labels, dtype=torch.long)
-    rest_x, rest_y, test_x, test_y = split_train_val(
-        all_x, all_y, val_size=test_size, seed=split_seed + 1, key="data.test_size"
+    rest_x, rest_y, test_x, test_y = stratified_split(
+        all_x, all_y, size=test_size, seed=split_seed + 1, key="data.test_size"
     )
-    train_x, train_y, val_x, val_y = split_train_val(
-        rest_x, rest_y, val_size=val_size, seed=split_seed
+    train_x, train_y, val_x, val_y = stratified_split(
+        rest_x, rest_y, size=val_size, seed=split_seed, key="data.val_size"
     )
     return ImageData(
         "image_folder",

@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 
 from aegan.data.idx import read_idx
-from aegan.errors import ConfigError, DataFileError, DataNotFoundError
+from aegan.data.splits import split_train_val
+from aegan.errors import DataFileError, DataNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -70,22 +71,6 @@ class ImageData:
             for k, v in vars(self).items()
         }
         return ImageData(**moved)
-
-
-def split_train_val(
-    images: torch.Tensor, labels: torch.Tensor, *, val_size: int, seed: int,
-    key: str = "data.val_size",
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
-    """Hold ``val_size`` images out of the training set by a fixed permutation; ``key`` is
-    the setting named when they are not fewer than the images."""
-    if not 0 <= val_size < len(images):
-        raise ConfigError(
-            f"{key}={val_size} is not allowed: the data set has {len(images)} images there, so "
-            f"at most {len(images) - 1}"
-        )
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
-    val_idx, train_idx = order[:val_size], order[val_size:]
-    return images[train_idx], labels[train_idx], images[val_idx], labels[val_idx]
 
 
 # --------------------------------------------------------------------------- IDX sets
