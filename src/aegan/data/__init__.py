@@ -16,6 +16,7 @@ from aegan.data.batches import (
     normalized_batches,
 )
 from aegan.data.idx import read_idx
+from aegan.data.image_files import shown
 from aegan.data.image_folder import list_image_folder, load_image_folder
 from aegan.data.sources import ImageData, load_cifar10, load_idx_dataset
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
@@ -156,12 +157,12 @@ def sizes_of(data_cfg: DictConfig) -> DataSizes:
     name, subset = data_cfg.name, data_cfg.subset
     if name == "image_folder":
         val, test = data_cfg.val_size, data_cfg.test_size
-        folder, files, classes = list_image_folder(data_cfg.root, val_size=val, test_size=test)
-        origin = f"data.root={folder} ({len(files)} images)"
-        train, source = len(files) - val - test, origin
+        listing = list_image_folder(data_cfg.root, val_size=val, test_size=test)
+        origin = f"data.root={shown(listing.folder)} ({len(listing.files)} images)"
+        train, source = len(listing.files) - val - test, origin
         if subset is not None and subset < train:
             train, source = subset, f"data.subset={subset}"
-        return DataSizes(train, test, len(classes), source, origin)
+        return DataSizes(train, test, len(listing.classes), source, origin)
     total = KNOWN_TRAIN_SIZES.get(name)
     train = None if total is None else total - data_cfg.val_size
     if subset is not None and train is not None and subset < train:

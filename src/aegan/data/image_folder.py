@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from aegan.data.image_files import IMAGE_SUFFIXES, Listing, list_image_folder, shown
 from aegan.data.sources import ImageData
 from aegan.data.splits import stratified_split
-from aegan.errors import ConfigError, DataFileError, DataNotFoundError
+from aegan.errors import ConfigError, DataFileError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+log = logging.getLogger(__name__)
+
+__all__ = ["IMAGE_SUFFIXES", "Listing", "list_image_folder", "load_image_folder"]
 
 
 def load_image_folder(
@@ -31,18 +34,22 @@ def load_image_folder(
     Labels are the sub-folder index (0 for a flat folder). The test split (``test_size``)
     and then the validation split are drawn by class (``stratified_split``).
     """
-    folder, files, class_names = list_image_folder(root, val_size=val_size, test_size=test_size)
+    listing = list_image_folder(root, val_size=val_size, test_size=test_size)
+    folder, files = listing.folder, listing.files
     needed = 2 * len(files) * channels * image_size**2  # the decoded list, then its stack
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if needed > memory:
         raise ConfigError(
-            f"data.root={folder} holds {len(files)} images: at data.image_size={image_size} and "
-            f"data.channels={channels} they need {needed / 2**30:.1f} GiB, more than this "
-            f"machine's {memory / 2**30:.1f} GiB of memory; use a smaller folder or image size"
+            f"data.root={shown(folder)} holds {len(files)} images: at data.image_size="
+            f"{image_size} and data.channels={channels} they need {needed / 2**30:.1f} GiB, more "
+            f"than this machine's {memory / 2**30:.1f} GiB of memory; use a smaller folder or "
+            "image size"
         )
-    class_index = {c: i for i, c in enumerate(class_names)}
+    skipped = listing.skipped_line()
+    if skipped:
+        log.warning(skipped)
     mode = "L" if channels == 1 else "RGB"
-    images, labels = [], []
+    images = []
     for path in files:
         try:
             with warnings.catch_warnings():  # over PIL's pixel limit: refused, not just warned
@@ -57,53 +64,19 @@ def load_image_folder(
                 array = np.asarray(image, dtype=np.uint8).reshape(image_size, image_size, -1)
         except (OSError, UnidentifiedImageError, Image.DecompressionBombError,
                 Image.DecompressionBombWarning) as err:  # fmt: skip
-            raise DataFileError(f"{path}: unreadable image ({err})") from err
+            raise DataFileError(f"{shown(path)}: unreadable image ({err})") from err
         images.append(torch.from_numpy(array.copy()).permute(2, 0, 1))  # (C, H, W)
-        labels.append(class_index[path.parent.relative_to(folder).as_posix()])
-    all_x, all_y = torch.stack(images), torch.tensor(labels, dtype=torch.long)
+    all_x, all_y = torch.stack(images), torch.tensor(listing.labels, dtype=torch.long)
     rest_x, rest_y, test_x, test_y = stratified_split(
         all_x, all_y, size=test_size, seed=split_seed + 1, key="data.test_size"
     )
     train_x, train_y, val_x, val_y = stratified_split(
         rest_x, rest_y, size=val_size, seed=split_seed, key="data.val_size"
     )
+    classes = tuple(shown(name) for name in listing.classes)
     return ImageData(
-        "image_folder",
-        train_x,
-        train_y,
-        val_x,
-        val_y,
-        test_x,
-        test_y,
-        tuple(class_names),
-        str(folder),
+        "image_folder", train_x, train_y, val_x, val_y, test_x, test_y, classes, str(folder)
     )
-
-
-def list_image_folder(
-    root: str | None, *, val_size: int, test_size: int
-) -> tuple[Path, list[Path], list[str]]:
-    """(folder, its image files, its class names: the sub-folders that hold images, "." for
-    the folder itself) without reading an image; refuses splits that leave no training image."""
-    if not root:
-        raise DataNotFoundError("data=image_folder needs data.root=FOLDER (a folder of images)")
-    folder = Path(root).expanduser()
-    if not folder.is_dir():
-        raise DataNotFoundError(f"data.root={folder} is not a folder")
-    # regular files only: opening a FIFO named x.png would wait forever for a writer
-    files = sorted(
-        p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-    )
-    if not files:
-        raise DataNotFoundError(
-            f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under data.root={folder}"
-        )
-    if test_size + val_size >= len(files):
-        raise ConfigError(
-            f"data.test_size={test_size} and data.val_size={val_size} leave no training images: "
-            f"data.root={folder} holds {len(files)} images"
-        )
-    return folder, files, sorted({p.parent.relative_to(folder).as_posix() for p in files})
 
 
 def _eight_bit(image: Image.Image) -> Image.Image:

@@ -1,0 +1,119 @@
+"""Hostile image folders: every image is read, or the folder is refused in one line before
+an image is read; nothing is left out or read wrong without a word."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+from PIL import Image
+from test_split_limits import folder_run, image_folder, no_data_read  # noqa: F401
+
+from aegan.data.image_folder import load_image_folder
+from aegan.errors import DataFileError
+from conftest import assert_one_error_line
+
+
+def load(root, channels: int = 3):
+    return load_image_folder(root=str(root), image_size=8, channels=channels, val_size=2,
+                             split_seed=0, test_size=2)  # fmt: skip
+
+
+def grey_images(folder, count: int = 6, suffix: str = ".png", level: int = 100):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        as_png = suffix == ".heic"  # a format PIL does not write: a PNG named like one
+        Image.new("L", (8, 8), level).save(folder / f"{i}{suffix}", "PNG" if as_png else None)
+
+
+def test_a_class_folder_that_is_a_link_is_read_and_a_loop_is_walked_once(tmp_path):
+    """A linked class folder was passed over: its class was missing without a word."""
+    grey_images(tmp_path / "elsewhere" / "b")
+    grey_images(tmp_path / "root" / "a")
+    (tmp_path / "root" / "b").symlink_to(tmp_path / "elsewhere" / "b")
+    (tmp_path / "root" / "a" / "up").symlink_to(tmp_path / "root")  # a loop
+    data = load(tmp_path / "root")
+    assert data.classes == ("a", "b")
+    assert len(data.train_images) + len(data.val_images) + len(data.test_images) == 12
+
+
+def test_images_pil_reads_are_read_and_what_is_passed_over_is_one_line(tmp_path, caplog):
+    """.tif files were passed over without a word; now read, and the rest said once."""
+    grey_images(tmp_path / "a", suffix=".tif")
+    grey_images(tmp_path / "b", suffix=".webp")
+    grey_images(tmp_path / "c", suffix=".PNG")
+    (tmp_path / "a" / "notes.txt").write_text("not an image")
+    (tmp_path / "b" / "labels.csv").write_text("x,y")
+    (tmp_path / "c" / ".DS_Store").write_bytes(b"\0")
+    (tmp_path / "d").mkdir()  # nothing in it is lost
+    with caplog.at_level(logging.INFO, logger="aegan.data"):
+        data = load(tmp_path)
+    assert data.classes == ("a", "b", "c")
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "passed over 4 entries (.csv files 1, .txt files 1, empty folders 1, hidden 1)" in line
+    assert line.startswith(f"data.root={tmp_path}:")
+
+
+@pytest.mark.usefixtures("no_data_read")
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda root: (root / "c2" / "notes").mkdir(parents=True) or
+         (root / "c2" / "notes" / "read.me").write_text("x"),
+         "the class folder {root}/c2 holds no image (.me files 1)"),
+        (lambda root: grey_images(root / "c2", suffix=".heic"),
+         "the class folder {root}/c2 holds no image (.heic files 6)"),
+        (lambda root: grey_images(root, count=1, suffix=".jpg"),
+         "the folder {root} holds 1 images (e.g. 0.jpg) beside class folders (c0, c1)"),
+    ],
+)  # fmt: skip
+def test_a_class_folder_without_images_is_refused_before_reading(cli, tmp_path, make, message):
+    """A class folder of files the loader does not read lost its class without a word; an
+    image beside the class folders was a class of its own."""
+    root = image_folder(tmp_path / "images", classes=2, per_class=30)
+    make(root)
+    result = cli("aegan.train", *folder_run(root), f"hydra.run.dir={tmp_path}/run")
+    assert_one_error_line(result, message.format(root=root))
+
+
+def test_a_folder_of_other_files_says_what_it_holds(cli, tmp_path):
+    (tmp_path / "docs").mkdir()
+    for name in ("a.txt", "b.txt", "c.pdf"):
+        (tmp_path / "docs" / name).write_text("x")
+    result = cli("aegan.train", *folder_run(tmp_path / "docs"), f"hydra.run.dir={tmp_path}/run")
+    assert_one_error_line(
+        result, f"no images found under data.root={tmp_path}/docs: .pdf files 1, .txt files 2"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
+def test_a_folder_that_cannot_be_listed_is_refused(tmp_path):
+    """An unreadable class folder was passed over: its images were missing without a word."""
+    grey_images(tmp_path / "a")
+    grey_images(tmp_path / "b")
+    (tmp_path / "b").chmod(0)
+    try:
+        with pytest.raises(DataFileError, match=f"cannot list the folder {tmp_path}/b"):
+            load(tmp_path)
+    finally:
+        (tmp_path / "b").chmod(0o755)
+
+
+def test_a_class_named_in_bytes_that_are_not_utf8_is_shown_escaped(tmp_path):
+    """A class folder named in Latin-1 was a class name no log or TensorBoard file could
+    write: the run failed at its end, writing the projector's labels."""
+    grey_images(tmp_path / "a")
+    folder = os.fsencode(tmp_path) + b"/caf\xe9"
+    os.mkdir(folder)
+    grey_images(tmp_path / os.fsdecode(b"caf\xe9"))
+    data = load(tmp_path)
+    assert data.classes == ("a", "caf\\xe9")
+    "\n".join(data.classes).encode()
+
+
+def test_folders_nested_too_deep_are_one_line(tmp_path):
+    deep = tmp_path.joinpath(*["d"] * 120)
+    grey_images(deep)
+    with pytest.raises(DataFileError, match="its folders are nested more than 100 deep"):
+        load(tmp_path)
