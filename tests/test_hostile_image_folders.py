@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 
+import numpy as np
 import pytest
 from PIL import Image
 from test_split_limits import folder_run, image_folder, no_data_read  # noqa: F401
@@ -98,6 +99,58 @@ def test_a_folder_that_cannot_be_listed_is_refused(tmp_path):
             load(tmp_path)
     finally:
         (tmp_path / "b").chmod(0o755)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "PA"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_transparent_pixels_show_white(tmp_path, mode, channels):
+    """convert() dropped the alpha channel: a transparent pixel showed the colour it held
+    (here black), and an icon on a transparent ground came out on black."""
+    for i in range(8):
+        image = Image.new("RGBA", (8, 8), (0, 0, 0, 0))  # transparent black
+        image.paste((0, 0, 0, 255), (0, 0, 4, 8))  # the left half opaque black
+        image = image.convert("P") if mode == "PA" else image.convert(mode)
+        if mode == "PA":  # a palette image with a transparent index
+            image.info["transparency"] = image.getpixel((7, 7))
+        image.save(tmp_path / f"{i}.png")
+    data = load(tmp_path, channels)
+    left, right = data.train_images[..., :, :2], data.train_images[..., :, -2:]
+    assert left.max() < 30 and right.min() > 225, data.train_images[0, 0]
+
+
+def test_images_of_every_mode_and_size_are_read_as_data_channels(tmp_path, caplog):
+    """Grey, palette, CMYK, 16-bit and colour images of several sizes in one folder: one
+    shape, and the modes said in one line."""
+    Image.new("L", (8, 8), 200).save(tmp_path / "grey.png")
+    Image.new("RGB", (30, 10), (255, 0, 0)).save(tmp_path / "wide.jpg")
+    Image.new("CMYK", (9, 9), (0, 255, 255, 0)).save(tmp_path / "cmyk.jpg")
+    Image.new("P", (12, 12), 3).save(tmp_path / "palette.gif")
+    Image.fromarray(np.full((8, 8), 40000, np.uint16)).save(tmp_path / "deep.tif")
+    for i in range(3):
+        Image.new("1", (5, 7), 1).save(tmp_path / f"bits{i}.bmp")
+    with caplog.at_level(logging.INFO, logger="aegan.data"):
+        data = load(tmp_path, channels=3)
+    assert data.train_images.shape[1:] == (3, 8, 8)
+    assert any("read as data.channels=3" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("bad.ppm", b"P6\n8 x\n255\n" + bytes(192), "unreadable image"),
+        ("empty.png", b"", "unreadable image"),
+        ("float.tif", None, "floating-point pixels (PIL mode F) have no fixed range"),
+    ],
+)
+def test_a_damaged_or_unusable_image_is_one_line_naming_it(cli, tmp_path, name, content, reason):
+    """A damaged PPM raised a ValueError, a traceback; a float TIFF read as black."""
+    root = image_folder(tmp_path / "images", classes=2, per_class=30)
+    if content is None:
+        Image.fromarray(np.full((8, 8), 0.5, np.float32)).save(root / "c0" / name)
+    else:
+        (root / "c0" / name).write_bytes(content)
+    result = cli("aegan.train", *folder_run(root), f"hydra.run.dir={tmp_path}/run")
+    assert_one_error_line(result, f"{root}/c0/{name}: {reason}")
 
 
 def test_a_class_named_in_bytes_that_are_not_utf8_is_shown_escaped(tmp_path):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from aegan.data.image_files import IMAGE_SUFFIXES, Listing, list_image_folder, shown
 from aegan.data.sources import ImageData
@@ -18,6 +20,8 @@ from aegan.errors import ConfigError, DataFileError
 log = logging.getLogger(__name__)
 
 __all__ = ["IMAGE_SUFFIXES", "Listing", "list_image_folder", "load_image_folder"]
+
+BACKGROUND = (255, 255, 255)  # what shows through a transparent pixel: white, as on a page
 
 
 def load_image_folder(
@@ -32,7 +36,8 @@ def load_image_folder(
     """Any folder of images (one sub-folder per class, or flat), resized to a square.
 
     Labels are the sub-folder index (0 for a flat folder). The test split (``test_size``)
-    and then the validation split are drawn by class (``stratified_split``).
+    and then the validation split are drawn by class (``stratified_split``). Every image
+    becomes ``data.channels`` channels; transparent pixels show ``BACKGROUND``.
     """
     listing = list_image_folder(root, val_size=val_size, test_size=test_size)
     folder, files = listing.folder, listing.files
@@ -48,24 +53,13 @@ def load_image_folder(
     skipped = listing.skipped_line()
     if skipped:
         log.warning(skipped)
-    mode = "L" if channels == 1 else "RGB"
-    images = []
-    for path in files:
-        try:
-            with warnings.catch_warnings():  # over PIL's pixel limit: refused, not just warned
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = Image.open(path)
-            with image:
-                image = _eight_bit(image).convert(mode)
-                side = min(image.size)  # centre crop to a square, then resize
-                left, top = (image.width - side) // 2, (image.height - side) // 2
-                image = image.crop((left, top, left + side, top + side))
-                image = image.resize((image_size, image_size), Image.Resampling.BICUBIC)
-                array = np.asarray(image, dtype=np.uint8).reshape(image_size, image_size, -1)
-        except (OSError, UnidentifiedImageError, Image.DecompressionBombError,
-                Image.DecompressionBombWarning) as err:  # fmt: skip
-            raise DataFileError(f"{shown(path)}: unreadable image ({err})") from err
-        images.append(torch.from_numpy(array.copy()).permute(2, 0, 1))  # (C, H, W)
+    modes: Counter = Counter()
+    images = [_decoded(path, channels, image_size, modes) for path in files]
+    log.info(
+        "data.root=%s: %d images (%s) read as data.channels=%d%s", shown(folder), len(files),
+        ", ".join(f"{mode} {n}" for mode, n in sorted(modes.items())), channels,
+        _transparency_note(modes),
+    )  # fmt: skip
     all_x, all_y = torch.stack(images), torch.tensor(listing.labels, dtype=torch.long)
     rest_x, rest_y, test_x, test_y = stratified_split(
         all_x, all_y, size=test_size, seed=split_seed + 1, key="data.test_size"
@@ -77,6 +71,56 @@ def load_image_folder(
     return ImageData(
         "image_folder", train_x, train_y, val_x, val_y, test_x, test_y, classes, str(folder)
     )
+
+
+def _decoded(path: Path, channels: int, image_size: int, modes: Counter) -> torch.Tensor:
+    """One image file as uint8 ``(channels, image_size, image_size)``: centre-cropped to a
+    square and resized; ``modes`` counts the modes met (with transparency or not)."""
+    try:
+        with warnings.catch_warnings():  # over PIL's pixel limit: refused, not just warned
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+        with image:
+            if image.mode == "F":  # floats have no fixed range: 0-1 would read as black
+                raise DataFileError(
+                    f"{shown(path)}: floating-point pixels (PIL mode F) have no fixed range; "
+                    "save the image with 8 or 16 bits per channel"
+                )
+            image, mode = _opaque(_eight_bit(image))
+            modes[mode] += 1
+            image = image.convert("L" if channels == 1 else "RGB")
+            side = min(image.size)  # centre crop to a square, then resize
+            left, top = (image.width - side) // 2, (image.height - side) // 2
+            image = image.crop((left, top, left + side, top + side))
+            image = image.resize((image_size, image_size), Image.Resampling.BICUBIC)
+            array = np.asarray(image, dtype=np.uint8).reshape(image_size, image_size, -1)
+    except (DataFileError, MemoryError):
+        raise
+    except Exception as err:  # PIL's decoders raise many types on damaged bytes
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise DataFileError(f"{shown(path)}: unreadable image ({reason})") from err
+    return torch.from_numpy(array.copy()).permute(2, 0, 1)  # (C, H, W)
+
+
+def _opaque(image: Image.Image) -> tuple[Image.Image, str]:
+    """(``image`` with any transparency composited onto ``BACKGROUND``, its mode as counted:
+    ``RGBA (transparent)`` when a pixel was not opaque). ``convert`` would drop the alpha
+    channel and show whatever colour the transparent pixels happen to hold."""
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    if not has_alpha:
+        return image, image.mode
+    rgba = image.convert("RGBA")
+    if rgba.getchannel("A").getextrema()[0] == 255:
+        return image, image.mode
+    background = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB"), f"{image.mode} (transparent)"
+
+
+def _transparency_note(modes: Counter) -> str:
+    transparent = sum(n for mode, n in modes.items() if mode.endswith("(transparent)"))
+    if not transparent:
+        return ""
+    return f"; {transparent} with transparent pixels, composited onto white {BACKGROUND}"
 
 
 def _eight_bit(image: Image.Image) -> Image.Image:
