@@ -1,11 +1,15 @@
-"""Held-out splits hold every class they can."""
+"""Data settings that do not fit the data: refused in one line before an image is read, and
+held-out splits that hold every class they can."""
 
 from __future__ import annotations
 
+import pytest
 import torch
-from test_split_limits import image_folder
+from PIL import Image
+from test_split_limits import folder_run, image_folder
 
 from aegan.data.image_folder import load_image_folder
+from conftest import assert_one_error_line
 
 
 def test_small_held_out_splits_of_unequal_classes_hold_every_class(tmp_path):
@@ -34,3 +38,27 @@ def test_a_stratified_split_is_seeded_shuffled_and_proportional():
     assert torch.equal(again[2], held_x)
     one_each = stratified_split(images, labels, size=2, seed=0, key="k")[3]
     assert one_each.unique().numel() == 2
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["data.subset=500", "evaluate.at_end=false"],
+         "data.subset=500 is more than the 20 training images of image_folder"),
+        (["data.batch_size=32", "evaluate.at_end=false"],
+         "data.batch_size=32 is larger than the training set: data.root={root} holds 60 "
+         "images, 20 after data.val_size=20 and data.test_size=20"),
+    ],
+)  # fmt: skip
+def test_a_subset_or_batch_larger_than_the_folder_is_refused_before_reading(
+    cli, tmp_path, monkeypatch, overrides, message
+):
+    """Both were refused only once every image had been read, which can take minutes."""
+    root = image_folder(tmp_path / "images", classes=2, per_class=30)
+    monkeypatch.setattr(Image, "open", no_image_read)
+    result = cli("aegan.train", *folder_run(root, *overrides), f"hydra.run.dir={tmp_path}/run")
+    assert_one_error_line(result, message.format(root=root))
+
+
+def no_image_read(*args, **kwargs):
+    raise AssertionError("an image was read")

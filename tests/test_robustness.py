@@ -300,7 +300,7 @@ def test_unreadable_image_in_a_folder_is_named(make_cfg, tmp_path):
     (folder / "broken.png").write_bytes(b"\x89PNG not really")
     cfg = make_cfg(*TINY_AE, "data=image_folder", f"data.root={tmp_path / 'images'}",
                    "data.subset=null", "data.val_size=1", "data.test_size=1", "data.channels=1",
-                   "data.image_size=28")  # fmt: skip
+                   "data.image_size=28", "data.batch_size=2")  # fmt: skip
     with pytest.raises(DataFileError, match=r"broken.png: unreadable image"):
         train(cfg)
 

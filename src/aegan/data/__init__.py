@@ -16,7 +16,7 @@ from aegan.data.batches import (
     normalized_batches,
 )
 from aegan.data.idx import read_idx
-from aegan.data.image_files import shown
+from aegan.data.image_files import Listing, shown
 from aegan.data.image_folder import list_image_folder, load_image_folder
 from aegan.data.sources import ImageData, load_cifar10, load_idx_dataset
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
@@ -126,6 +126,22 @@ def check_data_config(data_cfg: DictConfig) -> None:
         raise ConfigError(f"data.root={root} does not exist; pass a folder that holds the data set")
 
 
+def _checked_listing(data_cfg: DictConfig) -> Listing:
+    """An image folder's listing, with a batch or subset larger than its training split
+    refused: known before an image is decoded, which for a large folder takes minutes."""
+    val, test = data_cfg.val_size, data_cfg.test_size
+    listing = list_image_folder(data_cfg.root, val_size=val, test_size=test)
+    train, batch_size = len(listing.files) - val - test, data_cfg.get("batch_size")
+    if batch_size is not None and batch_size > train:
+        raise ConfigError(
+            f"data.batch_size={batch_size} is larger than the training set: "
+            f"data.root={shown(listing.folder)} holds {len(listing.files)} images, {train} "
+            f"after data.val_size={val} and data.test_size={test}; use a batch size <= {train}"
+        )
+    _check_subset(data_cfg, train)
+    return listing
+
+
 def image_shape_of(data_cfg: DictConfig) -> tuple[int, int, int]:
     """The (C, H, W) a data config will produce, without reading it."""
     if data_cfg.name == "image_folder":
@@ -188,6 +204,7 @@ def load_data(data_cfg: DictConfig, *, data_dir: str | Path) -> ImageData:
     elif name == "image_folder":
         data = load_image_folder(
             root=data_cfg.root,
+            listing=_checked_listing(data_cfg),
             image_size=data_cfg.image_size,
             channels=data_cfg.channels,
             test_size=data_cfg.test_size,

@@ -32,14 +32,17 @@ def load_image_folder(
     val_size: int,
     split_seed: int,
     test_size: int,
+    listing: Listing | None = None,
 ) -> ImageData:
     """Any folder of images (one sub-folder per class, or flat), resized to a square.
 
     Labels are the sub-folder index (0 for a flat folder). The test split (``test_size``)
     and then the validation split are drawn by class (``stratified_split``). Every image
     becomes ``data.channels`` channels; transparent pixels show ``BACKGROUND``.
+    ``listing``: the folder's, when already listed.
     """
-    listing = list_image_folder(root, val_size=val_size, test_size=test_size)
+    if listing is None:
+        listing = list_image_folder(root, val_size=val_size, test_size=test_size)
     folder, files = listing.folder, listing.files
     needed = 2 * len(files) * channels * image_size**2  # the decoded list, then its stack
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
