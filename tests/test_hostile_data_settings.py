@@ -3,12 +3,15 @@ held-out splits that hold every class they can."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 from test_split_limits import folder_run, image_folder
 
+from aegan.data.idx import write_idx
 from aegan.data.image_folder import load_image_folder
+from aegan.data.sources import DEBIAN_FASHION_MNIST
 from conftest import assert_one_error_line
 
 
@@ -62,3 +65,44 @@ def test_a_subset_or_batch_larger_than_the_folder_is_refused_before_reading(
 
 def no_image_read(*args, **kwargs):
     raise AssertionError("an image was read")
+
+
+def idx_folder(folder, train_labels, test_labels):
+    """The four IDX files, their labels beginning with the ones given."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for split, first in (("train", train_labels), ("t10k", test_labels)):
+        labels = np.concatenate([first, rng.integers(0, 10, 100)])
+        write_idx(folder / f"{split}-labels-idx1-ubyte", labels)
+        write_idx(folder / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (110, 28, 28)))
+    return folder
+
+
+RUN = ["trainer.device=cpu", "data.val_size=10", "data.batch_size=10", "trainer.epochs=1",
+       "evaluate.at_end=false"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "held", "other"),
+    [("mnist", "Fashion-MNIST", "fashion_mnist"), ("fashion_mnist", "MNIST", "mnist")],
+)
+def test_the_other_sets_idx_files_are_refused(cli, tmp_path, data, held, other):
+    """data=mnist read Fashion-MNIST's files (the same names and shapes) without a word."""
+    first = {
+        "MNIST": ([5, 0, 4, 1, 9, 2, 1, 3, 1, 4], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]),
+        "Fashion-MNIST": ([9, 0, 0, 3, 0, 2, 7, 2, 5, 5], [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]),
+    }
+    root = idx_folder(tmp_path / "idx", *first[held])
+    result = cli("aegan.train", f"data={data}", f"data.root={root}", *RUN,
+                 f"hydra.run.dir={tmp_path}/run")  # fmt: skip
+    assert_one_error_line(
+        result, f"data={data} is not allowed with data.root={root}: they hold {held}, not"
+    )
+    assert f"use data={other}" in result.stderr
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(), reason="needs dataset-fashion-mnist")
+def test_mnist_pointed_at_the_fashion_mnist_package_is_refused(cli, tmp_path):
+    result = cli("aegan.train", "data=mnist", f"data.root={DEBIAN_FASHION_MNIST}", *RUN,
+                 f"hydra.run.dir={tmp_path}/run")  # fmt: skip
+    assert_one_error_line(result, "they hold Fashion-MNIST, not MNIST")

@@ -19,8 +19,9 @@ from pathlib import Path
 import torch
 
 from aegan.data.idx import read_idx
+from aegan.data.idx_checks import IDX_LABELS, check_idx_contents, check_idx_set
 from aegan.data.splits import split_train_val
-from aegan.errors import DataFileError, DataNotFoundError
+from aegan.errors import DataNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -178,29 +179,6 @@ def _find_or_fetch_idx(name: str, tv_name: str, data_dir: Path, download: bool) 
     return folder, how
 
 
-def _check_idx_contents(folder: Path, arrays: dict[str, torch.Tensor], num_classes: int) -> None:
-    """What the IDX headers do not say: per split, (N, H, W) bytes and N labels, N >= 1; the
-    same H, W in both splits; labels that name one of the classes."""
-    sizes = set()
-    for split in ("train", "test"):
-        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels) or not len(images):
-            raise DataFileError(
-                f"{folder}: {split} images {tuple(images.shape)} and labels "
-                f"{tuple(labels.shape)} do not match (expected (N, H, W) and (N,), N >= 1)"
-            )
-        if images.dtype != torch.uint8:
-            raise DataFileError(f"{folder}: {split} images are {images.dtype}, not bytes (0-255)")
-        if labels.is_floating_point() or labels.min() < 0 or labels.max() >= num_classes:
-            raise DataFileError(
-                f"{folder}: {split} labels run from {labels.min().item()} to "
-                f"{labels.max().item()}; the {num_classes} classes are 0-{num_classes - 1}"
-            )
-        sizes.add(tuple(images.shape[1:]))
-    if len(sizes) > 1:
-        raise DataFileError(f"{folder}: the splits' images differ in size ({sorted(sizes)})")
-
-
 def load_idx_dataset(
     name: str,
     *,
@@ -225,8 +203,11 @@ def load_idx_dataset(
         folder, how = _find_or_fetch_idx(name, tv_name, data_dir, download)
     log.info("%s: %s using IDX files in %s", name, how, folder)
 
-    arrays = {key: read_idx(_idx_path(folder, stem)) for key, stem in IDX_FILES.items()}
-    _check_idx_contents(folder, arrays, len(classes))
+    labels = {key: read_idx(_idx_path(folder, IDX_FILES[key])) for key in IDX_LABELS}
+    check_idx_set(name, folder, labels, root)  # before the images: 60 kB, not 50 MB
+    arrays = {key: read_idx(_idx_path(folder, stem)) for key, stem in IDX_FILES.items()
+              if key not in labels} | labels  # fmt: skip
+    check_idx_contents(folder, arrays, len(classes))
     train_x, train_y, val_x, val_y = split_train_val(
         arrays["train_images"].unsqueeze(1),  # (N, 1, 28, 28)
         arrays["train_labels"].long(),

@@ -1,0 +1,59 @@
+"""What the IDX headers of (Fashion-)MNIST do not say, checked once the files are read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from aegan.errors import ConfigError, DataFileError
+
+IDX_LABELS = ("train_labels", "test_labels")
+# The first labels of each split as published: they tell the two sets apart, where a
+# checksum would not (a file may be gzipped again, or not gzipped).
+FIRST_LABELS = {
+    "mnist": {"train_labels": (5, 0, 4, 1, 9, 2, 1, 3, 1, 4),
+              "test_labels": (7, 2, 1, 0, 4, 1, 4, 9, 5, 9)},
+    "fashion_mnist": {"train_labels": (9, 0, 0, 3, 0, 2, 7, 2, 5, 5),
+                      "test_labels": (9, 2, 1, 1, 6, 1, 4, 6, 5, 7)},
+}  # fmt: skip
+TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
+
+def check_idx_set(name: str, folder: Path, labels: dict, root: str | None) -> None:
+    """Refuse the IDX files of the other set: MNIST's and Fashion-MNIST's files share their
+    names, shapes and classes 0-9, and only their labels tell them apart."""
+    for other, first in FIRST_LABELS.items():
+        if other == name or any(
+            tuple(labels[key][: len(first[key])].tolist()) != first[key] for key in IDX_LABELS
+        ):
+            continue
+        where = f"data.root={folder}" if root else f"the IDX files in {folder}"
+        raise ConfigError(
+            f"data={name} is not allowed with {where}: they hold {TITLES[other]}, not "
+            f"{TITLES[name]} (the first labels of both splits are {TITLES[other]}'s); use "
+            f"data={other}, or point data.root at the {TITLES[name]} files"
+        )
+
+
+def check_idx_contents(folder: Path, arrays: dict[str, torch.Tensor], num_classes: int) -> None:
+    """What the IDX headers do not say: per split, (N, H, W) bytes and N labels, N >= 1; the
+    same H, W in both splits; labels that name one of the classes."""
+    sizes = set()
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels) or not len(images):
+            raise DataFileError(
+                f"{folder}: {split} images {tuple(images.shape)} and labels "
+                f"{tuple(labels.shape)} do not match (expected (N, H, W) and (N,), N >= 1)"
+            )
+        if images.dtype != torch.uint8:
+            raise DataFileError(f"{folder}: {split} images are {images.dtype}, not bytes (0-255)")
+        if labels.is_floating_point() or labels.min() < 0 or labels.max() >= num_classes:
+            raise DataFileError(
+                f"{folder}: {split} labels run from {labels.min().item()} to "
+                f"{labels.max().item()}; the {num_classes} classes are 0-{num_classes - 1}"
+            )
+        sizes.add(tuple(images.shape[1:]))
+    if len(sizes) > 1:
+        raise DataFileError(f"{folder}: the splits' images differ in size ({sorted(sizes)})")
