@@ -134,6 +134,18 @@ def test_images_of_every_mode_and_size_are_read_as_data_channels(tmp_path, caplo
     assert any("read as data.channels=3" in r.getMessage() for r in caplog.records)
 
 
+def test_a_photo_is_read_turned_as_its_exif_orientation_says(tmp_path):
+    """A phone's photo stored sideways with an EXIF orientation was read sideways."""
+    for i in range(6):
+        image = Image.new("L", (16, 16), 0)
+        image.paste(255, (8, 0, 16, 16))  # stored: black left, white right
+        exif = Image.Exif()
+        exif[0x0112] = 6  # shown turned a quarter clockwise: black on top
+        image.save(tmp_path / f"{i}.jpg", exif=exif.tobytes())
+    image = load(tmp_path, channels=1).train_images[0, 0].int()
+    assert image[:2].max() < 30 and image[-2:].min() > 225, image
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [

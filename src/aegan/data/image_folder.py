@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from aegan.data.image_files import IMAGE_SUFFIXES, Listing, list_image_folder, shown
 from aegan.data.sources import ImageData
@@ -89,7 +89,7 @@ def _decoded(path: Path, channels: int, image_size: int, modes: Counter) -> torc
                     f"{shown(path)}: floating-point pixels (PIL mode F) have no fixed range; "
                     "save the image with 8 or 16 bits per channel"
                 )
-            image, mode = _opaque(_eight_bit(image))
+            image, mode = _opaque(_eight_bit(ImageOps.exif_transpose(image)))  # as shown
             modes[mode] += 1
             image = image.convert("L" if channels == 1 else "RGB")
             side = min(image.size)  # centre crop to a square, then resize
