@@ -177,6 +177,14 @@ def test_a_class_named_in_bytes_that_are_not_utf8_is_shown_escaped(tmp_path):
     "\n".join(data.classes).encode()
 
 
+def test_a_class_named_with_a_newline_or_tab_is_one_escaped_field(tmp_path):
+    """A newline in a class folder's name split its label in two in the projector's TSV file
+    (and a log line in two)."""
+    for name in ("a\nb", "c\td"):
+        grey_images(tmp_path / name)
+    assert load(tmp_path).classes == ("a\\nb", "c\\td")
+
+
 def test_folders_nested_too_deep_are_one_line(tmp_path):
     deep = tmp_path.joinpath(*["d"] * 120)
     grey_images(deep)

@@ -34,9 +34,11 @@ DEEPEST = 100  # folders nested deeper are refused: the walk is recursive
 
 
 def shown(path: Path | str) -> str:
-    """``path`` as text that any log or terminal can write: bytes that are not UTF-8 (a file
-    name from another system) as ``\\xff`` escapes, not lone surrogates."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """``path`` as one line of text that any log, terminal or TSV file can hold: bytes that
+    are not UTF-8 (a file name from another system) as ``\\xff``, not lone surrogates, and
+    control characters (a newline or tab in a name) as ``\\n``, ``\\t``."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 @dataclass
