@@ -2,9 +2,10 @@
 
 Folders are walked through symbolic links (a folder reached twice, as by a link back up, is
 walked once). Hidden files and folders (``.DS_Store``, ``.ipynb_checkpoints``) and files of
-other kinds are passed over, and said in one line by ``Listing.skipped_line``. Classes are
-the folders that hold images; a folder that holds none, or holds images beside class
-folders, is refused: its images would be missing, or a class of their own, without a word.
+other kinds are passed over, and said in one line by ``Listing.skipped_line``, as are empty
+folders. Classes are the folders that hold images; beside them, a folder of files but no
+image, or images of their own, is refused: its files would be missing, or a class of their
+own, without a word.
 """
 
 from __future__ import annotations
