@@ -28,6 +28,7 @@ from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR, check_hydra_dirs, literal, validate_config
 from aegan.contract import can
 from aegan.data import load_data, normalize
+from aegan.data.fingerprint import check_same_data, data_fingerprint
 from aegan.engine import RunContext, evaluation_threads, fit
 from aegan.engine.checkpoint import after_failed_write, disk_full
 from aegan.engine.device import seed_everything
@@ -123,6 +124,11 @@ def _train(
         "data %s: train %s, val %s, test %s (from %s)", data.name, tuple(data.train_images.shape),
         tuple(data.val_images.shape), tuple(data.test_images.shape), data.source,
     )  # fmt: skip
+    record["data"] = data_fingerprint(data)  # saved with every checkpoint
+    if resume is not None:  # the files under the same settings may have changed since
+        check_same_data(
+            resume[0], record["data"], cfg.data, what=f"trainer.resume={cfg.trainer.resume}"
+        )
     data = data.to(device)
     task = build_task(cfg.model, data.image_shape, device)
     task.check_data(data)  # what only the data tells (its classes), before a step

@@ -1,0 +1,61 @@
+"""The data a run trained on, kept as a fingerprint: files changed under the same settings
+are refused by a resume and an evaluation, and named by ``load_run``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from test_hostile_resume import every_file
+from test_split_limits import folder_run, image_folder
+
+from aegan.data.fingerprint import changed_splits, data_fingerprint, describe_change
+from conftest import assert_one_error_line, synthetic_data
+
+
+def _add_images(root, count: int = 5) -> None:
+    rng = np.random.default_rng(1)
+    for i in range(count):
+        pixels = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(root / "c0" / f"new-{i}.png")
+
+
+@pytest.fixture
+def folder_and_run(tmp_path, cli):
+    images = image_folder(tmp_path / "images", classes=3, per_class=30)
+    run = tmp_path / "run"
+    args = [*folder_run(images, "evaluate.at_end=false", "logger=none"), f"hydra.run.dir={run}"]
+    assert cli("aegan.train", *args).returncode == 0
+    return images, run, args
+
+
+def test_the_fingerprint_names_each_changed_split():
+    data = synthetic_data(64)
+    before = data_fingerprint(data)
+    assert changed_splits(before, data_fingerprint(data)) == []
+    data.test_images = data.test_images.clone()  # the synthetic splits share one tensor
+    data.test_images[0, 0, 0, 0] ^= 1
+    now = data_fingerprint(data)
+    assert changed_splits(before, now) == ["test"]
+    assert "test split (" in describe_change(before, now, ["test"])
+    assert changed_splits(None, now) == [] and changed_splits({"test": 3}, now) == []
+
+
+def test_a_resume_on_changed_files_is_refused_and_changes_nothing(folder_and_run, cli):
+    """Files added to the folder redraw its splits: the resume trained on images it had
+    measured as unseen, and its final figures counted images it had trained on."""
+    images, run, args = folder_and_run
+    _add_images(images)
+    before = every_file(run)
+    result = cli("aegan.train", *args, "trainer.resume=auto", "trainer.epochs=2")
+    assert_one_error_line(result, "are not those the run trained on")
+    assert "train split (" in result.stderr
+    assert every_file(run) == before
+
+
+def test_a_resume_on_the_same_files_moved_goes_on(folder_and_run, cli, tmp_path):
+    images, run, args = folder_and_run
+    moved = images.rename(tmp_path / "moved")
+    args = [a.replace(str(images), str(moved)) for a in args]
+    result = cli("aegan.train", *args, "trainer.resume=auto", "trainer.epochs=2")
+    assert result.returncode == 0, result.stderr[-2000:]
