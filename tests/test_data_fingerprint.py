@@ -59,3 +59,16 @@ def test_a_resume_on_the_same_files_moved_goes_on(folder_and_run, cli, tmp_path)
     args = [a.replace(str(images), str(moved)) for a in args]
     result = cli("aegan.train", *args, "trainer.resume=auto", "trainer.epochs=2")
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_load_run_on_changed_files_says_so(folder_and_run, caplog):
+    """A notebook may look at other data, but its figures were measured on the run's."""
+    from aegan import load_run
+
+    images, run, _ = folder_and_run
+    load_run(run)
+    assert "not those the run trained on" not in caplog.text
+    _add_images(images)
+    load_run(run)
+    assert "Run.data: the image_folder images at data.root=" in caplog.text
+    assert "not those the run trained on" in caplog.text

@@ -23,6 +23,7 @@ from aegan.cli import missing_searchpath
 from aegan.config import CONF_DIR, check_memory, literal
 from aegan.contract import Task, can
 from aegan.data import ImageData, check_data_config, image_shape_of, load_data
+from aegan.data.fingerprint import data_change, data_fingerprint
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
 from aegan.engine.state import check_task_state, load_weights
@@ -200,7 +201,11 @@ def load_run(
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
     check_memory(meta, torch_device)
     data_dir = config.paths.data_dir if data_dir is None else data_dir
-    data = load_data(config.data, data_dir=data_dir).to(torch_device)
+    data = load_data(config.data, data_dir=data_dir)
+    change = data_change(state, data_fingerprint(data), config.data)
+    if change:  # a notebook may look at other data; it is told, as its figures would differ
+        log.warning("%s: Run.data: %s; Run.metrics were measured on those", run_dir, change)
+    data = data.to(torch_device)
     task = build_task(config.model, data.image_shape, torch_device)
     task.check_data(data)  # what only the data tells (its classes), before a step
     load_weights(task, state, path=checkpoint_path)

@@ -81,18 +81,26 @@ def same_data_settings(saved_config: Any, data_cfg: Any) -> bool:
     return saved == now
 
 
-def check_same_data(state: dict, fingerprint: dict[str, Any], data_cfg: Any, *, what: str) -> None:
-    """Refuse data that the run's settings name but whose images changed since it trained
-    (files added to, removed from or edited in the folder): ``what`` would train on images
-    measured as unseen, or measure other images under the run's name."""
+def data_change(state: dict, fingerprint: dict[str, Any], data_cfg: Any) -> str | None:
+    """What changed in the data that the run's settings name since it trained (files added
+    to, removed from or edited in the folder), in words starting "the fashion_mnist images";
+    None when nothing did, or when ``data_cfg`` asks for other data (a choice, not a change)."""
     if not same_data_settings(state.get("config"), data_cfg):
-        return  # other data asked for by name: a choice, not a change underfoot
+        return None
     splits = changed_splits(state.get("data"), fingerprint)
-    if splits:
-        root = data_cfg.get("root")
-        where = f" at data.root={root}" if root else ""
-        raise DataFileError(
-            f"{what}: the {data_cfg.get('name')} images{where} are not those the run trained "
-            f"on ({describe_change(state['data'], fingerprint, splits)}); put the run's files "
-            "back, or start a new run"
-        )
+    if not splits:
+        return None
+    root = data_cfg.get("root")
+    where = f" at data.root={root}" if root else ""
+    return (
+        f"the {data_cfg.get('name')} images{where} are not those the run trained on "
+        f"({describe_change(state['data'], fingerprint, splits)})"
+    )
+
+
+def check_same_data(state: dict, fingerprint: dict[str, Any], data_cfg: Any, *, what: str) -> None:
+    """Refuse changed data (``data_change``): ``what`` would train on images measured as
+    unseen, or measure other images under the run's name."""
+    change = data_change(state, fingerprint, data_cfg)
+    if change:
+        raise DataFileError(f"{what}: {change}; put the run's files back, or start a new run")
