@@ -9,7 +9,6 @@ A run's record back to a config, the trust boundary, is ``aegan.record``.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from aegan.errors import ConfigError
 from aegan.files import check_folder, set_by
 from aegan.hydra_errors import unset_message
 from aegan.inert import warn_inert
+from aegan.memory import check_memory
 from aegan.metrics.inception import check_weights
 from aegan.metrics.registry import check_metrics
 from aegan.metrics.scope import Scope, Settings
@@ -46,7 +46,7 @@ from aegan.schema import (
     reference,
 )
 from aegan.speed import check_switches
-from aegan.tasks.build import build_task, parameter_bytes
+from aegan.tasks.build import build_task
 from aegan.tasks.checks import check_choice, check_number
 
 # conf/ of this checkout (the package is installed editable from src/). An absolute path,
@@ -54,7 +54,6 @@ from aegan.tasks.checks import check_choice, check_number
 # which Hydra would read a relative path as the Python package `conf`.
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 ON_NONFINITE = ("stop", "skip")
-MEMORY_SHARE = 0.8  # of the device's memory that weights, gradients and Adam's state may take
 # validation images an objective needs: a Frechet distance's covariance needs two
 VALIDATION_IMAGES = {"val/pixel_fd": (2, "a Frechet distance: a covariance of pooled pixels")}
 
@@ -262,25 +261,6 @@ def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = Fa
             continue  # job's own check, or Hydra's line as it makes the folder
         if not str(value).strip():
             raise ConfigError(f"hydra.{key}={value!r} is not allowed: it must be a folder")
-
-
-def device_memory(device: torch.device) -> int:
-    """Bytes of memory of ``device``: the GPU's, or this machine's."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_properties(device).total_memory
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def check_memory(task: Any, device: torch.device) -> None:
-    """Refuse a model whose weights, gradients and Adam's two moments would not fit."""
-    needed = 4 * parameter_bytes(task)
-    total = device_memory(device)
-    if needed > MEMORY_SHARE * total:
-        raise ConfigError(
-            f"model sizes need {needed / 2**30:.1f} GiB for weights, gradients and Adam's "
-            f"state, more than {MEMORY_SHARE:.0%} of this {device.type}'s {total / 2**30:.1f} "
-            "GiB; choose smaller model sizes"
-        )
 
 
 def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) -> None:

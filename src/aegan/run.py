@@ -20,7 +20,7 @@ import torch
 from omegaconf import DictConfig, open_dict
 
 from aegan.cli import missing_searchpath
-from aegan.config import CONF_DIR, check_memory, literal
+from aegan.config import CONF_DIR, literal
 from aegan.contract import Task, can
 from aegan.data import ImageData, check_data_config, image_shape_of, load_data
 from aegan.data.fingerprint import data_change, data_fingerprint
@@ -29,6 +29,7 @@ from aegan.engine.device import resolve_device
 from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError
 from aegan.files import check_folder
+from aegan.memory import check_memory
 from aegan.readback import read_json
 from aegan.record import record_config
 from aegan.run_inputs import as_codes, as_images, check_fits, integer

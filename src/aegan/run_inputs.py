@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from aegan.config import MEMORY_SHARE, device_memory
 from aegan.data import normalize
+from aegan.memory import MEMORY_SHARE, device_memory
 
 RANGE_SLACK = 1e-4  # float images a hair outside [0, 1], from arithmetic, are still images
 SEED_LIMIT = 2**64  # torch.Generator.manual_seed takes 0 .. 2**64 - 1 (negatives alias these)

@@ -1,0 +1,34 @@
+"""How much a device holds, and the share of it a model or a batch of images may take:
+refused up front, an allocation fails after minutes, or the kernel is killed with all a
+notebook held."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from aegan.errors import ConfigError
+from aegan.tasks.build import parameter_bytes
+
+MEMORY_SHARE = 0.8  # of the device's memory that weights, gradients and Adam's state may take
+
+
+def device_memory(device: torch.device) -> int:
+    """Bytes of memory of ``device``: the GPU's, or this machine's."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(task: Any, device: torch.device) -> None:
+    """Refuse a model whose weights, gradients and Adam's two moments would not fit."""
+    needed = 4 * parameter_bytes(task)
+    total = device_memory(device)
+    if needed > MEMORY_SHARE * total:
+        raise ConfigError(
+            f"model sizes need {needed / 2**30:.1f} GiB for weights, gradients and Adam's "
+            f"state, more than {MEMORY_SHARE:.0%} of this {device.type}'s {total / 2**30:.1f} "
+            "GiB; choose smaller model sizes"
+        )
