@@ -13,14 +13,12 @@ import functools
 import logging
 import math
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 import hydra
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.amp import Amp
@@ -36,7 +34,6 @@ from aegan.engine.distributed import (
     Distributed,
     GradientAverager,
     init_distributed,
-    launch,
     shutdown_distributed,
 )
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
@@ -51,7 +48,14 @@ from aegan.engine.run_dir import (
 from aegan.engine.state import Progress
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, DiskFullError
 from aegan.evaluate import evaluate_at_end
-from aegan.files import atomic_write_bytes, write_json
+from aegan.files import write_json
+from aegan.hydra_job import (
+    in_sweep,
+    is_rank_zero,
+    note_failed_job,
+    stopped_sweep_message,
+    write_hydra_record,
+)
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.record import check_resumed_networks, run_choices
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
@@ -223,31 +227,8 @@ def _log_codes(task, data, logger: TensorBoardLogger, count: int, step: int) -> 
     logger.embedding(codes, labels=names, images=x, step=step, tag="test_codes")
 
 
-def write_hydra_record(composed: DictConfig) -> None:
-    """RUN_DIR/.hydra/{config,hydra,overrides}.yaml, as Hydra writes them. ``conf/hydra`` keeps
-    Hydra from writing them itself (``output_subdir: null``), which it does before the task
-    runs: a command refused for a folder holding a trained run would replace its record."""
-    hydra_cfg = HydraConfig.get()
-    folder = Path(hydra_cfg.runtime.output_dir) / ".hydra"
-    folder.mkdir(parents=True, exist_ok=True)
-    nodes = {"config.yaml": composed, "hydra.yaml": OmegaConf.create({"hydra": hydra_cfg}),
-             "overrides.yaml": hydra_cfg.overrides.task}  # fmt: skip
-    for name, node in nodes.items():
-        atomic_write_bytes(folder / name, OmegaConf.to_yaml(node).encode())
-
-
-def _in_sweep() -> bool:
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def _is_rank_zero() -> bool:
-    """Rank 0 under torchrun, or the only process: the one that speaks (works before and
-    after the process group)."""
-    return launch()[0] == 0
-
-
 def _report(cfg: DictConfig, metrics: dict[str, float]) -> None:
-    if not _is_rank_zero():
+    if not is_rank_zero():
         return
     run_dir = Path(cfg.paths.output_dir)
     shown = " ".join(
@@ -276,40 +257,19 @@ def main(cfg: DictConfig) -> float | None:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
         check_layout(run_dir)
         held = earlier_run(run_dir) is not None
-        if not held and _is_rank_zero():
+        if not held and is_rank_zero():
             record()  # first: a job that fails is still listed by aegan.summarize
         metrics = train(cfg, on_resume=record if held else None)
     except TrainingInterrupted as err:  # ends a sweep too: the user asked to stop
-        message = str(err)
-        if _in_sweep():  # "the same command" is this job's, not the sweep's
-            hydra_cfg = HydraConfig.get()
-            overrides = " ".join(hydra_cfg.overrides.task)
-            message += (
-                f" (sweep job {hydra_cfg.job.num}: {overrides}); later jobs did not run. To go on "
-                f"with the whole sweep: rerun it with hydra.sweep.dir={hydra_cfg.sweep.dir} "
-                "trainer.resume=auto"
-            )
-        if _is_rank_zero():
+        message = stopped_sweep_message(str(err)) if in_sweep() else str(err)
+        if is_rank_zero():
             log.error("%s", message)
         sys.exit(err.exit_code)
     except Exception as err:
-        if not _in_sweep():  # a user error: one line, to the console and train.log
+        if not in_sweep():  # a user error: one line, to the console and train.log
             with one_line_errors(USER_ERRORS, debug=cfg.get("debug") is True, logger=log):
                 raise
-        hydra_cfg = HydraConfig.get()
-        run_dir = Path(hydra_cfg.runtime.output_dir)
-        failure = {
-            "error": str(err),
-            "type": type(err).__name__,
-            "overrides": list(hydra_cfg.overrides.task),
-            "traceback": traceback.format_exc(),
-        }
-        write_json(run_dir / "failed.json", failure)
-        unexpected = cfg.get("debug") is True or not isinstance(err, USER_ERRORS)
-        log.error(
-            "job %s failed, the sweep goes on: %s: %s (see %s)", hydra_cfg.job.num,
-            failure["type"], err, run_dir / "failed.json", exc_info=bool(unexpected),
-        )  # fmt: skip
+        note_failed_job(err, debug=cfg.get("debug") is True)
         return None
     _report(cfg, metrics)
     objective = metrics["val/best_objective"]

@@ -1,0 +1,73 @@
+"""``python -m aegan.train`` as a Hydra job: its record in the run folder, and what a sweep
+keeps of a job that fails or is stopped.
+
+Hydra writes ``.hydra/`` itself before the task runs; ``conf/hydra`` turns that off so that a
+command refused for a folder holding a trained run does not replace that run's record.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from aegan.engine.distributed import launch
+from aegan.errors import USER_ERRORS
+from aegan.files import atomic_write_bytes, write_json
+
+log = logging.getLogger("aegan.train")
+
+
+def write_hydra_record(composed: DictConfig) -> None:
+    """RUN_DIR/.hydra/{config,hydra,overrides}.yaml, as Hydra writes them."""
+    hydra_cfg = HydraConfig.get()
+    folder = Path(hydra_cfg.runtime.output_dir) / ".hydra"
+    folder.mkdir(parents=True, exist_ok=True)
+    nodes = {"config.yaml": composed, "hydra.yaml": OmegaConf.create({"hydra": hydra_cfg}),
+             "overrides.yaml": hydra_cfg.overrides.task}  # fmt: skip
+    for name, node in nodes.items():
+        atomic_write_bytes(folder / name, OmegaConf.to_yaml(node).encode())
+
+
+def in_sweep() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def is_rank_zero() -> bool:
+    """Rank 0 under torchrun, or the only process: the one that speaks (works before and
+    after the process group)."""
+    return launch()[0] == 0
+
+
+def stopped_sweep_message(message: str) -> str:
+    """A stop's message in a sweep: "the same command" is this job's, not the sweep's."""
+    hydra_cfg = HydraConfig.get()
+    overrides = " ".join(hydra_cfg.overrides.task)
+    return message + (
+        f" (sweep job {hydra_cfg.job.num}: {overrides}); later jobs did not run. To go on "
+        f"with the whole sweep: rerun it with hydra.sweep.dir={hydra_cfg.sweep.dir} "
+        "trainer.resume=auto"
+    )
+
+
+def note_failed_job(err: Exception, *, debug: bool) -> None:
+    """A sweep's job that raised: its error and overrides in RUN_DIR/failed.json and the log
+    (a traceback only for what is not a user's mistake), and the sweep goes on."""
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    failure = {
+        "error": str(err),
+        "type": type(err).__name__,
+        "overrides": list(hydra_cfg.overrides.task),
+        "traceback": traceback.format_exc(),
+    }
+    write_json(run_dir / "failed.json", failure)
+    unexpected = debug or not isinstance(err, USER_ERRORS)
+    log.error(
+        "job %s failed, the sweep goes on: %s: %s (see %s)", hydra_cfg.job.num,
+        failure["type"], err, run_dir / "failed.json", exc_info=bool(unexpected),
+    )  # fmt: skip
