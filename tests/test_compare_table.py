@@ -66,7 +66,17 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
         (["table", "data.subset=1000"], "for run only"),
         ([], "a command is required: run, table or pictures"),  # was the usage and a line
         (["nope"], "invalid choice: 'nope'"),
-        (["table", "--epochs", "abc"], "--epochs: invalid int value: 'abc'"),
+        (["run", "--epochs", "abc"], "--epochs: invalid int value: 'abc'"),
+        # each command takes its own options only: these were accepted and ignored
+        (["table", "--epochs", "3"], "unrecognized option --epochs for table"),
+        (["table", "--image=x.png"], "unrecognized option --image for table"),
+        (["run", "--speed", "x.jsonl"], "unrecognized option --speed for run"),
+        (["pictures", "--seeds", "1"], "unrecognized option --seeds for pictures"),
+        (["pictures", "data.subset=1000"], "overrides are for run only"),
+        # no finished run: was an empty table, exit code 0
+        (["table", "--out", "{tmp}"], "--out {tmp} holds no finished run of autoencoder,"),
+        (["table", "--out", "{tmp}", "--models", "vae"],
+         "--out {tmp} holds no finished run of vae: the table reads OUT/MODEL/SEED/metrics.json"),
         (["--bogus"], "unrecognized option --bogus"),  # was "required: command, overrides"
         (["table", "--out", "{tmp}/nothere"], "--out {tmp}/nothere: no such folder"),
         (["table", "--out", "{tmp}/file"], "--out {tmp}/file is not a folder"),  # a traceback

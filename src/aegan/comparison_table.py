@@ -1,0 +1,151 @@
+"""The comparison table of ``scripts/compare.py``: each model's recipe on Fashion-MNIST, its
+seeds' final metrics as mean and spread, the protocol under it. ``MODELS`` names the recipes
+``compare.py run`` trains; ``comparison_table`` reads their runs back through
+``aegan.comparison`` (each value checked) and writes ``comparison.md`` and ``comparison.jsonl``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aegan.comparison import mean, read_runs, read_speeds
+from aegan.files import atomic_write_bytes
+from aegan.tables import printable
+
+MODELS = {  # name -> (recipe, extra overrides)
+    "autoencoder": ("autoencoder_fashion_mnist", ["data.batch_size=64"]),
+    "conv_autoencoder": ("conv_autoencoder_fashion_mnist", []),
+    "vae": ("vae_fashion_mnist", ["evaluate.iwae_images=2000"]),
+    "conv_vae": (
+        "conv_vae_fashion_mnist",
+        ["evaluate.iwae_images=1000", "evaluate.iwae_samples=100"],
+    ),
+    "beta_vae": ("beta_vae_fashion_mnist", ["evaluate.iwae_images=2000"]),
+    "dcgan": ("dcgan_fashion_mnist", []),
+    "aae": ("aae_fashion_mnist", []),
+    "bigan": ("bigan_fashion_mnist", []),
+    "vae_gan": ("vae_gan_fashion_mnist", []),
+    "infogan": ("infogan_fashion_mnist", []),
+}
+COLUMNS = {  # metric key -> (column title, digits)
+    "test/mse": ("test MSE", 4),
+    "codes/mmd": ("code-prior MMD²", 4),
+    "codes/mmd_floor": ("its floor", 4),
+    "info/matched_accuracy": ("code -> class", 3),
+    "probe/accuracy": ("linear probe", 3),
+    "test/neg_elbo": ("-ELBO (nats)", 1),
+    "test/iwae_nll": ("IWAE bound (nats)", 1),
+    "gen/fd": ("FD", 2),
+    "gen/kid": ("KID", 3),
+    "gen/precision": ("precision", 2),
+    "gen/recall": ("recall", 2),
+}
+PROTOCOL = """Protocol: Fashion-MNIST, 55,000 training and 5,000 validation images (split seed 0), 10,000
+test images, grey pixels in [0, 1] (no binarisation), each model's recipe for {epochs}
+at batch 64 (the dense autoencoder's recipe at batch 64 too), seeds {seeds}; cells are the mean
+over seeds and (min-max). Test MSE: the reconstruction (a VAE's decoder mean at the posterior
+mean) against the test image, per pixel. Linear probe: logistic regression on the codes (a
+VAE's posterior means) of 10,000 training images, accuracy on the test set. Code-prior MMD²
+(the AAE): the codes of 2,000 test images (draws of its Gaussian q(z|x)) against 2,000 prior
+draws, Gaussian kernel at the prior draws' median distance; its floor: two prior draws. Code ->
+class (InfoGAN): the domain classifier's class of 1,000 samples per code value, after the best
+one-to-one matching of code values to classes. -ELBO: one z per
+test image; IWAE: -log p(x) bounded with k importance samples (k = 1000 on the first 2,000 test
+images; the conv VAE: k = 100 on the first 1,000). Sample metrics: 10,000 samples (a VAE's
+decoder means at prior draws, the DCGAN's EMA generator) against the first 10,000 test images
+in the features of a CNN trained on the training split minus 10,000 held-out images; the floors
+(the held-out images in place of the samples) are FD {floor_fd}, precision {floor_precision},
+recall {floor_recall}. PCA-32: the training split's 32 principal components. Training images/s:
+the fastest seed's epochs by the run's own clock (its log), on the machine that trained them."""
+PROTOCOL_KEYS = {
+    "experiment",
+    "seed",
+    "trainer.epochs",
+    "logger.projector_samples",
+    "trainer.resume",
+}
+FLOORS = ("floor/fd", "floor/precision", "floor/recall")
+PCA = {"pca/mse": "test/mse", "pca/probe_accuracy": "probe/accuracy"}  # -> its column
+SPEED = "Images/s: `python -m aegan.bench` on this 2-core CPU, the recipe's settings."
+
+
+def off_protocol(model: str, overrides: list[str]) -> list[str]:
+    """The job's overrides beyond those ``run`` gives every job of ``model``."""
+    return [o for o in overrides if o.partition("=")[0] not in PROTOCOL_KEYS
+            and o not in MODELS[model][1]]  # fmt: skip
+
+
+def _cell(values: list[float], digits: int) -> str:
+    if not values:
+        return ""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    low, high = min(values), max(values)
+    return f"{mean(values):.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
+
+
+def comparison_table(out: Path, models: list[str], speed: Path | None = None) -> str:
+    """The table of ``models``' runs in ``out``, its protocol and notes; written, with each
+    seed's JSON line, into ``out``. A value that is not a finite number of its kind is left
+    out (``aegan.comparison``). ``ValueError`` (one line) for a bad ``speed`` file, no
+    finished run to show, or a table that cannot be written."""
+    images_per_sec = read_speeds(speed) if speed else {}
+    runs = {model: finished for model, finished in
+            read_runs(out, models, [*COLUMNS, *FLOORS, *PCA]).items() if finished}  # fmt: skip
+    if not runs:  # an empty table would look like a result
+        raise ValueError(
+            f"--out {out} holds no finished run of {', '.join(models)}: the table reads "
+            "OUT/MODEL/SEED/metrics.json, as compare.py run writes them"
+        )
+    speeds = ["images/s"] if images_per_sec else []  # only from --speed: a quiet machine
+    rows, lines = [], []
+    # PCA at the code size: the same every seed
+    pca = next((r for r in runs.get("autoencoder", []) if r["pca/mse"] is not None), None)
+    if pca:
+        values = {column: pca[key] for key, column in PCA.items() if pca[key] is not None}
+        cells = [_cell([values[k]] if k in values else [], d) for k, (_, d) in COLUMNS.items()]
+        rows.append(["PCA-32", "-", *cells, "", *[""] * len(speeds)])
+    for model, finished in runs.items():
+        cells = [model.replace("_", " "), str(len(finished))]
+        for key, (_, digits) in COLUMNS.items():
+            cells.append(_cell([r[key] for r in finished if r[key] is not None], digits))
+        known = [r["training_images_per_s"] for r in finished if r["training_images_per_s"]]
+        cells.append(f"{max(known):,.0f}" if known else "")
+        if speeds:
+            cells.append(
+                "" if images_per_sec.get(model) is None else f"{images_per_sec[model]:,.0f}"
+            )
+        rows.append(cells)
+        for r in finished:  # each seed's figures, speed too
+            lines.append({"model": model, "seed": r["seed"], **{k: r[k] for k in COLUMNS},
+                          "training_images_per_s": r["training_images_per_s"]})  # fmt: skip
+    header = ["model", "seeds", *(title for title, _ in COLUMNS.values()), "training images/s"]
+    header += speeds
+    text = "\n".join(["| " + " | ".join(header) + " |", "|" + " --- |" * len(header),
+                      *("| " + " | ".join(r) + " |" for r in rows)])  # fmt: skip
+    floor = {k: _cell([r[k] for f in runs.values() for r in f if r[k] is not None], 2)
+             for k in FLOORS}  # fmt: skip
+    epochs = sorted({r["trainer.epochs"] for f in runs.values() for r in f} - {None})
+    seeds = sorted({r["seed"] for f in runs.values() for r in f} - {None})
+    budget = " or ".join(map(str, epochs)) or "an unrecorded number of"
+    budget += " epoch" if epochs == [1] else " epochs"
+    text += "\n\n" + PROTOCOL.format(
+        epochs=budget, seeds=", ".join(map(str, seeds)),
+        floor_fd=floor["floor/fd"], floor_precision=floor["floor/precision"],
+        floor_recall=floor["floor/recall"],
+    )  # fmt: skip
+    changed = sorted({printable(o) for model, finished in runs.items() for r in finished
+                      for o in off_protocol(model, r["overrides"])})  # fmt: skip
+    if changed:
+        text += "\n\nNot the protocol: these runs also had " + " ".join(changed) + "."
+    text += "\n" + SPEED if images_per_sec else ""
+    jsonl = "".join(json.dumps(line, allow_nan=False) + "\n" for line in lines)
+    for name, content in (("comparison.md", text + "\n"), ("comparison.jsonl", jsonl)):
+        try:  # atomic: a link there is replaced, not followed, and no file is left half-written
+            atomic_write_bytes(out / name, content.encode(errors="backslashreplace"))
+        except (OSError, ValueError) as err:
+            reason = getattr(err, "strerror", None) or err  # the OS's message names the temp file
+            raise ValueError(
+                f"{out / name} cannot be written ({reason}): it must be a file or nothing"
+            ) from None
+    return text
