@@ -208,3 +208,40 @@ def test_a_link_where_the_table_goes_is_replaced_not_followed(cli, tmp_path):
         assert not (out / name).is_symlink() and (out / name).is_file()
     (seed,) = seeds(out)
     assert seed["test/mse"] == 0.02 and math.isclose(seed["training_images_per_s"], 3200)
+
+
+def test_a_run_without_final_metrics_or_outside_its_seeds_folder_is_named(cli, tmp_path):
+    """Failed, unfinished and copied runs were left out, or counted twice, without a word."""
+    import shutil
+
+    out = tmp_path / "compare"
+    job(out, 0)
+    failed, unfinished = job(out, 1), job(out, 2)
+    for run_dir in (failed, unfinished):
+        (run_dir / "metrics.json").unlink()
+    (failed / "failed.json").write_text('{"type": "ConfigError", "error": "bad"}')
+    copy = shutil.copytree(out / "autoencoder" / "0", out / "autoencoder" / "0 copy")
+    shown, rows = table(cli, out)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stderr.splitlines() == [
+        f"warning: {copy}: a run of seed 0 outside {out}/autoencoder/0, where compare.py run "
+        "puts it (a copy?); this run is left out of the table",
+        f"warning: {failed}: it failed (ConfigError: bad); this run is left out of the table",
+        f"warning: {unfinished}: no metrics.json: still training, or killed; this run is left "
+        "out of the table",
+    ]
+    assert rows["autoencoder"][1] == "1", rows["autoencoder"]  # was 2: seed 0 twice
+
+
+def test_no_finished_run_is_one_error_line_after_the_warnings(cli, tmp_path):
+    out = tmp_path / "compare"
+    (job(out) / "metrics.json").unlink()  # was an empty table and exit code 0
+    shown, _ = table(cli, out, "--models", "autoencoder,vae")
+    assert shown.returncode == 2 and shown.stdout == "", shown.stdout
+    warning, error = shown.stderr.splitlines()
+    assert warning.startswith(f"warning: {out}/autoencoder/0: no metrics.json")
+    assert error == (
+        f"error: --out {out} holds no finished run of autoencoder, vae: the table reads "
+        "OUT/MODEL/SEED/metrics.json, as compare.py run writes them"
+    )
+    assert not (out / "comparison.md").exists()

@@ -34,6 +34,13 @@ RUN_KINDS = {
     "data.batch_size": "size",
     "train/steps": "amount",
 }
+# a job without final metrics, by read_sweep's status -> what it is
+NOT_FINISHED = {
+    "broken": "",  # its error says which file and how
+    "failed": "it failed",
+    "stopped": "it was stopped before its final metrics",
+    "unfinished": "no metrics.json: still training, or killed",
+}
 # an epoch's training time as the loop logs it (%.4g): the number is checked, not assumed
 EPOCH_TIME = re.compile(r"epoch (\d{1,12}) time: training (\S+) s")
 NUMBER = re.compile(r"\d+(\.\d*)?([eE][-+]?\d+)?")  # what %.4g writes; float() takes "nan" too
@@ -65,8 +72,9 @@ def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[
     """Each model's finished runs, for the models with a folder in ``out``: ``run_dir``,
     ``overrides``, the values of ``RUN_KINDS`` and ``metrics`` (None where absent or not of
     their kind) and ``training_images_per_s``. One warning line for each value left out,
-    each run whose files are damaged (``read_sweep``'s broken jobs) and each whose figures
-    are not of the weights training ended with (``eval/step``)."""
+    each run without final metrics (damaged, failed, stopped or unfinished), each outside
+    the folder of its seed (a copy) and each whose figures are not of the weights training
+    ended with (``eval/step``)."""
     kinds = {**RUN_KINDS, **dict.fromkeys(metrics, "real")}
     runs = {}
     for model in models:
@@ -75,15 +83,23 @@ def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[
         runs[model] = []
         for row in read_sweep(out / model):
             evaluated = row.get("eval/step")  # absent in runs from before it was written
-            if row["status"] == "broken":
-                warn(f"{row['run_dir']}: {row['error']}; this run is left out of the table")
+            seed = row.get("seed")
+            if row["status"] != "ok":  # a damaged run's error names its file and the damage
+                what, error = NOT_FINISHED[row["status"]], row["error"][:200]
+                what = f"{what} ({error})" if what and error else what or error
+                warn(f"{row['run_dir']}: {what}; this run is left out of the table")
+            elif isinstance(seed, int) and row["job"] != str(seed):  # a copy: a seed twice
+                warn(
+                    f"{row['run_dir']}: a run of seed {seed} outside {out / model / str(seed)}, "
+                    "where compare.py run puts it (a copy?); this run is left out of the table"
+                )
             elif evaluated is not None and evaluated != row.get("train/steps"):
                 warn(
                     f"{row['run_dir']}/metrics.json: its figures are of step {_step(evaluated)}, "
                     f"not of step {_step(row.get('train/steps'))} where training ended "
                     "(evaluated again with checkpoint=best?); this run is left out of the table"
                 )
-            elif row["status"] == "ok":
+            else:
                 runs[model].append(_run(row, kinds))
     return runs
 
