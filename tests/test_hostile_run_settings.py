@@ -14,7 +14,7 @@ from omegaconf import OmegaConf, open_dict
 from aegan.bench_plan import checked_configurations
 from aegan.config import compose_config, validate_config
 from aegan.errors import ConfigError
-from aegan.evaluate import check_evaluate_settings
+from aegan.evaluate_settings import check_evaluate_settings
 from conftest import REPO, TINY_AE, assert_one_error_line
 
 LONG = "x" * 5000

@@ -1,0 +1,107 @@
+"""The command line of ``python -m aegan.evaluate``, checked before the run is read: each
+setting of ``conf/evaluate.yaml`` against what is allowed, a training setting given where
+nothing would read it, and the run's settings its ``overrides`` may change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from aegan.config import CONF_DIR, check_all_set
+from aegan.engine.device import resolve_device
+from aegan.errors import ConfigError, typed
+from aegan.files import check_folder
+from aegan.metrics.registry import check_metric_names
+from aegan.schema import (
+    check_not_deleted,
+    check_own_keys,
+    check_settings,
+    hydra_choices,
+    option_file,
+    reference,
+)
+from aegan.tasks.build import check_choice, check_number
+
+
+def _is_file(path: object) -> bool:
+    """Whether ``path`` is text naming a file that exists (a name too long is not one)."""
+    try:
+        return isinstance(path, str) and Path(path).expanduser().is_file()
+    except (OSError, RuntimeError):  # ENAMETOOLONG, ~nosuchuser
+        return False
+
+
+def check_evaluate_settings(cfg: DictConfig) -> None:
+    """The command line's settings, before the run is read."""
+    check_all_set(cfg)  # run=??? when no run= is given
+    ref = option_file(str(Path(CONF_DIR) / "evaluate.yaml"))
+    check_not_deleted(cfg, ref)
+    check_settings(cfg, ref)
+    check_own_keys(cfg, ref)  # +sample=100 would be ignored
+    check_training_keys(cfg, ref)  # and so would +model.latent_dim=2
+    if not isinstance(cfg.run, str) or not cfg.run.strip():
+        raise ConfigError(
+            f"run={'null' if cfg.run is None else repr(cfg.run)} is not allowed: it must be "
+            "a run dir or checkpoint file"
+        )
+    check_choice("checkpoint", cfg.checkpoint, ("best", "last"))
+    resolve_device(cfg.device, key="device")  # before the checkpoint is read
+    check_folder("cache_dir", cfg.cache_dir)
+    weights = cfg.inception_weights
+    if weights is not None and not _is_file(weights):
+        raise ConfigError(
+            f"inception_weights={weights!r} is not allowed: it must be a weights file that "
+            "exists, or null to download them"
+        )
+    check_number("samples", cfg.samples, low=10, high=10**7, integer=True)
+    check_number("iwae_samples", cfg.iwae_samples, low=1, high=10**6, integer=True)
+    if cfg.iwae_images is not None:
+        check_number("iwae_images", cfg.iwae_images, low=1, high=10**7, integer=True)
+    if cfg.metrics is not None:
+        check_metric_names(cfg.metrics, key="metrics")
+    if not OmegaConf.is_list(cfg.overrides):
+        raise ConfigError(f"overrides={cfg.overrides!r} is not allowed: it must be a list")
+    for override in cfg.overrides:
+        key = str(override).split("=", 1)[0].lstrip("+~")
+        if (key == "data" or key.startswith("data.")) and key not in WHERE_DATA_IS:
+            raise ConfigError(  # its figures would go over the run's own in metrics.json
+                f"overrides: {override!r} is not allowed: it changes the test data of the run's "
+                f"figures; of data, only {', '.join(WHERE_DATA_IS)} may change"
+            )
+        if not (key == "model" or key.startswith("model.") or key.startswith("data.")
+                or key in WHERE_DATA_IS + ("paths.data_dir",)):  # fmt: skip
+            top = key.removeprefix("evaluate.")
+            hint = f"; set {top}=... at the top level" if key.startswith("evaluate.") else ""
+            raise ConfigError(
+                f"overrides: {override!r} is not allowed: an evaluation reads only the run's "
+                f"model settings, {', '.join(WHERE_DATA_IS)} and paths.data_dir, so {key} "
+                f"would change nothing{hint}"
+            )
+
+
+def check_training_keys(cfg: DictConfig, ref: dict[str, Any]) -> None:
+    """Refuse a training setting added here (``+model.latent_dim=2``, ``+evaluate.samples=100``):
+    nothing would read it. This command's own settings are top-level (``samples=100``); the
+    run's own change through ``overrides``."""
+    training = reference(CONF_DIR, {})  # train.yaml's keys, each group's default option
+    for key in cfg:
+        if key in ref or key not in training:
+            continue
+        node = hydra_choices().get(key) or cfg[key]  # +model=vae: the option, not its keys
+        node = OmegaConf.to_container(node, resolve=False) if OmegaConf.is_config(node) else node
+        while isinstance(node, dict) and node:  # the first setting it holds
+            name = next(iter(node))
+            key, node = f"{key}.{name}", node[name]
+        value, last = typed(node), key.rpartition(".")[2]
+        raise ConfigError(
+            f"{key} is not a setting of aegan.evaluate; did you mean {last}={value}?"
+            if last in ref and last != key
+            else f"{key} is a training setting, which aegan.evaluate would not read; to "
+            f"evaluate the run with it changed: overrides='[\"{key}={value}\"]'"
+        )
+
+
+# Where the run's data is read from and in what batches: the test images stay the same.
+WHERE_DATA_IS = ("data.root", "data.download", "data.batch_size")
