@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -28,7 +30,13 @@ from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.files import write_json
 from aegan.logger import TensorBoardLogger, hparams_of
-from aegan.metrics.registry import Scope, Settings, check_metrics
+from aegan.metrics.registry import (
+    METRICS,
+    Evaluation,
+    Scope,
+    Settings,
+    check_metrics,
+)
 from aegan.metrics.registry import evaluate as evaluate_metrics
 from aegan.readback import read_json
 from aegan.run import load_run
@@ -38,13 +46,15 @@ log = logging.getLogger("aegan.evaluate")
 
 def evaluate_task(
     task: Any, data: Any, evaluate_cfg: Any, *, stop: StopRequest | None = None,
-    run_dir: Path | str = "RUN_DIR",
+    run_dir: Path | str = "RUN_DIR", prefix: str = "evaluate.",
 ) -> dict[str, float]:  # fmt: skip
     """The final metrics of a trained ``task`` (``evaluate.metrics``, else the task's own) on
-    ``data``, on every core and eager. A stop signal ends it between two metrics, or
-    between two chunks of a long one (``iwae``)."""
+    ``data``, on every core and eager, with the sizes they used (``sizes_used``; ``prefix``:
+    where their settings are, for its warning). A stop signal ends it between two metrics,
+    or between two chunks of a long one (``iwae``)."""
     names = check_metrics(task, evaluate_cfg.get("metrics"))  # checked before, named there
     settings = Settings.of(evaluate_cfg)
+    sizes = sizes_used(task, data, names, settings, prefix)
 
     def check_stop(where: str) -> None:
         if stop is not None and stop.signal_number:
@@ -60,7 +70,36 @@ def evaluate_task(
         for name in names:
             check_stop(f"before {name}")
             out.update(evaluate_metrics(task, data, [name], settings, stop=check_stop))
-    return out
+    return {**out, **sizes}
+
+
+def sizes_used(
+    task: Any, data: Any, names: tuple[str, ...], settings: Settings, prefix: str
+) -> dict[str, float]:
+    """How many images the metrics ``names`` use where a setting asks for a number the data
+    may not hold: ``eval/samples`` (generated images, and as many test and held-out ones)
+    and ``eval/iwae_images``. A setting above what ``data`` allows is capped: said in one
+    warning line naming it, its value and the number used."""
+    used = {}
+    if any(METRICS[name].data.paired for name in names if name in METRICS):
+        count = Evaluation(task, data, settings).count  # the one place that caps it
+        used["eval/samples"] = float(count)
+        if settings.samples > count:
+            log.warning(
+                "%ssamples=%d is more than the data allows: the sample metrics use %d, the "
+                "fewest of the %d test images and a fifth of the %d training images (held "
+                "out as their floor)", prefix, settings.samples, count, len(data.test_images),
+                len(data.train_images),
+            )  # fmt: skip
+    if "iwae" in names:
+        images, asked = len(data.test_images), settings.iwae_images
+        used["eval/iwae_images"] = float(images if asked is None else min(asked, images))
+        if asked is not None and asked > images:
+            log.warning(
+                "%siwae_images=%d is more than the %d test images: the IWAE bound uses %d",
+                prefix, asked, images, images,
+            )  # fmt: skip
+    return used
 
 
 def evaluate_at_end(
@@ -84,7 +123,7 @@ def evaluate_at_end(
         ) from err
 
 
-def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, float], step: int) -> dict:
+def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, Any], step: int) -> dict:
     """Merge ``new`` into RUN_DIR/metrics.json (atomically) and log the whole set as the
     run's hparams; figures it would change are kept in ``metrics.json.earlier``. A path
     that cannot be written raises ``CheckpointError`` naming it."""
@@ -165,7 +204,7 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
     scope = Scope.of_data(Settings.of(cfg), run.data, key="metrics")
     check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)
     try:
-        metrics = evaluate_task(run.task, run.data, cfg, stop=stop, run_dir=run.path)
+        metrics = evaluate_task(run.task, run.data, cfg, stop=stop, run_dir=run.path, prefix="")
     except TrainingInterrupted as err:
         _note_evaluation_stop(run.path, {"signal": err.signal_name, "step": run.step,
                                          "phase": err.phase, "message": str(err)})  # fmt: skip
@@ -173,8 +212,13 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
         sys.exit(err.exit_code)
     for key, value in sorted(metrics.items()):  # first: shown even if the writing fails
         print(f"{key:28s} {value:.6g}", flush=True)
-    # which weights the figures are of: train/steps says where training ended
-    write_metrics(run.path, run.config, {**metrics, "eval/step": float(run.step)}, run.step)
+    # which weights the figures are of (train/steps says where training ended), and the
+    # model settings changed for them: figures of another model than the run's record
+    overrides = shlex.join(map(str, cfg.overrides))
+    if overrides:
+        print(f"{'eval/overrides':28s} {overrides}", flush=True)
+    new = {**metrics, "eval/step": float(run.step), "eval/overrides": overrides}
+    write_metrics(run.path, run.config, new, run.step)
     _clear_evaluation_stop(run.path)
     print(f"wrote {run.path / 'metrics.json'}")
 
@@ -183,6 +227,10 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     searchpath = list(HydraConfig.get().searchpath) if HydraConfig.initialized() else []
+    if HydraConfig.initialized() and HydraConfig.get().job.chdir:
+        # hydra.job.chdir=true moved into the run dir (hydra.run.dir): run=, cache_dir and
+        # the overrides' paths are the user's, relative to where the command was typed
+        os.chdir(HydraConfig.get().runtime.cwd)
     # signals from the start: one that comes while the run is read stops before any metric
     with (
         one_line_errors(USER_ERRORS, debug=cfg.debug is True, logger=log),

@@ -21,6 +21,10 @@ from aegan.readback import read_json
 log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
 
 MIN_FREE_BYTES = 200 * 2**20
+# metrics.json: the model settings an evaluation changed ("" or absent: none), and the keys
+# of training's own figures, which stay whatever an evaluation changed
+EVALUATED_WITH = "eval/overrides"
+TRAINING_PREFIXES = ("train/", "val/")
 
 
 # What a run keeps in its folder, and whether each is a folder (True) or a file.
@@ -250,10 +254,23 @@ def merge_metrics(run_dir: Path, new: dict[str, float], logger: logging.Logger) 
     over: where a figure would change (an evaluation made again, with other settings or
     weights), the earlier file is kept aside as ``metrics.json.earlier`` first; where
     training has moved on (another ``train/steps``), only ``new`` stays, and the earlier
-    file is kept aside when it holds results not made again (a final evaluation's)."""
+    file is kept aside when it holds results not made again (a final evaluation's); where
+    an evaluation changed other model settings than the earlier one (``eval/overrides``),
+    only training's own figures stay beside ``new``, the earlier file kept aside."""
     path = run_dir / "metrics.json"
     earlier = earlier_metrics(path, logger)
     moved_on = "train/steps" in new and earlier.get("train/steps") != new["train/steps"]
+    # an evaluation of the model with other settings than the earlier one's: none of the
+    # earlier figures is of this model, so only training's own stay beside the new ones
+    other_model = "eval/step" in new and (
+        earlier.get(EVALUATED_WITH, "") != new.get(EVALUATED_WITH, "")
+    )
+    if other_model and not moved_on:
+        kept = {k: v for k, v in earlier.items() if k.startswith(TRAINING_PREFIXES)}
+        if earlier.keys() - kept.keys():
+            logger.info("the metrics.json before, with figures of %s, is kept as %s",
+                        _evaluated_with(earlier), keep_aside(path, "earlier"))  # fmt: skip
+        return {**kept, **new}
     if moved_on:
         why = "results of weights training has moved on from" if earlier.keys() - new else ""
     else:
@@ -264,6 +281,11 @@ def merge_metrics(run_dir: Path, new: dict[str, float], logger: logging.Logger) 
         kept = keep_aside(path, "earlier")
         logger.info("the metrics.json before, with %s, is kept as %s", why, kept)
     return dict(new) if moved_on else {**earlier, **new}
+
+
+def _evaluated_with(metrics: dict) -> str:
+    overrides = metrics.get(EVALUATED_WITH, "")
+    return f"overrides={overrides}" if overrides else "the run's own model settings"
 
 
 def _same(a: object, b: object) -> bool:

@@ -1,0 +1,90 @@
+"""``python -m aegan.evaluate`` on settings beyond what it can use, paths relative to the user,
+and model overrides: each said, or recorded with the figures, never silently."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+
+import pytest
+from omegaconf import OmegaConf
+
+import aegan
+import aegan.evaluate
+from conftest import REPO, built, synthetic_data
+
+
+def evaluate_cfg(**settings):
+    """``aegan.evaluate``'s settings as the task's evaluation reads them."""
+    defaults = {"metrics": None, "samples": 10000, "cache_dir": "unused", "iwae_samples": 2,
+                "iwae_images": None, "inception_weights": None}  # fmt: skip
+    return OmegaConf.create({**defaults, **settings})
+
+
+@pytest.fixture
+def vae(tmp_path):
+    """A VAE task and 256 training, 64 test synthetic images: a fifth held out is 51."""
+    _, task, _, _ = built(["model=vae", "model.latent_dim=4", "model.hidden_dims=[16]"], tmp_path)
+    task.train(False)
+    return task, synthetic_data(256)
+
+
+def test_samples_beyond_the_data_are_said_and_the_number_used_is_recorded(vae, monkeypatch, caplog):
+    """samples=100000 was capped to 51 without a word, and only fd recorded its count."""
+    task, data = vae
+    monkeypatch.setattr(aegan.evaluate, "evaluate_metrics", lambda *args, **kwargs: {})
+    with caplog.at_level(logging.WARNING, logger="aegan.evaluate"):
+        out = aegan.evaluate.evaluate_task(
+            task, data, evaluate_cfg(metrics=["kid"], samples=100000)
+        )
+    assert out == {"eval/samples": 51.0}
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith(
+        "evaluate.samples=100000 is more than the data allows: the sample metrics use 51"
+    )
+
+
+def test_iwae_images_beyond_the_test_split_are_said_and_recorded(vae, caplog):
+    task, data = vae
+    with caplog.at_level(logging.WARNING, logger="aegan.evaluate"):
+        out = aegan.evaluate.evaluate_task(task, data, evaluate_cfg(metrics=["iwae"],
+                                                                    iwae_images=1000))  # fmt: skip
+    assert out["eval/iwae_images"] == 64 and "test/iwae_nll" in out
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert (
+        line == "evaluate.iwae_images=1000 is more than the 64 test images: the IWAE bound uses 64"
+    )
+
+
+@pytest.fixture
+def run_copy(trained_ae_run, tmp_path):
+    """A copy of the shared tiny autoencoder run, to change."""
+    return shutil.copytree(trained_ae_run, tmp_path / "my run")
+
+
+def test_a_relative_run_is_the_users_with_hydra_job_chdir(cli, run_copy):
+    """Hydra moved into the run dir first: run=RELATIVE named RUN/RELATIVE, no checkpoint."""
+    relative = os.path.relpath(run_copy, REPO)  # cli runs in the repository's root
+    result = cli("aegan.evaluate", f"run={relative}", "hydra.job.chdir=true", "device=cpu",
+                 "metrics=[reconstruction]")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert os.getcwd() == str(REPO)
+    assert json.loads((run_copy / "metrics.json").read_text())["eval/step"] > 0
+
+
+def test_model_overrides_are_recorded_with_the_figures_and_replace_the_earlier_ones(cli, run_copy):
+    """The overrides were in evaluate.log only: the figures beside them in metrics.json
+    would pass for the run's own."""
+    first = cli("aegan.evaluate", f"run={run_copy}", "device=cpu", "metrics=[reconstruction]")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert json.loads((run_copy / "metrics.json").read_text())["eval/overrides"] == ""
+    again = cli("aegan.evaluate", f"run={run_copy}", "device=cpu", "metrics=[pca]",
+                "overrides=['data.batch_size=100']")  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    metrics = json.loads((run_copy / "metrics.json").read_text())
+    assert metrics["eval/overrides"] == "data.batch_size=100" and "pca/mse" in metrics
+    assert "test/mse" not in metrics and "val/mse" in metrics  # not of these settings: kept aside
+    earlier = json.loads((run_copy / "metrics.json.earlier").read_text())
+    assert "test/mse" in earlier and earlier["eval/overrides"] == ""
