@@ -1,5 +1,6 @@
 """``python -m aegan.evaluate`` on settings beyond what it can use, paths relative to the user,
-and model overrides: each said, or recorded with the figures, never silently."""
+model overrides and a run folder holding another model's checkpoint: each said, recorded
+with the figures or refused in one line, never silently."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from omegaconf import OmegaConf
 
 import aegan
 import aegan.evaluate
-from conftest import REPO, built, synthetic_data
+from aegan.errors import CheckpointError
+from conftest import REPO, TINY_AE, assert_one_error_line, built, synthetic_data
 
 
 def evaluate_cfg(**settings):
@@ -88,3 +90,38 @@ def test_model_overrides_are_recorded_with_the_figures_and_replace_the_earlier_o
     assert "test/mse" not in metrics and "val/mse" in metrics  # not of these settings: kept aside
     earlier = json.loads((run_copy / "metrics.json.earlier").read_text())
     assert "test/mse" in earlier and earlier["eval/overrides"] == ""
+
+
+@pytest.fixture
+def foreign_checkpoint(run_copy):
+    """The autoencoder's checkpoint in the folder of a run whose record says VAE: what a
+    copied file from another run looks like."""
+    (run_copy / ".hydra").mkdir(exist_ok=True)
+    (run_copy / ".hydra" / "config.yaml").write_text("model:\n  name: vae\n  latent_dim: 32\n")
+    return run_copy
+
+
+def test_another_models_checkpoint_in_a_run_is_one_line_for_evaluate(cli, foreign_checkpoint):
+    """It was evaluated as the run: another model's figures in its metrics.json."""
+    before = (foreign_checkpoint / "metrics.json").read_bytes()
+    result = cli("aegan.evaluate", f"run={foreign_checkpoint}", "device=cpu")
+    assert_one_error_line(
+        result, f"{foreign_checkpoint}/checkpoints/last.pt: a checkpoint of model=autoencoder, "
+        f"in the folder of a run of model=vae ({foreign_checkpoint}/.hydra/config.yaml)"
+    )  # fmt: skip
+    assert (foreign_checkpoint / "metrics.json").read_bytes() == before
+
+
+def test_another_models_checkpoint_in_a_run_is_refused_by_load_run(foreign_checkpoint):
+    with pytest.raises(CheckpointError, match="a checkpoint of model=autoencoder, in the folder"):
+        aegan.load_run(foreign_checkpoint)  # was the autoencoder, as if the run were one
+
+
+def test_another_models_checkpoint_in_a_run_is_one_line_for_resume(
+    cli, foreign_checkpoint, tmp_path
+):
+    """It said the checkpoint was not of model=vae, and to resume it with its own model."""
+    result = cli("aegan.train", *TINY_AE, "model=vae", f"trainer.resume={foreign_checkpoint}",
+                 f"hydra.run.dir={tmp_path / 'resumed'}", "logger=none")  # fmt: skip
+    assert_one_error_line(result, "a checkpoint of model=autoencoder, in the folder of a run of "
+                          "model=vae")  # fmt: skip

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError
 from aegan.files import atomic_save, fsync_dir
 from aegan.readback import DamagedArchive, load_torch_file, shown_value
@@ -191,6 +192,7 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
     problem = _progress_problem(state)
     if problem:
         raise CheckpointError(f"{path}: not a usable checkpoint: {problem}")
+    check_in_its_run(path, state)
     for warning in held:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return state
