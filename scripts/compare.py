@@ -84,6 +84,13 @@ def pictures(models: list[str], out: Path, image: Path) -> None:
 
     import aegan
 
+    formats = plt.figure().canvas.get_supported_filetypes()  # savefig would add .png, or raise
+    if image.suffix[1:].lower() not in formats:
+        refuse(f"--image {image}: its name must end in the picture's format: "
+               f".{', .'.join(sorted(formats))}")  # fmt: skip
+    if image.is_dir() or not image.parent.is_dir():
+        where = "is a folder" if image.is_dir() else f"cannot be written: no folder {image.parent}"
+        refuse(f"--image {image} {where}; give a file in a folder that exists")
     rows = []
     for model in models:
         job = out / model / "0"

@@ -87,6 +87,13 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
         (["table", "--out", "{tmp}", "--speed", "{tmp}/fifo"],
          "--speed {tmp}/fifo cannot be read: not a regular file"),  # it waited forever
         (["pictures", "--out", "{tmp}"], "no finished runs were found"),  # a ValueError
+        # before any run is read: savefig wrote folder.png.png, or raised after the work
+        (["pictures", "--out", "{tmp}", "--image", "{tmp}/x.xyz"],
+         "--image {tmp}/x.xyz: its name must end in the picture's format: .avif, .eps"),
+        (["pictures", "--out", "{tmp}", "--image", "{tmp}/no/x.png"],
+         "--image {tmp}/no/x.png cannot be written: no folder {tmp}/no"),
+        (["pictures", "--out", "{tmp}", "--image", "{tmp}/folder.png"],
+         "--image {tmp}/folder.png is a folder"),
         (["run", "--epochs", "0"], "--epochs 0 is not allowed"),  # every job failed
         (["run", "--epochs", "-1"], "--epochs -1 is not allowed"),
         (["run", "--seeds", "a,b"], "--seeds 'a,b' is not allowed"),
@@ -98,6 +105,7 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
 )  # fmt: skip
 def test_a_mistake_is_one_line(cli, tmp_path, args, says):
     (tmp_path / "file").write_text("")
+    (tmp_path / "folder.png").mkdir()
     (tmp_path / "bad.jsonl").write_text('{"model": "vae"}\n{bad\n')
     os.mkfifo(tmp_path / "fifo")  # nothing writes to it: reading it must not wait
     refused = cli("scripts/compare.py", *(arg.format(tmp=tmp_path) for arg in args))
