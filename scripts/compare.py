@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from aegan.comparison_table import MODELS, comparison_table
+from aegan.config import literal
 from aegan.sweep_reader import read_sweep
 
 
@@ -50,7 +51,7 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
         command = [
             sys.executable, "-m", "aegan.train", "-m", f"experiment={recipe}",
             f"seed={','.join(todo)}", f"trainer.epochs={epochs}", "logger.projector_samples=0",
-            f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${seed}", "trainer.resume=auto", *extra, *overrides,
+            f"hydra.sweep.dir={hydra_quoted(str(sweep))}", "hydra.sweep.subdir=${seed}", "trainer.resume=auto", *extra, *overrides,
         ]  # fmt: skip
         print(" ".join(command), flush=True)
         code = subprocess.run(command).returncode
@@ -71,6 +72,15 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
     for line in failures:
         print(" ".join(line.split()), file=sys.stderr)
     return 1 if failures else 0
+
+
+def hydra_quoted(text: str) -> str:
+    """``text`` as one quoted value of a Hydra override: a comma in a folder's name would
+    make a sweep of it, a space or quote end it, ``${...}`` be resolved."""
+    text = literal(text)  # ${ -> \${
+    text = re.sub(r"(\\*)'", lambda m: m[1] * 2 + "\\'", text)  # a quote and the \ before it
+    text = re.sub(r"(\\+)$", lambda m: m[1] * 2, text)  # \ before the closing quote
+    return f"'{text}'"
 
 
 def pictures(models: list[str], out: Path, image: Path) -> None:
@@ -208,10 +218,12 @@ def main() -> None:
         if not 1 <= args.epochs <= 10**6:
             refuse(f"--epochs {args.epochs} is not allowed: it must be an integer in [1, 1000000]")
         seeds = args.seeds.split(",")  # each once, as its job's folder is named: 0, not 00
-        if not all(re.fullmatch(r"0|[1-9]\d*", x) for x in seeds) or len(set(seeds)) < len(seeds):
+        seed_pattern = r"0|[1-9]\d{0,18}"  # below 2**63, what a run's seed allows
+        fine = all(re.fullmatch(seed_pattern, x) and int(x) < 2**63 for x in seeds)
+        if not fine or len(set(seeds)) < len(seeds):
             refuse(
                 f"--seeds {args.seeds!r} is not allowed: it must be a comma list of distinct "
-                "non-negative integers, e.g. 0,1,2"
+                "integers in [0, 2**63), e.g. 0,1,2"
             )
         for model in models:
             if (args.out / model).exists() and not (args.out / model).is_dir():

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = [sys.executable, str(ROOT / "scripts" / "compare.py")]
@@ -100,6 +101,7 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
         (["run", "--seeds", ""], "--seeds '' is not allowed"),
         (["run", "--seeds", "0,0"], "--seeds '0,0' is not allowed"),  # "1 of 2 jobs" of one
         (["run", "--seeds", "00"], "--seeds '00' is not allowed"),  # never found finished
+        (["run", "--seeds", str(2**63)], f"--seeds '{2**63}' is not allowed"),  # every job failed
         (["run", "--models", "vae,,"], "--models 'vae,,' is not allowed"),  # "--models ,"
     ],
 )  # fmt: skip
@@ -123,3 +125,28 @@ def test_run_exits_1_naming_the_failed_json_of_a_model_whose_job_failed(tmp_path
     assert sweep.startswith("error: 1 of 1 jobs of the sweep ended without results (job 0 failed)")
     assert "autoencoder: 1 of 1 jobs not ok" in line
     assert str(out / "autoencoder" / "0" / "failed.json") in line
+
+
+@pytest.mark.parametrize("name", ["a b,c", "it's", "a${oc.env:HOME}", "back\\slash", "ü"])
+def test_run_gives_hydra_the_out_folder_as_it_is_named(cli, monkeypatch, tmp_path, name):
+    """A comma made Hydra sweep over the folder's name (every job refused), a quote or
+    ``${...}`` changed it."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    commands = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **_: commands.append(command)
+                        or subprocess.CompletedProcess(command, 0))  # fmt: skip
+    cli(
+        "scripts/compare.py",
+        "run",
+        "--models",
+        "vae",
+        "--seeds",
+        "0",
+        "--out",
+        str(tmp_path / name),
+    )
+    (given,) = [arg for arg in commands[0] if arg.startswith("hydra.sweep.dir=")]
+    (override,) = OverridesParser.create().parse_overrides([given])
+    assert not override.is_sweep_override()
+    assert OmegaConf.create({"dir": override.value()}).dir == str(tmp_path / name / "vae")
