@@ -245,3 +245,20 @@ def test_no_finished_run_is_one_error_line_after_the_warnings(cli, tmp_path):
         "OUT/MODEL/SEED/metrics.json, as compare.py run writes them"
     )
     assert not (out / "comparison.md").exists()
+
+
+def test_a_run_evaluated_with_model_overrides_or_a_file_for_a_model_is_named(cli, tmp_path):
+    """Figures of ``aegan.evaluate overrides=[...]`` passed for the recipe's, and a file in
+    a model's place was skipped without a word."""
+    out = tmp_path / "compare"
+    job(out, 0)
+    job(out, 1, metrics={"eval/overrides": "model.beta=2"})
+    (out / "vae").write_text("")
+    shown, rows = table(cli, out)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stderr.splitlines() == [
+        f"warning: {out}/autoencoder/1/metrics.json: its figures are of the model with overrides "
+        "model.beta=2 (eval/overrides), not as it trained; this run is left out of the table",
+        f"warning: {out}/vae: not a folder; vae is left out of the table",
+    ]
+    assert rows["autoencoder"][1] == "1", rows["autoencoder"]

@@ -73,12 +73,15 @@ def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[
     ``overrides``, the values of ``RUN_KINDS`` and ``metrics`` (None where absent or not of
     their kind) and ``training_images_per_s``. One warning line for each value left out,
     each run without final metrics (damaged, failed, stopped or unfinished), each outside
-    the folder of its seed (a copy) and each whose figures are not of the weights training
-    ended with (``eval/step``)."""
+    the folder of its seed (a copy), each whose figures are not of the model it trained
+    (``eval/overrides``) or not of the weights training ended with (``eval/step``), and
+    each model whose place is not a folder."""
     kinds = {**RUN_KINDS, **dict.fromkeys(metrics, "real")}
     runs = {}
     for model in models:
         if not (out / model).is_dir():
+            if (out / model).exists():  # a file where compare.py run keeps a model's runs
+                warn(f"{out / model}: not a folder; {model} is left out of the table")
             continue
         runs[model] = []
         for row in read_sweep(out / model):
@@ -92,6 +95,12 @@ def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[
                 warn(
                     f"{row['run_dir']}: a run of seed {seed} outside {out / model / str(seed)}, "
                     "where compare.py run puts it (a copy?); this run is left out of the table"
+                )
+            elif row.get("eval/overrides"):  # aegan.evaluate overrides=[...]: another model
+                warn(
+                    f"{row['run_dir']}/metrics.json: its figures are of the model with "
+                    f"overrides {str(row['eval/overrides'])[:200]} (eval/overrides), not as it "
+                    "trained; this run is left out of the table"
                 )
             elif evaluated is not None and evaluated != row.get("train/steps"):
                 warn(
