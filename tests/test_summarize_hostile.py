@@ -198,3 +198,22 @@ def test_a_mistyped_objective_names_the_metric_meant(tmp_path, capsys):
         "error: --objective val/best_objetive is not a metric of the sweep's jobs, which have: "
         "val/best_objective; did you mean val/best_objective?\n"
     )
+
+
+def test_figures_of_an_evaluation_with_model_overrides_are_noted(tmp_path, capsys):
+    """They were shown as the job's own, the overrides hidden among the eval/ columns."""
+    import json
+
+    from aegan.summarize import main
+
+    for job, evaluated in (("0", ""), ("1", "model.beta=2")):
+        run = tmp_path / "sweep" / job
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra" / "overrides.yaml").write_text(f"- seed={job}\n")
+        figures = {"val/best_objective": 0.1, "test/mse": 0.02, "eval/overrides": evaluated}
+        (run / "metrics.json").write_text(json.dumps(figures))
+    assert main([str(tmp_path / "sweep")]) == 0
+    assert (
+        "note: the figures of job 1 are of the model with the overrides of a later evaluation "
+        "(eval/overrides in summary.csv), not as it trained"
+    ) in capsys.readouterr().out

@@ -74,6 +74,18 @@ def _protocol_line(rows: list[dict]) -> str | None:
     )
 
 
+def _overrides_line(rows: list[dict]) -> str | None:
+    """A note naming the jobs whose figures ``aegan.evaluate overrides=[...]`` made: those
+    are of another model than the job trained (its metrics.json's ``eval/overrides``)."""
+    jobs = [row["job"] for row in rows if row.get("eval/overrides")]
+    if not jobs:
+        return None
+    return (
+        f"note: the figures of job {', '.join(map(cell, jobs))} are of the model with the "
+        "overrides of a later evaluation (eval/overrides in summary.csv), not as it trained"
+    )
+
+
 def _optuna_line(path: Path) -> str | None:
     """The ``optuna best`` line from the Optuna sweeper's ``optimization_results.yaml`` (``name``,
     ``best_params``: key -> value, ``best_value``: a number), or one line saying why not."""
@@ -153,7 +165,8 @@ def summarize(
     ]
     if common:
         lines.append("common overrides: " + " ".join(common))
-    lines += filter(None, [_protocol_line(rows), _optuna_line(root / "optimization_results.yaml")])
+    notes = [_protocol_line(rows), _overrides_line(rows)]
+    lines += filter(None, [*notes, _optuna_line(root / "optimization_results.yaml")])
     text = "\n".join([*lines, "", markdown_table([cell(h) for h in header], table), ""])
 
     out_dir = Path(out) if out is not None else root
