@@ -22,7 +22,7 @@ from aegan.schema import (
     option_file,
     reference,
 )
-from aegan.tasks.build import check_choice, check_number
+from aegan.tasks.checks import check_choice, check_number
 
 
 def _is_file(path: object) -> bool:

@@ -26,7 +26,6 @@ from torch import nn
 
 from aegan.errors import ConfigError
 from aegan.tasks.checks import MAX_SIZE, check_bool, check_number, check_sizes
-from aegan.tasks.checks import check_choice as check_choice  # re-exported: imported from here
 from aegan.tasks.tied import SET_BY, check_sizes_set, has_member, plain_value
 
 MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
