@@ -30,14 +30,9 @@ from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.files import write_json
 from aegan.logger import TensorBoardLogger, hparams_of
-from aegan.metrics.registry import (
-    METRICS,
-    Evaluation,
-    Scope,
-    Settings,
-    check_metrics,
-)
+from aegan.metrics.registry import METRICS, Evaluation, check_metrics
 from aegan.metrics.registry import evaluate as evaluate_metrics
+from aegan.metrics.scope import Scope, Settings
 from aegan.readback import read_json
 from aegan.run import load_run
 
