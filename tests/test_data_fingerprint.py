@@ -10,6 +10,7 @@ from test_hostile_resume import every_file
 from test_split_limits import folder_run, image_folder
 
 from aegan.data.fingerprint import changed_splits, data_fingerprint, describe_change
+from aegan.errors import ConfigError, DataFileError
 from conftest import assert_one_error_line, synthetic_data
 
 
@@ -72,3 +73,19 @@ def test_load_run_on_changed_files_says_so(folder_and_run, caplog):
     load_run(run)
     assert "Run.data: the image_folder images at data.root=" in caplog.text
     assert "not those the run trained on" in caplog.text
+    with pytest.raises(DataFileError, match="not those the run trained on"):
+        load_run(run, changed_data="refuse")
+    with pytest.raises(ConfigError, match="changed_data='no' is not allowed; choose warn or"):
+        load_run(run, changed_data="no")
+
+
+def test_an_evaluation_on_changed_files_is_refused_and_changes_nothing(folder_and_run, cli):
+    """Figures of other images would be written into the run's metrics.json as its own."""
+    images, run, _ = folder_and_run
+    _add_images(images)
+    before = every_file(run)
+    result = cli("aegan.evaluate", f"run={run}", "metrics=[reconstruction]")
+    assert_one_error_line(result, "are not those the run trained on")
+    after = every_file(run)
+    after.pop("evaluate.log")  # the log records the refusal
+    assert after == before

@@ -195,6 +195,7 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
     run = load_run(
         cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
         overrides=list(cfg.overrides), searchpath=list(searchpath),
+        changed_data="refuse",  # figures of other images would be written as the run's
     )  # fmt: skip
     scope = Scope.of_data(Settings.of(cfg), run.data, key="metrics")
     check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)

@@ -27,7 +27,7 @@ from aegan.data.fingerprint import data_change, data_fingerprint
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
 from aegan.engine.state import check_task_state, load_weights
-from aegan.errors import CheckpointError, ConfigError
+from aegan.errors import CheckpointError, ConfigError, DataFileError
 from aegan.files import check_folder
 from aegan.memory import check_memory
 from aegan.readback import read_json
@@ -154,6 +154,7 @@ def load_run(
     data_dir: str | None = None,
     overrides: Sequence[str] = (),
     searchpath: Sequence[str] = (),
+    changed_data: str = "warn",
 ) -> Run:
     """Read a run dir (or a checkpoint file) into a ``Run`` with its networks in eval mode.
 
@@ -162,10 +163,16 @@ def load_run(
     again from the config's data section (``data_dir`` overrides where downloads go).
     ``overrides`` change the run's settings as on the training command line, and may name
     your own classes; ``searchpath`` adds your own config folders (``file://DIR``,
-    ``pkg://package``), as ``hydra.searchpath`` did for training.
+    ``pkg://package``), as ``hydra.searchpath`` did for training. ``changed_data``: when
+    the run's data settings read other images than it trained on (files added to its image
+    folder, say), "warn" (one line) or "refuse".
     """
     if not isinstance(path, (str, os.PathLike)):
         raise ConfigError(f"path={path!r:.80} is not allowed: it must be a run dir or a .pt file")
+    if changed_data not in ("warn", "refuse"):
+        raise ConfigError(
+            f"changed_data={changed_data!r:.80} is not allowed; choose warn or refuse"
+        )
     if checkpoint not in ("best", "last"):
         raise ConfigError(f"checkpoint={checkpoint!r:.80} is not allowed; choose best or last")
     for name, given in (("overrides", overrides), ("searchpath", searchpath)):
@@ -204,6 +211,8 @@ def load_run(
     data_dir = config.paths.data_dir if data_dir is None else data_dir
     data = load_data(config.data, data_dir=data_dir)
     change = data_change(state, data_fingerprint(data), config.data)
+    if change and changed_data == "refuse":
+        raise DataFileError(f"{run_dir}: {change}; put the run's files back")
     if change:  # a notebook may look at other data; it is told, as its figures would differ
         log.warning("%s: Run.data: %s; Run.metrics were measured on those", run_dir, change)
     data = data.to(torch_device)
