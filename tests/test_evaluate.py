@@ -127,6 +127,7 @@ def test_evaluate_cli_on_a_tiny_gan(cli, make_cfg, tmp_path):
         (["run=???", "hydra.run.dir=OUT"], "run is not set: add run=... to the command"),
         (["samples=-5"], "samples=-5 is not allowed: it must be an integer in [10, 10000000]"),
         (["metrics=[bogus]", "device=cpu"], "metrics: 'bogus' is not a metric; choose from"),
+        (["metrics=[pca,pca]", "device=cpu"], "metrics: pca is named twice; name each metric once"),
         (["metrics=[fd]", "device=cpu"], "metrics: 'fd' needs a model that can sample"),
         (["metrics=probe", "device=cpu"], "metrics='probe' is not allowed: it must be a list"),
         (

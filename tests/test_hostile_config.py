@@ -167,6 +167,10 @@ COMMAND_LINES = [
     (["trainer.epochs=${oc.env:HOME}"], "trainer.epochs='${oc.env:HOME}' cannot be resolved"),
     (["evaluate.metrics=reconstruction"], "evaluate.metrics='reconstruction' is not allowed"),
     (["evaluate.metrics=[reconstruction,nope]"], "'nope' is not a metric"),
+    (
+        ["evaluate.metrics=[probe,reconstruction,probe]"],
+        "probe is named twice; name each metric once",
+    ),
     (["evaluate.metrics=[fd]"], "'fd' needs a model that can sample"),
     (["data.val_size=60000"], "data.val_size=60000 is not allowed: data=fashion_mnist has 60000"),
     (["data.batch_size=59999", "data.val_size=5000", "data.subset=null"], "data.batch_size=59999"),
