@@ -96,6 +96,8 @@ def test_load_run_says_what_is_wrong_with_its_arguments(trained_ae_run, tmp_path
     metrics.json was dropped without a word."""
     with pytest.raises(aegan.errors.ConfigError, match="overrides=null is not allowed"):
         aegan.load_run(trained_ae_run, overrides=None)
+    with pytest.raises(aegan.errors.ConfigError, match="path='' is not allowed"):
+        aegan.load_run("")  # read as the current directory: "no checkpoint at ."
     (tmp_path / "x.pt").write_text("not weights\n")
     with pytest.raises(
         CheckpointError, match=r"not a readable checkpoint \(not a file torch.save writes"

@@ -167,7 +167,7 @@ def load_run(
     the run's data settings read other images than it trained on (files added to its image
     folder, say), "warn" (one line) or "refuse".
     """
-    if not isinstance(path, (str, os.PathLike)):
+    if not isinstance(path, (str, os.PathLike)) or (isinstance(path, str) and not path.strip()):
         raise ConfigError(f"path={path!r:.80} is not allowed: it must be a run dir or a .pt file")
     if changed_data not in ("warn", "refuse"):
         raise ConfigError(
