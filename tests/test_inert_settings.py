@@ -10,8 +10,10 @@ import torch
 
 from aegan.data import image_shape_of
 from aegan.inert import warn_inert
+from aegan.logger import TensorBoardLogger
 from aegan.tasks import build_task
-from conftest import TINY_AE, compose_config
+from aegan.train import _log_codes
+from conftest import TINY_AE, built, compose_config, synthetic_data
 
 CASES = [
     (["model=dcgan", "model.gp_weight=5"], "model.gp_weight=5 has no effect: model.loss=ns has no gradient penalty"),
@@ -26,10 +28,15 @@ CASES = [
      "evaluate.samples=100 has no effect: evaluate.at_end=false evaluates nothing"),
     (["model=aae", "evaluate.iwae_samples=10"],
      "evaluate.iwae_samples=10 has no effect: the final metrics do not include iwae"),
+    (["logger=none", "logger.projector_samples=50"],
+     "logger.projector_samples=50 has no effect: logger.enabled=false writes no TensorBoard projector"),
+    (["model=dcgan", "logger.projector_samples=50"],
+     "logger.projector_samples=50 has no effect: dcgan has no codes to show in the projector"),
 ]  # fmt: skip
 USED = [["model=dcgan", "model.loss=wgan_gp", "model.gp_weight=5"],
         ["model=vae", "model.beta=0.5", "model.kl_warmup_steps=100"],
-        ["model=vae", "evaluate.iwae_samples=10"], ["trainer.compile=default", "trainer.compile_scope=step"]]  # fmt: skip
+        ["model=vae", "evaluate.iwae_samples=10"], ["trainer.compile=default", "trainer.compile_scope=step"],
+        ["logger.projector_samples=50"]]  # fmt: skip
 
 
 def warnings_for(overrides: list[str], tmp_path, caplog) -> list[str]:
@@ -56,3 +63,16 @@ def test_a_run_says_it_and_goes_on(cli, tmp_path):
                  f"hydra.run.dir={tmp_path}")  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert "model.kl_warmup_steps=9 has no effect: model.beta=0" in result.stdout + result.stderr
+
+
+def test_more_projector_codes_than_test_images_is_said(tmp_path, caplog):
+    """Capped as ``evaluate.samples`` is: the line names the setting and what was shown."""
+    data = synthetic_data()  # 64 test images
+    _, task, _, _ = built([], tmp_path, data=data)
+    logger = TensorBoardLogger(tmp_path / "tb")
+    with caplog.at_level(logging.WARNING, logger="aegan.train"):
+        _log_codes(task, data, logger, 1000, step=1)
+    logger.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        "logger.projector_samples=1000 is more than the 64 test images: the projector shows 64"
+    ]

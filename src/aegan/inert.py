@@ -12,6 +12,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from aegan.contract import can
+
 log = logging.getLogger("aegan.config")
 EVALUATE_KEYS = ("samples", "iwae_samples", "iwae_images", "metrics", "inception_weights")
 
@@ -21,6 +23,10 @@ def inert_settings(cfg: DictConfig, task: Any) -> dict[str, str]:
     out = dict(getattr(task, "inert", {}))
     if cfg.trainer.compile == "none":
         out["trainer.compile_scope"] = "trainer.compile=none compiles nothing"
+    if not cfg.logger.enabled:
+        out["logger.projector_samples"] = "logger.enabled=false writes no TensorBoard projector"
+    elif not can(task, "encode"):
+        out["logger.projector_samples"] = f"{task.name} has no codes to show in the projector"
     evaluate = cfg.evaluate
     if not evaluate.at_end:
         out.update(

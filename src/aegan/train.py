@@ -216,9 +216,14 @@ def _training_metrics(progress: Progress) -> dict[str, float]:
 @torch.no_grad()
 def _log_codes(task, data, logger: TensorBoardLogger, count: int, step: int) -> None:
     """The codes of the first test images, labelled by class, for TensorBoard's projector."""
-    count = min(count, len(data.test_images))
-    if not count or not can(task, "encode"):
+    if not count or not logger.enabled or not can(task, "encode"):  # said before training
         return
+    if count > len(data.test_images):  # said, as evaluate.samples beyond the data is
+        log.warning(
+            "logger.projector_samples=%d is more than the %d test images: the projector shows %d",
+            count, len(data.test_images), len(data.test_images),
+        )  # fmt: skip
+        count = len(data.test_images)
     x = normalize(data.test_images[:count], "unit")
     labels = data.test_labels[:count].tolist()
     names = [data.classes[i] if i < len(data.classes) else str(i) for i in labels]
