@@ -189,3 +189,24 @@ def test_a_folder_variable_holding_what_no_folder_should_is_one_line(
     where = [] if variable == "AEGAN_LOG_DIR" else [f"hydra.run.dir={tmp_path / 'run'}"]
     assert_one_error_line(cli("aegan.train", *TINY_AE, *where), message)
     assert not (REPO / "${oc.env:HOME}").exists() and not (REPO / "/tmp/x${y").exists()
+
+
+@pytest.mark.parametrize("sweep", [False, True])
+def test_an_output_folder_other_than_hydras_is_refused_before_anything_is_written(
+    cli, tmp_path, sweep
+):
+    """The run was split: its log and record in Hydra's folder, its checkpoints and metrics
+    in paths.output_dir, where a sweep's second job was refused beside the first's."""
+    other = tmp_path / "other"
+    where = ["-m", "seed=0,1", f"hydra.sweep.dir={tmp_path / 'sweep'}"] if sweep else [
+        f"hydra.run.dir={tmp_path / 'run'}"]  # fmt: skip
+    refused = cli("aegan.train", *where, *TINY_AE, "logger=none", f"paths.output_dir={other}")
+    assert_one_error_line(refused, (
+        f"paths.output_dir={other} is not allowed: it is each job's folder, which Hydra makes; "
+        "choose where the sweep goes with hydra.sweep.dir=..." if sweep else
+        f"paths.output_dir={other} is not allowed: it is the folder Hydra makes for the run "
+        f"({tmp_path / 'run'}); choose it with hydra.run.dir=..."
+    ))  # fmt: skip
+    assert not (tmp_path / "sweep").exists()
+    assert not other.exists()
+

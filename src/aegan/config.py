@@ -233,6 +233,19 @@ def check_run_paths(cfg: DictConfig) -> None:
         except Exception:  # ${hydra:runtime.output_dir} outside a Hydra app: Hydra's own
             continue
         check_folder(key, value)
+    check_output_dir(cfg)
+
+
+def check_output_dir(cfg: DictConfig) -> None:
+    """In a Hydra app, ``paths.output_dir`` is the folder Hydra made: another one split the
+    run (its log and record in Hydra's, checkpoints and metrics there), or a sweep's jobs."""
+    if HydraConfig.initialized():  # else composed by a test or a notebook: its own folder
+        made, value = HydraConfig.get().runtime.output_dir, cfg.paths.output_dir
+        if Path(value).resolve() != Path(made).resolve():
+            raise ConfigError(
+                f"paths.output_dir={value} is not allowed: it is the folder Hydra makes for "
+                f"the run ({made}); choose it with hydra.run.dir=... (hydra.sweep.dir=... for -m)"
+            )
 
 
 def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = False) -> None:

@@ -96,6 +96,12 @@ def check_sweep_folder(config: DictConfig) -> None:
     if not str(subdir).strip():
         raise ConfigError(f"hydra.sweep.subdir={subdir!r} is not allowed: it must be a folder")
     _check_subdir_tells_jobs_apart(config, str(subdir))
+    output_dir = config.paths._get_node("output_dir")._value() if "paths" in config else None
+    if output_dir is not None and str(output_dir) != "${hydra:runtime.output_dir}":
+        raise ConfigError(  # every job would write its checkpoints there, the second refused
+            f"paths.output_dir={output_dir} is not allowed: it is each job's folder, which Hydra "
+            "makes; choose where the sweep goes with hydra.sweep.dir=..."
+        )
     folder = Path(str(config.hydra.sweep.dir))
     if (folder / "multirun.yaml").exists() and OmegaConf.select(config, "trainer.resume") != "auto":
         raise ConfigError(
