@@ -5,6 +5,7 @@ any data is read. In-process (compose, then those checks): the whole table takes
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -210,3 +211,17 @@ def test_an_output_folder_other_than_hydras_is_refused_before_anything_is_writte
     assert not (tmp_path / "sweep").exists()
     assert not other.exists()
 
+
+def test_relative_paths_are_the_launch_folders_with_hydra_job_chdir(cli, trained_ae_run, tmp_path):
+    """Hydra moved into the run folder first: trainer.resume=RELATIVE named RUN/RELATIVE,
+    and the classifier cache and the data folder would have gone into the run folder."""
+    relative = os.path.relpath(trained_ae_run, REPO)  # cli runs in the repository's root
+    result = cli("aegan.train", *TINY_AE, "logger=none", "trainer.epochs=2",
+                 f"trainer.resume={relative}", "hydra.job.chdir=true",
+                 f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert os.getcwd() == str(REPO)
+    assert "hydra.job.chdir=true has no effect: relative paths are taken from the folder" in (
+        result.stdout + result.stderr
+    )
+    assert (tmp_path / "run" / "checkpoints" / "last.pt").is_file()

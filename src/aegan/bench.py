@@ -48,6 +48,7 @@ from aegan.data import DeviceBatches, ImageData, load_data
 from aegan.engine.device import resolve_device, seed_everything
 from aegan.engine.scalars import StepAccumulator
 from aegan.errors import USER_ERRORS
+from aegan.hydra_job import back_to_launch_folder
 from aegan.speed import (
     build_step,
     denormal_mode,
@@ -215,6 +216,7 @@ def benchmark(cfg: DictConfig) -> list[dict]:
 @one_line_hydra_errors
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="bench")
 def main(cfg: DictConfig) -> None:
+    back_to_launch_folder(log)  # relative paths are the user's, not the run folder's
     out = Path(cfg.paths.output_dir) / "bench.jsonl"
     with one_line_errors(USER_ERRORS, debug=cfg.debug is True, logger=log):
         for row in benchmark(cfg):

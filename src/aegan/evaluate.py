@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import shlex
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from aegan.engine.run_dir import check_layout, merge_metrics
 from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.files import write_json
+from aegan.hydra_job import back_to_launch_folder
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.metrics.registry import METRICS, Evaluation, check_metrics
 from aegan.metrics.registry import evaluate as evaluate_metrics
@@ -223,10 +223,7 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     searchpath = list(HydraConfig.get().searchpath) if HydraConfig.initialized() else []
-    if HydraConfig.initialized() and HydraConfig.get().job.chdir:
-        # hydra.job.chdir=true moved into the run dir (hydra.run.dir): run=, cache_dir and
-        # the overrides' paths are the user's, relative to where the command was typed
-        os.chdir(HydraConfig.get().runtime.cwd)
+    back_to_launch_folder(log)  # run=, cache_dir and the overrides' paths are the user's
     # signals from the start: one that comes while the run is read stops before any metric
     with (
         one_line_errors(USER_ERRORS, debug=cfg.debug is True, logger=log),

@@ -8,6 +8,7 @@ command refused for a folder holding a trained run does not replace that run's r
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from pathlib import Path
 
@@ -31,6 +32,21 @@ def write_hydra_record(composed: DictConfig) -> None:
              "overrides.yaml": hydra_cfg.overrides.task}  # fmt: skip
     for name, node in nodes.items():
         atomic_write_bytes(folder / name, OmegaConf.to_yaml(node).encode())
+
+
+def back_to_launch_folder(logger: logging.Logger) -> None:
+    """Undo ``hydra.job.chdir=true``, saying so in one warning line: every relative path a
+    command takes (``paths.data_dir``, ``data.root``, ``trainer.resume``, the classifier
+    cache) is the user's, relative to where the command was typed, and each entry point
+    writes into its run folder by absolute path, needing no working folder of its own."""
+    if not HydraConfig.initialized() or not HydraConfig.get().job.chdir:
+        return
+    os.chdir(HydraConfig.get().runtime.cwd)
+    logger.warning(
+        "hydra.job.chdir=true has no effect: relative paths are taken from the folder the "
+        "command runs in (%s), and the run's files go to its folder by absolute path",
+        HydraConfig.get().runtime.cwd,
+    )
 
 
 def in_sweep() -> bool:

@@ -50,6 +50,7 @@ from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, DiskFullErro
 from aegan.evaluate import evaluate_at_end
 from aegan.files import write_json
 from aegan.hydra_job import (
+    back_to_launch_folder,
     in_sweep,
     is_rank_zero,
     note_failed_job,
@@ -270,6 +271,7 @@ def main(cfg: DictConfig) -> float | None:
     passes on and the Optuna sweeper records as a failed trial. A NaN objective is returned
     as None too: Optuna 2.10 would end the whole study on it.
     """
+    back_to_launch_folder(log)  # relative paths are the user's, not the run folder's
     composed = copy.deepcopy(cfg)  # as Hydra composed it: train() resolves its paths
     record = functools.partial(write_hydra_record, composed)
     try:
