@@ -7,6 +7,7 @@ model. In-process, as ``python -m aegan.train -m`` runs them."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -152,3 +153,27 @@ def test_a_grid_in_the_sweepers_own_params_must_be_told_apart_too(cli, tmp_path)
     )  # fmt: skip
     assert_one_error_line(refused, "jobs that differ only in seed would train into one folder")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("how", ["run", "sweep", "evaluate"])
+def test_hydras_own_record_is_refused_before_it_replaces_a_trained_runs(
+    cli, trained_ae_run, tmp_path, how
+):
+    """Hydra wrote hydra.output_subdir as the job started: a run refused for the trained
+    folder, a sweep continued, or aegan.evaluate (whose folder is the run's own) replaced
+    that run's .hydra/config.yaml with its own config."""
+    run = shutil.copytree(trained_ae_run, tmp_path / "run")
+    (run / ".hydra").mkdir()
+    (run / ".hydra" / "config.yaml").write_text("the run's own record\n")
+    record = {p.name: p.read_bytes() for p in (run / ".hydra").iterdir()}
+    args = {
+        "run": ["aegan.train", *TINY_AE, f"hydra.run.dir={run}"],
+        "sweep": ["aegan.train", "-m", *TINY_AE, "trainer.resume=auto", "hydra.sweep.subdir=run",
+                  f"hydra.sweep.dir={tmp_path}"],
+        "evaluate": ["aegan.evaluate", f"run={run}", "device=cpu", "metrics=[reconstruction]"],
+    }[how]  # fmt: skip
+    refused = cli(*args, "hydra.output_subdir=.hydra")
+    assert_one_error_line(
+        refused, "hydra.output_subdir=.hydra is not allowed: Hydra would write it"
+    )
+    assert {p.name: p.read_bytes() for p in (run / ".hydra").iterdir()} == record

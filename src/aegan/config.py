@@ -265,6 +265,7 @@ def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = Fa
             f"hparams_search={search} is a sweep: run it with -m (python -m aegan.train -m "
             f"hparams_search={search})"
         )
+    check_output_subdir(hydra_cfg)
     for key in ("sweep.dir", "sweep.subdir") if multirun else ("run.dir",):
         try:
             value = OmegaConf.select(hydra_cfg, key)
@@ -274,6 +275,18 @@ def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = Fa
             continue  # job's own check, or Hydra's line as it makes the folder
         if not str(value).strip():
             raise ConfigError(f"hydra.{key}={value!r} is not allowed: it must be a folder")
+
+
+def check_output_subdir(hydra_cfg: DictConfig) -> None:
+    """``hydra.output_subdir`` stays null: Hydra would write its record there as the job
+    starts, before any check of the folder, over a trained run's own ``.hydra/``."""
+    subdir = hydra_cfg.get("output_subdir")
+    if subdir is not None:
+        raise ConfigError(
+            f"hydra.output_subdir={subdir} is not allowed: Hydra would write it before the "
+            "folder is checked, over a trained run's record; leave it null (a run's .hydra/ "
+            "is written by aegan.train)"
+        )
 
 
 def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) -> None:

@@ -22,7 +22,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli import report_error
-from aegan.config import check_hydra_dirs
+from aegan.config import check_hydra_dirs, check_output_subdir
 from aegan.errors import ConfigError
 from aegan.sweep_reader import read_overrides, read_sweep
 from aegan.tasks.checks import check_number
@@ -78,6 +78,14 @@ class CheckSweepSettings(Callback):
                 f"({shown}); the others' are kept: python -m aegan.summarize {folder}"
             )
             raise SystemExit(1)
+
+
+class KeepRunRecord(Callback):
+    """``hydra.output_subdir`` refused before Hydra writes its record (``aegan.evaluate``,
+    whose folder is the run's own: ``CheckSweepSettings`` checks it for the others)."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _refuse_in_one_line(lambda: check_output_subdir(config.hydra))
 
 
 def _refuse_in_one_line(check: Callable[[], None]) -> None:
