@@ -1,7 +1,7 @@
 """What a run writes into its folder, against what is already there: a finished run resumed
-keeps its final evaluation, a log file that is no regular file is refused before the run
-starts, a write that fails is one line naming the path, and a folder's name is never read
-as an interpolation."""
+keeps its final evaluation, a log file that is no regular file (or not named .log) is
+refused before the run starts, a write that fails is one line naming the path, and a
+folder's name is never read as an interpolation."""
 
 from __future__ import annotations
 
@@ -72,6 +72,17 @@ def test_a_log_file_that_is_no_regular_file_is_refused(tmp_path, kind):
     result = run_module("aegan.train", *TINY_AE, f"hydra.run.dir={run}")  # a FIFO: no hang
     assert_one_error_line(result, f"the run's log file {log_file} cannot be opened")
     assert not outside.exists() and not (run / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("target", ["checkpoints/last.pt", "metrics.json"])
+def test_a_log_file_set_to_a_runs_own_file_is_refused(cli, finished_run, tmp_path, target):
+    """hydra.job_logging's file name set to a checkpoint appended the log's lines to it."""
+    before = (finished_run / target).read_bytes()
+    result = cli("aegan.train", *TINY_AE, f"hydra.run.dir={tmp_path / 'new'}",
+                 f"hydra.job_logging.handlers.file.filename={finished_run / target}")  # fmt: skip
+    assert_one_error_line(result, f"hydra.job_logging.handlers.file.filename={finished_run / target} "
+                          "is not allowed: a log file's name must end in .log")  # fmt: skip
+    assert (finished_run / target).read_bytes() == before
 
 
 def test_a_write_that_fails_names_the_path_and_the_checkpoint_kept(tmp_path):

@@ -2,7 +2,8 @@
 
 ``logging.FileHandler`` opens whatever is at that path: a FIFO there blocks the command
 before it starts, a symlink appends to a file elsewhere, a folder fails as "Unable to
-configure handler 'file'". ``RunLogHandler`` opens a regular file only, and says which.
+configure handler 'file'", a file name set to a checkpoint appends log lines to it.
+``RunLogHandler`` opens a regular file named ``*.log`` only, and says why not.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import os
 import stat
 
-from aegan.errors import CheckpointError
+from aegan.errors import CheckpointError, ConfigError
 
 _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFDIR: "a folder", stat.S_IFSOCK: "a socket",
           stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFLNK: "a symlink"}  # fmt: skip
@@ -23,6 +24,11 @@ class RunLogHandler(logging.FileHandler):
 
     def _open(self):
         path = self.baseFilename
+        if not path.endswith(".log"):  # a checkpoint, metrics.json, a record: not a log
+            raise ConfigError(
+                f"hydra.job_logging.handlers.file.filename={path} is not allowed: a log file's "
+                "name must end in .log (a run's checkpoints and records are never appended to)"
+            )
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW
         try:
             kind = _KINDS.get(stat.S_IFMT(os.lstat(path).st_mode))
