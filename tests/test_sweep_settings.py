@@ -119,7 +119,12 @@ def test_a_sweep_is_continued_only_with_its_own_grid(cli, tmp_path):
       "hydra.sweep.subdir='s${seed}' is not allowed: two jobs (seed=0) would train into one folder"),
      (["-m", "model.optimizer.lr=1e-3,0.001", "hydra.sweep.subdir=${model.optimizer.lr}"],
       "two jobs (model.optimizer.lr=0.001) would train into one folder"),
-     (["task_name=../../x"], "task_name='../../x' is not allowed: it must be one folder name")],
+     (["task_name=../../x"], "task_name='../../x' is not allowed: it must be one folder name"),
+     # jobs trained outside the sweep's folder, where aegan.summarize found none
+     (["-m", "seed=0,1", "hydra.sweep.subdir=../x${hydra.job.num}"],
+      "hydra.sweep.subdir=../x${hydra.job.num} is not allowed: each job's folder must be inside hydra.sweep.dir"),
+     (["-m", "seed=0,1", "hydra.sweep.subdir=/proc/aegan-x${hydra.job.num}"],
+      "hydra.sweep.subdir=/proc/aegan-x${hydra.job.num} is not allowed: each job's folder must be inside")],
 )  # fmt: skip
 def test_an_output_folder_that_is_no_folder_of_its_own_is_refused(cli, tmp_path, args, message):
     where = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"

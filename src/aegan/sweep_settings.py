@@ -103,6 +103,11 @@ def check_sweep_folder(config: DictConfig) -> None:
     subdir = config.hydra.sweep._get_node("subdir")._value()  # ${hydra.job.num}: no job yet
     if not str(subdir).strip():
         raise ConfigError(f"hydra.sweep.subdir={subdir!r} is not allowed: it must be a folder")
+    if Path(str(subdir)).is_absolute() or ".." in Path(str(subdir)).parts:
+        raise ConfigError(  # the jobs trained outside the sweep, where summarize finds none
+            f"hydra.sweep.subdir={subdir} is not allowed: each job's folder must be inside "
+            "hydra.sweep.dir (no leading / and no ..), e.g. ${hydra.job.num}"
+        )
     _check_subdir_tells_jobs_apart(config, str(subdir))
     output_dir = config.paths._get_node("output_dir")._value() if "paths" in config else None
     if output_dir is not None and str(output_dir) != "${hydra:runtime.output_dir}":
