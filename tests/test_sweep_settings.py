@@ -182,3 +182,18 @@ def test_hydras_own_record_is_refused_before_it_replaces_a_trained_runs(
         refused, "hydra.output_subdir=.hydra is not allowed: Hydra would write it"
     )
     assert {p.name: p.read_bytes() for p in (run / ".hydra").iterdir()} == record
+
+
+@pytest.mark.parametrize(
+    ("swept", "message"),
+    [(["paths.log_dir={a},{b}"], "paths.log_dir is swept, and hydra.sweep.dir is made from it"),
+     (["task_name=x,y", "paths.log_dir={a}"], "task_name is swept, and hydra.sweep.dir is made from it"),
+     (["seed=0,1", "hydra.sweep.dir={a}/s${{seed}}"], "seed is swept, and hydra.sweep.dir is made from it")],
+)  # fmt: skip
+def test_a_sweep_folder_made_from_a_swept_key_is_refused(cli, tmp_path, swept, message):
+    """Each job resolved its own sweep folder: multirun.yaml lay apart from every job, and
+    aegan.summarize and the sweep's end found none of them."""
+    args = [arg.format(a=tmp_path / "a", b=tmp_path / "b") for arg in swept]
+    refused = cli("aegan.train", "-m", *TINY_AE, *args)
+    assert_one_error_line(refused, message)
+    assert list(tmp_path.iterdir()) == []

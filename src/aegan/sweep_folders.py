@@ -1,0 +1,162 @@
+"""The folders of a sweep, checked before its first job (``CheckSweepSettings``): each job
+its own folder inside the sweep's, a folder that holds a sweep swept again only to continue
+it with its own grid, and a sweep folder that every job shares."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf
+
+from aegan.errors import ConfigError
+from aegan.sweep_reader import read_overrides
+
+# a ${key} a value reads (resolvers' own names, such as ${now:...}, are no key)
+PLAIN_REFERENCE = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
+# interpolations that differ between the jobs of a sweep, whatever it sweeps
+JOB_UNIQUE = re.compile(r"hydra[.:]job\.(num|id|override_dirname)\b")
+
+
+def check_sweep_folder(config: DictConfig) -> None:
+    """Each job its own folder (``subdir`` '' would be the sweep's); a folder that holds a
+    sweep is swept again only to continue it: Hydra would replace its multirun.yaml, and a
+    new job would fail into a trained job's folder."""
+    subdir = config.hydra.sweep._get_node("subdir")._value()  # ${hydra.job.num}: no job yet
+    if not str(subdir).strip():
+        raise ConfigError(f"hydra.sweep.subdir={subdir!r} is not allowed: it must be a folder")
+    if Path(str(subdir)).is_absolute() or ".." in Path(str(subdir)).parts:
+        raise ConfigError(  # the jobs trained outside the sweep, where summarize finds none
+            f"hydra.sweep.subdir={subdir} is not allowed: each job's folder must be inside "
+            "hydra.sweep.dir (no leading / and no ..), e.g. ${hydra.job.num}"
+        )
+    _check_subdir_tells_jobs_apart(config, str(subdir))
+    output_dir = config.paths._get_node("output_dir")._value() if "paths" in config else None
+    if output_dir is not None and str(output_dir) != "${hydra:runtime.output_dir}":
+        raise ConfigError(  # every job would write its checkpoints there, the second refused
+            f"paths.output_dir={output_dir} is not allowed: it is each job's folder, which Hydra "
+            "makes; choose where the sweep goes with hydra.sweep.dir=..."
+        )
+    _check_folder_not_swept(config)
+    folder = Path(str(config.hydra.sweep.dir))
+    if (folder / "multirun.yaml").exists() and OmegaConf.select(config, "trainer.resume") != "auto":
+        raise ConfigError(
+            f"hydra.sweep.dir={folder} already holds a sweep (multirun.yaml): choose another "
+            "folder, or continue that sweep with trainer.resume=auto"
+        )
+    if (folder / "multirun.yaml").exists():
+        _check_same_grid(config, folder, str(subdir))
+
+
+def _check_folder_not_swept(config: DictConfig) -> None:
+    """``hydra.sweep.dir`` made of no swept key (``paths.log_dir``, ``task_name``): each job
+    resolved its own, and the sweep's multirun.yaml lay in a folder holding none of them."""
+    swept = {o.key_or_group for o in _sweep_overrides(OverridesParser.create(), config)
+             if o.is_sweep_override()}  # fmt: skip
+    read, todo = set(), ["hydra.sweep.dir"]
+    while todo:  # the keys sweep.dir reads, and those they read in turn
+        key = todo.pop()
+        read.add(key)
+        todo += [k for k in PLAIN_REFERENCE.findall(_raw_text(config, key)) if k not in read]
+    for key in sorted(read - {"hydra.sweep.dir"}):
+        clash = next((s for s in swept if s == key or key.startswith(f"{s}.")), None)
+        if clash is not None:
+            raise ConfigError(
+                f"{clash} is swept, and hydra.sweep.dir is made from it: each job would go to "
+                "its own sweep folder, apart from the sweep's multirun.yaml; sweep it in "
+                "separate sweeps, or choose one folder with hydra.sweep.dir=..."
+            )
+
+
+def _raw_text(config: DictConfig, key: str) -> str:
+    """``key``'s value as written (its ``${...}`` not resolved), or '' if not text."""
+    node: Any = config
+    for part in key.split("."):
+        node = node._get_node(part) if isinstance(node, DictConfig) else None
+        if node is None:
+            return ""
+    value = node._value()
+    return value if isinstance(value, str) else ""
+
+
+def _check_same_grid(config: DictConfig, folder: Path, subdir: str) -> None:
+    """A sweep continued (``trainer.resume=auto``) with jobs numbered as before: each job's
+    swept values those its folder trained with. Another grid would replace the sweep's
+    multirun.yaml, and each job whose values moved would be refused in a trained folder."""
+    sweeper = str(config.hydra.sweeper.get("_target_", ""))
+    if subdir.strip() != "${hydra.job.num}" or not sweeper.endswith(".BasicSweeper"):
+        return  # folders named by their values: a new value trains in a new folder
+    parser = OverridesParser.create()
+    overrides = _sweep_overrides(parser, config)
+    swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
+    for num, job in enumerate(BasicSweeper.split_arguments(overrides, None)[0]):
+        recorded_file = folder / str(num) / ".hydra" / "overrides.yaml"
+        if not recorded_file.is_file():
+            continue
+        try:
+            recorded = _values(parser, read_overrides(recorded_file))
+        except Exception:  # unreadable: the job names its own folder's damage
+            continue
+        for key, value in _values(parser, job).items():
+            if key in swept and recorded.get(key) != value:
+                before = f"{key}={recorded[key]}" if key in recorded else f"no {key}"
+                raise ConfigError(
+                    f"hydra.sweep.dir={folder} holds a sweep whose job {num} trained with "
+                    f"{before}; this sweep's job {num} has {key}={value}: continue a sweep with "
+                    "its own grid, or sweep into another folder"
+                )
+
+
+def _sweep_overrides(parser: OverridesParser, config: DictConfig) -> list:
+    """The sweep's overrides as Hydra parses them: the sweeper's own grid first."""
+    params = config.hydra.sweeper.get("params") or {}
+    return parser.parse_overrides(
+        [f"{key}={value}" for key, value in params.items()] + list(config.hydra.overrides.task)
+    )
+
+
+def _values(parser: OverridesParser, overrides: list[str]) -> dict[str, str]:
+    """``{key: value as written}`` of ``key=value`` overrides."""
+    return {o.key_or_group: o.get_value_element_as_str() for o in parser.parse_overrides(overrides)}
+
+
+def _check_subdir_tells_jobs_apart(config: DictConfig, subdir: str) -> None:
+    """Two jobs with one folder: the second is refused there (it holds a trained run), writes
+    its failed.json into the first's, and the sweep ends as if every job had finished."""
+    if JOB_UNIQUE.search(subdir):
+        return
+    if not str(config.hydra.sweeper.get("_target_", "")).endswith(".BasicSweeper"):
+        raise ConfigError(
+            f"hydra.sweep.subdir={subdir!r} is not allowed: the sweeper picks each job's values, "
+            "which may repeat; give each job its own folder with ${hydra.job.num}"
+        )
+    parser = OverridesParser.create()
+    overrides = _sweep_overrides(parser, config)
+    named = set(re.findall(r"\$\{([^}:]+)\}", subdir))
+    for override in overrides:
+        key = override.key_or_group
+        if override.is_sweep_override() and not any(
+            n == key or n.startswith(f"{key}.") for n in named
+        ):
+            raise ConfigError(
+                f"hydra.sweep.subdir={subdir!r} is not allowed: jobs that differ only in {key} "
+                f"would train into one folder; name it there (${{{key}}}) or use ${{hydra.job.num}}"
+            )
+    # every swept key is named; a value swept twice, or spelled twice (1e-3, 0.001), still
+    # names one folder
+    swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
+    folders: set[tuple[str, ...]] = set()
+    for job in BasicSweeper.split_arguments(overrides, None)[0]:
+        values = [o for o in parser.parse_overrides(job) if o.key_or_group in swept]
+        folder = tuple(str(o.value()) if o.key_or_group in named else o.get_value_element_as_str()
+                       for o in values)  # fmt: skip
+        if folder in folders:
+            shown = " ".join(f"{o.key_or_group}={o.get_value_element_as_str()}" for o in values)
+            raise ConfigError(
+                f"hydra.sweep.subdir={subdir!r} is not allowed: two jobs ({shown}) would train "
+                "into one folder; sweep each value once or use ${hydra.job.num}"
+            )
+        folders.add(folder)
