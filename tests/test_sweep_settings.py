@@ -182,6 +182,11 @@ def test_hydras_own_record_is_refused_before_it_replaces_a_trained_runs(
         refused, "hydra.output_subdir=.hydra is not allowed: Hydra would write it"
     )
     assert {p.name: p.read_bytes() for p in (run / ".hydra").iterdir()} == record
+    guard = "keep_run_record" if how == "evaluate" else "check_sweep"
+    refused = cli(*args, "hydra.output_subdir=.hydra", f"~hydra.callbacks.{guard}")
+    assert_one_error_line(refused, f"~hydra.callbacks.{guard} is not allowed: hydra.callbacks."
+                          f"{guard} checks the run's folder before Hydra writes there")  # fmt: skip
+    assert {p.name: p.read_bytes() for p in (run / ".hydra").iterdir()} == record
 
 
 @pytest.mark.parametrize(

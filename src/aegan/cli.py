@@ -73,10 +73,10 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
         debug = any(arg.lower() in ("debug=true", "debug=1") for arg in sys.argv[1:])
         if debug or "HYDRA_FULL_ERROR" in os.environ:
             return hydra_main(*args, **kwargs)
-        searchpath = missing_searchpath(sys.argv[1:])  # else Hydra warns, then goes on
-        if searchpath is not None:
-            report_error(searchpath)
-            sys.exit(2)
+        for refusal in (missing_searchpath(sys.argv[1:]), changed_guard(sys.argv[1:])):
+            if refusal is not None:  # else Hydra warns and goes on, or writes unchecked
+                report_error(refusal)
+                sys.exit(2)
         os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing and exiting 1
         try:
             return hydra_main(*args, **kwargs)
@@ -150,6 +150,23 @@ def _user_error_within(err: BaseException) -> Exception | None:
             return cause
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
+    return None
+
+
+# conf/'s callbacks that check a folder before Hydra writes there (aegan.sweep_settings)
+GUARDS = ("hydra.callbacks.check_sweep", "hydra.callbacks.keep_run_record")
+
+
+def changed_guard(argv: list[str]) -> str | None:
+    """The line for an override that deletes or replaces one of ``GUARDS`` (``~KEY``): the
+    folder checks are gone, and Hydra writes into a trained run's folder unchecked."""
+    for arg in argv:
+        key = arg.partition("=")[0].lstrip("~+")
+        if key == "hydra.callbacks" or any(key == g or key.startswith(f"{g}.") for g in GUARDS):
+            return (
+                f"{arg} is not allowed: {key} checks the run's folder before Hydra writes "
+                "there; add a callback of your own under another name"
+            )
     return None
 
 
