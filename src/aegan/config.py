@@ -19,7 +19,6 @@ from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.amp import Amp
@@ -29,6 +28,7 @@ from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import world_size
 from aegan.errors import ConfigError
 from aegan.files import check_folder, set_by
+from aegan.hydra_dirs import check_hydra_dirs, check_output_dir
 from aegan.hydra_errors import unset_message
 from aegan.inert import warn_inert
 from aegan.memory import check_memory
@@ -234,59 +234,6 @@ def check_run_paths(cfg: DictConfig) -> None:
             continue
         check_folder(key, value)
     check_output_dir(cfg)
-
-
-def check_output_dir(cfg: DictConfig) -> None:
-    """In a Hydra app, ``paths.output_dir`` is the folder Hydra made: another one split the
-    run (its log and record in Hydra's, checkpoints and metrics there), or a sweep's jobs."""
-    if HydraConfig.initialized():  # else composed by a test or a notebook: its own folder
-        made, value = HydraConfig.get().runtime.output_dir, cfg.paths.output_dir
-        if Path(value).resolve() != Path(made).resolve():
-            raise ConfigError(
-                f"paths.output_dir={value} is not allowed: it is the folder Hydra makes for "
-                f"the run ({made}); choose it with hydra.run.dir=... (hydra.sweep.dir=... for -m)"
-            )
-
-
-def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = False) -> None:
-    """``hydra.run.dir`` (``sweep.dir``, ``sweep.subdir``) names a folder: '' is the current
-    one, where the run would be written among the user's own files. A search config
-    (``hparams_search``) runs only as a sweep. ``hydra_cfg``: the ``hydra`` node of a config
-    Hydra composed (its callbacks check it before the folder is made); default: this
-    running job's."""
-    if hydra_cfg is None:
-        if not HydraConfig.initialized():
-            return
-        hydra_cfg = HydraConfig.get()
-        multirun = hydra_cfg.mode == RunMode.MULTIRUN
-    search = hydra_cfg.runtime.choices.get("hparams_search")
-    if search is not None and not multirun:  # one plain run, and no search, in silence
-        raise ConfigError(
-            f"hparams_search={search} is a sweep: run it with -m (python -m aegan.train -m "
-            f"hparams_search={search})"
-        )
-    check_output_subdir(hydra_cfg)
-    for key in ("sweep.dir", "sweep.subdir") if multirun else ("run.dir",):
-        try:
-            value = OmegaConf.select(hydra_cfg, key)
-        except ConfigError:
-            raise
-        except Exception:  # ${hydra.job.num} before a job, or a broken interpolation: the
-            continue  # job's own check, or Hydra's line as it makes the folder
-        if not str(value).strip():
-            raise ConfigError(f"hydra.{key}={value!r} is not allowed: it must be a folder")
-
-
-def check_output_subdir(hydra_cfg: DictConfig) -> None:
-    """``hydra.output_subdir`` stays null: Hydra would write its record there as the job
-    starts, before any check of the folder, over a trained run's own ``.hydra/``."""
-    subdir = hydra_cfg.get("output_subdir")
-    if subdir is not None:
-        raise ConfigError(
-            f"hydra.output_subdir={subdir} is not allowed: Hydra would write it before the "
-            "folder is checked, over a trained run's record; leave it null (a run's .hydra/ "
-            "is written by aegan.train)"
-        )
 
 
 def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) -> None:

@@ -19,8 +19,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from aegan.cli import report_error
-from aegan.config import check_hydra_dirs, check_output_subdir
 from aegan.errors import ConfigError
+from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
 from aegan.sweep_folders import check_sweep_folder
 from aegan.sweep_reader import read_sweep
 from aegan.tasks.checks import check_number

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.amp import Amp
 from aegan.cli import one_line_errors, one_line_hydra_errors
-from aegan.config import CONF_DIR, check_hydra_dirs, literal, validate_config
+from aegan.config import CONF_DIR, literal, validate_config
 from aegan.contract import can
 from aegan.data import load_data, normalize
 from aegan.data.fingerprint import check_same_data, data_fingerprint
@@ -49,6 +49,7 @@ from aegan.engine.state import Progress
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, DiskFullError
 from aegan.evaluate import evaluate_at_end
 from aegan.files import write_json
+from aegan.hydra_dirs import check_hydra_dirs
 from aegan.hydra_job import (
     back_to_launch_folder,
     in_sweep,
