@@ -142,6 +142,7 @@ def test_torchrun_two_gloo_processes(ae_runs):
     ]
     state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
     assert state["step"] == 2000 // 2 // 64  # each rank ran its half of the epoch
+    assert state["processes"] == 2  # what a mid-epoch resume checks (tests/test_resume_order.py)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert all(v == v and abs(v) != float("inf") for v in metrics.values())
     from aegan import load_run

@@ -24,6 +24,7 @@ from aegan.engine.interrupt import TrainingInterrupted
 from aegan.engine.reporting import Clock, ScalarWindow
 from aegan.engine.state import Progress, checkpoint_state, restore
 from aegan.errors import CheckpointError, NonFiniteError
+from aegan.readback import shown_value
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def fit(
     progress = Progress()
     if run.resume is not None:
         progress = restore(task, run.amp, run.resume[0], path=run.resume[1])
+        check_same_epoch_order(run, progress)
         if progress.batch > len(batches):  # an epoch of another length: its order is not ours
             raise CheckpointError(
                 f"{run.resume[1]}: it stopped at batch {progress.batch} of an epoch; this run "
@@ -143,9 +145,46 @@ def _validate(
 def _save(task: Task, run: RunContext, progress: Progress, trainer_cfg, *, is_best: bool) -> None:
     if run.is_main:
         save_checkpoint(
-            checkpoint_state(task, run.amp, progress, run.record), run.checkpoint_dir,
+            # the processes that drew each step's images: a mid-epoch resume needs them
+            checkpoint_state(task, run.amp, progress, {**run.record, "processes": run.world_size}),
+            run.checkpoint_dir,
             step=progress.step, keep=trainer_cfg.keep_checkpoints, is_best=is_best,
         )  # fmt: skip
+
+
+def check_same_epoch_order(run: RunContext, progress: Progress) -> None:
+    """A checkpoint saved mid-epoch continues that epoch's permutation where it stopped:
+    after ``batch`` steps of ``processes x data.batch_size`` images each. Under another
+    product the rest of the epoch would repeat some images and skip others, silently."""
+    state, path = run.resume
+    saved_processes = state.get("processes")
+    if progress.batch == 0 or saved_processes is None:  # an epoch's end, or an older file
+        return
+    data = state["config"].get("data")
+    saved_batch = data.get("batch_size") if isinstance(data, dict) else None
+    if not all(type(n) is int and 0 < n < 2**31 for n in (saved_processes, saved_batch)):
+        raise CheckpointError(
+            f"{path}: not a usable checkpoint: processes={shown_value(saved_processes)} and "
+            f"data.batch_size={shown_value(saved_batch)}; both are positive integers"
+        )
+    saved, now = saved_processes * saved_batch, run.world_size * run.batch_size
+    if saved == now:
+        return
+    fits = (
+        f"data.batch_size={saved // run.world_size} in {_processes(run.world_size)}, or from "
+        if saved % run.world_size == 0 else "from "
+    )  # fmt: skip
+    raise CheckpointError(
+        f"trainer.resume={path}: it stopped at batch {progress.batch} of an epoch drawn "
+        f"{saved} images a step ({_processes(saved_processes)} x data.batch_size={saved_batch}); "
+        f"this run draws {now} ({_processes(run.world_size)} x {run.batch_size}), which would "
+        f"repeat some of that epoch's images and skip others; resume with {fits}a checkpoint "
+        "saved at an epoch's end"
+    )
+
+
+def _processes(count: int) -> str:
+    return f"{count} process" if count == 1 else f"{count} processes"
 
 
 def _position(progress: Progress, trainer_cfg, steps_per_epoch: int) -> str:
