@@ -33,8 +33,10 @@ from aegan.engine.device import seed_everything
 from aegan.engine.distributed import (
     Distributed,
     GradientAverager,
+    check_shards,
     init_distributed,
     shutdown_distributed,
+    world_size,
 )
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import (
@@ -46,7 +48,7 @@ from aegan.engine.run_dir import (
     write_training_metrics,
 )
 from aegan.engine.state import Progress
-from aegan.errors import USER_ERRORS, CheckpointError, ConfigError, DiskFullError
+from aegan.errors import USER_ERRORS, CheckpointError, DiskFullError
 from aegan.evaluate import evaluate_at_end
 from aegan.files import write_json
 from aegan.hydra_dirs import check_hydra_dirs
@@ -79,6 +81,9 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
         cfg.paths.data_dir = literal(str(Path(cfg.paths.data_dir).expanduser().resolve()))
         if isinstance(cfg.data.get("root"), str):  # a run read back from another folder
             cfg.data.root = literal(str(Path(cfg.data.root).expanduser().resolve()))
+    subset = cfg.data.get("subset")
+    if subset is not None:  # before any data is read or the processes' group is joined
+        check_shards(cfg.data.batch_size, world_size(), subset, f" in data.subset={subset}")
     run_dir = Path(cfg.paths.output_dir)
     prepare_run_dir(run_dir, cfg.trainer.resume)
     dist = init_distributed(cfg.trainer.device)
@@ -120,12 +125,7 @@ def _train(
 
     with dist.main_first():  # a missing data set is fetched once, not by every rank at once
         data = load_data(cfg.data, data_dir=cfg.paths.data_dir)
-    per_rank = len(data.train_images) // dist.world_size
-    if cfg.data.batch_size > per_rank:
-        raise ConfigError(
-            f"data.batch_size={cfg.data.batch_size} is larger than the training set "
-            f"({per_rank} images per process); use a batch size <= {per_rank}"
-        )
+    check_shards(cfg.data.batch_size, dist.world_size, len(data.train_images), "")
     log.info(
         "data %s: train %s, val %s, test %s (from %s)", data.name, tuple(data.train_images.shape),
         tuple(data.val_images.shape), tuple(data.test_images.shape), data.source,

@@ -79,6 +79,27 @@ class GradientAverager:
             offset += grad.numel()
 
 
+def check_shards(batch_size: int, world_size: int, train_count: int, source: str) -> None:
+    """Each process draws whole batches from its shard of ``train_count`` images (of
+    ``source``, for the message): refuse a batch that fits no shard, naming both ways out."""
+    per_rank = train_count // world_size
+    if batch_size <= per_rank:
+        return
+    images = f"{train_count} image{'s' if train_count != 1 else ''}{source}"
+    if world_size == 1:
+        raise ConfigError(
+            f"data.batch_size={batch_size} is larger than the training set ({images}); use a "
+            f"batch size <= {train_count}"
+        )
+    smaller = f"data.batch_size <= {per_rank}, " if per_rank else ""
+    raise ConfigError(
+        f"data.batch_size={batch_size} x {world_size} processes is more than the training set "
+        f"({images}): each process draws whole batches of its "
+        f"{per_rank}-image shard; use {smaller}at least {batch_size * world_size} training "
+        "images, or fewer processes"
+    )
+
+
 def init_distributed(device_name: str) -> Distributed:
     """Read torchrun's environment (``launch``) and join the group.
 
