@@ -16,13 +16,16 @@ and G steps), and a fp16 loss scaler sees the same averaged gradients on every r
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.distributed.constants import default_pg_timeout
 
 from aegan.engine.device import resolve_device
 from aegan.errors import ConfigError
@@ -118,8 +121,60 @@ def init_distributed(device_name: str) -> Distributed:
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group(backend=backend_for(device))
+        _join_group(backend_for(device), rank, world_size)
     return Distributed(rank, world_size, device)
+
+
+# How long a process waits for the others to reach MASTER_ADDR:MASTER_PORT, where torchrun
+# does not: a launcher starts them within seconds, and a process started alone (RANK=1
+# set by hand) would otherwise wait for a rank 0 that never comes, for torch's 30 minutes
+JOIN_TIMEOUT_S = 120.0
+
+
+def _join_group(backend: str, rank: int, world_size: int) -> None:
+    """Join the process group. Under torchrun its agent's store already holds every rank
+    it started (and it stops them all if one fails); otherwise this process's store waits
+    at most ``JOIN_TIMEOUT_S`` for the others, then says which were missing."""
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True":
+        dist.init_process_group(backend=backend)
+        return
+    host, port = os.environ["MASTER_ADDR"].strip(), _launch_int("MASTER_PORT", 1, 65535)
+    where = f"MASTER_ADDR={host} MASTER_PORT={port}"
+    try:
+        with _quiet_stderr():  # c10d's C++ log repeats every retry, with its stack
+            store = dist.TCPStore(
+                host, port, world_size, is_master=rank == 0, wait_for_workers=True,
+                timeout=timedelta(seconds=JOIN_TIMEOUT_S),
+            )  # fmt: skip
+    except dist.DistError as err:
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200].rstrip(".")
+        if "EADDRINUSE" in reason:
+            raise ConfigError(
+                f"MASTER_PORT={port} is not allowed: another program listens there; choose a "
+                "free port (torchrun --standalone picks one)"
+            ) from None
+        raise ConfigError(
+            f"WORLD_SIZE={world_size}: RANK={rank} waited {JOIN_TIMEOUT_S:.0f} s at {where} for "
+            f"the other processes ({reason}); start all {world_size} with torchrun "
+            f"--nproc_per_node={world_size} -m aegan.train ..., or unset WORLD_SIZE to train "
+            "in one process"
+        ) from None
+    store.set_timeout(default_pg_timeout)  # all here: collectives wait as long as torch's
+    dist.init_process_group(backend=backend, store=store, rank=rank, world_size=world_size)
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 pointed at /dev/null within the block (C++ writes there)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def rank_device(device: torch.device, local_rank: int) -> torch.device:
@@ -152,6 +207,8 @@ def launch() -> tuple[int, int, int]:
                 f"--nproc_per_node={world} -m aegan.train ...); unset WORLD_SIZE to train in one "
                 "process"
             )
+    if world > 1:
+        _launch_int("MASTER_PORT", 1, 65535)
     return rank, local_rank, world
 
 
