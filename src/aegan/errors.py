@@ -44,6 +44,11 @@ class _OneLine:
     def __init__(self, message: object = "", *args: object) -> None:
         super().__init__(shortened(as_typed(str(message))), *args)
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (a notebook, the console) shows for it: the line alone, not the
+        frames inside aegan that raised it; ``%tb`` still prints them."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class ConfigError(_OneLine, ValueError):
     """A setting that cannot work; the message names the key, the value and what is allowed."""
