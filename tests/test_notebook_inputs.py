@@ -1,12 +1,15 @@
 """A notebook given a run it cannot read (``AEGAN_RUN_DIR`` at nothing, at a sweep's
-folder) stops in the first cell that reads it with the library's one line, not the frames
-inside aegan that raised it."""
+folder, at a run with no checkpoint yet) stops in the first cell that reads it with the
+library's one line saying what the folder is, not the frames inside aegan that raised it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+import aegan
+from aegan.errors import CheckpointError
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 # each notebook's variable for the run it reads
@@ -39,5 +42,27 @@ def test_a_run_dir_at_nothing_is_one_line(name, tmp_path, monkeypatch):
     assert error["ename"] == "CheckpointError"
     assert error["traceback"] == [
         f"CheckpointError: no checkpoint at {missing}: expected a .pt file, or a run dir "
-        "holding checkpoints/last.pt"
+        "holding checkpoints/last.pt; it does not exist"
     ]
+
+
+def test_a_sweep_folder_names_its_jobs(tmp_path, monkeypatch):
+    """A sweep's folder given for a run: the line names the runs it holds."""
+    sweep = tmp_path / "multirun"
+    for job in ("0", "1", "2"):
+        (sweep / job / "checkpoints").mkdir(parents=True)
+        (sweep / job / "checkpoints" / "last.pt").write_bytes(b"")
+    (error,) = errors_of("autoencoder", {"AEGAN_RUN_DIR": str(sweep)}, monkeypatch)
+    assert error["traceback"] == [
+        f"CheckpointError: no checkpoint at {sweep}: expected a .pt file, or a run dir holding "
+        f"checkpoints/last.pt; it is a sweep's folder: name one of its jobs ({sweep / '0'}, "
+        f"{sweep / '1'} and 1 more)"
+    ]
+
+
+def test_a_run_with_no_checkpoint_yet_says_so(tmp_path):
+    """A run in its first epoch (or stopped before one ended) holds its record only."""
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    with pytest.raises(CheckpointError, match="its run has saved no checkpoint yet"):
+        aegan.load_run(run)

@@ -96,6 +96,21 @@ def last_good_checkpoint(folder: Path) -> str:
     return f"the last good checkpoint is {last}" if last.exists() else "none was written yet"
 
 
+def _folder_hint(path: Path, which: str) -> str:
+    """What ``path`` is instead of a run with ``which``.pt: nothing, a sweep's folder (its
+    jobs are the runs), or a run that has saved no checkpoint yet."""
+    if not path.exists():
+        return "; it does not exist"
+    jobs = sorted(p.parent.parent.name for p in path.glob(f"*/checkpoints/{which}.pt"))
+    if jobs:
+        shown = ", ".join(str(path / job) for job in jobs[:2])
+        more = f" and {len(jobs) - 2} more" if len(jobs) > 2 else ""
+        return f"; it is a sweep's folder: name one of its jobs ({shown}{more})"
+    if (path / ".hydra").is_dir():
+        return "; its run has saved no checkpoint yet (one is saved at each epoch's end)"
+    return ""
+
+
 def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
     """A checkpoint file, or a run dir / its checkpoints folder -> ``checkpoints/{which}.pt``."""
     try:
@@ -107,6 +122,7 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
         stopped_early = any((p / "last.pt").is_file() for p in (path, path / "checkpoints"))
         not_files = [c for c in (path / f"{which}.pt", path / "checkpoints" / f"{which}.pt")
                      if c.exists() and not c.is_file()]  # fmt: skip
+        folder_hint = _folder_hint(path, which)
     except (OSError, RuntimeError, ValueError) as err:  # too long, ~nosuchuser, a NUL byte
         reason = str(getattr(err, "strerror", None) or err).rstrip(".")
         raise CheckpointError(
@@ -122,6 +138,8 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
         hint = f"; {not_files[0]} is no file: move it away"
     elif which != "last" and stopped_early:
         hint = "; it holds last.pt (no epoch had ended when it stopped?): use checkpoint=last"
+    else:
+        hint = folder_hint
     raise CheckpointError(
         f"no checkpoint at {path}: expected a .pt file, or a run dir holding "
         f"checkpoints/{which}.pt{hint}"
