@@ -4,12 +4,15 @@ library's one line saying what the folder is, not the frames inside aegan that r
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 import aegan
 from aegan.errors import CheckpointError
+from aegan.train import train
+from conftest import TINY_AE, compose_config
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 # each notebook's variable for the run it reads
@@ -66,3 +69,26 @@ def test_a_run_with_no_checkpoint_yet_says_so(tmp_path):
     (run / ".hydra").mkdir(parents=True)
     with pytest.raises(CheckpointError, match="its run has saved no checkpoint yet"):
         aegan.load_run(run)
+
+
+def test_the_vae_notebook_reads_a_run_still_in_its_first_epoch(tmp_path, monkeypatch):
+    """A run training (or stopped) before its first validation: the notebook shows what it
+    has, where reading its last validation raised IndexError."""
+    nbformat = pytest.importorskip("nbformat", reason="pip install -e '.[notebooks]'")
+    nbclient = pytest.importorskip("nbclient", reason="pip install -e '.[notebooks]'")
+    pytest.importorskip("ipykernel", reason="pip install -e '.[notebooks]'")
+    run = tmp_path / "run"
+    train(compose_config([*TINY_AE, "model=vae", "data.subset=256", "data.val_size=100",
+                          "trainer.checkpoint_every_steps=2"], run))  # fmt: skip
+    shutil.copyfile(run / "checkpoints" / "step-00000002.pt", run / "checkpoints" / "last.pt")
+    monkeypatch.setenv("AEGAN_RUN_DIR", str(run))
+    monkeypatch.setenv("AEGAN_NOTEBOOK_QUICK", "1")
+    notebook = nbformat.read(NOTEBOOK_DIR / "vae.ipynb", as_version=4)
+    reading = next(i for i, cell in enumerate(notebook.cells) if "load_run(" in cell.source)
+    client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=120,
+                                     resources={"metadata": {"path": str(NOTEBOOK_DIR)}})  # fmt: skip
+    with client.setup_kernel():
+        for index in range(reading + 1):
+            client.execute_cell(notebook.cells[index], index)
+    shown = "".join(o.get("text", "") for o in notebook.cells[reading].outputs)
+    assert "epoch 0, step 2" in shown and "{}" in shown
