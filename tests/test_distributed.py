@@ -275,3 +275,25 @@ def test_a_launch_environment_torchrun_would_not_set_is_one_line(
     refused = cli("aegan.train", *TINY_AE, f"hydra.run.dir={run_dir}")
     assert_one_error_line(refused, message)
     assert not (run_dir / "checkpoints").exists()
+
+
+def test_sigterm_in_rank_zeros_final_evaluation_stops_it(tmp_path):
+    """The other ranks have left once training ends: a signal to the job stops rank 0's
+    evaluation at its next metric (it had waited for an agreement that never came, and ran
+    on until torchrun killed it or it finished)."""
+    run_dir = tmp_path / "ddp"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    process = subprocess.Popen(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "aegan.train", *TINY_AE,
+         "evaluate.at_end=true", f"hydra.run.dir={run_dir}", f"paths.data_dir={tmp_path / 'data'}"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (run_dir / "metrics.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)  # training's figures are written: the evaluation begins
+    os.killpg(process.pid, signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert "stopped by SIGTERM during the evaluation" in output, output[-3000:]
+    assert json.loads((run_dir / "stopped.json").read_text())["phase"] == "evaluation"
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == 2000 // 2 // 64

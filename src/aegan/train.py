@@ -185,6 +185,7 @@ def _train(
         progress = fit(task, step, data, cfg.trainer, context)
         metrics = _training_metrics(progress)
         if dist.is_main:
+            stop.alone()  # the other ranks have left: a signal stops the evaluation itself
             write_training_metrics(run_dir, metrics)
             (run_dir / "stopped.json").unlink(missing_ok=True)  # resumed in place and finished
             task.train(False)

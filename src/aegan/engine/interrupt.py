@@ -59,6 +59,12 @@ class StopRequest:
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
             self.signal_number = int(flag.item())
 
+    def alone(self) -> None:
+        """The other ranks are done (rank 0's final evaluation): act on this process's own
+        signals from now on, one already received included; no agreement is coming."""
+        self.world_size = 1
+        self.signal_number = self.signal_number or self.received
+
     def _handle(self, signal_number: int, frame: FrameType | None) -> None:
         if self.world_size > 1:
             self.received = self.received or signal_number  # acted on at the next agree()
