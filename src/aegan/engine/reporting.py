@@ -52,6 +52,8 @@ class ScalarWindow:
         if not steps:
             return
         scalars, bad_steps, first_bad = self.stats.read()
+        if self.run.world_size > 1:  # one rank's bad loss went into every rank's averaged step
+            bad_steps, first_bad = _agreed(bad_steps, first_bad, self.run.stop.device)
         if bad_steps and self.on_nonfinite == "stop":
             raise NonFiniteError(
                 f"non-finite loss at step {first_bad + 1}; training stopped, "
@@ -130,3 +132,13 @@ class Clock:
                 self.run_train_seconds, self.run_overhead_seconds,
                 100 * self.run_overhead_seconds / self.run_train_seconds,
             )  # fmt: skip
+
+
+def _agreed(bad_steps: int, first_bad: int, device: torch.device) -> tuple[int, int]:
+    """(non-finite steps, first non-finite step or -1) over all ranks: every rank stops, or
+    none does, at the same flush (one all-reduce)."""
+    first = first_bad if first_bad >= 0 else 2**62
+    both = torch.tensor([bad_steps, -first], dtype=torch.int64, device=device)
+    torch.distributed.all_reduce(both, op=torch.distributed.ReduceOp.MAX)
+    bad, first = int(both[0]), -int(both[1])
+    return bad, first if bad else -1
