@@ -1,0 +1,81 @@
+"""How a torchrun job stops: a signal in rank 0's final evaluation, a non-finite loss
+that only one rank saw. Every rank stops at the same point, and nothing is saved for a
+step one of them found bad."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from aegan.engine import load_checkpoint
+from conftest import REPO, TINY_AE
+
+
+def test_sigterm_in_rank_zeros_final_evaluation_stops_it(tmp_path):
+    """The other ranks have left once training ends: a signal to the job stops rank 0's
+    evaluation at its next metric (it had waited for an agreement that never came, and ran
+    on until torchrun killed it or it finished)."""
+    run_dir = tmp_path / "ddp"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    process = subprocess.Popen(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "aegan.train", *TINY_AE,
+         "evaluate.at_end=true", f"hydra.run.dir={run_dir}", f"paths.data_dir={tmp_path / 'data'}"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (run_dir / "metrics.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)  # training's figures are written: the evaluation begins
+    os.killpg(process.pid, signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert "stopped by SIGTERM during the evaluation" in output, output[-3000:]
+    assert json.loads((run_dir / "stopped.json").read_text())["phase"] == "evaluation"
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == 2000 // 2 // 64
+
+
+# ``torchrun ... nan_on_rank_one.py [aegan.train arguments]``: aegan.train, with rank 1's
+# 5th training loss reported as NaN (a rank-local overflow, say); rank 0's stay finite
+NAN_ON_RANK_ONE = """\
+import os
+from aegan.tasks.autoencoder import AutoencoderTask
+from aegan.train import main
+
+original, calls = AutoencoderTask.train_step, []
+
+def train_step(self, batch, amp):
+    stats = original(self, batch, amp)
+    calls.append(1)
+    if os.environ["RANK"] == "1" and len(calls) == 5:
+        stats = {key: value * float("nan") for key, value in stats.items()}
+    return stats
+
+AutoencoderTask.train_step = train_step
+main()
+"""
+
+
+def test_a_non_finite_loss_on_one_rank_stops_every_rank_before_a_save(tmp_path):
+    """Rank 1's bad loss went into the gradients both ranks averaged: rank 0 went on to
+    save that step as last.pt while rank 1 stopped, and torchrun killed it at the next
+    all-reduce. The ranks now agree at the flush, before anything is saved."""
+    script = tmp_path / "nan_on_rank_one.py"
+    script.write_text(NAN_ON_RANK_ONE)
+    run_dir = tmp_path / "ddp"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    process = subprocess.Popen(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), *TINY_AE,
+         "data.subset=640", "trainer.epochs=2", f"hydra.run.dir={run_dir}",
+         f"paths.data_dir={tmp_path / 'data'}"],  # 5 steps an epoch, a flush at each 5th
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        output, _ = process.communicate(timeout=300)
+    finally:  # on a timeout: no rank left waiting
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert output.count("error: non-finite loss at step 5; training stopped") == 2, output[-3000:]
+    assert not list((run_dir / "checkpoints").glob("*.pt"))
