@@ -92,3 +92,16 @@ def test_the_vae_notebook_reads_a_run_still_in_its_first_epoch(tmp_path, monkeyp
             client.execute_cell(notebook.cells[index], index)
     shown = "".join(o.get("text", "") for o in notebook.cells[reading].outputs)
     assert "epoch 0, step 2" in shown and "{}" in shown
+
+
+@pytest.mark.parametrize("kind", ["nothing", "a file"])
+def test_the_sweep_notebook_at_no_sweep_is_one_line(tmp_path, monkeypatch, kind):
+    given = tmp_path / "sweep"
+    if kind == "a file":
+        given.write_text("")
+    monkeypatch.setenv("AEGAN_SWEEP_DIR", str(given))
+    (error,) = errors_of("sweep", {}, monkeypatch)
+    what = "does not exist" if kind == "nothing" else "is not a folder"
+    assert error["traceback"] == [
+        f"FolderNotFoundError: {given} {what}: a sweep's folder holds one folder per job"
+    ]

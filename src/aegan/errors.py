@@ -74,11 +74,15 @@ class EvaluationError(_OneLine, RuntimeError):
     """The final evaluation failed after training; the message says how to run it again."""
 
 
+class FolderNotFoundError(_OneLine, FileNotFoundError):
+    """A folder to read runs from (a sweep's) is not there, or is not a folder."""
+
+
 class DiskFullError(_OneLine, OSError):
     """The disk filled up while a run wrote its record; the message says what was kept."""
 
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     ConfigError, CheckpointError, DataNotFoundError, DataFileError, NonFiniteError, DiskFullError,
-    EvaluationError,
+    EvaluationError, FolderNotFoundError,
 )  # fmt: skip

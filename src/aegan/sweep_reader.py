@@ -9,6 +9,7 @@ import os
 import re
 from pathlib import Path
 
+from aegan.errors import FolderNotFoundError
 from aegan.readback import read_json, read_plain_yaml
 
 # Keys of runs written before a metric was renamed -> today's key.
@@ -84,7 +85,8 @@ def read_sweep(path: str | Path) -> list[dict]:
     """
     root = Path(path)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root} is not a folder")
+        what = "does not exist" if not root.exists() else "is not a folder"
+        raise FolderNotFoundError(f"{root} {what}: a sweep's folder holds one folder per job")
     rows = []
     override_files = sorted(root.glob("**/.hydra/overrides.yaml"), key=natural_key)
     for override_file in override_files:
