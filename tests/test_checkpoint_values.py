@@ -11,7 +11,8 @@ import torch
 from checkpoint_task import CPU, TinyTask, a_state, saved, trained
 
 from aegan.amp import Amp
-from aegan.engine.checkpoint import MAX_COUNT, load_checkpoint
+from aegan.engine.checkpoint import load_checkpoint
+from aegan.engine.checkpoint_contents import MAX_COUNT
 from aegan.engine.state import restore
 from aegan.errors import CheckpointError
 

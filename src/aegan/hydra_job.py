@@ -1,5 +1,5 @@
-"""``python -m aegan.train`` as a Hydra job: its record in the run folder, and what a sweep
-keeps of a job that fails or is stopped.
+"""``python -m aegan.train`` as a Hydra job: its record in the run folder, what it says at its
+end, and what a sweep keeps of a job that fails or is stopped.
 
 Hydra writes ``.hydra/`` itself before the task runs; ``conf/hydra`` turns that off so that a
 command refused for a folder holding a trained run does not replace that run's record.
@@ -87,3 +87,32 @@ def note_failed_job(err: Exception, *, debug: bool) -> None:
         "job %s failed, the sweep goes on: %s: %s (see %s)", hydra_cfg.job.num,
         failure["type"], err, run_dir / "failed.json", exc_info=bool(unexpected),
     )  # fmt: skip
+
+
+# what the console line leaves to metrics.json: the floors (shown beside their figures), how
+# the evaluation ran, how far training went, the domain classifier's own accuracy
+NOT_HEADLINE = ("floor/", "eval/", "train/", "classifier/", "gen/samples", "test/iwae_")
+
+
+def headline(metrics: dict[str, float]) -> str:
+    """The final figures of every kind the model has (reconstruction, likelihood, codes,
+    samples), each generated figure beside its real floor: ``gen/fd=13.2 (floor 0.15)``."""
+    shown = []
+    for key, value in sorted(metrics.items()):
+        if key.startswith(NOT_HEADLINE) or key.endswith("_std"):
+            continue
+        floor = metrics.get("floor/" + key.removeprefix("gen/")) if key.startswith("gen/") else None
+        value += 0.0  # -0.0 (an entropy of one class) shown as 0
+        shown.append(f"{key}={value:.5g}" + ("" if floor is None else f" (floor {floor:.4g})"))
+    return " ".join(shown)
+
+
+def report_end(cfg: DictConfig, metrics: dict[str, float]) -> None:
+    """The run's end on the console: where it is, how to look at it, its final figures."""
+    if not is_rank_zero():
+        return
+    run_dir = Path(cfg.paths.output_dir)
+    log.info("run dir: %s", run_dir)
+    if cfg.logger.enabled:  # logger=none writes no tb/ folder to point at
+        log.info("tensorboard: tensorboard --logdir %s", run_dir / "tb")
+    log.info("final metrics: %s", headline(metrics))

@@ -57,6 +57,7 @@ from aegan.hydra_job import (
     in_sweep,
     is_rank_zero,
     note_failed_job,
+    report_end,
     stopped_sweep_message,
     write_hydra_record,
 )
@@ -235,34 +236,6 @@ def _log_codes(task, data, logger: TensorBoardLogger, count: int, step: int) -> 
     logger.embedding(codes, labels=names, images=x, step=step, tag="test_codes")
 
 
-# what the console line leaves to metrics.json: the floors (shown beside their figures), how
-# the evaluation ran, how far training went, the domain classifier's own accuracy
-NOT_HEADLINE = ("floor/", "eval/", "train/", "classifier/", "gen/samples", "test/iwae_")
-
-
-def headline(metrics: dict[str, float]) -> str:
-    """The final figures of every kind the model has (reconstruction, likelihood, codes,
-    samples), each generated figure beside its real floor: ``gen/fd=13.2 (floor 0.15)``."""
-    shown = []
-    for key, value in sorted(metrics.items()):
-        if key.startswith(NOT_HEADLINE) or key.endswith("_std"):
-            continue
-        floor = metrics.get("floor/" + key.removeprefix("gen/")) if key.startswith("gen/") else None
-        value += 0.0  # -0.0 (an entropy of one class) shown as 0
-        shown.append(f"{key}={value:.5g}" + ("" if floor is None else f" (floor {floor:.4g})"))
-    return " ".join(shown)
-
-
-def _report(cfg: DictConfig, metrics: dict[str, float]) -> None:
-    if not is_rank_zero():
-        return
-    run_dir = Path(cfg.paths.output_dir)
-    log.info("run dir: %s", run_dir)
-    if cfg.logger.enabled:  # logger=none writes no tb/ folder to point at
-        log.info("tensorboard: tensorboard --logdir %s", run_dir / "tb")
-    log.info("final metrics: %s", headline(metrics))
-
-
 @one_line_hydra_errors
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 def main(cfg: DictConfig) -> float | None:
@@ -295,7 +268,7 @@ def main(cfg: DictConfig) -> float | None:
                 raise
         note_failed_job(err, debug=cfg.get("debug") is True)
         return None
-    _report(cfg, metrics)
+    report_end(cfg, metrics)
     objective = metrics["val/best_objective"]
     return None if math.isnan(objective) else objective
 

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import math
 import os
 import pickle
-import sys
 import warnings
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from aegan.engine.checkpoint_contents import check_plain, progress_problem
 from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError
 from aegan.files import atomic_save, fsync_dir
@@ -35,7 +33,6 @@ REQUIRED_KEYS = {
     "best_objective": float, "history": list, "networks": dict, "optimizers": dict,
     "scaler": dict, "task": dict, "rng": dict,
 }  # fmt: skip
-MAX_COUNT = 2**62  # steps, epochs, batches: far beyond a run, and within TensorBoard's int64
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -176,7 +173,7 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
         raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from err
     if not isinstance(state, dict) or "format_version" not in state:
         raise CheckpointError(f"{path}: not an aegan checkpoint (no format_version)")
-    _check_plain(state, path)
+    check_plain(state, path)
     version = state["format_version"]
     if type(version) is not int:  # a tensor, say, which == would compare elementwise
         version = -1
@@ -207,96 +204,13 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
             raise CheckpointError(f"{path}: not a usable checkpoint: {key} is {what}")
     if min(state["step"], state["epoch"], state["batch"]) < 0:
         raise CheckpointError(f"{path}: not a usable checkpoint: a negative step, epoch or batch")
-    problem = _progress_problem(state)
+    problem = progress_problem(state)
     if problem:
         raise CheckpointError(f"{path}: not a usable checkpoint: {problem}")
     check_in_its_run(path, state)
     for warning in held:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return state
-
-
-MAX_DEPTH = 32  # containers in containers: a run's record and optimizer state nest under 10
-MAX_VALUES = 200_000  # plain values and tensors: a run's record holds a few thousand
-MAX_TEXT = 10_000  # characters in one string
-
-
-def _check_plain(state: dict, path: Path) -> None:
-    """Tensors and plain containers as a run writes them, walked once without recursion: a
-    file nested thousands deep, holding millions of values, keys that are not names or
-    indices, or tensors that are not dense and real (sparse, meta, complex) is refused here,
-    not by a RecursionError, minutes of work or a silent cast later."""
-    stack, seen = [(state, "the file", 0)], 0
-    while stack:
-        value, where, depth = stack.pop()
-        seen += 1
-        if depth > MAX_DEPTH or seen > MAX_VALUES:
-            what = f"nested deeper than {MAX_DEPTH}" if depth > MAX_DEPTH else "too many values"
-            raise CheckpointError(f"{path}: not a usable checkpoint ({what}, at {where:.120})")
-        if torch.is_tensor(value):
-            if value.layout != torch.strided or value.is_meta or value.is_complex():
-                raise CheckpointError(
-                    f"{path}: not a usable checkpoint: {where:.120} is a {value.layout} "
-                    f"{value.dtype} tensor on {value.device.type}; weights are dense and real"
-                )
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if not isinstance(key, (str, int)) or isinstance(key, bool):
-                    raise CheckpointError(
-                        f"{path}: not a usable checkpoint: a key of {where:.120} is a "
-                        f"{type(key).__name__}, not a name or an index"
-                    )
-                stack.append((item, f"{where}.{key}" if depth else str(key), depth + 1))
-        elif isinstance(value, (list, tuple)):
-            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
-        elif isinstance(value, str) and len(value) > MAX_TEXT:
-            raise CheckpointError(
-                f"{path}: not a usable checkpoint: {where:.120} is {len(value)} characters long"
-            )
-
-
-def _progress_problem(state: dict) -> str | None:
-    """What makes the run's position unusable, or None: counts below ``MAX_COUNT``, each
-    epoch at least one step; ``best_objective`` a float, inf before the first validation;
-    ``history`` one dict of metrics by name per epoch done (NaN and inf are what a diverged
-    validation measures). A number beyond a float would stop the run where it is used."""
-    for key in ("step", "epoch", "batch"):
-        if state[key] >= MAX_COUNT:
-            return f"{key} is {shown_value(state[key])}; counts are integers in [0, 2**62)"
-    if state["epoch"] > state["step"]:
-        return (
-            f"epoch {state['epoch']} is more than step {state['step']}; every epoch takes "
-            "at least one step"
-        )
-    best = state["best_objective"]
-    if not _is_float(best) or math.isnan(best):
-        return (
-            f"best_objective is {shown_value(best)}; it is a number within a float's range "
-            "(inf before the first validation)"
-        )
-    history = state["history"]
-    if len(history) > state["epoch"]:
-        return (
-            f"history has {len(history)} entries at epoch {state['epoch']}; it holds one per "
-            "epoch done"
-        )
-    for index, entry in enumerate(history):
-        if not isinstance(entry, dict):
-            return f"history[{index}] is a {type(entry).__name__}; it holds dicts of metrics"
-        for name, value in entry.items():
-            if not isinstance(name, str) or not _is_float(value):
-                return (
-                    f"history[{index}] holds {shown_value(name)}: {shown_value(value)}; "
-                    "metrics are names with numbers within a float's range"
-                )
-    return None
-
-
-def _is_float(value: Any) -> bool:
-    """A float, or an integer within a float's range (not a bool)."""
-    if type(value) is float:
-        return True
-    return type(value) is int and abs(value) <= sys.float_info.max
 
 
 def _upgrade_format_1(state: dict) -> dict:

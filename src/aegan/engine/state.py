@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from aegan.contract import Task
-from aegan.engine.checkpoint import MAX_COUNT
+from aegan.engine.checkpoint_contents import MAX_COUNT
 from aegan.errors import CheckpointError
 from aegan.readback import shown_value
 

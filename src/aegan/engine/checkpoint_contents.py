@@ -1,0 +1,98 @@
+"""What a checkpoint file read back must hold before anything uses it: tensors and plain
+containers of bounded size, and a run position (counts, best objective, history) that a run
+could have written. Each problem is one line naming the file and the value."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from aegan.errors import CheckpointError
+from aegan.readback import shown_value
+
+MAX_COUNT = 2**62  # steps, epochs, batches: far beyond a run, and within TensorBoard's int64
+MAX_DEPTH = 32  # containers in containers: a run's record and optimizer state nest under 10
+MAX_VALUES = 200_000  # plain values and tensors: a run's record holds a few thousand
+MAX_TEXT = 10_000  # characters in one string
+
+
+def check_plain(state: dict, path: Path) -> None:
+    """Tensors and plain containers as a run writes them, walked once without recursion: a
+    file nested thousands deep, holding millions of values, keys that are not names or
+    indices, or tensors that are not dense and real (sparse, meta, complex) is refused here,
+    not by a RecursionError, minutes of work or a silent cast later."""
+    stack, seen = [(state, "the file", 0)], 0
+    while stack:
+        value, where, depth = stack.pop()
+        seen += 1
+        if depth > MAX_DEPTH or seen > MAX_VALUES:
+            what = f"nested deeper than {MAX_DEPTH}" if depth > MAX_DEPTH else "too many values"
+            raise CheckpointError(f"{path}: not a usable checkpoint ({what}, at {where:.120})")
+        if torch.is_tensor(value):
+            if value.layout != torch.strided or value.is_meta or value.is_complex():
+                raise CheckpointError(
+                    f"{path}: not a usable checkpoint: {where:.120} is a {value.layout} "
+                    f"{value.dtype} tensor on {value.device.type}; weights are dense and real"
+                )
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, (str, int)) or isinstance(key, bool):
+                    raise CheckpointError(
+                        f"{path}: not a usable checkpoint: a key of {where:.120} is a "
+                        f"{type(key).__name__}, not a name or an index"
+                    )
+                stack.append((item, f"{where}.{key}" if depth else str(key), depth + 1))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, str) and len(value) > MAX_TEXT:
+            raise CheckpointError(
+                f"{path}: not a usable checkpoint: {where:.120} is {len(value)} characters long"
+            )
+
+
+def progress_problem(state: dict) -> str | None:
+    """What makes the run's position unusable, or None: counts below ``MAX_COUNT``, each
+    epoch at least one step; ``best_objective`` a float, inf before the first validation;
+    ``history`` one dict of metrics by name per epoch done (NaN and inf are what a diverged
+    validation measures). A number beyond a float would stop the run where it is used."""
+    for key in ("step", "epoch", "batch"):
+        if state[key] >= MAX_COUNT:
+            return f"{key} is {shown_value(state[key])}; counts are integers in [0, 2**62)"
+    if state["epoch"] > state["step"]:
+        return (
+            f"epoch {state['epoch']} is more than step {state['step']}; every epoch takes "
+            "at least one step"
+        )
+    best = state["best_objective"]
+    if not _is_float(best) or math.isnan(best):
+        return (
+            f"best_objective is {shown_value(best)}; it is a number within a float's range "
+            "(inf before the first validation)"
+        )
+    history = state["history"]
+    if len(history) > state["epoch"]:
+        return (
+            f"history has {len(history)} entries at epoch {state['epoch']}; it holds one per "
+            "epoch done"
+        )
+    for index, entry in enumerate(history):
+        if not isinstance(entry, dict):
+            return f"history[{index}] is a {type(entry).__name__}; it holds dicts of metrics"
+        for name, value in entry.items():
+            if not isinstance(name, str) or not _is_float(value):
+                return (
+                    f"history[{index}] holds {shown_value(name)}: {shown_value(value)}; "
+                    "metrics are names with numbers within a float's range"
+                )
+    return None
+
+
+def _is_float(value: Any) -> bool:
+    """A float, or an integer within a float's range (not a bool)."""
+    if type(value) is float:
+        return True
+    return type(value) is int and abs(value) <= sys.float_info.max
