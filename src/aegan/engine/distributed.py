@@ -132,10 +132,10 @@ JOIN_TIMEOUT_S = 120.0
 
 
 def _join_group(backend: str, rank: int, world_size: int) -> None:
-    """Join the process group. Under torchrun its agent's store already holds every rank
-    it started (and it stops them all if one fails); otherwise this process's store waits
-    at most ``JOIN_TIMEOUT_S`` for the others, then says which were missing."""
-    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True":
+    """Join the process group. Under torchrun (its agent sets ``TORCHELASTIC_RUN_ID``) as
+    torch does: the agent started every rank and stops them all if one fails. Otherwise
+    this process's store waits at most ``JOIN_TIMEOUT_S`` for the others, then says so."""
+    if "TORCHELASTIC_RUN_ID" in os.environ:
         dist.init_process_group(backend=backend)
         return
     host, port = os.environ["MASTER_ADDR"].strip(), _launch_int("MASTER_PORT", 1, 65535)
