@@ -37,7 +37,8 @@ def resumed_as(mid_epoch: Path, folder: Path, change) -> Path:
 
 
 def test_the_checkpoint_names_the_processes_that_drew_its_steps(mid_epoch):
-    assert torch.load(mid_epoch, weights_only=True)["processes"] == 1
+    state = torch.load(mid_epoch, weights_only=True)
+    assert (state["processes"], state["batch_size"]) == (1, state["config"]["data"]["batch_size"])
 
 
 def test_a_mid_epoch_resume_at_another_batch_size_is_one_line(cli, mid_epoch, tmp_path):
@@ -54,8 +55,8 @@ def test_a_mid_epoch_resume_at_another_batch_size_is_one_line(cli, mid_epoch, tm
 
 def test_a_checkpoint_of_two_processes_resumes_in_one_at_twice_the_batch(cli, mid_epoch, tmp_path):
     """2 torchrun ranks at batch 32 drew the same images a step as 1 process at 64."""
-    two_ranks = resumed_as(mid_epoch, tmp_path, lambda s: s.update(processes=2) or
-                           s["config"]["data"].update(batch_size=32))  # fmt: skip
+    two_ranks = resumed_as(mid_epoch, tmp_path, lambda s: s.update(processes=2, batch_size=32)
+                           or s["config"]["data"].update(batch_size=32))  # fmt: skip
     resumed = cli("aegan.train", *RUN, f"trainer.resume={two_ranks}",
                   f"hydra.run.dir={tmp_path / 'resumed'}")  # fmt: skip
     assert resumed.returncode == 0, (resumed.stdout + resumed.stderr)[-2000:]

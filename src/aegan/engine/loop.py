@@ -145,8 +145,10 @@ def _validate(
 def _save(task: Task, run: RunContext, progress: Progress, trainer_cfg, *, is_best: bool) -> None:
     if run.is_main:
         save_checkpoint(
-            # the processes that drew each step's images: a mid-epoch resume needs them
-            checkpoint_state(task, run.amp, progress, {**run.record, "processes": run.world_size}),
+            # how many images each step drew: a mid-epoch resume needs them
+            checkpoint_state(task, run.amp, progress, {
+                **run.record, "processes": run.world_size, "batch_size": run.batch_size,
+            }),
             run.checkpoint_dir,
             step=progress.step, keep=trainer_cfg.keep_checkpoints, is_best=is_best,
         )  # fmt: skip
@@ -157,11 +159,9 @@ def check_same_epoch_order(run: RunContext, progress: Progress) -> None:
     after ``batch`` steps of ``processes x data.batch_size`` images each. Under another
     product the rest of the epoch would repeat some images and skip others, silently."""
     state, path = run.resume
-    saved_processes = state.get("processes")
-    if progress.batch == 0 or saved_processes is None:  # an epoch's end, or an older file
+    saved_processes, saved_batch = state.get("processes"), state.get("batch_size")
+    if progress.batch == 0 or (saved_processes, saved_batch) == (None, None):  # an older file
         return
-    data = state["config"].get("data")
-    saved_batch = data.get("batch_size") if isinstance(data, dict) else None
     if not all(type(n) is int and 0 < n < 2**31 for n in (saved_processes, saved_batch)):
         raise CheckpointError(
             f"{path}: not a usable checkpoint: processes={shown_value(saved_processes)} and "
