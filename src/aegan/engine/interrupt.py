@@ -59,6 +59,15 @@ class StopRequest:
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
             self.signal_number = int(flag.item())
 
+    def largest(self, values: list[int]) -> list[int]:
+        """Each of ``values`` as its largest over all ranks (one all-reduce under torchrun),
+        so that every rank takes the same decision from them."""
+        if self.world_size == 1:
+            return values
+        both = torch.tensor(values, dtype=torch.int64, device=self.device)
+        dist.all_reduce(both, op=dist.ReduceOp.MAX)
+        return [int(v) for v in both.tolist()]
+
     def alone(self) -> None:
         """The other ranks are done (rank 0's final evaluation): act on this process's own
         signals from now on, one already received included; no agreement is coming."""

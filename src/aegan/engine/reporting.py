@@ -52,8 +52,8 @@ class ScalarWindow:
         if not steps:
             return
         scalars, bad_steps, first_bad = self.stats.read()
-        if self.run.world_size > 1:  # one rank's bad loss went into every rank's averaged step
-            bad_steps, first_bad = _agreed(bad_steps, first_bad, self.run.stop.device)
+        # one rank's bad loss went into every rank's averaged step: all stop, or none
+        bad_steps, first_bad = _agreed(bad_steps, first_bad, self.run.stop)
         if bad_steps and self.on_nonfinite == "stop":
             raise NonFiniteError(
                 f"non-finite loss at step {first_bad + 1}; training stopped, "
@@ -134,11 +134,9 @@ class Clock:
             )  # fmt: skip
 
 
-def _agreed(bad_steps: int, first_bad: int, device: torch.device) -> tuple[int, int]:
-    """(non-finite steps, first non-finite step or -1) over all ranks: every rank stops, or
-    none does, at the same flush (one all-reduce)."""
+def _agreed(bad_steps: int, first_bad: int, stop) -> tuple[int, int]:
+    """(non-finite steps, first non-finite step or -1) over all ranks, through the run's
+    ``StopRequest`` (one all-reduce under torchrun): every rank stops at the same flush."""
     first = first_bad if first_bad >= 0 else 2**62
-    both = torch.tensor([bad_steps, -first], dtype=torch.int64, device=device)
-    torch.distributed.all_reduce(both, op=torch.distributed.ReduceOp.MAX)
-    bad, first = int(both[0]), -int(both[1])
-    return bad, first if bad else -1
+    bad, negative_first = stop.largest([bad_steps, -first])
+    return bad, -negative_first if bad else -1
