@@ -51,22 +51,16 @@ class StopRequest:
     def name(self) -> str:
         return signal.Signals(self.signal_number).name
 
-    def agree(self) -> None:
-        """Under torchrun: stop if any rank got a signal. Call it where every rank is at
-        the same step; one all-reduce and a host read."""
-        if self.world_size > 1:
-            flag = torch.tensor([self.received], device=self.device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            self.signal_number = int(flag.item())
-
-    def largest(self, values: list[int]) -> list[int]:
-        """Each of ``values`` as its largest over all ranks (one all-reduce under torchrun),
-        so that every rank takes the same decision from them."""
+    def agree(self, values: list[int] = ()) -> list[int]:
+        """Under torchrun: stop if any rank got a signal, and each of ``values`` as its
+        largest over the ranks, so that all take the same decision from them. Call it where
+        every rank is at the same step; one all-reduce and a host read."""
         if self.world_size == 1:
-            return values
-        both = torch.tensor(values, dtype=torch.int64, device=self.device)
-        dist.all_reduce(both, op=dist.ReduceOp.MAX)
-        return [int(v) for v in both.tolist()]
+            return list(values)
+        flags = torch.tensor([self.received, *values], dtype=torch.int64, device=self.device)
+        dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        self.signal_number, *agreed = (int(v) for v in flags.tolist())
+        return agreed
 
     def alone(self) -> None:
         """The other ranks are done (rank 0's final evaluation): act on this process's own

@@ -47,13 +47,15 @@ class ScalarWindow:
         """Read the summed scalars, log their means, reset. Raises ``NonFiniteError``
         (on_nonfinite=stop) before anything is logged or saved, so the last checkpoint on
         disk is the last good one."""
-        self.run.stop.agree()  # under torchrun: every rank flushes at the same steps
-        steps = self.stats.steps
+        steps = self.stats.steps  # under torchrun every rank flushes at the same steps
+        scalars, bad_steps, first_bad = self.stats.read() if steps else ({}, 0, -1)
+        # a signal on any rank, and one rank's bad loss (it went into every rank's averaged
+        # step): all stop, or none
+        first = first_bad if first_bad >= 0 else 2**62
+        bad_steps, negative_first = self.run.stop.agree([bad_steps, -first])
+        first_bad = -negative_first if bad_steps else -1
         if not steps:
             return
-        scalars, bad_steps, first_bad = self.stats.read()
-        # one rank's bad loss went into every rank's averaged step: all stop, or none
-        bad_steps, first_bad = _agreed(bad_steps, first_bad, self.run.stop)
         if bad_steps and self.on_nonfinite == "stop":
             raise NonFiniteError(
                 f"non-finite loss at step {first_bad + 1}; training stopped, "
@@ -132,11 +134,3 @@ class Clock:
                 self.run_train_seconds, self.run_overhead_seconds,
                 100 * self.run_overhead_seconds / self.run_train_seconds,
             )  # fmt: skip
-
-
-def _agreed(bad_steps: int, first_bad: int, stop) -> tuple[int, int]:
-    """(non-finite steps, first non-finite step or -1) over all ranks, through the run's
-    ``StopRequest`` (one all-reduce under torchrun): every rank stops at the same flush."""
-    first = first_bad if first_bad >= 0 else 2**62
-    bad, negative_first = stop.largest([bad_steps, -first])
-    return bad, -negative_first if bad else -1
