@@ -3,17 +3,23 @@
 import pytest
 
 from aegan.errors import ConfigError
-from conftest import assert_one_error_line, run_module
+from conftest import TINY_AE, assert_one_error_line, run_module
 
 
 def test_a_training_mistake_is_one_line_on_stderr_and_in_train_log(tmp_path):
     """It was logged: ``[date][aegan.train][ERROR] - ...`` on stdout, unlike Hydra's. In a
-    process of its own, as a user runs it."""
-    result = run_module("aegan.train", "trainer.epochs=0", f"hydra.run.dir={tmp_path}")
+    process of its own, as a user runs it. A setting is refused before the run's folder is
+    made; a mistake found in training goes to the run's train.log too."""
+    result = run_module("aegan.train", "trainer.epochs=0", f"hydra.run.dir={tmp_path / 'a'}")
     message = "trainer.epochs=0 is not allowed: it must be a positive integer"
     assert_one_error_line(result, message)
-    assert result.stdout == ""
-    assert message in (tmp_path / "train.log").read_text()
+    assert result.stdout == "" and not (tmp_path / "a").exists()
+    result = run_module(
+        "aegan.train", *TINY_AE, "model.optimizer.lr=1e30", f"hydra.run.dir={tmp_path / 'b'}"
+    )
+    message = "non-finite loss at step "
+    assert_one_error_line(result, message)
+    assert message in (tmp_path / "b" / "train.log").read_text()
 
 
 @pytest.mark.parametrize(

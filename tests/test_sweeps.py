@@ -25,8 +25,8 @@ from conftest import CONF_DIR, REPO, TINY_AE
 # The tests' tiny CPU jobs, on 500 images and without TensorBoard (not what is tested here).
 TINY_SWEEP = [o for o in TINY_AE if not o.startswith(("data.subset", "logger."))]
 TINY_SWEEP += ["data.subset=500", "logger=none"]
-# Fails at run time for its second value only: a batch larger than the 500-image subset.
-ONE_FAILING = "data.batch_size=64,100000"
+# Fails at run time for its second value only: a learning rate whose loss is not finite.
+ONE_FAILING = "model.optimizer.lr=0.001,1e30"
 
 
 def run_sweep(tmp_path: Path, *overrides: str, job_1_fails: bool = False) -> Path:
@@ -50,17 +50,17 @@ def run_sweep(tmp_path: Path, *overrides: str, job_1_fails: bool = False) -> Pat
 
 
 def assert_one_ok_one_failed(sweep_dir: Path) -> None:
-    """Job 0 (batch 64) trained and kept its results; job 1 (batch 100000) is recorded failed."""
+    """Job 0 (lr 0.001) trained and kept its results; job 1 (lr 1e30) is recorded failed."""
     ok, failed = sweep_dir / "0", sweep_dir / "1"
     metrics = json.loads((ok / "metrics.json").read_text())
     assert metrics["val/best_objective"] == metrics["val/mse"] < 0.2  # one epoch of 500 images
     assert (ok / "checkpoints" / "last.pt").is_file()
     assert not (failed / "metrics.json").exists()
     failure = json.loads((failed / "failed.json").read_text())
-    assert failure["type"] == "ConfigError"
-    assert "batch_size" in failure["error"]
-    assert "data.batch_size=100000" in failure["overrides"]
-    assert "ConfigError" in (failed / "train.log").read_text()
+    assert failure["type"] == "NonFiniteError"
+    assert failure["error"].startswith("non-finite loss at step ")
+    assert "model.optimizer.lr=1e+30" in failure["overrides"]
+    assert "NonFiniteError" in (failed / "train.log").read_text()
 
 
 def test_grid_sweep_writes_run_dirs_and_a_sorted_summary(tmp_path, capsys):
@@ -86,13 +86,13 @@ def test_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
 
     rows = read_sweep(sweep_dir)
     assert [(r["job"], r["status"]) for r in rows] == [("0", "ok"), ("1", "failed")]
-    assert rows[1]["data.batch_size"] == 100000 and rows[1]["error"].startswith("ConfigError")
+    assert rows[1]["model.optimizer.lr"] == 1e30 and rows[1]["error"].startswith("NonFiniteError")
     out = tmp_path / "report"
     assert summarize_main([str(sweep_dir), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "1 ok, 1 failed" in printed
     failed_line = next(line for line in printed.splitlines() if line.startswith("| 1 "))
-    assert "FAILED" in failed_line and "ConfigError" in failed_line
+    assert "FAILED" in failed_line and "NonFiniteError" in failed_line
     assert (out / "summary.csv").is_file() and (out / "summary.md").is_file()
 
 
@@ -118,17 +118,17 @@ def test_submitit_local_runs_one_job(tmp_path):
 def test_optuna_runs_two_trials_reports_the_best_and_survives_a_failing_one(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
     pytest.importorskip("optuna", reason="needs the sweeps extra")
-    # seed=4 seeds the TPE sampler too: trial 0 draws batch 64, trial 1 batch 100000 (fails)
+    # seed=0 seeds the TPE sampler too: trial 0 draws lr 0.001, trial 1 lr 1e30 (fails)
     sweep_dir = run_sweep(
-        tmp_path, "hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=2", "seed=4",
-        "data.batch_size=choice(64,100000)", job_1_fails=True,
+        tmp_path, "hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=2", "seed=0",
+        "model.optimizer.lr=choice(0.001,1e30)", job_1_fails=True,
     )  # fmt: skip
     assert_one_ok_one_failed(sweep_dir)
     best = OmegaConf.load(sweep_dir / "optimization_results.yaml")
     objective = json.loads((sweep_dir / "0" / "metrics.json").read_text())["val/best_objective"]
     assert best.best_value == pytest.approx(objective)
-    assert set(best.best_params) == {"model.latent_dim", "model.optimizer.lr", "data.batch_size"}
-    assert best.best_params["data.batch_size"] == 64
+    assert set(best.best_params) == {"model.latent_dim", "model.optimizer.lr"}  # batch: fixed
+    assert best.best_params["model.optimizer.lr"] == 0.001
 
 
 def test_optuna_study_in_a_database_goes_on_where_a_sweep_stopped(tmp_path):

@@ -25,7 +25,7 @@ from aegan.amp import Amp
 from aegan.data import check_data_config, image_shape_of, sizes_of, test_size_of
 from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
-from aegan.engine.distributed import world_size
+from aegan.engine.distributed import check_shards, world_size
 from aegan.errors import ConfigError
 from aegan.files import check_folder, set_by
 from aegan.hydra_dirs import check_hydra_dirs, check_output_dir
@@ -149,9 +149,11 @@ def check_all_set(cfg: DictConfig) -> None:
         raise ConfigError(unset_message(unset[0]))
 
 
-def validate_config(cfg: DictConfig, *, entry: str = "train") -> None:
+def validate_config(cfg: DictConfig, *, entry: str = "train", in_job: bool = True) -> None:
     """Raise ``ConfigError`` for the first setting that cannot work, before any work;
-    ``entry``: the config it was composed from (``train``, ``bench``)."""
+    ``entry``: the config it was composed from (``train``, ``bench``). ``in_job=False``: a
+    config checked before Hydra runs it (``aegan.sweep_jobs``), whose folder Hydra has not
+    chosen yet and whose warnings its job gives."""
     for group in GROUPS:
         if group not in cfg:  # deleted on the command line: ~model
             options = sorted(path.stem for path in (Path(CONF_DIR) / group).glob("*.yaml"))
@@ -166,8 +168,11 @@ def validate_config(cfg: DictConfig, *, entry: str = "train") -> None:
     check_own_keys(cfg, {**ref, **option_file(str(Path(CONF_DIR) / f"{entry}.yaml"))})
     check_option_names(cfg)
     check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)
-    check_run_paths(cfg)
+    check_run_paths(cfg, in_job=in_job)
     check_data_config(cfg.data)
+    subset = cfg.data.get("subset")
+    if subset is not None:  # the processes' batches out of the subset, before it is read
+        check_shards(cfg.data.batch_size, world_size(), subset, f" in data.subset={subset}")
     trainer = cfg.trainer
     check_positive(cfg, "trainer.epochs", maximum=10**6)
     for key in ("trainer.keep_checkpoints", "logger.log_every_steps"):
@@ -202,7 +207,7 @@ def validate_config(cfg: DictConfig, *, entry: str = "train") -> None:
     check_switches(trainer, task, device, world_size())
     check_validation(task, cfg.data)
     check_evaluation(cfg.evaluate, task, cfg.data)
-    if entry == "train" and HydraConfig.initialized():  # the command line's own settings
+    if in_job and entry == "train" and HydraConfig.initialized():  # the command line's own
         warn_inert(cfg, task, list(HydraConfig.get().overrides.task))
 
 
@@ -217,23 +222,26 @@ def check_validation(task: Any, data_cfg: DictConfig) -> None:
         )
 
 
-def check_run_paths(cfg: DictConfig) -> None:
+def check_run_paths(cfg: DictConfig, *, in_job: bool = True) -> None:
     """``paths.*``, ``task_name`` and the classifier cache: each a folder it can be. Hydra
     joins them into the run dir (``''`` would put it at the root of the disk, null into a
-    folder "None") and the cache is written after training."""
+    folder "None") and the cache is written after training. ``in_job``: in the job Hydra
+    made, whose folder is checked too."""
     name = cfg.task_name
     if not isinstance(name, str) or not name.strip() or "/" in name or name in (".", ".."):
         raise ConfigError(  # ../x would put the runs outside paths.log_dir
             f"task_name={name!r} is not allowed: it must be one folder name (text, no /)"
         )
-    check_hydra_dirs()
+    if in_job:
+        check_hydra_dirs()
     for key in ("paths.data_dir", "paths.log_dir", "paths.output_dir", "evaluate.cache_dir"):
         try:
             value = OmegaConf.select(cfg, key)
         except Exception:  # ${hydra:runtime.output_dir} outside a Hydra app: Hydra's own
             continue
         check_folder(key, value)
-    check_output_dir(cfg)
+    if in_job:
+        check_output_dir(cfg)
 
 
 def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) -> None:

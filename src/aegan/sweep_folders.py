@@ -54,7 +54,7 @@ def check_sweep_folder(config: DictConfig) -> None:
 def _check_folder_not_swept(config: DictConfig) -> None:
     """``hydra.sweep.dir`` made of no swept key (``paths.log_dir``, ``task_name``): each job
     resolved its own, and the sweep's multirun.yaml lay in a folder holding none of them."""
-    swept = {o.key_or_group for o in _sweep_overrides(OverridesParser.create(), config)
+    swept = {o.key_or_group for o in sweep_overrides(OverridesParser.create(), config)
              if o.is_sweep_override()}  # fmt: skip
     read, todo = set(), ["hydra.sweep.dir"]
     while todo:  # the keys sweep.dir reads, and those they read in turn
@@ -90,7 +90,7 @@ def _check_same_grid(config: DictConfig, folder: Path, subdir: str) -> None:
     if subdir.strip() != "${hydra.job.num}" or not sweeper.endswith(".BasicSweeper"):
         return  # folders named by their values: a new value trains in a new folder
     parser = OverridesParser.create()
-    overrides = _sweep_overrides(parser, config)
+    overrides = sweep_overrides(parser, config)
     swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
     for num, job in enumerate(BasicSweeper.split_arguments(overrides, None)[0]):
         recorded_file = folder / str(num) / ".hydra" / "overrides.yaml"
@@ -110,7 +110,7 @@ def _check_same_grid(config: DictConfig, folder: Path, subdir: str) -> None:
                 )
 
 
-def _sweep_overrides(parser: OverridesParser, config: DictConfig) -> list:
+def sweep_overrides(parser: OverridesParser, config: DictConfig) -> list:
     """The sweep's overrides as Hydra parses them: the sweeper's own grid first."""
     params = config.hydra.sweeper.get("params") or {}
     return parser.parse_overrides(
@@ -134,7 +134,7 @@ def _check_subdir_tells_jobs_apart(config: DictConfig, subdir: str) -> None:
             "which may repeat; give each job its own folder with ${hydra.job.num}"
         )
     parser = OverridesParser.create()
-    overrides = _sweep_overrides(parser, config)
+    overrides = sweep_overrides(parser, config)
     named = set(re.findall(r"\$\{([^}:]+)\}", subdir))
     for override in overrides:
         key = override.key_or_group

@@ -4,13 +4,15 @@ only: ``n_jobs=0`` was a ZeroDivisionError, ``max_failure_rate=2`` or ``max_batc
 an AssertionError, a storage that is not a database URL a driver's traceback, each after
 the sweep began; ``direction=maximize`` searched for the worst model. The same callback
 checks a run's folder (``hydra.run.dir``) before Hydra makes it and opens the log there,
-and ends a sweep whose jobs did not all finish with a line and exit code 1."""
+every job's settings before the first (``aegan.sweep_jobs``), and ends a sweep whose jobs
+did not all finish with a line and exit code 1."""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
 import importlib
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,10 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from aegan.cli import report_error
-from aegan.errors import ConfigError
+from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
 from aegan.sweep_folders import check_sweep_folder
+from aegan.sweep_jobs import check_every_job, check_run
 from aegan.sweep_reader import read_sweep
 from aegan.tasks.checks import check_number
 
@@ -46,15 +49,22 @@ class CheckSweepSettings(Callback):
     and the folder of a run or a sweep, before Hydra makes it and opens its log there."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _refuse_in_one_line(lambda: check_hydra_dirs(config.hydra, multirun=False))
+        def check() -> None:
+            check_hydra_dirs(config.hydra, multirun=False)
+            if kwargs.get("config_name") == "train":
+                check_run(config)
+
+        _refuse_in_one_line(check, config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=True)
             check_sweep_settings(config.hydra)
             check_sweep_folder(config)
+            if kwargs.get("config_name") == "train":
+                check_every_job(config)
 
-        _refuse_in_one_line(check)
+        _refuse_in_one_line(check, config)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """A job that fails is logged and the sweep goes on; at its end, a script or a
@@ -79,13 +89,16 @@ class KeepRunRecord(Callback):
     whose folder is the run's own: ``CheckSweepSettings`` checks it for the others)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _refuse_in_one_line(lambda: check_output_subdir(config.hydra))
+        _refuse_in_one_line(lambda: check_output_subdir(config.hydra), config)
 
 
-def _refuse_in_one_line(check: Callable[[], None]) -> None:
+def _refuse_in_one_line(check: Callable[[], None], config: DictConfig) -> None:
+    """A user's mistake as one line and exit code 2 (``debug=true``: its traceback too)."""
     try:
         check()
-    except ConfigError as err:  # Hydra turns a callback's exception into a warning
+    except USER_ERRORS as err:  # Hydra turns a callback's exception into a warning
+        if config.get("debug") is True:
+            traceback.print_exc()
         report_error(str(err))
         raise SystemExit(2) from None
 

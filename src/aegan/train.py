@@ -36,7 +36,6 @@ from aegan.engine.distributed import (
     check_shards,
     init_distributed,
     shutdown_distributed,
-    world_size,
 )
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import (
@@ -82,9 +81,6 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
         cfg.paths.data_dir = literal(str(Path(cfg.paths.data_dir).expanduser().resolve()))
         if isinstance(cfg.data.get("root"), str):  # a run read back from another folder
             cfg.data.root = literal(str(Path(cfg.data.root).expanduser().resolve()))
-    subset = cfg.data.get("subset")
-    if subset is not None:  # before any data is read or the processes' group is joined
-        check_shards(cfg.data.batch_size, world_size(), subset, f" in data.subset={subset}")
     run_dir = Path(cfg.paths.output_dir)
     prepare_run_dir(run_dir, cfg.trainer.resume)
     dist = init_distributed(cfg.trainer.device)

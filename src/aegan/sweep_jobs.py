@@ -1,0 +1,103 @@
+"""Every job's settings checked before the first job trains, and a run's before Hydra makes
+its folder (``CheckSweepSettings``, a Hydra callback).
+
+Each job checks its own config (``validate_config``), but in a sweep that came after the
+jobs before it had trained: ``-m trainer.epochs=1,0`` trained job 0 to its end before job
+1 was refused. A grid's jobs are all known before the first, so each is composed as Hydra
+will compose it and checked; a search (Optuna) picks its values as it goes, so each value
+it can pick (every choice, a range's ends) is checked, in every combination while they
+are few. A single run refused here leaves no folder behind.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
+from omegaconf import DictConfig, open_dict
+
+from aegan.config import validate_config
+from aegan.errors import USER_ERRORS, ConfigError
+from aegan.sweep_folders import sweep_overrides
+
+log = logging.getLogger("aegan.sweep")
+# a search's values checked in every combination up to this many, else each value alone
+SEARCH_COMBINATIONS = 64
+SAY_CHECKING = 20  # jobs: more than this, and the pause before the first is said
+
+
+def check_run(config: DictConfig) -> None:
+    """``config`` (Hydra's composed run, before its folder) as its job will check it."""
+    validate_config(_without_hydra(config), in_job=False)
+
+
+def check_every_job(config: DictConfig) -> None:
+    """Each job of the sweep ``config`` describes, composed as Hydra will compose it;
+    ``ConfigError`` naming the first job that cannot work and its swept values."""
+    parser = OverridesParser.create()
+    overrides = sweep_overrides(parser, config)
+    sweeper = str(config.hydra.sweeper.get("_target_", ""))
+    if sweeper.endswith(".BasicSweeper"):
+        jobs = [list(job) for job in BasicSweeper.split_arguments(overrides, None)[0]]
+        what = "job {num} of {count}"
+    else:
+        jobs = list(_search_values(overrides))
+        what = "the values"
+    if len(jobs) > SAY_CHECKING:
+        log.info("checking the settings of %d jobs before the first", len(jobs))
+    swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
+    loader = GlobalHydra.instance().config_loader()
+    for num, job in enumerate(jobs):
+        job_config = loader.load_sweep_config(config, job)
+        try:
+            validate_config(_without_hydra(job_config), in_job=False)
+        except USER_ERRORS as err:
+            values = " ".join(o for o in job if o.partition("=")[0].lstrip("+~") in swept)
+            named = what.format(num=num, count=len(jobs)) + (f" ({values})" if values else "")
+            raise ConfigError(f"{named}: {err}; no job was started") from None
+
+
+def _search_values(overrides: list[Override]) -> Iterator[list[str]]:
+    """The jobs a search can run, as ``key=value`` lists: each swept key's every choice or
+    its range's ends, in every combination while there are at most SEARCH_COMBINATIONS;
+    else each value with the other keys at their first."""
+    fixed = [o.input_line for o in overrides if not o.is_sweep_override()]
+    swept = [o for o in overrides if o.is_sweep_override()]
+    values = [[f"{o.key_or_group}={v}" for v in _values_to_try(o)] for o in swept]
+    count = 1
+    for options in values:
+        count *= len(options)
+    if count <= SEARCH_COMBINATIONS:
+        for combination in itertools.product(*values):
+            yield [*fixed, *combination]
+        return
+    for index, options in enumerate(values):
+        for option in options:
+            yield [*fixed, *(v[0] for v in values[:index]), option,
+                   *(v[0] for v in values[index + 1:])]  # fmt: skip
+
+
+def _values_to_try(override: Override) -> list[str]:
+    """A swept override's values as text: every choice; a range's or interval's two ends."""
+    sweep = override.value()
+    if isinstance(sweep, ChoiceSweep):
+        return [Override._get_value_element_as_str(v) for v in sweep.list]
+    if isinstance(sweep, RangeSweep):
+        values = list(override.sweep_iterator())
+        return [str(v) for v in (values[0], values[-1])] if values else []
+    if isinstance(sweep, IntervalSweep):
+        return [str(sweep.start), str(sweep.end)]
+    return []
+
+
+def _without_hydra(config: DictConfig) -> DictConfig:
+    """The job's own settings: the ``hydra`` node is Hydra's, checked apart."""
+    config = config.copy()
+    with open_dict(config):
+        config.pop("hydra", None)
+    return config

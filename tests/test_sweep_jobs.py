@@ -1,0 +1,62 @@
+"""Every job's settings checked before the first job trains: a grid's jobs each as Hydra
+composes it, a search's every value it can pick. ``-m trainer.epochs=1,0`` trained job 0 to
+its end, then refused job 1. A run's settings are checked before Hydra makes its folder.
+In-process, as ``python -m aegan.train`` runs them."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import TINY_AE, assert_one_error_line
+
+NO_JOB = "; no job was started"
+
+
+@pytest.mark.parametrize(
+    ("swept", "message"),
+    [(["trainer.epochs=1,0", "model.latent_dim=8,16"],
+      "job 2 of 4 (trainer.epochs=0 model.latent_dim=8): trainer.epochs=0 is not allowed: it "
+      f"must be a positive integer{NO_JOB}"),
+     # each value works alone; one combination of two does not
+     (["model=aae", "model.prior=gaussian,mixture", "model.label_prior=false,true"],
+      "job 1 of 4 (model.prior=gaussian model.label_prior=true): model.label_prior=true"),
+     # a group option whose settings cannot work with the rest: the batch against the subset
+     (["data.batch_size=64,5000"], "job 1 of 2 (data.batch_size=5000): data.batch_size=5000"),
+     (["model=vae", "model.beta=1,-1"], "job 1 of 2 (model.beta=-1): model.beta=-1"),
+     # -m with one job: it was made a folder, failed there, and the sweep said so at its end
+     (["model.latent_dim=0"], "error: job 0 of 1: model.latent_dim=0 is not allowed")],
+)  # fmt: skip
+def test_a_grid_job_that_cannot_work_is_refused_before_any_job(cli, tmp_path, swept, message):
+    sweep_dir = tmp_path / "sweep"
+    refused = cli("aegan.train", "-m", *TINY_AE, *swept, f"hydra.sweep.dir={sweep_dir}")
+    assert_one_error_line(refused, message)
+    assert refused.stderr.rstrip().endswith(NO_JOB)
+    assert not sweep_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("swept", "message"),
+    [(["data.batch_size=choice(64,100000)"], "data.batch_size=100000"),
+     # a range's or an interval's ends
+     (["model.latent_dim=range(0,16)"], "model.latent_dim=0"),
+     (["model.optimizer.lr=interval(0.001,-1)"], "model.optimizer.lr=-1"),
+     # more combinations than are checked: each value still is
+     (["model.latent_dim=choice(4,8,16)", "seed=choice(0,1,2,3,4)", "data.val_size=choice(100,200)",
+       "model.optimizer.lr=choice(0.001,0.01)", "data.batch_size=choice(16,32,-1)"],
+      "data.batch_size=-1")],
+)  # fmt: skip
+def test_a_value_a_search_can_pick_that_cannot_work_is_refused(cli, tmp_path, swept, message):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
+    sweep_dir = tmp_path / "sweep"
+    refused = cli("aegan.train", "-m", *TINY_AE, "hparams_search=autoencoder_optuna", *swept,
+                  f"hydra.sweep.dir={sweep_dir}")  # fmt: skip
+    assert_one_error_line(refused, message)
+    assert refused.stderr.startswith("error: the values (")
+    assert not sweep_dir.exists()
+
+
+def test_a_run_that_cannot_work_leaves_no_folder(cli, tmp_path):
+    run_dir = tmp_path / "run"
+    refused = cli("aegan.train", *TINY_AE, "model.latent_dim=0", f"hydra.run.dir={run_dir}")
+    assert_one_error_line(refused, "model.latent_dim=0 is not allowed")
+    assert not run_dir.exists()
