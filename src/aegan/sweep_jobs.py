@@ -41,11 +41,18 @@ def check_every_job(config: DictConfig) -> None:
     ``ConfigError`` naming the first job that cannot work and its swept values."""
     parser = OverridesParser.create()
     overrides = sweep_overrides(parser, config)
+    for override in overrides:  # a grid of it had no job, and the sweep exited 0
+        if override.is_sweep_override() and not _values_to_try(override):
+            raise ConfigError(
+                f"{override.input_line} is not allowed: it sweeps no value (its start lies "
+                "past its end)"
+            )
     sweeper = str(config.hydra.sweeper.get("_target_", ""))
     if sweeper.endswith(".BasicSweeper"):
         jobs = [list(job) for job in BasicSweeper.split_arguments(overrides, None)[0]]
         what = "job {num} of {count}"
-    else:
+    else:  # the command line's values for a key the search's own params sweep replace them
+        overrides = list({o.key_or_group: o for o in overrides}.values())
         jobs = list(_search_values(overrides))
         what = "the values"
     if len(jobs) > SAY_CHECKING:
@@ -91,7 +98,7 @@ def _values_to_try(override: Override) -> list[str]:
         values = list(override.sweep_iterator())
         return [str(v) for v in (values[0], values[-1])] if values else []
     if isinstance(sweep, IntervalSweep):
-        return [str(sweep.start), str(sweep.end)]
+        return [str(sweep.start), str(sweep.end)] if sweep.start <= sweep.end else []
     return []
 
 
