@@ -23,6 +23,7 @@ from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR
 from aegan.engine.checkpoint import resolve_checkpoint, run_dir_of
 from aegan.engine.device import evaluation_threads
+from aegan.engine.folder_lock import hold_run_folder
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import check_layout, merge_metrics
 from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError
@@ -191,7 +192,13 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
     RUN_DIR/stopped.json and the signal's exit code."""
     check_evaluate_settings(cfg)
     # where the results go, before the data is read and long before they are computed
-    check_layout(run_dir_of(resolve_checkpoint(cfg.run, cfg.checkpoint)))
+    run_dir = run_dir_of(resolve_checkpoint(cfg.run, cfg.checkpoint))
+    check_layout(run_dir)
+    with hold_run_folder(run_dir):  # not while a run trains or is evaluated there
+        _evaluate_run(cfg, stop, searchpath)
+
+
+def _evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str]) -> None:
     run = load_run(
         cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
         overrides=list(cfg.overrides), searchpath=list(searchpath),

@@ -17,6 +17,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.engine.distributed import launch
+from aegan.engine.folder_lock import FolderInUseError
 from aegan.errors import USER_ERRORS
 from aegan.files import atomic_write_bytes, write_json
 
@@ -75,6 +76,9 @@ def note_failed_job(err: Exception, *, debug: bool) -> None:
     (a traceback only for what is not a user's mistake), and the sweep goes on."""
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    if isinstance(err, FolderInUseError):  # the folder is another process's: nothing written
+        log.error("job %s did not run, the sweep goes on: %s", hydra_cfg.job.num, err)
+        return
     failure = {
         "error": str(err),
         "type": type(err).__name__,

@@ -21,6 +21,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from aegan.cli import report_error
+from aegan.engine.folder_lock import TRAIN_ELSEWHERE, check_not_in_use
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
 from aegan.sweep_folders import check_sweep_folder
@@ -53,6 +54,7 @@ class CheckSweepSettings(Callback):
             check_hydra_dirs(config.hydra, multirun=False)
             if kwargs.get("config_name") == "train":
                 check_run(config)
+                check_not_in_use(Path(str(config.hydra.run.dir)), TRAIN_ELSEWHERE)
 
         _refuse_in_one_line(check, config)
 

@@ -37,6 +37,7 @@ from aegan.engine.distributed import (
     init_distributed,
     shutdown_distributed,
 )
+from aegan.engine.folder_lock import TRAIN_ELSEWHERE, hold_run_folder
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import (
     check_layout,
@@ -82,29 +83,31 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
         if isinstance(cfg.data.get("root"), str):  # a run read back from another folder
             cfg.data.root = literal(str(Path(cfg.data.root).expanduser().resolve()))
     run_dir = Path(cfg.paths.output_dir)
-    prepare_run_dir(run_dir, cfg.trainer.resume)
-    dist = init_distributed(cfg.trainer.device)
-    try:
-        return _train(cfg, run_dir, dist, on_resume)
-    except TrainingInterrupted as err:
-        if dist.is_main:  # for aegan.summarize: the sweep's jobs to resume
-            stopped = {"signal": err.signal_name, "step": err.step, "phase": err.phase,
-                       "message": str(err)}  # fmt: skip
-            try:
-                write_json(run_dir / "stopped.json", stopped)
-            except OSError as write_err:  # the stop, and how to resume, still get said
-                log.warning("%s not written: %s", run_dir / "stopped.json", write_err)
-        raise
-    except OSError as err:  # writing the run's record: one line that says what is kept
-        if isinstance(err, USER_ERRORS) or not (disk_full(err) or err.filename):
+    # one process at a time in the folder, before it is checked for a trained run
+    with hold_run_folder(run_dir, TRAIN_ELSEWHERE):
+        prepare_run_dir(run_dir, cfg.trainer.resume)
+        dist = init_distributed(cfg.trainer.device)
+        try:
+            return _train(cfg, run_dir, dist, on_resume)
+        except TrainingInterrupted as err:
+            if dist.is_main:  # for aegan.summarize: the sweep's jobs to resume
+                stopped = {"signal": err.signal_name, "step": err.step, "phase": err.phase,
+                           "message": str(err)}  # fmt: skip
+                try:
+                    write_json(run_dir / "stopped.json", stopped)
+                except OSError as write_err:  # the stop, and how to resume, still get said
+                    log.warning("%s not written: %s", run_dir / "stopped.json", write_err)
             raise
-        where = err.filename2 or err.filename or f"into {run_dir}"
-        error = DiskFullError if disk_full(err) else CheckpointError
-        raise error(
-            f"{err.strerror or err} while writing {where}; {after_failed_write(err, run_dir)}"
-        ) from err
-    finally:
-        shutdown_distributed()
+        except OSError as err:  # writing the run's record: one line that says what is kept
+            if isinstance(err, USER_ERRORS) or not (disk_full(err) or err.filename):
+                raise
+            where = err.filename2 or err.filename or f"into {run_dir}"
+            error = DiskFullError if disk_full(err) else CheckpointError
+            raise error(
+                f"{err.strerror or err} while writing {where}; {after_failed_write(err, run_dir)}"
+            ) from err
+        finally:
+            shutdown_distributed()
 
 
 def _train(
@@ -249,10 +252,11 @@ def main(cfg: DictConfig) -> float | None:
         check_hydra_dirs()  # before the record is written there
         run_dir = Path(HydraConfig.get().runtime.output_dir)
         check_layout(run_dir)
-        held = earlier_run(run_dir) is not None
-        if not held and is_rank_zero():
-            record()  # first: a job that fails is still listed by aegan.summarize
-        metrics = train(cfg, on_resume=record if held else None)
+        with hold_run_folder(run_dir, TRAIN_ELSEWHERE):
+            held = earlier_run(run_dir) is not None
+            if not held and is_rank_zero():
+                record()  # first: a job that fails is still listed by aegan.summarize
+            metrics = train(cfg, on_resume=record if held else None)
     except TrainingInterrupted as err:  # ends a sweep too: the user asked to stop
         message = stopped_sweep_message(str(err)) if in_sweep() else str(err)
         if is_rank_zero():
