@@ -12,7 +12,7 @@ path (each seed's value, mean, min, max) and a verdict line:
 - ae: ``test/mse``; fast = the whole step compiled (``trainer.compile_scope=step``) with
   fused Adam, reference = eager with torch's per-tensor Adam. Parity: means within 5%.
 - gan: ``gen/fd`` (Frechet distance in the domain classifier's features, 10k samples);
-  fast = the DCGAN recipe (bf16, channels_last, fast dropout, fused Adam), reference =
+  fast = the DCGAN recipe (bf16 where native, channels_last, fast dropout, fused Adam), reference =
   fp32, NCHW, torch's dropout, torch's per-tensor Adam. Parity: the means differ by at
   most the reference's spread over seeds (max - min).
 

@@ -84,7 +84,7 @@ def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("precisions=[fp8]", "precisions[0]='fp8' is not allowed; choose one of: bf16"),
+        ("precisions=[fp8]", "precisions[0]='fp8' is not allowed; choose one of: auto, bf16"),
         ("channels_last=[maybe]", "channels_last[0]='maybe' is not allowed"),  # a traceback
         ("variants=[1,2]", "variants=[1, 2] is not allowed: it must be a mapping"),  # a traceback
         ("variants={a:'x'}", "variants.a='x' is not allowed: it must be a non-empty list"),

@@ -79,7 +79,7 @@ def test_a_group_or_size_that_cannot_be_is_one_line(cli, override, message, tmp_
 
 @pytest.mark.parametrize(
     ("key", "choices"),
-    [("trainer.device", "auto, cpu, cuda, cuda:N"), ("trainer.precision", "bf16, fp16, fp32"),
+    [("trainer.device", "auto, cpu, cuda, cuda:N"), ("trainer.precision", "auto, bf16, fp16, fp32"),
      ("trainer.on_nonfinite", "stop, skip"), ("trainer.compile_scope", "network, step"),
      ("trainer.compile", "none, default, reduce-overhead, max-autotune")],
 )  # fmt: skip

@@ -211,7 +211,7 @@ def test_build_task_sizes_the_generator_from_the_data(image_shape, tmp_path):
 def test_experiment_recipes_build(experiment, tmp_path):
     cfg = compose_config([f"experiment={experiment}", "trainer.device=cpu"], tmp_path / "run")
     assert cfg.model.name == "dcgan" and cfg.data.batch_size == 64
-    assert cfg.trainer.precision == "bf16" and cfg.trainer.channels_last
+    assert cfg.trainer.precision == "auto" and cfg.trainer.channels_last
     assert cfg.data.name == experiment.removeprefix("dcgan_")
     validate_config(cfg)  # every setting, with the task built on the meta device
     shape = {"cifar10": (3, 32, 32)}.get(cfg.data.name, (1, 28, 28))

@@ -32,7 +32,7 @@ BAD_OVERRIDES = [
     ("data.batch_size=0", "data.batch_size=0"),
     ("model.latent_dim=-3", "model.latent_dim=-3"),
     ("model.hidden_dims=[64,0]", r"model.hidden_dims\[1\]=0"),
-    ("trainer.precision=fp8", "trainer.precision='fp8'.*bf16, fp16, fp32"),
+    ("trainer.precision=fp8", "trainer.precision='fp8'.*auto, bf16, fp16, fp32"),
     ("trainer.device=tpu", "trainer.device='tpu'.*auto, cpu, cuda"),
     ("trainer.precision=fp16", "fp16 needs CUDA"),
     ("trainer.on_nonfinite=maybe", "trainer.on_nonfinite='maybe'.*stop, skip"),

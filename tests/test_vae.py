@@ -206,5 +206,5 @@ def test_the_convolutional_models_fit_every_image_size(model, shape, tmp_path):
 def test_the_conv_autoencoder_beats_the_dense_one_at_the_same_steps(make_cfg, one_thread):
     tiny = [*TINY_AE, "data.subset=2000", "logger.enabled=false", "trainer.epochs=2"]
     dense = train(make_cfg(*tiny, run="dense"))["val/mse"]
-    conv = train(make_cfg(*tiny, "model=conv_autoencoder", "trainer.precision=bf16", run="conv"))
+    conv = train(make_cfg(*tiny, "model=conv_autoencoder", "trainer.precision=auto", run="conv"))
     assert conv["val/mse"] < dense  # convolutions see the image as an image

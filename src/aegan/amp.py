@@ -12,7 +12,20 @@ import torch
 from aegan.errors import ConfigError
 from aegan.readback import shown_value
 
-PRECISIONS = ("bf16", "fp16", "fp32")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto``: bf16 where the device computes it natively (a CUDA GPU from Ampere on; a CPU
+    with AVX-512 or AMX, where oneDNN has bf16 kernels), else fp32: on a CPU with AVX2 only,
+    bf16 is emulated, and the DCGAN trained 14x slower in it than in fp32. Others as given."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp32"
+    if device.type == "cpu":
+        return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+    return "bf16"  # meta: a config checked without a device
 
 
 class Amp:
@@ -40,6 +53,7 @@ class Amp:
             raise ConfigError(
                 f"trainer.precision={precision!r} is not allowed; choose one of: {', '.join(PRECISIONS)}"
             )
+        precision = resolve_precision(precision, device)
         if precision == "fp16" and device.type not in ("cuda", "meta"):
             raise ConfigError(
                 "trainer.precision=fp16 needs CUDA (the CPU has no fp16 autocast worth using); "

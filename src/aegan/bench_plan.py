@@ -18,10 +18,10 @@ import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigKeyError, ConfigTypeError, ValidationError
 
-from aegan.amp import PRECISIONS
+from aegan.amp import PRECISIONS, resolve_precision
 from aegan.config import check_positive, validate_config
 from aegan.data import image_shape_of
-from aegan.engine.device import available_cores
+from aegan.engine.device import available_cores, resolve_device
 from aegan.errors import ConfigError
 from aegan.speed import COMPILE_MODES, COMPILE_SCOPES, cpu_threads
 from aegan.speed.capture import WARMUP_STEPS
@@ -144,7 +144,10 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
                 optimizer = _optimizer_kind(run_cfg)
             labels = {
                 "variant": variant, "overrides": list(overrides), "threads": int(n_threads),
-                "precision": run_cfg.trainer.precision, "compile": run_cfg.trainer.compile,
+                "precision": resolve_precision(  # auto: what it is on this machine
+                    run_cfg.trainer.precision, resolve_device(run_cfg.trainer.device)
+                ),
+                "compile": run_cfg.trainer.compile,
                 "compile_scope": run_cfg.trainer.compile_scope if mode != "none" else None,
                 "capture_step": bool(run_cfg.trainer.capture_step),
                 "channels_last": bool(run_cfg.trainer.channels_last),

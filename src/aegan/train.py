@@ -21,7 +21,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.amp import Amp
+from aegan.amp import Amp, resolve_precision
 from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR, literal, validate_config
 from aegan.contract import can
@@ -29,7 +29,7 @@ from aegan.data import load_data, normalize
 from aegan.data.fingerprint import check_same_data, data_fingerprint
 from aegan.engine import RunContext, evaluation_threads, fit
 from aegan.engine.checkpoint import after_failed_write, disk_full
-from aegan.engine.device import seed_everything
+from aegan.engine.device import resolve_device, seed_everything
 from aegan.engine.distributed import (
     Distributed,
     GradientAverager,
@@ -82,6 +82,10 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
         cfg.paths.data_dir = literal(str(Path(cfg.paths.data_dir).expanduser().resolve()))
         if isinstance(cfg.data.get("root"), str):  # a run read back from another folder
             cfg.data.root = literal(str(Path(cfg.data.root).expanduser().resolve()))
+        # what ran, in the record and the hparams: bf16 or fp32 for auto, by this machine
+        cfg.trainer.precision = resolve_precision(
+            cfg.trainer.precision, resolve_device(cfg.trainer.device)
+        )
     run_dir = Path(cfg.paths.output_dir)
     # one process at a time in the folder, before it is checked for a trained run
     with hold_run_folder(run_dir, TRAIN_ELSEWHERE):
