@@ -199,6 +199,7 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
 
 
 def _evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str]) -> None:
+    """``evaluate_run``'s work, in the run's folder held by this process."""
     run = load_run(
         cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
         overrides=list(cfg.overrides), searchpath=list(searchpath),
