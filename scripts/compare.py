@@ -67,6 +67,8 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
                 + (f" ({first['error'][:200]})" if first["error"] else "")
                 + (f", see {where}" if where.is_file() else f", see {first['run_dir']}")
             )
+        elif not sweep.is_dir():  # refused before any job: its line is above
+            failures.append(f"error: {model}: its sweep was refused before any job (exit {code})")
         elif code != 0 or len(jobs) < len(todo):
             failures.append(f"error: {model}: training exited with code {code}, {sweep}")
     for line in failures:

@@ -119,12 +119,20 @@ def test_a_mistake_is_one_line(cli, tmp_path, args, says):
 def test_run_exits_1_naming_the_failed_json_of_a_model_whose_job_failed(tmp_path):
     out = tmp_path / "compare"
     failed = compare("run", "--models", "autoencoder", "--epochs", "1", "--seeds", "0",
-                     "--out", str(out), *TINY, "model.latent_dim=-1")  # fmt: skip
+                     "--out", str(out), *TINY, "model.optimizer.lr=1e30")  # fmt: skip
     assert failed.returncode == 1, failed.stderr[-2000:]
     sweep, line = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
     assert sweep.startswith("error: 1 of 1 jobs of the sweep ended without results (job 0 failed)")
-    assert "autoencoder: 1 of 1 jobs not ok" in line
+    assert "autoencoder: 1 of 1 jobs not ok" in line and "NonFiniteError" in line
     assert str(out / "autoencoder" / "0" / "failed.json") in line
+
+    # a setting no job can take: the sweep is refused before its first job, and says why
+    refused = compare("run", "--models", "autoencoder", "--epochs", "1", "--seeds", "0",
+                      "--out", str(out / "again"), *TINY, "model.latent_dim=-1")  # fmt: skip
+    assert refused.returncode == 1, refused.stderr[-2000:]
+    sweep, line = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+    assert sweep.startswith("error: job 0 of 1: model.latent_dim=-1 is not allowed")
+    assert line == "error: autoencoder: its sweep was refused before any job (exit 2)"
 
 
 @pytest.mark.parametrize("name", ["a b,c", "it's", "a${oc.env:HOME}", "back\\slash", "ü"])

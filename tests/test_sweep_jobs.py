@@ -25,6 +25,9 @@ NO_JOB = "; no job was started"
      (["model=vae", "model.beta=1,-1"], "job 1 of 2 (model.beta=-1): model.beta=-1"),
      # -m with one job: it was made a folder, failed there, and the sweep said so at its end
      (["model.latent_dim=0"], "error: job 0 of 1: model.latent_dim=0 is not allowed"),
+     # a value that cannot be resolved: job 0 trained, then job 1 failed on it
+     (["model.latent_dim=4,${nope}"],
+      "job 1 of 2 (model.latent_dim=${nope}): model.latent_dim='${nope}' cannot be resolved"),
      # a grid of no job: multirun.yaml, no job, and exit code 0
      (["model.latent_dim=range(8,4)"],
       "error: model.latent_dim=range(8,4) is not allowed: it sweeps no value")],

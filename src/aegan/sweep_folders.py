@@ -111,11 +111,12 @@ def _check_same_grid(config: DictConfig, folder: Path, subdir: str) -> None:
 
 
 def sweep_overrides(parser: OverridesParser, config: DictConfig) -> list:
-    """The sweep's overrides as Hydra parses them: the sweeper's own grid first."""
-    params = config.hydra.sweeper.get("params") or {}
-    return parser.parse_overrides(
-        [f"{key}={value}" for key, value in params.items()] + list(config.hydra.overrides.task)
-    )
+    """The sweep's overrides as Hydra parses them: the sweeper's own grid first, each as
+    written (a ``${...}`` in one is the job's to resolve, as Hydra leaves it)."""
+    params = config.hydra.sweeper.get("params")
+    params = OmegaConf.to_container(params, resolve=False) if params else {}
+    task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+    return parser.parse_overrides([f"{key}={value}" for key, value in params.items()] + task)
 
 
 def _values(parser: OverridesParser, overrides: list[str]) -> dict[str, str]:

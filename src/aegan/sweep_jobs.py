@@ -23,6 +23,7 @@ from omegaconf import DictConfig, open_dict
 
 from aegan.config import validate_config
 from aegan.errors import USER_ERRORS, ConfigError
+from aegan.hydra_errors import hydra_error_line
 from aegan.sweep_folders import sweep_overrides
 
 log = logging.getLogger("aegan.sweep")
@@ -60,13 +61,21 @@ def check_every_job(config: DictConfig) -> None:
     swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
     loader = GlobalHydra.instance().config_loader()
     for num, job in enumerate(jobs):
-        job_config = loader.load_sweep_config(config, job)
         try:
+            job_config = loader.load_sweep_config(config, job)
             validate_config(_without_hydra(job_config), in_job=False)
-        except USER_ERRORS as err:
-            values = " ".join(o for o in job if o.partition("=")[0].lstrip("+~") in swept)
+        except Exception as err:
+            # a mistake, or Hydra's own (a value that cannot be resolved) in its one line
+            line = str(err) if isinstance(err, USER_ERRORS) else hydra_error_line(err)
+            if line is None:
+                raise  # not the user's: the job meets it and says what it is
+            values = " ".join(
+                o.replace("$\\{", "${").replace("\\}", "}")  # Hydra's escapes
+                for o in job
+                if o.partition("=")[0].lstrip("+~") in swept
+            )
             named = what.format(num=num, count=len(jobs)) + (f" ({values})" if values else "")
-            raise ConfigError(f"{named}: {err}; no job was started") from None
+            raise ConfigError(f"{named}: {line}; no job was started") from None
 
 
 def _search_values(overrides: list[Override]) -> Iterator[list[str]]:

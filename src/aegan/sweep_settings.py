@@ -53,8 +53,10 @@ class CheckSweepSettings(Callback):
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=False)
             if kwargs.get("config_name") == "train":
-                check_run(config)
-                check_not_in_use(Path(str(config.hydra.run.dir)), TRAIN_ELSEWHERE)
+                _mistakes_only(lambda: check_run(config))
+                _mistakes_only(
+                    lambda: check_not_in_use(Path(str(config.hydra.run.dir)), TRAIN_ELSEWHERE)
+                )
 
         _refuse_in_one_line(check, config)
 
@@ -64,7 +66,7 @@ class CheckSweepSettings(Callback):
             check_sweep_settings(config.hydra)
             check_sweep_folder(config)
             if kwargs.get("config_name") == "train":
-                check_every_job(config)
+                _mistakes_only(lambda: check_every_job(config))
 
         _refuse_in_one_line(check, config)
 
@@ -92,6 +94,18 @@ class KeepRunRecord(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         _refuse_in_one_line(lambda: check_output_subdir(config.hydra), config)
+
+
+def _mistakes_only(check: Callable[[], None]) -> None:
+    """``check``, raising the user's mistakes only: what else it meets (a broken
+    interpolation, an override Hydra cannot apply) Hydra or the job says in its own line,
+    where a callback's exception would be a warning line before it."""
+    try:
+        check()
+    except USER_ERRORS:
+        raise
+    except Exception:
+        return
 
 
 def _refuse_in_one_line(check: Callable[[], None], config: DictConfig) -> None:
