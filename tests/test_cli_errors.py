@@ -3,6 +3,7 @@
 import pytest
 
 from aegan.errors import ConfigError
+from aegan.sweep_reader import read_sweep
 from conftest import TINY_AE, assert_one_error_line, run_module
 
 
@@ -20,6 +21,29 @@ def test_a_training_mistake_is_one_line_on_stderr_and_in_train_log(tmp_path):
     message = "non-finite loss at step "
     assert_one_error_line(result, message)
     assert message in (tmp_path / "b" / "train.log").read_text()
+
+
+def test_a_single_run_that_fails_in_training_is_listed_failed(cli, tmp_path):
+    """It left no failed.json, so ``aegan.summarize`` listed it "unfinished", as if it were
+    still running. A run refused in a trained run's folder leaves none there: the trained run
+    did not fail."""
+    diverges = "model.optimizer.lr=1e30"
+    result = cli("aegan.train", *TINY_AE, diverges, f"hydra.run.dir={tmp_path / 'nan'}")
+    assert_one_error_line(result, "non-finite loss at step ")
+    (row,) = read_sweep(tmp_path)
+    assert row["status"] == "failed"
+    assert row["error"].startswith("NonFiniteError: non-finite loss at step ")
+
+    trained = tmp_path / "trained"
+    assert cli("aegan.train", *TINY_AE, f"hydra.run.dir={trained}").returncode == 0
+    assert_one_error_line(
+        cli("aegan.train", *TINY_AE, f"hydra.run.dir={trained}"), "already holds a trained run"
+    )
+    more = ["trainer.resume=auto", "trainer.epochs=2", diverges]
+    result = cli("aegan.train", *TINY_AE, *more, f"hydra.run.dir={trained}")
+    assert_one_error_line(result, "was trained with other settings")
+    assert not (trained / "failed.json").exists()
+    assert read_sweep(trained)[0]["status"] == "ok"
 
 
 @pytest.mark.parametrize(

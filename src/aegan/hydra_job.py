@@ -79,18 +79,25 @@ def note_failed_job(err: Exception, *, debug: bool) -> None:
     if isinstance(err, FolderInUseError):  # the folder is another process's: nothing written
         log.error("job %s did not run, the sweep goes on: %s", hydra_cfg.job.num, err)
         return
+    write_failure(err)
+    unexpected = debug or not isinstance(err, USER_ERRORS)
+    log.error(
+        "job %s failed, the sweep goes on: %s: %s (see %s)", hydra_cfg.job.num,
+        type(err).__name__, err, run_dir / "failed.json", exc_info=bool(unexpected),
+    )  # fmt: skip
+
+
+def write_failure(err: Exception) -> None:
+    """RUN_DIR/failed.json: the error, its type, the run's overrides and the traceback, which
+    ``aegan.summarize`` and ``scripts/compare.py`` show as a failed run."""
+    hydra_cfg = HydraConfig.get()
     failure = {
         "error": str(err),
         "type": type(err).__name__,
         "overrides": list(hydra_cfg.overrides.task),
         "traceback": traceback.format_exc(),
     }
-    write_json(run_dir / "failed.json", failure)
-    unexpected = debug or not isinstance(err, USER_ERRORS)
-    log.error(
-        "job %s failed, the sweep goes on: %s: %s (see %s)", hydra_cfg.job.num,
-        failure["type"], err, run_dir / "failed.json", exc_info=bool(unexpected),
-    )  # fmt: skip
+    write_json(Path(hydra_cfg.runtime.output_dir) / "failed.json", failure)
 
 
 # what the console line leaves to metrics.json: the floors (shown beside their figures), how

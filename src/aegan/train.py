@@ -59,6 +59,7 @@ from aegan.hydra_job import (
     note_failed_job,
     report_end,
     stopped_sweep_message,
+    write_failure,
     write_hydra_record,
 )
 from aegan.logger import TensorBoardLogger, hparams_of
@@ -83,9 +84,10 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
         if isinstance(cfg.data.get("root"), str):  # a run read back from another folder
             cfg.data.root = literal(str(Path(cfg.data.root).expanduser().resolve()))
         # what ran, in the record and the hparams: bf16 or fp32 for auto, by this machine
-        cfg.trainer.precision = resolve_precision(
-            cfg.trainer.precision, resolve_device(cfg.trainer.device)
-        )
+        asked = cfg.trainer.precision
+        cfg.trainer.precision = resolve_precision(asked, resolve_device(cfg.trainer.device))
+    if asked != cfg.trainer.precision:
+        log.info("trainer.precision=%s: %s on this device", asked, cfg.trainer.precision)
     run_dir = Path(cfg.paths.output_dir)
     # one process at a time in the folder, before it is checked for a trained run
     with hold_run_folder(run_dir, TRAIN_ELSEWHERE):
@@ -164,10 +166,10 @@ def _train(
     )  # fmt: skip
     log.info(
         "training %s on %s x%d (%s, torch threads: %d, compile=%s, capture_step=%s, "
-        "channels_last=%s) for %d epochs",
+        "channels_last=%s) for %d epoch%s",
         task.name, device, dist.world_size, amp.precision, torch.get_num_threads(),
         cfg.trainer.compile, cfg.trainer.capture_step, cfg.trainer.channels_last,
-        cfg.trainer.epochs,
+        cfg.trainer.epochs, "s" * (cfg.trainer.epochs != 1),
     )  # fmt: skip
 
     # Ctrl-C / SIGTERM: the step in flight ends, a checkpoint is saved (engine/interrupt.py)
@@ -247,20 +249,28 @@ def main(cfg: DictConfig) -> float | None:
     In a sweep (``-m``) a job that raises does not end the sweep: its error and overrides
     go to ``RUN_DIR/failed.json`` and the log, and it returns None, which every launcher
     passes on and the Optuna sweeper records as a failed trial. A NaN objective is returned
-    as None too: Optuna 2.10 would end the whole study on it.
+    as None too: Optuna 2.10 would end the whole study on it. A single run's error is one
+    line, and it too leaves ``failed.json``, unless it was refused in a trained run's folder.
     """
     back_to_launch_folder(log)  # relative paths are the user's, not the run folder's
     composed = copy.deepcopy(cfg)  # as Hydra composed it: train() resolves its paths
-    record = functools.partial(write_hydra_record, composed)
+    owned = False  # the folder is this run's: a new one, or a run it continues
+
+    def own_folder() -> None:
+        nonlocal owned
+        owned = True
+        if is_rank_zero():
+            write_hydra_record(composed)
+
     try:
         check_hydra_dirs()  # before the record is written there
         run_dir = Path(HydraConfig.get().runtime.output_dir)
         check_layout(run_dir)
         with hold_run_folder(run_dir, TRAIN_ELSEWHERE):
             held = earlier_run(run_dir) is not None
-            if not held and is_rank_zero():
-                record()  # first: a job that fails is still listed by aegan.summarize
-            metrics = train(cfg, on_resume=record if held else None)
+            if not held:
+                own_folder()  # first: a run that fails is still listed by aegan.summarize
+            metrics = train(cfg, on_resume=own_folder if held else None)
     except TrainingInterrupted as err:  # ends a sweep too: the user asked to stop
         message = stopped_sweep_message(str(err)) if in_sweep() else str(err)
         if is_rank_zero():
@@ -268,6 +278,8 @@ def main(cfg: DictConfig) -> float | None:
         sys.exit(err.exit_code)
     except Exception as err:
         if not in_sweep():  # a user error: one line, to the console and train.log
+            if owned and is_rank_zero():  # not a run refused in a trained run's folder
+                write_failure(err)
             with one_line_errors(USER_ERRORS, debug=cfg.get("debug") is True, logger=log):
                 raise
         note_failed_job(err, debug=cfg.get("debug") is True)
