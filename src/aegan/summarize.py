@@ -160,7 +160,8 @@ def summarize(
     lines = [
         f"# Sweep summary: {printable(str(root))}",
         "",
-        f"{len(rows)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n),
+        f"{len(rows)} {'job' if len(rows) == 1 else 'jobs'}: "
+        + ", ".join(f"{n} {s}" for s, n in counts.items() if n),
         f"sorted by {printable(objective)} (lower is better)",
     ]
     if common:
