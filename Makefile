@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 train: $(STAMP)
 	$(PY) -m aegan.train $(ARGS)
 
-## Run the test suite on the CPU
+## Run the test suite on the CPU, one worker per logical CPU (at most 8)
 test: $(STAMP)
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q -n logical --maxprocesses=8 $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
