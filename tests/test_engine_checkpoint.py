@@ -136,11 +136,11 @@ def test_a_folder_that_cannot_take_the_file_is_one_clear_error(tmp_path):
     folder = tmp_path / "run" / "checkpoints"
     folder.parent.mkdir()
     folder.write_text("a file where the folder should be")
-    assert last_good_checkpoint(folder) == "none was written yet"
+    assert last_good_checkpoint(folder) == "no checkpoint was written yet"
     with pytest.raises(CheckpointError) as caught:
         save_checkpoint(a_state(), folder, step=7, keep=1, is_best=False)
     assert re.fullmatch(  # the path that failed, not the file it was for
-        rf"could not write the checkpoint {folder} \(File exists\); none was written yet\. "
+        rf"could not write the checkpoint {folder} \(File exists\); no checkpoint was written yet\. "
         rf"Make that path writable \(or move it away\), then continue with "
         rf"trainer\.resume={folder.parent}",
         str(caught.value),

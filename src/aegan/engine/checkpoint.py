@@ -88,9 +88,11 @@ def after_failed_write(err: OSError, run_dir: Path) -> str:
 
 def last_good_checkpoint(folder: Path) -> str:
     """Where a stopped run can resume from, for error messages: "the last good checkpoint is
-    FOLDER/last.pt", or "none was written yet"."""
+    FOLDER/last.pt", or "no checkpoint was written yet"."""
     last = folder / "last.pt"
-    return f"the last good checkpoint is {last}" if last.exists() else "none was written yet"
+    return (
+        f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written yet"
+    )
 
 
 def _folder_hint(path: Path, which: str) -> str:
