@@ -132,15 +132,13 @@ class VaeTask(Task):
         z = (x - torch.sigmoid(logits)) * torch.exp(-log_scale)
         return -(0.5 * z.square() + log_scale + 0.5 * LOG_2PI).flatten(1).sum(1)
 
-    def _terms(self, x: torch.Tensor, amp: Amp | None = None, *, sample: bool = True):
-        """(log p(x|z) (B,), KL per dimension (B, D), posterior mean (B, D))."""
+    def _terms(self, x: torch.Tensor, amp: Amp | None = None):
+        """(log p(x|z) (B,) at one z ~ q(z|x), drawn by the reparameterisation trick; the KL
+        per dimension (B, D))."""
         with amp.autocast() if amp is not None else contextlib.nullcontext():
             mean, logvar = self.net.encode(x)
-            z = mean
-            if sample:  # the reparameterisation trick
-                z = reparameterize(mean, logvar)
-            logits = self.net.decode_logits(z)
-        return self.log_likelihood(logits, x), gaussian_kl(mean, logvar), mean.float()
+            logits = self.net.decode_logits(reparameterize(mean, logvar))
+        return self.log_likelihood(logits, x), gaussian_kl(mean, logvar)
 
     def kl_weight(self) -> torch.Tensor:
         """beta, ramped linearly from 0 over ``kl_warmup_steps`` (0-d, on the device)."""
@@ -150,7 +148,7 @@ class VaeTask(Task):
 
     def train_step(self, batch: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
         x = normalize(batch, "unit")  # (B, C, H, W) in [0, 1]
-        log_px, kl, _ = self._terms(x, amp)
+        log_px, kl = self._terms(x, amp)
         kl = kl.sum(1)  # (B,)
         weight = self.kl_weight()
         loss = (kl * weight - log_px).mean()
@@ -169,7 +167,7 @@ class VaeTask(Task):
         kl_per_dim = torch.zeros(self.latent_dim, dtype=torch.float64, device=self.device)
         for batch in batches:
             x = normalize(batch, "unit")
-            log_px, kl, _ = self._terms(x, amp)
+            log_px, kl = self._terms(x, amp)
             mse = (self.reconstruct(x) - x).square().flatten(1).mean(1)
             count = torch.full((), float(len(x)), device=x.device)
             sums += torch.stack([-log_px.sum(), kl.sum(), mse.sum(), count]).double()
@@ -207,7 +205,7 @@ class VaeTask(Task):
     @torch.no_grad()
     def elbo_terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(-E_q log p(x|z) estimated with one z, KL) per image (B,) each, fp32."""
-        log_px, kl, _ = self._terms(x)
+        log_px, kl = self._terms(x)
         return -log_px, kl.sum(1)
 
     @torch.no_grad()
