@@ -79,3 +79,21 @@ def test_prior_samples_drawn_with_a_generator_repeat_whatever_torchs_global_seed
         draws.append(task.sample(4, generator=torch.Generator().manual_seed(5)))
     assert draws[0].shape == (4, 1, 28, 28)
     torch.testing.assert_close(draws[0], draws[1], atol=0, rtol=0)
+
+
+def test_the_benchmarks_tutorial_loop_descends_the_same_negative_elbo(tmp_path):
+    """``aegan.bench`` times the engine's step against this loop: it must train the model
+    the engine trains, on the same objective, or the comparison is of different work."""
+    task = vae_task(tmp_path)
+    x = torch.zeros(32, 1, 28, 28)  # a tutorial's ToTensor floats: the top half white
+    x[:, :, :14] = 1.0
+    torch.manual_seed(0)
+    before = sum(t.mean() for t in task.elbo_terms(x)).item()
+    weights = [p.detach().clone() for p in task.net.parameters()]
+    step = task.tutorial_step(lambda: (x, None))
+    for _ in range(50):
+        step()
+    moved = [not torch.equal(w, p) for w, p in zip(weights, task.net.parameters(), strict=True)]
+    torch.manual_seed(0)
+    after = sum(t.mean() for t in task.elbo_terms(x)).item()
+    assert all(moved) and after < before / 4, (before, after)  # nats per image: 544 to 30
