@@ -145,8 +145,14 @@ def test_the_vae_reports_its_likelihood_and_its_samples(make_cfg, tmp_path):
     [
         ("model.beta=-1", "model.beta=-1 is not allowed"),
         ("model.likelihood=poisson", "model.likelihood='poisson' is not allowed"),
-        ("model.gaussian_scale=-0.5", "model.gaussian_scale=-0.5 is not allowed"),
-        ("model.gaussian_scale=0.5", "model.gaussian_scale=0.5 is not allowed with model.like"),
+        (("model.likelihood=gaussian", "model.gaussian_scale=-0.5"),
+         r"model.gaussian_scale=-0.5 is not allowed: it must be a number in \[1e-06, 1000000.0\]"),
+        (("model.likelihood=gaussian", "model.gaussian_scale=0"), "model.gaussian_scale=0 is not"),
+        ("model.hidden_dims=[64,0]", "model.hidden_dims\\[1\\]=0 is not allowed: it must be an int"),
+        ("model.net._target_=aegan.models.DenseAutoencoder", "is not allowed here: the VAE needs an "
+         "encoder that gives a mean and a log-variance \\(aegan.models.DenseVAE, ConvVAE\\)"),
+        ("model.gaussian_scale=0.5", "model.gaussian_scale=0.5 is not allowed with model.like"
+         "lihood=bernoulli.* or leave model.gaussian_scale=null$"),
         ("model.kl_warmup_steps=-3", "model.kl_warmup_steps=-3 is not allowed"),
         ("evaluate.iwae_samples=0", "evaluate.iwae_samples=0 is not allowed"),
         ("data=cifar10", "data.binarize=fixed needs grey images; data=cifar10 has 3 channels"),

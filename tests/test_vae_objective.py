@@ -9,6 +9,7 @@ import torch
 
 from aegan.amp import Amp
 from aegan.data import normalize
+from aegan.errors import ConfigError
 from aegan.models.vae import reparameterize
 from aegan.tasks import VaeTask, build_task
 from aegan.tasks.vae import gaussian_kl
@@ -97,3 +98,26 @@ def test_the_benchmarks_tutorial_loop_descends_the_same_negative_elbo(tmp_path):
     torch.manual_seed(0)
     after = sum(t.mean() for t in task.elbo_terms(x)).item()
     assert all(moved) and after < before / 4, (before, after)  # nats per image: 544 to 30
+
+
+class EncoderOnly(torch.nn.Module):
+    """A network without the decoder the VAE calls."""
+
+    def __init__(self, **sizes) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(784, 2)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.layer(x.flatten(1)).chunk(2, dim=1)
+
+
+def test_a_network_without_the_vaes_methods_is_refused_naming_them(tmp_path):
+    with pytest.raises(ConfigError, match=r"^model\.net.*decode_logits"):
+        vae_task(tmp_path, "model.net._target_=test_vae_objective.EncoderOnly")
+
+
+def test_the_pictures_fixed_noise_is_drawn_by_its_seed(tmp_path):
+    a, b, c = (vae_task(tmp_path, f"model.noise_seed={s}").fixed_noise for s in (3, 3, 4))
+    expected = torch.randn(64, 32, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(a, expected, atol=0, rtol=0)
+    assert torch.equal(a, b) and not torch.equal(a, c)
