@@ -36,6 +36,10 @@ engine.distributed     | src/aegan/engine/distributed.py       | tests/test_grad
 tasks.ema              | src/aegan/tasks/ema.py                | tests/test_ema.py tests/test_capture.py
 engine.scalars         | src/aegan/engine/scalars.py           | tests/test_scalars.py tests/test_host_sync.py tests/test_capture.py
 engine.loop            | src/aegan/engine/loop.py src/aegan/engine/reporting.py | tests/test_loop.py tests/test_loop_*.py
+losses.bernoulli       | src/aegan/losses/bernoulli.py         | tests/test_bernoulli_nll.py
+metrics.matching       | src/aegan/metrics/matching.py         | tests/test_matching.py
+tasks.code_prior       | src/aegan/tasks/code_prior.py         | tests/test_code_prior.py
+tasks.vae              | src/aegan/tasks/vae.py                | tests/test_vae.py tests/test_vae_*.py tests/test_hostile_model_settings.py tests/test_hostile_task_numbers.py tests/test_inert_settings.py
 '
 
 rows() { sed -e '/^[[:space:]]*$/d' <<<"$MODULES"; }
