@@ -3,6 +3,7 @@
 import pytest
 
 from aegan.errors import ConfigError
+from aegan.summarize import summarize
 from aegan.sweep_reader import read_sweep
 from conftest import TINY_AE, assert_one_error_line, run_module
 
@@ -33,6 +34,8 @@ def test_a_single_run_that_fails_in_training_is_listed_failed(cli, tmp_path):
     (row,) = read_sweep(tmp_path)
     assert row["status"] == "failed"
     assert row["error"].startswith("NonFiniteError: non-finite loss at step ")
+    # a folder of single runs is not titled a sweep (Hydra's multirun.yaml marks one)
+    assert summarize(tmp_path).startswith(f"# Summary of runs: {tmp_path}\n\n1 job: 1 failed")
 
     trained = tmp_path / "trained"
     assert cli("aegan.train", *TINY_AE, f"hydra.run.dir={trained}").returncode == 0

@@ -69,6 +69,7 @@ def test_grid_sweep_writes_run_dirs_and_a_sorted_summary(tmp_path, capsys):
 
     assert summarize_main([str(sweep_dir)]) == 0
     printed = capsys.readouterr().out
+    assert printed.startswith(f"# Sweep summary: {sweep_dir}\n")
     assert "model.latent_dim" in printed and "2 jobs: 2 ok" in printed
     with open(sweep_dir / "summary.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -157,8 +157,10 @@ def summarize(
 
     statuses = ("ok", "failed", "stopped", "unfinished", "broken")
     counts = {s: sum(row["status"] == s for row in rows) for s in statuses}
+    # Hydra writes multirun.yaml in a sweep's folder; a folder of single runs has none
+    title = "Sweep summary" if (root / "multirun.yaml").is_file() else "Summary of runs"
     lines = [
-        f"# Sweep summary: {printable(str(root))}",
+        f"# {title}: {printable(str(root))}",
         "",
         f"{len(rows)} {'job' if len(rows) == 1 else 'jobs'}: "
         + ", ".join(f"{n} {s}" for s, n in counts.items() if n),

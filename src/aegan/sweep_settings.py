@@ -82,7 +82,8 @@ class CheckSweepSettings(Callback):
         if without:
             shown = ", ".join(without[:5]) + (", ..." if len(without) > 5 else "")
             report_error(
-                f"{len(without)} of {len(rows)} jobs of the sweep ended without results "
+                f"{len(without)} of {len(rows)} {'job' if len(rows) == 1 else 'jobs'} of the sweep "
+                f"ended without results "
                 f"({shown}); the others' are kept: python -m aegan.summarize {folder}"
             )
             raise SystemExit(1)
