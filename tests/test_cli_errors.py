@@ -1,5 +1,8 @@
 """Every entry point's mistakes read the same: ``error: ...`` alone on stderr, exit code 2."""
 
+import errno
+import subprocess
+
 import pytest
 
 from aegan.errors import ConfigError
@@ -47,6 +50,45 @@ def test_a_single_run_that_fails_in_training_is_listed_failed(cli, tmp_path):
     assert_one_error_line(result, "was trained with other settings")
     assert not (trained / "failed.json").exists()
     assert read_sweep(trained)[0]["status"] == "ok"
+
+
+def test_a_failure_record_that_cannot_be_written_leaves_the_error_one_line(
+    cli, tmp_path, monkeypatch
+):
+    """A folder that stopped taking files failed the run, then its failed.json: the second
+    error's traceback buried the first (exit 1), in a sweep too."""
+    import aegan.hydra_job
+
+    def disk_full(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(aegan.hydra_job, "write_json", disk_full)
+    diverges = "model.optimizer.lr=1e30"
+    result = cli("aegan.train", *TINY_AE, diverges, f"hydra.run.dir={tmp_path / 'run'}")
+    assert_one_error_line(result, "non-finite loss at step ")
+    assert "failed.json cannot be written (No space left on device)" in result.stdout
+
+    sweep = ["seed=0,1", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    result = cli("aegan.train", "-m", *TINY_AE, diverges, *sweep)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.count("failed.json cannot be written") == 2
+
+
+def test_a_run_folder_that_takes_no_file_is_refused_before_training(cli, tmp_path):
+    """Only checkpoints/ was probed: a resume into a folder that takes no new file trained
+    its epochs, then failed writing metrics.json."""
+    run = tmp_path / "run"
+    assert cli("aegan.train", *TINY_AE, f"hydra.run.dir={run}").returncode == 0
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    if subprocess.run(["chattr", "+i", str(run)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here (as root, the only unwritable folder)")
+    try:
+        more = ["trainer.resume=auto", "trainer.epochs=2"]
+        result = cli("aegan.train", *TINY_AE, *more, f"hydra.run.dir={run}")
+    finally:
+        subprocess.run(["chattr", "-i", str(run)], check=True)
+    assert_one_error_line(result, f"paths.output_dir={run} is not writable")
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before
 
 
 @pytest.mark.parametrize(

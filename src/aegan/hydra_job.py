@@ -79,17 +79,18 @@ def note_failed_job(err: Exception, *, debug: bool) -> None:
     if isinstance(err, FolderInUseError):  # the folder is another process's: nothing written
         log.error("job %s did not run, the sweep goes on: %s", hydra_cfg.job.num, err)
         return
-    write_failure(err)
+    written = write_failure(err)
     unexpected = debug or not isinstance(err, USER_ERRORS)
     log.error(
-        "job %s failed, the sweep goes on: %s: %s (see %s)", hydra_cfg.job.num,
-        type(err).__name__, err, run_dir / "failed.json", exc_info=bool(unexpected),
+        "job %s failed, the sweep goes on: %s: %s%s", hydra_cfg.job.num, type(err).__name__,
+        err, f" (see {run_dir / 'failed.json'})" if written else "", exc_info=bool(unexpected),
     )  # fmt: skip
 
 
-def write_failure(err: Exception) -> None:
+def write_failure(err: Exception) -> bool:
     """RUN_DIR/failed.json: the error, its type, the run's overrides and the traceback, which
-    ``aegan.summarize`` and ``scripts/compare.py`` show as a failed run."""
+    ``aegan.summarize`` and ``scripts/compare.py`` show as a failed run. False, with a
+    warning, where it cannot be written: the error it records is what the user must see."""
     hydra_cfg = HydraConfig.get()
     failure = {
         "error": str(err),
@@ -97,7 +98,14 @@ def write_failure(err: Exception) -> None:
         "overrides": list(hydra_cfg.overrides.task),
         "traceback": traceback.format_exc(),
     }
-    write_json(Path(hydra_cfg.runtime.output_dir) / "failed.json", failure)
+    path = Path(hydra_cfg.runtime.output_dir) / "failed.json"
+    try:
+        write_json(path, failure)
+    except (OSError, ValueError) as write_err:  # the folder that failed the run, often
+        reason = getattr(write_err, "strerror", None) or write_err
+        log.warning("%s cannot be written (%s): the run is not listed as failed", path, reason)
+        return False
+    return True
 
 
 # what the console line leaves to metrics.json: the floors (shown beside their figures), how

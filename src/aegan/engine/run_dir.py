@@ -117,11 +117,13 @@ def prepare_run_dir(run_dir: Path, resume: str | None = None) -> None:
     check_checkpoint_names(run_dir)
     try:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        # A probe of its own per call: under torchrun every rank probes the same folder.
-        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=run_dir / "checkpoints")
-        os.write(fd, b"ok")
-        os.close(fd)
-        os.unlink(probe)
+        # the folder itself takes metrics.json and the record, checkpoints/ the weights; a
+        # probe of its own per call: under torchrun every rank probes the same folders
+        for folder in (run_dir, run_dir / "checkpoints"):
+            fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=folder)
+            os.write(fd, b"ok")
+            os.close(fd)
+            os.unlink(probe)
     except OSError as err:
         raise ConfigError(
             f"paths.output_dir={run_dir} is not writable ({err.strerror}); choose another folder"
