@@ -215,6 +215,18 @@ def test_load_network_state_refuses_weights_that_do_not_fit(state, message):
     assert_same(network.state_dict(), before)
 
 
+def test_a_negative_running_variance_is_refused_as_nan_would_be():
+    """A batch norm's running variance below 0 gave NaN samples without a word."""
+    state = nn.BatchNorm1d(2).state_dict()
+    state["running_var"][1] = -1.0
+    with pytest.raises(CheckpointError) as caught:
+        load_network_state(nn.BatchNorm1d(2), state, name="G", path="c.pt")
+    assert str(caught.value) == (
+        "c.pt: G a batch norm's running variance is negative (running_var); use an earlier "
+        "checkpoint (checkpoint=best, or a step-*.pt)"
+    )
+
+
 def test_integer_buffers_are_not_checked_for_finiteness():
     source = nn.BatchNorm1d(2)
     source.num_batches_tracked.fill_(7)

@@ -26,7 +26,7 @@ from aegan.engine.device import evaluation_threads
 from aegan.engine.folder_lock import hold_run_folder
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import check_layout, merge_metrics
-from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError
+from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError, NonFiniteError
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.files import write_json
 from aegan.hydra_job import back_to_launch_folder
@@ -209,6 +209,8 @@ def _evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str]) -> 
     check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)
     try:
         metrics = evaluate_task(run.task, run.data, cfg, stop=stop, run_dir=run.path, prefix="")
+    except NonFiniteError as err:  # finite weights whose outputs overflow
+        raise NonFiniteError(f"{run.checkpoint}: {err}") from None
     except TrainingInterrupted as err:
         _note_evaluation_stop(run.path, {"signal": err.signal_name, "step": run.step,
                                          "phase": err.phase, "message": str(err)})  # fmt: skip

@@ -75,6 +75,13 @@ def check_network_state(network: torch.nn.Module, state: Any) -> None:
         raise UnfitWeights(
             f"weights are not finite ({', '.join(nonfinite[:3])} hold NaN or inf)", FINITE_ADVICE
         )
+    # a variance below 0 gives NaN from its first forward pass, as NaN itself would
+    negative = [k for k, v in state.items() if k.endswith("running_var") and (v < 0).any()]
+    if negative:
+        raise UnfitWeights(
+            f"a batch norm's running variance is negative ({', '.join(negative[:3])})",
+            FINITE_ADVICE,
+        )
 
 
 def load_network_state(

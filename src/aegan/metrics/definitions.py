@@ -147,8 +147,8 @@ def _elbo(ev: Evaluation) -> dict[str, float]:
     recon, kl = [], []
     for chunk in ev.data.test_images.split(CHUNK):
         nll, divergence = ev.task.elbo_terms(normalize(chunk.to(ev.device), "unit"))
-        recon.append(nll.double().cpu())
-        kl.append(divergence.double().cpu())
+        recon.append(ev.finite(nll.double().cpu(), "reconstruction terms"))
+        kl.append(ev.finite(divergence.double().cpu(), "KL terms"))
     torch.set_rng_state(generator_state)
     recon_nll, kl_mean = torch.cat(recon).mean().item(), torch.cat(kl).mean().item()
     return {"test/neg_elbo": recon_nll + kl_mean, "test/recon_nll": recon_nll, "test/kl": kl_mean}
@@ -192,6 +192,7 @@ def _iwae(ev: Evaluation) -> dict[str, float]:
             for n in draws:  # independent draws of q(z|x): together one sample of k
                 ev.check_stop("iwae")  # a stop request ends even a long bound in seconds
                 log_w.append(ev.task.log_importance_weights(x, n).cpu())  # (b, n) float64
+                ev.finite(log_w[-1], "importance weights")
             bounds.append(torch.logsumexp(torch.cat(log_w, dim=1), dim=1) - math.log(k))
     finally:  # the caller's random stream, also when stopped
         torch.set_rng_state(generator_state)
@@ -203,7 +204,7 @@ def _iwae(ev: Evaluation) -> dict[str, float]:
 def _active_units(ev: Evaluation) -> dict[str, float]:
     """Latent dimensions whose posterior mean varies over the test set: Cov_x(E_q[z_d]) > 0.01
     (Burda et al. 2016)."""
-    means = ev._map(ev.task.encode, ev.data.test_images).double()  # (N, D)
+    means = ev._map(ev.task.encode, ev.data.test_images, "codes").double()  # (N, D)
     return {"codes/active_units": float((means.var(dim=0) > 0.01).sum().item())}
 
 
@@ -221,7 +222,8 @@ def _prior_match(ev: Evaluation) -> dict[str, float]:
     draws (Gaussian kernel, bandwidth the prior draws' median distance)."""
     count = min(PRIOR_SAMPLES, len(ev.data.test_images))
     generator = torch.Generator().manual_seed(ev.settings.seed)
-    codes = ev._map(lambda x: ev.task.posterior_codes(x, generator), ev.data.test_images[:count])
+    images = ev.data.test_images[:count]
+    codes = ev._map(lambda x: ev.task.posterior_codes(x, generator), images, "codes")
     first, second = (ev.task.sample_prior(count, generator).float().cpu() for _ in range(2))
     bandwidth = median_distance(first)
     return {"codes/mmd": mmd_squared(codes, first, bandwidth),

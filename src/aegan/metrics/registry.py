@@ -42,7 +42,7 @@ import torch
 
 from aegan.contract import can
 from aegan.data import normalize
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, NonFiniteError
 from aegan.metrics.classifier import extract_features, predict_classes
 from aegan.metrics.classifier_cache import load_or_train_classifier
 from aegan.metrics.limits import Needs, check_classes, check_data_sizes
@@ -169,16 +169,31 @@ class Evaluation:
         """Whether the data has two or more classes to probe and classify."""
         return len(self.data.classes) >= 2
 
-    def _map(self, fn: Callable[[torch.Tensor], torch.Tensor], images_u8: torch.Tensor):
-        """``fn`` over [0, 1] float chunks of uint8 images, results concatenated on the CPU."""
+    @staticmethod
+    def finite(values: torch.Tensor, what: str) -> torch.Tensor:
+        """``values`` (one row per image), or ``NonFiniteError`` if any is NaN or inf: weights
+        that are finite can still overflow, and a figure of NaN codes or images would be
+        written as a number (a probe of NaN codes scores chance)."""
+        bad = ~values.isfinite().reshape(len(values), -1).all(dim=1)
+        if bad.any():
+            raise NonFiniteError(
+                f"the model's {what} are NaN or inf for {int(bad.sum())} of {len(values)} "
+                "images: these weights cannot be evaluated"
+            )
+        return values
+
+    def _map(
+        self, fn: Callable[[torch.Tensor], torch.Tensor], images_u8: torch.Tensor, what: str
+    ) -> torch.Tensor:
+        """``fn`` over [0, 1] float chunks of uint8 images, results (``what``: "codes") checked
+        finite and concatenated on the CPU."""
         chunks = images_u8.split(CHUNK)
-        return torch.cat(
-            [fn(normalize(chunk.to(self.device), "unit")).float().cpu() for chunk in chunks]
-        )
+        out = [fn(normalize(chunk.to(self.device), "unit")).float().cpu() for chunk in chunks]
+        return self.finite(torch.cat(out), what)
 
     @cached_property
-    def reconstructions(self) -> torch.Tensor:
-        return self._map(self.task.reconstruct, self.data.test_images)  # (N, C, H, W) in [0, 1]
+    def reconstructions(self) -> torch.Tensor:  # (N, C, H, W) in [0, 1]
+        return self._map(self.task.reconstruct, self.data.test_images, "reconstructions")
 
     @cached_property
     def test_mse(self) -> float:
@@ -193,8 +208,8 @@ class Evaluation:
     def probe(self, encode: Callable[[torch.Tensor], torch.Tensor]) -> float:
         """Linear probe accuracy of codes from ``encode`` ([0, 1] images -> codes)."""
         count = self.settings.probe_train
-        train_codes = self._map(encode, self.data.train_images[:count])
-        test_codes = self._map(encode, self.data.test_images)
+        train_codes = self._map(encode, self.data.train_images[:count], "codes")
+        test_codes = self._map(encode, self.data.test_images, "codes")
         return linear_probe_accuracy(
             train_codes, self.data.train_labels[:count], test_codes, self.data.test_labels
         )
@@ -219,7 +234,8 @@ class Evaluation:
     @cached_property
     def samples(self) -> torch.Tensor:
         generator = torch.Generator().manual_seed(self.settings.seed)
-        return self.task.sample(self.count, generator).float().cpu()  # (n, C, H, W) in [0, 1]
+        samples = self.task.sample(self.count, generator).float().cpu()  # (n, C, H, W) in [0, 1]
+        return self.finite(samples, "samples")
 
     @cached_property
     def real(self) -> torch.Tensor:
@@ -248,6 +264,7 @@ class Evaluation:
             counts = torch.zeros(self.task.categories, len(self.data.classes), dtype=torch.long)
             for value in range(self.task.categories):
                 images = self.task.generate_with_code(value, per_value, generator).float().cpu()
+                self.finite(images, "samples")
                 counts[value] = torch.bincount(
                     predict_classes(self.classifier, images), minlength=counts.shape[1]
                 )
