@@ -7,6 +7,7 @@ import copy
 import hashlib
 import math
 import re
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -19,7 +20,7 @@ from aegan.engine.state import Progress, checkpoint_state, restore
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
 from aegan.files import atomic_save
 from aegan.train import train
-from conftest import TINY_AE, built, compose_config
+from conftest import TINY_AE, assert_one_error_line, built, compose_config
 
 RESUME = [*TINY_AE, "data.subset=640", "logger.enabled=false"]
 
@@ -207,6 +208,25 @@ def test_a_refused_command_leaves_the_runs_record_alone(cli, tmp_path):
     assert "trainer.epochs=2" in (run / ".hydra" / "overrides.yaml").read_text()
 
 
+@pytest.mark.parametrize(
+    ("metrics", "what"), [("[probe]", "codes"), ("[reconstruction]", "reconstructions")]
+)
+def test_weights_whose_outputs_overflow_give_no_figures(ae, cli, tmp_path, metrics, what):
+    """Finite weights, NaN outputs: the probe scored chance (0.1) into metrics.json, the
+    reconstruction metrics stopped in a traceback."""
+    run = tmp_path / "run"
+    shutil.copytree(ae[0], run)
+    overflowing = copy.deepcopy(ae[1])
+    weights = overflowing["networks"]["autoencoder"]
+    first = next(k for k, v in weights.items() if v.dim() == 2)
+    weights[first].fill_(3e38)  # inf after the first layer, inf - inf = NaN after the second
+    path = saved(overflowing, run)
+    before = (run / "metrics.json").read_bytes()
+    result = cli("aegan.evaluate", f"run={run}", f"metrics={metrics}")
+    assert_one_error_line(result, f"{path}: the model's {what} are NaN or inf for ")
+    assert (run / "metrics.json").read_bytes() == before  # no figure written
+
+
 def test_a_record_value_the_model_refuses_names_the_file(ae, tmp_path):
     path = saved(changed(ae[1], "config.model.loss", "nope"), tmp_path)
     line = refusal(path)
@@ -270,6 +290,21 @@ def test_a_run_folder_with_a_file_where_a_folder_goes_is_one_line(cli, tmp_path,
     assert refused.returncode == 2 and f"{run / name} is " in output, output[-2000:]
     assert "where a run keeps" in output
     assert "Traceback" not in output and not (run / "checkpoints" / "last.pt").exists()
+
+
+def test_a_trained_run_whose_record_is_a_folder_is_refused_untouched(ae, cli, tmp_path):
+    """A folder in config.yaml's place failed the resume as it wrote its record, and the
+    trained run was then listed as failed (failed.json)."""
+    run = tmp_path / "run"
+    shutil.copytree(ae[0], run)
+    (run / ".hydra" / "config.yaml").mkdir(parents=True)
+    before = digest(run)
+    more = ["trainer.resume=auto", "trainer.epochs=2"]
+    refused = cli("aegan.train", *RESUME, *more, f"hydra.run.dir={run}")
+    assert_one_error_line(refused, f"{run / '.hydra' / 'config.yaml'} is a folder, where a run")
+    after = digest(run)
+    after.pop("train.log")  # the refusal's line, there as on the console
+    assert after == before and not (run / "failed.json").exists()
 
 
 def test_an_override_of_load_run_is_blamed_as_the_users(ae):

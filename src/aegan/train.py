@@ -258,9 +258,9 @@ def main(cfg: DictConfig) -> float | None:
 
     def own_folder() -> None:
         nonlocal owned
-        owned = True
         if is_rank_zero():
             write_hydra_record(composed)
+        owned = True  # after the record: a folder that refuses it was never this run's
 
     try:
         check_hydra_dirs()  # before the record is written there

@@ -29,7 +29,9 @@ TRAINING_PREFIXES = ("train/", "val/")
 
 # What a run keeps in its folder, and whether each is a folder (True) or a file.
 RUN_LAYOUT = {".hydra": True, "checkpoints": True, "tb": True, "samples": True,
-              "metrics.json": False, "failed.json": False, "stopped.json": False}  # fmt: skip
+              "metrics.json": False, "failed.json": False, "stopped.json": False,
+              ".hydra/config.yaml": False, ".hydra/hydra.yaml": False,
+              ".hydra/overrides.yaml": False}  # fmt: skip
 
 
 def check_layout(run_dir: Path) -> None:
