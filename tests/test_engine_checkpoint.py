@@ -3,6 +3,7 @@ where files go and how they are found. Refusals of damaged files: test_checkpoin
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -209,6 +210,14 @@ def test_resolve_checkpoint_says_a_folder_holds_the_checkpoints_place(tmp_path):
     assert str(caught.value).endswith(
         f"; {tmp_path / 'checkpoints' / 'last.pt'} is no file: move it away"
     )
+
+
+def test_resolve_checkpoint_says_a_fifo_is_no_checkpoint_file(tmp_path):
+    """It said "expected a .pt file", of a path that names one."""
+    os.mkfifo(tmp_path / "last.pt")
+    with pytest.raises(CheckpointError) as caught:
+        resolve_checkpoint(tmp_path / "last.pt")
+    assert str(caught.value).endswith("; it is not a regular file (a FIFO or a device?)")
 
 
 def test_best_of_a_checkpoint_file_is_refused(tmp_path):

@@ -127,6 +127,9 @@ def test_result_files_are_strict_json_with_nonfinite_values_flagged(tmp_path_fac
 # ---- data paths: the folder the user named, or one line -----------------------------------
 
 
+TRAIN_IMAGES = "train-images-idx3-ubyte"
+
+
 def idx_folder(folder: Path, skip: str | None = None) -> Path:
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
@@ -143,12 +146,21 @@ def idx_folder(folder: Path, skip: str | None = None) -> Path:
     [(lambda p: (p.write_text(""), p)[1], "is a file, not a folder"),
      (lambda p: (p.mkdir(), p)[1], "lacks fashion_mnist IDX files: train-images-idx3-ubyte"),
      (lambda p: idx_folder(p, skip="t10k-labels-idx1-ubyte"),
-      "lacks fashion_mnist IDX files: t10k-labels-idx1-ubyte (.gz or not)")],
+      "lacks fashion_mnist IDX files: t10k-labels-idx1-ubyte (.gz or not)"),
+     # there, but no file: it was "not there"
+     (lambda p: (os.mkfifo(idx_folder(p, skip=TRAIN_IMAGES) / TRAIN_IMAGES), p)[1],
+      f"{TRAIN_IMAGES} is not a regular file; the fashion_mnist IDX files must be"),
+     (lambda p: ((idx_folder(p, skip=TRAIN_IMAGES) / f"{TRAIN_IMAGES}.gz").mkdir(), p)[1],
+      f"{TRAIN_IMAGES}.gz is not a regular file"),
+     # images of no pixel were named as model.net.image_shape=[1, 0, 0], a size nobody set
+     (lambda p: (write_idx(idx_folder(p, skip=TRAIN_IMAGES) / TRAIN_IMAGES,
+                           np.zeros((200, 0, 0))), p)[1],
+      "train images are 0x0 pixels; an image has at least one row and one column")],
 )  # fmt: skip
 def test_a_named_data_root_is_never_replaced(make_cfg, tmp_path, make, message):
     root = make(tmp_path / "root")  # not tmp_path / "data": make_cfg's paths.data_dir
     cfg = make_cfg(*TINY_AE, f"data.root={root}", "data.subset=null", "data.val_size=10")
-    with pytest.raises((ConfigError, DataNotFoundError)) as info:  # a file: before reading
+    with pytest.raises((ConfigError, DataNotFoundError, DataFileError)) as info:
         train(cfg)
     assert message in str(info.value) and "\n" not in str(info.value)
 

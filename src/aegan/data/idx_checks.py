@@ -47,6 +47,11 @@ def check_idx_contents(folder: Path, arrays: dict[str, torch.Tensor], num_classe
                 f"{folder}: {split} images {tuple(images.shape)} and labels "
                 f"{tuple(labels.shape)} do not match (expected (N, H, W) and (N,), N >= 1)"
             )
+        if 0 in images.shape[1:]:  # else named later as a model's size, which nobody set
+            raise DataFileError(
+                f"{folder}: {split} images are {images.shape[1]}x{images.shape[2]} pixels; an "
+                "image has at least one row and one column"
+            )
         if images.dtype != torch.uint8:
             raise DataFileError(f"{folder}: {split} images are {images.dtype}, not bytes (0-255)")
         if labels.is_floating_point() or labels.min() < 0 or labels.max() >= num_classes:

@@ -140,6 +140,13 @@ def _named_idx_dir(name: str, root: Path, tv_name: str) -> Path:
             f"data.root={root} is {what}; pass the folder holding the {name} IDX files"
         )
     missing = [stem for stem in IDX_FILES.values() if _idx_path(root, stem) is None]
+    # there, but a folder, a FIFO or a device: "not there" would send the user looking
+    odd = [root / n for stem in missing for n in (stem, stem + ".gz") if os.path.lexists(root / n)]
+    if odd:
+        raise DataNotFoundError(
+            f"data.root={root}: {odd[0].name} is not a regular file; the {name} IDX files "
+            "must be (.gz or not)"
+        )
     raise DataNotFoundError(
         f"data.root={root} lacks {name} IDX files: {', '.join(missing)} (.gz or not) are not there"
     )

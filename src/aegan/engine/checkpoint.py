@@ -119,8 +119,9 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
             if candidate.is_file() and not (given_a_file and which != "last"):
                 return candidate
         stopped_early = any((p / "last.pt").is_file() for p in (path, path / "checkpoints"))
-        not_files = [c for c in (path / f"{which}.pt", path / "checkpoints" / f"{which}.pt")
-                     if c.exists() and not c.is_file()]  # fmt: skip
+        # a FIFO or a device given as the file itself, or a folder in a checkpoint's place
+        not_files = [c for c in (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt")
+                     if c.exists() and not c.is_file() and not (c == path and c.is_dir())]  # fmt: skip
         folder_hint = _folder_hint(path, which)
     except (OSError, RuntimeError, ValueError) as err:  # too long, ~nosuchuser, a NUL byte
         reason = str(getattr(err, "strerror", None) or err).rstrip(".")
@@ -133,7 +134,9 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
             f"own weights; name its run folder to take the run's {which}.pt"
         )
     hint = ""
-    if not_files:
+    if not_files and not_files[0] == path:
+        hint = "; it is not a regular file (a FIFO or a device?)"
+    elif not_files:
         hint = f"; {not_files[0]} is no file: move it away"
     elif which != "last" and stopped_early:
         hint = "; it holds last.pt (no epoch had ended when it stopped?): use checkpoint=last"
