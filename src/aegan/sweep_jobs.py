@@ -11,12 +11,15 @@ are few. A single run refused here leaves no folder behind.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
 from omegaconf import DictConfig, open_dict
@@ -34,7 +37,22 @@ SAY_CHECKING = 20  # jobs: more than this, and the pause before the first is sai
 
 def check_run(config: DictConfig) -> None:
     """``config`` (Hydra's composed run, before its folder) as its job will check it."""
-    validate_config(_without_hydra(config), in_job=False)
+    with _as_job(config):
+        validate_config(_without_hydra(config), in_job=False)
+
+
+@contextmanager
+def _as_job(config: DictConfig) -> Iterator[None]:
+    """Hydra's record of ``config``'s run (``HydraConfig``) while it is checked before
+    Hydra runs it, as its job will have it: ``model.name`` is held to the option it was
+    composed from (``model=vae``), not passed for want of one."""
+    instance = HydraConfig.instance()
+    before = instance.cfg
+    instance.set_config(copy.deepcopy(config))  # it marks the node it is given read-only
+    try:
+        yield
+    finally:
+        instance.cfg = before
 
 
 def check_every_job(config: DictConfig) -> None:
@@ -63,7 +81,8 @@ def check_every_job(config: DictConfig) -> None:
     for num, job in enumerate(jobs):
         try:
             job_config = loader.load_sweep_config(config, job)
-            validate_config(_without_hydra(job_config), in_job=False)
+            with _as_job(job_config):
+                validate_config(_without_hydra(job_config), in_job=False)
         except Exception as err:
             # a mistake, or Hydra's own (a value that cannot be resolved) in its one line
             line = str(err) if isinstance(err, USER_ERRORS) else hydra_error_line(err)

@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 
 from aegan.cli import report_error
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, check_not_in_use
+from aegan.engine.run_dir import check_not_inside_a_run
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
 from aegan.sweep_folders import check_sweep_folder
@@ -53,6 +54,7 @@ class CheckSweepSettings(Callback):
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=False)
             if kwargs.get("config_name") == "train":
+                check_not_inside_a_run(Path(str(config.hydra.run.dir)), "hydra.run.dir")
                 _mistakes_only(lambda: check_run(config))
                 _mistakes_only(
                     lambda: check_not_in_use(Path(str(config.hydra.run.dir)), TRAIN_ELSEWHERE)
@@ -66,6 +68,8 @@ class CheckSweepSettings(Callback):
             check_sweep_settings(config.hydra)
             check_sweep_folder(config)
             if kwargs.get("config_name") == "train":
+                sweep_dir = Path(str(config.hydra.sweep.dir))
+                check_not_inside_a_run(sweep_dir, "hydra.sweep.dir", itself=True)
                 _mistakes_only(lambda: check_every_job(config))
 
         _refuse_in_one_line(check, config)

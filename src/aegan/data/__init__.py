@@ -18,7 +18,13 @@ from aegan.data.batches import (
 from aegan.data.idx import read_idx
 from aegan.data.image_files import Listing, shown
 from aegan.data.image_folder import list_image_folder, load_image_folder
-from aegan.data.sources import ImageData, load_cifar10, load_idx_dataset
+from aegan.data.sources import (
+    IDX_DATASETS,
+    ImageData,
+    load_cifar10,
+    load_idx_dataset,
+    named_idx_dir,
+)
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
 from aegan.files import check_folder
 
@@ -124,6 +130,8 @@ def check_data_config(data_cfg: DictConfig) -> None:
     exists = check_folder("data.root", root, allow_none=True)
     if root is not None and data_cfg.name != "cifar10" and not exists:  # cifar10 downloads there
         raise ConfigError(f"data.root={root} does not exist; pass a folder that holds the data set")
+    if root is not None and data_cfg.name in IDX_DATASETS:  # its files by name: a few stat()s
+        named_idx_dir(data_cfg.name, Path(root).expanduser())
 
 
 def _checked_listing(data_cfg: DictConfig) -> Listing:

@@ -128,9 +128,13 @@ def _try_torchvision_download(dataset_cls_name: str, data_dir: Path) -> str:
         return f"torchvision download failed: {_one_line(err)}"
 
 
-def _named_idx_dir(name: str, root: Path, tv_name: str) -> Path:
-    """The folder under ``data.root`` holding the four IDX files; one line saying what is
-    missing there otherwise."""
+IDX_DATASETS = {"fashion_mnist": "FashionMNIST", "mnist": "MNIST"}  # name -> torchvision's
+
+
+def named_idx_dir(name: str, root: Path) -> Path:
+    """The folder under ``data.root`` holding the four IDX files of ``name`` (a key of
+    ``IDX_DATASETS``); one line saying what is missing there otherwise."""
+    tv_name = IDX_DATASETS[name]
     folder = _find_idx_dir([root, root / tv_name / "raw"])
     if folder is not None:
         return folder
@@ -201,10 +205,10 @@ def load_idx_dataset(
     (Fashion-MNIST), the torchvision layout under ``paths.data_dir``; then install the
     Debian package ``dataset-fashion-mnist`` (as root), then torchvision's download.
     """
-    tv_name = {"fashion_mnist": "FashionMNIST", "mnist": "MNIST"}[name]
+    tv_name = IDX_DATASETS[name]
     classes = FASHION_MNIST_CLASSES if name == "fashion_mnist" else MNIST_CLASSES
     if root:  # the folder the user named holds the data, or the run stops: no fallback
-        folder = _named_idx_dir(name, Path(root).expanduser(), tv_name)
+        folder = named_idx_dir(name, Path(root).expanduser())
         how = "found"
     else:
         folder, how = _find_or_fetch_idx(name, tv_name, data_dir, download)

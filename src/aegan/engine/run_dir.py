@@ -9,10 +9,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig
 
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
+from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError
 from aegan.files import free_name, keep_aside, write_json
 from aegan.logger import flatten_config
@@ -54,6 +56,18 @@ def earlier_run(run_dir: Path) -> Path | None:
         if path.exists():
             return path
     return None
+
+
+def check_not_inside_a_run(folder: Path, key: str, *, itself: bool = False) -> None:
+    """``folder`` (``itself`` too: a sweep's, whose jobs go below it) is not below a trained
+    run's folder: a run there would put its files among that run's, and a sweep's reader
+    would take it for one of its jobs."""
+    folder = folder.expanduser().absolute()
+    for parent in ([folder] if itself else []) + list(folder.parents):
+        if earlier_run(parent) is None:
+            continue
+        where = "holds a trained run" if parent == folder else f"is inside the trained run {parent}"
+        raise ConfigError(f"{key}={folder} {where}; choose a folder outside it")
 
 
 def check_not_overwriting(run_dir: Path, resume: str | None) -> None:
@@ -115,6 +129,7 @@ def prepare_run_dir(run_dir: Path, resume: str | None = None) -> None:
     """Fail at the start, not after an hour, when the output folder cannot take checkpoints
     or holds a run that this one would overwrite."""
     check_layout(run_dir)
+    check_not_inside_a_run(run_dir, "paths.output_dir")
     check_not_overwriting(run_dir, resume)
     check_checkpoint_names(run_dir)
     try:
@@ -185,14 +200,28 @@ def resume_state(cfg: DictConfig, run_dir: Path, record: dict) -> tuple[dict, Pa
     if cfg.trainer.resume:
         path = resolve_checkpoint(cfg.trainer.resume)
         state = load_checkpoint(path)
-        saved, now = state["choices"].get("model"), record["choices"]["model"]
-        if saved != now:  # before the data is read: its weights cannot fit this model
-            raise CheckpointError(
-                f"{path}: a checkpoint of model={saved}, not model={now}; resume it with "
-                f"model={saved}, or start this run without trainer.resume"
-            )
+        check_resumed_model(state, record["choices"]["model"], path)
         return state, path
     return None
+
+
+def check_resumable(path: Path, task: Any, model: str) -> None:
+    """``trainer.resume``'s checkpoint read and held to the configured model (``task`` may
+    be built on the meta device) before the run's folder is made: the file, its model,
+    its weights' names and shapes. ``resume_state`` reads it again to continue it."""
+    state = load_checkpoint(path)
+    check_resumed_model(state, model, path)
+    check_weights(task, state, path=path)
+
+
+def check_resumed_model(state: dict, model: str, path: Path) -> None:
+    """A checkpoint given as ``trainer.resume`` is of ``model`` (the option's name)."""
+    saved = state["choices"].get("model")
+    if saved != model:  # before the data is read: its weights cannot fit this model
+        raise CheckpointError(
+            f"{path}: a checkpoint of model={saved}, not model={model}; resume it with "
+            f"model={saved}, or start this run without trainer.resume"
+        )
 
 
 def keep_later_checkpoints(run_dir: Path, start: Path, step: int) -> Path | None:

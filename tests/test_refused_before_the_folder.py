@@ -1,0 +1,59 @@
+"""A run that cannot work is refused before Hydra makes its folder: no folder, no
+``failed.json`` listing it as failed, no train.log; and no run goes inside a trained run's
+folder, where its files would mix with that run's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aegan.train import train
+from conftest import TINY_AE, assert_one_error_line, compose_config
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("refused-before") / "base"
+    train(compose_config(TINY_AE, run))
+    return run
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [(["data.name=mnist"], "data.name='mnist' is not allowed: it must be 'fashion_mnist'"),
+     (["model.name=vae"], "model.name='vae' is not allowed: it must be 'autoencoder'"),
+     (["data.root={empty}"], "lacks fashion_mnist IDX files"),
+     (["trainer.resume={junk}"], "junk.pt: not a readable checkpoint"),
+     (["trainer.resume={base}", "model=vae"], "a checkpoint of model=autoencoder, not model=vae"),
+     (["trainer.resume={base}", "model.latent_dim=16"], "weights do not fit the configured model")],
+)  # fmt: skip
+def test_a_run_that_cannot_work_leaves_no_folder(cli, trained, tmp_path, overrides, message):
+    """Each was refused in one line, after its folder was made: a folder holding a
+    failed.json that listed a run that never started as failed."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint" * 64)
+    paths = {"empty": tmp_path / "empty", "junk": tmp_path / "junk.pt", "base": trained}
+    given = [o.format(**paths) for o in overrides]
+    result = cli("aegan.train", *TINY_AE, *given, f"hydra.run.dir={tmp_path / 'new'}")
+    assert_one_error_line(result, message)
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("below", [".hydra", "checkpoints", "tb", "sub/deeper"])
+def test_no_run_trains_inside_a_trained_runs_folder(cli, trained, below):
+    """Only the run's folder itself was refused: a run in its .hydra/ or checkpoints/
+    trained there, its files among the trained run's."""
+    before = sorted(p.relative_to(trained) for p in trained.rglob("*"))
+    result = cli("aegan.train", *TINY_AE, f"hydra.run.dir={trained / below}")
+    assert_one_error_line(
+        result, f"hydra.run.dir={trained / below} is inside the trained run {trained}; choose"
+    )
+    assert sorted(p.relative_to(trained) for p in trained.rglob("*")) == before
+
+
+def test_no_sweep_goes_into_a_trained_runs_folder(cli, trained):
+    before = sorted(p.relative_to(trained) for p in trained.rglob("*"))
+    result = cli("aegan.train", "-m", *TINY_AE, "seed=0,1", f"hydra.sweep.dir={trained}")
+    assert_one_error_line(result, f"hydra.sweep.dir={trained} holds a trained run; choose")
+    assert sorted(p.relative_to(trained) for p in trained.rglob("*")) == before
