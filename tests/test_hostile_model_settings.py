@@ -88,10 +88,17 @@ CASES = [
     ("conv_vae", {"model.net.kernel_size": 2}, "model.net.kernel_size=2 is not allowed: it must be odd"),
     ("conv_vae", {"model.net.kernel_size": 2**63 - 1}, "model.net.kernel_size=9223372036854775807 is not allowed"),
     ("dcgan", {"model.generator.kernel_size": 0}, "model.generator.kernel_size=0 is not allowed"),
+    # within [1, 63] but wider than the images: mostly padding, minutes a step and a late stop
+    ("conv_autoencoder", {"model.net.kernel_size": 61}, "model.net.kernel_size=61 is not allowed: it must be at most the images' side (28)"),
+    ("dcgan", {"model.generator.kernel_size": 29}, "model.generator.kernel_size=29 is not allowed: it must be at most the images' side (28)"),
     ("conv_autoencoder", {"model.net.encoder_channels": None}, "model.net.encoder_channels=null is not allowed: it must be a list"),
     ("conv_vae", {"model.net.encoder_channels": []}, "model.net.encoder_channels=[] is not allowed: it must be a list of at least 1"),
-    ("conv_vae", {"model.net.decoder_channels": [-3]}, "model.net.decoder_channels[0]=-3 is not allowed"),
+    ("conv_vae", {"model.net.decoder_channels": [256, -3]}, "model.net.decoder_channels[1]=-3 is not allowed"),
     ("dcgan", {"model.discriminator.channels": []}, "model.discriminator.channels=[] is not allowed"),
+    # a generator's first width is its start size's: "at least 1" then "at least 2 entries"
+    ("dcgan", {"model.generator.channels": [256]}, "model.generator.channels=[256] is not allowed: it must be a list of at least 2 layer sizes"),
+    ("conv_vae", {"model.net.decoder_channels": [256]}, "model.net.decoder_channels=[256] is not allowed: it must be a list of at least 2 layer sizes"),
+    ("vae_gan", {"model.decoder.channels": [256]}, "model.decoder.channels=[256] is not allowed: it must be a list of at least 2"),
     ("vae_gan", {"model.decoder.channels": None}, "model.decoder.channels=null is not allowed"),
     ("dcgan", {"model.discriminator.dropout": 1}, "model.discriminator.dropout=1 is not allowed: it must be a number in [0, 1)"),
     ("bigan", {"model.discriminator.dropout": -0.5}, "model.discriminator.dropout=-0.5 is not allowed"),

@@ -31,6 +31,7 @@ from aegan.tasks.tied import SET_BY, check_sizes_set, has_member, plain_value
 MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
 WIDTHS = ("latent_dim", "out_features")  # network settings that are layer widths
 COUNTS = ("num_labels", "categories", "continuous")  # may be 0: none of them
+GENERATOR = "aegan.models.Generator"  # its channels (a decoder's decoder_channels): 2 or more
 OWN_NETWORKS = "aegan.models."  # the networks whose settings check_network_settings knows
 
 
@@ -93,7 +94,11 @@ def build_network(
     check_sizes_set(key, cfg, sizes, {**SET_BY, **(set_by or {})})
     settings = {**cfg, **sizes}
     if str(cfg.get("_target_", "")).startswith(OWN_NETWORKS):  # a user's may mean otherwise
-        check_network_settings(key, {k: v for k, v in cfg.items() if k not in sizes})
+        own = {k: v for k, v in cfg.items() if k not in sizes}
+        generator_widths = "channels" if cfg["_target_"] == GENERATOR else "decoder_channels"
+        if generator_widths in own:  # its first layer maps the code to a start size, then ups
+            check_sizes(f"{key}.{generator_widths}", own[generator_widths], min_length=2)
+        check_network_settings(key, own, image_shape=sizes.get("image_shape"))
     for name, value in settings.items():  # sizes and counts: none is negative
         if isinstance(value, int) and not isinstance(value, bool) and value < 0:
             raise ConfigError(f"{key}.{name}={value} is not allowed: it must be >= 0")
@@ -227,16 +232,24 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def check_network_settings(key: str, settings: dict[str, Any]) -> None:
+def check_network_settings(
+    key: str, settings: dict[str, Any], image_shape: Sequence[int] | None = None
+) -> None:
     """Raise ``ConfigError`` for a setting of one of aegan's networks (``kernel_size``,
     ``dropout``, ``channels``, ``*_hidden``...) outside what its layers accept: unchecked,
-    torch's own error names neither the setting nor the value."""
+    torch's own error names neither the setting nor the value. ``image_shape``: the
+    network's (C, H, W), where it has one."""
     for name, value in settings.items():
         full = f"{key}.{name}"
         if name == "kernel_size":  # "same" padding: an odd kernel
             check_number(full, value, low=1, high=MAX_KERNEL, integer=True)
             if value % 2 == 0:
                 raise ConfigError(f"{full}={value} is not allowed: it must be odd (1, 3, 5, ...)")
+            side = min(image_shape[1:]) if image_shape and len(image_shape) == 3 else None
+            if side is not None and value > side:  # mostly padding, and minutes a step
+                raise ConfigError(
+                    f"{full}={value} is not allowed: it must be at most the images' side ({side})"
+                )
         elif name == "dropout":  # 1 zeroes every feature: D would see nothing
             check_number(full, value, low=0, high=1, high_open=True)
         elif name.endswith(("channels", "hidden_dims")) and not isinstance(value, int):
