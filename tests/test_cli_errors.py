@@ -186,3 +186,12 @@ def test_a_setting_deleted_on_the_command_line_is_one_line(cli, module, override
     run = [f"run={tmp_path}/none"] if module == "aegan.evaluate" else []
     result = cli(module, *run, override, f"hydra.run.dir={tmp_path}")
     assert_one_error_line(result, f"{key} is not set (deleted with ~{key}?)")
+
+
+def test_a_value_hydra_reads_only_quoted_is_shown_quoted(cli, tmp_path):
+    """A path with a letter outside ASCII got Hydra's lexer error alone."""
+    run = tmp_path / "ünïcødé"
+    result = cli("aegan.train", f"hydra.run.dir={run}", "trainer.epochs=0")
+    assert_one_error_line(result, f"; quote the value: \"hydra.run.dir='{run}'\"")
+    quoted = cli("aegan.train", f"hydra.run.dir='{run}'", "trainer.epochs=0")
+    assert_one_error_line(quoted, "trainer.epochs=0 is not allowed")

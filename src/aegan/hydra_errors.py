@@ -156,8 +156,13 @@ def _override_in_flight(err: BaseException) -> str | None:
 
 def _quoting_hint(override: str) -> str:
     """For a list whose items hold '=' unquoted (``aegan.evaluate``'s
-    ``overrides=[trainer.epochs=2]``), the same list with those items quoted; else ""."""
+    ``overrides=[trainer.epochs=2]``), the same list with those items quoted; for a value
+    Hydra reads only quoted (a path with a letter outside ASCII, or a space), the value
+    quoted; else ""."""
     key, _, value = override.partition("=")
+    plain = not value.startswith(("'", '"', "[", "{"))
+    if plain and "'" not in value and (not value.isascii() or any(c.isspace() for c in value)):
+        return f"; quote the value: \"{key}='{value}'\""
     if not (value.startswith("[") and value.endswith("]") and "=" in value):
         return ""
     items = [item.strip() for item in value[1:-1].split(",")]
