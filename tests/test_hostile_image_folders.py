@@ -151,14 +151,17 @@ def test_a_photo_is_read_turned_as_its_exif_orientation_says(tmp_path):
     [
         ("bad.ppm", b"P6\n8 x\n255\n" + bytes(192), "unreadable image"),
         ("empty.png", b"", "unreadable image"),
-        ("float.tif", None, "floating-point pixels (PIL mode F) have no fixed range"),
+        ("float.tif", np.full((8, 8), 0.5, np.float32), "floating-point pixels (PIL mode F) have no fixed range"),
+        ("int32.tif", np.full((8, 8), 10**9, np.int32), "32-bit integer pixels (PIL mode I, 1000000000 to 1000000000) have no fixed range"),
+        ("negative.tif", np.full((8, 8), -5, np.int32), "32-bit integer pixels (PIL mode I, -5 to -5)"),
     ],
-)
+)  # fmt: skip
 def test_a_damaged_or_unusable_image_is_one_line_naming_it(cli, tmp_path, name, content, reason):
-    """A damaged PPM raised a ValueError, a traceback; a float TIFF read as black."""
+    """A damaged PPM raised a ValueError, a traceback; a float TIFF read as black, a 32-bit
+    integer one as white."""
     root = image_folder(tmp_path / "images", classes=2, per_class=30)
-    if content is None:
-        Image.fromarray(np.full((8, 8), 0.5, np.float32)).save(root / "c0" / name)
+    if isinstance(content, np.ndarray):
+        Image.fromarray(content).save(root / "c0" / name)
     else:
         (root / "c0" / name).write_bytes(content)
     result = cli("aegan.train", *folder_run(root), f"hydra.run.dir={tmp_path}/run")

@@ -89,7 +89,7 @@ def _decoded(path: Path, channels: int, image_size: int, modes: Counter) -> torc
                     f"{shown(path)}: floating-point pixels (PIL mode F) have no fixed range; "
                     "save the image with 8 or 16 bits per channel"
                 )
-            image, mode = _opaque(_eight_bit(ImageOps.exif_transpose(image)))  # as shown
+            image, mode = _opaque(_eight_bit(ImageOps.exif_transpose(image), path))  # as shown
             modes[mode] += 1
             image = image.convert("L" if channels == 1 else "RGB")
             side = min(image.size)  # centre crop to a square, then resize
@@ -126,11 +126,17 @@ def _transparency_note(modes: Counter) -> str:
     return f"; {transparent} with transparent pixels, composited onto white {BACKGROUND}"
 
 
-def _eight_bit(image: Image.Image) -> Image.Image:
+def _eight_bit(image: Image.Image, path: Path) -> Image.Image:
     """A 16-bit grey image (PIL's ``I;16`` modes, or ``I`` from a 16-bit PNG) in 8 bits by its
-    top byte: ``Image.convert`` clips its values to 255 instead, and every image is white."""
+    top byte: ``Image.convert`` clips its values to 255 instead, and every image is white.
+    ``I`` values beyond 16 bits (a 32-bit TIFF) are refused: they have no fixed range."""
     if not (image.mode.startswith("I;16") or image.mode == "I"):
         return image
     array = np.asarray(image).astype(np.int64)
+    if array.max(initial=0) > 65535 or array.min(initial=0) < 0:  # clipped: a white image
+        raise DataFileError(
+            f"{shown(path)}: 32-bit integer pixels (PIL mode {image.mode}, {array.min()} to {array.max()}) "
+            "have no fixed range; save the image with 8 or 16 bits per channel"
+        )
     shift = 8 if array.max(initial=0) > 255 else 0  # an I image of 8-bit values stays as it is
     return Image.fromarray(np.clip(array >> shift, 0, 255).astype(np.uint8), "L")
