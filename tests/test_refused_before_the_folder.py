@@ -57,3 +57,20 @@ def test_no_sweep_goes_into_a_trained_runs_folder(cli, trained):
     result = cli("aegan.train", "-m", *TINY_AE, "seed=0,1", f"hydra.sweep.dir={trained}")
     assert_one_error_line(result, f"hydra.sweep.dir={trained} holds a trained run; choose")
     assert sorted(p.relative_to(trained) for p in trained.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "message"),
+    [("aegan.train", ["hydra.run.dir={run}"], "already holds a trained run"),
+     ("aegan.evaluate", ["run={run}", "samples=0"], "samples=0 is not allowed"),
+     ("aegan.evaluate", ["run={run}", "checkpoint=middle"], "checkpoint='middle' is not allowed")],
+)  # fmt: skip
+def test_a_refused_command_writes_nothing_in_the_trained_run(cli, trained, module, args, message):
+    """Each was refused after Hydra had opened its log in the run's folder: a line in the
+    trained run's train.log, or an evaluate.log for an evaluation that never ran."""
+    before = {p.relative_to(trained): p.read_bytes() for p in trained.rglob("*") if p.is_file()}
+    extra = TINY_AE if module == "aegan.train" else []
+    result = cli(module, *extra, *(a.format(run=trained) for a in args))
+    assert_one_error_line(result, message)
+    after = {p.relative_to(trained): p.read_bytes() for p in trained.rglob("*") if p.is_file()}
+    assert after == before

@@ -38,7 +38,7 @@ SAY_CHECKING = 20  # jobs: more than this, and the pause before the first is sai
 def check_run(config: DictConfig) -> None:
     """``config`` (Hydra's composed run, before its folder) as its job will check it."""
     with _as_job(config):
-        validate_config(_without_hydra(config), in_job=False)
+        validate_config(without_hydra(config), in_job=False)
 
 
 @contextmanager
@@ -82,7 +82,7 @@ def check_every_job(config: DictConfig) -> None:
         try:
             job_config = loader.load_sweep_config(config, job)
             with _as_job(job_config):
-                validate_config(_without_hydra(job_config), in_job=False)
+                validate_config(without_hydra(job_config), in_job=False)
         except Exception as err:
             # a mistake, or Hydra's own (a value that cannot be resolved) in its one line
             line = str(err) if isinstance(err, USER_ERRORS) else hydra_error_line(err)
@@ -130,7 +130,7 @@ def _values_to_try(override: Override) -> list[str]:
     return []
 
 
-def _without_hydra(config: DictConfig) -> DictConfig:
+def without_hydra(config: DictConfig) -> DictConfig:
     """The job's own settings: the ``hydra`` node is Hydra's, checked apart."""
     config = config.copy()
     with open_dict(config):

@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli import report_error
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, check_not_in_use
-from aegan.engine.run_dir import check_not_inside_a_run
+from aegan.engine.run_dir import check_not_inside_a_run, check_not_overwriting
 from aegan.errors import USER_ERRORS, ConfigError
+from aegan.evaluate_settings import check_evaluate_settings
 from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
 from aegan.sweep_folders import check_sweep_folder
-from aegan.sweep_jobs import check_every_job, check_run
+from aegan.sweep_jobs import check_every_job, check_run, without_hydra
 from aegan.sweep_reader import read_sweep
 from aegan.tasks.checks import check_number
 
@@ -54,7 +55,11 @@ class CheckSweepSettings(Callback):
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=False)
             if kwargs.get("config_name") == "train":
-                check_not_inside_a_run(Path(str(config.hydra.run.dir)), "hydra.run.dir")
+                run_dir = Path(str(config.hydra.run.dir))
+                check_not_inside_a_run(run_dir, "hydra.run.dir")
+                # before Hydra opens train.log there: a refused run leaves a trained one as it was
+                resume = OmegaConf.select(config, "trainer.resume")
+                _mistakes_only(lambda: check_not_overwriting(run_dir, resume))
                 _mistakes_only(lambda: check_run(config))
                 _mistakes_only(
                     lambda: check_not_in_use(Path(str(config.hydra.run.dir)), TRAIN_ELSEWHERE)
@@ -93,12 +98,17 @@ class CheckSweepSettings(Callback):
             raise SystemExit(1)
 
 
-class KeepRunRecord(Callback):
-    """``hydra.output_subdir`` refused before Hydra writes its record (``aegan.evaluate``,
-    whose folder is the run's own: ``CheckSweepSettings`` checks it for the others)."""
+class CheckEvaluation(Callback):
+    """``aegan.evaluate``'s settings and ``hydra.output_subdir``, refused before Hydra opens
+    evaluate.log and writes its record in the run's folder, its own: a refused evaluation
+    leaves that folder as it was (``CheckSweepSettings`` checks the others)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _refuse_in_one_line(lambda: check_output_subdir(config.hydra), config)
+        def check() -> None:
+            check_output_subdir(config.hydra)
+            _mistakes_only(lambda: check_evaluate_settings(without_hydra(config)))
+
+        _refuse_in_one_line(check, config)
 
 
 def _mistakes_only(check: Callable[[], None]) -> None:
