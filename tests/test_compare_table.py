@@ -122,8 +122,8 @@ def test_run_exits_1_naming_the_failed_json_of_a_model_whose_job_failed(tmp_path
                      "--out", str(out), *TINY, "model.optimizer.lr=1e30")  # fmt: skip
     assert failed.returncode == 1, failed.stderr[-2000:]
     sweep, line = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
-    assert sweep.startswith("error: 1 of 1 jobs of the sweep ended without results (job 0 failed)")
-    assert "autoencoder: 1 of 1 jobs not ok" in line and "NonFiniteError" in line
+    assert sweep.startswith("error: 1 of 1 job of the sweep ended without results (job 0 failed)")
+    assert "autoencoder: 1 of 1 job not ok" in line and "NonFiniteError" in line
     assert str(out / "autoencoder" / "0" / "failed.json") in line
 
     # a setting no job can take: the sweep is refused before its first job, and says why

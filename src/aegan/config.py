@@ -26,7 +26,6 @@ from aegan.data import check_data_config, image_shape_of, sizes_of, test_size_of
 from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import check_shards, world_size
-from aegan.engine.run_dir import check_resumable
 from aegan.errors import ConfigError
 from aegan.files import check_folder, set_by
 from aegan.hydra_dirs import check_hydra_dirs, check_output_dir
@@ -201,12 +200,9 @@ def validate_config(cfg: DictConfig, *, entry: str = "train", in_job: bool = Tru
             f"trainer.resume={trainer.resume!r} is not allowed: it must be a checkpoint file, "
             "a run dir, auto or null"
         )
-    resumed = None
     if trainer.resume and trainer.resume != "auto":
-        resumed = resolve_checkpoint(trainer.resume)  # raises CheckpointError naming the path
+        resolve_checkpoint(trainer.resume)  # raises CheckpointError naming the path
     task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
-    if resumed is not None and entry == "train":
-        check_resumable(resumed, task, cfg.model.name)
     check_memory(task, device)
     check_switches(trainer, task, device, world_size())
     check_validation(task, cfg.data)

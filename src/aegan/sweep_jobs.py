@@ -25,8 +25,11 @@ from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Overrid
 from omegaconf import DictConfig, open_dict
 
 from aegan.config import validate_config
+from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
+from aegan.engine.run_dir import check_resumed_model
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_errors import hydra_error_line
+from aegan.record import check_resumed_networks
 from aegan.sweep_folders import sweep_overrides
 
 log = logging.getLogger("aegan.sweep")
@@ -39,6 +42,20 @@ def check_run(config: DictConfig) -> None:
     """``config`` (Hydra's composed run, before its folder) as its job will check it."""
     with _as_job(config):
         validate_config(without_hydra(config), in_job=False)
+        check_resume(without_hydra(config))
+
+
+def check_resume(cfg: DictConfig) -> None:
+    """A checkpoint named by ``trainer.resume`` read and held to the command's model, as its
+    job holds it (``resume_state``, ``check_resumed_networks``), before the run's folder is
+    made: not a checkpoint, another model's, or weights of other sizes."""
+    resume = cfg.trainer.resume
+    if not resume or resume == "auto":  # auto: the folder's own, which exists already
+        return
+    path = resolve_checkpoint(resume)
+    state = load_checkpoint(path)
+    check_resumed_model(state, cfg.model.name, path)
+    check_resumed_networks(cfg, state, path)
 
 
 @contextmanager
@@ -83,6 +100,7 @@ def check_every_job(config: DictConfig) -> None:
             job_config = loader.load_sweep_config(config, job)
             with _as_job(job_config):
                 validate_config(without_hydra(job_config), in_job=False)
+                check_resume(without_hydra(job_config))
         except Exception as err:
             # a mistake, or Hydra's own (a value that cannot be resolved) in its one line
             line = str(err) if isinstance(err, USER_ERRORS) else hydra_error_line(err)

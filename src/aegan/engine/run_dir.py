@@ -9,12 +9,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig
 
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
-from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError
 from aegan.files import free_name, keep_aside, write_json
 from aegan.logger import flatten_config
@@ -203,15 +201,6 @@ def resume_state(cfg: DictConfig, run_dir: Path, record: dict) -> tuple[dict, Pa
         check_resumed_model(state, record["choices"]["model"], path)
         return state, path
     return None
-
-
-def check_resumable(path: Path, task: Any, model: str) -> None:
-    """``trainer.resume``'s checkpoint read and held to the configured model (``task`` may
-    be built on the meta device) before the run's folder is made: the file, its model,
-    its weights' names and shapes. ``resume_state`` reads it again to continue it."""
-    state = load_checkpoint(path)
-    check_resumed_model(state, model, path)
-    check_weights(task, state, path=path)
 
 
 def check_resumed_model(state: dict, model: str, path: Path) -> None:
