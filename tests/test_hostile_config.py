@@ -180,7 +180,15 @@ COMMAND_LINES = [
     (["model.optimizer.lr=fast"], "model.optimizer.lr='fast'"),
     (["+model.optimizer.amsgrad=3"], "model.optimizer.amsgrad=3 is not allowed: it must be true"),
     (["+model.optimizer.capturable=yes"], "model.optimizer.capturable='yes' is not allowed"),
-    (["model.hidden_dims=[100000000]"], "GiB for weights, gradients and Adam's state"),
+    (
+        ["model.hidden_dims=[100000000]"],
+        "choose smaller model sizes (the largest: model.hidden_dims[0]=100000000)",
+    ),
+    # within the range of a width, but more than torch can lay out: it named the code
+    (
+        ["model.latent_dim=2147483647"],
+        "model.net.latent_dim=2147483647 is not allowed: a layer of model.net would be larger than torch can hold",
+    ),
     (["model.net.latent_dim=3"], "conf/ sets it from model.latent_dim (32)"),
     (["trainer.cpu_threads=100000"], "trainer.cpu_threads=100000 is not allowed"),
     (["trainer.epochs=100000000"], "trainer.epochs=100000000 is not allowed"),

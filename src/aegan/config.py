@@ -203,7 +203,7 @@ def validate_config(cfg: DictConfig, *, entry: str = "train", in_job: bool = Tru
     if trainer.resume and trainer.resume != "auto":
         resolve_checkpoint(trainer.resume)  # raises CheckpointError naming the path
     task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
-    check_memory(task, device)
+    check_memory(task, device, cfg.model)
     check_switches(trainer, task, device, world_size())
     check_validation(task, cfg.data)
     check_evaluation(cfg.evaluate, task, cfg.data)

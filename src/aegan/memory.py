@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from aegan.errors import ConfigError
-from aegan.tasks.build import parameter_bytes
+from aegan.tasks.build import largest_size, parameter_bytes
 
 MEMORY_SHARE = 0.8  # of the device's memory that weights, gradients and Adam's state may take
 
@@ -22,13 +22,15 @@ def device_memory(device: torch.device) -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_memory(task: Any, device: torch.device) -> None:
-    """Refuse a model whose weights, gradients and Adam's two moments would not fit."""
+def check_memory(task: Any, device: torch.device, model_cfg: Any = None) -> None:
+    """Refuse a model whose weights, gradients and Adam's two moments would not fit; the
+    line names the largest of ``model_cfg``'s sizes (the model section), if given."""
     needed = 4 * parameter_bytes(task)
     total = device_memory(device)
     if needed > MEMORY_SHARE * total:
+        largest = largest_size(model_cfg, "model") if model_cfg is not None else ""
         raise ConfigError(
             f"model sizes need {needed / 2**30:.1f} GiB for weights, gradients and Adam's "
             f"state, more than {MEMORY_SHARE:.0%} of this {device.type}'s {total / 2**30:.1f} "
-            "GiB; choose smaller model sizes"
+            "GiB; choose smaller model sizes" + (f" (the largest: {largest})" if largest else "")
         )

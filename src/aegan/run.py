@@ -207,7 +207,7 @@ def load_run(
         if overrides:  # the line names the user's own setting
             raise
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
-    check_memory(meta, torch_device)
+    check_memory(meta, torch_device, config.model)
     data_dir = config.paths.data_dir if data_dir is None else data_dir
     data = load_data(config.data, data_dir=data_dir)
     change = data_change(state, data_fingerprint(data), config.data)

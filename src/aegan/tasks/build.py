@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
 from aegan.errors import ConfigError
@@ -33,6 +33,31 @@ WIDTHS = ("latent_dim", "out_features")  # network settings that are layer width
 COUNTS = ("num_labels", "categories", "continuous")  # may be 0: none of them
 GENERATOR = "aegan.models.Generator"  # its channels (a decoder's decoder_channels): 2 or more
 OWN_NETWORKS = "aegan.models."  # the networks whose settings check_network_settings knows
+
+
+def largest_size(cfg: Any, prefix: str) -> str:
+    """``key=value`` of the largest whole number in ``cfg`` (a model's section, ``prefix``
+    its key), lists included: the likely culprit of a model too large to build or hold."""
+    found: list[tuple[int, str]] = []
+
+    def walk(node: Any, key: str) -> None:
+        if isinstance(node, (dict, DictConfig)):
+            for name, value in node.items():
+                walk(value, f"{key}.{name}")
+        elif isinstance(node, (list, tuple, ListConfig)):
+            for i, value in enumerate(node):
+                walk(value, f"{key}[{i}]")
+        elif isinstance(node, int) and not isinstance(node, bool):
+            found.append((node, key))
+
+    if isinstance(cfg, DictConfig):
+        try:
+            cfg = OmegaConf.to_container(cfg, resolve=True)
+        except Exception:  # an interpolation that does not resolve: its own error says so
+            cfg = OmegaConf.to_container(cfg, resolve=False)
+    walk(cfg, prefix)
+    # of equal values the shortest key: model.latent_dim, not model.net.latent_dim set from it
+    return "" if not found else "{1}={0}".format(*max(found, key=lambda f: (f[0], -len(f[1]))))
 
 
 def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
@@ -53,6 +78,11 @@ def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
             raise ConfigError(f"{key}._target_={target}: no such class or function") from None
         if isinstance(cause, TypeError):  # a setting it takes no argument for, by name
             check_argument_names(key, cfg, given=kwargs)
+        if isinstance(cause, RuntimeError) and "overflow" in str(cause):  # torch's size limits
+            raise ConfigError(
+                f"{largest_size(cfg, key)} is not allowed: a layer of {key} would be larger "
+                f"than torch can hold ({reason}); choose smaller sizes"
+            ) from None
         raise ConfigError(f"{key}._target_={target} could not be built: {reason}") from None
     except (TypeError, ValueError) as err:
         check_argument_names(key, cfg, given=kwargs)
