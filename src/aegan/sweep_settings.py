@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli import report_error
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, check_not_in_use
-from aegan.engine.run_dir import check_not_inside_a_run, check_not_overwriting
+from aegan.engine.run_dir import check_not_inside_a_run, check_run_folder
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
@@ -56,14 +56,11 @@ class CheckSweepSettings(Callback):
             check_hydra_dirs(config.hydra, multirun=False)
             if kwargs.get("config_name") == "train":
                 run_dir = Path(str(config.hydra.run.dir))
-                check_not_inside_a_run(run_dir, "hydra.run.dir")
                 # before Hydra opens train.log there: a refused run leaves a trained one as it was
                 resume = OmegaConf.select(config, "trainer.resume")
-                _mistakes_only(lambda: check_not_overwriting(run_dir, resume))
+                _mistakes_only(lambda: check_run_folder(run_dir, resume, "hydra.run.dir"))
                 _mistakes_only(lambda: check_run(config))
-                _mistakes_only(
-                    lambda: check_not_in_use(Path(str(config.hydra.run.dir)), TRAIN_ELSEWHERE)
-                )
+                _mistakes_only(lambda: check_not_in_use(run_dir, TRAIN_ELSEWHERE))
 
         _refuse_in_one_line(check, config)
 

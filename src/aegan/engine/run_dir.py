@@ -123,13 +123,19 @@ def check_checkpoint_names(run_dir: Path) -> None:
             raise ConfigError(f"{path} is a folder, where a run keeps a checkpoint: move it away")
 
 
+def check_run_folder(run_dir: Path, resume: str | None, key: str) -> None:
+    """What ``run_dir`` (the setting ``key``) holds, before a run writes there: each thing of
+    its kind, no trained run above it, and a trained run in it only to continue it."""
+    check_layout(run_dir)
+    check_not_inside_a_run(run_dir, key)
+    check_not_overwriting(run_dir, resume)
+    check_checkpoint_names(run_dir)
+
+
 def prepare_run_dir(run_dir: Path, resume: str | None = None) -> None:
     """Fail at the start, not after an hour, when the output folder cannot take checkpoints
     or holds a run that this one would overwrite."""
-    check_layout(run_dir)
-    check_not_inside_a_run(run_dir, "paths.output_dir")
-    check_not_overwriting(run_dir, resume)
-    check_checkpoint_names(run_dir)
+    check_run_folder(run_dir, resume, "paths.output_dir")
     try:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         # the folder itself takes metrics.json and the record, checkpoints/ the weights; a
