@@ -134,9 +134,10 @@ def _eight_bit(image: Image.Image, path: Path) -> Image.Image:
         return image
     array = np.asarray(image).astype(np.int64)
     if array.max(initial=0) > 65535 or array.min(initial=0) < 0:  # clipped: a white image
+        low, high = array.min(), array.max()
         raise DataFileError(
-            f"{shown(path)}: 32-bit integer pixels (PIL mode {image.mode}, {array.min()} to {array.max()}) "
-            "have no fixed range; save the image with 8 or 16 bits per channel"
+            f"{shown(path)}: 32-bit integer pixels (PIL mode {image.mode}, {low} to {high}) have "
+            "no fixed range; save the image with 8 or 16 bits per channel"
         )
     shift = 8 if array.max(initial=0) > 255 else 0  # an I image of 8-bit values stays as it is
     return Image.fromarray(np.clip(array >> shift, 0, 255).astype(np.uint8), "L")
