@@ -61,9 +61,9 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
         if failed := [r for r in jobs if r["status"] != "ok"]:
             first = failed[0]
             where = Path(first["run_dir"]) / "failed.json"
+            jobs_word = "job" if len(todo) == 1 else "jobs"
             failures.append(
-                f"error: {model}: {len(failed)} of {len(todo)} {'job' if len(todo) == 1 else 'jobs'} "
-                f"not ok; seed "
+                f"error: {model}: {len(failed)} of {len(todo)} {jobs_word} not ok; seed "
                 f"{first.get('seed')} {first['status']}"
                 + (f" ({first['error'][:200]})" if first["error"] else "")
                 + (f", see {where}" if where.is_file() else f", see {first['run_dir']}")
