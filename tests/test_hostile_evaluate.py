@@ -92,6 +92,25 @@ def test_model_overrides_are_recorded_with_the_figures_and_replace_the_earlier_o
     assert "test/mse" in earlier and earlier["eval/overrides"] == ""
 
 
+def test_a_metrics_file_linked_from_elsewhere_is_not_merged_as_the_runs(cli, run_copy, tmp_path):
+    """A metrics.json that linked to another file had that file's figures merged into the
+    run's new metrics.json as its own."""
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text('{"test/mse": 5, "foreign/figure": 1}')
+    (run_copy / "metrics.json").unlink()
+    (run_copy / "metrics.json").symlink_to(elsewhere)
+    result = cli("aegan.evaluate", f"run={run_copy}", "device=cpu", "metrics=[pca]")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "is a link to" in result.stdout and "not the run's own file" in result.stdout
+    metrics = json.loads((run_copy / "metrics.json").read_text())
+    assert "foreign/figure" not in metrics and "pca/mse" in metrics
+    assert (
+        not (run_copy / "metrics.json").is_symlink()
+        and (run_copy / "metrics.json.link").is_symlink()
+    )
+    assert elsewhere.read_text() == '{"test/mse": 5, "foreign/figure": 1}'  # left as it was
+
+
 @pytest.fixture
 def foreign_checkpoint(run_copy):
     """The autoencoder's checkpoint in the folder of a run whose record says VAE: what a

@@ -51,6 +51,9 @@ DAMAGED = [
     ("stopped.json", b'{"a": ' * 100_000, "stopped.json: nested deeper than 32 levels"),
     ("metrics.json", b'{"val/best_objective": 1e400}', "1e400 is beyond a float"),
     ("metrics.json", b'{"val/best_objective": ' + b"9" * 4000 + b"}", "is beyond a float"),
+    # the job read ok, with a blank where its objective was
+    ("metrics.json", b'{"val/best_objective": {"a": 1}}', "val/best_objective is a mapping, not a figure"),
+    ("metrics.json", b'{"test/mse": [0.1]}', "test/mse is a list, not a figure"),
     (".hydra/overrides.yaml", b"[" * 20_000 + b"]" * 20_000, "nest"),
     (".hydra/overrides.yaml", b"- - a=1\n", "nested deeper than 1 levels"),
     (".hydra/overrides.yaml", LAUGHS.encode(), "anchors and aliases are not allowed"),

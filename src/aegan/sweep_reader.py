@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from aegan.errors import FolderNotFoundError
+from aegan.files import NONFINITE_KEY
 from aegan.readback import read_json, read_plain_yaml
 
 # Keys of runs written before a metric was renamed -> today's key.
@@ -53,10 +54,15 @@ def read_overrides(override_file: Path) -> list[str]:
 
 
 def _metrics(metrics_file: Path) -> dict:
-    """A job's final metrics (old keys renamed); only numbers and text are kept."""
+    """A job's final metrics (old keys renamed); only numbers and text are kept. A figure
+    that is a mapping or a list is damage (``ValueError``): dropped, the job read ``ok``
+    with a blank where its objective was."""
     metrics = read_json(metrics_file)
     out = {}
     for key, value in metrics.items():
+        if isinstance(value, (dict, list)) and key != NONFINITE_KEY:
+            kind = "a mapping" if isinstance(value, dict) else "a list"
+            raise ValueError(f"{metrics_file.name}: {key} is {kind}, not a figure")
         if isinstance(value, (int, float, str)) and not isinstance(value, bool):
             out[RENAMED_METRICS.get(key, key)] = value
     return out

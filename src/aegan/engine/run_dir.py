@@ -261,7 +261,13 @@ def _same_bytes(a: Path, b: Path) -> bool:
 def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
     """RUN_DIR/metrics.json as written before, or {} where there is none. One that cannot be
     read is kept aside (``metrics.json.damaged``: a reader may still recover it), with a
-    warning through ``logger``."""
+    warning through ``logger``; so is a link, whose figures are another file's."""
+    if path.is_symlink():  # merged, a file elsewhere would pass for this run's figures
+        target = os.readlink(path)
+        kept = keep_aside(path, "link")
+        logger.warning("%s is a link to %s, not the run's own file; the link is kept as %s, "
+                       "and a new metrics.json holds these metrics", path, target, kept)  # fmt: skip
+        return {}
     if not path.is_file():
         return {}
     try:
