@@ -39,10 +39,12 @@ SAY_CHECKING = 20  # jobs: more than this, and the pause before the first is sai
 
 
 def check_run(config: DictConfig) -> None:
-    """``config`` (Hydra's composed run, before its folder) as its job will check it."""
+    """``config`` (Hydra's composed run, or a sweep's job, before its folder) as its job will
+    check it."""
+    settings = without_hydra(config)
     with _as_job(config):
-        validate_config(without_hydra(config), in_job=False)
-        check_resume(without_hydra(config))
+        validate_config(settings, in_job=False)
+        check_resume(settings)
 
 
 def check_resume(cfg: DictConfig) -> None:
@@ -97,10 +99,7 @@ def check_every_job(config: DictConfig) -> None:
     loader = GlobalHydra.instance().config_loader()
     for num, job in enumerate(jobs):
         try:
-            job_config = loader.load_sweep_config(config, job)
-            with _as_job(job_config):
-                validate_config(without_hydra(job_config), in_job=False)
-                check_resume(without_hydra(job_config))
+            check_run(loader.load_sweep_config(config, job))
         except Exception as err:
             # a mistake, or Hydra's own (a value that cannot be resolved) in its one line
             line = str(err) if isinstance(err, USER_ERRORS) else hydra_error_line(err)

@@ -31,7 +31,7 @@ from aegan.tasks.tied import SET_BY, check_sizes_set, has_member, plain_value
 MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
 WIDTHS = ("latent_dim", "out_features")  # network settings that are layer widths
 COUNTS = ("num_labels", "categories", "continuous")  # may be 0: none of them
-GENERATOR = "aegan.models.Generator"  # its channels (a decoder's decoder_channels): 2 or more
+GENERATOR = "aegan.models.Generator"  # its channels: at least 2 (check_network_settings)
 OWN_NETWORKS = "aegan.models."  # the networks whose settings check_network_settings knows
 
 
@@ -125,10 +125,8 @@ def build_network(
     settings = {**cfg, **sizes}
     if str(cfg.get("_target_", "")).startswith(OWN_NETWORKS):  # a user's may mean otherwise
         own = {k: v for k, v in cfg.items() if k not in sizes}
-        generator_widths = "channels" if cfg["_target_"] == GENERATOR else "decoder_channels"
-        if generator_widths in own:  # its first layer maps the code to a start size, then ups
-            check_sizes(f"{key}.{generator_widths}", own[generator_widths], min_length=2)
-        check_network_settings(key, own, image_shape=sizes.get("image_shape"))
+        generator = cfg["_target_"] == GENERATOR
+        check_network_settings(key, own, image_shape=sizes.get("image_shape"), generator=generator)
     for name, value in settings.items():  # sizes and counts: none is negative
         if isinstance(value, int) and not isinstance(value, bool) and value < 0:
             raise ConfigError(f"{key}.{name}={value} is not allowed: it must be >= 0")
@@ -263,12 +261,15 @@ def _is_number(value: Any) -> bool:
 
 
 def check_network_settings(
-    key: str, settings: dict[str, Any], image_shape: Sequence[int] | None = None
-) -> None:
+    key: str, settings: dict[str, Any], image_shape: Sequence[int] | None = None,
+    generator: bool = False,
+) -> None:  # fmt: skip
     """Raise ``ConfigError`` for a setting of one of aegan's networks (``kernel_size``,
     ``dropout``, ``channels``, ``*_hidden``...) outside what its layers accept: unchecked,
     torch's own error names neither the setting nor the value. ``image_shape``: the
-    network's (C, H, W), where it has one."""
+    network's (C, H, W), where it has one; ``generator``: it is a ``Generator``, whose
+    ``channels`` (a decoder's ``decoder_channels``) start with the code's start size."""
+    generator_widths = "channels" if generator else "decoder_channels"
     for name, value in settings.items():
         full = f"{key}.{name}"
         if name == "kernel_size":  # "same" padding: an odd kernel
@@ -283,7 +284,8 @@ def check_network_settings(
         elif name == "dropout":  # 1 zeroes every feature: D would see nothing
             check_number(full, value, low=0, high=1, high_open=True)
         elif name.endswith(("channels", "hidden_dims")) and not isinstance(value, int):
-            check_sizes(full, value, min_length=0 if name == "hidden_dims" else 1)
+            least = {"hidden_dims": 0, generator_widths: 2}.get(name, 1)
+            check_sizes(full, value, min_length=least)
         elif name in WIDTHS or name.endswith(("_hidden", "channels")):
             check_number(full, value, low=1, high=MAX_SIZE, integer=True)
         elif name in COUNTS:
