@@ -62,15 +62,40 @@ def test_no_sweep_goes_into_a_trained_runs_folder(cli, trained):
 @pytest.mark.parametrize(
     ("module", "args", "message"),
     [("aegan.train", ["hydra.run.dir={run}"], "already holds a trained run"),
+     ("aegan.train", ["hydra.run.dir={run}", "trainer.resume=auto", "seed=3"],
+      "was trained with other settings (seed=0 there, 3 here)"),
+     ("aegan.train", ["hydra.run.dir={run}", "trainer.resume=auto", "model.latent_dim=8"],
+      "was trained with other settings (model.latent_dim=32 there, 8 here"),
      ("aegan.evaluate", ["run={run}", "samples=0"], "samples=0 is not allowed"),
      ("aegan.evaluate", ["run={run}", "checkpoint=middle"], "checkpoint='middle' is not allowed")],
 )  # fmt: skip
 def test_a_refused_command_writes_nothing_in_the_trained_run(cli, trained, module, args, message):
     """Each was refused after Hydra had opened its log in the run's folder: a line in the
-    trained run's train.log, or an evaluate.log for an evaluation that never ran."""
+    trained run's train.log (trainer.resume=auto too, checked in the job), or an
+    evaluate.log for an evaluation that never ran."""
     before = {p.relative_to(trained): p.read_bytes() for p in trained.rglob("*") if p.is_file()}
     extra = TINY_AE if module == "aegan.train" else []
     result = cli(module, *extra, *(a.format(run=trained) for a in args))
     assert_one_error_line(result, message)
     after = {p.relative_to(trained): p.read_bytes() for p in trained.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_a_sweep_continued_with_other_settings_starts_no_job(cli, tmp_path):
+    """``trainer.resume=auto`` held each job to its folder's run in the job: job 0 was
+    refused with a line in its trained run's train.log, and every other job likewise."""
+    sweep = tmp_path / "sweep"
+    command = ["aegan.train", "-m", *TINY_AE, "data.subset=640", "seed=0,1",
+               f"hydra.sweep.dir={sweep}"]  # fmt: skip
+    first = cli(*command)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = {p.relative_to(sweep): p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
+    result = cli(*command[:-3], "data.subset=700", *command[-2:], "trainer.resume=auto")
+    assert_one_error_line(
+        result, f"job 0 of 2 (seed=0): trainer.resume=auto: {sweep}/0/checkpoints/last.pt was "
+        "trained with other settings (data.subset=640 there, 700 here); choose another "
+        "hydra.sweep.dir, or trainer.resume="
+    )  # fmt: skip
+    assert "no job was started" in result.stderr
+    after = {p.relative_to(sweep): p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
     assert after == before

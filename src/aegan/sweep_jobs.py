@@ -16,20 +16,21 @@ import itertools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.config import validate_config
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
-from aegan.engine.run_dir import check_resumed_model
+from aegan.engine.run_dir import check_resumed_model, check_same_run
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_errors import hydra_error_line
-from aegan.record import check_resumed_networks
+from aegan.record import check_resumed_networks, run_choices
 from aegan.sweep_folders import sweep_overrides
 
 log = logging.getLogger("aegan.sweep")
@@ -38,21 +39,33 @@ SEARCH_COMBINATIONS = 64
 SAY_CHECKING = 20  # jobs: more than this, and the pause before the first is said
 
 
-def check_run(config: DictConfig) -> None:
-    """``config`` (Hydra's composed run, or a sweep's job, before its folder) as its job will
-    check it."""
+def check_run(
+    config: DictConfig, run_dir: Path | None = None, folder_key: str = "hydra.run.dir"
+) -> None:
+    """``config`` (Hydra's composed run, or a sweep's job, before its folder ``run_dir``, set
+    by ``folder_key``) as its job will check it."""
     settings = without_hydra(config)
     with _as_job(config):
         validate_config(settings, in_job=False)
-        check_resume(settings)
+        check_resume(settings, run_dir, folder_key)
 
 
-def check_resume(cfg: DictConfig) -> None:
+def check_resume(
+    cfg: DictConfig, run_dir: Path | None = None, folder_key: str = "hydra.run.dir"
+) -> None:
     """A checkpoint named by ``trainer.resume`` read and held to the command's model, as its
     job holds it (``resume_state``, ``check_resumed_networks``), before the run's folder is
-    made: not a checkpoint, another model's, or weights of other sizes."""
+    made: not a checkpoint, another model's, or weights of other sizes. With ``auto``, the
+    run in ``run_dir`` held to the command's settings before its train.log takes a line."""
     resume = cfg.trainer.resume
-    if not resume or resume == "auto":  # auto: the folder's own, which exists already
+    if resume == "auto" and run_dir is not None:
+        last = run_dir / "checkpoints" / "last.pt"
+        if last.is_file():
+            trains = {key: cfg[key] for key in ("model", "data", "seed")}
+            record = {"config": OmegaConf.to_container(OmegaConf.create(trains), resolve=True),
+                      "choices": run_choices(cfg)}  # fmt: skip
+            check_same_run(load_checkpoint(last), record, last, folder_key)
+    if not resume or resume == "auto":
         return
     path = resolve_checkpoint(resume)
     state = load_checkpoint(path)
@@ -99,7 +112,9 @@ def check_every_job(config: DictConfig) -> None:
     loader = GlobalHydra.instance().config_loader()
     for num, job in enumerate(jobs):
         try:
-            check_run(loader.load_sweep_config(config, job))
+            composed = loader.load_sweep_config(config, job)
+            folder = _job_folder(composed, num) if what.startswith("job") else None
+            check_run(composed, folder, "hydra.sweep.dir")
         except Exception as err:
             # a mistake, or Hydra's own (a value that cannot be resolved) in its one line
             line = str(err) if isinstance(err, USER_ERRORS) else hydra_error_line(err)
@@ -112,6 +127,17 @@ def check_every_job(config: DictConfig) -> None:
             )
             named = what.format(num=num, count=len(jobs)) + (f" ({values})" if values else "")
             raise ConfigError(f"{named}: {line}; no job was started") from None
+
+
+def _job_folder(composed: DictConfig, num: int) -> Path | None:
+    """Where job ``num`` of a grid will run (Hydra numbers a grid's jobs in order), for
+    ``trainer.resume=auto``; None where its folder's setting cannot be resolved here."""
+    try:
+        with open_dict(composed):
+            composed.hydra.job.num = num
+        return Path(str(composed.hydra.sweep.dir)) / str(composed.hydra.sweep.subdir)
+    except Exception:  # Hydra's runtime values: the job checks its folder itself
+        return None
 
 
 def _search_values(overrides: list[Override]) -> Iterator[list[str]]:

@@ -59,7 +59,7 @@ class CheckSweepSettings(Callback):
                 # before Hydra opens train.log there: a refused run leaves a trained one as it was
                 resume = OmegaConf.select(config, "trainer.resume")
                 _mistakes_only(lambda: check_run_folder(run_dir, resume, "hydra.run.dir"))
-                _mistakes_only(lambda: check_run(config))
+                _mistakes_only(lambda: check_run(config, run_dir))
                 _mistakes_only(lambda: check_not_in_use(run_dir, TRAIN_ELSEWHERE))
 
         _refuse_in_one_line(check, config)

@@ -162,16 +162,19 @@ SAME_RUN_PREFIXES = ("model.", "data.", "seed")
 SAME_RUN_IGNORED = ("data.root", "data.download")
 
 
-def check_same_run(state: dict, record: dict, checkpoint: Path) -> None:
+def check_same_run(
+    state: dict, record: dict, checkpoint: Path, folder_key: str = "hydra.run.dir"
+) -> None:
     """``trainer.resume=auto`` continues only the run it finds in the run dir: with another
-    model, data or seed settings (a reused folder, another sweep's job) it stops."""
+    model, data or seed settings (a reused folder, another sweep's job) it stops, naming
+    ``folder_key`` as the setting to change."""
     saved_choices = state.get("choices", {})
     for group in ("model", "data"):
         if saved_choices.get(group) != record["choices"][group]:
             raise ConfigError(
                 f"trainer.resume=auto: {checkpoint} is a run of {group}="
                 f"{saved_choices.get(group)}, not {group}={record['choices'][group]}; "
-                "choose another hydra.run.dir"
+                f"choose another {folder_key}"
             )
     before, now = flatten_config(state["config"]), flatten_config(record["config"])
     keys = sorted(
@@ -187,7 +190,7 @@ def check_same_run(state: dict, record: dict, checkpoint: Path) -> None:
         )  # fmt: skip
         raise ConfigError(
             f"trainer.resume=auto: {checkpoint} was trained with other settings ({shown}); "
-            f"choose another hydra.run.dir{anyway}"
+            f"choose another {folder_key}{anyway}"
         )
 
 
