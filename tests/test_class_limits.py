@@ -77,7 +77,7 @@ def test_a_label_prior_on_twelve_classes_stops_before_the_first_step(cli, tmp_pa
     with an IndexError inside the prior."""
     root = image_folder(tmp_path / "twelve", classes=12, per_class=10)
     run = folder_run(root, "model=aae", "model.prior=mixture", "model.label_prior=true",
-                     "model.discriminator.num_labels=10", "evaluate.at_end=false")  # fmt: skip
+                     "evaluate.at_end=false")  # fmt: skip
     result = cli("aegan.train", *run, f"hydra.run.dir={tmp_path}/run")
     assert_one_error_line(result, "model.label_prior=true with model.prior=mixture is not "
                           "allowed on data image_folder with 12 classes")  # fmt: skip

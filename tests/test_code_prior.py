@@ -13,13 +13,14 @@ from aegan.tasks import build_task
 from aegan.tasks.code_prior import CodePrior, check_prior_settings
 from conftest import CPU, TINY_AE, compose_config
 
-SUPERVISED = ["model=aae", "model.prior=mixture", "model.label_prior=true",
-              "model.discriminator.num_labels=10"]  # fmt: skip
+# the command as written: D's one-hot label input follows model.label_prior
+SUPERVISED = ["model=aae", "model.prior=mixture", "model.label_prior=true"]
 
 
 def test_the_mixture_prior_puts_each_label_on_its_component(tmp_path):
     cfg = compose_config([*TINY_AE, *SUPERVISED], tmp_path)
     task = build_task(cfg.model, (1, 28, 28), CPU)
+    assert task.discriminator.num_labels == 10  # D sees the label as the prior does
     labels = torch.arange(10).repeat_interleave(500)
     draws = task.prior.sample(len(labels), labels)  # (5000, 32)
     centres = torch.stack([draws[labels == k, :2].mean(0) for k in range(10)])

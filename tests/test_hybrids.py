@@ -24,12 +24,7 @@ MODELS = {
     "aae": ["model=aae"],
     "aae_gaussian": ["model=aae", "model.posterior=gaussian"],
     "aae_ema": ["model=aae", "model.posterior=gaussian", "model.ema_decay=0.999"],
-    "aae_supervised": [
-        "model=aae",
-        "model.prior=mixture",
-        "model.label_prior=true",
-        "model.discriminator.num_labels=10",
-    ],  # fmt: skip
+    "aae_supervised": ["model=aae", "model.prior=mixture", "model.label_prior=true"],
     "bigan": [
         "model=bigan",
         *SMALL_CONV,

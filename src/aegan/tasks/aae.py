@@ -95,10 +95,11 @@ class AaeTask(Task):
                 f"model.net._target_={net['_target_']} does not; use the model's own "
                 "aegan.models.aae_autoencoder, which follows model.posterior"
             )
-        self.discriminator = build_network(
-            "model.discriminator", discriminator, require=("forward",), latent_dim=latent_dim
-        ).to(device)
         labels = COMPONENTS if label_prior else 0  # D's one-hot input: the label, or none
+        self.discriminator = build_network(
+            "model.discriminator", discriminator, require=("forward",), latent_dim=latent_dim,
+            set_by={"num_labels": "model.label_prior"}, **({"num_labels": labels} if labels else {}),
+        ).to(device)  # fmt: skip
         if getattr(self.discriminator, "num_labels", labels) != labels:
             raise ConfigError(  # else D asks for labels the step does not give, or ignores them
                 f"model.discriminator.num_labels={self.discriminator.num_labels} is not allowed: "
