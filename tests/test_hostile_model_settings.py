@@ -100,6 +100,10 @@ CASES = [
     ("conv_vae", {"model.net.decoder_channels": [256]}, "model.net.decoder_channels=[256] is not allowed: it must be a list of at least 2 layer sizes"),
     ("vae_gan", {"model.decoder.channels": [256]}, "model.decoder.channels=[256] is not allowed: it must be a list of at least 2"),
     ("vae_gan", {"model.decoder.channels": None}, "model.decoder.channels=null is not allowed"),
+    # more widths than the image size has stages: refused by the class, not the key
+    ("conv_vae", {"model.net.decoder_channels": [256, 128, 64, 32]}, "model.net.decoder_channels=[256, 128, 64, 32] is not allowed: at 28x28 a generator takes at most 3 widths (the projection, the stride-1 stage and 1 stride-2 stage), e.g. [256, 128, 64]"),
+    ("dcgan", {"model.generator.channels": [256, 128, 64, 32]}, "model.generator.channels=[256, 128, 64, 32] is not allowed: at 28x28 a generator takes at most 3 widths"),
+    ("vae_gan", {"model.decoder.channels": [256, 128, 64, 32, 16]}, "model.decoder.channels=[256, 128, 64, 32, 16] is not allowed: at 28x28"),
     ("dcgan", {"model.discriminator.dropout": 1}, "model.discriminator.dropout=1 is not allowed: it must be a number in [0, 1)"),
     ("bigan", {"model.discriminator.dropout": -0.5}, "model.discriminator.dropout=-0.5 is not allowed"),
     ("infogan", {"model.discriminator.dropout": 1.0}, "model.discriminator.dropout=1.0 is not allowed"),

@@ -25,6 +25,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
 from aegan.errors import ConfigError
+from aegan.models.dcgan import generator_layout
 from aegan.tasks.checks import MAX_SIZE, check_bool, check_number, check_sizes
 from aegan.tasks.tied import SET_BY, check_sizes_set, has_member, plain_value
 
@@ -286,10 +287,28 @@ def check_network_settings(
         elif name.endswith(("channels", "hidden_dims")) and not isinstance(value, int):
             least = {"hidden_dims": 0, generator_widths: 2}.get(name, 1)
             check_sizes(full, value, min_length=least)
+            if name == generator_widths and image_shape and len(image_shape) == 3:
+                _check_generator_stages(full, list(value), image_shape[1:])
         elif name in WIDTHS or name.endswith(("_hidden", "channels")):
             check_number(full, value, low=1, high=MAX_SIZE, integer=True)
         elif name in COUNTS:
             check_number(full, value, low=0, high=MAX_SIZE, integer=True)
+
+
+def _check_generator_stages(key: str, widths: list[int], side: Sequence[int]) -> None:
+    """A generator's widths (projection, stride-1 stage, then one per stride-2 stage but the
+    last) no more than the image size has stages for: torch's side of it names the class."""
+    try:
+        stages = generator_layout(tuple(side))[1] - 1
+    except ConfigError:  # a size no generator reaches: the data's check says so
+        return
+    if len(widths) > 2 + stages:
+        height, width = side
+        raise ConfigError(
+            f"{key}={widths} is not allowed: at {height}x{width} a generator takes at most "
+            f"{2 + stages} widths (the projection, the stride-1 stage and {stages} stride-2 "
+            f"stage{'s' * (stages != 1)}), e.g. {widths[: 2 + stages]}"
+        )
 
 
 def parameter_bytes(task: Any) -> int:
