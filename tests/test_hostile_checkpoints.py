@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import math
 import re
 import shutil
@@ -313,3 +314,16 @@ def test_an_override_of_load_run_is_blamed_as_the_users(ae):
     # a key conf/ ties to latent_dim follows the override: the weights then do not fit
     with pytest.raises(CheckpointError, match="weights do not fit the configured model"):
         load_run(ae[0], overrides=["model.latent_dim=8"])
+
+
+def test_an_explicit_resume_says_another_seed_is_not_used(ae, tmp_path, caplog):
+    """The checkpoint's random state goes on: ``seed=3`` changed nothing, without a word."""
+    more = ["trainer.epochs=2", f"trainer.resume={ae[0]}"]
+    with caplog.at_level(logging.WARNING, logger="aegan"):
+        train(compose_config([*RESUME, *more, "seed=3"], tmp_path / "other-seed"))
+    assert (f"seed=3 is not used: a resumed run goes on with the random state of "
+            f"{ae[0] / 'checkpoints' / 'last.pt'} (trained with seed=0)") in caplog.text  # fmt: skip
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aegan"):
+        train(compose_config([*RESUME, *more], tmp_path / "same-seed"))
+    assert "is not used" not in caplog.text

@@ -208,6 +208,10 @@ def resume_state(cfg: DictConfig, run_dir: Path, record: dict) -> tuple[dict, Pa
         path = resolve_checkpoint(cfg.trainer.resume)
         state = load_checkpoint(path)
         check_resumed_model(state, record["choices"]["model"], path)
+        trained_seed = state["config"].get("seed")
+        if trained_seed != cfg.seed:  # the random state is the checkpoint's, not seed's
+            log.warning("seed=%s is not used: a resumed run goes on with the random state of "
+                        "%s (trained with seed=%s)", cfg.seed, path, trained_seed)  # fmt: skip
         return state, path
     return None
 
