@@ -220,3 +220,25 @@ def test_figures_of_an_evaluation_with_model_overrides_are_noted(tmp_path, capsy
         "note: the figures of job 1 are of the model with the overrides of a later evaluation "
         "(eval/overrides in summary.csv), not as it trained"
     ) in capsys.readouterr().out
+
+
+def test_a_trained_runs_folder_is_summarised_without_writing_into_it(tmp_path, capsys):
+    """``aegan.summarize RUN_DIR`` wrote summary.csv and summary.md among the run's files,
+    and ``--out`` could put them inside any job; only a run writes in its own folder."""
+    root = make_sweep(tmp_path / "sweep")
+    run = root / "1"
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    assert summarize_main([str(run)]) == 0
+    printed = capsys.readouterr().out
+    assert "| .   | ok " in printed  # the run, shown
+    assert printed.endswith(
+        f"not written: {run} is a trained run's folder, which only its own run writes; to keep "
+        "the summary, name a folder with --out DIR\n"
+    )
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before
+    for out in (run, run / ".hydra"):
+        assert summarize_main([str(root), "--out", str(out)]) == 2
+        assert capsys.readouterr().err.startswith(f"error: --out={out} ")
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before
+    assert summarize_main([str(run), "--out", str(tmp_path / "kept")]) == 0
+    assert (tmp_path / "kept" / "summary.md").is_file()

@@ -17,6 +17,7 @@ import math
 import sys
 from pathlib import Path
 
+from aegan.engine.run_dir import check_not_inside_a_run
 from aegan.errors import ConfigError
 from aegan.files import atomic_write_bytes
 from aegan.readback import read_plain_yaml
@@ -119,7 +120,8 @@ def _optuna_line(path: Path) -> str | None:
 def summarize(
     path: str | Path, *, objective: str = DEFAULT_OBJECTIVE, out: str | Path | None = None
 ) -> str:
-    """Write ``summary.csv`` and ``summary.md`` for the sweep in ``path``; return the text."""
+    """Write ``summary.csv`` and ``summary.md`` for the sweep in ``path`` (``summary_folder``
+    says where); return the text."""
     root = Path(path)
     rows = read_sweep(root)
     if not rows:
@@ -172,7 +174,9 @@ def summarize(
     lines += filter(None, [*notes, _optuna_line(root / "optimization_results.yaml")])
     text = "\n".join([*lines, "", markdown_table([cell(h) for h in header], table), ""])
 
-    out_dir = Path(out) if out is not None else root
+    out_dir = summary_folder(root, out)
+    if out_dir is None:  # a trained run's folder: shown, not written
+        return text
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(
             f"{out_dir} is not a folder (summary.csv and summary.md go in one)"
@@ -196,6 +200,19 @@ def summarize(
             f"{out_dir}: summary.csv and summary.md cannot be written there ({reason})"
         ) from None
     return text
+
+
+def summary_folder(root: Path, out: str | Path | None) -> Path | None:
+    """Where summary.csv and summary.md go: ``out``, else the folder summarised; None where
+    that is a trained run's folder, which only its own run writes (``out`` there: refused)."""
+    if out is not None:
+        check_not_inside_a_run(Path(out), "--out", itself=True)
+        return Path(out)
+    try:
+        check_not_inside_a_run(root, "MULTIRUN_DIR", itself=True)
+    except ConfigError:
+        return None
+    return root
 
 
 class _UsageError(Exception):
@@ -233,8 +250,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {printable(str(err))}", file=sys.stderr)
         return 2
     print(text, end="")
-    out_dir = args.out if args.out is not None else args.multirun_dir
-    print(f"\nwritten: {out_dir / 'summary.csv'}, {out_dir / 'summary.md'}")
+    out_dir = summary_folder(args.multirun_dir, args.out)
+    if out_dir is None:
+        print(f"\nnot written: {args.multirun_dir} is a trained run's folder, which only its own "
+              "run writes; to keep the summary, name a folder with --out DIR")  # fmt: skip
+    else:
+        print(f"\nwritten: {out_dir / 'summary.csv'}, {out_dir / 'summary.md'}")
     return 0
 
 
