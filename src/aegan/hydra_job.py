@@ -71,12 +71,13 @@ def stopped_sweep_message(message: str) -> str:
     )
 
 
-def note_failed_job(err: Exception, *, debug: bool) -> None:
+def note_failed_job(err: Exception, *, debug: bool, owned: bool) -> None:
     """A sweep's job that raised: its error and overrides in RUN_DIR/failed.json and the log
-    (a traceback only for what is not a user's mistake), and the sweep goes on."""
+    (a traceback only for what is not a user's mistake), and the sweep goes on. A job that
+    never ``owned`` its folder (a trained run's, refused) writes nothing there."""
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    if isinstance(err, FolderInUseError):  # the folder is another process's: nothing written
+    if isinstance(err, FolderInUseError) or not owned:  # another's folder: as it was
         log.error("job %s did not run, the sweep goes on: %s", hydra_cfg.job.num, err)
         return
     written = write_failure(err)

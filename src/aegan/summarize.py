@@ -159,8 +159,10 @@ def summarize(
 
     statuses = ("ok", "failed", "stopped", "unfinished", "broken")
     counts = {s: sum(row["status"] == s for row in rows) for s in statuses}
-    # Hydra writes multirun.yaml in a sweep's folder; a folder of single runs has none
-    title = "Sweep summary" if (root / "multirun.yaml").is_file() else "Summary of runs"
+    # Hydra writes multirun.yaml in a grid's folder, the Optuna sweeper its results; a
+    # folder of single runs has neither
+    swept = any((root / name).is_file() for name in ("multirun.yaml", "optimization_results.yaml"))
+    title = "Sweep summary" if swept else "Summary of runs"
     lines = [
         f"# {title}: {printable(str(root))}",
         "",

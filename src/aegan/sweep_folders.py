@@ -12,8 +12,9 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from aegan.engine.run_dir import earlier_run
 from aegan.errors import ConfigError
-from aegan.sweep_reader import read_overrides
+from aegan.sweep_reader import natural_key, read_overrides
 
 # a ${key} a value reads (resolvers' own names, such as ${now:...}, are no key)
 PLAIN_REFERENCE = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
@@ -42,13 +43,27 @@ def check_sweep_folder(config: DictConfig) -> None:
         )
     _check_folder_not_swept(config)
     folder = Path(str(config.hydra.sweep.dir))
-    if (folder / "multirun.yaml").exists() and OmegaConf.select(config, "trainer.resume") != "auto":
+    held = _sweep_held(folder)
+    if held and OmegaConf.select(config, "trainer.resume") != "auto":
         raise ConfigError(
-            f"hydra.sweep.dir={folder} already holds a sweep (multirun.yaml): choose another "
+            f"hydra.sweep.dir={folder} already holds a sweep ({held}): choose another "
             "folder, or continue that sweep with trainer.resume=auto"
         )
     if (folder / "multirun.yaml").exists():
         _check_same_grid(config, folder, str(subdir))
+
+
+def _sweep_held(folder: Path) -> str | None:
+    """What says ``folder`` holds a sweep: Hydra's multirun.yaml (a grid's), or a trained
+    job in a folder of its own (a search such as Optuna's writes no multirun.yaml)."""
+    if (folder / "multirun.yaml").exists():
+        return "multirun.yaml"
+    try:
+        children = sorted((p for p in folder.iterdir() if p.is_dir()), key=natural_key)
+    except OSError:  # not there yet, or not a folder: the folder checks say which
+        return None
+    trained = next((child for child in children if earlier_run(child) is not None), None)
+    return None if trained is None else f"the trained job {trained.name}/"
 
 
 def _check_folder_not_swept(config: DictConfig) -> None:
