@@ -108,3 +108,28 @@ def test_load_run_says_what_is_wrong_with_its_arguments(trained_ae_run, tmp_path
     (run / "metrics.json").write_text("{broken")
     assert aegan.load_run(run).metrics == {}
     assert any("Run.metrics is empty" in r.getMessage() for r in caplog.records)
+
+
+def test_a_run_from_before_a_model_setting_goes_on_with_resume_auto(cli, tmp_path):
+    """A requeued job (the same command, ``trainer.resume=auto``) on a run recorded before
+    ``model.ema_decay`` existed was refused for "other settings (model.ema_decay=None
+    there, 0.999 here)", with no way on but ``~model.ema_decay``: the setting is now left
+    to the task's default, as the run trained and as ``load_run`` rebuilds it."""
+    run = tmp_path / "run"
+    tiny = [*[o for o in TINY_AE if not o.startswith("evaluate")], "evaluate.at_end=false",
+            *SMALL_VAE_GAN, "data.subset=128", "data.val_size=200", "logger.enabled=false",
+            f"hydra.run.dir={run}"]  # fmt: skip
+    first = cli("aegan.train", *tiny, "~model.ema_decay")
+    assert first.returncode == 0, first.stderr[-2000:]
+    steps = load_checkpoint(run / "checkpoints" / "last.pt")["step"]
+    again = cli("aegan.train", *tiny, "trainer.epochs=2", "trainer.resume=auto")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert ("trainer.resume=auto: model.ema_decay is not in the run's record (added since it "
+            "trained): left to the task's default, as it trained") in again.stdout  # fmt: skip
+    state = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert state["step"] == 2 * steps and "autoencoder_ema" not in state["networks"]
+    assert "ema_decay" not in state["config"]["model"]
+    given = cli("aegan.train", *tiny, "trainer.epochs=3", "trainer.resume=auto",
+                "model.ema_decay=0.5")  # the user's own value: another run  # fmt: skip
+    assert given.returncode == 2
+    assert "was trained with other settings (model.ema_decay=null there, 0.5 here)" in given.stderr

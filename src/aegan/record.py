@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.config import compose_config
@@ -115,6 +116,26 @@ def _check_added_settings(cfg: DictConfig, task: Any, state: dict, path: Path | 
             f"{', '.join(wanted)}: the run's record has no {', '.join(added)}, added since it "
             f"trained; resume with {settings} to build the model it trained"
         )
+
+
+def leave_added_settings(cfg: DictConfig, state: dict) -> list[str]:
+    """``trainer.resume=auto`` finds a run whose record lacks model settings that ``conf/``
+    has now (added since it trained) and the command line does not set: each is taken out
+    of ``cfg`` for the task's default, the model the run trained, as ``record_config`` does
+    for ``load_run`` and ``aegan.evaluate``. Returns their keys."""
+    recorded = state["config"].get("model")
+    if not isinstance(recorded, dict):
+        return []
+    composed = OmegaConf.to_container(cfg.model, resolve=False)
+    given = HydraConfig.get().overrides.task if HydraConfig.initialized() else []
+    kept = {str(o).partition("=")[0].lstrip("+~") for o in given}
+    kept |= {f"model.{key}" for key in _tie_targets(composed)}
+    added = _unrecorded(recorded, composed, "model.", kept)
+    with open_dict(cfg):
+        for key in added:
+            parent, _, name = key.rpartition(".")
+            OmegaConf.select(cfg, parent).pop(name)
+    return added
 
 
 def _unrecorded(saved: dict, composed: dict, prefix: str, user: set[str]) -> list[str]:

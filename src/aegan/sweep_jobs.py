@@ -30,7 +30,7 @@ from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from aegan.engine.run_dir import check_resumed_model, check_same_run
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_errors import hydra_error_line
-from aegan.record import check_resumed_networks, run_choices
+from aegan.record import check_resumed_networks, leave_added_settings, run_choices
 from aegan.sweep_folders import sweep_overrides
 
 log = logging.getLogger("aegan.sweep")
@@ -61,10 +61,13 @@ def check_resume(
     if resume == "auto" and run_dir is not None:
         last = run_dir / "checkpoints" / "last.pt"
         if last.is_file():
+            state, cfg = load_checkpoint(last), copy.deepcopy(cfg)
+            leave_added_settings(cfg, state)  # as the job will
             trains = {key: cfg[key] for key in ("model", "data", "seed")}
             record = {"config": OmegaConf.to_container(OmegaConf.create(trains), resolve=True),
                       "choices": run_choices(cfg)}  # fmt: skip
-            check_same_run(load_checkpoint(last), record, last, folder_key)
+            check_same_run(state, record, last, folder_key)
+            return
     if not resume or resume == "auto":
         return
     path = resolve_checkpoint(resume)

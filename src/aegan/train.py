@@ -63,7 +63,7 @@ from aegan.hydra_job import (
     write_hydra_record,
 )
 from aegan.logger import TensorBoardLogger, hparams_of
-from aegan.record import check_resumed_networks, run_choices
+from aegan.record import check_resumed_networks, leave_added_settings, run_choices
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
 from aegan.tasks import build_task
 
@@ -123,7 +123,15 @@ def _train(
     if not dist.is_main:  # one voice in the console and in train.log
         logging.getLogger("aegan").setLevel(logging.WARNING)
     record = {"config": OmegaConf.to_container(cfg, resolve=True), "choices": run_choices(cfg)}
-    resume = resume_state(cfg, run_dir, record)
+
+    def as_trained(state: dict) -> None:  # the run auto continues: settings added since
+        for key in leave_added_settings(cfg, state):
+            log.info("trainer.resume=auto: %s is not in the run's record (added since it "
+                     "trained): left to the task's default, as it trained", key)  # fmt: skip
+        record["config"] = OmegaConf.to_container(cfg, resolve=True)
+
+    folder_key = "hydra.sweep.dir" if in_sweep() else "hydra.run.dir"
+    resume = resume_state(cfg, run_dir, record, folder_key, found=as_trained)
     if resume is not None:
         check_resumed_networks(cfg, *resume)
     torch.set_float32_matmul_precision("high")  # TF32 matmuls on CUDA for fp32 runs
@@ -282,7 +290,7 @@ def main(cfg: DictConfig) -> float | None:
                 write_failure(err)
             with one_line_errors(USER_ERRORS, debug=cfg.get("debug") is True, logger=log):
                 raise
-        note_failed_job(err, debug=cfg.get("debug") is True)
+        note_failed_job(err, debug=cfg.get("debug") is True, owned=owned)
         return None
     report_end(cfg, metrics)
     objective = metrics["val/best_objective"]

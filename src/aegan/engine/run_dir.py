@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -194,15 +195,25 @@ def check_same_run(
         )
 
 
-def resume_state(cfg: DictConfig, run_dir: Path, record: dict) -> tuple[dict, Path] | None:
-    """The checkpoint to continue from (``trainer.resume``), or None."""
+def resume_state(
+    cfg: DictConfig,
+    run_dir: Path,
+    record: dict,
+    folder_key: str = "hydra.run.dir",
+    found: Callable[[dict], None] | None = None,
+) -> tuple[dict, Path] | None:
+    """The checkpoint to continue from (``trainer.resume``), or None; ``folder_key``: the
+    setting that chose ``run_dir``, named where ``auto`` finds another run there; ``found``
+    is given the state ``auto`` finds before it is held to ``record``."""
     if cfg.trainer.resume == "auto":
         path = run_dir / "checkpoints" / "last.pt"
         if not path.is_file():
             log.info("trainer.resume=auto: no %s yet, starting from scratch", path)
             return None
         state = load_checkpoint(path)
-        check_same_run(state, record, path)
+        if found is not None:
+            found(state)
+        check_same_run(state, record, path, folder_key)
         return state, path
     if cfg.trainer.resume:
         path = resolve_checkpoint(cfg.trainer.resume)
