@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 from torch import nn
 
 import aegan
@@ -18,9 +18,9 @@ from aegan.config import compose_config
 from aegan.contract import Task
 from aegan.data import normalize
 from aegan.engine import load_checkpoint
-from aegan.errors import CheckpointError
+from aegan.errors import CheckpointError, ConfigError
 from aegan.evaluate import evaluate_task
-from aegan.tasks.build import build_optimizer
+from aegan.tasks.build import build_network, build_optimizer
 from aegan.train import train
 
 TOY_YAML = """\
@@ -142,3 +142,22 @@ def test_its_run_cannot_be_loaded_without_its_configs(user_configs, tmp_path):
     train(toy_config(user_configs, run_dir, "evaluate.at_end=false"))
     with pytest.raises(CheckpointError, match=r"model=toy.*cannot be composed here.*searchpath"):
         aegan.load_run(run_dir, checkpoint="last")
+
+
+@pytest.mark.parametrize(
+    ("target", "line"),
+    [("needs_missing.Net", "importing needs_missing failed: ModuleNotFoundError: No module named "
+      "'a_dependency_not_installed'"),
+     ("half_written.Net", "importing half_written failed: SyntaxError: "),
+     ("no_such_module_anywhere.Net", "no such class or function")],
+)  # fmt: skip
+def test_a_target_whose_module_fails_to_import_says_why(tmp_path, monkeypatch, target, line):
+    """A user's module that exists but fails to import was "no such class or function",
+    the cause dropped even with debug=true: a hunt for a typo in the class's name."""
+    (tmp_path / "needs_missing").mkdir()
+    (tmp_path / "needs_missing" / "__init__.py").write_text("import a_dependency_not_installed\n")
+    (tmp_path / "half_written.py").write_text("def Net(:\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError) as refused:
+        build_network("model.net", OmegaConf.create({"_target_": target}))
+    assert str(refused.value).startswith(f"model.net._target_={target}: {line}")

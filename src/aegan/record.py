@@ -60,7 +60,8 @@ def record_config(
     except Exception as err:  # a missing option: one line naming it
         raise CheckpointError(
             f"{path}: its config options ({', '.join(names)}) cannot be composed here "
-            f"({str(err).splitlines()[0]}); add the folder holding them with searchpath"
+            f"({str(err).splitlines()[0]}); add the folder holding them: "
+            "hydra.searchpath=[file://DIR] on the command line, searchpath=[DIR] in load_run"
         ) from None
     if overrides:
         try:

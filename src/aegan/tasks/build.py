@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import importlib
 import inspect
 import math
 import warnings
@@ -76,7 +77,9 @@ def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
             raise cause from None
         reason = " ".join(str(cause).split())[:300]
         if "Error locating target" in str(err) or isinstance(cause, (ImportError, AttributeError)):
-            raise ConfigError(f"{key}._target_={target}: no such class or function") from None
+            failed = _import_failure(str(target))  # its module there, but failing to import
+            what = f"importing {failed}" if failed else "no such class or function"
+            raise ConfigError(f"{key}._target_={target}: {what}") from err
         if isinstance(cause, TypeError):  # a setting it takes no argument for, by name
             check_argument_names(key, cfg, given=kwargs)
         if isinstance(cause, RuntimeError) and "overflow" in str(cause):  # torch's size limits
@@ -88,6 +91,24 @@ def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
     except (TypeError, ValueError) as err:
         check_argument_names(key, cfg, given=kwargs)
         raise ConfigError(f"{key}._target_={target} could not be built: {err}") from None
+
+
+def _import_failure(target: str) -> str | None:
+    """``MODULE failed: Type: message`` where ``target``'s module exists but raises on import
+    (a dependency missing, a syntax error), else None: no such module, or it imports."""
+    parts = target.split(".")
+    for end in range(len(parts) - 1, 0, -1):  # the longest module path first
+        module = ".".join(parts[:end])
+        try:
+            importlib.import_module(module)
+            return None
+        except ModuleNotFoundError as err:
+            if err.name is not None and (err.name == module or module.startswith(f"{err.name}.")):
+                continue  # no module by that name: the target is shorter
+            return f"{module} failed: {type(err).__name__}: {err}"
+        except Exception as err:  # a user's module: whatever it raises as it loads
+            return f"{module} failed: {type(err).__name__}: {' '.join(str(err).split())[:200]}"
+    return None
 
 
 def build_task(model_cfg: DictConfig, image_shape: Sequence[int], device: torch.device) -> Any:
