@@ -12,7 +12,7 @@ import aegan.metrics.definitions as definitions
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.errors import ConfigError
 from aegan.evaluate import evaluate_task
-from aegan.metrics.registry import check_metrics
+from aegan.metrics.registry import Evaluation, check_metrics
 from aegan.metrics.scope import Scope, Settings
 from conftest import synthetic_data
 
@@ -129,3 +129,33 @@ class _Config(dict):
     """``evaluate.*`` as a mapping with attribute access, as a DictConfig reads."""
 
     __getattr__ = dict.__getitem__
+
+
+class Coder:
+    """A task that encodes to 5 numbers and has no ``latent_dim``: the contract asks none."""
+
+    def __init__(self, metrics=("pca",)):
+        self.metrics = metrics
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1)[:, :5] * 2
+
+
+def test_a_tasks_own_metric_it_cannot_give_is_refused_before_training():
+    """Listed in the task's own ``metrics``, 'prior_match' (codes and prior draws) passed
+    every check and failed with an AttributeError after training."""
+    with pytest.raises(ConfigError) as refused:
+        check_metrics(Coder(("pca", "prior_match")), None)
+    assert str(refused.value) == (
+        "Coder.metrics: 'prior_match' needs a model that can posterior_codes and "
+        "sample_prior, which Coder cannot"
+    )
+    assert check_metrics(Coder(), None) == ("pca",)
+
+
+def test_pca_takes_its_size_from_the_codes():
+    """``pca`` read ``task.latent_dim``, which a task need not have: an AttributeError after
+    training."""
+    evaluation = Evaluation(Coder(), synthetic_data(), Settings(samples=100))
+    mean, components = evaluation.pca
+    assert components.shape[1] == 5 and evaluation.compute(["pca"])["pca/mse"] > 0

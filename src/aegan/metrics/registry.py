@@ -108,17 +108,16 @@ def check_metrics(
     or one the data cannot feed (``aegan.metrics.limits``).
     """
     given = names is not None
-    if names is None:
-        names = tuple(task.metrics)
-    else:
-        names = check_metric_names(names, key)
-        for name in names:
-            missing = [need for need in METRICS[name].needs if not can(task, need)]
-            if missing:
-                raise ConfigError(
-                    f"{key}: {name!r} needs a model that can {' and '.join(missing)}, which "
-                    f"{type(task).__name__} cannot; its metrics are: {', '.join(task.metrics)}"
-                )
+    names = check_metric_names(names, key) if given else tuple(task.metrics)
+    for name in (name for name in names if name in METRICS):  # a task's own list too
+        missing = [need for need in METRICS[name].needs if not can(task, need)]
+        if missing:  # else it fails after training
+            where = key if given else f"{type(task).__name__}.metrics"
+            listed = f"; its metrics are: {', '.join(task.metrics)}" if given else ""
+            raise ConfigError(
+                f"{where}: {name!r} needs a model that can {' and '.join(missing)}, which "
+                f"{type(task).__name__} cannot{listed}"
+            )
     if scope is None:
         return names
     known = [name for name in names if name in METRICS]  # a task's own may be unknown
@@ -202,8 +201,10 @@ class Evaluation:
 
     @cached_property
     def pca(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mean, components) of the training images at the task's code size."""
-        return fit_pca(self.data.train_images, dim=int(self.task.latent_dim))
+        """(mean, components) of the training images at the task's code size: the width of
+        the codes its ``encode`` gives (no other attribute asked of a task)."""
+        code = self._map(self.task.encode, self.data.test_images[:1], "codes")  # (1, dim)
+        return fit_pca(self.data.train_images, dim=code.shape[1])
 
     def probe(self, encode: Callable[[torch.Tensor], torch.Tensor]) -> float:
         """Linear probe accuracy of codes from ``encode`` ([0, 1] images -> codes)."""
