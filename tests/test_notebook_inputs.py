@@ -49,6 +49,17 @@ def test_a_run_dir_at_nothing_is_one_line(name, tmp_path, monkeypatch):
     ]
 
 
+@pytest.mark.parametrize("name", sorted(RUN_VARIABLES))
+def test_a_relative_run_dir_is_taken_from_the_checkout(name, monkeypatch):
+    """The README's ``AEGAN_RUN_DIR=logs/train/runs/DATE_TIME jupyter-lab notebooks/``: the
+    kernel starts in notebooks/, where logs/... is not."""
+    relative = "logs/no-such-run-for-the-test"
+    (error,) = errors_of(name, {RUN_VARIABLES[name]: relative}, monkeypatch)
+    assert error["traceback"][0].startswith(
+        f"CheckpointError: no checkpoint at {NOTEBOOK_DIR.parent / relative}: "
+    )
+
+
 def test_a_sweep_folder_names_its_jobs(tmp_path, monkeypatch):
     """A sweep's folder given for a run: the line names the runs it holds."""
     sweep = tmp_path / "multirun"
