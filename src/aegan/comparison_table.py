@@ -6,6 +6,7 @@ seeds' final metrics as mean and spread, the protocol under it. ``MODELS`` names
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 from aegan.comparison import mean, read_runs, read_speeds
@@ -53,9 +54,8 @@ one-to-one matching of code values to classes. -ELBO: one z per
 test image; IWAE: -log p(x) bounded with k importance samples (k = 1000 on the first 2,000 test
 images; the conv VAE: k = 100 on the first 1,000). Sample metrics: 10,000 samples (a VAE's
 decoder means at prior draws, the DCGAN's EMA generator) against the first 10,000 test images
-in the features of a CNN trained on the training split minus 10,000 held-out images; the floors
-(the held-out images in place of the samples) are FD {floor_fd}, precision {floor_precision},
-recall {floor_recall}. PCA-32: the training split's 32 principal components. Training images/s:
+in the features of a CNN trained on the training split minus 10,000 held-out images; {floors}.
+PCA-32: the training split's 32 principal components. Training images/s:
 the fastest seed's epochs by the run's own clock (its log), on the machine that trained them."""
 PROTOCOL_KEYS = {
     "experiment",
@@ -129,11 +129,13 @@ def comparison_table(out: Path, models: list[str], speed: Path | None = None) ->
     seeds = sorted({r["seed"] for f in runs.values() for r in f} - {None})
     budget = " or ".join(map(str, epochs)) or "an unrecorded number of"
     budget += " epoch" if epochs == [1] else " epochs"
-    text += "\n\n" + PROTOCOL.format(
-        epochs=budget, seeds=", ".join(map(str, seeds)),
-        floor_fd=floor["floor/fd"], floor_precision=floor["floor/precision"],
-        floor_recall=floor["floor/recall"],
+    floors = (
+        "the floors (the held-out images in place of the samples) are FD {floor/fd}, "
+        "precision {floor/precision}, recall {floor/recall}".format_map(floor)
+        if any(floor.values()) else "no model here samples, so there are no floors"
     )  # fmt: skip
+    protocol = PROTOCOL.format(epochs=budget, seeds=", ".join(map(str, seeds)), floors=floors)
+    text += "\n\n" + textwrap.fill(" ".join(protocol.split()), 95, break_on_hyphens=False)
     changed = sorted({printable(o) for model, finished in runs.items() for r in finished
                       for o in off_protocol(model, r["overrides"])})  # fmt: skip
     if changed:
