@@ -18,7 +18,7 @@ from aegan.config import compose_config
 from aegan.contract import Task
 from aegan.data import normalize
 from aegan.engine import load_checkpoint
-from aegan.errors import CheckpointError, ConfigError
+from aegan.errors import CheckpointError, ConfigError, ContractError
 from aegan.evaluate import evaluate_task
 from aegan.tasks.build import build_network, build_optimizer
 from aegan.train import train
@@ -161,3 +161,29 @@ def test_a_target_whose_module_fails_to_import_says_why(tmp_path, monkeypatch, t
     with pytest.raises(ConfigError) as refused:
         build_network("model.net", OmegaConf.create({"_target_": target}))
     assert str(refused.value).startswith(f"model.net._target_={target}: {line}")
+
+
+class StepOfFloats(LinearAutoencoder):
+    def train_step(self, batch: torch.Tensor, amp) -> dict:
+        return {"train/loss": super().train_step(batch, amp)["train/loss"].item()}
+
+
+class ValidatesAnotherKey(LinearAutoencoder):
+    def validate(self, batches: Iterable[torch.Tensor], amp) -> dict[str, float]:
+        return {"val/loss": super().validate(batches, amp)["val/mse"]}
+
+
+@pytest.mark.parametrize(
+    ("task", "line"),
+    [(StepOfFloats, "StepOfFloats.train_step returned train/loss as a float; it must return 0-d "
+      "tensors, left on the device"),
+     (ValidatesAnotherKey, "ValidatesAnotherKey.validate returned val/loss, not its objective "
+      "val/mse")],
+)  # fmt: skip
+def test_a_task_that_breaks_the_contract_is_named_in_one_line(user_configs, tmp_path, task, line):
+    """Each was a traceback from inside the engine (AttributeError: 'float' object has no
+    attribute 'new_empty'; KeyError: 'val/mse'), the rule the task broke left to find."""
+    target = f"model._target_=test_custom_task.{task.__name__}"
+    with pytest.raises(ContractError) as refused:
+        train(toy_config(user_configs, tmp_path / "run", target, "evaluate.at_end=false"))
+    assert str(refused.value).startswith(line)

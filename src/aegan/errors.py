@@ -82,7 +82,12 @@ class DiskFullError(_OneLine, OSError):
     """The disk filled up while a run wrote its record; the message says what was kept."""
 
 
+class ContractError(_OneLine, TypeError):
+    """A task (a model's own code) breaks the task contract (``aegan.contract``); the message
+    names the task and the rule."""
+
+
 USER_ERRORS: tuple[type[Exception], ...] = (
     ConfigError, CheckpointError, DataNotFoundError, DataFileError, NonFiniteError, DiskFullError,
-    EvaluationError, FolderNotFoundError,
+    EvaluationError, FolderNotFoundError, ContractError,
 )  # fmt: skip

@@ -23,7 +23,7 @@ from aegan.engine.device import eval_batch_size, evaluation_threads
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.engine.reporting import Clock, ScalarWindow
 from aegan.engine.state import Progress, checkpoint_state, restore
-from aegan.errors import CheckpointError, NonFiniteError
+from aegan.errors import CheckpointError, ContractError, NonFiniteError
 from aegan.readback import shown_value
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,11 @@ def _validate(
             run.logger.scalars(metrics, progress.step)
             task.log_epoch(run.logger, data, progress.step)
             run.logger.flush()
+    if task.objective not in metrics:  # else a KeyError's traceback, an epoch in
+        raise ContractError(
+            f"{type(task).__name__}.validate returned {', '.join(metrics) or 'nothing'}, not "
+            f"its objective {task.objective}"
+        )
     progress.history.append({**metrics, "epoch": progress.epoch})
     objective = metrics[task.objective]
     is_best = objective < progress.best_objective

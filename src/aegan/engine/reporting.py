@@ -15,7 +15,7 @@ from aegan.contract import Task
 from aegan.engine.checkpoint import last_good_checkpoint
 from aegan.engine.context import RunContext
 from aegan.engine.scalars import StepAccumulator
-from aegan.errors import NonFiniteError
+from aegan.errors import ContractError, NonFiniteError
 
 # the loop's console lines, under the one name a user sets a level for
 log = logging.getLogger("aegan.engine.loop")
@@ -40,6 +40,8 @@ class ScalarWindow:
         self.started = perf_counter()
 
     def add(self, stats: dict[str, torch.Tensor], step: int) -> None:
+        if not self.stats.steps:  # a window's first step: what the task's train_step gives
+            _check_step_scalars(self.task, stats)
         self.stats.add(stats, step)
         self.bar.update(1)
 
@@ -86,6 +88,19 @@ class ScalarWindow:
 
     def close(self) -> None:
         self.bar.close()
+
+
+def _check_step_scalars(task: Task, stats: dict) -> None:
+    """``train_step`` returns 0-d tensors, read in windows: a float (``.item()``) or a batch
+    of values is the task's mistake, said in one line, not a traceback from the reader."""
+    for key, value in stats.items():
+        if not isinstance(value, torch.Tensor) or value.dim() != 0:
+            shape = f"a tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else (
+                f"a {type(value).__name__}")  # fmt: skip
+            raise ContractError(
+                f"{type(task).__name__}.train_step returned {key} as {shape}; it must return "
+                "0-d tensors, left on the device (no .item(): a sync each step)"
+            )
 
 
 class Clock:
