@@ -144,3 +144,21 @@ def test_ctrl_c_outside_training_is_one_line(tmp_path, monkeypatch, cli):
     assert (
         result.stderr == "error: stopped by Ctrl-C (SIGINT); a checkpoint already written is kept\n"
     )
+
+
+def test_an_evaluation_of_other_weights_leaves_none_of_the_earlier_figures(cli, finished_run):
+    """``metrics=[reconstruction]`` on other weights than the earlier figures' kept their
+    probe and PCA figures under the new ``eval/step``: an IWAE bound 84 nats below the
+    -ELBO of other weights, as one measurement."""
+    before = read_json(finished_run / "metrics.json")
+    # figures of other weights: the reconstruction's and a probe's
+    write_json(finished_run / "metrics.json", {**before, "eval/step": 1.0, "probe/accuracy": 0.5})
+    changed = read_json(finished_run / "metrics.json")
+    result = cli("aegan.evaluate", f"run={finished_run}", "metrics=[reconstruction]", "device=cpu")
+    assert result.returncode == 0, result.stderr[-2000:]
+    after = read_json(finished_run / "metrics.json")
+    assert after["eval/step"] == before["eval/step"] and after.keys() >= TEST_KEYS
+    assert not {k for k in after if k.startswith(("probe/", "pca/"))}
+    assert after["train/steps"] == before["train/steps"]  # training's own figures stay
+    assert read_json(finished_run / "metrics.json.earlier") == changed
+    assert "with figures of the weights of step 1, is kept as" in result.stdout + result.stderr

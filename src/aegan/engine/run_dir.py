@@ -312,16 +312,15 @@ def merge_metrics(run_dir: Path, new: dict[str, float], logger: logging.Logger) 
     path = run_dir / "metrics.json"
     earlier = earlier_metrics(path, logger)
     moved_on = "train/steps" in new and earlier.get("train/steps") != new["train/steps"]
-    # an evaluation of the model with other settings than the earlier one's: none of the
-    # earlier figures is of this model, so only training's own stay beside the new ones
-    other_model = "eval/step" in new and (
-        earlier.get(EVALUATED_WITH, "") != new.get(EVALUATED_WITH, "")
-    )
-    if other_model and not moved_on:
+    # an evaluation of other weights, model settings or sample count than the earlier
+    # one's: its figures not made again would stand under this one's eval/step and
+    # eval/samples, so only training's own stay beside the new ones
+    other = _other_measurement(earlier, new) if "eval/step" in new else None
+    if other and not moved_on:
         kept = {k: v for k, v in earlier.items() if k.startswith(TRAINING_PREFIXES)}
         if earlier.keys() - kept.keys():
             logger.info("the metrics.json before, with figures of %s, is kept as %s",
-                        _evaluated_with(earlier), keep_aside(path, "earlier"))  # fmt: skip
+                        other, keep_aside(path, "earlier"))  # fmt: skip
         return {**kept, **new}
     if moved_on:
         why = "results of weights training has moved on from" if earlier.keys() - new else ""
@@ -335,9 +334,18 @@ def merge_metrics(run_dir: Path, new: dict[str, float], logger: logging.Logger) 
     return dict(new) if moved_on else {**earlier, **new}
 
 
-def _evaluated_with(metrics: dict) -> str:
-    overrides = metrics.get(EVALUATED_WITH, "")
-    return f"overrides={overrides}" if overrides else "the run's own model settings"
+def _other_measurement(earlier: dict, new: dict) -> str | None:
+    """What the earlier figures were measured with where ``new``'s differs: the model
+    settings (``eval/overrides``), the weights (``eval/step``) or the sample count."""
+    if earlier.get(EVALUATED_WITH, "") != new.get(EVALUATED_WITH, ""):
+        overrides = earlier.get(EVALUATED_WITH, "")
+        return f"overrides={overrides}" if overrides else "the run's own model settings"
+    for key, what in (("eval/step", "the weights of step"), ("eval/samples", "samples=")):
+        if key in earlier and key in new and not _same(earlier[key], new[key]):
+            value = earlier[key]
+            shown = int(value) if isinstance(value, float) and value.is_integer() else value
+            return f"{what}{'' if what.endswith('=') else ' '}{shown}"
+    return None
 
 
 def _same(a: object, b: object) -> bool:
