@@ -14,6 +14,7 @@ import torch
 
 from aegan.data import DeviceBatches
 from aegan.engine import load_checkpoint
+from aegan.engine.device import seed_rank_stream
 from conftest import REPO, TINY_AE, TINY_GAN, assert_one_error_line
 
 
@@ -52,10 +53,21 @@ from pathlib import Path
 import torch
 from torch.nn.modules.module import register_module_forward_hook
 from aegan.models import DenseAutoencoder, Discriminator, Generator
+from aegan.tasks.gan import GanTask
 from aegan.train import main
 
 out = Path(sys.argv.pop(1))
 seen = {}
+drawn = []  # a GAN's first training latents (drawn from the rank's own stream)
+draw_latents = GanTask.draw_latents
+
+def recording(self, n, generator=None, device="cpu"):
+    z = draw_latents(self, n, generator, device)
+    if generator is None and len(drawn) < 3:
+        drawn.append(z.clone())
+    return z
+
+GanTask.draw_latents = recording
 
 def hook(module, args, output):
     if isinstance(module, (DenseAutoencoder, Discriminator, Generator)):
@@ -67,6 +79,7 @@ try:
 finally:
     states = [module.state_dict() for module in seen.values()]
     torch.save(states, out / f"rank{os.environ.get('RANK', '0')}.pt")
+    torch.save(drawn, out / f"latents{os.environ.get('RANK', '0')}.pt")
 """
 
 
@@ -183,7 +196,8 @@ def test_every_rank_ends_with_the_same_weights(ae_runs):
 @pytest.mark.slow
 def test_torchrun_two_gloo_processes_train_the_gan(tmp_path):
     """BatchNorm and dropout make the GAN's 2 ranks differ from one process at 2B, but
-    gradient averaging in both networks keeps the ranks identical."""
+    gradient averaging in both networks keeps the ranks identical. Each rank draws latents
+    of its own: one stream on both drew the same fakes twice, B of them a step, not 2B."""
     run_dir = tmp_path / "ddp_gan"
     process = torchrun_saving_networks(
         tmp_path, *TINY_GAN, "data.subset=512", "data.val_size=200", "model.fd_samples=200",
@@ -197,6 +211,9 @@ def test_torchrun_two_gloo_processes_train_the_gan(tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert all(v == v and abs(v) != float("inf") for v in metrics.values())
     assert_ranks_hold_the_same_networks(tmp_path, state)
+    latents = [torch.load(tmp_path / f"latents{r}.pt", weights_only=True) for r in (0, 1)]
+    assert len(latents[0]) == len(latents[1]) == 3
+    assert not any(torch.equal(a, b) for a, b in zip(*latents, strict=True))
 
 
 def test_rank_zero_fetches_the_data_before_the_other_ranks_look(tmp_path):
@@ -275,3 +292,16 @@ def test_a_launch_environment_torchrun_would_not_set_is_one_line(
     refused = cli("aegan.train", *TINY_AE, f"hydra.run.dir={run_dir}")
     assert_one_error_line(refused, message)
     assert not (run_dir / "checkpoints").exists()
+
+
+def test_each_rank_has_a_stream_of_its_own_that_a_resume_derives_again():
+    """(seed, step, rank) -> the stream: other ranks draw otherwise, the same rank at the
+    same step draws the same (a resume from that step's checkpoint goes on as it was)."""
+    draws = {}
+    for rank in (0, 1, 0):
+        seed_rank_stream(7, 120, rank)
+        draws.setdefault(rank, []).append(torch.randn(4))
+    assert torch.equal(draws[0][0], draws[0][1])
+    assert not torch.equal(draws[0][0], draws[1][0])
+    seed_rank_stream(7, 121, 0)
+    assert not torch.equal(torch.randn(4), draws[0][0])

@@ -42,6 +42,16 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def seed_rank_stream(seed: int, step: int, rank: int) -> None:
+    """Under torchrun, rank ``rank``'s own random stream from ``step`` on. Every rank starts
+    from the same seed (identical initial weights), and one stream on every rank would draw
+    the same GAN latents, VAE noise and dropout masks on each: 2 processes at batch B would
+    train on B draws, not 2B. Derived again at the start and after each checkpoint, from
+    (seed, step, rank), a resume from a checkpoint goes on with every rank's stream."""
+    mixed = (seed * 1_000_003 + step) * 1_009 + rank + 1
+    torch.manual_seed(mixed % (2**63 - 1))
+
+
 def eval_batch_size(configured: int | None, device: torch.device) -> int:
     """``trainer.eval_batch_size``, else 256 images on the CPU (each layer's output stays in
     the cache and its memory is reused: no page faults) and 1000 elsewhere (fewer launches)."""

@@ -82,6 +82,16 @@ class GradientAverager:
             offset += grad.numel()
 
 
+def broadcast_buffers(networks: Iterable[nn.Module]) -> None:
+    """Rank 0's buffers (BatchNorm's running statistics) on every rank. Each rank's batches
+    and random draws are its own, and so are the statistics they leave, while gradient
+    averaging keeps the weights alike: called before validation, every rank validates (and
+    rank 0 saves) the same networks."""
+    for network in networks:
+        for buffer in network.buffers():
+            dist.broadcast(buffer, src=0)
+
+
 def check_shards(batch_size: int, world_size: int, train_count: int, source: str) -> None:
     """Each process draws whole batches from its shard of ``train_count`` images (of
     ``source``, for the message): refuse a batch that fits no shard, naming both ways out."""

@@ -19,7 +19,8 @@ from aegan.contract import Task
 from aegan.data import DeviceBatches, ImageData
 from aegan.engine.checkpoint import save_checkpoint
 from aegan.engine.context import RunContext
-from aegan.engine.device import eval_batch_size, evaluation_threads
+from aegan.engine.device import eval_batch_size, evaluation_threads, seed_rank_stream
+from aegan.engine.distributed import broadcast_buffers
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.engine.reporting import Clock, ScalarWindow
 from aegan.engine.state import Progress, checkpoint_state, restore
@@ -57,6 +58,7 @@ def fit(
         )
         if run.on_restored is not None:
             run.on_restored()
+    _own_streams(run, progress.step)
     total_steps = len(batches) * trainer_cfg.epochs
     window = ScalarWindow(task, run, trainer_cfg, total_steps, progress.step)
     clock = Clock()
@@ -84,6 +86,8 @@ def fit(
             _stop(run, window, progress, trainer_cfg, len(batches))
         progress.epoch, progress.batch = progress.epoch + 1, 0
         clock.end_training()
+        if run.world_size > 1:
+            broadcast_buffers(task.networks.values())
         is_best = _validate(task, data, run, progress, trainer_cfg)
         clock.end_validation()
         _save(task, run, progress, trainer_cfg, is_best=is_best)
@@ -157,6 +161,14 @@ def _save(task: Task, run: RunContext, progress: Progress, trainer_cfg, *, is_be
             run.checkpoint_dir,
             step=progress.step, keep=trainer_cfg.keep_checkpoints, is_best=is_best,
         )  # fmt: skip
+    _own_streams(run, progress.step)  # as a resume from this checkpoint will
+
+
+def _own_streams(run: RunContext, step: int) -> None:
+    """Each rank its own random stream from ``step`` (``seed_rank_stream``); one process
+    keeps the one it has."""
+    if run.world_size > 1:
+        seed_rank_stream(run.seed, step, run.rank)
 
 
 def check_same_epoch_order(run: RunContext, progress: Progress) -> None:
