@@ -43,15 +43,20 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
         recipe, extra = MODELS[model]
         sweep = out / model
         finished = read_sweep(sweep) if sweep.is_dir() else []
-        done = {str(row.get("seed")) for row in finished if row["status"] == "ok"}
+        settings = [f"experiment={recipe}", f"trainer.epochs={epochs}",
+                    "logger.projector_samples=0", "trainer.resume=auto", *extra, *overrides]  # fmt: skip
+        # finished with these settings: a seed of another budget or overrides is trained
+        # again, its run continued to this budget (trainer.resume=auto) or refused, so that
+        # no cell of the table mixes runs of other settings
+        done = {str(row.get("seed")) for row in finished if row["status"] == "ok"
+                and sorted(o for o in row["overrides"] if not o.startswith("seed=")) == sorted(settings)}  # fmt: skip
         todo = [seed for seed in seeds.split(",") if seed not in done]
         if not todo:
             print(f"{model}: seeds {seeds} finished in {sweep}, not trained again")
             continue
         command = [
-            sys.executable, "-m", "aegan.train", "-m", f"experiment={recipe}",
-            f"seed={','.join(todo)}", f"trainer.epochs={epochs}", "logger.projector_samples=0",
-            f"hydra.sweep.dir={hydra_quoted(str(sweep))}", "hydra.sweep.subdir=${seed}", "trainer.resume=auto", *extra, *overrides,
+            sys.executable, "-m", "aegan.train", "-m", f"seed={','.join(todo)}",
+            f"hydra.sweep.dir={hydra_quoted(str(sweep))}", "hydra.sweep.subdir=${seed}", *settings,
         ]  # fmt: skip
         print(" ".join(command), flush=True)
         code = subprocess.run(command).returncode
