@@ -33,7 +33,8 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
     # other settings for the seeds: refused, not counted as done (a cell of mixed runs)
     other = compare("run", "--models", "autoencoder", "--epochs", "1", "--seeds", "0,1",
                     "--out", str(out))  # fmt: skip
-    assert other.returncode == 1 and "data.subset=1000 there, None here" in other.stderr + other.stdout
+    assert other.returncode == 1, other.stderr[-2000:]
+    assert "data.subset=1000 there, None here" in other.stderr + other.stdout
 
     table = compare("table", "--out", str(out))
     assert table.returncode == 0, table.stderr[-2000:]
