@@ -185,13 +185,15 @@ def test_stop_signal_saves_the_step_in_flight_and_resume_matches(
     straight_metrics = train(straight)
 
     stopped = make_cfg(*common, run="stopped")
+    # Python's own handler, or SIG_IGN where the tests were started in the background
+    handler_before = signal.getsignal(signal.SIGINT)
     with (
         signal_in_training_forward(signal_number, at_step),
         pytest.raises(TrainingInterrupted, match=where) as raised,
     ):
         train(stopped)
     assert raised.value.exit_code == 128 + signal_number
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert signal.getsignal(signal.SIGINT) is handler_before  # handlers restored
     run_dir = Path(stopped.paths.output_dir)
     at_stop = last_state(run_dir)
     assert at_stop["step"] == at_step + 1 < 62
