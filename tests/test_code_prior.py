@@ -13,7 +13,7 @@ from aegan.tasks import build_task
 from aegan.tasks.code_prior import CodePrior, check_prior_settings
 from conftest import CPU, TINY_AE, compose_config
 
-# the command as written: D's one-hot label input follows model.label_prior
+# the supervised variant as docs/models.md gives it: D's label input follows label_prior
 SUPERVISED = ["model=aae", "model.prior=mixture", "model.label_prior=true"]
 
 
