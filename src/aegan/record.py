@@ -72,11 +72,7 @@ def record_config(
     user_keys = {o.partition("=")[0].lstrip("+~") for o in overrides}
     composed = OmegaConf.to_container(cfg, resolve=False)
     if isinstance(saved.get("model"), dict):  # a model setting added since the run trained
-        kept = user_keys | {f"model.{key}" for key in _tie_targets(composed["model"])}
-        with open_dict(cfg):
-            for key in _unrecorded(saved["model"], composed["model"], "model.", kept):
-                parent, _, name = key.rpartition(".")
-                OmegaConf.select(cfg, parent).pop(name)
+        _drop_unrecorded(cfg, saved["model"], user_keys)
     for key, value in _plain_values(saved, composed, prefix="", path=path, user=user_keys):
         try:
             OmegaConf.update(cfg, key, value, merge=False, force_add=False)
@@ -127,10 +123,15 @@ def leave_added_settings(cfg: DictConfig, state: dict) -> list[str]:
     recorded = state["config"].get("model")
     if not isinstance(recorded, dict):
         return []
-    composed = OmegaConf.to_container(cfg.model, resolve=False)
     given = HydraConfig.get().overrides.task if HydraConfig.initialized() else []
-    kept = {str(o).partition("=")[0].lstrip("+~") for o in given}
-    kept |= {f"model.{key}" for key in _tie_targets(composed)}
+    return _drop_unrecorded(cfg, recorded, {str(o).partition("=")[0].lstrip("+~") for o in given})
+
+
+def _drop_unrecorded(cfg: DictConfig, recorded: dict, user_keys: set[str]) -> list[str]:
+    """Take out of ``cfg`` the model settings the record ``recorded`` lacks, but those the
+    user set (``user_keys``) and the sizes conf/ ties to others; returns their keys."""
+    composed = OmegaConf.to_container(cfg.model, resolve=False)
+    kept = user_keys | {f"model.{key}" for key in _tie_targets(composed)}
     added = _unrecorded(recorded, composed, "model.", kept)
     with open_dict(cfg):
         for key in added:
