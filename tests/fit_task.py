@@ -68,7 +68,7 @@ def tiny_data(binarize: bool = False) -> ImageData:
                            dtype=torch.uint8)  # fmt: skip
     labels = torch.arange(len(images)) % 3
     return ImageData("tiny", images, labels, images[:6], labels[:6], images[:6], labels[:6],
-                     ("a", "b", "c"), "test", binarize_train=binarize)  # fmt: skip
+                     ("a", "b", "c"), "test", train_intensities=images if binarize else None)  # fmt: skip
 
 
 def trainer(**changes):

@@ -15,6 +15,8 @@ from aegan.data import load_data
 from aegan.data.batches import DeviceBatches, bernoulli_images
 from aegan.engine import load_checkpoint
 from aegan.errors import ConfigError
+from aegan.metrics.registry import Evaluation
+from aegan.metrics.scope import Settings
 from aegan.models import GaussianEncoderDecoder
 from aegan.tasks import VaeTask, build_task
 from aegan.tasks.vae import gaussian_kl
@@ -191,9 +193,25 @@ def test_the_binarised_protocol_draws_what_it_says(how, tmp_path):
     assert set(data.test_images[:100].unique().tolist()) <= {0, 255}
     again = load_data(cfg.data, data_dir=tmp_path)
     assert torch.equal(data.test_images, again.test_images)  # the test set is drawn once, seeded
-    assert data.binarize_train == (how == "dynamic")
-    grey = len(data.train_images[:100].unique()) > 2
+    pixels, binarize = data.training_pixels
+    assert binarize == (how == "dynamic")
+    grey = len(pixels[:100].unique()) > 2
     assert grey == (how == "dynamic")  # dynamic: training batches are drawn at each step
+
+
+def test_the_metrics_read_one_binarised_draw_of_the_training_images_as_of_the_test(tmp_path):
+    # the floors, PCA, the probe and the domain classifier compare training images with test
+    # images: under dynamic binarisation both are binary, the same draw as under fixed
+    def data(how):
+        return load_data(compose_config([*TINY_VAE, f"data.binarize={how}"], tmp_path).data,
+                         data_dir=tmp_path)  # fmt: skip
+
+    grey, fixed, dynamic = data("none"), data("fixed"), data("dynamic")
+    assert set(dynamic.train_images.unique().tolist()) == {0, 255}
+    assert torch.equal(dynamic.train_images, fixed.train_images)
+    assert torch.equal(dynamic.training_pixels[0], grey.train_images)
+    floor = Evaluation(None, dynamic, Settings(samples=100)).floor  # the floors' real images
+    assert set(floor.unique().tolist()) == {0, 255}
 
 
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (1, 64, 64)])

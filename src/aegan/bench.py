@@ -84,8 +84,9 @@ def project_step(cfg: DictConfig, data: ImageData, device: torch.device) -> Call
     amp = Amp(cfg.trainer.precision, device)
     train_step = build_step(task, amp, cfg.trainer, device)
     task.train()
+    images, binarize = data.training_pixels
     batches = DeviceBatches(
-        data.train_images, batch_size=cfg.data.batch_size, seed=0, binarize=data.binarize_train,
+        images, batch_size=cfg.data.batch_size, seed=0, binarize=binarize,
         labels=data.train_labels if task.uses_labels else None,
     )  # fmt: skip
     next_batch = _cycle(batches.epoch)

@@ -231,14 +231,15 @@ def load_data(data_cfg: DictConfig, *, data_dir: str | Path) -> ImageData:
 
 def binarized(data: ImageData, how: str, *, seed: int) -> ImageData:
     """The binarised-likelihood protocol: each grey pixel becomes 0 or 255 with probability
-    its intensity. ``fixed``: every split drawn once (a seeded generator); ``dynamic``: the
-    validation and test splits drawn once, the training batches drawn again at every step
-    (``DeviceBatches(binarize=True)``), as Burda et al. (2016) train."""
+    its intensity, every split drawn once by a seeded generator. ``dynamic`` also keeps the
+    grey training images for the training batches, drawn again at every step
+    (``DeviceBatches(binarize=True)``), as Burda et al. (2016) train; the metrics still read
+    the one draw, so the floors, PCA and the probe compare binary images with binary ones."""
     if how == "none":
         return data
     generator = torch.Generator().manual_seed(seed)
-    splits = ("val_images", "test_images") + (("train_images",) if how == "fixed" else ())
-    for split in splits:
+    if how == "dynamic":
+        data.train_intensities = data.train_images
+    for split in ("val_images", "test_images", "train_images"):
         setattr(data, split, bernoulli_images(getattr(data, split), generator))
-    data.binarize_train = how == "dynamic"
     return data

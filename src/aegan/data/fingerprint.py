@@ -29,9 +29,9 @@ def _digest(images: torch.Tensor, labels: torch.Tensor) -> str:
 def data_fingerprint(data: Any) -> dict[str, Any]:
     """``{"train": hex, "val": hex, "test": hex, "sizes": [n_train, n_val, n_test]}`` of an
     ``ImageData``: plain values, saved with the checkpoints."""
+    images = {"train": data.training_pixels[0], "val": data.val_images, "test": data.test_images}
     fingerprint: dict[str, Any] = {
-        split: _digest(getattr(data, f"{split}_images"), getattr(data, f"{split}_labels"))
-        for split in SPLITS
+        split: _digest(images[split], getattr(data, f"{split}_labels")) for split in SPLITS
     }
     fingerprint["sizes"] = [len(getattr(data, f"{split}_images")) for split in SPLITS]
     return fingerprint

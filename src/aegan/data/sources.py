@@ -54,7 +54,18 @@ class ImageData:
     test_labels: torch.Tensor
     classes: tuple[str, ...]
     source: str  # where the files came from, for the log
-    binarize_train: bool = False  # training batches drawn as Bernoulli pixels at each step
+    # data.binarize=dynamic: the grey training images that each batch is drawn from as
+    # Bernoulli pixels at every step; ``train_images`` then holds one seeded draw, the
+    # binarised images every metric measures, as the test split is one
+    train_intensities: torch.Tensor | None = None
+
+    @property
+    def training_pixels(self) -> tuple[torch.Tensor, bool]:
+        """(images, binarize): what the training batches come from, and whether each batch
+        is drawn from them as Bernoulli pixels."""
+        if self.train_intensities is None:
+            return self.train_images, False
+        return self.train_intensities, True
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

@@ -39,9 +39,10 @@ def fit(
 ) -> Progress:
     """Train ``task`` with ``step`` (``aegan.speed.build_step``) for ``trainer_cfg.epochs``
     epochs; return where the run ended. Under torchrun every rank calls it."""
+    images, binarize = data.training_pixels
     batches = DeviceBatches(  # shuffled each epoch, whole batches only (its defaults)
-        data.train_images, batch_size=run.batch_size, seed=run.seed, rank=run.rank,
-        world_size=run.world_size, binarize=data.binarize_train,
+        images, batch_size=run.batch_size, seed=run.seed, rank=run.rank,
+        world_size=run.world_size, binarize=binarize,
         labels=data.train_labels if task.uses_labels else None,
     )  # fmt: skip
     progress = Progress()
