@@ -168,6 +168,30 @@ def test_a_run_measured_on_other_weights_than_it_ended_with_is_named_and_left_ou
     assert rows["autoencoder"][1] == "1", rows["autoencoder"]  # one seed
 
 
+def test_a_run_measured_with_other_samples_or_iwae_settings_is_named_and_left_out(cli, tmp_path):
+    """A seed re-evaluated with ``aegan.evaluate samples=500`` (FD's bias depends on the
+    count) or another IWAE k was averaged with the others under the protocol's numbers."""
+    out = tmp_path / "compare"
+    iwae = {"eval/samples": 2000.0, "test/iwae_k": 64.0, "test/iwae_images": 100.0}
+    job(out, 0, metrics=iwae)
+    job(out, 1, metrics={**iwae, "eval/samples": 500.0, "floor/fd": 9.0})
+    job(out, 2, metrics={**iwae, "test/iwae_k": 8.0})
+    job(out, 3, metrics=iwae)
+    shown, rows = table(cli, out)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stderr.splitlines() == [
+        f"warning: {out}/autoencoder/1/metrics.json: its sample metrics are of 500 samples "
+        "(eval/samples), the table's of 2000; this run is left out of the table",
+        f"warning: {out}/autoencoder/2/metrics.json: its IWAE bound is of k=8 on 100 test "
+        "images, its model's other seeds' of k=64 on 100; this run is left out of the table",
+    ]
+    assert rows["autoencoder"][1] == "2", rows["autoencoder"]  # seeds 0 and 3
+    printed = " ".join(shown.stdout.split())
+    assert "k importance samples (k = 64 on the first 100 test images: autoencoder)" in printed
+    assert "Sample metrics: 2,000 samples" in printed and "minus 2,000 held-out" in printed
+    assert "are FD 1.50 (1.50-1.50)," in printed  # seed 1's floor left out with it
+
+
 @pytest.mark.parametrize(
     ("line", "says"),
     [

@@ -11,6 +11,7 @@ import json
 import math
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -33,7 +34,15 @@ RUN_KINDS = {
     "trainer.epochs": "size",
     "data.batch_size": "size",
     "train/steps": "amount",
+    "eval/samples": "amount",
+    "test/iwae_k": "amount",
+    "test/iwae_images": "amount",
 }
+# what a run's figures were measured with: the sample metrics' image count, one for the
+# whole table (FD's bias depends on it), and the IWAE bound's k and test images, one for
+# each model's seeds
+SAMPLES = "eval/samples"
+IWAE = ("test/iwae_k", "test/iwae_images")
 # a job without final metrics, by read_sweep's status -> what it is
 NOT_FINISHED = {
     "broken": "",  # its error says which file and how
@@ -111,6 +120,38 @@ def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[
             else:
                 runs[model].append(_run(row, kinds))
     return runs
+
+
+def measured_alike(runs: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """``runs`` less those measured otherwise than the rest (``aegan.evaluate`` run again
+    with other ``samples`` or IWAE settings): another sample count than the table's most
+    common, or another IWAE k or image count than the most common of the model's seeds;
+    each said in one warning line. A run that records none of them is kept."""
+    samples = _most_common(r[SAMPLES] for finished in runs.values() for r in finished)
+    kept = {}
+    for model, finished in runs.items():
+        iwae = _most_common(tuple(r[key] for key in IWAE) for r in finished)
+        kept[model] = []
+        for r in finished:
+            if r[SAMPLES] not in (None, samples):
+                why = (f"its sample metrics are of {_step(r[SAMPLES])} samples ({SAMPLES}), "
+                       f"the table's of {_step(samples)}")  # fmt: skip
+            elif None not in (ours := tuple(r[key] for key in IWAE)) and ours != iwae:
+                why = (f"its IWAE bound is of k={_step(ours[0])} on {_step(ours[1])} test "
+                       f"images, its model's other seeds' of k={_step(iwae[0])} on "
+                       f"{_step(iwae[1])}")  # fmt: skip
+            else:
+                kept[model].append(r)
+                continue
+            warn(f"{r['run_dir']}/metrics.json: {why}; this run is left out of the table")
+    return kept
+
+
+def _most_common(values: Iterable) -> object:
+    """The value most of ``values`` have, None and tuples holding None aside; the first
+    seen of a tie; None when there is none."""
+    known = [v for v in values if v is not None and not (isinstance(v, tuple) and None in v)]
+    return Counter(known).most_common(1)[0][0] if known else None
 
 
 def _run(row: dict, kinds: dict[str, str]) -> dict:

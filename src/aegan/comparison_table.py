@@ -9,7 +9,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from aegan.comparison import mean, read_runs, read_speeds
+from aegan.comparison import IWAE, SAMPLES, mean, measured_alike, read_runs, read_speeds
 from aegan.files import atomic_write_bytes
 from aegan.tables import printable
 
@@ -51,10 +51,10 @@ VAE's posterior means) of 10,000 training images, accuracy on the test set. Code
 draws, Gaussian kernel at the prior draws' median distance; its floor: two prior draws. Code ->
 class (InfoGAN): the domain classifier's class of 1,000 samples per code value, after the best
 one-to-one matching of code values to classes. -ELBO: one z per
-test image; IWAE: -log p(x) bounded with k importance samples (k = 1000 on the first 2,000 test
-images; the conv VAE: k = 100 on the first 1,000). Sample metrics: 10,000 samples (a VAE's
-decoder means at prior draws, the DCGAN's EMA generator) against the first 10,000 test images
-in the features of a CNN trained on the training split minus 10,000 held-out images; {floors}.
+test image; IWAE: -log p(x) bounded with k importance samples ({iwae}). Sample metrics:
+{samples} samples (a VAE's decoder means at prior draws, the DCGAN's EMA generator) against
+the first {samples} test images in the features of a CNN trained on the training split minus
+{samples} held-out images; {floors}.
 PCA-32: the training split's 32 principal components. Training images/s:
 the fastest seed's epochs by the run's own clock (its log), on the machine that trained them."""
 PROTOCOL_KEYS = {
@@ -75,6 +75,25 @@ def off_protocol(model: str, overrides: list[str]) -> list[str]:
             and o not in MODELS[model][1]]  # fmt: skip
 
 
+def measurements(runs: dict[str, list[dict]]) -> dict[str, str]:
+    """The protocol's words for what the runs were measured with (``measured_alike``):
+    ``samples``, the sample metrics' count, and ``iwae``, each model's k and test images."""
+    counts = {r[SAMPLES] for finished in runs.values() for r in finished} - {None}
+    iwae: dict[tuple, list[str]] = {}
+    for model, finished in runs.items():
+        measured = next((tuple(r[k] for k in IWAE) for r in finished if r[IWAE[0]]), None)
+        if measured is not None and None not in measured:
+            iwae.setdefault(measured, []).append(model.replace("_", " "))
+    return {
+        "samples": f"{int(max(counts)):,}" if counts else "an unrecorded number of",
+        "iwae": "; ".join(
+            f"k = {int(k):,} on the first {int(n):,} test images: {', '.join(m)}"
+            for (k, n), m in iwae.items()
+        )
+        or "none here",  # fmt: skip
+    }
+
+
 def _cell(values: list[float], digits: int) -> str:
     if not values:
         return ""
@@ -90,8 +109,8 @@ def comparison_table(out: Path, models: list[str], speed: Path | None = None) ->
     out (``aegan.comparison``). ``ValueError`` (one line) for a bad ``speed`` file, no
     finished run to show, or a table that cannot be written."""
     images_per_sec = read_speeds(speed) if speed else {}
-    runs = {model: finished for model, finished in
-            read_runs(out, models, [*COLUMNS, *FLOORS, *PCA]).items() if finished}  # fmt: skip
+    read = measured_alike(read_runs(out, models, [*COLUMNS, *FLOORS, *PCA]))
+    runs = {model: finished for model, finished in read.items() if finished}
     if not runs:  # an empty table would look like a result
         raise ValueError(
             f"--out {out} holds no finished run of {', '.join(models)}: the table reads "
@@ -134,7 +153,8 @@ def comparison_table(out: Path, models: list[str], speed: Path | None = None) ->
         "precision {floor/precision}, recall {floor/recall}".format_map(floor)
         if any(floor.values()) else "no model here samples, so there are no floors"
     )  # fmt: skip
-    protocol = PROTOCOL.format(epochs=budget, seeds=", ".join(map(str, seeds)), floors=floors)
+    protocol = PROTOCOL.format(epochs=budget, seeds=", ".join(map(str, seeds)), floors=floors,
+                               **measurements(runs))  # fmt: skip
     text += "\n\n" + textwrap.fill(" ".join(protocol.split()), 95, break_on_hyphens=False)
     changed = sorted({printable(o) for model, finished in runs.items() for r in finished
                       for o in off_protocol(model, r["overrides"])})  # fmt: skip
