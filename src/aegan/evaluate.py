@@ -25,7 +25,8 @@ from aegan.engine.checkpoint import resolve_checkpoint, run_dir_of
 from aegan.engine.device import evaluation_threads
 from aegan.engine.folder_lock import hold_run_folder
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
-from aegan.engine.run_dir import check_layout, merge_metrics
+from aegan.engine.run_dir import check_layout
+from aegan.engine.run_metrics import merge_metrics
 from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError, NonFiniteError
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.files import write_json

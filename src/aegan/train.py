@@ -45,8 +45,8 @@ from aegan.engine.run_dir import (
     keep_later_checkpoints,
     prepare_run_dir,
     resume_state,
-    write_training_metrics,
 )
+from aegan.engine.run_metrics import write_training_metrics
 from aegan.engine.state import Progress
 from aegan.errors import USER_ERRORS, CheckpointError, DiskFullError
 from aegan.evaluate import evaluate_at_end

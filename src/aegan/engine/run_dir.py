@@ -15,17 +15,12 @@ from omegaconf import DictConfig
 
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from aegan.errors import CheckpointError, ConfigError
-from aegan.files import free_name, keep_aside, write_json
+from aegan.files import free_name
 from aegan.logger import flatten_config
-from aegan.readback import read_json
 
 log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
 
 MIN_FREE_BYTES = 200 * 2**20
-# metrics.json: the model settings an evaluation changed ("" or absent: none), and the keys
-# of training's own figures, which stay whatever an evaluation changed
-EVALUATED_WITH = "eval/overrides"
-TRAINING_PREFIXES = ("train/", "val/")
 
 
 # What a run keeps in its folder, and whether each is a folder (True) or a file.
@@ -274,79 +269,3 @@ def _same_bytes(a: Path, b: Path) -> bool:
         return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
     except OSError:
         return False
-
-
-def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
-    """RUN_DIR/metrics.json as written before, or {} where there is none. One that cannot be
-    read is kept aside (``metrics.json.damaged``: a reader may still recover it), with a
-    warning through ``logger``; so is a link, whose figures are another file's."""
-    if path.is_symlink():  # merged, a file elsewhere would pass for this run's figures
-        target = os.readlink(path)
-        kept = keep_aside(path, "link")
-        logger.warning("%s is a link to %s, not the run's own file; the link is kept as %s, "
-                       "and a new metrics.json holds these metrics", path, target, kept)  # fmt: skip
-        return {}
-    if not path.is_file():
-        return {}
-    try:
-        return read_json(path)
-    except ValueError as err:
-        kept = keep_aside(path, "damaged")
-        logger.warning("%s; kept as %s, and a new metrics.json holds these metrics", err, kept)
-        return {}
-
-
-def write_training_metrics(run_dir: Path, metrics: dict[str, float]) -> None:
-    """RUN_DIR/metrics.json with ``metrics`` (``merge_metrics``)."""
-    write_json(run_dir / "metrics.json", merge_metrics(run_dir, metrics, log))
-
-
-def merge_metrics(run_dir: Path, new: dict[str, float], logger: logging.Logger) -> dict:
-    """RUN_DIR/metrics.json's figures with ``new`` over them. Nothing measured is written
-    over: where a figure would change (an evaluation made again, with other settings or
-    weights), the earlier file is kept aside as ``metrics.json.earlier`` first; where
-    training has moved on (another ``train/steps``), only ``new`` stays, and the earlier
-    file is kept aside when it holds results not made again (a final evaluation's); where
-    an evaluation changed other model settings than the earlier one (``eval/overrides``),
-    only training's own figures stay beside ``new``, the earlier file kept aside."""
-    path = run_dir / "metrics.json"
-    earlier = earlier_metrics(path, logger)
-    moved_on = "train/steps" in new and earlier.get("train/steps") != new["train/steps"]
-    # an evaluation of other weights, model settings or sample count than the earlier
-    # one's: its figures not made again would stand under this one's eval/step and
-    # eval/samples, so only training's own stay beside the new ones
-    other = _other_measurement(earlier, new) if "eval/step" in new else None
-    if other and not moved_on:
-        kept = {k: v for k, v in earlier.items() if k.startswith(TRAINING_PREFIXES)}
-        if earlier.keys() - kept.keys():
-            logger.info("the metrics.json before, with figures of %s, is kept as %s",
-                        other, keep_aside(path, "earlier"))  # fmt: skip
-        return {**kept, **new}
-    if moved_on:
-        why = "results of weights training has moved on from" if earlier.keys() - new else ""
-    else:
-        changed = sorted(k for k, v in new.items() if k in earlier and not _same(earlier[k], v))
-        why = f"other figures for {', '.join(changed[:4])}" + (", ..." if changed[4:] else "")
-        why = why if changed else ""
-    if why:
-        kept = keep_aside(path, "earlier")
-        logger.info("the metrics.json before, with %s, is kept as %s", why, kept)
-    return dict(new) if moved_on else {**earlier, **new}
-
-
-def _other_measurement(earlier: dict, new: dict) -> str | None:
-    """What the earlier figures were measured with where ``new``'s differs: the model
-    settings (``eval/overrides``), the weights (``eval/step``) or the sample count."""
-    if earlier.get(EVALUATED_WITH, "") != new.get(EVALUATED_WITH, ""):
-        overrides = earlier.get(EVALUATED_WITH, "")
-        return f"overrides={overrides}" if overrides else "the run's own model settings"
-    for key, what in (("eval/step", "the weights of step"), ("eval/samples", "samples=")):
-        if key in earlier and key in new and not _same(earlier[key], new[key]):
-            value = earlier[key]
-            shown = int(value) if isinstance(value, float) and value.is_integer() else value
-            return f"{what}{'' if what.endswith('=') else ' '}{shown}"
-    return None
-
-
-def _same(a: object, b: object) -> bool:
-    return a == b or (isinstance(a, float) and isinstance(b, float) and a != a and b != b)
