@@ -22,7 +22,8 @@ import aegan.config
 from aegan.config import validate_config
 from aegan.errors import ConfigError
 from aegan.tasks import GanTask, InfoGanTask, build_task
-from aegan.tasks.build import build_network, check_optimizer_arguments
+from aegan.tasks.arguments import check_optimizer_arguments
+from aegan.tasks.build import build_network
 from aegan.tasks.tied import check_read_by
 
 

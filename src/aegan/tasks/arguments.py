@@ -1,0 +1,146 @@
+"""The checks of a network's or an optimizer's settings against what it takes: argument
+names against its signature, the sizes and kernels of aegan's own networks, an optimizer's
+arguments against the types of its defaults. Each raises one ``ConfigError`` line naming
+the key, the value and what is allowed, where torch's own error would name neither.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from hydra.utils import get_object
+from omegaconf import DictConfig, ListConfig
+
+from aegan.errors import ConfigError
+from aegan.models.dcgan import generator_layout
+from aegan.tasks.checks import MAX_SIZE, check_bool, check_number, check_sizes
+from aegan.tasks.tied import plain_value
+
+MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
+WIDTHS = ("latent_dim", "out_features")  # network settings that are layer widths
+COUNTS = ("num_labels", "categories", "continuous")  # may be 0: none of them
+
+
+def check_optimizer_arguments(key: str, cfg: DictConfig) -> None:
+    """Raise ``ConfigError`` for an argument of ``key``'s optimizer class that it does not
+    take, or whose type differs from its default's: torch reads ``amsgrad: "no"`` as true
+    and fails on ``amsgrad: 3`` only at the first step. Reads the signature, no tensor."""
+    try:
+        signature = inspect.signature(get_object(str(cfg.get("_target_"))))
+    except Exception:  # not a class: _instantiate names what is wrong with _target_
+        return
+    parameters = {n: p for n, p in signature.parameters.items() if n not in ("self", "params")}
+    check_argument_names(key, cfg)
+    for name, value in cfg.items():
+        name = str(name)
+        if name.startswith("_") or name not in parameters:  # Hydra's own; or **kwargs
+            continue
+        full = f"{key}.{name}"
+        default = parameters[name].default
+        numbers = isinstance(default, tuple) and all(map(_is_number, default))
+        if isinstance(default, bool):
+            check_bool(full, value)
+        elif _is_number(default):  # inf or nan would not train
+            check_number(full, value, low_open=True, high_open=True)
+        elif numbers and default:  # betas, etas: the same count of finite numbers
+            check_sizes(
+                full, value, length=len(default), integer=False, low=-math.inf, high=math.inf,
+                low_open=True, high_open=True,
+            )  # fmt: skip
+
+
+def check_argument_names(key: str, cfg: Any, given: Iterable[str] = ()) -> None:
+    """Raise ``ConfigError`` for a key of ``cfg`` that its ``_target_`` takes no argument
+    for (unless it takes ``**kwargs``), naming the nearest one it takes: Python's own
+    "unexpected keyword argument" names neither the setting nor what was meant. ``given``:
+    the arguments the code passes itself (the image shape, the device)."""
+    try:
+        target = get_object(str(cfg.get("_target_")))
+        parameters = inspect.signature(target).parameters
+    except Exception:  # not a callable: _instantiate names what is wrong with _target_
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return
+    names = [n for n in parameters if n not in ("self", "params", *given)]
+    for name, value in cfg.items():
+        name = str(name)
+        if name.startswith("_") or name in parameters:  # _target_, _partial_: Hydra's own
+            continue
+        close = difflib.get_close_matches(name, names, n=1)
+        raise ConfigError(
+            f"{key}.{name}={plain_value(value)!r} is not allowed: {key}._target_={cfg['_target_']} "
+            f"takes no argument {name}; its arguments are: {', '.join(names)}"
+            + (f"; did you mean {key}.{close[0]}?" if close else "")
+        )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_network_settings(
+    key: str, settings: dict[str, Any], image_shape: Sequence[int] | None = None,
+    generator: bool = False,
+) -> None:  # fmt: skip
+    """Raise ``ConfigError`` for a setting of one of aegan's networks (``kernel_size``,
+    ``dropout``, ``channels``, ``*_hidden``...) outside what its layers accept: unchecked,
+    torch's own error names neither the setting nor the value. ``image_shape``: the
+    network's (C, H, W), where it has one; ``generator``: it is a ``Generator``, whose
+    ``channels`` (a decoder's ``decoder_channels``) start with the code's start size."""
+    generator_widths = "channels" if generator else "decoder_channels"
+    for name, value in settings.items():
+        full = f"{key}.{name}"
+        if name == "kernel_size":  # "same" padding: an odd kernel
+            check_number(full, value, low=1, high=MAX_KERNEL, integer=True)
+            if value % 2 == 0:
+                raise ConfigError(f"{full}={value} is not allowed: it must be odd (1, 3, 5, ...)")
+            side = min(image_shape[1:]) if image_shape and len(image_shape) == 3 else None
+            if side is not None and value > side:  # mostly padding, and minutes a step
+                raise ConfigError(
+                    f"{full}={value} is not allowed: it must be at most the images' side ({side})"
+                )
+        elif name == "dropout":  # 1 zeroes every feature: D would see nothing
+            check_number(full, value, low=0, high=1, high_open=True)
+        elif name.endswith(("channels", "hidden_dims")) and not isinstance(value, int):
+            least = {"hidden_dims": 0, generator_widths: 2}.get(name, 1)
+            check_sizes(full, value, min_length=least)
+            if name == generator_widths and image_shape and len(image_shape) == 3:
+                _check_generator_stages(full, list(value), image_shape[1:])
+        elif name in WIDTHS or name.endswith(("_hidden", "channels")):
+            check_number(full, value, low=1, high=MAX_SIZE, integer=True)
+        elif name in COUNTS:
+            check_number(full, value, low=0, high=MAX_SIZE, integer=True)
+
+
+def _check_generator_stages(key: str, widths: list[int], side: Sequence[int]) -> None:
+    """A generator's widths (projection, stride-1 stage, then one per stride-2 stage but the
+    last) no more than the image size has stages for: torch's side of it names the class."""
+    try:
+        stages = generator_layout(tuple(side))[1] - 1
+    except ConfigError:  # a size no generator reaches: the data's check says so
+        return
+    if len(widths) > 2 + stages:
+        height, width = side
+        raise ConfigError(
+            f"{key}={widths} is not allowed: at {height}x{width} a generator takes at most "
+            f"{2 + stages} widths (the projection, the stride-1 stage and {stages} stride-2 "
+            f"stage{'s' * (stages != 1)}), e.g. {widths[: 2 + stages]}"
+        )
+
+
+def zero_size_setting(key: str, settings: dict[str, Any]) -> str:
+    """``key.name=value`` of the setting that holds a size of 0, else ``key``; a list of
+    sizes before a count (a count of 0 can be meant: no labels)."""
+    zeros = [name for name, value in settings.items() if 0 in _sizes_in(value)]
+    zeros.sort(key=lambda name: not isinstance(plain_value(settings[name]), list))
+    return f"{key}.{zeros[0]}={plain_value(settings[zeros[0]])}" if zeros else key
+
+
+def _sizes_in(value: Any) -> list[int]:
+    """The integers of a setting: itself, or the entries of a list of them."""
+    values = list(value) if isinstance(value, (list, tuple, ListConfig)) else [value]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
