@@ -126,6 +126,8 @@ def test_read_json_reads_the_nan_literals_of_older_runs(tmp_path):
      (b'{"a":' + b"[" * 40 + b"]" * 40 + b"}", "nested deeper than 32"),
      (b"3", "not a JSON object"), (b'{"a": 1e400}', "1e400 is beyond a float"),
      (b'{"a": -' + b"9" * 5000 + b"}", "is beyond a float"),
+     (b'{"test/mse": 0.5, "test/mse": 0.01}', "the key 'test/mse' is given twice"),
+     (b'{"a": {"b": 1, "b": 2}}', "the key 'b' is given twice"),  # json keeps the last
      ("folder", "a folder, not a file"), ("huge", "over the 8388608 allowed"),
      ("fifo", "not a regular file")],
 )  # fmt: skip

@@ -115,6 +115,8 @@ GOOD_OPTUNA = "name: optuna\nbest_params:\n  model.latent_dim: 8\n  optimizer.lr
       "not readable as plain YAML (anchors and aliases are not allowed)"),
      ("best_value: 1\nbest_params: " + "[" * 20_000 + "]" * 20_000 + "\n", "not readable as"),
      ("best_value: 1\nbest_params: {a: {b: 1}}\n", "nested deeper than 2 levels"),
+     (GOOD_OPTUNA + "best_value: 0.25\nbest_value: 9\n", "the key 'best_value' is given twice"),
+     ("best_value: 1\nbest_params:\n  a: 1\n  a: 2\n", "the key 'a' is given twice"),
      (GOOD_OPTUNA + "best_value: [1]\n", "is not the sweeper's name, best_params"),
      (GOOD_OPTUNA + "best_value: true\n", "is not the sweeper's name, best_params"),
      (GOOD_OPTUNA + "best_value: " + "9" * 400 + "\n", "is not the sweeper's name"),

@@ -30,7 +30,7 @@ def read_json(path: Path) -> dict[str, Any]:
     """What ``write_json`` wrote, with the flagged nulls as floats again. Raises ``ValueError``
     (one line, naming the file) for anything else: not a regular file, over
     ``MAX_RESULT_BYTES``, not UTF-8, not JSON, a number beyond a float (``1e400``), nested
-    deeper than ``MAX_JSON_DEPTH``, not a JSON object. ``NaN`` and ``Infinity`` are read as
+    deeper than ``MAX_JSON_DEPTH``, not a JSON object, a key given twice in one object. ``NaN`` and ``Infinity`` are read as
     floats: aegan wrote them so before the flags."""
     path = Path(path)
     try:
@@ -38,6 +38,7 @@ def read_json(path: Path) -> dict[str, Any]:
             read_limited(path, MAX_RESULT_BYTES).decode(),
             parse_float=_finite_float,
             parse_int=_float_sized_int,
+            object_pairs_hook=_unique_keys,
         )
     except RecursionError:  # deeper than the parser can go: the depth check's message
         raise ValueError(f"{path}: nested deeper than {MAX_JSON_DEPTH} levels") from None
@@ -59,11 +60,12 @@ def read_plain_yaml(path: Path, max_depth: int) -> Any:
     """YAML as Hydra and Optuna's sweeper write it: plain lists, mappings and scalars. Raises
     ``ValueError`` (one line, naming the file) for anything else: anchors and aliases (a few
     hundred bytes of aliases expand to gigabytes), tags, a second document, nesting deeper
-    than ``max_depth``, over ``MAX_YAML_BYTES``, not UTF-8."""
+    than ``max_depth``, a mapping's key given twice, over ``MAX_YAML_BYTES``, not UTF-8."""
     path = Path(path)
     try:
         text = read_limited(path, MAX_YAML_BYTES).decode()
-        depth, documents = 0, 0
+        documents = 0
+        open_mappings: list[list | None] = []  # per open collection: [keys, nodes] or None
         # the event stream first: flat and lazy, it stops at the first refusal, before the
         # recursive composer or an alias's expansion is reached
         for event in yaml.parse(text, Loader=_YAML_LOADER):
@@ -71,12 +73,15 @@ def read_plain_yaml(path: Path, max_depth: int) -> Any:
                 raise ValueError("anchors and aliases are not allowed")
             if getattr(event, "tag", None) is not None:
                 raise ValueError(f"tags ({event.tag}) are not allowed")
+            if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+                _check_new_key(open_mappings, event)
             if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > max_depth:
+                mapping = isinstance(event, yaml.MappingStartEvent)
+                open_mappings.append([set(), 0] if mapping else None)
+                if len(open_mappings) > max_depth:
                     raise ValueError(f"nested deeper than {max_depth} levels")
             elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
+                open_mappings.pop()
             elif isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
@@ -88,6 +93,19 @@ def read_plain_yaml(path: Path, max_depth: int) -> Any:
         raise ValueError(f"{path}: not readable as YAML ({err.problem}{where})") from None
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as err:
         raise ValueError(f"{path}: not readable as plain YAML ({_first_line(err)})") from None
+
+
+def _check_new_key(open_mappings: list[list | None], event: yaml.NodeEvent) -> None:
+    """Count a node into the collection it opens in; a mapping's key given a second time
+    is refused: of its two values, neither is known to be the file's (YAML keeps the last)."""
+    if not open_mappings or open_mappings[-1] is None:
+        return
+    keys, nodes = open_mappings[-1]
+    open_mappings[-1][1] += 1
+    if nodes % 2 == 0 and isinstance(event, yaml.ScalarEvent):  # a key, not its value
+        if event.value in keys:
+            raise ValueError(f"the key {_short(repr(event.value))} is given twice")
+        keys.add(event.value)
 
 
 def read_limited(path: Path, limit: int) -> bytes:
@@ -187,6 +205,17 @@ def _first_line(err: BaseException) -> str:
 
 def _short(text: str) -> str:
     return text if len(text) <= 24 else text[:20] + "..."
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each given once: of two values for one figure, neither
+    is known to be the run's (``json`` would keep the last)."""
+    values: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in values:
+            raise ValueError(f"the key {_short(repr(key))} is given twice")
+        values[key] = value
+    return values
 
 
 def _finite_float(text: str) -> float:
