@@ -132,4 +132,4 @@ def test_a_run_from_before_a_model_setting_goes_on_with_resume_auto(cli, tmp_pat
     given = cli("aegan.train", *tiny, "trainer.epochs=3", "trainer.resume=auto",
                 "model.ema_decay=0.5")  # the user's own value: another run  # fmt: skip
     assert given.returncode == 2
-    assert "was trained with other settings (model.ema_decay=null there, 0.5 here)" in given.stderr
+    assert "was trained with other settings (model.ema_decay=unset there, 0.5 here)" in given.stderr

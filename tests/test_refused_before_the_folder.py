@@ -66,6 +66,8 @@ def test_no_sweep_goes_into_a_trained_runs_folder(cli, trained):
       "was trained with other settings (seed=0 there, 3 here)"),
      ("aegan.train", ["hydra.run.dir={run}", "trainer.resume=auto", "model.latent_dim=8"],
       "was trained with other settings (model.latent_dim=32 there, 8 here"),
+     ("aegan.train", ["hydra.run.dir={run}", "trainer.resume=auto", "data.subset=null"],
+      "other settings (data.subset=2000 there, null here)"),  # as typed, not Python's None
      ("aegan.evaluate", ["run={run}", "samples=0"], "samples=0 is not allowed"),
      ("aegan.evaluate", ["run={run}", "checkpoint=middle"], "checkpoint='middle' is not allowed")],
 )  # fmt: skip

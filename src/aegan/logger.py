@@ -37,8 +37,11 @@ else:
     record_writer.masked_crc32c = masked_crc32c
 
 
-def flatten_config(cfg: DictConfig | Mapping, prefix: str = "") -> dict[str, Any]:
-    """``{"model": {"latent_dim": 32}}`` -> ``{"model.latent_dim": 32}``; lists become strings.
+def flatten_config(
+    cfg: DictConfig | Mapping, prefix: str = "", *, as_text: bool = True
+) -> dict[str, Any]:
+    """``{"model": {"latent_dim": 32}}`` -> ``{"model.latent_dim": 32}``; None and lists
+    become strings (as TensorBoard's hparams take them), unless ``as_text=False``.
 
     Hydra's own ``_target_``/``_partial_`` keys are dropped: they are not hyperparameters.
     """
@@ -50,8 +53,8 @@ def flatten_config(cfg: DictConfig | Mapping, prefix: str = "") -> dict[str, Any
             continue
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            flat.update(flatten_config(value, prefix=f"{name}."))
-        elif isinstance(value, (bool, int, float, str)):
+            flat.update(flatten_config(value, prefix=f"{name}.", as_text=as_text))
+        elif isinstance(value, (bool, int, float, str)) or not as_text:
             flat[name] = value
         else:  # None, lists
             flat[name] = str(value)

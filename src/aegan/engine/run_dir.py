@@ -172,14 +172,17 @@ def check_same_run(
                 f"{saved_choices.get(group)}, not {group}={record['choices'][group]}; "
                 f"choose another {folder_key}"
             )
-    before, now = flatten_config(state["config"]), flatten_config(record["config"])
+    before = flatten_config(state["config"], as_text=False)
+    now = flatten_config(record["config"], as_text=False)
     keys = sorted(
         key for key in before.keys() | now.keys()
         if key.startswith(SAME_RUN_PREFIXES) and key not in SAME_RUN_IGNORED
         and before.get(key) != now.get(key)
     )  # fmt: skip
     if keys:
-        shown = ", ".join(f"{k}={before.get(k)} there, {now.get(k)} here" for k in keys[:3])
+        shown = ", ".join(
+            f"{k}={_as_typed(before, k)} there, {_as_typed(now, k)} here" for k in keys[:3]
+        )
         # other model sizes: its weights would not fit, so no "continue it anyway"
         anyway = "" if any(k.startswith("model.") for k in keys) else (
             f", or trainer.resume={checkpoint} to continue it anyway"
@@ -188,6 +191,17 @@ def check_same_run(
             f"trainer.resume=auto: {checkpoint} was trained with other settings ({shown}); "
             f"choose another {folder_key}{anyway}"
         )
+
+
+def _as_typed(settings: dict, key: str) -> str:
+    """A setting's value as one types it on the command line (null, true, [1, 2]), or
+    "unset" where the run has no such key."""
+    if key not in settings:
+        return "unset"
+    value = settings[key]
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    return f"{value!s:.60}"
 
 
 def resume_state(
