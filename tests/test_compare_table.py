@@ -34,7 +34,7 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
     other = compare("run", "--models", "autoencoder", "--epochs", "1", "--seeds", "0,1",
                     "--out", str(out))  # fmt: skip
     assert other.returncode == 1, other.stderr[-2000:]
-    assert "data.subset=1000 there, None here" in other.stderr + other.stdout
+    assert "data.subset=1000 there, null here" in other.stderr + other.stdout
 
     table = compare("table", "--out", str(out))
     assert table.returncode == 0, table.stderr[-2000:]
