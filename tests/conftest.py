@@ -6,6 +6,7 @@ import importlib
 import runpy
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,16 @@ def run_module(module: str, *args: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+def as_a_new_process_shows_warnings() -> None:
+    """The warning filters of a new ``python`` process (its defaults, ``-W`` unset), in
+    place of pytest's: a warning a user would see on stderr is seen by the test too."""
+    warnings.resetwarnings()
+    warnings.simplefilter("default")  # each warning once per place, as Python shows it
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning,
+                     ResourceWarning):  # fmt: skip
+        warnings.filterwarnings("ignore", category=category)
+
+
 @pytest.fixture
 def cli(monkeypatch, capsys):
     """``cli(module, *args)``: ``python -m module args`` (or ``python scripts/x.py args``)
@@ -156,17 +167,24 @@ def cli(monkeypatch, capsys):
         monkeypatch.setattr(sys, "argv", [module, *args])
         monkeypatch.chdir(REPO)
         code: int | str | None = 0
-        try:
-            if module.endswith(".py"):
-                runpy.run_path(str(REPO / module), run_name="__main__")
-            else:
-                importlib.import_module(module).main()
-        except SystemExit as exit_info:
-            code = exit_info.code
-        finally:  # as a process's end would: no Hydra state for the next test
-            GlobalHydra.instance().clear()
-            HydraConfig.instance().cfg = None
+        with warnings.catch_warnings(record=True) as shown:  # pytest's filters hide them
+            as_a_new_process_shows_warnings()
+            try:
+                if module.endswith(".py"):
+                    runpy.run_path(str(REPO / module), run_name="__main__")
+                else:
+                    importlib.import_module(module).main()
+            except SystemExit as exit_info:
+                code = exit_info.code
+            finally:  # as a process's end would: no Hydra state for the next test
+                GlobalHydra.instance().clear()
+                HydraConfig.instance().cfg = None
         out = capsys.readouterr()
+        printed = "".join(  # where Python prints them: on stderr, in the order raised
+            warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line)
+            for w in shown
+        )
+        out = type(out)(out.out, printed + out.err) if printed else out
         if isinstance(code, str):  # sys.exit("message"): printed to stderr, exit code 1
             return subprocess.CompletedProcess([module, *args], 1, out.out, out.err + code + "\n")
         return subprocess.CompletedProcess([module, *args], code or 0, out.out, out.err)

@@ -121,14 +121,27 @@ def _mistakes_only(check: Callable[[], None]) -> None:
 
 
 def _refuse_in_one_line(check: Callable[[], None], config: DictConfig) -> None:
-    """A user's mistake as one line and exit code 2 (``debug=true``: its traceback too)."""
+    """A user's mistake as one line and exit code 2 (``debug=true``: its traceback too).
+    Anything else (a broken interpolation in ``hydra.run.dir``) Hydra or the job says in
+    its own line, a moment later: Hydra turns a callback's exception into a warning of
+    five lines before it."""
     try:
         check()
-    except USER_ERRORS as err:  # Hydra turns a callback's exception into a warning
-        if config.get("debug") is True:
+    except USER_ERRORS as err:
+        if _debug(config):
             traceback.print_exc()
         report_error(str(err))
         raise SystemExit(2) from None
+    except Exception:
+        if _debug(config):
+            traceback.print_exc()
+
+
+def _debug(config: DictConfig) -> bool:
+    """``debug=true``, where it resolves at all."""
+    return (
+        OmegaConf.select(config, "debug", default=False, throw_on_resolution_failure=False) is True
+    )
 
 
 def check_sweep_settings(hydra_cfg: DictConfig) -> None:
