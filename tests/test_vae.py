@@ -227,6 +227,19 @@ def test_the_convolutional_models_fit_every_image_size(model, shape, tmp_path):
     assert task.validate([torch.randint(0, 256, (4, *shape), dtype=torch.uint8)], amp)
 
 
+def test_the_kl_per_dimension_is_nats_per_image_and_sums_to_the_kl(tmp_path):
+    """TensorBoard's histogram held the sum over the validation images, 5,000 times the
+    per-image KL it is drawn beside."""
+    task = build_task(compose_config(["model=vae"], tmp_path).model, (1, 28, 28), CPU)
+    task.train(False)
+    images = torch.randint(0, 256, (10, 1, 28, 28), dtype=torch.uint8)
+    figures = task.validate([images[:6], images[6:]], Amp("fp32", CPU))
+    assert task.kl_per_dim.shape == (32,)
+    assert task.kl_per_dim.sum().item() == pytest.approx(figures["val/kl"], rel=1e-5)
+    per_dim = task.kl_per_dimension(images.float() / 255)  # what the notebook draws
+    torch.testing.assert_close(per_dim, task.kl_per_dim, rtol=1e-5, atol=1e-6)
+
+
 def test_the_conv_autoencoder_beats_the_dense_one_at_the_same_steps(make_cfg, one_thread):
     tiny = [*TINY_AE, "data.subset=2000", "logger.enabled=false", "trainer.epochs=2"]
     dense = train(make_cfg(*tiny, run="dense"))["val/mse"]

@@ -172,8 +172,8 @@ class VaeTask(Task):
             count = torch.full((), float(len(x)), device=x.device)
             sums += torch.stack([-log_px.sum(), kl.sum(), mse.sum(), count]).double()
             kl_per_dim += kl.sum(0).double()
-        recon, kl, mse, count = (sums / sums[3]).tolist()
-        self.kl_per_dim = (kl_per_dim / count).float().cpu()
+        self.kl_per_dim = (kl_per_dim / sums[3]).float().cpu()  # nats per image
+        recon, kl, mse, _ = (sums / sums[3]).tolist()
         return {"val/loss": recon + self.beta * kl, "val/neg_elbo": recon + kl,
                 "val/recon_nll": recon, "val/kl": kl, "val/mse": mse}  # fmt: skip
 
@@ -188,6 +188,13 @@ class VaeTask(Task):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, latent_dim) -> the decoder's mean image in [0, 1]."""
         return torch.sigmoid(self.net.decode_logits(z).float())
+
+    @torch.no_grad()
+    def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) in [0, 1] -> the KL of q(z|x) from the prior in each latent
+        dimension, nats per image averaged over the images: (latent_dim,)."""
+        mean, logvar = self.net.encode(x)
+        return gaussian_kl(mean.float(), logvar.float()).mean(0)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
