@@ -242,4 +242,5 @@ def binarized(data: ImageData, how: str, *, seed: int) -> ImageData:
         data.train_intensities = data.train_images
     for split in ("val_images", "test_images", "train_images"):
         setattr(data, split, bernoulli_images(getattr(data, split), generator))
+    data.binarized = True
     return data

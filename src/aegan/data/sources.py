@@ -54,6 +54,7 @@ class ImageData:
     test_labels: torch.Tensor
     classes: tuple[str, ...]
     source: str  # where the files came from, for the log
+    binarized: bool = False  # data.binarize: every split's pixels are 0 or 255
     # data.binarize=dynamic: the grey training images that each batch is drawn from as
     # Bernoulli pixels at every step; ``train_images`` then holds one seeded draw, the
     # binarised images every metric measures, as the test split is one

@@ -236,7 +236,16 @@ class Evaluation:
     def samples(self) -> torch.Tensor:
         generator = torch.Generator().manual_seed(self.settings.seed)
         samples = self.task.sample(self.count, generator).float().cpu()  # (n, C, H, W) in [0, 1]
-        return self.finite(samples, "samples")
+        return self.as_the_data_is(self.finite(samples, "samples"), generator)
+
+    def as_the_data_is(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Generated [0, 1] images measured as the real ones are: under ``data.binarize``,
+        Bernoulli draws of their pixels, since a grey image against binary test images in
+        a classifier trained on binary ones scores the grey, not the model (a Bernoulli
+        model's samples are its draws; its means are their probabilities)."""
+        if not self.data.binarized:
+            return images
+        return torch.bernoulli(images.clamp(0, 1), generator=generator)
 
     @cached_property
     def real(self) -> torch.Tensor:
@@ -265,7 +274,7 @@ class Evaluation:
             counts = torch.zeros(self.task.categories, len(self.data.classes), dtype=torch.long)
             for value in range(self.task.categories):
                 images = self.task.generate_with_code(value, per_value, generator).float().cpu()
-                self.finite(images, "samples")
+                images = self.as_the_data_is(self.finite(images, "samples"), generator)
                 counts[value] = torch.bincount(
                     predict_classes(self.classifier, images), minlength=counts.shape[1]
                 )
