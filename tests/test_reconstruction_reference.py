@@ -142,6 +142,16 @@ def test_pca_baseline_matches_an_svd(pca_data, dim):
     assert got == pytest.approx(expected, rel=1e-9, abs=1e-15)
 
 
+@pytest.mark.parametrize("dim", [0, 1, 4, 5])
+def test_pca_of_fewer_images_than_pixels_matches_an_svd(pca_data, dim):
+    """Large colour images: the D x D covariance of 64x64 RGB took minutes and gigabytes;
+    six images of nine pixels take the data's SVD, with the same components."""
+    train, test = pca_data
+    expected = reference_pca_mse(train[:6].reshape(6, -1), test.reshape(100, -1), dim)
+    got = pca_baseline(torch.from_numpy(train[:6]), torch.from_numpy(test), dim=dim)
+    assert got == pytest.approx(expected, rel=1e-9, abs=1e-15)
+
+
 def test_pca_baseline_reads_uint8_as_255ths_and_float_as_is(pca_data):
     train, test = (np.round(a * 255).astype(np.uint8) for a in pca_data)
     expected = reference_pca_mse(train.reshape(300, -1) / 255, test.reshape(100, -1) / 255, 2)

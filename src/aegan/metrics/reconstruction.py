@@ -136,12 +136,19 @@ def fit_pca(train_x: torch.Tensor, *, dim: int) -> tuple[torch.Tensor, torch.Ten
     """(mean (D,), components (D, dim)) of the top-``dim`` principal components of the
     training images (uint8 (N, ...) or float in [0, 1], flattened per image), float64.
 
-    Components are the top eigenvectors of the float64 training covariance (D x D), which
-    for image-sized D is faster than an SVD of the (N, D) data and exact to float64 precision.
+    Components are the top eigenvectors of the float64 training covariance (D x D) where
+    there are at least as many images as pixels, faster than an SVD of the (N, D) data and
+    exact to float64 precision; with fewer images (large colour images: D = 12,288 at
+    64x64), the top right singular vectors of the data, N x N work where the covariance's
+    eigenvectors would take minutes and gigabytes. Either way the strongest comes last;
+    fewer than ``dim`` where the images span fewer directions.
     """
     train = _flat_unit(train_x)
     mean = train.mean(dim=0)
-    centred = train - mean
+    centred = train - mean  # (N, D)
+    if len(centred) < centred.shape[1]:
+        _, _, right = torch.linalg.svd(centred, full_matrices=False)  # (N, D), descending
+        return mean, right[:dim].flip(0).T  # (D, dim)
     covariance = centred.T @ centred / (train.shape[0] - 1)  # (D, D)
     _, eigenvectors = torch.linalg.eigh(covariance)  # ascending eigenvalues
     components = eigenvectors[:, -dim:] if dim > 0 else eigenvectors[:, :0]  # (D, dim)
