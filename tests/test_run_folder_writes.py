@@ -17,6 +17,7 @@ from aegan.data.image_folder import load_image_folder
 from aegan.errors import CheckpointError, ConfigError
 from aegan.files import write_json
 from aegan.readback import read_json
+from aegan.sweep_reader import read_sweep
 from aegan.train import train
 from conftest import TINY_AE, assert_one_error_line, compose_config, run_module
 
@@ -162,3 +163,34 @@ def test_an_evaluation_of_other_weights_leaves_none_of_the_earlier_figures(cli, 
     assert after["train/steps"] == before["train/steps"]  # training's own figures stay
     assert read_json(finished_run / "metrics.json.earlier") == changed
     assert "with figures of the weights of step 1, is kept as" in result.stdout + result.stderr
+
+
+class Killed(BaseException):
+    """What SIGKILL or the kernel's out-of-memory killer leaves: nothing after it runs."""
+
+
+def test_a_run_killed_in_its_final_evaluation_is_unfinished_until_evaluated(
+    finished_run, monkeypatch, cli
+):
+    """Training's figures are written before the final evaluation: a run killed in it was
+    listed ok by aegan.summarize and counted by the comparison table, with no test figures."""
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    (finished_run / ".hydra").mkdir(exist_ok=True)  # what makes a folder a job of a sweep
+    (finished_run / ".hydra" / "overrides.yaml").write_text("[]\n")
+    write_json(finished_run / "failed.json", {"type": "ConfigError", "error": "an earlier try"})
+    monkeypatch.setattr("aegan.train.evaluate_at_end", killed)
+    with pytest.raises(Killed):
+        more = ["trainer.resume=auto", "trainer.epochs=2", "evaluate.at_end=true"]
+        train(compose_config([*TINY_AE, *more, "evaluate.metrics=[reconstruction]"], finished_run))
+    (row,) = read_sweep(finished_run)
+    assert row["status"] == "unfinished" and "killed in its final evaluation" in row["error"]
+    assert not (finished_run / "failed.json").exists()  # the earlier try's: this one trained
+    monkeypatch.undo()
+    evaluated = cli("aegan.evaluate", f"run={finished_run}")
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    (row,) = read_sweep(finished_run)
+    assert row["status"] == "ok" and row.keys() >= TEST_KEYS
+    assert not (finished_run / "evaluating.json").exists()

@@ -48,7 +48,7 @@ NOT_FINISHED = {
     "broken": "",  # its error says which file and how
     "failed": "it failed",
     "stopped": "it was stopped before its final metrics",
-    "unfinished": "no metrics.json: still training, or killed",
+    "unfinished": "no final metrics: still training, or killed",
 }
 # an epoch's training time as the loop logs it (%.4g): the number is checked, not assumed
 EPOCH_TIME = re.compile(r"epoch (\d{1,12}) time: training (\S+) s")

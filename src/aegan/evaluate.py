@@ -26,7 +26,7 @@ from aegan.engine.device import evaluation_threads
 from aegan.engine.folder_lock import hold_run_folder
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import check_layout
-from aegan.engine.run_metrics import merge_metrics
+from aegan.engine.run_metrics import evaluation_ended, merge_metrics
 from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError, NonFiniteError
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.files import write_json
@@ -128,6 +128,7 @@ def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, Any], step: 
     try:
         merged = merge_metrics(run_dir, new, log)
         write_json(path, merged)
+        evaluation_ended(run_dir)  # one killed before these figures ended here
         logger = TensorBoardLogger(run_dir / "tb")
         finite = {
             k: float(v) for k, v in merged.items()

@@ -9,6 +9,7 @@ import os
 import re
 from pathlib import Path
 
+from aegan.engine.run_metrics import EVALUATING
 from aegan.errors import FolderNotFoundError
 from aegan.files import NONFINITE_KEY
 from aegan.readback import read_json, read_plain_yaml
@@ -79,7 +80,7 @@ def read_sweep(path: str | Path) -> list[dict]:
     """One flat dict per job of the sweep in ``path``, in job order.
 
     Keys: ``job`` (the job's folder relative to ``path``), ``run_dir``, ``status`` (``ok``:
-    metrics.json written; ``failed``: failed.json written; ``stopped``: stopped.json written,
+    metrics.json written, and no final evaluation in progress or killed; ``failed``: failed.json written; ``stopped``: stopped.json written,
     by Ctrl-C or SIGTERM after saving its last step; ``unfinished``: none of them, the job was
     killed, is still running or died before ``main``), ``error`` (``Type: message``, the
     stop's message, or ""), ``overrides`` (the job's command-line overrides as Hydra saved
@@ -118,6 +119,12 @@ def read_sweep(path: str | Path) -> list[dict]:
             elif metrics_file.exists() and not _newer(failed_file, metrics_file):
                 metrics = _metrics(metrics_file)
                 row["status"] = "ok"
+                if (run_dir / EVALUATING).exists():  # training's figures, the rest never came
+                    row["status"] = "unfinished"
+                    row["error"] = (
+                        "killed in its final evaluation (training's figures are in "
+                        "metrics.json; python -m aegan.evaluate measures the rest)"
+                    )
                 row.update({(f"metric:{k}" if k in row else k): v for k, v in metrics.items()})
             elif failed_file.exists():  # also a job refused in a folder holding its results
                 failure = read_json(failed_file)

@@ -46,7 +46,11 @@ from aegan.engine.run_dir import (
     prepare_run_dir,
     resume_state,
 )
-from aegan.engine.run_metrics import write_training_metrics
+from aegan.engine.run_metrics import (
+    evaluation_ended,
+    evaluation_started,
+    write_training_metrics,
+)
 from aegan.engine.state import Progress
 from aegan.errors import USER_ERRORS, CheckpointError, DiskFullError
 from aegan.evaluate import evaluate_at_end
@@ -201,11 +205,14 @@ def _train(
         if dist.is_main:
             stop.alone()  # the other ranks have left: a signal stops the evaluation itself
             write_training_metrics(run_dir, metrics)
-            (run_dir / "stopped.json").unlink(missing_ok=True)  # resumed in place and finished
+            for earlier in ("stopped.json", "failed.json"):  # an earlier attempt's: it trained
+                (run_dir / earlier).unlink(missing_ok=True)
             task.train(False)
             if cfg.evaluate.at_end:  # the same evaluation as `python -m aegan.evaluate`
+                evaluation_started(run_dir, progress.step)
                 metrics.update(evaluate_at_end(cfg, task, data, run_dir, stop, progress.step))
                 write_training_metrics(run_dir, metrics)
+                evaluation_ended(run_dir)
             _log_codes(task, data, logger, cfg.logger.projector_samples, progress.step)
             finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
             logger.hparams(hparams_of(cfg), finite, progress.step)

@@ -26,6 +26,7 @@ MIN_FREE_BYTES = 200 * 2**20
 # What a run keeps in its folder, and whether each is a folder (True) or a file.
 RUN_LAYOUT = {".hydra": True, "checkpoints": True, "tb": True, "samples": True,
               "metrics.json": False, "failed.json": False, "stopped.json": False,
+              "evaluating.json": False,
               ".hydra/config.yaml": False, ".hydra/hydra.yaml": False,
               ".hydra/overrides.yaml": False}  # fmt: skip
 

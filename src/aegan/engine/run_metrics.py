@@ -17,6 +17,9 @@ log = logging.getLogger("aegan.train")  # these lines belong to the training run
 # of training's own figures, which stay whatever an evaluation changed
 EVALUATED_WITH = "eval/overrides"
 TRAINING_PREFIXES = ("train/", "val/")
+# training's figures are written before the final evaluation; this file, beside them until
+# the evaluation's figures are, tells a reader that the run was killed in it (out of memory)
+EVALUATING = "evaluating.json"
 
 
 def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
@@ -93,3 +96,13 @@ def _other_measurement(earlier: dict, new: dict) -> str | None:
 
 def _same(a: object, b: object) -> bool:
     return a == b or (isinstance(a, float) and isinstance(b, float) and a != a and b != b)
+
+
+def evaluation_started(run_dir: Path, step: int) -> None:
+    """Mark RUN_DIR as in its final evaluation of the weights of ``step``."""
+    write_json(run_dir / EVALUATING, {"step": float(step)})
+
+
+def evaluation_ended(run_dir: Path) -> None:
+    """The evaluation's figures are in metrics.json: the run is no longer in one."""
+    (run_dir / EVALUATING).unlink(missing_ok=True)
