@@ -62,13 +62,15 @@ def kernel_inception_distance(
 ) -> tuple[float, float]:
     """Unbiased MMD^2 with a cubic polynomial kernel, averaged over random subsets.
 
-    Each of ``subsets`` rounds draws ``subset_size`` rows without replacement from each set
-    (clipped to the smaller set's size). Returns (mean, std) over the rounds; the estimate is
-    unbiased, so it can be slightly negative for matching distributions.
+    Each of ``subsets`` rounds draws ``subset_size`` rows without replacement from each set,
+    at most half the smaller set: rounds of a whole set would all be the same draw, and
+    their spread 0 however few the samples. Returns (mean, std) over the rounds; the
+    estimate is unbiased, so it can be slightly negative for matching distributions.
     """
     feats_a = feats_a.detach().to(torch.float64)
     feats_b = feats_b.detach().to(torch.float64)
-    m = min(subset_size, feats_a.shape[0], feats_b.shape[0])
+    smaller = min(feats_a.shape[0], feats_b.shape[0])
+    m = min(subset_size, max(2, smaller // 2), smaller)
     if m < 2:
         raise ValueError("KID needs at least 2 samples in each set")
     generator = torch.Generator().manual_seed(seed)
