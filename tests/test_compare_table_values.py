@@ -192,6 +192,20 @@ def test_a_run_measured_with_other_samples_or_iwae_settings_is_named_and_left_ou
     assert "are FD 1.50 (1.50-1.50)," in printed  # seed 1's floor left out with it
 
 
+def test_the_protocol_says_when_the_runs_depart_from_it(cli, tmp_path):
+    """Runs on data.subset=2000 sat under "55,000 training images" with the difference
+    in the table's last line only."""
+    out = tmp_path / "compare"
+    job(out, 0)
+    printed = " ".join(table(cli, out)[0].stdout.split())
+    assert "Protocol: Fashion-MNIST" in printed and "Not the protocol" not in printed
+    job(out, 1, overrides=[*OVERRIDES, "data.subset=2000"])
+    printed = " ".join(table(cli, out)[0].stdout.split())
+    departs = "Protocol of the recipes, which these runs depart from (the last line says how):"
+    assert f"{departs} Fashion-MNIST" in printed
+    assert printed.endswith("Not the protocol: these runs also had data.subset=2000.")
+
+
 @pytest.mark.parametrize(
     ("line", "says"),
     [

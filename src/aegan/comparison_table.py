@@ -155,9 +155,12 @@ def comparison_table(out: Path, models: list[str], speed: Path | None = None) ->
     )  # fmt: skip
     protocol = PROTOCOL.format(epochs=budget, seeds=", ".join(map(str, seeds)), floors=floors,
                                **measurements(runs))  # fmt: skip
-    text += "\n\n" + textwrap.fill(" ".join(protocol.split()), 95, break_on_hyphens=False)
     changed = sorted({printable(o) for model, finished in runs.items() for r in finished
                       for o in off_protocol(model, r["overrides"])})  # fmt: skip
+    if changed:  # its data sizes are the recipes', not these runs'
+        protocol = protocol.replace("Protocol:", "Protocol of the recipes, which these runs "
+                                    "depart from (the last line says how):", 1)  # fmt: skip
+    text += "\n\n" + textwrap.fill(" ".join(protocol.split()), 95, break_on_hyphens=False)
     if changed:
         text += "\n\nNot the protocol: these runs also had " + " ".join(changed) + "."
     text += "\n" + SPEED if images_per_sec else ""
