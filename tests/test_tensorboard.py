@@ -73,7 +73,13 @@ def test_tensorboard_serves_scalars_images_hparams_and_projector(tensorboard_url
     )
     hparams = {info["name"] for info in experiment["hparamInfos"]}
     metrics = {info["name"]["tag"] for info in experiment["metricInfos"]}
-    assert {"model.latent_dim", "data.batch_size", "trainer.precision"} <= hparams
+    assert {
+        "model.latent_dim",
+        "data.batch_size",
+        "trainer.precision",
+        "data.binarize",
+        "evaluate.samples",
+    } <= hparams  # a binarize or sample-count sweep told apart
     assert {"test/mse", "val/best_objective"} <= metrics
 
     assert _get(f"{tensorboard_url}/data/plugin/projector/runs") == ["."]

@@ -66,6 +66,12 @@ HPARAM_KEYS = (
     "data.name",
     "data.batch_size",
     "data.subset",
+    "data.val_size",
+    "data.binarize",
+    "data.image_size",
+    "data.channels",
+    "evaluate.samples",
+    "evaluate.iwae_samples",
     "trainer.epochs",
     "trainer.precision",
     "seed",
@@ -75,8 +81,8 @@ HPARAM_SKIP_PREFIXES = ("model.net.",)  # the autoencoder's net repeats model.la
 
 
 def hparams_of(cfg: DictConfig | Mapping) -> dict[str, Any]:
-    """The hyperparameters of a run, flattened: the model section and the few data and
-    trainer settings that change results."""
+    """The hyperparameters of a run, flattened: the model section and the few data,
+    trainer and evaluation settings that change results or the figures."""
     return {
         key: value
         for key, value in flatten_config(cfg).items()
