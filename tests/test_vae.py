@@ -136,6 +136,9 @@ def test_the_vae_reports_its_likelihood_and_its_samples(make_cfg, tmp_path):
                    f"evaluate.cache_dir={tmp_path / 'cache'}")  # fmt: skip
     metrics = train(cfg)
     assert metrics["test/iwae_nll"] < metrics["test/neg_elbo"]  # the tighter bound
+    # and on the same 100 images: -ELBO of all 10,000 differs from theirs by their sample
+    assert metrics["test/iwae_nll"] < metrics["test/iwae_neg_elbo"]
+    assert metrics["test/iwae_neg_elbo"] != metrics["test/neg_elbo"]
     assert metrics["test/neg_elbo"] == pytest.approx(metrics["test/recon_nll"] + metrics["test/kl"])
     assert metrics["test/kl"] > 0 and 0 <= metrics["codes/active_units"] <= 32
     assert metrics["test/iwae_k"] == 64 and metrics["test/iwae_images"] == 100

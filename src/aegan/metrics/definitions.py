@@ -178,13 +178,15 @@ def _check_iwae(scope: Scope) -> None:
 def _iwae(ev: Evaluation) -> dict[str, float]:
     """-log p(x) bounded by k importance samples (Burda et al. 2016), nats per image, on
     ``iwae_images`` test images (all by default): logsumexp in float64, at most
-    ``IWAE_BATCH`` decodes per forward (k above it in several draws per image)."""
+    ``IWAE_BATCH`` decodes per forward (k above it in several draws per image). Beside it
+    the -ELBO of the same images (the mean of their log weights): ``test/neg_elbo`` is of
+    every test image, and the gap between the bounds is of one set of images."""
     k, images = ev.settings.iwae_samples, ev.data.test_images[: ev.settings.iwae_images]
     per_chunk = max(1, IWAE_BATCH // k)  # images per forward: about IWAE_BATCH decodes
     draws = [IWAE_BATCH] * (k // IWAE_BATCH) + ([k % IWAE_BATCH] if k % IWAE_BATCH else [])
     generator_state = torch.get_rng_state()
     torch.manual_seed(ev.settings.seed)
-    bounds = []
+    bounds, elbos = [], []
     try:
         for chunk in images.split(per_chunk):
             x = normalize(chunk.to(ev.device), "unit")
@@ -193,10 +195,13 @@ def _iwae(ev: Evaluation) -> dict[str, float]:
                 ev.check_stop("iwae")  # a stop request ends even a long bound in seconds
                 log_w.append(ev.task.log_importance_weights(x, n).cpu())  # (b, n) float64
                 ev.finite(log_w[-1], "importance weights")
-            bounds.append(torch.logsumexp(torch.cat(log_w, dim=1), dim=1) - math.log(k))
+            log_w = torch.cat(log_w, dim=1)  # (b, k)
+            bounds.append(torch.logsumexp(log_w, dim=1) - math.log(k))
+            elbos.append(log_w.mean(dim=1))
     finally:  # the caller's random stream, also when stopped
         torch.set_rng_state(generator_state)
-    return {"test/iwae_nll": -torch.cat(bounds).mean().item(), "test/iwae_k": float(k),
+    return {"test/iwae_nll": -torch.cat(bounds).mean().item(),
+            "test/iwae_neg_elbo": -torch.cat(elbos).mean().item(), "test/iwae_k": float(k),
             "test/iwae_images": float(len(images))}  # fmt: skip
 
 
