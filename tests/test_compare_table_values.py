@@ -276,7 +276,7 @@ def test_a_run_without_final_metrics_or_outside_its_seeds_folder_is_named(cli, t
         f"warning: {copy}: a run of seed 0 outside {out}/autoencoder/0, where compare.py run "
         "puts it (a copy?); this run is left out of the table",
         f"warning: {failed}: it failed (ConfigError: bad); this run is left out of the table",
-        f"warning: {unfinished}: no metrics.json: still training, or killed; this run is left "
+        f"warning: {unfinished}: no final metrics: still training, or killed; this run is left "
         "out of the table",
     ]
     assert rows["autoencoder"][1] == "1", rows["autoencoder"]  # was 2: seed 0 twice
@@ -288,7 +288,7 @@ def test_no_finished_run_is_one_error_line_after_the_warnings(cli, tmp_path):
     shown, _ = table(cli, out, "--models", "autoencoder,vae")
     assert shown.returncode == 2 and shown.stdout == "", shown.stdout
     warning, error = shown.stderr.splitlines()
-    assert warning.startswith(f"warning: {out}/autoencoder/0: no metrics.json")
+    assert warning.startswith(f"warning: {out}/autoencoder/0: no final metrics")
     assert error == (
         f"error: --out {out} holds no finished run of autoencoder, vae: the table reads "
         "OUT/MODEL/SEED/metrics.json, as compare.py run writes them"

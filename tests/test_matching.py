@@ -69,7 +69,9 @@ class CodedTask:
 
 @pytest.mark.parametrize("classes", [[3, 1, 4, 0, 9], [2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5]])
 def test_code_control_matches_values_to_classes_one_to_one(classes):
-    data = SimpleNamespace(test_images=torch.zeros(1, 1, 4, 4), classes=[str(k) for k in range(10)])
+    data = SimpleNamespace(
+        test_images=torch.zeros(1, 1, 4, 4), classes=[str(k) for k in range(10)], binarized=False
+    )
     evaluation = Evaluation(CodedTask(classes), data, Settings(samples=100))
     evaluation.classifier = ThresholdClassifier()  # in place of the cached domain classifier
     counts = evaluation.code_class_counts(CODE_SAMPLES)
