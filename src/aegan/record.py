@@ -3,14 +3,17 @@
 ``record_config`` rebuilds a run's config from its record (a checkpoint's ``config`` and
 ``choices``): the choices pick options of ``conf/`` by name, the stored values are taken
 only where they are plain values of keys the composed config has; a ``_target_`` (or
-``_args_``, ``_partial_``, an interpolation, a resolver) never comes from a file. A model
-setting added to ``conf/`` since the run trained is left to the task's default, so that the
-run is rebuilt as it trained.
+``_args_``, ``_partial_``) never comes from a file. The record holds resolved values: its
+text is taken as text (``${`` in a folder's name included), never as an interpolation or a
+resolver. Keys ``conf/`` lacks (a user's own ``+notes=...``) are left out, said in one
+line: nothing reads them back. A model setting added to ``conf/`` since the run trained is
+left to the task's default, so that the run is rebuilt as it trained.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -19,13 +22,15 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import compose_config
+from aegan.config import compose_config, literal
 from aegan.data import image_shape_of
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.hydra_errors import hydra_error_line
 from aegan.schema import CODE_KEYS, OPTION_NAME, code_in, fits, hydra_choices, kind_of
 from aegan.tasks import build_task
+
+log = logging.getLogger("aegan.record")
 
 
 def run_choices(cfg: DictConfig) -> dict[str, str]:
@@ -73,7 +78,16 @@ def record_config(
     composed = OmegaConf.to_container(cfg, resolve=False)
     if isinstance(saved.get("model"), dict):  # a model setting added since the run trained
         _drop_unrecorded(cfg, saved["model"], user_keys)
-    for key, value in _plain_values(saved, composed, prefix="", path=path, user=user_keys):
+    left_out: list[str] = []
+    values = _plain_values(saved, composed, prefix="", path=path, user=user_keys, left_out=left_out)
+    if left_out:  # a user's own keys, or settings this version no longer has
+        one = len(left_out) == 1
+        log.warning(
+            "%s: its record's %s %s not in conf/ here: left out, as nothing reads %s back",
+            path, ", ".join(left_out[:8]) + (", ..." if left_out[8:] else ""),
+            "is" if one else "are", "it" if one else "them",
+        )  # fmt: skip
+    for key, value in values:
         try:
             OmegaConf.update(cfg, key, value, merge=False, force_add=False)
         except Exception as err:  # a typed section refusing the value
@@ -172,10 +186,12 @@ def _tie_targets(node: Any) -> set[str]:
 
 
 def _plain_values(
-    saved: dict, composed: dict, *, prefix: str, path, user: set[str] = frozenset()
-) -> list[tuple[str, Any]]:
-    """(dotted key, value) for each stored value whose key ``composed`` has; refuses code,
-    interpolations and values of another kind than ``conf/`` has there."""
+    saved: dict, composed: dict, *, prefix: str, path, user: set[str] = frozenset(),
+    left_out: list[str],
+) -> list[tuple[str, Any]]:  # fmt: skip
+    """(dotted key, value) for each stored value whose key ``composed`` has, its text escaped
+    for OmegaConf; refuses code and values of another kind than ``conf/`` has there. Keys
+    ``composed`` lacks go to ``left_out``, but code in the model's: it built the model."""
     out = []
     for key, value in saved.items():
         full = f"{prefix}{key}"
@@ -183,8 +199,12 @@ def _plain_values(
             continue
         if not isinstance(key, str) or (key not in composed and key not in CODE_KEYS):
             code = code_in(value)
-            if code:  # a setting this version does not have, and nothing reads it, but code
-                raise CheckpointError(f"{path}: {full}{code} is not a plain value")
+            if code and full.startswith("model."):  # the run's model was built with it
+                raise CheckpointError(
+                    f"{path}: {full}{code} names code, which a run's record may not choose "
+                    f"(to use it, pass {full}=... yourself)"
+                )
+            left_out.append(full)
             continue
         current = composed.get(key)
         if key in CODE_KEYS:
@@ -196,24 +216,35 @@ def _plain_values(
         elif isinstance(current, str) and TIED.fullmatch(current):
             continue  # conf/ ties it to another key: it follows that one, overridden or not
         elif isinstance(value, dict) and isinstance(current, dict):
-            out += _plain_values(value, current, prefix=f"{full}.", path=path, user=user)
+            out += _plain_values(
+                value, current, prefix=f"{full}.", path=path, user=user, left_out=left_out
+            )
         elif isinstance(current, dict):
             raise CheckpointError(f"{path}: {full}={value!r} is not a mapping like conf/'s")
         elif not _is_plain(value):
             raise CheckpointError(f"{path}: {full}={value!r} is not a plain value")
-        elif None not in (value, current) and kind_of(current) and not fits(value, current):
+        elif None not in (value, current) and kind_of(current) and not fits(_text(value), current):
             raise CheckpointError(
-                f"{path}: {full}={value!r} is {kind_of(value)} where conf/ has {kind_of(current)}"
+                f"{path}: {full}={value!r} is {kind_of(_text(value))} where conf/ has "
+                f"{kind_of(current)}"
             )
         else:
-            out.append((full, value))
+            out.append((full, _text(value)))
     return out
 
 
 def _is_plain(value: Any) -> bool:
-    """A value a config file may hold as data: no code, no interpolation, no resolver."""
-    if isinstance(value, str):
-        return "${" not in value
+    """A value a config file may hold as data: text, a number, true or false, null, a list."""
     if isinstance(value, list):
         return all(_is_plain(item) for item in value)
-    return value is None or isinstance(value, (bool, int, float))
+    return value is None or isinstance(value, (str, bool, int, float))
+
+
+def _text(value: Any) -> Any:
+    """``value`` with its text escaped for OmegaConf: the record holds what the run resolved,
+    so a ``${`` there is part of a name, not an interpolation to run again."""
+    if isinstance(value, str):
+        return literal(value)
+    if isinstance(value, list):
+        return [_text(item) for item in value]
+    return value

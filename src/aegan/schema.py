@@ -127,7 +127,7 @@ def fits(value: Any, want: Any) -> bool:
 
 
 def code_in(value: Any) -> str:
-    """Where ``value`` holds a code key or an interpolation (".a._target_"), or ""."""
+    """Where ``value`` holds a key that makes Hydra run code (".a._target_"), or ""."""
     if isinstance(value, dict):
         for key, item in value.items():
             if key in CODE_KEYS:
@@ -140,8 +140,6 @@ def code_in(value: Any) -> str:
             inner = code_in(item)
             if inner:
                 return f"[{index}]{inner}"
-    elif isinstance(value, str) and "${" in value:
-        return f"={value!r}"
     return ""
 
 

@@ -1,0 +1,79 @@
+"""What training records, reading the run back takes: a key of the user's own is left out
+with one line, text is the text the run used (``${`` in a folder's name included), and code
+comes from ``conf/`` or the user, never from the record."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from test_split_limits import image_folder
+
+from aegan import load_run
+from aegan.errors import CheckpointError
+from aegan.files import atomic_save
+from aegan.readback import read_json
+from aegan.train import train
+from conftest import TINY_AE, compose_config
+
+RUN = [*TINY_AE, "data.subset=640", "logger=none"]
+
+
+def test_a_run_with_keys_of_its_own_evaluates_and_loads(cli, tmp_path):
+    """Training takes keys conf/ lacks, code keys in them included (nothing builds them):
+    its run is evaluated and loaded without them, said in one line, and none runs."""
+    run, touched = tmp_path / "run", tmp_path / "touched"
+    own = ["+notes={_convert_:all,text:hello}", "+mine={a:{_partial_:true}}",
+           f"+junk={{_target_:pathlib.Path.touch,self:{touched}}}", r"+note=\${literal}"]  # fmt: skip
+    trained = cli("aegan.train", *RUN, f"hydra.run.dir={run}", *own)
+    assert trained.returncode == 0, (trained.stdout + trained.stderr)[-2000:]
+    evaluated = cli("aegan.evaluate", f"run={run}", "metrics=[reconstruction]")
+    output = evaluated.stdout + evaluated.stderr
+    assert evaluated.returncode == 0, output[-2000:]
+    said = [line for line in output.splitlines() if "not in conf/ here" in line]
+    assert len(said) == 1 and all(f" {key}" in said[0] for key in ("notes", "mine", "junk", "note"))
+    assert "test/mse" in read_json(run / "metrics.json")
+    assert "notes" not in load_run(run).config
+    assert not touched.exists()
+
+
+@pytest.fixture(scope="module")
+def odd_folder_run(tmp_path_factory) -> tuple[Path, Path]:
+    """(images, run): a run trained on an image folder whose real name holds ``${``."""
+    root = tmp_path_factory.mktemp("odd")
+    images = image_folder(root / "we${ird}", classes=2, per_class=20)
+    data = ["data=image_folder", f"data.root={escaped(images)}", "data.image_size=16",
+            "data.val_size=5", "data.test_size=5", "data.batch_size=8", "data.subset=null"]  # fmt: skip
+    train(compose_config([*RUN, *data], root / "run"))
+    return images, root / "run"
+
+
+def escaped(path: Path) -> str:
+    """``path`` as a command line names it: ``\\${`` for a ``${`` that is no interpolation."""
+    return str(path).replace("${", r"\${")
+
+
+def test_a_data_folder_named_with_an_interpolation_is_read_back_as_named(
+    cli, odd_folder_run, tmp_path
+):
+    """A ``${`` in the record is the folder's real name, which the run resolved."""
+    images, run = odd_folder_run[0], shutil.copytree(odd_folder_run[1], tmp_path / "run")
+    evaluated = cli("aegan.evaluate", f"run={run}", "metrics=[reconstruction]")
+    assert evaluated.returncode == 0, (evaluated.stdout + evaluated.stderr)[-2000:]
+    assert load_run(run).config.data.root == str(images)
+
+
+def test_code_the_model_was_built_with_is_still_refused(cli, tmp_path):
+    """A model key conf/ lacks holding code built the model the run trained: rebuilt
+    without it, the run would be another model; it is passed again by the user."""
+    run = tmp_path / "run"
+    assert cli("aegan.train", *RUN, f"hydra.run.dir={run}").returncode == 0
+    path = run / "checkpoints" / "last.pt"
+    state = copy.deepcopy(torch.load(path, weights_only=True))
+    state["config"]["model"]["extra"] = {"_target_": "pathlib.Path.touch", "self": str(run)}
+    atomic_save(state, path)
+    with pytest.raises(CheckpointError, match=r"model.extra._target_ names code, which a run"):
+        load_run(run)
