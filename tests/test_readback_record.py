@@ -66,6 +66,18 @@ def test_a_data_folder_named_with_an_interpolation_is_read_back_as_named(
     assert load_run(run).config.data.root == str(images)
 
 
+def test_an_override_naming_that_folder_reaches_the_run_as_typed(cli, odd_folder_run, tmp_path):
+    """``overrides`` are a command line of their own: escaped there as on training's, the
+    folder's name reaches the run's config as typed, and is recorded so."""
+    images, run = odd_folder_run[0], shutil.copytree(odd_folder_run[1], tmp_path / "run")
+    given = f"data.root={escaped(images)}"
+    evaluated = cli("aegan.evaluate", f"run={run}", "metrics=[reconstruction]",
+                    f'overrides=["{given}"]')  # fmt: skip
+    assert evaluated.returncode == 0, (evaluated.stdout + evaluated.stderr)[-2000:]
+    assert read_json(run / "metrics.json")["eval/overrides"] == f"'{given}'"
+    assert load_run(run, overrides=[given]).config.data.root == str(images)
+
+
 def test_code_the_model_was_built_with_is_still_refused(cli, tmp_path):
     """A model key conf/ lacks holding code built the model the run trained: rebuilt
     without it, the run would be another model; it is passed again by the user."""

@@ -202,9 +202,11 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
 
 def _evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str]) -> None:
     """``evaluate_run``'s work, in the run's folder held by this process."""
+    # as typed: composed again as a training command line's, their escapes (\${) still hold
+    given = [str(o) for o in OmegaConf.to_container(cfg.overrides, resolve=False)]
     run = load_run(
         cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
-        overrides=list(cfg.overrides), searchpath=list(searchpath),
+        overrides=given, searchpath=list(searchpath),
         changed_data="refuse",  # figures of other images would be written as the run's
     )  # fmt: skip
     scope = Scope.of_data(Settings.of(cfg), run.data, key="metrics")
@@ -222,7 +224,7 @@ def _evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str]) -> 
         print(f"{key:28s} {value:.6g}", flush=True)
     # which weights the figures are of (train/steps says where training ended), and the
     # model settings changed for them: figures of another model than the run's record
-    overrides = shlex.join(map(str, cfg.overrides))
+    overrides = shlex.join(given)
     if overrides:
         print(f"{'eval/overrides':28s} {overrides}", flush=True)
     new = {**metrics, "eval/step": float(run.step), "eval/overrides": overrides}
