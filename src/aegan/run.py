@@ -26,11 +26,12 @@ from aegan.data import ImageData, check_data_config, image_shape_of, load_data
 from aegan.data.fingerprint import data_change, data_fingerprint
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
+from aegan.engine.run_metrics import read_metrics
 from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError
 from aegan.files import check_folder
 from aegan.memory import check_memory
-from aegan.readback import read_json
+from aegan.readback import shown_value
 from aegan.record import record_config
 from aegan.run_inputs import as_codes, as_images, check_fits, integer
 from aegan.run_inputs import seed as check_seed
@@ -58,8 +59,9 @@ class Run:
     device: torch.device
     step: int
     epoch: int
-    # RUN_DIR/metrics.json: its test figures are of the weights of step metrics["eval/step"]
-    metrics: dict[str, float] = field(default_factory=dict)
+    # RUN_DIR/metrics.json's figures, of the weights of step metrics["eval/step"], and the
+    # text of the model settings an evaluation changed for them: metrics["eval/overrides"]
+    metrics: dict[str, float | str] = field(default_factory=dict)
 
     @property
     def networks(self) -> dict[str, torch.nn.Module]:
@@ -227,10 +229,14 @@ def load_run(
     task.train(False)
     metrics = {}
     if (run_dir / "metrics.json").is_file():
-        try:
-            metrics = read_json(run_dir / "metrics.json")
+        try:  # what is no figure is left out, said: the file itself stays as it is
+            metrics, left_out = read_metrics(run_dir / "metrics.json")
         except ValueError as err:  # the weights are what matters here; the file is kept
             log.warning("%s; Run.metrics is empty", err)
+            left_out = {}
+        for key, value in left_out.items():
+            log.warning("%s: %s=%s is no figure: left out of Run.metrics",
+                        run_dir / "metrics.json", key, shown_value(value))  # fmt: skip
     return Run(
         path=run_dir, checkpoint=checkpoint_path, config=config, task=task, data=data,
         device=torch_device, step=state["step"], epoch=state["epoch"], metrics=metrics,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from aegan.files import keep_aside, write_json
 from aegan.readback import read_json
@@ -22,10 +23,34 @@ TRAINING_PREFIXES = ("train/", "val/")
 EVALUATING = "evaluating.json"
 
 
+def read_metrics(path: Path) -> tuple[dict[str, float | str], dict[str, Any]]:
+    """RUN_DIR/metrics.json's figures (``ValueError`` for a file that is not JSON): each a
+    float (NaN and infinity as flagged), ``eval/overrides`` text. Any other value (text, a
+    list, an unflagged null) is no figure: it is returned apart, for the caller to say."""
+    figures: dict[str, float | str] = {}
+    left_out: dict[str, Any] = {}
+    for key, value in read_json(path).items():
+        figure = _figure(key, value)
+        if figure is None:
+            left_out[key] = value
+        else:
+            figures[key] = figure
+    return figures, left_out
+
+
+def _figure(key: str, value: Any) -> float | str | None:
+    if key == EVALUATED_WITH:
+        return value if isinstance(value, str) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)  # read_json bounds them: an integer fits a float
+
+
 def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
     """RUN_DIR/metrics.json as written before, or {} where there is none. One that cannot be
-    read is kept aside (``metrics.json.damaged``: a reader may still recover it), with a
-    warning through ``logger``; so is a link, whose figures are another file's."""
+    read, or holds values that are no figures, is kept aside (``metrics.json.damaged``: a
+    reader may still recover it), with a warning through ``logger``; so is a link, whose
+    figures are another file's."""
     if path.is_symlink():  # merged, a file elsewhere would pass for this run's figures
         target = os.readlink(path)
         kept = keep_aside(path, "link")
@@ -35,11 +60,18 @@ def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
     if not path.is_file():
         return {}
     try:
-        return read_json(path)
+        figures, left_out = read_metrics(path)
     except ValueError as err:
         kept = keep_aside(path, "damaged")
         logger.warning("%s; kept as %s, and a new metrics.json holds these metrics", err, kept)
         return {}
+    if left_out:  # the new file will not hold them: the file as it was is kept
+        kept = keep_aside(path, "damaged")
+        keys = [f"{key:.80}" for key in left_out]
+        logger.warning("%s: %s %s: left out; the file is kept as %s", path,
+                       ", ".join(keys[:8]) + (", ..." if keys[8:] else ""),
+                       "is no figure" if len(keys) == 1 else "are no figures", kept)  # fmt: skip
+    return figures
 
 
 def write_training_metrics(run_dir: Path, metrics: dict[str, float]) -> None:
@@ -64,7 +96,7 @@ def merge_metrics(run_dir: Path, new: dict[str, float], logger: logging.Logger) 
     other = _other_measurement(earlier, new) if "eval/step" in new else None
     if other and not moved_on:
         kept = {k: v for k, v in earlier.items() if k.startswith(TRAINING_PREFIXES)}
-        if earlier.keys() - kept.keys():
+        if earlier.keys() - kept.keys() and path.exists():  # not kept aside already
             logger.info("the metrics.json before, with figures of %s, is kept as %s",
                         other, keep_aside(path, "earlier"))  # fmt: skip
         return {**kept, **new}
@@ -74,7 +106,7 @@ def merge_metrics(run_dir: Path, new: dict[str, float], logger: logging.Logger) 
         changed = sorted(k for k, v in new.items() if k in earlier and not _same(earlier[k], v))
         why = f"other figures for {', '.join(changed[:4])}" + (", ..." if changed[4:] else "")
         why = why if changed else ""
-    if why:
+    if why and path.exists():  # a file kept aside as damaged holds the earlier figures
         kept = keep_aside(path, "earlier")
         logger.info("the metrics.json before, with %s, is kept as %s", why, kept)
     return dict(new) if moved_on else {**earlier, **new}

@@ -1,0 +1,51 @@
+"""A run's metrics.json read back: a value that is no figure (text, a list, an unflagged
+null) is left out with one warning line naming the file and the key, by ``load_run`` and by
+``aegan.evaluate`` alike; nothing crashes on it and nothing is lost."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+
+import pytest
+
+from aegan import load_run
+
+NOT_FIGURES = {"test/mse": "abc", "val/best_objective": [1, 2], "test/psnr": None,
+               "test/ssim": True, "eval/step": "x", "eval/overrides": ["model.beta=2"]}  # fmt: skip
+
+
+@pytest.fixture
+def run(trained_ae_run, tmp_path):
+    return shutil.copytree(trained_ae_run, tmp_path / "run")
+
+
+def test_load_run_leaves_out_what_is_no_figure(run, caplog):
+    figures = {"val/mse": 0.5, "train/steps": 3, "test/bce": math.nan}
+    text = json.dumps({**NOT_FIGURES, **figures, "eval/overrides": ""}, allow_nan=True)
+    (run / "metrics.json").write_text(text)
+    with caplog.at_level(logging.WARNING, logger="aegan"):
+        metrics = load_run(run).metrics
+    assert metrics.keys() == {*figures, "eval/overrides"} and metrics["eval/overrides"] == ""
+    assert all(type(metrics[key]) is float for key in figures)  # noqa: E721
+    said = [r.getMessage() for r in caplog.records if "is no figure" in r.getMessage()]
+    assert len(said) == len(NOT_FIGURES) - 1  # eval/overrides is text: kept as it is
+    assert all(line.startswith(str(run / "metrics.json")) for line in said)
+    assert (run / "metrics.json").read_text() == text  # read, not written
+
+
+def test_evaluate_leaves_out_what_is_no_figure_and_keeps_the_file(run, cli):
+    text = json.dumps({**NOT_FIGURES, "val/mse": 0.5})
+    (run / "metrics.json").write_text(text)
+    result = cli("aegan.evaluate", f"run={run}", "metrics=[reconstruction]")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-2000:]
+    assert "weights of step x" not in output
+    kept = [line for line in output.splitlines() if ": left out; the file is kept as" in line]
+    assert len(kept) == 1 and all(key in kept[0] for key in NOT_FIGURES)
+    merged = json.loads((run / "metrics.json").read_text())
+    assert merged["val/mse"] == 0.5 and isinstance(merged["test/mse"], float)
+    assert all(isinstance(v, float) for k, v in merged.items() if k != "eval/overrides")
+    assert (run / "metrics.json.damaged").read_text() == text  # the file as it was
