@@ -329,10 +329,10 @@ def test_resuming_a_damaged_checkpoint_trains_or_is_one_line(runs, tmp_path, key
 @pytest.mark.parametrize("value", [None, 3, ""])
 def test_every_record_setting_of_the_wrong_kind_loads_or_is_one_line(runs, tmp_path, value):
     """The class the mutation test above samples, walked whole for three values: a setting
-    a run's record holds (``paths.data_dir=null``) is never used unchecked."""
+    a run's record holds is never used unchecked, and ``paths.data_dir`` not at all."""
     lines = {}
     for path in config_paths(runs["ae"]["config"])[1:]:
         folder = tmp_path / "_".join(map(str, path))
         lines[path] = loads_or_one_line(saved(mutate(runs["ae"], path, "set", value), folder))
-    line = lines[("paths", "data_dir")]  # as training refuses it: before any data is read
-    assert line.startswith(str(tmp_path)) and "paths.data_dir=" in line, line
+    line = lines[("paths", "data_dir")]  # the reader's own: a damaged record's is named
+    assert line == "ok" or (line.startswith(str(tmp_path)) and "paths.data_dir=" in line), line

@@ -6,8 +6,10 @@ only where they are plain values of keys the composed config has; a ``_target_``
 ``_args_``, ``_partial_``) never comes from a file. The record holds resolved values: its
 text is taken as text (``${`` in a folder's name included), never as an interpolation or a
 resolver. Keys ``conf/`` lacks (a user's own ``+notes=...``) are left out, said in one
-line: nothing reads them back. A model setting added to ``conf/`` since the run trained is
-left to the task's default, so that the run is rebuilt as it trained.
+line: nothing reads them back. Where this machine keeps data and runs (``paths``) and
+whether it may download (``data.download``, false) are the reader's, never the record's.
+A model setting added to ``conf/`` since the run trained is left to the task's default, so
+that the run is rebuilt as it trained.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ from aegan.schema import CODE_KEYS, OPTION_NAME, code_in, fits, hydra_choices, k
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.record")
+# Where this machine keeps data and runs, and whether it may download: the reader's own
+# settings (conf/, the environment, the overrides); a record's would have a folder it names
+# written into, or the network used, by a run merely read back.
+READERS_OWN = ("paths.", "data.download")
 
 
 def run_choices(cfg: DictConfig) -> dict[str, str]:
@@ -45,7 +51,8 @@ def record_config(
 ) -> DictConfig:
     """The config of a run from its record (``{"config": ..., "choices": ...}``), rebuilt
     through ``conf/``. ``overrides`` and ``searchpath`` are the user's: an override wins
-    over the record and may name code, like one on the command line."""
+    over the record and may name code, like one on the command line; ``data.download`` is
+    false unless one of them sets it."""
     choices, saved = record.get("choices"), record.get("config")
     if not isinstance(choices, dict) or not isinstance(saved, dict):
         raise CheckpointError(f"{path}: its config or choices are not a mapping")
@@ -88,11 +95,15 @@ def record_config(
             "is" if one else "are", "it" if one else "them",
         )  # fmt: skip
     for key, value in values:
+        if key.startswith(READERS_OWN):
+            continue
         try:
             OmegaConf.update(cfg, key, value, merge=False, force_add=False)
         except Exception as err:  # a typed section refusing the value
             reason = str(err).splitlines()[0]
             raise CheckpointError(f"{path}: {key}={value!r} is not allowed ({reason})") from None
+    if "data.download" not in user_keys and "download" in cfg.data:
+        cfg.data.download = False  # read back, a run goes online only when the user asks
     return cfg
 
 

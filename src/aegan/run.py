@@ -28,7 +28,7 @@ from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir
 from aegan.engine.device import resolve_device
 from aegan.engine.run_metrics import read_metrics
 from aegan.engine.state import check_task_state, load_weights
-from aegan.errors import CheckpointError, ConfigError, DataFileError
+from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFoundError
 from aegan.files import check_folder
 from aegan.memory import check_memory
 from aegan.readback import shown_value
@@ -162,7 +162,10 @@ def load_run(
 
     ``checkpoint``: "last" (the weights training ended with: the ones the run's
     ``metrics.json`` describes) or "best" (refused when ``path`` is a file). The data is read
-    again from the config's data section (``data_dir`` overrides where downloads go).
+    again as the run's data section says, from its ``data.root`` or else from yours:
+    ``data_dir``, else your ``paths.data_dir`` (``AEGAN_DATA_DIR``), then the folder the
+    run read it from, which is never written. Nothing is downloaded unless ``overrides``
+    set ``data.download=true``; a download goes into your folder.
     ``overrides`` change the run's settings as on the training command line, and may name
     your own classes; ``searchpath`` adds your own config folders (``file://DIR``,
     ``pkg://package``), as ``hydra.searchpath`` did for training. ``changed_data``: when
@@ -200,18 +203,26 @@ def load_run(
         check_settings(config, reference(CONF_DIR, option_choices(config, CONF_DIR)))
     except ConfigError as err:
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
+    if data_dir is None:  # yours too, from conf/ and the environment: as training checks it
+        check_folder("paths.data_dir", config.paths.data_dir)
+        data_dir = config.paths.data_dir
     try:  # the record's values (or the overrides') as the task checks them, before any data
         check_data_config(config.data)
-        if data_dir is None:  # the record's folder is read from: as training checked it
-            check_folder("paths.data_dir", config.paths.data_dir)
         meta = build_task(config.model, image_shape_of(config.data), torch.device("meta"))
     except ConfigError as err:
         if overrides:  # the line names the user's own setting
             raise
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
     check_memory(meta, torch_device, config.model)
-    data_dir = config.paths.data_dir if data_dir is None else data_dir
-    data = load_data(config.data, data_dir=data_dir)
+    try:
+        data = load_data(config.data, data_dir=data_dir, look_also=_read_from(state))
+    except DataNotFoundError as err:
+        if config.data.get("download"):
+            raise
+        raise DataNotFoundError(
+            f"{err}; reading a run back downloads nothing unless its overrides set "
+            "data.download=true"
+        ) from None
     change = data_change(state, data_fingerprint(data), config.data)
     if change and changed_data == "refuse":
         raise DataFileError(f"{run_dir}: {change}; put the run's files back")
@@ -241,6 +252,19 @@ def load_run(
         path=run_dir, checkpoint=checkpoint_path, config=config, task=task, data=data,
         device=torch_device, step=state["step"], epoch=state["epoch"], metrics=metrics,
     )  # fmt: skip
+
+
+def _read_from(state: dict) -> list[str]:
+    """The data folder the run's record names (``paths.data_dir``), where it is one: looked
+    in for a named data set after the reader's own, read only (a download goes into the
+    reader's), and the images found there checked against the run's fingerprint."""
+    paths = state["config"].get("paths")
+    folder = paths.get("data_dir") if isinstance(paths, dict) else None
+    try:
+        check_folder("paths.data_dir", folder)
+    except ConfigError:  # a damaged record: nowhere more to look
+        return []
+    return [folder] if Path(folder).is_absolute() else []
 
 
 __all__ = ["CheckpointError", "Run", "load_run"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,19 +197,26 @@ def sizes_of(data_cfg: DictConfig) -> DataSizes:
     return DataSizes(train, KNOWN_TEST_SIZES.get(name), classes, source, f"data={name}")
 
 
-def load_data(data_cfg: DictConfig, *, data_dir: str | Path) -> ImageData:
-    """Read the data set that ``cfg.data`` names, split it, and apply ``data.subset``."""
+def load_data(
+    data_cfg: DictConfig, *, data_dir: str | Path, look_also: Sequence[str | Path] = ()
+) -> ImageData:
+    """Read the data set that ``cfg.data`` names, split it, and apply ``data.subset``; a
+    named set without ``data.root`` is looked for in ``data_dir``, then in the folders
+    ``look_also`` (read only: a download goes into ``data_dir``)."""
     name = data_cfg.name
     data_dir = Path(data_dir).expanduser().resolve()
+    also = tuple(Path(folder) for folder in look_also)
     common = dict(val_size=data_cfg.val_size, split_seed=data_cfg.split_seed)
     if name in ("fashion_mnist", "mnist"):
         data = load_idx_dataset(
-            name, root=data_cfg.root, data_dir=data_dir, download=data_cfg.download, **common
-        )
+            name, root=data_cfg.root, data_dir=data_dir, download=data_cfg.download,
+            look_also=also, **common,
+        )  # fmt: skip
     elif name == "cifar10":
         data = load_cifar10(
-            root=data_cfg.root, data_dir=data_dir, download=data_cfg.download, **common
-        )
+            root=data_cfg.root, data_dir=data_dir, download=data_cfg.download,
+            look_also=also, **common,
+        )  # fmt: skip
     elif name == "image_folder":
         data = load_image_folder(
             root=data_cfg.root,

@@ -168,13 +168,15 @@ def named_idx_dir(name: str, root: Path) -> Path:
     )
 
 
-def _find_or_fetch_idx(name: str, tv_name: str, data_dir: Path, download: bool) -> tuple[Path, str]:
-    """The IDX folder of the Debian package or ``paths.data_dir``, else installed or
-    downloaded; (folder, how it was found)."""
+def _find_or_fetch_idx(
+    name: str, tv_name: str, data_dir: Path, download: bool, look_also: Sequence[Path] = ()
+) -> tuple[Path, str]:
+    """The IDX folder of the Debian package, ``paths.data_dir`` or a folder of ``look_also``,
+    else installed or downloaded into ``paths.data_dir``; (folder, how it was found)."""
     candidates: list[Path] = []
     if name == "fashion_mnist":
         candidates.append(DEBIAN_FASHION_MNIST)
-    candidates.append(data_dir / tv_name / "raw")
+    candidates += [folder / tv_name / "raw" for folder in (data_dir, *look_also)]
     tried = [f"looked in {p}" for p in candidates]
     folder = _find_idx_dir(candidates)
     how = "found"
@@ -210,12 +212,14 @@ def load_idx_dataset(
     download: bool,
     val_size: int,
     split_seed: int,
+    look_also: Sequence[Path] = (),
 ) -> ImageData:
     """Fashion-MNIST or MNIST from IDX files: the first way that works, said in the log.
 
     ``data.root`` (if given) must hold them. Otherwise: the Debian package folder
-    (Fashion-MNIST), the torchvision layout under ``paths.data_dir``; then install the
-    Debian package ``dataset-fashion-mnist`` (as root), then torchvision's download.
+    (Fashion-MNIST), the torchvision layout under ``paths.data_dir``, then under each of
+    ``look_also``; then install the Debian package ``dataset-fashion-mnist`` (as root),
+    then torchvision's download.
     """
     tv_name = IDX_DATASETS[name]
     classes = FASHION_MNIST_CLASSES if name == "fashion_mnist" else MNIST_CLASSES
@@ -223,7 +227,7 @@ def load_idx_dataset(
         folder = named_idx_dir(name, Path(root).expanduser())
         how = "found"
     else:
-        folder, how = _find_or_fetch_idx(name, tv_name, data_dir, download)
+        folder, how = _find_or_fetch_idx(name, tv_name, data_dir, download, look_also)
     log.info("%s: %s using IDX files in %s", name, how, folder)
 
     labels = {key: read_idx(_idx_path(folder, IDX_FILES[key])) for key in IDX_LABELS}
@@ -254,12 +258,15 @@ def load_idx_dataset(
 
 
 def load_cifar10(
-    *, root: str | None, data_dir: Path, download: bool, val_size: int, split_seed: int
-) -> ImageData:
-    """CIFAR-10 through torchvision (its pickled batches), as uint8 (N, 3, 32, 32)."""
+    *, root: str | None, data_dir: Path, download: bool, val_size: int, split_seed: int,
+    look_also: Sequence[Path] = (),
+) -> ImageData:  # fmt: skip
+    """CIFAR-10 through torchvision (its pickled batches), as uint8 (N, 3, 32, 32): from
+    ``data.root``, else ``paths.data_dir`` or the first of ``look_also`` that holds it."""
     import torchvision.datasets as tvd
 
-    folder = Path(root).expanduser() if root else data_dir
+    held = (f for f in (data_dir, *look_also) if (f / "cifar-10-batches-py").is_dir())
+    folder = Path(root).expanduser() if root else next(held, data_dir)  # a download: data_dir
     try:
         train = tvd.CIFAR10(root=str(folder), train=True, download=download)
         test = tvd.CIFAR10(root=str(folder), train=False, download=download)
