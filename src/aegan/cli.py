@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 from hydra.errors import CompactHydraException
 
+import aegan.hydra_files  # noqa: F401  (each config file checked as Hydra loads it)
 from aegan.errors import USER_ERRORS, as_typed, shortened
 from aegan.hydra_errors import (
     BROKEN_INTERPOLATION,

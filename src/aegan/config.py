@@ -21,6 +21,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+import aegan.hydra_files  # noqa: F401  (each config file checked as Hydra loads it)
 from aegan.amp import Amp
 from aegan.data import check_data_config, image_shape_of, sizes_of, test_size_of
 from aegan.engine.checkpoint import resolve_checkpoint

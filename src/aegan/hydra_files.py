@@ -1,0 +1,118 @@
+"""Each config file Hydra loads (``conf/`` or a folder on ``hydra.searchpath``) checked as
+it loads: it holds a mapping, and its defaults list does not lead back to itself.
+
+Hydra takes a file that holds a list as it is (the run fails later, on a key of it, with a
+traceback), reports one that holds a number as an I/O error, and follows a file that
+includes itself until Python's recursion limit. Checked where Hydra loads each file, the
+mistake is one ``ConfigError`` naming the option and its file, before anything is made,
+for every group and for ``compose_config`` as for the command line.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from typing import Any
+
+from hydra._internal import defaults_list
+from hydra._internal.config_repository import ConfigRepository, IConfigRepository
+from omegaconf import OmegaConf
+
+from aegan.errors import ConfigError
+
+# OmegaConf's refusal of a YAML file that holds one value: "Invalid loaded object type: int"
+SINGLE_VALUE = re.compile(r"Invalid loaded object type: (\w+)")
+KINDS = {"int": "a number", "float": "a number", "bool": "true or false",
+         "ListConfig": "a list", "str": "text"}  # fmt: skip
+
+
+def option_of(config_path: str) -> str:
+    """``model=alist`` for ``model/alist``: the option as a command line chooses it."""
+    group, _, name = config_path.rpartition("/")
+    return f"{group}={name}" if group else f"the config {name}"
+
+
+def file_of(repo: IConfigRepository, config_path: str) -> str:
+    """The file that holds ``config_path`` (the first source on the search path that has it)."""
+    for source in repo.get_sources():
+        try:
+            found = source.is_config(config_path)
+        except Exception:  # a source that cannot be listed: another one holds it
+            continue
+        if found:
+            if source.scheme() == "file":
+                return os.path.join(source.path, f"{config_path}.yaml")
+            return f"{source.scheme()}://{source.path}/{config_path}.yaml"
+    return f"{config_path}.yaml"
+
+
+def not_a_mapping(repo: IConfigRepository, config_path: str, kind: str) -> ConfigError:
+    what = "a config group option" if "/" in config_path else "a config"
+    return ConfigError(
+        f"{option_of(config_path)}: {file_of(repo, config_path)} holds {kind}, where {what} "
+        "must hold a mapping (key: value lines)"
+    )
+
+
+def _checked_load(load: Any) -> Any:
+    @functools.wraps(load)
+    def load_config(self: IConfigRepository, config_path: str) -> Any:
+        try:
+            result = load(self, config_path)
+        except OSError as err:
+            single = SINGLE_VALUE.search(str(err))
+            if single is None:
+                raise
+            kind = KINDS.get(single.group(1), f"a single value ({single.group(1)})")
+            raise not_a_mapping(self, config_path, kind) from None
+        if result is not None and not OmegaConf.is_dict(result.config):
+            kind = KINDS.get(type(result.config).__name__, type(result.config).__name__)
+            raise not_a_mapping(self, config_path, kind)
+        return result
+
+    load_config.checks_mappings = True
+    return load_config
+
+
+def _config_path(tree: Any) -> str | None:
+    """The config a defaults tree node stands for, or None (the virtual root, no option)."""
+    try:
+        node = tree.node
+        if node.is_virtual() or node.get_name() is None:
+            return None
+        return node.get_config_path()
+    except Exception:  # a node Hydra resolves later (an interpolation): not compared
+        return None
+
+
+def _acyclic(build: Any) -> Any:
+    @functools.wraps(build)
+    def build_tree(repo: IConfigRepository, root: Any, *args: Any, **kwargs: Any) -> Any:
+        path = _config_path(root)
+        chain, above = [path], root.parent
+        while path is not None and above is not None:
+            chain.append(_config_path(above))
+            if chain[-1] == path:
+                through = " -> ".join(p for p in reversed(chain) if p is not None)
+                raise ConfigError(
+                    f"{option_of(path)}: {file_of(repo, path)} includes itself through the "
+                    f"defaults lists ({through}); remove the entry that leads back"
+                )
+            above = above.parent
+        return build(repo, root, *args, **kwargs)
+
+    build_tree.checks_cycles = True
+    return build_tree
+
+
+def install() -> None:
+    """Check every config file as Hydra loads it (once per process)."""
+    if not getattr(ConfigRepository.load_config, "checks_mappings", False):
+        ConfigRepository.load_config = _checked_load(ConfigRepository.load_config)
+    build = defaults_list._create_defaults_tree_impl
+    if not getattr(build, "checks_cycles", False):  # it calls itself through this name
+        defaults_list._create_defaults_tree_impl = _acyclic(build)
+
+
+install()
