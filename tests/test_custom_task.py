@@ -163,6 +163,20 @@ def test_a_target_whose_module_fails_to_import_says_why(tmp_path, monkeypatch, t
     assert str(refused.value).startswith(f"model.net._target_={target}: {line}")
 
 
+def test_an_attribute_error_inside_a_constructor_is_not_a_missing_class(tmp_path, monkeypatch):
+    """Any AttributeError was read as an import failure: "no such class or function", a
+    hunt for a typo in a name that is right, while the class's own line went unsaid."""
+    (tmp_path / "broken_net.py").write_text(
+        "class Net:\n    def __init__(self):\n        self.nothing.here\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError) as refused:
+        build_network("model.net", OmegaConf.create({"_target_": "broken_net.Net"}))
+    message = str(refused.value)
+    assert message.startswith("model.net._target_=broken_net.Net could not be built: ")
+    assert "has no attribute 'nothing'" in message
+
+
 class StepOfFloats(LinearAutoencoder):
     def train_step(self, batch: torch.Tensor, amp) -> dict:
         return {"train/loss": super().train_step(batch, amp)["train/loss"].item()}

@@ -76,7 +76,9 @@ def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
         if isinstance(cause, ConfigError):  # a constructor's own check names its setting
             raise cause from None
         reason = " ".join(str(cause).split())[:300]
-        if "Error locating target" in str(err) or isinstance(cause, (ImportError, AttributeError)):
+        # Hydra's own words for a target it cannot import; an ImportError or AttributeError
+        # that the constructor raises is the constructor's failure, not a missing class
+        if str(err).startswith("Error locating target"):
             failed = _import_failure(str(target))  # its module there, but failing to import
             what = f"importing {failed}" if failed else "no such class or function"
             raise ConfigError(f"{key}._target_={target}: {what}") from err
