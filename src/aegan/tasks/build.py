@@ -31,10 +31,12 @@ from aegan.tasks.arguments import (
     zero_size_setting,
 )
 from aegan.tasks.checks import check_bool, check_number, check_sizes
+from aegan.tasks.sub_configs import NETWORK, OPTIMIZER, check_sub_config, check_sub_configs
 from aegan.tasks.tied import SET_BY, check_sizes_set, has_member, plain_value
 
 GENERATOR = "aegan.models.Generator"  # its channels: at least 2 (check_network_settings)
 OWN_NETWORKS = "aegan.models."  # the networks whose settings check_network_settings knows
+TASK = "a task, e.g. aegan.tasks.AutoencoderTask"
 
 
 def largest_size(cfg: Any, prefix: str) -> str:
@@ -62,10 +64,10 @@ def largest_size(cfg: Any, prefix: str) -> str:
     return "" if not found else "{1}={0}".format(*max(found, key=lambda f: (f[0], -len(f[1]))))
 
 
-def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
-    """``hydra.utils.instantiate`` with its failures as one ``ConfigError`` naming ``key``."""
-    if not isinstance(cfg, (dict, DictConfig)) or "_target_" not in cfg:
-        raise ConfigError(f"{key} is not a config with a _target_ (got {cfg!r})")
+def _instantiate(key: str, cfg: Any, what: str | None = None, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` with its failures as one ``ConfigError`` naming ``key``;
+    ``what``: what ``cfg`` builds, for the line that says it is no config."""
+    check_sub_config(key, cfg, what)
     target = cfg["_target_"]
     try:
         return instantiate(cfg, **kwargs)
@@ -80,10 +82,12 @@ def _instantiate(key: str, cfg: Any, **kwargs: Any) -> Any:
         # that the constructor raises is the constructor's failure, not a missing class
         if str(err).startswith("Error locating target"):
             failed = _import_failure(str(target))  # its module there, but failing to import
-            what = f"importing {failed}" if failed else "no such class or function"
-            raise ConfigError(f"{key}._target_={target}: {what}") from err
+            problem = f"importing {failed}" if failed else "no such class or function"
+            raise ConfigError(f"{key}._target_={target}: {problem}") from err
         if isinstance(cause, TypeError):  # a setting it takes no argument for, by name
             check_argument_names(key, cfg, given=kwargs)
+        if err.__cause__ is not None:  # it was called: a sub-config it could not read?
+            check_sub_configs(key, cfg, given=kwargs)
         if isinstance(cause, RuntimeError) and "overflow" in str(cause):  # torch's size limits
             raise ConfigError(
                 f"{largest_size(cfg, key)} is not allowed: a layer of {key} would be larger "
@@ -119,8 +123,8 @@ def build_task(model_cfg: DictConfig, image_shape: Sequence[int], device: torch.
     try:
         with placement:  # elsewhere built on the CPU, then moved: the same init on every device
             task = _instantiate(
-                "model", model_cfg, image_shape=[int(s) for s in image_shape], device=device,
-                _recursive_=False,
+                "model", model_cfg, TASK, image_shape=[int(s) for s in image_shape],
+                device=device, _recursive_=False,
             )  # fmt: skip
     except ConfigError as err:
         if device.type == "meta" and "meta" in str(err):
@@ -145,6 +149,7 @@ def build_network(
     (image_shape, ...) that the task sets, from the data or its own settings (``set_by``
     names them where ``SET_BY`` does not); ``require``: the methods and attributes the
     task calls on it."""
+    check_sub_config(key, cfg, NETWORK)
     check_sizes_set(key, cfg, sizes, {**SET_BY, **(set_by or {})})
     settings = {**cfg, **sizes}
     if str(cfg.get("_target_", "")).startswith(OWN_NETWORKS):  # a user's may mean otherwise
@@ -156,7 +161,7 @@ def build_network(
             raise ConfigError(f"{key}.{name}={value} is not allowed: it must be >= 0")
     with warnings.catch_warnings(record=True) as caught:  # shown below, unless refused
         warnings.simplefilter("always")
-        network = _instantiate(key, cfg, **sizes)
+        network = _instantiate(key, cfg, NETWORK, **sizes)
     if not isinstance(network, nn.Module):
         raise ConfigError(f"{key}._target_={cfg['_target_']} is not an nn.Module")
     missing = [name for name in require if not has_member(network, name)]
@@ -179,6 +184,7 @@ def build_network(
 
 def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
     """The optimizer of the ``_partial_`` sub-config ``key``, for ``params``."""
+    check_sub_config(key, cfg, OPTIMIZER)
     for switch in ("fused", "foreach"):  # torch reads any truthy value as true
         check_bool(f"{key}.{switch}", cfg.get(switch), allow_none=True)
     if cfg.get("fused") and cfg.get("foreach"):
@@ -198,7 +204,7 @@ def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
         check_number(f"{key}.weight_decay", cfg.weight_decay, low=0, high=1e6)
     check_optimizer_arguments(key, cfg)
     # plain lists and tuples (betas), not ListConfigs, in the optimizer state
-    optimizer = _instantiate(key, cfg, _convert_="all")
+    optimizer = _instantiate(key, cfg, OPTIMIZER, _convert_="all")
     try:  # the optimizer's own checks: named by its key, not by the task that builds it
         return optimizer(list(params))
     except ConfigError:

@@ -9,6 +9,7 @@ from omegaconf import DictConfig, ListConfig
 from torch import nn
 
 from aegan.errors import ConfigError
+from aegan.tasks.sub_configs import NETWORK, check_sub_config
 
 SET_BY = {  # the setting to change for a size a task passes to its networks
     "image_shape": "the data (data=..., data.image_size, data.channels)",
@@ -40,6 +41,7 @@ def check_read_by(
     """Raise ``ConfigError`` unless the task setting ``key``, which only its network's
     section reads (``name: ${..name}``), is read there with the same value: else it has no
     effect (a convolutional net has no ``hidden_dims``)."""
+    check_sub_config(network_key, network_cfg, NETWORK)
     if name not in network_cfg:
         raise ConfigError(
             f"{key}={plain_value(value)} is not allowed: {network_key}._target_="
