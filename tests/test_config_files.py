@@ -57,3 +57,15 @@ def test_compose_config_refuses_it_too(tmp_path):
     folder = user_folder(tmp_path, "data")
     with pytest.raises(ConfigError, match="data=alist: .* holds a list"):
         aegan.config.compose_config(["data=alist"], searchpath=[f"file://{folder}"])
+
+
+def test_an_empty_option_file_is_one_line(cli, tmp_path):
+    """Hydra reads it as no settings: each key it lacks is named, once, with no folder made;
+    an override into it listed the settings of the group as an empty list."""
+    folder = user_folder(tmp_path, "trainer")
+    (folder / "trainer" / "empty.yaml").write_text("")
+    run = [f"hydra.searchpath=[file://{folder}]", "trainer=empty", f"hydra.run.dir={tmp_path}/r"]
+    assert_one_error_line(cli("aegan.train", *run), "trainer.epochs=null is not allowed")
+    result = cli("aegan.train", *run, "trainer.epochs=1")
+    assert_one_error_line(result, "trainer.epochs is not a setting: trainer has none (is its")
+    assert not (tmp_path / "r").exists()

@@ -93,6 +93,8 @@ def hydra_error_line(err: Exception) -> str | None:
             for section, node in cause.parent_node.items():
                 if OmegaConf.is_dict(node) and cause.key in node:
                     return f"{full_key} is not a setting; did you mean {section}.{full_key}?"
+        if parent and not known:  # an option file that is empty: nothing to suggest
+            return f"{full_key} is not a setting: {parent} has none (is its config file empty?)"
         where = f"the settings of {parent}" if parent else "the sections"
         line = f"{full_key} is not a setting; {where} are: {', '.join(known)}"
         if parent.partition(".")[0] == "model":  # a class's argument that conf/ does not list
