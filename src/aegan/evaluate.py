@@ -128,7 +128,6 @@ def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, Any], step: 
     try:
         merged = merge_metrics(run_dir, new, log)
         write_json(path, merged)
-        evaluation_ended(run_dir)  # one killed before these figures ended here
         logger = TensorBoardLogger(run_dir / "tb")
         finite = {
             k: float(v) for k, v in merged.items()
@@ -230,6 +229,7 @@ def _evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str]) -> 
     new = {**metrics, "eval/step": float(run.step), "eval/overrides": overrides}
     write_metrics(run.path, run.config, new, run.step)
     _clear_evaluation_stop(run.path)
+    evaluation_ended(run.path)  # one killed before its figures: these are written now
     print(f"wrote {run.path / 'metrics.json'}")
 
 

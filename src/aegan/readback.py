@@ -30,8 +30,8 @@ def read_json(path: Path) -> dict[str, Any]:
     """What ``write_json`` wrote, with the flagged nulls as floats again. Raises ``ValueError``
     (one line, naming the file) for anything else: not a regular file, over
     ``MAX_RESULT_BYTES``, not UTF-8, not JSON, a number beyond a float (``1e400``), nested
-    deeper than ``MAX_JSON_DEPTH``, not a JSON object, a key given twice in one object. ``NaN`` and ``Infinity`` are read as
-    floats: aegan wrote them so before the flags."""
+    deeper than ``MAX_JSON_DEPTH``, not a JSON object, a key given twice in one object.
+    ``NaN`` and ``Infinity`` are read as floats: aegan wrote them so before the flags."""
     path = Path(path)
     try:
         values = json.loads(

@@ -80,9 +80,10 @@ def read_sweep(path: str | Path) -> list[dict]:
     """One flat dict per job of the sweep in ``path``, in job order.
 
     Keys: ``job`` (the job's folder relative to ``path``), ``run_dir``, ``status`` (``ok``:
-    metrics.json written, and no final evaluation in progress or killed; ``failed``: failed.json written; ``stopped``: stopped.json written,
-    by Ctrl-C or SIGTERM after saving its last step; ``unfinished``: none of them, the job was
-    killed, is still running or died before ``main``), ``error`` (``Type: message``, the
+    metrics.json written, no final evaluation under way or killed; ``failed``: failed.json
+    written; ``stopped``: stopped.json written, by Ctrl-C or SIGTERM after saving its last
+    step; ``unfinished``: none of them, or an ``evaluating.json`` beside metrics.json: the
+    job was killed, is still running or died before ``main``), ``error`` (``Type: message``, the
     stop's message, or ""), ``overrides`` (the job's command-line overrides as Hydra saved
     them), then each override by its key (``model.latent_dim``: 8) and each final metric
     (``test/mse``: 0.015). Numbers are numbers; overrides that are not numbers are text.

@@ -14,7 +14,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
-from aegan.errors import CheckpointError, ConfigError
+from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.files import free_name
 from aegan.logger import flatten_config
 
@@ -197,12 +197,7 @@ def check_same_run(
 def _as_typed(settings: dict, key: str) -> str:
     """A setting's value as one types it on the command line (null, true, [1, 2]), or
     "unset" where the run has no such key."""
-    if key not in settings:
-        return "unset"
-    value = settings[key]
-    if value is None or isinstance(value, bool):
-        return {None: "null", True: "true", False: "false"}[value]
-    return f"{value!s:.60}"
+    return typed(settings[key]) if key in settings else "unset"
 
 
 def resume_state(
