@@ -56,11 +56,14 @@ def test_a_stratified_split_is_seeded_shuffled_and_proportional():
 def test_a_subset_or_batch_larger_than_the_folder_is_refused_before_reading(
     cli, tmp_path, monkeypatch, overrides, message
 ):
-    """Both were refused only once every image had been read, which can take minutes."""
+    """Both were refused only once every image had been read, which can take minutes; then,
+    without the final evaluation (whose checks listed the folder), after the run's folder
+    was made, leaving a run that never trained for aegan.summarize to list."""
     root = image_folder(tmp_path / "images", classes=2, per_class=30)
     monkeypatch.setattr(Image, "open", no_image_read)
     result = cli("aegan.train", *folder_run(root, *overrides), f"hydra.run.dir={tmp_path}/run")
     assert_one_error_line(result, message.format(root=root))
+    assert not (tmp_path / "run").exists()
 
 
 def no_image_read(*args, **kwargs):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aegan.train import train
-from conftest import TINY_AE, assert_one_error_line, compose_config
+from conftest import TINY_AE, TINY_GAN, assert_one_error_line, compose_config
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +37,21 @@ def test_a_run_that_cannot_work_leaves_no_folder(cli, trained, tmp_path, overrid
     given = [o.format(**paths) for o in overrides]
     result = cli("aegan.train", *TINY_AE, *given, f"hydra.run.dir={tmp_path / 'new'}")
     assert_one_error_line(result, message)
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("model", ["dcgan", "infogan"])
+def test_a_gan_whose_generator_would_never_step_is_refused(cli, tmp_path, model):
+    """G steps every n_critic-th batch: with fewer batches in the whole run, the run trained
+    D alone and measured an untrained G's samples, without a word."""
+    tiny = [o for o in TINY_GAN if not o.startswith("model.")]  # the DCGAN's own sizes
+    result = cli("aegan.train", *tiny, f"model={model}", "data.subset=256", "model.n_critic=5",
+                 f"hydra.run.dir={tmp_path / 'new'}")  # fmt: skip
+    assert_one_error_line(
+        result, "model.n_critic=5 is not allowed with 4 training steps (trainer.epochs x the "
+        "data's batches): G steps once every n_critic batches, so it would never train; use "
+        "model.n_critic <= 4, or more epochs"
+    )  # fmt: skip
     assert not (tmp_path / "new").exists()
 
 

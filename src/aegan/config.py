@@ -207,6 +207,8 @@ def validate_config(cfg: DictConfig, *, entry: str = "train", in_job: bool = Tru
     check_memory(task, device, cfg.model)
     check_switches(trainer, task, device, world_size())
     check_validation(task, cfg.data)
+    sizes = sizes_of(cfg.data)  # an image folder listed, not read: before its run's folder
+    check_generator_steps(task, trainer.epochs * _steps_per_epoch(cfg.data, sizes.train))
     check_evaluation(cfg.evaluate, task, cfg.data)
     if in_job and entry == "train" and HydraConfig.initialized():  # the command line's own
         warn_inert(cfg, task, list(HydraConfig.get().overrides.task))
@@ -220,6 +222,22 @@ def check_validation(task: Any, data_cfg: DictConfig) -> None:
             f"data.val_size={data_cfg.val_size} is too small for {task.name}: its validation "
             f"objective {task.objective} ({why}) needs at least {needed} validation images; "
             f"use data.val_size >= {needed}"
+        )
+
+
+def _steps_per_epoch(data_cfg: DictConfig, train_images: int | None) -> int | None:
+    return None if train_images is None else train_images // (data_cfg.batch_size * world_size())
+
+
+def check_generator_steps(task: Any, steps: int | None) -> None:
+    """A GAN's G steps once every ``model.n_critic`` batches: a run of fewer would train D
+    alone, and its samples would be the untrained G's."""
+    n_critic = getattr(task, "n_critic", 1)
+    if steps is not None and steps < n_critic:
+        raise ConfigError(
+            f"model.n_critic={n_critic} is not allowed with {steps} training steps (trainer."
+            f"epochs x the data's batches): G steps once every n_critic batches, so it would "
+            f"never train; use model.n_critic <= {steps}, or more epochs"
         )
 
 

@@ -178,11 +178,12 @@ class DataSizes:
 
 def sizes_of(data_cfg: DictConfig) -> DataSizes:
     """The split sizes and class count of ``data_cfg`` (checked by ``check_data_config``):
-    known for the named sets, listed (not read) for an image folder."""
+    known for the named sets, listed (not read) for an image folder, whose batch size and
+    subset are then checked against its training split."""
     name, subset = data_cfg.name, data_cfg.subset
     if name == "image_folder":
         val, test = data_cfg.val_size, data_cfg.test_size
-        listing = list_image_folder(data_cfg.root, val_size=val, test_size=test)
+        listing = _checked_listing(data_cfg)
         origin = f"data.root={shown(listing.folder)} ({len(listing.files)} images)"
         train, source = len(listing.files) - val - test, origin
         if subset is not None and subset < train:
