@@ -135,3 +135,29 @@ def test_a_refused_resume_leaves_the_run_folder_as_it_was(cli, trained, tmp_path
     assert_one_error_line(result, message)
     assert every_file(run) == before
     assert "data fashion_mnist:" not in result.stdout + result.stderr  # refused before the data
+
+
+def _other_rng(state: dict) -> None:
+    state["rng"]["torch"] = torch.zeros(3, dtype=torch.uint8)
+
+
+def _other_images(state: dict) -> None:
+    state["data"]["train"] = "0" * len(state["data"]["train"])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [(_other_rng, "last.pt: its random number state is not usable (rng.torch is a torch.uint8"),
+     (_other_images, "the fashion_mnist images are not those the run trained on (train split")],
+)  # fmt: skip
+def test_a_resume_refused_on_its_state_or_data_leaves_the_runs_log(
+    cli, trained, tmp_path, change, message
+):
+    """What only the checkpoint's state or the data tells is found after the run's log has
+    opened: the refusal and the data's lines went into the trained run's train.log."""
+    run = copied(trained, tmp_path, change)
+    (run / "train.log").write_text("the run's own lines\n")
+    before = every_file(run) | {"train.log": (run / "train.log").read_text()}
+    result = cli("aegan.train", *RESUME, f"hydra.run.dir={run}")
+    assert_one_error_line(result, message)
+    assert every_file(run) | {"train.log": (run / "train.log").read_text()} == before

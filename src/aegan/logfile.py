@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections.abc import Callable
 
 from aegan.errors import CheckpointError, ConfigError
 
@@ -20,7 +21,16 @@ _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFDIR: "a folder", stat.S_IFSOCK: "a so
 
 class RunLogHandler(logging.FileHandler):
     """A ``FileHandler`` that appends to a regular file or creates one, and raises
-    ``CheckpointError`` naming the path for anything else."""
+    ``CheckpointError`` naming the path for anything else; ``held`` (a list): its lines are
+    kept there instead (``hold_run_log``)."""
+
+    held: list[logging.LogRecord] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.held is not None:
+            self.held.append(record)
+        else:
+            super().emit(record)
 
     def _open(self):
         path = self.baseFilename
@@ -53,3 +63,21 @@ def _refused(path: str, reason: str) -> CheckpointError:
         f"the run's log file {path} cannot be opened: {reason}; move it away (or choose "
         "another folder: hydra.run.dir=...) and run the command again"
     )
+
+
+def hold_run_log() -> Callable[[], None]:
+    """Keep the lines of the run's log files in memory until the returned function writes
+    them: a command in a trained run's folder writes its train.log only once it continues
+    that run, so that one refused on what only its checkpoint or data tells (a random
+    number state that does not fit, files changed since) leaves the log as it was."""
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, RunLogHandler)]
+    for handler in handlers:
+        handler.held = []
+
+    def write() -> None:
+        for handler in handlers:
+            lines, handler.held = handler.held or [], None
+            for record in lines:
+                handler.emit(record)
+
+    return write

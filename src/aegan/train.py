@@ -66,6 +66,7 @@ from aegan.hydra_job import (
     write_failure,
     write_hydra_record,
 )
+from aegan.logfile import hold_run_log
 from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.record import check_resumed_networks, leave_added_settings, run_choices
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
@@ -270,12 +271,15 @@ def main(cfg: DictConfig) -> float | None:
     back_to_launch_folder(log)  # relative paths are the user's, not the run folder's
     composed = copy.deepcopy(cfg)  # as Hydra composed it: train() resolves its paths
     owned = False  # the folder is this run's: a new one, or a run it continues
+    write_held_log: Callable[[], None] | None = None  # a trained run's log, kept back
 
     def own_folder() -> None:
         nonlocal owned
         if is_rank_zero():
             write_hydra_record(composed)
         owned = True  # after the record: a folder that refuses it was never this run's
+        if write_held_log is not None:
+            write_held_log()
 
     try:
         check_hydra_dirs()  # before the record is written there
@@ -285,7 +289,11 @@ def main(cfg: DictConfig) -> float | None:
             held = earlier_run(run_dir) is not None
             if not held:
                 own_folder()  # first: a run that fails is still listed by aegan.summarize
+            else:  # a trained run's: its log takes this run's lines once it continues it
+                write_held_log = hold_run_log()
             metrics = train(cfg, on_resume=own_folder if held else None)
+            if write_held_log is not None:  # it trained without resuming: nothing to keep back
+                write_held_log()
     except TrainingInterrupted as err:  # ends a sweep too: the user asked to stop
         message = stopped_sweep_message(str(err)) if in_sweep() else str(err)
         if is_rank_zero():
