@@ -144,3 +144,22 @@ def test_another_models_checkpoint_in_a_run_is_one_line_for_resume(
                  f"hydra.run.dir={tmp_path / 'resumed'}", "logger=none")  # fmt: skip
     assert_one_error_line(result, "a checkpoint of model=autoencoder, in the folder of a run of "
                           "model=vae")  # fmt: skip
+
+
+@pytest.mark.parametrize("where", ["beside", "branch"])
+def test_a_checkpoint_that_is_not_its_folders_run_is_not_evaluated_as_it(cli, run_copy, where):
+    """A file beside a run's checkpoints/ (the run's own model or another's) or in a branch
+    kept in checkpoints/past-step-N/ was evaluated as the run, or as a run of its own inside
+    checkpoints/: its figures merged into the run's metrics.json (other weights under one
+    eval/step), or a metrics.json, tb/ and log made inside the run's checkpoints."""
+    last = run_copy / "checkpoints" / "last.pt"
+    stray = run_copy / "copy.pt" if where == "beside" else last.parent / "past-step-3" / "last.pt"
+    stray.parent.mkdir(exist_ok=True)
+    shutil.copy(last, stray)
+    before = sorted(p.relative_to(run_copy) for p in run_copy.rglob("*"))
+    result = cli("aegan.evaluate", f"run={stray}", "device=cpu", "metrics=[reconstruction]")
+    said = (f"lies beside the run {run_copy}, not in its checkpoints folder" if where == "beside"
+            else f"is of a branch kept in {stray.parent} when the run {run_copy} resumed")  # fmt: skip
+    assert_one_error_line(result, f"run={stray}: {stray} {said}")
+    assert sorted(p.relative_to(run_copy) for p in run_copy.rglob("*")) == before
+    assert not aegan.load_run(stray).metrics  # the folder's figures are not of these weights

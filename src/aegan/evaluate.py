@@ -27,6 +27,7 @@ from aegan.engine.folder_lock import hold_run_folder
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import check_layout
 from aegan.engine.run_metrics import evaluation_ended, merge_metrics
+from aegan.engine.run_record import stray_checkpoint
 from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError, NonFiniteError
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.files import write_json
@@ -178,11 +179,12 @@ def log_dir_of(run: object) -> str:
     if not isinstance(run, str) or not run.strip():  # run=5, run=null, run=[1,2], run=''
         return scratch
     try:
-        run_dir = run_dir_of(run)
-        is_run = Path(run).expanduser().is_file() or (run_dir / "checkpoints").is_dir()
+        run_dir, given = run_dir_of(run), Path(run).expanduser()
+        is_run = given.is_file() or (run_dir / "checkpoints").is_dir()
+        stray = given.is_file() and stray_checkpoint(given) is not None  # refused: not its run
     except Exception:  # a name too long, a folder not allowed, a NUL byte, ~nosuchuser
         return scratch
-    return str(run_dir) if is_run else scratch
+    return str(run_dir) if is_run and not stray else scratch
 
 
 OmegaConf.register_new_resolver("aegan.evaluate_log_dir", log_dir_of, replace=True)
@@ -193,7 +195,12 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
     RUN_DIR/stopped.json and the signal's exit code."""
     check_evaluate_settings(cfg)
     # where the results go, before the data is read and long before they are computed
-    run_dir = run_dir_of(resolve_checkpoint(cfg.run, cfg.checkpoint))
+    checkpoint = resolve_checkpoint(cfg.run, cfg.checkpoint)
+    stray = stray_checkpoint(checkpoint)
+    if stray is not None:  # its figures would be written into another run's metrics.json
+        raise CheckpointError(f"run={cfg.run}: {stray}; copy it into a folder of its own to "
+                          "evaluate it there")  # fmt: skip
+    run_dir = run_dir_of(checkpoint)
     check_layout(run_dir)
     with hold_run_folder(run_dir):  # not while a run trains or is evaluated there
         _evaluate_run(cfg, stop, searchpath)

@@ -27,6 +27,7 @@ from aegan.data.fingerprint import data_change, data_fingerprint
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
 from aegan.engine.run_metrics import read_metrics
+from aegan.engine.run_record import stray_checkpoint
 from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFoundError
 from aegan.files import check_folder
@@ -239,7 +240,10 @@ def load_run(
         raise CheckpointError(f"{checkpoint_path}: its task state does not fit ({err!r})") from err
     task.train(False)
     metrics = {}
-    if (run_dir / "metrics.json").is_file():
+    stray = stray_checkpoint(checkpoint_path)
+    if stray is not None and (run_dir / "metrics.json").is_file():
+        log.warning("%s: Run.metrics is empty, as the folder's figures are not its own", stray)
+    elif (run_dir / "metrics.json").is_file():
         try:  # what is no figure is left out, said: the file itself stays as it is
             metrics, left_out = read_metrics(run_dir / "metrics.json")
         except ValueError as err:  # the weights are what matters here; the file is kept

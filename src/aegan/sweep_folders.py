@@ -12,7 +12,7 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from aegan.engine.run_dir import earlier_run
+from aegan.engine.run_record import earlier_run
 from aegan.errors import ConfigError
 from aegan.sweep_reader import natural_key, read_overrides
 

@@ -41,7 +41,6 @@ from aegan.engine.folder_lock import TRAIN_ELSEWHERE, hold_run_folder
 from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import (
     check_layout,
-    earlier_run,
     keep_later_checkpoints,
     prepare_run_dir,
     resume_state,
@@ -51,6 +50,7 @@ from aegan.engine.run_metrics import (
     evaluation_started,
     write_training_metrics,
 )
+from aegan.engine.run_record import earlier_run
 from aegan.engine.state import Progress
 from aegan.errors import USER_ERRORS, CheckpointError, DiskFullError
 from aegan.evaluate import evaluate_at_end

@@ -14,6 +14,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
+from aegan.engine.run_record import earlier_run
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.files import free_name
 from aegan.logger import flatten_config
@@ -39,18 +40,6 @@ def check_layout(run_dir: Path) -> None:
         if os.path.lexists(path) and path.is_dir() != is_folder:
             wanted, found = ("a folder", "not a folder") if is_folder else ("a file", "a folder")
             raise ConfigError(f"{path} is {found}, where a run keeps {wanted}: move it away")
-
-
-def earlier_run(run_dir: Path) -> Path | None:
-    """A file that a run trained in ``run_dir`` left (a checkpoint, its metrics), or None."""
-    folder = run_dir / "checkpoints"
-    for path in (
-        *(sorted(folder.glob("*.pt")) if folder.is_dir() else ()),
-        run_dir / "metrics.json",
-    ):
-        if path.exists():
-            return path
-    return None
 
 
 def check_not_inside_a_run(folder: Path, key: str, *, itself: bool = False) -> None:

@@ -13,15 +13,52 @@ from aegan.readback import read_plain_yaml
 MAX_RECORD_DEPTH = 32  # a composed config nests under 10
 
 
+def earlier_run(run_dir: Path) -> Path | None:
+    """A file that a run trained in ``run_dir`` left (a checkpoint, its metrics), or None."""
+    folder = run_dir / "checkpoints"
+    for path in (
+        *(sorted(folder.glob("*.pt")) if folder.is_dir() else ()),
+        run_dir / "metrics.json",
+    ):
+        if path.exists():
+            return path
+    return None
+
+
+def run_folder_of(path: Path) -> Path:
+    """The run folder whose record speaks for the checkpoint file ``path``: RUN for
+    ``RUN/checkpoints/X.pt`` and a branch's ``RUN/checkpoints/past-step-N/X.pt``, else the
+    folder holding it."""
+    return next((p.parent for p in (path.parent, path.parent.parent) if p.name == "checkpoints"),
+                path.parent)  # fmt: skip
+
+
+def stray_checkpoint(path: Path) -> str | None:
+    """Why the checkpoint file ``path`` is not the run of the folder it lies in, whose
+    figures (``metrics.json``) would be taken for its own; None where it is: a run's
+    ``checkpoints/X.pt``, or a file in a folder of its own (its figures go beside it)."""
+    folder = path.parent
+    if folder.name == "checkpoints":
+        return None
+    run = run_folder_of(path)
+    if run != folder:
+        return (f"{path} is of a branch kept in {folder} when the run {run} resumed from an "
+                f"earlier step, not of that run's weights")  # fmt: skip
+    if (folder / "checkpoints").is_dir() or (folder / ".hydra").is_dir():
+        return f"{path} lies beside the run {folder}, not in its checkpoints folder"
+    inside = next((p for p in folder.parents if earlier_run(p) is not None), None)
+    if inside is not None:
+        return f"{path} lies inside the trained run {inside}"
+    return None
+
+
 def check_in_its_run(path: Path, state: dict) -> None:
-    """A checkpoint in a run's ``checkpoints/`` folder (or a branch's ``past-step-N/`` in it)
-    is of the model that run's record (``.hydra/config.yaml``) names: another model's file
-    copied there would be evaluated, loaded or resumed as that run. The record is only
-    compared with, never built from; a folder without a readable one is not checked."""
-    folder = next((p for p in (path.parent, path.parent.parent) if p.name == "checkpoints"), None)
-    if folder is None:
-        return
-    record = folder.parent / ".hydra" / "config.yaml"
+    """A checkpoint in a run's folder (its ``checkpoints/``, a branch's ``past-step-N/``
+    there, or beside them) is of the model that run's record (``.hydra/config.yaml``)
+    names: another model's file copied there would be evaluated, loaded or resumed as that
+    run. The record is only compared with, never built from; a folder without a readable
+    one is not checked."""
+    record = run_folder_of(path) / ".hydra" / "config.yaml"
     try:
         config = read_plain_yaml(record, max_depth=MAX_RECORD_DEPTH) if record.is_file() else None
     except (OSError, ValueError):  # damaged: the checkpoint's own record rebuilds the run
