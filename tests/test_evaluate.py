@@ -82,6 +82,9 @@ def test_evaluating_a_run_repeats_its_own_figures(cli, make_cfg):
     assert result.returncode == 0, result.stderr[-3000:]
     best = read_json(run_dir / "metrics.json")  # another epoch's figures, and it says so
     assert best["eval/step"] == aegan.load_run(first).step < best["train/steps"]
+    # read back with the last weights, the best's figures were given as theirs
+    assert "test/mse" not in aegan.load_run(run_dir).metrics
+    assert aegan.load_run(run_dir, checkpoint="best").metrics["test/mse"] == best["test/mse"]
 
 
 def test_training_ends_with_the_same_evaluation(make_cfg):

@@ -224,6 +224,26 @@ def test_figures_of_an_evaluation_with_model_overrides_are_noted(tmp_path, capsy
     ) in capsys.readouterr().out
 
 
+def test_figures_of_the_weights_of_an_earlier_step_are_noted(tmp_path, capsys):
+    """aegan.evaluate checkpoint=best put the best step's figures beside other jobs' last
+    weights', without a word: eval/ columns are not shown."""
+    import json
+
+    from aegan.summarize import main
+
+    for job, evaluated in (("0", 16), ("1", 8)):
+        run = tmp_path / "sweep" / job
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra" / "overrides.yaml").write_text(f"- seed={job}\n")
+        figures = {"val/best_objective": 0.1, "gen/fd": 8.0, "train/steps": 16,
+                   "eval/step": evaluated}  # fmt: skip
+        (run / "metrics.json").write_text(json.dumps(figures))
+    assert main([str(tmp_path / "sweep")]) == 0
+    note = ("note: the figures of job 1 are of the weights of an earlier step (eval/step in "
+            "summary.csv) than training ended at (train/steps)")  # fmt: skip
+    assert note in capsys.readouterr().out
+
+
 def test_a_trained_runs_folder_is_summarised_without_writing_into_it(tmp_path, capsys):
     """``aegan.summarize RUN_DIR`` wrote summary.csv and summary.md among the run's files,
     and ``--out`` could put them inside any job; only a run writes in its own folder."""

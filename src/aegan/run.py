@@ -26,7 +26,7 @@ from aegan.data import ImageData, check_data_config, image_shape_of, load_data
 from aegan.data.fingerprint import data_change, data_fingerprint
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
-from aegan.engine.run_metrics import read_metrics
+from aegan.engine.run_metrics import TRAINING_PREFIXES, read_metrics
 from aegan.engine.run_record import stray_checkpoint
 from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFoundError
@@ -252,10 +252,25 @@ def load_run(
         for key, value in left_out.items():
             log.warning("%s: %s=%s is no figure: left out of Run.metrics",
                         run_dir / "metrics.json", key, shown_value(value))  # fmt: skip
+        metrics = _of_these_weights(metrics, state["step"], run_dir, checkpoint_path)
     return Run(
         path=run_dir, checkpoint=checkpoint_path, config=config, task=task, data=data,
         device=torch_device, step=state["step"], epoch=state["epoch"], metrics=metrics,
     )  # fmt: skip
+
+
+def _of_these_weights(metrics: dict, step: int, run_dir: Path, checkpoint: Path) -> dict:
+    """``metrics`` less an evaluation's figures where it measured other weights than those
+    of ``step`` (the last's, read with the best's): training's own figures stay."""
+    evaluated = metrics.get("eval/step")
+    if not isinstance(evaluated, float) or evaluated == step:
+        return metrics
+    log.warning(
+        "%s: its evaluation measured the weights of step %d, not these of step %d: "
+        "Run.metrics holds training's figures only; measure these with python -m "
+        "aegan.evaluate run=%s", run_dir / "metrics.json", evaluated, step, checkpoint,
+    )  # fmt: skip
+    return {key: value for key, value in metrics.items() if key.startswith(TRAINING_PREFIXES)}
 
 
 def _read_from(state: dict) -> list[str]:

@@ -87,6 +87,21 @@ def _overrides_line(rows: list[dict]) -> str | None:
     )
 
 
+def _weights_line(rows: list[dict]) -> str | None:
+    """A note naming the jobs whose evaluation measured other weights than training ended
+    with (``aegan.evaluate checkpoint=best``): their figures are of an earlier step."""
+    jobs = [row["job"] for row in rows
+            if isinstance(row.get("eval/step"), (int, float))
+            and isinstance(row.get("train/steps"), (int, float))
+            and row["eval/step"] != row["train/steps"]]  # fmt: skip
+    if not jobs:
+        return None
+    return (
+        f"note: the figures of job {', '.join(map(cell, jobs))} are of the weights of an "
+        "earlier step (eval/step in summary.csv) than training ended at (train/steps)"
+    )
+
+
 def _optuna_line(path: Path) -> str | None:
     """The ``optuna best`` line from the Optuna sweeper's ``optimization_results.yaml`` (``name``,
     ``best_params``: key -> value, ``best_value``: a number), or one line saying why not."""
@@ -172,7 +187,7 @@ def summarize(
     ]
     if common:
         lines.append("common overrides: " + " ".join(common))
-    notes = [_protocol_line(rows), _overrides_line(rows)]
+    notes = [_protocol_line(rows), _overrides_line(rows), _weights_line(rows)]
     lines += filter(None, [*notes, _optuna_line(root / "optimization_results.yaml")])
     text = "\n".join([*lines, "", markdown_table([cell(h) for h in header], table), ""])
 
