@@ -281,6 +281,25 @@ def test_resume_in_the_same_run_dir_replaces_the_curves_after_the_checkpoint(mak
     assert steps == flushes
 
 
+def test_a_branch_resumed_in_the_run_folder_keeps_the_pictures_and_record_past_it(cli, tmp_path):
+    """Resumed from its first epoch with another loss, the branch wrote its epoch-2 samples
+    over the first trajectory's and its record over the one that trained them: only the
+    checkpoints were kept."""
+    run = tmp_path / "run"
+    common = [*TINY_GAN, "data.subset=256", "model.fd_samples=200", "data.val_size=200",
+              "trainer.epochs=2", f"hydra.run.dir={run}"]  # fmt: skip
+    assert cli("aegan.train", *common).returncode == 0
+    first = {path: (run / path).read_bytes()
+             for path in ("samples/epoch-0002.png", ".hydra/overrides.yaml")}  # fmt: skip
+    start = f"trainer.resume={run / 'checkpoints' / 'step-00000004.pt'}"
+    result = cli("aegan.train", *common, start, "model.loss=lsgan")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "model.loss=lsgan" in (run / ".hydra" / "overrides.yaml").read_text()
+    kept = run / "checkpoints" / "past-step-4"
+    assert {path: (kept / path).read_bytes() for path in first} == first
+    assert (kept / "last.pt").is_file() and not (kept / "samples" / "epoch-0001.png").exists()
+
+
 @pytest.mark.slow
 def test_ctrl_c_to_a_sweep_saves_the_job_and_ends_the_sweep(tmp_path):
     """Ctrl-C inside step 21 of a sweep's first job: it saves that step, the sweep ends;

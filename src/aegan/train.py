@@ -223,7 +223,7 @@ def _train(
 def _restored(run_dir: Path, resume: tuple, on_resume: Callable[[], None] | None) -> None:
     """The resume has begun: the run folder becomes this run's (its record, a branch's
     checkpoints beside those trained past its start)."""
-    keep_later_checkpoints(run_dir, resume[1], int(resume[0]["step"]))
+    keep_later_checkpoints(run_dir, resume[1], int(resume[0]["step"]), int(resume[0]["epoch"]))
     if on_resume is not None:
         on_resume()
 

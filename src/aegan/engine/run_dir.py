@@ -231,11 +231,12 @@ def check_resumed_model(state: dict, model: str, path: Path) -> None:
         )
 
 
-def keep_later_checkpoints(run_dir: Path, start: Path, step: int) -> Path | None:
+def keep_later_checkpoints(run_dir: Path, start: Path, step: int, epoch: int) -> Path | None:
     """A run resumed in its own folder from a checkpoint before its last (``start``, at
-    ``step``) trains a branch there, whose saves would replace the checkpoints trained past
-    it: those (``last.pt``, ``best.pt`` and ``step-*.pt`` beyond ``step``, unless ``start``
-    itself) are kept, hard-linked, in ``checkpoints/past-step-N/``. Returns that folder."""
+    ``step``, ``epoch`` epochs done) trains a branch there, whose saves would replace what
+    was trained past it: the checkpoints (``last.pt``, ``best.pt`` and ``step-*.pt`` beyond
+    ``step``, unless ``start`` itself), the sample grids of later epochs and the record the
+    branch rewrites (``.hydra/``) are kept in ``checkpoints/past-step-N/``. Returns it."""
     folder = run_dir / "checkpoints"
     if not folder.is_dir() or start.resolve().parent != folder.resolve():
         return None
@@ -246,19 +247,28 @@ def keep_later_checkpoints(run_dir: Path, start: Path, step: int) -> Path | None
         return None  # nothing trained past it: a plain continuation
     kept = free_name(folder / f"past-step-{step}")
     kept.mkdir()
-    for path in later:
+    pictures = [p for p in sorted((run_dir / "samples").glob("epoch-*.png"))
+                if p.is_file() and _number(p.stem, "epoch-") > epoch]  # fmt: skip
+    for path in later:  # replaced, never written in place: a link keeps them
         try:
             os.link(path, kept / path.name)
         except OSError:  # a file system without hard links
             shutil.copy2(path, kept / path.name)
-    log.info("resumed from step %d in its own folder: the checkpoints past it are kept in %s",
-             step, kept)  # fmt: skip
+    for path in [*pictures, *sorted((run_dir / ".hydra").glob("*.yaml"))]:  # written in place
+        (kept / path.parent.name).mkdir(exist_ok=True)
+        shutil.copy2(path, kept / path.parent.name / path.name)
+    log.info("resumed from step %d in its own folder: the checkpoints, pictures and record "
+             "of the run past it are kept in %s", step, kept)  # fmt: skip
     return kept
 
 
-def _step_of(path: Path) -> int:
-    digits = path.stem.removeprefix("step-")
+def _number(name: str, prefix: str) -> int:
+    digits = name.removeprefix(prefix)
     return int(digits) if digits.isdigit() else -1
+
+
+def _step_of(path: Path) -> int:
+    return _number(path.stem, "step-")
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
