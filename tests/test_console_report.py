@@ -28,3 +28,10 @@ def test_the_final_line_shows_each_figure_beside_its_floor():
         "codes/mmd=0.004 gen/class_entropy=0 gen/fd=13.2 (floor 0.15) gen/kid=0.14 (floor 0) "
         "val/mse=0.5"
     )
+
+
+def test_the_final_line_shows_the_likelihood_bound_not_its_settings():
+    """test/iwae_nll, a VAE's headline figure, was left to metrics.json with IWAE's k."""
+    metrics = {"test/neg_elbo": 250.0, "test/iwae_nll": 247.1, "test/iwae_neg_elbo": 249.9,
+               "test/iwae_k": 1000.0, "test/iwae_images": 10000.0}  # fmt: skip
+    assert headline(metrics) == ("test/iwae_neg_elbo=249.9 test/iwae_nll=247.1 test/neg_elbo=250")

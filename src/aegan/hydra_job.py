@@ -110,8 +110,10 @@ def write_failure(err: Exception) -> bool:
 
 
 # what the console line leaves to metrics.json: the floors (shown beside their figures), how
-# the evaluation ran, how far training went, the domain classifier's own accuracy
-NOT_HEADLINE = ("floor/", "eval/", "train/", "classifier/", "gen/samples", "test/iwae_")
+# the evaluation ran (IWAE's k and images too), how far training went, the domain
+# classifier's own accuracy
+NOT_HEADLINE = ("floor/", "eval/", "train/", "classifier/", "gen/samples", "test/iwae_k",
+                "test/iwae_images")  # fmt: skip
 
 
 def headline(metrics: dict[str, float]) -> str:
