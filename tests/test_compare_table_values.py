@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -192,6 +193,26 @@ def test_a_run_measured_with_other_samples_or_iwae_settings_is_named_and_left_ou
     assert "are FD 1.50 (1.50-1.50)," in printed  # seed 1's floor left out with it
 
 
+def test_a_run_trained_otherwise_than_the_tables_is_named_and_left_out(cli, tmp_path):
+    """Seeds of 1 and 2 epochs, on 512 and 1024 images, were averaged as one model's three
+    seeds: the spread read as the seeds' was the settings'."""
+    out = tmp_path / "compare"
+    job(out, 0, overrides=[*OVERRIDES, "data.subset=512"])
+    job(out, 1, overrides=[*OVERRIDES, "data.subset=512"], metrics={"test/mse": 0.03})
+    epochs = [o.replace("epochs=1", "epochs=2") for o in OVERRIDES]
+    job(out, 2, overrides=[*epochs, "data.subset=512"], metrics={"test/mse": 0.5})
+    job(out, 3, overrides=[*OVERRIDES, "data.subset=1024"], metrics={"test/mse": 0.5})
+    shown, rows = table(cli, out)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stderr.splitlines() == [
+        f"warning: {out}/autoencoder/2/metrics.json: it trained 2 epochs with data.subset=512, "
+        "the table's runs 1 with data.subset=512; this run is left out of the table",
+        f"warning: {out}/autoencoder/3/metrics.json: it trained 1 epochs with data.subset=1024, "
+        "the table's runs 1 with data.subset=512; this run is left out of the table",
+    ]
+    assert rows["autoencoder"][1:3] == ["2", "0.0250 (0.0200-0.0300)"]
+
+
 def test_the_protocol_says_when_the_runs_depart_from_it(cli, tmp_path):
     """Runs on data.subset=2000 sat under "55,000 training images" with the difference
     in the table's last line only."""
@@ -199,7 +220,9 @@ def test_the_protocol_says_when_the_runs_depart_from_it(cli, tmp_path):
     job(out, 0)
     printed = " ".join(table(cli, out)[0].stdout.split())
     assert "Protocol: Fashion-MNIST" in printed and "Not the protocol" not in printed
-    job(out, 1, overrides=[*OVERRIDES, "data.subset=2000"])
+    shutil.rmtree(out / "autoencoder" / "0")
+    for seed in (0, 1):
+        job(out, seed, overrides=[*OVERRIDES, "data.subset=2000"])
     printed = " ".join(table(cli, out)[0].stdout.split())
     departs = "Protocol of the recipes, which these runs depart from (the last line says how):"
     assert f"{departs} Fashion-MNIST" in printed

@@ -12,7 +12,7 @@ import math
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from aegan.readback import MAX_RESULT_BYTES, read_limited
@@ -122,18 +122,31 @@ def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[
     return runs
 
 
-def measured_alike(runs: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """``runs`` less those measured otherwise than the rest (``aegan.evaluate`` run again
-    with other ``samples`` or IWAE settings): another sample count than the table's most
-    common, or another IWAE k or image count than the most common of the model's seeds;
-    each said in one warning line. A run that records none of them is kept."""
-    samples = _most_common(r[SAMPLES] for finished in runs.values() for r in finished)
+def measured_alike(
+    runs: dict[str, list[dict]], departures: Callable[[str, list[str]], list[str]]
+) -> dict[str, list[dict]]:
+    """``runs`` less those trained or measured otherwise than the rest: another epoch
+    budget or other settings beyond the recipes' (``departures(model, overrides)``: a
+    subset, another domain classifier too) than the table's most common, another sample
+    count than the table's (``aegan.evaluate`` run again with other ``samples``), or another
+    IWAE k or image count than the most common of the model's seeds; each said in one
+    warning line. A run that records none of them is kept."""
+
+    def trained(model: str, r: dict) -> tuple:
+        return r["trainer.epochs"], tuple(sorted(departures(model, r["overrides"])))
+
+    everyone = [(model, r) for model, finished in runs.items() for r in finished]
+    training = _most_common(trained(model, r) for model, r in everyone)
+    samples = _most_common(r[SAMPLES] for _, r in everyone)
     kept = {}
     for model, finished in runs.items():
         iwae = _most_common(tuple(r[key] for key in IWAE) for r in finished)
         kept[model] = []
         for r in finished:
-            if r[SAMPLES] not in (None, samples):
+            if training is not None and (ours := trained(model, r)) != training:
+                why = (f"it trained {_step(ours[0])} epochs with {_settings(ours[1])}, the "
+                       f"table's runs {_step(training[0])} with {_settings(training[1])}")  # fmt: skip
+            elif r[SAMPLES] not in (None, samples):
                 why = (f"its sample metrics are of {_step(r[SAMPLES])} samples ({SAMPLES}), "
                        f"the table's of {_step(samples)}")  # fmt: skip
             elif None not in (ours := tuple(r[key] for key in IWAE)) and ours != iwae:
@@ -145,6 +158,10 @@ def measured_alike(runs: dict[str, list[dict]]) -> dict[str, list[dict]]:
                 continue
             warn(f"{r['run_dir']}/metrics.json: {why}; this run is left out of the table")
     return kept
+
+
+def _settings(departures: tuple) -> str:
+    return " ".join(map(printable, departures)) if departures else "the recipe's settings"
 
 
 def _most_common(values: Iterable) -> object:

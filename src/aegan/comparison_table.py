@@ -109,7 +109,7 @@ def comparison_table(out: Path, models: list[str], speed: Path | None = None) ->
     out (``aegan.comparison``). ``ValueError`` (one line) for a bad ``speed`` file, no
     finished run to show, or a table that cannot be written."""
     images_per_sec = read_speeds(speed) if speed else {}
-    read = measured_alike(read_runs(out, models, [*COLUMNS, *FLOORS, *PCA]))
+    read = measured_alike(read_runs(out, models, [*COLUMNS, *FLOORS, *PCA]), off_protocol)
     runs = {model: finished for model, finished in read.items() if finished}
     if not runs:  # an empty table would look like a result
         raise ValueError(
