@@ -32,6 +32,7 @@ from typing import NoReturn
 
 from aegan.comparison_table import MODELS, comparison_table
 from aegan.config import literal
+from aegan.errors import USER_ERRORS
 from aegan.sweep_reader import read_sweep
 
 
@@ -114,13 +115,16 @@ def pictures(models: list[str], out: Path, image: Path) -> None:
         job = out / model / "0"
         if not (job / "checkpoints" / "last.pt").is_file():
             continue
-        run = aegan.load_run(job, checkpoint="last")
-        if hasattr(run.task, "sample"):
-            rows.append((f"{model}: samples", run.sample(16, seed=0).cpu()))
-        if hasattr(run.task, "reconstruct"):
-            x = run.data.test_images[:8]
-            pair = torch.cat([x.float() / 255, run.reconstruct(x).cpu()])
-            rows.append((f"{model}: 8 test images, their reconstructions", pair))
+        try:  # a damaged checkpoint, its data gone: the run's line, not a traceback
+            run = aegan.load_run(job, checkpoint="last")
+            if hasattr(run.task, "sample"):
+                rows.append((f"{model}: samples", run.sample(16, seed=0).cpu()))
+            if hasattr(run.task, "reconstruct"):
+                x = run.data.test_images[:8]
+                pair = torch.cat([x.float() / 255, run.reconstruct(x).cpu()])
+                rows.append((f"{model}: 8 test images, their reconstructions", pair))
+        except USER_ERRORS as err:
+            refuse(f"{err}; {model} cannot be drawn (--models without it draws the others)")
     if not rows:
         refuse(f"--out {out}: no finished runs were found (MODEL/0/checkpoints/last.pt)")
     figure, axes = plt.subplots(len(rows), 1, figsize=(10, 0.9 * len(rows) + 0.3), squeeze=False)
@@ -130,7 +134,10 @@ def pictures(models: list[str], out: Path, image: Path) -> None:
         ax.set_title(title, fontsize=8, loc="left")
         ax.set_axis_off()
     figure.tight_layout()
-    figure.savefig(image, dpi=110)
+    try:
+        figure.savefig(image, dpi=110)
+    except OSError as err:  # no permission, a full disk: after the runs were read
+        refuse(f"--image {image} cannot be written ({err.strerror or err})")
     print(f"wrote {image}")
 
 
@@ -222,6 +229,14 @@ def main() -> None:
     if unknown := [m for m in models if m not in MODELS]:
         refuse(f"--models {','.join(unknown)}: no such model; choose from {', '.join(MODELS)}")
     check_folder(args.out, may_create=args.command == "run")
+    try:  # aegan's errors (a damaged run, a sweep's folder gone) are one line, as the rest
+        dispatch(args, models)
+    except USER_ERRORS as err:
+        refuse(str(err))
+
+
+def dispatch(args: argparse.Namespace, models: list[str]) -> None:
+    """The command of ``args`` on ``models``, its options checked."""
     if args.command == "run":
         if not 1 <= args.epochs <= 10**6:
             refuse(f"--epochs {args.epochs} is not allowed: it must be an integer in [1, 1000000]")

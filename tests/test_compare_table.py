@@ -164,3 +164,17 @@ def test_run_gives_hydra_the_out_folder_as_it_is_named(cli, monkeypatch, tmp_pat
     (override,) = OverridesParser.create().parse_overrides([given])
     assert not override.is_sweep_override()
     assert OmegaConf.create({"dir": override.value()}).dir == str(tmp_path / name / "vae")
+
+
+def test_pictures_of_a_damaged_run_is_one_line_naming_its_checkpoint(cli, tmp_path):
+    """It was the CheckpointError's traceback and exit code 1."""
+    last = tmp_path / "autoencoder" / "0" / "checkpoints" / "last.pt"
+    last.parent.mkdir(parents=True)
+    last.write_bytes(b"PK\x03\x04" + bytes(996))  # the first 1000 bytes of a zip archive
+    image = tmp_path / "x.png"
+    refused = cli("scripts/compare.py", "pictures", "--models", "autoencoder",
+                  "--out", str(tmp_path), "--image", str(image))  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith(f"error: {last}: not a readable checkpoint")
+    assert "autoencoder cannot be drawn" in refused.stderr and not image.exists()
+    assert len(refused.stderr.splitlines()) == 1, refused.stderr
