@@ -10,7 +10,8 @@ Hydra sweep over the seeds, with the same data and epoch budget, and the final e
 ``aegan.metrics.registry`` (10,000 samples against the test set, floors from held-out training
 images); each job's folder is its seed (``OUT/MODEL/SEED``), and a seed whose job finished is
 not trained again, so seeds can be added one at a time; OVERRIDEs go to every job (a quick
-look: ``data.subset=5000``), and the table names any that the protocol does not. ``table``
+look: ``data.subset=5000``), and the table names any that the protocol does not; one of a
+key run sets (``seed``, ``trainer.epochs``, the folders, the recipe) or a sweep is refused. ``table``
 reads the sweeps (``aegan.comparison``: each value checked, a bad one left out with a warning)
 and prints one markdown table, mean and spread (min-max) over seeds per column, with the
 protocol under it, and writes it with the per-seed JSON lines into ``--out``. Images/s come
@@ -81,6 +82,40 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
     for line in failures:
         print(" ".join(line.split()), file=sys.stderr)
     return 1 if failures else 0
+
+
+# the keys run sets for every job: the option that sets them, or the value every job gets
+SET_BY_RUN = {
+    "seed": "--seeds", "hydra.mode": "--seeds", "hydra/sweeper": "--seeds",
+    "hydra.sweeper.params": "--seeds", "hparams_search": "--seeds", "trainer.epochs": "--epochs",
+    "hydra.sweep.dir": "--out", "hydra.sweep.subdir": "--out", "hydra.run.dir": "--out",
+    "experiment": "--models", "model": "--models", "trainer.resume": "=auto",
+    "logger.projector_samples": "=0",
+}  # fmt: skip
+
+
+def check_overrides(overrides: list[str]) -> None:
+    """Refuse an override of a key run sets itself: the last one given won, a job trained
+    another seed or budget in the folder of its seed, and run said only "exited with code 0"."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for arg in overrides:
+        try:
+            (override,) = parser.parse_overrides([arg])
+        except Exception:  # not an override: aegan.train's line names it
+            continue
+        key = override.key_or_group
+        if override.is_sweep_override():  # two jobs of one seed: one folder, OUT/MODEL/SEED
+            refuse(f"{arg} is not allowed: compare.py run sweeps --seeds only; give one value, "
+                   "and another --out for each other")  # fmt: skip
+        for given, option in SET_BY_RUN.items():
+            above = key.startswith("hydra") and given.startswith(f"{key}.")  # hydra.sweep={..}
+            below = given.startswith("hydra.") and key.startswith(f"{given}.")  # params.seed
+            if key == given or above or below:
+                how = (f"{given}{option} for every job" if option[0] == "="
+                       else f"{given} from {option}; give {option} instead")  # fmt: skip
+                refuse(f"{arg} is not allowed: compare.py run sets {how}")
 
 
 def hydra_quoted(text: str) -> str:
@@ -200,6 +235,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
             refuse(f"unrecognized option {arg.partition('=')[0]} for {argv[0]} "
                    f"(see {command.prog} --help)")  # fmt: skip
     args, extra = command.parse_known_intermixed_args(argv[1:])
+    if extra and argv[0] == "run":  # -m: run makes each model's sweep itself
+        refuse(f"unrecognized option {extra[0]} for run (see {command.prog} --help)")
     if extra:  # run's overrides are its positional arguments: the others take none
         refuse(f"{' '.join(extra)}: overrides are for run only, {argv[0]} takes options only")
     args.command = argv[0]
@@ -248,6 +285,7 @@ def dispatch(args: argparse.Namespace, models: list[str]) -> None:
                 f"--seeds {args.seeds!r} is not allowed: it must be a comma list of distinct "
                 "integers in [0, 2**63), e.g. 0,1,2"
             )
+        check_overrides(args.overrides)
         for model in models:
             if (args.out / model).exists() and not (args.out / model).is_dir():
                 refuse(f"--out {args.out}: {args.out / model} is not a folder")

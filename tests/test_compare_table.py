@@ -166,6 +166,40 @@ def test_run_gives_hydra_the_out_folder_as_it_is_named(cli, monkeypatch, tmp_pat
     assert OmegaConf.create({"dir": override.value()}).dir == str(tmp_path / name / "vae")
 
 
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [  # each replaced run's own setting: seed 0's folder got seed 5, then "exited with code 0"
+        ("seed=5", "seed=5 is not allowed: compare.py run sets seed from --seeds; give --seeds"),
+        ("++seed=5", "sets seed from --seeds"),
+        ("trainer.epochs=3", "sets trainer.epochs from --epochs; give --epochs instead"),
+        ("hydra.sweep.dir=/tmp/x", "sets hydra.sweep.dir from --out; give --out instead"),
+        ("hydra.sweep={subdir:x}", "{subdir:x} is not allowed: compare.py run sets hydra.sweep"),
+        ("hydra.run.dir=/tmp/x", "sets hydra.run.dir from --out"),
+        ("experiment=vae_fashion_mnist", "sets experiment from --models"),
+        ("model=dcgan", "sets model from --models"),
+        ("hydra.mode=RUN", "sets hydra.mode from --seeds"),
+        ("hparams_search=autoencoder_optuna", "sets hparams_search from --seeds"),
+        ("hydra.sweeper.params.seed=1", "sets hydra.sweeper.params from --seeds"),
+        ("trainer.resume=/tmp/x", "sets trainer.resume=auto for every job"),
+        ("logger.projector_samples=9", "sets logger.projector_samples=0 for every job"),
+        ("data.subset=100,200", "data.subset=100,200 is not allowed: compare.py run sweeps"),
+        ("-m", "unrecognized option -m for run"),  # was "overrides are for run only"
+    ],
+)  # fmt: skip
+def test_run_refuses_an_override_of_what_it_sets_before_training(
+    cli, monkeypatch, tmp_path, override, says
+):
+    commands = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **_: commands.append(command)
+                        or subprocess.CompletedProcess(command, 0))  # fmt: skip
+    refused = cli("scripts/compare.py", "run", "--models", "vae", "--seeds", "0",
+                  "--out", str(tmp_path / "out"), "data.subset=1000", override)  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith("error: ") and says in refused.stderr, refused.stderr
+    assert len(refused.stderr.splitlines()) == 1 and not commands
+    assert not (tmp_path / "out").exists()
+
+
 def test_pictures_of_a_damaged_run_is_one_line_naming_its_checkpoint(cli, tmp_path):
     """It was the CheckpointError's traceback and exit code 1."""
     last = tmp_path / "autoencoder" / "0" / "checkpoints" / "last.pt"
