@@ -64,6 +64,42 @@ def test_a_sweep_setting_its_plugin_cannot_use_is_one_line_before_any_job(
     assert not sweep_dir.exists()
 
 
+@pytest.mark.parametrize(
+    ("storage", "message"),
+    [  # sqlite3's "file is not a database [SQL: ...]", optuna's "Failed to import DB access
+       # module", neither naming the setting, each after the study began
+        ("sqlite:///{tmp}/garbage.db",
+         "hydra.sweeper.storage=sqlite:///{tmp}/garbage.db is not allowed: {tmp}/garbage.db is "
+         "not an SQLite database"),
+        ("sqlite:///{tmp}", "storage=sqlite:///{tmp} is not allowed: {tmp} is not a file"),
+        ("postgresql://u:secret@nohost/db",
+         "hydra.sweeper.storage=postgresql://u:***@nohost/db is not allowed: its driver, the "
+         "Python module psycopg2, is not installed"),
+        ("nosuchdb://x", "hydra.sweeper.storage=nosuchdb://x is not allowed: SQLAlchemy has no"),
+    ],
+)  # fmt: skip
+def test_a_storage_optuna_cannot_open_is_one_line_naming_it(
+    cli, monkeypatch, tmp_path, storage, message
+):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
+    monkeypatch.setitem(sys.modules, "psycopg2", None)  # not installed, wherever it is
+    (tmp_path / "garbage.db").write_text("garbage\n")
+    sweep_dir = tmp_path / "sweep"
+    refused = cli("aegan.train", "-m", *TINY_AE, *OPTUNA, f"hydra.sweep.dir={sweep_dir}",
+                  f"hydra.sweeper.storage={storage.format(tmp=tmp_path)}")  # fmt: skip
+    assert_one_error_line(refused, message.format(tmp=tmp_path))
+    assert not sweep_dir.exists() and (tmp_path / "garbage.db").read_text() == "garbage\n"
+
+
+def test_a_storage_of_an_earlier_study_or_a_new_file_passes(tmp_path):
+    from aegan.sweep_settings import _check_storage
+
+    (tmp_path / "empty.db").write_bytes(b"")
+    (tmp_path / "study.db").write_bytes(b"SQLite format 3\x00" + bytes(84))
+    for name in ("new.db", "empty.db", "study.db"):
+        _check_storage(f"sqlite:///{tmp_path / name}")
+
+
 def test_the_plugins_own_defaults_pass():
     """A search config of the user's own that leaves a setting out gets the plugin's default
     (``direction`` as the plugin's enum, not the text)."""

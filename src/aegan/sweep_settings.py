@@ -205,7 +205,10 @@ def _check_optuna(sweeper: DictConfig) -> None:
 
 
 def _check_storage(storage: str) -> None:
-    """A database URL that Optuna can open: ``sqlite:///FILE`` in a folder that exists."""
+    """A database URL that Optuna can open: a dialect SQLAlchemy has, its driver installed
+    (optuna said only "Failed to import DB access module"), and for ``sqlite:///FILE`` a
+    folder that exists and a file that is nothing yet or an SQLite database (a file of
+    anything else was sqlite3's "file is not a database" and the SQL it ran)."""
     from sqlalchemy.engine import make_url  # with optuna: the sweeper is there
 
     allowed = "it must be null (in memory) or a database URL such as sqlite:///FILE"
@@ -213,10 +216,45 @@ def _check_storage(storage: str) -> None:
         url = make_url(storage)
     except Exception:  # sqlalchemy's ArgumentError, or a ValueError from its parser
         raise ConfigError(f"hydra.sweeper.storage={storage!r} is not allowed: {allowed}") from None
+    given = f"hydra.sweeper.storage={url.render_as_string(hide_password=True)} is not allowed"
+    try:  # the driver module, imported as create_engine would: SQLAlchemy 2's name, then 1.4's
+        dialect = url.get_dialect()
+        (getattr(dialect, "import_dbapi", None) or dialect.dbapi)()
+    except ImportError as err:
+        raise ConfigError(
+            f"{given}: its driver, the Python module {err.name or err}, is not installed; "
+            "install it, or use sqlite:///FILE"
+        ) from None
+    except Exception:  # sqlalchemy's NoSuchModuleError: no such dialect
+        raise ConfigError(
+            f"{given}: SQLAlchemy has no database {url.drivername}; {allowed}"
+        ) from None
     if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
-        folder = Path(url.database).expanduser().parent
-        if not folder.is_dir():
+        path = Path(url.database).expanduser()
+        if not path.parent.is_dir():
             raise ConfigError(
-                f"hydra.sweeper.storage={storage} is not allowed: its folder {folder} is not "
-                "there; make it, or choose another file"
+                f"{given}: its folder {path.parent} is not there; make it, or choose another file"
             )
+        _check_sqlite_file(path, given)
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
+
+
+def _check_sqlite_file(path: Path, given: str) -> None:
+    """``path`` is nothing yet (the study makes it), empty, or an SQLite database: read by
+    its header, never opened as a database (that would write to it)."""
+    if not path.exists():
+        return
+    if not path.is_file():  # a folder, or a FIFO that reading would wait on
+        raise ConfigError(f"{given}: {path} is not a file; give a database file or a new name")
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(SQLITE_HEADER))
+    except OSError as err:
+        raise ConfigError(f"{given}: {path} cannot be read ({err.strerror or err})") from None
+    if head and head != SQLITE_HEADER:
+        raise ConfigError(
+            f"{given}: {path} is not an SQLite database; give the file of an earlier study or "
+            "a new name"
+        )
