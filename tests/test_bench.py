@@ -11,7 +11,7 @@ from omegaconf import open_dict
 
 import aegan.bench as bench
 import aegan.bench_plan as bench_plan
-from conftest import CONF_DIR, REPO
+from conftest import CONF_DIR, REPO, assert_one_error_line
 
 
 def bench_config(tmp_path, *overrides: str):
@@ -136,3 +136,37 @@ def test_a_model_without_a_tutorial_loop_is_timed_alone(tmp_path, model):
     (row,) = bench.benchmark(cfg)
     assert row["model"] == model and row["project_ms_per_step"] > 0
     assert "ratio" not in row and "plain_ms_per_step" not in row
+
+
+QUICK = ["model=autoencoder", "trainer.device=cpu", "data.subset=256", "steps=1", "warmup=0",
+         "repeats=1", "threads=[1]"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [  # each wrote bench.log and bench.jsonl among the run's files
+        (["hydra.run.dir={run}/checkpoints"], "{run}/checkpoints is inside the trained run {run}"),
+        (["hydra.run.dir={run}"], "hydra.run.dir={run} holds a trained run"),
+        (["-m", "hydra.sweep.dir={run}"], "hydra.sweep.dir={run} holds a trained run"),
+    ],
+)  # fmt: skip
+def test_bench_refuses_a_folder_of_a_trained_run_before_writing_there(cli, tmp_path, args, says):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.pt").write_bytes(b"weights")
+    (run / "metrics.json").write_text("{}")
+    before = sorted(run.rglob("*"))
+    refused = cli("aegan.bench", *(arg.format(run=run) for arg in args), *QUICK)
+    assert_one_error_line(refused, says.format(run=run))
+    assert sorted(run.rglob("*")) == before
+
+
+def test_bench_does_not_append_through_a_link(cli, tmp_path):
+    """``out.open("a")`` followed it: the lines went into the file it points at."""
+    (tmp_path / "target").write_text("kept\n")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "bench.jsonl").symlink_to(tmp_path / "target")
+    refused = cli("aegan.bench", *QUICK, f"hydra.run.dir={tmp_path / 'out'}")
+    link = tmp_path / "out" / "bench.jsonl"
+    assert_one_error_line(refused, f"{link} cannot be appended to: it is a link")
+    assert (tmp_path / "target").read_text() == "kept\n"

@@ -26,12 +26,14 @@ one that is not), and the variant's configurations are validated as a run's. Eac
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import json
 import logging
 import os
 import shutil
+import stat
 import statistics
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -47,7 +49,7 @@ from aegan.config import CONF_DIR
 from aegan.data import DeviceBatches, ImageData, load_data
 from aegan.engine.device import resolve_device, seed_everything
 from aegan.engine.scalars import StepAccumulator
-from aegan.errors import USER_ERRORS
+from aegan.errors import USER_ERRORS, CheckpointError
 from aegan.hydra_job import back_to_launch_folder
 from aegan.speed import (
     build_step,
@@ -214,17 +216,40 @@ def benchmark(cfg: DictConfig) -> list[dict]:
     return rows
 
 
+def append_line(path: Path, line: str | None = None) -> None:
+    """``line`` appended to ``path``, a regular file or nothing yet (None: only checked): a
+    link there is not followed (into a run's checkpoints, say), a FIFO not waited on."""
+    kind = None
+    with contextlib.suppress(OSError):  # not there yet: os.open makes it, or says why not
+        mode = os.lstat(path).st_mode
+        kind = None if stat.S_ISREG(mode) else "a link" if stat.S_ISLNK(mode) else "not a file"
+    if kind is None and line is not None:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+        try:
+            fd = os.open(path, flags, 0o666)
+        except OSError as err:
+            kind = err.strerror or str(err)
+        else:
+            with open(fd, "a") as file:
+                file.write(line + "\n")
+    if kind is not None:
+        raise CheckpointError(
+            f"{path} cannot be appended to: it is {kind}; move it away, or choose another "
+            "folder (hydra.run.dir=...)"
+        )
+
+
 @one_line_hydra_errors
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="bench")
 def main(cfg: DictConfig) -> None:
     back_to_launch_folder(log)  # relative paths are the user's, not the run folder's
     out = Path(cfg.paths.output_dir) / "bench.jsonl"
     with one_line_errors(USER_ERRORS, debug=cfg.debug is True, logger=log):
+        append_line(out)  # before the minutes of timing, not after them
         for row in benchmark(cfg):
             line = json.dumps(row)
             print(line, flush=True)
-            with out.open("a") as f:
-                f.write(line + "\n")
+            append_line(out, line)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ from aegan.sweep_jobs import check_every_job, check_run, without_hydra
 from aegan.sweep_reader import read_sweep
 from aegan.tasks.checks import check_number
 
+ELSEWHERE = ", or choose another folder (hydra.run.dir=...)"  # what aegan.bench could do
+
 # submitit's launcher settings that count something: the least each may be
 LAUNCHER_COUNTS = {
     "timeout_min": 1, "nodes": 1, "tasks_per_node": 1, "cpus_per_task": 1, "gpus_per_node": 0,
@@ -54,13 +56,16 @@ class CheckSweepSettings(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=False)
+            run_dir = Path(str(config.hydra.run.dir))
             if kwargs.get("config_name") == "train":
-                run_dir = Path(str(config.hydra.run.dir))
                 # before Hydra opens train.log there: a refused run leaves a trained one as it was
                 resume = OmegaConf.select(config, "trainer.resume")
                 _mistakes_only(lambda: check_run_folder(run_dir, resume, "hydra.run.dir"))
                 _mistakes_only(lambda: check_run(config, run_dir))
                 _mistakes_only(lambda: check_not_in_use(run_dir, TRAIN_ELSEWHERE))
+            else:  # aegan.bench: its bench.log and bench.jsonl are no part of a run
+                check_not_inside_a_run(run_dir, "hydra.run.dir", itself=True)
+                _mistakes_only(lambda: check_not_in_use(run_dir, ELSEWHERE))
 
         _refuse_in_one_line(check, config)
 
@@ -69,9 +74,9 @@ class CheckSweepSettings(Callback):
             check_hydra_dirs(config.hydra, multirun=True)
             check_sweep_settings(config.hydra)
             check_sweep_folder(config)
+            sweep_dir = Path(str(config.hydra.sweep.dir))
+            check_not_inside_a_run(sweep_dir, "hydra.sweep.dir", itself=True)
             if kwargs.get("config_name") == "train":
-                sweep_dir = Path(str(config.hydra.sweep.dir))
-                check_not_inside_a_run(sweep_dir, "hydra.sweep.dir", itself=True)
                 _mistakes_only(lambda: check_every_job(config))
 
         _refuse_in_one_line(check, config)
