@@ -170,3 +170,20 @@ def test_bench_does_not_append_through_a_link(cli, tmp_path):
     link = tmp_path / "out" / "bench.jsonl"
     assert_one_error_line(refused, f"{link} cannot be appended to: it is a link")
     assert (tmp_path / "target").read_text() == "kept\n"
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [  # each was accepted, and the row timed as without it
+        ("variants={a:['trainer.resume=/x']}",
+         "variants.a: 'trainer.resume=/x' is not allowed: aegan.bench ignores trainer.resume"),
+        ("variants={a:['+evaluate.samples2=1']}", "aegan.bench ignores evaluate (it evaluates"),
+        ("trainer.resume=/x", "trainer.resume=/x is not allowed: aegan.bench ignores trainer."),
+        ("trainer.epochs=3", "aegan.bench ignores trainer.epochs (it times steps=N)"),
+        ("logger=none", "logger=none is not allowed: aegan.bench ignores logger"),
+    ],
+)  # fmt: skip
+def test_bench_refuses_a_setting_it_ignores(cli, tmp_path, override, says):
+    refused = cli("aegan.bench", *QUICK, override, f"hydra.run.dir={tmp_path / 'out'}")
+    assert_one_error_line(refused, says)
+    assert not (tmp_path / "out" / "bench.jsonl").exists()

@@ -21,7 +21,10 @@ timed as usual.
 ``variants`` maps a name to a list of ``key=value`` overrides, checked as on the command line
 before anything is timed: each ``key`` must be a setting of the config (``+key=value`` adds
 one that is not), and the variant's configurations are validated as a run's. Each list setting
-(precisions, compile_modes, ...) holds values that its trainer setting takes.
+(precisions, compile_modes, ...) holds values that its trainer setting takes. A setting bench
+ignores (``trainer.resume``, the epochs, evaluation and logger: ``bench_plan.IGNORED``) is
+refused, given on the command line or in a variant. Its folder (``hydra.run.dir``) may not
+hold a trained run or be inside one, and ``bench.jsonl`` there must be a file or nothing.
 """
 
 from __future__ import annotations
@@ -40,10 +43,11 @@ from pathlib import Path
 
 import hydra
 import torch
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from aegan.amp import Amp
-from aegan.bench_plan import checked_configurations
+from aegan.bench_plan import check_not_ignored, checked_configurations
 from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR
 from aegan.data import DeviceBatches, ImageData, load_data
@@ -245,6 +249,7 @@ def main(cfg: DictConfig) -> None:
     back_to_launch_folder(log)  # relative paths are the user's, not the run folder's
     out = Path(cfg.paths.output_dir) / "bench.jsonl"
     with one_line_errors(USER_ERRORS, debug=cfg.debug is True, logger=log):
+        check_not_ignored(HydraConfig.get().overrides.task, "")
         append_line(out)  # before the minutes of timing, not after them
         for row in benchmark(cfg):
             line = json.dumps(row)

@@ -78,6 +78,30 @@ def apply_overrides(cfg: DictConfig, overrides: list[str], where: str = "overrid
     return cfg
 
 
+# a run's settings that bench has no use for (it times steps of fresh weights): -> why
+IGNORED = {
+    "trainer.resume": "starts from fresh weights", "trainer.epochs": "times steps=N",
+    "trainer.checkpoint_every_steps": "writes no checkpoint",
+    "trainer.keep_checkpoints": "writes no checkpoint",
+    "trainer.on_nonfinite": "times the step that stops at a NaN (no scaler skips steps)",
+    "trainer.eval_batch_size": "evaluates nothing", "evaluate": "evaluates nothing",
+    "logger": "logs nothing to TensorBoard",
+}  # fmt: skip
+
+
+def check_not_ignored(overrides: Any, where: str) -> None:
+    """``ConfigError`` for an override of a setting bench ignores (``IGNORED``): it was
+    accepted, the row timed as without it. ``where``: the setting they came from, or ''."""
+    for override in overrides:
+        key = str(override).partition("=")[0].lstrip("+~")
+        for ignored, why in IGNORED.items():
+            if key == ignored or key.startswith(f"{ignored}."):
+                given = f"{where}: {override!r}" if where else str(override)
+                raise ConfigError(
+                    f"{given} is not allowed: aegan.bench ignores {ignored} (it {why})"
+                )
+
+
 def check_variants(cfg: DictConfig) -> dict[str, list[str]]:
     """``variants`` as name -> its overrides: null or a mapping of names to lists of
     ``key=value`` strings, each key a setting of the config (``+key`` to add one)."""
@@ -104,6 +128,7 @@ def check_variants(cfg: DictConfig) -> dict[str, list[str]]:
         out[str(name)] = list(overrides)
         for override in out[str(name)]:
             parse_override(cfg, override, where)
+        check_not_ignored(out[str(name)], where)
     return out
 
 
