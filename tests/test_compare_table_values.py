@@ -75,7 +75,7 @@ WITHOUT_SEED = [o for o in OVERRIDES if not o.startswith("seed=")]
         ({"log": "epoch 1 time: training 0.0 s\n"}, "train.log",
          "training time in all=0.0 is not allowed, it must be a finite number > 0"),  # 1/0
         ({"metrics": {"train/steps": 1e308}}, "train.log",
-         "train/steps x batch / time=inf is not allowed"),  # printed as inf
+         "steps x batch / time=inf is not allowed"),  # printed as inf
     ],
 )  # fmt: skip
 def test_a_bad_value_is_left_out_with_one_warning_naming_its_file(
@@ -102,6 +102,17 @@ def test_a_value_of_another_kind_gives_no_speed_and_a_good_one_does(cli, tmp_pat
     assert shown.returncode == 0 and shown.stderr == "", shown.stderr  # %.4g writes 1.234e+01
     (seed,) = seeds(out)
     assert seed["training_images_per_s"] == pytest.approx(100 * 64 / (1.5 + 12.34))
+
+
+def test_a_resumed_runs_speed_counts_the_steps_its_clock_timed(cli, tmp_path):
+    """Stopped after 40 of an epoch's 50 steps and resumed, the epoch's clock timed 10 steps,
+    and the table divided all 100 steps' images by its seconds: twice as fast as it was."""
+    out = tmp_path / "compare"
+    job(out, log="epoch 1 time: training 2 s for 10 steps; logging\n"
+                 "epoch 2 time: training 10 s for 50 steps; logging\n")  # fmt: skip
+    assert table(cli, out)[0].returncode == 0
+    (seed,) = seeds(out)
+    assert seed["training_images_per_s"] == pytest.approx(60 * 64 / 12)
 
 
 def test_a_metric_left_out_leaves_its_cell_empty(cli, tmp_path):

@@ -109,7 +109,7 @@ def test_the_logged_scalars_are_window_means_at_the_flush_steps(tmp_path):
 
 NUMBER = r"([0-9.e+-]+)"
 EPOCH_TIME = re.compile(
-    rf"epoch (\d) time: training {NUMBER} s; logging and validation {NUMBER} s = {NUMBER}% "
+    rf"epoch (\d) time: training {NUMBER} s for \d+ steps; logging and validation {NUMBER} s = {NUMBER}% "
     rf"of it \(scalars {NUMBER}, validation and pictures {NUMBER}\); checkpoints {NUMBER} s"
 )
 RUN_TIME = re.compile(rf"training {NUMBER} s; logging and validation {NUMBER} s = {NUMBER}% of it")

@@ -116,9 +116,9 @@ def test_the_epoch_time_sums_every_flush_of_the_epoch(monkeypatch, caplog):
     timer.end_validation()
     clock.now += 0.125
     with caplog.at_level(logging.INFO, logger="aegan.engine.loop"):
-        timer.report_epoch(1)
+        timer.report_epoch(1, 6)
     assert caplog.messages == [
-        "epoch 1 time: training 4 s; logging and validation 1.5 s = 37.50% of it "
+        "epoch 1 time: training 4 s for 6 steps; logging and validation 1.5 s = 37.50% of it "
         "(scalars 0.5, validation and pictures 1); checkpoints 0.125 s"
     ]
 

@@ -51,7 +51,9 @@ NOT_FINISHED = {
     "unfinished": "no final metrics: still training, or killed",
 }
 # an epoch's training time as the loop logs it (%.4g): the number is checked, not assumed
-EPOCH_TIME = re.compile(r"epoch (\d{1,12}) time: training (\S+) s")
+# an epoch's clock; the steps it timed, in logs written since they were said (a resumed
+# epoch's clock times only the steps after the resume)
+EPOCH_TIME = re.compile(r"epoch (\d{1,12}) time: training (\S+) s(?: for (\d{1,12}) steps)?")
 NUMBER = re.compile(r"\d+(\.\d*)?([eE][-+]?\d+)?")  # what %.4g writes; float() takes "nan" too
 
 
@@ -194,24 +196,28 @@ def _run(row: dict, kinds: dict[str, str]) -> dict:
 
 
 def _images_per_sec(run_dir: Path, steps: float, batch: int) -> float | None:
-    """Training images / s by the run's own epoch clock (``train.log``); None where it has
-    none, and where the log is damaged (said on stderr)."""
+    """Training images / s by the run's own epoch clock (``train.log``): the steps each
+    epoch timed (else all ``steps``, in an older log) over its time; None where it has none,
+    and where the log is damaged (said on stderr)."""
     log = run_dir / "train.log"
     try:
         text = read_limited(log, MAX_LOG_BYTES).decode(errors="replace")
     except OSError as err:  # a FIFO would wait forever, a huge file fill memory
         warn(f"{log}: {err}; its images/s are left out")
         return None
-    total, epochs = 0.0, 0
+    total, timed, epochs = 0.0, [], 0
     try:
         for match in EPOCH_TIME.finditer(text):
             seconds = float(match[2]) if NUMBER.fullmatch(match[2]) else match[2]
             total += checked(seconds, "amount", f"epoch {match[1]} training seconds")
+            timed.append(None if match[3] is None else int(match[3]))
             epochs += 1
         if not epochs:
             return None  # no epoch clock in the log
         total = checked(total, "time", "training time in all")
-        return checked(steps * batch / total, "amount", "train/steps x batch / time")
+        if None not in timed:
+            steps = sum(timed)
+        return checked(steps * batch / total, "amount", "steps x batch / time")
     except ValueError as err:  # "1.2.3 s", 0 s in all, or images/s beyond a float
         warn(f"{log}: {err}; its images/s are left out")
         return None

@@ -92,7 +92,7 @@ def fit(
         is_best = _validate(task, data, run, progress, trainer_cfg)
         clock.end_validation()
         _save(task, run, progress, trainer_cfg, is_best=is_best)
-        clock.report_epoch(progress.epoch)
+        clock.report_epoch(progress.epoch, progress.step - epoch_step)
         window.report_skipped(f"epoch {progress.epoch}", progress.step - epoch_step)
         if run.stop.signal_number:  # it came in the epoch's last step, validation or saving
             _stop(run, window, progress, trainer_cfg, len(batches))

@@ -129,17 +129,18 @@ class Clock:
     def end_validation(self) -> None:
         self.validation_end = perf_counter()
 
-    def report_epoch(self, epoch: int) -> None:
+    def report_epoch(self, epoch: int, steps: int) -> None:
+        """The epoch's times; ``steps``, those it timed (after a resume, the rest of it)."""
         training = self.train_end - self.epoch_start - self.flush_seconds
         validation = self.validation_end - self.train_end
         overhead = self.flush_seconds + validation
         self.run_train_seconds += training
         self.run_overhead_seconds += overhead
         log.info(
-            "epoch %d time: training %.4g s; logging and validation %.4g s = %.2f%% of it "
-            "(scalars %.4g, validation and pictures %.4g); checkpoints %.4g s",
-            epoch, training, overhead, 100 * overhead / max(training, 1e-9), self.flush_seconds,
-            validation, perf_counter() - self.validation_end,
+            "epoch %d time: training %.4g s for %d steps; logging and validation %.4g s = "
+            "%.2f%% of it (scalars %.4g, validation and pictures %.4g); checkpoints %.4g s",
+            epoch, training, steps, overhead, 100 * overhead / max(training, 1e-9),
+            self.flush_seconds, validation, perf_counter() - self.validation_end,
         )  # fmt: skip
 
     def report_run(self) -> None:
