@@ -91,15 +91,27 @@ def test_a_log_file_that_is_no_regular_file_is_refused(tmp_path, kind):
     assert not outside.exists() and not (run / "checkpoints").exists()
 
 
-@pytest.mark.parametrize("target", ["checkpoints/last.pt", "metrics.json"])
-def test_a_log_file_set_to_a_runs_own_file_is_refused(cli, finished_run, tmp_path, target):
-    """hydra.job_logging's file name set to a checkpoint appended the log's lines to it."""
+@pytest.mark.parametrize("target", ["checkpoints/last.pt", "metrics.json", "train.log"])
+def test_a_log_file_set_into_a_trained_run_is_refused(cli, finished_run, tmp_path, target):
+    """hydra.job_logging's file name set to a checkpoint appended the log's lines to it; set
+    to another run's train.log, this run's lines went among that run's."""
+    (finished_run / "train.log").write_text("the run's own lines\n")
     before = (finished_run / target).read_bytes()
     result = cli("aegan.train", *TINY_AE, f"hydra.run.dir={tmp_path / 'new'}",
                  f"hydra.job_logging.handlers.file.filename={finished_run / target}")  # fmt: skip
     assert_one_error_line(result, f"hydra.job_logging.handlers.file.filename={finished_run / target} "
-                          "is not allowed: a log file's name must end in .log")  # fmt: skip
+                          f"is not allowed: it is in the trained run {finished_run}")  # fmt: skip
     assert (finished_run / target).read_bytes() == before
+
+
+def test_a_log_file_not_named_log_is_refused(cli, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine\n")
+    result = cli("aegan.train", *TINY_AE, f"hydra.run.dir={tmp_path / 'new'}",
+                 f"hydra.job_logging.handlers.file.filename={notes}")  # fmt: skip
+    assert_one_error_line(result, f"hydra.job_logging.handlers.file.filename={notes} is not "
+                          "allowed: a log file's name must end in .log")  # fmt: skip
+    assert notes.read_text() == "mine\n"
 
 
 def test_a_write_that_fails_names_the_path_and_the_checkpoint_kept(tmp_path):

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.cli import report_error
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, check_not_in_use
 from aegan.engine.run_dir import check_not_inside_a_run, check_run_folder
+from aegan.engine.run_record import earlier_run
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
@@ -66,6 +67,7 @@ class CheckSweepSettings(Callback):
             else:  # aegan.bench: its bench.log and bench.jsonl are no part of a run
                 check_not_inside_a_run(run_dir, "hydra.run.dir", itself=True)
                 _mistakes_only(lambda: check_not_in_use(run_dir, ELSEWHERE))
+            _check_log_file(config, run_dir)
 
         _refuse_in_one_line(check, config)
 
@@ -98,6 +100,27 @@ class CheckSweepSettings(Callback):
                 f"({shown}); the others' are kept: python -m aegan.summarize {folder}"
             )
             raise SystemExit(1)
+
+
+def _check_log_file(config: DictConfig, run_dir: Path) -> None:
+    """The log file, where set outside the run's own folder, is in no trained run: that
+    run's log would take this command's lines."""
+    try:
+        name = OmegaConf.select(config, "hydra.job_logging.handlers.file.filename")
+    except Exception:  # an interpolation Hydra resolves once the job starts: its own folder
+        return
+    if not isinstance(name, str):
+        return
+    folder = Path(name).expanduser().absolute().parent
+    if folder == run_dir.expanduser().absolute():
+        return
+    trained = next((p for p in (folder, *folder.parents) if earlier_run(p) is not None), None)
+    if trained is not None:
+        raise ConfigError(
+            f"hydra.job_logging.handlers.file.filename={name} is not allowed: it is in the "
+            f"trained run {trained}, whose log would take this run's lines; choose a file "
+            "outside it"
+        )
 
 
 class CheckEvaluation(Callback):
