@@ -51,7 +51,9 @@ VAE's posterior means) of 10,000 training images, accuracy on the test set. Code
 draws, Gaussian kernel at the prior draws' median distance; its floor: two prior draws. Code ->
 class (InfoGAN): the domain classifier's class of 1,000 samples per code value, after the best
 one-to-one matching of code values to classes. -ELBO: one z per
-test image; IWAE: -log p(x) bounded with k importance samples ({iwae}). Sample metrics:
+test image; IWAE: -log p(x) bounded with k importance samples ({iwae}); on grey pixels both
+are Bernoulli cross-entropies, not a density's likelihood: comparable between these models
+and with a peer's on the same pixels, not with binarised figures. Sample metrics:
 {samples} samples (a VAE's decoder means at prior draws, the DCGAN's EMA generator) against
 the first {samples} test images in the features of a CNN trained on the training split minus
 {samples} held-out images; {floors}.
