@@ -163,3 +163,36 @@ def test_a_checkpoint_that_is_not_its_folders_run_is_not_evaluated_as_it(cli, ru
     assert_one_error_line(result, f"run={stray}: {stray} {said}")
     assert sorted(p.relative_to(run_copy) for p in run_copy.rglob("*")) == before
     assert not aegan.load_run(stray).metrics  # the folder's figures are not of these weights
+
+
+def test_the_evaluations_own_seed_draws_other_noise_and_is_recorded(vae):
+    """Every draw of an evaluation (the ELBO's z here) came from seed 0: nothing measured
+    how much a figure moves with it, and seed=1 was refused with contradictory lines."""
+    task, data = vae
+    first = aegan.evaluate.evaluate_task(task, data, evaluate_cfg(metrics=["elbo"]))
+    again = aegan.evaluate.evaluate_task(task, data, evaluate_cfg(metrics=["elbo"]))
+    other = aegan.evaluate.evaluate_task(task, data, evaluate_cfg(metrics=["elbo"], seed=1))
+    assert first == again and "eval/seed" not in first  # seed 0, as every earlier run
+    assert other["eval/seed"] == 1.0 and other["test/neg_elbo"] != first["test/neg_elbo"]
+
+
+def test_figures_of_another_evaluation_seed_replace_the_earlier_ones(cli, run_copy):
+    from aegan.readback import read_json
+
+    before = read_json(run_copy / "metrics.json")
+    result = cli("aegan.evaluate", f"run={run_copy}", "device=cpu", "metrics=[pca]", "seed=3")
+    assert result.returncode == 0, result.stderr[-2000:]
+    after = read_json(run_copy / "metrics.json")
+    assert after["eval/seed"] == 3.0 and "test/mse" not in after  # not of this measurement
+    assert read_json(run_copy / "metrics.json.earlier") == before
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [(["seed=-1"], "seed=-1 is not allowed"),
+     (['overrides=["seed=1"]'], "so seed would change nothing; the evaluation's own random "
+                              "numbers: seed=... at the top level")],
+)  # fmt: skip
+def test_a_seed_the_evaluation_cannot_use_is_one_line(cli, run_copy, given, message):
+    result = cli("aegan.evaluate", f"run={run_copy}", "device=cpu", *given)
+    assert_one_error_line(result, message)

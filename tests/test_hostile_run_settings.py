@@ -117,7 +117,8 @@ CASES = [
     ("evaluate", ["+trainer.device=cpu"], "trainer.device is not a setting of aegan.evaluate; did you mean device=cpu?"),
     ("evaluate", ["+model.latent_dim=2"], "model.latent_dim is a training setting, which aegan.evaluate would not read; to evaluate the run with it changed: overrides='[\"model.latent_dim=2\"]'"),
     ("evaluate", ["+model={beta:3,latent_dim:2}"], "model.beta is a training setting"),
-    ("evaluate", ["+seed=3"], "seed is a training setting, which aegan.evaluate would not read; to evaluate the run with it changed: overrides='[\"seed=3\"]'"),
+    ("evaluate", ["seed=1.5"], "seed=1.5 is not allowed: it must be an integer"),  # the evaluation's own
+    ("train", ["evaluate.seed=-2"], "evaluate.seed=-2 is not allowed: it must be an integer in [0, "),
     # aegan.bench: the shortcut named as typed; the data set and the warmup before reading data
     ("bench", ["batch_size=[1,2]"], "batch_size=[1, 2] is not allowed: it must be a positive integer or null"),
     ("bench", ["batch_size=0"], "batch_size=0 is not allowed: it must be a positive integer or null"),

@@ -207,9 +207,9 @@ def validate_config(cfg: DictConfig, *, entry: str = "train", in_job: bool = Tru
     check_memory(task, device, cfg.model)
     check_switches(trainer, task, device, world_size())
     check_validation(task, cfg.data)
+    check_evaluation(cfg.evaluate, task, cfg.data)
     sizes = sizes_of(cfg.data)  # an image folder listed, not read: before its run's folder
     check_generator_steps(task, trainer.epochs * _steps_per_epoch(cfg.data, sizes.train))
-    check_evaluation(cfg.evaluate, task, cfg.data)
     if in_job and entry == "train" and HydraConfig.initialized():  # the command line's own
         warn_inert(cfg, task, list(HydraConfig.get().overrides.task))
 
@@ -277,6 +277,7 @@ def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) 
     check_number(
         "evaluate.iwae_samples", evaluate_cfg.iwae_samples, low=1, high=10**6, integer=True
     )
+    check_number("evaluate.seed", evaluate_cfg.seed, low=0, high=2**63 - 1, integer=True)
     if evaluate_cfg.iwae_images is not None:
         check_number(
             "evaluate.iwae_images", evaluate_cfg.iwae_images, low=1, high=10**7, integer=True

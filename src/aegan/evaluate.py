@@ -62,7 +62,7 @@ def evaluate_task(
                 stop.signal_number, -1, phase="evaluation",
             )  # fmt: skip
 
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"eval/seed": float(settings.seed)} if settings.seed else {}
     device = data.test_images.device
     with evaluation_threads(device):
         for name in names:

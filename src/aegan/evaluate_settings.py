@@ -57,6 +57,7 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
         )
     check_number("samples", cfg.samples, low=10, high=10**7, integer=True)
     check_number("iwae_samples", cfg.iwae_samples, low=1, high=10**6, integer=True)
+    check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)
     if cfg.iwae_images is not None:
         check_number("iwae_images", cfg.iwae_images, low=1, high=10**7, integer=True)
     if cfg.metrics is not None:
@@ -74,6 +75,8 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
                 or key in WHERE_DATA_IS + ("paths.data_dir",)):  # fmt: skip
             top = key.removeprefix("evaluate.")
             hint = f"; set {top}=... at the top level" if key.startswith("evaluate.") else ""
+            hint = "; the evaluation's own random numbers: seed=... at the top level" if (
+                key == "seed") else hint  # fmt: skip
             raise ConfigError(
                 f"overrides: {override!r} is not allowed: an evaluation reads only the run's "
                 f"model settings, {', '.join(WHERE_DATA_IS)} and paths.data_dir, so {key} "

@@ -72,6 +72,7 @@ HPARAM_KEYS = (
     "data.channels",
     "evaluate.samples",
     "evaluate.iwae_samples",
+    "evaluate.seed",
     "trainer.epochs",
     "trainer.precision",
     "seed",

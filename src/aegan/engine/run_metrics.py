@@ -115,10 +115,13 @@ def merge_metrics(run_dir: Path, new: dict[str, float], logger: logging.Logger) 
 
 def _other_measurement(earlier: dict, new: dict) -> str | None:
     """What the earlier figures were measured with where ``new``'s differs: the model
-    settings (``eval/overrides``), the weights (``eval/step``) or the sample count."""
+    settings (``eval/overrides``), the evaluation's seed, the weights (``eval/step``) or the
+    sample count."""
     if earlier.get(EVALUATED_WITH, "") != new.get(EVALUATED_WITH, ""):
         overrides = earlier.get(EVALUATED_WITH, "")
         return f"overrides={overrides}" if overrides else "the run's own model settings"
+    if earlier.get("eval/seed", 0.0) != new.get("eval/seed", 0.0):  # absent: seed 0
+        return f"seed={int(earlier.get('eval/seed', 0.0))}"
     for key, what in (("eval/step", "the weights of step"), ("eval/samples", "samples=")):
         if key in earlier and key in new and not _same(earlier[key], new[key]):
             value = earlier[key]

@@ -30,7 +30,7 @@ class Settings:
             samples=evaluate_cfg.samples, cache_dir=evaluate_cfg.cache_dir,
             inception_weights=evaluate_cfg.get("inception_weights"),
             iwae_samples=evaluate_cfg.get("iwae_samples", 1000),
-            iwae_images=evaluate_cfg.get("iwae_images"),
+            iwae_images=evaluate_cfg.get("iwae_images"), seed=evaluate_cfg.get("seed", 0),
         )  # fmt: skip
 
 
