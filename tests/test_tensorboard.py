@@ -1,4 +1,5 @@
-"""A real TensorBoard server, read over HTTP, sees what a training run logged."""
+"""TensorBoard itself sees what a run logged: a real server read over HTTP, and its hparams
+plugin in this process after an evaluation."""
 
 import io
 import json
@@ -7,9 +8,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from aegan.train import train
+from conftest import TINY_AE
 
 
 def _free_port() -> int:
@@ -81,10 +86,63 @@ def test_tensorboard_serves_scalars_images_hparams_and_projector(tensorboard_url
         "evaluate.samples",
     } <= hparams  # a binarize or sample-count sweep told apart
     assert {"test/mse", "val/best_objective"} <= metrics
+    groups = _get(f"{tensorboard_url}/data/plugin/hparams/session_groups", data=SESSIONS)
+    assert len(groups["sessionGroups"]) == 1  # the run's one record, whatever rewrote it
 
     assert _get(f"{tensorboard_url}/data/plugin/projector/runs") == ["."]
     config = _get(f"{tensorboard_url}/data/plugin/projector/info?run=.")
     assert any(e["tensorName"].startswith("test_codes") for e in config["embeddings"])
+
+
+ALL_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
+SESSIONS = json.dumps({"experimentName": "", "allowedStatuses": ALL_STATUSES, "colParams": [],
+                       "startIndex": 0, "sliceSize": 100}).encode()  # fmt: skip
+
+
+def hparams_tab(logdir: Path) -> tuple[set[str], list[dict]]:
+    """What the HPARAMS tab of ``tensorboard --logdir logdir`` shows, from TensorBoard's own
+    hparams plugin in this process: the metrics listed, and each row's metric values."""
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.hparams import hparams_plugin
+    from werkzeug.test import Client
+
+    multiplexer = plugin_event_multiplexer.EventMultiplexer()
+    multiplexer.AddRunsFromDirectory(str(logdir))
+    multiplexer.Reload()
+    provider = data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
+    context = base_plugin.TBContext(logdir=str(logdir), data_provider=provider,
+                                    multiplexer=multiplexer)  # fmt: skip
+    apps = hparams_plugin.HParamsPlugin(context).get_plugin_apps()
+
+    def post(route: str, data: bytes) -> dict:
+        response = Client(apps[route]).post(route, data=data, content_type="application/json")
+        return json.loads(response.get_data())
+
+    experiment = post("/experiment", json.dumps({"experimentName": ""}).encode())
+    groups = post("/session_groups", SESSIONS)["sessionGroups"]
+    rows = [{m["name"]["tag"]: m["value"] for m in group["metricValues"]} for group in groups]
+    return {info["name"]["tag"] for info in experiment["metricInfos"]}, rows
+
+
+def test_the_hparams_tab_lists_every_metric_of_the_last_write_in_one_row(cli, make_cfg):
+    """TensorBoard keeps the first hparams metadata a run holds: a metric that a later
+    evaluation adds must still be listed, with its value, in the run's one row."""
+    cfg = make_cfg(*TINY_AE)  # no evaluation at the end: val/*, train/* only
+    train(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    assert hparams_tab(run_dir / "tb")[0] == {"val/mse", "val/best_objective", "train/epochs",
+                                              "train/steps"}  # fmt: skip
+    result = cli("aegan.evaluate", f"run={run_dir}", "device=cpu", "metrics=[reconstruction]")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    recorded = json.loads((run_dir / "metrics.json").read_text())
+    figures = {k: v for k, v in recorded.items() if isinstance(v, float)}
+    assert {"test/mse", "eval/step"} <= figures.keys()
+    listed, rows = hparams_tab(run_dir / "tb")
+    assert listed == figures.keys()
+    (row,) = rows
+    assert row == pytest.approx(figures, rel=1e-6)
 
 
 def test_record_checksums_come_from_google_crc32c_and_match_tensorboards():

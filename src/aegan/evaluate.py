@@ -8,7 +8,6 @@ and the run's TensorBoard hparams. Every generative figure comes with its real f
 from __future__ import annotations
 
 import logging
-import math
 import shlex
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError, NonFinit
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.files import write_json
 from aegan.hydra_job import back_to_launch_folder
-from aegan.logger import TensorBoardLogger, hparams_of
+from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
 from aegan.metrics.registry import METRICS, Evaluation, check_metrics
 from aegan.metrics.registry import evaluate as evaluate_metrics
 from aegan.metrics.scope import Scope, Settings
@@ -130,11 +129,7 @@ def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, Any], step: 
         merged = merge_metrics(run_dir, new, log)
         write_json(path, merged)
         logger = TensorBoardLogger(run_dir / "tb")
-        finite = {
-            k: float(v) for k, v in merged.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        }  # fmt: skip
-        logger.hparams(hparams_of(config), finite, step)
+        logger.hparams(hparams_of(config), finite_figures(merged), step)
         logger.close()
     except OSError as err:
         where = err.filename2 or err.filename or run_dir

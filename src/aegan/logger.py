@@ -1,10 +1,12 @@
-"""TensorBoard writer for a run: scalars, image grids, hparams in the same run, projector."""
+"""TensorBoard writer for a run: scalars, image grids, hparams in a sub-run, projector."""
 
 from __future__ import annotations
 
 import io
+import math
 import shutil
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +108,18 @@ def encode_png(grid: torch.Tensor) -> bytes:
     return buffer.getvalue()
 
 
+HPARAMS_RUNS = "hparams"  # the sub-folder of tb/ that holds the run's hparams record
+
+
+def finite_figures(values: Mapping[str, Any]) -> dict[str, float]:
+    """The finite numbers of ``values`` (not bools, text or NaN): what TensorBoard can plot."""
+    return {
+        key: float(value)
+        for key, value in values.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    }
+
+
 class TensorBoardLogger:
     """Writes to ``run_dir/tb``; every method is a no-op when disabled (e.g. non-zero ranks)."""
 
@@ -171,13 +185,31 @@ class TensorBoardLogger:
             self.writer.add_histogram(tag, values.detach().float().cpu(), step)
 
     def hparams(self, config: Mapping[str, Any], metrics: Mapping[str, float], step: int) -> None:
-        """Write hparams into this run (not a sub-run as ``SummaryWriter.add_hparams`` does)."""
-        if not self.writer:
+        """The run's hparams and ``metrics`` (as scalars at ``step``, where the HPARAMS tab
+        reads their values) in a fresh sub-run, ``hparams/<time>``, the earlier one removed.
+
+        TensorBoard keeps the first hparams metadata a run holds (its list of metrics): a
+        metric added by a later evaluation would never show if each write went to the same
+        run; a new one is a whole record, and the run keeps one row in the tab."""
+        if not self.enabled:
             return
+        root = self.log_dir / HPARAMS_RUNS
+        if root.is_symlink():  # a link planted in the run folder is not written through
+            root.unlink()
+        name = datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
         experiment, session_start, session_end = hparams_summary(dict(config), dict(metrics))
-        file_writer = self.writer._get_file_writer()
-        for summary in (experiment, session_start, session_end):
-            file_writer.add_summary(summary)
+        with SummaryWriter(str(root / name)) as writer:
+            for summary in (experiment, session_start, session_end):
+                writer._get_file_writer().add_summary(summary)
+            for tag, value in metrics.items():
+                writer.add_scalar(tag, value, step)
+        for earlier in root.iterdir():
+            if earlier.name == name:
+                continue
+            if earlier.is_dir() and not earlier.is_symlink():
+                shutil.rmtree(earlier)
+            else:
+                earlier.unlink()
         self.scalars(metrics, step)
 
     def embedding(

@@ -67,7 +67,7 @@ from aegan.hydra_job import (
     write_hydra_record,
 )
 from aegan.logfile import hold_run_log
-from aegan.logger import TensorBoardLogger, hparams_of
+from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
 from aegan.record import check_resumed_networks, leave_added_settings, run_choices
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
 from aegan.tasks import build_task
@@ -205,18 +205,17 @@ def _train(
         metrics = _training_metrics(progress)
         if dist.is_main:
             stop.alone()  # the other ranks have left: a signal stops the evaluation itself
-            write_training_metrics(run_dir, metrics)
+            recorded = write_training_metrics(run_dir, metrics)
             for earlier in ("stopped.json", "failed.json"):  # an earlier attempt's: it trained
                 (run_dir / earlier).unlink(missing_ok=True)
             task.train(False)
             if cfg.evaluate.at_end:  # the same evaluation as `python -m aegan.evaluate`
                 evaluation_started(run_dir, progress.step)
                 metrics.update(evaluate_at_end(cfg, task, data, run_dir, stop, progress.step))
-                write_training_metrics(run_dir, metrics)
+                recorded = write_training_metrics(run_dir, metrics)
                 evaluation_ended(run_dir)
             _log_codes(task, data, logger, cfg.logger.projector_samples, progress.step)
-            finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
-            logger.hparams(hparams_of(cfg), finite, progress.step)
+            logger.hparams(hparams_of(cfg), finite_figures(recorded), progress.step)
     return metrics
 
 

@@ -75,9 +75,11 @@ def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
     return figures
 
 
-def write_training_metrics(run_dir: Path, metrics: dict[str, float]) -> None:
-    """RUN_DIR/metrics.json with ``metrics`` (``merge_metrics``)."""
-    write_json(run_dir / "metrics.json", merge_metrics(run_dir, metrics, log))
+def write_training_metrics(run_dir: Path, metrics: dict[str, float]) -> dict:
+    """RUN_DIR/metrics.json with ``metrics`` (``merge_metrics``); return what it now holds."""
+    merged = merge_metrics(run_dir, metrics, log)
+    write_json(run_dir / "metrics.json", merged)
+    return merged
 
 
 def merge_metrics(run_dir: Path, new: dict[str, float], logger: logging.Logger) -> dict:
