@@ -125,6 +125,38 @@ def hparams_tab(logdir: Path) -> tuple[set[str], list[dict]]:
     return {info["name"]["tag"] for info in experiment["metricInfos"]}, rows
 
 
+def logged_scalars(logdir: Path) -> dict[str, list[tuple[int, float]]]:
+    """The scalar curves of the run in ``logdir`` itself (not its sub-runs), as (step, value)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(logdir)).Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)]
+            for tag in events.Tags()["scalars"]}  # fmt: skip
+
+
+def test_an_evaluation_of_earlier_weights_adds_its_figures_and_repeats_no_curve(cli, make_cfg):
+    """The end of training, then an evaluation of the first epoch's weights: each adds its
+    own figures at the step of the weights they measured; training's curves keep one point
+    per step logged, never written again (the last epoch's at the first's step, say)."""
+    cfg = make_cfg(*TINY_AE, "trainer.epochs=2", "evaluate.at_end=true",
+                   "evaluate.metrics=[reconstruction]")  # fmt: skip
+    train(cfg)  # 31 steps an epoch
+    run_dir = Path(cfg.paths.output_dir)
+    first_epoch = run_dir / "checkpoints" / "step-00000031.pt"
+    result = cli("aegan.evaluate", f"run={first_epoch}", "device=cpu", "metrics=[reconstruction]")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    curves = logged_scalars(run_dir / "tb")
+    assert [step for step, _ in curves["val/mse"]] == [31, 62]
+    assert [step for step, _ in curves["test/mse"]] == [62, 31]  # the end's, then step 31's
+    recorded = json.loads((run_dir / "metrics.json").read_text())
+    assert curves["test/mse"][-1][1] == pytest.approx(recorded["test/mse"], rel=1e-6)
+    for tag, points in curves.items():
+        steps = [step for step, _ in points]
+        if tag.startswith(("train/", "val/")):
+            assert steps == sorted(set(steps)), (tag, points)
+
+
 def test_the_hparams_tab_lists_every_metric_of_the_last_write_in_one_row(cli, make_cfg):
     """TensorBoard keeps the first hparams metadata a run holds: a metric that a later
     evaluation adds must still be listed, with its value, in the run's one row."""

@@ -121,14 +121,16 @@ def evaluate_at_end(
 
 
 def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, Any], step: int) -> dict:
-    """Merge ``new`` into RUN_DIR/metrics.json (atomically) and log the whole set as the
-    run's hparams; figures it would change are kept in ``metrics.json.earlier``. A path
-    that cannot be written raises ``CheckpointError`` naming it."""
+    """Merge ``new`` into RUN_DIR/metrics.json (atomically), log ``new`` at ``step`` and the
+    whole set as the run's hparams; figures it would change are kept in
+    ``metrics.json.earlier``. A path that cannot be written raises ``CheckpointError`` naming it."""
     path = run_dir / "metrics.json"
     try:
         merged = merge_metrics(run_dir, new, log)
         write_json(path, merged)
         logger = TensorBoardLogger(run_dir / "tb")
+        # this evaluation's figures join the run's curves; training's stay as logged
+        logger.scalars(finite_figures(new), step)
         logger.hparams(hparams_of(config), finite_figures(merged), step)
         logger.close()
     except OSError as err:

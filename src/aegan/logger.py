@@ -210,7 +210,6 @@ class TensorBoardLogger:
                 shutil.rmtree(earlier)
             else:
                 earlier.unlink()
-        self.scalars(metrics, step)
 
     def embedding(
         self,

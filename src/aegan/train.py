@@ -211,9 +211,11 @@ def _train(
             task.train(False)
             if cfg.evaluate.at_end:  # the same evaluation as `python -m aegan.evaluate`
                 evaluation_started(run_dir, progress.step)
-                metrics.update(evaluate_at_end(cfg, task, data, run_dir, stop, progress.step))
+                evaluated = evaluate_at_end(cfg, task, data, run_dir, stop, progress.step)
+                metrics.update(evaluated)
                 recorded = write_training_metrics(run_dir, metrics)
                 evaluation_ended(run_dir)
+                logger.scalars(finite_figures(evaluated), progress.step)  # training's are there
             _log_codes(task, data, logger, cfg.logger.projector_samples, progress.step)
             logger.hparams(hparams_of(cfg), finite_figures(recorded), progress.step)
     return metrics
