@@ -19,14 +19,15 @@ from pathlib import Path
 
 import torch
 
-from aegan.engine.checkpoint_contents import check_plain, progress_problem
+from aegan.engine.checkpoint_contents import check_plain, progress_problem, window_problem
 from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError
 from aegan.files import atomic_save, fsync_dir
 from aegan.readback import DamagedArchive, load_torch_file, shown_value
 
 # 2: networks under "networks", the EMA generator a plain module, the composed options
-# under "choices". Format 1 files are read through ``_upgrade_format_1``.
+# under "choices". Format 1 files are read through ``_upgrade_format_1``. Added since,
+# optional (a file without it still resumes, an older version ignores it): "scalar_window".
 CHECKPOINT_FORMAT = 2
 REQUIRED_KEYS = {
     "config": dict, "choices": dict, "epoch": int, "batch": int, "step": int,
@@ -209,7 +210,7 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
             raise CheckpointError(f"{path}: not a usable checkpoint: {key} is {what}")
     if min(state["step"], state["epoch"], state["batch"]) < 0:
         raise CheckpointError(f"{path}: not a usable checkpoint: a negative step, epoch or batch")
-    problem = progress_problem(state)
+    problem = progress_problem(state) or window_problem(state)
     if problem:
         raise CheckpointError(f"{path}: not a usable checkpoint: {problem}")
     check_in_its_run(path, state)

@@ -96,3 +96,36 @@ def _is_float(value: Any) -> bool:
     if type(value) is float:
         return True
     return type(value) is int and abs(value) <= sys.float_info.max
+
+
+def window_problem(state: dict) -> str | None:
+    """What makes ``scalar_window`` unusable, or None: the log window a stop left open (its
+    steps' sums, counts and time), absent from files saved before it was kept. Its counts
+    lie within the run's steps, its sums (of finite steps only) and seconds are finite."""
+    window = state.get("scalar_window")
+    if window is None:
+        return None
+    if not isinstance(window, dict):
+        return f"scalar_window is a {type(window).__name__}, not a dict"
+    for key in ("steps", "nonfinite", "first_nonfinite", "skipped"):
+        value, least = window.get(key), -1 if key == "first_nonfinite" else 0
+        if type(value) is not int or not least <= value < MAX_COUNT:
+            return f"scalar_window.{key} is {shown_value(value)}; it is an integer >= {least}"
+    steps, done = window["steps"], state["step"]
+    for key, most, of in (("steps", done, "the run's"), ("skipped", done, "the run's"),
+                          ("nonfinite", steps, "the window's")):  # fmt: skip
+        if window[key] > most:
+            return f"scalar_window.{key} is {window[key]}, more than {of} {most} steps"
+    seconds = window.get("seconds")
+    if not _is_float(seconds) or not 0 <= seconds < math.inf:
+        return f"scalar_window.seconds is {shown_value(seconds)}; it is a time (>= 0, finite)"
+    sums = window.get("sums")
+    if not isinstance(sums, dict):
+        return f"scalar_window.sums is a {type(sums).__name__}, not a dict"
+    for name, value in sums.items():
+        if not isinstance(name, str) or not _is_float(value) or not math.isfinite(value):
+            return (
+                f"scalar_window.sums holds {shown_value(name)}: {shown_value(value)}; the sums "
+                "of finite steps are names with finite numbers"
+            )
+    return None

@@ -62,6 +62,8 @@ def fit(
     _own_streams(run, progress.step)
     total_steps = len(batches) * trainer_cfg.epochs
     window = ScalarWindow(task, run, trainer_cfg, total_steps, progress.step)
+    if run.resume is not None:
+        window.restore(run.resume[0].get("scalar_window"))  # the one a stop left open
     clock = Clock()
     first_step = progress.step
     while progress.epoch < trainer_cfg.epochs:
@@ -78,20 +80,22 @@ def fit(
             every = trainer_cfg.checkpoint_every_steps
             if every and progress.step % every == 0:
                 clock.flush(window, progress.step)  # the divergence guard runs before a save
-                _save(task, run, progress, trainer_cfg, is_best=False)
+                _save(task, run, progress, trainer_cfg, window, is_best=False)
             if run.stop.signal_number:
                 break
-        clock.flush(window, progress.step)
         if run.stop.signal_number and progress.batch < len(batches):
-            _save(task, run, progress, trainer_cfg, is_best=False)  # a resume takes the next batch
+            # no point logged here: the window is saved, and a resume continues it
+            window.hold()
+            _save(task, run, progress, trainer_cfg, window, is_best=False)  # the next batch on
             _stop(run, window, progress, trainer_cfg, len(batches))
+        clock.flush(window, progress.step)
         progress.epoch, progress.batch = progress.epoch + 1, 0
         clock.end_training()
         if run.world_size > 1:
             broadcast_buffers(task.networks.values())
         is_best = _validate(task, data, run, progress, trainer_cfg)
         clock.end_validation()
-        _save(task, run, progress, trainer_cfg, is_best=is_best)
+        _save(task, run, progress, trainer_cfg, window, is_best=is_best)
         clock.report_epoch(progress.epoch, progress.step - epoch_step)
         window.report_skipped(f"epoch {progress.epoch}", progress.step - epoch_step)
         if run.stop.signal_number:  # it came in the epoch's last step, validation or saving
@@ -106,7 +110,7 @@ def _check_trained(task: Task, progress: Progress, window: ScalarWindow, steps: 
     """Raise ``NonFiniteError`` for a run that trained nothing (every step skipped) or whose
     objective was never finite: checkpoints are kept, but it is no success."""
     window.report_skipped("training", steps, since_start=True)
-    if steps and window.skipped_total >= steps:
+    if steps and window.skipped_total - window.skipped_before >= steps:
         raise NonFiniteError(
             f"every one of the {steps} steps had a non-finite loss and was skipped "
             "(trainer.on_nonfinite=skip): nothing was trained; lower the learning rate or use "
@@ -152,12 +156,16 @@ def _validate(
     return is_best
 
 
-def _save(task: Task, run: RunContext, progress: Progress, trainer_cfg, *, is_best: bool) -> None:
+def _save(
+    task: Task, run: RunContext, progress: Progress, trainer_cfg, window: ScalarWindow, *,
+    is_best: bool,
+) -> None:  # fmt: skip
     if run.is_main:
         save_checkpoint(
             # how many images each step drew: a mid-epoch resume needs them
             checkpoint_state(task, run.amp, progress, {
                 **run.record, "processes": run.world_size, "batch_size": run.batch_size,
+                "scalar_window": window.state(),
             }),
             run.checkpoint_dir,
             step=progress.step, keep=trainer_cfg.keep_checkpoints, is_best=is_best,

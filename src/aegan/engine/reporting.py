@@ -28,8 +28,10 @@ class ScalarWindow:
     def __init__(self, task: Task, run: RunContext, trainer_cfg, total_steps: int, done: int):
         self.task, self.run, self.on_nonfinite = task, run, trainer_cfg.on_nonfinite
         self.stats = StepAccumulator()
-        self.skipped_total = self.skipped_said = 0
+        self.skipped_total = self.skipped_said = self.skipped_before = 0
         self.started = perf_counter()
+        self.carried_seconds = 0.0  # of the window a resumed checkpoint left open
+        self.checked = False  # the window's first step: its scalars are the task's contract
         self.bar = tqdm(
             total=total_steps, initial=done, disable=None if run.is_main else True,
             dynamic_ncols=True, desc="train", unit="step",
@@ -37,33 +39,62 @@ class ScalarWindow:
 
     def restart_timer(self) -> None:
         """Images/s counts training time only: from here, not from before validation."""
-        self.started = perf_counter()
+        self.started = perf_counter() - self.carried_seconds
+        self.carried_seconds = 0.0
 
     def add(self, stats: dict[str, torch.Tensor], step: int) -> None:
-        if not self.stats.steps:  # a window's first step: what the task's train_step gives
+        if not self.checked:  # a window's first step: what the task's train_step gives
             _check_step_scalars(self.task, stats)
+            self.checked = True
         self.stats.add(stats, step)
         self.bar.update(1)
 
-    def flush(self, step: int) -> None:
-        """Read the summed scalars, log their means, reset. Raises ``NonFiniteError``
+    def state(self) -> dict:
+        """What a checkpoint keeps of the window: the steps since the last point (empty
+        but at a stop), their time, and the steps skipped so far (``hold`` first)."""
+        seconds = perf_counter() - self.started if self.stats.steps else 0.0
+        return {**self.stats.state(), "seconds": seconds, "skipped": self.skipped_total}
+
+    def restore(self, state: dict | None) -> None:
+        """Continue the window of a checkpoint's ``state`` (None: an older file, which kept
+        none: the steps before its stop are left out of the next point)."""
+        if state is not None:
+            self.stats.load_state(state)
+            self.carried_seconds = float(state["seconds"])
+            self.skipped_total = self.skipped_said = self.skipped_before = state["skipped"]
+
+    def hold(self) -> None:
+        """At a stop between two points: the divergence guard of ``flush``, but the window
+        is kept for the checkpoint, not logged: a run that never stopped logs no point here,
+        and the resume's first point is the mean over the whole window."""
+        self._agreed_nonfinite()
+
+    def _agreed_nonfinite(self) -> tuple[int, int]:
+        """(non-finite steps, the first or -1) of the window; raises ``NonFiniteError``
         (on_nonfinite=stop) before anything is logged or saved, so the last checkpoint on
         disk is the last good one."""
-        steps = self.stats.steps  # under torchrun every rank flushes at the same steps
-        scalars, bad_steps, first_bad = self.stats.read() if steps else ({}, 0, -1)
+        bad_steps, first_bad = self.stats.nonfinite() if self.stats.steps else (0, -1)
         # a signal on any rank, and one rank's bad loss (it went into every rank's averaged
         # step): all stop, or none
         first = first_bad if first_bad >= 0 else 2**62
         bad_steps, negative_first = self.run.stop.agree([bad_steps, -first])
         first_bad = -negative_first if bad_steps else -1
-        if not steps:
-            return
         if bad_steps and self.on_nonfinite == "stop":
             raise NonFiniteError(
                 f"non-finite loss at step {first_bad + 1}; training stopped, "
                 f"{last_good_checkpoint(self.run.checkpoint_dir)} "
                 "(lower the learning rate, use bf16/fp32, or trainer.on_nonfinite=skip)"
             )
+        return bad_steps, first_bad
+
+    def flush(self, step: int) -> None:
+        """Read the summed scalars, log their means, reset (after ``_agreed_nonfinite``)."""
+        steps = self.stats.steps  # under torchrun every rank flushes at the same steps
+        bad_steps, _ = self._agreed_nonfinite()
+        if not steps:
+            return
+        scalars, _, _ = self.stats.read()
+        self.checked = False
         self.skipped_total += bad_steps
         if self.on_nonfinite == "skip":
             scalars["train/skipped_steps"] = self.skipped_total
@@ -79,8 +110,8 @@ class ScalarWindow:
 
     def report_skipped(self, when: str, steps: int, *, since_start: bool = False) -> None:
         """Say on the console how many of ``steps`` were skipped for a non-finite loss since
-        the last report (``since_start``: in all), if any."""
-        skipped = self.skipped_total - (0 if since_start else self.skipped_said)
+        the last report (``since_start``: since this process began), if any."""
+        skipped = self.skipped_total - (self.skipped_before if since_start else self.skipped_said)
         self.skipped_said = self.skipped_total
         if skipped:
             log.warning("%s: %d of %d steps skipped, their loss not finite "

@@ -66,6 +66,26 @@ class StepAccumulator:
             self._first_nonfinite = self._first_step + int(bad_rows[0])
         self._full, self._rows = [], 0
 
+    def nonfinite(self) -> tuple[int, int]:
+        """(non-finite steps, first non-finite step or -1) of the window so far; no reset."""
+        if self._recorded:
+            self._fold()
+        return self._nonfinite, self._first_nonfinite
+
+    def state(self) -> dict:
+        """The window so far (its sums, a sync if it holds rows), for a checkpoint: a resume
+        continues it, so that its mean is that of a run that never stopped."""
+        if self._recorded:
+            self._fold()
+        return {"steps": self.steps, "sums": dict(self._sums), "nonfinite": self._nonfinite,
+                "first_nonfinite": self._first_nonfinite}  # fmt: skip
+
+    def load_state(self, state: dict) -> None:
+        """Continue the window a checkpoint saved (``state``), before the first ``add``."""
+        self.steps = state["steps"]
+        self._sums = {key: float(value) for key, value in state["sums"].items()}
+        self._nonfinite, self._first_nonfinite = state["nonfinite"], state["first_nonfinite"]
+
     def read(self) -> tuple[dict[str, float], int, int]:
         """(means over the window, non-finite steps, first non-finite step or -1); then reset."""
         if self._recorded:
