@@ -29,7 +29,9 @@ def test_epoch_log_reports_the_cost_of_logging_and_validation(make_cfg):
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
-    pattern = r"training ([\d.]+) s; logging and validation ([\d.]+) s = ([\d.]+)%"
+    pattern = (
+        r"training ([\d.]+) s(?: for \d+ steps)?; logging and validation ([\d.]+) s = ([\d.]+)%"
+    )
     epochs = [r for r in records if r.startswith("epoch 1 time:")]
     totals = [r for r in records if r.startswith("training ")]  # the whole run, at its end
     assert len(epochs) == 1 and len(totals) == 1
