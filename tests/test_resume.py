@@ -328,8 +328,10 @@ def test_ctrl_c_to_a_sweep_saves_the_job_and_ends_the_sweep(tmp_path):
     assert not other_dir.exists()  # the sweep ended with the job
     from aegan.sweep_reader import read_sweep
 
-    (job,) = read_sweep(sweep_dir)
+    job, never = read_sweep(sweep_dir)  # the grid's second job never started
     assert job["status"] == "stopped" and "at step 21 (" in job["error"]
+    assert (never["job"], never["status"], never["trainer.keep_checkpoints"]) == (
+        "1", "not started", 3)  # fmt: skip
 
     # as the line says: the same sweep again, with trainer.resume=auto
     assert f"hydra.sweep.dir={sweep_dir} trainer.resume=auto" in line

@@ -264,3 +264,27 @@ def test_a_trained_runs_folder_is_summarised_without_writing_into_it(tmp_path, c
     assert sorted(p.relative_to(run) for p in run.rglob("*")) == before
     assert summarize_main([str(run), "--out", str(tmp_path / "kept")]) == 0
     assert (tmp_path / "kept" / "summary.md").is_file()
+
+
+def test_a_grids_jobs_that_never_started_are_listed(tmp_path, capsys, caplog):
+    """A sweep cut short by Ctrl-C listed only the jobs that had a folder: nothing said the
+    grid had more, nor which settings were left to run."""
+    import json
+
+    from aegan.summarize import main
+
+    run = tmp_path / "sweep" / "0"
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "overrides.yaml").write_text("- model.latent_dim=8\n")
+    (run / "metrics.json").write_text(json.dumps({"val/best_objective": 0.1}))
+    plan = {"jobs": [{"job": str(n), "overrides": [f"model.latent_dim={d}"]}
+                     for n, d in enumerate((8, 16, 32))]}  # fmt: skip
+    (tmp_path / "sweep" / "jobs.json").write_text(json.dumps(plan))
+    assert main([str(tmp_path / "sweep")]) == 0
+    printed = capsys.readouterr().out
+    assert "3 jobs: 1 ok, 2 not started" in printed
+    assert "| 2   | NOT STARTED | 32 " in printed
+    (tmp_path / "sweep" / "jobs.json").write_text('{"jobs": [{"job": 1}]}')
+    assert main([str(tmp_path / "sweep")]) == 0
+    assert "1 job: 1 ok" in capsys.readouterr().out
+    assert "a job that is not a folder and its overrides; the jobs that never" in caplog.text

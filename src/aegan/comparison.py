@@ -49,10 +49,11 @@ NOT_FINISHED = {
     "failed": "it failed",
     "stopped": "it was stopped before its final metrics",
     "unfinished": "no final metrics: still training, or killed",
+    "not started": "it never started",
 }
-# an epoch's training time as the loop logs it (%.4g): the number is checked, not assumed
-# an epoch's clock; the steps it timed, in logs written since they were said (a resumed
-# epoch's clock times only the steps after the resume)
+# an epoch's training time as the loop logs it (%.4g), checked, not assumed; the steps it
+# timed, in logs written since they were said (a resumed epoch's clock times only the steps
+# after the resume)
 EPOCH_TIME = re.compile(r"epoch (\d{1,12}) time: training (\S+) s(?: for (\d{1,12}) steps)?")
 NUMBER = re.compile(r"\d+(\.\d*)?([eE][-+]?\d+)?")  # what %.4g writes; float() takes "nan" too
 

@@ -172,7 +172,7 @@ def summarize(
         cells += [row.get(k) for k in shown_metrics] + ([row["error"]] if with_error else [])
         table.append([cell(c) for c in cells])
 
-    statuses = ("ok", "failed", "stopped", "unfinished", "broken")
+    statuses = ("ok", "failed", "stopped", "unfinished", "broken", "not started")
     counts = {s: sum(row["status"] == s for row in rows) for s in statuses}
     # Hydra writes multirun.yaml in a grid's folder, the Optuna sweeper its results; a
     # folder of single runs has neither

@@ -90,9 +90,10 @@ def _as_job(config: DictConfig) -> Iterator[None]:
         instance.cfg = before
 
 
-def check_every_job(config: DictConfig) -> None:
+def check_every_job(config: DictConfig, planned: list[dict] | None = None) -> None:
     """Each job of the sweep ``config`` describes, composed as Hydra will compose it;
-    ``ConfigError`` naming the first job that cannot work and its swept values."""
+    ``ConfigError`` naming the first job that cannot work and its swept values. A grid's
+    jobs are added to ``planned``: ``{"job": its folder in the sweep's, "overrides": ...}``."""
     parser = OverridesParser.create()
     overrides = sweep_overrides(parser, config)
     for override in overrides:  # a grid of it had no job, and the sweep exited 0
@@ -118,6 +119,9 @@ def check_every_job(config: DictConfig) -> None:
             composed = loader.load_sweep_config(config, job)
             folder = _job_folder(composed, num) if what.startswith("job") else None
             check_run(composed, folder, "hydra.sweep.dir")
+            if folder is not None and planned is not None:
+                sweep_dir = Path(str(composed.hydra.sweep.dir))
+                planned.append({"job": str(folder.relative_to(sweep_dir)), "overrides": job})
         except Exception as err:
             # a mistake, or Hydra's own (a value that cannot be resolved) in its one line
             line = str(err) if isinstance(err, USER_ERRORS) else hydra_error_line(err)

@@ -5,19 +5,66 @@ is resolved, run or expanded, and a damaged one marks its own job only."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
 
 from aegan.engine.run_metrics import EVALUATING
 from aegan.errors import FolderNotFoundError
-from aegan.files import NONFINITE_KEY
+from aegan.files import NONFINITE_KEY, write_json
 from aegan.readback import read_json, read_plain_yaml
+
+log = logging.getLogger("aegan.sweep")
 
 # Keys of runs written before a metric was renamed -> today's key.
 RENAMED_METRICS = {"val/fd": "val/pixel_fd", "test/fd": "test/pixel_fd"}
 FIXED_COLUMNS = ("job", "status", "run_dir", "error", "overrides")
 MAX_OVERRIDES = 1000  # per job; Hydra writes the few given on the command line
+# a grid's jobs as its sweep began (``write_planned_jobs``): those without a folder never
+# started, the sweep cut short (Ctrl-C); a search's trials are not known ahead
+PLANNED_JOBS = "jobs.json"
+MAX_PLANNED = 10_000
+NOT_STARTED = ("the sweep ended before it (stopped?); the same command with "
+               "trainer.resume=auto runs the jobs left")  # fmt: skip
+
+
+def write_planned_jobs(sweep_dir: Path, planned: list[dict]) -> None:
+    """SWEEP_DIR/jobs.json: the grid's jobs (``{"job": folder, "overrides": [...]}``), for
+    ``read_sweep`` to list those that never started; none for a grid too large to list."""
+    if len(planned) <= MAX_PLANNED:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        write_json(sweep_dir / PLANNED_JOBS, {"jobs": planned})
+
+
+def _not_started(root: Path, rows: list[dict]) -> list[dict]:
+    """Rows for the jobs of ``root``'s jobs.json without a folder of their own; a file that
+    is not such a list is passed over (``ValueError`` is the caller's to say)."""
+    path = root / PLANNED_JOBS
+    if not path.is_file():
+        return []
+    jobs = read_json(path).get("jobs")
+    if not isinstance(jobs, list) or len(jobs) > MAX_PLANNED:
+        raise ValueError(f"{path}: not a list of at most {MAX_PLANNED} jobs")
+    seen, rows_out = {row["job"] for row in rows}, []
+    for job in jobs:
+        folder, overrides = (
+            (job.get("job"), job.get("overrides")) if isinstance(job, dict) else (None, None)
+        )
+        if (
+            not isinstance(folder, str)
+            or not isinstance(overrides, list)
+            or not all(isinstance(o, str) for o in overrides)
+        ):
+            raise ValueError(f"{path}: a job that is not a folder and its overrides")
+        if folder in seen:
+            continue
+        row = {"job": folder, "status": "not started", "run_dir": str(root / folder),
+               "error": NOT_STARTED, "overrides": overrides[:MAX_OVERRIDES]}  # fmt: skip
+        for override in row["overrides"]:
+            row[override_key(override)] = _parse_value(override.partition("=")[2])
+        rows_out.append(row)
+    return rows_out
 
 
 def _parse_value(text: str) -> int | float | str:
@@ -137,7 +184,11 @@ def read_sweep(path: str | Path) -> list[dict]:
             error = str(err).removeprefix(f"{run_dir}{os.sep}")
             row["status"], row["error"] = "broken", error
         rows.append(row)
-    return rows
+    try:
+        rows += _not_started(root, rows)
+    except ValueError as err:  # the plan is no result: the jobs' rows stand
+        log.warning("%s; the jobs that never started are not listed", err)
+    return sorted(rows, key=lambda row: natural_key(Path(row["job"])))
 
 
 def _newer(path: Path, than: Path) -> bool:

@@ -29,7 +29,7 @@ from aegan.evaluate_settings import check_evaluate_settings
 from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
 from aegan.sweep_folders import check_sweep_folder
 from aegan.sweep_jobs import check_every_job, check_run, without_hydra
-from aegan.sweep_reader import read_sweep
+from aegan.sweep_reader import read_sweep, write_planned_jobs
 from aegan.tasks.checks import check_number
 
 ELSEWHERE = ", or choose another folder (hydra.run.dir=...)"  # what aegan.bench could do
@@ -72,6 +72,8 @@ class CheckSweepSettings(Callback):
         _refuse_in_one_line(check, config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        planned: list[dict] = []  # a grid's jobs, for the summary of a sweep cut short
+
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=True)
             check_sweep_settings(config.hydra)
@@ -79,9 +81,11 @@ class CheckSweepSettings(Callback):
             sweep_dir = Path(str(config.hydra.sweep.dir))
             check_not_inside_a_run(sweep_dir, "hydra.sweep.dir", itself=True)
             if kwargs.get("config_name") == "train":
-                _mistakes_only(lambda: check_every_job(config))
+                _mistakes_only(lambda: check_every_job(config, planned))
 
         _refuse_in_one_line(check, config)
+        if planned:
+            write_planned_jobs(Path(str(config.hydra.sweep.dir)), planned)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """A job that fails is logged and the sweep goes on; at its end, a script or a
