@@ -84,6 +84,13 @@ class CheckSweepSettings(Callback):
                 _mistakes_only(lambda: check_every_job(config, planned))
 
         _refuse_in_one_line(check, config)
+        self._planned = planned  # written as the first job starts: Hydra has made the folder
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """A grid's jobs into its folder (``jobs.json``), once, as its first job starts: a
+        sweep Hydra refuses after these checks leaves no folder. A launcher that runs its
+        jobs in other processes (joblib, SLURM) has none to write."""
+        planned, self._planned = getattr(self, "_planned", None), None
         if planned:
             write_planned_jobs(Path(str(config.hydra.sweep.dir)), planned)
 
