@@ -61,9 +61,7 @@ def _not_started(root: Path, rows: list[dict]) -> list[dict]:
             continue
         row = {"job": folder, "status": "not started", "run_dir": str(root / folder),
                "error": NOT_STARTED, "overrides": overrides[:MAX_OVERRIDES]}  # fmt: skip
-        for override in row["overrides"]:
-            row[override_key(override)] = _parse_value(override.partition("=")[2])
-        rows_out.append(row)
+        rows_out.append(_with_overrides(row))
     return rows_out
 
 
@@ -157,8 +155,7 @@ def read_sweep(path: str | Path) -> list[dict]:
         stopped_file = run_dir / "stopped.json"
         try:
             row["overrides"] = read_overrides(override_file)
-            for override in row["overrides"]:  # a key given twice: the last, as in Hydra
-                row[override_key(override)] = _parse_value(override.partition("=")[2])
+            _with_overrides(row)
             # exists(), not is_file(): a folder or FIFO in a result file's place is damage
             if stopped_file.exists():  # first: a stop in the final evaluation leaves both
                 stopped = read_json(stopped_file)
@@ -189,6 +186,14 @@ def read_sweep(path: str | Path) -> list[dict]:
     except ValueError as err:  # the plan is no result: the jobs' rows stand
         log.warning("%s; the jobs that never started are not listed", err)
     return sorted(rows, key=lambda row: natural_key(Path(row["job"])))
+
+
+def _with_overrides(row: dict) -> dict:
+    """``row`` with each of its ``overrides`` by its key (a key given twice: the last, as
+    in Hydra), its value a number where it is one."""
+    for override in row["overrides"]:
+        row[override_key(override)] = _parse_value(override.partition("=")[2])
+    return row
 
 
 def _newer(path: Path, than: Path) -> bool:

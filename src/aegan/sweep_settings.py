@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.cli import report_error
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, check_not_in_use
 from aegan.engine.run_dir import check_not_inside_a_run, check_run_folder
-from aegan.engine.run_record import earlier_run
+from aegan.engine.run_record import trained_run_holding
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
@@ -125,7 +125,7 @@ def _check_log_file(config: DictConfig, run_dir: Path) -> None:
     folder = Path(name).expanduser().absolute().parent
     if folder == run_dir.expanduser().absolute():
         return
-    trained = next((p for p in (folder, *folder.parents) if earlier_run(p) is not None), None)
+    trained = trained_run_holding(folder)
     if trained is not None:
         raise ConfigError(
             f"hydra.job_logging.handlers.file.filename={name} is not allowed: it is in the "

@@ -14,7 +14,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
-from aegan.engine.run_record import earlier_run
+from aegan.engine.run_record import earlier_run, trained_run_holding
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.files import free_name
 from aegan.logger import flatten_config
@@ -47,10 +47,11 @@ def check_not_inside_a_run(folder: Path, key: str, *, itself: bool = False) -> N
     run's folder: a run there would put its files among that run's, and a sweep's reader
     would take it for one of its jobs."""
     folder = folder.expanduser().absolute()
-    for parent in ([folder] if itself else []) + list(folder.parents):
-        if earlier_run(parent) is None:
-            continue
-        where = "holds a trained run" if parent == folder else f"is inside the trained run {parent}"
+    trained = trained_run_holding(folder, itself=itself)
+    if trained is not None:
+        where = (
+            "holds a trained run" if trained == folder else f"is inside the trained run {trained}"
+        )
         raise ConfigError(f"{key}={folder} {where}; choose a folder outside it")
 
 

@@ -25,6 +25,13 @@ def earlier_run(run_dir: Path) -> Path | None:
     return None
 
 
+def trained_run_holding(folder: Path, *, itself: bool = True) -> Path | None:
+    """The trained run (``earlier_run``) that ``folder`` is (``itself``) or lies inside,
+    the nearest; None where there is none."""
+    above = (folder, *folder.parents) if itself else folder.parents
+    return next((p for p in above if earlier_run(p) is not None), None)
+
+
 def run_folder_of(path: Path) -> Path:
     """The run folder whose record speaks for the checkpoint file ``path``: RUN for
     ``RUN/checkpoints/X.pt`` and a branch's ``RUN/checkpoints/past-step-N/X.pt``, else the
@@ -46,7 +53,7 @@ def stray_checkpoint(path: Path) -> str | None:
                 f"earlier step, not of that run's weights")  # fmt: skip
     if (folder / "checkpoints").is_dir() or (folder / ".hydra").is_dir():
         return f"{path} lies beside the run {folder}, not in its checkpoints folder"
-    inside = next((p for p in folder.parents if earlier_run(p) is not None), None)
+    inside = trained_run_holding(folder, itself=False)
     if inside is not None:
         return f"{path} lies inside the trained run {inside}"
     return None
