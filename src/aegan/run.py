@@ -184,6 +184,14 @@ def load_run(
     for name, given in (("overrides", overrides), ("searchpath", searchpath)):
         if not isinstance(given, (list, tuple)) or not all(isinstance(x, str) for x in given):
             raise ConfigError(f"{name}={given!r:.80} is not allowed: it must be a list of strings")
+    for override in overrides:  # composed without Hydra's job: its settings reach nothing
+        key = override.partition("=")[0].lstrip("+~")
+        if key == "hydra" or key.startswith(("hydra.", "hydra/")):
+            raise ConfigError(
+                f"overrides: {override!r:.80} is not allowed: reading a run back makes no "
+                "folder, log or job, so hydra settings change nothing; config folders go in "
+                "searchpath=[...]"
+            )
     listed = f"hydra.searchpath=[{','.join(searchpath)}]"  # as compose_config passes it
     if searchpath and (missing := missing_searchpath([listed])):  # Hydra would only warn
         raise ConfigError(missing.replace("hydra.searchpath: ", "searchpath: ", 1))
