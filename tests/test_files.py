@@ -5,6 +5,7 @@ import json
 import math
 import os
 import re
+import stat
 
 import pytest
 import torch
@@ -24,6 +25,19 @@ def test_atomic_write_makes_missing_folders_and_replaces_a_file(tmp_path):
     atomic_write_bytes(path, memoryview(b"second, longer"))  # the folders exist now
     assert path.read_bytes() == b"second, longer"
     assert sorted(p.name for p in path.parent.iterdir()) == ["file.bin"]
+
+
+def test_a_new_file_has_the_umask_s_mode_and_a_replaced_one_keeps_its_own(tmp_path):
+    fresh, kept = tmp_path / "metrics.json", tmp_path / "last.pt"
+    atomic_write_bytes(fresh, b"{}")  # as open() makes it: readable beside train.log
+    (tmp_path / "train.log").write_text("")
+    assert stat.S_IMODE(fresh.stat().st_mode) == stat.S_IMODE(
+        (tmp_path / "train.log").stat().st_mode
+    )
+    kept.write_bytes(b"old")
+    kept.chmod(0o640)  # the user's own choice stays
+    atomic_write_bytes(kept, b"new")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640
 
 
 def test_the_new_bytes_are_written_to_a_hidden_temporary_file_in_the_same_folder(

@@ -21,6 +21,18 @@ from aegan.errors import ConfigError
 NONFINITE_KEY = "_nonfinite"  # metrics.json: {key: "nan" | "inf" | "-inf"} for the nulls
 
 
+def _process_umask() -> int:
+    """The umask, read at import: setting it to learn it is not safe once threads (a
+    TensorBoard writer's) may create files."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes 0600 files; a run's record is read by whoever may read its train.log
+NEW_FILE_MODE = 0o666 & ~_process_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
     """Write ``data`` to ``path``: temp file in the same folder -> fsync -> rename -> fsync
     the folder. On any failure the temp file goes and ``path`` is as it was."""
@@ -31,6 +43,7 @@ def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
     except OSError as err:  # the temp file's random name would mean nothing to the reader
         raise OSError(err.errno, err.strerror, str(path)) from err
     try:
+        os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode) if path.exists() else NEW_FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
