@@ -142,8 +142,8 @@ def test_a_folder_that_cannot_take_the_file_is_one_clear_error(tmp_path):
         save_checkpoint(a_state(), folder, step=7, keep=1, is_best=False)
     assert re.fullmatch(  # the path that failed, not the file it was for
         rf"could not write the checkpoint {folder} \(File exists\); no checkpoint was written yet\. "
-        rf"Make that path writable \(or move it away\), then continue with "
-        rf"trainer\.resume={folder.parent}",
+        rf"Make that path writable \(or move it away\), then continue in its folder with "
+        rf"trainer\.resume={folder.parent} hydra\.run\.dir={folder.parent}",
         str(caught.value),
     )
 

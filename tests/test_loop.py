@@ -66,7 +66,8 @@ def test_the_stop_message_says_where_and_how_to_continue(tmp_path):
     folder = tmp_path / "checkpoints"
     assert str(interrupted(tmp_path, 5)) == (
         "stopped by SIGTERM at step 5 (epoch 1/3, batch 5/8); saved "
-        f"{folder}/last.pt. Continue with the same command and trainer.resume={tmp_path}"
+        f"{folder}/last.pt. Continue in its folder with the same command and "
+        f"trainer.resume={tmp_path} hydra.run.dir={tmp_path}"
     )
     assert str(interrupted(tmp_path, 8)).startswith(
         "stopped by SIGTERM at step 8 (end of epoch 1/3); saved"

@@ -324,7 +324,8 @@ def test_ctrl_c_to_a_sweep_saves_the_job_and_ends_the_sweep(tmp_path):
     run_dir, other_dir = sweep_dir / "0", sweep_dir / "1"
     at_stop = last_state(run_dir)
     assert at_stop["step"] == 21
-    assert f"trainer.resume={run_dir} (sweep job 0:" in line and "keep_checkpoints=2" in line
+    assert f"trainer.resume={run_dir} hydra.run.dir={run_dir} (sweep job 0:" in line
+    assert "keep_checkpoints=2" in line
     assert not other_dir.exists()  # the sweep ended with the job
     from aegan.sweep_reader import read_sweep
 

@@ -167,7 +167,8 @@ def test_full_disk_outside_checkpoints_is_one_clear_error(make_cfg, monkeypatch)
     last = Path(cfg.paths.output_dir) / "checkpoints" / "last.pt"
     assert str(caught.value) == (
         f"No space left on device while writing {sprite}; the last good checkpoint is {last}. "
-        f"Make room, then continue with trainer.resume={cfg.paths.output_dir}"
+        f"Make room, then continue in its folder with trainer.resume={cfg.paths.output_dir} "
+        f"hydra.run.dir={cfg.paths.output_dir}"
     )
     assert isinstance(caught.value, USER_ERRORS)  # the command line shows it as one line
     assert load_checkpoint(last)["step"] == 31

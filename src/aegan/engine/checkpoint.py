@@ -76,14 +76,20 @@ def disk_full(err: OSError) -> bool:
     return err.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
+def continue_in(run_dir: Path) -> str:
+    """The overrides that continue a stopped run in its own folder: ``trainer.resume`` alone
+    would go on in a new one, leaving the run's history in two."""
+    return f"trainer.resume={run_dir} hydra.run.dir={run_dir}"
+
+
 def after_failed_write(err: OSError, run_dir: Path) -> str:
     """What a failed write into ``run_dir`` kept and how to go on, for its one line: "the last
     good checkpoint is ... Make room (a full disk; else: make that path writable), then
-    continue with trainer.resume=RUN_DIR"."""
+    continue in its folder with trainer.resume=RUN_DIR hydra.run.dir=RUN_DIR"."""
     remedy = "Make room" if disk_full(err) else "Make that path writable (or move it away)"
     return (
-        f"{last_good_checkpoint(run_dir / 'checkpoints')}. {remedy}, then continue with "
-        f"trainer.resume={run_dir}"
+        f"{last_good_checkpoint(run_dir / 'checkpoints')}. {remedy}, then continue in its "
+        f"folder with {continue_in(run_dir)}"
     )
 
 

@@ -17,7 +17,7 @@ import torch
 
 from aegan.contract import Task
 from aegan.data import DeviceBatches, ImageData
-from aegan.engine.checkpoint import save_checkpoint
+from aegan.engine.checkpoint import continue_in, save_checkpoint
 from aegan.engine.context import RunContext
 from aegan.engine.device import eval_batch_size, evaluation_threads, seed_rank_stream
 from aegan.engine.distributed import broadcast_buffers
@@ -231,8 +231,8 @@ def _stop(run: RunContext, window: ScalarWindow, progress, trainer_cfg, steps_pe
         torch.distributed.barrier()  # no rank exits before rank 0 has saved
     raise TrainingInterrupted(
         f"stopped by {run.stop.name} at {_position(progress, trainer_cfg, steps_per_epoch)}; "
-        f"saved {run.checkpoint_dir / 'last.pt'}. Continue with the same command and "
-        f"trainer.resume={run.checkpoint_dir.parent}",
+        f"saved {run.checkpoint_dir / 'last.pt'}. Continue in its folder with the same "
+        f"command and {continue_in(run.checkpoint_dir.parent)}",
         run.stop.signal_number,
         progress.step,
     )
