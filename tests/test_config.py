@@ -6,7 +6,7 @@ import pytest
 import torch
 from hydra.errors import ConfigCompositionException
 
-from aegan.amp import Amp, resolve_precision
+from aegan.amp import Amp, emulated_bf16, resolve_precision
 from aegan.config import validate_config
 from aegan.engine.checkpoint import load_checkpoint
 from aegan.errors import ConfigError
@@ -91,3 +91,13 @@ def test_auto_precision_is_bf16_only_where_the_device_has_it_natively(tmp_path: 
     train(cfg)
     state = load_checkpoint(tmp_path / "checkpoints" / "last.pt")
     assert state["config"]["trainer"]["precision"] == native
+
+
+def test_bf16_asked_for_on_a_cpu_without_it_is_warned_of(monkeypatch):
+    """An explicit bf16 runs as asked, told that it is emulated: several times slower."""
+    for native in (True, False):
+        monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda n=native: n)
+        warning = emulated_bf16("bf16", CPU)
+        assert (warning is None) == native
+    assert warning.startswith("trainer.precision=bf16: this CPU has no native bf16")
+    assert emulated_bf16("fp32", CPU) is emulated_bf16("bf16", torch.device("meta")) is None

@@ -28,6 +28,16 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return "bf16"  # meta: a config checked without a device
 
 
+def emulated_bf16(precision: str, device: torch.device) -> str | None:
+    """A warning where ``precision`` is bf16 on a CPU without native bf16 kernels, else None."""
+    if precision != "bf16" or device.type != "cpu" or torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return None
+    return (
+        "trainer.precision=bf16: this CPU has no native bf16 (AVX-512 or AMX), so it is emulated "
+        "and runs several times slower than fp32; trainer.precision=auto takes fp32 here"
+    )
+
+
 class Amp:
     """Autocast plus an optional GradScaler shared by every optimizer of a task.
 

@@ -21,7 +21,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.amp import Amp, resolve_precision
+from aegan.amp import Amp, emulated_bf16, resolve_precision
 from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR, literal, validate_config
 from aegan.contract import can
@@ -93,6 +93,8 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
         cfg.trainer.precision = resolve_precision(asked, resolve_device(cfg.trainer.device))
     if asked != cfg.trainer.precision:
         log.info("trainer.precision=%s: %s on this device", asked, cfg.trainer.precision)
+    if slow := emulated_bf16(cfg.trainer.precision, resolve_device(cfg.trainer.device)):
+        log.warning("%s", slow)
     run_dir = Path(cfg.paths.output_dir)
     # one process at a time in the folder, before it is checked for a trained run
     with hold_run_folder(run_dir, TRAIN_ELSEWHERE):
