@@ -84,7 +84,8 @@ def test_no_sweep_goes_into_a_trained_runs_folder(cli, trained):
      ("aegan.train", ["hydra.run.dir={run}", "trainer.resume=auto", "data.subset=null"],
       "other settings (data.subset=2000 there, null here)"),  # as typed, not Python's None
      ("aegan.evaluate", ["run={run}", "samples=0"], "samples=0 is not allowed"),
-     ("aegan.evaluate", ["run={run}", "checkpoint=middle"], "checkpoint='middle' is not allowed")],
+     ("aegan.evaluate", ["run={run}", "checkpoint=middle"], "checkpoint='middle' is not allowed"),
+     ("aegan.evaluate", ["run={run}", "metrics=[fd]"], "'fd' needs a model that can sample")],
 )  # fmt: skip
 def test_a_refused_command_writes_nothing_in_the_trained_run(cli, trained, module, args, message):
     """Each was refused after Hydra had opened its log in the run's folder: a line in the

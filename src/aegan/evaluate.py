@@ -11,6 +11,7 @@ import logging
 import shlex
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError, NonFinit
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.files import write_json
 from aegan.hydra_job import back_to_launch_folder
+from aegan.logfile import drop_held_log, hold_run_log
 from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
 from aegan.metrics.registry import METRICS, Evaluation, check_metrics
 from aegan.metrics.registry import evaluate as evaluate_metrics
@@ -187,9 +189,13 @@ def log_dir_of(run: object) -> str:
 OmegaConf.register_new_resolver("aegan.evaluate_log_dir", log_dir_of, replace=True)
 
 
-def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ()) -> None:
+def evaluate_run(
+    cfg: DictConfig, stop: StopRequest, searchpath: list[str] = (),
+    begun: Callable[[], None] = lambda: None,
+) -> None:  # fmt: skip
     """What ``main`` does; ``stop`` (a signal since the start) ends it before a metric with
-    RUN_DIR/stopped.json and the signal's exit code."""
+    RUN_DIR/stopped.json and the signal's exit code; ``begun`` is called once the run, its
+    data and the metrics are checked, before the first metric."""
     check_evaluate_settings(cfg)
     # where the results go, before the data is read and long before they are computed
     checkpoint = resolve_checkpoint(cfg.run, cfg.checkpoint)
@@ -200,10 +206,12 @@ def evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str] = ())
     run_dir = run_dir_of(checkpoint)
     check_layout(run_dir)
     with hold_run_folder(run_dir):  # not while a run trains or is evaluated there
-        _evaluate_run(cfg, stop, searchpath)
+        _evaluate_run(cfg, stop, searchpath, begun)
 
 
-def _evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str]) -> None:
+def _evaluate_run(
+    cfg: DictConfig, stop: StopRequest, searchpath: list[str], begun: Callable[[], None]
+) -> None:
     """``evaluate_run``'s work, in the run's folder held by this process."""
     # as typed: composed again as a training command line's, their escapes (\${) still hold
     given = [str(o) for o in OmegaConf.to_container(cfg.overrides, resolve=False)]
@@ -214,6 +222,7 @@ def _evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str]) -> 
     )  # fmt: skip
     scope = Scope.of_data(Settings.of(cfg), run.data, key="metrics")
     check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)
+    begun()
     try:
         metrics = evaluate_task(run.task, run.data, cfg, stop=stop, run_dir=run.path, prefix="")
     except NonFiniteError as err:  # finite weights whose outputs overflow
@@ -241,13 +250,18 @@ def _evaluate_run(cfg: DictConfig, stop: StopRequest, searchpath: list[str]) -> 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     searchpath = list(HydraConfig.get().searchpath) if HydraConfig.initialized() else []
-    back_to_launch_folder(log)  # run=, cache_dir and the overrides' paths are the user's
-    # signals from the start: one that comes while the run is read stops before any metric
-    with (
-        one_line_errors(USER_ERRORS, debug=cfg.debug is True, logger=log),
-        stop_on_signals() as stop,
-    ):
-        evaluate_run(cfg, stop, searchpath)
+    # a refused evaluation writes no evaluate.log: its lines are held until it begins
+    write_held_log = hold_run_log()
+    try:
+        back_to_launch_folder(log)  # run=, cache_dir and the overrides' paths are the user's
+        # signals from the start: one that comes while the run is read stops before any metric
+        with (
+            one_line_errors(USER_ERRORS, debug=cfg.debug is True, logger=log),
+            stop_on_signals() as stop,
+        ):
+            evaluate_run(cfg, stop, searchpath, begun=write_held_log)
+    finally:
+        drop_held_log()  # where it never began: nothing of it in the run's folder
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ class RunLogHandler(logging.FileHandler):
     kept there instead (``hold_run_log``)."""
 
     held: list[logging.LogRecord] | None = None
+    created = False  # the file did not exist before this handler opened it
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.held is not None:
@@ -46,6 +47,7 @@ class RunLogHandler(logging.FileHandler):
             kind = None
         if kind is not None:
             raise _refused(path, f"it is {kind}, not a log file")
+        self.created = not os.path.lexists(path)
         try:
             fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
         except OSError as err:
@@ -81,3 +83,15 @@ def hold_run_log() -> Callable[[], None]:
                 handler.emit(record)
 
     return write
+
+
+def drop_held_log() -> None:
+    """A command refused while its lines were held: they are dropped (and the lines still
+    to come), and a log file it created is removed while empty, so that the run's folder
+    is as it was."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, RunLogHandler) and handler.held is not None:
+            handler.held = []
+            path = handler.baseFilename
+            if handler.created and os.path.isfile(path) and os.path.getsize(path) == 0:
+                os.unlink(path)
