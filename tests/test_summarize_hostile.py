@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from aegan.errors import ConfigError
 from aegan.summarize import main as summarize_main
+from aegan.summarize import summarize
 from aegan.sweep_reader import read_sweep
 
 # "billion laughs": a few hundred bytes of aliases that expand to 9**7 items
@@ -194,6 +196,45 @@ def test_help_still_works(capsys):
     with pytest.raises(SystemExit) as info:
         summarize_main(["--help"])
     assert info.value.code == 0 and "--objective" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [([""], "MULTIRUN_DIR='' is not allowed: it must be a sweep's folder"),
+     ([" "], "MULTIRUN_DIR=' ' is not allowed"),
+     (["SWEEP", "--out", ""], "--out='' is not allowed: it must be a folder for summary.csv")],
+)  # fmt: skip
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(
+    tmp_path, capsys, monkeypatch, args, message
+):
+    """``""`` was Path(""), the current folder: every run under it was summarised, and
+    summary.csv and summary.md written into it."""
+    sweep = make_sweep(tmp_path / "sweep")
+    monkeypatch.chdir(sweep)
+    assert summarize_main([str(sweep) if a == "SWEEP" else a for a in args]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"error: {message}" + err.partition(message)[2]
+    assert err.count("\n") == 1 and not list(sweep.glob("summary.*"))
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"), [("", "''"), ("  ", "'  '"), (None, "null"), (123, "123")]
+)
+def test_read_sweep_and_summarize_refuse_what_is_no_path_in_one_line(
+    tmp_path, monkeypatch, path, shown
+):
+    """``read_sweep("")`` read every run under the current folder; None and 123 were a
+    TypeError from inside pathlib."""
+    sweep = make_sweep(tmp_path / "sweep")
+    monkeypatch.chdir(sweep)
+    with pytest.raises(ConfigError, match=f"^path={shown} is not allowed: it must be a sweep"):
+        read_sweep(path)
+    with pytest.raises(ConfigError, match=f"^path={shown} is not allowed"):
+        summarize(path)
+    if path is not None:  # out=None: the sweep's own folder
+        with pytest.raises(ConfigError, match=f"^out={shown} is not allowed"):
+            summarize(sweep, out=path)
+    assert not list(sweep.glob("summary.*"))
 
 
 def test_a_mistyped_objective_names_the_metric_meant(tmp_path, capsys):

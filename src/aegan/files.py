@@ -115,6 +115,16 @@ def write_json(path: Path, values: dict[str, Any]) -> None:
     atomic_write_bytes(path, text.encode())
 
 
+def given_path(key: str, value: Any, allowed: str) -> Path:
+    """``value``, a path the caller gave, as a ``Path``, else ``ConfigError`` naming ``key``
+    and what is ``allowed``: an empty or blank one would silently mean the current folder,
+    and what is no path a ``TypeError`` from inside pathlib."""
+    text = os.fspath(value) if isinstance(value, os.PathLike) else value
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{key}={value!r:.80} is not allowed: it must be {allowed}")
+    return Path(text)
+
+
 def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
     """Raise ``ConfigError`` unless ``value`` is a path (``~`` allowed) that is or can become a
     folder: non-empty text, no file at it or above it, no name too long. Returns whether the

@@ -30,7 +30,7 @@ from aegan.engine.run_metrics import TRAINING_PREFIXES, read_metrics
 from aegan.engine.run_record import stray_checkpoint
 from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFoundError
-from aegan.files import check_folder
+from aegan.files import check_folder, given_path
 from aegan.memory import check_memory
 from aegan.readback import shown_value
 from aegan.record import record_config
@@ -173,8 +173,7 @@ def load_run(
     the run's data settings read other images than it trained on (files added to its image
     folder, say), "warn" (one line) or "refuse".
     """
-    if not isinstance(path, (str, os.PathLike)) or (isinstance(path, str) and not path.strip()):
-        raise ConfigError(f"path={path!r:.80} is not allowed: it must be a run dir or a .pt file")
+    path = given_path("path", path, "a run dir or a .pt file")
     if changed_data not in ("warn", "refuse"):
         raise ConfigError(
             f"changed_data={changed_data!r:.80} is not allowed; choose warn or refuse"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from aegan.engine.run_dir import check_not_inside_a_run
 from aegan.errors import ConfigError
-from aegan.files import atomic_write_bytes
+from aegan.files import atomic_write_bytes, given_path
 from aegan.readback import read_plain_yaml
 from aegan.sweep_reader import FIXED_COLUMNS, natural_key, override_key, read_sweep
 from aegan.tables import cell, markdown_table, printable
@@ -31,6 +31,7 @@ HIDDEN_PREFIXES = ("train/", "eval/", "classifier/")
 # classifier, trained on the job's own training images (data.subset, data.val_size)
 SAMPLE_PROTOCOL = ("gen/samples", "classifier/test_accuracy")
 MAX_OPTUNA_PARAMS = 50  # shown on the "optuna best" line
+OUT_FOLDER = "a folder for summary.csv and summary.md"
 
 
 def _sort_key(row: dict, objective: str) -> tuple[int, float, list[int | str]]:
@@ -137,7 +138,8 @@ def summarize(
 ) -> str:
     """Write ``summary.csv`` and ``summary.md`` for the sweep in ``path`` (``summary_folder``
     says where); return the text."""
-    root = Path(path)
+    root = given_path("path", path, "a sweep's folder")
+    out = None if out is None else given_path("out", out, OUT_FOLDER)
     rows = read_sweep(root)
     if not rows:
         raise FileNotFoundError(f"no job folders (with .hydra/overrides.yaml) under {root}")
@@ -246,30 +248,31 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m aegan.summarize",
         description="Table of a Hydra sweep's jobs: overrides, final metrics, failures.",
     )
-    parser.add_argument("multirun_dir", type=Path, help="the sweep folder (hydra.sweep.dir)")
+    # text, not Path: Path("") is ".", and an empty name would summarise the current folder
+    parser.add_argument("multirun_dir", help="the sweep folder (hydra.sweep.dir)")
     parser.add_argument(
         "--objective",
         default=DEFAULT_OBJECTIVE,
         help=f"metric to sort by, lower is better (default: {DEFAULT_OBJECTIVE})",
     )
-    parser.add_argument(
-        "--out", type=Path, help="where summary.csv and summary.md go (default: MULTIRUN_DIR)"
-    )
+    parser.add_argument("--out", help="where summary.csv and summary.md go (default: MULTIRUN_DIR)")
     try:
         args = parser.parse_args(argv)
     except _UsageError as err:
         print(f"error: {err} (python -m aegan.summarize --help says more)", file=sys.stderr)
         return 2
-    try:
-        text = summarize(args.multirun_dir, objective=args.objective, out=args.out)
+    try:  # named as typed here; summarize() names its own arguments
+        root = given_path("MULTIRUN_DIR", args.multirun_dir, "a sweep's folder")
+        out = None if args.out is None else given_path("--out", args.out, OUT_FOLDER)
+        text = summarize(root, objective=args.objective, out=out)
     except (OSError, ConfigError) as err:  # no sweep there, a metric of none of its jobs, or
         # the summary cannot be written where asked
         print(f"error: {printable(str(err))}", file=sys.stderr)
         return 2
     print(text, end="")
-    out_dir = summary_folder(args.multirun_dir, args.out)
+    out_dir = summary_folder(root, out)
     if out_dir is None:
-        print(f"\nnot written: {args.multirun_dir} is a trained run's folder, which only its own "
+        print(f"\nnot written: {root} is a trained run's folder, which only its own "
               "run writes; to keep the summary, name a folder with --out DIR")  # fmt: skip
     else:
         print(f"\nwritten: {out_dir / 'summary.csv'}, {out_dir / 'summary.md'}")

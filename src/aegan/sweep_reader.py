@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aegan.engine.run_metrics import EVALUATING
 from aegan.errors import FolderNotFoundError
-from aegan.files import NONFINITE_KEY, write_json
+from aegan.files import NONFINITE_KEY, given_path, write_json
 from aegan.readback import read_json, read_plain_yaml
 
 log = logging.getLogger("aegan.sweep")
@@ -136,7 +136,7 @@ def read_sweep(path: str | Path) -> list[dict]:
     one of the row's own keys is ``override:KEY`` (``override:status``), a metric named like
     one of those or like an override is ``metric:KEY``.
     """
-    root = Path(path)
+    root = given_path("path", path, "a sweep's folder")
     if not root.is_dir():
         what = "does not exist" if not root.exists() else "is not a folder"
         raise FolderNotFoundError(f"{root} {what}: a sweep's folder holds one folder per job")
