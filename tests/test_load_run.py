@@ -8,7 +8,7 @@ import torch
 
 import aegan
 from aegan.engine import load_checkpoint
-from aegan.errors import CheckpointError
+from aegan.errors import CheckpointError, ConfigError, DataNotFoundError
 from aegan.train import train
 from conftest import TINY_AE
 
@@ -108,6 +108,27 @@ def test_load_run_says_what_is_wrong_with_its_arguments(trained_ae_run, tmp_path
     (run / "metrics.json").write_text("{broken")
     assert aegan.load_run(run).metrics == {}
     assert any("Run.metrics is empty" in r.getMessage() for r in caplog.records)
+
+
+def test_a_data_dir_that_is_not_there_is_refused_unless_a_download_goes_there(
+    trained_ae_run, tmp_path, monkeypatch
+):
+    """A typo in data_dir was passed over without a word: the data was read from the run's
+    own folder or the Debian package's. Asked to download, the download goes there."""
+    typo = tmp_path / "typo"
+    with pytest.raises(ConfigError, match=f"^data_dir={typo} does not exist; name a folder"):
+        aegan.load_run(trained_ae_run, data_dir=typo)
+    with pytest.raises(ConfigError, match="^data_dir=/nonexistent/typo does not exist"):
+        aegan.load_run(trained_ae_run, data_dir="/nonexistent/typo")
+    import aegan.data.sources as sources
+
+    tried = []
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_MNIST", tmp_path / "no_package")
+    monkeypatch.setattr(sources, "_try_apt_install", lambda name: "not here")
+    monkeypatch.setattr(sources, "_try_torchvision_download", lambda *args: tried.append(args))
+    with pytest.raises(DataNotFoundError, match=f"torchvision download into {typo}"):
+        aegan.load_run(trained_ae_run, data_dir=typo, overrides=["data.download=true"])
+    assert tried == [("FashionMNIST", typo)]
 
 
 def test_a_run_from_before_a_model_setting_goes_on_with_resume_auto(cli, tmp_path):

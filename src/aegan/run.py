@@ -164,9 +164,10 @@ def load_run(
     ``checkpoint``: "last" (the weights training ended with: the ones the run's
     ``metrics.json`` describes) or "best" (refused when ``path`` is a file). The data is read
     again as the run's data section says, from its ``data.root`` or else from yours:
-    ``data_dir``, else your ``paths.data_dir`` (``AEGAN_DATA_DIR``), then the folder the
-    run read it from, which is never written. Nothing is downloaded unless ``overrides``
-    set ``data.download=true``; a download goes into your folder.
+    ``data_dir`` (refused where it does not exist, unless a download makes it), else your
+    ``paths.data_dir`` (``AEGAN_DATA_DIR``), then the folder the run read it from, which is
+    never written. Nothing is downloaded unless ``overrides`` set ``data.download=true``; a
+    download goes into your folder.
     ``overrides`` change the run's settings as on the training command line, and may name
     your own classes; ``searchpath`` adds your own config folders (``file://DIR``,
     ``pkg://package``), as ``hydra.searchpath`` did for training. ``changed_data``: when
@@ -195,14 +196,20 @@ def load_run(
     if searchpath and (missing := missing_searchpath([listed])):  # Hydra would only warn
         raise ConfigError(missing.replace("hydra.searchpath: ", "searchpath: ", 1))
     if data_dir is not None:  # yours: where the data is read again
-        check_folder(
-            "data_dir", os.fspath(data_dir) if isinstance(data_dir, os.PathLike) else data_dir
-        )
+        data_dir = os.fspath(data_dir) if isinstance(data_dir, os.PathLike) else data_dir
+        data_dir_exists = check_folder("data_dir", data_dir)
     checkpoint_path = resolve_checkpoint(path, checkpoint)
     state = load_checkpoint(checkpoint_path)
     config = record_config(
         state, path=checkpoint_path, overrides=list(overrides), searchpath=list(searchpath)
     )
+    # a folder named but not there (a typo) would be passed over for the run's own: only a
+    # download (data.download=true, the user's) makes it
+    if data_dir is not None and not data_dir_exists and not config.data.get("download"):
+        raise ConfigError(
+            f"data_dir={data_dir} does not exist; name a folder that holds the data, or "
+            "download it there with overrides=['data.download=true']"
+        )
     torch_device = resolve_device(device, key="device")
     run_dir = run_dir_of(checkpoint_path)
     with open_dict(config):  # the folder it was read from, whatever the record says
