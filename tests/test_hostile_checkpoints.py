@@ -318,6 +318,26 @@ def test_an_override_of_load_run_is_blamed_as_the_users(ae):
         load_run(ae[0], overrides=["model.latent_dim=8"])
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("model.latent_dim=abc", "model.latent_dim='abc' is not allowed: it must be an integer"),
+     ("model.hidden_dims=[64,x]", "model.hidden_dims[1]='x' is not allowed"),
+     ("model.optimizer={lr: abc}", "model.optimizer.lr='abc' is not allowed"),
+     ("model.net.latent_dim=8", "conf/ sets it from model.latent_dim (32)")],
+)  # fmt: skip
+def test_a_value_of_the_users_overrides_is_not_blamed_on_the_checkpoint(
+    ae, tmp_path, override, message
+):
+    """``CheckpointError: .../last.pt: model.latent_dim='abc' is not allowed``: the user's
+    own override was named as the file's damage. A value from the record still names it."""
+    with pytest.raises(ConfigError, match=re.escape(message)) as refused:
+        load_run(ae[0], overrides=[override])
+    assert type(refused.value) is ConfigError and "last.pt" not in str(refused.value)
+    path = saved(changed(ae[1], "config.model.latent_dim", "abc"), tmp_path)
+    with pytest.raises(CheckpointError, match=re.escape(f"{path}: model.latent_dim='abc'")):
+        load_run(path, overrides=["model.loss=bce"])  # another key's override: still the file's
+
+
 def test_an_explicit_resume_says_another_seed_is_not_used(ae, tmp_path, caplog):
     """The checkpoint's random state goes on: ``seed=3`` changed nothing, without a word."""
     more = ["trainer.epochs=2", f"trainer.resume={ae[0]}"]

@@ -53,6 +53,10 @@ class _OneLine:
 class ConfigError(_OneLine, ValueError):
     """A setting that cannot work; the message names the key, the value and what is allowed."""
 
+    # the settings whose values it refuses, where the check knows them (``check_settings``):
+    # a reader of a run tells the user's overrides from the run's record by them
+    keys: tuple[str, ...] = ()
+
 
 class CheckpointError(_OneLine, ValueError):
     """A checkpoint or run folder that cannot be used or written; the message names the file."""

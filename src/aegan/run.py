@@ -217,6 +217,8 @@ def load_run(
     try:  # the stored values against conf/, as a command line's
         check_settings(config, reference(CONF_DIR, option_choices(config, CONF_DIR)))
     except ConfigError as err:
+        if _overridden(err.keys, overrides):  # the user's own value, not the record's
+            raise
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
     if data_dir is None:  # yours too, from conf/ and the environment: as training checks it
         check_folder("paths.data_dir", config.paths.data_dir)
@@ -271,6 +273,13 @@ def load_run(
         path=run_dir, checkpoint=checkpoint_path, config=config, task=task, data=data,
         device=torch_device, step=state["step"], epoch=state["epoch"], metrics=metrics,
     )  # fmt: skip
+
+
+def _overridden(keys: Sequence[str], overrides: Sequence[str]) -> bool:
+    """Whether one of ``keys`` (``model.channels[1]``) is set by one of ``overrides``: by
+    itself, or by a section or option above it (``model.channels=[...]``, ``model=vae``)."""
+    given = {o.partition("=")[0].lstrip("+~") for o in overrides}  # as record_config reads them
+    return any(key == o or key.startswith((f"{o}.", f"{o}[")) for key in keys for o in given)
 
 
 def _of_these_weights(metrics: dict, step: int, run_dir: Path, checkpoint: Path) -> dict:

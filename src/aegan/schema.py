@@ -200,26 +200,34 @@ def _resolved(node: Any, key: Any, full: str) -> Any:
 
 def _walk(cfg: DictConfig, node: DictConfig, ref: Any, prefix: str) -> None:
     for key in node:
-        full = f"{prefix}{key}"
-        child = node._get_node(key)
-        want = ref.get(key, MISSING) if isinstance(ref, dict) else MISSING
-        if want is MISSING and isinstance(ref, dict) and prefix[:-1] in CLOSED_SECTIONS:
-            raise ConfigError(_not_a_setting(full, ref))
-        if OmegaConf.is_dict(child) and not child._is_interpolation():
-            if want is not MISSING and want is not None and not isinstance(want, dict):
-                raise ConfigError(
-                    f"{full} is not allowed: it must be {kind_of(want) or 'a plain value'}, "
-                    "not a mapping"
-                )
-            _walk(cfg, child, want if isinstance(want, dict) else MISSING, f"{full}.")
-            continue
-        if child._is_interpolation() and child._value() == want:
-            continue  # conf/'s own interpolation (${hydra:...} outside a Hydra app): its kind
-        value = _resolved(node, key, full)
-        _check_value(full, value, want)
-        tie = TIE.fullmatch(want) if isinstance(want, str) else None
-        if tie and child._value() != want:  # set apart from the key conf/ ties it to
-            _check_tie(cfg, full, value, tie)
+        try:
+            _check_key(cfg, node, key, ref, prefix)
+        except ConfigError as err:  # the innermost key refused, where no check named them
+            err.keys = err.keys or (f"{prefix}{key}",)
+            raise
+
+
+def _check_key(cfg: DictConfig, node: DictConfig, key: Any, ref: Any, prefix: str) -> None:
+    full = f"{prefix}{key}"
+    child = node._get_node(key)
+    want = ref.get(key, MISSING) if isinstance(ref, dict) else MISSING
+    if want is MISSING and isinstance(ref, dict) and prefix[:-1] in CLOSED_SECTIONS:
+        raise ConfigError(_not_a_setting(full, ref))
+    if OmegaConf.is_dict(child) and not child._is_interpolation():
+        if want is not MISSING and want is not None and not isinstance(want, dict):
+            raise ConfigError(
+                f"{full} is not allowed: it must be {kind_of(want) or 'a plain value'}, "
+                "not a mapping"
+            )
+        _walk(cfg, child, want if isinstance(want, dict) else MISSING, f"{full}.")
+        return
+    if child._is_interpolation() and child._value() == want:
+        return  # conf/'s own interpolation (${hydra:...} outside a Hydra app): its kind
+    value = _resolved(node, key, full)
+    _check_value(full, value, want)
+    tie = TIE.fullmatch(want) if isinstance(want, str) else None
+    if tie and child._value() != want:  # set apart from the key conf/ ties it to
+        _check_tie(cfg, full, value, tie)
 
 
 def _not_a_setting(full: str, ref: dict) -> str:
@@ -274,7 +282,9 @@ def _check_tie(cfg: DictConfig, full: str, value: Any, tie: re.Match) -> None:
     except Exception:  # the key it is tied to does not resolve: named when the walk gets there
         return
     if there is not MISSING and there != value:
-        raise ConfigError(
+        err = ConfigError(
             f"{full}={value!r} is not allowed: conf/ sets it from {target} ({there!r}); "
             f"set {target} instead"
         )
+        err.keys = (full, target)
+        raise err
