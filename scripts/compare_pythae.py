@@ -30,7 +30,7 @@ from importlib import metadata
 from pathlib import Path
 
 import torch
-from pythae_runs import HIDDEN, IWAE_K, LATENT, PIXELS, run_pythae
+from pythae_runs import HIDDEN, IWAE_K, LATENT, PIXELS, require_pythae, run_pythae
 from torch import nn
 
 DATE = time.strftime("%Y-%m-%d")
@@ -198,6 +198,8 @@ def main() -> None:
     parser.add_argument("--no-cross", dest="cross", action="store_false",
                         help="vae: skip scoring each library's weights with the other's bound")  # fmt: skip
     args = parser.parse_args()
+    if set(args.pairs.split(",")) - {"vae_gan_conv"}:  # each other pair trains pythae's too
+        require_pythae("scripts/compare_pythae.py")
     logging.basicConfig(level=logging.WARNING)
     train_x, test_x = load_images()
 

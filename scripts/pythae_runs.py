@@ -4,6 +4,8 @@ aegan's; ``scripts/step_floor.py`` times their steps)."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import tempfile
 import time
 
@@ -13,6 +15,17 @@ from torch import nn
 
 LATENT, HIDDEN, PIXELS = 32, 64, 784
 IWAE_K = 200  # importance samples of the -log p(x) bound, for both libraries
+PYTHAE = "0.1.2"  # the version these runs are written against; not a dependency of aegan
+
+
+def require_pythae(script: str) -> None:
+    """Exit with one line where pythae is not installed: its import came only when its
+    first run began, a traceback after the data was read."""
+    if importlib.util.find_spec("pythae") is None:
+        print(f"error: {script} needs pythae {PYTHAE}, which is not installed (not a "
+              f"dependency of aegan): .venv/bin/pip install pythae=={PYTHAE}",
+              file=sys.stderr)  # fmt: skip
+        sys.exit(2)
 
 
 def pythae_networks(deterministic: bool):

@@ -207,6 +207,7 @@ def main() -> None:
     )
     parser.add_argument("overrides", nargs="*", help="aegan overrides, e.g. trainer.precision=bf16")
     args = parser.parse_args()
+    pythae_runs.require_pythae("scripts/step_floor.py")
     torch.set_num_threads(1)
     train_x, test_x = pairs.load_images()
     for pair in args.pairs.split(","):

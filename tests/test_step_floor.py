@@ -5,12 +5,14 @@ both it and the plain autograd loop train."""
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
 import torch
 
-from conftest import REPO
+from conftest import REPO, assert_one_error_line
 
 
 def load_step_floor():
@@ -39,3 +41,17 @@ def test_a_wrong_gradient_is_caught(monkeypatch):
             base, *args, value=value))  # fmt: skip
     with pytest.raises(AssertionError):
         step_floor.written_out_vae(SimpleNamespace(train_images=images))
+
+
+@pytest.mark.parametrize("script", ["step_floor.py", "compare_pythae.py"])
+def test_without_pythae_the_scripts_say_so_in_one_line_before_any_run(tmp_path, script):
+    """Its import came when pythae's first run began: a ModuleNotFoundError traceback after
+    the data was read. pythae is hidden here (an import of it fails), installed or not."""
+    args = [f"scripts/{script}", "--pairs", "vae", "--out", str(tmp_path / "out.jsonl")]
+    hidden = ("import runpy, sys; sys.modules['pythae'] = None; sys.path.insert(0, 'scripts'); "
+              f"sys.argv = {args!r}; runpy.run_path(sys.argv[0], run_name='__main__')")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", hidden], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert_one_error_line(result, "needs pythae 0.1.2, which is not installed")
+    assert ".venv/bin/pip install pythae==0.1.2" in result.stderr and result.stdout == ""
+    assert not (tmp_path / "out.jsonl").exists()
