@@ -125,15 +125,16 @@ def test_a_metric_left_out_leaves_its_cell_empty(cli, tmp_path):
     assert "are FD 1.50, precision 0.75, recall ." in " ".join(shown.stdout.split())
 
 
-def test_a_table_of_models_that_do_not_sample_says_it_has_no_floors(cli, tmp_path):
-    """The protocol read "the floors (...) are FD , precision , recall ."."""
+def test_a_table_of_models_that_do_not_sample_says_it_has_no_sample_metrics(cli, tmp_path):
+    """The protocol read "the floors (...) are FD , precision , recall .", then "against the
+    first an unrecorded number of test images"."""
     out = tmp_path / "compare"
     job(out, metrics={key: DROP for key in ("floor/fd", "floor/precision", "floor/recall")})
     shown, _ = table(cli, out)
     assert shown.returncode == 0, shown.stderr
     printed = " ".join(shown.stdout.split())
-    assert "held-out images; no model here samples, so there are no floors. PCA-32:" in printed
-    assert "are FD" not in printed
+    assert "binarised figures. No model here samples: no sample metrics. PCA-32:" in printed
+    assert "are FD" not in printed and "unrecorded" not in printed
 
 
 def test_a_mean_beyond_a_float_sum_is_finite_and_the_same_as_fmean_otherwise(cli, tmp_path):

@@ -53,12 +53,12 @@ class (InfoGAN): the domain classifier's class of 1,000 samples per code value, 
 one-to-one matching of code values to classes. -ELBO: one z per
 test image; IWAE: -log p(x) bounded with k importance samples ({iwae}); on grey pixels both
 are Bernoulli cross-entropies, not a density's likelihood: comparable between these models
-and with a peer's on the same pixels, not with binarised figures. Sample metrics:
-{samples} samples (a VAE's decoder means at prior draws, the DCGAN's EMA generator) against
-the first {samples} test images in the features of a CNN trained on the training split minus
-{samples} held-out images; {floors}.
+and with a peer's on the same pixels, not with binarised figures. {sample_metrics}
 PCA-32: the training split's 32 principal components. Training images/s:
 the fastest seed's epochs by the run's own clock (its log), on the machine that trained them."""
+SAMPLE_METRICS = """Sample metrics: {samples} samples (a VAE's decoder means at prior draws, the
+DCGAN's EMA generator) against the first {samples} test images in the features of a CNN trained
+on the training split minus {samples} held-out images; {floors}."""
 PROTOCOL_KEYS = {
     "experiment",
     "seed",
@@ -153,10 +153,16 @@ def comparison_table(out: Path, models: list[str], speed: Path | None = None) ->
     floors = (
         "the floors (the held-out images in place of the samples) are FD {floor/fd}, "
         "precision {floor/precision}, recall {floor/recall}".format_map(floor)
-        if any(floor.values()) else "no model here samples, so there are no floors"
+        if any(floor.values()) else "their floors were not measured"
     )  # fmt: skip
-    protocol = PROTOCOL.format(epochs=budget, seeds=", ".join(map(str, seeds)), floors=floors,
-                               **measurements(runs))  # fmt: skip
+    measured = measurements(runs)
+    sampled = any(r[SAMPLES] is not None for finished in runs.values() for r in finished)
+    samples = (  # a table of encoders alone has no sample figures to describe
+        SAMPLE_METRICS.format(floors=floors, **measured) if sampled or any(floor.values())
+        else "No model here samples: no sample metrics."
+    )  # fmt: skip
+    protocol = PROTOCOL.format(epochs=budget, seeds=", ".join(map(str, seeds)),
+                               sample_metrics=samples, **measured)  # fmt: skip
     changed = sorted({printable(o) for model, finished in runs.items() for r in finished
                       for o in off_protocol(model, r["overrides"])})  # fmt: skip
     if changed:  # its data sizes are the recipes', not these runs'
