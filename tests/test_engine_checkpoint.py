@@ -173,6 +173,19 @@ def test_resolve_checkpoint_takes_a_file_a_run_dir_or_its_checkpoints_folder(tmp
     assert resolve_checkpoint(folder, "best") == folder / "best.pt"
 
 
+def test_a_folder_of_runs_is_named_so_and_a_sweeps_as_a_sweep(tmp_path):
+    """``logs/train/runs`` was called a sweep's folder."""
+    runs = tmp_path / "runs"
+    for run in ("2026-11-27_10-00-00", "2026-11-28_10-00-00"):
+        (runs / run / "checkpoints").mkdir(parents=True)
+        (runs / run / "checkpoints" / "last.pt").write_bytes(b"x")
+    with pytest.raises(CheckpointError, match="it is a folder of runs: name one of its runs"):
+        resolve_checkpoint(runs)
+    (runs / "multirun.yaml").write_text("{}\n")
+    with pytest.raises(CheckpointError, match="it is a sweep's folder: name one of its runs"):
+        resolve_checkpoint(runs)
+
+
 def test_resolve_checkpoint_says_what_it_expected(tmp_path):
     with pytest.raises(CheckpointError) as caught:
         resolve_checkpoint(tmp_path)

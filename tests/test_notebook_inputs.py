@@ -66,10 +66,11 @@ def test_a_sweep_folder_names_its_jobs(tmp_path, monkeypatch):
     for job in ("0", "1", "2"):
         (sweep / job / "checkpoints").mkdir(parents=True)
         (sweep / job / "checkpoints" / "last.pt").write_bytes(b"")
+    (sweep / "multirun.yaml").write_text("{}\n")
     (error,) = errors_of("autoencoder", {"AEGAN_RUN_DIR": str(sweep)}, monkeypatch)
     assert error["traceback"] == [
         f"CheckpointError: no checkpoint at {sweep}: expected a .pt file, or a run dir holding "
-        f"checkpoints/last.pt; it is a sweep's folder: name one of its jobs ({sweep / '0'}, "
+        f"checkpoints/last.pt; it is a sweep's folder: name one of its runs ({sweep / '0'}, "
         f"{sweep / '1'} and 1 more)"
     ]
 

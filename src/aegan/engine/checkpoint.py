@@ -104,14 +104,16 @@ def last_good_checkpoint(folder: Path) -> str:
 
 def _folder_hint(path: Path, which: str) -> str:
     """What ``path`` is instead of a run with ``which``.pt: nothing, a sweep's folder (its
-    jobs are the runs), or a run that has saved no checkpoint yet."""
+    jobs are the runs) or another folder of runs (``logs/train/runs``), or a run that has
+    saved no checkpoint yet."""
     if not path.exists():
         return "; it does not exist"
     jobs = sorted(p.parent.parent.name for p in path.glob(f"*/checkpoints/{which}.pt"))
     if jobs:
         shown = ", ".join(str(path / job) for job in jobs[:2])
         more = f" and {len(jobs) - 2} more" if len(jobs) > 2 else ""
-        return f"; it is a sweep's folder: name one of its jobs ({shown}{more})"
+        what = "a sweep's folder" if (path / "multirun.yaml").is_file() else "a folder of runs"
+        return f"; it is {what}: name one of its runs ({shown}{more})"
     if (path / ".hydra").is_dir():
         return "; its run has saved no checkpoint yet (one is saved at each epoch's end)"
     return ""
