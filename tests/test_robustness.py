@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from aegan.engine import load_checkpoint
 from aegan.engine.checkpoint import CHECKPOINT_FORMAT
-from aegan.engine.interrupt import stop_on_signals
+from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
 from aegan.errors import (
     USER_ERRORS,
     CheckpointError,
@@ -24,8 +24,9 @@ from aegan.errors import (
     DiskFullError,
     NonFiniteError,
 )
+from aegan.readback import read_json
 from aegan.train import train
-from conftest import REPO, TINY_AE, built
+from conftest import REPO, TINY_AE, built, compose_config
 
 BAD_OVERRIDES = [
     ("trainer.epochs=0", "trainer.epochs=0"),
@@ -211,6 +212,45 @@ def test_a_second_ctrl_c_stops_at_once():
         assert stop.name == "SIGINT"
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_the_data_is_read_stops_with_its_line(make_cfg, monkeypatch, number):
+    """It ended the process (143) without a word, or with a KeyboardInterrupt traceback."""
+    import aegan.train as module
+
+    def read(*args, **kwargs):
+        signal.raise_signal(number)
+        raise AssertionError("not reached: the signal stops the run")
+
+    monkeypatch.setattr(module, "load_data", read)
+    cfg, handler = make_cfg(*TINY_AE), signal.getsignal(signal.SIGTERM)
+    with pytest.raises(
+        TrainingInterrupted, match="before the first step, while setting up"
+    ) as caught:
+        train(cfg)
+    assert (caught.value.phase, caught.value.exit_code) == ("setup", 128 + number)
+    stopped = read_json(Path(cfg.paths.output_dir) / "stopped.json")  # aegan.summarize's note
+    assert stopped["phase"] == "setup" and stopped["step"] == 0
+    assert signal.getsignal(signal.SIGTERM) is handler  # put back
+
+
+def test_a_signal_before_a_resume_begins_leaves_the_trained_run_as_it_was(
+    make_cfg, monkeypatch, trained_ae_run, tmp_path
+):
+    """In a trained run's folder the run is not this one's until its resume begins."""
+    import shutil
+
+    import aegan.train as module
+
+    run = tmp_path / "copy"
+    shutil.copytree(trained_ae_run, run)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    monkeypatch.setattr(module, "load_data", lambda *a, **k: signal.raise_signal(signal.SIGTERM))
+    cfg = compose_config([*TINY_AE, "trainer.epochs=3", "trainer.resume=auto"], run)
+    with pytest.raises(TrainingInterrupted, match="while setting up"):
+        train(cfg, on_resume=lambda: None)  # as the command in a trained run's folder calls it
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
 
 
 # ------------------------------------------------------------------ generated bad input

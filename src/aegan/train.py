@@ -38,7 +38,7 @@ from aegan.engine.distributed import (
     shutdown_distributed,
 )
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, hold_run_folder
-from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
+from aegan.engine.interrupt import TrainingInterrupted, stop_before_training, stop_on_signals
 from aegan.engine.run_dir import (
     check_layout,
     keep_later_checkpoints,
@@ -101,9 +101,12 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
         prepare_run_dir(run_dir, cfg.trainer.resume)
         dist = init_distributed(cfg.trainer.device)
         try:
-            return _train(cfg, run_dir, dist, on_resume)
+            with stop_before_training():  # until the loop takes the signals: no step to end
+                return _train(cfg, run_dir, dist, on_resume)
         except TrainingInterrupted as err:
-            if dist.is_main:  # for aegan.summarize: the sweep's jobs to resume
+            # for aegan.summarize: the sweep's jobs to resume; not in a trained run's folder
+            # when its resume had not begun
+            if dist.is_main and not (err.phase == "setup" and on_resume is not None):
                 stopped = {"signal": err.signal_name, "step": err.step, "phase": err.phase,
                            "message": str(err)}  # fmt: skip
                 try:

@@ -94,3 +94,27 @@ def stop_on_signals(
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+@contextmanager
+def stop_before_training() -> Iterator[None]:
+    """Within the block (a run's setup: its checks, the data read, the networks built),
+    SIGINT/SIGTERM raise ``TrainingInterrupted`` at once, phase "setup": there is no step to
+    finish and nothing to save, and the default handler would end the run without a word."""
+
+    def stop(signal_number: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signal_number).name
+        raise TrainingInterrupted(
+            f"stopped by {name} before the first step, while setting up; nothing was trained "
+            "or saved: run the same command again", signal_number, 0, phase="setup",
+        )  # fmt: skip
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
