@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from aegan.cli import path_argument
 from aegan.comparison_table import MODELS, comparison_table
 from aegan.config import literal
 from aegan.errors import USER_ERRORS
@@ -201,13 +202,17 @@ def parsers() -> tuple[Parser, dict[str, Parser]]:
     )  # fmt: skip
     for command in (run_parser, table_parser, pictures_parser):
         command.add_argument("--models", default=",".join(MODELS), help="comma list of models")
-        command.add_argument("--out", type=Path, default=Path("logs/compare"),
+        command.add_argument("--out", type=path_argument, default=Path("logs/compare"),
                              help="the folder of the runs: OUT/MODEL/SEED")  # fmt: skip
     run_parser.add_argument("--epochs", type=int, default=5)
     run_parser.add_argument("--seeds", default="0,1,2")
     run_parser.add_argument("overrides", nargs="*", help="Hydra overrides for every job")
-    table_parser.add_argument("--speed", type=Path, help="aegan.bench lines, one per model")
-    pictures_parser.add_argument("--image", type=Path, default=Path("docs/images/models.png"))
+    table_parser.add_argument(
+        "--speed", type=path_argument, help="aegan.bench lines, one per model"
+    )
+    pictures_parser.add_argument(
+        "--image", type=path_argument, default=Path("docs/images/models.png")
+    )
     return parser, {"run": run_parser, "table": table_parser, "pictures": pictures_parser}
 
 

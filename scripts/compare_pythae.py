@@ -33,6 +33,8 @@ import torch
 from pythae_runs import HIDDEN, IWAE_K, LATENT, PIXELS, require_pythae, run_pythae
 from torch import nn
 
+from aegan.cli import path_argument
+
 DATE = time.strftime("%Y-%m-%d")
 ROOT = Path(__file__).resolve().parents[1]
 DATA_ROOT = "/usr/share/datasets/fashion-mnist"
@@ -193,8 +195,9 @@ def main() -> None:
     parser.add_argument("--vae-epochs", type=int, default=10)
     parser.add_argument("--gan-epochs", type=int, default=5, help="aae and vae_gan")
     parser.add_argument("--seeds", default="0", help="comma-separated; each pair once per seed")
-    parser.add_argument("--out", default=str(ROOT / f"docs/benchmarks/pythae-{DATE}.jsonl"))
-    parser.add_argument("--runs", default=str(ROOT / "logs/compare_pythae"))
+    parser.add_argument("--out", type=path_argument,
+                        default=ROOT / f"docs/benchmarks/pythae-{DATE}.jsonl")  # fmt: skip
+    parser.add_argument("--runs", type=path_argument, default=ROOT / "logs/compare_pythae")
     parser.add_argument("--no-cross", dest="cross", action="store_false",
                         help="vae: skip scoring each library's weights with the other's bound")  # fmt: skip
     args = parser.parse_args()

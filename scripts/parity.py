@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from aegan.cli import path_argument
 from aegan.sweep_reader import read_sweep
 
 PATHS = {
@@ -81,7 +82,8 @@ def main() -> None:
     parser.add_argument("model", choices=sorted(PATHS))
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     parser.add_argument("--epochs", type=int, help="epochs per run (ae 30, gan 2)")
-    parser.add_argument("--out", default="logs/parity", help="where the sweeps go")
+    parser.add_argument("--out", type=path_argument, default=Path("logs/parity"),
+                        help="where the sweeps go")  # fmt: skip
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("overrides", nargs="*", help="more Hydra overrides for every run")
     args = parser.parse_intermixed_args()

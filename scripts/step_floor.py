@@ -28,6 +28,8 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from aegan.cli import path_argument
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compare_pythae as pairs  # noqa: E402  (its dense networks and overrides)
 import pythae_runs  # noqa: E402
@@ -203,7 +205,9 @@ def main() -> None:
     parser.add_argument("--pairs", default="vae,aae,vae_gan")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument(
-        "--out", default=str(pairs.ROOT / f"docs/benchmarks/floor-{pairs.DATE}.jsonl")
+        "--out",
+        type=path_argument,
+        default=pairs.ROOT / f"docs/benchmarks/floor-{pairs.DATE}.jsonl",
     )
     parser.add_argument("overrides", nargs="*", help="aegan overrides, e.g. trainer.precision=bf16")
     args = parser.parse_args()

@@ -8,7 +8,7 @@ import pytest
 from aegan.errors import ConfigError
 from aegan.summarize import summarize
 from aegan.sweep_reader import read_sweep
-from conftest import TINY_AE, assert_one_error_line, run_module
+from conftest import REPO, TINY_AE, assert_one_error_line, run_module
 
 
 def test_a_training_mistake_is_one_line_on_stderr_and_in_train_log(tmp_path):
@@ -195,3 +195,16 @@ def test_a_value_hydra_reads_only_quoted_is_shown_quoted(cli, tmp_path):
     assert_one_error_line(result, f"; quote the value: \"hydra.run.dir='{run}'\"")
     quoted = cli("aegan.train", f"hydra.run.dir='{run}'", "trainer.epochs=0")
     assert_one_error_line(quoted, "trainer.epochs=0 is not allowed")
+
+
+@pytest.mark.parametrize(
+    "script", ["compare.py table", "parity.py ae", "compare_pythae.py", "step_floor.py"]
+)
+def test_an_empty_out_path_is_refused_before_anything_runs(cli, script, monkeypatch):
+    """``--out ""`` (an unset shell variable) was the current folder, or failed at ``open``
+    once every run had trained."""
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))  # as a script's own folder is
+    name, *command = script.split()
+    result = cli(f"scripts/{name}", *command, "--out", "")
+    assert result.returncode == 2, result.stderr
+    assert "argument --out: '' is not allowed: it must name a path" in result.stderr

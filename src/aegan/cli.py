@@ -9,6 +9,7 @@ the mistakes Hydra catches while composing the config (each read by
 
 from __future__ import annotations
 
+import argparse
 import functools
 import logging
 import os
@@ -16,6 +17,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from hydra.errors import CompactHydraException
 
@@ -156,6 +158,14 @@ def _user_error_within(err: BaseException) -> Exception | None:
 
 # conf/'s callbacks that check a folder before Hydra writes there (aegan.sweep_settings)
 GUARDS = ("hydra.callbacks.check_sweep", "hydra.callbacks.keep_run_record")
+
+
+def path_argument(text: str) -> Path:
+    """An argparse ``type`` for a path: empty or blank text (an unset shell variable) is
+    refused, where ``Path("")`` would be the current folder and ``open("")`` fail at the end."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: it must name a path")
+    return Path(text)
 
 
 def changed_guard(argv: list[str]) -> str | None:
