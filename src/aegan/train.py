@@ -89,11 +89,11 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
         if isinstance(cfg.data.get("root"), str):  # a run read back from another folder
             cfg.data.root = literal(str(Path(cfg.data.root).expanduser().resolve()))
         # what ran, in the record and the hparams: bf16 or fp32 for auto, by this machine
-        asked = cfg.trainer.precision
-        cfg.trainer.precision = resolve_precision(asked, resolve_device(cfg.trainer.device))
+        asked, device = cfg.trainer.precision, resolve_device(cfg.trainer.device)
+        cfg.trainer.precision = resolve_precision(asked, device)
     if asked != cfg.trainer.precision:
         log.info("trainer.precision=%s: %s on this device", asked, cfg.trainer.precision)
-    if slow := emulated_bf16(cfg.trainer.precision, resolve_device(cfg.trainer.device)):
+    if slow := emulated_bf16(cfg.trainer.precision, device):
         log.warning("%s", slow)
     run_dir = Path(cfg.paths.output_dir)
     # one process at a time in the folder, before it is checked for a trained run

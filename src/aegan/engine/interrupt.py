@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -85,15 +85,8 @@ def stop_on_signals(
     """Within the block, SIGINT/SIGTERM set the yielded request instead of killing
     (in the main thread; elsewhere signals keep their handlers)."""
     request = StopRequest(world_size, device)
-    if threading.current_thread() is not threading.main_thread():
+    with _stop_signals_to(request._handle):
         yield request
-        return
-    previous = {number: signal.signal(number, request._handle) for number in STOP_SIGNALS}
-    try:
-        yield request
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 @contextmanager
@@ -109,12 +102,20 @@ def stop_before_training() -> Iterator[None]:
             "or saved: run the same command again", signal_number, 0, phase="setup",
         )  # fmt: skip
 
+    with _stop_signals_to(stop):
+        yield
+
+
+@contextmanager
+def _stop_signals_to(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM go to ``handler`` within the block, and back to their handlers
+    after it; elsewhere than in the main thread, where Python allows no handler, they stay."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
     try:
         yield
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        for number, earlier in previous.items():
+            signal.signal(number, earlier)
