@@ -23,6 +23,7 @@ from aegan.config import check_positive, validate_config
 from aegan.data import image_shape_of
 from aegan.engine.device import available_cores, resolve_device
 from aegan.errors import ConfigError
+from aegan.overrides import override_key
 from aegan.speed import COMPILE_MODES, COMPILE_SCOPES, cpu_threads
 from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
@@ -93,7 +94,7 @@ def check_not_ignored(overrides: Any, where: str) -> None:
     """``ConfigError`` for an override of a setting bench ignores (``IGNORED``): it was
     accepted, the row timed as without it. ``where``: the setting they came from, or ''."""
     for override in overrides:
-        key = str(override).partition("=")[0].lstrip("+~")
+        key = override_key(override)
         for ignored, why in IGNORED.items():
             if key == ignored or key.startswith(f"{ignored}."):
                 given = f"{where}: {override!r}" if where else str(override)

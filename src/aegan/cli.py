@@ -30,6 +30,7 @@ from aegan.hydra_errors import (
     hydra_error_line,
     logging_config_line,
 )
+from aegan.overrides import override_key
 
 
 @contextmanager
@@ -172,7 +173,7 @@ def changed_guard(argv: list[str]) -> str | None:
     """The line for an override that deletes or replaces one of ``GUARDS`` (``~KEY``): the
     folder checks are gone, and Hydra writes into a trained run's folder unchecked."""
     for arg in argv:
-        key = arg.partition("=")[0].lstrip("~+")
+        key = override_key(arg)
         if key == "hydra.callbacks" or any(key == g or key.startswith(f"{g}.") for g in GUARDS):
             return (
                 f"{arg} is not allowed: {key} checks the run's folder before Hydra writes "

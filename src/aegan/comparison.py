@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from aegan.overrides import override_key
 from aegan.readback import MAX_RESULT_BYTES, read_limited
 from aegan.sweep_reader import read_sweep
 from aegan.tables import printable
@@ -177,7 +178,7 @@ def _most_common(values: Iterable) -> object:
 def _run(row: dict, kinds: dict[str, str]) -> dict:
     """The values of ``kinds`` in a finished job's ``read_sweep`` row, checked."""
     run_dir = Path(row["run_dir"])
-    overridden = {o.partition("=")[0].lstrip("+~") for o in row["overrides"]}
+    overridden = set(map(override_key, row["overrides"]))
     run = {"run_dir": run_dir, "overrides": row["overrides"]}
     for key, kind in kinds.items():
         run[key] = None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aegan.comparison import IWAE, SAMPLES, mean, measured_alike, read_runs, read_speeds
 from aegan.files import atomic_write_bytes
+from aegan.overrides import override_key
 from aegan.tables import printable
 
 MODELS = {  # name -> (recipe, extra overrides)
@@ -74,7 +75,7 @@ SPEED = "Images/s: `python -m aegan.bench` on this 2-core CPU, the recipe's sett
 
 def off_protocol(model: str, overrides: list[str]) -> list[str]:
     """The job's overrides beyond those ``run`` gives every job of ``model``."""
-    return [o for o in overrides if o.partition("=")[0] not in PROTOCOL_KEYS
+    return [o for o in overrides if override_key(o) not in PROTOCOL_KEYS
             and o not in MODELS[model][1]]  # fmt: skip
 
 

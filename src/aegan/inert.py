@@ -13,6 +13,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from aegan.contract import can
+from aegan.overrides import override_key
 
 log = logging.getLogger("aegan.config")
 EVALUATE_KEYS = ("samples", "iwae_samples", "iwae_images", "metrics", "inception_weights")
@@ -42,6 +43,6 @@ def warn_inert(cfg: DictConfig, task: Any, overrides: list[str]) -> None:
     """A warning for each of ``overrides`` (the command line's) that sets an inert key."""
     inert = inert_settings(cfg, task)
     for override in overrides:
-        key = override.partition("=")[0].lstrip("+~")
+        key = override_key(override)
         if key in inert:
             log.warning("%s has no effect: %s", override, inert[key])

@@ -29,6 +29,7 @@ from aegan.data import image_shape_of
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.hydra_errors import hydra_error_line
+from aegan.overrides import override_key
 from aegan.schema import CODE_KEYS, OPTION_NAME, code_in, fits, hydra_choices, kind_of
 from aegan.tasks import build_task
 
@@ -81,7 +82,7 @@ def record_config(
         except Exception as err:  # the user's own override: one line naming it
             line = hydra_error_line(err) or " ".join(str(err).split())
             raise ConfigError(f"overrides: {line}") from None
-    user_keys = {o.partition("=")[0].lstrip("+~") for o in overrides}
+    user_keys = set(map(override_key, overrides))
     composed = OmegaConf.to_container(cfg, resolve=False)
     if isinstance(saved.get("model"), dict):  # a model setting added since the run trained
         _drop_unrecorded(cfg, saved["model"], user_keys)
@@ -149,7 +150,7 @@ def leave_added_settings(cfg: DictConfig, state: dict) -> list[str]:
     if not isinstance(recorded, dict):
         return []
     given = HydraConfig.get().overrides.task if HydraConfig.initialized() else []
-    return _drop_unrecorded(cfg, recorded, {str(o).partition("=")[0].lstrip("+~") for o in given})
+    return _drop_unrecorded(cfg, recorded, set(map(override_key, given)))
 
 
 def _drop_unrecorded(cfg: DictConfig, recorded: dict, user_keys: set[str]) -> list[str]:

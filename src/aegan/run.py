@@ -32,6 +32,7 @@ from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFoundError
 from aegan.files import check_folder, given_path
 from aegan.memory import check_memory
+from aegan.overrides import override_key
 from aegan.readback import shown_value
 from aegan.record import record_config
 from aegan.run_inputs import as_codes, as_images, check_fits, integer
@@ -185,7 +186,7 @@ def load_run(
         if not isinstance(given, (list, tuple)) or not all(isinstance(x, str) for x in given):
             raise ConfigError(f"{name}={given!r:.80} is not allowed: it must be a list of strings")
     for override in overrides:  # composed without Hydra's job: its settings reach nothing
-        key = override.partition("=")[0].lstrip("+~")
+        key = override_key(override)
         if key == "hydra" or key.startswith(("hydra.", "hydra/")):
             raise ConfigError(
                 f"overrides: {override!r:.80} is not allowed: reading a run back makes no "
@@ -278,7 +279,7 @@ def load_run(
 def _overridden(keys: Sequence[str], overrides: Sequence[str]) -> bool:
     """Whether one of ``keys`` (``model.channels[1]``) is set by one of ``overrides``: by
     itself, or by a section or option above it (``model.channels=[...]``, ``model=vae``)."""
-    given = {o.partition("=")[0].lstrip("+~") for o in overrides}  # as record_config reads them
+    given = set(map(override_key, overrides))  # as record_config reads them
     return any(key == o or key.startswith((f"{o}.", f"{o}[")) for key in keys for o in given)
 
 

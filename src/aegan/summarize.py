@@ -21,7 +21,7 @@ from aegan.engine.run_dir import check_not_inside_a_run
 from aegan.errors import ConfigError
 from aegan.files import atomic_write_bytes, given_path
 from aegan.readback import read_plain_yaml
-from aegan.sweep_reader import FIXED_COLUMNS, natural_key, override_key, read_sweep
+from aegan.sweep_reader import FIXED_COLUMNS, natural_key, override_column, read_sweep
 from aegan.tables import cell, markdown_table, printable
 
 DEFAULT_OBJECTIVE = "val/best_objective"
@@ -151,7 +151,7 @@ def summarize(
     values: dict[str, set[str]] = {}
     jobs_with: dict[str, int] = {}
     for row in rows:
-        for key in dict.fromkeys(map(override_key, row["overrides"])):
+        for key in dict.fromkeys(map(override_column, row["overrides"])):
             values.setdefault(key, set()).add(repr(row[key]))
             jobs_with[key] = jobs_with.get(key, 0) + 1
     override_keys = list(values)

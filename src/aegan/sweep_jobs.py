@@ -30,6 +30,7 @@ from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from aegan.engine.run_dir import check_resumed_model, check_same_run
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_errors import hydra_error_line
+from aegan.overrides import override_key
 from aegan.record import check_resumed_networks, leave_added_settings, run_choices
 from aegan.sweep_folders import sweep_overrides
 
@@ -130,7 +131,7 @@ def check_every_job(config: DictConfig, planned: list[dict] | None = None) -> No
             values = " ".join(
                 o.replace("$\\{", "${").replace("\\}", "}")  # Hydra's escapes
                 for o in job
-                if o.partition("=")[0].lstrip("+~") in swept
+                if override_key(o) in swept
             )
             named = what.format(num=num, count=len(jobs)) + (f" ({values})" if values else "")
             raise ConfigError(f"{named}: {line}; no job was started") from None

@@ -13,6 +13,7 @@ from pathlib import Path
 from aegan.engine.run_metrics import EVALUATING
 from aegan.errors import FolderNotFoundError
 from aegan.files import NONFINITE_KEY, given_path, write_json
+from aegan.overrides import override_key
 from aegan.readback import read_json, read_plain_yaml
 
 log = logging.getLogger("aegan.sweep")
@@ -114,10 +115,10 @@ def _metrics(metrics_file: Path) -> dict:
     return out
 
 
-def override_key(override: str) -> str:
+def override_column(override: str) -> str:
     """``"+trainer.foo=1"`` -> ``"trainer.foo"``; a key that names one of the row's own
     columns gets ``override:`` in front (``job=x`` -> ``override:job``)."""
-    key = override.partition("=")[0].lstrip("+~")
+    key = override_key(override)
     return f"override:{key}" if key in FIXED_COLUMNS else key
 
 
@@ -192,7 +193,7 @@ def _with_overrides(row: dict) -> dict:
     """``row`` with each of its ``overrides`` by its key (a key given twice: the last, as
     in Hydra), its value a number where it is one."""
     for override in row["overrides"]:
-        row[override_key(override)] = _parse_value(override.partition("=")[2])
+        row[override_column(override)] = _parse_value(override.partition("=")[2])
     return row
 
 
