@@ -20,6 +20,7 @@ from aegan.engine.checkpoint import (
     run_dir_of,
     save_checkpoint,
 )
+from aegan.engine.run_dir import keep_later_checkpoints
 from aegan.engine.state import Progress, checkpoint_state, load_weights, restore
 from aegan.errors import CheckpointError
 from conftest import assert_same
@@ -154,6 +155,23 @@ def test_only_checkpoint_files_are_pruned(tmp_path):
     for step in (2, 3):
         save_checkpoint(a_state(step=step), folder, step=step, keep=1, is_best=False)
     assert sorted(p.name for p in folder.glob("step-*")) == ["step-00000001.pt", "step-00000003.pt"]
+
+
+def test_a_branch_moves_the_step_checkpoints_past_it_out_of_its_window(tmp_path):
+    """Resumed in its folder from step 4, the run's later step files go to past-step-4: left
+    beside the branch's, pruning (newest names first) would delete the branch's own."""
+    folder = tmp_path / "checkpoints"
+    for step in (2, 4, 6, 8):
+        save_checkpoint(a_state(step=step), folder, step=step, keep=5, is_best=False)
+    kept = keep_later_checkpoints(tmp_path, folder / "step-00000004.pt", step=4, epoch=0)
+    assert kept == folder / "past-step-4"
+    assert sorted(p.name for p in kept.iterdir()) == ["last.pt", "step-00000006.pt",
+                                                      "step-00000008.pt"]  # fmt: skip
+    assert sorted(p.name for p in folder.glob("*.pt")) == [
+        "last.pt", "step-00000002.pt", "step-00000004.pt"
+    ]  # fmt: skip
+    save_checkpoint(a_state(step=5), folder, step=5, keep=2, is_best=False)
+    assert sorted(p.name for p in folder.glob("step-*")) == ["step-00000004.pt", "step-00000005.pt"]
 
 
 def test_last_good_checkpoint_names_last_pt(tmp_path):

@@ -74,6 +74,19 @@ def test_checkpoints_every_n_steps_keep_the_newest_and_are_not_best(tmp_path):
     assert load_checkpoint(folder / "best.pt")["step"] == 8
 
 
+def test_a_resume_at_a_smaller_keep_keeps_as_many_as_it_found(tmp_path, caplog):
+    """The first process kept four step checkpoints; a resume that does not repeat its
+    ``keep_checkpoints`` (the default 2 here) keeps four too, and says so."""
+    run_fit(tmp_path, epochs=1, checkpoint_every_steps=2, keep_checkpoints=5)
+    folder = tmp_path / "checkpoints"
+    assert len(list(folder.glob("step-*.pt"))) == 4
+    with caplog.at_level(logging.WARNING, logger="aegan.engine.checkpoint"):
+        run_fit(tmp_path, resume=True, epochs=2, checkpoint_every_steps=2, keep_checkpoints=2)
+    names = sorted(p.name for p in folder.glob("step-*.pt"))
+    assert names == [f"step-{step:08d}.pt" for step in (10, 12, 14, 16)]
+    assert "trainer.keep_checkpoints=2: " in caplog.text and "keeps the newest 4" in caplog.text
+
+
 def test_a_nonfinite_loss_stops_before_the_next_save(tmp_path):
     with pytest.raises(NonFiniteError) as caught:
         run_fit(tmp_path, nan_steps=[11], checkpoint_every_steps=3)

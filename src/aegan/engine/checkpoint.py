@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import pickle
 import warnings
@@ -24,6 +25,8 @@ from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError
 from aegan.files import atomic_save, fsync_dir
 from aegan.readback import DamagedArchive, load_torch_file, shown_value
+
+log = logging.getLogger(__name__)
 
 # 2: networks under "networks", the EMA generator a plain module, the composed options
 # under "choices". Format 1 files are read through ``_upgrade_format_1``. Added since,
@@ -70,6 +73,20 @@ def save_checkpoint(state: dict, folder: Path, *, step: int, keep: int, is_best:
         old.unlink(missing_ok=True)
     fsync_dir(folder)
     return path
+
+
+def checkpoints_to_keep(folder: Path, keep: int) -> int:
+    """How many ``step-*.pt`` a resumed run keeps in ``folder``: ``keep``, or as many as it
+    found there where that is more. A resume that does not repeat a larger
+    ``trainer.keep_checkpoints`` would otherwise delete what the earlier process kept."""
+    found = sum(1 for p in folder.glob("step-*.pt") if p.is_file())
+    if found > keep:
+        log.warning(
+            "trainer.keep_checkpoints=%d: %s holds %d step checkpoints from before this "
+            "resume; the run keeps the newest %d (delete older ones yourself to keep fewer)",
+            keep, folder, found, found,
+        )  # fmt: skip
+    return max(keep, found)
 
 
 def disk_full(err: OSError) -> bool:

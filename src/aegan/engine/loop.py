@@ -17,7 +17,7 @@ import torch
 
 from aegan.contract import Task
 from aegan.data import DeviceBatches, ImageData
-from aegan.engine.checkpoint import continue_in, save_checkpoint
+from aegan.engine.checkpoint import checkpoints_to_keep, continue_in, save_checkpoint
 from aegan.engine.context import RunContext
 from aegan.engine.device import eval_batch_size, evaluation_threads, seed_rank_stream
 from aegan.engine.distributed import broadcast_buffers
@@ -59,6 +59,9 @@ def fit(
         )
         if run.on_restored is not None:
             run.on_restored()
+    keep = trainer_cfg.keep_checkpoints
+    if run.resume is not None and run.is_main:  # what the earlier process kept stays
+        keep = checkpoints_to_keep(run.checkpoint_dir, keep)
     _own_streams(run, progress.step)
     total_steps = len(batches) * trainer_cfg.epochs
     window = ScalarWindow(task, run, trainer_cfg, total_steps, progress.step)
@@ -80,13 +83,13 @@ def fit(
             every = trainer_cfg.checkpoint_every_steps
             if every and progress.step % every == 0:
                 clock.flush(window, progress.step)  # the divergence guard runs before a save
-                _save(task, run, progress, trainer_cfg, window, is_best=False)
+                _save(task, run, progress, keep, window, is_best=False)
             if run.stop.signal_number:
                 break
         if run.stop.signal_number and progress.batch < len(batches):
             # no point logged here: the window is saved, and a resume continues it
             window.hold()
-            _save(task, run, progress, trainer_cfg, window, is_best=False)  # the next batch on
+            _save(task, run, progress, keep, window, is_best=False)  # the next batch on
             _stop(run, window, progress, trainer_cfg, len(batches))
         clock.flush(window, progress.step)
         progress.epoch, progress.batch = progress.epoch + 1, 0
@@ -95,7 +98,7 @@ def fit(
             broadcast_buffers(task.networks.values())
         is_best = _validate(task, data, run, progress, trainer_cfg)
         clock.end_validation()
-        _save(task, run, progress, trainer_cfg, window, is_best=is_best)
+        _save(task, run, progress, keep, window, is_best=is_best)
         clock.report_epoch(progress.epoch, progress.step - epoch_step)
         window.report_skipped(f"epoch {progress.epoch}", progress.step - epoch_step)
         if run.stop.signal_number:  # it came in the epoch's last step, validation or saving
@@ -157,7 +160,7 @@ def _validate(
 
 
 def _save(
-    task: Task, run: RunContext, progress: Progress, trainer_cfg, window: ScalarWindow, *,
+    task: Task, run: RunContext, progress: Progress, keep: int, window: ScalarWindow, *,
     is_best: bool,
 ) -> None:  # fmt: skip
     if run.is_main:
@@ -168,7 +171,7 @@ def _save(
                 "scalar_window": window.state(),
             }),
             run.checkpoint_dir,
-            step=progress.step, keep=trainer_cfg.keep_checkpoints, is_best=is_best,
+            step=progress.step, keep=keep, is_best=is_best,
         )  # fmt: skip
     _own_streams(run, progress.step)  # as a resume from this checkpoint will
 

@@ -250,8 +250,11 @@ def keep_later_checkpoints(run_dir: Path, start: Path, step: int, epoch: int) ->
     kept.mkdir()
     pictures = [p for p in sorted((run_dir / "samples").glob("epoch-*.png"))
                 if p.is_file() and _number(p.stem, "epoch-") > epoch]  # fmt: skip
-    for path in later:  # replaced, never written in place: a link keeps them
-        try:
+    for path in later:
+        if path.name.startswith("step-"):  # moved: left here, the branch's pruning takes them
+            path.rename(kept / path.name)
+            continue
+        try:  # last.pt and best.pt stay the folder's until the branch replaces them
             os.link(path, kept / path.name)
         except OSError:  # a file system without hard links
             shutil.copy2(path, kept / path.name)
