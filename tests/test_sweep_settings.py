@@ -160,7 +160,15 @@ def test_a_sweep_is_continued_only_with_its_own_grid(cli, tmp_path):
      (["-m", "seed=0,1", "hydra.sweep.subdir=../x${hydra.job.num}"],
       "hydra.sweep.subdir=../x${hydra.job.num} is not allowed: each job's folder must be inside hydra.sweep.dir"),
      (["-m", "seed=0,1", "hydra.sweep.subdir=/proc/aegan-x${hydra.job.num}"],
-      "hydra.sweep.subdir=/proc/aegan-x${hydra.job.num} is not allowed: each job's folder must be inside")],
+      "hydra.sweep.subdir=/proc/aegan-x${hydra.job.num} is not allowed: each job's folder must be inside"),
+     # ... or where an interpolation resolves to such a folder (a data folder, a trained run)
+     (["-m", "data.root=/proc/aegan-a,/proc/aegan-b", "hydra.sweep.subdir=${data.root}"],
+      "job 0 of 2 (data.root=/proc/aegan-a): hydra.sweep.subdir=${data.root} (for this job: "
+      "'/proc/aegan-a') is not allowed: each job's folder must be inside hydra.sweep.dir"),
+     (["-m", "seed=0,1", "hydra.sweep.subdir=${oc.env:HOME}/x${hydra.job.num}"],
+      "(for this job: '/"),
+     (["-m", "model.latent_dim=4", "hydra.sweep.subdir=."],
+      "hydra.sweep.subdir=. is not allowed: each job's folder must be inside")],
 )  # fmt: skip
 def test_an_output_folder_that_is_no_folder_of_its_own_is_refused(cli, tmp_path, args, message):
     where = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"

@@ -29,11 +29,7 @@ def check_sweep_folder(config: DictConfig) -> None:
     subdir = config.hydra.sweep._get_node("subdir")._value()  # ${hydra.job.num}: no job yet
     if not str(subdir).strip():
         raise ConfigError(f"hydra.sweep.subdir={subdir!r} is not allowed: it must be a folder")
-    if Path(str(subdir)).is_absolute() or ".." in Path(str(subdir)).parts:
-        raise ConfigError(  # the jobs trained outside the sweep, where summarize finds none
-            f"hydra.sweep.subdir={subdir} is not allowed: each job's folder must be inside "
-            "hydra.sweep.dir (no leading / and no ..), e.g. ${hydra.job.num}"
-        )
+    check_job_subdir(str(subdir), str(subdir))
     _check_subdir_tells_jobs_apart(config, str(subdir))
     output_dir = config.paths._get_node("output_dir")._value() if "paths" in config else None
     if output_dir is not None and str(output_dir) != "${hydra:runtime.output_dir}":
@@ -51,6 +47,20 @@ def check_sweep_folder(config: DictConfig) -> None:
         )
     if (folder / "multirun.yaml").exists():
         _check_same_grid(config, folder, str(subdir))
+
+
+def check_job_subdir(subdir: str, written: str) -> None:
+    """A job's folder (``hydra.sweep.subdir`` as resolved for it; ``written``: as typed)
+    below the sweep's: an absolute path or a ``..``, typed or from an interpolation, trains
+    the job elsewhere (a data folder, a trained run), where summarize finds none."""
+    parts = Path(subdir).parts
+    if parts and not Path(subdir).is_absolute() and ".." not in parts:
+        return
+    resolved = "" if subdir == written else f" (for this job: {subdir!r})"
+    raise ConfigError(
+        f"hydra.sweep.subdir={written}{resolved} is not allowed: each job's folder must be "
+        "inside hydra.sweep.dir (no leading / and no ..), e.g. ${hydra.job.num}"
+    )
 
 
 def _sweep_held(folder: Path) -> str | None:

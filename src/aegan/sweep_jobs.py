@@ -32,7 +32,7 @@ from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_errors import hydra_error_line
 from aegan.overrides import override_key
 from aegan.record import check_resumed_networks, leave_added_settings, run_choices
-from aegan.sweep_folders import sweep_overrides
+from aegan.sweep_folders import check_job_subdir, sweep_overrides
 
 log = logging.getLogger("aegan.sweep")
 # a search's values checked in every combination up to this many, else each value alone
@@ -118,7 +118,9 @@ def check_every_job(config: DictConfig, planned: list[dict] | None = None) -> No
     for num, job in enumerate(jobs):
         try:
             composed = loader.load_sweep_config(config, job)
-            folder = _job_folder(composed, num) if what.startswith("job") else None
+            folder = _job_folder(composed, num)  # a search's too: its subdir is checked
+            if not what.startswith("job"):
+                folder = None  # a search numbers its trials itself
             check_run(composed, folder, "hydra.sweep.dir")
             if folder is not None and planned is not None:
                 sweep_dir = Path(str(composed.hydra.sweep.dir))
@@ -143,9 +145,11 @@ def _job_folder(composed: DictConfig, num: int) -> Path | None:
     try:
         with open_dict(composed):
             composed.hydra.job.num = num
-        return Path(str(composed.hydra.sweep.dir)) / str(composed.hydra.sweep.subdir)
+        sweep_dir, subdir = str(composed.hydra.sweep.dir), str(composed.hydra.sweep.subdir)
     except Exception:  # Hydra's runtime values: the job checks its folder itself
         return None
+    check_job_subdir(subdir, str(composed.hydra.sweep._get_node("subdir")._value()))
+    return Path(sweep_dir) / subdir
 
 
 def _search_values(overrides: list[Override]) -> Iterator[list[str]]:
