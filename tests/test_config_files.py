@@ -69,3 +69,49 @@ def test_an_empty_option_file_is_one_line(cli, tmp_path):
     result = cli("aegan.train", *run, "trainer.epochs=1")
     assert_one_error_line(result, "trainer.epochs is not a setting: trainer has none (is its")
     assert not (tmp_path / "r").exists()
+
+
+def _alias_bomb() -> str:
+    """Nine lines, each naming the one before ten times: 10^9 values once copied out."""
+    lines, before = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]'], "a"
+    for name in "bcdefghi":
+        lines.append(f"{name}: &{name} [{', '.join([f'*{before}'] * 10)}]")
+        before = name
+    return "\n".join(lines) + "\n"
+
+
+ODD_FILES = {  # name -> (its bytes, what the line says of it)
+    "bomb": (_alias_bomb().encode(), "holds more than 100,000 values with its aliases copied out"),
+    "latin1": ("latent_dim: 3  # größer\n".encode("latin-1"), "is not UTF-8 text (byte 0xf6 at"),
+    "deep": (b"x: " + b"[" * 5000 + b"]" * 5000 + b"\n", "is nested deeper than 100 levels"),
+}
+
+
+@pytest.mark.parametrize("name", list(ODD_FILES))
+def test_a_file_hydra_cannot_take_is_one_line_naming_it(tmp_path, name):
+    """The aliases never returned (gigabytes and climbing), the others were the codec's or
+    the recursion's error without the file."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / f"{name}.yaml").write_bytes(ODD_FILES[name][0])
+    with pytest.raises(ConfigError) as caught:
+        aegan.config.compose_config([f"model={name}"], searchpath=[f"file://{tmp_path}"])
+    assert str(caught.value).startswith(f"model={name}: {tmp_path / 'model' / name}.yaml ")
+    assert ODD_FILES[name][1] in str(caught.value)
+
+
+def test_aliases_that_stay_small_are_taken(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "shared.yaml").write_text(
+        "defaults: [autoencoder]\nsizes: &sizes [48]\nhidden_dims: *sizes\nlatent_dim: 16\n"
+    )
+    cfg = aegan.config.compose_config(["model=shared"], searchpath=[f"file://{tmp_path}"])
+    assert list(cfg.model.hidden_dims) == [48] and cfg.model.latent_dim == 16
+
+
+def test_the_alias_bomb_on_the_command_line_is_one_line(cli, tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "bomb.yaml").write_text(_alias_bomb())
+    result = cli("aegan.train", f"hydra.searchpath=[file://{tmp_path}]", "model=bomb",
+                 f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
+    assert_one_error_line(result, "model=bomb: ")
+    assert not (tmp_path / "run").exists()

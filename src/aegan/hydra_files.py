@@ -1,11 +1,15 @@
 """Each config file Hydra loads (``conf/`` or a folder on ``hydra.searchpath``) checked as
-it loads: it holds a mapping, and its defaults list does not lead back to itself.
+it loads: it is UTF-8 text of a size Hydra can take, holds a mapping, and its defaults list
+does not lead back to itself.
 
 Hydra takes a file that holds a list as it is (the run fails later, on a key of it, with a
 traceback), reports one that holds a number as an I/O error, and follows a file that
 includes itself until Python's recursion limit. Checked where Hydra loads each file, the
 mistake is one ``ConfigError`` naming the option and its file, before anything is made,
-for every group and for ``compose_config`` as for the command line.
+for every group and for ``compose_config`` as for the command line. A file that is not
+UTF-8 gave the codec's error without the file, one nested a few thousand levels deep
+Python's recursion error, and a few lines of aliases that nest (each naming the one before
+ten times) never returned: OmegaConf copies every alias out.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from __future__ import annotations
 import functools
 import os
 import re
+from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra._internal import defaults_list
 from hydra._internal.config_repository import ConfigRepository, IConfigRepository
 from omegaconf import OmegaConf
@@ -25,6 +31,8 @@ from aegan.errors import ConfigError
 SINGLE_VALUE = re.compile(r"Invalid loaded object type: (\w+)")
 KINDS = {"int": "a number", "float": "a number", "bool": "true or false",
          "ListConfig": "a list", "str": "text"}  # fmt: skip
+MAX_VALUES = 100_000  # values a file may hold with its aliases copied out (ours: under 100)
+MAX_DEPTH = 100  # levels of nesting (ours: 4); OmegaConf recurses through each
 
 
 def option_of(config_path: str) -> str:
@@ -55,9 +63,55 @@ def not_a_mapping(repo: IConfigRepository, config_path: str, kind: str) -> Confi
     )
 
 
+def check_config_text(option: str, path: str) -> None:
+    """``ConfigError`` for a file Hydra cannot take: not UTF-8, nested past ``MAX_DEPTH``, or
+    past ``MAX_VALUES`` with its aliases copied out. Read as a stream of events, lazily: an
+    alias is counted, never expanded. Other YAML mistakes are Hydra's to name."""
+    try:
+        text = Path(path).read_bytes().decode()
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{option}: {path} is not UTF-8 text (byte {err.object[err.start]:#04x} at "
+            f"{err.start}); save it as UTF-8"
+        ) from None
+    except OSError:  # Hydra says what it cannot read
+        return
+    sizes: dict[str, int] = {}  # anchor -> the values its node holds
+    open_nodes: list[list] = []  # per open collection: [anchor, values so far]
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                open_nodes.append([event.anchor, 1])
+                if len(open_nodes) > MAX_DEPTH:
+                    raise ConfigError(f"{option}: {path} is nested deeper than {MAX_DEPTH} levels")
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
+                anchor, size = open_nodes.pop()
+            elif isinstance(event, yaml.ScalarEvent):
+                anchor, size = event.anchor, 1
+            elif isinstance(event, yaml.AliasEvent):
+                anchor, size = None, sizes.get(event.anchor, 1)
+            else:
+                continue
+            if anchor is not None:
+                sizes[anchor] = size
+            if open_nodes:
+                open_nodes[-1][1] += size
+            if size > MAX_VALUES or (open_nodes and open_nodes[-1][1] > MAX_VALUES):
+                raise ConfigError(
+                    f"{option}: {path} holds more than {MAX_VALUES:,} values with its aliases "
+                    "copied out, as OmegaConf copies them; write the values it needs"
+                )
+    except yaml.YAMLError:
+        return
+
+
 def _checked_load(load: Any) -> Any:
     @functools.wraps(load)
     def load_config(self: IConfigRepository, config_path: str) -> Any:
+        path = file_of(self, config_path)
+        if os.path.isfile(path):
+            check_config_text(option_of(config_path), path)
         try:
             result = load(self, config_path)
         except OSError as err:
