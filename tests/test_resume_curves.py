@@ -111,3 +111,28 @@ def test_an_open_window_out_of_shape_is_one_line(stopped_state, tmp_path, window
     with pytest.raises(CheckpointError, match="not a usable checkpoint") as refused:
         load_checkpoint(tmp_path / "hand-made.pt")
     assert message in str(refused.value) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("fingerprint", "message"),
+    [
+        ([1], "data (the data's fingerprint) is a list, not a dict"),
+        ({"train": "x"}, "data.train is 'x'; it is a digest of 32 hex digits"),
+        ({"test": 7}, "data.test is 7; it is a digest"),
+        ({"sizes": [1, 2]}, "data.sizes is [1, 2]; it is the three splits' image counts"),
+        ({"sizes": [1, 2, -3]}, "data.sizes is [1, 2, -3]"),
+    ],
+)
+def test_a_damaged_data_fingerprint_is_one_line(stopped_state, tmp_path, fingerprint, message):
+    """A damaged fingerprint was read as changed data ("put the run's files back"), or, not
+    a dict, skipped: the run was evaluated on whatever data was there."""
+    state = stopped_state
+    if isinstance(fingerprint, dict):
+        fingerprint = {**state["data"], **fingerprint}
+    atomic_save({**state, "data": fingerprint}, tmp_path / "hand-made.pt")
+    with pytest.raises(CheckpointError, match="not a usable checkpoint") as refused:
+        load_checkpoint(tmp_path / "hand-made.pt")
+    assert message in str(refused.value) and "\n" not in str(refused.value)
+    fewer = {key: value for key, value in state["data"].items() if key != "train"}
+    atomic_save({**state, "data": fewer}, tmp_path / "fewer.pt")  # a split not checked
+    assert "train" not in load_checkpoint(tmp_path / "fewer.pt")["data"]

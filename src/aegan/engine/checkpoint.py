@@ -20,7 +20,12 @@ from pathlib import Path
 
 import torch
 
-from aegan.engine.checkpoint_contents import check_plain, progress_problem, window_problem
+from aegan.engine.checkpoint_contents import (
+    check_plain,
+    fingerprint_problem,
+    progress_problem,
+    window_problem,
+)
 from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError
 from aegan.files import atomic_save, fsync_dir
@@ -235,7 +240,7 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
             raise CheckpointError(f"{path}: not a usable checkpoint: {key} is {what}")
     if min(state["step"], state["epoch"], state["batch"]) < 0:
         raise CheckpointError(f"{path}: not a usable checkpoint: a negative step, epoch or batch")
-    problem = progress_problem(state) or window_problem(state)
+    problem = progress_problem(state) or window_problem(state) or fingerprint_problem(state)
     if problem:
         raise CheckpointError(f"{path}: not a usable checkpoint: {problem}")
     check_in_its_run(path, state)
