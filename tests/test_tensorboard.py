@@ -157,6 +157,22 @@ def test_an_evaluation_of_earlier_weights_adds_its_figures_and_repeats_no_curve(
             assert steps == sorted(set(steps)), (tag, points)
 
 
+def test_an_evaluation_made_again_puts_no_second_point_at_its_step(cli, make_cfg):
+    """The same evaluation again (``aegan.evaluate``), or a finished run resumed (a sweep
+    continued with trainer.resume=auto), logged every figure a second time at its step."""
+    common = [*TINY_AE, "evaluate.at_end=true", "evaluate.metrics=[reconstruction]"]
+    cfg = make_cfg(*common)
+    train(cfg)  # 31 steps
+    run_dir = Path(cfg.paths.output_dir)
+    result = cli("aegan.evaluate", f"run={run_dir}", "device=cpu", "metrics=[reconstruction]")
+    assert result.returncode == 0, result.stderr[-3000:]
+    train(make_cfg(*common, "trainer.resume=auto"))  # nothing to train: evaluated again
+    curves = logged_scalars(run_dir / "tb")
+    assert [step for step, _ in curves["test/mse"]] == [31]
+    assert [step for step, _ in curves["eval/step"]] == [31]
+    assert [step for step, _ in curves["val/mse"]] == [31]
+
+
 def test_the_hparams_tab_lists_every_metric_of_the_last_write_in_one_row(cli, make_cfg):
     """TensorBoard keeps the first hparams metadata a run holds: a metric that a later
     evaluation adds must still be listed, with its value, in the run's one row."""

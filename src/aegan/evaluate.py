@@ -26,7 +26,7 @@ from aegan.engine.device import evaluation_threads
 from aegan.engine.folder_lock import hold_run_folder
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import check_layout
-from aegan.engine.run_metrics import evaluation_ended, merge_metrics
+from aegan.engine.run_metrics import earlier_metrics, evaluation_ended, merge_metrics, new_points
 from aegan.engine.run_record import stray_checkpoint
 from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError, NonFiniteError
 from aegan.evaluate_settings import check_evaluate_settings
@@ -128,11 +128,13 @@ def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, Any], step: 
     ``metrics.json.earlier``. A path that cannot be written raises ``CheckpointError`` naming it."""
     path = run_dir / "metrics.json"
     try:
-        merged = merge_metrics(run_dir, new, log)
+        earlier = earlier_metrics(path, log)
+        merged = merge_metrics(run_dir, new, log, earlier)
         write_json(path, merged)
         logger = TensorBoardLogger(run_dir / "tb")
-        # this evaluation's figures join the run's curves; training's stay as logged
-        logger.scalars(finite_figures(new), step)
+        # this evaluation's figures join the run's curves, those it measured again alike
+        # once; training's stay as logged
+        logger.scalars(new_points(earlier, finite_figures(new), step), step)
         logger.hparams(hparams_of(config), finite_figures(merged), step)
         logger.close()
     except OSError as err:

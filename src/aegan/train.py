@@ -48,6 +48,7 @@ from aegan.engine.run_dir import (
 from aegan.engine.run_metrics import (
     evaluation_ended,
     evaluation_started,
+    new_points,
     write_training_metrics,
 )
 from aegan.engine.run_record import earlier_run
@@ -217,10 +218,12 @@ def _train(
             if cfg.evaluate.at_end:  # the same evaluation as `python -m aegan.evaluate`
                 evaluation_started(run_dir, progress.step)
                 evaluated = evaluate_at_end(cfg, task, data, run_dir, stop, progress.step)
+                # training's points are there; a finished run resumed has this evaluation's
+                points = new_points(recorded, finite_figures(evaluated), progress.step)
                 metrics.update(evaluated)
                 recorded = write_training_metrics(run_dir, metrics)
                 evaluation_ended(run_dir)
-                logger.scalars(finite_figures(evaluated), progress.step)  # training's are there
+                logger.scalars(points, progress.step)
             _log_codes(task, data, logger, cfg.logger.projector_samples, progress.step)
             logger.hparams(hparams_of(cfg), finite_figures(recorded), progress.step)
     return metrics

@@ -82,16 +82,19 @@ def write_training_metrics(run_dir: Path, metrics: dict[str, float]) -> dict:
     return merged
 
 
-def merge_metrics(run_dir: Path, new: dict[str, float], logger: logging.Logger) -> dict:
+def merge_metrics(
+    run_dir: Path, new: dict[str, float], logger: logging.Logger, earlier: dict | None = None
+) -> dict:
     """RUN_DIR/metrics.json's figures with ``new`` over them. Nothing measured is written
     over: where a figure would change (an evaluation made again, with other settings or
     weights), the earlier file is kept aside as ``metrics.json.earlier`` first; where
     training has moved on (another ``train/steps``), only ``new`` stays, and the earlier
     file is kept aside when it holds results not made again (a final evaluation's); where
     an evaluation changed other model settings than the earlier one (``eval/overrides``),
-    only training's own figures stay beside ``new``, the earlier file kept aside."""
+    only training's own figures stay beside ``new``, the earlier file kept aside.
+    ``earlier``: the file's figures where the caller has read them (``earlier_metrics``)."""
     path = run_dir / "metrics.json"
-    earlier = earlier_metrics(path, logger)
+    earlier = earlier_metrics(path, logger) if earlier is None else earlier
     moved_on = "train/steps" in new and earlier.get("train/steps") != new["train/steps"]
     # an evaluation of other weights, model settings or sample count than the earlier
     # one's: its figures not made again would stand under this one's eval/step and
@@ -113,6 +116,15 @@ def merge_metrics(run_dir: Path, new: dict[str, float], logger: logging.Logger) 
         kept = keep_aside(path, "earlier")
         logger.info("the metrics.json before, with %s, is kept as %s", why, kept)
     return dict(new) if moved_on else {**earlier, **new}
+
+
+def new_points(earlier: dict, figures: dict[str, float], step: int) -> dict[str, float]:
+    """An evaluation's ``figures`` (of the weights of ``step``) less those the run's metrics
+    before it (``earlier``) hold for that step: an evaluation made again, or a finished run
+    resumed, put a second point with the same value at the same step in TensorBoard."""
+    if earlier.get("eval/step") != float(step):
+        return dict(figures)
+    return {key: value for key, value in figures.items() if not _same(earlier.get(key), value)}
 
 
 def _other_measurement(earlier: dict, new: dict) -> str | None:
