@@ -86,6 +86,18 @@ def test_a_sweep_shows_a_stop_in_the_evaluation(tmp_path):
     assert rows["3"]["status"] == "failed"
 
 
+@pytest.mark.parametrize(("phase", "shown"), [("evaluation", 0.125), ("training", None)])
+def test_a_stop_in_the_evaluation_shows_trainings_figures(tmp_path, phase, shown):
+    """Training writes its figures before the final evaluation, as for a job killed there
+    (UNFINISHED, its figures shown); a stop in training leaves an earlier attempt's file."""
+    root = make_sweep(tmp_path)
+    write_json(root / "4" / "stopped.json", {"signal": "SIGTERM", "phase": phase, "step": 3,
+                                             "message": "stopped"})  # fmt: skip
+    write_json(root / "4" / "metrics.json", {"val/best_objective": 0.125})
+    row = {row["job"]: row for row in read_sweep(root)}["4"]
+    assert row["status"] == "stopped" and row.get("val/best_objective") == shown
+
+
 def test_a_job_that_failed_after_its_results_were_written_failed(tmp_path):
     """A sweep continued with settings its jobs refuse: failed.json lands beside a trained
     job's metrics.json, and the job failed this time."""

@@ -162,8 +162,9 @@ def read_sweep(path: str | Path) -> list[dict]:
                 stopped = read_json(stopped_file)
                 row["status"] = "stopped"
                 row["error"] = f"{stopped.get('phase', 'training')}: {stopped.get('message', '')}"
+                if stopped.get("phase") == "evaluation" and metrics_file.exists():
+                    _with_metrics(row, metrics_file)  # training's, written before it
             elif metrics_file.exists() and not _newer(failed_file, metrics_file):
-                metrics = _metrics(metrics_file)
                 row["status"] = "ok"
                 if (run_dir / EVALUATING).exists():  # training's figures, the rest never came
                     row["status"] = "unfinished"
@@ -171,7 +172,7 @@ def read_sweep(path: str | Path) -> list[dict]:
                         "killed in its final evaluation (training's figures are in "
                         "metrics.json; python -m aegan.evaluate measures the rest)"
                     )
-                row.update({(f"metric:{k}" if k in row else k): v for k, v in metrics.items()})
+                _with_metrics(row, metrics_file)
             elif failed_file.exists():  # also a job refused in a folder holding its results
                 failure = read_json(failed_file)
                 row["status"] = "failed"
@@ -187,6 +188,13 @@ def read_sweep(path: str | Path) -> list[dict]:
     except ValueError as err:  # the plan is no result: the jobs' rows stand
         log.warning("%s; the jobs that never started are not listed", err)
     return sorted(rows, key=lambda row: natural_key(Path(row["job"])))
+
+
+def _with_metrics(row: dict, metrics_file: Path) -> None:
+    """``row`` with each figure of ``metrics_file``; one named like a key of the row already
+    as ``metric:KEY``."""
+    metrics = _metrics(metrics_file)
+    row.update({(f"metric:{k}" if k in row else k): v for k, v in metrics.items()})
 
 
 def _with_overrides(row: dict) -> dict:
