@@ -196,3 +196,14 @@ def test_figures_of_another_evaluation_seed_replace_the_earlier_ones(cli, run_co
 def test_a_seed_the_evaluation_cannot_use_is_one_line(cli, run_copy, given, message):
     result = cli("aegan.evaluate", f"run={run_copy}", "device=cpu", *given)
     assert_one_error_line(result, message)
+
+
+def test_an_evaluation_of_other_weights_is_named_in_a_short_line(run_copy, caplog):
+    """An ``eval/step`` of 1e300 (a damaged or hand-edited file) was written out in 301
+    digits; the evaluation's figures are still left out of ``Run.metrics``."""
+    path = run_copy / "metrics.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "eval/step": 1e300}))
+    with caplog.at_level(logging.WARNING):
+        run = aegan.load_run(run_copy, device="cpu")
+    assert "measured the weights of step 1e+300, not these of step" in caplog.text
+    assert "test/mse" not in run.metrics and "val/mse" in run.metrics

@@ -101,6 +101,7 @@ def test_an_interpolation_takes_a_uint8_and_a_float_image_as_the_same_pixels(run
     ("call", "message"),
     [(lambda run: run.generate(torch.zeros(2, 7)), "z of shape (2, 7): this run's model takes codes (N, 32)"),
      (lambda run: run.decode(torch.zeros(2, 32, device="meta")), "codes on the meta device hold no values"),
+     (lambda run: run.encode(torch.zeros(2, 1, 28, 28).to_sparse()), "images: a tensor of layout torch.sparse_coo; this run's model takes images (N, 1, 28, 28), dense"),
      (lambda run: run.encode(np.array([[None]], dtype=object)), "images: a numpy array of dtype object; this run's model takes images (N, 1, 28, 28)"),
      (lambda run: run.reconstruct(None), "images of type NoneType: this run's model takes images (N, 1, 28, 28), as a tensor or numpy array")],
 )  # fmt: skip

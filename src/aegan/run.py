@@ -290,7 +290,7 @@ def _of_these_weights(metrics: dict, step: int, run_dir: Path, checkpoint: Path)
     if not isinstance(evaluated, float) or evaluated == step:
         return metrics
     log.warning(
-        "%s: its evaluation measured the weights of step %d, not these of step %d: "
+        "%s: its evaluation measured the weights of step %.15g, not these of step %d: "
         "Run.metrics holds training's figures only; measure these with python -m "
         "aegan.evaluate run=%s", run_dir / "metrics.json", evaluated, step, checkpoint,
     )  # fmt: skip

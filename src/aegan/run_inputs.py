@@ -81,6 +81,8 @@ def _checked(name: str, value: Any, item: tuple, kind: str, *, one: bool) -> Any
         raise ValueError(f"{name} of shape {tuple(value.shape)}: {takes}")
     if torch.is_tensor(value) and value.is_meta:
         raise ValueError(f"{name} on the meta device hold no values: {takes}")
+    if torch.is_tensor(value) and value.layout != torch.strided:  # no min, max or conv
+        raise ValueError(f"{name}: a tensor of layout {value.layout}; {takes}, dense (.to_dense())")
     return value
 
 
