@@ -207,3 +207,17 @@ def test_an_evaluation_of_other_weights_is_named_in_a_short_line(run_copy, caplo
         run = aegan.load_run(run_copy, device="cpu")
     assert "measured the weights of step 1e+300, not these of step" in caplog.text
     assert "test/mse" not in run.metrics and "val/mse" in run.metrics
+
+
+def test_an_evaluation_logs_the_codes_of_the_weights_it_measured(cli, run_copy):
+    """A stop in training's final evaluation ends the run before its projector codes; the
+    evaluation that completes it left the projector empty."""
+    tb = run_copy / "tb"
+    (tb / "projector_config.pbtxt").unlink()
+    for folder in [p for p in tb.iterdir() if p.is_dir() and p.name.isdigit()]:
+        shutil.rmtree(folder)
+    result = cli("aegan.evaluate", f"run={run_copy}", "device=cpu", "metrics=[reconstruction]")
+    assert result.returncode == 0, result.stderr[-2000:]
+    step = json.loads((run_copy / "metrics.json").read_text())["eval/step"]
+    assert (tb / f"{int(step):05d}" / "test_codes" / "tensors.tsv").is_file()
+    assert f"{int(step):05d}/test_codes" in (tb / "projector_config.pbtxt").read_text()

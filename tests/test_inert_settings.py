@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from aegan.data import image_shape_of
+from aegan.evaluate import log_codes
 from aegan.inert import warn_inert
 from aegan.logger import TensorBoardLogger
 from aegan.tasks import build_task
-from aegan.train import _log_codes
 from conftest import TINY_AE, built, compose_config, synthetic_data
 
 CASES = [
@@ -71,7 +71,7 @@ def test_more_projector_codes_than_test_images_is_said(tmp_path, caplog):
     _, task, _, _ = built([], tmp_path, data=data)
     logger = TensorBoardLogger(tmp_path / "tb")
     with caplog.at_level(logging.WARNING, logger="aegan.train"):
-        _log_codes(task, data, logger, 1000, step=1)
+        log_codes(task, data, logger, 1000, step=1)
     logger.close()
     assert [r.getMessage() for r in caplog.records] == [
         "logger.projector_samples=1000 is more than the 64 test images: the projector shows 64"

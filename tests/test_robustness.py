@@ -161,7 +161,7 @@ def test_full_disk_outside_checkpoints_is_one_clear_error(make_cfg, monkeypatch)
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), sprite)
 
-    monkeypatch.setattr("aegan.train._log_codes", disk_full)
+    monkeypatch.setattr("aegan.train.log_codes", disk_full)
     cfg = make_cfg(*TINY_AE)
     with pytest.raises(DiskFullError) as caught:
         train(cfg)

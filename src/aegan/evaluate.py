@@ -7,6 +7,7 @@ and the run's TensorBoard hparams. Every generative figure comes with its real f
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shlex
 import sys
@@ -16,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR
+from aegan.contract import can
+from aegan.data import normalize
 from aegan.engine.checkpoint import resolve_checkpoint, run_dir_of
 from aegan.engine.device import evaluation_threads
 from aegan.engine.folder_lock import hold_run_folder
@@ -120,6 +124,26 @@ def evaluate_at_end(
             f"final evaluation failed ({type(err).__name__}: {str(err).splitlines()[0]}); the "
             f"trained run is intact. Evaluate it again with: python -m aegan.evaluate run={run_dir}"
         ) from err
+
+
+@torch.no_grad()
+def log_codes(task, data, logger: TensorBoardLogger, count: int, step: int) -> None:
+    """The codes of the first ``count`` test images, labelled by class, for TensorBoard's
+    projector: at the end of training, and of the weights an evaluation measured."""
+    if not count or not logger.enabled or not can(task, "encode"):  # said before training
+        return
+    if count > len(data.test_images):  # said, as evaluate.samples beyond the data is
+        log.warning(
+            "logger.projector_samples=%d is more than the %d test images: the projector shows %d",
+            count, len(data.test_images), len(data.test_images),
+        )  # fmt: skip
+        count = len(data.test_images)
+    x = normalize(data.test_images[:count], "unit")
+    labels = data.test_labels[:count].tolist()
+    names = [data.classes[i] if i < len(data.classes) else str(i) for i in labels]
+    with evaluation_threads(x.device):
+        codes = task.encode(x)
+    logger.embedding(codes, labels=names, images=x, step=step, tag="test_codes")
 
 
 def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, Any], step: int) -> dict:
@@ -243,6 +267,12 @@ def _evaluate_run(
         print(f"{'eval/overrides':28s} {overrides}", flush=True)
     new = {**metrics, "eval/step": float(run.step), "eval/overrides": overrides}
     write_metrics(run.path, run.config, new, run.step)
+    if run.config.logger.enabled:  # a stop in training's final evaluation left none
+        try:
+            with contextlib.closing(TensorBoardLogger(run.path / "tb")) as logger:
+                log_codes(run.task, run.data, logger, run.config.logger.projector_samples, run.step)
+        except OSError as err:  # the figures are written: the picture is a courtesy
+            log.warning("the projector's codes were not written: %s", err)
     _clear_evaluation_stop(run.path)
     evaluation_ended(run.path)  # one killed before its figures: these are written now
     print(f"wrote {run.path / 'metrics.json'}")

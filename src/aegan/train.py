@@ -24,10 +24,9 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from aegan.amp import Amp, emulated_bf16, resolve_precision
 from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR, literal, validate_config
-from aegan.contract import can
-from aegan.data import load_data, normalize
+from aegan.data import load_data
 from aegan.data.fingerprint import check_same_data, data_fingerprint
-from aegan.engine import RunContext, evaluation_threads, fit
+from aegan.engine import RunContext, fit
 from aegan.engine.checkpoint import after_failed_write, disk_full
 from aegan.engine.device import resolve_device, seed_everything
 from aegan.engine.distributed import (
@@ -54,7 +53,7 @@ from aegan.engine.run_metrics import (
 from aegan.engine.run_record import earlier_run
 from aegan.engine.state import Progress
 from aegan.errors import USER_ERRORS, CheckpointError, DiskFullError
-from aegan.evaluate import evaluate_at_end
+from aegan.evaluate import evaluate_at_end, log_codes
 from aegan.files import write_json
 from aegan.hydra_dirs import check_hydra_dirs
 from aegan.hydra_job import (
@@ -224,7 +223,7 @@ def _train(
                 recorded = write_training_metrics(run_dir, metrics)
                 evaluation_ended(run_dir)
                 logger.scalars(points, progress.step)
-            _log_codes(task, data, logger, cfg.logger.projector_samples, progress.step)
+            log_codes(task, data, logger, cfg.logger.projector_samples, progress.step)
             logger.hparams(hparams_of(cfg), finite_figures(recorded), progress.step)
     return metrics
 
@@ -245,25 +244,6 @@ def _training_metrics(progress: Progress) -> dict[str, float]:
     metrics["train/epochs"] = float(progress.epoch)
     metrics["train/steps"] = float(progress.step)
     return metrics
-
-
-@torch.no_grad()
-def _log_codes(task, data, logger: TensorBoardLogger, count: int, step: int) -> None:
-    """The codes of the first test images, labelled by class, for TensorBoard's projector."""
-    if not count or not logger.enabled or not can(task, "encode"):  # said before training
-        return
-    if count > len(data.test_images):  # said, as evaluate.samples beyond the data is
-        log.warning(
-            "logger.projector_samples=%d is more than the %d test images: the projector shows %d",
-            count, len(data.test_images), len(data.test_images),
-        )  # fmt: skip
-        count = len(data.test_images)
-    x = normalize(data.test_images[:count], "unit")
-    labels = data.test_labels[:count].tolist()
-    names = [data.classes[i] if i < len(data.classes) else str(i) for i in labels]
-    with evaluation_threads(x.device):
-        codes = task.encode(x)
-    logger.embedding(codes, labels=names, images=x, step=step, tag="test_codes")
 
 
 @one_line_hydra_errors
