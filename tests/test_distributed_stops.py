@@ -32,8 +32,9 @@ def test_sigterm_in_rank_zeros_final_evaluation_stops_it(tmp_path):
     os.killpg(process.pid, signal.SIGTERM)
     output, _ = process.communicate(timeout=120)
     assert "stopped by SIGTERM during the evaluation" in output, output[-3000:]
-    assert json.loads((run_dir / "stopped.json").read_text())["phase"] == "evaluation"
-    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == 2000 // 2 // 64
+    stopped = json.loads((run_dir / "stopped.json").read_text())
+    last = load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"]
+    assert (stopped["phase"], stopped["step"], last) == ("evaluation", last, 2000 // 2 // 64)
 
 
 # ``torchrun ... nan_on_rank_one.py [aegan.train arguments]``: aegan.train, with rank 1's

@@ -49,12 +49,12 @@ log = logging.getLogger("aegan.evaluate")
 
 def evaluate_task(
     task: Any, data: Any, evaluate_cfg: Any, *, stop: StopRequest | None = None,
-    run_dir: Path | str = "RUN_DIR", prefix: str = "evaluate.",
+    run_dir: Path | str = "RUN_DIR", prefix: str = "evaluate.", step: int = -1,
 ) -> dict[str, float]:  # fmt: skip
     """The final metrics of a trained ``task`` (``evaluate.metrics``, else the task's own) on
     ``data``, on every core and eager, with the sizes they used (``sizes_used``; ``prefix``:
     where their settings are, for its warning). A stop signal ends it between two metrics,
-    or between two chunks of a long one (``iwae``)."""
+    or between two chunks of a long one (``iwae``); its note names ``step``, the weights'."""
     names = check_metrics(task, evaluate_cfg.get("metrics"))  # checked before, named there
     settings = Settings.of(evaluate_cfg)
     sizes = sizes_used(task, data, names, settings, prefix)
@@ -64,7 +64,7 @@ def evaluate_task(
             raise TrainingInterrupted(
                 f"stopped by {stop.name} during the evaluation ({where}); the trained "
                 f"run is intact: evaluate it with python -m aegan.evaluate run={run_dir}",
-                stop.signal_number, -1, phase="evaluation",
+                stop.signal_number, step, phase="evaluation",
             )  # fmt: skip
 
     out: dict[str, float] = {"eval/seed": float(settings.seed)} if settings.seed else {}
@@ -113,7 +113,7 @@ def evaluate_at_end(
     checkpoints and the training metrics are written) but ends the run as failed, its one
     line saying how to evaluate again: a run that measured nothing is no success."""
     try:
-        metrics = evaluate_task(task, data, cfg.evaluate, stop=stop, run_dir=run_dir)
+        metrics = evaluate_task(task, data, cfg.evaluate, stop=stop, run_dir=run_dir, step=step)
         return {**metrics, "eval/step": float(step)}
     except TrainingInterrupted:
         raise
@@ -250,7 +250,9 @@ def _evaluate_run(
     check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)
     begun()
     try:
-        metrics = evaluate_task(run.task, run.data, cfg, stop=stop, run_dir=run.path, prefix="")
+        metrics = evaluate_task(
+            run.task, run.data, cfg, stop=stop, run_dir=run.path, prefix="", step=run.step
+        )
     except NonFiniteError as err:  # finite weights whose outputs overflow
         raise NonFiniteError(f"{run.checkpoint}: {err}") from None
     except TrainingInterrupted as err:
