@@ -240,6 +240,8 @@ def test_a_record_value_the_model_refuses_names_the_file(ae, tmp_path):
      (lambda run: load_run(run, overrides="model.latent_dim=8"), "overrides='model.latent_dim=8'"),
      (lambda run: load_run(run, overrides=["hydra.run.dir=x"]), "'hydra.run.dir=x' is not allowed"),
      (lambda run: load_run(run, overrides=["hydra/launcher=joblib"]), "hydra settings change"),
+     (lambda run: load_run(run, overrides=["trainer.epochs=-5"]), "'trainer.epochs=-5' is not allowed: a run read back trains and logs nothing"),
+     (lambda run: load_run(run, overrides=["+logger.x=1"]), "so trainer and logger settings change nothing"),
      (lambda run: load_run(run, searchpath=[3]), "searchpath=[3] is not allowed"),
      (lambda run: load_run(run, searchpath=["nope"]), "searchpath: nope does not exist; each entry"),
      (lambda run: load_run(run, data_dir=3), "data_dir=3 is not allowed"),

@@ -14,6 +14,7 @@ from aegan.engine.device import resolve_device
 from aegan.errors import ConfigError, typed
 from aegan.files import check_folder
 from aegan.metrics.registry import check_metric_names
+from aegan.overrides import override_key
 from aegan.schema import (
     check_not_deleted,
     check_own_keys,
@@ -65,7 +66,7 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
     if not OmegaConf.is_list(cfg.overrides):
         raise ConfigError(f"overrides={cfg.overrides!r} is not allowed: it must be a list")
     for override in cfg.overrides:
-        key = str(override).split("=", 1)[0].lstrip("+~")
+        key = override_key(override)
         if (key == "data" or key.startswith("data.")) and key not in WHERE_DATA_IS:
             raise ConfigError(  # its figures would go over the run's own in metrics.json
                 f"overrides: {override!r} is not allowed: it changes the test data of the run's "

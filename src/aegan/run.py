@@ -169,8 +169,9 @@ def load_run(
     ``paths.data_dir`` (``AEGAN_DATA_DIR``), then the folder the run read it from, which is
     never written. Nothing is downloaded unless ``overrides`` set ``data.download=true``; a
     download goes into your folder.
-    ``overrides`` change the run's settings as on the training command line, and may name
-    your own classes; ``searchpath`` adds your own config folders (``file://DIR``,
+    ``overrides`` change the run's settings as on the training command line (not hydra's,
+    the trainer's or the logger's: nothing reads them), and may name your own classes;
+    ``searchpath`` adds your own config folders (``file://DIR``,
     ``pkg://package``), as ``hydra.searchpath`` did for training. ``changed_data``: when
     the run's data settings read other images than it trained on (files added to its image
     folder, say), "warn" (one line) or "refuse".
@@ -192,6 +193,11 @@ def load_run(
                 f"overrides: {override!r:.80} is not allowed: reading a run back makes no "
                 "folder, log or job, so hydra settings change nothing; config folders go in "
                 "searchpath=[...]"
+            )
+        if key.split(".")[0] in ("trainer", "logger"):  # accepted, unchecked and unread
+            raise ConfigError(
+                f"overrides: {override!r:.80} is not allowed: a run read back trains and logs "
+                "nothing, so trainer and logger settings change nothing"
             )
     listed = f"hydra.searchpath=[{','.join(searchpath)}]"  # as compose_config passes it
     if searchpath and (missing := missing_searchpath([listed])):  # Hydra would only warn
