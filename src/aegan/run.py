@@ -19,7 +19,6 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, open_dict
 
-from aegan.cli import missing_searchpath
 from aegan.config import CONF_DIR, literal
 from aegan.contract import Task, can
 from aegan.data import ImageData, check_data_config, image_shape_of, load_data
@@ -35,7 +34,7 @@ from aegan.memory import check_memory
 from aegan.overrides import override_key
 from aegan.readback import shown_value
 from aegan.record import record_config
-from aegan.run_inputs import as_codes, as_images, check_fits, integer
+from aegan.run_inputs import as_codes, as_images, check_fits, check_load_arguments, integer
 from aegan.run_inputs import seed as check_seed
 from aegan.schema import check_settings, option_choices, reference
 from aegan.tasks import build_task
@@ -177,31 +176,7 @@ def load_run(
     folder, say), "warn" (one line) or "refuse".
     """
     path = given_path("path", path, "a run dir or a .pt file")
-    if changed_data not in ("warn", "refuse"):
-        raise ConfigError(
-            f"changed_data={changed_data!r:.80} is not allowed; choose warn or refuse"
-        )
-    if checkpoint not in ("best", "last"):
-        raise ConfigError(f"checkpoint={checkpoint!r:.80} is not allowed; choose best or last")
-    for name, given in (("overrides", overrides), ("searchpath", searchpath)):
-        if not isinstance(given, (list, tuple)) or not all(isinstance(x, str) for x in given):
-            raise ConfigError(f"{name}={given!r:.80} is not allowed: it must be a list of strings")
-    for override in overrides:  # composed without Hydra's job: its settings reach nothing
-        key = override_key(override)
-        if key == "hydra" or key.startswith(("hydra.", "hydra/")):
-            raise ConfigError(
-                f"overrides: {override!r:.80} is not allowed: reading a run back makes no "
-                "folder, log or job, so hydra settings change nothing; config folders go in "
-                "searchpath=[...]"
-            )
-        if key.split(".")[0] in ("trainer", "logger"):  # accepted, unchecked and unread
-            raise ConfigError(
-                f"overrides: {override!r:.80} is not allowed: a run read back trains and logs "
-                "nothing, so trainer and logger settings change nothing"
-            )
-    listed = f"hydra.searchpath=[{','.join(searchpath)}]"  # as compose_config passes it
-    if searchpath and (missing := missing_searchpath([listed])):  # Hydra would only warn
-        raise ConfigError(missing.replace("hydra.searchpath: ", "searchpath: ", 1))
+    check_load_arguments(checkpoint, changed_data, overrides, searchpath)
     if data_dir is not None:  # yours: where the data is read again
         data_dir = os.fspath(data_dir) if isinstance(data_dir, os.PathLike) else data_dir
         data_dir_exists = check_folder("data_dir", data_dir)

@@ -1,4 +1,4 @@
-"""What ``Run``'s methods take from a notebook, checked in one place.
+"""What ``load_run`` and ``Run``'s methods take from a notebook, checked in one place.
 
 Each check names the argument as the caller typed it (``images``, ``codes``, ``z``, ``a``,
 ``n``, ``seed``...), the value, and what is allowed, in one line: a mistake in a notebook
@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from aegan.cli import missing_searchpath
 from aegan.data import normalize
+from aegan.errors import ConfigError
 from aegan.memory import MEMORY_SHARE, device_memory
+from aegan.overrides import override_key
 
 RANGE_SLACK = 1e-4  # float images a hair outside [0, 1], from arithmetic, are still images
 SEED_LIMIT = 2**64  # torch.Generator.manual_seed takes 0 .. 2**64 - 1 (negatives alias these)
@@ -142,3 +145,34 @@ def as_codes(
     if not bool(codes.isfinite().all()):  # they would come out as images of NaN
         raise ValueError(f"{name} holding NaN or infinity: this run's model takes finite codes")
     return codes
+
+
+def check_load_arguments(
+    checkpoint: Any, changed_data: Any, overrides: Any, searchpath: Any
+) -> None:
+    """``load_run``'s arguments other than its paths, before any file is read."""
+    if changed_data not in ("warn", "refuse"):
+        raise ConfigError(
+            f"changed_data={changed_data!r:.80} is not allowed; choose warn or refuse"
+        )
+    if checkpoint not in ("best", "last"):
+        raise ConfigError(f"checkpoint={checkpoint!r:.80} is not allowed; choose best or last")
+    for name, given in (("overrides", overrides), ("searchpath", searchpath)):
+        if not isinstance(given, (list, tuple)) or not all(isinstance(x, str) for x in given):
+            raise ConfigError(f"{name}={given!r:.80} is not allowed: it must be a list of strings")
+    for override in overrides:  # composed without Hydra's job: its settings reach nothing
+        key = override_key(override)
+        if key == "hydra" or key.startswith(("hydra.", "hydra/")):
+            raise ConfigError(
+                f"overrides: {override!r:.80} is not allowed: reading a run back makes no "
+                "folder, log or job, so hydra settings change nothing; config folders go in "
+                "searchpath=[...]"
+            )
+        if key.split(".")[0] in ("trainer", "logger"):  # accepted, unchecked and unread
+            raise ConfigError(
+                f"overrides: {override!r:.80} is not allowed: a run read back trains and logs "
+                "nothing, so trainer and logger settings change nothing"
+            )
+    listed = f"hydra.searchpath=[{','.join(searchpath)}]"  # as compose_config passes it
+    if searchpath and (missing := missing_searchpath([listed])):  # Hydra would only warn
+        raise ConfigError(missing.replace("hydra.searchpath: ", "searchpath: ", 1))
