@@ -87,6 +87,14 @@ ODD_FILES = {  # name -> (its bytes, what the line says of it)
 }
 
 
+def test_a_file_too_big_to_be_a_config_is_one_line(tmp_path):
+    (tmp_path / "model").mkdir()
+    with (tmp_path / "model" / "huge.yaml").open("wb") as file:
+        file.truncate(17 * 2**20)  # sparse: no disk taken
+    with pytest.raises(ConfigError, match=r"model=huge: .*huge.yaml is 17 MiB, over the 16 MiB"):
+        aegan.config.compose_config(["model=huge"], searchpath=[f"file://{tmp_path}"])
+
+
 @pytest.mark.parametrize("name", list(ODD_FILES))
 def test_a_file_hydra_cannot_take_is_one_line_naming_it(tmp_path, name):
     """The aliases never returned (gigabytes and climbing), the others were the codec's or

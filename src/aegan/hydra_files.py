@@ -33,6 +33,7 @@ KINDS = {"int": "a number", "float": "a number", "bool": "true or false",
          "ListConfig": "a list", "str": "text"}  # fmt: skip
 MAX_VALUES = 100_000  # values a file may hold with its aliases copied out (ours: under 100)
 MAX_DEPTH = 100  # levels of nesting (ours: 4); OmegaConf recurses through each
+MAX_BYTES = 16 * 2**20  # ours: a few KB
 
 
 def option_of(config_path: str) -> str:
@@ -64,10 +65,17 @@ def not_a_mapping(repo: IConfigRepository, config_path: str, kind: str) -> Confi
 
 
 def check_config_text(option: str, path: str) -> None:
-    """``ConfigError`` for a file Hydra cannot take: not UTF-8, nested past ``MAX_DEPTH``, or
-    past ``MAX_VALUES`` with its aliases copied out. Read as a stream of events, lazily: an
-    alias is counted, never expanded. Other YAML mistakes are Hydra's to name."""
+    """``ConfigError`` for a file Hydra cannot take: over ``MAX_BYTES``, not UTF-8, nested
+    past ``MAX_DEPTH``, or past ``MAX_VALUES`` with its aliases copied out. Read as a stream
+    of events, lazily: an alias is counted, never expanded. Other YAML mistakes are Hydra's
+    to name."""
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_BYTES:  # read whole, by Hydra too
+            raise ConfigError(
+                f"{option}: {path} is {size / 2**20:.0f} MiB, over the {MAX_BYTES // 2**20} MiB "
+                "a config file may hold"
+            )
         text = Path(path).read_bytes().decode()
     except UnicodeDecodeError as err:
         raise ConfigError(
