@@ -188,6 +188,18 @@ def test_a_setting_deleted_on_the_command_line_is_one_line(cli, module, override
     assert_one_error_line(result, f"{key} is not set (deleted with ~{key}?)")
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("~trainer.resume", "~trainer.resume is not allowed: trainer.resume holds no value to delete (null, or no such setting); every setting in conf/ is read"),
+     ("~trainer.epochs", "~trainer.epochs is not allowed: every setting in conf/ is read, so give it a value (trainer.epochs=...) instead")],
+)  # fmt: skip
+def test_a_setting_hydra_cannot_delete_is_named_as_typed(cli, tmp_path, override, message):
+    """Hydra said 'trainer.resume' does not exist (it is null), and "TrainerSchema
+    (DictConfig) does not support deletion"."""
+    assert_one_error_line(cli("aegan.train", override, f"hydra.run.dir={tmp_path}/r"), message)
+    assert not (tmp_path / "r").exists()
+
+
 def test_a_value_hydra_reads_only_quoted_is_shown_quoted(cli, tmp_path):
     """A path with a letter outside ASCII got Hydra's lexer error alone."""
     run = tmp_path / "ünïcødé"

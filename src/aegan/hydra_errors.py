@@ -75,6 +75,14 @@ def hydra_error_line(err: Exception) -> str | None:
     if not isinstance(err, ConfigCompositionException):
         return None
     cause = err.__cause__
+    deleted = re.fullmatch(r"Could not delete from config\. '([^']+)' does not exist\.", str(err))
+    if deleted or "does not support deletion" in str(cause):  # ~KEY: Hydra's own words misled
+        key = deleted.group(1) if deleted else getattr(cause, "full_key", "KEY")
+        none = f"{key} holds no value to delete (null, or no such setting); " if deleted else ""
+        return (
+            f"~{key} is not allowed: {none}every setting in conf/ is read, so give it a value "
+            f"({key}=...) instead"
+        )
     if cause is None:  # e.g. "model appears more than once in the final defaults list"
         return " ".join(line.strip() for line in str(err).splitlines() if line.strip())
     if isinstance(cause, BROKEN_INTERPOLATION):  # an override's value: what was typed
