@@ -33,8 +33,8 @@ from typing import NoReturn
 
 from aegan.cli import path_argument
 from aegan.comparison_table import MODELS, comparison_table
-from aegan.config import literal
 from aegan.errors import USER_ERRORS
+from aegan.overrides import hydra_quoted
 from aegan.sweep_reader import read_sweep
 
 
@@ -117,15 +117,6 @@ def check_overrides(overrides: list[str]) -> None:
                 how = (f"{given}{option} for every job" if option[0] == "="
                        else f"{given} from {option}; give {option} instead")  # fmt: skip
                 refuse(f"{arg} is not allowed: compare.py run sets {how}")
-
-
-def hydra_quoted(text: str) -> str:
-    """``text`` as one quoted value of a Hydra override: a comma in a folder's name would
-    make a sweep of it, a space or quote end it, ``${...}`` be resolved."""
-    text = literal(text)  # ${ -> \${
-    text = re.sub(r"(\\*)'", lambda m: m[1] * 2 + "\\'", text)  # a quote and the \ before it
-    text = re.sub(r"(\\+)$", lambda m: m[1] * 2, text)  # \ before the closing quote
-    return f"'{text}'"
 
 
 def pictures(models: list[str], out: Path, image: Path) -> None:

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from aegan.cli import path_argument
+from aegan.overrides import hydra_quoted
 from aegan.sweep_reader import read_sweep
 
 PATHS = {
@@ -69,7 +70,7 @@ def run_sweep(overrides: list[str], sweep_dir: Path) -> float:
         "aegan.train",
         "-m",
         *overrides,
-        f"hydra.sweep.dir={sweep_dir}",
+        f"hydra.sweep.dir={hydra_quoted(str(sweep_dir))}",  # a comma in it would sweep
     ]
     print("+", " ".join(command), flush=True)
     start = time.perf_counter()

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 import aegan
-from aegan.config import literal
 from aegan.data.image_folder import load_image_folder
 from aegan.errors import CheckpointError, ConfigError
 from aegan.files import write_json
+from aegan.overrides import literal
 from aegan.readback import read_json
 from aegan.sweep_reader import read_sweep
 from aegan.train import train

@@ -9,7 +9,6 @@ A run's record back to a config, the trust boundary, is ``aegan.record``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,12 +102,6 @@ def _log_dir(value: Any) -> str:
 
 
 OmegaConf.register_new_resolver("aegan.log_dir", _log_dir, replace=True)
-
-
-def literal(text: str) -> str:
-    """``text`` escaped for OmegaConf: a folder's name, set as a config value, stays that
-    name (``${...}`` in it is no interpolation or resolver to run)."""
-    return re.sub(r"(\\*)\$\{", lambda m: m[1] * 2 + "\\${", text)
 
 
 def check_positive(

@@ -1,9 +1,27 @@
-"""The key a command-line override sets, read one way everywhere."""
+"""The key a command-line override sets, read one way everywhere, and a value written so
+that Hydra and OmegaConf take it as it is."""
 
 from __future__ import annotations
+
+import re
 
 
 def override_key(override: object) -> str:
     """The dotted key of a Hydra override: ``"+trainer.epochs=3"``, ``"++trainer.epochs=3"``
     and ``"~trainer.epochs"`` all give ``"trainer.epochs"``."""
     return str(override).partition("=")[0].lstrip("+~")
+
+
+def literal(text: str) -> str:
+    """``text`` escaped for OmegaConf: a folder's name, set as a config value, stays that
+    name (``${...}`` in it is no interpolation or resolver to run)."""
+    return re.sub(r"(\\*)\$\{", lambda m: m[1] * 2 + "\\${", text)
+
+
+def hydra_quoted(text: str) -> str:
+    """``text`` as one quoted value of a Hydra override: a comma in a folder's name would
+    make a sweep of it, a space or quote end it, ``${...}`` be resolved."""
+    text = literal(text)  # ${ -> \${
+    text = re.sub(r"(\\*)'", lambda m: m[1] * 2 + "\\'", text)  # a quote and the \ before it
+    text = re.sub(r"(\\+)$", lambda m: m[1] * 2, text)  # \ before the closing quote
+    return f"'{text}'"

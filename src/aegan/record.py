@@ -24,12 +24,12 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import compose_config, literal
+from aegan.config import compose_config
 from aegan.data import image_shape_of
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.hydra_errors import hydra_error_line
-from aegan.overrides import override_key
+from aegan.overrides import literal, override_key
 from aegan.schema import CODE_KEYS, OPTION_NAME, code_in, fits, hydra_choices, kind_of
 from aegan.tasks import build_task
 

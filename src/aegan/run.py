@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, open_dict
 
-from aegan.config import CONF_DIR, literal
+from aegan.config import CONF_DIR
 from aegan.contract import Task, can
 from aegan.data import ImageData, check_data_config, image_shape_of, load_data
 from aegan.data.fingerprint import data_change, data_fingerprint
@@ -31,7 +31,7 @@ from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFoundError
 from aegan.files import check_folder, given_path
 from aegan.memory import check_memory
-from aegan.overrides import override_key
+from aegan.overrides import literal, override_key
 from aegan.readback import shown_value
 from aegan.record import record_config
 from aegan.run_inputs import as_codes, as_images, check_fits, check_load_arguments, integer

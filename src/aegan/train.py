@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.amp import Amp, emulated_bf16, resolve_precision
 from aegan.cli import one_line_errors, one_line_hydra_errors
-from aegan.config import CONF_DIR, literal, validate_config
+from aegan.config import CONF_DIR, validate_config
 from aegan.data import load_data
 from aegan.data.fingerprint import check_same_data, data_fingerprint
 from aegan.engine import RunContext, fit
@@ -68,6 +68,7 @@ from aegan.hydra_job import (
 )
 from aegan.logfile import hold_run_log
 from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
+from aegan.overrides import literal
 from aegan.record import check_resumed_networks, leave_added_settings, run_choices
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
 from aegan.tasks import build_task
