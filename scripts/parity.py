@@ -31,8 +31,11 @@ import sys
 import time
 from pathlib import Path
 
-from aegan.cli import path_argument
-from aegan.overrides import hydra_quoted
+from aegan.cli import epochs_argument, path_argument, seeds_argument
+from aegan.errors import USER_ERRORS
+from aegan.overrides import hydra_quoted, override_key
+from aegan.sweep_folders import check_out_folder
+from aegan.sweep_jobs import check_overrides
 from aegan.sweep_reader import read_sweep
 
 PATHS = {
@@ -55,6 +58,10 @@ PATHS = {
         ],
     },
 }
+# the keys parity sets for every job -> the option that sets them: given as an override too,
+# one of the two values was silently dropped
+SET_BY_PARITY = {"seed": "--seeds", "trainer.epochs": "--epochs", "trainer.device": "--device",
+                 "hydra.sweep.dir": "--out"}  # fmt: skip
 DEFAULT_EPOCHS = {"ae": 30, "gan": 2}
 CUDA_FAST = {  # the fast path on CUDA (compile_scope=step does not compose with a captured step)
     "ae": ["trainer.capture_step=true"],
@@ -63,7 +70,9 @@ CUDA_FAST = {  # the fast path on CUDA (compile_scope=step does not compose with
 
 
 def run_sweep(overrides: list[str], sweep_dir: Path) -> float:
-    """Run ``aegan.train -m`` with ``overrides`` into ``sweep_dir``; return its wall seconds."""
+    """Run ``aegan.train -m`` with ``overrides`` into ``sweep_dir``; return its wall seconds.
+    A sweep that fails ends the script: its own ``error:`` line is above, this one names
+    the command, with the sweep's exit code (1 where a signal ended it)."""
     command = [
         sys.executable,
         "-m",
@@ -74,15 +83,19 @@ def run_sweep(overrides: list[str], sweep_dir: Path) -> float:
     ]
     print("+", " ".join(command), flush=True)
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    code = subprocess.run(command, stdout=subprocess.DEVNULL).returncode
+    if code != 0:
+        print(f"error: this sweep exited with code {code}: {' '.join(command)}", file=sys.stderr)
+        raise SystemExit(code if code > 0 else 1)
     return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", choices=sorted(PATHS))
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
-    parser.add_argument("--epochs", type=int, help="epochs per run (ae 30, gan 2)")
+    parser.add_argument("--seeds", type=seeds_argument, default="0,1,2",
+                        help="comma-separated distinct seeds (default 0,1,2)")  # fmt: skip
+    parser.add_argument("--epochs", type=epochs_argument, help="epochs per run (ae 30, gan 2)")
     parser.add_argument("--out", type=path_argument, default=Path("logs/parity"),
                         help="where the sweeps go")  # fmt: skip
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
@@ -92,12 +105,24 @@ def main() -> None:
     spec["common"] = [*spec["common"], f"trainer.device={args.device}", *args.overrides]
     if args.device == "cuda":
         spec["fast"] = CUDA_FAST[args.model]
-    epochs = args.epochs or DEFAULT_EPOCHS[args.model]
+    epochs = args.epochs or DEFAULT_EPOCHS[args.model]  # None: not given (0 is refused)
     out = Path(args.out) / args.model
+    seeds = ",".join(map(str, args.seeds))
+    for arg in args.overrides:
+        if (option := SET_BY_PARITY.get(override_key(arg))) is not None:
+            parser.error(f"{arg} is not allowed: parity.py sets {override_key(arg)} from "
+                         f"{option}; give {option} instead")  # fmt: skip
+    try:  # before the first sweep trains: the second would be refused only after it
+        check_out_folder(args.out, "--out")
+        for path in ("fast", "reference"):
+            check_overrides([*spec["common"], *spec[path], f"trainer.epochs={epochs}",
+                             f"seed={args.seeds[0]}"])  # fmt: skip
+    except USER_ERRORS as err:
+        parser.error(str(err))
     results = {}
     for path in ("fast", "reference"):
         sweep_dir = out / path
-        overrides = [*spec["common"], *spec[path], f"trainer.epochs={epochs}", f"seed={args.seeds}"]
+        overrides = [*spec["common"], *spec[path], f"trainer.epochs={epochs}", f"seed={seeds}"]
         wall = run_sweep(overrides, sweep_dir)
         rows = read_sweep(sweep_dir)
         failed = [row["job"] for row in rows if row["status"] != "ok"]

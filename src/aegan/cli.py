@@ -169,6 +169,34 @@ def path_argument(text: str) -> Path:
     return Path(text)
 
 
+def epochs_argument(text: str) -> int:
+    """An argparse ``type`` for a script's epochs per run: what ``trainer.epochs`` takes,
+    checked before the first run (0 was taken for "the default", -3 failed every job)."""
+    try:
+        epochs = int(text)
+    except ValueError:
+        epochs = 0
+    if not 1 <= epochs <= 10**6:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not allowed: it must be an integer in [1, 1000000]"
+        )
+    return epochs
+
+
+def seeds_argument(text: str) -> list[int]:
+    """An argparse ``type`` for a script's seeds, one job each: a comma list of distinct
+    integers in [0, 2**63), each written as its job's folder is named (0, not 00); a seed
+    twice would be two jobs of one run."""
+    seeds = text.split(",")
+    fine = all(re.fullmatch(r"0|[1-9]\d{0,18}", s) and int(s) < 2**63 for s in seeds)
+    if not fine or len(set(seeds)) < len(seeds):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not allowed: it must be a comma list of distinct integers in "
+            "[0, 2**63), e.g. 0,1,2"
+        )
+    return [int(s) for s in seeds]
+
+
 def changed_guard(argv: list[str]) -> str | None:
     """The line for an override that deletes or replaces one of ``GUARDS`` (``~KEY``): the
     folder checks are gone, and Hydra writes into a trained run's folder unchecked."""

@@ -12,6 +12,7 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from aegan.engine.run_dir import check_not_inside_a_run
 from aegan.engine.run_record import earlier_run
 from aegan.errors import ConfigError
 from aegan.sweep_reader import natural_key, read_overrides
@@ -61,6 +62,19 @@ def check_job_subdir(subdir: str, written: str) -> None:
         f"hydra.sweep.subdir={written}{resolved} is not allowed: each job's folder must be "
         "inside hydra.sweep.dir (no leading / and no ..), e.g. ${hydra.job.num}"
     )
+
+
+def check_out_folder(folder: Path, key: str) -> None:
+    """A script's output folder (``key``), whose sweeps go into folders below it, before
+    any of them starts: not a trained run's, nor inside one, nor a sweep's own folder. A
+    sweep there would be refused by its first job, or mixed with that sweep's jobs."""
+    check_not_inside_a_run(folder, key, itself=True)
+    held = _sweep_held(folder.expanduser())
+    if held is not None:
+        raise ConfigError(
+            f"{key}={folder} is not allowed: it holds a sweep ({held}); choose a folder of "
+            "its own, which this script fills with its sweeps"
+        )
 
 
 def _sweep_held(folder: Path) -> str | None:

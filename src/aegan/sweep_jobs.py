@@ -25,7 +25,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import validate_config
+from aegan.config import compose_config, validate_config
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from aegan.engine.run_dir import check_resumed_model, check_same_run
 from aegan.errors import USER_ERRORS, ConfigError
@@ -49,6 +49,20 @@ def check_run(
     with _as_job(config):
         validate_config(settings, in_job=False)
         check_resume(settings, run_dir, folder_key)
+
+
+def check_overrides(overrides: list[str]) -> None:
+    """A run of ``conf/train.yaml`` with ``overrides``, composed and checked as its job
+    will check it, for a script whose sweeps run in processes of their own: a mistake is
+    refused once, before the first sweep, not by each sweep in turn."""
+    try:
+        config = compose_config(overrides)
+    except Exception as err:
+        line = hydra_error_line(err)
+        if line is None:
+            raise
+        raise ConfigError(line) from None
+    validate_config(config, in_job=False)
 
 
 def check_resume(
