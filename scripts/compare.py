@@ -25,17 +25,25 @@ run to show is refused, as every mistake is: one ``error:`` line, exit code 2.
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import NoReturn
 
-from aegan.cli import path_argument
+from aegan.cli import epochs_argument, path_argument, seeds_argument
 from aegan.comparison_table import MODELS, comparison_table
 from aegan.errors import USER_ERRORS
 from aegan.overrides import hydra_quoted
+from aegan.sweep_folders import check_out_folder
+from aegan.sweep_jobs import check_overrides as check_job
 from aegan.sweep_reader import read_sweep
+
+
+def job_settings(model: str, epochs: int, overrides: list[str]) -> list[str]:
+    """The overrides every job of ``model`` trains with, but its seed."""
+    recipe, extra = MODELS[model]
+    return [f"experiment={recipe}", f"trainer.epochs={epochs}", "logger.projector_samples=0",
+            "trainer.resume=auto", *extra, *overrides]  # fmt: skip
 
 
 def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[str]) -> int:
@@ -43,11 +51,9 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
     whose sweep has a job that did not finish (its failed.json)."""
     failures = []
     for model in models:
-        recipe, extra = MODELS[model]
         sweep = out / model
         finished = read_sweep(sweep) if sweep.is_dir() else []
-        settings = [f"experiment={recipe}", f"trainer.epochs={epochs}",
-                    "logger.projector_samples=0", "trainer.resume=auto", *extra, *overrides]  # fmt: skip
+        settings = job_settings(model, epochs, overrides)
         # finished with these settings: a seed of another budget or overrides is trained
         # again, its run continued to this budget (trainer.resume=auto) or refused, so that
         # no cell of the table mixes runs of other settings
@@ -195,8 +201,8 @@ def parsers() -> tuple[Parser, dict[str, Parser]]:
         command.add_argument("--models", default=",".join(MODELS), help="comma list of models")
         command.add_argument("--out", type=path_argument, default=Path("logs/compare"),
                              help="the folder of the runs: OUT/MODEL/SEED")  # fmt: skip
-    run_parser.add_argument("--epochs", type=int, default=5)
-    run_parser.add_argument("--seeds", default="0,1,2")
+    run_parser.add_argument("--epochs", type=epochs_argument, default=5)
+    run_parser.add_argument("--seeds", type=seeds_argument, default="0,1,2")
     run_parser.add_argument("overrides", nargs="*", help="Hydra overrides for every job")
     table_parser.add_argument(
         "--speed", type=path_argument, help="aegan.bench lines, one per model"
@@ -271,21 +277,19 @@ def main() -> None:
 def dispatch(args: argparse.Namespace, models: list[str]) -> None:
     """The command of ``args`` on ``models``, its options checked."""
     if args.command == "run":
-        if not 1 <= args.epochs <= 10**6:
-            refuse(f"--epochs {args.epochs} is not allowed: it must be an integer in [1, 1000000]")
-        seeds = args.seeds.split(",")  # each once, as its job's folder is named: 0, not 00
-        seed_pattern = r"0|[1-9]\d{0,18}"  # below 2**63, what a run's seed allows
-        fine = all(re.fullmatch(seed_pattern, x) and int(x) < 2**63 for x in seeds)
-        if not fine or len(set(seeds)) < len(seeds):
-            refuse(
-                f"--seeds {args.seeds!r} is not allowed: it must be a comma list of distinct "
-                "integers in [0, 2**63), e.g. 0,1,2"
-            )
         check_overrides(args.overrides)
+        check_out_folder(args.out, "--out")
         for model in models:
             if (args.out / model).exists() and not (args.out / model).is_dir():
                 refuse(f"--out {args.out}: {args.out / model} is not a folder")
-        sys.exit(run(models, args.epochs, args.seeds, args.out, args.overrides))
+        seeds = ",".join(map(str, args.seeds))
+        for model in models:  # each job's own check, once here: not once per model's sweep
+            try:
+                check_job([*job_settings(model, args.epochs, args.overrides),
+                           f"seed={args.seeds[0]}"])  # fmt: skip
+            except USER_ERRORS as err:
+                refuse(f"{model}: {err}; no model was trained")
+        sys.exit(run(models, args.epochs, seeds, args.out, args.overrides))
     elif args.command == "pictures":
         pictures(models, args.out, args.image)
     else:

@@ -73,7 +73,7 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
         (["table", "data.subset=1000"], "for run only"),
         ([], "a command is required: run, table or pictures"),  # was the usage and a line
         (["nope"], "invalid choice: 'nope'"),
-        (["run", "--epochs", "abc"], "--epochs: invalid int value: 'abc'"),
+        (["run", "--epochs", "abc"], "--epochs: 'abc' is not allowed"),
         # each command takes its own options only: these were accepted and ignored
         (["table", "--epochs", "3"], "unrecognized option --epochs for table"),
         (["table", "--image=x.png"], "unrecognized option --image for table"),
@@ -101,13 +101,19 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
          "--image {tmp}/no/x.png cannot be written: no folder {tmp}/no"),
         (["pictures", "--out", "{tmp}", "--image", "{tmp}/folder.png"],
          "--image {tmp}/folder.png is a folder"),
-        (["run", "--epochs", "0"], "--epochs 0 is not allowed"),  # every job failed
-        (["run", "--epochs", "-1"], "--epochs -1 is not allowed"),
-        (["run", "--seeds", "a,b"], "--seeds 'a,b' is not allowed"),
-        (["run", "--seeds", ""], "--seeds '' is not allowed"),
-        (["run", "--seeds", "0,0"], "--seeds '0,0' is not allowed"),  # "1 of 2 jobs" of one
-        (["run", "--seeds", "00"], "--seeds '00' is not allowed"),  # never found finished
-        (["run", "--seeds", str(2**63)], f"--seeds '{2**63}' is not allowed"),  # every job failed
+        (["run", "--epochs", "0"], "--epochs: '0' is not allowed"),  # every job failed
+        (["run", "--epochs", "-1"], "--epochs: '-1' is not allowed"),
+        (["run", "--seeds", "a,b"], "--seeds: 'a,b' is not allowed"),
+        (["run", "--seeds", ""], "--seeds: '' is not allowed"),
+        (["run", "--seeds", "0,0"], "--seeds: '0,0' is not allowed"),  # "1 of 2 jobs" of one
+        (["run", "--seeds", "00"], "--seeds: '00' is not allowed"),  # never found finished
+        (["run", "--seeds", str(2**63)], f"--seeds: '{2**63}' is not allowed"),  # every job failed
+        # each model's sweep refused in turn, in ~20 lines over a minute, exit code 1
+        (["run", "--out", "{tmp}/run"], "--out={tmp}/run holds a trained run; choose a folder"),
+        (["run", "--out", "{tmp}/run/x"], "--out={tmp}/run/x is inside the trained run"),
+        (["run", "--out", "{tmp}/sweep"], "--out={tmp}/sweep is not allowed: it holds a sweep"),
+        (["run", "--models", "autoencoder,vae,dcgan", "--out", "{tmp}/new", "data.subset=-1"],
+         "autoencoder: data.subset=-1 is not allowed: it must be an integer >= 1 or null; no"),
         (["run", "--models", "vae,,"], "--models 'vae,,' is not allowed"),  # "--models ,"
     ],
 )  # fmt: skip
@@ -116,6 +122,10 @@ def test_a_mistake_is_one_line(cli, tmp_path, args, says):
     (tmp_path / "folder.png").mkdir()
     (tmp_path / "bad.jsonl").write_text('{"model": "vae"}\n{bad\n')
     os.mkfifo(tmp_path / "fifo")  # nothing writes to it: reading it must not wait
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "metrics.json").write_text("{}")  # a trained run's folder
+    (tmp_path / "sweep").mkdir()
+    (tmp_path / "sweep" / "multirun.yaml").write_text("")
     refused = cli("scripts/compare.py", *(arg.format(tmp=tmp_path) for arg in args))
     assert refused.returncode == 2, refused.stderr
     assert refused.stderr.startswith("error: ") and says.format(tmp=tmp_path) in refused.stderr
@@ -132,13 +142,12 @@ def test_run_exits_1_naming_the_failed_json_of_a_model_whose_job_failed(tmp_path
     assert "autoencoder: 1 of 1 job not ok" in line and "NonFiniteError" in line
     assert str(out / "autoencoder" / "0" / "failed.json") in line
 
-    # a setting no job can take: the sweep is refused before its first job, and says why
-    refused = compare("run", "--models", "autoencoder", "--epochs", "1", "--seeds", "0",
+    # a setting no job can take: refused before the first sweep, once for every model
+    refused = compare("run", "--models", "autoencoder,vae", "--epochs", "1", "--seeds", "0",
                       "--out", str(out / "again"), *TINY, "model.latent_dim=-1")  # fmt: skip
-    assert refused.returncode == 1, refused.stderr[-2000:]
-    sweep, line = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
-    assert sweep.startswith("error: job 0 of 1: model.latent_dim=-1 is not allowed")
-    assert line == "error: autoencoder: its sweep was refused before any job (exit 2)"
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert refused.stderr.startswith("error: autoencoder: model.latent_dim=-1 is not allowed")
+    assert len(refused.stderr.splitlines()) == 1 and not (out / "again").exists()
 
 
 @pytest.mark.parametrize("name", ["a b,c", "it's", "a${oc.env:HOME}", "back\\slash", "ü"])
