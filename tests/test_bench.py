@@ -99,8 +99,12 @@ def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
         ("batch_size=0", "error: batch_size=0 is not allowed"),  # once ignored as "unset"
         ("steps=-1", "steps=-1 is not allowed"),  # once timed, and reported as a row
         ("plain_steps=0", "plain_steps=0 is not allowed"),
+        # a group's option read as the text of its section: "model='vae' ... with a _target_"
+        ("variants={a:['model=vae']}",
+         "variants.a: 'model=vae' is not allowed: model is a section of settings, not one"),
+        ("variants={a:['trainer=5']}", "trainer is a section of settings"),  # a traceback
     ],
-)
+)  # fmt: skip
 def test_benchmark_cli_refuses_a_bad_setting_in_one_line(cli, tmp_path, override, message):
     result = cli("aegan.bench", "model=autoencoder", override, f"hydra.run.dir={tmp_path}")
     output = result.stdout + result.stderr

@@ -61,6 +61,16 @@ def parse_override(cfg: DictConfig, override: Any, where: str) -> tuple[str, str
         raise ConfigError(
             f"{where}: {override!r} is not allowed: its value is not YAML: {reason}"
         ) from None
+    if OmegaConf.is_dict(exists) and not isinstance(value, dict):
+        # model=vae would replace the model's settings by the text 'vae': a group's option
+        # is chosen as the config is composed, which a variant's overrides come after
+        name = where.removeprefix("variants.")
+        raise ConfigError(
+            f"{where}: {override!r} is not allowed: {key} is a section of settings, not one "
+            f"setting; a variant's overrides set single settings, e.g. "
+            f"variants={{{name}:['{key}.NAME=VALUE']}} (an option such as {key}=... goes on "
+            "the command line, one bench run each)"
+        )
     return prefix, key, value
 
 
