@@ -103,6 +103,10 @@ def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
         ("variants={a:['model=vae']}",
          "variants.a: 'model=vae' is not allowed: model is a section of settings, not one"),
         ("variants={a:['trainer=5']}", "trainer is a section of settings"),  # a traceback
+        # each configuration timed twice, as if two
+        ("threads=[1,1]", "threads=[1, 1] is not allowed: it must list each value to time once"),
+        ("compile_modes=[none,none]", "compile_modes=['none', 'none'] is not allowed"),
+        ("threads=[null,1]", "threads=[None, 1] is not allowed: it times [1, 1] threads"),
     ],
 )  # fmt: skip
 def test_benchmark_cli_refuses_a_bad_setting_in_one_line(cli, tmp_path, override, message):

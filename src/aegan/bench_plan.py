@@ -162,6 +162,11 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
     variants = {"base": [], **check_variants(cfg)}
     task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
     threads = [t or cpu_threads(cfg.trainer, task) or torch.get_num_threads() for t in cfg.threads]
+    if len(set(threads)) < len(threads):  # null is a count too: the one a run would use
+        raise ConfigError(
+            f"threads={_plain(cfg.threads)!r} is not allowed: it times {threads} threads, one "
+            "count twice (null is what a run uses here); list each count once"
+        )
     out = []
     for variant, overrides in variants.items():
         for precision, mode, scope, capture, channels_last, n_threads in itertools.product(
@@ -231,6 +236,11 @@ def check_lists(cfg: DictConfig) -> None:
             )
         for i, value in enumerate(cfg[key]):
             check(f"{key}[{i}]", _plain(value))
+        values = _plain(cfg[key])
+        if len({str(v) for v in values}) < len(values):  # each configuration timed twice
+            raise ConfigError(
+                f"{key}={values!r} is not allowed: it must list each value to time once"
+            )
 
 
 def checked_configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
