@@ -92,47 +92,38 @@ def stopped_state(tmp_path_factory) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("window", "message"),
+    ("key", "value", "message"),
     [
-        ("2 steps", "scalar_window is a str, not a dict"),
-        ({"steps": -2}, "scalar_window.steps is -2"),
-        ({"steps": 8}, "scalar_window.steps is 8, more than the run's 7 steps"),
-        ({"sums": {"train/loss": float("nan")}}, "scalar_window.sums holds 'train/loss': nan"),
-        ({"nonfinite": 3}, "scalar_window.nonfinite is 3, more than the window's 2"),
-        ({"seconds": -1.0}, "scalar_window.seconds is -1.0"),
-        ({"skipped": True}, "scalar_window.skipped is True"),
+        ("scalar_window", "2 steps", "scalar_window is a str, not a dict"),
+        ("scalar_window", {"steps": -2}, "scalar_window.steps is -2"),
+        ("scalar_window", {"steps": 8}, "scalar_window.steps is 8, more than the run's 7 steps"),
+        ("scalar_window", {"sums": {"train/loss": float("nan")}}, "scalar_window.sums holds 'train/loss': nan"),
+        ("scalar_window", {"nonfinite": 3}, "scalar_window.nonfinite is 3, more than the window's 2"),
+        ("scalar_window", {"seconds": -1.0}, "scalar_window.seconds is -1.0"),
+        ("scalar_window", {"skipped": True}, "scalar_window.skipped is True"),
+        # a damaged fingerprint was read as changed data ("put the run's files back"), or,
+        # not a dict, skipped: the run was evaluated on whatever data was there
+        ("data", [1], "data (the data's fingerprint) is a list, not a dict"),
+        ("data", {"train": "x"}, "data.train is 'x'; it is a digest of 32 hex digits"),
+        ("data", {"test": 7}, "data.test is 7; it is a digest"),
+        ("data", {"sizes": [1, 2]}, "data.sizes is [1, 2]; it is the three splits' image counts"),
+        ("data", {"sizes": [1, 2, -3]}, "data.sizes is [1, 2, -3]"),
     ],
-)
-def test_an_open_window_out_of_shape_is_one_line(stopped_state, tmp_path, window, message):
+)  # fmt: skip
+def test_an_open_window_or_fingerprint_out_of_shape_is_one_line(
+    stopped_state, tmp_path, key, value, message
+):
     state = stopped_state
-    if isinstance(window, dict):
-        window = {**state["scalar_window"], **window}
-    atomic_save({**state, "scalar_window": window}, tmp_path / "hand-made.pt")
+    if isinstance(value, dict):
+        value = {**state[key], **value}
+    atomic_save({**state, key: value}, tmp_path / "hand-made.pt")
     with pytest.raises(CheckpointError, match="not a usable checkpoint") as refused:
         load_checkpoint(tmp_path / "hand-made.pt")
     assert message in str(refused.value) and "\n" not in str(refused.value)
 
 
-@pytest.mark.parametrize(
-    ("fingerprint", "message"),
-    [
-        ([1], "data (the data's fingerprint) is a list, not a dict"),
-        ({"train": "x"}, "data.train is 'x'; it is a digest of 32 hex digits"),
-        ({"test": 7}, "data.test is 7; it is a digest"),
-        ({"sizes": [1, 2]}, "data.sizes is [1, 2]; it is the three splits' image counts"),
-        ({"sizes": [1, 2, -3]}, "data.sizes is [1, 2, -3]"),
-    ],
-)
-def test_a_damaged_data_fingerprint_is_one_line(stopped_state, tmp_path, fingerprint, message):
-    """A damaged fingerprint was read as changed data ("put the run's files back"), or, not
-    a dict, skipped: the run was evaluated on whatever data was there."""
-    state = stopped_state
-    if isinstance(fingerprint, dict):
-        fingerprint = {**state["data"], **fingerprint}
-    atomic_save({**state, "data": fingerprint}, tmp_path / "hand-made.pt")
-    with pytest.raises(CheckpointError, match="not a usable checkpoint") as refused:
-        load_checkpoint(tmp_path / "hand-made.pt")
-    assert message in str(refused.value) and "\n" not in str(refused.value)
-    fewer = {key: value for key, value in state["data"].items() if key != "train"}
-    atomic_save({**state, "data": fewer}, tmp_path / "fewer.pt")  # a split not checked
+def test_a_fingerprint_without_a_split_is_read(stopped_state, tmp_path):
+    """A split it has no fingerprint of is not checked, as in files from before."""
+    fewer = {key: value for key, value in stopped_state["data"].items() if key != "train"}
+    atomic_save({**stopped_state, "data": fewer}, tmp_path / "fewer.pt")
     assert "train" not in load_checkpoint(tmp_path / "fewer.pt")["data"]
