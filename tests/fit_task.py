@@ -15,6 +15,7 @@ from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import ImageData
 from aegan.engine import RunContext, fit, load_checkpoint
+from aegan.engine.run_dir import keep_later_checkpoints
 from aegan.logger import TensorBoardLogger
 
 CPU = torch.device("cpu")
@@ -78,10 +79,11 @@ def trainer(**changes):
 
 def run_fit(folder: Path, *, stop_at: int | None = None, resume: bool | Path = False,
             log: bool = False, step_hook=None, nan_steps=(), task: PixelTask | None = None,
-            data: ImageData | None = None, **trainer_changes):  # fmt: skip
+            data: ImageData | None = None, branch: bool = False, **trainer_changes):  # fmt: skip
     """``fit`` as aegan.train calls it, in ``folder``. ``stop_at``: SIGTERM arrives during that
     step (1-based, counted from the run's start); ``nan_steps``: steps that only report NaN;
-    ``step_hook(count, task)`` runs before each step; ``resume``: True (last.pt) or a file."""
+    ``step_hook(count, task)`` runs before each step; ``resume``: True (last.pt) or a file;
+    ``branch``: the checkpoints past it kept aside first, as aegan.train does."""
     task = task or PixelTask()
     amp = Amp("fp32", CPU)
     checkpoints = folder / "checkpoints"
@@ -91,6 +93,8 @@ def run_fit(folder: Path, *, stop_at: int | None = None, resume: bool | Path = F
         amp=amp, logger=TensorBoardLogger(folder / "tb", enabled=log), checkpoint_dir=checkpoints,
         record={"config": {}, "choices": {}}, seed=SEED, batch_size=BATCH, log_every_steps=3,
         resume=state,
+        on_restored=(lambda: keep_later_checkpoints(folder, path, state[0]["step"],
+                                                    state[0]["epoch"])) if branch else None,
     )  # fmt: skip
     count = state[0]["step"] if state else 0
 

@@ -87,6 +87,22 @@ def test_a_resume_at_a_smaller_keep_keeps_as_many_as_it_found(tmp_path, caplog):
     assert "trainer.keep_checkpoints=2: " in caplog.text and "keeps the newest 4" in caplog.text
 
 
+def test_a_branch_at_a_smaller_keep_keeps_the_checkpoint_it_started_from(tmp_path):
+    """Counted after the branch moved the later files aside, the window shrank to what was
+    left, and the branch's first saves deleted the checkpoint it had resumed from."""
+    run_fit(tmp_path, epochs=1, checkpoint_every_steps=2, keep_checkpoints=5)
+    folder = tmp_path / "checkpoints"
+    start = folder / "step-00000004.pt"
+    run_fit(tmp_path, resume=start, branch=True, epochs=1, checkpoint_every_steps=2,
+            keep_checkpoints=1)  # fmt: skip
+    assert sorted(p.name for p in folder.glob("step-*.pt")) == [
+        f"step-{step:08d}.pt" for step in (2, 4, 6, 8)
+    ]  # fmt: skip
+    assert sorted(p.name for p in (folder / "past-step-4").glob("step-*.pt")) == [
+        "step-00000006.pt", "step-00000008.pt"
+    ]  # fmt: skip
+
+
 def test_a_nonfinite_loss_stops_before_the_next_save(tmp_path):
     with pytest.raises(NonFiniteError) as caught:
         run_fit(tmp_path, nan_steps=[11], checkpoint_every_steps=3)

@@ -46,6 +46,9 @@ def fit(
         labels=data.train_labels if task.uses_labels else None,
     )  # fmt: skip
     progress = Progress()
+    keep = trainer_cfg.keep_checkpoints
+    if run.resume is not None and run.is_main:  # counted before a branch moves later ones
+        keep = checkpoints_to_keep(run.checkpoint_dir, keep)  # what the earlier one kept stays
     if run.resume is not None:
         progress = restore(task, run.amp, run.resume[0], path=run.resume[1])
         check_same_epoch_order(run, progress)
@@ -59,9 +62,6 @@ def fit(
         )
         if run.on_restored is not None:
             run.on_restored()
-    keep = trainer_cfg.keep_checkpoints
-    if run.resume is not None and run.is_main:  # what the earlier process kept stays
-        keep = checkpoints_to_keep(run.checkpoint_dir, keep)
     _own_streams(run, progress.step)
     total_steps = len(batches) * trainer_cfg.epochs
     window = ScalarWindow(task, run, trainer_cfg, total_steps, progress.step)
