@@ -137,6 +137,21 @@ def test_a_refused_resume_leaves_the_run_folder_as_it_was(cli, trained, tmp_path
     assert "data fashion_mnist:" not in result.stdout + result.stderr  # refused before the data
 
 
+@pytest.mark.parametrize("how", ["auto", "file"])
+def test_a_resume_with_fewer_epochs_than_done_is_refused(cli, tmp_path, how):
+    """It trained nothing, logged "epoch 2/1", and rewrote the run's record as a 1-epoch run
+    (a sweep's summary then listed it so)."""
+    run = tmp_path / "run"
+    assert cli("aegan.train", *RUN, "trainer.epochs=2", f"hydra.run.dir={run}").returncode == 0
+    before = every_file(run)
+    last = run / "checkpoints" / "last.pt"
+    resume = "trainer.resume=auto" if how == "auto" else f"trainer.resume={last}"
+    result = cli("aegan.train", *RUN, "trainer.epochs=1", resume, f"hydra.run.dir={run}")
+    assert_one_error_line(result, f"trainer.epochs=1 is not allowed: {last} has done 2 epochs; "
+                                  "continue it with trainer.epochs=2 or more")  # fmt: skip
+    assert every_file(run) == before
+
+
 def _other_rng(state: dict) -> None:
     state["rng"]["torch"] = torch.zeros(3, dtype=torch.uint8)
 

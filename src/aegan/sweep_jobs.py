@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.config import compose_config, validate_config
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
-from aegan.engine.run_dir import check_resumed_model, check_same_run
+from aegan.engine.run_dir import check_epochs_left, check_resumed_model, check_same_run
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_errors import hydra_error_line
 from aegan.overrides import override_key
@@ -82,6 +82,7 @@ def check_resume(
             record = {"config": OmegaConf.to_container(OmegaConf.create(trains), resolve=True),
                       "choices": run_choices(cfg)}  # fmt: skip
             check_same_run(state, record, last, folder_key)
+            check_epochs_left(cfg.trainer.epochs, state, last)
             return
     if not resume or resume == "auto":
         return
@@ -89,6 +90,7 @@ def check_resume(
     state = load_checkpoint(path)
     check_resumed_model(state, cfg.model.name, path)
     check_resumed_networks(cfg, state, path)
+    check_epochs_left(cfg.trainer.epochs, state, path)
 
 
 @contextmanager

@@ -209,17 +209,33 @@ def resume_state(
         if found is not None:
             found(state)
         check_same_run(state, record, path, folder_key)
+        check_epochs_left(cfg.trainer.epochs, state, path)
         return state, path
     if cfg.trainer.resume:
         path = resolve_checkpoint(cfg.trainer.resume)
         state = load_checkpoint(path)
         check_resumed_model(state, record["choices"]["model"], path)
+        check_epochs_left(cfg.trainer.epochs, state, path)
         trained_seed = state["config"].get("seed")
         if trained_seed != cfg.seed:  # the random state is the checkpoint's, not seed's
             log.warning("seed=%s is not used: a resumed run goes on with the random state of "
                         "%s (trained with seed=%s)", cfg.seed, path, trained_seed)  # fmt: skip
         return state, path
     return None
+
+
+def check_epochs_left(epochs: int, state: dict, path: Path) -> None:
+    """``trainer.epochs`` of a resume is no fewer than ``path`` has done (at its count, a
+    finished run is evaluated again): fewer trained nothing, said "epoch 2/1", and recorded
+    the run as one of ``epochs``."""
+    done, batch = state["epoch"], state["batch"]
+    if epochs < done or (epochs == done and batch > 0):
+        least = done + (batch > 0)
+        raise ConfigError(
+            f"trainer.epochs={epochs} is not allowed: {path} has done {done} epoch"
+            f"{'s' * (done != 1)}{' and part of the next' * (batch > 0)}; continue it with "
+            f"trainer.epochs={least} or more"
+        )
 
 
 def check_resumed_model(state: dict, model: str, path: Path) -> None:
