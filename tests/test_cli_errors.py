@@ -200,6 +200,18 @@ def test_a_setting_hydra_cannot_delete_is_named_as_typed(cli, tmp_path, override
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize(
+    "args", [["hydra.run.dir='~/aegan-x'"], ["-m", "hydra.sweep.dir='~/aegan-x'"]]
+)
+def test_a_run_folder_under_tilde_is_refused(cli, args):
+    """The folder checks expanded ~ (they refused, or passed, /root/aegan-x), while Hydra
+    wrote the run to ./~/aegan-x without a word."""
+    result = cli("aegan.train", *args, "seed=1")
+    key = args[-1].partition("=")[0]
+    assert_one_error_line(result, f"{key}=~/aegan-x is not allowed: Hydra does not expand ~")
+    assert not (REPO / "~").exists()
+
+
 def test_a_value_hydra_reads_only_quoted_is_shown_quoted(cli, tmp_path):
     """A path with a letter outside ASCII got Hydra's lexer error alone."""
     run = tmp_path / "ünïcødé"
