@@ -28,7 +28,7 @@ def saved_state(seed: int, numel: int = 256) -> dict:
     g = torch.Generator().manual_seed(seed)
     return {
         "config": {"seed": 0}, "choices": {"model": "autoencoder", "data": "fashion_mnist"},
-        "epoch": 0, "batch": seed, "step": seed, "best_objective": 1.0, "history": [],
+        "epoch": 0, "batch": seed, "step": seed, "best_objective": float("inf"), "history": [],
         "networks": {"net": {"w": torch.randn(numel, generator=g), "b": torch.randn(3, generator=g)}},
         "optimizers": {"adam": {"state": {0: {"step": torch.tensor(float(seed))}}}},
         "scaler": {}, "task": {}, "rng": {"torch": torch.get_rng_state()},

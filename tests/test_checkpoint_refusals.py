@@ -139,7 +139,8 @@ def test_a_key_of_the_wrong_type_is_named(tmp_path, key, value, what):
 
 
 def test_an_integer_best_objective_is_a_float(tmp_path):
-    state = load_checkpoint(saved(tmp_path, {"format_version": 2, **a_state(best_objective=3)}))
+    integer = a_state(best_objective=3, history=[{"val/loss": 3, "epoch": 1}])
+    state = load_checkpoint(saved(tmp_path, {"format_version": 2, **integer}))
     assert state["best_objective"] == 3
 
 
@@ -148,7 +149,7 @@ def test_a_negative_counter_is_refused(tmp_path, key):
     path = saved(tmp_path, {"format_version": 2, **a_state(), key: -1})
     with pytest.raises(CheckpointError, match="a negative step, epoch or batch"):
         load_checkpoint(path)
-    start = a_state(epoch=0, history=[])  # no epoch done: a step count of 0 is possible
+    start = a_state(epoch=0, history=[], best_objective=float("inf"))  # no epoch done: step 0
     load_checkpoint(saved(tmp_path, {"format_version": 2, **start, key: 0}))
 
 
@@ -282,7 +283,7 @@ def test_a_checkpoint_that_would_run_code_is_refused_unopened(tmp_path):
 
 
 def test_a_key_after_an_integer_best_objective_is_still_checked(tmp_path):
-    state = {"format_version": 2, **a_state(best_objective=3)}
+    state = {"format_version": 2, **a_state(best_objective=3, history=[{"val/loss": 3}])}
     del state["rng"]
     with pytest.raises(CheckpointError, match="rng is missing"):
         load_checkpoint(saved(tmp_path, state))

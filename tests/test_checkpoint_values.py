@@ -33,6 +33,10 @@ BAD_POSITIONS = [  # a_state: epoch 1, step 5, one history entry
     ({"history": [5]}, "history[0] is a int; it holds dicts of metrics"),
     ({"history": [{"val/loss": 0.5}] * 2}, "history has 2 entries at epoch 1; it holds one per "
                                            "epoch done"),
+    # never improved on (best.pt not written again), or ranked first by a sweeper
+    ({"best_objective": -math.inf}, "best_objective is -inf, which no validation in history "
+                                    "measured; it is the best of them (inf before the first)"),
+    ({"best_objective": 0.0}, "best_objective is 0.0, which no validation in history measured"),
 ]  # fmt: skip
 
 
@@ -47,10 +51,14 @@ def test_a_position_out_of_range_is_refused_on_loading(tmp_path, changes, messag
 
 GOOD_POSITIONS = [
     {"best_objective": math.inf, "history": []},  # no validation yet
-    {"best_objective": -math.inf},  # an objective that went to -inf is the best
+    {"best_objective": -math.inf, "history": [{"val/loss": -math.inf, "epoch": 1}]},  # the best
     {"best_objective": 3, "history": [{"val/loss": 3, "epoch": 1}]},
-    {"history": [{"val/loss": math.nan, "val/kl": math.inf, "epoch": 1}]},  # a diverged epoch
-    {"epoch": 0, "batch": 0, "step": 0, "history": []},
+    # a diverged epoch: no better than inf
+    {
+        "best_objective": math.inf,
+        "history": [{"val/loss": math.nan, "val/kl": math.inf, "epoch": 1}],
+    },
+    {"epoch": 0, "batch": 0, "step": 0, "history": [], "best_objective": math.inf},
     {"epoch": MAX_COUNT - 1, "step": MAX_COUNT - 1},
 ]
 

@@ -133,7 +133,7 @@ BAD_RECORDS = [
     ("config.model.extra", deep(3000), "nested deeper than 32"),
     ("config.model.hidden_dims", ["x"] * 300_000, "too many values"),
     ("config.model.loss", "m" * 50_000_000, "50000000 characters long"),
-    ("history", [{"val/mse": 0.1, "epoch": 1}], None),
+    ("history", [{"val/mse": 0.1, "epoch": 1}], "which no validation in history measured"),
     ("history", [{"val/mse": 0.1}] * 10, "history has 10 entries at epoch 1"),
 ]
 

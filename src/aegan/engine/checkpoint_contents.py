@@ -90,6 +90,14 @@ def progress_problem(state: dict) -> str | None:
                     f"history[{index}] holds {shown_value(name)}: {shown_value(value)}; "
                     "metrics are names with numbers within a float's range"
                 )
+    # the best is one of the validations' (the objective's); inf while none was better
+    # (none yet, or all NaN): another value is never improved on, or ranks the run first
+    measured = {value for entry in history for value in entry.values()}
+    if best != math.inf and best not in measured:
+        return (
+            f"best_objective is {shown_value(best)}, which no validation in history measured; "
+            "it is the best of them (inf before the first)"
+        )
     return None
 
 
