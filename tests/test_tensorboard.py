@@ -126,11 +126,13 @@ def hparams_tab(logdir: Path) -> tuple[set[str], list[dict]]:
 
 
 def logged_scalars(logdir: Path) -> dict[str, list[tuple[int, float]]]:
-    """The scalar curves of the run in ``logdir`` itself (not its sub-runs), as (step, value)."""
+    """The scalar curves of the run in ``logdir`` itself (not its sub-runs), as (step, value)
+    in the order they were logged. TensorBoard reads its event files by name, whose counter
+    sorts 10 before 9: two written in one second by one process are read out of order."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(str(logdir)).Reload()
-    return {tag: [(e.step, e.value) for e in events.Scalars(tag)]
+    return {tag: [(e.step, e.value) for e in sorted(events.Scalars(tag), key=lambda e: e.wall_time)]
             for tag in events.Tags()["scalars"]}  # fmt: skip
 
 
