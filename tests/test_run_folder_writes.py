@@ -222,3 +222,19 @@ def test_a_run_killed_in_its_final_evaluation_is_unfinished_until_evaluated(
     (row,) = read_sweep(finished_run)
     assert row["status"] == "ok" and row.keys() >= TEST_KEYS
     assert not (finished_run / "evaluating.json").exists()
+
+
+@pytest.mark.parametrize("name", [".hydra", "tb", "samples"])
+def test_a_link_into_a_trained_run_is_refused(cli, trained_ae_run, tmp_path, name):
+    """A new run whose .hydra/ (tb/, samples/) was a link into a trained run wrote its record
+    over that run's (its curves, its sample grids) and exited 0."""
+    trained = shutil.copytree(trained_ae_run, tmp_path / "trained")
+    (trained / name).mkdir(exist_ok=True)  # the autoencoder keeps no samples/
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / name).symlink_to(trained / name, target_is_directory=True)
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in (trained / name).rglob("*"))
+    result = cli("aegan.train", *TINY_AE, f"hydra.run.dir={folder}")
+    assert_one_error_line(result, f"{folder / name} is a link to {trained / name}, inside the "
+                                  f"trained run {trained}: this run would write over")  # fmt: skip
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in (trained / name).rglob("*")) == before

@@ -34,12 +34,22 @@ RUN_LAYOUT = {".hydra": True, "checkpoints": True, "tb": True, "samples": True,
 
 def check_layout(run_dir: Path) -> None:
     """Each thing a run keeps in ``run_dir``, where it exists, of its kind: a file where a
-    folder goes (or the other way) would stop the run at its first write."""
+    folder goes (or the other way) would stop the run at its first write; and none a link
+    into another trained run, whose record, curves or pictures this run would write over
+    (a link to a folder elsewhere, a larger disk say, is followed)."""
     for name, is_folder in RUN_LAYOUT.items():
         path = run_dir / name
         if os.path.lexists(path) and path.is_dir() != is_folder:
             wanted, found = ("a folder", "not a folder") if is_folder else ("a file", "a folder")
             raise ConfigError(f"{path} is {found}, where a run keeps {wanted}: move it away")
+        if path.is_symlink() and (is_folder or name.startswith(".hydra/")):
+            target = path.resolve()
+            other = trained_run_holding(target)
+            if other is not None and other != run_dir.resolve():
+                raise ConfigError(
+                    f"{path} is a link to {target}, inside the trained run {other}: this run "
+                    "would write over that run's files; remove the link"
+                )
 
 
 def check_not_inside_a_run(folder: Path, key: str, *, itself: bool = False) -> None:
