@@ -109,3 +109,21 @@ def test_mnist_pointed_at_the_fashion_mnist_package_is_refused(cli, tmp_path):
     result = cli("aegan.train", "data=mnist", f"data.root={DEBIAN_FASHION_MNIST}", *RUN,
                  f"hydra.run.dir={tmp_path}/run")  # fmt: skip
     assert_one_error_line(result, "they hold Fashion-MNIST, not MNIST")
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(), reason="needs dataset-fashion-mnist")
+@pytest.mark.parametrize(("sweep", "inside"), [(False, ""), (False, "/runs/a"), (True, "/sweep")])
+def test_a_run_folder_in_the_data_folder_is_refused(cli, tmp_path, sweep, inside):
+    """An image folder read such a run's checkpoints as a class of images: its resume and
+    evaluation were refused ("the class folder .../checkpoints holds no image")."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for path in DEBIAN_FASHION_MNIST.glob("*.gz"):
+        (data / path.name).symlink_to(path)
+    key = "hydra.sweep.dir" if sweep else "hydra.run.dir"
+    args = ["-m", "seed=1,2"] if sweep else []
+    result = cli("aegan.train", *args, f"data.root={data}", *RUN, f"{key}={data}{inside}")
+    assert_one_error_line(result, f"the data folder data.root={data}, where the run's files")
+    assert sorted(p.name for p in data.iterdir()) == sorted(
+        p.name for p in DEBIAN_FASHION_MNIST.glob("*.gz")
+    )  # fmt: skip

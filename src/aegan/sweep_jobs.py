@@ -48,7 +48,26 @@ def check_run(
     settings = without_hydra(config)
     with _as_job(config):
         validate_config(settings, in_job=False)
+        if run_dir is not None:
+            check_apart_from_data(settings, run_dir, folder_key)
         check_resume(settings, run_dir, folder_key)
+
+
+def check_apart_from_data(cfg: DictConfig, run_dir: Path, folder_key: str) -> None:
+    """``run_dir`` is not ``data.root`` nor inside it: an image folder read the run's
+    checkpoints and pictures as a class of images on its resume or evaluation, and IDX
+    files lay among a run's."""
+    root = OmegaConf.select(cfg, "data.root")
+    if not isinstance(root, str) or not root.strip():
+        return
+    data, folder = Path(root).expanduser().resolve(), run_dir.expanduser().resolve()
+    if folder == data or data in folder.parents:
+        where = "is" if folder == data else "is inside"
+        raise ConfigError(
+            f"{folder_key}={run_dir} is not allowed: it {where} the data folder data.root={root}, "
+            "where the run's files would be read as data or mixed with it; choose a folder "
+            "outside it"
+        )
 
 
 def check_overrides(overrides: list[str]) -> None:
