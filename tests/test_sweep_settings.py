@@ -142,6 +142,25 @@ def test_a_sweep_is_continued_only_with_its_own_grid(cli, tmp_path):
     assert sorted(p.name for p in (sweep_dir / "0").iterdir()) == [".hydra"]
 
 
+def test_a_sweep_is_not_continued_with_a_smaller_grid(cli, tmp_path):
+    """Its job 1 lay beyond the new grid: multirun.yaml and jobs.json were written anew
+    for the one job, and job 1's planned settings were gone from the sweep's record."""
+    sweep_dir = tmp_path / "sweep"
+    for num, epochs in enumerate((1, 2)):
+        (sweep_dir / str(num) / ".hydra").mkdir(parents=True)
+        (sweep_dir / str(num) / ".hydra" / "overrides.yaml").write_text(
+            f"- trainer.epochs={epochs}\n"
+        )
+    (sweep_dir / "multirun.yaml").write_text("earlier: sweep\n")
+    refused = cli("aegan.train", "-m", *TINY_AE, "trainer.epochs=1", "trainer.resume=auto",
+                  f"hydra.sweep.dir={sweep_dir}")  # fmt: skip
+    assert_one_error_line(
+        refused, f"hydra.sweep.dir={sweep_dir} holds a sweep with job 1; this grid has 1 job: "
+        "continue a sweep with its own grid"
+    )  # fmt: skip
+    assert (sweep_dir / "multirun.yaml").read_text() == "earlier: sweep\n"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["-m", "model.latent_dim=4", "hydra.sweep.subdir="], "hydra.sweep.subdir='' is not allowed"),

@@ -131,7 +131,16 @@ def _check_same_grid(config: DictConfig, folder: Path, subdir: str) -> None:
     parser = OverridesParser.create()
     overrides = sweep_overrides(parser, config)
     swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
-    for num, job in enumerate(BasicSweeper.split_arguments(overrides, None)[0]):
+    jobs = BasicSweeper.split_arguments(overrides, None)[0]
+    held = [p.parent.parent for p in folder.glob("*/.hydra/overrides.yaml")]
+    beyond = sorted(int(p.name) for p in held if p.name.isdigit() and int(p.name) >= len(jobs))
+    if beyond:  # its multirun.yaml and jobs.json would list the smaller grid alone
+        raise ConfigError(
+            f"hydra.sweep.dir={folder} holds a sweep with job {beyond[-1]}; this grid has "
+            f"{len(jobs)} job{'s' * (len(jobs) != 1)}: continue a sweep with its own grid, or "
+            "sweep into another folder"
+        )
+    for num, job in enumerate(jobs):
         recorded_file = folder / str(num) / ".hydra" / "overrides.yaml"
         if not recorded_file.is_file():
             continue
