@@ -293,12 +293,15 @@ def test_a_branch_resumed_in_the_run_folder_keeps_the_pictures_and_record_past_i
     assert cli("aegan.train", *common).returncode == 0
     first = {path: (run / path).read_bytes()
              for path in ("samples/epoch-0002.png", ".hydra/overrides.yaml")}  # fmt: skip
+    hparams = {str(p.relative_to(run)): p.read_bytes()
+               for p in (run / "tb" / "hparams").rglob("*") if p.is_file()}  # fmt: skip
     start = f"trainer.resume={run / 'checkpoints' / 'step-00000004.pt'}"
     result = cli("aegan.train", *common, start, "model.loss=lsgan")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "model.loss=lsgan" in (run / ".hydra" / "overrides.yaml").read_text()
     kept = run / "checkpoints" / "past-step-4"
     assert {path: (kept / path).read_bytes() for path in first} == first
+    assert hparams and {path: (kept / path).read_bytes() for path in hparams} == hparams
     assert (kept / "last.pt").is_file() and not (kept / "samples" / "epoch-0001.png").exists()
 
 

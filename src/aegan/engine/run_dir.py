@@ -262,8 +262,9 @@ def keep_later_checkpoints(run_dir: Path, start: Path, step: int, epoch: int) ->
     """A run resumed in its own folder from a checkpoint before its last (``start``, at
     ``step``, ``epoch`` epochs done) trains a branch there, whose saves would replace what
     was trained past it: the checkpoints (``last.pt``, ``best.pt`` and ``step-*.pt`` beyond
-    ``step``, unless ``start`` itself), the sample grids of later epochs and the record the
-    branch rewrites (``.hydra/``) are kept in ``checkpoints/past-step-N/``. Returns it."""
+    ``step``, unless ``start`` itself), the sample grids of later epochs and the records the
+    branch rewrites (``.hydra/``, TensorBoard's hparams and later projector codes) are kept
+    in ``checkpoints/past-step-N/``. Returns it."""
     folder = run_dir / "checkpoints"
     if not folder.is_dir() or start.resolve().parent != folder.resolve():
         return None
@@ -287,6 +288,14 @@ def keep_later_checkpoints(run_dir: Path, start: Path, step: int, epoch: int) ->
     for path in [*pictures, *sorted((run_dir / ".hydra").glob("*.yaml"))]:  # written in place
         (kept / path.parent.name).mkdir(exist_ok=True)
         shutil.copy2(path, kept / path.parent.name / path.name)
+    tb = run_dir / "tb"  # the branch replaces the hparams record, and a step's projector codes
+    records = [tb / "hparams", tb / "projector_config.pbtxt"] + [
+        p for p in sorted(tb.glob("[0-9]*")) if p.is_dir() and _number(p.name, "") > step
+    ]
+    for path in (p for p in records if p.exists() and not p.is_symlink()):
+        (kept / "tb").mkdir(exist_ok=True)
+        copy = shutil.copytree if path.is_dir() else shutil.copy2
+        copy(path, kept / "tb" / path.name)
     log.info("resumed from step %d in its own folder: the checkpoints, pictures and record "
              "of the run past it are kept in %s", step, kept)  # fmt: skip
     return kept
