@@ -15,7 +15,7 @@ from aegan.amp import Amp
 from aegan.contract import Task
 from aegan.data import ImageData
 from aegan.engine import RunContext, fit, load_checkpoint
-from aegan.engine.run_dir import keep_later_checkpoints
+from aegan.engine.branch import keep_later_checkpoints
 from aegan.logger import TensorBoardLogger
 
 CPU = torch.device("cpu")

@@ -11,6 +11,7 @@ import torch
 from checkpoint_task import CPU, RECORD, TinyTask, a_state, trained
 
 from aegan.amp import Amp
+from aegan.engine.branch import keep_later_checkpoints
 from aegan.engine.checkpoint import (
     CHECKPOINT_FORMAT,
     REQUIRED_KEYS,
@@ -20,7 +21,6 @@ from aegan.engine.checkpoint import (
     run_dir_of,
     save_checkpoint,
 )
-from aegan.engine.run_dir import keep_later_checkpoints
 from aegan.engine.state import Progress, checkpoint_state, load_weights, restore
 from aegan.errors import CheckpointError
 from conftest import assert_same

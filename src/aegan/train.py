@@ -27,6 +27,7 @@ from aegan.config import CONF_DIR, validate_config
 from aegan.data import load_data
 from aegan.data.fingerprint import check_same_data, data_fingerprint
 from aegan.engine import RunContext, fit
+from aegan.engine.branch import keep_later_checkpoints
 from aegan.engine.checkpoint import after_failed_write, disk_full
 from aegan.engine.device import resolve_device, seed_everything
 from aegan.engine.distributed import (
@@ -40,7 +41,6 @@ from aegan.engine.folder_lock import TRAIN_ELSEWHERE, hold_run_folder
 from aegan.engine.interrupt import TrainingInterrupted, stop_before_training, stop_on_signals
 from aegan.engine.run_dir import (
     check_layout,
-    keep_later_checkpoints,
     prepare_run_dir,
     resume_state,
 )

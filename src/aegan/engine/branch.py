@@ -1,0 +1,74 @@
+"""A run resumed in its own folder from a checkpoint before its last: a branch, whose saves
+would replace what the run trained past that checkpoint; those files are kept aside first."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from aegan.files import free_name
+
+log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
+
+
+def keep_later_checkpoints(run_dir: Path, start: Path, step: int, epoch: int) -> Path | None:
+    """A run resumed in its own folder from a checkpoint before its last (``start``, at
+    ``step``, ``epoch`` epochs done) trains a branch there, whose saves would replace what
+    was trained past it: the checkpoints (``last.pt``, ``best.pt`` and ``step-*.pt`` beyond
+    ``step``, unless ``start`` itself), the sample grids of later epochs and the records the
+    branch rewrites (``.hydra/``, TensorBoard's hparams and later projector codes) are kept
+    in ``checkpoints/past-step-N/``. Returns it."""
+    folder = run_dir / "checkpoints"
+    if not folder.is_dir() or start.resolve().parent != folder.resolve():
+        return None
+    later = [p for p in sorted(folder.glob("step-*.pt")) if p.is_file() and _step_of(p) > step]
+    later += [p for p in (folder / "last.pt", folder / "best.pt") if p.is_file()]
+    later = [p for p in later if not _same_bytes(p, start)]
+    if not any(p.name.startswith("step-") or p.name == "last.pt" for p in later):
+        return None  # nothing trained past it: a plain continuation
+    kept = free_name(folder / f"past-step-{step}")
+    kept.mkdir()
+    pictures = [p for p in sorted((run_dir / "samples").glob("epoch-*.png"))
+                if p.is_file() and _number(p.stem, "epoch-") > epoch]  # fmt: skip
+    for path in later:
+        if path.name.startswith("step-"):  # moved: left here, the branch's pruning takes them
+            path.rename(kept / path.name)
+            continue
+        try:  # last.pt and best.pt stay the folder's until the branch replaces them
+            os.link(path, kept / path.name)
+        except OSError:  # a file system without hard links
+            shutil.copy2(path, kept / path.name)
+    for path in [*pictures, *sorted((run_dir / ".hydra").glob("*.yaml"))]:  # written in place
+        (kept / path.parent.name).mkdir(exist_ok=True)
+        shutil.copy2(path, kept / path.parent.name / path.name)
+    tb = run_dir / "tb"  # the branch replaces the hparams record, and a step's projector codes
+    records = [tb / "hparams", tb / "projector_config.pbtxt"] + [
+        p for p in sorted(tb.glob("[0-9]*")) if p.is_dir() and _number(p.name, "") > step
+    ]
+    for path in (p for p in records if p.exists() and not p.is_symlink()):
+        (kept / "tb").mkdir(exist_ok=True)
+        copy = shutil.copytree if path.is_dir() else shutil.copy2
+        copy(path, kept / "tb" / path.name)
+    log.info("resumed from step %d in its own folder: the checkpoints, pictures and record "
+             "of the run past it are kept in %s", step, kept)  # fmt: skip
+    return kept
+
+
+def _number(name: str, prefix: str) -> int:
+    digits = name.removeprefix(prefix)
+    return int(digits) if digits.isdigit() else -1
+
+
+def _step_of(path: Path) -> int:
+    return _number(path.stem, "step-")
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        if os.path.samefile(a, b):
+            return True
+        return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
