@@ -125,40 +125,34 @@ def test_a_folder_holding_a_sweep_is_swept_again_only_to_continue_it(cli, tmp_pa
     assert not (sweep_dir / "0" / "failed.json").exists()
 
 
-def test_a_sweep_is_continued_only_with_its_own_grid(cli, tmp_path):
-    """Another grid in the same folders: Hydra would replace multirun.yaml, each job whose
-    values moved would be refused into a trained folder, and the sweep end as if all ran."""
-    sweep_dir = tmp_path / "sweep"
-    (sweep_dir / "0" / ".hydra").mkdir(parents=True)
-    (sweep_dir / "0" / ".hydra" / "overrides.yaml").write_text("- model.latent_dim=8\n")
-    (sweep_dir / "multirun.yaml").write_text("earlier: sweep\n")
-    refused = cli("aegan.train", "-m", *TINY_AE, "model.latent_dim=4,16", "trainer.resume=auto",
+def recorded_sweep(folder, *job_overrides: str):
+    """``folder`` as a sweep leaves its jobs' records: one override per job."""
+    for num, override in enumerate(job_overrides):
+        (folder / str(num) / ".hydra").mkdir(parents=True)
+        (folder / str(num) / ".hydra" / "overrides.yaml").write_text(f"- {override}\n")
+    (folder / "multirun.yaml").write_text("earlier: sweep\n")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("recorded", "grid", "message"),
+    [  # another grid in the same folders: Hydra would replace multirun.yaml, each job
+       # whose values moved would be refused into a trained folder, the sweep end as if all ran
+     (["model.latent_dim=8"], "model.latent_dim=4,16",
+      "holds a sweep whose job 0 trained with model.latent_dim=8; this sweep's job 0 has "
+      "model.latent_dim=4"),
+     # a smaller one: multirun.yaml and jobs.json were written anew for the one job, and job
+     # 1's planned settings were gone from the sweep's record
+     (["trainer.epochs=1", "trainer.epochs=2"], "trainer.epochs=1",
+      "holds a sweep with job 1; this grid has 1 job: continue a sweep with its own grid")],
+)  # fmt: skip
+def test_a_sweep_is_continued_only_with_its_own_grid(cli, tmp_path, recorded, grid, message):
+    sweep_dir = recorded_sweep(tmp_path / "sweep", *recorded)
+    refused = cli("aegan.train", "-m", *TINY_AE, grid, "trainer.resume=auto",
                   f"hydra.sweep.dir={sweep_dir}")  # fmt: skip
-    assert_one_error_line(
-        refused, f"hydra.sweep.dir={sweep_dir} holds a sweep whose job 0 trained with "
-        "model.latent_dim=8; this sweep's job 0 has model.latent_dim=4"
-    )  # fmt: skip
+    assert_one_error_line(refused, f"hydra.sweep.dir={sweep_dir} {message}")
     assert (sweep_dir / "multirun.yaml").read_text() == "earlier: sweep\n"
     assert sorted(p.name for p in (sweep_dir / "0").iterdir()) == [".hydra"]
-
-
-def test_a_sweep_is_not_continued_with_a_smaller_grid(cli, tmp_path):
-    """Its job 1 lay beyond the new grid: multirun.yaml and jobs.json were written anew
-    for the one job, and job 1's planned settings were gone from the sweep's record."""
-    sweep_dir = tmp_path / "sweep"
-    for num, epochs in enumerate((1, 2)):
-        (sweep_dir / str(num) / ".hydra").mkdir(parents=True)
-        (sweep_dir / str(num) / ".hydra" / "overrides.yaml").write_text(
-            f"- trainer.epochs={epochs}\n"
-        )
-    (sweep_dir / "multirun.yaml").write_text("earlier: sweep\n")
-    refused = cli("aegan.train", "-m", *TINY_AE, "trainer.epochs=1", "trainer.resume=auto",
-                  f"hydra.sweep.dir={sweep_dir}")  # fmt: skip
-    assert_one_error_line(
-        refused, f"hydra.sweep.dir={sweep_dir} holds a sweep with job 1; this grid has 1 job: "
-        "continue a sweep with its own grid"
-    )  # fmt: skip
-    assert (sweep_dir / "multirun.yaml").read_text() == "earlier: sweep\n"
 
 
 @pytest.mark.parametrize(
