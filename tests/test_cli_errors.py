@@ -279,3 +279,19 @@ def test_parity_ends_a_failed_sweep_in_one_line_naming_it(cli, monkeypatch, tmp_
     (given,) = [arg for arg in commands[0] if arg.startswith("hydra.sweep.dir=")]
     (override,) = OverridesParser.create().parse_overrides([given])
     assert not override.is_sweep_override() and override.value() == str(out / "ae" / "fast")
+
+
+def test_a_searchpath_set_in_a_config_file_is_checked_too(cli, tmp_path):
+    """Typed on the command line, an entry that is not there was one line; set in the
+    user's own primary config, Hydra warned and the run went on without it."""
+    (tmp_path / "my.yaml").write_text(
+        f"defaults:\n  - train\n  - _self_\nhydra:\n  searchpath: [file://{tmp_path / 'nowhere'}]\n"
+    )
+    result = cli("aegan.train", "--config-dir", str(tmp_path), "--config-name", "my",
+                 *TINY_AE, f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"error: hydra.searchpath: file://{tmp_path / 'nowhere'} does not exist; each entry "
+        "must be a config folder that exists: file://PATH or pkg://PACKAGE"
+    )
+    assert not (tmp_path / "run").exists()

@@ -9,6 +9,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from aegan.cli import missing_searchpath
 from aegan.errors import ConfigError
 
 
@@ -26,7 +27,8 @@ def check_output_dir(cfg: DictConfig) -> None:
 
 def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = False) -> None:
     """``hydra.run.dir`` (``sweep.dir``, ``sweep.subdir``) names a folder: '' is the current
-    one, where the run would be written among the user's own files. A search config
+    one, where the run would be written among the user's own files; each entry of
+    ``hydra.searchpath``, wherever it was set, is a config folder that exists. A search config
     (``hparams_search``) runs only as a sweep. ``hydra_cfg``: the ``hydra`` node of a config
     Hydra composed (its callbacks check it before the folder is made); default: this
     running job's."""
@@ -42,6 +44,10 @@ def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = Fa
             f"hparams_search={search})"
         )
     check_output_subdir(hydra_cfg)
+    entries = hydra_cfg.get("searchpath") or []  # set in a config file, not only typed
+    listed = f"hydra.searchpath=[{','.join(map(str, entries))}]"
+    if entries and (missing := missing_searchpath([listed])):  # Hydra only warned
+        raise ConfigError(missing)
     for key in ("sweep.dir", "sweep.subdir") if multirun else ("run.dir",):
         try:
             value = OmegaConf.select(hydra_cfg, key)
