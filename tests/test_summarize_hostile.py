@@ -329,3 +329,8 @@ def test_a_grids_jobs_that_never_started_are_listed(tmp_path, capsys, caplog):
     assert main([str(tmp_path / "sweep")]) == 0
     assert "1 job: 1 ok" in capsys.readouterr().out
     assert "a job that is not a folder and its overrides; the jobs that never" in caplog.text
+    outside = {"jobs": [{"job": "../../../etc", "overrides": []}]}  # its run_dir elsewhere
+    (tmp_path / "sweep" / "jobs.json").write_text(json.dumps(outside))
+    assert main([str(tmp_path / "sweep")]) == 0
+    assert "1 job: 1 ok" in capsys.readouterr().out
+    assert "job '../../../etc' is not a folder inside the sweep's" in caplog.text

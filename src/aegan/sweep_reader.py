@@ -58,6 +58,9 @@ def _not_started(root: Path, rows: list[dict]) -> list[dict]:
             or not all(isinstance(o, str) for o in overrides)
         ):
             raise ValueError(f"{path}: a job that is not a folder and its overrides")
+        parts = Path(folder).parts
+        if not parts or Path(folder).is_absolute() or ".." in parts:  # its run_dir elsewhere
+            raise ValueError(f"{path}: job {folder!r:.80} is not a folder inside the sweep's")
         if folder in seen:
             continue
         row = {"job": folder, "status": "not started", "run_dir": str(root / folder),
