@@ -51,8 +51,12 @@ OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
       "hydra.launcher.timeout is not a setting of LocalLauncher; did you mean hydra.launcher.timeout_min?"),
      (["+hydra.sweeper.max_batchsize=1", "model.latent_dim=8,16"],
       "hydra.sweeper.max_batchsize is not a setting of BasicSweeper"),
+     # the basic sweeper's params are null: "Unexpected type for root: NoneType", or
+     # "'NoneType' object has no attribute 'get'"
      (["hydra.sweeper.params.seed='0,1'"],
-      "the override hydra.sweeper.params.seed='0,1' cannot be applied: Unexpected type for root")],
+      "the override hydra.sweeper.params.seed='0,1' cannot be applied: hydra.sweeper.params is "
+      "null here; sweep a setting on the command line (seed=A,B)"),
+     (["+hydra.sweeper.params={seed:'0,1'}"], "hydra.sweeper.params is null here; sweep a setting")],
 )  # fmt: skip
 def test_a_sweep_setting_its_plugin_cannot_use_is_one_line_before_any_job(
     cli, tmp_path, overrides, message

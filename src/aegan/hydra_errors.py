@@ -127,6 +127,14 @@ def composition_line(err: BaseException) -> str:
     words = [w.strip() for w in str(err).splitlines() if w.strip()]
     reason = " ".join(w for w in words if not w.startswith(NODE_DETAIL)) or type(err).__name__
     override = _override_in_flight(err)
+    swept = re.match(r"\+*hydra\.sweeper\.params(?:\.([^=]+))?=", override or "")
+    if swept and "None" in reason:  # null for the basic sweeper: Hydra's words name nothing
+        key = swept.group(1) or "KEY"
+        return (
+            f"the override {override} cannot be applied: hydra.sweeper.params is null here; "
+            f"sweep a setting on the command line ({key}=A,B), or set the params of a search "
+            "(hparams_search=...) in a config file"
+        )
     if override is not None:
         return f"the override {override} cannot be applied: {reason}"
     named = re.search(r"full_key: (\S+)", str(err))  # Hydra's instantiate names it so
