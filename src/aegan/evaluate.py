@@ -8,6 +8,7 @@ and the run's TensorBoard hparams. Every generative figure comes with its real f
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import shlex
 import sys
@@ -146,21 +147,29 @@ def log_codes(task, data, logger: TensorBoardLogger, count: int, step: int) -> N
     logger.embedding(codes, labels=names, images=x, step=step, tag="test_codes")
 
 
-def write_metrics(run_dir: Path, config: DictConfig, new: dict[str, Any], step: int) -> dict:
+def write_metrics(
+    run_dir: Path, config: DictConfig, new: dict[str, Any], step: int,
+    pictures: Callable[[TensorBoardLogger], None] | None = None,
+) -> dict:  # fmt: skip
     """Merge ``new`` into RUN_DIR/metrics.json (atomically), log ``new`` at ``step`` and the
-    whole set as the run's hparams; figures it would change are kept in
-    ``metrics.json.earlier``. A path that cannot be written raises ``CheckpointError`` naming it."""
+    whole set as the run's hparams, then ``pictures`` into the same log (a failure there
+    only warned of); figures it would change are kept in ``metrics.json.earlier``. A path
+    that cannot be written raises ``CheckpointError`` naming it."""
     path = run_dir / "metrics.json"
     try:
         earlier = earlier_metrics(path, log)
         merged = merge_metrics(run_dir, new, log, earlier)
         write_json(path, merged)
-        logger = TensorBoardLogger(run_dir / "tb")
-        # this evaluation's figures join the run's curves, those it measured again alike
-        # once; training's stay as logged
-        logger.scalars(new_points(earlier, finite_figures(new), step), step)
-        logger.hparams(hparams_of(config), finite_figures(merged), step)
-        logger.close()
+        with contextlib.closing(TensorBoardLogger(run_dir / "tb")) as logger:
+            # this evaluation's figures join the run's curves, those it measured again alike
+            # once; training's stay as logged
+            logger.scalars(new_points(earlier, finite_figures(new), step), step)
+            logger.hparams(hparams_of(config), finite_figures(merged), step)
+            try:
+                if pictures is not None:
+                    pictures(logger)
+            except OSError as err:  # the figures are written: the picture is a courtesy
+                log.warning("the projector's codes were not written: %s", err)
     except OSError as err:
         where = err.filename2 or err.filename or run_dir
         raise CheckpointError(
@@ -268,13 +277,10 @@ def _evaluate_run(
     if overrides:
         print(f"{'eval/overrides':28s} {overrides}", flush=True)
     new = {**metrics, "eval/step": float(run.step), "eval/overrides": overrides}
-    write_metrics(run.path, run.config, new, run.step)
-    if run.config.logger.enabled:  # a stop in training's final evaluation left none
-        try:
-            with contextlib.closing(TensorBoardLogger(run.path / "tb")) as logger:
-                log_codes(run.task, run.data, logger, run.config.logger.projector_samples, run.step)
-        except OSError as err:  # the figures are written: the picture is a courtesy
-            log.warning("the projector's codes were not written: %s", err)
+    # the codes of these weights: a stop in training's final evaluation left none
+    count = run.config.logger.projector_samples if run.config.logger.enabled else 0
+    codes = functools.partial(log_codes, run.task, run.data, count=count, step=run.step)
+    write_metrics(run.path, run.config, new, run.step, pictures=codes)
     _clear_evaluation_stop(run.path)
     evaluation_ended(run.path)  # one killed before its figures: these are written now
     print(f"wrote {run.path / 'metrics.json'}")

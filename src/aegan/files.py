@@ -115,6 +115,13 @@ def write_json(path: Path, values: dict[str, Any]) -> None:
     atomic_write_bytes(path, text.encode())
 
 
+def below(name: str) -> bool:
+    """Whether ``name``, joined to a folder, names a folder below it: not empty or ``.``,
+    not absolute, no ``..`` (a sweep's job folder, one a sweep's plan lists)."""
+    parts = Path(name).parts
+    return bool(parts) and not Path(name).is_absolute() and ".." not in parts
+
+
 def given_path(key: str, value: Any, allowed: str) -> Path:
     """``value``, a path the caller gave, as a ``Path``, else ``ConfigError`` naming ``key``
     and what is ``allowed``: an empty or blank one would silently mean the current folder,

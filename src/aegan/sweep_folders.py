@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.engine.run_dir import check_not_inside_a_run
 from aegan.engine.run_record import earlier_run
 from aegan.errors import ConfigError
+from aegan.files import below
 from aegan.sweep_reader import natural_key, read_overrides
 
 # a ${key} a value reads (resolvers' own names, such as ${now:...}, are no key)
@@ -54,8 +55,7 @@ def check_job_subdir(subdir: str, written: str) -> None:
     """A job's folder (``hydra.sweep.subdir`` as resolved for it; ``written``: as typed)
     below the sweep's: an absolute path or a ``..``, typed or from an interpolation, trains
     the job elsewhere (a data folder, a trained run), where summarize finds none."""
-    parts = Path(subdir).parts
-    if parts and not Path(subdir).is_absolute() and ".." not in parts:
+    if below(subdir):
         return
     resolved = "" if subdir == written else f" (for this job: {subdir!r})"
     raise ConfigError(

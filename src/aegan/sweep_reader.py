@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aegan.engine.run_metrics import EVALUATING
 from aegan.errors import FolderNotFoundError
-from aegan.files import NONFINITE_KEY, given_path, write_json
+from aegan.files import NONFINITE_KEY, below, given_path, write_json
 from aegan.overrides import override_key
 from aegan.readback import read_json, read_plain_yaml
 
@@ -58,8 +58,7 @@ def _not_started(root: Path, rows: list[dict]) -> list[dict]:
             or not all(isinstance(o, str) for o in overrides)
         ):
             raise ValueError(f"{path}: a job that is not a folder and its overrides")
-        parts = Path(folder).parts
-        if not parts or Path(folder).is_absolute() or ".." in parts:  # its run_dir elsewhere
+        if not below(folder):  # its run_dir elsewhere
             raise ValueError(f"{path}: job {folder!r:.80} is not a folder inside the sweep's")
         if folder in seen:
             continue
