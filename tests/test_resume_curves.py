@@ -12,6 +12,7 @@ from fit_task import run_fit
 from test_resume import signal_in_training_forward
 from test_tensorboard import logged_scalars
 
+from aegan.data.fingerprint import data_change
 from aegan.engine import load_checkpoint
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.errors import CheckpointError
@@ -104,8 +105,10 @@ def stopped_state(tmp_path_factory) -> dict:
         # a damaged fingerprint was read as changed data ("put the run's files back"), or,
         # not a dict, skipped: the run was evaluated on whatever data was there
         ("data", [1], "data (the data's fingerprint) is a list, not a dict"),
-        ("data", {"train": "x"}, "data.train is 'x'; it is a digest of 32 hex digits"),
-        ("data", {"test": 7}, "data.test is 7; it is a digest"),
+        ("data", {"train": "x"}, "data.train is 'x'; it is 32 hex digits"),
+        ("data", {"test": 7}, "data.test is 7; it is 32 hex digits"),
+        ("data", {"val": None}, "data.val is None; it is 32 hex digits"),
+        ("data", {"sizes": None}, "data.sizes is None; it is the three splits' image counts"),
         ("data", {"sizes": [1, 2]}, "data.sizes is [1, 2]; it is the three splits' image counts"),
         ("data", {"sizes": [1, 2, -3]}, "data.sizes is [1, 2, -3]"),
     ],
@@ -122,8 +125,22 @@ def test_an_open_window_or_fingerprint_out_of_shape_is_one_line(
     assert message in str(refused.value) and "\n" not in str(refused.value)
 
 
-def test_a_fingerprint_without_a_split_is_read(stopped_state, tmp_path):
-    """A split it has no fingerprint of is not checked, as in files from before."""
+def test_a_fingerprint_without_a_split_is_refused(stopped_state, tmp_path):
+    """Every version that kept a fingerprint kept all three splits: one taken out was a split
+    whose images went unchecked, its figures measured on whatever was there."""
     fewer = {key: value for key, value in stopped_state["data"].items() if key != "train"}
     atomic_save({**stopped_state, "data": fewer}, tmp_path / "fewer.pt")
-    assert "train" not in load_checkpoint(tmp_path / "fewer.pt")["data"]
+    with pytest.raises(CheckpointError, match="data.train is None; it is 32 hex digits"):
+        load_checkpoint(tmp_path / "fewer.pt")
+
+
+def test_a_checkpoint_without_a_fingerprint_is_said_to_go_unchecked(stopped_state, caplog):
+    """Written before fingerprints were kept: it still resumes and loads, with a warning."""
+    older = {key: value for key, value in stopped_state.items() if key != "data"}
+    data_cfg = stopped_state["config"]["data"]
+    assert data_change(older, stopped_state["data"], data_cfg) is None
+    assert "holds no fingerprint of its data" in caplog.text
+    assert "whether the fashion_mnist images are those the run trained on" in caplog.text
+    caplog.clear()
+    assert data_change(stopped_state, stopped_state["data"], data_cfg) is None
+    assert "fingerprint" not in caplog.text

@@ -8,6 +8,8 @@ them would train on test images, or measure other images, with nothing said.
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 from typing import Any
 
 import torch
@@ -15,11 +17,15 @@ from omegaconf import DictConfig, OmegaConf
 
 from aegan.errors import DataFileError
 
+log = logging.getLogger(__name__)
+
 SPLITS = ("train", "val", "test")
+DIGEST_SIZE = 16  # bytes of blake2b per split
+DIGEST = re.compile(f"[0-9a-f]{{{2 * DIGEST_SIZE}}}")  # a split's fingerprint in hex
 
 
 def _digest(images: torch.Tensor, labels: torch.Tensor) -> str:
-    digest = hashlib.blake2b(digest_size=16)
+    digest = hashlib.blake2b(digest_size=DIGEST_SIZE)
     digest.update(repr((tuple(images.shape), str(images.dtype))).encode())
     for tensor in (images, labels):
         digest.update(tensor.detach().cpu().contiguous().numpy())  # its buffer, not a copy
@@ -38,15 +44,12 @@ def data_fingerprint(data: Any) -> dict[str, Any]:
 
 
 def changed_splits(saved: Any, now: dict[str, Any]) -> list[str]:
-    """The splits whose images or labels differ from a checkpoint's fingerprint (``saved``);
-    none when it has no fingerprint of a split (a checkpoint written before they were kept)."""
+    """The splits whose images or labels differ from a checkpoint's fingerprint (``saved``,
+    as ``checkpoint_contents.fingerprint_problem`` admits it); none when it has none (a
+    checkpoint written before they were kept)."""
     if not isinstance(saved, dict):
         return []
-    return [
-        split
-        for split in SPLITS
-        if isinstance(saved.get(split), str) and saved[split] != now[split]
-    ]
+    return [split for split in SPLITS if saved[split] != now[split]]
 
 
 def describe_change(saved: dict[str, Any], now: dict[str, Any], splits: list[str]) -> str:
@@ -86,6 +89,13 @@ def data_change(state: dict, fingerprint: dict[str, Any], data_cfg: Any) -> str 
     to, removed from or edited in the folder), in words starting "the fashion_mnist images";
     None when nothing did, or when ``data_cfg`` asks for other data (a choice, not a change)."""
     if not same_data_settings(state.get("config"), data_cfg):
+        return None
+    if state.get("data") is None:  # said, as the check it stands for is not made
+        log.warning(
+            "the checkpoint holds no fingerprint of its data (it was written before they were "
+            "kept): whether the %s images are those the run trained on is not checked",
+            data_cfg.get("name"),
+        )
         return None
     splits = changed_splits(state.get("data"), fingerprint)
     if not splits:

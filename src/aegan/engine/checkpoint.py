@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 # 2: networks under "networks", the EMA generator a plain module, the composed options
 # under "choices". Format 1 files are read through ``_upgrade_format_1``. Added since,
-# optional (a file without it still resumes, an older version ignores it): "scalar_window".
+# optional (a file without them still resumes, an older version ignores them): "data" (the
+# data's fingerprint; without it, its data goes unchecked, with a warning), "scalar_window".
 CHECKPOINT_FORMAT = 2
 REQUIRED_KEYS = {
     "config": dict, "choices": dict, "epoch": int, "batch": int, "step": int,

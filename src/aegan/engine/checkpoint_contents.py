@@ -5,13 +5,13 @@ could have written. Each problem is one line naming the file and the value."""
 from __future__ import annotations
 
 import math
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from aegan.data.fingerprint import DIGEST, DIGEST_SIZE, SPLITS
 from aegan.errors import CheckpointError
 from aegan.readback import shown_value
 
@@ -19,7 +19,6 @@ MAX_COUNT = 2**62  # steps, epochs, batches: far beyond a run, and within Tensor
 MAX_DEPTH = 32  # containers in containers: a run's record and optimizer state nest under 10
 MAX_VALUES = 200_000  # plain values and tensors: a run's record holds a few thousand
 MAX_TEXT = 10_000  # characters in one string
-DIGEST = re.compile(r"[0-9a-f]{32}")  # a split's fingerprint: blake2b, 16 bytes
 
 
 def check_plain(state: dict, path: Path) -> None:
@@ -144,19 +143,20 @@ def window_problem(state: dict) -> str | None:
 def fingerprint_problem(state: dict) -> str | None:
     """What makes ``data`` (the data's fingerprint, ``aegan.data.fingerprint``) unusable, or
     None: absent from files saved before it was kept. A damaged one was read as changed
-    data ("put the run's files back") or, not a dict, skipped: the data went unchecked."""
+    data ("put the run's files back") or, not a dict or without a split, skipped: the data
+    went unchecked."""
     saved = state.get("data")
     if saved is None:
         return None
     if not isinstance(saved, dict):
         return f"data (the data's fingerprint) is a {type(saved).__name__}, not a dict"
-    for split in ("train", "val", "test"):
+    for split in SPLITS:
         value = saved.get(split)
-        if value is not None and not (isinstance(value, str) and DIGEST.fullmatch(value)):
-            return f"data.{split} is {shown_value(value)}; it is a digest of 32 hex digits"
+        if not (isinstance(value, str) and DIGEST.fullmatch(value)):
+            return f"data.{split} is {shown_value(value)}; it is {2 * DIGEST_SIZE} hex digits"
     sizes = saved.get("sizes")
-    if sizes is not None and not (
-        isinstance(sizes, list) and len(sizes) == 3
+    if not (
+        isinstance(sizes, list) and len(sizes) == len(SPLITS)
         and all(type(n) is int and 0 <= n < MAX_COUNT for n in sizes)
     ):  # fmt: skip
         return f"data.sizes is {shown_value(sizes)}; it is the three splits' image counts"
