@@ -351,3 +351,15 @@ def test_an_explicit_resume_says_another_seed_is_not_used(ae, tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="aegan"):
         train(compose_config([*RESUME, *more], tmp_path / "same-seed"))
     assert "is not used" not in caplog.text
+
+
+def test_an_explicit_resume_shows_a_saved_seed_of_any_kind_briefly(ae, tmp_path, caplog):
+    """The saved seed is the file's to say: 9,000 characters with a line break in them were
+    written into the log as they were."""
+    path = saved(changed(ae[1], "config.seed", "9" * 9000 + "\nfake log line"), tmp_path / "long")
+    more = ["trainer.epochs=2", f"trainer.resume={path}"]
+    with caplog.at_level(logging.WARNING, logger="aegan"):
+        train(compose_config([*RESUME, *more], tmp_path / "resumed"))
+    (line,) = [r.getMessage() for r in caplog.records if "is not used" in r.getMessage()]
+    assert line.endswith("(trained with seed='" + "9" * 39 + ")")
+    assert "\n" not in line and len(line) < 300

@@ -17,6 +17,7 @@ from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from aegan.engine.run_record import earlier_run, trained_run_holding
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.logger import flatten_config
+from aegan.readback import shown_value
 
 log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
 
@@ -228,7 +229,8 @@ def resume_state(
         trained_seed = state["config"].get("seed")
         if trained_seed != cfg.seed:  # the random state is the checkpoint's, not seed's
             log.warning("seed=%s is not used: a resumed run goes on with the random state of "
-                        "%s (trained with seed=%s)", cfg.seed, path, trained_seed)  # fmt: skip
+                        "%s (trained with seed=%s)", cfg.seed, path,
+                        shown_value(trained_seed))  # fmt: skip
         return state, path
     return None
 
