@@ -146,6 +146,25 @@ def test_a_model_without_a_tutorial_loop_is_timed_alone(tmp_path, model):
     assert "ratio" not in row and "plain_ms_per_step" not in row
 
 
+def test_a_tutorial_loop_stands_only_for_the_step_its_class_writes():
+    """A subclass with a step of its own inherits its parent's plain loop, which trains
+    another model: timed against it, a denoising autoencoder's noisy step got a ratio."""
+    from aegan.tasks import AutoencoderTask, GanTask, InfoGanTask, VaeTask
+
+    class NoisyAutoencoder(AutoencoderTask):
+        def train_step(self, batch, amp):
+            return super().train_step(batch, amp)
+
+    class QuieterGan(GanTask):  # a change elsewhere keeps its parent's step and loop
+        def log_epoch(self, logger, data, step):
+            return None
+
+    assert bench.writes_its_tutorial(AutoencoderTask) and bench.writes_its_tutorial(VaeTask)
+    assert bench.writes_its_tutorial(QuieterGan)
+    assert not bench.writes_its_tutorial(NoisyAutoencoder)
+    assert not bench.writes_its_tutorial(InfoGanTask)
+
+
 QUICK = ["model=autoencoder", "trainer.device=cpu", "data.subset=256", "steps=1", "warmup=0",
          "repeats=1", "threads=[1]"]  # fmt: skip
 

@@ -32,7 +32,6 @@ class InfoGanTask(GanTask):
     metrics = ("code_control", "classifier", "fd", "kid", "prdc", "classes")
     discriminator_calls = ("forward", "forward_with_q", "categories", "continuous")
     latent_set_by = "model.noise_dim + model.categories + model.continuous"
-    tutorial_step = None  # the DCGAN's plain loop has no Q head: no like-for-like ratio
 
     def __init__(
         self,
