@@ -22,7 +22,7 @@ import aegan.config
 from aegan.config import validate_config
 from aegan.errors import ConfigError
 from aegan.tasks import GanTask, InfoGanTask, build_task
-from aegan.tasks.arguments import check_optimizer_arguments
+from aegan.tasks.arguments import check_argument_names, check_optimizer_arguments
 from aegan.tasks.build import build_network
 from aegan.tasks.tied import check_read_by
 
@@ -70,6 +70,10 @@ CASES = [
     ("vae", {"model.betta": 2}, "; did you mean model.beta?"),
     ("aae", {"model.label_priors": True}, "takes no argument label_priors; its arguments are: name,"),
     ("aae", {"model.label_priors": True}, "; did you mean model.label_prior?"),
+    # InfoGanTask passes **settings to GanTask, which Python named instead of InfoGAN
+    ("infogan", {"model.noise_dimm": 8}, "model.noise_dimm=8 is not allowed: model._target_=aegan.tasks.InfoGanTask takes no argument noise_dimm; its arguments are: noise_dim, categories,"),
+    ("infogan", {"model.noise_dimm": 8}, ", n_critic, r1_gamma,"),
+    ("infogan", {"model.noise_dimm": 8}, "; did you mean model.noise_dim?"),
     ("dcgan", {"model.generator.kernel": 5}, "model.generator.kernel=5 is not allowed: model.generator._target_=aegan.models.Generator takes no argument kernel"),
     ("dcgan", {"model.generator.kernel": 5}, "; did you mean model.generator.kernel_size?"),
     ("autoencoder", {f"{OPT}.amsgrad": 3}, f"{OPT}.amsgrad=3 is not allowed: it must be true or false"),
@@ -255,3 +259,20 @@ def test_a_label_prior_on_data_of_more_classes_than_components_is_refused():
         "with 12 classes: the mixture has 10 components"
     )
     task.check_data(SimpleNamespace(name="image_folder", classes=tuple("abcdefghij")))
+
+
+class WrapsANetwork:
+    """A user's class handing ``**settings`` to something else: any name may be taken."""
+
+    def __init__(self, *, width: int = 8, **net_settings) -> None:
+        self.net = torch.nn.Linear(width, **net_settings)
+
+
+def test_settings_passed_beyond_the_constructors_are_named_only_where_refused():
+    cfg = OmegaConf.create({"_target_": f"{__name__}.WrapsANetwork", "out_features": 2})
+    check_argument_names("model.net", cfg)  # Linear's: nothing here knows it is not taken
+    with pytest.raises(TypeError, match="unexpected keyword argument 'depth'") as python:
+        WrapsANetwork(out_features=2, depth=3)
+    with pytest.raises(ConfigError, match=r"^model.net.depth=3 is not allowed: .* takes no "
+                       r"argument depth; its arguments are: width"):  # fmt: skip
+        check_argument_names("model.net", {**cfg, "depth": 3}, refused=python.value)

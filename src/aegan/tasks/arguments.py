@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from aegan.tasks.tied import plain_value
 MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
 WIDTHS = ("latent_dim", "out_features")  # network settings that are layer widths
 COUNTS = ("num_labels", "categories", "continuous")  # may be 0: none of them
+OPEN = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
 def check_optimizer_arguments(key: str, cfg: DictConfig) -> None:
@@ -53,29 +55,47 @@ def check_optimizer_arguments(key: str, cfg: DictConfig) -> None:
             )  # fmt: skip
 
 
-def check_argument_names(key: str, cfg: Any, given: Iterable[str] = ()) -> None:
+def check_argument_names(
+    key: str, cfg: Any, given: Iterable[str] = (), refused: BaseException | None = None
+) -> None:
     """Raise ``ConfigError`` for a key of ``cfg`` that its ``_target_`` takes no argument
-    for (unless it takes ``**kwargs``), naming the nearest one it takes: Python's own
-    "unexpected keyword argument" names neither the setting nor what was meant. ``given``:
-    the arguments the code passes itself (the image shape, the device)."""
+    for, naming the nearest one it takes: Python's own "unexpected keyword argument" names
+    neither the setting nor what was meant, and for a subclass taking ``**settings``
+    (InfoGanTask) names its parent. ``given``: the arguments the code passes itself (the
+    image shape, the device); ``refused``: the TypeError of a call that failed, which names
+    the key where ``**kwargs`` go beyond the constructors known here."""
     try:
-        target = get_object(str(cfg.get("_target_")))
-        parameters = inspect.signature(target).parameters
+        parameters, open_ended = constructor_arguments(get_object(str(cfg.get("_target_"))))
     except Exception:  # not a callable: _instantiate names what is wrong with _target_
         return
-    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return
     names = [n for n in parameters if n not in ("self", "params", *given)]
-    for name, value in cfg.items():
-        name = str(name)
-        if name.startswith("_") or name in parameters:  # _target_, _partial_: Hydra's own
-            continue
+    unknown = [str(n) for n in cfg if not str(n).startswith("_") and n not in parameters]
+    if open_ended:  # only the key the call itself refused is known not to be taken
+        said = re.search(r"unexpected keyword argument '(\w+)'", str(refused or ""))
+        unknown = [n for n in unknown if said and n == said.group(1)]
+    for name in unknown[:1]:
         close = difflib.get_close_matches(name, names, n=1)
         raise ConfigError(
-            f"{key}.{name}={plain_value(value)!r} is not allowed: {key}._target_={cfg['_target_']} "
-            f"takes no argument {name}; its arguments are: {', '.join(names)}"
+            f"{key}.{name}={plain_value(cfg[name])!r} is not allowed: {key}._target_="
+            f"{cfg['_target_']} takes no argument {name}; its arguments are: {', '.join(names)}"
             + (f"; did you mean {key}.{close[0]}?" if close else "")
         )
+
+
+def constructor_arguments(target: Any) -> tuple[dict[str, inspect.Parameter], bool]:
+    """The named parameters ``target`` takes, following a class's ``**settings`` up its
+    bases' constructors to one without them (InfoGanTask's GanTask), and whether it takes
+    names beyond those (``**kwargs`` that reach no such constructor)."""
+    functions = [target]
+    if inspect.isclass(target):
+        functions = [vars(k)["__init__"] for k in target.__mro__[:-1] if "__init__" in vars(k)]
+    found: dict[str, inspect.Parameter] = {}
+    for function in functions or [target]:
+        parameters = inspect.signature(function).parameters.values()
+        found.update({p.name: p for p in parameters if p.kind not in OPEN and p.name not in found})
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            return found, False
+    return found, True
 
 
 def _is_number(value: Any) -> bool:

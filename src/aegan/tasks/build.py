@@ -85,7 +85,7 @@ def _instantiate(key: str, cfg: Any, what: str | None = None, **kwargs: Any) -> 
             problem = f"importing {failed}" if failed else "no such class or function"
             raise ConfigError(f"{key}._target_={target}: {problem}") from err
         if isinstance(cause, TypeError):  # a setting it takes no argument for, by name
-            check_argument_names(key, cfg, given=kwargs)
+            check_argument_names(key, cfg, given=kwargs, refused=cause)
         if err.__cause__ is not None:  # it was called: a sub-config it could not read?
             check_sub_configs(key, cfg, given=kwargs)
         if isinstance(cause, RuntimeError) and "overflow" in str(cause):  # torch's size limits
@@ -95,7 +95,7 @@ def _instantiate(key: str, cfg: Any, what: str | None = None, **kwargs: Any) -> 
             ) from None
         raise ConfigError(f"{key}._target_={target} could not be built: {reason}") from None
     except (TypeError, ValueError) as err:
-        check_argument_names(key, cfg, given=kwargs)
+        check_argument_names(key, cfg, given=kwargs, refused=err)
         raise ConfigError(f"{key}._target_={target} could not be built: {err}") from None
 
 
