@@ -96,7 +96,8 @@ else
     FAMILY_ARGS=(batch_size=256 steps=30 plain_steps=10 warmup=10 repeats=3)
     RECIPE_ARGS=(data.subset=5000)
 fi
-RECIPES=${RECIPES:-autoencoder conv_autoencoder vae conv_vae beta_vae dcgan aae bigan vae_gan infogan}
+# every Fashion-MNIST recipe in conf/experiment/, by its model's name: a new one is checked too
+RECIPES=${RECIPES:-$(cd conf/experiment && ls -- *_fashion_mnist.yaml | sed 's/_fashion_mnist\.yaml$//')}
 COMMON=(trainer.device="$DEVICE" "data.root=$PWD/$WHEELS/fashion-mnist" paths.data_dir=/tmp/aegan-data
     trainer.cudnn_benchmark=true 'threads=[null]')
 
