@@ -1,15 +1,16 @@
 """Autoencoders inside GANs: the adversarial autoencoder, BiGAN/ALI, VAE-GAN and InfoGAN
-step every network they should, resume bitwise, and report their own metrics (the statistics
-those metrics use: tests/test_matching.py)."""
+step as their papers do and report their own metrics (the statistics those metrics use:
+tests/test_matching.py; a step moving every network and a bitwise resume, as for every
+model: tests/test_every_model.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from test_every_model import MODELS, SMALL_CONV
 
 import aegan
 from aegan.data import load_data
-from aegan.engine import load_checkpoint
 from aegan.errors import ConfigError
 from aegan.evaluate import evaluate_task
 from aegan.metrics.registry import Evaluation
@@ -19,53 +20,6 @@ from aegan.train import train
 from conftest import CPU, TINY_AE, built, compose_config, synthetic_data
 
 TINY = [o for o in TINY_AE if not o.startswith("evaluate")] + ["evaluate.at_end=false"]
-SMALL_CONV = ["model.generator.channels=[64,32,32]", "model.discriminator.channels=[32,64]"]
-MODELS = {
-    "aae": ["model=aae"],
-    "aae_gaussian": ["model=aae", "model.posterior=gaussian"],
-    "aae_ema": ["model=aae", "model.posterior=gaussian", "model.ema_decay=0.999"],
-    "aae_supervised": ["model=aae", "model.prior=mixture", "model.label_prior=true"],
-    "bigan": [
-        "model=bigan",
-        *SMALL_CONV,
-        "model.encoder.channels=[32,64]",
-        "model.discriminator.z_hidden=64",
-        "model.discriminator.joint_hidden=128",
-    ],  # fmt: skip
-    "ali": [
-        "model=bigan",
-        "model.stochastic_encoder=true",
-        *SMALL_CONV[:1],
-        "model.encoder.channels=[32,64]",
-        "model.discriminator.channels=[32,64]",
-        "model.discriminator.z_hidden=64",
-        "model.discriminator.joint_hidden=128",
-    ],  # fmt: skip
-    "vae_gan": [
-        "model=vae_gan",
-        "model.decoder.channels=[64,32,32]",
-        "model.encoder.channels=[32,64]",
-        "model.discriminator.channels=[32,64]",
-    ],  # fmt: skip
-    "infogan": ["model=infogan", *SMALL_CONV],
-}
-
-
-@pytest.mark.parametrize("name", list(MODELS))
-def test_a_step_moves_every_network_it_trains(name, tmp_path, one_thread):
-    data = synthetic_data()
-    _, task, _, step = built([*TINY, *MODELS[name]], tmp_path, data=data)
-    before = {n: [p.detach().clone() for p in net.parameters()] for n, net in task.networks.items()}
-    batch = data.train_images[:64]
-    stats = step((batch, data.train_labels[:64]) if task.uses_labels else batch)
-    assert all(v.dim() == 0 and torch.isfinite(v) for v in stats.values()), stats
-    for network_name, network in task.networks.items():
-        moved = any(
-            not torch.equal(a, b)
-            for a, b in zip(before[network_name], network.parameters(), strict=True)
-        )
-        assert moved, f"{name}: {network_name} did not move"
-    assert task.uses_labels == (name == "aae_supervised")
 
 
 def test_the_aae_encoder_steps_on_the_adversarial_gradient_alone(tmp_path, one_thread):
@@ -128,25 +82,6 @@ def test_a_critic_loss_without_its_penalty_is_refused(model, key, tmp_path):
     cfg = compose_config([*TINY, f"model={model}", f"{key}=hinge"], tmp_path)
     task = build_task(cfg.model, (1, 28, 28), CPU)
     assert (task.gan if model == "aae" else task.loss).name == "hinge"
-
-
-@pytest.mark.parametrize("name", ["bigan", "infogan", "aae_ema", "vae_gan"])
-def test_a_hybrid_resumes_bitwise(name, make_cfg):
-    # bf16 itself, where it is emulated too (AVX2 CPUs): few images, two steps an epoch
-    tiny = [*TINY, *MODELS[name], "data.subset=128", "data.val_size=100",
-            "logger.enabled=false", "trainer.precision=bf16"]  # fmt: skip
-    if "aae" not in name:  # the GANs' validation samples
-        tiny.append("model.fd_samples=100")
-    train(make_cfg(*tiny, "trainer.epochs=2", run="straight"))
-    train(make_cfg(*tiny, run="first"))
-    first = make_cfg(run="first").paths.output_dir
-    train(make_cfg(*tiny, "trainer.epochs=2", f"trainer.resume={first}", run="resumed"))
-    a = load_checkpoint(make_cfg(run="straight").paths.output_dir + "/checkpoints/last.pt")
-    b = load_checkpoint(make_cfg(run="resumed").paths.output_dir + "/checkpoints/last.pt")
-    assert a["step"] == b["step"] == 4
-    for network, weights in a["networks"].items():
-        for key, value in weights.items():
-            assert torch.equal(value, b["networks"][network][key]), f"{network}.{key}"
 
 
 def test_a_gaussian_aae_matches_draws_of_its_posterior_to_the_prior(tmp_path, one_thread):
