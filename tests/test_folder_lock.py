@@ -54,17 +54,17 @@ def files_in(folder: Path) -> dict[str, bytes]:
 def test_a_run_into_a_folder_in_use_is_refused_and_writes_nothing_there(cli, tmp_path, holder):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    (run_dir / "notes.txt").write_text("the other run's\n")
+    (run_dir / "train.log").write_text("the other run's\n")  # before its first checkpoint
     other = holder(run_dir)
     refused = cli("aegan.train", *TINY_AE, f"hydra.run.dir={run_dir}")
     assert_one_error_line(
         refused, f"{run_dir} is in use: another process is training or evaluating in it"
     )
     assert "or train into another folder" in refused.stderr
-    assert files_in(run_dir) == {"notes.txt": b"the other run's\n"}  # not even its log
+    assert files_in(run_dir) == {"train.log": b"the other run's\n"}  # not even a log line
     with pytest.raises(FolderInUseError):  # from a notebook: train(cfg)
         train(compose_config(TINY_AE, run_dir))
-    assert files_in(run_dir) == {"notes.txt": b"the other run's\n"}
+    assert files_in(run_dir) == {"train.log": b"the other run's\n"}
 
     other.release()  # the lock goes with its process, however that ends
     assert cli("aegan.train", *TINY_AE, f"hydra.run.dir={run_dir}").returncode == 0

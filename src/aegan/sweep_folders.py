@@ -4,7 +4,9 @@ it with its own grid, and a sweep folder that every job shares."""
 
 from __future__ import annotations
 
+import os
 import re
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from aegan.engine.run_dir import check_not_inside_a_run
+from aegan.engine.run_dir import check_not_inside_a_run, check_own_folder
 from aegan.engine.run_record import earlier_run
 from aegan.errors import ConfigError
 from aegan.files import below
@@ -47,8 +49,35 @@ def check_sweep_folder(config: DictConfig) -> None:
             f"hydra.sweep.dir={folder} already holds a sweep ({held}): choose another "
             "folder, or continue that sweep with trainer.resume=auto"
         )
+    if not held:  # a sweep into a folder of runs read them as its jobs, / the whole disk
+        check_own_folder(folder, "hydra.sweep.dir", _a_sweeps, "a sweep")
     if (folder / "multirun.yaml").exists():
         _check_same_grid(config, folder, str(subdir))
+
+
+# What a sweep writes at the top of its folder besides its jobs' folders
+SWEEP_FILES = ("multirun.yaml", "jobs.json", "optimization_results.yaml", "summary.csv",
+               "summary.md")  # fmt: skip
+
+
+def _a_sweeps(entry: os.DirEntry) -> bool:
+    """A sweep's file, or a job's folder (empty as Hydra makes it, ``.hydra`` in it, or in a
+    folder in it where ``hydra.sweep.subdir`` nests them): what a sweep that trained no job
+    yet leaves."""
+    if entry.name.startswith(".") or entry.name in SWEEP_FILES:
+        return True
+    if not entry.is_dir(follow_symlinks=False):
+        return False
+    folder = Path(entry.path)
+    try:
+        children = list(islice(folder.iterdir(), 1000))
+        return (
+            not children
+            or (folder / ".hydra").is_dir()
+            or any((child / ".hydra").is_dir() for child in children)
+        )
+    except OSError:
+        return False
 
 
 def check_job_subdir(subdir: str, written: str) -> None:

@@ -22,7 +22,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli import report_error
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, check_not_in_use
-from aegan.engine.run_dir import check_not_inside_a_run, check_run_folder
+from aegan.engine.run_dir import (
+    check_not_inside_a_run,
+    check_own_run_folder,
+    check_run_folder,
+)
 from aegan.engine.run_record import trained_run_holding
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.evaluate_settings import check_evaluate_settings
@@ -64,6 +68,7 @@ class CheckSweepSettings(Callback):
                 _mistakes_only(lambda: check_run_folder(run_dir, resume, "hydra.run.dir"))
                 _mistakes_only(lambda: check_run(config, run_dir))
                 _mistakes_only(lambda: check_not_in_use(run_dir, TRAIN_ELSEWHERE))
+                _mistakes_only(lambda: check_own_run_folder(run_dir, "hydra.run.dir"))
             else:  # aegan.bench: its bench.log and bench.jsonl are no part of a run
                 check_not_inside_a_run(run_dir, "hydra.run.dir", itself=True)
                 _mistakes_only(lambda: check_not_in_use(run_dir, ELSEWHERE))
@@ -77,9 +82,9 @@ class CheckSweepSettings(Callback):
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=True)
             check_sweep_settings(config.hydra)
-            check_sweep_folder(config)
             sweep_dir = Path(str(config.hydra.sweep.dir))
             check_not_inside_a_run(sweep_dir, "hydra.sweep.dir", itself=True)
+            check_sweep_folder(config)
             if kwargs.get("config_name") == "train":
                 _mistakes_only(lambda: check_every_job(config, planned))
 

@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -50,6 +51,38 @@ def check_layout(run_dir: Path) -> None:
                     f"{path} is a link to {target}, inside the trained run {other}: this run "
                     "would write over that run's files; remove the link"
                 )
+
+
+# The names a run gives its files at the top of its folder (``NAME.earlier``, set aside,
+# included), besides hidden ones (Hydra's .hydra, atomic writes' temporary files)
+RUN_NAMES = (*(n for n in RUN_LAYOUT if "/" not in n), "train.log", "evaluate.log")
+
+
+def check_own_folder(
+    folder: Path, key: str, owned: Callable[[os.DirEntry], bool] | None = None,
+    what: str = "a run",
+) -> None:  # fmt: skip
+    """``folder`` is new, empty, or holds only ``what``'s own things (``owned``; by default a
+    run's files: one that failed before its first checkpoint). A run trained into a folder
+    of other things (``/``, a folder of runs) made it a trained run's, and every run below
+    it one inside that run, never to be continued."""
+    owned = owned or (lambda entry: _a_runs_name(entry.name))
+    try:
+        entries = os.scandir(folder)
+    except (FileNotFoundError, NotADirectoryError):  # new; or check_layout's to name
+        return
+    with entries:
+        shown = sorted(islice((e.name for e in entries if not owned(e)), 3))
+    if shown:
+        raise ConfigError(
+            f"{key}={folder} is not allowed: it holds other things than {what}'s files "
+            f"({', '.join(map(repr, shown))}); {what} goes in a folder of its own: choose a "
+            "new or empty one"
+        )
+
+
+def _a_runs_name(name: str) -> bool:
+    return name.startswith(".") or any(name == n or name.startswith(f"{n}.") for n in RUN_NAMES)
 
 
 def check_not_inside_a_run(folder: Path, key: str, *, itself: bool = False) -> None:
@@ -129,10 +162,18 @@ def check_run_folder(run_dir: Path, resume: str | None, key: str) -> None:
     check_checkpoint_names(run_dir)
 
 
+def check_own_run_folder(run_dir: Path, key: str) -> None:
+    """``check_own_folder`` for a run, the last of the folder's checks (their lines say
+    more: a data folder, a folder in use); a trained run's may hold the user's notes."""
+    if earlier_run(run_dir) is None:
+        check_own_folder(run_dir, key)
+
+
 def prepare_run_dir(run_dir: Path, resume: str | None = None) -> None:
     """Fail at the start, not after an hour, when the output folder cannot take checkpoints
     or holds a run that this one would overwrite."""
     check_run_folder(run_dir, resume, "paths.output_dir")
+    check_own_run_folder(run_dir, "paths.output_dir")
     try:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         # the folder itself takes metrics.json and the record, checkpoints/ the weights; a

@@ -1,0 +1,74 @@
+"""A run or a sweep goes in a folder of its own: a run trained into a folder of other things
+(``/``, a folder of runs) made it a trained run's folder, and every run below it one inside
+that run, refused ever after. A folder holding only what a run left before its first
+checkpoint, or a trained run with the user's notes beside it, is used as before."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import TINY_AE, assert_one_error_line
+
+
+@pytest.fixture
+def folder_of_runs(tmp_path, trained_ae_run) -> Path:
+    parent = tmp_path / "parent"
+    shutil.copytree(trained_ae_run, parent / "logs" / "train" / "runs" / "one")
+    return parent
+
+
+def test_a_run_into_a_folder_of_runs_is_refused_and_they_go_on(cli, folder_of_runs):
+    result = cli("aegan.train", *TINY_AE, f"hydra.run.dir={folder_of_runs}")
+    assert_one_error_line(
+        result, f"hydra.run.dir={folder_of_runs} is not allowed: it holds other things than a "
+        "run's files ('logs'); a run goes in a folder of its own: choose a new or empty one"
+    )  # fmt: skip
+    assert [p.name for p in folder_of_runs.iterdir()] == ["logs"]  # no .hydra, no train.log
+    run = folder_of_runs / "logs" / "train" / "runs" / "one"
+    result = cli("aegan.train", *TINY_AE, "trainer.resume=auto", "trainer.epochs=2",
+                 f"hydra.run.dir={run}")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_sweep_into_a_folder_of_runs_is_refused(cli, folder_of_runs):
+    """Its reader would take the runs below for its jobs; a sweep into / read the disk."""
+    result = cli("aegan.train", "-m", *TINY_AE, "seed=1,2", f"hydra.sweep.dir={folder_of_runs}")
+    assert_one_error_line(
+        result, f"hydra.sweep.dir={folder_of_runs} is not allowed: it holds other things than "
+        "a sweep's files ('logs'); a sweep goes in a folder of its own"
+    )  # fmt: skip
+    assert [p.name for p in folder_of_runs.iterdir()] == ["logs"]
+
+
+def test_a_folder_holding_what_a_run_left_before_its_first_checkpoint_is_used(cli, tmp_path):
+    run = tmp_path / "run"
+    for folder in (".hydra", "checkpoints", "tb"):
+        (run / folder).mkdir(parents=True)
+    for name in ("train.log", "failed.json", "metrics.json.damaged", ".metrics.json.x.tmp"):
+        (run / name).write_text("{}")
+    result = cli("aegan.train", *TINY_AE, "data.subset=256", f"hydra.run.dir={run}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (run / "checkpoints" / "last.pt").is_file()
+
+
+def test_a_trained_run_with_notes_beside_it_goes_on(cli, tmp_path, trained_ae_run):
+    run = shutil.copytree(trained_ae_run, tmp_path / "run")
+    (run / "notes.md").write_text("lr too high?")
+    (run / "figures").mkdir()
+    result = cli("aegan.train", *TINY_AE, "trainer.resume=auto", "trainer.epochs=2",
+                 f"hydra.run.dir={run}")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_sweep_whose_jobs_trained_nothing_is_run_again(cli, tmp_path):
+    """A search writes no multirun.yaml: jobs that failed left only their folders."""
+    sweep = tmp_path / "sweep"
+    for job in ("0", "1"):
+        (sweep / job / ".hydra").mkdir(parents=True)
+    result = cli("aegan.train", "-m", *TINY_AE, "data.subset=256", "seed=1,2",
+                 f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert all((sweep / job / "checkpoints" / "last.pt").is_file() for job in ("0", "1"))
