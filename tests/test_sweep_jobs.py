@@ -30,7 +30,24 @@ NO_JOB = "; no job was started"
       "job 1 of 2 (model.latent_dim=${nope}): model.latent_dim='${nope}' cannot be resolved"),
      # a grid of no job: multirun.yaml, no job, and exit code 0
      (["model.latent_dim=range(8,4)"],
-      "error: model.latent_dim=range(8,4) is not allowed: it sweeps no value")],
+      "error: model.latent_dim=range(8,4) is not allowed: it sweeps no value"),
+     # each listed or expanded by Hydra first: 21 GB and a kill, range()'s and its own words
+     (["seed=range(0,1000000000)"], "error: a sweep of 1,000,000,000 jobs is not allowed: a "
+      "grid has at most 10,000 (1000000000 values); sweep fewer values"),
+     (["seed=range(0,200)", "model.latent_dim=range(1,101)"], "a sweep of 20,000 jobs is not "
+      "allowed: a grid has at most 10,000 (200 x 100 values)"),
+     (["seed=range(0,1,0)"], "error: seed=range(0,1,0) is not allowed: a range's step must not be 0"),
+     (["seed=1,range(2,4)"], "error: seed=1,range(2,4) is not allowed: a list of values to sweep "
+      "holds no sweep (RangeSweep); sweep one way per key"),
+     (["model=vae,glob(a*)"], "holds no sweep (Glob)"),
+     # a glob matching nothing, or of no group, said "its start lies past its end"
+     (["model=glob(zzz*)"], "error: model=glob(zzz*) is not allowed: it matches none of "
+      "model's options (aae, autoencoder,"),
+     (["model.latent_dim=glob(*)"], "error: model.latent_dim=glob(*) is not allowed: glob() "
+      "picks among a config group's options, and model.latent_dim is no group"),
+     # a glob's jobs went unchecked (its options were not read), each failing in its folder
+     (["model=glob(*vae*)", "model.latent_dim=abc"],
+      "job 0 of 3 (model=conv_vae): model.latent_dim='abc' is not allowed")],
 )  # fmt: skip
 def test_a_grid_job_that_cannot_work_is_refused_before_any_job(cli, tmp_path, swept, message):
     sweep_dir = tmp_path / "sweep"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,13 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
+from hydra.core.override_parser.types import (
+    ChoiceSweep,
+    Glob,
+    IntervalSweep,
+    Override,
+    RangeSweep,
+)
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.config import compose_config, validate_config
@@ -38,6 +45,8 @@ log = logging.getLogger("aegan.sweep")
 # a search's values checked in every combination up to this many, else each value alone
 SEARCH_COMBINATIONS = 64
 SAY_CHECKING = 20  # jobs: more than this, and the pause before the first is said
+MAX_GRID_JOBS = 10_000  # checked one by one before the first starts: minutes per thousand
+SWEEPS = (ChoiceSweep, RangeSweep, IntervalSweep, Glob)
 
 
 def check_run(
@@ -130,16 +139,18 @@ def check_every_job(config: DictConfig, planned: list[dict] | None = None) -> No
     """Each job of the sweep ``config`` describes, composed as Hydra will compose it;
     ``ConfigError`` naming the first job that cannot work and its swept values. A grid's
     jobs are added to ``planned``: ``{"job": its folder in the sweep's, "overrides": ...}``."""
-    parser = OverridesParser.create()
+    loader = GlobalHydra.instance().config_loader()
+    parser = OverridesParser.create(config_loader=loader)  # which a glob's options need
     overrides = sweep_overrides(parser, config)
-    for override in overrides:  # a grid of it had no job, and the sweep exited 0
-        if override.is_sweep_override() and not _values_to_try(override):
-            raise ConfigError(
-                f"{override.input_line} is not allowed: it sweeps no value (its start lies "
-                "past its end)"
-            )
+    sizes = [sweep_size(o) for o in overrides if o.is_sweep_override()]  # none listed yet
     sweeper = str(config.hydra.sweeper.get("_target_", ""))
     if sweeper.endswith(".BasicSweeper"):
+        if math.prod(sizes) > MAX_GRID_JOBS:  # Hydra lists them all first: 10**9 filled 21 GB
+            raise ConfigError(
+                f"a sweep of {math.prod(sizes):,} jobs is not allowed: a grid has at most "
+                f"{MAX_GRID_JOBS:,} ({' x '.join(map(str, sizes))} values); sweep fewer values, "
+                "or search them (hparams_search=...)"
+            )
         jobs = [list(job) for job in BasicSweeper.split_arguments(overrides, None)[0]]
         what = "job {num} of {count}"
     else:  # the command line's values for a key the search's own params sweep replace them
@@ -149,7 +160,6 @@ def check_every_job(config: DictConfig, planned: list[dict] | None = None) -> No
     if len(jobs) > SAY_CHECKING:
         log.info("checking the settings of %d jobs before the first", len(jobs))
     swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
-    loader = GlobalHydra.instance().config_loader()
     for num, job in enumerate(jobs):
         try:
             composed = loader.load_sweep_config(config, job)
@@ -207,14 +217,51 @@ def _search_values(overrides: list[Override]) -> Iterator[list[str]]:
                    *(v[0] for v in values[index + 1:])]  # fmt: skip
 
 
+def sweep_size(override: Override) -> int:
+    """How many values the swept ``override`` takes, counted without listing them (a range
+    of 10**9 would fill the memory); a sweep that cannot work, or takes no value (a grid of
+    it had no job, and the sweep exited 0), is one line."""
+    sweep, line = override.value(), override.input_line
+    if isinstance(sweep, ChoiceSweep):
+        nested = next((type(v).__name__ for v in sweep.list if isinstance(v, SWEEPS)), None)
+        if nested:  # Hydra's own words: "Unexpected type annotation: Set[str]"
+            raise ConfigError(
+                f"{line} is not allowed: a list of values to sweep holds no sweep ({nested}); "
+                "sweep one way per key"
+            )
+        return len(sweep.list)
+    if isinstance(sweep, RangeSweep):
+        if sweep.step == 0:
+            raise ConfigError(f"{line} is not allowed: a range's step must not be 0")
+        size = max(0, math.ceil((sweep.stop - sweep.start) / sweep.step))
+        if not size:
+            raise ConfigError(f"{line} is not allowed: it sweeps no value (its start lies "
+                              "past its end)")  # fmt: skip
+        return size
+    if isinstance(sweep, IntervalSweep) and sweep.start > sweep.end:
+        raise ConfigError(f"{line} is not allowed: it sweeps no value (its start lies past "
+                          "its end)")  # fmt: skip
+    if isinstance(sweep, Glob):
+        key = override.key_or_group
+        options = GlobalHydra.instance().config_loader().get_group_options(key)
+        if not options:
+            raise ConfigError(f"{line} is not allowed: glob() picks among a config group's "
+                              f"options, and {key} is no group; list its values instead")  # fmt: skip
+        if not sweep.filter(options):
+            raise ConfigError(f"{line} is not allowed: it matches none of {key}'s options "
+                              f"({', '.join(options)})")  # fmt: skip
+        return len(sweep.filter(options))
+    return 1  # an interval: drawn from by a search
+
+
 def _values_to_try(override: Override) -> list[str]:
     """A swept override's values as text: every choice; a range's or interval's two ends."""
     sweep = override.value()
     if isinstance(sweep, ChoiceSweep):
         return [Override._get_value_element_as_str(v) for v in sweep.list]
     if isinstance(sweep, RangeSweep):
-        values = list(override.sweep_iterator())
-        return [str(v) for v in (values[0], values[-1])] if values else []
+        last = sweep.start + (sweep_size(override) - 1) * sweep.step
+        return [str(v) for v in (sweep.start, type(sweep.start)(last))]
     if isinstance(sweep, IntervalSweep):
         return [str(sweep.start), str(sweep.end)] if sweep.start <= sweep.end else []
     return []
