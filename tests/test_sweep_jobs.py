@@ -45,6 +45,12 @@ NO_JOB = "; no job was started"
       "model's options (aae, autoencoder,"),
      (["model.latent_dim=glob(*)"], "error: model.latent_dim=glob(*) is not allowed: glob() "
       "picks among a config group's options, and model.latent_dim is no group"),
+     # the first sweep dropped without a word; one job run twice
+     (["seed=1,2", "seed=3,4"], "error: seed=1,2 is not allowed: seed=3,4 comes after it, and "
+      "Hydra would keep only the last; give the key once"),
+     (["seed=1,2", "seed=3"], "error: seed=1,2 is not allowed: seed=3 comes after it"),
+     (["model.latent_dim=4,8,4"], "error: model.latent_dim=4,8,4 is not allowed: it sweeps 4 "
+      "twice, the same job run again"),
      # a glob's jobs went unchecked (its options were not read), each failing in its folder
      (["model=glob(*vae*)", "model.latent_dim=abc"],
       "job 0 of 3 (model=conv_vae): model.latent_dim='abc' is not allowed")],

@@ -143,6 +143,8 @@ def check_every_job(config: DictConfig, planned: list[dict] | None = None) -> No
     parser = OverridesParser.create(config_loader=loader)  # which a glob's options need
     overrides = sweep_overrides(parser, config)
     sizes = [sweep_size(o) for o in overrides if o.is_sweep_override()]  # none listed yet
+    typed = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)  # as written
+    check_swept_once(parser.parse_overrides(typed))
     sweeper = str(config.hydra.sweeper.get("_target_", ""))
     if sweeper.endswith(".BasicSweeper"):
         if math.prod(sizes) > MAX_GRID_JOBS:  # Hydra lists them all first: 10**9 filled 21 GB
@@ -215,6 +217,30 @@ def _search_values(overrides: list[Override]) -> Iterator[list[str]]:
         for option in options:
             yield [*fixed, *(v[0] for v in values[:index]), option,
                    *(v[0] for v in values[index + 1:])]  # fmt: skip
+
+
+def check_swept_once(typed: list[Override]) -> None:
+    """A sweep on the command line is not replaced by a later value of its key, and sweeps
+    each value once: Hydra kept the last of ``seed=1,2 seed=3,4`` without a word, and ran
+    ``model.latent_dim=4,4`` twice. (A fixed value a later sweep replaces is a script's
+    base settings with a sweep added.)"""
+    for index, override in enumerate(typed):
+        later = [o for o in typed[index + 1 :] if o.key_or_group == override.key_or_group]
+        if override.is_sweep_override() and later:
+            raise ConfigError(
+                f"{override.input_line} is not allowed: {later[-1].input_line} comes after it, "
+                "and Hydra would keep only the last; give the key once"
+            )
+    for override in typed:
+        sweep = override.value()
+        if isinstance(sweep, ChoiceSweep):
+            values = [Override._get_value_element_as_str(v) for v in sweep.list]
+            twice = next((v for v in values if values.count(v) > 1), None)
+            if twice is not None:
+                raise ConfigError(
+                    f"{override.input_line} is not allowed: it sweeps {twice} twice, the same "
+                    "job run again; give each value once"
+                )
 
 
 def sweep_size(override: Override) -> int:
