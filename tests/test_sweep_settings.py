@@ -33,6 +33,19 @@ OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
       "hydra.sweeper.storage='abc' is not allowed: it must be null (in memory) or a database URL"),
      ([*OPTUNA, "hydra.sweeper.storage=sqlite:////nonexistent/study.db"],
       "its folder /nonexistent is not there"),
+     # sqlite3's "unable to open database file"
+     ([*OPTUNA, "hydra.sweeper.storage=sqlite:////proc/study.db"],
+      "hydra.sweeper.storage=sqlite:////proc/study.db is not allowed: its folder /proc takes no "
+      "new file"),
+     # TPESampler's "Seed must be between 0 and 2**32 - 1", naming neither the setting nor seed
+     ([*OPTUNA, "seed=4294967296"], "error: seed=4294967296 is not allowed: it must be an "
+      "integer in [0, 4294967295] (Optuna's sampler takes it)"),
+     ([*OPTUNA, "hydra.sweeper.sampler.seed=-1"], "hydra.sweeper.sampler.seed=-1 is not allowed"),
+     # a search param's key has dots: the key typed was listed as one of the settings
+     ([*OPTUNA, "hydra.sweeper.params.model.latent_dim=abc"], "hydra.sweeper.params.model... "
+      "is not a setting: a search's params are named with dots (model.latent_dim, "
+      "model.optimizer.lr), which an override cannot reach; give another search of one on the "
+      "command line instead: -m model.latent_dim=choice(...)"),
      (["model.latent_dim=8,16", "hydra.sweeper.max_batch_size=0"],
       "hydra.sweeper.max_batch_size=0 is not allowed"),
      (["hydra/launcher=joblib", "hydra.launcher.n_jobs=0", "model.latent_dim=8,16"],

@@ -95,6 +95,13 @@ def hydra_error_line(err: Exception) -> str | None:
         known = sorted(map(str, cause.parent_node.keys())) if cause.parent_node else []
         close = difflib.get_close_matches(str(cause.key), known, n=1)
         prefix = f"{parent}." if parent else ""
+        dotted = [k for k in known if k.startswith(f"{cause.key}.")]
+        if parent == "hydra.sweeper.params" and dotted:  # a search's params: keys with dots
+            return (
+                f"{full_key}... is not a setting: a search's params are named with dots "
+                f"({', '.join(dotted)}), which an override cannot reach; give another search "
+                f"of one on the command line instead: -m {dotted[0]}=choice(...)"
+            )
         if close:
             return f"{full_key} is not a setting; did you mean {prefix}{close[0]}?"
         if not parent and cause.parent_node is not None:  # a section's key at the top: epochs

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
+import os
+import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -243,6 +245,15 @@ def _check_optuna(sweeper: DictConfig) -> None:
     check_number("hydra.sweeper.n_trials", sweeper.get("n_trials"), low=1, integer=True)
     check_number("hydra.sweeper.n_jobs", sweeper.get("n_jobs"), low=1, integer=True)
     check_number("hydra.sweeper.max_failure_rate", sweeper.get("max_failure_rate"), low=0, high=1)
+    sampler = sweeper.get("sampler")
+    if isinstance(sampler, DictConfig) and sampler.get("seed") is not None:
+        # the recipes seed it from ${seed}, which aegan takes up to 2**63 - 1: name that
+        written = str(sampler._get_node("seed")._value())
+        key = "seed" if written == "${seed}" else "hydra.sweeper.sampler.seed"
+        try:
+            check_number(key, sampler.seed, low=0, high=2**32 - 1, integer=True)
+        except ConfigError as err:
+            raise ConfigError(f"{err} (Optuna's sampler takes it)") from None
     storage = sweeper.get("storage")
     if isinstance(storage, str):
         _check_storage(storage)
@@ -286,9 +297,19 @@ SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite dat
 
 
 def _check_sqlite_file(path: Path, given: str) -> None:
-    """``path`` is nothing yet (the study makes it), empty, or an SQLite database: read by
-    its header, never opened as a database (that would write to it)."""
+    """``path`` is nothing yet (the study makes it: its folder takes a new file), empty, or
+    an SQLite database: read by its header, never opened as a database (that would write to
+    it)."""
     if not path.exists():
+        try:  # sqlite3 said "unable to open database file", naming neither
+            fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=path.parent)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as err:
+            raise ConfigError(
+                f"{given}: its folder {path.parent} takes no new file ({err.strerror or err}); "
+                "choose another folder"
+            ) from None
         return
     if not path.is_file():  # a folder, or a FIFO that reading would wait on
         raise ConfigError(f"{given}: {path} is not a file; give a database file or a new name")
