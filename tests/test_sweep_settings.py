@@ -14,7 +14,7 @@ import sys
 import pytest
 from omegaconf import OmegaConf
 
-from aegan.sweep_settings import check_sweep_settings
+from aegan.sweep_plugins import check_sweep_settings
 from conftest import REPO, TINY_AE, assert_one_error_line
 
 OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
@@ -50,6 +50,11 @@ OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
       "hydra.sweeper.max_batch_size=0 is not allowed"),
      (["hydra/launcher=joblib", "hydra.launcher.n_jobs=0", "model.latent_dim=8,16"],
       "hydra.launcher.n_jobs=0 is not allowed: it must be the number of jobs at once, or -1"),
+     # joblib's "prefer=abc is not a valid backend hint", without the key
+     (["hydra/launcher=joblib", "hydra.launcher.prefer=abc", "model.latent_dim=8,16"],
+      "hydra.launcher.prefer=abc is not allowed: it must be one of processes, threads"),
+     (["hydra/launcher=joblib", "hydra.launcher.require=x", "model.latent_dim=8,16"],
+      "hydra.launcher.require=x is not allowed: it must be one of null, sharedmem"),
      (["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=0", "model.latent_dim=8,16"],
       "hydra.launcher.timeout_min=0 is not allowed"),
      ([*OPTUNA, "hydra.sweep.subdir=lr${model.optimizer.lr}"],
@@ -109,7 +114,7 @@ def test_a_storage_optuna_cannot_open_is_one_line_naming_it(
 
 
 def test_a_storage_of_an_earlier_study_or_a_new_file_passes(tmp_path):
-    from aegan.sweep_settings import _check_storage
+    from aegan.sweep_plugins import _check_storage
 
     (tmp_path / "empty.db").write_bytes(b"")
     (tmp_path / "study.db").write_bytes(b"SQLite format 3\x00" + bytes(84))
@@ -304,3 +309,17 @@ def test_a_searchs_folder_is_swept_again_only_to_continue_it(cli, tmp_path):
     assert {k: v for k, v in after.items() if k.name != "train.log"} == {
         k: v for k, v in before.items() if k.name != "train.log"
     }
+
+
+def test_a_joblib_backend_the_launcher_overrides_is_warned_of(caplog):
+    """The launcher runs its jobs with loky whatever ``backend`` says: it had no effect."""
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    launcher = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
+                "n_jobs": 1, "prefer": "processes", "require": None}  # fmt: skip
+    for backend, said in (("loky", False), (None, False), ("threading", True)):
+        caplog.clear()
+        check_sweep_settings(OmegaConf.create({
+            "sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"},
+            "launcher": {**launcher, "backend": backend},
+        }))  # fmt: skip
+        assert ("hydra.launcher.backend=threading has no effect" in caplog.text) == said
