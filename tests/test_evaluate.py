@@ -249,3 +249,18 @@ def test_an_override_evaluation_never_reads_is_refused(cli, trained_ae_run, over
         result, f"overrides: '{override}' is not allowed: an evaluation reads only"
     )
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("metric", ["fd", "elbo", "iwae"])
+def test_a_metric_the_model_cannot_feed_is_refused_before_the_data_is_read(
+    cli, trained_ae_run, monkeypatch, metric
+):
+    """The model is known from the checkpoint: reading the data first took seconds (minutes
+    for a large image folder) before the line."""
+
+    def read(*args, **kwargs):
+        raise AssertionError("the data was read")
+
+    monkeypatch.setattr("aegan.run.load_data", read)
+    result = cli("aegan.evaluate", f"run={trained_ae_run}", f"metrics=[{metric}]", "device=cpu")
+    assert result.returncode == 2 and f"metrics: '{metric}' needs a model that can" in result.stderr

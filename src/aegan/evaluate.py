@@ -254,6 +254,7 @@ def _evaluate_run(
         cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
         overrides=given, searchpath=list(searchpath),
         changed_data="refuse",  # figures of other images would be written as the run's
+        metrics=cfg.metrics,
     )  # fmt: skip
     scope = Scope.of_data(Settings.of(cfg), run.data, key="metrics")
     check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)

@@ -31,6 +31,7 @@ from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFoundError
 from aegan.files import check_folder, given_path
 from aegan.memory import check_memory
+from aegan.metrics.registry import check_metrics
 from aegan.overrides import literal, override_key
 from aegan.readback import shown_value
 from aegan.record import record_config
@@ -158,6 +159,7 @@ def load_run(
     overrides: Sequence[str] = (),
     searchpath: Sequence[str] = (),
     changed_data: str = "warn",
+    metrics: Sequence[str] | None = None,
 ) -> Run:
     """Read a run dir (or a checkpoint file) into a ``Run`` with its networks in eval mode.
 
@@ -173,7 +175,8 @@ def load_run(
     ``searchpath`` adds your own config folders (``file://DIR``,
     ``pkg://package``), as ``hydra.searchpath`` did for training. ``changed_data``: when
     the run's data settings read other images than it trained on (files added to its image
-    folder, say), "warn" (one line) or "refuse".
+    folder, say), "warn" (one line) or "refuse". ``metrics``: the names you will measure
+    (``aegan.evaluate``'s), each refused before the data is read if the model cannot feed it.
     """
     path = given_path("path", path, "a run dir or a .pt file")
     check_load_arguments(checkpoint, changed_data, overrides, searchpath)
@@ -212,6 +215,8 @@ def load_run(
         if overrides:  # the line names the user's own setting
             raise
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
+    if metrics is not None:  # what the model cannot feed, before the data is read
+        check_metrics(meta, metrics, key="metrics")
     check_memory(meta, torch_device, config.model)
     try:
         data = load_data(config.data, data_dir=data_dir, look_also=_read_from(state))
