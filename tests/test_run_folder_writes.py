@@ -104,6 +104,19 @@ def test_a_log_file_set_into_a_trained_run_is_refused(cli, finished_run, tmp_pat
     assert (finished_run / target).read_bytes() == before
 
 
+def test_a_log_file_that_cannot_be_made_is_not_said_to_be_in_the_way(tmp_path):
+    """A read-only or full disk, a folder gone: "move it away" named a file not there."""
+    from aegan.logfile import RunLogHandler
+
+    path = tmp_path / "gone" / "train.log"
+    with pytest.raises(CheckpointError) as refused:
+        RunLogHandler(str(path), delay=True)._open()
+    assert str(refused.value) == (
+        f"the run's log file {path} cannot be opened: No such file or directory; choose another "
+        "folder: hydra.run.dir=... and run the command again"
+    )
+
+
 def test_a_log_file_not_named_log_is_refused(cli, tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("mine\n")

@@ -50,8 +50,8 @@ class RunLogHandler(logging.FileHandler):
         self.created = not os.path.lexists(path)
         try:
             fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
-        except OSError as err:
-            raise _refused(path, err.strerror or str(err)) from None
+        except OSError as err:  # a read-only or full disk: nothing there to move away
+            raise _refused(path, err.strerror or str(err), there=not self.created) from None
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):  # swapped in between the two looks
             os.close(fd)
@@ -60,10 +60,11 @@ class RunLogHandler(logging.FileHandler):
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
-def _refused(path: str, reason: str) -> CheckpointError:
+def _refused(path: str, reason: str, there: bool = True) -> CheckpointError:
+    elsewhere = "choose another folder: hydra.run.dir=..."
+    hint = f"move it away (or {elsewhere})" if there else elsewhere
     return CheckpointError(
-        f"the run's log file {path} cannot be opened: {reason}; move it away (or choose "
-        "another folder: hydra.run.dir=...) and run the command again"
+        f"the run's log file {path} cannot be opened: {reason}; {hint} and run the command again"
     )
 
 
