@@ -51,6 +51,8 @@ NO_JOB = "; no job was started"
      (["seed=1,2", "seed=3"], "error: seed=1,2 is not allowed: seed=3 comes after it"),
      (["model.latent_dim=4,8,4"], "error: model.latent_dim=4,8,4 is not allowed: it sweeps 4 "
       "twice, the same job run again"),
+     (["model.optimizer.lr=1e-3,0.001"], "model.optimizer.lr=1e-3,0.001 is not allowed: it "
+      "sweeps 0.001 twice"),
      # a glob's jobs went unchecked (its options were not read), each failing in its folder
      (["model=glob(*vae*)", "model.latent_dim=abc"],
       "job 0 of 3 (model=conv_vae): model.latent_dim='abc' is not allowed")],

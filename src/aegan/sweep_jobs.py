@@ -233,13 +233,15 @@ def check_swept_once(typed: list[Override]) -> None:
             )
     for override in typed:
         sweep = override.value()
-        if isinstance(sweep, ChoiceSweep):
-            values = [Override._get_value_element_as_str(v) for v in sweep.list]
-            twice = next((v for v in values if values.count(v) > 1), None)
+        if isinstance(sweep, ChoiceSweep):  # as parsed: 1e-3 and 0.001 are one number
+            values = sweep.list
+            twice = next((v for i, v in enumerate(values)
+                          if any(type(v) is type(w) and v == w for w in values[:i])), None)  # fmt: skip
             if twice is not None:
                 raise ConfigError(
-                    f"{override.input_line} is not allowed: it sweeps {twice} twice, the same "
-                    "job run again; give each value once"
+                    f"{override.input_line} is not allowed: it sweeps "
+                    f"{Override._get_value_element_as_str(twice)} twice, the same job run "
+                    "again; give each value once"
                 )
 
 
