@@ -1,7 +1,8 @@
-"""A run or a sweep goes in a folder of its own: a run trained into a folder of other things
+"""A run or a sweep goes in a folder of its own: a run trained into a folder of other folders
 (``/``, a folder of runs) made it a trained run's folder, and every run below it one inside
-that run, refused ever after. A folder holding only what a run left before its first
-checkpoint, or a trained run with the user's notes beside it, is used as before."""
+that run, refused ever after. A folder holding what a run left before its first checkpoint,
+files of the user's (a requeued job's slurm-*.out, notes, a study's database), or a trained
+run with the user's notes and plots beside it, is used as before."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def folder_of_runs(tmp_path, trained_ae_run) -> Path:
 def test_a_run_into_a_folder_of_runs_is_refused_and_they_go_on(cli, folder_of_runs):
     result = cli("aegan.train", *TINY_AE, f"hydra.run.dir={folder_of_runs}")
     assert_one_error_line(
-        result, f"hydra.run.dir={folder_of_runs} is not allowed: it holds other things than a "
-        "run's files ('logs'); a run goes in a folder of its own: choose a new or empty one"
+        result, f"hydra.run.dir={folder_of_runs} is not allowed: it holds folders other than a "
+        "run's ('logs'); a run goes in a folder of its own: choose a new or empty one"
     )  # fmt: skip
     assert [p.name for p in folder_of_runs.iterdir()] == ["logs"]  # no .hydra, no train.log
     run = folder_of_runs / "logs" / "train" / "runs" / "one"
@@ -37,8 +38,8 @@ def test_a_sweep_into_a_folder_of_runs_is_refused(cli, folder_of_runs):
     """Its reader would take the runs below for its jobs; a sweep into / read the disk."""
     result = cli("aegan.train", "-m", *TINY_AE, "seed=1,2", f"hydra.sweep.dir={folder_of_runs}")
     assert_one_error_line(
-        result, f"hydra.sweep.dir={folder_of_runs} is not allowed: it holds other things than "
-        "a sweep's files ('logs'); a sweep goes in a folder of its own"
+        result, f"hydra.sweep.dir={folder_of_runs} is not allowed: it holds folders other than "
+        "a sweep's ('logs'); a sweep goes in a folder of its own"
     )  # fmt: skip
     assert [p.name for p in folder_of_runs.iterdir()] == ["logs"]
 
@@ -47,7 +48,8 @@ def test_a_folder_holding_what_a_run_left_before_its_first_checkpoint_is_used(cl
     run = tmp_path / "run"
     for folder in (".hydra", "checkpoints", "tb"):
         (run / folder).mkdir(parents=True)
-    for name in ("train.log", "failed.json", "metrics.json.damaged", ".metrics.json.x.tmp"):
+    for name in ("train.log", "failed.json", "metrics.json.damaged", ".metrics.json.x.tmp",
+                 "slurm-123.out"):  # fmt: skip
         (run / name).write_text("{}")
     result = cli("aegan.train", *TINY_AE, "data.subset=256", f"hydra.run.dir={run}")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -68,6 +70,8 @@ def test_a_sweep_whose_jobs_trained_nothing_is_run_again(cli, tmp_path):
     sweep = tmp_path / "sweep"
     for job in ("0", "1"):
         (sweep / job / ".hydra").mkdir(parents=True)
+    (sweep / "study.db").write_bytes(b"")  # hydra.sweeper.storage's, say
+    (sweep / "2").mkdir()  # made by Hydra, the job killed before its .hydra
     result = cli("aegan.train", "-m", *TINY_AE, "data.subset=256", "seed=1,2",
                  f"hydra.sweep.dir={sweep}")  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]

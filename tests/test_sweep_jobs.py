@@ -93,3 +93,18 @@ def test_a_run_that_cannot_work_leaves_no_folder(cli, tmp_path):
     refused = cli("aegan.train", *TINY_AE, "model.latent_dim=0", f"hydra.run.dir={run_dir}")
     assert_one_error_line(refused, "model.latent_dim=0 is not allowed")
     assert not run_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("written", "size", "ends"),
+    [("range(0.1,1.0,0.1)", 9, ["0.1", "0.9"]),  # float division said 10, and tried 1.0
+     ("range(0,10,3)", 4, ["0", "9"]), ("range(5,0,-2)", 3, ["5", "1"])],
+)  # fmt: skip
+def test_a_range_is_counted_and_its_ends_taken_as_hydra_steps_it(written, size, ends):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from aegan.sweep_jobs import _values_to_try, sweep_size
+
+    (override,) = OverridesParser.create().parse_overrides([f"x={written}"])
+    assert sweep_size(override) == size == len(list(override.sweep_iterator()))
+    assert _values_to_try(override) == ends

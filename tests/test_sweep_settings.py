@@ -42,19 +42,21 @@ OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
       "integer in [0, 4294967295] (Optuna's sampler takes it)"),
      ([*OPTUNA, "hydra.sweeper.sampler.seed=-1"], "hydra.sweeper.sampler.seed=-1 is not allowed"),
      # a search param's key has dots: the key typed was listed as one of the settings
-     ([*OPTUNA, "hydra.sweeper.params.model.latent_dim=abc"], "hydra.sweeper.params.model... "
+     ([*OPTUNA, "hydra.sweeper.params.model.optimizer.lr=0.01"], "hydra.sweeper.params.model... "
       "is not a setting: a search's params are named with dots (model.latent_dim, "
-      "model.optimizer.lr), which an override cannot reach; give another search of one on the "
-      "command line instead: -m model.latent_dim=choice(...)"),
+      "model.optimizer.lr), which an override cannot reach; give it on the command line "
+      "instead: model.optimizer.lr=..."),
      (["model.latent_dim=8,16", "hydra.sweeper.max_batch_size=0"],
       "hydra.sweeper.max_batch_size=0 is not allowed"),
      (["hydra/launcher=joblib", "hydra.launcher.n_jobs=0", "model.latent_dim=8,16"],
       "hydra.launcher.n_jobs=0 is not allowed: it must be the number of jobs at once, or -1"),
      # joblib's "prefer=abc is not a valid backend hint", without the key
      (["hydra/launcher=joblib", "hydra.launcher.prefer=abc", "model.latent_dim=8,16"],
-      "hydra.launcher.prefer=abc is not allowed: it must be one of processes, threads"),
-     (["hydra/launcher=joblib", "hydra.launcher.require=x", "model.latent_dim=8,16"],
-      "hydra.launcher.require=x is not allowed: it must be one of null, sharedmem"),
+      "hydra.launcher.prefer=abc is not allowed: it must be processes or threads"),
+     # joblib's "inconsistent settings" or "does not support shared memory", after multirun.yaml
+     (["hydra/launcher=joblib", "hydra.launcher.require=sharedmem", "model.latent_dim=8,16"],
+      "hydra.launcher.require=sharedmem is not allowed: it must be null: Hydra's joblib "
+      "launcher runs loky, which shares no memory"),
      (["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=0", "model.latent_dim=8,16"],
       "hydra.launcher.timeout_min=0 is not allowed"),
      ([*OPTUNA, "hydra.sweep.subdir=lr${model.optimizer.lr}"],

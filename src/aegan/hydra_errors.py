@@ -97,10 +97,12 @@ def hydra_error_line(err: Exception) -> str | None:
         prefix = f"{parent}." if parent else ""
         dotted = [k for k in known if k.startswith(f"{cause.key}.")]
         if parent == "hydra.sweeper.params" and dotted:  # a search's params: keys with dots
+            typed = re.search(r"override '?hydra\.sweeper\.params\.([^'=\s]+)", str(err))
+            instead = f": {typed.group(1)}=..." if typed else " (KEY=VALUE)"
             return (
                 f"{full_key}... is not a setting: a search's params are named with dots "
-                f"({', '.join(dotted)}), which an override cannot reach; give another search "
-                f"of one on the command line instead: -m {dotted[0]}=choice(...)"
+                f"({', '.join(dotted)}), which an override cannot reach; give it on the "
+                f"command line instead{instead}"
             )
         if close:
             return f"{full_key} is not a setting; did you mean {prefix}{close[0]}?"

@@ -55,19 +55,11 @@ def check_sweep_folder(config: DictConfig) -> None:
         _check_same_grid(config, folder, str(subdir))
 
 
-# What a sweep writes at the top of its folder besides its jobs' folders
-SWEEP_FILES = ("multirun.yaml", "jobs.json", "optimization_results.yaml", "summary.csv",
-               "summary.md")  # fmt: skip
-
-
 def _a_sweeps(entry: os.DirEntry) -> bool:
-    """A sweep's file, or a job's folder (empty as Hydra makes it, ``.hydra`` in it, or in a
-    folder in it where ``hydra.sweep.subdir`` nests them): what a sweep that trained no job
-    yet leaves."""
-    if entry.name.startswith(".") or entry.name in SWEEP_FILES:
+    """A job's folder (empty as Hydra makes it, ``.hydra`` in it, or in a folder in it where
+    ``hydra.sweep.subdir`` nests them): what a sweep that trained no job yet leaves."""
+    if entry.name.startswith("."):
         return True
-    if not entry.is_dir(follow_symlinks=False):
-        return False
     folder = Path(entry.path)
     try:
         children = list(islice(folder.iterdir(), 1000))

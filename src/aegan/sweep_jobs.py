@@ -17,6 +17,7 @@ import logging
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
@@ -261,7 +262,7 @@ def sweep_size(override: Override) -> int:
     if isinstance(sweep, RangeSweep):
         if sweep.step == 0:
             raise ConfigError(f"{line} is not allowed: a range's step must not be 0")
-        size = max(0, math.ceil((sweep.stop - sweep.start) / sweep.step))
+        size = _range_size(sweep)
         if not size:
             raise ConfigError(f"{line} is not allowed: it sweeps no value (its start lies "
                               "past its end)")  # fmt: skip
@@ -282,13 +283,20 @@ def sweep_size(override: Override) -> int:
     return 1  # an interval: drawn from by a search
 
 
+def _range_size(sweep: RangeSweep) -> int:
+    """A range's count of values as Hydra steps it: in ``Decimal``, so that
+    ``range(0.1,1.0,0.1)`` has 9 values, as Hydra sweeps, not the 10 of float division."""
+    start, stop, step = (Decimal(v) for v in (sweep.start, sweep.stop, sweep.step))
+    return max(0, math.ceil((stop - start) / step))
+
+
 def _values_to_try(override: Override) -> list[str]:
     """A swept override's values as text: every choice; a range's or interval's two ends."""
     sweep = override.value()
     if isinstance(sweep, ChoiceSweep):
         return [Override._get_value_element_as_str(v) for v in sweep.list]
     if isinstance(sweep, RangeSweep):
-        last = sweep.start + (sweep_size(override) - 1) * sweep.step
+        last = Decimal(sweep.start) + (sweep_size(override) - 1) * Decimal(sweep.step)
         return [str(v) for v in (sweep.start, type(sweep.start)(last))]
     if isinstance(sweep, IntervalSweep):
         return [str(sweep.start), str(sweep.end)] if sweep.start <= sweep.end else []

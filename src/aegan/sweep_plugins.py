@@ -63,16 +63,20 @@ def check_sweep_settings(hydra_cfg: DictConfig) -> None:
 
 
 # joblib's hints, each refused in joblib's words without the key ("prefer=abc is not a
-# valid backend hint"); its backend, which the launcher sets to loky whatever is given
-JOBLIB_HINTS = {"prefer": ("processes", "threads"), "require": (None, "sharedmem")}
+# valid backend hint"), sharedmem after the sweep began; its backend, which the launcher
+# sets to loky whatever is given
+JOBLIB_HINTS = {
+    "prefer": (("processes", "threads"), ""),
+    "require": ((None,), ": Hydra's joblib launcher runs loky, which shares no memory"),
+}
 
 
 def _check_joblib_hints(launcher: DictConfig) -> None:
-    for key, allowed in JOBLIB_HINTS.items():
+    for key, (allowed, why) in JOBLIB_HINTS.items():
         if launcher.get(key) not in allowed:
             raise ConfigError(
-                f"hydra.launcher.{key}={launcher.get(key)} is not allowed: it must be one of "
-                f"{', '.join(typed(v) for v in allowed)}"
+                f"hydra.launcher.{key}={launcher.get(key)} is not allowed: it must be "
+                f"{' or '.join(typed(v) for v in allowed)}{why}"
             )
     if launcher.get("backend") not in (None, "loky"):
         log.warning("hydra.launcher.backend=%s has no effect: Hydra's joblib launcher runs "

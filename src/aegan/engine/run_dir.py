@@ -62,20 +62,22 @@ def check_own_folder(
     folder: Path, key: str, owned: Callable[[os.DirEntry], bool] | None = None,
     what: str = "a run",
 ) -> None:  # fmt: skip
-    """``folder`` is new, empty, or holds only ``what``'s own things (``owned``; by default a
-    run's files: one that failed before its first checkpoint). A run trained into a folder
-    of other things (``/``, a folder of runs) made it a trained run's, and every run below
-    it one inside that run, never to be continued."""
+    """``folder`` is new, or holds no folders but ``what``'s own (``owned``; by default a
+    run's: one that failed before its first checkpoint). A run trained into a folder of
+    other folders (``/``, a folder of runs) made it a trained run's, and every run below it
+    one inside that run, never to be continued. Files are the user's to keep there: a
+    requeued job's slurm-*.out, notes, a study's database."""
     owned = owned or (lambda entry: _a_runs_name(entry.name))
     try:
         entries = os.scandir(folder)
     except (FileNotFoundError, NotADirectoryError):  # new; or check_layout's to name
         return
     with entries:
-        shown = sorted(islice((e.name for e in entries if not owned(e)), 3))
+        others = (e.name for e in entries if e.is_dir(follow_symlinks=False) and not owned(e))
+        shown = sorted(islice(others, 3))
     if shown:
         raise ConfigError(
-            f"{key}={folder} is not allowed: it holds other things than {what}'s files "
+            f"{key}={folder} is not allowed: it holds folders other than {what}'s "
             f"({', '.join(map(repr, shown))}); {what} goes in a folder of its own: choose a "
             "new or empty one"
         )
