@@ -58,8 +58,6 @@ def check_sweep_folder(config: DictConfig) -> None:
 def _a_sweeps(entry: os.DirEntry) -> bool:
     """A job's folder (empty as Hydra makes it, ``.hydra`` in it, or in a folder in it where
     ``hydra.sweep.subdir`` nests them): what a sweep that trained no job yet leaves."""
-    if entry.name.startswith("."):
-        return True
     folder = Path(entry.path)
     try:
         children = list(islice(folder.iterdir(), 1000))

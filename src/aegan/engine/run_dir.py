@@ -53,8 +53,8 @@ def check_layout(run_dir: Path) -> None:
                 )
 
 
-# The names a run gives its files at the top of its folder (``NAME.earlier``, set aside,
-# included), besides hidden ones (Hydra's .hydra, atomic writes' temporary files)
+# The names a run gives things at the top of its folder: one of the wrong kind there (a
+# folder named train.log) is named by the check of that thing
 RUN_NAMES = (*(n for n in RUN_LAYOUT if "/" not in n), "train.log", "evaluate.log")
 
 
@@ -62,18 +62,19 @@ def check_own_folder(
     folder: Path, key: str, owned: Callable[[os.DirEntry], bool] | None = None,
     what: str = "a run",
 ) -> None:  # fmt: skip
-    """``folder`` is new, or holds no folders but ``what``'s own (``owned``; by default a
-    run's: one that failed before its first checkpoint). A run trained into a folder of
-    other folders (``/``, a folder of runs) made it a trained run's, and every run below it
-    one inside that run, never to be continued. Files are the user's to keep there: a
-    requeued job's slurm-*.out, notes, a study's database."""
-    owned = owned or (lambda entry: _a_runs_name(entry.name))
+    """``folder`` is new, or holds no folders but hidden ones and ``what``'s own (``owned``;
+    by default a run's: one that failed before its first checkpoint). A run trained into a
+    folder of other folders (``/``, a folder of runs) made it a trained run's, and every run
+    below it one inside that run, never to be continued. Files are the user's to keep
+    there: a requeued job's slurm-*.out, notes, a study's database."""
+    owned = owned or (lambda entry: entry.name in RUN_NAMES)
     try:
         entries = os.scandir(folder)
     except (FileNotFoundError, NotADirectoryError):  # new; or check_layout's to name
         return
     with entries:
-        others = (e.name for e in entries if e.is_dir(follow_symlinks=False) and not owned(e))
+        others = (e.name for e in entries if e.is_dir(follow_symlinks=False)
+                  and not e.name.startswith(".") and not owned(e))  # fmt: skip
         shown = sorted(islice(others, 3))
     if shown:
         raise ConfigError(
@@ -81,10 +82,6 @@ def check_own_folder(
             f"({', '.join(map(repr, shown))}); {what} goes in a folder of its own: choose a "
             "new or empty one"
         )
-
-
-def _a_runs_name(name: str) -> bool:
-    return name.startswith(".") or any(name == n or name.startswith(f"{n}.") for n in RUN_NAMES)
 
 
 def check_not_inside_a_run(folder: Path, key: str, *, itself: bool = False) -> None:
