@@ -235,15 +235,23 @@ def check_swept_once(typed: list[Override]) -> None:
     for override in typed:
         sweep = override.value()
         if isinstance(sweep, ChoiceSweep):  # as parsed: 1e-3 and 0.001 are one number
-            values = sweep.list
-            twice = next((v for i, v in enumerate(values)
-                          if any(type(v) is type(w) and v == w for w in values[:i])), None)  # fmt: skip
+            seen: set[tuple[str, str]] = set()
+            twice = next((v for v in sweep.list if _seen_before(v, seen)), None)
             if twice is not None:
                 raise ConfigError(
                     f"{override.input_line} is not allowed: it sweeps "
                     f"{Override._get_value_element_as_str(twice)} twice, the same job run "
                     "again; give each value once"
                 )
+
+
+def _seen_before(value: object, seen: set[tuple[str, str]]) -> bool:
+    """Whether ``value`` (a parsed sweep value: a number, text, a list or dict) is in
+    ``seen`` by its type and written form, adding it; one pass, not one per pair."""
+    key = (type(value).__name__, repr(value))
+    found = key in seen
+    seen.add(key)
+    return found
 
 
 def sweep_size(override: Override) -> int:
@@ -276,10 +284,11 @@ def sweep_size(override: Override) -> int:
         if not options:
             raise ConfigError(f"{line} is not allowed: glob() picks among a config group's "
                               f"options, and {key} is no group; list its values instead")  # fmt: skip
-        if not sweep.filter(options):
+        matched = sweep.filter(options)
+        if not matched:
             raise ConfigError(f"{line} is not allowed: it matches none of {key}'s options "
                               f"({', '.join(options)})")  # fmt: skip
-        return len(sweep.filter(options))
+        return len(matched)
     return 1  # an interval: drawn from by a search
 
 
