@@ -11,8 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from aegan.cli import report_error
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, check_not_in_use
@@ -132,22 +134,36 @@ class CheckEvaluation(Callback):
 
 
 def _mistakes_only(check: Callable[[], None]) -> None:
-    """``check``, raising the user's mistakes only: what else it meets (a broken
-    interpolation, an override Hydra cannot apply) Hydra or the job says in its own line,
-    where a callback's exception would be a warning line before it."""
+    """``check``, raising the user's mistakes and aegan's own failures: what Hydra or
+    OmegaConf raise (a broken interpolation, an override Hydra cannot apply) Hydra or the
+    job says in its own line, where a callback's exception would be a warning line before it."""
     try:
         check()
     except USER_ERRORS:
         raise
-    except Exception:
-        return
+    except Exception as err:
+        if not _hydra_says_it(err):
+            raise
+
+
+def _hydra_says_it(err: Exception) -> bool:
+    """``err`` is Hydra's or OmegaConf's, raised in their code: Hydra says it again as it
+    composes the job. Anything else is a check that broke, which passed a setting unchecked."""
+    if isinstance(err, (OmegaConfBaseException, HydraException)):
+        return True
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    module = str(tb.tb_frame.f_globals.get("__name__", "")) if tb is not None else ""
+    return module.partition(".")[0] in ("hydra", "omegaconf", "hydra_plugins")
 
 
 def _refuse_in_one_line(check: Callable[[], None], config: DictConfig) -> None:
     """A user's mistake as one line and exit code 2 (``debug=true``: its traceback too).
-    Anything else (a broken interpolation in ``hydra.run.dir``) Hydra or the job says in
-    its own line, a moment later: Hydra turns a callback's exception into a warning of
-    five lines before it."""
+    Hydra's own (a broken interpolation in ``hydra.run.dir``) Hydra or the job says in its
+    own line, a moment later: Hydra turns a callback's exception into a warning of five
+    lines before it. A check that broke stops the command, exit code 1, with its traceback:
+    passed over, it let the run start unchecked."""
     try:
         check()
     except USER_ERRORS as err:
@@ -155,9 +171,15 @@ def _refuse_in_one_line(check: Callable[[], None], config: DictConfig) -> None:
             traceback.print_exc()
         report_error(str(err))
         raise SystemExit(2) from None
-    except Exception:
-        if _debug(config):
+    except Exception as err:
+        if _debug(config) or not _hydra_says_it(err):
             traceback.print_exc()
+        if not _hydra_says_it(err):  # a check that broke: nothing is known checked
+            report_error(
+                f"the check of the settings failed ({type(err).__name__}: "
+                f"{err}); nothing was started. This is aegan's fault: its traceback is above"
+            )
+            raise SystemExit(1) from None
 
 
 def _debug(config: DictConfig) -> bool:
