@@ -35,6 +35,7 @@ def check_sweep_folder(config: DictConfig) -> None:
         raise ConfigError(f"hydra.sweep.subdir={subdir!r} is not allowed: it must be a folder")
     check_job_subdir(str(subdir), str(subdir))
     _check_subdir_tells_jobs_apart(config, str(subdir))
+    _check_resume_not_in_names(config, str(subdir))
     output_dir = config.paths._get_node("output_dir")._value() if "paths" in config else None
     if output_dir is not None and str(output_dir) != "${hydra:runtime.output_dir}":
         raise ConfigError(  # every job would write its checkpoints there, the second refused
@@ -53,6 +54,41 @@ def check_sweep_folder(config: DictConfig) -> None:
         check_own_folder(folder, "hydra.sweep.dir", _a_sweeps, "a sweep")
     if (folder / "multirun.yaml").exists():
         _check_same_grid(config, folder, str(subdir))
+
+
+def _check_resume_not_in_names(config: DictConfig, subdir: str) -> None:
+    """Job folders named by their overrides leave ``trainer.resume`` out of the name
+    (conf/hydra/default.yaml): with it, a sweep continued with ``trainer.resume=auto`` made
+    a new folder for each job and trained it anew beside the one it was to continue."""
+    if "override_dirname" not in subdir:
+        return
+    excluded = OmegaConf.select(config, "hydra.job.config.override_dirname.exclude_keys") or []
+    if "trainer.resume" not in list(excluded):
+        raise ConfigError(
+            f"hydra.job.config.override_dirname.exclude_keys={list(excluded)} is not allowed "
+            f"with hydra.sweep.subdir={subdir}: it must list trainer.resume, or a sweep "
+            "continued with trainer.resume=auto names new folders for its jobs"
+        )
+
+
+def check_continued_jobs(config: DictConfig, planned: list[dict]) -> None:
+    """A grid continued (``trainer.resume=auto`` in a folder that holds a sweep) finds some
+    of its jobs' folders there: none found (a setting named in the folders' names changed,
+    ``${hydra.job.override_dirname}``) trained every job anew beside the earlier ones, the
+    sweep's table mixing two sweeps."""
+    folder = Path(str(config.hydra.sweep.dir))
+    if not planned or OmegaConf.select(config, "trainer.resume") != "auto":
+        return
+    if _sweep_held(folder) is None or any((folder / job["job"]).is_dir() for job in planned):
+        return
+    held = sorted((p.name for p in folder.iterdir() if p.is_dir() and not
+                   p.name.startswith(".")), key=natural_key)  # fmt: skip
+    raise ConfigError(
+        f"hydra.sweep.dir={folder} holds a sweep (its jobs: {', '.join(held[:2])}"
+        f"{', ...' if len(held) > 2 else ''}) whose folders this sweep's jobs do not find (job "
+        f"0: {planned[0]['job']}): trainer.resume=auto continues a sweep with the settings "
+        "that name its folders; give those, or sweep into another folder"
+    )
 
 
 def _a_sweeps(entry: os.DirEntry) -> bool:

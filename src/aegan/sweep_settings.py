@@ -27,7 +27,7 @@ from aegan.engine.run_record import trained_run_holding
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
-from aegan.sweep_folders import check_sweep_folder
+from aegan.sweep_folders import check_continued_jobs, check_sweep_folder
 from aegan.sweep_jobs import check_every_job, check_run, without_hydra
 from aegan.sweep_plugins import check_sweep_settings
 from aegan.sweep_reader import read_sweep, write_planned_jobs
@@ -68,6 +68,7 @@ class CheckSweepSettings(Callback):
             check_sweep_folder(config)
             if kwargs.get("config_name") == "train":
                 _mistakes_only(lambda: check_every_job(config, planned))
+                check_continued_jobs(config, planned)
 
         _refuse_in_one_line(check, config)
         self._planned = planned  # written as the first job starts: Hydra has made the folder
