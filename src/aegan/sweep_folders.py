@@ -45,6 +45,13 @@ def check_sweep_folder(config: DictConfig) -> None:
     _check_folder_not_swept(config)
     folder = Path(str(config.hydra.sweep.dir))
     held = _sweep_held(folder)
+    if held and not str(config.hydra.sweeper.get("_target_", "")).endswith(".BasicSweeper"):
+        raise ConfigError(  # trial N went to trial N's folder, trained with other values
+            f"hydra.sweep.dir={folder} already holds a sweep ({held}): a search is not continued "
+            "in its folder, where each trial it draws would train in an earlier trial's, with "
+            "other values; choose another folder (hydra.sweeper.storage=sqlite:///FILE, the "
+            "earlier search's, goes on from its trials there)"
+        )
     if held and OmegaConf.select(config, "trainer.resume") != "auto":
         raise ConfigError(
             f"hydra.sweep.dir={folder} already holds a sweep ({held}): choose another "
