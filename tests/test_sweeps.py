@@ -43,8 +43,8 @@ def run_sweep(tmp_path: Path, *overrides: str, job_1_fails: bool = False) -> Pat
     assert result.returncode == int(job_1_fails), result.stdout[-2000:] + result.stderr[-3000:]
     if job_1_fails:
         assert result.stderr.splitlines()[-1] == (
-            "error: 1 of 2 jobs of the sweep ended without results (job 1 failed); the others' "
-            f"are kept: python -m aegan.summarize {sweep_dir}"
+            "error: 1 of 2 jobs of the sweep ended without results (job 1 failed); why: "
+            f"{sweep_dir}/1/train.log; the others' are kept: python -m aegan.summarize {sweep_dir}"
         )
     return sweep_dir
 

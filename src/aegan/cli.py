@@ -95,6 +95,7 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
         except ValueError as err:  # Hydra refusing an override's value while composing
             if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
                 raise
+            _end_of_sweep()  # Optuna's "No trials are completed yet": which failed, and why
             ours = _user_error_within(err)  # e.g. the log file's handler (aegan.logfile)
             if ours is not None:
                 report_error(str(ours))
@@ -126,11 +127,20 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
             if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
                 raise
             report_error(composition_line(err))
+            _end_of_sweep()  # and the jobs it ran that ended without results
             sys.exit(2)
         finally:
             del os.environ["HYDRA_FULL_ERROR"]
 
     return run
+
+
+def _end_of_sweep() -> None:
+    """A sweep that ran jobs and then raised (its sweeper, at its end): the line of the jobs
+    that ended without results, exit code 1, in place of the sweeper's words."""
+    from aegan.sweep_settings import end_sweep  # it reports through this module
+
+    end_sweep()
 
 
 def _raised_within(err: BaseException, function: object) -> bool:

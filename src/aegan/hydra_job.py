@@ -20,6 +20,7 @@ from aegan.engine.distributed import launch
 from aegan.engine.folder_lock import FolderInUseError
 from aegan.errors import USER_ERRORS
 from aegan.files import atomic_write_bytes, write_json
+from aegan.sweep_end import note_not_run
 
 log = logging.getLogger("aegan.train")
 
@@ -79,6 +80,8 @@ def note_failed_job(err: Exception, *, debug: bool, owned: bool) -> None:
     run_dir = Path(hydra_cfg.runtime.output_dir)
     if isinstance(err, FolderInUseError) or not owned:  # another's folder: as it was
         log.error("job %s did not run, the sweep goes on: %s", hydra_cfg.job.num, err)
+        sweep_dir = Path(str(hydra_cfg.sweep.dir)).absolute()
+        note_not_run(sweep_dir, run_dir.absolute(), hydra_cfg.job.num, str(err))
         return
     written = write_failure(err)
     unexpected = debug or not isinstance(err, USER_ERRORS)

@@ -1,0 +1,87 @@
+"""What a sweep says at its end about its own jobs: how many ended without results, and
+where each one's reason is. A job refused in a folder that holds an earlier run's results
+(the data changed since, or another process trains there) writes nothing into that folder,
+so its record goes into the sweep's ``.not_run/`` instead, marked with the sweep that ran
+it (``AEGAN_SWEEP``, set by the sweep and inherited by its jobs' processes): read by its
+folder alone, such a job was listed ``ok`` and the sweep exited 0 though no job ran."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from pathlib import Path
+
+from aegan.files import write_json
+from aegan.readback import read_json
+from aegan.sweep_reader import read_sweep
+
+log = logging.getLogger("aegan.sweep")
+
+SWEEP_ENV = "AEGAN_SWEEP"
+NOT_RUN = ".not_run"
+SHOWN = 5  # jobs named in the end's line, and as many files of theirs
+
+
+def start_sweep() -> str:
+    """A new name for the sweep starting in this process, passed on to its jobs."""
+    os.environ[SWEEP_ENV] = uuid.uuid4().hex
+    return os.environ[SWEEP_ENV]
+
+
+def note_not_run(sweep_dir: Path, job_dir: Path, num: object, error: str) -> None:
+    """Job ``num`` did not run in ``job_dir``, a folder it may not write: said in the sweep's
+    ``.not_run/NUM.json`` for the sweep's end to count."""
+    record = {"sweep": os.environ.get(SWEEP_ENV), "job": os.path.relpath(job_dir, sweep_dir),
+              "error": error}  # fmt: skip
+    try:
+        write_json(sweep_dir / NOT_RUN / f"{num}.json", record)
+    except OSError as err:
+        log.warning("%s cannot be written (%s): the sweep's end may count job %s as one with "
+                    "results", sweep_dir / NOT_RUN, err.strerror or err, num)  # fmt: skip
+
+
+def _not_run(sweep_dir: Path, sweep: str | None) -> dict[str, Path]:
+    """``{job folder: its record}`` of the jobs of ``sweep`` that did not run."""
+    found: dict[str, Path] = {}
+    for path in sorted((sweep_dir / NOT_RUN).glob("*.json")) if sweep else ():
+        try:
+            record = read_json(path)
+        except ValueError:  # damaged: not this sweep's to count
+            continue
+        if record.get("sweep") == sweep and isinstance(record.get("job"), str):
+            found[record["job"]] = path
+    return found
+
+
+def jobs_without_results(
+    sweep_dir: Path, sweep: str | None, jobs: list[str] | None = None
+) -> str | None:
+    """The line that ends a sweep whose jobs did not all give results: how many, which, and
+    the files that say why; None when every job did. ``jobs``: the grid's job folders (an
+    earlier sweep's other jobs in the folder are not this one's); None: every job there."""
+    try:
+        rows = read_sweep(sweep_dir)
+    except OSError:  # a launcher that kept no folder: nothing to count
+        return None
+    if jobs is not None:
+        rows = [row for row in rows if row["job"] in set(jobs)]
+    not_run = _not_run(sweep_dir, sweep)
+    without, files = [], []
+    for row in rows:
+        if row["job"] in not_run:
+            without.append(f"job {row['job']} did not run")
+            files.append(str(not_run[row["job"]]))
+        elif row["status"] != "ok":
+            without.append(f"job {row['job']} {row['status']}")
+            if row["status"] != "not started":
+                files.append(str(Path(row["run_dir"]) / "train.log"))
+    if not without:
+        return None
+    shown = ", ".join(without[:SHOWN]) + (", ..." if len(without) > SHOWN else "")
+    said = f"; why: {', '.join(files[:SHOWN])}{', ...' if len(files) > SHOWN else ''}"
+    return (
+        f"{len(without)} of {len(rows)} {'job' if len(rows) == 1 else 'jobs'} of the sweep "
+        f"ended without results ({shown}){said if files else ''}; the others' are kept: "
+        f"python -m aegan.summarize {sweep_dir}"
+    )

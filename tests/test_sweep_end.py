@@ -1,0 +1,68 @@
+"""A sweep's end counts its own jobs: one that did nothing (refused in a folder holding an
+earlier run's results, which it leaves as they were) is not read as finished from that
+folder, an earlier sweep's job that this one did not run is not counted against it, and a
+search whose every trial failed says which and where, not Optuna's "No trials are completed
+yet". In-process, as ``python -m aegan.train -m`` runs them, on tiny data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aegan.errors import DataFileError
+from conftest import TINY_AE
+
+TINY = [*TINY_AE, "data.subset=200", "data.val_size=100", "logger=none"]
+
+
+def test_jobs_refused_in_their_trained_folders_end_the_sweep_with_exit_1(
+    cli, tmp_path, monkeypatch
+):
+    sweep_dir = tmp_path / "sweep"
+    sweep = ["aegan.train", "-m", *TINY, "model.latent_dim=4,8", f"hydra.sweep.dir={sweep_dir}"]
+    assert cli(*sweep).returncode == 0
+    kept = (sweep_dir / "1" / "metrics.json").read_bytes()
+
+    def changed(*args: object, **kwargs: object) -> None:  # the data's files, since
+        raise DataFileError("the data's files changed since the run trained")
+
+    monkeypatch.setattr("aegan.train.check_same_data", changed)
+    again = cli(*sweep, "trainer.resume=auto")
+    assert again.returncode == 1, again.stderr[-2000:]
+    assert again.stderr.splitlines()[-1] == (
+        "error: 2 of 2 jobs of the sweep ended without results (job 0 did not run, job 1 did "
+        f"not run); why: {sweep_dir}/.not_run/0.json, {sweep_dir}/.not_run/1.json; the "
+        f"others' are kept: python -m aegan.summarize {sweep_dir}"
+    )
+    assert (sweep_dir / "1" / "metrics.json").read_bytes() == kept
+    said = json.loads((sweep_dir / ".not_run" / "1.json").read_text())
+    assert said["job"] == "1" and "files changed" in said["error"]
+    monkeypatch.undo()
+    # the next sweep is not told of this one's
+    assert cli(*sweep, "trainer.resume=auto").returncode == 0
+
+
+def test_an_earlier_sweeps_failed_job_is_not_this_sweeps(cli, tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    sweep = ["aegan.train", "-m", *TINY, f"hydra.sweep.dir={sweep_dir}",
+             "hydra.sweep.subdir=lr${model.optimizer.lr}"]  # fmt: skip
+    first = cli(*sweep, "model.optimizer.lr=0.001,1e30")
+    assert first.returncode == 1 and "(job lr1e+30 failed)" in first.stderr
+    again = cli(*sweep, "model.optimizer.lr=0.001", "trainer.resume=auto")
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_a_search_whose_every_trial_failed_says_which_and_where(cli, tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
+    sweep_dir = tmp_path / "search"
+    result = cli(
+        "aegan.train", "-m", "hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1",
+        *TINY, "model.optimizer.lr=choice(1e30)", f"hydra.sweep.dir={sweep_dir}",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stderr.splitlines()[-1] == (
+        "error: 1 of 1 job of the sweep ended without results (job 0 failed); why: "
+        f"{sweep_dir}/0/train.log; the others' are kept: python -m aegan.summarize {sweep_dir}"
+    )
+    assert "No trials are completed" not in result.stderr
