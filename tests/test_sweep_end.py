@@ -66,3 +66,22 @@ def test_a_search_whose_every_trial_failed_says_which_and_where(cli, tmp_path):
         f"{sweep_dir}/0/train.log; the others' are kept: python -m aegan.summarize {sweep_dir}"
     )
     assert "No trials are completed" not in result.stderr
+
+
+def test_a_search_stops_once_more_trials_failed_than_it_allows(cli, tmp_path):
+    """The plugin's own default, max_failure_rate=0: the sweeper counted each failed trial's
+    None and never stopped; every trial ran, then Optuna's "No trials are completed yet"."""
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
+    sweep_dir = tmp_path / "search"
+    result = cli(
+        "aegan.train", "-m", "hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.max_failure_rate=0", *TINY, "model.optimizer.lr=choice(1e30)",
+        f"hydra.sweep.dir={sweep_dir}",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stderr.splitlines()[-1] == (
+        "error: the search stopped: more trials failed than hydra.sweeper.max_failure_rate "
+        "allows; 1 of 1 job of the sweep ended without results (job 0 failed); why: "
+        f"{sweep_dir}/0/train.log; the others' are kept: python -m aegan.summarize {sweep_dir}"
+    )
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == ["0"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from hydra.errors import CompactHydraException
 
 import aegan.hydra_files  # noqa: F401  (each config file checked as Hydra loads it)
-from aegan.errors import USER_ERRORS, as_typed, shortened
+from aegan.errors import USER_ERRORS, TrialFailed, as_typed, shortened
 from aegan.hydra_errors import (
     BROKEN_INTERPOLATION,
     UNSET_VALUE,
@@ -84,6 +84,13 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
         os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing and exiting 1
         try:
             return hydra_main(*args, **kwargs)
+        except TrialFailed as err:  # more of a search's trials failed than it allows
+            stopped = (
+                "the search stopped: more trials failed than hydra.sweeper.max_failure_rate allows"
+            )
+            _end_of_sweep(f"{stopped}; ")
+            report_error(f"{stopped} ({err})")
+            sys.exit(1)
         except (CompactHydraException, *UNSET_VALUE, *BROKEN_INTERPOLATION) as err:
             line = hydra_error_line(err)
             if line is None:
@@ -135,12 +142,12 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
     return run
 
 
-def _end_of_sweep() -> None:
-    """A sweep that ran jobs and then raised (its sweeper, at its end): the line of the jobs
-    that ended without results, exit code 1, in place of the sweeper's words."""
+def _end_of_sweep(why: str = "") -> None:
+    """A sweep that ran jobs and then raised (its sweeper): the line of the jobs that ended
+    without results after ``why``, exit code 1, in place of the sweeper's words."""
     from aegan.sweep_settings import end_sweep  # it reports through this module
 
-    end_sweep()
+    end_sweep(why=why)
 
 
 def _raised_within(err: BaseException, function: object) -> bool:

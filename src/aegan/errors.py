@@ -91,6 +91,13 @@ class ContractError(_OneLine, TypeError):
     names the task and the rule."""
 
 
+class TrialFailed(Exception):
+    """A search's trial failed, its error recorded (``failed.json``, the log): raised out of
+    the job so that the sweeper, which stops by raising a job's error once more of its trials
+    failed than ``hydra.sweeper.max_failure_rate`` allows, can; a None it counted, never
+    stopping on it."""
+
+
 USER_ERRORS: tuple[type[Exception], ...] = (
     ConfigError, CheckpointError, DataNotFoundError, DataFileError, NonFiniteError, DiskFullError,
     EvaluationError, FolderNotFoundError, ContractError,

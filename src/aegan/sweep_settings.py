@@ -96,7 +96,7 @@ class CheckSweepSettings(Callback):
         end_sweep(config)
 
 
-def end_sweep(config: DictConfig | None = None) -> bool:
+def end_sweep(config: DictConfig | None = None, why: str = "") -> bool:
     """Say, in one line, which of the sweep's jobs ended without results and where each
     one's reason is, and end with exit code 1 (``SystemExit``); False where every job gave
     its results, or no sweep ran. ``config``: the sweep's; default: the one that started in
@@ -110,7 +110,7 @@ def end_sweep(config: DictConfig | None = None) -> bool:
     line = jobs_without_results(folder, sweep, jobs)
     if line is None:
         return False
-    report_error(line)
+    report_error(why + line)
     raise SystemExit(1)
 
 

@@ -52,7 +52,7 @@ from aegan.engine.run_metrics import (
 )
 from aegan.engine.run_record import earlier_run
 from aegan.engine.state import Progress
-from aegan.errors import USER_ERRORS, CheckpointError, DiskFullError
+from aegan.errors import USER_ERRORS, CheckpointError, DiskFullError, TrialFailed
 from aegan.evaluate import evaluate_at_end, log_codes
 from aegan.files import write_json
 from aegan.hydra_dirs import check_hydra_dirs
@@ -254,7 +254,8 @@ def main(cfg: DictConfig) -> float | None:
 
     In a sweep (``-m``) a job that raises does not end the sweep: its error and overrides
     go to ``RUN_DIR/failed.json`` and the log, and it returns None, which every launcher
-    passes on and the Optuna sweeper records as a failed trial. A NaN objective is returned
+    passes on; a search's job raises ``TrialFailed``, which the Optuna sweeper records as a
+    failed trial and raises again once more failed than its ``max_failure_rate`` allows. A NaN objective is returned
     as None too: Optuna 2.10 would end the whole study on it. A single run's error is one
     line, and it too leaves ``failed.json``, unless it was refused in a trained run's folder.
     """
@@ -296,7 +297,9 @@ def main(cfg: DictConfig) -> float | None:
             with one_line_errors(USER_ERRORS, debug=cfg.get("debug") is True, logger=log):
                 raise
         note_failed_job(err, debug=cfg.get("debug") is True, owned=owned)
-        return None
+        if not str(HydraConfig.get().sweeper.get("_target_", "")).endswith(".BasicSweeper"):
+            raise TrialFailed(f"job {HydraConfig.get().job.num} failed: {err}") from None
+        return None  # a grid's sweeper ends the sweep on a job's error
     report_end(cfg, metrics)
     objective = metrics["val/best_objective"]
     return None if math.isnan(objective) else objective
