@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra.errors import ConfigCompositionException
+from PIL import Image
 
 from aegan.amp import Amp, emulated_bf16, resolve_precision
 from aegan.config import validate_config
@@ -19,15 +20,20 @@ DATASETS = sorted(p.stem for p in (CONF_DIR / "data").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 
 
+def small_images(folder: Path) -> Path:
+    """1600 1x1 PNGs in two classes, as the sample metrics' classifier needs."""
+    for i in range(1600):
+        (folder / str(i % 2)).mkdir(parents=True, exist_ok=True)
+        Image.new("L", (1, 1), i % 256).save(folder / str(i % 2) / f"{i}.png")
+    return folder
+
+
 @pytest.mark.parametrize("data", DATASETS)
 @pytest.mark.parametrize("model", MODELS)
 def test_model_and_data_configs_build(model, data, tmp_path: Path):
     overrides = [f"model={model}", f"data={data}", "trainer.device=cpu"]
-    if data == "image_folder":  # listed before the run, never read: names fill its splits
-        for i in range(1600):  # two classes, as the sample metrics' classifier needs
-            (tmp_path / "images" / str(i % 2)).mkdir(parents=True, exist_ok=True)
-            (tmp_path / "images" / str(i % 2) / f"{i}.png").touch()
-        overrides += [f"data.root={tmp_path / 'images'}"]
+    if data == "image_folder":  # read before the run: 1600 images fill its splits
+        overrides += [f"data.root={small_images(tmp_path / 'images')}"]
     cfg = compose_config(overrides, tmp_path)
     assert cfg.model.name == model and cfg.data.name == data
     validate_config(cfg)  # the task built on the meta device, every setting checked

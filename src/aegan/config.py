@@ -2,8 +2,8 @@
 
 ``validate_config`` builds every part once without data (the task on the ``meta`` device,
 the precision, the speed switches, the metrics), so each setting is checked by the code
-that uses it, before any data is read or weight allocated; it keeps only the checks that
-span groups.
+that uses it, before any weight is allocated; it keeps only the checks that span groups.
+Last, it reads the files in ``data.root`` (``aegan.data.read_ahead``): the run takes them.
 A run's record back to a config, the trust boundary, is ``aegan.record``.
 """
 
@@ -22,7 +22,14 @@ from omegaconf import DictConfig, OmegaConf
 
 import aegan.hydra_files  # noqa: F401  (each config file checked as Hydra loads it)
 from aegan.amp import Amp
-from aegan.data import check_data_config, image_shape_of, sizes_of, test_size_of
+from aegan.data import (
+    DataSizes,
+    check_data_config,
+    image_shape_of,
+    read_ahead,
+    sizes_of,
+    test_size_of,
+)
 from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import check_shards, world_size
@@ -200,9 +207,13 @@ def validate_config(cfg: DictConfig, *, entry: str = "train", in_job: bool = Tru
     check_memory(task, device, cfg.model)
     check_switches(trainer, task, device, world_size())
     check_validation(task, cfg.data)
-    check_evaluation(cfg.evaluate, task, cfg.data)
-    sizes = sizes_of(cfg.data)  # an image folder listed, not read: before its run's folder
+    # an image folder listed (once), not read: before its run's folder
+    sizes = check_evaluation(cfg.evaluate, task, cfg.data) or sizes_of(cfg.data)
     check_generator_steps(task, trainer.epochs * _steps_per_epoch(cfg.data, sizes.train))
+    # last, as it may take minutes: a damaged file refused before the run's folder is made
+    trained = read_ahead(cfg.data)
+    if trained is not None:  # data.root may hold fewer images than the named set
+        check_shards(cfg.data.batch_size, world_size(), trained, f" in data.root={cfg.data.root}")
     if in_job and entry == "train" and HydraConfig.initialized():  # the command line's own
         warn_inert(cfg, task, list(HydraConfig.get().overrides.task))
 
@@ -261,10 +272,11 @@ def check_run_paths(cfg: DictConfig, *, in_job: bool = True) -> None:
         check_output_dir(cfg)
 
 
-def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) -> None:
+def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) -> DataSizes | None:
     """``evaluate.*``: known metrics this task can give, a positive sample count, and for
     the evaluation at the end, each metric's own limits on ``data_cfg``'s images (SSIM's
-    image size, IWAE's cost) and on the splits' sizes (a covariance needs two images)."""
+    image size, IWAE's cost) and on the splits' sizes (a covariance needs two images);
+    returns those sizes where it looked them up."""
     check_metrics(task, evaluate_cfg.metrics)
     check_number("evaluate.samples", evaluate_cfg.samples, low=10, high=10**7, integer=True)
     check_number(
@@ -284,6 +296,8 @@ def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) 
         scope = Scope(settings, shape, sizes.test, train_images=sizes.train,
                       classes=sizes.classes, source=sizes.source, origin=sizes.origin)  # fmt: skip
         check_metrics(task, evaluate_cfg.metrics, scope=scope)
+        return sizes
+    return None
 
 
 def compose_config(

@@ -26,6 +26,7 @@ from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR, validate_config
 from aegan.data import load_data
 from aegan.data.fingerprint import check_same_data, data_fingerprint
+from aegan.data.read_once import forget_reads
 from aegan.engine import RunContext, fit
 from aegan.engine.branch import keep_later_checkpoints
 from aegan.engine.checkpoint import after_failed_write, disk_full
@@ -150,6 +151,8 @@ def _train(
 
     with dist.main_first():  # a missing data set is fetched once, not by every rank at once
         data = load_data(cfg.data, data_dir=cfg.paths.data_dir)
+    if not in_sweep():  # the files read before the folder was made: taken, none to hold
+        forget_reads()
     check_shards(cfg.data.batch_size, dist.world_size, len(data.train_images), "")
     log.info(
         "data %s: train %s, val %s, test %s (from %s)", data.name, tuple(data.train_images.shape),

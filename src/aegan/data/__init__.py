@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +17,12 @@ from aegan.data.batches import (
     normalized_batches,
 )
 from aegan.data.idx import read_idx
-from aegan.data.image_files import Listing, shown
+from aegan.data.image_files import Listing, file_stamp, shown
 from aegan.data.image_folder import list_image_folder, load_image_folder
+from aegan.data.read_once import read_once, taken
 from aegan.data.sources import (
     IDX_DATASETS,
+    IDX_FILES,
     ImageData,
     load_cifar10,
     load_idx_dataset,
@@ -37,6 +39,7 @@ KNOWN_TRAIN_SIZES = {"fashion_mnist": 60000, "mnist": 60000, "cifar10": 50000}
 KNOWN_TEST_SIZES = {"fashion_mnist": 10000, "mnist": 10000, "cifar10": 10000}
 KNOWN_CLASSES = {"fashion_mnist": 10, "mnist": 10, "cifar10": 10}
 BINARIZE = ("none", "dynamic", "fixed")
+IDX_NAMES = frozenset(IDX_FILES.values())
 MAX_IMAGE_SIZE = 1024  # image_folder's side: larger ones would not fit in memory whole
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "load_data",
     "normalize",
     "normalized_batches",
+    "read_ahead",
     "read_idx",
     "sizes_of",
     "test_size_of",
@@ -207,8 +211,11 @@ def load_data(
     name = data_cfg.name
     data_dir = Path(data_dir).expanduser().resolve()
     also = tuple(Path(folder) for folder in look_also)
-    common = dict(val_size=data_cfg.val_size, split_seed=data_cfg.split_seed)
-    if name in ("fashion_mnist", "mnist"):
+    common = _split_settings(data_cfg)
+    local = _local_read(data_cfg)
+    if local is not None:  # as validate_config read it, unless its files changed since
+        data = taken(read_once(*local))
+    elif name in ("fashion_mnist", "mnist"):
         data = load_idx_dataset(
             name, root=data_cfg.root, data_dir=data_dir, download=data_cfg.download,
             look_also=also, **common,
@@ -218,15 +225,6 @@ def load_data(
             root=data_cfg.root, data_dir=data_dir, download=data_cfg.download,
             look_also=also, **common,
         )  # fmt: skip
-    elif name == "image_folder":
-        data = load_image_folder(
-            root=data_cfg.root,
-            listing=_checked_listing(data_cfg),
-            image_size=data_cfg.image_size,
-            channels=data_cfg.channels,
-            test_size=data_cfg.test_size,
-            **common,
-        )
     else:
         raise ValueError(
             f"data.name={name!r} is not a data set; choose one of: {', '.join(DATASETS)}"
@@ -236,6 +234,50 @@ def load_data(
         data.train_images = data.train_images[: data_cfg.subset]
         data.train_labels = data.train_labels[: data_cfg.subset]
     return binarized(data, data_cfg.get("binarize", "none"), seed=data_cfg.split_seed)
+
+
+def read_ahead(data_cfg: DictConfig) -> int | None:
+    """Read the files in ``data.root`` that a run will read (an image folder's images, IDX
+    files), refusing a damaged one, or a ``data.subset`` beyond them, now, before the run's
+    folder is made; ``load_data`` then takes them as read. Returns the training images the
+    run will have; None for named sets found elsewhere or downloaded: the run reads those."""
+    local = _local_read(data_cfg)
+    if local is None:
+        return None
+    train = len(read_once(*local).data.train_images)
+    if data_cfg.subset:
+        _check_subset(data_cfg, train)
+    return min(train, data_cfg.subset or train)
+
+
+def _local_read(data_cfg: DictConfig) -> tuple[tuple, tuple, Callable[[], ImageData]] | None:
+    """(key, stamp, reader) of the data in ``data.root``, read the same way by every caller
+    and reused while the files' stamps hold; None for data found or fetched elsewhere."""
+    name, root, common = data_cfg.name, data_cfg.root, _split_settings(data_cfg)
+    if name == "image_folder":
+        listing = _checked_listing(data_cfg)
+        size, channels = data_cfg.image_size, data_cfg.channels
+        key = (name, str(listing.folder.resolve()), size, channels, data_cfg.test_size,
+               *sorted(common.items()))  # fmt: skip
+        return key, listing.stamp(), lambda: load_image_folder(
+            root=root, listing=listing, image_size=size, channels=channels,
+            test_size=data_cfg.test_size, **common,
+        )  # fmt: skip
+    if name in IDX_DATASETS and root:
+        folder = named_idx_dir(name, Path(root).expanduser())
+        files = sorted(path for path in folder.iterdir() if path.name.split(".")[0] in IDX_NAMES)
+        stamp = tuple((path, file_stamp(path.stat())) for path in files)
+        key = (name, str(folder.resolve()), *sorted(common.items()))
+        return key, stamp, lambda: load_idx_dataset(
+            name, root=root, data_dir=Path(root), download=False, **common
+        )  # fmt: skip
+    return None
+
+
+def _split_settings(data_cfg: DictConfig) -> dict:
+    """The settings that draw the splits from the files read (``data.subset`` and
+    ``data.binarize`` apply to the splits after)."""
+    return dict(val_size=data_cfg.val_size, split_seed=data_cfg.split_seed)
 
 
 def binarized(data: ImageData, how: str, *, seed: int) -> ImageData:

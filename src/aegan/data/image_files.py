@@ -42,6 +42,11 @@ def shown(path: Path | str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
+def file_stamp(info: os.stat_result) -> tuple[int, ...]:
+    """What ``stat`` tells of a file's bytes: a file written since has another stamp."""
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
 @dataclass
 class Listing:
     """An image folder's files in sorted order, each with its class's index."""
@@ -51,6 +56,12 @@ class Listing:
     labels: list[int] = field(default_factory=list)
     classes: list[str] = field(default_factory=list)  # folders relative to ``folder``; "."
     skipped: Counter = field(default_factory=Counter)  # what was passed over: counts by kind
+    stamps: dict[Path, tuple[int, ...]] = field(default_factory=dict)  # file_stamp of each
+
+    def stamp(self) -> tuple:
+        """The files, their classes and their stamps: equal only for the same bytes on disk
+        (as far as ``stat`` tells), so images read from an equal listing can be reused."""
+        return tuple(zip(self.files, self.labels, map(self.stamps.get, self.files), strict=True))
 
     def skipped_line(self) -> str | None:
         """One line saying what was passed over and why; None if nothing was."""
@@ -137,6 +148,7 @@ def _walk(
             skipped["not regular files"] += 1
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             images.append(path)
+            listing.stamps[path] = file_stamp(target)
         else:
             skipped[f"{path.suffix.lower() or 'no suffix'} files"] += 1
     listing.skipped.update(skipped)
