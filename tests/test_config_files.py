@@ -21,6 +21,11 @@ CONTENTS = {
 }
 
 
+# a run short enough to end where a file's mistake went through
+QUICK = ["trainer.device=cpu", "data.subset=64", "data.batch_size=32", "trainer.epochs=1",
+         "evaluate.at_end=false", "logger=none"]  # fmt: skip
+
+
 def user_folder(root, group: str):
     """``root`` as a config folder whose ``group`` holds each file of ``CONTENTS``."""
     folder = root / "myconf" / group
@@ -123,3 +128,24 @@ def test_the_alias_bomb_on_the_command_line_is_one_line(cli, tmp_path):
                  f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
     assert_one_error_line(result, "model=bomb: ")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "twice",
+    ["/model: vae\n  - override /model: dcgan", "/data@x: mnist\n  - override /data@x: cifar10"],
+)
+def test_an_experiment_that_overrides_a_group_twice_is_one_line(cli, tmp_path, twice):
+    """Hydra kept the first of the two and dropped the second without a word."""
+    folder = tmp_path / "myconf" / "experiment"
+    folder.mkdir(parents=True)
+    (folder / "mine.yaml").write_text(f"# @package _global_\ndefaults:\n  - override {twice}\n")
+    run = tmp_path / "run"
+    result = cli("aegan.train", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]",
+                 "experiment=mine", *QUICK, f"hydra.run.dir={run}")  # fmt: skip
+    group = twice.split(":")[0].lstrip("/")
+    first, second = (line.split(": ")[1] for line in twice.split("\n  - override "))
+    assert_one_error_line(
+        result, f"experiment=mine: {folder / 'mine.yaml'} overrides {group} twice in its "
+        f"defaults list ({first}, then {second}): Hydra would keep {first}"
+    )  # fmt: skip
+    assert not run.exists()

@@ -32,11 +32,16 @@ CASES = [
      "logger.projector_samples=50 has no effect: logger.enabled=false writes no TensorBoard projector"),
     (["model=dcgan", "logger.projector_samples=50"],
      "logger.projector_samples=50 has no effect: dcgan has no codes to show in the projector"),
+    # Hydra keeps the last of a key given twice and drops the other without a word
+    (["model=vae", "model=dcgan"],
+     "model=vae has no effect: model=dcgan comes after it on the command line"),
+    (["trainer.epochs=3", "++trainer.epochs=1"],
+     "trainer.epochs=3 has no effect: ++trainer.epochs=1 comes after it on the command line"),
 ]  # fmt: skip
 USED = [["model=dcgan", "model.loss=wgan_gp", "model.gp_weight=5"],
         ["model=vae", "model.beta=0.5", "model.kl_warmup_steps=100"],
         ["model=vae", "evaluate.iwae_samples=10"], ["trainer.compile=default", "trainer.compile_scope=step"],
-        ["logger.projector_samples=50"]]  # fmt: skip
+        ["logger.projector_samples=50"], ["trainer.epochs=2", "trainer.epochs=2"]]  # fmt: skip
 
 
 def warnings_for(overrides: list[str], tmp_path, caplog) -> list[str]:

@@ -1,6 +1,6 @@
 """Each config file Hydra loads (``conf/`` or a folder on ``hydra.searchpath``) checked as
 it loads: it is UTF-8 text of a size Hydra can take, holds a mapping, and its defaults list
-does not lead back to itself.
+does not lead back to itself nor override one group twice.
 
 Hydra takes a file that holds a list as it is (the run fails later, on a key of it, with a
 traceback), reports one that holds a number as an I/O error, and follows a file that
@@ -114,6 +114,26 @@ def check_config_text(option: str, path: str) -> None:
         return
 
 
+def check_groups_once(config_path: str, path: str, defaults: list) -> None:
+    """``ConfigError`` for a defaults list that overrides one group twice: Hydra keeps the
+    first ``override /model: ...`` and drops the later without a word (two plain entries
+    it refuses itself)."""
+    chosen: dict[tuple, Any] = {}
+    for default in defaults:
+        group = getattr(default, "group", None)
+        if group is None or not getattr(default, "override", False):
+            continue
+        key = (group, default.package)
+        if key in chosen:
+            name = group.lstrip("/") + (f"@{default.package}" if default.package else "")
+            raise ConfigError(
+                f"{option_of(config_path)}: {path} overrides {name} twice in its defaults list "
+                f"({chosen[key]}, then {default.value}): Hydra would keep {chosen[key]} and drop "
+                f"{default.value} without a word; keep one"
+            )
+        chosen[key] = default.value
+
+
 def _checked_load(load: Any) -> Any:
     @functools.wraps(load)
     def load_config(self: IConfigRepository, config_path: str) -> Any:
@@ -131,6 +151,8 @@ def _checked_load(load: Any) -> Any:
         if result is not None and not OmegaConf.is_dict(result.config):
             kind = KINDS.get(type(result.config).__name__, type(result.config).__name__)
             raise not_a_mapping(self, config_path, kind)
+        if result is not None:
+            check_groups_once(config_path, path, result.defaults_list or [])
         return result
 
     load_config.checks_mappings = True

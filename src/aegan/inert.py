@@ -1,5 +1,6 @@
 """Settings given on the command line that take no effect under the others
-(``model.gp_weight`` without wgan_gp): one warning line each, naming what would use it.
+(``model.gp_weight`` without wgan_gp), or that a later one sets again (``model=vae ...
+model=dcgan``): one warning line each, naming what would use it or what replaces it.
 
 Not refused: a sweep over both (``model.loss=ns,wgan_gp model.gp_weight=1,10``) holds such
 pairs in half its jobs, and the other half is what it is for.
@@ -40,9 +41,23 @@ def inert_settings(cfg: DictConfig, task: Any) -> dict[str, str]:
 
 
 def warn_inert(cfg: DictConfig, task: Any, overrides: list[str]) -> None:
-    """A warning for each of ``overrides`` (the command line's) that sets an inert key."""
+    """A warning for each of ``overrides`` (the command line's) that sets an inert key, or
+    that a later one sets again."""
+    for override, later in overridden(overrides):
+        log.warning("%s has no effect: %s comes after it on the command line", override, later)
     inert = inert_settings(cfg, task)
     for override in overrides:
         key = override_key(override)
         if key in inert:
             log.warning("%s has no effect: %s", override, inert[key])
+
+
+def overridden(overrides: list[str]) -> list[tuple[str, str]]:
+    """(override, the later one that sets its key to another value) for each of
+    ``overrides`` that Hydra drops: the last value of a key given twice wins, silently."""
+    last = {override_key(o): o for o in overrides if "=" in o}
+    return [
+        (o, last[override_key(o)])
+        for o in overrides
+        if "=" in o and o.partition("=")[2] != last[override_key(o)].partition("=")[2]
+    ]
