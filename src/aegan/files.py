@@ -78,6 +78,11 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def file_stamp(info: os.stat_result) -> tuple[int, ...]:
+    """What ``stat`` tells of a file's bytes: a file written since has another stamp."""
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
 def free_name(path: Path) -> Path:
     """``path``, or the first ``path-N`` that nothing holds yet."""
     free, number = path, 1

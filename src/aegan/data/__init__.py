@@ -17,7 +17,7 @@ from aegan.data.batches import (
     normalized_batches,
 )
 from aegan.data.idx import read_idx
-from aegan.data.image_files import Listing, file_stamp, shown
+from aegan.data.image_files import Listing, shown
 from aegan.data.image_folder import list_image_folder, load_image_folder
 from aegan.data.read_once import read_once, taken
 from aegan.data.sources import (
@@ -29,7 +29,7 @@ from aegan.data.sources import (
     named_idx_dir,
 )
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
-from aegan.files import check_folder
+from aegan.files import check_folder, file_stamp
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "image_folder")
 # Image shape (C, H, W) of each named data set, known before reading it.

@@ -19,6 +19,7 @@ from pathlib import Path
 from PIL import features
 
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
+from aegan.files import file_stamp
 
 # The image formats read, by file suffix: those PIL decodes itself, less those it needs an
 # optional library for that this installation lacks.
@@ -40,11 +41,6 @@ def shown(path: Path | str) -> str:
     control characters (a newline or tab in a name) as ``\\n``, ``\\t``."""
     text = os.fsencode(path).decode("utf-8", "backslashreplace")
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
-
-
-def file_stamp(info: os.stat_result) -> tuple[int, ...]:
-    """What ``stat`` tells of a file's bytes: a file written since has another stamp."""
-    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from aegan.engine.checkpoint_contents import (
 )
 from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError
-from aegan.files import atomic_save, fsync_dir
+from aegan.files import atomic_save, file_stamp, fsync_dir
 from aegan.readback import DamagedArchive, load_torch_file, shown_value
 
 log = logging.getLogger(__name__)
@@ -192,8 +192,31 @@ def run_dir_of(path: str | Path) -> Path:
 
 def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> dict:
     """Load a checkpoint with ``weights_only=True``; refuse code payloads, unknown formats
-    and files missing what a checkpoint holds, in one line naming the file."""
+    and files missing what a checkpoint holds, in one line naming the file.
+
+    The next load of the same file, unchanged, takes what this one read instead of reading
+    it again: a resume's checkpoint is read by the check before the run's folder is made,
+    then by the run."""
     path = Path(path)
+    try:
+        key = (str(path.resolve()), file_stamp(path.stat()), str(map_location))
+    except (OSError, RuntimeError, ValueError):  # the read below names what is wrong
+        key = None
+    held = _held.pop(key, None) if key is not None else None
+    _held.clear()  # one checkpoint at most is held, for the load that comes next
+    if held is None:
+        held = _read_checked(path, map_location)
+        if key is not None:
+            _held[key] = held
+    state, warned = held
+    check_in_its_run(path, state)  # the folder's record, which may have changed since
+    for warning in warned:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return state
+
+
+def _read_checked(path: Path, map_location: str | torch.device) -> tuple[dict, list]:
+    """(the checkpoint at ``path``, checked, the warnings torch gave as it read it)."""
     try:
         with warnings.catch_warnings(record=True) as held:  # shown only if the file is accepted
             warnings.simplefilter("always")
@@ -244,10 +267,10 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
     problem = progress_problem(state) or window_problem(state) or fingerprint_problem(state)
     if problem:
         raise CheckpointError(f"{path}: not a usable checkpoint: {problem}")
-    check_in_its_run(path, state)
-    for warning in held:
-        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    return state
+    return state, held
+
+
+_held: dict[tuple, tuple[dict, list]] = {}  # the last checkpoint read, for the next load
 
 
 def _upgrade_format_1(state: dict) -> dict:
