@@ -71,3 +71,15 @@ def test_a_changed_process_count_is_one_line(cli, mid_epoch, tmp_path, processes
     refused = cli("aegan.train", *RUN, f"trainer.resume={changed}",
                   f"hydra.run.dir={tmp_path / 'resumed'}")  # fmt: skip
     assert_one_error_line(refused, f"{changed}: not a usable checkpoint: processes=")
+
+
+@pytest.mark.parametrize("processes", ["2", 0])
+def test_a_damaged_process_count_at_an_epochs_end_is_one_line(cli, mid_epoch, tmp_path, processes):
+    """Only a mid-epoch resume compared it: at an epoch's end the damaged file resumed."""
+    at_end = mid_epoch.parent / "last.pt"  # one epoch done, batch 0
+    changed = resumed_as(at_end, tmp_path, lambda s: s.update(processes=processes))
+    run_dir = tmp_path / "resumed"
+    refused = cli("aegan.train", *RUN, "trainer.epochs=2", f"trainer.resume={changed}",
+                  f"hydra.run.dir={run_dir}")  # fmt: skip
+    assert_one_error_line(refused, f"{changed}: not a usable checkpoint: processes=")
+    assert not run_dir.exists()

@@ -23,6 +23,7 @@ import torch
 from aegan.engine.checkpoint_contents import (
     check_plain,
     fingerprint_problem,
+    order_problem,
     progress_problem,
     window_problem,
 )
@@ -264,7 +265,10 @@ def _read_checked(path: Path, map_location: str | torch.device) -> tuple[dict, l
             raise CheckpointError(f"{path}: not a usable checkpoint: {key} is {what}")
     if min(state["step"], state["epoch"], state["batch"]) < 0:
         raise CheckpointError(f"{path}: not a usable checkpoint: a negative step, epoch or batch")
-    problem = progress_problem(state) or window_problem(state) or fingerprint_problem(state)
+    problem = (
+        progress_problem(state) or order_problem(state) or window_problem(state)
+        or fingerprint_problem(state)
+    )  # fmt: skip
     if problem:
         raise CheckpointError(f"{path}: not a usable checkpoint: {problem}")
     return state, held

@@ -55,6 +55,21 @@ def check_plain(state: dict, path: Path) -> None:
             )
 
 
+def order_problem(state: dict) -> str | None:
+    """What makes the images a step drew unusable, or None: ``processes`` and
+    ``batch_size`` positive integers (or both absent: an older file). Only a mid-epoch
+    resume reads them, but a file that holds others is damaged wherever it stopped."""
+    processes, batch = state.get("processes"), state.get("batch_size")
+    if (processes, batch) == (None, None):
+        return None
+    if all(type(n) is int and 0 < n < 2**31 for n in (processes, batch)):
+        return None
+    return (
+        f"processes={shown_value(processes)} and data.batch_size={shown_value(batch)}; both "
+        "are positive integers"
+    )
+
+
 def progress_problem(state: dict) -> str | None:
     """What makes the run's position unusable, or None: counts below ``MAX_COUNT``, each
     epoch at least one step; ``best_objective`` a float, inf before the first validation;

@@ -25,7 +25,6 @@ from aegan.engine.interrupt import TrainingInterrupted
 from aegan.engine.reporting import Clock, ScalarWindow
 from aegan.engine.state import Progress, checkpoint_state, restore
 from aegan.errors import CheckpointError, ContractError, NonFiniteError
-from aegan.readback import shown_value
 
 log = logging.getLogger(__name__)
 
@@ -189,13 +188,10 @@ def check_same_epoch_order(run: RunContext, progress: Progress) -> None:
     product the rest of the epoch would repeat some images and skip others, silently."""
     state, path = run.resume
     saved_processes, saved_batch = state.get("processes"), state.get("batch_size")
+    # at an epoch's end the next epoch is drawn afresh, for any number a step; the values
+    # themselves were checked as the file was read (checkpoint_contents.order_problem)
     if progress.batch == 0 or (saved_processes, saved_batch) == (None, None):  # an older file
         return
-    if not all(type(n) is int and 0 < n < 2**31 for n in (saved_processes, saved_batch)):
-        raise CheckpointError(
-            f"{path}: not a usable checkpoint: processes={shown_value(saved_processes)} and "
-            f"data.batch_size={shown_value(saved_batch)}; both are positive integers"
-        )
     saved, now = saved_processes * saved_batch, run.world_size * run.batch_size
     if saved == now:
         return
