@@ -19,6 +19,7 @@ from aegan.metrics.inception import check_inception, inception_metrics
 from aegan.metrics.limits import Needs
 from aegan.metrics.matching import best_matching, median_distance, mmd_squared
 from aegan.metrics.prdc import prdc
+from aegan.metrics.progress import Progress
 from aegan.metrics.reconstruction import bce, psnr, ssim
 from aegan.metrics.registry import CHUNK, Evaluation, metric
 from aegan.metrics.scope import Scope
@@ -187,6 +188,7 @@ def _iwae(ev: Evaluation) -> dict[str, float]:
     generator_state = torch.get_rng_state()
     torch.manual_seed(ev.settings.seed)
     bounds, elbos = [], []
+    progress = Progress(f"iwae (k={k})", len(images), "test images")
     try:
         for chunk in images.split(per_chunk):
             x = normalize(chunk.to(ev.device), "unit")
@@ -198,6 +200,7 @@ def _iwae(ev: Evaluation) -> dict[str, float]:
             log_w = torch.cat(log_w, dim=1)  # (b, k)
             bounds.append(torch.logsumexp(log_w, dim=1) - math.log(k))
             elbos.append(log_w.mean(dim=1))
+            progress.done(len(chunk))
     finally:  # the caller's random stream, also when stopped
         torch.set_rng_state(generator_state)
     return {"test/iwae_nll": -torch.cat(bounds).mean().item(),

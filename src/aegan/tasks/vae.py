@@ -132,6 +132,17 @@ class VaeTask(Task):
         z = (x - torch.sigmoid(logits)) * torch.exp(-log_scale)
         return -(0.5 * z.square() + log_scale + 0.5 * LOG_2PI).flatten(1).sum(1)
 
+    def _log_likelihoods(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``log_likelihood`` of k decodes per image, (B, k): ``logits`` (B, k, P), ``x`` (B,
+        P), fp32. No grad: the images are broadcast, not copied k times, and the Bernoulli
+        sum is softplus(l) less l . x, the products one batched matmul (a third of the time
+        of ``bernoulli_nll`` over k copies)."""
+        if self.scale is None:
+            return torch.bmm(logits, x.float()[:, :, None]).squeeze(2) - F.softplus(logits).sum(2)
+        log_scale = self.scale.log_scale.float()
+        z = (x[:, None] - torch.sigmoid(logits)) * torch.exp(-log_scale)
+        return -(0.5 * z.square() + log_scale + 0.5 * LOG_2PI).sum(2)
+
     def _terms(self, x: torch.Tensor, amp: Amp | None = None):
         """(log p(x|z) (B,) at one z ~ q(z|x), drawn by the reparameterisation trick; the KL
         per dimension (B, D))."""
@@ -223,8 +234,8 @@ class VaeTask(Task):
         std = torch.exp(0.5 * logvar)
         eps = torch.randn(x.shape[0], k, self.latent_dim, device=x.device)  # (B, k, D)
         z = mean[:, None] + eps * std[:, None]
-        logits = self.net.decode_logits(z.flatten(0, 1)).float()  # (B * k, C, H, W)
-        log_px = self.log_likelihood(logits, x.repeat_interleave(k, dim=0)).view(-1, k)
+        logits = self.net.decode_logits(z.flatten(0, 1))  # (B * k, C, H, W)
+        log_px = self._log_likelihoods(logits.float().view(x.shape[0], k, -1), x.flatten(1))
         log_pz = -0.5 * (z.square() + LOG_2PI).sum(2)
         log_qz = -0.5 * (eps.square() + LOG_2PI + logvar[:, None]).sum(2)
         return log_px.double() + log_pz.double() - log_qz.double()
