@@ -56,6 +56,13 @@ DAMAGED = [
     # the job read ok, with a blank where its objective was
     ("metrics.json", b'{"val/best_objective": {"a": 1}}', "val/best_objective is a mapping, not a figure"),
     ("metrics.json", b'{"test/mse": [0.1]}', "test/mse is a list, not a figure"),
+    # no figure: not a job that ended "ok" with a blank or a word for its objective
+    ("metrics.json", b'{"val/best_objective": true}', "val/best_objective is true, not a figure"),
+    ("metrics.json", b'{"val/best_objective": null}', "val/best_objective is null, not a figure"),
+    ("metrics.json", b'{"val/best_objective": "0.1"}', 'val/best_objective is "0.1", not a figure'),
+    ("metrics.json", b'{"val/best_objective": null, "_nonfinite": {"val/best_objective": "x"}}',
+     "val/best_objective is null, not a figure"),
+    ("metrics.json", b'{"eval/overrides": 5}', "eval/overrides is 5, not text"),
     (".hydra/overrides.yaml", b"[" * 20_000 + b"]" * 20_000, "nest"),
     (".hydra/overrides.yaml", b"- - a=1\n", "nested deeper than 1 levels"),
     (".hydra/overrides.yaml", LAUGHS.encode(), "anchors and aliases are not allowed"),
@@ -141,7 +148,7 @@ def test_file_keys_never_replace_a_rows_own_fields(tmp_path):
     root = make_sweep(tmp_path / "sweep")
     keys = ("job", "status", "error", "run_dir", "overrides")
     (root / "1" / ".hydra" / "overrides.yaml").write_text("".join(f"- {k}=x\n" for k in keys))
-    metrics = {**{k: "y" for k in keys}, "model.latent_dim": 5, "val/best_objective": 0.5}
+    metrics = {**{k: 7 for k in keys}, "model.latent_dim": 5, "val/best_objective": 0.5}
     (root / "2" / "metrics.json").write_text(json.dumps(metrics))
     rows = {row["job"]: row for row in read_sweep(root)}
     assert set(rows) == {"0", "1", "2"} and {r["status"] for r in rows.values()} == {"ok"}
@@ -149,7 +156,7 @@ def test_file_keys_never_replace_a_rows_own_fields(tmp_path):
     assert rows["1"]["overrides"] == [f"{k}=x" for k in keys]
     assert all(rows["1"][f"override:{k}"] == "x" for k in keys)
     assert rows["2"]["job"] == "2" and rows["2"]["model.latent_dim"] == 4
-    assert all(rows["2"][f"metric:{k}"] == "y" for k in keys)
+    assert all(rows["2"][f"metric:{k}"] == 7 for k in keys)
     assert rows["2"]["metric:model.latent_dim"] == 5
 
 

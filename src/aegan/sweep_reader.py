@@ -5,14 +5,15 @@ is resolved, run or expanded, and a damaged one marks its own job only."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 from pathlib import Path
 
-from aegan.engine.run_metrics import EVALUATING
+from aegan.engine.run_metrics import EVALUATED_WITH, EVALUATING, is_figure
 from aegan.errors import FolderNotFoundError
-from aegan.files import NONFINITE_KEY, below, given_path, write_json
+from aegan.files import below, given_path, write_json
 from aegan.overrides import override_key
 from aegan.readback import read_json, read_plain_yaml
 
@@ -103,18 +104,27 @@ def read_overrides(override_file: Path) -> list[str]:
 
 
 def _metrics(metrics_file: Path) -> dict:
-    """A job's final metrics (old keys renamed); only numbers and text are kept. A figure
-    that is a mapping or a list is damage (``ValueError``): dropped, the job read ``ok``
-    with a blank where its objective was."""
-    metrics = read_json(metrics_file)
+    """A job's final metrics (old keys renamed). A value that is no figure (``is_figure``:
+    true, an unflagged null, text, a mapping) is damage (``ValueError``): the job is broken,
+    not ``ok`` with a blank or a word where its objective was."""
     out = {}
-    for key, value in metrics.items():
-        if isinstance(value, (dict, list)) and key != NONFINITE_KEY:
-            kind = "a mapping" if isinstance(value, dict) else "a list"
-            raise ValueError(f"{metrics_file.name}: {key} is {kind}, not a figure")
-        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-            out[RENAMED_METRICS.get(key, key)] = value
+    for key, value in read_json(metrics_file).items():
+        if not is_figure(key, value):
+            what = "text" if key == EVALUATED_WITH else "a figure"
+            raise ValueError(f"{metrics_file.name}: {key:.80} is {_json_kind(value)}, not {what}")
+        out[RENAMED_METRICS.get(key, key)] = value
     return out
+
+
+def _json_kind(value: object) -> str:
+    """``value`` as its JSON reads, for a one-line message: a mapping or a list by kind."""
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return _short(json.dumps(value))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def override_column(override: str) -> str:

@@ -39,12 +39,19 @@ def read_metrics(path: Path) -> tuple[dict[str, float | str], dict[str, Any]]:
     return figures, left_out
 
 
-def _figure(key: str, value: Any) -> float | str | None:
+def is_figure(key: str, value: Any) -> bool:
+    """Whether ``value`` is what aegan writes under ``key`` in metrics.json: a number (NaN
+    and infinity as flagged nulls, which ``read_json`` reads as floats), or text for
+    ``eval/overrides``. True, false, an unflagged null or other text is no figure."""
     if key == EVALUATED_WITH:
-        return value if isinstance(value, str) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return isinstance(value, str)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _figure(key: str, value: Any) -> float | str | None:
+    if not is_figure(key, value):
         return None
-    return float(value)  # read_json bounds them: an integer fits a float
+    return value if key == EVALUATED_WITH else float(value)  # read_json bounds an int
 
 
 def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
