@@ -42,18 +42,35 @@ def keep_later_checkpoints(run_dir: Path, start: Path, step: int, epoch: int) ->
             shutil.copy2(path, kept / path.name)
     for path in [*pictures, *sorted((run_dir / ".hydra").glob("*.yaml"))]:  # written in place
         (kept / path.parent.name).mkdir(exist_ok=True)
-        shutil.copy2(path, kept / path.parent.name / path.name)
+        _copy(path, kept / path.parent.name / path.name)
     tb = run_dir / "tb"  # the branch replaces the hparams record, and a step's projector codes
     records = [tb / "hparams", tb / "projector_config.pbtxt"] + [
         p for p in sorted(tb.glob("[0-9]*")) if p.is_dir() and _number(p.name, "") > step
     ]
     for path in (p for p in records if p.exists() and not p.is_symlink()):
         (kept / "tb").mkdir(exist_ok=True)
-        copy = shutil.copytree if path.is_dir() else shutil.copy2
-        copy(path, kept / "tb" / path.name)
+        _copy(path, kept / "tb" / path.name)
     log.info("resumed from step %d in its own folder: the checkpoints, pictures and record "
              "of the run past it are kept in %s", step, kept)  # fmt: skip
     return kept
+
+
+def _copy(path: Path, to: Path) -> None:
+    """``path`` (a file, or a folder of them) copied to ``to``, its links as links: followed,
+    a link to ``/dev/zero`` would be copied until the disk is full, one to a FIFO wait
+    forever. What is neither a file nor a folder (a FIFO, a device) is left out."""
+    if path.is_symlink():
+        os.symlink(os.readlink(path), to)
+    elif path.is_dir():
+        shutil.copytree(path, to, symlinks=True, ignore=_special_files)
+    elif path.is_file():
+        shutil.copy2(path, to)
+
+
+def _special_files(folder: str, names: list[str]) -> list[str]:
+    """Of ``names`` in ``folder``, those that are neither a link, a file nor a folder."""
+    paths = ((name, os.path.join(folder, name)) for name in names)
+    return [n for n, p in paths if not (os.path.islink(p) or os.path.isfile(p) or os.path.isdir(p))]
 
 
 def _number(name: str, prefix: str) -> int:
