@@ -13,7 +13,7 @@ import torch
 from test_split_limits import image_folder
 
 from aegan import load_run
-from aegan.errors import CheckpointError
+from aegan.errors import CheckpointError, ConfigError
 from aegan.files import atomic_save
 from aegan.readback import read_json
 from aegan.train import train
@@ -89,3 +89,22 @@ def test_code_the_model_was_built_with_is_still_refused(cli, tmp_path):
     atomic_save(state, path)
     with pytest.raises(CheckpointError, match=r"model.extra._target_ names code, which a run"):
         load_run(run)
+
+
+def test_a_model_too_large_for_the_device_names_the_run_and_a_device(tmp_path, monkeypatch):
+    """Sizes in a run's record are not the reader's to choose: the line names the file and
+    a device with more memory; a model whose weights fit (not its training state) loads."""
+    run = tmp_path / "run"
+    train(compose_config(RUN, run))
+    path = run / "checkpoints" / "last.pt"
+    weights = sum(t.numel() * t.element_size() for t in
+                  torch.load(path, weights_only=True)["networks"]["autoencoder"].values())  # fmt: skip
+    monkeypatch.setattr("aegan.memory.device_memory", lambda device: 2 * weights)
+    assert load_run(run).step > 0  # 4x its weights, for training, would be refused
+    state = torch.load(path, weights_only=True)
+    state["config"]["model"]["hidden_dims"] = [10**5]
+    atomic_save(state, path)
+    with pytest.raises(ConfigError) as caught:
+        load_run(run)
+    assert str(caught.value).startswith(f"{path}: its model's weights need ")
+    assert str(caught.value).endswith("read it on a device with more memory (device=cuda:N)")

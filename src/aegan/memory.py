@@ -34,3 +34,16 @@ def check_memory(task: Any, device: torch.device, model_cfg: Any = None) -> None
             f"state, more than {MEMORY_SHARE:.0%} of this {device.type}'s {total / 2**30:.1f} "
             "GiB; choose smaller model sizes" + (f" (the largest: {largest})" if largest else "")
         )
+
+
+def check_weights_fit(task: Any, device: torch.device, source: str) -> None:
+    """Refuse a run read back whose weights alone would not fit ``device``: only they are
+    made (no gradients, no optimizer), and their sizes are the run's (``source``: its
+    checkpoint), not a setting the reader chose."""
+    needed, total = parameter_bytes(task), device_memory(device)
+    if needed > MEMORY_SHARE * total:
+        raise ConfigError(
+            f"{source}: its model's weights need {needed / 2**30:.1f} GiB, more than "
+            f"{MEMORY_SHARE:.0%} of this {device.type}'s {total / 2**30:.1f} GiB; read it on "
+            "a device with more memory (device=cuda:N)"
+        )

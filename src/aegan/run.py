@@ -30,7 +30,7 @@ from aegan.engine.run_record import stray_checkpoint
 from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFoundError
 from aegan.files import check_folder, given_path
-from aegan.memory import check_memory
+from aegan.memory import check_weights_fit
 from aegan.metrics.registry import check_metrics
 from aegan.overrides import literal, override_key
 from aegan.readback import shown_value
@@ -217,7 +217,7 @@ def load_run(
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
     if metrics is not None:  # what the model cannot feed, before the data is read
         check_metrics(meta, metrics, key="metrics")
-    check_memory(meta, torch_device, config.model)
+    check_weights_fit(meta, torch_device, str(checkpoint_path))  # the run's sizes, not yours
     try:
         data = load_data(config.data, data_dir=data_dir, look_also=_read_from(state))
     except DataNotFoundError as err:
