@@ -341,3 +341,7 @@ def test_a_grids_jobs_that_never_started_are_listed(tmp_path, capsys, caplog):
     assert main([str(tmp_path / "sweep")]) == 0
     assert "1 job: 1 ok" in capsys.readouterr().out
     assert "job '../../../etc' is not a folder inside the sweep's" in caplog.text
+    (tmp_path / "sweep" / "jobs.json").unlink()
+    os.mkfifo(tmp_path / "sweep" / "jobs.json")  # was passed over as if there were no plan
+    assert main([str(tmp_path / "sweep")]) == 0
+    assert "jobs.json: not readable as JSON (not a regular file); the jobs" in caplog.text

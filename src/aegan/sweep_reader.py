@@ -43,7 +43,7 @@ def _not_started(root: Path, rows: list[dict]) -> list[dict]:
     """Rows for the jobs of ``root``'s jobs.json without a folder of their own; a file that
     is not such a list is passed over (``ValueError`` is the caller's to say)."""
     path = root / PLANNED_JOBS
-    if not path.is_file():
+    if not os.path.lexists(path):  # a FIFO, a folder or a dangling link there is damage, said
         return []
     jobs = read_json(path).get("jobs")
     if not isinstance(jobs, list) or len(jobs) > MAX_PLANNED:
