@@ -31,6 +31,7 @@ from aegan.hydra_errors import (
     logging_config_line,
 )
 from aegan.overrides import override_key
+from aegan.sweep_end import end_line
 
 
 @contextmanager
@@ -145,9 +146,10 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
 def _end_of_sweep(why: str = "") -> None:
     """A sweep that ran jobs and then raised (its sweeper): the line of the jobs that ended
     without results after ``why``, exit code 1, in place of the sweeper's words."""
-    from aegan.sweep_settings import end_sweep  # it reports through this module
-
-    end_sweep(why=why)
+    line = end_line()
+    if line is not None:
+        report_error(why + line)
+        sys.exit(1)
 
 
 def _raised_within(err: BaseException, function: object) -> bool:

@@ -23,10 +23,31 @@ NOT_RUN = ".not_run"
 SHOWN = 5  # jobs named in the end's line, and as many files of theirs
 
 
-def start_sweep() -> str:
-    """A new name for the sweep starting in this process, passed on to its jobs."""
+# the sweep this process runs: its folder, its name for its jobs, a grid's job folders
+_started: dict[str, tuple[Path, str, list[str] | None]] = {}
+
+
+def start_sweep(folder: Path, jobs: list[str] | None) -> None:
+    """The sweep starting in this process into ``folder`` (``jobs``: a grid's job folders;
+    None: a search's, every folder there), with a new name passed on to its jobs."""
     os.environ[SWEEP_ENV] = uuid.uuid4().hex
-    return os.environ[SWEEP_ENV]
+    _started["sweep"] = (folder, os.environ[SWEEP_ENV], jobs)
+
+
+def forget_sweep() -> None:
+    """A run, not a sweep, in this process now."""
+    _started.clear()
+
+
+def end_line(folder: Path | None = None) -> str | None:
+    """The line that ends the sweep this process started (``jobs_without_results``), once;
+    None where every job gave its results, or no sweep ran. ``folder``: the sweep's, as
+    its end gives it; default: as it started (a sweeper that raised at its end)."""
+    started = _started.pop("sweep", None)
+    if started is None:
+        return None
+    start_folder, sweep, jobs = started
+    return jobs_without_results(folder or start_folder, sweep, jobs)
 
 
 def note_not_run(sweep_dir: Path, job_dir: Path, num: object, error: str) -> None:

@@ -28,14 +28,12 @@ from aegan.engine.run_record import trained_run_holding
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
-from aegan.sweep_end import jobs_without_results, start_sweep
+from aegan.sweep_end import end_line, forget_sweep, start_sweep
 from aegan.sweep_folders import check_continued_jobs, check_sweep_folder
 from aegan.sweep_jobs import check_every_job, check_run, without_hydra
 from aegan.sweep_plugins import check_sweep_settings
 from aegan.sweep_reader import write_planned_jobs
 
-# the sweep this process runs: its folder, its name for its jobs, a grid's job folders
-_STARTED: dict[str, tuple[Path, str, list[str] | None]] = {}
 ELSEWHERE = ", or choose another folder (hydra.run.dir=...)"  # what aegan.bench could do
 
 
@@ -44,7 +42,7 @@ class CheckSweepSettings(Callback):
     and the folder of a run or a sweep, before Hydra makes it and opens its log there."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _STARTED.clear()  # a run, not a sweep, in this process now
+        forget_sweep()
 
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=False)
@@ -80,7 +78,7 @@ class CheckSweepSettings(Callback):
         self._planned = planned  # written as the first job starts: Hydra has made the folder
         jobs = [job["job"] for job in planned] if planned else None  # a search: every folder
         with contextlib.suppress(Exception):  # a folder Hydra cannot resolve: it says so
-            _STARTED["sweep"] = (Path(str(config.hydra.sweep.dir)), start_sweep(), jobs)
+            start_sweep(Path(str(config.hydra.sweep.dir)), jobs)
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         """A grid's jobs into its folder (``jobs.json``), once, as its first job starts: a
@@ -93,25 +91,10 @@ class CheckSweepSettings(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """A job that fails is logged and the sweep goes on; at its end, a script or a
         scheduler that ran it learns that not every job finished: one line, exit code 1."""
-        end_sweep(config)
-
-
-def end_sweep(config: DictConfig | None = None, why: str = "") -> bool:
-    """Say, in one line, which of the sweep's jobs ended without results and where each
-    one's reason is, and end with exit code 1 (``SystemExit``); False where every job gave
-    its results, or no sweep ran. ``config``: the sweep's; default: the one that started in
-    this process (a sweeper that raised at its end, Optuna's when no trial completed)."""
-    started = _STARTED.pop("sweep", None)
-    if started is None:
-        return False
-    folder, sweep, jobs = started
-    if config is not None:
-        folder = Path(str(config.hydra.sweep.dir))
-    line = jobs_without_results(folder, sweep, jobs)
-    if line is None:
-        return False
-    report_error(why + line)
-    raise SystemExit(1)
+        line = end_line(Path(str(config.hydra.sweep.dir)))
+        if line is not None:
+            report_error(line)
+            raise SystemExit(1)
 
 
 def _check_log_file(config: DictConfig, run_dir: Path) -> None:
