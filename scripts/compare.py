@@ -14,9 +14,9 @@ look: ``data.subset=5000``), and the table names any that the protocol does not;
 key run sets (``seed``, ``trainer.epochs``, the folders, the recipe) or a sweep is refused. ``table``
 reads the sweeps (``aegan.comparison``: each value checked, a bad one left out with a warning)
 and prints one markdown table, mean and spread (min-max) over seeds per column, with the
-protocol under it, and writes it with the per-seed JSON lines into ``--out``. Images/s come
-from ``--speed``: the lines of ``python -m aegan.bench`` for each model, timed on a quiet
-machine. ``pictures`` draws each model's seed-0 run as one row: test images over their
+protocol under it, and writes it with the per-seed JSON lines into ``--out``. Training
+images/s come from each run's own log (its fastest seed); ``--speed`` adds a column of images/s
+from the lines of ``python -m aegan.bench`` for each model, timed on a quiet machine. ``pictures`` draws each model's seed-0 run as one row: test images over their
 reconstructions where the model encodes, samples where it generates. Each command takes
 only its own options (``--models`` and ``--out`` are everyone's); ``table`` with no finished
 run to show is refused, as every mistake is: one ``error:`` line, exit code 2.
