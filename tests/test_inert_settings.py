@@ -41,7 +41,9 @@ CASES = [
 USED = [["model=dcgan", "model.loss=wgan_gp", "model.gp_weight=5"],
         ["model=vae", "model.beta=0.5", "model.kl_warmup_steps=100"],
         ["model=vae", "evaluate.iwae_samples=10"], ["trainer.compile=default", "trainer.compile_scope=step"],
-        ["logger.projector_samples=50"], ["trainer.epochs=2", "trainer.epochs=2"]]  # fmt: skip
+        ["logger.projector_samples=50"], ["trainer.epochs=2", "trainer.epochs=2"],
+        # 0 asks for no projector, which a model without codes has not: compare.py sets it
+        ["model=dcgan", "logger.projector_samples=0"], ["logger=none", "logger.projector_samples=0"]]  # fmt: skip
 
 
 def warnings_for(overrides: list[str], tmp_path, caplog) -> list[str]:

@@ -25,10 +25,11 @@ def inert_settings(cfg: DictConfig, task: Any) -> dict[str, str]:
     out = dict(getattr(task, "inert", {}))
     if cfg.trainer.compile == "none":
         out["trainer.compile_scope"] = "trainer.compile=none compiles nothing"
-    if not cfg.logger.enabled:
-        out["logger.projector_samples"] = "logger.enabled=false writes no TensorBoard projector"
-    elif not can(task, "encode"):
-        out["logger.projector_samples"] = f"{task.name} has no codes to show in the projector"
+    projector = "logger.projector_samples"  # 0 asks for none, which holds either way
+    if cfg.logger.projector_samples and not cfg.logger.enabled:
+        out[projector] = "logger.enabled=false writes no TensorBoard projector"
+    elif cfg.logger.projector_samples and not can(task, "encode"):
+        out[projector] = f"{task.name} has no codes to show in the projector"
     evaluate = cfg.evaluate
     if not evaluate.at_end:
         out.update(
