@@ -347,6 +347,7 @@ def test_a_run_evaluated_with_model_overrides_or_a_file_for_a_model_is_named(cli
     out = tmp_path / "compare"
     job(out, 0)
     job(out, 1, metrics={"eval/overrides": "model.beta=2"})
+    job(out, 2, metrics={"eval/overrides": "'data.root=/mnt/fmnist' data.download=false"})
     (out / "vae").write_text("")
     shown, rows = table(cli, out)
     assert shown.returncode == 0, shown.stderr
@@ -355,4 +356,4 @@ def test_a_run_evaluated_with_model_overrides_or_a_file_for_a_model_is_named(cli
         "model.beta=2 (eval/overrides), not as it trained; this run is left out of the table",
         f"warning: {out}/vae: not a folder; vae is left out of the table",
     ]
-    assert rows["autoencoder"][1] == "1", rows["autoencoder"]
+    assert rows["autoencoder"][1] == "2", rows["autoencoder"]  # where the images are: kept

@@ -254,12 +254,13 @@ def test_a_mistyped_objective_names_the_metric_meant(tmp_path, capsys):
 
 
 def test_figures_of_an_evaluation_with_model_overrides_are_noted(tmp_path, capsys):
-    """They were shown as the job's own, the overrides hidden among the eval/ columns."""
+    """They were shown as the job's own, the overrides hidden among the eval/ columns. Where
+    the images are (the README's data.root) changes no figure: the images are checked."""
     import json
 
     from aegan.summarize import main
 
-    for job, evaluated in (("0", ""), ("1", "model.beta=2")):
+    for job, evaluated in (("0", ""), ("1", "model.beta=2"), ("2", "data.root=/mnt/fmnist")):
         run = tmp_path / "sweep" / job
         (run / ".hydra").mkdir(parents=True)
         (run / ".hydra" / "overrides.yaml").write_text(f"- seed={job}\n")
@@ -269,7 +270,7 @@ def test_figures_of_an_evaluation_with_model_overrides_are_noted(tmp_path, capsy
     assert (
         "note: the figures of job 1 are of the model with the overrides of a later evaluation "
         "(eval/overrides in summary.csv), not as it trained"
-    ) in capsys.readouterr().out
+    ) in capsys.readouterr().out  # job 2 unnamed
 
 
 def test_figures_of_the_weights_of_an_earlier_step_are_noted(tmp_path, capsys):

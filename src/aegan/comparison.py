@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from aegan.engine.run_metrics import figure_changing
 from aegan.overrides import override_key
 from aegan.readback import MAX_RESULT_BYTES, read_limited
 from aegan.sweep_reader import read_sweep
@@ -109,7 +110,7 @@ def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[
                     f"{row['run_dir']}: a run of seed {seed} outside {out / model / str(seed)}, "
                     "where compare.py run puts it (a copy?); this run is left out of the table"
                 )
-            elif row.get("eval/overrides"):  # aegan.evaluate overrides=[...]: another model
+            elif figure_changing(row.get("eval/overrides")):  # aegan.evaluate overrides=[...]
                 warn(
                     f"{row['run_dir']}/metrics.json: its figures are of the model with "
                     f"overrides {str(row['eval/overrides'])[:200]} (eval/overrides), not as it "

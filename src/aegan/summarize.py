@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from aegan.engine.run_dir import check_not_inside_a_run
+from aegan.engine.run_metrics import figure_changing
 from aegan.errors import ConfigError
 from aegan.files import atomic_write_bytes, given_path
 from aegan.readback import read_plain_yaml
@@ -79,7 +80,7 @@ def _protocol_line(rows: list[dict]) -> str | None:
 def _overrides_line(rows: list[dict]) -> str | None:
     """A note naming the jobs whose figures ``aegan.evaluate overrides=[...]`` made: those
     are of another model than the job trained (its metrics.json's ``eval/overrides``)."""
-    jobs = [row["job"] for row in rows if row.get("eval/overrides")]
+    jobs = [row["job"] for row in rows if figure_changing(row.get("eval/overrides"))]
     if not jobs:
         return None
     return (

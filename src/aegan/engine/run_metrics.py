@@ -7,10 +7,12 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
 from aegan.files import keep_aside, write_json
+from aegan.overrides import override_key
 from aegan.readback import read_json
 
 log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
@@ -19,6 +21,9 @@ log = logging.getLogger("aegan.train")  # these lines belong to the training run
 # of training's own figures, which stay whatever an evaluation changed
 EVALUATED_WITH = "eval/overrides"
 TRAINING_PREFIXES = ("train/", "val/")
+# overrides that say only where the images are: checked against the checkpoint's digests,
+# the images are the run's own, and so are the figures measured on them
+WHERE_THE_IMAGES_ARE = ("data.root", "data.download", "paths.data_dir")
 # training's figures are written before the final evaluation; this file, beside them until
 # the evaluation's figures are, tells a reader that the run was killed in it (out of memory)
 EVALUATING = "evaluating.json"
@@ -46,6 +51,18 @@ def is_figure(key: str, value: Any) -> bool:
     if key == EVALUATED_WITH:
         return isinstance(value, str)
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def figure_changing(overrides: object) -> str:
+    """``eval/overrides`` less those that only say where the images are (``aegan.evaluate
+    'overrides=["data.root=DIR"]'``): the settings that make the figures another model's
+    than the run trained; "" where none do."""
+    text = str(overrides or "")
+    try:
+        given = shlex.split(text)
+    except ValueError:  # not as aegan.evaluate writes it: taken whole
+        return text
+    return shlex.join(o for o in given if override_key(o) not in WHERE_THE_IMAGES_ARE)
 
 
 def _figure(key: str, value: Any) -> float | str | None:
