@@ -256,11 +256,12 @@ def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; returns the objective so a sweeper can minimise it.
 
     In a sweep (``-m``) a job that raises does not end the sweep: its error and overrides
-    go to ``RUN_DIR/failed.json`` and the log, and it returns None, which every launcher
-    passes on; a search's job raises ``TrialFailed``, which the Optuna sweeper records as a
-    failed trial and raises again once more failed than its ``max_failure_rate`` allows. A NaN objective is returned
-    as None too: Optuna 2.10 would end the whole study on it. A single run's error is one
-    line, and it too leaves ``failed.json``, unless it was refused in a trained run's folder.
+    go to ``RUN_DIR/failed.json`` and the log, and a grid's job returns None, which every
+    launcher passes on; a search's raises ``TrialFailed``, which the Optuna sweeper records
+    as a failed trial and raises again once more failed than ``max_failure_rate`` allows. A
+    NaN objective is returned as None: Optuna 2.10 would end the whole study on it. A single
+    run's error is one line, and it too leaves ``failed.json``, unless it was refused in a
+    trained run's folder.
     """
     back_to_launch_folder(log)  # relative paths are the user's, not the run folder's
     composed = copy.deepcopy(cfg)  # as Hydra composed it: train() resolves its paths
