@@ -33,7 +33,31 @@ def test_load_run_leaves_out_what_is_no_figure(run, caplog):
     said = [r.getMessage() for r in caplog.records if "is no figure" in r.getMessage()]
     assert len(said) == len(NOT_FIGURES) - 1  # eval/overrides is text: kept as it is
     assert all(line.startswith(str(run / "metrics.json")) for line in said)
+    assert any(line.endswith("test/ssim=true is no figure: left out of Run.metrics")
+               for line in said), said  # as the file says it, not Python's True  # fmt: skip
     assert (run / "metrics.json").read_text() == text  # read, not written
+
+
+def test_a_metrics_file_linked_from_another_run_is_not_this_runs(run, tmp_path, caplog):
+    """load_run and summarize read another run's figures through the link as this run's;
+    training and aegan.evaluate keep such a link aside as not the run's own."""
+    from aegan.summarize import main
+
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"val/best_objective": 0.01, "test/mse": 0.01}))
+    (run / "metrics.json").unlink()
+    (run / "metrics.json").symlink_to(other)
+    with caplog.at_level(logging.WARNING, logger="aegan"):
+        assert load_run(run).metrics == {}
+    said = f"{run / 'metrics.json'} is a link to {other}, not the run's own file"
+    assert any(said in r.getMessage() for r in caplog.records)
+    sweep = tmp_path / "sweep"
+    shutil.copytree(run, sweep / "0", symlinks=True)  # the link as a link
+    (sweep / "0" / ".hydra").mkdir(exist_ok=True)
+    (sweep / "0" / ".hydra" / "overrides.yaml").write_text("- seed=0\n")
+    assert main([str(sweep), "--out", str(tmp_path / "table")]) == 0
+    rows = (tmp_path / "table" / "summary.csv").read_text()
+    assert "broken" in rows.lower() and "is a link to" in rows, rows
 
 
 def test_evaluate_leaves_out_what_is_no_figure_and_keeps_the_file(run, cli):

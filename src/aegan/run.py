@@ -25,7 +25,7 @@ from aegan.data import ImageData, check_data_config, image_shape_of, load_data
 from aegan.data.fingerprint import data_change, data_fingerprint
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
-from aegan.engine.run_metrics import TRAINING_PREFIXES, read_metrics
+from aegan.engine.run_metrics import TRAINING_PREFIXES, read_metrics, shown_json
 from aegan.engine.run_record import stray_checkpoint
 from aegan.engine.state import check_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFoundError
@@ -33,7 +33,6 @@ from aegan.files import check_folder, given_path
 from aegan.memory import check_weights_fit
 from aegan.metrics.registry import check_metrics
 from aegan.overrides import literal, override_key
-from aegan.readback import shown_value
 from aegan.record import record_config
 from aegan.run_inputs import as_codes, as_images, check_fits, check_load_arguments, integer
 from aegan.run_inputs import seed as check_seed
@@ -254,7 +253,7 @@ def load_run(
             left_out = {}
         for key, value in left_out.items():
             log.warning("%s: %s=%s is no figure: left out of Run.metrics",
-                        run_dir / "metrics.json", key, shown_value(value))  # fmt: skip
+                        run_dir / "metrics.json", key, shown_json(value))  # fmt: skip
         metrics = _of_these_weights(metrics, state["step"], run_dir, checkpoint_path)
     return Run(
         path=run_dir, checkpoint=checkpoint_path, config=config, task=task, data=data,

@@ -5,13 +5,18 @@ is resolved, run or expanded, and a damaged one marks its own job only."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 from pathlib import Path
 
-from aegan.engine.run_metrics import EVALUATED_WITH, EVALUATING, is_figure
+from aegan.engine.run_metrics import (
+    EVALUATED_WITH,
+    EVALUATING,
+    check_own_metrics,
+    is_figure,
+    shown_json,
+)
 from aegan.errors import FolderNotFoundError
 from aegan.files import below, given_path, write_json
 from aegan.overrides import override_key
@@ -108,23 +113,13 @@ def _metrics(metrics_file: Path) -> dict:
     true, an unflagged null, text, a mapping) is damage (``ValueError``): the job is broken,
     not ``ok`` with a blank or a word where its objective was."""
     out = {}
+    check_own_metrics(metrics_file)
     for key, value in read_json(metrics_file).items():
         if not is_figure(key, value):
             what = "text" if key == EVALUATED_WITH else "a figure"
-            raise ValueError(f"{metrics_file.name}: {key:.80} is {_json_kind(value)}, not {what}")
+            raise ValueError(f"{metrics_file.name}: {key:.80} is {shown_json(value)}, not {what}")
         out[RENAMED_METRICS.get(key, key)] = value
     return out
-
-
-def _json_kind(value: object) -> str:
-    """``value`` as its JSON reads, for a one-line message: a mapping or a list by kind."""
-    if isinstance(value, (dict, list)):
-        return "a mapping" if isinstance(value, dict) else "a list"
-    return _short(json.dumps(value))
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def override_column(override: str) -> str:

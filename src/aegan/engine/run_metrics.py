@@ -4,6 +4,7 @@ of another measurement than its own."""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -32,7 +33,9 @@ EVALUATING = "evaluating.json"
 def read_metrics(path: Path) -> tuple[dict[str, float | str], dict[str, Any]]:
     """RUN_DIR/metrics.json's figures (``ValueError`` for a file that is not JSON): each a
     float (NaN and infinity as flagged), ``eval/overrides`` text. Any other value (text, a
-    list, an unflagged null) is no figure: it is returned apart, for the caller to say."""
+    list, an unflagged null) is no figure: it is returned apart, for the caller to say. A
+    link is refused (``ValueError``): a file elsewhere would pass for this run's figures."""
+    check_own_metrics(path)
     figures: dict[str, float | str] = {}
     left_out: dict[str, Any] = {}
     for key, value in read_json(path).items():
@@ -42,6 +45,22 @@ def read_metrics(path: Path) -> tuple[dict[str, float | str], dict[str, Any]]:
         else:
             figures[key] = figure
     return figures, left_out
+
+
+def check_own_metrics(path: Path) -> None:
+    """``ValueError`` where ``path`` (a run's metrics.json) is a link: training keeps such a
+    file aside as not the run's own (``earlier_metrics``), and so does every reader."""
+    if path.is_symlink():
+        raise ValueError(f"{path} is a link to {os.readlink(path)}, not the run's own file")
+
+
+def shown_json(value: Any) -> str:
+    """``value`` as its JSON reads (``true``, not ``True``), for a one-line message: a
+    mapping or a list by kind, long text cut."""
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def is_figure(key: str, value: Any) -> bool:
