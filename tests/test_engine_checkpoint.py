@@ -251,6 +251,19 @@ def test_resolve_checkpoint_says_a_fifo_is_no_checkpoint_file(tmp_path):
     assert str(caught.value).endswith("; it is not a regular file (a FIFO or a device?)")
 
 
+def test_resolve_checkpoint_names_a_link_whose_file_is_gone(tmp_path):
+    """A run whose last.pt links to a moved file read "its run has saved no checkpoint yet"."""
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.pt").symlink_to(tmp_path / "moved.pt")
+    with pytest.raises(CheckpointError) as caught:
+        resolve_checkpoint(tmp_path)
+    assert str(caught.value).endswith(
+        f"; {tmp_path / 'checkpoints' / 'last.pt'} is a link to {tmp_path / 'moved.pt'}, which "
+        "does not exist"
+    )
+
+
 def test_best_of_a_checkpoint_file_is_refused(tmp_path):
     """A file is the weights it holds: checkpoint=best with one took the file's weights."""
     (tmp_path / "checkpoints").mkdir()

@@ -153,8 +153,11 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
                 return candidate
         stopped_early = any((p / "last.pt").is_file() for p in (path, path / "checkpoints"))
         # a FIFO or a device given as the file itself, or a folder in a checkpoint's place
-        not_files = [c for c in (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt")
+        candidates = (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt")
+        not_files = [c for c in candidates
                      if c.exists() and not c.is_file() and not (c == path and c.is_dir())]  # fmt: skip
+        # a link whose file is gone (moved, or another disk not mounted) is no "no checkpoint yet"
+        dangling = [(c, os.readlink(c)) for c in candidates if c.is_symlink() and not c.exists()]
         folder_hint = _folder_hint(path, which)
     except (OSError, RuntimeError, ValueError) as err:  # too long, ~nosuchuser, a NUL byte
         reason = str(getattr(err, "strerror", None) or err).rstrip(".")
@@ -167,7 +170,9 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
             f"own weights; name its run folder to take the run's {which}.pt"
         )
     hint = ""
-    if not_files and not_files[0] == path:
+    if dangling:
+        hint = f"; {dangling[0][0]} is a link to {dangling[0][1]}, which does not exist"
+    elif not_files and not_files[0] == path:
         hint = "; it is not a regular file (a FIFO or a device?)"
     elif not_files:
         hint = f"; {not_files[0]} is no file: move it away"
