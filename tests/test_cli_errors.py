@@ -295,3 +295,17 @@ def test_a_searchpath_set_in_a_config_file_is_checked_too(cli, tmp_path):
         "must be a config folder that exists: file://PATH or pkg://PACKAGE"
     )
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("evaluate.samples=100", "evaluate.samples is not a setting of this command; did you mean "
+      "samples=100?"),
+     ("model.beta=2", "model.beta is not a setting of this command; to evaluate the run with it "
+      "changed: overrides='[\"model.beta=2\"]'"),
+     ("trainer.epochs=2", "trainer is not a setting; the sections are: cache_dir, checkpoint")],
+)  # fmt: skip
+def test_a_training_key_on_evaluate_says_what_to_type(cli, override, message, tmp_path):
+    """Without a '+', a training setting read "evaluate is not a setting; the sections are:
+    ...", where '+evaluate.samples=100' said "did you mean samples=100?"."""
+    assert_one_error_line(cli("aegan.evaluate", f"run={tmp_path}", override), message)

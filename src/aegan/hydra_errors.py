@@ -112,6 +112,9 @@ def hydra_error_line(err: Exception) -> str | None:
                     return f"{full_key} is not a setting; did you mean {section}.{full_key}?"
         if parent and not known:  # an option file that is empty: nothing to suggest
             return f"{full_key} is not a setting: {parent} has none (is its config file empty?)"
+        nested = _nested_at_top(str(err), known) if not parent else None
+        if nested:
+            return nested
         where = f"the settings of {parent}" if parent else "the sections"
         line = f"{full_key} is not a setting; {where} are: {', '.join(known)}"
         if parent.partition(".")[0] == "model":  # a class's argument that conf/ does not list
@@ -123,6 +126,28 @@ def hydra_error_line(err: Exception) -> str | None:
             return f"{full_key}={cause.value} is not allowed: it must be {expected}"
         return f"{full_key}={cause.value} is not allowed: {reason}"
     return f"{full_key}: {reason}" if full_key else f"{str(err).splitlines()[0]} {reason}"
+
+
+def _nested_at_top(message: str, known: list[str]) -> str | None:
+    """A dotted override whose section the command has not (``aegan.evaluate``'s settings are
+    all at the top): its own key where the last part is one (``evaluate.samples=100`` ->
+    ``samples=100``), else, for a model setting where the command takes ``overrides``, the
+    way to change the run's; None otherwise."""
+    typed = re.search(r"Could not override '([^']+)'", message)
+    if typed is None or "." not in typed.group(1):
+        return None
+    key = typed.group(1)
+    given = re.search(r"use \+" + re.escape(key) + r"=(.*)", message)
+    value = given.group(1).strip() if given else "..."
+    last = key.rpartition(".")[2]
+    if last in known:
+        return f"{key} is not a setting of this command; did you mean {last}={value}?"
+    if "overrides" in known and key.startswith("model."):  # the run's model, changed
+        return (
+            f"{key} is not a setting of this command; to evaluate the run with it changed: "
+            f"overrides='[\"{key}={value}\"]'"
+        )
+    return None
 
 
 # lines of OmegaConf's messages that describe its nodes, not the mistake
