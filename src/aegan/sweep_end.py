@@ -86,7 +86,8 @@ def jobs_without_results(
     except OSError:  # a launcher that kept no folder: nothing to count
         return None
     if jobs is not None:
-        rows = [row for row in rows if row["job"] in set(jobs)]
+        ours = set(jobs)
+        rows = [row for row in rows if row["job"] in ours]
     not_run = _not_run(sweep_dir, sweep)
     without, files = [], []
     for row in rows:

@@ -18,7 +18,7 @@ from aegan.engine.run_dir import check_not_inside_a_run, check_own_folder
 from aegan.engine.run_record import earlier_run
 from aegan.errors import ConfigError
 from aegan.files import below
-from aegan.sweep_reader import natural_key, read_overrides
+from aegan.sweep_reader import is_grid, natural_key, read_overrides
 
 # a ${key} a value reads (resolvers' own names, such as ${now:...}, are no key)
 PLAIN_REFERENCE = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
@@ -45,7 +45,7 @@ def check_sweep_folder(config: DictConfig) -> None:
     _check_folder_not_swept(config)
     folder = Path(str(config.hydra.sweep.dir))
     held = _sweep_held(folder)
-    if held and not str(config.hydra.sweeper.get("_target_", "")).endswith(".BasicSweeper"):
+    if held and not is_grid(config.hydra.sweeper):
         raise ConfigError(  # trial N went to trial N's folder, trained with other values
             f"hydra.sweep.dir={folder} already holds a sweep ({held}): a search is not continued "
             "in its folder, where each trial it draws would train in an earlier trial's, with "
@@ -187,8 +187,7 @@ def _check_same_grid(config: DictConfig, folder: Path, subdir: str) -> None:
     """A sweep continued (``trainer.resume=auto``) with jobs numbered as before: each job's
     swept values those its folder trained with. Another grid would replace the sweep's
     multirun.yaml, and each job whose values moved would be refused in a trained folder."""
-    sweeper = str(config.hydra.sweeper.get("_target_", ""))
-    if subdir.strip() != "${hydra.job.num}" or not sweeper.endswith(".BasicSweeper"):
+    if subdir.strip() != "${hydra.job.num}" or not is_grid(config.hydra.sweeper):
         return  # folders named by their values: a new value trains in a new folder
     parser = OverridesParser.create()
     overrides = sweep_overrides(parser, config)
@@ -239,7 +238,7 @@ def _check_subdir_tells_jobs_apart(config: DictConfig, subdir: str) -> None:
     its failed.json into the first's, and the sweep ends as if every job had finished."""
     if JOB_UNIQUE.search(subdir):
         return
-    if not str(config.hydra.sweeper.get("_target_", "")).endswith(".BasicSweeper"):
+    if not is_grid(config.hydra.sweeper):
         raise ConfigError(
             f"hydra.sweep.subdir={subdir!r} is not allowed: the sweeper picks each job's values, "
             "which may repeat; give each job its own folder with ${hydra.job.num}"

@@ -41,6 +41,7 @@ from aegan.hydra_errors import hydra_error_line
 from aegan.overrides import override_key
 from aegan.record import check_resumed_networks, leave_added_settings, run_choices
 from aegan.sweep_folders import check_job_subdir, sweep_overrides
+from aegan.sweep_reader import is_grid
 
 log = logging.getLogger("aegan.sweep")
 # a search's values checked in every combination up to this many, else each value alone
@@ -146,8 +147,7 @@ def check_every_job(config: DictConfig, planned: list[dict] | None = None) -> No
     sizes = [sweep_size(o) for o in overrides if o.is_sweep_override()]  # none listed yet
     typed = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)  # as written
     check_swept_once(parser.parse_overrides(typed))
-    sweeper = str(config.hydra.sweeper.get("_target_", ""))
-    if sweeper.endswith(".BasicSweeper"):
+    if is_grid(config.hydra.sweeper):
         if math.prod(sizes) > MAX_GRID_JOBS:  # Hydra lists them all first: 10**9 filled 21 GB
             raise ConfigError(
                 f"a sweep of {math.prod(sizes):,} jobs is not allowed: a grid has at most "

@@ -17,6 +17,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from aegan.errors import ConfigError, typed
+from aegan.sweep_reader import is_grid
 from aegan.tasks.checks import check_number
 
 log = logging.getLogger("aegan.sweep")
@@ -44,7 +45,7 @@ def check_sweep_settings(hydra_cfg: DictConfig) -> None:
     sweeper_target = str(sweeper.get("_target_", ""))
     if sweeper_target.endswith(".OptunaSweeper"):
         _check_optuna(sweeper)
-    elif sweeper_target.endswith(".BasicSweeper") and sweeper.get("max_batch_size") is not None:
+    elif is_grid(sweeper) and sweeper.get("max_batch_size") is not None:
         check_number("hydra.sweeper.max_batch_size", sweeper.max_batch_size, low=1, integer=True)
     launcher_target = str(launcher.get("_target_", ""))
     _check_launcher_keys(launcher, launcher_target.rpartition(".")[2])

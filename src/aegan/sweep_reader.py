@@ -9,6 +9,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from aegan.engine.run_metrics import (
     EVALUATED_WITH,
@@ -87,6 +88,12 @@ def _parse_value(text: str) -> int | float | str:
         except (ValueError, OverflowError):
             pass
     return text
+
+
+def is_grid(sweeper: Any) -> bool:
+    """Whether ``sweeper`` (``hydra.sweeper``'s config) is Hydra's BasicSweeper, which runs
+    a grid of jobs known beforehand, not a search (Optuna's) that draws each trial's values."""
+    return str(sweeper.get("_target_", "")).endswith(".BasicSweeper")
 
 
 def natural_key(path: Path) -> list[int | str]:

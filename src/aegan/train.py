@@ -72,6 +72,7 @@ from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
 from aegan.overrides import literal
 from aegan.record import check_resumed_networks, leave_added_settings, run_choices
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
+from aegan.sweep_reader import is_grid
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.train")
@@ -301,7 +302,7 @@ def main(cfg: DictConfig) -> float | None:
             with one_line_errors(USER_ERRORS, debug=cfg.get("debug") is True, logger=log):
                 raise
         note_failed_job(err, debug=cfg.get("debug") is True, owned=owned)
-        if not str(HydraConfig.get().sweeper.get("_target_", "")).endswith(".BasicSweeper"):
+        if not is_grid(HydraConfig.get().sweeper):
             raise TrialFailed(f"job {HydraConfig.get().job.num} failed: {err}") from None
         return None  # a grid's sweeper ends the sweep on a job's error
     report_end(cfg, metrics)
