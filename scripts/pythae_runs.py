@@ -8,6 +8,7 @@ import importlib.util
 import sys
 import tempfile
 import time
+from importlib import metadata
 
 import torch
 import torch.nn.functional as F
@@ -19,12 +20,20 @@ PYTHAE = "0.1.2"  # the version these runs are written against; not a dependency
 
 
 def require_pythae(script: str) -> None:
-    """Exit with one line where pythae is not installed: its import came only when its
-    first run began, a traceback after the data was read."""
+    """Exit with one line where pythae is not installed, or not as 0.1.2: its import came
+    only when its first run began, a traceback after the data was read."""
     if importlib.util.find_spec("pythae") is None:
         print(f"error: {script} needs pythae {PYTHAE}, which is not installed (not a "
               f"dependency of aegan): .venv/bin/pip install pythae=={PYTHAE}",
               file=sys.stderr)  # fmt: skip
+        sys.exit(2)
+    try:
+        found = metadata.version("pythae")
+    except metadata.PackageNotFoundError:  # importable, but not installed by pip
+        found = "of no known version"
+    if found != PYTHAE:  # another version trains otherwise: its figures would be another's
+        print(f"error: {script} needs pythae {PYTHAE}, and pythae {found} is installed: "
+              f".venv/bin/pip install pythae=={PYTHAE}", file=sys.stderr)  # fmt: skip
         sys.exit(2)
 
 

@@ -55,3 +55,24 @@ def test_without_pythae_the_scripts_say_so_in_one_line_before_any_run(tmp_path, 
     assert_one_error_line(result, "needs pythae 0.1.2, which is not installed")
     assert ".venv/bin/pip install pythae==0.1.2" in result.stderr and result.stdout == ""
     assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize("script", ["step_floor.py", "compare_pythae.py"])
+def test_another_pythae_version_is_refused_in_one_line_before_any_run(tmp_path, script):
+    """The figures are pythae 0.1.2's: another version's trainer and defaults differ. A
+    pythae 9.9 found first on the path (a package and its pip metadata) stands in for one."""
+    site = tmp_path / "site"
+    (site / "pythae").mkdir(parents=True)
+    (site / "pythae" / "__init__.py").write_text("")
+    (site / "pythae-9.9.dist-info").mkdir()
+    (site / "pythae-9.9.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: pythae\nVersion: 9.9\n"
+    )
+    args = [f"scripts/{script}", "--pairs", "vae", "--out", str(tmp_path / "out.jsonl")]
+    code = (f"import runpy, sys; sys.path[:0] = [{str(site)!r}, 'scripts']; "
+            f"sys.argv = {args!r}; runpy.run_path(sys.argv[0], run_name='__main__')")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert_one_error_line(result, "needs pythae 0.1.2, and pythae 9.9 is installed")
+    assert ".venv/bin/pip install pythae==0.1.2" in result.stderr and result.stdout == ""
+    assert not (tmp_path / "out.jsonl").exists()
