@@ -1,0 +1,79 @@
+"""What the notebooks read back from a run's folder beyond its checkpoint (the GAN
+notebook's TensorBoard events) may be damaged or strange: the cell that reads it says so in
+a line and goes on, or stops with one line, never waiting on a FIFO.
+
+Only the cells that read it run, after the parameters and imports, in a real kernel."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import pytest
+
+from aegan.logger import TensorBoardLogger
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+CELL_TIMEOUT_S = 120  # the imports take seconds; this stops a cell waiting on a FIFO
+
+
+def run_cells(name: str, picks, monkeypatch, environment: dict[str, str]) -> list:
+    """Run notebooks/NAME.ipynb's parameters and imports cells, then the code of each of
+    ``picks`` (a predicate choosing a notebook cell, or source text to run as a cell) in
+    order, on past one that raises; the cells, their outputs (errors too) on them."""
+    nbformat = pytest.importorskip("nbformat", reason="pip install -e '.[notebooks]'")
+    nbclient = pytest.importorskip("nbclient", reason="pip install -e '.[notebooks]'")
+    pytest.importorskip("ipykernel", reason="pip install -e '.[notebooks]'")
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    notebook = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    cells = code[:2] + [
+        nbformat.v4.new_code_cell(pick) if isinstance(pick, str)
+        else next(cell for cell in code if pick(cell.source))
+        for pick in picks
+    ]  # fmt: skip
+    notebook.cells = cells
+    client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=CELL_TIMEOUT_S,
+                                     resources={"metadata": {"path": str(NOTEBOOK_DIR)}})  # fmt: skip
+    with client.setup_kernel():
+        for index, cell in enumerate(cells):
+            # an error stays on the cell's outputs, and the cells after it run
+            with contextlib.suppress(nbclient.exceptions.CellExecutionError):
+                client.execute_cell(cell, index)
+    return cells
+
+
+def text_of(cell) -> str:
+    return "".join(output.get("text", "") for output in cell.outputs)
+
+
+def errors_of(cells) -> list[dict]:
+    return [o for cell in cells for o in cell.outputs if o["output_type"] == "error"]
+
+
+def test_the_gan_notebook_leaves_out_a_fifo_in_an_event_files_place(tmp_path, monkeypatch):
+    """A FIFO named as an event file in the run's tb/: opened, it waits forever for a
+    writer. The curves of the real event file beside it are drawn."""
+    run_dir = tmp_path / "run"
+    logger = TensorBoardLogger(run_dir / "tb")
+    for step in range(1, 4):
+        logger.scalars({"train/d_loss": 1.0 / step, "train/g_loss": float(step)}, step)
+    logger.close()
+    fifo = run_dir / "tb" / "events.out.tfevents.9999999999.host.1.0"  # read after the real one
+    os.mkfifo(fifo)
+    stub = f"from types import SimpleNamespace\nrun = SimpleNamespace(path=Path({str(run_dir)!r}))"
+    try:
+        cells = run_cells("gan", [stub, lambda source: 'run.path / "tb"' in source],
+                          monkeypatch, {})  # fmt: skip
+    finally:  # a writer at last, where a hung kernel still waits on it
+        with contextlib.suppress(OSError):  # no reader waits: nothing to release
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert errors_of(cells) == []
+    curves = cells[-1]
+    assert f"{fifo}: a FIFO, not a regular file; left out of the run's TensorBoard" in text_of(
+        curves
+    )
+    assert "train/d_loss" in text_of(curves)
+    assert any("image/png" in output.get("data", {}) for output in curves.outputs)
