@@ -1,6 +1,7 @@
-"""What the notebooks read back from a run's folder beyond its checkpoint (the GAN
-notebook's TensorBoard events) may be damaged or strange: the cell that reads it says so in
-a line and goes on, or stops with one line, never waiting on a FIFO.
+"""What the notebooks read back from a run's or a sweep's folder beyond its checkpoint (the
+GAN notebook's TensorBoard events, the autoencoder notebook's sweep table) may be damaged
+or strange: the cell that reads it says so in a line and goes on, or stops with one line,
+never waiting on a FIFO or ending in the frames of an ``int()``.
 
 Only the cells that read it run, after the parameters and imports, in a real kernel."""
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from aegan.files import write_json
 from aegan.logger import TensorBoardLogger
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
@@ -77,3 +79,54 @@ def test_the_gan_notebook_leaves_out_a_fifo_in_an_event_files_place(tmp_path, mo
     )
     assert "train/d_loss" in text_of(curves)
     assert any("image/png" in output.get("data", {}) for output in curves.outputs)
+
+
+def sweep_of(folder: Path, jobs: dict[str, list[str]]) -> Path:
+    """A sweep's folder whose jobs finished with these overrides, each measured."""
+    for job, overrides in jobs.items():
+        (folder / job / ".hydra").mkdir(parents=True)
+        (folder / job / ".hydra" / "overrides.yaml").write_text(
+            "".join(f"- {override}\n" for override in overrides)
+        )
+        write_json(folder / job / "metrics.json", {"test/mse": 0.02 + int(job) / 1000})
+    return folder
+
+
+BAD_CODE_SIZES = {"1": ["model.latent_dim=eight"], "2": ["model.latent_dim=8.5"],
+                  "3": ["model.optimizer.lr=0.001"], "4": ["model.latent_dim=0"]}  # fmt: skip
+LEFT_OUT = [
+    "left out {}: it has model.latent_dim='eight'; a code size is a positive integer",
+    "left out {}: it has model.latent_dim=8.5; a code size is a positive integer",
+    "left out {}: it sets no model.latent_dim; a code size is a positive integer",
+    "left out {}: it has model.latent_dim=0; a code size is a positive integer",
+]
+
+
+def is_the_curve_cell(source: str) -> bool:
+    return "CODE_SIZE_SWEEP" in source and "read_sweep(" in source
+
+
+def test_a_sweep_job_of_no_code_size_is_left_out_in_a_line(tmp_path, monkeypatch):
+    """Text, a fraction, no such override, zero: each job is named, the others' curve drawn
+    (here up to the first job's checkpoint, which this sweep's folders lack)."""
+    sweep = sweep_of(tmp_path / "sweep", {"0": ["model.latent_dim=8"], **BAD_CODE_SIZES})
+    cells = run_cells("autoencoder", [is_the_curve_cell, "print(sorted(curve.items()))"],
+                      monkeypatch, {"AEGAN_CODE_SIZE_SWEEP": str(sweep)})  # fmt: skip
+    curve_cell, shown = cells[2:]
+    lines = text_of(curve_cell).splitlines()
+    assert lines == [line.format(sweep / job) for line, job in zip(LEFT_OUT, "1234", strict=True)]
+    (error,) = errors_of(cells)
+    assert error["ename"] == "CheckpointError" and str(sweep / "0") in error["evalue"]
+    assert text_of(shown).strip() == "[(8, 0.02)]"
+
+
+def test_a_sweep_of_no_code_size_is_one_line(tmp_path, monkeypatch):
+    sweep = sweep_of(tmp_path / "sweep", BAD_CODE_SIZES)
+    cells = run_cells("autoencoder", [is_the_curve_cell], monkeypatch,
+                      {"AEGAN_CODE_SIZE_SWEEP": str(sweep)})  # fmt: skip
+    (error,) = errors_of(cells)
+    assert error["traceback"] == [
+        f"ConfigError: AEGAN_CODE_SIZE_SWEEP={sweep} holds no finished job that sets "
+        "model.latent_dim to a code size (a positive integer)"
+    ]
+    assert len(text_of(cells[-1]).splitlines()) == len(BAD_CODE_SIZES)
