@@ -2,6 +2,7 @@
 
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -36,6 +37,25 @@ def test_load_run_autoencoder(trained_ae_run):
     assert len(run.history) == 1
     with pytest.raises(AttributeError, match="its model, autoencoder, cannot sample"):
         run.sample(4)
+
+
+def test_a_loaded_runs_history_is_read_with_its_weights_once(trained_ae_run, tmp_path, monkeypatch):
+    """Run.history read the whole checkpoint a second time, from whatever file was there by
+    then (a run still training saves last.pt anew): now it is the loaded file's, read once."""
+    import aegan.engine.checkpoint as checkpoint
+
+    expected = load_checkpoint(trained_ae_run / "checkpoints" / "last.pt")["history"]
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_ae_run, run_dir)
+    reads, read = [], checkpoint.load_torch_file
+    monkeypatch.setattr(checkpoint, "load_torch_file",
+                        lambda path, **kwargs: (reads.append(path), read(path, **kwargs))[1])  # fmt: skip
+    run = aegan.load_run(run_dir)
+    last = run_dir / "checkpoints" / "last.pt"
+    last.unlink()
+    last.write_text("a newer save, still being written")
+    assert run.history == run.history == expected and len(expected) == run.epoch == 1
+    assert [Path(path).name for path in reads] == ["last.pt"]
 
 
 def test_load_run_names_a_missing_run(tmp_path):

@@ -12,7 +12,6 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,15 +62,13 @@ class Run:
     # RUN_DIR/metrics.json's figures, of the weights of step metrics["eval/step"], and the
     # text of the model settings an evaluation changed for them: metrics["eval/overrides"]
     metrics: dict[str, float | str] = field(default_factory=dict)
+    # validation metrics per epoch, from the checkpoint the weights were read from: read
+    # again later, the file would cost a second whole read and may be a newer save's
+    history: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def networks(self) -> dict[str, torch.nn.Module]:
         return self.task.networks
-
-    @cached_property
-    def history(self) -> list[dict[str, float]]:
-        """Validation metrics per epoch, from the checkpoint."""
-        return load_checkpoint(self.checkpoint)["history"]
 
     def _ask(self, capability: str):
         if not can(self.task, capability):
@@ -258,6 +255,7 @@ def load_run(
     return Run(
         path=run_dir, checkpoint=checkpoint_path, config=config, task=task, data=data,
         device=torch_device, step=state["step"], epoch=state["epoch"], metrics=metrics,
+        history=state["history"],
     )  # fmt: skip
 
 
