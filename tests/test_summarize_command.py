@@ -1,0 +1,147 @@
+"""What ``python -m aegan.summarize`` is given and what it says: every command-line mistake
+is one line and exit code 2, what is no path is refused rather than read as the current
+folder, figures not of the weights as trained are noted, and a trained run's own folder is
+summarised without writing into it. Damaged sweep folders: test_summarize_hostile."""
+
+from __future__ import annotations
+
+import pytest
+from test_summarize_hostile import make_sweep
+
+from aegan.errors import ConfigError
+from aegan.summarize import main as summarize_main
+from aegan.summarize import summarize
+from aegan.sweep_reader import read_sweep
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["--bogus"], ["SWEEP", "--bogus", "1"], ["SWEEP", "--objective"], ["SWEEP", "extra"],
+     ["SWEEP", "--out", "FILE"], ["SWEEP", "--out", "FILE/sub"], ["FILE"], ["MISSING"],
+     ["SWEEP", "--out", "nul\0"], ["SWEEP", "--objective", "val/best_objetive"]],
+)  # fmt: skip
+def test_every_command_line_mistake_is_one_line_and_exit_code_2(tmp_path, capsys, args):
+    sweep, file = make_sweep(tmp_path / "sweep"), tmp_path / "file"
+    file.write_text("kept")
+    names = {"SWEEP": str(sweep), "FILE": str(file), "MISSING": str(tmp_path / "missing")}
+    args = [names.get(a, a.replace("FILE", str(file))) for a in args]
+    assert summarize_main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: ") and err.count("\n") == 1, err
+    assert file.read_text() == "kept" and not (sweep / "summary.md").exists()
+
+
+def test_help_still_works(capsys):
+    with pytest.raises(SystemExit) as info:
+        summarize_main(["--help"])
+    assert info.value.code == 0 and "--objective" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [([""], "MULTIRUN_DIR='' is not allowed: it must be a sweep's folder"),
+     ([" "], "MULTIRUN_DIR=' ' is not allowed"),
+     (["SWEEP", "--out", ""], "--out='' is not allowed: it must be a folder for summary.csv")],
+)  # fmt: skip
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(
+    tmp_path, capsys, monkeypatch, args, message
+):
+    """``""`` was Path(""), the current folder: every run under it was summarised, and
+    summary.csv and summary.md written into it."""
+    sweep = make_sweep(tmp_path / "sweep")
+    monkeypatch.chdir(sweep)
+    assert summarize_main([str(sweep) if a == "SWEEP" else a for a in args]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"error: {message}" + err.partition(message)[2]
+    assert err.count("\n") == 1 and not list(sweep.glob("summary.*"))
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"), [("", "''"), ("  ", "'  '"), (None, "null"), (123, "123")]
+)
+def test_read_sweep_and_summarize_refuse_what_is_no_path_in_one_line(
+    tmp_path, monkeypatch, path, shown
+):
+    """``read_sweep("")`` read every run under the current folder; None and 123 were a
+    TypeError from inside pathlib."""
+    sweep = make_sweep(tmp_path / "sweep")
+    monkeypatch.chdir(sweep)
+    with pytest.raises(ConfigError, match=f"^path={shown} is not allowed: it must be a sweep"):
+        read_sweep(path)
+    with pytest.raises(ConfigError, match=f"^path={shown} is not allowed"):
+        summarize(path)
+    if path is not None:  # out=None: the sweep's own folder
+        with pytest.raises(ConfigError, match=f"^out={shown} is not allowed"):
+            summarize(sweep, out=path)
+    assert not list(sweep.glob("summary.*"))
+
+
+def test_a_mistyped_objective_names_the_metric_meant(tmp_path, capsys):
+    sweep = make_sweep(tmp_path / "sweep")
+    assert summarize_main([str(sweep), "--objective", "val/best_objetive"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --objective val/best_objetive is not a metric of the sweep's jobs, which have: "
+        "val/best_objective; did you mean val/best_objective?\n"
+    )
+
+
+def test_figures_of_an_evaluation_with_model_overrides_are_noted(tmp_path, capsys):
+    """They were shown as the job's own, the overrides hidden among the eval/ columns. Where
+    the images are (the README's data.root) changes no figure: the images are checked."""
+    import json
+
+    from aegan.summarize import main
+
+    for job, evaluated in (("0", ""), ("1", "model.beta=2"), ("2", "data.root=/mnt/fmnist")):
+        run = tmp_path / "sweep" / job
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra" / "overrides.yaml").write_text(f"- seed={job}\n")
+        figures = {"val/best_objective": 0.1, "test/mse": 0.02, "eval/overrides": evaluated}
+        (run / "metrics.json").write_text(json.dumps(figures))
+    assert main([str(tmp_path / "sweep")]) == 0
+    assert (
+        "note: the figures of job 1 are of the model with the overrides of a later evaluation "
+        "(eval/overrides in summary.csv), not as it trained"
+    ) in capsys.readouterr().out  # job 2 unnamed
+
+
+def test_figures_of_the_weights_of_an_earlier_step_are_noted(tmp_path, capsys):
+    """aegan.evaluate checkpoint=best put the best step's figures beside other jobs' last
+    weights', without a word: eval/ columns are not shown."""
+    import json
+
+    from aegan.summarize import main
+
+    for job, evaluated in (("0", 16), ("1", 8)):
+        run = tmp_path / "sweep" / job
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra" / "overrides.yaml").write_text(f"- seed={job}\n")
+        figures = {"val/best_objective": 0.1, "gen/fd": 8.0, "train/steps": 16,
+                   "eval/step": evaluated}  # fmt: skip
+        (run / "metrics.json").write_text(json.dumps(figures))
+    assert main([str(tmp_path / "sweep")]) == 0
+    note = ("note: the figures of job 1 are of the weights of an earlier step (eval/step in "
+            "summary.csv) than training ended at (train/steps)")  # fmt: skip
+    assert note in capsys.readouterr().out
+
+
+def test_a_trained_runs_folder_is_summarised_without_writing_into_it(tmp_path, capsys):
+    """``aegan.summarize RUN_DIR`` wrote summary.csv and summary.md among the run's files,
+    and ``--out`` could put them inside any job; only a run writes in its own folder."""
+    root = make_sweep(tmp_path / "sweep")
+    run = root / "1"
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    assert summarize_main([str(run)]) == 0
+    printed = capsys.readouterr().out
+    assert "| .   | ok " in printed  # the run, shown
+    assert printed.endswith(
+        f"not written: {run} is a trained run's folder, which only its own run writes; to keep "
+        "the summary, name a folder with --out DIR\n"
+    )
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before
+    for out in (run, run / ".hydra"):
+        assert summarize_main([str(root), "--out", str(out)]) == 2
+        assert capsys.readouterr().err.startswith(f"error: --out={out} ")
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before
+    assert summarize_main([str(run), "--out", str(tmp_path / "kept")]) == 0
+    assert (tmp_path / "kept" / "summary.md").is_file()
