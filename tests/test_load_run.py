@@ -1,5 +1,6 @@
 """``aegan.load_run`` gives back a trained run in one call, as it trained."""
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -128,6 +129,22 @@ def test_load_run_says_what_is_wrong_with_its_arguments(trained_ae_run, tmp_path
     (run / "metrics.json").write_text("{broken")
     assert aegan.load_run(run).metrics == {}
     assert any("Run.metrics is empty" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [(os.mkfifo, "not a regular file"), (Path.mkdir, "a folder, not a file")],
+)
+def test_a_metrics_json_that_is_no_file_is_said(trained_ae_run, tmp_path, caplog, make, reason):
+    """A FIFO or folder in metrics.json's place read as a run that wrote no figures."""
+    run = tmp_path / "run"
+    shutil.copytree(trained_ae_run, run)
+    (run / "metrics.json").unlink()
+    make(run / "metrics.json")
+    assert aegan.load_run(run).metrics == {}
+    assert caplog.messages == [
+        f"{run / 'metrics.json'}: not readable as JSON ({reason}); Run.metrics is empty"
+    ]
 
 
 def test_a_data_dir_that_is_not_there_is_refused_unless_a_download_goes_there(

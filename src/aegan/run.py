@@ -240,9 +240,12 @@ def load_run(
     task.train(False)
     metrics = {}
     stray = stray_checkpoint(checkpoint_path)
-    if stray is not None and (run_dir / "metrics.json").is_file():
+    # lexists: a FIFO, a folder or a dangling link there is named (by read_metrics), where
+    # is_file() passed it over as a run that wrote no figures
+    figures_there = os.path.lexists(run_dir / "metrics.json")
+    if stray is not None and figures_there:
         log.warning("%s: Run.metrics is empty, as the folder's figures are not its own", stray)
-    elif (run_dir / "metrics.json").is_file():
+    elif figures_there:
         try:  # what is no figure is left out, said: the file itself stays as it is
             metrics, left_out = read_metrics(run_dir / "metrics.json")
         except ValueError as err:  # the weights are what matters here; the file is kept
