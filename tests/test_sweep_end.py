@@ -7,9 +7,11 @@ yet". In-process, as ``python -m aegan.train -m`` runs them, on tiny data."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
+import aegan.train
 from aegan.errors import DataFileError
 from conftest import TINY_AE
 
@@ -85,3 +87,29 @@ def test_a_search_stops_once_more_trials_failed_than_it_allows(cli, tmp_path):
         f"{sweep_dir}/0/train.log; the others' are kept: python -m aegan.summarize {sweep_dir}"
     )
     assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == ["0"]
+
+
+def test_a_search_trial_without_a_finite_objective_is_a_failed_one(cli, tmp_path, monkeypatch):
+    """Returned as None, Optuna counted it failed but never stopped on it, and the summary
+    listed it ok; now it fails as any trial does, its figures kept in metrics.json."""
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
+    measured = aegan.train._training_metrics
+    monkeypatch.setattr(  # as a task whose objective is NaN would give
+        "aegan.train._training_metrics",
+        lambda progress: {**measured(progress), "val/best_objective": math.nan},
+    )
+    sweep_dir = tmp_path / "search"
+    result = cli(
+        "aegan.train", "-m", "hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.max_failure_rate=0", *TINY, f"hydra.sweep.dir={sweep_dir}",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stderr.splitlines()[-1].startswith(
+        "error: the search stopped: more trials failed than hydra.sweeper.max_failure_rate "
+        "allows; 1 of 1 job of the sweep ended without results (job 0 failed)"
+    )
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == ["0"]
+    assert "val/best_objective" in json.loads((sweep_dir / "0" / "metrics.json").read_text())
+    shown = cli("aegan.summarize", str(sweep_dir))
+    row = next(line for line in shown.stdout.splitlines() if line.startswith("| 0 "))
+    assert "| FAILED |" in row and "NonFiniteError: val/best_objective is nan" in row

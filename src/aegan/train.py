@@ -53,7 +53,13 @@ from aegan.engine.run_metrics import (
 )
 from aegan.engine.run_record import earlier_run
 from aegan.engine.state import Progress
-from aegan.errors import USER_ERRORS, CheckpointError, DiskFullError, TrialFailed
+from aegan.errors import (
+    USER_ERRORS,
+    CheckpointError,
+    DiskFullError,
+    NonFiniteError,
+    TrialFailed,
+)
 from aegan.evaluate import evaluate_at_end, log_codes
 from aegan.files import write_json
 from aegan.hydra_dirs import check_hydra_dirs
@@ -259,10 +265,10 @@ def main(cfg: DictConfig) -> float | None:
     In a sweep (``-m``) a job that raises does not end the sweep: its error and overrides
     go to ``RUN_DIR/failed.json`` and the log, and a grid's job returns None, which every
     launcher passes on; a search's raises ``TrialFailed``, which the Optuna sweeper records
-    as a failed trial and raises again once more failed than ``max_failure_rate`` allows. A
-    NaN objective is returned as None: Optuna 2.10 would end the whole study on it. A single
-    run's error is one line, and it too leaves ``failed.json``, unless it was refused in a
-    trained run's folder.
+    as a failed trial and raises again once more failed than ``max_failure_rate`` allows.
+    An objective that is not finite is returned as None, and fails a search's trial. A
+    single run's error is one line, and it too leaves ``failed.json``, unless it was refused
+    in a trained run's folder.
     """
     back_to_launch_folder(log)  # relative paths are the user's, not the run folder's
     composed = copy.deepcopy(cfg)  # as Hydra composed it: train() resolves its paths
@@ -290,6 +296,8 @@ def main(cfg: DictConfig) -> float | None:
             metrics = train(cfg, on_resume=own_folder if held else None)
             if write_held_log is not None:  # it trained without resuming: nothing to keep back
                 write_held_log()
+        report_end(cfg, metrics)
+        objective = _objective(metrics)
     except TrainingInterrupted as err:  # ends a sweep too: the user asked to stop
         message = stopped_sweep_message(str(err)) if in_sweep() else str(err)
         if is_rank_zero():
@@ -305,9 +313,23 @@ def main(cfg: DictConfig) -> float | None:
         if not is_grid(HydraConfig.get().sweeper):
             raise TrialFailed(f"job {HydraConfig.get().job.num} failed: {err}") from None
         return None  # a grid's sweeper ends the sweep on a job's error
-    report_end(cfg, metrics)
+    return objective
+
+
+def _objective(metrics: dict[str, float]) -> float | None:
+    """The figure a sweeper ranks the job by; None where it is not finite, and in a search
+    ``NonFiniteError``: Optuna counted the None as a failed trial but never stopped on it, and
+    ``aegan.summarize`` listed the job ok, with no figure to rank."""
     objective = metrics["val/best_objective"]
-    return None if math.isnan(objective) else objective
+    if math.isfinite(objective):
+        return objective
+    if in_sweep() and not is_grid(HydraConfig.get().sweeper):
+        raise NonFiniteError(
+            f"val/best_objective is {objective}: the search has no figure to rank the trial "
+            "by, so it counts as failed (hydra.sweeper.max_failure_rate); its figures are kept "
+            "in metrics.json"
+        )
+    return None
 
 
 if __name__ == "__main__":
