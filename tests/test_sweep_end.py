@@ -40,9 +40,17 @@ def test_jobs_refused_in_their_trained_folders_end_the_sweep_with_exit_1(
     assert (sweep_dir / "1" / "metrics.json").read_bytes() == kept
     said = json.loads((sweep_dir / ".not_run" / "1.json").read_text())
     assert said["job"] == "1" and "files changed" in said["error"]
+    # the summary says so too, with the file that says why, beside the figures kept
+    text = cli("aegan.summarize", str(sweep_dir)).stdout
+    assert "2 jobs: 2 not run" in text
+    assert "note: job 0, 1 did not run when last swept" in text
+    row = next(line for line in text.splitlines() if line.startswith("| 1 "))
+    assert "| NOT RUN |" in row and "| .not_run/1.json: the data's files changed" in row
+    assert (sweep_dir / "1" / "metrics.json").read_bytes() == kept
     monkeypatch.undo()
-    # the next sweep is not told of this one's
+    # the next sweep is not told of this one's, and the summary lists its jobs ok again
     assert cli(*sweep, "trainer.resume=auto").returncode == 0
+    assert "2 jobs: 2 ok" in cli("aegan.summarize", str(sweep_dir)).stdout
 
 
 def test_an_earlier_sweeps_failed_job_is_not_this_sweeps(cli, tmp_path):

@@ -52,6 +52,7 @@ NOT_FINISHED = {
     "stopped": "it was stopped before its final metrics",
     "unfinished": "no final metrics: still training, or killed",
     "not started": "it never started",
+    "not run": "the last sweep of it did not run it",
 }
 # an epoch's training time as the loop logs it (%.4g), checked, not assumed; the steps it
 # timed, in logs written since they were said (a resumed epoch's clock times only the steps

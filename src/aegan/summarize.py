@@ -104,6 +104,18 @@ def _weights_line(rows: list[dict]) -> str | None:
     )
 
 
+def _not_run_line(rows: list[dict]) -> str | None:
+    """A note naming the jobs that the last sweep of them did not run: the figures in their
+    rows are of the run their folder held before."""
+    jobs = [row["job"] for row in rows if row["status"] == "not run"]
+    if not jobs:
+        return None
+    return (
+        f"note: job {', '.join(map(cell, jobs))} did not run when last swept (why: the file "
+        "its error names); its figures are of the run its folder held before"
+    )
+
+
 def _optuna_line(path: Path) -> str | None:
     """The ``optuna best`` line from the Optuna sweeper's ``optimization_results.yaml`` (``name``,
     ``best_params``: key -> value, ``best_value``: a number), or one line saying why not."""
@@ -175,7 +187,7 @@ def summarize(
         cells += [row.get(k) for k in shown_metrics] + ([row["error"]] if with_error else [])
         table.append([cell(c) for c in cells])
 
-    statuses = ("ok", "failed", "stopped", "unfinished", "broken", "not started")
+    statuses = ("ok", "failed", "stopped", "unfinished", "broken", "not run", "not started")
     counts = {s: sum(row["status"] == s for row in rows) for s in statuses}
     # Hydra writes multirun.yaml in a grid's folder, the Optuna sweeper its results; a
     # folder of single runs has neither
@@ -190,7 +202,7 @@ def summarize(
     ]
     if common:
         lines.append("common overrides: " + " ".join(common))
-    notes = [_protocol_line(rows), _overrides_line(rows), _weights_line(rows)]
+    notes = [_protocol_line(rows), _overrides_line(rows), _weights_line(rows), _not_run_line(rows)]
     lines += filter(None, [*notes, _optuna_line(root / "optimization_results.yaml")])
     text = "\n".join([*lines, "", markdown_table([cell(h) for h in header], table), ""])
 

@@ -13,13 +13,11 @@ import uuid
 from pathlib import Path
 
 from aegan.files import write_json
-from aegan.readback import read_json
-from aegan.sweep_reader import read_sweep
+from aegan.sweep_reader import NOT_RUN, not_run_records, read_sweep
 
 log = logging.getLogger("aegan.sweep")
 
 SWEEP_ENV = "AEGAN_SWEEP"
-NOT_RUN = ".not_run"
 SHOWN = 5  # jobs named in the end's line, and as many files of theirs
 
 
@@ -64,15 +62,9 @@ def note_not_run(sweep_dir: Path, job_dir: Path, num: object, error: str) -> Non
 
 def _not_run(sweep_dir: Path, sweep: str | None) -> dict[str, Path]:
     """``{job folder: its record}`` of the jobs of ``sweep`` that did not run."""
-    found: dict[str, Path] = {}
-    for path in sorted((sweep_dir / NOT_RUN).glob("*.json")) if sweep else ():
-        try:
-            record = read_json(path)
-        except ValueError:  # damaged: not this sweep's to count
-            continue
-        if record.get("sweep") == sweep and isinstance(record.get("job"), str):
-            found[record["job"]] = path
-    return found
+    # quiet: read_sweep has said which records are damaged
+    records = not_run_records(sweep_dir, quiet=True) if sweep else []
+    return {record["job"]: path for path, record in records if record.get("sweep") == sweep}
 
 
 def jobs_without_results(
@@ -96,7 +88,7 @@ def jobs_without_results(
             files.append(str(not_run[row["job"]]))
         elif row["status"] != "ok":
             without.append(f"job {row['job']} {row['status']}")
-            if row["status"] != "not started":
+            if row["status"] not in ("not started", "not run"):  # no log of its own
                 files.append(str(Path(row["run_dir"]) / "train.log"))
     if not without:
         return None

@@ -35,6 +35,11 @@ PLANNED_JOBS = "jobs.json"
 MAX_PLANNED = 10_000
 NOT_STARTED = ("the sweep ended before it (stopped?); the same command with "
                "trainer.resume=auto runs the jobs left")  # fmt: skip
+# a job that a sweep passed over in a folder holding an earlier run's results (another
+# process trains there, or the data changed since), which it leaves as they were: its record,
+# ``{"sweep", "job", "error"}``, goes here (``aegan.sweep_end.note_not_run``)
+NOT_RUN = ".not_run"
+RESULT_FILES = ("metrics.json", "failed.json", "stopped.json", EVALUATING)
 
 
 def write_planned_jobs(sweep_dir: Path, planned: list[dict]) -> None:
@@ -73,6 +78,51 @@ def _not_started(root: Path, rows: list[dict]) -> list[dict]:
                "error": NOT_STARTED, "overrides": overrides[:MAX_OVERRIDES]}  # fmt: skip
         rows_out.append(_with_overrides(row))
     return rows_out
+
+
+def not_run_records(root: Path, *, quiet: bool = False) -> list[tuple[Path, dict]]:
+    """Each record in ``root``'s ``.not_run/`` that names a job folder, in name order; a
+    damaged one names no job to mark, and is passed over with a warning (``quiet``: none)."""
+    records = []
+    for path in sorted((root / NOT_RUN).glob("*.json"), key=natural_key)[:MAX_PLANNED]:
+        try:
+            record = read_json(path)
+        except ValueError as err:
+            if not quiet:
+                log.warning("%s; the job it names is not marked as one that did not run", err)
+            continue
+        if isinstance(record.get("job"), str) and isinstance(record.get("error", ""), str):
+            records.append((path, record))
+    return records
+
+
+def _mark_not_run(root: Path, rows: list[dict]) -> None:
+    """The rows of jobs whose newest record in ``.not_run/`` is newer than their folder's
+    results: ``not run``, the record's file and reason as the error; the figures shown are
+    those the folder held."""
+    newest: dict[str, tuple[int, Path, dict]] = {}
+    for path, record in not_run_records(root):
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            continue
+        if record["job"] not in newest or stamp > newest[record["job"]][0]:
+            newest[record["job"]] = (stamp, path, record)
+    for row in rows:
+        if row["job"] not in newest or row["status"] == "broken":  # the damage is said
+            continue
+        stamp, path, record = newest[row["job"]]
+        if any(_mtime(Path(row["run_dir"]) / name) >= stamp for name in RESULT_FILES):
+            continue  # it ran since
+        row["status"] = "not run"
+        row["error"] = f"{path.relative_to(root)}: {record.get('error', '')}"
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
 
 
 def _parse_value(text: str) -> int | float | str:
@@ -143,7 +193,9 @@ def read_sweep(path: str | Path) -> list[dict]:
     metrics.json written, no final evaluation under way or killed; ``failed``: failed.json
     written; ``stopped``: stopped.json written, by Ctrl-C or SIGTERM after saving its last
     step; ``unfinished``: none of them, or an ``evaluating.json`` beside metrics.json: the
-    job was killed, is still running or died before ``main``), ``error`` (``Type: message``, the
+    job was killed, is still running or died before ``main``; ``not run``: a sweep passed it
+    over since its results, its record in ``.not_run/``; ``not started``: in ``jobs.json``,
+    without a folder), ``error`` (``Type: message``, the
     stop's message, or ""), ``overrides`` (the job's command-line overrides as Hydra saved
     them), then each override by its key (``model.latent_dim``: 8) and each final metric
     (``test/mse``: 0.015). Numbers are numbers; overrides that are not numbers are text.
@@ -197,6 +249,7 @@ def read_sweep(path: str | Path) -> list[dict]:
             error = str(err).removeprefix(f"{run_dir}{os.sep}")
             row["status"], row["error"] = "broken", error
         rows.append(row)
+    _mark_not_run(root, rows)
     try:
         rows += _not_started(root, rows)
     except ValueError as err:  # the plan is no result: the jobs' rows stand
