@@ -35,6 +35,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.config import compose_config, validate_config
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
+from aegan.engine.checkpoint_contents import check_epoch_order
+from aegan.engine.distributed import world_size
 from aegan.engine.run_dir import check_epochs_left, check_resumed_model, check_same_run
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_errors import hydra_error_line
@@ -113,6 +115,7 @@ def check_resume(
                       "choices": run_choices(cfg)}  # fmt: skip
             check_same_run(state, record, last, folder_key)
             check_epochs_left(cfg.trainer.epochs, state, last)
+            check_epoch_order(state, last, world_size(), cfg.data.batch_size)
             return
     if not resume or resume == "auto":
         return
@@ -121,6 +124,7 @@ def check_resume(
     check_resumed_model(state, cfg.model.name, path)
     check_resumed_networks(cfg, state, path)
     check_epochs_left(cfg.trainer.epochs, state, path)
+    check_epoch_order(state, path, world_size(), cfg.data.batch_size)
 
 
 @contextmanager

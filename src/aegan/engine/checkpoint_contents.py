@@ -70,6 +70,36 @@ def order_problem(state: dict) -> str | None:
     )
 
 
+def check_epoch_order(state: dict, path: Path, processes: int, batch_size: int) -> None:
+    """A checkpoint saved mid-epoch continues that epoch's permutation where it stopped:
+    after ``batch`` steps of ``processes x data.batch_size`` images each. Under another
+    product (``processes`` x ``batch_size`` now) the rest of the epoch would repeat some
+    images and skip others, silently."""
+    saved_processes, saved_batch = state.get("processes"), state.get("batch_size")
+    # at an epoch's end the next epoch is drawn afresh, for any number a step; the values
+    # themselves were checked as the file was read (order_problem)
+    if state["batch"] == 0 or (saved_processes, saved_batch) == (None, None):  # an older file
+        return
+    saved, now = saved_processes * saved_batch, processes * batch_size
+    if saved == now:
+        return
+    fits = (
+        f"data.batch_size={saved // processes} in {_processes(processes)}, or from "
+        if saved % processes == 0 else "from "
+    )  # fmt: skip
+    raise CheckpointError(
+        f"trainer.resume={path}: it stopped at batch {state['batch']} of an epoch drawn "
+        f"{saved} images a step ({_processes(saved_processes)} x data.batch_size={saved_batch}); "
+        f"this run draws {now} ({_processes(processes)} x {batch_size}), which would "
+        f"repeat some of that epoch's images and skip others; resume with {fits}a checkpoint "
+        "saved at an epoch's end"
+    )
+
+
+def _processes(count: int) -> str:
+    return f"{count} process" if count == 1 else f"{count} processes"
+
+
 def progress_problem(state: dict) -> str | None:
     """What makes the run's position unusable, or None: counts below ``MAX_COUNT``, each
     epoch at least one step; ``best_objective`` a float, inf before the first validation;

@@ -18,6 +18,7 @@ import torch
 from aegan.contract import Task
 from aegan.data import DeviceBatches, ImageData
 from aegan.engine.checkpoint import checkpoints_to_keep, continue_in, save_checkpoint
+from aegan.engine.checkpoint_contents import check_epoch_order
 from aegan.engine.context import RunContext
 from aegan.engine.device import eval_batch_size, evaluation_threads, seed_rank_stream
 from aegan.engine.distributed import broadcast_buffers
@@ -50,7 +51,7 @@ def fit(
         keep = checkpoints_to_keep(run.checkpoint_dir, keep)  # what the earlier one kept stays
     if run.resume is not None:
         progress = restore(task, run.amp, run.resume[0], path=run.resume[1])
-        check_same_epoch_order(run, progress)
+        check_epoch_order(run.resume[0], run.resume[1], run.world_size, run.batch_size)
         if progress.batch > len(batches):  # an epoch of another length: its order is not ours
             raise CheckpointError(
                 f"{run.resume[1]}: it stopped at batch {progress.batch} of an epoch; this run "
@@ -180,36 +181,6 @@ def _own_streams(run: RunContext, step: int) -> None:
     keeps the one it has."""
     if run.world_size > 1:
         seed_rank_stream(run.seed, step, run.rank)
-
-
-def check_same_epoch_order(run: RunContext, progress: Progress) -> None:
-    """A checkpoint saved mid-epoch continues that epoch's permutation where it stopped:
-    after ``batch`` steps of ``processes x data.batch_size`` images each. Under another
-    product the rest of the epoch would repeat some images and skip others, silently."""
-    state, path = run.resume
-    saved_processes, saved_batch = state.get("processes"), state.get("batch_size")
-    # at an epoch's end the next epoch is drawn afresh, for any number a step; the values
-    # themselves were checked as the file was read (checkpoint_contents.order_problem)
-    if progress.batch == 0 or (saved_processes, saved_batch) == (None, None):  # an older file
-        return
-    saved, now = saved_processes * saved_batch, run.world_size * run.batch_size
-    if saved == now:
-        return
-    fits = (
-        f"data.batch_size={saved // run.world_size} in {_processes(run.world_size)}, or from "
-        if saved % run.world_size == 0 else "from "
-    )  # fmt: skip
-    raise CheckpointError(
-        f"trainer.resume={path}: it stopped at batch {progress.batch} of an epoch drawn "
-        f"{saved} images a step ({_processes(saved_processes)} x data.batch_size={saved_batch}); "
-        f"this run draws {now} ({_processes(run.world_size)} x {run.batch_size}), which would "
-        f"repeat some of that epoch's images and skip others; resume with {fits}a checkpoint "
-        "saved at an epoch's end"
-    )
-
-
-def _processes(count: int) -> str:
-    return f"{count} process" if count == 1 else f"{count} processes"
 
 
 def _position(progress: Progress, trainer_cfg, steps_per_epoch: int) -> str:
