@@ -6,12 +6,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from omegaconf import DictConfig
 
 from aegan.data.batches import (
     DeviceBatches,
-    bernoulli_images,
+    binarized,
     denormalize,
     normalize,
     normalized_batches,
@@ -278,20 +277,3 @@ def _split_settings(data_cfg: DictConfig) -> dict:
     """The settings that draw the splits from the files read (``data.subset`` and
     ``data.binarize`` apply to the splits after)."""
     return dict(val_size=data_cfg.val_size, split_seed=data_cfg.split_seed)
-
-
-def binarized(data: ImageData, how: str, *, seed: int) -> ImageData:
-    """The binarised-likelihood protocol: each grey pixel becomes 0 or 255 with probability
-    its intensity, every split drawn once by a seeded generator. ``dynamic`` also keeps the
-    grey training images for the training batches, drawn again at every step
-    (``DeviceBatches(binarize=True)``), as Burda et al. (2016) train; the metrics still read
-    the one draw, so the floors, PCA and the probe compare binary images with binary ones."""
-    if how == "none":
-        return data
-    generator = torch.Generator().manual_seed(seed)
-    if how == "dynamic":
-        data.train_intensities = data.train_images
-    for split in ("val_images", "test_images", "train_images"):
-        setattr(data, split, bernoulli_images(getattr(data, split), generator))
-    data.binarized = True
-    return data

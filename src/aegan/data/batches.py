@@ -8,8 +8,12 @@ shard of the same permutation.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from aegan.data.sources import ImageData
 
 
 def normalize(images_u8: torch.Tensor, pixel_range: str) -> torch.Tensor:
@@ -105,3 +109,20 @@ class DeviceBatches:
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         return self.epoch(0)
+
+
+def binarized(data: ImageData, how: str, *, seed: int) -> ImageData:
+    """The binarised-likelihood protocol: each grey pixel becomes 0 or 255 with probability
+    its intensity, every split drawn once by a seeded generator. ``dynamic`` also keeps the
+    grey training images for the training batches, drawn again at every step
+    (``DeviceBatches(binarize=True)``), as Burda et al. (2016) train; the metrics still read
+    the one draw, so the floors, PCA and the probe compare binary images with binary ones."""
+    if how == "none":
+        return data
+    generator = torch.Generator().manual_seed(seed)
+    if how == "dynamic":
+        data.train_intensities = data.train_images
+    for split in ("val_images", "test_images", "train_images"):
+        setattr(data, split, bernoulli_images(getattr(data, split), generator))
+    data.binarized = True
+    return data
