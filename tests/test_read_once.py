@@ -44,6 +44,22 @@ def test_a_truncated_idx_file_in_data_root_is_refused_before_the_runs_folder(cli
     assert not (tmp_path / "run").exists()
 
 
+def test_a_truncated_idx_file_found_in_paths_data_dir_is_refused_before_the_runs_folder(
+    cli, tmp_path
+):
+    """Only data.root's files were read ahead: those a named set is found in without it
+    (paths.data_dir, the Debian package's folder) were read once the folder was made."""
+    (tmp_path / "data" / "MNIST" / "raw").mkdir(parents=True)
+    folder = folder_with(tmp_path / "data" / "MNIST" / "raw")
+    path = folder / FILES["test_images"]
+    path.write_bytes(path.read_bytes()[:-100])
+    result = cli("aegan.train", "data=mnist", f"paths.data_dir={tmp_path / 'data'}",
+                 "data.val_size=8", "data.batch_size=8", "trainer.epochs=1",
+                 "trainer.device=cpu", f"hydra.run.dir={tmp_path}/run")  # fmt: skip
+    assert_one_error_line(result, f"{path}: IDX header says shape (16, 28, 28)")
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_subset_beyond_the_idx_files_in_data_root_is_refused_before_the_folder(cli, tmp_path):
     (tmp_path / "idx").mkdir()
     folder = folder_with(tmp_path / "idx")

@@ -211,8 +211,8 @@ def validate_config(cfg: DictConfig, *, entry: str = "train", in_job: bool = Tru
     sizes = check_evaluation(cfg.evaluate, task, cfg.data) or sizes_of(cfg.data)
     check_generator_steps(task, trainer.epochs * _steps_per_epoch(cfg.data, sizes.train))
     # last, as it may take minutes: a damaged file refused before the run's folder is made
-    trained = read_ahead(cfg.data)
-    if trained is not None:  # data.root may hold fewer images than the named set
+    trained = read_ahead(cfg.data, cfg.paths.data_dir)
+    if trained is not None and cfg.data.root:  # it may hold fewer images than the named set
         check_shards(cfg.data.batch_size, world_size(), trained, f" in data.root={cfg.data.root}")
     if in_job and entry == "train" and HydraConfig.initialized():  # the command line's own
         warn_inert(cfg, task, list(HydraConfig.get().overrides.task))

@@ -23,6 +23,8 @@ from aegan.data.sources import (
     IDX_DATASETS,
     IDX_FILES,
     ImageData,
+    find_idx_dir,
+    idx_candidates,
     load_cifar10,
     load_idx_dataset,
     named_idx_dir,
@@ -211,7 +213,7 @@ def load_data(
     data_dir = Path(data_dir).expanduser().resolve()
     also = tuple(Path(folder) for folder in look_also)
     common = _split_settings(data_cfg)
-    local = _local_read(data_cfg)
+    local = _local_read(data_cfg, data_dir, also)
     if local is not None:  # as validate_config read it, unless its files changed since
         data = taken(read_once(*local))
     elif name in ("fashion_mnist", "mnist"):
@@ -235,12 +237,13 @@ def load_data(
     return binarized(data, data_cfg.get("binarize", "none"), seed=data_cfg.split_seed)
 
 
-def read_ahead(data_cfg: DictConfig) -> int | None:
-    """Read the files in ``data.root`` that a run will read (an image folder's images, IDX
-    files), refusing a damaged one, or a ``data.subset`` beyond them, now, before the run's
-    folder is made; ``load_data`` then takes them as read. Returns the training images the
-    run will have; None for named sets found elsewhere or downloaded: the run reads those."""
-    local = _local_read(data_cfg)
+def read_ahead(data_cfg: DictConfig, data_dir: str | Path | None = None) -> int | None:
+    """Read the local files a run will read (an image folder's images, the IDX files in
+    ``data.root``, else those found without fetching: the Debian package's, ``data_dir``'s),
+    refusing a damaged one, or a ``data.subset`` beyond them, now, before the run's folder is
+    made; ``load_data`` then takes them as read. Returns the training images the run will
+    have; None for data the run fetches (a download) or reads through torchvision (CIFAR-10)."""
+    local = _local_read(data_cfg, data_dir)
     if local is None:
         return None
     train = len(read_once(*local).data.train_images)
@@ -249,9 +252,11 @@ def read_ahead(data_cfg: DictConfig) -> int | None:
     return min(train, data_cfg.subset or train)
 
 
-def _local_read(data_cfg: DictConfig) -> tuple[tuple, tuple, Callable[[], ImageData]] | None:
-    """(key, stamp, reader) of the data in ``data.root``, read the same way by every caller
-    and reused while the files' stamps hold; None for data found or fetched elsewhere."""
+def _local_read(
+    data_cfg: DictConfig, data_dir: str | Path | None = None, look_also: Sequence[Path] = ()
+) -> tuple[tuple, tuple, Callable[[], ImageData]] | None:
+    """(key, stamp, reader) of the data a run reads from local files (``read_ahead``), read
+    the same way by every caller and reused while the files' stamps hold; None else."""
     name, root, common = data_cfg.name, data_cfg.root, _split_settings(data_cfg)
     if name == "image_folder":
         listing = _checked_listing(data_cfg)
@@ -262,15 +267,21 @@ def _local_read(data_cfg: DictConfig) -> tuple[tuple, tuple, Callable[[], ImageD
             root=root, listing=listing, image_size=size, channels=channels,
             test_size=data_cfg.test_size, **common,
         )  # fmt: skip
-    if name in IDX_DATASETS and root:
-        folder = named_idx_dir(name, Path(root).expanduser())
-        files = sorted(path for path in folder.iterdir() if path.name.split(".")[0] in IDX_NAMES)
-        stamp = tuple((path, file_stamp(path.stat())) for path in files)
-        key = (name, str(folder.resolve()), *sorted(common.items()))
-        return key, stamp, lambda: load_idx_dataset(
-            name, root=root, data_dir=Path(root), download=False, **common
-        )  # fmt: skip
-    return None
+    if name not in IDX_DATASETS or not (root or data_dir):
+        return None
+    if root:
+        folder, data_dir = named_idx_dir(name, Path(root).expanduser()), Path(root)
+    else:  # where the run would find them first; None: it fetches them, after its checks
+        data_dir = Path(data_dir).expanduser().resolve()
+        folder = find_idx_dir(idx_candidates(name, data_dir, look_also))
+        if folder is None:
+            return None
+    files = sorted(path for path in folder.iterdir() if path.name.split(".")[0] in IDX_NAMES)
+    stamp = tuple((path, file_stamp(path.stat())) for path in files)
+    key = (name, str(folder.resolve()), *sorted(common.items()))
+    return key, stamp, lambda: load_idx_dataset(
+        name, root=root, data_dir=data_dir, download=False, look_also=look_also, **common
+    )  # fmt: skip
 
 
 def _split_settings(data_cfg: DictConfig) -> dict:

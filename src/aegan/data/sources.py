@@ -89,7 +89,7 @@ class ImageData:
 # --------------------------------------------------------------------------- IDX sets
 
 
-def _find_idx_dir(candidates: Sequence[Path]) -> Path | None:
+def find_idx_dir(candidates: Sequence[Path]) -> Path | None:
     """The first folder holding all four IDX files, gzipped or not."""
     for folder in candidates:
         if all(_idx_path(folder, stem) is not None for stem in IDX_FILES.values()):
@@ -147,7 +147,7 @@ def named_idx_dir(name: str, root: Path) -> Path:
     """The folder under ``data.root`` holding the four IDX files of ``name`` (a key of
     ``IDX_DATASETS``); one line saying what is missing there otherwise."""
     tv_name = IDX_DATASETS[name]
-    folder = _find_idx_dir([root, root / tv_name / "raw"])
+    folder = find_idx_dir([root, root / tv_name / "raw"])
     if folder is not None:
         return folder
     if not root.is_dir():
@@ -168,27 +168,32 @@ def named_idx_dir(name: str, root: Path) -> Path:
     )
 
 
+def idx_candidates(name: str, data_dir: Path, look_also: Sequence[Path] = ()) -> list[Path]:
+    """Where the IDX files of ``name`` are looked for, in order, without ``data.root``: the
+    Debian package's folder, then torchvision's layout under ``paths.data_dir`` and each
+    folder of ``look_also``; ``find_idx_dir`` of them is the folder a run reads."""
+    candidates = [DEBIAN_FASHION_MNIST] if name == "fashion_mnist" else []
+    return candidates + [f / IDX_DATASETS[name] / "raw" for f in (data_dir, *look_also)]
+
+
 def _find_or_fetch_idx(
     name: str, tv_name: str, data_dir: Path, download: bool, look_also: Sequence[Path] = ()
 ) -> tuple[Path, str]:
     """The IDX folder of the Debian package, ``paths.data_dir`` or a folder of ``look_also``,
     else installed or downloaded into ``paths.data_dir``; (folder, how it was found)."""
-    candidates: list[Path] = []
-    if name == "fashion_mnist":
-        candidates.append(DEBIAN_FASHION_MNIST)
-    candidates += [folder / tv_name / "raw" for folder in (data_dir, *look_also)]
+    candidates = idx_candidates(name, data_dir, look_also)
     tried = [f"looked in {p}" for p in candidates]
-    folder = _find_idx_dir(candidates)
+    folder = find_idx_dir(candidates)
     how = "found"
     if folder is None and name == "fashion_mnist" and download:
         outcome = _try_apt_install("dataset-fashion-mnist")
         tried.append(f"apt-get install dataset-fashion-mnist: {outcome}")
-        folder = _find_idx_dir([DEBIAN_FASHION_MNIST])
+        folder = find_idx_dir([DEBIAN_FASHION_MNIST])
         how = "installed the Debian package dataset-fashion-mnist;"
     if folder is None and download:
         outcome = _try_torchvision_download(tv_name, data_dir)
         tried.append(f"torchvision download into {data_dir}: {outcome}")
-        folder = _find_idx_dir([data_dir / tv_name / "raw"])
+        folder = find_idx_dir([data_dir / tv_name / "raw"])
         how = "downloaded with torchvision;"
     if folder is None:
         hint = (
