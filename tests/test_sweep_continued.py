@@ -40,3 +40,25 @@ def test_jobs_named_by_their_overrides_are_found_again_by_resume_auto(cli, tmp_p
         named, "hydra.job.config.override_dirname.exclude_keys=[] is not allowed with "
         "hydra.sweep.subdir=${hydra.job.override_dirname}: it must list trainer.resume"
     )  # fmt: skip
+
+
+def test_jobs_named_by_an_override_holding_a_path_are_refused_before_the_first(cli, tmp_path):
+    """``data.root=/a/b`` in the names made folders within folders: ``data.root=``, ``a``,
+    then ``b,model.latent_dim=4``, three levels per job."""
+    sweep_dir, root = tmp_path / "sweep", tmp_path / "images"
+    root.mkdir()
+    sweep = ["aegan.train", "-m", *TINY, "model.latent_dim=4,8", f"hydra.sweep.dir={sweep_dir}",
+             "hydra.sweep.subdir=${hydra.job.override_dirname}", f"paths.data_dir={root}"]  # fmt: skip
+    refused = cli(*sweep)
+    assert_one_error_line(
+        refused, f"job 0 of 2 (model.latent_dim=4): paths.data_dir={root} is not allowed with "
+        "hydra.sweep.subdir=${hydra.job.override_dirname}: the / in it would make each job's "
+        "folder folders within folders; leave it out of the names (add paths.data_dir to "
+        "hydra.job.config.override_dirname.exclude_keys) or name the jobs ${hydra.job.num}; "
+        "no job was started"
+    )  # fmt: skip
+    assert not sweep_dir.exists()
+    left_out = "hydra.job.config.override_dirname.exclude_keys=[trainer.resume,paths.data_dir]"
+    assert cli(*sweep, left_out).returncode == 0
+    jobs = job_folders(sweep_dir)  # each one folder, named by the other overrides
+    assert len(jobs) == 2 and not any("/" in job or "data_dir" in job for job in jobs)

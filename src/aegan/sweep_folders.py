@@ -126,6 +126,25 @@ def check_job_subdir(subdir: str, written: str) -> None:
     )
 
 
+def check_names_in_one_folder(composed: DictConfig, written: str) -> None:
+    """A job folder named by its overrides (``written``: ``hydra.sweep.subdir`` as typed,
+    ``${hydra.job.override_dirname}``) is one folder: an override with a ``/`` in it
+    (``data.root=/a/b``) named folders within folders, ``data.root=``, ``a``, then the rest."""
+    if "override_dirname" not in written:
+        return
+    excluded = set(OmegaConf.select(composed, "hydra.job.config.override_dirname.exclude_keys")
+                   or [])  # fmt: skip
+    for override in composed.hydra.overrides.task:
+        key = override.partition("=")[0]  # as Hydra leaves keys out: "+key" is not "key"
+        if "/" in override and key not in excluded:
+            raise ConfigError(
+                f"{override} is not allowed with hydra.sweep.subdir={written}: the / in it "
+                "would make each job's folder folders within folders; leave it out of the "
+                f"names (add {key} to hydra.job.config.override_dirname.exclude_keys) or "
+                "name the jobs ${hydra.job.num}"
+            )
+
+
 def check_out_folder(folder: Path, key: str) -> None:
     """A script's output folder (``key``), whose sweeps go into folders below it, before
     any of them starts: not a trained run's, nor inside one, nor a sweep's own folder. A

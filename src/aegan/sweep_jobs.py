@@ -42,7 +42,7 @@ from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_errors import hydra_error_line
 from aegan.overrides import override_key
 from aegan.record import check_resumed_networks, leave_added_settings, run_choices
-from aegan.sweep_folders import check_job_subdir, sweep_overrides
+from aegan.sweep_folders import check_job_subdir, check_names_in_one_folder, sweep_overrides
 from aegan.sweep_reader import is_grid
 
 log = logging.getLogger("aegan.sweep")
@@ -200,7 +200,9 @@ def _job_folder(composed: DictConfig, num: int) -> Path | None:
         sweep_dir, subdir = str(composed.hydra.sweep.dir), str(composed.hydra.sweep.subdir)
     except Exception:  # Hydra's runtime values: the job checks its folder itself
         return None
-    check_job_subdir(subdir, str(composed.hydra.sweep._get_node("subdir")._value()))
+    written = str(composed.hydra.sweep._get_node("subdir")._value())
+    check_job_subdir(subdir, written)
+    check_names_in_one_folder(composed, written)
     return Path(sweep_dir) / subdir
 
 
