@@ -3,7 +3,7 @@
 ``validate_config`` builds every part once without data (the task on the ``meta`` device,
 the precision, the speed switches, the metrics), so each setting is checked by the code
 that uses it, before any weight is allocated; it keeps only the checks that span groups.
-Last, it reads the files in ``data.root`` (``aegan.data.read_ahead``): the run takes them.
+Last, it reads the local data files (``aegan.data.read_ahead``): the run takes them.
 A run's record back to a config, the trust boundary, is ``aegan.record``.
 """
 
@@ -34,8 +34,7 @@ from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import check_shards, world_size
 from aegan.errors import ConfigError
-from aegan.files import check_folder, set_by
-from aegan.hydra_dirs import check_hydra_dirs, check_output_dir
+from aegan.hydra_dirs import check_run_paths
 from aegan.hydra_errors import unset_message
 from aegan.inert import warn_inert
 from aegan.memory import check_memory
@@ -94,21 +93,6 @@ class TrainerSchema:
 
 
 ConfigStore.instance().store(group="trainer", name="schema", node=TrainerSchema)
-
-
-def _log_dir(value: Any) -> str:
-    """``paths.log_dir`` as conf/hydra joins it into the run dir: checked before Hydra makes
-    that folder, where ``''`` would be the root of the disk and null a folder "None"."""
-    check_folder("paths.log_dir", value)
-    if "${" in value:  # Hydra resolves the run dir again as it sets up the log file
-        raise ConfigError(
-            f"paths.log_dir={value!r}{set_by(value)} is not allowed: it must be a folder path "
-            "without ${...}"
-        )
-    return value
-
-
-OmegaConf.register_new_resolver("aegan.log_dir", _log_dir, replace=True)
 
 
 def check_positive(
@@ -243,33 +227,6 @@ def check_generator_steps(task: Any, steps: int | None) -> None:
             f"epochs x the data's batches): G steps once every n_critic batches, so it would "
             f"never train; use model.n_critic <= {steps}, or more epochs"
         )
-
-
-def check_run_paths(cfg: DictConfig, *, in_job: bool = True) -> None:
-    """``paths.*``, ``task_name`` and the classifier cache: each a folder it can be. Hydra
-    joins them into the run dir (``''`` would put it at the root of the disk, null into a
-    folder "None") and the cache is written after training. ``in_job``: in the job Hydra
-    made, whose folder is checked too."""
-    name = cfg.task_name
-    if not isinstance(name, str) or not name.strip() or "/" in name or name in (".", ".."):
-        raise ConfigError(  # ../x would put the runs outside paths.log_dir
-            f"task_name={name!r} is not allowed: it must be one folder name (text, no /)"
-        )
-    if in_job:
-        check_hydra_dirs()
-    keys = ["paths.data_dir", "paths.log_dir", "paths.output_dir", "evaluate.cache_dir"]
-    raw = OmegaConf.select(cfg, "paths", default={})
-    raw = OmegaConf.to_container(raw, resolve=False) if isinstance(raw, DictConfig) else {}
-    if not in_job and "${hydra:" in str(raw.get("output_dir")):
-        keys.remove("paths.output_dir")  # Hydra's run folder, not chosen before the job
-    for key in keys:
-        try:
-            value = OmegaConf.select(cfg, key)
-        except Exception:  # ${hydra:runtime.output_dir} outside a Hydra app: Hydra's own
-            continue
-        check_folder(key, value)
-    if in_job:
-        check_output_dir(cfg)
 
 
 def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) -> DataSizes | None:

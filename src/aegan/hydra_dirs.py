@@ -1,9 +1,11 @@
 """The folders Hydra makes and writes, checked before it does: ``hydra.run.dir`` (or a
-sweep's), ``hydra.output_subdir``, and ``paths.output_dir`` against the folder made."""
+sweep's), ``hydra.output_subdir``, the ``paths.*`` it joins into them, and
+``paths.output_dir`` against the folder made."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -11,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli import missing_searchpath
 from aegan.errors import ConfigError
+from aegan.files import check_folder, set_by
 
 
 def check_output_dir(cfg: DictConfig) -> None:
@@ -74,3 +77,45 @@ def check_output_subdir(hydra_cfg: DictConfig) -> None:
             "folder is checked, over a trained run's record; leave it null (a run's .hydra/ "
             "is written by aegan.train)"
         )
+
+
+def _log_dir(value: Any) -> str:
+    """``paths.log_dir`` as conf/hydra joins it into the run dir: checked before Hydra makes
+    that folder, where ``''`` would be the root of the disk and null a folder "None"."""
+    check_folder("paths.log_dir", value)
+    if "${" in value:  # Hydra resolves the run dir again as it sets up the log file
+        raise ConfigError(
+            f"paths.log_dir={value!r}{set_by(value)} is not allowed: it must be a folder path "
+            "without ${...}"
+        )
+    return value
+
+
+OmegaConf.register_new_resolver("aegan.log_dir", _log_dir, replace=True)
+
+
+def check_run_paths(cfg: DictConfig, *, in_job: bool = True) -> None:
+    """``paths.*``, ``task_name`` and the classifier cache: each a folder it can be. Hydra
+    joins them into the run dir (``''`` would put it at the root of the disk, null into a
+    folder "None") and the cache is written after training. ``in_job``: in the job Hydra
+    made, whose folder is checked too."""
+    name = cfg.task_name
+    if not isinstance(name, str) or not name.strip() or "/" in name or name in (".", ".."):
+        raise ConfigError(  # ../x would put the runs outside paths.log_dir
+            f"task_name={name!r} is not allowed: it must be one folder name (text, no /)"
+        )
+    if in_job:
+        check_hydra_dirs()
+    keys = ["paths.data_dir", "paths.log_dir", "paths.output_dir", "evaluate.cache_dir"]
+    raw = OmegaConf.select(cfg, "paths", default={})
+    raw = OmegaConf.to_container(raw, resolve=False) if isinstance(raw, DictConfig) else {}
+    if not in_job and "${hydra:" in str(raw.get("output_dir")):
+        keys.remove("paths.output_dir")  # Hydra's run folder, not chosen before the job
+    for key in keys:
+        try:
+            value = OmegaConf.select(cfg, key)
+        except Exception:  # ${hydra:runtime.output_dir} outside a Hydra app: Hydra's own
+            continue
+        check_folder(key, value)
+    if in_job:
+        check_output_dir(cfg)
