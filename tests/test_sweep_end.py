@@ -101,9 +101,9 @@ def test_a_search_trial_without_a_finite_objective_is_a_failed_one(cli, tmp_path
     """Returned as None, Optuna counted it failed but never stopped on it, and the summary
     listed it ok; now it fails as any trial does, its figures kept in metrics.json."""
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
-    measured = aegan.train._training_metrics
+    measured = aegan.train.training_metrics
     monkeypatch.setattr(  # as a task whose objective is NaN would give
-        "aegan.train._training_metrics",
+        "aegan.train.training_metrics",
         lambda progress: {**measured(progress), "val/best_objective": math.nan},
     )
     sweep_dir = tmp_path / "search"

@@ -1,5 +1,5 @@
 """``python -m aegan.train`` as a Hydra job: its record in the run folder, what it says at its
-end, and what a sweep keeps of a job that fails or is stopped.
+end, what it gives a sweeper, and what a sweep keeps of a job that fails or is stopped.
 
 Hydra writes ``.hydra/`` itself before the task runs; ``conf/hydra`` turns that off so that a
 command refused for a folder holding a trained run does not replace that run's record.
@@ -8,6 +8,7 @@ command refused for a folder holding a trained run does not replace that run's r
 from __future__ import annotations
 
 import logging
+import math
 import os
 import traceback
 from pathlib import Path
@@ -18,9 +19,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from aegan.engine.distributed import launch
 from aegan.engine.folder_lock import FolderInUseError
-from aegan.errors import USER_ERRORS
+from aegan.engine.interrupt import TrainingInterrupted
+from aegan.errors import USER_ERRORS, NonFiniteError
 from aegan.files import atomic_write_bytes, write_json
 from aegan.sweep_end import note_not_run
+from aegan.sweep_reader import is_grid
 
 log = logging.getLogger("aegan.train")
 
@@ -110,6 +113,34 @@ def write_failure(err: Exception) -> bool:
         log.warning("%s cannot be written (%s): the run is not listed as failed", path, reason)
         return False
     return True
+
+
+def sweep_objective(metrics: dict[str, float]) -> float | None:
+    """The figure a sweeper ranks the job by; None where it is not finite, and in a search
+    ``NonFiniteError``: Optuna counted the None as a failed trial but never stopped on it, and
+    ``aegan.summarize`` listed the job ok, with no figure to rank."""
+    objective = metrics["val/best_objective"]
+    if math.isfinite(objective):
+        return objective
+    if in_sweep() and not is_grid(HydraConfig.get().sweeper):
+        raise NonFiniteError(
+            f"val/best_objective is {objective}: the search has no figure to rank the trial "
+            "by, so it counts as failed (hydra.sweeper.max_failure_rate); its figures are kept "
+            "in metrics.json"
+        )
+    return None
+
+
+def write_stopped(run_dir: Path, err: TrainingInterrupted) -> None:
+    """RUN_DIR/stopped.json: the stop (signal, step, phase, how to go on), which
+    ``aegan.summarize`` shows as a stopped job to resume; a warning where it cannot be
+    written: the stop, and how to resume, are still said."""
+    stopped = {"signal": err.signal_name, "step": err.step, "phase": err.phase,
+               "message": str(err)}  # fmt: skip
+    try:
+        write_json(run_dir / "stopped.json", stopped)
+    except OSError as write_err:
+        log.warning("%s not written: %s", run_dir / "stopped.json", write_err)
 
 
 # what the console line leaves to metrics.json: the floors (shown beside their figures), how

@@ -11,7 +11,6 @@ import contextlib
 import copy
 import functools
 import logging
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,19 +48,12 @@ from aegan.engine.run_metrics import (
     evaluation_ended,
     evaluation_started,
     new_points,
+    training_metrics,
     write_training_metrics,
 )
 from aegan.engine.run_record import earlier_run
-from aegan.engine.state import Progress
-from aegan.errors import (
-    USER_ERRORS,
-    CheckpointError,
-    DiskFullError,
-    NonFiniteError,
-    TrialFailed,
-)
+from aegan.errors import USER_ERRORS, CheckpointError, DiskFullError, TrialFailed
 from aegan.evaluate import evaluate_at_end, log_codes
-from aegan.files import write_json
 from aegan.hydra_dirs import check_hydra_dirs
 from aegan.hydra_job import (
     back_to_launch_folder,
@@ -70,8 +62,10 @@ from aegan.hydra_job import (
     note_failed_job,
     report_end,
     stopped_sweep_message,
+    sweep_objective,
     write_failure,
     write_hydra_record,
+    write_stopped,
 )
 from aegan.logfile import hold_run_log
 from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
@@ -116,12 +110,7 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
             # for aegan.summarize: the sweep's jobs to resume; not in a trained run's folder
             # when its resume had not begun
             if dist.is_main and not (err.phase == "setup" and on_resume is not None):
-                stopped = {"signal": err.signal_name, "step": err.step, "phase": err.phase,
-                           "message": str(err)}  # fmt: skip
-                try:
-                    write_json(run_dir / "stopped.json", stopped)
-                except OSError as write_err:  # the stop, and how to resume, still get said
-                    log.warning("%s not written: %s", run_dir / "stopped.json", write_err)
+                write_stopped(run_dir, err)
             raise
         except OSError as err:  # writing the run's record: one line that says what is kept
             if isinstance(err, USER_ERRORS) or not (disk_full(err) or err.filename):
@@ -218,7 +207,7 @@ def _train(
             if dist.is_main else None,
         )  # fmt: skip
         progress = fit(task, step, data, cfg.trainer, context)
-        metrics = _training_metrics(progress)
+        metrics = training_metrics(progress)
         if dist.is_main:
             stop.alone()  # the other ranks have left: a signal stops the evaluation itself
             recorded = write_training_metrics(run_dir, metrics)
@@ -245,16 +234,6 @@ def _restored(run_dir: Path, resume: tuple, on_resume: Callable[[], None] | None
     keep_later_checkpoints(run_dir, resume[1], int(resume[0]["step"]), int(resume[0]["epoch"]))
     if on_resume is not None:
         on_resume()
-
-
-def _training_metrics(progress: Progress) -> dict[str, float]:
-    """The last validation, the best objective and how far training went."""
-    last_val = progress.history[-1] if progress.history else {}
-    metrics = {k: float(v) for k, v in last_val.items() if k != "epoch"}
-    metrics["val/best_objective"] = float(progress.best_objective)
-    metrics["train/epochs"] = float(progress.epoch)
-    metrics["train/steps"] = float(progress.step)
-    return metrics
 
 
 @one_line_hydra_errors
@@ -297,7 +276,7 @@ def main(cfg: DictConfig) -> float | None:
             if write_held_log is not None:  # it trained without resuming: nothing to keep back
                 write_held_log()
         report_end(cfg, metrics)
-        objective = _objective(metrics)
+        objective = sweep_objective(metrics)
     except TrainingInterrupted as err:  # ends a sweep too: the user asked to stop
         message = stopped_sweep_message(str(err)) if in_sweep() else str(err)
         if is_rank_zero():
@@ -314,22 +293,6 @@ def main(cfg: DictConfig) -> float | None:
             raise TrialFailed(f"job {HydraConfig.get().job.num} failed: {err}") from None
         return None  # a grid's sweeper ends the sweep on a job's error
     return objective
-
-
-def _objective(metrics: dict[str, float]) -> float | None:
-    """The figure a sweeper ranks the job by; None where it is not finite, and in a search
-    ``NonFiniteError``: Optuna counted the None as a failed trial but never stopped on it, and
-    ``aegan.summarize`` listed the job ok, with no figure to rank."""
-    objective = metrics["val/best_objective"]
-    if math.isfinite(objective):
-        return objective
-    if in_sweep() and not is_grid(HydraConfig.get().sweeper):
-        raise NonFiniteError(
-            f"val/best_objective is {objective}: the search has no figure to rank the trial "
-            "by, so it counts as failed (hydra.sweeper.max_failure_rate); its figures are kept "
-            "in metrics.json"
-        )
-    return None
 
 
 if __name__ == "__main__":

@@ -10,11 +10,14 @@ import math
 import os
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aegan.files import keep_aside, write_json
 from aegan.overrides import override_key
 from aegan.readback import read_json
+
+if TYPE_CHECKING:
+    from aegan.engine.state import Progress
 
 log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
 
@@ -116,6 +119,16 @@ def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
                        ", ".join(keys[:8]) + (", ..." if keys[8:] else ""),
                        "is no figure" if len(keys) == 1 else "are no figures", kept)  # fmt: skip
     return figures
+
+
+def training_metrics(progress: Progress) -> dict[str, float]:
+    """The last validation, the best objective and how far training went."""
+    last_val = progress.history[-1] if progress.history else {}
+    metrics = {k: float(v) for k, v in last_val.items() if k != "epoch"}
+    metrics["val/best_objective"] = float(progress.best_objective)
+    metrics["train/epochs"] = float(progress.epoch)
+    metrics["train/steps"] = float(progress.step)
+    return metrics
 
 
 def write_training_metrics(run_dir: Path, metrics: dict[str, float]) -> dict:
