@@ -103,8 +103,8 @@ def test_a_run_that_cannot_work_leaves_no_folder(cli, tmp_path):
 def test_a_range_is_counted_and_its_ends_taken_as_hydra_steps_it(written, size, ends):
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from aegan.sweep_jobs import _values_to_try, sweep_size
+    from aegan.sweep_values import sweep_size, values_to_try
 
     (override,) = OverridesParser.create().parse_overrides([f"x={written}"])
     assert sweep_size(override) == size == len(list(override.sweep_iterator()))
-    assert _values_to_try(override) == ends
+    assert values_to_try(override) == ends
