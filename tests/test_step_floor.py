@@ -43,18 +43,25 @@ def test_a_wrong_gradient_is_caught(monkeypatch):
         step_floor.written_out_vae(SimpleNamespace(train_images=images))
 
 
+def run_refused_script(script: str, tmp_path, setup: str, expected: str) -> None:
+    """``scripts/SCRIPT --pairs vae`` after ``setup`` (Python run first): one error line
+    holding ``expected`` and the install command, nothing trained, nothing written."""
+    args = [f"scripts/{script}", "--pairs", "vae", "--out", str(tmp_path / "out.jsonl")]
+    code = (f"import runpy, sys; {setup}; sys.path.insert(0, 'scripts'); "
+            f"sys.argv = {args!r}; runpy.run_path(sys.argv[0], run_name='__main__')")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert_one_error_line(result, expected)
+    assert ".venv/bin/pip install pythae==0.1.2" in result.stderr and result.stdout == ""
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 @pytest.mark.parametrize("script", ["step_floor.py", "compare_pythae.py"])
 def test_without_pythae_the_scripts_say_so_in_one_line_before_any_run(tmp_path, script):
     """Its import came when pythae's first run began: a ModuleNotFoundError traceback after
     the data was read. pythae is hidden here (an import of it fails), installed or not."""
-    args = [f"scripts/{script}", "--pairs", "vae", "--out", str(tmp_path / "out.jsonl")]
-    hidden = ("import runpy, sys; sys.modules['pythae'] = None; sys.path.insert(0, 'scripts'); "
-              f"sys.argv = {args!r}; runpy.run_path(sys.argv[0], run_name='__main__')")  # fmt: skip
-    result = subprocess.run([sys.executable, "-c", hidden], cwd=REPO, capture_output=True,
-                            text=True, timeout=120)  # fmt: skip
-    assert_one_error_line(result, "needs pythae 0.1.2, which is not installed")
-    assert ".venv/bin/pip install pythae==0.1.2" in result.stderr and result.stdout == ""
-    assert not (tmp_path / "out.jsonl").exists()
+    run_refused_script(script, tmp_path, "sys.modules['pythae'] = None",
+                       "needs pythae 0.1.2, which is not installed")  # fmt: skip
 
 
 @pytest.mark.parametrize("script", ["step_floor.py", "compare_pythae.py"])
@@ -68,11 +75,5 @@ def test_another_pythae_version_is_refused_in_one_line_before_any_run(tmp_path, 
     (site / "pythae-9.9.dist-info" / "METADATA").write_text(
         "Metadata-Version: 2.1\nName: pythae\nVersion: 9.9\n"
     )
-    args = [f"scripts/{script}", "--pairs", "vae", "--out", str(tmp_path / "out.jsonl")]
-    code = (f"import runpy, sys; sys.path[:0] = [{str(site)!r}, 'scripts']; "
-            f"sys.argv = {args!r}; runpy.run_path(sys.argv[0], run_name='__main__')")  # fmt: skip
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                            text=True, timeout=120)  # fmt: skip
-    assert_one_error_line(result, "needs pythae 0.1.2, and pythae 9.9 is installed")
-    assert ".venv/bin/pip install pythae==0.1.2" in result.stderr and result.stdout == ""
-    assert not (tmp_path / "out.jsonl").exists()
+    run_refused_script(script, tmp_path, f"sys.path.insert(0, {str(site)!r})",
+                       "needs pythae 0.1.2, and pythae 9.9 is installed")  # fmt: skip
