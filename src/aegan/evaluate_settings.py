@@ -13,6 +13,7 @@ from aegan.config import CONF_DIR, check_all_set
 from aegan.engine.device import resolve_device
 from aegan.errors import ConfigError, typed
 from aegan.files import check_folder
+from aegan.metrics.inception import check_weights
 from aegan.metrics.registry import check_metric_names
 from aegan.overrides import override_key
 from aegan.schema import (
@@ -24,14 +25,6 @@ from aegan.schema import (
     reference,
 )
 from aegan.tasks.checks import check_choice, check_number
-
-
-def _is_file(path: object) -> bool:
-    """Whether ``path`` is text naming a file that exists (a name too long is not one)."""
-    try:
-        return isinstance(path, str) and Path(path).expanduser().is_file()
-    except (OSError, RuntimeError):  # ENAMETOOLONG, ~nosuchuser
-        return False
 
 
 def check_evaluate_settings(cfg: DictConfig) -> None:
@@ -50,12 +43,7 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
     check_choice("checkpoint", cfg.checkpoint, ("best", "last"))
     resolve_device(cfg.device, key="device")  # before the checkpoint is read
     check_folder("cache_dir", cfg.cache_dir)
-    weights = cfg.inception_weights
-    if weights is not None and not _is_file(weights):
-        raise ConfigError(
-            f"inception_weights={weights!r} is not allowed: it must be a weights file that "
-            "exists, or null to download them"
-        )
+    check_weights("inception_weights", cfg.inception_weights)
     check_number("samples", cfg.samples, low=10, high=10**7, integer=True)
     check_number("iwae_samples", cfg.iwae_samples, low=1, high=10**6, integer=True)
     check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)

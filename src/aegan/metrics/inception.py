@@ -5,14 +5,19 @@ torch-fidelity, and Inception's weights: downloaded on first use, or a local fil
 from __future__ import annotations
 
 import importlib.util
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 from aegan.errors import ConfigError
+from aegan.readback import load_torch_file
 
 PACKAGES = ("torchmetrics", "torch_fidelity")
 INSTALL = "pip install 'torchmetrics[image]' torch-fidelity"
+FC_SHAPE = (1008, 2048)  # torch-fidelity's Inception's last layer: its weights, not another's
 
 
 def check_inception(weights_key: str, weights: object) -> None:
@@ -28,16 +33,51 @@ def check_inception(weights_key: str, weights: object) -> None:
 
 
 def check_weights(key: str, weights: object) -> None:
-    """Refuse a weights setting that names no file."""
+    """Refuse a weights setting that names no file, or one that is not Inception's weights as
+    ``torch.load(weights_only=True)`` reads them: torch-fidelity loads it later, after the
+    samples are drawn, and with full pickle (code in the file runs) where torch defaults to it."""
+    if weights is None:
+        return
     try:
         exists = isinstance(weights, str) and Path(weights).expanduser().is_file()
-    except (OSError, RuntimeError):  # a name too long, ~nosuchuser
+    except (OSError, RuntimeError, ValueError):  # a name too long, ~nosuchuser, a NUL byte
         exists = False
-    if weights is not None and not exists:
+    if not exists:
         raise ConfigError(
-            f"{key}={weights!r} is not allowed: it must be a weights file that exists, or "
+            f"{key}={weights!r:.200} is not allowed: it must be a weights file that exists, or "
             "null to download them"
         )
+    try:
+        state = load_torch_file(Path(weights).expanduser())
+    except Exception as err:  # a FIFO, a cut archive, a pickle naming code: all one refusal
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        raise ConfigError(
+            f"{key}={weights!r:.200} is not allowed: it is not readable as weights ({reason})"
+        ) from None
+    fc = state.get("fc.weight") if isinstance(state, dict) else None
+    if not (torch.is_tensor(fc) and tuple(fc.shape) == FC_SHAPE):
+        raise ConfigError(
+            f"{key}={weights!r:.200} is not allowed: it holds no Inception weights (those "
+            f"torch-fidelity reads have an fc.weight of shape {FC_SHAPE})"
+        )
+
+
+@contextmanager
+def weights_only_loads() -> Iterator[None]:
+    """``torch.load`` weights-only within, whatever its caller asks: torch.hub loads the
+    downloaded Inception weights (``~/.cache/torch``) with ``weights_only=False``, and
+    torch-fidelity a weights file with torch's default, full pickle before torch 2.6."""
+    names = ("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")
+    saved = {name: os.environ.pop(name, None) for name in names}
+    os.environ[names[0]] = "1"
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def inception_metrics(
@@ -49,8 +89,9 @@ def inception_metrics(
     from torchmetrics.image.inception import InceptionScore
 
     kwargs = {"feature_extractor_weights_path": weights_path} if weights_path else {}
-    fid = FrechetInceptionDistance(feature=2048, normalize=True, **kwargs)
-    score = InceptionScore(normalize=True, **kwargs)
+    with weights_only_loads():  # both build the network and load its weights
+        fid = FrechetInceptionDistance(feature=2048, normalize=True, **kwargs)
+        score = InceptionScore(normalize=True, **kwargs)
     to_rgb = lambda x: x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x  # noqa: E731
     fid.update(to_rgb(real_u8.float() / 255), real=True)
     fid.update(to_rgb(fake01), real=False)
