@@ -119,6 +119,16 @@ def test_classifier_cache_reloads_without_training(trained, fashion, monkeypatch
     assert torch.allclose(extract_features(reloaded, x), extract_features(model, x))
 
 
+class Touch:
+    """Pickled, a call of ``Path.touch``: what a full pickle load would run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return Path.touch, (self.path,)
+
+
 def _damaged_caches(path: Path, state: dict) -> dict:
     """Ways the cached file at ``path`` can fail to be the classifier."""
     bad_shape = {**state, "state_dict": {k: v[:1] if v.dim() else v
@@ -142,17 +152,20 @@ def _damaged_caches(path: Path, state: dict) -> dict:
         "a stride-0 entry": lambda: torch.save(stride_0, path),
         "a folder": lambda: path.mkdir(),
         "a fifo": lambda: os.mkfifo(path),  # torch.load waited on it forever
+        "a code pickle": lambda: torch.save({**state, "x": Touch(path.with_name("ran"))}, path),
     }
 
 
 # the file's tensors against the model's own, names, shapes and dtypes before any value
 REASONS = {"other shapes": "shape differs: ", "other dtypes": "dtype differs: ",
-           "a stride-0 entry": "shape differs: ", "not finite": "hold NaN or inf"}  # fmt: skip
+           "a stride-0 entry": "shape differs: ", "not finite": "hold NaN or inf",
+           "a code pickle": "beyond tensors and plain containers"}  # fmt: skip
 
 
 @pytest.mark.parametrize(
     "damage", ["garbage", "empty", "a list", "no recipe", "other recipe", "other shapes",
-               "not finite", "other dtypes", "a stride-0 entry", "a folder", "a fifo"],
+               "not finite", "other dtypes", "a stride-0 entry", "a folder", "a fifo",
+               "a code pickle"],
 )  # fmt: skip
 def test_a_damaged_cache_is_trained_again_with_one_warning(fashion, tmp_path, caplog, damage):
     x, y = fashion["train_x"][:256], fashion["train_y"][:256]
@@ -168,6 +181,8 @@ def test_a_damaged_cache_is_trained_again_with_one_warning(fashion, tmp_path, ca
     assert "is not a usable cached classifier" in warned[0], warned
     assert REASONS.get(damage, "") in warned[0], warned
     assert len(warned) == 1 + (damage == "a folder"), warned  # then it cannot be written either
+    assert "weights_only" not in warned[0], warned  # torch's advice: load it with full pickle
+    assert not (tmp_path / "ran").exists()
 
 
 def test_a_cache_folder_that_cannot_be_written_is_one_warning(fashion, tmp_path, caplog):

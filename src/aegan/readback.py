@@ -8,6 +8,7 @@ import io
 import json
 import math
 import os
+import pickle
 import stat
 import zipfile
 from pathlib import Path
@@ -149,15 +150,25 @@ class DamagedArchive(ValueError):
     """A torch.save file that is cut, damaged, or not as torch.save writes it."""
 
 
+class NotWeightsOnly(pickle.UnpicklingError):
+    """A torch.save file holding Python objects that a weights-only load refuses."""
+
+
+NOT_WEIGHTS_ONLY = "it holds Python objects beyond tensors and plain containers (possibly code)"
+
+
 def load_torch_file(path: Path, *, map_location: Any = "cpu") -> Any:
     """``torch.load(weights_only=True)`` of the regular file ``path``, its archive checked
     whole first. Raises ``OSError`` for what is not a regular file (a FIFO would wait
-    forever), ``DamagedArchive`` for a cut or damaged archive or a compressed member, and
-    torch's own errors for the rest."""
+    forever), ``DamagedArchive`` for a cut or damaged archive or a compressed member,
+    ``NotWeightsOnly`` for objects beyond weights, and torch's own errors for the rest."""
     with os.fdopen(_open_regular(path), "rb") as handle:
         _check_archive(handle)
         handle.seek(0)
-        return torch.load(handle, map_location=map_location, weights_only=True)
+        try:
+            return torch.load(handle, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as err:  # torch's text says to load with full pickle
+            raise NotWeightsOnly(NOT_WEIGHTS_ONLY) from err
 
 
 def _check_archive(handle: io.BufferedReader) -> None:
