@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from test_summarize_hostile import make_sweep
 
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, FolderNotFoundError
+from aegan.run import load_run
 from aegan.summarize import main as summarize_main
 from aegan.summarize import summarize
 from aegan.sweep_reader import read_sweep
@@ -74,6 +75,24 @@ def test_read_sweep_and_summarize_refuse_what_is_no_path_in_one_line(
         with pytest.raises(ConfigError, match=f"^out={shown} is not allowed"):
             summarize(sweep, out=path)
     assert not list(sweep.glob("summary.*"))
+
+
+@pytest.mark.parametrize("kind", ["a newline", "too long"])
+def test_a_path_from_an_environment_variable_is_refused_in_one_line(tmp_path, kind):
+    """The notebooks read AEGAN_RUN_DIR, AEGAN_CODE_SIZE_SWEEP and AEGAN_SWEEP_DIR: a newline
+    pasted into one split the message that names the path; a name too long was pathlib's
+    errno line, thousands of characters."""
+    sweep = make_sweep(tmp_path / "sweep")
+    path = f"{sweep}\nx" if kind == "a newline" else str(tmp_path / ("x" * 5000))
+    with pytest.raises((ConfigError, FolderNotFoundError)) as refused:
+        read_sweep(path)
+    message = str(refused.value)
+    assert "\n" not in message and len(message) < 400, message
+    reason = "without control characters" if kind == "a newline" else "cannot be looked up"
+    assert reason in message, message
+    if kind == "a newline":
+        with pytest.raises(ConfigError, match="^path=.* without control characters$"):
+            load_run(path)
 
 
 def test_a_mistyped_objective_names_the_metric_meant(tmp_path, capsys):

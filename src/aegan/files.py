@@ -130,11 +130,20 @@ def below(name: str) -> bool:
 def given_path(key: str, value: Any, allowed: str) -> Path:
     """``value``, a path the caller gave, as a ``Path``, else ``ConfigError`` naming ``key``
     and what is ``allowed``: an empty or blank one would silently mean the current folder,
-    and what is no path a ``TypeError`` from inside pathlib."""
+    what is no path a ``TypeError`` from inside pathlib, and a newline (pasted into an
+    environment variable) would split every message that names the path."""
     text = os.fspath(value) if isinstance(value, os.PathLike) else value
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(f"{key}={value!r:.80} is not allowed: it must be {allowed}")
+    if _has_control(text):
+        raise ConfigError(
+            f"{key}={text!r:.80} is not allowed: it must be {allowed} without control characters"
+        )
     return Path(text)
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
 def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
@@ -147,7 +156,7 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
     allowed = f"a folder path{' or null' if allow_none else ''}"
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{key}={value!r}{source} is not allowed: it must be {allowed}")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):  # a newline pasted into a variable
+    if _has_control(value):  # a newline pasted into a variable
         raise ConfigError(
             f"{key}={value!r}{source} is not allowed: it must be {allowed} without control "
             "characters"

@@ -204,8 +204,11 @@ def read_sweep(path: str | Path) -> list[dict]:
     one of those or like an override is ``metric:KEY``.
     """
     root = given_path("path", path, "a sweep's folder")
-    if not root.is_dir():
-        what = "does not exist" if not root.exists() else "is not a folder"
+    try:
+        what = None if root.is_dir() else "is not a folder" if root.exists() else "does not exist"
+    except OSError as err:  # a name too long: pathlib's errno line would not name the setting
+        what = f"cannot be looked up ({err.strerror})"
+    if what is not None:
         raise FolderNotFoundError(f"{root} {what}: a sweep's folder holds one folder per job")
     rows = []
     override_files = sorted(root.glob("**/.hydra/overrides.yaml"), key=natural_key)
