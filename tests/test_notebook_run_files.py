@@ -1,7 +1,7 @@
 """What the notebooks read back from a run's or a sweep's folder beyond its checkpoint (the
-GAN notebook's TensorBoard events, the autoencoder notebook's sweep table) may be damaged
-or strange: the cell that reads it says so in a line and goes on, or stops with one line,
-never waiting on a FIFO or ending in the frames of an ``int()``.
+GAN notebook's TensorBoard events, the autoencoder and sweep notebooks' sweep tables) may
+be damaged or strange: the cell that reads it says so in a line and goes on, or stops with
+one line, never waiting on a FIFO or ending in the frames of an ``int()``.
 
 Only the cells that read it run, after the parameters and imports, in a real kernel."""
 
@@ -130,3 +130,18 @@ def test_a_sweep_of_no_code_size_is_one_line(tmp_path, monkeypatch):
         "model.latent_dim to a code size (a positive integer)"
     ]
     assert len(text_of(cells[-1]).splitlines()) == len(BAD_CODE_SIZES)
+
+
+def test_the_sweep_notebook_names_an_objective_no_finished_job_has(tmp_path, monkeypatch):
+    """A mistyped ``AEGAN_OBJECTIVE`` was a column of NaN: the table unsorted and "nothing to
+    plot", as if no job had finished."""
+    sweep = sweep_of(
+        tmp_path / "sweep", {"0": ["model.latent_dim=8"], "1": ["model.latent_dim=16"]}
+    )
+    cells = run_cells("sweep", [lambda source: "read_sweep(SWEEP_DIR)" in source], monkeypatch,
+                      {"AEGAN_SWEEP_DIR": str(sweep), "AEGAN_OBJECTIVE": "test/mes"})  # fmt: skip
+    (error,) = errors_of(cells)
+    assert error["traceback"] == [
+        "ConfigError: AEGAN_OBJECTIVE='test/mes' is not allowed: no finished job has it; they "
+        "have test/mse"
+    ]
