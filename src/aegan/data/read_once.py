@@ -2,8 +2,9 @@
 
 ``validate_config`` reads the local files a run will train on (an image folder, IDX files
 in ``data.root`` or found without it), so a damaged image is refused in one line before the
-run's folder is made; the run then takes the same tensors instead of decoding every image again. What the
-read logged is held with it and logged again by whoever takes it, into the run's log.
+run's folder is made; the run then takes the same tensors instead of decoding every image
+again. What the read logged is held with it and logged again by whoever takes it, into the
+run's log.
 A read is reused only while every file's ``stat`` stamp is unchanged.
 """
 
