@@ -9,6 +9,7 @@ import io
 import json
 import math
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -118,6 +119,11 @@ def write_json(path: Path, values: dict[str, Any]) -> None:
         clean[NONFINITE_KEY] = flags
     text = json.dumps(clean, indent=2, sort_keys=True, allow_nan=False) + "\n"
     atomic_write_bytes(path, text.encode())
+
+
+def natural_key(path: Path) -> list[int | str]:
+    """Job dirs in numeric order: 2 before 10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
 
 
 def below(name: str) -> bool:

@@ -23,13 +23,15 @@ from aegan.engine.interrupt import TrainingInterrupted
 from aegan.errors import USER_ERRORS, NonFiniteError
 from aegan.files import atomic_write_bytes, write_json
 from aegan.sweep_end import note_not_run
+from aegan.sweep_not_run import forget_not_run
 from aegan.sweep_reader import is_grid
 
 log = logging.getLogger("aegan.train")
 
 
 def write_hydra_record(composed: DictConfig) -> None:
-    """RUN_DIR/.hydra/{config,hydra,overrides}.yaml, as Hydra writes them."""
+    """RUN_DIR/.hydra/{config,hydra,overrides}.yaml, as Hydra writes them, as the run takes
+    its folder: a sweep's record that passed the folder over is no longer true."""
     hydra_cfg = HydraConfig.get()
     folder = Path(hydra_cfg.runtime.output_dir) / ".hydra"
     folder.mkdir(parents=True, exist_ok=True)
@@ -37,6 +39,7 @@ def write_hydra_record(composed: DictConfig) -> None:
              "overrides.yaml": hydra_cfg.overrides.task}  # fmt: skip
     for name, node in nodes.items():
         atomic_write_bytes(folder / name, OmegaConf.to_yaml(node).encode())
+    forget_not_run(folder.parent)
 
 
 def back_to_launch_folder(logger: logging.Logger) -> None:

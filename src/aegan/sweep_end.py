@@ -13,7 +13,8 @@ import uuid
 from pathlib import Path
 
 from aegan.files import write_json
-from aegan.sweep_reader import NOT_RUN, not_run_records, read_sweep
+from aegan.sweep_not_run import NOT_RUN, not_run_records, results_found
+from aegan.sweep_reader import read_sweep
 
 log = logging.getLogger("aegan.sweep")
 
@@ -51,8 +52,9 @@ def end_line(folder: Path | None = None) -> str | None:
 def note_not_run(sweep_dir: Path, job_dir: Path, num: object, error: str) -> None:
     """Job ``num`` did not run in ``job_dir``, a folder it may not write: said in the sweep's
     ``.not_run/NUM.json`` for the sweep's end to count."""
+    # what its folder's results were: the job is passed over while they are still so
     record = {"sweep": os.environ.get(SWEEP_ENV), "job": os.path.relpath(job_dir, sweep_dir),
-              "error": error}  # fmt: skip
+              "error": error, "found": results_found(job_dir)}  # fmt: skip
     try:
         write_json(sweep_dir / NOT_RUN / f"{num}.json", record)
     except OSError as err:

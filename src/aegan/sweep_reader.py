@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,10 @@ from aegan.engine.run_metrics import (
     shown_json,
 )
 from aegan.errors import FolderNotFoundError
-from aegan.files import below, given_path, write_json
+from aegan.files import below, given_path, natural_key, write_json
 from aegan.overrides import override_key
 from aegan.readback import read_json, read_plain_yaml
+from aegan.sweep_not_run import mark_not_run
 
 log = logging.getLogger("aegan.sweep")
 
@@ -35,11 +35,6 @@ PLANNED_JOBS = "jobs.json"
 MAX_PLANNED = 10_000
 NOT_STARTED = ("the sweep ended before it (stopped?); the same command with "
                "trainer.resume=auto runs the jobs left")  # fmt: skip
-# a job that a sweep passed over in a folder holding an earlier run's results (another
-# process trains there, or the data changed since), which it leaves as they were: its record,
-# ``{"sweep", "job", "error"}``, goes here (``aegan.sweep_end.note_not_run``)
-NOT_RUN = ".not_run"
-RESULT_FILES = ("metrics.json", "failed.json", "stopped.json", EVALUATING)
 
 
 def write_planned_jobs(sweep_dir: Path, planned: list[dict]) -> None:
@@ -80,51 +75,6 @@ def _not_started(root: Path, rows: list[dict]) -> list[dict]:
     return rows_out
 
 
-def not_run_records(root: Path, *, quiet: bool = False) -> list[tuple[Path, dict]]:
-    """Each record in ``root``'s ``.not_run/`` that names a job folder, in name order; a
-    damaged one names no job to mark, and is passed over with a warning (``quiet``: none)."""
-    records = []
-    for path in sorted((root / NOT_RUN).glob("*.json"), key=natural_key)[:MAX_PLANNED]:
-        try:
-            record = read_json(path)
-        except ValueError as err:
-            if not quiet:
-                log.warning("%s; the job it names is not marked as one that did not run", err)
-            continue
-        if isinstance(record.get("job"), str) and isinstance(record.get("error", ""), str):
-            records.append((path, record))
-    return records
-
-
-def _mark_not_run(root: Path, rows: list[dict]) -> None:
-    """The rows of jobs whose newest record in ``.not_run/`` is newer than their folder's
-    results: ``not run``, the record's file and reason as the error; the figures shown are
-    those the folder held."""
-    newest: dict[str, tuple[int, Path, dict]] = {}
-    for path, record in not_run_records(root):
-        try:
-            stamp = path.stat().st_mtime_ns
-        except OSError:
-            continue
-        if record["job"] not in newest or stamp > newest[record["job"]][0]:
-            newest[record["job"]] = (stamp, path, record)
-    for row in rows:
-        if row["job"] not in newest or row["status"] == "broken":  # the damage is said
-            continue
-        stamp, path, record = newest[row["job"]]
-        if any(_mtime(Path(row["run_dir"]) / name) >= stamp for name in RESULT_FILES):
-            continue  # it ran since
-        row["status"] = "not run"
-        row["error"] = f"{path.relative_to(root)}: {record.get('error', '')}"
-
-
-def _mtime(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return -1
-
-
 def _parse_value(text: str) -> int | float | str:
     """``"8"`` -> 8, ``"1e-3"`` -> 0.001, anything else stays text (so does a number beyond a
     float: the table compares and formats numbers as floats)."""
@@ -144,11 +94,6 @@ def is_grid(sweeper: Any) -> bool:
     """Whether ``sweeper`` (``hydra.sweeper``'s config) is Hydra's BasicSweeper, which runs
     a grid of jobs known beforehand, not a search (Optuna's) that draws each trial's values."""
     return str(sweeper.get("_target_", "")).endswith(".BasicSweeper")
-
-
-def natural_key(path: Path) -> list[int | str]:
-    """Job dirs in numeric order: 2 before 10."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
 
 
 def read_overrides(override_file: Path) -> list[str]:
@@ -252,7 +197,7 @@ def read_sweep(path: str | Path) -> list[dict]:
             error = str(err).removeprefix(f"{run_dir}{os.sep}")
             row["status"], row["error"] = "broken", error
         rows.append(row)
-    _mark_not_run(root, rows)
+    mark_not_run(root, rows)
     try:
         rows += _not_started(root, rows)
     except ValueError as err:  # the plan is no result: the jobs' rows stand

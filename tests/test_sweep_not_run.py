@@ -1,0 +1,83 @@
+"""A job a sweep passed over (its record in ``SWEEP/.not_run/``) is ``not run`` while its
+folder's results are as they were then, whatever the files' times say: a copied sweep
+(``cp -r``, rsync) or a coarse clock gives them all new or equal ones. A run that takes
+the folder later removes the record naming it. Without training: the folders are written
+as a sweep leaves them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from aegan.sweep_end import note_not_run
+from aegan.sweep_not_run import NOT_RUN, forget_not_run
+from aegan.sweep_reader import read_sweep
+
+
+def passed_over(root: Path) -> Path:
+    """A sweep of two finished jobs whose later sweep passed job 1 over."""
+    for job in (0, 1):
+        folder = root / str(job)
+        (folder / ".hydra").mkdir(parents=True)
+        (folder / ".hydra" / "overrides.yaml").write_text(f"- model.latent_dim={job + 2}\n")
+        (folder / "metrics.json").write_text(json.dumps({"val/best_objective": job / 4}))
+    note_not_run(root, root / "1", 1, "the data's files changed since the run trained")
+    return root
+
+
+def statuses(root: Path) -> dict[str, str]:
+    return {row["job"]: row["status"] for row in read_sweep(root)}
+
+
+def same_times(root: Path, ns: int) -> None:
+    for path in root.rglob("*"):
+        os.utime(path, ns=(ns, ns))
+
+
+def test_a_passed_over_job_stays_not_run_with_equal_times(tmp_path):
+    root = passed_over(tmp_path / "sweep")
+    same_times(root, 1_700_000_000 * 10**9)  # a clock of whole seconds, or of days
+    assert statuses(root) == {"0": "ok", "1": "not run"}
+    row = read_sweep(root)[1]
+    assert row["error"] == ".not_run/1.json: the data's files changed since the run trained"
+    assert row["val/best_objective"] == 0.25  # the figures its folder held
+
+
+def test_a_copied_sweep_keeps_its_passed_over_job(tmp_path):
+    copied = tmp_path / "copied"
+    # as cp -r without -p: each file gets the time it was copied, records first here
+    shutil.copytree(passed_over(tmp_path / "sweep"), copied, copy_function=shutil.copyfile)
+    later = (copied / NOT_RUN / "1.json").stat().st_mtime_ns + 10**9
+    os.utime(copied / "1" / "metrics.json", ns=(later, later))
+    assert statuses(copied) == {"0": "ok", "1": "not run"}
+
+
+def test_results_written_since_the_record_are_not_passed_over(tmp_path):
+    root = passed_over(tmp_path / "sweep")
+    (root / "1" / "failed.json").write_text(json.dumps({"type": "E", "error": "later"}))
+    (root / "1" / "metrics.json").unlink()
+    # the record's time later than the results', as a copy or a skewed clock leaves it
+    same_times(root, 1_700_000_000 * 10**9)
+    os.utime(root / NOT_RUN / "1.json", ns=(2 * 10**18, 2 * 10**18))
+    assert statuses(root) == {"0": "ok", "1": "failed"}
+
+
+def test_a_run_taking_the_folder_removes_the_record_naming_it(tmp_path):
+    root = passed_over(tmp_path / "sweep")
+    note_not_run(root, root / "0", 0, "another process trains there")
+    forget_not_run(root / "1")  # the next sweep's job 1 takes its folder; same figures
+    assert sorted(p.name for p in (root / NOT_RUN).iterdir()) == ["0.json"]
+    assert statuses(root) == {"0": "not run", "1": "ok"}
+    forget_not_run(tmp_path / "elsewhere")  # a run outside any sweep: nothing to remove
+
+
+def test_a_record_from_before_the_hashes_is_read_by_times(tmp_path):
+    root = passed_over(tmp_path / "sweep")
+    record = root / NOT_RUN / "1.json"
+    record.write_text(json.dumps({"sweep": "x", "job": "1", "error": "changed"}))
+    os.utime(record, ns=(2 * 10**18, 2 * 10**18))
+    assert statuses(root)["1"] == "not run"
+    os.utime(root / "1" / "metrics.json", ns=(3 * 10**18, 3 * 10**18))
+    assert statuses(root)["1"] == "ok"
