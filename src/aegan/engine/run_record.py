@@ -5,12 +5,16 @@ runs is always built from ``conf/`` and the command line (``aegan.record``)."""
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 from aegan.errors import CheckpointError
 from aegan.readback import read_plain_yaml
 
 MAX_RECORD_DEPTH = 32  # a composed config nests under 10
+log = logging.getLogger(__name__)
+_warned: set[str] = set()  # records said once a process: a resume loads its checkpoint twice
 
 
 def earlier_run(run_dir: Path) -> Path | None:
@@ -63,12 +67,17 @@ def check_in_its_run(path: Path, state: dict) -> None:
     """A checkpoint in a run's folder (its ``checkpoints/``, a branch's ``past-step-N/``
     there, or beside them) is of the model that run's record (``.hydra/config.yaml``)
     names: another model's file copied there would be evaluated, loaded or resumed as that
-    run. The record is only compared with, never built from; a folder without a readable
-    one is not checked."""
+    run. The record is only compared with, never built from; a folder without one is not
+    checked, and one that is no regular file or is damaged is named in a warning."""
     record = run_folder_of(path) / ".hydra" / "config.yaml"
+    if not os.path.lexists(record):  # no run's folder: nothing to compare with
+        return
     try:
-        config = read_plain_yaml(record, max_depth=MAX_RECORD_DEPTH) if record.is_file() else None
-    except (OSError, ValueError):  # damaged: the checkpoint's own record rebuilds the run
+        if not record.is_file():  # a FIFO or a device is never opened: it could wait forever
+            raise ValueError(f"{record}: not a regular file")
+        config = read_plain_yaml(record, max_depth=MAX_RECORD_DEPTH)
+    except (OSError, ValueError) as err:  # the checkpoint's own record rebuilds the run
+        _warn_once(record, str(err))
         return
     model = config.get("model") if isinstance(config, dict) else None
     name = model.get("name") if isinstance(model, dict) else None
@@ -78,3 +87,10 @@ def check_in_its_run(path: Path, state: dict) -> None:
             f"{path}: a checkpoint of model={saved}, in the folder of a run of model={name} "
             f"({record}); it is not this run's: move it away, or name the run it came from"
         )
+
+
+def _warn_once(record: Path, reason: str) -> None:
+    if str(record) not in _warned:
+        _warned.add(str(record))
+        log.warning("%s; the checkpoints of its run are not compared with it, their own "
+                    "records rebuild the run", reason)  # fmt: skip

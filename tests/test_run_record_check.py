@@ -1,0 +1,55 @@
+"""A checkpoint's check against its run's record (``check_in_its_run``): a record that is no
+regular file (a FIFO, a folder, a link to a device) or is damaged leaves the checkpoint's
+own record to rebuild the run, said in one warning line naming it, and is never opened to
+wait on."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+
+import pytest
+
+from aegan.engine.run_record import check_in_its_run
+
+STATE = {"choices": {"model": "autoencoder"}}
+
+
+def _fifo(path):
+    os.mkfifo(path)
+
+
+def _folder(path):
+    path.mkdir()
+
+
+def _device(path):
+    path.symlink_to(os.devnull)
+
+
+def _damaged(path):
+    path.write_text("model: [\n")
+
+
+@pytest.mark.parametrize("make", [_fifo, _folder, _device, _damaged])
+def test_a_record_that_cannot_be_read_is_one_warning(tmp_path, caplog, make):
+    (tmp_path / ".hydra").mkdir()
+    record = tmp_path / ".hydra" / "config.yaml"
+    make(record)
+    signal.alarm(20)  # a FIFO opened to read would wait for a writer forever
+    try:
+        with caplog.at_level(logging.WARNING):
+            check_in_its_run(tmp_path / "checkpoints" / "last.pt", STATE)
+            check_in_its_run(tmp_path / "checkpoints" / "best.pt", STATE)  # said once
+    finally:
+        signal.alarm(0)
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{record}: ") and "not compared with" in lines[0]
+
+
+def test_a_folder_without_a_record_is_not_warned_of(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        check_in_its_run(tmp_path / "checkpoints" / "last.pt", STATE)
+    assert not caplog.records
