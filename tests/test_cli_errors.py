@@ -1,6 +1,7 @@
 """Every entry point's mistakes read the same: ``error: ...`` alone on stderr, exit code 2."""
 
 import errno
+import json
 import subprocess
 
 import pytest
@@ -37,6 +38,8 @@ def test_a_single_run_that_fails_in_training_is_listed_failed(cli, tmp_path):
     (row,) = read_sweep(tmp_path)
     assert row["status"] == "failed"
     assert row["error"].startswith("NonFiniteError: non-finite loss at step ")
+    # no figures before it: a metrics.json written later is of a run after this failure
+    assert json.loads((tmp_path / "nan" / "failed.json").read_text())["metrics_sha256"] is None
     # a folder of single runs is not titled a sweep (Hydra's multirun.yaml marks one)
     assert summarize(tmp_path).startswith(f"# Summary of runs: {tmp_path}\n\n1 job: 1 failed")
 

@@ -23,7 +23,7 @@ from aegan.engine.interrupt import TrainingInterrupted
 from aegan.errors import USER_ERRORS, NonFiniteError
 from aegan.files import atomic_write_bytes, write_json
 from aegan.sweep_end import note_not_run
-from aegan.sweep_not_run import forget_not_run
+from aegan.sweep_not_run import METRICS_THEN, forget_not_run, result_hash
 from aegan.sweep_reader import is_grid
 
 log = logging.getLogger("aegan.train")
@@ -107,6 +107,8 @@ def write_failure(err: Exception) -> bool:
         "type": type(err).__name__,
         "overrides": list(hydra_cfg.overrides.task),
         "traceback": traceback.format_exc(),
+        # the figures this failure follows: a metrics.json changed since is of a later run
+        METRICS_THEN: result_hash(Path(hydra_cfg.runtime.output_dir) / "metrics.json"),
     }
     path = Path(hydra_cfg.runtime.output_dir) / "failed.json"
     try:

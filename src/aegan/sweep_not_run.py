@@ -23,20 +23,22 @@ log = logging.getLogger("aegan.sweep")
 NOT_RUN = ".not_run"
 RESULT_FILES = ("metrics.json", "failed.json", "stopped.json", EVALUATING)
 MAX_RECORDS = 10_000
+METRICS_THEN = "metrics_sha256"  # failed.json's: metrics.json as the job failed, or None
 
 
 def results_found(job_dir: Path) -> dict[str, str | None]:
     """``{name: sha256 of its bytes}`` of ``job_dir``'s result files; None for one absent,
-    ``"unreadable"`` for one that is no regular file within its size (never opened to wait:
-    ``read_limited`` opens without blocking and reads regular files only)."""
-    found: dict[str, str | None] = {}
-    for name in RESULT_FILES:
-        path = job_dir / name
-        try:
-            found[name] = hashlib.sha256(read_limited(path, MAX_RESULT_BYTES)).hexdigest()
-        except OSError:
-            found[name] = "unreadable" if os.path.lexists(path) else None
-    return found
+    ``"unreadable"`` for one that is no regular file within its size."""
+    return {name: result_hash(job_dir / name) for name in RESULT_FILES}
+
+
+def result_hash(path: Path) -> str | None:
+    """The sha256 of the result file ``path``; None where there is none, ``"unreadable"``
+    where it is no regular file within its size (``read_limited`` never waits on one)."""
+    try:
+        return hashlib.sha256(read_limited(path, MAX_RESULT_BYTES)).hexdigest()
+    except OSError:
+        return "unreadable" if os.path.lexists(path) else None
 
 
 def not_run_records(root: Path, *, quiet: bool = False) -> list[tuple[Path, dict]]:

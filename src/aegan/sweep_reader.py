@@ -21,7 +21,7 @@ from aegan.errors import FolderNotFoundError
 from aegan.files import below, given_path, natural_key, write_json
 from aegan.overrides import override_key
 from aegan.readback import read_json, read_plain_yaml
-from aegan.sweep_not_run import mark_not_run
+from aegan.sweep_not_run import METRICS_THEN, mark_not_run, result_hash
 
 log = logging.getLogger("aegan.sweep")
 
@@ -178,7 +178,7 @@ def read_sweep(path: str | Path) -> list[dict]:
                 row["error"] = f"{stopped.get('phase', 'training')}: {stopped.get('message', '')}"
                 if stopped.get("phase") == "evaluation" and metrics_file.exists():
                     _with_metrics(row, metrics_file)  # training's, written before it
-            elif metrics_file.exists() and not _newer(failed_file, metrics_file):
+            elif metrics_file.exists() and not _failed_since(failed_file, metrics_file):
                 row["status"] = "ok"
                 if (run_dir / EVALUATING).exists():  # training's figures, the rest never came
                     row["status"] = "unfinished"
@@ -220,10 +220,21 @@ def _with_overrides(row: dict) -> dict:
     return row
 
 
-def _newer(path: Path, than: Path) -> bool:
-    """``path`` exists and was written after ``than``: a job that failed after its results
-    were written (a sweep continued with settings its jobs refused) failed this time."""
+def _failed_since(failed_file: Path, metrics_file: Path) -> bool:
+    """``failed_file`` exists and was written after ``metrics_file``: a job that failed
+    after its results were written (a sweep continued with settings its jobs refused, a
+    final evaluation that raised) failed this time. Told by the hash of metrics.json that
+    failed.json holds, not by times, which a copied folder or a coarse clock gives anew;
+    one without it (or damaged: read as the job's error, or not at all) by times."""
+    if not os.path.lexists(failed_file):
+        return False
     try:
-        return path.stat().st_mtime_ns > than.stat().st_mtime_ns
+        then = read_json(failed_file).get(METRICS_THEN, False)
+    except ValueError:
+        then = False
+    if then is not False:
+        return then == result_hash(metrics_file)
+    try:
+        return failed_file.stat().st_mtime_ns > metrics_file.stat().st_mtime_ns
     except OSError:
         return False
