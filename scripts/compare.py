@@ -69,6 +69,14 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
         ]  # fmt: skip
         print(" ".join(command), flush=True)
         code = subprocess.run(command).returncode
+        if code == 2 or not sweep.is_dir():  # refused before any job: its line is above
+            failures.append(f"error: {model}: its sweep was refused before any job (exit {code})")
+            try:  # the data's files (dispatch left them to the sweep): every model's too
+                check_job([*settings, f"seed={todo[0]}"])
+            except USER_ERRORS:
+                failures[-1] += "; the models after it were not trained"
+                break
+            continue
         jobs = (
             [r for r in read_sweep(sweep) if str(r.get("seed")) in todo] if sweep.is_dir() else []
         )
@@ -82,8 +90,6 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
                 + (f" ({first['error'][:200]})" if first["error"] else "")
                 + (f", see {where}" if where.is_file() else f", see {first['run_dir']}")
             )
-        elif not sweep.is_dir():  # refused before any job: its line is above
-            failures.append(f"error: {model}: its sweep was refused before any job (exit {code})")
         elif code != 0 or len(jobs) < len(todo):
             failures.append(f"error: {model}: training exited with code {code}, {sweep}")
     for line in failures:
@@ -284,9 +290,9 @@ def dispatch(args: argparse.Namespace, models: list[str]) -> None:
                 refuse(f"--out {args.out}: {args.out / model} is not a folder")
         seeds = ",".join(map(str, args.seeds))
         for model in models:  # each job's own check, once here: not once per model's sweep
-            try:
+            try:  # not the data's files: the first sweep's own check reads them for its jobs
                 check_job([*job_settings(model, args.epochs, args.overrides),
-                           f"seed={args.seeds[0]}"])  # fmt: skip
+                           f"seed={args.seeds[0]}"], read_data=False)  # fmt: skip
             except USER_ERRORS as err:
                 refuse(f"{model}: {err}; no model was trained")
         sys.exit(run(models, args.epochs, seeds, args.out, args.overrides))

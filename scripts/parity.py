@@ -114,9 +114,11 @@ def main() -> None:
                          f"{option}; give {option} instead")  # fmt: skip
     try:  # before the first sweep trains: the second would be refused only after it
         check_out_folder(args.out, "--out")
+        # not the data's files: the first sweep's own check reads them for its jobs, and a
+        # refusal there ends this script before any job
         for path in ("fast", "reference"):
             check_overrides([*spec["common"], *spec[path], f"trainer.epochs={epochs}",
-                             f"seed={args.seeds[0]}"])  # fmt: skip
+                             f"seed={args.seeds[0]}"], read_data=False)  # fmt: skip
     except USER_ERRORS as err:
         parser.error(str(err))
     results = {}

@@ -134,11 +134,14 @@ def check_all_set(cfg: DictConfig) -> None:
         raise ConfigError(unset_message(unset[0]))
 
 
-def validate_config(cfg: DictConfig, *, entry: str = "train", in_job: bool = True) -> None:
+def validate_config(
+    cfg: DictConfig, *, entry: str = "train", in_job: bool = True, read_data: bool = True
+) -> None:
     """Raise ``ConfigError`` for the first setting that cannot work, before any work;
     ``entry``: the config it was composed from (``train``, ``bench``). ``in_job=False``: a
     config checked before Hydra runs it (``aegan.sweep_jobs``), whose folder Hydra has not
-    chosen yet and whose warnings its job gives."""
+    chosen yet and whose warnings its job gives. ``read_data=False``: the data files are
+    left to the process that trains on them, which reads them before its first job."""
     for group in GROUPS:
         if group not in cfg:  # deleted on the command line: ~model
             options = sorted(path.stem for path in (Path(CONF_DIR) / group).glob("*.yaml"))
@@ -195,7 +198,7 @@ def validate_config(cfg: DictConfig, *, entry: str = "train", in_job: bool = Tru
     sizes = check_evaluation(cfg.evaluate, task, cfg.data) or sizes_of(cfg.data)
     check_generator_steps(task, trainer.epochs * _steps_per_epoch(cfg.data, sizes.train))
     # last, as it may take minutes: a damaged file refused before the run's folder is made
-    trained = read_ahead(cfg.data, cfg.paths.data_dir)
+    trained = read_ahead(cfg.data, cfg.paths.data_dir) if read_data else None
     if trained is not None and cfg.data.root:  # it may hold fewer images than the named set
         check_shards(cfg.data.batch_size, world_size(), trained, f" in data.root={cfg.data.root}")
     if in_job and entry == "train" and HydraConfig.initialized():  # the command line's own
