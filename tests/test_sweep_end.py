@@ -51,6 +51,7 @@ def test_jobs_refused_in_their_trained_folders_end_the_sweep_with_exit_1(
     # the next sweep is not told of this one's, and the summary lists its jobs ok again
     assert cli(*sweep, "trainer.resume=auto").returncode == 0
     assert "2 jobs: 2 ok" in cli("aegan.summarize", str(sweep_dir)).stdout
+    assert not list((sweep_dir / ".not_run").iterdir())  # each job took its folder again
 
 
 def test_an_earlier_sweeps_failed_job_is_not_this_sweeps(cli, tmp_path):
