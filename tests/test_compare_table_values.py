@@ -357,3 +357,15 @@ def test_a_run_evaluated_with_model_overrides_or_a_file_for_a_model_is_named(cli
         f"warning: {out}/vae: not a folder; vae is left out of the table",
     ]
     assert rows["autoencoder"][1] == "2", rows["autoencoder"]  # where the images are: kept
+
+
+def test_a_link_to_nothing_in_a_models_place_is_named(cli, tmp_path):
+    """A moved folder's link was skipped without a word, as if the model was never run."""
+    out = tmp_path / "compare"
+    job(out, 0)
+    (out / "vae").symlink_to(tmp_path / "moved")
+    shown, _ = table(cli, out)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stderr.splitlines() == [
+        f"warning: {out}/vae: not a folder; vae is left out of the table"
+    ]

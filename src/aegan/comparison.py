@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
 from collections import Counter
@@ -95,7 +96,8 @@ def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[
     runs = {}
     for model in models:
         if not (out / model).is_dir():
-            if (out / model).exists():  # a file where compare.py run keeps a model's runs
+            # a file where compare.py run keeps a model's runs, or a link to nothing
+            if os.path.lexists(out / model):
                 warn(f"{out / model}: not a folder; {model} is left out of the table")
             continue
         runs[model] = []
