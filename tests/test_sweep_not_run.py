@@ -73,6 +73,21 @@ def test_a_run_taking_the_folder_removes_the_record_naming_it(tmp_path):
     forget_not_run(tmp_path / "elsewhere")  # a run outside any sweep: nothing to remove
 
 
+def test_only_records_as_a_sweep_writes_them_are_removed(tmp_path):
+    """A user's file that looks like one, or one in a linked folder, is not a record."""
+    root = passed_over(tmp_path / "sweep")
+    (root / NOT_RUN / "1.json").write_text(json.dumps({"job": "1", "error": "mine"}))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "0.json").write_text(json.dumps({"sweep": None, "job": "0", "error": "mine"}))
+    linked = tmp_path / "linked"
+    (linked / "0").mkdir(parents=True)
+    (linked / NOT_RUN).symlink_to(mine)
+    forget_not_run(root / "1")
+    forget_not_run(linked / "0")
+    assert (root / NOT_RUN / "1.json").exists() and (mine / "0.json").exists()
+
+
 def test_a_record_from_before_the_hashes_is_read_by_times(tmp_path):
     root = passed_over(tmp_path / "sweep")
     record = root / NOT_RUN / "1.json"

@@ -87,14 +87,15 @@ def mark_not_run(root: Path, rows: list[dict]) -> None:
 
 def forget_not_run(run_dir: Path) -> None:
     """A run takes ``run_dir``: the records of the sweep folders above it that name it as
-    passed over are no longer true, and go (a warning names one that cannot)."""
+    passed over are no longer true, and go (a warning names one that cannot). Only files as
+    ``note_not_run`` writes them, in a folder of their own, not a link to one elsewhere."""
     run_dir = run_dir.absolute()
     for folder in run_dir.parents:
-        if not (folder / NOT_RUN).is_dir():
+        if not (folder / NOT_RUN).is_dir() or (folder / NOT_RUN).is_symlink():
             continue
         job = os.path.relpath(run_dir, folder)
         for path, record in not_run_records(folder, quiet=True):
-            if record["job"] != job:
+            if record["job"] != job or "sweep" not in record or path.is_symlink():
                 continue
             try:
                 path.unlink()
