@@ -158,7 +158,8 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
     folder exists. An empty path would silently mean the current folder, and null "None"."""
     if value is None and allow_none:
         return False
-    source = set_by(value)
+    # a key that is itself an aegan variable (a notebook's AEGAN_LOG_DIR) is named already
+    source = "" if key.startswith("AEGAN_") else set_by(value)
     allowed = f"a folder path{' or null' if allow_none else ''}"
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{key}={value!r}{source} is not allowed: it must be {allowed}")

@@ -1,0 +1,124 @@
+"""What the notebooks in notebooks/ share: the checkout they run in, their parameters checked
+and converted, a run composed as ``python -m aegan.train`` composes it, and an image grid.
+
+A notebook's ``parameters`` cell holds the raw values (environment variables, or papermill's);
+the cell after it passes each through a ``checked_*`` function here, which raises a one-line
+``ConfigError`` naming the variable, its value and what is allowed: a mistyped value stops the
+notebook there, not minutes later in a frame of the trainer naming another setting.
+
+At the top of the import graph, beside the entry points: nothing in aegan imports it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+import aegan.config  # noqa: F401  registers the config schema that compose needs
+from aegan.engine.device import resolve_device
+from aegan.errors import ConfigError
+from aegan.files import check_folder, given_path
+
+# what a switch (AEGAN_NOTEBOOK_QUICK) may be set to, in any case
+SWITCH_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+def find_repo_root(start: Path | None = None) -> Path:
+    """The first folder at or above ``start`` (the current one) holding pyproject.toml and
+    conf/: the kernel usually starts in notebooks/."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "conf").is_dir():
+            return folder
+    raise FileNotFoundError(f"no aegan checkout (pyproject.toml and conf/) at or above {start}")
+
+
+def checked_switch(key: str, value: Any) -> bool:
+    """``value`` as on or off: 1/0, true/false, yes/no in any case, or a bool (papermill's
+    ``-p QUICK True``). Anything else is refused, where it would silently have meant off."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):  # papermill -p QUICK 1
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in SWITCH_WORDS:
+        return SWITCH_WORDS[value.strip().lower()]
+    raise ConfigError(
+        f"{key}={value!r:.80} is not allowed: it must be 1 or 0, true or false, yes or no"
+    )
+
+
+def checked_device(key: str, value: Any) -> str:
+    """``value`` if ``trainer.device`` allows it (auto, cpu, cuda, cuda:N, with CUDA here for
+    the last two), checked by the trainer's own check but naming ``key``."""
+    resolve_device(value, key=key)
+    return value
+
+
+def checked_path(key: str, value: Any, repo: Path, allowed: str = "a path") -> Path | None:
+    """A run, a sweep or a checkpoint to read, resolved; None where not given. A relative one
+    is taken from ``repo``, as the README's commands give it, not from the kernel's folder.
+    What is there is for the reader (``aegan.load_run``, ``read_sweep``) to say."""
+    if value is None:
+        return None
+    path = given_path(key, value, allowed)  # blank, control characters
+    try:
+        path = path.expanduser()
+    except RuntimeError:  # pathlib's "Could not determine home directory."
+        home = path.parts[0]
+        raise ConfigError(
+            f"{key}={value!r} is not allowed: {home} names no home folder here"
+        ) from None
+    try:
+        return (path if path.is_absolute() else repo / path).resolve()
+    except (OSError, RuntimeError) as err:  # a symlink loop
+        raise ConfigError(
+            f"{key}={value!r} is not allowed: it cannot be resolved ({err})"
+        ) from None
+
+
+def checked_folder(key: str, value: Any, repo: Path) -> Path:
+    """``checked_path`` for a folder to write to or read from (new runs, data sets, a cache):
+    also refused where a file is at it or above it."""
+    path = checked_path(key, value, repo, "a folder path")
+    if path is None:
+        raise ConfigError(f"{key}=None is not allowed: it must be a folder path")
+    check_folder(key, str(path))
+    return path
+
+
+def compose_run(
+    overrides: list[str], name: str, *, repo: Path, log_dir: Path, data_dir: Path
+) -> DictConfig:
+    """repo's conf/train.yaml with ``overrides``, as ``python -m aegan.train`` would compose
+    it, writing to LOG_DIR/notebooks/NAME_DATE_TIME."""
+    with initialize_config_dir(config_dir=str(repo / "conf"), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides)
+    with open_dict(cfg):  # what Hydra sets on the command line
+        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        cfg.paths.log_dir = str(log_dir)
+        cfg.paths.output_dir = str(log_dir / "notebooks" / f"{name}_{stamp}")
+        cfg.paths.data_dir = str(data_dir)
+    return cfg
+
+
+def show_images(images: torch.Tensor, *, nrow: int, ax=None, title: str = "", scale: float = 0.9):
+    """uint8 or [0, 1] images (N, C, H, W) as one grid of ``nrow`` columns."""
+    # here, not above: matplotlib is the notebooks' extra, and the sweep notebook draws no grid
+    import matplotlib.pyplot as plt
+    from torchvision.utils import make_grid
+
+    images = images.detach().cpu()
+    images = images.float() / 255 if images.dtype == torch.uint8 else images.clamp(0, 1)
+    grid = make_grid(images, nrow=nrow, padding=2, pad_value=1.0)  # (3, H', W')
+    if ax is None:
+        rows = -(-len(images) // nrow)
+        ax = plt.figure(figsize=(nrow * scale, rows * scale + 0.4)).gca()
+    ax.imshow(grid.permute(1, 2, 0).numpy())
+    ax.set_axis_off()
+    ax.set_title(title)
+    return ax

@@ -1,0 +1,142 @@
+"""The notebooks' shared setup (``aegan.notebook``): each parameter a notebook reads from the
+environment is checked before any work, and a wrong one is one ``ConfigError`` line naming
+the variable, its value and what is allowed; a right one means what it meant before."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from aegan import notebook
+from aegan.errors import ConfigError
+from conftest import REPO
+
+SRC = Path(notebook.__file__).resolve().parent
+
+
+@pytest.mark.parametrize(
+    ("value", "on"),
+    [("1", True), ("0", False), ("true", True), ("False", False), ("YES", True), (" no ", False),
+     (True, True), (False, False), (1, True), (0, False)],
+)  # fmt: skip
+def test_a_switch_takes_the_usual_words_in_any_case(value, on):
+    assert notebook.checked_switch("AEGAN_NOTEBOOK_QUICK", value) is on
+
+
+@pytest.mark.parametrize("value", ["on", "2", "", "quick", 2, None])
+def test_any_other_switch_is_refused_not_read_as_off(value):
+    with pytest.raises(ConfigError) as raised:
+        notebook.checked_switch("AEGAN_NOTEBOOK_QUICK", value)
+    assert str(raised.value).startswith("AEGAN_NOTEBOOK_QUICK=")
+    assert str(raised.value).endswith("is not allowed: it must be 1 or 0, true or false, yes or no")
+
+
+@pytest.mark.parametrize("value", ["cpu", "auto"])
+def test_a_device_the_trainer_takes_is_kept(value):
+    assert notebook.checked_device("AEGAN_DEVICE", value) == value
+
+
+def test_a_device_the_trainer_refuses_names_the_variable():
+    with pytest.raises(ConfigError) as raised:
+        notebook.checked_device("AEGAN_DEVICE", "tpu")
+    assert str(raised.value) == (
+        "AEGAN_DEVICE='tpu' is not allowed; choose one of: auto, cpu, cuda, cuda:N"
+    )
+
+
+def test_cuda_where_there_is_none_names_the_variable(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"^AEGAN_DEVICE=cuda but CUDA is not available here"):
+        notebook.checked_device("AEGAN_DEVICE", "cuda")
+
+
+def test_a_relative_folder_is_taken_from_the_checkout(tmp_path):
+    assert notebook.checked_folder("AEGAN_LOG_DIR", "logs", tmp_path) == tmp_path.resolve() / "logs"
+    assert notebook.checked_path("AEGAN_RUN_DIR", "a/../b", tmp_path) == tmp_path.resolve() / "b"
+    assert notebook.checked_path("AEGAN_RUN_DIR", None, tmp_path) is None
+
+
+def test_a_home_folder_is_expanded(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert notebook.checked_folder("AEGAN_CACHE_DIR", "~/cache", REPO) == tmp_path / "cache"
+
+
+@pytest.mark.parametrize("check", [notebook.checked_folder, notebook.checked_path])
+def test_a_home_of_no_user_names_the_variable(check):
+    with pytest.raises(ConfigError) as raised:
+        check("AEGAN_LOG_DIR", "~no-such-user-aegan/x", REPO)
+    assert str(raised.value) == (
+        "AEGAN_LOG_DIR='~no-such-user-aegan/x' is not allowed: ~no-such-user-aegan names no "
+        "home folder here"
+    )
+
+
+@pytest.mark.parametrize("check", [notebook.checked_folder, notebook.checked_path])
+@pytest.mark.parametrize("value", ["logs\n", "a\tb", "  "])
+def test_control_characters_or_nothing_name_the_variable(check, value):
+    with pytest.raises(
+        ConfigError, match=r"^AEGAN_DATA_DIR=.* is not allowed: it must be a"
+    ) as raised:
+        check("AEGAN_DATA_DIR", value, REPO)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_file_where_the_folder_would_be_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "logs").write_text("")
+    monkeypatch.setenv("AEGAN_LOG_DIR", str(tmp_path / "logs"))  # named once, not twice
+    with pytest.raises(ConfigError) as raised:
+        notebook.checked_folder("AEGAN_LOG_DIR", str(tmp_path / "logs"), tmp_path)
+    assert str(raised.value) == (
+        f"AEGAN_LOG_DIR={tmp_path / 'logs'} is not allowed: it is a file, not a folder"
+    )
+    with pytest.raises(ConfigError, match=f"{tmp_path / 'logs'} is a file, not a folder$"):
+        notebook.checked_folder("AEGAN_LOG_DIR", "logs/new", tmp_path)
+
+
+def test_a_run_path_may_be_a_file_or_nothing_yet(tmp_path):
+    """What a run path holds is for ``load_run`` to say, in its own line."""
+    (tmp_path / "last.pt").write_bytes(b"")
+    assert notebook.checked_path("AEGAN_RUN_DIR", "last.pt", tmp_path) == tmp_path / "last.pt"
+    assert notebook.checked_path("AEGAN_RUN_DIR", "none", tmp_path) == tmp_path / "none"
+
+
+def test_the_checkout_is_found_from_below_it():
+    assert notebook.find_repo_root(REPO / "notebooks") == REPO
+
+
+def test_outside_a_checkout_there_is_none(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no aegan checkout"):
+        notebook.find_repo_root(tmp_path)
+
+
+def test_a_run_is_composed_into_the_log_dir(tmp_path):
+    cfg = notebook.compose_run(["trainer.epochs=1"], "ae", repo=REPO, log_dir=tmp_path / "logs",
+                               data_dir=tmp_path / "data")  # fmt: skip
+    assert cfg.trainer.epochs == 1
+    assert cfg.paths.data_dir == str(tmp_path / "data")
+    output = Path(cfg.paths.output_dir)
+    assert output.parent == tmp_path / "logs" / "notebooks" and output.name.startswith("ae_")
+
+
+def test_images_are_shown_as_one_grid():
+    pytest.importorskip("matplotlib", reason="pip install -e '.[notebooks]'")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = notebook.show_images(torch.zeros(6, 1, 28, 28, dtype=torch.uint8), nrow=3, title="t")
+    assert ax.get_title() == "t" and ax.get_images()[0].get_array().shape == (62, 92, 3)
+
+
+def test_nothing_in_the_package_imports_it():
+    """It sits above the entry points: the imports point one way."""
+    importing = [
+        path.relative_to(SRC)
+        for path in SRC.rglob("*.py")
+        if path.name != "notebook.py"
+        and re.search(r"^\s*(from aegan import .*\bnotebook\b|(from|import) aegan\.notebook\b)",
+                      path.read_text(), re.MULTILINE)
+    ]  # fmt: skip
+    assert importing == []
