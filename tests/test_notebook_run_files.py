@@ -65,7 +65,10 @@ def test_the_gan_notebook_leaves_out_a_fifo_in_an_event_files_place(tmp_path, mo
     logger.close()
     fifo = run_dir / "tb" / "events.out.tfevents.9999999999.host.1.0"  # read after the real one
     os.mkfifo(fifo)
-    stub = f"from types import SimpleNamespace\nrun = SimpleNamespace(path=Path({str(run_dir)!r}))"
+    stub = (  # its own imports: the notebook's setup cell need not import pathlib
+        "from pathlib import Path\nfrom types import SimpleNamespace\n"
+        f"run = SimpleNamespace(path=Path({str(run_dir)!r}))"
+    )
     try:
         cells = run_cells("gan", [stub, lambda source: 'run.path / "tb"' in source],
                           monkeypatch, {})  # fmt: skip
