@@ -23,7 +23,7 @@ from aegan.metrics import (
     predict_classes,
     recipe_hash,
 )
-from conftest import REPO
+from conftest import REPO, Touch
 
 DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -117,16 +117,6 @@ def test_classifier_cache_reloads_without_training(trained, fashion, monkeypatch
     )
     x = fashion["test_x"][:50]
     assert torch.allclose(extract_features(reloaded, x), extract_features(model, x))
-
-
-class Touch:
-    """Pickled, a call of ``Path.touch``: what a full pickle load would run."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return Path.touch, (self.path,)
 
 
 def _damaged_caches(path: Path, state: dict) -> dict:

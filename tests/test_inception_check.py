@@ -14,6 +14,7 @@ import aegan.metrics.inception as inception
 from aegan.config import compose_config, validate_config
 from aegan.errors import ConfigError
 from aegan.metrics.inception import FC_SHAPE, check_weights, weights_only_loads
+from conftest import Touch
 
 find_spec = importlib.util.find_spec
 
@@ -44,7 +45,11 @@ def test_inception_without_torch_fidelity_is_refused_saying_what_to_install(monk
 
 
 def test_the_weights_setting_exists_in_training_and_names_a_file(monkeypatch, tmp_path):
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: True)
+    installed = find_spec("torch")  # the packages as if installed, every other import as it is
+    monkeypatch.setattr(
+        importlib.util, "find_spec",
+        lambda name, *a: installed if name in inception.PACKAGES else find_spec(name, *a),
+    )  # fmt: skip
     assert refusal("evaluate.metrics=[inception]", "evaluate.inception_weights=/no/w.pth") == (
         "evaluate.inception_weights='/no/w.pth' is not allowed: it must be a weights file "
         "that exists, or null to download them"
@@ -58,16 +63,6 @@ def test_the_weights_setting_exists_in_training_and_names_a_file(monkeypatch, tm
 def inception_like() -> dict[str, torch.Tensor]:
     """A state dict with Inception's last layer (a few bytes: one value, expanded)."""
     return {"fc.weight": torch.zeros(1).expand(*FC_SHAPE), "fc.bias": torch.zeros(FC_SHAPE[0])}
-
-
-class Touch:
-    """Pickled, a call of ``Path.touch``: what full pickle runs on load, weights-only not."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return Path.touch, (self.path,)
 
 
 def _hostile_weights(path: Path, marker: Path) -> dict:
