@@ -22,6 +22,7 @@ from aegan.files import below, given_path, natural_key, write_json
 from aegan.overrides import override_key
 from aegan.readback import read_json, read_plain_yaml
 from aegan.sweep_not_run import METRICS_THEN, mark_not_run, result_hash
+from aegan.sweep_walk import job_folders
 
 log = logging.getLogger("aegan.sweep")
 
@@ -156,9 +157,8 @@ def read_sweep(path: str | Path) -> list[dict]:
     if what is not None:
         raise FolderNotFoundError(f"{root} {what}: a sweep's folder holds one folder per job")
     rows = []
-    override_files = sorted(root.glob("**/.hydra/overrides.yaml"), key=natural_key)
-    for override_file in override_files:
-        run_dir = override_file.parent.parent
+    for run_dir in job_folders(root):
+        override_file = run_dir / ".hydra" / "overrides.yaml"
         row: dict = {
             "job": str(run_dir.relative_to(root)),
             "status": "unfinished",
