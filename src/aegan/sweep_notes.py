@@ -1,0 +1,107 @@
+"""The notes above a sweep's table (``aegan.summarize``): what a reader of its figures must
+know that the table cannot show, each in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aegan.engine.run_metrics import figure_changing
+from aegan.readback import read_plain_yaml
+from aegan.tables import cell, printable
+
+# what sets the scale of a job's sample metrics (gen/*): the sample count, and the domain
+# classifier, trained on the job's own training images (data.subset, data.val_size)
+SAMPLE_PROTOCOL = ("gen/samples", "classifier/test_accuracy")
+MAX_OPTUNA_PARAMS = 50  # shown on the "optuna best" line
+
+
+def sweep_notes(root: Path, rows: list[dict]) -> list[str]:
+    """The note lines for the sweep in ``root`` whose jobs are ``rows``, in order."""
+    notes = [_protocol_line(rows), _overrides_line(rows), _weights_line(rows), _not_run_line(rows)]
+    return [note for note in [*notes, _optuna_line(root / "optimization_results.yaml")] if note]
+
+
+def _protocol_line(rows: list[dict]) -> str | None:
+    """A note when the jobs' gen/* figures were measured on different scales."""
+    differ = {}
+    for key in SAMPLE_PROTOCOL:
+        seen = sorted({row[key] for row in rows if isinstance(row.get(key), (int, float))})
+        if len(seen) > 1:
+            differ[key] = f"{cell(key)} {cell(seen[0])} to {cell(seen[-1])}"
+    if not differ:
+        return None
+    return (
+        "note: gen/* differ in scale between jobs (" + ", ".join(differ.values()) + "): FD "
+        "and KID move with the sample count, and the classifier whose features they compare is "
+        "trained on each job's own training images (data.subset); compare gen/* between jobs "
+        "that agree in these"
+    )
+
+
+def _overrides_line(rows: list[dict]) -> str | None:
+    """A note naming the jobs whose figures ``aegan.evaluate overrides=[...]`` made: those
+    are of another model than the job trained (its metrics.json's ``eval/overrides``)."""
+    jobs = [row["job"] for row in rows if figure_changing(row.get("eval/overrides"))]
+    if not jobs:
+        return None
+    return (
+        f"note: the figures of job {', '.join(map(cell, jobs))} are of the model with the "
+        "overrides of a later evaluation (eval/overrides in summary.csv), not as it trained"
+    )
+
+
+def _weights_line(rows: list[dict]) -> str | None:
+    """A note naming the jobs whose evaluation measured other weights than training ended
+    with (``aegan.evaluate checkpoint=best``): their figures are of an earlier step."""
+    jobs = [row["job"] for row in rows
+            if isinstance(row.get("eval/step"), (int, float))
+            and isinstance(row.get("train/steps"), (int, float))
+            and row["eval/step"] != row["train/steps"]]  # fmt: skip
+    if not jobs:
+        return None
+    return (
+        f"note: the figures of job {', '.join(map(cell, jobs))} are of the weights of an "
+        "earlier step (eval/step in summary.csv) than training ended at (train/steps)"
+    )
+
+
+def _not_run_line(rows: list[dict]) -> str | None:
+    """A note naming the jobs that the last sweep of them did not run: the figures in their
+    rows are of the run their folder held before."""
+    jobs = [row["job"] for row in rows if row["status"] == "not run"]
+    if not jobs:
+        return None
+    return (
+        f"note: job {', '.join(map(cell, jobs))} did not run when last swept (why: the file "
+        "its error names); its figures are of the run its folder held before"
+    )
+
+
+def _optuna_line(path: Path) -> str | None:
+    """The ``optuna best`` line from the Optuna sweeper's ``optimization_results.yaml`` (``name``,
+    ``best_params``: key -> value, ``best_value``: a number), or one line saying why not."""
+    if not path.exists():
+        return None
+    try:
+        best = read_plain_yaml(path, max_depth=2)
+    except ValueError as err:
+        return f"optuna best: not shown: {printable(str(err))}"
+    best = best if isinstance(best, dict) else {}
+    value, params = best.get("best_value"), best.get("best_params")
+    scalars = (str, int, float, bool, type(None))
+    try:  # a bool is no value; an int beyond a float cannot be formatted as one
+        number = None if isinstance(value, bool) else f"{value:.5g}"
+    except (TypeError, ValueError, OverflowError):
+        number = None
+    if (
+        number is None
+        or not isinstance(params, dict)
+        or not all(isinstance(k, str) and isinstance(v, scalars) for k, v in params.items())
+    ):
+        return (
+            f"optuna best: not shown: {printable(str(path))} is not the sweeper's name, "
+            "best_params (key: value) and best_value (a number)"
+        )
+    shown = [f"{cell(k)}={cell(v)}" for k, v in list(params.items())[:MAX_OPTUNA_PARAMS]]
+    more = f" and {len(params) - len(shown)} more" if len(params) > len(shown) else ""
+    return f"optuna best: {number} with " + ", ".join(shown) + more
