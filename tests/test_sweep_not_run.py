@@ -96,3 +96,36 @@ def test_a_record_from_before_the_hashes_is_read_by_times(tmp_path):
     assert statuses(root)["1"] == "not run"
     os.utime(root / "1" / "metrics.json", ns=(3 * 10**18, 3 * 10**18))
     assert statuses(root)["1"] == "ok"
+
+
+def test_two_sweeps_passing_over_other_folders_as_the_same_job_number_keep_both(tmp_path):
+    """``hydra.sweep.subdir=lr${model.optimizer.lr}``: a sweep of lr=0.1,0.01 passes job 1
+    (lr0.01) over, a later one of lr=0.01,0.1 its job 1 (lr0.1). Named by the number, the
+    second record replaced the first, and lr0.01 read as run by the last sweep of it."""
+    root = tmp_path / "sweep"
+    for folder in ("lr0.1", "lr0.01", "a/b"):
+        (root / folder / ".hydra").mkdir(parents=True)
+        (root / folder / ".hydra" / "overrides.yaml").write_text("- model.optimizer.lr=1\n")
+        (root / folder / "metrics.json").write_text(json.dumps({"val/best_objective": 0.5}))
+    note_not_run(root, root / "lr0.01", 1, "another process trains there")
+    note_not_run(root, root / "lr0.1", 1, "the data's files changed since")
+    note_not_run(root, root / "a" / "b", 1, "nested")
+    assert statuses(root) == {"a/b": "not run", "lr0.01": "not run", "lr0.1": "not run"}
+    rows = {row["job"]: row["error"] for row in read_sweep(root)}
+    assert rows["lr0.01"] == ".not_run/lr0.01.json: another process trains there"
+    assert rows["a/b"] == ".not_run/a%2Fb.json: nested"
+    forget_not_run(root / "lr0.1")  # the run that takes lr0.1 removes its record alone
+    assert statuses(root) == {"a/b": "not run", "lr0.01": "not run", "lr0.1": "ok"}
+
+
+def test_a_record_of_a_long_folder_name_is_one_file(tmp_path):
+    root = tmp_path / "sweep"
+    long_name = "model.latent_dim=8," + "x" * 200 + "/seed=1"  # a nested subdir
+    (root / long_name / ".hydra").mkdir(parents=True)
+    (root / long_name / ".hydra" / "overrides.yaml").write_text("- model.latent_dim=8\n")
+    (root / long_name / "metrics.json").write_text(json.dumps({"val/best_objective": 0.5}))
+    note_not_run(root, root / long_name, 0, "another process trains there")
+    (record,) = (root / NOT_RUN).iterdir()
+    assert len(record.name) <= 205 and record.name.startswith("model.latent_dim=8,xxx")
+    assert json.loads(record.read_text())["job"] == long_name
+    assert statuses(root) == {long_name: "not run"}

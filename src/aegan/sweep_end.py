@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 from aegan.files import write_json
-from aegan.sweep_not_run import NOT_RUN, not_run_records, results_found
+from aegan.sweep_not_run import NOT_RUN, not_run_records, record_name, results_found
 from aegan.sweep_reader import read_sweep
 
 log = logging.getLogger("aegan.sweep")
@@ -51,12 +51,13 @@ def end_line(folder: Path | None = None) -> str | None:
 
 def note_not_run(sweep_dir: Path, job_dir: Path, num: object, error: str) -> None:
     """Job ``num`` did not run in ``job_dir``, a folder it may not write: said in the sweep's
-    ``.not_run/NUM.json`` for the sweep's end to count."""
+    ``.not_run/FOLDER.json`` (``record_name``) for the sweep's end to count."""
+    job = os.path.relpath(job_dir, sweep_dir)
     # what its folder's results were: the job is passed over while they are still so
-    record = {"sweep": os.environ.get(SWEEP_ENV), "job": os.path.relpath(job_dir, sweep_dir),
-              "error": error, "found": results_found(job_dir)}  # fmt: skip
+    record = {"sweep": os.environ.get(SWEEP_ENV), "job": job, "error": error,
+              "found": results_found(job_dir)}  # fmt: skip
     try:
-        write_json(sweep_dir / NOT_RUN / f"{num}.json", record)
+        write_json(sweep_dir / NOT_RUN / record_name(job), record)
     except OSError as err:
         log.warning("%s cannot be written (%s): the sweep's end may count job %s as one with "
                     "results", sweep_dir / NOT_RUN, err.strerror or err, num)  # fmt: skip

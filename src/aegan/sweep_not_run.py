@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 from aegan.engine.run_metrics import EVALUATING
 from aegan.files import natural_key
@@ -23,6 +24,7 @@ log = logging.getLogger("aegan.sweep")
 NOT_RUN = ".not_run"
 RESULT_FILES = ("metrics.json", "failed.json", "stopped.json", EVALUATING)
 MAX_RECORDS = 10_000
+MAX_NAME = 200  # characters of a record's file name, under the 255 most file systems take
 METRICS_THEN = "metrics_sha256"  # failed.json's: metrics.json as the job failed, or None
 
 
@@ -39,6 +41,17 @@ def result_hash(path: Path) -> str | None:
         return hashlib.sha256(read_limited(path, MAX_RESULT_BYTES)).hexdigest()
     except OSError:
         return "unreadable" if os.path.lexists(path) else None
+
+
+def record_name(job: str) -> str:
+    """The file of the record of job folder ``job`` (relative to the sweep's): named by the
+    folder, not the job's number (``3.json``, ``lr0.01.json``, ``a%2Fb.json``), which two
+    sweeps into one folder give to different folders: the second's record replaced the
+    first's, and that folder read as run. A long name ends in a digest of the whole."""
+    name = quote(job, safe="=,+@")
+    if len(name) > MAX_NAME:
+        name = f"{name[: MAX_NAME - 17]}-{hashlib.sha256(job.encode()).hexdigest()[:16]}"
+    return f"{name}.json"
 
 
 def not_run_records(root: Path, *, quiet: bool = False) -> list[tuple[Path, dict]]:
