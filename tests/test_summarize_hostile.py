@@ -142,6 +142,20 @@ def test_optuna_results_are_read_strictly_and_shown_in_one_bounded_line(
     assert len(text) < 5000
 
 
+def test_the_optuna_best_line_names_its_job_or_says_it_is_in_another_folder(tmp_path, capsys):
+    """A study in hydra.sweeper.storage gone on with in a new folder numbers its jobs from
+    0 again; its best trial may be an earlier sweep's: the line read as this folder's."""
+    root = make_sweep(tmp_path / "sweep")  # job 1: model.latent_dim=3, objective 0.25
+    best = "name: optuna\nbest_params:\n  model.latent_dim: {}\nbest_value: {}\n"
+    (root / "optimization_results.yaml").write_text(best.format(3, 0.25))
+    assert "\noptuna best: 0.25 (job 1) with model.latent_dim=3\n" in summary(root, capsys)[1]
+    (root / "optimization_results.yaml").write_text(best.format(9, 0.125))
+    assert (
+        "\noptuna best: 0.125 with model.latent_dim=9; no job in this folder: a trial of an "
+        "earlier sweep of the study (hydra.sweeper.storage), in another folder\n"
+    ) in summary(root, capsys)[1]
+
+
 def test_file_keys_never_replace_a_rows_own_fields(tmp_path):
     root = make_sweep(tmp_path / "sweep")
     keys = ("job", "status", "error", "run_dir", "overrides")

@@ -19,6 +19,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from aegan.summarize import main as summarize_main
+from aegan.summarize import summarize
 from aegan.sweep_reader import read_sweep
 from conftest import CONF_DIR, REPO, TINY_AE
 
@@ -146,6 +147,11 @@ def test_optuna_study_in_a_database_goes_on_where_a_sweep_stopped(tmp_path):
     assert study.trials[0].params != study.trials[1].params  # another sampler seed: new draws
     best = OmegaConf.load(tmp_path / "second" / "sweep" / "optimization_results.yaml")
     assert best.best_value == pytest.approx(study.best_value)  # over both sweeps' trials
+    # the second folder's job 0 is the study's trial 1: the summary says where its best is
+    text = summarize(tmp_path / "second" / "sweep")
+    line = next(line for line in text.splitlines() if line.startswith("optuna best: "))
+    in_second = study.best_trial.number == 1
+    assert ("(job 0)" in line) == in_second and ("no job in this folder" in line) != in_second
 
 
 @pytest.mark.parametrize(

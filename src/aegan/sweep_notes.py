@@ -7,18 +7,21 @@ from pathlib import Path
 
 from aegan.engine.run_metrics import figure_changing
 from aegan.readback import read_plain_yaml
+from aegan.sweep_reader import override_column
 from aegan.tables import cell, printable
 
 # what sets the scale of a job's sample metrics (gen/*): the sample count, and the domain
 # classifier, trained on the job's own training images (data.subset, data.val_size)
 SAMPLE_PROTOCOL = ("gen/samples", "classifier/test_accuracy")
 MAX_OPTUNA_PARAMS = 50  # shown on the "optuna best" line
+OBJECTIVE = "val/best_objective"  # what a job returns to the sweeper (aegan.hydra_job)
 
 
 def sweep_notes(root: Path, rows: list[dict]) -> list[str]:
     """The note lines for the sweep in ``root`` whose jobs are ``rows``, in order."""
     notes = [_protocol_line(rows), _overrides_line(rows), _weights_line(rows), _not_run_line(rows)]
-    return [note for note in [*notes, _optuna_line(root / "optimization_results.yaml")] if note]
+    notes.append(_optuna_line(root / "optimization_results.yaml", rows))
+    return [note for note in notes if note]
 
 
 def _protocol_line(rows: list[dict]) -> str | None:
@@ -77,9 +80,12 @@ def _not_run_line(rows: list[dict]) -> str | None:
     )
 
 
-def _optuna_line(path: Path) -> str | None:
+def _optuna_line(path: Path, rows: list[dict]) -> str | None:
     """The ``optuna best`` line from the Optuna sweeper's ``optimization_results.yaml`` (``name``,
-    ``best_params``: key -> value, ``best_value``: a number), or one line saying why not."""
+    ``best_params``: key -> value, ``best_value``: a number), or one line saying why not. It
+    names the job of ``rows`` that is that trial: a study kept in ``hydra.sweeper.storage``
+    and gone on with in a new folder numbers its jobs from 0 again, and its best trial may be
+    one of an earlier sweep's, in another folder."""
     if not path.exists():
         return None
     try:
@@ -104,4 +110,11 @@ def _optuna_line(path: Path) -> str | None:
         )
     shown = [f"{cell(k)}={cell(v)}" for k, v in list(params.items())[:MAX_OPTUNA_PARAMS]]
     more = f" and {len(params) - len(shown)} more" if len(params) > len(shown) else ""
-    return f"optuna best: {number} with " + ", ".join(shown) + more
+    jobs = [row["job"] for row in rows if row.get(OBJECTIVE) == value and all(
+        row.get(override_column(k)) == v for k, v in params.items())]  # fmt: skip
+    line = f"optuna best: {number}{f' (job {cell(jobs[0])})' if jobs else ''} with "
+    line += ", ".join(shown) + more
+    if not jobs:
+        line += ("; no job in this folder: a trial of an earlier sweep of the study "
+                 "(hydra.sweeper.storage), in another folder")  # fmt: skip
+    return line
