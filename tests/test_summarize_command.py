@@ -5,6 +5,8 @@ summarised without writing into it. Damaged sweep folders: test_summarize_hostil
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from test_summarize_hostile import make_sweep
 
@@ -164,3 +166,26 @@ def test_a_trained_runs_folder_is_summarised_without_writing_into_it(tmp_path, c
     assert sorted(p.relative_to(run) for p in run.rglob("*")) == before
     assert summarize_main([str(run), "--out", str(tmp_path / "kept")]) == 0
     assert (tmp_path / "kept" / "summary.md").is_file()
+
+
+def test_jobs_are_ranked_best_first_by_the_objectives_own_direction(tmp_path, capsys):
+    """``--objective test/psnr`` sorted lowest first, under "lower is better": the worst
+    reconstruction at the top. A figure where higher is better is ranked highest first,
+    and ``--direction`` says which way when the user knows better."""
+    sweep = make_sweep(tmp_path / "sweep")  # val/best_objective 0, 0.25, 0.5
+    for job, psnr in (("0", 20.0), ("1", 25.0), ("2", 22.0)):
+        metrics = json.loads((sweep / job / "metrics.json").read_text())
+        (sweep / job / "metrics.json").write_text(json.dumps({**metrics, "test/psnr": psnr}))
+
+    def ranked(*args: str) -> tuple[list[str], str]:
+        assert summarize_main([str(sweep), *args]) == 0
+        text = capsys.readouterr().out
+        return [line.split("|")[1].strip() for line in text.splitlines()[7:10]], text
+
+    jobs, text = ranked("--objective", "test/psnr")
+    assert jobs == ["1", "2", "0"] and "sorted by test/psnr (higher is better)" in text
+    assert ranked("--objective", "test/psnr", "--direction", "minimize")[0] == ["0", "2", "1"]
+    jobs, text = ranked()  # the objective a job returns: lower is better
+    assert jobs == ["0", "1", "2"] and "sorted by val/best_objective (lower is better)" in text
+    assert summarize_main([str(sweep), "--direction", "up"]) == 2
+    assert "argument --direction: invalid choice: 'up'" in capsys.readouterr().err

@@ -2,7 +2,8 @@
 
 Reads each job's overrides (``.hydra/overrides.yaml``) and final metrics (``metrics.json``),
 error (``failed.json``) or stop (``stopped.json``: Ctrl-C/SIGTERM, resumable), prints one
-table sorted by the objective (lower is better, jobs without metrics last) and writes
+table sorted by the objective (best first: lowest, or highest for a figure where higher is
+better, ``--direction`` to choose; jobs without metrics last) and writes
 ``summary.csv`` and ``summary.md``. The jobs are read by ``aegan.sweep_reader.read_sweep``,
 which notebooks reuse: ``pandas.DataFrame(read_sweep(path))``.
 """
@@ -30,7 +31,23 @@ HIDDEN_PREFIXES = ("train/", "eval/", "classifier/")
 OUT_FOLDER = "a folder for summary.csv and summary.md"
 
 
-def _sort_key(row: dict, objective: str) -> tuple[int, float, list[int | str]]:
+# the figures where higher is better, by the last part of their name (test/psnr,
+# probe/accuracy, gen/recall, inception/is); every other figure: lower is better, as the
+# objective a job returns (val/best_objective), a distance, an error or a loss
+HIGHER_IS_BETTER = ("psnr", "ssim", "accuracy", "precision", "recall", "density", "coverage",
+                    "is", "class_entropy", "classes_covered", "active_units")  # fmt: skip
+DIRECTIONS = ("minimize", "maximize")
+
+
+def direction_of(objective: str) -> str:
+    """``maximize`` for a figure where higher is better (``HIGHER_IS_BETTER``), else
+    ``minimize``: sorted lowest first, ``--objective test/psnr`` put the worst job first."""
+    name = objective.rpartition("/")[2]
+    higher = any(name == kind or name.endswith(f"_{kind}") for kind in HIGHER_IS_BETTER)
+    return "maximize" if higher else "minimize"
+
+
+def _sort_key(row: dict, objective: str, direction: str) -> tuple[int, float, list[int | str]]:
     value = row.get(objective)
     if row["status"] != "ok":
         rank = 2
@@ -38,6 +55,8 @@ def _sort_key(row: dict, objective: str) -> tuple[int, float, list[int | str]]:
         rank = 0
     else:  # finished without a finite objective (e.g. a GAN that diverged)
         rank = 1
+    if rank == 0 and direction == "maximize":
+        value = -value
     return rank, value if rank == 0 else math.inf, natural_key(Path(row["job"]))
 
 
@@ -56,17 +75,28 @@ def _check_objective(objective: str, rows: list[dict]) -> None:
 
 
 def summarize(
-    path: str | Path, *, objective: str = DEFAULT_OBJECTIVE, out: str | Path | None = None
+    path: str | Path,
+    *,
+    objective: str = DEFAULT_OBJECTIVE,
+    out: str | Path | None = None,
+    direction: str | None = None,
 ) -> str:
     """Write ``summary.csv`` and ``summary.md`` for the sweep in ``path`` (``summary_folder``
-    says where); return the text."""
+    says where); return the text. The jobs sorted by ``objective``, best first: lowest
+    first where ``direction`` is ``minimize``; default: the figure's own (``direction_of``)."""
     root = given_path("path", path, "a sweep's folder")
     out = None if out is None else given_path("out", out, OUT_FOLDER)
     rows = read_sweep(root)
     if not rows:
         raise FileNotFoundError(f"no job folders (with .hydra/overrides.yaml) under {root}")
     _check_objective(objective, rows)
-    rows.sort(key=lambda row: _sort_key(row, objective))
+    if direction is None:
+        direction = direction_of(objective)
+    elif direction not in DIRECTIONS:
+        raise ConfigError(
+            f"direction={direction!r:.80} is not allowed: it must be minimize or maximize"
+        )
+    rows.sort(key=lambda row: _sort_key(row, objective, direction))
 
     # each override key (in the order given, over all jobs) -> its values; one pass over the
     # overrides (a list or a pass per key was quadratic in them)
@@ -107,7 +137,8 @@ def summarize(
         "",
         f"{len(rows)} {'job' if len(rows) == 1 else 'jobs'}: "
         + ", ".join(f"{n} {s}" for s, n in counts.items() if n),
-        f"sorted by {printable(objective)} (lower is better)",
+        f"sorted by {printable(objective)} "
+        f"({'lower' if direction == 'minimize' else 'higher'} is better)",
     ]
     if common:
         lines.append("common overrides: " + " ".join(common))
@@ -174,7 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--objective",
         default=DEFAULT_OBJECTIVE,
-        help=f"metric to sort by, lower is better (default: {DEFAULT_OBJECTIVE})",
+        help=f"metric to sort by, best first (default: {DEFAULT_OBJECTIVE})",
+    )
+    parser.add_argument(
+        "--direction",
+        choices=DIRECTIONS,
+        help="minimize: lowest first; maximize: highest first (default: the metric's own; "
+        "higher is better for PSNR, SSIM, accuracies, precision, recall, ...)",
     )
     parser.add_argument("--out", help="where summary.csv and summary.md go (default: MULTIRUN_DIR)")
     try:
@@ -185,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     try:  # named as typed here; summarize() names its own arguments
         root = given_path("MULTIRUN_DIR", args.multirun_dir, "a sweep's folder")
         out = None if args.out is None else given_path("--out", args.out, OUT_FOLDER)
-        text = summarize(root, objective=args.objective, out=out)
+        text = summarize(root, objective=args.objective, out=out, direction=args.direction)
     except (OSError, ConfigError) as err:  # no sweep there, a metric of none of its jobs, or
         # the summary cannot be written where asked
         print(f"error: {printable(str(err))}", file=sys.stderr)
