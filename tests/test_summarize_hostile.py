@@ -225,3 +225,21 @@ def test_a_grids_jobs_that_never_started_are_listed(tmp_path, capsys, caplog):
     os.mkfifo(tmp_path / "sweep" / "jobs.json")  # was passed over as if there were no plan
     assert main([str(tmp_path / "sweep")]) == 0
     assert "jobs.json: not readable as JSON (not a regular file); the jobs" in caplog.text
+
+
+def test_a_planned_jobs_place_holding_a_file_or_a_link_is_broken_not_a_job_to_run(tmp_path):
+    """jobs.json's job 2 where a file lies, job 3 a link to another run's folder: both read
+    NOT STARTED, "the same command with trainer.resume=auto runs the jobs left"; a job
+    listed twice was two rows."""
+    root = make_sweep(tmp_path / "sweep", jobs=2)
+    (root / "2").write_text("not a folder")
+    other = make_sweep(tmp_path / "other", jobs=1) / "0"
+    (root / "3").symlink_to(other)
+    planned = [{"job": str(n), "overrides": [f"model.latent_dim={n}"]} for n in (0, 1, 2, 3, 4, 4)]
+    (root / "jobs.json").write_text(json.dumps({"jobs": planned}))
+    rows = {row["job"]: row for row in read_sweep(root)}
+    assert {job: row["status"] for job, row in rows.items()} == {
+        "0": "ok", "1": "ok", "2": "broken", "3": "broken", "4": "not started"
+    }  # fmt: skip
+    assert rows["2"]["error"] == "2 is a file, not its job's folder"
+    assert rows["3"]["error"] == f"3 is a link to {str(other)!r}, not its job's folder"

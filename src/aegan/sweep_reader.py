@@ -68,12 +68,27 @@ def _not_started(root: Path, rows: list[dict]) -> list[dict]:
             raise ValueError(f"{path}: a job that is not a folder and its overrides")
         if not below(folder):  # its run_dir elsewhere
             raise ValueError(f"{path}: job {folder!r:.80} is not a folder inside the sweep's")
-        if folder in seen:
+        if folder in seen:  # listed twice: one row
             continue
+        seen.add(folder)
         row = {"job": folder, "status": "not started", "run_dir": str(root / folder),
                "error": NOT_STARTED, "overrides": overrides[:MAX_OVERRIDES]}  # fmt: skip
+        in_place = _not_a_folder(root / folder)
+        if in_place:  # something else where its folder goes: damage, not a job to run
+            row["status"], row["error"] = "broken", f"{folder} is {in_place}, not its job's folder"
         rows_out.append(_with_overrides(row))
     return rows_out
+
+
+def _not_a_folder(path: Path) -> str | None:
+    """What is at ``path`` where a job's folder goes, if it is none of the sweep's own: a
+    link (to another run, whose figures would read as this job's) or a file; None if
+    nothing or a folder is there."""
+    if path.is_symlink():
+        return f"a link to {os.readlink(path)!r:.200}"
+    if os.path.lexists(path) and not path.is_dir():
+        return "a file"
+    return None
 
 
 def _parse_value(text: str) -> int | float | str:
