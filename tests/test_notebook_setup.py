@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from aegan import notebook
-from aegan.errors import ConfigError
+from aegan.errors import USER_ERRORS, ConfigError
 from conftest import REPO
 
 SRC = Path(notebook.__file__).resolve().parent
@@ -107,9 +107,20 @@ def test_the_checkout_is_found_from_below_it():
     assert notebook.find_repo_root(REPO / "notebooks") == REPO
 
 
-def test_outside_a_checkout_there_is_none(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no aegan checkout"):
+def test_outside_a_checkout_there_is_none_in_one_line_saying_where_to_start(tmp_path):
+    with pytest.raises(USER_ERRORS, match="no aegan checkout") as raised:
         notebook.find_repo_root(tmp_path)
+    assert "start the notebook server in the checkout" in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_current_folder_deleted_since_is_one_line(tmp_path, monkeypatch):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    with pytest.raises(USER_ERRORS, match="the current folder cannot be read"):
+        notebook.find_repo_root()
 
 
 def test_a_run_is_composed_into_the_log_dir(tmp_path):

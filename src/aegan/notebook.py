@@ -21,7 +21,7 @@ from omegaconf import DictConfig, open_dict
 
 import aegan.config  # noqa: F401  registers the config schema that compose needs
 from aegan.engine.device import resolve_device
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, FolderNotFoundError
 from aegan.files import check_folder, given_path
 
 # what a switch (AEGAN_NOTEBOOK_QUICK) may be set to, in any case
@@ -30,12 +30,22 @@ SWITCH_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False
 
 def find_repo_root(start: Path | None = None) -> Path:
     """The first folder at or above ``start`` (the current one) holding pyproject.toml and
-    conf/: the kernel usually starts in notebooks/."""
-    start = (start or Path.cwd()).resolve()
+    conf/: the kernel usually starts in notebooks/. ``FolderNotFoundError`` (one line saying
+    where to start the kernel) where there is none, or the current folder is gone."""
+    try:
+        start = (start or Path.cwd()).resolve()
+    except OSError as err:  # the folder the kernel started in was deleted or moved since
+        raise FolderNotFoundError(
+            f"the current folder cannot be read ({err.strerror}); start the notebook server "
+            "in the aegan checkout (jupyter-lab notebooks/)"
+        ) from None
     for folder in (start, *start.parents):
         if (folder / "pyproject.toml").is_file() and (folder / "conf").is_dir():
             return folder
-    raise FileNotFoundError(f"no aegan checkout (pyproject.toml and conf/) at or above {start}")
+    raise FolderNotFoundError(
+        f"no aegan checkout (pyproject.toml and conf/) at or above {start}; start the notebook "
+        "server in the checkout (jupyter-lab notebooks/), whose conf/ the notebooks compose"
+    )
 
 
 def checked_switch(key: str, value: Any) -> bool:
