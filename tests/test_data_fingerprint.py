@@ -54,6 +54,19 @@ def test_a_resume_on_changed_files_is_refused_and_changes_nothing(folder_and_run
     assert every_file(run) == before
 
 
+def test_a_resume_on_changed_files_into_a_new_folder_leaves_no_folder(folder_and_run, cli):
+    """Refused before Hydra makes the new run's folder: it was left behind, holding a
+    train.log and a failed.json of a run that never began."""
+    images, run, args = folder_and_run
+    _add_images(images)
+    new = run.parent / "continued"
+    args = [a for a in args if not a.startswith("hydra.run.dir=")]
+    result = cli("aegan.train", *args, f"trainer.resume={run}", "trainer.epochs=2",
+                 f"hydra.run.dir={new}")  # fmt: skip
+    assert_one_error_line(result, f"trainer.resume={run}: the image_folder images at data.root=")
+    assert not new.exists()
+
+
 def test_a_resume_on_the_same_files_moved_goes_on(folder_and_run, cli, tmp_path):
     images, run, args = folder_and_run
     moved = images.rename(tmp_path / "moved")

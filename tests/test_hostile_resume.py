@@ -168,8 +168,8 @@ def _other_images(state: dict) -> None:
 def test_a_resume_refused_on_its_state_or_data_leaves_the_runs_log(
     cli, trained, tmp_path, change, message
 ):
-    """What only the checkpoint's state or the data tells is found after the run's log has
-    opened: the refusal and the data's lines went into the trained run's train.log."""
+    """A refusal on what only the checkpoint's state (found after the run's log has opened)
+    or the data tells leaves the trained run's train.log as it was."""
     run = copied(trained, tmp_path, change)
     (run / "train.log").write_text("the run's own lines\n")
     before = every_file(run) | {"train.log": (run / "train.log").read_text()}

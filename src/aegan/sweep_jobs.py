@@ -25,6 +25,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.config import compose_config, validate_config
+from aegan.data.fingerprint import check_resumed_data
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from aegan.engine.checkpoint_contents import check_epoch_order
 from aegan.engine.distributed import world_size
@@ -107,6 +108,7 @@ def check_resume(
             check_same_run(state, record, last, folder_key)
             check_epochs_left(cfg.trainer.epochs, state, last)
             check_epoch_order(state, last, world_size(), cfg.data.batch_size)
+            check_resumed_data(state, cfg.data, cfg.paths.data_dir, what="trainer.resume=auto")
             return
     if not resume or resume == "auto":
         return
@@ -116,6 +118,7 @@ def check_resume(
     check_resumed_networks(cfg, state, path)
     check_epochs_left(cfg.trainer.epochs, state, path)
     check_epoch_order(state, path, world_size(), cfg.data.batch_size)
+    check_resumed_data(state, cfg.data, cfg.paths.data_dir, what=f"trainer.resume={resume}")
 
 
 @contextmanager

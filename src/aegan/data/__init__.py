@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,24 +45,11 @@ IDX_NAMES = frozenset(IDX_FILES.values())
 MAX_IMAGE_SIZE = 1024  # image_folder's side: larger ones would not fit in memory whole
 
 __all__ = [
-    "DATASETS",
-    "KNOWN_SHAPES",
-    "DataFileError",
-    "DataNotFoundError",
-    "DataSizes",
-    "DeviceBatches",
-    "ImageData",
-    "check_data_config",
-    "denormalize",
-    "image_shape_of",
-    "load_data",
-    "normalize",
-    "normalized_batches",
-    "read_ahead",
-    "read_idx",
-    "sizes_of",
-    "test_size_of",
-]
+    "DATASETS", "KNOWN_SHAPES", "DataFileError", "DataNotFoundError", "DataSizes",
+    "DeviceBatches", "ImageData", "check_data_config", "denormalize", "image_shape_of",
+    "load_data", "local_data", "normalize", "normalized_batches", "read_ahead", "read_idx",
+    "sizes_of", "test_size_of",
+]  # fmt: skip
 
 
 def _check_int(data_cfg: DictConfig, key: str, low: int, *, allow_none: bool = False) -> None:
@@ -230,6 +218,19 @@ def load_data(
         raise ValueError(
             f"data.name={name!r} is not a data set; choose one of: {', '.join(DATASETS)}"
         )
+    return _as_set(data, data_cfg)
+
+
+def local_data(data_cfg: DictConfig, data_dir: str | Path) -> ImageData | None:
+    """The data a run of ``data_cfg`` will train on, as ``load_data`` gives it, where it is
+    read from local files (``read_ahead``'s, taken as read, its log lines left to the run);
+    None where the run fetches it."""
+    local = _local_read(data_cfg, data_dir)
+    return None if local is None else _as_set(copy.copy(read_once(*local).data), data_cfg)
+
+
+def _as_set(data: ImageData, data_cfg: DictConfig) -> ImageData:
+    """``data`` as read, with ``data.subset`` and ``data.binarize`` applied."""
     if data_cfg.subset:
         _check_subset(data_cfg, len(data.train_images))  # data.root may hold fewer
         data.train_images = data.train_images[: data_cfg.subset]

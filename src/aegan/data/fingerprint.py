@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from aegan.data import local_data
 from aegan.errors import DataFileError
 
 log = logging.getLogger(__name__)
@@ -114,3 +115,12 @@ def check_same_data(state: dict, fingerprint: dict[str, Any], data_cfg: Any, *, 
     change = data_change(state, fingerprint, data_cfg)
     if change:
         raise DataFileError(f"{what}: {change}; put the run's files back, or start a new run")
+
+
+def check_resumed_data(state: dict, data_cfg: Any, data_dir: Any, *, what: str) -> None:
+    """``check_same_data`` before the run's folder is made, on the local files the run will
+    read (``aegan.data.local_data``): refused there, a resume on changed files leaves no
+    new folder behind. Data the run fetches is checked by the run, once it has it."""
+    data = local_data(data_cfg, data_dir)
+    if data is not None:
+        check_same_data(state, data_fingerprint(data), data_cfg, what=what)
