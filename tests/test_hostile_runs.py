@@ -234,7 +234,7 @@ def test_a_data_root_of_the_wrong_kind_is_one_line(make_cfg):
     (False, ", or allow the download with data.download=true"),
 ])  # fmt: skip
 def test_missing_cifar10_advises_what_was_not_tried(tmp_path, monkeypatch, download, advice):
-    from aegan.data.sources import load_cifar10
+    from aegan.data.cifar import load_cifar10
 
     def unreachable(*args, **kwargs):
         raise RuntimeError("Dataset not found or corrupted.")

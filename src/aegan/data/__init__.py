@@ -16,6 +16,7 @@ from aegan.data.batches import (
     normalize,
     normalized_batches,
 )
+from aegan.data.cifar import cifar10_files, cifar10_folder, load_cifar10
 from aegan.data.idx import read_idx
 from aegan.data.image_files import Listing, shown
 from aegan.data.image_folder import list_image_folder, load_image_folder
@@ -26,7 +27,6 @@ from aegan.data.sources import (
     ImageData,
     find_idx_dir,
     idx_candidates,
-    load_cifar10,
     load_idx_dataset,
     named_idx_dir,
 )
@@ -243,7 +243,7 @@ def read_ahead(data_cfg: DictConfig, data_dir: str | Path | None = None) -> int 
     ``data.root``, else those found without fetching: the Debian package's, ``data_dir``'s),
     refusing a damaged one, or a ``data.subset`` beyond them, now, before the run's folder is
     made; ``load_data`` then takes them as read. Returns the training images the run will
-    have; None for data the run fetches (a download) or reads through torchvision (CIFAR-10)."""
+    have; None for data the run fetches (a download)."""
     local = _local_read(data_cfg, data_dir)
     if local is None:
         return None
@@ -267,6 +267,14 @@ def _local_read(
         return key, listing.stamp(), lambda: load_image_folder(
             root=root, listing=listing, image_size=size, channels=channels,
             test_size=data_cfg.test_size, **common,
+        )  # fmt: skip
+    if name == "cifar10" and (root or data_dir):  # a local folder holding every batch
+        folder = cifar10_folder(root, Path(data_dir or "").expanduser(), look_also)
+        if (files := cifar10_files(folder)) is None:  # the run downloads it, or names what lacks
+            return None
+        key = (name, str(folder.resolve()), *sorted(common.items()))
+        return key, tuple(file_stamp(path.stat()) for path in files), lambda: load_cifar10(
+            root=root, data_dir=folder, download=False, look_also=(), **common
         )  # fmt: skip
     if name not in IDX_DATASETS or not (root or data_dir):
         return None
