@@ -13,7 +13,12 @@ import torch
 from checkpoint_task import a_state, saved
 from torch import nn
 
-from aegan.engine.checkpoint import REQUIRED_KEYS, load_checkpoint, save_checkpoint
+from aegan.engine.checkpoint import (
+    REQUIRED_KEYS,
+    load_checkpoint,
+    resolve_checkpoint,
+    save_checkpoint,
+)
 from aegan.engine.state import load_network_state, load_optimizer_state
 from aegan.errors import CheckpointError
 from conftest import assert_same
@@ -114,6 +119,22 @@ def test_what_is_not_a_regular_file_is_named_without_waiting_on_it(tmp_path, kin
         signal.signal(signal.SIGALRM, previous)
     reason = "not a regular file" if kind == "fifo" else "a folder, not a file"
     assert str(caught.value) == f"{path}: not a readable checkpoint ({reason})"
+
+
+@pytest.mark.parametrize("given", ["run", "file"])
+def test_a_loop_of_links_is_named_as_one_not_as_a_file_gone(tmp_path, given):
+    """Each link of a loop names a file, which was said not to exist: the user looked for it
+    in vain."""
+    folder = tmp_path / "run" / "checkpoints"
+    folder.mkdir(parents=True)
+    (folder / "last.pt").symlink_to("other.pt")
+    (folder / "other.pt").symlink_to("last.pt")
+    path = tmp_path / "run" if given == "run" else folder / "last.pt"
+    with pytest.raises(CheckpointError) as caught:
+        resolve_checkpoint(path)
+    assert str(caught.value).endswith(
+        "last.pt is a link to other.pt, which leads back to itself (a loop of links)"
+    )
 
 
 @pytest.mark.parametrize("key", sorted(REQUIRED_KEYS))

@@ -4,6 +4,7 @@ by loaders that build plain values, each refusal one line naming the file."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
@@ -141,6 +142,17 @@ def _open_regular(path: Path) -> int:
         os.close(fd)
         raise OSError("a folder, not a file" if stat.S_ISDIR(mode) else "not a regular file")
     return fd
+
+
+def link_end(link: Path) -> str:
+    """Where the link ``link``, which leads to no file, ends, for its one line: "does not
+    exist", or a loop of links (that one would be sought in vain)."""
+    try:
+        os.stat(link)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "leads back to itself (a loop of links)"
+    return "does not exist"
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # how every torch.save file (a zip archive) starts

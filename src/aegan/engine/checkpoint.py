@@ -30,7 +30,7 @@ from aegan.engine.checkpoint_contents import (
 from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError
 from aegan.files import atomic_save, file_stamp, fsync_dir
-from aegan.readback import DamagedArchive, load_torch_file, shown_value
+from aegan.readback import DamagedArchive, link_end, load_torch_file, shown_value
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
         )
     hint = ""
     if dangling:
-        hint = f"; {dangling[0][0]} is a link to {dangling[0][1]}, which does not exist"
+        hint = f"; {dangling[0][0]} is a link to {dangling[0][1]}, which {link_end(dangling[0][0])}"
     elif not_files and not_files[0] == path:
         hint = "; it is not a regular file (a FIFO or a device?)"
     elif not_files:
