@@ -60,6 +60,22 @@ def test_a_truncated_file_is_not_readable(tmp_path):
     assert len(message) <= len(str(path)) + 240  # the reason is cut to 160 characters
 
 
+@pytest.mark.parametrize("members", [["archive/notes.txt"], ["archive/data.pkl"]])
+def test_an_archive_torch_save_did_not_write_is_named_in_plain_words(tmp_path, members):
+    """torch refused it with its C++ assertion ('Expected hasRecord("version") to be true,
+    ... Could this error message be improved?')."""
+    path = tmp_path / "c.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in members:
+            archive.writestr(name, b"\x80\x02}q\x00.")
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    assert str(caught.value).startswith(
+        f"{path}: not a readable checkpoint (a zip archive, but not as torch.save writes one ("
+    )
+    assert str(caught.value).endswith("no data.pkl and version in its folder)")
+
+
 def test_a_damaged_byte_inside_the_archive_is_named_not_loaded(tmp_path):
     """torch reads a stored member without its checksum: a flipped bit in the weights would
     load as other weights."""

@@ -198,6 +198,7 @@ def _check_archive(handle: io.BufferedReader) -> None:
             return  # a pickle (torch.save's legacy format): torch's own errors name it
         handle.seek(0)
         with zipfile.ZipFile(handle) as archive:
+            _check_members(archive.namelist())
             packed = [i for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED]
             damaged = None if packed else archive.testzip()  # every member against its CRC
     except DamagedArchive:
@@ -210,6 +211,21 @@ def _check_archive(handle: io.BufferedReader) -> None:
         )
     if damaged is not None:
         raise DamagedArchive(f"a cut or damaged archive: {damaged[:120]} fails its checksum")
+
+
+def _check_members(names: list[str]) -> None:
+    """The members torch reads, as torch.save writes them: ``data.pkl`` and ``version`` in
+    the folder of the first member; else torch's refusal is a C++ assertion's text."""
+    folder = names[0].split("/")[0] if names else ""
+    if f"{folder}/data.pkl" not in names or not {
+        f"{folder}/version",
+        f"{folder}/.data/version",
+    } & set(names):
+        shown = ", ".join(name[:40] for name in names[:3]) or "no members"
+        raise DamagedArchive(
+            f"a zip archive, but not as torch.save writes one ({shown}): no data.pkl and "
+            "version in its folder"
+        )
 
 
 def shown_value(value: Any) -> str:
