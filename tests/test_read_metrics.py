@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
+import stat
 
 import pytest
 
@@ -73,3 +75,15 @@ def test_evaluate_leaves_out_what_is_no_figure_and_keeps_the_file(run, cli):
     assert merged["val/mse"] == 0.5 and isinstance(merged["test/mse"], float)
     assert all(isinstance(v, float) for k, v in merged.items() if k != "eval/overrides")
     assert (run / "metrics.json.damaged").read_text() == text  # the file as it was
+
+
+def test_evaluate_sets_aside_a_metrics_json_that_is_no_regular_file(run, cli):
+    """A FIFO there was replaced by the new file without a word."""
+    (run / "metrics.json").unlink()
+    os.mkfifo(run / "metrics.json")
+    result = cli("aegan.evaluate", f"run={run}", "metrics=[reconstruction]")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-2000:]
+    assert "metrics.json is not a regular file; kept as" in output
+    assert stat.S_ISFIFO(os.lstat(run / "metrics.json.damaged").st_mode)
+    assert isinstance(json.loads((run / "metrics.json").read_text())["test/mse"], float)

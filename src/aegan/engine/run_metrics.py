@@ -104,7 +104,11 @@ def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
         logger.warning("%s is a link to %s, not the run's own file; the link is kept as %s, "
                        "and a new metrics.json holds these metrics", path, target, kept)  # fmt: skip
         return {}
-    if not path.is_file():
+    if not path.is_file():  # a FIFO or a socket: set aside, as os.replace would remove it
+        if os.path.lexists(path):
+            kept = keep_aside(path, "damaged")
+            logger.warning("%s is not a regular file; kept as %s, and a new metrics.json "
+                           "holds these metrics", path, kept)  # fmt: skip
         return {}
     try:
         figures, left_out = read_metrics(path)
