@@ -117,3 +117,30 @@ def test_a_sweep_continued_with_other_settings_starts_no_job(cli, tmp_path):
     assert "no job was started" in result.stderr
     after = {p.relative_to(sweep): p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
     assert after == before
+
+
+@pytest.mark.parametrize(
+    ("classes", "message"),
+    [(0, "(60 images): it holds one class, so every label is the same"),
+     (12, "with 12 classes: the mixture has 10 components")],
+)  # fmt: skip
+def test_a_label_prior_on_data_it_cannot_label_is_refused_before_the_folder(
+    cli, tmp_path, classes, message
+):
+    """An image folder's classes are listed before it is read: a flat folder (one class, no
+    labels) trained with every code matched to one component, without a word; twelve
+    classes were refused once the folder was made and the images read."""
+    from PIL import Image
+
+    root = tmp_path / "images"
+    for index in range(60):
+        folder = root / (f"c{index % classes}" if classes else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.new("L", (8, 8), index).save(folder / f"{index}.png")
+    data = ["data=image_folder", f"data.root={root}", "data.image_size=8", "data.channels=1",
+            "data.val_size=12", "data.test_size=12", "data.batch_size=8", "data.subset=null"]  # fmt: skip
+    tiny = [o for o in TINY_AE if not o.startswith("data.")]
+    result = cli("aegan.train", *tiny, *data, "model=aae", "model.prior=mixture",
+                 "model.label_prior=true", f"hydra.run.dir={tmp_path / 'new'}")  # fmt: skip
+    assert_one_error_line(result, message)
+    assert not (tmp_path / "new").exists()

@@ -196,6 +196,7 @@ def validate_config(
     check_validation(task, cfg.data)
     # an image folder listed (once), not read: before its run's folder
     sizes = check_evaluation(cfg.evaluate, task, cfg.data) or sizes_of(cfg.data)
+    task.check_data(sizes)  # its class count, known before reading: a labelled prior's
     check_generator_steps(task, trainer.epochs * _steps_per_epoch(cfg.data, sizes.train))
     # last, as it may take minutes: a damaged file refused before the run's folder is made
     trained = read_ahead(cfg.data, cfg.paths.data_dir) if read_data else None

@@ -63,7 +63,8 @@ class Task:
 
     def check_data(self, data: Any) -> None:
         """Raise ``ConfigError`` for a setting that this data cannot serve (what only the
-        data tells, such as its class count); called once it is read, before training."""
+        data tells, such as its class count): called with its sizes before it is read
+        (``aegan.data.DataSizes``: ``classes`` a count, None where unknown), and once it is."""
 
     def log_epoch(self, logger: Any, data: Any, step: int) -> None:
         """The pictures a researcher checks after each epoch (``aegan.logger``)."""

@@ -127,12 +127,23 @@ class AaeTask(Task):
         self.uses_labels = bool(label_prior)
 
     def check_data(self, data: Any) -> None:
-        """With ``label_prior`` each class picks a component: no more classes than those."""
-        classes = len(data.classes)
-        if self.uses_labels and classes > COMPONENTS:  # else an index error in a step
+        """With ``label_prior`` each class picks a component: two classes at least (one is
+        no labels: every code would be matched to one component), and no more classes than
+        components. ``data``: what is read, or its sizes listed before (a class count)."""
+        if not self.uses_labels or data.classes is None:
+            return
+        classes = data.classes if isinstance(data.classes, int) else len(data.classes)
+        where = getattr(data, "origin", None) or data.name
+        if classes < 2:
+            raise ConfigError(
+                f"model.label_prior=true is not allowed on data {where}: it holds one class, "
+                "so every label is the same and every code is matched to one component; use "
+                "data with a sub-folder per class, or model.label_prior=false"
+            )
+        if classes > COMPONENTS:  # else an index error in a step
             raise ConfigError(
                 f"model.label_prior=true with model.prior=mixture is not allowed on data "
-                f"{data.name} with {classes} classes: the mixture has {COMPONENTS} components, "
+                f"{where} with {classes} classes: the mixture has {COMPONENTS} components, "
                 f"one per class; use data of at most {COMPONENTS} classes, or "
                 "model.label_prior=false"
             )
