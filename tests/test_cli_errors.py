@@ -312,3 +312,13 @@ def test_a_training_key_on_evaluate_says_what_to_type(cli, override, message, tm
     """Without a '+', a training setting read "evaluate is not a setting; the sections are:
     ...", where '+evaluate.samples=100' said "did you mean samples=100?"."""
     assert_one_error_line(cli("aegan.evaluate", f"run={tmp_path}", override), message)
+
+
+@pytest.mark.parametrize("module", ["aegan.train", "aegan.evaluate", "aegan.bench"])
+def test_debug_shows_the_full_traceback_of_a_composition_mistake(cli, module, tmp_path):
+    """debug=true promises the tracebacks: a key Hydra could not override gave its few
+    lines asking for HYDRA_FULL_ERROR=1, and exit code 1, instead."""
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException, match="model.nope"):
+        cli(module, "model.nope=1", "debug=true", f"hydra.run.dir={tmp_path / 'new'}")

@@ -76,8 +76,14 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
     @functools.wraps(hydra_main)
     def run(*args: object, **kwargs: object) -> object:
         debug = any(arg.lower() in ("debug=true", "debug=1") for arg in sys.argv[1:])
-        if debug or "HYDRA_FULL_ERROR" in os.environ:
+        if "HYDRA_FULL_ERROR" in os.environ:
             return hydra_main(*args, **kwargs)
+        if debug:  # Hydra's full traceback, not its few lines that ask for HYDRA_FULL_ERROR
+            os.environ["HYDRA_FULL_ERROR"] = "1"
+            try:
+                return hydra_main(*args, **kwargs)
+            finally:
+                del os.environ["HYDRA_FULL_ERROR"]
         for refusal in (missing_searchpath(sys.argv[1:]), changed_guard(sys.argv[1:])):
             if refusal is not None:  # else Hydra warns and goes on, or writes unchecked
                 report_error(refusal)
