@@ -19,6 +19,7 @@ from omegaconf import OmegaConf, open_dict
 import aegan.config
 from aegan.config import validate_config
 from aegan.errors import USER_ERRORS, ConfigError
+from aegan.schema_ties import TIE, tie_target
 from conftest import REPO, TINY_AE
 
 MODELS = sorted(path.stem for path in (REPO / "conf" / "model").glob("*.yaml"))
@@ -265,3 +266,40 @@ def test_a_huge_value_is_shown_cut_short(key):
     with pytest.raises(USER_ERRORS) as refused:
         validate_config(cfg)
     assert str(refused.value).startswith(f"{key}='xxx") and len(str(refused.value)) < 400
+
+
+def ties(model: str) -> list[tuple[str, str]]:
+    """(key, the key it reads) of each tie in conf/model/MODEL.yaml (``${..latent_dim}``)."""
+    found = []
+
+    def walk(node, prefix):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            elif isinstance(value, str) and (tie := TIE.fullmatch(value)):
+                found.append((f"{prefix}{key}", tie_target(f"{prefix}{key}", tie)))
+
+    walk(
+        OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "model" / f"{model}.yaml")), "model."
+    )
+    return found
+
+
+@pytest.mark.parametrize(
+    ("model", "target"), sorted({(m, target) for m in MODELS for _, target in ties(m)})
+)
+def test_deleting_a_key_another_is_set_from_names_it(model, target):
+    """``~model.latent_dim``: the task's constructor failed on "Interpolation key
+    'latent_dim' not found", naming neither key."""
+    cfg = base(model).copy()
+    parent, _, name = target.rpartition(".")
+    with open_dict(cfg):
+        OmegaConf.select(cfg, parent).pop(name)
+    with pytest.raises(ConfigError) as refused:
+        validate_config(cfg)
+    readers = [key for key, read in ties(model) if read == target]
+    assert str(refused.value) in [
+        f"{target} is not set (deleted with ~{target}?); conf/ sets {key} from it: give it a "
+        f"value ({target}=...) instead"
+        for key in readers
+    ]

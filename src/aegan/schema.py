@@ -26,12 +26,12 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 
 from aegan.errors import ConfigError
+from aegan.schema_ties import TIE, check_tie, check_tie_target
 
 INT64_MAX = 2**63 - 1
 GROUPS = ("data", "model", "trainer", "logger", "paths")
 CODE_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 DEFAULT_OPTIONS = {"trainer": "default", "logger": "tensorboard", "paths": "default"}
-TIE = re.compile(r"\$\{(\.+)([A-Za-z_][\w.]*)\}")  # a relative interpolation: ${..latent_dim}
 MISSING = object()
 # Sections whose every key is read by the engine: one it does not know (``+trainer.epoch=2``,
 # a typo) would be ignored in silence. A model's keys go to its task's constructor instead.
@@ -222,12 +222,15 @@ def _check_key(cfg: DictConfig, node: DictConfig, key: Any, ref: Any, prefix: st
         _walk(cfg, child, want if isinstance(want, dict) else MISSING, f"{full}.")
         return
     if child._is_interpolation() and child._value() == want:
+        tie = TIE.fullmatch(want)
+        if tie:  # conf/'s own tie: the key it reads must be there (``~model.latent_dim``)
+            check_tie_target(cfg, full, tie)
         return  # conf/'s own interpolation (${hydra:...} outside a Hydra app): its kind
     value = _resolved(node, key, full)
     _check_value(full, value, want)
     tie = TIE.fullmatch(want) if isinstance(want, str) else None
     if tie and child._value() != want:  # set apart from the key conf/ ties it to
-        _check_tie(cfg, full, value, tie)
+        check_tie(cfg, full, value, tie)
 
 
 def _not_a_setting(full: str, ref: dict) -> str:
@@ -268,23 +271,3 @@ def _check_number(full: str, value: Any) -> None:
         raise ConfigError(f"{full}={value!r} is not allowed: it must be a finite number")
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
         raise ConfigError(f"{full}={value!r} is not allowed: it must fit in 64 bits")
-
-
-def _check_tie(cfg: DictConfig, full: str, value: Any, tie: re.Match) -> None:
-    """A key that ``conf/`` sets from another one (``${..latent_dim}``) set apart from it."""
-    parts = full.split(".")[:-1]
-    up = len(tie.group(1)) - 1
-    target = ".".join(parts[: len(parts) - up] + [tie.group(2)])
-    try:
-        there = OmegaConf.select(cfg, target, default=MISSING)
-        if isinstance(there, (DictConfig, ListConfig)):
-            there = OmegaConf.to_container(there, resolve=True)
-    except Exception:  # the key it is tied to does not resolve: named when the walk gets there
-        return
-    if there is not MISSING and there != value:
-        err = ConfigError(
-            f"{full}={value!r} is not allowed: conf/ sets it from {target} ({there!r}); "
-            f"set {target} instead"
-        )
-        err.keys = (full, target)
-        raise err
