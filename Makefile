@@ -20,12 +20,12 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n logical --maxprocesses=8 $(ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests scripts
-	$(VENV)/bin/ruff format --check src tests scripts
+	$(VENV)/bin/ruff check src tests scripts notebooks
+	$(VENV)/bin/ruff format --check src tests scripts notebooks
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix src tests scripts
-	$(VENV)/bin/ruff format src tests scripts
+	$(VENV)/bin/ruff check --fix src tests scripts notebooks
+	$(VENV)/bin/ruff format src tests scripts notebooks
 
 ## Serve every run under logs/ on http://127.0.0.1:6006
 tensorboard: $(STAMP)
