@@ -28,15 +28,16 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
-from typing import NoReturn
 
-from aegan.cli import epochs_argument, path_argument, seeds_argument
 from aegan.comparison_table import MODELS, comparison_table
 from aegan.errors import USER_ERRORS
 from aegan.overrides import hydra_quoted
 from aegan.sweep_folders import check_out_folder
 from aegan.sweep_jobs import check_overrides as check_job
 from aegan.sweep_reader import read_sweep
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare_cli import check_folder, check_overrides, parse, refuse  # noqa: E402
 
 
 def job_settings(model: str, epochs: int, overrides: list[str]) -> list[str]:
@@ -97,40 +98,6 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
     return 1 if failures else 0
 
 
-# the keys run sets for every job: the option that sets them, or the value every job gets
-SET_BY_RUN = {
-    "seed": "--seeds", "hydra.mode": "--seeds", "hydra/sweeper": "--seeds",
-    "hydra.sweeper.params": "--seeds", "hparams_search": "--seeds", "trainer.epochs": "--epochs",
-    "hydra.sweep.dir": "--out", "hydra.sweep.subdir": "--out", "hydra.run.dir": "--out",
-    "experiment": "--models", "model": "--models", "trainer.resume": "=auto",
-    "logger.projector_samples": "=0",
-}  # fmt: skip
-
-
-def check_overrides(overrides: list[str]) -> None:
-    """Refuse an override of a key run sets itself: the last one given won, a job trained
-    another seed or budget in the folder of its seed, and run said only "exited with code 0"."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parser = OverridesParser.create()
-    for arg in overrides:
-        try:
-            (override,) = parser.parse_overrides([arg])
-        except Exception:  # not an override: aegan.train's line names it
-            continue
-        key = override.key_or_group
-        if override.is_sweep_override():  # two jobs of one seed: one folder, OUT/MODEL/SEED
-            refuse(f"{arg} is not allowed: compare.py run sweeps --seeds only; give one value, "
-                   "and another --out for each other")  # fmt: skip
-        for given, option in SET_BY_RUN.items():
-            above = key.startswith("hydra") and given.startswith(f"{key}.")  # hydra.sweep={..}
-            below = given.startswith("hydra.") and key.startswith(f"{given}.")  # params.seed
-            if key == given or above or below:
-                how = (f"{given}{option} for every job" if option[0] == "="
-                       else f"{given} from {option}; give {option} instead")  # fmt: skip
-                refuse(f"{arg} is not allowed: compare.py run sets {how}")
-
-
 def pictures(models: list[str], out: Path, image: Path) -> None:
     """One labelled row of 16 images per model (``aegan.load_run``, seed 0)."""
     import matplotlib
@@ -180,92 +147,8 @@ def pictures(models: list[str], out: Path, image: Path) -> None:
     print(f"wrote {image}")
 
 
-def refuse(message: str) -> NoReturn:
-    """A mistake on the command line: ``error: message`` as one line on stderr, exit code 2."""
-    print(" ".join(f"error: {message}".split()), file=sys.stderr)
-    raise SystemExit(2)
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse whose mistakes are one line (``refuse``) instead of the usage and a line."""
-
-    def error(self, message: str) -> NoReturn:
-        refuse(f"{message} (see {self.prog} --help)")
-
-
-def parsers() -> tuple[Parser, dict[str, Parser]]:
-    """The script's parser (for --help) and each command's own, which takes only its options."""
-    parser = Parser(prog="compare.py", description=__doc__, allow_abbrev=False,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    commands = parser.add_subparsers(dest="command", metavar="{run,table,pictures}")
-    run_parser, table_parser, pictures_parser = (
-        commands.add_parser(name, help=text, allow_abbrev=False, prog=f"compare.py {name}")
-        for name, text in (("run", "train each model's seeds"), ("table", "the table of the runs"),
-                           ("pictures", "each model's seed-0 images"))
-    )  # fmt: skip
-    for command in (run_parser, table_parser, pictures_parser):
-        command.add_argument("--models", default=",".join(MODELS), help="comma list of models")
-        command.add_argument("--out", type=path_argument, default=Path("logs/compare"),
-                             help="the folder of the runs: OUT/MODEL/SEED")  # fmt: skip
-    run_parser.add_argument("--epochs", type=epochs_argument, default=5)
-    run_parser.add_argument("--seeds", type=seeds_argument, default="0,1,2")
-    run_parser.add_argument("overrides", nargs="*", help="Hydra overrides for every job")
-    table_parser.add_argument(
-        "--speed", type=path_argument, help="aegan.bench lines, one per model"
-    )
-    pictures_parser.add_argument(
-        "--image", type=path_argument, default=Path("docs/images/models.png")
-    )
-    return parser, {"run": run_parser, "table": table_parser, "pictures": pictures_parser}
-
-
-def parse(argv: list[str]) -> argparse.Namespace:
-    """The command and its options; an option of another command, or one of none, is refused
-    in one line naming it."""
-    parser, commands = parsers()
-    if argv and argv[0] in ("-h", "--help"):
-        parser.parse_args(argv)  # prints the help, exits 0
-    if not argv:
-        refuse("a command is required: run, table or pictures")
-    if argv[0] not in commands:
-        first = argv[0].partition("=")[0]
-        what = (
-            f"unrecognized option {first}"
-            if first.startswith("-")
-            else f"invalid choice: {first!r}"
-        )
-        refuse(f"{what}: the command comes first: run, table or pictures")
-    command = commands[argv[0]]
-    for arg in argv[1:]:  # argparse would take --image=x.png of table for an override of run
-        if arg == "--":
-            break
-        if arg.startswith("--") and arg.partition("=")[0] not in command._option_string_actions:
-            refuse(f"unrecognized option {arg.partition('=')[0]} for {argv[0]} "
-                   f"(see {command.prog} --help)")  # fmt: skip
-    args, extra = command.parse_known_intermixed_args(argv[1:])
-    if extra and argv[0] == "run":  # -m: run makes each model's sweep itself
-        refuse(f"unrecognized option {extra[0]} for run (see {command.prog} --help)")
-    if extra:  # run's overrides are its positional arguments: the others take none
-        refuse(f"{' '.join(extra)}: overrides are for run only, {argv[0]} takes options only")
-    args.command = argv[0]
-    return args
-
-
-def check_folder(out: Path, *, may_create: bool) -> None:
-    """``--out`` is a folder (``run``: or can become one)."""
-    if out.is_dir():
-        return
-    if out.exists():
-        refuse(f"--out {out} is not a folder")
-    if not may_create:
-        refuse(f"--out {out}: no such folder; give the folder that run wrote")
-    parent = next(p for p in out.parents if p.exists() or p == Path(p.anchor))
-    if not parent.is_dir():
-        refuse(f"--out {out} cannot be created: {parent} is not a folder")
-
-
 def main() -> None:
-    args = parse(sys.argv[1:])
+    args = parse(sys.argv[1:], __doc__)
     models = args.models.split(",")
     if "" in models or len(set(models)) < len(models):
         refuse(
