@@ -4,30 +4,30 @@ overrides, and ``refuse``, the one ``error:`` line (exit code 2) every mistake g
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import NoReturn
 
-from aegan.cli import epochs_argument, path_argument, seeds_argument
+from aegan.cli import report_error
 from aegan.comparison_table import MODELS
+from aegan.script_args import (
+    ArgumentParser,
+    epochs_argument,
+    file_argument,
+    folder_argument,
+    path_argument,
+    seeds_argument,
+)
 
 
 def refuse(message: str) -> NoReturn:
     """A mistake on the command line: ``error: message`` as one line on stderr, exit code 2."""
-    print(" ".join(f"error: {message}".split()), file=sys.stderr)
+    report_error(message)
     raise SystemExit(2)
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse whose mistakes are one line (``refuse``) instead of the usage and a line."""
-
-    def error(self, message: str) -> NoReturn:
-        refuse(f"{message} (see {self.prog} --help)")
-
-
-def parsers(description: str) -> tuple[Parser, dict[str, Parser]]:
+def parsers(description: str) -> tuple[ArgumentParser, dict[str, ArgumentParser]]:
     """The script's parser (for --help) and each command's own, which takes only its options."""
-    parser = Parser(prog="compare.py", description=description, allow_abbrev=False,
+    parser = ArgumentParser(prog="compare.py", description=description, allow_abbrev=False,
                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     commands = parser.add_subparsers(dest="command", metavar="{run,table,pictures}")
     run_parser, table_parser, pictures_parser = (
@@ -37,7 +37,7 @@ def parsers(description: str) -> tuple[Parser, dict[str, Parser]]:
     )  # fmt: skip
     for command in (run_parser, table_parser, pictures_parser):
         command.add_argument("--models", default=",".join(MODELS), help="comma list of models")
-        command.add_argument("--out", type=path_argument, default=Path("logs/compare"),
+        command.add_argument("--out", type=folder_argument, default=Path("logs/compare"),
                              help="the folder of the runs: OUT/MODEL/SEED")  # fmt: skip
     run_parser.add_argument("--epochs", type=epochs_argument, default=5)
     run_parser.add_argument("--seeds", type=seeds_argument, default="0,1,2")
@@ -46,7 +46,7 @@ def parsers(description: str) -> tuple[Parser, dict[str, Parser]]:
         "--speed", type=path_argument, help="aegan.bench lines, one per model"
     )
     pictures_parser.add_argument(
-        "--image", type=path_argument, default=Path("docs/images/models.png")
+        "--image", type=file_argument, default=Path("docs/images/models.png")
     )
     return parser, {"run": run_parser, "table": table_parser, "pictures": pictures_parser}
 
@@ -84,16 +84,9 @@ def parse(argv: list[str], description: str) -> argparse.Namespace:
 
 
 def check_folder(out: Path, *, may_create: bool) -> None:
-    """``--out`` is a folder (``run``: or can become one)."""
-    if out.is_dir():
-        return
-    if out.exists():
-        refuse(f"--out {out} is not a folder")
-    if not may_create:
+    """``--out`` is there (``run``: or can become a folder, which ``folder_argument`` checked)."""
+    if not may_create and not out.is_dir():
         refuse(f"--out {out}: no such folder; give the folder that run wrote")
-    parent = next(p for p in out.parents if p.exists() or p == Path(p.anchor))
-    if not parent.is_dir():
-        refuse(f"--out {out} cannot be created: {parent} is not a folder")
 
 
 # the keys run sets for every job: the option that sets them, or the value every job gets

@@ -20,7 +20,6 @@ One JSON line per run goes to ``--out``; docs/comparison-pythae.md has the proto
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import logging
@@ -33,11 +32,20 @@ import torch
 from pythae_runs import HIDDEN, IWAE_K, LATENT, PIXELS, require_pythae, run_pythae
 from torch import nn
 
-from aegan.cli import path_argument
+from aegan.script_args import (
+    ArgumentParser,
+    epochs_argument,
+    file_argument,
+    folder_argument,
+    names_argument,
+    seeds_argument,
+)
 
 DATE = time.strftime("%Y-%m-%d")
 ROOT = Path(__file__).resolve().parents[1]
 DATA_ROOT = "/usr/share/datasets/fashion-mnist"
+# the pairs --pairs takes: each library's model and aegan's; vae_gan_conv is aegan's recipe alone
+PAIRS = ("vae", "aae", "vae_gan", "vae_gan_conv")
 
 
 def machine() -> str:
@@ -190,18 +198,20 @@ def load_images() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", default="vae,aae,vae_gan")
-    parser.add_argument("--vae-epochs", type=int, default=10)
-    parser.add_argument("--gan-epochs", type=int, default=5, help="aae and vae_gan")
-    parser.add_argument("--seeds", default="0", help="comma-separated; each pair once per seed")
-    parser.add_argument("--out", type=path_argument,
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=names_argument(PAIRS), default="vae,aae,vae_gan")
+    parser.add_argument("--vae-epochs", type=epochs_argument, default=10)
+    parser.add_argument("--gan-epochs", type=epochs_argument, default=5, help="aae and vae_gan")
+    parser.add_argument(
+        "--seeds", type=seeds_argument, default="0", help="comma-separated; each pair once per seed"
+    )
+    parser.add_argument("--out", type=file_argument,
                         default=ROOT / f"docs/benchmarks/pythae-{DATE}.jsonl")  # fmt: skip
-    parser.add_argument("--runs", type=path_argument, default=ROOT / "logs/compare_pythae")
+    parser.add_argument("--runs", type=folder_argument, default=ROOT / "logs/compare_pythae")
     parser.add_argument("--no-cross", dest="cross", action="store_false",
                         help="vae: skip scoring each library's weights with the other's bound")  # fmt: skip
     args = parser.parse_args()
-    if set(args.pairs.split(",")) - {"vae_gan_conv"}:  # each other pair trains pythae's too
+    if set(args.pairs) - {"vae_gan_conv"}:  # each other pair trains pythae's too
         require_pythae("scripts/compare_pythae.py")
     logging.basicConfig(level=logging.WARNING)
     train_x, test_x = load_images()
@@ -209,7 +219,7 @@ def main() -> None:
     common = {"date": DATE, "machine": machine(), "torch": torch.__version__, "threads": 1,
               "batch_size": 64, "train_images": len(train_x), "test_images": len(test_x)}  # fmt: skip
     runs = Path(args.runs) / time.strftime("%Y-%m-%d_%H-%M-%S")
-    for pair, seed in itertools.product(args.pairs.split(","), map(int, args.seeds.split(","))):
+    for pair, seed in itertools.product(args.pairs, args.seeds):
         epochs = args.vae_epochs if pair == "vae" else args.gan_epochs
         jobs = [("pythae", None), ("aegan", [])] if pair != "vae_gan_conv" else [("aegan", [])]
         if pair == "vae":

@@ -23,7 +23,6 @@ CUDA graph (``trainer.capture_step=true``; for the GAN with the recipe's bf16 an
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import subprocess
@@ -31,9 +30,9 @@ import sys
 import time
 from pathlib import Path
 
-from aegan.cli import epochs_argument, path_argument, seeds_argument
 from aegan.errors import USER_ERRORS
 from aegan.overrides import hydra_quoted, override_key
+from aegan.script_args import ArgumentParser, epochs_argument, folder_argument, seeds_argument
 from aegan.sweep_folders import check_out_folder
 from aegan.sweep_jobs import check_overrides
 from aegan.sweep_reader import read_sweep
@@ -91,12 +90,12 @@ def run_sweep(overrides: list[str], sweep_dir: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", choices=sorted(PATHS))
     parser.add_argument("--seeds", type=seeds_argument, default="0,1,2",
                         help="comma-separated distinct seeds (default 0,1,2)")  # fmt: skip
     parser.add_argument("--epochs", type=epochs_argument, help="epochs per run (ae 30, gan 2)")
-    parser.add_argument("--out", type=path_argument, default=Path("logs/parity"),
+    parser.add_argument("--out", type=folder_argument, default=Path("logs/parity"),
                         help="where the sweeps go")  # fmt: skip
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("overrides", nargs="*", help="more Hydra overrides for every run")

@@ -17,7 +17,6 @@ per pair to ``--out``; docs/comparison-pythae.md has the figures.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -28,13 +27,15 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from aegan.cli import path_argument
+from aegan.script_args import ArgumentParser, count_argument, file_argument, names_argument
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compare_pythae as pairs  # noqa: E402  (its dense networks and overrides)
 import pythae_runs  # noqa: E402
 
 MATRIX_PRODUCTS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
+# the pairs --pairs takes: each timed against pythae's model of it
+PAIRS = ("vae", "aae", "vae_gan")
 main_module = sys.modules["__main__"]  # compare_pythae's overrides name its networks here
 for name in ("dense_gan_encoder", "dense_gan_decoder", "DenseGanDiscriminator"):
     setattr(main_module, name, getattr(pairs, name))
@@ -201,12 +202,12 @@ def matrix_product_ms(step: Callable[[], None], n: int = 200) -> tuple[float, fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", default="vae,aae,vae_gan")
-    parser.add_argument("--rounds", type=int, default=10)
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=names_argument(PAIRS), default="vae,aae,vae_gan")
+    parser.add_argument("--rounds", type=count_argument, default=10)
     parser.add_argument(
         "--out",
-        type=path_argument,
+        type=file_argument,
         default=pairs.ROOT / f"docs/benchmarks/floor-{pairs.DATE}.jsonl",
     )
     parser.add_argument("overrides", nargs="*", help="aegan overrides, e.g. trainer.precision=bf16")
@@ -214,7 +215,7 @@ def main() -> None:
     pythae_runs.require_pythae("scripts/step_floor.py")
     torch.set_num_threads(1)
     train_x, test_x = pairs.load_images()
-    for pair in args.pairs.split(","):
+    for pair in args.pairs:
         load_before = os.getloadavg()[0]
         pythae, _ = pythae_runs.run_pythae(pair, train_x, test_x, epochs=1, seed=0, evaluate=False)
         pythae_ms = 64 / pythae["images_per_s"] * 1e3

@@ -234,7 +234,7 @@ def test_an_empty_out_path_is_refused_before_anything_runs(cli, script, monkeypa
     name, *command = script.split()
     result = cli(f"scripts/{name}", *command, "--out", "")
     assert result.returncode == 2, result.stderr
-    assert "argument --out: '' is not allowed: it must name a path" in result.stderr
+    assert "argument --out: '' is not allowed: it must be a path" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -86,9 +86,14 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
          "--out {tmp} holds no finished run of vae: the table reads OUT/MODEL/SEED/metrics.json"),
         (["--bogus"], "unrecognized option --bogus"),  # was "required: command, overrides"
         (["table", "--out", "{tmp}/nothere"], "--out {tmp}/nothere: no such folder"),
-        (["table", "--out", "{tmp}/file"], "--out {tmp}/file is not a folder"),  # a traceback
-        (["pictures", "--out", "{tmp}/file"], "--out {tmp}/file is not a folder"),
-        (["run", "--out", "{tmp}/file"], "--out {tmp}/file is not a folder"),
+        (["table", "--out", "{tmp}/file"], "--out: {tmp}/file is not allowed: it is a file"),
+        (["pictures", "--out", "{tmp}/file"], "--out: {tmp}/file is not allowed: it is a file"),
+        (["run", "--out", "{tmp}/file"], "--out: {tmp}/file is not allowed: it is a file, not"),
+        (["run", "--out", "{tmp}/fifo"], "--out: {tmp}/fifo is not allowed: it is a file"),
+        # an OSError traceback; a folder named with a newline, made in the checkout
+        (["run", "--out", "/" + "a" * 300], "it cannot be a folder (File name too long)"),
+        (["run", "--out", "a\nb"], "--out: 'a\\nb' is not allowed: it must be a path without"),
+        (["table", "--models", "x" * 5000], "xxxxxxxxxx...(5001 characters) no such model"),
         (["table", "--out", "{tmp}", "--speed", "{tmp}/bad.jsonl"],
          "--speed {tmp}/bad.jsonl: line 2 is not JSON"),  # a JSONDecodeError traceback
         (["table", "--out", "{tmp}", "--speed", "{tmp}/fifo"],
@@ -100,7 +105,9 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
         (["pictures", "--out", "{tmp}", "--image", "{tmp}/no/x.png"],
          "--image {tmp}/no/x.png cannot be written: no folder {tmp}/no"),
         (["pictures", "--out", "{tmp}", "--image", "{tmp}/folder.png"],
-         "--image {tmp}/folder.png is a folder"),
+         "--image: {tmp}/folder.png is not allowed: it is a folder; name a file"),
+        (["pictures", "--out", "{tmp}", "--image", "{tmp}/fifo"],  # savefig waited forever
+         "--image: {tmp}/fifo is not allowed: it is not a regular file"),
         (["run", "--epochs", "0"], "--epochs: '0' is not allowed"),  # every job failed
         (["run", "--epochs", "-1"], "--epochs: '-1' is not allowed"),
         (["run", "--seeds", "a,b"], "--seeds: 'a,b' is not allowed"),

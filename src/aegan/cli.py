@@ -9,7 +9,6 @@ the mistakes Hydra catches while composing the config (each read by
 
 from __future__ import annotations
 
-import argparse
 import functools
 import logging
 import os
@@ -17,7 +16,6 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from hydra.errors import CompactHydraException
 
@@ -184,42 +182,6 @@ def _user_error_within(err: BaseException) -> Exception | None:
 
 # conf/'s callbacks that check a folder before Hydra writes there (aegan.sweep_settings)
 GUARDS = ("hydra.callbacks.check_sweep", "hydra.callbacks.keep_run_record")
-
-
-def path_argument(text: str) -> Path:
-    """An argparse ``type`` for a path: empty or blank text (an unset shell variable) is
-    refused, where ``Path("")`` would be the current folder and ``open("")`` fail at the end."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: it must name a path")
-    return Path(text)
-
-
-def epochs_argument(text: str) -> int:
-    """An argparse ``type`` for a script's epochs per run: what ``trainer.epochs`` takes,
-    checked before the first run (0 was taken for "the default", -3 failed every job)."""
-    try:
-        epochs = int(text)
-    except ValueError:
-        epochs = 0
-    if not 1 <= epochs <= 10**6:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not allowed: it must be an integer in [1, 1000000]"
-        )
-    return epochs
-
-
-def seeds_argument(text: str) -> list[int]:
-    """An argparse ``type`` for a script's seeds, one job each: a comma list of distinct
-    integers in [0, 2**63), each written as its job's folder is named (0, not 00); a seed
-    twice would be two jobs of one run."""
-    seeds = text.split(",")
-    fine = all(re.fullmatch(r"0|[1-9]\d{0,18}", s) and int(s) < 2**63 for s in seeds)
-    if not fine or len(set(seeds)) < len(seeds):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not allowed: it must be a comma list of distinct integers in "
-            "[0, 2**63), e.g. 0,1,2"
-        )
-    return [int(s) for s in seeds]
 
 
 def changed_guard(argv: list[str]) -> str | None:

@@ -1,0 +1,127 @@
+"""The command lines of scripts/: a parser whose every mistake is one ``error:`` line (exit
+code 2), and argparse ``type``s that refuse a bad value by naming it and what is allowed,
+before anything runs, where it would have failed in a traceback once the runs had trained."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+from aegan.cli import report_error
+from aegan.errors import ConfigError
+from aegan.files import check_folder, given_path
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose mistakes are one line (``aegan.cli.report_error``: ``error: ...``,
+    a huge value cut) and exit code 2, in place of the usage and a line."""
+
+    def error(self, message: str) -> NoReturn:
+        report_error(f"{message} (see {self.prog} --help)")
+        raise SystemExit(2)
+
+
+def _refused(err: ConfigError) -> argparse.ArgumentTypeError:
+    """``aegan.files``'s ``path=VALUE is not allowed: ...`` as argparse's own, which is
+    printed after the option's name."""
+    return argparse.ArgumentTypeError(str(err).removeprefix("path="))
+
+
+def path_argument(text: str) -> Path:
+    """An argparse ``type`` for a path: empty or blank text (an unset shell variable) is
+    refused, where ``Path("")`` would be the current folder and ``open("")`` fail at the end;
+    so is a control character (a pasted newline), which splits every line naming the path."""
+    try:
+        return given_path("path", text, "a path")
+    except ConfigError as err:
+        raise _refused(err) from None
+
+
+def folder_argument(text: str) -> Path:
+    """``path_argument`` for a folder a script writes into: refused where a file (or a FIFO)
+    is at it or above it, or a name is too long, before the first run, not by its sweep."""
+    path = path_argument(text)
+    try:
+        check_folder("path", text)
+    except ConfigError as err:
+        raise _refused(err) from None
+    return path
+
+
+def file_argument(text: str) -> Path:
+    """``path_argument`` for a file a script writes: its folder can be one (as for
+    ``folder_argument``), and what is at it already is a regular file: a folder there made
+    the last write fail after every run, and a FIFO blocked it for good."""
+    path = path_argument(text)
+    try:
+        check_folder("path", str(path.parent))
+    except ConfigError as err:
+        reason = str(err).partition(" is not allowed: ")[2]
+        raise argparse.ArgumentTypeError(
+            f"{text} is not allowed: its folder cannot be {path.parent} ({reason})"
+        ) from None
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return path
+    except OSError as err:  # a name too long
+        raise argparse.ArgumentTypeError(
+            f"{text} is not allowed: it cannot be a file ({err.strerror})"
+        ) from None
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a FIFO or a device?)"
+        raise argparse.ArgumentTypeError(f"{text} is not allowed: it is {what}; name a file")
+    return path
+
+
+def count_argument(text: str) -> int:
+    """An argparse ``type`` for a count of repetitions: an integer in [1, 1000000]."""
+    try:
+        count = int(text)
+    except ValueError:  # not a number, or one of more than 4300 digits
+        count = 0
+    if not 1 <= count <= 10**6:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not allowed: it must be an integer in [1, 1000000]"
+        )
+    return count
+
+
+def epochs_argument(text: str) -> int:
+    """An argparse ``type`` for a script's epochs per run: what ``trainer.epochs`` takes,
+    checked before the first run (0 was taken for "the default", -3 failed every job)."""
+    return count_argument(text)
+
+
+def seeds_argument(text: str) -> list[int]:
+    """An argparse ``type`` for a script's seeds, one job each: a comma list of distinct
+    integers in [0, 2**63), each written as its job's folder is named (0, not 00); a seed
+    twice would be two jobs of one run."""
+    seeds = text.split(",")
+    fine = all(re.fullmatch(r"0|[1-9]\d{0,18}", s) and int(s) < 2**63 for s in seeds)
+    if not fine or len(set(seeds)) < len(seeds):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not allowed: it must be a comma list of distinct integers in "
+            "[0, 2**63), e.g. 0,1,2"
+        )
+    return [int(s) for s in seeds]
+
+
+def names_argument(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """An argparse ``type`` for a comma list of distinct names from ``allowed``."""
+
+    def names(text: str) -> list[str]:
+        given = text.split(",")
+        if not set(given) <= set(allowed) or len(set(given)) < len(given):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not allowed: it must be a comma list of distinct names from "
+                f"{', '.join(allowed)}"
+            )
+        return given
+
+    return names

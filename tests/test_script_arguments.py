@@ -1,0 +1,76 @@
+"""The scripts' own options (scripts/parity.py, compare_pythae.py, step_floor.py): a bad value
+is one ``error:`` line naming the option, the value and what is allowed, before any run or
+sweep starts; where it was argparse's usage and a line, a traceback after the data was read,
+or a run whose results could not be written at the end (a folder, a FIFO at --out)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from conftest import REPO, assert_one_error_line
+
+LONG = "/" + "a" * 300  # a name longer than a file system takes
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    """A folder holding a file, a folder named as a file and a FIFO nothing writes to."""
+    (tmp_path / "file").write_text("")
+    (tmp_path / "folder.jsonl").mkdir()
+    os.mkfifo(tmp_path / "fifo.jsonl")
+    return tmp_path
+
+
+CASES = [  # (script and its arguments, what the line says); {tmp}: the hostile folder
+    ("parity.py nope", "argument model: invalid choice: 'nope' (choose from 'ae', 'gan')"),
+    ("parity.py ae --device tpu", "argument --device: invalid choice: 'tpu'"),
+    ("parity.py ae --epochs 99999999999999999999", "--epochs: '99999999999999999999' is not allowed"),
+    ("parity.py ae --out {tmp}/file", "argument --out: {tmp}/file is not allowed: it is a file"),
+    ("parity.py ae --out {tmp}/file/x", "--out: {tmp}/file/x is not allowed: {tmp}/file is a file"),
+    ("parity.py ae --out {tmp}/fifo.jsonl", "--out: {tmp}/fifo.jsonl is not allowed: it is a file"),
+    (f"parity.py ae --out {LONG}", "--out: '/aaaa"),  # an OSError traceback
+    ("compare_pythae.py --seeds a,b", "argument --seeds: 'a,b' is not allowed: it must be a comma"),
+    ("compare_pythae.py --vae-epochs -5", "argument --vae-epochs: '-5' is not allowed: it must be"),
+    ("compare_pythae.py --gan-epochs x", "argument --gan-epochs: 'x' is not allowed"),
+    ("compare_pythae.py --pairs vae,nope", "--pairs: 'vae,nope' is not allowed: it must be a comma "
+     "list of distinct names from vae, aae, vae_gan, vae_gan_conv"),
+    ("compare_pythae.py --out {tmp}/folder.jsonl", "--out: {tmp}/folder.jsonl is not allowed: it "
+     "is a folder; name a file"),  # failed after every run
+    ("compare_pythae.py --out {tmp}/fifo.jsonl", "--out: {tmp}/fifo.jsonl is not allowed: it is "
+     "not a regular file"),  # waited forever after the first run
+    ("compare_pythae.py --out {tmp}/file/x.jsonl", "--out: {tmp}/file/x.jsonl is not allowed: its "
+     "folder cannot be {tmp}/file (it is a file, not a folder)"),
+    ("compare_pythae.py --runs {tmp}/file", "argument --runs: {tmp}/file is not allowed: it is a"),
+    ("step_floor.py --rounds 0", "argument --rounds: '0' is not allowed: it must be an integer"),
+    ("step_floor.py --rounds x", "argument --rounds: 'x' is not allowed"),  # 3 lines of usage
+    ("step_floor.py --pairs vae_gan_conv", "--pairs: 'vae_gan_conv' is not allowed"),
+    ("step_floor.py --out {tmp}/fifo.jsonl", "--out: {tmp}/fifo.jsonl is not allowed"),
+    (f"step_floor.py --out {LONG}/x.jsonl", "cannot be a folder (File name too long)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "says"), CASES, ids=[c for c, _ in CASES])
+def test_a_bad_option_is_one_line_before_anything_runs(cli, hostile, monkeypatch, command, says):
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))  # as a script's own folder is
+    commands = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **_: commands.append(command))
+    script, *args = command.format(tmp=hostile).split()
+    result = cli(f"scripts/{script}", *args)
+    assert_one_error_line(result, says.format(tmp=hostile))
+    assert not commands
+
+
+@pytest.mark.parametrize("script", ["parity.py ae", "compare_pythae.py", "step_floor.py"])
+@pytest.mark.parametrize("value", ["a\nb", "a\x1bb", "\t"])
+def test_a_control_character_in_a_path_is_refused(cli, monkeypatch, script, value):
+    """A newline pasted into --out split every line that named the path; a tab alone was
+    taken for a folder's name."""
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))
+    name, *args = script.split()
+    result = cli(f"scripts/{name}", *args, "--out", value)
+    allowed = "without control characters" if value.strip() else "it must be a path"
+    assert_one_error_line(result, f"argument --out: {value!r} is not allowed: ")
+    assert allowed in result.stderr
