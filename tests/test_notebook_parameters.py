@@ -82,3 +82,14 @@ def test_a_file_where_a_folder_goes_is_one_line(name, variable, tmp_path, monkey
     assert the_error(cells) == [
         f"ConfigError: {variable}={tmp_path / 'file'} is not allowed: it is a file, not a folder"
     ]
+
+
+@pytest.mark.parametrize("value", ["", "mse", "test/mse\n", "val/" + "x" * 5000])
+def test_an_objective_of_no_figure_shape_is_one_line_before_the_sweep(value, monkeypatch):
+    """It was read only once the sweep had trained: minutes later, or (empty, a newline)
+    a column of NaN with nothing to plot."""
+    cells = setup_cells("sweep", {"AEGAN_OBJECTIVE": value}, monkeypatch)
+    assert the_error(cells) == [
+        f"ConfigError: AEGAN_OBJECTIVE={value!r:.80} is not allowed: it must be a figure's "
+        "name in metrics.json, such as val/best_objective or test/mse"
+    ]

@@ -11,6 +11,7 @@ At the top of the import graph, beside the entry points: nothing in aegan import
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from aegan.files import check_folder, given_path
 
 # what a switch (AEGAN_NOTEBOOK_QUICK) may be set to, in any case
 SWITCH_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+# a figure's name in metrics.json and a sweep's table: val/best_objective, test/mse, gen/fd
+METRIC_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,100}(/[A-Za-z0-9_.@-]{1,100})+")
 
 
 def find_repo_root(start: Path | None = None) -> Path:
@@ -59,6 +62,17 @@ def checked_switch(key: str, value: Any) -> bool:
         return SWITCH_WORDS[value.strip().lower()]
     raise ConfigError(
         f"{key}={value!r:.80} is not allowed: it must be 1 or 0, true or false, yes or no"
+    )
+
+
+def checked_metric(key: str, value: Any) -> str:
+    """``value`` if it has the shape of a figure's name (``val/best_objective``, ``test/mse``),
+    checked before a sweep trains; whether its jobs have that figure is seen once read."""
+    if isinstance(value, str) and len(value) <= 200 and METRIC_NAME.fullmatch(value):
+        return value
+    raise ConfigError(
+        f"{key}={value!r:.80} is not allowed: it must be a figure's name in metrics.json, "
+        "such as val/best_objective or test/mse"
     )
 
 
