@@ -77,6 +77,20 @@ case "${1:-}" in
 *) echo "usage: $0 [--prepare | --dry-run]" >&2; exit 2 ;;
 esac
 
+# each setting checked before anything runs: one line naming it, its value and what it may be
+refuse() { echo "error: $1" >&2; exit 2; }
+[[ "$QUICK" =~ ^[01]$ ]] || refuse "QUICK=${QUICK@Q} is not allowed: it must be 1 (tiny sizes) or 0"
+[[ "$BUDGET_S" =~ ^[1-9][0-9]{0,5}$ ]] ||
+    refuse "BUDGET_S=${BUDGET_S@Q} is not allowed: it must be whole seconds in [1, 999999]"
+[[ "$DEVICE" =~ ^(cpu|cuda|cuda:[0-9]{1,3})$ ]] ||
+    refuse "DEVICE=${DEVICE@Q} is not allowed: it must be cpu, cuda or cuda:N"
+ALL_STAGES="gan-compiled-captured tests ab gan ae ae-compiled gan-compiled recipes family parity probe"
+for stage in $STAGES; do
+    case " $ALL_STAGES " in *" $stage "*) ;;
+    *) refuse "STAGES=${STAGES@Q} is not allowed: ${stage@Q} is not a stage; choose from $ALL_STAGES" ;;
+    esac
+done
+
 if [ "$QUICK" = 1 ]; then  # a rehearsal: every stage, tiny sizes
     AE_ARGS=(batch_size=256 steps=2 warmup=2 repeats=1)
     GAN_ARGS=(batch_size=16 steps=1 warmup=1 repeats=1

@@ -18,6 +18,10 @@ REPO=$(pwd)
 VENV=${VENV:-.venv}
 PY="$REPO/$VENV/bin/python"
 JOBS=${MUTATION_JOBS:-$(nproc)}
+if ! [[ "$JOBS" =~ ^[1-9][0-9]{0,3}$ ]]; then  # mutmut's own error came after the install
+    echo "error: MUTATION_JOBS=${JOBS@Q} is not allowed: it must be a whole number in [1, 9999]" >&2
+    exit 2
+fi
 REPORT=docs/mutation.md
 
 # The modules: a name | the files to mutate | the tests that check them (shell globs, all

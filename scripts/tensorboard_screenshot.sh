@@ -6,6 +6,16 @@ set -euo pipefail
 logdir=${1:?usage: $0 LOGDIR OUT.png [TAB]}
 out=${2:?usage: $0 LOGDIR OUT.png [TAB]}
 tab=${3:-scalars}
+# each argument checked before the server starts: one line naming it, its value and what it may be
+refuse() { echo "error: $1" >&2; exit 2; }
+[ -d "$logdir" ] || refuse "LOGDIR ${logdir@Q} is not a folder: give a run's or a sweep's folder"
+case "$out" in *.png) ;; *) refuse "OUT.png ${out@Q} is not allowed: it must name a .png file" ;; esac
+[ -d "$(dirname -- "$out")" ] || refuse "OUT.png ${out@Q}: there is no folder $(dirname -- "$out")"
+[ ! -e "$out" ] || [ -f "$out" ] || refuse "OUT.png ${out@Q} is not allowed: it is not a regular file"
+case "$tab" in scalars | images | hparams | projector) ;;
+*) refuse "TAB ${tab@Q} is not allowed: choose scalars, images, hparams or projector" ;;
+esac
+command -v chromium >/dev/null || refuse "chromium is not installed: apt-get install chromium"
 py=${PYTHON:-$(dirname "$0")/../.venv/bin/python}
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$py" -m tensorboard.main --logdir "$logdir" --host 127.0.0.1 --port "$port" --load_fast false >/dev/null 2>&1 &
@@ -22,4 +32,5 @@ chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --user-data-dir="$profile" --window-size=1600,1100 --virtual-time-budget=8000 \
   --screenshot="$out" "http://127.0.0.1:$port/#$tab" 2>/dev/null
 rm -rf "$profile"
+[ -s "$out" ] || { echo "error: chromium wrote no $out" >&2; exit 1; }
 echo "wrote $out ($tab tab of $logdir)"

@@ -1,7 +1,8 @@
-"""The scripts' own options (scripts/parity.py, compare_pythae.py, step_floor.py): a bad value
-is one ``error:`` line naming the option, the value and what is allowed, before any run or
-sweep starts; where it was argparse's usage and a line, a traceback after the data was read,
-or a run whose results could not be written at the end (a folder, a FIFO at --out)."""
+"""The scripts' own options and settings (scripts/parity.py, compare_pythae.py, step_floor.py,
+and the shell scripts' arguments and environment): a bad value is one ``error:`` line naming
+the option, the value and what is allowed, before any run or sweep starts; where it was
+argparse's usage and a line, a traceback after the data was read, or a run whose results
+could not be written at the end (a folder, a FIFO at --out)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,33 @@ def test_a_control_character_in_a_path_is_refused(cli, monkeypatch, script, valu
     allowed = "without control characters" if value.strip() else "it must be a path"
     assert_one_error_line(result, f"argument --out: {value!r} is not allowed: ")
     assert allowed in result.stderr
+
+
+SHELL_CASES = [  # (environment, script and arguments, what the line says)
+    ({"QUICK": "yes"}, "gpu_check.sh --dry-run", "QUICK='yes' is not allowed: it must be 1"),
+    ({"BUDGET_S": "8m"}, "gpu_check.sh --dry-run", "BUDGET_S='8m' is not allowed: it must be"),
+    ({"BUDGET_S": "9" * 40}, "gpu_check.sh --dry-run", "it must be whole seconds in [1, 999999]"),
+    ({"DEVICE": "tpu"}, "gpu_check.sh --dry-run", "DEVICE='tpu' is not allowed: it must be cpu,"),
+    ({"STAGES": "gan nope"}, "gpu_check.sh --dry-run", "'nope' is not a stage; choose from"),
+    ({"MUTATION_JOBS": "0"}, "mutation.sh --list", "MUTATION_JOBS='0' is not allowed"),
+    ({"MUTATION_JOBS": "a\nb"}, "mutation.sh --list", "MUTATION_JOBS=$'a\\nb' is not allowed"),
+    ({}, "tensorboard_screenshot.sh {tmp}/none {tmp}/x.png", "LOGDIR '{tmp}/none' is not a folder"),
+    ({}, "tensorboard_screenshot.sh {tmp} {tmp}/x.jpg", "OUT.png '{tmp}/x.jpg' is not allowed"),
+    ({}, "tensorboard_screenshot.sh {tmp} {tmp}/no/x.png", "there is no folder {tmp}/no"),
+    ({}, "tensorboard_screenshot.sh {tmp} {tmp}/fifo.png", "'{tmp}/fifo.png' is not allowed: it is "
+     "not a regular file"),
+    ({}, "tensorboard_screenshot.sh {tmp} {tmp}/x.png graphs", "TAB 'graphs' is not allowed"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("environment", "command", "says"), SHELL_CASES,
+                         ids=[f"{e} {c}" for e, c, _ in SHELL_CASES])  # fmt: skip
+def test_a_shell_script_refuses_a_bad_setting_in_one_line(tmp_path, environment, command, says):
+    """Each was taken as it came: QUICK=yes ran the full sizes, a budget in minutes failed
+    in bash's arithmetic after the install, a screenshot of nothing was said to be written."""
+    os.mkfifo(tmp_path / "fifo.png")
+    script, *args = command.format(tmp=tmp_path).split()
+    result = subprocess.run(["bash", f"scripts/{script}", *args], cwd=REPO, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, **environment})  # fmt: skip
+    assert_one_error_line(result, says.format(tmp=tmp_path))
+    assert result.stdout == ""
