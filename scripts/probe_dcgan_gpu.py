@@ -16,13 +16,13 @@ too (the fastest configuration measured), with the kernel count and kernel time 
 
 from __future__ import annotations
 
-import argparse
 import os
 
 import torch
 from torch import nn
 
 from aegan.models import Discriminator, Generator
+from aegan.script_args import ArgumentParser, count_argument
 
 DEV = os.environ.get("PROBE_DEVICE", "cuda")  # cpu: a rehearsal (CPU times)
 
@@ -198,11 +198,13 @@ def step_profile(batch: int, device_name: str = "cuda", *extra: str) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--iters", type=int, default=50)
+    parser = ArgumentParser()
+    parser.add_argument("--batch", type=count_argument, default=256)
+    parser.add_argument("--iters", type=count_argument, default=50)
     parser.add_argument(
-        "--profile-only-on", help="skip the layer timings; profile the step on this device"
+        "--profile-only-on",
+        choices=["cpu", "cuda"],
+        help="skip the layer timings; profile the step on this device",
     )
     parser.add_argument(
         "--step",
@@ -212,6 +214,8 @@ if __name__ == "__main__":
         "(repeatable), e.g. --step trainer.capture_step=true,trainer.compile=default",
     )
     args = parser.parse_args()
+    if DEV not in ("cpu", "cuda"):  # each timing would have failed in its own traceback
+        parser.error(f"PROBE_DEVICE={DEV!r} is not allowed: it must be cpu or cuda")
     torch.backends.cudnn.benchmark = True
     torch.set_float32_matmul_precision("high")
     if args.profile_only_on:

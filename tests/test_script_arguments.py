@@ -50,6 +50,9 @@ CASES = [  # (script and its arguments, what the line says); {tmp}: the hostile 
     ("step_floor.py --pairs vae_gan_conv", "--pairs: 'vae_gan_conv' is not allowed"),
     ("step_floor.py --out {tmp}/fifo.jsonl", "--out: {tmp}/fifo.jsonl is not allowed"),
     (f"step_floor.py --out {LONG}/x.jsonl", "cannot be a folder (File name too long)"),
+    ("probe_dcgan_gpu.py --batch 0", "argument --batch: '0' is not allowed: it must be an integer"),
+    ("probe_dcgan_gpu.py --iters x", "argument --iters: 'x' is not allowed"),
+    ("probe_dcgan_gpu.py --profile-only-on tpu", "argument --profile-only-on: invalid choice"),
 ]  # fmt: skip
 
 
@@ -62,6 +65,13 @@ def test_a_bad_option_is_one_line_before_anything_runs(cli, hostile, monkeypatch
     result = cli(f"scripts/{script}", *args)
     assert_one_error_line(result, says.format(tmp=hostile))
     assert not commands
+
+
+def test_a_probe_device_of_neither_kind_is_one_line(cli, monkeypatch):
+    """PROBE_DEVICE=tpu failed each timing in a traceback of its own, on and on."""
+    monkeypatch.setenv("PROBE_DEVICE", "tpu")
+    result = cli("scripts/probe_dcgan_gpu.py", "--iters", "1")
+    assert_one_error_line(result, "PROBE_DEVICE='tpu' is not allowed: it must be cpu or cuda")
 
 
 @pytest.mark.parametrize("script", ["parity.py ae", "compare_pythae.py", "step_floor.py"])
