@@ -148,3 +148,27 @@ def test_the_sweep_notebook_names_an_objective_no_finished_job_has(tmp_path, mon
         "ConfigError: AEGAN_OBJECTIVE='test/mes' is not allowed: no finished job has it; they "
         "have test/mse"
     ]
+
+
+def test_the_sweep_notebook_ranks_a_higher_is_better_objective_highest_first(tmp_path, monkeypatch):
+    """``AEGAN_OBJECTIVE=test/psnr`` was sorted lowest first and starred the worst job as the
+    best; the notebook now ranks as ``aegan.summarize`` does."""
+    sweep = sweep_of(
+        tmp_path / "sweep", {str(n): [f"model.latent_dim={4 * 2**n}"] for n in range(3)}
+    )
+    for job, psnr in (("0", 18.0), ("1", 21.0), ("2", 19.5)):
+        write_json(sweep / job / "metrics.json", {"test/mse": 0.02, "test/psnr": psnr})
+    cells = run_cells(
+        "sweep",
+        [
+            lambda source: "read_sweep(SWEEP_DIR)" in source,
+            "print(list(_.job))",  # the table as shown, best first
+            lambda source: "best = done_jobs.loc" in source,
+            "print(best['job'])",
+        ],
+        monkeypatch,
+        {"AEGAN_SWEEP_DIR": str(sweep), "AEGAN_OBJECTIVE": "test/psnr"},
+    )
+    assert errors_of(cells) == []
+    assert text_of(cells[3]).strip() == "['1', '2', '0']"
+    assert text_of(cells[5]).strip() == "1"
