@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra.errors import ConfigCompositionException
+from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
 from aegan.amp import Amp, emulated_bf16, resolve_precision
@@ -52,6 +53,27 @@ def test_experiments_build(experiment, tmp_path: Path):
     cfg = compose_config([f"experiment={experiment}", "trainer.device=cpu"], tmp_path)
     validate_config(cfg)
     assert cfg.model.name in experiment
+
+
+def _leaves(node, prefix: str = ""):
+    """``(dotted key, value)`` of every value a config file sets, its defaults list aside."""
+    for key, value in node.items():
+        if key == "defaults":
+            continue
+        if isinstance(value, DictConfig):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_value_a_recipe_sets_is_the_composed_one(experiment, tmp_path: Path):
+    """The entry config's own values came after the recipe's, so a recipe's ``evaluate.*``
+    (or ``seed``) was silently the entry config's."""
+    recipe = OmegaConf.load(CONF_DIR / "experiment" / f"{experiment}.yaml")
+    cfg = compose_config([f"experiment={experiment}"], tmp_path)
+    for key, value in _leaves(recipe):
+        assert OmegaConf.select(cfg, key) == value, key
 
 
 def test_autoencoder_config_builds_the_article_network(tmp_path: Path):
