@@ -13,8 +13,8 @@ import torch
 
 from aegan.contract import Task
 from aegan.engine.checkpoint_contents import MAX_COUNT
+from aegan.engine.rng_state import GeneratorStateError, restore_rng, rng_state
 from aegan.errors import CheckpointError
-from aegan.readback import shown_value
 
 
 @dataclass
@@ -105,13 +105,6 @@ def check_network_fits(
         raise CheckpointError(f"{path}: {name} {err}{advice}") from None
 
 
-def _rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
 def checkpoint_state(task: Task, amp: Any, progress: Progress, record: dict) -> dict[str, Any]:
     """Everything a resume needs, as tensors and plain containers (loadable weights-only).
     ``record``: the run's resolved config and its config choices (plain values)."""
@@ -126,7 +119,7 @@ def checkpoint_state(task: Task, amp: Any, progress: Progress, record: dict) -> 
         "optimizers": {name: o.state_dict() for name, o in task.optimizers.items()},
         "scaler": amp.state_dict(),
         "task": task.extra_state(),
-        "rng": _rng_state(),
+        "rng": rng_state(),
     }
 
 
@@ -243,7 +236,7 @@ def restore(task: Task, amp: Any, state: dict[str, Any], *, path: Path | str) ->
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise CheckpointError(f"{path}: the task state does not fit this model ({err!r})") from err
     try:
-        _restore_rng(state["rng"])
+        restore_rng(state["rng"])
     except GeneratorStateError as err:
         raise CheckpointError(f"{path}: its random number state is not usable ({err})") from None
     except (KeyError, TypeError, RuntimeError) as err:
@@ -252,38 +245,6 @@ def restore(task: Task, amp: Any, state: dict[str, Any], *, path: Path | str) ->
         epoch=state["epoch"], batch=state["batch"], step=state["step"],
         best_objective=float(state["best_objective"]), history=list(state["history"]),
     )  # fmt: skip
-
-
-class GeneratorStateError(ValueError):
-    """A saved generator state that is not of this build's generators."""
-
-
-def _restore_rng(saved: dict[str, Any]) -> None:
-    """The CPU generator's state, and each CUDA device's this machine has, each checked first
-    against the state the generator keeps now, from the tensor's metadata alone: torch copies
-    a CUDA state whole before reading it, and a few bytes of file can hold a stride-0 tensor
-    of billions of elements."""
-    _check_generator_state(saved["torch"], torch.get_rng_state(), "rng.torch")
-    cuda = saved.get("cuda") if torch.cuda.is_available() else None
-    if cuda is None:
-        torch.set_rng_state(saved["torch"])
-        return
-    if not isinstance(cuda, list):
-        raise GeneratorStateError(f"rng.cuda is a {type(cuda).__name__}, not a list")
-    own = torch.cuda.get_rng_state_all()  # a run saved on more devices: those it has here
-    for index, (value, like) in enumerate(zip(cuda, own, strict=False)):
-        _check_generator_state(value, like, f"rng.cuda[{index}]")
-    torch.set_rng_state(saved["torch"])
-    for index, value in enumerate(cuda[: len(own)]):
-        torch.cuda.set_rng_state(value, index)
-
-
-def _check_generator_state(value: Any, like: torch.Tensor, where: str) -> None:
-    if not (torch.is_tensor(value) and value.shape == like.shape and value.dtype == like.dtype):
-        raise GeneratorStateError(
-            f"{where} is {shown_value(value)}, not a {like.dtype} tensor of shape "
-            f"{tuple(like.shape)}"
-        )
 
 
 def load_weights(task: Task, state: dict[str, Any], *, path: Path | str) -> None:

@@ -1,0 +1,50 @@
+"""The random number generators' state a checkpoint carries, and its restore on a resume,
+each saved state checked against the generator's own before torch reads it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from aegan.readback import shown_value
+
+
+def rng_state() -> dict[str, Any]:
+    """The CPU generator's state, and each CUDA device's where there are any."""
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+class GeneratorStateError(ValueError):
+    """A saved generator state that is not of this build's generators."""
+
+
+def restore_rng(saved: dict[str, Any]) -> None:
+    """The CPU generator's state, and each CUDA device's this machine has, each checked first
+    against the state the generator keeps now, from the tensor's metadata alone: torch copies
+    a CUDA state whole before reading it, and a few bytes of file can hold a stride-0 tensor
+    of billions of elements."""
+    _check_generator_state(saved["torch"], torch.get_rng_state(), "rng.torch")
+    cuda = saved.get("cuda") if torch.cuda.is_available() else None
+    if cuda is None:
+        torch.set_rng_state(saved["torch"])
+        return
+    if not isinstance(cuda, list):
+        raise GeneratorStateError(f"rng.cuda is a {type(cuda).__name__}, not a list")
+    own = torch.cuda.get_rng_state_all()  # a run saved on more devices: those it has here
+    for index, (value, like) in enumerate(zip(cuda, own, strict=False)):
+        _check_generator_state(value, like, f"rng.cuda[{index}]")
+    torch.set_rng_state(saved["torch"])
+    for index, value in enumerate(cuda[: len(own)]):
+        torch.cuda.set_rng_state(value, index)
+
+
+def _check_generator_state(value: Any, like: torch.Tensor, where: str) -> None:
+    if not (torch.is_tensor(value) and value.shape == like.shape and value.dtype == like.dtype):
+        raise GeneratorStateError(
+            f"{where} is {shown_value(value)}, not a {like.dtype} tensor of shape "
+            f"{tuple(like.shape)}"
+        )
