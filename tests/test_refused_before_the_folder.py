@@ -26,7 +26,12 @@ def trained(tmp_path_factory) -> Path:
      (["data.root={empty}"], "lacks fashion_mnist IDX files"),
      (["trainer.resume={junk}"], "junk.pt: not a readable checkpoint"),
      (["trainer.resume={base}", "model=vae"], "a checkpoint of model=autoencoder, not model=vae"),
-     (["trainer.resume={base}", "model.latent_dim=16"], "weights do not fit the configured model")],
+     (["trainer.resume={base}", "model.latent_dim=16"], "weights do not fit the configured model"),
+     # data found nowhere, known missing before the run: refused once its folder was made
+     (["data=cifar10", "data.download=false", "paths.data_dir={empty}"],
+      "cifar10 data not found in {empty}"),
+     (["data=mnist", "data.download=false", "paths.data_dir={empty}"],
+      "mnist data not found: looked in {empty}/MNIST/raw")],
 )  # fmt: skip
 def test_a_run_that_cannot_work_leaves_no_folder(cli, trained, tmp_path, overrides, message):
     """Each was refused in one line, after its folder was made: a folder holding a
@@ -36,7 +41,7 @@ def test_a_run_that_cannot_work_leaves_no_folder(cli, trained, tmp_path, overrid
     paths = {"empty": tmp_path / "empty", "junk": tmp_path / "junk.pt", "base": trained}
     given = [o.format(**paths) for o in overrides]
     result = cli("aegan.train", *TINY_AE, *given, f"hydra.run.dir={tmp_path / 'new'}")
-    assert_one_error_line(result, message)
+    assert_one_error_line(result, message.format(**paths))
     assert not (tmp_path / "new").exists()
 
 

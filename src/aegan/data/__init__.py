@@ -9,13 +9,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from aegan.data.batches import (
-    DeviceBatches,
-    binarized,
-    denormalize,
-    normalize,
-    normalized_batches,
-)
+from aegan.data.batches import DeviceBatches, binarized, denormalize, normalize, normalized_batches
 from aegan.data.cifar import cifar10_files, cifar10_folder, load_cifar10
 from aegan.data.idx import read_idx
 from aegan.data.image_files import Listing, shown
@@ -242,9 +236,12 @@ def read_ahead(data_cfg: DictConfig, data_dir: str | Path | None = None) -> int 
     """Read the local files a run will read (an image folder's images, the IDX files in
     ``data.root``, else those found without fetching: the Debian package's, ``data_dir``'s),
     refusing a damaged one, or a ``data.subset`` beyond them, now, before the run's folder is
-    made; ``load_data`` then takes them as read. Returns the training images the run will
-    have; None for data the run fetches (a download)."""
+    made; ``load_data`` then takes them as read; a named set found nowhere is fetched now,
+    or refused. Returns the training images the run will have; None without ``data_dir``."""
     local = _local_read(data_cfg, data_dir)
+    if local is None and data_dir is not None and data_cfg.name in KNOWN_TRAIN_SIZES:
+        load_data(data_cfg, data_dir=data_dir)  # downloads it, or says what lacks and why
+        local = _local_read(data_cfg, data_dir)
     if local is None:
         return None
     train = len(read_once(*local).data.train_images)
@@ -270,7 +267,7 @@ def _local_read(
         )  # fmt: skip
     if name == "cifar10" and (root or data_dir):  # a local folder holding every batch
         folder = cifar10_folder(root, Path(data_dir or "").expanduser(), look_also)
-        if (files := cifar10_files(folder)) is None:  # the run downloads it, or names what lacks
+        if (files := cifar10_files(folder)) is None:  # read_ahead fetches it, or names what lacks
             return None
         key = (name, str(folder.resolve()), *sorted(common.items()))
         return key, tuple(file_stamp(path.stat()) for path in files), lambda: load_cifar10(
