@@ -243,14 +243,17 @@ def check_lists(cfg: DictConfig) -> None:
             )
 
 
-def checked_configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
+def checked_configurations(
+    cfg: DictConfig, *, in_job: bool = True
+) -> list[tuple[dict, DictConfig]]:
     """``configurations(cfg)`` once every setting is checked as a run's, before any data is
-    read; the ``batch_size`` shortcut goes to ``data.batch_size``."""
+    read; the ``batch_size`` shortcut goes to ``data.batch_size``. ``in_job=False``: checked
+    before Hydra makes the folder (``validate_config``'s)."""
     check_positive(cfg, "batch_size", allow_none=True)  # named as typed, not as data's
     if cfg.batch_size is not None:
         with open_dict(cfg):
             cfg.data.batch_size = cfg.batch_size
-    validate_config(cfg, entry="bench")
+    validate_config(cfg, entry="bench", in_job=in_job)
     for key in ("steps", "repeats"):
         check_positive(cfg, key)
     check_positive(cfg, "warmup", minimum=0)
@@ -269,5 +272,5 @@ def checked_configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
     configs = configurations(cfg)  # checks variants
     for labels, run_cfg in configs:
         with blamed_on(labels["variant"]):
-            validate_config(run_cfg, entry="bench")
+            validate_config(run_cfg, entry="bench", in_job=in_job)
     return configs

@@ -24,6 +24,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from aegan.bench_plan import check_not_ignored, checked_configurations
 from aegan.config import compose_config, validate_config
 from aegan.data.fingerprint import check_resumed_data
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
@@ -54,6 +55,14 @@ def check_run(
         if run_dir is not None:
             check_apart_from_data(settings, run_dir, folder_key)
         check_resume(settings, run_dir, folder_key)
+
+
+def check_bench_run(config: DictConfig) -> None:
+    """``aegan.bench``'s composed run, before Hydra makes its folder: no setting it ignores
+    on the command line, and every configuration it would time checked as a run's."""
+    with _as_job(config):
+        check_not_ignored(config.hydra.overrides.task, "")
+        checked_configurations(without_hydra(config), in_job=False)
 
 
 def check_apart_from_data(cfg: DictConfig, run_dir: Path, folder_key: str) -> None:

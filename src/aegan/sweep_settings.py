@@ -30,7 +30,7 @@ from aegan.evaluate_settings import check_evaluate_settings
 from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
 from aegan.sweep_end import end_line, forget_sweep, start_sweep
 from aegan.sweep_folders import check_continued_jobs, check_sweep_folder
-from aegan.sweep_jobs import check_every_job, check_run, without_hydra
+from aegan.sweep_jobs import check_bench_run, check_every_job, check_run, without_hydra
 from aegan.sweep_plugins import check_sweep_settings
 from aegan.sweep_reader import write_planned_jobs
 
@@ -57,6 +57,7 @@ class CheckSweepSettings(Callback):
             else:  # aegan.bench: its bench.log and bench.jsonl are no part of a run
                 check_not_inside_a_run(run_dir, "hydra.run.dir", itself=True)
                 _mistakes_only(lambda: check_not_in_use(run_dir, ELSEWHERE))
+                _mistakes_only(lambda: check_bench_run(config))
             _check_log_file(config, run_dir)
 
         _refuse_in_one_line(check, config)
