@@ -37,7 +37,8 @@ def test_model_and_data_configs_build(model, data, tmp_path: Path):
         overrides += [f"data.root={small_images(tmp_path / 'images')}"]
     cfg = compose_config(overrides, tmp_path)
     assert cfg.model.name == model and cfg.data.name == data
-    validate_config(cfg)  # the task built on the meta device, every setting checked
+    validate_config(cfg, read_data=False)  # the task built on the meta device, every setting
+    # checked; the data, found nowhere here, would be fetched (tests/test_cifar10_files.py)
     shape = (
         cfg.data.get("channels", 3),
         cfg.data.get("image_size", 32),
@@ -51,7 +52,7 @@ def test_model_and_data_configs_build(model, data, tmp_path: Path):
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_experiments_build(experiment, tmp_path: Path):
     cfg = compose_config([f"experiment={experiment}", "trainer.device=cpu"], tmp_path)
-    validate_config(cfg)
+    validate_config(cfg, read_data=False)  # as above: no data fetched
     assert cfg.model.name in experiment
 
 
