@@ -253,16 +253,17 @@ def checked_configurations(
     if cfg.batch_size is not None:
         with open_dict(cfg):
             cfg.data.batch_size = cfg.batch_size
+    name = OmegaConf.select(cfg, "data.name", default="fashion_mnist")  # ~data: validate_config's
+    if name != "fashion_mnist":  # before validate_config reads (or fetches) the data
+        raise ConfigError(
+            f"data={name} is not allowed: the plain reference loop reads Fashion-MNIST "
+            "only; use data=fashion_mnist"
+        )
     validate_config(cfg, entry="bench", in_job=in_job)
     for key in ("steps", "repeats"):
         check_positive(cfg, key)
     check_positive(cfg, "warmup", minimum=0)
     check_positive(cfg, "plain_steps", allow_none=True)
-    if cfg.data.name != "fashion_mnist":
-        raise ConfigError(
-            f"data={cfg.data.name} is not allowed: the plain reference loop reads Fashion-MNIST "
-            "only; use data=fashion_mnist"
-        )
     check_lists(cfg)
     if any(cfg.capture_step) and cfg.warmup <= WARMUP_STEPS:
         raise ConfigError(
