@@ -217,3 +217,14 @@ def test_bench_refuses_a_setting_it_ignores(cli, tmp_path, override, says):
     refused = cli("aegan.bench", *QUICK, override, f"hydra.run.dir={tmp_path / 'out'}")
     assert_one_error_line(refused, says)
     assert not (tmp_path / "out").exists()  # not even a bench.log
+
+
+def test_a_bench_sweep_checks_every_job_before_its_folder(cli, tmp_path):
+    """Job 1's mistake was met as job 1 started: job 0 timed, the sweep's folder made."""
+    sweep = tmp_path / "sweep"
+    refused = cli("aegan.bench", "-m", *QUICK, "steps=1,0", f"hydra.sweep.dir={sweep}")
+    assert_one_error_line(
+        refused, "job 1 of 2 (steps=0): steps=0 is not allowed: it must be a positive integer; "
+        "no job was started"
+    )  # fmt: skip
+    assert not sweep.exists()

@@ -144,10 +144,13 @@ def _as_job(config: DictConfig) -> Iterator[None]:
         instance.cfg = before
 
 
-def check_every_job(config: DictConfig, planned: list[dict] | None = None) -> None:
+def check_every_job(
+    config: DictConfig, planned: list[dict] | None = None, entry: str = "train"
+) -> None:
     """Each job of the sweep ``config`` describes, composed as Hydra will compose it;
     ``ConfigError`` naming the first job that cannot work and its swept values. A grid's
-    jobs are added to ``planned``: ``{"job": its folder in the sweep's, "overrides": ...}``."""
+    jobs are added to ``planned``: ``{"job": its folder in the sweep's, "overrides": ...}``.
+    ``entry``: the config composed (``train``, ``bench``: ``check_bench_run``'s checks)."""
     loader = GlobalHydra.instance().config_loader()
     parser = OverridesParser.create(config_loader=loader)  # which a glob's options need
     overrides = sweep_overrides(parser, config)
@@ -176,7 +179,10 @@ def check_every_job(config: DictConfig, planned: list[dict] | None = None) -> No
             folder = _job_folder(composed, num)  # a search's too: its subdir is checked
             if not what.startswith("job"):
                 folder = None  # a search numbers its trials itself
-            check_run(composed, folder, "hydra.sweep.dir")
+            if entry == "bench":
+                check_bench_run(composed)
+            else:
+                check_run(composed, folder, "hydra.sweep.dir")
             if folder is not None and planned is not None:
                 sweep_dir = Path(str(composed.hydra.sweep.dir))
                 planned.append({"job": str(folder.relative_to(sweep_dir)), "overrides": job})

@@ -74,6 +74,8 @@ class CheckSweepSettings(Callback):
             if kwargs.get("config_name") == "train":
                 _mistakes_only(lambda: check_every_job(config, planned))
                 check_continued_jobs(config, planned)
+            elif kwargs.get("config_name") == "bench":
+                _mistakes_only(lambda: check_every_job(config, entry="bench"))
 
         _refuse_in_one_line(check, config)
         self._planned = planned  # written as the first job starts: Hydra has made the folder
