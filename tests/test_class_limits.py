@@ -72,7 +72,7 @@ def test_one_class_data_gets_no_probe_figure():
     assert set(figures) == {"pca/mse", "test/mse_over_pca"}
 
 
-def test_a_label_prior_on_twelve_classes_stops_before_the_first_step(cli, tmp_path):
+def test_a_label_prior_on_twelve_classes_stops_before_the_run_folder(cli, tmp_path):
     """Each class picks one of the AAE's 10 mixture components; a step on label 11 failed
     with an IndexError inside the prior."""
     root = image_folder(tmp_path / "twelve", classes=12, per_class=10)
@@ -80,5 +80,5 @@ def test_a_label_prior_on_twelve_classes_stops_before_the_first_step(cli, tmp_pa
                      "evaluate.at_end=false")  # fmt: skip
     result = cli("aegan.train", *run, f"hydra.run.dir={tmp_path}/run")
     assert_one_error_line(result, "model.label_prior=true with model.prior=mixture is not "
-                          "allowed on data image_folder with 12 classes")  # fmt: skip
-    assert not list((tmp_path / "run").glob("checkpoints/*.pt"))
+                          f"allowed on data data.root={root} (120 images) with 12 classes")  # fmt: skip
+    assert not (tmp_path / "run").exists()
