@@ -31,7 +31,14 @@ from aegan.engine.device import evaluation_threads
 from aegan.engine.folder_lock import hold_run_folder
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import check_layout
-from aegan.engine.run_metrics import earlier_metrics, evaluation_ended, merge_metrics, new_points
+from aegan.engine.run_metrics import (
+    clear_evaluation_stop,
+    earlier_metrics,
+    evaluation_ended,
+    merge_metrics,
+    new_points,
+    note_evaluation_stop,
+)
 from aegan.engine.run_record import stray_checkpoint
 from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError, NonFiniteError
 from aegan.evaluate_settings import check_evaluate_settings
@@ -42,7 +49,6 @@ from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
 from aegan.metrics.registry import METRICS, Evaluation, check_metrics
 from aegan.metrics.registry import evaluate as evaluate_metrics
 from aegan.metrics.scope import Scope, Settings
-from aegan.readback import read_json
 from aegan.run import load_run
 
 log = logging.getLogger("aegan.evaluate")
@@ -179,31 +185,6 @@ def write_metrics(
     return merged
 
 
-def _note_evaluation_stop(run_dir: Path, note: dict[str, Any]) -> None:
-    """RUN_DIR/stopped.json for a stopped evaluation, unless training's own stop is there:
-    that one says the run is to be continued, which a later evaluation must not hide."""
-    stopped = run_dir / "stopped.json"
-    try:
-        if stopped.is_file() and read_json(stopped).get("phase") != "evaluation":
-            return
-    except ValueError:  # a damaged note: this one says what is known now
-        pass
-    try:
-        write_json(stopped, note)
-    except OSError as err:  # the note is a courtesy: the stop is what to report
-        log.warning("%s not written: %s", stopped, err)
-
-
-def _clear_evaluation_stop(run_dir: Path) -> None:
-    """A stopped.json left by an evaluation that this one has now completed."""
-    stopped = run_dir / "stopped.json"
-    try:
-        if stopped.is_file() and read_json(stopped).get("phase") == "evaluation":
-            stopped.unlink()
-    except (ValueError, OSError):  # the metrics are written: a stale note is no reason to fail
-        pass
-
-
 def log_dir_of(run: object) -> str:
     """``hydra.run.dir`` of ``aegan.evaluate``: the run dir that ``run`` names (``run`` may be
     a checkpoint file). Any other value gets a scratch folder instead, so that a mistyped
@@ -266,7 +247,7 @@ def _evaluate_run(
     except NonFiniteError as err:  # finite weights whose outputs overflow
         raise NonFiniteError(f"{run.checkpoint}: {err}") from None
     except TrainingInterrupted as err:
-        _note_evaluation_stop(run.path, {"signal": err.signal_name, "step": run.step,
+        note_evaluation_stop(run.path, log, {"signal": err.signal_name, "step": run.step,
                                          "phase": err.phase, "message": str(err)})  # fmt: skip
         log.error("%s", err)
         sys.exit(err.exit_code)
@@ -282,7 +263,7 @@ def _evaluate_run(
     count = run.config.logger.projector_samples if run.config.logger.enabled else 0
     codes = functools.partial(log_codes, run.task, run.data, count=count, step=run.step)
     write_metrics(run.path, run.config, new, run.step, pictures=codes)
-    _clear_evaluation_stop(run.path)
+    clear_evaluation_stop(run.path)
     evaluation_ended(run.path)  # one killed before its figures: these are written now
     print(f"wrote {run.path / 'metrics.json'}")
 

@@ -220,3 +220,28 @@ def evaluation_started(run_dir: Path, step: int) -> None:
 def evaluation_ended(run_dir: Path) -> None:
     """The evaluation's figures are in metrics.json: the run is no longer in one."""
     (run_dir / EVALUATING).unlink(missing_ok=True)
+
+
+def note_evaluation_stop(run_dir: Path, logger: logging.Logger, note: dict[str, Any]) -> None:
+    """RUN_DIR/stopped.json for a stopped evaluation, unless training's own stop is there:
+    that one says the run is to be continued, which a later evaluation must not hide."""
+    stopped = run_dir / "stopped.json"
+    try:
+        if stopped.is_file() and read_json(stopped).get("phase") != "evaluation":
+            return
+    except ValueError:  # a damaged note: this one says what is known now
+        pass
+    try:
+        write_json(stopped, note)
+    except OSError as err:  # the note is a courtesy: the stop is what to report
+        logger.warning("%s not written: %s", stopped, err)
+
+
+def clear_evaluation_stop(run_dir: Path) -> None:
+    """A stopped.json left by an evaluation that this one has now completed."""
+    stopped = run_dir / "stopped.json"
+    try:
+        if stopped.is_file() and read_json(stopped).get("phase") == "evaluation":
+            stopped.unlink()
+    except (ValueError, OSError):  # the metrics are written: a stale note is no reason to fail
+        pass
