@@ -1,14 +1,18 @@
-"""CIFAR-10 from a local cifar-10-batches-py folder: torchvision unpickles its batches, so
-files that are not the published ones (cut, changed, a pickle naming code) must be refused
-unopened, in one line, before the run's folder is made."""
+"""CIFAR-10 from a local cifar-10-batches-py folder: its batches are pickles, so files that
+are not the published ones (cut, changed, a pickle naming code) must be refused in one line,
+before the run's folder is made, and run no code."""
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 
+import numpy as np
 import pytest
+import torch
 
-from aegan.data.cifar import BATCHES, FILES
+from aegan.data.cifar import BATCHES, FILES, PIXELS, read_cifar10
+from aegan.errors import DataFileError
 from conftest import Touch, assert_one_error_line
 
 RUN = ["data=cifar10", "model=dcgan", "trainer.device=cpu", "trainer.epochs=1", "logger=none"]
@@ -31,3 +35,54 @@ def test_batches_that_are_not_the_published_ones_are_refused_before_the_folder(
     assert_one_error_line(result, f"cifar10 files in {folder} are not the published batches")
     assert not run.exists()
     assert not touched.exists()
+
+
+def write_batches(folder, count=4, names_code=None):
+    """Batches in the published layout (numpy arrays pickled with protocol 2, as CIFAR-10's
+    own are), and their MD5s: a checksum table they pass."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i, name in enumerate(FILES):
+        if name == "batches.meta":
+            entry = {"label_names": [f"class{c}" for c in range(10)], "num_vis": PIXELS}
+        else:
+            data = rng.integers(0, 256, (count, PIXELS), dtype=np.uint8)
+            entry = {"data": data, "labels": [(i + j) % 10 for j in range(count)]}
+        content = names_code if name == "data_batch_2" and names_code else entry
+        (folder / name).write_bytes(pickle.dumps(content, protocol=2))
+    return {name: hashlib.md5((folder / name).read_bytes()).hexdigest() for name in FILES}
+
+
+def test_batches_read_as_torchvision_reads_them(tmp_path):
+    folder = tmp_path / BATCHES
+    checksums = write_batches(folder)
+    train_x, train_y, test_x, test_y, classes = read_cifar10(folder, checksums)
+    assert train_x.shape == (20, 3, 32, 32) and test_x.shape == (4, 3, 32, 32)
+    assert train_x.dtype == torch.uint8 and train_y.tolist()[:5] == [0, 1, 2, 3, 1]
+    assert test_y.tolist() == [5, 6, 7, 8] and classes[9] == "class9"
+    first = pickle.loads((folder / "data_batch_1").read_bytes())["data"]
+    assert torch.equal(train_x[:4], torch.from_numpy(first.reshape(4, 3, 32, 32)))
+
+
+def test_a_batch_naming_code_runs_nothing_even_where_its_checksum_is_the_expected_one(tmp_path):
+    """The MD5 is checked on the bytes that are unpickled, and the unpickler knows only
+    numpy's arrays: a batch swapped after a check, or a checksum table that lets one by,
+    still runs no code."""
+    folder, touched = tmp_path / BATCHES, tmp_path / "touched"
+    checksums = write_batches(folder, names_code=Touch(touched))
+    with pytest.raises(
+        DataFileError, match=r"data_batch_2: UnpicklingError: it names __builtin__.getattr"
+    ):
+        read_cifar10(folder, checksums)
+    assert not touched.exists()
+
+
+@pytest.mark.parametrize("labels", [[0, 1, 2, 10], [0, 1, 2, "3"], [0, 1, 2]])
+def test_batches_of_another_shape_are_one_line(tmp_path, labels):
+    folder = tmp_path / BATCHES
+    write_batches(folder)
+    data = np.zeros((4, PIXELS), np.uint8)
+    (folder / "test_batch").write_bytes(pickle.dumps({"data": data, "labels": labels}, 2))
+    checksums = {name: hashlib.md5((folder / name).read_bytes()).hexdigest() for name in FILES}
+    with pytest.raises(DataFileError, match="test_batch holds no data and labels of CIFAR-10"):
+        read_cifar10(folder, checksums)

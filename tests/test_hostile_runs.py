@@ -237,9 +237,9 @@ def test_missing_cifar10_advises_what_was_not_tried(tmp_path, monkeypatch, downl
     from aegan.data.cifar import load_cifar10
 
     def unreachable(*args, **kwargs):
-        raise RuntimeError("Dataset not found or corrupted.")
+        raise RuntimeError("<urlopen error [Errno -2] Name or service not known>")
 
-    monkeypatch.setattr("torchvision.datasets.CIFAR10", unreachable)
+    monkeypatch.setattr("torchvision.datasets.utils.download_and_extract_archive", unreachable)
     with pytest.raises(DataNotFoundError) as error:
         load_cifar10(root=str(tmp_path), data_dir=tmp_path, download=download, val_size=10,
                      split_seed=0)  # fmt: skip
