@@ -125,8 +125,7 @@ def check_metrics(
         check_data_sizes(name, METRICS[name].data, scope)
         if METRICS[name].check is not None:
             METRICS[name].check(scope)
-    needs = {name: METRICS[name].data for name in known}
-    kept = check_classes(task, known, needs, scope, explicit=given)
+    kept = check_classes(task, known, {n: METRICS[n].data for n in known}, scope, explicit=given)
     return tuple(name for name in names if name in kept or name not in METRICS)
 
 
