@@ -60,7 +60,7 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
     log.unlink()
     os.mkfifo(log)
     table = compare("table", "--out", str(out))
-    assert table.returncode == 0 and f"warning: {log}: not a regular file" in table.stderr
+    assert table.returncode == 0 and f"warning: {log}: a FIFO, not a regular file" in table.stderr
     speeds = {(row["model"], row["seed"]): row["training_images_per_s"]
               for row in map(json.loads, (out / "comparison.jsonl").read_text().splitlines())}  # fmt: skip
     assert speeds[("vae", 1)] is None and speeds[("vae", 0)] > 0
@@ -97,7 +97,7 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
         (["table", "--out", "{tmp}", "--speed", "{tmp}/bad.jsonl"],
          "--speed {tmp}/bad.jsonl: line 2 is not JSON"),  # a JSONDecodeError traceback
         (["table", "--out", "{tmp}", "--speed", "{tmp}/fifo"],
-         "--speed {tmp}/fifo cannot be read: not a regular file"),  # it waited forever
+         "--speed {tmp}/fifo cannot be read: a FIFO, not a regular file"),  # it waited forever
         (["pictures", "--out", "{tmp}"], "no finished runs were found"),  # a ValueError
         # before any run is read: savefig wrote folder.png.png, or raised after the work
         (["pictures", "--out", "{tmp}", "--image", "{tmp}/x.xyz"],
@@ -107,7 +107,7 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
         (["pictures", "--out", "{tmp}", "--image", "{tmp}/folder.png"],
          "--image: {tmp}/folder.png is not allowed: it is a folder; name a file"),
         (["pictures", "--out", "{tmp}", "--image", "{tmp}/fifo"],  # savefig waited forever
-         "--image: {tmp}/fifo is not allowed: it is not a regular file"),
+         "--image: {tmp}/fifo is not allowed: it is a FIFO; name a file"),
         (["run", "--epochs", "0"], "--epochs: '0' is not allowed"),  # every job failed
         (["run", "--epochs", "-1"], "--epochs: '-1' is not allowed"),
         (["run", "--seeds", "a,b"], "--seeds: 'a,b' is not allowed"),

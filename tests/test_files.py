@@ -142,8 +142,8 @@ def test_read_json_reads_the_nan_literals_of_older_runs(tmp_path):
      (b'{"a": -' + b"9" * 5000 + b"}", "is beyond a float"),
      (b'{"test/mse": 0.5, "test/mse": 0.01}', "the key 'test/mse' is given twice"),
      (b'{"a": {"b": 1, "b": 2}}', "the key 'b' is given twice"),  # json keeps the last
-     ("folder", "a folder, not a file"), ("huge", "over the 8388608 allowed"),
-     ("fifo", "not a regular file")],
+     ("folder", "a folder, not a regular file"), ("huge", "over the 8388608 allowed"),
+     ("fifo", "a FIFO, not a regular file")],
 )  # fmt: skip
 def test_read_json_names_the_file_it_cannot_use(tmp_path, content, message):
     path = tmp_path / "metrics.json"

@@ -161,9 +161,9 @@ def idx_folder(folder: Path, skip: str | None = None) -> Path:
       "lacks fashion_mnist IDX files: t10k-labels-idx1-ubyte (.gz or not)"),
      # there, but no file: it was "not there"
      (lambda p: (os.mkfifo(idx_folder(p, skip=TRAIN_IMAGES) / TRAIN_IMAGES), p)[1],
-      f"{TRAIN_IMAGES} is not a regular file; the fashion_mnist IDX files must be"),
+      f"{TRAIN_IMAGES} is a FIFO, not a regular file; the fashion_mnist IDX files must be"),
      (lambda p: ((idx_folder(p, skip=TRAIN_IMAGES) / f"{TRAIN_IMAGES}.gz").mkdir(), p)[1],
-      f"{TRAIN_IMAGES}.gz is not a regular file"),
+      f"{TRAIN_IMAGES}.gz is a folder, not a regular file"),
      # images of no pixel were named as model.net.image_shape=[1, 0, 0], a size nobody set
      (lambda p: (write_idx(idx_folder(p, skip=TRAIN_IMAGES) / TRAIN_IMAGES,
                            np.zeros((200, 0, 0))), p)[1],

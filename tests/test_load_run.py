@@ -134,7 +134,7 @@ def test_load_run_says_what_is_wrong_with_its_arguments(trained_ae_run, tmp_path
 
 @pytest.mark.parametrize(
     "make, reason",
-    [(os.mkfifo, "not a regular file"), (Path.mkdir, "a folder, not a file")],
+    [(os.mkfifo, "a FIFO, not a regular file"), (Path.mkdir, "a folder, not a regular file")],
 )
 def test_a_metrics_json_that_is_no_file_is_said(trained_ae_run, tmp_path, caplog, make, reason):
     """A FIFO or folder in metrics.json's place read as a run that wrote no figures."""

@@ -84,6 +84,6 @@ def test_evaluate_sets_aside_a_metrics_json_that_is_no_regular_file(run, cli):
     result = cli("aegan.evaluate", f"run={run}", "metrics=[reconstruction]")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-2000:]
-    assert "metrics.json is not a regular file; kept as" in output
+    assert "metrics.json is a FIFO, not a regular file; kept as" in output
     assert stat.S_ISFIFO(os.lstat(run / "metrics.json.damaged").st_mode)
     assert isinstance(json.loads((run / "metrics.json").read_text())["test/mse"], float)

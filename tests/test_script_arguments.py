@@ -41,7 +41,7 @@ CASES = [  # (script and its arguments, what the line says); {tmp}: the hostile 
     ("compare_pythae.py --out {tmp}/folder.jsonl", "--out: {tmp}/folder.jsonl is not allowed: it "
      "is a folder; name a file"),  # failed after every run
     ("compare_pythae.py --out {tmp}/fifo.jsonl", "--out: {tmp}/fifo.jsonl is not allowed: it is "
-     "not a regular file"),  # waited forever after the first run
+     "a FIFO; name a file"),  # waited forever after the first run
     ("compare_pythae.py --out {tmp}/file/x.jsonl", "--out: {tmp}/file/x.jsonl is not allowed: its "
      "folder cannot be {tmp}/file (it is a file, not a folder)"),
     ("compare_pythae.py --runs {tmp}/file", "argument --runs: {tmp}/file is not allowed: it is a"),

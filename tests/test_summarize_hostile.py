@@ -106,9 +106,9 @@ def test_a_folder_or_fifo_in_a_files_place_marks_its_job_broken(tmp_path, capsys
     assert [rows[job]["status"] for job in "012"] == ["broken", "broken", "ok"]
     assert (
         rows["0"]["error"]
-        == f"{name}: not readable as {'plain YAML' if 'yaml' in name else 'JSON'} (a folder, not a file)"
+        == f"{name}: not readable as {'plain YAML' if 'yaml' in name else 'JSON'} (a folder, not a regular file)"
     )
-    assert rows["1"]["error"].endswith("(not a regular file)")
+    assert rows["1"]["error"].endswith("(a FIFO, not a regular file)")
 
 
 GOOD_OPTUNA = "name: optuna\nbest_params:\n  model.latent_dim: 8\n  optimizer.lr: 0.001\n"
@@ -224,7 +224,7 @@ def test_a_grids_jobs_that_never_started_are_listed(tmp_path, capsys, caplog):
     (tmp_path / "sweep" / "jobs.json").unlink()
     os.mkfifo(tmp_path / "sweep" / "jobs.json")  # was passed over as if there were no plan
     assert main([str(tmp_path / "sweep")]) == 0
-    assert "jobs.json: not readable as JSON (not a regular file); the jobs" in caplog.text
+    assert "jobs.json: not readable as JSON (a FIFO, not a regular file); the jobs" in caplog.text
 
 
 def test_a_planned_jobs_place_holding_a_file_or_a_link_is_broken_not_a_job_to_run(tmp_path):

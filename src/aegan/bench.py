@@ -29,14 +29,12 @@ hold a trained run or be inside one, and ``bench.jsonl`` there must be a file or
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gzip
 import json
 import logging
 import os
 import shutil
-import stat
 import statistics
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,6 +52,7 @@ from aegan.engine.device import resolve_device, seed_everything
 from aegan.engine.scalars import StepAccumulator
 from aegan.errors import USER_ERRORS, CheckpointError
 from aegan.hydra_job import back_to_launch_folder
+from aegan.readback import path_kind
 from aegan.speed import (
     build_step,
     denormal_mode,
@@ -234,10 +233,7 @@ def benchmark(cfg: DictConfig) -> list[dict]:
 def append_line(path: Path, line: str | None = None) -> None:
     """``line`` appended to ``path``, a regular file or nothing yet (None: only checked): a
     link there is not followed (into a run's checkpoints, say), a FIFO not waited on."""
-    kind = None
-    with contextlib.suppress(OSError):  # not there yet: os.open makes it, or says why not
-        mode = os.lstat(path).st_mode
-        kind = None if stat.S_ISREG(mode) else "a link" if stat.S_ISLNK(mode) else "not a file"
+    kind = path_kind(path, follow_links=False)  # nothing there yet: os.open makes it
     if kind is None and line is not None:
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
         try:

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from collections.abc import Callable
 
 from aegan.errors import CheckpointError, ConfigError
-
-_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFDIR: "a folder", stat.S_IFSOCK: "a socket",
-          stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFLNK: "a symlink"}  # fmt: skip
+from aegan.readback import path_kind
 
 
 class RunLogHandler(logging.FileHandler):
@@ -41,21 +38,19 @@ class RunLogHandler(logging.FileHandler):
                 "name must end in .log (a run's checkpoints and records are never appended to)"
             )
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW
-        try:
-            kind = _KINDS.get(stat.S_IFMT(os.lstat(path).st_mode))
-        except OSError:  # not there yet, or not reachable: os.open below says which
-            kind = None
-        if kind is not None:
+        kind = path_kind(path, follow_links=False)
+        # not there yet, or not reachable (its folder's permissions): os.open says which
+        if kind is not None and os.path.lexists(path):
             raise _refused(path, f"it is {kind}, not a log file")
         self.created = not os.path.lexists(path)
         try:
             fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
         except OSError as err:  # a read-only or full disk: nothing there to move away
             raise _refused(path, err.strerror or str(err), there=not self.created) from None
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):  # swapped in between the two looks
+        kind = path_kind(fd)
+        if kind is not None:  # swapped in between the two looks
             os.close(fd)
-            raise _refused(path, f"it is {_KINDS.get(stat.S_IFMT(mode), 'not a file')}")
+            raise _refused(path, f"it is {kind}, not a log file")
         os.set_blocking(fd, True)
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
 

@@ -26,6 +26,8 @@ MAX_RESULT_BYTES = 8 * 2**20
 MAX_JSON_DEPTH = 32
 MAX_YAML_BYTES = 2**20  # a sweep's overrides.yaml and optimization_results.yaml: a few lines
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where installed
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+          stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFLNK: "a link"}  # fmt: skip
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -135,24 +137,37 @@ def read_limited(path: Path, limit: int) -> bytes:
 
 def _open_regular(path: Path) -> int:
     """A read-only descriptor of ``path`` if it is a regular file; ``OSError`` otherwise."""
-    # O_NONBLOCK: a FIFO must not hang the open; a folder opens and is refused by its mode
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    kind = path_kind(path)  # before the open: a device is never opened
+    if kind is None:
+        # O_NONBLOCK: a FIFO swapped in meanwhile must not hang the open; its mode says so
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        kind = path_kind(fd)
+        if kind is None:
+            return fd
         os.close(fd)
-        raise OSError("a folder, not a file" if stat.S_ISDIR(mode) else "not a regular file")
-    return fd
+    raise OSError(not_regular(kind))
 
 
-def link_end(link: Path) -> str:
-    """Where the link ``link``, which leads to no file, ends, for its one line: "does not
-    exist", or a loop of links (that one would be sought in vain)."""
+def path_kind(path: Path | int, *, follow_links: bool = True) -> str | None:
+    """What is at ``path`` (or an open descriptor) where it is no regular file, in the words
+    every message uses: one of ``_KINDS``, "a link to nothing", "a loop of links", "not
+    readable (REASON)"; None for a regular file (through links where followed) and where
+    nothing is there. ``stat`` only: a device is not opened, a FIFO not waited on."""
     try:
-        os.stat(link)
+        follow = follow_links or isinstance(path, int)  # a descriptor: stat's only way
+        mode = os.stat(path, follow_symlinks=follow).st_mode
     except OSError as err:
         if err.errno == errno.ELOOP:
-            return "leads back to itself (a loop of links)"
-    return "does not exist"
+            return "a loop of links"
+        if err.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "a link to nothing" if os.path.islink(path) else None
+        return f"not readable ({err.strerror or err})"
+    return None if stat.S_ISREG(mode) else _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def not_regular(kind: str) -> str:
+    """``path_kind``'s words as a reason to refuse a path where a regular file belongs."""
+    return f"{kind}, not a regular file" if kind in _KINDS.values() else kind
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # how every torch.save file (a zip archive) starts

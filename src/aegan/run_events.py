@@ -16,6 +16,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
 
 from aegan.errors import FolderNotFoundError
+from aegan.readback import not_regular, path_kind
 
 log = logging.getLogger("aegan.run")
 
@@ -57,25 +58,8 @@ class _NoEvents:
 def _regular_file_loader(path: str) -> LegacyEventFileLoader | _NoEvents:
     """tensorboard's loader of ``path`` where it is a regular file (a link to one included);
     else nothing, and one line saying what is there."""
-    problem = _not_regular(Path(path))
-    if problem is None:
+    kind = path_kind(path)
+    if kind is None:
         return LegacyEventFileLoader(path)
-    log.warning("%s: %s; left out of the run's TensorBoard curves", path, problem)
+    log.warning("%s: %s; left out of the run's TensorBoard curves", path, not_regular(kind))
     return _NoEvents()
-
-
-def _not_regular(path: Path) -> str | None:
-    """What ``path`` is where it is not a regular file (``stat`` only: a device is not
-    opened), or None."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return "a link to nothing" if os.path.islink(path) else "gone"
-    except OSError as err:
-        return f"not readable ({err.strerror})"
-    if stat.S_ISREG(mode):
-        return None
-    kinds = {stat.S_ISFIFO: "a FIFO", stat.S_ISDIR: "a folder", stat.S_ISSOCK: "a socket",
-             stat.S_ISCHR: "a device", stat.S_ISBLK: "a device"}  # fmt: skip
-    kind = next((name for test, name in kinds.items() if test(mode)), "something")
-    return f"{kind}, not a regular file"

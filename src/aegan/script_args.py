@@ -5,9 +5,7 @@ before anything runs, where it would have failed in a traceback once the runs ha
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -15,6 +13,7 @@ from typing import NoReturn
 from aegan.cli import report_error
 from aegan.errors import ConfigError
 from aegan.files import check_folder, given_path
+from aegan.readback import path_kind
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -65,17 +64,9 @@ def file_argument(text: str) -> Path:
         raise argparse.ArgumentTypeError(
             f"{text} is not allowed: its folder cannot be {path.parent} ({reason})"
         ) from None
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return path
-    except OSError as err:  # a name too long
-        raise argparse.ArgumentTypeError(
-            f"{text} is not allowed: it cannot be a file ({err.strerror})"
-        ) from None
-    if not stat.S_ISREG(mode):
-        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a FIFO or a device?)"
-        raise argparse.ArgumentTypeError(f"{text} is not allowed: it is {what}; name a file")
+    kind = path_kind(path)
+    if kind is not None:
+        raise argparse.ArgumentTypeError(f"{text} is not allowed: it is {kind}; name a file")
     return path
 
 

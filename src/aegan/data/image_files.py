@@ -20,6 +20,7 @@ from PIL import features
 
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
 from aegan.files import file_stamp
+from aegan.readback import path_kind
 
 # The image formats read, by file suffix: those PIL decodes itself, less those it needs an
 # optional library for that this installation lacks.
@@ -105,6 +106,16 @@ def _found(skipped: Counter) -> str:
     return ", ".join(f"{kind} {n}" for kind, n in sorted(skipped.items())) or "it is empty"
 
 
+def _plural(kind: str) -> str:
+    """``path_kind``'s words as a count's name: "a FIFO" -> "FIFOs", "a link to nothing" ->
+    "links to nothing"."""
+    article, _, rest = kind.partition(" ")
+    if article not in ("a", "an"):
+        return kind
+    first, _, tail = rest.partition(" ")
+    return f"{first}s {tail}".strip()
+
+
 def _walk(
     directory: Path, listing: Listing, by_class: dict[str, list[Path]], entered: set,
     depth: int = 0,
@@ -132,8 +143,8 @@ def _walk(
             continue
         try:
             target = path.stat()  # through a link: the file or folder it names
-        except OSError:
-            skipped["broken links"] += 1
+        except OSError:  # a link to nothing, a loop of links
+            skipped[_plural(path_kind(path) or "entries gone meanwhile")] += 1
             continue
         if stat.S_ISDIR(target.st_mode):
             if (target.st_dev, target.st_ino) in entered:  # a loop, or a second way in
@@ -141,7 +152,7 @@ def _walk(
             else:
                 folders.append(path)
         elif not stat.S_ISREG(target.st_mode):  # a FIFO named x.png would wait forever
-            skipped["not regular files"] += 1
+            skipped[_plural(path_kind(path) or "entries changed meanwhile")] += 1
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             images.append(path)
             listing.stamps[path] = file_stamp(target)

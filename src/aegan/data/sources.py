@@ -22,6 +22,7 @@ from aegan.data.idx import read_idx
 from aegan.data.idx_checks import IDX_LABELS, check_idx_contents, check_idx_set
 from aegan.data.splits import split_train_val
 from aegan.errors import DataNotFoundError
+from aegan.readback import not_regular, path_kind
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +160,10 @@ def named_idx_dir(name: str, root: Path) -> Path:
     # there, but a folder, a FIFO or a device: "not there" would send the user looking
     odd = [root / n for stem in missing for n in (stem, stem + ".gz") if os.path.lexists(root / n)]
     if odd:
+        kind = not_regular(path_kind(odd[0]) or "not a regular file")
         raise DataNotFoundError(
-            f"data.root={root}: {odd[0].name} is not a regular file; the {name} IDX files "
-            "must be (.gz or not)"
+            f"data.root={root}: {odd[0].name} is {kind}; the {name} IDX files must be regular "
+            "files (.gz or not)"
         )
     raise DataNotFoundError(
         f"data.root={root} lacks {name} IDX files: {', '.join(missing)} (.gz or not) are not there"

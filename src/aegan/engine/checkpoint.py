@@ -30,7 +30,7 @@ from aegan.engine.checkpoint_contents import (
 from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError
 from aegan.files import atomic_save, file_stamp, fsync_dir
-from aegan.readback import DamagedArchive, link_end, load_torch_file, shown_value
+from aegan.readback import DamagedArchive, load_torch_file, path_kind, shown_value
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +152,12 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
             if candidate.is_file() and not (given_a_file and which != "last"):
                 return candidate
         stopped_early = any((p / "last.pt").is_file() for p in (path, path / "checkpoints"))
-        # a FIFO or a device given as the file itself, or a folder in a checkpoint's place
+        # a FIFO or a device given as the file itself, a folder in a checkpoint's place, a
+        # link whose file is gone (moved, another disk not mounted): no "no checkpoint yet"
         candidates = (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt")
-        not_files = [c for c in candidates
-                     if c.exists() and not c.is_file() and not (c == path and c.is_dir())]  # fmt: skip
-        # a link whose file is gone (moved, or another disk not mounted) is no "no checkpoint yet"
-        dangling = [(c, os.readlink(c)) for c in candidates if c.is_symlink() and not c.exists()]
+        odd = [(c, kind) for c in candidates
+               if (kind := path_kind(c)) and not (c == path and kind == "a folder")]  # fmt: skip
+        links_to = {c: os.readlink(c) for c, _ in odd if c.is_symlink()}
         folder_hint = _folder_hint(path, which)
     except (OSError, RuntimeError, ValueError) as err:  # too long, ~nosuchuser, a NUL byte
         reason = str(getattr(err, "strerror", None) or err).rstrip(".")
@@ -170,12 +170,13 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
             f"own weights; name its run folder to take the run's {which}.pt"
         )
     hint = ""
-    if dangling:
-        hint = f"; {dangling[0][0]} is a link to {dangling[0][1]}, which {link_end(dangling[0][0])}"
-    elif not_files and not_files[0] == path:
-        hint = "; it is not a regular file (a FIFO or a device?)"
-    elif not_files:
-        hint = f"; {not_files[0]} is no file: move it away"
+    if odd:
+        where, kind = odd[0]
+        hint = f"; {'it' if where == path else where} is {kind}"
+        if where in links_to:  # the link's own text: where the file was looked for
+            hint += f": it names {links_to[where]}"
+        elif where != path:
+            hint += ": move it away"
     elif which != "last" and stopped_early:
         hint = "; it holds last.pt (no epoch had ended when it stopped?): use checkpoint=last"
     else:

@@ -18,7 +18,7 @@ from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from aegan.engine.run_record import earlier_run, trained_run_holding
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.logger import flatten_config
-from aegan.readback import shown_value
+from aegan.readback import path_kind, shown_value
 
 log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
 
@@ -123,10 +123,8 @@ def _no_last_checkpoint(run_dir: Path, last: Path) -> str:
     """trainer.resume=auto in a run dir holding a run but no ``last.pt`` to continue: what
     is there instead, and the checkpoints to continue from (the newest step-*.pt is what
     last.pt pointed at)."""
-    folder = last.is_dir()
-    what = "missing" if not os.path.lexists(last) else (
-        "a folder" if folder else "not a regular file"
-    )  # fmt: skip
+    what = path_kind(last) or "missing"
+    folder = what == "a folder"
     steps = sorted(last.parent.glob("step-*.pt")) if last.parent.is_dir() else []
     kept = [p for p in (*reversed(steps), last.parent / "best.pt") if p.is_file()]
     named = [kept[0]] if kept else []

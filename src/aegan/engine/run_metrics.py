@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aegan.files import keep_aside, write_json
 from aegan.overrides import override_key
-from aegan.readback import read_json
+from aegan.readback import not_regular, path_kind, read_json
 
 if TYPE_CHECKING:
     from aegan.engine.state import Progress
@@ -105,10 +105,11 @@ def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
                        "and a new metrics.json holds these metrics", path, target, kept)  # fmt: skip
         return {}
     if not path.is_file():  # a FIFO or a socket: set aside, as os.replace would remove it
+        kind = path_kind(path) or "gone"
         if os.path.lexists(path):
             kept = keep_aside(path, "damaged")
-            logger.warning("%s is not a regular file; kept as %s, and a new metrics.json "
-                           "holds these metrics", path, kept)  # fmt: skip
+            logger.warning("%s is %s; kept as %s, and a new metrics.json holds these "
+                           "metrics", path, not_regular(kind), kept)  # fmt: skip
         return {}
     try:
         figures, left_out = read_metrics(path)

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from aegan.errors import CheckpointError
-from aegan.readback import read_plain_yaml
+from aegan.readback import not_regular, path_kind, read_plain_yaml
 
 MAX_RECORD_DEPTH = 32  # a composed config nests under 10
 log = logging.getLogger(__name__)
@@ -73,8 +73,9 @@ def check_in_its_run(path: Path, state: dict) -> None:
     if not os.path.lexists(record):  # no run's folder: nothing to compare with
         return
     try:
-        if not record.is_file():  # a FIFO or a device is never opened: it could wait forever
-            raise ValueError(f"{record}: not a regular file")
+        kind = path_kind(record)  # a FIFO or a device is never opened: it could wait forever
+        if kind is not None:
+            raise ValueError(f"{record}: {not_regular(kind)}")
         config = read_plain_yaml(record, max_depth=MAX_RECORD_DEPTH)
     except (OSError, ValueError) as err:  # the checkpoint's own record rebuilds the run
         _warn_once(record, str(err))
