@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 import threading
 from pathlib import Path
 
 import pytest
+from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 from torch.utils.tensorboard import SummaryWriter
 
+from aegan.engine.folder_lock import hold_run_folder
 from aegan.errors import FolderNotFoundError
 from aegan.run_events import read_events
 
@@ -94,3 +97,89 @@ def test_a_tb_folder_that_is_none_is_one_line(tmp_path, make, message):
     with pytest.raises(FolderNotFoundError) as caught:
         read_in_time(tmp_path / "tb")
     assert str(caught.value) == f"{tmp_path / 'tb'} {message}"
+
+
+def record_starts(data: bytes) -> list[int]:
+    """Where each record of an event file's bytes begins (its framing: a u64 length, the
+    length's checksum, the bytes, their checksum)."""
+    starts, offset = [], 0
+    while offset < len(data):
+        starts.append(offset)
+        offset += 16 + struct.unpack("<Q", data[offset : offset + 8])[0]
+    return starts
+
+
+def declaring(length: int) -> bytes:
+    """A record header whose length field is ``length``, with its right checksum."""
+    field = struct.pack("<Q", length)
+    return field + struct.pack("<I", masked_crc32c(field))
+
+
+# each damage -> (the bytes of a 20-step file it leaves, the record they stop at, the reason)
+DAMAGES = {
+    "cut in a record": (lambda data, at: data[: at + 20], "it ends inside a record"),
+    "garbage from a record on": (
+        lambda data, at: data[:at] + bytes(range(256)) * 4,
+        "a record's length fails its checksum",
+    ),
+    "a flipped byte in a record": (
+        lambda data, at: data[: at + 14] + bytes([data[at + 14] ^ 1]) + data[at + 15 :],
+        "a record fails its checksum",
+    ),
+    "a record declaring 2**40 bytes": (
+        lambda data, at: data[:at] + declaring(2**40) + data[at:],
+        "a record declares 1,099,511,627,776 bytes, past the file's end",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_a_damaged_event_file_is_read_up_to_the_damage_and_said(tmp_path, caplog, damage):
+    """Its curves stopped there without a word (a huge length raised MemoryError)."""
+    tb = tmp_path / "tb"
+    logged(tb, range(20))
+    (path,) = tb.iterdir()
+    data = path.read_bytes()
+    at = record_starts(data)[11]  # the version record, then steps 0..9 are whole
+    damaged, reason = DAMAGES[damage]
+    path.write_bytes(damaged(data, at))
+    with caplog.at_level(logging.WARNING, logger="aegan.run"):
+        events = read_in_time(tb)
+    assert [point.step for point in events.Scalars("train/loss")] == list(range(10))
+    assert caplog.messages == [
+        f"{path}: damaged after {at:,} of {path.stat().st_size:,} bytes ({reason}; 11 events "
+        "read); the curves stop there"
+    ]
+
+
+def test_a_whole_event_file_is_read_without_a_word(tmp_path, caplog):
+    tb = tmp_path / "run" / "tb"
+    logged(tb, range(20))
+    with caplog.at_level(logging.WARNING, logger="aegan.run"):
+        assert len(read_in_time(tb).Scalars("train/loss")) == 20
+        with hold_run_folder(tb.parent):  # its run still trains
+            assert len(read_in_time(tb).Scalars("train/loss")) == 20
+    assert not caplog.messages
+
+
+def test_a_record_being_written_by_a_training_run_is_read_once_whole(tmp_path, caplog):
+    """The newest file of a run that trains now ends inside the record being written: no
+    warning at each reload, and the record is read once the run has written it."""
+    tb = tmp_path / "run" / "tb"
+    logged(tb, range(20))
+    (path,) = tb.iterdir()
+    data = path.read_bytes()
+    at = record_starts(data)[11]
+    path.write_bytes(data[: at + 20])
+    with caplog.at_level(logging.WARNING, logger="aegan.run"), hold_run_folder(tb.parent):
+        events = read_in_time(tb)
+        assert len(events.Scalars("train/loss")) == 10 and not caplog.messages
+        path.write_bytes(data)
+        assert len(events.Reload().Scalars("train/loss")) == 20 and not caplog.messages
+    path.write_bytes(data[: at + 20])  # no run holds it: a run stopped in mid-record
+    with caplog.at_level(logging.WARNING, logger="aegan.run"):
+        read_in_time(tb)
+    assert caplog.messages == [
+        f"{path}: damaged after {at:,} of {at + 20:,} bytes (it ends inside a record; 11 events "
+        "read); the curves stop there"
+    ]

@@ -1,19 +1,27 @@
 """A run's TensorBoard curves read back (notebooks): tensorboard's own accumulator over the
 event files of ``RUN_DIR/tb``, each of which must be a regular file. Opened, a FIFO in a
 file's place waits forever for a writer and a device reads without end; each is left out,
-said in one line, and the files beside it are read."""
+said in one line, and the files beside it are read. A file damaged part way (cut, or
+garbage from some byte on) is read up to there, and said so in one line: tensorboard's
+loader stops there without a word, and the curves looked complete."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
 import os
 import stat
+import struct
+from collections.abc import Iterator
 from pathlib import Path
 
+from google.protobuf.message import DecodeError
 from tensorboard.backend.event_processing import io_wrapper
 from tensorboard.backend.event_processing.directory_watcher import DirectoryWatcher
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
+from tensorboard.compat.proto.event_pb2 import Event
+from tensorboard.summary.writer import record_writer
 
 from aegan.errors import FolderNotFoundError
 from aegan.readback import not_regular, path_kind
@@ -55,11 +63,100 @@ class _NoEvents:
         return iter(())
 
 
-def _regular_file_loader(path: str) -> LegacyEventFileLoader | _NoEvents:
-    """tensorboard's loader of ``path`` where it is a regular file (a link to one included);
-    else nothing, and one line saying what is there."""
+def _regular_file_loader(path: str) -> _EventFileLoader | _NoEvents:
+    """The loader of ``path`` where it is a regular file (a link to one included); else
+    nothing, and one line saying what is there."""
     kind = path_kind(path)
     if kind is None:
-        return LegacyEventFileLoader(path)
+        return _EventFileLoader(Path(path))
     log.warning("%s: %s; left out of the run's TensorBoard curves", path, not_regular(kind))
     return _NoEvents()
+
+
+HEADER = struct.Struct("<QI")  # a record: its length, the length's masked CRC-32C, ...
+FOOTER = struct.Struct("<I")  # ... its bytes, and their masked CRC-32C
+LIVE_RECORD_BYTES = 2**30  # a record a run could be writing (image grids are megabytes)
+
+
+class _EventFileLoader:
+    """The events of one file, record by record, as tensorboard's own loader reads them;
+    where a record fails (cut, a checksum that differs, a length past the file's end, bytes
+    that are no event), the events before it, and one warning line naming the file. A
+    record cut short at the end of the newest file of a run that is training now is being
+    written: no warning, and the next ``Load`` reads it once it is whole."""
+
+    def __init__(self, path: Path):
+        self.path, self.offset, self.events, self.said = path, 0, 0, False
+
+    def Load(self) -> Iterator[Event]:  # tensorboard's loader interface, by its name
+        try:
+            with open(self.path, "rb") as file:
+                size = os.fstat(file.fileno()).st_size
+                file.seek(self.offset)
+                while self.offset < size:
+                    event = _next_event(file, size - self.offset)
+                    if isinstance(event, str):
+                        self._stopped(size, event)
+                        return
+                    self.offset, self.events = file.tell(), self.events + 1
+                    yield event
+        except OSError as err:  # gone, or unreadable, since it was listed
+            self._stopped(None, err.strerror or str(err))
+
+    def _stopped(self, size: int | None, problem: str) -> None:
+        if self.said or (problem == CUT_SHORT and _written_now(self.path)):
+            return
+        self.said = True
+        where = f" after {self.offset:,} of {size:,} bytes" if size is not None else ""
+        log.warning("%s: damaged%s (%s; %s events read); the curves stop there",
+                    self.path, where, problem, f"{self.events:,}")  # fmt: skip
+
+
+CUT_SHORT = "it ends inside a record"
+
+
+def _next_event(file, left: int) -> Event | str:
+    """The event of the record at ``file``'s position (``left`` bytes to the file's end), or
+    what is wrong with that record. Nothing past the file's end is read: a length field of
+    2**62 is not allocated. The checksum is the writer's (in C once ``aegan.logger`` is
+    imported, as a run in this process does; else tensorboard's own, as its loader's)."""
+    header = file.read(HEADER.size)
+    if len(header) < HEADER.size:
+        return CUT_SHORT
+    length, length_crc = HEADER.unpack(header)
+    if record_writer.masked_crc32c(header[:8]) != length_crc:
+        return "a record's length fails its checksum"
+    if HEADER.size + length + FOOTER.size > left:
+        if length <= LIVE_RECORD_BYTES:
+            return CUT_SHORT
+        return f"a record declares {length:,} bytes, past the file's end"
+    data, footer = file.read(length), file.read(FOOTER.size)
+    if len(footer) < FOOTER.size:  # cut since its size was taken
+        return CUT_SHORT
+    if record_writer.masked_crc32c(data) != FOOTER.unpack(footer)[0]:
+        return "a record fails its checksum"
+    try:
+        return Event.FromString(data)
+    except DecodeError:
+        return "a record holds no event"
+
+
+def _written_now(path: Path) -> bool:
+    """Whether ``path`` is the newest event file of a run folder held by a process now
+    (``aegan.engine.folder_lock``'s lock; probed shared and let go at once)."""
+    tb_dir = path.parent
+    try:
+        newest = max(n for n in os.listdir(tb_dir) if io_wrapper.IsSummaryEventsFile(n))
+        fd = os.open(tb_dir.parent, os.O_RDONLY)
+    except (OSError, ValueError):  # gone meanwhile: nothing is written there now
+        return False
+    if newest != path.name:
+        os.close(fd)
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as err:
+        return err.errno in (errno.EWOULDBLOCK, errno.EAGAIN)
+    finally:
+        os.close(fd)  # the probe's lock goes with it
+    return False
