@@ -193,9 +193,9 @@ def test_a_negative_counter_is_refused(tmp_path, key):
     [
         ({"model": {"task": "gan"}, "data": {"name": "mnist"}}, {"model": "dcgan", "data": "mnist"}),
         ({"model": {"task": "autoencoder"}, "data": {}},
-         {"model": "autoencoder", "data": "None"}),
-        ({"model": {"task": "vae"}}, {"model": "vae", "data": "None"}),
-        ({}, {"model": "None", "data": "None"}),
+         {"model": "autoencoder", "data": None}),
+        ({"model": {"task": "vae"}}, {"model": "vae", "data": None}),
+        ({}, {"model": None, "data": None}),  # names none: not the option "None"
     ],
 )  # fmt: skip
 def test_a_format_1_checkpoint_is_read_as_format_2(tmp_path, config, choices):

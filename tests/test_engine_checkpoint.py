@@ -114,7 +114,7 @@ def test_load_weights_of_another_model_says_which_networks(tmp_path):
     with pytest.raises(CheckpointError) as caught:
         load_weights(TinyTask(), state, path="x.pt")
     assert str(caught.value) == (
-        "x.pt: a checkpoint of model=? (networks critic, decoder, encoder); "
+        "x.pt: a checkpoint that names no model (networks critic, decoder, encoder); "
         "this model has decoder, encoder"
     )
 

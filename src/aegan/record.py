@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.config import compose_config
 from aegan.data import image_shape_of
+from aegan.engine.run_record import saved_choice
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.hydra_errors import hydra_error_line
@@ -60,6 +61,11 @@ def record_config(
     names = []
     for group in ("model", "data"):
         option = choices.get(group)
+        if option is None:  # a format-1 file saved without model.task
+            raise CheckpointError(
+                f"{path}: a checkpoint {saved_choice(record, group)}: a run is rebuilt through "
+                f"conf/ by its {group}'s name"
+            )
         if not isinstance(option, str) or not OPTION_NAME.fullmatch(option):
             raise CheckpointError(f"{path}: {group} choice {option!r} is not a config option name")
         names.append(f"{group}={option}")

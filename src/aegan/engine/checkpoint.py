@@ -284,17 +284,17 @@ _held: dict[tuple, tuple[dict, list]] = {}  # the last checkpoint read, for the 
 
 
 def _upgrade_format_1(state: dict) -> dict:
-    """A format-1 checkpoint in format 2: weights under "networks", the EMA generator's
-    keys without ``AveragedModel``'s "module." prefix and counter, the choices inferred."""
+    """A format-1 checkpoint in format 2: weights under "networks", the EMA generator without
+    ``AveragedModel``'s "module." and counter, choices inferred (None where a file names none)."""
     networks = dict(state.pop("modules", {}))
     ema = networks.get("generator_ema")
     if isinstance(ema, dict):
         networks["generator_ema"] = {
             k.removeprefix("module."): v for k, v in ema.items() if k != "n_averaged"
         }
-    config = state.get("config") or {}
-    task = (config.get("model") or {}).get("task") if isinstance(config, dict) else None
-    model = {"autoencoder": "autoencoder", "gan": "dcgan"}.get(task, str(task))
-    data = (config.get("data") or {}).get("name") if isinstance(config, dict) else None
-    return {**state, "format_version": 2, "networks": networks,
-            "choices": {"model": model, "data": str(data)}}  # fmt: skip
+    config = state["config"] if isinstance(state.get("config"), dict) else {}
+    said = {group: config[group].get(key) if isinstance(config.get(group), dict) else None
+            for group, key in (("model", "task"), ("data", "name"))}  # fmt: skip
+    choices = {group: name if isinstance(name, str) else None for group, name in said.items()}
+    choices["model"] = {"gan": "dcgan"}.get(choices["model"], choices["model"])
+    return {**state, "format_version": 2, "networks": networks, "choices": choices}

@@ -15,7 +15,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
-from aegan.engine.run_record import earlier_run, trained_run_holding
+from aegan.engine.run_record import earlier_run, saved_choice, trained_run_holding
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.logger import flatten_config
 from aegan.readback import path_kind, shown_value
@@ -207,9 +207,8 @@ def check_same_run(
     for group in ("model", "data"):
         if saved_choices.get(group) != record["choices"][group]:
             raise ConfigError(
-                f"trainer.resume=auto: {checkpoint} is a run of {group}="
-                f"{saved_choices.get(group)}, not {group}={record['choices'][group]}; "
-                f"choose another {folder_key}"
+                f"trainer.resume=auto: {checkpoint} is a run {saved_choice(state, group)}, "
+                f"not {group}={record['choices'][group]}; choose another {folder_key}"
             )
     before = flatten_config(state["config"], as_text=False)
     now = flatten_config(record["config"], as_text=False)
@@ -291,7 +290,10 @@ def check_resumed_model(state: dict, model: str, path: Path) -> None:
     """A checkpoint given as ``trainer.resume`` is of ``model`` (the option's name)."""
     saved = state["choices"].get("model")
     if saved != model:  # before the data is read: its weights cannot fit this model
+        named = isinstance(saved, str)
         raise CheckpointError(
-            f"{path}: a checkpoint of model={saved}, not model={model}; resume it with "
-            f"model={saved}, or start this run without trainer.resume"
+            f"{path}: a checkpoint {saved_choice(state, 'model')}, "
+            f"{'not' if named else 'so not known to be of'} model={model}; "
+            f"{f'resume it with model={saved}, or ' if named else ''}start this run without "
+            "trainer.resume"
         )

@@ -63,6 +63,14 @@ def stray_checkpoint(path: Path) -> str | None:
     return None
 
 
+def saved_choice(state: dict, group: str) -> str:
+    """What a checkpoint's choices say of ``group`` (model, data), after "a checkpoint":
+    "of model=NAME", or "that names no model" where the file names none (a format-1 file
+    saved without ``model.task``): "model=null" named an option that nobody has."""
+    name = (state.get("choices") or {}).get(group)
+    return f"of {group}={name}" if isinstance(name, str) else f"that names no {group}"
+
+
 def check_in_its_run(path: Path, state: dict) -> None:
     """A checkpoint in a run's folder (its ``checkpoints/``, a branch's ``past-step-N/``
     there, or beside them) is of the model that run's record (``.hydra/config.yaml``)
@@ -83,10 +91,12 @@ def check_in_its_run(path: Path, state: dict) -> None:
     model = config.get("model") if isinstance(config, dict) else None
     name = model.get("name") if isinstance(model, dict) else None
     saved = state["choices"].get("model")
-    if isinstance(name, str) and isinstance(saved, str) and name != saved:
+    if isinstance(name, str) and saved != name:
+        verdict = "not" if isinstance(saved, str) else "not known to be"
         raise CheckpointError(
-            f"{path}: a checkpoint of model={saved}, in the folder of a run of model={name} "
-            f"({record}); it is not this run's: move it away, or name the run it came from"
+            f"{path}: a checkpoint {saved_choice(state, 'model')}, in the folder of a run of "
+            f"model={name} ({record}); it is {verdict} this run's: move it away, or name the "
+            "run it came from"
         )
 
 

@@ -14,6 +14,7 @@ import torch
 from aegan.contract import Task
 from aegan.engine.checkpoint_contents import MAX_COUNT
 from aegan.engine.rng_state import GeneratorStateError, restore_rng, rng_state
+from aegan.engine.run_record import saved_choice
 from aegan.errors import CheckpointError
 
 
@@ -259,10 +260,9 @@ def check_weights(task: Task, state: dict[str, Any], *, path: Path | str) -> Non
     may be built on the meta device) with its names, shapes and dtypes, all finite."""
     wanted, saved = set(task.networks), set(state["networks"])
     if wanted != saved:
-        model = state.get("choices", {}).get("model", "?")
         raise CheckpointError(
-            f"{path}: a checkpoint of model={model} (networks {', '.join(sorted(saved))}); "
-            f"this model has {', '.join(sorted(wanted))}"
+            f"{path}: a checkpoint {saved_choice(state, 'model')} (networks "
+            f"{', '.join(sorted(saved))}); this model has {', '.join(sorted(wanted))}"
         )
     for name, network in task.networks.items():
         check_network_fits(network, state["networks"][name], name=name, path=path)
