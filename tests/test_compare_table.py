@@ -89,7 +89,7 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
         (["table", "--out", "{tmp}/file"], "--out: {tmp}/file is not allowed: it is a file"),
         (["pictures", "--out", "{tmp}/file"], "--out: {tmp}/file is not allowed: it is a file"),
         (["run", "--out", "{tmp}/file"], "--out: {tmp}/file is not allowed: it is a file, not"),
-        (["run", "--out", "{tmp}/fifo"], "--out: {tmp}/fifo is not allowed: it is a file"),
+        (["run", "--out", "{tmp}/fifo"], "--out: {tmp}/fifo is not allowed: it is a FIFO, not a folder"),
         # an OSError traceback; a folder named with a newline, made in the checkout
         (["run", "--out", "/" + "a" * 300], "it cannot be a folder (File name too long)"),
         (["run", "--out", "a\nb"], "--out: 'a\\nb' is not allowed: it must be a path without"),

@@ -23,6 +23,7 @@ from aegan.engine.run_dir import check_not_overwriting
 from aegan.engine.run_metrics import earlier_metrics
 from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError, ConfigError, DataNotFoundError
+from aegan.files import check_folder
 from aegan.logfile import RunLogHandler
 from aegan.readback import load_torch_file, path_kind, read_json
 from aegan.run_events import read_events
@@ -48,6 +49,7 @@ MAKE = {
     "a loop of links": lambda p: p.symlink_to(p.name),
 }
 LINKS = ("a device", "a link to nothing", "a loop of links")  # made as links
+NOTHING_THERE = ("a link to nothing", "a loop of links")  # a folder may be made there
 FILE_KINDS = ("a folder", "a FIFO", "a socket", "a device")  # there, but no regular file
 
 
@@ -135,6 +137,18 @@ ENTRY_POINTS = {
         _idx_folder,
         "train-images-idx3-ubyte is {r}; the mnist IDX files",
         (),
+    ),
+    "check_folder": (
+        "root",
+        lambda t, p, c: _raised(lambda: check_folder("data.root", str(p)), ConfigError),
+        "data.root={p} is not allowed: it is {k}, not a folder",
+        (*NOTHING_THERE, "a folder"),
+    ),
+    "named_idx_dir's root": (
+        "root",
+        lambda t, p, c: _raised(lambda: named_idx_dir("mnist", p), DataNotFoundError),
+        "data.root={p} is {k}, not a folder; pass the folder",
+        (*NOTHING_THERE, "a folder"),
     ),
     "check_not_overwriting": (
         "checkpoints/last.pt",

@@ -31,7 +31,7 @@ CASES = [  # (script and its arguments, what the line says); {tmp}: the hostile 
     ("parity.py ae --epochs 99999999999999999999", "--epochs: '99999999999999999999' is not allowed"),
     ("parity.py ae --out {tmp}/file", "argument --out: {tmp}/file is not allowed: it is a file"),
     ("parity.py ae --out {tmp}/file/x", "--out: {tmp}/file/x is not allowed: {tmp}/file is a file"),
-    ("parity.py ae --out {tmp}/fifo.jsonl", "--out: {tmp}/fifo.jsonl is not allowed: it is a file"),
+    ("parity.py ae --out {tmp}/fifo.jsonl", "--out: {tmp}/fifo.jsonl is not allowed: it is a FIFO, not a folder"),
     (f"parity.py ae --out {LONG}", "--out: '/aaaa"),  # an OSError traceback
     ("compare_pythae.py --seeds a,b", "argument --seeds: 'a,b' is not allowed: it must be a comma"),
     ("compare_pythae.py --vae-epochs -5", "argument --vae-epochs: '-5' is not allowed: it must be"),

@@ -183,8 +183,11 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
                 f"{key}={value!r}{source} is not allowed: it cannot be a folder ({reason})"
             ) from None
         if not is_dir:
+            from aegan.readback import path_kind  # here: readback reads this module's names
+
             where = "it is" if folder == path else f"{folder} is"
-            raise ConfigError(f"{key}={value}{source} is not allowed: {where} a file, not a folder")
+            what = path_kind(folder) or "a file"  # a FIFO, a socket, a device: no file either
+            raise ConfigError(f"{key}={value}{source} is not allowed: {where} {what}, not a folder")
         return folder == path
     return False
 

@@ -138,24 +138,20 @@ def read_limited(path: Path, limit: int) -> bytes:
 def _open_regular(path: Path) -> int:
     """A read-only descriptor of ``path`` if it is a regular file; ``OSError`` otherwise."""
     kind = path_kind(path)  # before the open: a device is never opened
-    if kind is None:
-        # O_NONBLOCK: a FIFO swapped in meanwhile must not hang the open; its mode says so
+    if kind is None:  # O_NONBLOCK: a FIFO swapped in meanwhile must not hang the open
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        kind = path_kind(fd)
-        if kind is None:
+        if (kind := path_kind(fd)) is None:  # else its mode says what was swapped in
             return fd
         os.close(fd)
     raise OSError(not_regular(kind))
 
 
 def path_kind(path: Path | int, *, follow_links: bool = True) -> str | None:
-    """What is at ``path`` (or an open descriptor) where it is no regular file, in the words
-    every message uses: one of ``_KINDS``, "a link to nothing", "a loop of links", "not
-    readable (REASON)"; None for a regular file (through links where followed) and where
-    nothing is there. ``stat`` only: a device is not opened, a FIFO not waited on."""
-    try:
-        follow = follow_links or isinstance(path, int)  # a descriptor: stat's only way
-        mode = os.stat(path, follow_symlinks=follow).st_mode
+    """What is at ``path`` (or a descriptor) where it is no regular file, in the words every
+    message uses (``_KINDS``, "a link to nothing", "a loop of links", "not readable (WHY)");
+    None for a regular file (through links where followed) or nothing. ``stat`` alone."""
+    try:  # a descriptor is stat'ed as it is: follow_symlinks=False refuses one
+        mode = os.stat(path, follow_symlinks=follow_links or isinstance(path, int)).st_mode
     except OSError as err:
         if err.errno == errno.ELOOP:
             return "a loop of links"

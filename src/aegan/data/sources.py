@@ -152,7 +152,7 @@ def named_idx_dir(name: str, root: Path) -> Path:
     if folder is not None:
         return folder
     if not root.is_dir():
-        what = "a file, not a folder" if root.exists() else "not there"
+        what = f"{path_kind(root) or 'a file'}, not a folder" if root.exists() else "not there"
         raise DataNotFoundError(
             f"data.root={root} is {what}; pass the folder holding the {name} IDX files"
         )
