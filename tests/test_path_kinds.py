@@ -142,7 +142,7 @@ ENTRY_POINTS = {
         "root",
         lambda t, p, c: _raised(lambda: check_folder("data.root", str(p)), ConfigError),
         "data.root={p} is not allowed: it is {k}, not a folder",
-        (*NOTHING_THERE, "a folder"),
+        ("a folder",),
     ),
     "named_idx_dir's root": (
         "root",

@@ -5,6 +5,7 @@ before anything is written there."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
@@ -176,12 +177,16 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
         try:
             is_dir = stat.S_ISDIR(os.stat(folder).st_mode)
         except (FileNotFoundError, NotADirectoryError):  # a file above it: named below
-            continue
+            if not os.path.islink(folder):
+                continue
+            is_dir = False  # a link to nothing: makedirs finds it there and fails
         except (OSError, ValueError) as err:  # a name too long, no permission, a NUL byte
-            reason = err.strerror if isinstance(err, OSError) else str(err)
-            raise ConfigError(
-                f"{key}={value!r}{source} is not allowed: it cannot be a folder ({reason})"
-            ) from None
+            if getattr(err, "errno", None) != errno.ELOOP:  # a loop of links: named below
+                reason = err.strerror if isinstance(err, OSError) else str(err)
+                raise ConfigError(
+                    f"{key}={value!r}{source} is not allowed: it cannot be a folder ({reason})"
+                ) from None
+            is_dir = False
         if not is_dir:
             from aegan.readback import path_kind  # here: readback reads this module's names
 
