@@ -35,13 +35,14 @@ from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_errors import hydra_error_line
 from aegan.overrides import override_key
 from aegan.record import check_resumed_networks, leave_added_settings, run_choices
+from aegan.sweep_compose import composing_jobs
 from aegan.sweep_folders import check_job_subdir, check_names_in_one_folder, sweep_overrides
 from aegan.sweep_reader import is_grid
 from aegan.sweep_values import check_swept_once, search_values, sweep_size
 
 log = logging.getLogger("aegan.sweep")
 SAY_CHECKING = 20  # jobs: more than this, and the pause before the first is said
-MAX_GRID_JOBS = 10_000  # checked one by one before the first starts: minutes per thousand
+MAX_GRID_JOBS = 10_000  # checked one by one before the first starts: a minute per thousand
 
 
 def check_run(
@@ -173,31 +174,32 @@ def check_every_job(
     if len(jobs) > SAY_CHECKING:
         log.info("checking the settings of %d jobs before the first", len(jobs))
     swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
-    for num, job in enumerate(jobs):
-        try:
-            composed = loader.load_sweep_config(config, job)
-            folder = _job_folder(composed, num)  # a search's too: its subdir is checked
-            if not what.startswith("job"):
-                folder = None  # a search numbers its trials itself
-            if entry == "bench":
-                check_bench_run(composed)
-            else:
-                check_run(composed, folder, "hydra.sweep.dir")
-            if folder is not None and planned is not None:
-                sweep_dir = Path(str(composed.hydra.sweep.dir))
-                planned.append({"job": str(folder.relative_to(sweep_dir)), "overrides": job})
-        except Exception as err:
-            # a mistake, or Hydra's own (a value that cannot be resolved) in its one line
-            line = str(err) if isinstance(err, USER_ERRORS) else hydra_error_line(err)
-            if line is None:
-                raise  # not the user's: the job meets it and says what it is
-            values = " ".join(
-                o.replace("$\\{", "${").replace("\\}", "}")  # Hydra's escapes
-                for o in job
-                if override_key(o) in swept
-            )
-            named = what.format(num=num, count=len(jobs)) + (f" ({values})" if values else "")
-            raise ConfigError(f"{named}: {line}; no job was started") from None
+    with composing_jobs(loader):  # what the jobs share, composed once
+        for num, job in enumerate(jobs):
+            try:
+                composed = loader.load_sweep_config(config, job)
+                folder = _job_folder(composed, num)  # a search's too: its subdir is checked
+                if not what.startswith("job"):
+                    folder = None  # a search numbers its trials itself
+                if entry == "bench":
+                    check_bench_run(composed)
+                else:
+                    check_run(composed, folder, "hydra.sweep.dir")
+                if folder is not None and planned is not None:
+                    sweep_dir = Path(str(composed.hydra.sweep.dir))
+                    planned.append({"job": str(folder.relative_to(sweep_dir)), "overrides": job})
+            except Exception as err:
+                # a mistake, or Hydra's own (a value that cannot be resolved) in its one line
+                line = str(err) if isinstance(err, USER_ERRORS) else hydra_error_line(err)
+                if line is None:
+                    raise  # not the user's: the job meets it and says what it is
+                values = " ".join(
+                    o.replace("$\\{", "${").replace("\\}", "}")  # Hydra's escapes
+                    for o in job
+                    if override_key(o) in swept
+                )
+                named = what.format(num=num, count=len(jobs)) + (f" ({values})" if values else "")
+                raise ConfigError(f"{named}: {line}; no job was started") from None
 
 
 def _job_folder(composed: DictConfig, num: int) -> Path | None:
