@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -146,12 +146,14 @@ def _as_job(config: DictConfig) -> Iterator[None]:
 
 
 def check_every_job(
-    config: DictConfig, planned: list[dict] | None = None, entry: str = "train"
+    config: DictConfig,
+    check_job: Callable[[DictConfig, Path | None], None],
+    planned: list[dict] | None = None,
 ) -> None:
-    """Each job of the sweep ``config`` describes, composed as Hydra will compose it;
+    """Each job of the sweep ``config`` describes, composed as Hydra will compose it and
+    given to ``check_job`` with its folder (None where Hydra names it as the job starts);
     ``ConfigError`` naming the first job that cannot work and its swept values. A grid's
-    jobs are added to ``planned``: ``{"job": its folder in the sweep's, "overrides": ...}``.
-    ``entry``: the config composed (``train``, ``bench``: ``check_bench_run``'s checks)."""
+    jobs are added to ``planned``: ``{"job": its folder in the sweep's, "overrides": ...}``."""
     loader = GlobalHydra.instance().config_loader()
     parser = OverridesParser.create(config_loader=loader)  # which a glob's options need
     overrides = sweep_overrides(parser, config)
@@ -181,10 +183,7 @@ def check_every_job(
                 folder = _job_folder(composed, num)  # a search's too: its subdir is checked
                 if not what.startswith("job"):
                     folder = None  # a search numbers its trials itself
-                if entry == "bench":
-                    check_bench_run(composed)
-                else:
-                    check_run(composed, folder, "hydra.sweep.dir")
+                check_job(composed, folder)
                 if folder is not None and planned is not None:
                     sweep_dir = Path(str(composed.hydra.sweep.dir))
                     planned.append({"job": str(folder.relative_to(sweep_dir)), "overrides": job})

@@ -72,10 +72,10 @@ class CheckSweepSettings(Callback):
             check_not_inside_a_run(sweep_dir, "hydra.sweep.dir", itself=True)
             check_sweep_folder(config)
             if kwargs.get("config_name") == "train":
-                _mistakes_only(lambda: check_every_job(config, planned))
+                _mistakes_only(lambda: check_every_job(config, _check_train_job, planned))
                 check_continued_jobs(config, planned)
             elif kwargs.get("config_name") == "bench":
-                _mistakes_only(lambda: check_every_job(config, entry="bench"))
+                _mistakes_only(lambda: check_every_job(config, _check_bench_job))
 
         _refuse_in_one_line(check, config)
         self._planned = planned  # written as the first job starts: Hydra has made the folder
@@ -98,6 +98,16 @@ class CheckSweepSettings(Callback):
         if line is not None:
             report_error(line)
             raise SystemExit(1)
+
+
+def _check_train_job(composed: DictConfig, folder: Path | None) -> None:
+    """A training job of a sweep, composed, before Hydra makes ``folder``: a run's checks."""
+    check_run(composed, folder, "hydra.sweep.dir")
+
+
+def _check_bench_job(composed: DictConfig, folder: Path | None) -> None:
+    """A job of a sweep of ``aegan.bench``: its folder holds no run, and is not checked as one."""
+    check_bench_run(composed)
 
 
 def _check_log_file(config: DictConfig, run_dir: Path) -> None:
