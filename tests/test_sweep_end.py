@@ -13,6 +13,7 @@ import pytest
 
 import aegan.train
 from aegan.errors import DataFileError
+from aegan.sweep_walk import MAX_ENTRIES
 from conftest import TINY_AE
 
 TINY = [*TINY_AE, "data.subset=200", "data.val_size=100", "logger=none"]
@@ -122,3 +123,21 @@ def test_a_search_trial_without_a_finite_objective_is_a_failed_one(cli, tmp_path
     shown = cli("aegan.summarize", str(sweep_dir))
     row = next(line for line in shown.stdout.splitlines() if line.startswith("| 0 "))
     assert "| FAILED |" in row and "NonFiniteError: val/best_objective is nan" in row
+
+
+def test_a_sweep_whose_folder_is_past_the_walks_bounds_ends_with_its_line(cli, tmp_path):
+    """Files of the user's beside the jobs (allowed), more than the walk of its folder looks
+    at: the jobs ran, then Hydra's warning of the walk's error and exit code 0."""
+    sweep_dir = tmp_path / "sweep"
+    sweep_dir.mkdir()
+    for num in range(MAX_ENTRIES + 1):
+        (sweep_dir / f"note{num}.txt").touch()
+    result = cli("aegan.train", "-m", *TINY, "model.latent_dim=4", f"hydra.sweep.dir={sweep_dir}")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert (sweep_dir / "0" / "metrics.json").is_file()
+    assert result.stderr.splitlines() == [
+        f"error: the jobs of the sweep ran but cannot be counted at its end: {sweep_dir} holds "
+        f"more than {MAX_ENTRIES:,} files and folders outside job folders: it is no sweep's "
+        "folder, which holds one folder per job (N/.hydra/overrides.yaml); give the sweep's "
+        "own folder (hydra.sweep.dir, e.g. logs/train/multiruns/DATE_TIME)"
+    ]

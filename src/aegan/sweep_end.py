@@ -12,6 +12,7 @@ import os
 import uuid
 from pathlib import Path
 
+from aegan.errors import USER_ERRORS
 from aegan.files import write_json
 from aegan.sweep_not_run import NOT_RUN, not_run_records, record_name, results_found
 from aegan.sweep_reader import read_sweep
@@ -80,6 +81,8 @@ def jobs_without_results(
         rows = read_sweep(sweep_dir)
     except OSError:  # a launcher that kept no folder: nothing to count
         return None
+    except USER_ERRORS as err:  # a folder past the walk's bounds: the jobs ran, uncounted
+        return f"the jobs of the sweep ran but cannot be counted at its end: {err}"
     if jobs is not None:
         ours = set(jobs)
         rows = [row for row in rows if row["job"] in ours]
