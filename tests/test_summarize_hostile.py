@@ -243,3 +243,31 @@ def test_a_planned_jobs_place_holding_a_file_or_a_link_is_broken_not_a_job_to_ru
     }  # fmt: skip
     assert rows["2"]["error"] == "2 is a file, not its job's folder"
     assert rows["3"]["error"] == f"3 is a link to {str(other)!r}, not its job's folder"
+
+
+@pytest.mark.parametrize("plan", [False, True])
+def test_a_job_folder_that_is_a_link_is_broken_with_or_without_a_plan(tmp_path, plan):
+    """Job 2 a link to another run's folder: in a search's folder (no jobs.json) it was left
+    out of the summary without a word; with a plan it was broken. Job a/0 of a plan, whose
+    folder ``a`` is a link: it read NOT STARTED, "trainer.resume=auto runs the jobs left"."""
+    root = make_sweep(tmp_path / "sweep", jobs=2)
+    other = make_sweep(tmp_path / "other", jobs=1)
+    (root / "2").symlink_to(other / "0")
+    if plan:
+        (root / "a").symlink_to(other)
+        planned = [{"job": job, "overrides": [f"seed={n}"]} for n, job in enumerate("012")]
+        (root / "jobs.json").write_text(
+            json.dumps({"jobs": [*planned, {"job": "a/0", "overrides": []}]})
+        )
+    rows = {row["job"]: row for row in read_sweep(root)}
+    assert {job: row["status"] for job, row in rows.items()} == {
+        "0": "ok", "1": "ok", "2": "broken", **({"a/0": "broken"} if plan else {})
+    }  # fmt: skip
+    assert rows["2"]["error"] == f"2 is a link to {str(other / '0')!r}, not its job's folder"
+    assert "val/best_objective" not in rows["2"]  # the other run's figures are not this job's
+    assert rows["2"].get("seed") == (2 if plan else None)  # the plan's overrides, if any
+    if plan:
+        assert (
+            rows["a/0"]["error"]
+            == f"a/0 is behind the link a -> {str(other)!r}, not its job's folder"
+        )

@@ -73,19 +73,33 @@ def _not_started(root: Path, rows: list[dict]) -> list[dict]:
         seen.add(folder)
         row = {"job": folder, "status": "not started", "run_dir": str(root / folder),
                "error": NOT_STARTED, "overrides": overrides[:MAX_OVERRIDES]}  # fmt: skip
-        in_place = _not_a_folder(root / folder)
-        if in_place:  # something else where its folder goes: damage, not a job to run
-            row["status"], row["error"] = "broken", f"{folder} is {in_place}, not its job's folder"
-        rows_out.append(_with_overrides(row))
+        rows_out.append(_not_its_folder(root, row) or _with_overrides(row))
     return rows_out
 
 
-def _not_a_folder(path: Path) -> str | None:
-    """What is at ``path`` where a job's folder goes, if it is none of the sweep's own: a
-    link (to another run, whose figures would read as this job's) or a file; None if
-    nothing or a folder is there."""
-    if path.is_symlink():
-        return f"a link to {os.readlink(path)!r:.200}"
+def _not_its_folder(root: Path, row: dict) -> dict | None:
+    """``row`` marked broken where something else is at its job's folder (``_not_a_folder``):
+    damage, not a job to run nor one to read; None where it is a folder of the sweep's, or
+    nothing."""
+    in_place = _not_a_folder(root, row["job"])
+    if in_place is None:
+        return None
+    row.update(status="broken", error=f"{row['job']} is {in_place}, not its job's folder")
+    return _with_overrides(row)
+
+
+def _not_a_folder(root: Path, job: str) -> str | None:
+    """What is at ``root/job`` where a job's folder goes, if it is none of the sweep's own:
+    a link, or a folder behind one (another run's, whose figures would read as this job's),
+    or a file; None if nothing or a folder is there."""
+    path = root
+    for part in Path(job).parts:
+        path = path / part
+        if path.is_symlink():
+            target = f"{os.readlink(path)!r:.200}"
+            if path == root / job:
+                return f"a link to {target}"
+            return f"behind the link {path.relative_to(root)} -> {target}"
     if os.path.lexists(path) and not path.is_dir():
         return "a file"
     return None
@@ -171,7 +185,7 @@ def read_sweep(path: str | Path) -> list[dict]:
         what = f"cannot be looked up ({err.strerror})"
     if what is not None:
         raise FolderNotFoundError(f"{root} {what}: a sweep's folder holds one folder per job")
-    rows = []
+    rows, links = [], []
     for run_dir in job_folders(root):
         override_file = run_dir / ".hydra" / "overrides.yaml"
         row: dict = {
@@ -181,6 +195,9 @@ def read_sweep(path: str | Path) -> list[dict]:
             "error": "",
             "overrides": [],
         }
+        if _not_its_folder(root, row):  # a link: its overrides from jobs.json, if there
+            links.append(row)
+            continue
         metrics_file, failed_file = run_dir / "metrics.json", run_dir / "failed.json"
         stopped_file = run_dir / "stopped.json"
         try:
@@ -217,6 +234,8 @@ def read_sweep(path: str | Path) -> list[dict]:
         rows += _not_started(root, rows)
     except ValueError as err:  # the plan is no result: the jobs' rows stand
         log.warning("%s; the jobs that never started are not listed", err)
+    listed = {row["job"] for row in rows}
+    rows += [row for row in links if row["job"] not in listed]
     return sorted(rows, key=lambda row: natural_key(Path(row["job"])))
 
 

@@ -1,6 +1,7 @@
 """The job folders under a sweep's folder, found by a walk with bounds: a folder holding
 ``.hydra/overrides.yaml`` is a job (and not walked into: its tb/ and checkpoints are no
-jobs), a link is not followed, and a hidden folder (``.submitit``, ``.not_run``) holds no
+jobs), a link is not followed (one to a job's folder is found, for the reader to list as
+no folder of the sweep's), and a hidden folder (``.submitit``, ``.not_run``) holds no
 job. ``read_sweep("/")`` or a home folder, walked whole, took minutes and listed every run
 on the disk as a job of one sweep; past the bounds the walk stops with one line."""
 
@@ -38,8 +39,12 @@ def job_folders(root: Path) -> list[Path]:
                     looked += 1
                     if looked > MAX_ENTRIES:
                         raise ConfigError(_too_large(root))
-                    if not entry.name.startswith(".") and _real_folder(entry):
+                    if entry.name.startswith("."):
+                        continue
+                    if _real_folder(entry):
                         todo.append((entry.path, depth + 1))
+                    elif _link_to_a_job(entry):  # found, not walked: the reader says so
+                        found.append(Path(entry.path))
         except OSError:  # a folder that cannot be read holds no job that can
             continue
     return sorted(found, key=lambda job: natural_key(job.relative_to(root)))
@@ -48,6 +53,15 @@ def job_folders(root: Path) -> list[Path]:
 def _real_folder(entry: os.DirEntry) -> bool:
     try:
         return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _link_to_a_job(entry: os.DirEntry) -> bool:
+    """A link to a folder holding ``.hydra/overrides.yaml``: a job's folder, as Hydra makes
+    none, which passed over left the job out of the summary without a word."""
+    try:
+        return entry.is_symlink() and os.path.lexists(os.path.join(entry.path, OVERRIDES))
     except OSError:
         return False
 
