@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import pytest
 
+import aegan.hydra_job
 import aegan.train
 from aegan.errors import DataFileError
+from aegan.sweep_end import SWEEP_ENV
 from aegan.sweep_walk import MAX_ENTRIES
 from conftest import TINY_AE
 
@@ -141,3 +144,35 @@ def test_a_sweep_whose_folder_is_past_the_walks_bounds_ends_with_its_line(cli, t
         "folder, which holds one folder per job (N/.hydra/overrides.yaml); give the sweep's "
         "own folder (hydra.sweep.dir, e.g. logs/train/multiruns/DATE_TIME)"
     ]
+
+
+def test_a_job_that_gets_none_of_the_sweeps_environment_is_counted_by_its_folder(
+    cli, tmp_path, monkeypatch
+):
+    """A job under SLURM's ``sbatch --export=NONE`` gets none of the launching process's
+    environment: its record said ``sweep: null``, the sweep's end did not count it, and the
+    sweep exited 0 though no job ran. Now it names the sweep by the folder Hydra gives it."""
+    sweep_dir = tmp_path / "sweep"
+    sweep = ["aegan.train", "-m", *TINY, "model.latent_dim=4,8", f"hydra.sweep.dir={sweep_dir}"]
+    assert cli(*sweep).returncode == 0
+
+    def changed(*args: object, **kwargs: object) -> None:  # the data's files, since
+        raise DataFileError("the data's files changed since the run trained")
+
+    noted = aegan.hydra_job.note_not_run
+
+    def without_environment(*args: object) -> None:  # as the job's own process would be
+        os.environ.pop(SWEEP_ENV, None)
+        noted(*args)
+
+    monkeypatch.setattr("aegan.train.check_same_data", changed)
+    monkeypatch.setattr("aegan.hydra_job.note_not_run", without_environment)
+    again = cli(*sweep, "trainer.resume=auto")
+    assert again.returncode == 1, again.stderr[-2000:]
+    assert again.stderr.splitlines()[-1] == (
+        "error: 2 of 2 jobs of the sweep ended without results (job 0 did not run, job 1 did "
+        f"not run); why: {sweep_dir}/.not_run/0.json, {sweep_dir}/.not_run/1.json; the "
+        f"others' are kept: python -m aegan.summarize {sweep_dir}"
+    )
+    said = json.loads((sweep_dir / ".not_run" / "1.json").read_text())
+    assert said["sweep"] == str(sweep_dir)

@@ -2,7 +2,8 @@
 where each one's reason is. A job refused in a folder that holds an earlier run's results
 (the data changed since, or another process trains there) writes nothing into that folder,
 so its record goes into the sweep's ``.not_run/`` instead, marked with the sweep that ran
-it (``AEGAN_SWEEP``, set by the sweep and inherited by its jobs' processes): read by its
+it (``AEGAN_SWEEP``, set by the sweep and inherited by its jobs' processes; a job that gets
+none of that environment names the sweep's folder, which Hydra gives it): read by its
 folder alone, such a job was listed ``ok`` and the sweep exited 0 though no job ran."""
 
 from __future__ import annotations
@@ -54,9 +55,11 @@ def note_not_run(sweep_dir: Path, job_dir: Path, num: object, error: str) -> Non
     """Job ``num`` did not run in ``job_dir``, a folder it may not write: said in the sweep's
     ``.not_run/FOLDER.json`` (``record_name``) for the sweep's end to count."""
     job = os.path.relpath(job_dir, sweep_dir)
+    # the sweep by its name where the job was given it; where none of the launching
+    # process's environment reached the job (SLURM's sbatch --export=NONE), by its folder
+    sweep = os.environ.get(SWEEP_ENV) or _by_folder(sweep_dir)
     # what its folder's results were: the job is passed over while they are still so
-    record = {"sweep": os.environ.get(SWEEP_ENV), "job": job, "error": error,
-              "found": results_found(job_dir)}  # fmt: skip
+    record = {"sweep": sweep, "job": job, "error": error, "found": results_found(job_dir)}
     try:
         write_json(sweep_dir / NOT_RUN / record_name(job), record)
     except OSError as err:
@@ -64,11 +67,18 @@ def note_not_run(sweep_dir: Path, job_dir: Path, num: object, error: str) -> Non
                     "results", sweep_dir / NOT_RUN, err.strerror or err, num)  # fmt: skip
 
 
+def _by_folder(sweep_dir: Path) -> str:
+    """The name of the sweep into ``sweep_dir`` that a job gives where it has no other."""
+    return os.path.abspath(sweep_dir)
+
+
 def _not_run(sweep_dir: Path, sweep: str | None) -> dict[str, Path]:
-    """``{job folder: its record}`` of the jobs of ``sweep`` that did not run."""
+    """``{job folder: its record}`` of the jobs of ``sweep`` (or of the sweep into
+    ``sweep_dir``: jobs that were not given its name) that did not run."""
     # quiet: read_sweep has said which records are damaged
     records = not_run_records(sweep_dir, quiet=True) if sweep else []
-    return {record["job"]: path for path, record in records if record.get("sweep") == sweep}
+    ours = (sweep, _by_folder(sweep_dir))
+    return {record["job"]: path for path, record in records if record.get("sweep") in ours}
 
 
 def jobs_without_results(
