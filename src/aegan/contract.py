@@ -15,7 +15,9 @@ can do; a notebook calls the same:
 - ``sample(n, generator) -> images`` and ``generate(z) -> images`` (``latent_dim`` wide z);
 
 images are floats in [0, 1], (B, C, H, W), on the task's device. A task defines those
-methods that its model has, and no others: ``can(task, "sample")`` asks.
+methods that its model has, and no others: ``can(task, "sample")`` asks. A model with a
+prior on its codes derives ``sample`` (and ``generate``, ``reconstruct`` from ``encode`` and
+``decode``) by mixing in ``aegan.tasks.latents``' classes.
 
 Speed code works from the outside (``aegan.speed``); what a task cannot take is data in
 ``limits``: a trainer switch (``"capture_step"``, ``"compile_scope=step"``, ``"torchrun"``)

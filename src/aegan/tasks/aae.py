@@ -34,6 +34,7 @@ from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_choice, check_number, check_sizes
 from aegan.tasks.code_prior import COMPONENTS, CodePrior, check_prior_settings
 from aegan.tasks.ema import ExponentialMovingAverage
+from aegan.tasks.latents import PriorEncoderDecoder
 from aegan.tasks.tied import check_read_by
 
 CLASS_COLORS = torch.tensor([
@@ -43,7 +44,7 @@ CLASS_COLORS = torch.tensor([
 ])  # fmt: skip  # tab10, one per class; the prior's draws in light grey
 
 
-class AaeTask(Task):
+class AaeTask(PriorEncoderDecoder, Task):
     """Train an autoencoder network with an adversarially matched code distribution; the
     objective is validation MSE."""
 
@@ -225,21 +226,11 @@ class AaeTask(Task):
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.evaluated.decode_logits(codes).float())
 
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """The decoded code (with a Gaussian posterior, the decoded mean), in [0, 1]."""
-        return self.decode(self.encode(x))
-
-    @torch.no_grad()
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.decode(chunk.to(self.device)) for chunk in z.split(500)])
-
-    def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` draws of the code prior (n, latent_dim)."""
+    def draw_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` draws of the code prior (n, latent_dim): what ``sample`` decodes."""
         return self.prior.sample(n, generator=generator)
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.generate(self.sample_prior(n, generator))
+    sample_prior = draw_latents  # what the prior_match metric compares the codes with
 
     def extra_state(self) -> dict[str, Any]:
         return {"ema_updates": self.ema.updates() if self.ema is not None else 0}

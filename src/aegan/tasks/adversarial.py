@@ -14,7 +14,6 @@ from torch import nn
 from aegan.amp import Amp
 from aegan.metrics import frechet_distance
 
-SAMPLE_BATCH = 500  # generator samples per forward
 POOLED_SIZE = 7  # pooled_pixels: 7x7 per channel (49-d grey, 147-d RGB)
 
 

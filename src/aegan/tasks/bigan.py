@@ -21,13 +21,14 @@ from aegan.contract import Task
 from aegan.data import denormalize, normalize
 from aegan.losses import get_gan_loss
 from aegan.models.vae import reparameterize
-from aegan.tasks.adversarial import SAMPLE_BATCH, pixel_fd, pooled_pixels, write_sample_png
+from aegan.tasks.adversarial import pixel_fd, pooled_pixels, write_sample_png
 from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_bool, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
+from aegan.tasks.latents import PriorEncoderDecoder
 
 
-class BiganTask(Task):
+class BiganTask(PriorEncoderDecoder, Task):
     """Train G, E and D(x, z); the objective is ``val/pixel_fd`` of G's samples."""
 
     objective = "val/pixel_fd"
@@ -87,9 +88,7 @@ class BiganTask(Task):
         if self.ema is not None:
             self.networks["generator_ema"] = self.ema.network
         noise = torch.Generator().manual_seed(noise_seed)
-        self.fixed_noise = torch.randn(64, latent_dim, generator=noise, device="cpu").to(
-            self.device
-        )
+        self.fixed_noise = self.draw_latents(64, noise).to(self.device)
         self.val_noise_seed, self.fd_samples, self.epoch = noise_seed + 1, fd_samples, 0
 
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -132,21 +131,10 @@ class BiganTask(Task):
         return (out.chunk(2, dim=1)[0] if self.stochastic else out).float()
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (N, latent_dim) -> images in [0, 1], the EMA generator's."""
         network = self.ema.network if self.ema is not None else self.generator
-        return torch.cat([denormalize(network(c.to(self.device)).float(), "symmetric")
-                          for c in z.split(SAMPLE_BATCH)])  # fmt: skip
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.generate(z)
-
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """G(E(x)) in [0, 1]."""
-        return self.generate(self.encode(x))
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.generate(torch.randn(n, self.latent_dim, generator=generator, device="cpu"))
+        return denormalize(network(z.to(self.device)).float(), "symmetric")
 
     @torch.no_grad()
     def validate(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:

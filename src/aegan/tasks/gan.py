@@ -18,7 +18,6 @@ from aegan.contract import Task
 from aegan.data import denormalize, normalize
 from aegan.losses import get_gan_loss
 from aegan.tasks.adversarial import (
-    SAMPLE_BATCH,
     pixel_fd,
     pooled_pixels,
     set_requires_grad,
@@ -29,12 +28,13 @@ from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_bool, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
 from aegan.tasks.gan_discriminator import LogitReadout, penalized_logits
+from aegan.tasks.latents import SAMPLE_BATCH, PriorSamples
 from aegan.tasks.tied import check_read_by
 
 MAX_GRID = 1024  # model.num_fixed_noise: a 32x32 grid of samples
 
 
-class GanTask(Task):
+class GanTask(PriorSamples, Task):
     """Train a generator against a discriminator; the objective is ``val/pixel_fd``.
 
     Per batch: draw z, run the generator once, take a D step on ``fake.detach()`` and then
@@ -237,16 +237,6 @@ class GanTask(Task):
                 images = network(chunk.to(self.device))  # (b, C, H, W) in [-1, 1]
             out.append(denormalize(images.float(), "symmetric"))
         return torch.cat(out)
-
-    def draw_latents(
-        self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
-    ) -> torch.Tensor:
-        """``n`` generator inputs (n, latent_dim): z ~ N(0, I)."""
-        return torch.randn(n, self.latent_dim, generator=generator, device=device)
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` images in [0, 1] from latents drawn with ``generator`` (on the CPU)."""
-        return self.generate(self.draw_latents(n, generator))
 
     # ---- validation and pictures ----------------------------------------------------
 

@@ -27,6 +27,7 @@ from aegan.losses import bernoulli_nll
 from aegan.models.vae import GaussianEncoderDecoder, reparameterize
 from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_choice, check_number, check_sizes
+from aegan.tasks.latents import PriorEncoderDecoder
 from aegan.tasks.tied import check_read_by
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -52,7 +53,7 @@ def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar)
 
 
-class VaeTask(Task):
+class VaeTask(PriorEncoderDecoder, Task):
     """Train a ``GaussianEncoderDecoder`` (``aegan.models.vae``); the objective is the
     validation loss, -E_q[log p(x|z)] + beta * KL, in nats per image."""
 
@@ -116,9 +117,7 @@ class VaeTask(Task):
         self.optimizers = {"optimizer": build_optimizer("model.optimizer", optimizer, params)}
         self.steps = torch.zeros((), device=self.device)  # on the device: the warm-up's clock
         noise = torch.Generator().manual_seed(noise_seed)
-        self.fixed_noise = torch.randn(64, latent_dim, generator=noise, device="cpu").to(
-            self.device
-        )
+        self.fixed_noise = self.draw_latents(64, noise).to(self.device)
         self.kl_per_dim: torch.Tensor | None = None  # (latent_dim,), from the last validation
 
     # ---- the objective --------------------------------------------------------------
@@ -206,19 +205,6 @@ class VaeTask(Task):
         dimension, nats per image averaged over the images: (latent_dim,)."""
         mean, logvar = self.net.encode(x)
         return gaussian_kl(mean.float(), logvar.float()).mean(0)
-
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """The decoder's mean at the posterior mean."""
-        return self.decode(self.encode(x))
-
-    @torch.no_grad()
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.decode(chunk.to(self.device)) for chunk in z.split(500)])
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` decoder means at z ~ N(0, I) drawn with ``generator`` (on the CPU)."""
-        return self.generate(torch.randn(n, self.latent_dim, generator=generator, device="cpu"))
 
     @torch.no_grad()
     def elbo_terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -28,14 +28,15 @@ from aegan.contract import Task
 from aegan.data import denormalize, normalize
 from aegan.losses import get_gan_loss
 from aegan.models.vae import reparameterize
-from aegan.tasks.adversarial import SAMPLE_BATCH, pixel_fd, pooled_pixels
+from aegan.tasks.adversarial import pixel_fd, pooled_pixels
 from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_number
 from aegan.tasks.ema import ExponentialMovingAverage
+from aegan.tasks.latents import PriorEncoderDecoder
 from aegan.tasks.vae import gaussian_kl
 
 
-class VaeGanTask(Task):
+class VaeGanTask(PriorEncoderDecoder, Task):
     """Train the encoder, decoder and discriminator; the objective is ``val/pixel_fd`` of
     the decoded prior samples."""
 
@@ -103,9 +104,7 @@ class VaeGanTask(Task):
         if self.ema is not None:
             self.networks["autoencoder_ema"] = self.ema.network
         noise = torch.Generator().manual_seed(noise_seed)
-        self.fixed_noise = torch.randn(64, latent_dim, generator=noise, device="cpu").to(
-            self.device
-        )
+        self.fixed_noise = self.draw_latents(64, noise).to(self.device)
         self.val_noise_seed, self.fd_samples = noise_seed + 1, fd_samples
 
     def _judge(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -154,20 +153,9 @@ class VaeGanTask(Task):
         return self.inference["encoder"](x * 2 - 1).chunk(2, dim=1)[0].float()
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        decoder = self.inference["decoder"]
-        return torch.cat([denormalize(decoder(c.to(self.device)).float(), "symmetric")
-                          for c in z.split(SAMPLE_BATCH)])  # fmt: skip
-
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.generate(z)
-
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """The decoder at the posterior mean, in [0, 1]."""
-        return self.generate(self.encode(x))
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.generate(torch.randn(n, self.latent_dim, generator=generator, device="cpu"))
+        """z (N, latent_dim) -> the decoder's images in [0, 1]."""
+        return denormalize(self.inference["decoder"](z.to(self.device)).float(), "symmetric")
 
     @torch.no_grad()
     def validate(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:
