@@ -149,14 +149,18 @@ def test_its_run_cannot_be_loaded_without_its_configs(user_configs, tmp_path):
     [("needs_missing.Net", "importing needs_missing failed: ModuleNotFoundError: No module named "
       "'a_dependency_not_installed'"),
      ("half_written.Net", "importing half_written failed: SyntaxError: "),
-     ("no_such_module_anywhere.Net", "no such class or function")],
+     ("no_such_module_anywhere.Net", "no module no_such_module_anywhere can be imported here: "
+      "install its package (pip install -e DIR), or add the folder that holds it to PYTHONPATH"),
+     ("other_names.Nett", "other_names has no Nett")],
 )  # fmt: skip
 def test_a_target_whose_module_fails_to_import_says_why(tmp_path, monkeypatch, target, line):
     """A user's module that exists but fails to import was "no such class or function",
-    the cause dropped even with debug=true: a hunt for a typo in the class's name."""
+    the cause dropped even with debug=true: a hunt for a typo in the class's name. So were
+    a module not on the path (a package not installed) and a name the module lacks."""
     (tmp_path / "needs_missing").mkdir()
     (tmp_path / "needs_missing" / "__init__.py").write_text("import a_dependency_not_installed\n")
     (tmp_path / "half_written.py").write_text("def Net(:\n")
+    (tmp_path / "other_names.py").write_text("class Net:\n    pass\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ConfigError) as refused:
         build_network("model.net", OmegaConf.create({"_target_": target}))

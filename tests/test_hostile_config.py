@@ -162,7 +162,7 @@ def output(result) -> tuple[int, str]:
 
 COMMAND_LINES = [
     (["model.net._target_=os.system"], "model.net._target_=os.system"),
-    (["model.net._target_=nope.Nope"], "model.net._target_=nope.Nope: no such class"),
+    (["model.net._target_=nope.Nope"], "model.net._target_=nope.Nope: no module nope can be"),
     (["model._target_=builtins.open"], "model._target_=builtins.open takes no argument name"),
     ([f"model.latent_dim={{_target_:builtins.open,file:'{SENTINEL}',mode:w}}"], "model.latent_dim"),
     (["trainer.epochs=${oc.env:HOME}"], "trainer.epochs='${oc.env:HOME}' cannot be resolved"),

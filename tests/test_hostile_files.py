@@ -235,7 +235,7 @@ def test_resume_auto_names_data_before_sizes_and_offers_no_override_that_fails(r
 def test_a_payload_in_evaluate_overrides_is_the_users_and_still_one_line(runs, tmp_path):
     """The command line may name code (a researcher's own class); a bad one is one line."""
     run = runs["root"] / "ae"
-    with pytest.raises(ConfigError, match=r"model.net._target_=nope.Nope: no such class"):
+    with pytest.raises(ConfigError, match=r"model.net._target_=nope.Nope: no module nope can be"):
         load_run(run, overrides=["model.net._target_=nope.Nope"])
 
 

@@ -81,9 +81,7 @@ def _instantiate(key: str, cfg: Any, what: str | None = None, **kwargs: Any) -> 
         # Hydra's own words for a target it cannot import; an ImportError or AttributeError
         # that the constructor raises is the constructor's failure, not a missing class
         if str(err).startswith("Error locating target"):
-            failed = _import_failure(str(target))  # its module there, but failing to import
-            problem = f"importing {failed}" if failed else "no such class or function"
-            raise ConfigError(f"{key}._target_={target}: {problem}") from err
+            raise ConfigError(f"{key}._target_={target}: {_why_not_found(str(target))}") from err
         if isinstance(cause, TypeError):  # a setting it takes no argument for, by name
             check_argument_names(key, cfg, given=kwargs, refused=cause)
         if err.__cause__ is not None:  # it was called: a sub-config it could not read?
@@ -99,22 +97,32 @@ def _instantiate(key: str, cfg: Any, what: str | None = None, **kwargs: Any) -> 
         raise ConfigError(f"{key}._target_={target} could not be built: {err}") from None
 
 
-def _import_failure(target: str) -> str | None:
-    """``MODULE failed: Type: message`` where ``target``'s module exists but raises on import
-    (a dependency missing, a syntax error), else None: no such module, or it imports."""
+def _why_not_found(target: str) -> str:
+    """Why ``target`` (``module.Class``) cannot be located: its module fails to import (a
+    dependency missing, a syntax error), is nowhere on the path, or lacks the name."""
     parts = target.split(".")
     for end in range(len(parts) - 1, 0, -1):  # the longest module path first
         module = ".".join(parts[:end])
         try:
-            importlib.import_module(module)
-            return None
+            found = importlib.import_module(module)
         except ModuleNotFoundError as err:
             if err.name is not None and (err.name == module or module.startswith(f"{err.name}.")):
                 continue  # no module by that name: the target is shorter
-            return f"{module} failed: {type(err).__name__}: {err}"
+            return f"importing {module} failed: {type(err).__name__}: {err}"
         except Exception as err:  # a user's module: whatever it raises as it loads
-            return f"{module} failed: {type(err).__name__}: {' '.join(str(err).split())[:200]}"
-    return None
+            reason = " ".join(str(err).split())[:200]
+            return f"importing {module} failed: {type(err).__name__}: {reason}"
+        for name in parts[end:]:
+            if not hasattr(found, name):
+                return f"{module} has no {name}"
+            found, module = getattr(found, name), f"{module}.{name}"
+        return "no such class or function"
+    if len(parts) == 1:
+        return "no such class or function: name it with its module, module.Class"
+    return (
+        f"no module {parts[0]} can be imported here: install its package (pip install -e DIR), "
+        "or add the folder that holds it to PYTHONPATH"
+    )
 
 
 def build_task(model_cfg: DictConfig, image_shape: Sequence[int], device: torch.device) -> Any:
