@@ -205,3 +205,45 @@ def test_a_task_that_breaks_the_contract_is_named_in_one_line(user_configs, tmp_
     with pytest.raises(ContractError) as refused:
         train(toy_config(user_configs, tmp_path / "run", target, "evaluate.at_end=false"))
     assert str(refused.value).startswith(line)
+
+
+class KeepsNoName(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        del self.name
+
+
+class NamesNoObjective(LinearAutoencoder):
+    objective = None
+
+
+class ListsAMetricMisspelt(LinearAutoencoder):
+    metrics = ("reconstruction", "probes")
+
+
+class HasNoValidate(LinearAutoencoder):
+    validate = Task.validate
+
+
+@pytest.mark.parametrize(
+    ("task", "line"),
+    [(KeepsNoName, "model._target_=test_custom_task.KeepsNoName is not a task "
+      "(aegan.contract.Task): its name is None, not the name argument its constructor is given"),
+     (NamesNoObjective, "model._target_=test_custom_task.NamesNoObjective is not a task "
+      "(aegan.contract.Task): its objective is None, not a key of what its validate returns"),
+     (HasNoValidate, "model._target_=test_custom_task.HasNoValidate is not a task "
+      "(aegan.contract.Task): it has no validate of its own"),
+     (ListsAMetricMisspelt, "ListsAMetricMisspelt.metrics: 'probes' is not a metric; choose "
+      "from: reconstruction, ")],
+)  # fmt: skip
+def test_a_task_without_a_member_of_the_contract_is_refused_before_its_folder(
+    user_configs, tmp_path, task, line
+):
+    """A task that set no name was an AttributeError traceback and one without an objective
+    a ContractError once an epoch was trained, each after the run's folder was made; a
+    misspelt metric of its own was a KeyError once it was trained."""
+    target = f"model._target_=test_custom_task.{task.__name__}"
+    with pytest.raises(ConfigError) as refused:
+        train(toy_config(user_configs, tmp_path / "run", target))
+    assert str(refused.value).startswith(line)
+    assert not (tmp_path / "run").exists()

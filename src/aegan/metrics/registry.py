@@ -107,9 +107,15 @@ def check_metrics(
     cannot give; with ``scope``, also for a metric its own check refuses at these settings,
     or one the data cannot feed (``aegan.metrics.limits``).
     """
+    unknown = [name for name in task.metrics if name not in METRICS]
+    if unknown:  # the task's own list, asked for or not: else a KeyError once it is trained
+        raise ConfigError(
+            f"{type(task).__name__}.metrics: {unknown[0]!r} is not a metric; choose from: "
+            f"{', '.join(METRICS)}"
+        )
     given = names is not None
     names = check_metric_names(names, key) if given else tuple(task.metrics)
-    for name in (name for name in names if name in METRICS):  # a task's own list too
+    for name in names:
         missing = [need for need in METRICS[name].needs if not can(task, need)]
         if missing:  # else it fails after training
             where = key if given else f"{type(task).__name__}.metrics"
@@ -120,13 +126,12 @@ def check_metrics(
             )
     if scope is None:
         return names
-    known = [name for name in names if name in METRICS]  # a task's own may be unknown
-    for name in known:
+    for name in names:
         check_data_sizes(name, METRICS[name].data, scope)
         if METRICS[name].check is not None:
             METRICS[name].check(scope)
-    kept = check_classes(task, known, {n: METRICS[n].data for n in known}, scope, explicit=given)
-    return tuple(name for name in names if name in kept or name not in METRICS)
+    kept = check_classes(task, names, {n: METRICS[n].data for n in names}, scope, explicit=given)
+    return tuple(name for name in names if name in kept)
 
 
 def evaluate(
