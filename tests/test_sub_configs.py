@@ -15,6 +15,7 @@ from omegaconf import OmegaConf, open_dict
 import aegan.config
 from aegan.errors import ConfigError
 from aegan.tasks import build_task
+from aegan.tasks.build import build_optimizer
 from conftest import REPO, TINY_AE, assert_one_error_line
 
 META = torch.device("meta")
@@ -125,3 +126,26 @@ def user_section(target: str, **settings):
 def test_a_users_task_gets_the_line_too(user_tasks, task):
     section = user_section(f"{user_tasks}.{task}", net=None)
     assert refusal(section).startswith("model.net=null is not allowed: it must be a config")
+
+
+@pytest.mark.parametrize(
+    ("partial", "refused"),
+    [(None, None), (True, None),
+     (False, "model.optimizer._partial_=false is not allowed: the task completes the optimizer "
+      "with its parameters; set model.optimizer._partial_=true, or leave it out")],
+)  # fmt: skip
+def test_an_optimizer_is_completed_with_the_parameters_with_or_without_partial(partial, refused):
+    """An optimizer's config without ``_partial_: true`` was called with no parameters:
+    "Adam.__init__() missing 1 required positional argument: 'params'", the fix left to guess;
+    the task always completes it, so it is partial whether its config says so or not."""
+    cfg = OmegaConf.create({"_target_": "torch.optim.Adam", "lr": 0.01})
+    if partial is not None:
+        cfg._partial_ = partial
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    if refused is None:
+        optimizer = build_optimizer("model.optimizer", cfg, params)
+        assert isinstance(optimizer, torch.optim.Adam) and optimizer.defaults["lr"] == 0.01
+        return
+    with pytest.raises(ConfigError) as error:
+        build_optimizer("model.optimizer", cfg, params)
+    assert str(error.value) == refused

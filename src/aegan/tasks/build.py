@@ -213,8 +213,14 @@ def build_network(
 
 
 def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
-    """The optimizer of the ``_partial_`` sub-config ``key``, for ``params``."""
+    """The optimizer of the sub-config ``key``, for ``params``: ``_partial_`` (completed with
+    them here) whether its config says ``_partial_: true`` or leaves it out."""
     check_sub_config(key, cfg, OPTIMIZER)
+    if cfg.get("_partial_", True) is not True:  # false: Hydra would call it without params
+        raise ConfigError(
+            f"{key}._partial_={cfg.get('_partial_')!r} is not allowed: the task completes the "
+            f"optimizer with its parameters; set {key}._partial_=true, or leave it out"
+        )
     for switch in ("fused", "foreach"):  # torch reads any truthy value as true
         check_bool(f"{key}.{switch}", cfg.get(switch), allow_none=True)
     if cfg.get("fused") and cfg.get("foreach"):
@@ -234,7 +240,7 @@ def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
         check_number(f"{key}.weight_decay", cfg.weight_decay, low=0, high=1e6)
     check_optimizer_arguments(key, cfg)
     # plain lists and tuples (betas), not ListConfigs, in the optimizer state
-    optimizer = _instantiate(key, cfg, OPTIMIZER, _convert_="all")
+    optimizer = _instantiate(key, cfg, OPTIMIZER, _convert_="all", _partial_=True)
     try:  # the optimizer's own checks: named by its key, not by the task that builds it
         return optimizer(list(params))
     except ConfigError:
