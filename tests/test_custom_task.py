@@ -247,3 +247,15 @@ def test_a_task_without_a_member_of_the_contract_is_refused_before_its_folder(
         train(toy_config(user_configs, tmp_path / "run", target))
     assert str(refused.value).startswith(line)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_setting_the_task_needs_and_its_config_leaves_out_is_named(user_configs, tmp_path):
+    """Python's "LinearAutoencoder.__init__() missing 1 required keyword-only argument:
+    'latent_dim'" named the argument, not the key to set, nor the fix."""
+    with pytest.raises(ConfigError) as refused:
+        train(toy_config(user_configs, tmp_path / "run", "~model.latent_dim"))
+    assert str(refused.value) == (
+        "model.latent_dim is not set: model._target_=test_custom_task.LinearAutoencoder needs "
+        "it; set it in the config (latent_dim: ...), or give its constructor a default"
+    )
+    assert not (tmp_path / "run").exists()

@@ -82,6 +82,24 @@ def check_argument_names(
         )
 
 
+def check_missing_arguments(key: str, cfg: Any, given: Iterable[str], refused: TypeError) -> None:
+    """Raise ``ConfigError`` naming the setting of ``key`` that its ``_target_`` needs and
+    ``cfg`` leaves out, where the call was ``refused`` for it: Python's line names the
+    argument ("missing 1 required keyword-only argument: 'name'"), not the key to set."""
+    if not re.search(r"missing \d+ required", str(refused)):
+        return
+    try:
+        parameters, _ = constructor_arguments(get_object(str(cfg.get("_target_"))))
+    except Exception:  # not a callable: _instantiate names what is wrong with _target_
+        return
+    for name, parameter in parameters.items():
+        if parameter.default is parameter.empty and name not in (*cfg, *given, "self", "params"):
+            raise ConfigError(
+                f"{key}.{name} is not set: {key}._target_={cfg['_target_']} needs it; set it "
+                f"in the config ({name}: ...), or give its constructor a default"
+            )
+
+
 def constructor_arguments(target: Any) -> tuple[dict[str, inspect.Parameter], bool]:
     """The named parameters ``target`` takes, following a class's ``**settings`` up its
     bases' constructors to one without them (InfoGanTask's GanTask), and whether it takes

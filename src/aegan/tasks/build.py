@@ -27,6 +27,7 @@ from aegan.contract import Task
 from aegan.errors import ConfigError
 from aegan.tasks.arguments import (
     check_argument_names,
+    check_missing_arguments,
     check_network_settings,
     check_optimizer_arguments,
     zero_size_setting,
@@ -94,6 +95,8 @@ def _instantiate(key: str, cfg: Any, what: str | None = None, **kwargs: Any) -> 
             check_argument_names(key, cfg, given=kwargs, refused=cause)
         if err.__cause__ is not None:  # it was called: a sub-config it could not read?
             check_sub_configs(key, cfg, given=kwargs)
+        if isinstance(cause, TypeError):  # a setting it needs, left out
+            check_missing_arguments(key, cfg, given=kwargs, refused=cause)
         if isinstance(cause, RuntimeError) and "overflow" in str(cause):  # torch's size limits
             raise ConfigError(
                 f"{largest_size(cfg, key)} is not allowed: a layer of {key} would be larger "
