@@ -52,7 +52,11 @@ def test_bad_setting_gives_one_clear_error(make_cfg, override, message):
 
 MODELS = ", ".join(sorted(path.stem for path in (REPO / "conf" / "model").glob("*.yaml")))
 HYDRA_MISTAKES = [
-    ("model=dcgn", f"model=dcgn: no such option; choose one of: {MODELS}"),
+    (
+        "model=dcgn",
+        f"model=dcgn: no such option; choose one of: {MODELS} (or add model/dcgn.yaml "
+        "to a folder DIR given as hydra.searchpath=[file://DIR])",
+    ),
     ("trainer.epoch=3", "trainer.epoch is not a setting; did you mean trainer.epochs?"),
     ("trainer.epochs=abc", "trainer.epochs=abc is not allowed: it must be an integer"),
     ("trainer.epochs=true", "trainer.epochs=true is not allowed: it must be an integer"),

@@ -66,7 +66,10 @@ def hydra_error_line(err: Exception) -> str | None:
         group, name = err.missing_cfg_file.rsplit("/", 1)
         if not err.options:
             return f"{group}={name}: there is no such {group} config"
-        return f"{group}={name}: no such option; choose one of: {', '.join(err.options)}"
+        return (
+            f"{group}={name}: no such option; choose one of: {', '.join(err.options)} (or add "
+            f"{group}/{name}.yaml to a folder DIR given as hydra.searchpath=[file://DIR])"
+        )
     if isinstance(err, OverrideParseException):
         reason = err.message.splitlines()[0]
         grammar = "https://hydra.cc/docs/advanced/override_grammar/basic/"
