@@ -259,3 +259,19 @@ def test_a_setting_the_task_needs_and_its_config_leaves_out_is_named(user_config
         "it; set it in the config (latent_dim: ...), or give its constructor a default"
     )
     assert not (tmp_path / "run").exists()
+
+
+def test_a_config_copied_under_another_name_says_which_line_to_change(user_configs, cli, tmp_path):
+    """A copy of toy.yaml as copy.yaml, its name: left as toy, was refused with "(choose
+    another option with model=...)": nothing said that the file's name: line was the fix."""
+    folder = user_configs.removeprefix("file://")
+    Path(folder, "model", "copy.yaml").write_text(TOY_YAML)
+    result = cli("aegan.train", "model=copy", f"hydra.searchpath=[{user_configs}]",
+                 f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: model.name='toy' is not allowed: it must be 'copy', the name of model=copy: set "
+        "name: copy in its file model/copy.yaml (or leave name out), or choose that option "
+        "with model=toy\n"
+    )
+    assert not (tmp_path / "run").exists()

@@ -81,9 +81,10 @@ def check_option_names(cfg: DictConfig) -> None:
     for group in ("model", "data"):
         name, option = cfg[group].get("name"), hydra.get(group)
         if option is not None and name not in (None, option):
-            raise ConfigError(
+            raise ConfigError(  # a copied option's file keeps the name it was copied from
                 f"{group}.name={name!r} is not allowed: it must be {option!r}, the name of "
-                f"{group}={option} (choose another option with {group}=...)"
+                f"{group}={option}: set name: {option} in its file {group}/{option}.yaml (or "
+                f"leave name out), or choose that option with {group}={name}"
             )
         if option is None and not (isinstance(name, str) and OPTION_NAME.fullmatch(name)):
             raise ConfigError(
