@@ -4,6 +4,7 @@ no edit under src/ or conf/, trains, checkpoints, resumes, evaluates and loads b
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from aegan.errors import CheckpointError, ConfigError, ContractError
 from aegan.evaluate import evaluate_task
 from aegan.tasks.build import build_network, build_optimizer
 from aegan.train import train
+from conftest import REPO
 
 TOY_YAML = """\
 _target_: test_custom_task.LinearAutoencoder
@@ -275,3 +277,24 @@ def test_a_config_copied_under_another_name_says_which_line_to_change(user_confi
         "with model=toy\n"
     )
     assert not (tmp_path / "run").exists()
+
+
+def test_the_example_in_the_docs_trains_evaluates_and_loads(tmp_path, monkeypatch):
+    """docs/models.md's model of one's own, its code and config as printed there."""
+    docs = (REPO / "docs" / "models.md").read_text()
+    section = docs[docs.index("## A model of your own") :]
+    code, config = (
+        re.search(rf"```{kind}\n(.*?)```", section, re.S)[1] for kind in ("python", "yaml")
+    )
+    (tmp_path / "mypackage").mkdir()
+    (tmp_path / "mypackage" / "__init__.py").write_text(code)
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "denoising.yaml").write_text(config)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    searchpath = f"file://{tmp_path / 'conf'}"
+    cfg = toy_config(searchpath, tmp_path / "run", "model=denoising")
+    assert train(cfg)["test/mse"] > 0
+    run = aegan.load_run(tmp_path / "run", searchpath=[str(tmp_path / "conf")])
+    assert run.reconstruct(run.data.test_images[:3]).shape == (3, 1, 28, 28)
+    with pytest.raises(AttributeError, match="cannot sample"):
+        run.sample(2)

@@ -1,10 +1,11 @@
 """The task contract: what one kind of model means to the engine, the metrics and a notebook.
 
 A task is built by Hydra from ``conf/model/<name>.yaml``, whose ``_target_`` names the task
-class (with ``_recursive_: false``): its constructor takes ``image_shape`` (C, H, W),
-``device`` and the model section's settings (``name``, the option's name, among them), and
-builds its own networks (from their sub-configs, ``aegan.tasks.build.build_network``) and
-optimizers (``_partial_`` configs completed with the parameters: ``build_optimizer``).
+class (``build_task`` leaves the sub-configs to it): its constructor takes ``image_shape``
+(C, H, W), ``device`` and the model section's settings (``name``, the option's name, among
+them), and builds its own networks (from their sub-configs,
+``aegan.tasks.build.build_network``) and optimizers (configs completed with the parameters:
+``build_optimizer``).
 
 The engine reads ``networks``, ``optimizers`` and ``objective``, calls ``train_step`` per
 batch, ``validate`` and ``log_epoch`` per epoch, and saves ``extra_state`` with the weights.
