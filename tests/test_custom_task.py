@@ -227,6 +227,12 @@ class HasNoValidate(LinearAutoencoder):
     validate = Task.validate
 
 
+class KeepsATensorAsANetwork(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.networks["scale"] = torch.ones(3)
+
+
 @pytest.mark.parametrize(
     ("task", "line"),
     [(KeepsNoName, "model._target_=test_custom_task.KeepsNoName is not a task "
@@ -235,6 +241,8 @@ class HasNoValidate(LinearAutoencoder):
       "(aegan.contract.Task): its objective is None, not a key of what its validate returns"),
      (HasNoValidate, "model._target_=test_custom_task.HasNoValidate is not a task "
       "(aegan.contract.Task): it has no validate of its own"),
+     (KeepsATensorAsANetwork, "model._target_=test_custom_task.KeepsATensorAsANetwork is not a "
+      "task (aegan.contract.Task): its networks['scale'] is a Tensor, not a torch.nn.Module"),
      (ListsAMetricMisspelt, "ListsAMetricMisspelt.metrics: 'probes' is not a metric; choose "
       "from: reconstruction, ")],
 )  # fmt: skip

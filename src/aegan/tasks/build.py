@@ -166,6 +166,15 @@ def check_task_members(task: Any, target: str) -> None:
                 f"model._target_={target} is not a task (aegan.contract.Task): its {member} "
                 f"is {value!r}, not {meaning}"
             )
+    entries = (("networks", nn.Module, "torch.nn.Module"),
+               ("optimizers", torch.optim.Optimizer, "torch.optim.Optimizer"))  # fmt: skip
+    for member, kind, kind_name in entries:  # checkpoints save their state_dicts
+        for name, value in getattr(task, member).items():
+            if not isinstance(value, kind):
+                raise ConfigError(
+                    f"model._target_={target} is not a task (aegan.contract.Task): its "
+                    f"{member}[{name!r}] is a {type(value).__name__}, not a {kind_name}"
+                )
     for method in ("train_step", "validate"):
         if getattr(type(task), method, Task.train_step) in (Task.train_step, Task.validate):
             raise ConfigError(
