@@ -40,6 +40,24 @@ class ConvEncoder(Discriminator):
         return self._head(self.features(images))  # (B, out_features)
 
 
+def conv_encoder_decoder(
+    *, image_shape: Sequence[int], latent_dim: int, code_width: int,
+    encoder_channels: Sequence[int], decoder_channels: Sequence[int], kernel_size: int,
+) -> tuple[ConvEncoder, Generator]:  # fmt: skip
+    """The convolutional autoencoders' networks: the discriminator's convolutions to
+    ``code_width`` numbers (the code, or a Gaussian code's mean and log-variance), and the
+    generator from ``latent_dim`` back to the image's logits."""
+    encoder = ConvEncoder(
+        out_features=code_width, image_shape=image_shape, channels=encoder_channels,
+        kernel_size=kernel_size,
+    )  # fmt: skip
+    decoder = Generator(
+        latent_dim=latent_dim, image_shape=image_shape, channels=decoder_channels,
+        kernel_size=kernel_size, out_activation="none",
+    )  # fmt: skip
+    return encoder, decoder
+
+
 class ConvAutoencoder(nn.Module):
     """Convolutional autoencoder with a linear code; ``forward`` returns logits, like
     ``DenseAutoencoder``, so the autoencoder task trains either."""
@@ -56,13 +74,10 @@ class ConvAutoencoder(nn.Module):
         super().__init__()
         self.image_shape = tuple(int(s) for s in image_shape)
         self.latent_dim = latent_dim
-        self.encoder = ConvEncoder(
-            out_features=latent_dim, image_shape=image_shape, channels=encoder_channels,
+        self.encoder, self.decoder = conv_encoder_decoder(
+            image_shape=image_shape, latent_dim=latent_dim, code_width=latent_dim,
+            encoder_channels=encoder_channels, decoder_channels=decoder_channels,
             kernel_size=kernel_size,
-        )  # fmt: skip
-        self.decoder = Generator(
-            latent_dim=latent_dim, image_shape=image_shape, channels=decoder_channels,
-            kernel_size=kernel_size, out_activation="none",
         )  # fmt: skip
 
     def encode(self, x: Tensor) -> Tensor:

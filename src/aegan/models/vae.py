@@ -15,8 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from aegan.models.autoencoder import mlp
-from aegan.models.conv import ConvEncoder
-from aegan.models.dcgan import Generator
+from aegan.models.conv import conv_encoder_decoder
 
 
 def reparameterize(
@@ -88,11 +87,8 @@ class ConvVAE(GaussianEncoderDecoder):
         kernel_size: int = 5,
     ) -> None:
         super().__init__(image_shape, latent_dim)
-        self.encoder = ConvEncoder(
-            out_features=2 * latent_dim, image_shape=image_shape, channels=encoder_channels,
+        self.encoder, self.decoder = conv_encoder_decoder(
+            image_shape=image_shape, latent_dim=latent_dim, code_width=2 * latent_dim,
+            encoder_channels=encoder_channels, decoder_channels=decoder_channels,
             kernel_size=kernel_size,
-        )  # fmt: skip
-        self.decoder = Generator(
-            latent_dim=latent_dim, image_shape=image_shape, channels=decoder_channels,
-            kernel_size=kernel_size, out_activation="none",
         )  # fmt: skip
