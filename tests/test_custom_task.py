@@ -16,12 +16,13 @@ from torch import nn
 
 import aegan
 from aegan.config import compose_config
-from aegan.contract import Task
+from aegan.contract import Task, can
 from aegan.data import normalize
 from aegan.engine import load_checkpoint
 from aegan.errors import CheckpointError, ConfigError, ContractError
 from aegan.evaluate import evaluate_task
 from aegan.tasks.build import build_network, build_optimizer
+from aegan.tasks.latents import PriorEncoderDecoder
 from aegan.train import train
 from conftest import REPO
 
@@ -306,3 +307,24 @@ def test_the_example_in_the_docs_trains_evaluates_and_loads(tmp_path, monkeypatc
     assert run.reconstruct(run.data.test_images[:3]).shape == (3, 1, 28, 28)
     with pytest.raises(AttributeError, match="cannot sample"):
         run.sample(2)
+
+
+class LinearWithAPrior(PriorEncoderDecoder, LinearAutoencoder):
+    """The linear autoencoder read as a model with N(0, I) on its codes."""
+
+    device = torch.device("cpu")
+
+
+def test_a_task_with_a_prior_on_its_codes_gets_sample_generate_and_reconstruct():
+    """PriorEncoderDecoder derives the three from encode and decode, and only a task that
+    mixes it in can sample (aegan.contract: a model's own methods, no others)."""
+    adam = OmegaConf.create({"_target_": "torch.optim.Adam", "lr": 0.01})
+    task = LinearWithAPrior(image_shape=(1, 28, 28), device="cpu", name="toy", latent_dim=4,
+                            optimizer=adam)  # fmt: skip
+    assert not can(LinearAutoencoder, "sample") and can(task, "sample")
+    z = torch.randn(1200, 4, generator=torch.Generator().manual_seed(0))  # 3 chunks of codes
+    images = task.generate(z)
+    assert images.shape == (1200, 1, 28, 28) and torch.equal(images[:500], task.decode(z[:500]))
+    assert torch.equal(task.sample(1200, torch.Generator().manual_seed(0)), images)
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.equal(task.reconstruct(x), task.decode(task.encode(x)))
