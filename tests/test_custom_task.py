@@ -328,3 +328,36 @@ def test_a_task_with_a_prior_on_its_codes_gets_sample_generate_and_reconstruct()
     assert torch.equal(task.sample(1200, torch.Generator().manual_seed(0)), images)
     x = torch.rand(3, 1, 28, 28)
     assert torch.equal(task.reconstruct(x), task.decode(task.encode(x)))
+
+
+class TakesNoDevice(LinearAutoencoder):
+    def __init__(self, *, image_shape, name, latent_dim, optimizer) -> None:
+        super().__init__(image_shape=image_shape, device="cpu", name=name,
+                         latent_dim=latent_dim, optimizer=optimizer)  # fmt: skip
+
+
+class NetOfCodesOnly(nn.Module):
+    def __init__(self, latent_dim: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(latent_dim, 3)
+
+
+def test_a_constructor_without_an_argument_it_is_always_given_is_told_to_take_it(
+    user_configs, tmp_path
+):
+    """Python's "__init__() got an unexpected keyword argument 'device'" came after "could
+    not be built", as if the config had set it: the constructor is what lacks it."""
+    target = "model._target_=test_custom_task.TakesNoDevice"
+    with pytest.raises(ConfigError) as task:
+        train(toy_config(user_configs, tmp_path / "run", target))
+    assert str(task.value) == (
+        "model._target_=test_custom_task.TakesNoDevice takes no argument device, which it is "
+        "always given (image_shape, device): add device to its constructor"
+    )
+    net = OmegaConf.create({"_target_": "test_custom_task.NetOfCodesOnly"})
+    with pytest.raises(ConfigError) as network:
+        build_network("model.net", net, image_shape=[1, 28, 28], latent_dim=4)
+    assert str(network.value) == (
+        "model.net._target_=test_custom_task.NetOfCodesOnly takes no argument image_shape, which "
+        "it is always given (image_shape, latent_dim): add image_shape to its constructor"
+    )

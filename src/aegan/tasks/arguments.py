@@ -68,10 +68,16 @@ def check_argument_names(
         parameters, open_ended = constructor_arguments(get_object(str(cfg.get("_target_"))))
     except Exception:  # not a callable: _instantiate names what is wrong with _target_
         return
+    said = re.search(r"unexpected keyword argument '(\w+)'", str(refused or ""))
+    passed = [name for name in given if not name.startswith("_")]  # not Hydra's own
+    if said and said.group(1) in passed:  # the code passes it, whatever the config says
+        raise ConfigError(
+            f"{key}._target_={cfg['_target_']} takes no argument {said.group(1)}, which it is "
+            f"always given ({', '.join(passed)}): add {said.group(1)} to its constructor"
+        )
     names = [n for n in parameters if n not in ("self", "params", *given)]
     unknown = [str(n) for n in cfg if not str(n).startswith("_") and n not in parameters]
     if open_ended:  # only the key the call itself refused is known not to be taken
-        said = re.search(r"unexpected keyword argument '(\w+)'", str(refused or ""))
         unknown = [n for n in unknown if said and n == said.group(1)]
     for name in unknown[:1]:
         close = difflib.get_close_matches(name, names, n=1)
