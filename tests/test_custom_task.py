@@ -61,6 +61,12 @@ class StepOfFloats(LinearAutoencoder):
         return {"train/loss": super().train_step(batch, amp)["train/loss"].item()}
 
 
+class StepOfNothing(LinearAutoencoder):
+    def train_step(self, batch: torch.Tensor, amp) -> dict:
+        super().train_step(batch, amp)
+        return {}
+
+
 class ValidatesAnotherKey(LinearAutoencoder):
     def validate(self, batches: Iterable[torch.Tensor], amp) -> dict[str, float]:
         return {"val/loss": super().validate(batches, amp)["val/mse"]}
@@ -70,12 +76,15 @@ class ValidatesAnotherKey(LinearAutoencoder):
     ("task", "line"),
     [(StepOfFloats, "StepOfFloats.train_step returned train/loss as a float; it must return 0-d "
       "tensors, left on the device"),
+     (StepOfNothing, "StepOfNothing.train_step returned {}; it must return a dict of named 0-d "
+      "tensors, its loss among them"),
      (ValidatesAnotherKey, "ValidatesAnotherKey.validate returned val/loss, not its objective "
       "val/mse")],
 )  # fmt: skip
 def test_a_task_that_breaks_the_contract_is_named_in_one_line(user_configs, tmp_path, task, line):
     """Each was a traceback from inside the engine (AttributeError: 'float' object has no
-    attribute 'new_empty'; KeyError: 'val/mse'), the rule the task broke left to find."""
+    attribute 'new_empty'; IndexError: list index out of range; KeyError: 'val/mse'), the
+    rule the task broke left to find."""
     target = f"model._target_=test_custom_task.{task.__name__}"
     with pytest.raises(ContractError) as refused:
         train(toy_config(user_configs, tmp_path / "run", target, "evaluate.at_end=false"))

@@ -49,6 +49,7 @@ from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR
 from aegan.data import DeviceBatches, ImageData, load_data
 from aegan.engine.device import resolve_device, seed_everything
+from aegan.engine.reporting import check_step_scalars
 from aegan.engine.scalars import StepAccumulator
 from aegan.errors import USER_ERRORS, CheckpointError
 from aegan.hydra_job import back_to_launch_folder
@@ -98,7 +99,10 @@ def project_step(cfg: DictConfig, data: ImageData, device: torch.device) -> Call
     counter = {"step": 0}
 
     def step() -> None:
-        stats.add(train_step(next_batch()), counter["step"])
+        scalars = train_step(next_batch())
+        if counter["step"] == 0:  # what the engine checks of a task's step, bench does too
+            check_step_scalars(task, scalars)
+        stats.add(scalars, counter["step"])
         counter["step"] += 1
         if counter["step"] % 100 == 0:  # the engine reads its scalars this often
             stats.read()

@@ -16,6 +16,7 @@ from aegan.engine.checkpoint import last_good_checkpoint
 from aegan.engine.context import RunContext
 from aegan.engine.scalars import StepAccumulator
 from aegan.errors import ContractError, NonFiniteError
+from aegan.readback import shown_value
 
 # the loop's console lines, under the one name a user sets a level for
 log = logging.getLogger("aegan.engine.loop")
@@ -44,7 +45,7 @@ class ScalarWindow:
 
     def add(self, stats: dict[str, torch.Tensor], step: int) -> None:
         if not self.checked:  # a window's first step: what the task's train_step gives
-            _check_step_scalars(self.task, stats)
+            check_step_scalars(self.task, stats)
             self.checked = True
         self.stats.add(stats, step)
         self.bar.update(1)
@@ -121,9 +122,14 @@ class ScalarWindow:
         self.bar.close()
 
 
-def _check_step_scalars(task: Task, stats: dict) -> None:
+def check_step_scalars(task: Task, stats: dict) -> None:
     """``train_step`` returns 0-d tensors, read in windows: a float (``.item()``) or a batch
     of values is the task's mistake, said in one line, not a traceback from the reader."""
+    if not isinstance(stats, dict) or not stats:  # nothing to log, nor to guard as finite
+        raise ContractError(
+            f"{type(task).__name__}.train_step returned {shown_value(stats)}; it must return a "
+            "dict of named 0-d tensors, its loss among them"
+        )
     for key, value in stats.items():
         if not isinstance(value, torch.Tensor) or value.dim() != 0:
             shape = f"a tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else (
