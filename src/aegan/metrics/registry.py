@@ -102,17 +102,11 @@ def check_metrics(
     task: Any, names: Any, key: str = "evaluate.metrics", scope: Scope | None = None
 ) -> tuple[str, ...]:
     """The metric names to compute for ``task``: ``names`` (a list) checked, or the task's own.
-
-    Raises ``ConfigError`` naming ``key`` for a name that is not a metric, or one the task
-    cannot give; with ``scope``, also for a metric its own check refuses at these settings,
-    or one the data cannot feed (``aegan.metrics.limits``).
-    """
-    unknown = [name for name in task.metrics if name not in METRICS]
-    if unknown:  # the task's own list, asked for or not: else a KeyError once it is trained
-        raise ConfigError(
-            f"{type(task).__name__}.metrics: {unknown[0]!r} is not a metric; choose from: "
-            f"{', '.join(METRICS)}"
-        )
+    ``ConfigError`` naming ``key`` for a name that is not a metric, or one the task cannot
+    give; with ``scope``, also for a metric its own check refuses at these settings, or one
+    the data cannot feed (``aegan.metrics.limits``)."""
+    if task.metrics:  # the task's own list, asked for or not: else a KeyError once trained
+        check_metric_names(task.metrics, f"{type(task).__name__}.metrics")
     given = names is not None
     names = check_metric_names(names, key) if given else tuple(task.metrics)
     for name in names:
