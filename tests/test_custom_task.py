@@ -52,8 +52,10 @@ def test_a_task_of_ones_own_trains_resumes_evaluates_and_loads(user_configs, tmp
 def test_its_run_cannot_be_loaded_without_its_configs(user_configs, tmp_path):
     run_dir = tmp_path / "run"
     train(toy_config(user_configs, run_dir, "evaluate.at_end=false"))
-    with pytest.raises(CheckpointError, match=r"model=toy.*cannot be composed here.*searchpath"):
-        aegan.load_run(run_dir, checkpoint="last")
+    with pytest.raises(
+        CheckpointError, match=r"options \(model=toy\) cannot be composed here.*searchpath"
+    ):
+        aegan.load_run(run_dir, checkpoint="last")  # data=fashion_mnist composes: not named
 
 
 class StepOfFloats(LinearAutoencoder):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,9 @@ def record_config(
     try:
         cfg = compose_config(names, searchpath=list(searchpath))
     except Exception as err:  # a missing option: one line naming it
+        missing = [name for name in names if not _composes(name, searchpath)] or names
         raise CheckpointError(
-            f"{path}: its config options ({', '.join(names)}) cannot be composed here "
+            f"{path}: its config options ({', '.join(missing)}) cannot be composed here "
             f"({str(err).splitlines()[0]}); add the folder holding them: "
             "hydra.searchpath=[file://DIR] on the command line, searchpath=[DIR] in load_run"
         ) from None
@@ -266,3 +268,12 @@ def _text(value: Any) -> Any:
     if isinstance(value, list):
         return [_text(item) for item in value]
     return value
+
+
+def _composes(option: str, searchpath: Sequence[str]) -> bool:
+    """Whether the config option ``option`` (``model=vae``) composes on its own."""
+    try:
+        compose_config([option], searchpath=list(searchpath))
+    except Exception:  # any refusal: it is one of those to name
+        return False
+    return True
