@@ -95,7 +95,11 @@ def test_a_sweep_setting_its_plugin_cannot_use_is_one_line_before_any_job(
         ("sqlite:///{tmp}/garbage.db",
          "hydra.sweeper.storage=sqlite:///{tmp}/garbage.db is not allowed: {tmp}/garbage.db is "
          "not an SQLite database"),
-        ("sqlite:///{tmp}", "storage=sqlite:///{tmp} is not allowed: {tmp} is not a file"),
+        ("sqlite:///{tmp}", "storage=sqlite:///{tmp} is not allowed: {tmp} is a folder, not a "
+         "regular file"),
+        ("sqlite:///{tmp}/elsewhere.db",  # sqlite3 made the file the link names, a new study
+         "storage=sqlite:///{tmp}/elsewhere.db is not allowed: {tmp}/elsewhere.db is a link to "
+         "nothing"),
         ("postgresql://u:secret@nohost/db",
          "hydra.sweeper.storage=postgresql://u:***@nohost/db is not allowed: its driver, the "
          "Python module psycopg2, is not installed"),
@@ -108,6 +112,7 @@ def test_a_storage_optuna_cannot_open_is_one_line_naming_it(
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
     monkeypatch.setitem(sys.modules, "psycopg2", None)  # not installed, wherever it is
     (tmp_path / "garbage.db").write_text("garbage\n")
+    (tmp_path / "elsewhere.db").symlink_to(tmp_path / "gone" / "study.db")
     sweep_dir = tmp_path / "sweep"
     refused = cli("aegan.train", "-m", *TINY_AE, *OPTUNA, f"hydra.sweep.dir={sweep_dir}",
                   f"hydra.sweeper.storage={storage.format(tmp=tmp_path)}")  # fmt: skip

@@ -17,6 +17,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from aegan.errors import ConfigError, typed
+from aegan.readback import not_regular, path_kind
 from aegan.sweep_reader import is_grid
 from aegan.tasks.checks import check_number
 
@@ -170,6 +171,11 @@ def _check_sqlite_file(path: Path, given: str) -> None:
     """``path`` is nothing yet (the study makes it: its folder takes a new file), empty, or
     an SQLite database: read by its header, never opened as a database (that would write to
     it)."""
+    kind = path_kind(path)  # a dangling link: sqlite3 would make the file it names
+    if kind is not None:
+        raise ConfigError(
+            f"{given}: {path} is {not_regular(kind)}; give a database file or a new name"
+        )
     if not path.exists():
         try:  # sqlite3 said "unable to open database file", naming neither
             fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=path.parent)
@@ -181,8 +187,6 @@ def _check_sqlite_file(path: Path, given: str) -> None:
                 "choose another folder"
             ) from None
         return
-    if not path.is_file():  # a folder, or a FIFO that reading would wait on
-        raise ConfigError(f"{given}: {path} is not a file; give a database file or a new name")
     try:
         with path.open("rb") as file:
             head = file.read(len(SQLITE_HEADER))
