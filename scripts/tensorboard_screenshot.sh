@@ -11,7 +11,16 @@ refuse() { echo "error: $1" >&2; exit 2; }
 [ -d "$logdir" ] || refuse "LOGDIR ${logdir@Q} is not a folder: give a run's or a sweep's folder"
 case "$out" in *.png) ;; *) refuse "OUT.png ${out@Q} is not allowed: it must name a .png file" ;; esac
 [ -d "$(dirname -- "$out")" ] || refuse "OUT.png ${out@Q}: there is no folder $(dirname -- "$out")"
-[ ! -e "$out" ] || [ -f "$out" ] || refuse "OUT.png ${out@Q} is not allowed: it is not a regular file"
+kind() {  # what stands at $1 where no regular file does, in the words aegan.readback uses
+  [ -e "$1" ] || { echo "a link to nothing"; return; }
+  case "$(stat -L -c %F -- "$1")" in
+  directory) echo "a folder" ;; fifo) echo "a FIFO" ;; socket) echo "a socket" ;;
+  *special*) echo "a device" ;; *) echo "something" ;;
+  esac
+}
+if [ -L "$out" ] || { [ -e "$out" ] && [ ! -f "$out" ]; }; then
+  [ -f "$out" ] || refuse "OUT.png ${out@Q} is not allowed: it is $(kind "$out"), not a regular file"
+fi
 case "$tab" in scalars | images | hparams | projector) ;;
 *) refuse "TAB ${tab@Q} is not allowed: choose scalars, images, hparams or projector" ;;
 esac

@@ -99,7 +99,11 @@ SHELL_CASES = [  # (environment, script and arguments, what the line says)
     ({}, "tensorboard_screenshot.sh {tmp} {tmp}/x.jpg", "OUT.png '{tmp}/x.jpg' is not allowed"),
     ({}, "tensorboard_screenshot.sh {tmp} {tmp}/no/x.png", "there is no folder {tmp}/no"),
     ({}, "tensorboard_screenshot.sh {tmp} {tmp}/fifo.png", "'{tmp}/fifo.png' is not allowed: it is "
-     "not a regular file"),
+     "a FIFO, not a regular file"),
+    ({}, "tensorboard_screenshot.sh {tmp} {tmp}/gone.png", "'{tmp}/gone.png' is not allowed: it is "
+     "a link to nothing, not a regular file"),
+    ({}, "tensorboard_screenshot.sh {tmp} {tmp}/dir.png", "'{tmp}/dir.png' is not allowed: it is "
+     "a folder, not a regular file"),
     ({}, "tensorboard_screenshot.sh {tmp} {tmp}/x.png graphs", "TAB 'graphs' is not allowed"),
 ]  # fmt: skip
 
@@ -110,6 +114,8 @@ def test_a_shell_script_refuses_a_bad_setting_in_one_line(tmp_path, environment,
     """Each was taken as it came: QUICK=yes ran the full sizes, a budget in minutes failed
     in bash's arithmetic after the install, a screenshot of nothing was said to be written."""
     os.mkfifo(tmp_path / "fifo.png")
+    (tmp_path / "dir.png").mkdir()
+    (tmp_path / "gone.png").symlink_to(tmp_path / "elsewhere" / "x.png")
     script, *args = command.format(tmp=tmp_path).split()
     result = subprocess.run(["bash", f"scripts/{script}", *args], cwd=REPO, capture_output=True,
                             text=True, timeout=60, env={**os.environ, **environment})  # fmt: skip
