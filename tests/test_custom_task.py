@@ -94,9 +94,8 @@ def test_a_task_that_breaks_the_contract_is_named_in_one_line(user_configs, tmp_
 
 
 def test_the_example_in_the_docs_trains_evaluates_and_loads(tmp_path, monkeypatch):
-    """docs/models.md's model of one's own, its code and config as printed there."""
-    docs = (REPO / "docs" / "models.md").read_text()
-    section = docs[docs.index("## A model of your own") :]
+    """docs/own-model.md's model, its code and config as printed there."""
+    section = (REPO / "docs" / "own-model.md").read_text()
     code, config = (
         re.search(rf"```{kind}\n(.*?)```", section, re.S)[1] for kind in ("python", "yaml")
     )
