@@ -22,13 +22,13 @@ from conftest import TINY_AE
 TINY = [*TINY_AE, "data.subset=200", "data.val_size=100", "logger=none"]
 
 
-def test_jobs_refused_in_their_trained_folders_end_the_sweep_with_exit_1(
-    cli, tmp_path, monkeypatch
-):
-    sweep_dir = tmp_path / "sweep"
+def swept_then_refused_twice(cli, sweep_dir, monkeypatch) -> bytes:
+    """Two jobs swept into ``sweep_dir``, then swept again with ``trainer.resume=auto`` and
+    their data's files said changed: both refused, which the sweep's last line says, with
+    the file saying why for each. Returns job 1's metrics.json after the first sweep."""
     sweep = ["aegan.train", "-m", *TINY, "model.latent_dim=4,8", f"hydra.sweep.dir={sweep_dir}"]
     assert cli(*sweep).returncode == 0
-    kept = (sweep_dir / "1" / "metrics.json").read_bytes()
+    before = (sweep_dir / "1" / "metrics.json").read_bytes()
 
     def changed(*args: object, **kwargs: object) -> None:  # the data's files, since
         raise DataFileError("the data's files changed since the run trained")
@@ -41,6 +41,14 @@ def test_jobs_refused_in_their_trained_folders_end_the_sweep_with_exit_1(
         f"not run); why: {sweep_dir}/.not_run/0.json, {sweep_dir}/.not_run/1.json; the "
         f"others' are kept: python -m aegan.summarize {sweep_dir}"
     )
+    return before
+
+
+def test_jobs_refused_in_their_trained_folders_end_the_sweep_with_exit_1(
+    cli, tmp_path, monkeypatch
+):
+    sweep_dir = tmp_path / "sweep"
+    kept = swept_then_refused_twice(cli, sweep_dir, monkeypatch)
     assert (sweep_dir / "1" / "metrics.json").read_bytes() == kept
     said = json.loads((sweep_dir / ".not_run" / "1.json").read_text())
     assert said["job"] == "1" and "files changed" in said["error"]
@@ -53,6 +61,7 @@ def test_jobs_refused_in_their_trained_folders_end_the_sweep_with_exit_1(
     assert (sweep_dir / "1" / "metrics.json").read_bytes() == kept
     monkeypatch.undo()
     # the next sweep is not told of this one's, and the summary lists its jobs ok again
+    sweep = ["aegan.train", "-m", *TINY, "model.latent_dim=4,8", f"hydra.sweep.dir={sweep_dir}"]
     assert cli(*sweep, "trainer.resume=auto").returncode == 0
     assert "2 jobs: 2 ok" in cli("aegan.summarize", str(sweep_dir)).stdout
     assert not list((sweep_dir / ".not_run").iterdir())  # each job took its folder again
@@ -153,26 +162,13 @@ def test_a_job_that_gets_none_of_the_sweeps_environment_is_counted_by_its_folder
     environment: its record said ``sweep: null``, the sweep's end did not count it, and the
     sweep exited 0 though no job ran. Now it names the sweep by the folder Hydra gives it."""
     sweep_dir = tmp_path / "sweep"
-    sweep = ["aegan.train", "-m", *TINY, "model.latent_dim=4,8", f"hydra.sweep.dir={sweep_dir}"]
-    assert cli(*sweep).returncode == 0
-
-    def changed(*args: object, **kwargs: object) -> None:  # the data's files, since
-        raise DataFileError("the data's files changed since the run trained")
-
     noted = aegan.hydra_job.note_not_run
 
     def without_environment(*args: object) -> None:  # as the job's own process would be
         os.environ.pop(SWEEP_ENV, None)
         noted(*args)
 
-    monkeypatch.setattr("aegan.train.check_same_data", changed)
     monkeypatch.setattr("aegan.hydra_job.note_not_run", without_environment)
-    again = cli(*sweep, "trainer.resume=auto")
-    assert again.returncode == 1, again.stderr[-2000:]
-    assert again.stderr.splitlines()[-1] == (
-        "error: 2 of 2 jobs of the sweep ended without results (job 0 did not run, job 1 did "
-        f"not run); why: {sweep_dir}/.not_run/0.json, {sweep_dir}/.not_run/1.json; the "
-        f"others' are kept: python -m aegan.summarize {sweep_dir}"
-    )
+    swept_then_refused_twice(cli, sweep_dir, monkeypatch)
     said = json.loads((sweep_dir / ".not_run" / "1.json").read_text())
     assert said["sweep"] == str(sweep_dir)
