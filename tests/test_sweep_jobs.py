@@ -6,7 +6,13 @@ In-process, as ``python -m aegan.train`` runs them."""
 from __future__ import annotations
 
 import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
 
+from aegan.config import CONF_DIR
+from aegan.sweep_jobs import check_run
 from conftest import TINY_AE, assert_one_error_line
 
 NO_JOB = "; no job was started"
@@ -108,3 +114,19 @@ def test_a_range_is_counted_and_its_ends_taken_as_hydra_steps_it(written, size, 
     (override,) = OverridesParser.create().parse_overrides([f"x={written}"])
     assert sweep_size(override) == size == len(list(override.sweep_iterator()))
     assert values_to_try(override) == ends
+
+
+def test_a_checked_config_is_left_as_it_was():
+    """A run's config is checked as Hydra's record of its run (``HydraConfig``), which marks
+    its hydra node read-only: after the check, the node, the config and the record are as
+    they were."""
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        config = compose("train", overrides=TINY_AE, return_hydra_config=True)
+    record = HydraConfig.instance().cfg
+    written = OmegaConf.to_yaml(config)
+    check_run(config)
+    assert OmegaConf.to_yaml(config) == written
+    assert not OmegaConf.is_readonly(config.hydra)
+    assert HydraConfig.instance().cfg is record

@@ -137,12 +137,13 @@ def _as_job(config: DictConfig) -> Iterator[None]:
     Hydra runs it, as its job will have it: ``model.name`` is held to the option it was
     composed from (``model=vae``), not passed for want of one."""
     instance = HydraConfig.instance()
-    before = instance.cfg
-    instance.set_config(copy.deepcopy(config))  # it marks the node it is given read-only
+    before, readonly = instance.cfg, config.hydra._get_node_flag("readonly")
+    instance.set_config(config)  # not a copy (one per job); it marks config.hydra read-only
     try:
         yield
     finally:
         instance.cfg = before
+        OmegaConf.set_readonly(config.hydra, readonly)  # as it was
 
 
 def check_every_job(
@@ -217,8 +218,11 @@ def _job_folder(composed: DictConfig, num: int) -> Path | None:
 
 
 def without_hydra(config: DictConfig) -> DictConfig:
-    """The job's own settings: the ``hydra`` node is Hydra's, checked apart."""
-    config = config.copy()
+    """The job's own settings, a copy: the ``hydra`` node is Hydra's, checked apart."""
+    hydra = config._get_node("hydra", validate_access=False)
+    # not copied (most of the config, copied for each job of a sweep): an empty node in its place
+    memo = {} if hydra is None else {id(hydra): DictConfig({})}
+    config = copy.deepcopy(config, memo)
     with open_dict(config):
         config.pop("hydra", None)
     return config
