@@ -4,6 +4,7 @@ the values it sets or adds, and Hydra's refusals, job after job."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,10 @@ from hydra import compose, initialize_config_dir
 from hydra._internal import config_loader_impl
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import ConfigCompositionException
+from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from aegan import sweep_jobs
 from aegan.config import CONF_DIR
 from aegan.sweep_compose import composing_jobs
 
@@ -82,3 +85,59 @@ def test_a_refused_job_leaves_hydra_as_it_was(job):
             loader.load_sweep_config(master, job)
         assert vars(loader) == before
         assert config_loader_impl.create_defaults_list is build
+
+
+def _checked_jobs(overrides: list[str]) -> list:
+    """Each job of ``-m overrides`` as ``check_every_job`` composes it for its check (its
+    config unresolved), then the line a job is refused with, if one is."""
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    jobs: list = []
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        hydra = GlobalHydra.instance().hydra
+        assert hydra is not None
+        master = hydra.compose_config("train", overrides, run_mode=RunMode.MULTIRUN)
+        record = lambda composed, folder: jobs.append(OmegaConf.to_container(composed))  # noqa: E731
+        try:
+            sweep_jobs.check_every_job(master, record)
+        except Exception as err:
+            jobs.append(f"{type(err).__name__}: {err}")
+    return jobs
+
+
+@pytest.mark.parametrize(
+    "swept",
+    [["model=vae,aae", "model.latent_dim=8,16"],  # groups and values, crossed
+     ["experiment=vae_fashion_mnist,aae_fashion_mnist"],  # recipes: groups and values each
+     ["experiment=vae_fashion_mnist", "model=vae,conv_vae", "model.beta=2"],
+     ["+model.new_key=1,2"], ["++model.latent_dim=3,4"],
+     ["model=autoencoder,vae", "~model.loss"],  # a key one option has, the other not
+     ["data=mnist,fashion_mnist", "data.subset=10"],
+     ["model.latent_dim=${data.batch_size},8"],  # an interpolation, left as written
+     ["model=vae,null"], ["model.latent_dim=range(1,4)"], ["model=glob(*vae*)", "seed=1,2"],
+     ["model.optimizer={lr: 0.5},{lr: 0.1}"], ["+model@extra=vae,aae", "model.latent_dim=3"],
+     ["hydra.searchpath=[file://{own}]", "model=mine,autoencoder", "model.latent_dim=1,2"],
+     ["hydra.searchpath=[file://{own}]", "model=deep", "model/net=small,big"],  # a nested group
+     ["hydra.searchpath=[file://{own}]", "model=deep,autoencoder", "model/net=small,big"],
+     ["hparams_search=autoencoder_optuna", "model=choice(autoencoder,vae)",
+      "model.latent_dim=interval(2,4)"]],
+)  # fmt: skip
+def test_a_sweeps_jobs_are_checked_as_hydra_composes_each(tmp_path, monkeypatch, swept):
+    """Swept choices of groups, recipes, nested groups and the user's own options, with
+    values set, added, deleted or interpolated: each job's config, or the line it is
+    refused with, is the one Hydra composes for it alone."""
+    if any("optuna" in o for o in swept):
+        pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
+    own = tmp_path / "conf" / "model"
+    (own / "net").mkdir(parents=True)
+    (own / "mine.yaml").write_text("defaults:\n  - autoencoder\n  - _self_\nlatent_dim: 7\n")
+    (own / "deep.yaml").write_text("defaults:\n  - autoencoder\n  - net: small\n  - _self_\n")
+    for name, size in (("small", 4), ("big", 9)):
+        (own / "net" / f"{name}.yaml").write_text(f"hidden_dims: [{size}]\nlatent_dim: {size}\n")
+    swept = [o.replace("{own}", str(own.parent)) for o in swept]
+    swept.append(f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    together = _checked_jobs(swept)
+    monkeypatch.setattr(sweep_jobs, "composing_jobs", lambda loader: contextlib.nullcontext())
+    alone = _checked_jobs(swept)
+    assert together == alone
+    assert len(alone) > 1
