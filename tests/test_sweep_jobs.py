@@ -29,6 +29,8 @@ NO_JOB = "; no job was started"
      # a group option whose settings cannot work with the rest: the batch against the subset
      (["data.batch_size=64,5000"], "job 1 of 2 (data.batch_size=5000): data.batch_size=5000"),
      (["model=vae", "model.beta=1,-1"], "job 1 of 2 (model.beta=-1): model.beta=-1"),
+     # Hydra refused a group set to null as it composed every job, after making the folder
+     (["model=vae,null"], "job 1 of 2 (model=null): Config group override must be a string"),
      # -m with one job: it was made a folder, failed there, and the sweep said so at its end
      (["model.latent_dim=0"], "error: job 0 of 1: model.latent_dim=0 is not allowed"),
      # a value that cannot be resolved: job 0 trained, then job 1 failed on it

@@ -179,6 +179,7 @@ def check_every_job(
     swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
     with composing_jobs(loader):  # what the jobs share, composed once
         for num, job in enumerate(jobs):
+            composed = None
             try:
                 composed = loader.load_sweep_config(config, job)
                 folder = _job_folder(composed, num)  # a search's too: its subdir is checked
@@ -191,6 +192,8 @@ def check_every_job(
             except Exception as err:
                 # a mistake, or Hydra's own (a value that cannot be resolved) in its one line
                 line = str(err) if isinstance(err, USER_ERRORS) else hydra_error_line(err)
+                if line is None and composed is None and isinstance(err, ValueError):
+                    line = str(err).splitlines()[0]  # Hydra refusing a job's value: model=null
                 if line is None:
                     raise  # not the user's: the job meets it and says what it is
                 values = " ".join(
