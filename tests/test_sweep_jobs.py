@@ -72,6 +72,21 @@ def test_a_grid_job_that_cannot_work_is_refused_before_any_job(cli, tmp_path, sw
     assert not sweep_dir.exists()
 
 
+def test_a_job_whose_option_file_is_no_yaml_is_refused_naming_the_file(cli, tmp_path):
+    """It was "the check of the settings failed (ParserError: ...). This is aegan's fault",
+    with a traceback: the file is the user's, and one line names it."""
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "broken.yaml").write_text("latent_dim: [1\n")
+    sweep_dir = tmp_path / "sweep"
+    refused = cli("aegan.train", "-m", *TINY_AE, "model=broken,autoencoder",
+                  f"hydra.searchpath=[file://{tmp_path / 'conf'}]", f"hydra.sweep.dir={sweep_dir}")  # fmt: skip
+    assert_one_error_line(
+        refused, "job 0 of 2 (model=broken): a config file is not YAML that can be read: while "
+        f'parsing a flow sequence in "{tmp_path}/conf/model/broken.yaml"'
+    )  # fmt: skip
+    assert refused.returncode == 2 and not sweep_dir.exists()
+
+
 @pytest.mark.parametrize(
     ("swept", "message"),
     [(["data.batch_size=choice(64,100000)"], "data.batch_size=100000"),

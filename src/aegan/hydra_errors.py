@@ -8,6 +8,7 @@ import difflib
 import os
 import re
 
+import yaml
 from hydra.core.override_parser.types import Override
 from hydra.errors import (
     ConfigCompositionException,
@@ -53,6 +54,8 @@ NODE_TYPES = {
 
 def hydra_error_line(err: Exception) -> str | None:
     """One line for a config-composition error of Hydra's; None for any other error."""
+    if isinstance(err, yaml.YAMLError):  # a config file of the user's: it names the file
+        return f"a config file is not YAML that can be read: {' '.join(str(err).split())}"
     if isinstance(err, UNSET_VALUE):
         missing = re.search(r"Missing mandatory value: (\S+)", str(err))
         return unset_message(missing.group(1) if missing else err.full_key)
