@@ -69,6 +69,28 @@ class StepOfNothing(LinearAutoencoder):
         return {}
 
 
+class StepNamedByNumbers(LinearAutoencoder):
+    def train_step(self, batch: torch.Tensor, amp) -> dict:
+        return {1: super().train_step(batch, amp)["train/loss"]}
+
+
+class StepInTheGraph(LinearAutoencoder):
+    def train_step(self, batch: torch.Tensor, amp) -> dict:
+        super().train_step(batch, amp)
+        return {"train/norm": sum(p.square().sum() for p in self.net.parameters())}
+
+
+class StepOfComplex(LinearAutoencoder):
+    def train_step(self, batch: torch.Tensor, amp) -> dict:
+        return {"train/loss": super().train_step(batch, amp)["train/loss"] * (1 + 0j)}
+
+
+class StepOnTheMetaDevice(LinearAutoencoder):
+    def train_step(self, batch: torch.Tensor, amp) -> dict:
+        super().train_step(batch, amp)
+        return {"train/loss": torch.zeros((), device="meta")}
+
+
 class ValidatesAnotherKey(LinearAutoencoder):
     def validate(self, batches: Iterable[torch.Tensor], amp) -> dict[str, float]:
         return {"val/loss": super().validate(batches, amp)["val/mse"]}
@@ -77,7 +99,13 @@ class ValidatesAnotherKey(LinearAutoencoder):
 @pytest.mark.parametrize(
     ("task", "line"),
     [(StepOfFloats, "StepOfFloats.train_step returned train/loss as a float; it must return 0-d "
-      "tensors, left on the device"),
+      "real tensors by name (str), detached, on the task's device"),
+     (StepNamedByNumbers, "StepNamedByNumbers.train_step returned the name 1, not a string; "),
+     (StepInTheGraph, "StepInTheGraph.train_step returned train/norm still requiring grad "
+      "(not detached); "),
+     (StepOfComplex, "StepOfComplex.train_step returned train/loss as a torch.complex64 tensor; "),
+     (StepOnTheMetaDevice, "StepOnTheMetaDevice.train_step returned train/loss on the meta "
+      "device; "),
      (StepOfNothing, "StepOfNothing.train_step returned {}; it must return a dict of named 0-d "
       "tensors, its loss among them"),
      (ValidatesAnotherKey, "ValidatesAnotherKey.validate returned val/loss, not its objective "
@@ -85,8 +113,10 @@ class ValidatesAnotherKey(LinearAutoencoder):
 )  # fmt: skip
 def test_a_task_that_breaks_the_contract_is_named_in_one_line(user_configs, tmp_path, task, line):
     """Each was a traceback from inside the engine (AttributeError: 'float' object has no
-    attribute 'new_empty'; IndexError: list index out of range; KeyError: 'val/mse'), the
-    rule the task broke left to find."""
+    attribute 'new_empty'; IndexError: list index out of range; KeyError: 'val/mse';
+    'int' object has no attribute 'startswith'; stack(): ... requires grad; torch.cat():
+    input types can't be cast; Cannot copy out of meta tensor), the rule the task broke
+    left to find."""
     target = f"model._target_=test_custom_task.{task.__name__}"
     with pytest.raises(ContractError) as refused:
         train(toy_config(user_configs, tmp_path / "run", target, "evaluate.at_end=false"))

@@ -123,21 +123,41 @@ class ScalarWindow:
 
 
 def check_step_scalars(task: Task, stats: dict) -> None:
-    """``train_step`` returns 0-d tensors, read in windows: a float (``.item()``) or a batch
-    of values is the task's mistake, said in one line, not a traceback from the reader."""
+    """``train_step`` returns 0-d tensors by name, read in windows: anything else (a float,
+    a batch of values, a name that is no string, a tensor still in the graph, a complex one,
+    one on another device) is the task's mistake, said in one line, not a traceback from
+    the reader."""
     if not isinstance(stats, dict) or not stats:  # nothing to log, nor to guard as finite
         raise ContractError(
             f"{type(task).__name__}.train_step returned {shown_value(stats)}; it must return a "
             "dict of named 0-d tensors, its loss among them"
         )
+    devices = {value.device for value in stats.values() if isinstance(value, torch.Tensor)}
     for key, value in stats.items():
-        if not isinstance(value, torch.Tensor) or value.dim() != 0:
-            shape = f"a tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else (
-                f"a {type(value).__name__}")  # fmt: skip
+        problem = _step_scalar_problem(key, value, len(devices) > 1)
+        if problem:
             raise ContractError(
-                f"{type(task).__name__}.train_step returned {key} as {shape}; it must return "
-                "0-d tensors, left on the device (no .item(): a sync each step)"
+                f"{type(task).__name__}.train_step returned {problem}; it must return 0-d "
+                "real tensors by name (str), detached, on the task's device (no .item(): a "
+                "sync each step)"
             )
+
+
+def _step_scalar_problem(key: object, value: object, devices_differ: bool) -> str | None:
+    """What is wrong with one of ``train_step``'s scalars, or None."""
+    if not isinstance(key, str) or not key:
+        return f"the name {shown_value(key)}, not a string"
+    if not isinstance(value, torch.Tensor):
+        return f"{key} as a {type(value).__name__}"
+    if value.dim() != 0:
+        return f"{key} as a tensor of shape {tuple(value.shape)}"
+    if value.requires_grad:  # summed into the window, it would keep every step's graph
+        return f"{key} still requiring grad (not detached)"
+    if value.is_complex():
+        return f"{key} as a {value.dtype} tensor"
+    if value.device.type == "meta" or devices_differ:
+        return f"{key} on the {value.device} device"
+    return None
 
 
 class Clock:
