@@ -96,6 +96,21 @@ class ValidatesAnotherKey(LinearAutoencoder):
         return {"val/loss": super().validate(batches, amp)["val/mse"]}
 
 
+class ValidatesToATensor(LinearAutoencoder):
+    def validate(self, batches: Iterable[torch.Tensor], amp) -> dict:
+        return {"val/mse": torch.tensor(super().validate(batches, amp)["val/mse"])}
+
+
+class ValidatesToANumber(LinearAutoencoder):
+    def validate(self, batches: Iterable[torch.Tensor], amp) -> float:
+        return super().validate(batches, amp)["val/mse"]
+
+
+class ValidatesToWords(LinearAutoencoder):
+    def validate(self, batches: Iterable[torch.Tensor], amp) -> dict:
+        return {"val/mse": "low"}
+
+
 @pytest.mark.parametrize(
     ("task", "line"),
     [(StepOfFloats, "StepOfFloats.train_step returned train/loss as a float; it must return 0-d "
@@ -109,14 +124,20 @@ class ValidatesAnotherKey(LinearAutoencoder):
      (StepOfNothing, "StepOfNothing.train_step returned {}; it must return a dict of named 0-d "
       "tensors, its loss among them"),
      (ValidatesAnotherKey, "ValidatesAnotherKey.validate returned val/loss, not its objective "
-      "val/mse")],
+      "val/mse"),
+     (ValidatesToATensor, "ValidatesToATensor.validate returned val/mse as a torch.float32 "
+      "tensor of shape (); it must return floats"),
+     (ValidatesToANumber, "ValidatesToANumber.validate returned 0."),
+     (ValidatesToWords, "ValidatesToWords.validate returned val/mse as 'low'; it must return "
+      "floats")],
 )  # fmt: skip
 def test_a_task_that_breaks_the_contract_is_named_in_one_line(user_configs, tmp_path, task, line):
     """Each was a traceback from inside the engine (AttributeError: 'float' object has no
     attribute 'new_empty'; IndexError: list index out of range; KeyError: 'val/mse';
     'int' object has no attribute 'startswith'; stack(): ... requires grad; torch.cat():
-    input types can't be cast; Cannot copy out of meta tensor), the rule the task broke
-    left to find."""
+    input types can't be cast; Cannot copy out of meta tensor; argument of type 'float' is
+    not iterable; '<' not supported between 'str' and 'float'), the rule the task broke left
+    to find; a tensor from validate was kept in the checkpoint's history."""
     target = f"model._target_=test_custom_task.{task.__name__}"
     with pytest.raises(ContractError) as refused:
         train(toy_config(user_configs, tmp_path / "run", target, "evaluate.at_end=false"))

@@ -23,9 +23,9 @@ from aegan.engine.context import RunContext
 from aegan.engine.device import eval_batch_size, evaluation_threads, seed_rank_stream
 from aegan.engine.distributed import broadcast_buffers
 from aegan.engine.interrupt import TrainingInterrupted
-from aegan.engine.reporting import Clock, ScalarWindow
+from aegan.engine.reporting import Clock, ScalarWindow, check_validation
 from aegan.engine.state import Progress, checkpoint_state, restore
-from aegan.errors import CheckpointError, ContractError, NonFiniteError
+from aegan.errors import CheckpointError, NonFiniteError
 
 log = logging.getLogger(__name__)
 
@@ -140,15 +140,11 @@ def _validate(
             data.val_images[i : i + batch_size] for i in range(0, len(data.val_images), batch_size)
         )
         metrics = task.validate(batches, run.amp)
+        check_validation(task, metrics)
         if run.is_main:
             run.logger.scalars(metrics, progress.step)
             task.log_epoch(run.logger, data, progress.step)
             run.logger.flush()
-    if task.objective not in metrics:  # else a KeyError's traceback, an epoch in
-        raise ContractError(
-            f"{type(task).__name__}.validate returned {', '.join(metrics) or 'nothing'}, not "
-            f"its objective {task.objective}"
-        )
     progress.history.append({**metrics, "epoch": progress.epoch})
     objective = metrics[task.objective]
     is_best = objective < progress.best_objective

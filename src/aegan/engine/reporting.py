@@ -160,6 +160,33 @@ def _step_scalar_problem(key: object, value: object, devices_differ: bool) -> st
     return None
 
 
+def check_validation(task: Task, metrics: object) -> None:
+    """``validate`` returns floats by name, its objective among them: anything else (a
+    tensor, a string, a name that is no string, no dict at all) is the task's mistake, said
+    in one line, before it is logged, compared or kept in a checkpoint's history."""
+    name = type(task).__name__
+    if not isinstance(metrics, dict):
+        raise ContractError(
+            f"{name}.validate returned {shown_value(metrics)}; it must return a dict of "
+            f"floats by name, its objective {task.objective} among them"
+        )
+    for key, value in metrics.items():
+        if not isinstance(key, str) or not key:
+            raise ContractError(
+                f"{name}.validate returned the name {shown_value(key)}, not a string"
+            )
+        if isinstance(value, bool) or not isinstance(value, (float, int)):
+            raise ContractError(
+                f"{name}.validate returned {key} as {shown_value(value)}; it must return "
+                "floats (.item() of a tensor)"
+            )
+    if task.objective not in metrics:  # else a KeyError's traceback, an epoch in
+        raise ContractError(
+            f"{name}.validate returned {', '.join(metrics) or 'nothing'}, not its objective "
+            f"{task.objective}"
+        )
+
+
 class Clock:
     """The cost of logging and validation against training time, per epoch and per run."""
 
