@@ -85,6 +85,35 @@ class KeepsATensorAsANetwork(LinearAutoencoder):
         self.networks["scale"] = torch.ones(3)
 
 
+class KeepsNoNetworks(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.networks = {}
+
+
+class NamesANetworkByNumber(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.networks[3] = self.networks.pop("net")
+
+
+class StepsAParameterNoNetworkHolds(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.scale = nn.Parameter(torch.ones(()))
+        self.optimizers["adam"].add_param_group({"params": [self.scale]})
+
+
+class TakesAnotherName(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.name = "linear"
+
+
+class ObjectiveOutsideValidation(LinearAutoencoder):
+    objective = "mse"
+
+
 @pytest.mark.parametrize(
     ("task", "line"),
     [(KeepsNoName, f"model._target_={HERE}.KeepsNoName is not a task (aegan.contract.Task): "
@@ -95,6 +124,19 @@ class KeepsATensorAsANetwork(LinearAutoencoder):
       "(aegan.contract.Task): it has no validate of its own"),
      (KeepsATensorAsANetwork, f"model._target_={HERE}.KeepsATensorAsANetwork is not a task "
       "(aegan.contract.Task): its networks['scale'] is a Tensor, not a torch.nn.Module"),
+     (KeepsNoNetworks, f"model._target_={HERE}.KeepsNoNetworks is not a task "
+      "(aegan.contract.Task): its networks are empty: checkpoints would save nothing"),
+     (NamesANetworkByNumber, f"model._target_={HERE}.NamesANetworkByNumber is not a task "
+      "(aegan.contract.Task): its networks has the name 3, not a string"),
+     (StepsAParameterNoNetworkHolds, f"model._target_={HERE}.StepsAParameterNoNetworkHolds is "
+      "not a task (aegan.contract.Task): its optimizers['adam'] steps a parameter that none "
+      "of its networks holds"),
+     (TakesAnotherName, f"model._target_={HERE}.TakesAnotherName is not a task "
+      "(aegan.contract.Task): its name is 'linear', not the name argument its constructor is "
+      "given ('toy')"),
+     (ObjectiveOutsideValidation, f"model._target_={HERE}.ObjectiveOutsideValidation is not a "
+      "task (aegan.contract.Task): its objective is 'mse'; it must be a key of what its "
+      "validate returns, starting with 'val/'"),
      (ListsAMetricMisspelt, "ListsAMetricMisspelt.metrics: 'probes' is not a metric; choose "
       "from: reconstruction, ")],
 )  # fmt: skip
@@ -103,7 +145,10 @@ def test_a_task_without_a_member_of_the_contract_is_refused_before_its_folder(
 ):
     """A task that set no name was an AttributeError traceback and one without an objective
     a ContractError once an epoch was trained, each after the run's folder was made; a
-    misspelt metric of its own was a KeyError once it was trained."""
+    misspelt metric of its own was a KeyError once it was trained. A task with no networks,
+    or whose optimizer steps a parameter outside them, trained with checkpoints that lacked
+    what it trained; another name than its option's, or an objective outside val/, trained
+    with records that misnamed it."""
     target = f"model._target_={HERE}.{task.__name__}"
     with pytest.raises(ConfigError) as refused:
         train(toy_config(user_configs, tmp_path / "run", target))

@@ -23,7 +23,6 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
-from aegan.contract import Task
 from aegan.errors import ConfigError
 from aegan.tasks.arguments import (
     check_argument_names,
@@ -33,19 +32,13 @@ from aegan.tasks.arguments import (
     zero_size_setting,
 )
 from aegan.tasks.checks import check_bool, check_number, check_sizes
+from aegan.tasks.members import check_task_members
 from aegan.tasks.sub_configs import NETWORK, OPTIMIZER, check_sub_config, check_sub_configs
 from aegan.tasks.tied import SET_BY, check_sizes_set, has_member, plain_value
 
 GENERATOR = "aegan.models.Generator"  # its channels: at least 2 (check_network_settings)
 OWN_NETWORKS = "aegan.models."  # the networks whose settings check_network_settings knows
 TASK = "a task, e.g. aegan.tasks.AutoencoderTask"
-TASK_MEMBERS = (  # what every task's constructor sets: (member, its type, what it holds)
-    ("name", str, "the name argument its constructor is given"),
-    ("networks", dict, "a dict of its nn.Modules by name"),
-    ("optimizers", dict, "a dict of its optimizers by name"),
-    ("objective", str, "a key of what its validate returns (lower is better)"),
-    ("metrics", (tuple, list), "a tuple of metric names, or ()"),
-)
 
 
 def largest_size(cfg: Any, prefix: str) -> str:
@@ -152,35 +145,8 @@ def build_task(model_cfg: DictConfig, image_shape: Sequence[int], device: torch.
                 "which allocates nothing: its constructor may not read tensor values)"
             ) from None
         raise
-    check_task_members(task, model_cfg._target_)
+    check_task_members(task, model_cfg._target_, model_cfg.get("name"))
     return task
-
-
-def check_task_members(task: Any, target: str) -> None:
-    """Raise ``ConfigError`` for the first member of the task contract (``aegan.contract``)
-    that ``task`` lacks: else a traceback from the engine once its run's folder is made."""
-    for member, kind, meaning in TASK_MEMBERS:
-        value = getattr(task, member, None)
-        if not isinstance(value, kind) or (kind is str and not value):
-            raise ConfigError(
-                f"model._target_={target} is not a task (aegan.contract.Task): its {member} "
-                f"is {value!r}, not {meaning}"
-            )
-    entries = (("networks", nn.Module, "torch.nn.Module"),
-               ("optimizers", torch.optim.Optimizer, "torch.optim.Optimizer"))  # fmt: skip
-    for member, kind, kind_name in entries:  # checkpoints save their state_dicts
-        for name, value in getattr(task, member).items():
-            if not isinstance(value, kind):
-                raise ConfigError(
-                    f"model._target_={target} is not a task (aegan.contract.Task): its "
-                    f"{member}[{name!r}] is a {type(value).__name__}, not a {kind_name}"
-                )
-    for method in ("train_step", "validate"):
-        if getattr(type(task), method, Task.train_step) in (Task.train_step, Task.validate):
-            raise ConfigError(
-                f"model._target_={target} is not a task (aegan.contract.Task): it has no "
-                f"{method} of its own (aegan.contract.Task.{method} says what it does)"
-            )
 
 
 def build_network(

@@ -1,0 +1,77 @@
+"""The members of the task contract (``aegan.contract``) checked as a task is built: what
+the engine and a checkpoint read of it, each refusal one line naming the task and the rule,
+before the run's folder is made; else a traceback an epoch in, or a checkpoint that lacks
+what the run trained."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from aegan.contract import Task
+from aegan.errors import ConfigError
+
+TASK_MEMBERS = (  # what every task's constructor sets: (member, its type, what it holds)
+    ("name", str, "the name argument its constructor is given"),
+    ("networks", dict, "a dict of its nn.Modules by name"),
+    ("optimizers", dict, "a dict of its optimizers by name"),
+    ("objective", str, "a key of what its validate returns (lower is better)"),
+    ("metrics", (tuple, list), "a tuple of metric names, or ()"),
+)
+VALIDATION_PREFIX = "val/"  # metrics.json keeps training's figures by it (run_metrics)
+
+
+def check_task_members(task: Any, target: str, option: str | None = None) -> None:
+    """Raise ``ConfigError`` for the first member of the task contract that ``task`` lacks
+    or holds wrong; ``option``: the model section's ``name``, which the task must keep."""
+    refused = f"model._target_={target} is not a task (aegan.contract.Task):"
+    for member, kind, meaning in TASK_MEMBERS:
+        value = getattr(task, member, None)
+        if not isinstance(value, kind) or (kind is str and not value):
+            raise ConfigError(f"{refused} its {member} is {value!r}, not {meaning}")
+    if option is not None and task.name != option:
+        raise ConfigError(
+            f"{refused} its name is {task.name!r:.60}, not the name argument its constructor "
+            f"is given ({option!r}): runs, checkpoints and summaries are named by it"
+        )
+    if not task.objective.startswith(VALIDATION_PREFIX):
+        raise ConfigError(
+            f"{refused} its objective is {task.objective!r:.60}; it must be a key of what its "
+            f"validate returns, starting with {VALIDATION_PREFIX!r}"
+        )
+    if not task.networks:
+        raise ConfigError(f"{refused} its networks are empty: checkpoints would save nothing")
+    entries = (("networks", nn.Module, "torch.nn.Module"),
+               ("optimizers", torch.optim.Optimizer, "torch.optim.Optimizer"))  # fmt: skip
+    for member, kind, kind_name in entries:  # checkpoints save their state_dicts
+        for name, value in getattr(task, member).items():
+            if not isinstance(name, str) or not name:
+                raise ConfigError(f"{refused} its {member} has the name {name!r:.40}, not a string")
+            if not isinstance(value, kind):
+                raise ConfigError(
+                    f"{refused} its {member}[{name!r}] is a {type(value).__name__}, not a "
+                    f"{kind_name}"
+                )
+    _check_optimized_are_saved(task, refused)
+    for method in ("train_step", "validate"):
+        if getattr(type(task), method, Task.train_step) in (Task.train_step, Task.validate):
+            raise ConfigError(
+                f"{refused} it has no {method} of its own (aegan.contract.Task.{method} says "
+                "what it does)"
+            )
+
+
+def _check_optimized_are_saved(task: Any, refused: str) -> None:
+    """Every parameter an optimizer steps is in one of the networks: a checkpoint saves
+    the networks' weights, and one it lacks would be lost at the first resume."""
+    saved = {id(p) for network in task.networks.values() for p in network.parameters()}
+    for name, optimizer in task.optimizers.items():
+        for group in optimizer.param_groups:
+            if any(id(p) not in saved for p in group["params"]):
+                raise ConfigError(
+                    f"{refused} its optimizers[{name!r}] steps a parameter that none of its "
+                    "networks holds: checkpoints save the networks' weights, so it would be "
+                    "lost; keep it in an nn.Module of its networks"
+                )
