@@ -164,6 +164,24 @@ def test_the_example_in_the_docs_trains_evaluates_and_loads(tmp_path, monkeypatc
         run.sample(2)
 
 
+class KeepsItsNoiseOnTheCpu(LinearAutoencoder):
+    def __init__(self, *, device, **settings) -> None:
+        super().__init__(device=device, **settings)
+        self.noise = torch.randn(4, 4, device=device)
+
+    def extra_state(self) -> dict:
+        return {"steps": self.steps, "noise": self.noise.cpu()}
+
+
+def test_a_state_copied_to_the_cpu_is_not_read_on_the_meta_device(user_configs, tmp_path):
+    """The settings are checked on a task built on the meta device, whose tensors hold no
+    values: its extra_state() there ("Cannot copy out of meta tensor") is not asked for."""
+    target = "model._target_=test_custom_task.KeepsItsNoiseOnTheCpu"
+    train(toy_config(user_configs, tmp_path / "run", target, "evaluate.at_end=false"))
+    state = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["task"]
+    assert state["noise"].shape == (4, 4)
+
+
 class LinearWithAPrior(PriorEncoderDecoder, LinearAutoencoder):
     """The linear autoencoder read as a model with N(0, I) on its codes."""
 

@@ -3,6 +3,7 @@ line naming the setting or the member, and the fix, before the run's folder is m
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from aegan.contract import Task
-from aegan.errors import ConfigError
+from aegan.engine import load_checkpoint
+from aegan.errors import ConfigError, ContractError
 from aegan.tasks.build import build_network
 from aegan.train import train
 
@@ -114,6 +116,16 @@ class ObjectiveOutsideValidation(LinearAutoencoder):
     objective = "mse"
 
 
+class KeepsAFunctionInItsState(LinearAutoencoder):
+    def extra_state(self) -> dict:
+        return {"steps": self.steps, "schedule": lambda step: 0.1}
+
+
+class KeepsAListAsItsState(LinearAutoencoder):
+    def extra_state(self) -> list:
+        return [self.steps]
+
+
 @pytest.mark.parametrize(
     ("task", "line"),
     [(KeepsNoName, f"model._target_={HERE}.KeepsNoName is not a task (aegan.contract.Task): "
@@ -137,6 +149,11 @@ class ObjectiveOutsideValidation(LinearAutoencoder):
      (ObjectiveOutsideValidation, f"model._target_={HERE}.ObjectiveOutsideValidation is not a "
       "task (aegan.contract.Task): its objective is 'mse'; it must be a key of what its "
       "validate returns, starting with 'val/'"),
+     (KeepsAFunctionInItsState, f"model._target_={HERE}.KeepsAFunctionInItsState is not a "
+      "task (aegan.contract.Task): its extra_state() returned ['schedule'] as a function: a "
+      "checkpoint carries plain values"),
+     (KeepsAListAsItsState, f"model._target_={HERE}.KeepsAListAsItsState is not a task "
+      "(aegan.contract.Task): its extra_state() returned list, not a dict of plain values"),
      (ListsAMetricMisspelt, "ListsAMetricMisspelt.metrics: 'probes' is not a metric; choose "
       "from: reconstruction, ")],
 )  # fmt: skip
@@ -154,6 +171,28 @@ def test_a_task_without_a_member_of_the_contract_is_refused_before_its_folder(
         train(toy_config(user_configs, tmp_path / "run", target))
     assert str(refused.value).startswith(line)
     assert not (tmp_path / "run").exists()
+
+
+class KeepsAnObjectOnceTrained(LinearAutoencoder):
+    def extra_state(self) -> dict:
+        return {"steps": self.steps, **({"rng": random.Random(0)} if self.steps > 20 else {})}
+
+
+def test_a_state_no_checkpoint_can_carry_stops_the_run_and_keeps_the_checkpoints_before(
+    user_configs, tmp_path
+):
+    """An object in extra_state() was pickled into every checkpoint after it appeared, each
+    then refused by the weights-only load of a resume: the run's last loadable weights
+    were the ones before, kept nowhere once the checkpoints rotated."""
+    run = tmp_path / "run"
+    target = f"model._target_={HERE}.KeepsAnObjectOnceTrained"
+    with pytest.raises(ContractError) as refused:
+        train(toy_config(user_configs, run, target, "trainer.epochs=2"))
+    assert str(refused.value).startswith(
+        "KeepsAnObjectOnceTrained.extra_state() returned ['rng'] as a Random: a checkpoint "
+        "carries plain values"
+    )
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["task"] == {"steps": 20}
 
 
 def test_a_setting_the_task_needs_and_its_config_leaves_out_is_named(user_configs, tmp_path):

@@ -90,3 +90,34 @@ class Task:
 def can(task: Task, capability: str) -> bool:
     """Whether ``task`` has ``capability`` (one of ``CAPABILITIES``)."""
     return callable(getattr(task, capability, None))
+
+
+PLAIN = (type(None), bool, int, float, str, torch.Tensor)  # what a weights-only load reads
+MAX_STATE_DEPTH = 8
+
+
+def extra_state_problem(state: Any) -> str | None:
+    """What in ``extra_state()``'s ``state`` a checkpoint could not carry, or None: it must
+    be a dict by string names of plain values (``PLAIN``, in lists, tuples and dicts).
+    Anything else (a function, an object) is pickled as code that a weights-only load
+    refuses: a checkpoint written, and then never loadable."""
+    if not isinstance(state, dict):
+        return f"{type(state).__name__}, not a dict of plain values by name"
+    stack = [(state, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_STATE_DEPTH:
+            return f"{where} nested deeper than {MAX_STATE_DEPTH} levels"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    return f"the name {key!r:.40} in {where or 'it'}, not a string"
+                stack.append((item, f"{where}[{key!r:.40}]", depth + 1))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif not isinstance(value, PLAIN):
+            return (
+                f"{where} as a {type(value).__name__}: a checkpoint carries plain values "
+                "(numbers, strings, tensors, in lists and dicts), loaded weights-only"
+            )
+    return None

@@ -11,11 +11,11 @@ from typing import Any
 
 import torch
 
-from aegan.contract import Task
+from aegan.contract import Task, extra_state_problem
 from aegan.engine.checkpoint_contents import MAX_COUNT
 from aegan.engine.rng_state import GeneratorStateError, restore_rng, rng_state
 from aegan.engine.run_record import saved_choice
-from aegan.errors import CheckpointError
+from aegan.errors import CheckpointError, ContractError
 
 
 @dataclass
@@ -109,6 +109,10 @@ def check_network_fits(
 def checkpoint_state(task: Task, amp: Any, progress: Progress, record: dict) -> dict[str, Any]:
     """Everything a resume needs, as tensors and plain containers (loadable weights-only).
     ``record``: the run's resolved config and its config choices (plain values)."""
+    extra = task.extra_state()
+    problem = extra_state_problem(extra)
+    if problem:  # refused before a file is written: the checkpoints before stay loadable
+        raise ContractError(f"{type(task).__name__}.extra_state() returned {problem}")
     return {
         **record,
         "epoch": progress.epoch,
@@ -119,7 +123,7 @@ def checkpoint_state(task: Task, amp: Any, progress: Progress, record: dict) -> 
         "networks": {name: m.state_dict() for name, m in task.networks.items()},
         "optimizers": {name: o.state_dict() for name, o in task.optimizers.items()},
         "scaler": amp.state_dict(),
-        "task": task.extra_state(),
+        "task": extra,
         "rng": rng_state(),
     }
 

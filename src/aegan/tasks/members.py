@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from aegan.contract import Task
+from aegan.contract import Task, extra_state_problem
 from aegan.errors import ConfigError
 
 TASK_MEMBERS = (  # what every task's constructor sets: (member, its type, what it holds)
@@ -23,9 +23,12 @@ TASK_MEMBERS = (  # what every task's constructor sets: (member, its type, what 
 VALIDATION_PREFIX = "val/"  # metrics.json keeps training's figures by it (run_metrics)
 
 
-def check_task_members(task: Any, target: str, option: str | None = None) -> None:
+def check_task_members(
+    task: Any, target: str, option: str | None = None, *, on_meta: bool = False
+) -> None:
     """Raise ``ConfigError`` for the first member of the task contract that ``task`` lacks
-    or holds wrong; ``option``: the model section's ``name``, which the task must keep."""
+    or holds wrong; ``option``: the model section's ``name``, which the task must keep;
+    ``on_meta``: built on the meta device, whose tensors hold no values to save."""
     refused = f"model._target_={target} is not a task (aegan.contract.Task):"
     for member, kind, meaning in TASK_MEMBERS:
         value = getattr(task, member, None)
@@ -55,6 +58,9 @@ def check_task_members(task: Any, target: str, option: str | None = None) -> Non
                     f"{kind_name}"
                 )
     _check_optimized_are_saved(task, refused)
+    problem = None if on_meta else extra_state_problem(task.extra_state())
+    if problem:
+        raise ConfigError(f"{refused} its extra_state() returned {problem}")
     for method in ("train_step", "validate"):
         if getattr(type(task), method, Task.train_step) in (Task.train_step, Task.validate):
             raise ConfigError(
