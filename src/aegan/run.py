@@ -26,7 +26,7 @@ from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir
 from aegan.engine.device import resolve_device
 from aegan.engine.run_metrics import TRAINING_PREFIXES, read_metrics, shown_json
 from aegan.engine.run_record import stray_checkpoint
-from aegan.engine.state import check_task_state, load_weights
+from aegan.engine.state import load_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFoundError
 from aegan.files import check_folder, given_path
 from aegan.memory import check_weights_fit
@@ -232,11 +232,7 @@ def load_run(
     task = build_task(config.model, data.image_shape, torch_device)
     task.check_data(data)  # what only the data tells (its classes), before a step
     load_weights(task, state, path=checkpoint_path)
-    check_task_state(state["task"], task.extra_state(), path=checkpoint_path)
-    try:
-        task.load_extra_state(state["task"])
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise CheckpointError(f"{checkpoint_path}: its task state does not fit ({err!r})") from err
+    load_task_state(task, state["task"], path=checkpoint_path)
     task.train(False)
     metrics = {}
     stray = stray_checkpoint(checkpoint_path)

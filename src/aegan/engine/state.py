@@ -217,6 +217,20 @@ def check_task_state(saved: Any, template: dict[str, Any], *, path: Path | str) 
             raise CheckpointError(f"{path}: the task state {key} is {shown}, not {wanted}")
 
 
+def load_task_state(task: Task, saved: Any, *, path: Path | str) -> None:
+    """``saved`` (a checkpoint's task state) checked against ``extra_state`` and given to
+    ``load_extra_state``; whatever that raises is one line naming the file and the task."""
+    check_task_state(saved, task.extra_state(), path=path)
+    try:
+        task.load_extra_state(saved)
+    except Exception as err:  # the task's own code: any failure means the state is not its
+        raise CheckpointError(
+            f"{path}: the task state does not fit this model "
+            f"({type(task).__name__}.load_extra_state raised {type(err).__name__}: "
+            f"{' '.join(str(err).split())[:160]})"
+        ) from err
+
+
 def restore(task: Task, amp: Any, state: dict[str, Any], *, path: Path | str) -> Progress:
     """Load a checkpoint's weights, optimizer and scaler state and RNG into a built task."""
     load_weights(task, state, path=path)
@@ -235,11 +249,7 @@ def restore(task: Task, amp: Any, state: dict[str, Any], *, path: Path | str) ->
         raise CheckpointError(f"{path}: its gradient scaler state is not usable ({err})") from None
     except (KeyError, TypeError, AttributeError, RuntimeError) as err:
         raise CheckpointError(f"{path}: its gradient scaler state is not usable ({err!r})") from err
-    check_task_state(state["task"], task.extra_state(), path=path)
-    try:
-        task.load_extra_state(state["task"])
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise CheckpointError(f"{path}: the task state does not fit this model ({err!r})") from err
+    load_task_state(task, state["task"], path=path)
     try:
         restore_rng(state["rng"])
     except GeneratorStateError as err:
