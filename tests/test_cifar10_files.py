@@ -5,6 +5,7 @@ before the run's folder is made, and run no code."""
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 
 import numpy as np
@@ -86,3 +87,37 @@ def test_batches_of_another_shape_are_one_line(tmp_path, labels):
     checksums = {name: hashlib.md5((folder / name).read_bytes()).hexdigest() for name in FILES}
     with pytest.raises(DataFileError, match="test_batch holds no data and labels of CIFAR-10"):
         read_cifar10(folder, checksums)
+
+
+def make_in_place(path, kind):
+    if kind == "a FIFO, not a regular file":
+        os.mkfifo(path)
+    elif kind == "a folder, not a regular file":
+        path.mkdir()
+    elif kind == "a link to nothing":
+        path.symlink_to(path.parent / "gone")
+    elif kind == "a loop of links":
+        path.symlink_to(path)
+    else:
+        path.symlink_to("/dev/zero")
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["a FIFO, not a regular file", "a folder, not a regular file", "a link to nothing",
+     "a loop of links", "a device, not a regular file"],
+)  # fmt: skip
+def test_a_batch_that_is_no_regular_file_is_named_not_downloaded_over(cli, tmp_path, kind):
+    """Each was taken for a missing file: a download was tried over the user's folder
+    (writing through the link, or waiting on the FIFO), and without a network the line
+    said the data was not found, naming no file."""
+    folder = tmp_path / "cifar" / BATCHES
+    write_batches(folder)
+    (folder / "data_batch_3").unlink()
+    make_in_place(folder / "data_batch_3", kind)
+    run = tmp_path / "run"
+    result = cli("aegan.train", *RUN, f"data.root={folder.parent}", f"hydra.run.dir={run}")
+    assert_one_error_line(
+        result, f"cifar10 files in {folder} are not the published batches (data_batch_3 is {kind})"
+    )
+    assert not run.exists() and not (tmp_path / "gone").exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ import torch
 from aegan.data.sources import ImageData, _one_line
 from aegan.data.splits import split_train_val
 from aegan.errors import DataFileError, DataNotFoundError
-from aegan.readback import read_limited
+from aegan.readback import not_regular, path_kind, read_limited
 
 BATCHES = "cifar-10-batches-py"  # torchvision's folder of the python batches
 TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -52,8 +53,16 @@ def cifar10_folder(root: str | None, data_dir: Path, look_also: Sequence[Path] =
 
 def cifar10_files(folder: Path) -> list[Path] | None:
     """The batch files in ``folder``'s ``cifar-10-batches-py`` where every one is there as
-    a regular file; None where any is not (a download fetches them)."""
-    files = [folder / BATCHES / name for name in FILES]
+    a regular file; None where one is missing (a download fetches them). A name there that
+    is no regular file (a FIFO, a folder, a link to nothing) is a ``DataFileError``: a
+    download would write through it, or wait on it."""
+    batches = folder / BATCHES
+    if os.path.lexists(batches) and not batches.is_dir():
+        raise _not_published(folder, f"{BATCHES} is {path_kind(batches) or 'a file'}, not a folder")
+    files = [batches / name for name in FILES]
+    for path in files:
+        if (kind := path_kind(path)) is not None:
+            raise _not_published(batches, f"{path.name} is {not_regular(kind)}")
     return files if all(path.is_file() for path in files) else None
 
 
