@@ -121,3 +121,18 @@ def test_a_batch_that_is_no_regular_file_is_named_not_downloaded_over(cli, tmp_p
         result, f"cifar10 files in {folder} are not the published batches (data_batch_3 is {kind})"
     )
     assert not run.exists() and not (tmp_path / "gone").exists()
+
+
+def test_a_root_at_the_batches_themselves_names_the_folder_above(cli, tmp_path):
+    """data.root=.../cifar-10-batches-py (a common slip) was taken for a folder without
+    the batches: a download into it was tried, a second copy inside the first."""
+    folder = tmp_path / "cifar" / BATCHES
+    write_batches(folder)
+    run = tmp_path / "run"
+    result = cli("aegan.train", *RUN, f"data.root={folder}", f"hydra.run.dir={run}")
+    assert_one_error_line(
+        result,
+        f"data.root={folder} holds the batches themselves (data_batch_1); it must be the "
+        f"folder that holds {BATCHES}: data.root={folder.parent}",
+    )
+    assert not run.exists() and not (folder / BATCHES).exists()

@@ -21,7 +21,7 @@ import torch
 
 from aegan.data.sources import ImageData, _one_line
 from aegan.data.splits import split_train_val
-from aegan.errors import DataFileError, DataNotFoundError
+from aegan.errors import ConfigError, DataFileError, DataNotFoundError
 from aegan.readback import not_regular, path_kind, read_limited
 
 BATCHES = "cifar-10-batches-py"  # torchvision's folder of the python batches
@@ -44,9 +44,18 @@ MULTIARRAY = np.ndarray.__reduce__(np.zeros(0))[0].__module__  # numpy's own, 1 
 
 def cifar10_folder(root: str | None, data_dir: Path, look_also: Sequence[Path] = ()) -> Path:
     """The folder holding ``cifar-10-batches-py`` that a run reads: ``data.root``, else
-    ``paths.data_dir`` or the first of ``look_also`` that holds it (a download: data_dir)."""
+    ``paths.data_dir`` or the first of ``look_also`` that holds it (a download: data_dir).
+    A ``data.root`` that holds the batches themselves is refused: a download would put a
+    second copy inside it."""
     if root:
-        return Path(root).expanduser()
+        folder = Path(root).expanduser()
+        inside = [name for name in FILES if os.path.lexists(folder / name)]
+        if inside and not os.path.lexists(folder / BATCHES):
+            raise ConfigError(
+                f"data.root={root} holds the batches themselves ({inside[0]}); it must be the "
+                f"folder that holds {BATCHES}: data.root={folder.parent}"
+            )
+        return folder
     held = (f for f in (data_dir, *look_also) if (f / BATCHES).is_dir())
     return next(held, data_dir)
 
