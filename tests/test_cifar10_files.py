@@ -89,6 +89,20 @@ def test_batches_of_another_shape_are_one_line(tmp_path, labels):
         read_cifar10(folder, checksums)
 
 
+@pytest.mark.parametrize(
+    "names", [list(range(10)), [["nested"]] * 10, ["a\nb"] + ["b"] * 9, ["x" * 10**6] * 10]
+)
+def test_class_names_that_are_no_short_text_are_refused(tmp_path, names):
+    """They were taken as they were: numbers, lists (a pickle can share one list many times
+    over, gigabytes once printed), a line break that split every message, a megabyte."""
+    folder = tmp_path / BATCHES
+    write_batches(folder)
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": names}, 2))
+    checksums = {name: hashlib.md5((folder / name).read_bytes()).hexdigest() for name in FILES}
+    with pytest.raises(DataFileError, match="batches.meta names no 10 label_names"):
+        read_cifar10(folder, checksums)
+
+
 def make_in_place(path, kind):
     if kind == "a FIFO, not a regular file":
         os.mkfifo(path)

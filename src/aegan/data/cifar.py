@@ -103,8 +103,12 @@ def read_cifar10(
     test_x, test_y = _batch(batches, TEST, checksums)
     meta = _unpickle(batches / META, checksums[META])
     classes = meta.get("label_names") if isinstance(meta, dict) else None
-    if not (isinstance(classes, list) and len(classes) == 10):
-        raise _not_published(batches, f"{META} names no 10 label_names")
+    if not (
+        isinstance(classes, list) and len(classes) == 10
+        and all(isinstance(name, str) and name.isprintable() and 0 < len(name) <= 64
+                for name in classes)
+    ):  # fmt: skip
+        raise _not_published(batches, f"{META} names no 10 label_names (short printable text)")
     train_x = torch.cat([images for images, _ in train])
     return train_x, torch.cat([labels for _, labels in train]), test_x, test_y, tuple(classes)
 
