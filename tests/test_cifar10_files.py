@@ -103,6 +103,30 @@ def test_class_names_that_are_no_short_text_are_refused(tmp_path, names):
         read_cifar10(folder, checksums)
 
 
+class EncodedWith:
+    """Pickles (protocol 2) as a call of _codecs.encode with ``codec``."""
+
+    def __init__(self, codec: str) -> None:
+        self.codec = codec
+
+    def __reduce__(self):
+        import _codecs
+
+        return _codecs.encode, ("x" * 100, self.codec)
+
+
+@pytest.mark.parametrize("codec", ["idna", "rot13", "zlib_codec"])
+def test_bytes_are_decoded_as_latin1_only(tmp_path, codec):
+    """_codecs.encode, which protocol 2 pickles name for bytes, ran any codec the file
+    named (importing its module from the encodings package)."""
+    folder = tmp_path / BATCHES
+    checksums = write_batches(folder, names_code={"data": EncodedWith(codec), "labels": []})
+    with pytest.raises(
+        DataFileError, match=f"data_batch_2: UnpicklingError: it encodes with '{codec}', not latin1"
+    ):
+        read_cifar10(folder, checksums)
+
+
 def make_in_place(path, kind):
     if kind == "a FIFO, not a regular file":
         os.mkfifo(path)

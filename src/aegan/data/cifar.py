@@ -153,9 +153,19 @@ class _ArraysOnly(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"it names {module}.{name}, which is not allowed")
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_bytes
         if module.endswith("multiarray"):  # the published batches name numpy 1's module
             module = MULTIARRAY
         return super().find_class(module, name)
+
+
+def _latin1_bytes(text: object, encoding: object = "latin1") -> bytes:
+    """``_codecs.encode`` as protocol 2 pickles bytes: text to latin-1 and nothing else; any
+    other codec (zlib, idna, one a package registers) is code a file would choose."""
+    if not (isinstance(text, str) and encoding in ("latin1", "latin-1")):
+        raise pickle.UnpicklingError(f"it encodes with {encoding!r:.20}, not latin1")
+    return text.encode("latin1")
 
 
 def _not_published(folder: Path, reason: str) -> DataFileError:
