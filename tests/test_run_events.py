@@ -67,6 +67,19 @@ def test_what_is_no_event_file_is_left_out_in_one_line(tmp_path, caplog, make, k
     assert caplog.messages == [f"{tb / STRANGER}: {kind}; left out of the run's TensorBoard curves"]
 
 
+def test_a_file_name_with_a_line_break_is_said_on_one_line(tmp_path, caplog):
+    """The name was written as it is: the warning's line split in two at its line break."""
+    tb = tmp_path / "tb"
+    logged(tb, range(3))
+    (tb / "events.out.tfevents.1.host\nrm -rf").write_bytes(b"xx")
+    with caplog.at_level(logging.WARNING, logger="aegan.run"):
+        read_in_time(tb)
+    assert caplog.messages == [
+        f"{tb}/events.out.tfevents.1.host\\nrm -rf: damaged after 0 of 2 bytes (it ends "
+        "inside a record; 0 events read); the curves stop there"
+    ]
+
+
 def test_a_resumed_runs_curves_are_read_as_tensorboard_reads_them(tmp_path):
     """The steps logged past the checkpoint it resumed from are purged, as ``purge_step``
     tells tensorboard: each step is shown once."""

@@ -23,6 +23,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.summary.writer import record_writer
 
+from aegan.data.image_files import shown
 from aegan.errors import FolderNotFoundError
 from aegan.readback import not_regular, path_kind
 
@@ -69,7 +70,7 @@ def _regular_file_loader(path: str) -> _EventFileLoader | _NoEvents:
     kind = path_kind(path)
     if kind is None:
         return _EventFileLoader(Path(path))
-    log.warning("%s: %s; left out of the run's TensorBoard curves", path, not_regular(kind))
+    log.warning("%s: %s; left out of the run's TensorBoard curves", shown(path), not_regular(kind))
     return _NoEvents()
 
 
@@ -109,7 +110,7 @@ class _EventFileLoader:
         self.said = True
         where = f" after {self.offset:,} of {size:,} bytes" if size is not None else ""
         log.warning("%s: damaged%s (%s; %s events read); the curves stop there",
-                    self.path, where, problem, f"{self.events:,}")  # fmt: skip
+                    shown(self.path), where, problem, f"{self.events:,}")  # fmt: skip
 
 
 CUT_SHORT = "it ends inside a record"
