@@ -80,6 +80,29 @@ def test_a_file_name_with_a_line_break_is_said_on_one_line(tmp_path, caplog):
     ]
 
 
+def test_a_fifo_put_in_an_event_files_place_since_it_was_read_is_not_waited_on(tmp_path, caplog):
+    """A second Reload (a notebook's, of a run training now) opened the file it had read
+    without looking again: a FIFO in its place waited forever for a writer."""
+    tb = tmp_path / "tb"
+    logged(tb, range(3))
+    events = read_in_time(tb)
+    (path,) = tb.iterdir()
+    path.unlink()
+    os.mkfifo(path)
+    reloaded: dict = {}
+    reader = threading.Thread(target=lambda: reloaded.update(events=events.Reload()), daemon=True)
+    with caplog.at_level(logging.WARNING, logger="aegan.run"):
+        reader.start()
+        reader.join(WAIT_S)
+        if reader.is_alive():
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            pytest.fail(f"Reload() of {tb} still waits after {WAIT_S} s")
+    assert [point.step for point in reloaded["events"].Scalars("train/loss")] == [0, 1, 2]
+    assert caplog.messages == [
+        f"{path}: damaged (a FIFO, not a regular file; 4 events read); the curves stop there"
+    ]
+
+
 def test_a_resumed_runs_curves_are_read_as_tensorboard_reads_them(tmp_path):
     """The steps logged past the checkpoint it resumed from are purged, as ``purge_step``
     tells tensorboard: each step is shown once."""

@@ -115,7 +115,7 @@ def _check_new_key(open_mappings: list[list | None], event: yaml.NodeEvent) -> N
 def read_limited(path: Path, limit: int) -> bytes:
     """The bytes of the regular file ``path``, refused (``OSError``) when over ``limit`` bytes:
     by its size before reading, and by what was read (a file that grew meanwhile)."""
-    fd = _open_regular(path)
+    fd = open_regular(path)
     try:
         size = os.fstat(fd).st_size
         if size > limit:
@@ -135,7 +135,7 @@ def read_limited(path: Path, limit: int) -> bytes:
     return data
 
 
-def _open_regular(path: Path) -> int:
+def open_regular(path: Path) -> int:
     """A read-only descriptor of ``path`` if it is a regular file; ``OSError`` otherwise."""
     kind = path_kind(path)  # before the open: a device is never opened
     if kind is None:  # O_NONBLOCK: a FIFO swapped in meanwhile must not hang the open
@@ -185,7 +185,7 @@ def load_torch_file(path: Path, *, map_location: Any = "cpu") -> Any:
     whole first. Raises ``OSError`` for what is not a regular file (a FIFO would wait
     forever), ``DamagedArchive`` for a cut or damaged archive or a compressed member,
     ``NotWeightsOnly`` for objects beyond weights, and torch's own errors for the rest."""
-    with os.fdopen(_open_regular(path), "rb") as handle:
+    with os.fdopen(open_regular(path), "rb") as handle:
         _check_archive(handle)
         handle.seek(0)
         try:

@@ -25,7 +25,7 @@ from tensorboard.summary.writer import record_writer
 
 from aegan.data.image_files import shown
 from aegan.errors import FolderNotFoundError
-from aegan.readback import not_regular, path_kind
+from aegan.readback import not_regular, open_regular, path_kind
 
 log = logging.getLogger("aegan.run")
 
@@ -91,7 +91,8 @@ class _EventFileLoader:
 
     def Load(self) -> Iterator[Event]:  # tensorboard's loader interface, by its name
         try:
-            with open(self.path, "rb") as file:
+            # looked at again as it is opened: a FIFO put in its place since would wait
+            with os.fdopen(open_regular(self.path), "rb") as file:
                 size = os.fstat(file.fileno()).st_size
                 file.seek(self.offset)
                 while self.offset < size:
