@@ -18,7 +18,6 @@ from pathlib import Path
 
 from google.protobuf.message import DecodeError
 from tensorboard.backend.event_processing import io_wrapper
-from tensorboard.backend.event_processing.directory_watcher import DirectoryWatcher
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.summary.writer import record_writer
@@ -49,12 +48,31 @@ def read_events(tb_dir: str | Path) -> EventAccumulator:
     if not is_dir:
         raise FolderNotFoundError(f"{tb_dir} is not a folder: a run's tb/ holds its event files")
     events = EventAccumulator(str(tb_dir))
-    # the accumulator's own watcher, as it builds it for a folder, with a loader that looks
-    # at what a path is before anything opens it: tensorboard offers no other way in
-    events._generator = DirectoryWatcher(
-        str(tb_dir), _regular_file_loader, io_wrapper.IsSummaryEventsFile
-    )
+    # in place of the accumulator's own watcher (tensorboard offers no other way in), a
+    # loader that looks at what a path is before anything opens it
+    events._generator = _FolderLoader(tb_dir)
     return events.Reload()
+
+
+class _FolderLoader:
+    """The event files of a folder in name order, as tensorboard's watcher reads them, each
+    continued from where the last ``Load`` left it. The folder is listed once per ``Load``:
+    tensorboard's watcher lists it again after each file, minutes for thousands of files."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.loaders: dict[str, _EventFileLoader | _NoEvents] = {}
+
+    def Load(self) -> Iterator[Event]:  # tensorboard's loader interface, by its name
+        try:
+            names = sorted(n for n in os.listdir(self.folder) if io_wrapper.IsSummaryEventsFile(n))
+        except OSError as err:  # gone, or unreadable, since read_events looked
+            log.warning("%s: not readable (%s); no curves read", shown(self.folder), err.strerror)
+            return
+        for name in names:
+            if name not in self.loaders:
+                self.loaders[name] = _regular_file_loader(str(self.folder / name))
+            yield from self.loaders[name].Load()
 
 
 class _NoEvents:
