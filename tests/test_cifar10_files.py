@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -174,3 +175,19 @@ def test_a_root_at_the_batches_themselves_names_the_folder_above(cli, tmp_path):
         f"folder that holds {BATCHES}: data.root={folder.parent}",
     )
     assert not run.exists() and not (folder / BATCHES).exists()
+
+
+def test_a_failed_download_leaves_no_folder_or_part_of_its_archive(cli, tmp_path, monkeypatch):
+    """The download made data.root's folders and began the archive before it failed (no
+    network): an empty folder, or a part of the archive, was left where none was."""
+
+    def cut_off(url, root, filename, md5):  # as torchvision's: folders, a part, a failure
+        Path(root).mkdir(parents=True, exist_ok=True)
+        (Path(root) / filename).write_bytes(b"\x1f\x8b part")
+        raise RuntimeError("<urlopen error [Errno -2] Name or service not known>")
+
+    monkeypatch.setattr("torchvision.datasets.utils.download_and_extract_archive", cut_off)
+    root, run = tmp_path / "new" / "cifar", tmp_path / "run"
+    result = cli("aegan.train", *RUN, f"data.root={root}", f"hydra.run.dir={run}")
+    assert_one_error_line(result, f"cifar10 data not found in {root} (RuntimeError: <urlopen")
+    assert sorted(tmp_path.iterdir()) == []

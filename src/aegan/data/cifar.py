@@ -176,6 +176,18 @@ def _not_published(folder: Path, reason: str) -> DataFileError:
     )
 
 
+def _remove_made(folders: list[Path], archive: Path | None) -> None:
+    """What a failed download made and left: its part of the archive, and the ``folders``
+    (deepest first) it made, where they are empty."""
+    if archive is not None:
+        archive.unlink(missing_ok=True)
+    for path in folders:
+        try:
+            path.rmdir()
+        except OSError:  # not empty (a part of the archive unpacked), or not ours
+            return
+
+
 def _fetch(folder: Path, download: bool) -> None:
     """torchvision's download of the batches into ``folder``, its archive held to its MD5;
     ``DataNotFoundError`` where it is not allowed or fails."""
@@ -185,12 +197,16 @@ def _fetch(folder: Path, download: bool) -> None:
     detail = f" ({BATCHES}/{missing} is missing)"
     advice = ", or allow the download with data.download=true"
     if download:
+        made = [path for path in (folder, *folder.parents) if not os.path.lexists(path)]
+        archive = folder / CIFAR10.filename
+        made_archive = not os.path.lexists(archive)
         try:
             utils.download_and_extract_archive(
                 CIFAR10.url, str(folder), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5
             )
         except Exception as err:
             detail = f" ({_one_line(err)})"
+            _remove_made(made, archive if made_archive else None)
         advice = "; the download was tried and failed (check the network)"
         if cifar10_files(folder) is not None:
             return
