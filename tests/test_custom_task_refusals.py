@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from custom_task import TOY_YAML, LinearAutoencoder, toy_config, write_user_configs
@@ -121,6 +122,11 @@ class KeepsAFunctionInItsState(LinearAutoencoder):
         return {"steps": self.steps, "schedule": lambda step: 0.1}
 
 
+class KeepsANumpyCount(LinearAutoencoder):
+    def extra_state(self) -> dict:
+        return {"steps": np.int64(self.steps)}
+
+
 class KeepsAListAsItsState(LinearAutoencoder):
     def extra_state(self) -> list:
         return [self.steps]
@@ -150,7 +156,10 @@ class KeepsAListAsItsState(LinearAutoencoder):
       "task (aegan.contract.Task): its objective is 'mse'; it must be a key of what its "
       "validate returns, starting with 'val/'"),
      (KeepsAFunctionInItsState, f"model._target_={HERE}.KeepsAFunctionInItsState is not a "
-      "task (aegan.contract.Task): its extra_state() returned ['schedule'] as a function: a "
+      "task (aegan.contract.Task): its extra_state() returned ['schedule'] of type function: a "
+      "checkpoint carries plain values"),
+     (KeepsANumpyCount, f"model._target_={HERE}.KeepsANumpyCount is not a task "
+      "(aegan.contract.Task): its extra_state() returned ['steps'] of type int64: a "
       "checkpoint carries plain values"),
      (KeepsAListAsItsState, f"model._target_={HERE}.KeepsAListAsItsState is not a task "
       "(aegan.contract.Task): its extra_state() returned list, not a dict of plain values"),
@@ -189,7 +198,7 @@ def test_a_state_no_checkpoint_can_carry_stops_the_run_and_keeps_the_checkpoints
     with pytest.raises(ContractError) as refused:
         train(toy_config(user_configs, run, target, "trainer.epochs=2"))
     assert str(refused.value).startswith(
-        "KeepsAnObjectOnceTrained.extra_state() returned ['rng'] as a Random: a checkpoint "
+        "KeepsAnObjectOnceTrained.extra_state() returned ['rng'] of type Random: a checkpoint "
         "carries plain values"
     )
     assert load_checkpoint(run / "checkpoints" / "last.pt")["task"] == {"steps": 20}

@@ -117,7 +117,7 @@ def extra_state_problem(state: Any) -> str | None:
             stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
         elif not isinstance(value, PLAIN):
             return (
-                f"{where} as a {type(value).__name__}: a checkpoint carries plain values "
+                f"{where} of type {type(value).__name__}: a checkpoint carries plain values "
                 "(numbers, strings, tensors, in lists and dicts), loaded weights-only"
             )
     return None
