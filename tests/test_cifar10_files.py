@@ -179,7 +179,8 @@ def test_a_root_at_the_batches_themselves_names_the_folder_above(cli, tmp_path):
 
 def test_a_failed_download_leaves_no_folder_or_part_of_its_archive(cli, tmp_path, monkeypatch):
     """The download made data.root's folders and began the archive before it failed (no
-    network): an empty folder, or a part of the archive, was left where none was."""
+    network): an empty folder, or a part of the archive, was left where none was. The
+    line named the download's failure alone, not the file that was missing."""
 
     def cut_off(url, root, filename, md5):  # as torchvision's: folders, a part, a failure
         Path(root).mkdir(parents=True, exist_ok=True)
@@ -189,5 +190,9 @@ def test_a_failed_download_leaves_no_folder_or_part_of_its_archive(cli, tmp_path
     monkeypatch.setattr("torchvision.datasets.utils.download_and_extract_archive", cut_off)
     root, run = tmp_path / "new" / "cifar", tmp_path / "run"
     result = cli("aegan.train", *RUN, f"data.root={root}", f"hydra.run.dir={run}")
-    assert_one_error_line(result, f"cifar10 data not found in {root} (RuntimeError: <urlopen")
+    assert_one_error_line(
+        result,
+        f"cifar10 data not found in {root} ({BATCHES}/data_batch_1 is missing; the download: "
+        "RuntimeError: <urlopen",
+    )
     assert sorted(tmp_path.iterdir()) == []

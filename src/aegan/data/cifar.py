@@ -205,7 +205,7 @@ def _fetch(folder: Path, download: bool) -> None:
                 CIFAR10.url, str(folder), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5
             )
         except Exception as err:
-            detail = f" ({_one_line(err)})"
+            detail = f" ({BATCHES}/{missing} is missing; the download: {_one_line(err)})"
             _remove_made(made, archive if made_archive else None)
         advice = "; the download was tried and failed (check the network)"
         if cifar10_files(folder) is not None:
