@@ -96,6 +96,12 @@ class ValidatesAnotherKey(LinearAutoencoder):
         return {"val/loss": super().validate(batches, amp)["val/mse"]}
 
 
+class StepOfAFloatLater(LinearAutoencoder):
+    def train_step(self, batch: torch.Tensor, amp) -> dict:
+        loss = super().train_step(batch, amp)["train/loss"]
+        return {"train/loss": loss.item() if self.steps == 3 else loss}
+
+
 class ValidatesToATensor(LinearAutoencoder):
     def validate(self, batches: Iterable[torch.Tensor], amp) -> dict:
         return {"val/mse": torch.tensor(super().validate(batches, amp)["val/mse"])}
@@ -115,6 +121,7 @@ class ValidatesToWords(LinearAutoencoder):
     ("task", "line"),
     [(StepOfFloats, "StepOfFloats.train_step returned train/loss as a float; it must return 0-d "
       "real tensors by name (str), detached, on the task's device"),
+     (StepOfAFloatLater, "StepOfAFloatLater.train_step returned train/loss as a float; "),
      (StepNamedByNumbers, "StepNamedByNumbers.train_step returned the name 1, not a string; "),
      (StepInTheGraph, "StepInTheGraph.train_step returned train/norm still requiring grad "
       "(not detached); "),
@@ -137,7 +144,8 @@ def test_a_task_that_breaks_the_contract_is_named_in_one_line(user_configs, tmp_
     'int' object has no attribute 'startswith'; stack(): ... requires grad; torch.cat():
     input types can't be cast; Cannot copy out of meta tensor; argument of type 'float' is
     not iterable; '<' not supported between 'str' and 'float'), the rule the task broke left
-    to find; a tensor from validate was kept in the checkpoint's history."""
+    to find; a tensor from validate was kept in the checkpoint's history. Only the first
+    step was checked: a float on a later one was "expected Tensor as element 0"."""
     target = f"model._target_=test_custom_task.{task.__name__}"
     with pytest.raises(ContractError) as refused:
         train(toy_config(user_configs, tmp_path / "run", target, "evaluate.at_end=false"))

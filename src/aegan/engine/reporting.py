@@ -47,7 +47,11 @@ class ScalarWindow:
         if not self.checked:  # a window's first step: what the task's train_step gives
             check_step_scalars(self.task, stats)
             self.checked = True
-        self.stats.add(stats, step)
+        try:
+            self.stats.add(stats, step)
+        except (TypeError, RuntimeError, AttributeError):  # a later step's that breaks it:
+            check_step_scalars(self.task, stats)  # the rule it broke, at no cost per step
+            raise
         self.bar.update(1)
 
     def state(self) -> dict:
