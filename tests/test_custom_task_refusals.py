@@ -117,6 +117,18 @@ class ObjectiveOutsideValidation(LinearAutoencoder):
     objective = "mse"
 
 
+class ListsItsLimits(LinearAutoencoder):
+    limits = ["capture_step"]
+
+
+class UsesLabelsInWords(LinearAutoencoder):
+    uses_labels = "yes"
+
+
+class BreaksItsObjectiveOverTwoLines(LinearAutoencoder):
+    objective = "val/mse\nval/loss"
+
+
 class KeepsAFunctionInItsState(LinearAutoencoder):
     def extra_state(self) -> dict:
         return {"steps": self.steps, "schedule": lambda step: 0.1}
@@ -155,6 +167,13 @@ class KeepsAListAsItsState(LinearAutoencoder):
      (ObjectiveOutsideValidation, f"model._target_={HERE}.ObjectiveOutsideValidation is not a "
       "task (aegan.contract.Task): its objective is 'mse'; it must be a key of what its "
       "validate returns, starting with 'val/'"),
+     (ListsItsLimits, f"model._target_={HERE}.ListsItsLimits is not a task "
+      "(aegan.contract.Task): its limits is ['capture_step'], not a mapping of trainer switch "
+      "to why the task cannot take it"),
+     (UsesLabelsInWords, f"model._target_={HERE}.UsesLabelsInWords is not a task "
+      "(aegan.contract.Task): its uses_labels is 'yes', not True or False"),
+     (BreaksItsObjectiveOverTwoLines, f"model._target_={HERE}.BreaksItsObjectiveOverTwoLines "
+      "is not a task (aegan.contract.Task): its objective is 'val/mse\\nval/loss', not a key"),
      (KeepsAFunctionInItsState, f"model._target_={HERE}.KeepsAFunctionInItsState is not a "
       "task (aegan.contract.Task): its extra_state() returned ['schedule'] of type function: a "
       "checkpoint carries plain values"),

@@ -5,6 +5,7 @@ what the run trained."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -19,6 +20,9 @@ TASK_MEMBERS = (  # what every task's constructor sets: (member, its type, what 
     ("optimizers", dict, "a dict of its optimizers by name"),
     ("objective", str, "a key of what its validate returns (lower is better)"),
     ("metrics", (tuple, list), "a tuple of metric names, or ()"),
+    ("limits", Mapping, "a mapping of trainer switch to why the task cannot take it"),
+    ("inert", Mapping, "a mapping of setting to why it has no effect"),
+    ("uses_labels", bool, "True or False"),
 )
 VALIDATION_PREFIX = "val/"  # metrics.json keeps training's figures by it (run_metrics)
 
@@ -32,7 +36,7 @@ def check_task_members(
     refused = f"model._target_={target} is not a task (aegan.contract.Task):"
     for member, kind, meaning in TASK_MEMBERS:
         value = getattr(task, member, None)
-        if not isinstance(value, kind) or (kind is str and not value):
+        if not isinstance(value, kind) or (kind is str and not (value and value.isprintable())):
             raise ConfigError(f"{refused} its {member} is {value!r}, not {meaning}")
     if option is not None and task.name != option:
         raise ConfigError(
