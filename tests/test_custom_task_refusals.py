@@ -3,7 +3,6 @@ line naming the setting or the member, and the fix, before the run's folder is m
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,7 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from aegan.contract import Task
-from aegan.engine import load_checkpoint
-from aegan.errors import CheckpointError, ConfigError, ContractError
+from aegan.errors import ConfigError
 from aegan.tasks.build import build_network
 from aegan.train import train
 
@@ -199,48 +197,6 @@ def test_a_task_without_a_member_of_the_contract_is_refused_before_its_folder(
         train(toy_config(user_configs, tmp_path / "run", target))
     assert str(refused.value).startswith(line)
     assert not (tmp_path / "run").exists()
-
-
-class KeepsAnObjectOnceTrained(LinearAutoencoder):
-    def extra_state(self) -> dict:
-        return {"steps": self.steps, **({"rng": random.Random(0)} if self.steps > 20 else {})}
-
-
-def test_a_state_no_checkpoint_can_carry_stops_the_run_and_keeps_the_checkpoints_before(
-    user_configs, tmp_path
-):
-    """An object in extra_state() was pickled into every checkpoint after it appeared, each
-    then refused by the weights-only load of a resume: the run's last loadable weights
-    were the ones before, kept nowhere once the checkpoints rotated."""
-    run = tmp_path / "run"
-    target = f"model._target_={HERE}.KeepsAnObjectOnceTrained"
-    with pytest.raises(ContractError) as refused:
-        train(toy_config(user_configs, run, target, "trainer.epochs=2"))
-    assert str(refused.value).startswith(
-        "KeepsAnObjectOnceTrained.extra_state() returned ['rng'] of type Random: a checkpoint "
-        "carries plain values"
-    )
-    assert load_checkpoint(run / "checkpoints" / "last.pt")["task"] == {"steps": 20}
-
-
-class RefusesItsStateOnLoad(LinearAutoencoder):
-    def load_extra_state(self, state: dict) -> None:
-        raise RuntimeError("steps\nout of range")
-
-
-def test_a_load_extra_state_that_raises_is_one_line_naming_the_task(user_configs, tmp_path):
-    """Only KeyError, TypeError, ValueError and AttributeError were named; anything else the
-    task's own code raised on resume (a RuntimeError here) was a traceback."""
-    run, target = tmp_path / "run", f"model._target_={HERE}.RefusesItsStateOnLoad"
-    train(toy_config(user_configs, run, target, "evaluate.at_end=false"))
-    resume = toy_config(user_configs, run, target, "trainer.epochs=2", f"trainer.resume={run}")
-    with pytest.raises(CheckpointError) as refused:
-        train(resume)
-    assert str(refused.value) == (
-        f"{run / 'checkpoints' / 'last.pt'}: the task state does not fit this model "
-        "(RefusesItsStateOnLoad.load_extra_state raised RuntimeError: steps out of range)"
-    )
-    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 20
 
 
 def test_a_setting_the_task_needs_and_its_config_leaves_out_is_named(user_configs, tmp_path):

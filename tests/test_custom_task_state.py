@@ -1,0 +1,62 @@
+"""A model of the user's own whose state no checkpoint can carry or load: one line naming
+the task, and the checkpoints written before kept loadable."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from custom_task import LinearAutoencoder, toy_config, write_user_configs
+
+from aegan.engine import load_checkpoint
+from aegan.errors import CheckpointError, ContractError
+from aegan.train import train
+
+HERE = __name__  # the module that holds the tasks the configs name
+
+
+@pytest.fixture
+def user_configs(tmp_path) -> str:
+    return write_user_configs(tmp_path)
+
+
+class KeepsAnObjectOnceTrained(LinearAutoencoder):
+    def extra_state(self) -> dict:
+        return {"steps": self.steps, **({"rng": random.Random(0)} if self.steps > 20 else {})}
+
+
+def test_a_state_no_checkpoint_can_carry_stops_the_run_and_keeps_the_checkpoints_before(
+    user_configs, tmp_path
+):
+    """An object in extra_state() was pickled into every checkpoint after it appeared, each
+    then refused by the weights-only load of a resume: the run's last loadable weights
+    were the ones before, kept nowhere once the checkpoints rotated."""
+    run = tmp_path / "run"
+    target = f"model._target_={HERE}.KeepsAnObjectOnceTrained"
+    with pytest.raises(ContractError) as refused:
+        train(toy_config(user_configs, run, target, "trainer.epochs=2"))
+    assert str(refused.value).startswith(
+        "KeepsAnObjectOnceTrained.extra_state() returned ['rng'] of type Random: a checkpoint "
+        "carries plain values"
+    )
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["task"] == {"steps": 20}
+
+
+class RefusesItsStateOnLoad(LinearAutoencoder):
+    def load_extra_state(self, state: dict) -> None:
+        raise RuntimeError("steps\nout of range")
+
+
+def test_a_load_extra_state_that_raises_is_one_line_naming_the_task(user_configs, tmp_path):
+    """Only KeyError, TypeError, ValueError and AttributeError were named; anything else the
+    task's own code raised on resume (a RuntimeError here) was a traceback."""
+    run, target = tmp_path / "run", f"model._target_={HERE}.RefusesItsStateOnLoad"
+    train(toy_config(user_configs, run, target, "evaluate.at_end=false"))
+    resume = toy_config(user_configs, run, target, "trainer.epochs=2", f"trainer.resume={run}")
+    with pytest.raises(CheckpointError) as refused:
+        train(resume)
+    assert str(refused.value) == (
+        f"{run / 'checkpoints' / 'last.pt'}: the task state does not fit this model "
+        "(RefusesItsStateOnLoad.load_extra_state raised RuntimeError: steps out of range)"
+    )
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 20
