@@ -203,6 +203,25 @@ def test_a_damaged_event_file_is_read_up_to_the_damage_and_said(tmp_path, caplog
     ]
 
 
+def test_a_record_of_a_gigabyte_in_a_sparse_file_is_not_read(tmp_path, caplog):
+    """Its length fit in the file, so it was read whole into memory and its checksum summed
+    (in Python, without aegan.logger's C code: minutes for a gigabyte)."""
+    tb = tmp_path / "tb"
+    logged(tb, range(3))
+    (path,) = tb.iterdir()
+    size = path.stat().st_size
+    with path.open("ab") as file:
+        file.write(declaring(2**29))
+    os.truncate(path, size + 2**29 + 16)
+    with caplog.at_level(logging.WARNING, logger="aegan.run"):
+        events = read_in_time(tb)
+    assert [point.step for point in events.Scalars("train/loss")] == [0, 1, 2]
+    assert caplog.messages == [
+        f"{path}: damaged after {size:,} of {size + 2**29 + 16:,} bytes (a record declares "
+        "536,870,912 bytes, more than a run writes in one; 4 events read); the curves stop there"
+    ]
+
+
 def test_a_whole_event_file_is_read_without_a_word(tmp_path, caplog):
     tb = tmp_path / "run" / "tb"
     logged(tb, range(20))

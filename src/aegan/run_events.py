@@ -94,7 +94,8 @@ def _regular_file_loader(path: str) -> _EventFileLoader | _NoEvents:
 
 HEADER = struct.Struct("<QI")  # a record: its length, the length's masked CRC-32C, ...
 FOOTER = struct.Struct("<I")  # ... its bytes, and their masked CRC-32C
-LIVE_RECORD_BYTES = 2**30  # a record a run could be writing (image grids are megabytes)
+# a run writes none larger: a grid of 64 images of data.image_size=1024 is 200 MB unpacked
+MAX_RECORD_BYTES = 256 * 2**20
 
 
 class _EventFileLoader:
@@ -137,8 +138,9 @@ CUT_SHORT = "it ends inside a record"
 
 def _next_event(file, left: int) -> Event | str:
     """The event of the record at ``file``'s position (``left`` bytes to the file's end), or
-    what is wrong with that record. Nothing past the file's end is read: a length field of
-    2**62 is not allocated. The checksum is the writer's (in C once ``aegan.logger`` is
+    what is wrong with that record. Nothing past the file's end is read, nor a record over
+    ``MAX_RECORD_BYTES``: a length field of 2**62, or of a gigabyte in a sparse file, is not
+    allocated. The checksum is the writer's (in C once ``aegan.logger`` is
     imported, as a run in this process does; else tensorboard's own, as its loader's)."""
     header = file.read(HEADER.size)
     if len(header) < HEADER.size:
@@ -147,9 +149,11 @@ def _next_event(file, left: int) -> Event | str:
     if record_writer.masked_crc32c(header[:8]) != length_crc:
         return "a record's length fails its checksum"
     if HEADER.size + length + FOOTER.size > left:
-        if length <= LIVE_RECORD_BYTES:
+        if length <= MAX_RECORD_BYTES:
             return CUT_SHORT
         return f"a record declares {length:,} bytes, past the file's end"
+    if length > MAX_RECORD_BYTES:  # a sparse file's hole: not read into memory, nor summed
+        return f"a record declares {length:,} bytes, more than a run writes in one"
     data, footer = file.read(length), file.read(FOOTER.size)
     if len(footer) < FOOTER.size:  # cut since its size was taken
         return CUT_SHORT
