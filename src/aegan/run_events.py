@@ -72,7 +72,9 @@ class _FolderLoader:
         for name in names:
             if name not in self.loaders:
                 self.loaders[name] = _regular_file_loader(str(self.folder / name))
-            yield from self.loaders[name].Load()
+            loader = self.loaders[name]
+            loader.newest = name == names[-1]  # the one a run training now writes
+            yield from loader.Load()
 
 
 class _NoEvents:
@@ -107,6 +109,7 @@ class _EventFileLoader:
 
     def __init__(self, path: Path):
         self.path, self.offset, self.events, self.said = path, 0, 0, False
+        self.newest = True  # of its folder's event files, as last listed (_FolderLoader)
 
     def Load(self) -> Iterator[Event]:  # tensorboard's loader interface, by its name
         try:
@@ -125,7 +128,7 @@ class _EventFileLoader:
             self._stopped(None, err.strerror or str(err))
 
     def _stopped(self, size: int | None, problem: str) -> None:
-        if self.said or (problem == CUT_SHORT and _written_now(self.path)):
+        if self.said or (problem == CUT_SHORT and self.newest and _written_now(self.path)):
             return
         self.said = True
         where = f" after {self.offset:,} of {size:,} bytes" if size is not None else ""
@@ -166,16 +169,11 @@ def _next_event(file, left: int) -> Event | str:
 
 
 def _written_now(path: Path) -> bool:
-    """Whether ``path`` is the newest event file of a run folder held by a process now
-    (``aegan.engine.folder_lock``'s lock; probed shared and let go at once)."""
-    tb_dir = path.parent
+    """Whether the run folder of ``path`` (an event file in its ``tb/``) is held by a
+    process now (``aegan.engine.folder_lock``'s lock; probed shared and let go at once)."""
     try:
-        newest = max(n for n in os.listdir(tb_dir) if io_wrapper.IsSummaryEventsFile(n))
-        fd = os.open(tb_dir.parent, os.O_RDONLY)
-    except (OSError, ValueError):  # gone meanwhile: nothing is written there now
-        return False
-    if newest != path.name:
-        os.close(fd)
+        fd = os.open(path.parent.parent, os.O_RDONLY)
+    except OSError:  # gone meanwhile: nothing is written there now
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
