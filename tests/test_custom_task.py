@@ -112,6 +112,11 @@ class ValidatesToANumber(LinearAutoencoder):
         return super().validate(batches, amp)["val/mse"]
 
 
+class ValidatesOverTwoLines(LinearAutoencoder):
+    def validate(self, batches: Iterable[torch.Tensor], amp) -> dict:
+        return {**super().validate(batches, amp), "val/a\nb": 1.0}
+
+
 class ValidatesToWords(LinearAutoencoder):
     def validate(self, batches: Iterable[torch.Tensor], amp) -> dict:
         return {"val/mse": "low"}
@@ -122,7 +127,10 @@ class ValidatesToWords(LinearAutoencoder):
     [(StepOfFloats, "StepOfFloats.train_step returned train/loss as a float; it must return 0-d "
       "real tensors by name (str), detached, on the task's device"),
      (StepOfAFloatLater, "StepOfAFloatLater.train_step returned train/loss as a float; "),
-     (StepNamedByNumbers, "StepNamedByNumbers.train_step returned the name 1, not a string; "),
+     (StepNamedByNumbers, "StepNamedByNumbers.train_step returned the name 1, not a printable "
+      "string; "),
+     (ValidatesOverTwoLines, "ValidatesOverTwoLines.validate returned the name 'val/a\\nb', "
+      "not a printable string"),
      (StepInTheGraph, "StepInTheGraph.train_step returned train/norm still requiring grad "
       "(not detached); "),
      (StepOfComplex, "StepOfComplex.train_step returned train/loss as a torch.complex64 tensor; "),

@@ -149,8 +149,8 @@ def check_step_scalars(task: Task, stats: dict) -> None:
 
 def _step_scalar_problem(key: object, value: object, devices_differ: bool) -> str | None:
     """What is wrong with one of ``train_step``'s scalars, or None."""
-    if not isinstance(key, str) or not key:
-        return f"the name {shown_value(key)}, not a string"
+    if not isinstance(key, str) or not (key and key.isprintable()):
+        return f"the name {shown_value(key)}, not a printable string"
     if not isinstance(value, torch.Tensor):
         return f"{key} as a {type(value).__name__}"
     if value.dim() != 0:
@@ -175,9 +175,9 @@ def check_validation(task: Task, metrics: object) -> None:
             f"floats by name, its objective {task.objective} among them"
         )
     for key, value in metrics.items():
-        if not isinstance(key, str) or not key:
+        if not isinstance(key, str) or not (key and key.isprintable()):
             raise ContractError(
-                f"{name}.validate returned the name {shown_value(key)}, not a string"
+                f"{name}.validate returned the name {shown_value(key)}, not a printable string"
             )
         if isinstance(value, bool) or not isinstance(value, (float, int)):
             raise ContractError(
