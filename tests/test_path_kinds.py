@@ -1,6 +1,6 @@
 """What stands where a file belongs without being a regular file (a FIFO, a folder, a socket,
 a device, a link to nothing, a loop of links) is said in the same words by every place that
-refuses, skips or sets it aside (``aegan.readback.path_kind``), none of them guessing ("a
+refuses, skips or sets it aside (``aegan.path_kinds.path_kind``), none of them guessing ("a
 FIFO or a device?"), none opening it."""
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError, ConfigError, DataNotFoundError
 from aegan.files import check_folder
 from aegan.logfile import RunLogHandler
-from aegan.readback import load_torch_file, path_kind, read_json
+from aegan.path_kinds import path_kind
+from aegan.readback import load_torch_file, read_json
 from aegan.run_events import read_events
 from aegan.script_args import file_argument
 

@@ -53,7 +53,7 @@ from aegan.engine.reporting import check_step_scalars
 from aegan.engine.scalars import StepAccumulator
 from aegan.errors import USER_ERRORS, CheckpointError
 from aegan.hydra_job import back_to_launch_folder
-from aegan.readback import path_kind
+from aegan.path_kinds import path_kind
 from aegan.speed import (
     build_step,
     denormal_mode,

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from aegan.errors import ConfigError
+from aegan.path_kinds import path_kind
 
 NONFINITE_KEY = "_nonfinite"  # metrics.json: {key: "nan" | "inf" | "-inf"} for the nulls
 
@@ -188,8 +189,6 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
                 ) from None
             is_dir = False
         if not is_dir:
-            from aegan.readback import path_kind  # here: readback reads this module's names
-
             where = "it is" if folder == path else f"{folder} is"
             what = path_kind(folder) or "a file"  # a FIFO, a socket, a device: no file either
             raise ConfigError(f"{key}={value}{source} is not allowed: {where} {what}, not a folder")

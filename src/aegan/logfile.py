@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 
 from aegan.errors import CheckpointError, ConfigError
-from aegan.readback import path_kind
+from aegan.path_kinds import path_kind
 
 
 class RunLogHandler(logging.FileHandler):

@@ -4,13 +4,11 @@ by loaders that build plain values, each refusal one line naming the file."""
 
 from __future__ import annotations
 
-import errno
 import io
 import json
 import math
 import os
 import pickle
-import stat
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import torch
 import yaml
 
 from aegan.files import NONFINITE_KEY
+from aegan.path_kinds import not_regular, path_kind
 
 # Result files are kilobytes (failed.json with its traceback the largest) and flat: anything
 # far beyond is damage, refused before it costs memory, time or a RecursionError.
@@ -26,8 +25,6 @@ MAX_RESULT_BYTES = 8 * 2**20
 MAX_JSON_DEPTH = 32
 MAX_YAML_BYTES = 2**20  # a sweep's overrides.yaml and optimization_results.yaml: a few lines
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where installed
-_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
-          stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFLNK: "a link"}  # fmt: skip
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -144,26 +141,6 @@ def open_regular(path: Path) -> int:
             return fd
         os.close(fd)
     raise OSError(not_regular(kind))
-
-
-def path_kind(path: Path | int, *, follow_links: bool = True) -> str | None:
-    """What is at ``path`` (or a descriptor) where it is no regular file, in the words every
-    message uses (``_KINDS``, "a link to nothing", "a loop of links", "not readable (WHY)");
-    None for a regular file (through links where followed) or nothing. ``stat`` alone."""
-    try:  # a descriptor is stat'ed as it is: follow_symlinks=False refuses one
-        mode = os.stat(path, follow_symlinks=follow_links or isinstance(path, int)).st_mode
-    except OSError as err:
-        if err.errno == errno.ELOOP:
-            return "a loop of links"
-        if err.errno in (errno.ENOENT, errno.ENOTDIR):
-            return "a link to nothing" if os.path.islink(path) else None
-        return f"not readable ({err.strerror or err})"
-    return None if stat.S_ISREG(mode) else _KINDS.get(stat.S_IFMT(mode), "not a regular file")
-
-
-def not_regular(kind: str) -> str:
-    """``path_kind``'s words as a reason to refuse a path where a regular file belongs."""
-    return f"{kind}, not a regular file" if kind in _KINDS.values() else kind
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # how every torch.save file (a zip archive) starts

@@ -24,7 +24,8 @@ from tensorboard.summary.writer import record_writer
 
 from aegan.data.image_files import shown
 from aegan.errors import FolderNotFoundError
-from aegan.readback import not_regular, open_regular, path_kind
+from aegan.path_kinds import not_regular, path_kind
+from aegan.readback import open_regular
 
 log = logging.getLogger("aegan.run")
 

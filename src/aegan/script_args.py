@@ -13,7 +13,7 @@ from typing import NoReturn
 from aegan.cli import report_error
 from aegan.errors import ConfigError
 from aegan.files import check_folder, given_path
-from aegan.readback import path_kind
+from aegan.path_kinds import path_kind
 
 
 class ArgumentParser(argparse.ArgumentParser):

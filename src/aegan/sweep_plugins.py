@@ -17,7 +17,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from aegan.errors import ConfigError, typed
-from aegan.readback import not_regular, path_kind
+from aegan.path_kinds import not_regular, path_kind
 from aegan.sweep_reader import is_grid
 from aegan.tasks.checks import check_number
 

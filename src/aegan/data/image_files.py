@@ -20,7 +20,7 @@ from PIL import features
 
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
 from aegan.files import file_stamp
-from aegan.readback import path_kind
+from aegan.path_kinds import path_kind
 
 # The image formats read, by file suffix: those PIL decodes itself, less those it needs an
 # optional library for that this installation lacks.

@@ -30,7 +30,8 @@ from aegan.engine.checkpoint_contents import (
 from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError
 from aegan.files import atomic_save, file_stamp, fsync_dir
-from aegan.readback import DamagedArchive, load_torch_file, path_kind, shown_value
+from aegan.path_kinds import path_kind
+from aegan.readback import DamagedArchive, load_torch_file, shown_value
 
 log = logging.getLogger(__name__)
 

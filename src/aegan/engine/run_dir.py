@@ -18,7 +18,8 @@ from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from aegan.engine.run_record import earlier_run, saved_choice, trained_run_holding
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.logger import flatten_config
-from aegan.readback import path_kind, shown_value
+from aegan.path_kinds import path_kind
+from aegan.readback import shown_value
 
 log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
 

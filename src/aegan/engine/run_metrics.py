@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from aegan.files import keep_aside, write_json
 from aegan.overrides import override_key
-from aegan.readback import not_regular, path_kind, read_json
+from aegan.path_kinds import not_regular, path_kind
+from aegan.readback import read_json
 
 if TYPE_CHECKING:
     from aegan.engine.state import Progress

@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 
 from aegan.errors import CheckpointError
-from aegan.readback import not_regular, path_kind, read_plain_yaml
+from aegan.path_kinds import not_regular, path_kind
+from aegan.readback import read_plain_yaml
 
 MAX_RECORD_DEPTH = 32  # a composed config nests under 10
 log = logging.getLogger(__name__)

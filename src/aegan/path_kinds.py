@@ -1,0 +1,33 @@
+"""What stands at a path where a regular file belongs, in the words every message uses:
+"a folder", "a FIFO", "a socket", "a device", "a link to nothing", "a loop of links".
+``stat`` alone: a device is never opened, a FIFO never waited on."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+          stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFLNK: "a link"}  # fmt: skip
+
+
+def path_kind(path: Path | int, *, follow_links: bool = True) -> str | None:
+    """What is at ``path`` (or a descriptor) where it is no regular file, in the words every
+    message uses (``_KINDS``, "a link to nothing", "a loop of links", "not readable (WHY)");
+    None for a regular file (through links where followed) or nothing. ``stat`` alone."""
+    try:  # a descriptor is stat'ed as it is: follow_symlinks=False refuses one
+        mode = os.stat(path, follow_symlinks=follow_links or isinstance(path, int)).st_mode
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a loop of links"
+        if err.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "a link to nothing" if os.path.islink(path) else None
+        return f"not readable ({err.strerror or err})"
+    return None if stat.S_ISREG(mode) else _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def not_regular(kind: str) -> str:
+    """``path_kind``'s words as a reason to refuse a path where a regular file belongs."""
+    return f"{kind}, not a regular file" if kind in _KINDS.values() else kind
