@@ -153,8 +153,7 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
             if candidate.is_file() and not (given_a_file and which != "last"):
                 return candidate
         stopped_early = any((p / "last.pt").is_file() for p in (path, path / "checkpoints"))
-        # a FIFO or a device given as the file itself, a folder in a checkpoint's place, a
-        # link whose file is gone (moved, another disk not mounted): no "no checkpoint yet"
+        # a FIFO given as the file, a folder in a checkpoint's place, a link to a file gone
         candidates = (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt")
         odd = [(c, kind) for c in candidates
                if (kind := path_kind(c)) and not (c == path and kind == "a folder")]  # fmt: skip
