@@ -196,3 +196,24 @@ def test_a_failed_download_leaves_no_folder_or_part_of_its_archive(cli, tmp_path
         "RuntimeError: <urlopen",
     )
     assert sorted(tmp_path.iterdir()) == []
+
+
+def test_a_folder_missing_one_batch_is_not_downloaded_over(cli, tmp_path, monkeypatch):
+    """The archive's extraction wrote every batch again over the user's six."""
+    folder = tmp_path / "cifar" / BATCHES
+    write_batches(folder)
+    (folder / "data_batch_3").unlink()
+    kept = {path.name: path.read_bytes() for path in folder.iterdir()}
+
+    def overwrite(url, root, filename, md5):  # as the extraction would
+        for name in FILES:
+            (Path(root) / BATCHES / name).write_bytes(b"downloaded")
+
+    monkeypatch.setattr("torchvision.datasets.utils.download_and_extract_archive", overwrite)
+    run = tmp_path / "run"
+    result = cli("aegan.train", *RUN, f"data.root={folder.parent}", f"hydra.run.dir={run}")
+    assert_one_error_line(
+        result, f"cifar10 files in {folder} are incomplete (data_batch_3 is missing, 6 of 7 there)"
+    )
+    assert not run.exists()
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == kept

@@ -195,6 +195,13 @@ def _fetch(folder: Path, download: bool) -> None:
     from torchvision.datasets import CIFAR10, utils
 
     missing = next(name for name in FILES if not (folder / BATCHES / name).is_file())
+    held = [name for name in FILES if (folder / BATCHES / name).is_file()]
+    if held:  # the archive's extraction would write over them: they are the user's
+        raise DataFileError(
+            f"cifar10 files in {folder / BATCHES} are incomplete ({missing} is missing, "
+            f"{len(held)} of {len(FILES)} there); put it back, or move that folder away to "
+            "download it again"
+        )
     detail = f" ({BATCHES}/{missing} is missing)"
     advice = ", or allow the download with data.download=true"
     if download:
