@@ -60,3 +60,33 @@ def test_a_load_extra_state_that_raises_is_one_line_naming_the_task(user_configs
         "(RefusesItsStateOnLoad.load_extra_state raised RuntimeError: steps out of range)"
     )
     assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 20
+
+
+class KeepsASentinel(LinearAutoencoder):
+    """A best epoch kept as -1 until there is one: an integer, not a count."""
+
+    def extra_state(self) -> dict:
+        return {"steps": self.steps, "best_epoch": -1 if self.steps <= 20 else 0}
+
+    def load_extra_state(self, state: dict) -> None:
+        self.steps = int(state["steps"])
+
+
+class CountsPastAnyCheckpoint(LinearAutoencoder):
+    def extra_state(self) -> dict:
+        return {"steps": self.steps * 10**90}
+
+
+def test_an_integer_state_below_zero_resumes_and_one_past_64_bits_is_refused(
+    user_configs, tmp_path
+):
+    """Every integer was held to be a count (>= 0) on resume: a -1 the task starts with was
+    refused as "not a count"; and a count past 64 bits was saved, then refused on resume."""
+    run, target = tmp_path / "run", f"model._target_={HERE}.KeepsASentinel"
+    train(toy_config(user_configs, run, target, "evaluate.at_end=false"))
+    resume = toy_config(user_configs, run, target, "trainer.epochs=2", f"trainer.resume={run}")
+    assert train(resume)["train/steps"] == 40
+    big = f"model._target_={HERE}.CountsPastAnyCheckpoint"
+    with pytest.raises(ContractError, match=r"\['steps'\] = 2e\+91, an integer past what"):
+        train(toy_config(user_configs, tmp_path / "big", big))
+    assert not (tmp_path / "big" / "checkpoints" / "last.pt").exists()

@@ -120,4 +120,6 @@ def extra_state_problem(state: Any) -> str | None:
                 f"{where} of type {type(value).__name__}: a checkpoint carries plain values "
                 "(numbers, strings, tensors, in lists and dicts), loaded weights-only"
             )
+        elif type(value) is int and not -(2**62) <= value < 2**62:  # a resume reads it back
+            return f"{where} = {value:.3g}, an integer past what a checkpoint's counts hold (2**62)"
     return None

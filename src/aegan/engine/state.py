@@ -203,9 +203,12 @@ def check_task_state(saved: Any, template: dict[str, Any], *, path: Path | str) 
                     and value.dtype == like.dtype
                     and (not value.is_floating_point() or bool(value.isfinite().all())))  # fmt: skip
             wanted = f"a finite {like.dtype} tensor of shape {tuple(like.shape)}"
-        elif type(like) is int:
-            fits = type(value) is int and 0 <= value < MAX_COUNT
-            wanted = "a count (an integer >= 0)"
+        elif type(like) is int:  # a counter, or (where the task starts it below 0) any int
+            low = 0 if like >= 0 else -MAX_COUNT
+            fits = type(value) is int and low <= value < MAX_COUNT
+            wanted = (
+                "a count (an integer >= 0)" if low == 0 else f"an integer within ±{MAX_COUNT:.3g}"
+            )
         else:
             fits, wanted = type(value) is type(like), f"a {type(like).__name__}"
         if not fits:
