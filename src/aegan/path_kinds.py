@@ -1,6 +1,7 @@
-"""What stands at a path where a regular file belongs, in the words every message uses:
-"a folder", "a FIFO", "a socket", "a device", "a link to nothing", "a loop of links".
-``stat`` alone: a device is never opened, a FIFO never waited on."""
+"""A path in the words every message uses: what stands there where a regular file belongs
+("a folder", "a FIFO", "a socket", "a device", "a link to nothing", "a loop of links"; by
+``stat`` alone: a device is never opened, a FIFO never waited on), and its name as one
+printable line (``shown``)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,11 @@ def path_kind(path: Path | int, *, follow_links: bool = True) -> str | None:
 def not_regular(kind: str) -> str:
     """``path_kind``'s words as a reason to refuse a path where a regular file belongs."""
     return f"{kind}, not a regular file" if kind in _KINDS.values() else kind
+
+
+def shown(path: Path | str) -> str:
+    """``path`` as one line of text that any log, terminal or TSV file can hold: bytes that
+    are not UTF-8 (a file name from another system) as ``\\xff``, not lone surrogates, and
+    control characters (a newline or tab in a name) as ``\\n``, ``\\t``."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

@@ -22,9 +22,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.summary.writer import record_writer
 
-from aegan.data.image_files import shown
 from aegan.errors import FolderNotFoundError
-from aegan.path_kinds import not_regular, path_kind
+from aegan.path_kinds import not_regular, path_kind, shown
 from aegan.readback import open_regular
 
 log = logging.getLogger("aegan.run")

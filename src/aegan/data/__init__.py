@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from aegan.data.batches import DeviceBatches, binarized, denormalize, normalize, normalized_batches
 from aegan.data.cifar import cifar10_files, cifar10_folder, load_cifar10
 from aegan.data.idx import read_idx
-from aegan.data.image_files import Listing, shown
+from aegan.data.image_files import Listing
 from aegan.data.image_folder import list_image_folder, load_image_folder
 from aegan.data.read_once import read_once, taken
 from aegan.data.sources import (
@@ -26,6 +26,7 @@ from aegan.data.sources import (
 )
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
 from aegan.files import check_folder, file_stamp
+from aegan.path_kinds import shown
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "image_folder")
 # Image shape (C, H, W) of each named data set, known before reading it.

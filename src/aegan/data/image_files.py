@@ -20,7 +20,7 @@ from PIL import features
 
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
 from aegan.files import file_stamp
-from aegan.path_kinds import path_kind
+from aegan.path_kinds import path_kind, shown
 
 # The image formats read, by file suffix: those PIL decodes itself, less those it needs an
 # optional library for that this installation lacks.
@@ -34,14 +34,6 @@ _SUFFIX_NEEDS = {
 _SUPPORTED = set(features.get_supported())
 IMAGE_SUFFIXES = frozenset(s for s, need in _SUFFIX_NEEDS.items() if need in (None, *_SUPPORTED))
 DEEPEST = 100  # folders nested deeper are refused: the walk is recursive
-
-
-def shown(path: Path | str) -> str:
-    """``path`` as one line of text that any log, terminal or TSV file can hold: bytes that
-    are not UTF-8 (a file name from another system) as ``\\xff``, not lone surrogates, and
-    control characters (a newline or tab in a name) as ``\\n``, ``\\t``."""
-    text = os.fsencode(path).decode("utf-8", "backslashreplace")
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 @dataclass
