@@ -45,11 +45,11 @@ def _overrides_line(rows: list[dict]) -> str | None:
     """A note naming the jobs whose figures ``aegan.evaluate overrides=[...]`` made: those
     are of another model than the job trained (its metrics.json's ``eval/overrides``)."""
     jobs = [row["job"] for row in rows if figure_changing(row.get("eval/overrides"))]
-    if not jobs:
-        return None
-    return (
-        f"note: the figures of job {', '.join(map(cell, jobs))} are of the model with the "
-        "overrides of a later evaluation (eval/overrides in summary.csv), not as it trained"
+    return _naming(
+        jobs,
+        "the figures of job",
+        "are of the model with the overrides of a "
+        "later evaluation (eval/overrides in summary.csv), not as it trained",
     )
 
 
@@ -60,11 +60,11 @@ def _weights_line(rows: list[dict]) -> str | None:
             if isinstance(row.get("eval/step"), (int, float))
             and isinstance(row.get("train/steps"), (int, float))
             and row["eval/step"] != row["train/steps"]]  # fmt: skip
-    if not jobs:
-        return None
-    return (
-        f"note: the figures of job {', '.join(map(cell, jobs))} are of the weights of an "
-        "earlier step (eval/step in summary.csv) than training ended at (train/steps)"
+    return _naming(
+        jobs,
+        "the figures of job",
+        "are of the weights of an earlier step "
+        "(eval/step in summary.csv) than training ended at (train/steps)",
     )
 
 
@@ -72,12 +72,17 @@ def _not_run_line(rows: list[dict]) -> str | None:
     """A note naming the jobs that the last sweep of them did not run: the figures in their
     rows are of the run their folder held before."""
     jobs = [row["job"] for row in rows if row["status"] == "not run"]
-    if not jobs:
-        return None
-    return (
-        f"note: job {', '.join(map(cell, jobs))} did not run when last swept (why: the file "
-        "its error names); its figures are of the run its folder held before"
+    return _naming(
+        jobs,
+        "job",
+        "did not run when last swept (why: the file its error "
+        "names); its figures are of the run its folder held before",
     )
+
+
+def _naming(jobs: list[str], before: str, after: str) -> str | None:
+    """``note: BEFORE JOBS AFTER`` for the jobs ``jobs``; None where there are none."""
+    return f"note: {before} {', '.join(map(cell, jobs))} {after}" if jobs else None
 
 
 def _optuna_line(path: Path, rows: list[dict]) -> str | None:
