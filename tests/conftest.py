@@ -115,15 +115,42 @@ TINY_GAN = [
 ]
 
 
+def _threads(count: int):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(count)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def one_thread():
     """What trainer.cpu_threads=1 does in a run, for tests that step a task directly."""
-    import torch
+    yield from _threads(1)
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+
+@pytest.fixture(scope="module")
+def one_thread_module():
+    """One thread for a whole module of small ops: about as fast as two, and immune to the
+    other core's load (``pytestmark = pytest.mark.usefixtures("one_thread_module")``)."""
+    yield from _threads(1)
+
+
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture(scope="session")
+def fashion() -> dict[str, torch.Tensor]:
+    """All of Fashion-MNIST as uint8: images (N, 1, 28, 28), labels (N,)."""
+    from aegan.data.idx import read_idx
+
+    if not (FASHION_DIR / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"Fashion-MNIST not found in {FASHION_DIR}")
+    return {
+        "train_x": read_idx(FASHION_DIR / "train-images-idx3-ubyte.gz").unsqueeze(1),
+        "train_y": read_idx(FASHION_DIR / "train-labels-idx1-ubyte.gz"),
+        "test_x": read_idx(FASHION_DIR / "t10k-images-idx3-ubyte.gz").unsqueeze(1),
+        "test_y": read_idx(FASHION_DIR / "t10k-labels-idx1-ubyte.gz"),
+    }
 
 
 @pytest.fixture

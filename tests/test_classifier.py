@@ -13,7 +13,6 @@ import pytest
 import torch
 
 import aegan.metrics.classifier_cache as classifier_cache
-from aegan.data.idx import read_idx
 from aegan.metrics import (
     DomainClassifier,
     classifier_accuracy,
@@ -25,28 +24,7 @@ from aegan.metrics import (
 )
 from conftest import REPO, Touch
 
-DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def fashion() -> dict[str, torch.Tensor]:
-    """Full Fashion-MNIST as uint8: images (N, 1, 28, 28), labels (N,)."""
-    if not (DATA_DIR / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"Fashion-MNIST not found in {DATA_DIR}")
-    return {
-        "train_x": read_idx(DATA_DIR / "train-images-idx3-ubyte.gz").unsqueeze(1),
-        "train_y": read_idx(DATA_DIR / "train-labels-idx1-ubyte.gz"),
-        "test_x": read_idx(DATA_DIR / "t10k-images-idx3-ubyte.gz").unsqueeze(1),
-        "test_y": read_idx(DATA_DIR / "t10k-labels-idx1-ubyte.gz"),
-    }
+pytestmark = pytest.mark.usefixtures("one_thread_module")
 
 
 # --- domain classifier ----------------------------------------------------------------------

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
-from aegan.data.idx import read_idx
 from aegan.metrics import (
     bce,
     class_histogram_stats,
@@ -22,29 +20,7 @@ from aegan.metrics import (
     ssim,
 )
 
-DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These ops are small: one thread is about as fast as two and immune to CPU contention."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def fashion() -> dict[str, torch.Tensor]:
-    """Full Fashion-MNIST as uint8: images (N, 1, 28, 28), labels (N,)."""
-    if not (DATA_DIR / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"Fashion-MNIST not found in {DATA_DIR}")
-    return {
-        "train_x": read_idx(DATA_DIR / "train-images-idx3-ubyte.gz").unsqueeze(1),
-        "train_y": read_idx(DATA_DIR / "train-labels-idx1-ubyte.gz"),
-        "test_x": read_idx(DATA_DIR / "t10k-images-idx3-ubyte.gz").unsqueeze(1),
-        "test_y": read_idx(DATA_DIR / "t10k-labels-idx1-ubyte.gz"),
-    }
+pytestmark = pytest.mark.usefixtures("one_thread_module")
 
 
 def _noise_like(images: torch.Tensor, std: float, seed: int = 0) -> torch.Tensor:
