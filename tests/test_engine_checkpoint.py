@@ -15,12 +15,12 @@ from aegan.engine.branch import keep_later_checkpoints
 from aegan.engine.checkpoint import (
     CHECKPOINT_FORMAT,
     REQUIRED_KEYS,
-    last_good_checkpoint,
     load_checkpoint,
     resolve_checkpoint,
     run_dir_of,
     save_checkpoint,
 )
+from aegan.engine.failed_write import last_good_checkpoint
 from aegan.engine.state import Progress, checkpoint_state, load_weights, restore
 from aegan.errors import CheckpointError
 from conftest import assert_same

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import shutil
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 from tensorboard.compat.proto.summary_pb2 import Summary
-from tensorboard.summary.writer import record_writer
+from tensorboard.summary.writer import event_file_writer, record_writer
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summary
 from torchvision.utils import make_grid
@@ -37,6 +38,18 @@ except ImportError:  # a machine without it (e.g. the GPU check's): TensorBoard'
     pass
 else:
     record_writer.masked_crc32c = masked_crc32c
+
+
+def _quiet_writer_thread(args: threading.ExceptHookArgs) -> None:
+    """TensorBoard's writer thread keeps a failed write (a full disk, its folder removed)
+    for the training thread, which stops the run with one line naming it, and then raises
+    it again itself: its traceback on the console would bury that line."""
+    writer_thread = isinstance(args.thread, event_file_writer._AsyncWriterThread)
+    if not (writer_thread and isinstance(args.exc_value, OSError)):
+        _thread_hook(args)
+
+
+_thread_hook, threading.excepthook = threading.excepthook, _quiet_writer_thread
 
 
 def flatten_config(

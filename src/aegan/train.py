@@ -28,7 +28,6 @@ from aegan.data.fingerprint import check_same_data, data_fingerprint
 from aegan.data.read_once import forget_reads
 from aegan.engine import RunContext, fit
 from aegan.engine.branch import keep_later_checkpoints
-from aegan.engine.checkpoint import after_failed_write, disk_full
 from aegan.engine.device import resolve_device, seed_everything
 from aegan.engine.distributed import (
     Distributed,
@@ -37,6 +36,7 @@ from aegan.engine.distributed import (
     init_distributed,
     shutdown_distributed,
 )
+from aegan.engine.failed_write import after_failed_write, disk_full, failed_file
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, hold_run_folder
 from aegan.engine.interrupt import TrainingInterrupted, stop_before_training, stop_on_signals
 from aegan.engine.run_dir import (
@@ -115,7 +115,7 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
         except OSError as err:  # writing the run's record: one line that says what is kept
             if isinstance(err, USER_ERRORS) or not (disk_full(err) or err.filename):
                 raise
-            where = err.filename2 or err.filename or f"into {run_dir}"
+            where = failed_file(err, f"into {run_dir}")
             error = DiskFullError if disk_full(err) else CheckpointError
             raise error(
                 f"{err.strerror or err} while writing {where}; {after_failed_write(err, run_dir)}"

@@ -11,7 +11,6 @@ from them (the trust boundary).
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import pickle
@@ -27,6 +26,7 @@ from aegan.engine.checkpoint_contents import (
     progress_problem,
     window_problem,
 )
+from aegan.engine.failed_write import after_failed_write, failed_file
 from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError
 from aegan.files import atomic_save, file_stamp, fsync_dir
@@ -73,7 +73,7 @@ def save_checkpoint(state: dict, folder: Path, *, step: int, keep: int, is_best:
             _link_or_copy(path, folder / "best.pt")
     except OSError as err:
         raise CheckpointError(
-            f"could not write the checkpoint {err.filename2 or err.filename or path} "
+            f"could not write the checkpoint {failed_file(err, path)} "
             f"({err.strerror or err}); {after_failed_write(err, folder.parent)}"
         ) from err
     history = sorted(p for p in folder.glob("step-*.pt") if p.is_file())  # never a folder
@@ -95,36 +95,6 @@ def checkpoints_to_keep(folder: Path, keep: int) -> int:
             keep, folder, found, found,
         )  # fmt: skip
     return max(keep, found)
-
-
-def disk_full(err: OSError) -> bool:
-    return err.errno in (errno.ENOSPC, errno.EDQUOT)
-
-
-def continue_in(run_dir: Path) -> str:
-    """The overrides that continue a stopped run in its own folder: ``trainer.resume`` alone
-    would go on in a new one, leaving the run's history in two."""
-    return f"trainer.resume={run_dir} hydra.run.dir={run_dir}"
-
-
-def after_failed_write(err: OSError, run_dir: Path) -> str:
-    """What a failed write into ``run_dir`` kept and how to go on, for its one line: "the last
-    good checkpoint is ... Make room (a full disk; else: make that path writable), then
-    continue in its folder with trainer.resume=RUN_DIR hydra.run.dir=RUN_DIR"."""
-    remedy = "Make room" if disk_full(err) else "Make that path writable (or move it away)"
-    return (
-        f"{last_good_checkpoint(run_dir / 'checkpoints')}. {remedy}, then continue in its "
-        f"folder with {continue_in(run_dir)}"
-    )
-
-
-def last_good_checkpoint(folder: Path) -> str:
-    """Where a stopped run can resume from, for error messages: "the last good checkpoint is
-    FOLDER/last.pt", or "no checkpoint was written yet"."""
-    last = folder / "last.pt"
-    return (
-        f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written yet"
-    )
 
 
 def _folder_hint(path: Path, which: str) -> str:

@@ -17,11 +17,12 @@ import torch
 
 from aegan.contract import Task
 from aegan.data import DeviceBatches, ImageData
-from aegan.engine.checkpoint import checkpoints_to_keep, continue_in, save_checkpoint
+from aegan.engine.checkpoint import checkpoints_to_keep, save_checkpoint
 from aegan.engine.checkpoint_contents import check_epoch_order
 from aegan.engine.context import RunContext
 from aegan.engine.device import eval_batch_size, evaluation_threads, seed_rank_stream
 from aegan.engine.distributed import broadcast_buffers
+from aegan.engine.failed_write import continue_in
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.engine.reporting import Clock, ScalarWindow, check_validation
 from aegan.engine.state import Progress, checkpoint_state, restore

@@ -12,8 +12,8 @@ import torch
 from tqdm.auto import tqdm
 
 from aegan.contract import Task
-from aegan.engine.checkpoint import last_good_checkpoint
 from aegan.engine.context import RunContext
+from aegan.engine.failed_write import last_good_checkpoint
 from aegan.engine.scalars import StepAccumulator
 from aegan.errors import ContractError, NonFiniteError
 from aegan.readback import shown_value
