@@ -87,6 +87,13 @@ class Task:
             network.train(mode and trained)
 
 
+def is_printable_name(name: object) -> bool:
+    """Whether ``name`` can name a member, a scalar or a figure: a non-empty string without
+    a line break or another control character, as the log lines and messages that show it
+    are one line each."""
+    return isinstance(name, str) and bool(name) and name.isprintable()
+
+
 def can(task: Task, capability: str) -> bool:
     """Whether ``task`` has ``capability`` (one of ``CAPABILITIES``)."""
     return callable(getattr(task, capability, None))

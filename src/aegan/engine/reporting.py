@@ -11,7 +11,7 @@ from time import perf_counter
 import torch
 from tqdm.auto import tqdm
 
-from aegan.contract import Task
+from aegan.contract import Task, is_printable_name
 from aegan.engine.context import RunContext
 from aegan.engine.failed_write import last_good_checkpoint
 from aegan.engine.scalars import StepAccumulator
@@ -149,7 +149,7 @@ def check_step_scalars(task: Task, stats: dict) -> None:
 
 def _step_scalar_problem(key: object, value: object, devices_differ: bool) -> str | None:
     """What is wrong with one of ``train_step``'s scalars, or None."""
-    if not isinstance(key, str) or not (key and key.isprintable()):
+    if not is_printable_name(key):
         return f"the name {shown_value(key)}, not a printable string"
     if not isinstance(value, torch.Tensor):
         return f"{key} as a {type(value).__name__}"
@@ -175,7 +175,7 @@ def check_validation(task: Task, metrics: object) -> None:
             f"floats by name, its objective {task.objective} among them"
         )
     for key, value in metrics.items():
-        if not isinstance(key, str) or not (key and key.isprintable()):
+        if not is_printable_name(key):
             raise ContractError(
                 f"{name}.validate returned the name {shown_value(key)}, not a printable string"
             )

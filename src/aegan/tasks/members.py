@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from aegan.contract import Task, extra_state_problem
+from aegan.contract import Task, extra_state_problem, is_printable_name
 from aegan.errors import ConfigError
 
 TASK_MEMBERS = (  # what every task's constructor sets: (member, its type, what it holds)
@@ -36,7 +36,7 @@ def check_task_members(
     refused = f"model._target_={target} is not a task (aegan.contract.Task):"
     for member, kind, meaning in TASK_MEMBERS:
         value = getattr(task, member, None)
-        if not isinstance(value, kind) or (kind is str and not (value and value.isprintable())):
+        if not isinstance(value, kind) or (kind is str and not is_printable_name(value)):
             raise ConfigError(f"{refused} its {member} is {value!r}, not {meaning}")
     if option is not None and task.name != option:
         raise ConfigError(
