@@ -98,6 +98,12 @@ class NamesANetworkByNumber(LinearAutoencoder):
         self.networks[3] = self.networks.pop("net")
 
 
+class NamesANetworkOverTwoLines(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.networks["net\nwork"] = self.networks.pop("net")
+
+
 class StepsAParameterNoNetworkHolds(LinearAutoencoder):
     def __init__(self, **settings) -> None:
         super().__init__(**settings)
@@ -155,7 +161,10 @@ class KeepsAListAsItsState(LinearAutoencoder):
      (KeepsNoNetworks, f"model._target_={HERE}.KeepsNoNetworks is not a task "
       "(aegan.contract.Task): its networks are empty: checkpoints would save nothing"),
      (NamesANetworkByNumber, f"model._target_={HERE}.NamesANetworkByNumber is not a task "
-      "(aegan.contract.Task): its networks has the name 3, not a string"),
+      "(aegan.contract.Task): its networks has the name 3, not a printable string"),
+     (NamesANetworkOverTwoLines, f"model._target_={HERE}.NamesANetworkOverTwoLines is not a "
+      "task (aegan.contract.Task): its networks has the name 'net\\nwork', not a printable "
+      "string"),
      (StepsAParameterNoNetworkHolds, f"model._target_={HERE}.StepsAParameterNoNetworkHolds is "
       "not a task (aegan.contract.Task): its optimizers['adam'] steps a parameter that none "
       "of its networks holds"),

@@ -54,8 +54,10 @@ def check_task_members(
                ("optimizers", torch.optim.Optimizer, "torch.optim.Optimizer"))  # fmt: skip
     for member, kind, kind_name in entries:  # checkpoints save their state_dicts
         for name, value in getattr(task, member).items():
-            if not isinstance(name, str) or not name:
-                raise ConfigError(f"{refused} its {member} has the name {name!r:.40}, not a string")
+            if not is_printable_name(name):
+                raise ConfigError(
+                    f"{refused} its {member} has the name {name!r:.40}, not a printable string"
+                )
             if not isinstance(value, kind):
                 raise ConfigError(
                     f"{refused} its {member}[{name!r}] is a {type(value).__name__}, not a "
