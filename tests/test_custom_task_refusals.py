@@ -104,6 +104,24 @@ class NamesANetworkOverTwoLines(LinearAutoencoder):
         self.networks["net\nwork"] = self.networks.pop("net")
 
 
+class KeepsANetworkUnderTwoNames(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.networks["copy"] = self.net
+
+
+class KeepsAPartOfANetworkAsAnother(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.networks["encoder"] = self.net[1]
+
+
+class KeepsAnOptimizerUnderTwoNames(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.optimizers["again"] = self.optimizers["adam"]
+
+
 class StepsAParameterNoNetworkHolds(LinearAutoencoder):
     def __init__(self, **settings) -> None:
         super().__init__(**settings)
@@ -165,6 +183,15 @@ class KeepsAListAsItsState(LinearAutoencoder):
      (NamesANetworkOverTwoLines, f"model._target_={HERE}.NamesANetworkOverTwoLines is not a "
       "task (aegan.contract.Task): its networks has the name 'net\\nwork', not a printable "
       "string"),
+     (KeepsANetworkUnderTwoNames, f"model._target_={HERE}.KeepsANetworkUnderTwoNames is not a "
+      "task (aegan.contract.Task): its networks['net'] and networks['copy'] are the same "
+      "object: checkpoints would save its weights twice"),
+     (KeepsAPartOfANetworkAsAnother, f"model._target_={HERE}.KeepsAPartOfANetworkAsAnother is "
+      "not a task (aegan.contract.Task): its networks['encoder'] is a part of networks['net'] "
+      "(its 1): checkpoints would save its weights twice"),
+     (KeepsAnOptimizerUnderTwoNames, f"model._target_={HERE}.KeepsAnOptimizerUnderTwoNames is "
+      "not a task (aegan.contract.Task): its optimizers['adam'] and optimizers['again'] are "
+      "the same object: checkpoints would save its state twice"),
      (StepsAParameterNoNetworkHolds, f"model._target_={HERE}.StepsAParameterNoNetworkHolds is "
       "not a task (aegan.contract.Task): its optimizers['adam'] steps a parameter that none "
       "of its networks holds"),

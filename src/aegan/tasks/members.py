@@ -63,6 +63,7 @@ def check_task_members(
                     f"{refused} its {member}[{name!r}] is a {type(value).__name__}, not a "
                     f"{kind_name}"
                 )
+    _check_each_held_once(task, refused)
     _check_optimized_are_saved(task, refused)
     problem = extra_state_problem(_extra_state(task, on_meta))
     if problem:
@@ -84,6 +85,33 @@ def _extra_state(task: Any, on_meta: bool) -> Any:
         return task.extra_state()
     except (NotImplementedError, RuntimeError):  # "Cannot copy out of meta tensor"
         return {}
+
+
+def _check_each_held_once(task: Any, refused: str) -> None:
+    """No network is another, or a part of another, and no optimizer is another: a
+    checkpoint would save it twice, and an optimizer built per network would step the same
+    weights twice a step. Weights tied between two networks are theirs to share."""
+    why = {"networks": "checkpoints would save its weights twice, and an optimizer per "
+                       "network would step them twice",
+           "optimizers": "checkpoints would save its state twice"}  # fmt: skip
+    for member, reason in why.items():
+        first_name: dict[int, str] = {}
+        for name, value in getattr(task, member).items():
+            first = first_name.setdefault(id(value), name)
+            if first != name:
+                raise ConfigError(
+                    f"{refused} its {member}[{first!r}] and {member}[{name!r}] are the same "
+                    f"object: {reason}; keep it under one name"
+                )
+    network_names = {id(network): name for name, network in task.networks.items()}
+    for name, network in task.networks.items():
+        for path, module in network.named_modules():
+            part = network_names.get(id(module))
+            if path and part is not None:
+                raise ConfigError(
+                    f"{refused} its networks[{part!r}] is a part of networks[{name!r}] (its "
+                    f"{path}): {why['networks']}; keep each module in one network"
+                )
 
 
 def _check_optimized_are_saved(task: Any, refused: str) -> None:
