@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ def read_idx(path: str | Path, *, expected_ndim: int | None = None) -> torch.Ten
                     "(a damaged file, or a data set too large to hold)"
                 )
             payload = f.read(expected_bytes + 1)
-    except (OSError, EOFError) as err:  # gzip raises these on corrupt streams
+    except (OSError, EOFError, zlib.error) as err:  # gzip's on damaged streams, zlib's within
         raise DataFileError(f"{path}: cannot read IDX file ({err})") from err
     if len(payload) != expected_bytes:
         held = len(payload) if len(payload) < expected_bytes else f"more than {expected_bytes}"
