@@ -118,20 +118,23 @@ def test_transparent_pixels_show_white(tmp_path, mode, channels):
     assert left.max() < 30 and right.min() > 225, data.train_images[0, 0]
 
 
-def test_images_of_every_mode_and_size_are_read_as_data_channels(tmp_path, caplog):
-    """Grey, palette, CMYK, 16-bit and colour images of several sizes in one folder: one
-    shape, and the modes said in one line."""
+@pytest.mark.parametrize("channels", [1, 3])
+def test_images_of_every_mode_and_size_are_read_as_data_channels(tmp_path, caplog, channels):
+    """Grey, palette, CMYK, CIELAB, 16-bit and colour images of several sizes in one folder:
+    one shape, and the modes said in one line. A CIELAB TIFF read as grey was "unreadable
+    image (conversion from LAB to RGB not supported)": PIL turns LAB into RGB only."""
     Image.new("L", (8, 8), 200).save(tmp_path / "grey.png")
     Image.new("RGB", (30, 10), (255, 0, 0)).save(tmp_path / "wide.jpg")
     Image.new("CMYK", (9, 9), (0, 255, 255, 0)).save(tmp_path / "cmyk.jpg")
     Image.new("P", (12, 12), 3).save(tmp_path / "palette.gif")
     Image.fromarray(np.full((8, 8), 40000, np.uint16)).save(tmp_path / "deep.tif")
+    Image.new("LAB", (8, 8), (255, 128, 128)).save(tmp_path / "cielab.tif")
     for i in range(3):
         Image.new("1", (5, 7), 1).save(tmp_path / f"bits{i}.bmp")
     with caplog.at_level(logging.INFO, logger="aegan.data"):
-        data = load(tmp_path, channels=3)
-    assert data.train_images.shape[1:] == (3, 8, 8)
-    assert any("read as data.channels=3" in r.getMessage() for r in caplog.records)
+        data = load(tmp_path, channels=channels)
+    assert data.train_images.shape[1:] == (channels, 8, 8)
+    assert any(f"read as data.channels={channels}" in r.getMessage() for r in caplog.records)
 
 
 def test_a_photo_is_read_turned_as_its_exif_orientation_says(tmp_path):

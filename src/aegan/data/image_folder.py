@@ -92,7 +92,7 @@ def _decoded(path: Path, channels: int, image_size: int, modes: Counter) -> torc
                 )
             image, mode = _opaque(_eight_bit(ImageOps.exif_transpose(image), path))  # as shown
             modes[mode] += 1
-            image = image.convert("L" if channels == 1 else "RGB")
+            image = _converted(image, "L" if channels == 1 else "RGB")
             side = min(image.size)  # centre crop to a square, then resize
             left, top = (image.width - side) // 2, (image.height - side) // 2
             image = image.crop((left, top, left + side, top + side))
@@ -104,6 +104,15 @@ def _decoded(path: Path, channels: int, image_size: int, modes: Counter) -> torc
         reason = " ".join(str(err).split()) or type(err).__name__
         raise DataFileError(f"{shown(path)}: unreadable image ({reason})") from err
     return torch.from_numpy(array.copy()).permute(2, 0, 1)  # (C, H, W)
+
+
+def _converted(image: Image.Image, mode: str) -> Image.Image:
+    """``image`` in ``mode`` (L or RGB): through RGB where PIL converts the image's mode to
+    RGB only (LAB to L is "not supported", and the image is sound)."""
+    try:
+        return image.convert(mode)
+    except ValueError:  # no direct conversion; a damaged file fails as it loads, before
+        return image.convert("RGB").convert(mode)
 
 
 def _opaque(image: Image.Image) -> tuple[Image.Image, str]:
