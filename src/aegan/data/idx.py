@@ -21,7 +21,7 @@ def read_idx(path: str | Path, *, expected_ndim: int | None = None) -> torch.Ten
     """Read an IDX file (``.gz`` or raw) into a tensor, checking magic number and size.
 
     Raises ``DataFileError`` naming the file when the header is wrong, names more bytes than
-    this machine's memory, or the payload is shorter or longer than the header says. The
+    this machine's memory holds twice (read, then copied into the tensor), or the payload is shorter or longer than the header says. The
     payload is read to the header's size and one byte more, never further: a small ``.gz``
     can unpack to far more than memory.
     """
@@ -47,11 +47,12 @@ def read_idx(path: str | Path, *, expected_ndim: int | None = None) -> torch.Ten
             dtype = np.dtype(_IDX_DTYPES[type_code])
             expected_bytes = math.prod(shape) * dtype.itemsize  # Python ints: no int64 overflow
             memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-            if expected_bytes > memory:
+            if 2 * expected_bytes > memory:  # the bytes read, and the tensor made of them
                 raise DataFileError(
-                    f"{path}: IDX header says shape {shape} ({expected_bytes / 2**30:.1f} GiB), "
-                    f"more than this machine's {memory / 2**30:.1f} GiB of memory "
-                    "(a damaged file, or a data set too large to hold)"
+                    f"{path}: IDX header says shape {shape} ({expected_bytes / 2**30:.1f} GiB, "
+                    f"held twice as it is read), more than this machine's "
+                    f"{memory / 2**30:.1f} GiB of memory (a damaged file, or a data set too "
+                    "large to hold)"
                 )
             payload = f.read(expected_bytes + 1)
     except (OSError, EOFError, zlib.error) as err:  # gzip's on damaged streams, zlib's within
