@@ -7,9 +7,10 @@ import random
 
 import pytest
 from custom_task import LinearAutoencoder, toy_config, write_user_configs
+from torch import nn
 
 from aegan.engine import load_checkpoint
-from aegan.errors import CheckpointError, ContractError
+from aegan.errors import CheckpointError, ConfigError, ContractError
 from aegan.train import train
 
 HERE = __name__  # the module that holds the tasks the configs name
@@ -90,3 +91,23 @@ def test_an_integer_state_below_zero_resumes_and_one_past_64_bits_is_refused(
     with pytest.raises(ContractError, match=r"\['steps'\] = 2e\+91, an integer past what"):
         train(toy_config(user_configs, tmp_path / "big", big))
     assert not (tmp_path / "big" / "checkpoints" / "last.pt").exists()
+
+
+class LeavesANetworkOffItsDevice(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.networks["scale"] = nn.Linear(1, 1, device="meta")  # no .to(device)
+
+
+def test_a_network_left_off_the_tasks_device_is_refused_before_a_step(user_configs, tmp_path):
+    """A network not moved to the task's device trained on: its weights were saved in every
+    checkpoint with no values (on a GPU: the first step failed on torch's device mismatch)."""
+    run, target = tmp_path / "run", f"model._target_={HERE}.LeavesANetworkOffItsDevice"
+    with pytest.raises(ConfigError) as refused:
+        train(toy_config(user_configs, run, target))
+    assert str(refused.value).startswith(
+        f"model._target_={target.removeprefix('model._target_=')} is not a task "
+        "(aegan.contract.Task): its networks['scale'] holds weight on the meta device, not on "
+        "cpu, the device it is built for"
+    )
+    assert not (run / "checkpoints" / "last.pt").exists()

@@ -145,8 +145,7 @@ def build_task(model_cfg: DictConfig, image_shape: Sequence[int], device: torch.
                 "which allocates nothing: its constructor may not read tensor values)"
             ) from None
         raise
-    on_meta = device.type == "meta"
-    check_task_members(task, model_cfg._target_, model_cfg.get("name"), on_meta=on_meta)
+    check_task_members(task, model_cfg._target_, model_cfg.get("name"), device=device)
     return task
 
 

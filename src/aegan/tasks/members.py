@@ -28,11 +28,13 @@ VALIDATION_PREFIX = "val/"  # metrics.json keeps training's figures by it (run_m
 
 
 def check_task_members(
-    task: Any, target: str, option: str | None = None, *, on_meta: bool = False
+    task: Any, target: str, option: str | None = None, *, device: torch.device | None = None
 ) -> None:
     """Raise ``ConfigError`` for the first member of the task contract that ``task`` lacks
     or holds wrong; ``option``: the model section's ``name``, which the task must keep;
-    ``on_meta``: built on the meta device, whose tensors hold no values to save."""
+    ``device``: the one it was built for, which its networks must be on (``meta``: tensors
+    that hold no values to save, checked again once built on the run's device)."""
+    on_meta = device is not None and device.type == "meta"
     refused = f"model._target_={target} is not a task (aegan.contract.Task):"
     for member, kind, meaning in TASK_MEMBERS:
         value = getattr(task, member, None)
@@ -64,6 +66,8 @@ def check_task_members(
                     f"{kind_name}"
                 )
     _check_each_held_once(task, refused)
+    if device is not None and not on_meta:
+        _check_on_device(task, refused, device)
     _check_optimized_are_saved(task, refused)
     problem = extra_state_problem(_extra_state(task, on_meta))
     if problem:
@@ -111,6 +115,21 @@ def _check_each_held_once(task: Any, refused: str) -> None:
                 raise ConfigError(
                     f"{refused} its networks[{part!r}] is a part of networks[{name!r}] (its "
                     f"{path}): {why['networks']}; keep each module in one network"
+                )
+
+
+def _check_on_device(task: Any, refused: str, device: torch.device) -> None:
+    """Every network's weights and buffers are on ``device``: one left elsewhere (built
+    without ``.to(device)``) failed the first step with torch's device mismatch, after the
+    run's folder was made, or was saved with no values (the meta device)."""
+    for name, network in task.networks.items():
+        for key, tensor in (*network.named_parameters(), *network.named_buffers()):
+            held = tensor.device
+            if held.type != device.type or device.index not in (None, held.index):
+                raise ConfigError(
+                    f"{refused} its networks[{name!r}] holds {key} on the {held} device, not "
+                    f"on {device}, the device it is built for; move the network there "
+                    "(.to(device))"
                 )
 
 
