@@ -40,6 +40,10 @@ def folder_with(tmp_path: Path, **changed: np.ndarray) -> Path:
 
 CONTENTS = [
     ({"test_images": np.zeros((16, 32, 32), np.uint8)}, "differ in size"),
+    ({"train_images": np.zeros((64, 20, 20), np.uint8),
+      "test_images": np.zeros((16, 20, 20), np.uint8)},
+     "its images are 20x20 pixels, and Fashion-MNIST's are 28x28 (data=fashion_mnist's "
+     "settings are checked for that size before its files are read)"),
     ({"train_labels": np.full(64, 175, np.uint8)}, "labels run from 175 to 175"),
     ({"train_labels": np.full(64, -3, np.int8)}, "labels run from -3 to -3"),
     ({"test_images": np.full((16, 28, 28), 0.5, ">f4")}, "are torch.float32, not bytes"),

@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 from aegan.data.batches import DeviceBatches, binarized, denormalize, normalize, normalized_batches
 from aegan.data.cifar import cifar10_files, cifar10_folder, load_cifar10
 from aegan.data.idx import read_idx
+from aegan.data.idx_checks import IMAGE_SIZE as IDX_SIZE
 from aegan.data.image_files import Listing
 from aegan.data.image_folder import list_image_folder, load_image_folder
 from aegan.data.read_once import read_once, taken
@@ -30,7 +31,7 @@ from aegan.path_kinds import shown
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "image_folder")
 # Image shape (C, H, W) of each named data set, known before reading it.
-KNOWN_SHAPES = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+KNOWN_SHAPES = {"fashion_mnist": (1, *IDX_SIZE), "mnist": (1, *IDX_SIZE), "cifar10": (3, 32, 32)}
 # Training images of each named data set (before the validation split), known before reading.
 KNOWN_TRAIN_SIZES = {"fashion_mnist": 60000, "mnist": 60000, "cifar10": 50000}
 KNOWN_TEST_SIZES = {"fashion_mnist": 10000, "mnist": 10000, "cifar10": 10000}

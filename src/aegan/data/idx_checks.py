@@ -18,6 +18,7 @@ FIRST_LABELS = {
                       "test_labels": (9, 2, 1, 1, 6, 1, 4, 6, 5, 7)},
 }  # fmt: skip
 TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+IMAGE_SIZE = (28, 28)  # (H, W) of both sets' images: the settings are checked for it unread
 
 
 def check_idx_set(name: str, folder: Path, labels: dict, root: str | None) -> None:
@@ -36,9 +37,12 @@ def check_idx_set(name: str, folder: Path, labels: dict, root: str | None) -> No
         )
 
 
-def check_idx_contents(folder: Path, arrays: dict[str, torch.Tensor], num_classes: int) -> None:
+def check_idx_contents(
+    name: str, folder: Path, arrays: dict[str, torch.Tensor], num_classes: int
+) -> None:
     """What the IDX headers do not say: per split, (N, H, W) bytes and N labels, N >= 1; the
-    same H, W in both splits; labels that name one of the classes."""
+    same H, W in both splits, the named set's ``IMAGE_SIZE``; labels that name one of the
+    classes."""
     sizes = set()
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
@@ -62,3 +66,10 @@ def check_idx_contents(folder: Path, arrays: dict[str, torch.Tensor], num_classe
         sizes.add(tuple(images.shape[1:]))
     if len(sizes) > 1:
         raise DataFileError(f"{folder}: the splits' images differ in size ({sorted(sizes)})")
+    if sizes != {IMAGE_SIZE}:  # else the run trains at a size its settings were not checked for
+        height, width = sizes.pop()
+        raise DataFileError(
+            f"{folder}: its images are {height}x{width} pixels, and {TITLES[name]}'s are "
+            f"{IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} (data={name}'s settings are checked for that size "
+            f"before its files are read); point data.root at the {TITLES[name]} IDX files"
+        )

@@ -241,7 +241,7 @@ def load_idx_dataset(
     check_idx_set(name, folder, labels, root)  # before the images: 60 kB, not 50 MB
     arrays = {key: read_idx(_idx_path(folder, stem)) for key, stem in IDX_FILES.items()
               if key not in labels} | labels  # fmt: skip
-    check_idx_contents(folder, arrays, len(classes))
+    check_idx_contents(name, folder, arrays, len(classes))
     train_x, train_y, val_x, val_y = split_train_val(
         arrays["train_images"].unsqueeze(1),  # (N, 1, 28, 28)
         arrays["train_labels"].long(),
