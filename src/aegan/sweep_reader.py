@@ -20,6 +20,7 @@ from aegan.engine.run_metrics import (
 from aegan.errors import FolderNotFoundError
 from aegan.files import below, given_path, natural_key, write_json
 from aegan.overrides import override_key
+from aegan.path_kinds import path_kind
 from aegan.readback import read_json, read_plain_yaml
 from aegan.sweep_not_run import METRICS_THEN, mark_not_run, result_hash
 from aegan.sweep_walk import job_folders
@@ -91,7 +92,8 @@ def _not_its_folder(root: Path, row: dict) -> dict | None:
 def _not_a_folder(root: Path, job: str) -> str | None:
     """What is at ``root/job`` where a job's folder goes, if it is none of the sweep's own:
     a link, or a folder behind one (another run's, whose figures would read as this job's),
-    or a file; None if nothing or a folder is there."""
+    or a file, a FIFO, a socket... (``path_kind``), or one in place of a folder above it;
+    None if nothing or a folder is there."""
     path = root
     for part in Path(job).parts:
         path = path / part
@@ -100,8 +102,11 @@ def _not_a_folder(root: Path, job: str) -> str | None:
             if path == root / job:
                 return f"a link to {target}"
             return f"behind the link {path.relative_to(root)} -> {target}"
-    if os.path.lexists(path) and not path.is_dir():
-        return "a file"
+        if os.path.lexists(path) and not path.is_dir():
+            kind = path_kind(path, follow_links=False) or "a file"
+            return (
+                kind if path == root / job else f"below {path.relative_to(root)}, which is {kind}"
+            )
     return None
 
 
