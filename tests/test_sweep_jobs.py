@@ -41,7 +41,15 @@ NO_JOB = "; no job was started"
       "error: model.latent_dim=range(8,4) is not allowed: it sweeps no value"),
      # each listed or expanded by Hydra first: 21 GB and a kill, range()'s and its own words
      (["seed=range(0,1000000000)"], "error: a sweep of 1,000,000,000 jobs is not allowed: a "
-      "grid has at most 10,000 (1000000000 values); sweep fewer values"),
+      "grid has at most 10,000 (1,000,000,000 values); sweep fewer values"),
+     # a count of 301 digits filled lines; an end not finite was "This is aegan's fault"
+     (["seed=range(-1e300,0)"], "error: a sweep of about 1.0e+300 jobs is not allowed: a grid "
+      "has at most 10,000 (about 1.0e+300 values)"),
+     (["seed=range(0,inf)"], "error: seed=range(0,inf) is not allowed: its stop must be a "
+      "finite number"),
+     (["seed=range(nan,1)"], "error: seed=range(nan,1) is not allowed: its start must be a "
+      "finite number"),
+     (["seed=range(0,4,inf)"], "its step must be a finite number"),
      (["seed=range(0,200)", "model.latent_dim=range(1,101)"], "a sweep of 20,000 jobs is not "
       "allowed: a grid has at most 10,000 (200 x 100 values)"),
      (["seed=range(0,1,0)"], "error: seed=range(0,1,0) is not allowed: a range's step must not be 0"),

@@ -38,7 +38,7 @@ from aegan.record import check_resumed_networks, leave_added_settings, run_choic
 from aegan.sweep_compose import composing_jobs
 from aegan.sweep_folders import check_job_subdir, check_names_in_one_folder, sweep_overrides
 from aegan.sweep_reader import is_grid
-from aegan.sweep_values import check_swept_once, search_values, sweep_size
+from aegan.sweep_values import check_swept_once, search_values, shown_count, sweep_size
 
 log = logging.getLogger("aegan.sweep")
 SAY_CHECKING = 20  # jobs: more than this, and the pause before the first is said
@@ -164,8 +164,8 @@ def check_every_job(
     if is_grid(config.hydra.sweeper):
         if math.prod(sizes) > MAX_GRID_JOBS:  # Hydra lists them all first: 10**9 filled 21 GB
             raise ConfigError(
-                f"a sweep of {math.prod(sizes):,} jobs is not allowed: a grid has at most "
-                f"{MAX_GRID_JOBS:,} ({' x '.join(map(str, sizes))} values); sweep fewer values, "
+                f"a sweep of {shown_count(math.prod(sizes))} jobs is not allowed: a grid has at most "
+                f"{MAX_GRID_JOBS:,} ({' x '.join(map(shown_count, sizes))} values); sweep fewer values, "
                 "or search them (hparams_search=...)"
             )
         jobs = [list(job) for job in BasicSweeper.split_arguments(overrides, None)[0]]

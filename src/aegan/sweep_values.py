@@ -84,6 +84,10 @@ def sweep_size(override: Override) -> int:
     of 10**9 would fill the memory); a sweep that cannot work, or takes no value (a grid of
     it had no job, and the sweep exited 0), is one line."""
     sweep, line = override.value(), override.input_line
+    ends = {RangeSweep: ("start", "stop", "step"), IntervalSweep: ("start", "end")}
+    for name in ends.get(type(sweep), ()):
+        if not math.isfinite(getattr(sweep, name)):  # range(0,inf): Decimal's ceil raised
+            raise ConfigError(f"{line} is not allowed: its {name} must be a finite number")
     if isinstance(sweep, ChoiceSweep):
         nested = next((type(v).__name__ for v in sweep.list if isinstance(v, SWEEPS)), None)
         if nested:  # Hydra's own words: "Unexpected type annotation: Set[str]"
@@ -115,6 +119,12 @@ def sweep_size(override: Override) -> int:
                               f"({', '.join(options)})")  # fmt: skip
         return len(matched)
     return 1  # an interval: drawn from by a search
+
+
+def shown_count(count: int) -> str:
+    """A count of jobs or values for a message: ``1,000,000``, or ``about 1.0e+300`` where its
+    digits would fill lines (``range(-1e300,0)``)."""
+    return f"{count:,}" if count < 10**15 else f"about {count:.1e}"
 
 
 def _range_size(sweep: RangeSweep) -> int:
