@@ -218,16 +218,29 @@ def test_command_line_mistakes_are_one_line(cli, tmp_path, overrides, message):
     assert not (out / "checkpoints").exists()  # refused before any work
 
 
-@pytest.mark.parametrize("where", ["file", "inside a file"])
-def test_an_output_folder_that_cannot_be_made_is_one_line(cli, tmp_path, where):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("")
-    run_dir = blocker if where == "file" else blocker / "run"
-    code, err = output(cli("aegan.train", *TINY_AE, f"hydra.run.dir={run_dir}"))
-    assert code == 2 and "Traceback" not in err
-    assert err.startswith("error: the output folder cannot be created") or (
-        "paths.output_dir" in err and err.strip().count("\n") == 0
-    ), err
+@pytest.mark.parametrize("multirun", [False, True])
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [("a-file", "it is a file, not a folder"),
+     ("a-file/run", "{tmp}/a-file is a file, not a folder"),
+     ("fifo", "it is a FIFO, not a folder"),
+     ("gone", "it is a link to nothing, not a folder"),
+     # a sweep ran every job, each failing in its folder, and ended "cannot be counted"
+     ("a\nb", "it must be a folder path without control characters")],
+)  # fmt: skip
+def test_an_output_folder_that_cannot_be_made_is_one_line(cli, tmp_path, where, message, multirun):
+    """A file, FIFO or link to nothing at the run's or sweep's folder was "the output folder
+    cannot be created (File exists: ...)"; a line break in it was no error before the jobs."""
+    (tmp_path / "a-file").write_text("")
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "gone").symlink_to(tmp_path / "nothing")
+    folder = f"{tmp_path}/{where}"
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    flags = ["-m", "seed=0,1"] if multirun else []
+    code, err = output(cli("aegan.train", *flags, *TINY_AE, f"{key}='{folder}'"))
+    assert code == 2 and err.startswith(f"error: {key}="), err
+    assert message.format(tmp=tmp_path) in err and err.strip().count("\n") == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "fifo", "gone"]
 
 
 @pytest.mark.parametrize(

@@ -60,11 +60,16 @@ def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = Fa
             continue  # job's own check, or Hydra's line as it makes the folder
         if not str(value).strip():
             raise ConfigError(f"hydra.{key}={value!r} is not allowed: it must be a folder")
-        if str(value).startswith("~") and key != "sweep.subdir":  # checks expand it, Hydra not
+        if key == "sweep.subdir":  # a name inside the sweep's folder: its own checks
+            continue
+        if str(value).startswith("~"):  # checks expand it, Hydra not
             raise ConfigError(
                 f"hydra.{key}={value} is not allowed: Hydra does not expand ~ (the run would "
                 f"go to ./{value}); give the folder as {Path(str(value)).expanduser()}"
             )
+        # a line break, a file at or above it: every job failed in its folder, or Hydra's
+        # "cannot be created (File exists)"
+        check_folder(f"hydra.{key}", str(value))
 
 
 def check_output_subdir(hydra_cfg: DictConfig) -> None:
