@@ -19,6 +19,7 @@ from aegan.engine.run_record import earlier_run
 from aegan.errors import ConfigError
 from aegan.files import below
 from aegan.sweep_reader import is_grid, natural_key, read_overrides
+from aegan.sweep_walk import SWEEP_FILES, sweep_above
 
 # a ${key} a value reads (resolvers' own names, such as ${now:...}, are no key)
 PLAIN_REFERENCE = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
@@ -57,6 +58,9 @@ def check_sweep_folder(config: DictConfig) -> None:
             f"hydra.sweep.dir={folder} already holds a sweep ({held}): choose another "
             "folder, or continue that sweep with trainer.resume=auto"
         )
+    if (outer := sweep_above(folder)) is not None:
+        raise ConfigError(f"hydra.sweep.dir={folder} is inside the sweep {outer}, whose summary "
+                          "would read its jobs as that sweep's; choose a folder outside it")  # fmt: skip
     if not held:  # a sweep into a folder of runs read them as its jobs, / the whole disk
         check_own_folder(folder, "hydra.sweep.dir", _a_sweeps, "a sweep")
     if (folder / "multirun.yaml").exists():
@@ -100,11 +104,12 @@ def check_continued_jobs(config: DictConfig, planned: list[dict]) -> None:
 
 def _a_sweeps(entry: os.DirEntry) -> bool:
     """A job's folder (empty as Hydra makes it, ``.hydra`` in it, or in a folder in it where
-    ``hydra.sweep.subdir`` nests them): what a sweep that trained no job yet leaves."""
+    ``hydra.sweep.subdir`` nests them): what a sweep that trained no job yet leaves; not
+    another sweep's own folder (``SWEEP_FILES`` in it), whose jobs the summary would mix in."""
     folder = Path(entry.path)
     try:
         children = list(islice(folder.iterdir(), 1000))
-        return (
+        return not any(child.name in SWEEP_FILES for child in children) and (
             not children
             or (folder / ".hydra").is_dir()
             or any((child / ".hydra").is_dir() for child in children)

@@ -20,6 +20,16 @@ MAX_JOB_DEPTH = 6
 # entries looked at outside job folders: twice the largest grid (10,000 jobs, sweep_jobs);
 # / passed it in 14 s on a loaded 2-core machine, and took 44 s to walk whole
 MAX_ENTRIES = 20_000
+# what a sweep writes into its own folder: a grid's multirun.yaml and jobs.json, a search's
+# optimization_results.yaml at its end
+SWEEP_FILES = ("multirun.yaml", "jobs.json", "optimization_results.yaml")
+
+
+def sweep_above(folder: Path) -> Path | None:
+    """The folder above ``folder`` that holds a sweep (``SWEEP_FILES``), if any: a sweep
+    there is read as that sweep's jobs by its summary, and a sweep's folder as a job."""
+    return next((parent for parent in folder.expanduser().absolute().parents
+                 if any(os.path.lexists(parent / name) for name in SWEEP_FILES)), None)  # fmt: skip
 
 
 def job_folders(root: Path) -> list[Path]:
