@@ -113,7 +113,7 @@ def test_the_sweep_notebook_at_no_sweep_is_one_line(tmp_path, monkeypatch, kind)
         given.write_text("")
     monkeypatch.setenv("AEGAN_SWEEP_DIR", str(given))
     (error,) = errors_of("sweep", {}, monkeypatch)
-    what = "does not exist" if kind == "nothing" else "is not a folder"
+    what = "does not exist" if kind == "nothing" else "is a file, not a folder"
     assert error["traceback"] == [
         f"FolderNotFoundError: {given} {what}: a sweep's folder holds one folder per job"
     ]

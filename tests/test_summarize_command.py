@@ -6,6 +6,7 @@ summarised without writing into it. Damaged sweep folders: test_summarize_hostil
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from test_summarize_hostile import make_sweep
@@ -32,6 +33,23 @@ def test_every_command_line_mistake_is_one_line_and_exit_code_2(tmp_path, capsys
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("error: ") and err.count("\n") == 1, err
     assert file.read_text() == "kept" and not (sweep / "summary.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("make", "what"),
+    [(lambda p: p.write_text(""), "is a file, not a folder"),
+     (os.mkfifo, "is a FIFO, not a folder"),
+     (lambda p: p.symlink_to(p.parent / "nothing"), "is a link to nothing, not a folder"),
+     (lambda p: p.symlink_to(p), "is a loop of links, not a folder")],
+)  # fmt: skip
+def test_a_sweep_folder_that_is_no_folder_says_what_is_there(tmp_path, capsys, make, what):
+    """A FIFO or a device was "is not a folder", a link to nothing "does not exist"."""
+    given = tmp_path / "sweep"
+    make(given)
+    assert summarize_main([str(given)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {given} {what}: a sweep's folder holds one folder per job\n"
+    )
 
 
 def test_help_still_works(capsys):

@@ -78,6 +78,17 @@ def _not_started(root: Path, rows: list[dict]) -> list[dict]:
     return rows_out
 
 
+def _not_a_sweep_folder(root: Path) -> str | None:
+    """Why ``root`` is no folder to read (a FIFO, a link to nothing: ``path_kind``), or None."""
+    try:
+        if root.is_dir():
+            return None
+    except OSError as err:  # a name too long: pathlib's errno line would not name the setting
+        return f"cannot be looked up ({err.strerror})"
+    kind = path_kind(root) or ("a file" if os.path.lexists(root) else None)
+    return "does not exist" if kind is None else f"is {kind}, not a folder"
+
+
 def _not_its_folder(root: Path, row: dict) -> dict | None:
     """``row`` marked broken where something else is at its job's folder (``_not_a_folder``):
     damage, not a job to run nor one to read; None where it is a folder of the sweep's, or
@@ -184,11 +195,7 @@ def read_sweep(path: str | Path) -> list[dict]:
     one of those or like an override is ``metric:KEY``.
     """
     root = given_path("path", path, "a sweep's folder")
-    try:
-        what = None if root.is_dir() else "is not a folder" if root.exists() else "does not exist"
-    except OSError as err:  # a name too long: pathlib's errno line would not name the setting
-        what = f"cannot be looked up ({err.strerror})"
-    if what is not None:
+    if (what := _not_a_sweep_folder(root)) is not None:
         raise FolderNotFoundError(f"{root} {what}: a sweep's folder holds one folder per job")
     rows, links = [], []
     for run_dir in job_folders(root):
