@@ -203,8 +203,15 @@ def _check_archive(handle: io.BufferedReader) -> None:
 
 def _check_members(names: list[str]) -> None:
     """The members torch reads, as torch.save writes them: ``data.pkl`` and ``version`` in
-    the folder of the first member; else torch's refusal is a C++ assertion's text."""
+    the folder of the first member, and no member outside it; else torch's refusal is a C++
+    assertion's text."""
     folder = names[0].split("/")[0] if names else ""
+    outside = next((name for name in names if not name.startswith(f"{folder}/")), None)
+    if outside is not None:
+        raise DamagedArchive(
+            f"a zip archive, but not as torch.save writes one: {outside[:60]!r} lies outside "
+            f"its folder {folder[:40]}/"
+        )
     if f"{folder}/data.pkl" not in names or not {
         f"{folder}/version",
         f"{folder}/.data/version",
