@@ -1,7 +1,8 @@
 """A checkpoint's check against its run's record (``check_in_its_run``): a record that is no
-regular file (a FIFO, a folder, a link to a device) or is damaged leaves the checkpoint's
-own record to rebuild the run, said in one warning line naming it, and is never opened to
-wait on."""
+regular file (a FIFO, a folder, a link to a device) or is damaged (not YAML, or YAML that is
+no composed config: a list, an empty file, a model that is no mapping) leaves the
+checkpoint's own record to rebuild the run, said in one warning line naming it, and is never
+opened to wait on."""
 
 from __future__ import annotations
 
@@ -32,7 +33,26 @@ def _damaged(path):
     path.write_text("model: [\n")
 
 
-@pytest.mark.parametrize("make", [_fifo, _folder, _device, _damaged])
+def _not_a_mapping(path):
+    path.write_text("- model\n- name\n")
+
+
+def _empty(path):
+    path.write_text("")
+
+
+def _model_a_list(path):
+    path.write_text("model: [vae]\n")
+
+
+def _name_a_number(path):
+    path.write_text("model:\n  name: 5\n")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [_fifo, _folder, _device, _damaged, _not_a_mapping, _empty, _model_a_list, _name_a_number],
+)
 def test_a_record_that_cannot_be_read_is_one_warning(tmp_path, caplog, make):
     (tmp_path / ".hydra").mkdir()
     record = tmp_path / ".hydra" / "config.yaml"

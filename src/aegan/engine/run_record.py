@@ -89,8 +89,11 @@ def check_in_its_run(path: Path, state: dict) -> None:
     except (OSError, ValueError) as err:  # the checkpoint's own record rebuilds the run
         _warn_once(record, str(err))
         return
-    model = config.get("model") if isinstance(config, dict) else None
-    name = model.get("name") if isinstance(model, dict) else None
+    problem = _record_problem(config)
+    if problem is not None:  # damaged as surely as a file that is not YAML
+        _warn_once(record, f"{record}: not a run's record ({problem})")
+        return
+    name = config["model"].get("name")  # a model of one's own may leave it out
     saved = state["choices"].get("model")
     if isinstance(name, str) and saved != name:
         verdict = "not" if isinstance(saved, str) else "not known to be"
@@ -99,6 +102,27 @@ def check_in_its_run(path: Path, state: dict) -> None:
             f"model={name} ({record}); it is {verdict} this run's: move it away, or name the "
             "run it came from"
         )
+
+
+def _record_problem(config: object) -> str | None:
+    """What makes ``config`` (a record read as plain YAML) no composed config, or None: a
+    run composes a mapping with a ``model`` mapping, whose ``name`` is text where given."""
+    if not isinstance(config, dict):
+        return f"it is {_kind(config)}, not a mapping"
+    model = config.get("model")
+    if not isinstance(model, dict):
+        return "it has no model" if model is None else f"its model is {_kind(model)}"
+    name = model.get("name")
+    if name is not None and not isinstance(name, str):
+        return f"its model.name is {_kind(name)}, not text"
+    return None
+
+
+def _kind(value: object) -> str:
+    """What a YAML value is, in words: "a list", "a number", "text", "empty"."""
+    kinds = {type(None): "empty", bool: "true or false", int: "a number", float: "a number",
+             str: "text", list: "a list", dict: "a mapping"}  # fmt: skip
+    return kinds.get(type(value), "a date")  # YAML's only other plain value
 
 
 def _warn_once(record: Path, reason: str) -> None:
