@@ -265,6 +265,18 @@ def test_resolve_checkpoint_names_a_link_whose_file_is_gone(tmp_path):
     )
 
 
+@pytest.mark.parametrize("kind", ["file", "fifo"])
+def test_resolve_checkpoint_names_a_checkpoints_folder_that_is_none(tmp_path, kind):
+    """It read "its run has saved no checkpoint yet", of a run whose folder was replaced."""
+    (tmp_path / ".hydra").mkdir()
+    folder = tmp_path / "checkpoints"
+    folder.write_bytes(b"") if kind == "file" else os.mkfifo(folder)
+    with pytest.raises(CheckpointError) as caught:
+        resolve_checkpoint(tmp_path)
+    what = "a file" if kind == "file" else "a FIFO"
+    assert str(caught.value).endswith(f"; {folder} is {what}, where a run keeps a folder")
+
+
 def test_best_of_a_checkpoint_file_is_refused(tmp_path):
     """A file is the weights it holds: checkpoint=best with one took the file's weights."""
     (tmp_path / "checkpoints").mkdir()

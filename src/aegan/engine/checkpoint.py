@@ -98,11 +98,13 @@ def checkpoints_to_keep(folder: Path, keep: int) -> int:
 
 
 def _folder_hint(path: Path, which: str) -> str:
-    """What ``path`` is instead of a run with ``which``.pt: nothing, a sweep's folder (its
-    jobs are the runs) or another folder of runs (``logs/train/runs``), or a run that has
-    saved no checkpoint yet."""
+    """What ``path`` is instead of a run with ``which``.pt: nothing, a run whose checkpoints
+    folder is a file (or a FIFO...), a sweep's folder (its jobs are the runs) or another
+    folder of runs (``logs/train/runs``), or a run that has saved no checkpoint yet."""
     if not path.exists():
         return "; it does not exist"
+    if os.path.lexists(folder := path / "checkpoints") and not folder.is_dir():
+        return f"; {folder} is {path_kind(folder) or 'a file'}, where a run keeps a folder"
     jobs = sorted(p.parent.parent.name for p in path.glob(f"*/checkpoints/{which}.pt"))
     if jobs:
         shown = ", ".join(str(path / job) for job in jobs[:2])
@@ -119,12 +121,12 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
     try:
         path = Path(path).expanduser()
         given_a_file = path.is_file()  # a file is the weights it holds, not a run's best.pt
-        for candidate in (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt"):
+        candidates = (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt")
+        for candidate in candidates:
             if candidate.is_file() and not (given_a_file and which != "last"):
                 return candidate
         stopped_early = any((p / "last.pt").is_file() for p in (path, path / "checkpoints"))
         # a FIFO given as the file, a folder in a checkpoint's place, a link to a file gone
-        candidates = (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt")
         odd = [(c, kind) for c in candidates
                if (kind := path_kind(c)) and not (c == path and kind == "a folder")]  # fmt: skip
         links_to = {c: os.readlink(c) for c, _ in odd if c.is_symlink()}
@@ -233,11 +235,8 @@ def _read_checked(path: Path, map_location: str | torch.device) -> tuple[dict, l
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             continue
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            what = (
-                "missing"
-                if key not in state
-                else f"a {type(value).__name__}, not a {kind.__name__}"
-            )
+            other = f"a {type(value).__name__}, not a {kind.__name__}"
+            what = "missing" if key not in state else other
             raise CheckpointError(f"{path}: not a usable checkpoint: {key} is {what}")
     if min(state["step"], state["epoch"], state["batch"]) < 0:
         raise CheckpointError(f"{path}: not a usable checkpoint: a negative step, epoch or batch")
