@@ -13,6 +13,7 @@ import signal
 import pytest
 
 from aegan.engine.run_record import check_in_its_run
+from aegan.errors import CheckpointError
 
 STATE = {"choices": {"model": "autoencoder"}}
 
@@ -73,3 +74,22 @@ def test_a_folder_without_a_record_is_not_warned_of(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         check_in_its_run(tmp_path / "checkpoints" / "last.pt", STATE)
     assert not caplog.records
+
+
+@pytest.mark.parametrize("data", ["mnist", None])
+def test_a_checkpoint_of_other_data_is_not_taken_for_the_runs(tmp_path, data):
+    """Only the model was compared: another run's checkpoint of the same model trained on
+    other images was evaluated and loaded as this run's."""
+    (tmp_path / ".hydra").mkdir()
+    record = tmp_path / ".hydra" / "config.yaml"
+    record.write_text("model:\n  name: autoencoder\ndata:\n  name: fashion_mnist\n")
+    path = tmp_path / "checkpoints" / "last.pt"
+    with pytest.raises(CheckpointError) as caught:
+        check_in_its_run(path, {"choices": {"model": "autoencoder", "data": data}})
+    of = f"of data={data}" if data else "that names no data"
+    verdict = "not" if data else "not known to be"
+    assert str(caught.value) == (
+        f"{path}: a checkpoint {of}, in the folder of a run of data=fashion_mnist ({record}); "
+        f"it is {verdict} this run's: move it away, or name the run it came from"
+    )
+    check_in_its_run(path, {"choices": {"model": "autoencoder", "data": "fashion_mnist"}})

@@ -74,8 +74,8 @@ def saved_choice(state: dict, group: str) -> str:
 
 def check_in_its_run(path: Path, state: dict) -> None:
     """A checkpoint in a run's folder (its ``checkpoints/``, a branch's ``past-step-N/``
-    there, or beside them) is of the model that run's record (``.hydra/config.yaml``)
-    names: another model's file copied there would be evaluated, loaded or resumed as that
+    there, or beside them) is of the model and data that run's record (``.hydra/config.yaml``)
+    names: another run's file copied there would be evaluated, loaded or resumed as that
     run. The record is only compared with, never built from; a folder without one is not
     checked, and one that is no regular file or is damaged is named in a warning."""
     record = run_folder_of(path) / ".hydra" / "config.yaml"
@@ -93,28 +93,31 @@ def check_in_its_run(path: Path, state: dict) -> None:
     if problem is not None:  # damaged as surely as a file that is not YAML
         _warn_once(record, f"{record}: not a run's record ({problem})")
         return
-    name = config["model"].get("name")  # a model of one's own may leave it out
-    saved = state["choices"].get("model")
-    if isinstance(name, str) and saved != name:
-        verdict = "not" if isinstance(saved, str) else "not known to be"
-        raise CheckpointError(
-            f"{path}: a checkpoint {saved_choice(state, 'model')}, in the folder of a run of "
-            f"model={name} ({record}); it is {verdict} this run's: move it away, or name the "
-            "run it came from"
-        )
+    for group in ("model", "data"):  # neither changes within a run: a resume keeps both
+        name = config.get(group, {}).get("name")  # an option of one's own may leave it out
+        saved = state["choices"].get(group)
+        if isinstance(name, str) and saved != name:
+            verdict = "not" if isinstance(saved, str) else "not known to be"
+            raise CheckpointError(
+                f"{path}: a checkpoint {saved_choice(state, group)}, in the folder of a run of "
+                f"{group}={name} ({record}); it is {verdict} this run's: move it away, or name "
+                "the run it came from"
+            )
 
 
 def _record_problem(config: object) -> str | None:
     """What makes ``config`` (a record read as plain YAML) no composed config, or None: a
-    run composes a mapping with a ``model`` mapping, whose ``name`` is text where given."""
+    run composes a mapping with a ``model`` mapping (and ``data``: a mapping where given),
+    their ``name`` text where given."""
     if not isinstance(config, dict):
         return f"it is {_kind(config)}, not a mapping"
-    model = config.get("model")
-    if not isinstance(model, dict):
-        return "it has no model" if model is None else f"its model is {_kind(model)}"
-    name = model.get("name")
-    if name is not None and not isinstance(name, str):
-        return f"its model.name is {_kind(name)}, not text"
+    for group in ("model", "data"):
+        section = config.get(group, {} if group == "data" else None)
+        if not isinstance(section, dict):
+            return f"it has no {group}" if section is None else f"its {group} is {_kind(section)}"
+        name = section.get("name")
+        if name is not None and not isinstance(name, str):
+            return f"its {group}.name is {_kind(name)}, not text"
     return None
 
 
