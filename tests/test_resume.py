@@ -303,6 +303,10 @@ def test_a_branch_resumed_in_the_run_folder_keeps_the_pictures_and_record_past_i
     assert {path: (kept / path).read_bytes() for path in first} == first
     assert hparams and {path: (kept / path).read_bytes() for path in hparams} == hparams
     assert (kept / "last.pt").is_file() and not (kept / "samples" / "epoch-0001.png").exists()
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "epoch-0001.png",
+        "epoch-0002.png",
+    ]  # the branch's own, the first trajectory's moved: no second copy of them kept aside
 
 
 @pytest.mark.slow

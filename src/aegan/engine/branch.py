@@ -40,9 +40,13 @@ def keep_later_checkpoints(run_dir: Path, start: Path, step: int, epoch: int) ->
             os.link(path, kept / path.name)
         except OSError:  # a file system without hard links
             shutil.copy2(path, kept / path.name)
-    for path in [*pictures, *sorted((run_dir / ".hydra").glob("*.yaml"))]:  # written in place
-        (kept / path.parent.name).mkdir(exist_ok=True)
-        _copy(path, kept / path.parent.name / path.name)
+    if pictures:  # moved: the branch's own are written under their names
+        (kept / "samples").mkdir()
+    for path in pictures:
+        path.rename(kept / "samples" / path.name)
+    for path in sorted((run_dir / ".hydra").glob("*.yaml")):  # written in place
+        (kept / ".hydra").mkdir(exist_ok=True)
+        _copy(path, kept / ".hydra" / path.name)
     tb = run_dir / "tb"  # the branch replaces the hparams record, and a step's projector codes
     records = [tb / "hparams", tb / "projector_config.pbtxt"] + [
         p for p in sorted(tb.glob("[0-9]*")) if p.is_dir() and _number(p.name, "") > step

@@ -3,6 +3,7 @@ objective (a Frechet distance on pooled pixels) and the bookkeeping of their ste
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aegan.amp import Amp
+from aegan.files import atomic_write_bytes, keep_aside
 from aegan.metrics import frechet_distance
 
 POOLED_SIZE = 7  # pooled_pixels: 7x7 per channel (49-d grey, 147-d RGB)
@@ -31,10 +33,13 @@ def pixel_fd(fakes: torch.Tensor, real_features: Sequence[torch.Tensor]) -> floa
 
 def write_sample_png(logger: Any, epoch: int, png: bytes) -> None:
     """The sampler's grid of epoch ``epoch`` (1-based) as ``RUN_DIR/samples/epoch-XXXX.png``;
-    the run dir is the parent of ``logger.log_dir``."""
+    the run dir is the parent of ``logger.log_dir``. Whatever is at that name is kept aside
+    (``epoch-XXXX.png.earlier``), never written over or through: ``epoch`` is the task's own
+    count, read back from a checkpoint, and a link there may name any file."""
     path = Path(logger.log_dir).parent / "samples" / f"epoch-{epoch:04d}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png)
+    if os.path.lexists(path):  # a branch has moved its run's later grids away already
+        keep_aside(path, "earlier")
+    atomic_write_bytes(path, png)
 
 
 def grad_norm(params: list[nn.Parameter]) -> torch.Tensor:
