@@ -158,6 +158,18 @@ def test_only_checkpoint_files_are_pruned(tmp_path):
     assert sorted(p.name for p in folder.glob("step-*")) == ["step-00000001.pt", "step-00000003.pt"]
 
 
+def test_a_copy_named_like_a_step_checkpoint_is_the_users(tmp_path):
+    """Pruning took every step-*.pt in name order: a copy kept as step-00000002-good.pt was
+    deleted as the oldest, and step 10**8's file, named before step 99999999's, as older."""
+    folder = tmp_path / "checkpoints"
+    save_checkpoint(a_state(step=2), folder, step=2, keep=1, is_best=False)
+    os.link(folder / "step-00000002.pt", folder / "step-00000002-good.pt")
+    for step in (99_999_999, 10**8):
+        save_checkpoint(a_state(step=step), folder, step=step, keep=1, is_best=False)
+    names = sorted(p.name for p in folder.glob("step-*"))
+    assert names == ["step-00000002-good.pt", "step-100000000.pt"]
+
+
 def test_a_branch_moves_the_step_checkpoints_past_it_out_of_its_window(tmp_path):
     """Resumed in its folder from step 4, the run's later step files go to past-step-4: left
     beside the branch's, pruning (newest names first) would delete the branch's own."""

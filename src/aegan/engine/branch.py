@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+from aegan.engine.run_record import step_checkpoints
 from aegan.files import free_name
 
 log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
@@ -23,7 +24,7 @@ def keep_later_checkpoints(run_dir: Path, start: Path, step: int, epoch: int) ->
     folder = run_dir / "checkpoints"
     if not folder.is_dir() or start.resolve().parent != folder.resolve():
         return None
-    later = [p for p in sorted(folder.glob("step-*.pt")) if p.is_file() and _step_of(p) > step]
+    later = [p for p in step_checkpoints(folder) if _step_of(p) > step]
     later += [p for p in (folder / "last.pt", folder / "best.pt") if p.is_file()]
     later = [p for p in later if not _same_bytes(p, start)]
     if not any(p.name.startswith("step-") or p.name == "last.pt" for p in later):

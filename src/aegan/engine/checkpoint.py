@@ -27,7 +27,7 @@ from aegan.engine.checkpoint_contents import (
     window_problem,
 )
 from aegan.engine.failed_write import after_failed_write, failed_file
-from aegan.engine.run_record import check_in_its_run
+from aegan.engine.run_record import check_in_its_run, step_checkpoints
 from aegan.errors import CheckpointError
 from aegan.files import atomic_save, file_stamp, fsync_dir
 from aegan.path_kinds import path_kind
@@ -76,7 +76,7 @@ def save_checkpoint(state: dict, folder: Path, *, step: int, keep: int, is_best:
             f"could not write the checkpoint {failed_file(err, path)} "
             f"({err.strerror or err}); {after_failed_write(err, folder.parent)}"
         ) from err
-    history = sorted(p for p in folder.glob("step-*.pt") if p.is_file())  # never a folder
+    history = step_checkpoints(folder)
     for old in history[: max(len(history) - max(keep, 1), 0)]:
         old.unlink(missing_ok=True)
     fsync_dir(folder)
@@ -87,7 +87,7 @@ def checkpoints_to_keep(folder: Path, keep: int) -> int:
     """How many ``step-*.pt`` a resumed run keeps in ``folder``: ``keep``, or as many as it
     found there where that is more. A resume that does not repeat a larger
     ``trainer.keep_checkpoints`` would otherwise delete what the earlier process kept."""
-    found = sum(1 for p in folder.glob("step-*.pt") if p.is_file())
+    found = len(step_checkpoints(folder))
     if found > keep:
         log.warning(
             "trainer.keep_checkpoints=%d: %s holds %d step checkpoints from before this "

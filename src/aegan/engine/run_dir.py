@@ -15,7 +15,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
-from aegan.engine.run_record import earlier_run, saved_choice, trained_run_holding
+from aegan.engine.run_record import earlier_run, saved_choice, step_checkpoints, trained_run_holding
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.logger import flatten_config
 from aegan.path_kinds import path_kind
@@ -126,7 +126,7 @@ def _no_last_checkpoint(run_dir: Path, last: Path) -> str:
     last.pt pointed at)."""
     what = path_kind(last) or "missing"
     folder = what == "a folder"
-    steps = sorted(last.parent.glob("step-*.pt")) if last.parent.is_dir() else []
+    steps = step_checkpoints(last.parent) if last.parent.is_dir() else []
     kept = [p for p in (*reversed(steps), last.parent / "best.pt") if p.is_file()]
     named = [kept[0]] if kept else []
     if kept and kept[0].name != "best.pt" and kept[-1].name == "best.pt":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 from aegan.errors import CheckpointError
@@ -16,6 +17,16 @@ from aegan.readback import read_plain_yaml
 MAX_RECORD_DEPTH = 32  # a composed config nests under 10
 log = logging.getLogger(__name__)
 _warned: set[str] = set()  # records said once a process: a resume loads its checkpoint twice
+
+
+STEP_NAME = re.compile(r"step-(\d{8,})\.pt")  # as save_checkpoint names them
+
+
+def step_checkpoints(folder: Path) -> list[Path]:
+    """The files ``save_checkpoint`` named ``step-XXXXXXXX.pt`` in ``folder``, by step: one
+    of another name (``step-00000004-good.pt``, a copy kept) is the user's, never pruned."""
+    found = [p for p in folder.glob("step-*.pt") if STEP_NAME.fullmatch(p.name) and p.is_file()]
+    return sorted(found, key=lambda p: int(STEP_NAME.fullmatch(p.name)[1]))  # 10**8 after 9s
 
 
 def earlier_run(run_dir: Path) -> Path | None:
