@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TINY_AE, assert_one_error_line
+from aegan.train import train
+from conftest import TINY_AE, assert_one_error_line, compose_config
 
 
 @pytest.fixture
@@ -96,3 +97,19 @@ def test_a_sweep_inside_or_around_another_sweep_is_refused(cli, tmp_path, where)
     assert_one_error_line(result, f"hydra.sweep.dir={folder} {message}")
     assert sorted(p.name for p in sweep.iterdir()) == ["0", "multirun.yaml"]
     assert [p.name for p in (tmp_path / "outer").iterdir()] == ["sweep"]
+
+
+def test_a_run_whose_checkpoints_are_on_another_disk_continues_in_its_folder(
+    tmp_path, trained_ae_run
+):
+    """Its checkpoints folder a link to another disk's (the layout check follows such links),
+    trainer.resume=RUN_DIR hydra.run.dir=RUN_DIR read "RUN_DIR already holds a trained run":
+    the checkpoint's folder, resolved to that disk, was compared with the run's."""
+    run, elsewhere = tmp_path / "run", tmp_path / "disk" / "run-checkpoints"
+    shutil.copytree(trained_ae_run, run)
+    elsewhere.parent.mkdir()
+    (run / "checkpoints").rename(elsewhere)
+    (run / "checkpoints").symlink_to(elsewhere)
+    resumed = [*TINY_AE, "trainer.epochs=2", "evaluate.at_end=false", f"trainer.resume={run}"]
+    assert train(compose_config(resumed, run))["train/epochs"] == 2
+    assert (elsewhere / "step-00000062.pt").is_file() and (run / "checkpoints").is_symlink()

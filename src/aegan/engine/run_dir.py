@@ -110,8 +110,8 @@ def check_not_overwriting(run_dir: Path, resume: str | None) -> None:
         if last.is_file():
             return
         raise ConfigError(_no_last_checkpoint(run_dir, last))
-    own = resume and resolve_checkpoint(resume).resolve().parent.parent
-    if own == run_dir.resolve():  # continued from a checkpoint of its own
+    own = resume and resolve_checkpoint(resume).resolve().parent  # a link to another disk too
+    if own == (run_dir / "checkpoints").resolve():  # continued from a checkpoint of its own
         return
     raise ConfigError(
         f"{run_dir} already holds a trained run ({earlier.relative_to(run_dir)}); continue it "
