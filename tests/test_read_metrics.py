@@ -14,6 +14,7 @@ import stat
 import pytest
 
 from aegan import load_run
+from aegan.engine.run_metrics import merge_metrics
 
 NOT_FIGURES = {"test/mse": "abc", "val/best_objective": [1, 2], "test/psnr": None,
                "test/ssim": True, "eval/step": "x", "eval/overrides": ["model.beta=2"]}  # fmt: skip
@@ -87,3 +88,23 @@ def test_evaluate_sets_aside_a_metrics_json_that_is_no_regular_file(run, cli):
     assert "metrics.json is a FIFO, not a regular file; kept as" in output
     assert stat.S_ISFIFO(os.lstat(run / "metrics.json.damaged").st_mode)
     assert isinstance(json.loads((run / "metrics.json").read_text())["test/mse"], float)
+
+
+def test_text_read_back_with_a_line_break_is_named_on_one_line(run, tmp_path, caplog):
+    """A key, an eval/overrides or a link's target holding a line break split the warning
+    (or the note of the figures kept aside) in two, its second line reading as another."""
+    odd = "test/mse\nerror: forged"
+    (run / "metrics.json").write_text(json.dumps({odd: "abc", "val/mse": 0.5}))
+    with caplog.at_level(logging.WARNING, logger="aegan"):
+        load_run(run)
+    earlier = {"eval/overrides": "model.beta=2\nerror: forged", "eval/step": 1.0}
+    (run / "metrics.json").write_text(json.dumps(earlier))
+    with caplog.at_level(logging.INFO, logger="aegan"):
+        merge_metrics(run, {"eval/step": 1.0, "eval/overrides": ""}, logging.getLogger("aegan"))
+    (run / "metrics.json").unlink(missing_ok=True)  # kept aside as metrics.json.earlier
+    (run / "metrics.json").symlink_to(tmp_path / "other\nerror: forged.json")
+    with caplog.at_level(logging.WARNING, logger="aegan"):
+        load_run(run)
+    said = [r.getMessage() for r in caplog.records if "forged" in r.getMessage()]
+    assert len(said) == 3 and not any("\n" in line for line in said), said
+    assert 'test/mse\\nerror: forged="abc" is no figure' in said[0]

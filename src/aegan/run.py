@@ -32,6 +32,7 @@ from aegan.files import check_folder, given_path
 from aegan.memory import check_weights_fit
 from aegan.metrics.registry import check_metrics
 from aegan.overrides import literal, override_key
+from aegan.path_kinds import shown
 from aegan.record import record_config
 from aegan.run_inputs import as_codes, as_images, check_fits, check_load_arguments, integer
 from aegan.run_inputs import seed as check_seed
@@ -249,7 +250,7 @@ def load_run(
             left_out = {}
         for key, value in left_out.items():
             log.warning("%s: %s=%s is no figure: left out of Run.metrics",
-                        run_dir / "metrics.json", key, shown_json(value))  # fmt: skip
+                        run_dir / "metrics.json", shown(key), shown_json(value))  # fmt: skip
         metrics = _of_these_weights(metrics, state["step"], run_dir, checkpoint_path)
     return Run(
         path=run_dir, checkpoint=checkpoint_path, config=config, task=task, data=data,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aegan.files import keep_aside, write_json
 from aegan.overrides import override_key
-from aegan.path_kinds import not_regular, path_kind
+from aegan.path_kinds import not_regular, path_kind, shown
 from aegan.readback import read_json
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def check_own_metrics(path: Path) -> None:
     """``ValueError`` where ``path`` (a run's metrics.json) is a link: training keeps such a
     file aside as not the run's own (``earlier_metrics``), and so does every reader."""
     if path.is_symlink():
-        raise ValueError(f"{path} is a link to {os.readlink(path)}, not the run's own file")
+        raise ValueError(f"{path} is a link to {shown(os.readlink(path))}, not the run's own file")
 
 
 def shown_json(value: Any) -> str:
@@ -100,7 +100,7 @@ def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
     reader may still recover it), with a warning through ``logger``; so is a link, whose
     figures are another file's."""
     if path.is_symlink():  # merged, a file elsewhere would pass for this run's figures
-        target = os.readlink(path)
+        target = shown(os.readlink(path))
         kept = keep_aside(path, "link")
         logger.warning("%s is a link to %s, not the run's own file; the link is kept as %s, "
                        "and a new metrics.json holds these metrics", path, target, kept)  # fmt: skip
@@ -120,7 +120,7 @@ def earlier_metrics(path: Path, logger: logging.Logger) -> dict:
         return {}
     if left_out:  # the new file will not hold them: the file as it was is kept
         kept = keep_aside(path, "damaged")
-        keys = [f"{key:.80}" for key in left_out]
+        keys = [shown(f"{key:.80}") for key in left_out]
         logger.warning("%s: %s %s: left out; the file is kept as %s", path,
                        ", ".join(keys[:8]) + (", ..." if keys[8:] else ""),
                        "is no figure" if len(keys) == 1 else "are no figures", kept)  # fmt: skip
@@ -194,15 +194,15 @@ def _other_measurement(earlier: dict, new: dict) -> str | None:
     settings (``eval/overrides``), the evaluation's seed, the weights (``eval/step``) or the
     sample count."""
     if earlier.get(EVALUATED_WITH, "") != new.get(EVALUATED_WITH, ""):
-        overrides = earlier.get(EVALUATED_WITH, "")
+        overrides = shown(earlier.get(EVALUATED_WITH, ""))  # as read: it may hold a line break
         return f"overrides={overrides}" if overrides else "the run's own model settings"
     if earlier.get("eval/seed", 0.0) != new.get("eval/seed", 0.0):  # absent: seed 0
         return f"seed={int(earlier.get('eval/seed', 0.0))}"
     for key, what in (("eval/step", "the weights of step"), ("eval/samples", "samples=")):
         if key in earlier and key in new and not _same(earlier[key], new[key]):
             value = earlier[key]
-            shown = int(value) if isinstance(value, float) and value.is_integer() else value
-            return f"{what}{'' if what.endswith('=') else ' '}{shown}"
+            number = int(value) if isinstance(value, float) and value.is_integer() else value
+            return f"{what}{'' if what.endswith('=') else ' '}{number}"
     return None
 
 
