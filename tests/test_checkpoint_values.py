@@ -1,6 +1,6 @@
 """The values a checkpoint holds, checked before anything is computed from them: the run's
 position (counts, best objective, history), the optimizer's second moments, the gradient
-scaler and the random number states."""
+scaler and the random number states; and its names (keys, choices), as messages show them."""
 
 from __future__ import annotations
 
@@ -173,3 +173,40 @@ def test_the_scalers_growth_settings_are_the_runs_not_the_files():
     own = amp.state_dict()
     restore(task, amp, state, path="c.pt")
     assert amp.state_dict() == {**own, "scale": 4.0, "_growth_tracker": own["growth_interval"] - 1}
+
+
+FORGED = "val/loss\nerror: forged"  # a key that would print as two lines, the second a lie
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda s: s.update(config={**s["config"], FORGED: 1}), "config"),
+        (lambda s: s["networks"]["decoder"].update({FORGED: torch.ones(1)}), "networks.decoder"),
+        (lambda s: s.update(history=[{FORGED: 0.5}]), "history[0]"),
+    ],
+)
+def test_a_key_holding_a_line_break_is_refused_on_one_line(tmp_path, change, where):
+    """Such a key read on into a message split it: the weights' "unexpected: ..." list,
+    record_config's keys left out, a history's figure."""
+    state = {"format_version": 2, **a_state()}
+    change(state)
+    path = saved(tmp_path, state)
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    assert str(caught.value) == (
+        f"{path}: not a usable checkpoint: a key of {where} is {FORGED!r}, not a name (it "
+        "holds a control character)"
+    )
+
+
+def test_a_choice_holding_a_line_break_is_named_on_one_line(tmp_path):
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "config.yaml").write_text("model:\n  name: tiny\n")
+    (tmp_path / "checkpoints").mkdir()
+    choices = {"model": "tiny\nerror: forged", "data": "noise"}
+    path = saved(tmp_path / "checkpoints", {"format_version": 2, **a_state(choices=choices)})
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    assert "\n" not in str(caught.value)
+    assert str(caught.value).startswith(f"{path}: a checkpoint of model=tiny\\nerror: forged, ")

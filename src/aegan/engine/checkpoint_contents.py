@@ -5,6 +5,7 @@ could have written. Each problem is one line naming the file and the value."""
 from __future__ import annotations
 
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,15 @@ MAX_COUNT = 2**62  # steps, epochs, batches: far beyond a run, and within Tensor
 MAX_DEPTH = 32  # containers in containers: a run's record and optimizer state nest under 10
 MAX_VALUES = 200_000  # plain values and tensors: a run's record holds a few thousand
 MAX_TEXT = 10_000  # characters in one string
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # line breaks, tabs, escapes: never in a name
 
 
 def check_plain(state: dict, path: Path) -> None:
     """Tensors and plain containers as a run writes them, walked once without recursion: a
     file nested thousands deep, holding millions of values, keys that are not names or
-    indices, or tensors that are not dense and real (sparse, meta, complex) is refused here,
-    not by a RecursionError, minutes of work or a silent cast later."""
+    indices (a line break in one included), or tensors that are not dense and real (sparse,
+    meta, complex) is refused here, not by a RecursionError, minutes of work, a message split
+    in two or a silent cast later."""
     stack, seen = [(state, "the file", 0)], 0
     while stack:
         value, where, depth = stack.pop()
@@ -45,6 +48,11 @@ def check_plain(state: dict, path: Path) -> None:
                     raise CheckpointError(
                         f"{path}: not a usable checkpoint: a key of {where:.120} is a "
                         f"{type(key).__name__}, not a name or an index"
+                    )
+                if isinstance(key, str) and CONTROL.search(key):  # it would split a message
+                    raise CheckpointError(
+                        f"{path}: not a usable checkpoint: a key of {where:.120} is "
+                        f"{key!r:.80}, not a name (it holds a control character)"
                     )
                 stack.append((item, f"{where}.{key}" if depth else str(key), depth + 1))
         elif isinstance(value, (list, tuple)):

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from aegan.errors import CheckpointError
-from aegan.path_kinds import not_regular, path_kind
+from aegan.path_kinds import not_regular, path_kind, shown
 from aegan.readback import read_plain_yaml
 
 MAX_RECORD_DEPTH = 32  # a composed config nests under 10
@@ -80,7 +80,7 @@ def saved_choice(state: dict, group: str) -> str:
     "of model=NAME", or "that names no model" where the file names none (a format-1 file
     saved without ``model.task``): "model=null" named an option that nobody has."""
     name = (state.get("choices") or {}).get(group)
-    return f"of {group}={name}" if isinstance(name, str) else f"that names no {group}"
+    return f"of {group}={shown(name)}" if isinstance(name, str) else f"that names no {group}"
 
 
 def check_in_its_run(path: Path, state: dict) -> None:
@@ -111,8 +111,8 @@ def check_in_its_run(path: Path, state: dict) -> None:
             verdict = "not" if isinstance(saved, str) else "not known to be"
             raise CheckpointError(
                 f"{path}: a checkpoint {saved_choice(state, group)}, in the folder of a run of "
-                f"{group}={name} ({record}); it is {verdict} this run's: move it away, or name "
-                "the run it came from"
+                f"{group}={shown(name)} ({record}); it is {verdict} this run's: move it away, or "
+                "name the run it came from"
             )
 
 
