@@ -56,6 +56,19 @@ def test_images_pil_reads_are_read_and_what_is_passed_over_is_one_line(tmp_path,
     assert line.startswith(f"data.root={tmp_path}:")
 
 
+def test_a_file_suffix_with_a_line_break_or_foreign_bytes_is_one_escaped_kind(tmp_path, caplog):
+    """The kinds passed over were named by the files' suffixes as they were: a line break
+    split the warning in two, and bytes that are not UTF-8 failed its write to train.log."""
+    grey_images(tmp_path)
+    (tmp_path / "notes.t\nxt").write_text("x")
+    (tmp_path / os.fsdecode(b"notes.\xffz")).write_text("x")
+    with caplog.at_level(logging.WARNING, logger="aegan.data"):
+        load(tmp_path)
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "passed over 2 entries (.\\xffz files 1, .t\\nxt files 1)" in line, line
+    line.encode()  # what train.log is written in
+
+
 @pytest.mark.usefixtures("no_data_read")
 @pytest.mark.parametrize(
     ("make", "message"),

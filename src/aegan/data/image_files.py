@@ -149,7 +149,7 @@ def _walk(
             images.append(path)
             listing.stamps[path] = file_stamp(target)
         else:
-            skipped[f"{path.suffix.lower() or 'no suffix'} files"] += 1
+            skipped[f"{shown(path.suffix.lower()) or 'no suffix'} files"] += 1  # one printable line
     listing.skipped.update(skipped)
     below = {sub: _walk(sub, listing, by_class, entered, depth + 1) for sub in folders}
     with_images = [shown(sub.name) for sub, (count, _) in below.items() if count]
