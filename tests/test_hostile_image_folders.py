@@ -101,6 +101,20 @@ def test_a_folder_of_other_files_says_what_it_holds(cli, tmp_path):
     )
 
 
+def test_a_folder_of_many_kinds_of_files_is_a_short_line(cli, tmp_path):
+    """Every suffix was named: data.root=/sys was one line of 1,800 characters."""
+    (tmp_path / "docs").mkdir()
+    for i in range(40):
+        (tmp_path / "docs" / f"{i}.x{i:02d}").write_text("x")
+    (tmp_path / "docs" / "more.x00").write_text("x")
+    result = cli("aegan.train", *folder_run(tmp_path / "docs"), f"hydra.run.dir={tmp_path}/run")
+    assert_one_error_line(
+        result, f"no images found under data.root={tmp_path}/docs: .x00 files 2, .x01 files 1, "
+        ".x02 files 1, .x03 files 1, .x04 files 1, .x05 files 1, .x06 files 1, .x07 files 1 "
+        "and 32 entries of 32 other kinds; images read: "
+    )  # fmt: skip
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
 def test_a_folder_that_cannot_be_listed_is_refused(tmp_path):
     """An unreadable class folder was passed over: its images were missing without a word."""

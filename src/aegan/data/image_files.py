@@ -34,6 +34,7 @@ _SUFFIX_NEEDS = {
 _SUPPORTED = set(features.get_supported())
 IMAGE_SUFFIXES = frozenset(s for s, need in _SUFFIX_NEEDS.items() if need in (None, *_SUPPORTED))
 DEEPEST = 100  # folders nested deeper are refused: the walk is recursive
+SHOWN_KINDS = 8  # kinds of entries passed over that a line names; the rest are one count
 
 
 @dataclass
@@ -56,10 +57,9 @@ class Listing:
         """One line saying what was passed over and why; None if nothing was."""
         if not self.skipped:
             return None
-        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.skipped.items()))
         return (
             f"data.root={shown(self.folder)}: passed over {self.skipped.total()} entries "
-            f"({kinds}); images read: {', '.join(sorted(IMAGE_SUFFIXES))}"
+            f"({_counted(self.skipped)}); images read: {', '.join(sorted(IMAGE_SUFFIXES))}"
         )
 
 
@@ -95,7 +95,18 @@ def list_image_folder(root: str | None, *, val_size: int, test_size: int) -> Lis
 
 
 def _found(skipped: Counter) -> str:
-    return ", ".join(f"{kind} {n}" for kind, n in sorted(skipped.items())) or "it is empty"
+    return _counted(skipped) or "it is empty"
+
+
+def _counted(skipped: Counter) -> str:
+    """``skipped`` as "kind count, ..." by kind: the ``SHOWN_KINDS`` most numerous, and the
+    rest as one count, so a folder of many suffixes (a home folder, /usr) is a short line."""
+    most = sorted(sorted(skipped.items(), key=lambda item: (-item[1], item[0]))[:SHOWN_KINDS])
+    line = ", ".join(f"{kind} {count}" for kind, count in most)
+    if len(skipped) > len(most):
+        rest = skipped.total() - sum(count for _, count in most)
+        line += f" and {rest} entries of {len(skipped) - len(most)} other kinds"
+    return line
 
 
 def _plural(kind: str) -> str:
