@@ -177,6 +177,20 @@ def trained_ae_run(tmp_path_factory) -> Path:
     return run_dir
 
 
+RESUME = [*TINY_AE, "data.subset=640", "logger.enabled=false"]  # ae's run, to resume from
+
+
+@pytest.fixture(scope="module")
+def ae(tmp_path_factory) -> tuple[Path, dict]:
+    """A tiny trained autoencoder run and its last checkpoint's state, for the tests that
+    change it part by part (``hostile_state``)."""
+    from aegan.train import train
+
+    run = tmp_path_factory.mktemp("hostile-checkpoints") / "run"
+    train(compose_config(RESUME, run))
+    return run, torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+
+
 def run_module(module: str, *args: str) -> subprocess.CompletedProcess:
     """``python -m module args`` from the repository root, its output captured."""
     return subprocess.run(

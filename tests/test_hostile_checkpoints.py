@@ -6,64 +6,20 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
-import math
 import re
 import shutil
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
 import torch
+from hostile_state import changed, saved
 
 from aegan import load_run
 from aegan.engine.state import Progress, checkpoint_state, restore
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
-from aegan.files import atomic_save
 from aegan.train import train
-from conftest import TINY_AE, assert_one_error_line, built, compose_config
-
-RESUME = [*TINY_AE, "data.subset=640", "logger.enabled=false"]
-
-
-@pytest.fixture(scope="module")
-def ae(tmp_path_factory) -> tuple[Path, dict]:
-    """A tiny trained autoencoder run and its last checkpoint's state."""
-    run = tmp_path_factory.mktemp("hostile-checkpoints") / "run"
-    train(compose_config(RESUME, run))
-    return run, torch.load(run / "checkpoints" / "last.pt", weights_only=True)
-
-
-def saved(state: dict, folder: Path) -> Path:
-    path = folder / "checkpoints" / "last.pt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(10_000)  # pickle recurses: a file nested 3,000 deep is made so
-    try:
-        atomic_save(state, path)
-    finally:
-        sys.setrecursionlimit(limit)
-    return path
-
-
-def changed(state: dict, where: str, value) -> dict:
-    """A deep copy of ``state`` with the entry at the dotted path ``where`` set to ``value``
-    (a callable: applied to the entry)."""
-    state = copy.deepcopy(state)
-    *parents, last = where.split(".")
-    node = state
-    for key in parents:
-        node = node[_key(node, key)]
-    last = _key(node, last)
-    node[last] = value(node[last]) if callable(value) else value
-    return state
-
-
-def _key(node, key: str):
-    """``key`` as ``node`` holds it: list indices and an optimizer's parameter ids are ints."""
-    numeric = key.isdigit() and (isinstance(node, list) or key not in node)
-    return int(key) if numeric else key
-
+from conftest import RESUME, TINY_AE, assert_one_error_line, built, compose_config
 
 MOMENT = "optimizers.optimizer.state.0.exp_avg"
 BAD_OPTIMIZER_STATES = [  # a fused Adam given a moment of another size writes past its end
@@ -234,49 +190,6 @@ def test_a_record_value_the_model_refuses_names_the_file(ae, tmp_path):
     assert line.startswith(f"{path}: model.loss='nope'"), line
 
 
-@pytest.mark.parametrize(
-    ("call", "message"),
-    [(lambda run: load_run(5), "path=5 is not allowed"),
-     (lambda run: load_run(run, overrides="model.latent_dim=8"), "overrides='model.latent_dim=8'"),
-     (lambda run: load_run(run, overrides=["hydra.run.dir=x"]), "'hydra.run.dir=x' is not allowed"),
-     (lambda run: load_run(run, overrides=["hydra/launcher=joblib"]), "hydra settings change"),
-     (lambda run: load_run(run, overrides=["trainer.epochs=-5"]), "'trainer.epochs=-5' is not allowed: a run read back trains and logs nothing"),
-     (lambda run: load_run(run, overrides=["+logger.x=1"]), "so trainer and logger settings change nothing"),
-     (lambda run: load_run(run, searchpath=[3]), "searchpath=[3] is not allowed"),
-     (lambda run: load_run(run, searchpath=["nope"]), "searchpath: nope does not exist; each entry"),
-     (lambda run: load_run(run, data_dir=3), "data_dir=3 is not allowed"),
-     (lambda run: load_run(run, data_dir=""), "data_dir='' is not allowed")],
-)  # fmt: skip
-def test_load_run_given_the_wrong_kind_is_one_line(ae, call, message):
-    with pytest.raises(ConfigError, match=re.escape(message)):
-        call(ae[0])
-
-
-@pytest.mark.parametrize(
-    ("use", "message"),
-    [(lambda run: run.sample(-1), "n=-1"), (lambda run: run.sample(2.5), "n=2.5"),
-     (lambda run: run.reconstruct(torch.zeros(2, 3, 5, 5)), "images of shape (2, 3, 5, 5)"),
-     (lambda run: run.encode([1, 2]), "images of type list"),
-     (lambda run: run.decode(torch.zeros(2, 7)), "codes of shape (2, 7)"),
-     (lambda run: run.interpolate(torch.zeros(1, 28, 28), torch.zeros(1, 28, 28), steps=1), "steps=1"),
-     (lambda run: run.interpolate(torch.zeros(1, 28, 28), torch.zeros(1, 28, 28), steps=10**12),
-      "steps=1000000000000: 1000000000000 images of (1, 28, 28) take"),
-     (lambda run: run.interpolate(torch.zeros(1, 28, 28), torch.zeros(2, 1, 28, 28)),
-      "b of shape (2, 1, 28, 28): this run's model takes an image (1, 28, 28)"),
-     # pixels the model would read at the wrong scale, silently: 0-255 as floats, int64
-     (lambda run: run.encode(torch.full((2, 1, 28, 28), 255.0)), "values in [255, 255]"),
-     (lambda run: run.encode(torch.full((2, 1, 28, 28), -1.0)), "values in [-1, -1]"),
-     (lambda run: run.reconstruct(torch.full((2, 1, 28, 28), math.nan)), "must be finite"),
-     (lambda run: run.encode(torch.zeros(2, 1, 28, 28, dtype=torch.long)), "dtype torch.int64"),
-     (lambda run: run.decode(torch.zeros(2, 32, dtype=torch.complex64)), "dtype torch.complex64"),
-     (lambda run: run.decode(torch.full((2, 32), math.inf)), "codes holding NaN or infinity")],
-)  # fmt: skip
-def test_a_loaded_run_given_the_wrong_input_says_what_it_takes(ae, use, message):
-    run = load_run(ae[0], checkpoint="last", device="cpu")
-    with pytest.raises(ValueError, match=re.escape(message)):
-        use(run)
-
-
 def test_a_position_past_the_end_of_an_epoch_is_one_line(ae, tmp_path):
     path = saved(changed(ae[1], "batch", 10**9), tmp_path / "old")
     cfg = compose_config([*RESUME, "trainer.epochs=2", f"trainer.resume={path}"], tmp_path / "new")
@@ -308,36 +221,6 @@ def test_a_trained_run_whose_record_is_a_folder_is_refused_untouched(ae, cli, tm
     refused = cli("aegan.train", *RESUME, *more, f"hydra.run.dir={run}")
     assert_one_error_line(refused, f"{run / '.hydra' / 'config.yaml'} is a folder, where a run")
     assert digest(run) == before and not (run / "failed.json").exists()  # train.log too
-
-
-def test_an_override_of_load_run_is_blamed_as_the_users(ae):
-    with pytest.raises(ConfigError) as refused:
-        load_run(ae[0], overrides=["model.nope=3"])
-    assert "model.nope" in str(refused.value) and "searchpath" not in str(refused.value)
-    assert "\n" not in str(refused.value)
-    # a key conf/ ties to latent_dim follows the override: the weights then do not fit
-    with pytest.raises(CheckpointError, match="weights do not fit the configured model"):
-        load_run(ae[0], overrides=["model.latent_dim=8"])
-
-
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [("model.latent_dim=abc", "model.latent_dim='abc' is not allowed: it must be an integer"),
-     ("model.hidden_dims=[64,x]", "model.hidden_dims[1]='x' is not allowed"),
-     ("model.optimizer={lr: abc}", "model.optimizer.lr='abc' is not allowed"),
-     ("model.net.latent_dim=8", "conf/ sets it from model.latent_dim (32)")],
-)  # fmt: skip
-def test_a_value_of_the_users_overrides_is_not_blamed_on_the_checkpoint(
-    ae, tmp_path, override, message
-):
-    """``CheckpointError: .../last.pt: model.latent_dim='abc' is not allowed``: the user's
-    own override was named as the file's damage. A value from the record still names it."""
-    with pytest.raises(ConfigError, match=re.escape(message)) as refused:
-        load_run(ae[0], overrides=[override])
-    assert type(refused.value) is ConfigError and "last.pt" not in str(refused.value)
-    path = saved(changed(ae[1], "config.model.latent_dim", "abc"), tmp_path)
-    with pytest.raises(CheckpointError, match=re.escape(f"{path}: model.latent_dim='abc'")):
-        load_run(path, overrides=["model.loss=bce"])  # another key's override: still the file's
 
 
 def test_an_explicit_resume_says_another_seed_is_not_used(ae, tmp_path, caplog):
