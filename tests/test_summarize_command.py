@@ -52,6 +52,30 @@ def test_a_sweep_folder_that_is_no_folder_says_what_is_there(tmp_path, capsys, m
     )
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--out", "<fifo>"], "--out=<fifo> is not allowed: it is a FIFO, not a folder"),
+     (["--out", "<gone>"], "--out=<gone> is not allowed: it is a link to nothing, not a folder"),
+     (["--objective", ""], "--objective='' is not allowed: it must be a metric's name"),
+     (["--objective", "a\nb"], "--objective='a\\nb' is not allowed")],
+)  # fmt: skip
+def test_an_out_folder_or_objective_that_cannot_be_one_is_named(tmp_path, capsys, args, message):
+    """--out at a FIFO was "is not a folder", at a link to nothing "cannot be written there
+    (File exists)", both after the walk; a blank --objective of a sweep without figures
+    sorted by nothing."""
+    sweep = tmp_path / "sweep"
+    (sweep / "0" / ".hydra").mkdir(parents=True)
+    (sweep / "0" / ".hydra" / "overrides.yaml").write_text("- seed=0\n")
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "gone").symlink_to(tmp_path / "nothing")
+    names = {"<fifo>": str(tmp_path / "fifo"), "<gone>": str(tmp_path / "gone")}
+    assert summarize_main([str(sweep), *(names.get(a, a) for a in args)]) == 2
+    for name, path in names.items():
+        message = message.replace(name, path)
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"error: {message}") and err.count("\n") == 1, err
+
+
 def test_help_still_works(capsys):
     with pytest.raises(SystemExit) as info:
         summarize_main(["--help"])

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from aegan.engine.run_dir import check_not_inside_a_run
 from aegan.errors import ConfigError
-from aegan.files import atomic_write_bytes, given_path
+from aegan.files import atomic_write_bytes, check_folder, given_path
 from aegan.sweep_notes import sweep_notes
 from aegan.sweep_reader import FIXED_COLUMNS, natural_key, override_column, read_sweep
 from aegan.tables import cell, markdown_table, printable
@@ -62,7 +62,11 @@ def _sort_key(row: dict, objective: str, direction: str) -> tuple[int, float, li
 
 def _check_objective(objective: str, rows: list[dict]) -> None:
     """A mistyped ``--objective`` would sort by nothing and add an empty column without a
-    word. (The default is every run's; a sweep of damaged files is still summarised.)"""
+    word. (The default is every run's; a sweep of damaged files is still summarised.) No
+    name at all (blank, a line break) is refused even where no job has figures."""
+    if not objective.strip() or not objective.isprintable():
+        raise ConfigError(f"--objective={objective!r:.80} is not allowed: it must be a "
+                          f"metric's name, such as {DEFAULT_OBJECTIVE}")  # fmt: skip
     names = sorted({k for row in rows if row["status"] == "ok" for k, v in row.items()
                     if "/" in k and isinstance(v, (int, float))})  # fmt: skip
     if names and objective not in names and objective != DEFAULT_OBJECTIVE:
@@ -86,6 +90,8 @@ def summarize(
     first where ``direction`` is ``minimize``; default: the figure's own (``direction_of``)."""
     root = given_path("path", path, "a sweep's folder")
     out = None if out is None else given_path("out", out, OUT_FOLDER)
+    if out is not None:  # a file, FIFO or link to nothing there: said before the walk
+        check_folder("out", str(out))
     rows = read_sweep(root)
     if not rows:
         raise FileNotFoundError(f"no job folders (with .hydra/overrides.yaml) under {root}")
@@ -148,10 +154,6 @@ def summarize(
     out_dir = summary_folder(root, out)
     if out_dir is None:  # a trained run's folder: shown, not written
         return text
-    if out_dir.exists() and not out_dir.is_dir():
-        raise NotADirectoryError(
-            f"{out_dir} is not a folder (summary.csv and summary.md go in one)"
-        )
     columns = ["job", "status", *override_keys, objective]
     columns += [k for k in metric_keys if k != objective] + ["error", "run_dir", "overrides"]
     handle = io.StringIO(newline="")
@@ -222,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     try:  # named as typed here; summarize() names its own arguments
         root = given_path("MULTIRUN_DIR", args.multirun_dir, "a sweep's folder")
         out = None if args.out is None else given_path("--out", args.out, OUT_FOLDER)
+        if out is not None:
+            check_folder("--out", str(out))
         text = summarize(root, objective=args.objective, out=out, direction=args.direction)
     except (OSError, ConfigError) as err:  # no sweep there, a metric of none of its jobs, or
         # the summary cannot be written where asked
