@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from pathlib import Path
 
 import pytest
 
@@ -75,6 +76,20 @@ def test_an_earlier_sweeps_failed_job_is_not_this_sweeps(cli, tmp_path):
     assert first.returncode == 1 and "(job lr1e+30 failed)" in first.stderr
     again = cli(*sweep, "model.optimizer.lr=0.001", "trainer.resume=auto")
     assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_the_end_names_the_files_of_jobs_named_by_their_overrides_as_they_are(cli, tmp_path):
+    """Job folders named by their overrides, one of them false: the end's line wrote the
+    False of the folder's name as false, naming a train.log that is not there."""
+    sweep_dir = tmp_path / "sweep"
+    result = cli("aegan.train", "-m", *TINY, "evaluate.at_end=False", "model.optimizer.lr=1e30",
+                 "model.latent_dim=4,8", f"hydra.sweep.dir={sweep_dir}",
+                 "hydra.sweep.subdir=${hydra.job.override_dirname}")  # fmt: skip
+    assert result.returncode == 1, result.stderr[-2000:]
+    said = result.stderr.splitlines()[-1].partition("; why: ")[2].partition("; the others'")[0]
+    logs = [Path(log) for log in said.split(", ")]
+    assert len(logs) == 2 and all(log.is_file() for log in logs), said
+    assert all("evaluate.at_end=False" in log.parent.name for log in logs)
 
 
 def test_a_search_whose_every_trial_failed_says_which_and_where(cli, tmp_path):

@@ -8,28 +8,43 @@ from __future__ import annotations
 
 import re
 
-LONGEST_WORD = 200  # characters of one unbroken value (a path, a pasted string) shown
+LONGEST_WORD = 200  # characters of one unbroken value (a pasted string) shown
+LONGEST_PATH = 1024  # a path of a few names of up to 255 bytes: one cut short names no file
+PATH_STARTS = ("/", "~/", "./", "../")
 
 
 def shortened(message: str) -> str:
-    """``message`` with each run of more than ``LONGEST_WORD`` non-space characters cut: a
-    value a million characters long is named, not printed."""
-    return re.sub(
-        rf"\S{{{LONGEST_WORD + 1},}}",
-        lambda m: f"{m[0][: LONGEST_WORD // 2]}...({len(m[0])} characters)",
-        message,
-    )
+    """``message`` with each run of more than ``LONGEST_WORD`` non-space characters cut (of
+    more than ``LONGEST_PATH`` where it is a path): a value a million characters long is
+    named, not printed."""
+    return re.sub(rf"\S{{{LONGEST_WORD + 1},}}", _shortened_word, message)
 
 
-# key=None, key=True: Python's names of a value the user typed as null or true
-PYTHON_CONSTANT = re.compile(r"(?<=[\w\]])=(None|True|False)\b(?!['\"])")
+def _shortened_word(word: re.Match) -> str:
+    if word[0].startswith(PATH_STARTS) and len(word[0]) <= LONGEST_PATH:
+        return word[0]
+    return f"{word[0][: LONGEST_WORD // 2]}...({len(word[0])} characters)"
+
+
+# key=None, key=True: Python's names of a value the user typed as null or true; not in a
+# folder's name, with a / after it in the word
+PYTHON_CONSTANT = re.compile(r"(?<=[\w\]])=(None|True|False)\b(?!['\"])(?!\S*/)")
 TYPED = {"None": "null", "True": "true", "False": "false"}
 
 
 def as_typed(message: str) -> str:
     """``message`` with ``key=None``, ``key=True`` and ``key=False`` written as a config
-    file and the command line write them: ``key=null``, ``key=true``, ``key=false``."""
-    return PYTHON_CONSTANT.sub(lambda m: f"={TYPED[m[1]]}", message)
+    file and the command line write them: ``key=null``, ``key=true``, ``key=false``. Paths
+    are kept as they are on the disk (a word from ``/``, ``~/`` or ``./``, or a folder
+    before a ``/``): a job folder named by its overrides (``evaluate.at_end=False,...``)
+    was named as one that is not there."""
+    return re.sub(r"\S+", _typed_word, message)
+
+
+def _typed_word(word: re.Match) -> str:
+    if word[0].startswith(PATH_STARTS):
+        return word[0]
+    return PYTHON_CONSTANT.sub(lambda m: f"={TYPED[m[1]]}", word[0])
 
 
 def typed(value: object) -> str:
