@@ -79,23 +79,27 @@ def test_a_sweep_whose_jobs_trained_nothing_is_run_again(cli, tmp_path):
     assert all((sweep / job / "checkpoints" / "last.pt").is_file() for job in ("0", "1"))
 
 
-@pytest.mark.parametrize("where", ["inside", "around"])
+@pytest.mark.parametrize("where", ["inside", "around", "through a link"])
 def test_a_sweep_inside_or_around_another_sweep_is_refused(cli, tmp_path, where):
-    """Into sweep/sub, or into a folder holding only that sweep (whose folder read as a
-    job's): both ran, and the outer summary listed the other sweep's jobs as its own."""
+    """Into sweep/sub (or a link to a folder in it), or into a folder holding only that
+    sweep (whose folder read as a job's): each ran, and the outer summary listed the other
+    sweep's jobs as its own."""
     sweep = tmp_path / "outer" / "sweep"
     (sweep / "0" / ".hydra").mkdir(parents=True)
     (sweep / "0" / ".hydra" / "overrides.yaml").write_text("- seed=0\n")
     (sweep / "multirun.yaml").write_text("{}\n")
-    folder = sweep / "sub" if where == "inside" else tmp_path / "outer"
+    (sweep / "empty").mkdir()
+    (tmp_path / "link").symlink_to(sweep / "empty")
+    folder = {"inside": sweep / "sub", "around": tmp_path / "outer"}.get(where, tmp_path / "link")
     result = cli("aegan.train", "-m", *TINY_AE, "seed=1,2", f"hydra.sweep.dir={folder}")
     message = (
-        f"is inside the sweep {sweep}, whose summary would read its jobs as that sweep's"
-        if where == "inside"
-        else "is not allowed: it holds folders other than a sweep's ('sweep')"
+        "is not allowed: it holds folders other than a sweep's ('sweep')"
+        if where == "around"
+        else f"is inside the sweep {sweep}, whose summary would read its jobs as that sweep's"
     )
     assert_one_error_line(result, f"hydra.sweep.dir={folder} {message}")
-    assert sorted(p.name for p in sweep.iterdir()) == ["0", "multirun.yaml"]
+    assert sorted(p.name for p in sweep.iterdir()) == ["0", "empty", "multirun.yaml"]
+    assert not list((sweep / "empty").iterdir())
     assert [p.name for p in (tmp_path / "outer").iterdir()] == ["sweep"]
 
 

@@ -26,9 +26,14 @@ SWEEP_FILES = ("multirun.yaml", "jobs.json", "optimization_results.yaml")
 
 
 def sweep_above(folder: Path) -> Path | None:
-    """The folder above ``folder`` that holds a sweep (``SWEEP_FILES``), if any: a sweep
-    there is read as that sweep's jobs by its summary, and a sweep's folder as a job."""
-    return next((parent for parent in folder.expanduser().absolute().parents
+    """The folder above ``folder`` (as given, or where its links lead) that holds a sweep
+    (``SWEEP_FILES``), if any: a sweep there is read as that sweep's jobs by its summary."""
+    folder = folder.expanduser()
+    try:
+        paths = [folder.absolute(), folder.resolve()]
+    except (OSError, RuntimeError):  # a loop of links: the folder checks name it
+        paths = [folder.absolute()]
+    return next((parent for path in paths for parent in path.parents
                  if any(os.path.lexists(parent / name) for name in SWEEP_FILES)), None)  # fmt: skip
 
 
