@@ -12,7 +12,8 @@ images); each job's folder is its seed (``OUT/MODEL/SEED``), and a seed whose jo
 not trained again, so seeds can be added one at a time; OVERRIDEs go to every job (a quick
 look: ``data.subset=5000``), and the table names any that the protocol does not; one of a
 key run sets (``seed``, ``trainer.epochs``, the folders, the recipe) or a sweep is refused. ``table``
-reads the sweeps (``aegan.comparison``: each value checked, a bad one left out with a warning)
+reads the sweeps (``aegan.comparison``: each value checked, a bad one left out with a warning,
+as is a run of another recipe than its model's, a copied or linked folder)
 and prints one markdown table, mean and spread (min-max) over seeds per column, with the
 protocol under it, and writes it with the per-seed JSON lines into ``--out``. Training
 images/s come from each run's own log (its fastest seed); ``--speed`` adds a column of images/s

@@ -369,3 +369,24 @@ def test_a_link_to_nothing_in_a_models_place_is_named(cli, tmp_path):
     assert shown.stderr.splitlines() == [
         f"warning: {out}/vae: not a folder; vae is left out of the table"
     ]
+
+
+def test_a_run_of_another_recipe_in_a_models_place_is_named_and_left_out(cli, tmp_path):
+    """The autoencoder's folder linked, or a seed copied, where the VAE's runs go: the table
+    showed the autoencoder's figures in a row for the VAE; a run of no recipe passed too."""
+    out = tmp_path / "compare"
+    job(out, 0)
+    job(out, 1, overrides=[o for o in OVERRIDES if not o.startswith("experiment=")])
+    (out / "vae").symlink_to(out / "autoencoder")
+    shown, rows = table(cli, out)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stderr.splitlines() == [
+        f"warning: {out}/autoencoder/1/.hydra/overrides.yaml: its overrides give no experiment, "
+        "not autoencoder's recipe experiment=autoencoder_fashion_mnist; this run is left out "
+        "of the table",
+        *(f"warning: {out}/vae/{seed}/.hydra/overrides.yaml: its overrides give "
+          f"{'experiment=autoencoder_fashion_mnist' if seed == 0 else 'no experiment'}, not "
+          "vae's recipe experiment=vae_fashion_mnist; this run is left out of the table"
+          for seed in (0, 1)),
+    ]  # fmt: skip
+    assert rows["autoencoder"][1] == "1" and "vae" not in rows

@@ -9,7 +9,15 @@ import json
 import textwrap
 from pathlib import Path
 
-from aegan.comparison import IWAE, SAMPLES, mean, measured_alike, read_runs, read_speeds
+from aegan.comparison import (
+    IWAE,
+    SAMPLES,
+    mean,
+    measured_alike,
+    read_runs,
+    read_speeds,
+    warn,
+)
 from aegan.files import atomic_write_bytes
 from aegan.overrides import override_key
 from aegan.tables import printable
@@ -76,6 +84,24 @@ def off_protocol(model: str, overrides: list[str]) -> list[str]:
             and o not in MODELS[model][1]]  # fmt: skip
 
 
+def of_its_recipe(runs: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """``runs`` less those trained with another recipe than their model's, or none (another
+    model's folder copied or linked to where this one's goes, read as its seeds); each said
+    in one warning line."""
+    kept: dict[str, list[dict]] = {model: [] for model in runs}
+    for model, finished in runs.items():
+        recipe = f"experiment={MODELS[model][0]}"
+        for r in finished:
+            given = [o for o in r["overrides"] if override_key(o) == "experiment"]
+            if given[-1:] == [recipe]:
+                kept[model].append(r)
+                continue
+            gave = printable(given[-1]) if given else "no experiment"
+            warn(f"{r['run_dir']}/.hydra/overrides.yaml: its overrides give {gave}, not {model}'s "
+                 f"recipe {recipe}; this run is left out of the table")  # fmt: skip
+    return kept
+
+
 def measurements(runs: dict[str, list[dict]]) -> dict[str, str]:
     """The protocol's words for what the runs were measured with (``measured_alike``):
     ``samples``, the sample metrics' count, and ``iwae``, each model's k and test images."""
@@ -110,7 +136,8 @@ def comparison_table(out: Path, models: list[str], speed: Path | None = None) ->
     out (``aegan.comparison``). ``ValueError`` (one line) for a bad ``speed`` file, no
     finished run to show, or a table that cannot be written."""
     images_per_sec = read_speeds(speed) if speed else {}
-    read = measured_alike(read_runs(out, models, [*COLUMNS, *FLOORS, *PCA]), off_protocol)
+    read = read_runs(out, models, [*COLUMNS, *FLOORS, *PCA])
+    read = measured_alike(of_its_recipe(read), off_protocol)
     runs = {model: finished for model, finished in read.items() if finished}
     if not runs:  # an empty table would look like a result
         raise ValueError(
