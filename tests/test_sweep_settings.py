@@ -210,7 +210,17 @@ def test_a_sweep_is_continued_only_with_its_own_grid(cli, tmp_path, recorded, gr
      (["-m", "seed=0,1", "hydra.sweep.subdir=${oc.env:HOME}/x${hydra.job.num}"],
       "(for this job: '/"),
      (["-m", "model.latent_dim=4", "hydra.sweep.subdir=."],
-      "hydra.sweep.subdir=. is not allowed: each job's folder must be inside")],
+      "hydra.sweep.subdir=. is not allowed: each job's folder must be inside"),
+     # each job trained where its summary and the sweep's end found none: "not started"
+     (["-m", "seed=0,1", "hydra.sweep.subdir=.x${hydra.job.num}"],
+      "hydra.sweep.subdir='.x${hydra.job.num}' is not allowed: each job's folder would be "
+      "hidden (a name from .), where summaries look for no job"),
+     (["-m", "seed=0,1", "hydra.sweep.subdir=${hydra.job.num}/.x"], "would be hidden"),
+     (["-m", "seed=0,1", "hydra.sweep.subdir=x/${hydra.job.num}/a/b/c/d/e"],
+      "each job's folder would be more than 6 folders deep, below where summaries look"),
+     (["-m", "seed=0,1", "hydra.sweep.subdir='x\n${hydra.job.num}'"],
+      "hydra.sweep.subdir='x\\n${hydra.job.num}' is not allowed: each job's folder would be "
+      "named with a control character")],
 )  # fmt: skip
 def test_an_output_folder_that_is_no_folder_of_its_own_is_refused(cli, tmp_path, args, message):
     where = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"

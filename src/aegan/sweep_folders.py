@@ -17,9 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.engine.run_dir import check_not_inside_a_run, check_own_folder
 from aegan.engine.run_record import earlier_run
 from aegan.errors import ConfigError
-from aegan.files import below
 from aegan.sweep_reader import is_grid, natural_key, read_overrides
-from aegan.sweep_walk import SWEEP_FILES, sweep_above
+from aegan.sweep_walk import SWEEP_FILES, check_job_subdir, sweep_above
 
 # a ${key} a value reads (resolvers' own names, such as ${now:...}, are no key)
 PLAIN_REFERENCE = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
@@ -116,19 +115,6 @@ def _a_sweeps(entry: os.DirEntry) -> bool:
         )
     except OSError:
         return False
-
-
-def check_job_subdir(subdir: str, written: str) -> None:
-    """A job's folder (``hydra.sweep.subdir`` as resolved for it; ``written``: as typed)
-    below the sweep's: an absolute path or a ``..``, typed or from an interpolation, trains
-    the job elsewhere (a data folder, a trained run), where summarize finds none."""
-    if below(subdir):
-        return
-    resolved = "" if subdir == written else f" (for this job: {subdir!r})"
-    raise ConfigError(
-        f"hydra.sweep.subdir={written}{resolved} is not allowed: each job's folder must be "
-        "inside hydra.sweep.dir (no leading / and no ..), e.g. ${hydra.job.num}"
-    )
 
 
 def check_names_in_one_folder(composed: DictConfig, written: str) -> None:

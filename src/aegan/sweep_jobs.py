@@ -36,9 +36,10 @@ from aegan.hydra_errors import hydra_error_line
 from aegan.overrides import override_key
 from aegan.record import check_resumed_networks, leave_added_settings, run_choices
 from aegan.sweep_compose import composing_jobs
-from aegan.sweep_folders import check_job_subdir, check_names_in_one_folder, sweep_overrides
+from aegan.sweep_folders import check_names_in_one_folder, sweep_overrides
 from aegan.sweep_reader import is_grid
 from aegan.sweep_values import check_swept_once, search_values, shown_count, sweep_size
+from aegan.sweep_walk import check_job_subdir
 
 log = logging.getLogger("aegan.sweep")
 SAY_CHECKING = 20  # jobs: more than this, and the pause before the first is said

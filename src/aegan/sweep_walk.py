@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from aegan.errors import ConfigError
-from aegan.files import natural_key
+from aegan.files import below, natural_key
 
 OVERRIDES = os.path.join(".hydra", "overrides.yaml")
 # folders from the sweep's to a job's: 1 for N/, 2 for a nested hydra.sweep.subdir or a
@@ -35,6 +35,35 @@ def sweep_above(folder: Path) -> Path | None:
         paths = [folder.absolute()]
     return next((parent for path in paths for parent in path.parents
                  if any(os.path.lexists(parent / name) for name in SWEEP_FILES)), None)  # fmt: skip
+
+
+def check_job_subdir(subdir: str, written: str) -> None:
+    """A job's folder (``hydra.sweep.subdir`` as resolved for it; ``written``: as typed)
+    below the sweep's, where this walk finds it: an absolute path or a ``..``, typed or from
+    an interpolation, trains the job elsewhere (a data folder, a trained run); a hidden
+    folder, one more than ``MAX_JOB_DEPTH`` deep, or a line break in its name, trained the
+    job where its summary and its sweep's end found none ("not started")."""
+    resolved = "" if subdir == written else f" (for this job: {subdir!r})"
+    if not below(subdir):
+        raise ConfigError(
+            f"hydra.sweep.subdir={written}{resolved} is not allowed: each job's folder must be "
+            "inside hydra.sweep.dir (no leading / and no ..), e.g. ${hydra.job.num}"
+        )
+    parts = Path(subdir).parts
+    why = (
+        "hidden (a name from .), where summaries look for no job"
+        if any(part.startswith(".") for part in parts)
+        else f"more than {MAX_JOB_DEPTH} folders deep, below where summaries look for jobs"
+        if len(parts) > MAX_JOB_DEPTH
+        else "named with a control character, which splits every line naming it"
+        if not subdir.isprintable()
+        else None
+    )
+    if why is not None:
+        raise ConfigError(
+            f"hydra.sweep.subdir={written!r}{resolved} is not allowed: each job's folder would "
+            f"be {why}; name them like ${{hydra.job.num}}"
+        )
 
 
 def job_folders(root: Path) -> list[Path]:
