@@ -245,22 +245,6 @@ def test_a_planned_jobs_place_holding_a_file_or_a_link_is_broken_not_a_job_to_ru
     assert rows["3"]["error"] == f"3 is a link to {str(other)!r}, not its job's folder"
 
 
-def test_a_planned_jobs_place_holding_a_fifo_or_a_file_above_it_says_what_is_there(tmp_path):
-    """A FIFO at job 2's place read "2 is a file"; job a/0 below a file ``a`` read NOT
-    STARTED, "trainer.resume=auto runs the jobs left", where no job can go."""
-    root = make_sweep(tmp_path / "sweep", jobs=2)
-    os.mkfifo(root / "2")
-    (root / "a").write_text("not a folder")
-    planned = [
-        {"job": job, "overrides": [f"seed={n}"]} for n, job in enumerate(["0", "1", "2", "a/0"])
-    ]
-    (root / "jobs.json").write_text(json.dumps({"jobs": planned}))
-    rows = {row["job"]: row for row in read_sweep(root)}
-    assert rows["2"]["status"] == rows["a/0"]["status"] == "broken"
-    assert rows["2"]["error"] == "2 is a FIFO, not its job's folder"
-    assert rows["a/0"]["error"] == "a/0 is below a, which is a file, not its job's folder"
-
-
 @pytest.mark.parametrize("plan", [False, True])
 def test_a_job_folder_that_is_a_link_is_broken_with_or_without_a_plan(tmp_path, plan):
     """Job 2 a link to another run's folder: in a search's folder (no jobs.json) it was left

@@ -212,7 +212,9 @@ def read_sweep(path: str | Path) -> list[dict]:
             continue
         metrics_file, failed_file = run_dir / "metrics.json", run_dir / "failed.json"
         stopped_file = run_dir / "stopped.json"
-        try:
+        try:  # a record linked from another run (its .hydra/ too) is not this job's
+            for own in (override_file.parent, override_file, stopped_file, failed_file):
+                check_own_metrics(own)
             row["overrides"] = read_overrides(override_file)
             _with_overrides(row)
             # exists(), not is_file(): a folder or FIFO in a result file's place is damage
