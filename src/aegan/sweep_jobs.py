@@ -161,7 +161,7 @@ def check_every_job(
     overrides = sweep_overrides(parser, config)
     sizes = [sweep_size(o) for o in overrides if o.is_sweep_override()]  # none listed yet
     typed = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)  # as written
-    check_swept_once(parser.parse_overrides(typed))
+    check_swept_once(parser.parse_overrides(typed), overrides)
     if is_grid(config.hydra.sweeper):
         if math.prod(sizes) > MAX_GRID_JOBS:  # Hydra lists them all first: 10**9 filled 21 GB
             raise ConfigError(

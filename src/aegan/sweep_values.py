@@ -45,11 +45,12 @@ def search_values(overrides: list[Override]) -> Iterator[list[str]]:
                    *(v[0] for v in values[index + 1:])]  # fmt: skip
 
 
-def check_swept_once(typed: list[Override]) -> None:
-    """A sweep on the command line is not replaced by a later value of its key, and sweeps
-    each value once: Hydra kept the last of ``seed=1,2 seed=3,4`` without a word, and ran
-    ``model.latent_dim=4,4`` twice. (A fixed value a later sweep replaces is a script's
-    base settings with a sweep added.)"""
+def check_swept_once(typed: list[Override], swept: list[Override]) -> None:
+    """A sweep on the command line (``typed``) is not replaced by a later value of its key,
+    and each of ``swept`` (the sweeper's ``params`` too) sweeps each value once: Hydra kept
+    the last of ``seed=1,2 seed=3,4`` without a word, and ran ``model.latent_dim=4,4`` (or
+    ``params: {seed: 0,1,0}`` in a config) twice. (A fixed value a later sweep replaces is
+    a script's base settings with a sweep added.)"""
     for index, override in enumerate(typed):
         later = [o for o in typed[index + 1 :] if o.key_or_group == override.key_or_group]
         if override.is_sweep_override() and later:
@@ -57,7 +58,7 @@ def check_swept_once(typed: list[Override]) -> None:
                 f"{override.input_line} is not allowed: {later[-1].input_line} comes after it, "
                 "and Hydra would keep only the last; give the key once"
             )
-    for override in typed:
+    for override in swept:
         sweep = override.value()
         if isinstance(sweep, ChoiceSweep):  # as parsed: 1e-3 and 0.001 are one number
             seen: set[tuple[str, str]] = set()
