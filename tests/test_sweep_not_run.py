@@ -98,6 +98,18 @@ def test_a_record_from_before_the_hashes_is_read_by_times(tmp_path):
     assert statuses(root)["1"] == "ok"
 
 
+def test_a_record_whose_hashes_are_no_hashes_marks_no_job(tmp_path, caplog):
+    """``"found": 5`` (hand-edited) was read as a record from before the hashes, by times:
+    job 1 read NOT RUN, hiding the figures its folder holds, with no word of the damage."""
+    root = passed_over(tmp_path / "sweep")
+    record = root / NOT_RUN / "1.json"
+    for found in (5, {"metrics.json": 5}):
+        record.write_text(json.dumps({"sweep": "x", "job": "1", "error": "", "found": found}))
+        os.utime(record, ns=(2 * 10**18, 2 * 10**18))
+        assert statuses(root)["1"] == "ok"
+        assert f"{record}: not a record of a job that did not run" in caplog.text
+
+
 def test_two_sweeps_passing_over_other_folders_as_the_same_job_number_keep_both(tmp_path):
     """``hydra.sweep.subdir=lr${model.optimizer.lr}``: a sweep of lr=0.1,0.01 passes job 1
     (lr0.01) over, a later one of lr=0.01,0.1 its job 1 (lr0.1). Named by the number, the

@@ -65,8 +65,17 @@ def not_run_records(root: Path, *, quiet: bool = False) -> list[tuple[Path, dict
             if not quiet:
                 log.warning("%s; the job it names is not marked as one that did not run", err)
             continue
-        if isinstance(record.get("job"), str) and isinstance(record.get("error", ""), str):
+        found = record.get("found", {})  # absent in records from before the hashes
+        if (
+            isinstance(record.get("job"), str)
+            and isinstance(record.get("error", ""), str)
+            and isinstance(found, dict)
+            and all(isinstance(v, (str, type(None))) for v in found.values())
+        ):
             records.append((path, record))
+        elif not quiet:  # "found": 5 fell back to the files' times, and hid a failure
+            log.warning("%s: not a record of a job that did not run (job, error, found); "
+                        "the job it names is not marked as one", path)  # fmt: skip
     return records
 
 
