@@ -49,6 +49,9 @@ DAMAGED = [
     ("metrics.json", DEEP_JSON, "metrics.json: nested deeper than 32 levels"),
     ("failed.json", DEEP_JSON, "failed.json: nested deeper than 32 levels"),
     ("stopped.json", b'{"a": ' * 100_000, "stopped.json: nested deeper than 32 levels"),
+    # a FAILED or STOPPED row whose error was Python's repr of what the file held
+    ("failed.json", b'{"type": {"a": 1}}', "failed.json: type is a mapping, not text"),
+    ("stopped.json", b'{"message": 5}', "stopped.json: message is 5, not text"),
     ("metrics.json", b'{"val/best_objective": 1e400}', "1e400 is beyond a float"),
     ("metrics.json", b'{"val/best_objective": ' + b"9" * 4000 + b"}", "is beyond a float"),
     # the job read ok, with a blank where its objective was

@@ -219,10 +219,10 @@ def read_sweep(path: str | Path) -> list[dict]:
             _with_overrides(row)
             # exists(), not is_file(): a folder or FIFO in a result file's place is damage
             if stopped_file.exists():  # first: a stop in the final evaluation leaves both
-                stopped = read_json(stopped_file)
-                row["status"] = "stopped"
-                row["error"] = f"{stopped.get('phase', 'training')}: {stopped.get('message', '')}"
-                if stopped.get("phase") == "evaluation" and metrics_file.exists():
+                phase, said = _texts(read_json(stopped_file), stopped_file.name,
+                                     phase="training", message="")  # fmt: skip
+                row["status"], row["error"] = "stopped", f"{phase}: {said}"
+                if phase == "evaluation" and metrics_file.exists():
                     _with_metrics(row, metrics_file)  # training's, written before it
             elif metrics_file.exists() and not _failed_since(failed_file, metrics_file):
                 row["status"] = "ok"
@@ -234,9 +234,9 @@ def read_sweep(path: str | Path) -> list[dict]:
                     )
                 _with_metrics(row, metrics_file)
             elif failed_file.exists():  # also a job refused in a folder holding its results
-                failure = read_json(failed_file)
-                row["status"] = "failed"
-                row["error"] = f"{failure.get('type', 'Error')}: {failure.get('error', '')}"
+                kind, said = _texts(read_json(failed_file), failed_file.name,
+                                    type="Error", error="")  # fmt: skip
+                row["status"], row["error"] = "failed", f"{kind}: {said}"
         except ValueError as err:  # a file half-written or damaged: this job only
             # the file by its name in the job's folder: the row names the folder, and the
             # reason, not the path, is what the table's short error column should show
@@ -251,6 +251,16 @@ def read_sweep(path: str | Path) -> list[dict]:
     listed = {row["job"] for row in rows}
     rows += [row for row in links if row["job"] not in listed]
     return sorted(rows, key=lambda row: natural_key(Path(row["job"])))
+
+
+def _texts(record: dict, name: str, **defaults: str) -> list[str]:
+    """``record``'s fields (``defaults`` where absent) as text; ``ValueError`` naming the
+    file ``name`` and a field that is none (a hand-edited ``"type": {"a": 1}``)."""
+    values = [record.get(key, default) for key, default in defaults.items()]
+    for key, value in zip(defaults, values, strict=True):
+        if not isinstance(value, str):
+            raise ValueError(f"{name}: {key} is {shown_json(value)}, not text")
+    return values
 
 
 def _with_metrics(row: dict, metrics_file: Path) -> None:
