@@ -119,6 +119,8 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
         (["run", "--out", "{tmp}/run"], "--out={tmp}/run holds a trained run; choose a folder"),
         (["run", "--out", "{tmp}/run/x"], "--out={tmp}/run/x is inside the trained run"),
         (["run", "--out", "{tmp}/sweep"], "--out={tmp}/sweep is not allowed: it holds a sweep"),
+        (["run", "--out", "{tmp}/sweep/x"],
+         "--out={tmp}/sweep/x is not allowed: it is inside the sweep {tmp}/sweep; choose"),
         (["run", "--models", "autoencoder,vae,dcgan", "--out", "{tmp}/new", "data.subset=-1"],
          "autoencoder: data.subset=-1 is not allowed: it must be an integer >= 1 or null; no"),
         (["run", "--models", "vae,,"], "--models 'vae,,' is not allowed"),  # "--models ,"

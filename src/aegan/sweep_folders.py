@@ -142,10 +142,12 @@ def check_out_folder(folder: Path, key: str) -> None:
     sweep there would be refused by its first job, or mixed with that sweep's jobs."""
     check_not_inside_a_run(folder, key, itself=True)
     held = _sweep_held(folder.expanduser())
-    if held is not None:
+    outer = sweep_above(folder)
+    if held is not None or outer is not None:
+        where = f"holds a sweep ({held})" if held else f"is inside the sweep {outer}"
         raise ConfigError(
-            f"{key}={folder} is not allowed: it holds a sweep ({held}); choose a folder of "
-            "its own, which this script fills with its sweeps"
+            f"{key}={folder} is not allowed: it {where}; choose a folder of its own, which "
+            "this script fills with its sweeps"
         )
 
 
