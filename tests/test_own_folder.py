@@ -117,3 +117,26 @@ def test_a_run_whose_checkpoints_are_on_another_disk_continues_in_its_folder(
     resumed = [*TINY_AE, "trainer.epochs=2", "evaluate.at_end=false", f"trainer.resume={run}"]
     assert train(compose_config(resumed, run))["train/epochs"] == 2
     assert (elsewhere / "step-00000062.pt").is_file() and (run / "checkpoints").is_symlink()
+
+
+@pytest.mark.parametrize("what", ["a folder", "a link"])
+def test_a_sweeps_record_in_place_of_its_file_is_named_before_the_sweep(cli, tmp_path, what):
+    """multirun.yaml a folder in a sweep continued with trainer.resume=auto: "the output
+    folder cannot be created (Is a directory: ...)", after the checks of every job."""
+    sweep, elsewhere = tmp_path / "sweep", tmp_path / "notes.yaml"
+    (sweep / "0" / ".hydra").mkdir(parents=True)
+    (sweep / "0" / ".hydra" / "overrides.yaml").write_text("- seed=1\n")
+    elsewhere.write_text("kept\n")
+    if what == "a folder":
+        (sweep / "multirun.yaml").mkdir()
+    else:
+        (sweep / "multirun.yaml").symlink_to(elsewhere)
+    result = cli("aegan.train", "-m", *TINY_AE, "seed=1,2", "trainer.resume=auto",
+                 f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert_one_error_line(
+        result, f"hydra.sweep.dir={sweep} is not allowed: its multirun.yaml is {what}, where a "
+        "sweep writes its record"
+    )  # fmt: skip
+    assert elsewhere.read_text() == "kept\n" and sorted(p.name for p in sweep.iterdir()) == [
+        "0", "multirun.yaml"
+    ]  # fmt: skip

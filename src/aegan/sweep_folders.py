@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.engine.run_dir import check_not_inside_a_run, check_own_folder
 from aegan.engine.run_record import earlier_run
 from aegan.errors import ConfigError
+from aegan.path_kinds import path_kind
 from aegan.sweep_reader import is_grid, natural_key, read_overrides
 from aegan.sweep_walk import SWEEP_FILES, check_job_subdir, sweep_above
 
@@ -44,6 +45,12 @@ def check_sweep_folder(config: DictConfig) -> None:
         )
     _check_folder_not_swept(config)
     folder = Path(str(config.hydra.sweep.dir))
+    for (
+        name
+    ) in SWEEP_FILES:  # a folder there failed Hydra's write; a link, followed, wrote elsewhere
+        if (kind := path_kind(folder / name, follow_links=False)) is not None:
+            raise ConfigError(f"hydra.sweep.dir={folder} is not allowed: its {name} is {kind}, "
+                              "where a sweep writes its record; move it, or choose another folder")  # fmt: skip
     held = _sweep_held(folder)
     if held and not is_grid(config.hydra.sweeper):
         raise ConfigError(  # trial N went to trial N's folder, trained with other values
