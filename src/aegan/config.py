@@ -41,6 +41,7 @@ from aegan.memory import check_memory
 from aegan.metrics.inception import check_weights
 from aegan.metrics.registry import check_metrics
 from aegan.metrics.scope import Scope, Settings
+from aegan.overrides import given_overrides
 from aegan.schema import (
     GROUPS,
     check_not_deleted,
@@ -203,7 +204,7 @@ def validate_config(
     if trained is not None and cfg.data.root:  # it may hold fewer images than the named set
         check_shards(cfg.data.batch_size, world_size(), trained, f" in data.root={cfg.data.root}")
     if in_job and entry == "train" and HydraConfig.initialized():  # the command line's own
-        warn_inert(cfg, task, list(HydraConfig.get().overrides.task))
+        warn_inert(cfg, task, given_overrides(HydraConfig.get()))
 
 
 def check_validation(task: Any, data_cfg: DictConfig) -> None:

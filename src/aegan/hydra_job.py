@@ -22,6 +22,7 @@ from aegan.engine.folder_lock import FolderInUseError
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.errors import USER_ERRORS, NonFiniteError
 from aegan.files import atomic_write_bytes, write_json
+from aegan.overrides import given_overrides
 from aegan.sweep_end import note_not_run
 from aegan.sweep_not_run import METRICS_THEN, forget_not_run, result_hash
 from aegan.sweep_reader import is_grid
@@ -70,7 +71,7 @@ def is_rank_zero() -> bool:
 def stopped_sweep_message(message: str) -> str:
     """A stop's message in a sweep: "the same command" is this job's, not the sweep's."""
     hydra_cfg = HydraConfig.get()
-    overrides = " ".join(hydra_cfg.overrides.task)
+    overrides = " ".join(given_overrides(hydra_cfg))
     return message + (
         f" (sweep job {hydra_cfg.job.num}: {overrides}); later jobs did not run. To go on "
         f"with the whole sweep: rerun it with hydra.sweep.dir={hydra_cfg.sweep.dir} "
@@ -105,7 +106,7 @@ def write_failure(err: Exception) -> bool:
     failure = {
         "error": str(err),
         "type": type(err).__name__,
-        "overrides": list(hydra_cfg.overrides.task),
+        "overrides": given_overrides(hydra_cfg),
         "traceback": traceback.format_exc(),
         # the figures this failure follows: a metrics.json changed since is of a later run
         METRICS_THEN: result_hash(Path(hydra_cfg.runtime.output_dir) / "metrics.json"),

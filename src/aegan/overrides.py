@@ -4,12 +4,23 @@ that Hydra and OmegaConf take it as it is."""
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from omegaconf import OmegaConf
 
 
 def override_key(override: object) -> str:
     """The dotted key of a Hydra override: ``"+trainer.epochs=3"``, ``"++trainer.epochs=3"``
     and ``"~trainer.epochs"`` all give ``"trainer.epochs"``."""
     return str(override).partition("=")[0].lstrip("+~")
+
+
+def given_overrides(hydra_cfg: Any) -> list[str]:
+    """The command line's overrides (``hydra.overrides.task``) as typed. Read through
+    OmegaConf, a ``${...}`` in one ran in Hydra's list: ``${..latent_dim}`` was looked up
+    there and failed, a resolver ran again, and one that fails stopped the check before the
+    run's folder."""
+    return [str(o) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)]
 
 
 def literal(text: str) -> str:

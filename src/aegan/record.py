@@ -31,7 +31,7 @@ from aegan.engine.run_record import saved_choice
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.hydra_errors import hydra_error_line
-from aegan.overrides import literal, override_key
+from aegan.overrides import given_overrides, literal, override_key
 from aegan.schema import CODE_KEYS, OPTION_NAME, code_in, fits, hydra_choices, kind_of
 from aegan.tasks import build_task
 
@@ -157,7 +157,7 @@ def leave_added_settings(cfg: DictConfig, state: dict) -> list[str]:
     recorded = state["config"].get("model")
     if not isinstance(recorded, dict):
         return []
-    given = HydraConfig.get().overrides.task if HydraConfig.initialized() else []
+    given = given_overrides(HydraConfig.get()) if HydraConfig.initialized() else []
     return _drop_unrecorded(cfg, recorded, set(map(override_key, given)))
 
 

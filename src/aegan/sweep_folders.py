@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.engine.run_dir import check_not_inside_a_run, check_own_folder
 from aegan.engine.run_record import earlier_run
 from aegan.errors import ConfigError
+from aegan.overrides import given_overrides
 from aegan.path_kinds import path_kind
 from aegan.sweep_reader import is_grid, natural_key, read_overrides
 from aegan.sweep_walk import SWEEP_FILES, check_job_subdir, sweep_above
@@ -132,7 +133,7 @@ def check_names_in_one_folder(composed: DictConfig, written: str) -> None:
         return
     excluded = set(OmegaConf.select(composed, "hydra.job.config.override_dirname.exclude_keys")
                    or [])  # fmt: skip
-    for override in composed.hydra.overrides.task:
+    for override in given_overrides(composed.hydra):
         key = override.partition("=")[0]  # as Hydra leaves keys out: "+key" is not "key"
         if "/" in override and key not in excluded:
             raise ConfigError(
@@ -243,7 +244,7 @@ def sweep_overrides(parser: OverridesParser, config: DictConfig) -> list:
     written (a ``${...}`` in one is the job's to resolve, as Hydra leaves it)."""
     params = config.hydra.sweeper.get("params")
     params = OmegaConf.to_container(params, resolve=False) if params else {}
-    task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+    task = given_overrides(config.hydra)
     return parser.parse_overrides([f"{key}={value}" for key, value in params.items()] + task)
 
 

@@ -33,7 +33,7 @@ from aegan.engine.distributed import world_size
 from aegan.engine.run_dir import check_epochs_left, check_resumed_model, check_same_run
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_errors import hydra_error_line
-from aegan.overrides import override_key
+from aegan.overrides import given_overrides, override_key
 from aegan.record import check_resumed_networks, leave_added_settings, run_choices
 from aegan.sweep_compose import composing_jobs
 from aegan.sweep_folders import check_names_in_one_folder, sweep_overrides
@@ -63,7 +63,7 @@ def check_bench_run(config: DictConfig) -> None:
     """``aegan.bench``'s composed run, before Hydra makes its folder: no setting it ignores
     on the command line, and every configuration it would time checked as a run's."""
     with _as_job(config):
-        check_not_ignored(config.hydra.overrides.task, "")
+        check_not_ignored(given_overrides(config.hydra), "")
         checked_configurations(without_hydra(config), in_job=False)
 
 
@@ -160,7 +160,7 @@ def check_every_job(
     parser = OverridesParser.create(config_loader=loader)  # which a glob's options need
     overrides = sweep_overrides(parser, config)
     sizes = [sweep_size(o) for o in overrides if o.is_sweep_override()]  # none listed yet
-    typed = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)  # as written
+    typed = given_overrides(config.hydra)
     check_swept_once(parser.parse_overrides(typed), overrides)
     if is_grid(config.hydra.sweeper):
         if math.prod(sizes) > MAX_GRID_JOBS:  # Hydra lists them all first: 10**9 filled 21 GB

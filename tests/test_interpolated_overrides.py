@@ -1,0 +1,32 @@
+"""A ``${...}`` in a command-line value: resolved in the config it sets, as the job will
+resolve it, and refused in one line before the run's folder where it cannot work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import TINY_AE, assert_one_error_line
+
+QUICK_BENCH = ["model=autoencoder", "trainer.device=cpu", "data.subset=256", "steps=1",
+               "warmup=0", "repeats=1", "threads=[1]"]  # fmt: skip
+
+
+def test_a_tie_given_on_the_command_line_trains(cli, tmp_path: Path):
+    """conf/'s own form of a tie, typed as an override: it was looked up again in Hydra's
+    list of the overrides, failed there, and the run was refused once its folder was made."""
+    run = tmp_path / "run"
+    result = cli("aegan.train", *TINY_AE, "model.net.latent_dim=${..latent_dim}",
+                 f"hydra.run.dir={run}")  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-2000:]
+    assert (run / "checkpoints" / "last.pt").is_file()
+
+
+def test_a_bench_value_that_cannot_be_resolved_leaves_no_folder(cli, tmp_path, monkeypatch):
+    """The check of bench's overrides resolved them in Hydra's list, and its failure passed
+    the whole check over: the job refused the value after making the folder."""
+    monkeypatch.delenv("AEGAN_UNSET_FOR_TEST", raising=False)
+    out = tmp_path / "out"
+    result = cli("aegan.bench", *QUICK_BENCH, "seed=${oc.env:AEGAN_UNSET_FOR_TEST}",
+                 f"hydra.run.dir={out}")  # fmt: skip
+    assert_one_error_line(result, "seed='${oc.env:AEGAN_UNSET_FOR_TEST}' cannot be resolved")
+    assert not out.exists()
