@@ -30,3 +30,13 @@ def test_a_bench_value_that_cannot_be_resolved_leaves_no_folder(cli, tmp_path, m
                  f"hydra.run.dir={out}")  # fmt: skip
     assert_one_error_line(result, "seed='${oc.env:AEGAN_UNSET_FOR_TEST}' cannot be resolved")
     assert not out.exists()
+
+
+def test_a_hydra_value_in_the_runs_folder_is_checked_before_the_folder(cli, tmp_path):
+    """``${hydra:...}`` did not resolve in the check before Hydra made the folder, which
+    passed the whole check over: the job refused task_name once the folder was made."""
+    logs = tmp_path / "logs"
+    result = cli("aegan.train", *TINY_AE, "task_name=${hydra:runtime.cwd}", f"paths.log_dir={logs}")
+    assert_one_error_line(result, "task_name='/")
+    assert "is not allowed: it must be one folder name (text, no /)" in result.stderr
+    assert not logs.exists()

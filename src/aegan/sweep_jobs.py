@@ -52,7 +52,7 @@ def check_run(
     """``config`` (Hydra's composed run, or a sweep's job, before its folder ``run_dir``, set
     by ``folder_key``) as its job will check it."""
     settings = without_hydra(config)
-    with _as_job(config):
+    with as_job(config):
         validate_config(settings, in_job=False)
         if run_dir is not None:
             check_apart_from_data(settings, run_dir, folder_key)
@@ -62,7 +62,7 @@ def check_run(
 def check_bench_run(config: DictConfig) -> None:
     """``aegan.bench``'s composed run, before Hydra makes its folder: no setting it ignores
     on the command line, and every configuration it would time checked as a run's."""
-    with _as_job(config):
+    with as_job(config):
         check_not_ignored(given_overrides(config.hydra), "")
         checked_configurations(without_hydra(config), in_job=False)
 
@@ -133,10 +133,11 @@ def check_resume(
 
 
 @contextmanager
-def _as_job(config: DictConfig) -> Iterator[None]:
+def as_job(config: DictConfig) -> Iterator[None]:
     """Hydra's record of ``config``'s run (``HydraConfig``) while it is checked before
     Hydra runs it, as its job will have it: ``model.name`` is held to the option it was
-    composed from (``model=vae``), not passed for want of one."""
+    composed from (``model=vae``), not passed for want of one, and ``${hydra:...}`` in a
+    setting resolves (``task_name=${hydra:runtime.cwd}``, in the run's folder)."""
     instance = HydraConfig.instance()
     before, readonly = instance.cfg, config.hydra._get_node_flag("readonly")
     instance.set_config(config)  # not a copy (one per job); it marks config.hydra read-only

@@ -30,7 +30,13 @@ from aegan.evaluate_settings import check_evaluate_settings
 from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
 from aegan.sweep_end import end_line, forget_sweep, start_sweep
 from aegan.sweep_folders import check_continued_jobs, check_sweep_folder
-from aegan.sweep_jobs import check_bench_run, check_every_job, check_run, without_hydra
+from aegan.sweep_jobs import (
+    as_job,
+    check_bench_run,
+    check_every_job,
+    check_run,
+    without_hydra,
+)
 from aegan.sweep_plugins import check_sweep_settings
 from aegan.sweep_reader import write_planned_jobs
 
@@ -60,7 +66,8 @@ class CheckSweepSettings(Callback):
                 _mistakes_only(lambda: check_bench_run(config))
             _check_log_file(config, run_dir)
 
-        _refuse_in_one_line(check, config)
+        with as_job(config):  # a ${hydra:...} in the folder's parts resolves, as in the job
+            _refuse_in_one_line(check, config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         planned: list[dict] = []  # a grid's jobs, for the summary of a sweep cut short
