@@ -32,7 +32,7 @@ Protocol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -81,7 +81,7 @@ def metric(
 
 def check_metric_names(names: Any, key: str = "evaluate.metrics") -> tuple[str, ...]:
     """``names`` as a tuple of registered metric names; ``ConfigError`` naming ``key`` else."""
-    if isinstance(names, str) or not isinstance(names, Iterable):
+    if isinstance(names, (str, Mapping)) or not isinstance(names, Iterable):  # a mapping: its keys
         raise ConfigError(f"{key}={names!r} is not allowed: it must be a list of names")
     names = tuple(names)
     if not names:  # would evaluate nothing and report success
