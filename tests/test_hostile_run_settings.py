@@ -210,7 +210,7 @@ def test_an_output_folder_other_than_hydras_is_refused_before_anything_is_writte
         f"paths.output_dir={other} is not allowed: it is the folder Hydra makes for the run "
         f"({tmp_path / 'run'}); choose it with hydra.run.dir=..."
     ))  # fmt: skip
-    assert not (tmp_path / "sweep").exists()
+    assert not (tmp_path / "sweep").exists() and not (tmp_path / "run").exists()
     assert not other.exists()
 
 

@@ -16,16 +16,22 @@ from aegan.errors import ConfigError
 from aegan.files import check_folder, set_by
 
 
-def check_output_dir(cfg: DictConfig) -> None:
-    """In a Hydra app, ``paths.output_dir`` is the folder Hydra made: another one split the
-    run (its log and record in Hydra's, checkpoints and metrics there), or a sweep's jobs."""
-    if HydraConfig.initialized():  # else composed by a test or a notebook: its own folder
-        made, value = HydraConfig.get().runtime.output_dir, cfg.paths.output_dir
-        if Path(value).resolve() != Path(made).resolve():
-            raise ConfigError(
-                f"paths.output_dir={value} is not allowed: it is the folder Hydra makes for "
-                f"the run ({made}); choose it with hydra.run.dir=... (hydra.sweep.dir=... for -m)"
-            )
+def check_output_dir(cfg: DictConfig, made: Path | None = None) -> None:
+    """In a Hydra app, ``paths.output_dir`` is the folder Hydra made (``made``: the one it
+    will make, before it does): another one split the run (its log and record in Hydra's,
+    checkpoints and metrics there), or a sweep's jobs."""
+    if made is None:
+        if not HydraConfig.initialized():  # composed by a test or a notebook: its own folder
+            return
+        made = HydraConfig.get().runtime.output_dir
+    elif cfg.paths._get_node("output_dir")._value() == "${hydra:runtime.output_dir}":
+        return  # conf/'s own: the folder made, which Hydra sets as the job starts
+    value = cfg.paths.output_dir
+    if Path(value).resolve() != Path(made).resolve():
+        raise ConfigError(
+            f"paths.output_dir={value} is not allowed: it is the folder Hydra makes for "
+            f"the run ({made}); choose it with hydra.run.dir=... (hydra.sweep.dir=... for -m)"
+        )
 
 
 def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = False) -> None:

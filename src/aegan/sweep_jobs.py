@@ -32,6 +32,7 @@ from aegan.engine.checkpoint_contents import check_epoch_order
 from aegan.engine.distributed import world_size
 from aegan.engine.run_dir import check_epochs_left, check_resumed_model, check_same_run
 from aegan.errors import USER_ERRORS, ConfigError
+from aegan.hydra_dirs import check_output_dir
 from aegan.hydra_errors import hydra_error_line
 from aegan.overrides import given_overrides, override_key
 from aegan.record import check_resumed_networks, leave_added_settings, run_choices
@@ -56,6 +57,7 @@ def check_run(
         validate_config(settings, in_job=False)
         if run_dir is not None:
             check_apart_from_data(settings, run_dir, folder_key)
+            check_output_dir(settings, run_dir)  # else refused once Hydra made run_dir
         check_resume(settings, run_dir, folder_key)
 
 
