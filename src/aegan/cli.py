@@ -29,6 +29,7 @@ from aegan.hydra_errors import (
     logging_config_line,
 )
 from aegan.overrides import override_key
+from aegan.schema import GROUPS
 from aegan.sweep_end import end_line
 
 
@@ -82,7 +83,8 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
                 return hydra_main(*args, **kwargs)
             finally:
                 del os.environ["HYDRA_FULL_ERROR"]
-        for refusal in (missing_searchpath(sys.argv[1:]), changed_guard(sys.argv[1:])):
+        argv = sys.argv[1:]
+        for refusal in (missing_searchpath(argv), changed_guard(argv), group_not_named(argv)):
             if refusal is not None:  # else Hydra warns and goes on, or writes unchecked
                 report_error(refusal)
                 sys.exit(2)
@@ -193,6 +195,30 @@ def changed_guard(argv: list[str]) -> str | None:
             return (
                 f"{arg} is not allowed: {key} checks the run's folder before Hydra writes "
                 "there; add a callback of your own under another name"
+            )
+    return None
+
+
+def group_not_named(argv: list[str]) -> str | None:
+    """The line for a config group (``GROUPS``) given something other than one option's
+    name: ``model=[vae,dcgan]`` merged two models' settings into one and was refused for a
+    setting one of them has, ``trainer=[1]`` failed inside Hydra with words naming nothing."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    for arg in argv:
+        group = override_key(arg)
+        if group not in GROUPS or arg.startswith("~"):
+            continue
+        try:
+            (override,) = OverridesParser.create().parse_overrides([arg])
+            value = None if override.is_sweep_override() else override.value()
+        except Exception:  # not an override: Hydra's own line names it
+            continue
+        if value is not None and not isinstance(value, str):  # null: Hydra's line names it
+            shown = arg.partition("=")[2]
+            return (
+                f"{group}={shown} is not allowed: {group} takes one option's name ({group}=NAME: "
+                f"a file NAME.yaml of conf/{group}/ or of a folder on hydra.searchpath)"
             )
     return None
 
