@@ -143,6 +143,8 @@ def test_a_config_dir_that_is_not_there_is_one_line(cli, tmp_path):
      ("model=null", "model=null: Config group override must be a string"),
      ("trainer=[1]", "trainer=[1] is not allowed: trainer takes one option's name (trainer=NAME"),
      ("model=[vae,dcgan]", "model=[vae,dcgan] is not allowed: model takes one option's name"),
+     ("model.hidden_dims={a:1}", "model.hidden_dims={a:1} is not allowed: it must be a list, not"),
+     ("model.net=[1]", "model.net=[1] is not allowed: it must be a mapping of settings, not a list"),
      ("data.val_size=0", "data.val_size=0 is not allowed: it must be an integer >= 1")],
 )  # fmt: skip
 def test_a_group_or_size_that_cannot_be_is_one_line(cli, override, message, tmp_path):

@@ -131,6 +131,11 @@ def hydra_error_line(err: Exception) -> str | None:
         if expected:
             return f"{full_key}={cause.value} is not allowed: it must be {expected}"
         return f"{full_key}={cause.value} is not allowed: {reason}"
+    typed = re.match(r"Error merging override [^=]+=(.*)", str(err), re.DOTALL)
+    if reason.startswith("Cannot merge ") and full_key and typed:  # a list where a section goes
+        lists = "object_type=list" in str(cause)  # what conf/ holds there
+        want, given = ("a list", "a mapping") if lists else ("a mapping of settings", "a list")
+        return f"{full_key}={typed.group(1)} is not allowed: it must be {want}, not {given}"
     return f"{full_key}: {reason}" if full_key else f"{str(err).splitlines()[0]} {reason}"
 
 
