@@ -103,6 +103,8 @@ def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
         ("variants={a:['model=vae']}",
          "variants.a: 'model=vae' is not allowed: model is a section of settings, not one"),
         ("variants={a:['trainer=5']}", "trainer is a section of settings"),  # a traceback
+        ("variants={a:['model.hidden_dims={c:1}']}",  # OmegaConf's "Cannot merge DictConfig"
+         "variants.a: 'model.hidden_dims={c:1}' is not allowed: model.hidden_dims must be a list"),
         # each configuration timed twice, as if two
         ("threads=[1,1]", "threads=[1, 1] is not allowed: it must list each value to time once"),
         ("compile_modes=[none,none]", "compile_modes=['none', 'none'] is not allowed"),

@@ -61,6 +61,10 @@ def parse_override(cfg: DictConfig, override: Any, where: str) -> tuple[str, str
         raise ConfigError(
             f"{where}: {override!r} is not allowed: its value is not YAML: {reason}"
         ) from None
+    if OmegaConf.is_list(exists) and isinstance(value, dict):  # OmegaConf's "Cannot merge"
+        raise ConfigError(
+            f"{where}: {override!r} is not allowed: {key} must be a list, not a mapping"
+        )
     if OmegaConf.is_dict(exists) and not isinstance(value, dict):
         # model=vae would replace the model's settings by the text 'vae': a group's option
         # is chosen as the config is composed, which a variant's overrides come after
