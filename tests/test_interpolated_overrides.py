@@ -3,6 +3,7 @@ resolve it, and refused in one line before the run's folder where it cannot work
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from conftest import TINY_AE, assert_one_error_line
@@ -40,3 +41,15 @@ def test_a_hydra_value_in_the_runs_folder_is_checked_before_the_folder(cli, tmp_
     assert_one_error_line(result, "task_name='/")
     assert "is not allowed: it must be one folder name (text, no /)" in result.stderr
     assert not logs.exists()
+
+
+def test_a_hydra_value_in_an_evaluation_setting_resolves_as_in_the_job(
+    cli, trained_ae_run, tmp_path
+):
+    """Checked before Hydra's record of the run was set, it was refused: "HydraConfig was
+    not set", for a value the evaluation itself resolves."""
+    run = tmp_path / "run"
+    shutil.copytree(trained_ae_run, run)
+    result = cli("aegan.evaluate", f"run={run}", "device=cpu", "metrics=[reconstruction]",
+                 "cache_dir=${hydra:runtime.cwd}/.cache/aegan-unused")  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-2000:]

@@ -148,7 +148,8 @@ class CheckEvaluation(Callback):
             check_output_subdir(config.hydra)
             _mistakes_only(lambda: check_evaluate_settings(without_hydra(config)))
 
-        _refuse_in_one_line(check, config)
+        with as_job(config):  # a ${hydra:...} resolves as in the job
+            _refuse_in_one_line(check, config)
 
 
 def _mistakes_only(check: Callable[[], None]) -> None:
