@@ -31,6 +31,7 @@ NO_JOB = "; no job was started"
      (["model=vae", "model.beta=1,-1"], "job 1 of 2 (model.beta=-1): model.beta=-1"),
      # Hydra refused a group set to null as it composed every job, after making the folder
      (["model=vae,null"], "job 1 of 2 (model=null): Config group override must be a string"),
+     (["trainer=[1],default"], "error: trainer=[1],default is not allowed: trainer takes one"),
      # -m with one job: it was made a folder, failed there, and the sweep said so at its end
      (["model.latent_dim=0"], "error: job 0 of 1: model.latent_dim=0 is not allowed"),
      # a value that cannot be resolved: job 0 trained, then job 1 failed on it

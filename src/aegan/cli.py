@@ -211,10 +211,12 @@ def group_not_named(argv: list[str]) -> str | None:
             continue
         try:
             (override,) = OverridesParser.create().parse_overrides([arg])
-            value = None if override.is_sweep_override() else override.value()
+            value = override.value()
         except Exception:  # not an override: Hydra's own line names it
             continue
-        if value is not None and not isinstance(value, str):  # null: Hydra's line names it
+        values = getattr(value, "list", []) if override.is_sweep_override() else [value]
+        # null, and a glob() among a sweep's options, have lines of their own
+        if any(isinstance(v, (list, dict, int, float)) for v in values):
             shown = arg.partition("=")[2]
             return (
                 f"{group}={shown} is not allowed: {group} takes one option's name ({group}=NAME: "
