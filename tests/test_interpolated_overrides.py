@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import TINY_AE, assert_one_error_line
 
 QUICK_BENCH = ["model=autoencoder", "trainer.device=cpu", "data.subset=256", "steps=1",
@@ -33,11 +35,14 @@ def test_a_bench_value_that_cannot_be_resolved_leaves_no_folder(cli, tmp_path, m
     assert not out.exists()
 
 
-def test_a_hydra_value_in_the_runs_folder_is_checked_before_the_folder(cli, tmp_path):
+@pytest.mark.parametrize("sweep", [[], ["-m"]])
+def test_a_hydra_value_in_the_runs_folder_is_checked_before_the_folder(cli, tmp_path, sweep):
     """``${hydra:...}`` did not resolve in the check before Hydra made the folder, which
-    passed the whole check over: the job refused task_name once the folder was made."""
+    passed the whole check over: the job refused task_name once the folder was made (a
+    sweep's was refused as "HydraConfig was not set")."""
     logs = tmp_path / "logs"
-    result = cli("aegan.train", *TINY_AE, "task_name=${hydra:runtime.cwd}", f"paths.log_dir={logs}")
+    result = cli("aegan.train", *sweep, *TINY_AE, "task_name=${hydra:runtime.cwd}",
+                 f"paths.log_dir={logs}")  # fmt: skip
     assert_one_error_line(result, "task_name='/")
     assert "is not allowed: it must be one folder name (text, no /)" in result.stderr
     assert not logs.exists()

@@ -84,7 +84,8 @@ class CheckSweepSettings(Callback):
             elif kwargs.get("config_name") == "bench":
                 _mistakes_only(lambda: check_every_job(config, _check_bench_job))
 
-        _refuse_in_one_line(check, config)
+        with as_job(config):  # a ${hydra:...} resolves as in the jobs
+            _refuse_in_one_line(check, config)
         self._planned = planned  # written as the first job starts: Hydra has made the folder
         jobs = [job["job"] for job in planned] if planned else None  # a search: every folder
         with contextlib.suppress(Exception):  # a folder Hydra cannot resolve: it says so
