@@ -72,6 +72,7 @@ CASES = [
     ("train", ["paths.output_dir=null"], "paths.output_dir=null is not allowed: it must be a folder path"),
     ("train", ["task_name=null"], "task_name=null is not allowed: it must be one folder name"),
     ("train", ["task_name=''"], "task_name='' is not allowed: it must be one folder name"),
+    ("train", ["task_name='a\nb'"], "task_name='a\\nb' is not allowed: it must be one folder name without control"),
     ("train", ["evaluate.cache_dir=null"], "evaluate.cache_dir=null is not allowed: it must be a folder path"),
     ("train", [f"evaluate.cache_dir={FILE}"], f"evaluate.cache_dir={FILE} is not allowed: it is a file, not a folder"),
     ("train", ["data.root=''"], "data.root='' is not allowed: it must be a folder path or null"),

@@ -115,6 +115,11 @@ def check_run_paths(cfg: DictConfig, *, in_job: bool = True) -> None:
         raise ConfigError(  # ../x would put the runs outside paths.log_dir
             f"task_name={name!r} is not allowed: it must be one folder name (text, no /)"
         )
+    if not name.isprintable():  # a line break: the folder made, then its path refused
+        raise ConfigError(
+            f"task_name={name!r} is not allowed: it must be one folder name without control "
+            "characters"
+        )
     if in_job:
         check_hydra_dirs()
     keys = ["paths.data_dir", "paths.log_dir", "paths.output_dir", "evaluate.cache_dir"]
