@@ -149,3 +149,10 @@ def test_a_label_prior_on_data_it_cannot_label_is_refused_before_the_folder(
                  "model.label_prior=true", f"hydra.run.dir={tmp_path / 'new'}")  # fmt: skip
     assert_one_error_line(result, message)
     assert not (tmp_path / "new").exists()
+
+
+def test_a_run_folder_with_a_line_break_is_refused_before_it_is_made(cli, tmp_path):
+    """Hydra made it, and the job then refused paths.output_dir, a setting never given."""
+    result = cli("aegan.train", *TINY_AE, f"hydra.run.dir='{tmp_path}/a\nb'")
+    assert_one_error_line(result, f"hydra.run.dir='{tmp_path}/a\\nb' is not allowed: it must be")
+    assert list(tmp_path.iterdir()) == []
