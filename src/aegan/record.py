@@ -50,12 +50,18 @@ def run_choices(cfg: DictConfig) -> dict[str, str]:
 
 
 def record_config(
-    record: dict, *, path: Path | str, overrides: list[str] = (), searchpath: list[str] = ()
+    record: dict,
+    *,
+    path: Path | str,
+    overrides: list[str] = (),
+    searchpath: list[str] = (),
+    say_left_out: bool = True,
 ) -> DictConfig:
     """The config of a run from its record (``{"config": ..., "choices": ...}``), rebuilt
     through ``conf/``. ``overrides`` and ``searchpath`` are the user's: an override wins
     over the record and may name code, like one on the command line; ``data.download`` is
-    false unless one of them sets it."""
+    false unless one of them sets it. ``say_left_out``: warn of the record's keys that
+    ``conf/`` lacks (a second record of the same run need not say them again)."""
     choices, saved = record.get("choices"), record.get("config")
     if not isinstance(choices, dict) or not isinstance(saved, dict):
         raise CheckpointError(f"{path}: its config or choices are not a mapping")
@@ -96,7 +102,7 @@ def record_config(
         _drop_unrecorded(cfg, saved["model"], user_keys)
     left_out: list[str] = []
     values = _plain_values(saved, composed, prefix="", path=path, user=user_keys, left_out=left_out)
-    if left_out:  # a user's own keys, or settings this version no longer has
+    if left_out and say_left_out:  # a user's own keys, or settings this version no longer has
         one = len(left_out) == 1
         log.warning(
             "%s: its record's %s %s not in conf/ here: left out, as nothing reads %s back",

@@ -34,6 +34,7 @@ from aegan.metrics.registry import check_metrics
 from aegan.overrides import literal, override_key
 from aegan.path_kinds import shown
 from aegan.record import record_config
+from aegan.record_networks import check_networks_in_its_run
 from aegan.run_inputs import as_codes, as_images, check_fits, check_load_arguments, integer
 from aegan.run_inputs import seed as check_seed
 from aegan.schema import check_settings, option_choices, reference
@@ -185,6 +186,7 @@ def load_run(
     config = record_config(
         state, path=checkpoint_path, overrides=list(overrides), searchpath=list(searchpath)
     )
+    check_networks_in_its_run(checkpoint_path, state, searchpath=searchpath)  # not another's
     # a folder named but not there (a typo) would be passed over for the run's own: only a
     # download (data.download=true, the user's) makes it
     if data_dir is not None and not data_dir_exists and not config.data.get("download"):

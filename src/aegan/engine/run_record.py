@@ -88,22 +88,12 @@ def check_in_its_run(path: Path, state: dict) -> None:
     there, or beside them) is of the model and data that run's record (``.hydra/config.yaml``)
     names: another run's file copied there would be evaluated, loaded or resumed as that
     run. The record is only compared with, never built from; a folder without one is not
-    checked, and one that is no regular file or is damaged is named in a warning."""
-    record = run_folder_of(path) / ".hydra" / "config.yaml"
-    if not os.path.lexists(record):  # no run's folder: nothing to compare with
+    checked, and one that is no regular file or is damaged is named in a warning. The
+    networks' sizes the record builds are compared by ``aegan.record_networks``."""
+    found = folder_record(path)
+    if found is None:
         return
-    try:
-        kind = path_kind(record)  # a FIFO or a device is never opened: it could wait forever
-        if kind is not None:
-            raise ValueError(f"{record}: {not_regular(kind)}")
-        config = read_plain_yaml(record, max_depth=MAX_RECORD_DEPTH)
-    except (OSError, ValueError) as err:  # the checkpoint's own record rebuilds the run
-        _warn_once(record, str(err))
-        return
-    problem = _record_problem(config)
-    if problem is not None:  # damaged as surely as a file that is not YAML
-        _warn_once(record, f"{record}: not a run's record ({problem})")
-        return
+    record, config = found
     for group in ("model", "data"):  # neither changes within a run: a resume keeps both
         name = config.get(group, {}).get("name")  # an option of one's own may leave it out
         saved = state["choices"].get(group)
@@ -111,9 +101,33 @@ def check_in_its_run(path: Path, state: dict) -> None:
             verdict = "not" if isinstance(saved, str) else "not known to be"
             raise CheckpointError(
                 f"{path}: a checkpoint {saved_choice(state, group)}, in the folder of a run of "
-                f"{group}={shown(name)} ({record}); it is {verdict} this run's: move it away, or "
-                "name the run it came from"
+                f"{group}={shown(name)} ({record}); it is {verdict} this run's: {NOT_ITS_RUN}"
             )
+
+
+NOT_ITS_RUN = "move it away, or name the run it came from"  # what to do with another's file
+
+
+def folder_record(path: Path) -> tuple[Path, dict] | None:
+    """(the record of the run folder the checkpoint ``path`` lies in, what it holds), read
+    as plain YAML; None where the folder has none, or where it is no regular file or no
+    composed config (said in one warning)."""
+    record = run_folder_of(path) / ".hydra" / "config.yaml"
+    if not os.path.lexists(record):  # no run's folder: nothing to compare with
+        return None
+    try:
+        kind = path_kind(record)  # a FIFO or a device is never opened: it could wait forever
+        if kind is not None:
+            raise ValueError(f"{record}: {not_regular(kind)}")
+        config = read_plain_yaml(record, max_depth=MAX_RECORD_DEPTH)
+    except (OSError, ValueError) as err:  # the checkpoint's own record rebuilds the run
+        warn_unchecked(record, str(err))
+        return None
+    problem = _record_problem(config)
+    if problem is not None:  # damaged as surely as a file that is not YAML
+        warn_unchecked(record, f"{record}: not a run's record ({problem})")
+        return None
+    return record, config
 
 
 def _record_problem(config: object) -> str | None:
@@ -139,7 +153,8 @@ def _kind(value: object) -> str:
     return kinds.get(type(value), "a date")  # YAML's only other plain value
 
 
-def _warn_once(record: Path, reason: str) -> None:
+def warn_unchecked(record: Path, reason: str) -> None:
+    """Say once a process that ``record`` (``reason``) is not compared with its checkpoints."""
     if str(record) not in _warned:
         _warned.add(str(record))
         log.warning("%s; the checkpoints of its run are not compared with it, their own "

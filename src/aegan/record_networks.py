@@ -1,0 +1,77 @@
+"""A checkpoint's networks against the record of the run folder it lies in.
+
+``check_in_its_run`` compares the names of the model and data; a run of the same model with
+other sizes (``model.latent_dim=16``) has the same names, so its checkpoint copied into
+another run's folder was loaded and evaluated as that run's. Here the folder's record is
+rebuilt through ``conf/`` (``record_config``: it chooses no code) and its networks built on
+the meta device, their weights' names and shapes compared with the checkpoint's. Settings
+that leave the networks as they are (lr, epochs) may differ: a resume may change them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from aegan.data import image_shape_of
+from aegan.engine.run_record import NOT_ITS_RUN, folder_record, warn_unchecked
+from aegan.errors import CheckpointError, ConfigError, ContractError
+from aegan.record import record_config
+from aegan.tasks import build_task
+
+
+def check_networks_in_its_run(path: Path, state: dict, *, searchpath: Sequence[str] = ()) -> None:
+    """Refuse the checkpoint ``path`` (read as ``state``) where the record of the run folder
+    it lies in builds networks of other weights' names or shapes: the first that differs is
+    named with its two shapes. A record that cannot be rebuilt here is said in the warning
+    of a damaged record; ``searchpath``: the user's own config folders."""
+    found = folder_record(path)
+    if found is None:
+        return
+    record, config = found
+    # the options the checkpoint composed: check_in_its_run has held them to the record's
+    rebuilt = {"config": config, "choices": state["choices"]}
+    try:
+        cfg = record_config(rebuilt, path=record, searchpath=list(searchpath), say_left_out=False)
+        task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
+    except (CheckpointError, ConfigError, ContractError) as err:
+        warn_unchecked(record, f"{record}: its networks cannot be built here ({err})")
+        return
+    difference = _first_difference(task.networks, state["networks"])
+    if difference is not None:
+        raise CheckpointError(
+            f"{path}: a checkpoint {difference} ({record}); it is not this run's: {NOT_ITS_RUN}"
+        )
+
+
+def _first_difference(networks: dict[str, torch.nn.Module], saved: dict) -> str | None:
+    """How the checkpoint's weights ``saved`` first differ from those of ``networks``, the
+    record's, in words after "a checkpoint"; None where names and shapes are all alike."""
+    for name in sorted(set(networks) | set(saved)):
+        if name not in saved:
+            return f"without the network {name}, in the folder of a run whose record builds it"
+        if name not in networks:
+            return f"with a network {name}, in the folder of a run whose record builds none"
+        wanted, weights = networks[name].state_dict(), saved[name]
+        if not isinstance(weights, dict):  # loading it names what it is
+            continue
+        for key in [*wanted, *(k for k in weights if k not in wanted)]:
+            where = f"{name}.{key}"
+            if key not in weights:
+                return f"without {where}, in the folder of a run whose record builds it"
+            if key not in wanted:
+                return f"with {where}, in the folder of a run whose record builds none"
+            theirs, its_own = _shape(weights[key]), _shape(wanted[key])
+            if theirs is not None and theirs != its_own:
+                return (
+                    f"with {where} of shape {theirs}, in the folder of a run whose record "
+                    f"builds it {its_own}"
+                )
+    return None
+
+
+def _shape(value: object) -> tuple[int, ...] | None:
+    """A tensor's shape as a plain tuple, None for what is no tensor."""
+    return tuple(value.shape) if torch.is_tensor(value) else None
