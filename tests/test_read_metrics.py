@@ -108,3 +108,20 @@ def test_text_read_back_with_a_line_break_is_named_on_one_line(run, tmp_path, ca
     said = [r.getMessage() for r in caplog.records if "forged" in r.getMessage()]
     assert len(said) == 3 and not any("\n" in line for line in said), said
     assert 'test/mse\\nerror: forged="abc" is no figure' in said[0]
+
+
+def test_a_number_under_a_key_holding_a_line_break_is_no_figure(run, cli, caplog):
+    """It was kept in Run.metrics and written back by aegan.evaluate: no name aegan writes,
+    it would split every line that names it."""
+    odd = "test/mse\nerror: forged"
+    text = json.dumps({odd: 0.5, "val/mse": 0.5})
+    (run / "metrics.json").write_text(text)
+    with caplog.at_level(logging.WARNING, logger="aegan"):
+        assert load_run(run).metrics == {"val/mse": 0.5}
+    said = [r.getMessage() for r in caplog.records if "forged" in r.getMessage()]
+    assert said == [f"{run / 'metrics.json'}: test/mse\\nerror: forged=0.5 is no figure: "
+                    "left out of Run.metrics"]  # fmt: skip
+    result = cli("aegan.evaluate", f"run={run}", "metrics=[reconstruction]")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-2000:]
+    assert odd not in json.loads((run / "metrics.json").read_text())
+    assert (run / "metrics.json.damaged").read_text() == text  # the file as it was

@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aegan.engine.checkpoint_contents import CONTROL
 from aegan.files import keep_aside, write_json
 from aegan.overrides import override_key
 from aegan.path_kinds import not_regular, path_kind, shown
@@ -37,8 +38,10 @@ EVALUATING = "evaluating.json"
 def read_metrics(path: Path) -> tuple[dict[str, float | str], dict[str, Any]]:
     """RUN_DIR/metrics.json's figures (``ValueError`` for a file that is not JSON): each a
     float (NaN and infinity as flagged), ``eval/overrides`` text. Any other value (text, a
-    list, an unflagged null) is no figure: it is returned apart, for the caller to say. A
-    link is refused (``ValueError``): a file elsewhere would pass for this run's figures."""
+    list, an unflagged null), or one under a key holding a line break or another control
+    character (no name aegan writes), is no figure: it is returned apart, for the caller to
+    say. A link is refused (``ValueError``): a file elsewhere would pass for this run's
+    figures."""
     check_own_metrics(path)
     figures: dict[str, float | str] = {}
     left_out: dict[str, Any] = {}
@@ -89,7 +92,7 @@ def figure_changing(overrides: object) -> str:
 
 
 def _figure(key: str, value: Any) -> float | str | None:
-    if not is_figure(key, value):
+    if CONTROL.search(key) or not is_figure(key, value):  # such a key splits a message
         return None
     return value if key == EVALUATED_WITH else float(value)  # read_json bounds an int
 
