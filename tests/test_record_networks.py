@@ -82,3 +82,20 @@ def test_a_record_whose_networks_cannot_be_built_is_said_and_the_run_loads(run, 
     assert loaded.config.model.latent_dim == 32
     said = [r.getMessage() for r in caplog.records if str(record) in r.getMessage()]
     assert len(said) == 1 and said[0].startswith(f"{record}: its networks cannot be built here")
+
+
+@pytest.mark.parametrize("into", ["new", "its own"])
+def test_another_runs_checkpoint_of_other_sizes_is_not_resumed_as_the_runs(cli, runs, run, into):
+    """Resumed with the sizes it has, it went on as the run: in a new folder as its
+    continuation, in the run's own folder over its record and figures."""
+    shutil.copy(runs[1] / "checkpoints" / "last.pt", run / "checkpoints" / "last.pt")
+    folder = run.parent / "resumed" if into == "new" else run
+    record = (run / ".hydra" / "config.yaml").read_bytes()
+    result = cli("aegan.train", *TINY_AE, "logger=none", "model.latent_dim=16",
+                 "trainer.epochs=2", f"trainer.resume={run}", f"hydra.run.dir={folder}")  # fmt: skip
+    assert_one_error_line(
+        result, f"{run}/checkpoints/last.pt: a checkpoint with autoencoder.encoder.3.weight of "
+        "shape (16, 64), in the folder of a run whose record builds it (32, 64)"
+    )  # fmt: skip
+    assert not (run.parent / "resumed").exists()
+    assert (run / ".hydra" / "config.yaml").read_bytes() == record

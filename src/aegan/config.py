@@ -268,7 +268,12 @@ def compose_config(
     """``conf/{config_name}.yaml`` with ``overrides``, as the command line composes it;
     ``searchpath`` adds the user's own config folders (``file://DIR``, ``pkg://package``)."""
     extra = [f"hydra.searchpath=[{','.join(searchpath)}]"] if searchpath else []
-    if GlobalHydra.instance().is_initialized():
-        GlobalHydra.instance().clear()  # inside a Hydra app (aegan.evaluate): a fresh one
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        return compose(config_name=config_name, overrides=[*overrides, *extra])
+    app = GlobalHydra.instance().hydra  # inside a Hydra app (aegan.evaluate, a sweep's check)
+    GlobalHydra.instance().clear()  # a fresh one for this config
+    try:
+        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+            return compose(config_name=config_name, overrides=[*overrides, *extra])
+    finally:  # the app's own back, for what it composes next (a sweep's jobs)
+        GlobalHydra.instance().clear()
+        if app is not None:
+            GlobalHydra.instance().initialize(app)
