@@ -156,3 +156,26 @@ def test_a_run_folder_with_a_line_break_is_refused_before_it_is_made(cli, tmp_pa
     result = cli("aegan.train", *TINY_AE, f"hydra.run.dir='{tmp_path}/a\nb'")
     assert_one_error_line(result, f"hydra.run.dir='{tmp_path}/a\\nb' is not allowed: it must be")
     assert list(tmp_path.iterdir()) == []
+
+
+NOT_UTF8 = "/tmp/fashion-\udcff"  # the byte 0xff of a folder's name, as Python reads it
+
+
+@pytest.mark.parametrize(
+    ("command", "key"),
+    [(["aegan.train", *TINY_AE, f"data.root='{NOT_UTF8}'", "hydra.run.dir={new}"], "data.root"),
+     (["aegan.train", "-m", *TINY_AE, f"data.root='{NOT_UTF8}'", "seed=0,1",
+       "hydra.sweep.dir={new}"], "data.root"),
+     (["aegan.evaluate", f"run='{NOT_UTF8}'"], "run")],
+)  # fmt: skip
+def test_a_setting_of_bytes_that_are_not_utf8_is_refused_before_the_folder(
+    cli, tmp_path, command, key
+):
+    """Its run trained, but its record (.hydra/overrides.yaml) could not be read back: its
+    sweep listed every job BROKEN. An evaluation failed in TensorBoard's writer, after the
+    whole evaluation, in a traceback."""
+    result = cli(*(part.format(new=tmp_path / "new") for part in command))
+    assert_one_error_line(
+        result, f"{key}='/tmp/fashion-\\xff' is not allowed: it holds bytes that are not UTF-8"
+    )
+    assert not (tmp_path / "new").exists()

@@ -20,7 +20,7 @@ from aegan.overrides import literal
 from aegan.readback import read_json
 from aegan.sweep_reader import read_sweep
 from aegan.train import train
-from conftest import FASHION_DIR, TINY_AE, assert_one_error_line, compose_config, run_module
+from conftest import TINY_AE, assert_one_error_line, compose_config, run_module
 
 TEST_KEYS = {"test/mse", "test/psnr", "test/ssim", "test/bce"}
 
@@ -125,21 +125,6 @@ def test_a_log_file_not_named_log_is_refused(cli, tmp_path):
     assert_one_error_line(result, f"hydra.job_logging.handlers.file.filename={notes} is not "
                           "allowed: a log file's name must end in .log")  # fmt: skip
     assert notes.read_text() == "mine\n"
-
-
-def test_a_path_of_bytes_that_are_not_utf8_is_logged_escaped(tmp_path):
-    """data.root so named: its lines failed on the console and in train.log alike ("---
-    Logging error ---" and a traceback each), and the log lost them."""
-    root = Path(os.fsdecode(os.fsencode(tmp_path) + b"/fashion-\xff"))
-    root.mkdir()
-    for idx in FASHION_DIR.glob("*-ubyte.gz"):
-        (root / idx.name).symlink_to(idx)
-    run = tmp_path / "run"
-    result = run_module("aegan.train", *TINY_AE, f"data.root='{root}'", f"hydra.run.dir={run}")
-    output = result.stdout + result.stderr
-    assert result.returncode == 0 and "Logging error" not in output, output[-3000:]
-    line = f"found using IDX files in {tmp_path}/fashion-\\xff\n"
-    assert line in result.stdout and line in (run / "train.log").read_text()
 
 
 def test_a_write_that_fails_names_the_path_and_the_checkpoint_kept(tmp_path):

@@ -35,7 +35,6 @@ from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import check_shards, world_size
 from aegan.errors import ConfigError
 from aegan.hydra_dirs import check_run_paths
-from aegan.hydra_errors import unset_message
 from aegan.inert import warn_inert
 from aegan.memory import check_memory
 from aegan.metrics.inception import check_weights
@@ -52,6 +51,7 @@ from aegan.schema import (
     option_file,
     reference,
 )
+from aegan.setting_walk import check_all_set, check_encodable
 from aegan.speed import check_switches
 from aegan.tasks.build import build_task
 from aegan.tasks.checks import check_choice, check_number
@@ -116,25 +116,6 @@ def check_positive(
     )
 
 
-def unset_keys(container: Any, prefix: str = "") -> list[str]:
-    """Dotted keys whose value is ``???`` in an unresolved ``OmegaConf.to_container``."""
-    if isinstance(container, dict):
-        items = container.items()
-    elif isinstance(container, list):
-        items = enumerate(container)
-    else:
-        return [prefix.rstrip(".")] if container == "???" else []
-    return [key for name, value in items for key in unset_keys(value, f"{prefix}{name}.")]
-
-
-def check_all_set(cfg: DictConfig) -> None:
-    """Raise ``ConfigError`` naming the first ``???`` setting left unset (data.root of
-    image_folder, evaluate's run), before anything reads it."""
-    unset = unset_keys(OmegaConf.to_container(cfg, resolve=False))
-    if unset:
-        raise ConfigError(unset_message(unset[0]))
-
-
 def validate_config(
     cfg: DictConfig, *, entry: str = "train", in_job: bool = True, read_data: bool = True
 ) -> None:
@@ -151,6 +132,7 @@ def validate_config(
                 f"one of: {', '.join(options)}"
             )
     check_all_set(cfg)
+    check_encodable(cfg)
     ref = reference(CONF_DIR, option_choices(cfg, CONF_DIR))
     check_not_deleted(cfg, ref)
     check_settings(cfg, ref)

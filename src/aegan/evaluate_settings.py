@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from aegan.config import CONF_DIR, check_all_set
+from aegan.config import CONF_DIR
 from aegan.engine.device import resolve_device
 from aegan.errors import ConfigError, typed
 from aegan.files import check_folder
@@ -24,12 +24,14 @@ from aegan.schema import (
     option_file,
     reference,
 )
+from aegan.setting_walk import check_all_set, check_encodable
 from aegan.tasks.checks import check_choice, check_number
 
 
 def check_evaluate_settings(cfg: DictConfig) -> None:
     """The command line's settings, before the run is read."""
     check_all_set(cfg)  # run=??? when no run= is given
+    check_encodable(cfg)  # TensorBoard's writer cannot name such a run folder
     ref = option_file(str(Path(CONF_DIR) / "evaluate.yaml"))
     check_not_deleted(cfg, ref)
     check_settings(cfg, ref)

@@ -4,7 +4,6 @@
 before it starts, a symlink appends to a file elsewhere, a folder fails as "Unable to
 configure handler 'file'", a file name set to a checkpoint appends log lines to it.
 ``RunLogHandler`` opens a regular file named ``*.log`` only, and says why not.
-``EncodableFormatter`` (the console's and the file's) writes any text a record holds.
 """
 
 from __future__ import annotations
@@ -15,23 +14,6 @@ from collections.abc import Callable
 
 from aegan.errors import CheckpointError, ConfigError
 from aegan.path_kinds import path_kind
-
-
-class EncodableFormatter(logging.Formatter):
-    """Hydra's format, with what UTF-8 cannot encode escaped: a path of bytes that are not
-    UTF-8 (``data.root`` named so) reaches Python as lone surrogates, and the console and the
-    log file each failed to write the line ("--- Logging error ---" and a traceback)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            try:  # a file name's bytes, as os.fsdecode read them: shown as \xff
-                return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            except UnicodeEncodeError:  # any other lone surrogate: \ud800
-                return text.encode("utf-8", "backslashreplace").decode("utf-8")
-        return text
 
 
 class RunLogHandler(logging.FileHandler):

@@ -38,5 +38,8 @@ def shown(path: Path | str) -> str:
     """``path`` as one line of text that any log, terminal or TSV file can hold: bytes that
     are not UTF-8 (a file name from another system) as ``\\xff``, not lone surrogates, and
     control characters (a newline or tab in a name) as ``\\n``, ``\\t``."""
-    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    try:
+        text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that no file name's bytes give
+        text = str(path).encode("utf-8", "backslashreplace").decode("utf-8")
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

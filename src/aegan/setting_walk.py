@@ -1,0 +1,51 @@
+"""Checks that walk every setting of a composed config, unresolved: none left ``???``, and
+none holding text that a run's record cannot hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from aegan.errors import ConfigError
+from aegan.hydra_errors import unset_message
+from aegan.path_kinds import shown
+
+
+def settings(container: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) of every leaf of an unresolved ``OmegaConf.to_container``."""
+    if isinstance(container, dict):
+        items = container.items()
+    elif isinstance(container, list):
+        items = enumerate(container)
+    else:
+        yield prefix.rstrip("."), container
+        return
+    for name, value in items:
+        yield from settings(value, f"{prefix}{name}.")
+
+
+def check_all_set(cfg: DictConfig) -> None:
+    """Raise ``ConfigError`` naming the first ``???`` setting left unset (data.root of
+    image_folder, evaluate's run), before anything reads it."""
+    for key, value in settings(OmegaConf.to_container(cfg, resolve=False)):
+        if value == "???":
+            raise ConfigError(unset_message(key))
+
+
+def check_encodable(cfg: DictConfig) -> None:
+    """Raise ``ConfigError`` for a setting holding text UTF-8 cannot encode: a path of bytes
+    that are not UTF-8, which Python reads as lone surrogates. The run's record
+    (``.hydra/*.yaml``) holds text as UTF-8: written, it was not YAML, and the run's sweep
+    listed it as broken."""
+    for key, value in settings(OmegaConf.to_container(cfg, resolve=False)):
+        for text in (key, value) if isinstance(value, str) else (key,):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigError(
+                    f"{shown(key)}='{shown(value)}' is not allowed: it holds bytes that are not "
+                    "UTF-8, and a run's record holds its settings as UTF-8 text; rename it, or "
+                    "give a link to it whose name is UTF-8"
+                ) from None
