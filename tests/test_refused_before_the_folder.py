@@ -179,3 +179,21 @@ def test_a_setting_of_bytes_that_are_not_utf8_is_refused_before_the_folder(
         result, f"{key}='/tmp/fashion-\\xff' is not allowed: it holds bytes that are not UTF-8"
     )
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "layer"),
+    [("dcgan", "generator.project.1"), ("conv_autoencoder", "autoencoder.decoder.project.1"),
+     ("vae_gan", "decoder.project.1")],
+)  # fmt: skip
+def test_batches_of_one_image_for_batch_norm_are_refused_before_the_folder(
+    cli, tmp_path, model, layer
+):
+    """The DCGAN generator's first step failed in torch's traceback ("Expected more than 1
+    value per channel when training"), after the run's folder was made."""
+    result = cli("aegan.train", *TINY_AE, f"model={model}", "data.batch_size=1",
+                 f"hydra.run.dir={tmp_path / 'new'}")  # fmt: skip
+    assert_one_error_line(
+        result, f"data.batch_size=1 is not allowed for {model}: its {layer} is a BatchNorm layer"
+    )
+    assert not (tmp_path / "new").exists()

@@ -177,6 +177,7 @@ def validate_config(
     check_memory(task, device, cfg.model)
     check_switches(trainer, task, device, world_size())
     check_validation(task, cfg.data)
+    check_batch_norm(task, cfg.data.batch_size)
     # an image folder listed (once), not read: before its run's folder
     sizes = check_evaluation(cfg.evaluate, task, cfg.data) or sizes_of(cfg.data)
     task.check_data(sizes)  # its class count, known before reading: a labelled prior's
@@ -198,6 +199,23 @@ def check_validation(task: Any, data_cfg: DictConfig) -> None:
             f"objective {task.objective} ({why}) needs at least {needed} validation images; "
             f"use data.val_size >= {needed}"
         )
+
+
+def check_batch_norm(task: Any, batch_size: int) -> None:
+    """Refuse batches of one image for a task whose networks hold BatchNorm: in training it
+    needs more than one value per channel, and the DCGAN generator's, after a linear layer,
+    has one per image: the first step failed, after the run's folder was made."""
+    if batch_size != 1:
+        return
+    for name, network in task.networks.items():
+        for part, module in network.named_modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                where = f"{name}.{part}" if part else name
+                raise ConfigError(
+                    f"data.batch_size=1 is not allowed for {task.name}: its {where} is a "
+                    "BatchNorm layer, which trains on the statistics of more than one image a "
+                    "batch; use data.batch_size >= 2"
+                )
 
 
 def _steps_per_epoch(data_cfg: DictConfig, train_images: int | None) -> int | None:
