@@ -66,11 +66,6 @@ def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = Fa
             continue  # job's own check, or Hydra's line as it makes the folder
         if not str(value).strip():
             raise ConfigError(f"hydra.{key}={value!r} is not allowed: it must be a folder")
-        if not str(value).isprintable():  # a line break: Hydra made it, paths.output_dir refused
-            raise ConfigError(
-                f"hydra.{key}={str(value)!r} is not allowed: it must be a folder without control "
-                "characters"
-            )
         if key == "sweep.subdir":  # a name inside the sweep's folder: its own checks
             continue
         if str(value).startswith("~"):  # checks expand it, Hydra not
