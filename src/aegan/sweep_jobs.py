@@ -223,8 +223,8 @@ def _job_folder(composed: DictConfig, num: int) -> Path | None:
     except Exception:  # Hydra's runtime values: the job checks its folder itself
         return None
     written = str(composed.hydra.sweep._get_node("subdir")._value())
+    check_names_in_one_folder(composed, written)  # names the override whose / nests them
     check_job_subdir(subdir, written)
-    check_names_in_one_folder(composed, written)
     return Path(sweep_dir) / subdir
 
 
