@@ -166,7 +166,10 @@ NOT_UTF8 = "/tmp/fashion-\udcff"  # the byte 0xff of a folder's name, as Python 
     [(["aegan.train", *TINY_AE, f"data.root='{NOT_UTF8}'", "hydra.run.dir={new}"], "data.root"),
      (["aegan.train", "-m", *TINY_AE, f"data.root='{NOT_UTF8}'", "seed=0,1",
        "hydra.sweep.dir={new}"], "data.root"),
-     (["aegan.evaluate", f"run='{NOT_UTF8}'"], "run")],
+     (["aegan.evaluate", f"run='{NOT_UTF8}'"], "run"),
+     (["aegan.train", *TINY_AE, f"hydra.run.dir='{NOT_UTF8}'"], "hydra.run.dir"),
+     (["aegan.train", "-m", *TINY_AE, "seed=0,1", f"hydra.sweep.dir='{NOT_UTF8}'"],
+      "hydra.sweep.dir")],
 )  # fmt: skip
 def test_a_setting_of_bytes_that_are_not_utf8_is_refused_before_the_folder(
     cli, tmp_path, command, key
@@ -178,7 +181,7 @@ def test_a_setting_of_bytes_that_are_not_utf8_is_refused_before_the_folder(
     assert_one_error_line(
         result, f"{key}='/tmp/fashion-\\xff' is not allowed: it holds bytes that are not UTF-8"
     )
-    assert not (tmp_path / "new").exists()
+    assert not (tmp_path / "new").exists() and not Path(NOT_UTF8).exists()
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from aegan.errors import ConfigError
-from aegan.path_kinds import path_kind
+from aegan.path_kinds import NOT_UTF8, encodable, path_kind, shown
 
 NONFINITE_KEY = "_nonfinite"  # metrics.json: {key: "nan" | "inf" | "-inf"} for the nulls
 
@@ -143,6 +143,8 @@ def given_path(key: str, value: Any, allowed: str) -> Path:
     text = os.fspath(value) if isinstance(value, os.PathLike) else value
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(f"{key}={value!r:.80} is not allowed: it must be {allowed}")
+    if not encodable(text):
+        raise ConfigError(f"{key}='{shown(text)}' is not allowed: {NOT_UTF8}")
     if _has_control(text):
         raise ConfigError(
             f"{key}={text!r:.80} is not allowed: it must be {allowed} without control characters"
@@ -165,6 +167,8 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
     allowed = f"a folder path{' or null' if allow_none else ''}"
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{key}={value!r}{source} is not allowed: it must be {allowed}")
+    if not encodable(value):
+        raise ConfigError(f"{key}='{shown(value)}'{source} is not allowed: {NOT_UTF8}")
     if _has_control(value):  # a newline pasted into a variable
         raise ConfigError(
             f"{key}={value!r}{source} is not allowed: it must be {allowed} without control "

@@ -43,3 +43,20 @@ def shown(path: Path | str) -> str:
     except UnicodeEncodeError:  # a lone surrogate that no file name's bytes give
         text = str(path).encode("utf-8", "backslashreplace").decode("utf-8")
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+# a name of bytes that are not UTF-8 reaches Python as lone surrogates: a run's record
+# (.hydra/*.yaml, TensorBoard's files) holds its text as UTF-8, and cannot hold them
+NOT_UTF8 = (
+    "it holds bytes that are not UTF-8, and a run's record holds its settings as UTF-8 text; "
+    "rename it, or give a link to it whose name is UTF-8"
+)
+
+
+def encodable(text: str) -> bool:
+    """Whether UTF-8 can encode ``text`` (see ``NOT_UTF8``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from aegan.errors import ConfigError
 from aegan.hydra_errors import unset_message
-from aegan.path_kinds import shown
+from aegan.path_kinds import NOT_UTF8, encodable, shown
 
 
 def settings(container: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -40,12 +40,5 @@ def check_encodable(cfg: DictConfig) -> None:
     (``.hydra/*.yaml``) holds text as UTF-8: written, it was not YAML, and the run's sweep
     listed it as broken."""
     for key, value in settings(OmegaConf.to_container(cfg, resolve=False)):
-        for text in (key, value) if isinstance(value, str) else (key,):
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ConfigError(
-                    f"{shown(key)}='{shown(value)}' is not allowed: it holds bytes that are not "
-                    "UTF-8, and a run's record holds its settings as UTF-8 text; rename it, or "
-                    "give a link to it whose name is UTF-8"
-                ) from None
+        if not encodable(key) or (isinstance(value, str) and not encodable(value)):
+            raise ConfigError(f"{shown(key)}='{shown(value)}' is not allowed: {NOT_UTF8}")
