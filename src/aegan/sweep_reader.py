@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from aegan.engine.checkpoint_contents import CONTROL
 from aegan.engine.run_metrics import (
     EVALUATED_WITH,
     EVALUATING,
@@ -20,7 +21,7 @@ from aegan.engine.run_metrics import (
 from aegan.errors import FolderNotFoundError
 from aegan.files import below, given_path, natural_key, write_json
 from aegan.overrides import override_key
-from aegan.path_kinds import path_kind
+from aegan.path_kinds import path_kind, shown
 from aegan.readback import read_json, read_plain_yaml
 from aegan.sweep_not_run import METRICS_THEN, mark_not_run, result_hash
 from aegan.sweep_walk import job_folders
@@ -157,12 +158,13 @@ def read_overrides(override_file: Path) -> list[str]:
 
 
 def _metrics(metrics_file: Path) -> dict:
-    """A job's final metrics (old keys renamed). A value that is no figure (``is_figure``:
-    true, an unflagged null, text, a mapping) is damage (``ValueError``): the job is broken,
-    not ``ok`` with a blank or a word where its objective was."""
+    """A job's final metrics (old keys renamed). A value that is no figure (``is_figure``),
+    or a key no metric has, is damage (``ValueError``): the job is broken, not ``ok``."""
     out = {}
     check_own_metrics(metrics_file)
     for key, value in read_json(metrics_file).items():
+        if CONTROL.search(key):  # a line break in a column's name splits summary.csv's rows
+            raise ValueError(f"{metrics_file.name}: {shown(key):.80} is no metric's name")
         if not is_figure(key, value):
             what = "text" if key == EVALUATED_WITH else "a figure"
             raise ValueError(f"{metrics_file.name}: {key:.80} is {shown_json(value)}, not {what}")
