@@ -36,6 +36,12 @@ from torch import nn
 from aegan.amp import Amp
 
 CAPABILITIES = ("encode", "decode", "reconstruct", "sample", "generate")
+VALIDATION_PREFIX = "val/"  # of validate's names: metrics.json keeps training's figures by it
+# what a task's ``limits`` may name: the trainer switches ``aegan.speed`` turns on, and torchrun
+LIMITABLE = (
+    "capture_step", "compile", "compile_scope=network", "compile_scope=step", "channels_last",
+    "torchrun",
+)  # fmt: skip
 
 
 class Task:

@@ -11,7 +11,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from aegan.contract import Task, extra_state_problem, is_printable_name
+from aegan.contract import (
+    LIMITABLE,
+    VALIDATION_PREFIX,
+    Task,
+    extra_state_problem,
+    is_printable_name,
+)
 from aegan.errors import ConfigError
 
 TASK_MEMBERS = (  # what every task's constructor sets: (member, its type, what it holds)
@@ -24,7 +30,6 @@ TASK_MEMBERS = (  # what every task's constructor sets: (member, its type, what 
     ("inert", Mapping, "a mapping of setting to why it has no effect"),
     ("uses_labels", bool, "True or False"),
 )
-VALIDATION_PREFIX = "val/"  # metrics.json keeps training's figures by it (run_metrics)
 
 
 def check_task_members(
@@ -52,6 +57,12 @@ def check_task_members(
         )
     if not task.networks:
         raise ConfigError(f"{refused} its networks are empty: checkpoints would save nothing")
+    if not task.optimizers:  # else its own step's KeyError, after the run's folder is made
+        raise ConfigError(
+            f"{refused} its optimizers are empty: nothing would train; build one per network "
+            "it trains (aegan.tasks.build.build_optimizer)"
+        )
+    _check_limits(task, refused)
     entries = (("networks", nn.Module, "torch.nn.Module"),
                ("optimizers", torch.optim.Optimizer, "torch.optim.Optimizer"))  # fmt: skip
     for member, kind, kind_name in entries:  # checkpoints save their state_dicts
@@ -77,6 +88,22 @@ def check_task_members(
             raise ConfigError(
                 f"{refused} it has no {method} of its own (aegan.contract.Task.{method} says "
                 "what it does)"
+            )
+
+
+def _check_limits(task: Any, refused: str) -> None:
+    """Each of ``limits``' keys is a switch by its exact name, each reason printable text: a
+    misspelt one ('capture-step') matched no switch, and the run it was to refuse went on."""
+    for switch, reason in task.limits.items():
+        if switch not in LIMITABLE:
+            raise ConfigError(
+                f"{refused} its limits name {switch!r:.60}, not a switch; choose from: "
+                f"{', '.join(LIMITABLE)}"
+            )
+        if not is_printable_name(reason):
+            raise ConfigError(
+                f"{refused} its limits[{switch!r}] is {reason!r:.60}, not a reason in words "
+                "(one line)"
             )
 
 

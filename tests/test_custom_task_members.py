@@ -1,0 +1,77 @@
+"""A model of the user's own whose members or figures break the task contract in ways a
+newcomer writes them: one line naming the task and what is allowed, or a run that works."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from custom_task import LinearAutoencoder, toy_config, write_user_configs
+from omegaconf import OmegaConf
+
+from aegan.contract import LIMITABLE
+from aegan.errors import ConfigError
+from aegan.speed import _active_switches
+from aegan.train import train
+
+HERE = __name__  # the module that holds the tasks the configs name
+
+
+@pytest.fixture
+def user_configs(tmp_path) -> str:
+    return write_user_configs(tmp_path)
+
+
+class MisspellsALimit(LinearAutoencoder):
+    limits = {"capture-step": "its step reads the host"}
+
+
+class LimitsTorchrunWithASpace(LinearAutoencoder):
+    limits = {"torchrun ": "one process only"}
+
+
+class GivesNoReasonForALimit(LinearAutoencoder):
+    limits = {"capture_step": None}
+
+
+class BuildsNoOptimizer(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.optimizers = {}
+
+
+@pytest.mark.parametrize(
+    ("task", "line"),
+    [(MisspellsALimit, "its limits name 'capture-step', not a switch; choose from: "
+      f"{', '.join(LIMITABLE)}"),
+     (LimitsTorchrunWithASpace, "its limits name 'torchrun ', not a switch; choose from: "),
+     (GivesNoReasonForALimit, "its limits['capture_step'] is None, not a reason in words"),
+     (BuildsNoOptimizer, "its optimizers are empty: nothing would train")],
+)  # fmt: skip
+def test_a_limit_or_an_optimizer_set_wrong_is_refused_before_its_folder(
+    user_configs, tmp_path, task, line
+):
+    """A misspelt switch in limits matched none, so the run it was to refuse went on; a
+    task with no optimizer failed in its own step with a KeyError traceback, its folder
+    made."""
+    target = f"model._target_={HERE}.{task.__name__}"
+    with pytest.raises(ConfigError) as refused:
+        train(toy_config(user_configs, tmp_path / "run", target))
+    prefix = f"model._target_={HERE}.{task.__name__} is not a task (aegan.contract.Task): "
+    assert str(refused.value).startswith(prefix + line)
+    assert not (tmp_path / "run").exists()
+
+
+def test_every_switch_the_speed_code_checks_is_one_limits_may_name():
+    """The names a task's limits are held to are those that the speed code compares them
+    with: a switch missing here could not be limited at all."""
+    produced = set()
+    for capture, compile_mode, scope, channels_last, world_size in itertools.product(
+        (False, True), ("none", "default"), ("network", "step"), (False, True), (1, 2)
+    ):
+        trainer = OmegaConf.create(
+            {"capture_step": capture, "compile": compile_mode, "compile_scope": scope,
+             "channels_last": channels_last}
+        )  # fmt: skip
+        produced.update(_active_switches(trainer, world_size))
+    assert produced == set(LIMITABLE)
