@@ -10,7 +10,7 @@ from custom_task import LinearAutoencoder, toy_config, write_user_configs
 from omegaconf import OmegaConf
 
 from aegan.contract import LIMITABLE
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, ContractError
 from aegan.speed import _active_switches
 from aegan.train import train
 
@@ -75,3 +75,20 @@ def test_every_switch_the_speed_code_checks_is_one_limits_may_name():
         )  # fmt: skip
         produced.update(_active_switches(trainer, world_size))
     assert produced == set(LIMITABLE)
+
+
+class NamesAFigureOutsideValidation(LinearAutoencoder):
+    def validate(self, batches, amp) -> dict[str, float]:
+        return {**super().validate(batches, amp), "mse_per_pixel": 0.1}
+
+
+def test_a_validation_figure_not_named_val_is_refused_at_the_first_epoch(user_configs, tmp_path):
+    """A figure of validate's without val/ was logged and then left out of metrics.json,
+    which keeps training's figures by that prefix: a run that lost it, said nowhere."""
+    target = f"model._target_={HERE}.NamesAFigureOutsideValidation"
+    with pytest.raises(ContractError) as refused:
+        train(toy_config(user_configs, tmp_path / "run", target))
+    assert str(refused.value).startswith(
+        "NamesAFigureOutsideValidation.validate returned the name 'mse_per_pixel'; its figures "
+        "are named val/..."
+    )

@@ -11,7 +11,7 @@ from time import perf_counter
 import torch
 from tqdm.auto import tqdm
 
-from aegan.contract import Task, is_printable_name
+from aegan.contract import VALIDATION_PREFIX, Task, is_printable_name
 from aegan.engine.context import RunContext
 from aegan.engine.failed_write import last_good_checkpoint
 from aegan.engine.scalars import StepAccumulator
@@ -178,6 +178,11 @@ def check_validation(task: Task, metrics: object) -> None:
         if not is_printable_name(key):
             raise ContractError(
                 f"{name}.validate returned the name {shown_value(key)}, not a printable string"
+            )
+        if not key.startswith(VALIDATION_PREFIX):  # else logged, and left out of metrics.json
+            raise ContractError(
+                f"{name}.validate returned the name {shown_value(key)}; its figures are named "
+                f"{VALIDATION_PREFIX}..., as metrics.json keeps training's figures by it"
             )
         if isinstance(value, bool) or not isinstance(value, (float, int)):
             raise ContractError(
