@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+import torch
 from custom_task import LinearAutoencoder, toy_config, write_user_configs
 from omegaconf import OmegaConf
 
@@ -92,3 +93,29 @@ def test_a_validation_figure_not_named_val_is_refused_at_the_first_epoch(user_co
         "NamesAFigureOutsideValidation.validate returned the name 'mse_per_pixel'; its figures "
         "are named val/..."
     )
+
+
+class ZeroesItsBatches(LinearAutoencoder):
+    seen: list[int] = []
+
+    @torch.no_grad()
+    def validate(self, batches, amp) -> dict[str, float]:
+        batches = list(batches)
+        figures = super().validate(batches, amp)
+        ZeroesItsBatches.seen.append(sum(int(batch.sum()) for batch in batches))
+        for batch in batches:
+            batch.zero_()  # a forward that works in place on what it is given
+        return figures
+
+
+def test_a_validate_that_changes_its_batches_leaves_the_next_epochs_images_alone(
+    user_configs, tmp_path
+):
+    """Validation's batches were views of the run's images: a task that changed one in
+    place changed what every later epoch validated on, its objective and best.pt with it."""
+    ZeroesItsBatches.seen.clear()
+    target = f"model._target_={HERE}.ZeroesItsBatches"
+    train(toy_config(user_configs, tmp_path / "run", target, "trainer.epochs=2",
+                     "evaluate.at_end=false"))  # fmt: skip
+    assert len(ZeroesItsBatches.seen) == 2 and ZeroesItsBatches.seen[0] > 0
+    assert ZeroesItsBatches.seen[1] == ZeroesItsBatches.seen[0]

@@ -137,8 +137,11 @@ def _validate(
     batch_size = eval_batch_size(trainer_cfg.eval_batch_size, device)
     task.train(False)
     with evaluation_threads(device):
+        # copies: a task that changes its batch in place would change the images every
+        # later epoch and the final metrics read
         batches = (
-            data.val_images[i : i + batch_size] for i in range(0, len(data.val_images), batch_size)
+            data.val_images[i : i + batch_size].clone()
+            for i in range(0, len(data.val_images), batch_size)
         )
         metrics = task.validate(batches, run.amp)
         check_validation(task, metrics)
