@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from aegan.amp import Amp
+from aegan.errors import ContractError
 
 CAPABILITIES = ("encode", "decode", "reconstruct", "sample", "generate")
 VALIDATION_PREFIX = "val/"  # of validate's names: metrics.json keeps training's figures by it
@@ -136,3 +137,36 @@ def extra_state_problem(state: Any) -> str | None:
         elif type(value) is int and not -(2**62) <= value < 2**62:  # a resume reads it back
             return f"{where} = {value:.3g}, an integer past what a checkpoint's counts hold (2**62)"
     return None
+
+
+RANGE_SLACK = 1e-4  # of [0, 1]: rounding in a decoder's last op, not a wrong scale
+
+
+def images_problem(images: Any, count: int, image_shape: tuple[int, ...]) -> str | None:
+    """What is wrong with ``images`` that a task returns for ``count`` images of
+    ``image_shape`` (C, H, W), or None: they must be a float tensor (count, C, H, W) in
+    [0, 1]. Else the metrics read a scale, a count or a layout that is not the data's,
+    and write figures of it, or fail in torch's words."""
+    if not isinstance(images, torch.Tensor):
+        return f"a {type(images).__name__}, not a tensor"
+    if not images.is_floating_point():
+        return f"a {images.dtype} tensor, not floats"
+    if tuple(images.shape) != (count, *image_shape):
+        return f"shape {tuple(images.shape)}, not {(count, *image_shape)}"
+    if images.numel():  # NaN passes here: ``finite`` names it
+        low, high = (value.item() for value in images.aminmax())
+        if low < -RANGE_SLACK or high > 1 + RANGE_SLACK:
+            return f"values from {low:.4g} to {high:.4g}, not in [0, 1]"
+    return None
+
+
+def checked_images(task: Task, member: str, images: Any, count: int, shape: Any) -> torch.Tensor:
+    """``images`` that ``task``'s ``member`` returned for ``count`` images of ``shape``
+    (C, H, W), or ``ContractError`` naming the task, the member and what it must return."""
+    problem = images_problem(images, count, tuple(shape))
+    if problem:
+        raise ContractError(
+            f"{type(task).__name__}.{member} returned {problem}; it must return float images "
+            "(B, C, H, W) in [0, 1]"
+        )
+    return images

@@ -40,7 +40,7 @@ from typing import Any
 
 import torch
 
-from aegan.contract import can
+from aegan.contract import can, checked_images
 from aegan.data import normalize
 from aegan.errors import ConfigError, NonFiniteError
 from aegan.metrics.classifier import extract_features, predict_classes
@@ -190,7 +190,12 @@ class Evaluation:
 
     @cached_property
     def reconstructions(self) -> torch.Tensor:  # (N, C, H, W) in [0, 1]
-        return self._map(self.task.reconstruct, self.data.test_images, "reconstructions")
+        reconstruct = lambda x: self.images("reconstruct", self.task.reconstruct(x), len(x))  # noqa: E731
+        return self._map(reconstruct, self.data.test_images, "reconstructions")
+
+    def images(self, member: str, images: Any, count: int) -> torch.Tensor:
+        """The task's ``member``'s ``images``, checked to be ``count`` of the data's."""
+        return checked_images(self.task, member, images, count, self.data.test_images.shape[1:])
 
     @cached_property
     def test_mse(self) -> float:
@@ -233,7 +238,8 @@ class Evaluation:
     @cached_property
     def samples(self) -> torch.Tensor:
         generator = torch.Generator().manual_seed(self.settings.seed)
-        samples = self.task.sample(self.count, generator).float().cpu()  # (n, C, H, W) in [0, 1]
+        samples = self.images("sample", self.task.sample(self.count, generator), self.count)
+        samples = samples.float().cpu()  # (n, C, H, W) in [0, 1]
         return self.as_the_data_is(self.finite(samples, "samples"), generator)
 
     def as_the_data_is(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -271,7 +277,8 @@ class Evaluation:
             generator = torch.Generator().manual_seed(self.settings.seed)
             counts = torch.zeros(self.task.categories, len(self.data.classes), dtype=torch.long)
             for value in range(self.task.categories):
-                images = self.task.generate_with_code(value, per_value, generator).float().cpu()
+                images = self.task.generate_with_code(value, per_value, generator)
+                images = self.images("generate_with_code", images, per_value).float().cpu()
                 images = self.as_the_data_is(self.finite(images, "samples"), generator)
                 counts[value] = torch.bincount(
                     predict_classes(self.classifier, images), minlength=counts.shape[1]
