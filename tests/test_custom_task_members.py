@@ -119,3 +119,38 @@ def test_a_validate_that_changes_its_batches_leaves_the_next_epochs_images_alone
                      "evaluate.at_end=false"))  # fmt: skip
     assert len(ZeroesItsBatches.seen) == 2 and ZeroesItsBatches.seen[0] > 0
     assert ZeroesItsBatches.seen[1] == ZeroesItsBatches.seen[0]
+
+
+class LogsItsLossAsValidation(LinearAutoencoder):
+    def train_step(self, batch, amp) -> dict[str, torch.Tensor]:
+        return {"val/mse": super().train_step(batch, amp)["train/loss"]}
+
+
+class LogsTheLoopsThroughput(LinearAutoencoder):
+    def train_step(self, batch, amp) -> dict[str, torch.Tensor]:
+        loss = super().train_step(batch, amp)["train/loss"]
+        return {"train/loss": loss, "perf/images_per_sec": loss}
+
+
+class CountsItsOwnSkippedSteps(LinearAutoencoder):
+    def train_step(self, batch, amp) -> dict[str, torch.Tensor]:
+        loss = super().train_step(batch, amp)["train/loss"]
+        return {"train/loss": loss, "train/skipped_steps": torch.zeros(())}
+
+
+@pytest.mark.parametrize(
+    ("task", "name"),
+    [(LogsItsLossAsValidation, "val/mse"), (LogsTheLoopsThroughput, "perf/images_per_sec"),
+     (CountsItsOwnSkippedSteps, "train/skipped_steps")],
+)  # fmt: skip
+def test_a_step_scalar_named_as_another_curve_is_refused_at_the_first_step(
+    user_configs, tmp_path, task, name
+):
+    """A step scalar named val/... drew training's values into validation's curve; one named
+    as the loop's own (perf/, lr/, train/skipped_steps) was overwritten by it, unsaid."""
+    target = f"model._target_={HERE}.{task.__name__}"
+    with pytest.raises(ContractError) as refused:
+        train(toy_config(user_configs, tmp_path / "run", target))
+    assert str(refused.value).startswith(
+        f"{task.__name__}.train_step returned the name {name!r}; its scalars are named train/..."
+    )

@@ -38,6 +38,7 @@ from aegan.errors import ContractError
 
 CAPABILITIES = ("encode", "decode", "reconstruct", "sample", "generate")
 VALIDATION_PREFIX = "val/"  # of validate's names: metrics.json keeps training's figures by it
+STEP_PREFIX = "train/"  # of train_step's names: apart from validate's and the loop's (lr/, perf/)
 # what a task's ``limits`` may name: the trainer switches ``aegan.speed`` turns on, and torchrun
 LIMITABLE = (
     "capture_step", "compile", "compile_scope=network", "compile_scope=step", "channels_last",

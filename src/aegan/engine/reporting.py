@@ -11,7 +11,7 @@ from time import perf_counter
 import torch
 from tqdm.auto import tqdm
 
-from aegan.contract import VALIDATION_PREFIX, Task, is_printable_name
+from aegan.contract import STEP_PREFIX, VALIDATION_PREFIX, Task, is_printable_name
 from aegan.engine.context import RunContext
 from aegan.engine.failed_write import last_good_checkpoint
 from aegan.engine.scalars import StepAccumulator
@@ -20,6 +20,7 @@ from aegan.readback import shown_value
 
 # the loop's console lines, under the one name a user sets a level for
 log = logging.getLogger("aegan.engine.loop")
+SKIPPED = "train/skipped_steps"  # the loop's own count, beside the task's step scalars
 
 
 class ScalarWindow:
@@ -102,7 +103,7 @@ class ScalarWindow:
         self.checked = False
         self.skipped_total += bad_steps
         if self.on_nonfinite == "skip":
-            scalars["train/skipped_steps"] = self.skipped_total
+            scalars[SKIPPED] = self.skipped_total
         elapsed = max(perf_counter() - self.started, 1e-9)
         scalars["perf/images_per_sec"] = steps * self.run.batch_size * self.run.world_size / elapsed
         for name, optimizer in self.task.optimizers.items():
@@ -136,6 +137,13 @@ def check_step_scalars(task: Task, stats: dict) -> None:
             f"{type(task).__name__}.train_step returned {shown_value(stats)}; it must return a "
             "dict of named 0-d tensors, its loss among them"
         )
+    for key in stats:  # one curve each: a name of validate's or the loop's mixes two
+        if is_printable_name(key) and (not key.startswith(STEP_PREFIX) or key == SKIPPED):
+            raise ContractError(
+                f"{type(task).__name__}.train_step returned the name {key!r:.60}; its scalars "
+                f"are named {STEP_PREFIX}..., other than {SKIPPED} (the loop's), as "
+                f"{VALIDATION_PREFIX}... are validate's and lr/, perf/ the loop's"
+            )
     devices = {value.device for value in stats.values() if isinstance(value, torch.Tensor)}
     for key, value in stats.items():
         problem = _step_scalar_problem(key, value, len(devices) > 1)
