@@ -154,3 +154,21 @@ def test_a_step_scalar_named_as_another_curve_is_refused_at_the_first_step(
     assert str(refused.value).startswith(
         f"{task.__name__}.train_step returned the name {name!r}; its scalars are named train/..."
     )
+
+
+class ReportsItsOwnBest(LinearAutoencoder):
+    def validate(self, batches, amp) -> dict[str, float]:
+        figures = super().validate(batches, amp)
+        return {**figures, "val/best_objective": figures["val/mse"] / 2}
+
+
+def test_a_validation_figure_named_as_the_engines_best_objective_is_refused(user_configs, tmp_path):
+    """validate's val/best_objective was overwritten in metrics.json by the engine's own,
+    the figure a sweep optimises: the task's value lost, unsaid."""
+    target = f"model._target_={HERE}.ReportsItsOwnBest"
+    with pytest.raises(ContractError) as refused:
+        train(toy_config(user_configs, tmp_path / "run", target))
+    assert str(refused.value).startswith(
+        "ReportsItsOwnBest.validate returned the name 'val/best_objective'; its figures are "
+        "named val/..."
+    )

@@ -38,6 +38,7 @@ from aegan.errors import ContractError
 
 CAPABILITIES = ("encode", "decode", "reconstruct", "sample", "generate")
 VALIDATION_PREFIX = "val/"  # of validate's names: metrics.json keeps training's figures by it
+BEST_OBJECTIVE = "val/best_objective"  # the engine's figure of validate's: the best objective
 STEP_PREFIX = "train/"  # of train_step's names: apart from validate's and the loop's (lr/, perf/)
 # what a task's ``limits`` may name: the trainer switches ``aegan.speed`` turns on, and torchrun
 LIMITABLE = (

@@ -11,7 +11,13 @@ from time import perf_counter
 import torch
 from tqdm.auto import tqdm
 
-from aegan.contract import STEP_PREFIX, VALIDATION_PREFIX, Task, is_printable_name
+from aegan.contract import (
+    BEST_OBJECTIVE,
+    STEP_PREFIX,
+    VALIDATION_PREFIX,
+    Task,
+    is_printable_name,
+)
 from aegan.engine.context import RunContext
 from aegan.engine.failed_write import last_good_checkpoint
 from aegan.engine.scalars import StepAccumulator
@@ -187,10 +193,12 @@ def check_validation(task: Task, metrics: object) -> None:
             raise ContractError(
                 f"{name}.validate returned the name {shown_value(key)}, not a printable string"
             )
-        if not key.startswith(VALIDATION_PREFIX):  # else logged, and left out of metrics.json
+        if not key.startswith(VALIDATION_PREFIX) or key == BEST_OBJECTIVE:  # else logged, and
+            # left out of metrics.json, or overwritten in it by the engine's own
             raise ContractError(
                 f"{name}.validate returned the name {shown_value(key)}; its figures are named "
-                f"{VALIDATION_PREFIX}..., as metrics.json keeps training's figures by it"
+                f"{VALIDATION_PREFIX}..., as metrics.json keeps training's figures by it, "
+                f"other than {BEST_OBJECTIVE} (the engine's)"
             )
         if isinstance(value, bool) or not isinstance(value, (float, int)):
             raise ContractError(

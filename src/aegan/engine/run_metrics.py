@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aegan.contract import BEST_OBJECTIVE
 from aegan.engine.checkpoint_contents import CONTROL
 from aegan.files import keep_aside, write_json
 from aegan.overrides import override_key
@@ -134,7 +135,7 @@ def training_metrics(progress: Progress) -> dict[str, float]:
     """The last validation, the best objective and how far training went."""
     last_val = progress.history[-1] if progress.history else {}
     metrics = {k: float(v) for k, v in last_val.items() if k != "epoch"}
-    metrics["val/best_objective"] = float(progress.best_objective)
+    metrics[BEST_OBJECTIVE] = float(progress.best_objective)
     metrics["train/epochs"] = float(progress.epoch)
     metrics["train/steps"] = float(progress.step)
     return metrics
