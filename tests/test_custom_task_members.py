@@ -35,6 +35,10 @@ class GivesNoReasonForALimit(LinearAutoencoder):
     limits = {"capture_step": None}
 
 
+class ObjectiveOfTheEngines(LinearAutoencoder):
+    objective = "val/best_objective"
+
+
 class BuildsNoOptimizer(LinearAutoencoder):
     def __init__(self, **settings) -> None:
         super().__init__(**settings)
@@ -47,14 +51,16 @@ class BuildsNoOptimizer(LinearAutoencoder):
       f"{', '.join(LIMITABLE)}"),
      (LimitsTorchrunWithASpace, "its limits name 'torchrun ', not a switch; choose from: "),
      (GivesNoReasonForALimit, "its limits['capture_step'] is None, not a reason in words"),
-     (BuildsNoOptimizer, "its optimizers are empty: nothing would train")],
+     (BuildsNoOptimizer, "its optimizers are empty: nothing would train"),
+     (ObjectiveOfTheEngines, "its objective is 'val/best_objective'; it must be a key of what "
+      "its validate returns, starting with 'val/', other than 'val/best_objective'")],
 )  # fmt: skip
 def test_a_limit_or_an_optimizer_set_wrong_is_refused_before_its_folder(
     user_configs, tmp_path, task, line
 ):
     """A misspelt switch in limits matched none, so the run it was to refuse went on; a
     task with no optimizer failed in its own step with a KeyError traceback, its folder
-    made."""
+    made; an objective named as the engine's best was refused only an epoch in."""
     target = f"model._target_={HERE}.{task.__name__}"
     with pytest.raises(ConfigError) as refused:
         train(toy_config(user_configs, tmp_path / "run", target))

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from aegan.contract import (
+    BEST_OBJECTIVE,
     LIMITABLE,
     VALIDATION_PREFIX,
     Task,
@@ -50,10 +51,11 @@ def check_task_members(
             f"{refused} its name is {task.name!r:.60}, not the name argument its constructor "
             f"is given ({option!r}): runs, checkpoints and summaries are named by it"
         )
-    if not task.objective.startswith(VALIDATION_PREFIX):
+    if not task.objective.startswith(VALIDATION_PREFIX) or task.objective == BEST_OBJECTIVE:
         raise ConfigError(
             f"{refused} its objective is {task.objective!r:.60}; it must be a key of what its "
-            f"validate returns, starting with {VALIDATION_PREFIX!r}"
+            f"validate returns, starting with {VALIDATION_PREFIX!r}, other than "
+            f"{BEST_OBJECTIVE!r} (the engine's)"
         )
     if not task.networks:
         raise ConfigError(f"{refused} its networks are empty: checkpoints would save nothing")
