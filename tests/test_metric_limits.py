@@ -12,7 +12,8 @@ import aegan.metrics.definitions as definitions
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.errors import ConfigError
 from aegan.evaluate import evaluate_task
-from aegan.metrics.registry import Evaluation, check_metrics
+from aegan.metrics.choice import check_metrics
+from aegan.metrics.registry import Evaluation
 from aegan.metrics.scope import Scope, Settings
 from conftest import synthetic_data
 

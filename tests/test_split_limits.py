@@ -13,7 +13,7 @@ from PIL import Image
 import aegan.train
 from aegan.errors import ConfigError
 from aegan.metrics import registry
-from aegan.metrics.registry import check_metrics
+from aegan.metrics.choice import check_metrics
 from aegan.metrics.scope import Scope, Settings
 from conftest import TINY_AE, assert_one_error_line
 

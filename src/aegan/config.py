@@ -37,8 +37,8 @@ from aegan.errors import ConfigError
 from aegan.hydra_dirs import check_run_paths
 from aegan.inert import warn_inert
 from aegan.memory import check_memory
+from aegan.metrics.choice import check_metrics
 from aegan.metrics.inception import check_weights
-from aegan.metrics.registry import check_metrics
 from aegan.metrics.scope import Scope, Settings
 from aegan.overrides import given_overrides
 from aegan.schema import (

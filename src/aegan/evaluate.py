@@ -46,7 +46,8 @@ from aegan.files import write_json
 from aegan.hydra_job import back_to_launch_folder
 from aegan.logfile import drop_held_log, hold_run_log
 from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
-from aegan.metrics.registry import METRICS, Evaluation, check_metrics
+from aegan.metrics.choice import check_metrics
+from aegan.metrics.registry import METRICS, Evaluation
 from aegan.metrics.registry import evaluate as evaluate_metrics
 from aegan.metrics.scope import Scope, Settings
 from aegan.run import load_run

@@ -13,8 +13,8 @@ from aegan.config import CONF_DIR
 from aegan.engine.device import resolve_device
 from aegan.errors import ConfigError, typed
 from aegan.files import check_folder
+from aegan.metrics.choice import check_metric_names
 from aegan.metrics.inception import check_weights
-from aegan.metrics.registry import check_metric_names
 from aegan.overrides import override_key
 from aegan.schema import (
     check_not_deleted,

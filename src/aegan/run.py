@@ -30,7 +30,7 @@ from aegan.engine.state import load_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFoundError
 from aegan.files import check_folder, given_path
 from aegan.memory import check_weights_fit
-from aegan.metrics.registry import check_metrics
+from aegan.metrics.choice import check_metrics
 from aegan.overrides import literal, override_key
 from aegan.path_kinds import shown
 from aegan.record import record_config

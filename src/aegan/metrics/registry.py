@@ -32,7 +32,7 @@ Protocol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -40,12 +40,12 @@ from typing import Any
 
 import torch
 
-from aegan.contract import can, checked_images
+from aegan.contract import checked_images
 from aegan.data import normalize
-from aegan.errors import ConfigError, NonFiniteError
+from aegan.errors import NonFiniteError
 from aegan.metrics.classifier import extract_features, predict_classes
 from aegan.metrics.classifier_cache import load_or_train_classifier
-from aegan.metrics.limits import Needs, check_classes, check_data_sizes
+from aegan.metrics.limits import Needs
 from aegan.metrics.reconstruction import fit_pca, linear_probe_accuracy
 from aegan.metrics.scope import Scope, Settings
 
@@ -77,55 +77,6 @@ def metric(
         return fn
 
     return register
-
-
-def check_metric_names(names: Any, key: str = "evaluate.metrics") -> tuple[str, ...]:
-    """``names`` as a tuple of registered metric names; ``ConfigError`` naming ``key`` else."""
-    if isinstance(names, (str, Mapping)) or not isinstance(names, Iterable):  # a mapping: its keys
-        raise ConfigError(f"{key}={names!r} is not allowed: it must be a list of names")
-    names = tuple(names)
-    if not names:  # would evaluate nothing and report success
-        raise ConfigError(
-            f"{key}=[] is not allowed: it must be a non-empty list of names, or null for the "
-            "task's own"
-        )
-    for name in names:
-        if not isinstance(name, str) or name not in METRICS:
-            raise ConfigError(f"{key}: {name!r} is not a metric; choose from: {', '.join(METRICS)}")
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if twice:  # computed twice over, for the same figures
-        raise ConfigError(f"{key}: {', '.join(twice)} is named twice; name each metric once")
-    return names
-
-
-def check_metrics(
-    task: Any, names: Any, key: str = "evaluate.metrics", scope: Scope | None = None
-) -> tuple[str, ...]:
-    """The metric names to compute for ``task``: ``names`` (a list) checked, or the task's own.
-    ``ConfigError`` naming ``key`` for a name that is not a metric, or one the task cannot
-    give; with ``scope``, also for a metric its own check refuses at these settings, or one
-    the data cannot feed (``aegan.metrics.limits``)."""
-    if task.metrics:  # the task's own list, asked for or not: else a KeyError once trained
-        check_metric_names(task.metrics, f"{type(task).__name__}.metrics")
-    given = names is not None
-    names = check_metric_names(names, key) if given else tuple(task.metrics)
-    for name in names:
-        missing = [need for need in METRICS[name].needs if not can(task, need)]
-        if missing:  # else it fails after training
-            where = key if given else f"{type(task).__name__}.metrics"
-            listed = f"; its metrics are: {', '.join(task.metrics)}" if given else ""
-            raise ConfigError(
-                f"{where}: {name!r} needs a model that can {' and '.join(missing)}, which "
-                f"{type(task).__name__} cannot{listed}"
-            )
-    if scope is None:
-        return names
-    for name in names:
-        check_data_sizes(name, METRICS[name].data, scope)
-        if METRICS[name].check is not None:
-            METRICS[name].check(scope)
-    kept = check_classes(task, names, {n: METRICS[n].data for n in names}, scope, explicit=given)
-    return tuple(name for name in names if name in kept)
 
 
 def evaluate(
@@ -190,8 +141,10 @@ class Evaluation:
 
     @cached_property
     def reconstructions(self) -> torch.Tensor:  # (N, C, H, W) in [0, 1]
-        reconstruct = lambda x: self.images("reconstruct", self.task.reconstruct(x), len(x))  # noqa: E731
-        return self._map(reconstruct, self.data.test_images, "reconstructions")
+        return self._map(self._reconstructed, self.data.test_images, "reconstructions")
+
+    def _reconstructed(self, images: torch.Tensor) -> torch.Tensor:
+        return self.images("reconstruct", self.task.reconstruct(images), len(images))
 
     def images(self, member: str, images: Any, count: int) -> torch.Tensor:
         """The task's ``member``'s ``images``, checked to be ``count`` of the data's."""
