@@ -16,7 +16,7 @@ from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 from torch.utils.tensorboard import SummaryWriter
 
 from aegan.engine.folder_lock import hold_run_folder
-from aegan.errors import FolderNotFoundError
+from aegan.errors import ConfigError, FolderNotFoundError
 from aegan.run_events import read_events
 
 STRANGER = "events.out.tfevents.9999999999.host.1.0"  # sorted after the real file
@@ -269,3 +269,25 @@ def test_a_record_being_written_by_a_training_run_is_read_once_whole(tmp_path, c
         f"{path}: damaged after {at:,} of {at + 20:,} bytes (it ends inside a record; 11 events "
         "read); the curves stop there"
     ]
+
+
+def test_a_runs_own_folder_is_refused_naming_its_tb_folder(tmp_path):
+    """``read_events(run.path)`` found no event files there and gave back no curves at all."""
+    logged(tmp_path / "tb", range(3))
+    with pytest.raises(FolderNotFoundError) as caught:
+        read_in_time(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path} holds no event files: a run writes them in its tb/ folder; read "
+        f"{tmp_path / 'tb'}"
+    )
+
+
+@pytest.mark.parametrize("value", ["", "  ", None, 5, b"tb", "tb\n"])
+def test_what_is_no_folder_path_is_one_line_naming_tb_dir(value):
+    """A blank path read the current folder (no curves, no word); None, a number or bytes
+    failed inside pathlib with a TypeError."""
+    with pytest.raises(ConfigError) as caught:
+        read_events(value)
+    line = str(caught.value)
+    assert line.startswith("tb_dir=") and "\n" not in line
+    assert "is not allowed: it must be a run's tb/ folder" in line

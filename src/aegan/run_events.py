@@ -23,6 +23,7 @@ from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.summary.writer import record_writer
 
 from aegan.errors import FolderNotFoundError
+from aegan.files import given_path
 from aegan.path_kinds import not_regular, path_kind, shown
 from aegan.readback import open_regular
 
@@ -34,8 +35,9 @@ def read_events(tb_dir: str | Path) -> EventAccumulator:
     them: ``.Tags()["scalars"]``, ``.Scalars(tag)``; a resumed run's steps logged past its
     checkpoint are purged. An event file that is not a regular file (a FIFO, a device, a
     folder, a link to nothing) is left out with a warning naming it. ``tb_dir`` must be a
-    folder: ``FolderNotFoundError`` otherwise (a run with ``logger=none`` has none)."""
-    tb_dir = Path(tb_dir)
+    folder: ``FolderNotFoundError`` otherwise (a run with ``logger=none`` has none), and a
+    run's own folder is refused, naming its ``tb/``: read as it is, it held no curves."""
+    tb_dir = given_path("tb_dir", tb_dir, "a run's tb/ folder")  # blank: the current folder
     try:
         is_dir = stat.S_ISDIR(os.stat(tb_dir).st_mode)
     except FileNotFoundError:
@@ -47,11 +49,23 @@ def read_events(tb_dir: str | Path) -> EventAccumulator:
         raise FolderNotFoundError(f"{tb_dir} cannot be read ({err.strerror})") from None
     if not is_dir:
         raise FolderNotFoundError(f"{tb_dir} is not a folder: a run's tb/ holds its event files")
+    if _holds_no_events(tb_dir) and (tb_dir / "tb").is_dir():  # read_events(run.path)
+        raise FolderNotFoundError(
+            f"{tb_dir} holds no event files: a run writes them in its tb/ folder; read "
+            f"{tb_dir / 'tb'}"
+        )
     events = EventAccumulator(str(tb_dir))
     # in place of the accumulator's own watcher (tensorboard offers no other way in), a
     # loader that looks at what a path is before anything opens it
     events._generator = _FolderLoader(tb_dir)
     return events.Reload()
+
+
+def _holds_no_events(folder: Path) -> bool:
+    try:
+        return not any(io_wrapper.IsSummaryEventsFile(name) for name in os.listdir(folder))
+    except OSError:  # unreadable: the loader says so in one line
+        return False
 
 
 class _FolderLoader:
