@@ -141,6 +141,44 @@ def test_images_are_shown_as_one_grid():
     assert ax.get_title() == "t" and ax.get_images()[0].get_array().shape == (62, 92, 3)
 
 
+IMAGES = torch.linspace(0, 1, 256).view(4, 1, 8, 8)  # floats in [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("images", "nrow", "message"),
+    [(IMAGES * 255, 2, "images with values in [0, 255]: float images must be finite and in [0, 1]"),  # clamped: a white grid
+     (IMAGES * 2 - 1, 2, "images with values in [-1, 1]: float images"),  # clamped: half of it black
+     (IMAGES.mul(255).long(), 2, "images of dtype torch.int64: show_images takes uint8"),
+     (IMAGES[:0], 2, "images of shape (0, 1, 8, 8): show_images takes images (N, 1 or 3, H, W)"),
+     (torch.rand(2, 2, 8, 8), 2, "images of shape (2, 2, 8, 8): show_images takes"),
+     (IMAGES.to("meta"), 2, "images on the meta device hold no values"),
+     ([IMAGES[0]], 2, "images of type list: show_images takes images (N, 1 or 3, H, W)"),
+     (IMAGES, 0, "nrow=0: the number of columns must be a positive integer"),
+     (IMAGES, 2.5, "nrow=2.5: the number of columns must be a positive integer")],
+)  # fmt: skip
+def test_what_is_no_grid_of_images_is_one_line_not_a_clamped_grid(images, nrow, message):
+    """Floats out of [0, 1] were clamped to white or black without a word; the rest failed
+    in torchvision or matplotlib (a division by zero, a shape imshow cannot draw)."""
+    with pytest.raises(ValueError) as caught:
+        notebook.show_images(images, nrow=nrow)
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+def test_a_grid_takes_numpy_arrays_and_any_float_as_the_pixels_they_hold():
+    pytest.importorskip("matplotlib", reason="pip install -e '.[notebooks]'")
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    def drawn(images):
+        return notebook.show_images(images, nrow=2).get_images()[0].get_array()
+
+    shown = drawn(IMAGES)
+    for same in (IMAGES.numpy(), IMAGES.double(), IMAGES.requires_grad_()):
+        assert (drawn(same) == shown).all()
+    assert abs(drawn(IMAGES.bfloat16()) - shown).max() < 0.01  # bfloat16 failed in .numpy()
+
+
 def test_nothing_in_the_package_imports_it():
     """It sits above the entry points: the imports point one way."""
     importing = [

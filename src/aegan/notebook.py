@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
@@ -24,9 +25,11 @@ import aegan.config  # noqa: F401  registers the config schema that compose need
 from aegan.engine.device import resolve_device
 from aegan.errors import ConfigError, FolderNotFoundError
 from aegan.files import check_folder, given_path
+from aegan.run_inputs import as_images, integer
 
 # what a switch (AEGAN_NOTEBOOK_QUICK) may be set to, in any case
 SWITCH_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+CPU = torch.device("cpu")  # where a grid is drawn
 # a figure's name in metrics.json and a sweep's table: val/best_objective, test/mse, gen/fd
 METRIC_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,100}(/[A-Za-z0-9_.@-]{1,100})+")
 
@@ -130,14 +133,24 @@ def compose_run(
     return cfg
 
 
-def show_images(images: torch.Tensor, *, nrow: int, ax=None, title: str = "", scale: float = 0.9):
-    """uint8 or [0, 1] images (N, C, H, W) as one grid of ``nrow`` columns."""
+def show_images(images: Any, *, nrow: int, ax=None, title: str = "", scale: float = 0.9):
+    """uint8 or [0, 1] float images (N, 1 or 3, H, W), a tensor or numpy array, as one grid
+    of ``nrow`` columns. What is none is refused in one line, as ``Run``'s methods refuse
+    it: floats in [0, 255] or [-1, 1] were clamped to a grid of white or black."""
+    nrow = integer("nrow", nrow, low=1, meaning="the number of columns must be a positive integer")
+    shape = getattr(images, "shape", ()) if _is_array(images) else None
+    if shape is None or len(shape) != 4 or shape[1] not in (1, 3) or not shape[0]:
+        given = f"of type {type(images).__name__}" if shape is None else f"of shape {tuple(shape)}"
+        raise ValueError(
+            f"images {given}: show_images takes images (N, 1 or 3, H, W), N >= 1, as a tensor "
+            "or numpy array"
+        )
+    images = as_images("images", images, tuple(shape[1:]), CPU, taker="show_images").detach()
+    images = images.clamp(0, 1)  # a hair outside, from arithmetic: imshow would warn of it
     # here, not above: matplotlib is the notebooks' extra, and the sweep notebook draws no grid
     import matplotlib.pyplot as plt
     from torchvision.utils import make_grid
 
-    images = images.detach().cpu()
-    images = images.float() / 255 if images.dtype == torch.uint8 else images.clamp(0, 1)
     grid = make_grid(images, nrow=nrow, padding=2, pad_value=1.0)  # (3, H', W')
     if ax is None:
         rows = -(-len(images) // nrow)
@@ -146,3 +159,7 @@ def show_images(images: torch.Tensor, *, nrow: int, ax=None, title: str = "", sc
     ax.set_axis_off()
     ax.set_title(title)
     return ax
+
+
+def _is_array(value: Any) -> bool:
+    return torch.is_tensor(value) or isinstance(value, np.ndarray)

@@ -23,6 +23,7 @@ from aegan.memory import MEMORY_SHARE, device_memory
 from aegan.overrides import override_key
 
 RANGE_SLACK = 1e-4  # float images a hair outside [0, 1], from arithmetic, are still images
+MODEL = "this run's model"  # who takes the images and codes of a refusal, unless told
 SEED_LIMIT = 2**64  # torch.Generator.manual_seed takes 0 .. 2**64 - 1 (negatives alias these)
 
 
@@ -65,13 +66,13 @@ def _described(shape: tuple) -> str:
     return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _checked(name: str, value: Any, item: tuple, kind: str, *, one: bool) -> Any:
+def _checked(name: str, value: Any, item: tuple, kind: str, *, one: bool, taker: str) -> Any:
     """``value``, a tensor or numpy array of numbers holding one ``item`` (with ``one``) or a
-    batch of them (None: a size of any length), else one line naming ``name``; numpy arrays
-    are not copied yet: their size is checked first."""
+    batch of them (None: a size of any length), else one line naming ``name`` and what
+    ``taker`` takes; numpy arrays are not copied yet: their size is checked first."""
     shape = item if one else (None, *item)
     expected = ("N",) * (not one) + tuple("D" if size is None else size for size in item)
-    takes = f"this run's model takes {kind} {_described(expected)}"
+    takes = f"{taker} takes {kind} {_described(expected)}"
     if isinstance(value, np.ndarray) and value.dtype.kind not in "biufc":
         raise ValueError(f"{name}: a numpy array of dtype {value.dtype}; {takes}")
     if not isinstance(value, np.ndarray) and not torch.is_tensor(value):
@@ -91,11 +92,11 @@ def _checked(name: str, value: Any, item: tuple, kind: str, *, one: bool) -> Any
 
 def _batch(
     name: str, value: Any, item: tuple, images: tuple, device: torch.device, *, one: bool,
-    kind: str, copies: int,
+    kind: str, copies: int, taker: str = MODEL,
 ) -> torch.Tensor:  # fmt: skip
     """``value``: one ``item`` (with ``one``) or a batch of them, checked, the ``images`` of
     that shape it makes counted against ``device``'s memory, then as a tensor batch."""
-    value = _checked(name, value, item, kind, one=one)
+    value = _checked(name, value, item, kind, one=one, taker=taker)
     count = 1 if one else value.shape[0]
     check_fits(f"{name} of shape {tuple(value.shape)}", count, images, device, copies=copies)
     if isinstance(value, np.ndarray):  # a copy: negative strides and read-only views
@@ -105,19 +106,21 @@ def _batch(
 
 def as_images(
     name: str, value: Any, shape: tuple[int, ...], device: torch.device, *, one: bool = False,
-    copies: int = 1,
+    copies: int = 1, taker: str = MODEL,
 ) -> torch.Tensor:  # fmt: skip
     """Images (N, *shape), or with ``one`` a single image ``shape`` (given back as a batch of
     one), as float32 in [0, 1] on ``device``: uint8 in [0, 255] or floats in [0, 1]. They
-    must fit ``copies`` times: their float copy, and the images a method makes of them."""
+    must fit ``copies`` times: their float copy, and the images a method makes of them.
+    ``taker``: who takes them, as a refusal names it."""
     kind = "an image" if one else "images"
-    images = _batch(name, value, shape, shape, device, one=one, kind=kind, copies=copies)
+    images = _batch(
+        name, value, shape, shape, device, one=one, kind=kind, copies=copies, taker=taker
+    )
     if images.dtype == torch.uint8:
         return normalize(images.to(device), "unit")
     if not images.dtype.is_floating_point:  # int64 0-255 would be read as floats
         raise ValueError(
-            f"{name} of dtype {images.dtype}: this run's model takes uint8 in [0, 255] or "
-            "floats in [0, 1]"
+            f"{name} of dtype {images.dtype}: {taker} takes uint8 in [0, 255] or floats in [0, 1]"
         )
     images = images.to(device, torch.float32)
     if not images.numel():
