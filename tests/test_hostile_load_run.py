@@ -62,9 +62,31 @@ def test_an_override_of_load_run_is_blamed_as_the_users(ae):
         load_run(ae[0], overrides=["model.nope=3"])
     assert "model.nope" in str(refused.value) and "searchpath" not in str(refused.value)
     assert "\n" not in str(refused.value)
-    # a key conf/ ties to latent_dim follows the override: the weights then do not fit
-    with pytest.raises(CheckpointError, match="weights do not fit the configured model"):
-        load_run(ae[0], overrides=["model.latent_dim=8"])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("model.latent_dim=8", "autoencoder weights do not fit the configured model (shape differs"),
+     ("model=dcgan", "a checkpoint of model=autoencoder (networks autoencoder); this model has")],
+)  # fmt: skip
+def test_an_override_the_weights_do_not_fit_is_blamed_as_the_users_before_the_data(
+    ae, monkeypatch, override, message
+):
+    """It was a ``CheckpointError`` (the file named as the fault) once the data was read."""
+    monkeypatch.setattr("aegan.run.load_data", lambda *a, **k: pytest.fail("the data was read"))
+    with pytest.raises(ConfigError) as refused:
+        load_run(ae[0], overrides=[override])
+    line = str(refused.value)
+    assert type(refused.value) is ConfigError and "\n" not in line
+    assert line.startswith(f"overrides=['{override}'] build networks the run's weights do not fit")
+    assert message in line
+
+
+def test_weights_that_are_no_networks_are_the_files_fault_whatever_the_overrides(ae, tmp_path):
+    nan = changed(ae[1], "networks.autoencoder", lambda s: {k: v * math.nan for k, v in s.items()})
+    path = saved(nan, tmp_path)
+    with pytest.raises(CheckpointError, match="weights are not finite"):
+        load_run(path, overrides=["model.latent_dim=8"])
 
 
 @pytest.mark.parametrize(

@@ -31,11 +31,19 @@ from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFou
 from aegan.files import check_folder, given_path
 from aegan.memory import check_weights_fit
 from aegan.metrics.choice import check_metrics
-from aegan.overrides import literal, override_key
+from aegan.overrides import literal
 from aegan.path_kinds import shown
 from aegan.record import record_config
 from aegan.record_networks import check_networks_in_its_run
-from aegan.run_inputs import as_codes, as_images, check_fits, check_load_arguments, integer
+from aegan.run_inputs import (
+    as_codes,
+    as_images,
+    check_fits,
+    check_load_arguments,
+    check_overrides_fit,
+    integer,
+    overridden,
+)
 from aegan.run_inputs import seed as check_seed
 from aegan.schema import check_settings, option_choices, reference
 from aegan.tasks import build_task
@@ -201,7 +209,7 @@ def load_run(
     try:  # the stored values against conf/, as a command line's
         check_settings(config, reference(CONF_DIR, option_choices(config, CONF_DIR)))
     except ConfigError as err:
-        if _overridden(err.keys, overrides):  # the user's own value, not the record's
+        if overridden(err.keys, overrides):  # the user's own value, not the record's
             raise
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
     if data_dir is None:  # yours too, from conf/ and the environment: as training checks it
@@ -214,6 +222,7 @@ def load_run(
         if overrides:  # the line names the user's own setting
             raise
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
+    check_overrides_fit(meta, state, checkpoint_path, overrides, searchpath)  # before the data
     if metrics is not None:  # what the model cannot feed, before the data is read
         check_metrics(meta, metrics, key="metrics")
     check_weights_fit(meta, torch_device, str(checkpoint_path))  # the run's sizes, not yours
@@ -259,13 +268,6 @@ def load_run(
         device=torch_device, step=state["step"], epoch=state["epoch"], metrics=metrics,
         history=state["history"],
     )  # fmt: skip
-
-
-def _overridden(keys: Sequence[str], overrides: Sequence[str]) -> bool:
-    """Whether one of ``keys`` (``model.channels[1]``) is set by one of ``overrides``: by
-    itself, or by a section or option above it (``model.channels=[...]``, ``model=vae``)."""
-    given = set(map(override_key, overrides))  # as record_config reads them
-    return any(key == o or key.startswith((f"{o}.", f"{o}[")) for key in keys for o in given)
 
 
 def _of_these_weights(metrics: dict, step: int, run_dir: Path, checkpoint: Path) -> dict:

@@ -11,18 +11,23 @@ from __future__ import annotations
 import contextlib
 import math
 import operator
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from aegan.cli import missing_searchpath
-from aegan.data import normalize
-from aegan.errors import ConfigError
+from aegan.data import image_shape_of, normalize
+from aegan.engine.state import check_weights
+from aegan.errors import CheckpointError, ConfigError
 from aegan.memory import MEMORY_SHARE, device_memory
 from aegan.overrides import override_key
+from aegan.record import record_config
+from aegan.tasks import build_task
 
 RANGE_SLACK = 1e-4  # float images a hair outside [0, 1], from arithmetic, are still images
+META = torch.device("meta")  # where networks are built to compare their shapes, holding nothing
 MODEL = "this run's model"  # who takes the images and codes of a refusal, unless told
 SEED_LIMIT = 2**64  # torch.Generator.manual_seed takes 0 .. 2**64 - 1 (negatives alias these)
 
@@ -179,3 +184,32 @@ def check_load_arguments(
     listed = f"hydra.searchpath=[{','.join(searchpath)}]"  # as compose_config passes it
     if searchpath and (missing := missing_searchpath([listed])):  # Hydra would only warn
         raise ConfigError(missing.replace("hydra.searchpath: ", "searchpath: ", 1))
+
+
+def overridden(keys: Sequence[str], overrides: Sequence[str]) -> bool:
+    """Whether one of ``keys`` (``model.channels[1]``) is set by one of ``overrides``: by
+    itself, or by a section or option above it (``model.channels=[...]``, ``model=vae``)."""
+    given = set(map(override_key, overrides))  # as record_config reads them
+    return any(key == o or key.startswith((f"{o}.", f"{o}[")) for key in keys for o in given)
+
+
+def check_overrides_fit(
+    meta: Any, state: dict, path: Any, overrides: Sequence[str], searchpath: Sequence[str]
+) -> None:
+    """The networks ``meta`` (the task ``overrides`` build, on the meta device) against the
+    checkpoint's weights, before any data is read. Where only the overrides make them differ
+    (``model.latent_dim=3``), ``ConfigError`` naming them: the checkpoint was blamed for it,
+    once the data had been read."""
+    try:
+        check_weights(meta, state, path=path)
+    except CheckpointError as err:
+        if not overrides:
+            raise
+        own = record_config(state, path=path, overrides=[], searchpath=list(searchpath))
+        try:
+            check_weights(build_task(own.model, image_shape_of(own.data), META), state, path=path)
+        except CheckpointError:  # the checkpoint's own fault, with or without the overrides
+            raise
+        raise ConfigError(
+            f"overrides={list(overrides)!r:.200} build networks the run's weights do not fit: {err}"
+        ) from None
