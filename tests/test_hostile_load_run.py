@@ -17,6 +17,7 @@ from aegan.errors import CheckpointError, ConfigError
 @pytest.mark.parametrize(
     ("call", "message"),
     [(lambda run: load_run(5), "path=5 is not allowed"),
+     (lambda run: load_run(run, checkpoint="step-00000003"), "checkpoint='step-00000003' is not allowed; choose best or last, or give another checkpoint's .pt file as the path"),
      (lambda run: load_run(run, overrides="model.latent_dim=8"), "overrides='model.latent_dim=8'"),
      (lambda run: load_run(run, overrides=["hydra.run.dir=x"]), "'hydra.run.dir=x' is not allowed"),
      (lambda run: load_run(run, overrides=["hydra/launcher=joblib"]), "hydra settings change"),

@@ -164,7 +164,10 @@ def check_load_arguments(
             f"changed_data={changed_data!r:.80} is not allowed; choose warn or refuse"
         )
     if checkpoint not in ("best", "last"):
-        raise ConfigError(f"checkpoint={checkpoint!r:.80} is not allowed; choose best or last")
+        raise ConfigError(  # a step-*.pt of the run's checkpoints/ is read as its path
+            f"checkpoint={checkpoint!r:.80} is not allowed; choose best or last, or give "
+            "another checkpoint's .pt file as the path"
+        )
     for name, given in (("overrides", overrides), ("searchpath", searchpath)):
         if not isinstance(given, (list, tuple)) or not all(isinstance(x, str) for x in given):
             raise ConfigError(f"{name}={given!r:.80} is not allowed: it must be a list of strings")
