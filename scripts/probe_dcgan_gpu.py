@@ -216,6 +216,11 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if DEV not in ("cpu", "cuda"):  # each timing would have failed in its own traceback
         parser.error(f"PROBE_DEVICE={DEV!r} is not allowed: it must be cpu or cuda")
+    # without CUDA, each timing failed in torch's words ("Found no NVIDIA driver"), on and on
+    wanted = args.profile_only_on or DEV
+    if wanted == "cuda" and not torch.cuda.is_available():
+        given = "--profile-only-on cuda" if args.profile_only_on else f"PROBE_DEVICE={DEV}"
+        parser.error(f"{given}: CUDA is not available here; a rehearsal runs on cpu")
     torch.backends.cudnn.benchmark = True
     torch.set_float32_matmul_precision("high")
     if args.profile_only_on:

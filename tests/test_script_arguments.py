@@ -10,6 +10,7 @@ import os
 import subprocess
 
 import pytest
+import torch
 
 from conftest import REPO, assert_one_error_line
 
@@ -72,6 +73,22 @@ def test_a_probe_device_of_neither_kind_is_one_line(cli, monkeypatch):
     monkeypatch.setenv("PROBE_DEVICE", "tpu")
     result = cli("scripts/probe_dcgan_gpu.py", "--iters", "1")
     assert_one_error_line(result, "PROBE_DEVICE='tpu' is not allowed: it must be cpu or cuda")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal of a machine without CUDA")
+@pytest.mark.parametrize(
+    ("device", "args", "says"),
+    [("cuda", [], "PROBE_DEVICE=cuda: CUDA is not available here; a rehearsal runs on cpu"),
+     (None, [], "PROBE_DEVICE=cuda: CUDA is not available here"),
+     ("cpu", ["--profile-only-on", "cuda"], "--profile-only-on cuda: CUDA is not available here")],
+)  # fmt: skip
+def test_a_probe_on_cuda_without_cuda_is_one_line(cli, monkeypatch, device, args, says):
+    """Each timing failed in torch's own words (Found no NVIDIA driver...), one after another."""
+    if device is None:
+        monkeypatch.delenv("PROBE_DEVICE", raising=False)
+    else:
+        monkeypatch.setenv("PROBE_DEVICE", device)
+    assert_one_error_line(cli("scripts/probe_dcgan_gpu.py", "--iters", "1", *args), says)
 
 
 @pytest.mark.parametrize("script", ["parity.py ae", "compare_pythae.py", "step_floor.py"])
