@@ -19,8 +19,11 @@ from __future__ import annotations
 import os
 
 import torch
+from hydra.errors import HydraException
 from torch import nn
 
+from aegan.errors import USER_ERRORS
+from aegan.hydra_errors import composition_line, hydra_error_line
 from aegan.models import Discriminator, Generator
 from aegan.script_args import ArgumentParser, count_argument
 
@@ -223,13 +226,18 @@ if __name__ == "__main__":
         parser.error(f"{given}: CUDA is not available here; a rehearsal runs on cpu")
     torch.backends.cudnn.benchmark = True
     torch.set_float32_matmul_precision("high")
-    if args.profile_only_on:
-        step_profile(args.batch, args.profile_only_on, "trainer.fast_dropout=false")
-        raise SystemExit
-    if args.step:
-        for overrides in args.step:
-            step_profile(args.batch, DEV, *overrides.split(","))
-        raise SystemExit
+    try:  # the data not there, an override of no setting: one line, not a traceback
+        if args.profile_only_on:
+            step_profile(args.batch, args.profile_only_on, "trainer.fast_dropout=false")
+            raise SystemExit
+        if args.step:
+            for overrides in args.step:
+                step_profile(args.batch, DEV, *overrides.split(","))
+            raise SystemExit
+    except USER_ERRORS as err:
+        parser.error(str(err))
+    except HydraException as err:  # --step with an override of no setting
+        parser.error(hydra_error_line(err) or composition_line(err))
     for part in (layer_table, head_and_padding):
         try:
             part(args.batch, args.iters)

@@ -91,6 +91,19 @@ def test_a_probe_on_cuda_without_cuda_is_one_line(cli, monkeypatch, device, args
     assert_one_error_line(cli("scripts/probe_dcgan_gpu.py", "--iters", "1", *args), says)
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [(["--profile-only-on", "cpu"], "data.root=.gpu_wheels/fashion-mnist is not there"),
+     (["--step", "trainer.nope=1"], "trainer.nope")],
+)  # fmt: skip
+@pytest.mark.skipif((REPO / ".gpu_wheels").exists(), reason="the probe's data is there")
+def test_a_step_profile_that_cannot_start_is_one_line(cli, monkeypatch, args, says):
+    """The data not there (the checkout's .gpu_wheels/ on a GPU machine) was a traceback."""
+    monkeypatch.setenv("PROBE_DEVICE", "cpu")
+    result = cli("scripts/probe_dcgan_gpu.py", "--batch", "8", *args)
+    assert_one_error_line(result, says)
+
+
 @pytest.mark.parametrize("script", ["parity.py ae", "compare_pythae.py", "step_floor.py"])
 @pytest.mark.parametrize("value", ["a\nb", "a\x1bb", "\t"])
 def test_a_control_character_in_a_path_is_refused(cli, monkeypatch, script, value):
