@@ -3,11 +3,14 @@
 #   scripts/tensorboard_screenshot.sh LOGDIR OUT.png [TAB]     TAB: scalars (default) | images | hparams | projector
 # Needs Debian's chromium (apt-get install chromium). Serves on a free loopback port and stops it after.
 set -euo pipefail
-logdir=${1:?usage: $0 LOGDIR OUT.png [TAB]}
-out=${2:?usage: $0 LOGDIR OUT.png [TAB]}
-tab=${3:-scalars}
 # each argument checked before the server starts: one line naming it, its value and what it may be
 refuse() { echo "error: $1" >&2; exit 2; }
+# bash's own ${1:?} said "line 6: 1: usage..." with exit code 1, and a 4th argument was dropped
+[ $# -ge 2 ] && [ $# -le 3 ] && [ -n "$1" ] && [ -n "$2" ] ||
+  refuse "$(basename -- "$0") takes LOGDIR OUT.png [TAB], the first two not empty; given $# argument(s)${*:+: ${*@Q}}"
+logdir=$1
+out=$2
+tab=${3:-scalars}
 [ -d "$logdir" ] || refuse "LOGDIR ${logdir@Q} is not a folder: give a run's or a sweep's folder"
 case "$out" in *.png) ;; *) refuse "OUT.png ${out@Q} is not allowed: it must name a .png file" ;; esac
 [ -d "$(dirname -- "$out")" ] || refuse "OUT.png ${out@Q}: there is no folder $(dirname -- "$out")"

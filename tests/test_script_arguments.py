@@ -135,6 +135,11 @@ SHELL_CASES = [  # (environment, script and arguments, what the line says)
     ({}, "tensorboard_screenshot.sh {tmp} {tmp}/dir.png", "'{tmp}/dir.png' is not allowed: it is "
      "a folder, not a regular file"),
     ({}, "tensorboard_screenshot.sh {tmp} {tmp}/x.png graphs", "TAB 'graphs' is not allowed"),
+    ({}, "tensorboard_screenshot.sh", "tensorboard_screenshot.sh takes LOGDIR OUT.png [TAB], the first two not empty; "
+     "given 0 argument(s)"),
+    ({}, "tensorboard_screenshot.sh {tmp}", "given 1 argument(s): '{tmp}'"),
+    ({}, "tensorboard_screenshot.sh {tmp} {tmp}/x.png scalars x", "given 4 argument(s): '{tmp}' "
+     "'{tmp}/x.png' 'scalars' 'x'"),
 ]  # fmt: skip
 
 
