@@ -98,7 +98,10 @@ def main() -> None:
     parser.add_argument("--out", type=folder_argument, default=Path("logs/parity"),
                         help="where the sweeps go")  # fmt: skip
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    parser.add_argument("overrides", nargs="*", help="more Hydra overrides for every run")
+    # a default: without one argparse names the overrides as required when the model is missing
+    parser.add_argument(
+        "overrides", nargs="*", default=[], help="more Hydra overrides for every run"
+    )
     args = parser.parse_intermixed_args()
     spec = dict(PATHS[args.model])
     spec["common"] = [*spec["common"], f"trainer.device={args.device}", *args.overrides]

@@ -51,6 +51,7 @@ CASES = [  # (script and its arguments, what the line says); {tmp}: the hostile 
     ("step_floor.py --pairs vae_gan_conv", "--pairs: 'vae_gan_conv' is not allowed"),
     ("step_floor.py --out {tmp}/fifo.jsonl", "--out: {tmp}/fifo.jsonl is not allowed"),
     (f"step_floor.py --out {LONG}/x.jsonl", "cannot be a folder (File name too long)"),
+    ("parity.py", "the following arguments are required: model (see"),  # not the overrides
     ("probe_dcgan_gpu.py --batch 0", "argument --batch: '0' is not allowed: it must be an integer"),
     ("probe_dcgan_gpu.py --iters x", "argument --iters: 'x' is not allowed"),
     ("probe_dcgan_gpu.py --profile-only-on tpu", "argument --profile-only-on: invalid choice"),
