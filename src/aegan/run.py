@@ -222,10 +222,10 @@ def load_run(
         if overrides:  # the line names the user's own setting
             raise
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
+    check_weights_fit(meta, torch_device, str(checkpoint_path))  # the run's sizes, not yours
     check_overrides_fit(meta, state, checkpoint_path, overrides, searchpath)  # before the data
     if metrics is not None:  # what the model cannot feed, before the data is read
         check_metrics(meta, metrics, key="metrics")
-    check_weights_fit(meta, torch_device, str(checkpoint_path))  # the run's sizes, not yours
     try:
         data = load_data(config.data, data_dir=data_dir, look_also=_read_from(state))
     except DataNotFoundError as err:
