@@ -51,7 +51,7 @@ from aegan.schema import (
     option_file,
     reference,
 )
-from aegan.setting_walk import check_all_set, check_encodable
+from aegan.setting_walk import check_setting_values
 from aegan.speed import check_switches
 from aegan.tasks.build import build_task
 from aegan.tasks.checks import check_choice, check_number
@@ -131,8 +131,7 @@ def validate_config(
                 f"{group} is not set (deleted with ~{group}?); choose one with {group}=..., "
                 f"one of: {', '.join(options)}"
             )
-    check_all_set(cfg)
-    check_encodable(cfg)
+    check_setting_values(cfg)
     ref = reference(CONF_DIR, option_choices(cfg, CONF_DIR))
     check_not_deleted(cfg, ref)
     check_settings(cfg, ref)

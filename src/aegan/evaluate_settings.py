@@ -24,14 +24,13 @@ from aegan.schema import (
     option_file,
     reference,
 )
-from aegan.setting_walk import check_all_set, check_encodable
+from aegan.setting_walk import check_setting_values
 from aegan.tasks.checks import check_choice, check_number
 
 
 def check_evaluate_settings(cfg: DictConfig) -> None:
     """The command line's settings, before the run is read."""
-    check_all_set(cfg)  # run=??? when no run= is given
-    check_encodable(cfg)  # TensorBoard's writer cannot name such a run folder
+    check_setting_values(cfg)  # run=??? when none is given; TensorBoard names no other bytes
     ref = option_file(str(Path(CONF_DIR) / "evaluate.yaml"))
     check_not_deleted(cfg, ref)
     check_settings(cfg, ref)

@@ -26,19 +26,16 @@ def settings(container: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield from settings(value, f"{prefix}{name}.")
 
 
-def check_all_set(cfg: DictConfig) -> None:
+def check_setting_values(cfg: DictConfig) -> None:
     """Raise ``ConfigError`` naming the first ``???`` setting left unset (data.root of
-    image_folder, evaluate's run), before anything reads it."""
-    for key, value in settings(OmegaConf.to_container(cfg, resolve=False)):
+    image_folder, evaluate's run), before anything reads it; then the first holding text
+    UTF-8 cannot encode: a path of bytes that are not UTF-8, which Python reads as lone
+    surrogates. The run's record (``.hydra/*.yaml``) holds text as UTF-8: written, it was
+    not YAML, and the run's sweep listed it as broken."""
+    leaves = list(settings(OmegaConf.to_container(cfg, resolve=False)))
+    for key, value in leaves:
         if value == "???":
             raise ConfigError(unset_message(key))
-
-
-def check_encodable(cfg: DictConfig) -> None:
-    """Raise ``ConfigError`` for a setting holding text UTF-8 cannot encode: a path of bytes
-    that are not UTF-8, which Python reads as lone surrogates. The run's record
-    (``.hydra/*.yaml``) holds text as UTF-8: written, it was not YAML, and the run's sweep
-    listed it as broken."""
-    for key, value in settings(OmegaConf.to_container(cfg, resolve=False)):
+    for key, value in leaves:
         if not encodable(key) or (isinstance(value, str) and not encodable(value)):
             raise ConfigError(f"{shown(key)}='{shown(value)}' is not allowed: {NOT_UTF8}")
