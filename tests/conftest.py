@@ -115,6 +115,15 @@ TINY_GAN = [
 ]
 
 
+def run_steps(step, data, n: int, batch_size: int = 64) -> list[dict[str, float]]:
+    """``n`` steps of ``step`` on consecutive batches; their scalars as floats."""
+    out = []
+    for i in range(n):
+        stats = step(data.train_images[i * batch_size : (i + 1) * batch_size])
+        out.append({k: v.item() for k, v in stats.items()})
+    return out
+
+
 def _threads(count: int):
     threads = torch.get_num_threads()
     torch.set_num_threads(count)
