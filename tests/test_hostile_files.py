@@ -6,117 +6,32 @@ the file, and no payload writes its sentinel."""
 from __future__ import annotations
 
 import copy
-import json
 import math
-import os
-import signal
-import tempfile
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
+from hostile_runs import (
+    CODE_KEYS,
+    PAYLOADS,
+    config_paths,
+    loads_or_one_line,
+    mutate,
+    node_at,
+    saved,
+    trained_runs,
+)
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from omegaconf import OmegaConf
 
-import aegan.config
-from aegan import load_run
-from aegan.data.idx import write_idx
 from aegan.engine.checkpoint import REQUIRED_KEYS
-from aegan.engine.interrupt import StopRequest, stop_on_signals
-from aegan.engine.state import Progress, checkpoint_state
 from aegan.errors import USER_ERRORS, CheckpointError, ConfigError
-from aegan.evaluate import evaluate_run
-from aegan.files import atomic_save, write_json
-from aegan.readback import read_json
 from aegan.train import train
-from conftest import TINY_GAN, built, compose_config
-
-SENTINEL = Path(tempfile.gettempdir()) / f"aegan-hostile-files-{os.getpid()}" / "written"
-CODE_KEYS = ["_target_", "_args_", "_partial_", "_recursive_", "_convert_"]
-PAYLOADS = [
-    {"_target_": "builtins.open", "file": str(SENTINEL), "mode": "w"},
-    {
-        "_target_": "pathlib.Path.touch",
-        "_args_": [{"_target_": "pathlib.Path", "_args_": [str(SENTINEL)]}],
-    },  # fmt: skip
-    "builtins.open",
-    f"${{oc.create:{{_target_: builtins.open, file: '{SENTINEL}', mode: w}}}}",
-    "${oc.env:HOME}",
-    "${..latent_dim}",
-]
-TINY_IDX = ["trainer.device=cpu", "trainer.cpu_threads=1", "data.val_size=64",
-            "data.batch_size=32", "trainer.epochs=1", "logger.enabled=false",
-            "logger.projector_samples=0", "evaluate.metrics=[reconstruction]"]  # fmt: skip
-
-
-def tiny_idx_folder(folder: Path) -> Path:
-    """Four IDX files of random 28x28 images: 320 to train on, 64 to test."""
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 320), ("t10k", 64)):
-        write_idx(folder / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
-        write_idx(folder / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
-    return folder
+from conftest import compose_config
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict:
-    """A trained tiny autoencoder run on tiny IDX files, its checkpoint, and a DCGAN's."""
-    root = tmp_path_factory.mktemp("hostile")
-    data = tiny_idx_folder(root / "idx")
-    overrides = [*TINY_IDX, f"data.root={data}"]
-    train(compose_config(overrides, root / "ae"))
-    cfg, task, amp, _ = built([*TINY_GAN, f"data.root={data}"], root)
-    record = {"config": OmegaConf.to_container(cfg, resolve=True),
-              "choices": {"model": "dcgan", "data": "fashion_mnist"}}  # fmt: skip
-    gan = {"format_version": 2, **checkpoint_state(task, amp, Progress(), record)}
-    ae = torch.load(root / "ae" / "checkpoints" / "last.pt", weights_only=True)
-    return {"root": root, "data": data, "overrides": overrides, "ae": ae, "dcgan": gan}
-
-
-def saved(state, folder: Path, name: str = "last.pt") -> Path:
-    path = folder / "checkpoints" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_save(state, path)
-    return path
-
-
-def loads_or_one_line(path: Path) -> str:
-    """``load_run(path)``: "ok", or the one line of a user's error."""
-    try:
-        load_run(path, device="cpu")
-        return "ok"
-    except USER_ERRORS as err:
-        assert "\n" not in str(err), err
-        return str(err)
-    finally:
-        assert not SENTINEL.exists(), "a record ran code"
-
-
-def config_paths(node, path=()) -> list[tuple]:
-    """The path of every key in a nested config, at every nesting level."""
-    out = [path]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            out += config_paths(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            out += config_paths(value, (*path, index))
-    return out
-
-
-def mutate(state: dict, path: tuple, how: str, value) -> dict:
-    state = copy.deepcopy(state)
-    parent, node = node_at(state, path[:-1]) if path else None, node_at(state, path)
-    if how == "insert" and isinstance(node, dict):
-        node[value[0]] = value[1]
-    elif parent is not None and how == "delete":
-        del parent[path[-1]]
-    elif parent is not None:
-        parent[path[-1]] = value if how == "set" else value[1]
-    return state
+    return trained_runs(tmp_path_factory)
 
 
 VALUES = st.one_of(
@@ -139,13 +54,6 @@ def test_a_mutated_record_loads_or_is_one_line(runs, tmp_path_factory, data, how
     line = loads_or_one_line(saved(state, tmp_path_factory.mktemp("mutated")))
     if how == "insert" and value[0] in CODE_KEYS and isinstance(node_at(runs["ae"], path), dict):
         assert line != "ok", f"{path}: {value} was taken from a record"
-
-
-def node_at(state: dict, path: tuple):
-    node = state["config"]
-    for key in path:
-        node = node[key]
-    return node
 
 
 @pytest.mark.parametrize("key", sorted(REQUIRED_KEYS))
@@ -230,75 +138,6 @@ def test_resume_auto_names_data_before_sizes_and_offers_no_override_that_fails(r
     line = str(info.value)
     assert line.index("data.val_size") < line.index("model.latent_dim")
     assert "to continue it anyway" not in line  # its weights would not fit
-
-
-def test_a_payload_in_evaluate_overrides_is_the_users_and_still_one_line(runs, tmp_path):
-    """The command line may name code (a researcher's own class); a bad one is one line."""
-    run = runs["root"] / "ae"
-    with pytest.raises(ConfigError, match=r"model.net._target_=nope.Nope: no module nope can be"):
-        load_run(run, overrides=["model.net._target_=nope.Nope"])
-
-
-def refuse_constant(name: str):
-    raise AssertionError(f"a bare {name} in a result file")
-
-
-def evaluate_cfg(run: Path):
-    return aegan.config.compose_config(
-        [f"run={run}", "checkpoint=last", "device=cpu", "metrics=[reconstruction]"],
-        config_name="evaluate",
-    )
-
-
-@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_during_evaluation_is_one_line_and_recorded(runs, tmp_path, signal_number):
-    run = tmp_path / "run"
-    saved(runs["ae"], run)
-    write_json(run / "metrics.json", {"val/best_objective": 0.5})
-    with stop_on_signals() as stop, pytest.raises(SystemExit) as info:
-        os.kill(os.getpid(), signal_number)  # a real signal, to the real handler
-        evaluate_run(evaluate_cfg(run), stop)
-    assert info.value.code == 128 + signal_number
-    stopped = read_json(run / "stopped.json")
-    assert (
-        stopped["phase"] == "evaluation" and stopped["signal"] == signal.Signals(signal_number).name
-    )
-    assert read_json(run / "metrics.json") == {"val/best_objective": 0.5}  # nothing half-merged
-    evaluate_run(evaluate_cfg(run), StopRequest())  # evaluated again: the stop is cleared
-    assert not (run / "stopped.json").exists() and "test/mse" in read_json(run / "metrics.json")
-
-
-def test_a_stopped_evaluation_keeps_the_note_that_training_stopped(runs, tmp_path):
-    """Training's stopped.json says the run is to be continued: an evaluation stopped, then
-    finished, neither replaces nor clears it."""
-    run = tmp_path / "run"
-    saved(runs["ae"], run)
-    note = {"signal": "SIGINT", "step": 3, "phase": "training", "message": "stopped"}
-    write_json(run / "stopped.json", note)
-    with stop_on_signals() as stop, pytest.raises(SystemExit):
-        os.kill(os.getpid(), signal.SIGINT)
-        evaluate_run(evaluate_cfg(run), stop)
-    assert read_json(run / "stopped.json") == note
-    evaluate_run(evaluate_cfg(run), StopRequest())
-    assert read_json(run / "stopped.json") == note
-
-
-@pytest.mark.parametrize(
-    "content", [b"", b"NaN", b'{"test/mse": 0.', b"[" * 100_000, b'{"test/mse": 1e400}']
-)
-def test_a_broken_metrics_file_loses_nothing(runs, tmp_path, capsys, content):
-    run = tmp_path / "run"
-    saved(runs["ae"], run)
-    (run / "metrics.json").write_bytes(content)
-    (run / ".hydra").mkdir()  # a run folder's other files never choose code either
-    (run / ".hydra" / "config.yaml").write_text(f"model:\n  _target_: builtins.open\n"
-                                                f"  file: {SENTINEL}\n")  # fmt: skip
-    (run / ".hydra" / "overrides.yaml").write_text("- model._target_=builtins.open\n")
-    assert load_run(run, checkpoint="last", device="cpu").metrics == {}
-    evaluate_run(evaluate_cfg(run), StopRequest())
-    strict = json.loads((run / "metrics.json").read_text(), parse_constant=refuse_constant)
-    assert isinstance(strict["test/mse"], float) and not SENTINEL.exists()
-    capsys.readouterr()
 
 
 RESUME_PARTS = [

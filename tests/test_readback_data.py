@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_hostile_files import TINY_IDX, tiny_idx_folder
+from hostile_runs import TINY_IDX, tiny_idx_folder
 
 import aegan.data.sources
 from aegan import load_run
