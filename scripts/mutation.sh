@@ -8,7 +8,7 @@
 #   scripts/mutation.sh --again NAME    retest the last run's survivors and timeouts of NAME with
 #                                       the current tests (the other verdicts are kept)
 #
-# Each run rewrites that module's section of the generated block in docs/mutation.md: counts,
+# Each run rewrites that module's section of docs/mutation-survivors.md: counts,
 # score and the diff of every survivor. mutmut's working copy stays in .mutation/NAME/ (ignored by
 # git), so `cd .mutation/NAME && ../../.venv/bin/mutmut browse` (or `show MUTANT`) works after.
 # Environment: MUTATION_JOBS (parallel mutants, default: the CPU count), VENV (default .venv).
@@ -22,7 +22,7 @@ if ! [[ "$JOBS" =~ ^[1-9][0-9]{0,3}$ ]]; then  # mutmut's own error came after t
     echo "error: MUTATION_JOBS=${JOBS@Q} is not allowed: it must be a whole number in [1, 9999]" >&2
     exit 2
 fi
-REPORT=docs/mutation.md
+REPORT=docs/mutation-survivors.md
 
 # The modules: a name | the files to mutate | the tests that check them (shell globs, all
 # space-separated). Add a row to add a module; the tests must be fast unit tests (slow-marked
@@ -33,7 +33,7 @@ metrics.frechet        | src/aegan/metrics/frechet.py          | tests/test_metr
 metrics.prdc           | src/aegan/metrics/prdc.py             | tests/test_metrics.py tests/test_prdc_*.py
 metrics.classes        | src/aegan/metrics/classes.py          | tests/test_metrics.py tests/test_classes_*.py
 metrics.reconstruction | src/aegan/metrics/reconstruction.py   | tests/test_metrics.py tests/test_reconstruction_*.py
-data.idx               | src/aegan/data/idx.py                 | tests/test_idx.py tests/test_idx_sizes.py
+data.idx               | src/aegan/data/idx.py                 | tests/test_idx.py tests/test_idx_generated.py tests/test_idx_sizes.py
 engine.checkpoint      | src/aegan/engine/checkpoint.py src/aegan/engine/state.py | tests/test_engine_checkpoint.py tests/test_checkpoint_refusals.py tests/test_checkpoint_files.py tests/test_capture.py tests/test_format_1_choices.py
 files                  | src/aegan/files.py src/aegan/readback.py src/aegan/path_kinds.py | tests/test_files.py tests/test_checkpoint_files.py tests/test_checkpoint_refusals.py tests/test_path_kinds.py
 engine.distributed     | src/aegan/engine/distributed.py       | tests/test_gradient_average.py
