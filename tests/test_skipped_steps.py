@@ -52,3 +52,23 @@ def test_a_run_whose_objective_was_never_finite_fails(tmp_path):
                        r"finite \(last: nan\)"):  # fmt: skip
         run_fit(tmp_path, epochs=1, on_nonfinite="skip", task=NanValidation())
     assert (tmp_path / "checkpoints" / "last.pt").is_file()  # kept, for a look
+
+
+def test_an_objective_never_finite_from_finite_training_blames_validate(tmp_path):
+    with pytest.raises(NonFiniteError) as caught:
+        run_fit(tmp_path, epochs=2, task=NanValidation())
+    assert str(caught.value) == (
+        "the validation objective val/mse was never finite (last: nan), so no best.pt was kept, "
+        "though every training step's scalars were finite: NanValidation.validate computes it "
+        "not finite from the trained weights (last.pt); check what it computes"
+    )
+
+
+def test_an_objective_never_finite_after_skipped_steps_names_them(tmp_path):
+    with pytest.raises(NonFiniteError) as caught:
+        run_fit(tmp_path, epochs=1, on_nonfinite="skip", nan_steps=[2, 5], task=NanValidation())
+    assert str(caught.value) == (
+        "the validation objective val/mse was never finite (last: nan), so no best.pt was kept; "
+        "2 training steps had a non-finite loss and were skipped (trainer.on_nonfinite=skip): "
+        "lower the learning rate or use bf16/fp32"
+    )

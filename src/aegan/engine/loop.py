@@ -122,9 +122,19 @@ def _check_trained(task: Task, progress: Progress, window: ScalarWindow, steps: 
         )
     if progress.history and progress.best_objective == float("inf"):
         last = progress.history[-1].get(task.objective)
+        said = f"the validation objective {task.objective} was never finite (last: {last}), so "
+        said += "no best.pt was kept"
+        if window.skipped_total:  # training diverged too (this run, or before its resume)
+            raise NonFiniteError(
+                f"{said}; {window.skipped_total} training steps had a non-finite loss and were "
+                "skipped (trainer.on_nonfinite=skip): lower the learning rate or use bf16/fp32"
+            )
+        # every step's scalars were finite (a non-finite one stops or is skipped): not the
+        # learning rate, but what validate computes from finite weights
         raise NonFiniteError(
-            f"the validation objective {task.objective} was never finite (last: {last}): "
-            "no weights to keep; lower the learning rate or use bf16/fp32"
+            f"{said}, though every training step's scalars were finite: "
+            f"{type(task).__name__}.validate computes it not finite from the trained weights "
+            "(last.pt); check what it computes"
         )
 
 
