@@ -104,7 +104,7 @@ def test_a_missing_key_is_named(tmp_path, key):
 
 @pytest.mark.parametrize(
     ("key", "value", "what"),
-    [("step", "5", "a str, not a int"), ("epoch", True, "a bool, not a int"),
+    [("step", "5", "a str, not an int"), ("epoch", True, "a bool, not an int"),
      ("best_objective", True, "a bool, not a float"), ("best_objective", "0", "a str, not a float"),
      ("history", {}, "a dict, not a list"), ("networks", [], "a list, not a dict")],
 )  # fmt: skip

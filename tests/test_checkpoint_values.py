@@ -30,7 +30,7 @@ BAD_POSITIONS = [  # a_state: epoch 1, step 5, one history entry
     ({"history": [{"val/loss": "abc"}]}, "history[0] holds 'val/loss': 'abc'; metrics are"),
     ({"history": [{3: 0.5}]}, "history[0] holds 3: 0.5; metrics are names"),
     ({"history": [{"val/loss": True}]}, "history[0] holds 'val/loss': True;"),
-    ({"history": [5]}, "history[0] is a int; it holds dicts of metrics"),
+    ({"history": [5]}, "history[0] is an int; it holds dicts of metrics"),
     ({"history": [{"val/loss": 0.5}] * 2}, "history has 2 entries at epoch 1; it holds one per "
                                            "epoch done"),
     # never improved on (best.pt not written again), or ranked first by a sweeper

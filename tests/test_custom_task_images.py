@@ -62,7 +62,7 @@ class ReconstructsFlat(LinearAutoencoder):
     [(SamplesInBytes, "fd", "sample returned a torch.uint8 tensor, not floats"),
      (SamplesOnAnotherScale, "fd", "sample returned values from 0 to 255, not in [0, 1]"),
      (SamplesFewer, "fd", "sample returned shape (10, 1, 28, 28), not (20, 1, 28, 28)"),
-     (SamplesAnArray, "fd", "sample returned a ndarray, not a tensor"),
+     (SamplesAnArray, "fd", "sample returned an ndarray, not a tensor"),
      (ReconstructsFlat, "reconstruction", "reconstruct returned shape (1000, 784), not "
       "(1000, 1, 28, 28)")],
 )  # fmt: skip

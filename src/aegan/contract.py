@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from aegan.amp import Amp
-from aegan.errors import ContractError
+from aegan.errors import ContractError, a_kind
 
 CAPABILITIES = ("encode", "decode", "reconstruct", "sample", "generate")
 VALIDATION_PREFIX = "val/"  # of validate's names: metrics.json keeps training's figures by it
@@ -150,7 +150,7 @@ def images_problem(images: Any, count: int, image_shape: tuple[int, ...]) -> str
     [0, 1]. Else the metrics read a scale, a count or a layout that is not the data's,
     and write figures of it, or fail in torch's words."""
     if not isinstance(images, torch.Tensor):
-        return f"a {type(images).__name__}, not a tensor"
+        return f"{a_kind(type(images).__name__)}, not a tensor"
     if not images.is_floating_point():
         return f"a {images.dtype} tensor, not floats"
     if tuple(images.shape) != (count, *image_shape):

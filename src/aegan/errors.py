@@ -52,6 +52,13 @@ def typed(value: object) -> str:
     return TYPED[str(value)] if value is None or isinstance(value, bool) else str(value)
 
 
+def a_kind(name: str) -> str:
+    """``name`` (a type's, as ``type(value).__name__``) after its article: "an int", "an
+    OrderedDict", "an ndarray", "a float", "a uint8"."""
+    vowel = name[:1].lower() in "aeiou" and not name.lower().startswith(("uint", "uni", "use"))
+    return f"{'an' if vowel or name.startswith('nd') else 'a'} {name}"
+
+
 class _OneLine:
     """Shortens the message it is raised with (``shortened``) and writes its values as
     typed (``as_typed``)."""

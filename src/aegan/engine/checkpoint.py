@@ -28,7 +28,7 @@ from aegan.engine.checkpoint_contents import (
 )
 from aegan.engine.failed_write import after_failed_write, failed_file
 from aegan.engine.run_record import check_in_its_run, step_checkpoints
-from aegan.errors import CheckpointError
+from aegan.errors import CheckpointError, a_kind
 from aegan.files import atomic_save, file_stamp, fsync_dir
 from aegan.path_kinds import path_kind
 from aegan.readback import DamagedArchive, load_torch_file, shown_value
@@ -235,7 +235,7 @@ def _read_checked(path: Path, map_location: str | torch.device) -> tuple[dict, l
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             continue
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            other = f"a {type(value).__name__}, not a {kind.__name__}"
+            other = f"{a_kind(type(value).__name__)}, not {a_kind(kind.__name__)}"
             what = "missing" if key not in state else other
             raise CheckpointError(f"{path}: not a usable checkpoint: {key} is {what}")
     if min(state["step"], state["epoch"], state["batch"]) < 0:

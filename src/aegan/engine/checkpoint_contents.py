@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from aegan.data.fingerprint import DIGEST, DIGEST_SIZE, SPLITS
-from aegan.errors import CheckpointError
+from aegan.errors import CheckpointError, a_kind
 from aegan.readback import shown_value
 
 MAX_COUNT = 2**62  # steps, epochs, batches: far beyond a run, and within TensorBoard's int64
@@ -135,7 +135,7 @@ def progress_problem(state: dict) -> str | None:
         )
     for index, entry in enumerate(history):
         if not isinstance(entry, dict):
-            return f"history[{index}] is a {type(entry).__name__}; it holds dicts of metrics"
+            return f"history[{index}] is {a_kind(type(entry).__name__)}; it holds dicts of metrics"
         for name, value in entry.items():
             if not isinstance(name, str) or not _is_float(value):
                 return (
@@ -168,7 +168,7 @@ def window_problem(state: dict) -> str | None:
     if window is None:
         return None
     if not isinstance(window, dict):
-        return f"scalar_window is a {type(window).__name__}, not a dict"
+        return f"scalar_window is {a_kind(type(window).__name__)}, not a dict"
     for key in ("steps", "nonfinite", "first_nonfinite", "skipped"):
         value, least = window.get(key), -1 if key == "first_nonfinite" else 0
         if type(value) is not int or not least <= value < MAX_COUNT:
@@ -183,7 +183,7 @@ def window_problem(state: dict) -> str | None:
         return f"scalar_window.seconds is {shown_value(seconds)}; it is a time (>= 0, finite)"
     sums = window.get("sums")
     if not isinstance(sums, dict):
-        return f"scalar_window.sums is a {type(sums).__name__}, not a dict"
+        return f"scalar_window.sums is {a_kind(type(sums).__name__)}, not a dict"
     for name, value in sums.items():
         if not isinstance(name, str) or not _is_float(value) or not math.isfinite(value):
             return (
@@ -202,7 +202,7 @@ def fingerprint_problem(state: dict) -> str | None:
     if saved is None:
         return None
     if not isinstance(saved, dict):
-        return f"data (the data's fingerprint) is a {type(saved).__name__}, not a dict"
+        return f"data (the data's fingerprint) is {a_kind(type(saved).__name__)}, not a dict"
     for split in SPLITS:
         value = saved.get(split)
         if not (isinstance(value, str) and DIGEST.fullmatch(value)):

@@ -21,7 +21,7 @@ from aegan.contract import (
 from aegan.engine.context import RunContext
 from aegan.engine.failed_write import last_good_checkpoint
 from aegan.engine.scalars import StepAccumulator
-from aegan.errors import ContractError, NonFiniteError
+from aegan.errors import ContractError, NonFiniteError, a_kind
 from aegan.readback import shown_value
 
 # the loop's console lines, under the one name a user sets a level for
@@ -166,7 +166,7 @@ def _step_scalar_problem(key: object, value: object, devices_differ: bool) -> st
     if not is_printable_name(key):
         return f"the name {shown_value(key)}, not a printable string"
     if not isinstance(value, torch.Tensor):
-        return f"{key} as a {type(value).__name__}"
+        return f"{key} as {a_kind(type(value).__name__)}"
     if value.dim() != 0:
         return f"{key} as a tensor of shape {tuple(value.shape)}"
     if value.requires_grad:  # summed into the window, it would keep every step's graph

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from aegan.errors import a_kind
 from aegan.readback import shown_value
 
 
@@ -33,7 +34,7 @@ def restore_rng(saved: dict[str, Any]) -> None:
         torch.set_rng_state(saved["torch"])
         return
     if not isinstance(cuda, list):
-        raise GeneratorStateError(f"rng.cuda is a {type(cuda).__name__}, not a list")
+        raise GeneratorStateError(f"rng.cuda is {a_kind(type(cuda).__name__)}, not a list")
     own = torch.cuda.get_rng_state_all()  # a run saved on more devices: those it has here
     for index, (value, like) in enumerate(zip(cuda, own, strict=False)):
         _check_generator_state(value, like, f"rng.cuda[{index}]")

@@ -15,7 +15,7 @@ from aegan.contract import Task, extra_state_problem
 from aegan.engine.checkpoint_contents import MAX_COUNT
 from aegan.engine.rng_state import GeneratorStateError, restore_rng, rng_state
 from aegan.engine.run_record import saved_choice
-from aegan.errors import CheckpointError, ContractError
+from aegan.errors import CheckpointError, ContractError, a_kind
 
 
 @dataclass
@@ -195,7 +195,9 @@ def check_task_state(saved: Any, template: dict[str, Any], *, path: Path | str) 
     a key, a tensor of the same shape and dtype (finite), a counter (an integer >= 0), or a
     value of the same type."""
     if not isinstance(saved, dict):
-        raise CheckpointError(f"{path}: the task state is a {type(saved).__name__}, not a mapping")
+        raise CheckpointError(
+            f"{path}: the task state is {a_kind(type(saved).__name__)}, not a mapping"
+        )
     for key in saved.keys() & template.keys():
         value, like = saved[key], template[key]
         if torch.is_tensor(like):
@@ -210,7 +212,7 @@ def check_task_state(saved: Any, template: dict[str, Any], *, path: Path | str) 
                 "a count (an integer >= 0)" if low == 0 else f"an integer within ±{MAX_COUNT:.3g}"
             )
         else:
-            fits, wanted = type(value) is type(like), f"a {type(like).__name__}"
+            fits, wanted = type(value) is type(like), a_kind(type(like).__name__)
         if not fits:
             shown = (
                 f"{value.dtype} {tuple(value.shape)}"

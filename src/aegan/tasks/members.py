@@ -19,7 +19,7 @@ from aegan.contract import (
     extra_state_problem,
     is_printable_name,
 )
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, a_kind
 
 TASK_MEMBERS = (  # what every task's constructor sets: (member, its type, what it holds)
     ("name", str, "the name argument its constructor is given"),
@@ -75,7 +75,7 @@ def check_task_members(
                 )
             if not isinstance(value, kind):
                 raise ConfigError(
-                    f"{refused} its {member}[{name!r}] is a {type(value).__name__}, not a "
+                    f"{refused} its {member}[{name!r}] is {a_kind(type(value).__name__)}, not a "
                     f"{kind_name}"
                 )
     _check_each_held_once(task, refused)
