@@ -8,9 +8,7 @@ allocation that fails after minutes.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,30 +16,18 @@ import numpy as np
 import torch
 
 from aegan.cli import missing_searchpath
-from aegan.data import image_shape_of, normalize
+from aegan.data import image_shape_of
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError
 from aegan.memory import MEMORY_SHARE, device_memory
 from aegan.overrides import override_key
 from aegan.record import record_config
 from aegan.tasks import build_task
+from aegan.tasks.inputs import checked_shape, integer, real_codes, unit_images
 
-RANGE_SLACK = 1e-4  # float images a hair outside [0, 1], from arithmetic, are still images
 META = torch.device("meta")  # where networks are built to compare their shapes, holding nothing
 MODEL = "this run's model"  # who takes the images and codes of a refusal, unless told
 SEED_LIMIT = 2**64  # torch.Generator.manual_seed takes 0 .. 2**64 - 1 (negatives alias these)
-
-
-def integer(name: str, value: Any, *, low: int, high: int | None = None, meaning: str) -> int:
-    """``value`` as an int in [low, high]: Python, numpy or 0-d integer tensor values; a bool,
-    a float (even 2.0) or a string is refused, as is anything out of range."""
-    number = None  # True is no count, though Python's int takes it as 1
-    if not isinstance(value, (bool, np.bool_)) and getattr(value, "dtype", None) != torch.bool:
-        with contextlib.suppress(TypeError):  # what is not an integer in Python's own sense
-            number = operator.index(value)
-    if number is None or number < low or (high is not None and number > high):
-        raise ValueError(f"{name}={value!r:.40}: {meaning}")
-    return number
 
 
 def seed(value: Any) -> int:
@@ -67,41 +53,13 @@ def check_fits(
         )
 
 
-def _described(shape: tuple) -> str:
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _checked(name: str, value: Any, item: tuple, kind: str, *, one: bool, taker: str) -> Any:
-    """``value``, a tensor or numpy array of numbers holding one ``item`` (with ``one``) or a
-    batch of them (None: a size of any length), else one line naming ``name`` and what
-    ``taker`` takes; numpy arrays are not copied yet: their size is checked first."""
-    shape = item if one else (None, *item)
-    expected = ("N",) * (not one) + tuple("D" if size is None else size for size in item)
-    takes = f"{taker} takes {kind} {_described(expected)}"
-    if isinstance(value, np.ndarray) and value.dtype.kind not in "biufc":
-        raise ValueError(f"{name}: a numpy array of dtype {value.dtype}; {takes}")
-    if not isinstance(value, np.ndarray) and not torch.is_tensor(value):
-        raise ValueError(
-            f"{name} of type {type(value).__name__}: {takes}, as a tensor or numpy array"
-        )
-    if len(value.shape) != len(shape) or any(
-        size not in (None, given) for size, given in zip(shape, value.shape, strict=True)
-    ):
-        raise ValueError(f"{name} of shape {tuple(value.shape)}: {takes}")
-    if torch.is_tensor(value) and value.is_meta:
-        raise ValueError(f"{name} on the meta device hold no values: {takes}")
-    if torch.is_tensor(value) and value.layout != torch.strided:  # no min, max or conv
-        raise ValueError(f"{name}: a tensor of layout {value.layout}; {takes}, dense (.to_dense())")
-    return value
-
-
 def _batch(
     name: str, value: Any, item: tuple, images: tuple, device: torch.device, *, one: bool,
     kind: str, copies: int, taker: str = MODEL,
 ) -> torch.Tensor:  # fmt: skip
     """``value``: one ``item`` (with ``one``) or a batch of them, checked, the ``images`` of
     that shape it makes counted against ``device``'s memory, then as a tensor batch."""
-    value = _checked(name, value, item, kind, one=one, taker=taker)
+    value = checked_shape(name, value, item, kind, one=one, taker=taker)
     count = 1 if one else value.shape[0]
     check_fits(f"{name} of shape {tuple(value.shape)}", count, images, device, copies=copies)
     if isinstance(value, np.ndarray):  # a copy: negative strides and read-only views
@@ -121,22 +79,7 @@ def as_images(
     images = _batch(
         name, value, shape, shape, device, one=one, kind=kind, copies=copies, taker=taker
     )
-    if images.dtype == torch.uint8:
-        return normalize(images.to(device), "unit")
-    if not images.dtype.is_floating_point:  # int64 0-255 would be read as floats
-        raise ValueError(
-            f"{name} of dtype {images.dtype}: {taker} takes uint8 in [0, 255] or floats in [0, 1]"
-        )
-    images = images.to(device, torch.float32)
-    if not images.numel():
-        return images
-    low, high = (bound.item() for bound in images.aminmax())
-    if not (low >= -RANGE_SLACK and high <= 1 + RANGE_SLACK):  # NaN fails these too
-        raise ValueError(  # [0, 255] or [-1, 1] floats would be encoded as nonsense
-            f"{name} with values in [{low:.4g}, {high:.4g}]: float images must be finite "
-            "and in [0, 1] (uint8 for [0, 255])"
-        )
-    return images
+    return unit_images(name, images, device, taker)
 
 
 def as_codes(
@@ -147,12 +90,7 @@ def as_codes(
     the ``shape`` of the images they become bounds how many fit."""
     kind = "a code" if one else "codes"
     codes = _batch(name, value, (width,), shape, device, one=one, kind=kind, copies=1)
-    if codes.is_complex():
-        raise ValueError(f"{name} of dtype {codes.dtype}: this run's model takes real numbers")
-    codes = codes.to(device, torch.float32)  # integer or float64 codes: the same values
-    if not bool(codes.isfinite().all()):  # they would come out as images of NaN
-        raise ValueError(f"{name} holding NaN or infinity: this run's model takes finite codes")
-    return codes
+    return real_codes(name, codes, device, MODEL)
 
 
 def check_load_arguments(

@@ -34,6 +34,7 @@ from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_choice, check_number, check_sizes
 from aegan.tasks.code_prior import COMPONENTS, CodePrior, check_prior_settings
 from aegan.tasks.ema import ExponentialMovingAverage
+from aegan.tasks.inputs import taken_codes, taken_images
 from aegan.tasks.latents import PriorEncoderDecoder
 from aegan.tasks.tied import check_read_by
 
@@ -83,7 +84,7 @@ class AaeTask(PriorEncoderDecoder, Task):
         check_prior_settings(prior, prior_layout, label_prior)
         self.gan = get_gan_loss(gan_loss, "model.gan_loss", penalty=False)
         self.name, self.latent_dim, self.loss_kind = name, latent_dim, loss
-        self.device = torch.device(device)
+        self.device, self.image_shape = torch.device(device), tuple(image_shape)
         self.net = build_network(
             "model.net", net, require=("encode", "decode_logits", "encoder"),
             image_shape=image_shape, latent_dim=latent_dim,
@@ -211,7 +212,7 @@ class AaeTask(PriorEncoderDecoder, Task):
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The code of each image (B, latent_dim); with a Gaussian posterior, its mean."""
-        codes = self.evaluated.encode(x)
+        codes = self.evaluated.encode(taken_images(self, "encode", x))
         return (codes[0] if self.gaussian else codes).float()
 
     @torch.no_grad()
@@ -224,6 +225,7 @@ class AaeTask(PriorEncoderDecoder, Task):
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        codes = taken_codes(self, "decode", codes, "codes")
         return torch.sigmoid(self.evaluated.decode_logits(codes).float())
 
     def draw_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

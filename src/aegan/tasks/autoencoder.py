@@ -14,6 +14,7 @@ from aegan.data import normalize
 from aegan.losses import bernoulli_nll
 from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_choice, check_number, check_sizes
+from aegan.tasks.inputs import taken_codes, taken_images
 from aegan.tasks.tied import check_read_by
 
 AE_LOSSES = ("mse", "bce")
@@ -56,6 +57,7 @@ class AutoencoderTask(Task):
             image_shape=image_shape, latent_dim=latent_dim,
         ).to(device)  # fmt: skip
         self.name, self.latent_dim, self.loss_kind = name, latent_dim, loss
+        self.image_shape = tuple(image_shape)  # (C, H, W): what encode and reconstruct take
         self.networks = {"autoencoder": self.net}
         self.optimizers = {
             "optimizer": build_optimizer("model.optimizer", optimizer, self.net.parameters())
@@ -101,17 +103,18 @@ class AutoencoderTask(Task):
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> codes (B, latent_dim)."""
-        return self.net.encode(x)
+        return self.net.encode(taken_images(self, "encode", x))
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """codes (B, latent_dim) -> images (B, C, H, W) in [0, 1]."""
+        codes = taken_codes(self, "decode", codes, "codes")
         return torch.sigmoid(self.net.decode_logits(codes).float())
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> reconstructions in [0, 1]."""
-        return torch.sigmoid(self.net(x).float())
+        return torch.sigmoid(self.net(taken_images(self, "reconstruct", x)).float())
 
     def tutorial_step(self, next_batch: Callable[[], tuple]) -> Callable[[], None]:
         """This network trained as a tutorial writes it: a DataLoader batch of ToTensor

@@ -25,6 +25,7 @@ from aegan.tasks.adversarial import pixel_fd, pooled_pixels, write_sample_png
 from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_bool, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
+from aegan.tasks.inputs import taken_codes, taken_images
 from aegan.tasks.latents import PriorEncoderDecoder
 
 
@@ -62,7 +63,7 @@ class BiganTask(PriorEncoderDecoder, Task):
         check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 2, integer=True)
         self.loss = get_gan_loss(loss, penalty=False)
         self.name, self.latent_dim, self.stochastic = name, latent_dim, stochastic_encoder
-        self.device = torch.device(device)
+        self.device, self.image_shape = torch.device(device), tuple(image_shape)
         self.generator = build_network(
             "model.generator", generator, require=("forward",), image_shape=image_shape,
             latent_dim=latent_dim,
@@ -127,14 +128,14 @@ class BiganTask(PriorEncoderDecoder, Task):
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> E(x) (ALI: the mean of q(z|x)) (B, latent_dim)."""
-        out = self.encoder(normalize(x, "symmetric") if x.dtype == torch.uint8 else x * 2 - 1)
+        out = self.encoder(taken_images(self, "encode", x) * 2 - 1)
         return (out.chunk(2, dim=1)[0] if self.stochastic else out).float()
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (N, latent_dim) -> images in [0, 1], the EMA generator's."""
         network = self.ema.network if self.ema is not None else self.generator
-        return denormalize(network(z.to(self.device)).float(), "symmetric")
+        return denormalize(network(taken_codes(self, "decode", z)).float(), "symmetric")
 
     @torch.no_grad()
     def validate(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:

@@ -28,6 +28,7 @@ from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_bool, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
 from aegan.tasks.gan_discriminator import LogitReadout, penalized_logits
+from aegan.tasks.inputs import taken_codes
 from aegan.tasks.latents import SAMPLE_BATCH, PriorSamples
 from aegan.tasks.tied import check_read_by
 
@@ -232,11 +233,15 @@ class GanTask(PriorSamples, Task):
         (``ema=False``: the trained one), SAMPLE_BATCH at a time; fp32 unless ``amp``."""
         network = self.ema.network if ema and self.ema is not None else self.generator
         out = []
-        for chunk in z.split(SAMPLE_BATCH):
+        for chunk in self.taken_latents(z).split(SAMPLE_BATCH):
             with amp.autocast() if amp is not None else contextlib.nullcontext():
-                images = network(chunk.to(self.device))  # (b, C, H, W) in [-1, 1]
+                images = network(chunk)  # (b, C, H, W) in [-1, 1]
             out.append(denormalize(images.float(), "symmetric"))
         return torch.cat(out)
+
+    def taken_latents(self, z: object) -> torch.Tensor:
+        """``generate``'s ``z``, checked: codes (N, latent_dim), as float32 on the device."""
+        return taken_codes(self, "generate", z)
 
     # ---- validation and pictures ----------------------------------------------------
 

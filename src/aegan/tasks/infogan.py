@@ -18,11 +18,13 @@ import torch
 import torch.nn.functional as F
 
 from aegan.amp import Amp
+from aegan.contract import RANGE_SLACK
 from aegan.data import normalize
 from aegan.errors import ConfigError
 from aegan.tasks.adversarial import step_with_grad_norm
 from aegan.tasks.checks import check_number
 from aegan.tasks.gan import GanTask
+from aegan.tasks.inputs import integer, random_source
 
 
 class InfoGanTask(GanTask):
@@ -88,6 +90,26 @@ class InfoGanTask(GanTask):
     def draw_latents(self, n, generator=None, device="cpu") -> torch.Tensor:
         return self.draw_codes(n, generator, device)[0]
 
+    def taken_latents(self, z: object) -> torch.Tensor:
+        """``generate``'s ``z``, checked: (noise, c one-hot, continuous) in each row. A
+        categorical part of zeros, two ones or halves made images without a word, from an
+        input the generator never trained on."""
+        z = super().taken_latents(z)
+        start, end = self.noise_dim, self.noise_dim + self.categories
+        part = z[:, start:end]  # (N, categories)
+        ones, zeros = (part - 1).abs() <= RANGE_SLACK, part.abs() <= RANGE_SLACK
+        wrong = ~((ones | zeros).all(1) & (ones.sum(1) == 1))
+        if bool(wrong.any()):
+            row = int(wrong.nonzero()[0, 0])
+            shown = ", ".join(f"{value:.3g}" for value in part[row].tolist())
+            raise ValueError(
+                f"z[{row}, {start}:{end}] = [{shown}]: {type(self).__name__}.generate takes "
+                f"each row's categorical code (columns {start} to {end - 1}, after the "
+                f"{self.noise_dim} noise values) one-hot: one 1 and {self.categories - 1} zeros "
+                f"(F.one_hot(c, {self.categories})); generate_with_code(category, n) makes them"
+            )
+        return z
+
     def _info_loss(self, category_logits, continuous_means, c, continuous) -> torch.Tensor:
         """-log q(c|x) + continuous_weight * 0.5 |continuous - mean|^2, per image, fp32."""
         loss = F.cross_entropy(category_logits.float(), c)
@@ -132,6 +154,12 @@ class InfoGanTask(GanTask):
         self, category: int, n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """``n`` images in [0, 1] whose categorical code is ``category``."""
+        category = integer(
+            "category", category, low=0, high=self.categories - 1,
+            meaning=f"the categorical code is an integer from 0 to {self.categories - 1}",
+        )  # fmt: skip
+        n = integer("n", n, low=0, meaning="the number of images must be an integer >= 0")
+        generator = random_source(f"{type(self).__name__}.generate_with_code", generator)
         return self.generate(self.draw_codes(n, generator, category=category)[0])
 
     @torch.no_grad()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from aegan.tasks.inputs import integer, random_source, taken_codes, taken_images
+
 SAMPLE_BATCH = 500  # codes decoded per forward pass: ``generate`` holds one chunk's activations
 
 
@@ -29,6 +31,8 @@ class PriorSamples:
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` images in [0, 1] generated from prior draws made with ``generator``."""
+        n = integer("n", n, low=0, meaning="the number of images must be an integer >= 0")
+        generator = random_source(f"{type(self).__name__}.sample", generator)
         return self.generate(self.draw_latents(n, generator))  # type: ignore[attr-defined]
 
 
@@ -37,14 +41,17 @@ class PriorEncoderDecoder(PriorSamples):
     and ``decode(codes) -> images in [0, 1]`` on its ``device``."""
 
     device: torch.device
+    image_shape: tuple[int, ...]  # (C, H, W) reconstruct takes; any, where a task keeps none
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """z (N, latent_dim) on any device -> ``decode``'s images, SAMPLE_BATCH at a time."""
         decode = self.decode  # type: ignore[attr-defined]
-        return torch.cat([decode(chunk.to(self.device)) for chunk in z.split(SAMPLE_BATCH)])
+        z = taken_codes(self, "generate", z)
+        return torch.cat([decode(chunk) for chunk in z.split(SAMPLE_BATCH)])
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> the decoded codes of x, in [0, 1]."""
+        x = taken_images(self, "reconstruct", x)
         return self.decode(self.encode(x))  # type: ignore[attr-defined]

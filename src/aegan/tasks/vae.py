@@ -27,6 +27,7 @@ from aegan.losses import bernoulli_nll
 from aegan.models.vae import GaussianEncoderDecoder, reparameterize
 from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_choice, check_number, check_sizes
+from aegan.tasks.inputs import taken_codes, taken_images
 from aegan.tasks.latents import PriorEncoderDecoder
 from aegan.tasks.tied import check_read_by
 
@@ -106,7 +107,7 @@ class VaeTask(PriorEncoderDecoder, Task):
                 f"model.net._target_={net['_target_']} is not allowed here: the VAE needs an "
                 "encoder that gives a mean and a log-variance (aegan.models.DenseVAE, ConvVAE)"
             )
-        self.device = torch.device(device)
+        self.device, self.image_shape = torch.device(device), tuple(image_shape)
         self.networks: dict[str, nn.Module] = {"vae": self.net}
         params = list(self.net.parameters())
         self.scale: GaussianScale | None = None
@@ -192,12 +193,12 @@ class VaeTask(PriorEncoderDecoder, Task):
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> the posterior means (B, latent_dim)."""
-        return self.net.encode(x)[0].float()
+        return self.net.encode(taken_images(self, "encode", x))[0].float()
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, latent_dim) -> the decoder's mean image in [0, 1]."""
-        return torch.sigmoid(self.net.decode_logits(z).float())
+        return torch.sigmoid(self.net.decode_logits(taken_codes(self, "decode", z)).float())
 
     @torch.no_grad()
     def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor:

@@ -32,6 +32,7 @@ from aegan.tasks.adversarial import pixel_fd, pooled_pixels
 from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_number
 from aegan.tasks.ema import ExponentialMovingAverage
+from aegan.tasks.inputs import taken_codes, taken_images
 from aegan.tasks.latents import PriorEncoderDecoder
 from aegan.tasks.vae import gaussian_kl
 
@@ -72,7 +73,7 @@ class VaeGanTask(PriorEncoderDecoder, Task):
         check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 2, integer=True)
         self.loss = get_gan_loss(loss, penalty=False)
         self.name, self.latent_dim, self.gamma, self.beta = name, latent_dim, gamma, beta
-        self.device = torch.device(device)
+        self.device, self.image_shape = torch.device(device), tuple(image_shape)
         self.encoder = build_network(
             "model.encoder", encoder, require=("forward",), image_shape=image_shape,
             out_features=2 * latent_dim,
@@ -150,12 +151,14 @@ class VaeGanTask(PriorEncoderDecoder, Task):
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> the posterior means (B, latent_dim)."""
+        x = taken_images(self, "encode", x)
         return self.inference["encoder"](x * 2 - 1).chunk(2, dim=1)[0].float()
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (N, latent_dim) -> the decoder's images in [0, 1]."""
-        return denormalize(self.inference["decoder"](z.to(self.device)).float(), "symmetric")
+        z = taken_codes(self, "decode", z)
+        return denormalize(self.inference["decoder"](z).float(), "symmetric")
 
     @torch.no_grad()
     def validate(self, batches: Iterable[torch.Tensor], amp: Amp) -> dict[str, float]:

@@ -1,0 +1,135 @@
+"""What a task's methods take from a caller (a notebook, ``aegan.load_run``'s ``Run``): counts,
+codes and images, checked in one place. Each refusal is one ``ValueError`` line naming the
+argument, its value and what the method takes: a tensor of another shape, dtype or device
+read as a torch traceback from deep in a network, or as images made without a word.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import operator
+from typing import Any
+
+import numpy as np
+import torch
+
+from aegan.contract import RANGE_SLACK
+from aegan.data import normalize
+
+
+def integer(name: str, value: Any, *, low: int, high: int | None = None, meaning: str) -> int:
+    """``value`` as an int in [low, high]: Python, numpy or 0-d integer tensor values; a bool,
+    a float (even 2.0) or a string is refused, as is anything out of range."""
+    number = None  # True is no count, though Python's int takes it as 1
+    if not isinstance(value, (bool, np.bool_)) and getattr(value, "dtype", None) != torch.bool:
+        with contextlib.suppress(TypeError):  # what is not an integer in Python's own sense
+            number = operator.index(value)
+    if number is None or number < low or (high is not None and number > high):
+        raise ValueError(f"{name}={value!r:.40}: {meaning}")
+    return number
+
+
+def random_source(taker: str, generator: Any) -> torch.Generator | None:
+    """``generator`` if it is a ``torch.Generator`` or None (torch's default one)."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ValueError(
+            f"generator={generator!r:.40}: {taker} takes a torch.Generator (seeded: "
+            "torch.Generator().manual_seed(0)) or None"
+        )
+    return generator
+
+
+def _described(shape: tuple) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def checked_shape(name: str, value: Any, item: tuple, kind: str, *, one: bool, taker: str) -> Any:
+    """``value``, a tensor or numpy array of numbers holding one ``item`` (with ``one``) or a
+    batch of them (None: a size of any length), else one line naming ``name`` and what
+    ``taker`` takes; numpy arrays are not copied yet: their size is checked first."""
+    shape = item if one else (None, *item)
+    expected = ("N",) * (not one) + tuple("D" if size is None else size for size in item)
+    takes = f"{taker} takes {kind} {_described(expected)}"
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "biufc":
+        raise ValueError(f"{name}: a numpy array of dtype {value.dtype}; {takes}")
+    if not isinstance(value, np.ndarray) and not torch.is_tensor(value):
+        raise ValueError(
+            f"{name} of type {type(value).__name__}: {takes}, as a tensor or numpy array"
+        )
+    if len(value.shape) != len(shape) or any(
+        size not in (None, given) for size, given in zip(shape, value.shape, strict=True)
+    ):
+        raise ValueError(f"{name} of shape {tuple(value.shape)}: {takes}")
+    if torch.is_tensor(value) and value.is_meta:
+        raise ValueError(f"{name} on the meta device hold no values: {takes}")
+    if torch.is_tensor(value) and value.layout != torch.strided:  # no min, max or conv
+        raise ValueError(f"{name}: a tensor of layout {value.layout}; {takes}, dense (.to_dense())")
+    return value
+
+
+def unit_images(name: str, images: torch.Tensor, device: torch.device, taker: str) -> torch.Tensor:
+    """``images`` (of a checked shape) as float32 in [0, 1] on ``device``: uint8 in [0, 255]
+    or floats in [0, 1], else one line naming ``name``."""
+    if images.dtype == torch.uint8:
+        return normalize(images.to(device), "unit")
+    if not images.dtype.is_floating_point:  # int64 0-255 would be read as floats
+        raise ValueError(
+            f"{name} of dtype {images.dtype}: {taker} takes uint8 in [0, 255] or floats in [0, 1]"
+        )
+    images = images.to(device, torch.float32)
+    if not images.numel():
+        return images
+    low, high = (bound.item() for bound in images.aminmax())
+    if not (low >= -RANGE_SLACK and high <= 1 + RANGE_SLACK):  # NaN fails these too
+        raise ValueError(  # [0, 255] or [-1, 1] floats would be encoded as nonsense
+            f"{name} with values in [{low:.4g}, {high:.4g}]: float images must be finite "
+            "and in [0, 1] (uint8 for [0, 255])"
+        )
+    return images
+
+
+def real_codes(name: str, codes: torch.Tensor, device: torch.device, taker: str) -> torch.Tensor:
+    """``codes`` (of a checked shape) as float32 on ``device``, finite real numbers, else one
+    line naming ``name``."""
+    if codes.is_complex() or codes.dtype == torch.bool:
+        raise ValueError(f"{name} of dtype {codes.dtype}: {taker} takes real numbers")
+    codes = codes.to(device, torch.float32)  # integer or float64 codes: the same values
+    if not bool(codes.isfinite().all()):  # they would come out as images of NaN
+        raise ValueError(f"{name} holding NaN or infinity: {taker} takes finite codes")
+    return codes
+
+
+def _as_tensor(value: Any) -> torch.Tensor:
+    """A checked tensor, or a numpy array as a tensor of its own (negative strides and
+    read-only views copied)."""
+    return torch.from_numpy(np.array(value)) if isinstance(value, np.ndarray) else value
+
+
+def _device_of(task: Any) -> torch.device:
+    """Where ``task``'s networks are: its ``device``, else that of its first weight."""
+    device = getattr(task, "device", None)
+    if device is None:
+        weights = (p for network in task.networks.values() for p in network.parameters())
+        device = next(weights, torch.empty(())).device
+    return torch.device(device)
+
+
+def taken_codes(task: Any, method: str, z: Any, name: str = "z") -> torch.Tensor:
+    """``z`` for ``task.method``: codes (N, latent_dim) of finite real numbers, as float32 on
+    the task's device."""
+    taker = f"{type(task).__name__}.{method}"
+    width = getattr(task, "latent_dim", None)  # a task of one's own may not keep it
+    z = checked_shape(name, z, (width,), "codes", one=False, taker=taker)
+    return real_codes(name, _as_tensor(z), _device_of(task), taker)
+
+
+def taken_images(task: Any, method: str, x: Any, name: str = "x") -> torch.Tensor:
+    """``x`` for ``task.method``: images (N, C, H, W) of the task's ``image_shape`` (where it
+    has one), uint8 in [0, 255] or floats in [0, 1], as float32 in [0, 1] on its device."""
+    taker = f"{type(task).__name__}.{method}"
+    shape = getattr(task, "image_shape", None)  # a task of one's own may not keep it
+    if shape is None and getattr(x, "ndim", 4) != 4:
+        raise ValueError(f"{name} of shape {tuple(x.shape)}: {taker} takes images (N, C, H, W)")
+    item = (None, None, None) if shape is None else tuple(shape)
+    x = checked_shape(name, x, item, "images", one=False, taker=taker)
+    return unit_images(name, _as_tensor(x), _device_of(task), taker)
