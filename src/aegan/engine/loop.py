@@ -97,7 +97,11 @@ def fit(
         clock.end_training()
         if run.world_size > 1:
             broadcast_buffers(task.networks.values())
-        is_best = _validate(task, data, run, progress, trainer_cfg)
+        try:
+            is_best = _validate(task, data, run, progress, trainer_cfg)
+        except Exception:  # the task's validate, its pictures or what they returned
+            _keep_unvalidated(task, run, progress, keep, window, len(batches))
+            raise
         clock.end_validation()
         _save(task, run, progress, keep, window, is_best=is_best)
         clock.report_epoch(progress.epoch, progress.step - epoch_step)
@@ -167,6 +171,24 @@ def _validate(
     shown = " ".join(f"{k}={v:.5g}" for k, v in metrics.items())
     log.info("epoch %d/%d step %d: %s", progress.epoch, trainer_cfg.epochs, progress.step, shown)
     return is_best
+
+
+def _keep_unvalidated(
+    task: Task, run: RunContext, progress: Progress, keep: int, window: ScalarWindow,
+    steps_per_epoch: int,
+) -> None:  # fmt: skip
+    """After validation failed: the epoch's training saved as at its last batch, not yet
+    validated, so that a resume validates it again. It was lost: the epoch's checkpoint is
+    written after its validation."""
+    progress.epoch, progress.batch = progress.epoch - 1, steps_per_epoch
+    _save(task, run, progress, keep, window, is_best=False)
+    if run.is_main:
+        log.error(
+            "%s.validate or log_epoch failed after epoch %d; its training is saved in %s: "
+            "continue in its folder with %s, which validates it again",
+            type(task).__name__, progress.epoch + 1, run.checkpoint_dir / "last.pt",
+            continue_in(run.checkpoint_dir.parent),
+        )  # fmt: skip
 
 
 def _save(
