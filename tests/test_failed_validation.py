@@ -58,3 +58,18 @@ def test_a_resume_after_a_failed_validation_validates_that_epoch_and_goes_on(tmp
     assert [entry["epoch"] for entry in progress.history] == [1, 2]
     assert progress.step == 2 * STEPS_PER_EPOCH
     assert len(task.batches) == STEPS_PER_EPOCH  # the second epoch's steps only
+
+
+class ValidatesAHugeInteger(PixelTask):
+    def validate(self, batches, amp):
+        return {**super().validate(batches, amp), "val/count": 10**400}
+
+
+def test_an_integer_no_float_holds_is_refused_as_validates_figure(tmp_path):
+    """It was TensorBoard's OverflowError (int too large to convert to float)."""
+    with pytest.raises(ContractError) as caught:
+        run_fit(tmp_path, epochs=1, task=ValidatesAHugeInteger())
+    assert str(caught.value) == (
+        "ValidatesAHugeInteger.validate returned val/count as an integer of 1329 bits; it must "
+        "return floats (.item() of a tensor)"
+    )

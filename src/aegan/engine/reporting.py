@@ -200,7 +200,7 @@ def check_validation(task: Task, metrics: object) -> None:
                 f"{VALIDATION_PREFIX}..., as metrics.json keeps training's figures by it, "
                 f"other than {BEST_OBJECTIVE} (the engine's)"
             )
-        if isinstance(value, bool) or not isinstance(value, (float, int)):
+        if isinstance(value, bool) or not isinstance(value, (float, int)) or _past_floats(value):
             raise ContractError(
                 f"{name}.validate returned {key} as {shown_value(value)}; it must return "
                 "floats (.item() of a tensor)"
@@ -210,6 +210,15 @@ def check_validation(task: Task, metrics: object) -> None:
             f"{name}.validate returned {', '.join(metrics) or 'nothing'}, not its objective "
             f"{task.objective}"
         )
+
+
+def _past_floats(value: float) -> bool:
+    """An integer no float holds: TensorBoard and metrics.json failed on it (OverflowError)."""
+    try:
+        float(value)
+    except OverflowError:
+        return True
+    return False
 
 
 class Clock:
