@@ -4,8 +4,10 @@ is kept aside, never written over or through."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
+from aegan.errors import ContractError
 from aegan.logger import TensorBoardLogger
 from aegan.tasks.adversarial import write_sample_png
 from aegan.train import train
@@ -47,3 +49,23 @@ def test_a_resume_whose_task_state_counts_no_epoch_keeps_the_first_grid(tmp_path
     torch.save(state, last)
     train(compose_config([*tiny, "trainer.epochs=2", f"trainer.resume={last}"], run))
     assert (run / "samples" / "epoch-0001.png.earlier").read_bytes() == first
+
+
+@pytest.mark.parametrize(
+    ("images", "said"),
+    [([torch.rand(1, 28, 28)], "a list, not a tensor"),
+     (torch.rand(4, 28, 28), "a tensor of shape (4, 28, 28)"),
+     (torch.rand(4, 2, 28, 28), "a tensor of shape (4, 2, 28, 28)"),
+     (torch.rand(0, 1, 28, 28), "a tensor of shape (0, 1, 28, 28)"),
+     (torch.zeros(4, 1, 28, 28, dtype=torch.uint8), "a torch.uint8 tensor")],
+)  # fmt: skip
+def test_a_task_picture_that_is_no_batch_of_images_is_named_in_one_line(tmp_path, images, said):
+    """A task's log_epoch: a list was torchvision's AttributeError, (4, 28, 28) a PNG of 4
+    channels written without a word."""
+    logger = TensorBoardLogger(tmp_path / "tb", enabled=False)
+    with pytest.raises(ContractError) as caught:
+        logger.image_grid("mine", images, 0)
+    assert str(caught.value) == (
+        f"image_grid('mine') was given {said}; it takes float images (N, C, H, W) in [0, 1], "
+        "C 1 or 3"
+    )

@@ -20,6 +20,8 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summary
 from torchvision.utils import make_grid
 
+from aegan.errors import ContractError, a_kind
+
 
 def masked_crc32c(data: bytes) -> int:
     """TensorBoard's record checksum (masked CRC-32C), computed by ``google-crc32c``'s C code.
@@ -133,6 +135,17 @@ def finite_figures(values: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
+def grid_problem(images: Any) -> str | None:
+    """What makes ``images`` no batch of pictures for a grid, or None."""
+    if not isinstance(images, torch.Tensor):
+        return f"{a_kind(type(images).__name__)}, not a tensor"
+    if images.dim() != 4 or images.shape[1] not in (1, 3) or not len(images):
+        return f"a tensor of shape {tuple(images.shape)}"
+    if not images.is_floating_point():
+        return f"a {images.dtype} tensor"
+    return None
+
+
 class TensorBoardLogger:
     """Writes to ``run_dir/tb``; every method is a no-op when disabled (e.g. non-zero ranks)."""
 
@@ -161,6 +174,12 @@ class TensorBoardLogger:
 
     def image_grid(self, tag: str, images: torch.Tensor, step: int, *, nrow: int = 8) -> bytes:
         """Log float images in [0, 1], (N, C, H, W), as one grid; return the grid as PNG."""
+        problem = grid_problem(images)
+        if problem:  # a task's log_epoch: torchvision's traceback, or a PNG of other channels
+            raise ContractError(
+                f"image_grid({tag!r:.60}) was given {problem}; it takes float images "
+                "(N, C, H, W) in [0, 1], C 1 or 3"
+            )
         grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=2, pad_value=1.0)
         if images.shape[1] == 1:
             grid = grid[:1]  # make_grid repeats a single channel three times
