@@ -24,6 +24,7 @@ from aegan.engine.device import eval_batch_size, evaluation_threads, seed_rank_s
 from aegan.engine.distributed import broadcast_buffers
 from aegan.engine.failed_write import continue_in
 from aegan.engine.interrupt import TrainingInterrupted
+from aegan.engine.networks_kept import Layout, check_networks_kept, network_layout
 from aegan.engine.reporting import Clock, ScalarWindow, check_validation
 from aegan.engine.state import Progress, checkpoint_state, restore
 from aegan.errors import CheckpointError, NonFiniteError
@@ -70,6 +71,7 @@ def fit(
         window.restore(run.resume[0].get("scalar_window"))  # the one a stop left open
     clock = Clock()
     first_step = progress.step
+    built = network_layout(task)  # what the checkpoints save, and a resume builds again
     while progress.epoch < trainer_cfg.epochs:
         epoch_step = progress.step
         task.train()
@@ -78,19 +80,21 @@ def fit(
         for images_u8 in batches.epoch(progress.epoch, start_batch=progress.batch):
             window.add(step(images_u8), progress.step)
             progress.step += 1
+            if progress.step == first_step + 1:  # a step that changes them: said at once
+                check_networks_kept(task, built)
             progress.batch += 1
             if progress.step % run.log_every_steps == 0:
                 clock.flush(window, progress.step)
             every = trainer_cfg.checkpoint_every_steps
             if every and progress.step % every == 0:
                 clock.flush(window, progress.step)  # the divergence guard runs before a save
-                _save(task, run, progress, keep, window, is_best=False)
+                _save(task, run, progress, keep, window, built, is_best=False)
             if run.stop.signal_number:
                 break
         if run.stop.signal_number and progress.batch < len(batches):
             # no point logged here: the window is saved, and a resume continues it
             window.hold()
-            _save(task, run, progress, keep, window, is_best=False)  # the next batch on
+            _save(task, run, progress, keep, window, built, is_best=False)  # the next batch on
             _stop(run, window, progress, trainer_cfg, len(batches))
         clock.flush(window, progress.step)
         progress.epoch, progress.batch = progress.epoch + 1, 0
@@ -100,10 +104,10 @@ def fit(
         try:
             is_best = _validate(task, data, run, progress, trainer_cfg)
         except Exception:  # the task's validate, its pictures or what they returned
-            _keep_unvalidated(task, run, progress, keep, window, len(batches))
+            _keep_unvalidated(task, run, progress, keep, window, built, len(batches))
             raise
         clock.end_validation()
-        _save(task, run, progress, keep, window, is_best=is_best)
+        _save(task, run, progress, keep, window, built, is_best=is_best)
         clock.report_epoch(progress.epoch, progress.step - epoch_step)
         window.report_skipped(f"epoch {progress.epoch}", progress.step - epoch_step)
         if run.stop.signal_number:  # it came in the epoch's last step, validation or saving
@@ -175,13 +179,13 @@ def _validate(
 
 def _keep_unvalidated(
     task: Task, run: RunContext, progress: Progress, keep: int, window: ScalarWindow,
-    steps_per_epoch: int,
+    built: Layout, steps_per_epoch: int,
 ) -> None:  # fmt: skip
     """After validation failed: the epoch's training saved as at its last batch, not yet
     validated, so that a resume validates it again. It was lost: the epoch's checkpoint is
     written after its validation."""
     progress.epoch, progress.batch = progress.epoch - 1, steps_per_epoch
-    _save(task, run, progress, keep, window, is_best=False)
+    _save(task, run, progress, keep, window, built, is_best=False)
     if run.is_main:
         log.error(
             "%s.validate or log_epoch failed after epoch %d; its training is saved in %s: "
@@ -192,9 +196,10 @@ def _keep_unvalidated(
 
 
 def _save(
-    task: Task, run: RunContext, progress: Progress, keep: int, window: ScalarWindow, *,
-    is_best: bool,
+    task: Task, run: RunContext, progress: Progress, keep: int, window: ScalarWindow,
+    built: Layout, *, is_best: bool,
 ) -> None:  # fmt: skip
+    check_networks_kept(task, built)  # else saved where no resume could load them
     if run.is_main:
         save_checkpoint(
             # how many images each step drew: a mid-epoch resume needs them
