@@ -45,9 +45,25 @@ class BuildsNoOptimizer(LinearAutoencoder):
         self.optimizers = {}
 
 
+class SetsALearningRateAsText(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.optimizers["adam"].param_groups[0]["lr"] = "0.01"
+
+
+class SetsAmsgradAsANumber(LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self.optimizers["adam"].add_param_group({"params": [], "amsgrad": 1})
+
+
 @pytest.mark.parametrize(
     ("task", "line"),
-    [(MisspellsALimit, "its limits name 'capture-step', not a switch; choose from: "
+    [(SetsALearningRateAsText, "its optimizers['adam'] param group 0 has lr='0.01', not a "
+      "number as its default 0.01"),
+     (SetsAmsgradAsANumber, "its optimizers['adam'] param group 1 has amsgrad=1, not true or "
+      "false as its default False"),
+     (MisspellsALimit, "its limits name 'capture-step', not a switch; choose from: "
       f"{', '.join(LIMITABLE)}"),
      (LimitsTorchrunWithASpace, "its limits name 'torchrun ', not a switch; choose from: "),
      (GivesNoReasonForALimit, "its limits['capture_step'] is None, not a reason in words"),

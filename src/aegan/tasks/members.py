@@ -79,6 +79,7 @@ def check_task_members(
                     f"{kind_name}"
                 )
     _check_each_held_once(task, refused)
+    _check_param_groups(task, refused)
     if device is not None and not on_meta:
         _check_on_device(task, refused, device)
     _check_optimized_are_saved(task, refused)
@@ -174,3 +175,31 @@ def _check_optimized_are_saved(task: Any, refused: str) -> None:
                     "networks holds: checkpoints save the networks' weights, so it would be "
                     "lost; keep it in an nn.Module of its networks"
                 )
+
+
+def _check_param_groups(task: Any, refused: str) -> None:
+    """Each param group's settings of the kind of the optimizer's defaults: a group the task
+    set by hand (``group["lr"] = "0.01"``) failed inside torch at the first step, after the
+    run's folder was made."""
+    for name, optimizer in task.optimizers.items():
+        for index, group in enumerate(optimizer.param_groups):
+            for key, default in optimizer.defaults.items():
+                value = group.get(key, default)
+                if isinstance(default, bool):
+                    fits, kind = isinstance(value, bool), "true or false"
+                elif isinstance(default, (int, float)):
+                    fits, kind = _is_number(value), "a number"
+                else:
+                    continue
+                if not fits:
+                    raise ConfigError(
+                        f"{refused} its optimizers[{name!r}] param group {index} has "
+                        f"{key}={value!r:.40}, not {kind} as its default {default!r}"
+                    )
+
+
+def _is_number(value: Any) -> bool:
+    """A real number: an int or float, or a 0-d real tensor (a learning rate may be one)."""
+    if isinstance(value, torch.Tensor):
+        return value.dim() == 0 and not value.is_complex() and value.dtype != torch.bool
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
