@@ -151,3 +151,25 @@ def test_sample_and_generate_refuse_what_they_cannot_take(tasks, model):
         f"z of shape ({width},): {owner}.generate takes codes (N, {width})"
     )
     assert task.sample(2, torch.Generator().manual_seed(0)).shape == (2, 1, 28, 28)
+
+
+def test_the_vaes_and_aaes_figures_of_images_refuse_what_they_cannot_take(tasks):
+    """A (1, 28, 28) image was read as a batch of one without a word, floats in [0, 255]
+    scored as pixels, uint8 and k=2.5 failed in torch."""
+    vae, aae = tasks["vae"], tasks["aae"]
+    assert refusal(lambda: vae.kl_per_dimension(torch.rand(1, 28, 28))) == (
+        "x of shape (1, 28, 28): VaeTask.kl_per_dimension takes images (N, 1, 28, 28)"
+    )
+    assert refusal(lambda: vae.elbo_terms(torch.ones(2, 1, 28, 28) * 255)).startswith(
+        "x with values in [255, 255]: float images must be finite and in [0, 1]"
+    )
+    pixels = torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)
+    assert vae.log_importance_weights(pixels, 3).shape == (2, 3)
+    for k in (0, 2.5):
+        assert refusal(lambda k=k: vae.log_importance_weights(pixels, k)) == (
+            f"k={k}: the number of draws per image must be a positive integer"
+        )
+    assert refusal(lambda: aae.posterior_codes(pixels, 7)).startswith(
+        "generator=7: AaeTask.posterior_codes takes a torch.Generator"
+    )
+    assert aae.posterior_codes(pixels).shape == (2, aae.latent_dim)

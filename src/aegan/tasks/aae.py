@@ -34,7 +34,7 @@ from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_choice, check_number, check_sizes
 from aegan.tasks.code_prior import COMPONENTS, CodePrior, check_prior_settings
 from aegan.tasks.ema import ExponentialMovingAverage
-from aegan.tasks.inputs import taken_codes, taken_images
+from aegan.tasks.inputs import random_source, taken_codes, taken_images
 from aegan.tasks.latents import PriorEncoderDecoder
 from aegan.tasks.tied import check_read_by
 
@@ -221,6 +221,8 @@ class AaeTask(PriorEncoderDecoder, Task):
     ) -> torch.Tensor:
         """Draws of the aggregated posterior q(z), one per image (B, latent_dim): what the
         prior is matched against (the codes themselves when the encoder is deterministic)."""
+        x = taken_images(self, "posterior_codes", x)
+        generator = random_source(f"{type(self).__name__}.posterior_codes", generator)
         return self._codes(x, generator, self.evaluated).float()
 
     @torch.no_grad()

@@ -27,7 +27,7 @@ from aegan.losses import bernoulli_nll
 from aegan.models.vae import GaussianEncoderDecoder, reparameterize
 from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_choice, check_number, check_sizes
-from aegan.tasks.inputs import taken_codes, taken_images
+from aegan.tasks.inputs import integer, taken_codes, taken_images
 from aegan.tasks.latents import PriorEncoderDecoder
 from aegan.tasks.tied import check_read_by
 
@@ -204,19 +204,23 @@ class VaeTask(PriorEncoderDecoder, Task):
     def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> the KL of q(z|x) from the prior in each latent
         dimension, nats per image averaged over the images: (latent_dim,)."""
-        mean, logvar = self.net.encode(x)
+        mean, logvar = self.net.encode(taken_images(self, "kl_per_dimension", x))
         return gaussian_kl(mean.float(), logvar.float()).mean(0)
 
     @torch.no_grad()
     def elbo_terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(-E_q log p(x|z) estimated with one z, KL) per image (B,) each, fp32."""
-        log_px, kl = self._terms(x)
+        log_px, kl = self._terms(taken_images(self, "elbo_terms", x))
         return -log_px, kl.sum(1)
 
     @torch.no_grad()
     def log_importance_weights(self, x: torch.Tensor, k: int) -> torch.Tensor:
         """log p(x, z_i) - log q(z_i | x) for k draws z_i ~ q(z|x) per image: (B, k), float64.
         logsumexp over k minus log k is the bound of Burda et al. (2016)."""
+        x = taken_images(self, "log_importance_weights", x)
+        k = integer(
+            "k", k, low=1, meaning="the number of draws per image must be a positive integer"
+        )
         mean, logvar = (t.float() for t in self.net.encode(x))  # (B, D)
         std = torch.exp(0.5 * logvar)
         eps = torch.randn(x.shape[0], k, self.latent_dim, device=x.device)  # (B, k, D)
