@@ -172,3 +172,29 @@ def checked_images(task: Task, member: str, images: Any, count: int, shape: Any)
             "(B, C, H, W) in [0, 1]"
         )
     return images
+
+
+def codes_problem(codes: Any, count: int) -> str | None:
+    """What is wrong with the codes a task returns for ``count`` images, or None: they must
+    be a real tensor (count, D), one row of D numbers per image. Else a probe, PCA at the
+    code size or the projector failed in torch's or TensorBoard's words (a tuple, a flat
+    vector, a column per image)."""
+    if not isinstance(codes, torch.Tensor):
+        return f"{a_kind(type(codes).__name__)}, not a tensor"
+    if codes.dim() != 2 or len(codes) != count or not codes.shape[1]:
+        return f"a tensor of shape {tuple(codes.shape)}, not ({count}, D)"
+    if codes.is_complex() or codes.dtype == torch.bool:
+        return f"a {codes.dtype} tensor, not real numbers"
+    return None
+
+
+def checked_codes(task: Task, member: str, codes: Any, count: int) -> torch.Tensor:
+    """``codes`` that ``task``'s ``member`` returned for ``count`` images, or
+    ``ContractError`` naming the task, the member and what it must return."""
+    problem = codes_problem(codes, count)
+    if problem:
+        raise ContractError(
+            f"{type(task).__name__}.{member} returned {problem}; it must return codes (B, D), "
+            "one row of numbers per image"
+        )
+    return codes

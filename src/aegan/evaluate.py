@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR
-from aegan.contract import can
+from aegan.contract import can, checked_codes
 from aegan.data import normalize
 from aegan.engine.checkpoint import resolve_checkpoint, run_dir_of
 from aegan.engine.device import evaluation_threads
@@ -150,7 +150,7 @@ def log_codes(task, data, logger: TensorBoardLogger, count: int, step: int) -> N
     labels = data.test_labels[:count].tolist()
     names = [data.classes[i] if i < len(data.classes) else str(i) for i in labels]
     with evaluation_threads(x.device):
-        codes = task.encode(x)
+        codes = checked_codes(task, "encode", task.encode(x), len(x))
     logger.embedding(codes, labels=names, images=x, step=step, tag="test_codes")
 
 

@@ -77,7 +77,7 @@ def _pca(ev: Evaluation) -> dict[str, float]:
             getattr(ev.task, "latent_dim", components.shape[1]), len(mean),
         )  # fmt: skip
     if ev.labelled:  # one class: any probe scores 1.0
-        out["pca/probe_accuracy"] = ev.probe(to_codes)
+        out["pca/probe_accuracy"] = ev.probe(to_codes, member=None)
     return out
 
 
@@ -212,7 +212,7 @@ def _iwae(ev: Evaluation) -> dict[str, float]:
 def _active_units(ev: Evaluation) -> dict[str, float]:
     """Latent dimensions whose posterior mean varies over the test set: Cov_x(E_q[z_d]) > 0.01
     (Burda et al. 2016)."""
-    means = ev._map(ev.task.encode, ev.data.test_images, "codes").double()  # (N, D)
+    means = ev._map(ev.task.encode, ev.data.test_images, "codes", "encode").double()  # (N, D)
     return {"codes/active_units": float((means.var(dim=0) > 0.01).sum().item())}
 
 
@@ -231,7 +231,9 @@ def _prior_match(ev: Evaluation) -> dict[str, float]:
     count = min(PRIOR_SAMPLES, len(ev.data.test_images))
     generator = torch.Generator().manual_seed(ev.settings.seed)
     images = ev.data.test_images[:count]
-    codes = ev._map(lambda x: ev.task.posterior_codes(x, generator), images, "codes")
+    codes = ev._map(
+        lambda x: ev.task.posterior_codes(x, generator), images, "codes", "posterior_codes"
+    )
     first, second = (ev.task.sample_prior(count, generator).float().cpu() for _ in range(2))
     bandwidth = median_distance(first)
     return {"codes/mmd": mmd_squared(codes, first, bandwidth),

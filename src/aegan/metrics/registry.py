@@ -40,7 +40,7 @@ from typing import Any
 
 import torch
 
-from aegan.contract import checked_images
+from aegan.contract import checked_codes, checked_images
 from aegan.data import normalize
 from aegan.errors import NonFiniteError
 from aegan.metrics.classifier import extract_features, predict_classes
@@ -131,12 +131,18 @@ class Evaluation:
         return values
 
     def _map(
-        self, fn: Callable[[torch.Tensor], torch.Tensor], images_u8: torch.Tensor, what: str
-    ) -> torch.Tensor:
+        self, fn: Callable[[torch.Tensor], torch.Tensor], images_u8: torch.Tensor, what: str,
+        member: str | None = None,
+    ) -> torch.Tensor:  # fmt: skip
         """``fn`` over [0, 1] float chunks of uint8 images, results (``what``: "codes") checked
-        finite and concatenated on the CPU."""
-        chunks = images_u8.split(CHUNK)
-        out = [fn(normalize(chunk.to(self.device), "unit")).float().cpu() for chunk in chunks]
+        finite and concatenated on the CPU; ``member``: the task's method ``fn`` is, whose
+        codes are checked as the contract says."""
+        out = []
+        for chunk in images_u8.split(CHUNK):
+            result = fn(normalize(chunk.to(self.device), "unit"))
+            if member is not None:
+                result = checked_codes(self.task, member, result, len(chunk))
+            out.append(result.float().cpu())
         return self.finite(torch.cat(out), what)
 
     @cached_property
@@ -159,14 +165,17 @@ class Evaluation:
     def pca(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean, components) of the training images at the task's code size: the width of
         the codes its ``encode`` gives (no other attribute asked of a task)."""
-        code = self._map(self.task.encode, self.data.test_images[:1], "codes")  # (1, dim)
+        code = self._map(self.task.encode, self.data.test_images[:1], "codes", "encode")
         return fit_pca(self.data.train_images, dim=code.shape[1])
 
-    def probe(self, encode: Callable[[torch.Tensor], torch.Tensor]) -> float:
-        """Linear probe accuracy of codes from ``encode`` ([0, 1] images -> codes)."""
+    def probe(
+        self, encode: Callable[[torch.Tensor], torch.Tensor], member: str | None = "encode"
+    ) -> float:
+        """Linear probe accuracy of codes from ``encode`` ([0, 1] images -> codes): the
+        task's ``member``, or None (PCA's)."""
         count = self.settings.probe_train
-        train_codes = self._map(encode, self.data.train_images[:count], "codes")
-        test_codes = self._map(encode, self.data.test_images, "codes")
+        train_codes = self._map(encode, self.data.train_images[:count], "codes", member)
+        test_codes = self._map(encode, self.data.test_images, "codes", member)
         return linear_probe_accuracy(
             train_codes, self.data.train_labels[:count], test_codes, self.data.test_labels
         )
