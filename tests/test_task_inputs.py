@@ -173,3 +173,12 @@ def test_the_vaes_and_aaes_figures_of_images_refuse_what_they_cannot_take(tasks)
         "generator=7: AaeTask.posterior_codes takes a torch.Generator"
     )
     assert aae.posterior_codes(pixels).shape == (2, aae.latent_dim)
+
+
+def test_a_gans_generate_takes_ema_as_true_or_false(tasks):
+    task = tasks["infogan"]
+    z = codes(task, 2)
+    assert refusal(lambda: task.generate(z, ema="no")) == (
+        "ema='no': InfoGanTask.generate takes True or False"
+    )
+    assert task.generate(z, ema=False).shape == (3, 1, 28, 28)

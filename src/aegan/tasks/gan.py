@@ -231,6 +231,8 @@ class GanTask(PriorSamples, Task):
     ) -> torch.Tensor:
         """Latents (N, latent_dim) -> images in [0, 1] (N, C, H, W), from the EMA generator
         (``ema=False``: the trained one), SAMPLE_BATCH at a time; fp32 unless ``amp``."""
+        if not isinstance(ema, bool):  # ema="no" picked the EMA generator without a word
+            raise ValueError(f"ema={ema!r:.40}: {type(self).__name__}.generate takes True or False")
         network = self.ema.network if ema and self.ema is not None else self.generator
         out = []
         for chunk in self.taken_latents(z).split(SAMPLE_BATCH):
