@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+import torch
 from fit_task import PixelTask, run_fit
 
 from aegan.errors import NonFiniteError
@@ -71,4 +72,23 @@ def test_an_objective_never_finite_after_skipped_steps_names_them(tmp_path):
         "the validation objective val/mse was never finite (last: nan), so no best.pt was kept; "
         "2 training steps had a non-finite loss and were skipped (trainer.on_nonfinite=skip): "
         "lower the learning rate or use bf16/fp32"
+    )
+
+
+class DivergesInItsLastUpdate(PixelTask):
+    def train_step(self, batch, amp):
+        stats = super().train_step(batch, amp)
+        if len(self.batches) % 8 == 0:  # an epoch's last step: its update is not finite
+            with torch.no_grad():
+                self.net[0].weight.fill_(float("inf"))
+        return stats
+
+
+def test_an_objective_never_finite_from_weights_that_are_not_names_the_network(tmp_path):
+    with pytest.raises(NonFiniteError) as caught:
+        run_fit(tmp_path, epochs=1, task=DivergesInItsLastUpdate())
+    assert str(caught.value).startswith("the validation objective val/mse was never finite")
+    assert str(caught.value).endswith(
+        "so no best.pt was kept; the weights of networks['net'] are not finite, though every "
+        "training step's scalars were: lower the learning rate or use bf16/fp32"
     )

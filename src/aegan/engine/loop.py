@@ -137,6 +137,12 @@ def _check_trained(task: Task, progress: Progress, window: ScalarWindow, steps: 
                 f"{said}; {window.skipped_total} training steps had a non-finite loss and were "
                 "skipped (trainer.on_nonfinite=skip): lower the learning rate or use bf16/fp32"
             )
+        diverged = _nonfinite_network(task)
+        if diverged is not None:  # an epoch's last update, after its last finite loss
+            raise NonFiniteError(
+                f"{said}; the weights of networks[{diverged!r}] are not finite, though every "
+                "training step's scalars were: lower the learning rate or use bf16/fp32"
+            )
         # every step's scalars were finite (a non-finite one stops or is skipped): not the
         # learning rate, but what validate computes from finite weights
         raise NonFiniteError(
@@ -144,6 +150,15 @@ def _check_trained(task: Task, progress: Progress, window: ScalarWindow, steps: 
             f"{type(task).__name__}.validate computes it not finite from the trained weights "
             "(last.pt); check what it computes"
         )
+
+
+def _nonfinite_network(task: Task) -> str | None:
+    """The name of the first of ``task``'s networks holding a weight that is NaN or inf."""
+    for name, network in task.networks.items():
+        weights = [p for p in network.parameters() if p.is_floating_point()]
+        if weights and not bool(torch.stack([p.isfinite().all() for p in weights]).all()):
+            return name
+    return None
 
 
 def _validate(
