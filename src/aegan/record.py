@@ -28,6 +28,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from aegan.config import compose_config
 from aegan.data import image_shape_of
 from aegan.engine.run_record import saved_choice
+from aegan.engine.run_settings import check_resumed_settings
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.hydra_errors import hydra_error_line
@@ -128,10 +129,12 @@ def check_resumed_networks(cfg: DictConfig, state: dict, path: Path | str) -> No
     record lacks (added since it trained), the line names each with the task's default, the
     value that builds the model it trained. Then every network's names, shapes and dtypes
     against the checkpoint's, on the meta device: refused there, a resume has changed nothing
-    in the run folder."""
+    in the run folder. Last, the settings a resume may not change (``model.beta``), which
+    leave the networks as they are."""
     task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
     _check_added_settings(cfg, task, state, path)
     check_weights(task, state, path=path)
+    check_resumed_settings(state, cfg, f"trainer.resume={path}")
 
 
 def _check_added_settings(cfg: DictConfig, task: Any, state: dict, path: Path | str) -> None:

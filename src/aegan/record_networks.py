@@ -1,11 +1,14 @@
-"""A checkpoint's networks against the record of the run folder it lies in.
+"""A checkpoint's networks and settings against the record of the run folder it lies in.
 
 ``check_in_its_run`` compares the names of the model and data; a run of the same model with
-other sizes (``model.latent_dim=16``) has the same names, so its checkpoint copied into
-another run's folder was loaded and evaluated as that run's. Here the folder's record is
-rebuilt through ``conf/`` (``record_config``: it chooses no code) and its networks built on
-the meta device, their weights' names and shapes compared with the checkpoint's. Settings
-that leave the networks as they are (lr, epochs) may differ: a resume may change them.
+other sizes (``model.latent_dim=16``) or another loss (``model.beta=4``) has the same names,
+so its checkpoint copied into another run's folder was loaded, evaluated and resumed as that
+run's. Here the folder's record is rebuilt through ``conf/`` (``record_config``: it chooses
+no code) and its networks built on the meta device, their weights' names and shapes compared
+with the checkpoint's; then the settings a resume may not change (``engine.run_settings``)
+with the checkpoint's own record of them. Those a resume may change (lr, epochs) may differ.
+A record that builds no model is damaged, not another run's: said, and the checkpoint's own
+record rebuilds the run.
 """
 
 from __future__ import annotations
@@ -14,18 +17,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
 
 from aegan.data import image_shape_of
 from aegan.engine.run_record import NOT_ITS_RUN, folder_record, warn_unchecked
+from aegan.engine.run_settings import first_run_difference, shown_setting
 from aegan.errors import CheckpointError, ConfigError, ContractError
-from aegan.record import record_config
+from aegan.record import check_resumed_networks, record_config
 from aegan.tasks import build_task
 
 
 def check_networks_in_its_run(path: Path, state: dict, *, searchpath: Sequence[str] = ()) -> None:
     """Refuse the checkpoint ``path`` (read as ``state``) where the record of the run folder
-    it lies in builds networks of other weights' names or shapes: the first that differs is
-    named with its two shapes. A record that cannot be rebuilt here is said in the warning
+    it lies in builds networks of other weights' names or shapes, the first that differs
+    named with its two shapes, or holds other run settings, the first named with its two
+    values. A record that cannot be rebuilt here is said in the warning
     of a damaged record; ``searchpath``: the user's own config folders."""
     found = folder_record(path)
     if found is None:
@@ -40,10 +47,26 @@ def check_networks_in_its_run(path: Path, state: dict, *, searchpath: Sequence[s
         warn_unchecked(record, f"{record}: its networks cannot be built here ({err})")
         return
     difference = _first_difference(task.networks, state["networks"])
+    if difference is None and (setting := first_run_difference(state["config"], config)):
+        key, saved, recorded = setting  # the same networks, trained under other settings
+        difference = (
+            f"of {key}={shown_setting(saved)}, in the folder of a run of "
+            f"{key}={shown_setting(recorded)}"
+        )
     if difference is not None:
         raise CheckpointError(
             f"{path}: a checkpoint {difference} ({record}); it is not this run's: {NOT_ITS_RUN}"
         )
+
+
+def check_resumed_checkpoint(cfg: DictConfig, state: dict, path: Path) -> None:
+    """The checkpoint a resume continues, before any data is read: where it lies in a run's
+    folder, of that run (``check_networks_in_its_run``: a file copied there is named as
+    such first), then of the networks and run settings the command has
+    (``check_resumed_networks``); in the job and in the check before its folder is made."""
+    searchpath = list(HydraConfig.get().searchpath) if HydraConfig.initialized() else []
+    check_networks_in_its_run(path, state, searchpath=searchpath)
+    check_resumed_networks(cfg, state, path)
 
 
 def _first_difference(networks: dict[str, torch.nn.Module], saved: dict) -> str | None:

@@ -35,8 +35,8 @@ from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_dirs import check_output_dir
 from aegan.hydra_errors import hydra_error_line
 from aegan.overrides import given_overrides, override_key
-from aegan.record import check_resumed_networks, leave_added_settings, run_choices
-from aegan.record_networks import check_networks_in_its_run
+from aegan.record import leave_added_settings, run_choices
+from aegan.record_networks import check_resumed_checkpoint
 from aegan.sweep_compose import composing_jobs
 from aegan.sweep_folders import check_names_in_one_folder, sweep_overrides
 from aegan.sweep_reader import is_grid
@@ -107,9 +107,9 @@ def check_resume(
     cfg: DictConfig, run_dir: Path | None = None, folder_key: str = "hydra.run.dir"
 ) -> None:
     """A checkpoint named by ``trainer.resume`` read and held to the command's model, as its
-    job holds it (``resume_state``, ``check_resumed_networks``), before the run's folder is
-    made: not a checkpoint, another model's, weights of other sizes, or another run's file
-    in a run's folder (``check_networks_in_its_run``). With ``auto``, the run in
+    job holds it (``resume_state``, ``check_resumed_checkpoint``), before the run's folder is
+    made: not a checkpoint, another model's, weights of other sizes or settings a resume may
+    not change, or another run's file in a run's folder. With ``auto``, the run in
     ``run_dir`` held to the command's settings before its train.log takes a line."""
     resume = cfg.trainer.resume
     if resume == "auto" and run_dir is not None:
@@ -121,6 +121,7 @@ def check_resume(
             record = {"config": OmegaConf.to_container(OmegaConf.create(trains), resolve=True),
                       "choices": run_choices(cfg)}  # fmt: skip
             check_same_run(state, record, last, folder_key)
+            check_resumed_checkpoint(cfg, state, last)  # another run's file in the folder
             check_epochs_left(cfg.trainer.epochs, state, last)
             check_epoch_order(state, last, world_size(), cfg.data.batch_size)
             check_resumed_data(state, cfg.data, cfg.paths.data_dir, what="trainer.resume=auto")
@@ -130,9 +131,7 @@ def check_resume(
     path = resolve_checkpoint(resume)
     state = load_checkpoint(path)
     check_resumed_model(state, cfg.model.name, path)
-    check_resumed_networks(cfg, state, path)
-    searchpath = list(HydraConfig.get().searchpath) if HydraConfig.initialized() else []
-    check_networks_in_its_run(path, state, searchpath=searchpath)  # not another run's file
+    check_resumed_checkpoint(cfg, state, path)  # the command's model, and its folder's run
     check_epochs_left(cfg.trainer.epochs, state, path)
     check_epoch_order(state, path, world_size(), cfg.data.batch_size)
     check_resumed_data(state, cfg.data, cfg.paths.data_dir, what=f"trainer.resume={resume}")

@@ -70,7 +70,8 @@ from aegan.hydra_job import (
 from aegan.logfile import hold_run_log
 from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
 from aegan.overrides import literal
-from aegan.record import check_resumed_networks, leave_added_settings, run_choices
+from aegan.record import leave_added_settings, run_choices
+from aegan.record_networks import check_resumed_checkpoint
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
 from aegan.sweep_reader import is_grid
 from aegan.tasks import build_task
@@ -141,7 +142,7 @@ def _train(
     folder_key = "hydra.sweep.dir" if in_sweep() else "hydra.run.dir"
     resume = resume_state(cfg, run_dir, record, folder_key, found=as_trained)
     if resume is not None:
-        check_resumed_networks(cfg, *resume)
+        check_resumed_checkpoint(cfg, *resume)
     torch.set_float32_matmul_precision("high")  # TF32 matmuls on CUDA for fp32 runs
     seed_everything(cfg.seed)  # the same on every rank: identical initial weights
 

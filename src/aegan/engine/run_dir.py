@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from aegan.engine.run_record import earlier_run, saved_choice, step_checkpoints, trained_run_holding
+from aegan.engine.run_settings import optimizer_sections, resumable
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.logger import flatten_config
 from aegan.path_kinds import path_kind
@@ -222,10 +223,10 @@ def check_same_run(
         shown = ", ".join(
             f"{k}={_as_typed(before, k)} there, {_as_typed(now, k)} here" for k in keys[:3]
         )
-        # other model sizes: its weights would not fit, so no "continue it anyway"
-        anyway = "" if any(k.startswith("model.") for k in keys) else (
-            f", or trainer.resume={checkpoint} to continue it anyway"
-        )  # fmt: skip
+        # "continue it anyway" only where a resume may change each (no other sizes or loss)
+        optimizers = optimizer_sections(state["config"]) | optimizer_sections(record["config"])
+        anyway = f", or trainer.resume={checkpoint} to continue it anyway" * all(
+            resumable(k, optimizers) for k in keys)  # fmt: skip
         raise ConfigError(
             f"trainer.resume=auto: {checkpoint} was trained with other settings ({shown}); "
             f"choose another {folder_key}{anyway}"
@@ -233,8 +234,7 @@ def check_same_run(
 
 
 def _as_typed(settings: dict, key: str) -> str:
-    """A setting's value as one types it on the command line (null, true, [1, 2]), or
-    "unset" where the run has no such key."""
+    """A setting as typed on the command line (null, true, [1, 2]), or "unset" if none."""
     return typed(settings[key]) if key in settings else "unset"
 
 

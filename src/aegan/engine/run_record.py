@@ -89,7 +89,8 @@ def check_in_its_run(path: Path, state: dict) -> None:
     names: another run's file copied there would be evaluated, loaded or resumed as that
     run. The record is only compared with, never built from; a folder without one is not
     checked, and one that is no regular file or is damaged is named in a warning. The
-    networks' sizes the record builds are compared by ``aegan.record_networks``."""
+    networks' sizes the record builds, and its other settings, are compared by
+    ``aegan.record_networks``."""
     found = folder_record(path)
     if found is None:
         return

@@ -1,0 +1,125 @@
+"""The settings that make a run what it is, compared (never built from) between a
+checkpoint's own record of them and a run folder's record or a resume's command.
+
+A run is its model and the images it trains and is measured on: every ``model.*`` and
+``data.*`` setting, but those a resume may change (``resumable``):
+
+- the optimizers' settings (a model section the task completes with its parameters:
+  ``model.optimizer``, ``model.g_optimizer``..., lr, betas, fused), as the README says;
+- ``model.noise_seed``: the fixed noise a picture shows is the checkpoint's;
+- where the files are (``data.root``, ``data.download``: their fingerprint says whether
+  they are the images the run trained on), how they are batched (``data.batch_size``: a
+  mid-epoch resume checks the images a step draws) and how many of the training images
+  it takes (``data.subset``: the validation and test splits stay);
+- and outside ``model`` and ``data``: ``trainer.*`` (epochs, device, speed switches),
+  ``logger.*``, ``evaluate.*``, ``seed`` (a resume goes on with the checkpoint's random
+  state), ``paths.*``.
+
+Any other (``model.latent_dim``, ``model.beta``, ``model.loss``, ``model.ema_decay``,
+``data.val_size``, ``data.binarize``...) a resume refuses to change, wherever it writes:
+its objective would measure something else than the run's history and ``best.pt`` did,
+under the run's name. So every checkpoint in a run's folder agrees with the folder's
+record on them, and one that does not is another run's (``check_in_its_run``).
+
+Every checkpoint holds the resolved config it was trained under (``config``, plain
+values), so files of every format are compared. A key one side lacks (a setting added to
+``conf/`` since the run trained, which a resume leaves to the task's default) and a value
+the record takes from another key (``${..latent_dim}``) are not compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from aegan.errors import ConfigError, typed
+from aegan.logger import flatten_config
+from aegan.path_kinds import shown
+
+RUN_GROUPS = ("model", "data")
+RESUMABLE_DATA = ("data.root", "data.download", "data.batch_size", "data.subset")
+RESUMABLE_MODEL = ("model.noise_seed",)
+
+
+def optimizer_sections(config: Any) -> set[str]:
+    """The model sections of ``config`` (plain values) that are optimizers: named
+    ``optimizer`` or ``*_optimizer``, or completed by the task (``_partial_: true``)."""
+    model = config.get("model") if isinstance(config, Mapping) else None
+    if not isinstance(model, Mapping):
+        return set()
+    return {
+        f"model.{key}" for key, section in model.items()
+        if isinstance(section, Mapping)
+        and (key == "optimizer" or str(key).endswith("_optimizer")
+             or section.get("_partial_") is True)
+    }  # fmt: skip
+
+
+def resumable(key: str, optimizers: set[str] = frozenset()) -> bool:
+    """Whether a resume may change the setting ``key`` (a dotted name)."""
+    if not key.startswith(tuple(f"{group}." for group in RUN_GROUPS)):
+        return True
+    section = ".".join(key.split(".")[:2])
+    return key in RESUMABLE_DATA or key in RESUMABLE_MODEL or section in optimizers
+
+
+def first_run_difference(saved: Any, other: Any) -> tuple[str, Any, Any] | None:
+    """(key, the value in ``saved``, the value in ``other``) of the first run setting, in
+    ``other``'s order, that the two configs (plain values) hold with other values; None
+    where they agree on every one both hold as a plain value."""
+    if not isinstance(saved, Mapping) or not isinstance(other, Mapping):
+        return None
+    optimizers = optimizer_sections(saved) | optimizer_sections(other)
+    before, now = (
+        flatten_config({g: c[g] for g in RUN_GROUPS if isinstance(c.get(g), Mapping)},
+                       as_text=False)
+        for c in (saved, other)
+    )  # fmt: skip
+    for key, value in now.items():
+        if resumable(key, optimizers) or key not in before or _taken_from_elsewhere(value):
+            continue
+        if not _same(before[key], value):
+            return key, before[key], value
+    return None
+
+
+def check_resumed_settings(state: dict, cfg: DictConfig, what: str) -> None:
+    """A resume (``what``: ``trainer.resume=PATH``) continues the run as it trained: the
+    command's run settings (``cfg``'s) are the checkpoint's, but those a resume may change.
+    Refused before any data is read, naming the first that differs."""
+    config = {group: OmegaConf.to_container(cfg[group], resolve=True) for group in RUN_GROUPS}
+    difference = first_run_difference(state["config"], config)
+    if difference is None:
+        return
+    key, then, now = difference
+    raise ConfigError(
+        f"{what}: it was trained with {key}={shown_setting(then)}, this command has "
+        f"{key}={shown_setting(now)}; "
+        "a resume continues the run as it trained, changing at most its optimizers' settings, "
+        f"seeds, data.root, data.batch_size or data.subset: resume with {key}={shown_setting(then)}, "
+        "or start a new run without trainer.resume"
+    )
+
+
+def shown_setting(value: Any) -> str:
+    """A setting's value as typed, on one line (a record's text may hold a line break)."""
+    return shown(typed(value))[:80]
+
+
+def _taken_from_elsewhere(value: Any) -> bool:
+    """A record's value that is no plain value: an interpolation (``${..latent_dim}``, a
+    resolver) or a list holding one, or ``???`` (set by the command line)."""
+    if isinstance(value, list):
+        return any(map(_taken_from_elsewhere, value))
+    return isinstance(value, str) and ("${" in value or value == "???")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal plain values, as a config compares them: 4 and 4.0 alike, true and 1 not."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return type(a) is not list and type(b) is not list and a == b
