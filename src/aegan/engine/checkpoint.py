@@ -24,6 +24,7 @@ from aegan.engine.checkpoint_contents import (
     fingerprint_problem,
     order_problem,
     progress_problem,
+    record_problem,
     window_problem,
 )
 from aegan.engine.failed_write import after_failed_write, failed_file
@@ -241,8 +242,8 @@ def _read_checked(path: Path, map_location: str | torch.device) -> tuple[dict, l
     if min(state["step"], state["epoch"], state["batch"]) < 0:
         raise CheckpointError(f"{path}: not a usable checkpoint: a negative step, epoch or batch")
     problem = (
-        progress_problem(state) or order_problem(state) or window_problem(state)
-        or fingerprint_problem(state)
+        record_problem(state) or progress_problem(state) or order_problem(state)
+        or window_problem(state) or fingerprint_problem(state)
     )  # fmt: skip
     if problem:
         raise CheckpointError(f"{path}: not a usable checkpoint: {problem}")

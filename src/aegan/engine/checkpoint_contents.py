@@ -63,6 +63,30 @@ def check_plain(state: dict, path: Path) -> None:
             )
 
 
+PLAIN = (str, int, float, bool, type(None))  # what a config file holds, besides lists and maps
+
+
+def record_problem(state: dict) -> str | None:
+    """What makes ``config`` or ``choices`` (the run's record: the settings it composed, as
+    ``OmegaConf.to_container`` gives them) no record, or None: a value that is not text, a
+    number, true or false, null, a list or a mapping (a tensor, say). Compared with a run's
+    settings, a tensor was read as true or false and stopped the check with a traceback."""
+    stack = [(state[key], key) for key in ("config", "choices")]
+    while stack:  # check_plain has bounded the depth and the count
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((item, f"{where}.{key}") for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}[{i}]") for i, item in enumerate(value))
+        elif not isinstance(value, PLAIN):
+            kind = shown_value(value) if torch.is_tensor(value) else f"a {type(value).__name__}"
+            return (
+                f"{where:.120} is {kind}; a run's record holds text, numbers, true or false, "
+                "null, lists and mappings"
+            )
+    return None
+
+
 def order_problem(state: dict) -> str | None:
     """What makes the images a step drew unusable, or None: ``processes`` and
     ``batch_size`` positive integers (or both absent: an older file). Only a mid-epoch
