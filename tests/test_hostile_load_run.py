@@ -108,3 +108,20 @@ def test_a_value_of_the_users_overrides_is_not_blamed_on_the_checkpoint(
     path = saved(changed(ae[1], "config.model.latent_dim", "abc"), tmp_path)
     with pytest.raises(CheckpointError, match=re.escape(f"{path}: model.latent_dim='abc'")):
         load_run(path, overrides=["model.loss=bce"])  # another key's override: still the file's
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("evaluate.samples=-1", "so evaluate.samples would change nothing; aegan.evaluate takes "
+                             "the evaluation's settings at the top level"),
+     ("seed=3", "so seed would change nothing; Run.sample takes its own seed=..."),
+     ("+notes=first try", "so notes would change nothing")],
+)  # fmt: skip
+def test_an_override_nothing_reads_back_is_one_line(ae, override, message):
+    """Accepted and unread, as trainer.* was: evaluate.samples=-1 passed without a word."""
+    with pytest.raises(ConfigError) as caught:
+        load_run(ae[0], overrides=[override])
+    assert str(caught.value) == (
+        f"overrides: {override!r} is not allowed: a run read back is built from its model, "
+        f"data and paths settings alone, {message}"
+    )

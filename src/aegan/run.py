@@ -176,9 +176,9 @@ def load_run(
     ``paths.data_dir`` (``AEGAN_DATA_DIR``), then the folder the run read it from, which is
     never written. Nothing is downloaded unless ``overrides`` set ``data.download=true``; a
     download goes into your folder.
-    ``overrides`` change the run's settings as on the training command line (not hydra's,
-    the trainer's or the logger's: nothing reads them), and may name your own classes;
-    ``searchpath`` adds your own config folders (``file://DIR``,
+    ``overrides`` change the run's settings as on the training command line (its model,
+    data and paths settings, or a recipe: nothing reads the others), and may name your own
+    classes; ``searchpath`` adds your own config folders (``file://DIR``,
     ``pkg://package``), as ``hydra.searchpath`` did for training. ``changed_data``: when
     the run's data settings read other images than it trained on (files added to its image
     folder, say), "warn" (one line) or "refuse". ``metrics``: the names you will measure

@@ -9,6 +9,7 @@ allocation that fails after minutes.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,12 +22,19 @@ from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError
 from aegan.memory import MEMORY_SHARE, device_memory
 from aegan.overrides import override_key
+from aegan.path_kinds import shown
 from aegan.record import record_config
 from aegan.tasks import build_task
 from aegan.tasks.inputs import checked_shape, integer, real_codes, unit_images
 
 META = torch.device("meta")  # where networks are built to compare their shapes, holding nothing
 MODEL = "this run's model"  # who takes the images and codes of a refusal, unless told
+# what a run read back is built from (a recipe, experiment=, sets model and data settings)
+READ_BACK = ("model", "data", "paths", "experiment")
+UNREAD_HINTS = {
+    "seed": "; Run.sample takes its own seed=...",
+    "evaluate": "; aegan.evaluate takes the evaluation's settings at the top level",
+}
 SEED_LIMIT = 2**64  # torch.Generator.manual_seed takes 0 .. 2**64 - 1 (negatives alias these)
 
 
@@ -117,10 +125,17 @@ def check_load_arguments(
                 "folder, log or job, so hydra settings change nothing; config folders go in "
                 "searchpath=[...]"
             )
-        if key.split(".")[0] in ("trainer", "logger"):  # accepted, unchecked and unread
+        top = re.split(r"[./@\[]", key, maxsplit=1)[0]
+        if top in ("trainer", "logger"):  # accepted, unchecked and unread
             raise ConfigError(
                 f"overrides: {override!r:.80} is not allowed: a run read back trains and logs "
                 "nothing, so trainer and logger settings change nothing"
+            )
+        if top not in READ_BACK:  # evaluate.*, seed, +notes=...: as unread
+            raise ConfigError(
+                f"overrides: {override!r:.80} is not allowed: a run read back is built from its "
+                f"model, data and paths settings alone, so {shown(key)[:60]} would change "
+                f"nothing{UNREAD_HINTS.get(top, '')}"
             )
     listed = f"hydra.searchpath=[{','.join(searchpath)}]"  # as compose_config passes it
     if searchpath and (missing := missing_searchpath([listed])):  # Hydra would only warn
