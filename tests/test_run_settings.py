@@ -120,6 +120,20 @@ def test_a_resume_changes_only_what_a_resume_may_change(cli, runs, tmp_path):
         assert aegan.load_run(path).config.model.loss == "mse"
 
 
+def test_a_resume_that_deletes_a_setting_the_run_has_is_refused(cli, runs, tmp_path):
+    """~model.loss left the loss to the task's default: a run trained with bce went on with
+    mse, its objective another than its history's."""
+    new = tmp_path / "new"
+    result = cli("aegan.train", *TINY, "~model.loss", "trainer.epochs=2",
+                 f"trainer.resume={runs['bce']}", f"hydra.run.dir={new}")  # fmt: skip
+    assert_one_error_line(
+        result, f"trainer.resume={runs['bce']}/checkpoints/last.pt: it was trained with "
+        "model.loss=bce, this command has model.loss deleted (~model.loss: the task's "
+        "default); a resume continues the run as it trained"
+    )  # fmt: skip
+    assert not new.exists()
+
+
 def _record(**model) -> dict:
     config = {"model": {"name": "autoencoder", "optimizer": {"lr": 1e-3}, "loss": "mse", **model},
               "data": {"name": "fashion_mnist"}, "seed": 0}  # fmt: skip

@@ -25,7 +25,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import compose_config
+from aegan.config import CONF_DIR, compose_config
 from aegan.data import image_shape_of
 from aegan.engine.run_record import saved_choice
 from aegan.engine.run_settings import check_resumed_settings
@@ -33,7 +33,16 @@ from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.hydra_errors import hydra_error_line
 from aegan.overrides import given_overrides, literal, override_key
-from aegan.schema import CODE_KEYS, OPTION_NAME, code_in, fits, hydra_choices, kind_of
+from aegan.schema import (
+    CODE_KEYS,
+    OPTION_NAME,
+    code_in,
+    fits,
+    hydra_choices,
+    kind_of,
+    option_choices,
+    reference,
+)
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.record")
@@ -134,7 +143,8 @@ def check_resumed_networks(cfg: DictConfig, state: dict, path: Path | str) -> No
     task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
     _check_added_settings(cfg, task, state, path)
     check_weights(task, state, path=path)
-    check_resumed_settings(state, cfg, f"trainer.resume={path}")
+    conf = reference(CONF_DIR, option_choices(cfg, CONF_DIR))  # what conf/ holds for them
+    check_resumed_settings(state, cfg, f"trainer.resume={path}", conf)
 
 
 def _check_added_settings(cfg: DictConfig, task: Any, state: dict, path: Path | str) -> None:

@@ -65,18 +65,20 @@ def resumable(key: str, optimizers: set[str] = frozenset()) -> bool:
     return key in RESUMABLE_DATA or key in RESUMABLE_MODEL or section in optimizers
 
 
+def _run_settings(config: Any) -> dict[str, Any]:
+    """The ``model`` and ``data`` settings of ``config`` (plain values) by dotted key."""
+    if not isinstance(config, Mapping):
+        return {}
+    groups = {g: config[g] for g in RUN_GROUPS if isinstance(config.get(g), Mapping)}
+    return flatten_config(groups, as_text=False)
+
+
 def first_run_difference(saved: Any, other: Any) -> tuple[str, Any, Any] | None:
     """(key, the value in ``saved``, the value in ``other``) of the first run setting, in
     ``other``'s order, that the two configs (plain values) hold with other values; None
     where they agree on every one both hold as a plain value."""
-    if not isinstance(saved, Mapping) or not isinstance(other, Mapping):
-        return None
     optimizers = optimizer_sections(saved) | optimizer_sections(other)
-    before, now = (
-        flatten_config({g: c[g] for g in RUN_GROUPS if isinstance(c.get(g), Mapping)},
-                       as_text=False)
-        for c in (saved, other)
-    )  # fmt: skip
+    before, now = _run_settings(saved), _run_settings(other)
     for key, value in now.items():
         if resumable(key, optimizers) or key not in before or _taken_from_elsewhere(value):
             continue
@@ -85,18 +87,27 @@ def first_run_difference(saved: Any, other: Any) -> tuple[str, Any, Any] | None:
     return None
 
 
-def check_resumed_settings(state: dict, cfg: DictConfig, what: str) -> None:
+def check_resumed_settings(state: dict, cfg: DictConfig, what: str, conf: Mapping) -> None:
     """A resume (``what``: ``trainer.resume=PATH``) continues the run as it trained: the
     command's run settings (``cfg``'s) are the checkpoint's, but those a resume may change.
-    Refused before any data is read, naming the first that differs."""
+    Refused before any data is read, naming the first that differs; a setting the command
+    deleted (``~model.loss``: the task's default) too, where ``conf`` (what ``conf/`` holds
+    for its options) has it: one ``conf/`` no longer has is the version's, not the user's."""
     config = {group: OmegaConf.to_container(cfg[group], resolve=True) for group in RUN_GROUPS}
     difference = first_run_difference(state["config"], config)
-    if difference is None:
-        return
-    key, then, now = difference
+    if difference is not None:
+        key, then, now = difference
+        _refuse(what, key, then, f"{key}={shown_setting(now)}")
+    saved, given, known = (_run_settings(c) for c in (state["config"], config, conf))
+    optimizers = optimizer_sections(state["config"])
+    for key, then in saved.items():
+        if key not in given and key in known and not resumable(key, optimizers):
+            _refuse(what, key, then, f"{key} deleted (~{key}: the task's default)")
+
+
+def _refuse(what: str, key: str, then: Any, this: str) -> None:
     raise ConfigError(
-        f"{what}: it was trained with {key}={shown_setting(then)}, this command has "
-        f"{key}={shown_setting(now)}; "
+        f"{what}: it was trained with {key}={shown_setting(then)}, this command has {this}; "
         "a resume continues the run as it trained, changing at most its optimizers' settings, "
         f"seeds, data.root, data.batch_size or data.subset: resume with {key}={shown_setting(then)}, "
         "or start a new run without trainer.resume"
