@@ -134,6 +134,20 @@ def test_a_resume_that_deletes_a_setting_the_run_has_is_refused(cli, runs, tmp_p
     assert not new.exists()
 
 
+def test_a_setting_added_since_in_the_folders_record_leaves_the_run_its_own(tmp_path):
+    """trainer.resume=auto of a run from before a model setting (an AAE without
+    model.ema_decay) leaves it to the task's default, no average, but Hydra's record of the
+    resume names conf/'s value: the networks that value builds were held against the run's
+    own checkpoints, refused as another run's."""
+    run = _trained(tmp_path / "aae", "model=aae", "~model.ema_decay")
+    record = run / ".hydra" / "config.yaml"
+    record.write_text(
+        record.read_text().replace("  name: aae\n", "  name: aae\n  ema_decay: 0.5\n")
+    )
+    loaded = aegan.load_run(run)
+    assert loaded.task.ema is None and "ema_decay" not in loaded.config.model
+
+
 def _record(**model) -> dict:
     config = {"model": {"name": "autoencoder", "optimizer": {"lr": 1e-3}, "loss": "mse", **model},
               "data": {"name": "fashion_mnist"}, "seed": 0}  # fmt: skip

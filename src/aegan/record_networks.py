@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from hydra.core.hydra_config import HydraConfig
@@ -39,7 +40,7 @@ def check_networks_in_its_run(path: Path, state: dict, *, searchpath: Sequence[s
         return
     record, config = found
     # the options the checkpoint composed: check_in_its_run has held them to the record's
-    rebuilt = {"config": config, "choices": state["choices"]}
+    rebuilt = {"config": _as_recorded_in(config, state["config"]), "choices": state["choices"]}
     try:
         cfg = record_config(rebuilt, path=record, searchpath=list(searchpath), say_left_out=False)
         task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
@@ -57,6 +58,23 @@ def check_networks_in_its_run(path: Path, state: dict, *, searchpath: Sequence[s
         raise CheckpointError(
             f"{path}: a checkpoint {difference} ({record}); it is not this run's: {NOT_ITS_RUN}"
         )
+
+
+def _as_recorded_in(record: dict, saved: dict) -> dict:
+    """``record`` less the model settings the checkpoint's own record ``saved`` lacks: added
+    to conf/ since it was saved, they are left to the task's default, as load_run rebuilds
+    it and as ``trainer.resume=auto`` trains it, though the folder's record (the last
+    command's, as Hydra composed it) names them; rebuilt with them, the run's own
+    checkpoint was refused as another's."""
+
+    def kept(node: Any, theirs: Any) -> Any:
+        if not isinstance(node, dict) or not isinstance(theirs, dict):
+            return node
+        return {key: kept(value, theirs.get(key)) for key, value in node.items()
+                if key in theirs or isinstance(value, dict)}  # fmt: skip
+
+    model = saved.get("model")
+    return {**record, "model": kept(record["model"], model)} if isinstance(model, dict) else record
 
 
 def check_resumed_checkpoint(cfg: DictConfig, state: dict, path: Path) -> None:
