@@ -165,6 +165,20 @@ def test_a_checkpoint_that_is_not_its_folders_run_is_not_evaluated_as_it(cli, ru
     assert not aegan.load_run(stray).metrics  # the folder's figures are not of these weights
 
 
+@pytest.mark.parametrize("name", ["metrics.json", "train.log", ".hydra/config.yaml"])
+def test_a_runs_other_file_named_as_the_run_is_no_checkpoint(cli, run_copy, name):
+    """It was taken for a checkpoint lying beside the run or inside it, to be copied into a
+    folder of its own "to evaluate it there"."""
+    path = run_copy / name
+    path.parent.mkdir(exist_ok=True)
+    if not path.exists():
+        path.write_text("text\n")
+    before = sorted(p.relative_to(run_copy) for p in run_copy.rglob("*"))
+    result = cli("aegan.evaluate", f"run={path}", "device=cpu", "metrics=[reconstruction]")
+    assert_one_error_line(result, f"{path}: not a readable checkpoint (not a file torch.save")
+    assert sorted(p.relative_to(run_copy) for p in run_copy.rglob("*")) == before
+
+
 def test_the_evaluations_own_seed_draws_other_noise_and_is_recorded(vae):
     """Every draw of an evaluation (the ELBO's z here) came from seed 0: nothing measured
     how much a figure moves with it, and seed=1 was refused with contradictory lines."""

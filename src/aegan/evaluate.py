@@ -26,7 +26,7 @@ from aegan.cli import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR
 from aegan.contract import can, checked_codes
 from aegan.data import normalize
-from aegan.engine.checkpoint import resolve_checkpoint, run_dir_of
+from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import evaluation_threads
 from aegan.engine.folder_lock import hold_run_folder
 from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
@@ -218,6 +218,7 @@ def evaluate_run(
     checkpoint = resolve_checkpoint(cfg.run, cfg.checkpoint)
     stray = stray_checkpoint(checkpoint)
     if stray is not None:  # its figures would be written into another run's metrics.json
+        load_checkpoint(checkpoint)  # a run's other file (metrics.json) is no checkpoint first
         raise CheckpointError(f"run={cfg.run}: {stray}; copy it into a folder of its own to "
                           "evaluate it there")  # fmt: skip
     run_dir = run_dir_of(checkpoint)
