@@ -19,7 +19,7 @@ Any other (``model.latent_dim``, ``model.beta``, ``model.loss``, ``model.ema_dec
 ``data.val_size``, ``data.binarize``...) a resume refuses to change, wherever it writes:
 its objective would measure something else than the run's history and ``best.pt`` did,
 under the run's name. So every checkpoint in a run's folder agrees with the folder's
-record on them, and one that does not is another run's (``check_in_its_run``).
+record on them, and one that does not is another run's (``aegan.record_networks``).
 
 Every checkpoint holds the resolved config it was trained under (``config``, plain
 values), so files of every format are compared. A key one side lacks (a setting added to
@@ -30,7 +30,7 @@ the record takes from another key (``${..latent_dim}``) are not compared.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -105,7 +105,7 @@ def check_resumed_settings(state: dict, cfg: DictConfig, what: str, conf: Mappin
             _refuse(what, key, then, f"{key} deleted (~{key}: the task's default)")
 
 
-def _refuse(what: str, key: str, then: Any, this: str) -> None:
+def _refuse(what: str, key: str, then: Any, this: str) -> NoReturn:
     raise ConfigError(
         f"{what}: it was trained with {key}={shown_setting(then)}, this command has {this}; "
         "a resume continues the run as it trained, changing at most its optimizers' settings, "
