@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from fit_task import run_fit
-from test_resume import signal_in_training_forward
+from resume_checks import signal_in_training_forward
 from test_tensorboard import logged_scalars
 
 from aegan.data.fingerprint import data_change
