@@ -41,7 +41,7 @@ from aegan.engine.run_metrics import (
 )
 from aegan.engine.run_record import stray_checkpoint
 from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError, NonFiniteError
-from aegan.evaluate_settings import check_evaluate_settings
+from aegan.evaluate_settings import check_evaluate_settings, with_run_iwae
 from aegan.files import write_json
 from aegan.hydra_job import back_to_launch_folder
 from aegan.logfile import drop_held_log, hold_run_log
@@ -239,9 +239,17 @@ def _evaluate_run(
         changed_data="refuse",  # figures of other images would be written as the run's
         metrics=cfg.metrics,
     )  # fmt: skip
+    filled = with_run_iwae(cfg, run.config, run.checkpoint)
     scope = Scope.of_data(Settings.of(cfg), run.data, key="metrics")
-    check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)
+    names = check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)
     begun()
+    if "iwae" in names and filled:  # said: its cost is set by k times the images
+        images = len(run.data.test_images) if cfg.iwae_images is None else cfg.iwae_images
+        log.info(
+            "iwae: k=%d on %d test images, as the run's own evaluation (%s); iwae_samples=K "
+            "and iwae_images=N set others", cfg.iwae_samples,
+            min(images, len(run.data.test_images)), ", ".join(f"{k}=null" for k in filled),
+        )  # fmt: skip
     try:
         metrics = evaluate_task(
             run.task, run.data, cfg, stop=stop, run_dir=run.path, prefix="", step=run.step

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.config import CONF_DIR
 from aegan.engine.device import resolve_device
-from aegan.errors import ConfigError, typed
+from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.files import check_folder
 from aegan.metrics.choice import check_metric_names
 from aegan.metrics.inception import check_weights
@@ -46,7 +46,8 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
     check_folder("cache_dir", cfg.cache_dir)
     check_weights("inception_weights", cfg.inception_weights)
     check_number("samples", cfg.samples, low=10, high=10**7, integer=True)
-    check_number("iwae_samples", cfg.iwae_samples, low=1, high=10**6, integer=True)
+    if cfg.iwae_samples is not None:
+        check_number("iwae_samples", cfg.iwae_samples, low=1, high=10**6, integer=True)
     check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)
     if cfg.iwae_images is not None:
         check_number("iwae_images", cfg.iwae_images, low=1, high=10**7, integer=True)
@@ -98,3 +99,31 @@ def check_training_keys(cfg: DictConfig, ref: dict[str, Any]) -> None:
 
 # Where the run's data is read from and in what batches: the test images stay the same.
 WHERE_DATA_IS = ("data.root", "data.download", "data.batch_size")
+
+
+def with_run_iwae(cfg: DictConfig, run_config: DictConfig, where: Path | str) -> list[str]:
+    """Fill ``iwae_samples`` and ``iwae_images`` left null with the run's own (its record's
+    ``evaluate.*``, plain values checked here as the command line's are): the bound is
+    measured again as the figures beside it were, and a conv VAE's recipe (k=100 on 1,000
+    images) is not silently run at k=1000 on all 10,000, hours on a CPU. Returns the keys
+    filled; ``where``: the record's file, named if a value there cannot be used."""
+    own = run_config.get("evaluate") or {}
+    filled = []
+    with open_dict(cfg):
+        for key, default in (("iwae_samples", 1000), ("iwae_images", None)):
+            if cfg[key] is not None:
+                continue
+            cfg[key] = own.get(key, default)
+            filled.append(key)
+    try:
+        check_number("iwae_samples", cfg.iwae_samples, low=1, high=10**6, integer=True)
+        if cfg.iwae_images is not None:
+            check_number("iwae_images", cfg.iwae_images, low=1, high=10**7, integer=True)
+    except ConfigError as err:
+        if not filled:
+            raise
+        raise CheckpointError(
+            f"{where}: its record's evaluate settings cannot be used ({err}); give "
+            "iwae_samples=K and iwae_images=N on the command line"
+        ) from None
+    return filled

@@ -188,7 +188,8 @@ def _iwae(ev: Evaluation) -> dict[str, float]:
     generator_state = torch.get_rng_state()
     torch.manual_seed(ev.settings.seed)
     bounds, elbos = [], []
-    progress = Progress(f"iwae (k={k})", len(images), "test images")
+    progress = Progress(f"iwae (k={k})", len(images), "test images",
+                        "k (iwae_samples) times the images (iwae_images) sets its time")  # fmt: skip
     try:
         for chunk in images.split(per_chunk):
             x = normalize(chunk.to(ev.device), "unit")
