@@ -10,10 +10,13 @@ import logging
 import pytest
 from omegaconf import OmegaConf
 
+import aegan
 import aegan.metrics.progress
 from aegan.errors import CheckpointError
 from aegan.evaluate_settings import with_run_iwae
 from aegan.metrics.progress import Progress
+from aegan.metrics.scope import Settings
+from aegan.notebook import own_bound
 from conftest import TINY_AE, compose_config
 
 
@@ -71,3 +74,10 @@ def test_a_long_bound_says_its_pace_before_its_first_tenth(monkeypatch, caplog):
     assert lines[0].endswith(" s to go (k (iwae_samples) times ...)")
     assert lines[1].startswith("iwae (k=1000): 1000/10000 test images (10%)")
     assert lines[1].endswith(" s to go")
+
+
+def test_the_vae_notebook_bounds_a_run_with_its_own_k(small_bound_run):
+    """It bounded any run at k=1000 on 1,000 images: an hour for a conv VAE run on a CPU."""
+    run = aegan.load_run(small_bound_run, device="cpu")
+    assert own_bound(run, 1000) == Settings(iwae_samples=3, iwae_images=20)
+    assert own_bound(run, 10) == Settings(iwae_samples=3, iwae_images=10)
