@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 import aegan
 import aegan.metrics.progress
-from aegan.errors import CheckpointError
+from aegan.errors import CheckpointError, ConfigError
 from aegan.evaluate_settings import with_run_iwae
 from aegan.metrics.progress import Progress
 from aegan.metrics.scope import Settings
@@ -81,3 +81,10 @@ def test_the_vae_notebook_bounds_a_run_with_its_own_k(small_bound_run):
     run = aegan.load_run(small_bound_run, device="cpu")
     assert own_bound(run, 1000) == Settings(iwae_samples=3, iwae_images=20)
     assert own_bound(run, 10) == Settings(iwae_samples=3, iwae_images=10)
+
+
+@pytest.mark.parametrize("most", [0, -5, 2.5, "1000"])
+def test_the_notebooks_image_count_is_checked(small_bound_run, most):
+    run = aegan.load_run(small_bound_run, device="cpu")
+    with pytest.raises(ConfigError, match=f"^most_images={most!r} is not allowed"):
+        own_bound(run, most)

@@ -28,6 +28,7 @@ from aegan.evaluate_settings import with_run_iwae
 from aegan.files import check_folder, given_path
 from aegan.metrics.scope import Settings
 from aegan.run_inputs import as_images, integer
+from aegan.tasks.checks import check_number
 
 # what a switch (AEGAN_NOTEBOOK_QUICK) may be set to, in any case
 SWITCH_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
@@ -139,6 +140,7 @@ def own_bound(run: Any, most_images: int) -> Settings:
     """The IWAE bound's settings of ``run`` (``aegan.load_run``'s) as ``aegan.evaluate``
     bounds it, its own k, on at most ``most_images`` of its test images: k=1000 on a conv
     VAE's first 1,000 images took an hour on a CPU, where its recipe's k=100 takes minutes."""
+    check_number("most_images", most_images, low=1, high=10**7, integer=True)
     cfg = OmegaConf.create({"iwae_samples": None, "iwae_images": None})
     with_run_iwae(cfg, run.config, run.checkpoint)
     images = most_images if cfg.iwae_images is None else min(most_images, cfg.iwae_images)
