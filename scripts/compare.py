@@ -30,6 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from aegan.comparison import warn
 from aegan.comparison_table import MODELS, comparison_table
 from aegan.errors import USER_ERRORS
 from aegan.overrides import hydra_quoted
@@ -117,10 +118,11 @@ def pictures(models: list[str], out: Path, image: Path) -> None:
     if image.is_dir() or not image.parent.is_dir():
         where = "is a folder" if image.is_dir() else f"cannot be written: no folder {image.parent}"
         refuse(f"--image {image} {where}; give a file in a folder that exists")
-    rows = []
+    rows, absent = [], []
     for model in models:
         job = out / model / "0"
         if not (job / "checkpoints" / "last.pt").is_file():
+            absent.append(model)
             continue
         try:  # a damaged checkpoint, its data gone: the run's line, not a traceback
             run = aegan.load_run(job, checkpoint="last")
@@ -134,6 +136,9 @@ def pictures(models: list[str], out: Path, image: Path) -> None:
             refuse(f"{err}; {model} cannot be drawn (--models without it draws the others)")
     if not rows:
         refuse(f"--out {out}: no finished runs were found (MODEL/0/checkpoints/last.pt)")
+    if absent:  # a picture of fewer rows than asked for is said
+        warn(f"--out {out} holds no seed-0 run of {', '.join(absent)} (MODEL/0/checkpoints/"
+             "last.pt): not in the picture")  # fmt: skip
     figure, axes = plt.subplots(len(rows), 1, figsize=(10, 0.9 * len(rows) + 0.3), squeeze=False)
     for ax, (title, images) in zip(axes[:, 0], rows, strict=True):
         grid = make_grid(images, nrow=16, padding=1, pad_value=1.0)

@@ -1,0 +1,42 @@
+"""``scripts/compare.py pictures`` says which of the models asked for (all ten by default) have
+no seed-0 run in ``--out``: a picture of fewer models than asked for looked like the whole
+comparison, and its default file is the README's docs/images/models.png."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aegan.comparison_table import MODELS
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["trainer.device=cpu", "trainer.cpu_threads=1", "data.subset=500", "data.val_size=100",
+        "evaluate.metrics=[reconstruction]", "logger.enabled=false"]  # fmt: skip
+
+
+def compare(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(ROOT / "scripts" / "compare.py"), *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def one_model(tmp_path_factory, fashion) -> Path:
+    out = tmp_path_factory.mktemp("compare") / "out"
+    trained = compare("run", "--models", "autoencoder", "--epochs", "1", "--seeds", "0",
+                      "--out", str(out), *TINY)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    return out
+
+
+def test_the_picture_names_the_models_it_has_no_run_of(one_model, tmp_path):
+    image = tmp_path / "models.png"
+    drawn = compare("pictures", "--out", str(one_model), "--image", str(image))
+    assert drawn.returncode == 0 and image.is_file(), drawn.stderr[-2000:]
+    others = ", ".join(model for model in MODELS if model != "autoencoder")
+    assert drawn.stderr == (
+        f"warning: --out {one_model} holds no seed-0 run of {others} "
+        "(MODEL/0/checkpoints/last.pt): not in the picture\n"
+    )
