@@ -88,3 +88,17 @@ def test_the_notebooks_image_count_is_checked(small_bound_run, most):
     run = aegan.load_run(small_bound_run, device="cpu")
     with pytest.raises(ConfigError, match=f"^most_images={most!r} is not allowed"):
         own_bound(run, most)
+
+
+def test_a_records_image_count_beyond_the_test_split_is_all_of_it(cli, tmp_path, fashion):
+    """A run that skipped its own evaluation can record evaluate.iwae_images=20000: refused
+    here, with iwae_images=null (the run's own) as the way out, which was refused again."""
+    from aegan.train import train
+
+    overrides = [*TINY_AE, "model=vae", "data.subset=256", "logger.enabled=false",
+                 "evaluate.iwae_samples=2", "evaluate.iwae_images=20000"]  # fmt: skip
+    train(compose_config(overrides, tmp_path / "run"))
+    result = cli("aegan.evaluate", f"run={tmp_path / 'run'}", "metrics=[iwae]", "device=cpu")
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert (metrics["test/iwae_k"], metrics["test/iwae_images"]) == (2, 10000)

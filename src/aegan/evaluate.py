@@ -239,7 +239,7 @@ def _evaluate_run(
         changed_data="refuse",  # figures of other images would be written as the run's
         metrics=cfg.metrics,
     )  # fmt: skip
-    filled = with_run_iwae(cfg, run.config, run.checkpoint)
+    filled = with_run_iwae(cfg, run.config, run.checkpoint, len(run.data.test_images))
     scope = Scope.of_data(Settings.of(cfg), run.data, key="metrics")
     names = check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)
     begun()

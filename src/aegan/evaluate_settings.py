@@ -101,12 +101,16 @@ def check_training_keys(cfg: DictConfig, ref: dict[str, Any]) -> None:
 WHERE_DATA_IS = ("data.root", "data.download", "data.batch_size")
 
 
-def with_run_iwae(cfg: DictConfig, run_config: DictConfig, where: Path | str) -> list[str]:
+def with_run_iwae(
+    cfg: DictConfig, run_config: DictConfig, where: Path | str, test_images: int | None = None
+) -> list[str]:
     """Fill ``iwae_samples`` and ``iwae_images`` left null with the run's own (its record's
     ``evaluate.*``, plain values checked here as the command line's are): the bound is
     measured again as the figures beside it were, and a conv VAE's recipe (k=100 on 1,000
     images) is not silently run at k=1000 on all 10,000, hours on a CPU. Returns the keys
-    filled; ``where``: the record's file, named if a value there cannot be used."""
+    filled; ``where``: the record's file, named if a value there cannot be used. A record's
+    image count above the ``test_images`` there are (a run that skipped its own evaluation)
+    is all of them, as the user cannot set it back to the run's own any other way."""
     own = run_config.get("evaluate") or {}
     filled = []
     with open_dict(cfg):
@@ -115,6 +119,9 @@ def with_run_iwae(cfg: DictConfig, run_config: DictConfig, where: Path | str) ->
                 continue
             cfg[key] = own.get(key, default)
             filled.append(key)
+    if "iwae_images" in filled and test_images is not None:
+        beyond = isinstance(cfg.iwae_images, int) and cfg.iwae_images > test_images
+        cfg.iwae_images = None if beyond else cfg.iwae_images
     try:
         check_number("iwae_samples", cfg.iwae_samples, low=1, high=10**6, integer=True)
         if cfg.iwae_images is not None:

@@ -171,7 +171,8 @@ def _check_iwae(scope: Scope) -> None:
     if asked is not None and scope.test_images is not None and asked > scope.test_images:
         raise ConfigError(
             f"{scope.setting('iwae_images')}={asked} is more than the {scope.test_images} test "
-            f"images: use at most {scope.test_images}, or null for all of them"
+            f"images: use at most {scope.test_images}"
+            + (", or null for all of them" if scope.key.startswith("evaluate.") else "")
         )
 
 
