@@ -13,6 +13,7 @@ record rebuilds the run.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,12 @@ from omegaconf import DictConfig
 
 from aegan.data import image_shape_of
 from aegan.engine.run_record import NOT_ITS_RUN, folder_record, warn_unchecked
-from aegan.engine.run_settings import first_run_difference, shown_setting
+from aegan.engine.run_settings import first_run_difference, resumed_changes, shown_setting
 from aegan.errors import CheckpointError, ConfigError, ContractError
 from aegan.record import check_resumed_networks, record_config
 from aegan.tasks import build_task
+
+log = logging.getLogger(__name__)
 
 
 def check_networks_in_its_run(path: Path, state: dict, *, searchpath: Sequence[str] = ()) -> None:
@@ -77,14 +80,21 @@ def _as_recorded_in(record: dict, saved: dict) -> dict:
     return {**record, "model": kept(record["model"], model)} if isinstance(model, dict) else record
 
 
-def check_resumed_checkpoint(cfg: DictConfig, state: dict, path: Path) -> None:
+def check_resumed_checkpoint(
+    cfg: DictConfig, state: dict, path: Path, *, say_changes: bool = False
+) -> None:
     """The checkpoint a resume continues, before any data is read: where it lies in a run's
     folder, of that run (``check_networks_in_its_run``: a file copied there is named as
     such first), then of the networks and run settings the command has
-    (``check_resumed_networks``); in the job and in the check before its folder is made."""
+    (``check_resumed_networks``); in the job and in the check before its folder is made.
+    ``say_changes``: log the settings the resume changes (``resumed_changes``), once."""
     searchpath = list(HydraConfig.get().searchpath) if HydraConfig.initialized() else []
     check_networks_in_its_run(path, state, searchpath=searchpath)
     check_resumed_networks(cfg, state, path)
+    changes = resumed_changes(state, cfg) if say_changes else []
+    if changes:
+        log.warning("trainer.resume=%s continues the run at step %s with other settings than "
+                    "it trained with: %s", path, state["step"], ", ".join(changes))  # fmt: skip
 
 
 def _first_difference(networks: dict[str, torch.nn.Module], saved: dict) -> str | None:

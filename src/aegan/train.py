@@ -142,7 +142,7 @@ def _train(
     folder_key = "hydra.sweep.dir" if in_sweep() else "hydra.run.dir"
     resume = resume_state(cfg, run_dir, record, folder_key, found=as_trained)
     if resume is not None:
-        check_resumed_checkpoint(cfg, *resume)
+        check_resumed_checkpoint(cfg, *resume, say_changes=True)
     torch.set_float32_matmul_precision("high")  # TF32 matmuls on CUDA for fp32 runs
     seed_everything(cfg.seed)  # the same on every rank: identical initial weights
 

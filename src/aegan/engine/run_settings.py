@@ -105,6 +105,33 @@ def check_resumed_settings(state: dict, cfg: DictConfig, what: str, conf: Mappin
             _refuse(what, key, then, f"{key} deleted (~{key}: the task's default)")
 
 
+SAID_ON_RESUME = ("trainer.epochs",)  # what else a resume changes that the user should hear
+
+
+def resumed_changes(state: dict, cfg: DictConfig) -> list[str]:
+    """The settings a resume changes from those its checkpoint ``state`` trained with, as
+    ``key=now (it trained with then)``: the run settings a resume may change (a command
+    that leaves out the run's ``data.subset=512`` trains on every image) and
+    ``SAID_ON_RESUME``. Seeds and paths are left out: they change on every new machine."""
+    saved = state["config"] if isinstance(state.get("config"), Mapping) else {}
+    now = OmegaConf.to_container(cfg, resolve=True)
+    optimizers = optimizer_sections(saved) | optimizer_sections(now)
+    before, after = _run_settings(saved), _run_settings(now)
+    for key in SAID_ON_RESUME:
+        group, _, name = key.partition(".")
+        for config, flat in ((saved, before), (now, after)):
+            section = config.get(group)
+            if isinstance(section, Mapping) and name in section:
+                flat[key] = section[name]
+    said = [k for k in after if k in before and k != "data.root"
+            and (resumable(k, optimizers) or k in SAID_ON_RESUME)]  # fmt: skip
+    return [
+        f"{k}={shown_setting(after[k])} (it trained with {shown_setting(before[k])})"
+        for k in said
+        if not _taken_from_elsewhere(before[k]) and not _same(before[k], after[k])
+    ]
+
+
 def _refuse(what: str, key: str, then: Any, this: str) -> NoReturn:
     raise ConfigError(
         f"{what}: it was trained with {key}={shown_setting(then)}, this command has {this}; "
