@@ -128,3 +128,19 @@ def test_a_run_of_another_recipe_in_a_models_place_is_named_and_left_out(cli, tm
           for seed in (0, 1)),
     ]  # fmt: skip
     assert rows["autoencoder"][1] == "1" and "vae" not in rows
+
+
+def test_the_models_asked_for_without_a_finished_run_are_named_under_the_table(cli, tmp_path):
+    """All ten models by default: a table of the two that had runs looked like the whole
+    comparison."""
+    out = tmp_path / "compare"
+    job(out)
+    shown, rows = table(cli, out)
+    assert shown.returncode == 0 and "PCA-32" in rows and "autoencoder" in rows
+    (line,) = [line for line in shown.stdout.splitlines() if line.startswith("Not in the table")]
+    assert (
+        line == f"Not in the table: no finished run of conv_autoencoder, vae, conv_vae, "
+        f"beta_vae, dcgan, aae, bigan, vae_gan, infogan in {out}."
+    )
+    shown, _ = table(cli, out, "--models", "autoencoder")
+    assert shown.returncode == 0 and "Not in the table" not in shown.stdout

@@ -195,7 +195,9 @@ def comparison_table(out: Path, models: list[str], speed: Path | None = None) ->
         protocol = protocol.replace("Protocol:", "Protocol of the recipes, which these runs "
                                     "depart from (the last line says how):", 1)  # fmt: skip
     text += "\n\n" + textwrap.fill(" ".join(protocol.split()), 95, break_on_hyphens=False)
-    if changed:
+    if absent := [model for model in models if model not in runs]:  # asked for, not shown
+        text += f"\n\nNot in the table: no finished run of {', '.join(absent)} in {out}."
+    if changed:  # the last line, as the protocol says
         text += "\n\nNot the protocol: these runs also had " + " ".join(changed) + "."
     text += "\n" + SPEED if images_per_sec else ""
     jsonl = "".join(json.dumps(line, allow_nan=False) + "\n" for line in lines)
