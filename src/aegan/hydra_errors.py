@@ -44,6 +44,19 @@ def unset_message(key: str) -> str:
     return f"{key} is not set: add {key}=... to the command"
 
 
+GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
+
+
+def parse_reason(err: OverrideParseException) -> str:
+    """Why Hydra cannot read an override, in its own words, without its lines that only
+    repeat the override ("Error parsing override ...") or point at its documentation."""
+    lines = [line.strip() for line in err.message.splitlines() if line.strip()]
+    said = [line for line in lines if not line.startswith(("Error parsing override", "See http"))]
+    # "ValueError while evaluating 'choice()': empty choice ...": the function is in the value
+    said = [re.sub(r"^\w+ while evaluating '.*?': ", "", line) for line in said]
+    return "; ".join(said or lines[:1])
+
+
 # What an OmegaConf node of TrainerSchema's types takes, for hydra_error_line.
 NODE_TYPES = {
     "IntegerNode": "an integer",
@@ -74,9 +87,8 @@ def hydra_error_line(err: Exception) -> str | None:
             f"{group}/{name}.yaml to a folder DIR given as hydra.searchpath=[file://DIR])"
         )
     if isinstance(err, OverrideParseException):
-        reason = err.message.splitlines()[0]
-        grammar = "https://hydra.cc/docs/advanced/override_grammar/basic/"
-        line = f"cannot read the override {err.override!r}: {reason} (the syntax: {grammar})"
+        reason = parse_reason(err)
+        line = f"cannot read the override {err.override!r}: {reason} (the syntax: {GRAMMAR})"
         return line + _quoting_hint(str(err.override))
     if not isinstance(err, ConfigCompositionException):
         return None

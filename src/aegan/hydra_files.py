@@ -1,6 +1,7 @@
 """Each config file Hydra loads (``conf/`` or a folder on ``hydra.searchpath``) checked as
-it loads: it is UTF-8 text of a size Hydra can take, holds a mapping, and its defaults list
-does not lead back to itself nor override one group twice.
+it loads: it is UTF-8 text of a size Hydra can take, holds a mapping, its defaults list
+does not lead back to itself nor override one group twice, and its sweep's params (if it
+sets ``hydra.sweeper.params``) can be read.
 
 Hydra takes a file that holds a list as it is (the run fails later, on a key of it, with a
 traceback), reports one that holds a number as an I/O error, and follows a file that
@@ -23,9 +24,12 @@ from typing import Any
 import yaml
 from hydra._internal import defaults_list
 from hydra._internal.config_repository import ConfigRepository, IConfigRepository
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
 from aegan.errors import ConfigError
+from aegan.hydra_errors import GRAMMAR, parse_reason
 
 # OmegaConf's refusal of a YAML file that holds one value: "Invalid loaded object type: int"
 SINGLE_VALUE = re.compile(r"Invalid loaded object type: (\w+)")
@@ -134,6 +138,45 @@ def check_groups_once(config_path: str, path: str, defaults: list) -> None:
         chosen[key] = default.value
 
 
+SWEEP_PARAMS = "hydra.sweeper.params"
+
+
+def parsed_sweep_params(parser: Any, params: dict, where: str) -> list:
+    """``params`` (a sweeper's ``hydra.sweeper.params``) as its sweeper parses them, each
+    ``KEY=VALUE``; ``ConfigError`` naming the first that cannot be read as from ``where``
+    (a file, or the settings): Hydra parses them with the command line's overrides, and
+    named it as an override the user typed."""
+    parsed = []
+    for key, value in params.items():
+        try:
+            parsed += parser.parse_overrides([f"{key}={value}"])
+        except OverrideParseException as err:
+            raise ConfigError(
+                f"{SWEEP_PARAMS}.{key}={value} {where}cannot be read as a sweep: "
+                f"{parse_reason(err)} (the syntax: {GRAMMAR})"
+            ) from None
+    return parsed
+
+
+def check_sweep_params(config_path: str, path: str, result: Any) -> None:
+    """``ConfigError`` for a file whose ``hydra.sweeper.params`` (where its package puts
+    them) a sweeper could not read: named by the file, not as the command line's."""
+    package = result.header.get("package")
+    group = config_path.rpartition("/")[0]
+    if package in (None, "_group_"):
+        package = group.replace("/", ".")
+    package = "" if package == "_global_" else package.replace("_group_", group)
+    if package and not (SWEEP_PARAMS + ".").startswith(package + "."):
+        return
+    params = OmegaConf.select(result.config, SWEEP_PARAMS[len(package) :].lstrip("."))
+    if not OmegaConf.is_dict(params):
+        return
+    written = OmegaConf.to_container(params, resolve=False)
+    plain = {k: v for k, v in written.items() if "${" not in f"{k}{v}"}  # resolved later
+    where = f"(set in {path}, by {option_of(config_path)}) "
+    parsed_sweep_params(OverridesParser.create(), plain, where)
+
+
 def _checked_load(load: Any) -> Any:
     @functools.wraps(load)
     def load_config(self: IConfigRepository, config_path: str) -> Any:
@@ -153,6 +196,7 @@ def _checked_load(load: Any) -> Any:
             raise not_a_mapping(self, config_path, kind)
         if result is not None:
             check_groups_once(config_path, path, result.defaults_list or [])
+            check_sweep_params(config_path, path, result)
         return result
 
     load_config.checks_mappings = True

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.engine.run_dir import check_not_inside_a_run, check_own_folder
 from aegan.engine.run_record import earlier_run
 from aegan.errors import ConfigError
+from aegan.hydra_files import parsed_sweep_params
 from aegan.overrides import given_overrides
 from aegan.path_kinds import path_kind
 from aegan.sweep_reader import is_grid, natural_key, read_overrides
@@ -244,8 +245,8 @@ def sweep_overrides(parser: OverridesParser, config: DictConfig) -> list:
     written (a ``${...}`` in one is the job's to resolve, as Hydra leaves it)."""
     params = config.hydra.sweeper.get("params")
     params = OmegaConf.to_container(params, resolve=False) if params else {}
-    task = given_overrides(config.hydra)
-    return parser.parse_overrides([f"{key}={value}" for key, value in params.items()] + task)
+    swept = parsed_sweep_params(parser, params, "")
+    return swept + parser.parse_overrides(given_overrides(config.hydra))
 
 
 def _values(parser: OverridesParser, overrides: list[str]) -> dict[str, str]:
