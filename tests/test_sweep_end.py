@@ -92,6 +92,18 @@ def test_the_end_names_the_files_of_jobs_named_by_their_overrides_as_they_are(cl
     assert all("evaluate.at_end=False" in log.parent.name for log in logs)
 
 
+def test_the_end_names_jobs_named_by_their_overrides_by_their_folders(cli, tmp_path):
+    """The end's line named the failed job evaluate.at_end=false,...: its folder reads
+    evaluate.at_end=False,..., not to be found from the line."""
+    sweep_dir = tmp_path / "sweep"
+    result = cli("aegan.train", "-m", *TINY, "evaluate.at_end=false", "model.optimizer.lr=1e30",
+                 f"hydra.sweep.dir={sweep_dir}", "hydra.sweep.subdir=${hydra.job.override_dirname}")  # fmt: skip
+    assert result.returncode == 1, result.stderr[-2000:]
+    (folder,) = [p.name for p in sweep_dir.iterdir() if p.is_dir()]
+    assert "evaluate.at_end=False" in folder
+    assert f"(job {folder}/ failed)" in result.stderr.splitlines()[-1]
+
+
 def test_a_search_whose_every_trial_failed_says_which_and_where(cli, tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
     sweep_dir = tmp_path / "search"

@@ -15,36 +15,50 @@ PATH_STARTS = ("/", "~/", "./", "../")
 
 def shortened(message: str) -> str:
     """``message`` with each run of more than ``LONGEST_WORD`` non-space characters cut (of
-    more than ``LONGEST_PATH`` where it is a path): a value a million characters long is
-    named, not printed."""
+    more than ``LONGEST_PATH`` where it is a path, ``is_path``): a value a million
+    characters long is named, not printed."""
     return re.sub(rf"\S{{{LONGEST_WORD + 1},}}", _shortened_word, message)
 
 
+def is_path(word: str) -> bool:
+    """Whether a word of a message is a path (or a folder's name written as one, ``NAME/``)."""
+    return word.startswith(PATH_STARTS) or "/" in word
+
+
 def _shortened_word(word: re.Match) -> str:
-    if word[0].startswith(PATH_STARTS) and len(word[0]) <= LONGEST_PATH:
+    if is_path(word[0]) and len(word[0]) <= LONGEST_PATH:
         return word[0]
     return f"{word[0][: LONGEST_WORD // 2]}...({len(word[0])} characters)"
 
 
 # key=None, key=True: Python's names of a value the user typed as null or true; not in a
-# folder's name, with a / after it in the word
-PYTHON_CONSTANT = re.compile(r"(?<=[\w\]])=(None|True|False)\b(?!['\"])(?!\S*/)")
+# path (a word with a / in it)
+PYTHON_CONSTANT = re.compile(r"(?<=[\w\]])=(None|True|False)\b(?!['\"])")
 TYPED = {"None": "null", "True": "true", "False": "false"}
 
 
 def as_typed(message: str) -> str:
     """``message`` with ``key=None``, ``key=True`` and ``key=False`` written as a config
     file and the command line write them: ``key=null``, ``key=true``, ``key=false``. Paths
-    are kept as they are on the disk (a word from ``/``, ``~/`` or ``./``, or a folder
-    before a ``/``): a job folder named by its overrides (``evaluate.at_end=False,...``)
-    was named as one that is not there."""
+    are kept as they are on the disk (a word from ``/``, ``~/`` or ``./``, or with a ``/``
+    in it): a job folder named by its overrides (``evaluate.at_end=False,...``)
+    was named as one that is not there; so was a relative one's last part
+    (``multirun/.not_run/evaluate.at_end=False.json``). A folder's name alone is kept
+    where it is written as one (``folder_word``)."""
     return re.sub(r"\S+", _typed_word, message)
 
 
 def _typed_word(word: re.Match) -> str:
-    if word[0].startswith(PATH_STARTS):
+    if is_path(word[0]):
         return word[0]
     return PYTHON_CONSTANT.sub(lambda m: f"={TYPED[m[1]]}", word[0])
+
+
+def folder_word(name: str) -> str:
+    """A folder's name (a sweep's job folder, named by its overrides) as a message names
+    it: with a / after it where ``as_typed`` would otherwise write a value in it as typed
+    (``evaluate.at_end=False`` as ``=false``), naming a folder that is not there."""
+    return name if as_typed(name) == name else f"{name}/"
 
 
 def typed(value: object) -> str:

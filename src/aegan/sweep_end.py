@@ -13,7 +13,7 @@ import os
 import uuid
 from pathlib import Path
 
-from aegan.errors import USER_ERRORS
+from aegan.errors import USER_ERRORS, folder_word
 from aegan.files import write_json
 from aegan.sweep_not_run import NOT_RUN, not_run_records, record_name, results_found
 from aegan.sweep_reader import read_sweep
@@ -100,10 +100,10 @@ def jobs_without_results(
     without, files = [], []
     for row in rows:
         if row["job"] in not_run:
-            without.append(f"job {row['job']} did not run")
+            without.append(f"job {folder_word(row['job'])} did not run")
             files.append(str(not_run[row["job"]]))
         elif row["status"] != "ok":
-            without.append(f"job {row['job']} {row['status']}")
+            without.append(f"job {folder_word(row['job'])} {row['status']}")
             if row["status"] not in ("not started", "not run"):  # no log of its own
                 files.append(str(Path(row["run_dir"]) / "train.log"))
     if not without:

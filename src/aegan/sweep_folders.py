@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from aegan.engine.run_dir import check_not_inside_a_run, check_own_folder
 from aegan.engine.run_record import earlier_run
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, folder_word
 from aegan.hydra_files import parsed_sweep_params
 from aegan.overrides import given_overrides
 from aegan.path_kinds import path_kind
@@ -100,12 +100,12 @@ def check_continued_jobs(config: DictConfig, planned: list[dict]) -> None:
         return
     if _sweep_held(folder) is None or any((folder / job["job"]).is_dir() for job in planned):
         return
-    held = sorted((p.name for p in folder.iterdir() if p.is_dir() and not
+    held = sorted((folder_word(p.name) for p in folder.iterdir() if p.is_dir() and not
                    p.name.startswith(".")), key=natural_key)  # fmt: skip
     raise ConfigError(
         f"hydra.sweep.dir={folder} holds a sweep (its jobs: {', '.join(held[:2])}"
         f"{', ...' if len(held) > 2 else ''}) whose folders this sweep's jobs do not find (job "
-        f"0: {planned[0]['job']}): trainer.resume=auto continues a sweep with the settings "
+        f"0: {folder_word(planned[0]['job'])}): trainer.resume=auto continues a sweep with the settings "
         "that name its folders; give those, or sweep into another folder"
     )
 
