@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.cli import missing_searchpath
 from aegan.errors import ConfigError
 from aegan.files import check_folder, set_by
+from aegan.setting_walk import check_hydra_keys_in
 
 
 def check_output_dir(cfg: DictConfig, made: Path | None = None) -> None:
@@ -46,6 +47,7 @@ def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = Fa
             return
         hydra_cfg = HydraConfig.get()
         multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    check_hydra_keys_in(hydra_cfg, "hydra.")  # hydra.run.dir=out/${hydra:job.nope}: out/None
     search = hydra_cfg.runtime.choices.get("hparams_search")
     if search is not None and not multirun:  # one plain run, and no search, in silence
         raise ConfigError(

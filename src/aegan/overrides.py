@@ -23,6 +23,16 @@ def given_overrides(hydra_cfg: Any) -> list[str]:
     return [str(o) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)]
 
 
+# the characters Hydra escapes with a \ in a value it hands a sweep's job (its grammar's)
+HYDRA_ESCAPED = re.compile(r"\\([\\()\[\]{}:=, \t])")
+
+
+def unescaped(override: str) -> str:
+    """A sweep job's override as the user typed it: Hydra hands each job its value escaped
+    (``seed=${hydra\\:job.num}``, ``x=a\\,b``)."""
+    return HYDRA_ESCAPED.sub(r"\1", override)
+
+
 def literal(text: str) -> str:
     """``text`` escaped for OmegaConf: a folder's name, set as a config value, stays that
     name (``${...}`` in it is no interpolation or resolver to run)."""

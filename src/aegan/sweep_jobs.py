@@ -34,7 +34,7 @@ from aegan.engine.run_dir import check_epochs_left, check_resumed_model, check_s
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_dirs import check_output_dir
 from aegan.hydra_errors import hydra_error_line
-from aegan.overrides import given_overrides, override_key
+from aegan.overrides import given_overrides, override_key, unescaped
 from aegan.record import leave_added_settings, run_choices
 from aegan.record_networks import check_resumed_checkpoint
 from aegan.sweep_compose import composing_jobs
@@ -203,11 +203,7 @@ def check_every_job(
                     line = str(err).splitlines()[0]  # Hydra refusing a job's value: model=null
                 if line is None:
                     raise  # not the user's: the job meets it and says what it is
-                values = " ".join(
-                    o.replace("$\\{", "${").replace("\\}", "}")  # Hydra's escapes
-                    for o in job
-                    if override_key(o) in swept
-                )
+                values = " ".join(unescaped(o) for o in job if override_key(o) in swept)
                 named = what.format(num=num, count=len(jobs)) + (f" ({values})" if values else "")
                 raise ConfigError(f"{named}: {line}; no job was started") from None
 

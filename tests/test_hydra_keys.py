@@ -1,0 +1,61 @@
+"""A setting reading a key of Hydra's config that is not there (``${hydra:job.nope}``):
+Hydra's resolver gives null for it. Refused in one line naming the setting and the key,
+before the run's folder is made."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import assert_one_error_line
+
+NO_KEY = "is not allowed: Hydra's config has no job.nope (hydra.job.nope)"
+QUICK = ["data.subset=64", "evaluate.at_end=false", "logger=none"]
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "seed=${hydra:job.nope}",  # was refused as seed=null
+        "trainer.epochs=${hydra:job.nope}",  # trained with the default
+        "data.root=${oc.env:HOME}/${hydra:job.nope}",  # inside another value
+        "task_name=${hydra:job.nope}",
+    ],
+)
+def test_a_setting_reading_no_key_of_hydras_is_refused(cli, tmp_path, override):
+    run = tmp_path / "run"
+    result = cli("aegan.train", override, *QUICK, f"hydra.run.dir={run}")
+    key = override.partition("=")[0]
+    assert_one_error_line(result, f"{key}='{override.partition('=')[2]}' {NO_KEY}")
+    assert not run.exists()
+
+
+@pytest.mark.parametrize("key", ["hydra.run.dir", "hydra.job_logging.handlers.file.filename"])
+def test_hydras_own_folders_reading_no_key_are_refused(cli, tmp_path, key):
+    """The run went into a folder named None, its log into None.log."""
+    run = tmp_path / "run"
+    given = f"{key}={tmp_path}/x${{hydra:job.nope}}"
+    folder = [] if key == "hydra.run.dir" else [f"hydra.run.dir={run}"]
+    result = cli("aegan.train", given, *QUICK, *folder)
+    assert_one_error_line(result, f"{key}='{tmp_path}/x${{hydra:job.nope}}' {NO_KEY}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_single_run_has_no_job_number(cli, tmp_path):
+    run = tmp_path / "run"
+    result = cli("aegan.train", "seed=${hydra:job.num}", *QUICK, f"hydra.run.dir={run}")
+    assert_one_error_line(result, "hydra.job.num is a sweep's (-m) job's; a single run has none")
+    assert not run.exists()
+
+
+def test_a_sweeps_job_is_named_by_its_value_as_typed(cli, tmp_path):
+    """Hydra's escapes were shown: (seed=${hydra\\:job.nope})."""
+    sweep = tmp_path / "sweep"
+    result = cli("aegan.train", "-m", "seed=1,${hydra:job.nope}", *QUICK,
+                 f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert_one_error_line(result, "job 1 of 2 (seed=${hydra:job.nope}): seed=")
+    assert not sweep.exists()
+
+
+def test_an_evaluation_reading_no_key_is_refused(cli, tmp_path):
+    result = cli("aegan.evaluate", f"run={tmp_path}/${{hydra:job.nope}}")
+    assert_one_error_line(result, f"run='{tmp_path}/${{hydra:job.nope}}' {NO_KEY}")
