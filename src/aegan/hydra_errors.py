@@ -29,6 +29,7 @@ from omegaconf.errors import (
 )
 
 from aegan.errors import ConfigError
+from aegan.overrides import unreadable_override_line
 
 # A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
 UNSET_VALUE = (MissingMandatoryValue, InterpolationToMissingValueError)
@@ -42,19 +43,6 @@ BROKEN_INTERPOLATION = (
 def unset_message(key: str) -> str:
     """The one line for a ``???`` value left unset, from Hydra or from ``validate_config``."""
     return f"{key} is not set: add {key}=... to the command"
-
-
-GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
-
-
-def parse_reason(err: OverrideParseException) -> str:
-    """Why Hydra cannot read an override, in its own words, without its lines that only
-    repeat the override ("Error parsing override ...") or point at its documentation."""
-    lines = [line.strip() for line in err.message.splitlines() if line.strip()]
-    said = [line for line in lines if not line.startswith(("Error parsing override", "See http"))]
-    # "ValueError while evaluating 'choice()': empty choice ...": the function is in the value
-    said = [re.sub(r"^\w+ while evaluating '.*?': ", "", line) for line in said]
-    return "; ".join(said or lines[:1])
 
 
 # What an OmegaConf node of TrainerSchema's types takes, for hydra_error_line.
@@ -87,9 +75,7 @@ def hydra_error_line(err: Exception) -> str | None:
             f"{group}/{name}.yaml to a folder DIR given as hydra.searchpath=[file://DIR])"
         )
     if isinstance(err, OverrideParseException):
-        reason = parse_reason(err)
-        line = f"cannot read the override {err.override!r}: {reason} (the syntax: {GRAMMAR})"
-        return line + _quoting_hint(str(err.override))
+        return unreadable_override_line(err)
     if not isinstance(err, ConfigCompositionException):
         return None
     cause = err.__cause__
@@ -227,22 +213,6 @@ def _override_in_flight(err: BaseException) -> str | None:
             return override.input_line
         tb = tb.tb_next
     return None
-
-
-def _quoting_hint(override: str) -> str:
-    """For a list whose items hold '=' unquoted (``aegan.evaluate``'s
-    ``overrides=[trainer.epochs=2]``), the same list with those items quoted; for a value
-    Hydra reads only quoted (a path with a letter outside ASCII, or a space), the value
-    quoted; else ""."""
-    key, _, value = override.partition("=")
-    plain = not value.startswith(("'", '"', "[", "{"))
-    if plain and "'" not in value and (not value.isascii() or any(c.isspace() for c in value)):
-        return f"; quote the value: \"{key}='{value}'\""
-    if not (value.startswith("[") and value.endswith("]") and "=" in value):
-        return ""
-    items = [item.strip() for item in value[1:-1].split(",")]
-    quoted = [f'"{i}"' if "=" in i and not i.startswith(("'", '"')) else i for i in items]
-    return f"; quote the items that hold '=': {key}='[{','.join(quoted)}]'"
 
 
 def interpolation_line(err: Exception, typed: str | None = None) -> str:

@@ -29,7 +29,7 @@ from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
 from aegan.errors import ConfigError
-from aegan.hydra_errors import GRAMMAR, parse_reason
+from aegan.overrides import GRAMMAR, parse_reason
 
 # OmegaConf's refusal of a YAML file that holds one value: "Invalid loaded object type: int"
 SINGLE_VALUE = re.compile(r"Invalid loaded object type: (\w+)")

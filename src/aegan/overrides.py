@@ -1,11 +1,12 @@
-"""The key a command-line override sets, read one way everywhere, and a value written so
-that Hydra and OmegaConf take it as it is."""
+"""The key a command-line override sets, read one way everywhere, a value written so that
+Hydra and OmegaConf take it as it is, and the line for an override Hydra cannot read."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
 
@@ -46,3 +47,65 @@ def hydra_quoted(text: str) -> str:
     text = re.sub(r"(\\*)'", lambda m: m[1] * 2 + "\\'", text)  # a quote and the \ before it
     text = re.sub(r"(\\+)$", lambda m: m[1] * 2, text)  # \ before the closing quote
     return f"'{text}'"
+
+
+GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
+LEXER = "LexerNoViableAltException: "  # Hydra's words, then a line with ^ under the character
+
+
+def unreadable_override_line(err: OverrideParseException) -> str:
+    """One line for an override Hydra cannot read: why, and how to quote it where that helps."""
+    reason = parse_reason(err)
+    line = f"cannot read the override {err.override!r}: {reason} (the syntax: {GRAMMAR})"
+    return line + _quoting_hint(str(err.override), unread_character(err))
+
+
+def parse_reason(err: OverrideParseException) -> str:
+    """Why Hydra cannot read an override, in its own words, without its lines that only
+    repeat the override ("Error parsing override ...") or point at its documentation; for
+    a character its lexer cannot read, that character, escaped: Hydra printed the override
+    as it is, a line break in it breaking its line."""
+    at = unread_character(err)
+    if at is not None:
+        override = str(err.override)
+        char, where = override[at], f"at character {at + 1}"
+        if char in "'\"":
+            return f"the quote {where} is not closed"
+        kind = "" if char.isprintable() else ", a control or invisible character,"
+        in_value = "=" in override[:at]
+        return f"{char!r} {where}{kind} cannot be read{' unquoted' if in_value else ' there'}"
+    lines = [line.strip() for line in err.message.splitlines() if line.strip()]
+    said = [line for line in lines if not line.startswith(("Error parsing override", "See http"))]
+    # "ValueError while evaluating 'choice()': empty choice ...": the function is in the value
+    said = [re.sub(r"^\w+ while evaluating '.*?': ", "", line) for line in said]
+    return "; ".join(said or lines[:1])
+
+
+def unread_character(err: OverrideParseException) -> int | None:
+    """Where in the override Hydra's lexer stopped (its ``^``), or None."""
+    if not err.message.startswith(LEXER):
+        return None
+    caret = re.search(r"\n( *)\^", err.message)
+    at = len(caret.group(1)) - len(LEXER) if caret else -1
+    return at if 0 <= at < len(str(err.override)) else None
+
+
+def _quoting_hint(override: str, unread: int | None = None) -> str:
+    """For a list whose items hold '=' unquoted (``aegan.evaluate``'s
+    ``overrides=[trainer.epochs=2]``), the same list with those items quoted; for a value
+    Hydra reads only quoted (a path with a letter outside ASCII, or a space; ``unread``:
+    where its lexer stopped, in the value), the value quoted, or where it holds a control
+    character, which one line cannot show, where to put the quotes; else ""."""
+    key, _, value = override.partition("=")
+    plain = not value.startswith(("'", '"', "[", "{"))
+    in_value = unread is not None and "=" in override[:unread] and override[unread] not in "'\""
+    quoted = in_value or not value.isascii() or any(c.isspace() for c in value)
+    if plain and "'" not in value and quoted and not value.isprintable():
+        return f"; remove it, or put the value in quotes with it inside them: {key}='...'"
+    if plain and "'" not in value and quoted:
+        return f"; quote the value: \"{key}='{value}'\""
+    if not (value.startswith("[") and value.endswith("]") and "=" in value):
+        return ""
+    items = [item.strip() for item in value[1:-1].split(",")]
+    items = [f'"{i}"' if "=" in i and not i.startswith(("'", '"')) else i for i in items]
+    return f"; quote the items that hold '=': {key}='[{','.join(items)}]'"
