@@ -55,6 +55,8 @@ def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = Fa
             f"hparams_search={search})"
         )
     check_output_subdir(hydra_cfg)
+    # the run's log file, NAME.log: a/b.log was refused as a folder that cannot be written
+    check_one_name("hydra.job.name", hydra_cfg.job.name, "file")
     entries = hydra_cfg.get("searchpath") or []  # set in a config file, not only typed
     listed = f"hydra.searchpath=[{','.join(map(str, entries))}]"
     if entries and (missing := missing_searchpath([listed])):  # Hydra only warned
@@ -107,21 +109,23 @@ def _log_dir(value: Any) -> str:
 OmegaConf.register_new_resolver("aegan.log_dir", _log_dir, replace=True)
 
 
+def check_one_name(key: str, name: Any, what: str) -> None:
+    """``name`` is one ``what`` (folder, file) name: text, not blank, no /, not . or .., no
+    control characters (a line break: the folder made, then its path refused)."""
+    if not isinstance(name, str) or not name.strip() or "/" in name or name in (".", ".."):
+        raise ConfigError(f"{key}={name!r} is not allowed: it must be one {what} name (text, no /)")
+    if not name.isprintable():
+        raise ConfigError(
+            f"{key}={name!r} is not allowed: it must be one {what} name without control characters"
+        )
+
+
 def check_run_paths(cfg: DictConfig, *, in_job: bool = True) -> None:
     """``paths.*``, ``task_name`` and the classifier cache: each a folder it can be. Hydra
     joins them into the run dir (``''`` would put it at the root of the disk, null into a
     folder "None") and the cache is written after training. ``in_job``: in the job Hydra
     made, whose folder is checked too."""
-    name = cfg.task_name
-    if not isinstance(name, str) or not name.strip() or "/" in name or name in (".", ".."):
-        raise ConfigError(  # ../x would put the runs outside paths.log_dir
-            f"task_name={name!r} is not allowed: it must be one folder name (text, no /)"
-        )
-    if not name.isprintable():  # a line break: the folder made, then its path refused
-        raise ConfigError(
-            f"task_name={name!r} is not allowed: it must be one folder name without control "
-            "characters"
-        )
+    check_one_name("task_name", cfg.task_name, "folder")  # ../x: runs outside paths.log_dir
     if in_job:
         check_hydra_dirs()
     keys = ["paths.data_dir", "paths.log_dir", "paths.output_dir", "evaluate.cache_dir"]

@@ -27,7 +27,7 @@ from aegan.engine.run_dir import (
 from aegan.engine.run_record import trained_run_holding
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.evaluate_settings import check_evaluate_settings
-from aegan.hydra_dirs import check_hydra_dirs, check_output_subdir
+from aegan.hydra_dirs import check_hydra_dirs, check_one_name, check_output_subdir
 from aegan.setting_walk import check_hydra_keys_in
 from aegan.sweep_end import end_line, forget_sweep, start_sweep
 from aegan.sweep_folders import check_continued_jobs, check_sweep_folder
@@ -149,6 +149,7 @@ class CheckEvaluation(Callback):
         def check() -> None:
             check_output_subdir(config.hydra)
             check_hydra_keys_in(config.hydra, "hydra.")
+            check_one_name("hydra.job.name", config.hydra.job.name, "file")  # NAME.log
             _mistakes_only(lambda: check_evaluate_settings(without_hydra(config)))
 
         with as_job(config):  # a ${hydra:...} resolves as in the job
