@@ -84,7 +84,9 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
             finally:
                 del os.environ["HYDRA_FULL_ERROR"]
         argv = sys.argv[1:]
-        for refusal in (missing_searchpath(argv), changed_guard(argv), group_not_named(argv)):
+        refusals = (no_key(argv), missing_searchpath(argv), changed_guard(argv),
+                    group_not_named(argv))  # fmt: skip
+        for refusal in refusals:
             if refusal is not None:  # else Hydra warns and goes on, or writes unchecked
                 report_error(refusal)
                 sys.exit(2)
@@ -179,6 +181,16 @@ def _user_error_within(err: BaseException) -> Exception | None:
             return cause
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def no_key(argv: list[str]) -> str | None:
+    """The line for an override without a key (``=1``, ``+=1``, ``~``): Hydra took it as a
+    config group's, and said "Config group override must be a string or a list. Got int"
+    or "Could not delete ''", naming neither the override nor what it lacks."""
+    for arg in argv:
+        if re.fullmatch(r"(\+\+|\+|~)?=.*|~", arg, re.DOTALL):
+            return f"{arg!r} is not an override: it needs a key: KEY=VALUE (seed=1), or ~KEY"
     return None
 
 
