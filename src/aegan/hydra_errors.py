@@ -29,6 +29,7 @@ from omegaconf.errors import (
 )
 
 from aegan.errors import ConfigError
+from aegan.hydra_files import option_of
 from aegan.overrides import unreadable_override_line
 
 # A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
@@ -78,6 +79,14 @@ def hydra_error_line(err: Exception) -> str | None:
         return unreadable_override_line(err)
     if not isinstance(err, ConfigCompositionException):
         return None
+    in_file = re.match(r"In '([^']+)': \w+ raised while composing config", str(err))
+    inner = err.__context__
+    if in_file and err.__cause__ is None and getattr(inner, "full_key", None):
+        # a config file's value, which Hydra named with OmegaConf's lines about its nodes:
+        # the line an override's value would get, after the option that set it
+        bare = ConfigCompositionException("")
+        bare.__cause__ = inner
+        return f"{option_of(in_file.group(1))}: {hydra_error_line(bare)}"
     cause = err.__cause__
     deleted = re.fullmatch(r"Could not delete from config\. '([^']+)' does not exist\.", str(err))
     if deleted or "does not support deletion" in str(cause):  # ~KEY: Hydra's own words misled
@@ -128,6 +137,8 @@ def hydra_error_line(err: Exception) -> str | None:
         expected = NODE_TYPES.get(type(cause.child_node).__name__)
         if expected:
             return f"{full_key}={cause.value} is not allowed: it must be {expected}"
+        if "is not Optional" in reason or "Incompatible value 'None'" in reason:
+            return f"{full_key}=null is not allowed: it must be set"
         return f"{full_key}={cause.value} is not allowed: {reason}"
     typed = re.match(r"Error merging override [^=]+=(.*)", str(err), re.DOTALL)
     if reason.startswith("Cannot merge ") and full_key and typed:  # a list where a section goes
