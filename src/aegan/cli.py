@@ -16,6 +16,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from hydra.errors import CompactHydraException
 
@@ -74,6 +75,8 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
 
     @functools.wraps(hydra_main)
     def run(*args: object, **kwargs: object) -> object:
+        task = getattr(hydra_main, "__wrapped__", hydra_main)
+        _COMMAND["name"] = Path(task.__code__.co_filename).stem  # under -m, __module__ is __main__
         debug = any(arg.lower() in ("debug=true", "debug=1") for arg in sys.argv[1:])
         if "HYDRA_FULL_ERROR" in os.environ:
             return hydra_main(*args, **kwargs)
@@ -149,6 +152,17 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
             del os.environ["HYDRA_FULL_ERROR"]
 
     return run
+
+
+_COMMAND: dict[str, str] = {}  # the entry point running in this process
+
+
+def running_command(config_name: object = None) -> object:
+    """The command running in this process (``train``, ``bench``, ``evaluate``: the file of
+    its ``@hydra.main`` function), else ``config_name``. A primary config of the user's
+    (``--config-name mine``, its defaults [train]) is that command's: checked by its name,
+    a run of aegan.train was refused as aegan.bench's, a sweep's jobs went unchecked."""
+    return _COMMAND.get("name", config_name)
 
 
 def _end_of_sweep(why: str = "") -> None:

@@ -17,7 +17,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from aegan.cli import report_error
+from aegan.cli import report_error, running_command
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, check_not_in_use
 from aegan.engine.run_dir import (
     check_not_inside_a_run,
@@ -54,7 +54,7 @@ class CheckSweepSettings(Callback):
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=False)
             run_dir = Path(str(config.hydra.run.dir))
-            if kwargs.get("config_name") == "train":
+            if running_command(kwargs.get("config_name")) == "train":
                 # before Hydra opens train.log there: a refused run leaves a trained one as it was
                 resume = OmegaConf.select(config, "trainer.resume")
                 _mistakes_only(lambda: check_run_folder(run_dir, resume, "hydra.run.dir"))
@@ -79,10 +79,11 @@ class CheckSweepSettings(Callback):
             sweep_dir = Path(str(config.hydra.sweep.dir))
             check_not_inside_a_run(sweep_dir, "hydra.sweep.dir", itself=True)
             check_sweep_folder(config)
-            if kwargs.get("config_name") == "train":
+            command = running_command(kwargs.get("config_name"))
+            if command == "train":
                 _mistakes_only(lambda: check_every_job(config, _check_train_job, planned))
                 check_continued_jobs(config, planned)
-            elif kwargs.get("config_name") == "bench":
+            elif command == "bench":
                 _mistakes_only(lambda: check_every_job(config, _check_bench_job))
 
         with as_job(config):  # a ${hydra:...} resolves as in the jobs

@@ -1,0 +1,36 @@
+"""A primary config of the user's (``--config-dir DIR --config-name mine``, its defaults
+[train]) is checked as the command's own: aegan.train's run as a run, its sweep's jobs
+before the first."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import assert_one_error_line
+
+QUICK = ["data.subset=64", "data.val_size=32", "evaluate.at_end=false", "logger=none",
+         "trainer.device=cpu"]  # fmt: skip
+
+
+@pytest.fixture
+def own_config(tmp_path):
+    (tmp_path / "mine.yaml").write_text("defaults: [train, _self_]\nseed: 3\n")
+    return ["--config-dir", str(tmp_path), "--config-name", "mine"]
+
+
+def test_a_run_of_its_own_config_is_checked_as_a_run(cli, tmp_path, own_config):
+    """It was refused as aegan.bench's: "trainer.epochs=1 is not allowed: aegan.bench
+    ignores trainer.epochs"."""
+    run = tmp_path / "run"
+    result = cli("aegan.train", *own_config, *QUICK, "trainer.epochs=1", f"hydra.run.dir={run}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (run / "metrics.json").is_file()
+
+
+def test_a_sweep_of_its_own_config_checks_every_job_first(cli, tmp_path, own_config):
+    """Its jobs were not checked: job 0 trained, then job 1 failed in its folder."""
+    sweep = tmp_path / "sweep"
+    result = cli("aegan.train", "-m", *own_config, *QUICK, "trainer.epochs=1,0",
+                 f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert_one_error_line(result, "job 1 of 2 (trainer.epochs=0): trainer.epochs=0 is not allowed")
+    assert not sweep.exists()
