@@ -34,3 +34,13 @@ def test_a_sweep_of_its_own_config_checks_every_job_first(cli, tmp_path, own_con
                  f"hydra.sweep.dir={sweep}")  # fmt: skip
     assert_one_error_line(result, "job 1 of 2 (trainer.epochs=0): trainer.epochs=0 is not allowed")
     assert not sweep.exists()
+
+
+@pytest.mark.parametrize("name", ["nope", "../x"])
+def test_a_primary_config_that_is_not_there_is_named(cli, tmp_path, name):
+    """Hydra listed its search path ("Cannot find primary config 'nope'. ... provider=hydra,
+    path=pkg://hydra.conf ..."), and ../x was read as an option of a group named .."""
+    result = cli("aegan.train", "--config-dir", str(tmp_path), "--config-name", name)
+    assert_one_error_line(
+        result, f"--config-name {name}: there is no such config: its file {name}.yaml must be"
+    )

@@ -66,6 +66,12 @@ def hydra_error_line(err: Exception) -> str | None:
     if isinstance(err, SearchPathException):  # --config-dir (-cd): a folder not there
         return f"--config-dir: {err}; give a config folder that exists"
     if isinstance(err, MissingConfigException):
+        if str(err).startswith("Cannot find primary config"):  # --config-name (-cn)
+            name = err.missing_cfg_file or "''"
+            return (
+                f"--config-name {name}: there is no such config: its file {name}.yaml must be "
+                "in conf/ or in the folder given with --config-dir"
+            )
         if not err.missing_cfg_file or "/" not in err.missing_cfg_file:
             return None  # the primary config itself: not a command-line mistake
         group, name = err.missing_cfg_file.rsplit("/", 1)
