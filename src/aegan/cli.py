@@ -29,7 +29,7 @@ from aegan.hydra_errors import (
     hydra_error_line,
     logging_config_line,
 )
-from aegan.overrides import override_key
+from aegan.overrides import added_group, no_key, override_key
 from aegan.schema import GROUPS
 from aegan.sweep_end import end_line
 
@@ -109,7 +109,7 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
                 if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
                     raise
                 line = composition_line(err)
-            report_error(line)
+            report_error(added_group(line, sys.argv[1:]))
             sys.exit(2)
         except ValueError as err:  # Hydra refusing an override's value while composing
             if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
@@ -195,16 +195,6 @@ def _user_error_within(err: BaseException) -> Exception | None:
             return cause
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
-    return None
-
-
-def no_key(argv: list[str]) -> str | None:
-    """The line for an override without a key (``=1``, ``+=1``, ``~``): Hydra took it as a
-    config group's, and said "Config group override must be a string or a list. Got int"
-    or "Could not delete ''", naming neither the override nor what it lacks."""
-    for arg in argv:
-        if re.fullmatch(r"(\+\+|\+|~)?=.*|~", arg, re.DOTALL):
-            return f"{arg!r} is not an override: it needs a key: KEY=VALUE (seed=1), or ~KEY"
     return None
 
 

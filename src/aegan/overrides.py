@@ -1,5 +1,6 @@
 """The key a command-line override sets, read one way everywhere, a value written so that
-Hydra and OmegaConf take it as it is, and the line for an override Hydra cannot read."""
+Hydra and OmegaConf take it as it is, and the lines for an override Hydra cannot read or
+reads otherwise than it was meant (no key, a + before a group chosen already)."""
 
 from __future__ import annotations
 
@@ -109,3 +110,28 @@ def _quoting_hint(override: str, unread: int | None = None) -> str:
     items = [item.strip() for item in value[1:-1].split(",")]
     items = [f'"{i}"' if "=" in i and not i.startswith(("'", '"')) else i for i in items]
     return f"; quote the items that hold '=': {key}='[{','.join(items)}]'"
+
+
+def added_group(line: str, argv: list[str]) -> str:
+    """For ``+model=vae`` typed, where the config chooses a model already: its own line, not
+    Hydra's "Multiple values for model. To override a value use 'override model: vae'",
+    advice for a defaults list in a file; else ``line``."""
+    many = re.match(r"Multiple values for (\S+?)\. ", line)
+    for arg in argv if many else ():
+        if re.match(r"\+[^+]", arg) and override_key(arg) == many.group(1):
+            group, value = many.group(1), arg.partition("=")[2]
+            return (
+                f"{arg} is not allowed: {group} is in the config's defaults list already; "
+                f"choose its option with {group}={value}, without the +"
+            )
+    return line
+
+
+def no_key(argv: list[str]) -> str | None:
+    """The line for an override without a key (``=1``, ``+=1``, ``~``): Hydra took it as a
+    config group's, and said "Config group override must be a string or a list. Got int"
+    or "Could not delete ''", naming neither the override nor what it lacks."""
+    for arg in argv:
+        if re.fullmatch(r"(\+\+|\+|~)?=.*|~", arg, re.DOTALL):
+            return f"{arg!r} is not an override: it needs a key: KEY=VALUE (seed=1), or ~KEY"
+    return None
