@@ -264,12 +264,14 @@ def missing_searchpath(argv: list[str]) -> str | None:
                 continue
             scheme = entry.split("://", 1)[0] if "://" in entry else "file"
             source = SourcesRegistry.instance().types.get(scheme)  # unknown: Hydra's traceback
-            if source is None or not source("hydra.searchpath", entry).available():
+            named = entry.split("://", 1)[-1].strip()  # '' or file://: the current folder, unsaid
+            if source is None or not named or not source("hydra.searchpath", entry).available():
                 there = scheme == "file" and os.path.exists(entry.split("://", 1)[-1])
-                problem = ("is not allowed" if source is None
+                problem = ("is not allowed" if source is None else "names no folder" if not named
                            else "is a file, not a config folder" if there else "does not exist")  # fmt: skip
+                shown = entry if entry.strip() else repr(entry)
                 return (
-                    f"hydra.searchpath: {entry} {problem}; each entry must be a config folder "
+                    f"hydra.searchpath: {shown} {problem}; each entry must be a config folder "
                     "that exists: file://PATH or pkg://PACKAGE"
                 )
     return None
