@@ -144,3 +144,14 @@ def test_the_models_asked_for_without_a_finished_run_are_named_under_the_table(c
     )
     shown, _ = table(cli, out, "--models", "autoencoder")
     assert shown.returncode == 0 and "Not in the table" not in shown.stdout
+
+
+def test_the_speed_note_names_the_file_its_figures_come_from(cli, tmp_path):
+    """It said "on this 2-core CPU" of lines from any machine's file."""
+    out, speed = tmp_path / "compare", tmp_path / "speed.jsonl"
+    job(out)
+    speed.write_text('{"model": "autoencoder", "project_images_per_sec": 12345.6}\n')
+    shown, _ = table(cli, out, "--speed", str(speed))
+    assert shown.returncode == 0, shown.stderr
+    assert f"from {speed} (each line names its machine and date)" in shown.stdout
+    assert "this 2-core CPU" not in shown.stdout

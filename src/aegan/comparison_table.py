@@ -75,7 +75,10 @@ PROTOCOL_KEYS = {
 }
 FLOORS = ("floor/fd", "floor/precision", "floor/recall")
 PCA = {"pca/mse": "test/mse", "pca/probe_accuracy": "probe/accuracy"}  # -> its column
-SPEED = "Images/s: `python -m aegan.bench` on this 2-core CPU, the recipe's settings."
+SPEED = (  # the lines may come from another machine: each names its own
+    "Images/s: `python -m aegan.bench`, the recipe's settings, from {file} (each line names "
+    "its machine and date)."
+)
 
 
 def off_protocol(model: str, overrides: list[str]) -> list[str]:
@@ -199,7 +202,7 @@ def comparison_table(out: Path, models: list[str], speed: Path | None = None) ->
         text += f"\n\nNot in the table: no finished run of {', '.join(absent)} in {out}."
     if changed:  # the last line, as the protocol says
         text += "\n\nNot the protocol: these runs also had " + " ".join(changed) + "."
-    text += "\n" + SPEED if images_per_sec else ""
+    text += "\n" + SPEED.format(file=printable(str(speed))) if images_per_sec else ""
     jsonl = "".join(json.dumps(line, allow_nan=False) + "\n" for line in lines)
     for name, content in (("comparison.md", text + "\n"), ("comparison.jsonl", jsonl)):
         try:  # atomic: a link there is replaced, not followed, and no file is left half-written
