@@ -42,6 +42,7 @@ from aegan.schema import (
     kind_of,
     option_choices,
     reference,
+    too_many_layers,
 )
 from aegan.tasks import build_task
 
@@ -169,10 +170,9 @@ def _check_added_settings(cfg: DictConfig, task: Any, state: dict, path: Path | 
 
 
 def leave_added_settings(cfg: DictConfig, state: dict) -> list[str]:
-    """``trainer.resume=auto`` finds a run whose record lacks model settings that ``conf/``
-    has now (added since it trained) and the command line does not set: each is taken out
-    of ``cfg`` for the task's default, the model the run trained, as ``record_config`` does
-    for ``load_run`` and ``aegan.evaluate``. Returns their keys."""
+    """``trainer.resume=auto`` finds a run whose record lacks model settings ``conf/`` has
+    now (added since it trained) that the command line does not set: each is taken out of
+    ``cfg`` for the task's default, the model it trained, as in ``record_config``; returns them."""
     recorded = state["config"].get("model")
     if not isinstance(recorded, dict):
         return []
@@ -246,7 +246,9 @@ def _plain_values(
             left_out.append(full)
             continue
         current = composed.get(key)
-        if key in CODE_KEYS:
+        if too_many := too_many_layers(full, value):  # before a layer of them is built
+            raise CheckpointError(f"{path}: {too_many}")
+        elif key in CODE_KEYS:
             if value != current:
                 raise CheckpointError(
                     f"{path}: {full}={value!r} is not conf/'s {current!r}; a run's record may "

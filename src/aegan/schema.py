@@ -29,6 +29,10 @@ from aegan.errors import ConfigError
 from aegan.schema_ties import TIE, check_tie, check_tie_target
 
 INT64_MAX = 2**63 - 1
+# Entries of a list of layer sizes (a key ending in one of SIZE_LISTS): ours hold 1 to 4,
+# and each builds a layer, so that 50,000 took a minute to build before any refusal.
+MAX_LAYERS = 1000
+SIZE_LISTS = ("channels", "hidden_dims")
 GROUPS = ("data", "model", "trainer", "logger", "paths")
 CODE_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 DEFAULT_OPTIONS = {"trainer": "default", "logger": "tensorboard", "paths": "default"}
@@ -144,6 +148,21 @@ def code_in(value: Any) -> str:
     return ""
 
 
+def too_many_layers(key: str, value: Any) -> str:
+    """Why ``value`` of ``key`` is refused as a list of layer sizes (``key`` ends in one of
+    ``SIZE_LISTS``) longer than ``MAX_LAYERS``, else "": said before any network is built,
+    on the command line and in a run's record alike."""
+    if not str(key).endswith(SIZE_LISTS) or not isinstance(value, (list, tuple, ListConfig)):
+        return ""
+    if len(value) <= MAX_LAYERS:
+        return ""
+    shown = ", ".join(map(repr, list(value[:3])))
+    return (
+        f"{key}=[{shown}, ...] is not allowed: it must be a list of at most {MAX_LAYERS} "
+        f"layer sizes, not {len(value):,}"
+    )
+
+
 def check_settings(cfg: DictConfig, ref: dict[str, Any]) -> None:
     """Raise ``ConfigError`` for the first key of ``cfg`` that does not resolve or whose
     value is not of ``ref``'s kind, not finite, beyond 64 bits or off its tie."""
@@ -243,6 +262,8 @@ def _not_a_setting(full: str, ref: dict) -> str:
 
 
 def _check_value(full: str, value: Any, want: Any) -> None:
+    if too_many := too_many_layers(full, value):
+        raise ConfigError(too_many)
     known = want is not MISSING
     kind = kind_of(want) if known else None
     if known and isinstance(value, dict) and not isinstance(want, dict):

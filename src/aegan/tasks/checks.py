@@ -11,6 +11,7 @@ from typing import Any
 from omegaconf import ListConfig
 
 from aegan.errors import ConfigError
+from aegan.schema import too_many_layers
 from aegan.tasks.tied import plain_value
 
 MAX_SIZE = 2**31 - 1  # a layer width torch can index
@@ -68,5 +69,7 @@ def check_sizes(
         raise ConfigError(
             f"{key}={plain_value(sizes)!r} is not allowed: it must be a list of {count}{what}"
         )
+    if too_many := too_many_layers(key, plain):
+        raise ConfigError(too_many)
     for i, size in enumerate(plain):
         check_number(f"{key}[{i}]", size, **bounds)
