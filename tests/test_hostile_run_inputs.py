@@ -139,7 +139,7 @@ def test_a_big_batch_runs_through_the_network_a_chunk_at_a_time(runs, monkeypatc
 def test_memory_counts_every_image_sized_tensor_held_at_once(runs, monkeypatch):
     """8 MiB of 10: 2000 images of 3 KiB fit once (encode's float copy), not twice
     (reconstruct's copy and its output; sample's chunks and their joined output)."""
-    monkeypatch.setattr("aegan.run_inputs.device_memory", lambda device: 10 * 2**20)
+    monkeypatch.setattr("aegan.tasks.inputs.device_memory", lambda device: 10 * 2**20)
     run, images = runs["vae"], torch.zeros(2000, 1, 28, 28, dtype=torch.uint8)
     assert run.encode(images).shape == (2000, 32)
     assert "images of shape (2000, 1, 28, 28): 2000 images" in refusal(

@@ -4,22 +4,13 @@ notebook held."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import torch
 
 from aegan.errors import ConfigError
 from aegan.tasks.build import largest_size, parameter_bytes
-
-MEMORY_SHARE = 0.8  # of the device's memory that weights, gradients and Adam's state may take
-
-
-def device_memory(device: torch.device) -> int:
-    """Bytes of memory of ``device``: the GPU's, or this machine's."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_properties(device).total_memory
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+from aegan.tasks.inputs import MEMORY_SHARE, device_memory
 
 
 def check_memory(task: Any, device: torch.device, model_cfg: Any = None) -> None:

@@ -8,7 +8,6 @@ allocation that fails after minutes.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -20,12 +19,11 @@ from aegan.cli import missing_searchpath
 from aegan.data import image_shape_of
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError
-from aegan.memory import MEMORY_SHARE, device_memory
 from aegan.overrides import override_key
 from aegan.path_kinds import shown
 from aegan.record import record_config
 from aegan.tasks import build_task
-from aegan.tasks.inputs import checked_shape, integer, real_codes, unit_images
+from aegan.tasks.inputs import check_fits, checked_shape, integer, real_codes, unit_images
 
 META = torch.device("meta")  # where networks are built to compare their shapes, holding nothing
 MODEL = "this run's model"  # who takes the images and codes of a refusal, unless told
@@ -44,21 +42,6 @@ def seed(value: Any) -> int:
         "seed", value, low=0, high=SEED_LIMIT - 1,
         meaning="a seed must be an integer from 0 to 2**64 - 1",
     )  # fmt: skip
-
-
-def check_fits(
-    what: str, n: int, shape: tuple[int, ...], device: torch.device, *, copies: int = 1
-) -> None:
-    """Refuse ``n`` float images that could not be held at once, ``copies`` times over (an
-    input's float copy beside the output): the allocation would fail after minutes, or the
-    kernel be killed with all the notebook held."""
-    needed, total = 4 * copies * n * math.prod(shape), device_memory(device)
-    if needed > MEMORY_SHARE * total:
-        raise ValueError(
-            f"{what}: {n} images of {shape} take {needed / 2**30:.1f} GiB, more than "
-            f"{MEMORY_SHARE:.0%} of this {device.type}'s {total / 2**30:.1f} GiB; "
-            "ask for fewer at a time"
-        )
 
 
 def _batch(

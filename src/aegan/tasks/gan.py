@@ -101,7 +101,7 @@ class GanTask(PriorSamples, Task):
             image_shape=image_shape, **self.discriminator_sizes(),
         ).to(device)  # fmt: skip
         self.name = name
-        self.device = torch.device(device)
+        self.device, self.image_shape = torch.device(device), tuple(image_shape)
         self.gp_weight = float(gp_weight) if self.loss.name == "wgan_gp" else 0.0
         if self.loss.name != "wgan_gp":
             self.inert = {"model.gp_weight": f"model.loss={self.loss.name} has no gradient penalty"}

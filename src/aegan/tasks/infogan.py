@@ -24,7 +24,7 @@ from aegan.errors import ConfigError
 from aegan.tasks.adversarial import step_with_grad_norm
 from aegan.tasks.checks import check_number
 from aegan.tasks.gan import GanTask
-from aegan.tasks.inputs import integer, random_source
+from aegan.tasks.inputs import integer, random_source, taken_count
 
 
 class InfoGanTask(GanTask):
@@ -158,7 +158,7 @@ class InfoGanTask(GanTask):
             "category", category, low=0, high=self.categories - 1,
             meaning=f"the categorical code is an integer from 0 to {self.categories - 1}",
         )  # fmt: skip
-        n = integer("n", n, low=0, meaning="the number of images must be an integer >= 0")
+        n = taken_count(self, "generate_with_code", n)  # before n codes are drawn
         generator = random_source(f"{type(self).__name__}.generate_with_code", generator)
         return self.generate(self.draw_codes(n, generator, category=category)[0])
 

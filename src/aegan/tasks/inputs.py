@@ -7,7 +7,9 @@ read as a torch traceback from deep in a network, or as images made without a wo
 from __future__ import annotations
 
 import contextlib
+import math
 import operator
+import os
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,8 @@ import torch
 
 from aegan.contract import RANGE_SLACK
 from aegan.data import normalize
+
+MEMORY_SHARE = 0.8  # of a device's memory that a model's training state or images may take
 
 
 def integer(name: str, value: Any, *, low: int, high: int | None = None, meaning: str) -> int:
@@ -27,6 +31,40 @@ def integer(name: str, value: Any, *, low: int, high: int | None = None, meaning
     if number is None or number < low or (high is not None and number > high):
         raise ValueError(f"{name}={value!r:.40}: {meaning}")
     return number
+
+
+def device_memory(device: torch.device) -> int:
+    """Bytes of memory of ``device``: the GPU's, or this machine's."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_fits(
+    what: str, n: int, shape: tuple[int, ...], device: torch.device, *, copies: int = 1
+) -> None:
+    """Refuse ``n`` float images that could not be held at once, ``copies`` times over (an
+    input's float copy beside the output): the allocation would fail after minutes, or the
+    kernel be killed with all the notebook held."""
+    needed, total = 4 * copies * n * math.prod(shape), device_memory(device)
+    if needed > MEMORY_SHARE * total:
+        raise ValueError(
+            f"{what}: {n} images of {shape} take {needed / 2**30:.1f} GiB, more than "
+            f"{MEMORY_SHARE:.0%} of this {device.type}'s {total / 2**30:.1f} GiB; "
+            "ask for fewer at a time"
+        )
+
+
+def taken_count(task: Any, method: str, n: Any) -> int:
+    """``n`` for ``task.method``: a count of images to make, an integer >= 0 whose images
+    (of the task's ``image_shape``, where it keeps one) fit its device twice over (the
+    chunks made and the output they are joined into), else one line naming both."""
+    n = integer("n", n, low=0, meaning="the number of images must be an integer >= 0")
+    shape = getattr(task, "image_shape", None)  # a task of one's own may not keep it
+    if shape is not None:
+        taker = f"{type(task).__name__}.{method}(n={n})"
+        check_fits(taker, n, tuple(shape), _device_of(task), copies=2)
+    return n
 
 
 def random_source(taker: str, generator: Any) -> torch.Generator | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from aegan.tasks.inputs import integer, random_source, taken_codes, taken_images
+from aegan.tasks.inputs import random_source, taken_codes, taken_count, taken_images
 
 SAMPLE_BATCH = 500  # codes decoded per forward pass: ``generate`` holds one chunk's activations
 
@@ -31,7 +31,7 @@ class PriorSamples:
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` images in [0, 1] generated from prior draws made with ``generator``."""
-        n = integer("n", n, low=0, meaning="the number of images must be an integer >= 0")
+        n = taken_count(self, "sample", n)  # before n codes are drawn and n images made
         generator = random_source(f"{type(self).__name__}.sample", generator)
         return self.generate(self.draw_latents(n, generator))  # type: ignore[attr-defined]
 
