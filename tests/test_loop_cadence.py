@@ -107,9 +107,9 @@ def test_a_nonfinite_loss_stops_before_the_next_save(tmp_path):
     with pytest.raises(NonFiniteError) as caught:
         run_fit(tmp_path, nan_steps=[11], checkpoint_every_steps=3)
     assert str(caught.value) == (
-        f"non-finite loss at step 11; training stopped, the last good checkpoint is "
-        f"{tmp_path}/checkpoints/last.pt (lower the learning rate, use bf16/fp32, or "
-        "trainer.on_nonfinite=skip)"
+        f"non-finite loss at step 11: train/loss=nan; training stopped, the last good "
+        f"checkpoint is {tmp_path}/checkpoints/last.pt (lower the learning rate, use "
+        "bf16/fp32, or trainer.on_nonfinite=skip)"
     )
     assert load_checkpoint(tmp_path / "checkpoints" / "last.pt")["step"] == 9
 

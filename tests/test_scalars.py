@@ -48,7 +48,7 @@ def test_the_first_nonfinite_step_is_kept_across_folds_until_the_read():
     assert stats.steps == 0 and stats.read() == ({}, 0, -1)
 
 
-def test_each_row_is_float32_whatever_the_first_scalar_is():
+def test_each_row_keeps_each_scalar_whole_whatever_the_first_is():
     """A bf16 loss next to a float32 one: the row keeps the float32 value whole."""
     stats = StepAccumulator()
     stats.add({"a": torch.tensor(1.0, dtype=torch.bfloat16), "b": torch.tensor(0.1234567)}, 0)
@@ -62,3 +62,16 @@ def test_the_sums_are_exact_to_float64():
     for step in range(1000):
         stats.add({"loss": value}, step)
     assert math.isclose(stats.read()[0]["loss"], value.item(), rel_tol=1e-12)
+
+
+def test_the_first_bad_steps_scalars_are_kept_by_name_until_the_read():
+    """Those not finite, and a float64 one beyond float32 (where TensorBoard keeps them), as
+    they were: float32 rows made it infinite, and the stop line could not tell them apart."""
+    stats = StepAccumulator()
+    big = torch.tensor(1e39, dtype=torch.float64)
+    stats.add({"loss": torch.tensor(1.0), "big": torch.tensor(2.0)}, 0)
+    stats.add({"loss": torch.tensor(math.nan), "big": big}, 1)
+    stats.add({"loss": torch.tensor(math.inf), "big": torch.tensor(2.0)}, 2)
+    assert stats.nonfinite() == (2, 1)
+    assert str(stats.first_bad) == "{'loss': nan, 'big': 1e+39}"
+    assert stats.read() == ({"loss": 1 / 3, "big": 2 / 3}, 2, 1) and stats.first_bad == {}

@@ -20,7 +20,7 @@ from aegan.contract import (
 )
 from aegan.engine.context import RunContext
 from aegan.engine.failed_write import last_good_checkpoint
-from aegan.engine.scalars import StepAccumulator
+from aegan.engine.scalars import StepAccumulator, bad_step_line
 from aegan.errors import ContractError, NonFiniteError, a_kind
 from aegan.readback import shown_value
 
@@ -86,17 +86,16 @@ class ScalarWindow:
         (on_nonfinite=stop) before anything is logged or saved, so the last checkpoint on
         disk is the last good one."""
         bad_steps, first_bad = self.stats.nonfinite() if self.stats.steps else (0, -1)
+        own_first = first_bad
         # a signal on any rank, and one rank's bad loss (it went into every rank's averaged
         # step): all stop, or none
         first = first_bad if first_bad >= 0 else 2**62
         bad_steps, negative_first = self.run.stop.agree([bad_steps, -first])
         first_bad = -negative_first if bad_steps else -1
-        if bad_steps and self.on_nonfinite == "stop":
-            raise NonFiniteError(
-                f"non-finite loss at step {first_bad + 1}; training stopped, "
-                f"{last_good_checkpoint(self.run.checkpoint_dir)} "
-                "(lower the learning rate, use bf16/fp32, or trainer.on_nonfinite=skip)"
-            )
+        if bad_steps and self.on_nonfinite == "stop":  # its scalars named where they are ours
+            scalars = self.stats.first_bad if own_first == first_bad else {}
+            where = last_good_checkpoint(self.run.checkpoint_dir)
+            raise NonFiniteError(bad_step_line(first_bad + 1, scalars, where))
         return bad_steps, first_bad
 
     def flush(self, step: int) -> None:
