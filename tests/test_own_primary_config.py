@@ -44,3 +44,17 @@ def test_a_primary_config_that_is_not_there_is_named(cli, tmp_path, name):
     assert_one_error_line(
         result, f"--config-name {name}: there is no such config: its file {name}.yaml must be"
     )
+
+
+@pytest.mark.parametrize("config", ["bare", "model/vae"])
+def test_a_primary_config_that_is_not_a_training_config_is_refused(cli, tmp_path, config):
+    """It came without conf/hydra's folder checks: Hydra made the run's folder (.hydra/,
+    train.log), then the run was refused for hydra.output_subdir=.hydra, never typed."""
+    (tmp_path / "bare.yaml").write_text("seed: 1\n")
+    run = tmp_path / "run"
+    result = cli("aegan.train", "--config-dir", str(tmp_path), "--config-name", config,
+                 f"hydra.run.dir={run}")  # fmt: skip
+    assert_one_error_line(result, f"--config-name {config}: ")
+    assert "is not a config of aegan.train: it lacks" in result.stderr
+    assert "begin it with defaults: [train, _self_]" in result.stderr
+    assert not run.exists()

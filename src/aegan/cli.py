@@ -21,6 +21,7 @@ from pathlib import Path
 from hydra.errors import CompactHydraException
 
 import aegan.hydra_files  # noqa: F401  (each config file checked as Hydra loads it)
+import aegan.hydra_primary  # noqa: F401  (--config-name: a config of the command running)
 from aegan.errors import USER_ERRORS, TrialFailed, as_typed, shortened
 from aegan.hydra_errors import (
     BROKEN_INTERPOLATION,
