@@ -16,3 +16,21 @@ def test_an_entry_naming_no_folder_is_refused(cli, tmp_path, entry, shown):
                  f"hydra.run.dir={run}")  # fmt: skip
     assert_one_error_line(result, f"hydra.searchpath: {shown} names no folder")
     assert not run.exists()
+
+
+@pytest.mark.parametrize("value", ["[null]", "[file:///tmp,null]", "[1]", "[[a]]", "abc"])
+def test_a_value_that_is_not_a_list_of_folders_is_refused(cli, tmp_path, value):
+    """Hydra's words were Python's: "hydra.searchpath must be a list of strings. Got: [None]"."""
+    run = tmp_path / "run"
+    result = cli("aegan.train", f"hydra.searchpath={value}", f"hydra.run.dir={run}")
+    assert_one_error_line(
+        result, f"hydra.searchpath={value} is not allowed: it must be a list of config folders"
+    )
+    assert not run.exists()
+
+
+def test_a_config_file_s_searchpath_of_null_is_refused(cli, tmp_path):
+    (tmp_path / "mine.yaml").write_text("defaults: [train, _self_]\nhydra:\n  searchpath: [null]\n")
+    result = cli("aegan.train", "--config-dir", str(tmp_path), "--config-name", "mine",
+                 f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
+    assert_one_error_line(result, "hydra.searchpath=[null] is not allowed: it must be a list")

@@ -6,6 +6,7 @@ can turn them into one line and exit code 2 (``aegan.cli``).
 
 from __future__ import annotations
 
+import ast
 import re
 
 LONGEST_WORD = 200  # characters of one unbroken value (a pasted string) shown
@@ -64,6 +65,24 @@ def folder_word(name: str) -> str:
 def typed(value: object) -> str:
     """A plain value as the command line writes it: null, true, 0.5, text."""
     return TYPED[str(value)] if value is None or isinstance(value, bool) else str(value)
+
+
+def written(shown: str) -> str:
+    """A value shown as Python writes it (``[None]``, ``{'a': True}``) as the command line
+    writes it (``[null]``, ``{a:true}``); as shown where it cannot be read."""
+    try:
+        value = ast.literal_eval(shown)
+    except (ValueError, SyntaxError):
+        return shown
+
+    def write(value: object) -> str:
+        if isinstance(value, (list, tuple)):
+            return f"[{','.join(map(write, value))}]"
+        if isinstance(value, dict):
+            return "{" + ",".join(f"{k}:{write(v)}" for k, v in value.items()) + "}"
+        return typed(value)
+
+    return write(value)
 
 
 def a_kind(name: str) -> str:

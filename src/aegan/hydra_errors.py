@@ -28,7 +28,7 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, written
 from aegan.hydra_files import option_of
 from aegan.overrides import unreadable_override_line
 
@@ -85,6 +85,12 @@ def hydra_error_line(err: Exception) -> str | None:
         return unreadable_override_line(err)
     if not isinstance(err, ConfigCompositionException):
         return None
+    searchpath = re.fullmatch(r"hydra\.searchpath must be a list of strings\. Got: (.*)", str(err))
+    if searchpath:  # [null], [1], a text: Hydra showed Python's words for the value
+        return (
+            f"hydra.searchpath={written(searchpath.group(1))} is not allowed: it must be a "
+            "list of config folders, each file://PATH or pkg://PACKAGE"
+        )
     in_file = re.match(r"In '([^']+)': \w+ raised while composing config", str(err))
     inner = err.__context__
     if in_file and err.__cause__ is None and getattr(inner, "full_key", None):
