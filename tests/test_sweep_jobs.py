@@ -70,6 +70,12 @@ NO_JOB = "; no job was started"
       "twice, the same job run again"),
      (["model.optimizer.lr=1e-3,0.001"], "model.optimizer.lr=1e-3,0.001 is not allowed: it "
       "sweeps 0.001 twice"),
+     # a grid's sweeper said "BasicSweeper does not support sweep type : INTERVAL_SWEEP"
+     (["model.latent_dim=interval(1,2)"], "error: model.latent_dim=interval(1,2) is not "
+      "allowed: interval() is drawn from by a search sweeper, and this sweep is a grid; search "
+      "it with hparams_search=autoencoder_optuna"),
+     (["model.latent_dim=tag(log,interval(1,2))"], "model.latent_dim=tag(log,interval(1,2)) is "
+      "not allowed: interval() is drawn from by a search sweeper"),
      # a glob's jobs went unchecked (its options were not read), each failing in its folder
      (["model=glob(*vae*)", "model.latent_dim=abc"],
       "job 0 of 3 (model=conv_vae): model.latent_dim='abc' is not allowed")],

@@ -40,7 +40,13 @@ from aegan.record_networks import check_resumed_checkpoint
 from aegan.sweep_compose import composing_jobs
 from aegan.sweep_folders import check_names_in_one_folder, sweep_overrides
 from aegan.sweep_reader import is_grid
-from aegan.sweep_values import check_swept_once, search_values, shown_count, sweep_size
+from aegan.sweep_values import (
+    check_grid_sweeps,
+    check_swept_once,
+    search_values,
+    shown_count,
+    sweep_size,
+)
 from aegan.sweep_walk import check_job_subdir
 
 log = logging.getLogger("aegan.sweep")
@@ -169,6 +175,7 @@ def check_every_job(
     typed = given_overrides(config.hydra)
     check_swept_once(parser.parse_overrides(typed), overrides)
     if is_grid(config.hydra.sweeper):
+        check_grid_sweeps(overrides, loader.get_group_options("hparams_search"))
         if math.prod(sizes) > MAX_GRID_JOBS:  # Hydra lists them all first: 10**9 filled 21 GB
             raise ConfigError(
                 f"a sweep of {shown_count(math.prod(sizes))} jobs is not allowed: a grid has at most "

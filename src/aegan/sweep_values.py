@@ -71,6 +71,21 @@ def check_swept_once(typed: list[Override], swept: list[Override]) -> None:
                 )
 
 
+def check_grid_sweeps(overrides: list[Override], searches: list[str]) -> None:
+    """A grid (Hydra's basic sweeper) lists each swept key's values: an ``interval()``,
+    which only a search draws from, is one line naming the searches (``searches``: the
+    options of hparams_search), where the basic sweeper said "BasicSweeper does not
+    support sweep type : INTERVAL_SWEEP"."""
+    for override in overrides:
+        if override.is_sweep_override() and isinstance(override.value(), IntervalSweep):
+            named = " or ".join(f"hparams_search={name}" for name in searches)
+            raise ConfigError(
+                f"{override.input_line} is not allowed: interval() is drawn from by a search "
+                f"sweeper, and this sweep is a grid; search it with {named or 'hparams_search=...'}"
+                ", or list its values (A,B) or a range(A,B)"
+            )
+
+
 def _seen_before(value: object, seen: set[tuple[str, str]]) -> bool:
     """Whether ``value`` (a parsed sweep value: a number, text, a list or dict) is in
     ``seen`` by its type and written form, adding it; one pass, not one per pair."""
