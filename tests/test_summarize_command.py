@@ -231,3 +231,29 @@ def test_jobs_are_ranked_best_first_by_the_objectives_own_direction(tmp_path, ca
     assert jobs == ["0", "1", "2"] and "sorted by val/best_objective (lower is better)" in text
     assert summarize_main([str(sweep), "--direction", "up"]) == 2
     assert "argument --direction: invalid choice: 'up'" in capsys.readouterr().err
+
+
+def test_out_in_a_jobs_folder_or_among_the_sweeps_jobs_is_refused(tmp_path, capsys):
+    """--out at a failed job (or inside it) wrote summary.csv and summary.md among its
+    files, and --out at a job's place not yet made made that folder."""
+    root = make_sweep(tmp_path / "sweep")
+    (root / "multirun.yaml").write_text("{}\n")
+    (root / "1" / "metrics.json").unlink()
+    (root / "1" / "failed.json").write_text(json.dumps({"type": "ValueError", "error": "x"}))
+    before = sorted(root.rglob("*"))
+    refusals = [(root / "1", "is a run's folder, which only its own run writes"),
+                (root / "1" / ".hydra", f"is inside the run folder {root / '1'}"),
+                (root / "3", f"is inside the sweep {root}, where its jobs' folders go")]  # fmt: skip
+    for out, why in refusals:
+        assert summarize_main([str(root), "--out", str(out)]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith(f"error: --out={out} {why}") and error.count("\n") == 1
+        assert error.endswith("choose a folder outside it\n" if "run" in why else
+                              "or choose a folder outside the sweep\n")  # fmt: skip
+    assert sorted(root.rglob("*")) == before
+    assert summarize_main([str(root / "1")]) == 0  # shown, not written
+    assert capsys.readouterr().out.endswith(
+        f"not written: {root / '1'} is a run's folder, which only its own run writes; to keep "
+        "the summary, name a folder with --out DIR\n"
+    )
+    assert sorted(root.rglob("*")) == before

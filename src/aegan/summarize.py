@@ -19,10 +19,12 @@ import sys
 from pathlib import Path
 
 from aegan.engine.run_dir import check_not_inside_a_run
+from aegan.engine.run_record import trained_run_holding
 from aegan.errors import ConfigError
 from aegan.files import atomic_write_bytes, check_folder, given_path
 from aegan.sweep_notes import sweep_notes
 from aegan.sweep_reader import FIXED_COLUMNS, natural_key, override_column, read_sweep
+from aegan.sweep_walk import sweep_above
 from aegan.tables import cell, markdown_table, printable
 
 DEFAULT_OBJECTIVE = "val/best_objective"
@@ -177,15 +179,47 @@ def summarize(
 
 def summary_folder(root: Path, out: str | Path | None) -> Path | None:
     """Where summary.csv and summary.md go: ``out``, else the folder summarised; None where
-    that is a trained run's folder, which only its own run writes (``out`` there: refused)."""
+    that is a run's folder (``run_folder_holding``), which only its own run writes. ``out``
+    there, or among a sweep's job folders, is refused."""
     if out is not None:
         check_not_inside_a_run(Path(out), "--out", itself=True)
+        check_out_of_jobs(root, Path(out))
         return Path(out)
     try:
         check_not_inside_a_run(root, "MULTIRUN_DIR", itself=True)
     except ConfigError:
         return None
-    return root
+    return None if run_folder_holding(root) is not None else root
+
+
+def run_folder_holding(folder: Path) -> Path | None:
+    """The run's or job's folder that ``folder`` is or lies inside, trained or not (a job
+    that failed or stopped is continued there): the nearest holding the record a run
+    writes as it starts (``.hydra/overrides.yaml``)."""
+    folder = folder.expanduser().absolute()
+    return next(
+        (p for p in (folder, *folder.parents) if (p / ".hydra" / "overrides.yaml").is_file()), None
+    )
+
+
+def check_out_of_jobs(root: Path, out: Path) -> None:
+    """``out`` is no run's or job's folder, nor inside one, nor among a sweep's job folders
+    (of ``root``, the folder summarised, or another sweep): the summary went into a failed
+    job's folder, or made a folder where a job of a continued sweep goes."""
+    where = out.expanduser().absolute()
+    run = run_folder_holding(where)
+    if run is not None:
+        inside = "is a run's folder" if run == where else f"is inside the run folder {run}"
+        raise ConfigError(
+            f"--out={where} {inside}, which only its own run writes; choose a folder outside it"
+        )
+    sweep = next((s for s in (root.expanduser().absolute(), sweep_above(where))
+                  if s is not None and s in where.parents), None)  # fmt: skip
+    if sweep is not None:
+        raise ConfigError(
+            f"--out={where} is inside the sweep {sweep}, where its jobs' folders go; leave "
+            "--out out to write into the folder summarised, or choose a folder outside the sweep"
+        )
 
 
 class _UsageError(Exception):
@@ -234,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text, end="")
     out_dir = summary_folder(root, out)
     if out_dir is None:
-        print(f"\nnot written: {root} is a trained run's folder, which only its own "
+        kind = "a trained run's" if trained_run_holding(root.absolute()) else "a run's"
+        print(f"\nnot written: {root} is {kind} folder, which only its own "
               "run writes; to keep the summary, name a folder with --out DIR")  # fmt: skip
     else:
         print(f"\nwritten: {out_dir / 'summary.csv'}, {out_dir / 'summary.md'}")
