@@ -46,14 +46,16 @@ def test_a_primary_config_that_is_not_there_is_named(cli, tmp_path, name):
     )
 
 
-@pytest.mark.parametrize("config", ["bare", "model/vae"])
-def test_a_primary_config_that_is_not_a_training_config_is_refused(cli, tmp_path, config):
+@pytest.mark.parametrize("config", ["bare", "model/vae", "evaluate"])
+@pytest.mark.parametrize("given", [[], ["trainer.epochs=1"]])
+def test_a_primary_config_that_is_not_a_training_config_is_refused(cli, tmp_path, config, given):
     """It came without conf/hydra's folder checks: Hydra made the run's folder (.hydra/,
-    train.log), then the run was refused for hydra.output_subdir=.hydra, never typed."""
+    train.log), then the run was refused for hydra.output_subdir=.hydra, never typed; with
+    a setting it lacks, the setting was named (or evaluate's run: ??? gave a traceback)."""
     (tmp_path / "bare.yaml").write_text("seed: 1\n")
     run = tmp_path / "run"
     result = cli("aegan.train", "--config-dir", str(tmp_path), "--config-name", config,
-                 f"hydra.run.dir={run}")  # fmt: skip
+                 f"hydra.run.dir={run}", *given)  # fmt: skip
     assert_one_error_line(result, f"--config-name {config}: ")
     assert "is not a config of aegan.train: it lacks" in result.stderr
     assert "begin it with defaults: [train, _self_]" in result.stderr

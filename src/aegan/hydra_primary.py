@@ -51,19 +51,35 @@ def check_primary_config(hydra: Any, config_name: str, composed: DictConfig, com
 def _checked_compose(compose: Any) -> Any:
     @functools.wraps(compose)
     def compose_config(self: Hydra, config_name: str | None, *args: Any, **kwargs: Any) -> Any:
-        composed = compose(self, config_name, *args, **kwargs)
         # the compositions a command runs (a run, -m, --help) configure logging; the compose
         # API (notebooks, a run read back) and --cfg do not, and run nothing
         from aegan.cli import running_command
 
         command = running_command()
         running = kwargs.get("with_log_configuration", args[2] if len(args) > 2 else False)
-        if running and command is not None and config_name not in (None, command):
-            check_primary_config(self, config_name, composed, str(command))
+        if not running or command is None or config_name in (None, command):
+            return compose(self, config_name, *args, **kwargs)
+        try:
+            composed = compose(self, config_name, *args, **kwargs)
+        except Exception:  # an override the config has no key for: the config is the mistake
+            alone = _composed_alone(self, config_name)
+            if alone is not None:
+                check_primary_config(self, config_name, alone, str(command))
+            raise
+        check_primary_config(self, config_name, composed, str(command))
         return composed
 
     compose_config.checks_primary = True
     return compose_config
+
+
+def _composed_alone(hydra: Any, config_name: str) -> DictConfig | None:
+    """``config_name`` composed without the command line's overrides; None where it cannot
+    be (not there, not YAML): the error of the composition with them says why."""
+    try:
+        return hydra.config_loader.load_configuration(config_name, [], RunMode.RUN)
+    except Exception:
+        return None
 
 
 def install() -> None:
