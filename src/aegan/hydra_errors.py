@@ -132,7 +132,8 @@ def hydra_error_line(err: Exception) -> str | None:
         if close:
             return f"{full_key} is not a setting; did you mean {prefix}{close[0]}?"
         if not parent and cause.parent_node is not None:  # a section's key at the top: epochs
-            for section, node in cause.parent_node.items():
+            # unresolved: a ??? among them (evaluate's run) raised while naming them
+            for section, node in cause.parent_node.items_ex(resolve=False):
                 if OmegaConf.is_dict(node) and cause.key in node:
                     return f"{full_key} is not a setting; did you mean {section}.{full_key}?"
         if parent and not known:  # an option file that is empty: nothing to suggest
