@@ -34,3 +34,10 @@ def test_a_config_file_s_searchpath_of_null_is_refused(cli, tmp_path):
     result = cli("aegan.train", "--config-dir", str(tmp_path), "--config-name", "mine",
                  f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
     assert_one_error_line(result, "hydra.searchpath=[null] is not allowed: it must be a list")
+
+
+@pytest.mark.parametrize("prefix", ["+", "++"])
+def test_an_added_value_that_is_not_a_list_of_folders_is_refused(cli, tmp_path, prefix):
+    """It was OmegaConf's "Invalid type assigned: NoneType is not a subclass of str"."""
+    result = cli("aegan.train", f"{prefix}hydra.searchpath=[null]", f"hydra.run.dir={tmp_path}/r")
+    assert_one_error_line(result, "hydra.searchpath=[null] is not allowed: it must be a list")

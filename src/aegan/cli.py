@@ -25,6 +25,7 @@ import aegan.hydra_primary  # noqa: F401  (--config-name: a config of the comman
 from aegan.errors import USER_ERRORS, TrialFailed, as_typed, shortened
 from aegan.hydra_errors import (
     BROKEN_INTERPOLATION,
+    SEARCHPATH,
     UNSET_VALUE,
     composition_line,
     hydra_error_line,
@@ -257,8 +258,10 @@ def missing_searchpath(argv: list[str]) -> str | None:
             entries = override.value()
         except Exception:  # not an override: Hydra's own line names it
             return None
-        if not isinstance(entries, list):
+        if override.is_sweep_override():
             return None
+        if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+            return f"hydra.searchpath={arg.partition('=')[2]} is not allowed: {SEARCHPATH}"
         Plugins.instance()  # registers the file:// and pkg:// sources
         for entry in entries:
             if not isinstance(entry, str) or "${" in entry:

@@ -41,6 +41,9 @@ BROKEN_INTERPOLATION = (
 )  # fmt: skip
 
 
+SEARCHPATH = "it must be a list of config folders, each file://PATH or pkg://PACKAGE"
+
+
 def unset_message(key: str) -> str:
     """The one line for a ``???`` value left unset, from Hydra or from ``validate_config``."""
     return f"{key} is not set: add {key}=... to the command"
@@ -87,10 +90,7 @@ def hydra_error_line(err: Exception) -> str | None:
         return None
     searchpath = re.fullmatch(r"hydra\.searchpath must be a list of strings\. Got: (.*)", str(err))
     if searchpath:  # [null], [1], a text: Hydra showed Python's words for the value
-        return (
-            f"hydra.searchpath={written(searchpath.group(1))} is not allowed: it must be a "
-            "list of config folders, each file://PATH or pkg://PACKAGE"
-        )
+        return f"hydra.searchpath={written(searchpath.group(1))} is not allowed: {SEARCHPATH}"
     in_file = re.match(r"In '([^']+)': \w+ raised while composing config", str(err))
     inner = err.__context__
     if in_file and err.__cause__ is None and getattr(inner, "full_key", None):
