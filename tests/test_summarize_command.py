@@ -257,3 +257,15 @@ def test_out_in_a_jobs_folder_or_among_the_sweeps_jobs_is_refused(tmp_path, caps
         "the summary, name a folder with --out DIR\n"
     )
     assert sorted(root.rglob("*")) == before
+
+
+def test_out_is_checked_where_it_leads(tmp_path, capsys):
+    """SWEEP/0/.. was taken for a folder inside job 0, SWEEP/1/../3 for one inside job 1,
+    and a link to a job's folder wrote into that job."""
+    root = make_sweep(tmp_path / "sweep")
+    (tmp_path / "link").symlink_to(root / "1")
+    for out, where in ((root / "1" / ".." / "3", root / "3"), (tmp_path / "link", root / "1")):
+        assert summarize_main([str(root), "--out", str(out)]) == 2
+        assert capsys.readouterr().err.startswith(f"error: --out={where} ")
+    assert summarize_main([str(root), "--out", str(root / "0" / "..")]) == 0
+    assert (root / "summary.csv").is_file() and not (root / "1" / "summary.csv").exists()

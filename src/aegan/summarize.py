@@ -182,8 +182,12 @@ def summary_folder(root: Path, out: str | Path | None) -> Path | None:
     that is a run's folder (``run_folder_holding``), which only its own run writes. ``out``
     there, or among a sweep's job folders, is refused."""
     if out is not None:
-        check_not_inside_a_run(Path(out), "--out", itself=True)
-        check_out_of_jobs(root, Path(out))
+        try:  # where it is: SWEEP/0/.. is the sweep's folder, a link the folder it leads to
+            where = Path(out).expanduser().resolve()
+        except (OSError, RuntimeError):  # a loop of links: the folder checks name it
+            where = Path(out).expanduser().absolute()
+        check_not_inside_a_run(where, "--out", itself=True)
+        check_out_of_jobs(root, where)
         return Path(out)
     try:
         check_not_inside_a_run(root, "MULTIRUN_DIR", itself=True)
@@ -207,13 +211,14 @@ def check_out_of_jobs(root: Path, out: Path) -> None:
     (of ``root``, the folder summarised, or another sweep): the summary went into a failed
     job's folder, or made a folder where a job of a continued sweep goes."""
     where = out.expanduser().absolute()
+    root = root.expanduser().resolve()
     run = run_folder_holding(where)
     if run is not None:
         inside = "is a run's folder" if run == where else f"is inside the run folder {run}"
         raise ConfigError(
             f"--out={where} {inside}, which only its own run writes; choose a folder outside it"
         )
-    sweep = next((s for s in (root.expanduser().absolute(), sweep_above(where))
+    sweep = next((s for s in (root, sweep_above(where))
                   if s is not None and s in where.parents), None)  # fmt: skip
     if sweep is not None:
         raise ConfigError(
