@@ -31,7 +31,7 @@ from aegan.hydra_errors import (
     hydra_error_line,
     logging_config_line,
 )
-from aegan.overrides import added_group, no_key, override_key
+from aegan.overrides import added_group, no_key, override_key, verbose_line
 from aegan.schema import GROUPS
 from aegan.sweep_end import end_line
 
@@ -147,7 +147,7 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
             # override they could not apply (an AssertionError), a launcher's unknown setting
             if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
                 raise
-            report_error(composition_line(err))
+            report_error(verbose_line(err, sys.argv[1:]) or composition_line(err))
             _end_of_sweep()  # and the jobs it ran that ended without results
             sys.exit(2)
         finally:

@@ -135,3 +135,20 @@ def no_key(argv: list[str]) -> str | None:
         if re.fullmatch(r"(\+\+|\+|~)?=.*|~", arg, re.DOTALL):
             return f"{arg!r} is not an override: it needs a key: KEY=VALUE (seed=1), or ~KEY"
     return None
+
+
+def verbose_line(err: BaseException, argv: list[str]) -> str | None:
+    """For an error Hydra's ``configure_log`` raised on ``hydra.verbose`` (a number, null, a
+    mapping: a bare AssertionError; a list holding a number: "A logger name must be a
+    string"): the line naming it and what it takes; else None."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_name != "configure_log":
+        tb = tb.tb_next
+    if tb is None or not isinstance(err, (AssertionError, TypeError)):
+        return None
+    given = [a for a in argv if override_key(a) == "hydra.verbose"]
+    shown = given[-1].lstrip("+") if given else "hydra.verbose (as a config file sets it)"
+    return (
+        f"{shown} is not allowed: it must be true, false, a logger's name (aegan.train) or a "
+        "list of logger names"
+    )
