@@ -21,7 +21,6 @@ from pathlib import Path
 from hydra.errors import CompactHydraException
 
 import aegan.hydra_files  # noqa: F401  (each config file checked as Hydra loads it)
-import aegan.hydra_primary  # noqa: F401  (--config-name: a config of the command running)
 from aegan.errors import USER_ERRORS, TrialFailed, as_typed, shortened
 from aegan.hydra_errors import (
     BROKEN_INTERPOLATION,
@@ -31,6 +30,7 @@ from aegan.hydra_errors import (
     hydra_error_line,
     logging_config_line,
 )
+from aegan.hydra_primary import COMMAND  # and --config-name: a config of the command running
 from aegan.overrides import added_group, no_key, override_key, verbose_line
 from aegan.schema import GROUPS
 from aegan.sweep_end import end_line
@@ -78,7 +78,7 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
     @functools.wraps(hydra_main)
     def run(*args: object, **kwargs: object) -> object:
         task = getattr(hydra_main, "__wrapped__", hydra_main)
-        _COMMAND["name"] = Path(task.__code__.co_filename).stem  # under -m, __module__ is __main__
+        COMMAND["name"] = Path(task.__code__.co_filename).stem  # under -m, __module__ is __main__
         debug = any(arg.lower() in ("debug=true", "debug=1") for arg in sys.argv[1:])
         if "HYDRA_FULL_ERROR" in os.environ:
             return hydra_main(*args, **kwargs)
@@ -154,17 +154,6 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
             del os.environ["HYDRA_FULL_ERROR"]
 
     return run
-
-
-_COMMAND: dict[str, str] = {}  # the entry point running in this process
-
-
-def running_command(config_name: object = None) -> object:
-    """The command running in this process (``train``, ``bench``, ``evaluate``: the file of
-    its ``@hydra.main`` function), else ``config_name``. A primary config of the user's
-    (``--config-name mine``, its defaults [train]) is that command's: checked by its name,
-    a run of aegan.train was refused as aegan.bench's, a sweep's jobs went unchecked."""
-    return _COMMAND.get("name", config_name)
 
 
 def _end_of_sweep(why: str = "") -> None:

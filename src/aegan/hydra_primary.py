@@ -20,6 +20,16 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.errors import ConfigError
 from aegan.hydra_files import file_of
 
+COMMAND: dict[str, str] = {}  # the entry point running in this process (set by aegan.cli)
+
+
+def running_command(config_name: object = None) -> object:
+    """The command running in this process (``train``, ``bench``, ``evaluate``: the file of
+    its ``@hydra.main`` function), else ``config_name``. A primary config of the user's
+    (``--config-name mine``, its defaults [train]) is that command's: checked by its name,
+    a run of aegan.train was refused as aegan.bench's, a sweep's jobs went unchecked."""
+    return COMMAND.get("name", config_name)
+
 
 def missing_settings(composed: DictConfig, own: DictConfig) -> list[str]:
     """The settings of ``own`` (the command's config) that ``composed`` lacks: its sections
@@ -53,8 +63,6 @@ def _checked_compose(compose: Any) -> Any:
     def compose_config(self: Hydra, config_name: str | None, *args: Any, **kwargs: Any) -> Any:
         # the compositions a command runs (a run, -m, --help) configure logging; the compose
         # API (notebooks, a run read back) and --cfg do not, and run nothing
-        from aegan.cli import running_command
-
         command = running_command()
         running = kwargs.get("with_log_configuration", args[2] if len(args) > 2 else False)
         if not running or command is None or config_name in (None, command):

@@ -17,7 +17,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from aegan.cli import report_error, running_command
+from aegan.cli import report_error
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, check_not_in_use
 from aegan.engine.run_dir import (
     check_not_inside_a_run,
@@ -28,6 +28,7 @@ from aegan.engine.run_record import trained_run_holding
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.evaluate_settings import check_evaluate_settings
 from aegan.hydra_dirs import check_hydra_dirs, check_one_name, check_output_subdir
+from aegan.hydra_primary import running_command
 from aegan.setting_walk import check_hydra_keys_in
 from aegan.sweep_end import end_line, forget_sweep, start_sweep
 from aegan.sweep_folders import check_continued_jobs, check_sweep_folder
