@@ -140,3 +140,15 @@ def test_a_sweeps_record_in_place_of_its_file_is_named_before_the_sweep(cli, tmp
     assert elsewhere.read_text() == "kept\n" and sorted(p.name for p in sweep.iterdir()) == [
         "0", "multirun.yaml"
     ]  # fmt: skip
+
+
+def test_a_folder_is_judged_where_it_leads(cli, tmp_path, trained_ae_run):
+    """RUN/../beside is beside the run, not inside it: it was refused as "inside the trained
+    run"; a link into a trained run leads inside it."""
+    beside = f"{trained_ae_run}/../beside-{tmp_path.name}"
+    assert (
+        cli("aegan.train", *TINY_AE, "data.subset=256", f"hydra.run.dir={beside}").returncode == 0
+    )
+    (tmp_path / "link").symlink_to(trained_ae_run)
+    refused = cli("aegan.train", *TINY_AE, f"hydra.run.dir={tmp_path / 'link' / 'sub'}")
+    assert_one_error_line(refused, f"is inside the trained run {trained_ae_run}; choose a folder")

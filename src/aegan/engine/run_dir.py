@@ -91,12 +91,11 @@ def check_not_inside_a_run(folder: Path, key: str, *, itself: bool = False) -> N
     run's folder: a run there would put its files among that run's, and a sweep's reader
     would take it for one of its jobs."""
     folder = folder.expanduser().absolute()
-    trained = trained_run_holding(folder, itself=itself)
+    lands = folder.resolve()  # where the files go: RUN/../x is beside RUN, a link leads on
+    trained = trained_run_holding(lands, itself=itself)
     if trained is not None:
-        where = (
-            "holds a trained run" if trained == folder else f"is inside the trained run {trained}"
-        )
-        raise ConfigError(f"{key}={folder} {where}; choose a folder outside it")
+        at = "holds a trained run" if trained == lands else f"is inside the trained run {trained}"
+        raise ConfigError(f"{key}={folder} {at}; choose a folder outside it")
 
 
 def check_not_overwriting(run_dir: Path, resume: str | None) -> None:
