@@ -129,6 +129,7 @@ SHELL_CASES = [  # (environment, script and arguments, what the line says)
     ({}, "tensorboard_screenshot.sh {tmp}/none {tmp}/x.png", "LOGDIR '{tmp}/none' is not a folder"),
     ({}, "tensorboard_screenshot.sh {tmp} {tmp}/x.jpg", "OUT.png '{tmp}/x.jpg' is not allowed"),
     ({}, "tensorboard_screenshot.sh {tmp} {tmp}/no/x.png", "there is no folder {tmp}/no"),
+    ({}, "tensorboard_screenshot.sh {tmp} {tmp}/no/x.PNG", "there is no folder {tmp}/no"),
     ({}, "tensorboard_screenshot.sh {tmp} {tmp}/fifo.png", "'{tmp}/fifo.png' is not allowed: it is "
      "a FIFO, not a regular file"),
     ({}, "tensorboard_screenshot.sh {tmp} {tmp}/gone.png", "'{tmp}/gone.png' is not allowed: it is "
