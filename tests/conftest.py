@@ -262,3 +262,11 @@ def assert_one_error_line(result: subprocess.CompletedProcess, message: str) -> 
     assert message in result.stderr, output[-2000:]
     assert "[ERROR]" not in result.stdout and "Traceback" not in output
     assert "Warning" not in output
+
+
+def value_refusal(call) -> str:
+    """The one line of the ValueError ``call()`` raises (a notebook's call refused)."""
+    with pytest.raises(ValueError) as caught:
+        call()
+    assert "\n" not in str(caught.value)
+    return str(caught.value)

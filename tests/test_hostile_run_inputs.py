@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from aegan.run import Run
-from conftest import CPU, TINY_AE, TINY_GAN, built, synthetic_data
+from conftest import CPU, TINY_AE, TINY_GAN, built, synthetic_data, value_refusal
 
 MODELS = {
     "autoencoder": [*TINY_AE],
@@ -34,19 +34,12 @@ def runs(tmp_path_factory) -> dict[str, Run]:
     return made
 
 
-def refusal(call) -> str:
-    with pytest.raises(ValueError) as caught:
-        call()
-    assert "\n" not in str(caught.value)
-    return str(caught.value)
-
-
 SEED_RULE = "a seed must be an integer from 0 to 2**64 - 1"
 
 
 @pytest.mark.parametrize("seed", [2**64, 2**70, -1, "a", 1.5, True, None, torch.tensor(2.0)])
 def test_a_seed_torch_cannot_take_as_it_is_is_one_line(runs, seed):
-    line = refusal(lambda: runs["vae"].sample(2, seed=seed))
+    line = value_refusal(lambda: runs["vae"].sample(2, seed=seed))
     assert line == f"seed={seed!r:.40}: {SEED_RULE}"
 
 
@@ -57,7 +50,7 @@ def test_numpy_and_tensor_integers_count_as_the_integers_they_hold(runs):
     assert torch.equal(run.sample(torch.tensor(3), seed=torch.tensor(7)), drawn)
     z = torch.randn(2, run.task.latent_dim)
     assert run.interpolate(z[0], z[1], steps=np.int32(4)).shape == (4, 1, 28, 28)
-    assert "n=np.True_" in refusal(lambda: run.sample(np.True_))
+    assert "n=np.True_" in value_refusal(lambda: run.sample(np.True_))
 
 
 @pytest.mark.parametrize(
@@ -72,7 +65,7 @@ def test_numpy_and_tensor_integers_count_as_the_integers_they_hold(runs):
 def test_a_batch_too_big_to_hold_is_refused_before_the_model_runs(
     runs, model, method, value, message
 ):
-    line = refusal(lambda: getattr(runs[model], method)(value))
+    line = value_refusal(lambda: getattr(runs[model], method)(value))
     assert line.startswith(message) and line.endswith("ask for fewer at a time"), line
 
 
@@ -88,7 +81,7 @@ def test_a_batch_too_big_to_hold_is_refused_before_the_model_runs(
      ("vae", [0.0], [0.0], "a of type list: this run's model takes an image (1, 28, 28), as a tensor or numpy array")],
 )  # fmt: skip
 def test_an_interpolation_names_a_and_b(runs, model, a, b, message):
-    assert refusal(lambda: runs[model].interpolate(a, b, steps=3)).startswith(message)
+    assert value_refusal(lambda: runs[model].interpolate(a, b, steps=3)).startswith(message)
 
 
 def test_an_interpolation_takes_a_uint8_and_a_float_image_as_the_same_pixels(runs):
@@ -106,7 +99,7 @@ def test_an_interpolation_takes_a_uint8_and_a_float_image_as_the_same_pixels(run
      (lambda run: run.reconstruct(None), "images of type NoneType: this run's model takes images (N, 1, 28, 28), as a tensor or numpy array")],
 )  # fmt: skip
 def test_a_wrong_argument_is_named_as_the_caller_typed_it(runs, call, message):
-    assert refusal(lambda: call(runs["vae"])).startswith(message)
+    assert value_refusal(lambda: call(runs["vae"])).startswith(message)
 
 
 def test_the_methods_leave_eval_mode_and_the_grad_switch_as_they_found_them(runs):
@@ -142,7 +135,7 @@ def test_memory_counts_every_image_sized_tensor_held_at_once(runs, monkeypatch):
     monkeypatch.setattr("aegan.tasks.inputs.device_memory", lambda device: 10 * 2**20)
     run, images = runs["vae"], torch.zeros(2000, 1, 28, 28, dtype=torch.uint8)
     assert run.encode(images).shape == (2000, 32)
-    assert "images of shape (2000, 1, 28, 28): 2000 images" in refusal(
+    assert "images of shape (2000, 1, 28, 28): 2000 images" in value_refusal(
         lambda: run.reconstruct(images)
     )
-    assert refusal(lambda: run.sample(2000)).startswith("n=2000: 2000 images of (1, 28, 28)")
+    assert value_refusal(lambda: run.sample(2000)).startswith("n=2000: 2000 images of (1, 28, 28)")

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from test_hybrids import MODELS, TINY
 
 from aegan.run import Run
-from conftest import CPU, TINY_AE, TINY_GAN, built, synthetic_data
+from conftest import CPU, TINY_AE, TINY_GAN, built, synthetic_data, value_refusal
 
 OVERRIDES = {
     "autoencoder": TINY_AE,
@@ -40,13 +40,6 @@ def tasks(tmp_path_factory) -> dict:
     return made
 
 
-def refusal(call) -> str:
-    with pytest.raises(ValueError) as caught:
-        call()
-    assert "\n" not in str(caught.value)
-    return str(caught.value)
-
-
 def codes(task, category: int | torch.Tensor, n: int = 3) -> torch.Tensor:
     """InfoGAN's generator input: noise, ``category`` one-hot (or these values), continuous."""
     noise = torch.randn(n, task.noise_dim, generator=torch.Generator().manual_seed(0))
@@ -65,13 +58,13 @@ def codes(task, category: int | torch.Tensor, n: int = 3) -> torch.Tensor:
 def test_infogans_categorical_code_not_one_hot_is_refused(tasks, tmp_path, categorical, shown):
     task = tasks["infogan"]
     z = codes(task, categorical)
-    line = refusal(lambda: task.generate(z))
+    line = value_refusal(lambda: task.generate(z))
     assert line == (
         f"z[0, 62:72] = [{shown}]: InfoGanTask.generate takes each row's categorical code "
         f"(columns 62 to 71, after the 62 noise values) {ONE_HOT}"
     )
     run = Run(tmp_path, tmp_path / "last.pt", None, task, synthetic_data(16), CPU, 0, 0)
-    assert refusal(lambda: run.generate(z)) == line  # a loaded run's generate: the same line
+    assert value_refusal(lambda: run.generate(z)) == line  # a loaded run's generate: the same line
 
 
 def test_infogans_one_hot_codes_make_images_and_a_line_within_one_category(tasks, tmp_path):
@@ -81,7 +74,7 @@ def test_infogans_one_hot_codes_make_images_and_a_line_within_one_category(tasks
     run = Run(tmp_path, tmp_path / "last.pt", None, task, synthetic_data(16), CPU, 0, 0)
     a, b = codes(task, 3, 1)[0], codes(task, 3, 1)[0] + torch.cat([torch.ones(62), torch.zeros(12)])
     assert run.interpolate(a, b, steps=7).shape == (7, 1, 28, 28)  # rounding stays one-hot
-    assert "z[1, 62:72] = [0.833, 0.167, 0," in refusal(
+    assert "z[1, 62:72] = [0.833, 0.167, 0," in value_refusal(
         lambda: run.interpolate(codes(task, 0, 1)[0], codes(task, 1, 1)[0], steps=7)
     )
 
@@ -99,7 +92,7 @@ def test_infogans_one_hot_codes_make_images_and_a_line_within_one_category(tasks
       "torch.Generator().manual_seed(0)) or None")],
 )  # fmt: skip
 def test_generate_with_code_refuses_what_is_no_category_count_or_generator(tasks, arguments, line):
-    assert refusal(lambda: tasks["infogan"].generate_with_code(*arguments)) == line
+    assert value_refusal(lambda: tasks["infogan"].generate_with_code(*arguments)) == line
 
 
 def test_generate_with_code_makes_images_of_that_category(tasks):
@@ -113,22 +106,22 @@ def test_encode_decode_and_reconstruct_refuse_what_they_cannot_take(tasks, model
     task = tasks[model]
     owner, width = type(task).__name__, task.latent_dim
     name = "codes" if model in ("autoencoder", "aae") else "z"
-    assert refusal(lambda: task.decode(torch.zeros(2, width + 1))) == (
+    assert value_refusal(lambda: task.decode(torch.zeros(2, width + 1))) == (
         f"{name} of shape (2, {width + 1}): {owner}.decode takes codes (N, {width})"
     )
-    assert refusal(lambda: task.decode(torch.full((2, width), float("nan")))) == (
+    assert value_refusal(lambda: task.decode(torch.full((2, width), float("nan")))) == (
         f"{name} holding NaN or infinity: {owner}.decode takes finite codes"
     )
-    assert refusal(lambda: task.encode(torch.rand(2, 3, 32, 32))) == (
+    assert value_refusal(lambda: task.encode(torch.rand(2, 3, 32, 32))) == (
         f"x of shape (2, 3, 32, 32): {owner}.encode takes images (N, 1, 28, 28)"
     )
-    assert refusal(lambda: task.reconstruct(torch.rand(1, 28, 28))) == (
+    assert value_refusal(lambda: task.reconstruct(torch.rand(1, 28, 28))) == (
         f"x of shape (1, 28, 28): {owner}.reconstruct takes images (N, 1, 28, 28)"
     )
-    assert refusal(lambda: task.encode([[0.0]])) == (
+    assert value_refusal(lambda: task.encode([[0.0]])) == (
         f"x of type list: {owner}.encode takes images (N, 1, 28, 28), as a tensor or numpy array"
     )
-    assert refusal(lambda: task.encode(torch.ones(2, 1, 28, 28) * 255)) == (
+    assert value_refusal(lambda: task.encode(torch.ones(2, 1, 28, 28) * 255)) == (
         "x with values in [255, 255]: float images must be finite and in [0, 1] (uint8 for "
         "[0, 255])"
     )
@@ -142,12 +135,18 @@ def test_encode_decode_and_reconstruct_refuse_what_they_cannot_take(tasks, model
 def test_sample_and_generate_refuse_what_they_cannot_take(tasks, model):
     task = tasks[model]
     owner, width = type(task).__name__, task.latent_dim
-    assert refusal(lambda: task.sample(-1)) == "n=-1: the number of images must be an integer >= 0"
     assert (
-        refusal(lambda: task.sample(2.0)) == "n=2.0: the number of images must be an integer >= 0"
+        value_refusal(lambda: task.sample(-1))
+        == "n=-1: the number of images must be an integer >= 0"
     )
-    assert refusal(lambda: task.sample(2, 7)).startswith(f"generator=7: {owner}.sample takes a ")
-    assert refusal(lambda: task.generate(torch.zeros(width))) == (
+    assert (
+        value_refusal(lambda: task.sample(2.0))
+        == "n=2.0: the number of images must be an integer >= 0"
+    )
+    assert value_refusal(lambda: task.sample(2, 7)).startswith(
+        f"generator=7: {owner}.sample takes a "
+    )
+    assert value_refusal(lambda: task.generate(torch.zeros(width))) == (
         f"z of shape ({width},): {owner}.generate takes codes (N, {width})"
     )
     assert task.sample(2, torch.Generator().manual_seed(0)).shape == (2, 1, 28, 28)
@@ -157,19 +156,19 @@ def test_the_vaes_and_aaes_figures_of_images_refuse_what_they_cannot_take(tasks)
     """A (1, 28, 28) image was read as a batch of one without a word, floats in [0, 255]
     scored as pixels, uint8 and k=2.5 failed in torch."""
     vae, aae = tasks["vae"], tasks["aae"]
-    assert refusal(lambda: vae.kl_per_dimension(torch.rand(1, 28, 28))) == (
+    assert value_refusal(lambda: vae.kl_per_dimension(torch.rand(1, 28, 28))) == (
         "x of shape (1, 28, 28): VaeTask.kl_per_dimension takes images (N, 1, 28, 28)"
     )
-    assert refusal(lambda: vae.elbo_terms(torch.ones(2, 1, 28, 28) * 255)).startswith(
+    assert value_refusal(lambda: vae.elbo_terms(torch.ones(2, 1, 28, 28) * 255)).startswith(
         "x with values in [255, 255]: float images must be finite and in [0, 1]"
     )
     pixels = torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)
     assert vae.log_importance_weights(pixels, 3).shape == (2, 3)
     for k in (0, 2.5):
-        assert refusal(lambda k=k: vae.log_importance_weights(pixels, k)) == (
+        assert value_refusal(lambda k=k: vae.log_importance_weights(pixels, k)) == (
             f"k={k}: the number of draws per image must be a positive integer"
         )
-    assert refusal(lambda: aae.posterior_codes(pixels, 7)).startswith(
+    assert value_refusal(lambda: aae.posterior_codes(pixels, 7)).startswith(
         "generator=7: AaeTask.posterior_codes takes a torch.Generator"
     )
     assert aae.posterior_codes(pixels).shape == (2, aae.latent_dim)
@@ -178,7 +177,7 @@ def test_the_vaes_and_aaes_figures_of_images_refuse_what_they_cannot_take(tasks)
 def test_a_gans_generate_takes_ema_as_true_or_false(tasks):
     task = tasks["infogan"]
     z = codes(task, 2)
-    assert refusal(lambda: task.generate(z, ema="no")) == (
+    assert value_refusal(lambda: task.generate(z, ema="no")) == (
         "ema='no': InfoGanTask.generate takes True or False"
     )
     assert task.generate(z, ema=False).shape == (3, 1, 28, 28)

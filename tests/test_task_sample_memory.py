@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from test_hybrids import MODELS, TINY
 
-from conftest import TINY_AE, TINY_GAN, built
+from conftest import TINY_AE, TINY_GAN, built, value_refusal
 
 MEMORY = 10 * 2**20  # the device's memory here: 80% of it holds 1,000 28x28 images twice
 OVERRIDES = {
@@ -24,25 +24,18 @@ def small_memory(monkeypatch):
     monkeypatch.setattr("aegan.tasks.inputs.device_memory", lambda device: MEMORY, raising=False)
 
 
-def refusal(call) -> str:
-    with pytest.raises(ValueError) as caught:
-        call()
-    assert "\n" not in str(caught.value)
-    return str(caught.value)
-
-
 @pytest.mark.parametrize("model", list(OVERRIDES))
 def test_a_sample_beyond_the_devices_memory_is_one_line(model, tmp_path, small_memory):
     _, task, _, _ = built(OVERRIDES[model], tmp_path)
     task.train(False)
     name = type(task).__name__
-    assert refusal(lambda: task.sample(2000)).startswith(
+    assert value_refusal(lambda: task.sample(2000)).startswith(
         f"{name}.sample(n=2000): 2000 images of (1, 28, 28) take 0.0 GiB, more than 80% of "
         "this cpu's 0.0 GiB; ask for fewer at a time"
     )
     assert task.sample(1000).shape == (1000, 1, 28, 28)
     if model == "infogan":
-        assert refusal(lambda: task.generate_with_code(3, 2000)).startswith(
+        assert value_refusal(lambda: task.generate_with_code(3, 2000)).startswith(
             f"{name}.generate_with_code(n=2000): 2000 images of (1, 28, 28)"
         )
         assert task.generate_with_code(3, 1000).shape == (1000, 1, 28, 28)
