@@ -60,3 +60,12 @@ def encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def leads_to(path: Path) -> Path:
+    """Where ``path`` leads, absolute: ``RUN/../x`` beside RUN, a link the folder it names;
+    a loop of links as it is written (the checks of what stands there name it)."""
+    try:
+        return path.expanduser().resolve()
+    except (OSError, RuntimeError):
+        return path.expanduser().absolute()

@@ -22,6 +22,7 @@ from aegan.engine.run_dir import check_not_inside_a_run
 from aegan.engine.run_record import trained_run_holding
 from aegan.errors import ConfigError
 from aegan.files import atomic_write_bytes, check_folder, given_path
+from aegan.path_kinds import leads_to
 from aegan.sweep_notes import sweep_notes
 from aegan.sweep_reader import FIXED_COLUMNS, natural_key, override_column, read_sweep
 from aegan.sweep_walk import sweep_above
@@ -182,10 +183,7 @@ def summary_folder(root: Path, out: str | Path | None) -> Path | None:
     that is a run's folder (``run_folder_holding``), which only its own run writes. ``out``
     there, or among a sweep's job folders, is refused."""
     if out is not None:
-        try:  # where it is: SWEEP/0/.. is the sweep's folder, a link the folder it leads to
-            where = Path(out).expanduser().resolve()
-        except (OSError, RuntimeError):  # a loop of links: the folder checks name it
-            where = Path(out).expanduser().absolute()
+        where = leads_to(Path(out))  # SWEEP/0/.. is the sweep's folder
         check_not_inside_a_run(where, "--out", itself=True)
         check_out_of_jobs(root, where)
         return Path(out)

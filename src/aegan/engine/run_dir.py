@@ -19,7 +19,7 @@ from aegan.engine.run_record import earlier_run, saved_choice, step_checkpoints,
 from aegan.engine.run_settings import optimizer_sections, resumable
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.logger import flatten_config
-from aegan.path_kinds import path_kind
+from aegan.path_kinds import leads_to, path_kind
 from aegan.readback import shown_value
 
 log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
@@ -90,8 +90,7 @@ def check_not_inside_a_run(folder: Path, key: str, *, itself: bool = False) -> N
     """``folder`` (``itself`` too: a sweep's, whose jobs go below it) is not below a trained
     run's folder: a run there would put its files among that run's, and a sweep's reader
     would take it for one of its jobs."""
-    folder = folder.expanduser().absolute()
-    lands = folder.resolve()  # where the files go: RUN/../x is beside RUN, a link leads on
+    folder, lands = folder.expanduser().absolute(), leads_to(folder)  # where the files go
     trained = trained_run_holding(lands, itself=itself)
     if trained is not None:
         at = "holds a trained run" if trained == lands else f"is inside the trained run {trained}"
