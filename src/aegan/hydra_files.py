@@ -1,7 +1,8 @@
 """Each config file Hydra loads (``conf/`` or a folder on ``hydra.searchpath``) checked as
 it loads: it is UTF-8 text of a size Hydra can take, holds a mapping, its defaults list
-does not lead back to itself nor override one group twice, and its sweep's params (if it
-sets ``hydra.sweeper.params``) can be read.
+does not lead back to itself nor override one group twice, its sweep's params (if it
+sets ``hydra.sweeper.params``) can be read, and no file of the user's of the same name
+(``--config-dir``, ``hydra.searchpath``) lies behind it on the search path.
 
 Hydra takes a file that holds a list as it is (the run fails later, on a key of it, with a
 traceback), reports one that holds a number as an I/O error, and follows a file that
@@ -10,7 +11,9 @@ mistake is one ``ConfigError`` naming the option and its file, before anything i
 for every group and for ``compose_config`` as for the command line. A file that is not
 UTF-8 gave the codec's error without the file, one nested a few thousand levels deep
 Python's recursion error, and a few lines of aliases that nest (each naming the one before
-ten times) never returned: OmegaConf copies every alias out.
+ten times) never returned: OmegaConf copies every alias out. Hydra puts the user's folders
+after conf/, so their ``train.yaml`` or ``model/vae.yaml`` (a copy of conf/ edited, say)
+was never read, and the run trained on aegan's own without a word.
 """
 
 from __future__ import annotations
@@ -49,15 +52,48 @@ def option_of(config_path: str) -> str:
 def file_of(repo: IConfigRepository, config_path: str) -> str:
     """The file that holds ``config_path`` (the first source on the search path that has it)."""
     for source in repo.get_sources():
-        try:
-            found = source.is_config(config_path)
-        except Exception:  # a source that cannot be listed: another one holds it
-            continue
-        if found:
-            if source.scheme() == "file":
-                return os.path.join(source.path, f"{config_path}.yaml")
-            return f"{source.scheme()}://{source.path}/{config_path}.yaml"
+        if _found(source, config_path):
+            return _location(source, config_path)
     return f"{config_path}.yaml"
+
+
+def _found(source: Any, config_path: str) -> bool:
+    try:
+        return bool(source.is_config(config_path))
+    except Exception:  # a source that cannot be listed: another one holds it
+        return False
+
+
+def _location(source: Any, config_path: str) -> str:
+    if source.scheme() == "file":
+        return os.path.join(source.path, f"{config_path}.yaml")
+    return f"{source.scheme()}://{source.path}/{config_path}.yaml"
+
+
+def users_setting(provider: str) -> str | None:
+    """The setting that put a source on the search path, if the user's: ``--config-dir``
+    (Hydra's provider ``command-line``) or ``hydra.searchpath``."""
+    if provider == "command-line":
+        return "--config-dir"
+    return "hydra.searchpath" if provider.startswith("hydra.searchpath") else None
+
+
+def check_not_hidden(repo: IConfigRepository, config_path: str) -> None:
+    """``ConfigError`` for a file of the user's that Hydra never reads: one of the same
+    name (``config_path``) comes before it on the search path."""
+    holders = [source for source in repo.get_sources() if _found(source, config_path)]
+    for source in holders[1:]:
+        setting = users_setting(source.provider)
+        hidden, read = _location(source, config_path), _location(holders[0], config_path)
+        if setting is None or os.path.realpath(hidden) == os.path.realpath(read):
+            continue
+        group, _, name = config_path.rpartition("/")
+        own = (f"{group}/my_{name}.yaml, chosen with {group}=my_{name}" if group
+               else f"my_{name}.yaml, run with --config-name my_{name}")  # fmt: skip
+        raise ConfigError(
+            f"{setting}: {hidden} is never read: {read} has its name and comes first on "
+            f"Hydra's search path; give yours a name of its own (e.g. {own})"
+        )
 
 
 def not_a_mapping(repo: IConfigRepository, config_path: str, kind: str) -> ConfigError:
@@ -181,6 +217,7 @@ def _checked_load(load: Any) -> Any:
     @functools.wraps(load)
     def load_config(self: IConfigRepository, config_path: str) -> Any:
         path = file_of(self, config_path)
+        check_not_hidden(self, config_path)
         if os.path.isfile(path):
             check_config_text(option_of(config_path), path)
         try:
