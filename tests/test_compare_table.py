@@ -108,6 +108,10 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
          "--image: {tmp}/folder.png is not allowed: it is a folder; name a file"),
         (["pictures", "--out", "{tmp}", "--image", "{tmp}/fifo"],  # savefig waited forever
          "--image: {tmp}/fifo is not allowed: it is a FIFO; name a file"),
+        # a GAN's sample grid replaced by the picture
+        (["pictures", "--out", "{tmp}", "--image", "{tmp}/run/samples/epoch-0001.png"],
+         "--image: {tmp}/run/samples/epoch-0001.png is not allowed: it is inside the trained "
+         "run {tmp}/run, which only its own run writes; name a file outside it"),
         (["run", "--epochs", "0"], "--epochs: '0' is not allowed"),  # every job failed
         (["run", "--epochs", "-1"], "--epochs: '-1' is not allowed"),
         (["run", "--seeds", "a,b"], "--seeds: 'a,b' is not allowed"),

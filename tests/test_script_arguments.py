@@ -19,8 +19,11 @@ LONG = "/" + "a" * 300  # a name longer than a file system takes
 
 @pytest.fixture
 def hostile(tmp_path):
-    """A folder holding a file, a folder named as a file and a FIFO nothing writes to."""
+    """A folder holding a file, a folder named as a file, a FIFO nothing writes to and a
+    trained run's folder."""
     (tmp_path / "file").write_text("")
+    (tmp_path / "run" / "samples").mkdir(parents=True)
+    (tmp_path / "run" / "metrics.json").write_text("{}")
     (tmp_path / "folder.jsonl").mkdir()
     os.mkfifo(tmp_path / "fifo.jsonl")
     return tmp_path
@@ -45,6 +48,14 @@ CASES = [  # (script and its arguments, what the line says); {tmp}: the hostile 
      "a FIFO; name a file"),  # waited forever after the first run
     ("compare_pythae.py --out {tmp}/file/x.jsonl", "--out: {tmp}/file/x.jsonl is not allowed: its "
      "folder cannot be {tmp}/file (it is a file, not a folder)"),
+    # lines appended to a trained run's own file: its metrics.json was no longer JSON
+    ("compare_pythae.py --out {tmp}/run/metrics.json", "--out: {tmp}/run/metrics.json is not "
+     "allowed: it is inside the trained run {tmp}/run, which only its own run writes; name a file "
+     "outside it"),
+    ("step_floor.py --out {tmp}/run/samples/x.jsonl", "--out: {tmp}/run/samples/x.jsonl is not "
+     "allowed: it is inside the trained run {tmp}/run"),
+    ("compare_pythae.py --out {tmp}/run/../run/x.jsonl", "--out: {tmp}/run/../run/x.jsonl is not "
+     "allowed: it is inside the trained run {tmp}/run"),
     ("compare_pythae.py --runs {tmp}/file", "argument --runs: {tmp}/file is not allowed: it is a"),
     ("step_floor.py --rounds 0", "argument --rounds: '0' is not allowed: it must be an integer"),
     ("step_floor.py --rounds x", "argument --rounds: 'x' is not allowed"),  # 3 lines of usage

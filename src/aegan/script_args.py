@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from aegan.cli import report_error
+from aegan.engine.run_record import trained_run_holding
 from aegan.errors import ConfigError
 from aegan.files import check_folder, given_path
-from aegan.path_kinds import path_kind
+from aegan.path_kinds import leads_to, path_kind
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -55,7 +56,9 @@ def folder_argument(text: str) -> Path:
 def file_argument(text: str) -> Path:
     """``path_argument`` for a file a script writes: its folder can be one (as for
     ``folder_argument``), and what is at it already is a regular file: a folder there made
-    the last write fail after every run, and a FIFO blocked it for good."""
+    the last write fail after every run, and a FIFO blocked it for good. Nor is it in a
+    trained run's folder, where it replaced a GAN's sample grid or was appended to the
+    run's metrics.json."""
     path = path_argument(text)
     try:
         check_folder("path", str(path.parent))
@@ -67,6 +70,12 @@ def file_argument(text: str) -> Path:
     kind = path_kind(path)
     if kind is not None:
         raise argparse.ArgumentTypeError(f"{text} is not allowed: it is {kind}; name a file")
+    run = trained_run_holding(leads_to(path.parent))  # RUN/../RUN/x is in RUN too
+    if run is not None:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not allowed: it is inside the trained run {run}, which only its own "
+            "run writes; name a file outside it"
+        )
     return path
 
 
