@@ -15,6 +15,7 @@ import csv
 import difflib
 import io
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from aegan.files import atomic_write_bytes, check_folder, given_path
 from aegan.path_kinds import leads_to
 from aegan.sweep_notes import sweep_notes
 from aegan.sweep_reader import FIXED_COLUMNS, natural_key, override_column, read_sweep
-from aegan.sweep_walk import sweep_above
+from aegan.sweep_walk import SWEEP_FILES, sweep_above
 from aegan.tables import cell, markdown_table, printable
 
 DEFAULT_OBJECTIVE = "val/best_objective"
@@ -206,8 +207,9 @@ def run_folder_holding(folder: Path) -> Path | None:
 
 def check_out_of_jobs(root: Path, out: Path) -> None:
     """``out`` is no run's or job's folder, nor inside one, nor among a sweep's job folders
-    (of ``root``, the folder summarised, or another sweep): the summary went into a failed
-    job's folder, or made a folder where a job of a continued sweep goes."""
+    (of ``root``, the folder summarised, or another sweep), nor another sweep's folder: the
+    summary went into a failed job's folder, made a folder where a job of a continued sweep
+    goes, or replaced another sweep's own."""
     where = out.expanduser().absolute()
     root = root.expanduser().resolve()
     run = run_folder_holding(where)
@@ -222,6 +224,13 @@ def check_out_of_jobs(root: Path, out: Path) -> None:
         raise ConfigError(
             f"--out={where} is inside the sweep {sweep}, where its jobs' folders go; leave "
             "--out out to write into the folder summarised, or choose a folder outside the sweep"
+        )
+    record = next((name for name in SWEEP_FILES if os.path.lexists(where / name)), None)
+    if record is not None and where != root:  # its summary would be another sweep's
+        raise ConfigError(
+            f"--out={where} holds another sweep ({record}), whose own summary.csv and "
+            "summary.md this one would replace; leave --out out to write into the folder "
+            "summarised, or choose a folder outside the sweep"
         )
 
 
