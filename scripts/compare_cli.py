@@ -9,8 +9,10 @@ from typing import NoReturn
 
 from aegan.cli import report_error
 from aegan.comparison_table import MODELS
+from aegan.errors import ConfigError
 from aegan.script_args import (
     ArgumentParser,
+    check_set_keys,
     epochs_argument,
     file_argument,
     folder_argument,
@@ -100,24 +102,10 @@ SET_BY_RUN = {
 
 
 def check_overrides(overrides: list[str]) -> None:
-    """Refuse an override of a key run sets itself: the last one given won, a job trained
-    another seed or budget in the folder of its seed, and run said only "exited with code 0"."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parser = OverridesParser.create()
-    for arg in overrides:
-        try:
-            (override,) = parser.parse_overrides([arg])
-        except Exception:  # not an override: aegan.train's line names it
-            continue
-        key = override.key_or_group
-        if override.is_sweep_override():  # two jobs of one seed: one folder, OUT/MODEL/SEED
-            refuse(f"{arg} is not allowed: compare.py run sweeps --seeds only; give one value, "
-                   "and another --out for each other")  # fmt: skip
-        for given, option in SET_BY_RUN.items():
-            above = key.startswith("hydra") and given.startswith(f"{key}.")  # hydra.sweep={..}
-            below = given.startswith("hydra.") and key.startswith(f"{given}.")  # params.seed
-            if key == given or above or below:
-                how = (f"{given}{option} for every job" if option[0] == "="
-                       else f"{given} from {option}; give {option} instead")  # fmt: skip
-                refuse(f"{arg} is not allowed: compare.py run sets {how}")
+    """Refuse an override of a key run sets itself (``check_set_keys``): the last one given
+    won, a job trained another seed or budget in the folder of its seed, and run said only
+    "exited with code 0"."""
+    try:
+        check_set_keys(overrides, SET_BY_RUN, "compare.py run")
+    except ConfigError as err:
+        refuse(str(err))

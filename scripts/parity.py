@@ -30,9 +30,17 @@ import sys
 import time
 from pathlib import Path
 
-from aegan.errors import USER_ERRORS
+from omegaconf import DictConfig
+
+from aegan.errors import USER_ERRORS, ConfigError
 from aegan.overrides import hydra_quoted, override_key
-from aegan.script_args import ArgumentParser, epochs_argument, folder_argument, seeds_argument
+from aegan.script_args import (
+    ArgumentParser,
+    check_set_keys,
+    epochs_argument,
+    folder_argument,
+    seeds_argument,
+)
 from aegan.sweep_folders import check_out_folder
 from aegan.sweep_jobs import check_overrides
 from aegan.sweep_reader import read_sweep
@@ -40,12 +48,14 @@ from aegan.sweep_reader import read_sweep
 PATHS = {
     "ae": {
         "metric": "test/mse",
+        "measured_by": "reconstruction",  # the metric of aegan.metrics.registry giving it
         "common": [],
         "fast": ["trainer.compile=default", "trainer.compile_scope=step"],
         "reference": ["trainer.compile=none", "model.optimizer.fused=false"],
     },
     "gan": {
         "metric": "gen/fd",
+        "measured_by": "fd",
         "common": ["experiment=dcgan_fashion_mnist"],
         "fast": [],  # the recipe: bf16, channels_last, fast dropout, fused Adam
         "reference": [
@@ -57,10 +67,14 @@ PATHS = {
         ],
     },
 }
-# the keys parity sets for every job -> the option that sets them: given as an override too,
-# one of the two values was silently dropped
-SET_BY_PARITY = {"seed": "--seeds", "trainer.epochs": "--epochs", "trainer.device": "--device",
-                 "hydra.sweep.dir": "--out"}  # fmt: skip
+# the keys parity sets for every job -> the option that sets them (and the keys its paths
+# set, ``keys_set``): given as an override too, one of the two values was silently dropped,
+# and a sweeper of its own drew other jobs than the seeds
+SET_BY_PARITY = {
+    "seed": "--seeds", "hydra.mode": "--seeds", "hydra/sweeper": "--seeds",
+    "hydra.sweeper.params": "--seeds", "hparams_search": "--seeds", "trainer.epochs": "--epochs",
+    "trainer.device": "--device", "hydra.sweep.dir": "--out",
+}  # fmt: skip
 DEFAULT_EPOCHS = {"ae": 30, "gan": 2}
 CUDA_FAST = {  # the fast path on CUDA (compile_scope=step does not compose with a captured step)
     "ae": ["trainer.capture_step=true"],
@@ -89,6 +103,35 @@ def run_sweep(overrides: list[str], sweep_dir: Path) -> float:
     return time.perf_counter() - start
 
 
+def keys_set(model: str, fast: list[str]) -> dict[str, str]:
+    """``SET_BY_PARITY`` and the keys ``model``'s paths set: every job's (the GAN's recipe),
+    and the fast path's (``fast``) or the reference's, each saying how."""
+    keys = dict(SET_BY_PARITY)
+    for override in PATHS[model]["common"]:
+        key, _, value = override.partition("=")
+        keys[key] = f"={value}"
+    paths = {"fast": fast, "reference": PATHS[model]["reference"]}
+    for key in {override_key(o) for overrides in paths.values() for o in overrides}:
+        set_as = ", ".join(f"{path}: {o}" for path, overrides in paths.items()
+                           for o in overrides if override_key(o) == key)  # fmt: skip
+        keys[key] = f"for the paths it compares ({set_as})"
+    return keys
+
+
+def check_measured(config: DictConfig, model: str) -> None:
+    """Each run's final evaluation gives the figure parity compares: without it, both
+    sweeps trained and the script ended in a KeyError."""
+    metric, source = PATHS[model]["metric"], PATHS[model]["measured_by"]
+    evaluate = config.evaluate
+    if not evaluate.at_end:
+        raise ConfigError(f"evaluate.at_end={evaluate.at_end} is not allowed: parity.py "
+                          f"compares each run's {metric}, from its final evaluation")  # fmt: skip
+    if evaluate.metrics is not None and source not in evaluate.metrics:
+        given = "[" + ",".join(map(str, evaluate.metrics)) + "]"
+        raise ConfigError(f"evaluate.metrics={given} is not allowed: parity.py compares each "
+                          f"run's {metric}, which the metric {source} gives; list it too")  # fmt: skip
+
+
 def main() -> None:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", choices=sorted(PATHS))
@@ -110,17 +153,15 @@ def main() -> None:
     epochs = args.epochs or DEFAULT_EPOCHS[args.model]  # None: not given (0 is refused)
     out = Path(args.out) / args.model
     seeds = ",".join(map(str, args.seeds))
-    for arg in args.overrides:
-        if (option := SET_BY_PARITY.get(override_key(arg))) is not None:
-            parser.error(f"{arg} is not allowed: parity.py sets {override_key(arg)} from "
-                         f"{option}; give {option} instead")  # fmt: skip
     try:  # before the first sweep trains: the second would be refused only after it
+        check_set_keys(args.overrides, keys_set(args.model, spec["fast"]), "parity.py")
         check_out_folder(args.out, "--out")
         # not the data's files: the first sweep's own check reads them for its jobs, and a
         # refusal there ends this script before any job
         for path in ("fast", "reference"):
-            check_overrides([*spec["common"], *spec[path], f"trainer.epochs={epochs}",
-                             f"seed={args.seeds[0]}"], read_data=False)  # fmt: skip
+            config = check_overrides([*spec["common"], *spec[path], f"trainer.epochs={epochs}",
+                                      f"seed={args.seeds[0]}"], read_data=False)  # fmt: skip
+            check_measured(config, args.model)
     except USER_ERRORS as err:
         parser.error(str(err))
     results = {}

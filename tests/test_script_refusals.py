@@ -31,6 +31,23 @@ def test_an_empty_out_path_is_refused_before_anything_runs(cli, script, monkeypa
         (["--seeds", "0,0"], "argument --seeds: '0,0' is not allowed"),
         (["data.subset=-1"], "data.subset=-1 is not allowed: it must be an integer >= 1"),
         (["seed=5"], "seed=5 is not allowed: parity.py sets seed from --seeds"),
+        # Optuna's trials, or a grid, in place of the seeds: one figure a seed, of any job
+        (["hydra/sweeper=optuna"], "hydra/sweeper=optuna is not allowed: parity.py sets "
+         "hydra/sweeper from --seeds; give --seeds instead"),
+        (["hparams_search=autoencoder_optuna"], "parity.py sets hparams_search from --seeds"),
+        (["hydra.sweeper.params.seed=1"], "parity.py sets hydra.sweeper.params from --seeds"),
+        (["model.latent_dim=8,16"], "model.latent_dim=8,16 is not allowed: parity.py sweeps "
+         "--seeds only"),  # was Hydra's "add --multirun to your command line"
+        # the path's own value won: a reference compiled as the fast path
+        (["trainer.compile=default"], "trainer.compile=default is not allowed: parity.py sets "
+         "trainer.compile for the paths it compares (fast: trainer.compile=default, reference: "
+         "trainer.compile=none)"),
+        (["model.optimizer.fused=true"], "sets model.optimizer.fused for the paths it compares"),
+        # no test/mse in any run's metrics.json: a KeyError once both sweeps had trained
+        (["evaluate.at_end=false"], "evaluate.at_end=false is not allowed: parity.py compares "
+         "each run's test/mse, from its final evaluation"),
+        (["evaluate.metrics=[probe]"], "evaluate.metrics=[probe] is not allowed: parity.py "
+         "compares each run's test/mse, which the metric reconstruction gives; list it too"),
         (["--out", "{tmp}/run"], "--out={tmp}/run holds a trained run; choose a folder outside"),
         (["--out", "{tmp}/sweep"], "--out={tmp}/sweep is not allowed: it holds a sweep"),
     ],

@@ -125,3 +125,32 @@ def names_argument(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
         return given
 
     return names
+
+
+def check_set_keys(overrides: list[str], set_by: dict[str, str], script: str) -> None:
+    """Refuse an override of a key ``script`` sets for every job itself, and a sweep: the
+    last value given won without a word, or a job trained in the folder of another.
+    ``set_by``: each key -> the option that sets it (``--seeds``), the value every job gets
+    (``=auto``), or how it is set (``for each path it compares``). ``ConfigError``."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for arg in overrides:
+        try:
+            (override,) = parser.parse_overrides([arg])
+        except Exception:  # not an override: aegan.train's line names it
+            continue
+        key = override.key_or_group
+        if override.is_sweep_override():  # two jobs of one seed: one folder
+            raise ConfigError(f"{arg} is not allowed: {script} sweeps --seeds only; give one "
+                              "value, and another --out for each other")  # fmt: skip
+        for given, option in set_by.items():
+            above = key.startswith("hydra") and given.startswith(f"{key}.")  # hydra.sweep={..}
+            below = given.startswith("hydra.") and key.startswith(f"{given}.")  # params.seed
+            if key == given or above or below:
+                how = (
+                    f"{given}{option} for every job" if option.startswith("=")
+                    else f"{given} from {option}; give {option} instead" if option.startswith("--")
+                    else f"{given} {option}"
+                )  # fmt: skip
+                raise ConfigError(f"{arg} is not allowed: {script} sets {how}")

@@ -93,12 +93,13 @@ def check_apart_from_data(cfg: DictConfig, run_dir: Path, folder_key: str) -> No
         )
 
 
-def check_overrides(overrides: list[str], *, read_data: bool = True) -> None:
+def check_overrides(overrides: list[str], *, read_data: bool = True) -> DictConfig:
     """A run of ``conf/train.yaml`` with ``overrides``, composed and checked as its job
     will check it, for a script whose sweeps run in processes of their own: a mistake is
     refused once, before the first sweep, not by each sweep in turn. ``read_data=False``:
     the data files are left to the first sweep, whose own check reads them before its first
-    job and keeps them for it; read here too, they were read for nothing."""
+    job and keeps them for it; read here too, they were read for nothing. Returns the
+    config, for the script's own checks of it."""
     try:
         config = compose_config(overrides)
     except Exception as err:
@@ -107,6 +108,7 @@ def check_overrides(overrides: list[str], *, read_data: bool = True) -> None:
             raise
         raise ConfigError(line) from None
     validate_config(config, in_job=False, read_data=read_data)
+    return config
 
 
 def check_resume(
