@@ -136,10 +136,12 @@ def below(name: str) -> bool:
 
 
 def given_path(key: str, value: Any, allowed: str) -> Path:
-    """``value``, a path the caller gave, as a ``Path``, else ``ConfigError`` naming ``key``
-    and what is ``allowed``: an empty or blank one would silently mean the current folder,
-    what is no path a ``TypeError`` from inside pathlib, and a newline (pasted into an
-    environment variable) would split every message that names the path."""
+    """``value``, a path the caller gave, as a ``Path`` with ``~`` expanded, else
+    ``ConfigError`` naming ``key`` and what is ``allowed``: an empty or blank one would
+    silently mean the current folder, what is no path a ``TypeError`` from inside pathlib, a
+    newline (pasted into an environment variable) would split every message that names the
+    path, and ``~/x`` (``--out=~/x``, which no shell expands) was checked as the home
+    folder's x and read or written as ./~/x."""
     text = os.fspath(value) if isinstance(value, os.PathLike) else value
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(f"{key}={value!r:.80} is not allowed: it must be {allowed}")
@@ -149,7 +151,13 @@ def given_path(key: str, value: Any, allowed: str) -> Path:
         raise ConfigError(
             f"{key}={text!r:.80} is not allowed: it must be {allowed} without control characters"
         )
-    return Path(text)
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # pathlib's "Could not determine home directory."
+        home = Path(text).parts[0]
+        raise ConfigError(
+            f"{key}={text!r} is not allowed: {home} names no home folder here"
+        ) from None
 
 
 def _has_control(text: str) -> bool:

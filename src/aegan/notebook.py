@@ -95,14 +95,7 @@ def checked_path(key: str, value: Any, repo: Path, allowed: str = "a path") -> P
     What is there is for the reader (``aegan.load_run``, ``read_sweep``) to say."""
     if value is None:
         return None
-    path = given_path(key, value, allowed)  # blank, control characters
-    try:
-        path = path.expanduser()
-    except RuntimeError:  # pathlib's "Could not determine home directory."
-        home = path.parts[0]
-        raise ConfigError(
-            f"{key}={value!r} is not allowed: {home} names no home folder here"
-        ) from None
+    path = given_path(key, value, allowed)  # blank, control characters, ~ expanded
     try:
         return (path if path.is_absolute() else repo / path).resolve()
     except (OSError, RuntimeError) as err:  # a symlink loop
