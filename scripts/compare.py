@@ -18,7 +18,8 @@ and prints one markdown table, mean and spread (min-max) over seeds per column, 
 protocol under it, and writes it with the per-seed JSON lines into ``--out``. Training
 images/s come from each run's own log (its fastest seed); ``--speed`` adds a column of images/s
 from the lines of ``python -m aegan.bench`` for each model, timed on a quiet machine. ``pictures`` draws each model's seed-0 run as one row: test images over their
-reconstructions where the model encodes, samples where it generates. Each command takes
+reconstructions where the model encodes, samples where it generates (a run of another
+recipe in a model's place left out, as from the table). Each command takes
 only its own options (``--models`` and ``--out`` are everyone's); ``table`` with no finished
 run to show is refused, as every mistake is: one ``error:`` line, exit code 2.
 """
@@ -31,7 +32,7 @@ import sys
 from pathlib import Path
 
 from aegan.comparison import warn
-from aegan.comparison_table import MODELS, comparison_table
+from aegan.comparison_table import MODELS, comparison_table, its_recipe
 from aegan.errors import USER_ERRORS
 from aegan.overrides import hydra_quoted
 from aegan.sweep_folders import check_out_folder
@@ -101,7 +102,8 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
 
 
 def pictures(models: list[str], out: Path, image: Path) -> None:
-    """One labelled row of 16 images per model (``aegan.load_run``, seed 0)."""
+    """One labelled row of 16 images per model (``aegan.load_run``, seed 0); a run of another
+    recipe in a model's place is left out with a warning, as the table leaves it out."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,6 +125,9 @@ def pictures(models: list[str], out: Path, image: Path) -> None:
         job = out / model / "0"
         if not (job / "checkpoints" / "last.pt").is_file():
             absent.append(model)
+            continue
+        row = next((r for r in read_sweep(out / model) if r["job"] == "0"), None)
+        if row and not its_recipe(model, row, "the picture"):  # drawn under another's name
             continue
         try:  # a damaged checkpoint, its data gone: the run's line, not a traceback
             run = aegan.load_run(job, checkpoint="last")

@@ -4,6 +4,7 @@ comparison, and its default file is the README's docs/images/models.png."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,3 +41,23 @@ def test_the_picture_names_the_models_it_has_no_run_of(one_model, tmp_path):
         f"warning: --out {one_model} holds no seed-0 run of {others} "
         "(MODEL/0/checkpoints/last.pt): not in the picture\n"
     )
+
+
+def test_a_run_of_another_recipe_is_left_out_of_the_picture(cli, one_model, tmp_path):
+    """The autoencoder's run in vae's place was drawn as "vae: 8 test images, their
+    reconstructions" without a word, where the table leaves it out."""
+    out, image = tmp_path / "out", tmp_path / "models.png"
+    for model in ("autoencoder", "vae"):
+        shutil.copytree(one_model / "autoencoder", out / model, symlinks=True)
+    drawn = cli("scripts/compare.py", "pictures", "--models", "autoencoder,vae", "--out",
+                str(out), "--image", str(image))  # fmt: skip
+    assert drawn.returncode == 0 and image.is_file(), drawn.stderr[-2000:]
+    assert drawn.stderr == (
+        f"warning: {out}/vae/0/.hydra/overrides.yaml: its overrides give "
+        "experiment=autoencoder_fashion_mnist, not vae's recipe experiment=vae_fashion_mnist; "
+        "this run is left out of the picture\n"
+    )
+    image.unlink()
+    refused = cli("scripts/compare.py", "pictures", "--models", "vae", "--out", str(out),
+                  "--image", str(image))  # fmt: skip
+    assert refused.returncode == 2 and not image.exists(), refused.stderr[-2000:]

@@ -88,21 +88,24 @@ def off_protocol(model: str, overrides: list[str]) -> list[str]:
 
 
 def of_its_recipe(runs: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """``runs`` less those trained with another recipe than their model's, or none (another
-    model's folder copied or linked to where this one's goes, read as its seeds); each said
-    in one warning line."""
-    kept: dict[str, list[dict]] = {model: [] for model in runs}
-    for model, finished in runs.items():
-        recipe = f"experiment={MODELS[model][0]}"
-        for r in finished:
-            given = [o for o in r["overrides"] if override_key(o) == "experiment"]
-            if given[-1:] == [recipe]:
-                kept[model].append(r)
-                continue
-            gave = printable(given[-1]) if given else "no experiment"
-            warn(f"{r['run_dir']}/.hydra/overrides.yaml: its overrides give {gave}, not {model}'s "
-                 f"recipe {recipe}; this run is left out of the table")  # fmt: skip
-    return kept
+    """``runs`` less those trained with another recipe than their model's (``its_recipe``)."""
+    return {
+        model: [r for r in finished if its_recipe(model, r)] for model, finished in runs.items()
+    }
+
+
+def its_recipe(model: str, run: dict, left_out_of: str = "the table") -> bool:
+    """Whether ``run`` (a row of ``read_sweep``) trained ``model``'s recipe; where it trained
+    another or none (another model's folder copied or linked to where this one's goes, read
+    as its seeds), one warning line says so."""
+    recipe = f"experiment={MODELS[model][0]}"
+    given = [o for o in run["overrides"] if override_key(o) == "experiment"]
+    if given[-1:] == [recipe]:
+        return True
+    gave = printable(given[-1]) if given else "no experiment"
+    warn(f"{run['run_dir']}/.hydra/overrides.yaml: its overrides give {gave}, not {model}'s "
+         f"recipe {recipe}; this run is left out of {left_out_of}")  # fmt: skip
+    return False
 
 
 def measurements(runs: dict[str, list[dict]]) -> dict[str, str]:
