@@ -224,6 +224,12 @@ def test_the_protocol_says_when_the_runs_depart_from_it(cli, tmp_path):
         ('{"model": "autoencoder", "project_images_per_sec": -3}',
          "line 1: project_images_per_sec=-3 is not allowed"),
         ("[" * 100_000, "line 1 is nested too deep"),  # a RecursionError
+        # an empty column, or none, where the speeds were asked for
+        ("", "it holds no line of aegan.bench"),
+        ('{"model": "dcgan", "project_images_per_sec": 5}', "no line gives the images/s "
+         "(project_images_per_sec) of autoencoder, the models of the table; its lines are of "
+         "dcgan"),
+        ('{"model": "autoencoder", "error": "x"}', "no line gives the images/s"),
     ],
 )  # fmt: skip
 def test_a_bad_speed_line_is_one_error_line(cli, tmp_path, line, says):

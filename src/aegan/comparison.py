@@ -257,6 +257,8 @@ def read_speeds(path: Path) -> dict[str, float | None]:
             )
         except ValueError as err:
             raise ValueError(f"{where}: {err}") from None
+    if not speeds:  # the column asked for would be left out without a word
+        raise ValueError(f"--speed {path}: it holds no line of aegan.bench")
     return speeds
 
 

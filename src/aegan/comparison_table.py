@@ -150,6 +150,12 @@ def comparison_table(out: Path, models: list[str], speed: Path | None = None) ->
             f"--out {out} holds no finished run of {', '.join(models)}: the table reads "
             "OUT/MODEL/SEED/metrics.json, as compare.py run writes them"
         )
+    if speed and all(images_per_sec.get(model) is None for model in runs):  # an empty column
+        raise ValueError(
+            f"--speed {speed}: no line gives the images/s (project_images_per_sec) of "
+            f"{', '.join(runs)}, the models of the table; its lines are of "
+            f"{', '.join(sorted(images_per_sec))}"
+        )
     speeds = ["images/s"] if images_per_sec else []  # only from --speed: a quiet machine
     rows, lines = [], []
     # PCA at the code size: the same every seed
