@@ -35,6 +35,7 @@ from aegan.comparison import warn
 from aegan.comparison_table import MODELS, comparison_table, its_recipe
 from aegan.errors import USER_ERRORS
 from aegan.overrides import hydra_quoted
+from aegan.script_args import print_out
 from aegan.sweep_folders import check_out_folder
 from aegan.sweep_jobs import check_overrides as check_job
 from aegan.sweep_reader import read_sweep
@@ -155,7 +156,7 @@ def pictures(models: list[str], out: Path, image: Path) -> None:
         figure.savefig(image, dpi=110)
     except OSError as err:  # no permission, a full disk: after the runs were read
         refuse(f"--image {image} cannot be written ({err.strerror or err})")
-    print(f"wrote {image}")
+    print_out(f"wrote {image}")
 
 
 def main() -> None:
@@ -196,7 +197,7 @@ def dispatch(args: argparse.Namespace, models: list[str]) -> None:
         if args.speed is not None and not args.speed.exists():
             refuse(f"--speed {args.speed}: no such file")
         try:
-            print(comparison_table(args.out, models, args.speed))
+            print_out(comparison_table(args.out, models, args.speed))
         except ValueError as err:
             refuse(str(err))
 

@@ -5,7 +5,9 @@ before anything runs, where it would have failed in a traceback once the runs ha
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -24,6 +26,16 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         report_error(f"{message} (see {self.prog} --help)")
         raise SystemExit(2)
+
+
+def print_out(text: str, end: str = "\n") -> None:
+    """``print(text, end=end)`` to stdout, where a reader that has gone (``| head``) ends
+    the output, not the command: it was a ``BrokenPipeError`` traceback after the files
+    were written."""
+    try:
+        print(text, end=end, flush=True)
+    except BrokenPipeError:  # what is left to print goes nowhere, as the reader wished
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _refused(err: ConfigError) -> argparse.ArgumentTypeError:

@@ -24,6 +24,7 @@ from aegan.engine.run_record import trained_run_holding
 from aegan.errors import ConfigError
 from aegan.files import atomic_write_bytes, check_folder, given_path
 from aegan.path_kinds import leads_to
+from aegan.script_args import print_out
 from aegan.sweep_notes import sweep_notes
 from aegan.sweep_reader import FIXED_COLUMNS, natural_key, override_column, read_sweep
 from aegan.sweep_walk import SWEEP_FILES, sweep_above
@@ -277,14 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         # the summary cannot be written where asked
         print(f"error: {printable(str(err))}", file=sys.stderr)
         return 2
-    print(text, end="")
+    print_out(text, end="")
     out_dir = summary_folder(root, out)
     if out_dir is None:
         kind = "a trained run's" if trained_run_holding(root.absolute()) else "a run's"
-        print(f"\nnot written: {root} is {kind} folder, which only its own "
-              "run writes; to keep the summary, name a folder with --out DIR")  # fmt: skip
+        print_out(f"\nnot written: {root} is {kind} folder, which only its own "
+                  "run writes; to keep the summary, name a folder with --out DIR")  # fmt: skip
     else:
-        print(f"\nwritten: {out_dir / 'summary.csv'}, {out_dir / 'summary.md'}")
+        print_out(f"\nwritten: {out_dir / 'summary.csv'}, {out_dir / 'summary.md'}")
     return 0
 
 
