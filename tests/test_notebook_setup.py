@@ -141,6 +141,16 @@ def test_images_are_shown_as_one_grid():
     assert ax.get_title() == "t" and ax.get_images()[0].get_array().shape == (62, 92, 3)
 
 
+def test_a_grid_of_fewer_images_than_columns_is_as_wide_as_its_images():
+    """Two images with nrow=1000 made a figure 900 inches wide, blank but for its left end."""
+    pytest.importorskip("matplotlib", reason="pip install -e '.[notebooks]'")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = notebook.show_images(torch.zeros(2, 1, 28, 28, dtype=torch.uint8), nrow=1000)
+    assert tuple(ax.figure.get_size_inches()) == pytest.approx((2 * 0.9, 0.9 + 0.4))
+
+
 IMAGES = torch.linspace(0, 1, 256).view(4, 1, 8, 8)  # floats in [0, 1]
 
 

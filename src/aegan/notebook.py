@@ -159,9 +159,10 @@ def show_images(images: Any, *, nrow: int, ax=None, title: str = "", scale: floa
     from torchvision.utils import make_grid
 
     grid = make_grid(images, nrow=nrow, padding=2, pad_value=1.0)  # (3, H', W')
-    if ax is None:
-        rows = -(-len(images) // nrow)
-        ax = plt.figure(figsize=(nrow * scale, rows * scale + 0.4)).gca()
+    if ax is None:  # as wide as the grid's columns: fewer images than nrow fill fewer
+        columns = min(nrow, len(images))
+        rows = -(-len(images) // columns)
+        ax = plt.figure(figsize=(columns * scale, rows * scale + 0.4)).gca()
     ax.imshow(grid.permute(1, 2, 0).numpy())
     ax.set_axis_off()
     ax.set_title(title)
