@@ -1,6 +1,6 @@
-"""Where ``python -m aegan.summarize --out`` may write: not into another sweep's folder,
-whose own summary.csv and summary.md it replaced with this sweep's. Job and run folders:
-test_summarize_command."""
+"""Where ``python -m aegan.summarize --out`` may write: not into another sweep's folder or a
+folder of other runs, whose own summary.csv and summary.md it replaced with this sweep's.
+Job and run folders: test_summarize_command."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from test_summarize_hostile import make_sweep
 from aegan.summarize import main as summarize_main
 
 
-@pytest.mark.parametrize("record", ["multirun.yaml", "jobs.json", "optimization_results.yaml"])
+@pytest.mark.parametrize(
+    "record", ["multirun.yaml", "jobs.json", "optimization_results.yaml", "0/"]
+)  # 0/: a folder of single runs, summarised as one
 def test_out_at_another_sweeps_folder_is_refused(tmp_path, capsys, record):
-    first, other = make_sweep(tmp_path / "first"), make_sweep(tmp_path / "other", jobs=2)
+    first, other = make_sweep(tmp_path / "first"), make_sweep(tmp_path / "other", jobs=1)
     for sweep in (first, other):
-        (sweep / record).write_text("{}\n")
+        if record != "0/":
+            (sweep / record).write_text("{}\n")
         assert summarize_main([str(sweep)]) == 0
     kept = {name: (other / name).read_bytes() for name in ("summary.csv", "summary.md")}
     capsys.readouterr()
@@ -22,9 +25,9 @@ def test_out_at_another_sweeps_folder_is_refused(tmp_path, capsys, record):
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1, err
     assert err.startswith(
-        f"error: --out={other} holds another sweep ({record}), whose own summary.csv and "
+        f"error: --out={other} holds other runs ({record}), whose own summary.csv and "
         "summary.md this one would replace; leave --out out to write into the folder "
-        "summarised, or choose a folder outside the sweep"
+        "summarised, or choose a folder of none"
     ), err
     assert {name: (other / name).read_bytes() for name in kept} == kept
 

@@ -17,6 +17,7 @@ import io
 import math
 import os
 import sys
+from itertools import islice
 from pathlib import Path
 
 from aegan.engine.run_dir import check_not_inside_a_run
@@ -27,7 +28,7 @@ from aegan.path_kinds import leads_to
 from aegan.script_args import print_out
 from aegan.sweep_notes import sweep_notes
 from aegan.sweep_reader import FIXED_COLUMNS, natural_key, override_column, read_sweep
-from aegan.sweep_walk import SWEEP_FILES, sweep_above
+from aegan.sweep_walk import OVERRIDES, SWEEP_FILES, sweep_above
 from aegan.tables import cell, markdown_table, printable
 
 DEFAULT_OBJECTIVE = "val/best_objective"
@@ -208,7 +209,7 @@ def run_folder_holding(folder: Path) -> Path | None:
 
 def check_out_of_jobs(root: Path, out: Path) -> None:
     """``out`` is no run's or job's folder, nor inside one, nor among a sweep's job folders
-    (of ``root``, the folder summarised, or another sweep), nor another sweep's folder: the
+    (of ``root``, the folder summarised, or another sweep), nor a folder of other runs: the
     summary went into a failed job's folder, made a folder where a job of a continued sweep
     goes, or replaced another sweep's own."""
     where = out.expanduser().absolute()
@@ -226,13 +227,32 @@ def check_out_of_jobs(root: Path, out: Path) -> None:
             f"--out={where} is inside the sweep {sweep}, where its jobs' folders go; leave "
             "--out out to write into the folder summarised, or choose a folder outside the sweep"
         )
-    record = next((name for name in SWEEP_FILES if os.path.lexists(where / name)), None)
-    if record is not None and where != root:  # its summary would be another sweep's
+    held = None if where == root else runs_held(where)
+    if held is not None:  # its summary would be of other runs
         raise ConfigError(
-            f"--out={where} holds another sweep ({record}), whose own summary.csv and "
-            "summary.md this one would replace; leave --out out to write into the folder "
-            "summarised, or choose a folder outside the sweep"
+            f"--out={where} holds other runs ({held}), whose own summary.csv and summary.md "
+            "this one would replace; leave --out out to write into the folder summarised, or "
+            "choose a folder of none"
         )
+
+
+def runs_held(folder: Path) -> str | None:
+    """What shows that ``folder`` holds a sweep or runs, which its own summary is of: a
+    sweep's record (``SWEEP_FILES``), or a run's folder in it (of its first 1,000 entries);
+    None where neither."""
+    record = next((name for name in SWEEP_FILES if os.path.lexists(folder / name)), None)
+    if record is not None:
+        return record
+    try:
+        with os.scandir(folder) as entries:
+            for entry in islice(entries, 1000):
+                if entry.is_dir(follow_symlinks=False) and os.path.lexists(
+                    os.path.join(entry.path, OVERRIDES)
+                ):
+                    return f"{entry.name}/"
+    except OSError:  # nothing there yet, or not readable: nothing of its own to replace
+        return None
+    return None
 
 
 class _UsageError(Exception):
