@@ -106,6 +106,22 @@ def test_the_vae_notebook_reads_a_run_still_in_its_first_epoch(tmp_path, monkeyp
     assert "epoch 0, step 2" in shown and "{}" in shown
 
 
+@pytest.mark.parametrize("variable", ["AEGAN_AAE_RUN", "AEGAN_INFOGAN_RUN"])
+def test_a_hybrid_run_of_another_model_is_one_line_before_any_training(
+    variable, trained_ae_run, tmp_path, monkeypatch
+):
+    """An autoencoder's run given for the AAE: the BiGAN and InfoGAN were trained first, then
+    AttributeError: 'AutoencoderTask' object has no attribute 'posterior_codes'."""
+    given = {variable: str(trained_ae_run), "AEGAN_LOG_DIR": str(tmp_path / "logs")}
+    (error,) = errors_of("hybrids", {**given, "AEGAN_NOTEBOOK_QUICK": "1"}, monkeypatch)
+    model = variable.split("_")[1].lower()
+    assert error["traceback"] == [
+        f"ConfigError: {variable}={trained_ae_run} is not allowed: it is a run of autoencoder; "
+        f"it must be a run of {model}"
+    ]
+    assert not (tmp_path / "logs").exists()  # nothing trained
+
+
 @pytest.mark.parametrize("kind", ["nothing", "a file"])
 def test_the_sweep_notebook_at_no_sweep_is_one_line(tmp_path, monkeypatch, kind):
     given = tmp_path / "sweep"
