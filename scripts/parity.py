@@ -3,7 +3,9 @@
 
     python scripts/parity.py ae  [--seeds 0,1,2] [--epochs 30] [--out DIR] [--device cuda]
     python scripts/parity.py gan [--seeds 0,1,2] [--epochs 2] [--out DIR] [--device cuda]
-        [OVERRIDE ...]   # more Hydra overrides for every run, e.g. data.root=DIR
+        [OVERRIDE ...]   # more Hydra overrides for every run, e.g. data.root=DIR; not of a
+                         # key parity.py or a path sets, nor a sweep, nor one leaving out the
+                         # final evaluation's figure it compares
 
 Runs one Hydra sweep per path (a job per seed) through ``python -m aegan.train -m``, reads
 the jobs' ``metrics.json`` with ``aegan.sweep_reader.read_sweep`` and prints one JSON line per

@@ -143,7 +143,7 @@ def check_set_keys(overrides: list[str], set_by: dict[str, str], script: str) ->
     """Refuse an override of a key ``script`` sets for every job itself, and a sweep: the
     last value given won without a word, or a job trained in the folder of another.
     ``set_by``: each key -> the option that sets it (``--seeds``), the value every job gets
-    (``=auto``), or how it is set (``for each path it compares``). ``ConfigError``."""
+    (``=auto``), or how it is set (``for the paths it compares``). ``ConfigError``."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parser = OverridesParser.create()
