@@ -18,8 +18,8 @@ and prints one markdown table, mean and spread (min-max) over seeds per column, 
 protocol under it, and writes it with the per-seed JSON lines into ``--out``. Training
 images/s come from each run's own log (its fastest seed); ``--speed`` adds a column of images/s
 from the lines of ``python -m aegan.bench`` for each model, timed on a quiet machine. ``pictures`` draws each model's seed-0 run as one row: test images over their
-reconstructions where the model encodes, samples where it generates (a run of another
-recipe in a model's place left out, as from the table). Each command takes
+reconstructions where the model encodes, samples where it generates (a run without final metrics, or of
+another recipe than its model's, left out, as from the table). Each command takes
 only its own options (``--models`` and ``--out`` are everyone's); ``table`` with no finished
 run to show is refused, as every mistake is: one ``error:`` line, exit code 2.
 """
@@ -31,7 +31,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aegan.comparison import warn
+from aegan.comparison import finished, warn
 from aegan.comparison_table import MODELS, comparison_table, its_recipe
 from aegan.errors import USER_ERRORS
 from aegan.overrides import hydra_quoted
@@ -103,8 +103,9 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
 
 
 def pictures(models: list[str], out: Path, image: Path) -> None:
-    """One labelled row of 16 images per model (``aegan.load_run``, seed 0); a run of another
-    recipe in a model's place is left out with a warning, as the table leaves it out."""
+    """One labelled row of 16 images per model (``aegan.load_run``, seed 0); a run without
+    final metrics, or of another recipe than its model's, is left out with a warning, as
+    the table leaves it out."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -128,7 +129,9 @@ def pictures(models: list[str], out: Path, image: Path) -> None:
             absent.append(model)
             continue
         row = next((r for r in read_sweep(out / model) if r["job"] == "0"), None)
-        if row and not its_recipe(model, row, "the picture"):  # drawn under another's name
+        # as the table: not a run that failed (its last weights may be NaN's), nor one of
+        # another recipe, drawn under this model's name
+        if row and not (finished(row, "the picture") and its_recipe(model, row, "the picture")):
             continue
         try:  # a damaged checkpoint, its data gone: the run's line, not a traceback
             run = aegan.load_run(job, checkpoint="last")

@@ -4,6 +4,7 @@ comparison, and its default file is the README's docs/images/models.png."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -61,3 +62,20 @@ def test_a_run_of_another_recipe_is_left_out_of_the_picture(cli, one_model, tmp_
     refused = cli("scripts/compare.py", "pictures", "--models", "vae", "--out", str(out),
                   "--image", str(image))  # fmt: skip
     assert refused.returncode == 2 and not image.exists(), refused.stderr[-2000:]
+
+
+def test_a_run_that_failed_is_left_out_of_the_picture(cli, one_model, tmp_path):
+    """A seed-0 run that failed (its last weights those of the step before a NaN, say) was
+    drawn as the model's, where the table leaves it out."""
+    out, image = tmp_path / "out", tmp_path / "models.png"
+    shutil.copytree(one_model / "autoencoder", out / "autoencoder", symlinks=True)
+    job = out / "autoencoder" / "0"
+    (job / "metrics.json").unlink()
+    (job / "failed.json").write_text(json.dumps({"type": "NonFiniteError", "error": "loss nan"}))
+    refused = cli("scripts/compare.py", "pictures", "--models", "autoencoder", "--out", str(out),
+                  "--image", str(image))  # fmt: skip
+    assert refused.returncode == 2 and not image.exists(), refused.stderr[-2000:]
+    assert refused.stderr.startswith(
+        f"warning: {job}: it failed (NonFiniteError: loss nan); this run is left out of the "
+        "picture\nerror: "
+    ), refused.stderr

@@ -104,11 +104,9 @@ def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[
         for row in read_sweep(out / model):
             evaluated = row.get("eval/step")  # absent in runs from before it was written
             seed = row.get("seed")
-            if row["status"] != "ok":  # a damaged run's error names its file and the damage
-                what, error = NOT_FINISHED[row["status"]], row["error"][:200]
-                what = f"{what} ({error})" if what and error else what or error
-                warn(f"{row['run_dir']}: {what}; this run is left out of the table")
-            elif isinstance(seed, int) and row["job"] != str(seed):  # a copy: a seed twice
+            if not finished(row):  # said by it
+                continue
+            if isinstance(seed, int) and row["job"] != str(seed):  # a copy: a seed twice
                 warn(
                     f"{row['run_dir']}: a run of seed {seed} outside {out / model / str(seed)}, "
                     "where compare.py run puts it (a copy?); this run is left out of the table"
@@ -227,6 +225,17 @@ def _images_per_sec(run_dir: Path, steps: float, batch: int) -> float | None:
     except ValueError as err:  # "1.2.3 s", 0 s in all, or images/s beyond a float
         warn(f"{log}: {err}; its images/s are left out")
         return None
+
+
+def finished(row: dict, left_out_of: str = "the table") -> bool:
+    """Whether the run of ``row`` (``read_sweep``'s) has its final metrics; where not, one
+    warning line says why (a damaged run's error names its file and the damage)."""
+    if row["status"] == "ok":
+        return True
+    what, error = NOT_FINISHED[row["status"]], row["error"][:200]
+    what = f"{what} ({error})" if what and error else what or error
+    warn(f"{row['run_dir']}: {what}; this run is left out of {left_out_of}")
+    return False
 
 
 def read_speeds(path: Path) -> dict[str, float | None]:
