@@ -112,6 +112,8 @@ def test_the_table_is_the_mean_and_range_of_each_seeds_metrics(tmp_path):
         (["pictures", "--out", "{tmp}", "--image", "{tmp}/run/samples/epoch-0001.png"],
          "--image: {tmp}/run/samples/epoch-0001.png is not allowed: it is inside the trained "
          "run {tmp}/run, which only its own run writes; name a file outside it"),
+        (["pictures", "--out", "{tmp}", "--image", "{tmp}/link.png"],  # followed by savefig
+         "--image: {tmp}/link.png is not allowed: it leads inside the trained run {tmp}/run"),
         (["run", "--epochs", "0"], "--epochs: '0' is not allowed"),  # every job failed
         (["run", "--epochs", "-1"], "--epochs: '-1' is not allowed"),
         (["run", "--seeds", "a,b"], "--seeds: 'a,b' is not allowed"),
@@ -137,6 +139,8 @@ def test_a_mistake_is_one_line(cli, tmp_path, args, says):
     os.mkfifo(tmp_path / "fifo")  # nothing writes to it: reading it must not wait
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "metrics.json").write_text("{}")  # a trained run's folder
+    (tmp_path / "run" / "grid.png").write_bytes(b"")  # a picture of a trained run's
+    (tmp_path / "link.png").symlink_to(tmp_path / "run" / "grid.png")
     (tmp_path / "sweep").mkdir()
     (tmp_path / "sweep" / "multirun.yaml").write_text("")
     refused = cli("scripts/compare.py", *(arg.format(tmp=tmp_path) for arg in args))

@@ -24,6 +24,7 @@ def hostile(tmp_path):
     (tmp_path / "file").write_text("")
     (tmp_path / "run" / "samples").mkdir(parents=True)
     (tmp_path / "run" / "metrics.json").write_text("{}")
+    (tmp_path / "link.jsonl").symlink_to(tmp_path / "run" / "metrics.json")
     (tmp_path / "folder.jsonl").mkdir()
     os.mkfifo(tmp_path / "fifo.jsonl")
     return tmp_path
@@ -56,6 +57,8 @@ CASES = [  # (script and its arguments, what the line says); {tmp}: the hostile 
      "allowed: it is inside the trained run {tmp}/run"),
     ("compare_pythae.py --out {tmp}/run/../run/x.jsonl", "--out: {tmp}/run/../run/x.jsonl is not "
      "allowed: it is inside the trained run {tmp}/run"),
+    ("step_floor.py --out {tmp}/link.jsonl", "--out: {tmp}/link.jsonl is not allowed: it leads "
+     "inside the trained run {tmp}/run"),  # lines appended to the run's metrics.json
     ("compare_pythae.py --runs {tmp}/file", "argument --runs: {tmp}/file is not allowed: it is a"),
     ("step_floor.py --rounds 0", "argument --rounds: '0' is not allowed: it must be an integer"),
     ("step_floor.py --rounds x", "argument --rounds: 'x' is not allowed"),  # 3 lines of usage

@@ -69,8 +69,8 @@ def file_argument(text: str) -> Path:
     """``path_argument`` for a file a script writes: its folder can be one (as for
     ``folder_argument``), and what is at it already is a regular file: a folder there made
     the last write fail after every run, and a FIFO blocked it for good. Nor is it in a
-    trained run's folder, where it replaced a GAN's sample grid or was appended to the
-    run's metrics.json."""
+    trained run's folder, or a link into one, where it replaced a GAN's sample grid or was
+    appended to the run's metrics.json."""
     path = path_argument(text)
     try:
         check_folder("path", str(path.parent))
@@ -82,11 +82,13 @@ def file_argument(text: str) -> Path:
     kind = path_kind(path)
     if kind is not None:
         raise argparse.ArgumentTypeError(f"{text} is not allowed: it is {kind}; name a file")
-    run = trained_run_holding(leads_to(path.parent))  # RUN/../RUN/x is in RUN too
+    where = leads_to(path)  # RUN/../RUN/x is in RUN too, and so is a link into RUN
+    run = trained_run_holding(where.parent)
     if run is not None:
+        verb = "is" if where.parent == leads_to(path.parent) else "leads"
         raise argparse.ArgumentTypeError(
-            f"{text} is not allowed: it is inside the trained run {run}, which only its own "
-            "run writes; name a file outside it"
+            f"{text} is not allowed: it {verb} inside the trained run {run}, which only its "
+            "own run writes; name a file outside it"
         )
     return path
 
