@@ -264,6 +264,6 @@ def test_a_metric_the_model_cannot_feed_is_refused_before_the_data_is_read(
     def read(*args, **kwargs):
         raise AssertionError("the data was read")
 
-    monkeypatch.setattr("aegan.run.load_data", read)
+    monkeypatch.setattr("aegan.run_data.load_data", read)
     result = cli("aegan.evaluate", f"run={trained_ae_run}", f"metrics=[{metric}]", "device=cpu")
     assert result.returncode == 2 and f"metrics: '{metric}' needs a model that can" in result.stderr

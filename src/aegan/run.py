@@ -20,14 +20,14 @@ from omegaconf import DictConfig, open_dict
 
 from aegan.config import CONF_DIR
 from aegan.contract import Task, can
-from aegan.data import ImageData, check_data_config, image_shape_of, load_data
+from aegan.data import ImageData, check_data_config, image_shape_of
 from aegan.data.fingerprint import data_change, data_fingerprint
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
 from aegan.engine.run_metrics import TRAINING_PREFIXES, read_metrics, shown_json
 from aegan.engine.run_record import stray_checkpoint
 from aegan.engine.state import load_task_state, load_weights
-from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFoundError
+from aegan.errors import CheckpointError, ConfigError, DataFileError
 from aegan.files import check_folder, given_path
 from aegan.memory import check_weights_fit
 from aegan.metrics.choice import check_metrics
@@ -35,6 +35,7 @@ from aegan.overrides import literal
 from aegan.path_kinds import shown
 from aegan.record import record_config
 from aegan.record_networks import check_networks_in_its_run
+from aegan.run_data import read_run_data
 from aegan.run_inputs import (
     as_codes,
     as_images,
@@ -226,15 +227,9 @@ def load_run(
     check_overrides_fit(meta, state, checkpoint_path, overrides, searchpath)  # before the data
     if metrics is not None:  # what the model cannot feed, before the data is read
         check_metrics(meta, metrics, key="metrics")
-    try:
-        data = load_data(config.data, data_dir=data_dir, look_also=_read_from(state))
-    except DataNotFoundError as err:
-        if config.data.get("download"):
-            raise
-        raise DataNotFoundError(
-            f"{err}; reading a run back downloads nothing unless its overrides set "
-            "data.download=true"
-        ) from None
+    data = read_run_data(
+        config, state, data_dir=data_dir, overrides=overrides, path=checkpoint_path
+    )
     change = data_change(state, data_fingerprint(data), config.data)
     if change and changed_data == "refuse":
         raise DataFileError(f"{run_dir}: {change}; put the run's files back")
@@ -282,19 +277,6 @@ def _of_these_weights(metrics: dict, step: int, run_dir: Path, checkpoint: Path)
         "aegan.evaluate run=%s", run_dir / "metrics.json", evaluated, step, checkpoint,
     )  # fmt: skip
     return {key: value for key, value in metrics.items() if key.startswith(TRAINING_PREFIXES)}
-
-
-def _read_from(state: dict) -> list[str]:
-    """The data folder the run's record names (``paths.data_dir``), where it is one: looked
-    in for a named data set after the reader's own, read only (a download goes into the
-    reader's), and the images found there checked against the run's fingerprint."""
-    paths = state["config"].get("paths")
-    folder = paths.get("data_dir") if isinstance(paths, dict) else None
-    try:
-        check_folder("paths.data_dir", folder)
-    except ConfigError:  # a damaged record: nowhere more to look
-        return []
-    return [folder] if Path(folder).is_absolute() else []
 
 
 __all__ = ["CheckpointError", "Run", "load_run"]

@@ -47,6 +47,8 @@ class Listing:
     classes: list[str] = field(default_factory=list)  # folders relative to ``folder``; "."
     skipped: Counter = field(default_factory=Counter)  # what was passed over: counts by kind
     stamps: dict[Path, tuple[int, ...]] = field(default_factory=dict)  # file_stamp of each
+    most_entries: int | None = None  # entries (files and folders) listed before a refusal
+    entries: int = 0  # listed so far
 
     def stamp(self) -> tuple:
         """The files, their classes and their stamps: equal only for the same bytes on disk
@@ -63,15 +65,19 @@ class Listing:
         )
 
 
-def list_image_folder(root: str | None, *, val_size: int, test_size: int) -> Listing:
+def list_image_folder(
+    root: str | None, *, val_size: int, test_size: int, most_entries: int | None = None
+) -> Listing:
     """The images of ``data.root``, their classes (the sub-folders that hold images, "." for
-    the folder itself), what was passed over; refuses splits that leave no training image."""
+    the folder itself), what was passed over; refuses splits that leave no training image.
+    ``most_entries``: a ``TooManyEntries`` once more files and folders than that are listed,
+    before the rest are (a folder a run's record names may be ``/``)."""
     if not root:
         raise DataNotFoundError("data=image_folder needs data.root=FOLDER (a folder of images)")
     folder = Path(root).expanduser()
     if not folder.is_dir():
         raise DataNotFoundError(f"data.root={shown(folder)} is not a folder")
-    listing = Listing(folder)
+    listing = Listing(folder, most_entries=most_entries)
     by_class: dict[str, list[Path]] = {}
     _walk(folder, listing, by_class, entered=set())
     if not by_class:
@@ -92,6 +98,24 @@ def list_image_folder(root: str | None, *, val_size: int, test_size: int) -> Lis
             f"data.root={shown(folder)} holds {len(listing.files)} images"
         )
     return listing
+
+
+class TooManyEntries(DataFileError):
+    """An image folder holding more files and folders than its ``Listing.most_entries``."""
+
+
+def _counted_entries(directory: Path, listing: Listing):
+    """The entries of ``directory``, each counted into ``listing``: a ``TooManyEntries`` at
+    the first past its ``most_entries``, one folder of millions included."""
+    with os.scandir(directory) as found:
+        for entry in found:
+            listing.entries += 1
+            if listing.most_entries is not None and listing.entries > listing.most_entries:
+                raise TooManyEntries(
+                    f"data.root={shown(listing.folder)} holds more than {listing.most_entries} "
+                    "files and folders"
+                )
+            yield entry
 
 
 def _found(skipped: Counter) -> str:
@@ -132,7 +156,7 @@ def _walk(
     info = directory.stat()
     entered.add((info.st_dev, info.st_ino))
     try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        entries = sorted(_counted_entries(directory, listing), key=lambda e: e.name)
     except OSError as err:  # an unreadable folder would leave its images out without a word
         raise DataFileError(
             f"data.root={shown(listing.folder)}: cannot list the folder {shown(directory)} "
