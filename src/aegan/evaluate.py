@@ -41,7 +41,7 @@ from aegan.engine.run_metrics import (
 )
 from aegan.engine.run_record import stray_checkpoint
 from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError, NonFiniteError
-from aegan.evaluate_settings import check_evaluate_settings, with_run_iwae
+from aegan.evaluate_settings import check_evaluate_settings, run_projector_samples, with_run_iwae
 from aegan.files import write_json
 from aegan.hydra_job import back_to_launch_folder
 from aegan.logfile import drop_held_log, hold_run_log
@@ -270,7 +270,7 @@ def _evaluate_run(
         print(f"{'eval/overrides':28s} {overrides}", flush=True)
     new = {**metrics, "eval/step": float(run.step), "eval/overrides": overrides}
     # the codes of these weights: a stop in training's final evaluation left none
-    count = run.config.logger.projector_samples if run.config.logger.enabled else 0
+    count = run_projector_samples(run.config, run.checkpoint)
     codes = functools.partial(log_codes, run.task, run.data, count=count, step=run.step)
     write_metrics(run.path, run.config, new, run.step, pictures=codes)
     clear_evaluation_stop(run.path)

@@ -4,12 +4,13 @@ nothing would read it, and the run's settings its ``overrides`` may change."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import CONF_DIR
+from aegan.config import CONF_DIR, check_positive
 from aegan.engine.device import resolve_device
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.files import check_folder
@@ -26,6 +27,8 @@ from aegan.schema import (
 )
 from aegan.setting_walk import check_setting_values
 from aegan.tasks.checks import check_choice, check_number
+
+log = logging.getLogger("aegan.evaluate")
 
 
 def check_evaluate_settings(cfg: DictConfig) -> None:
@@ -134,3 +137,19 @@ def with_run_iwae(
             "iwae_samples=K and iwae_images=N on the command line"
         ) from None
     return filled
+
+
+def run_projector_samples(run_config: DictConfig, where: Path | str) -> int:
+    """The test images whose codes the projector shows for the weights measured: the run's
+    own ``logger.projector_samples`` (none where its logger is off), checked as training
+    checks it; a record's value no run could have is said and none are shown (-1 showed
+    every test image but the last). ``where``: the record's file."""
+    if not run_config.logger.enabled:
+        return 0
+    try:
+        check_positive(run_config, "logger.projector_samples", minimum=0)
+    except ConfigError as err:
+        log.warning("%s: its record's %s; the projector shows no codes of these weights",
+                    where, err)  # fmt: skip
+        return 0
+    return run_config.logger.projector_samples
