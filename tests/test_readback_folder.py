@@ -69,3 +69,13 @@ def test_the_folder_a_record_names_is_listed_within_a_bound(trained, tmp_path, c
     # the run's own folder, within the bound, is read back from its record
     own = load_run(trained[0] / "run")
     assert own.data.source == str(trained[0] / "images") and own.data.classes == ("c0", "c1")
+
+
+def test_an_image_folder_not_where_the_record_says_is_asked_of_the_reader(trained, tmp_path):
+    """It was "data.root=... does not exist; pass a folder", without saying how."""
+    run = recording(trained, tmp_path / "run", tmp_path / "gone")
+    line = str(pytest.raises(CheckpointError, load_run, run).value)
+    assert line == (f"{run / 'checkpoints' / 'last.pt'}: its record's data.root={tmp_path / 'gone'} "
+                    "is not a folder here; name the folder holding the run's images: "
+                    "overrides=['data.root=DIR']")  # fmt: skip
+    assert load_run(run, overrides=[f"data.root={trained[0] / 'images'}"]).data.classes

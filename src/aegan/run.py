@@ -35,7 +35,7 @@ from aegan.overrides import literal
 from aegan.path_kinds import shown
 from aegan.record import record_config
 from aegan.record_networks import check_networks_in_its_run
-from aegan.run_data import read_run_data
+from aegan.run_data import read_run_data, take_recorded_root
 from aegan.run_inputs import (
     as_codes,
     as_images,
@@ -217,6 +217,7 @@ def load_run(
         check_folder("paths.data_dir", config.paths.data_dir)
         data_dir = config.paths.data_dir
     try:  # the record's values (or the overrides') as the task checks them, before any data
+        take_recorded_root(config.data, overrides, checkpoint_path)
         check_data_config(config.data)
         meta = build_task(config.model, image_shape_of(config.data), torch.device("meta"))
     except ConfigError as err:

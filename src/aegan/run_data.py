@@ -5,22 +5,28 @@ The record's ``data.root`` is where the run read its images, so a run trained fr
 folder is read back from it; but the record is not the reader's word. An image folder is
 walked whole, and a record naming ``/`` would have the whole disk listed: one the record
 names is listed up to ``RECORD_ENTRIES`` files and folders, one the reader names without
-a bound. A named data set in it is a few files, looked up by name.
+a bound. A named data set is a few files, looked up by name: read from it where they are
+there, else from the reader's folders, as for a run without one; a download the reader asks
+for goes into the reader's folder, never into one the record names.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from aegan.data import ImageData, load_data
+from aegan.data import DATASETS, ImageData, load_data
+from aegan.data.cifar import cifar10_files, cifar10_folder
 from aegan.data.image_files import TooManyEntries, list_image_folder
-from aegan.errors import CheckpointError, ConfigError, DataNotFoundError
+from aegan.data.sources import IDX_DATASETS, find_idx_dir
+from aegan.errors import CheckpointError, ConfigError, DataFileError, DataNotFoundError
 from aegan.files import check_folder
 from aegan.overrides import override_key
 
+log = logging.getLogger("aegan.run")
 # Files and folders of an image folder that a run's record names, listed before a refusal:
 # a data set far larger than one held whole in memory at the sizes runs take (CelebA is
 # 202,599 images), and a few seconds of listing.
@@ -45,9 +51,43 @@ def read_run_data(
         ) from None
 
 
+def take_recorded_root(data_cfg: DictConfig, overrides: Sequence[str], path: Path) -> None:
+    """Keep the record's ``data.root`` where it holds the run's named data set here (its
+    files by name: a few stat() calls); else set it null, said in one line, so that the
+    reader's folders are looked in as for a run without one: a run trained on another
+    machine, or a record naming a folder without such data, which a download would have
+    written into. An image folder is only where the record says: one not there is one line
+    saying how the reader names theirs."""
+    root, name = data_cfg.get("root"), data_cfg.get("name")
+    if not root or name not in DATASETS or "data.root" in map(override_key, overrides):
+        return  # a data set aegan does not know is check_data_config's to name
+    there = check_folder("data.root", root)
+    if name == "image_folder" and not there:
+        raise CheckpointError(
+            f"{path}: its record's data.root={root} is not a folder here; name the folder "
+            "holding the run's images: overrides=['data.root=DIR']"
+        )
+    if name == "image_folder" or (there and _holds(name, Path(root))):
+        return
+    log.warning("%s: its record's data.root=%s holds no %s here: it is looked for in your "
+                "folders instead", path, root, name)  # fmt: skip
+    data_cfg.root = None
+
+
+def _holds(name: str, folder: Path) -> bool:
+    """Whether ``folder`` holds every file of the named data set ``name``."""
+    folder = folder.expanduser()
+    if name in IDX_DATASETS:
+        return find_idx_dir([folder, folder / IDX_DATASETS[name] / "raw"]) is not None
+    try:
+        return cifar10_files(cifar10_folder(str(folder), folder)) is not None
+    except (ConfigError, DataFileError):  # its batches out of place, or no regular files
+        return False
+
+
 def _check_recorded_folder(data_cfg: DictConfig, overrides: Sequence[str], path: Path) -> None:
-    """An image folder that the record names, not the reader, listed up to ``RECORD_ENTRIES``
-    entries; more is one line saying how the reader takes it on as theirs."""
+    """An image folder that the record names, not the reader, listed up to
+    ``RECORD_ENTRIES`` entries; more is one line saying how the reader takes it on."""
     if data_cfg.name != "image_folder" or "data.root" in map(override_key, overrides):
         return
     try:
