@@ -5,6 +5,7 @@ comes from ``conf/`` or the user, never from the record."""
 from __future__ import annotations
 
 import copy
+import logging
 import shutil
 from pathlib import Path
 
@@ -108,3 +109,15 @@ def test_a_model_too_large_for_the_device_names_the_run_and_a_device(tmp_path, m
         load_run(run)
     assert str(caught.value).startswith(f"{path}: its model's weights need ")
     assert str(caught.value).endswith("read it on a device with more memory (device=cuda:N)")
+
+
+def test_a_long_key_left_out_of_a_record_is_named_in_a_short_line(ae, tmp_path, caplog):
+    """A key of 100,000 characters in the record was written whole into the warning."""
+    state = copy.deepcopy(ae[1])
+    state["config"]["data"]["x" * 100_000] = 1
+    atomic_save(state, tmp_path / "run" / "checkpoints" / "last.pt")
+    with caplog.at_level(logging.WARNING, logger="aegan.record"):
+        load_run(tmp_path / "run")
+    (line,) = [r.getMessage() for r in caplog.records if "not in conf/ here" in r.getMessage()]
+    assert f"its record's data.{'x' * 95}...(100005 characters) is not in conf/" in line
+    assert len(line) < 300

@@ -30,7 +30,7 @@ from aegan.data import image_shape_of
 from aegan.engine.run_record import saved_choice
 from aegan.engine.run_settings import check_resumed_settings
 from aegan.engine.state import check_weights
-from aegan.errors import CheckpointError, ConfigError, typed
+from aegan.errors import CheckpointError, ConfigError, shortened, typed
 from aegan.hydra_errors import hydra_error_line
 from aegan.overrides import given_overrides, literal, override_key
 from aegan.schema import (
@@ -117,7 +117,7 @@ def record_config(
         one = len(left_out) == 1
         log.warning(
             "%s: its record's %s %s not in conf/ here: left out, as nothing reads %s back",
-            path, ", ".join(left_out[:8]) + (", ..." if left_out[8:] else ""),
+            path, shortened(", ".join(left_out[:8])) + (", ..." if left_out[8:] else ""),
             "is" if one else "are", "it" if one else "them",
         )  # fmt: skip
     for key, value in values:
