@@ -233,21 +233,26 @@ def check_generator_steps(task: Any, steps: int | None) -> None:
         )
 
 
+# evaluate.KEY: the integers it may be, (lowest, highest); iwae_images may also be null
+EVALUATION_NUMBERS = {"samples": (10, 10**7), "iwae_samples": (1, 10**6),
+                      "seed": (0, 2**63 - 1), "iwae_images": (1, 10**7)}  # fmt: skip
+
+
+def check_evaluation_number(evaluate_cfg: DictConfig, key: str) -> None:
+    """``evaluate.KEY`` within ``EVALUATION_NUMBERS``, or ``ConfigError`` naming it."""
+    value, (low, high) = evaluate_cfg.get(key), EVALUATION_NUMBERS[key]
+    if value is not None or key != "iwae_images":
+        check_number(f"evaluate.{key}", value, low=low, high=high, integer=True)
+
+
 def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) -> DataSizes | None:
     """``evaluate.*``: known metrics this task can give, a positive sample count, and for
     the evaluation at the end, each metric's own limits on ``data_cfg``'s images (SSIM's
     image size, IWAE's cost) and on the splits' sizes (a covariance needs two images);
     returns those sizes where it looked them up."""
     check_metrics(task, evaluate_cfg.metrics)
-    check_number("evaluate.samples", evaluate_cfg.samples, low=10, high=10**7, integer=True)
-    check_number(
-        "evaluate.iwae_samples", evaluate_cfg.iwae_samples, low=1, high=10**6, integer=True
-    )
-    check_number("evaluate.seed", evaluate_cfg.seed, low=0, high=2**63 - 1, integer=True)
-    if evaluate_cfg.iwae_images is not None:
-        check_number(
-            "evaluate.iwae_images", evaluate_cfg.iwae_images, low=1, high=10**7, integer=True
-        )
+    for key in EVALUATION_NUMBERS:
+        check_evaluation_number(evaluate_cfg, key)
     check_weights("evaluate.inception_weights", evaluate_cfg.inception_weights)
     if evaluate_cfg.at_end:  # aegan.evaluate checks them again on the run it reads
         settings, shape = Settings.of(evaluate_cfg), image_shape_of(data_cfg)

@@ -10,7 +10,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import CONF_DIR, check_positive
+from aegan.config import CONF_DIR, check_evaluation_number, check_positive
 from aegan.engine.device import resolve_device
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.files import check_folder
@@ -153,3 +153,18 @@ def run_projector_samples(run_config: DictConfig, where: Path | str) -> int:
                     where, err)  # fmt: skip
         return 0
     return run_config.logger.projector_samples
+
+
+def settle_run_evaluation(run_config: DictConfig, conf: dict, where: Path | str) -> None:
+    """The record's ``evaluate.samples`` and ``evaluate.seed``, which a reader of the run
+    takes as its own evaluation's (a notebook's ``Settings.of(run.config.evaluate)``),
+    checked as training checks them; one no run could have had is said in one line and
+    conf/'s (``conf``) taken: samples=-1 held out one training image fewer than none for
+    the domain classifier, without a word. ``where``: the record's file."""
+    for key in ("samples", "seed"):
+        try:
+            check_evaluation_number(run_config.evaluate, key)
+        except ConfigError as err:
+            taken = conf["evaluate"][key]
+            log.warning("%s: its record's %s; conf/'s %s is taken", where, err, taken)
+            run_config.evaluate[key] = taken

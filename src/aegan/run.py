@@ -28,6 +28,7 @@ from aegan.engine.run_metrics import TRAINING_PREFIXES, read_metrics, shown_json
 from aegan.engine.run_record import stray_checkpoint
 from aegan.engine.state import load_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError
+from aegan.evaluate_settings import settle_run_evaluation
 from aegan.files import check_folder, given_path
 from aegan.memory import check_weights_fit
 from aegan.metrics.choice import check_metrics
@@ -207,12 +208,14 @@ def load_run(
     run_dir = run_dir_of(checkpoint_path)
     with open_dict(config):  # the folder it was read from, whatever the record says
         config.paths.output_dir = literal(str(run_dir))
+    conf = reference(CONF_DIR, option_choices(config, CONF_DIR))
     try:  # the stored values against conf/, as a command line's
-        check_settings(config, reference(CONF_DIR, option_choices(config, CONF_DIR)))
+        check_settings(config, conf)
     except ConfigError as err:
         if overridden(err.keys, overrides):  # the user's own value, not the record's
             raise
         raise CheckpointError(f"{checkpoint_path}: {err}") from None
+    settle_run_evaluation(config, conf, checkpoint_path)
     if data_dir is None:  # yours too, from conf/ and the environment: as training checks it
         check_folder("paths.data_dir", config.paths.data_dir)
         data_dir = config.paths.data_dir
