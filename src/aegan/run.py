@@ -173,7 +173,9 @@ def load_run(
 
     ``checkpoint``: "last" (the weights training ended with: the ones the run's
     ``metrics.json`` describes) or "best" (refused when ``path`` is a file). The data is read
-    again as the run's data section says, from its ``data.root`` or else from yours:
+    again as the run's data section says, from its ``data.root`` where its files are there
+    (an image folder listed up to ``aegan.run_data.RECORD_ENTRIES`` files and folders, unless
+    ``overrides`` name it), or else from yours:
     ``data_dir`` (refused where it does not exist, unless a download makes it), else your
     ``paths.data_dir`` (``AEGAN_DATA_DIR``), then the folder the run read it from, which is
     never written. Nothing is downloaded unless ``overrides`` set ``data.download=true``; a
