@@ -79,3 +79,15 @@ def test_an_image_folder_not_where_the_record_says_is_asked_of_the_reader(traine
                     "is not a folder here; name the folder holding the run's images: "
                     "overrides=['data.root=DIR']")  # fmt: skip
     assert load_run(run, overrides=[f"data.root={trained[0] / 'images'}"]).data.classes
+
+
+def test_a_folder_the_record_names_that_is_no_data_set_names_the_record(trained, tmp_path):
+    """It was the listing's line alone ("no images found under data.root=..."), as if the
+    reader had named the folder."""
+    empty = tmp_path / "empty"
+    (empty / "a").mkdir(parents=True)
+    run = recording(trained, tmp_path / "run", empty)
+    line = str(pytest.raises(CheckpointError, load_run, run).value)
+    assert line.startswith(f"{run / 'checkpoints' / 'last.pt'}: the folder its record names: no "
+                           f"images found under data.root={empty}")  # fmt: skip
+    assert line.endswith("; to read another, name it: overrides=['data.root=DIR']")

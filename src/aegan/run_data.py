@@ -87,7 +87,8 @@ def _holds(name: str, folder: Path) -> bool:
 
 def _check_recorded_folder(data_cfg: DictConfig, overrides: Sequence[str], path: Path) -> None:
     """An image folder that the record names, not the reader, listed up to
-    ``RECORD_ENTRIES`` entries; more is one line saying how the reader takes it on."""
+    ``RECORD_ENTRIES`` entries; more, or a folder that is no data set, is one line naming
+    the record and how the reader names a folder of theirs."""
     if data_cfg.name != "image_folder" or "data.root" in map(override_key, overrides):
         return
     try:
@@ -99,6 +100,11 @@ def _check_recorded_folder(data_cfg: DictConfig, overrides: Sequence[str], path:
         raise CheckpointError(
             f"{path}: its record's {err}, and a folder a run's record names is listed up to "
             f"{RECORD_ENTRIES}; to read it, name it yourself: overrides=['data.root=...']"
+        ) from None
+    except (ConfigError, DataFileError, DataNotFoundError) as err:  # the record's, not yours
+        raise CheckpointError(
+            f"{path}: the folder its record names: {err}; to read another, name it: "
+            "overrides=['data.root=DIR']"
         ) from None
 
 
