@@ -15,6 +15,7 @@ import pytest
 
 from aegan import load_run
 from aegan.engine.run_metrics import merge_metrics
+from aegan.readback import MAX_JSON_KEYS, read_json
 
 NOT_FIGURES = {"test/mse": "abc", "val/best_objective": [1, 2], "test/psnr": None,
                "test/ssim": True, "eval/step": "x", "eval/overrides": ["model.beta=2"]}  # fmt: skip
@@ -125,3 +126,24 @@ def test_a_number_under_a_key_holding_a_line_break_is_no_figure(run, cli, caplog
     assert result.returncode == 0, (result.stdout + result.stderr)[-2000:]
     assert odd not in json.loads((run / "metrics.json").read_text())
     assert (run / "metrics.json.damaged").read_text() == text  # the file as it was
+
+
+def test_a_metrics_file_of_more_figures_than_a_run_writes_is_refused_whole(
+    run, caplog, tmp_path, cli
+):
+    """200,000 figures in one job's 3.5 MB file made a summary of 200,000 columns; five such
+    jobs, 94 MB of table and 1.3 GB of memory."""
+    count = MAX_JSON_KEYS + 1
+    (run / "metrics.json").write_text(json.dumps({f"test/m{i}": 0.5 for i in range(count)}))
+    with pytest.raises(ValueError, match=f"an object of {count} keys, over {MAX_JSON_KEYS}"):
+        read_json(run / "metrics.json")
+    with caplog.at_level(logging.WARNING, logger="aegan"):
+        assert load_run(run).metrics == {}
+    assert f"an object of {count} keys" in caplog.text and "Run.metrics is empty" in caplog.text
+    job = tmp_path / "sweep" / "0"
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("- seed=0\n")
+    shutil.copy(run / "metrics.json", job / "metrics.json")
+    result = cli("aegan.summarize", str(tmp_path / "sweep"))
+    assert "BROKEN" in result.stdout and f"an object of {count} keys" in result.stdout
+    assert len(result.stdout) < 5000

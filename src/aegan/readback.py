@@ -23,6 +23,7 @@ from aegan.path_kinds import not_regular, path_kind
 # far beyond is damage, refused before it costs memory, time or a RecursionError.
 MAX_RESULT_BYTES = 8 * 2**20
 MAX_JSON_DEPTH = 32
+MAX_JSON_KEYS = 10_000  # in one object: a run's metrics.json holds dozens of figures
 MAX_YAML_BYTES = 2**20  # a sweep's overrides.yaml and optimization_results.yaml: a few lines
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where installed
 
@@ -31,7 +32,8 @@ def read_json(path: Path) -> dict[str, Any]:
     """What ``write_json`` wrote, with the flagged nulls as floats again. Raises ``ValueError``
     (one line, naming the file) for anything else: not a regular file, over
     ``MAX_RESULT_BYTES``, not UTF-8, not JSON, a number beyond a float (``1e400``), nested
-    deeper than ``MAX_JSON_DEPTH``, not a JSON object, a key given twice in one object.
+    deeper than ``MAX_JSON_DEPTH``, not a JSON object, a key given twice in one object, an
+    object of more than ``MAX_JSON_KEYS`` keys (a table of as many columns per job).
     ``NaN`` and ``Infinity`` are read as floats: aegan wrote them so before the flags."""
     path = Path(path)
     try:
@@ -243,7 +245,9 @@ def _short(text: str) -> str:
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object whose keys are each given once: of two values for one figure, neither
-    is known to be the run's (``json`` would keep the last)."""
+    is known to be the run's (``json`` would keep the last); and at most ``MAX_JSON_KEYS``."""
+    if len(pairs) > MAX_JSON_KEYS:
+        raise ValueError(f"an object of {len(pairs)} keys, over {MAX_JSON_KEYS}")
     values: dict[str, Any] = {}
     for key, value in pairs:
         if key in values:
