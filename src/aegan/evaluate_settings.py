@@ -10,7 +10,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.config import CONF_DIR, check_evaluation_number, check_positive
+from aegan.config import (
+    CONF_DIR,
+    EVALUATION_NUMBERS,
+    check_evaluation_number,
+    check_positive,
+)
 from aegan.engine.device import resolve_device
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.files import check_folder
@@ -126,9 +131,10 @@ def with_run_iwae(
         beyond = isinstance(cfg.iwae_images, int) and cfg.iwae_images > test_images
         cfg.iwae_images = None if beyond else cfg.iwae_images
     try:
-        check_number("iwae_samples", cfg.iwae_samples, low=1, high=10**6, integer=True)
-        if cfg.iwae_images is not None:
-            check_number("iwae_images", cfg.iwae_images, low=1, high=10**7, integer=True)
+        for key in ("iwae_samples", "iwae_images"):  # aegan.evaluate's own keys
+            low, high = EVALUATION_NUMBERS[key]
+            if cfg[key] is not None or key == "iwae_samples":
+                check_number(key, cfg[key], low=low, high=high, integer=True)
     except ConfigError as err:
         if not filled:
             raise
