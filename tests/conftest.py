@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import runpy
 import subprocess
 import sys
@@ -218,6 +219,18 @@ def as_a_new_process_shows_warnings() -> None:
         warnings.filterwarnings("ignore", category=category)
 
 
+def restore_root_logging(handlers: list[logging.Handler], level: int) -> None:
+    """The root logger as it was before a command ran in this process: Hydra's logging
+    config gave it handlers writing to the captured stdout, closed after the test, and a
+    later test's log line became "--- Logging error ---" on its stderr."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 @pytest.fixture
 def cli(monkeypatch, capsys):
     """``cli(module, *args)``: ``python -m module args`` (or ``python scripts/x.py args``)
@@ -228,6 +241,7 @@ def cli(monkeypatch, capsys):
         monkeypatch.setattr(sys, "argv", [module, *args])
         monkeypatch.chdir(REPO)
         code: int | str | None = 0
+        root_logging = list(logging.getLogger().handlers), logging.getLogger().level
         with warnings.catch_warnings(record=True) as shown:  # pytest's filters hide them
             as_a_new_process_shows_warnings()
             try:
@@ -237,9 +251,10 @@ def cli(monkeypatch, capsys):
                     importlib.import_module(module).main()
             except SystemExit as exit_info:
                 code = exit_info.code
-            finally:  # as a process's end would: no Hydra state for the next test
+            finally:  # as a process's end would: no Hydra state, no log handler left
                 GlobalHydra.instance().clear()
                 HydraConfig.instance().cfg = None
+                restore_root_logging(*root_logging)
         out = capsys.readouterr()
         printed = "".join(  # where Python prints them: on stderr, in the order raised
             warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line)
