@@ -31,6 +31,7 @@ from omegaconf.errors import (
 from aegan.errors import ConfigError, written
 from aegan.hydra_files import option_of
 from aegan.overrides import unreadable_override_line
+from aegan.refused_values import node_wants, shown_value
 
 # A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
 UNSET_VALUE = (MissingMandatoryValue, InterpolationToMissingValueError)
@@ -47,14 +48,6 @@ SEARCHPATH = "it must be a list of config folders, each file://PATH or pkg://PAC
 def unset_message(key: str) -> str:
     """The one line for a ``???`` value left unset, from Hydra or from ``validate_config``."""
     return f"{key} is not set: add {key}=... to the command"
-
-
-# What an OmegaConf node of TrainerSchema's types takes, for hydra_error_line.
-NODE_TYPES = {
-    "IntegerNode": "an integer",
-    "FloatNode": "a number",
-    "BooleanNode": "true or false",
-}
 
 
 def hydra_error_line(err: Exception) -> str | None:
@@ -147,12 +140,9 @@ def hydra_error_line(err: Exception) -> str | None:
             line += f"; to pass one that {parent}._target_ takes, add it: +{full_key}=..."
         return line
     if isinstance(cause, ValidationError) and full_key:
-        expected = NODE_TYPES.get(type(cause.child_node).__name__)
-        if expected:
-            return f"{full_key}={cause.value} is not allowed: it must be {expected}"
         if "is not Optional" in reason or "Incompatible value 'None'" in reason:
             return f"{full_key}=null is not allowed: it must be set"
-        return f"{full_key}={cause.value} is not allowed: {reason}"
+        return f"{full_key}={shown_value(cause.value)} is not allowed: {node_wants(cause, reason)}"
     typed = re.match(r"Error merging override [^=]+=(.*)", str(err), re.DOTALL)
     if reason.startswith("Cannot merge ") and full_key and typed:  # a list where a section goes
         lists = "object_type=list" in str(cause)  # what conf/ holds there

@@ -1,0 +1,49 @@
+"""A value that a typed node of OmegaConf refused (a setting of TrainerSchema or of Hydra's
+own schema), as the command line writes it and with what the node takes, for the one line
+``aegan.hydra_errors`` gives."""
+
+from __future__ import annotations
+
+import re
+
+from omegaconf import OmegaConf
+from omegaconf.errors import ValidationError
+
+from aegan.errors import written
+
+# What an OmegaConf node of each type takes (TrainerSchema's, Hydra's own schema's).
+NODE_KINDS = {
+    "IntegerNode": "an integer",
+    "FloatNode": "a number",
+    "BooleanNode": "true or false",
+    "StringNode": "text",  # Hydra's folders and names (hydra.run.dir, hydra.job.name)
+}
+
+
+def shown_value(value: object) -> str:
+    """A value OmegaConf refused, as the command line writes it (``[a]``, not ``['a']``)."""
+    if OmegaConf.is_config(value):
+        value = OmegaConf.to_container(value, resolve=False)
+    return written(repr(value)) if isinstance(value, (list, tuple, dict)) else str(value)
+
+
+def node_wants(cause: ValidationError, reason: str) -> str:
+    """What the node that refused a value takes, by its kind (a setting of Hydra's own
+    schema: text, one of an enum's names, a list), in place of OmegaConf's words ("Cannot
+    convert 'list' to string", "is not a valid input for <enum 'RunMode'>"); else
+    ``reason``."""
+    node, value = cause.child_node, cause.value
+    value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+    given = {list: "a list", tuple: "a list", dict: "a mapping"}.get(type(value), "")
+    expected = NODE_KINDS.get(type(node).__name__)
+    if expected is None and type(node).__name__ == "EnumNode":
+        expected = f"one of {', '.join(m.name for m in node.enum_type)}"
+    elif expected is None and OmegaConf.is_list(node):
+        expected = "a list ([A,B])"
+    elif expected is None and OmegaConf.is_dict(node):
+        expected = "a mapping ({KEY:VALUE})"
+    elif expected is None and re.match(r"Cannot convert '\w+' to string", reason):
+        expected = "text"  # a key added to a mapping of text (+hydra.job.env_set.X=[a])
+    if expected is None:
+        return reason
+    return f"it must be {expected}" + (f" (not {given})" if given and given not in expected else "")
