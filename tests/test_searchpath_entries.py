@@ -41,3 +41,18 @@ def test_an_added_value_that_is_not_a_list_of_folders_is_refused(cli, tmp_path, 
     """It was OmegaConf's "Invalid type assigned: NoneType is not a subclass of str"."""
     result = cli("aegan.train", f"{prefix}hydra.searchpath=[null]", f"hydra.run.dir={tmp_path}/r")
     assert_one_error_line(result, "hydra.searchpath=[null] is not allowed: it must be a list")
+
+
+@pytest.mark.parametrize("entry", ["${oc.env:AEGAN_NO_SUCH_VARIABLE}", "file://${oc.env:CONFIGS}"])
+def test_an_entry_holding_an_interpolation_is_refused(cli, tmp_path, monkeypatch, entry):
+    """Hydra searches a command line's entry as typed: it warned that the folder named
+    ${oc.env:...} was not there, made the run's folder, and stopped on an interpolation it
+    did not name; a variable that is set was never read either."""
+    (tmp_path / "configs" / "model").mkdir(parents=True)
+    monkeypatch.setenv("CONFIGS", str(tmp_path / "configs"))
+    run = tmp_path / "run"
+    result = cli("aegan.train", f"hydra.searchpath=[{entry}]", f"hydra.run.dir={run}")
+    assert_one_error_line(
+        result, f"hydra.searchpath: {entry} is not allowed: Hydra searches it as typed, ${{...}}"
+    )
+    assert not run.exists()

@@ -253,8 +253,6 @@ def missing_searchpath(argv: list[str]) -> str | None:
             return f"hydra.searchpath={arg.partition('=')[2]} is not allowed: {SEARCHPATH}"
         Plugins.instance()  # registers the file:// and pkg:// sources
         for entry in entries:
-            if not isinstance(entry, str) or "${" in entry:
-                continue
             scheme = entry.split("://", 1)[0] if "://" in entry else "file"
             source = SourcesRegistry.instance().types.get(scheme)  # unknown: Hydra's traceback
             named = entry.split("://", 1)[-1].strip()  # '' or file://: the current folder, unsaid
@@ -262,6 +260,8 @@ def missing_searchpath(argv: list[str]) -> str | None:
                 there = scheme == "file" and os.path.exists(entry.split("://", 1)[-1])
                 problem = ("is not allowed" if source is None else "names no folder" if not named
                            else "is a file, not a config folder" if there else "does not exist")  # fmt: skip
+                if "${" in entry:  # Hydra searched a folder of that name, then the run failed
+                    problem = "is not allowed: Hydra searches it as typed, ${...} unresolved"
                 shown = entry if entry.strip() else repr(entry)
                 return (
                     f"hydra.searchpath: {shown} {problem}; each entry must be a config folder "
