@@ -30,7 +30,7 @@ from omegaconf.errors import (
 
 from aegan.errors import ConfigError, written
 from aegan.hydra_files import option_of
-from aegan.overrides import unreadable_override_line
+from aegan.overrides import sweep_without_multirun, unreadable_override_line
 from aegan.refused_values import node_wants, shown_value
 
 # A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
@@ -101,6 +101,9 @@ def hydra_error_line(err: Exception) -> str | None:
             f"~{key} is not allowed: {none}every setting in conf/ is read, so give it a value "
             f"({key}=...) instead"
         )
+    swept = sweep_without_multirun(str(err))
+    if swept is not None:
+        return swept
     if cause is None:  # e.g. "model appears more than once in the final defaults list"
         return " ".join(line.strip() for line in str(err).splitlines() if line.strip())
     if isinstance(cause, BROKEN_INTERPOLATION):  # an override's value: what was typed

@@ -152,3 +152,24 @@ def verbose_line(err: BaseException, argv: list[str]) -> str | None:
         f"{shown} is not allowed: it must be true, false, a logger's name (aegan.train) or a "
         "list of logger names"
     )
+
+
+def sweep_without_multirun(message: str) -> str | None:
+    """For Hydra's refusal of a sweep (``a,b``, ``choice()``, ``range()``, ``interval()``,
+    ``glob()``, ``shuffle(a,b)``, ``tag(...)``) in a run without ``-m``: one line naming the
+    override as a sweep; Hydra's was three numbered lines for ``a,b`` and ``shuffle(a,b)``,
+    or "requires --multirun"."""
+    found = re.match(r"(?:Sweep parameters|Ambiguous value for argument) '(.+?)'", message)
+    if found is None:
+        return None
+    override = found.group(1)
+    if "interval(" in override.partition("=")[2]:  # a range a search draws from, no grid's
+        return (
+            f"{override} is a search's range, not a value: run it with -m "
+            "hparams_search=... (a search draws values from it), or give one value"
+        )
+    line = f"{override} is a sweep, not a value: run it with -m (a job for each value)"
+    if not message.startswith("Ambiguous"):
+        return f"{line}, or give one value"
+    key = override_key(override)
+    return f"{line}; a list is written {key}=[A,B], text holding a comma quoted: {key}='A,B'"
