@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import assert_one_error_line
+from conftest import CONF_DIR, assert_one_error_line
 
 QUICK = ["data.subset=64", "data.val_size=32", "evaluate.at_end=false", "logger=none",
          "trainer.device=cpu"]  # fmt: skip
@@ -46,7 +46,7 @@ def test_a_primary_config_that_is_not_there_is_named(cli, tmp_path, name):
     )
 
 
-@pytest.mark.parametrize("config", ["bare", "model/vae", "evaluate"])
+@pytest.mark.parametrize("config", ["bare", "model/vae"])
 @pytest.mark.parametrize("given", [[], ["trainer.epochs=1"]])
 def test_a_primary_config_that_is_not_a_training_config_is_refused(cli, tmp_path, config, given):
     """It came without conf/hydra's folder checks: Hydra made the run's folder (.hydra/,
@@ -59,4 +59,24 @@ def test_a_primary_config_that_is_not_a_training_config_is_refused(cli, tmp_path
     assert_one_error_line(result, f"--config-name {config}: ")
     assert "is not a config of aegan.train: it lacks" in result.stderr
     assert "begin it with defaults: [train, _self_]" in result.stderr
+    assert not run.exists()
+
+
+@pytest.mark.parametrize(
+    ("module", "config"),
+    [("aegan.train", "bench"), ("aegan.train", "evaluate"), ("aegan.bench", "train"),
+     ("aegan.evaluate", "train"), ("aegan.evaluate", "bench")],
+)  # fmt: skip
+@pytest.mark.parametrize("given", [[], ["trainer.epochs=1"]])
+def test_another_commands_config_is_named_as_its(cli, tmp_path, module, config, given):
+    """bench.yaml composes train's settings and adds its own: aegan.train read it as a config
+    of the user's and said "batch_size is not a setting; did you mean data.batch_size? (a
+    key of your own ...)"; evaluate's was told to begin with defaults: [train, _self_]."""
+    run = tmp_path / "run"
+    command = module.partition(".")[2]
+    result = cli(module, "--config-name", config, f"hydra.run.dir={run}", *given)
+    assert_one_error_line(
+        result, f"--config-name {config}: {CONF_DIR / config}.yaml is aegan.{config}'s config, "
+        f"not aegan.{command}'s: run python -m aegan.{config}, or leave --config-name out"
+    )  # fmt: skip
     assert not run.exists()

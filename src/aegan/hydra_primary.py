@@ -21,6 +21,7 @@ from aegan.errors import ConfigError
 from aegan.hydra_files import file_of
 
 COMMAND: dict[str, str] = {}  # the entry point running in this process (set by aegan.cli)
+COMMANDS = ("train", "evaluate", "bench")  # aegan.NAME composes conf/NAME.yaml
 
 
 def running_command(config_name: object = None) -> object:
@@ -58,6 +59,18 @@ def check_primary_config(hydra: Any, config_name: str, composed: DictConfig, com
     )
 
 
+def check_not_another_command(hydra: Any, config_name: str, command: str) -> None:
+    """``ConfigError`` for the config of another of aegan's commands: ``bench`` composes
+    all of train's settings and adds its own, which aegan.train then refused one by one as
+    keys of the user's ("batch_size is not a setting; did you mean data.batch_size?")."""
+    if config_name in COMMANDS and config_name != command:
+        raise ConfigError(
+            f"--config-name {config_name}: {file_of(hydra.config_loader.repository, config_name)} "
+            f"is aegan.{config_name}'s config, not aegan.{command}'s: run python -m "
+            f"aegan.{config_name}, or leave --config-name out"
+        )
+
+
 def _checked_compose(compose: Any) -> Any:
     @functools.wraps(compose)
     def compose_config(self: Hydra, config_name: str | None, *args: Any, **kwargs: Any) -> Any:
@@ -67,6 +80,7 @@ def _checked_compose(compose: Any) -> Any:
         running = kwargs.get("with_log_configuration", args[2] if len(args) > 2 else False)
         if not running or command is None or config_name in (None, command):
             return compose(self, config_name, *args, **kwargs)
+        check_not_another_command(self, config_name, str(command))
         try:
             composed = compose(self, config_name, *args, **kwargs)
         except Exception:  # an override the config has no key for: the config is the mistake
