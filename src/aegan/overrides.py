@@ -173,3 +173,19 @@ def sweep_without_multirun(message: str) -> str | None:
         return f"{line}, or give one value"
     key = override_key(override)
     return f"{line}; a list is written {key}=[A,B], text holding a comma quoted: {key}='A,B'"
+
+
+def deleted_group(argv: list[str], groups: tuple[str, ...]) -> str | None:
+    """The line for ``~GROUP`` of a config group every run reads (``groups``: aegan's; and
+    ``hydra`` and Hydra's own, ``hydra/job_logging``): Hydra composed without it, so ``~hydra``
+    dropped the checks of the run's folder (made, then the run refused for a setting never
+    typed), ``~hydra/job_logging`` stopped on "'root'" after making it, and ``~data`` was
+    named as no setting."""
+    for arg in argv:
+        group = override_key(arg)
+        if arg.startswith("~") and (group in (*groups, "hydra") or group.startswith("hydra/")):
+            return (
+                f"{arg} is not allowed: every run reads {group}; choose one of its options "
+                f"with {group}=NAME"
+            )
+    return None
