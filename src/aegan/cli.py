@@ -32,7 +32,14 @@ from aegan.hydra_errors import (
 )
 from aegan.hydra_primary import COMMAND  # and --config-name: a config of the command running
 from aegan.override_size import too_large
-from aegan.overrides import added_group, deleted_group, no_key, override_key, verbose_line
+from aegan.overrides import (
+    added_group,
+    deleted_group,
+    no_key,
+    override_key,
+    unknown_hydra_key,
+    verbose_line,
+)
 from aegan.schema import GROUPS
 from aegan.sweep_end import end_line
 
@@ -92,7 +99,7 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
         argv = sys.argv[1:]
         # too_large first: the others parse overrides as Hydra does, minutes for a huge one
         checks = (too_large, no_key, missing_searchpath, changed_guard, group_not_named,
-                  functools.partial(deleted_group, groups=GROUPS))  # fmt: skip
+                  functools.partial(deleted_group, groups=GROUPS), unknown_hydra_key)  # fmt: skip
         for check in checks:
             refusal = check(argv)
             if refusal is not None:  # else Hydra warns and goes on, or writes unchecked

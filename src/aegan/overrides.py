@@ -189,3 +189,38 @@ def deleted_group(argv: list[str], groups: tuple[str, ...]) -> str | None:
                 f"with {group}=NAME"
             )
     return None
+
+
+def unknown_hydra_key(argv: list[str]) -> str | None:
+    """The line for ``+hydra.KEY=...`` (or ``++``) where Hydra's own schema has no KEY
+    (``+hydra.nope=1``, ``+hydra.run.nope=1``): the + added it, nothing read it, and the run
+    went on without a word, where ``hydra.nope=1`` is refused. Mappings of Hydra's that
+    take keys of the user's (``hydra.job.env_set``, a launcher's settings) are left alone."""
+    import dataclasses
+    import difflib
+    import typing
+
+    from hydra.conf import HydraConf
+
+    for arg in argv:
+        if not re.match(r"\+\+?hydra\.", arg):
+            continue
+        schema: Any = HydraConf
+        path = "hydra"
+        for part in override_key(arg).split(".")[1:]:
+            if not dataclasses.is_dataclass(schema):
+                break
+            hints = typing.get_type_hints(schema)
+            known = set(hints) - {"defaults"}
+            if schema is HydraConf:  # and its groups' (hydra/env: hydra.env; hydra/output
+                # sets hydra.run and hydra.sweep)
+                known |= {name for entry in HydraConf().defaults for name in entry} - {"output"}
+            if part not in known:
+                close = difflib.get_close_matches(part, sorted(known), n=1)
+                if close:
+                    return f"{path}.{part} is not a setting; did you mean {path}.{close[0]}?"
+                return f"{path}.{part} is not a setting; the settings of {path} are: " + ", ".join(
+                    sorted(known)
+                )
+            schema, path = hints.get(part), f"{path}.{part}"
+    return None
