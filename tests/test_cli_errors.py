@@ -143,6 +143,10 @@ def test_a_config_dir_that_is_not_there_is_one_line(cli, tmp_path):
      ("model=null", "model=null: Config group override must be a string"),
      ("trainer=[1]", "trainer=[1] is not allowed: trainer takes one option's name (trainer=NAME"),
      ("model=[vae,dcgan]", "model=[vae,dcgan] is not allowed: model takes one option's name"),
+     # the two recipes trained merged; Hydra's words: "argument of type 'int' is not iterable"
+     ("experiment=[vae_fashion_mnist,aae_fashion_mnist]", "experiment takes one option's name"),
+     ("hparams_search=[1]", "hparams_search=[1] is not allowed: hparams_search takes one"),
+     ("hydra/launcher=[a]", "hydra/launcher=[a] is not allowed: hydra/launcher takes one"),
      ("model.hidden_dims={a:1}", "model.hidden_dims={a:1} is not allowed: it must be a list, not"),
      ("model.net=[1]", "model.net=[1] is not allowed: it must be a mapping of settings, not a list"),
      ("data.val_size=0", "data.val_size=0 is not allowed: it must be an integer >= 1")],

@@ -217,14 +217,18 @@ def changed_guard(argv: list[str]) -> str | None:
 
 
 def group_not_named(argv: list[str]) -> str | None:
-    """The line for a config group (``GROUPS``) given something other than one option's
-    name: ``model=[vae,dcgan]`` merged two models' settings into one and was refused for a
-    setting one of them has, ``trainer=[1]`` failed inside Hydra with words naming nothing."""
+    """The line for a config group (``GROUPS``, a recipe, a search, Hydra's ``hydra/...``)
+    given something other than one option's name: ``model=[vae,dcgan]`` merged two models'
+    settings into one and was refused for a setting one of them has, ``experiment=[a,b]``
+    trained the two recipes merged without a word, ``trainer=[1]`` and ``hparams_search=[1]``
+    failed inside Hydra with words naming nothing ("argument of type 'int' is not
+    iterable")."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     for arg in argv:
         group = override_key(arg)
-        if group not in GROUPS or arg.startswith("~"):
+        one_option = (*GROUPS, "experiment", "hparams_search", "hydra")
+        if group not in one_option and not group.startswith("hydra/") or arg.startswith("~"):
             continue
         try:
             (override,) = OverridesParser.create().parse_overrides([arg])
