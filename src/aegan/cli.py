@@ -30,6 +30,7 @@ from aegan.hydra_errors import (
     hydra_error_line,
     logging_config_line,
 )
+from aegan.hydra_flags import flags_line
 from aegan.hydra_primary import COMMAND  # and --config-name: a config of the command running
 from aegan.override_size import too_large
 from aegan.overrides import (
@@ -98,8 +99,9 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
                 del os.environ["HYDRA_FULL_ERROR"]
         argv = sys.argv[1:]
         # too_large first: the others parse overrides as Hydra does, minutes for a huge one
-        checks = (too_large, no_key, missing_searchpath, changed_guard, group_not_named,
-                  functools.partial(deleted_group, groups=GROUPS), unknown_hydra_key)  # fmt: skip
+        checks = (too_large, flags_line, no_key, missing_searchpath, changed_guard,
+                  group_not_named, functools.partial(deleted_group, groups=GROUPS),
+                  unknown_hydra_key)  # fmt: skip
         for check in checks:
             refusal = check(argv)
             if refusal is not None:  # else Hydra warns and goes on, or writes unchecked

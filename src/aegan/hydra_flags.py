@@ -1,0 +1,100 @@
+"""Hydra's own flags where Hydra reads them otherwise than asked, each one line: ``--package``
+(``-p``) is read only by ``--cfg`` (without it the run started, the flag ignored), and a
+package the config lacks was "package 'nope' not found in config" with exit code 1, a
+setting set to null said so too; ``--hydra-help`` composes Hydra's config alone, so a setting
+of the command's given with it was refused as no setting; ``--cfg hydra --resolve`` leaves
+out the settings Hydra's own read (``hydra.run.dir`` reads ``paths.log_dir``)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from hydra._internal.hydra import Hydra
+from hydra._internal.utils import get_args_parser
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from aegan.errors import ConfigError
+from aegan.overrides import override_key
+
+
+class _NotParsed(Exception):
+    """argparse's refusal of the flags: Hydra's own parse says it, once."""
+
+
+def flags_line(argv: list[str]) -> str | None:
+    """The line for Hydra's flags in ``argv`` that would be read otherwise than asked."""
+    if any(arg in ("--version", "-h", "--help") for arg in argv):
+        return None  # printed and exits as it parses; --help shows the command's help
+
+    parser = get_args_parser()
+
+    def refuse(message: str) -> None:
+        raise _NotParsed(message)
+
+    parser.error = refuse  # type: ignore[method-assign]
+    try:
+        args = parser.parse_args(argv)
+    except (_NotParsed, SystemExit):
+        return None
+    if args.package is not None and args.cfg is None:
+        return (
+            f"--package {args.package} is read only with --cfg (--cfg job --package "
+            f"{args.package}); without it the run would start and ignore it"
+        )
+    if args.cfg == "hydra" and args.resolve:
+        return (
+            "--cfg hydra --resolve cannot resolve Hydra's settings: they read the command's "
+            "(hydra.run.dir reads paths.log_dir), which --cfg hydra leaves out; show them with "
+            "--cfg all --resolve --package hydra"
+        )
+    own = [o for o in args.overrides if override_key(o).partition(".")[0] != "hydra"]
+    if args.hydra_help and own:
+        return (
+            f"--hydra-help shows Hydra's own help, composed without the command's settings: "
+            f"{own[0]} cannot be given with it; --help shows the command's"
+        )
+    return None
+
+
+def check_package(cfg: DictConfig, package: str, cfg_type: str) -> bool:
+    """``ConfigError`` for a ``--package`` that ``cfg`` (what ``--cfg cfg_type`` shows) has
+    not, naming the keys where it stops; True for one set to null (shown as ``null``)."""
+    parent, _, last = package.rpartition(".")
+    node = OmegaConf.select(cfg, parent, throw_on_resolution_failure=False) if parent else cfg
+    if OmegaConf.is_dict(node) and last in node:
+        return node._get_node(last)._is_none()
+    where = f"{parent} has" if parent and OmegaConf.is_dict(node) else f"--cfg {cfg_type} shows"
+    keys = sorted(map(str, node.keys())) if OmegaConf.is_dict(node) else sorted(map(str, cfg))
+    raise ConfigError(
+        f"--package {package}: the config has no {package}; {where}: {', '.join(keys)}"
+    )
+
+
+def _checked_show(show: Any) -> Any:
+    @functools.wraps(show)
+    def show_cfg(self: Hydra, **kwargs: Any) -> None:
+        package = kwargs.get("package")
+        if package not in (None, "_global_"):
+            cfg = self.compose_config(
+                config_name=kwargs["config_name"], overrides=kwargs["overrides"],
+                run_mode=RunMode.RUN, with_log_configuration=False,
+            )  # fmt: skip
+            if check_package(self.get_sanitized_cfg(cfg, kwargs["cfg_type"]), package,
+                             kwargs["cfg_type"]):  # fmt: skip
+                print("null")  # as Hydra shows any other value that is not a mapping
+                return None
+        return show(self, **kwargs)
+
+    show_cfg.checks_package = True
+    return show_cfg
+
+
+def install() -> None:
+    """Check ``--cfg``'s package as Hydra shows it (once per process)."""
+    if not getattr(Hydra.show_cfg, "checks_package", False):
+        Hydra.show_cfg = _checked_show(Hydra.show_cfg)
+
+
+install()
