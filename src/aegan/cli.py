@@ -36,6 +36,7 @@ from aegan.override_size import too_large
 from aegan.overrides import (
     added_group,
     deleted_group,
+    group_at_package,
     no_key,
     override_key,
     unknown_hydra_key,
@@ -101,6 +102,7 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
         # too_large first: the others parse overrides as Hydra does, minutes for a huge one
         checks = (too_large, flags_line, no_key, missing_searchpath, changed_guard,
                   group_not_named, functools.partial(deleted_group, groups=GROUPS),
+                  functools.partial(group_at_package, groups=ONE_OPTION),
                   unknown_hydra_key)  # fmt: skip
         for check in checks:
             refusal = check(argv)
@@ -201,6 +203,8 @@ def _user_error_within(err: BaseException) -> Exception | None:
     return None
 
 
+# the config groups of conf/ that take one option each (and Hydra's own: hydra, hydra/...)
+ONE_OPTION = (*GROUPS, "experiment", "hparams_search")
 # conf/'s callbacks that check a folder before Hydra writes there (aegan.sweep_settings)
 GUARDS = ("hydra.callbacks.check_sweep", "hydra.callbacks.keep_run_record")
 
@@ -229,8 +233,7 @@ def group_not_named(argv: list[str]) -> str | None:
 
     for arg in argv:
         group = override_key(arg)
-        one_option = (*GROUPS, "experiment", "hparams_search", "hydra")
-        if group not in one_option and not group.startswith("hydra/") or arg.startswith("~"):
+        if group not in (*ONE_OPTION, "hydra") and not group.startswith("hydra/") or arg[:1] == "~":
             continue
         try:
             (override,) = OverridesParser.create().parse_overrides([arg])

@@ -191,6 +191,21 @@ def deleted_group(argv: list[str], groups: tuple[str, ...]) -> str | None:
     return None
 
 
+def group_at_package(argv: list[str], groups: tuple[str, ...]) -> str | None:
+    """The line for ``GROUP@PACKAGE=NAME`` of a config group every run reads at its own place
+    (``groups``: aegan's, with its recipes and searches; Hydra's ``hydra/...``): Hydra said
+    "To append to your default list use +model@x=vae", and that put vae's settings under a
+    key ``x`` that nothing reads, the run training the model chosen before without a word."""
+    for arg in argv:
+        group, at, _ = override_key(arg).partition("@")
+        if at and (group in (*groups, "hydra") or group.startswith("hydra/")):
+            return (
+                f"{arg} is not allowed: an option of {group} is read only where {group} puts "
+                f"it (@PACKAGE moves it where nothing reads it); choose one with {group}=NAME"
+            )
+    return None
+
+
 def unknown_hydra_key(argv: list[str]) -> str | None:
     """The line for ``+hydra.KEY=...`` (or ``++``) where Hydra's own schema has no KEY
     (``+hydra.nope=1``, ``+hydra.run.nope=1``): the + added it, nothing read it, and the run
