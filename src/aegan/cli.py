@@ -37,7 +37,9 @@ from aegan.overrides import (
     added_group,
     deleted_group,
     group_at_package,
+    list_entry_line,
     no_key,
+    override_in_flight,
     override_key,
     unknown_hydra_key,
     verbose_line,
@@ -135,9 +137,10 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
             if ours is not None:
                 report_error(str(ours))
                 sys.exit(2)
-            logging_line = logging_config_line(err, sys.argv[1:])
-            if logging_line is not None:
-                report_error(logging_line)
+            line = logging_config_line(err, sys.argv[1:])
+            line = line or list_entry_line(err, override_in_flight(err))  # model.hidden_dims.x=5
+            if line is not None:
+                report_error(line)
                 sys.exit(2)
             nulls = [a for a in sys.argv[1:] if re.fullmatch(r"[\w/.@]+=(null|None|~)?", a)]
             given = f"{', '.join(nulls)}: " if nulls else ""

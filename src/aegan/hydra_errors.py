@@ -9,7 +9,6 @@ import os
 import re
 
 import yaml
-from hydra.core.override_parser.types import Override
 from hydra.errors import (
     ConfigCompositionException,
     MissingConfigException,
@@ -30,7 +29,12 @@ from omegaconf.errors import (
 
 from aegan.errors import ConfigError, written
 from aegan.hydra_files import option_of
-from aegan.overrides import sweep_without_multirun, unreadable_override_line
+from aegan.overrides import (
+    list_entry_line,
+    override_in_flight,
+    sweep_without_multirun,
+    unreadable_override_line,
+)
 from aegan.refused_values import node_wants, shown_value
 
 # A ``???`` left unset (evaluate's ``run``), read directly or through an interpolation.
@@ -101,6 +105,9 @@ def hydra_error_line(err: Exception) -> str | None:
             f"~{key} is not allowed: {none}every setting in conf/ is read, so give it a value "
             f"({key}=...) instead"
         )
+    entry = list_entry_line(cause, re.sub(r"^Error merging override ", "", str(err)))
+    if cause is not None and entry is not None:
+        return entry
     swept = sweep_without_multirun(str(err))
     if swept is not None:
         return swept
@@ -186,7 +193,10 @@ def composition_line(err: BaseException) -> str:
     broke, where one was, else the key the error names, and the error's own words."""
     words = [w.strip() for w in str(err).splitlines() if w.strip()]
     reason = " ".join(w for w in words if not w.startswith(NODE_DETAIL)) or type(err).__name__
-    override = _override_in_flight(err)
+    override = override_in_flight(err)
+    entry = list_entry_line(err, override)
+    if entry is not None:
+        return entry
     swept = re.match(r"\+*hydra\.sweeper\.params(?:\.([^=]+))?=", override or "")
     if swept and "None" in reason:  # null for the basic sweeper: Hydra's words name nothing
         key = swept.group(1) or "KEY"
@@ -219,17 +229,6 @@ def logging_config_line(err: BaseException, argv: list[str]) -> str | None:
     reason = f"{err} ({cause})" if cause is not None else str(err)
     where = " ".join(given) or "hydra.job_logging (or hydra.hydra_logging)"
     return f"{where}: the run's logging cannot be set up with it: {reason}"
-
-
-def _override_in_flight(err: BaseException) -> str | None:
-    """The override (as typed) that Hydra was applying where ``err`` was raised, or None."""
-    tb = err.__traceback__
-    while tb is not None:
-        override = tb.tb_frame.f_locals.get("override")
-        if isinstance(override, Override) and override.input_line:
-            return override.input_line
-        tb = tb.tb_next
-    return None
 
 
 def interpolation_line(err: Exception, typed: str | None = None) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from hydra.core.override_parser.types import Override
 from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
@@ -239,3 +240,36 @@ def unknown_hydra_key(argv: list[str]) -> str | None:
                 )
             schema, path = hints.get(part), f"{path}.{part}"
     return None
+
+
+def override_in_flight(err: BaseException) -> str | None:
+    """The override (as typed) that Hydra was applying where ``err`` was raised, or None."""
+    tb = err.__traceback__
+    while tb is not None:
+        override = tb.tb_frame.f_locals.get("override")
+        if isinstance(override, Override) and override.input_line:
+            return override.input_line
+        tb = tb.tb_next
+    return None
+
+
+# what OmegaConf says of a key that goes into a list: past its end, not a number, deleted
+LIST_ENTRY = ("list index out of range", "invalid literal for int()", "list indices must be")
+
+
+def list_entry_line(err: BaseException | None, override: str | None) -> str | None:
+    """For ``override`` (as typed) failing on an entry of a list (``model.hidden_dims.5=5``
+    past its end, ``.x=5``, ``~model.hidden_dims.0``): the line naming it and the list, for
+    OmegaConf's words ("list index out of range", "invalid literal for int() with base 10:
+    'x'", "list indices must be integers or slices, not str"); else None."""
+    if err is None or not override or not any(w in str(err) for w in LIST_ENTRY):
+        return None
+    key = override_key(override)
+    listed = key.rpartition(".")[0]
+    if override.startswith("~"):
+        why = "an entry of a list cannot be deleted"
+    elif "out of range" in str(err):
+        why = f"{listed} has no entry {key.rpartition('.')[2]}"
+    else:
+        why = f"{listed} is a list, its entries numbered from 0"
+    return f"{override} is not allowed: {why}; give the whole list: {listed}=[A,B]"
