@@ -80,7 +80,30 @@ def parse_reason(err: OverrideParseException) -> str:
     said = [line for line in lines if not line.startswith(("Error parsing override", "See http"))]
     # "ValueError while evaluating 'choice()': empty choice ...": the function is in the value
     said = [re.sub(r"^\w+ while evaluating '.*?': ", "", line) for line in said]
-    return "; ".join(said or lines[:1])
+    return "; ".join(_in_words(line) for line in said or lines[:1])
+
+
+# the parser's own words, which name its grammar's tokens (BRACKET_OPEN, UNQUOTED_CHAR) and
+# Python's types (Union[int, float]), as what was typed and what is allowed
+PARSER_WORDS = (
+    (r"extraneous input '(.*)' expecting .*", r"'\1' is not expected there"),
+    (r"no viable alternative at input '(.*)'",
+     r"'\1' is not complete: a bracket left open, or no value between commas"),
+)  # fmt: skip
+KINDS = {"int": "a number", "float": "a number", "str": "text", "bool": "true or false",
+         "Sweep": "a sweep"}  # fmt: skip
+
+
+def _in_words(line: str) -> str:
+    for said, meant in PARSER_WORDS:
+        if re.fullmatch(said, line):
+            return re.sub(said, meant, line)
+    typed = re.fullmatch(r"mismatch type argument (\S+): (\w+) is incompatible with (.*)", line)
+    if typed is None:
+        return line
+    wanted = dict.fromkeys(KINDS.get(k, k) for k in re.findall(r"\w+", typed[3]) if k in KINDS)
+    given = KINDS.get(typed[2], typed[2])
+    return f"the argument {typed[1]} must be {' or '.join(wanted)}, not {given}"
 
 
 def unread_character(err: OverrideParseException) -> int | None:
