@@ -1,7 +1,8 @@
 """Hydra's own flags read otherwise than asked are one line: --package without --cfg was
 ignored and the run started; a package the config lacks (or one set to null) was "package
 'nope' not found in config" with exit code 1; --hydra-help with a setting of the command's
-named it as no setting; --cfg hydra --resolve stopped on paths.log_dir, never typed."""
+named it as no setting; --cfg hydra --resolve stopped on paths.log_dir, never typed; a flag
+argparse refuses was its line after Hydra's usage lines."""
 
 from __future__ import annotations
 
@@ -22,7 +23,11 @@ from conftest import assert_one_error_line
      (["--cfg", "hydra", "--resolve"], "--cfg hydra --resolve cannot resolve Hydra's settings: "
       "they read the command's (hydra.run.dir reads paths.log_dir)"),
      (["--hydra-help"], "--hydra-help shows Hydra's own help, composed without the command's "
-      "settings: trainer.epochs=0 cannot be given with it; --help shows the command's")],
+      "settings: trainer.epochs=0 cannot be given with it; --help shows the command's"),
+     # argparse's line came after Hydra's usage, three lines in all
+     (["--cfg", "nope"], "argument --cfg/-c: invalid choice: 'nope' (choose from 'job', 'hydra',"),
+     (["--info", "nope"], "argument --info/-i: invalid choice: 'nope' (choose from 'all',"),
+     (["--nope"], "unrecognized arguments: --nope")],
 )  # fmt: skip
 def test_a_flag_hydra_would_read_otherwise_is_one_line(cli, tmp_path, flags, message):
     run = tmp_path / "run"

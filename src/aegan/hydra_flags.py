@@ -20,7 +20,7 @@ from aegan.overrides import override_key
 
 
 class _NotParsed(Exception):
-    """argparse's refusal of the flags: Hydra's own parse says it, once."""
+    """argparse's refusal of the flags, which Hydra printed after its usage lines."""
 
 
 def flags_line(argv: list[str]) -> str | None:
@@ -36,7 +36,9 @@ def flags_line(argv: list[str]) -> str | None:
     parser.error = refuse  # type: ignore[method-assign]
     try:
         args = parser.parse_args(argv)
-    except (_NotParsed, SystemExit):
+    except _NotParsed as err:  # --cfg nope: "argument --cfg/-c: invalid choice: 'nope' ..."
+        return str(err)
+    except SystemExit:
         return None
     if args.package is not None and args.cfg is None:
         return (
