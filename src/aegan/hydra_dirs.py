@@ -55,6 +55,7 @@ def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = Fa
             f"hparams_search={search})"
         )
     check_output_subdir(hydra_cfg)
+    check_log_file(hydra_cfg)
     # the run's log file, NAME.log: a/b.log was refused as a folder that cannot be written
     check_one_name("hydra.job.name", hydra_cfg.job.name, "file")
     entries = hydra_cfg.get("searchpath") or []  # set in a config file, not only typed
@@ -91,6 +92,22 @@ def check_output_subdir(hydra_cfg: DictConfig) -> None:
             f"hydra.output_subdir={subdir} is not allowed: Hydra would write it before the "
             "folder is checked, over a trained run's record; leave it null (a run's .hydra/ "
             "is written by aegan.train)"
+        )
+
+
+def check_log_file(hydra_cfg: DictConfig) -> None:
+    """The run's log file has a name: conf/hydra sets the class of ``job_logging``'s file
+    handler, and Hydra's default option its file; another option (``hydra/job_logging=stdout``,
+    ``disabled``) left it a handler without one, and Hydra made the run's folder before
+    logging.config said "FileHandler.__init__() missing 1 required positional argument"."""
+    file = OmegaConf.select(hydra_cfg, "job_logging.handlers.file")
+    configured = OmegaConf.select(hydra_cfg, "job_logging.root") is not None  # none: unset
+    if configured and OmegaConf.is_dict(file) and "filename" not in file:  # unresolved
+        chosen = hydra_cfg.runtime.choices.get("hydra/job_logging")
+        raise ConfigError(
+            f"hydra/job_logging={chosen} is not allowed: the run's log file (train.log) needs "
+            "the file handler of hydra/job_logging=default; choose it, or hydra/job_logging=none "
+            "for no logging"
         )
 
 

@@ -1,0 +1,30 @@
+"""A hydra/job_logging option that leaves conf/hydra's file handler (the run's train.log)
+without a file is one line before any folder: Hydra made the run's folder, then
+logging.config said "FileHandler.__init__() missing 1 required positional argument:
+'filename'"."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import assert_one_error_line
+
+
+@pytest.mark.parametrize("option", ["stdout", "disabled"])
+@pytest.mark.parametrize("multirun", [False, True])
+def test_a_logging_option_without_the_log_file_is_one_line(cli, tmp_path, option, multirun):
+    folder = tmp_path / "out"
+    where = ["seed=0,1", f"hydra.sweep.dir={folder}"] if multirun else [f"hydra.run.dir={folder}"]
+    flags = ["-m"] if multirun else []
+    result = cli("aegan.train", *flags, f"hydra/job_logging={option}", "trainer.epochs=1", *where)
+    assert_one_error_line(
+        result, f"hydra/job_logging={option} is not allowed: the run's log file (train.log) "
+        "needs the file handler of hydra/job_logging=default"
+    )  # fmt: skip
+    assert not folder.exists()
+
+
+def test_no_logging_at_all_passes_the_check(cli, tmp_path):
+    result = cli("aegan.train", "hydra/job_logging=none", "trainer.epochs=0",
+                 f"hydra.run.dir={tmp_path}/run")  # fmt: skip
+    assert_one_error_line(result, "trainer.epochs=0 is not allowed")
