@@ -32,3 +32,13 @@ def test_keys_of_the_users_own_in_hydras_mappings_are_taken(cli, tmp_path):
     result = cli("aegan.train", "+hydra.job.env_set.AEGAN_X=1", f"++hydra.run.dir={tmp_path}/r",
                  "+hydra.launcher.n_jobs=2", "trainer.epochs=0")  # fmt: skip
     assert_one_error_line(result, "trainer.epochs=0 is not allowed")
+
+
+def test_a_key_of_an_empty_mapping_of_hydras_says_how_to_add_it(cli, tmp_path):
+    """It read "hydra.job.env_set has none (is its config file empty?)", as of a model
+    option's file: env_set holds the user's own variables, added with a +."""
+    result = cli("aegan.train", "hydra.job.env_set.AEGAN_X=1", f"hydra.run.dir={tmp_path}/r")
+    assert_one_error_line(
+        result, "hydra.job.env_set.AEGAN_X is not set yet: hydra.job.env_set holds none; add it "
+        "with +hydra.job.env_set.AEGAN_X=..."
+    )  # fmt: skip

@@ -139,6 +139,8 @@ def hydra_error_line(err: Exception) -> str | None:
             for section, node in cause.parent_node.items_ex(resolve=False):
                 if OmegaConf.is_dict(node) and cause.key in node:
                     return f"{full_key} is not a setting; did you mean {section}.{full_key}?"
+        if parent.startswith("hydra.") and not known:  # env_set: a mapping of the user's keys
+            return f"{full_key} is not set yet: {parent} holds none; add it with +{full_key}=..."
         if parent and not known:  # an option file that is empty: nothing to suggest
             return f"{full_key} is not a setting: {parent} has none (is its config file empty?)"
         nested = _nested_at_top(str(err), known) if not parent else None
