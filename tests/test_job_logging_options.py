@@ -28,3 +28,18 @@ def test_no_logging_at_all_passes_the_check(cli, tmp_path):
     result = cli("aegan.train", "hydra/job_logging=none", "trainer.epochs=0",
                  f"hydra.run.dir={tmp_path}/run")  # fmt: skip
     assert_one_error_line(result, "trainer.epochs=0 is not allowed")
+
+
+@pytest.mark.parametrize(
+    ("override", "shown"),
+    [("hydra.job_logging.root.level=NOPE", "hydra.job_logging.root.level=NOPE"),
+     ("+hydra.job_logging.loggers.aegan.level=[a]", "hydra.job_logging.loggers.aegan.level=[a]"),
+     ("+hydra.job_logging.handlers.file.level=info", "hydra.job_logging.handlers.file.level=info")],
+)  # fmt: skip
+def test_a_logging_level_logging_cannot_take_is_one_line(cli, tmp_path, override, shown):
+    """Hydra made the run's folder and its train.log before logging.config said "Unable to
+    configure root logger (Unknown level: 'NOPE')"."""
+    run = tmp_path / "run"
+    result = cli("aegan.train", override, "trainer.epochs=1", f"hydra.run.dir={run}")
+    assert_one_error_line(result, f"{shown} is not allowed: it must be a logging level: DEBUG,")
+    assert not run.exists()

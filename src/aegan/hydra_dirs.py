@@ -4,6 +4,7 @@ sweep's), ``hydra.output_subdir``, the ``paths.*`` it joins into them, and
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.cli import missing_searchpath
 from aegan.errors import ConfigError
 from aegan.files import check_folder, set_by
+from aegan.refused_values import shown_value
 from aegan.setting_walk import check_hydra_keys_in
 
 
@@ -108,6 +110,31 @@ def check_log_file(hydra_cfg: DictConfig) -> None:
             f"hydra/job_logging={chosen} is not allowed: the run's log file (train.log) needs "
             "the file handler of hydra/job_logging=default; choose it, or hydra/job_logging=none "
             "for no logging"
+        )
+    check_log_levels(hydra_cfg)
+
+
+def check_log_levels(hydra_cfg: DictConfig) -> None:
+    """Each level in ``hydra.job_logging`` is one logging takes: Hydra made the run's folder
+    and its train.log before logging.config said "Unknown level: 'NOPE'"."""
+    logging_cfg = OmegaConf.select(hydra_cfg, "job_logging")
+    if not OmegaConf.is_dict(logging_cfg):
+        return
+    raw = OmegaConf.to_container(logging_cfg, resolve=False)
+    places = {"root": raw.get("root")}
+    for section in ("loggers", "handlers"):
+        entries = raw.get(section)
+        if isinstance(entries, dict):
+            places.update({f"{section}.{name}": entry for name, entry in entries.items()})
+    for where, entry in places.items():
+        level = entry.get("level") if isinstance(entry, dict) else None
+        if level is None or isinstance(level, int) and not isinstance(level, bool):
+            continue
+        if isinstance(level, str) and (level in logging.getLevelNamesMapping() or "${" in level):
+            continue
+        raise ConfigError(
+            f"hydra.job_logging.{where}.level={shown_value(level)} is not allowed: it must be a "
+            "logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL (or a number)"
         )
 
 
