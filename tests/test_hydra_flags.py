@@ -27,7 +27,9 @@ from conftest import assert_one_error_line
      # argparse's line came after Hydra's usage, three lines in all
      (["--cfg", "nope"], "argument --cfg/-c: invalid choice: 'nope' (choose from 'job', 'hydra',"),
      (["--info", "nope"], "argument --info/-i: invalid choice: 'nope' (choose from 'all',"),
-     (["--nope"], "unrecognized arguments: --nope")],
+     (["--nope"], "unrecognized arguments: --nope"),
+     # conf/ replaced: "--config-name train: there is no such config ... in conf/"
+     (["--config-path", "nope"], "--config-path nope is not allowed: it replaces aegan's conf/")],
 )  # fmt: skip
 def test_a_flag_hydra_would_read_otherwise_is_one_line(cli, tmp_path, flags, message):
     run = tmp_path / "run"

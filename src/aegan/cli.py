@@ -30,7 +30,7 @@ from aegan.hydra_errors import (
     hydra_error_line,
     logging_config_line,
 )
-from aegan.hydra_flags import flags_line
+from aegan.hydra_flags import flags_line, rerun_line
 from aegan.hydra_primary import COMMAND  # and --config-name: a config of the command running
 from aegan.override_size import too_large
 from aegan.overrides import (
@@ -92,6 +92,10 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
         task = getattr(hydra_main, "__wrapped__", hydra_main)
         COMMAND["name"] = Path(task.__code__.co_filename).stem  # under -m, __module__ is __main__
         debug = any(arg.lower() in ("debug=true", "debug=1") for arg in sys.argv[1:])
+        rerun = rerun_line(sys.argv[1:])  # with debug=true too: it would run a file's code
+        if rerun is not None:
+            report_error(rerun)
+            sys.exit(2)
         if "HYDRA_FULL_ERROR" in os.environ:
             return hydra_main(*args, **kwargs)
         if debug:  # Hydra's full traceback, not its few lines that ask for HYDRA_FULL_ERROR

@@ -7,6 +7,7 @@ out the settings Hydra's own read (``hydra.run.dir`` reads ``paths.log_dir``).""
 
 from __future__ import annotations
 
+import argparse
 import functools
 from typing import Any
 
@@ -23,11 +24,11 @@ class _NotParsed(Exception):
     """argparse's refusal of the flags, which Hydra printed after its usage lines."""
 
 
-def flags_line(argv: list[str]) -> str | None:
-    """The line for Hydra's flags in ``argv`` that would be read otherwise than asked."""
+def _parsed(argv: list[str]) -> argparse.Namespace | str | None:
+    """``argv`` as Hydra's parser reads it; argparse's line where it refuses them; None for
+    ``--version`` and ``--help``, printed as they parse."""
     if any(arg in ("--version", "-h", "--help") for arg in argv):
-        return None  # printed and exits as it parses; --help shows the command's help
-
+        return None
     parser = get_args_parser()
 
     def refuse(message: str) -> None:
@@ -35,11 +36,37 @@ def flags_line(argv: list[str]) -> str | None:
 
     parser.error = refuse  # type: ignore[method-assign]
     try:
-        args = parser.parse_args(argv)
+        return parser.parse_args(argv)
     except _NotParsed as err:  # --cfg nope: "argument --cfg/-c: invalid choice: 'nope' ..."
         return str(err)
     except SystemExit:
         return None
+
+
+def rerun_line(argv: list[str]) -> str | None:
+    """The line for ``--experimental-rerun FILE`` (or a prefix of it, ``--exp``): Hydra
+    unpickles FILE, which runs whatever code it names, and runs the task on the config it
+    holds, past every check of the settings and the folder."""
+    args = _parsed(argv)
+    if isinstance(args, argparse.Namespace) and args.experimental_rerun is not None:
+        return (
+            f"--experimental-rerun {args.experimental_rerun} is not allowed: Hydra would "
+            "unpickle the file, which runs any code it names, and skip every check; run the "
+            "command again with the run's overrides (RUN_DIR/.hydra/overrides.yaml)"
+        )
+    return None
+
+
+def flags_line(argv: list[str]) -> str | None:
+    """The line for Hydra's flags in ``argv`` that would be read otherwise than asked."""
+    args = _parsed(argv)
+    if not isinstance(args, argparse.Namespace):
+        return args
+    if args.config_path is not None:  # in place of conf/, which holds every run's settings
+        return (
+            f"--config-path {args.config_path} is not allowed: it replaces aegan's conf/; add a "
+            "folder of configs of your own with --config-dir DIR (or hydra.searchpath=[file://DIR])"
+        )
     if args.package is not None and args.cfg is None:
         return (
             f"--package {args.package} is read only with --cfg (--cfg job --package "
