@@ -9,10 +9,11 @@ import time
 
 import pytest
 
-from aegan.override_size import MAX_NESTING, MAX_VALUES
+from aegan.override_size import MAX_ITEMS, MAX_NESTING, MAX_SWEEP_VALUES
 from conftest import assert_one_error_line
 
-MOST = f"an override holds at most {MAX_VALUES} in one (the longest list a setting takes"
+MOST = f"an override holds at most {MAX_ITEMS} in one (the longest list a setting takes"
+SWEEP = f"a sweep has at most {MAX_SWEEP_VALUES:,} (a grid's jobs)"
 
 
 def listed(count: int, item: str = "4") -> str:
@@ -21,11 +22,11 @@ def listed(count: int, item: str = "4") -> str:
 
 @pytest.mark.parametrize(
     ("override", "message"),
-    [(f"model.hidden_dims=[{listed(5000)}]", f"it holds 5,000 values in one list or sweep; {MOST}"),
-     (f"model.latent_dim={','.join(map(str, range(1001)))}", "it holds 1,001 values in one list"),
-     (f"model.latent_dim=choice({listed(2000)})", "it holds 2,000 values in one list or sweep"),
-     (f"+model.net.x={{{','.join(f'k{i}:1' for i in range(1500))}}}", "it holds 1,500 values"),
-     (f"model.hidden_dims=[[{listed(1200)}],[4]]", "it holds 1,200 values in one list"),
+    [(f"model.hidden_dims=[{listed(5000)}]", f"it holds 5,000 items in one list; {MOST}"),
+     (f"+model.net.x={{{','.join(f'k{i}:1' for i in range(1500))}}}", "it holds 1,500 items"),
+     (f"model.hidden_dims=[[{listed(1200)}],[4]]", "it holds 1,200 items in one list"),
+     (f"seed={','.join(map(str, range(10001)))}", f"it sweeps 10,001 values; {SWEEP}"),
+     (f"seed=choice({','.join(map(str, range(12000)))})", "it sweeps 12,000 values"),
      ("model.hidden_dims=" + "[" * 2000 + "]" * 2000,
       f"its value nests 2000 brackets deep; an override nests at most {MAX_NESTING}")],
 )  # fmt: skip
@@ -38,9 +39,22 @@ def test_an_override_too_large_to_parse_is_one_line(cli, tmp_path, override, mes
 
 
 def test_the_longest_list_a_setting_takes_and_commas_in_text_are_read(cli, tmp_path):
-    """A list of MAX_VALUES layers, and commas inside a quoted text, are under the bound:
+    """A list of MAX_ITEMS layers, and commas inside a quoted text, are under the bound:
     refused here for trainer.epochs=0, which is checked after them."""
-    layers = f"model.hidden_dims=[{listed(MAX_VALUES)}]"
+    layers = f"model.hidden_dims=[{listed(MAX_ITEMS)}]"
     text = f"+notes='{listed(3000, 'a')}'"
     result = cli("aegan.train", layers, text, "trainer.epochs=0", f"hydra.run.dir={tmp_path}/r")
     assert_one_error_line(result, "trainer.epochs=0 is not allowed")
+
+
+def test_a_sweep_as_long_as_a_grid_may_be_is_read(cli, tmp_path):
+    """Its values are read as a sweep: without -m, the line of a sweep given to one run."""
+    values = ",".join(map(str, range(2000)))
+    result = cli("aegan.train", f"seed={values}", f"hydra.run.dir={tmp_path}/r")
+    assert_one_error_line(result, "is a sweep, not a value: run it with -m")
+
+
+def test_the_sweep_bound_is_the_grids():
+    from aegan.sweep_jobs import MAX_GRID_JOBS
+
+    assert MAX_SWEEP_VALUES == MAX_GRID_JOBS

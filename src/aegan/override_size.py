@@ -7,23 +7,30 @@ from __future__ import annotations
 
 from aegan.schema import MAX_LAYERS
 
-# values in one list, mapping, sweep or function's arguments: no setting takes more than a
-# network's layers (schema.MAX_LAYERS), which Hydra reads in a tenth of a second
-MAX_VALUES = MAX_LAYERS
+# items in one list or mapping: no setting takes more than a network's layers
+# (schema.MAX_LAYERS), which Hydra reads in a tenth of a second
+MAX_ITEMS = MAX_LAYERS
+# a sweep's values (a,b,... or choice(a,b,...)): a grid's jobs (sweep_jobs.MAX_GRID_JOBS),
+# which Hydra reads in a third of a second, their time growing with their number
+MAX_SWEEP_VALUES = 10_000
 MAX_NESTING = 32  # levels of brackets ([...], {...}, f(...)); conf/'s settings use 3
 
 
 def too_large(argv: list[str]) -> str | None:
-    """The line for the first override of ``argv`` that holds more than ``MAX_VALUES``
-    values in one list, mapping, sweep or function call, or nests deeper than
-    ``MAX_NESTING``; None when none does."""
+    """The line for the first override of ``argv`` that holds more than ``MAX_ITEMS`` items
+    in one list or mapping, more than ``MAX_SWEEP_VALUES`` values in a sweep or function
+    call, or nests deeper than ``MAX_NESTING``; None when none does."""
     for arg in argv:
-        most, depth = _largest(arg.partition("=")[2])
-        if most > MAX_VALUES:
+        items, values, depth = _largest(arg.partition("=")[2])
+        if items > MAX_ITEMS:
             return (
-                f"{arg} is not allowed: it holds {most:,} values in one list or sweep; an "
-                f"override holds at most {MAX_VALUES} in one (the longest list a setting takes: "
-                "a network's layers)"
+                f"{arg} is not allowed: it holds {items:,} items in one list; an override holds "
+                f"at most {MAX_ITEMS} in one (the longest list a setting takes: a network's layers)"
+            )
+        if values > MAX_SWEEP_VALUES:
+            return (
+                f"{arg} is not allowed: it sweeps {values:,} values; a sweep has at most "
+                f"{MAX_SWEEP_VALUES:,} (a grid's jobs)"
             )
         if depth > MAX_NESTING:
             return (
@@ -33,11 +40,12 @@ def too_large(argv: list[str]) -> str | None:
     return None
 
 
-def _largest(value: str) -> tuple[int, int]:
-    """The most values that one list, mapping, sweep or function's arguments in ``value``
-    holds (its commas outside quotes, plus one) and how deep its brackets nest."""
-    counts, most, depth = [1], 1, 0
-    quote, escaped = "", False
+def _largest(value: str) -> tuple[int, int, int]:
+    """The most items that one list or mapping in ``value`` holds, the most values of its
+    sweep or of one function's arguments (each: its commas outside quotes, plus one), and how
+    deep its brackets nest."""
+    opened, counts, most = [""], [1], {"[": 1, "(": 1}
+    quote, escaped, depth = "", False, 0
     for char in value:
         if escaped:  # \, \' and the like: the character itself
             escaped = False
@@ -48,10 +56,15 @@ def _largest(value: str) -> tuple[int, int]:
         elif char in "'\"":
             quote = char
         elif char in "[{(":
+            opened.append("(" if char == "(" else "[")
             counts.append(1)
             depth = max(depth, len(counts) - 1)
         elif char in "]})" and len(counts) > 1:
-            most = max(most, counts.pop())
+            kind = opened.pop()
+            most[kind] = max(most[kind], counts.pop())
         elif char == ",":
             counts[-1] += 1
-    return max(most, *counts), depth
+    for kind, count in zip(opened, counts, strict=True):  # the sweep itself, or left open
+        key = "[" if kind == "[" else "("
+        most[key] = max(most[key], count)
+    return most["["], most["("], depth
