@@ -59,3 +59,15 @@ def test_a_sweeps_job_is_named_by_its_value_as_typed(cli, tmp_path):
 def test_an_evaluation_reading_no_key_is_refused(cli, tmp_path):
     result = cli("aegan.evaluate", f"run={tmp_path}/${{hydra:job.nope}}")
     assert_one_error_line(result, f"run='{tmp_path}/${{hydra:job.nope}}' {NO_KEY}")
+
+
+@pytest.mark.parametrize("multirun", [False, True])
+def test_a_job_name_that_cannot_be_resolved_is_refused_before_the_folder(cli, tmp_path, multirun):
+    """Hydra made the run's folder, then stopped on the name of its log file."""
+    folder = tmp_path / "out"
+    flags = ["-m", "seed=0,1"] if multirun else []
+    where = f"hydra.{'sweep' if multirun else 'run'}.dir={folder}"
+    name = "hydra.job.name=${oc.env:AEGAN_NO_SUCH}"
+    result = cli("aegan.train", *flags, name, *QUICK, where)
+    assert_one_error_line(result, "hydra.job.name='${oc.env:AEGAN_NO_SUCH}' cannot be resolved")
+    assert not folder.exists()

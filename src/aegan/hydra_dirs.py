@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.cli import missing_searchpath
 from aegan.errors import ConfigError
 from aegan.files import check_folder, set_by
+from aegan.hydra_errors import BROKEN_INTERPOLATION, interpolation_line
 from aegan.refused_values import shown_value
 from aegan.setting_walk import check_hydra_keys_in
 
@@ -59,7 +60,11 @@ def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = Fa
     check_output_subdir(hydra_cfg)
     check_log_file(hydra_cfg)
     # the run's log file, NAME.log: a/b.log was refused as a folder that cannot be written
-    check_one_name("hydra.job.name", hydra_cfg.job.name, "file")
+    try:
+        name = hydra_cfg.job.name
+    except BROKEN_INTERPOLATION as err:  # ${oc.env:NOPE}: Hydra made the folder, then failed
+        raise ConfigError(interpolation_line(err)) from None
+    check_one_name("hydra.job.name", name, "file")
     entries = hydra_cfg.get("searchpath") or []  # set in a config file, not only typed
     listed = f"hydra.searchpath=[{','.join(map(str, entries))}]"
     if entries and (missing := missing_searchpath([listed])):  # Hydra only warned
