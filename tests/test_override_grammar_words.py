@@ -14,6 +14,7 @@ from conftest import assert_one_error_line
     ("override", "reason"),
     [("model.latent_dim==3", "'=' is not expected there"),
      ("model.latent_dim=(1", "'(' is not expected there"),
+     ("hydra.run.dir=${}", "'{' is not expected there"),  # "mismatched input '{' expecting"
      ("model.hidden_dims=[1,2", "'[1,2' is not complete: a bracket left open, or no value "
       "between commas"),
      ("model.hidden_dims=[1,,2]", "'[1,,' is not complete: a bracket left open, or no value "

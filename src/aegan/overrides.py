@@ -86,7 +86,7 @@ def parse_reason(err: OverrideParseException) -> str:
 # the parser's own words, which name its grammar's tokens (BRACKET_OPEN, UNQUOTED_CHAR) and
 # Python's types (Union[int, float]), as what was typed and what is allowed
 PARSER_WORDS = (
-    (r"extraneous input '(.*)' expecting .*", r"'\1' is not expected there"),
+    (r"(?:extraneous|mismatched) input '(.*)' expecting .*", r"'\1' is not expected there"),
     (r"no viable alternative at input '(.*)'",
      r"'\1' is not complete: a bracket left open, or no value between commas"),
 )  # fmt: skip
