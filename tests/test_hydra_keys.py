@@ -71,3 +71,14 @@ def test_a_job_name_that_cannot_be_resolved_is_refused_before_the_folder(cli, tm
     result = cli("aegan.train", *flags, name, *QUICK, where)
     assert_one_error_line(result, "hydra.job.name='${oc.env:AEGAN_NO_SUCH}' cannot be resolved")
     assert not folder.exists()
+
+
+@pytest.mark.parametrize(("value", "takes"), [("${now:}", "'pattern'"), ("x${oc.env:}", "'key'")])
+def test_a_resolver_given_no_argument_is_named_so(cli, tmp_path, value, takes):
+    """It read "TypeError raised while resolving interpolation: setup_globals.<locals>.
+    <lambda>() missing 1 required positional argument: 'pattern'"."""
+    result = cli("aegan.train", f"hydra.run.dir={tmp_path}/{value}", *QUICK)
+    assert_one_error_line(
+        result, f"cannot be resolved: its resolver is given no argument; it takes {takes}"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -244,6 +244,11 @@ def interpolation_line(err: Exception, typed: str | None = None) -> str:
     if cause is not None:
         return str(cause)
     reason = " ".join(str(getattr(err, "msg", None) or err).split("\n")[0].split())[:200]
+    missing = re.search(
+        r"TypeError raised .*\) missing \d+ required positional arguments?: (.*)", reason
+    )
+    if missing:  # ${now:}, ${oc.env:}: Python's words for a resolver called without its argument
+        reason = f"its resolver is given no argument; it takes {missing.group(1)}"
     verb = "read" if isinstance(err, GrammarParseError) else "resolved"
     key = getattr(err, "full_key", None)
     root = getattr(err, "parent_node", None)
