@@ -29,3 +29,14 @@ def test_a_sweep_without_multirun_is_one_line(cli, tmp_path, override, message):
     result = cli("aegan.train", override, "trainer.epochs=1", f"hydra.run.dir={run}")
     assert_one_error_line(result, message)
     assert "--multirun" not in result.stderr and not run.exists()
+
+
+@pytest.mark.parametrize("choice", ["hydra/launcher=joblib", "hydra/sweeper=optuna"])
+def test_a_sweeper_or_launcher_without_multirun_is_one_line(cli, tmp_path, choice):
+    """A plain run uses neither: it trained once, the choice ignored without a word."""
+    run = tmp_path / "run"
+    result = cli("aegan.train", choice, "trainer.epochs=1", f"hydra.run.dir={run}")
+    group = choice.partition("=")[0]
+    assert_one_error_line(result, f"{choice} runs the jobs of a sweep, and a run without -m has "
+                                  f"none: add -m, or leave {group} out")  # fmt: skip
+    assert not run.exists()

@@ -42,21 +42,28 @@ def check_hydra_dirs(hydra_cfg: DictConfig | None = None, *, multirun: bool = Fa
     """``hydra.run.dir`` (``sweep.dir``, ``sweep.subdir``) names a folder: '' is the current
     one, where the run would be written among the user's own files; each entry of
     ``hydra.searchpath``, wherever it was set, is a config folder that exists. A search config
-    (``hparams_search``) runs only as a sweep. ``hydra_cfg``: the ``hydra`` node of a config
-    Hydra composed (its callbacks check it before the folder is made); default: this
-    running job's."""
+    (``hparams_search``), a sweeper or a launcher of the user's runs only as a sweep.
+    ``hydra_cfg``: the ``hydra`` node of a config Hydra composed (its callbacks check it
+    before the folder is made); default: this running job's."""
     if hydra_cfg is None:
         if not HydraConfig.initialized():
             return
         hydra_cfg = HydraConfig.get()
         multirun = hydra_cfg.mode == RunMode.MULTIRUN
     check_hydra_keys_in(hydra_cfg, "hydra.")  # hydra.run.dir=out/${hydra:job.nope}: out/None
-    search = hydra_cfg.runtime.choices.get("hparams_search")
+    choices = hydra_cfg.runtime.choices
+    search = choices.get("hparams_search")
     if search is not None and not multirun:  # one plain run, and no search, in silence
         raise ConfigError(
             f"hparams_search={search} is a sweep: run it with -m (python -m aegan.train -m "
             f"hparams_search={search})"
         )
+    for group in ("hydra/sweeper", "hydra/launcher"):  # a plain run uses neither, in silence
+        if not multirun and choices.get(group, "basic") != "basic":
+            raise ConfigError(
+                f"{group}={choices[group]} runs the jobs of a sweep, and a run without -m has "
+                f"none: add -m, or leave {group} out"
+            )
     check_output_subdir(hydra_cfg)
     check_log_file(hydra_cfg)
     # the run's log file, NAME.log: a/b.log was refused as a folder that cannot be written
