@@ -82,3 +82,14 @@ def test_a_resolver_given_no_argument_is_named_so(cli, tmp_path, value, takes):
         result, f"cannot be resolved: its resolver is given no argument; it takes {takes}"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("override", ["seed=${oc.env:}", "model.latent_dim=${oc.env:}"])
+def test_a_setting_whose_resolver_is_given_no_argument_is_named_so(cli, tmp_path, override):
+    """aegan's settings read it in Python's words: "env() missing 1 required positional
+    argument: 'key'"."""
+    result = cli("aegan.train", override, *QUICK, f"hydra.run.dir={tmp_path}/run")
+    assert_one_error_line(
+        result, "cannot be resolved: its resolver is given no argument; it takes 'key'"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -85,6 +85,19 @@ def written(shown: str) -> str:
     return write(value)
 
 
+def unresolved_reason(err: BaseException) -> str:
+    """The first line of why an interpolation failed, in words: a resolver called without
+    its argument (``${now:}``, ``${oc.env:}``) is named so, not as Python's TypeError of a
+    lambda's missing positional argument."""
+    reason = " ".join(str(getattr(err, "msg", None) or err).split("\n")[0].split())[:200]
+    missing = re.search(
+        r"TypeError raised .*\) missing \d+ required positional arguments?: (.*)", reason
+    )
+    if missing:
+        return f"its resolver is given no argument; it takes {missing.group(1)}"
+    return reason
+
+
 def a_kind(name: str) -> str:
     """``name`` (a type's, as ``type(value).__name__``) after its article: "an int", "an
     OrderedDict", "an ndarray", "a float", "a uint8"."""

@@ -27,7 +27,7 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from aegan.errors import ConfigError, written
+from aegan.errors import ConfigError, unresolved_reason, written
 from aegan.hydra_files import option_of
 from aegan.overrides import (
     list_entry_line,
@@ -243,12 +243,7 @@ def interpolation_line(err: Exception, typed: str | None = None) -> str:
         cause = cause.__cause__ or cause.__context__  # OmegaConf wraps, without ``from``
     if cause is not None:
         return str(cause)
-    reason = " ".join(str(getattr(err, "msg", None) or err).split("\n")[0].split())[:200]
-    missing = re.search(
-        r"TypeError raised .*\) missing \d+ required positional arguments?: (.*)", reason
-    )
-    if missing:  # ${now:}, ${oc.env:}: Python's words for a resolver called without its argument
-        reason = f"its resolver is given no argument; it takes {missing.group(1)}"
+    reason = unresolved_reason(err)
     verb = "read" if isinstance(err, GrammarParseError) else "resolved"
     key = getattr(err, "full_key", None)
     root = getattr(err, "parent_node", None)

@@ -25,7 +25,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, unresolved_reason
 from aegan.schema_ties import TIE, check_tie, check_tie_target
 
 INT64_MAX = 2**63 - 1
@@ -213,8 +213,7 @@ def _resolved(node: Any, key: Any, full: str) -> Any:
         raise
     except Exception as err:  # an interpolation or resolver that fails: one line
         raw = node._get_node(key)._value() if hasattr(node, "_get_node") else "?"
-        reason = " ".join(str(err).split("\n")[0].split())[:200]
-        raise ConfigError(f"{full}={raw!r} cannot be resolved: {reason}") from None
+        raise ConfigError(f"{full}={raw!r} cannot be resolved: {unresolved_reason(err)}") from None
     return value
 
 
