@@ -78,10 +78,12 @@ def users_setting(provider: str) -> str | None:
     return "hydra.searchpath" if provider.startswith("hydra.searchpath") else None
 
 
-def check_not_hidden(repo: IConfigRepository, config_path: str) -> None:
-    """``ConfigError`` for a file of the user's that Hydra never reads: one of the same
-    name (``config_path``) comes before it on the search path."""
+def read_file_of(repo: IConfigRepository, config_path: str) -> str:
+    """``file_of``, after a ``ConfigError`` for a file of the user's that Hydra never reads:
+    one of the same name (``config_path``) comes before it on the search path."""
     holders = [source for source in repo.get_sources() if _found(source, config_path)]
+    if not holders:
+        return f"{config_path}.yaml"
     for source in holders[1:]:
         setting = users_setting(source.provider)
         hidden, read = _location(source, config_path), _location(holders[0], config_path)
@@ -94,6 +96,7 @@ def check_not_hidden(repo: IConfigRepository, config_path: str) -> None:
             f"{setting}: {hidden} is never read: {read} has its name and comes first on "
             f"Hydra's search path; give yours a name of its own (e.g. {own})"
         )
+    return _location(holders[0], config_path)
 
 
 def not_a_mapping(repo: IConfigRepository, config_path: str, kind: str) -> ConfigError:
@@ -216,8 +219,7 @@ def check_sweep_params(config_path: str, path: str, result: Any) -> None:
 def _checked_load(load: Any) -> Any:
     @functools.wraps(load)
     def load_config(self: IConfigRepository, config_path: str) -> Any:
-        path = file_of(self, config_path)
-        check_not_hidden(self, config_path)
+        path = read_file_of(self, config_path)  # the search path walked once per load
         if os.path.isfile(path):
             check_config_text(option_of(config_path), path)
         try:
