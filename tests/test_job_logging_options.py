@@ -1,7 +1,7 @@
-"""A hydra/job_logging option that leaves conf/hydra's file handler (the run's train.log)
-without a file is one line before any folder: Hydra made the run's folder, then
-logging.config said "FileHandler.__init__() missing 1 required positional argument:
-'filename'"."""
+"""Logging settings that cannot work are one line before any folder, where Hydra made the
+run's folder first: a hydra/job_logging option that leaves conf/hydra's file handler (the
+run's train.log) without a file ("FileHandler.__init__() missing 1 required positional
+argument: 'filename'"), a level or a name logging.config cannot take."""
 
 from __future__ import annotations
 
@@ -42,4 +42,21 @@ def test_a_logging_level_logging_cannot_take_is_one_line(cli, tmp_path, override
     run = tmp_path / "run"
     result = cli("aegan.train", override, "trainer.epochs=1", f"hydra.run.dir={run}")
     assert_one_error_line(result, f"{shown} is not allowed: it must be a logging level: DEBUG,")
+    assert not run.exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "reason"),
+    [("hydra.job_logging.handlers.console.stream=ext://sys.nope", "No module named 'sys.nope'"),
+     ("hydra.job_logging.handlers.console.class=logging.Nope", "No module named 'logging.Nope'"),
+     ("+hydra.job_logging.formatters.simple.class=nope.Formatter", "No module named 'nope'")],
+)  # fmt: skip
+def test_a_logging_name_that_cannot_be_imported_is_one_line(cli, tmp_path, override, reason):
+    """Hydra made the run's folder before logging.config said "Unable to configure handler
+    'console' (Cannot resolve 'sys.nope' ...)"."""
+    run = tmp_path / "run"
+    result = cli("aegan.train", override, "trainer.epochs=1", f"hydra.run.dir={run}")
+    shown = override.lstrip("+")
+    assert_one_error_line(result, f"{shown} is not allowed: it must name an importable object")
+    assert reason in result.stderr
     assert not run.exists()

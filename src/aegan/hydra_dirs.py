@@ -5,6 +5,7 @@ sweep's), ``hydra.output_subdir``, the ``paths.*`` it joins into them, and
 from __future__ import annotations
 
 import logging
+import logging.config
 from pathlib import Path
 from typing import Any
 
@@ -127,19 +128,23 @@ def check_log_file(hydra_cfg: DictConfig) -> None:
 
 
 def check_log_levels(hydra_cfg: DictConfig) -> None:
-    """Each level in ``hydra.job_logging`` is one logging takes: Hydra made the run's folder
-    and its train.log before logging.config said "Unknown level: 'NOPE'"."""
+    """Each level in ``hydra.job_logging`` is one logging takes, and each class, factory or
+    ``ext://`` object it names can be imported: Hydra made the run's folder (and train.log)
+    before logging.config said "Unknown level: 'NOPE'" or "Cannot resolve 'sys.nope'"."""
     logging_cfg = OmegaConf.select(hydra_cfg, "job_logging")
     if not OmegaConf.is_dict(logging_cfg):
         return
     raw = OmegaConf.to_container(logging_cfg, resolve=False)
     places = {"root": raw.get("root")}
-    for section in ("loggers", "handlers"):
+    for section in ("loggers", "handlers", "formatters", "filters"):
         entries = raw.get(section)
         if isinstance(entries, dict):
             places.update({f"{section}.{name}": entry for name, entry in entries.items()})
     for where, entry in places.items():
-        level = entry.get("level") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict):
+            continue
+        _check_log_names(where, entry)
+        level = entry.get("level")
         if level is None or isinstance(level, int) and not isinstance(level, bool):
             continue
         if isinstance(level, str) and (level in logging.getLevelNamesMapping() or "${" in level):
@@ -148,6 +153,24 @@ def check_log_levels(hydra_cfg: DictConfig) -> None:
             f"hydra.job_logging.{where}.level={shown_value(level)} is not allowed: it must be a "
             "logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL (or a number)"
         )
+
+
+def _check_log_names(where: str, entry: dict) -> None:
+    """The classes, factories (``()``) and ``ext://`` objects of one entry of
+    ``hydra.job_logging`` resolve, as logging.config resolves them."""
+    resolver = logging.config.BaseConfigurator({})
+    for key, value in entry.items():
+        named = key in ("class", "()") or isinstance(value, str) and value.startswith("ext://")
+        if not named or not isinstance(value, str) or "${" in value:
+            continue
+        try:
+            resolver.resolve(value.removeprefix("ext://"))
+        except Exception as err:  # ValueError, or what importing the named module raised
+            cause = err.__cause__ or err
+            raise ConfigError(
+                f"hydra.job_logging.{where}.{key}={value} is not allowed: it must name an "
+                f"importable object ({cause})"
+            ) from None
 
 
 def _log_dir(value: Any) -> str:
