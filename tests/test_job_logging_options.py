@@ -5,6 +5,8 @@ argument: 'filename'"), a level or a name logging.config cannot take."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from conftest import assert_one_error_line
@@ -60,3 +62,19 @@ def test_a_logging_name_that_cannot_be_imported_is_one_line(cli, tmp_path, overr
     assert_one_error_line(result, f"{shown} is not allowed: it must name an importable object")
     assert reason in result.stderr
     assert not run.exists()
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["hydra.job_logging.root.level=NOPE", "hydra.job_logging.handlers.console.class=logging.Nope"],
+)
+def test_aegan_evaluate_refuses_them_before_its_log_in_the_run(
+    cli, trained_ae_run, tmp_path, override
+):
+    """aegan.evaluate's log goes into the run's folder: logging.config's error came after
+    Hydra opened an empty evaluate.log there."""
+    run = shutil.copytree(trained_ae_run, tmp_path / "run")  # the shared run, left as it is
+    (run / "evaluate.log").unlink(missing_ok=True)
+    result = cli("aegan.evaluate", f"run={run}", override)
+    assert_one_error_line(result, f"{override} is not allowed: it must")
+    assert not (run / "evaluate.log").exists()

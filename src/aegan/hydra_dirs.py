@@ -124,10 +124,10 @@ def check_log_file(hydra_cfg: DictConfig) -> None:
             "the file handler of hydra/job_logging=default; choose it, or hydra/job_logging=none "
             "for no logging"
         )
-    check_log_levels(hydra_cfg)
+    check_logging_entries(hydra_cfg)
 
 
-def check_log_levels(hydra_cfg: DictConfig) -> None:
+def check_logging_entries(hydra_cfg: DictConfig) -> None:
     """Each level in ``hydra.job_logging`` is one logging takes, and each class, factory or
     ``ext://`` object it names can be imported: Hydra made the run's folder (and train.log)
     before logging.config said "Unknown level: 'NOPE'" or "Cannot resolve 'sys.nope'"."""

@@ -27,7 +27,12 @@ from aegan.engine.run_dir import (
 from aegan.engine.run_record import trained_run_holding
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.evaluate_settings import check_evaluate_settings
-from aegan.hydra_dirs import check_hydra_dirs, check_one_name, check_output_subdir
+from aegan.hydra_dirs import (
+    check_hydra_dirs,
+    check_logging_entries,
+    check_one_name,
+    check_output_subdir,
+)
 from aegan.hydra_primary import running_command
 from aegan.setting_walk import check_hydra_keys_in
 from aegan.sweep_end import end_line, forget_sweep, start_sweep
@@ -152,6 +157,7 @@ class CheckEvaluation(Callback):
             check_output_subdir(config.hydra)
             check_hydra_keys_in(config.hydra, "hydra.")
             check_one_name("hydra.job.name", config.hydra.job.name, "file")  # NAME.log
+            check_logging_entries(config.hydra)  # logging.config's error: an evaluate.log made
             _mistakes_only(lambda: check_evaluate_settings(without_hydra(config)))
 
         with as_job(config):  # a ${hydra:...} resolves as in the job
