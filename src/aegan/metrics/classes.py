@@ -8,6 +8,13 @@ import math
 import torch
 
 
+def entropy_nats(shares: torch.Tensor) -> torch.Tensor:
+    """The entropy in nats of distributions ``shares`` (..., K) along the last dimension, as
+    the sum of p log(1/p): never -0.0, which -sum(p log p) gives for one class and which
+    metrics.json and the console would show as "-0"."""
+    return torch.special.xlogy(shares, shares.reciprocal()).sum(-1)
+
+
 def class_histogram_stats(
     pred_labels: torch.Tensor,
     real_labels: torch.Tensor,
@@ -36,7 +43,7 @@ def class_histogram_stats(
         raise ValueError("no predicted labels")
     p = counts.double() / total
     q = real_counts.double() / real_counts.sum()
-    entropy = -(p[p > 0] * p[p > 0].log()).sum().item()
+    entropy = entropy_nats(p).item()
     covered = int((counts >= min_share * total / num_classes).sum().item())
     kl = (p * ((p + eps) / (q + eps)).log()).sum().item()
     return {

@@ -12,7 +12,7 @@ import torch
 from aegan.contract import can
 from aegan.data import normalize
 from aegan.errors import ConfigError
-from aegan.metrics.classes import class_histogram_stats
+from aegan.metrics.classes import class_histogram_stats, entropy_nats
 from aegan.metrics.classifier import classifier_accuracy
 from aegan.metrics.frechet import frechet_distance, kernel_inception_distance
 from aegan.metrics.inception import check_inception, inception_metrics
@@ -252,7 +252,7 @@ def _code_control(ev: Evaluation) -> dict[str, float]:
     counts = ev.code_class_counts(CODE_SAMPLES)  # (categories, classes)
     columns, matched = best_matching(counts)  # a class per value; -1: more values than classes
     shares = counts.double() / counts.sum(1, keepdim=True)
-    entropy = -(shares * shares.clamp(min=1e-12).log()).sum(1).mean().item()
+    entropy = entropy_nats(shares).mean().item()
     out = {
         "info/matched_accuracy": matched / counts.sum().item(),
         "info/code_class_entropy": entropy,
