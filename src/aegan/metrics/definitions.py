@@ -32,6 +32,7 @@ SSIM_WINDOW = 11  # ssim's Gaussian window: an image side smaller has no valid r
 PRIOR_SAMPLES = 2000  # codes and prior draws in the MMD
 CODE_SAMPLES = 1000  # generated images per categorical code value
 COVARIANCE = "a covariance of image features"
+KID_ROUNDS = "rounds of at most half the images, whose spread is kid_std"
 LABELS = Needs(labels=True)  # two or more classes: a probe or the domain classifier
 
 
@@ -100,7 +101,7 @@ def _fd(ev: Evaluation) -> dict[str, float]:
     }
 
 
-@metric("kid", needs=("sample",), data=Needs(2, "an unbiased MMD over pairs", True, True))
+@metric("kid", needs=("sample",), data=Needs(4, KID_ROUNDS, paired=True, labels=True))
 def _kid(ev: Evaluation) -> dict[str, float]:
     return ev.generative(
         lambda a, b: dict(zip(("kid", "kid_std"), kernel_inception_distance(a, b), strict=True))

@@ -64,7 +64,7 @@ def kernel_inception_distance(
 
     Each of ``subsets`` rounds draws ``subset_size`` rows without replacement from each set,
     at most half the smaller set: rounds of a whole set would all be the same draw, and
-    their spread 0 however few the samples. Returns (mean, std) over the rounds; the
+    their spread 0 however few the samples (so more than one round needs 4 samples a set). Returns (mean, std) over the rounds; the
     estimate is unbiased, so it can be slightly negative for matching distributions.
     """
     feats_a = feats_a.detach().to(torch.float64)
@@ -73,6 +73,11 @@ def kernel_inception_distance(
     m = min(subset_size, max(2, smaller // 2), smaller)
     if m < 2:
         raise ValueError("KID needs at least 2 samples in each set")
+    if subsets > 1 and 2 * m > smaller:  # every round nearly the same draw: no spread to show
+        raise ValueError(
+            f"KID's spread over {subsets} rounds needs at least 4 samples in each set (rounds "
+            f"of at most half of it), not {smaller}; one round (subsets=1) is its estimate"
+        )
     generator = torch.Generator().manual_seed(seed)
     estimates = torch.empty(subsets, dtype=torch.float64)
     for i in range(subsets):
