@@ -47,7 +47,7 @@ from aegan.hydra_job import back_to_launch_folder
 from aegan.logfile import drop_held_log, hold_run_log
 from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
 from aegan.metrics.choice import check_metrics
-from aegan.metrics.registry import METRICS, Evaluation
+from aegan.metrics.registry import CHUNK, METRICS, Evaluation
 from aegan.metrics.registry import evaluate as evaluate_metrics
 from aegan.metrics.scope import Scope, Settings
 from aegan.run import load_run
@@ -146,12 +146,12 @@ def log_codes(task, data, logger: TensorBoardLogger, count: int, step: int) -> N
             count, len(data.test_images), len(data.test_images),
         )  # fmt: skip
         count = len(data.test_images)
-    x = normalize(data.test_images[:count], "unit")
-    labels = data.test_labels[:count].tolist()
+    images, labels = data.test_images[:count], data.test_labels[:count].tolist()  # uint8
     names = [data.classes[i] if i < len(data.classes) else str(i) for i in labels]
-    with evaluation_threads(x.device):
-        codes = checked_codes(task, "encode", task.encode(x), len(x))
-    logger.embedding(codes, labels=names, images=x, step=step, tag="test_codes")
+    with evaluation_threads(images.device):  # CHUNK at a time: not all of them as floats
+        codes = torch.cat([checked_codes(task, "encode", task.encode(normalize(x, "unit")),
+                                         len(x)).cpu() for x in images.split(CHUNK)])  # fmt: skip
+    logger.embedding(codes, labels=names, images=images, step=step, tag="test_codes")
 
 
 def write_metrics(

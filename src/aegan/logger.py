@@ -21,6 +21,7 @@ from torch.utils.tensorboard.summary import hparams as hparams_summary
 from torchvision.utils import make_grid
 
 from aegan.errors import ContractError, a_kind
+from aegan.projector import sprite_thumbnails
 
 
 def masked_crc32c(data: bytes) -> int:
@@ -252,7 +253,8 @@ class TensorBoardLogger:
         step: int,
         tag: str,
     ) -> None:
-        """Latent codes ``(N, D)`` with class labels and a sprite, for the projector tab."""
+        """Latent codes ``(N, D)`` with class labels and a sprite of ``images`` (uint8, or
+        floats in [0, 1]), for the projector tab."""
         if self.writer:
             root = Path(self.writer.log_dir)
             folder = root / f"{step:05}" / tag  # what a step's embedding replaces, if there
@@ -264,7 +266,7 @@ class TensorBoardLogger:
             self.writer.add_embedding(
                 codes.detach().float().cpu(),
                 metadata=list(labels),
-                label_img=None if images is None else images.detach().float().cpu(),
+                label_img=None if images is None else sprite_thumbnails(images.detach()),
                 global_step=step,
                 tag=tag,
             )
