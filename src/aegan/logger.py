@@ -21,7 +21,7 @@ from torch.utils.tensorboard.summary import hparams as hparams_summary
 from torchvision.utils import make_grid
 
 from aegan.errors import ContractError, a_kind
-from aegan.projector import sprite_thumbnails
+from aegan.projector import projected_codes, sprite_thumbnails
 
 
 def masked_crc32c(data: bytes) -> int:
@@ -254,7 +254,7 @@ class TensorBoardLogger:
         tag: str,
     ) -> None:
         """Latent codes ``(N, D)`` with class labels and a sprite of ``images`` (uint8, or
-        floats in [0, 1]), for the projector tab."""
+        floats in [0, 1]), for the projector tab; codes of 1 or 2 numbers with zeros to 3."""
         if self.writer:
             root = Path(self.writer.log_dir)
             folder = root / f"{step:05}" / tag  # what a step's embedding replaces, if there
@@ -264,7 +264,7 @@ class TensorBoardLogger:
             if folder.is_dir():
                 shutil.rmtree(folder)
             self.writer.add_embedding(
-                codes.detach().float().cpu(),
+                projected_codes(codes),
                 metadata=list(labels),
                 label_img=None if images is None else sprite_thumbnails(images.detach()),
                 global_step=step,

@@ -1,4 +1,4 @@
-"""What TensorBoard's projector is given: a sprite it can load."""
+"""What TensorBoard's projector is given: codes it can project and a sprite it can load."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+PROJECTED = 3  # the projector's default view: the first three principal components
 SPRITE_SIDE = 8192  # px: the projector refuses a larger sprite ("exceeds maximum dimensions")
 
 
@@ -26,3 +27,13 @@ def sprite_thumbnails(images: torch.Tensor, chunk: int = 1000) -> torch.Tensor:
             part = F.interpolate(part, size=size, mode="area")
         thumbnails.append(part.cpu())
     return torch.cat(thumbnails)
+
+
+def projected_codes(codes: torch.Tensor) -> torch.Tensor:
+    """Codes (N, D) as floats on the CPU, those of 1 or 2 numbers with zero columns to
+    ``PROJECTED``: the projector's PCA takes its components from a D x D decomposition, and
+    those past D, the third of its default 3-D view among them, come out NaN, so that no
+    point is drawn (a VAE with model.latent_dim=2, whose codes are worth seeing)."""
+    codes = codes.detach().float().cpu()  # (N, D)
+    missing = PROJECTED - codes.shape[1]
+    return torch.cat([codes, codes.new_zeros(len(codes), missing)], 1) if missing > 0 else codes
