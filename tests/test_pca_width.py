@@ -43,3 +43,18 @@ def test_a_narrower_code_keeps_pcas_figures():
     figures = evaluate(Coder(63), data, ["pca"], Settings(progress=False))
     assert set(figures) == {"pca/mse", "pca/probe_accuracy", "test/mse_over_pca"}
     assert figures["pca/mse"] > 1e-6
+
+
+@pytest.mark.parametrize("images", [1, 5, 8])
+def test_a_code_wider_than_the_training_images_span_reports_no_pca_mse(caplog, images):
+    """8 training images span 7 directions: pca/mse was PCA-7's, written as the code size's."""
+    data = synthetic_data(images, shape=(1, 8, 8))
+    with caplog.at_level(logging.WARNING):
+        figures = evaluate(Coder(8), data, ["pca"], Settings(progress=False))
+    assert set(figures) <= {"pca/probe_accuracy"}
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line == (
+        f"pca: the {images} training images span at most {images - 1} directions, fewer than "
+        "the 8 numbers of a code, so they define no PCA of that size; pca/mse and "
+        "test/mse_over_pca are left out"
+    )

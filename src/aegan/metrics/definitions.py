@@ -62,21 +62,28 @@ def _probe(ev: Evaluation) -> dict[str, float]:
 @metric("pca", needs=("encode",), data=Needs(labelled_part="pca/probe_accuracy"))
 def _pca(ev: Evaluation) -> dict[str, float]:
     """PCA at the code size: its test MSE (and ours over it) and the probe on its codes. A
-    code as wide as an image keeps every pixel: no MSE (rounding error) and no ratio."""
+    code as wide as an image keeps every pixel: no MSE (rounding error) and no ratio; one as
+    wide as the training images' span has no PCA of its size: no MSE and no ratio either."""
     mean, components = ev.pca  # (D,), (D, dim)
     to_codes = lambda x: (x.flatten(1).double().cpu() - mean) @ components  # noqa: E731
-    out = {}
-    if components.shape[1] < len(mean):
+    out, images = {}, len(ev.data.train_images)
+    if ev.code_width >= len(mean):  # a sweep over latent_dim goes on: the other figures stand
+        log.warning(
+            "pca: a code of %d numbers holds all %d pixel values of an image, so PCA at that "
+            "size reconstructs every image exactly; pca/mse and test/mse_over_pca are left out",
+            getattr(ev.task, "latent_dim", ev.code_width), len(mean),
+        )  # fmt: skip
+    elif images <= ev.code_width:  # centred, N images span at most N - 1 directions
+        log.warning(
+            "pca: the %d training images span at most %d directions, fewer than the %d numbers "
+            "of a code, so they define no PCA of that size; pca/mse and test/mse_over_pca are "
+            "left out", images, images - 1, ev.code_width,
+        )  # fmt: skip
+    else:
         test = normalize(ev.data.test_images.cpu(), "unit").flatten(1).double()
         out["pca/mse"] = ((to_codes(test) @ components.T + mean) - test).square().mean().item()
         if can(ev.task, "reconstruct"):
             out["test/mse_over_pca"] = ev.test_mse / out["pca/mse"]
-    else:  # a sweep over latent_dim goes on: the other figures stand
-        log.warning(
-            "pca: a code of %d numbers holds all %d pixel values of an image, so PCA at that "
-            "size reconstructs every image exactly; pca/mse and test/mse_over_pca are left out",
-            getattr(ev.task, "latent_dim", components.shape[1]), len(mean),
-        )  # fmt: skip
     if ev.labelled:  # one class: any probe scores 1.0
         out["pca/probe_accuracy"] = ev.probe(to_codes, member=None)
     return out

@@ -162,11 +162,14 @@ class Evaluation:
         return (self.reconstructions.double() - test).square().mean().item()
 
     @cached_property
+    def code_width(self) -> int:
+        """The numbers in a code of the task's ``encode`` (no other attribute asked of it)."""
+        return self._map(self.task.encode, self.data.test_images[:1], "codes", "encode").shape[1]
+
+    @cached_property
     def pca(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mean, components) of the training images at the task's code size: the width of
-        the codes its ``encode`` gives (no other attribute asked of a task)."""
-        code = self._map(self.task.encode, self.data.test_images[:1], "codes", "encode")
-        return fit_pca(self.data.train_images, dim=code.shape[1])
+        """(mean, components) of the training images at the task's code size."""
+        return fit_pca(self.data.train_images, dim=self.code_width)
 
     def probe(
         self, encode: Callable[[torch.Tensor], torch.Tensor], member: str | None = "encode"
