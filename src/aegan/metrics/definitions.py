@@ -56,7 +56,7 @@ def _reconstruction(ev: Evaluation) -> dict[str, float]:
 
 @metric("probe", needs=("encode",), data=LABELS)
 def _probe(ev: Evaluation) -> dict[str, float]:
-    return {"probe/accuracy": ev.probe(ev.task.encode)}
+    return ev.probe("probe/accuracy", ev.task.encode)
 
 
 @metric("pca", needs=("encode",), data=Needs(labelled_part="pca/probe_accuracy"))
@@ -85,7 +85,7 @@ def _pca(ev: Evaluation) -> dict[str, float]:
         if can(ev.task, "reconstruct"):
             out["test/mse_over_pca"] = ev.test_mse / out["pca/mse"]
     if ev.labelled:  # one class: any probe scores 1.0
-        out["pca/probe_accuracy"] = ev.probe(to_codes, member=None)
+        out.update(ev.probe("pca/probe_accuracy", to_codes, member=None))
     return out
 
 

@@ -32,6 +32,7 @@ Protocol
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -49,6 +50,7 @@ from aegan.metrics.limits import Needs
 from aegan.metrics.reconstruction import fit_pca, linear_probe_accuracy
 from aegan.metrics.scope import Scope, Settings
 
+log = logging.getLogger(__name__)
 CHUNK = 1000  # images per forward pass
 ANY_DATA = Needs()  # one test image, any classes
 
@@ -172,16 +174,25 @@ class Evaluation:
         return fit_pca(self.data.train_images, dim=self.code_width)
 
     def probe(
-        self, encode: Callable[[torch.Tensor], torch.Tensor], member: str | None = "encode"
-    ) -> float:
-        """Linear probe accuracy of codes from ``encode`` ([0, 1] images -> codes): the
-        task's ``member``, or None (PCA's)."""
+        self, key: str, encode: Callable[[torch.Tensor], torch.Tensor],
+        member: str | None = "encode",
+    ) -> dict[str, float]:  # fmt: skip
+        """``{key: linear probe accuracy}`` of codes from ``encode`` ([0, 1] images -> codes):
+        the task's ``member``, or None (PCA's); nothing, said in one line, where the training
+        codes it is fitted on hold one class (a probe of one class scores that class's share
+        of the test images, and one code's spread is NaN)."""
         count = self.settings.probe_train
+        labels = self.data.train_labels[:count]
+        if len(labels.unique()) < 2:
+            log.warning(
+                "%s: the %d training images the probe is fitted on hold one class, so it "
+                "measures nothing; it is left out (use more training images: data.subset)",
+                key, len(labels),
+            )  # fmt: skip
+            return {}
         train_codes = self._map(encode, self.data.train_images[:count], "codes", member)
         test_codes = self._map(encode, self.data.test_images, "codes", member)
-        return linear_probe_accuracy(
-            train_codes, self.data.train_labels[:count], test_codes, self.data.test_labels
-        )
+        return {key: linear_probe_accuracy(train_codes, labels, test_codes, self.data.test_labels)}
 
     # ---- generative: features of real, generated and held-out images -----------------
 
