@@ -47,7 +47,7 @@ from aegan.hydra_job import back_to_launch_folder
 from aegan.logfile import drop_held_log, hold_run_log
 from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
 from aegan.metrics.choice import check_metrics
-from aegan.metrics.registry import CHUNK, METRICS, Evaluation
+from aegan.metrics.registry import CHUNK, METRICS, Evaluation, measurable
 from aegan.metrics.registry import evaluate as evaluate_metrics
 from aegan.metrics.scope import Scope, Settings
 from aegan.run import load_run
@@ -63,7 +63,7 @@ def evaluate_task(
     ``data``, on every core and eager, with the sizes they used (``sizes_used``; ``prefix``:
     where their settings are, for its warning). A stop signal ends it between two metrics,
     or between two chunks of a long one (``iwae``); its note names ``step``, the weights'."""
-    names = check_metrics(task, evaluate_cfg.get("metrics"))  # checked before, named there
+    names = measurable(check_metrics(task, evaluate_cfg.get("metrics")), data)  # checked before
     settings = Settings.of(evaluate_cfg)
     sizes = sizes_used(task, data, names, settings, prefix)
 

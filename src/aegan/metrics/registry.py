@@ -90,6 +90,13 @@ def evaluate(
     return Evaluation(task, data, settings, stop).compute(names)
 
 
+def measurable(names: Iterable[str], data: Any) -> tuple[str, ...]:
+    """``names`` less the metrics that need class labels where ``data`` holds one class
+    (refused, or said, by ``check_classes``): those computed, whose sizes are recorded."""
+    one_class = len(data.classes) < 2
+    return tuple(name for name in names if not (one_class and METRICS[name].data.labels))
+
+
 class Evaluation:
     """What the metrics of one task on one data set share, each computed once when asked."""
 
@@ -108,9 +115,7 @@ class Evaluation:
     def compute(self, names: Iterable[str]) -> dict[str, float]:
         """The figures of the metrics ``names``, sharing what they share."""
         out: dict[str, float] = {}
-        for name in names:
-            if METRICS[name].data.labels and not self.labelled:
-                continue  # refused, or said, by check_classes
+        for name in measurable(names, self.data):
             out.update(METRICS[name].compute(self))
         return out
 
