@@ -112,11 +112,29 @@ def test_the_bandwidth_is_the_median_of_the_distances_between_two_different_poin
     assert median_distance(points) == pytest.approx(sorted(distances)[2])  # torch: the lower
 
 
-@pytest.mark.parametrize("shape", [(17, 3), (3, 17), (0, 0), (4,), (2, 2, 2)])
-def test_a_matching_too_large_or_not_a_matrix_is_refused(shape):
+@pytest.mark.parametrize("shape", [(0, 0), (0, 3), (3, 0), (4,), (2, 2, 2)])
+def test_an_empty_matching_or_not_a_matrix_is_refused(shape):
     with pytest.raises(ValueError) as caught:
         best_matching(torch.zeros(shape, dtype=torch.long))
-    assert str(caught.value) == (f"expected a matrix of at most 16 rows and columns, got {shape}")
+    assert str(caught.value) == f"expected a matrix of at least one row and column, got {shape}"
+
+
+@pytest.mark.parametrize(("rows", "cols"), [(10, 17), (17, 10), (16, 40)])
+def test_a_matching_to_more_than_sixteen_classes_is_exact(rows, cols):
+    """InfoGAN on an image folder of 17 classes: its evaluation ended in 'expected a matrix
+    of at most 16 rows and columns' after training."""
+    generator = torch.Generator().manual_seed(rows)
+    counts = torch.randint(0, 5, (rows, cols), generator=generator)
+    short = min(rows, cols)  # a planted best: 100 on a one-to-one diagonal of the short side
+    order = torch.randperm(max(rows, cols), generator=generator)[:short]
+    pairs = (torch.arange(short), order) if rows <= cols else (order, torch.arange(short))
+    counts[pairs] = 100
+    columns, total = best_matching(counts)
+    assert total == 100 * short
+    expected = [-1] * rows
+    for row, column in zip(*(p.tolist() for p in pairs), strict=True):
+        expected[row] = column
+    assert columns == expected
 
 
 def test_a_matching_of_sixteen_values_is_exact():
