@@ -33,7 +33,9 @@ PRIOR_SAMPLES = 2000  # codes and prior draws in the MMD
 CODE_SAMPLES = 1000  # generated images per categorical code value
 COVARIANCE = "a covariance of image features"
 KID_ROUNDS = "rounds of at most half the images, whose spread is kid_std"
-LABELS = Needs(labels=True)  # two or more classes: a probe or the domain classifier
+LABELS = Needs(labels=True)  # two or more classes: a probe
+CLASSIFIED = Needs(labels=True, classified=True)  # and images the domain classifier takes
+NEIGHBOURS = "each image's 3 nearest neighbours"
 
 
 def _check_ssim_window(scope: Scope) -> None:
@@ -89,7 +91,7 @@ def _pca(ev: Evaluation) -> dict[str, float]:
     return out
 
 
-@metric("classifier", data=LABELS)
+@metric("classifier", data=CLASSIFIED)
 def _classifier(ev: Evaluation) -> dict[str, float]:
     """The domain classifier's accuracy on the test split (what its features are worth)."""
     data = ev.data
@@ -100,7 +102,7 @@ def _classifier(ev: Evaluation) -> dict[str, float]:
     }
 
 
-@metric("fd", needs=("sample",), data=Needs(2, COVARIANCE, paired=True, labels=True))
+@metric("fd", needs=("sample",), data=Needs(2, COVARIANCE, True, True, classified=True))
 def _fd(ev: Evaluation) -> dict[str, float]:
     return {
         **ev.generative(lambda a, b: {"fd": frechet_distance(a, b)}),
@@ -108,19 +110,19 @@ def _fd(ev: Evaluation) -> dict[str, float]:
     }
 
 
-@metric("kid", needs=("sample",), data=Needs(4, KID_ROUNDS, paired=True, labels=True))
+@metric("kid", needs=("sample",), data=Needs(4, KID_ROUNDS, True, True, classified=True))
 def _kid(ev: Evaluation) -> dict[str, float]:
     return ev.generative(
         lambda a, b: dict(zip(("kid", "kid_std"), kernel_inception_distance(a, b), strict=True))
     )
 
 
-@metric("prdc", needs=("sample",), data=Needs(4, "each image's 3 nearest neighbours", True, True))
+@metric("prdc", needs=("sample",), data=Needs(4, NEIGHBOURS, True, True, classified=True))
 def _prdc(ev: Evaluation) -> dict[str, float]:
     return ev.generative(lambda a, b: prdc(a, b, k=3))
 
 
-@metric("classes", needs=("sample",), data=Needs(paired=True, labels=True))
+@metric("classes", needs=("sample",), data=Needs(paired=True, labels=True, classified=True))
 def _classes(ev: Evaluation) -> dict[str, float]:
     """Entropy, classes covered and KL to the real class distribution of the predictions."""
     out = {}
@@ -250,7 +252,7 @@ def _prior_match(ev: Evaluation) -> dict[str, float]:
             "codes/mmd_floor": mmd_squared(second, first, bandwidth)}  # fmt: skip
 
 
-@metric("code_control", needs=("generate_with_code",), data=Needs(0, labels=True))
+@metric("code_control", needs=("generate_with_code",), data=Needs(0, labels=True, classified=True))
 def _code_control(ev: Evaluation) -> dict[str, float]:
     """How well a categorical code picks the class: 1,000 samples per code value, classified
     by the domain classifier; the accuracy after the best one-to-one matching of code values

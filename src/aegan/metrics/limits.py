@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from aegan.errors import ConfigError
+from aegan.metrics.classifier import DEFAULT_WIDTHS
 from aegan.metrics.scope import Scope
 
 log = logging.getLogger(__name__)
+SMALLEST_IMAGE = 2 ** len(DEFAULT_WIDTHS)  # px a side: one after the classifier's poolings
 WHY_LABELS = (
     "a probe, or the domain classifier in whose features FD, KID, PRDC and the class "
     "histogram are measured: on one class they score 1.0 or measure nothing"
@@ -22,19 +24,28 @@ class Needs:
     """What a metric needs of the data: ``test`` test images (``why``); ``paired``: as many
     of each set of ``Evaluation.count`` (a fifth of the training split is the floor's);
     ``labels``: two or more classes (the domain classifier, a probe); ``labelled_part``:
-    the figure that does, left out on one class."""
+    the figure that does, left out on one class; ``classified``: images the domain
+    classifier can take, at least ``SMALLEST_IMAGE`` a side."""
 
     test: int = 1
     why: str = "its mean over the test images"
     paired: bool = False
     labels: bool = False
     labelled_part: str = ""
+    classified: bool = False
 
 
 def check_data_sizes(name: str, needs: Needs, scope: Scope) -> None:
     """``ConfigError`` where the splits of ``scope`` are too small for the metric ``name``,
     which ``needs`` them."""
     other = " or evaluate.at_end=false" if scope.key == "evaluate.metrics" else ""
+    side = min(int(s) for s in scope.image_shape[-2:])
+    if needs.classified and side < SMALLEST_IMAGE:
+        raise ConfigError(
+            f"data.image_size={side} is too small for the final metric {name}: the domain "
+            f"classifier it is measured by halves an image {len(DEFAULT_WIDTHS)} times; use "
+            f"data.image_size >= {SMALLEST_IMAGE}, {scope.key} without {name}{other}"
+        )
     if scope.test_images is not None and scope.test_images < needs.test:
         raise ConfigError(
             f"data.test_size={scope.test_images} is too small for the final metric {name}: it "
