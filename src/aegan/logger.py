@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import math
 import shutil
 import threading
@@ -22,6 +23,9 @@ from torchvision.utils import make_grid
 
 from aegan.errors import ContractError, a_kind
 from aegan.projector import projected_codes, sprite_thumbnails
+
+log = logging.getLogger(__name__)
+HISTOGRAM_LIMIT = 1e20  # torch's histogram bins span +-1e-12 to 1e20: it drops the rest
 
 
 def masked_crc32c(data: bytes) -> int:
@@ -213,9 +217,22 @@ class TensorBoardLogger:
         self.writer.add_image(tag, canvas, step)
 
     def histogram(self, tag: str, values: torch.Tensor, step: int) -> None:
-        """A distribution of numbers (the KL of each latent dimension, say)."""
-        if self.writer:
-            self.writer.add_histogram(tag, values.detach().float().cpu(), step)
+        """A distribution of numbers (the KL of each latent dimension, say): those its bins
+        hold, the others (NaN, inf, beyond +-1e20) said in one line. TensorBoard dropped
+        them without a word, and where none was left torch raised "The histogram is empty,
+        please file a bug report" (a diverging VAE's KL per dimension ended its run)."""
+        if not self.writer:
+            return
+        values = values.detach().double().cpu().flatten()
+        binned = values[values.abs() < HISTOGRAM_LIMIT]  # NaN compares False: left out
+        if len(binned) < len(values):
+            log.warning(
+                "%s at step %d: %d of its %d values are NaN, inf or beyond 1e20, which "
+                "TensorBoard cannot bin; the histogram shows the other %d", tag, step,
+                len(values) - len(binned), len(values), len(binned),
+            )  # fmt: skip
+        if len(binned):
+            self.writer.add_histogram(tag, binned, step)
 
     def hparams(self, config: Mapping[str, Any], metrics: Mapping[str, float], step: int) -> None:
         """The run's hparams and ``metrics`` (as scalars at ``step``, where the HPARAMS tab
