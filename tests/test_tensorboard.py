@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -91,7 +92,12 @@ def test_tensorboard_serves_scalars_images_hparams_and_projector(tensorboard_url
 
     assert _get(f"{tensorboard_url}/data/plugin/projector/runs") == ["."]
     config = _get(f"{tensorboard_url}/data/plugin/projector/info?run=.")
-    assert any(e["tensorName"].startswith("test_codes") for e in config["embeddings"])
+    (codes,) = [e for e in config["embeddings"] if e["tensorName"].startswith("test_codes")]
+    assert codes["sprite"]["singleImageDim"] == [28, 28]  # the sprite it serves, 8 x 8 of them
+    name = urllib.parse.quote(codes["tensorName"])
+    url = f"{tensorboard_url}/data/plugin/projector/sprite_image?run=.&name={name}"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert Image.open(io.BytesIO(response.read())).size == (224, 224)
 
 
 ALL_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]

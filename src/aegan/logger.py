@@ -22,7 +22,7 @@ from torch.utils.tensorboard.summary import hparams as hparams_summary
 from torchvision.utils import make_grid
 
 from aegan.errors import ContractError, a_kind
-from aegan.projector import projected_codes, sprite_thumbnails
+from aegan.projector import add_sprite, projected_codes
 
 log = logging.getLogger(__name__)
 HISTOGRAM_LIMIT = 1e20  # torch's histogram bins span +-1e-12 to 1e20: it drops the rest
@@ -281,12 +281,10 @@ class TensorBoardLogger:
             if folder.is_dir():
                 shutil.rmtree(folder)
             self.writer.add_embedding(
-                projected_codes(codes),
-                metadata=list(labels),
-                label_img=None if images is None else sprite_thumbnails(images.detach()),
-                global_step=step,
-                tag=tag,
+                projected_codes(codes), metadata=list(labels), global_step=step, tag=tag
             )
+            if images is not None:
+                add_sprite(self.writer, images.detach(), f"{step:05}/{tag}")
 
     def flush(self) -> None:
         if self._writer:
