@@ -195,7 +195,7 @@ def _train(
     flush = flushes_denormals(cfg.trainer, device)
     # the log closed (flushed) however the run ends: a failed final evaluation, a stop
     with (
-        stop_on_signals(dist.world_size, device) as stop,
+        stop_on_signals(dist.world_size, device, run_dir) as stop,
         denormal_mode(flush),
         contextlib.closing(logger),
     ):

@@ -3,7 +3,8 @@
 Within ``stop_on_signals`` the first SIGINT or SIGTERM only records the signal; ``fit``
 stops after the step in flight, saves a checkpoint of the finished steps (mid-epoch: a
 resume continues at the next batch) and raises ``TrainingInterrupted``. A second SIGINT
-stops a single process at once, as Python's default does.
+stops a single process at once, as Python's default does: in a run's folder, a
+``TrainingInterrupted`` that names the last checkpoint written, not a bare Ctrl-C.
 
 Under ``torchrun`` every rank must stop after the same step, so a rank's signal counts
 only once the ranks agree on it: at the next scalar flush (``agree``, one all-reduce
@@ -18,10 +19,13 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 import torch
 import torch.distributed as dist
+
+from aegan.engine.failed_write import continue_in, last_good_checkpoint
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -46,6 +50,8 @@ class StopRequest:
         self.world_size, self.device = world_size, torch.device(device)
         self.signal_number = 0  # what fit acts on
         self.received = 0  # the first signal this process got
+        self.saved_step = 0  # the step of the last checkpoint written or resumed from
+        self.phase = "training"  # or "evaluation", once training has ended
 
     @property
     def name(self) -> str:
@@ -67,6 +73,24 @@ class StopRequest:
         signals from now on, one already received included; no agreement is coming."""
         self.world_size = 1
         self.signal_number = self.signal_number or self.received
+        self.phase = "evaluation"
+
+    def stopped_at_once(self, run_dir: Path) -> TrainingInterrupted:
+        """What a second Ctrl-C in ``run_dir``'s run stopped, and how to go on: from the last
+        checkpoint (the steps after it are lost), or with the trained run evaluated."""
+        if self.phase == "evaluation":
+            after = (" after training ended; the trained run is intact: evaluate it with "
+                     f"python -m aegan.evaluate run={run_dir}")  # fmt: skip
+        else:
+            folder = run_dir / "checkpoints"
+            go_on = (f". Continue in its folder with the same command and {continue_in(run_dir)}"
+                     if (folder / "last.pt").exists() else ": run the same command again")  # fmt: skip
+            after = "; the steps since the last checkpoint are not saved; "
+            after += last_good_checkpoint(folder) + go_on
+        return TrainingInterrupted(
+            f"stopped at once by a second SIGINT{after}", signal.SIGINT, self.saved_step,
+            self.phase,
+        )  # fmt: skip
 
     def _handle(self, signal_number: int, frame: FrameType | None) -> None:
         if self.world_size > 1:
@@ -80,13 +104,19 @@ class StopRequest:
 
 @contextmanager
 def stop_on_signals(
-    world_size: int = 1, device: torch.device | str = "cpu"
+    world_size: int = 1, device: torch.device | str = "cpu", run_dir: Path | None = None
 ) -> Iterator[StopRequest]:
     """Within the block, SIGINT/SIGTERM set the yielded request instead of killing
-    (in the main thread; elsewhere signals keep their handlers)."""
+    (in the main thread; elsewhere signals keep their handlers). A second Ctrl-C in the run
+    of ``run_dir`` leaves it as ``StopRequest.stopped_at_once``."""
     request = StopRequest(world_size, device)
     with _stop_signals_to(request._handle):
-        yield request
+        try:
+            yield request
+        except KeyboardInterrupt:
+            if run_dir is None or not request.received:  # not the handler's second Ctrl-C
+                raise
+            raise request.stopped_at_once(run_dir) from None
 
 
 @contextmanager

@@ -53,6 +53,7 @@ def fit(
         keep = checkpoints_to_keep(run.checkpoint_dir, keep)  # what the earlier one kept stays
     if run.resume is not None:
         progress = restore(task, run.amp, run.resume[0], path=run.resume[1])
+        run.stop.saved_step = progress.step
         check_epoch_order(run.resume[0], run.resume[1], run.world_size, run.batch_size)
         if progress.batch > len(batches):  # an epoch of another length: its order is not ours
             raise CheckpointError(
@@ -225,6 +226,7 @@ def _save(
             run.checkpoint_dir,
             step=progress.step, keep=keep, is_best=is_best,
         )  # fmt: skip
+        run.stop.saved_step = progress.step
     _own_streams(run, progress.step)  # as a resume from this checkpoint will
 
 
