@@ -58,6 +58,17 @@ def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
     fsync_dir(path.parent)
 
 
+def left_by_killed_writes(folder: Path, names: str) -> list[Path]:
+    """The temp files in ``folder`` of ``atomic_write_bytes`` to the files whose names match
+    the regex ``names`` (``.NAME.XXXXXXXX.tmp``, mkstemp's): a process killed while writing
+    leaves one, as large as the file, and nothing else removes it."""
+    pattern = re.compile(rf"\.(?:{names})\.[a-z0-9_]{{8}}\.tmp")
+    try:
+        return sorted(p for p in folder.glob(".*.tmp") if pattern.fullmatch(p.name) and p.is_file())
+    except OSError:  # not a folder that can be read: what writes there says so
+        return []
+
+
 def atomic_save(obj: Any, path: Path) -> None:
     """``torch.save(obj)`` to ``path`` atomically. ``obj`` is serialised in memory first, so
     that a full disk fails as a plain ``OSError`` (torch's zip writer turns it into a

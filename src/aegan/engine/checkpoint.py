@@ -30,7 +30,7 @@ from aegan.engine.checkpoint_contents import (
 from aegan.engine.failed_write import after_failed_write, failed_file
 from aegan.engine.run_record import check_in_its_run, step_checkpoints
 from aegan.errors import CheckpointError, a_kind
-from aegan.files import atomic_save, file_stamp, fsync_dir
+from aegan.files import atomic_save, file_stamp, fsync_dir, left_by_killed_writes
 from aegan.path_kinds import path_kind
 from aegan.readback import DamagedArchive, load_torch_file, shown_value
 
@@ -82,6 +82,18 @@ def save_checkpoint(state: dict, folder: Path, *, step: int, keep: int, is_best:
         old.unlink(missing_ok=True)
     fsync_dir(folder)
     return path
+
+
+def remove_killed_saves(folder: Path) -> None:
+    """Remove the partial checkpoints that a process killed while saving into ``folder`` left
+    (SIGKILL after a cluster's grace period, say): hidden, each as large as a checkpoint,
+    they filled the disk one requeue at a time. Its last.pt is the last whole save."""
+    left = left_by_killed_writes(folder, r"step-\d{8,}\.pt|last\.pt|best\.pt")
+    for path in left:
+        path.unlink(missing_ok=True)
+    if left:
+        log.info("removed %d partial checkpoint file%s that a save cut short left in %s",
+                 len(left), "s" * (len(left) != 1), folder)  # fmt: skip
 
 
 def checkpoints_to_keep(folder: Path, keep: int) -> int:

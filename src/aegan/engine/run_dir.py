@@ -14,7 +14,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
+from aegan.engine.checkpoint import load_checkpoint, remove_killed_saves, resolve_checkpoint
 from aegan.engine.run_record import earlier_run, saved_choice, step_checkpoints, trained_run_holding
 from aegan.engine.run_settings import optimizer_sections, resumable
 from aegan.errors import CheckpointError, ConfigError, typed
@@ -180,6 +180,7 @@ def prepare_run_dir(run_dir: Path, resume: str | None = None) -> None:
             os.write(fd, b"ok")
             os.close(fd)
             os.unlink(probe)
+        remove_killed_saves(run_dir / "checkpoints")  # the folder is this process's
     except OSError as err:
         raise ConfigError(
             f"paths.output_dir={run_dir} is not writable ({err.strerror}); choose another folder"
