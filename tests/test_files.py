@@ -1,10 +1,13 @@
 """aegan.files: atomic writes (the bytes, the folder, the hidden temporary name, the
 cleanup) and strict JSON with the non-finite floats flagged and read back."""
 
+import errno
 import json
 import math
 import os
 import re
+import resource
+import signal
 import stat
 
 import pytest
@@ -76,6 +79,23 @@ def test_a_failed_write_removes_its_temporary_file_and_raises(tmp_path, monkeypa
     monkeypatch.undo()
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
+
+
+def test_a_write_the_disk_cuts_short_names_its_file(tmp_path):
+    """A full disk (here: a file size limit) fails ``write``, whose error names no file: a
+    run's line said only 'No space left on device while writing into RUN_DIR'."""
+    path = tmp_path / "metrics.json"
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    on_limit = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error, not a killed process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, limits[1]))
+    try:
+        with pytest.raises(OSError) as caught:
+            atomic_write_bytes(path, b"x" * 5000)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, on_limit)
+    assert (caught.value.errno, caught.value.filename) == (errno.EFBIG, str(path))
+    assert list(tmp_path.iterdir()) == []  # and no temporary file left
 
 
 def test_atomic_save_round_trips_tensors(tmp_path):

@@ -52,8 +52,10 @@ def atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.filename is None:  # a full disk's failed write
+            raise OSError(err.errno, err.strerror, str(path)) from err
         raise
     fsync_dir(path.parent)
 
