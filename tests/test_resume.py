@@ -86,7 +86,7 @@ def test_gan_resume_mid_epoch_matches(make_cfg):
 def test_resume_in_the_same_run_dir_replaces_the_curves_after_the_checkpoint(make_cfg):
     """Resumed in place from an earlier checkpoint (as after a SIGKILL), TensorBoard shows
     each step once: the steps logged after the checkpoint are purged, then logged again;
-    the checkpoints trained past it are kept beside the branch's."""
+    the checkpoints trained past it, and its curves, are kept beside the branch's."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     common = [*TINY_AE, "trainer.epochs=2", "logger.log_every_steps=5"]
@@ -102,10 +102,10 @@ def test_resume_in_the_same_run_dir_replaces_the_curves_after_the_checkpoint(mak
     assert sorted(trained_past) == ["last.pt", "step-00000062.pt"]
     assert all((kept / name).read_bytes() == data for name, data in trained_past.items())
 
-    events = EventAccumulator(str(run_dir / "tb")).Reload()
-    steps = [event.step for event in events.Scalars("train/loss")]
     flushes = sorted([*range(5, 62, 5), 31, 62])  # every 5 steps and at each epoch's end
-    assert steps == flushes
+    for tb in (run_dir / "tb", kept / "tb"):  # the branch's curves; the first trajectory's
+        events = EventAccumulator(str(tb)).Reload()
+        assert [event.step for event in events.Scalars("train/loss")] == flushes, tb
 
 
 def test_a_branch_resumed_in_the_run_folder_keeps_the_pictures_and_record_past_it(cli, tmp_path):

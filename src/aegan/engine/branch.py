@@ -18,9 +18,9 @@ def keep_later_checkpoints(run_dir: Path, start: Path, step: int, epoch: int) ->
     """A run resumed in its own folder from a checkpoint before its last (``start``, at
     ``step``, ``epoch`` epochs done) trains a branch there, whose saves would replace what
     was trained past it: the checkpoints (``last.pt``, ``best.pt`` and ``step-*.pt`` beyond
-    ``step``, unless ``start`` itself), the sample grids of later epochs and the records the
-    branch rewrites (``.hydra/``, TensorBoard's hparams and later projector codes) are kept
-    in ``checkpoints/past-step-N/``. Returns it."""
+    ``step``, unless ``start`` itself), the sample grids of later epochs, the records the
+    branch rewrites (``.hydra/``, TensorBoard's hparams and later projector codes) and the
+    TensorBoard curves it hides are kept in ``checkpoints/past-step-N/``. Returns it."""
     folder = run_dir / "checkpoints"
     if not folder.is_dir() or start.resolve().parent != folder.resolve():
         return None
@@ -36,11 +36,8 @@ def keep_later_checkpoints(run_dir: Path, start: Path, step: int, epoch: int) ->
     for path in later:
         if path.name.startswith("step-"):  # moved: left here, the branch's pruning takes them
             path.rename(kept / path.name)
-            continue
-        try:  # last.pt and best.pt stay the folder's until the branch replaces them
-            os.link(path, kept / path.name)
-        except OSError:  # a file system without hard links
-            shutil.copy2(path, kept / path.name)
+        else:  # last.pt and best.pt stay the folder's until the branch replaces them
+            _link(path, kept / path.name)
     if pictures:  # moved: the branch's own are written under their names
         (kept / "samples").mkdir()
     for path in pictures:
@@ -55,9 +52,22 @@ def keep_later_checkpoints(run_dir: Path, start: Path, step: int, epoch: int) ->
     for path in (p for p in records if p.exists() and not p.is_symlink()):
         (kept / "tb").mkdir(exist_ok=True)
         _copy(path, kept / "tb" / path.name)
-    log.info("resumed from step %d in its own folder: the checkpoints, pictures and record "
-             "of the run past it are kept in %s", step, kept)  # fmt: skip
+    # the curves: the branch's log purges the steps past its start from TensorBoard's view
+    for path in sorted(tb.glob("events.out.tfevents.*")):
+        if path.is_file() and not path.is_symlink():  # closed: no writer appends to them
+            (kept / "tb").mkdir(exist_ok=True)
+            _link(path, kept / "tb" / path.name)
+    log.info("resumed from step %d in its own folder: the checkpoints, pictures, curves and "
+             "record of the run past it are kept in %s", step, kept)  # fmt: skip
     return kept
+
+
+def _link(path: Path, to: Path) -> None:
+    """``to`` as a second name of the file ``path`` (a copy where links fail)."""
+    try:
+        os.link(path, to)
+    except OSError:  # a file system without hard links
+        shutil.copy2(path, to)
 
 
 def _copy(path: Path, to: Path) -> None:
