@@ -4,8 +4,10 @@ it): the file, the last good checkpoint, and the overrides that continue the run
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
+from aegan.engine.run_record import step_checkpoints
 from aegan.path_kinds import shown
 
 
@@ -15,8 +17,37 @@ def disk_full(err: OSError) -> bool:
 
 def continue_in(run_dir: Path) -> str:
     """The overrides that continue a stopped run in its own folder: ``trainer.resume`` alone
-    would go on in a new one, leaving the run's history in two."""
-    return f"trainer.resume={run_dir} hydra.run.dir={run_dir}"
+    would go on in a new one, leaving the run's history in two. From the run (its last.pt),
+    or from the step file saved after it where last.pt could not be pointed at that."""
+    good = last_good(run_dir / "checkpoints")
+    start = good if good is not None and good.name != "last.pt" else run_dir
+    return f"trainer.resume={start} hydra.run.dir={run_dir}"
+
+
+def last_good(folder: Path) -> Path | None:
+    """The newest whole checkpoint in ``folder``: last.pt, or the step file a save wrote
+    whole before it failed to point last.pt at it (a folder there, a full disk where
+    links are copies); None where none was written."""
+    last = folder / "last.pt"
+    try:
+        steps = step_checkpoints(folder) if folder.is_dir() else []
+    except OSError:  # a folder that cannot be read: no step file known
+        steps = []
+    newest = steps[-1] if steps else None
+    if last.is_file() and (newest is None or _not_older(last, newest)):
+        return last
+    return newest
+
+
+def _not_older(last: Path, step_file: Path) -> bool:
+    """Whether ``last`` (last.pt) is ``step_file`` (its link) or was written after it (its
+    copy, where the file system has no links)."""
+    try:
+        return os.path.samefile(last, step_file) or (
+            last.stat().st_mtime_ns >= step_file.stat().st_mtime_ns
+        )
+    except OSError:  # one of them gone as it was read
+        return last.is_file()
 
 
 def after_failed_write(err: OSError, run_dir: Path) -> str:
@@ -26,12 +57,14 @@ def after_failed_write(err: OSError, run_dir: Path) -> str:
     if not run_dir.is_dir():
         return f"the run's folder {shown(run_dir)} was removed while it trained"
     if err.errno == errno.ENOENT:  # a folder inside the run's, its tb/ say, removed under it
-        remedy = "Part of the run's folder was removed while it trained; continue"
+        remedy = "Part of the run's folder was removed while it trained; "
     else:
         remedy = "Make room" if disk_full(err) else "Make that path writable (or move it away)"
-        remedy += ", then continue"
+        remedy += ", then "
+    if last_good(run_dir / "checkpoints") is None:  # nothing to continue from
+        return f"no checkpoint was written yet. {remedy}run the same command again"
     return (
-        f"{last_good_checkpoint(run_dir / 'checkpoints')}. {remedy} in its folder with "
+        f"{last_good_checkpoint(run_dir / 'checkpoints')}. {remedy}continue in its folder with "
         f"{continue_in(run_dir)}"
     )
 
@@ -43,8 +76,6 @@ def failed_file(err: OSError, default: Path | str) -> str:
 
 def last_good_checkpoint(folder: Path) -> str:
     """Where a stopped run can resume from, for error messages: "the last good checkpoint is
-    FOLDER/last.pt", or "no checkpoint was written yet"."""
-    last = folder / "last.pt"
-    return (
-        f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written yet"
-    )
+    FOLDER/last.pt" (``last_good``), or "no checkpoint was written yet"."""
+    good = last_good(folder)
+    return f"the last good checkpoint is {good}" if good else "no checkpoint was written yet"
