@@ -25,7 +25,7 @@ from types import FrameType
 import torch
 import torch.distributed as dist
 
-from aegan.engine.failed_write import continue_in, last_good_checkpoint
+from aegan.engine.failed_write import continue_in, last_good, last_good_checkpoint
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -84,7 +84,7 @@ class StopRequest:
         else:
             folder = run_dir / "checkpoints"
             go_on = (f". Continue in its folder with the same command and {continue_in(run_dir)}"
-                     if (folder / "last.pt").exists() else ": run the same command again")  # fmt: skip
+                     if last_good(folder) else ": run the same command again")  # fmt: skip
             after = "; the steps since the last checkpoint are not saved; "
             after += last_good_checkpoint(folder) + go_on
         return TrainingInterrupted(
