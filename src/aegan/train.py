@@ -180,8 +180,8 @@ def _train(
     step = build_step(task, amp, cfg.trainer, device)
     logger = TensorBoardLogger(
         run_dir / "tb", enabled=cfg.logger.enabled and dist.is_main,
-        # resumed in the same dir: what was logged after the checkpoint's step goes
-        purge_step=resume[0]["step"] + 1 if resume else None,
+        # what was logged past the checkpoint's step goes; all, where none (a killed attempt's)
+        purge_step=resume[0]["step"] + 1 if resume else 0,
     )  # fmt: skip
     log.info(
         "training %s on %s x%d (%s, torch threads: %d, compile=%s, capture_step=%s, "
