@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 
 from aegan.errors import CheckpointError, ConfigError
@@ -29,6 +30,13 @@ class RunLogHandler(logging.FileHandler):
             self.held.append(record)
         else:
             super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """A line the file cannot take (a full disk) is left out of it, not printed with
+        logging's traceback after the run's own line, which says what failed; the console
+        shows every line."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handleError(record)
 
     def _open(self):
         path = self.baseFilename

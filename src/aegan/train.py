@@ -36,7 +36,7 @@ from aegan.engine.distributed import (
     init_distributed,
     shutdown_distributed,
 )
-from aegan.engine.failed_write import after_failed_write, disk_full, failed_file
+from aegan.engine.failed_write import one_line_write_errors
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, hold_run_folder
 from aegan.engine.interrupt import TrainingInterrupted, stop_before_training, stop_on_signals
 from aegan.engine.run_dir import (
@@ -52,7 +52,7 @@ from aegan.engine.run_metrics import (
     write_training_metrics,
 )
 from aegan.engine.run_record import earlier_run
-from aegan.errors import USER_ERRORS, CheckpointError, DiskFullError, TrialFailed
+from aegan.errors import USER_ERRORS, TrialFailed
 from aegan.evaluate import evaluate_at_end, log_codes
 from aegan.hydra_dirs import check_hydra_dirs
 from aegan.hydra_job import (
@@ -104,8 +104,8 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
     with hold_run_folder(run_dir, TRAIN_ELSEWHERE):
         prepare_run_dir(run_dir, cfg.trainer.resume)
         dist = init_distributed(cfg.trainer.device)
-        try:
-            with stop_before_training():  # until the loop takes the signals: no step to end
+        try:  # a failed write into the run's record: one line that says what is kept
+            with one_line_write_errors(run_dir), stop_before_training():
                 return _train(cfg, run_dir, dist, on_resume)
         except TrainingInterrupted as err:
             # for aegan.summarize: the sweep's jobs to resume; not in a trained run's folder
@@ -113,14 +113,6 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
             if dist.is_main and not (err.phase == "setup" and on_resume is not None):
                 write_stopped(run_dir, err)
             raise
-        except OSError as err:  # writing the run's record: one line that says what is kept
-            if isinstance(err, USER_ERRORS) or not (disk_full(err) or err.filename):
-                raise
-            where = failed_file(err, f"into {run_dir}")
-            error = DiskFullError if disk_full(err) else CheckpointError
-            raise error(
-                f"{err.strerror or err} while writing {where}; {after_failed_write(err, run_dir)}"
-            ) from err
         finally:
             shutdown_distributed()
 
@@ -257,8 +249,9 @@ def main(cfg: DictConfig) -> float | None:
 
     def own_folder() -> None:
         nonlocal owned
-        if is_rank_zero():
-            write_hydra_record(composed)
+        if is_rank_zero():  # the first write into a new folder: a full disk says so here
+            with one_line_write_errors(Path(HydraConfig.get().runtime.output_dir)):
+                write_hydra_record(composed)
         owned = True  # after the record: a folder that refuses it was never this run's
         if write_held_log is not None:
             write_held_log()

@@ -3,16 +3,36 @@ it): the file, the last good checkpoint, and the overrides that continue the run
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from aegan.engine.run_record import step_checkpoints
+from aegan.errors import USER_ERRORS, CheckpointError, DiskFullError
 from aegan.path_kinds import shown
 
 
 def disk_full(err: OSError) -> bool:
     return err.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextlib.contextmanager
+def one_line_write_errors(run_dir: Path) -> Iterator[None]:
+    """Within the block, a write into ``run_dir`` that fails (a full disk, a path that
+    cannot be written) is one line naming the file, what is kept and how to go on:
+    ``DiskFullError``, else ``CheckpointError``. An OSError that names no file is left."""
+    try:
+        yield
+    except OSError as err:
+        if isinstance(err, USER_ERRORS) or not (disk_full(err) or err.filename):
+            raise
+        where = failed_file(err, f"into {run_dir}")
+        error = DiskFullError if disk_full(err) else CheckpointError
+        raise error(
+            f"{err.strerror or err} while writing {where}; {after_failed_write(err, run_dir)}"
+        ) from err
 
 
 def continue_in(run_dir: Path) -> str:
