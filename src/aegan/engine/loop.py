@@ -85,10 +85,11 @@ def fit(
                 check_networks_kept(task, built)
             progress.batch += 1
             if progress.step % run.log_every_steps == 0:
-                clock.flush(window, progress.step)
+                _flush(clock, task, run, progress, keep, window, built)
             every = trainer_cfg.checkpoint_every_steps
             if every and progress.step % every == 0:
-                clock.flush(window, progress.step)  # the divergence guard runs before a save
+                # the divergence guard runs before a save
+                _flush(clock, task, run, progress, keep, window, built)
                 _save(task, run, progress, keep, window, built, is_best=False)
             if run.stop.signal_number:
                 break
@@ -97,7 +98,7 @@ def fit(
             window.hold()
             _save(task, run, progress, keep, window, built, is_best=False)  # the next batch on
             _stop(run, window, progress, trainer_cfg, len(batches))
-        clock.flush(window, progress.step)
+        _flush(clock, task, run, progress, keep, window, built)
         progress.epoch, progress.batch = progress.epoch + 1, 0
         clock.end_training()
         if run.world_size > 1:
@@ -191,6 +192,20 @@ def _validate(
     shown = " ".join(f"{k}={v:.5g}" for k, v in metrics.items())
     log.info("epoch %d/%d step %d: %s", progress.epoch, trainer_cfg.epochs, progress.step, shown)
     return is_best
+
+
+def _flush(
+    clock: Clock, task: Task, run: RunContext, progress: Progress, keep: int,
+    window: ScalarWindow, built: Layout,
+) -> None:  # fmt: skip
+    """Log the window's scalars. Where the log cannot be written (its folder removed, a full
+    disk), the steps since the last checkpoint are saved before the error: their weights are
+    whole, only their points are lost (the epoch's last: saved unvalidated, as below)."""
+    try:
+        clock.flush(window, progress.step)
+    except OSError:
+        _save(task, run, progress, keep, window, built, is_best=False)
+        raise
 
 
 def _keep_unvalidated(

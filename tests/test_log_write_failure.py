@@ -1,0 +1,59 @@
+"""A TensorBoard log that can no longer be written mid-epoch (its folder removed or
+replaced, a full disk) ends the run with the steps trained since the last checkpoint saved:
+their weights are whole, and a resume goes on bitwise from there."""
+
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from resume_checks import assert_same_training_state, last_state
+from torch.nn.modules.module import register_module_forward_hook
+
+from aegan.errors import CheckpointError
+from aegan.models import DenseAutoencoder
+from aegan.train import train
+from conftest import TINY_AE
+
+COMMON = [*TINY_AE, "logger.log_every_steps=5"]  # 31 steps: no checkpoint before the end
+
+
+@contextmanager
+def tb_made_a_file_in_forward(run_dir: Path, forward: int):
+    """``run_dir/tb`` replaced by a file during the ``forward``-th training forward pass."""
+    count = 0
+
+    def hook(module, args, output):
+        nonlocal count
+        if isinstance(module, DenseAutoencoder) and module.training:
+            if count == forward:
+                shutil.rmtree(run_dir / "tb")
+                (run_dir / "tb").write_text("not the log's folder")
+            count += 1
+
+    handle = register_module_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def test_a_log_that_fails_mid_epoch_saves_the_steps_trained_before_it(make_cfg):
+    straight = make_cfg(*COMMON, "trainer.checkpoint_every_steps=5",
+                        "trainer.keep_checkpoints=100", run="straight")  # fmt: skip
+    train(straight)
+    cfg = make_cfg(*COMMON)
+    run_dir = Path(cfg.paths.output_dir)
+    with (
+        tb_made_a_file_in_forward(run_dir, 12),  # in step 13: a point at 15 or 20 fails
+        pytest.raises(CheckpointError, match=r"while writing .*/tb/.*last good checkpoint is"),
+    ):
+        train(cfg)
+    kept = last_state(run_dir)
+    assert kept["step"] in (15, 20) and (kept["epoch"], kept["batch"]) == (0, kept["step"])
+    at_step = last_state(straight.paths.output_dir, f"step-{kept['step']:08d}.pt")
+    assert_same_training_state(at_step, kept)
+
+    (run_dir / "tb").unlink()
+    train(make_cfg(*COMMON, "trainer.resume=auto"))
+    assert_same_training_state(last_state(straight.paths.output_dir), last_state(run_dir))
