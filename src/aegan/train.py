@@ -103,7 +103,7 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
     # one process at a time in the folder, before it is checked for a trained run
     with hold_run_folder(run_dir, TRAIN_ELSEWHERE):
         prepare_run_dir(run_dir, cfg.trainer.resume)
-        dist = init_distributed(cfg.trainer.device)
+        dist = init_distributed(cfg.trainer.device, OmegaConf.to_container(cfg, resolve=True))
         try:  # a failed write into the run's record: one line that says what is kept
             with one_line_write_errors(run_dir), stop_before_training():
                 return _train(cfg, run_dir, dist, on_resume)

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -28,6 +29,7 @@ from torch import nn
 from torch.distributed.constants import default_pg_timeout
 
 from aegan.engine.device import resolve_device
+from aegan.engine.rank_settings import check_same_settings
 from aegan.errors import ConfigError
 
 
@@ -113,8 +115,9 @@ def check_shards(batch_size: int, world_size: int, train_count: int, source: str
     )
 
 
-def init_distributed(device_name: str) -> Distributed:
-    """Read torchrun's environment (``launch``) and join the group.
+def init_distributed(device_name: str, settings: Mapping[str, Any] | None = None) -> Distributed:
+    """Read torchrun's environment (``launch``) and join the group; ``settings`` (the run's
+    resolved config) must then be the same in every process (``check_same_settings``).
 
     Without torchrun this is a single process on ``resolve_device(device_name)``.
     """
@@ -132,6 +135,8 @@ def init_distributed(device_name: str) -> Distributed:
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         _join_group(backend_for(device), rank, world_size)
+    if settings is not None:
+        check_same_settings(settings, world_size)
     return Distributed(rank, world_size, device)
 
 

@@ -1,0 +1,43 @@
+"""Every process of a torchrun job trains with the same settings: a value each process reads
+for itself (``${oc.env:LOCAL_RANK}``) is one line naming the setting and both values, in every
+process, before a step is taken."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aegan.engine.rank_settings import differences
+from conftest import REPO, TINY_AE
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [("seed", "seed is 0 in process 0 and 1 in process 1"),  # silently other initial weights
+     ("model.latent_dim", "model.latent_dim is 30 in process 0 and 31 in process 1")],  # gloo's abort
+)  # fmt: skip
+def test_a_setting_read_per_process_is_one_line_in_every_process(tmp_path, setting, message):
+    run_dir = tmp_path / "ddp"
+    value = "${oc.decode:" + ("" if setting == "seed" else "3") + "${oc.env:LOCAL_RANK}}"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "aegan.train", *TINY_AE,
+         "data.subset=256", f"{setting}='{value}'", f"hydra.run.dir={run_dir}",
+         f"paths.data_dir={tmp_path / 'data'}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert result.returncode != 0
+    assert len(errors) == 2 and all(message in line for line in errors), result.stderr[-3000:]
+    assert "must train with the same settings" in errors[0]
+    assert "[rank0]" not in result.stderr and "[rank1]" not in result.stderr  # no traceback
+    assert not list(run_dir.rglob("*.pt"))
+
+
+def test_differences_name_the_dotted_key_and_both_values():
+    a = {"seed": 1, "model": {"latent_dim": 8, "hidden_dims": [4]}, "paths": {"x": "a"}}
+    b = {"seed": 1, "model": {"latent_dim": 8, "hidden_dims": [5]}}
+    assert list(differences(a, b)) == [("model.hidden_dims", [4], [5]), ("paths", a["paths"], None)]
