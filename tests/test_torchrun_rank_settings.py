@@ -41,3 +41,32 @@ def test_differences_name_the_dotted_key_and_both_values():
     a = {"seed": 1, "model": {"latent_dim": 8, "hidden_dims": [4]}, "paths": {"x": "a"}}
     b = {"seed": 1, "model": {"latent_dim": 8, "hidden_dims": [5]}}
     assert list(differences(a, b)) == [("model.hidden_dims", [4], [5]), ("paths", a["paths"], None)]
+
+
+# ``torchrun ... late_rank_one.py [aegan.train arguments]``: rank 1 starts 2.5 s after rank 0,
+# as a busy machine's imports can make it
+LATE_RANK_ONE = """\
+import os, time
+from aegan.train import main
+
+if os.environ["RANK"] == "1":
+    time.sleep(2.5)
+main()
+"""
+
+
+def test_the_default_run_folder_is_one_for_every_process(tmp_path):
+    """``logs/train/runs/${now:...}``: each process read its own clock, and a rank that
+    started a second later named (and made) a folder of its own."""
+    script = tmp_path / "late_rank_one.py"
+    script.write_text(LATE_RANK_ONE)
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), *TINY_AE,
+         "data.subset=256", f"paths.log_dir={tmp_path / 'logs'}",
+         f"paths.data_dir={tmp_path / 'data'}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    folders = list((tmp_path / "logs" / "train" / "runs").iterdir())
+    assert len(folders) == 1 and (folders[0] / "checkpoints" / "last.pt").is_file(), folders

@@ -19,6 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from aegan.cli import report_error
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, check_not_in_use
+from aegan.engine.launch_time import use_launch_time
 from aegan.engine.run_dir import (
     check_not_inside_a_run,
     check_own_run_folder,
@@ -56,6 +57,7 @@ class CheckSweepSettings(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         forget_sweep()
+        use_launch_time()  # before the folder's ${now:} is read: one folder for all ranks
 
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=False)

@@ -1,0 +1,49 @@
+"""``${now:...}`` under torchrun: one time for every process of the job.
+
+Hydra's ``now`` resolver reads each process's clock as it names the run's folder
+(``logs/train/runs/${now:%Y-%m-%d_%H-%M-%S}``, the default). torchrun's processes import
+torch and compose the config a second or two apart on a busy machine, so a job's ranks
+could name two folders: rank 1 made one of its own, holding an empty ``train.log``. Under
+torchrun's agent the first process to read the time leaves it in the agent's store (the
+one every process joins for the process group), and every process reads it from there.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+import torch.distributed as dist
+from omegaconf import OmegaConf
+
+STORE_TIMEOUT_S = 30.0  # the agent started the processes: its store is already there
+_shared: datetime | None = None  # this process's job time, once read from the store
+
+
+def launch_time() -> datetime:
+    """The time of this torchrun job (the first of its processes to ask), else now."""
+    global _shared
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
+        return datetime.now()  # one process, or processes started by hand
+    if _shared is None:
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")  # a restart: a new folder
+        try:
+            store = dist.TCPStore(
+                os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), is_master=False,
+                timeout=timedelta(seconds=STORE_TIMEOUT_S),
+            )  # fmt: skip
+            first = store.compare_set(
+                f"aegan/launch_time/{attempt}", "", datetime.now().isoformat()
+            )
+        except (KeyError, ValueError, RuntimeError):  # no store there: the processes' settings
+            return datetime.now()  # are compared once they join (engine.rank_settings)
+        _shared = datetime.fromisoformat(first.decode())
+    return _shared
+
+
+def use_launch_time() -> None:
+    """Hydra's ``now`` resolver (``setup_globals``), reading ``launch_time``; registered
+    again after Hydra's, before the run's folder is named."""
+    OmegaConf.register_new_resolver(
+        "now", lambda pattern: launch_time().strftime(pattern), use_cache=True, replace=True
+    )
