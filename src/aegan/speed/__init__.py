@@ -41,6 +41,7 @@ from aegan.speed.compile import (
     COMPILE_SCOPES,
     compile_networks,
     compile_train_step,
+    said_on_first_call,
     uses_cudagraphs,
 )
 from aegan.speed.direct_step import use_direct_step
@@ -187,6 +188,8 @@ def build_step(task: Task, amp: Amp, trainer_cfg: Any, device: torch.device) -> 
             return train_step((batch[0].contiguous(memory_format=memory_format), batch[1]), amp)
         return train_step(batch.contiguous(memory_format=memory_format), amp)
 
+    if trainer_cfg.compile != "none":
+        train = said_on_first_call(train, task, trainer_cfg.compile, trainer_cfg.compile_scope)
     if trainer_cfg.capture_step:
         train = CapturedStep(list(task.optimizers.values()), train)
     mark_step = uses_cudagraphs(trainer_cfg.compile, device, captured=trainer_cfg.capture_step)

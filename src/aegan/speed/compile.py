@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from aegan.errors import ConfigError
+from aegan.errors import USER_ERRORS, ConfigError
 
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 COMPILE_SCOPES = ("network", "step")
@@ -65,3 +65,33 @@ def compile_train_step(task: Any, compile_mode: str) -> Callable[..., dict[str, 
     check_step_compile()
     torch._dynamo.config.trace_autograd_ops = True  # read only by graphs that call backward()
     return torch.compile(task.train_step, mode=compile_mode_kwarg(compile_mode), dynamic=False)
+
+
+def said_on_first_call(
+    step: Callable[[Any], dict[str, torch.Tensor]], task: Any, compile_mode: str, scope: str
+) -> Callable[[Any], dict[str, torch.Tensor]]:
+    """``step``, whose first call compiles: a failure there (a step Dynamo cannot trace
+    whole, as one back-propagating through a graph twice; no C++ compiler) is one line
+    naming the switch, not torch's traceback from inside the compiler."""
+    compiled = False
+
+    def first_call_said(batch: Any) -> dict[str, torch.Tensor]:
+        nonlocal compiled
+        if compiled:
+            return step(batch)
+        try:
+            out = step(batch)
+        except (*USER_ERRORS, torch.OutOfMemoryError):  # not the compiler's
+            raise
+        except Exception as err:  # noqa: BLE001 - torch's compiler raises any kind
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+            other = "trainer.compile_scope=network or " if scope == "step" else ""
+            raise ConfigError(
+                f"trainer.compile={compile_mode} trainer.compile_scope={scope} could not run "
+                f"{task.name}'s first step ({type(err).__name__}: {reason}); use {other}"
+                "trainer.compile=none"
+            ) from err
+        compiled = True
+        return out
+
+    return first_call_said

@@ -52,6 +52,10 @@ class AaeTask(PriorEncoderDecoder, Task):
     objective = "val/mse"
     metrics = ("reconstruction", "probe", "pca", "prior_match", "classifier", "fd", "kid",
                "prdc", "classes")  # fmt: skip
+    limits = {
+        "compile_scope=step": "D's loss and the encoder's adversarial loss back-propagate "
+        "through one compiled graph of its codes, which the first frees"
+    }
 
     def __init__(
         self,
