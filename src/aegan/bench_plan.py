@@ -22,6 +22,7 @@ from aegan.amp import PRECISIONS, resolve_precision
 from aegan.config import check_positive, validate_config
 from aegan.data import image_shape_of
 from aegan.engine.device import available_cores, resolve_device
+from aegan.engine.distributed import world_size
 from aegan.errors import ConfigError
 from aegan.overrides import override_key
 from aegan.speed import COMPILE_MODES, COMPILE_SCOPES, cpu_threads
@@ -253,6 +254,12 @@ def checked_configurations(
     """``configurations(cfg)`` once every setting is checked as a run's, before any data is
     read; the ``batch_size`` shortcut goes to ``data.batch_size``. ``in_job=False``: checked
     before Hydra makes the folder (``validate_config``'s)."""
+    processes = world_size()
+    if processes > 1:  # each process timed its own rows, competing for the same cores
+        raise ConfigError(
+            f"WORLD_SIZE={processes} is not allowed: aegan.bench times one process's step "
+            "against the plain loop in that process; run python -m aegan.bench without torchrun"
+        )
     check_positive(cfg, "batch_size", allow_none=True)  # named as typed, not as data's
     if cfg.batch_size is not None:
         with open_dict(cfg):
