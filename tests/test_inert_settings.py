@@ -32,6 +32,15 @@ CASES = [
      "logger.projector_samples=50 has no effect: logger.enabled=false writes no TensorBoard projector"),
     (["model=dcgan", "logger.projector_samples=50"],
      "logger.projector_samples=50 has no effect: dcgan has no codes to show in the projector"),
+    # a speed switch with nothing to act on here was taken without a word
+    (["trainer.device=cpu", "trainer.pad_thin_convs=true"],
+     "trainer.pad_thin_convs=true has no effect: it acts on CUDA only, and this run is on cpu"),
+    (["trainer.device=cpu", "trainer.cudnn_benchmark=false"],
+     "trainer.cudnn_benchmark=false has no effect: it acts on CUDA only, and this run is on cpu"),
+    (["trainer.channels_last=true"],
+     "trainer.channels_last=true has no effect: autoencoder has no convolutions: no layout to change"),
+    (["model=vae", "trainer.fast_dropout=false"],
+     "trainer.fast_dropout=false has no effect: vae has no dropout"),
     # Hydra keeps the last of a key given twice and drops the other without a word
     (["model=vae", "model=dcgan"],
      "model=vae has no effect: model=dcgan comes after it on the command line"),
@@ -43,7 +52,9 @@ USED = [["model=dcgan", "model.loss=wgan_gp", "model.gp_weight=5"],
         ["model=vae", "evaluate.iwae_samples=10"], ["trainer.compile=default", "trainer.compile_scope=step"],
         ["logger.projector_samples=50"], ["trainer.epochs=2", "trainer.epochs=2"],
         # 0 asks for no projector, which a model without codes has not: compare.py sets it
-        ["model=dcgan", "logger.projector_samples=0"], ["logger=none", "logger.projector_samples=0"]]  # fmt: skip
+        ["model=dcgan", "logger.projector_samples=0"], ["logger=none", "logger.projector_samples=0"],
+        ["model=dcgan", "trainer.device=cpu", "trainer.channels_last=true", "trainer.fast_dropout=false",
+         "trainer.flush_denormal=false"]]  # fmt: skip
 
 
 def warnings_for(overrides: list[str], tmp_path, caplog) -> list[str]:

@@ -14,7 +14,9 @@ from typing import Any
 from omegaconf import DictConfig
 
 from aegan.contract import can
+from aegan.engine.device import resolve_device
 from aegan.overrides import override_key
+from aegan.speed import inert_switches
 
 log = logging.getLogger("aegan.config")
 EVALUATE_KEYS = ("samples", "iwae_samples", "iwae_images", "metrics", "inception_weights")
@@ -23,6 +25,7 @@ EVALUATE_KEYS = ("samples", "iwae_samples", "iwae_images", "metrics", "inception
 def inert_settings(cfg: DictConfig, task: Any) -> dict[str, str]:
     """``{key: why it has no effect}`` for this config and its task (``Task.inert``)."""
     out = dict(getattr(task, "inert", {}))
+    out.update(inert_switches(cfg.trainer, task, resolve_device(cfg.trainer.device)))
     if cfg.trainer.compile == "none":
         out["trainer.compile_scope"] = "trainer.compile=none compiles nothing"
     projector = "logger.projector_samples"  # 0 asks for none, which holds either way

@@ -50,7 +50,10 @@ from aegan.speed.padded_convs import pad_thin_convs
 
 Step = Callable[[Any], dict[str, torch.Tensor]]  # a batch (or (images, labels)) -> scalars
 
-__all__ = ["COMPILE_MODES", "COMPILE_SCOPES", "Step", "build_step", "check_switches", "cpu_threads"]
+__all__ = [
+    "COMPILE_MODES", "COMPILE_SCOPES", "Step", "build_step", "check_switches", "cpu_threads",
+    "inert_switches",
+]  # fmt: skip
 
 
 def _active_switches(trainer_cfg: Any, world_size: int) -> list[str]:
@@ -111,6 +114,30 @@ def check_switches(trainer_cfg: Any, task: Task, device: torch.device, world_siz
                 f"{'trainer.' + switch if switch != 'torchrun' else 'torchrun'} cannot be used "
                 f"with {type(task).__name__}: {limits[switch]}"
             )
+
+
+def _has(task: Task, kinds: tuple[type, ...]) -> bool:
+    return any(isinstance(m, kinds) for n in task.networks.values() for m in n.modules())
+
+
+def inert_switches(trainer_cfg: Any, task: Task, device: torch.device) -> dict[str, str]:
+    """``{trainer.KEY: why}`` for each speed switch that does nothing for this task on
+    ``device`` (``aegan.inert`` warns where the command line sets one)."""
+    convolutions = (nn.Conv2d, nn.ConvTranspose2d)
+    out = {}
+    if device.type != "cuda":
+        for key in ("pad_thin_convs", "cudnn_benchmark"):
+            out[f"trainer.{key}"] = f"it acts on CUDA only, and this run is on {device.type}"
+    elif not _has(task, convolutions):
+        out["trainer.pad_thin_convs"] = f"{task.name} has no convolutions to pad"
+    if device.type != "cpu":
+        out["trainer.flush_denormal"] = f"it sets a CPU mode, and this run is on {device.type}"
+    if not _has(task, convolutions):
+        out["trainer.channels_last"] = f"{task.name} has no convolutions: no layout to change"
+    if device.type != "cpu" or not _has(task, (nn.Dropout,)):
+        where = "has no dropout" if device.type == "cpu" else f"runs torch's on {device.type}"
+        out["trainer.fast_dropout"] = f"{task.name} {where}"
+    return out
 
 
 SMALL_DENSE = 10**6  # parameters: dense networks below this gain nothing from more threads
