@@ -230,3 +230,15 @@ def test_a_bench_sweep_checks_every_job_before_its_folder(cli, tmp_path):
         "no job was started"
     )  # fmt: skip
     assert not sweep.exists()
+
+
+@pytest.mark.parametrize(
+    "compiled", [["compile_modes=[none,default]"], ["variants={c:['trainer.compile=default']}"]]
+)
+def test_a_compiled_configuration_without_warm_up_is_refused(cli, tmp_path, compiled):
+    """Its compile fell in the first timed repeat (a row of compile time) or failed there,
+    ending the whole benchmark; warm-up keeps it out, as for capture_step."""
+    out = tmp_path / "out"
+    result = cli("aegan.bench", *QUICK, *compiled, f"hydra.run.dir={out}")
+    assert_one_error_line(result, "warmup=0 is too short for trainer.compile=default")
+    assert not out.exists()

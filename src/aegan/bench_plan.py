@@ -282,6 +282,12 @@ def checked_configurations(
             f"{WARMUP_STEPS} eager steps; use warmup={WARMUP_STEPS + 2} or more"
         )
     configs = configurations(cfg)  # checks variants
+    compiled = sorted({labels["compile"] for labels, _ in configs} - {"none"})
+    if compiled and cfg.warmup == 0:  # it compiled in the first timed repeat, or failed there
+        raise ConfigError(
+            f"warmup=0 is too short for trainer.compile={compiled[0]}: a compiled step compiles "
+            "on its first call, which warm-up keeps out of the timing; use warmup=1 or more"
+        )
     for labels, run_cfg in configs:
         with blamed_on(labels["variant"]):
             validate_config(run_cfg, entry="bench", in_job=in_job)
