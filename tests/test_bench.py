@@ -109,6 +109,8 @@ def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
         ("threads=[1,1]", "threads=[1, 1] is not allowed: it must list each value to time once"),
         ("compile_modes=[none,none]", "compile_modes=['none', 'none'] is not allowed"),
         ("threads=[null,1]", "threads=[None, 1] is not allowed: it times [1, 1] threads"),
+        # auto is bf16 or fp32 by the machine: one of them timed twice, labelled alike
+        ("precisions=[auto,fp32,bf16]", "precisions=['auto', 'fp32', 'bf16'] is not allowed: it times"),
     ],
 )  # fmt: skip
 def test_benchmark_cli_refuses_a_bad_setting_in_one_line(cli, tmp_path, override, message):

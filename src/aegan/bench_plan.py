@@ -172,6 +172,12 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
             f"threads={_plain(cfg.threads)!r} is not allowed: it times {threads} threads, one "
             "count twice (null is what a run uses here); list each count once"
         )
+    precisions = [resolve_precision(p, resolve_device(cfg.trainer.device)) for p in cfg.precisions]
+    if len(set(precisions)) < len(precisions):  # auto is one of the others, by the machine
+        raise ConfigError(
+            f"precisions={_plain(cfg.precisions)!r} is not allowed: it times {precisions}, one "
+            "precision twice (auto is what this machine takes); list each precision once"
+        )
     out = []
     for variant, overrides in variants.items():
         for precision, mode, scope, capture, channels_last, n_threads in itertools.product(
