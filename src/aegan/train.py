@@ -86,6 +86,8 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
     checkpoints and ``metrics.json``, and calls ``on_resume`` once a run dir that holds a
     trained run is found to be this run's to continue.
     """
+    if not is_rank_zero():  # one voice: the processes' settings, and so their warnings, agree
+        logging.getLogger("aegan").setLevel(logging.ERROR)
     validate_config(cfg)
     with open_dict(cfg):  # absolute paths, so the config saved in checkpoints works from anywhere
         cfg.paths.output_dir = literal(str(Path(cfg.paths.output_dir).resolve()))
@@ -121,8 +123,6 @@ def _train(
     cfg: DictConfig, run_dir: Path, dist: Distributed, on_resume: Callable[[], None] | None
 ) -> dict[str, float]:
     device = dist.device
-    if not dist.is_main:  # one voice in the console and in train.log
-        logging.getLogger("aegan").setLevel(logging.WARNING)
     record = {"config": OmegaConf.to_container(cfg, resolve=True), "choices": run_choices(cfg)}
 
     def as_trained(state: dict) -> None:  # the run auto continues: settings added since
