@@ -109,6 +109,10 @@ def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
         ("threads=[1,1]", "threads=[1, 1] is not allowed: it must list each value to time once"),
         ("compile_modes=[none,none]", "compile_modes=['none', 'none'] is not allowed"),
         ("threads=[null,1]", "threads=[None, 1] is not allowed: it times [1, 1] threads"),
+        # a list sets it in each configuration: the rows were timed as without it
+        ("trainer.precision=bf16", "trainer.precision=bf16 is not allowed: aegan.bench times "
+         "each value of precisions, which sets it in every configuration; use precisions=[bf16]"),
+        ("trainer.compile=default", "use compile_modes=[default]"),
         # auto is bf16 or fp32 by the machine: one of them timed twice, labelled alike
         ("precisions=[auto,fp32,bf16]", "precisions=['auto', 'fp32', 'bf16'] is not allowed: it times"),
     ],

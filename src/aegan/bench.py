@@ -22,7 +22,7 @@ timed as usual.
 before anything is timed: each ``key`` must be a setting of the config (``+key=value`` adds
 one that is not), and the variant's configurations are validated as a run's. Each list setting
 (precisions, compile_modes, ...) holds values that its trainer setting takes. A setting bench
-ignores (``trainer.resume``, the epochs, evaluation and logger: ``bench_plan.IGNORED``) is
+ignores (``trainer.resume``, the epochs, evaluation and logger: ``bench_ignored.IGNORED``) is
 refused, given on the command line or in a variant. Its folder (``hydra.run.dir``) may not
 hold a trained run or be inside one, and ``bench.jsonl`` there must be a file or nothing.
 """

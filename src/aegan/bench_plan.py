@@ -19,12 +19,12 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigKeyError, ConfigTypeError, ValidationError
 
 from aegan.amp import PRECISIONS, resolve_precision
+from aegan.bench_ignored import check_not_ignored
 from aegan.config import check_positive, validate_config
 from aegan.data import image_shape_of
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import world_size
 from aegan.errors import ConfigError
-from aegan.overrides import override_key
 from aegan.speed import COMPILE_MODES, COMPILE_SCOPES, cpu_threads
 from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
@@ -92,30 +92,6 @@ def apply_overrides(cfg: DictConfig, overrides: list[str], where: str = "overrid
                 reason = " ".join(str(err).split("\n")[0].split())[:200]
                 raise ConfigError(f"{where}: {override!r} is not allowed: {reason}") from None
     return cfg
-
-
-# a run's settings that bench has no use for (it times steps of fresh weights): -> why
-IGNORED = {
-    "trainer.resume": "starts from fresh weights", "trainer.epochs": "times steps=N",
-    "trainer.checkpoint_every_steps": "writes no checkpoint",
-    "trainer.keep_checkpoints": "writes no checkpoint",
-    "trainer.on_nonfinite": "times the step that stops at a NaN (no scaler skips steps)",
-    "trainer.eval_batch_size": "evaluates nothing", "evaluate": "evaluates nothing",
-    "logger": "logs nothing to TensorBoard",
-}  # fmt: skip
-
-
-def check_not_ignored(overrides: Any, where: str) -> None:
-    """``ConfigError`` for an override of a setting bench ignores (``IGNORED``): it was
-    accepted, the row timed as without it. ``where``: the setting they came from, or ''."""
-    for override in overrides:
-        key = override_key(override)
-        for ignored, why in IGNORED.items():
-            if key == ignored or key.startswith(f"{ignored}."):
-                given = f"{where}: {override!r}" if where else str(override)
-                raise ConfigError(
-                    f"{given} is not allowed: aegan.bench ignores {ignored} (it {why})"
-                )
 
 
 def check_variants(cfg: DictConfig) -> dict[str, list[str]]:

@@ -24,7 +24,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aegan.bench_plan import check_not_ignored, checked_configurations
+from aegan.bench_ignored import check_not_ignored, check_not_replaced
+from aegan.bench_plan import checked_configurations
 from aegan.config import compose_config, validate_config
 from aegan.data.fingerprint import check_resumed_data
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
@@ -73,6 +74,7 @@ def check_bench_run(config: DictConfig) -> None:
     on the command line, and every configuration it would time checked as a run's."""
     with as_job(config):
         check_not_ignored(given_overrides(config.hydra), "")
+        check_not_replaced(given_overrides(config.hydra))
         checked_configurations(without_hydra(config), in_job=False)
 
 

@@ -1,0 +1,54 @@
+"""The settings of a run that ``aegan.bench`` does not take: those it has no use for (it
+times steps of fresh weights), and, on the command line, those its lists of values to time
+set for each configuration. Either was accepted and the rows timed as without it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aegan.errors import ConfigError
+from aegan.overrides import override_key
+
+# a run's settings that bench has no use for (it times steps of fresh weights): -> why
+IGNORED = {
+    "trainer.resume": "starts from fresh weights", "trainer.epochs": "times steps=N",
+    "trainer.checkpoint_every_steps": "writes no checkpoint",
+    "trainer.keep_checkpoints": "writes no checkpoint",
+    "trainer.on_nonfinite": "times the step that stops at a NaN (no scaler skips steps)",
+    "trainer.eval_batch_size": "evaluates nothing", "evaluate": "evaluates nothing",
+    "logger": "logs nothing to TensorBoard",
+}  # fmt: skip
+
+
+def check_not_ignored(overrides: Any, where: str) -> None:
+    """``ConfigError`` for an override of a setting bench ignores (``IGNORED``): it was
+    accepted, the row timed as without it. ``where``: the setting they came from, or ''."""
+    for override in overrides:
+        key = override_key(override)
+        for ignored, why in IGNORED.items():
+            if key == ignored or key.startswith(f"{ignored}."):
+                given = f"{where}: {override!r}" if where else str(override)
+                raise ConfigError(
+                    f"{given} is not allowed: aegan.bench ignores {ignored} (it {why})"
+                )
+
+
+# a trainer setting that a list of bench's sets in each configuration -> that list: given on
+# the command line, it was replaced (trainer.precision=bf16 timed fp32); a variant's applies
+TIMED_BY_LIST = {
+    "trainer.precision": "precisions", "trainer.compile": "compile_modes",
+    "trainer.compile_scope": "compile_scopes", "trainer.capture_step": "capture_step",
+    "trainer.channels_last": "channels_last",
+}  # fmt: skip
+
+
+def check_not_replaced(overrides: Any) -> None:
+    """``ConfigError`` for a command line's override of a setting that a list sets."""
+    for override in overrides:
+        listed = TIMED_BY_LIST.get(override_key(override))
+        if listed is not None:
+            value = str(override).partition("=")[2]
+            raise ConfigError(
+                f"{override} is not allowed: aegan.bench times each value of {listed}, which "
+                f"sets it in every configuration; use {listed}=[{value}]"
+            )
