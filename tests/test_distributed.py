@@ -214,7 +214,8 @@ def test_rank_zero_fetches_the_data_before_the_other_ranks_look(tmp_path):
 
 def test_ctrl_c_to_torchrun_stops_every_rank_after_the_same_step(tmp_path):
     """A terminal's Ctrl-C reaches torchrun and both ranks (then torchrun forwards it):
-    the ranks agree at a scalar flush, rank 0 saves that step, and all exit on their own."""
+    the ranks agree at a scalar flush (or every few seconds of steps between them), rank 0
+    saves that step, and all exit on their own."""
     run_dir = tmp_path / "ddp"
     torchrun = Path(sys.executable).with_name("torchrun")
     process = subprocess.Popen(
@@ -234,7 +235,6 @@ def test_ctrl_c_to_torchrun_stops_every_rank_after_the_same_step(tmp_path):
     assert output.count("stopped by SIGINT") == 1, output[-3000:]  # rank 0 only
     (line,) = [line for line in output.splitlines() if "stopped by SIGINT" in line]
     step = int(line.split(" at step ")[1].split()[0])
-    assert step % 5 == 0 or step % (2000 // 2 // 64) == 0  # a flush: log_every_steps or epoch end
     assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step
     assert "SIGKILL" not in output  # torchrun's agent had no rank left to kill
 

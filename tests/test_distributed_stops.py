@@ -82,3 +82,55 @@ def test_a_non_finite_loss_on_one_rank_stops_every_rank_before_a_save(tmp_path):
     assert output.count("error: non-finite loss at step 5: train/loss=nan; training stopped") == 1
     assert output.count("error: non-finite loss at step 5; training stopped") == 1, output[-3000:]
     assert not list((run_dir / "checkpoints").glob("*.pt"))
+
+
+# ``torchrun ... slow_steps.py [aegan.train arguments]``: aegan.train with each training step
+# 0.15 s longer on every rank, as a DCGAN's step on a 2-core CPU
+SLOW_STEPS = """\
+import time
+from aegan.tasks.autoencoder import AutoencoderTask
+from aegan.train import main
+
+original = AutoencoderTask.train_step
+
+def train_step(self, batch, amp):
+    time.sleep(0.15)
+    return original(self, batch, amp)
+
+AutoencoderTask.train_step = train_step
+main()
+"""
+
+
+def test_a_signal_between_far_apart_flushes_stops_every_rank_within_seconds(tmp_path):
+    """The ranks agreed on a signal only at a scalar flush or an epoch's end, here 45 s
+    away: torchrun killed them 30 s after forwarding Ctrl-C, and nothing of the epoch was
+    saved. They now agree every few seconds of steps as well."""
+    script = tmp_path / "slow_steps.py"
+    script.write_text(SLOW_STEPS)
+    run_dir = tmp_path / "ddp"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    process = subprocess.Popen(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), *TINY_AE,
+         "data.subset=40000", "logger.log_every_steps=100000", f"hydra.run.dir={run_dir}",
+         f"paths.data_dir={tmp_path / 'data'}"],  # 312 steps of 0.15 s an epoch
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        log = run_dir / "train.log"
+        deadline = time.monotonic() + 120
+        while "training autoencoder" not in (log.read_text() if log.is_file() else ""):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.1)
+        time.sleep(3)
+        started = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert time.monotonic() - started < 20, "torchrun killed the ranks: they did not stop"
+    (line,) = [line for line in output.splitlines() if "stopped by SIGINT" in line]
+    step = int(line.split(" at step ")[1].split()[0])
+    assert 0 < step < 312 and load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step

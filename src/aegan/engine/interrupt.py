@@ -8,7 +8,8 @@ stops a single process at once, as Python's default does: in a run's folder, a
 
 Under ``torchrun`` every rank must stop after the same step, so a rank's signal counts
 only once the ranks agree on it: at the next scalar flush (``agree``, one all-reduce
-where the loop reads its scalars anyway). There a repeated signal is ignored: torchrun's
+where the loop reads its scalars anyway), or sooner, every few seconds of steps
+(``check``). There a repeated signal is ignored: torchrun's
 agent forwards the terminal's Ctrl-C, so each rank gets it twice, and kills the ranks
 itself 30 s later.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +30,7 @@ import torch.distributed as dist
 from aegan.engine.failed_write import continue_in, last_good, last_good_checkpoint
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+CHECK_EVERY_S = 5.0  # under torchrun, a signal is acted on within about this long
 
 
 class TrainingInterrupted(Exception):
@@ -52,6 +55,8 @@ class StopRequest:
         self.received = 0  # the first signal this process got
         self.saved_step = 0  # the step of the last checkpoint written or resumed from
         self.phase = "training"  # or "evaluation", once training has ended
+        self.next_check = 0  # the step of the next agreement of ``check``
+        self.checked: tuple[int, float] | None = None  # (step, time) of the last one
 
     @property
     def name(self) -> str:
@@ -67,6 +72,23 @@ class StopRequest:
         dist.all_reduce(flags, op=dist.ReduceOp.MAX)
         self.signal_number, *agreed = (int(v) for v in flags.tolist())
         return agreed
+
+    def check(self, step: int) -> None:
+        """Under torchrun, after ``step``: agree on a signal about every ``CHECK_EVERY_S``.
+        Scalar flushes alone came too seldom where steps are slow (a DCGAN on the CPU: 200
+        steps in 30-60 s), and torchrun kills its ranks 30 s after forwarding a signal:
+        every rank died without saving. The steps to the next agreement come from the
+        slowest rank's time, agreed, so that every rank agrees after the same steps."""
+        if self.world_size == 1 or step < self.next_check:
+            return
+        now = time.perf_counter()
+        if self.checked is None:  # the first: from here the steps are timed
+            self.agree()
+            self.checked, self.next_check = (step, now), step + 1
+            return
+        (slowest_ms,) = self.agree([round((now - self.checked[1]) * 1000)])
+        steps, self.checked = step - self.checked[0], (step, now)
+        self.next_check = step + max(1, int(steps * CHECK_EVERY_S * 1000 / max(slowest_ms, 1)))
 
     def alone(self) -> None:
         """The other ranks are done (rank 0's final evaluation): act on this process's own

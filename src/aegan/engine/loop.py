@@ -91,6 +91,7 @@ def fit(
                 # the divergence guard runs before a save
                 _flush(clock, task, run, progress, keep, window, built)
                 _save(task, run, progress, keep, window, built, is_best=False)
+            run.stop.check(progress.step)  # under torchrun: every few seconds
             if run.stop.signal_number:
                 break
         if run.stop.signal_number and progress.batch < len(batches):
