@@ -135,7 +135,9 @@ def inert_switches(trainer_cfg: Any, task: Task, device: torch.device) -> dict[s
     if not _has(task, convolutions):
         out["trainer.channels_last"] = f"{task.name} has no convolutions: no layout to change"
     if device.type != "cpu" or not _has(task, (nn.Dropout,)):
-        where = "has no dropout" if device.type == "cpu" else f"runs torch's on {device.type}"
+        where = (
+            "has no dropout" if device.type == "cpu" else f"runs torch's dropout on {device.type}"
+        )
         out["trainer.fast_dropout"] = f"{task.name} {where}"
     return out
 
