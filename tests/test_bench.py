@@ -248,3 +248,13 @@ def test_a_compiled_configuration_without_warm_up_is_refused(cli, tmp_path, comp
     result = cli("aegan.bench", *QUICK, *compiled, f"hydra.run.dir={out}")
     assert_one_error_line(result, "warmup=0 is too short for trainer.compile=default")
     assert not out.exists()
+
+
+def test_thread_counts_without_null_refuse_trainer_cpu_threads(cli, tmp_path):
+    """threads=[1] times 1 thread; trainer.cpu_threads=2 beside it was taken without a word
+    (only a null count takes it)."""
+    out = tmp_path / "out"
+    result = cli("aegan.bench", *QUICK, "trainer.cpu_threads=2", f"hydra.run.dir={out}")
+    assert_one_error_line(result, "trainer.cpu_threads=2 is not allowed: aegan.bench times each "
+                          "value of threads, which sets it in every configuration; use threads=[2]")  # fmt: skip
+    assert not out.exists()

@@ -42,12 +42,15 @@ TIMED_BY_LIST = {
 }  # fmt: skip
 
 
-def check_not_replaced(overrides: Any) -> None:
-    """``ConfigError`` for a command line's override of a setting that a list sets."""
+def check_not_replaced(overrides: Any, threads: Any) -> None:
+    """``ConfigError`` for a command line's override of a setting that a list sets; of
+    ``trainer.cpu_threads`` too where ``threads`` has no null (which takes it)."""
     for override in overrides:
-        listed = TIMED_BY_LIST.get(override_key(override))
+        key, value = override_key(override), str(override).partition("=")[2]
+        listed = TIMED_BY_LIST.get(key)
+        if key == "trainer.cpu_threads" and isinstance(threads, list) and None not in threads:
+            listed = "threads"  # 'threads=[2]' trainer.cpu_threads=1: timed on 2 threads
         if listed is not None:
-            value = str(override).partition("=")[2]
             raise ConfigError(
                 f"{override} is not allowed: aegan.bench times each value of {listed}, which "
                 f"sets it in every configuration; use {listed}=[{value}]"

@@ -74,7 +74,10 @@ def check_bench_run(config: DictConfig) -> None:
     on the command line, and every configuration it would time checked as a run's."""
     with as_job(config):
         check_not_ignored(given_overrides(config.hydra), "")
-        check_not_replaced(given_overrides(config.hydra))
+        threads = (
+            OmegaConf.to_container(config.threads) if OmegaConf.is_list(config.threads) else None
+        )
+        check_not_replaced(given_overrides(config.hydra), threads)
         checked_configurations(without_hydra(config), in_job=False)
 
 
