@@ -4,6 +4,7 @@ raised at a known training forward pass, in this process or in a child aegan.tra
 import json
 import signal
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,16 +51,16 @@ def metrics_of(run_dir: str | Path) -> dict[str, float]:
 
 
 @contextmanager
-def signal_in_training_forward(signal_number: int, forward: int):
-    """Raise ``signal_number`` in this process during the autoencoder's ``forward``-th
-    (0-based) training forward pass, that is inside step ``forward + 1``."""
+def in_training_forward(forward: int, action: Callable[[], None]):
+    """Call ``action`` during the autoencoder's ``forward``-th (0-based) training forward
+    pass, that is inside step ``forward + 1``."""
     count = 0
 
     def hook(module, args, output):
         nonlocal count
         if isinstance(module, DenseAutoencoder) and module.training:
             if count == forward:
-                signal.raise_signal(signal_number)
+                action()
             count += 1
 
     handle = register_module_forward_hook(hook)
@@ -67,6 +68,11 @@ def signal_in_training_forward(signal_number: int, forward: int):
         yield
     finally:
         handle.remove()
+
+
+def signal_in_training_forward(signal_number: int, forward: int):
+    """Raise ``signal_number`` in this process inside step ``forward + 1``."""
+    return in_training_forward(forward, lambda: signal.raise_signal(signal_number))
 
 
 # ``python signal_at.py SIGNAL N [aegan.train arguments]``: the command line of aegan.train,

@@ -14,18 +14,26 @@ from aegan.engine import load_checkpoint
 from conftest import REPO, TINY_AE
 
 
+def start_torchrun(tmp_path: Path, target: list[str], *overrides: str) -> subprocess.Popen:
+    """Two processes of ``target`` (``-m aegan.train`` or a script) on the tiny autoencoder,
+    in their own process group, with their output in one pipe."""
+    torchrun = Path(sys.executable).with_name("torchrun")
+    return subprocess.Popen(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", *target, *TINY_AE, *overrides,
+         f"paths.data_dir={tmp_path / 'data'}"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
 def test_sigterm_in_rank_zeros_final_evaluation_stops_it(tmp_path):
     """The other ranks have left once training ends: a signal to the job stops rank 0's
     evaluation at its next metric (it had waited for an agreement that never came, and ran
     on until torchrun killed it or it finished)."""
     run_dir = tmp_path / "ddp"
-    torchrun = Path(sys.executable).with_name("torchrun")
-    process = subprocess.Popen(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "aegan.train", *TINY_AE,
-         "evaluate.at_end=true", f"hydra.run.dir={run_dir}", f"paths.data_dir={tmp_path / 'data'}"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
+    process = start_torchrun(
+        tmp_path, ["-m", "aegan.train"], "evaluate.at_end=true", f"hydra.run.dir={run_dir}"
+    )
     deadline = time.monotonic() + 120
     while not (run_dir / "metrics.json").exists() and time.monotonic() < deadline:
         time.sleep(0.01)  # training's figures are written: the evaluation begins
@@ -65,14 +73,9 @@ def test_a_non_finite_loss_on_one_rank_stops_every_rank_before_a_save(tmp_path):
     script = tmp_path / "nan_on_rank_one.py"
     script.write_text(NAN_ON_RANK_ONE)
     run_dir = tmp_path / "ddp"
-    torchrun = Path(sys.executable).with_name("torchrun")
-    process = subprocess.Popen(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), *TINY_AE,
-         "data.subset=640", "trainer.epochs=2", f"hydra.run.dir={run_dir}",
-         f"paths.data_dir={tmp_path / 'data'}"],  # 5 steps an epoch, a flush at each 5th
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
+    process = start_torchrun(  # 5 steps an epoch, a flush at each 5th
+        tmp_path, [str(script)], "data.subset=640", "trainer.epochs=2", f"hydra.run.dir={run_dir}"
+    )
     try:
         output, _ = process.communicate(timeout=300)
     finally:  # on a timeout: no rank left waiting
@@ -109,14 +112,13 @@ def test_a_signal_between_far_apart_flushes_stops_every_rank_within_seconds(tmp_
     script = tmp_path / "slow_steps.py"
     script.write_text(SLOW_STEPS)
     run_dir = tmp_path / "ddp"
-    torchrun = Path(sys.executable).with_name("torchrun")
-    process = subprocess.Popen(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), *TINY_AE,
-         "data.subset=40000", "logger.log_every_steps=100000", f"hydra.run.dir={run_dir}",
-         f"paths.data_dir={tmp_path / 'data'}"],  # 312 steps of 0.15 s an epoch
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
+    process = start_torchrun(  # 312 steps of 0.15 s an epoch
+        tmp_path,
+        [str(script)],
+        "data.subset=40000",
+        "logger.log_every_steps=100000",
+        f"hydra.run.dir={run_dir}",
+    )
     try:
         log = run_dir / "train.log"
         deadline = time.monotonic() + 120

@@ -3,39 +3,26 @@ replaced, a full disk) ends the run with the steps trained since the last checkp
 their weights are whole, and a resume goes on bitwise from there."""
 
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from resume_checks import assert_same_training_state, last_state
-from torch.nn.modules.module import register_module_forward_hook
+from resume_checks import assert_same_training_state, in_training_forward, last_state
 
 from aegan.errors import CheckpointError
-from aegan.models import DenseAutoencoder
 from aegan.train import train
 from conftest import TINY_AE
 
 COMMON = [*TINY_AE, "logger.log_every_steps=5"]  # 31 steps: no checkpoint before the end
 
 
-@contextmanager
 def tb_made_a_file_in_forward(run_dir: Path, forward: int):
     """``run_dir/tb`` replaced by a file during the ``forward``-th training forward pass."""
-    count = 0
 
-    def hook(module, args, output):
-        nonlocal count
-        if isinstance(module, DenseAutoencoder) and module.training:
-            if count == forward:
-                shutil.rmtree(run_dir / "tb")
-                (run_dir / "tb").write_text("not the log's folder")
-            count += 1
+    def replace_tb() -> None:
+        shutil.rmtree(run_dir / "tb")
+        (run_dir / "tb").write_text("not the log's folder")
 
-    handle = register_module_forward_hook(hook)
-    try:
-        yield
-    finally:
-        handle.remove()
+    return in_training_forward(forward, replace_tb)
 
 
 def test_a_log_that_fails_mid_epoch_saves_the_steps_trained_before_it(make_cfg):
