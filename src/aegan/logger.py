@@ -216,6 +216,11 @@ class TensorBoardLogger:
                 canvas[:, size - 1 - (pixels[:, 1] + dy), pixels[:, 0] + dx] = colors.T.float()
         self.writer.add_image(tag, canvas, step)
 
+    def text(self, tag: str, text: str, step: int) -> None:
+        """A line of markdown in TensorBoard's Text tab, one per ``step``."""
+        if self.writer:
+            self.writer.add_text(tag, text, step)
+
     def histogram(self, tag: str, values: torch.Tensor, step: int) -> None:
         """A distribution of numbers (the KL of each latent dimension, say): those its bins
         hold, the others (NaN, inf, beyond +-1e20) said in one line. TensorBoard dropped

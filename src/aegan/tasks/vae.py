@@ -236,7 +236,8 @@ class VaeTask(PriorEncoderDecoder, Task):
     @torch.no_grad()
     def log_epoch(self, logger, data, step: int) -> None:
         """Validation images over their reconstructions; decoded prior samples; an 8x8
-        traversal of the two most used latent dimensions; the KL per dimension."""
+        traversal of the two most used latent dimensions, under one tag whichever they are
+        (the Text tab names them each epoch); the KL per dimension."""
         x = normalize(data.fixed_images(16), "unit")
         logger.image_grid("val/reconstructions", torch.cat([x, self.reconstruct(x)]), step)
         logger.image_grid("samples/prior", self.generate(self.fixed_noise), step)
@@ -246,7 +247,8 @@ class VaeTask(PriorEncoderDecoder, Task):
             z = torch.zeros(64, self.latent_dim)
             z[:, first] = values.repeat_interleave(8)  # rows
             z[:, second] = values.repeat(8)  # columns
-            logger.image_grid(f"samples/traversal_z{first}_z{second}", self.generate(z), step)
+            logger.image_grid("samples/traversal", self.generate(z), step)
+            logger.text("samples/traversal", f"rows: z{first}, columns: z{second}", step)
             logger.histogram("val/kl_per_dim", self.kl_per_dim, step)
 
     def extra_state(self) -> dict[str, Any]:
