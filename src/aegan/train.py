@@ -34,6 +34,7 @@ from aegan.engine.distributed import (
     GradientAverager,
     check_shards,
     init_distributed,
+    one_voice,
     shutdown_distributed,
 )
 from aegan.engine.failed_write import one_line_write_errors
@@ -79,6 +80,7 @@ from aegan.tasks import build_task
 log = logging.getLogger("aegan.train")
 
 
+@one_voice()
 def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[str, float]:
     """Build data, task and logger from ``cfg``, fit, evaluate; return the final metrics.
 
@@ -86,8 +88,6 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
     checkpoints and ``metrics.json``, and calls ``on_resume`` once a run dir that holds a
     trained run is found to be this run's to continue.
     """
-    if not is_rank_zero():  # one voice: the processes' settings, and so their warnings, agree
-        logging.getLogger("aegan").setLevel(logging.ERROR)
     validate_config(cfg)
     with open_dict(cfg):  # absolute paths, so the config saved in checkpoints works from anywhere
         cfg.paths.output_dir = literal(str(Path(cfg.paths.output_dir).resolve()))

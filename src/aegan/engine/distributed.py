@@ -15,6 +15,7 @@ and G steps), and a fp16 loss scaler sees the same averaged gradients on every r
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -246,3 +247,18 @@ def _launch_int(name: str, low: int, high: int | None) -> int:
 def shutdown_distributed() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+@contextmanager
+def one_voice() -> Iterator[None]:
+    """Under torchrun, the processes other than rank 0 log errors only: their settings
+    agree with rank 0's (``check_same_settings``), which says their warnings once. The
+    level is put back after, for a process that goes on (a notebook, a test)."""
+    logger = logging.getLogger("aegan")
+    level = logger.level
+    if launch()[0] != 0:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
