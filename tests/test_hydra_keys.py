@@ -93,3 +93,19 @@ def test_a_setting_whose_resolver_is_given_no_argument_is_named_so(cli, tmp_path
         result, "cannot be resolved: its resolver is given no argument; it takes 'key'"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [("hydra.run.dir=RUN${now:%Y,%m}", "given 2 arguments and takes 1"),
+     ("seed=${oc.env:A,B,C}", "given 3 arguments and takes from 1 to 2")],
+)  # fmt: skip
+def test_a_resolver_given_too_many_arguments_is_named_so(cli, tmp_path, override, said):
+    """A comma in an argument splits it: "TypeError raised while resolving interpolation:
+    use_launch_time.<locals>.<lambda>() takes 1 positional argument but 2 were given"."""
+    where = [] if override.startswith("hydra.run.dir") else [f"hydra.run.dir={tmp_path}/run"]
+    result = cli("aegan.train", override.replace("RUN", f"{tmp_path}/run"), *QUICK, *where)
+    assert_one_error_line(
+        result, f"cannot be resolved: its resolver is {said} (a comma separates arguments"
+    )
+    assert list(tmp_path.iterdir()) == []

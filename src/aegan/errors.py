@@ -87,14 +87,21 @@ def written(shown: str) -> str:
 
 def unresolved_reason(err: BaseException) -> str:
     """The first line of why an interpolation failed, in words: a resolver called without
-    its argument (``${now:}``, ``${oc.env:}``) is named so, not as Python's TypeError of a
-    lambda's missing positional argument."""
+    its argument (``${now:}``, ``${oc.env:}``) or with too many is named so, not as Python's
+    TypeError of a lambda's positional arguments."""
     reason = " ".join(str(getattr(err, "msg", None) or err).split("\n")[0].split())[:200]
     missing = re.search(
         r"TypeError raised .*\) missing \d+ required positional arguments?: (.*)", reason
     )
     if missing:
         return f"its resolver is given no argument; it takes {missing.group(1)}"
+    extra = re.search(
+        r"TypeError raised .*\) takes (from \d+ to \d+|\d+) positional arguments? but (\d+) w",
+        reason,
+    )
+    if extra:  # ${now:%Y,%m}: a comma splits the argument
+        return (f"its resolver is given {extra.group(2)} arguments and takes {extra.group(1)} "
+                "(a comma separates arguments: quote one that holds it)")  # fmt: skip
     return reason
 
 
