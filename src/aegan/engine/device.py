@@ -67,14 +67,23 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
+def cores_of_this_process() -> int:
+    """``available_cores`` shared by the processes torchrun started on this machine
+    (``LOCAL_WORLD_SIZE``): each of two ranks validating on every core ran 4 threads on 2."""
+    local = os.environ.get("LOCAL_WORLD_SIZE", "1")
+    processes = int(local) if local.isdigit() and int(local) > 0 else 1
+    return max(1, available_cores() // processes)
+
+
 @contextlib.contextmanager
 def evaluation_threads(device: torch.device) -> Iterator[None]:
-    """On the CPU, run the block on every core this process may use, then restore the
-    training's thread count: the autoencoder trains on one thread (its steps are too small
-    to split), but evaluation batches are not. Compiled networks run eager inside: compiled
-    for training, they would compile again for eval mode and each batch shape."""
+    """On the CPU, run the block on every core this process may use (its share under
+    torchrun), then restore the training's thread count: the autoencoder trains on one
+    thread (its steps are too small to split), but evaluation batches are not. Compiled
+    networks run eager inside: compiled for training, they would compile again for eval
+    mode and each batch shape."""
     training_threads = torch.get_num_threads()
-    cores = available_cores()
+    cores = cores_of_this_process()
     # nothing is compiled unless Dynamo was imported, and importing it takes seconds
     compiled = "torch._dynamo" in sys.modules
     with torch.compiler.set_stance("force_eager") if compiled else contextlib.nullcontext():
