@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from aegan.train import train
@@ -20,8 +21,9 @@ TINY_VAE = [o for o in TINY_AE if not o.startswith("evaluate")] + [
 ]
 
 
-def test_each_epoch_shows_one_traversal_series_and_names_its_dimensions(make_cfg):
-    cfg = make_cfg(*TINY_VAE)
+@pytest.mark.parametrize("latent_dim", [32, 1])  # a code of one: a row; it had none
+def test_each_epoch_shows_one_traversal_series_and_names_its_dimensions(make_cfg, latent_dim):
+    cfg = make_cfg(*TINY_VAE, f"model.latent_dim={latent_dim}")
     train(cfg)
     every = {"images": 0, "histograms": 0, "tensors": 0}  # 0: keep them all
     events = EventAccumulator(str(Path(cfg.paths.output_dir) / "tb"), size_guidance=every)
@@ -35,5 +37,8 @@ def test_each_epoch_shows_one_traversal_series_and_names_its_dimensions(make_cfg
     assert [event.step for event in named] == steps
     for event in named:
         text = event.tensor_proto.string_val[0].decode()
+        if latent_dim == 1:
+            assert text == "columns: z0"
+            continue
         rows, columns = re.fullmatch(r"rows: z(\d+), columns: z(\d+)", text).groups()
         assert rows != columns and {int(rows), int(columns)} <= set(range(32)), text

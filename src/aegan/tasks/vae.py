@@ -236,20 +236,26 @@ class VaeTask(PriorEncoderDecoder, Task):
     @torch.no_grad()
     def log_epoch(self, logger, data, step: int) -> None:
         """Validation images over their reconstructions; decoded prior samples; an 8x8
-        traversal of the two most used latent dimensions, under one tag whichever they are
-        (the Text tab names them each epoch); the KL per dimension."""
+        traversal of the two most used latent dimensions (a row of 8 for a code of one),
+        under one tag whichever they are (the Text tab names them each epoch); the KL per
+        dimension."""
         x = normalize(data.fixed_images(16), "unit")
         logger.image_grid("val/reconstructions", torch.cat([x, self.reconstruct(x)]), step)
         logger.image_grid("samples/prior", self.generate(self.fixed_noise), step)
-        if self.kl_per_dim is not None and self.latent_dim >= 2:
+        if self.kl_per_dim is None:
+            return
+        values = torch.linspace(-2.5, 2.5, 8)
+        if self.latent_dim == 1:  # one row
+            z, named = values[:, None], "columns: z0"
+        else:
             first, second = self.kl_per_dim.topk(2).indices.tolist()
-            values = torch.linspace(-2.5, 2.5, 8)
             z = torch.zeros(64, self.latent_dim)
             z[:, first] = values.repeat_interleave(8)  # rows
             z[:, second] = values.repeat(8)  # columns
-            logger.image_grid("samples/traversal", self.generate(z), step)
-            logger.text("samples/traversal", f"rows: z{first}, columns: z{second}", step)
-            logger.histogram("val/kl_per_dim", self.kl_per_dim, step)
+            named = f"rows: z{first}, columns: z{second}"
+        logger.image_grid("samples/traversal", self.generate(z), step)
+        logger.text("samples/traversal", named, step)
+        logger.histogram("val/kl_per_dim", self.kl_per_dim, step)
 
     def extra_state(self) -> dict[str, Any]:
         return {"steps": int(self.steps.item()), "fixed_noise": self.fixed_noise.cpu()}
