@@ -80,7 +80,6 @@ from aegan.tasks import build_task
 log = logging.getLogger("aegan.train")
 
 
-@one_voice()
 def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[str, float]:
     """Build data, task and logger from ``cfg``, fit, evaluate; return the final metrics.
 
@@ -88,6 +87,12 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
     checkpoints and ``metrics.json``, and calls ``on_resume`` once a run dir that holds a
     trained run is found to be this run's to continue.
     """
+    with one_voice():  # not a decorator: a sweep's launcher pickles this function
+        return _train_in_its_folder(cfg, on_resume)
+
+
+def _train_in_its_folder(cfg: DictConfig, on_resume: Callable[[], None] | None) -> dict:
+    """What ``train`` does: check the settings, hold the run's folder, train there."""
     validate_config(cfg)
     with open_dict(cfg):  # absolute paths, so the config saved in checkpoints works from anywhere
         cfg.paths.output_dir = literal(str(Path(cfg.paths.output_dir).resolve()))
