@@ -149,8 +149,10 @@ def log_codes(task, data, logger: TensorBoardLogger, count: int, step: int) -> N
     images, labels = data.test_images[:count], data.test_labels[:count].tolist()  # uint8
     names = [data.classes[i] if i < len(data.classes) else str(i) for i in labels]
     with evaluation_threads(images.device):  # CHUNK at a time: not all of them as floats
-        codes = torch.cat([checked_codes(task, "encode", task.encode(normalize(x, "unit")),
-                                         len(x)).cpu() for x in images.split(CHUNK)])  # fmt: skip
+        codes = torch.cat([
+            checked_codes(task, "encode", task.encode(normalize(x, "unit")), len(x)).cpu()
+            for x in images.split(CHUNK)
+        ])  # fmt: skip
     logger.embedding(codes, labels=names, images=images, step=step, tag="test_codes")
 
 

@@ -64,8 +64,9 @@ def kernel_inception_distance(
 
     Each of ``subsets`` rounds draws ``subset_size`` rows without replacement from each set,
     at most half the smaller set: rounds of a whole set would all be the same draw, and
-    their spread 0 however few the samples (so more than one round needs 4 samples a set). Returns (mean, std) over the rounds; the
-    estimate is unbiased, so it can be slightly negative for matching distributions.
+    their spread 0 however few the samples (so more than one round needs 4 samples a set).
+    Returns (mean, std) over the rounds; the estimate is unbiased, so it can be slightly
+    negative for matching distributions.
     """
     feats_a = feats_a.detach().to(torch.float64)
     feats_b = feats_b.detach().to(torch.float64)

@@ -116,23 +116,26 @@ def check_switches(trainer_cfg: Any, task: Task, device: torch.device, world_siz
             )
 
 
+CONVOLUTIONS = (nn.Conv2d, nn.ConvTranspose2d)
+
+
 def _has(task: Task, kinds: tuple[type, ...]) -> bool:
+    """Whether any of ``task``'s networks holds a module of ``kinds``."""
     return any(isinstance(m, kinds) for n in task.networks.values() for m in n.modules())
 
 
 def inert_switches(trainer_cfg: Any, task: Task, device: torch.device) -> dict[str, str]:
     """``{trainer.KEY: why}`` for each speed switch that does nothing for this task on
     ``device`` (``aegan.inert`` warns where the command line sets one)."""
-    convolutions = (nn.Conv2d, nn.ConvTranspose2d)
     out = {}
     if device.type != "cuda":
         for key in ("pad_thin_convs", "cudnn_benchmark"):
             out[f"trainer.{key}"] = f"it acts on CUDA only, and this run is on {device.type}"
-    elif not _has(task, convolutions):
+    elif not _has(task, CONVOLUTIONS):
         out["trainer.pad_thin_convs"] = f"{task.name} has no convolutions to pad"
     if device.type != "cpu":
         out["trainer.flush_denormal"] = f"it sets a CPU mode, and this run is on {device.type}"
-    if not _has(task, convolutions):
+    if not _has(task, CONVOLUTIONS):
         out["trainer.channels_last"] = f"{task.name} has no convolutions: no layout to change"
     if device.type != "cpu" or not _has(task, (nn.Dropout,)):
         where = (
@@ -151,12 +154,8 @@ def cpu_threads(trainer_cfg: Any, task: Task) -> int | None:
     second thread waits), else None (torch's default: one per core, for convolutions)."""
     if trainer_cfg.cpu_threads:
         return trainer_cfg.cpu_threads
-    networks = list(task.networks.values())
-    convolutional = any(
-        isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for n in networks for m in n.modules()
-    )
-    size = sum(p.numel() for n in networks for p in n.parameters())
-    return None if convolutional or size >= SMALL_DENSE else 1
+    size = sum(p.numel() for n in task.networks.values() for p in n.parameters())
+    return None if _has(task, CONVOLUTIONS) or size >= SMALL_DENSE else 1
 
 
 def denormals_flushed() -> bool:
