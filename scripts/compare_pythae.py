@@ -9,12 +9,14 @@ Pairs on Fashion-MNIST (both train on aegan's 55k training split), batch 64, fp3
 ``torch.set_num_threads(1)``, pythae first, then aegan, so that load hits both alike:
 vae (dense 784-64-(32, 32) / 32-32-64-784, Bernoulli on grey pixels, Adam 1e-3, 10 epochs;
 -log p(x) with 200 importance samples on the 10k test images, each library's weights also
-under the other's bound, plus aegan with ``data.binarize=dynamic``), aae and vae_gan (the same networks, 5 epochs; test MSE per pixel;
+under the other's bound, plus aegan with ``data.binarize=dynamic``), aae and vae_gan (the
+same networks, 5 epochs; test MSE per pixel;
 aegan's vae_gan gets the dense networks below through ``_target_`` overrides),
 vae_gan_conv (aegan alone: its VAE-GAN recipe as configured, conv networks, bf16).
 Images/s = training images / training seconds: pythae's own trainers with each epoch's
 ``train_step`` timed; aegan's ``train(cfg)`` with its epoch clock (the log's "epoch N time:
 training X s", plus its scalar logging); also per CPU-second of the training thread.
+``--variant OVERRIDE`` adds an aegan run of each pair with it (``model.start_at_mean=false``).
 One JSON line per run goes to ``--out``; docs/comparison-pythae.md has the protocol.
 """
 
@@ -197,6 +199,31 @@ def load_images() -> tuple[torch.Tensor, torch.Tensor]:
     return data.train_images.float() / 255, data.test_images.float() / 255
 
 
+def run_suffix(extra: list[str]) -> str:
+    """The part of an aegan run's folder name that its extra overrides make."""
+    if extra == ["data.binarize=dynamic"]:
+        return "-binarized"
+    return "".join("-" + "".join(c if c.isalnum() else "_" for c in o) for o in extra)
+
+
+def check_variants(parser: ArgumentParser, pairs: list[str], variants: list[str]) -> None:
+    """Each ``--variant`` composes with each pair, before any of them trains."""
+    from hydra.errors import HydraException
+
+    from aegan.config import compose_config, validate_config
+    from aegan.errors import ConfigError
+    from aegan.hydra_errors import composition_line, hydra_error_line
+
+    for pair, variant in itertools.product(pairs, variants):
+        try:
+            validate_config(compose_config(aegan_overrides(pair, 1, 0, [variant])))
+        except ConfigError as err:
+            parser.error(f"--variant {variant} with the {pair} pair: {err}")
+        except HydraException as err:
+            line = hydra_error_line(err) or composition_line(err)
+            parser.error(f"--variant {variant} with the {pair} pair: {line}")
+
+
 def main() -> None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=names_argument(PAIRS), default="vae,aae,vae_gan")
@@ -208,9 +235,12 @@ def main() -> None:
     parser.add_argument("--out", type=file_argument,
                         default=ROOT / f"docs/benchmarks/pythae-{DATE}.jsonl")  # fmt: skip
     parser.add_argument("--runs", type=folder_argument, default=ROOT / "logs/compare_pythae")
+    parser.add_argument("--variant", action="append", default=[], metavar="OVERRIDE",
+                        help="one more aegan run of each pair with this override (repeatable)")  # fmt: skip
     parser.add_argument("--no-cross", dest="cross", action="store_false",
                         help="vae: skip scoring each library's weights with the other's bound")  # fmt: skip
     args = parser.parse_args()
+    check_variants(parser, args.pairs, args.variant)
     if set(args.pairs) - {"vae_gan_conv"}:  # each other pair trains pythae's too
         require_pythae("scripts/compare_pythae.py")
     logging.basicConfig(level=logging.WARNING)
@@ -224,6 +254,7 @@ def main() -> None:
         jobs = [("pythae", None), ("aegan", [])] if pair != "vae_gan_conv" else [("aegan", [])]
         if pair == "vae":
             jobs.append(("aegan", ["data.binarize=dynamic"]))
+        jobs += [("aegan", [variant]) for variant in args.variant if pair != "vae_gan_conv"]
         for library, extra in jobs:
             torch.set_num_threads(1)
             load_before = os.getloadavg()[0]
@@ -231,12 +262,15 @@ def main() -> None:
                 result, pythae_model = run_pythae(pair, train_x, test_x, epochs, seed)
                 version = "pythae " + metadata.version("pythae")
             else:
-                run_dir = runs / (pair + ("-binarized" if extra else "") + f"-{seed}")
+                run_dir = runs / f"{pair}{run_suffix(extra)}-{seed}"
                 result = run_aegan(pair, epochs, seed, extra, run_dir)
                 if pair == "vae" and not extra and args.cross:
                     result.update(cross_bounds(pythae_model, run_dir, test_x))
                 version = "aegan " + metadata.version("aegan")
-            protocol = "binarized (dynamic train, fixed test)" if extra else "continuous pixels"
+            binarized = extra == ["data.binarize=dynamic"]
+            protocol = "binarized (dynamic train, fixed test)" if binarized else "continuous pixels"
+            if extra and not binarized:
+                protocol += ", " + " ".join(extra)
             line = {"pair": pair, "library": library, "version": version, "epochs": epochs, "seed": seed,
                     "protocol": protocol, **common, **result,
                     "load_1min": [load_before, os.getloadavg()[0]]}  # fmt: skip

@@ -83,3 +83,18 @@ def test_parity_ends_a_failed_sweep_in_one_line_naming_it(cli, monkeypatch, tmp_
     (given,) = [arg for arg in commands[0] if arg.startswith("hydra.sweep.dir=")]
     (override,) = OverridesParser.create().parse_overrides([given])
     assert not override.is_sweep_override() and override.value() == str(out / "ae" / "fast")
+
+
+@pytest.mark.parametrize(
+    ("variant", "message"),
+    [
+        ("model.start_at_meen=false", "model.start_at_meen is not a setting; did you mean "
+         "model.start_at_mean?"),
+        ("model.beta=-1", "model.beta=-1 is not allowed"),
+    ],
+)  # fmt: skip
+def test_a_variant_that_cannot_train_is_one_line_before_anything_runs(cli, variant, message,
+                                                                       monkeypatch):  # fmt: skip
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))
+    result = cli("scripts/compare_pythae.py", "--pairs", "vae", "--variant", variant)
+    assert_one_error_line(result, f"--variant {variant} with the vae pair: {message}")
