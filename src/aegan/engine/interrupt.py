@@ -28,6 +28,7 @@ import torch
 import torch.distributed as dist
 
 from aegan.engine.failed_write import continue_in, last_good, last_good_checkpoint
+from aegan.starting_signals import SETTING_UP, training_began
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 CHECK_EVERY_S = 5.0  # under torchrun, a signal is acted on within about this long
@@ -132,6 +133,7 @@ def stop_on_signals(
     (in the main thread; elsewhere signals keep their handlers). A second Ctrl-C in the run
     of ``run_dir`` leaves it as ``StopRequest.stopped_at_once``."""
     request = StopRequest(world_size, device)
+    training_began()  # a signal after the block is no longer one before the first step
     with _stop_signals_to(request._handle):
         try:
             yield request
@@ -148,14 +150,16 @@ def stop_before_training() -> Iterator[None]:
     finish and nothing to save, and the default handler would end the run without a word."""
 
     def stop(signal_number: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signal_number).name
-        raise TrainingInterrupted(
-            f"stopped by {name} before the first step, while setting up; nothing was trained "
-            "or saved: run the same command again", signal_number, 0, phase="setup",
-        )  # fmt: skip
+        raise stopped_setting_up(signal_number)
 
     with _stop_signals_to(stop):
         yield
+
+
+def stopped_setting_up(signal_number: int) -> TrainingInterrupted:
+    """A stop before the first step: nothing to save, nothing of a folder's run changed."""
+    name = signal.Signals(signal_number).name
+    return TrainingInterrupted(f"stopped by {name} {SETTING_UP}", signal_number, 0, "setup")
 
 
 @contextmanager

@@ -1,0 +1,51 @@
+"""A stop signal before training's own handlers (``aegan.engine.interrupt``) is one line.
+
+``aegan.train`` imports this module first, before torch and Hydra take their seconds to
+import: there a cluster's SIGTERM ended the process without a word (exit code 143), and
+Ctrl-C with the traceback of whichever import was running. Only where the process is that
+command (``python -m aegan.train``, ``aegan-train``) are the handlers set: a notebook or a
+test that imports ``aegan.train`` keeps its own. Light on purpose: nothing but the
+standard library.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+SETTING_UP = (
+    "before the first step, while setting up; nothing was trained or saved: run the same "
+    "command again"
+)
+AFTER_TRAINING = "after training began; the checkpoints it wrote are kept"
+_training_began = False  # this process has entered training: the line above is no longer true
+
+
+def stopped_line(signal_number: int) -> str:
+    """What a stop by ``signal_number`` outside training's own handlers has done."""
+    name = signal.Signals(signal_number).name
+    return f"stopped by {name} {AFTER_TRAINING if _training_began else SETTING_UP}"
+
+
+def training_began() -> None:
+    """From now on a stop here comes after training began (its unwinding, its report)."""
+    global _training_began
+    _training_began = True
+
+
+def _stop(signal_number: int, frame: FrameType | None) -> None:
+    print(f"error: {stopped_line(signal_number)}", file=sys.stderr, flush=True)
+    raise SystemExit(128 + signal_number)  # what a shell reports for a process it ended
+
+
+def _is_the_command() -> bool:
+    """Whether this process is ``python -m aegan.train`` or the ``aegan-train`` script."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return getattr(spec, "name", None) == "aegan.train" or Path(sys.argv[0]).name == "aegan-train"
+
+
+if _is_the_command():
+    for _number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(_number, _stop)

@@ -1,0 +1,49 @@
+"""A stop signal while ``python -m aegan.train`` is still starting (importing torch and
+Hydra, composing its config) ends it with one line and the signal's exit code: a cluster's
+SIGTERM ended it without a word (143), Ctrl-C with the traceback of an import."""
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+# ``python stop_at_import.py SIGNAL MODULE [aegan.train arguments]``: ``python -m
+# aegan.train`` that sends itself SIGNAL as it begins to import MODULE
+STOP_AT_IMPORT = """\
+import os, runpy, signal, sys
+
+sig, module = signal.Signals[sys.argv.pop(1)], sys.argv.pop(1)
+
+
+class SignalAtImport:
+    def find_spec(self, name, path=None, target=None):
+        if name == module:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), sig)
+        return None
+
+
+sys.meta_path.insert(0, SignalAtImport())
+runpy.run_module("aegan.train", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_torch_is_imported_is_one_line(tmp_path, number):
+    script = tmp_path / "stop_at_import.py"
+    script.write_text(STOP_AT_IMPORT)
+    run_dir = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, str(script), number.name, "torch", "trainer.device=cpu",
+         f"hydra.run.dir={run_dir}"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 128 + number, result.stderr[-2000:]
+    assert result.stderr == (
+        f"error: stopped by {number.name} before the first step, while setting up; nothing "
+        "was trained or saved: run the same command again\n"
+    )
+    assert not run_dir.exists()
