@@ -212,10 +212,10 @@ def _train(
         progress = fit(task, step, data, cfg.trainer, context)
         metrics = training_metrics(progress)
         if dist.is_main:
-            stop.alone()  # the other ranks have left: a signal stops the evaluation itself
             recorded = write_training_metrics(run_dir, metrics)
             for earlier in ("stopped.json", "failed.json"):  # an earlier attempt's: it trained
                 (run_dir / earlier).unlink(missing_ok=True)
+            stop.alone()  # all is written and the other ranks have left: a signal stops now
             task.train(False)
             if cfg.evaluate.at_end:  # the same evaluation as `python -m aegan.evaluate`
                 evaluation_started(run_dir, progress.step)

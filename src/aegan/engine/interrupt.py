@@ -4,7 +4,9 @@ Within ``stop_on_signals`` the first SIGINT or SIGTERM only records the signal; 
 stops after the step in flight, saves a checkpoint of the finished steps (mid-epoch: a
 resume continues at the next batch) and raises ``TrainingInterrupted``. A second SIGINT
 stops a single process at once, as Python's default does: in a run's folder, a
-``TrainingInterrupted`` that names the last checkpoint written, not a bare Ctrl-C.
+``TrainingInterrupted`` that names the last checkpoint written, not a bare Ctrl-C. Once
+training has ended (``alone``: the final evaluation, the codes, the hparams) there is no
+step to finish and everything trained is written: the first signal stops at once.
 
 Under ``torchrun`` every rank must stop after the same step, so a rank's signal counts
 only once the ranks agree on it: at the next scalar flush (``agree``, one all-reduce
@@ -50,8 +52,10 @@ class TrainingInterrupted(Exception):
 class StopRequest:
     """Whether training should stop: ``signal_number`` is the signal to stop for (0: none)."""
 
-    def __init__(self, world_size: int = 1, device: torch.device | str = "cpu") -> None:
-        self.world_size, self.device = world_size, torch.device(device)
+    def __init__(
+        self, world_size: int = 1, device: torch.device | str = "cpu", run_dir: Path | None = None
+    ) -> None:
+        self.world_size, self.device, self.run_dir = world_size, torch.device(device), run_dir
         self.signal_number = 0  # what fit acts on
         self.received = 0  # the first signal this process got
         self.saved_step = 0  # the step of the last checkpoint written or resumed from
@@ -92,30 +96,41 @@ class StopRequest:
         self.next_check = step + max(1, int(steps * CHECK_EVERY_S * 1000 / max(slowest_ms, 1)))
 
     def alone(self) -> None:
-        """The other ranks are done (rank 0's final evaluation): act on this process's own
-        signals from now on, one already received included; no agreement is coming."""
+        """Training has ended and this process goes on alone (rank 0's final evaluation):
+        act on its own signals from now on, at once, one already received included: all
+        that was trained is written, and no agreement is coming from the other ranks."""
         self.world_size = 1
-        self.signal_number = self.signal_number or self.received
         self.phase = "evaluation"
+        if self.received:  # it came after the last step was saved: not acted on yet
+            self._handle(self.received, None)
+
+    def after_training(self, signal_number: int) -> TrainingInterrupted:
+        """A stop once training has ended: the trained run is intact, and how to evaluate it."""
+        name = signal.Signals(signal_number).name
+        return TrainingInterrupted(
+            f"stopped by {name} after training ended; the trained run is intact: evaluate it "
+            f"with python -m aegan.evaluate run={self.run_dir}", signal_number, self.saved_step,
+            self.phase,
+        )  # fmt: skip
 
     def stopped_at_once(self, run_dir: Path) -> TrainingInterrupted:
-        """What a second Ctrl-C in ``run_dir``'s run stopped, and how to go on: from the last
-        checkpoint (the steps after it are lost), or with the trained run evaluated."""
-        if self.phase == "evaluation":
-            after = (" after training ended; the trained run is intact: evaluate it with "
-                     f"python -m aegan.evaluate run={run_dir}")  # fmt: skip
-        else:
-            folder = run_dir / "checkpoints"
-            go_on = (f". Continue in its folder with the same command and {continue_in(run_dir)}"
-                     if last_good(folder) else ": run the same command again")  # fmt: skip
-            after = "; the steps since the last checkpoint are not saved; "
-            after += last_good_checkpoint(folder) + go_on
+        """What a second Ctrl-C in ``run_dir``'s run stopped, and how to go on from the last
+        checkpoint (the steps after it are lost)."""
+        folder = run_dir / "checkpoints"
+        go_on = (f". Continue in its folder with the same command and {continue_in(run_dir)}"
+                 if last_good(folder) else ": run the same command again")  # fmt: skip
+        after = "; the steps since the last checkpoint are not saved; "
+        after += last_good_checkpoint(folder) + go_on
         return TrainingInterrupted(
             f"stopped at once by a second SIGINT{after}", signal.SIGINT, self.saved_step,
             self.phase,
         )  # fmt: skip
 
     def _handle(self, signal_number: int, frame: FrameType | None) -> None:
+        if self.phase == "evaluation" and self.run_dir is not None:
+            self.received = self.received or signal_number
+            self.signal_number = self.received
+            raise self.after_training(self.signal_number)  # nothing in flight to save
         if self.world_size > 1:
             self.received = self.received or signal_number  # acted on at the next agree()
             return
@@ -132,7 +147,7 @@ def stop_on_signals(
     """Within the block, SIGINT/SIGTERM set the yielded request instead of killing
     (in the main thread; elsewhere signals keep their handlers). A second Ctrl-C in the run
     of ``run_dir`` leaves it as ``StopRequest.stopped_at_once``."""
-    request = StopRequest(world_size, device)
+    request = StopRequest(world_size, device, run_dir)
     training_began()  # a signal after the block is no longer one before the first step
     with _stop_signals_to(request._handle):
         try:
