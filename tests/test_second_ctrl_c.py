@@ -13,7 +13,7 @@ from aegan.engine.interrupt import TrainingInterrupted
 from aegan.models import DenseAutoencoder
 from aegan.readback import read_json
 from aegan.train import train
-from conftest import TINY_AE
+from conftest import RESUME, TINY_AE
 
 TWO_EPOCHS = [*TINY_AE, "trainer.epochs=2"]  # 31 steps an epoch
 
@@ -105,3 +105,35 @@ def test_a_second_ctrl_c_is_one_line_at_the_command_line(tmp_path, cli):
     assert f"trainer.resume={run_dir} hydra.run.dir={run_dir}" in line
     assert "a checkpoint already written is kept" not in output
     aegan.load_run(run_dir)  # what the line says is kept loads
+
+
+def test_a_second_ctrl_c_as_a_resume_loads_leaves_the_trained_run_as_it_was(make_cfg, monkeypatch):
+    """Before its resume began the folder was not this run's: the stop wrote stopped.json
+    there (a finished run listed as stopped at step 0), and its line spoke of steps lost."""
+    import aegan.engine.loop as loop
+
+    cfg = make_cfg(*RESUME)
+    train(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    restore = loop.restore
+
+    def restore_twice_stopped(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)
+        return restore(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "restore", restore_twice_stopped)
+    resumed = make_cfg(*RESUME, "trainer.epochs=2", "trainer.resume=auto")
+    try:  # as the command in a trained run's folder calls it
+        train(resumed, on_resume=lambda: None)
+    except BaseException as err:  # noqa: BLE001 -- what a second Ctrl-C raised is the question
+        assert isinstance(err, TrainingInterrupted), f"{type(err).__name__}: {err}"
+        assert str(err) == (
+            "stopped by SIGINT before the first step, while setting up; nothing was trained "
+            "or saved: run the same command again"
+        )
+        assert err.exit_code == 130
+    else:
+        raise AssertionError("the resume was not stopped")
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before

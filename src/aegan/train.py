@@ -115,13 +115,20 @@ def _train_in_its_folder(cfg: DictConfig, on_resume: Callable[[], None] | None) 
     with hold_run_folder(run_dir, TRAIN_ELSEWHERE):
         prepare_run_dir(run_dir, cfg.trainer.resume)
         dist = init_distributed(cfg.trainer.device, OmegaConf.to_container(cfg, resolve=True))
+        owned = on_resume is None or not dist.is_main  # a trained run's: once its resume begins
+
+        def resumed() -> None:
+            nonlocal owned
+            owned = True
+            on_resume()
+
         try:  # a failed write into the run's record: one line that says what is kept
             with one_line_write_errors(run_dir), stop_before_training():
-                return _train(cfg, run_dir, dist, on_resume)
+                return _train(cfg, run_dir, dist, None if owned else resumed)
         except TrainingInterrupted as err:
-            # for aegan.summarize: the sweep's jobs to resume; not in a trained run's folder
-            # when its resume had not begun
-            if dist.is_main and not (err.phase == "setup" and on_resume is not None):
+            if not owned:  # before the resume began (a second Ctrl-C as it loaded): the
+                raise err.setting_up() from None  # trained run's folder is as it was
+            if dist.is_main:  # for aegan.summarize: the sweep's jobs to resume
                 write_stopped(run_dir, err)
             raise
         finally:

@@ -43,10 +43,16 @@ class TrainingInterrupted(Exception):
         self, message: str, signal_number: int, step: int, phase: str = "training"
     ) -> None:
         super().__init__(message)
+        self.signal_number = signal_number
         self.signal_name = signal.Signals(signal_number).name
         self.step = step  # the step saved in last.pt
         self.phase = phase  # training | evaluation
         self.exit_code = 128 + signal_number  # what a shell reports for a process the signal ended
+
+    def setting_up(self) -> TrainingInterrupted:
+        """The same stop, said as one before the first step (``stopped_setting_up``): where
+        it came before a resume began, nothing of the trained run's folder was changed."""
+        return stopped_setting_up(self.signal_number)
 
 
 class StopRequest:
