@@ -21,6 +21,7 @@ from pathlib import Path
 from hydra.errors import CompactHydraException
 
 import aegan.hydra_files  # noqa: F401  (each config file checked as Hydra loads it)
+from aegan.engine.job_store import first_to_say
 from aegan.errors import USER_ERRORS, TrialFailed, as_typed, shortened
 from aegan.hydra_errors import (
     BROKEN_INTERPOLATION,
@@ -68,6 +69,8 @@ def report_error(message: str, logger: logging.Logger | None = None) -> None:
     log file (Hydra's FileHandler) through ``logger``: not through its console handler,
     which would print it a second time, on stdout."""
     line = shortened(as_typed(" ".join(p.strip() for p in message.splitlines() if p.strip())))
+    if not first_to_say(line):  # under torchrun, another process of the job has said it
+        return
     print(f"error: {line}", file=sys.stderr, flush=True)
     if logger is None or not logger.isEnabledFor(logging.ERROR):
         return

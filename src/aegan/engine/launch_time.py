@@ -10,33 +10,26 @@ one every process joins for the process group), and every process reads it from 
 
 from __future__ import annotations
 
-import os
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import torch.distributed as dist
 from omegaconf import OmegaConf
 
-STORE_TIMEOUT_S = 30.0  # the agent started the processes: its store is already there
+from aegan.engine.job_store import agent_store, job_key
+
 _shared: datetime | None = None  # this process's job time, once read from the store
 
 
 def launch_time() -> datetime:
     """The time of this torchrun job (the first of its processes to ask), else now."""
     global _shared
-    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
-        return datetime.now()  # one process, or processes started by hand
     if _shared is None:
-        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")  # a restart: a new folder
-        try:
-            store = dist.TCPStore(
-                os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), is_master=False,
-                timeout=timedelta(seconds=STORE_TIMEOUT_S),
-            )  # fmt: skip
-            first = store.compare_set(
-                f"aegan/launch_time/{attempt}", "", datetime.now().isoformat()
-            )
-        except (KeyError, ValueError, RuntimeError):  # no store there: the processes' settings
+        store = agent_store()
+        if store is None:  # one process, or processes started by hand: their settings
             return datetime.now()  # are compared once they join (engine.rank_settings)
+        try:
+            first = store.compare_set(job_key("launch_time"), "", datetime.now().isoformat())
+        except (ValueError, RuntimeError):
+            return datetime.now()
         _shared = datetime.fromisoformat(first.decode())
     return _shared
 
