@@ -44,11 +44,7 @@ from aegan.engine.distributed import (
 from aegan.engine.failed_write import one_line_write_errors
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, hold_run_folder
 from aegan.engine.interrupt import TrainingInterrupted, stop_before_training, stop_on_signals
-from aegan.engine.run_dir import (
-    check_layout,
-    prepare_run_dir,
-    resume_state,
-)
+from aegan.engine.run_dir import check_layout, prepare_run_dir, resume_state
 from aegan.engine.run_metrics import (
     evaluation_ended,
     evaluation_started,
@@ -115,20 +111,13 @@ def _train_in_its_folder(cfg: DictConfig, on_resume: Callable[[], None] | None) 
     with hold_run_folder(run_dir, TRAIN_ELSEWHERE):
         prepare_run_dir(run_dir, cfg.trainer.resume)
         dist = init_distributed(cfg.trainer.device, OmegaConf.to_container(cfg, resolve=True))
-        owned = on_resume is None or not dist.is_main  # a trained run's: once its resume begins
-
-        def resumed() -> None:
-            nonlocal owned
-            owned = True
-            on_resume()
-
         try:  # a failed write into the run's record: one line that says what is kept
             with one_line_write_errors(run_dir), stop_before_training():
-                return _train(cfg, run_dir, dist, None if owned else resumed)
+                return _train(cfg, run_dir, dist, on_resume)
         except TrainingInterrupted as err:
-            if not owned:  # before the resume began (a second Ctrl-C as it loaded): the
-                raise err.setting_up() from None  # trained run's folder is as it was
-            if dist.is_main:  # for aegan.summarize: the sweep's jobs to resume
+            # for aegan.summarize: the sweep's jobs to resume; not in a trained run's folder
+            # when its resume had not begun
+            if dist.is_main and not (err.phase == "setup" and on_resume is not None):
                 write_stopped(run_dir, err)
             raise
         finally:
@@ -204,7 +193,7 @@ def _train(
     flush = flushes_denormals(cfg.trainer, device)
     # the log closed (flushed) however the run ends: a failed final evaluation, a stop
     with (
-        stop_on_signals(dist.world_size, device, run_dir) as stop,
+        stop_on_signals(dist.world_size, device, run_dir, resuming=on_resume is not None) as stop,
         denormal_mode(flush),
         contextlib.closing(logger),
     ):
@@ -213,7 +202,7 @@ def _train(
             seed=cfg.seed, batch_size=cfg.data.batch_size,
             log_every_steps=cfg.logger.log_every_steps, rank=dist.rank,
             world_size=dist.world_size, stop=stop, resume=resume,
-            on_restored=functools.partial(_restored, run_dir, resume, on_resume)
+            on_restored=functools.partial(_restored, run_dir, resume, on_resume, stop)
             if dist.is_main else None,
         )  # fmt: skip
         progress = fit(task, step, data, cfg.trainer, context)
@@ -238,10 +227,11 @@ def _train(
     return metrics
 
 
-def _restored(run_dir: Path, resume: tuple, on_resume: Callable[[], None] | None) -> None:
+def _restored(run_dir: Path, resume: tuple, on_resume: Callable[[], None] | None, stop) -> None:
     """The resume has begun: the run folder becomes this run's (its record, a branch's
-    checkpoints beside those trained past its start)."""
+    checkpoints beside those trained past its start), and a stop is no longer in setup."""
     keep_later_checkpoints(run_dir, resume[1], int(resume[0]["step"]), int(resume[0]["epoch"]))
+    stop.phase = "training"
     if on_resume is not None:
         on_resume()
 

@@ -43,29 +43,26 @@ class TrainingInterrupted(Exception):
         self, message: str, signal_number: int, step: int, phase: str = "training"
     ) -> None:
         super().__init__(message)
-        self.signal_number = signal_number
         self.signal_name = signal.Signals(signal_number).name
         self.step = step  # the step saved in last.pt
-        self.phase = phase  # training | evaluation
+        self.phase = phase  # setup | training | evaluation
         self.exit_code = 128 + signal_number  # what a shell reports for a process the signal ended
-
-    def setting_up(self) -> TrainingInterrupted:
-        """The same stop, said as one before the first step (``stopped_setting_up``): where
-        it came before a resume began, nothing of the trained run's folder was changed."""
-        return stopped_setting_up(self.signal_number)
 
 
 class StopRequest:
     """Whether training should stop: ``signal_number`` is the signal to stop for (0: none)."""
 
     def __init__(
-        self, world_size: int = 1, device: torch.device | str = "cpu", run_dir: Path | None = None
-    ) -> None:
+        self, world_size: int = 1, device: torch.device | str = "cpu",
+        run_dir: Path | None = None, phase: str = "training",
+    ) -> None:  # fmt: skip
         self.world_size, self.device, self.run_dir = world_size, torch.device(device), run_dir
         self.signal_number = 0  # what fit acts on
         self.received = 0  # the first signal this process got
         self.saved_step = 0  # the step of the last checkpoint written or resumed from
-        self.phase = "training"  # or "evaluation", once training has ended
+        # "setup" while a trained run's folder is not yet this run's (its resume not begun),
+        # "evaluation" once training has ended
+        self.phase = phase
         self.next_check = 0  # the step of the next agreement of ``check``
         self.checked: tuple[int, float] | None = None  # (step, time) of the last one
 
@@ -121,7 +118,9 @@ class StopRequest:
 
     def stopped_at_once(self, run_dir: Path) -> TrainingInterrupted:
         """What a second Ctrl-C in ``run_dir``'s run stopped, and how to go on from the last
-        checkpoint (the steps after it are lost)."""
+        checkpoint (the steps after it are lost); in setup, nothing."""
+        if self.phase == "setup":  # a trained run's folder, its resume not begun: as it was
+            return stopped_setting_up(signal.SIGINT)
         folder = run_dir / "checkpoints"
         go_on = (f". Continue in its folder with the same command and {continue_in(run_dir)}"
                  if last_good(folder) else ": run the same command again")  # fmt: skip
@@ -148,12 +147,14 @@ class StopRequest:
 
 @contextmanager
 def stop_on_signals(
-    world_size: int = 1, device: torch.device | str = "cpu", run_dir: Path | None = None
-) -> Iterator[StopRequest]:
+    world_size: int = 1, device: torch.device | str = "cpu", run_dir: Path | None = None,
+    resuming: bool = False,
+) -> Iterator[StopRequest]:  # fmt: skip
     """Within the block, SIGINT/SIGTERM set the yielded request instead of killing
     (in the main thread; elsewhere signals keep their handlers). A second Ctrl-C in the run
-    of ``run_dir`` leaves it as ``StopRequest.stopped_at_once``."""
-    request = StopRequest(world_size, device, run_dir)
+    of ``run_dir`` leaves it as ``StopRequest.stopped_at_once``; ``resuming`` a trained
+    run in its folder, one before the resume begins leaves it as a stop in setup."""
+    request = StopRequest(world_size, device, run_dir, "setup" if resuming else "training")
     training_began()  # a signal after the block is no longer one before the first step
     with _stop_signals_to(request._handle):
         try:
