@@ -166,6 +166,11 @@ class ContractError(_OneLine, TypeError):
     names the task and the rule."""
 
 
+class ProcessFailed(_OneLine, RuntimeError):
+    """Under torchrun, another process of the job failed, which ended this one; the message
+    is that process's line."""
+
+
 class TrialFailed(Exception):
     """A search's trial failed, its error recorded (``failed.json``, the log): raised out of
     the job so that the sweeper, which stops by raising a job's error once more of its trials
@@ -175,5 +180,5 @@ class TrialFailed(Exception):
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     ConfigError, CheckpointError, DataNotFoundError, DataFileError, NonFiniteError, DiskFullError,
-    EvaluationError, FolderNotFoundError, ContractError,
+    EvaluationError, FolderNotFoundError, ContractError, ProcessFailed,
 )  # fmt: skip

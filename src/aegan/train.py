@@ -37,6 +37,7 @@ from aegan.engine.distributed import (
     Distributed,
     GradientAverager,
     check_shards,
+    failures_said_once,
     init_distributed,
     one_voice,
     shutdown_distributed,
@@ -112,7 +113,7 @@ def _train_in_its_folder(cfg: DictConfig, on_resume: Callable[[], None] | None) 
         prepare_run_dir(run_dir, cfg.trainer.resume)
         dist = init_distributed(cfg.trainer.device, OmegaConf.to_container(cfg, resolve=True))
         try:  # a failed write into the run's record: one line that says what is kept
-            with one_line_write_errors(run_dir), stop_before_training():
+            with one_line_write_errors(run_dir), stop_before_training(), failures_said_once():
                 return _train(cfg, run_dir, dist, on_resume)
         except TrainingInterrupted as err:
             # for aegan.summarize: the sweep's jobs to resume; not in a trained run's folder

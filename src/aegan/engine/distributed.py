@@ -30,8 +30,10 @@ from torch import nn
 from torch.distributed.constants import default_pg_timeout
 
 from aegan.engine.device import resolve_device
+from aegan.engine.interrupt import TrainingInterrupted
+from aegan.engine.job_store import failure_of_another, note_failure
 from aegan.engine.rank_settings import check_same_settings
-from aegan.errors import ConfigError
+from aegan.errors import USER_ERRORS, ConfigError, ProcessFailed
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,28 @@ def _launch_int(name: str, low: int, high: int | None) -> int:
             "sets it; unset it to train in one process)"
         )
     return value
+
+
+@contextmanager
+def failures_said_once() -> Iterator[None]:
+    """Under torchrun one process's failure ends the others: gloo's "Connection closed by
+    peer" in their next collective (a traceback, and failed.json naming it), torchrun's
+    SIGTERM in their setup (a stop line). Their error is then the failed process's line,
+    said once for the job (``ProcessFailed``); a process's own failure is left for the
+    others in the agent's store first, before its connections close. A user's mistake is
+    a process's own: each says its own (a non-finite loss one rank saw, named by it)."""
+    try:
+        yield
+    except Exception as err:
+        if isinstance(err, USER_ERRORS):
+            note_failure(str(err))
+            raise
+        line = failure_of_another()
+        if line is not None:
+            raise ProcessFailed(line) from err
+        if not isinstance(err, TrainingInterrupted):  # a stop is no failure
+            note_failure(f"{type(err).__name__}: {(str(err).splitlines() or [''])[0]}")
+        raise
 
 
 def shutdown_distributed() -> None:

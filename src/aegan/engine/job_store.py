@@ -1,5 +1,6 @@
 """The store of torchrun's agent, which every process of a job reaches before the process
-group exists: one launch time (``launch_time``) and one error line for the whole job.
+group exists: one launch time (``launch_time``), one error line for the whole job, and the
+job's first failure for the processes it ended (``engine.distributed.failures_said_once``).
 
 A mistake every process makes alike (a setting, an override, a data file) was said once per
 process, ``--nproc_per_node`` times, above torchrun's own report: the first process to say
@@ -9,6 +10,7 @@ one process has (its own non-finite loss) is still said by it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections import Counter
@@ -56,3 +58,25 @@ def first_to_say(line: str) -> bool:
         return store.compare_set(key, "", rank).decode() == rank
     except (RuntimeError, ValueError):  # the agent gone: better said twice than not at all
         return True
+
+
+def note_failure(line: str) -> None:
+    """This process failed, ``line`` saying why: the job's first failure, unless another's
+    came first (``failure_of_another``)."""
+    store = agent_store()
+    if store is None:
+        return
+    with contextlib.suppress(RuntimeError, ValueError):  # the agent gone: each says its own
+        store.compare_set(job_key("failed"), "", f"{os.environ.get('RANK', '0')}\n{line}")
+
+
+def failure_of_another() -> str | None:
+    """The line of the job's first failure where it was another process's, else None."""
+    store, key = agent_store(), job_key("failed")
+    try:
+        if store is None or not store.check([key]):
+            return None
+        rank, _, line = store.get(key).decode().partition("\n")
+    except (RuntimeError, ValueError):
+        return None
+    return line if rank != os.environ.get("RANK", "0") else None

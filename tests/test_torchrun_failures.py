@@ -1,0 +1,47 @@
+"""A process of a torchrun job that fails ends the others: the job says why in one line,
+the failed process's, and the run's failed.json holds it, not what the others died of."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, TINY_AE
+
+# ``torchrun ... fail_on_rank_one.py [aegan.train arguments]``: aegan.train, where rank 1
+# alone finds its data file damaged (a node's own copy, say)
+FAIL_ON_RANK_ONE = """\
+import os
+import aegan.train
+from aegan.errors import DataFileError
+
+load_data = aegan.train.load_data
+
+def damaged_on_rank_one(*args, **kwargs):
+    if os.environ["RANK"] == "1":
+        raise DataFileError("/data/train-images.gz: damaged on this node")
+    return load_data(*args, **kwargs)
+
+aegan.train.load_data = damaged_on_rank_one
+aegan.train.main()
+"""
+
+
+def test_one_process_failing_is_one_line_and_the_runs_record(tmp_path):
+    """Rank 0 went on to its first gradient all-reduce and died there with gloo's
+    "Connection closed by peer": a traceback of 100 lines, and failed.json named that."""
+    script = tmp_path / "fail_on_rank_one.py"
+    script.write_text(FAIL_ON_RANK_ONE)
+    run_dir = tmp_path / "ddp"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), *TINY_AE,
+         "data.subset=256", f"hydra.run.dir={run_dir}", f"paths.data_dir={tmp_path / 'data'}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    errors = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: /data/train-images.gz: damaged on this node"], output[-3000:]
+    assert "[rank0]" not in output and "Connection closed" not in output, output[-3000:]
+    failed = json.loads((run_dir / "failed.json").read_text())
+    assert failed["error"] == "/data/train-images.gz: damaged on this node"
