@@ -5,9 +5,11 @@ SIGTERM ended it without a word (143), Ctrl-C with the traceback of an import.""
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from aegan.starting_signals import SETTING_UP
 from conftest import REPO
 
 # ``python stop_at_import.py SIGNAL MODULE [aegan.train arguments]``: ``python -m
@@ -47,3 +49,17 @@ def test_a_signal_while_torch_is_imported_is_one_line(tmp_path, number):
         "was trained or saved: run the same command again\n"
     )
     assert not run_dir.exists()
+
+
+def test_under_torchrun_the_stop_is_said_once(tmp_path):
+    """torchrun's agent passes its signal on to every process: each said the same line."""
+    script = tmp_path / "stop_at_import.py"
+    script.write_text(STOP_AT_IMPORT)
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), "SIGTERM", "torch",
+         "trainer.device=cpu", f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: stopped by SIGTERM {SETTING_UP}"], result.stderr[-3000:]

@@ -10,6 +10,7 @@ standard library.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -36,7 +37,8 @@ def training_began() -> None:
 
 
 def _stop(signal_number: int, frame: FrameType | None) -> None:
-    print(f"error: {stopped_line(signal_number)}", file=sys.stderr, flush=True)
+    if os.environ.get("RANK", "0") == "0":  # torchrun's agent signals every process alike
+        print(f"error: {stopped_line(signal_number)}", file=sys.stderr, flush=True)
     raise SystemExit(128 + signal_number)  # what a shell reports for a process it ended
 
 
