@@ -6,7 +6,8 @@ resume continues at the next batch) and raises ``TrainingInterrupted``. A second
 stops a single process at once, as Python's default does: in a run's folder, a
 ``TrainingInterrupted`` that names the last checkpoint written, not a bare Ctrl-C. Once
 training has ended (``alone``: the final evaluation, the codes, the hparams) there is no
-step to finish and everything trained is written: the first signal stops at once.
+step to finish and everything trained is written: the first signal stops at once; in an
+epoch's validation (``at_once``) it stops it, and the epoch is saved unvalidated.
 
 Under ``torchrun`` every rank must stop after the same step, so a rank's signal counts
 only once the ranks agree on it: at the next scalar flush (``agree``, one all-reduce
@@ -49,6 +50,10 @@ class TrainingInterrupted(Exception):
         self.exit_code = 128 + signal_number  # what a shell reports for a process the signal ended
 
 
+class StopNow(Exception):
+    """A signal where there is nothing to finish (an epoch's validation): leave it at once."""
+
+
 class StopRequest:
     """Whether training should stop: ``signal_number`` is the signal to stop for (0: none)."""
 
@@ -64,6 +69,7 @@ class StopRequest:
         # "evaluation" once training has ended
         self.phase = phase
         self.next_check = 0  # the step of the next agreement of ``check``
+        self.validating = False  # within ``at_once``
         self.checked: tuple[int, float] | None = None  # (step, time) of the last one
 
     @property
@@ -97,6 +103,18 @@ class StopRequest:
         (slowest_ms,) = self.agree([round((now - self.checked[1]) * 1000)])
         steps, self.checked = step - self.checked[0], (step, now)
         self.next_check = step + max(1, int(steps * CHECK_EVERY_S * 1000 / max(slowest_ms, 1)))
+
+    @contextmanager
+    def at_once(self) -> Iterator[None]:
+        """Within the block (an epoch's validation: its training is whole) a signal
+        raises ``StopNow`` at once: waiting for the validation to end outlasted a cluster's
+        grace period (torchrun's: 30 s), and the epoch was lost. Under torchrun the ranks
+        then agree (``agree``), as some may have validated on."""
+        self.validating = True
+        try:
+            yield
+        finally:
+            self.validating = False
 
     def alone(self) -> None:
         """Training has ended and this process goes on alone (rank 0's final evaluation):
@@ -136,6 +154,11 @@ class StopRequest:
             self.received = self.received or signal_number
             self.signal_number = self.received
             raise self.after_training(self.signal_number)  # nothing in flight to save
+        if self.validating:
+            self.validating = False  # once: the second Ctrl-C is as in training
+            self.received = self.received or signal_number
+            self.signal_number = self.received if self.world_size == 1 else 0
+            raise StopNow
         if self.world_size > 1:
             self.received = self.received or signal_number  # acted on at the next agree()
             return

@@ -3,8 +3,9 @@
 Read ``fit`` top to bottom: it restores a checkpoint if asked, then for each epoch runs the
 step over device-resident batches, flushes the summed scalars every ``log_every_steps``
 (the only host sync in the hot path), validates, logs the task's pictures and writes
-``last.pt`` / ``best.pt``. A stop signal ends it after the step in flight, saved. What it
-shows as it goes (the scalars, the bar, the time): ``aegan.engine.reporting``.
+``last.pt`` / ``best.pt``. A stop signal ends it after the step in flight, saved (in a
+validation: at once, the epoch saved unvalidated). What it shows as it goes (the scalars,
+the bar, the time): ``aegan.engine.reporting``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from aegan.engine.context import RunContext
 from aegan.engine.device import eval_batch_size, evaluation_threads, seed_rank_stream
 from aegan.engine.distributed import broadcast_buffers
 from aegan.engine.failed_write import continue_in
-from aegan.engine.interrupt import TrainingInterrupted
+from aegan.engine.interrupt import StopNow, TrainingInterrupted
 from aegan.engine.networks_kept import Layout, check_networks_kept, network_layout
 from aegan.engine.reporting import Clock, ScalarWindow, check_validation
 from aegan.engine.state import Progress, checkpoint_state, restore
@@ -105,10 +106,18 @@ def fit(
         if run.world_size > 1:
             broadcast_buffers(task.networks.values())
         try:
-            is_best = _validate(task, data, run, progress, trainer_cfg)
+            with run.stop.at_once():  # a stop signal here: the epoch saved unvalidated
+                is_best = _validate(task, data, run, progress, trainer_cfg)
+        except StopNow:
+            is_best = None
         except Exception:  # the task's validate, its pictures or what they returned
             _keep_unvalidated(task, run, progress, keep, window, built, len(batches))
             raise
+        run.stop.agree()  # under torchrun: a rank's stop in its validation stops every rank
+        if is_best is None:  # as at the epoch's last batch: a resume validates it again
+            progress.epoch, progress.batch = progress.epoch - 1, len(batches)
+            _save(task, run, progress, keep, window, built, is_best=False)
+            _stop(run, window, progress, trainer_cfg, len(batches))
         clock.end_validation()
         _save(task, run, progress, keep, window, built, is_best=is_best)
         clock.report_epoch(progress.epoch, progress.step - epoch_step)
