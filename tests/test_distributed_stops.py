@@ -136,3 +136,51 @@ def test_a_signal_between_far_apart_flushes_stops_every_rank_within_seconds(tmp_
     (line,) = [line for line in output.splitlines() if "stopped by SIGINT" in line]
     step = int(line.split(" at step ")[1].split()[0])
     assert 0 < step < 312 and load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step
+
+
+# ``torchrun ... slow_validation.py [aegan.train arguments]``: aegan.train whose validation
+# takes 40 s on every rank, rank 0 touching $VALIDATING as it begins
+SLOW_VALIDATION = """\
+import os, pathlib, time
+from aegan.tasks.autoencoder import AutoencoderTask
+from aegan.train import main
+
+original = AutoencoderTask.validate
+
+def validate(self, batches, amp):
+    if os.environ["RANK"] == "0":
+        pathlib.Path(os.environ["VALIDATING"]).touch()
+    for _ in range(400):
+        time.sleep(0.1)
+    return original(self, batches, amp)
+
+AutoencoderTask.validate = validate
+main()
+"""
+
+
+def test_a_signal_in_a_long_validation_saves_the_epoch_within_seconds(tmp_path, monkeypatch):
+    """The ranks validated to the end before acting on the signal: past the 30 s after
+    which torchrun kills them, the epoch was lost. Now the validation stops at once, and
+    the epoch is saved unvalidated."""
+    script = tmp_path / "slow_validation.py"
+    script.write_text(SLOW_VALIDATION)
+    validating, run_dir = tmp_path / "validating", tmp_path / "ddp"
+    monkeypatch.setenv("VALIDATING", str(validating))
+    process = start_torchrun(tmp_path, [str(script)], "data.subset=640", f"hydra.run.dir={run_dir}")
+    try:
+        deadline = time.monotonic() + 120
+        while not validating.exists():
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        started = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert time.monotonic() - started < 20, output[-3000:]
+    (line,) = [line for line in output.splitlines() if "stopped by SIGINT" in line]
+    assert "at step 5 (epoch 1/1, batch 5/5); saved" in line, line
+    last = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    assert (last["step"], last["epoch"], last["batch"]) == (5, 0, 5)
