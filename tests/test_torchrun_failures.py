@@ -45,3 +45,41 @@ def test_one_process_failing_is_one_line_and_the_runs_record(tmp_path):
     assert "[rank0]" not in output and "Connection closed" not in output, output[-3000:]
     failed = json.loads((run_dir / "failed.json").read_text())
     assert failed["error"] == "/data/train-images.gz: damaged on this node"
+
+
+# ``torchrun ... fail_on_rank_one_at_start.py [aegan.train arguments]``: the ``aegan-train``
+# command, whose rank 1 alone refuses a setting while rank 0 takes 20 s to check them
+FAIL_ON_RANK_ONE_AT_START = """\
+import os, runpy, sys, time
+sys.argv[0] = "aegan-train"  # the command: its stop signals are its own
+import aegan.config
+from aegan.errors import ConfigError
+
+check = aegan.config.validate_config
+
+def refused_on_rank_one(cfg, **kwargs):
+    if os.environ["RANK"] == "1":
+        raise ConfigError("data.root=/node/data is not allowed: it is not on this node")
+    time.sleep(20)  # torchrun's agent stops this process when rank 1 has failed
+    return check(cfg, **kwargs)
+
+aegan.config.validate_config = refused_on_rank_one
+runpy.run_module("aegan.train", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_a_process_the_agent_stops_after_anothers_failure_says_nothing(tmp_path):
+    """Rank 0, stopped by torchrun's SIGTERM as it started, said that it was stopped
+    ("stopped by SIGTERM before the first step, ..."), under rank 1's line of why."""
+    script = tmp_path / "fail_on_rank_one_at_start.py"
+    script.write_text(FAIL_ON_RANK_ONE_AT_START)
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), "trainer.device=cpu",
+         f"hydra.run.dir={tmp_path / 'ddp'}", f"paths.data_dir={tmp_path / 'data'}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: data.root=/node/data is not allowed: it is not on this node"], (
+        result.stderr[-3000:]
+    )

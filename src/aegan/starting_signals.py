@@ -37,9 +37,17 @@ def training_began() -> None:
 
 
 def _stop(signal_number: int, frame: FrameType | None) -> None:
-    if os.environ.get("RANK", "0") == "0":  # torchrun's agent signals every process alike
+    if os.environ.get("RANK", "0") == "0" and not _another_failed():
         print(f"error: {stopped_line(signal_number)}", file=sys.stderr, flush=True)
     raise SystemExit(128 + signal_number)  # what a shell reports for a process it ended
+
+
+def _another_failed() -> bool:
+    """Under torchrun, whether the agent's signal follows another process's failure, which
+    that process has said: its agent signals every process alike, and rank 0 speaks for a
+    stop of them all. The job's store is reached once torch is imported, not before."""
+    job_store = sys.modules.get("aegan.engine.job_store")
+    return job_store is not None and job_store.failure_of_another() is not None
 
 
 def _is_the_command() -> bool:

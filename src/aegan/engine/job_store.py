@@ -47,10 +47,12 @@ def job_key(name: str) -> str:
 
 def first_to_say(line: str) -> bool:
     """Whether this process is the first of its job to say ``line`` (always, alone); the
-    n-th time it says it, the first to say it an n-th time."""
+    n-th time it says it, the first to say it an n-th time. An error said is a failure:
+    the job's first, unless another came before (``note_failure``)."""
     store = agent_store()
     if store is None:
         return True
+    note_failure(line)
     _said[line] += 1
     rank = os.environ.get("RANK", "0")
     key = job_key(f"said/{hashlib.sha256(line.encode()).hexdigest()}/{_said[line]}")
