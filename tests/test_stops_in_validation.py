@@ -18,8 +18,8 @@ from conftest import TINY_AE
 TWO_EPOCHS = [*TINY_AE, "trainer.epochs=2"]  # 31 steps an epoch
 
 
-@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_in_validation_saves_the_epoch_unvalidated(make_cfg, number):
+def test_a_signal_in_validation_saves_the_epoch_unvalidated(make_cfg):
+    number = signal.SIGTERM  # a cluster's preemption
     cfg = make_cfg(*TWO_EPOCHS)
     run_dir = Path(cfg.paths.output_dir)
     validating = []
