@@ -45,6 +45,7 @@ from aegan.engine.distributed import (
 from aegan.engine.failed_write import one_line_write_errors
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, hold_run_folder
 from aegan.engine.interrupt import TrainingInterrupted, stop_before_training, stop_on_signals
+from aegan.engine.process_state import process_state_kept
 from aegan.engine.run_dir import check_layout, prepare_run_dir, resume_state
 from aegan.engine.run_metrics import (
     evaluation_ended,
@@ -86,9 +87,10 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
 
     Under ``torchrun`` every rank trains on its shard; rank 0 alone logs, writes
     checkpoints and ``metrics.json``, and calls ``on_resume`` once a run dir that holds a
-    trained run is found to be this run's to continue.
+    trained run is found to be this run's to continue. The process's threads, matmul
+    precision and random generators are as they were after it, however it ends.
     """
-    with one_voice():  # not a decorator: a sweep's launcher pickles this function
+    with process_state_kept(), one_voice():  # not decorators: a launcher pickles train
         return _train_in_its_folder(cfg, on_resume)
 
 

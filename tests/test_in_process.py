@@ -1,0 +1,73 @@
+"""Training and reading runs back in a process that goes on (a notebook, a script, a sweep's
+jobs one after another): the process is left as the call found it, however the call ends."""
+
+from __future__ import annotations
+
+import random
+import signal
+
+import numpy as np
+import pytest
+import torch
+from resume_checks import in_training_forward
+
+from aegan.engine.interrupt import TrainingInterrupted
+from aegan.train import train
+from conftest import RESUME, compose_config
+
+
+def process_state() -> dict:
+    """What a run may change for the whole process, as comparable values."""
+    return {
+        "threads": torch.get_num_threads(),
+        "matmul_precision": torch.get_float32_matmul_precision(),
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "python_rng": random.getstate(),
+        "numpy_rng": repr(np.random.get_state()),
+        "torch_rng": torch.get_rng_state().tolist(),
+        "sigint": signal.getsignal(signal.SIGINT),
+        "sigterm": signal.getsignal(signal.SIGTERM),
+    }
+
+
+@pytest.fixture
+def own_settings():
+    """Settings of the caller's that no run uses: 3 threads, full-precision matmuls, seeded
+    generators; the test's process gets its own back after."""
+    threads, precision = torch.get_num_threads(), torch.get_float32_matmul_precision()
+    torch.set_num_threads(3)
+    torch.set_float32_matmul_precision("highest")
+    random.seed(11)
+    np.random.seed(12)
+    torch.manual_seed(13)
+    yield
+    torch.set_num_threads(threads)
+    torch.set_float32_matmul_precision(precision)
+
+
+def fails() -> None:
+    raise RuntimeError("a step failed")
+
+
+ENDINGS = {
+    "returns": (None, None),
+    "stopped by Ctrl-C": (lambda: signal.raise_signal(signal.SIGINT), TrainingInterrupted),
+    "fails in a step": (fails, RuntimeError),
+}
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+def test_train_leaves_the_process_as_it_found_it(tmp_path, own_settings, ending):
+    """train(cfg) set one thread (the autoencoder's), TF32 matmuls and seeded every
+    generator, and left them so: a sweep's next job in the process (a DCGAN) trained on one
+    thread with other figures than alone, and a notebook's draws after a run were the run's."""
+    action, raised = ENDINGS[ending]
+    cfg = compose_config([*RESUME, "data.subset=256"], tmp_path / "run")
+    before = process_state()
+    if action is None:
+        train(cfg)
+    else:
+        with in_training_forward(1, action), pytest.raises(raised):
+            train(cfg)
+    after = process_state()
+    assert [key for key in before if after[key] != before[key]] == []
