@@ -11,6 +11,7 @@ import pytest
 import torch
 from resume_checks import in_training_forward
 
+import aegan
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.train import train
 from conftest import RESUME, compose_config
@@ -71,3 +72,13 @@ def test_train_leaves_the_process_as_it_found_it(tmp_path, own_settings, ending)
             train(cfg)
     after = process_state()
     assert [key for key in before if after[key] != before[key]] == []
+
+
+def test_load_run_leaves_the_random_generators_as_it_found_them(ae):
+    """Building the run's networks drew their initial weights from torch's generator, which
+    the loaded weights then replace: a notebook's seeded draws after load_run differed."""
+    torch.manual_seed(5)
+    expected = torch.rand(4)
+    torch.manual_seed(5)
+    aegan.load_run(ae[0])
+    assert torch.equal(torch.rand(4), expected)

@@ -24,6 +24,7 @@ from aegan.data import ImageData, check_data_config, image_shape_of
 from aegan.data.fingerprint import data_change, data_fingerprint
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
+from aegan.engine.process_state import process_state_kept
 from aegan.engine.run_metrics import TRAINING_PREFIXES, read_metrics, shown_json
 from aegan.engine.run_record import stray_checkpoint
 from aegan.engine.state import load_task_state, load_weights
@@ -158,6 +159,7 @@ class Run:
         return self._over("generate", ends[:1] * (1 - weights) + ends[1:] * weights)
 
 
+@process_state_kept()  # its networks' initial weights are drawn, then replaced by the run's
 def load_run(
     path: str | Path,
     *,
