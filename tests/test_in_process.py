@@ -14,7 +14,7 @@ from resume_checks import in_training_forward
 import aegan
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.train import train
-from conftest import RESUME, compose_config
+from conftest import RESUME, compose_config, value_refusal
 
 
 def process_state() -> dict:
@@ -82,3 +82,24 @@ def test_load_run_leaves_the_random_generators_as_it_found_them(ae):
     torch.manual_seed(5)
     aegan.load_run(ae[0])
     assert torch.equal(torch.rand(4), expected)
+
+
+def test_a_run_loaded_by_a_relative_path_is_found_after_a_change_of_folder(ae, monkeypatch):
+    """Run.path, Run.checkpoint and the config's paths.output_dir were the relative path as
+    given: after os.chdir they named another folder, or none."""
+    run_dir = ae[0]
+    monkeypatch.chdir(run_dir.parent)
+    run = aegan.load_run(run_dir.name)
+    monkeypatch.chdir("/")
+    assert run.path == run_dir and run.checkpoint == run_dir / "checkpoints" / "last.pt"
+    assert run.config.paths.output_dir == str(run_dir)
+    assert (run.path / "checkpoints" / "last.pt").is_file()
+
+
+def test_a_relative_path_from_a_deleted_folder_is_one_line(tmp_path, monkeypatch):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    message = value_refusal(lambda: aegan.load_run("run"))
+    assert message.startswith("path='run' is not allowed: it is relative, and the current folder")

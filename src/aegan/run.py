@@ -191,6 +191,13 @@ def load_run(
     (``aegan.evaluate``'s), each refused before the data is read if the model cannot feed it.
     """
     path = given_path("path", path, "a run dir or a .pt file")
+    try:  # from the current folder now: Run.path stays the run's after an os.chdir
+        path = path.absolute()
+    except OSError as err:  # the current folder was deleted since
+        raise ConfigError(
+            f"path={str(path)!r} is not allowed: it is relative, and the current folder cannot "
+            f"be read ({err.strerror}); give the run's absolute path"
+        ) from None
     check_load_arguments(checkpoint, changed_data, overrides, searchpath)
     if data_dir is not None:  # yours: where the data is read again
         data_dir = os.fspath(data_dir) if isinstance(data_dir, os.PathLike) else data_dir
