@@ -25,8 +25,6 @@ from aegan.data.fingerprint import data_change, data_fingerprint
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
 from aegan.engine.process_state import process_state_kept
-from aegan.engine.run_metrics import TRAINING_PREFIXES, read_metrics, shown_json
-from aegan.engine.run_record import stray_checkpoint
 from aegan.engine.state import load_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError
 from aegan.evaluate_settings import settle_run_evaluation
@@ -34,10 +32,10 @@ from aegan.files import check_folder, given_path
 from aegan.memory import check_weights_fit
 from aegan.metrics.choice import check_metrics
 from aegan.overrides import literal
-from aegan.path_kinds import shown
 from aegan.record import record_config
 from aegan.record_networks import check_networks_in_its_run
 from aegan.run_data import read_run_data, take_recorded_root
+from aegan.run_figures import figures_of
 from aegan.run_inputs import (
     as_codes,
     as_images,
@@ -256,42 +254,12 @@ def load_run(
     load_weights(task, state, path=checkpoint_path)
     load_task_state(task, state["task"], path=checkpoint_path)
     task.train(False)
-    metrics = {}
-    stray = stray_checkpoint(checkpoint_path)
-    # lexists: a FIFO, a folder or a dangling link there is named (by read_metrics), where
-    # is_file() passed it over as a run that wrote no figures
-    figures_there = os.path.lexists(run_dir / "metrics.json")
-    if stray is not None and figures_there:
-        log.warning("%s: Run.metrics is empty, as the folder's figures are not its own", stray)
-    elif figures_there:
-        try:  # what is no figure is left out, said: the file itself stays as it is
-            metrics, left_out = read_metrics(run_dir / "metrics.json")
-        except ValueError as err:  # the weights are what matters here; the file is kept
-            log.warning("%s; Run.metrics is empty", err)
-            left_out = {}
-        for key, value in left_out.items():
-            log.warning("%s: %s=%s is no figure: left out of Run.metrics",
-                        run_dir / "metrics.json", shown(key), shown_json(value))  # fmt: skip
-        metrics = _of_these_weights(metrics, state["step"], run_dir, checkpoint_path)
     return Run(
         path=run_dir, checkpoint=checkpoint_path, config=config, task=task, data=data,
-        device=torch_device, step=state["step"], epoch=state["epoch"], metrics=metrics,
+        device=torch_device, step=state["step"], epoch=state["epoch"],
+        metrics=figures_of(run_dir, checkpoint_path, state["step"]),
         history=state["history"],
     )  # fmt: skip
-
-
-def _of_these_weights(metrics: dict, step: int, run_dir: Path, checkpoint: Path) -> dict:
-    """``metrics`` less an evaluation's figures where it measured other weights than those
-    of ``step`` (the last's, read with the best's): training's own figures stay."""
-    evaluated = metrics.get("eval/step")
-    if not isinstance(evaluated, float) or evaluated == step:
-        return metrics
-    log.warning(
-        "%s: its evaluation measured the weights of step %.15g, not these of step %d: "
-        "Run.metrics holds training's figures only; measure these with python -m "
-        "aegan.evaluate run=%s", run_dir / "metrics.json", evaluated, step, checkpoint,
-    )  # fmt: skip
-    return {key: value for key, value in metrics.items() if key.startswith(TRAINING_PREFIXES)}
 
 
 __all__ = ["CheckpointError", "Run", "load_run"]
