@@ -103,3 +103,11 @@ def test_a_relative_path_from_a_deleted_folder_is_one_line(tmp_path, monkeypatch
     gone.rmdir()
     message = value_refusal(lambda: aegan.load_run("run"))
     assert message.startswith("path='run' is not allowed: it is relative, and the current folder")
+
+
+@pytest.mark.parametrize("device", ["mps", "cpu:0", "cuda:99"])
+def test_a_device_load_run_cannot_use_is_named_before_any_file_is_read(tmp_path, device):
+    """The run was read first: a device refused after the checkpoint and the record, or
+    the missing run named where the device was what the caller had to change."""
+    message = value_refusal(lambda: aegan.load_run(tmp_path / "nope", device=device))
+    assert message.startswith(f"device={device}") or message.startswith(f"device='{device}'")

@@ -200,6 +200,7 @@ def load_run(
     if data_dir is not None:  # yours: where the data is read again
         data_dir = os.fspath(data_dir) if isinstance(data_dir, os.PathLike) else data_dir
         data_dir_exists = check_folder("data_dir", data_dir)
+    torch_device = resolve_device(device, key="device")  # before any file is read
     checkpoint_path = resolve_checkpoint(path, checkpoint)
     state = load_checkpoint(checkpoint_path)
     config = record_config(
@@ -213,7 +214,6 @@ def load_run(
             f"data_dir={data_dir} does not exist; name a folder that holds the data, or "
             "download it there with overrides=['data.download=true']"
         )
-    torch_device = resolve_device(device, key="device")
     run_dir = run_dir_of(checkpoint_path)
     with open_dict(config):  # the folder it was read from, whatever the record says
         config.paths.output_dir = literal(str(run_dir))
