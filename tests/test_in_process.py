@@ -13,6 +13,7 @@ from resume_checks import in_training_forward
 
 import aegan
 from aegan.engine.interrupt import TrainingInterrupted
+from aegan.errors import CheckpointError
 from aegan.train import train
 from conftest import RESUME, compose_config, value_refusal
 
@@ -111,3 +112,13 @@ def test_a_device_load_run_cannot_use_is_named_before_any_file_is_read(tmp_path,
     the missing run named where the device was what the caller had to change."""
     message = value_refusal(lambda: aegan.load_run(tmp_path / "nope", device=device))
     assert message.startswith(f"device={device}") or message.startswith(f"device='{device}'")
+
+
+@pytest.mark.parametrize("inside", ["metrics.json", "checkpoints/../metrics.json"])
+def test_a_file_of_a_run_given_as_the_run_names_the_run(ae, inside):
+    """It was "RUN/metrics.json: not a readable checkpoint (...)", with no word of the run
+    folder that load_run takes."""
+    with pytest.raises(CheckpointError) as refused:
+        aegan.load_run(ae[0] / inside)
+    assert str(refused.value).endswith(f"; it lies in the run {ae[0]}: pass path={ae[0]}")
+    assert "\n" not in str(refused.value)
