@@ -9,6 +9,7 @@ import signal
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf, open_dict
 from resume_checks import in_training_forward
 
 import aegan
@@ -122,3 +123,16 @@ def test_a_file_of_a_run_given_as_the_run_names_the_run(ae, inside):
         aegan.load_run(ae[0] / inside)
     assert str(refused.value).endswith(f"; it lies in the run {ae[0]}: pass path={ae[0]}")
     assert "\n" not in str(refused.value)
+
+
+def test_train_leaves_the_callers_config_as_given(tmp_path):
+    """train(cfg) wrote its resolved values into the caller's config (trainer.precision=auto
+    became bf16 or fp32 by this machine, the paths absolute, and a resumed run's model settings
+    added since were taken out): the same cfg, given another device, trained at the first's
+    precision, not at auto's for that device."""
+    cfg = compose_config([*RESUME, "data.subset=256", "trainer.precision=auto"], tmp_path / "run")
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path / "sub" / ".." / "run")  # as a user may write it
+    given = OmegaConf.to_container(cfg, resolve=False)
+    train(cfg)
+    assert OmegaConf.to_container(cfg, resolve=False) == given

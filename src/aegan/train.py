@@ -87,11 +87,11 @@ def train(cfg: DictConfig, on_resume: Callable[[], None] | None = None) -> dict[
 
     Under ``torchrun`` every rank trains on its shard; rank 0 alone logs, writes
     checkpoints and ``metrics.json``, and calls ``on_resume`` once a run dir that holds a
-    trained run is found to be this run's to continue. The process's threads, matmul
-    precision and random generators are as they were after it, however it ends.
+    trained run is found to be this run's to continue. ``cfg`` and the process's threads,
+    matmul precision and random generators are as they were after it, however it ends.
     """
     with process_state_kept(), one_voice():  # not decorators: a launcher pickles train
-        return _train_in_its_folder(cfg, on_resume)
+        return _train_in_its_folder(copy.deepcopy(cfg), on_resume)  # made absolute, resolved
 
 
 def _train_in_its_folder(cfg: DictConfig, on_resume: Callable[[], None] | None) -> dict:
