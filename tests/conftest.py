@@ -37,8 +37,10 @@ def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
 
 
 def synthetic_data(n: int = 256, shape: tuple[int, int, int] = (1, 28, 28)) -> ImageData:
-    """Random uint8 images: the mechanics of a step, not learning (no files needed)."""
-    images = torch.randint(0, 256, (n, *shape), dtype=torch.uint8)
+    """Random uint8 images: the mechanics of a step, not learning (no files needed). Their
+    own generator: the same images whatever ran before in the process."""
+    draws = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (n, *shape), dtype=torch.uint8, generator=draws)
     labels = torch.arange(n) % 10
     return ImageData("synthetic", images, labels, images[:64], labels[:64], images[:64],
                      labels[:64], tuple(map(str, range(10))), "test")  # fmt: skip

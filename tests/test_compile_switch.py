@@ -61,16 +61,19 @@ def test_compiled_autoencoder_step_matches_the_eager_step(tmp_path, one_thread, 
     # the same updates as eager, the same optimizer state (checkpoints interchangeable);
     # with the direct optimizer step (run eagerly between graphs) and with torch's (traced)
     data = synthetic_data()
-    results = {}
+    results, initial = {}, {}
     for scope in ([], ["trainer.compile=default", "trainer.compile_scope=step"]):
         torch.manual_seed(0)
         overrides = [*TINY_AE, *scope, f"trainer.direct_optimizer_step={direct_step}"]
         _, task, _, step = built(overrides, tmp_path, data=data)
+        initial[bool(scope)] = {name: w.clone() for name, w in task.net.state_dict().items()}
         results[bool(scope)] = (task, run_steps(step, data, 4))
     (eager, eager_stats), (compiled, compiled_stats) = results[False], results[True]
     for eager_step, compiled_step in zip(eager_stats, compiled_stats, strict=True):
         assert compiled_step["train/loss"] == pytest.approx(eager_step["train/loss"], rel=1e-5)
-    assert eager_stats[3]["train/loss"] < eager_stats[0]["train/loss"]  # Adam stepped
+    # Adam stepped (the loss of 4 batches of noise need not fall)
+    moved = [not torch.equal(w, initial[False][name]) for name, w in eager.net.state_dict().items()]
+    assert any(moved)
     compiled_weights = compiled.net.state_dict()
     for name, weight in eager.net.state_dict().items():
         torch.testing.assert_close(compiled_weights[name], weight, rtol=1e-4, atol=1e-6, msg=name)
