@@ -204,6 +204,10 @@ def build_step(task: Task, amp: Amp, trainer_cfg: Any, device: torch.device) -> 
     params = [p for o in task.optimizers.values() for g in o.param_groups for p in g["params"]]
     train_step = task.train_step
     if trainer_cfg.compile != "none":
+        # Dynamo keeps 8 compiled versions of a function, then runs it uncompiled, and each
+        # run's networks are new: the 9th compiled run in a process (a notebook's loop, a
+        # sweep's jobs) trained uncompiled. What an earlier run (or the caller) compiled goes.
+        torch.compiler.reset()
         if trainer_cfg.compile_scope == "step":
             train_step = compile_train_step(task, trainer_cfg.compile)
         else:
