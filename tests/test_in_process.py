@@ -153,3 +153,12 @@ def test_each_compiled_run_in_a_process_is_compiled(tmp_path, monkeypatch):
         for run in ("first", "second"):
             step = built(compiled, tmp_path / run, data=data)[3]
             assert run_steps(step, data, 1)
+
+
+@pytest.mark.parametrize("given", [None, "trainer.epochs=1", ["trainer.epochs=1"], {"seed": 0}])
+def test_train_given_no_composed_config_says_what_it_takes(given):
+    """None was a TypeError from inside the checks, a plain dict OmegaConf's "Input cfg is
+    not an OmegaConf config object", a string of overrides "data is not set"."""
+    message = value_refusal(lambda: train(given))
+    assert message.startswith(f"cfg of type {type(given).__name__} is not allowed: it must be")
+    assert message.endswith("aegan.config.compose_config([overrides...])")

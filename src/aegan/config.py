@@ -124,6 +124,11 @@ def validate_config(
     config checked before Hydra runs it (``aegan.sweep_jobs``), whose folder Hydra has not
     chosen yet and whose warnings its job gives. ``read_data=False``: the data files are
     left to the process that trains on them, which reads them before its first job."""
+    if not isinstance(cfg, DictConfig):  # train(cfg) in a notebook: None, a dict, overrides
+        raise ConfigError(
+            f"cfg of type {type(cfg).__name__} is not allowed: it must be the config composed "
+            "from conf/, a DictConfig: aegan.config.compose_config([overrides...])"
+        )
     for group in GROUPS:
         if group not in cfg:  # deleted on the command line: ~model
             options = sorted(path.stem for path in (Path(CONF_DIR) / group).glob("*.yaml"))
