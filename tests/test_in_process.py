@@ -4,8 +4,12 @@ jobs one after another): the process is left as the call found it, however the c
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import random
 import signal
+import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -16,6 +20,7 @@ from resume_checks import in_training_forward
 import aegan
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.errors import CheckpointError
+from aegan.speed import denormals_flushed
 from aegan.train import train
 from conftest import RESUME, built, compose_config, run_steps, synthetic_data, value_refusal
 
@@ -31,6 +36,18 @@ def process_state() -> dict:
         "torch_rng": torch.get_rng_state().tolist(),
         "sigint": signal.getsignal(signal.SIGINT),
         "sigterm": signal.getsignal(signal.SIGTERM),
+        "flush_denormal": denormals_flushed(),
+        "default_dtype": torch.get_default_dtype(),
+        "deterministic": torch.are_deterministic_algorithms_enabled(),
+        "root_logging": (list(logging.getLogger().handlers), logging.getLogger().level),
+        "aegan_logging": (
+            list(logging.getLogger("aegan").handlers),
+            logging.getLogger("aegan").level,
+        ),
+        "warning_filters": list(warnings.filters),
+        "folder": os.getcwd(),
+        "argv": list(sys.argv),
+        "environment": dict(os.environ),
     }
 
 
