@@ -179,3 +179,16 @@ def test_train_given_no_composed_config_says_what_it_takes(given):
     message = value_refusal(lambda: train(given))
     assert message.startswith(f"cfg of type {type(given).__name__} is not allowed: it must be")
     assert message.endswith("aegan.config.compose_config([overrides...])")
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_a_compiled_run_leaves_dynamos_settings_as_it_found_them(tmp_path, monkeypatch):
+    """A compiled step (compile_scope=step) set Dynamo's trace_autograd_ops for the whole
+    process and left it: the caller's own compiled functions that call backward() were
+    traced another way after a run."""
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="eager"))
+    compiled = ["trainer.compile=default", "trainer.compile_scope=step", "data.subset=256"]
+    before = torch._dynamo.config.get_config_copy()
+    train(compose_config([*RESUME, *compiled], tmp_path / "run"))
+    after = torch._dynamo.config.get_config_copy()
+    assert [key for key in before if after[key] != before[key]] == []

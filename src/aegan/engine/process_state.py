@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -36,12 +37,17 @@ SETTINGS = (
 @contextlib.contextmanager
 def process_state_kept() -> Iterator[None]:
     """Within the block, the run may change ``SETTINGS`` (torch's threads, matmul precision,
-    cuDNN's autotuner, the random generators of Python, NumPy and torch); after it, however
-    it ends (an error, a stop signal), they are as the block found them."""
+    cuDNN's autotuner, the random generators of Python, NumPy and torch), CUDA's generators
+    and Dynamo's settings; after it, however it ends (an error, a stop signal), they are as
+    the block found them."""
     found = [(read(), write) for read, write in SETTINGS]
     # CUDA's generators only where CUDA is already up: reading them would start it (seconds,
     # and memory on the card) for a run on the CPU
     cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    # Dynamo's settings (a compiled step traces backward(): trace_autograd_ops) where it is
+    # imported already (aegan.train imports it): importing it takes seconds
+    dynamo = sys.modules.get("torch._dynamo")
+    dynamo_settings = dynamo.config.get_config_copy() if dynamo is not None else None
     try:
         yield
     finally:
@@ -49,3 +55,7 @@ def process_state_kept() -> Iterator[None]:
             write(value)
         if cuda_rng is not None:
             torch.cuda.set_rng_state_all(cuda_rng)
+        if dynamo_settings is not None:
+            now = dynamo.config.get_config_copy()
+            for key in (key for key, value in dynamo_settings.items() if now[key] != value):
+                setattr(dynamo.config, key, dynamo_settings[key])
