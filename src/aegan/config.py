@@ -69,22 +69,24 @@ VALIDATION_IMAGES = {"val/pixel_fd": (2, "a Frechet distance: a covariance of po
 class TrainerSchema:
     """Types of ``cfg.trainer`` (conf/trainer/default.yaml holds the values).
 
-    The switches are ``Any`` here: OmegaConf's bool type reads any integer as a switch
-    (``channels_last=-1`` as true), so ``check_settings`` holds them to true or false."""
+    The switches and the text settings are ``Any`` here: OmegaConf's bool type reads any
+    integer as a switch (``channels_last=-1`` as true) and its text type any value as text
+    (``compile=true`` as 'True', ``resume=true`` as a folder named True), so
+    ``check_settings`` holds them to the kind ``conf/`` gives them, as in the other groups."""
 
     epochs: int = 30
-    device: str | None = "auto"  # null: refused by the checks, which list the choices
-    precision: str | None = "fp32"
+    device: Any = "auto"  # null: refused by the checks, which list the choices
+    precision: Any = "fp32"
     cpu_threads: int | None = None
     eval_batch_size: int | None = None
     checkpoint_every_steps: int = 0
     keep_checkpoints: int = 2
-    resume: str | None = None
+    resume: Any = None  # null in conf/: its own check holds it to text
     sync_batchnorm: Any = False
-    on_nonfinite: str | None = "stop"
+    on_nonfinite: Any = "stop"
     channels_last: Any = False
-    compile: str | None = "none"
-    compile_scope: str | None = "network"
+    compile: Any = "none"
+    compile_scope: Any = "network"
     capture_step: Any = False
     cudnn_benchmark: Any = True
     fast_dropout: Any = True
@@ -171,9 +173,10 @@ def validate_config(
         )
     resume = trainer.resume
     if resume is not None and not (isinstance(resume, str) and resume.strip()):
+        quote = f" (quoted where its name reads as a number: trainer.resume='{resume}')"
         raise ConfigError(  # '' (an unset variable) would silently start afresh
-            f"trainer.resume={trainer.resume!r} is not allowed: it must be a checkpoint file, "
-            "a run dir, auto or null"
+            f"trainer.resume={resume!r} is not allowed: it must be a checkpoint file, a run "
+            f"dir, auto or null{quote if type(resume) in (int, float) else ''}"
         )
     if trainer.resume and trainer.resume != "auto":
         resolve_checkpoint(trainer.resume)  # raises CheckpointError naming the path
