@@ -102,7 +102,8 @@ def unresolved_reason(err: BaseException) -> str:
     if extra:  # ${now:%Y,%m}: a comma splits the argument
         return (f"its resolver is given {extra.group(2)} arguments and takes {extra.group(1)} "
                 "(a comma separates arguments: quote one that holds it)")  # fmt: skip
-    return reason
+    # a resolver's own refusal (${now:%Q}, ${oc.env:NOPE}) without OmegaConf's frame for it
+    return re.sub(r"^\w+ raised while resolving interpolation: ", "", reason)
 
 
 def a_kind(name: str) -> str:

@@ -80,6 +80,7 @@ class CheckSweepSettings(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         planned: list[dict] = []  # a grid's jobs, for the summary of a sweep cut short
+        use_launch_time()  # its ${now:} codes checked before the sweep's folder is named
 
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=True)

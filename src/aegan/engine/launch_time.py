@@ -10,6 +10,7 @@ one every process joins for the process group), and every process reads it from 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from omegaconf import OmegaConf
@@ -34,9 +35,24 @@ def launch_time() -> datetime:
     return _shared
 
 
+# a code of strftime: %%, %Y, %Ey (a locale's variant); a lone % at the end
+DATE_CODE = re.compile(r"%(?:%|[EO]?[^%]|[EO]?$)")
+FORMAT_CODES = "https://docs.python.org/3/library/datetime.html#format-codes"
+
+
+def formatted(moment: datetime, pattern: str) -> str:
+    """``moment`` as ``pattern`` writes it; ``ValueError`` for a code the C library does not
+    know (``%Q``, a lone % at the end), which it writes as it is: ``${now:%Q}`` named the
+    run's folder ``%Q``, and every run after it was refused there as a trained run's."""
+    for code in DATE_CODE.findall(pattern):
+        if code != "%%" and moment.strftime(code) == code:
+            raise ValueError(f"{code} is not a date code of strftime here ({FORMAT_CODES})")
+    return moment.strftime(pattern)
+
+
 def use_launch_time() -> None:
     """Hydra's ``now`` resolver (``setup_globals``), reading ``launch_time``; registered
     again after Hydra's, before the run's folder is named."""
     OmegaConf.register_new_resolver(
-        "now", lambda pattern: launch_time().strftime(pattern), use_cache=True, replace=True
+        "now", lambda pattern: formatted(launch_time(), pattern), use_cache=True, replace=True
     )
