@@ -18,7 +18,7 @@ GLOBAL = "# @package _global_\n"
         ("trainer", "defaults: [default]\nepochs: abc\n",
          "trainer=mine: trainer.epochs=abc is not allowed: it must be an integer"),
         ("experiment", GLOBAL + "hydra: {job: {chdir: abc}}\n",
-         "experiment=mine: hydra.job.chdir=abc is not allowed: it must be true or false"),
+         "experiment=mine: hydra.job.chdir='abc' is not allowed: it must be true or false"),
         ("experiment", GLOBAL + "trainer: {epoch: 3}\n",
          "experiment=mine: trainer.epoch is not a setting; did you mean trainer.epochs?"),
         ("experiment", GLOBAL + "hydra: {sweeper: {params: {seed: null}}}\n",
