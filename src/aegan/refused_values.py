@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
@@ -21,10 +23,25 @@ NODE_KINDS = {
 
 
 def shown_value(value: object) -> str:
-    """A value OmegaConf refused, as the command line writes it (``[a]``, not ``['a']``)."""
+    """A value OmegaConf refused, as the command line writes it (``[a]``, not ``['a']``);
+    text quoted where unquoted it would read as another value: ``trainer.epochs='1e3'``
+    was shown as the number 1e3, and ``''`` as nothing (``trainer.epochs= is not allowed``)."""
     if OmegaConf.is_config(value):
         value = OmegaConf.to_container(value, resolve=False)
+    if isinstance(value, str) and not _reads_as_itself(value):
+        return repr(value)
     return written(repr(value)) if isinstance(value, (list, tuple, dict)) else str(value)
+
+
+def _reads_as_itself(text: str) -> bool:
+    """Whether ``key=text`` on the command line gives the text ``text``."""
+    if not text or any(c.isspace() for c in text):
+        return False  # key= is '', shown as nothing; a space reads as two words in a line
+    try:
+        override = OverridesParser.create().parse_override(f"key={text}")
+    except OverrideParseException:
+        return False
+    return not override.is_sweep_override() and override.value() == text
 
 
 def node_wants(cause: ValidationError, reason: str) -> str:

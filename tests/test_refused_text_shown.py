@@ -1,0 +1,26 @@
+"""Text that a typed setting refused is shown quoted where, unquoted, the command line would
+read it as another value: ``trainer.epochs='1e3'`` was shown as the number
+(``trainer.epochs=1e3 is not allowed``), and ``''`` as nothing (``trainer.epochs= is not
+allowed``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import assert_one_error_line
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("trainer.epochs=''", "trainer.epochs='' is not allowed: it must be an integer"),
+     ("trainer.epochs='1e3'", "trainer.epochs='1e3' is not allowed: it must be an integer"),
+     ("trainer.keep_checkpoints='null'",
+      "trainer.keep_checkpoints='null' is not allowed: it must be an integer"),
+     ("trainer.cpu_threads='a b'", "trainer.cpu_threads='a b' is not allowed: it must be an integer"),
+     ("trainer.epochs=abc", "trainer.epochs=abc is not allowed: it must be an integer")],
+)  # fmt: skip
+def test_refused_text_is_shown_as_it_is_typed(cli, tmp_path, override, message):
+    run = tmp_path / "run"
+    result = cli("aegan.train", override, "data.subset=64", f"hydra.run.dir={run}")
+    assert_one_error_line(result, message)
+    assert not run.exists()
