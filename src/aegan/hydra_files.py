@@ -32,7 +32,7 @@ from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
 from aegan.errors import ConfigError
-from aegan.hydra_switches import file_switch
+from aegan.file_values import check_file_values
 from aegan.overrides import GRAMMAR, parse_reason
 
 # OmegaConf's refusal of a YAML file that holds one value: "Invalid loaded object type: int"
@@ -237,8 +237,7 @@ def _checked_load(load: Any) -> Any:
         if result is not None:
             check_groups_once(config_path, path, result.defaults_list or [])
             check_sweep_params(config_path, path, result)
-            if refusal := file_switch(config_path, result):  # before OmegaConf converts it
-                raise ConfigError(f"{option_of(config_path)}: {refusal} (set in {path})")
+            check_file_values(option_of(config_path), path, config_path, result)
         return result
 
     load_config.checks_mappings = True

@@ -1,7 +1,7 @@
 """Hydra's own switches (``hydra.job.chdir``) take true, false or null, as aegan's take true
 or false: OmegaConf's bool type read 1, 0, 'yes', 'on' or 'off' as one, without a word,
 where ``trainer.channels_last=1`` is refused. Checked as typed, on the command line and in
-a config file, before OmegaConf converts them."""
+a config file (``aegan.file_values``), before OmegaConf converts them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 
 from hydra.conf import HydraConf
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import OmegaConf
 
 from aegan.errors import written
 from aegan.overrides import override_key
@@ -61,25 +60,4 @@ def typed_switch(argv: list[str]) -> str | None:
             refusal = switch_refusal(override_key(arg), override.value())
             if refusal:
                 return refusal
-    return None
-
-
-def file_switch(config_path: str, result: Any) -> str | None:
-    """The line for a switch of Hydra's that the config file ``config_path`` (loaded as
-    ``result``, a ``ConfigResult``) sets to another value than true, false or null; else
-    None."""
-    group = config_path.rpartition("/")[0].replace("/", ".")
-    package = (result.header or {}).get("package") or ("_group_" if group else "_global_")
-    package = ".".join(p for p in package.replace("_group_", group).split(".") if p != "_global_")
-    content = OmegaConf.to_container(result.config, resolve=False)
-    for key in switch_keys():
-        inner = key.removeprefix(f"{package}.") if package else key
-        if package and inner == key:
-            continue
-        node: Any = content
-        for part in inner.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        refusal = switch_refusal(key, node)
-        if refusal:
-            return refusal
     return None

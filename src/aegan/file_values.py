@@ -1,0 +1,52 @@
+"""The values a config file (``conf/`` or the user's, on ``hydra.searchpath``) sets, checked
+as it is loaded, before OmegaConf merges them: where a typed node would convert a value
+(``hydra.job.chdir: 1`` read as true) or refuse it in OmegaConf's words ("Merge error: int
+is not a subclass of TrainerSchema"), or the file would empty a section (``trainer: null``,
+named later as "trainer.epochs is not a setting"). Each is one line naming the option, the
+key, the value and its file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from aegan.errors import ConfigError, written
+from aegan.hydra_switches import switch_keys, switch_refusal
+from aegan.schema import GROUPS
+
+# the sections that hold settings, each a mapping: the config groups, evaluate and hydra
+SECTIONS = (*GROUPS, "evaluate", "hydra")
+
+
+def placed(config_path: str, result: Any) -> dict:
+    """The content of the file ``config_path`` (loaded as ``result``, a ``ConfigResult``)
+    at the place its package puts it in the composed config (``trainer/mine``: under
+    ``trainer``; ``# @package _global_``: at the top)."""
+    group = config_path.rpartition("/")[0].replace("/", ".")
+    package = (result.header or {}).get("package") or ("_group_" if group else "_global_")
+    parts = [p for p in package.replace("_group_", group).split(".") if p not in ("", "_global_")]
+    content: Any = OmegaConf.to_container(result.config, resolve=False)
+    for part in reversed(parts):
+        content = {part: content}
+    return content
+
+
+def check_file_values(option: str, path: str, config_path: str, result: Any) -> None:
+    """Raise ``ConfigError`` for a section the file sets to no mapping, or a switch of
+    Hydra's it sets to another value than true, false or null."""
+    content = placed(config_path, result)
+    for section in SECTIONS:
+        value = content.get(section, {})
+        if not isinstance(value, dict) and not (isinstance(value, str) and "${" in value):
+            raise ConfigError(
+                f"{option}: {section}={written(repr(value))} is not allowed: it must be a "
+                f"mapping of the settings of {section} (set in {path})"
+            )
+    for key in switch_keys():
+        node: Any = content
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        refusal = switch_refusal(key, node)
+        if refusal:
+            raise ConfigError(f"{option}: {refusal} (set in {path})")
