@@ -96,8 +96,8 @@ def test_a_job_whose_option_file_is_no_yaml_is_refused_naming_the_file(cli, tmp_
     refused = cli("aegan.train", "-m", *TINY_AE, "model=broken,autoencoder",
                   f"hydra.searchpath=[file://{tmp_path / 'conf'}]", f"hydra.sweep.dir={sweep_dir}")  # fmt: skip
     assert_one_error_line(
-        refused, "job 0 of 2 (model=broken): a config file is not YAML that can be read: while "
-        f'parsing a flow sequence in "{tmp_path}/conf/model/broken.yaml"'
+        refused, f"job 0 of 2 (model=broken): model=broken: {tmp_path}/conf/model/broken.yaml "
+        "is not YAML that can be read: while parsing a flow sequence"
     )  # fmt: skip
     assert refused.returncode == 2 and not sweep_dir.exists()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from omegaconf import OmegaConf
 
 from aegan.errors import ConfigError, written
@@ -50,3 +51,14 @@ def check_file_values(option: str, path: str, config_path: str, result: Any) -> 
         refusal = switch_refusal(key, node)
         if refusal:
             raise ConfigError(f"{option}: {refusal} (set in {path})")
+
+
+def not_yaml(err: yaml.YAMLError) -> str:
+    """Why a file is not YAML, in one line and with where: the parser's two lines each named
+    the file again ("while parsing a flow sequence in \"/x/mine.yaml\", line 3, column 11
+    expected ',' or ']' ... in \"/x/mine.yaml\", line 4, column 1")."""
+    mark = getattr(err, "problem_mark", None)
+    said = [getattr(err, "context", None), getattr(err, "problem", None)]
+    why = "; ".join(" ".join(str(part).split()) for part in said if part) or str(err).split("\n")[0]
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"is not YAML that can be read: {why}{where}"

@@ -32,7 +32,7 @@ from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
 from aegan.errors import ConfigError
-from aegan.file_values import check_file_values
+from aegan.file_values import check_file_values, not_yaml
 from aegan.overrides import GRAMMAR, parse_reason
 
 # OmegaConf's refusal of a YAML file that holds one value: "Invalid loaded object type: int"
@@ -225,6 +225,8 @@ def _checked_load(load: Any) -> Any:
             check_config_text(option_of(config_path), path)
         try:
             result = load(self, config_path)
+        except yaml.YAMLError as err:  # the user's file: named with its option
+            raise ConfigError(f"{option_of(config_path)}: {path} {not_yaml(err)}") from None
         except OSError as err:
             single = SINGLE_VALUE.search(str(err))
             if single is None:
