@@ -75,11 +75,15 @@ def hydra_error_line(err: Exception) -> str | None:
         if not err.missing_cfg_file or "/" not in err.missing_cfg_file:
             return None  # the primary config itself: not a command-line mistake
         group, name = err.missing_cfg_file.rsplit("/", 1)
+        # named in an option's own defaults list (Hydra's "In 'experiment/mine': Could not
+        # load 'experiment/nope'"), which the line names: the command line never said nope
+        named_in = re.match(r"In '([^']+/[^']+)': ", str(err))
+        where = f"{option_of(named_in[1])}: its defaults list names " if named_in else ""
         if not err.options:
-            return f"{group}={name}: there is no such {group} config"
+            return f"{where}{group}={name}: there is no such {group} config"
         return (
-            f"{group}={name}: no such option; choose one of: {', '.join(err.options)} (or add "
-            f"{group}/{name}.yaml to a folder DIR given as hydra.searchpath=[file://DIR])"
+            f"{where}{group}={name}: no such option; choose one of: {', '.join(err.options)} (or "
+            f"add {group}/{name}.yaml to a folder DIR given as hydra.searchpath=[file://DIR])"
         )
     if isinstance(err, OverrideParseException):
         return unreadable_override_line(err)
