@@ -95,7 +95,8 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
     def run(*args: object, **kwargs: object) -> object:
         task = getattr(hydra_main, "__wrapped__", hydra_main)
         COMMAND["name"] = Path(task.__code__.co_filename).stem  # under -m, __module__ is __main__
-        debug = any(arg.lower() in ("debug=true", "debug=1") for arg in sys.argv[1:])
+        # true alone, as the schema takes it: debug=1 showed Hydra's traceback, then was refused
+        debug = any(re.fullmatch(r"\+{0,2}debug=true", arg, re.I) for arg in sys.argv[1:])
         rerun = rerun_line(sys.argv[1:])  # with debug=true too: it would run a file's code
         if rerun is not None:
             report_error(rerun)
