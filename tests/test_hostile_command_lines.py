@@ -119,7 +119,7 @@ def test_bench_thread_counts_are_bounded(cli, tmp_path, override, message):
 @pytest.mark.parametrize(
     ("override", "message"),
     [("debug=abc", "debug='abc' is not allowed"), ("cache_dir=5", "cache_dir=5 is not allowed"),
-     ("overrides=[{_target_:builtins.open}]", "overrides[0]={'_target_': 'builtins.open'}"),
+     ("overrides=[{_target_:builtins.open}]", "overrides[0]={_target_:builtins.open} is not"),
      ("metrics=reconstruction", "metrics='reconstruction' is not allowed"),
      ("samples=ten", "samples='ten' is not allowed"),
      ("overrides=['data.binarize=fixed']", "'data.binarize=fixed' is not allowed: it changes the test"),

@@ -85,6 +85,12 @@ def written(shown: str) -> str:
     return write(value)
 
 
+def refused_value(value: object) -> str:
+    """A value a message refuses, as the command line writes it: a list or mapping as
+    ``[a,null]`` and ``{a:1}``, not Python's ``['a', None]``; text quoted."""
+    return written(repr(value)) if isinstance(value, (list, dict)) else repr(value)
+
+
 def unresolved_reason(err: BaseException) -> str:
     """The first line of why an interpolation failed, in words: a resolver called without
     its argument (``${now:}``, ``${oc.env:}``) or with too many is named so, not as Python's

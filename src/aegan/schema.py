@@ -25,7 +25,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 
-from aegan.errors import ConfigError, unresolved_reason
+from aegan.errors import ConfigError, refused_value, unresolved_reason
 from aegan.schema_ties import TIE, check_tie, check_tie_target
 
 INT64_MAX = 2**63 - 1
@@ -234,8 +234,9 @@ def _check_key(cfg: DictConfig, node: DictConfig, key: Any, ref: Any, prefix: st
         raise ConfigError(_not_a_setting(full, ref))
     if OmegaConf.is_dict(child) and not child._is_interpolation():
         if want is not MISSING and want is not None and not isinstance(want, dict):
+            given = refused_value(OmegaConf.to_container(child, resolve=False))
             raise ConfigError(
-                f"{full} is not allowed: it must be {kind_of(want) or 'a plain value'}, "
+                f"{full}={given} is not allowed: it must be {kind_of(want) or 'a plain value'}, "
                 "not a mapping"
             )
         _walk(cfg, child, want if isinstance(want, dict) else MISSING, f"{full}.")
@@ -267,11 +268,13 @@ def _check_value(full: str, value: Any, want: Any) -> None:
     kind = kind_of(want) if known else None
     if known and isinstance(value, dict) and not isinstance(want, dict):
         # where conf/ has a plain value: no mapping, so no _target_ either
-        raise ConfigError(f"{full}={value!r} is not allowed: it must be {kind or 'a plain value'}")
+        raise ConfigError(
+            f"{full}={refused_value(value)} is not allowed: it must be {kind or 'a plain value'}"
+        )
     if kind == "true or false" and value is None:
         raise ConfigError(f"{full}=null is not allowed: it must be true or false")
     if kind and value is not None and not fits(value, want):
-        raise ConfigError(f"{full}={value!r} is not allowed: it must be {kind}")
+        raise ConfigError(f"{full}={refused_value(value)} is not allowed: it must be {kind}")
     if isinstance(value, list):
         element = want[0] if isinstance(want, list) and want else (None if known else MISSING)
         for index, item in enumerate(value):
