@@ -195,6 +195,12 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
             f"{key}={value!r}{source} is not allowed: it must be {allowed} without control "
             "characters"
         )
+    variable = re.search(r"\$\{?([A-Za-z_]\w*)", value)  # '$HOME/x', quoted or from a file
+    if variable and variable[1] in os.environ:  # no shell expands it: a folder named $HOME
+        raise ConfigError(
+            f"{key}={value!r}{source} is not allowed: ${variable[1]} is not expanded here; "
+            f"write ${{oc.env:{variable[1]}}} for the variable's value"
+        )
     try:
         path = Path(value).expanduser()
     except RuntimeError as err:  # ~nosuchuser
