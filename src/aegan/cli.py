@@ -32,8 +32,8 @@ from aegan.hydra_errors import (
     logging_config_line,
 )
 from aegan.hydra_flags import flags_line, rerun_line
+from aegan.hydra_kinds import typed_hydra_value
 from aegan.hydra_primary import COMMAND  # and --config-name: a config of the command running
-from aegan.hydra_switches import typed_switch
 from aegan.override_size import too_large
 from aegan.overrides import (
     added_group,
@@ -114,7 +114,7 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
         checks = (too_large, flags_line, no_key, missing_searchpath, changed_guard,
                   group_not_named, functools.partial(deleted_group, groups=GROUPS),
                   functools.partial(group_at_package, groups=ONE_OPTION),
-                  unknown_hydra_key, typed_switch)  # fmt: skip
+                  unknown_hydra_key, typed_hydra_value)  # fmt: skip
         for check in checks:
             refusal = check(argv)
             if refusal is not None:  # else Hydra warns and goes on, or writes unchecked

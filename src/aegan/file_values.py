@@ -1,6 +1,6 @@
 """The values a config file (``conf/`` or the user's, on ``hydra.searchpath``) sets, checked
 as it is loaded, before OmegaConf merges them: where a typed node would convert a value
-(``hydra.job.chdir: 1`` read as true) or refuse it in OmegaConf's words ("Merge error: int
+(``hydra.job.chdir: 1`` read as true, ``hydra.run.dir: true`` as 'True') or refuse it in OmegaConf's words ("Merge error: int
 is not a subclass of TrainerSchema"), or the file would empty a section (``trainer: null``,
 named later as "trainer.epochs is not a setting"). Each is one line naming the option, the
 key, the value and its file."""
@@ -13,7 +13,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from aegan.errors import ConfigError, written
-from aegan.hydra_switches import switch_keys, switch_refusal
+from aegan.hydra_kinds import kind_refusal, typed_keys
 from aegan.schema import GROUPS
 
 # the sections that hold settings, each a mapping: the config groups, evaluate and hydra
@@ -34,8 +34,8 @@ def placed(config_path: str, result: Any) -> dict:
 
 
 def check_file_values(option: str, path: str, config_path: str, result: Any) -> None:
-    """Raise ``ConfigError`` for a section the file sets to no mapping, or a switch of
-    Hydra's it sets to another value than true, false or null."""
+    """Raise ``ConfigError`` for a section the file sets to no mapping, or a typed setting
+    of Hydra's it sets to a value OmegaConf would convert (``aegan.hydra_kinds``)."""
     content = placed(config_path, result)
     for section in SECTIONS:
         value = content.get(section, {})
@@ -44,11 +44,11 @@ def check_file_values(option: str, path: str, config_path: str, result: Any) -> 
                 f"{option}: {section}={written(repr(value))} is not allowed: it must be a "
                 f"mapping of the settings of {section} (set in {path})"
             )
-    for key in switch_keys():
+    for key in typed_keys():
         node: Any = content
         for part in key.split("."):
             node = node.get(part) if isinstance(node, dict) else None
-        refusal = switch_refusal(key, node)
+        refusal = kind_refusal(key, node)
         if refusal:
             raise ConfigError(f"{option}: {refusal} (set in {path})")
 

@@ -1,6 +1,7 @@
 """Hydra's own switch (``hydra.job.chdir``) takes true, false or null, as aegan's switches
 take true or false: OmegaConf's bool type read 1, 0, 'yes' or 'on' as one and the run went
-on, where ``trainer.channels_last=1`` is refused."""
+on, where ``trainer.channels_last=1`` is refused. Its text settings take text: true was
+written 'True', and ``hydra.run.dir=true`` trained in ./True."""
 
 from __future__ import annotations
 
@@ -31,4 +32,28 @@ def test_a_hydra_switch_in_a_config_file_is_refused_naming_the_file(cli, tmp_pat
     result = cli("aegan.train", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]",
                  "experiment=mine", "data.subset=64", f"hydra.run.dir={run}")  # fmt: skip
     assert_one_error_line(result, f"experiment=mine: hydra.job.chdir=1 {ALLOWED} (set in {mine})")
+    assert not run.exists()
+
+
+@pytest.mark.parametrize("key", ["hydra.run.dir", "hydra.job.name"])
+def test_a_hydra_text_setting_given_true_or_false_is_refused(cli, tmp_path, monkeypatch, key):
+    monkeypatch.setattr("conftest.REPO", tmp_path)  # where ./True would be made
+    run = [] if key == "hydra.run.dir" else [f"hydra.run.dir={tmp_path / 'run'}"]
+    result = cli("aegan.train", f"{key}=true", *run, "data.subset=64")
+    assert_one_error_line(
+        result, f"{key}=true is not allowed: it must be text (quoted where it reads as true or "
+        f"false: {key}='true')"
+    )  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_hydra_text_setting_in_a_config_file_is_refused_naming_the_file(cli, tmp_path):
+    mine = tmp_path / "myconf" / "experiment" / "mine.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("# @package _global_\nhydra:\n  job:\n    name: false\n")
+    run = tmp_path / "run"
+    result = cli("aegan.train", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]",
+                 "experiment=mine", "data.subset=64", f"hydra.run.dir={run}")  # fmt: skip
+    said = "experiment=mine: hydra.job.name=false is not allowed: it must be text"
+    assert_one_error_line(result, said)
     assert not run.exists()
