@@ -157,7 +157,8 @@ def hydra_error_line(err: Exception) -> str | None:
         return line
     if isinstance(cause, ValidationError) and full_key:
         if "is not Optional" in reason or "Incompatible value 'None'" in reason:
-            return f"{full_key}=null is not allowed: it must be set"
+            wants = node_wants(cause, "")  # the node's kind: "it must be an integer"
+            return f"{full_key}=null is not allowed: {wants or 'it must be set'}"
         return f"{full_key}={shown_value(cause.value)} is not allowed: {node_wants(cause, reason)}"
     typed = re.match(r"Error merging override [^=]+=(.*)", str(err), re.DOTALL)
     if reason.startswith("Cannot merge ") and full_key and typed:  # a list where a section goes
