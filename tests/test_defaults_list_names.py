@@ -5,6 +5,7 @@ file's option: "experiment=nope: there is no such experiment config" was said of
 from __future__ import annotations
 
 import pytest
+from own_files import train_own_experiment
 
 from conftest import assert_one_error_line
 
@@ -17,11 +18,6 @@ from conftest import assert_one_error_line
       "choose one of: aae, autoencoder,")],
 )  # fmt: skip
 def test_a_missing_option_in_a_files_defaults_names_the_file(cli, tmp_path, defaults, said):
-    mine = tmp_path / "myconf" / "experiment" / "mine.yaml"
-    mine.parent.mkdir(parents=True)
-    mine.write_text(f"# @package _global_\ndefaults:\n  {defaults}\n")
-    run = tmp_path / "run"
-    result = cli("aegan.train", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]",
-                 "experiment=mine", "data.subset=64", f"hydra.run.dir={run}")  # fmt: skip
+    result, mine, run = train_own_experiment(cli, tmp_path, f"defaults:\n  {defaults}\n")
     assert_one_error_line(result, said)
     assert not run.exists()

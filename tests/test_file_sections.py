@@ -8,6 +8,7 @@ its config file empty?)", and ``evaluate: 3`` named evaluate.at_end as no settin
 from __future__ import annotations
 
 import pytest
+from own_files import train_own_experiment
 
 from conftest import assert_one_error_line
 
@@ -18,12 +19,7 @@ from conftest import assert_one_error_line
      ("data: [1]", "data=[1]"), ("evaluate: 3", "evaluate=3"), ("model: abc", "model=abc")],
 )  # fmt: skip
 def test_a_section_set_to_no_mapping_in_a_file_is_one_line(cli, tmp_path, text, said):
-    mine = tmp_path / "myconf" / "experiment" / "mine.yaml"
-    mine.parent.mkdir(parents=True)
-    mine.write_text(f"# @package _global_\n{text}\n")
-    run = tmp_path / "run"
-    result = cli("aegan.train", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]",
-                 "experiment=mine", "data.subset=64", f"hydra.run.dir={run}")  # fmt: skip
+    result, mine, run = train_own_experiment(cli, tmp_path, f"{text}\n")
     section = said.partition("=")[0]
     assert_one_error_line(
         result, f"experiment=mine: {said} is not allowed: it must be a mapping of the settings "

@@ -5,6 +5,7 @@ and not the option that read it."""
 from __future__ import annotations
 
 import pytest
+from own_files import train_own_experiment
 
 from conftest import assert_one_error_line
 
@@ -19,11 +20,6 @@ from conftest import assert_one_error_line
       "column 1)")],
 )  # fmt: skip
 def test_a_file_that_is_not_yaml_is_one_line(cli, tmp_path, text, why):
-    mine = tmp_path / "myconf" / "experiment" / "mine.yaml"
-    mine.parent.mkdir(parents=True)
-    mine.write_text(f"# @package _global_\n{text}")
-    run = tmp_path / "run"
-    result = cli("aegan.train", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]",
-                 "experiment=mine", "data.subset=64", f"hydra.run.dir={run}")  # fmt: skip
+    result, mine, run = train_own_experiment(cli, tmp_path, f"{text}")
     assert_one_error_line(result, f"experiment=mine: {mine} is not YAML that can be read: {why}")
     assert result.stderr.count(str(mine)) == 1 and not run.exists()

@@ -6,6 +6,7 @@ written 'True', and ``hydra.run.dir=true`` trained in ./True."""
 from __future__ import annotations
 
 import pytest
+from own_files import train_own_experiment
 
 from conftest import assert_one_error_line
 
@@ -25,12 +26,7 @@ def test_a_hydra_switch_given_another_value_is_refused(cli, tmp_path, override, 
 
 
 def test_a_hydra_switch_in_a_config_file_is_refused_naming_the_file(cli, tmp_path):
-    mine = tmp_path / "myconf" / "experiment" / "mine.yaml"
-    mine.parent.mkdir(parents=True)
-    mine.write_text("# @package _global_\nhydra:\n  job:\n    chdir: 1\n")
-    run = tmp_path / "run"
-    result = cli("aegan.train", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]",
-                 "experiment=mine", "data.subset=64", f"hydra.run.dir={run}")  # fmt: skip
+    result, mine, run = train_own_experiment(cli, tmp_path, "hydra:\n  job:\n    chdir: 1\n")
     assert_one_error_line(result, f"experiment=mine: hydra.job.chdir=1 {ALLOWED} (set in {mine})")
     assert not run.exists()
 
@@ -48,12 +44,7 @@ def test_a_hydra_text_setting_given_true_or_false_is_refused(cli, tmp_path, monk
 
 
 def test_a_hydra_text_setting_in_a_config_file_is_refused_naming_the_file(cli, tmp_path):
-    mine = tmp_path / "myconf" / "experiment" / "mine.yaml"
-    mine.parent.mkdir(parents=True)
-    mine.write_text("# @package _global_\nhydra:\n  job:\n    name: false\n")
-    run = tmp_path / "run"
-    result = cli("aegan.train", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]",
-                 "experiment=mine", "data.subset=64", f"hydra.run.dir={run}")  # fmt: skip
+    result, mine, run = train_own_experiment(cli, tmp_path, "hydra:\n  job:\n    name: false\n")
     said = "experiment=mine: hydra.job.name=false is not allowed: it must be text"
     assert_one_error_line(result, said)
     assert not run.exists()
