@@ -16,7 +16,7 @@ vae_gan_conv (aegan alone: its VAE-GAN recipe as configured, conv networks, bf16
 Images/s = training images / training seconds: pythae's own trainers with each epoch's
 ``train_step`` timed; aegan's ``train(cfg)`` with its epoch clock (the log's "epoch N time:
 training X s", plus its scalar logging); also per CPU-second of the training thread.
-``--variant OVERRIDE`` adds an aegan run of each pair with it (``model.start_at_mean=false``).
+``--variant OVERRIDE`` adds an aegan run of each pair with it (``model.optimizer.lr=5e-4``).
 One JSON line per run goes to ``--out``; docs/comparison-pythae.md has the protocol.
 """
 

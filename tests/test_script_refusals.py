@@ -88,8 +88,8 @@ def test_parity_ends_a_failed_sweep_in_one_line_naming_it(cli, monkeypatch, tmp_
 @pytest.mark.parametrize(
     ("variant", "message"),
     [
-        ("model.start_at_meen=false", "model.start_at_meen is not a setting; did you mean "
-         "model.start_at_mean?"),
+        ("model.kl_warmup=10", "model.kl_warmup is not a setting; did you mean "
+         "model.kl_warmup_steps?"),
         ("model.beta=-1", "model.beta=-1 is not allowed"),
     ],
 )  # fmt: skip

@@ -78,11 +78,6 @@ class Task:
         data tells, such as its class count): called with its sizes before it is read
         (``aegan.data.DataSizes``: ``classes`` a count, None where unknown), and once it is."""
 
-    def start_from_data(self, data: Any) -> None:
-        """Set what the task takes from the training images before its first step (a
-        decoder's output at their mean), ``data`` on its device; on a resume the checkpoint
-        is then loaded over it."""
-
     def log_epoch(self, logger: Any, data: Any, step: int) -> None:
         """The pictures a researcher checks after each epoch (``aegan.logger``)."""
 

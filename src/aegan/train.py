@@ -163,7 +163,6 @@ def _train(
     data = data.to(device)
     task = build_task(cfg.model, data.image_shape, device)
     task.check_data(data)  # what only the data tells (its classes), before a step
-    task.start_from_data(data)
     threads = cpu_threads(cfg.trainer, task)
     if threads:
         torch.set_num_threads(threads)

@@ -9,14 +9,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from aegan.data.batches import (
-    DeviceBatches,
-    binarized,
-    denormalize,
-    mean_image,
-    normalize,
-    normalized_batches,
-)
+from aegan.data.batches import DeviceBatches, binarized, denormalize, normalize, normalized_batches
 from aegan.data.cifar import cifar10_files, cifar10_folder, load_cifar10
 from aegan.data.idx import read_idx
 from aegan.data.idx_checks import IMAGE_SIZE as IDX_SIZE
@@ -50,8 +43,8 @@ MAX_IMAGE_SIZE = 1024  # image_folder's side: larger ones would not fit in memor
 __all__ = [
     "DATASETS", "KNOWN_SHAPES", "DataFileError", "DataNotFoundError", "DataSizes",
     "DeviceBatches", "ImageData", "check_data_config", "denormalize", "image_shape_of",
-    "load_data", "local_data", "mean_image", "normalize", "normalized_batches", "read_ahead",
-    "read_idx", "sizes_of", "test_size_of",
+    "load_data", "local_data", "normalize", "normalized_batches", "read_ahead", "read_idx",
+    "sizes_of", "test_size_of",
 ]  # fmt: skip
 
 

@@ -35,15 +35,6 @@ def normalized_batches(
         yield normalize(images_u8[i : i + batch_size], pixel_range)
 
 
-def mean_image(images_u8: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-    """The mean of uint8 ``(N, C, H, W)`` images, ``(C, H, W)`` float32 in [0, 1]: summed in
-    float64 a chunk at a time, never a float copy of the whole set."""
-    total = torch.zeros(images_u8.shape[1:], dtype=torch.float64, device=images_u8.device)
-    for i in range(0, len(images_u8), chunk):
-        total += images_u8[i : i + chunk].sum(0, dtype=torch.float64)
-    return (total / (255.0 * max(len(images_u8), 1))).float()
-
-
 def denormalize(x: torch.Tensor, pixel_range: str) -> torch.Tensor:
     """Inverse of ``normalize`` to float ``[0, 1]`` (for image grids and metrics)."""
     return x.clamp(0, 1) if pixel_range == "unit" else x.add(1.0).div(2.0).clamp(0, 1)

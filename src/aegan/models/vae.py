@@ -73,14 +73,6 @@ class DenseVAE(GaussianEncoderDecoder):
         decoder_sizes = [latent_dim, latent_dim, *reversed(hidden_dims)]
         self.decoder = nn.Sequential(*mlp(decoder_sizes), nn.Linear(decoder_sizes[-1], pixels))
 
-    @torch.no_grad()
-    def start_at(self, mean_image: Tensor) -> None:
-        """The decoder's output bias, one per pixel, at the log-odds of ``mean_image`` (C, H,
-        W) in [0, 1], clipped to [0.001, 0.999] as in Burda et al.'s IWAE code: its first
-        decodes are the mean image rather than grey."""
-        p = mean_image.flatten().clamp(1e-3, 1 - 1e-3)
-        self.decoder[-1].bias.copy_(torch.log(p) - torch.log1p(-p))
-
 
 class ConvVAE(GaussianEncoderDecoder):
     """The convolutional autoencoder's networks with a Gaussian code."""

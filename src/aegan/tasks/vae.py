@@ -21,12 +21,12 @@ from torch import nn
 
 from aegan.amp import Amp
 from aegan.contract import Task
-from aegan.data import mean_image, normalize
+from aegan.data import normalize
 from aegan.errors import ConfigError
 from aegan.losses import bernoulli_nll
 from aegan.models.vae import GaussianEncoderDecoder, reparameterize
 from aegan.tasks.build import build_network, build_optimizer
-from aegan.tasks.checks import check_bool, check_choice, check_number, check_sizes
+from aegan.tasks.checks import check_choice, check_number, check_sizes
 from aegan.tasks.inputs import integer, taken_codes, taken_images
 from aegan.tasks.latents import PriorEncoderDecoder
 from aegan.tasks.tied import check_read_by
@@ -77,10 +77,8 @@ class VaeTask(PriorEncoderDecoder, Task):
         beta: float = 1.0,
         kl_warmup_steps: int = 0,
         noise_seed: int = 0,
-        start_at_mean: bool = False,  # false: a run recorded before the setting, as it trained
     ) -> None:
         check_number("model.latent_dim", latent_dim, low=1, high=2**20, integer=True)
-        check_bool("model.start_at_mean", start_at_mean)
         check_choice("model.likelihood", likelihood, LIKELIHOODS)
         if gaussian_scale is not None:
             check_number("model.gaussian_scale", gaussian_scale, low=1e-6, high=1e6)
@@ -109,13 +107,6 @@ class VaeTask(PriorEncoderDecoder, Task):
                 f"model.net._target_={net['_target_']} is not allowed here: the VAE needs an "
                 "encoder that gives a mean and a log-variance (aegan.models.DenseVAE, ConvVAE)"
             )
-        if start_at_mean and not callable(getattr(self.net, "start_at", None)):
-            raise ConfigError(
-                f"model.start_at_mean=true is not allowed with model.net._target_="
-                f"{net['_target_']}: its decoder has no output bias per pixel to start at the "
-                "mean image (aegan.models.DenseVAE has); set model.start_at_mean=false"
-            )
-        self.start_at_mean = start_at_mean
         self.device, self.image_shape = torch.device(device), tuple(image_shape)
         self.networks: dict[str, nn.Module] = {"vae": self.net}
         params = list(self.net.parameters())
@@ -129,12 +120,6 @@ class VaeTask(PriorEncoderDecoder, Task):
         noise = torch.Generator().manual_seed(noise_seed)
         self.fixed_noise = self.draw_latents(64, noise).to(self.device)
         self.kl_per_dim: torch.Tensor | None = None  # (latent_dim,), from the last validation
-
-    def start_from_data(self, data: Any) -> None:
-        """With ``model.start_at_mean``, the decoder starts at the training images' mean,
-        as Burda et al. (2016) start their Bernoulli decoders."""
-        if self.start_at_mean:
-            self.net.start_at(mean_image(data.train_images))
 
     # ---- the objective --------------------------------------------------------------
 
