@@ -127,39 +127,44 @@ def train_classifier(
         raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
     if images.shape[-1] != images.shape[-2]:
         raise ValueError(f"expected square images, got {tuple(images.shape[-2:])}")
-    torch.manual_seed(seed)  # weight init and dropout
-    generator = torch.Generator().manual_seed(seed)  # shuffling and augmentation
-    model = DomainClassifier(
-        in_channels=images.shape[1], num_classes=num_classes, image_size=images.shape[-1]
-    ).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    steps_per_epoch = (images.shape[0] + batch_size - 1) // batch_size
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch
-    )
-    model.train()
-    for epoch in range(epochs):
-        order = torch.randperm(images.shape[0], generator=generator)
-        bar = tqdm(
-            order.split(batch_size),
-            desc=f"classifier epoch {epoch + 1}/{epochs}",
-            disable=None if progress else True,  # None: off when stderr is not a terminal
-            leave=False,
+    where = torch.device(device)  # its card's generator forked too, no other card's
+    cuda = []
+    if where.type == "cuda":
+        cuda = [torch.cuda.current_device() if where.index is None else where.index]
+    with torch.random.fork_rng(devices=cuda):  # the caller's generators, as it found them
+        torch.manual_seed(seed)  # weight init and dropout
+        generator = torch.Generator().manual_seed(seed)  # shuffling and augmentation
+        model = DomainClassifier(
+            in_channels=images.shape[1], num_classes=num_classes, image_size=images.shape[-1]
+        ).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        steps_per_epoch = (images.shape[0] + batch_size - 1) // batch_size
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch
         )
-        for index in bar:
-            if index.numel() < 2:  # BatchNorm cannot train on a single sample
-                continue
-            x = _to_unit_float(images[index]).to(device)  # (B, C, H, W) in [0, 1]
-            y = labels[index].to(device)
-            if augment:
-                x = _random_flip(x, generator)
-            loss = F.cross_entropy(model(x), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-    return model.eval()
+        model.train()
+        for epoch in range(epochs):
+            order = torch.randperm(images.shape[0], generator=generator)
+            bar = tqdm(
+                order.split(batch_size),
+                desc=f"classifier epoch {epoch + 1}/{epochs}",
+                disable=None if progress else True,  # None: off when stderr is not a terminal
+                leave=False,
+            )
+            for index in bar:
+                if index.numel() < 2:  # BatchNorm cannot train on a single sample
+                    continue
+                x = _to_unit_float(images[index]).to(device)  # (B, C, H, W) in [0, 1]
+                y = labels[index].to(device)
+                if augment:
+                    x = _random_flip(x, generator)
+                loss = F.cross_entropy(model(x), y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+        return model.eval()
 
 
 @torch.no_grad()
