@@ -86,7 +86,7 @@ def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
     [
         ("precisions=[fp8]", "precisions[0]='fp8' is not allowed; choose one of: auto, bf16"),
         ("channels_last=[maybe]", "channels_last[0]='maybe' is not allowed"),  # a traceback
-        ("variants=[1,2]", "variants=[1, 2] is not allowed: it must be a mapping"),  # a traceback
+        ("variants=[1,2]", "variants=[1,2] is not allowed: it must be a mapping"),  # a traceback
         ("variants={a:'x'}", "variants.a='x' is not allowed: it must be a non-empty list"),
         ("variants={a:['nokey=1']}", "variants.a: 'nokey=1' is not allowed: the config has no"),
         (  # a typo was added as a key of its own and the variant timed as the base
@@ -106,15 +106,15 @@ def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
         ("variants={a:['model.hidden_dims={c:1}']}",  # OmegaConf's "Cannot merge DictConfig"
          "variants.a: 'model.hidden_dims={c:1}' is not allowed: model.hidden_dims must be a list"),
         # each configuration timed twice, as if two
-        ("threads=[1,1]", "threads=[1, 1] is not allowed: it must list each value to time once"),
-        ("compile_modes=[none,none]", "compile_modes=['none', 'none'] is not allowed"),
-        ("threads=[null,1]", "threads=[None, 1] is not allowed: it times [1, 1] threads"),
+        ("threads=[1,1]", "threads=[1,1] is not allowed: it must list each value to time once"),
+        ("compile_modes=[none,none]", "compile_modes=[none,none] is not allowed"),
+        ("threads=[null,1]", "threads=[null,1] is not allowed: it times [1,1] threads"),
         # a list sets it in each configuration: the rows were timed as without it
         ("trainer.precision=bf16", "trainer.precision=bf16 is not allowed: aegan.bench times "
          "each value of precisions, which sets it in every configuration; use precisions=[bf16]"),
         ("trainer.compile=default", "use compile_modes=[default]"),
         # auto is bf16 or fp32 by the machine: one of them timed twice, labelled alike
-        ("precisions=[auto,fp32,bf16]", "precisions=['auto', 'fp32', 'bf16'] is not allowed: it times"),
+        ("precisions=[auto,fp32,bf16]", "precisions=[auto,fp32,bf16] is not allowed: it times"),
     ],
 )  # fmt: skip
 def test_benchmark_cli_refuses_a_bad_setting_in_one_line(cli, tmp_path, override, message):

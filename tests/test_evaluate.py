@@ -132,7 +132,7 @@ def test_evaluate_cli_on_a_tiny_gan(cli, make_cfg, tmp_path):
         (["metrics=[pca,pca]", "device=cpu"], "metrics: pca is named twice; name each metric once"),
         (["metrics=[fd]", "device=cpu"], "metrics: 'fd' needs a model that can sample"),
         (["metrics=probe", "device=cpu"], "metrics='probe' is not allowed: it must be a list"),
-        (["metrics={probe:1}"], "metrics={'probe': 1} is not allowed: it must be a list of names"),
+        (["metrics={probe:1}"], "metrics={probe:1} is not allowed: it must be a list of names"),
         (
             ["overrides=[data.batch_size=32]"],  # Hydra's grammar wants the item quoted
             """quote the items that hold '=': overrides='["data.batch_size=32"]'""",

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import assert_one_error_line
+from aegan.amp import resolve_precision
+from conftest import CPU, assert_one_error_line
+
+AUTO = resolve_precision("auto", CPU)  # fp32, or bf16 where the CPU has it
 
 
 @pytest.mark.parametrize(
@@ -22,3 +25,21 @@ def test_a_refused_list_is_shown_as_typed(cli, tmp_path, override, message):
     result = cli("aegan.train", override, "data.subset=64", f"hydra.run.dir={run}")
     assert_one_error_line(result, message)
     assert not run.exists()
+
+
+@pytest.mark.parametrize(
+    ("module", "argument", "message"),
+    [("aegan.evaluate", "metrics={probe:1}", "metrics={probe:1} is not allowed"),
+     ("aegan.evaluate", "overrides=[null]", "overrides: null is not allowed: an override is text, "
+      "key=value"),
+     ("aegan.evaluate", "overrides=[[a]]", "overrides: [a] is not allowed: an override is text"),
+     ("aegan.bench", "compile_modes=[none,none]", "compile_modes=[none,none] is not allowed"),
+     ("aegan.bench", "precisions=[auto,fp32,bf16]", "precisions=[auto,fp32,bf16] is not allowed: "
+      f"it times [{AUTO},fp32,bf16], one precision twice")],
+)  # fmt: skip
+def test_evaluate_and_bench_show_a_refused_value_as_typed(cli, trained_ae_run, module, argument,
+                                                          message):  # fmt: skip
+    """They showed Python's ['none', 'none'], {'probe': 1}, and None (read as an override's
+    name: "so None would change nothing")."""
+    run = [f"run={trained_ae_run}"] if module == "aegan.evaluate" else ["trainer.device=cpu"]
+    assert_one_error_line(cli(module, *run, argument), message)

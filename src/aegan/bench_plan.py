@@ -24,7 +24,7 @@ from aegan.config import check_positive, validate_config
 from aegan.data import image_shape_of
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import world_size
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, refused_value
 from aegan.speed import COMPILE_MODES, COMPILE_SCOPES, cpu_threads
 from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
@@ -41,37 +41,37 @@ def parse_override(cfg: DictConfig, override: Any, where: str) -> tuple[str, str
     match = OVERRIDE.fullmatch(override) if isinstance(override, str) else None
     if match is None:
         raise ConfigError(
-            f"{where}: {override!r} is not allowed: an override is key=value (+key=value adds "
+            f"{where}: {refused_value(override)} is not allowed: an override is key=value (+key=value adds "
             "a key)"
         )
     prefix, key, text = match.groups()
     exists = OmegaConf.select(cfg, key, default=_ABSENT, throw_on_resolution_failure=False)
     if prefix == "" and exists is _ABSENT:
         raise ConfigError(
-            f"{where}: {override!r} is not allowed: the config has no setting {key} "
+            f"{where}: {refused_value(override)} is not allowed: the config has no setting {key} "
             f"(to add one, write +{key}=...)"
         )
     if prefix == "+" and exists is not _ABSENT:
         raise ConfigError(
-            f"{where}: {override!r} is not allowed: {key} is already set (write {key}=...)"
+            f"{where}: {refused_value(override)} is not allowed: {key} is already set (write {key}=...)"
         )
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as err:
         reason = " ".join(str(err).split())[:200]
         raise ConfigError(
-            f"{where}: {override!r} is not allowed: its value is not YAML: {reason}"
+            f"{where}: {refused_value(override)} is not allowed: its value is not YAML: {reason}"
         ) from None
     if OmegaConf.is_list(exists) and isinstance(value, dict):  # OmegaConf's "Cannot merge"
         raise ConfigError(
-            f"{where}: {override!r} is not allowed: {key} must be a list, not a mapping"
+            f"{where}: {refused_value(override)} is not allowed: {key} must be a list, not a mapping"
         )
     if OmegaConf.is_dict(exists) and not isinstance(value, dict):
         # model=vae would replace the model's settings by the text 'vae': a group's option
         # is chosen as the config is composed, which a variant's overrides come after
         name = where.removeprefix("variants.")
         raise ConfigError(
-            f"{where}: {override!r} is not allowed: {key} is a section of settings, not one "
+            f"{where}: {refused_value(override)} is not allowed: {key} is a section of settings, not one "
             f"setting; a variant's overrides set single settings, e.g. "
             f"variants={{{name}:['{key}.NAME=VALUE']}} (an option such as {key}=... goes on "
             "the command line, one bench run each)"
@@ -90,7 +90,9 @@ def apply_overrides(cfg: DictConfig, overrides: list[str], where: str = "overrid
                 OmegaConf.update(cfg, key, value, force_add=bool(prefix))
             except (ValidationError, ConfigTypeError, ConfigKeyError) as err:
                 reason = " ".join(str(err).split("\n")[0].split())[:200]
-                raise ConfigError(f"{where}: {override!r} is not allowed: {reason}") from None
+                raise ConfigError(
+                    f"{where}: {refused_value(override)} is not allowed: {reason}"
+                ) from None
     return cfg
 
 
@@ -102,7 +104,7 @@ def check_variants(cfg: DictConfig) -> dict[str, list[str]]:
         return {}
     if not OmegaConf.is_dict(variants):
         raise ConfigError(
-            f"variants={_plain(variants)!r} is not allowed: it must be a mapping of names to "
+            f"variants={refused_value(_plain(variants))} is not allowed: it must be a mapping of names to "
             "lists of key=value overrides, e.g. variants={name:['trainer.fast_dropout=false']}"
         )
     out = {}
@@ -114,7 +116,7 @@ def check_variants(cfg: DictConfig) -> dict[str, list[str]]:
             )
         if not OmegaConf.is_list(overrides) or not len(overrides):
             raise ConfigError(
-                f"{where}={_plain(overrides)!r} is not allowed: it must be a non-empty list of "
+                f"{where}={refused_value(_plain(overrides))} is not allowed: it must be a non-empty list of "
                 "key=value overrides, e.g. ['trainer.fast_dropout=false']"
             )
         out[str(name)] = list(overrides)
@@ -145,14 +147,16 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
     threads = [t or cpu_threads(cfg.trainer, task) or torch.get_num_threads() for t in cfg.threads]
     if len(set(threads)) < len(threads):  # null is a count too: the one a run would use
         raise ConfigError(
-            f"threads={_plain(cfg.threads)!r} is not allowed: it times {threads} threads, one "
-            "count twice (null is what a run uses here); list each count once"
+            f"threads={refused_value(_plain(cfg.threads))} is not allowed: it times "
+            f"{refused_value(threads)} threads, one count twice (null is what a run uses "
+            "here); list each count once"
         )
     precisions = [resolve_precision(p, resolve_device(cfg.trainer.device)) for p in cfg.precisions]
     if len(set(precisions)) < len(precisions):  # auto is one of the others, by the machine
         raise ConfigError(
-            f"precisions={_plain(cfg.precisions)!r} is not allowed: it times {precisions}, one "
-            "precision twice (auto is what this machine takes); list each precision once"
+            f"precisions={refused_value(_plain(cfg.precisions))} is not allowed: it times "
+            f"{refused_value(precisions)}, one precision twice (auto is what this machine "
+            "takes); list each precision once"
         )
     out = []
     for variant, overrides in variants.items():
@@ -218,7 +222,7 @@ def check_lists(cfg: DictConfig) -> None:
     for key, check in LISTS.items():
         if not OmegaConf.is_list(cfg[key]) or not len(cfg[key]):
             raise ConfigError(
-                f"{key}={_plain(cfg[key])!r} is not allowed: it must be a non-empty list of "
+                f"{key}={refused_value(_plain(cfg[key]))} is not allowed: it must be a non-empty list of "
                 f"values to time ({key}=[...])"
             )
         for i, value in enumerate(cfg[key]):
@@ -226,7 +230,7 @@ def check_lists(cfg: DictConfig) -> None:
         values = _plain(cfg[key])
         if len({str(v) for v in values}) < len(values):  # each configuration timed twice
             raise ConfigError(
-                f"{key}={values!r} is not allowed: it must list each value to time once"
+                f"{key}={refused_value(values)} is not allowed: it must list each value to time once"
             )
 
 

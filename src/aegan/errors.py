@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Mapping, Sequence
 
 LONGEST_WORD = 200  # characters of one unbroken value (a pasted string) shown
 LONGEST_PATH = 1024  # a path of a few names of up to 255 bytes: one cut short names no file
@@ -86,9 +87,12 @@ def written(shown: str) -> str:
 
 
 def refused_value(value: object) -> str:
-    """A value a message refuses, as the command line writes it: a list or mapping as
-    ``[a,null]`` and ``{a:1}``, not Python's ``['a', None]``; text quoted."""
-    return written(repr(value)) if isinstance(value, (list, dict)) else repr(value)
+    """A value a message refuses, as the command line writes it: a list or mapping (OmegaConf's
+    too) as ``[a,null]`` and ``{a:1}``, not Python's ``['a', None]``; null, true; text quoted."""
+    if value is None or isinstance(value, bool):
+        return typed(value)
+    container = isinstance(value, (Sequence, Mapping)) and not isinstance(value, (str, bytes))
+    return written(repr(value)) if container else repr(value)
 
 
 def unresolved_reason(err: BaseException) -> str:

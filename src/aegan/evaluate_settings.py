@@ -17,7 +17,7 @@ from aegan.config import (
     check_positive,
 )
 from aegan.engine.device import resolve_device
-from aegan.errors import CheckpointError, ConfigError, typed
+from aegan.errors import CheckpointError, ConfigError, refused_value, typed
 from aegan.files import check_folder
 from aegan.metrics.choice import check_metric_names
 from aegan.metrics.inception import check_weights
@@ -62,12 +62,19 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
     if cfg.metrics is not None:
         check_metric_names(cfg.metrics, key="metrics")
     if not OmegaConf.is_list(cfg.overrides):
-        raise ConfigError(f"overrides={cfg.overrides!r} is not allowed: it must be a list")
+        raise ConfigError(
+            f"overrides={refused_value(cfg.overrides)} is not allowed: it must be a list"
+        )
     for override in cfg.overrides:
+        if not isinstance(override, str):
+            raise ConfigError(
+                f"overrides: {refused_value(override)} is not allowed: an override is text, "
+                "key=value"
+            )
         key = override_key(override)
         if (key == "data" or key.startswith("data.")) and key not in WHERE_DATA_IS:
             raise ConfigError(  # its figures would go over the run's own in metrics.json
-                f"overrides: {override!r} is not allowed: it changes the test data of the run's "
+                f"overrides: {refused_value(override)} is not allowed: it changes the test data of the run's "
                 f"figures; of data, only {', '.join(WHERE_DATA_IS)} may change"
             )
         if not (key == "model" or key.startswith("model.") or key.startswith("data.")
@@ -77,7 +84,7 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
             hint = "; the evaluation's own random numbers: seed=... at the top level" if (
                 key == "seed") else hint  # fmt: skip
             raise ConfigError(
-                f"overrides: {override!r} is not allowed: an evaluation reads only the run's "
+                f"overrides: {refused_value(override)} is not allowed: an evaluation reads only the run's "
                 f"model settings, {', '.join(WHERE_DATA_IS)} and paths.data_dir, so {key} "
                 f"would change nothing{hint}"
             )

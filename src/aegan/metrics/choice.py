@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aegan.contract import can
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, refused_value
 from aegan.metrics.limits import check_classes, check_data_sizes
 from aegan.metrics.registry import METRICS
 from aegan.metrics.scope import Scope
@@ -17,7 +17,9 @@ from aegan.metrics.scope import Scope
 def check_metric_names(names: Any, key: str = "evaluate.metrics") -> tuple[str, ...]:
     """``names`` as a tuple of registered metric names; ``ConfigError`` naming ``key`` else."""
     if isinstance(names, (str, Mapping)) or not isinstance(names, Iterable):  # a mapping: its keys
-        raise ConfigError(f"{key}={names!r} is not allowed: it must be a list of names")
+        raise ConfigError(
+            f"{key}={refused_value(names)} is not allowed: it must be a list of names"
+        )
     names = tuple(names)
     if not names:  # would evaluate nothing and report success
         raise ConfigError(
