@@ -67,6 +67,7 @@ def test_sigkill_mid_epoch_then_resume_matches(tmp_path):
     [
         (signal.SIGINT, 40, r"at step 41 \(epoch 2/2, batch 10/31\);"),  # mid-epoch
         (signal.SIGTERM, 30, r"at step 31 \(end of epoch 1/2\);"),  # the epoch's last step
+        (signal.SIGHUP, 20, r"at step 21 \(epoch 1/2, batch 21/31\);"),  # the terminal closed
     ],
 )
 def test_stop_signal_saves_the_step_in_flight_and_resume_matches(

@@ -57,5 +57,6 @@ def _is_the_command() -> bool:
 
 
 if _is_the_command():
-    for _number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(_number, _stop)
+    for _number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(_number) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
+            signal.signal(_number, _stop)

@@ -1,6 +1,8 @@
-"""Ctrl-C and SIGTERM (a cluster's preemption, ``kill``) end training at a step boundary.
+"""Ctrl-C, SIGTERM (a cluster's preemption, ``kill``) and SIGHUP (the terminal that started
+the run closed) end training at a step boundary; a signal the process ignores (SIGHUP under
+``nohup``) stays ignored.
 
-Within ``stop_on_signals`` the first SIGINT or SIGTERM only records the signal; ``fit``
+Within ``stop_on_signals`` the first of them only records the signal; ``fit``
 stops after the step in flight, saves a checkpoint of the finished steps (mid-epoch: a
 resume continues at the next batch) and raises ``TrainingInterrupted``. A second SIGINT
 stops a single process at once, as Python's default does: in a run's folder, a
@@ -33,7 +35,7 @@ import torch.distributed as dist
 from aegan.engine.failed_write import continue_in, last_good, last_good_checkpoint
 from aegan.starting_signals import SETTING_UP, training_began
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 CHECK_EVERY_S = 5.0  # under torchrun, a signal is acted on within about this long
 
 
@@ -173,7 +175,7 @@ def stop_on_signals(
     world_size: int = 1, device: torch.device | str = "cpu", run_dir: Path | None = None,
     resuming: bool = False,
 ) -> Iterator[StopRequest]:  # fmt: skip
-    """Within the block, SIGINT/SIGTERM set the yielded request instead of killing
+    """Within the block, a stop signal sets the yielded request instead of killing
     (in the main thread; elsewhere signals keep their handlers). A second Ctrl-C in the run
     of ``run_dir`` leaves it as ``StopRequest.stopped_at_once``; ``resuming`` a trained
     run in its folder, one before the resume begins leaves it as a stop in setup."""
@@ -191,7 +193,7 @@ def stop_on_signals(
 @contextmanager
 def stop_before_training() -> Iterator[None]:
     """Within the block (a run's setup: its checks, the data read, the networks built),
-    SIGINT/SIGTERM raise ``TrainingInterrupted`` at once, phase "setup": there is no step to
+    a stop signal raises ``TrainingInterrupted`` at once, phase "setup": there is no step to
     finish and nothing to save, and the default handler would end the run without a word."""
 
     def stop(signal_number: int, frame: FrameType | None) -> None:
@@ -209,12 +211,17 @@ def stopped_setting_up(signal_number: int) -> TrainingInterrupted:
 
 @contextmanager
 def _stop_signals_to(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
-    """SIGINT and SIGTERM go to ``handler`` within the block, and back to their handlers
-    after it; elsewhere than in the main thread, where Python allows no handler, they stay."""
+    """The stop signals go to ``handler`` within the block, and back to their handlers after
+    it, but for one the process ignores (``nohup``'s SIGHUP); elsewhere than in the main
+    thread, where Python allows no handler, they stay."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
+    previous = {
+        number: signal.signal(number, handler)
+        for number in STOP_SIGNALS
+        if signal.getsignal(number) is not signal.SIG_IGN
+    }
     try:
         yield
     finally:
