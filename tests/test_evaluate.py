@@ -177,7 +177,7 @@ DEEP = "/" + "/".join(["c" * 200] * 20) + "/" + "d" * 69  # 4090: its checkpoint
     [
         ("5", "run=5 is not allowed"),
         ("null", "run=null is not allowed: it must be a run dir or checkpoint file"),
-        ("[1,2]", "run=[1, 2] is not allowed"),
+        ("[1,2]", "run=[1,2] is not allowed"),
         ("", "run='' is not allowed"),
         ("${oc.env:AEGAN_TEST_UNSET}", "run='${oc.env:AEGAN_TEST_UNSET}' cannot be resolved"),
         ("/tmp/t${x}", "run='/tmp/t${x}' cannot be resolved: Interpolation key 'x' not found"),
