@@ -145,14 +145,22 @@ def test_a_device_load_run_cannot_use_is_named_before_any_file_is_read(tmp_path,
     assert message.startswith(f"device={device}") or message.startswith(f"device='{device}'")
 
 
-@pytest.mark.parametrize("inside", ["metrics.json", "checkpoints/../metrics.json"])
-def test_a_file_of_a_run_given_as_the_run_names_the_run(ae, inside):
-    """It was "RUN/metrics.json: not a readable checkpoint (...)", with no word of the run
-    folder that load_run takes."""
-    with pytest.raises(CheckpointError) as refused:
-        aegan.load_run(ae[0] / inside)
-    assert str(refused.value).endswith(f"; it lies in the run {ae[0]}: pass path={ae[0]}")
-    assert "\n" not in str(refused.value)
+@pytest.mark.parametrize("inside", ["metrics.json", "checkpoints/../metrics.json", "tb"])
+def test_a_file_of_a_run_given_as_the_run_names_the_run(ae, inside, tmp_path):
+    """It was "RUN/metrics.json: not a readable checkpoint (...)" or "no checkpoint at
+    RUN/tb", with no word of the run folder to give: from load_run, as ``trainer.resume``
+    and as ``aegan.evaluate run=`` (the same two reads as load_run's)."""
+    (ae[0] / "tb").mkdir(exist_ok=True)  # as a run with its logger has it
+    given = ae[0] / inside
+    for read in (
+        lambda: aegan.load_run(given),
+        lambda: train(compose_config([*RESUME, f"trainer.resume={given}"], tmp_path / "b")),
+    ):
+        with pytest.raises(CheckpointError) as refused:
+            read()
+        message = str(refused.value)
+        assert message.endswith(f"; it lies in the run {ae[0]}: give that folder instead")
+        assert "\n" not in message
 
 
 def test_train_leaves_the_callers_config_as_given(tmp_path):

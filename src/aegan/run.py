@@ -44,7 +44,6 @@ from aegan.run_inputs import (
     check_overrides_fit,
     integer,
     overridden,
-    run_to_name,
 )
 from aegan.run_inputs import seed as check_seed
 from aegan.schema import check_settings, option_choices, reference
@@ -202,11 +201,8 @@ def load_run(
         data_dir = os.fspath(data_dir) if isinstance(data_dir, os.PathLike) else data_dir
         data_dir_exists = check_folder("data_dir", data_dir)
     torch_device = resolve_device(device, key="device")  # before any file is read
-    try:
-        checkpoint_path = resolve_checkpoint(path, checkpoint)
-        state = load_checkpoint(checkpoint_path)
-    except CheckpointError as err:  # a run's metrics.json, say: its run is named
-        raise CheckpointError(f"{err}{run_to_name(path)}") from None
+    checkpoint_path = resolve_checkpoint(path, checkpoint)
+    state = load_checkpoint(checkpoint_path)
     config = record_config(
         state, path=checkpoint_path, overrides=list(overrides), searchpath=list(searchpath)
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +17,6 @@ import torch
 
 from aegan.cli import missing_searchpath
 from aegan.data import image_shape_of
-from aegan.engine.run_record import trained_run_holding
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError
 from aegan.overrides import override_key
@@ -125,20 +123,6 @@ def check_load_arguments(
     listed = f"hydra.searchpath=[{','.join(searchpath)}]"  # as compose_config passes it
     if searchpath and (missing := missing_searchpath([listed])):  # Hydra would only warn
         raise ConfigError(missing.replace("hydra.searchpath: ", "searchpath: ", 1))
-
-
-def run_to_name(path: Path) -> str:
-    """Where ``path``, given as a run or a checkpoint and read as neither, is one of a
-    trained run's other files or folders (its metrics.json, train.log, .hydra/, tb/): the
-    run's folder to give instead, as the end of the refusal's line; else nothing."""
-    try:  # where it is, not what its text says: RUN/../multirun.yaml is not in RUN
-        path = path.resolve()
-    except (OSError, RuntimeError):
-        return ""
-    run = trained_run_holding(path, itself=False)
-    if run is None or path.suffix == ".pt" or "checkpoints" in path.relative_to(run).parts:
-        return ""  # a checkpoint of its own: what is wrong with it is the whole line
-    return f"; it lies in the run {run}: pass path={run}"
 
 
 def overridden(keys: Sequence[str], overrides: Sequence[str]) -> bool:

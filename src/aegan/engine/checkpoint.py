@@ -28,7 +28,7 @@ from aegan.engine.checkpoint_contents import (
     window_problem,
 )
 from aegan.engine.failed_write import after_failed_write, failed_file
-from aegan.engine.run_record import check_in_its_run, step_checkpoints
+from aegan.engine.run_record import check_in_its_run, run_holding_hint, step_checkpoints
 from aegan.errors import CheckpointError, a_kind
 from aegan.files import atomic_save, file_stamp, fsync_dir, left_by_killed_writes
 from aegan.path_kinds import path_kind
@@ -126,7 +126,7 @@ def _folder_hint(path: Path, which: str) -> str:
         return f"; it is {what}: name one of its runs ({shown}{more})"
     if (path / ".hydra").is_dir():
         return "; its run has saved no checkpoint yet (one is saved at each epoch's end)"
-    return ""
+    return run_holding_hint(path)  # a run's tb/ or .hydra/
 
 
 def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
@@ -197,7 +197,10 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
     held = _held.pop(key, None) if key is not None else None
     _held.clear()  # one checkpoint at most is held, for the load that comes next
     if held is None:
-        held = _read_checked(path, map_location)
+        try:
+            held = _read_checked(path, map_location)
+        except CheckpointError as err:  # a run's metrics.json, say: its run is named
+            raise CheckpointError(f"{err}{run_holding_hint(path)}") from err.__cause__
         if key is not None:
             _held[key] = held
     state, warned = held

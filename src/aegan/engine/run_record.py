@@ -48,6 +48,20 @@ def trained_run_holding(folder: Path, *, itself: bool = True) -> Path | None:
     return next((p for p in above if earlier_run(p) is not None), None)
 
 
+def run_holding_hint(path: Path) -> str:
+    """Where ``path``, given as a run or a checkpoint and read as neither, is one of a
+    trained run's other files or folders (its metrics.json, train.log, .hydra/, tb/): the
+    run's folder to give instead, as the end of the refusal's line; else nothing."""
+    try:  # where it is, not what its text says: RUN/../multirun.yaml is not in RUN
+        path = Path(path).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):
+        return ""
+    run = trained_run_holding(path, itself=False)
+    if run is None or path.suffix == ".pt" or "checkpoints" in path.relative_to(run).parts:
+        return ""  # a checkpoint of its own: what is wrong with it is the whole line
+    return f"; it lies in the run {run}: give that folder instead"
+
+
 def run_folder_of(path: Path) -> Path:
     """The run folder whose record speaks for the checkpoint file ``path``: RUN for
     ``RUN/checkpoints/X.pt`` and a branch's ``RUN/checkpoints/past-step-N/X.pt``, else the
