@@ -66,16 +66,16 @@ def test_sigkill_mid_epoch_then_resume_matches(tmp_path):
     ("signal_number", "at_step", "where"),
     [
         (signal.SIGINT, 40, r"at step 41 \(epoch 2/2, batch 10/31\);"),  # mid-epoch
-        (signal.SIGTERM, 30, r"at step 31 \(end of epoch 1/2\);"),  # the epoch's last step
         (signal.SIGHUP, 20, r"at step 21 \(epoch 1/2, batch 21/31\);"),  # the terminal closed
     ],
 )
 def test_stop_signal_saves_the_step_in_flight_and_resume_matches(
     make_cfg, signal_number, at_step, where
 ):
-    """Ctrl-C or SIGTERM during a step: that step finishes and is saved (the uninterrupted
+    """Ctrl-C or SIGHUP during a step: that step finishes and is saved (the uninterrupted
     run's state at that step), and a resume in the same folder ends bitwise where an
-    uninterrupted run does (31 steps per epoch)."""
+    uninterrupted run does (31 steps per epoch). SIGTERM, and a stop in an epoch's last
+    step: test_stops_in_validation.py."""
     common = [*TINY_AE, "trainer.epochs=2"]
     straight = make_cfg(*common, f"trainer.checkpoint_every_steps={at_step + 1}",
                         "trainer.keep_checkpoints=100", run="straight")  # fmt: skip

@@ -1,7 +1,8 @@
-"""A stop signal in an epoch's validation stops it at once and saves the epoch's training,
-unvalidated: it waited for the validation to end, which a long one (a VAE-GAN's 30 s on two
-CPU processes) outlasted a cluster's grace period, and the epoch was lost. A resume
-validates it again and ends where a run never stopped does."""
+"""A stop signal in an epoch's validation, or in its last step (before its validation),
+stops at once and saves the epoch's training, unvalidated: it waited for the validation to
+end, which a long one (a VAE-GAN's 30 s on two CPU processes) outlasted a cluster's grace
+period, and the epoch was lost. A resume validates it again and ends where a run never
+stopped does."""
 
 import signal
 from pathlib import Path
@@ -18,16 +19,21 @@ from conftest import TINY_AE
 TWO_EPOCHS = [*TINY_AE, "trainer.epochs=2"]  # 31 steps an epoch
 
 
-def test_a_signal_in_validation_saves_the_epoch_unvalidated(make_cfg):
+@pytest.mark.parametrize(
+    ("training", "count"),
+    [(False, 1), (True, 31)],  # the validation's first forward pass, the epoch's last step
+    ids=["in-validation", "in-the-last-step"],
+)
+def test_a_signal_in_validation_saves_the_epoch_unvalidated(make_cfg, training, count):
     number = signal.SIGTERM  # a cluster's preemption
     cfg = make_cfg(*TWO_EPOCHS)
     run_dir = Path(cfg.paths.output_dir)
-    validating = []
+    passes = {True: 0, False: 0}  # forward passes in training, in validation
 
     def hook(module, args, output):
-        if isinstance(module, DenseAutoencoder) and not module.training:
-            validating.append(True)
-            if len(validating) == 1:
+        if isinstance(module, DenseAutoencoder):
+            passes[module.training] += 1
+            if module.training == training and passes[training] == count:
                 signal.raise_signal(number)
 
     handle = register_module_forward_hook(hook)
@@ -36,12 +42,13 @@ def test_a_signal_in_validation_saves_the_epoch_unvalidated(make_cfg):
             train(cfg)
     finally:
         handle.remove()
-    assert validating == [True]  # not a forward pass more of the validation
+    assert passes == {True: 31, False: 1 - training}  # not a forward pass more of validation
     assert str(caught.value) == (
         f"stopped by {number.name} at step 31 (epoch 1/2, batch 31/31); saved "
         f"{run_dir / 'checkpoints' / 'last.pt'}. Continue in its folder with the same command "
         f"and trainer.resume={run_dir} hydra.run.dir={run_dir}"
     )
+    assert caught.value.exit_code == 143
     at_stop = last_state(run_dir)
     assert (at_stop["step"], at_stop["epoch"], at_stop["batch"]) == (31, 0, 31)
 

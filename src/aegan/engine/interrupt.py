@@ -9,7 +9,8 @@ stops a single process at once, as Python's default does: in a run's folder, a
 ``TrainingInterrupted`` that names the last checkpoint written, not a bare Ctrl-C. Once
 training has ended (``alone``: the final evaluation, the codes, the hparams) there is no
 step to finish and everything trained is written: the first signal stops at once; in an
-epoch's validation (``at_once``) it stops it, and the epoch is saved unvalidated.
+epoch's validation (``at_once``), or in its last step, it stops before the validation ends
+or begins, and the epoch is saved unvalidated.
 
 Under ``torchrun`` every rank must stop after the same step, so a rank's signal counts
 only once the ranks agree on it: at the next scalar flush (``agree``, one all-reduce
@@ -110,8 +111,11 @@ class StopRequest:
     def at_once(self) -> Iterator[None]:
         """Within the block (an epoch's validation: its training is whole) a signal
         raises ``StopNow`` at once: waiting for the validation to end outlasted a cluster's
-        grace period (torchrun's: 30 s), and the epoch was lost. Under torchrun the ranks
+        grace period (torchrun's: 30 s), and the epoch was lost. One that came before it (in
+        the epoch's last step or its flush) raises it on entering. Under torchrun the ranks
         then agree (``agree``), as some may have validated on."""
+        if self.received or self.signal_number:  # this rank's, or one the ranks agreed on
+            raise StopNow
         self.validating = True
         try:
             yield

@@ -3,9 +3,9 @@
 Read ``fit`` top to bottom: it restores a checkpoint if asked, then for each epoch runs the
 step over device-resident batches, flushes the summed scalars every ``log_every_steps``
 (the only host sync in the hot path), validates, logs the task's pictures and writes
-``last.pt`` / ``best.pt``. A stop signal ends it after the step in flight, saved (in a
-validation: at once, the epoch saved unvalidated). What it shows as it goes (the scalars,
-the bar, the time): ``aegan.engine.reporting``.
+``last.pt`` / ``best.pt``. A stop signal ends it after the step in flight, saved (in an
+epoch's last step or validation: at once, the epoch saved unvalidated). What it shows as it
+goes (the scalars, the bar, the time): ``aegan.engine.reporting``.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def fit(
         if run.world_size > 1:
             broadcast_buffers(task.networks.values())
         try:
-            with run.stop.at_once():  # a stop signal here: the epoch saved unvalidated
+            with run.stop.at_once():  # a signal here or in the last step: saved unvalidated
                 is_best = _validate(task, data, run, progress, trainer_cfg)
         except StopNow:
             is_best = None
@@ -122,7 +122,7 @@ def fit(
         _save(task, run, progress, keep, window, built, is_best=is_best)
         clock.report_epoch(progress.epoch, progress.step - epoch_step)
         window.report_skipped(f"epoch {progress.epoch}", progress.step - epoch_step)
-        if run.stop.signal_number:  # it came in the epoch's last step, validation or saving
+        if run.stop.signal_number:  # it came in the saving, or another rank's validation
             _stop(run, window, progress, trainer_cfg, len(batches))
     window.close()
     clock.report_run()
