@@ -29,7 +29,7 @@ from aegan.data import normalize
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import evaluation_threads
 from aegan.engine.folder_lock import hold_run_folder
-from aegan.engine.interrupt import StopRequest, TrainingInterrupted, stop_on_signals
+from aegan.engine.interrupt import StopNow, StopRequest, TrainingInterrupted, stop_on_signals
 from aegan.engine.run_dir import check_layout
 from aegan.engine.run_metrics import (
     clear_evaluation_stop,
@@ -61,26 +61,25 @@ def evaluate_task(
 ) -> dict[str, float]:  # fmt: skip
     """The final metrics of a trained ``task`` (``evaluate.metrics``, else the task's own) on
     ``data``, on every core and eager, with the sizes they used (``sizes_used``; ``prefix``:
-    where their settings are, for its warning). A stop signal ends it between two metrics,
-    or between two chunks of a long one (``iwae``); its note names ``step``, the weights'."""
+    where their settings are, for its warning). A stop signal ends it at once, within a
+    metric too (``stop.at_once``: nothing is written before all are computed); its line
+    names ``step``, the weights'."""
     names = measurable(check_metrics(task, evaluate_cfg.get("metrics")), data)  # checked before
     settings = Settings.of(evaluate_cfg)
     sizes = sizes_used(task, data, names, settings, prefix)
-
-    def check_stop(where: str) -> None:
-        if stop is not None and stop.signal_number:
-            raise TrainingInterrupted(
-                f"stopped by {stop.name} during the evaluation ({where}); the trained "
-                f"run is intact: evaluate it with python -m aegan.evaluate run={run_dir}",
-                stop.signal_number, step, phase="evaluation",
-            )  # fmt: skip
-
     out: dict[str, float] = {"eval/seed": float(settings.seed)} if settings.seed else {}
     device = data.test_images.device
     with evaluation_threads(device):
         for name in names:
-            check_stop(f"before {name}")
-            out.update(evaluate_metrics(task, data, [name], settings, stop=check_stop))
+            try:  # the domain classifier's training or an IWAE bound: minutes not waited for
+                with stop.at_once() if stop is not None else contextlib.nullcontext():
+                    out.update(evaluate_metrics(task, data, [name], settings))
+            except StopNow:
+                raise TrainingInterrupted(
+                    f"stopped by {stop.name} during the evaluation ({name}); the trained "
+                    f"run is intact: evaluate it with python -m aegan.evaluate run={run_dir}",
+                    stop.signal_number, step, phase="evaluation",
+                ) from None  # fmt: skip
     return {**out, **sizes}
 
 
@@ -212,9 +211,9 @@ def evaluate_run(
     cfg: DictConfig, stop: StopRequest, searchpath: list[str] = (),
     begun: Callable[[], None] = lambda: None,
 ) -> None:  # fmt: skip
-    """What ``main`` does; ``stop`` (a signal since the start) ends it before a metric with
-    RUN_DIR/stopped.json and the signal's exit code; ``begun`` is called once the run, its
-    data and the metrics are checked, before the first metric."""
+    """What ``main`` does; ``stop`` (a signal since the start) ends it before or within a
+    metric with RUN_DIR/stopped.json and the signal's exit code; ``begun`` is called once the
+    run, its data and the metrics are checked, before the first metric."""
     check_evaluate_settings(cfg)
     # where the results go, before the data is read and long before they are computed
     checkpoint = resolve_checkpoint(cfg.run, cfg.checkpoint)

@@ -10,7 +10,8 @@ stops a single process at once, as Python's default does: in a run's folder, a
 training has ended (``alone``: the final evaluation, the codes, the hparams) there is no
 step to finish and everything trained is written: the first signal stops at once; in an
 epoch's validation (``at_once``), or in its last step, it stops before the validation ends
-or begins, and the epoch is saved unvalidated.
+or begins, and the epoch is saved unvalidated; in a metric of ``aegan.evaluate``, it stops
+the metric, nothing written.
 
 Under ``torchrun`` every rank must stop after the same step, so a rank's signal counts
 only once the ranks agree on it: at the next scalar flush (``agree``, one all-reduce
@@ -53,8 +54,10 @@ class TrainingInterrupted(Exception):
         self.exit_code = 128 + signal_number  # what a shell reports for a process the signal ended
 
 
-class StopNow(Exception):
-    """A signal where there is nothing to finish (an epoch's validation): leave it at once."""
+class StopNow(BaseException):
+    """A signal where there is nothing to finish (an epoch's validation, a metric of an
+    evaluation): leave it at once. Not an ``Exception``, as KeyboardInterrupt is not: code
+    that catches those (a cached classifier's load, a task's validate) lets it through."""
 
 
 class StopRequest:
@@ -72,7 +75,7 @@ class StopRequest:
         # "evaluation" once training has ended
         self.phase = phase
         self.next_check = 0  # the step of the next agreement of ``check``
-        self.validating = False  # within ``at_once``
+        self.at_once_now = False  # within ``at_once``
         self.checked: tuple[int, float] | None = None  # (step, time) of the last one
 
     @property
@@ -109,18 +112,19 @@ class StopRequest:
 
     @contextmanager
     def at_once(self) -> Iterator[None]:
-        """Within the block (an epoch's validation: its training is whole) a signal
-        raises ``StopNow`` at once: waiting for the validation to end outlasted a cluster's
-        grace period (torchrun's: 30 s), and the epoch was lost. One that came before it (in
-        the epoch's last step or its flush) raises it on entering. Under torchrun the ranks
+        """Within the block (an epoch's validation: its training is whole; a metric of
+        ``aegan.evaluate``: nothing is written before all are computed) a signal raises
+        ``StopNow`` at once: waiting for the validation to end outlasted a cluster's grace
+        period (torchrun's: 30 s), and the epoch was lost. One that came before it (in the
+        epoch's last step or its flush) raises it on entering. Under torchrun the ranks
         then agree (``agree``), as some may have validated on."""
         if self.received or self.signal_number:  # this rank's, or one the ranks agreed on
             raise StopNow
-        self.validating = True
+        self.at_once_now = True
         try:
             yield
         finally:
-            self.validating = False
+            self.at_once_now = False
 
     def alone(self) -> None:
         """Training has ended and this process goes on alone (rank 0's final evaluation):
@@ -160,8 +164,8 @@ class StopRequest:
             self.received = self.received or signal_number
             self.signal_number = self.received
             raise self.after_training(self.signal_number)  # nothing in flight to save
-        if self.validating:
-            self.validating = False  # once: the second Ctrl-C is as in training
+        if self.at_once_now:
+            self.at_once_now = False  # once: the second Ctrl-C is as in training
             self.received = self.received or signal_number
             self.signal_number = self.received if self.world_size == 1 else 0
             raise StopNow

@@ -81,13 +81,10 @@ def metric(
     return register
 
 
-def evaluate(
-    task: Any, data: Any, names: Iterable[str], settings: Settings,
-    stop: Callable[[str], None] | None = None,
-) -> dict[str, float]:  # fmt: skip
+def evaluate(task: Any, data: Any, names: Iterable[str], settings: Settings) -> dict[str, float]:
     """The metrics ``names`` (checked by ``check_metrics``) of ``task`` on ``data``'s test
-    split; ``stop(where)``, if given, raises to end a long metric between its chunks."""
-    return Evaluation(task, data, settings, stop).compute(names)
+    split."""
+    return Evaluation(task, data, settings).compute(names)
 
 
 def measurable(names: Iterable[str], data: Any) -> tuple[str, ...]:
@@ -100,17 +97,10 @@ def measurable(names: Iterable[str], data: Any) -> tuple[str, ...]:
 class Evaluation:
     """What the metrics of one task on one data set share, each computed once when asked."""
 
-    def __init__(
-        self, task: Any, data: Any, settings: Settings, stop: Callable[[str], None] | None = None
-    ) -> None:
-        self.task, self.data, self.settings, self.stop = task, data, settings, stop
+    def __init__(self, task: Any, data: Any, settings: Settings) -> None:
+        self.task, self.data, self.settings = task, data, settings
         self.device = data.test_images.device
         self._computed: dict[str, torch.Tensor] = {}
-
-    def check_stop(self, where: str) -> None:
-        """Raise (``stop``'s exception) if a stop was asked for; ``where`` is said in it."""
-        if self.stop is not None:
-            self.stop(where)
 
     def compute(self, names: Iterable[str]) -> dict[str, float]:
         """The figures of the metrics ``names``, sharing what they share."""
