@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import aegan
-from aegan.evaluate import evaluate_task, log_dir_of, write_metrics
+from aegan.evaluate import evaluate_task, write_metrics
+from aegan.evaluate_settings import log_dir_of
 from aegan.readback import read_json
 from aegan.train import train
 from conftest import REPO, TINY_AE, assert_one_error_line, run_module

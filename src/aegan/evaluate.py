@@ -12,7 +12,6 @@ import functools
 import logging
 import shlex
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -185,26 +184,6 @@ def write_metrics(
             "its metrics are printed above: free that path (or the disk) and evaluate again"
         ) from None
     return merged
-
-
-def log_dir_of(run: object) -> str:
-    """``hydra.run.dir`` of ``aegan.evaluate``: the run dir that ``run`` names (``run`` may be
-    a checkpoint file). Any other value gets a scratch folder instead, so that a mistyped
-    path is neither created nor written into before the error that names it. Never raises:
-    Hydra resolves this before ``check_evaluate_settings`` can name what is wrong with ``run``."""
-    scratch = str(Path(tempfile.gettempdir()) / "aegan-evaluate")
-    if not isinstance(run, str) or not run.strip():  # run=5, run=null, run=[1,2], run=''
-        return scratch
-    try:
-        run_dir, given = run_dir_of(run), Path(run).expanduser()
-        is_run = given.is_file() or (run_dir / "checkpoints").is_dir()
-        stray = given.is_file() and stray_checkpoint(given) is not None  # refused: not its run
-    except Exception:  # a name too long, a folder not allowed, a NUL byte, ~nosuchuser
-        return scratch
-    return str(run_dir) if is_run and not stray else scratch
-
-
-OmegaConf.register_new_resolver("aegan.evaluate_log_dir", log_dir_of, replace=True)
 
 
 def evaluate_run(

@@ -1,10 +1,12 @@
 """The command line of ``python -m aegan.evaluate``, checked before the run is read: each
 setting of ``conf/evaluate.yaml`` against what is allowed, a training setting given where
-nothing would read it, and the run's settings its ``overrides`` may change."""
+nothing would read it, the run's settings its ``overrides`` may change, and the folder its
+log goes to (``log_dir_of``)."""
 
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,9 @@ from aegan.config import (
     check_evaluation_number,
     check_positive,
 )
+from aegan.engine.checkpoint import run_dir_of
 from aegan.engine.device import resolve_device
+from aegan.engine.run_record import stray_checkpoint
 from aegan.errors import CheckpointError, ConfigError, refused_value, typed
 from aegan.files import check_folder
 from aegan.metrics.choice import check_metric_names
@@ -181,3 +185,23 @@ def settle_run_evaluation(run_config: DictConfig, conf: dict, where: Path | str)
             taken = conf["evaluate"][key]
             log.warning("%s: its record's %s; conf/'s %s is taken", where, err, taken)
             run_config.evaluate[key] = taken
+
+
+def log_dir_of(run: object) -> str:
+    """``hydra.run.dir`` of ``aegan.evaluate``: the run dir that ``run`` names (``run`` may be
+    a checkpoint file). Any other value gets a scratch folder instead, so that a mistyped
+    path is neither created nor written into before the error that names it. Never raises:
+    Hydra resolves this before ``check_evaluate_settings`` can name what is wrong with ``run``."""
+    scratch = str(Path(tempfile.gettempdir()) / "aegan-evaluate")
+    if not isinstance(run, str) or not run.strip():  # run=5, run=null, run=[1,2], run=''
+        return scratch
+    try:
+        run_dir, given = run_dir_of(run), Path(run).expanduser()
+        is_run = given.is_file() or (run_dir / "checkpoints").is_dir()
+        stray = given.is_file() and stray_checkpoint(given) is not None  # refused: not its run
+    except Exception:  # a name too long, a folder not allowed, a NUL byte, ~nosuchuser
+        return scratch
+    return str(run_dir) if is_run and not stray else scratch
+
+
+OmegaConf.register_new_resolver("aegan.evaluate_log_dir", log_dir_of, replace=True)
