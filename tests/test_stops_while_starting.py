@@ -1,6 +1,7 @@
-"""A stop signal while ``python -m aegan.train`` is still starting (importing torch and
-Hydra, composing its config) ends it with one line and the signal's exit code: a cluster's
-SIGTERM ended it without a word (143), Ctrl-C with the traceback of an import."""
+"""A stop signal while ``python -m aegan.train`` or ``aegan.evaluate`` is still starting
+(importing torch and Hydra, composing its config) ends it with one line and the signal's
+exit code: a cluster's SIGTERM ended it without a word (143), Ctrl-C with the traceback of
+an import."""
 
 import signal
 import subprocess
@@ -12,12 +13,13 @@ import pytest
 from aegan.starting_signals import SETTING_UP
 from conftest import REPO
 
-# ``python stop_at_import.py SIGNAL MODULE [aegan.train arguments]``: ``python -m
-# aegan.train`` that sends itself SIGNAL as it begins to import MODULE
+# ``python stop_at_import.py SIGNAL MODULE [COMMAND [arguments]]``: ``python -m COMMAND``
+# (aegan.train if not given) that sends itself SIGNAL as it begins to import MODULE
 STOP_AT_IMPORT = """\
 import os, runpy, signal, sys
 
 sig, module = signal.Signals[sys.argv.pop(1)], sys.argv.pop(1)
+command = sys.argv.pop(1) if sys.argv[1:2] == ["aegan.evaluate"] else "aegan.train"
 
 
 class SignalAtImport:
@@ -29,25 +31,31 @@ class SignalAtImport:
 
 
 sys.meta_path.insert(0, SignalAtImport())
-runpy.run_module("aegan.train", run_name="__main__", alter_sys=True)
+runpy.run_module(command, run_name="__main__", alter_sys=True)
 """
 
 
-@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_while_torch_is_imported_is_one_line(tmp_path, number):
+EVALUATING = "while starting; nothing was evaluated or written: run the same command again"
+
+
+@pytest.mark.parametrize(
+    ("number", "command", "line"),
+    [(signal.SIGTERM, [], SETTING_UP), (signal.SIGINT, [], SETTING_UP),
+     (signal.SIGTERM, ["aegan.evaluate"], EVALUATING),
+     (signal.SIGINT, ["aegan.evaluate"], EVALUATING)],
+    ids=["train-SIGTERM", "train-SIGINT", "evaluate-SIGTERM", "evaluate-SIGINT"],
+)  # fmt: skip
+def test_a_signal_while_torch_is_imported_is_one_line(tmp_path, number, command, line):
     script = tmp_path / "stop_at_import.py"
     script.write_text(STOP_AT_IMPORT)
     run_dir = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, str(script), number.name, "torch", "trainer.device=cpu",
+        [sys.executable, str(script), number.name, "torch", *command, "trainer.device=cpu",
          f"hydra.run.dir={run_dir}"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 128 + number, result.stderr[-2000:]
-    assert result.stderr == (
-        f"error: stopped by {number.name} before the first step, while setting up; nothing "
-        "was trained or saved: run the same command again\n"
-    )
+    assert result.stderr == f"error: stopped by {number.name} {line}\n"
     assert not run_dir.exists()
 
 

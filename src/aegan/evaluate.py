@@ -7,6 +7,10 @@ and the run's TensorBoard hparams. Every generative figure comes with its real f
 
 from __future__ import annotations
 
+# first, before the seconds torch and Hydra take: a stop signal while they import is one line
+import aegan.starting_signals  # noqa: F401
+
+# isort: split
 import contextlib
 import functools
 import logging

@@ -1,13 +1,14 @@
-"""A stop signal before training's own handlers (``aegan.engine.interrupt``) is one line.
+"""A stop signal before a command's own handlers (``aegan.engine.interrupt``) is one line.
 
-``aegan.train`` imports this module first, before torch and Hydra take their seconds to
-import: there a cluster's SIGTERM ended the process without a word (exit code 143), and
-Ctrl-C with the traceback of whichever import was running. Only where the process is that
-command (``python -m aegan.train``, ``aegan-train``) are the handlers set: a notebook or a
-test that imports ``aegan.train`` keeps its own. Light on purpose: ``signal`` is all it
-imports that the interpreter's start has not (``pathlib`` cost 10 ms of the 50 from the
-interpreter's start to the handlers, 2026-12-07 on a 2-core Xeon; a signal before them ends
-the process without a word, or with a traceback of Ctrl-C).
+``aegan.train`` and ``aegan.evaluate`` import this module first, before torch and Hydra
+take their seconds to import: there a cluster's SIGTERM ended the process without a word
+(exit code 143), and Ctrl-C with the traceback of whichever import was running. Only where
+the process is that command (``python -m aegan.train``, ``aegan-train``, ``python -m
+aegan.evaluate``) are the handlers set: a notebook or a test that imports it keeps its own.
+Light on purpose: ``signal`` is all it imports that the interpreter's start has not
+(``pathlib`` cost 10 ms of the 50 from the interpreter's start to the handlers, 2026-12-07
+on a 2-core Xeon; a signal before them ends the process without a word, or with a
+traceback of Ctrl-C).
 """
 
 from __future__ import annotations
@@ -22,24 +23,33 @@ SETTING_UP = (
     "command again"
 )
 AFTER_TRAINING = "after training began; the checkpoints it wrote are kept"
-_training_began = False  # this process has entered training: the line above is no longer true
+# by the module each command runs: what a stop before its own handlers did, and after them
+LINES = {
+    "aegan.train": (SETTING_UP, AFTER_TRAINING),
+    "aegan.evaluate": (
+        "while starting; nothing was evaluated or written: run the same command again",
+        "after the evaluation began; the run's metrics.json is whole, as it was or as written",
+    ),
+}
+_work_began = False  # this process has entered its work: the first line is no longer true
 
 
-def stopped_line(signal_number: int) -> str:
-    """What a stop by ``signal_number`` outside training's own handlers has done."""
+def stopped_line(signal_number: int, command: str) -> str:
+    """What a stop by ``signal_number`` outside ``command``'s own handlers has done."""
     name = signal.Signals(signal_number).name
-    return f"stopped by {name} {AFTER_TRAINING if _training_began else SETTING_UP}"
+    before, after = LINES[command]
+    return f"stopped by {name} {after if _work_began else before}"
 
 
-def training_began() -> None:
-    """From now on a stop here comes after training began (its unwinding, its report)."""
-    global _training_began
-    _training_began = True
+def work_began() -> None:
+    """From now on a stop here comes after the work began (its unwinding, its report)."""
+    global _work_began
+    _work_began = True
 
 
 def _stop(signal_number: int, frame: FrameType | None) -> None:
     if os.environ.get("RANK", "0") == "0" and not _another_failed():
-        print(f"error: {stopped_line(signal_number)}", file=sys.stderr, flush=True)
+        print(f"error: {stopped_line(signal_number, _COMMAND)}", file=sys.stderr, flush=True)
     raise SystemExit(128 + signal_number)  # what a shell reports for a process it ended
 
 
@@ -51,14 +61,17 @@ def _another_failed() -> bool:
     return job_store is not None and job_store.failure_of_another() is not None
 
 
-def _is_the_command() -> bool:
-    """Whether this process is ``python -m aegan.train`` or the ``aegan-train`` script."""
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    script = os.path.basename(sys.argv[0])
-    return getattr(spec, "name", None) == "aegan.train" or script == "aegan-train"
+def _command() -> str | None:
+    """The module of ``LINES`` this process runs (``python -m aegan.evaluate``; the
+    ``aegan-train`` script runs aegan.train), or None."""
+    name = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
+    if name in LINES:
+        return name
+    return "aegan.train" if os.path.basename(sys.argv[0]) == "aegan-train" else None
 
 
-if _is_the_command():
+_COMMAND = _command()
+if _COMMAND is not None:
     for _number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(_number) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
             signal.signal(_number, _stop)

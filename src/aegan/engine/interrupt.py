@@ -35,7 +35,7 @@ import torch
 import torch.distributed as dist
 
 from aegan.engine.failed_write import continue_in, last_good, last_good_checkpoint
-from aegan.starting_signals import SETTING_UP, training_began
+from aegan.starting_signals import SETTING_UP, work_began
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 CHECK_EVERY_S = 5.0  # under torchrun, a signal is acted on within about this long
@@ -188,7 +188,7 @@ def stop_on_signals(
     of ``run_dir`` leaves it as ``StopRequest.stopped_at_once``; ``resuming`` a trained
     run in its folder, one before the resume begins leaves it as a stop in setup."""
     request = StopRequest(world_size, device, run_dir, "setup" if resuming else "training")
-    training_began()  # a signal after the block is no longer one before the first step
+    work_began()  # a signal after the block is no longer one before the work
     with _stop_signals_to(request._handle):
         try:
             yield request
