@@ -13,6 +13,7 @@ import pytest
 from hostile_runs import SENTINEL, saved, trained_runs
 
 import aegan.config
+import aegan.evaluate
 from aegan import load_run
 from aegan.engine.interrupt import StopRequest, stop_on_signals
 from aegan.errors import ConfigError
@@ -60,6 +61,26 @@ def test_a_signal_during_evaluation_is_one_line_and_recorded(runs, tmp_path, sig
     assert read_json(run / "metrics.json") == {"val/best_objective": 0.5}  # nothing half-merged
     evaluate_run(evaluate_cfg(run), StopRequest())  # evaluated again: the stop is cleared
     assert not (run / "stopped.json").exists() and "test/mse" in read_json(run / "metrics.json")
+
+
+def test_a_signal_as_the_figures_are_written_stops_after_them(runs, tmp_path, monkeypatch, caplog):
+    """It was not acted on: the evaluation ended with exit code 0, and a script's next
+    command ran (``&&``, ``set -e``)."""
+    run = tmp_path / "run"
+    saved(runs["ae"], run)
+    write_metrics = aegan.evaluate.write_metrics
+
+    def signalled(*args, **kwargs):  # the real writing, a signal as it begins
+        signal.raise_signal(signal.SIGTERM)
+        return write_metrics(*args, **kwargs)
+
+    monkeypatch.setattr(aegan.evaluate, "write_metrics", signalled)
+    with stop_on_signals() as stop, pytest.raises(SystemExit) as info:
+        evaluate_run(evaluate_cfg(run), stop)
+    assert info.value.code == 143
+    assert "stopped by SIGTERM after this evaluation's figures were written" in caplog.messages
+    assert "test/mse" in read_json(run / "metrics.json")  # written, whole
+    assert not (run / "stopped.json").exists()  # the evaluation ended
 
 
 def test_a_stopped_evaluation_keeps_the_note_that_training_stopped(runs, tmp_path):

@@ -260,6 +260,9 @@ def _evaluate_run(
     clear_evaluation_stop(run.path)
     evaluation_ended(run.path)  # one killed before its figures: these are written now
     print(f"wrote {run.path / 'metrics.json'}")
+    if stop.signal_number:  # it came after the last metric: its figures are written, whole
+        log.error("stopped by %s after this evaluation's figures were written", stop.name)
+        sys.exit(128 + stop.signal_number)  # not 0: a script's next command (&&) is not run
 
 
 @one_line_hydra_errors
