@@ -20,6 +20,7 @@ import aegan.config
 from aegan.amp import Amp
 from aegan.data import ImageData
 from aegan.speed import build_step
+from aegan.starting_signals import StoppedBySignal
 from aegan.tasks import build_task
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -253,6 +254,8 @@ def cli(monkeypatch, capsys):
                     importlib.import_module(module).main()
             except SystemExit as exit_info:
                 code = exit_info.code
+                if isinstance(exit_info, StoppedBySignal):  # the command's process dies by it
+                    code = -exit_info.signal_number  # as subprocess reports such a death
             finally:  # as a process's end would: no Hydra state, no log handler left
                 GlobalHydra.instance().clear()
                 HydraConfig.instance().cfg = None

@@ -20,6 +20,7 @@ from aegan.errors import ConfigError
 from aegan.evaluate import evaluate_run
 from aegan.files import write_json
 from aegan.readback import read_json
+from aegan.starting_signals import StoppedBySignal
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +76,9 @@ def test_a_signal_as_the_figures_are_written_stops_after_them(runs, tmp_path, mo
         return write_metrics(*args, **kwargs)
 
     monkeypatch.setattr(aegan.evaluate, "write_metrics", signalled)
-    with stop_on_signals() as stop, pytest.raises(SystemExit) as info:
+    with stop_on_signals() as stop, pytest.raises(StoppedBySignal) as info:
         evaluate_run(evaluate_cfg(run), stop)
-    assert info.value.code == 143
+    assert (info.value.code, info.value.signal_number) == (143, signal.SIGTERM)
     assert "stopped by SIGTERM after this evaluation's figures were written" in caplog.messages
     assert "test/mse" in read_json(run / "metrics.json")  # written, whole
     assert not (run / "stopped.json").exists()  # the evaluation ended

@@ -1,8 +1,10 @@
 """A stop signal while ``python -m aegan.train`` or ``aegan.evaluate`` is still starting
-(importing torch and Hydra, composing its config) ends it with one line and the signal's
-exit code: a cluster's SIGTERM ended it without a word (143), Ctrl-C with the traceback of
+(importing torch and Hydra, composing its config) ends it with one line, killed by the
+signal: a cluster's SIGTERM ended it without a word (143), Ctrl-C with the traceback of
 an import."""
 
+import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,7 +16,8 @@ from aegan.starting_signals import SETTING_UP
 from conftest import REPO
 
 # ``python stop_at_import.py SIGNAL MODULE [COMMAND [arguments]]``: ``python -m COMMAND``
-# (aegan.train if not given) that sends itself SIGNAL as it begins to import MODULE
+# (aegan.train if not given) that sends itself SIGNAL as it begins to import MODULE (to its
+# process group, as a terminal's Ctrl-C, where $STOP_THE_GROUP is set)
 STOP_AT_IMPORT = """\
 import os, runpy, signal, sys
 
@@ -26,7 +29,7 @@ class SignalAtImport:
     def find_spec(self, name, path=None, target=None):
         if name == module:
             sys.meta_path.remove(self)
-            os.kill(os.getpid(), sig)
+            os.killpg(0, sig) if os.environ.get("STOP_THE_GROUP") else os.kill(os.getpid(), sig)
         return None
 
 
@@ -54,9 +57,26 @@ def test_a_signal_while_torch_is_imported_is_one_line(tmp_path, number, command,
          f"hydra.run.dir={run_dir}"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert result.returncode == 128 + number, result.stderr[-2000:]
+    assert result.returncode == -number, result.stderr[-2000:]  # killed by it
     assert result.stderr == f"error: stopped by {number.name} {line}\n"
     assert not run_dir.exists()
+
+
+def test_ctrl_c_stops_a_shell_loop_of_commands(tmp_path):
+    """A shell goes on after a command that exits 130, taken to have handled Ctrl-C itself:
+    ``for s in 0 1 2; do python -m aegan.train seed=$s; done`` went on to the next seed at
+    each Ctrl-C. It stops its loop after a command that Ctrl-C killed, as aegan's now end."""
+    script = tmp_path / "stop_at_import.py"
+    script.write_text(STOP_AT_IMPORT)
+    command = shlex.join([sys.executable, str(script), "SIGINT", "torch", "trainer.device=cpu"])
+    loop = (f"for s in 0 1 2; do {command} seed=$s hydra.run.dir={shlex.quote(str(tmp_path))}/$s; "
+            'echo "went on after exit $?"; done')  # fmt: skip
+    result = subprocess.run(
+        ["bash", "-c", loop], cwd=REPO, capture_output=True, text=True, timeout=120,
+        start_new_session=True, env={**os.environ, "STOP_THE_GROUP": "1"},
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (-signal.SIGINT, ""), result.stdout
+    assert result.stderr == f"error: stopped by SIGINT {SETTING_UP}\n"
 
 
 def test_under_torchrun_the_stop_is_said_once(tmp_path):
@@ -83,4 +103,5 @@ def test_the_handlers_are_set_before_anything_more_is_imported():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     imported = set(result.stdout.split())
-    assert imported <= {"aegan", "aegan.starting_signals", "__future__", "signal", "enum"}, imported
+    allowed = {"aegan", "aegan.starting_signals", "__future__", "signal", "enum", "atexit"}
+    assert imported <= allowed, imported  # atexit: built in, nothing read

@@ -2,9 +2,8 @@
 
 ``one_line_errors`` turns the errors a user can fix from the message alone
 (``aegan.errors.USER_ERRORS``) into one line; ``one_line_hydra_errors`` does the same for
-the mistakes Hydra catches while composing the config (each read by
-``aegan.hydra_errors``). Both print ``error: ...`` on stderr
-(``report_error``). ``debug=true`` (or ``HYDRA_FULL_ERROR=1``) shows the tracebacks instead.
+the mistakes Hydra catches while composing the config (each read by ``aegan.hydra_errors``).
+Both print ``error: ...`` on stderr (``report_error``); ``debug=true``: the tracebacks.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ import functools
 import logging
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +47,7 @@ from aegan.overrides import (
     verbose_line,
 )
 from aegan.schema import GROUPS
+from aegan.starting_signals import stopped_by
 from aegan.sweep_end import end_line
 
 
@@ -156,10 +157,9 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
             hint = " (a config group takes an option name)" if "Config group" in str(err) else ""
             report_error(f"{given}{str(err).splitlines()[0]}{hint}")
             sys.exit(2)
-        except KeyboardInterrupt:  # Ctrl-C outside training's own handling (engine/interrupt.py):
-            # while importing, composing or reading data, or a second one to stop at once
+        except KeyboardInterrupt:  # Ctrl-C past the handlers: a second one, to stop at once
             report_error("stopped by Ctrl-C (SIGINT); a checkpoint already written is kept")
-            sys.exit(130)
+            raise stopped_by(signal.SIGINT) from None
         except OSError as err:  # Hydra creating the run's folder, before the task runs
             if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
                 raise

@@ -8,14 +8,13 @@ and the run's TensorBoard hparams. Every generative figure comes with its real f
 from __future__ import annotations
 
 # first, before the seconds torch and Hydra take: a stop signal while they import is one line
-import aegan.starting_signals  # noqa: F401
+from aegan.starting_signals import stopped_by
 
 # isort: split
 import contextlib
 import functools
 import logging
 import shlex
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -244,7 +243,7 @@ def _evaluate_run(
         note_evaluation_stop(run.path, log, {"signal": err.signal_name, "step": run.step,
                                          "phase": err.phase, "message": str(err)})  # fmt: skip
         log.error("%s", err)
-        sys.exit(err.exit_code)
+        raise stopped_by(err.signal_number) from None
     for key, value in sorted(metrics.items()):  # first: shown even if the writing fails
         print(f"{key:28s} {value:.6g}", flush=True)
     # which weights the figures are of (train/steps says where training ended), and the
@@ -262,7 +261,7 @@ def _evaluate_run(
     print(f"wrote {run.path / 'metrics.json'}")
     if stop.signal_number:  # it came after the last metric: its figures are written, whole
         log.error("stopped by %s after this evaluation's figures were written", stop.name)
-        sys.exit(128 + stop.signal_number)  # not 0: a script's next command (&&) is not run
+        raise stopped_by(stop.signal_number)  # not 0: a script's next command (&&) is not run
 
 
 @one_line_hydra_errors

@@ -5,14 +5,19 @@ take their seconds to import: there a cluster's SIGTERM ended the process withou
 (exit code 143), and Ctrl-C with the traceback of whichever import was running. Only where
 the process is that command (``python -m aegan.train``, ``aegan-train``, ``python -m
 aegan.evaluate``) are the handlers set: a notebook or a test that imports it keeps its own.
-Light on purpose: ``signal`` is all it imports that the interpreter's start has not
-(``pathlib`` cost 10 ms of the 50 from the interpreter's start to the handlers, 2026-12-07
-on a 2-core Xeon; a signal before them ends the process without a word, or with a
-traceback of Ctrl-C).
+Light on purpose: ``signal`` and the built-in ``atexit`` are all it imports that the
+interpreter's start has not (``pathlib`` cost 10 ms of the 50 from the interpreter's start
+to the handlers, 2026-12-07 on a 2-core Xeon; a signal before them ends the process without
+a word, or with a traceback of Ctrl-C).
+
+Every stop of those commands ends through ``stopped_by``: the command's own process dies
+by the signal, as a shell needs to stop its loop or script. Under torchrun too: its agent
+exits 1 either way, and names such a rank's end "Signal 15 (SIGTERM) received" (torch 2.14).
 """
 
 from __future__ import annotations
 
+import atexit  # built in: nothing read from disk
 import os
 import signal
 import sys
@@ -32,6 +37,28 @@ LINES = {
     ),
 }
 _work_began = False  # this process has entered its work: the first line is no longer true
+_dying_by = 0  # the signal this command's process ends by, once its exit functions have run
+
+
+class StoppedBySignal(SystemExit):
+    """A command's end by a stop signal: exit status 128 + N to a caller in this process
+    (a notebook, a test calling ``main``)."""
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(128 + signal_number)  # what a shell reports for a process it ended
+        self.signal_number = signal_number
+
+
+def stopped_by(signal_number: int) -> StoppedBySignal:
+    """What to raise to end the command stopped by ``signal_number``, all it wrote written
+    and its line said. Where this process is the command (``python -m aegan.train``), it
+    then dies by that signal at its exit: a shell stops its loop or script (``for s in 0 1
+    2; do ...``, make, xargs) only after a command the signal killed, and goes on after one
+    that exited 130, taken to have handled it. In a notebook or a test: the exception alone."""
+    global _dying_by
+    if _COMMAND is not None:
+        _dying_by = signal_number
+    return StoppedBySignal(signal_number)
 
 
 def stopped_line(signal_number: int, command: str) -> str:
@@ -50,7 +77,7 @@ def work_began() -> None:
 def _stop(signal_number: int, frame: FrameType | None) -> None:
     if os.environ.get("RANK", "0") == "0" and not _another_failed():
         print(f"error: {stopped_line(signal_number, _COMMAND)}", file=sys.stderr, flush=True)
-    raise SystemExit(128 + signal_number)  # what a shell reports for a process it ended
+    raise stopped_by(signal_number)
 
 
 def _another_failed() -> bool:
@@ -70,8 +97,25 @@ def _command() -> str | None:
     return "aegan.train" if os.path.basename(sys.argv[0]) == "aegan-train" else None
 
 
+def _die_by_signal() -> None:
+    """At exit, after every other exit function (logging's files flushed and closed: those
+    registered later run first), the stop's signal ends the process, as Python's own end
+    after an uncaught KeyboardInterrupt does; where it is blocked, the status stays 128 + N."""
+    if not _dying_by:
+        return
+    for stream in (sys.stdout, sys.stderr):  # what the interpreter's end would flush
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # closed, or a pipe no one reads: nothing more to say
+            pass
+    signal.signal(_dying_by, signal.SIG_DFL)
+    os.kill(os.getpid(), _dying_by)
+
+
 _COMMAND = _command()
 if _COMMAND is not None:
+    atexit.register(_die_by_signal)  # first: run last, after logging's
     for _number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(_number) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
             signal.signal(_number, _stop)

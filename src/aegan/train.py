@@ -8,14 +8,13 @@ objective (the best validation figure) for sweepers.
 from __future__ import annotations
 
 # first, before the seconds torch and Hydra take: a stop signal while they import is one line
-import aegan.starting_signals  # noqa: F401
+from aegan.starting_signals import stopped_by
 
 # isort: split
 import contextlib
 import copy
 import functools
 import logging
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -284,7 +283,7 @@ def main(cfg: DictConfig) -> float | None:
         message = stopped_sweep_message(str(err)) if in_sweep() else str(err)
         if is_rank_zero():
             log.error("%s", message)
-        sys.exit(err.exit_code)
+        raise stopped_by(err.signal_number) from None
     except Exception as err:
         if not in_sweep():  # a user error: one line, to the console and train.log
             if owned and is_rank_zero():  # not a run refused in a trained run's folder

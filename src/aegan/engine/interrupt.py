@@ -48,6 +48,7 @@ class TrainingInterrupted(Exception):
         self, message: str, signal_number: int, step: int, phase: str = "training"
     ) -> None:
         super().__init__(message)
+        self.signal_number = signal_number
         self.signal_name = signal.Signals(signal_number).name
         self.step = step  # the step saved in last.pt
         self.phase = phase  # setup | training | evaluation
