@@ -28,6 +28,7 @@ from omegaconf.errors import (
 )
 
 from aegan.errors import ConfigError, unresolved_reason, written
+from aegan.hydra_defaults import no_such_option
 from aegan.hydra_files import option_of
 from aegan.overrides import (
     list_entry_line,
@@ -79,12 +80,7 @@ def hydra_error_line(err: Exception) -> str | None:
         # load 'experiment/nope'"), which the line names: the command line never said nope
         named_in = re.match(r"In '([^']+/[^']+)': ", str(err))
         where = f"{option_of(named_in[1])}: its defaults list names " if named_in else ""
-        if not err.options:
-            return f"{where}{group}={name}: there is no such {group} config"
-        return (
-            f"{where}{group}={name}: no such option; choose one of: {', '.join(err.options)} (or "
-            f"add {group}/{name}.yaml to a folder DIR given as hydra.searchpath=[file://DIR])"
-        )
+        return no_such_option(where, group, name, err.options)
     if isinstance(err, OverrideParseException):
         return unreadable_override_line(err)
     if not isinstance(err, ConfigCompositionException):

@@ -1,7 +1,8 @@
 """Each config file Hydra loads (``conf/`` or a folder on ``hydra.searchpath``) checked as
 it loads: it is UTF-8 text of a size Hydra can take, holds a mapping, its defaults list
-does not lead back to itself nor override one group twice, its sweep's params (if it
-sets ``hydra.sweeper.params``) can be read, and no file of the user's of the same name
+does not lead back to itself and overrides options that are there, once each
+(``aegan.hydra_defaults``), its sweep's params (if it sets ``hydra.sweeper.params``) can be
+read, and no file of the user's of the same name
 (``--config-dir``, ``hydra.searchpath``) lies behind it on the search path.
 
 Hydra takes a file that holds a list as it is (the run fails later, on a key of it, with a
@@ -33,6 +34,7 @@ from omegaconf import OmegaConf
 
 from aegan.errors import ConfigError
 from aegan.file_values import check_file_values, not_yaml
+from aegan.hydra_defaults import check_defaults
 from aegan.overrides import GRAMMAR, parse_reason
 
 # OmegaConf's refusal of a YAML file that holds one value: "Invalid loaded object type: int"
@@ -158,26 +160,6 @@ def check_config_text(option: str, path: str) -> None:
         return
 
 
-def check_groups_once(config_path: str, path: str, defaults: list) -> None:
-    """``ConfigError`` for a defaults list that overrides one group twice: Hydra keeps the
-    first ``override /model: ...`` and drops the later without a word (two plain entries
-    it refuses itself)."""
-    chosen: dict[tuple, Any] = {}
-    for default in defaults:
-        group = getattr(default, "group", None)
-        if group is None or not getattr(default, "override", False):
-            continue
-        key = (group, default.package)
-        if key in chosen:
-            name = group.lstrip("/") + (f"@{default.package}" if default.package else "")
-            raise ConfigError(
-                f"{option_of(config_path)}: {path} overrides {name} twice in its defaults list "
-                f"({chosen[key]}, then {default.value}): Hydra would keep {chosen[key]} and drop "
-                f"{default.value} without a word; keep one"
-            )
-        chosen[key] = default.value
-
-
 SWEEP_PARAMS = "hydra.sweeper.params"
 
 
@@ -237,7 +219,8 @@ def _checked_load(load: Any) -> Any:
             kind = KINDS.get(type(result.config).__name__, type(result.config).__name__)
             raise not_a_mapping(self, config_path, kind)
         if result is not None:
-            check_groups_once(config_path, path, result.defaults_list or [])
+            defaults = result.defaults_list or []
+            check_defaults(self, option_of(config_path), config_path, path, defaults)
             check_sweep_params(config_path, path, result)
             check_file_values(option_of(config_path), path, config_path, result)
         return result
