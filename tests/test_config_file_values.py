@@ -14,9 +14,11 @@ GLOBAL = "# @package _global_\n"
     ("group", "text", "said"),
     [
         ("experiment", GLOBAL + "trainer: {epochs: abc}\n",
-         "experiment=mine: trainer.epochs=abc is not allowed: it must be an integer"),
+         "experiment=mine: trainer.epochs='abc' is not allowed: it must be an integer"),
         ("trainer", "defaults: [default]\nepochs: abc\n",
-         "trainer=mine: trainer.epochs=abc is not allowed: it must be an integer"),
+         "trainer=mine: trainer.epochs='abc' is not allowed: it must be an integer"),
+        ("experiment", GLOBAL + "seed: '1'\n",
+         "experiment=mine: seed='1' is not allowed: it must be an integer (unquoted: seed=1)"),
         ("experiment", GLOBAL + "hydra: {job: {chdir: abc}}\n",
          "experiment=mine: hydra.job.chdir='abc' is not allowed: it must be true or false"),
         ("experiment", GLOBAL + "trainer: {epoch: 3}\n",

@@ -25,7 +25,10 @@ COMMAND_LINES = [
     (["model.net._target_=nope.Nope"], "model.net._target_=nope.Nope: no module nope can be"),
     (["model._target_=builtins.open"], "model._target_=builtins.open takes no argument name"),
     ([f"model.latent_dim={{_target_:builtins.open,file:'{SENTINEL}',mode:w}}"], "model.latent_dim"),
-    (["trainer.epochs=${oc.env:HOME}"], "trainer.epochs='${oc.env:HOME}' cannot be resolved"),
+    (
+        ["trainer.epochs=${oc.env:HOME}"],
+        f"trainer.epochs='{os.environ['HOME']}' is not allowed: it must be an integer",
+    ),  # as seed=${oc.env:HOME} is: text where an integer belongs
     (["evaluate.metrics=reconstruction"], "evaluate.metrics='reconstruction' is not allowed"),
     (["evaluate.metrics=[reconstruction,nope]"], "'nope' is not a metric"),
     (

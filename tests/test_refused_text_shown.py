@@ -16,8 +16,9 @@ from conftest import assert_one_error_line
      ("trainer.epochs='1e3'", "trainer.epochs='1e3' is not allowed: it must be an integer"),
      ("trainer.keep_checkpoints='null'",
       "trainer.keep_checkpoints='null' is not allowed: it must be an integer"),
-     ("trainer.cpu_threads='a b'", "trainer.cpu_threads='a b' is not allowed: it must be an integer"),
-     ("trainer.epochs=abc", "trainer.epochs=abc is not allowed: it must be an integer")],
+     ("trainer.cpu_threads='a b'", "trainer.cpu_threads='a b' is not allowed: it must be a "
+      "positive integer or null"),
+     ("trainer.epochs=abc", "trainer.epochs='abc' is not allowed: it must be an integer")],
 )  # fmt: skip
 def test_refused_text_is_shown_as_it_is_typed(cli, tmp_path, override, message):
     run = tmp_path / "run"

@@ -57,7 +57,7 @@ HYDRA_MISTAKES = [
         "to a folder DIR given as hydra.searchpath=[file://DIR])",
     ),
     ("trainer.epoch=3", "trainer.epoch is not a setting; did you mean trainer.epochs?"),
-    ("trainer.epochs=abc", "trainer.epochs=abc is not allowed: it must be an integer"),
+    ("trainer.epochs=abc", "trainer.epochs='abc' is not allowed: it must be an integer"),
     ("trainer.epochs=true", "trainer.epochs=true is not allowed: it must be an integer"),
     ("epochs=3", "epochs is not a setting; did you mean trainer.epochs?"),  # not "the sections"
     (

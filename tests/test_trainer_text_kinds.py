@@ -20,7 +20,7 @@ from conftest import assert_one_error_line
      ("trainer.resume=true", "trainer.resume=true is not allowed: it must be a checkpoint file, "
       "a run dir, auto or null"),
      ("trainer.resume=2026", "trainer.resume=2026 is not allowed: it must be a checkpoint file, "
-      "a run dir, auto or null (quoted where its name reads as a number: trainer.resume='2026')")],
+      "a run dir, auto or null (quoted where it reads as a number: trainer.resume='2026')")],
 )  # fmt: skip
 def test_a_trainer_text_setting_of_another_kind_is_named_as_typed(cli, tmp_path, override, message):
     run = tmp_path / "run"

@@ -10,9 +10,9 @@ from conftest import assert_one_error_line
 
 @pytest.mark.parametrize(
     ("override", "message"),
-    [("trainer.epochs=null", "trainer.epochs=null is not allowed: it must be an integer"),
+    [("trainer.epochs=null", "trainer.epochs=null is not allowed: it must be a positive integer"),
      ("trainer.keep_checkpoints=null", "trainer.keep_checkpoints=null is not allowed: it must be "
-      "an integer"),
+      "a positive integer"),
      ("hydra.job.name=null", "hydra.job.name=null is not allowed: it must be text")],
 )  # fmt: skip
 def test_null_for_a_typed_setting_names_its_kind(cli, tmp_path, override, message):

@@ -33,7 +33,7 @@ from aegan.data import (
 from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import check_shards, world_size
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, not_text
 from aegan.hydra_dirs import check_run_paths
 from aegan.inert import warn_inert
 from aegan.memory import check_memory
@@ -42,6 +42,7 @@ from aegan.metrics.inception import check_weights
 from aegan.metrics.scope import Scope, Settings
 from aegan.overrides import given_overrides
 from aegan.schema import (
+    CONF_DIR,
     GROUPS,
     check_not_deleted,
     check_option_names,
@@ -51,15 +52,12 @@ from aegan.schema import (
     option_file,
     reference,
 )
+from aegan.schema_kinds import unquoted_hint
 from aegan.setting_walk import check_setting_values
 from aegan.speed import check_switches
 from aegan.tasks.build import build_task
 from aegan.tasks.checks import check_choice, check_number
 
-# conf/ of this checkout (the package is installed editable from src/). An absolute path,
-# so every entry point finds it: `python -m aegan.train` and the `aegan-train` script, for
-# which Hydra would read a relative path as the Python package `conf`.
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 ON_NONFINITE = ("stop", "skip")
 # validation images an objective needs: a Frechet distance's covariance needs two
 VALIDATION_IMAGES = {"val/pixel_fd": (2, "a Frechet distance: a covariance of pooled pixels")}
@@ -67,20 +65,21 @@ VALIDATION_IMAGES = {"val/pixel_fd": (2, "a Frechet distance: a covariance of po
 
 @dataclass
 class TrainerSchema:
-    """Types of ``cfg.trainer`` (conf/trainer/default.yaml holds the values).
+    """The keys of ``cfg.trainer`` (conf/trainer/default.yaml holds the values).
 
-    The switches and the text settings are ``Any`` here: OmegaConf's bool type reads any
-    integer as a switch (``channels_last=-1`` as true) and its text type any value as text
-    (``compile=true`` as 'True', ``resume=true`` as a folder named True), so
-    ``check_settings`` holds them to the kind ``conf/`` gives them, as in the other groups."""
+    Each is ``Any``: OmegaConf's types convert what they are given, its integer type text
+    (``epochs='1'``, where ``seed='1'`` is refused), its bool type any integer
+    (``channels_last=-1`` as true), its text type any value (``resume=true`` as a folder
+    named True); ``check_settings`` holds them to the kind ``conf/`` gives them, as in the
+    other groups."""
 
-    epochs: int = 30
+    epochs: Any = 30
     device: Any = "auto"  # null: refused by the checks, which list the choices
     precision: Any = "fp32"
-    cpu_threads: int | None = None
-    eval_batch_size: int | None = None
-    checkpoint_every_steps: int = 0
-    keep_checkpoints: int = 2
+    cpu_threads: Any = None
+    eval_batch_size: Any = None
+    checkpoint_every_steps: Any = 0
+    keep_checkpoints: Any = 2
     resume: Any = None  # null in conf/: its own check holds it to text
     sync_batchnorm: Any = False
     on_nonfinite: Any = "stop"
@@ -115,6 +114,7 @@ def check_positive(
         return
     raise ConfigError(
         f"{key}={value!r} is not allowed: it must be {allowed}{' or null' if allow_none else ''}"
+        + unquoted_hint(key, value, 0)
     )
 
 
@@ -173,11 +173,8 @@ def validate_config(
         )
     resume = trainer.resume
     if resume is not None and not (isinstance(resume, str) and resume.strip()):
-        quote = f" (quoted where its name reads as a number: trainer.resume='{resume}')"
-        raise ConfigError(  # '' (an unset variable) would silently start afresh
-            f"trainer.resume={resume!r} is not allowed: it must be a checkpoint file, a run "
-            f"dir, auto or null{quote if type(resume) in (int, float) else ''}"
-        )
+        allowed = "a checkpoint file, a run dir, auto or null"  # '': would start afresh
+        raise ConfigError(not_text("trainer.resume", resume, allowed))
     if trainer.resume and trainer.resume != "auto":
         resolve_checkpoint(trainer.resume)  # raises CheckpointError naming the path
     task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))

@@ -95,6 +95,18 @@ def refused_value(value: object) -> str:
     return written(repr(value)) if container else repr(value)
 
 
+def not_text(key: str, value: object, allowed: str, source: str = "") -> str:
+    """The line refusing ``value`` of ``key``, a setting that takes text (a path, a name:
+    ``allowed``): a number or a switch (``nan``, ``inf``, ``1e3``, ``true``), which the
+    command line and YAML read as such, with the quoting that makes it text. ``source``:
+    where the value came from (`` (from AEGAN_LOG_DIR)``)."""
+    line = f"{key}={refused_value(value)}{source} is not allowed: it must be {allowed}"
+    if isinstance(value, (bool, int, float)):
+        reads = "true or false" if isinstance(value, bool) else "a number"
+        line += f" (quoted where it reads as {reads}: {key}='{typed(value)}')"
+    return line
+
+
 def unresolved_reason(err: BaseException) -> str:
     """The first line of why an interpolation failed, in words: a resolver called without
     its argument (``${now:}``, ``${oc.env:}``) or with too many is named so, not as Python's

@@ -7,6 +7,8 @@ key, the value and its file."""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -14,7 +16,8 @@ from omegaconf import OmegaConf
 
 from aegan.errors import ConfigError, written
 from aegan.hydra_kinds import kind_refusal, typed_keys
-from aegan.schema import GROUPS
+from aegan.schema import CONF_DIR, DEFAULT_OPTIONS, GROUPS, option_file
+from aegan.schema_kinds import MISSING, check_value
 
 # the sections that hold settings, each a mapping: the config groups, evaluate and hydra
 SECTIONS = (*GROUPS, "evaluate", "hydra")
@@ -51,6 +54,40 @@ def check_file_values(option: str, path: str, config_path: str, result: Any) -> 
         refusal = kind_refusal(key, node)
         if refusal:
             raise ConfigError(f"{option}: {refusal} (set in {path})")
+    for key, want in fixed_kinds().items():
+        value = _at(content, key)
+        if value is not MISSING and "${" not in str(value):  # resolved later: checked then
+            try:
+                check_value(key, value, want)
+            except ConfigError as err:
+                raise ConfigError(f"{option}: {err} (set in {path})") from None
+
+
+@functools.cache
+def fixed_kinds() -> dict[str, Any]:
+    """The settings whose kind ``conf/`` gives whichever options are chosen (``train.yaml``'s
+    own, ``trainer``'s and ``paths``'), dotted, each with the value ``conf/`` holds: a file
+    that sets one to another kind is named, as it is for Hydra's typed settings."""
+    conf = Path(CONF_DIR)
+    ref = {k: v for k, v in option_file(str(conf / "train.yaml")).items() if k != "hydra"}
+    for group in ("trainer", "paths"):
+        ref[group] = option_file(str(conf / group / f"{DEFAULT_OPTIONS[group]}.yaml"))
+    return dict(_leaves(ref, ""))
+
+
+def _leaves(mapping: dict, prefix: str) -> Any:
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _at(content: dict, key: str) -> Any:
+    node: Any = content
+    for part in key.split("."):
+        node = node.get(part, MISSING) if isinstance(node, dict) else MISSING
+    return node
 
 
 def not_yaml(err: yaml.YAMLError) -> str:

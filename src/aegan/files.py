@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, not_text
 from aegan.path_kinds import NOT_UTF8, encodable, path_kind, shown
 
 NONFINITE_KEY = "_nonfinite"  # metrics.json: {key: "nan" | "inf" | "-inf"} for the nulls
@@ -157,7 +157,7 @@ def given_path(key: str, value: Any, allowed: str) -> Path:
     folder's x and read or written as ./~/x."""
     text = os.fspath(value) if isinstance(value, os.PathLike) else value
     if not isinstance(text, str) or not text.strip():
-        raise ConfigError(f"{key}={value!r:.80} is not allowed: it must be {allowed}")
+        raise ConfigError(not_text(key, value, allowed))
     if not encodable(text):
         raise ConfigError(f"{key}='{shown(text)}' is not allowed: {NOT_UTF8}")
     if _has_control(text):
@@ -187,7 +187,7 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
     source = "" if key.startswith("AEGAN_") else set_by(value)
     allowed = f"a folder path{' or null' if allow_none else ''}"
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{key}={value!r}{source} is not allowed: it must be {allowed}")
+        raise ConfigError(not_text(key, value, allowed, source))
     if not encodable(value):
         raise ConfigError(f"{key}='{shown(value)}'{source} is not allowed: {NOT_UTF8}")
     if _has_control(value):  # a newline pasted into a variable

@@ -37,13 +37,11 @@ from aegan.schema import (
     CODE_KEYS,
     OPTION_NAME,
     code_in,
-    fits,
     hydra_choices,
-    kind_of,
     option_choices,
     reference,
-    too_many_layers,
 )
+from aegan.schema_kinds import fits, kind_of, too_many_layers
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.record")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import OverrideParseException
+from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
@@ -37,11 +37,17 @@ def _reads_as_itself(text: str) -> bool:
     """Whether ``key=text`` on the command line gives the text ``text``."""
     if not text or any(c.isspace() for c in text):
         return False  # key= is '', shown as nothing; a space reads as two words in a line
+    return read_as_typed(text) == text
+
+
+def read_as_typed(text: str) -> object:
+    """The value ``key=text`` gives on the command line (``1`` for ``'1'``); None where it
+    gives no one plain value (a sweep) or cannot be read."""
     try:
         override = OverridesParser.create().parse_override(f"key={text}")
-    except OverrideParseException:
-        return False
-    return not override.is_sweep_override() and override.value() == text
+    except HydraException:  # OverrideParseException, or its lexer's refusal of a character
+        return None
+    return None if override.is_sweep_override() else override.value()
 
 
 def node_wants(cause: ValidationError, reason: str) -> str:

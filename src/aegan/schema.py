@@ -1,8 +1,9 @@
 """Every composed setting against ``conf/``: the first check of ``validate_config``.
 
 The option files of ``conf/`` are the schema: each key takes values of the kind its file
-holds (an integer, a number, true or false, text, a list of those, a mapping), every
-value resolves, every number is finite and fits 64 bits, and a key that ``conf/`` ties to
+holds (an integer, a number, true or false, text, a list of those, a mapping:
+``aegan.schema_kinds``), every value resolves, every number is finite and fits 64 bits,
+and a key that ``conf/`` ties to
 another (``latent_dim: ${..latent_dim}``) keeps that key's value. Ranges are checked by
 the code that uses each setting (``check_number`` in the task constructors, the engine's
 checks in ``aegan.config``). Keys that ``conf/`` does not have (a user's own option or
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -25,18 +25,17 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 
-from aegan.errors import ConfigError, refused_value, unresolved_reason
+from aegan.errors import ConfigError, not_text, refused_value, unresolved_reason
+from aegan.schema_kinds import MISSING, check_value, kind_of
 from aegan.schema_ties import TIE, check_tie, check_tie_target
 
-INT64_MAX = 2**63 - 1
-# Entries of a list of layer sizes (a key ending in one of SIZE_LISTS): ours hold 1 to 4,
-# and each builds a layer, so that 50,000 took a minute to build before any refusal.
-MAX_LAYERS = 1000
-SIZE_LISTS = ("channels", "hidden_dims")
+# conf/ of this checkout (the package is installed editable from src/). An absolute path,
+# so every entry point finds it: `python -m aegan.train` and the `aegan-train` script, for
+# which Hydra would read a relative path as the Python package `conf`.
+CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 GROUPS = ("data", "model", "trainer", "logger", "paths")
 CODE_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 DEFAULT_OPTIONS = {"trainer": "default", "logger": "tensorboard", "paths": "default"}
-MISSING = object()
 # Sections whose every key is read by the engine: one it does not know (``+trainer.epoch=2``,
 # a typo) would be ignored in silence. A model's keys go to its task's constructor instead.
 CLOSED_SECTIONS = ("data", "trainer", "logger", "paths", "evaluate")
@@ -70,7 +69,7 @@ def option_choices(cfg: DictConfig, conf_dir: str | Path) -> dict[str, str | Non
     for group in GROUPS:
         name = OmegaConf.select(cfg, f"{group}.name", throw_on_resolution_failure=False)
         if name is not None and not isinstance(name, str):
-            raise ConfigError(f"{group}.name={name!r} is not allowed: it must be text")
+            raise ConfigError(not_text(f"{group}.name", name, "text"))
         known = name and OPTION_NAME.fullmatch(name)  # before the name touches the disk
         own = name if known and (Path(conf_dir) / group / f"{name}.yaml").is_file() else None
         choices[group] = own or hydra.get(group)
@@ -110,27 +109,6 @@ def reference(conf_dir: str | Path, choices: dict[str, str | None]) -> dict[str,
     return ref
 
 
-def kind_of(value: Any) -> str | None:
-    """The kind a key holds, as messages name it; None for null and ties to another key
-    (a resolver such as ``${oc.env:...}`` gives text)."""
-    if value is None or (isinstance(value, str) and TIE.fullmatch(value)):
-        return None
-    if isinstance(value, str) and "${" in value:
-        return "text"
-    for kinds, name in (((bool,), "true or false"), ((int,), "an integer"),
-                        ((float,), "a number"), ((str,), "text"), ((list,), "a list"),
-                        ((dict,), "a mapping")):  # fmt: skip
-        if isinstance(value, kinds):
-            return name
-    return "a plain value"
-
-
-def fits(value: Any, want: Any) -> bool:
-    """Whether ``value`` is of the kind of ``want`` (an integer where a number belongs)."""
-    have, want = kind_of(value), kind_of(want)
-    return have == want or (want == "a number" and have == "an integer")
-
-
 def code_in(value: Any) -> str:
     """Where ``value`` holds a key that makes Hydra run code (".a._target_"), or ""."""
     if isinstance(value, dict):
@@ -146,21 +124,6 @@ def code_in(value: Any) -> str:
             if inner:
                 return f"[{index}]{inner}"
     return ""
-
-
-def too_many_layers(key: str, value: Any) -> str:
-    """Why ``value`` of ``key`` is refused as a list of layer sizes (``key`` ends in one of
-    ``SIZE_LISTS``) longer than ``MAX_LAYERS``, else "": said before any network is built,
-    on the command line and in a run's record alike."""
-    if not str(key).endswith(SIZE_LISTS) or not isinstance(value, (list, tuple, ListConfig)):
-        return ""
-    if len(value) <= MAX_LAYERS:
-        return ""
-    shown = ", ".join(map(repr, list(value[:3])))
-    return (
-        f"{key}=[{shown}, ...] is not allowed: it must be a list of at most {MAX_LAYERS} "
-        f"layer sizes, not {len(value):,}"
-    )
 
 
 def check_settings(cfg: DictConfig, ref: dict[str, Any]) -> None:
@@ -247,7 +210,7 @@ def _check_key(cfg: DictConfig, node: DictConfig, key: Any, ref: Any, prefix: st
             check_tie_target(cfg, full, tie)
         return  # conf/'s own interpolation (${hydra:...} outside a Hydra app): its kind
     value = _resolved(node, key, full)
-    _check_value(full, value, want)
+    check_value(full, value, want)
     tie = TIE.fullmatch(want) if isinstance(want, str) else None
     if tie and child._value() != want:  # set apart from the key conf/ ties it to
         check_tie(cfg, full, value, tie)
@@ -259,39 +222,3 @@ def _not_a_setting(full: str, ref: dict) -> str:
     if close:
         return f"{full} is not a setting; did you mean {section}.{close[0]}?"
     return f"{full} is not a setting; the settings of {section} are: {', '.join(ref)}"
-
-
-def _check_value(full: str, value: Any, want: Any) -> None:
-    if too_many := too_many_layers(full, value):
-        raise ConfigError(too_many)
-    known = want is not MISSING
-    kind = kind_of(want) if known else None
-    if known and isinstance(value, dict) and not isinstance(want, dict):
-        # where conf/ has a plain value: no mapping, so no _target_ either
-        raise ConfigError(
-            f"{full}={refused_value(value)} is not allowed: it must be {kind or 'a plain value'}"
-        )
-    if kind == "true or false" and value is None:
-        raise ConfigError(f"{full}=null is not allowed: it must be true or false")
-    if kind and value is not None and not fits(value, want):
-        raise ConfigError(f"{full}={refused_value(value)} is not allowed: it must be {kind}")
-    if isinstance(value, list):
-        element = want[0] if isinstance(want, list) and want else (None if known else MISSING)
-        for index, item in enumerate(value):
-            if item is None and element is not MISSING and kind_of(element) is not None:
-                raise ConfigError(  # a hole in a list of sizes
-                    f"{full}[{index}]=null is not allowed: it must be {kind_of(element)}"
-                )
-            _check_value(f"{full}[{index}]", item, element)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_value(f"{full}.{key}", item, MISSING)
-    else:
-        _check_number(full, value)
-
-
-def _check_number(full: str, value: Any) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{full}={value!r} is not allowed: it must be a finite number")
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
-        raise ConfigError(f"{full}={value!r} is not allowed: it must fit in 64 bits")

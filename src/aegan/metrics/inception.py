@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, not_text
 from aegan.readback import load_torch_file
 
 PACKAGES = ("torchmetrics", "torch_fidelity")
@@ -44,8 +44,7 @@ def check_weights(key: str, weights: object) -> None:
         exists = False
     if not exists:
         raise ConfigError(
-            f"{key}={weights!r:.200} is not allowed: it must be a weights file that exists, or "
-            "null to download them"
+            not_text(key, weights, "a weights file that exists, or null to download them")
         )
     try:
         state = load_torch_file(Path(weights).expanduser())

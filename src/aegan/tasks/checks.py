@@ -11,7 +11,7 @@ from typing import Any
 from omegaconf import ListConfig
 
 from aegan.errors import ConfigError
-from aegan.schema import too_many_layers
+from aegan.schema_kinds import too_many_layers, unquoted_hint
 from aegan.tasks.tied import plain_value
 
 MAX_SIZE = 2**31 - 1  # a layer width torch can index
@@ -48,6 +48,7 @@ def check_number(
         what = "an integer" if integer else "a number"
         raise ConfigError(
             f"{key}={value!r} is not allowed: it must be {what} in {left}{low}, {high}{right}"
+            + unquoted_hint(key, value, 0 if integer else 0.0)
         )
 
 

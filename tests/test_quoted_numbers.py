@@ -1,0 +1,42 @@
+"""Text that reads as a number, given to a setting that takes one (``trainer.epochs='1'``,
+``seed='1'``, a value quoted in YAML), is refused at every such key alike, naming how to
+write the number: OmegaConf's integer type took ``trainer.epochs='1'`` as 1, where
+``seed='1'`` and ``data.batch_size='32'`` were refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from aegan.config import CONF_DIR, compose_config, validate_config
+from aegan.errors import ConfigError
+from aegan.schema import reference
+
+CHOICES = {"model": "vae", "data": "fashion_mnist"}  # a model with integer and number settings
+
+
+def number_settings(values: dict, prefix: str = "") -> list[tuple[str, int | float]]:
+    """Each dotted key of ``values`` (what conf/ holds) that holds an integer or a number."""
+    found = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            found += number_settings(value, f"{prefix}{key}.")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            found.append((f"{prefix}{key}", value))
+    return found
+
+
+NUMBERS = number_settings(reference(CONF_DIR, CHOICES))
+
+
+def test_the_settings_that_take_numbers_are_found():
+    keys = [key for key, _ in NUMBERS]
+    assert {"seed", "trainer.epochs", "data.batch_size", "model.optimizer.lr"} <= set(keys)
+
+
+@pytest.mark.parametrize(("key", "value"), NUMBERS, ids=[key for key, _ in NUMBERS])
+def test_a_quoted_number_is_refused_with_the_unquoted_writing(key, value):
+    cfg = compose_config([f"model={CHOICES['model']}", f"{key}='{value}'"])
+    with pytest.raises(ConfigError) as refused:
+        validate_config(cfg, in_job=False, read_data=False)
+    assert str(refused.value).startswith(f"{key}='{value}' is not allowed: it must be ")
+    assert str(refused.value).endswith(f" (unquoted: {key}={value})")
