@@ -8,6 +8,7 @@ import pytest
 
 from aegan.config import CONF_DIR, compose_config, validate_config
 from aegan.errors import ConfigError
+from aegan.hydra_kinds import typed_hydra_value
 from aegan.schema import reference
 
 CHOICES = {"model": "vae", "data": "fashion_mnist"}
@@ -41,3 +42,15 @@ def test_a_number_not_finite_is_refused_as_text(key, value):
     said = str(refused.value)
     assert said.startswith(f"{key}={value} is not allowed: it must be ")
     assert said.endswith(f" (quoted where it reads as a number: {key}='{value}')")
+
+
+@pytest.mark.parametrize("value", ["nan", "-inf", "2026"])
+@pytest.mark.parametrize("key", ["hydra.run.dir", "hydra.sweep.dir", "hydra.job.name"])
+def test_hydras_text_settings_refuse_a_number_as_text(key, value):
+    """Hydra's text type took them as text: ``hydra.run.dir=nan`` trained in ./nan,
+    ``hydra.run.dir=1e3`` in ./1000.0."""
+    said = typed_hydra_value([f"{key}={value}"])
+    assert said == (
+        f"{key}={value} is not allowed: it must be text (quoted where it reads as a number: "
+        f"{key}='{value}')"
+    )

@@ -3,8 +3,9 @@ file: ``aegan.file_values``), before OmegaConf converts it. Its switches
 (``hydra.job.chdir``) take true, false or null, as aegan's take true or false: OmegaConf's
 bool type read 1, 0, 'yes', 'on' or 'off' as one without a word, where
 ``trainer.channels_last=1`` is refused. Its text settings (``hydra.run.dir``,
-``hydra.job.name``) take text: its text type wrote true as 'True', and
-``hydra.run.dir=true`` trained in a folder named True."""
+``hydra.job.name``) take text, as aegan's do: its text type wrote true as 'True', and
+``hydra.run.dir=true`` trained in a folder named True, ``hydra.run.dir=1e3`` in one named
+1000.0."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 from hydra.conf import HydraConf
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from aegan.errors import written
+from aegan.errors import not_text, written
 from aegan.overrides import override_key
 
 
@@ -42,17 +43,14 @@ def typed_keys() -> dict[str, type]:
 
 def kind_refusal(key: str, value: Any) -> str | None:
     """The line for ``value`` of Hydra's typed setting ``key`` where OmegaConf would convert
-    it: a switch given other than true, false or null, text given true or false; else None."""
+    it: a switch given other than true, false or null, text given true, false or a number
+    (``hydra.run.dir=1e3``: a folder named 1000.0); else None."""
     kind = typed_keys().get(key)
     if kind is bool and value is not None and not isinstance(value, bool):
         shown = repr(value) if isinstance(value, str) else written(repr(value))
         return f"{key}={shown} is not allowed: it must be true or false (or null: Hydra's default)"
-    if kind is str and isinstance(value, bool):
-        typed = str(value).lower()
-        return (
-            f"{key}={typed} is not allowed: it must be text (quoted where it reads as true "
-            f"or false: {key}='{typed}')"
-        )
+    if kind is str and isinstance(value, (bool, int, float)):  # nan: a folder named nan
+        return not_text(key, value, "text")
     return None
 
 
