@@ -25,3 +25,21 @@ def test_refused_text_is_shown_as_it_is_typed(cli, tmp_path, override, message):
     result = cli("aegan.train", override, "data.subset=64", f"hydra.run.dir={run}")
     assert_one_error_line(result, message)
     assert not run.exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("seed=1e3", "seed=1e3 is not allowed: it must be an integer"),
+     ("trainer.epochs=1E3", "trainer.epochs=1E3 is not allowed: it must be an integer"),
+     ("task_name=1e3", "task_name=1e3 is not allowed: it must be text (quoted where it reads as "
+      "a number: task_name='1e3')"),
+     ("trainer.resume=1e3", "trainer.resume=1e3 is not allowed: it must be a checkpoint file, a "
+      "run dir, auto or null (quoted where it reads as a number: trainer.resume='1e3')")],
+)  # fmt: skip
+def test_a_refused_number_is_shown_as_it_is_typed(cli, tmp_path, override, message):
+    """A number is read before any check sees it: ``seed=1e3`` was refused as
+    ``seed=1000.0``, and ``trainer.resume=1e3`` told to quote ``'1000.0'``."""
+    run = tmp_path / "run"
+    result = cli("aegan.train", override, "data.subset=64", f"hydra.run.dir={run}")
+    assert_one_error_line(result, message)
+    assert "1000.0" not in result.stderr and not run.exists()

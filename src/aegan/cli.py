@@ -3,7 +3,8 @@
 ``one_line_errors`` turns the errors a user can fix from the message alone
 (``aegan.errors.USER_ERRORS``) into one line; ``one_line_hydra_errors`` does the same for
 the mistakes Hydra catches while composing the config (each read by ``aegan.hydra_errors``).
-Both print ``error: ...`` on stderr (``report_error``); ``debug=true``: the tracebacks.
+Both print ``error: ...`` on stderr (``report_error``), values as typed; ``debug=true``: the
+tracebacks.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from hydra.errors import CompactHydraException
 
 import aegan.hydra_files  # noqa: F401  (each config file checked as Hydra loads it)
 from aegan.engine.job_store import first_to_say
-from aegan.errors import USER_ERRORS, TrialFailed, as_typed, shortened
+from aegan.errors import USER_ERRORS, TrialFailed
 from aegan.hydra_errors import (
     BROKEN_INTERPOLATION,
     SEARCHPATH,
@@ -46,6 +47,7 @@ from aegan.overrides import (
     unknown_hydra_key,
     verbose_line,
 )
+from aegan.refused_values import one_line
 from aegan.schema import GROUPS
 from aegan.starting_signals import stopped_by
 from aegan.sweep_end import end_line
@@ -70,7 +72,7 @@ def report_error(message: str, logger: logging.Logger | None = None) -> None:
     """``error: message`` as one line on stderr, as for Hydra's mistakes, and into the run's
     log file (Hydra's FileHandler) through ``logger``: not through its console handler,
     which would print it a second time, on stdout."""
-    line = shortened(as_typed(" ".join(p.strip() for p in message.splitlines() if p.strip())))
+    line = one_line(message, sys.argv[1:])  # seed=1e3 as typed, not as read: 1000.0
     if not first_to_say(line):  # under torchrun, another process of the job has said it
         return
     print(f"error: {line}", file=sys.stderr, flush=True)
@@ -193,8 +195,7 @@ def _end_of_sweep(why: str = "") -> None:
 
 def _raised_within(err: BaseException, function: object) -> bool:
     """Whether ``err`` was raised inside ``function`` (the task), not by Hydra around it."""
-    code = getattr(function, "__code__", None)
-    tb = err.__traceback__
+    code, tb = getattr(function, "__code__", None), err.__traceback__
     while tb is not None:
         if tb.tb_frame.f_code is code:
             return True

@@ -1,17 +1,19 @@
-"""A value that a typed node of OmegaConf refused (a setting of TrainerSchema or of Hydra's
-own schema), as the command line writes it and with what the node takes, for the one line
-``aegan.hydra_errors`` gives."""
+"""A refused value as the command line writes it: one a typed node of OmegaConf refused (a
+setting of Hydra's own schema), with what the node takes, for the one line
+``aegan.hydra_errors`` gives; a number in the line an entry point prints, as it was typed
+(``one_line``)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
-from aegan.errors import written
+from aegan.errors import as_typed, shortened, written
 
 # What an OmegaConf node of each type takes (TrainerSchema's, Hydra's own schema's).
 NODE_KINDS = {
@@ -70,3 +72,28 @@ def node_wants(cause: ValidationError, reason: str) -> str:
     if expected is None:
         return reason
     return f"it must be {expected}" + (f" (not {given})" if given and given not in expected else "")
+
+
+def one_line(message: str, argv: Sequence[str]) -> str:
+    """``message`` as the one line an entry point prints: its lines joined, values written
+    as typed (``as_typed``, ``as_given``), long words cut (``shortened``)."""
+    joined = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    return shortened(as_given(as_typed(joined), argv))
+
+
+def as_given(message: str, argv: Sequence[str]) -> str:
+    """``message`` with the number an override of ``argv`` set written as it was typed
+    where the message names it (``KEY=VALUE``, or quoted ``KEY='VALUE'`` in a hint): a
+    value is read as a number before any check sees it, so ``seed=1e3`` was refused as
+    ``seed=1000.0``, and ``trainer.resume=1e3`` told to quote ``'1000.0'``."""
+    for arg in argv:
+        key, is_set, typed = arg.partition("=")
+        key, value = key.lstrip("+~"), read_as_typed(typed) if is_set else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or repr(value) == typed:
+            continue
+        message = re.sub(  # the key whole, the number whole (not 1000.05 for 1000.0)
+            rf"(?<![\w.]){re.escape(key)}=('?){re.escape(repr(value))}\1(?!\w|\.\d)",
+            lambda m, key=key, typed=typed: f"{key}={m[1]}{typed}{m[1]}",
+            message,
+        )
+    return message
