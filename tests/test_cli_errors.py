@@ -90,7 +90,7 @@ def test_a_run_folder_that_takes_no_file_is_refused_before_training(cli, tmp_pat
         result = cli("aegan.train", *TINY_AE, *more, f"hydra.run.dir={run}")
     finally:
         subprocess.run(["chattr", "-i", str(run)], check=True)
-    assert_one_error_line(result, f"paths.output_dir={run} is not writable")
+    assert_one_error_line(result, f"hydra.run.dir={run} is not writable")  # the setting typed
     assert sorted(p.relative_to(run) for p in run.rglob("*")) == before
 
 

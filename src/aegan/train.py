@@ -45,7 +45,7 @@ from aegan.engine.failed_write import one_line_write_errors
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, hold_run_folder
 from aegan.engine.interrupt import TrainingInterrupted, stop_before_training, stop_on_signals
 from aegan.engine.process_state import process_state_kept
-from aegan.engine.run_dir import check_layout, prepare_run_dir, resume_state
+from aegan.engine.run_dir import check_layout, resume_state
 from aegan.engine.run_metrics import (
     evaluation_ended,
     evaluation_started,
@@ -74,6 +74,7 @@ from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
 from aegan.overrides import literal
 from aegan.record import leave_added_settings, run_choices
 from aegan.record_networks import check_resumed_checkpoint
+from aegan.run_folder import folder_setting, run_folder
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
 from aegan.sweep_reader import is_grid
 from aegan.tasks import build_task
@@ -109,9 +110,7 @@ def _train_in_its_folder(cfg: DictConfig, on_resume: Callable[[], None] | None) 
     if slow := emulated_bf16(cfg.trainer.precision, device):
         log.warning("%s", slow)
     run_dir = Path(cfg.paths.output_dir)
-    # one process at a time in the folder, before it is checked for a trained run
-    with hold_run_folder(run_dir, TRAIN_ELSEWHERE):
-        prepare_run_dir(run_dir, cfg.trainer.resume)
+    with run_folder(cfg, run_dir):  # one process at a time, and checked before it is made
         dist = init_distributed(cfg.trainer.device, OmegaConf.to_container(cfg, resolve=True))
         try:  # a failed write into the run's record: one line that says what is kept
             with one_line_write_errors(run_dir), stop_before_training(), failures_said_once():
@@ -138,8 +137,7 @@ def _train(
                      "trained): left to the task's default, as it trained", key)  # fmt: skip
         record["config"] = OmegaConf.to_container(cfg, resolve=True)
 
-    folder_key = "hydra.sweep.dir" if in_sweep() else "hydra.run.dir"
-    resume = resume_state(cfg, run_dir, record, folder_key, found=as_trained)
+    resume = resume_state(cfg, run_dir, record, folder_setting(), found=as_trained)
     if resume is not None:
         check_resumed_checkpoint(cfg, *resume, say_changes=True)
     torch.set_float32_matmul_precision("high")  # TF32 matmuls on CUDA for fp32 runs

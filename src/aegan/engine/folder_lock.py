@@ -20,8 +20,17 @@ from pathlib import Path
 from aegan.engine.distributed import launch
 from aegan.errors import ConfigError
 
-# what a training run could do instead of waiting
-TRAIN_ELSEWHERE = ", or train into another folder (hydra.run.dir=..., hydra.sweep.dir=... with -m)"
+
+def train_elsewhere(key: str) -> str:
+    """What a training run could do instead of waiting or overwriting: another folder, set
+    with ``key``, the setting that chose this one (``paths.output_dir`` for ``train(cfg)``
+    called in a notebook, where no ``hydra.run.dir`` is read)."""
+    if key.startswith("hydra."):
+        return ", or train into another folder (hydra.run.dir=..., hydra.sweep.dir=... with -m)"
+    return f", or train into another folder ({key}=...)"
+
+
+TRAIN_ELSEWHERE = train_elsewhere("hydra.run.dir")  # the command line's
 # folders this process holds -> (the descriptor its lock is on, how many holders): a run
 # that is evaluated at its end, or trained from aegan.train's main, holds it twice
 _HELD: dict[str, tuple[int, int]] = {}

@@ -15,6 +15,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from aegan.engine.checkpoint import load_checkpoint, remove_killed_saves, resolve_checkpoint
+from aegan.engine.folder_lock import train_elsewhere
 from aegan.engine.run_record import earlier_run, saved_choice, step_checkpoints, trained_run_holding
 from aegan.engine.run_settings import optimizer_sections, resumable
 from aegan.errors import CheckpointError, ConfigError, typed
@@ -97,10 +98,10 @@ def check_not_inside_a_run(folder: Path, key: str, *, itself: bool = False) -> N
         raise ConfigError(f"{key}={folder} {at}; choose a folder outside it")
 
 
-def check_not_overwriting(run_dir: Path, resume: str | None) -> None:
-    """A run dir that holds a trained run is written again only to continue that run
-    (``trainer.resume=auto``, or a checkpoint of its own): a new run would replace its
-    checkpoints and metrics."""
+def check_not_overwriting(run_dir: Path, resume: str | None, key: str = "hydra.run.dir") -> None:
+    """A run dir (set by ``key``) that holds a trained run is written again only to continue
+    that run (``trainer.resume=auto``, or a checkpoint of its own): a new run would replace
+    its checkpoints and metrics."""
     earlier = earlier_run(run_dir)
     if earlier is None:
         return
@@ -114,8 +115,7 @@ def check_not_overwriting(run_dir: Path, resume: str | None) -> None:
         return
     raise ConfigError(
         f"{run_dir} already holds a trained run ({earlier.relative_to(run_dir)}); continue it "
-        "with trainer.resume=auto (or one of its checkpoints), or train into another folder "
-        "(hydra.run.dir=..., hydra.sweep.dir=... with -m)"
+        f"with trainer.resume=auto (or one of its checkpoints){train_elsewhere(key)}"
     )
 
 
@@ -155,7 +155,7 @@ def check_run_folder(run_dir: Path, resume: str | None, key: str) -> None:
     its kind, no trained run above it, and a trained run in it only to continue it."""
     check_layout(run_dir)
     check_not_inside_a_run(run_dir, key)
-    check_not_overwriting(run_dir, resume)
+    check_not_overwriting(run_dir, resume, key)
     check_checkpoint_names(run_dir)
 
 
@@ -166,11 +166,13 @@ def check_own_run_folder(run_dir: Path, key: str) -> None:
         check_own_folder(run_dir, key)
 
 
-def prepare_run_dir(run_dir: Path, resume: str | None = None) -> None:
-    """Fail at the start, not after an hour, when the output folder cannot take checkpoints
-    or holds a run that this one would overwrite."""
-    check_run_folder(run_dir, resume, "paths.output_dir")
-    check_own_run_folder(run_dir, "paths.output_dir")
+def prepare_run_dir(
+    run_dir: Path, resume: str | None = None, key: str = "paths.output_dir"
+) -> None:
+    """Fail at the start, not after an hour, when the output folder (set by ``key``) cannot
+    take checkpoints or holds a run that this one would overwrite."""
+    check_run_folder(run_dir, resume, key)
+    check_own_run_folder(run_dir, key)
     try:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         # the folder itself takes metrics.json and the record, checkpoints/ the weights; a
@@ -183,12 +185,12 @@ def prepare_run_dir(run_dir: Path, resume: str | None = None) -> None:
         remove_killed_saves(run_dir / "checkpoints")  # the folder is this process's
     except OSError as err:
         raise ConfigError(
-            f"paths.output_dir={run_dir} is not writable ({err.strerror}); choose another folder"
+            f"{key}={run_dir} is not writable ({err.strerror}); choose another folder"
         ) from err
     free = shutil.disk_usage(run_dir).free
     if free < MIN_FREE_BYTES:
         raise ConfigError(
-            f"paths.output_dir={run_dir} has only {free / 2**20:.0f} MiB free; "
+            f"{key}={run_dir} has only {free / 2**20:.0f} MiB free; "
             f"at least {MIN_FREE_BYTES / 2**20:.0f} MiB are needed for checkpoints"
         )
 
