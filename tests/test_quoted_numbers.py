@@ -10,6 +10,7 @@ import pytest
 from aegan.config import CONF_DIR, compose_config, validate_config
 from aegan.errors import ConfigError
 from aegan.schema import reference
+from conftest import assert_one_error_line
 
 CHOICES = {"model": "vae", "data": "fashion_mnist"}  # a model with integer and number settings
 
@@ -40,3 +41,23 @@ def test_a_quoted_number_is_refused_with_the_unquoted_writing(key, value):
         validate_config(cfg, in_job=False, read_data=False)
     assert str(refused.value).startswith(f"{key}='{value}' is not allowed: it must be ")
     assert str(refused.value).endswith(f" (unquoted: {key}={value})")
+
+
+@pytest.mark.parametrize(
+    ("override", "kind"),
+    [
+        ("hydra.sweeper.n_trials='0'", "an integer"),
+        ("hydra.sweeper.sampler.seed='-1'", "an integer"),
+    ],
+)
+def test_a_quoted_number_for_a_sweepers_setting_is_refused_too(cli, tmp_path, override, kind):
+    """The plugin's typed node converted it: ``hydra.sweeper.n_trials='5'`` ran 5 trials (values
+    refused once read as numbers here, so that no sweep starts)."""
+    key, _, value = override.partition("=")
+    result = cli("aegan.train", "-m", "hparams_search=autoencoder_optuna", override,
+                 f"hydra.sweep.dir={tmp_path / 'sweep'}")  # fmt: skip
+    assert_one_error_line(
+        result,
+        f"{override} is not allowed: it must be {kind} (unquoted: {key}={value.strip(chr(39))})",
+    )
+    assert not (tmp_path / "sweep").exists()

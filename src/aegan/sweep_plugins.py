@@ -14,10 +14,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from aegan.errors import ConfigError, typed
 from aegan.path_kinds import not_regular, path_kind
+from aegan.refused_values import NODE_KINDS, read_as_typed, shown_value
+from aegan.schema_kinds import unquoted_hint
 from aegan.sweep_reader import is_grid
 from aegan.tasks.checks import check_number
 
@@ -42,6 +44,7 @@ LAUNCHER_CONFIGS = {
 def check_sweep_settings(hydra_cfg: DictConfig) -> None:
     """``ConfigError`` naming the first ``hydra.sweeper.*`` / ``hydra.launcher.*`` value
     that its plugin could not use."""
+    check_converted(hydra_cfg)
     sweeper, launcher = hydra_cfg.sweeper, hydra_cfg.launcher
     sweeper_target = str(sweeper.get("_target_", ""))
     if sweeper_target.endswith(".OptunaSweeper"):
@@ -62,6 +65,29 @@ def check_sweep_settings(hydra_cfg: DictConfig) -> None:
     for key, low in LAUNCHER_COUNTS.items() if "submitit" in launcher_target else ():
         if launcher.get(key) is not None:
             check_number(f"hydra.launcher.{key}", launcher[key], low=low, integer=True)
+
+
+def check_converted(hydra_cfg: DictConfig) -> None:
+    """``ConfigError`` for an override of a plugin's typed setting given text that its node
+    converted (``hydra.sweeper.n_trials='5'`` ran 5 trials), where every setting of
+    aegan's refuses it (``seed='1'``)."""
+    given = OmegaConf.select(hydra_cfg, "overrides.hydra")  # Hydra's record of them, as typed
+    for override in OmegaConf.to_container(given, resolve=False) if given is not None else []:
+        key, is_set, text = str(override).partition("=")
+        section, _, name = key.lstrip("+").partition(".")[2].partition(".")
+        value = read_as_typed(text) if is_set else None  # ~KEY deletes
+        if section not in ("sweeper", "launcher") or not isinstance(value, str):
+            continue
+        parent, _, leaf = f"{section}.{name}".rpartition(".")  # sampler.seed: in sampler
+        holder = OmegaConf.select(hydra_cfg, parent, throw_on_resolution_failure=False)
+        node = holder._get_node(leaf) if OmegaConf.is_dict(holder) and leaf in holder else None
+        kind = NODE_KINDS.get(type(node).__name__, "text")
+        if kind != "text":
+            want = {"an integer": 0, "a number": 0.0}.get(kind, False)
+            raise ConfigError(
+                f"hydra.{section}.{name}={shown_value(value)} is not allowed: it must be {kind}"
+                + unquoted_hint(f"hydra.{section}.{name}", value, want)
+            )
 
 
 # joblib's hints, each refused in joblib's words without the key ("prefer=abc is not a
