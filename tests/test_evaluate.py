@@ -3,8 +3,6 @@
 import json
 import math
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,17 +14,14 @@ from aegan.evaluate import evaluate_task, write_metrics
 from aegan.evaluate_settings import log_dir_of
 from aegan.readback import read_json
 from aegan.train import train
-from conftest import REPO, TINY_AE, assert_one_error_line, run_module
+from conftest import TINY_AE, assert_one_error_line, run_module
 
 AE_KEYS = {"test/mse", "test/bce", "test/psnr", "test/ssim", "probe/accuracy", "pca/mse",
            "pca/probe_accuracy", "test/mse_over_pca"}  # fmt: skip
 
 
-def test_evaluate_cli_on_a_tiny_autoencoder(trained_ae_run, tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "aegan.evaluate", f"run={trained_ae_run}", "checkpoint=last", "device=cpu"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+def test_evaluate_cli_on_a_tiny_autoencoder(cli, trained_ae_run):
+    result = cli("aegan.evaluate", f"run={trained_ae_run}", "checkpoint=last", "device=cpu")
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((trained_ae_run / "metrics.json").read_text())
     assert metrics.keys() >= AE_KEYS
