@@ -225,7 +225,7 @@ def test_a_decompression_bomb_is_refused_by_its_header(make_cfg, tmp_path):
 
 
 def test_a_data_root_of_the_wrong_kind_is_one_line(make_cfg):
-    with pytest.raises(ConfigError, match=r"data.root=\[1, 2\] is not allowed: it must be"):
+    with pytest.raises(ConfigError, match=r"data.root=\[1,2\] is not allowed: it must be"):
         train(make_cfg(*TINY_AE, "data.root=[1,2]"))
 
 

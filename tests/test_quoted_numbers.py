@@ -43,6 +43,20 @@ def test_a_quoted_number_is_refused_with_the_unquoted_writing(key, value):
     assert str(refused.value).endswith(f" (unquoted: {key}={value})")
 
 
+@pytest.mark.parametrize(("key", "text"), [("trainer.epochs", "3"), ("evaluate.at_end", "false")])
+def test_an_environment_variables_number_is_refused_with_its_decoding(monkeypatch, key, text):
+    """``${oc.env:E}`` gives text whatever it holds (a job script's ``EPOCHS=3``): the hint
+    was to write it unquoted, which the user had not quoted; ``oc.decode`` reads it."""
+    monkeypatch.setenv("AEGAN_TEST_VALUE", text)
+    cfg = compose_config([f"{key}=${{oc.env:AEGAN_TEST_VALUE}}"])
+    with pytest.raises(ConfigError) as refused:
+        validate_config(cfg, in_job=False, read_data=False)
+    hint = "${oc.env:AEGAN_TEST_VALUE} gives text: write ${oc.decode:${oc.env:AEGAN_TEST_VALUE}}"
+    assert str(refused.value).endswith(f" ({hint})")
+    decoded = f"{key}='${{oc.decode:${{oc.env:AEGAN_TEST_VALUE}}}}'"
+    validate_config(compose_config([decoded]), in_job=False, read_data=False)  # as hinted
+
+
 @pytest.mark.parametrize(
     ("override", "kind"),
     [

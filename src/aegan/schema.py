@@ -210,7 +210,7 @@ def _check_key(cfg: DictConfig, node: DictConfig, key: Any, ref: Any, prefix: st
             check_tie_target(cfg, full, tie)
         return  # conf/'s own interpolation (${hydra:...} outside a Hydra app): its kind
     value = _resolved(node, key, full)
-    check_value(full, value, want)
+    check_value(full, value, want, child._value() if child._is_interpolation() else None)
     tie = TIE.fullmatch(want) if isinstance(want, str) else None
     if tie and child._value() != want:  # set apart from the key conf/ ties it to
         check_tie(cfg, full, value, tie)

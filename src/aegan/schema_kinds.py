@@ -59,9 +59,10 @@ def too_many_layers(key: str, value: Any) -> str:
     )
 
 
-def check_value(full: str, value: Any, want: Any) -> None:
-    """Raise ``ConfigError`` unless ``value`` (resolved) is of the kind of ``want`` (what
-    ``conf/`` holds for ``full``; ``MISSING``: a key it lacks), finite and within 64 bits.
+def check_value(full: str, value: Any, want: Any, interpolation: str | None = None) -> None:
+    """Raise ``ConfigError`` unless ``value`` (resolved; from ``interpolation``, where one
+    gave it) is of the kind of ``want`` (what ``conf/`` holds for ``full``; ``MISSING``: a
+    key it lacks), finite and within 64 bits.
     Where ``conf/`` holds null, it cannot tell the kind: a number that is not finite is left
     to the check of the code that reads the key, which names it (``data.root=nan``: a
     folder path, quoted)."""
@@ -81,7 +82,7 @@ def check_value(full: str, value: Any, want: Any) -> None:
     if kind and value is not None and not fits(value, want):
         raise ConfigError(
             f"{full}={refused_value(value)} is not allowed: it must be {kind}"
-            f"{unquoted_hint(full, value, want)}"
+            f"{unquoted_hint(full, value, want, interpolation)}"
         )
     if isinstance(value, list):
         element = want[0] if isinstance(want, list) and want else (None if known else MISSING)
@@ -98,13 +99,20 @@ def check_value(full: str, value: Any, want: Any) -> None:
         _check_number(full, value, finite=want is not None)
 
 
-def unquoted_hint(full: str, value: Any, want: Any) -> str:
-    """How to write ``value``, text, to read as ``want``'s kind: unquoted (``seed='1'``),
-    else ""; for the checks of a key whose kind ``conf/`` leaves open too."""
-    if not isinstance(value, str) or any(c.isspace() for c in value):
+def unquoted_hint(full: str, value: Any, want: Any, interpolation: str | None = None) -> str:
+    """How to write ``value``, text, to read as ``want``'s kind: unquoted (``seed='1'``), or
+    decoded where an ``interpolation`` gave it (``${oc.env:SEED}``: always text), else "";
+    for the checks of a key whose kind ``conf/`` leaves open too."""
+    if not isinstance(value, str):
+        return ""
+    read = read_as_typed(value.strip() if interpolation else value)
+    if isinstance(read, str) or not fits(read, want):
+        return ""
+    if interpolation:  # its text is what oc.decode reads as YAML
+        return f" ({interpolation} gives text: write ${{oc.decode:{interpolation}}})"
+    if any(c.isspace() for c in value):
         return ""  # a space reads as two words on the command line
-    read = read_as_typed(value)
-    return f" (unquoted: {full}={value})" if not isinstance(read, str) and fits(read, want) else ""
+    return f" (unquoted: {full}={value})"
 
 
 def _check_number(full: str, value: Any, *, finite: bool) -> None:
