@@ -43,3 +43,16 @@ def test_evaluate_and_bench_show_a_refused_value_as_typed(cli, trained_ae_run, m
     name: "so None would change nothing")."""
     run = [f"run={trained_ae_run}"] if module == "aegan.evaluate" else ["trainer.device=cpu"]
     assert_one_error_line(cli(module, *run, argument), message)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(["\n"], r"['\n']"), (["a b", "", "x/y.z"], "['a b','',x/y.z]"),
+     (["nan", "True", "null"], "['nan','True','null']"), ({"k": "a,b"}, "{k:'a,b'}")],
+)  # fmt: skip
+def test_text_in_a_refused_list_is_quoted_where_the_command_line_needs_it(value, shown):
+    """An item of text was written bare: ``seed=['\\n']`` made a message of two lines, and
+    ``['nan']`` read back as a number."""
+    from aegan.errors import refused_value
+
+    assert refused_value(value) == shown

@@ -63,6 +63,10 @@ def folder_word(name: str) -> str:
     return name if as_typed(name) == name else f"{name}/"
 
 
+# text an item of a list can be written as, unquoted, and still read as that text
+BARE_TEXT = re.compile(r"(?!(?i:null|true|false|[+-]?nan|[+-]?inf)$)[A-Za-z_][\w./@-]*")
+
+
 def typed(value: object) -> str:
     """A plain value as the command line writes it: null, true, 0.5, text."""
     return TYPED[str(value)] if value is None or isinstance(value, bool) else str(value)
@@ -81,6 +85,8 @@ def written(shown: str) -> str:
             return f"[{','.join(map(write, value))}]"
         if isinstance(value, dict):
             return "{" + ",".join(f"{k}:{write(v)}" for k, v in value.items()) + "}"
+        if isinstance(value, str) and not BARE_TEXT.fullmatch(value):
+            return repr(value)  # as an item must be written: '' or a space, comma or newline
         return typed(value)
 
     return write(value)
