@@ -43,3 +43,17 @@ def test_a_refused_number_is_shown_as_it_is_typed(cli, tmp_path, override, messa
     result = cli("aegan.train", override, "data.subset=64", f"hydra.run.dir={run}")
     assert_one_error_line(result, message)
     assert "1000.0" not in result.stderr and not run.exists()
+
+
+def test_a_number_is_written_as_typed_but_not_within_a_path():
+    """A job's folder named by its overrides holds the number as Hydra writes it: rewritten
+    in the line, the path named no folder; an override nested too deep to read was a
+    RecursionError in place of its own refusal."""
+    from aegan.refused_values import as_given
+
+    said = (
+        "(job seed=1000.0/ failed), (job lr=1,seed=1000.0,x=1/ failed); seed=1000.0 is not allowed"
+    )
+    assert as_given(said, ["seed=1e3", "x=" + "[" * 2000]) == (
+        "(job seed=1000.0/ failed), (job lr=1,seed=1000.0,x=1/ failed); seed=1e3 is not allowed"
+    )

@@ -47,7 +47,7 @@ def read_as_typed(text: str) -> object:
     gives no one plain value (a sweep) or cannot be read."""
     try:
         override = OverridesParser.create().parse_override(f"key={text}")
-    except HydraException:  # OverrideParseException, or its lexer's refusal of a character
+    except (HydraException, RecursionError):  # its lexer's refusal; brackets nested deep
         return None
     return None if override.is_sweep_override() else override.value()
 
@@ -85,14 +85,15 @@ def as_given(message: str, argv: Sequence[str]) -> str:
     """``message`` with the number an override of ``argv`` set written as it was typed
     where the message names it (``KEY=VALUE``, or quoted ``KEY='VALUE'`` in a hint): a
     value is read as a number before any check sees it, so ``seed=1e3`` was refused as
-    ``seed=1000.0``, and ``trainer.resume=1e3`` told to quote ``'1000.0'``."""
+    ``seed=1000.0``, and ``trainer.resume=1e3`` told to quote ``'1000.0'``. Not within a
+    path: a job's folder named by its overrides (``lr=1e+30,seed=1/``) is named as it is."""
     for arg in argv:
         key, is_set, typed = arg.partition("=")
         key, value = key.lstrip("+~"), read_as_typed(typed) if is_set else None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or repr(value) == typed:
             continue
         message = re.sub(  # the key whole, the number whole (not 1000.05 for 1000.0)
-            rf"(?<![\w.]){re.escape(key)}=('?){re.escape(repr(value))}\1(?!\w|\.\d)",
+            rf"(?<![\w.,/]){re.escape(key)}=('?){re.escape(repr(value))}\1(?![\w,/]|\.\d)",
             lambda m, key=key, typed=typed: f"{key}={m[1]}{typed}{m[1]}",
             message,
         )
