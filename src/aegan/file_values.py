@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from aegan.errors import ConfigError, written
 from aegan.hydra_kinds import kind_refusal, typed_keys
 from aegan.schema import CONF_DIR, DEFAULT_OPTIONS, GROUPS, option_file
-from aegan.schema_kinds import MISSING, check_value
+from aegan.schema_kinds import MISSING, check_value, settings
 
 # the sections that hold settings, each a mapping: the config groups, evaluate and hydra
 SECTIONS = (*GROUPS, "evaluate", "hydra")
@@ -72,15 +72,7 @@ def fixed_kinds() -> dict[str, Any]:
     ref = {k: v for k, v in option_file(str(conf / "train.yaml")).items() if k != "hydra"}
     for group in ("trainer", "paths"):
         ref[group] = option_file(str(conf / group / f"{DEFAULT_OPTIONS[group]}.yaml"))
-    return dict(_leaves(ref, ""))
-
-
-def _leaves(mapping: dict, prefix: str) -> Any:
-    for key, value in mapping.items():
-        if isinstance(value, dict):
-            yield from _leaves(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", value
+    return dict(settings(ref))
 
 
 def _at(content: dict, key: str) -> Any:

@@ -7,6 +7,7 @@ another kind that would be of the right one quoted or unquoted (``seed='1'``,
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from omegaconf import ListConfig
@@ -21,6 +22,19 @@ INT64_MAX = 2**63 - 1
 MAX_LAYERS = 1000
 SIZE_LISTS = ("channels", "hidden_dims")
 MISSING = object()
+
+
+def settings(container: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) of every leaf of an unresolved ``OmegaConf.to_container``."""
+    if isinstance(container, dict):
+        items = container.items()
+    elif isinstance(container, list):
+        items = enumerate(container)
+    else:
+        yield prefix.rstrip("."), container
+        return
+    for name, value in items:
+        yield from settings(value, f"{prefix}{name}.")
 
 
 def kind_of(value: Any) -> str | None:

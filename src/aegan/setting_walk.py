@@ -5,7 +5,6 @@ that is not there."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
@@ -15,19 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.errors import ConfigError
 from aegan.hydra_errors import unset_message
 from aegan.path_kinds import NOT_UTF8, encodable, shown
-
-
-def settings(container: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """(dotted key, value) of every leaf of an unresolved ``OmegaConf.to_container``."""
-    if isinstance(container, dict):
-        items = container.items()
-    elif isinstance(container, list):
-        items = enumerate(container)
-    else:
-        yield prefix.rstrip("."), container
-        return
-    for name, value in items:
-        yield from settings(value, f"{prefix}{name}.")
+from aegan.schema_kinds import settings
 
 
 def check_setting_values(cfg: DictConfig) -> None:
