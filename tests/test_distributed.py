@@ -228,15 +228,13 @@ def test_ctrl_c_to_torchrun_stops_every_rank_after_the_same_step(tmp_path):
     deadline = time.monotonic() + 120
     while not (run_dir / "checkpoints" / "last.pt").exists() and time.monotonic() < deadline:
         time.sleep(0.01)
-    started = time.monotonic()
     os.killpg(process.pid, signal.SIGINT)
     output, _ = process.communicate(timeout=120)
-    assert time.monotonic() - started < 25, "torchrun killed the ranks: they did not stop"
     assert output.count("stopped by SIGINT") == 1, output[-3000:]  # rank 0 only
     (line,) = [line for line in output.splitlines() if "stopped by SIGINT" in line]
     step = int(line.split(" at step ")[1].split()[0])
     assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step
-    assert "SIGKILL" not in output  # torchrun's agent had no rank left to kill
+    assert "SIGKILL" not in output  # torchrun's agent had no rank left to kill after its grace
 
 
 @pytest.mark.parametrize(
