@@ -6,8 +6,13 @@ argparse refuses was its line after Hydra's usage lines."""
 
 from __future__ import annotations
 
-import pytest
+import signal
 
+import pytest
+from command_signals import handled_as, signal_at_call
+
+from aegan.hydra_flags import flags_line
+from aegan.starting_signals import SETTING_UP, StoppedBySignal
 from conftest import assert_one_error_line
 
 
@@ -43,3 +48,16 @@ def test_a_package_holding_a_plain_value_is_shown(cli, package, shown):
     """A setting set to null was "not found in config", exit code 1."""
     result = cli("aegan.train", "--cfg", "job", "--package", package)
     assert result.returncode == 0 and result.stdout == f"{shown}\n", result.stderr
+
+
+def test_a_stop_while_the_flags_are_read_stops_the_command(capsys):
+    """The flags are read with Hydra's parser before Hydra reads them, and any SystemExit
+    there was taken for argparse's: a SIGTERM's was swallowed, and the command trained a
+    whole run after its line said that nothing was trained."""
+    with (
+        handled_as("aegan.train"),
+        signal_at_call(signal.SIGTERM, "parse_known_args"),
+        pytest.raises(StoppedBySignal),
+    ):
+        flags_line(["trainer.epochs=1"])
+    assert capsys.readouterr().err == f"error: stopped by SIGTERM {SETTING_UP}\n"

@@ -24,6 +24,10 @@ class _NotParsed(Exception):
     """argparse's refusal of the flags, which Hydra printed after its usage lines."""
 
 
+class _Exited(Exception):
+    """argparse's exit after a flag that prints and ends (``--version`` as ``--vers``)."""
+
+
 def _parsed(argv: list[str]) -> argparse.Namespace | str | None:
     """``argv`` as Hydra's parser reads it; argparse's line where it refuses them; None for
     ``--version`` and ``--help``, printed as they parse."""
@@ -34,12 +38,18 @@ def _parsed(argv: list[str]) -> argparse.Namespace | str | None:
     def refuse(message: str) -> None:
         raise _NotParsed(message)
 
+    def exit_(status: int = 0, message: str | None = None) -> None:
+        raise _Exited
+
     parser.error = refuse  # type: ignore[method-assign]
+    # argparse's own exit alone, not any SystemExit: a stop signal's (StoppedBySignal) went
+    # unseen, and the command ran on after its line said it had stopped
+    parser.exit = exit_  # type: ignore[method-assign]
     try:
         return parser.parse_args(argv)
     except _NotParsed as err:  # --cfg nope: "argument --cfg/-c: invalid choice: 'nope' ..."
         return str(err)
-    except SystemExit:
+    except _Exited:
         return None
 
 

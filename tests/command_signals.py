@@ -1,0 +1,45 @@
+"""This test process's stop signals handled as a command's process handles them
+(``python -m aegan.bench``: ``aegan.starting_signals``' line, then ``StoppedBySignal``),
+and a signal sent from inside a function as it is called."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import aegan.starting_signals as starting_signals
+
+
+@contextmanager
+def handled_as(command: str) -> Iterator[None]:
+    """Within the block, as in a new process of ``command`` (a module of ``LINES``): its
+    handlers set, its work not begun; all as it was after the block."""
+    kept = starting_signals._COMMAND, starting_signals._work_began, starting_signals._dying_by
+    starting_signals._COMMAND, starting_signals._work_began = command, False
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    handlers = {number: signal.signal(number, starting_signals._stop) for number in stops}
+    try:
+        yield
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+        starting_signals._COMMAND, starting_signals._work_began, starting_signals._dying_by = kept
+
+
+@contextmanager
+def signal_at_call(number: int, function_name: str) -> Iterator[None]:
+    """Within the block, ``number`` is sent to this process as the first function named
+    ``function_name`` is called (from inside it: where the signal's exception is raised)."""
+
+    def profile(frame, event, arg) -> None:
+        if event == "call" and frame.f_code.co_name == function_name:
+            sys.setprofile(None)
+            signal.raise_signal(number)
+
+    sys.setprofile(profile)
+    try:
+        yield
+    finally:
+        sys.setprofile(None)
