@@ -29,14 +29,23 @@ def handled_as(command: str) -> Iterator[None]:
 
 
 @contextmanager
-def signal_at_call(number: int, function_name: str) -> Iterator[None]:
-    """Within the block, ``number`` is sent to this process as the first function named
-    ``function_name`` is called (from inside it: where the signal's exception is raised)."""
+def signal_at_call(
+    number: int, function_name: str, *, call: int = 1, times: int = 1
+) -> Iterator[None]:
+    """Within the block, ``number`` is sent to this process ``times`` times as a function
+    named ``function_name`` is called for the ``call``-th time (from inside it: where the
+    signal's exception is raised)."""
+    calls = 0
 
     def profile(frame, event, arg) -> None:
-        if event == "call" and frame.f_code.co_name == function_name:
+        nonlocal calls
+        if event != "call" or frame.f_code.co_name != function_name:
+            return
+        calls += 1
+        if calls == call:
             sys.setprofile(None)
-            signal.raise_signal(number)
+            for _ in range(times):
+                signal.raise_signal(number)
 
     sys.setprofile(profile)
     try:

@@ -1,28 +1,30 @@
-"""A stop signal while ``python -m aegan.train`` or ``aegan.evaluate`` is still starting
-(importing torch and Hydra, composing its config) ends it with one line, killed by the
-signal: a cluster's SIGTERM ended it without a word (143), Ctrl-C with the traceback of
-an import."""
+"""A stop signal while a command (``python -m aegan.train``, ``aegan.evaluate``,
+``aegan.bench``, ``aegan.summarize``) is still starting (importing torch and Hydra,
+composing its config) ends it with one line, killed by the signal: a cluster's SIGTERM
+ended it without a word (143), Ctrl-C with the traceback of an import."""
 
+import ast
 import os
 import shlex
 import signal
 import subprocess
 import sys
+from importlib.metadata import distribution
 from pathlib import Path
 
 import pytest
 
-from aegan.starting_signals import SETTING_UP
+from aegan.starting_signals import LINES, SCRIPTS, SETTING_UP
 from conftest import REPO
 
 # ``python stop_at_import.py SIGNAL MODULE [COMMAND [arguments]]``: ``python -m COMMAND``
-# (aegan.train if not given) that sends itself SIGNAL as it begins to import MODULE (to its
+# (an aegan.X; aegan.train if not given) that sends itself SIGNAL as it begins to import MODULE (to its
 # process group, as a terminal's Ctrl-C, where $STOP_THE_GROUP is set)
 STOP_AT_IMPORT = """\
 import os, runpy, signal, sys
 
 sig, module = signal.Signals[sys.argv.pop(1)], sys.argv.pop(1)
-command = sys.argv.pop(1) if sys.argv[1:2] == ["aegan.evaluate"] else "aegan.train"
+command = sys.argv.pop(1) if sys.argv[1].startswith("aegan.") else "aegan.train"
 
 
 class SignalAtImport:
@@ -39,14 +41,19 @@ runpy.run_module(command, run_name="__main__", alter_sys=True)
 
 
 EVALUATING = "while starting; nothing was evaluated or written: run the same command again"
+BENCHING = "before writing its rows; bench.jsonl has no row of this run: run the same command again"
+SUMMARIZING = "before writing its summary; nothing was written: run the same command again"
 
 
 @pytest.mark.parametrize(
     ("number", "command", "line"),
     [(signal.SIGTERM, [], SETTING_UP), (signal.SIGINT, [], SETTING_UP),
      (signal.SIGTERM, ["aegan.evaluate"], EVALUATING),
-     (signal.SIGINT, ["aegan.evaluate"], EVALUATING)],
-    ids=["train-SIGTERM", "train-SIGINT", "evaluate-SIGTERM", "evaluate-SIGINT"],
+     (signal.SIGINT, ["aegan.evaluate"], EVALUATING),
+     (signal.SIGTERM, ["aegan.bench"], BENCHING),
+     (signal.SIGINT, ["aegan.summarize"], SUMMARIZING)],
+    ids=["train-SIGTERM", "train-SIGINT", "evaluate-SIGTERM", "evaluate-SIGINT", "bench-SIGTERM",
+         "summarize-SIGINT"],
 )  # fmt: skip
 def test_a_signal_while_torch_is_imported_is_one_line(tmp_path, number, command, line):
     script = tmp_path / "stop_at_import.py"
@@ -105,3 +112,25 @@ def test_the_handlers_are_set_before_anything_more_is_imported():
     imported = set(result.stdout.split())
     allowed = {"aegan", "aegan.starting_signals", "__future__", "signal", "enum", "atexit"}
     assert imported <= allowed, imported  # atexit: built in, nothing read
+
+
+def test_every_command_sets_the_handlers_before_its_other_imports():
+    """aegan.bench and aegan.summarize did not import aegan.starting_signals: a stop while
+    they imported torch ended them without a word, or with a traceback of Ctrl-C, and
+    bench's Ctrl-C said "a checkpoint already written is kept", of a command that writes
+    none. Every module with a ``__main__`` block and every console script runs a command of
+    ``LINES``, whose first import (after ``__future__``) sets the handlers."""
+    package = REPO / "src"
+    commands = {
+        ".".join(path.relative_to(package).with_suffix("").parts): path
+        for path in (package / "aegan").rglob("*.py")
+        if '__name__ == "__main__"' in path.read_text()
+    }
+    scripts = [e for e in distribution("aegan").entry_points if e.group == "console_scripts"]
+    assert {script.name: script.module for script in scripts} == SCRIPTS  # pyproject.toml's
+    assert set(commands) | set(SCRIPTS.values()) == set(LINES)
+    for command, path in commands.items():
+        imports = [node for node in ast.parse(path.read_text()).body
+                   if isinstance(node, ast.ImportFrom) and node.module != "__future__"
+                   or isinstance(node, ast.Import)]  # fmt: skip
+        assert getattr(imports[0], "module", None) == "aegan.starting_signals", command

@@ -25,10 +25,15 @@ one that is not), and the variant's configurations are validated as a run's. Eac
 ignores (``trainer.resume``, the epochs, evaluation and logger: ``bench_ignored.IGNORED``) is
 refused, given on the command line or in a variant. Its folder (``hydra.run.dir``) may not
 hold a trained run or be inside one, and ``bench.jsonl`` there must be a file or nothing.
+Ctrl-C or SIGTERM ends it in one line saying which rows are in ``bench.jsonl``.
 """
 
 from __future__ import annotations
 
+# first, before the seconds torch and Hydra take: a stop signal while they import is one line
+from aegan.starting_signals import work_began
+
+# isort: split
 import datetime as dt
 import gzip
 import json
@@ -261,10 +266,12 @@ def main(cfg: DictConfig) -> None:
     out = Path(cfg.paths.output_dir) / "bench.jsonl"
     with one_line_errors(USER_ERRORS, debug=cfg.debug is True, logger=log):
         append_line(out)  # before the minutes of timing, not after them
-        for row in benchmark(cfg):
+        rows = benchmark(cfg)
+        work_began()  # a stop from here on names the rows written
+        for row in rows:
             line = json.dumps(row)
+            append_line(out, line)  # first: a row printed is in the file, as a stop says
             print(line, flush=True)
-            append_line(out, line)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """A stop signal before a command's own handlers (``aegan.engine.interrupt``) is one line.
 
-``aegan.train`` and ``aegan.evaluate`` import this module first, before torch and Hydra
-take their seconds to import: there a cluster's SIGTERM ended the process without a word
-(exit code 143), and Ctrl-C with the traceback of whichever import was running. Only where
-the process is that command (``python -m aegan.train``, ``aegan-train``, ``python -m
-aegan.evaluate``) are the handlers set: a notebook or a test that imports it keeps its own.
+Each command of ``LINES`` imports this module first, before torch and Hydra take their
+seconds to import: there a cluster's SIGTERM ended the process without a word (exit code
+143), and Ctrl-C with the traceback of whichever import was running. Only where the process
+is that command (``python -m aegan.bench``, ``aegan-train``) are the handlers set: a
+notebook or a test that imports it keeps its own. aegan.bench and aegan.summarize have none
+of their own: a stop loses what they computed, and their lines say what they had written.
 Light on purpose: ``signal`` and the built-in ``atexit`` are all it imports that the
 interpreter's start has not (``pathlib`` cost 10 ms of the 50 from the interpreter's start
 to the handlers, 2026-12-07 on a 2-core Xeon; a signal before them ends the process without
@@ -28,14 +29,25 @@ SETTING_UP = (
     "command again"
 )
 AFTER_TRAINING = "after training began; the checkpoints it wrote are kept"
-# by the module each command runs: what a stop before its own handlers did, and after them
+# by the module each command runs: what a stop did before its work began (work_began), and after
 LINES = {
     "aegan.train": (SETTING_UP, AFTER_TRAINING),
     "aegan.evaluate": (
         "while starting; nothing was evaluated or written: run the same command again",
         "after the evaluation began; the run's metrics.json is whole, as it was or as written",
     ),
+    "aegan.bench": (  # its rows are written once all are timed
+        "before writing its rows; bench.jsonl has no row of this run: run the same command again",
+        "while writing its rows; each row printed above is in bench.jsonl: run the same "
+        "command again for all of them",
+    ),
+    "aegan.summarize": (
+        "before writing its summary; nothing was written: run the same command again",
+        "while writing summary.md and summary.csv; each is whole, as it was or as written: "
+        "run the same command again",
+    ),
 }
+SCRIPTS = {"aegan-train": "aegan.train"}  # pyproject.toml's console scripts: what each runs
 _work_began = False  # this process has entered its work: the first line is no longer true
 _dying_by = 0  # the signal this command's process ends by, once its exit functions have run
 
@@ -89,12 +101,12 @@ def _another_failed() -> bool:
 
 
 def _command() -> str | None:
-    """The module of ``LINES`` this process runs (``python -m aegan.evaluate``; the
-    ``aegan-train`` script runs aegan.train), or None."""
+    """The module of ``LINES`` this process runs (``python -m aegan.evaluate``; a script of
+    ``SCRIPTS``), or None."""
     name = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
     if name in LINES:
         return name
-    return "aegan.train" if os.path.basename(sys.argv[0]) == "aegan-train" else None
+    return SCRIPTS.get(os.path.basename(sys.argv[0]))
 
 
 def _die_by_signal() -> None:

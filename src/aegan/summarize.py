@@ -10,6 +10,10 @@ which notebooks reuse: ``pandas.DataFrame(read_sweep(path))``.
 
 from __future__ import annotations
 
+# first, before the seconds torch takes: a stop signal while it imports is one line
+from aegan.starting_signals import work_began
+
+# isort: split
 import argparse
 import csv
 import difflib
@@ -165,6 +169,7 @@ def summarize(
         writer.writerow({**row, "overrides": " ".join(row["overrides"])})
     # a folder name that is not UTF-8 (surrogates in Python) as \udcff: the csv stays UTF-8
     csv_bytes = handle.getvalue().encode(errors="backslashreplace")
+    work_began()  # a stop from here on: the files may be this summary's
     try:
         atomic_write_bytes(out_dir / "summary.md", text.encode())
         atomic_write_bytes(out_dir / "summary.csv", csv_bytes)
