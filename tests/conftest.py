@@ -17,6 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 import aegan.config
+import aegan.starting_signals as starting_signals
 from aegan.amp import Amp
 from aegan.data import ImageData
 from aegan.speed import build_step
@@ -242,6 +243,7 @@ def cli(monkeypatch, capsys):
 
     def run(module: str, *args: str) -> subprocess.CompletedProcess:
         monkeypatch.setattr(sys, "argv", [module, *args])
+        monkeypatch.setattr(starting_signals, "_work_began", False)  # as in a new process
         monkeypatch.chdir(REPO)
         code: int | str | None = 0
         root_logging = list(logging.getLogger().handlers), logging.getLogger().level

@@ -1,10 +1,13 @@
 """A second Ctrl-C stops a run at once, in a step, a save or the final evaluation: its line
-says what is kept and how to go on, as the first one's does, and aegan.summarize lists it."""
+says what is kept and how to go on, as the first one's does, and aegan.summarize lists it;
+an evaluation too."""
 
+import shutil
 import signal
 from contextlib import contextmanager
 from pathlib import Path
 
+from command_signals import signal_at_call
 from resume_checks import last_state
 from torch.nn.modules.module import register_module_forward_hook
 
@@ -12,6 +15,7 @@ import aegan
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.models import DenseAutoencoder
 from aegan.readback import read_json
+from aegan.starting_signals import AFTER_TRAINING
 from aegan.train import train
 from conftest import RESUME, TINY_AE
 
@@ -103,7 +107,7 @@ def test_a_second_ctrl_c_is_one_line_at_the_command_line(tmp_path, cli):
     assert result.returncode == -signal.SIGINT and "Traceback" not in output, output[-2000:]
     (line,) = [line for line in output.splitlines() if "second SIGINT" in line]
     assert f"trainer.resume={run_dir} hydra.run.dir={run_dir}" in line
-    assert "a checkpoint already written is kept" not in output
+    assert f"stopped by SIGINT {AFTER_TRAINING}" not in output  # the line of a Ctrl-C unhandled
     aegan.load_run(run_dir)  # what the line says is kept loads
 
 
@@ -137,3 +141,20 @@ def test_a_second_ctrl_c_as_a_resume_loads_leaves_the_trained_run_as_it_was(make
     else:
         raise AssertionError("the resume was not stopped")
     assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
+def test_a_second_ctrl_c_as_evaluate_reads_the_run_names_what_the_evaluation_keeps(
+    cli, tmp_path, trained_ae_run
+):
+    """Its line was every command's: "a checkpoint already written is kept"."""
+    run = tmp_path / "run"
+    shutil.copytree(trained_ae_run, run)
+    metrics = (run / "metrics.json").read_bytes()
+    with signal_at_call(signal.SIGINT, "load_run", times=2):
+        result = cli("aegan.evaluate", f"run={run}", "device=cpu")
+    assert result.returncode == -signal.SIGINT, result.stderr[-2000:]
+    assert result.stderr == (
+        "error: stopped by SIGINT after the evaluation began; the run's metrics.json is whole, "
+        "as it was or as written\n"
+    )
+    assert (run / "metrics.json").read_bytes() == metrics

@@ -49,7 +49,7 @@ from aegan.overrides import (
 )
 from aegan.refused_values import one_line
 from aegan.schema import GROUPS
-from aegan.starting_signals import stopped_by
+from aegan.starting_signals import stopped_by, stopped_line
 from aegan.sweep_end import end_line
 
 
@@ -160,7 +160,7 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
             report_error(f"{given}{str(err).splitlines()[0]}{hint}")
             sys.exit(2)
         except KeyboardInterrupt:  # Ctrl-C past the handlers: a second one, to stop at once
-            report_error("stopped by Ctrl-C (SIGINT); a checkpoint already written is kept")
+            report_error(stopped_line(signal.SIGINT, f"aegan.{COMMAND['name']}"))
             raise stopped_by(signal.SIGINT) from None
         except OSError as err:  # Hydra creating the run's folder, before the task runs
             if _raised_within(err, getattr(hydra_main, "__wrapped__", None)):
