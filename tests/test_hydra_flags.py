@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 
+import hydra
 import pytest
 from command_signals import handled_as, signal_at_call
 
@@ -61,3 +62,10 @@ def test_a_stop_while_the_flags_are_read_stops_the_command(capsys):
     ):
         flags_line(["trainer.epochs=1"])
     assert capsys.readouterr().err == f"error: stopped by SIGTERM {SETTING_UP}\n"
+
+
+def test_a_flag_given_by_its_prefix_is_said_once(cli):
+    """--vers (argparse's prefix of --version) printed Hydra's version three times: each
+    reading of the flags before Hydra's own printed it too."""
+    result = cli("aegan.train", "--vers")
+    assert (result.returncode, result.stdout) == (0, f"Hydra {hydra.__version__}\n")

@@ -8,7 +8,9 @@ out the settings Hydra's own read (``hydra.run.dir`` reads ``paths.log_dir``).""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import io
 from typing import Any
 
 from hydra._internal.hydra import Hydra
@@ -30,7 +32,7 @@ class _Exited(Exception):
 
 def _parsed(argv: list[str]) -> argparse.Namespace | str | None:
     """``argv`` as Hydra's parser reads it; argparse's line where it refuses them; None for
-    ``--version`` and ``--help``, printed as they parse."""
+    ``--version`` and ``--help`` (``--vers``), which Hydra's own parse prints."""
     if any(arg in ("--version", "-h", "--help") for arg in argv):
         return None
     parser = get_args_parser()
@@ -46,7 +48,8 @@ def _parsed(argv: list[str]) -> argparse.Namespace | str | None:
     # unseen, and the command ran on after its line said it had stopped
     parser.exit = exit_  # type: ignore[method-assign]
     try:
-        return parser.parse_args(argv)
+        with contextlib.redirect_stdout(io.StringIO()):  # --vers: said by Hydra's own parse
+            return parser.parse_args(argv)
     except _NotParsed as err:  # --cfg nope: "argument --cfg/-c: invalid choice: 'nope' ..."
         return str(err)
     except _Exited:
