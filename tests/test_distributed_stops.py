@@ -26,19 +26,18 @@ def start_torchrun(tmp_path: Path, target: list[str], *overrides: str) -> subpro
     )  # fmt: skip
 
 
-def ctrl_c_once(process: subprocess.Popen, ready, after_s: float = 0.0) -> tuple[str, float]:
-    """Once ``ready()``, ``after_s`` later, Ctrl-C to torchrun's process group: (its output,
-    the seconds it took to end after the signal)."""
+def ctrl_c_once(process: subprocess.Popen, ready, after_s: float = 0.0) -> str:
+    """Once ``ready()``, ``after_s`` later, Ctrl-C to torchrun's process group: its output,
+    where torchrun's agent names SIGKILL if a rank outlived its 30 s grace."""
     try:
         deadline = time.monotonic() + 120
         while not ready():
             assert time.monotonic() < deadline and process.poll() is None
             time.sleep(0.05)
         time.sleep(after_s)
-        started = time.monotonic()
         os.killpg(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=120)
-        return output, time.monotonic() - started
+        return output
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -142,8 +141,8 @@ def test_a_signal_between_far_apart_flushes_stops_every_rank_within_seconds(tmp_
     def training() -> bool:
         return log.is_file() and "training autoencoder" in log.read_text()
 
-    output, took = ctrl_c_once(process, training, after_s=3)
-    assert took < 20, "torchrun killed the ranks: they did not stop"
+    output = ctrl_c_once(process, training, after_s=3)
+    assert "SIGKILL" not in output, "torchrun killed the ranks: they did not stop"
     (line,) = [line for line in output.splitlines() if "stopped by SIGINT" in line]
     step = int(line.split(" at step ")[1].split()[0])
     assert 0 < step < 312 and load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == step
@@ -179,8 +178,8 @@ def test_a_signal_in_a_long_validation_saves_the_epoch_within_seconds(tmp_path, 
     validating, run_dir = tmp_path / "validating", tmp_path / "ddp"
     monkeypatch.setenv("VALIDATING", str(validating))
     process = start_torchrun(tmp_path, [str(script)], "data.subset=640", f"hydra.run.dir={run_dir}")
-    output, took = ctrl_c_once(process, validating.exists)
-    assert took < 20, output[-3000:]
+    output = ctrl_c_once(process, validating.exists)
+    assert "SIGKILL" not in output, output[-3000:]
     (line,) = [line for line in output.splitlines() if "stopped by SIGINT" in line]
     assert "at step 5 (epoch 1/1, batch 5/5); saved" in line, line
     last = load_checkpoint(run_dir / "checkpoints" / "last.pt")
