@@ -52,11 +52,11 @@ from aegan.schema import (
     option_file,
     reference,
 )
-from aegan.schema_kinds import unquoted_hint
 from aegan.setting_walk import check_setting_values
 from aegan.speed import check_switches
 from aegan.tasks.build import build_task
 from aegan.tasks.checks import check_choice, check_number
+from aegan.value_kinds import unquoted_hint
 
 ON_NONFINITE = ("stop", "skip")
 # validation images an objective needs: a Frechet distance's covariance needs two

@@ -41,8 +41,9 @@ from aegan.schema import (
     option_choices,
     reference,
 )
-from aegan.schema_kinds import fits, kind_of, too_many_layers
+from aegan.schema_kinds import too_many_layers
 from aegan.tasks import build_task
+from aegan.value_kinds import fits, kind_of
 
 log = logging.getLogger("aegan.record")
 # Where this machine keeps data and runs, and whether it may download: the reader's own

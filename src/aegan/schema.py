@@ -26,8 +26,9 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 
 from aegan.errors import ConfigError, not_text, refused_value, unresolved_reason
-from aegan.schema_kinds import MISSING, check_value, kind_of
+from aegan.schema_kinds import MISSING, check_value
 from aegan.schema_ties import TIE, check_tie, check_tie_target
+from aegan.value_kinds import kind_of
 
 # conf/ of this checkout (the package is installed editable from src/). An absolute path,
 # so every entry point finds it: `python -m aegan.train` and the `aegan-train` script, for

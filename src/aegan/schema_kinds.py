@@ -1,8 +1,8 @@
-"""The kinds of value ``conf/`` gives its settings (``kind_of``), and the check of one
-composed value against the value ``conf/`` holds for its key (``check_value``): of that
-kind, finite, within 64 bits, a list of layer sizes of at most ``MAX_LAYERS``. A value of
-another kind that would be of the right one quoted or unquoted (``seed='1'``,
-``paths.data_dir=nan``) is named with the writing that gives it."""
+"""The check of one composed value against the value ``conf/`` holds for its key
+(``check_value``): of its kind (``aegan.value_kinds``), finite, within 64 bits, a list of
+layer sizes of at most ``MAX_LAYERS``. A value of another kind that would be of the right
+one quoted or unquoted (``seed='1'``, ``paths.data_dir=nan``) is named with the writing
+that gives it."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from typing import Any
 from omegaconf import ListConfig
 
 from aegan.errors import ConfigError, not_text, refused_value
-from aegan.refused_values import read_as_typed
-from aegan.schema_ties import TIE
+from aegan.value_kinds import fits, kind_of, unquoted_hint
 
 INT64_MAX = 2**63 - 1
 # Entries of a list of layer sizes (a key ending in one of SIZE_LISTS): ours hold 1 to 4,
@@ -35,27 +34,6 @@ def settings(container: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         return
     for name, value in items:
         yield from settings(value, f"{prefix}{name}.")
-
-
-def kind_of(value: Any) -> str | None:
-    """The kind a key holds, as messages name it; None for null and ties to another key
-    (a resolver such as ``${oc.env:...}`` gives text)."""
-    if value is None or (isinstance(value, str) and TIE.fullmatch(value)):
-        return None
-    if isinstance(value, str) and "${" in value:
-        return "text"
-    for kinds, name in (((bool,), "true or false"), ((int,), "an integer"),
-                        ((float,), "a number"), ((str,), "text"), ((list,), "a list"),
-                        ((dict,), "a mapping")):  # fmt: skip
-        if isinstance(value, kinds):
-            return name
-    return "a plain value"
-
-
-def fits(value: Any, want: Any) -> bool:
-    """Whether ``value`` is of the kind of ``want`` (an integer where a number belongs)."""
-    have, want = kind_of(value), kind_of(want)
-    return have == want or (want == "a number" and have == "an integer")
 
 
 def too_many_layers(key: str, value: Any) -> str:
@@ -111,22 +89,6 @@ def check_value(full: str, value: Any, want: Any, interpolation: str | None = No
             check_value(f"{full}.{key}", item, MISSING)
     else:
         _check_number(full, value, finite=want is not None)
-
-
-def unquoted_hint(full: str, value: Any, want: Any, interpolation: str | None = None) -> str:
-    """How to write ``value``, text, to read as ``want``'s kind: unquoted (``seed='1'``), or
-    decoded where an ``interpolation`` gave it (``${oc.env:SEED}``: always text), else "";
-    for the checks of a key whose kind ``conf/`` leaves open too."""
-    if not isinstance(value, str):
-        return ""
-    read = read_as_typed(value.strip() if interpolation else value)
-    if isinstance(read, str) or not fits(read, want):
-        return ""
-    if interpolation:  # its text is what oc.decode reads as YAML
-        return f" ({interpolation} gives text: write ${{oc.decode:{interpolation}}})"
-    if any(c.isspace() for c in value):
-        return ""  # a space reads as two words on the command line
-    return f" (unquoted: {full}={value})"
 
 
 def _check_number(full: str, value: Any, *, finite: bool) -> None:

@@ -19,9 +19,9 @@ from omegaconf import DictConfig, OmegaConf
 from aegan.errors import ConfigError, typed
 from aegan.path_kinds import not_regular, path_kind
 from aegan.refused_values import NODE_KINDS, read_as_typed, shown_value
-from aegan.schema_kinds import unquoted_hint
 from aegan.sweep_reader import is_grid
 from aegan.tasks.checks import check_number
+from aegan.value_kinds import unquoted_hint
 
 log = logging.getLogger("aegan.sweep")
 

@@ -11,8 +11,9 @@ from typing import Any
 from omegaconf import ListConfig
 
 from aegan.errors import ConfigError
-from aegan.schema_kinds import too_many_layers, unquoted_hint
+from aegan.schema_kinds import too_many_layers
 from aegan.tasks.tied import plain_value
+from aegan.value_kinds import unquoted_hint
 
 MAX_SIZE = 2**31 - 1  # a layer width torch can index
 
