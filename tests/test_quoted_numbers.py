@@ -43,6 +43,27 @@ def test_a_quoted_number_is_refused_with_the_unquoted_writing(key, value):
     assert str(refused.value).endswith(f" (unquoted: {key}={value})")
 
 
+@pytest.mark.parametrize(
+    ("given", "key", "value"),
+    [("", "data.subset", "64"), ("", "trainer.cpu_threads", "1"),
+     ("model=vae model.likelihood=gaussian", "model.gaussian_scale", "0.5"),
+     ("", "model.optimizer.foreach", "false"), ("", "evaluate.metrics", "[reconstruction]")],
+)  # fmt: skip
+def test_a_quoted_value_is_refused_with_the_unquoted_writing_where_conf_holds_null(
+    given, key, value
+):
+    """conf/ holds null for these, so no schema gives their kind: the code that reads each
+    checks it, and ``data.subset='5'`` (aegan.data's check), ``foreach='false'`` and
+    ``evaluate.metrics='[fd]'`` were refused without the writing that gives the value."""
+    cfg = compose_config([*given.split(), f"{key}='{value}'"])
+    with pytest.raises(ConfigError) as refused:
+        validate_config(cfg, in_job=False, read_data=False)
+    assert str(refused.value).startswith(f"{key}='{value}' is not allowed: it must be ")
+    assert str(refused.value).endswith(f" (unquoted: {key}={value})")
+    hinted = compose_config([*given.split(), f"{key}={value}"])
+    validate_config(hinted, in_job=False, read_data=False)
+
+
 @pytest.mark.parametrize(("key", "text"), [("trainer.epochs", "3"), ("evaluate.at_end", "false")])
 def test_an_environment_variables_number_is_refused_with_its_decoding(monkeypatch, key, text):
     """``${oc.env:E}`` gives text whatever it holds (a job script's ``EPOCHS=3``): the hint

@@ -28,6 +28,7 @@ from aegan.data.sources import (
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
 from aegan.files import check_folder, file_stamp
 from aegan.path_kinds import shown
+from aegan.value_kinds import unquoted_hint
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "image_folder")
 # Image shape (C, H, W) of each named data set, known before reading it.
@@ -50,15 +51,14 @@ __all__ = [
 
 def _check_int(data_cfg: DictConfig, key: str, low: int, *, allow_none: bool = False) -> None:
     value = data_cfg.get(key)
-    if value is None and allow_none:
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if (value is None and allow_none) or (whole and low <= value < 2**31):
         return
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value < 2**31:
-        extra = " or null" if allow_none else ""
-        too_big = isinstance(value, int) and not isinstance(value, bool) and value > low
-        allowed = f"in [{low}, {2**31 - 1}]" if too_big else f">= {low}"
-        raise ConfigError(
-            f"data.{key}={value!r} is not allowed: it must be an integer {allowed}{extra}"
-        )
+    allowed = f"in [{low}, {2**31 - 1}]" if whole and value > low else f">= {low}"
+    raise ConfigError(  # data.subset='5': conf/ holds null, so no schema named its kind
+        f"data.{key}={value!r} is not allowed: it must be an integer {allowed}"
+        f"{' or null' if allow_none else ''}{unquoted_hint(f'data.{key}', value, 0)}"
+    )
 
 
 def _check_subset(data_cfg: DictConfig, train_size: int) -> None:

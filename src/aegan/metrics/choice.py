@@ -12,6 +12,7 @@ from aegan.errors import ConfigError, refused_value
 from aegan.metrics.limits import check_classes, check_data_sizes
 from aegan.metrics.registry import METRICS
 from aegan.metrics.scope import Scope
+from aegan.value_kinds import unquoted_hint
 
 
 def check_metric_names(names: Any, key: str = "evaluate.metrics") -> tuple[str, ...]:
@@ -19,6 +20,7 @@ def check_metric_names(names: Any, key: str = "evaluate.metrics") -> tuple[str, 
     if isinstance(names, (str, Mapping)) or not isinstance(names, Iterable):  # a mapping: its keys
         raise ConfigError(
             f"{key}={refused_value(names)} is not allowed: it must be a list of names"
+            + unquoted_hint(key, names, [])
         )
     names = tuple(names)
     if not names:  # would evaluate nothing and report success

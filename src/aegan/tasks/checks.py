@@ -30,7 +30,9 @@ def check_bool(key: str, value: Any, *, allow_none: bool = False) -> None:
     """Raise ``ConfigError`` unless ``value`` is true or false (or null, with ``allow_none``)."""
     if not isinstance(value, bool) and not (allow_none and value is None):
         allowed = "true, false or null" if allow_none else "true or false"
-        raise ConfigError(f"{key}={value!r} is not allowed: it must be {allowed}")
+        raise ConfigError(
+            f"{key}={value!r} is not allowed: it must be {allowed}{unquoted_hint(key, value, True)}"
+        )
 
 
 def check_number(
