@@ -5,6 +5,8 @@ write the number: OmegaConf's integer type took ``trainer.epochs='1'`` as 1, whe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from aegan.config import CONF_DIR, compose_config, validate_config
@@ -96,3 +98,32 @@ def test_a_quoted_number_for_a_sweepers_setting_is_refused_too(cli, tmp_path, ov
         f"{override} is not allowed: it must be {kind} (unquoted: {key}={value.strip(chr(39))})",
     )
     assert not (tmp_path / "sweep").exists()
+
+
+JOBLIB = ("  - override /hydra/sweeper: optuna",
+          "  - override /hydra/sweeper: optuna\n  - override /hydra/launcher: joblib")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("edits", "key", "value"),
+    [([("n_trials: 20", "n_trials: '20'")], "hydra.sweeper.n_trials", "20"),
+     ([("n_startup_trials: 5", "n_startup_trials: '5'")], "hydra.sweeper.sampler.n_startup_trials",
+      "5"),
+     ([JOBLIB, ("  sweeper:", "  launcher: {n_jobs: '2'}\n  sweeper:")], "hydra.launcher.n_jobs",
+      "2")],
+)  # fmt: skip
+def test_a_quoted_number_for_a_plugins_setting_in_a_file_is_refused(tmp_path, edits, key, value):
+    """An ``hparams_search`` file of the user's, copied from conf/ with ``n_trials: '20'``: the
+    plugin's node converted it as the file loaded, where the command line's is refused."""
+    text = Path(CONF_DIR, "hparams_search", "autoencoder_optuna.yaml").read_text()
+    for written, edited in edits:
+        text = text.replace(written, edited, 1)
+    mine = tmp_path / "hparams_search" / "mine.yaml"
+    mine.parent.mkdir()
+    mine.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        compose_config(["hparams_search=mine"], searchpath=[f"file://{tmp_path}"])
+    assert str(refused.value) == (
+        f"hparams_search=mine: {key}='{value}' is not allowed: it must be an integer "
+        f"(unquoted: {key}={value}) (set in {mine})"
+    )

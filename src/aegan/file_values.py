@@ -1,6 +1,7 @@
 """The values a config file (``conf/`` or the user's, on ``hydra.searchpath``) sets, checked
 as it is loaded, before OmegaConf merges them: where a typed node would convert a value
-(``hydra.job.chdir: 1`` read as true, ``hydra.run.dir: true`` as 'True') or refuse it in OmegaConf's words ("Merge error: int
+(``hydra.job.chdir: 1`` read as true, ``hydra.run.dir: true`` as 'True', a sweeper's
+``n_trials: '20'`` as 20) or refuse it in OmegaConf's words ("Merge error: int
 is not a subclass of TrainerSchema"), or the file would empty a section (``trainer: null``,
 named later as "trainer.epochs is not a setting"). Each is one line naming the option, the
 key, the value and its file."""
@@ -15,7 +16,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from aegan.errors import ConfigError, written
-from aegan.hydra_kinds import kind_refusal, typed_keys
+from aegan.hydra_kinds import converted_refusal, kind_refusal, plugin_nodes, typed_keys
 from aegan.schema import CONF_DIR, DEFAULT_OPTIONS, GROUPS, option_file
 from aegan.schema_kinds import MISSING, check_value, settings
 
@@ -38,7 +39,8 @@ def placed(config_path: str, result: Any) -> dict:
 
 def check_file_values(option: str, path: str, config_path: str, result: Any) -> None:
     """Raise ``ConfigError`` for a section the file sets to no mapping, or a typed setting
-    of Hydra's it sets to a value OmegaConf would convert (``aegan.hydra_kinds``)."""
+    of Hydra's or of its plugins' it sets to a value OmegaConf would convert
+    (``aegan.hydra_kinds``)."""
     content = placed(config_path, result)
     for section in SECTIONS:
         value = content.get(section, {})
@@ -54,6 +56,14 @@ def check_file_values(option: str, path: str, config_path: str, result: Any) -> 
         refusal = kind_refusal(key, node)
         if refusal:
             raise ConfigError(f"{option}: {refusal} (set in {path})")
+    hydra = content.get("hydra")
+    for section in ("sweeper", "launcher"):  # a plugin's typed settings (n_trials: '20')
+        plugin = hydra.get(section) if isinstance(hydra, dict) else None
+        for key, value in settings(plugin, f"hydra.{section}."):
+            if isinstance(value, str) and "${" not in value:  # resolved later: checked then
+                refusal = _plugin_refusal(key, value)
+                if refusal:
+                    raise ConfigError(f"{option}: {refusal} (set in {path})")
     for key, want in fixed_kinds().items():
         value = _at(content, key)
         if value is not MISSING and "${" not in str(value):  # resolved later: checked then
@@ -61,6 +71,13 @@ def check_file_values(option: str, path: str, config_path: str, result: Any) -> 
                 check_value(key, value, want)
             except ConfigError as err:
                 raise ConfigError(f"{option}: {err} (set in {path})") from None
+
+
+def _plugin_refusal(key: str, value: str) -> str | None:
+    """``converted_refusal`` by the node each plugin that has ``key`` gives it, where they
+    agree on its kind (the file may not choose the plugin: the command line can)."""
+    refusals = {converted_refusal(key, value, node) for node in plugin_nodes(key)}
+    return refusals.pop() if len(refusals) == 1 else None
 
 
 @functools.cache

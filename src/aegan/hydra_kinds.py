@@ -5,7 +5,8 @@ bool type read 1, 0, 'yes', 'on' or 'off' as one without a word, where
 ``trainer.channels_last=1`` is refused. Its text settings (``hydra.run.dir``,
 ``hydra.job.name``) take text, as aegan's do: its text type wrote true as 'True', and
 ``hydra.run.dir=true`` trained in a folder named True, ``hydra.run.dir=1e3`` in one named
-1000.0."""
+1000.0. Its sweeper's and launcher's typed settings (``hydra.sweeper.n_trials``) take no
+text, as aegan's numbers take none: their nodes read ``'20'`` as 20."""
 
 from __future__ import annotations
 
@@ -15,10 +16,16 @@ import typing
 from typing import Any
 
 from hydra.conf import HydraConf
+from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
 
 from aegan.errors import not_text, written
 from aegan.overrides import override_key
+from aegan.refused_values import NODE_KINDS, shown_value
+from aegan.value_kinds import unquoted_hint
+
+PLUGIN_GROUPS = ("hydra/sweeper", "hydra/launcher")
 
 
 @functools.cache
@@ -71,3 +78,52 @@ def typed_hydra_value(argv: list[str]) -> str | None:
             if refusal:
                 return refusal
     return None
+
+
+def converted_refusal(key: str, value: Any, node: Any) -> str | None:
+    """The line for text given to a plugin's typed ``node`` (``n_trials: int``), which
+    would convert it (``'20'`` as 20) without a word; None where the node takes text."""
+    kind = NODE_KINDS.get(type(node).__name__, "text")
+    if not isinstance(value, str) or kind == "text":
+        return None
+    want = {"an integer": 0, "a number": 0.0}.get(kind, False)
+    return f"{key}={shown_value(value)} is not allowed: it must be {kind}" + unquoted_hint(
+        key, value, want
+    )
+
+
+def plugin_nodes(key: str) -> list[Any]:
+    """The nodes that the sweeper and launcher options in Hydra's ConfigStore (the plugins'
+    schemas: ``hydra/sweeper/optuna``, ``hydra/sweeper/sampler/tpe``...) give ``key``
+    (``hydra.sweeper.n_trials``), one per option that has it."""
+    found = []
+    for group in PLUGIN_GROUPS:
+        found += _nodes_in(ConfigStore.instance().repo, group, key)
+    return found
+
+
+def _nodes_in(repo: dict, group: str, key: str) -> list[Any]:
+    entries: Any = repo
+    for part in group.split("/"):
+        entries = entries.get(part, {}) if isinstance(entries, dict) else {}
+    found = []
+    for name, entry in entries.items():
+        if isinstance(entry, dict):  # a group inside (hydra/sweeper/sampler)
+            found += _nodes_in(repo, f"{group}/{name}", key)
+            continue
+        package = (entry.package or "_group_").replace("_group_", group.replace("/", "."))
+        if not key.startswith(f"{package}."):
+            continue
+        node: Any = entry.node
+        for part in key[len(package) + 1 :].split("."):
+            node = node._get_node(part) if _holds(node, part) else None
+        if node is not None:
+            found.append(node)
+    return found
+
+
+def _holds(node: Any, key: str) -> bool:
+    """Whether ``node`` is a mapping that holds ``key``."""
+    if not OmegaConf.is_dict(node) or node._is_none() or node._is_missing():
+        return False  # a mapping the schema leaves null (a sweeper's params) holds none
+    return key in node

@@ -17,11 +17,11 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.errors import ConfigError, typed
+from aegan.hydra_kinds import converted_refusal
 from aegan.path_kinds import not_regular, path_kind
-from aegan.refused_values import NODE_KINDS, read_as_typed, shown_value
+from aegan.refused_values import read_as_typed
 from aegan.sweep_reader import is_grid
 from aegan.tasks.checks import check_number
-from aegan.value_kinds import unquoted_hint
 
 log = logging.getLogger("aegan.sweep")
 
@@ -81,13 +81,9 @@ def check_converted(hydra_cfg: DictConfig) -> None:
         parent, _, leaf = f"{section}.{name}".rpartition(".")  # sampler.seed: in sampler
         holder = OmegaConf.select(hydra_cfg, parent, throw_on_resolution_failure=False)
         node = holder._get_node(leaf) if OmegaConf.is_dict(holder) and leaf in holder else None
-        kind = NODE_KINDS.get(type(node).__name__, "text")
-        if kind != "text":
-            want = {"an integer": 0, "a number": 0.0}.get(kind, False)
-            raise ConfigError(
-                f"hydra.{section}.{name}={shown_value(value)} is not allowed: it must be {kind}"
-                + unquoted_hint(f"hydra.{section}.{name}", value, want)
-            )
+        refusal = converted_refusal(f"hydra.{section}.{name}", value, node)
+        if refusal:
+            raise ConfigError(refusal)
 
 
 # joblib's hints, each refused in joblib's words without the key ("prefer=abc is not a
