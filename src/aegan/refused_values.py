@@ -82,19 +82,70 @@ def one_line(message: str, argv: Sequence[str]) -> str:
 
 
 def as_given(message: str, argv: Sequence[str]) -> str:
-    """``message`` with the number an override of ``argv`` set written as it was typed
-    where the message names it (``KEY=VALUE``, or quoted ``KEY='VALUE'`` in a hint): a
-    value is read as a number before any check sees it, so ``seed=1e3`` was refused as
-    ``seed=1000.0``, and ``trainer.resume=1e3`` told to quote ``'1000.0'``. Not within a
-    path: a job's folder named by its overrides (``lr=1e+30,seed=1/``) is named as it is."""
+    """``message`` with each number an override of ``argv`` set written as it was typed
+    where the message names it (``KEY=VALUE``, quoted ``KEY='VALUE'`` in a hint, an item of
+    a list ``KEY[0]=VALUE``, or within the list ``KEY=[VALUE,2]``): a value is read as a
+    number before any check sees it, so ``seed=1e3`` was refused as ``seed=1000.0``,
+    ``trainer.resume=1e3`` told to quote ``'1000.0'``, and ``model.hidden_dims=[1e3]`` as
+    ``[1000.0]``. Not within a path: a job's folder named by its overrides
+    (``lr=1e+30,seed=1/``) is named as it is."""
     for arg in argv:
         key, is_set, typed = arg.partition("=")
-        key, value = key.lstrip("+~"), read_as_typed(typed) if is_set else None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or repr(value) == typed:
+        numbers = _numbers_as_typed(typed) if is_set else {}
+        if not numbers:
             continue
-        message = re.sub(  # the key whole, the number whole (not 1000.05 for 1000.0)
-            rf"(?<![\w.,/]){re.escape(key)}=('?){re.escape(repr(value))}\1(?![\w,/]|\.\d)",
-            lambda m, key=key, typed=typed: f"{key}={m[1]}{typed}{m[1]}",
-            message,
-        )
+        # the key whole, an item of it ([0], .name), then its value
+        named = rf"(?<![\w.,/]){re.escape(key.lstrip('+~'))}(?:\[\d+\]|\.\w+)*(?:=|: )('?)"
+        message = _lists_as_typed(message, named, numbers)
+        for shown, given in numbers.items():  # the number whole: not 1000.05 for 1000.0
+            message = re.sub(
+                rf"({named}){re.escape(shown)}(\2(?![\w,/]|\.\d))",
+                lambda m, given=given: f"{m[1]}{given}{m[3]}",
+                message,
+            )
     return message
+
+
+# a text item quoted, or a bracket; and a word of a list or mapping written out
+QUOTED_OR_BRACKET = r"'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|[\[\]{}]"
+QUOTED_OR_WORD = r"'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|[^\s\[\]{},:'\"]+"
+
+
+def _numbers_as_typed(typed: str) -> dict[str, str]:
+    """{a number as Python writes it: as ``typed``, an override's value, wrote it} for each
+    number it holds written otherwise (``1e3``: ``1000.0``), in a list or mapping too; one
+    written two ways in it (``[1e3,1000.0]``) is left out, as no message tells them apart."""
+    value = read_as_typed(typed)
+    items = {typed: value}
+    if isinstance(value, (list, dict)):  # its words but the quoted ones (text)
+        words = {m[0] for m in re.finditer(QUOTED_OR_WORD, typed) if m[0][0] not in "'\""}
+        items = {word: read_as_typed(word) for word in words if word[0] in "+-.0123456789"}
+    ways: dict[str, set[str]] = {}
+    for word, number in items.items():
+        if isinstance(number, (int, float)) and not isinstance(number, bool):
+            ways.setdefault(repr(number), set()).add(word)
+    return {shown: writings.pop() for shown, writings in ways.items()
+            if len(writings) == 1 and shown not in writings}  # fmt: skip
+
+
+def _lists_as_typed(message: str, named: str, numbers: dict[str, str]) -> str:
+    """``message`` with ``numbers`` as typed within each list or mapping that a mention of
+    its key (``named``) gives as the value; not where the list is a path's part (a job's
+    folder ``hidden_dims=[1000.0],seed=1/``)."""
+    parts, done = [], 0
+    for mention in re.finditer(rf"{named}(?=[\[{{])", message):
+        depth, end = 0, None
+        for mark in re.finditer(QUOTED_OR_BRACKET, message[mention.end() :]):
+            depth += (mark[0] in "[{") - (mark[0] in "]}")
+            if depth == 0:
+                end = mention.end() + mark.end()
+                break
+        if mention.start() < done or end is None:
+            continue
+        if re.match(rf"{re.escape(mention[1])}[\w,/]", message[end:]):
+            continue
+        items = re.sub(QUOTED_OR_WORD, lambda m: numbers.get(m[0], m[0]),
+                       message[mention.end() : end])  # fmt: skip
+        parts += [message[done : mention.end()], items]
+        done = end
+    return "".join(parts) + message[done:]
