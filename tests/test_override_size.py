@@ -58,3 +58,18 @@ def test_the_sweep_bound_is_the_grids():
     from aegan.sweep_jobs import MAX_GRID_JOBS
 
     assert MAX_SWEEP_VALUES == MAX_GRID_JOBS
+
+
+def test_the_item_bound_is_the_layers():
+    from aegan.schema_kinds import MAX_LAYERS
+
+    assert MAX_ITEMS == MAX_LAYERS
+
+
+def test_an_override_too_large_to_parse_is_not_read_for_its_refusals_line():
+    """The line an entry point prints writes each number as typed, which reads the overrides:
+    the line refusing 50,000 layer sizes came after minutes of reading them there."""
+    from aegan.refused_values import read_as_typed
+
+    assert read_as_typed(f"[{listed(MAX_ITEMS)}]") == [4] * MAX_ITEMS
+    assert read_as_typed(f"[{listed(MAX_ITEMS + 1)}]") is None

@@ -5,11 +5,10 @@ Python's "maximum recursion depth exceeded")."""
 
 from __future__ import annotations
 
-from aegan.schema_kinds import MAX_LAYERS
-
 # items in one list or mapping: no setting takes more than a network's layers
-# (schema_kinds.MAX_LAYERS), which Hydra reads in a tenth of a second
-MAX_ITEMS = MAX_LAYERS
+# (schema_kinds.MAX_LAYERS, written out: refused_values, below schema_kinds, reads no
+# override this refuses), which Hydra reads in a tenth of a second
+MAX_ITEMS = 1000
 # a sweep's values (a,b,... or choice(a,b,...)): a grid's jobs (sweep_jobs.MAX_GRID_JOBS),
 # which Hydra reads in a third of a second, their time growing with their number
 MAX_SWEEP_VALUES = 10_000

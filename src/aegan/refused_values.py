@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
 from aegan.errors import as_typed, shortened, written
+from aegan.override_size import too_large
 
 # What an OmegaConf node of each type takes (TrainerSchema's, Hydra's own schema's).
 NODE_KINDS = {
@@ -44,7 +45,10 @@ def _reads_as_itself(text: str) -> bool:
 
 def read_as_typed(text: str) -> object:
     """The value ``key=text`` gives on the command line (``1`` for ``'1'``); None where it
-    gives no one plain value (a sweep) or cannot be read."""
+    gives no one plain value (a sweep) or cannot be read, or not in a second (``too_large``:
+    the line refusing a list of 50,000 items came after minutes of reading it here)."""
+    if too_large([f"key={text}"]):
+        return None
     try:
         override = OverridesParser.create().parse_override(f"key={text}")
     except (HydraException, RecursionError):  # its lexer's refusal; brackets nested deep
