@@ -50,6 +50,14 @@ def test_a_resumed_checkpoint_is_read_once(cli, trained, tmp_path, reads, resume
     assert reads.count(last.resolve()) == 1, reads
 
 
+def test_a_resumed_checkpoint_is_read_once_by_train_in_a_notebook(trained, tmp_path, reads):
+    """``train(cfg)`` checks the folder and the checkpoint itself (no Hydra callback did),
+    then resumes from what that check read."""
+    last = trained / "checkpoints" / "last.pt"
+    train(compose_config([*RUN, "trainer.epochs=2", f"trainer.resume={last}"], tmp_path / "new"))
+    assert reads.count(last.resolve()) == 1, reads
+
+
 def test_a_checkpoint_changed_since_is_read_again(trained, tmp_path, reads):
     copy = tmp_path / "last.pt"
     copy.write_bytes((trained / "checkpoints" / "last.pt").read_bytes())
