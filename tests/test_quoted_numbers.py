@@ -5,6 +5,7 @@ write the number: OmegaConf's integer type took ``trainer.epochs='1'`` as 1, whe
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,19 @@ def test_a_quoted_value_is_refused_with_the_unquoted_writing_where_conf_holds_nu
     assert str(refused.value).endswith(f" (unquoted: {key}={value})")
     hinted = compose_config([*given.split(), f"{key}={value}"])
     validate_config(hinted, in_job=False, read_data=False)
+
+
+@pytest.mark.parametrize(
+    ("given", "refused"),
+    [("model.hidden_dims=[64,'32']", "model.hidden_dims[1]='32' is not allowed: it must be an "
+      "integer (unquoted in model.hidden_dims: 32)"),
+     ("model=dcgan model.g_optimizer.betas=['0.5',0.9]", "model.g_optimizer.betas[0]='0.5' is "
+      "not allowed: it must be a number (unquoted in model.g_optimizer.betas: 0.5)")],
+)  # fmt: skip
+def test_a_quoted_number_in_a_list_is_refused_with_the_list_to_write(given, refused):
+    """It was told to write ``model.hidden_dims[1]=32``, an override Hydra cannot read."""
+    with pytest.raises(ConfigError, match=re.escape(refused) + "$"):
+        validate_config(compose_config(given.split()), in_job=False, read_data=False)
 
 
 @pytest.mark.parametrize(("key", "text"), [("trainer.epochs", "3"), ("evaluate.at_end", "false")])

@@ -5,6 +5,7 @@ that a leaf's own check (``data.subset`` in ``aegan.data``) names it as the sche
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aegan.refused_values import read_as_typed
@@ -33,9 +34,10 @@ def fits(value: Any, want: Any) -> bool:
 
 
 def unquoted_hint(full: str, value: Any, want: Any, interpolation: str | None = None) -> str:
-    """How to write ``value``, text, to read as ``want``'s kind: unquoted (``seed='1'``), or
-    decoded where an ``interpolation`` gave it (``${oc.env:SEED}``: always text), else "";
-    for the checks of a key whose kind ``conf/`` leaves open too."""
+    """How to write ``value``, text, to read as ``want``'s kind: unquoted (``seed='1'``; an
+    item of a list within it: ``model.hidden_dims=['64']``), or decoded where an
+    ``interpolation`` gave it (``${oc.env:SEED}``: always text), else ""; for the checks of
+    a key whose kind ``conf/`` leaves open too."""
     if not isinstance(value, str):
         return ""
     read = read_as_typed(value.strip() if interpolation else value)
@@ -45,4 +47,5 @@ def unquoted_hint(full: str, value: Any, want: Any, interpolation: str | None = 
         return f" ({interpolation} gives text: write ${{oc.decode:{interpolation}}})"
     if any(c.isspace() for c in value):
         return ""  # a space reads as two words on the command line
-    return f" (unquoted: {full}={value})"
+    item = re.fullmatch(r"(.+?)\[\d+\].*", full)  # no override sets an item of a list alone
+    return f" (unquoted in {item[1]}: {value})" if item else f" (unquoted: {full}={value})"
