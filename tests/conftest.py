@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import runpy
+import signal
 import subprocess
 import sys
 import warnings
@@ -27,6 +28,10 @@ from aegan.tasks import build_task
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 REPO = CONF_DIR.parent
 CPU = torch.device("cpu")
+# The tests' Ctrl-C is a terminal's: a suite started in the background (`make test &`, nohup)
+# has SIGINT ignored, and so would this process and every command it starts.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
