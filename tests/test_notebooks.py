@@ -5,6 +5,7 @@ and they are committed without outputs, with one cell tagged ``parameters``."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -38,19 +39,31 @@ def test_committed_notebook_has_no_outputs_and_one_parameters_cell(path):
     assert notebook["metadata"]["kernelspec"]["name"] == "python3"
 
 
+@pytest.fixture(scope="session")
+def classifier_cache(tmp_path_factory) -> Path:
+    """One domain-classifier cache for the notebooks of this pytest run, its workers too: the
+    GAN and hybrids notebooks measure the same quick-mode images, so one trains the classifier
+    and the other loads it (the file's name is its recipe's hash; it is written atomically,
+    so a worker finds it whole or not at all, and two that race each train their own)."""
+    run_folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_folder = run_folder.parent  # each worker's basetemp lies in the run's own
+    return run_folder / "classifier-cache"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
-def test_notebook_runs_in_quick_mode(path, tmp_path, monkeypatch):
+def test_notebook_runs_in_quick_mode(path, tmp_path, monkeypatch, classifier_cache):
     nbformat = pytest.importorskip("nbformat", reason="pip install -e '.[notebooks]'")
     nbclient = pytest.importorskip("nbclient", reason="pip install -e '.[notebooks]'")
     pytest.importorskip("ipykernel", reason="pip install -e '.[notebooks]'")
 
-    # the kernel inherits this environment: quick sizes, runs and classifier cache in tmp_path
+    # the kernel inherits this environment: quick sizes and runs in tmp_path
     for name in ("RUN_DIR", "SWEEP_DIR", "CODE_SIZE_SWEEP", "OBJECTIVE", "DEVICE"):
         monkeypatch.delenv(f"AEGAN_{name}", raising=False)
     monkeypatch.setenv("AEGAN_NOTEBOOK_QUICK", "1")
     monkeypatch.setenv("AEGAN_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.setenv("AEGAN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("AEGAN_CACHE_DIR", str(classifier_cache))
 
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell("import sys\nprint(sys.executable)"))
