@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aegan.engine.device import available_cores, evaluation_threads
+from aegan.engine.device import evaluation_threads
+from conftest import EVERY_CORE
 
 CPU = torch.device("cpu")
 
@@ -19,15 +20,15 @@ def one_training_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.mark.skipif(available_cores() < 2, reason="needs 2 cores to share")
+@pytest.mark.skipif(len(EVERY_CORE) < 2, reason="needs 2 cores to share")
 @pytest.mark.parametrize(("processes", "share"), [(None, 1), ("2", 2), ("x", 1)])
 def test_evaluation_runs_on_this_process_share_of_the_cores(
-    monkeypatch, one_training_thread, processes, share
+    monkeypatch, every_core, one_training_thread, processes, share
 ):
     if processes is None:
         monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
     else:
         monkeypatch.setenv("LOCAL_WORLD_SIZE", processes)
     with evaluation_threads(CPU):
-        assert torch.get_num_threads() == max(1, available_cores() // share)
+        assert torch.get_num_threads() == max(1, every_core // share)
     assert torch.get_num_threads() == 1  # the training's again

@@ -4,7 +4,6 @@ without changing the figures, the objective and training loss reported, the cost
 from __future__ import annotations
 
 import logging
-import os
 import re
 
 import pytest
@@ -42,10 +41,9 @@ def test_epoch_log_reports_the_cost_of_logging_and_validation(make_cfg):
     assert total and float(total[3]) == pytest.approx(float(epoch[3]), abs=0.01)  # one epoch
 
 
-def test_evaluation_threads_use_every_core_then_restore_the_training_count(one_thread):
-    cores = len(os.sched_getaffinity(0))
+def test_evaluation_threads_use_every_core_then_restore_the_training_count(every_core, one_thread):
     with evaluation_threads(CPU):
-        assert torch.get_num_threads() == max(cores, 1)
+        assert torch.get_num_threads() == every_core
     assert torch.get_num_threads() == 1
     with evaluation_threads(torch.device("meta")):  # not the CPU: untouched
         assert torch.get_num_threads() == 1
