@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf, open_dict
 
@@ -125,6 +125,8 @@ HOSTILE = st.one_of(
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(where=st.sampled_from(ALL_KEYS), value=HOSTILE)
+@example(where=("aae", "task_name"), value={"\n": 0})  # a mapping's key was shown unquoted
+@example(where=("aae", "model.net"), value={"\n": 0})
 def test_generated_values_at_every_key_are_refused_in_one_line_or_pass(where, value):
     model, key = where
     outcome(model, key, value)

@@ -84,7 +84,7 @@ def written(shown: str) -> str:
         if isinstance(value, (list, tuple)):
             return f"[{','.join(map(write, value))}]"
         if isinstance(value, dict):
-            return "{" + ",".join(f"{k}:{write(v)}" for k, v in value.items()) + "}"
+            return "{" + ",".join(f"{write(k)}:{write(v)}" for k, v in value.items()) + "}"
         if isinstance(value, str) and not BARE_TEXT.fullmatch(value):
             return repr(value)  # as an item must be written: '' or a space, comma or newline
         return typed(value)

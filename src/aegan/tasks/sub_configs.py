@@ -18,7 +18,7 @@ from typing import Any
 from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, written
 
 OPTIMIZER = "an optimizer, e.g. torch.optim.Adam with _partial_: true"
 NETWORK = "a network: an nn.Module class and its settings"
@@ -41,7 +41,7 @@ def check_sub_config(key: str, cfg: Any, what: str | None = None) -> None:
             raise ConfigError(
                 f"{key}._target_={target!r} is not allowed: it must name a class ({what})"
             )
-        keys = ", ".join(map(str, cfg)) or "none"
+        keys = ", ".join(written(repr(key)) for key in cfg) or "none"  # '' or a newline quoted
         raise ConfigError(
             f"{key} has no _target_ (its keys: {keys}): it must be a config with a _target_ "
             f"({what})"
