@@ -6,7 +6,6 @@ import importlib
 import logging
 import os
 import runpy
-import signal
 import subprocess
 import sys
 import warnings
@@ -17,6 +16,7 @@ import torch
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
+from worker_process import EVERY_CORE
 
 import aegan.config
 import aegan.starting_signals as starting_signals
@@ -29,26 +29,6 @@ from aegan.tasks import build_task
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 REPO = CONF_DIR.parent
 CPU = torch.device("cpu")
-# The tests' Ctrl-C is a terminal's: a suite started in the background (`make test &`, nohup)
-# has SIGINT ignored, and so would this process and every command it starts.
-if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-# The cores this process was given, before a worker takes one of them (every_core).
-EVERY_CORE = frozenset(os.sched_getaffinity(0))
-
-
-def _a_core_for_each_worker() -> None:
-    """Under pytest-xdist, each worker (and all it starts) on a core of its own: a run or a
-    notebook in one raised its threads to every core (evaluation, convolutions) while the
-    other worker ran on them, and a 5 s classifier took 15 s."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...
-    if worker[2:].isdigit() and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
-        cores = sorted(EVERY_CORE)
-        os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
-        torch.set_num_threads(1)
-
-
-_a_core_for_each_worker()
 
 
 def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:

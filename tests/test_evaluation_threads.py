@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from worker_process import EVERY_CORE
 
 from aegan.engine.device import evaluation_threads
-from conftest import EVERY_CORE
 
 CPU = torch.device("cpu")
 
