@@ -12,18 +12,10 @@ from aegan.engine.device import evaluation_threads
 CPU = torch.device("cpu")
 
 
-@pytest.fixture
-def one_training_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.skipif(len(EVERY_CORE) < 2, reason="needs 2 cores to share")
 @pytest.mark.parametrize(("processes", "share"), [(None, 1), ("2", 2), ("x", 1)])
 def test_evaluation_runs_on_this_process_share_of_the_cores(
-    monkeypatch, every_core, one_training_thread, processes, share
+    monkeypatch, every_core, one_thread, processes, share
 ):
     if processes is None:
         monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)

@@ -56,10 +56,8 @@ def check_file_values(option: str, path: str, config_path: str, result: Any) -> 
         refusal = kind_refusal(key, node)
         if refusal:
             raise ConfigError(f"{option}: {refusal} (set in {path})")
-    hydra = content.get("hydra")
-    for section in ("sweeper", "launcher"):  # a plugin's typed settings (n_trials: '20')
-        plugin = hydra.get(section) if isinstance(hydra, dict) else None
-        for key, value in settings(plugin, f"hydra.{section}."):
+    for section in ("hydra.sweeper", "hydra.launcher"):  # a plugin's typed settings (n_trials)
+        for key, value in settings(_at(content, section), f"{section}."):
             if isinstance(value, str) and "${" not in value:  # resolved later: checked then
                 refusal = _plugin_refusal(key, value)
                 if refusal:
