@@ -13,10 +13,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from aegan.cli import missing_searchpath
 from aegan.errors import ConfigError
 from aegan.files import check_folder, set_by
 from aegan.hydra_errors import BROKEN_INTERPOLATION, interpolation_line
+from aegan.hydra_searchpath import missing_searchpath
 from aegan.refused_values import shown_value
 from aegan.setting_walk import check_hydra_keys_in
 

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from aegan.cli import missing_searchpath
 from aegan.data import image_shape_of
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError
+from aegan.hydra_searchpath import missing_searchpath
 from aegan.overrides import override_key
 from aegan.path_kinds import shown
 from aegan.record import record_config
