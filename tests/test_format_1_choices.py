@@ -10,7 +10,7 @@ import pytest
 from checkpoint_task import TinyTask, a_state, saved
 
 from aegan.engine.checkpoint import load_checkpoint
-from aegan.engine.run_dir import check_resumed_model, check_same_run
+from aegan.engine.resume import check_resumed_model, check_same_run
 from aegan.engine.run_record import check_in_its_run
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError

@@ -15,7 +15,7 @@ import torch
 from omegaconf import OmegaConf, open_dict
 
 import aegan
-from aegan.engine.run_dir import check_same_run
+from aegan.engine.resume import check_same_run
 from aegan.errors import CheckpointError, ConfigError
 from aegan.files import atomic_save
 from aegan.train import train

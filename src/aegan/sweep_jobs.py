@@ -31,7 +31,7 @@ from aegan.data.fingerprint import check_resumed_data
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from aegan.engine.checkpoint_contents import check_epoch_order
 from aegan.engine.distributed import world_size
-from aegan.engine.run_dir import check_epochs_left, check_resumed_model, check_same_run
+from aegan.engine.resume import check_epochs_left, check_resumed_model, check_same_run
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.hydra_dirs import check_output_dir
 from aegan.hydra_errors import hydra_error_line

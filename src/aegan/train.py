@@ -29,7 +29,7 @@ from aegan.config import CONF_DIR, validate_config
 from aegan.data import load_data
 from aegan.data.fingerprint import check_same_data, data_fingerprint
 from aegan.data.read_once import forget_reads
-from aegan.engine import RunContext, fit
+from aegan.engine import RunContext, fit, resume_state
 from aegan.engine.branch import keep_later_checkpoints
 from aegan.engine.device import resolve_device, seed_everything
 from aegan.engine.distributed import (
@@ -45,7 +45,7 @@ from aegan.engine.failed_write import one_line_write_errors
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, hold_run_folder
 from aegan.engine.interrupt import TrainingInterrupted, stop_before_training, stop_on_signals
 from aegan.engine.process_state import process_state_kept
-from aegan.engine.run_dir import check_layout, resume_state
+from aegan.engine.run_dir import check_layout
 from aegan.engine.run_metrics import (
     evaluation_ended,
     evaluation_started,

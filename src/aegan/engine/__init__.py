@@ -4,6 +4,7 @@ from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, save_ch
 from aegan.engine.context import RunContext
 from aegan.engine.device import evaluation_threads, resolve_device, seed_everything
 from aegan.engine.loop import fit
+from aegan.engine.resume import resume_state
 from aegan.engine.state import Progress, restore
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "load_checkpoint",
     "resolve_checkpoint",
     "resolve_device",
+    "resume_state",
     "restore",
     "save_checkpoint",
     "seed_everything",
