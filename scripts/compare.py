@@ -26,6 +26,11 @@ run to show is refused, as every mistake is: one ``error:`` line, exit code 2.
 
 from __future__ import annotations
 
+# first, before the seconds torch and Hydra take: a stop signal while they import is one line
+from aegan.starting_signals import work_began
+
+# isort: split
+
 import argparse
 import subprocess
 import sys
@@ -172,6 +177,7 @@ def main() -> None:
     if unknown := [m for m in models if m not in MODELS]:
         refuse(f"--models {','.join(unknown)}: no such model; choose from {', '.join(MODELS)}")
     check_folder(args.out, may_create=args.command == "run")
+    work_began()  # from here on its Ctrl-C is Python's: a run waits on the trainings it started
     try:  # aegan's errors (a damaged run, a sweep's folder gone) are one line, as the rest
         dispatch(args, models)
     except USER_ERRORS as err:

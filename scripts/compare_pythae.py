@@ -22,6 +22,11 @@ One JSON line per run goes to ``--out``; docs/comparison-pythae.md has the proto
 
 from __future__ import annotations
 
+# first, before the seconds torch and Hydra take: a stop signal while they import is one line
+from aegan.starting_signals import work_began
+
+# isort: split
+
 import itertools
 import json
 import logging
@@ -243,6 +248,7 @@ def main() -> None:
     check_variants(parser, args.pairs, args.variant)
     if set(args.pairs) - {"vae_gan_conv"}:  # each other pair trains pythae's too
         require_pythae("scripts/compare_pythae.py")
+    work_began()  # from here on its Ctrl-C is Python's
     logging.basicConfig(level=logging.WARNING)
     train_x, test_x = load_images()
 

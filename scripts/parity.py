@@ -25,6 +25,11 @@ CUDA graph (``trainer.capture_step=true``; for the GAN with the recipe's bf16 an
 
 from __future__ import annotations
 
+# first, before the seconds torch and Hydra take: a stop signal while they import is one line
+from aegan.starting_signals import work_began
+
+# isort: split
+
 import json
 import statistics
 import subprocess
@@ -166,6 +171,7 @@ def main() -> None:
             check_measured(config, args.model)
     except USER_ERRORS as err:
         parser.error(str(err))
+    work_began()  # from here on its Ctrl-C is Python's: it waits on the trainings it started
     results = {}
     for path in ("fast", "reference"):
         sweep_dir = out / path

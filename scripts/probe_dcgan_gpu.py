@@ -16,6 +16,11 @@ too (the fastest configuration measured), with the kernel count and kernel time 
 
 from __future__ import annotations
 
+# first, before the seconds torch and Hydra take: a stop signal while they import is one line
+from aegan.starting_signals import work_began
+
+# isort: split
+
 import os
 
 import torch
@@ -224,6 +229,7 @@ if __name__ == "__main__":
     if wanted == "cuda" and not torch.cuda.is_available():
         given = "--profile-only-on cuda" if args.profile_only_on else f"PROBE_DEVICE={DEV}"
         parser.error(f"{given}: CUDA is not available here; a rehearsal runs on cpu")
+    work_began()  # from here on its Ctrl-C is Python's
     torch.backends.cudnn.benchmark = True
     torch.set_float32_matmul_precision("high")
     try:  # the data not there, an override of no setting: one line, not a traceback

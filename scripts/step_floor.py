@@ -17,6 +17,11 @@ per pair to ``--out``; docs/comparison-pythae.md has the figures.
 
 from __future__ import annotations
 
+# first, before the seconds torch and Hydra take: a stop signal while they import is one line
+from aegan.starting_signals import work_began
+
+# isort: split
+
 import json
 import os
 import statistics
@@ -213,6 +218,7 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="aegan overrides, e.g. trainer.precision=bf16")
     args = parser.parse_args()
     pythae_runs.require_pythae("scripts/step_floor.py")
+    work_began()  # from here on its Ctrl-C is Python's
     torch.set_num_threads(1)
     train_x, test_x = pairs.load_images()
     for pair in args.pairs:

@@ -14,17 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from aegan.starting_signals import LINES, SCRIPTS, SETTING_UP
+from aegan.starting_signals import LINES, SCRIPT_STARTING, SCRIPTS, SETTING_UP
 from conftest import REPO
 
 # ``python stop_at_import.py SIGNAL MODULE [COMMAND [arguments]]``: ``python -m COMMAND``
-# (an aegan.X; aegan.train if not given) that sends itself SIGNAL as it begins to import MODULE (to its
-# process group, as a terminal's Ctrl-C, where $STOP_THE_GROUP is set)
+# (an aegan.X; aegan.train if not given), or ``python scripts/NAME.py`` where COMMAND is that
+# path, that sends itself SIGNAL as it begins to import MODULE (to its process group, as a
+# terminal's Ctrl-C, where $STOP_THE_GROUP is set)
 STOP_AT_IMPORT = """\
 import os, runpy, signal, sys
 
 sig, module = signal.Signals[sys.argv.pop(1)], sys.argv.pop(1)
-command = sys.argv.pop(1) if sys.argv[1].startswith("aegan.") else "aegan.train"
+command = sys.argv.pop(1) if sys.argv[1].startswith(("aegan.", "scripts/")) else "aegan.train"
 
 
 class SignalAtImport:
@@ -36,7 +37,11 @@ class SignalAtImport:
 
 
 sys.meta_path.insert(0, SignalAtImport())
-runpy.run_module(command, run_name="__main__", alter_sys=True)
+if command.startswith("scripts/"):  # as python scripts/NAME.py runs it, its folder first
+    sys.path[0] = os.path.dirname(os.path.abspath(command))
+    runpy.run_path(command, run_name="__main__")
+else:
+    runpy.run_module(command, run_name="__main__", alter_sys=True)
 """
 
 
@@ -67,6 +72,20 @@ def test_a_signal_while_torch_is_imported_is_one_line(tmp_path, number, command,
     assert result.returncode == -number, result.stderr[-2000:]  # killed by it
     assert result.stderr == f"error: stopped by {number.name} {line}\n"
     assert not run_dir.exists()
+
+
+@pytest.mark.parametrize("script", sorted(c for c in LINES if c.startswith("scripts/")))
+def test_a_signal_while_a_script_imports_is_one_line(tmp_path, script):
+    """``python scripts/compare.py`` and the others gave the traceback of whichever import
+    Ctrl-C fell in (SIGTERM: no word), where every ``python -m aegan.X`` gives one line."""
+    stop_at_import = tmp_path / "stop_at_import.py"
+    stop_at_import.write_text(STOP_AT_IMPORT)
+    result = subprocess.run(
+        [sys.executable, str(stop_at_import), "SIGINT", "torch", script],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == -signal.SIGINT, result.stderr[-2000:]  # killed by it
+    assert result.stderr == f"error: stopped by SIGINT {SCRIPT_STARTING}\n"
 
 
 def test_ctrl_c_stops_a_shell_loop_of_commands(tmp_path):
@@ -118,14 +137,17 @@ def test_every_command_sets_the_handlers_before_its_other_imports():
     """aegan.bench and aegan.summarize did not import aegan.starting_signals: a stop while
     they imported torch ended them without a word, or with a traceback of Ctrl-C, and
     bench's Ctrl-C said "a checkpoint already written is kept", of a command that writes
-    none. Every module with a ``__main__`` block and every console script runs a command of
-    ``LINES``, whose first import (after ``__future__``) sets the handlers."""
+    none; nor did scripts/compare.py and the others. Every module and script with a
+    ``__main__`` block and every console script runs a command of ``LINES``, whose first
+    import (after ``__future__``) sets the handlers."""
     package = REPO / "src"
     commands = {
         ".".join(path.relative_to(package).with_suffix("").parts): path
         for path in (package / "aegan").rglob("*.py")
         if '__name__ == "__main__"' in path.read_text()
     }
+    commands |= {f"scripts/{path.name}": path for path in (REPO / "scripts").glob("*.py")
+                 if '__name__ == "__main__"' in path.read_text()}  # fmt: skip
     scripts = [e for e in distribution("aegan").entry_points if e.group == "console_scripts"]
     assert {script.name: script.module for script in scripts} == SCRIPTS  # pyproject.toml's
     assert set(commands) | set(SCRIPTS.values()) == set(LINES)

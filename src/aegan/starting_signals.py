@@ -6,6 +6,8 @@ seconds to import: there a cluster's SIGTERM ended the process without a word (e
 is that command (``python -m aegan.bench``, ``aegan-train``) are the handlers set: a
 notebook or a test that imports it keeps its own. aegan.bench and aegan.summarize have none
 of their own: a stop loses what they computed, and their lines say what they had written.
+The scripts of ``scripts/`` (``python scripts/compare.py``) are one line while they start;
+from their work on (``work_began``) they stop as Python does, as before.
 Light on purpose: ``signal`` and the built-in ``atexit`` are all it imports that the
 interpreter's start has not (``pathlib`` cost 10 ms of the 50 from the interpreter's start
 to the handlers, 2026-12-07 on a 2-core Xeon; a signal before them ends the process without
@@ -30,7 +32,7 @@ SETTING_UP = (
 )
 AFTER_TRAINING = "after training began; the checkpoints it wrote are kept"
 # by the module each command runs: what a stop did before its work began (work_began), and after
-LINES = {
+LINES: dict[str, tuple[str, str | None]] = {
     "aegan.train": (SETTING_UP, AFTER_TRAINING),
     "aegan.evaluate": (
         "while starting; nothing was evaluated or written: run the same command again",
@@ -47,6 +49,12 @@ LINES = {
         "run the same command again",
     ),
 }
+# scripts/*.py: their Ctrl-C after the start is Python's (compare.py and parity.py wait on
+# the trainings they start, which stop by their own handlers)
+SCRIPT_STARTING = "while starting; nothing was run or written: run the same command again"
+for _script in ("compare.py", "compare_pythae.py", "parity.py", "probe_dcgan_gpu.py",
+                "step_floor.py"):  # fmt: skip
+    LINES[f"scripts/{_script}"] = (SCRIPT_STARTING, None)
 SCRIPTS = {"aegan-train": "aegan.train"}  # pyproject.toml's console scripts: what each runs
 _work_began = False  # this process has entered its work: the first line is no longer true
 _dying_by = 0  # the signal this command's process ends by, once its exit functions have run
@@ -81,9 +89,14 @@ def stopped_line(signal_number: int, command: str) -> str:
 
 
 def work_began() -> None:
-    """From now on a stop here comes after the work began (its unwinding, its report)."""
+    """From now on a stop here comes after the work began (its unwinding, its report); a
+    command with no line for that (a script's) stops from now on as Python does."""
     global _work_began
     _work_began = True
+    if _COMMAND is not None and LINES[_COMMAND][1] is None:
+        for number in _HANDLED:
+            python_own = signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL
+            signal.signal(number, python_own)
 
 
 def _stop(signal_number: int, frame: FrameType | None) -> None:
@@ -101,11 +114,15 @@ def _another_failed() -> bool:
 
 
 def _command() -> str | None:
-    """The module of ``LINES`` this process runs (``python -m aegan.evaluate``; a script of
-    ``SCRIPTS``), or None."""
-    name = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
+    """The command of ``LINES`` this process runs (``python -m aegan.evaluate``, ``python
+    scripts/compare.py``; a console script of ``SCRIPTS``), or None."""
+    main = sys.modules.get("__main__")
+    name = getattr(getattr(main, "__spec__", None), "name", None)
     if name in LINES:
         return name
+    folder, file = os.path.split(getattr(main, "__file__", None) or "")
+    if os.path.basename(folder) == "scripts" and f"scripts/{file}" in LINES:
+        return f"scripts/{file}"
     return SCRIPTS.get(os.path.basename(sys.argv[0]))
 
 
@@ -126,8 +143,10 @@ def _die_by_signal() -> None:
 
 
 _COMMAND = _command()
+_HANDLED: list[int] = []  # the signals whose handler is _stop
 if _COMMAND is not None:
     atexit.register(_die_by_signal)  # first: run last, after logging's
     for _number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(_number) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
             signal.signal(_number, _stop)
+            _HANDLED.append(_number)
