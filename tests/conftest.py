@@ -29,6 +29,7 @@ from aegan.tasks import build_task
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 REPO = CONF_DIR.parent
 CPU = torch.device("cpu")
+pytest_plugins = ("shared_runs",)  # the trained runs that tests share
 
 
 def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
@@ -189,32 +190,7 @@ def make_cfg(tmp_path):
     return _make
 
 
-@pytest.fixture(scope="session")
-def trained_ae_run(tmp_path_factory) -> Path:
-    """One tiny real autoencoder run on Fashion-MNIST, shared by the tests that only read it."""
-    from aegan.train import train
-
-    run_dir = tmp_path_factory.mktemp("ae") / "run"
-    train(
-        compose_config(
-            [*TINY_AE, "evaluate.at_end=true", "evaluate.metrics=[reconstruction]"], run_dir
-        )
-    )
-    return run_dir
-
-
 RESUME = [*TINY_AE, "data.subset=640", "logger.enabled=false"]  # ae's run, to resume from
-
-
-@pytest.fixture(scope="module")
-def ae(tmp_path_factory) -> tuple[Path, dict]:
-    """A tiny trained autoencoder run and its last checkpoint's state, for the tests that
-    change it part by part (``hostile_state``)."""
-    from aegan.train import train
-
-    run = tmp_path_factory.mktemp("hostile-checkpoints") / "run"
-    train(compose_config(RESUME, run))
-    return run, torch.load(run / "checkpoints" / "last.pt", weights_only=True)
 
 
 def run_module(module: str, *args: str) -> subprocess.CompletedProcess:
