@@ -29,7 +29,7 @@ from aegan.tasks import build_task
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 REPO = CONF_DIR.parent
 CPU = torch.device("cpu")
-pytest_plugins = ("shared_runs",)  # the trained runs that tests share
+pytest_plugins = ("shared_runs",)  # the trained runs and classifier that tests share
 
 
 def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shared_runs import CLASSIFIED, CLASSIFIED_SAMPLES
 
 import aegan
 from aegan.evaluate import evaluate_task, write_metrics
@@ -100,21 +101,28 @@ GAN_KEYS = {"classifier/test_accuracy", "gen/fd", "gen/kid", "gen/precision", "g
             "floor/kid", "floor/precision", "floor/recall", "floor/coverage"}  # fmt: skip
 
 
-def test_evaluate_cli_on_a_tiny_gan(cli, make_cfg, tmp_path):
+def test_evaluate_cli_on_a_tiny_gan(cli, make_cfg, tmp_path, classifier_cache, monkeypatch):
+    """Its figures, from the classifier cached in ``cache_dir`` (``classifier_cache``): read
+    from there, not trained again, and none trained into the default cache (``~/.cache/aegan``,
+    ``AEGAN_CACHE_DIR``); its writing: ``test_classifier.py``."""
     from conftest import TINY_GAN
 
-    cfg = make_cfg(*TINY_GAN, "data.subset=1000", "data.val_size=200", "model.fd_samples=200")
+    cfg = make_cfg(*TINY_GAN, *CLASSIFIED, "model.fd_samples=200")
     train(cfg)
+    cached = {path: path.stat().st_mtime_ns for path in classifier_cache.iterdir()}
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # where a default cache would go
+    monkeypatch.delenv("AEGAN_CACHE_DIR", raising=False)
     result = cli("aegan.evaluate", f"run={cfg.paths.output_dir}", "checkpoint=last", "device=cpu",
-                 "samples=500", f"cache_dir={tmp_path / 'cache'}")  # fmt: skip
+                 "samples=500", f"cache_dir={classifier_cache}")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics.keys() >= GAN_KEYS
     assert all(math.isfinite(metrics[k]) for k in GAN_KEYS)
     assert metrics["floor/fd"] < metrics["gen/fd"]  # one epoch of a tiny GAN is far from real data
-    assert metrics["gen/samples"] == 200  # a fifth of the 1000 training images, held out
+    assert metrics["gen/samples"] == CLASSIFIED_SAMPLES  # a fifth of the 1000 training images
     assert 0.5 < metrics["classifier/test_accuracy"] <= 1  # a classifier, not chance
-    assert list((tmp_path / "cache").glob("classifier-fashion_mnist-*.pt"))  # cached for next time
+    assert {path: path.stat().st_mtime_ns for path in classifier_cache.iterdir()} == cached
+    assert not list((tmp_path / "home").rglob("classifier-*.pt"))
 
 
 @pytest.mark.parametrize(

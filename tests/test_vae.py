@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from shared_runs import CLASSIFIED, CLASSIFIED_SAMPLES
 from torch import nn
 
 from aegan.amp import Amp
@@ -129,11 +130,12 @@ def test_a_tiny_vae_trains_resumes_bitwise_and_evaluates(make_cfg):
     assert straight["val/neg_elbo"] == pytest.approx(straight["val/recon_nll"] + straight["val/kl"])
 
 
-def test_the_vae_reports_its_likelihood_and_its_samples(make_cfg, tmp_path):
-    cfg = make_cfg(*TINY_VAE, "data.subset=1000", "logger.enabled=false", "evaluate.at_end=true",
+def test_the_vae_reports_its_likelihood_and_its_samples(make_cfg, classifier_cache):
+    cfg = make_cfg(*TINY_VAE, *CLASSIFIED, "logger.enabled=false", "evaluate.at_end=true",
                    "evaluate.metrics=[elbo,iwae,active_units,reconstruction,fd]",
-                   "evaluate.iwae_samples=64", "evaluate.iwae_images=100", "evaluate.samples=200",
-                   f"evaluate.cache_dir={tmp_path / 'cache'}")  # fmt: skip
+                   "evaluate.iwae_samples=64", "evaluate.iwae_images=100",
+                   f"evaluate.samples={CLASSIFIED_SAMPLES}",
+                   f"evaluate.cache_dir={classifier_cache}")  # fmt: skip
     metrics = train(cfg)
     # the tighter bound on the same 100 images; -ELBO of all 10,000 is of other images
     assert metrics["test/iwae_nll"] < metrics["test/iwae_neg_elbo"]
