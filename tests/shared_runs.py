@@ -4,6 +4,7 @@ domain classifier of the tests that measure a small run's samples (registered by
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def ae(tmp_path_factory) -> tuple[Path, dict]:
 
 
 @pytest.fixture(scope="session")
-def classifier_cache(tmp_path_factory, worker_id) -> Path:
+def classifier_cache(tmp_path_factory) -> Path:
     """A cache folder (``evaluate.cache_dir``) holding the classifier that an evaluation of
     ``CLASSIFIED`` data with ``CLASSIFIED_SAMPLES`` samples reads, trained by the
     evaluation's own code once for all xdist workers: each trained it again, 6-7 s a core."""
@@ -53,7 +54,8 @@ def classifier_cache(tmp_path_factory, worker_id) -> Path:
     from aegan.metrics.scope import Settings
 
     session = tmp_path_factory.getbasetemp()
-    session = session if worker_id == "master" else session.parent  # the workers' folder
+    if "PYTEST_XDIST_WORKER" in os.environ:  # each worker's folder is in the session's
+        session = session.parent
     folder = session / "classifier-cache"
     with FileLock(session / "classifier-cache.lock"):  # the other workers wait, then read it
         if not list(folder.glob("classifier-*.pt")):
