@@ -32,10 +32,10 @@ from aegan.starting_signals import work_began
 # isort: split
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
+from aegan.child_runs import run_to_its_end
 from aegan.comparison import finished, warn
 from aegan.comparison_table import MODELS, comparison_table, its_recipe
 from aegan.errors import USER_ERRORS
@@ -78,7 +78,7 @@ def run(models: list[str], epochs: int, seeds: str, out: Path, overrides: list[s
             f"hydra.sweep.dir={hydra_quoted(str(sweep))}", "hydra.sweep.subdir=${seed}", *settings,
         ]  # fmt: skip
         print(" ".join(command), flush=True)
-        code = subprocess.run(command).returncode
+        code = run_to_its_end(command)
         if code == 2 or not sweep.is_dir():  # refused before any job: its line is above
             failures.append(f"error: {model}: its sweep was refused before any job (exit {code})")
             try:  # the data's files (dispatch left them to the sweep): every model's too
@@ -177,7 +177,7 @@ def main() -> None:
     if unknown := [m for m in models if m not in MODELS]:
         refuse(f"--models {','.join(unknown)}: no such model; choose from {', '.join(MODELS)}")
     check_folder(args.out, may_create=args.command == "run")
-    work_began()  # from here on its Ctrl-C is Python's: a run waits on the trainings it started
+    work_began()  # from here on its Ctrl-C is Python's, but while a training it started runs
     try:  # aegan's errors (a damaged run, a sweep's folder gone) are one line, as the rest
         dispatch(args, models)
     except USER_ERRORS as err:

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from aegan.child_runs import run_to_its_end
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.overrides import hydra_quoted, override_key
 from aegan.script_args import (
@@ -103,7 +104,7 @@ def run_sweep(overrides: list[str], sweep_dir: Path) -> float:
     ]
     print("+", " ".join(command), flush=True)
     start = time.perf_counter()
-    code = subprocess.run(command, stdout=subprocess.DEVNULL).returncode
+    code = run_to_its_end(command, stdout=subprocess.DEVNULL)
     if code != 0:
         print(f"error: this sweep exited with code {code}: {' '.join(command)}", file=sys.stderr)
         raise SystemExit(code if code > 0 else 1)
@@ -171,7 +172,7 @@ def main() -> None:
             check_measured(config, args.model)
     except USER_ERRORS as err:
         parser.error(str(err))
-    work_began()  # from here on its Ctrl-C is Python's: it waits on the trainings it started
+    work_began()  # from here on its Ctrl-C is Python's, but while a training it started runs
     results = {}
     for path in ("fast", "reference"):
         sweep_dir = out / path
