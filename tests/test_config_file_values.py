@@ -3,8 +3,12 @@ the option that set it, the key, the value and what is allowed, as an override's
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from aegan.config import CONF_DIR, compose_config
+from aegan.errors import ConfigError
 from conftest import assert_one_error_line
 
 GLOBAL = "# @package _global_\n"
@@ -39,3 +43,53 @@ def test_a_files_value_is_named_by_its_option(cli, tmp_path, group, text, said):
                  f"{group}=mine", "data.subset=64", f"hydra.run.dir={run}")  # fmt: skip
     assert_one_error_line(result, said)
     assert "full_key" not in result.stderr and not run.exists()
+
+
+OPTUNA_FILE = Path(CONF_DIR, "hparams_search", "autoencoder_optuna.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("written", "edited", "said"),
+    [("n_jobs: 1 ", "n_jobs: 1e3 ", "hydra.sweeper.n_jobs=1e3 is not allowed: it must be an integer"),
+     ("n_trials: 20", "n_trials: true", "hydra.sweeper.n_trials=true is not allowed: it must be an "
+      "integer"),
+     ("n_trials: 20", "n_trials: 2.5", "hydra.sweeper.n_trials=2.5 is not allowed: it must be an integer"),
+     ("n_trials: 20", "n_trials: null", "hydra.sweeper.n_trials=null is not allowed: it must be an integer"),
+     ("n_trials: 20", "n_trials: [1e3, 2]", "hydra.sweeper.n_trials=[1e3,2] is not allowed: it must "
+      "be an integer (not a list)"),
+     ("n_startup_trials: 5", "n_startup_trials: false",
+      "hydra.sweeper.sampler.n_startup_trials=false is not allowed: it must be an integer"),
+     ("study_name: autoencoder", "study_name: 1e3", "hydra.sweeper.study_name=1e3 is not allowed: "
+      "it must be text (quoted where it reads as a number: hydra.sweeper.study_name='1e3')")],
+)  # fmt: skip
+def test_a_plugins_setting_of_another_kind_in_a_file_is_named_with_the_file(
+    tmp_path, written, edited, said
+):
+    """Only a quoted number was named with its file: a number, a switch, null or a list for
+    an integer came in OmegaConf's words through Hydra's error ("Value '1000.0' of type
+    'float' could not be converted to Integer"), and a number for a name was taken as text."""
+    mine = tmp_path / "hparams_search" / "mine.yaml"
+    mine.parent.mkdir()
+    mine.write_text(OPTUNA_FILE.replace(written, edited, 1))
+    with pytest.raises(ConfigError) as refused:
+        compose_config(["hparams_search=mine"], searchpath=[f"file://{tmp_path}"])
+    assert str(refused.value) == f"hparams_search=mine: {said} (set in {mine})"
+
+
+@pytest.mark.parametrize(
+    ("group", "text", "said"),
+    [("experiment", GLOBAL + "seed: 1e3\n", "seed=1e3 is not allowed: it must be an integer"),
+     ("trainer", "defaults: [default]\nepochs: [1e3, 2]\n",
+      "trainer.epochs=[1e3,2] is not allowed: it must be an integer"),
+     ("experiment", GLOBAL + "task_name: 1e3\n", "task_name=1e3 is not allowed: it must be text "
+      "(quoted where it reads as a number: task_name='1e3')")],
+)  # fmt: skip
+def test_a_files_number_is_shown_as_the_file_writes_it(tmp_path, group, text, said):
+    """YAML reads 1e3 as 1000.0 before any check: the line named seed=1000.0, and told to
+    quote '1000.0' for a name, which the file never wrote."""
+    mine = tmp_path / group / "mine.yaml"
+    mine.parent.mkdir()
+    mine.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        compose_config([f"{group}=mine"], searchpath=[f"file://{tmp_path}"])
+    assert str(refused.value) == f"{group}=mine: {said} (set in {mine})"

@@ -5,8 +5,9 @@ bool type read 1, 0, 'yes', 'on' or 'off' as one without a word, where
 ``trainer.channels_last=1`` is refused. Its text settings (``hydra.run.dir``,
 ``hydra.job.name``) take text, as aegan's do: its text type wrote true as 'True', and
 ``hydra.run.dir=true`` trained in a folder named True, ``hydra.run.dir=1e3`` in one named
-1000.0. Its sweeper's and launcher's typed settings (``hydra.sweeper.n_trials``) take no
-text, as aegan's numbers take none: their nodes read ``'20'`` as 20."""
+1000.0. Its sweeper's and launcher's typed settings (``hydra.sweeper.n_trials``) take
+their own kind alone, as aegan's do: their nodes read ``'20'`` as 20 and a name 3 as '3'
+(``node_refusal``)."""
 
 from __future__ import annotations
 
@@ -80,16 +81,33 @@ def typed_hydra_value(argv: list[str]) -> str | None:
     return None
 
 
-def converted_refusal(key: str, value: Any, node: Any) -> str | None:
-    """The line for text given to a plugin's typed ``node`` (``n_trials: int``), which
-    would convert it (``'20'`` as 20) without a word; None where the node takes text."""
-    kind = NODE_KINDS.get(type(node).__name__, "text")
-    if not isinstance(value, str) or kind == "text":
+def node_refusal(key: str, value: Any, node: Any) -> str | None:
+    """The line for ``value`` of a plugin's typed ``node`` (``n_trials: int``) where the
+    node would convert it without a word (``'20'`` as 20, ``3`` for text as '3', ``1`` for
+    a switch as true) or refuse it in OmegaConf's words (``1e3``, ``true`` or null for an
+    integer); None where the node takes it, or takes any value (the plugin checks those)."""
+    kind = NODE_KINDS.get(type(node).__name__)
+    if kind is None or node_takes(node, value):
         return None
-    want = {"an integer": 0, "a number": 0.0}.get(kind, False)
-    return f"{key}={shown_value(value)} is not allowed: it must be {kind}" + unquoted_hint(
-        key, value, want
-    )
+    if kind == "text" and isinstance(value, (bool, int, float)):
+        return not_text(key, value, kind)
+    given = {list: " (not a list)", dict: " (not a mapping)"}.get(type(value), "")
+    want = {"an integer": 0, "a number": 0.0, "text": ""}.get(kind, False)
+    return (f"{key}={shown_value(value)} is not allowed: it must be {kind}{given}"
+            f"{unquoted_hint(key, value, want)}")  # fmt: skip
+
+
+def node_takes(node: Any, value: Any) -> bool:
+    """Whether a typed ``node`` keeps ``value`` as given: of its kind (an integer where a
+    number belongs), null where it is optional, or an interpolation or ``???``, which
+    OmegaConf reads later."""
+    if value is None:
+        return bool(node._is_optional())
+    if isinstance(value, str) and ("${" in value or value == "???"):
+        return True
+    kinds = {"IntegerNode": (int,), "FloatNode": (int, float), "BooleanNode": (bool,),
+             "StringNode": (str,)}[type(node).__name__]  # fmt: skip
+    return isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
 
 
 def plugin_nodes(key: str) -> list[Any]:

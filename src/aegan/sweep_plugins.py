@@ -17,7 +17,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.errors import ConfigError, typed
-from aegan.hydra_kinds import converted_refusal
+from aegan.hydra_kinds import node_refusal
 from aegan.path_kinds import not_regular, path_kind
 from aegan.refused_values import read_as_typed
 from aegan.sweep_reader import is_grid
@@ -68,20 +68,20 @@ def check_sweep_settings(hydra_cfg: DictConfig) -> None:
 
 
 def check_converted(hydra_cfg: DictConfig) -> None:
-    """``ConfigError`` for an override of a plugin's typed setting given text that its node
-    converted (``hydra.sweeper.n_trials='5'`` ran 5 trials), where every setting of
-    aegan's refuses it (``seed='1'``)."""
+    """``ConfigError`` for an override of a plugin's typed setting given a value that its
+    node converted (``hydra.sweeper.n_trials='5'`` ran 5 trials, ``study_name=3`` named the
+    study '3'), where every setting of aegan's refuses it (``seed='1'``)."""
     given = OmegaConf.select(hydra_cfg, "overrides.hydra")  # Hydra's record of them, as typed
     for override in OmegaConf.to_container(given, resolve=False) if given is not None else []:
         key, is_set, text = str(override).partition("=")
         section, _, name = key.lstrip("+").partition(".")[2].partition(".")
-        value = read_as_typed(text) if is_set else None  # ~KEY deletes
-        if section not in ("sweeper", "launcher") or not isinstance(value, str):
+        value = read_as_typed(text) if is_set else None  # ~KEY deletes; a sweep: no one value
+        if section not in ("sweeper", "launcher") or value is None:
             continue
         parent, _, leaf = f"{section}.{name}".rpartition(".")  # sampler.seed: in sampler
         holder = OmegaConf.select(hydra_cfg, parent, throw_on_resolution_failure=False)
         node = holder._get_node(leaf) if OmegaConf.is_dict(holder) and leaf in holder else None
-        refusal = converted_refusal(f"hydra.{section}.{name}", value, node)
+        refusal = node_refusal(f"hydra.{section}.{name}", value, node)
         if refusal:
             raise ConfigError(refusal)
 
