@@ -121,7 +121,7 @@ CASES = [
     ("evaluate", ["seed=1.5"], "seed=1.5 is not allowed: it must be an integer"),  # the evaluation's own
     ("train", ["evaluate.seed=-2"], "evaluate.seed=-2 is not allowed: it must be an integer in [0, "),
     # aegan.bench: the shortcut named as typed; the data set and the warmup before reading data
-    ("bench", ["batch_size=[1,2]"], "batch_size=[1, 2] is not allowed: it must be a positive integer or null"),
+    ("bench", ["batch_size=[1,2]"], "batch_size=[1,2] is not allowed: it must be a positive integer or null"),
     ("bench", ["batch_size=0"], "batch_size=0 is not allowed: it must be a positive integer or null"),
     ("bench", ["data=mnist"], "data=mnist is not allowed: the plain reference loop reads Fashion-MNIST only"),
     ("bench", ["capture_step=[true]", "warmup=1"], "warmup=1 is too short for capture_step=true"),

@@ -7,6 +7,9 @@ from __future__ import annotations
 import pytest
 
 from aegan.amp import resolve_precision
+from aegan.config import compose_config, validate_config
+from aegan.errors import ConfigError
+from aegan.refused_values import one_line
 from conftest import CPU, assert_one_error_line
 
 AUTO = resolve_precision("auto", CPU)  # fp32, or bf16 where the CPU has it
@@ -56,3 +59,24 @@ def test_text_in_a_refused_list_is_quoted_where_the_command_line_needs_it(value,
     from aegan.errors import refused_value
 
     assert refused_value(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [("data.subset=[1e3,2]", "data.subset=[1e3,2] is not allowed: it must be an integer >= 1"),
+     ("trainer.cpu_threads={a:1}", "trainer.cpu_threads={a:1} is not allowed: it must be a "
+      "positive integer"),
+     ("model.optimizer.foreach=[a,null]", "model.optimizer.foreach=[a,null] is not allowed: it "
+      "must be true, false or null"),
+     ("model=aae model.prior_layout=[a]", "model.prior_layout=[a] is not allowed; choose one of"),
+     ("model.net.latent_dim=[1,2]", "model.net.latent_dim=[1,2] is not allowed: conf/ sets it from "
+      "model.latent_dim (32)")],
+)  # fmt: skip
+def test_a_list_that_the_code_reading_a_key_refuses_is_shown_as_typed(overrides, message):
+    """Where conf/ holds null (data.subset) or ties the key to another, the check of the code
+    that reads it named the value as Python writes it: ``data.subset=[1e3, 2]``,
+    ``{'a': 1}``, ``['a', None]``."""
+    argv = overrides.split()
+    with pytest.raises(ConfigError) as refused:
+        validate_config(compose_config(argv), in_job=False, read_data=False)
+    assert one_line(str(refused.value), argv).startswith(message)

@@ -44,7 +44,7 @@ def refusal(section, shape=(1, 28, 28)) -> str:
 
 
 @pytest.mark.parametrize(("model", "key"), SUB_CONFIGS)
-@pytest.mark.parametrize(("value", "shown"), [(None, "null"), (5, "5"), ([1, 2], "[1, 2]")])
+@pytest.mark.parametrize(("value", "shown"), [(None, "null"), (5, "5"), ([1, 2], "[1,2]")])
 def test_a_sub_config_that_is_no_config_names_itself(model, key, value, shown):
     """As a user's own option file sets it (conf/'s schema does not know the file)."""
     assert len(SUB_CONFIGS) >= 30
@@ -73,7 +73,7 @@ def test_a_sub_config_without_target_or_deleted_names_itself(model, key):
      (["model=dcgan", "model.g_optimizer=null"], "model.g_optimizer=null is not allowed"),
      (["model=vae", "model.net=null"], "model.net=null is not allowed: it must be a config"),
      (["model=optint"], "model.optimizer=5 is not allowed: it must be a config"),
-     (["model=netlist"], "model.net=[1, 2] is not allowed: it must be a config")],
+     (["model=netlist"], "model.net=[1,2] is not allowed: it must be a config")],
 )  # fmt: skip
 def test_the_command_line_names_the_sub_config(cli, tmp_path, overrides, message):
     folder = tmp_path / "myconf" / "model"

@@ -26,6 +26,7 @@ OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
      ([*OPTUNA, "hydra.sweeper.direction=maximize"],
       "hydra.sweeper.direction=maximize is not allowed: aegan.train returns one objective"),
      ([*OPTUNA, "hydra.sweeper.direction=up"], "hydra.sweeper.direction=up is not allowed"),
+     ([*OPTUNA, "hydra.sweeper.direction=[up]"], "hydra.sweeper.direction=[up] is not allowed"),
      # a name's node took the number as text: a study named 3
      ([*OPTUNA, "hydra.sweeper.study_name=3"], "hydra.sweeper.study_name=3 is not allowed: it "
       "must be text (quoted where it reads as a number: hydra.sweeper.study_name='3')"),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import torch
 
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, refused_value
 from aegan.readback import shown_value
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -61,7 +61,7 @@ class Amp:
     ) -> None:
         if precision not in PRECISIONS:
             raise ConfigError(
-                f"trainer.precision={precision!r} is not allowed; choose one of: {', '.join(PRECISIONS)}"
+                f"trainer.precision={refused_value(precision)} is not allowed; choose one of: {', '.join(PRECISIONS)}"
             )
         precision = resolve_precision(precision, device)
         if precision == "fp16" and device.type not in ("cuda", "meta"):

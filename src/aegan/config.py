@@ -33,7 +33,7 @@ from aegan.data import (
 from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import check_shards, world_size
-from aegan.errors import ConfigError, not_text
+from aegan.errors import ConfigError, not_text, refused_value
 from aegan.hydra_dirs import check_run_paths
 from aegan.inert import warn_inert
 from aegan.memory import check_memory
@@ -113,7 +113,7 @@ def check_positive(
     else:
         return
     raise ConfigError(
-        f"{key}={value!r} is not allowed: it must be {allowed}{' or null' if allow_none else ''}"
+        f"{key}={refused_value(value)} is not allowed: it must be {allowed}{' or null' if allow_none else ''}"
         + unquoted_hint(key, value, 0)
     )
 

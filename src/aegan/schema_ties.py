@@ -8,7 +8,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, refused_value
 
 TIE = re.compile(r"\$\{(\.+)([A-Za-z_][\w.]*)\}")  # a relative interpolation: ${..latent_dim}
 MISSING = object()
@@ -45,7 +45,8 @@ def check_tie(cfg: DictConfig, full: str, value: Any, tie: re.Match) -> None:
         return
     if there is not MISSING and there != value:
         err = ConfigError(
-            f"{full}={value!r} is not allowed: conf/ sets it from {target} ({there!r}); "
+            f"{full}={refused_value(value)} is not allowed: conf/ sets it from {target} "
+            f"({refused_value(there)}); "
             f"set {target} instead"
         )
         err.keys = (full, target)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from aegan.errors import ConfigError, typed
+from aegan.errors import ConfigError, typed, written
 from aegan.hydra_kinds import node_refusal
 from aegan.path_kinds import not_regular, path_kind
 from aegan.refused_values import read_as_typed
@@ -132,8 +132,8 @@ def _check_optuna(sweeper: DictConfig) -> None:
     direction = getattr(direction, "name", direction)  # the plugin's default is its enum
     if direction != "minimize":
         raise ConfigError(
-            f"hydra.sweeper.direction={direction} is not allowed: aegan.train returns one "
-            "objective, val/best_objective, where lower is better: minimize"
+            f"hydra.sweeper.direction={written(repr(direction))} is not allowed: aegan.train "
+            "returns one objective, val/best_objective, where lower is better: minimize"
         )
     check_number("hydra.sweeper.n_trials", sweeper.get("n_trials"), low=1, integer=True)
     check_number("hydra.sweeper.n_jobs", sweeper.get("n_jobs"), low=1, integer=True)
@@ -141,8 +141,8 @@ def _check_optuna(sweeper: DictConfig) -> None:
     sampler = sweeper.get("sampler")
     if isinstance(sampler, DictConfig) and sampler.get("seed") is not None:
         # the recipes seed it from ${seed}, which aegan takes up to 2**63 - 1: name that
-        written = str(sampler._get_node("seed")._value())
-        key = "seed" if written == "${seed}" else "hydra.sweeper.sampler.seed"
+        seed_text = str(sampler._get_node("seed")._value())
+        key = "seed" if seed_text == "${seed}" else "hydra.sweeper.sampler.seed"
         try:
             check_number(key, sampler.seed, low=0, high=2**32 - 1, integer=True)
         except ConfigError as err:

@@ -25,7 +25,7 @@ from aegan.data.sources import (
     load_idx_dataset,
     named_idx_dir,
 )
-from aegan.errors import ConfigError, DataFileError, DataNotFoundError
+from aegan.errors import ConfigError, DataFileError, DataNotFoundError, refused_value
 from aegan.files import check_folder, file_stamp
 from aegan.path_kinds import shown
 from aegan.value_kinds import unquoted_hint
@@ -56,7 +56,7 @@ def _check_int(data_cfg: DictConfig, key: str, low: int, *, allow_none: bool = F
         return
     allowed = f"in [{low}, {2**31 - 1}]" if whole and value > low else f">= {low}"
     raise ConfigError(  # data.subset='5': conf/ holds null, so no schema named its kind
-        f"data.{key}={value!r} is not allowed: it must be an integer {allowed}"
+        f"data.{key}={refused_value(value)} is not allowed: it must be an integer {allowed}"
         f"{' or null' if allow_none else ''}{unquoted_hint(f'data.{key}', value, 0)}"
     )
 
@@ -73,7 +73,7 @@ def check_data_config(data_cfg: DictConfig) -> None:
     """Raise ``ConfigError`` for a data setting that cannot work, before reading anything."""
     if data_cfg.get("name") not in DATASETS:
         raise ConfigError(
-            f"data.name={data_cfg.get('name')!r} is not allowed; choose one of: {', '.join(DATASETS)}"
+            f"data.name={refused_value(data_cfg.get('name'))} is not allowed; choose one of: {', '.join(DATASETS)}"
         )
     _check_int(data_cfg, "batch_size", 1)
     _check_int(data_cfg, "val_size", 1)  # validation picks best.pt and feeds the objective
@@ -82,7 +82,7 @@ def check_data_config(data_cfg: DictConfig) -> None:
     binarize = data_cfg.get("binarize", "none")
     if binarize not in BINARIZE:
         raise ConfigError(
-            f"data.binarize={binarize!r} is not allowed; choose one of: {', '.join(BINARIZE)}"
+            f"data.binarize={refused_value(binarize)} is not allowed; choose one of: {', '.join(BINARIZE)}"
         )
     if binarize != "none" and image_shape_of(data_cfg)[0] != 1:
         raise ConfigError(
@@ -115,7 +115,9 @@ def check_data_config(data_cfg: DictConfig) -> None:
                 f"data.image_size={data_cfg.image_size} is not allowed: at most {MAX_IMAGE_SIZE}"
             )
         if data_cfg.channels not in (1, 3) or isinstance(data_cfg.channels, bool):
-            raise ConfigError(f"data.channels={data_cfg.channels!r} is not allowed; choose 1 or 3")
+            raise ConfigError(
+                f"data.channels={refused_value(data_cfg.channels)} is not allowed; choose 1 or 3"
+            )
     root = data_cfg.get("root")
     exists = check_folder("data.root", root, allow_none=True)
     if root is not None and data_cfg.name != "cifar10" and not exists:  # cifar10 downloads there

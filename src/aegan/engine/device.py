@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, refused_value
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -24,7 +24,9 @@ def resolve_device(name: str | torch.device, key: str = "trainer.device") -> tor
     if not isinstance(name, str) or (
         name not in DEVICES and not (name.startswith("cuda:") and name[5:].isdigit())
     ):
-        raise ConfigError(f"{key}={name!r} is not allowed; choose one of: auto, cpu, cuda, cuda:N")
+        raise ConfigError(
+            f"{key}={refused_value(name)} is not allowed; choose one of: auto, cpu, cuda, cuda:N"
+        )
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda"):

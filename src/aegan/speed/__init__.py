@@ -34,7 +34,7 @@ from torch import nn
 
 from aegan.amp import Amp
 from aegan.contract import Task
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, refused_value
 from aegan.speed.capture import CapturedStep
 from aegan.speed.compile import (
     COMPILE_MODES,
@@ -86,7 +86,7 @@ def check_switches(trainer_cfg: Any, task: Task, device: torch.device, world_siz
     ):
         if value not in allowed:
             raise ConfigError(
-                f"{key}={value!r} is not allowed; choose one of: {', '.join(allowed)}"
+                f"{key}={refused_value(value)} is not allowed; choose one of: {', '.join(allowed)}"
             )
     step_scope = trainer_cfg.compile != "none" and trainer_cfg.compile_scope == "step"
     if step_scope and world_size > 1:

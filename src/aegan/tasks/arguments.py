@@ -16,7 +16,7 @@ from typing import Any
 from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig
 
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, refused_value
 from aegan.models.dcgan import generator_layout
 from aegan.tasks.checks import MAX_SIZE, check_bool, check_number, check_sizes
 from aegan.tasks.tied import plain_value
@@ -170,9 +170,10 @@ def _check_generator_stages(key: str, widths: list[int], side: Sequence[int]) ->
     if len(widths) > 2 + stages:
         height, width = side
         raise ConfigError(
-            f"{key}={widths} is not allowed: at {height}x{width} a generator takes at most "
+            f"{key}={refused_value(widths)} is not allowed: at {height}x{width} a generator "
+            "takes at most "
             f"{2 + stages} widths (the projection, the stride-1 stage and {stages} stride-2 "
-            f"stage{'s' * (stages != 1)}), e.g. {widths[: 2 + stages]}"
+            f"stage{'s' * (stages != 1)}), e.g. {refused_value(widths[: 2 + stages])}"
         )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from omegaconf import ListConfig
 
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, refused_value
 from aegan.schema_kinds import too_many_layers
 from aegan.tasks.tied import plain_value
 from aegan.value_kinds import unquoted_hint
@@ -22,7 +22,7 @@ def check_choice(key: str, value: Any, allowed: Sequence[Any]) -> None:
     """Raise ``ConfigError`` unless ``value`` is one of ``allowed``."""
     if isinstance(value, bool) or value not in allowed:
         raise ConfigError(
-            f"{key}={value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}"
+            f"{key}={refused_value(value)} is not allowed; choose one of: {', '.join(map(str, allowed))}"
         )
 
 
@@ -31,7 +31,7 @@ def check_bool(key: str, value: Any, *, allow_none: bool = False) -> None:
     if not isinstance(value, bool) and not (allow_none and value is None):
         allowed = "true, false or null" if allow_none else "true or false"
         raise ConfigError(
-            f"{key}={value!r} is not allowed: it must be {allowed}{unquoted_hint(key, value, True)}"
+            f"{key}={refused_value(value)} is not allowed: it must be {allowed}{unquoted_hint(key, value, True)}"
         )
 
 
@@ -50,7 +50,7 @@ def check_number(
         left, right = "(" if low_open else "[", ")" if high_open else "]"
         what = "an integer" if integer else "a number"
         raise ConfigError(
-            f"{key}={value!r} is not allowed: it must be {what} in {left}{low}, {high}{right}"
+            f"{key}={refused_value(value)} is not allowed: it must be {what} in {left}{low}, {high}{right}"
             + unquoted_hint(key, value, 0 if integer else 0.0)
         )
 
@@ -71,7 +71,7 @@ def check_sizes(
         count = f"at least {min_length} " if min_length else ""
         count = f"{length} " if length is not None else count
         raise ConfigError(
-            f"{key}={plain_value(sizes)!r} is not allowed: it must be a list of {count}{what}"
+            f"{key}={refused_value(plain_value(sizes))} is not allowed: it must be a list of {count}{what}"
         )
     if too_many := too_many_layers(key, plain):
         raise ConfigError(too_many)

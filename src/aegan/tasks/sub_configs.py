@@ -18,7 +18,7 @@ from typing import Any
 from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from aegan.errors import ConfigError, written
+from aegan.errors import ConfigError, refused_value, written
 
 OPTIMIZER = "an optimizer, e.g. torch.optim.Adam with _partial_: true"
 NETWORK = "a network: an nn.Module class and its settings"
@@ -48,7 +48,9 @@ def check_sub_config(key: str, cfg: Any, what: str | None = None) -> None:
         )
     if isinstance(cfg, ListConfig):
         cfg = OmegaConf.to_container(cfg, resolve=False)
-    raise ConfigError(f"{key}={cfg!r} is not allowed: it must be a config with a _target_ ({what})")
+    raise ConfigError(
+        f"{key}={refused_value(cfg)} is not allowed: it must be a config with a _target_ ({what})"
+    )
 
 
 def check_sub_configs(key: str, cfg: DictConfig, given: Iterable[str] = ()) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig
 from torch import nn
 
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, refused_value
 from aegan.tasks.sub_configs import NETWORK, check_sub_config
 
 SET_BY = {  # the setting to change for a size a task passes to its networks
@@ -29,8 +29,8 @@ def check_sizes_set(
     for name, value in sizes.items():
         if name in cfg and plain_value(cfg[name]) != plain_value(value):
             raise ConfigError(
-                f"{key}.{name}={plain_value(cfg[name])} is not allowed: the task sets it to "
-                f"{plain_value(value)}, from {set_by.get(name, 'its own settings')}; change that "
+                f"{key}.{name}={refused_value(plain_value(cfg[name]))} is not allowed: the task "
+                f"sets it to {refused_value(plain_value(value))}, from {set_by.get(name, 'its own settings')}; change that "
                 f"instead, or remove {key}.{name}"
             )
 
