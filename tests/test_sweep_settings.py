@@ -30,6 +30,10 @@ OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
      # a name's node took the number as text: a study named 3
      ([*OPTUNA, "hydra.sweeper.study_name=3"], "hydra.sweeper.study_name=3 is not allowed: it "
       "must be text (quoted where it reads as a number: hydra.sweeper.study_name='3')"),
+     # its node takes any value: "'int' object has no attribute 'create_new_study'"
+     ([*OPTUNA, "hydra.sweeper.storage=3"], "hydra.sweeper.storage=3 is not allowed: it must be "
+      "null (in memory) or a database URL"),
+     ([*OPTUNA, "hydra.sweeper.storage=[a]"], "hydra.sweeper.storage=[a] is not allowed"),
      ([*OPTUNA, "hydra.sweeper.storage=abc"],
       "hydra.sweeper.storage='abc' is not allowed: it must be null (in memory) or a database URL"),
      ([*OPTUNA, "hydra.sweeper.storage=sqlite:////nonexistent/study.db"],

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from aegan.errors import ConfigError, typed, written
+from aegan.errors import ConfigError, refused_value, typed, written
 from aegan.hydra_kinds import node_refusal
 from aegan.path_kinds import not_regular, path_kind
 from aegan.refused_values import read_as_typed
@@ -148,8 +148,16 @@ def _check_optuna(sweeper: DictConfig) -> None:
         except ConfigError as err:
             raise ConfigError(f"{err} (Optuna's sampler takes it)") from None
     storage = sweeper.get("storage")
+    if storage is not None and not isinstance(storage, str):  # its node takes any value
+        raise ConfigError(
+            f"hydra.sweeper.storage={refused_value(storage)} is not allowed: it must be "
+            f"{STORAGE_ALLOWED}"
+        )
     if isinstance(storage, str):
         _check_storage(storage)
+
+
+STORAGE_ALLOWED = "null (in memory) or a database URL such as sqlite:///FILE"
 
 
 def _check_storage(storage: str) -> None:
@@ -159,7 +167,7 @@ def _check_storage(storage: str) -> None:
     anything else was sqlite3's "file is not a database" and the SQL it ran)."""
     from sqlalchemy.engine import make_url  # with optuna: the sweeper is there
 
-    allowed = "it must be null (in memory) or a database URL such as sqlite:///FILE"
+    allowed = f"it must be {STORAGE_ALLOWED}"
     try:
         url = make_url(storage)
     except Exception:  # sqlalchemy's ArgumentError, or a ValueError from its parser
