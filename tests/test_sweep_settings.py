@@ -22,7 +22,7 @@ OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
     [([*OPTUNA, "hydra.sweeper.n_trials=-1"], "hydra.sweeper.n_trials=-1 is not allowed"),
      ([*OPTUNA, "hydra.sweeper.n_jobs=0"], "hydra.sweeper.n_jobs=0 is not allowed"),
      ([*OPTUNA, "hydra.sweeper.max_failure_rate=2"],
-      "hydra.sweeper.max_failure_rate=2.0 is not allowed: it must be a number in [0, 1]"),
+      "hydra.sweeper.max_failure_rate=2 is not allowed: it must be a number in [0, 1]"),
      ([*OPTUNA, "hydra.sweeper.direction=maximize"],
       "hydra.sweeper.direction=maximize is not allowed: aegan.train returns one objective"),
      ([*OPTUNA, "hydra.sweeper.direction=up"], "hydra.sweeper.direction=up is not allowed"),

@@ -117,8 +117,9 @@ QUOTED_OR_WORD = r"'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|[^\s\[\]{},:'\"]+"
 
 def _numbers_as_typed(typed: str) -> dict[str, str]:
     """{a number as Python writes it: as ``typed``, an override's value, wrote it} for each
-    number it holds written otherwise (``1e3``: ``1000.0``), in a list or mapping too; one
-    written two ways in it (``[1e3,1000.0]``) is left out, as no message tells them apart."""
+    number it holds written otherwise (``1e3``: ``1000.0``; ``2``: ``2.0``, as a node that
+    takes a number converts it), in a list or mapping too; one written two ways in it
+    (``[1e3,1000.0]``) is left out, as no message tells them apart."""
     value = read_as_typed(typed)
     items = {typed: value}
     if isinstance(value, (list, dict)):  # its words but the quoted ones (text)
@@ -128,6 +129,8 @@ def _numbers_as_typed(typed: str) -> dict[str, str]:
     for word, number in items.items():
         if isinstance(number, (int, float)) and not isinstance(number, bool):
             ways.setdefault(repr(number), set()).add(word)
+        if isinstance(number, int) and not isinstance(number, bool) and abs(number) < 2**53:
+            ways.setdefault(repr(float(number)), set()).add(word)  # a number's node: 2 as 2.0
     return {shown: writings.pop() for shown, writings in ways.items()
             if len(writings) == 1 and shown not in writings}  # fmt: skip
 
