@@ -44,14 +44,15 @@ def check_read_by(
     check_sub_config(network_key, network_cfg, NETWORK)
     if name not in network_cfg:
         raise ConfigError(
-            f"{key}={plain_value(value)} is not allowed: {network_key}._target_="
+            f"{key}={refused_value(plain_value(value))} is not allowed: {network_key}._target_="
             f"{network_cfg.get('_target_')} does not read it (no {network_key}.{name}), so it "
             f"would have no effect; remove {key}"
         )
     if plain_value(network_cfg[name]) != plain_value(value):
         raise ConfigError(
-            f"{network_key}.{name}={plain_value(network_cfg[name])} is not allowed: it differs from "
-            f"{key}={plain_value(value)}, which it is tied to; set {key} instead"
+            f"{network_key}.{name}={refused_value(plain_value(network_cfg[name]))} is not allowed: "
+            f"it differs from {key}={refused_value(plain_value(value))}, which it is tied to; set "
+            f"{key} instead"
         )
 
 
