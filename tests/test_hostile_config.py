@@ -200,3 +200,32 @@ def test_deleting_a_key_another_is_set_from_names_it(model, target):
         f"value ({target}=...) instead"
         for key in readers
     ]
+
+
+def other_kind(value):
+    """A value of another kind that Python holds equal to ``value`` (0 for false, 32.0 for
+    32); None where there is none."""
+    if isinstance(value, bool):
+        return int(value)
+    return float(value) if isinstance(value, int) else None
+
+
+EQUAL_OTHER_KIND = sorted(
+    (model, key, target)
+    for model in MODELS
+    for key, target in ties(model)
+    if other_kind(OmegaConf.select(base(model), target)) is not None
+)
+
+
+@pytest.mark.parametrize(("model", "key", "target"), EQUAL_OTHER_KIND)
+def test_a_tied_key_set_to_its_value_of_another_kind_is_refused(model, key, target):
+    """The tie's check compared values alone: model.discriminator.spectral_norm=0 (a switch
+    tied to model.spectral_norm=false) and model.net.latent_dim=32.0 passed."""
+    cfg = base(model).copy()
+    given = other_kind(OmegaConf.select(cfg, target))
+    with open_dict(cfg):
+        OmegaConf.update(cfg, key, given, merge=False)
+    with pytest.raises(ConfigError) as refused:
+        validate_config(cfg)
+    assert str(refused.value).startswith(f"{key}={given!r} is not allowed: conf/ sets it from ")

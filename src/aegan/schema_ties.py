@@ -43,11 +43,17 @@ def check_tie(cfg: DictConfig, full: str, value: Any, tie: re.Match) -> None:
             there = OmegaConf.to_container(there, resolve=True)
     except Exception:  # the key it is tied to does not resolve: named when the walk gets there
         return
-    if there is not MISSING and there != value:
+    if there is not MISSING and (there != value or not _same_kind(value, there)):
         err = ConfigError(
             f"{full}={refused_value(value)} is not allowed: conf/ sets it from {target} "
-            f"({refused_value(there)}); "
-            f"set {target} instead"
+            f"({refused_value(there)}); set {target} instead"
         )
         err.keys = (full, target)
         raise err
+
+
+def _same_kind(value: Any, there: Any) -> bool:
+    """Whether ``value`` is of the kind of ``there``, which it equals: Python takes 0 for
+    false and 32.0 for 32, so a switch's tie set to 0 passed (an integer where a number
+    belongs is of its kind)."""
+    return type(value) is type(there) or (type(there) is float and type(value) is int)
