@@ -69,6 +69,8 @@ def test_text_in_a_refused_list_is_quoted_where_the_command_line_needs_it(value,
      ("model.optimizer.foreach=[a,null]", "model.optimizer.foreach=[a,null] is not allowed: it "
       "must be true, false or null"),
      ("model=aae model.prior_layout=[a]", "model.prior_layout=[a] is not allowed; choose one of"),
+     ("evaluate.metrics=[fd,null]", "evaluate.metrics: null is not a metric; choose from: "),
+     ("evaluate.metrics=[[fd]]", "evaluate.metrics: [fd] is not a metric; choose from: "),
      ("model=conv_vae +model.hidden_dims=[1,2]", "model.hidden_dims=[1,2] is not allowed: "
       "model.net._target_=aegan.models.ConvVAE does not read it"),
      ("model.net.latent_dim=[1,2]", "model.net.latent_dim=[1,2] is not allowed: conf/ sets it from "

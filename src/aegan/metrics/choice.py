@@ -30,7 +30,9 @@ def check_metric_names(names: Any, key: str = "evaluate.metrics") -> tuple[str, 
         )
     for name in names:
         if not isinstance(name, str) or name not in METRICS:
-            raise ConfigError(f"{key}: {name!r} is not a metric; choose from: {', '.join(METRICS)}")
+            raise ConfigError(
+                f"{key}: {refused_value(name)} is not a metric; choose from: {', '.join(METRICS)}"
+            )
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:  # computed twice over, for the same figures
         raise ConfigError(f"{key}: {', '.join(twice)} is named twice; name each metric once")
