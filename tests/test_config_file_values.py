@@ -76,6 +76,18 @@ def test_a_plugins_setting_of_another_kind_in_a_file_is_named_with_the_file(
     assert str(refused.value) == f"hparams_search=mine: {said} (set in {mine})"
 
 
+def test_a_whole_number_for_a_plugins_text_is_taken_as_written(tmp_path):
+    """joblib's batch_size and pre_dispatch are text in its launcher's schema only to hold
+    'auto' and '2*n_jobs' too; the launcher reads digits back as the number joblib takes."""
+    mine = tmp_path / "hparams_search" / "mine.yaml"
+    mine.parent.mkdir()
+    mine.write_text(OPTUNA_FILE.replace(
+        "  - override /hydra/sweeper: optuna",
+        "  - override /hydra/sweeper: optuna\n  - override /hydra/launcher: joblib", 1,
+    ).replace("  sweeper:", "  launcher: {batch_size: 4, pre_dispatch: 8}\n  sweeper:", 1))  # fmt: skip
+    compose_config(["hparams_search=mine"], searchpath=[f"file://{tmp_path}"])  # not refused
+
+
 @pytest.mark.parametrize(
     ("group", "text", "said"),
     [("experiment", GLOBAL + "seed: 1e3\n", "seed=1e3 is not allowed: it must be an integer"),

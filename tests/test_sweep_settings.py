@@ -27,9 +27,9 @@ OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
       "hydra.sweeper.direction=maximize is not allowed: aegan.train returns one objective"),
      ([*OPTUNA, "hydra.sweeper.direction=up"], "hydra.sweeper.direction=up is not allowed"),
      ([*OPTUNA, "hydra.sweeper.direction=[up]"], "hydra.sweeper.direction=[up] is not allowed"),
-     # a name's node took the number as text: a study named 3
-     ([*OPTUNA, "hydra.sweeper.study_name=3"], "hydra.sweeper.study_name=3 is not allowed: it "
-      "must be text (quoted where it reads as a number: hydra.sweeper.study_name='3')"),
+     # a name's node took the number as text: a study named 1000.0
+     ([*OPTUNA, "hydra.sweeper.study_name=1e3"], "hydra.sweeper.study_name=1e3 is not allowed: "
+      "it must be text (quoted where it reads as a number: hydra.sweeper.study_name='1e3')"),
      # its node takes any value: "'int' object has no attribute 'create_new_study'"
      ([*OPTUNA, "hydra.sweeper.storage=3"], "hydra.sweeper.storage=3 is not allowed: it must be "
       "null (in memory) or a database URL"),

@@ -6,8 +6,8 @@ bool type read 1, 0, 'yes', 'on' or 'off' as one without a word, where
 ``hydra.job.name``) take text, as aegan's do: its text type wrote true as 'True', and
 ``hydra.run.dir=true`` trained in a folder named True, ``hydra.run.dir=1e3`` in one named
 1000.0. Its sweeper's and launcher's typed settings (``hydra.sweeper.n_trials``) take
-their own kind alone, as aegan's do: their nodes read ``'20'`` as 20 and a name 3 as '3'
-(``node_refusal``)."""
+their own kind alone, as aegan's do: their nodes read ``'20'`` as 20 and 1e3 for text as
+'1000.0' (``node_refusal``); their text takes a whole number, as written."""
 
 from __future__ import annotations
 
@@ -83,13 +83,13 @@ def typed_hydra_value(argv: list[str]) -> str | None:
 
 def node_refusal(key: str, value: Any, node: Any) -> str | None:
     """The line for ``value`` of a plugin's typed ``node`` (``n_trials: int``) where the
-    node would convert it without a word (``'20'`` as 20, ``3`` for text as '3', ``1`` for
-    a switch as true) or refuse it in OmegaConf's words (``1e3``, ``true`` or null for an
+    node would convert it without a word (``'20'`` as 20, ``1e3`` for text as '1000.0',
+    ``1`` for a switch as true) or refuse it in OmegaConf's words (``1e3``, ``true`` or null for an
     integer); None where the node takes it, or takes any value (the plugin checks those)."""
     kind = NODE_KINDS.get(type(node).__name__)
     if kind is None or node_takes(node, value):
         return None
-    if kind == "text" and isinstance(value, (bool, int, float)):
+    if kind == "text" and isinstance(value, (bool, float)):
         return not_text(key, value, kind)
     given = {list: " (not a list)", dict: " (not a mapping)"}.get(type(value), "")
     want = {"an integer": 0, "a number": 0.0, "text": ""}.get(kind, False)
@@ -105,8 +105,10 @@ def node_takes(node: Any, value: Any) -> bool:
         return bool(node._is_optional())
     if isinstance(value, str) and ("${" in value or value == "???"):
         return True
+    # text takes a whole number, written as given: joblib's batch_size and pre_dispatch are
+    # typed as text only to hold 'auto' or '2*n_jobs' too, and its launcher reads digits back
     kinds = {"IntegerNode": (int,), "FloatNode": (int, float), "BooleanNode": (bool,),
-             "StringNode": (str,)}[type(node).__name__]  # fmt: skip
+             "StringNode": (str, int)}[type(node).__name__]  # fmt: skip
     return isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
 
 
