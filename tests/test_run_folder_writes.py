@@ -251,3 +251,17 @@ def test_a_link_into_a_trained_run_is_refused(cli, trained_ae_run, tmp_path, nam
     assert_one_error_line(result, f"{folder / name} is a link to {trained / name}, inside the "
                                   f"trained run {trained}: this run would write over")  # fmt: skip
     assert sorted((p.name, p.stat().st_mtime_ns) for p in (trained / name).rglob("*")) == before
+
+
+@pytest.mark.parametrize("name", [".hydra/config.yaml", ".hydra/overrides.yaml"])
+def test_a_loop_of_links_in_a_runs_record_is_one_line(cli, finished_run, name):
+    """A record file that links to itself was a RuntimeError's traceback for an evaluation
+    and a resume of its run, from the check of where its links lead."""
+    (finished_run / ".hydra").mkdir(exist_ok=True)
+    (finished_run / name).symlink_to(finished_run / name)
+    last = (finished_run / "checkpoints" / "last.pt").read_bytes()
+    said = f"{finished_run / name} is a loop of links, where a run keeps a file: remove it"
+    assert_one_error_line(cli("aegan.evaluate", f"run={finished_run}"), said)
+    more = ["trainer.resume=auto", "trainer.epochs=2", f"hydra.run.dir={finished_run}"]
+    assert_one_error_line(cli("aegan.train", *TINY_AE, *more), said)
+    assert (finished_run / "checkpoints" / "last.pt").read_bytes() == last

@@ -34,9 +34,11 @@ def check_layout(run_dir: Path) -> None:
     into another trained run, whose record, curves or pictures this run would write over
     (a link to a folder elsewhere, a larger disk say, is followed)."""
     for name, is_folder in RUN_LAYOUT.items():
-        path = run_dir / name
+        path, wanted = run_dir / name, "a folder" if is_folder else "a file"
+        if path_kind(path) == "a loop of links":  # no write or resolve() gets through one
+            raise ConfigError(f"{path} is a loop of links, where a run keeps {wanted}: remove it")
         if os.path.lexists(path) and path.is_dir() != is_folder:
-            wanted, found = ("a folder", "not a folder") if is_folder else ("a file", "a folder")
+            found = "not a folder" if is_folder else "a folder"
             raise ConfigError(f"{path} is {found}, where a run keeps {wanted}: move it away")
         if path.is_symlink() and (is_folder or name.startswith(".hydra/")):
             target = path.resolve()
