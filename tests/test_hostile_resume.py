@@ -176,3 +176,14 @@ def test_a_resume_refused_on_its_state_or_data_leaves_the_runs_log(
     result = cli("aegan.train", *RESUME, f"hydra.run.dir={run}")
     assert_one_error_line(result, message)
     assert every_file(run) | {"train.log": (run / "train.log").read_text()} == before
+
+
+def test_a_run_without_last_pt_is_read_back_from_the_checkpoint_it_keeps(cli, trained, tmp_path):
+    """A run whose last.pt was removed, its step-*.pt kept, was said to have "saved no
+    checkpoint yet" by aegan.evaluate and load_run."""
+    run = copied(trained, tmp_path)
+    (run / ".hydra").mkdir()  # as a run of the command line has it
+    (step,) = (run / "checkpoints").glob("step-*.pt")
+    (run / "checkpoints" / "last.pt").unlink()
+    said = f"{run / 'checkpoints'} holds no last.pt: name its newest step's, {step}\n"
+    assert_one_error_line(cli("aegan.evaluate", f"run={run}"), said)

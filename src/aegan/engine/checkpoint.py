@@ -28,7 +28,12 @@ from aegan.engine.checkpoint_contents import (
     window_problem,
 )
 from aegan.engine.failed_write import after_failed_write, failed_file
-from aegan.engine.run_record import check_in_its_run, run_holding_hint, step_checkpoints
+from aegan.engine.run_record import (
+    check_in_its_run,
+    not_a_run_hint,
+    run_holding_hint,
+    step_checkpoints,
+)
 from aegan.errors import CheckpointError, a_kind
 from aegan.files import atomic_save, file_stamp, fsync_dir, left_by_killed_writes
 from aegan.path_kinds import path_kind
@@ -110,25 +115,6 @@ def checkpoints_to_keep(folder: Path, keep: int) -> int:
     return max(keep, found)
 
 
-def _folder_hint(path: Path, which: str) -> str:
-    """What ``path`` is instead of a run with ``which``.pt: nothing, a run whose checkpoints
-    folder is a file (or a FIFO...), a sweep's folder (its jobs are the runs) or another
-    folder of runs (``logs/train/runs``), or a run that has saved no checkpoint yet."""
-    if not path.exists():
-        return "; it does not exist"
-    if os.path.lexists(folder := path / "checkpoints") and not folder.is_dir():
-        return f"; {folder} is {path_kind(folder) or 'a file'}, where a run keeps a folder"
-    jobs = sorted(p.parent.parent.name for p in path.glob(f"*/checkpoints/{which}.pt"))
-    if jobs:
-        shown = ", ".join(str(path / job) for job in jobs[:2])
-        more = f" and {len(jobs) - 2} more" if len(jobs) > 2 else ""
-        what = "a sweep's folder" if (path / "multirun.yaml").is_file() else "a folder of runs"
-        return f"; it is {what}: name one of its runs ({shown}{more})"
-    if (path / ".hydra").is_dir():
-        return "; its run has saved no checkpoint yet (one is saved at each epoch's end)"
-    return run_holding_hint(path)  # a run's tb/ or .hydra/
-
-
 def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
     """A checkpoint file, or a run dir / its checkpoints folder -> ``checkpoints/{which}.pt``."""
     try:
@@ -143,7 +129,7 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
         odd = [(c, kind) for c in candidates
                if (kind := path_kind(c)) and not (c == path and kind == "a folder")]  # fmt: skip
         links_to = {c: os.readlink(c) for c, _ in odd if c.is_symlink()}
-        folder_hint = _folder_hint(path, which)
+        folder_hint = not_a_run_hint(path, which)
     except (OSError, RuntimeError, ValueError) as err:  # too long, ~nosuchuser, a NUL byte
         reason = str(getattr(err, "strerror", None) or err).rstrip(".")
         raise CheckpointError(

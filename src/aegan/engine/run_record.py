@@ -62,6 +62,29 @@ def run_holding_hint(path: Path) -> str:
     return f"; it lies in the run {run}: give that folder instead"
 
 
+def not_a_run_hint(path: Path, which: str) -> str:
+    """What ``path`` is instead of a run with ``which``.pt, as the end of a refusal's line:
+    nothing, a run whose checkpoints folder is a file (or a FIFO...), a sweep's folder (its
+    jobs are the runs) or another folder of runs (``logs/train/runs``), a run whose
+    checkpoints folder keeps others (its step-*.pt) or one that has saved none yet."""
+    if not path.exists():
+        return "; it does not exist"
+    if os.path.lexists(folder := path / "checkpoints") and not folder.is_dir():
+        return f"; {folder} is {path_kind(folder) or 'a file'}, where a run keeps a folder"
+    jobs = sorted(p.parent.parent.name for p in path.glob(f"*/checkpoints/{which}.pt"))
+    if jobs:
+        named = ", ".join(str(path / job) for job in jobs[:2])
+        more = f" and {len(jobs) - 2} more" if len(jobs) > 2 else ""
+        what = "a sweep's folder" if (path / "multirun.yaml").is_file() else "a folder of runs"
+        return f"; it is {what}: name one of its runs ({named}{more})"
+    kept = [*step_checkpoints(folder), *step_checkpoints(path)]  # RUN, or RUN/checkpoints
+    if kept:  # last.pt removed or moved: the newest step is the one it pointed at
+        return f"; {kept[-1].parent} holds no {which}.pt: name its newest step's, {kept[-1]}"
+    if (path / ".hydra").is_dir():
+        return "; its run has saved no checkpoint yet (one is saved at each epoch's end)"
+    return run_holding_hint(path)  # a run's tb/ or .hydra/
+
+
 def run_folder_of(path: Path) -> Path:
     """The run folder whose record speaks for the checkpoint file ``path``: RUN for
     ``RUN/checkpoints/X.pt`` and a branch's ``RUN/checkpoints/past-step-N/X.pt``, else the
