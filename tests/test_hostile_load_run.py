@@ -92,6 +92,16 @@ def test_weights_that_are_no_networks_are_the_files_fault_whatever_the_overrides
         load_run(path, overrides=["model.latent_dim=8"])
 
 
+@pytest.mark.parametrize("overrides", [[], ["model.loss=bce"]])
+def test_weights_their_own_record_does_not_build_are_the_files_fault(ae, tmp_path, overrides):
+    """Told to "use the checkpoint's own config (aegan.load_run)", which load_run had done."""
+    half = changed(ae[1], "networks.autoencoder", lambda s: {k: v.half() for k, v in s.items()})
+    with pytest.raises(CheckpointError) as refused:
+        load_run(saved(half, tmp_path), overrides=overrides)
+    assert "dtype differs" in str(refused.value) and "aegan.load_run" not in str(refused.value)
+    assert "its own record builds that model, so the file was changed" in str(refused.value)
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [("model.latent_dim=abc", "model.latent_dim='abc' is not allowed: it must be an integer"),

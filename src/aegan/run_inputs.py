@@ -33,6 +33,11 @@ UNREAD_HINTS = {
     "seed": "; Run.sample takes its own seed=...",
     "evaluate": "; aegan.evaluate takes the evaluation's settings at the top level",
 }
+# weights that do not fit the model their own record builds: no setting of the reader's helps
+NOT_AS_SAVED = (
+    "its own record builds that model, so the file was changed since it was saved or saved by "
+    "another version of aegan: read another checkpoint (checkpoint=best, or a step-*.pt)"
+)
 SEED_LIMIT = 2**64  # torch.Generator.manual_seed takes 0 .. 2**64 - 1 (negatives alias these)
 
 
@@ -139,16 +144,15 @@ def check_overrides_fit(
     checkpoint's weights, before any data is read. Where only the overrides make them differ
     (``model.latent_dim=3``), ``ConfigError`` naming them: the checkpoint was blamed for it,
     once the data had been read."""
+    if not overrides:  # built from the file's own record alone
+        check_weights(meta, state, path=path, unfit=NOT_AS_SAVED)
+        return
     try:
         check_weights(meta, state, path=path)
     except CheckpointError as err:
-        if not overrides:
-            raise
         own = record_config(state, path=path, overrides=[], searchpath=list(searchpath))
-        try:
-            check_weights(build_task(own.model, image_shape_of(own.data), META), state, path=path)
-        except CheckpointError:  # the checkpoint's own fault, with or without the overrides
-            raise
+        own_meta = build_task(own.model, image_shape_of(own.data), META)
+        check_weights(own_meta, state, path=path, unfit=NOT_AS_SAVED)  # the file's own fault
         raise ConfigError(
             f"overrides={list(overrides)!r:.200} build networks the run's weights do not fit: {err}"
         ) from None

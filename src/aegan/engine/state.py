@@ -34,9 +34,9 @@ FINITE_ADVICE = "use an earlier checkpoint (checkpoint=best, or a step-*.pt)"
 
 
 class UnfitWeights(ValueError):
-    """Weights that are not a network's; ``advice``: what a run's user can do about it."""
+    """Weights that are not a network's; ``advice``: what to do (None: the caller's say)."""
 
-    def __init__(self, what: str, advice: str = "") -> None:
+    def __init__(self, what: str, advice: str | None = "") -> None:
         super().__init__(what)
         self.advice = advice
 
@@ -68,9 +68,7 @@ def check_network_state(network: torch.nn.Module, state: Any) -> None:
             parts.append("missing: " + ", ".join(missing[:3]))
         if unexpected:
             parts.append("unexpected: " + ", ".join(unexpected[:3]))
-        raise UnfitWeights(
-            f"weights do not fit the configured model ({'; '.join(parts)})", FIT_ADVICE
-        )
+        raise UnfitWeights(f"weights do not fit the configured model ({'; '.join(parts)})", None)
     nonfinite = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
     if nonfinite:
         raise UnfitWeights(
@@ -95,15 +93,15 @@ def load_network_state(
 
 
 def check_network_fits(
-    network: torch.nn.Module, state: Any, *, name: str, path: Path | str
+    network: torch.nn.Module, state: Any, *, name: str, path: Path | str, unfit: str = FIT_ADVICE
 ) -> None:
-    """``check_network_state`` with its refusal one line naming the file and the network;
-    ``network`` may be on the meta device (shapes and dtypes are all it reads of it)."""
+    """``check_network_state``'s refusal in one line naming the file, the network and what to
+    do (``unfit`` for another model's weights); ``network`` may be on the meta device."""
     try:
         check_network_state(network, state)
     except UnfitWeights as err:
-        advice = f"; {err.advice}" if err.advice else ""
-        raise CheckpointError(f"{path}: {name} {err}{advice}") from None
+        advice = unfit if err.advice is None else err.advice
+        raise CheckpointError(f"{path}: {name} {err}{f'; {advice}' * bool(advice)}") from None
 
 
 def checkpoint_state(task: Task, amp: Any, progress: Progress, record: dict) -> dict[str, Any]:
@@ -274,7 +272,9 @@ def load_weights(task: Task, state: dict[str, Any], *, path: Path | str) -> None
         network.load_state_dict(state["networks"][name])
 
 
-def check_weights(task: Task, state: dict[str, Any], *, path: Path | str) -> None:
+def check_weights(
+    task: Task, state: dict[str, Any], *, path: Path | str, unfit: str = FIT_ADVICE
+) -> None:
     """Raise ``CheckpointError`` unless the checkpoint holds every network of ``task`` (which
     may be built on the meta device) with its names, shapes and dtypes, all finite."""
     wanted, saved = set(task.networks), set(state["networks"])
@@ -284,4 +284,4 @@ def check_weights(task: Task, state: dict[str, Any], *, path: Path | str) -> Non
             f"{', '.join(sorted(saved))}); this model has {', '.join(sorted(wanted))}"
         )
     for name, network in task.networks.items():
-        check_network_fits(network, state["networks"][name], name=name, path=path)
+        check_network_fits(network, state["networks"][name], name=name, path=path, unfit=unfit)
