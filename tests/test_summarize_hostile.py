@@ -116,6 +116,22 @@ def test_a_folder_or_fifo_in_a_files_place_marks_its_job_broken(tmp_path, capsys
     assert rows["1"]["error"].endswith("(a FIFO, not a regular file)")
 
 
+@pytest.mark.parametrize("target", ["itself", "nothing"])
+def test_a_metrics_file_linking_nowhere_marks_its_job_broken_not_unfinished(tmp_path, target):
+    """A metrics.json that is a loop of links, or a link to nothing, read as no file: the
+    job was listed as unfinished, as if still training."""
+    root = make_sweep(tmp_path / "sweep", jobs=2)
+    link = root / "1" / "metrics.json"
+    link.unlink()
+    link.symlink_to(link if target == "itself" else tmp_path / "moved.json")
+    rows = {row["job"]: row for row in read_sweep(root)}
+    assert [rows[job]["status"] for job in "01"] == ["ok", "broken"]
+    assert (
+        rows["1"]["error"]
+        == f"metrics.json is a link to {os.readlink(link)}, not the run's own file"
+    )
+
+
 GOOD_OPTUNA = "name: optuna\nbest_params:\n  model.latent_dim: 8\n  optimizer.lr: 0.001\n"
 
 

@@ -212,10 +212,10 @@ def read_sweep(path: str | Path) -> list[dict]:
         if _not_its_folder(root, row):  # a link: its overrides from jobs.json, if there
             links.append(row)
             continue
-        metrics_file, failed_file = run_dir / "metrics.json", run_dir / "failed.json"
-        stopped_file = run_dir / "stopped.json"
-        try:  # a record linked from another run (its .hydra/ too) is not this job's
-            for own in (override_file.parent, override_file, stopped_file, failed_file):
+        results = [run_dir / f"{name}.json" for name in ("stopped", "failed", "metrics")]
+        stopped_file, failed_file, metrics_file = results
+        try:  # a link is not the job's own record: another run's, a loop, one to nothing
+            for own in (override_file.parent, override_file, *results):
                 check_own_metrics(own)
             row["overrides"] = read_overrides(override_file)
             _with_overrides(row)
