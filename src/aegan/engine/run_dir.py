@@ -13,7 +13,11 @@ from pathlib import Path
 
 from aegan.engine.checkpoint import remove_killed_saves, resolve_checkpoint
 from aegan.engine.folder_lock import train_elsewhere
-from aegan.engine.run_record import earlier_run, step_checkpoints, trained_run_holding
+from aegan.engine.run_record import (
+    earlier_run,
+    no_last_checkpoint,
+    trained_run_holding,
+)
 from aegan.errors import ConfigError
 from aegan.path_kinds import leads_to, path_kind
 
@@ -35,12 +39,13 @@ def check_layout(run_dir: Path) -> None:
     (a link to a folder elsewhere, a larger disk say, is followed)."""
     for name, is_folder in RUN_LAYOUT.items():
         path, wanted = run_dir / name, "a folder" if is_folder else "a file"
-        if path_kind(path) == "a loop of links":  # no write or resolve() gets through one
+        written_through = is_folder or name.startswith(".hydra/")  # the others are replaced
+        if written_through and path_kind(path) == "a loop of links":  # resolve() raised
             raise ConfigError(f"{path} is a loop of links, where a run keeps {wanted}: remove it")
         if os.path.lexists(path) and path.is_dir() != is_folder:
             found = "not a folder" if is_folder else "a folder"
             raise ConfigError(f"{path} is {found}, where a run keeps {wanted}: move it away")
-        if path.is_symlink() and (is_folder or name.startswith(".hydra/")):
+        if path.is_symlink() and written_through:
             target = path.resolve()
             other = trained_run_holding(target)
             if other is not None and other != run_dir.resolve():
@@ -103,35 +108,13 @@ def check_not_overwriting(run_dir: Path, resume: str | None, key: str = "hydra.r
         last = run_dir / "checkpoints" / "last.pt"
         if last.is_file():
             return
-        raise ConfigError(_no_last_checkpoint(run_dir, last))
+        raise ConfigError(no_last_checkpoint(run_dir, last))
     own = resume and resolve_checkpoint(resume).resolve().parent  # a link to another disk too
     if own == (run_dir / "checkpoints").resolve():  # continued from a checkpoint of its own
         return
     raise ConfigError(
         f"{run_dir} already holds a trained run ({earlier.relative_to(run_dir)}); continue it "
         f"with trainer.resume=auto (or one of its checkpoints){train_elsewhere(key)}"
-    )
-
-
-def _no_last_checkpoint(run_dir: Path, last: Path) -> str:
-    """trainer.resume=auto in a run dir holding a run but no ``last.pt`` to continue: what
-    is there instead, and the checkpoints to continue from (the newest step-*.pt is what
-    last.pt pointed at)."""
-    what = path_kind(last) or "missing"
-    folder = what == "a folder"
-    steps = step_checkpoints(last.parent) if last.parent.is_dir() else []
-    kept = [p for p in (*reversed(steps), last.parent / "best.pt") if p.is_file()]
-    named = [kept[0]] if kept else []
-    if kept and kept[0].name != "best.pt" and kept[-1].name == "best.pt":
-        named.append(kept[-1])
-    if named:
-        hint = " or ".join(f"trainer.resume={p}" for p in named)
-        hint = f"{'move it away, then ' if folder else ''}continue it with {hint}"
-    else:
-        hint = "no checkpoint is there to continue from; train into another folder"
-    return (
-        f"trainer.resume=auto: {run_dir} holds a trained run, but its checkpoints/{last.name} "
-        f"is {what}; {hint}"
     )
 
 

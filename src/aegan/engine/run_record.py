@@ -1,7 +1,8 @@
 """What a run folder's own record says of the files in it, checked when they are read back.
 
 The record (``RUN_DIR/.hydra/config.yaml``) is read strictly and only compared with: what
-runs is always built from ``conf/`` and the command line (``aegan.record``)."""
+runs is always built from ``conf/`` and the command line (``aegan.record``). A folder given
+as a run that holds no checkpoint to read is said in words: what it holds instead."""
 
 from __future__ import annotations
 
@@ -83,6 +84,28 @@ def not_a_run_hint(path: Path, which: str) -> str:
     if (path / ".hydra").is_dir():
         return "; its run has saved no checkpoint yet (one is saved at each epoch's end)"
     return run_holding_hint(path)  # a run's tb/ or .hydra/
+
+
+def no_last_checkpoint(run_dir: Path, last: Path) -> str:
+    """trainer.resume=auto in a run dir holding a run but no ``last.pt`` to continue: what
+    is there instead, and the checkpoints to continue from (the newest step-*.pt is what
+    last.pt pointed at)."""
+    what = path_kind(last) or "missing"
+    folder = what == "a folder"
+    steps = step_checkpoints(last.parent) if last.parent.is_dir() else []
+    kept = [p for p in (*reversed(steps), last.parent / "best.pt") if p.is_file()]
+    named = [kept[0]] if kept else []
+    if kept and kept[0].name != "best.pt" and kept[-1].name == "best.pt":
+        named.append(kept[-1])
+    if named:
+        hint = " or ".join(f"trainer.resume={p}" for p in named)
+        hint = f"{'move it away, then ' if folder else ''}continue it with {hint}"
+    else:
+        hint = "no checkpoint is there to continue from; train into another folder"
+    return (
+        f"trainer.resume=auto: {run_dir} holds a trained run, but its checkpoints/{last.name} "
+        f"is {what}; {hint}"
+    )
 
 
 def run_folder_of(path: Path) -> Path:
