@@ -59,3 +59,21 @@ def test_a_job_deeper_than_the_walk_goes_is_not_read(tmp_path):
     assert [len(Path(row["job"]).parts) for row in read_sweep(deep)] == [
         aegan.sweep_walk.MAX_JOB_DEPTH
     ]
+
+
+@pytest.mark.parametrize("record", ["a loop of links", "a link to nothing", "a file"])
+def test_a_job_whose_record_folder_is_none_is_listed_broken(tmp_path, record):
+    """A job whose .hydra/ was no folder was passed over by the walk: the summary listed
+    one job fewer, without a word."""
+    root = tmp_path / "sweep"
+    job(root / "0")
+    hydra = job(root / "1") / ".hydra"
+    (hydra / "overrides.yaml").unlink()
+    hydra.rmdir()
+    if record == "a file":
+        hydra.write_text("- model.latent_dim=8\n")
+    else:
+        hydra.symlink_to(hydra if record == "a loop of links" else tmp_path / "gone")
+    rows = read_sweep(root)
+    assert [(row["job"], row["status"]) for row in rows] == [("0", "ok"), ("1", "broken")]
+    assert rows[1]["error"].startswith(".hydra")

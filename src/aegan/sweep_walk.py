@@ -72,8 +72,8 @@ def job_folders(root: Path) -> list[Path]:
     found, looked, todo = [], 0, [(str(root), 0)]
     while todo:
         folder, depth = todo.pop()
-        if os.path.lexists(os.path.join(folder, OVERRIDES)):  # a dangling one: broken, said
-            found.append(Path(folder))
+        if os.path.lexists(os.path.join(folder, OVERRIDES)) or (depth and _damaged_record(folder)):
+            found.append(Path(folder))  # a dangling one, a .hydra that is none: broken, said
             continue
         if depth == MAX_JOB_DEPTH:
             continue
@@ -92,6 +92,13 @@ def job_folders(root: Path) -> list[Path]:
         except OSError:  # a folder that cannot be read holds no job that can
             continue
     return sorted(found, key=lambda job: natural_key(job.relative_to(root)))
+
+
+def _damaged_record(folder: str) -> bool:
+    """Whether ``folder``'s ``.hydra`` is there but no folder (a file, a loop of links, a link
+    to nothing): a job's, damaged, which the walk passed over without a word."""
+    record = os.path.join(folder, ".hydra")
+    return os.path.lexists(record) and not os.path.isdir(record)
 
 
 def _real_folder(entry: os.DirEntry) -> bool:
