@@ -93,6 +93,16 @@ def test_a_loop_of_links_is_named_as_one_not_as_a_file_gone(tmp_path, given):
     assert str(caught.value).endswith(" is a loop of links: it names other.pt")
 
 
+def test_a_checkpoints_folder_that_is_a_loop_of_links_is_named(tmp_path):
+    """Its last.pt was named as the loop, which the user found nowhere to move away."""
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / "checkpoints").symlink_to(tmp_path / "checkpoints")
+    with pytest.raises(CheckpointError) as caught:
+        resolve_checkpoint(tmp_path)
+    said = f"; {tmp_path / 'checkpoints'} is a loop of links, where a run keeps a folder"
+    assert str(caught.value).endswith(said)
+
+
 @pytest.mark.parametrize("key", sorted(REQUIRED_KEYS))
 def test_a_missing_key_is_named(tmp_path, key):
     state = {"format_version": 2, **a_state()}

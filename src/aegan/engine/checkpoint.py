@@ -126,8 +126,9 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
                 return candidate
         stopped_early = any((p / "last.pt").is_file() for p in (path, path / "checkpoints"))
         # a FIFO given as the file, a folder in a checkpoint's place, a link to a file gone
-        odd = [(c, kind) for c in candidates
-               if (kind := path_kind(c)) and not (c == path and kind == "a folder")]  # fmt: skip
+        odd = [(c, kind) for c in candidates  # in a folder that is none: the folder is named
+               if (kind := path_kind(c)) and not (c == path and kind == "a folder")
+               and (c == path or c.parent.is_dir())]  # fmt: skip
         links_to = {c: os.readlink(c) for c, _ in odd if c.is_symlink()}
         folder_hint = not_a_run_hint(path, which)
     except (OSError, RuntimeError, ValueError) as err:  # too long, ~nosuchuser, a NUL byte
