@@ -92,6 +92,19 @@ def test_code_the_model_was_built_with_is_still_refused(cli, tmp_path):
         load_run(run)
 
 
+def test_a_model_setting_holding_an_interpolation_is_refused_as_it_is(ae, tmp_path):
+    """Escaped as text, it was resolved still by Hydra's instantiate of the model: the
+    record's model.loss='${oc.env:HOME}' was refused as model.loss='/root', and an
+    ``${oc.create:...}`` there became a config node of the record's making."""
+    state = copy.deepcopy(ae[1])
+    state["config"]["model"]["loss"] = "${oc.env:HOME}"
+    atomic_save(state, tmp_path / "last.pt")
+    with pytest.raises(CheckpointError) as refused:
+        load_run(tmp_path / "last.pt")
+    line = str(refused.value)
+    assert "model.loss='${oc.env:HOME}' holds '${'" in line and "\n" not in line
+
+
 def test_a_model_too_large_for_the_device_names_the_run_and_a_device(tmp_path, monkeypatch):
     """Sizes in a run's record are not the reader's to choose: the line names the file and
     a device with more memory; a model whose weights fit (not its training state) loads."""

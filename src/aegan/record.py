@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,18 +31,16 @@ from aegan.engine.run_settings import check_resumed_settings
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError, shortened, typed
 from aegan.hydra_errors import hydra_error_line
-from aegan.overrides import given_overrides, literal, override_key
+from aegan.overrides import given_overrides, override_key
+from aegan.record_values import TIED, plain_values
 from aegan.schema import (
     CODE_KEYS,
     OPTION_NAME,
-    code_in,
     hydra_choices,
     option_choices,
     reference,
 )
-from aegan.schema_kinds import too_many_layers
 from aegan.tasks import build_task
-from aegan.value_kinds import fits, kind_of
 
 log = logging.getLogger("aegan.record")
 # Where this machine keeps data and runs, and whether it may download: the reader's own
@@ -111,7 +108,7 @@ def record_config(
     if isinstance(saved.get("model"), dict):  # a model setting added since the run trained
         _drop_unrecorded(cfg, saved["model"], user_keys)
     left_out: list[str] = []
-    values = _plain_values(saved, composed, prefix="", path=path, user=user_keys, left_out=left_out)
+    values = plain_values(saved, composed, prefix="", path=path, user=user_keys, left_out=left_out)
     if left_out and say_left_out:  # a user's own keys, or settings this version no longer has
         one = len(left_out) == 1
         log.warning(
@@ -210,9 +207,6 @@ def _unrecorded(saved: dict, composed: dict, prefix: str, user: set[str]) -> lis
     return out
 
 
-TIED = re.compile(r"\$\{[^:{}]+\}")  # a value conf/ takes from another key: ${..latent_dim}
-
-
 def _tie_targets(node: Any) -> set[str]:
     """The keys that values below ``node`` take their value from (``${..latent_dim}``:
     latent_dim): sizes a model always had, kept whatever a record holds."""
@@ -221,73 +215,6 @@ def _tie_targets(node: Any) -> set[str]:
     if isinstance(node, str) and TIED.fullmatch(node):
         return {node[2:-1].lstrip(".")}
     return set()
-
-
-def _plain_values(
-    saved: dict, composed: dict, *, prefix: str, path, user: set[str] = frozenset(),
-    left_out: list[str],
-) -> list[tuple[str, Any]]:  # fmt: skip
-    """(dotted key, value) for each stored value whose key ``composed`` has, its text escaped
-    for OmegaConf; refuses code and values of another kind than ``conf/`` has there. Keys
-    ``composed`` lacks go to ``left_out``, but code in the model's: it built the model."""
-    out = []
-    for key, value in saved.items():
-        full = f"{prefix}{key}"
-        if full in user:  # the user's own override wins over the record, code included
-            continue
-        if not isinstance(key, str) or (key not in composed and key not in CODE_KEYS):
-            code = code_in(value)
-            if code and full.startswith("model."):  # the run's model was built with it
-                raise CheckpointError(
-                    f"{path}: {full}{code} names code, which a run's record may not choose "
-                    f"(to use it, pass {full}=... yourself)"
-                )
-            left_out.append(full)
-            continue
-        current = composed.get(key)
-        if too_many := too_many_layers(full, value):  # before a layer of them is built
-            raise CheckpointError(f"{path}: {too_many}")
-        elif key in CODE_KEYS:
-            if value != current:
-                raise CheckpointError(
-                    f"{path}: {full}={value!r} is not conf/'s {current!r}; a run's record may "
-                    f"not choose code (to use it, pass {full}=... yourself)"
-                )
-        elif isinstance(current, str) and TIED.fullmatch(current):
-            continue  # conf/ ties it to another key: it follows that one, overridden or not
-        elif isinstance(value, dict) and isinstance(current, dict):
-            out += _plain_values(
-                value, current, prefix=f"{full}.", path=path, user=user, left_out=left_out
-            )
-        elif isinstance(current, dict):
-            raise CheckpointError(f"{path}: {full}={value!r} is not a mapping like conf/'s")
-        elif not _is_plain(value):
-            raise CheckpointError(f"{path}: {full}={value!r} is not a plain value")
-        elif None not in (value, current) and kind_of(current) and not fits(_text(value), current):
-            raise CheckpointError(
-                f"{path}: {full}={value!r} is {kind_of(_text(value))} where conf/ has "
-                f"{kind_of(current)}"
-            )
-        else:
-            out.append((full, _text(value)))
-    return out
-
-
-def _is_plain(value: Any) -> bool:
-    """A value a config file may hold as data: text, a number, true or false, null, a list."""
-    if isinstance(value, list):
-        return all(_is_plain(item) for item in value)
-    return value is None or isinstance(value, (str, bool, int, float))
-
-
-def _text(value: Any) -> Any:
-    """``value`` with its text escaped for OmegaConf: the record holds what the run resolved,
-    so a ``${`` there is part of a name, not an interpolation to run again."""
-    if isinstance(value, str):
-        return literal(value)
-    if isinstance(value, list):
-        return [_text(item) for item in value]
-    return value
 
 
 def _composes(option: str, searchpath: Sequence[str]) -> bool:
