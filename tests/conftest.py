@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import os
 import runpy
+import shutil
 import subprocess
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -29,6 +32,10 @@ from aegan.tasks import build_task
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 REPO = CONF_DIR.parent
 CPU = torch.device("cpu")
+# Where a hostile payload (``builtins.open`` of a file here) writes if anything runs it: a
+# folder that is there, as one that was not made the payload fail, which looked refused
+SENTINEL_DIR = Path(tempfile.mkdtemp(prefix="aegan-hostile-"))
+atexit.register(shutil.rmtree, SENTINEL_DIR, ignore_errors=True)
 pytest_plugins = ("shared_runs",)  # the trained runs and classifier that tests share
 
 

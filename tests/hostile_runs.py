@@ -5,8 +5,6 @@ must give."""
 from __future__ import annotations
 
 import copy
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +17,9 @@ from aegan.engine.state import Progress, checkpoint_state
 from aegan.errors import USER_ERRORS
 from aegan.files import atomic_save
 from aegan.train import train
-from conftest import TINY_GAN, built, compose_config
+from conftest import SENTINEL_DIR, TINY_GAN, built, compose_config
 
-SENTINEL = Path(tempfile.gettempdir()) / f"aegan-hostile-files-{os.getpid()}" / "written"
+SENTINEL = SENTINEL_DIR / "record-written"
 
 CODE_KEYS = ["_target_", "_args_", "_partial_", "_recursive_", "_convert_"]
 

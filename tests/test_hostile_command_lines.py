@@ -5,14 +5,12 @@ of the wrong kind and output folders that cannot be made end in one line on stde
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO, TINY_AE
+from conftest import REPO, SENTINEL_DIR, TINY_AE
 
-SENTINEL = Path(tempfile.gettempdir()) / f"aegan-hostile-cli-{os.getpid()}" / "written"
+SENTINEL = SENTINEL_DIR / "command-line-written"
 
 
 def output(result) -> tuple[int, str]:

@@ -4,9 +4,7 @@ before any work, or passes, and no payload ever writes its sentinel file."""
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import warnings
 from functools import cache
 from pathlib import Path
@@ -20,12 +18,11 @@ import aegan.config
 from aegan.config import validate_config
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.schema_ties import TIE, tie_target
-from conftest import REPO
+from conftest import REPO, SENTINEL_DIR
 
 MODELS = sorted(path.stem for path in (REPO / "conf" / "model").glob("*.yaml"))
 CODE_KEYS = ("_target_", "_partial_", "_recursive_", "_args_", "_convert_")
-SENTINEL_DIR = Path(tempfile.gettempdir()) / f"aegan-hostile-{os.getpid()}"  # never created
-SENTINEL = SENTINEL_DIR / "written"
+SENTINEL = SENTINEL_DIR / "config-written"
 
 
 def payloads(sentinel: Path) -> list:
@@ -37,6 +34,8 @@ def payloads(sentinel: Path) -> list:
             "_args_": [{"_target_": "pathlib.Path", "_args_": [str(sentinel)]}],
         },  # fmt: skip
         f"${{oc.create:{{_target_: builtins.open, file: '{sentinel}', mode: w}}}}",
+        # escaped to be text, which hydra.utils.instantiate resolved again and ran
+        f"\\${{oc.create:{{_target_: builtins.open, file: '{sentinel}', mode: w}}}}",
     ]
 
 
@@ -44,7 +43,9 @@ def payloads(sentinel: Path) -> list:
 def base(model: str):
     cfg = aegan.config.compose_config([f"model={model}", "trainer.device=cpu"])
     with open_dict(cfg):
-        cfg.paths.output_dir = str(SENTINEL_DIR / "run")  # validate_config writes nothing
+        cfg.paths.output_dir = str(
+            SENTINEL_DIR / "run"
+        )  # never made: validate_config writes nothing
     return cfg
 
 
@@ -91,10 +92,10 @@ def outcome(model: str, key: str, value) -> str:
 
 
 def test_every_key_refuses_code_where_a_plain_value_belongs():
-    """A payload at each key of each model (the three in turn): refused, never run."""
+    """A payload at each key of each model (each in turn): refused, never run."""
     assert len(ALL_KEYS) > 150
     for i, (model, key) in enumerate(ALL_KEYS):
-        payload = payloads(SENTINEL)[i % 3]
+        payload = payloads(SENTINEL)[i % len(payloads(SENTINEL))]
         assert outcome(model, key, payload) == "refused", (key, payload)
 
 
@@ -229,3 +230,12 @@ def test_a_tied_key_set_to_its_value_of_another_kind_is_refused(model, key, targ
     with pytest.raises(ConfigError) as refused:
         validate_config(cfg)
     assert str(refused.value).startswith(f"{key}={given!r} is not allowed: conf/ sets it from ")
+
+
+@pytest.mark.parametrize("model", ["autoencoder", "dcgan"])
+def test_text_escaped_from_interpolation_is_not_read_again(model):
+    """``+model.net.foo='\\${oc.create:{_target_: builtins.open, ...}}'``: resolved once
+    to text, ``hydra.utils.instantiate`` resolved it again and opened the file, before the
+    network refused a setting it does not take."""
+    net = "model.net" if model == "autoencoder" else "model.generator"
+    assert outcome(model, f"{net}.foo", payloads(SENTINEL)[-1]) == "refused"

@@ -23,7 +23,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
-from aegan.errors import ConfigError
+from aegan.errors import ConfigError, refused_value
 from aegan.tasks.arguments import (
     check_argument_names,
     check_missing_arguments,
@@ -41,10 +41,11 @@ OWN_NETWORKS = "aegan.models."  # the networks whose settings check_network_sett
 TASK = "a task, e.g. aegan.tasks.AutoencoderTask"
 
 
-def largest_size(cfg: Any, prefix: str) -> str:
-    """``key=value`` of the largest whole number in ``cfg`` (a model's section, ``prefix``
-    its key), lists included: the likely culprit of a model too large to build or hold."""
-    found: list[tuple[int, str]] = []
+def _leaves(cfg: Any, prefix: str) -> list[tuple[str, Any]]:
+    """``(key, value)`` of each value in ``cfg`` (a config section, ``prefix`` its key),
+    lists included, its interpolations resolved (left as written where one does not
+    resolve: its own error says so)."""
+    found: list[tuple[str, Any]] = []
 
     def walk(node: Any, key: str) -> None:
         if isinstance(node, (dict, DictConfig)):
@@ -53,23 +54,48 @@ def largest_size(cfg: Any, prefix: str) -> str:
         elif isinstance(node, (list, tuple, ListConfig)):
             for i, value in enumerate(node):
                 walk(value, f"{key}[{i}]")
-        elif isinstance(node, int) and not isinstance(node, bool):
-            found.append((node, key))
+        else:
+            found.append((key, node))
 
     if isinstance(cfg, DictConfig):
         try:
             cfg = OmegaConf.to_container(cfg, resolve=True)
-        except Exception:  # an interpolation that does not resolve: its own error says so
+        except Exception:
             cfg = OmegaConf.to_container(cfg, resolve=False)
     walk(cfg, prefix)
+    return found
+
+
+def largest_size(cfg: Any, prefix: str) -> str:
+    """``key=value`` of the largest whole number in ``cfg`` (a model's section, ``prefix``
+    its key), lists included: the likely culprit of a model too large to build or hold."""
+    found = [(value, key) for key, value in _leaves(cfg, prefix)
+             if isinstance(value, int) and not isinstance(value, bool)]  # fmt: skip
     # of equal values the shortest key: model.latent_dim, not model.net.latent_dim set from it
     return "" if not found else "{1}={0}".format(*max(found, key=lambda f: (f[0], -len(f[1]))))
+
+
+def check_no_interpolation_text(key: str, cfg: Any) -> None:
+    """Refuse text that holds ``${`` once resolved (``'\\${oc.env:HOME}'``, escaped to be
+    text): ``hydra.utils.instantiate`` resolves the section again and reads it as an
+    interpolation, another value than given or a config it builds (``oc.create``)."""
+    try:
+        resolved = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    except Exception:  # an interpolation that does not resolve: instantiate's error says so
+        return
+    for name, value in _leaves(resolved, key):
+        if isinstance(value, str) and "${" in value:
+            raise ConfigError(
+                f"{name}={refused_value(value)} is not allowed: text holding '${{' is read again "
+                f"as an interpolation when {key} is built; leave the '${{' out"
+            )
 
 
 def _instantiate(key: str, cfg: Any, what: str | None = None, **kwargs: Any) -> Any:
     """``hydra.utils.instantiate`` with its failures as one ``ConfigError`` naming ``key``;
     ``what``: what ``cfg`` builds, for the line that says it is no config."""
     check_sub_config(key, cfg, what)
+    check_no_interpolation_text(key, cfg)
     target = cfg["_target_"]
     try:
         return instantiate(cfg, **kwargs)
