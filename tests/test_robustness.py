@@ -32,6 +32,8 @@ BAD_OVERRIDES = [
     ("data.batch_size=0", "data.batch_size=0"),
     ("model.latent_dim=-3", "model.latent_dim=-3"),
     ("model.hidden_dims=[64,0]", r"model.hidden_dims\[1\]=0"),
+    # the network read the null: its tied key was named, not the one set
+    ("model.hidden_dims=null", "^model.hidden_dims=null is not allowed: it must be a list of"),
     ("trainer.precision=fp8", "trainer.precision='fp8'.*auto, bf16, fp16, fp32"),
     ("trainer.device=tpu", "trainer.device='tpu'.*auto, cpu, cuda"),
     ("trainer.precision=fp16", "fp16 needs CUDA"),

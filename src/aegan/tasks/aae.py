@@ -31,12 +31,11 @@ from aegan.models.hybrid import POSTERIORS
 from aegan.models.vae import GaussianEncoderDecoder, reparameterize
 from aegan.tasks.autoencoder import reconstruction_loss
 from aegan.tasks.build import build_network, build_optimizer
-from aegan.tasks.checks import check_choice, check_number, check_sizes
+from aegan.tasks.checks import check_choice, check_hidden_dims, check_number
 from aegan.tasks.code_prior import COMPONENTS, CodePrior, check_prior_settings
 from aegan.tasks.ema import ExponentialMovingAverage
 from aegan.tasks.inputs import random_source, taken_codes, taken_images
 from aegan.tasks.latents import PriorEncoderDecoder
-from aegan.tasks.tied import check_read_by
 
 CLASS_COLORS = torch.tensor([
     [0.12, 0.47, 0.71], [1.0, 0.5, 0.05], [0.17, 0.63, 0.17], [0.84, 0.15, 0.16],
@@ -79,9 +78,7 @@ class AaeTask(PriorEncoderDecoder, Task):
         ema_decay: float | None = None,
     ) -> None:
         check_number("model.latent_dim", latent_dim, low=2, high=2**20, integer=True)
-        if hidden_dims is not None:  # a convolutional net has none: it would do nothing
-            check_sizes("model.hidden_dims", hidden_dims)
-            check_read_by("model.hidden_dims", hidden_dims, "model.net", net, "hidden_dims")
+        check_hidden_dims(hidden_dims, net)
         check_choice("model.loss", loss, ("mse", "bce"))
         check_choice("model.posterior", posterior, POSTERIORS)
         check_number("model.ema_decay", ema_decay or 0.0, low=0, high=1, high_open=True)

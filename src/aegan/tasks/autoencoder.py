@@ -13,9 +13,8 @@ from aegan.contract import Task
 from aegan.data import normalize
 from aegan.losses import bernoulli_nll
 from aegan.tasks.build import build_network, build_optimizer
-from aegan.tasks.checks import check_choice, check_number, check_sizes
+from aegan.tasks.checks import check_choice, check_hidden_dims, check_number
 from aegan.tasks.inputs import taken_codes, taken_images
-from aegan.tasks.tied import check_read_by
 
 AE_LOSSES = ("mse", "bce")
 
@@ -49,9 +48,7 @@ class AutoencoderTask(Task):
     ) -> None:
         check_choice("model.loss", loss, AE_LOSSES)
         check_number("model.latent_dim", latent_dim, low=1, high=2**31 - 1, integer=True)
-        if hidden_dims is not None:  # a convolutional net has none: it would do nothing
-            check_sizes("model.hidden_dims", hidden_dims)
-            check_read_by("model.hidden_dims", hidden_dims, "model.net", net, "hidden_dims")
+        check_hidden_dims(hidden_dims, net)
         self.net: nn.Module = build_network(
             "model.net", net, require=("forward", "encode", "decode_logits"),
             image_shape=image_shape, latent_dim=latent_dim,

@@ -8,11 +8,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from omegaconf import ListConfig
+from omegaconf import DictConfig, ListConfig
 
 from aegan.errors import ConfigError, refused_value
 from aegan.schema_kinds import too_many_layers
-from aegan.tasks.tied import plain_value
+from aegan.tasks.tied import check_read_by, plain_value
 from aegan.value_kinds import unquoted_hint
 
 MAX_SIZE = 2**31 - 1  # a layer width torch can index
@@ -77,3 +77,16 @@ def check_sizes(
         raise ConfigError(too_many)
     for i, size in enumerate(plain):
         check_number(f"{key}[{i}]", size, **bounds)
+
+
+def check_hidden_dims(hidden_dims: Any, net: Any) -> None:
+    """``model.hidden_dims``, which only a dense ``model.net`` reads (``${..hidden_dims}``):
+    a list of layer sizes there, named as the task's setting (null read by the network
+    too), or null where the network has none (a convolutional one)."""
+    read_null = (
+        isinstance(net, DictConfig) and "hidden_dims" in net and net.get("hidden_dims") is None
+    )
+    if hidden_dims is None and not read_null:
+        return
+    check_sizes("model.hidden_dims", hidden_dims)
+    check_read_by("model.hidden_dims", hidden_dims, "model.net", net, "hidden_dims")

@@ -26,10 +26,9 @@ from aegan.errors import ConfigError
 from aegan.losses import bernoulli_nll
 from aegan.models.vae import GaussianEncoderDecoder, reparameterize
 from aegan.tasks.build import build_network, build_optimizer
-from aegan.tasks.checks import check_choice, check_number, check_sizes
+from aegan.tasks.checks import check_choice, check_hidden_dims, check_number
 from aegan.tasks.inputs import integer, taken_codes, taken_images
 from aegan.tasks.latents import PriorEncoderDecoder
-from aegan.tasks.tied import check_read_by
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 LOG_2PI = math.log(2 * math.pi)
@@ -91,9 +90,7 @@ class VaeTask(PriorEncoderDecoder, Task):
         check_number("model.beta", beta, low=0, high=1e6)
         check_number("model.kl_warmup_steps", kl_warmup_steps, low=0, high=2**40, integer=True)
         check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 1, integer=True)
-        if hidden_dims is not None:  # a convolutional net has none: it would do nothing
-            check_sizes("model.hidden_dims", hidden_dims)
-            check_read_by("model.hidden_dims", hidden_dims, "model.net", net, "hidden_dims")
+        check_hidden_dims(hidden_dims, net)
         self.name, self.latent_dim, self.likelihood = name, latent_dim, likelihood
         self.beta, self.kl_warmup_steps = float(beta), int(kl_warmup_steps)
         if not beta:
