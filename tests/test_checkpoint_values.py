@@ -105,7 +105,8 @@ def test_a_random_number_state_of_another_shape_is_named_unread():
         restore(task, Amp("fp32", CPU), state, path="c.pt")
     assert str(caught.value) == (
         "c.pt: its random number state is not usable (rng.torch is a torch.uint8 tensor of "
-        f"shape (1000000, 1000000), not a torch.uint8 tensor of shape {tuple(rng.shape)})"
+        f"shape (1000000, 1000000), not a torch.uint8 tensor of shape {tuple(rng.shape)}); "
+        "resume from another of the run's checkpoints (trainer.resume=RUN/checkpoints/step-*.pt)"
     )
     assert torch.equal(torch.get_rng_state(), rng)
 
@@ -133,7 +134,8 @@ def test_a_cuda_random_number_state_is_checked_before_torch_copies_it(monkeypatc
         restore(task, Amp("fp32", CPU), state, path="c.pt")
     assert str(caught.value) == (
         "c.pt: its random number state is not usable (rng.cuda[0] is a torch.uint8 tensor of "
-        "shape (1000000000000,), not a torch.uint8 tensor of shape (16,))"
+        "shape (1000000000000,), not a torch.uint8 tensor of shape (16,)); resume from another "
+        "of the run's checkpoints (trainer.resume=RUN/checkpoints/step-*.pt)"
     )
     assert cuda.given == []
 

@@ -10,6 +10,11 @@ import torch
 from aegan.errors import a_kind
 from aegan.readback import shown_value
 
+# what to do with a checkpoint whose state is none of these: its run's others hold their own
+RNG_ADVICE = (
+    "resume from another of the run's checkpoints (trainer.resume=RUN/checkpoints/step-*.pt)"
+)
+
 
 def rng_state() -> dict[str, Any]:
     """The CPU generator's state, and each CUDA device's where there are any."""
@@ -28,6 +33,11 @@ def restore_rng(saved: dict[str, Any]) -> None:
     against the state the generator keeps now, from the tensor's metadata alone: torch copies
     a CUDA state whole before reading it, and a few bytes of file can hold a stride-0 tensor
     of billions of elements."""
+    if not isinstance(saved, dict) or "torch" not in saved:  # a key torch reads, in words
+        what = "has no torch entry" if isinstance(saved, dict) else f"is {shown_value(saved)}"
+        raise GeneratorStateError(
+            f"rng {what}, not the generators' states (torch: the CPU generator's, cuda: a list)"
+        )
     _check_generator_state(saved["torch"], torch.get_rng_state(), "rng.torch")
     cuda = saved.get("cuda") if torch.cuda.is_available() else None
     if cuda is None:

@@ -13,7 +13,7 @@ import torch
 
 from aegan.contract import Task, extra_state_problem
 from aegan.engine.checkpoint_contents import MAX_COUNT
-from aegan.engine.rng_state import GeneratorStateError, restore_rng, rng_state
+from aegan.engine.rng_state import RNG_ADVICE, GeneratorStateError, restore_rng, rng_state
 from aegan.engine.run_record import saved_choice
 from aegan.errors import CheckpointError, ContractError, a_kind
 
@@ -255,10 +255,10 @@ def restore(task: Task, amp: Any, state: dict[str, Any], *, path: Path | str) ->
     load_task_state(task, state["task"], path=path)
     try:
         restore_rng(state["rng"])
-    except GeneratorStateError as err:
-        raise CheckpointError(f"{path}: its random number state is not usable ({err})") from None
-    except (KeyError, TypeError, RuntimeError) as err:
-        raise CheckpointError(f"{path}: its random number state is not usable ({err!r})") from err
+    except (GeneratorStateError, RuntimeError) as err:  # RuntimeError: torch's own refusal
+        raise CheckpointError(
+            f"{path}: its random number state is not usable ({err}); {RNG_ADVICE}"
+        ) from None
     return Progress(
         epoch=state["epoch"], batch=state["batch"], step=state["step"],
         best_objective=float(state["best_objective"]), history=list(state["history"]),
