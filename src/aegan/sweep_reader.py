@@ -20,9 +20,10 @@ from aegan.engine.run_metrics import (
 )
 from aegan.errors import FolderNotFoundError
 from aegan.files import below, given_path, natural_key, write_json
+from aegan.job_overrides import MAX_OVERRIDES, is_override, read_overrides
 from aegan.overrides import override_key
 from aegan.path_kinds import path_kind, shown
-from aegan.readback import read_json, read_plain_yaml
+from aegan.readback import read_json
 from aegan.sweep_not_run import METRICS_THEN, mark_not_run, result_hash
 from aegan.sweep_walk import job_folders
 
@@ -31,7 +32,6 @@ log = logging.getLogger("aegan.sweep")
 # Keys of runs written before a metric was renamed -> today's key.
 RENAMED_METRICS = {"val/fd": "val/pixel_fd", "test/fd": "test/pixel_fd"}
 FIXED_COLUMNS = ("job", "status", "run_dir", "error", "overrides")
-MAX_OVERRIDES = 1000  # per job; Hydra writes the few given on the command line
 # a grid's jobs as its sweep began (``write_planned_jobs``): those without a folder never
 # started, the sweep cut short (Ctrl-C); a search's trials are not known ahead
 PLANNED_JOBS = "jobs.json"
@@ -65,7 +65,7 @@ def _not_started(root: Path, rows: list[dict]) -> list[dict]:
         if (
             not isinstance(folder, str)
             or not isinstance(overrides, list)
-            or not all(isinstance(o, str) for o in overrides)
+            or not all(isinstance(o, str) and is_override(o) for o in overrides)
         ):
             raise ValueError(f"{path}: a job that is not a folder and its overrides")
         if not below(folder):  # its run_dir elsewhere
@@ -141,20 +141,6 @@ def is_grid(sweeper: Any) -> bool:
     """Whether ``sweeper`` (``hydra.sweeper``'s config) is Hydra's BasicSweeper, which runs
     a grid of jobs known beforehand, not a search (Optuna's) that draws each trial's values."""
     return str(sweeper.get("_target_", "")).endswith(".BasicSweeper")
-
-
-def read_overrides(override_file: Path) -> list[str]:
-    """The job's command-line overrides, as Hydra saved them: ``["model.latent_dim=8", ...]``.
-    Read strictly as a flat YAML list of text (``ValueError`` otherwise): nothing in the file
-    is resolved, run or expanded."""
-    overrides = read_plain_yaml(override_file, max_depth=1)
-    if overrides is None:
-        return []
-    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
-        raise ValueError(f"{override_file}: not a list of key=value overrides")
-    if len(overrides) > MAX_OVERRIDES:
-        raise ValueError(f"{override_file}: {len(overrides)} overrides, over {MAX_OVERRIDES}")
-    return overrides
 
 
 def _metrics(metrics_file: Path) -> dict:
