@@ -77,3 +77,20 @@ def test_a_job_whose_record_folder_is_none_is_listed_broken(tmp_path, record):
     rows = read_sweep(root)
     assert [(row["job"], row["status"]) for row in rows] == [("0", "ok"), ("1", "broken")]
     assert rows[1]["error"].startswith(".hydra")
+
+
+@pytest.mark.parametrize(
+    ("place", "target", "why"),
+    [("1", "1", "a loop of links"), ("1", "gone", "leading nowhere"),
+     ("d/1", "1", "a loop of links")],
+)  # fmt: skip
+def test_a_job_folder_that_is_a_link_leading_nowhere_is_listed_broken(tmp_path, place, target, why):
+    """``ln -s 1 SWEEP/1``, or a link to a run since deleted: the walk passed over it and the
+    summary listed one job fewer, without a word."""
+    root = tmp_path / "sweep"
+    job(root / "0")
+    (root / place).parent.mkdir(exist_ok=True)
+    (root / place).symlink_to(target)
+    rows = read_sweep(root)
+    assert [(row["job"], row["status"]) for row in rows] == [("0", "ok"), (place, "broken")]
+    assert rows[1]["error"] == f"{place} is a link to {target!r} ({why}), not its job's folder"

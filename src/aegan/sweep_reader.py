@@ -5,6 +5,7 @@ is resolved, run or expanded, and a damaged one marks its own job only."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from pathlib import Path
@@ -112,7 +113,7 @@ def _not_a_folder(root: Path, job: str) -> str | None:
         if path.is_symlink():
             target = f"{os.readlink(path)!r:.200}"
             if path == root / job:
-                return f"a link to {target}"
+                return f"a link to {target}{_leads_nowhere(path)}"
             return f"behind the link {path.relative_to(root)} -> {target}"
         if os.path.lexists(path) and not path.is_dir():
             kind = path_kind(path, follow_links=False) or "a file"
@@ -120,6 +121,16 @@ def _not_a_folder(root: Path, job: str) -> str | None:
                 kind if path == root / job else f"below {path.relative_to(root)}, which is {kind}"
             )
     return None
+
+
+def _leads_nowhere(link: Path) -> str:
+    """Why ``link`` cannot be followed, in brackets (``" (a loop of links)"``), or ""."""
+    try:
+        link.stat()
+    except OSError as err:
+        why = {errno.ELOOP: "a loop of links", errno.ENOENT: "leading nowhere"}
+        return f" ({why.get(err.errno, err.strerror)})"
+    return ""
 
 
 def _parse_value(text: str) -> int | float | str:

@@ -109,12 +109,12 @@ def _real_folder(entry: os.DirEntry) -> bool:
 
 
 def _link_to_a_job(entry: os.DirEntry) -> bool:
-    """A link to a folder holding ``.hydra/overrides.yaml``: a job's folder, as Hydra makes
-    none, which passed over left the job out of the summary without a word."""
-    try:
-        return entry.is_symlink() and os.path.lexists(os.path.join(entry.path, OVERRIDES))
-    except OSError:
+    """A link to a folder holding ``.hydra/overrides.yaml`` (a job's folder, as Hydra makes
+    none), or one that leads nowhere (a loop of links, a link to nothing, one that cannot be
+    followed): passed over, it left a job out of the summary without a word."""
+    if not entry.is_symlink():
         return False
+    return not os.path.exists(entry.path) or os.path.lexists(os.path.join(entry.path, OVERRIDES))
 
 
 def _too_large(root: Path) -> str:
