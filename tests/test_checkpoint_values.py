@@ -167,6 +167,19 @@ def test_a_gradient_scaler_state_out_of_range_is_one_line(changes, message):
     assert str(caught.value) == f"c.pt: its gradient scaler state is not usable ({message})"
 
 
+@pytest.mark.parametrize("key", ["scale", "_growth_tracker"])
+def test_a_gradient_scaler_state_missing_an_entry_names_it_in_words(key):
+    """It read ``KeyError('scale')``, Python's words for a key, inside the line."""
+    state, task = a_state(), TinyTask()
+    state["scaler"].pop(key)
+    with pytest.raises(CheckpointError) as caught:
+        restore(task, Amp("fp32", CPU, skip_nonfinite=True), state, path="c.pt")
+    assert str(caught.value) == (
+        f"c.pt: its gradient scaler state is not usable (it has no {key} entry, which a "
+        "scaler saves)"
+    )
+
+
 def test_the_scalers_growth_settings_are_the_runs_not_the_files():
     state, task = a_state(), TinyTask()
     state["scaler"].update(scale=4.0, growth_factor=1e30, backoff_factor=0.0, growth_interval=0,

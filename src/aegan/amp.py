@@ -120,10 +120,12 @@ class Amp:
     def load_state_dict(self, state: dict) -> None:
         """A saved scaler's scale and its count of steps since the scale last grew; how it
         grows and backs off stays this run's, as an optimizer keeps its config's settings.
-        Raises ValueError for a scale that is not a finite number > 0 (a NaN one skips every
-        step, silently) or a count beyond the scaler's int32."""
+        Raises ValueError for either missing, a scale that is not a finite number > 0 (a NaN
+        one skips every step, silently) or a count beyond the scaler's int32."""
         if not (self.scaler and state):
             return
+        if missing := [key for key in ("scale", "_growth_tracker") if key not in state]:
+            raise ValueError(f"it has no {' and no '.join(missing)} entry, which a scaler saves")
         scale, count = state["scale"], state["_growth_tracker"]
         if type(scale) not in (int, float) or not 0 < scale <= sys.float_info.max:
             raise ValueError(f"scale is {shown_value(scale)}, not a finite number > 0")
