@@ -12,10 +12,10 @@ from typing import Any
 import torch
 
 from aegan.contract import Task, extra_state_problem
-from aegan.engine.checkpoint_contents import MAX_COUNT
 from aegan.engine.rng_state import RNG_ADVICE, GeneratorStateError, restore_rng, rng_state
 from aegan.engine.run_record import saved_choice
-from aegan.errors import CheckpointError, ContractError, a_kind
+from aegan.engine.task_state import load_task_state
+from aegan.errors import CheckpointError, ContractError
 
 
 @dataclass
@@ -186,52 +186,6 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]
             if torch.is_tensor(param_state.get("step")):
                 device = param.device if on_device else torch.device("cpu")
                 param_state["step"] = param_state["step"].to(device, torch.float32)
-
-
-def check_task_state(saved: Any, template: dict[str, Any], *, path: Path | str) -> None:
-    """The task's saved state against what this task saves (``extra_state``): where both have
-    a key, a tensor of the same shape and dtype (finite), a counter (an integer >= 0), or a
-    value of the same type."""
-    if not isinstance(saved, dict):
-        raise CheckpointError(
-            f"{path}: the task state is {a_kind(type(saved).__name__)}, not a mapping"
-        )
-    for key in saved.keys() & template.keys():
-        value, like = saved[key], template[key]
-        if torch.is_tensor(like):
-            fits = (torch.is_tensor(value) and value.shape == like.shape
-                    and value.dtype == like.dtype
-                    and (not value.is_floating_point() or bool(value.isfinite().all())))  # fmt: skip
-            wanted = f"a finite {like.dtype} tensor of shape {tuple(like.shape)}"
-        elif type(like) is int:  # a counter, or (where the task starts it below 0) any int
-            low = 0 if like >= 0 else -MAX_COUNT
-            fits = type(value) is int and low <= value < MAX_COUNT
-            wanted = (
-                "a count (an integer >= 0)" if low == 0 else f"an integer within ±{MAX_COUNT:.3g}"
-            )
-        else:
-            fits, wanted = type(value) is type(like), a_kind(type(like).__name__)
-        if not fits:
-            shown = (
-                f"{value.dtype} {tuple(value.shape)}"
-                if torch.is_tensor(value)
-                else f"{value!r:.40}"
-            )
-            raise CheckpointError(f"{path}: the task state {key} is {shown}, not {wanted}")
-
-
-def load_task_state(task: Task, saved: Any, *, path: Path | str) -> None:
-    """``saved`` (a checkpoint's task state) checked against ``extra_state`` and given to
-    ``load_extra_state``; whatever that raises is one line naming the file and the task."""
-    check_task_state(saved, task.extra_state(), path=path)
-    try:
-        task.load_extra_state(saved)
-    except Exception as err:  # the task's own code: any failure means the state is not its
-        raise CheckpointError(
-            f"{path}: the task state does not fit this model "
-            f"({type(task).__name__}.load_extra_state raised {type(err).__name__}: "
-            f"{' '.join(str(err).split())[:160]})"
-        ) from err
 
 
 def restore(task: Task, amp: Any, state: dict[str, Any], *, path: Path | str) -> Progress:
