@@ -66,6 +66,8 @@ DAMAGED = [
     ("metrics.json", b'{"eval/overrides": 5}', "eval/overrides is 5, not text"),
     # a column named with a line break split summary.csv's rows
     ("metrics.json", b'{"test/mse\\nerror: forged": 0.5}', "test/mse\\nerror: forged is no metric's name"),
+    ("metrics.json", b'{"": 0.5}', "metrics.json: '' is no metric's name"),
+    ("metrics.json", b'{" ": 0.5}', "metrics.json: ' ' is no metric's name"),
     (".hydra/overrides.yaml", b"[" * 20_000 + b"]" * 20_000, "nest"),
     (".hydra/overrides.yaml", b"- - a=1\n", "nested deeper than 1 levels"),
     (".hydra/overrides.yaml", LAUGHS.encode(), "anchors and aliases are not allowed"),

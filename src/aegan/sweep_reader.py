@@ -160,8 +160,9 @@ def _metrics(metrics_file: Path) -> dict:
     out = {}
     check_own_metrics(metrics_file)
     for key, value in read_json(metrics_file).items():
-        if CONTROL.search(key):  # a line break in a column's name splits summary.csv's rows
-            raise ValueError(f"{metrics_file.name}: {shown(key):.80} is no metric's name")
+        if CONTROL.search(key) or not key.strip():  # a line break splits summary.csv's rows,
+            name = shown(key) if key.strip() else repr(key)  # a blank is a column of no name
+            raise ValueError(f"{metrics_file.name}: {name:.80} is no metric's name")
         if not is_figure(key, value):
             what = "text" if key == EVALUATED_WITH else "a figure"
             raise ValueError(f"{metrics_file.name}: {key:.80} is {shown_json(value)}, not {what}")
