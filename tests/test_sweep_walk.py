@@ -61,7 +61,9 @@ def test_a_job_deeper_than_the_walk_goes_is_not_read(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("record", ["a loop of links", "a link to nothing", "a file"])
+@pytest.mark.parametrize(
+    "record", ["a loop of links", "a link to nothing", "a file", "a link to its job's folder"]
+)
 def test_a_job_whose_record_folder_is_none_is_listed_broken(tmp_path, record):
     """A job whose .hydra/ was no folder was passed over by the walk: the summary listed
     one job fewer, without a word."""
@@ -73,7 +75,8 @@ def test_a_job_whose_record_folder_is_none_is_listed_broken(tmp_path, record):
     if record == "a file":
         hydra.write_text("- model.latent_dim=8\n")
     else:
-        hydra.symlink_to(hydra if record == "a loop of links" else tmp_path / "gone")
+        links = {"a loop of links": hydra, "a link to its job's folder": hydra.parent}
+        hydra.symlink_to(links.get(record, tmp_path / "gone"))
     rows = read_sweep(root)
     assert [(row["job"], row["status"]) for row in rows] == [("0", "ok"), ("1", "broken")]
     assert rows[1]["error"].startswith(".hydra")

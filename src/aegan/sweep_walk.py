@@ -95,10 +95,11 @@ def job_folders(root: Path) -> list[Path]:
 
 
 def _damaged_record(folder: str) -> bool:
-    """Whether ``folder``'s ``.hydra`` is there but no folder (a file, a loop of links, a link
-    to nothing): a job's, damaged, which the walk passed over without a word."""
+    """Whether ``folder``'s ``.hydra`` is there but no folder of its own (a file, a link: to
+    nothing, a loop, another folder): a job's, damaged, which the walk passed over without a
+    word."""
     record = os.path.join(folder, ".hydra")
-    return os.path.lexists(record) and not os.path.isdir(record)
+    return os.path.islink(record) or (os.path.lexists(record) and not os.path.isdir(record))
 
 
 def _real_folder(entry: os.DirEntry) -> bool:
