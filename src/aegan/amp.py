@@ -10,7 +10,7 @@ from collections.abc import Callable
 import torch
 
 from aegan.errors import ConfigError, refused_value
-from aegan.readback import shown_value
+from aegan.readback import shown_read_value
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
@@ -128,9 +128,11 @@ class Amp:
             raise ValueError(f"it has no {' and no '.join(missing)} entry, which a scaler saves")
         scale, count = state["scale"], state["_growth_tracker"]
         if type(scale) not in (int, float) or not 0 < scale <= sys.float_info.max:
-            raise ValueError(f"scale is {shown_value(scale)}, not a finite number > 0")
+            raise ValueError(f"scale is {shown_read_value(scale)}, not a finite number > 0")
         if type(count) is not int or not 0 <= count < 2**31:
-            raise ValueError(f"_growth_tracker is {shown_value(count)}, not a count below 2**31")
+            raise ValueError(
+                f"_growth_tracker is {shown_read_value(count)}, not a count below 2**31"
+            )
         own = self.scaler.state_dict()
         # a count past this run's interval would never reach it: the growth is due now
         count = min(count, own["growth_interval"] - 1)

@@ -225,7 +225,7 @@ def _check_members(names: list[str]) -> None:
         )
 
 
-def shown_value(value: Any) -> str:
+def shown_read_value(value: Any) -> str:
     """``value`` for a one-line message: a tensor by its dtype and shape (its values are not
     read), a long integer by its size, not hundreds of digits."""
     if torch.is_tensor(value):

@@ -37,7 +37,7 @@ from aegan.engine.run_record import (
 from aegan.errors import CheckpointError, a_kind
 from aegan.files import atomic_save, file_stamp, fsync_dir, left_by_killed_writes
 from aegan.path_kinds import path_kind
-from aegan.readback import DamagedArchive, load_torch_file, shown_value
+from aegan.readback import DamagedArchive, load_torch_file, shown_read_value
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ def _read_checked(path: Path, map_location: str | torch.device) -> tuple[dict, l
             ) from err
     if version not in (1, CHECKPOINT_FORMAT):
         given = state["format_version"]
-        shown = shown_value(given) if type(given) is int else f"{given!r:.40}"
+        shown = shown_read_value(given) if type(given) is int else f"{given!r:.40}"
         raise CheckpointError(
             f"{path}: checkpoint format {shown} is not supported "
             f"(this version reads formats 1 and {CHECKPOINT_FORMAT})"

@@ -14,7 +14,7 @@ import torch
 
 from aegan.data.fingerprint import DIGEST, DIGEST_SIZE, SPLITS
 from aegan.errors import CheckpointError, a_kind
-from aegan.readback import shown_value
+from aegan.readback import shown_read_value
 
 MAX_COUNT = 2**62  # steps, epochs, batches: far beyond a run, and within TensorBoard's int64
 MAX_DEPTH = 32  # containers in containers: a run's record and optimizer state nest under 10
@@ -79,7 +79,9 @@ def record_problem(state: dict) -> str | None:
         elif isinstance(value, list):
             stack.extend((item, f"{where}[{i}]") for i, item in enumerate(value))
         elif not isinstance(value, PLAIN):
-            kind = shown_value(value) if torch.is_tensor(value) else f"a {type(value).__name__}"
+            kind = (
+                shown_read_value(value) if torch.is_tensor(value) else f"a {type(value).__name__}"
+            )
             return (
                 f"{where:.120} is {kind}; a run's record holds text, numbers, true or false, "
                 "null, lists and mappings"
@@ -97,7 +99,7 @@ def order_problem(state: dict) -> str | None:
     if all(type(n) is int and 0 < n < 2**31 for n in (processes, batch)):
         return None
     return (
-        f"processes={shown_value(processes)} and data.batch_size={shown_value(batch)}; both "
+        f"processes={shown_read_value(processes)} and data.batch_size={shown_read_value(batch)}; both "
         "are positive integers"
     )
 
@@ -139,7 +141,7 @@ def progress_problem(state: dict) -> str | None:
     validation measures). A number beyond a float would stop the run where it is used."""
     for key in ("step", "epoch", "batch"):
         if state[key] >= MAX_COUNT:
-            return f"{key} is {shown_value(state[key])}; counts are integers in [0, 2**62)"
+            return f"{key} is {shown_read_value(state[key])}; counts are integers in [0, 2**62)"
     if state["epoch"] > state["step"]:
         return (
             f"epoch {state['epoch']} is more than step {state['step']}; every epoch takes "
@@ -148,7 +150,7 @@ def progress_problem(state: dict) -> str | None:
     best = state["best_objective"]
     if not _is_float(best) or math.isnan(best):
         return (
-            f"best_objective is {shown_value(best)}; it is a number within a float's range "
+            f"best_objective is {shown_read_value(best)}; it is a number within a float's range "
             "(inf before the first validation)"
         )
     history = state["history"]
@@ -163,7 +165,7 @@ def progress_problem(state: dict) -> str | None:
         for name, value in entry.items():
             if not isinstance(name, str) or not _is_float(value):
                 return (
-                    f"history[{index}] holds {shown_value(name)}: {shown_value(value)}; "
+                    f"history[{index}] holds {shown_read_value(name)}: {shown_read_value(value)}; "
                     "metrics are names with numbers within a float's range"
                 )
     # the best is one of the validations' (the objective's); inf while none was better
@@ -171,7 +173,7 @@ def progress_problem(state: dict) -> str | None:
     measured = {value for entry in history for value in entry.values()}
     if best != math.inf and best not in measured:
         return (
-            f"best_objective is {shown_value(best)}, which no validation in history measured; "
+            f"best_objective is {shown_read_value(best)}, which no validation in history measured; "
             "it is the best of them (inf before the first)"
         )
     return None
@@ -196,7 +198,7 @@ def window_problem(state: dict) -> str | None:
     for key in ("steps", "nonfinite", "first_nonfinite", "skipped"):
         value, least = window.get(key), -1 if key == "first_nonfinite" else 0
         if type(value) is not int or not least <= value < MAX_COUNT:
-            return f"scalar_window.{key} is {shown_value(value)}; it is an integer >= {least}"
+            return f"scalar_window.{key} is {shown_read_value(value)}; it is an integer >= {least}"
     steps, done = window["steps"], state["step"]
     for key, most, of in (("steps", done, "the run's"), ("skipped", done, "the run's"),
                           ("nonfinite", steps, "the window's")):  # fmt: skip
@@ -204,14 +206,14 @@ def window_problem(state: dict) -> str | None:
             return f"scalar_window.{key} is {window[key]}, more than {of} {most} steps"
     seconds = window.get("seconds")
     if not _is_float(seconds) or not 0 <= seconds < math.inf:
-        return f"scalar_window.seconds is {shown_value(seconds)}; it is a time (>= 0, finite)"
+        return f"scalar_window.seconds is {shown_read_value(seconds)}; it is a time (>= 0, finite)"
     sums = window.get("sums")
     if not isinstance(sums, dict):
         return f"scalar_window.sums is {a_kind(type(sums).__name__)}, not a dict"
     for name, value in sums.items():
         if not isinstance(name, str) or not _is_float(value) or not math.isfinite(value):
             return (
-                f"scalar_window.sums holds {shown_value(name)}: {shown_value(value)}; the sums "
+                f"scalar_window.sums holds {shown_read_value(name)}: {shown_read_value(value)}; the sums "
                 "of finite steps are names with finite numbers"
             )
     return None
@@ -230,11 +232,11 @@ def fingerprint_problem(state: dict) -> str | None:
     for split in SPLITS:
         value = saved.get(split)
         if not (isinstance(value, str) and DIGEST.fullmatch(value)):
-            return f"data.{split} is {shown_value(value)}; it is {2 * DIGEST_SIZE} hex digits"
+            return f"data.{split} is {shown_read_value(value)}; it is {2 * DIGEST_SIZE} hex digits"
     sizes = saved.get("sizes")
     if not (
         isinstance(sizes, list) and len(sizes) == len(SPLITS)
         and all(type(n) is int and 0 <= n < MAX_COUNT for n in sizes)
     ):  # fmt: skip
-        return f"data.sizes is {shown_value(sizes)}; it is the three splits' image counts"
+        return f"data.sizes is {shown_read_value(sizes)}; it is the three splits' image counts"
     return None

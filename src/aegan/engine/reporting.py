@@ -22,7 +22,7 @@ from aegan.engine.context import RunContext
 from aegan.engine.failed_write import last_good_checkpoint
 from aegan.engine.scalars import StepAccumulator, bad_step_line
 from aegan.errors import ContractError, NonFiniteError, a_kind
-from aegan.readback import shown_value
+from aegan.readback import shown_read_value
 
 # the loop's console lines, under the one name a user sets a level for
 log = logging.getLogger("aegan.engine.loop")
@@ -139,7 +139,7 @@ def check_step_scalars(task: Task, stats: dict) -> None:
     the reader."""
     if not isinstance(stats, dict) or not stats:  # nothing to log, nor to guard as finite
         raise ContractError(
-            f"{type(task).__name__}.train_step returned {shown_value(stats)}; it must return a "
+            f"{type(task).__name__}.train_step returned {shown_read_value(stats)}; it must return a "
             "dict of named 0-d tensors, its loss among them"
         )
     for key in stats:  # one curve each: a name of validate's or the loop's mixes two
@@ -163,7 +163,7 @@ def check_step_scalars(task: Task, stats: dict) -> None:
 def _step_scalar_problem(key: object, value: object, devices_differ: bool) -> str | None:
     """What is wrong with one of ``train_step``'s scalars, or None."""
     if not is_printable_name(key):
-        return f"the name {shown_value(key)}, not a printable string"
+        return f"the name {shown_read_value(key)}, not a printable string"
     if not isinstance(value, torch.Tensor):
         return f"{key} as {a_kind(type(value).__name__)}"
     if value.dim() != 0:
@@ -184,24 +184,24 @@ def check_validation(task: Task, metrics: object) -> None:
     name = type(task).__name__
     if not isinstance(metrics, dict):
         raise ContractError(
-            f"{name}.validate returned {shown_value(metrics)}; it must return a dict of "
+            f"{name}.validate returned {shown_read_value(metrics)}; it must return a dict of "
             f"floats by name, its objective {task.objective} among them"
         )
     for key, value in metrics.items():
         if not is_printable_name(key):
             raise ContractError(
-                f"{name}.validate returned the name {shown_value(key)}, not a printable string"
+                f"{name}.validate returned the name {shown_read_value(key)}, not a printable string"
             )
         if not key.startswith(VALIDATION_PREFIX) or key == BEST_OBJECTIVE:  # else logged, and
             # left out of metrics.json, or overwritten in it by the engine's own
             raise ContractError(
-                f"{name}.validate returned the name {shown_value(key)}; its figures are named "
+                f"{name}.validate returned the name {shown_read_value(key)}; its figures are named "
                 f"{VALIDATION_PREFIX}..., as metrics.json keeps training's figures by it, "
                 f"other than {BEST_OBJECTIVE} (the engine's)"
             )
         if isinstance(value, bool) or not isinstance(value, (float, int)) or _past_floats(value):
             raise ContractError(
-                f"{name}.validate returned {key} as {shown_value(value)}; it must return "
+                f"{name}.validate returned {key} as {shown_read_value(value)}; it must return "
                 "floats (.item() of a tensor)"
             )
     if task.objective not in metrics:  # else a KeyError's traceback, an epoch in

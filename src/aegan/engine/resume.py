@@ -16,7 +16,7 @@ from aegan.engine.run_record import saved_choice
 from aegan.engine.run_settings import optimizer_sections, resumable
 from aegan.errors import CheckpointError, ConfigError, typed
 from aegan.logger import flatten_config
-from aegan.readback import shown_value
+from aegan.readback import shown_read_value
 
 log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
 
@@ -94,7 +94,7 @@ def resume_state(
         if trained_seed != cfg.seed:  # the random state is the checkpoint's, not seed's
             log.warning("seed=%s is not used: a resumed run goes on with the random state of "
                         "%s (trained with seed=%s)", cfg.seed, path,
-                        shown_value(trained_seed))  # fmt: skip
+                        shown_read_value(trained_seed))  # fmt: skip
         return state, path
     return None
 

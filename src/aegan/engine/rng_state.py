@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from aegan.errors import a_kind
-from aegan.readback import shown_value
+from aegan.readback import shown_read_value
 
 # what to do with a checkpoint whose state is none of these: its run's others hold their own
 RNG_ADVICE = (
@@ -34,7 +34,7 @@ def restore_rng(saved: dict[str, Any]) -> None:
     a CUDA state whole before reading it, and a few bytes of file can hold a stride-0 tensor
     of billions of elements."""
     if not isinstance(saved, dict) or "torch" not in saved:  # a key torch reads, in words
-        what = "has no torch entry" if isinstance(saved, dict) else f"is {shown_value(saved)}"
+        what = "has no torch entry" if isinstance(saved, dict) else f"is {shown_read_value(saved)}"
         raise GeneratorStateError(
             f"rng {what}, not the generators' states (torch: the CPU generator's, cuda: a list)"
         )
@@ -56,6 +56,6 @@ def restore_rng(saved: dict[str, Any]) -> None:
 def _check_generator_state(value: Any, like: torch.Tensor, where: str) -> None:
     if not (torch.is_tensor(value) and value.shape == like.shape and value.dtype == like.dtype):
         raise GeneratorStateError(
-            f"{where} is {shown_value(value)}, not a {like.dtype} tensor of shape "
+            f"{where} is {shown_read_value(value)}, not a {like.dtype} tensor of shape "
             f"{tuple(like.shape)}"
         )
