@@ -5,10 +5,9 @@ A damaged file still ends the script at the first sweep, once, not each model's 
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
+import aegan.child_runs
 import aegan.config
 from aegan.errors import DataFileError
 
@@ -37,8 +36,8 @@ def reads(monkeypatch, no_sweeps):
 def no_sweeps(monkeypatch):
     """Each sweep refused before any job (exit 2), as for a damaged data file."""
     commands = []
-    monkeypatch.setattr(subprocess, "run", lambda command, **_: commands.append(command)
-                        or subprocess.CompletedProcess(command, 2))  # fmt: skip
+    monkeypatch.setattr(aegan.child_runs, "run_to_its_end",
+                        lambda command, **_: commands.append(command) or 2)  # fmt: skip
     return commands
 
 

@@ -2,10 +2,9 @@
 mistake is one ``error:`` line before anything runs, and a sweep that failed is one line naming
 it."""
 
-import subprocess
-
 import pytest
 
+import aegan.child_runs
 from conftest import REPO, assert_one_error_line
 
 
@@ -58,7 +57,9 @@ def test_parity_refuses_a_mistake_before_any_sweep(cli, monkeypatch, tmp_path, a
     (tmp_path / "sweep").mkdir()
     (tmp_path / "sweep" / "multirun.yaml").write_text("")
     commands = []
-    monkeypatch.setattr(subprocess, "run", lambda command, **_: commands.append(command))
+    monkeypatch.setattr(
+        aegan.child_runs, "run_to_its_end", lambda command, **_: commands.append(command)
+    )
     given = [arg.format(tmp=tmp_path) for arg in args]
     out = [] if "--out" in given else ["--out", str(tmp_path / "out")]
     result = cli("scripts/parity.py", "ae", *out, *given)
@@ -72,8 +73,8 @@ def test_parity_ends_a_failed_sweep_in_one_line_naming_it(cli, monkeypatch, tmp_
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     commands = []
-    monkeypatch.setattr(subprocess, "run", lambda command, **_: commands.append(command)
-                        or subprocess.CompletedProcess(command, 2))  # fmt: skip
+    monkeypatch.setattr(aegan.child_runs, "run_to_its_end",
+                        lambda command, **_: commands.append(command) or 2)  # fmt: skip
     out = tmp_path / "a,b"
     result = cli("scripts/parity.py", "ae", "--out", str(out), "--seeds", "0,1", "--epochs", "1")
     assert result.returncode == 2 and len(commands) == 1
