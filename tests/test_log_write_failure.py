@@ -3,16 +3,26 @@ replaced, a full disk) ends the run with the steps trained since the last checkp
 their weights are whole, and a resume goes on bitwise from there."""
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 from resume_checks import assert_same_training_state, in_training_forward, last_state
 
+import aegan.logger
 from aegan.errors import CheckpointError
 from aegan.train import train
 from conftest import TINY_AE
 
 COMMON = [*TINY_AE, "logger.log_every_steps=5"]  # 31 steps: no checkpoint before the end
+
+
+@pytest.fixture(autouse=True)
+def quiet_writer_thread(monkeypatch):
+    """The thread hook a run's process has from aegan.logger's import (TensorBoard's writer
+    thread keeps its failed write quiet: the run's line says it), where pytest puts its own
+    for each test, which took that write as a thread that failed unnoticed."""
+    monkeypatch.setattr(threading, "excepthook", aegan.logger._quiet_writer_thread)
 
 
 def tb_made_a_file_in_forward(run_dir: Path, forward: int):
