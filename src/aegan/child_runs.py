@@ -27,12 +27,18 @@ def run_to_its_end(command: Sequence[str], **popen: Any) -> int:
     says what it kept). Ctrl-C is not passed on: a second one would stop the training at
     once, the step in flight not saved; one for this script alone leaves it to its end."""
     stops: list[int] = []
+    passed_on: set[int] = set()
     child: subprocess.Popen | None = None
 
-    def stop(number: int, frame: FrameType | None) -> None:
-        if child is not None and number != signal.SIGINT and number not in stops:
+    def pass_on() -> None:
+        for number in set(stops) - passed_on - {signal.SIGINT}:
+            passed_on.add(number)
             child.send_signal(number)
+
+    def stop(number: int, frame: FrameType | None) -> None:
         stops.append(number)
+        if child is not None:
+            pass_on()
 
     kept = {number: signal.getsignal(number) for number in STOP_SIGNALS}
     for number, handler in kept.items():
@@ -41,8 +47,7 @@ def run_to_its_end(command: Sequence[str], **popen: Any) -> int:
     try:
         if not stops:  # one that came before it: nothing is started
             child = subprocess.Popen(list(command), **popen)
-            if stops and stops[0] != signal.SIGINT:  # between the start and ``child`` set
-                child.send_signal(stops[0])
+            pass_on()  # one that came between the start and ``child`` set
             child.wait()  # the handler runs in it; the wait goes on (PEP 475)
     finally:
         for number, handler in kept.items():
