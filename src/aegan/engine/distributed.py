@@ -256,7 +256,7 @@ def failures_said_once() -> Iterator[None]:
     a process's own: each says its own (a non-finite loss one rank saw, named by it)."""
     try:
         yield
-    except Exception as err:
+    except (Exception, TrainingInterrupted) as err:
         if isinstance(err, USER_ERRORS):
             note_failure(str(err))
             raise

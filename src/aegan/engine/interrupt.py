@@ -41,8 +41,11 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 CHECK_EVERY_S = 5.0  # under torchrun, a signal is acted on within about this long
 
 
-class TrainingInterrupted(Exception):
-    """Training stopped on a signal after saving its checkpoint; the message says where."""
+class TrainingInterrupted(BaseException):
+    """Training stopped on a signal after saving its checkpoint; the message says where.
+    Not an ``Exception``, as KeyboardInterrupt is not: a handler raises it where the signal
+    came, and code that catches those there (a log line's handler, which reports its own
+    failure and goes on) took the stop for a failure of its own: the run went on."""
 
     def __init__(
         self, message: str, signal_number: int, step: int, phase: str = "training"
