@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from resume_checks import assert_same_training_state, in_training_forward, last_state
+from torch.nn.modules.module import register_module_forward_hook
 
 import aegan.logger
 from aegan.errors import CheckpointError
+from aegan.models import DenseAutoencoder
 from aegan.train import train
 from conftest import TINY_AE
 
@@ -54,3 +56,29 @@ def test_a_log_that_fails_mid_epoch_saves_the_steps_trained_before_it(make_cfg):
     (run_dir / "tb").unlink()
     train(make_cfg(*COMMON, "trainer.resume=auto"))
     assert_same_training_state(last_state(straight.paths.output_dir), last_state(run_dir))
+
+
+def test_a_log_that_fails_in_validation_is_one_line_that_names_the_file(make_cfg, caplog):
+    """The epoch's training is saved unvalidated, and the run's line says so: a second line
+    blamed the task ("AutoencoderTask.validate or log_epoch failed") for the log's write."""
+    cfg = make_cfg(*COMMON)
+    run_dir = Path(cfg.paths.output_dir)
+
+    def hook(module, args, output):
+        if (
+            isinstance(module, DenseAutoencoder)
+            and not module.training
+            and run_dir.joinpath("tb").is_dir()
+        ):
+            shutil.rmtree(run_dir / "tb")
+            (run_dir / "tb").write_text("not the log's folder")
+
+    handle = register_module_forward_hook(hook)
+    try:
+        with pytest.raises(CheckpointError, match=r"while writing .*/tb/.*last good checkpoint"):
+            train(cfg)
+    finally:
+        handle.remove()
+    kept = last_state(run_dir)  # as at the epoch's last batch: a resume validates it
+    assert (kept["step"], kept["epoch"], kept["batch"]) == (31, 0, 31)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []

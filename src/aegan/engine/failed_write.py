@@ -18,6 +18,16 @@ def disk_full(err: OSError) -> bool:
     return err.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
+def names_a_write(err: BaseException) -> bool:
+    """Whether ``err`` is a failed write that ``one_line_write_errors`` makes its line of:
+    one naming its file, or a full disk."""
+    return (
+        isinstance(err, OSError)
+        and not isinstance(err, USER_ERRORS)
+        and (disk_full(err) or bool(err.filename))
+    )
+
+
 @contextlib.contextmanager
 def one_line_write_errors(run_dir: Path) -> Iterator[None]:
     """Within the block, a write into ``run_dir`` that fails (a full disk, a path that
@@ -26,7 +36,7 @@ def one_line_write_errors(run_dir: Path) -> Iterator[None]:
     try:
         yield
     except OSError as err:
-        if isinstance(err, USER_ERRORS) or not (disk_full(err) or err.filename):
+        if not names_a_write(err):
             raise
         where = failed_file(err, f"into {run_dir}")
         error = DiskFullError if disk_full(err) else CheckpointError

@@ -23,7 +23,7 @@ from aegan.engine.checkpoint_contents import check_epoch_order
 from aegan.engine.context import RunContext
 from aegan.engine.device import eval_batch_size, evaluation_threads, seed_rank_stream
 from aegan.engine.distributed import broadcast_buffers
-from aegan.engine.failed_write import continue_in
+from aegan.engine.failed_write import continue_in, names_a_write
 from aegan.engine.interrupt import StopNow, TrainingInterrupted
 from aegan.engine.networks_kept import Layout, check_networks_kept, network_layout
 from aegan.engine.reporting import Clock, ScalarWindow, check_validation
@@ -110,8 +110,8 @@ def fit(
                 is_best = _validate(task, data, run, progress, trainer_cfg)
         except StopNow:
             is_best = None
-        except Exception:  # the task's validate, its pictures or what they returned
-            _keep_unvalidated(task, run, progress, keep, window, built, len(batches))
+        except Exception as err:  # the task's validate, its pictures or what they returned
+            _keep_unvalidated(task, run, progress, keep, window, built, len(batches), err)
             raise
         run.stop.agree()  # under torchrun: a rank's stop in its validation stops every rank
         if is_best is None:  # as at the epoch's last batch: a resume validates it again
@@ -220,14 +220,14 @@ def _flush(
 
 def _keep_unvalidated(
     task: Task, run: RunContext, progress: Progress, keep: int, window: ScalarWindow,
-    built: Layout, steps_per_epoch: int,
+    built: Layout, steps_per_epoch: int, failed: Exception,
 ) -> None:  # fmt: skip
-    """After validation failed: the epoch's training saved as at its last batch, not yet
-    validated, so that a resume validates it again. It was lost: the epoch's checkpoint is
-    written after its validation."""
+    """After validation ``failed``: the epoch's training saved as at its last batch, not yet
+    validated, so that a resume validates it again (a failed write's own line says it). It was
+    lost: the epoch's checkpoint is written after its validation."""
     progress.epoch, progress.batch = progress.epoch - 1, steps_per_epoch
     _save(task, run, progress, keep, window, built, is_best=False)
-    if run.is_main:
+    if run.is_main and not names_a_write(failed):  # the task's failure: the line names it
         log.error(
             "%s.validate or log_epoch failed after epoch %d; its training is saved in %s: "
             "continue in its folder with %s, which validates it again",
