@@ -69,14 +69,21 @@ def is_rank_zero() -> bool:
 
 
 def stopped_sweep_message(message: str) -> str:
-    """A stop's message in a sweep: "the same command" is this job's, not the sweep's."""
+    """A stop's message in a sweep: "the same command" is this job's, not the sweep's. A
+    grid goes on in its folder; a search (Optuna) does not (``check_sweep_folder``)."""
     hydra_cfg = HydraConfig.get()
     overrides = " ".join(given_overrides(hydra_cfg))
-    return message + (
-        f" (sweep job {hydra_cfg.job.num}: {overrides}); later jobs did not run. To go on "
-        f"with the whole sweep: rerun it with hydra.sweep.dir={hydra_cfg.sweep.dir} "
-        "trainer.resume=auto"
-    )
+    message += f" (sweep job {hydra_cfg.job.num}: {overrides}); later "
+    if is_grid(hydra_cfg.sweeper):
+        return message + (
+            f"jobs did not run. To go on with the whole sweep: rerun it with "
+            f"hydra.sweep.dir={hydra_cfg.sweep.dir} trainer.resume=auto"
+        )
+    message += "trials did not run. A search is not continued in its folder: search on in "
+    message += "another one (hydra.sweep.dir=...)"
+    if hydra_cfg.sweeper.get("storage"):  # not shown: it may hold a password
+        message += ", with the same hydra.sweeper.storage, which goes on from its trials"
+    return message
 
 
 def note_failed_job(err: Exception, *, debug: bool, owned: bool) -> None:
