@@ -51,6 +51,7 @@ from aegan.refused_values import one_line
 from aegan.schema import GROUPS
 from aegan.starting_signals import stopped_by, stopped_line
 from aegan.sweep_end import end_line
+from aegan.sweep_stops import end_of_sweep_in_workers
 
 
 @contextmanager
@@ -94,6 +95,12 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
     Hydra's own report is several lines and suggests ``+key=value``, which our typed
     sections refuse anyway. ``debug=true`` or ``HYDRA_FULL_ERROR=1``: Hydra's report."""
 
+    def hydra_main_to_its_stop(*args: object, **kwargs: object) -> object:
+        try:
+            return hydra_main(*args, **kwargs)
+        finally:  # a stop while a joblib sweep's jobs ran: its line and signal, not theirs
+            end_of_sweep_in_workers()
+
     @functools.wraps(hydra_main)
     def run(*args: object, **kwargs: object) -> object:
         task = getattr(hydra_main, "__wrapped__", hydra_main)
@@ -105,11 +112,11 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
             report_error(rerun)
             sys.exit(2)
         if "HYDRA_FULL_ERROR" in os.environ:
-            return hydra_main(*args, **kwargs)
+            return hydra_main_to_its_stop(*args, **kwargs)
         if debug:  # Hydra's full traceback, not its few lines that ask for HYDRA_FULL_ERROR
             os.environ["HYDRA_FULL_ERROR"] = "1"
             try:
-                return hydra_main(*args, **kwargs)
+                return hydra_main_to_its_stop(*args, **kwargs)
             finally:
                 del os.environ["HYDRA_FULL_ERROR"]
         argv = sys.argv[1:]
@@ -125,7 +132,7 @@ def one_line_hydra_errors(hydra_main: Callable[..., object]) -> Callable[..., ob
                 sys.exit(2)
         os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing and exiting 1
         try:
-            return hydra_main(*args, **kwargs)
+            return hydra_main_to_its_stop(*args, **kwargs)
         except TrialFailed as err:  # more of a search's trials failed than it allows
             stopped = (
                 "the search stopped: more trials failed than hydra.sweeper.max_failure_rate allows"

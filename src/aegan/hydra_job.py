@@ -68,22 +68,35 @@ def is_rank_zero() -> bool:
     return launch()[0] == 0
 
 
-def stopped_sweep_message(message: str) -> str:
+def say_stopped(stop: TrainingInterrupted) -> None:
+    """A run's stop, in its line; in a sweep, with the job's values and how to go on."""
+    if is_rank_zero():
+        log.error("%s", _stopped_sweep_message(str(stop)) if in_sweep() else str(stop))
+
+
+def _stopped_sweep_message(message: str) -> str:
     """A stop's message in a sweep: "the same command" is this job's, not the sweep's. A
     grid goes on in its folder; a search (Optuna) does not (``check_sweep_folder``)."""
     hydra_cfg = HydraConfig.get()
     overrides = " ".join(given_overrides(hydra_cfg))
-    message += f" (sweep job {hydra_cfg.job.num}: {overrides}); later "
+    later = "jobs" if is_grid(hydra_cfg.sweeper) else "trials"
+    return (
+        f"{message} (sweep job {hydra_cfg.job.num}: {overrides}); later {later} did not run. "
+        + (going_on(hydra_cfg))
+    )
+
+
+def going_on(hydra_cfg: DictConfig) -> str:
+    """How to go on with a stopped sweep: a grid in its folder, a search in another."""
     if is_grid(hydra_cfg.sweeper):
-        return message + (
-            f"jobs did not run. To go on with the whole sweep: rerun it with "
-            f"hydra.sweep.dir={hydra_cfg.sweep.dir} trainer.resume=auto"
+        return (
+            f"To go on with the whole sweep: rerun it with hydra.sweep.dir={hydra_cfg.sweep.dir} "
+            "trainer.resume=auto"
         )
-    message += "trials did not run. A search is not continued in its folder: search on in "
-    message += "another one (hydra.sweep.dir=...)"
+    line = "A search is not continued in its folder: search on in another one (hydra.sweep.dir=...)"
     if hydra_cfg.sweeper.get("storage"):  # not shown: it may hold a password
-        message += ", with the same hydra.sweeper.storage, which goes on from its trials"
-    return message
+        line += ", with the same hydra.sweeper.storage, which goes on from its trials"
+    return line
 
 
 def note_failed_job(err: Exception, *, debug: bool, owned: bool) -> None:

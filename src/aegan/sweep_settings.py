@@ -34,6 +34,7 @@ from aegan.hydra_dirs import (
     check_one_name,
     check_output_subdir,
 )
+from aegan.hydra_job import going_on
 from aegan.hydra_primary import running_command
 from aegan.setting_walk import check_hydra_keys_in
 from aegan.sweep_end import end_line, forget_sweep, start_sweep
@@ -47,6 +48,7 @@ from aegan.sweep_jobs import (
 )
 from aegan.sweep_plugins import check_sweep_settings
 from aegan.sweep_reader import write_planned_jobs
+from aegan.sweep_stops import job_starts_in_worker, launch_in_workers, sweep_was_stopped
 
 ELSEWHERE = ", or choose another folder (hydra.run.dir=...)"  # what aegan.bench could do
 
@@ -101,11 +103,15 @@ class CheckSweepSettings(Callback):
         jobs = [job["job"] for job in planned] if planned else None  # a search: every folder
         with contextlib.suppress(Exception):  # a folder Hydra cannot resolve: it says so
             start_sweep(Path(str(config.hydra.sweep.dir)), jobs)
+            if str(OmegaConf.select(config, "hydra.launcher._target_")).endswith(".JoblibLauncher"):
+                launch_in_workers(going_on(config.hydra))
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         """A grid's jobs into its folder (``jobs.json``), once, as its first job starts: a
         sweep Hydra refuses after these checks leaves no folder. A launcher that runs its
-        jobs in other processes (joblib, SLURM) has none to write."""
+        jobs in other processes (joblib, SLURM) has none to write. In a joblib worker, a stop
+        signal from now on is recorded (``aegan.sweep_stops``)."""
+        job_starts_in_worker()
         planned, self._planned = getattr(self, "_planned", None), None
         if planned:
             write_planned_jobs(Path(str(config.hydra.sweep.dir)), planned)
@@ -114,7 +120,7 @@ class CheckSweepSettings(Callback):
         """A job that fails is logged and the sweep goes on; at its end, a script or a
         scheduler that ran it learns that not every job finished: one line, exit code 1."""
         line = end_line(Path(str(config.hydra.sweep.dir)))
-        if line is not None:
+        if line is not None and not sweep_was_stopped():  # its own line says more
             report_error(line)
             raise SystemExit(1)
 

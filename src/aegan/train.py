@@ -63,7 +63,7 @@ from aegan.hydra_job import (
     is_rank_zero,
     note_failed_job,
     report_end,
-    stopped_sweep_message,
+    say_stopped,
     sweep_objective,
     write_failure,
     write_hydra_record,
@@ -77,6 +77,7 @@ from aegan.record_networks import check_resumed_checkpoint
 from aegan.run_folder import folder_setting, run_folder
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
 from aegan.sweep_reader import is_grid
+from aegan.sweep_stops import stopped_before_start, stopped_in_worker
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.train")
@@ -238,16 +239,17 @@ def _restored(run_dir: Path, resume: tuple, on_resume: Callable[[], None] | None
 @one_line_hydra_errors
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    """Hydra entry point; returns the objective so a sweeper can minimise it.
+    """Hydra entry point; returns the objective so a sweeper can minimise it (None where it
+    is not finite, which fails a search's trial).
 
-    In a sweep (``-m``) a job that raises does not end the sweep: its error and overrides
-    go to ``RUN_DIR/failed.json`` and the log, and a grid's job returns None, which every
-    launcher passes on; a search's raises ``TrialFailed``, which the Optuna sweeper records
-    as a failed trial and raises again once more failed than ``max_failure_rate`` allows.
-    An objective that is not finite is returned as None, and fails a search's trial. A
-    single run's error is one line, and it too leaves ``failed.json``, unless it was refused
-    in a trained run's folder.
+    In a sweep (``-m``) a job that raises does not end the sweep: its error and overrides go
+    to ``RUN_DIR/failed.json`` and the log; a grid's job returns None, a search's raises
+    ``TrialFailed`` (Optuna raises it again once more failed than ``max_failure_rate``
+    allows). A single run's error is one line; it too leaves ``failed.json``, unless it was
+    refused in a trained run's folder. A job stopped in a joblib worker returns None.
     """
+    if stopped_before_start():  # a joblib worker's job after the sweep's stop: not run
+        return None
     back_to_launch_folder(log)  # relative paths are the user's, not the run folder's
     composed = copy.deepcopy(cfg)  # as Hydra composed it: train() resolves its paths
     owned = False  # the folder is this run's: a new one, or a run it continues
@@ -278,9 +280,9 @@ def main(cfg: DictConfig) -> float | None:
         report_end(cfg, metrics)
         objective = sweep_objective(metrics)
     except TrainingInterrupted as err:  # ends a sweep too: the user asked to stop
-        message = stopped_sweep_message(str(err)) if in_sweep() else str(err)
-        if is_rank_zero():
-            log.error("%s", message)
+        say_stopped(err)
+        if stopped_in_worker(err.signal_number):  # a joblib job: the sweep's process ends it
+            return None
         raise stopped_by(err.signal_number) from None
     except Exception as err:
         if not in_sweep():  # a user error: one line, to the console and train.log
