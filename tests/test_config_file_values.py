@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from aegan.config import CONF_DIR, compose_config
+from aegan.config import CONF_DIR, compose_config, validate_config
 from aegan.errors import ConfigError
+from aegan.value_origins import named_by_its_file
 from conftest import assert_one_error_line
 
 GLOBAL = "# @package _global_\n"
@@ -105,3 +106,64 @@ def test_a_files_number_is_shown_as_the_file_writes_it(tmp_path, group, text, sa
     with pytest.raises(ConfigError) as refused:
         compose_config([f"{group}=mine"], searchpath=[f"file://{tmp_path}"])
     assert str(refused.value) == f"{group}=mine: {said} (set in {mine})"
+
+
+@pytest.mark.parametrize(
+    ("group", "text", "args", "said"),
+    [("experiment", GLOBAL + "evaluate:\n  iwae_images: 1e3\n", [],
+      "evaluate.iwae_images=1e3 is not allowed: it must be an integer in [1, 10000000]"),
+     ("hparams_search", OPTUNA_FILE.replace("n_trials: 20", "n_trials: -1"), ["-m"],
+      "hydra.sweeper.n_trials=-1 is not allowed: it must be an integer in [1, inf]"),
+     ("hparams_search", OPTUNA_FILE.replace("choice(16, 32, 64, 128)", "range(5, 1)"), ["-m"],
+      "data.batch_size=range(5, 1) is not allowed: it sweeps no value (its start lies past "
+      "its end)")],
+)  # fmt: skip
+def test_a_files_value_refused_after_composition_is_named_with_its_file(
+    cli, tmp_path, group, text, args, said
+):
+    """The checks of the composed config (a run's, a sweeper's, a search's params) see the
+    value as YAML read it and no file: the line was "evaluate.iwae_images=1000.0 is not
+    allowed", a value the file never wrote, and named no file."""
+    mine = tmp_path / "myconf" / group / "mine.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text(text)
+    result = cli("aegan.train", *args, f"hydra.searchpath=[file://{mine.parent.parent}]",
+                 f"{group}=mine", f"hydra.run.dir={tmp_path / 'run'}",
+                 f"hydra.sweep.dir={tmp_path / 'sweep'}")  # fmt: skip
+    assert_one_error_line(result, f"error: {group}=mine: {said} (set in {mine})\n")
+
+
+def test_a_sweeps_job_names_the_file_that_set_its_refused_value(cli, tmp_path):
+    """Each job of a sweep is checked before the first: its line named the job, and its
+    value as read (model.latent_dim=1000.0), with no file."""
+    mine = tmp_path / "experiment" / "mine.yaml"
+    mine.parent.mkdir()
+    mine.write_text(GLOBAL + "model: {latent_dim: 1e3}\n")
+    result = cli("aegan.train", "-m", f"hydra.searchpath=[file://{tmp_path}]", "experiment=mine",
+                 "seed=1,2", f"hydra.sweep.dir={tmp_path / 'sweep'}")  # fmt: skip
+    assert_one_error_line(
+        result, "job 0 of 2 (seed=1): experiment=mine: model.latent_dim=1e3 is not allowed: it "
+        f"must be an integer (set in {mine}); no job was started"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("group", "text", "args", "said"),
+    [("trainer", "defaults: [default]\non_nonfinite: maybe\n", [],
+      "trainer=mine: trainer.on_nonfinite='maybe' is not allowed; choose one of: stop, skip"),
+     ("experiment", GLOBAL + "model: {hidden_dims: [1e3, 0]}\n", [],
+      "experiment=mine: model.hidden_dims[0]=1e3 is not allowed: it must be an integer"),
+     ("experiment", GLOBAL + "model: {latent_dim: 1e3}\n", ["model.latent_dim=0"],
+      "model.latent_dim=0 is not allowed: it must be an integer in [1, 2147483647]")],
+)  # fmt: skip
+def test_a_refused_value_names_the_users_file_that_set_it(tmp_path, group, text, args, said):
+    """The line names the file of the user's that set the value, for each section; a value
+    of the command line, which wins over the file's, is refused as it was typed."""
+    mine = tmp_path / group / "mine.yaml"
+    mine.parent.mkdir()
+    mine.write_text(text)
+    cfg = compose_config([f"{group}=mine", *args], searchpath=[f"file://{tmp_path}"])
+    with pytest.raises(ConfigError) as refused:
+        validate_config(cfg, in_job=False, read_data=False)
+    named = said.startswith(group)  # the file's value, not the command line's
+    assert named_by_its_file(str(refused.value)) == said + (f" (set in {mine})" if named else "")

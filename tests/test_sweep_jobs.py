@@ -167,12 +167,14 @@ def test_a_checked_config_is_left_as_it_was():
 def test_a_value_the_sweepers_own_params_sweep_twice_is_refused(cli, tmp_path):
     """``hydra.sweeper.params: {seed: 0,1,0}`` in the user's config ran seed 0 twice, the
     second job in a folder of its own: only the command line's sweeps were checked."""
-    (tmp_path / "conf" / "experiment").mkdir(parents=True)
-    (tmp_path / "conf" / "experiment" / "grid.yaml").write_text(
-        "# @package _global_\nhydra:\n  sweeper:\n    params:\n      seed: 0,1,0\n"
-    )
+    grid = tmp_path / "conf" / "experiment" / "grid.yaml"
+    grid.parent.mkdir(parents=True)
+    grid.write_text("# @package _global_\nhydra:\n  sweeper:\n    params:\n      seed: 0,1,0\n")
     sweep_dir = tmp_path / "sweep"
     refused = cli("aegan.train", "-m", *TINY_AE, f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
                   "experiment=grid", f"hydra.sweep.dir={sweep_dir}")  # fmt: skip
-    assert_one_error_line(refused, "error: seed=0,1,0 is not allowed: it sweeps 0 twice")
+    assert_one_error_line(
+        refused, "error: experiment=grid: seed=0,1,0 is not allowed: it sweeps 0 twice, the same "
+        f"job run again; give each value once (set in {grid})\n"
+    )  # fmt: skip
     assert not sweep_dir.exists()

@@ -52,6 +52,7 @@ from aegan.schema import GROUPS
 from aegan.starting_signals import stopped_by, stopped_line
 from aegan.sweep_end import end_line
 from aegan.sweep_stops import end_of_sweep_in_workers
+from aegan.value_origins import named_by_its_file
 
 
 @contextmanager
@@ -73,7 +74,7 @@ def report_error(message: str, logger: logging.Logger | None = None) -> None:
     """``error: message`` as one line on stderr, as for Hydra's mistakes, and into the run's
     log file (Hydra's FileHandler) through ``logger``: not through its console handler,
     which would print it a second time, on stdout."""
-    line = one_line(message, sys.argv[1:])  # seed=1e3 as typed, not as read: 1000.0
+    line = one_line(named_by_its_file(message), sys.argv[1:])  # seed=1e3 as typed, or written
     if not first_to_say(line):  # under torchrun, another process of the job has said it
         return
     print(f"error: {line}", file=sys.stderr, flush=True)

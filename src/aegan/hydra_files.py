@@ -54,10 +54,13 @@ def option_of(config_path: str) -> str:
 
 def file_of(repo: IConfigRepository, config_path: str) -> str:
     """The file that holds ``config_path`` (the first source on the search path that has it)."""
-    for source in repo.get_sources():
-        if _found(source, config_path):
-            return _location(source, config_path)
-    return f"{config_path}.yaml"
+    source = source_of(repo, config_path)
+    return f"{config_path}.yaml" if source is None else _location(source, config_path)
+
+
+def source_of(repo: IConfigRepository, config_path: str) -> Any:
+    """The first source on the search path that holds ``config_path``, or None."""
+    return next((source for source in repo.get_sources() if _found(source, config_path)), None)
 
 
 def _found(source: Any, config_path: str) -> bool:

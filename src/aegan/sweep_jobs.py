@@ -49,6 +49,7 @@ from aegan.sweep_values import (
     sweep_size,
 )
 from aegan.sweep_walk import check_job_subdir
+from aegan.value_origins import named_by_its_file
 
 log = logging.getLogger("aegan.sweep")
 SAY_CHECKING = 20  # jobs: more than this, and the pause before the first is said
@@ -211,8 +212,9 @@ def check_every_job(
                     sweep_dir = Path(str(composed.hydra.sweep.dir))
                     planned.append({"job": str(folder.relative_to(sweep_dir)), "overrides": job})
             except Exception as err:
-                # a mistake, or Hydra's own (a value that cannot be resolved) in its one line
-                line = str(err) if isinstance(err, USER_ERRORS) else hydra_error_line(err)
+                # a mistake (its file named: the job's is the last composition), or Hydra's own
+                mistake = isinstance(err, USER_ERRORS)  # (a value that cannot be resolved)
+                line = named_by_its_file(str(err)) if mistake else hydra_error_line(err)
                 if line is None and composed is None and isinstance(err, ValueError):
                     line = str(err).splitlines()[0]  # Hydra refusing a job's value: model=null
                 if line is None:
