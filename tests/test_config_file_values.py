@@ -167,3 +167,15 @@ def test_a_refused_value_names_the_users_file_that_set_it(tmp_path, group, text,
         validate_config(cfg, in_job=False, read_data=False)
     named = said.startswith(group)  # the file's value, not the command line's
     assert named_by_its_file(str(refused.value)) == said + (f" (set in {mine})" if named else "")
+
+
+def test_a_value_set_since_the_composition_names_no_file(tmp_path):
+    """A run read back is composed from its options, the user's files among them, then given
+    its record's values: a refusal of a value the record set is not the file's to answer."""
+    mine = tmp_path / "experiment" / "mine.yaml"
+    mine.parent.mkdir()
+    mine.write_text(GLOBAL + "model: {latent_dim: 1e3}\n")
+    compose_config(["experiment=mine"], searchpath=[f"file://{tmp_path}"])
+    line = "model.latent_dim=7 is not allowed: it must be the checkpoint's 1000"
+    assert named_by_its_file(line) == line
+    assert named_by_its_file(line.replace("=7", "=1000.0")).endswith(f"(set in {mine})")

@@ -24,6 +24,7 @@ from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from aegan.errors import refused_value, typed
 from aegan.file_values import written_in
 from aegan.hydra_files import file_of, option_of, source_of, users_setting
 from aegan.refused_values import as_given
@@ -58,8 +59,9 @@ def named_by_its_file(message: str) -> str:
 
 def _setter(key: str, shown: str | None) -> tuple[str, str, list[str], str] | None:
     """(config path, file, its package's keys, the key it sets) of the user's file that set
-    ``key`` last in the last composition, where no override set it; ``shown``: the value
-    as the line goes on, looked up among a sweeper's ``params`` where it begins with one."""
+    ``key`` last in the last composition, where no override set it; ``shown``: the line
+    after ``KEY=``, which must show that file's value (a sweep of the sweeper's ``params``
+    first); None where the line shows no value."""
     loader, name, overrides = _LAST["loader"], _LAST["config_name"], _LAST["overrides"]
     parsed, repo = loader._parse_overrides_and_create_caching_repo(name, overrides)
     listed = config_loader_impl.create_defaults_list(
@@ -75,10 +77,10 @@ def _setter(key: str, shown: str | None) -> tuple[str, str, list[str], str] | No
         if any(p[: len(parts)] == parts or parts[: len(p)] == p for p in given):
             return None  # the command line's value wins, and its line is as it was
     for held in keys:  # the sweep the line shows, where a file wrote it; else the value's
-        showing = shown if held == swept else None
-        found = [d for d, content in files if _wrote(_value_at(content, _parts(held)), showing)]
-        if found:
-            key, last = held, found[-1]
+        found = [(d, _value_at(content, _parts(held))) for d, content in files]
+        found = [(d, value) for d, value in found if value is not _ABSENT]
+        if found and _shows(shown, found[-1][1]):  # not a value set since (a run's record)
+            key, last = held, found[-1][0]
             break
     else:
         return None
@@ -97,10 +99,11 @@ def _parts(key: str) -> list[str]:
     return re.findall(r"[^.\[\]]+", key.lstrip("+~"))
 
 
-def _wrote(value: Any, shown: str | None) -> bool:
-    """Whether a file's ``value`` (``_ABSENT``: none) is the one the line shows, where it
-    begins with ``shown`` (a sweep a file wrote as text); any value where that is None."""
-    return value is not _ABSENT and (shown is None or f"{shown} ".startswith(f"{value} "))
+def _shows(shown: str | None, value: Any) -> bool:
+    """Whether a line that goes on with ``shown`` after ``KEY=`` shows ``value`` (as a check
+    writes it: 1000.0, 'text', null, [1,2]); any value where it shows none (None)."""
+    forms = {str(value), typed(value), refused_value(value)}
+    return shown is None or any(re.match(rf"{re.escape(f)}(?![\w.])", shown) for f in forms)
 
 
 def _without_items(key: str) -> str:
