@@ -15,6 +15,7 @@ from aegan.engine.checkpoint import remove_killed_saves, resolve_checkpoint
 from aegan.engine.folder_lock import train_elsewhere
 from aegan.engine.run_record import (
     earlier_run,
+    link_into_another_run,
     no_last_checkpoint,
     trained_run_holding,
 )
@@ -45,14 +46,12 @@ def check_layout(run_dir: Path) -> None:
         if os.path.lexists(path) and path.is_dir() != is_folder:
             found = "not a folder" if is_folder else "a folder"
             raise ConfigError(f"{path} is {found}, where a run keeps {wanted}: move it away")
-        if path.is_symlink() and written_through:
-            target = path.resolve()
-            other = trained_run_holding(target)
-            if other is not None and other != run_dir.resolve():
-                raise ConfigError(
-                    f"{path} is a link to {target}, inside the trained run {other}: this run "
-                    "would write over that run's files; remove the link"
-                )
+        linked = link_into_another_run(run_dir, path) if written_through else None
+        if linked is not None:
+            raise ConfigError(
+                f"{path} is a link to {linked[1]}, inside the trained run {linked[2]}: this run "
+                "would write over that run's files; remove the link"
+            )
 
 
 # The names a run gives things at the top of its folder: one of the wrong kind there (a

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from aegan.errors import CheckpointError
-from aegan.path_kinds import not_regular, path_kind, shown
+from aegan.path_kinds import leads_to, not_regular, path_kind, shown
 from aegan.readback import read_plain_yaml
 
 MAX_RECORD_DEPTH = 32  # a composed config nests under 10
@@ -47,6 +47,39 @@ def trained_run_holding(folder: Path, *, itself: bool = True) -> Path | None:
     the nearest; None where there is none."""
     above = (folder, *folder.parents) if itself else folder.parents
     return next((p for p in above if earlier_run(p) is not None), None)
+
+
+def link_into_another_run(run_dir: Path, path: Path) -> tuple[Path, Path, Path] | None:
+    """(the link, where it leads, the trained run there) where ``path``, at or below the run
+    folder ``run_dir``, or a folder between, is a link into another trained run: its files
+    would be read, resumed or written as this run's. None where none is."""
+    own, place = leads_to(run_dir), Path(run_dir)
+    for part in Path(path).relative_to(run_dir).parts:
+        place = place / part
+        if place.is_symlink():
+            target = leads_to(place)
+            other = trained_run_holding(target)
+            if other is not None and other != own:
+                return place, target, other
+    return None
+
+
+def link_out_of_run(run_dir: Path, path: Path) -> str | None:
+    """What makes ``path``, at or below the run folder ``run_dir``, not that run's own file,
+    after "PATH is": a link into another trained run, or one behind such a link of a folder
+    (``link_into_another_run``), or a link to a file outside the run's folder and its own;
+    None where it is its own. A link to a folder elsewhere (a larger disk) is the run's."""
+    found = link_into_another_run(run_dir, path)
+    if found is not None:
+        link, target, other = found
+        inside = f"{shown(target)}, inside the trained run {shown(other)}"
+        return f"a link to {inside}" if link == path else f"behind the link {link} to {inside}"
+    if not path.is_symlink() or path.is_dir():
+        return None
+    target = leads_to(path)
+    if any(target.is_relative_to(folder) for folder in (leads_to(run_dir), leads_to(path.parent))):
+        return None
+    return f"a link to {shown(target)}, outside the run's folder {shown(run_dir)}"
 
 
 def run_holding_hint(path: Path) -> str:
@@ -150,7 +183,12 @@ def check_in_its_run(path: Path, state: dict) -> None:
     run. The record is only compared with, never built from; a folder without one is not
     checked, and one that is no regular file or is damaged is named in a warning. The
     networks' sizes the record builds, and its other settings, are compared by
-    ``aegan.record_networks``."""
+    ``aegan.record_networks``. One reached through a link into another run, or a link out
+    of its run's folder (``link_out_of_run``), is not the run's whatever its record says."""
+    run = run_folder_of(path)
+    linked = link_out_of_run(run, path) if run != path.parent else None  # a loose file: its own
+    if linked is not None:
+        raise CheckpointError(f"{path} is {linked}; it is not this run's: {NOT_ITS_LINK}")
     found = folder_record(path)
     if found is None:
         return
@@ -167,14 +205,20 @@ def check_in_its_run(path: Path, state: dict) -> None:
 
 
 NOT_ITS_RUN = "move it away, or name the run it came from"  # what to do with another's file
+NOT_ITS_LINK = "remove the link, or name the file it leads to"
 
 
 def folder_record(path: Path) -> tuple[Path, dict] | None:
     """(the record of the run folder the checkpoint ``path`` lies in, what it holds), read
     as plain YAML; None where the folder has none, or where it is no regular file or no
     composed config (said in one warning)."""
-    record = run_folder_of(path) / ".hydra" / "config.yaml"
+    run = run_folder_of(path)
+    record = run / ".hydra" / "config.yaml"
     if not os.path.lexists(record):  # no run's folder: nothing to compare with
+        return None
+    linked = link_out_of_run(run, record)
+    if linked is not None:  # compared with, another's record would pass another's weights
+        warn_unchecked(record, f"{record}: {linked}, not the run's own record")
         return None
     try:
         kind = path_kind(record)  # a FIFO or a device is never opened: it could wait forever
