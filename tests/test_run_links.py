@@ -12,9 +12,15 @@ import os
 import pytest
 from checkpoint_task import a_state
 
-from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
+from aegan.engine.checkpoint import (
+    load_checkpoint,
+    resolve_checkpoint,
+    run_dir_of,
+    save_checkpoint,
+)
 from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError
+from aegan.evaluate_settings import log_dir_of
 
 
 def _trained(folder):
@@ -101,3 +107,17 @@ def test_a_record_linked_from_another_run_is_not_compared_with(runs, caplog):
         f"{other}, not the run's own record; the checkpoints of its run are not compared with "
         "it, their own records rebuild the run"
     ]
+
+
+@pytest.mark.parametrize("given", ["last.pt", "."])
+def test_a_checkpoint_named_from_its_own_folder_is_of_its_run(runs, monkeypatch, given):
+    """``aegan.evaluate run=last.pt`` in RUN/checkpoints took that folder for the run: it
+    held it, not the run's folder (a training there went on beside it), wrote evaluate.log
+    into it, and the run's record and links went unchecked."""
+    other, this = runs
+    _its_last_a_link(other, this, this)
+    monkeypatch.chdir(this / "checkpoints")
+    checkpoint = resolve_checkpoint(given)
+    assert run_dir_of(checkpoint) == this and log_dir_of(given) == str(this)
+    with pytest.raises(CheckpointError, match="is a link to .* inside the trained run"):
+        check_in_its_run(checkpoint, {"choices": {"model": "tiny"}})

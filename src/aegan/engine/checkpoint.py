@@ -164,6 +164,7 @@ def run_dir_of(path: str | Path) -> Path:
     checkpoint file in that folder (a file elsewhere: the folder holding it)."""
     path = Path(path).expanduser()
     with contextlib.suppress(OSError):  # a name too long, say: the caller's check names it
+        path = path.absolute()  # "last.pt" named in RUN/checkpoints is RUN's, not "."'s
         if path.is_file():
             path = path.parent
     return path.parent if path.name == "checkpoints" else path

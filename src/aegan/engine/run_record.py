@@ -144,7 +144,8 @@ def no_last_checkpoint(run_dir: Path, last: Path) -> str:
 def run_folder_of(path: Path) -> Path:
     """The run folder whose record speaks for the checkpoint file ``path``: RUN for
     ``RUN/checkpoints/X.pt`` and a branch's ``RUN/checkpoints/past-step-N/X.pt``, else the
-    folder holding it."""
+    folder holding it; absolute ("last.pt" named in RUN/checkpoints is RUN's)."""
+    path = Path(path).absolute()
     return next((p.parent for p in (path.parent, path.parent.parent) if p.name == "checkpoints"),
                 path.parent)  # fmt: skip
 
@@ -153,6 +154,7 @@ def stray_checkpoint(path: Path) -> str | None:
     """Why the checkpoint file ``path`` is not the run of the folder it lies in, whose
     figures (``metrics.json``) would be taken for its own; None where it is: a run's
     ``checkpoints/X.pt``, or a file in a folder of its own (its figures go beside it)."""
+    path = Path(path).absolute()  # "x.pt" named in its folder: that folder's
     folder = path.parent
     if folder.name == "checkpoints":
         return None
@@ -185,8 +187,9 @@ def check_in_its_run(path: Path, state: dict) -> None:
     networks' sizes the record builds, and its other settings, are compared by
     ``aegan.record_networks``. One reached through a link into another run, or a link out
     of its run's folder (``link_out_of_run``), is not the run's whatever its record says."""
-    run = run_folder_of(path)
-    linked = link_out_of_run(run, path) if run != path.parent else None  # a loose file: its own
+    where = Path(path).absolute()
+    run = run_folder_of(where)
+    linked = link_out_of_run(run, where) if run != where.parent else None  # a loose file: its own
     if linked is not None:
         raise CheckpointError(f"{path} is {linked}; it is not this run's: {NOT_ITS_LINK}")
     found = folder_record(path)
