@@ -30,6 +30,8 @@ BAD_OPTIMIZER_STATES = [  # a fused Adam given a moment of another size writes p
     ("optimizers.optimizer.state.0.step", torch.tensor(-4.0), "holds -4"),
     ("optimizers.optimizer.state.0.step", "abc", "is not a floating-point tensor"),
     ("optimizers.optimizer.state.99", {}, "belongs to no parameter"),
+    ("optimizers.optimizer.state.0", {}, "0 has no exp_avg, exp_avg_sq, step, which Adam keeps"),
+    ("optimizers.optimizer.state.3", {"step": torch.tensor(3.0)}, "3 has no exp_avg, exp_avg_sq,"),
     ("optimizers.optimizer.param_groups", [], "parameter groups are not this model's"),
 ]
 

@@ -148,9 +148,19 @@ def check_optimizer_state(optimizer: torch.optim.Optimizer, state: Any) -> None:
         raise ValueError("its parameter groups are not this model's")
     params = dict(zip((i for g in groups for i in g["params"]),
                       (p for own in own_groups for p in own["params"]), strict=True))  # fmt: skip
+    kept = [_names_kept(optimizer, group) for group in own_groups]
+    kept_of = dict(zip((i for g in groups for i in g["params"]),
+                       (kept[n] for n, own in enumerate(own_groups) for _ in own["params"]),
+                       strict=True))  # fmt: skip
     for key, entry in state["state"].items():
         if key not in params or not isinstance(entry, dict):
             raise ValueError(f"state {key!r:.40} belongs to no parameter")
+        missing = sorted(kept_of[key] - entry.keys())
+        if missing:  # its step would raise KeyError, as a traceback mid-epoch
+            raise ValueError(
+                f"{key} has no {', '.join(missing)}, which {type(optimizer).__name__} keeps per "
+                "parameter with these settings"
+            )
         shape = params[key].shape
         for name, value in entry.items():
             if not torch.is_tensor(value) or not value.is_floating_point():
@@ -166,6 +176,24 @@ def check_optimizer_state(optimizer: torch.optim.Optimizer, state: Any) -> None:
                 raise ValueError(
                     f"{key}.{name} holds negative values; a mean of squares is never negative"
                 )
+
+
+def _names_kept(optimizer: torch.optim.Optimizer, group: dict) -> set[str]:
+    """What ``optimizer``'s class keeps per parameter of ``group`` once it has stepped (Adam:
+    step, exp_avg, exp_avg_sq; amsgrad adds one), learnt from one step of its kind on a
+    one-element stand-in; none where that cannot be made (a closure-driven optimizer)."""
+    settings = {k: v for k, v in group.items() if k != "params"}
+    for flag in ("capturable", "differentiable", "foreach", "fused"):  # the names are the same
+        if flag in settings:
+            settings[flag] = False
+    stand_in = torch.zeros(1, requires_grad=True)
+    stand_in.grad = torch.zeros(1)
+    try:
+        probe = type(optimizer)([{"params": [stand_in], **settings}])
+        probe.step()
+    except Exception:  # its own class's quirks: the names go unchecked, torch's step says
+        return set()
+    return set(probe.state.get(stand_in, {}))
 
 
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
