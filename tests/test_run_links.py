@@ -121,3 +121,23 @@ def test_a_checkpoint_named_from_its_own_folder_is_of_its_run(runs, monkeypatch,
     assert run_dir_of(checkpoint) == this and log_dir_of(given) == str(this)
     with pytest.raises(CheckpointError, match="is a link to .* inside the trained run"):
         check_in_its_run(checkpoint, {"choices": {"model": "tiny"}})
+
+
+def test_runs_whose_checkpoints_link_to_one_folder_do_not_take_each_others(tmp_path):
+    """Both runs' checkpoints/ led to one folder on another disk: the second run resumed the
+    first's weights as its own, and its saves replaced the first run's last.pt and best.pt."""
+    shared, first, second = tmp_path / "disk", tmp_path / "first", tmp_path / "second"
+    config = {"seed": 3, "paths": {"output_dir": str(first)}}
+    save_checkpoint(a_state(config=config), shared, step=5, keep=3, is_best=True)
+    for run in (first, second):
+        run.mkdir()
+        os.symlink(shared, run / "checkpoints")
+    assert load_checkpoint(resolve_checkpoint(first))["step"] == 5
+    checkpoint = resolve_checkpoint(second)
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(checkpoint)
+    assert str(caught.value) == (
+        f"{checkpoint} lies behind the link {second / 'checkpoints'} to {shared}, where the "
+        f"run {first} keeps its checkpoints too, and was trained by that run; it is not this "
+        "run's: give each run a checkpoints folder of its own"
+    )

@@ -82,6 +82,29 @@ def link_out_of_run(run_dir: Path, path: Path) -> str | None:
     return f"a link to {shown(target)}, outside the run's folder {shown(run_dir)}"
 
 
+def trained_behind_a_link(run: Path, path: Path, state: dict) -> str | None:
+    """Where the checkpoint ``path`` of the run folder ``run`` lies behind a link out of it
+    (its checkpoints/ on another disk) that another run's folder links to as well, and that
+    run trained it (its ``paths.output_dir``): the runs would take each other's files. A
+    run copied or moved elsewhere since, its old folder's checkpoints not there, is its own."""
+    folder = run / path.relative_to(run).parts[0]
+    if not folder.is_symlink() or leads_to(folder).is_relative_to(leads_to(run)):
+        return None
+    config = state.get("config")
+    paths = config.get("paths") if isinstance(config, dict) else None
+    trained_in = paths.get("output_dir") if isinstance(paths, dict) else None
+    try:
+        if not isinstance(trained_in, str) or leads_to(Path(trained_in)) == leads_to(run):
+            return None
+        shared = leads_to(Path(trained_in) / folder.name) == leads_to(folder)
+    except ValueError:  # a NUL byte: no folder a run trained in
+        return None
+    if not shared:
+        return None
+    return (f"lies behind the link {folder} to {shown(leads_to(folder))}, where the run "
+            f"{shown(trained_in)} keeps its checkpoints too, and was trained by that run")  # fmt: skip
+
+
 def run_holding_hint(path: Path) -> str:
     """Where ``path``, given as a run or a checkpoint and read as neither, is one of a
     trained run's other files or folders (its metrics.json, train.log, .hydra/, tb/): the
@@ -192,6 +215,10 @@ def check_in_its_run(path: Path, state: dict) -> None:
     linked = link_out_of_run(run, where) if run != where.parent else None  # a loose file: its own
     if linked is not None:
         raise CheckpointError(f"{path} is {linked}; it is not this run's: {NOT_ITS_LINK}")
+    shared = trained_behind_a_link(run, where, state)
+    if shared is not None:
+        raise CheckpointError(f"{path} {shared}; it is not this run's: give each run a "
+                              "checkpoints folder of its own")  # fmt: skip
     found = folder_record(path)
     if found is None:
         return
