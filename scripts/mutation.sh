@@ -34,7 +34,7 @@ metrics.prdc           | src/aegan/metrics/prdc.py             | tests/test_metr
 metrics.classes        | src/aegan/metrics/classes.py          | tests/test_metrics.py tests/test_classes_*.py
 metrics.reconstruction | src/aegan/metrics/reconstruction.py   | tests/test_metrics.py tests/test_reconstruction_*.py
 data.idx               | src/aegan/data/idx.py                 | tests/test_idx.py tests/test_idx_generated.py tests/test_idx_sizes.py
-engine.checkpoint      | src/aegan/engine/checkpoint.py src/aegan/engine/state.py | tests/test_engine_checkpoint.py tests/test_checkpoint_refusals.py tests/test_checkpoint_files.py tests/test_capture.py tests/test_format_1_choices.py
+engine.checkpoint      | src/aegan/engine/checkpoint.py src/aegan/engine/state.py | tests/test_engine_checkpoint.py tests/test_checkpoint_saving.py tests/test_checkpoint_lookup.py tests/test_checkpoint_refusals.py tests/test_checkpoint_files.py tests/test_capture.py tests/test_format_1_choices.py
 files                  | src/aegan/files.py src/aegan/readback.py src/aegan/path_kinds.py | tests/test_files.py tests/test_checkpoint_files.py tests/test_checkpoint_refusals.py tests/test_path_kinds.py
 engine.distributed     | src/aegan/engine/distributed.py       | tests/test_gradient_average.py
 tasks.ema              | src/aegan/tasks/ema.py                | tests/test_ema.py tests/test_capture.py
