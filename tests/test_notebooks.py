@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -37,6 +38,16 @@ def test_committed_notebook_has_no_outputs_and_one_parameters_cell(path):
     assert len(tagged) == 1 and tagged[0] is code_cells[0]
     assert "os.environ" in "".join(tagged[0]["source"])
     assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_every_variable_the_parameters_cell_reads_is_in_the_notebooks_table(path):
+    """AEGAN_DATA_DIR was read by every notebook and listed in none of their tables."""
+    cells = json.loads(path.read_text())["cells"]
+    parameters = next(cell for cell in cells if cell["cell_type"] == "code")
+    read = set(re.findall(r"AEGAN_[A-Z][A-Z_]*", "".join(parameters["source"])))
+    listed = set(re.findall(r"`(AEGAN_[A-Z_]+)`", "".join(cells[0]["source"])))
+    assert read - listed == set(), f"{path.name}'s first cell does not list them"
 
 
 @pytest.fixture(scope="session")
