@@ -76,6 +76,8 @@ def test_evaluating_a_run_repeats_its_own_figures(cli, make_cfg):
     result = cli("aegan.evaluate", f"run={run_dir}", "checkpoint=best", "device=cpu",
                  "metrics=[reconstruction]")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    # it measures these weights: no line telling it to measure them, as load_run tells a notebook
+    assert "Run.metrics" not in result.stdout + result.stderr
     best = read_json(run_dir / "metrics.json")  # another epoch's figures, and it says so
     assert best["eval/step"] == aegan.load_run(first).step < best["train/steps"]
     # read back with the last weights, the best's figures were given as theirs

@@ -220,7 +220,7 @@ def _evaluate_run(
         cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
         overrides=given, searchpath=list(searchpath),
         changed_data="refuse",  # figures of other images would be written as the run's
-        metrics=cfg.metrics,
+        metrics=cfg.metrics, figures=False,
     )  # fmt: skip
     filled = with_run_iwae(cfg, run.config, run.checkpoint, len(run.data.test_images))
     scope = Scope.of_data(Settings.of(cfg), run.data, key="metrics")

@@ -168,6 +168,7 @@ def load_run(
     searchpath: Sequence[str] = (),
     changed_data: str = "warn",
     metrics: Sequence[str] | None = None,
+    figures: bool = True,
 ) -> Run:
     """Read a run dir (or a checkpoint file) into a ``Run`` with its networks in eval mode.
 
@@ -187,6 +188,8 @@ def load_run(
     the run's data settings read other images than it trained on (files added to its image
     folder, say), "warn" (one line) or "refuse". ``metrics``: the names you will measure
     (``aegan.evaluate``'s), each refused before the data is read if the model cannot feed it.
+    ``figures=False``: ``Run.metrics`` left empty, ``metrics.json`` not read (``aegan.evaluate``
+    measures the weights anew, and keeps the file's figures aside itself).
     """
     path = given_path("path", path, "a run dir or a .pt file")
     try:  # from the current folder now: Run.path stays the run's after an os.chdir
@@ -257,7 +260,7 @@ def load_run(
     return Run(
         path=run_dir, checkpoint=checkpoint_path, config=config, task=task, data=data,
         device=torch_device, step=state["step"], epoch=state["epoch"],
-        metrics=figures_of(run_dir, checkpoint_path, state["step"]),
+        metrics=figures_of(run_dir, checkpoint_path, state["step"]) if figures else {},
         history=state["history"],
     )  # fmt: skip
 
