@@ -89,11 +89,11 @@ class DenseGanDiscriminator(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
 
-    def _head(self, features: torch.Tensor) -> torch.Tensor:
+    def apply_head(self, features: torch.Tensor) -> torch.Tensor:
         return self.out(features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._head(self.features(x))
+        return self.apply_head(self.features(x))
 
 
 def cross_bounds(pythae_vae: nn.Module, run_dir: Path, test_x: torch.Tensor) -> dict:

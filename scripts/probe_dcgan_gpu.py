@@ -112,7 +112,10 @@ def head_and_padding(batch: int, iters: int) -> None:
             logits = head(d.features(x)).squeeze(-1)
         logits.float().sum().backward()
 
-    old, new = kernel_ms(lambda: d_step(d.head), iters), kernel_ms(lambda: d_step(d._head), iters)
+    old, new = (
+        kernel_ms(lambda: d_step(d.head), iters),
+        kernel_ms(lambda: d_step(d.apply_head), iters),
+    )
     print(f"D fwd+bwd (2B): NCHW-order flatten {old:.4f}   NHWC-order head {new:.4f}")
 
     g = Generator().to(dev).to(memory_format=cl)

@@ -128,7 +128,7 @@ CASES = [
     ("conv_autoencoder", {"model.net._target_": "aegan.models.ConvVAE"}, "model.net._target_=aegan.models.ConvVAE is not allowed here: the task calls its forward, encode, decode_logits, and it has no forward"),
     ("autoencoder", {"model.net._target_": "aegan.models.DenseVAE"}, "model.net._target_=aegan.models.DenseVAE is not allowed here: the task calls its forward, encode, decode_logits, and it has no forward"),
     ("vae", {"model.net._target_": "aegan.models.DenseAutoencoder"}, "model.net._target_=aegan.models.DenseAutoencoder is not allowed here: the VAE needs an encoder that gives a mean and a log-variance"),
-    ("vae_gan", {"model.discriminator._target_": "aegan.models.JointDiscriminator"}, "model.discriminator._target_=aegan.models.JointDiscriminator is not allowed here: the task calls its features, _head, and it has no features, _head"),
+    ("vae_gan", {"model.discriminator._target_": "aegan.models.JointDiscriminator"}, "model.discriminator._target_=aegan.models.JointDiscriminator is not allowed here: the task calls its features, apply_head, and it has no features, apply_head"),
     # a size the task passes its network itself: a different value would be ignored
     ("bigan", {"model.encoder.out_features": 7}, "model.encoder.out_features=7 is not allowed: the task sets it to 50, from model.latent_dim; change that instead"),
     ("bigan", {"model.generator.latent_dim": 7}, "model.generator.latent_dim=7 is not allowed: the task sets it to 50, from model.latent_dim"),

@@ -37,7 +37,7 @@ class ConvEncoder(Discriminator):
         )  # fmt: skip
 
     def forward(self, images: Tensor) -> Tensor:
-        return self._head(self.features(images))  # (B, out_features)
+        return self.apply_head(self.features(images))  # (B, out_features)
 
 
 def conv_encoder_decoder(

@@ -231,9 +231,9 @@ class Discriminator(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         features = self.features(images)  # (B, 128, 7, 7) for 28x28
-        return self._head(features).squeeze(-1)  # (B,) logits
+        return self.apply_head(features).squeeze(-1)  # (B,) logits
 
-    def _head(self, features: Tensor) -> Tensor:
+    def apply_head(self, features: Tensor) -> Tensor:
         """(B, C, H, W) -> (B, out_features): ``self.head``, without copying channels_last features.
 
         Flattening NHWC memory in NCHW order is a strided copy forward and a layout mismatch

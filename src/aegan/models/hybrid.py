@@ -101,7 +101,7 @@ class JointDiscriminator(nn.Module):
         dcgan_init_(self)
 
     def forward(self, images: Tensor, codes: Tensor) -> Tensor:
-        image_features = self.image._head(self.image.features(images))  # (B, joint_hidden)
+        image_features = self.image.apply_head(self.image.features(images))  # (B, joint_hidden)
         return self.joint(torch.cat([image_features, self.code(codes)], 1)).squeeze(-1)
 
 
@@ -138,4 +138,5 @@ class InfoDiscriminator(Discriminator):
         """(real/fake logits (B,), categorical logits (B, K), continuous means (B, L))."""
         features = self.features(images)
         q = self.q(features.contiguous())  # (B, K + L)
-        return self._head(features).squeeze(-1), q[:, : self.categories], q[:, self.categories :]
+        logits = self.apply_head(features).squeeze(-1)  # (B,)
+        return logits, q[:, : self.categories], q[:, self.categories :]

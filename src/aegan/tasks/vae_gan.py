@@ -83,7 +83,7 @@ class VaeGanTask(PriorEncoderDecoder, Task):
             latent_dim=latent_dim,
         ).to(device)  # fmt: skip
         self.discriminator = build_network(  # its features measure the reconstruction error
-            "model.discriminator", discriminator, require=("features", "_head"),
+            "model.discriminator", discriminator, require=("features", "apply_head"),
             image_shape=image_shape,
         ).to(device)  # fmt: skip
         self.networks: dict[str, nn.Module] = {
@@ -111,7 +111,7 @@ class VaeGanTask(PriorEncoderDecoder, Task):
     def _judge(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(Dis_l features flattened (B, F), logits (B,))."""
         features = self.discriminator.features(images)
-        return features.flatten(1), self.discriminator._head(features).squeeze(-1)
+        return features.flatten(1), self.discriminator.apply_head(features).squeeze(-1)
 
     def train_step(self, batch: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
         x = normalize(batch, "symmetric")  # (B, C, H, W) in [-1, 1]
