@@ -172,7 +172,8 @@ def test_the_example_in_the_docs_trains_evaluates_and_loads(tmp_path, monkeypatc
     (tmp_path / "conf" / "model" / "denoising.yaml").write_text(config)
     monkeypatch.syspath_prepend(str(tmp_path))
     searchpath = f"file://{tmp_path / 'conf'}"
-    cfg = toy_config(searchpath, tmp_path / "run", "model=denoising")
+    # its own setting set as the doc's text says (it was "not a setting": the config left it out)
+    cfg = toy_config(searchpath, tmp_path / "run", "model=denoising", "model.noise_std=0.1")
     assert train(cfg)["test/mse"] > 0
     run = aegan.load_run(tmp_path / "run", searchpath=[str(tmp_path / "conf")])
     assert run.reconstruct(run.data.test_images[:3]).shape == (3, 1, 28, 28)
