@@ -29,7 +29,7 @@ from aegan.errors import ConfigError
 from aegan.losses import get_gan_loss
 from aegan.models.hybrid import POSTERIORS
 from aegan.models.vae import GaussianEncoderDecoder, reparameterize
-from aegan.tasks.autoencoder import reconstruction_loss
+from aegan.tasks.autoencoder import AE_LOSSES, reconstruction_loss
 from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_choice, check_hidden_dims, check_number
 from aegan.tasks.code_prior import COMPONENTS, CodePrior, check_prior_settings
@@ -79,7 +79,7 @@ class AaeTask(PriorEncoderDecoder, Task):
     ) -> None:
         check_number("model.latent_dim", latent_dim, low=2, high=2**20, integer=True)
         check_hidden_dims(hidden_dims, net)
-        check_choice("model.loss", loss, ("mse", "bce"))
+        check_choice("model.loss", loss, AE_LOSSES)
         check_choice("model.posterior", posterior, POSTERIORS)
         check_number("model.ema_decay", ema_decay or 0.0, low=0, high=1, high_open=True)
         check_prior_settings(prior, prior_layout, label_prior)

@@ -188,7 +188,7 @@ def _check_param_groups(task: Any, refused: str) -> None:
                 if isinstance(default, bool):
                     fits, kind = isinstance(value, bool), "true or false"
                 elif isinstance(default, (int, float)):
-                    fits, kind = _is_number(value), "a number"
+                    fits, kind = _is_real_scalar(value), "a number"
                 else:
                     continue
                 if not fits:
@@ -198,7 +198,7 @@ def _check_param_groups(task: Any, refused: str) -> None:
                     )
 
 
-def _is_number(value: Any) -> bool:
+def _is_real_scalar(value: Any) -> bool:
     """A real number: an int or float, or a 0-d real tensor (a learning rate may be one)."""
     if isinstance(value, torch.Tensor):
         return value.dim() == 0 and not value.is_complex() and value.dtype != torch.bool
