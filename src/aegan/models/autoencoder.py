@@ -27,7 +27,7 @@ def mlp(sizes: Sequence[int]) -> list[nn.Module]:
 
 
 class DenseAutoencoder(nn.Module):
-    """Dense autoencoder; ``forward`` returns logits, ``reconstruct`` probabilities in [0, 1]."""
+    """Dense autoencoder; ``forward`` returns logits (the task applies the sigmoid in fp32)."""
 
     def __init__(
         self,
@@ -61,14 +61,6 @@ class DenseAutoencoder(nn.Module):
         """code (B, latent_dim) -> pre-sigmoid image (B, C, H, W)."""
         return self.decoder(code).view(-1, *self.image_shape)
 
-    def decode(self, code: torch.Tensor) -> torch.Tensor:
-        """code (B, latent_dim) -> image (B, C, H, W) in [0, 1]."""
-        return torch.sigmoid(self.decode_logits(code))
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruction logits (B, C, H, W); the loss applies the sigmoid in fp32."""
         return self.decode_logits(self.encode(x))
-
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) in [0, 1] -> reconstruction in [0, 1]."""
-        return torch.sigmoid(self(x))

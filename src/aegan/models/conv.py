@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
 from torch import Tensor, nn
 
 from aegan.models.dcgan import Discriminator, Generator
@@ -89,7 +88,5 @@ class ConvAutoencoder(nn.Module):
         return self.decoder(code)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Reconstruction logits (B, C, H, W); the loss applies the sigmoid in fp32."""
         return self.decode_logits(self.encode(x))
-
-    def reconstruct(self, x: Tensor) -> Tensor:
-        return torch.sigmoid(self(x))
