@@ -18,6 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.engine.distributed import launch
+from aegan.engine.failed_write import CONTINUE_SAME
 from aegan.engine.folder_lock import FolderInUseError
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.errors import USER_ERRORS, NonFiniteError
@@ -80,10 +81,13 @@ def _stopped_sweep_message(message: str) -> str:
     hydra_cfg = HydraConfig.get()
     overrides = " ".join(given_overrides(hydra_cfg))
     later = "jobs" if is_grid(hydra_cfg.sweeper) else "trials"
-    return (
-        f"{message} (sweep job {hydra_cfg.job.num}: {overrides}); later {later} did not run. "
-        + (going_on(hydra_cfg))
-    )
+    if later == "trials" and CONTINUE_SAME in message:  # a trial is no command of its own
+        message = message.partition(CONTINUE_SAME)[0] + (
+            f"; python -m aegan.evaluate run={hydra_cfg.runtime.output_dir} measures the "
+            "trial's weights"
+        )
+    message += f" (sweep job {hydra_cfg.job.num}: {overrides}); later {later} did not run. "
+    return message + going_on(hydra_cfg)
 
 
 def going_on(hydra_cfg: DictConfig) -> str:

@@ -54,6 +54,14 @@ def continue_in(run_dir: Path) -> str:
     return f"trainer.resume={start} hydra.run.dir={run_dir}"
 
 
+CONTINUE_SAME = ". Continue in its folder with the same command and "
+
+
+def continued_in_its_folder(run_dir: Path) -> str:
+    """The end of a stop's line: how to go on with the run in ``run_dir``."""
+    return CONTINUE_SAME + continue_in(run_dir)
+
+
 def last_good(folder: Path) -> Path | None:
     """The newest whole checkpoint in ``folder``: last.pt, or the step file a save wrote
     whole before it failed to point last.pt at it (a folder there, a full disk where

@@ -34,7 +34,7 @@ from types import FrameType
 import torch
 import torch.distributed as dist
 
-from aegan.engine.failed_write import continue_in, last_good, last_good_checkpoint
+from aegan.engine.failed_write import continued_in_its_folder, last_good, last_good_checkpoint
 from aegan.starting_signals import SETTING_UP, work_began
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -154,8 +154,8 @@ class StopRequest:
         if self.phase == "setup":  # a trained run's folder, its resume not begun: as it was
             return stopped_setting_up(signal.SIGINT)
         folder = run_dir / "checkpoints"
-        go_on = (f". Continue in its folder with the same command and {continue_in(run_dir)}"
-                 if last_good(folder) else ": run the same command again")  # fmt: skip
+        go_on = (continued_in_its_folder(run_dir) if last_good(folder) else
+                 ": run the same command again")  # fmt: skip
         after = "; the steps since the last checkpoint are not saved; "
         after += last_good_checkpoint(folder) + go_on
         return TrainingInterrupted(

@@ -23,7 +23,7 @@ from aegan.engine.checkpoint_contents import check_epoch_order
 from aegan.engine.context import RunContext
 from aegan.engine.device import eval_batch_size, evaluation_threads, seed_rank_stream
 from aegan.engine.distributed import broadcast_buffers
-from aegan.engine.failed_write import continue_in, names_a_write
+from aegan.engine.failed_write import continue_in, continued_in_its_folder, names_a_write
 from aegan.engine.interrupt import StopNow, TrainingInterrupted
 from aegan.engine.networks_kept import Layout, check_networks_kept, network_layout
 from aegan.engine.reporting import Clock, ScalarWindow, check_validation
@@ -280,8 +280,7 @@ def _stop(run: RunContext, window: ScalarWindow, progress, trainer_cfg, steps_pe
         torch.distributed.barrier()  # no rank exits before rank 0 has saved
     raise TrainingInterrupted(
         f"stopped by {run.stop.name} at {_position(progress, trainer_cfg, steps_per_epoch)}; "
-        f"saved {run.checkpoint_dir / 'last.pt'}. Continue in its folder with the same "
-        f"command and {continue_in(run.checkpoint_dir.parent)}",
+        f"saved {run.checkpoint_dir / 'last.pt'}{continued_in_its_folder(run.checkpoint_dir.parent)}",
         run.stop.signal_number,
         progress.step,
     )
