@@ -116,7 +116,16 @@ def test_a_files_number_is_shown_as_the_file_writes_it(tmp_path, group, text, sa
       "hydra.sweeper.n_trials=-1 is not allowed: it must be an integer in [1, inf]"),
      ("hparams_search", OPTUNA_FILE.replace("choice(16, 32, 64, 128)", "range(5, 1)"), ["-m"],
       "data.batch_size=range(5, 1) is not allowed: it sweeps no value (its start lies past "
-      "its end)")],
+      "its end)"),
+     # the command line's hint for a quoted value was "(unquoted: model.beta=nan)", and
+     # unquoted nan is text in YAML
+     ("experiment", GLOBAL + "model:\n  beta: nan\n", ["model=vae"],
+      "model.beta='nan' is not allowed: it must be a number (unquoted in the file: beta: .nan)"),
+     ("experiment", GLOBAL + "model:\n  beta: '-inf'\n", ["model=vae"],
+      "model.beta='-inf' is not allowed: it must be a number (unquoted in the file: beta: -.inf)"),
+     ("experiment", GLOBAL + "model:\n  hidden_dims: ['64']\n", ["model=vae"],
+      "model.hidden_dims[0]='64' is not allowed: it must be an integer (unquoted in the file: "
+      "64 in hidden_dims)")],
 )  # fmt: skip
 def test_a_files_value_refused_after_composition_is_named_with_its_file(
     cli, tmp_path, group, text, args, said

@@ -54,7 +54,26 @@ def named_by_its_file(message: str) -> str:
     config_path, path, package, where = origin
     writing = written_in(path, _without_items(where), package)  # a list's whole: [1e3, 0]
     line = as_given(message, [f"{_without_items(key)}={writing}"] if writing else [])
+    line = UNQUOTED.sub(_as_yaml_writes_it, line)  # the command line's hint, as YAML reads
     return f"{option_of(config_path)}: {line} (set in {path})"
+
+
+# the command line's hint for a quoted value (``aegan.value_kinds.unquoted_hint``)
+UNQUOTED = re.compile(r" \(unquoted(?: in ([^:]+))?: (?:([^=()]+)=)?([^()]*)\)")
+
+
+def _as_yaml_writes_it(hint: re.Match) -> str:
+    """The hint of ``UNQUOTED`` for a file (an item of a list: ``64 in hidden_dims``): YAML
+    reads ``nan`` and ``inf`` unquoted as text, and ``.nan`` and ``.inf`` as the numbers."""
+    key, value = (hint[1] or hint[2]).rpartition(".")[2], hint[3]
+    special = re.fullmatch(r"([+-]?)(nan|inf)", value, re.IGNORECASE)
+    if special:
+        value = f"{special[1] if special[1] == '-' else ''}.{special[2].lower()}"
+    return (
+        f" (unquoted in the file: {value} in {key})"
+        if hint[1]
+        else (f" (unquoted in the file: {key}: {value})")
+    )
 
 
 def _setter(key: str, shown: str | None) -> tuple[str, str, list[str], str] | None:
