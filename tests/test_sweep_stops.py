@@ -1,11 +1,13 @@
 """A stop signal to a sweep whose jobs run in joblib's workers: each job in flight saves its
 step, no later job starts, and the sweep's process ends in one line, by the signal. Its own
 stop was taken for one before any work ("nothing was trained or saved"), and joblib then
-terminated the workers, a job between two checkpoints losing its epoch."""
+terminated the workers, a job between two checkpoints losing its epoch; a Ctrl-C killed a
+worker with no job yet, and joblib the others with it."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -16,17 +18,26 @@ import pytest
 from conftest import REPO, TINY_AE
 
 
-def test_a_sigterm_to_a_joblib_sweep_keeps_what_its_jobs_trained(tmp_path):
+@pytest.mark.parametrize(
+    ("stop", "to_the_group", "jobs", "workers"),
+    [(signal.SIGTERM, False, "4,8,16", 2),  # kill PID: passed on; the third job is queued
+     (signal.SIGINT, True, "4,8", 3)],  # the terminal's Ctrl-C, and a worker without a job
+    ids=["sigterm-to-the-sweep", "ctrl-c-to-the-group"],
+)  # fmt: skip
+def test_a_stopped_joblib_sweep_keeps_what_its_jobs_trained(
+    tmp_path, stop, to_the_group, jobs, workers
+):
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="needs the sweeps extra")
     sweep = tmp_path / "sweep"
-    jobs = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "model.latent_dim=4,8,16"]
-    jobs += ["trainer.epochs=500", f"hydra.sweep.dir={sweep}"]  # two in flight, one queued
+    sweep_args = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={workers}"]
+    sweep_args += [f"model.latent_dim={jobs}", "trainer.epochs=500", f"hydra.sweep.dir={sweep}"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "aegan.train", "-m", *TINY_AE, *jobs],
+        [sys.executable, "-m", "aegan.train", "-m", *TINY_AE, *sweep_args],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, as a terminal gives a command
     )
     deadline = time.monotonic() + 180
     while not all((sweep / job / "checkpoints" / "last.pt").exists() for job in "01"):
@@ -34,17 +45,21 @@ def test_a_sigterm_to_a_joblib_sweep_keeps_what_its_jobs_trained(tmp_path):
             process.kill()
             pytest.fail(process.communicate()[0][-3000:])
         time.sleep(0.1)
-    process.send_signal(signal.SIGTERM)  # to the sweep's process alone, as a kill PID does
+    if to_the_group:
+        os.killpg(process.pid, stop)
+    else:
+        process.send_signal(stop)  # to the sweep's process alone
     output = process.communicate(timeout=120)[0]
-    assert process.returncode == -signal.SIGTERM, output[-3000:]
+    assert process.returncode == -stop, output[-3000:]
     for job in "01":  # each saved the step it was in, past its first epoch's checkpoint
         stopped = json.loads((sweep / job / "stopped.json").read_text())
-        assert stopped["signal"] == "SIGTERM" and stopped["step"] >= 31, stopped
+        assert stopped["signal"] == stop.name and stopped["step"] >= 31, stopped
         assert (sweep / job / "checkpoints" / f"step-{stopped['step']:08d}.pt").is_file()
-    assert not (sweep / "2" / "checkpoints").exists()  # the job queued behind them
+    assert not (sweep / "2" / "checkpoints").exists()  # a job queued behind them
     lines = [line for line in output.splitlines() if line.startswith("error:")]
     assert lines == [
-        "error: stopped by SIGTERM while the sweep's jobs ran: each job in flight saved its "
-        "step and said where, and no later job started. To go on with the whole sweep: "
+        f"error: stopped by {stop.name} while the sweep's jobs ran: each job in flight saved "
+        "its step and said where, and no later job started. To go on with the whole sweep: "
         f"rerun it with hydra.sweep.dir={sweep} trainer.resume=auto"
     ], output[-3000:]
+    assert "Traceback" not in output and "leaked" not in output, output[-3000:]

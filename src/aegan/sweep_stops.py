@@ -10,7 +10,11 @@ SIGHUP on to its workers (a ``kill`` that named it alone; Ctrl-C reaches them fr
 terminal, and a second one would stop their trainings at once, unsaved). A stopped job
 returns in its worker, and a job that starts there after the stop returns before any work,
 so joblib has nothing to end; the sweep's process then says what happened and dies by the
-first signal.
+first signal. A worker with no job yet would die of a Ctrl-C (and joblib then end the
+others): the sweep's main thread blocks the stop signals while it launches, so that the
+workers it starts inherit them blocked, and a worker unblocks them as its first job starts,
+its own handlers set; the sweep's process takes them in a thread of its own that does not
+block them, and Python runs the handler in its main thread.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from types import FrameType
 
 from aegan.starting_signals import stopped_by
@@ -29,6 +34,7 @@ PARENT_ENV = "AEGAN_SWEEP_PROCESS"  # the pid of the process that launches the j
 _stops: list[int] = []  # the stop signals this process got while it ran or launched jobs
 _going_on: list[str] = []  # how to go on with the sweep, set as its jobs are launched
 _kept: dict[int, object] = {}  # the sweep's process's handlers, back at the sweep's end
+_mask: list[set[signal.Signals]] = []  # its main thread's blocked signals before the sweep
 
 
 def launch_in_workers(going_on: str) -> None:
@@ -41,6 +47,26 @@ def launch_in_workers(going_on: str) -> None:
         if signal.getsignal(number) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
             _kept.setdefault(number, signal.getsignal(number))
             signal.signal(number, _sweep_stop)
+    _start_resource_trackers()  # each unblocks the stop signals where it starts
+    if not any(thread.name == _RECEIVER for thread in threading.enumerate()):
+        threading.Thread(target=threading.Event().wait, name=_RECEIVER, daemon=True).start()
+    _mask[:] = [signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)]
+
+
+def _start_resource_trackers() -> None:
+    """Start the resource trackers of multiprocessing and of joblib's loky, as the first
+    worker would: each blocks SIGINT and SIGTERM while it starts its process, then unblocks
+    them, which left the workers started after it to die of a Ctrl-C between jobs."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    with contextlib.suppress(ImportError):  # joblib's launcher, not installed: no workers
+        from joblib.externals.loky.backend import resource_tracker as loky_tracker
+
+        loky_tracker.ensure_running()
+
+
+_RECEIVER = "aegan-stop-signals"  # the thread that takes them while the main thread blocks them
 
 
 def sweep_was_stopped() -> bool:
@@ -55,6 +81,8 @@ def end_of_sweep_in_workers() -> None:
     if os.environ.get(PARENT_ENV) != str(os.getpid()):  # no such sweep here, or a worker
         return
     del os.environ[PARENT_ENV]
+    if _mask:
+        signal.pthread_sigmask(signal.SIG_SETMASK, _mask.pop())
     for number, handler in _kept.items():
         signal.signal(number, handler)  # type: ignore[arg-type]
     _kept.clear()
@@ -83,6 +111,7 @@ def job_starts_in_worker() -> None:
         for number in STOP_SIGNALS:
             if signal.getsignal(number) not in (signal.SIG_IGN, _worker_stop):
                 signal.signal(number, _worker_stop)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked since its start
 
 
 def stopped_before_start() -> bool:
