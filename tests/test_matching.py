@@ -58,6 +58,8 @@ class ThresholdClassifier(torch.nn.Module):
 class CodedTask:
     """Images whose class is ``classes[value]`` for most of each code value's samples."""
 
+    metrics = ("code_control",)
+
     def __init__(self, classes: list[int]) -> None:
         self.categories, self.classes = len(classes), classes
 

@@ -181,3 +181,18 @@ def test_pca_takes_its_size_from_the_codes():
     evaluation = Evaluation(Coder(), synthetic_data(), Settings(samples=100))
     mean, components = evaluation.pca
     assert components.shape[1] == 5 and evaluation.compute(["pca"])["pca/mse"] > 0
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [("pca", "names='pca' is not allowed: it must be a list of names"),
+     (["pcaa"], "names: 'pcaa' is not a metric; choose from: reconstruction, probe, pca,"),
+     (["fd"], "names: 'fd' needs a model that can sample, which Coder cannot; its metrics are: pca")],
+)  # fmt: skip
+def test_a_notebooks_metric_names_are_checked_as_a_runs_are(names, message):
+    """``Evaluation.compute("pca")`` iterated the letters (KeyError: 'p'); a name the task
+    cannot feed failed in an AttributeError from deep in the metric."""
+    evaluation = Evaluation(Coder(), synthetic_data(), Settings(samples=100))
+    with pytest.raises(ConfigError) as refused:
+        evaluation.compute(names)
+    assert str(refused.value).startswith(message)

@@ -82,8 +82,7 @@ def metric(
 
 
 def evaluate(task: Any, data: Any, names: Iterable[str], settings: Settings) -> dict[str, float]:
-    """The metrics ``names`` (checked by ``check_metrics``) of ``task`` on ``data``'s test
-    split."""
+    """The metrics ``names`` of ``task`` on ``data``'s test split (``Evaluation.compute``)."""
     return Evaluation(task, data, settings).compute(names)
 
 
@@ -103,9 +102,11 @@ class Evaluation:
         self._computed: dict[str, torch.Tensor] = {}
 
     def compute(self, names: Iterable[str]) -> dict[str, float]:
-        """The figures of the metrics ``names``, sharing what they share."""
+        """The figures of the metrics ``names`` (checked first), sharing what they share."""
+        from aegan.metrics.choice import check_metrics  # which imports this module
+
         out: dict[str, float] = {}
-        for name in measurable(names, self.data):
+        for name in measurable(check_metrics(self.task, names, key="names"), self.data):
             out.update(METRICS[name].compute(self))
         return out
 
