@@ -199,7 +199,7 @@ def load_run(
             f"path={str(path)!r} is not allowed: it is relative, and the current folder cannot "
             f"be read ({err.strerror}); give the run's absolute path"
         ) from None
-    check_load_arguments(checkpoint, changed_data, overrides, searchpath)
+    check_load_arguments(checkpoint, changed_data, overrides, searchpath, figures)
     if data_dir is not None:  # yours: where the data is read again
         data_dir = os.fspath(data_dir) if isinstance(data_dir, os.PathLike) else data_dir
         data_dir_exists = check_folder("data_dir", data_dir)

@@ -23,6 +23,7 @@ from aegan.overrides import override_key
 from aegan.path_kinds import shown
 from aegan.record import record_config
 from aegan.tasks import build_task
+from aegan.tasks.checks import check_bool
 from aegan.tasks.inputs import check_fits, checked_shape, integer, real_codes, unit_images
 
 META = torch.device("meta")  # where networks are built to compare their shapes, holding nothing
@@ -90,9 +91,10 @@ def as_codes(
 
 
 def check_load_arguments(
-    checkpoint: Any, changed_data: Any, overrides: Any, searchpath: Any
+    checkpoint: Any, changed_data: Any, overrides: Any, searchpath: Any, figures: Any
 ) -> None:
     """``load_run``'s arguments other than its paths, before any file is read."""
+    check_bool("figures", figures)  # figures="no" read the figures, None left them out
     if changed_data not in ("warn", "refuse"):
         raise ConfigError(
             f"changed_data={changed_data!r:.80} is not allowed; choose warn or refuse"
