@@ -163,6 +163,26 @@ def test_pca_baseline_reads_uint8_as_255ths_and_float_as_is(pca_data):
     assert as_float == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [(lambda train, test: (train * 255, test * 255, 2), "train_x with values in [108.6, 149]: PCA takes images"),
+     (lambda train, test: (train, test[:, :, :2], 2), "test_x of shape (100, 1, 2, 3): PCA takes test images of the training images' shape (1, 3, 3)"),
+     (lambda train, test: (train[:0], test, 2), "train_x of shape (0, 1, 3, 3): PCA takes images (N, C, H, W), N >= 1"),
+     (lambda train, test: (train.numpy(), test, 2), "train_x of type ndarray: PCA takes images"),
+     (lambda train, test: ((train * 255).long(), test, 2), "train_x of dtype torch.int64: PCA takes"),
+     (lambda train, test: (train, test, -1), "dim=-1: the number of components must be an integer >= 0"),
+     (lambda train, test: (train, test, True), "dim=True: the number of components"),
+     (lambda train, test: (train, test, 2.0), "dim=2.0: the number of components")],
+)  # fmt: skip
+def test_pca_baseline_given_what_it_does_not_take_is_one_line(pca_data, change, message):
+    """Floats in [0, 255] were taken as [0, 1] (an MSE 65,025 times too big) and dim=-1 as
+    all components but one, without a word; other mistakes failed deep in torch."""
+    train, test, dim = change(*(torch.from_numpy(images) for images in pca_data))
+    with pytest.raises(ValueError) as refused:
+        pca_baseline(train, test, dim=dim)
+    assert str(refused.value).startswith(message)
+
+
 # --- linear probe ---------------------------------------------------------------------------
 
 
