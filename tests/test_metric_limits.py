@@ -196,3 +196,19 @@ def test_a_notebooks_metric_names_are_checked_as_a_runs_are(names, message):
     with pytest.raises(ConfigError) as refused:
         evaluation.compute(names)
     assert str(refused.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [({"iwae_samples": 0}, "iwae_samples=0 is not allowed: it must be an integer in [1, 1000000]"),
+     ({"iwae_images": 0}, "iwae_images=0 is not allowed: it must be an integer in [1, 10000000], or None for all"),
+     ({"samples": -1}, "samples=-1 is not allowed: it must be an integer in [10, 10000000]"),
+     ({"seed": 1.5}, "seed=1.5 is not allowed"),
+     ({"iwae_samples": True}, "iwae_samples=true is not allowed")],
+)  # fmt: skip
+def test_a_notebooks_settings_are_held_to_evaluate_settings_ranges(settings, message):
+    """``Settings(iwae_samples=0)`` was a ZeroDivisionError inside the bound; iwae_images=0 a
+    reshape error; samples=-1 was taken without a word."""
+    with pytest.raises(ConfigError) as refused:
+        Settings(**settings)
+    assert str(refused.value).startswith(message)

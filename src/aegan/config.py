@@ -39,7 +39,7 @@ from aegan.inert import warn_inert
 from aegan.memory import check_memory
 from aegan.metrics.choice import check_metrics
 from aegan.metrics.inception import check_weights
-from aegan.metrics.scope import Scope, Settings
+from aegan.metrics.scope import EVALUATION_NUMBERS, Scope, Settings
 from aegan.overrides import given_overrides
 from aegan.schema import (
     CONF_DIR,
@@ -236,11 +236,6 @@ def check_generator_steps(task: Any, steps: int | None) -> None:
             f"epochs x the data's batches): G steps once every n_critic batches, so it would "
             f"never train; use model.n_critic <= {steps}, or more epochs"
         )
-
-
-# evaluate.KEY: the integers it may be, (lowest, highest); iwae_images may also be null
-EVALUATION_NUMBERS = {"samples": (10, 10**7), "iwae_samples": (1, 10**6),
-                      "seed": (0, 2**63 - 1), "iwae_images": (1, 10**7)}  # fmt: skip
 
 
 def check_evaluation_number(evaluate_cfg: DictConfig, key: str) -> None:

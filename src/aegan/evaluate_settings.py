@@ -14,7 +14,6 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.config import (
     CONF_DIR,
-    EVALUATION_NUMBERS,
     check_evaluation_number,
     check_positive,
 )
@@ -25,6 +24,7 @@ from aegan.errors import CheckpointError, ConfigError, refused_value, typed
 from aegan.files import check_folder
 from aegan.metrics.choice import check_metric_names
 from aegan.metrics.inception import check_weights
+from aegan.metrics.scope import EVALUATION_NUMBERS
 from aegan.overrides import override_key
 from aegan.schema import (
     check_not_deleted,

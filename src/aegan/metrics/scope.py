@@ -9,10 +9,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aegan.errors import ConfigError, refused_value
+
+# evaluate.KEY: the integers it may be, (lowest, highest); iwae_images may also be null
+EVALUATION_NUMBERS = {"samples": (10, 10**7), "iwae_samples": (1, 10**6),
+                      "seed": (0, 2**63 - 1), "iwae_images": (1, 10**7)}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Settings:
-    """How the final metrics are computed (``evaluate.*`` in the config)."""
+    """How the final metrics are computed (``evaluate.*`` in the config); a number out of
+    ``EVALUATION_NUMBERS`` is one line naming it (a notebook's iwae_samples=0 was a
+    ZeroDivisionError inside the bound, samples=-1 taken without a word)."""
 
     samples: int = 10000
     cache_dir: str | Path = "~/.cache/aegan"
@@ -22,6 +30,17 @@ class Settings:
     progress: bool = True
     iwae_samples: int = 1000  # k, the importance samples per image of the IWAE bound
     iwae_images: int | None = None  # test images it is computed on; None: all
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in EVALUATION_NUMBERS.items():
+            value = getattr(self, name)
+            if value is None and name == "iwae_images":  # all the test images
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ConfigError(
+                    f"{name}={refused_value(value)} is not allowed: it must be an integer in "
+                    f"[{low}, {high}]" + (", or None for all" if name == "iwae_images" else "")
+                )
 
     @classmethod
     def of(cls, evaluate_cfg: Any) -> Settings:
