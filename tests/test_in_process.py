@@ -176,6 +176,20 @@ def test_train_leaves_the_callers_config_as_given(tmp_path):
     assert OmegaConf.to_container(cfg, resolve=False) == given
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [(lambda: aegan.config.compose_config("model=vae"), "overrides='model=vae' is not allowed: it must be a list of strings"),
+     (lambda: aegan.config.compose_config([], searchpath="/tmp"), "searchpath='/tmp' is not allowed: it must be a list of strings"),
+     (lambda: aegan.config.compose_config(["model.latnt_dim=3"]), "model.latnt_dim is not a setting; did you mean model.latent_dim?"),
+     (lambda: aegan.config.compose_config(["model=vaee"]), "model=vaee: no such option; choose one of: aae, autoencoder,")],
+)  # fmt: skip
+def test_compose_config_given_a_mistake_says_it_in_one_line(call, message):
+    """A string of overrides was parsed a character at a time ('m': missing EQUAL), a string
+    searchpath read as one folder per character with a warning each, and a misspelt key or
+    option was Hydra's exception of several lines."""
+    assert value_refusal(call).startswith(message)
+
+
 @pytest.mark.usefixtures("one_thread")
 def test_each_compiled_run_in_a_process_is_compiled(tmp_path, monkeypatch):
     """Dynamo keeps ``recompile_limit`` (8) compiled versions of a function and runs it

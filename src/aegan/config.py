@@ -35,6 +35,7 @@ from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import check_shards, world_size
 from aegan.errors import ConfigError, not_text, refused_value
 from aegan.hydra_dirs import check_run_paths
+from aegan.hydra_errors import hydra_error_line
 from aegan.inert import warn_inert
 from aegan.memory import check_memory
 from aegan.metrics.choice import check_metrics
@@ -56,7 +57,7 @@ from aegan.setting_walk import check_setting_values
 from aegan.speed import check_switches
 from aegan.tasks.build import build_task
 from aegan.tasks.checks import check_choice, check_number
-from aegan.value_kinds import unquoted_hint
+from aegan.value_kinds import check_texts, unquoted_hint
 
 ON_NONFINITE = ("stop", "skip")
 # validation images an objective needs: a Frechet distance's covariance needs two
@@ -271,12 +272,17 @@ def compose_config(
 ) -> DictConfig:
     """``conf/{config_name}.yaml`` with ``overrides``, as the command line composes it;
     ``searchpath`` adds the user's own config folders (``file://DIR``, ``pkg://package``)."""
+    check_texts(overrides=overrides, searchpath=searchpath)
     extra = [f"hydra.searchpath=[{','.join(searchpath)}]"] if searchpath else []
     app = GlobalHydra.instance().hydra  # inside a Hydra app (aegan.evaluate, a sweep's check)
     GlobalHydra.instance().clear()  # a fresh one for this config
     try:
         with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
             return compose(config_name=config_name, overrides=[*overrides, *extra])
+    except Exception as err:  # what Hydra refuses (a misspelt key): one line
+        if (line := hydra_error_line(err)) is None:
+            raise
+        raise ConfigError(line) from None
     finally:  # the app's own back, for what it composes next (a sweep's jobs)
         GlobalHydra.instance().clear()
         if app is not None:

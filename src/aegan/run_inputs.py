@@ -25,6 +25,7 @@ from aegan.record import record_config
 from aegan.tasks import build_task
 from aegan.tasks.checks import check_bool
 from aegan.tasks.inputs import check_fits, checked_shape, integer, real_codes, unit_images
+from aegan.value_kinds import check_texts
 
 META = torch.device("meta")  # where networks are built to compare their shapes, holding nothing
 MODEL = "this run's model"  # who takes the images and codes of a refusal, unless told
@@ -104,9 +105,7 @@ def check_load_arguments(
             f"checkpoint={checkpoint!r:.80} is not allowed; choose best or last, or give "
             "another checkpoint's .pt file as the path"
         )
-    for name, given in (("overrides", overrides), ("searchpath", searchpath)):
-        if not isinstance(given, (list, tuple)) or not all(isinstance(x, str) for x in given):
-            raise ConfigError(f"{name}={given!r:.80} is not allowed: it must be a list of strings")
+    check_texts(overrides=overrides, searchpath=searchpath)
     for override in overrides:  # composed without Hydra's job: its settings reach nothing
         key = override_key(override)
         if key == "hydra" or key.startswith(("hydra.", "hydra/")):

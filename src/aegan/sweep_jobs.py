@@ -106,13 +106,7 @@ def check_overrides(overrides: list[str], *, read_data: bool = True) -> DictConf
     the data files are left to the first sweep, whose own check reads them before its first
     job and keeps them for it; read here too, they were read for nothing. Returns the
     config, for the script's own checks of it."""
-    try:
-        config = compose_config(overrides)
-    except Exception as err:
-        line = hydra_error_line(err)
-        if line is None:
-            raise
-        raise ConfigError(line) from None
+    config = compose_config(overrides)  # a mistake: one ConfigError line
     validate_config(config, in_job=False, read_data=read_data)
     return config
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from aegan.errors import ConfigError
 from aegan.refused_values import read_as_typed
 from aegan.schema_ties import TIE
 
@@ -49,3 +50,11 @@ def unquoted_hint(full: str, value: Any, want: Any, interpolation: str | None = 
         return ""  # a space reads as two words on the command line
     item = re.fullmatch(r"(.+?)\[\d+\].*", full)  # no override sets an item of a list alone
     return f" (unquoted in {item[1]}: {value})" if item else f" (unquoted: {full}={value})"
+
+
+def check_texts(**arguments: Any) -> None:
+    """``ConfigError`` naming the argument that is not a list or tuple of strings (a string
+    alone was read a character at a time: searchpath="DIR" as D, I and R)."""
+    for name, given in arguments.items():
+        if not isinstance(given, (list, tuple)) or not all(isinstance(x, str) for x in given):
+            raise ConfigError(f"{name}={given!r:.80} is not allowed: it must be a list of strings")
