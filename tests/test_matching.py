@@ -147,3 +147,18 @@ def test_a_matching_of_sixteen_values_is_exact():
     columns, total = best_matching(counts)
     assert columns == order.tolist() and total == 81
     assert best_matching(torch.tensor([[7]])) == ([0], 7)
+
+
+@pytest.mark.parametrize("which", ["sample", "task", None])
+def test_a_set_of_images_the_classifier_reads_is_named_or_refused(which):
+    """class_histogram("sample") trained the domain classifier (a minute) and then failed in
+    AttributeError: 'Evaluation' object has no attribute 'sample'; "task" read the task."""
+    data = SimpleNamespace(
+        test_images=torch.zeros(1, 1, 4, 4), classes=[str(k) for k in range(10)], binarized=False
+    )
+    evaluation = Evaluation(CodedTask([0, 1]), data, Settings(samples=100))
+    for method in (evaluation.class_histogram, evaluation.classes, evaluation.features):
+        with pytest.raises(ValueError) as refused:
+            method(which)
+        assert str(refused.value) == f"which={which!r}: choose one of samples, floor, real"
+    assert "classifier" not in vars(evaluation)  # refused before it was trained

@@ -53,6 +53,7 @@ from aegan.metrics.scope import Scope, Settings
 log = logging.getLogger(__name__)
 CHUNK = 1000  # images per forward pass
 ANY_DATA = Needs()  # one test image, any classes
+IMAGE_SETS = ("samples", "floor", "real")  # what features, classes and class_histogram take
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,12 @@ def measurable(names: Iterable[str], data: Any) -> tuple[str, ...]:
     (refused, or said, by ``check_classes``): those computed, whose sizes are recorded."""
     one_class = len(data.classes) < 2
     return tuple(name for name in names if not (one_class and METRICS[name].data.labels))
+
+
+def check_image_set(which: Any) -> None:
+    """One line unless ``which`` is in ``IMAGE_SETS``, before the classifier trains (a minute)."""
+    if not (isinstance(which, str) and which in IMAGE_SETS):
+        raise ValueError(f"which={which!r:.40}: choose one of {', '.join(IMAGE_SETS)}")
 
 
 class Evaluation:
@@ -232,6 +239,7 @@ class Evaluation:
         return self.data.train_images[: self.count].cpu()  # held out of the classifier's training
 
     def features(self, which: str) -> torch.Tensor:
+        check_image_set(which)
         return self._cached(
             f"features/{which}", lambda: extract_features(self.classifier, getattr(self, which))
         )
@@ -260,6 +268,7 @@ class Evaluation:
         return self._cached(f"code_classes/{per_value}", count)
 
     def classes(self, which: str) -> torch.Tensor:
+        check_image_set(which)
         return self._cached(
             f"classes/{which}", lambda: predict_classes(self.classifier, getattr(self, which))
         )
