@@ -28,7 +28,9 @@ from aegan.errors import CheckpointError, ConfigError
      (lambda run: load_run(run, data_dir=3), "data_dir=3 is not allowed"),
      (lambda run: load_run(run, data_dir=""), "data_dir='' is not allowed"),
      (lambda run: load_run(run, figures="no"), "figures='no' is not allowed: it must be true or false"),
-     (lambda run: load_run(run, figures=None), "figures=null is not allowed")],
+     (lambda run: load_run(run, figures=None), "figures=null is not allowed"),
+     (lambda run: load_run(run, overrides=["=="]), "overrides: '==' is not allowed: it names no setting; write KEY=VALUE"),
+     (lambda run: load_run(run, overrides=["=8"]), "overrides: '=8' is not allowed: it names no setting")],
 )  # fmt: skip
 def test_load_run_given_the_wrong_kind_is_one_line(ae, call, message):
     with pytest.raises(ConfigError, match=re.escape(message)):

@@ -108,6 +108,11 @@ def check_load_arguments(
     check_texts(overrides=overrides, searchpath=searchpath)
     for override in overrides:  # composed without Hydra's job: its settings reach nothing
         key = override_key(override)
+        if not key.strip():  # '==' was refused as a key that "would change nothing"
+            raise ConfigError(
+                f"overrides: {override!r:.80} is not allowed: it names no setting; write "
+                "KEY=VALUE, such as model.latent_dim=8"
+            )
         if key == "hydra" or key.startswith(("hydra.", "hydra/")):
             raise ConfigError(
                 f"overrides: {override!r:.80} is not allowed: reading a run back makes no "
