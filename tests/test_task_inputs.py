@@ -154,7 +154,7 @@ def test_sample_and_generate_refuse_what_they_cannot_take(tasks, model):
 
 def test_the_vaes_and_aaes_figures_of_images_refuse_what_they_cannot_take(tasks):
     """A (1, 28, 28) image was read as a batch of one without a word, floats in [0, 255]
-    scored as pixels, uint8 and k=2.5 failed in torch."""
+    scored as pixels, uint8 and k=2.5 failed in torch, k=10**9 in its allocator."""
     vae, aae = tasks["vae"], tasks["aae"]
     assert value_refusal(lambda: vae.kl_per_dimension(torch.rand(1, 28, 28))) == (
         "x of shape (1, 28, 28): VaeTask.kl_per_dimension takes images (N, 1, 28, 28)"
@@ -166,8 +166,11 @@ def test_the_vaes_and_aaes_figures_of_images_refuse_what_they_cannot_take(tasks)
     assert vae.log_importance_weights(pixels, 3).shape == (2, 3)
     for k in (0, 2.5):
         assert value_refusal(lambda k=k: vae.log_importance_weights(pixels, k)) == (
-            f"k={k}: the number of draws per image must be a positive integer"
+            f"k={k}: the draws per image must be a positive integer"
         )
+    assert value_refusal(lambda: vae.log_importance_weights(pixels, 10**9)).startswith(
+        "k=1000000000 for 2 images: 2000000000 images of (1, 28, 28) take"
+    )  # torch's allocator failed instead
     assert value_refusal(lambda: aae.posterior_codes(pixels, 7)).startswith(
         "generator=7: AaeTask.posterior_codes takes a torch.Generator"
     )

@@ -27,7 +27,7 @@ from aegan.losses import bernoulli_nll
 from aegan.models.vae import GaussianEncoderDecoder, reparameterize
 from aegan.tasks.build import build_network, build_optimizer
 from aegan.tasks.checks import check_choice, check_hidden_dims, check_number
-from aegan.tasks.inputs import integer, taken_codes, taken_images
+from aegan.tasks.inputs import check_fits, integer, taken_codes, taken_images
 from aegan.tasks.latents import PriorEncoderDecoder
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -215,9 +215,9 @@ class VaeTask(PriorEncoderDecoder, Task):
         """log p(x, z_i) - log q(z_i | x) for k draws z_i ~ q(z|x) per image: (B, k), float64.
         logsumexp over k minus log k is the bound of Burda et al. (2016)."""
         x = taken_images(self, "log_importance_weights", x)
-        k = integer(
-            "k", k, low=1, meaning="the number of draws per image must be a positive integer"
-        )
+        k = integer("k", k, low=1, meaning="the draws per image must be a positive integer")
+        # the decoder's logits of all B * k draws are held at once: refused, not allocated
+        check_fits(f"k={k} for {len(x)} images", len(x) * k, tuple(x.shape[1:]), x.device)
         mean, logvar = (t.float() for t in self.net.encode(x))  # (B, D)
         std = torch.exp(0.5 * logvar)
         eps = torch.randn(x.shape[0], k, self.latent_dim, device=x.device)  # (B, k, D)
