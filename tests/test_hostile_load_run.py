@@ -141,3 +141,20 @@ def test_an_override_nothing_reads_back_is_one_line(ae, override, message):
         f"overrides: {override!r} is not allowed: a run read back is built from its model, "
         f"data and paths settings alone, {message}"
     )
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("~model", "overrides: ~model is not allowed: every run reads model; choose one of its "
+                "options with model=NAME"),
+     ("~data=fashion_mnist", "overrides: ~data=fashion_mnist is not allowed: every run reads data"),
+     ("~paths", "overrides: ~paths is not allowed: every run reads paths"),
+     ("~paths.data_dir", "paths.data_dir is not set (deleted with ~paths.data_dir?)"),
+     ("~data.val_size", "data.val_size is not set (deleted with ~data.val_size?)")],
+)  # fmt: skip
+def test_an_override_deleting_what_a_run_is_rebuilt_from_is_one_line(ae, override, message):
+    """``~model`` or ``~paths.data_dir`` among the overrides ended in OmegaConf's traceback
+    ("Key 'model' is not in struct"), from load_run and from aegan.evaluate alike."""
+    with pytest.raises(ConfigError) as caught:
+        load_run(ae[0], overrides=[override])
+    assert str(caught.value).startswith(message)

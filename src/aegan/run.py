@@ -46,7 +46,7 @@ from aegan.run_inputs import (
     overridden,
 )
 from aegan.run_inputs import seed as check_seed
-from aegan.schema import check_settings, option_choices, reference
+from aegan.schema import check_not_deleted, check_settings, option_choices, reference
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.run")
@@ -221,6 +221,7 @@ def load_run(
     with open_dict(config):  # the folder it was read from, whatever the record says
         config.paths.output_dir = literal(str(run_dir))
     conf = reference(CONF_DIR, option_choices(config, CONF_DIR))
+    check_not_deleted(config, conf)  # only an override deletes: a record sets values alone
     try:  # the stored values against conf/, as a command line's
         check_settings(config, conf)
     except ConfigError as err:

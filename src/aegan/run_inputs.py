@@ -19,9 +19,10 @@ from aegan.data import image_shape_of
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError
 from aegan.hydra_searchpath import missing_searchpath
-from aegan.overrides import override_key
+from aegan.overrides import deleted_group, override_key
 from aegan.path_kinds import shown
 from aegan.record import record_config
+from aegan.schema import GROUPS
 from aegan.tasks import build_task
 from aegan.tasks.checks import check_bool
 from aegan.tasks.inputs import check_fits, checked_shape, integer, real_codes, unit_images
@@ -131,6 +132,9 @@ def check_load_arguments(
                 f"model, data and paths settings alone, so {shown(key)[:60]} would change "
                 f"nothing{UNREAD_HINTS.get(top, '')}"
             )
+        deleted = deleted_group([override], groups=GROUPS)  # ~model: nothing to rebuild
+        if deleted is not None:
+            raise ConfigError(f"overrides: {deleted}")
     listed = f"hydra.searchpath=[{','.join(searchpath)}]"  # as compose_config passes it
     if searchpath and (missing := missing_searchpath([listed])):  # Hydra would only warn
         raise ConfigError(missing.replace("hydra.searchpath: ", "searchpath: ", 1))
