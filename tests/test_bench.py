@@ -115,6 +115,9 @@ def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
         ("trainer.compile=default", "use compile_modes=[default]"),
         # auto is bf16 or fp32 by the machine: one of them timed twice, labelled alike
         ("precisions=[auto,fp32,bf16]", "precisions=[auto,fp32,bf16] is not allowed: it times"),
+        # a list of bench.yaml deleted: OmegaConf's traceback, "Key 'precisions' is not in struct"
+        ("~precisions", "error: precisions is not set (deleted with ~precisions?)"),
+        ("~warmup", "error: warmup is not set (deleted with ~warmup?)"),  # as warmup=null
     ],
 )  # fmt: skip
 def test_benchmark_cli_refuses_a_bad_setting_in_one_line(cli, tmp_path, override, message):

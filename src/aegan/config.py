@@ -141,15 +141,15 @@ def validate_config(
             )
     check_setting_values(cfg)
     ref = reference(CONF_DIR, option_choices(cfg, CONF_DIR))
-    check_not_deleted(cfg, ref)
+    own = {**ref, **option_file(str(Path(CONF_DIR) / f"{entry}.yaml"))}  # bench's steps, ...
+    check_not_deleted(cfg, own)  # ~precisions: bench's own keys too
     check_settings(cfg, ref)
-    check_own_keys(cfg, {**ref, **option_file(str(Path(CONF_DIR) / f"{entry}.yaml"))})
+    check_own_keys(cfg, own)
     check_option_names(cfg)
     check_number("seed", cfg.seed, low=0, high=2**63 - 1, integer=True)
     check_run_paths(cfg, in_job=in_job)
     check_data_config(cfg.data)
-    subset = cfg.data.get("subset")
-    if subset is not None:  # the processes' batches out of the subset, before it is read
+    if (subset := cfg.data.get("subset")) is not None:  # each process's batches, before reading
         check_shards(cfg.data.batch_size, world_size(), subset, f" in data.subset={subset}")
     trainer = cfg.trainer
     check_positive(cfg, "trainer.epochs", maximum=10**6)
