@@ -23,6 +23,7 @@ from aegan.errors import CheckpointError, ConfigError
      (lambda run: load_run(run, overrides=["hydra/launcher=joblib"]), "hydra settings change"),
      (lambda run: load_run(run, overrides=["trainer.epochs=-5"]), "'trainer.epochs=-5' is not allowed: a run read back trains and logs nothing"),
      (lambda run: load_run(run, overrides=["+logger.x=1"]), "so trainer and logger settings change nothing"),
+     (lambda run: load_run(run, overrides=[""]), "overrides: '' is not allowed: it names no setting"),
      (lambda run: load_run(run, searchpath=[3]), "searchpath=[3] is not allowed"),
      (lambda run: load_run(run, searchpath=["nope"]), "searchpath: nope does not exist; each entry"),
      (lambda run: load_run(run, data_dir=3), "data_dir=3 is not allowed"),

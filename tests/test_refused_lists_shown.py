@@ -36,6 +36,9 @@ def test_a_refused_list_is_shown_as_typed(cli, tmp_path, override, message):
      ("aegan.evaluate", "overrides=[null]", "overrides: null is not allowed: an override is text, "
       "key=value"),
      ("aegan.evaluate", "overrides=[[a]]", "overrides: [a] is not allowed: an override is text"),
+     # no key: "so  would change nothing"
+     ("aegan.evaluate", "overrides=['=5']", "overrides: '=5' is not allowed: an override is text, "
+      "key=value"),
      ("aegan.bench", "compile_modes=[none,none]", "compile_modes=[none,none] is not allowed"),
      ("aegan.bench", "precisions=[auto,fp32,bf16]", "precisions=[auto,fp32,bf16] is not allowed: "
       f"it times [{AUTO},fp32,bf16], one precision twice")],

@@ -70,7 +70,7 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
             f"overrides={refused_value(cfg.overrides)} is not allowed: it must be a list"
         )
     for override in cfg.overrides:
-        if not isinstance(override, str):
+        if not isinstance(override, str) or not override_key(override).strip():  # '', '=5'
             raise ConfigError(
                 f"overrides: {refused_value(override)} is not allowed: an override is text, "
                 "key=value"
