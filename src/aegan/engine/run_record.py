@@ -67,14 +67,15 @@ def link_into_another_run(run_dir: Path, path: Path) -> tuple[Path, Path, Path] 
 def link_out_of_run(run_dir: Path, path: Path) -> str | None:
     """What makes ``path``, at or below the run folder ``run_dir``, not that run's own file,
     after "PATH is": a link into another trained run, or one behind such a link of a folder
-    (``link_into_another_run``), or a link to a file outside the run's folder and its own;
-    None where it is its own. A link to a folder elsewhere (a larger disk) is the run's."""
+    (``link_into_another_run``), or a link to a regular file outside the run's folder and
+    its own; None where it is its own. A link to a folder elsewhere (a larger disk) is the
+    run's; one to a device, a FIFO or nothing is named by its kind where the file is read."""
     found = link_into_another_run(run_dir, path)
     if found is not None:
         link, target, other = found
         inside = f"{shown(target)}, inside the trained run {shown(other)}"
         return f"a link to {inside}" if link == path else f"behind the link {link} to {inside}"
-    if not path.is_symlink() or path.is_dir():
+    if not path.is_symlink() or not path.is_file():  # a folder; what is no file: its kind says
         return None
     target = leads_to(path)
     if any(target.is_relative_to(folder) for folder in (leads_to(run_dir), leads_to(path.parent))):
