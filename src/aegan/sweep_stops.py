@@ -30,6 +30,7 @@ from aegan.starting_signals import stopped_by
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PARENT_ENV = "AEGAN_SWEEP_PROCESS"  # the pid of the process that launches the jobs
+_RECEIVER = "aegan-stop-signals"  # the thread that takes them while the main thread blocks them
 
 _stops: list[int] = []  # the stop signals this process got while it ran or launched jobs
 _going_on: list[str] = []  # how to go on with the sweep, set as its jobs are launched
@@ -64,9 +65,6 @@ def _start_resource_trackers() -> None:
         from joblib.externals.loky.backend import resource_tracker as loky_tracker
 
         loky_tracker.ensure_running()
-
-
-_RECEIVER = "aegan-stop-signals"  # the thread that takes them while the main thread blocks them
 
 
 def sweep_was_stopped() -> bool:
