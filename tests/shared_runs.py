@@ -50,7 +50,7 @@ def classifier_cache(tmp_path_factory) -> Path:
     ``CLASSIFIED`` data with ``CLASSIFIED_SAMPLES`` samples reads, trained by the
     evaluation's own code once for all xdist workers: each trained it again, 6-7 s a core."""
     from aegan.data import load_data
-    from aegan.metrics.registry import Evaluation
+    from aegan.metrics.evaluation import Evaluation
     from aegan.metrics.scope import Settings
 
     session = tmp_path_factory.getbasetemp()

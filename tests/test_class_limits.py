@@ -11,7 +11,7 @@ from test_split_limits import folder_run, image_folder, no_data_read  # noqa: F4
 
 from aegan.errors import ConfigError
 from aegan.metrics.choice import check_metrics
-from aegan.metrics.registry import evaluate
+from aegan.metrics.evaluation import evaluate
 from aegan.metrics.scope import Scope, Settings
 from conftest import assert_one_error_line, synthetic_data
 

@@ -13,7 +13,7 @@ import aegan
 from aegan.data import load_data
 from aegan.errors import ConfigError
 from aegan.evaluate import evaluate_task
-from aegan.metrics.registry import Evaluation
+from aegan.metrics.evaluation import Evaluation
 from aegan.metrics.scope import Settings
 from aegan.tasks import build_task
 from aegan.train import train

@@ -10,7 +10,7 @@ import torch
 
 import aegan.metrics.definitions
 import aegan.metrics.progress
-from aegan.metrics.registry import Evaluation
+from aegan.metrics.evaluation import Evaluation
 from aegan.metrics.scope import Settings
 from aegan.tasks import build_task
 from conftest import CPU, compose_config, synthetic_data

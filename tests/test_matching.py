@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from aegan.metrics.definitions import CODE_SAMPLES
+from aegan.metrics.evaluation import Evaluation
 from aegan.metrics.matching import best_matching, median_distance, mmd_squared
-from aegan.metrics.registry import Evaluation
 from aegan.metrics.scope import Settings
 
 

@@ -14,7 +14,7 @@ from aegan.engine.interrupt import TrainingInterrupted, stop_on_signals
 from aegan.errors import ConfigError
 from aegan.evaluate import evaluate_task
 from aegan.metrics.choice import check_metrics
-from aegan.metrics.registry import Evaluation
+from aegan.metrics.evaluation import Evaluation
 from aegan.metrics.scope import Scope, Settings
 from conftest import synthetic_data
 

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from aegan.metrics.registry import evaluate
+from aegan.metrics.evaluation import evaluate
 from aegan.metrics.scope import Settings
 from conftest import synthetic_data
 

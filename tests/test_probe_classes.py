@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from aegan.data import ImageData
-from aegan.metrics.registry import evaluate
+from aegan.metrics.evaluation import evaluate
 from aegan.metrics.scope import Settings
 
 

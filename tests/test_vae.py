@@ -16,7 +16,7 @@ from aegan.data import load_data
 from aegan.data.batches import DeviceBatches, bernoulli_images
 from aegan.engine import load_checkpoint
 from aegan.errors import ConfigError
-from aegan.metrics.registry import Evaluation
+from aegan.metrics.evaluation import Evaluation
 from aegan.metrics.scope import Settings
 from aegan.models import GaussianEncoderDecoder
 from aegan.tasks import VaeTask, build_task

@@ -49,8 +49,9 @@ from aegan.hydra_job import back_to_launch_folder
 from aegan.logfile import drop_held_log, hold_run_log
 from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
 from aegan.metrics.choice import check_metrics
-from aegan.metrics.registry import CHUNK, METRICS, Evaluation, measurable
-from aegan.metrics.registry import evaluate as evaluate_metrics
+from aegan.metrics.evaluation import Evaluation
+from aegan.metrics.evaluation import evaluate as evaluate_metrics
+from aegan.metrics.registry import CHUNK, METRICS, measurable
 from aegan.metrics.scope import Scope, Settings
 from aegan.run import load_run
 

@@ -14,6 +14,7 @@ from aegan.data import normalize
 from aegan.errors import ConfigError
 from aegan.metrics.classes import class_histogram_stats, entropy_nats
 from aegan.metrics.classifier import classifier_accuracy
+from aegan.metrics.evaluation import Evaluation
 from aegan.metrics.frechet import frechet_distance, kernel_inception_distance
 from aegan.metrics.inception import check_inception, inception_metrics
 from aegan.metrics.limits import Needs
@@ -21,7 +22,7 @@ from aegan.metrics.matching import best_matching, median_distance, mmd_squared
 from aegan.metrics.prdc import prdc
 from aegan.metrics.progress import Progress
 from aegan.metrics.reconstruction import bce, psnr, ssim
-from aegan.metrics.registry import CHUNK, Evaluation, metric
+from aegan.metrics.registry import CHUNK, metric
 from aegan.metrics.scope import Scope
 
 log = logging.getLogger(__name__)
