@@ -27,7 +27,7 @@ run to show is refused, as every mistake is: one ``error:`` line, exit code 2.
 from __future__ import annotations
 
 # first, before the seconds torch and Hydra take: a stop signal while they import is one line
-from aegan.starting_signals import work_began
+from aegan.signals.starting_signals import work_began
 
 # isort: split
 
@@ -35,15 +35,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from aegan.child_runs import run_to_its_end
+from aegan.cli.script_args import print_out
 from aegan.comparison import finished, warn
 from aegan.comparison_table import MODELS, comparison_table, its_recipe
 from aegan.errors import USER_ERRORS
-from aegan.overrides import hydra_quoted
-from aegan.script_args import print_out
-from aegan.sweep_folders import check_out_folder
-from aegan.sweep_jobs import check_overrides as check_job
-from aegan.sweep_reader import read_sweep
+from aegan.settings.overrides import hydra_quoted
+from aegan.signals.child_runs import run_to_its_end
+from aegan.sweep_checks.folders import check_out_folder
+from aegan.sweep_checks.jobs import check_overrides as check_job
+from aegan.sweeps.reader import read_sweep
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_cli import check_folder, check_overrides, parse, refuse  # noqa: E402

@@ -7,10 +7,8 @@ import argparse
 from pathlib import Path
 from typing import NoReturn
 
-from aegan.cli import report_error
-from aegan.comparison_table import MODELS
-from aegan.errors import ConfigError
-from aegan.script_args import (
+from aegan.cli.one_line import report_error
+from aegan.cli.script_args import (
     ArgumentParser,
     check_set_keys,
     epochs_argument,
@@ -19,6 +17,8 @@ from aegan.script_args import (
     path_argument,
     seeds_argument,
 )
+from aegan.comparison_table import MODELS
+from aegan.errors import ConfigError
 
 
 def refuse(message: str) -> NoReturn:

@@ -23,7 +23,7 @@ One JSON line per run goes to ``--out``; docs/comparison-pythae.md has the proto
 from __future__ import annotations
 
 # first, before the seconds torch and Hydra take: a stop signal while they import is one line
-from aegan.starting_signals import work_began
+from aegan.signals.starting_signals import work_began
 
 # isort: split
 
@@ -39,7 +39,7 @@ import torch
 from pythae_runs import HIDDEN, IWAE_K, LATENT, PIXELS, require_pythae, run_pythae
 from torch import nn
 
-from aegan.script_args import (
+from aegan.cli.script_args import (
     ArgumentParser,
     epochs_argument,
     file_argument,
@@ -215,9 +215,9 @@ def check_variants(parser: ArgumentParser, pairs: list[str], variants: list[str]
     """Each ``--variant`` composes with each pair, before any of them trains."""
     from hydra.errors import HydraException
 
+    from aegan.cli.hydra_errors import composition_line, hydra_error_line
     from aegan.config import compose_config, validate_config
     from aegan.errors import ConfigError
-    from aegan.hydra_errors import composition_line, hydra_error_line
 
     for pair, variant in itertools.product(pairs, variants):
         try:

@@ -35,7 +35,7 @@ metrics.classes        | src/aegan/metrics/classes.py          | tests/test_metr
 metrics.reconstruction | src/aegan/metrics/reconstruction.py   | tests/test_metrics.py tests/test_reconstruction_*.py
 data.idx               | src/aegan/data/idx.py                 | tests/test_idx.py tests/test_idx_generated.py tests/test_idx_sizes.py
 engine.checkpoint      | src/aegan/engine/checkpoint.py src/aegan/engine/state.py | tests/test_engine_checkpoint.py tests/test_checkpoint_saving.py tests/test_checkpoint_lookup.py tests/test_checkpoint_refusals.py tests/test_checkpoint_files.py tests/test_capture.py tests/test_format_1_choices.py
-files                  | src/aegan/files.py src/aegan/readback.py src/aegan/path_kinds.py | tests/test_files.py tests/test_checkpoint_files.py tests/test_checkpoint_refusals.py tests/test_path_kinds.py
+files                  | src/aegan/io/files.py src/aegan/io/readback.py src/aegan/io/path_kinds.py | tests/test_files.py tests/test_checkpoint_files.py tests/test_checkpoint_refusals.py tests/test_path_kinds.py
 engine.distributed     | src/aegan/engine/distributed.py       | tests/test_gradient_average.py
 tasks.ema              | src/aegan/tasks/ema.py                | tests/test_ema.py tests/test_capture.py
 engine.scalars         | src/aegan/engine/scalars.py           | tests/test_scalars.py tests/test_host_sync.py tests/test_capture.py

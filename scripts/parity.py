@@ -8,7 +8,7 @@
                          # final evaluation's figure it compares
 
 Runs one Hydra sweep per path (a job per seed) through ``python -m aegan.train -m``, reads
-the jobs' ``metrics.json`` with ``aegan.sweep_reader.read_sweep`` and prints one JSON line per
+the jobs' ``metrics.json`` with ``aegan.sweeps.reader.read_sweep`` and prints one JSON line per
 path (each seed's value, mean, min, max) and a verdict line:
 
 - ae: ``test/mse``; fast = the whole step compiled (``trainer.compile_scope=step``) with
@@ -26,7 +26,7 @@ CUDA graph (``trainer.capture_step=true``; for the GAN with the recipe's bf16 an
 from __future__ import annotations
 
 # first, before the seconds torch and Hydra take: a stop signal while they import is one line
-from aegan.starting_signals import work_began
+from aegan.signals.starting_signals import work_began
 
 # isort: split
 
@@ -39,19 +39,19 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from aegan.child_runs import run_to_its_end
-from aegan.errors import USER_ERRORS, ConfigError
-from aegan.overrides import hydra_quoted, override_key
-from aegan.script_args import (
+from aegan.cli.script_args import (
     ArgumentParser,
     check_set_keys,
     epochs_argument,
     folder_argument,
     seeds_argument,
 )
-from aegan.sweep_folders import check_out_folder
-from aegan.sweep_jobs import check_overrides
-from aegan.sweep_reader import read_sweep
+from aegan.errors import USER_ERRORS, ConfigError
+from aegan.settings.overrides import hydra_quoted, override_key
+from aegan.signals.child_runs import run_to_its_end
+from aegan.sweep_checks.folders import check_out_folder
+from aegan.sweep_checks.jobs import check_overrides
+from aegan.sweeps.reader import read_sweep
 
 PATHS = {
     "ae": {

@@ -17,7 +17,7 @@ too (the fastest configuration measured), with the kernel count and kernel time 
 from __future__ import annotations
 
 # first, before the seconds torch and Hydra take: a stop signal while they import is one line
-from aegan.starting_signals import work_began
+from aegan.signals.starting_signals import work_began
 
 # isort: split
 
@@ -27,10 +27,10 @@ import torch
 from hydra.errors import HydraException
 from torch import nn
 
+from aegan.cli.hydra_errors import composition_line, hydra_error_line
+from aegan.cli.script_args import ArgumentParser, count_argument
 from aegan.errors import USER_ERRORS
-from aegan.hydra_errors import composition_line, hydra_error_line
 from aegan.models import Discriminator, Generator
-from aegan.script_args import ArgumentParser, count_argument
 
 DEV = os.environ.get("PROBE_DEVICE", "cuda")  # cpu: a rehearsal (CPU times)
 

@@ -18,7 +18,7 @@ per pair to ``--out``; docs/comparison-pythae.md has the figures.
 from __future__ import annotations
 
 # first, before the seconds torch and Hydra take: a stop signal while they import is one line
-from aegan.starting_signals import work_began
+from aegan.signals.starting_signals import work_began
 
 # isort: split
 
@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from aegan.script_args import ArgumentParser, count_argument, file_argument, names_argument
+from aegan.cli.script_args import ArgumentParser, count_argument, file_argument, names_argument
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compare_pythae as pairs  # noqa: E402  (its dense networks and overrides)

@@ -14,7 +14,7 @@ tab=${3:-scalars}
 [ -d "$logdir" ] || refuse "LOGDIR ${logdir@Q} is not a folder: give a run's or a sweep's folder"
 case "$out" in *.png | *.PNG) ;; *) refuse "OUT.png ${out@Q} is not allowed: it must name a .png file" ;; esac
 [ -d "$(dirname -- "$out")" ] || refuse "OUT.png ${out@Q}: there is no folder $(dirname -- "$out")"
-kind() {  # what stands at $1 where no regular file does, in the words aegan.readback uses
+kind() {  # what stands at $1 where no regular file does, in the words aegan.io.readback uses
   [ -e "$1" ] || { echo "a link to nothing"; return; }
   case "$(stat -L -c %F -- "$1")" in
   directory) echo "a folder" ;; fifo) echo "a FIFO" ;; socket) echo "a socket" ;;

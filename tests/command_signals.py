@@ -1,5 +1,5 @@
 """This test process's stop signals handled as a command's process handles them
-(``python -m aegan.bench``: ``aegan.starting_signals``' line, then ``StoppedBySignal``),
+(``python -m aegan.bench``: ``aegan.signals.starting_signals``' line, then ``StoppedBySignal``),
 and a signal sent from inside a function as it is called."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import aegan.starting_signals as starting_signals
+import aegan.signals.starting_signals as starting_signals
 
 
 @contextmanager

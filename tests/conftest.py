@@ -22,11 +22,11 @@ from omegaconf import DictConfig, open_dict
 from worker_process import EVERY_CORE
 
 import aegan.config
-import aegan.starting_signals as starting_signals
+import aegan.signals.starting_signals as starting_signals
 from aegan.amp import Amp
 from aegan.data import ImageData
+from aegan.signals.starting_signals import StoppedBySignal
 from aegan.speed import build_step
-from aegan.starting_signals import StoppedBySignal
 from aegan.tasks import build_task
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"

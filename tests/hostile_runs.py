@@ -15,7 +15,7 @@ from aegan import load_run
 from aegan.data.idx import write_idx
 from aegan.engine.state import Progress, checkpoint_state
 from aegan.errors import USER_ERRORS
-from aegan.files import atomic_save
+from aegan.io.files import atomic_save
 from aegan.train import train
 from conftest import SENTINEL_DIR, TINY_GAN, built, compose_config
 

@@ -7,7 +7,7 @@ import copy
 import sys
 from pathlib import Path
 
-from aegan.files import atomic_save
+from aegan.io.files import atomic_save
 
 
 def saved(state: dict, folder: Path) -> Path:

@@ -22,7 +22,7 @@ def broken(*args: object, **kwargs: object) -> None:
 def test_a_check_that_breaks_stops_before_anything_is_written(
     cli, tmp_path, monkeypatch, patched, args
 ):
-    monkeypatch.setattr(f"aegan.sweep_settings.{patched}", broken)
+    monkeypatch.setattr(f"aegan.sweep_checks.settings.{patched}", broken)
     folder = tmp_path / "out"
     where = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"
     result = cli("aegan.train", *args, *TINY_AE, f"{where}={folder}")

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from aegan.child_runs import run_to_its_end
-from aegan.starting_signals import StoppedBySignal
+from aegan.signals.child_runs import run_to_its_end
+from aegan.signals.starting_signals import StoppedBySignal
 
 # A stand-in for a training: on its first stop signal it takes a second to write its
 # checkpoint (the file ``saved``), says which signal, and ends as a stopped run does

@@ -8,7 +8,7 @@ import pytest
 
 from aegan.errors import ConfigError
 from aegan.summarize import summarize
-from aegan.sweep_reader import read_sweep
+from aegan.sweeps.reader import read_sweep
 from conftest import REPO, TINY_AE, assert_one_error_line, run_module
 
 
@@ -60,12 +60,12 @@ def test_a_failure_record_that_cannot_be_written_leaves_the_error_one_line(
 ):
     """A folder that stopped taking files failed the run, then its failed.json: the second
     error's traceback buried the first (exit 1), in a sweep too."""
-    import aegan.hydra_job
+    import aegan.cli.hydra_job
 
     def disk_full(path, *args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(aegan.hydra_job, "write_json", disk_full)
+    monkeypatch.setattr(aegan.cli.hydra_job, "write_json", disk_full)
     diverges = "model.optimizer.lr=1e30"
     result = cli("aegan.train", *TINY_AE, diverges, f"hydra.run.dir={tmp_path / 'run'}")
     assert_one_error_line(result, "non-finite loss at step ")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-import aegan.child_runs
+import aegan.signals.child_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = [sys.executable, str(ROOT / "scripts" / "compare.py")]
@@ -178,7 +178,7 @@ def test_run_gives_hydra_the_out_folder_as_it_is_named(cli, monkeypatch, tmp_pat
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     commands = []
-    monkeypatch.setattr(aegan.child_runs, "run_to_its_end",
+    monkeypatch.setattr(aegan.signals.child_runs, "run_to_its_end",
                         lambda command, **_: commands.append(command) or 0)  # fmt: skip
     cli(
         "scripts/compare.py",
@@ -220,7 +220,7 @@ def test_run_refuses_an_override_of_what_it_sets_before_training(
     cli, monkeypatch, tmp_path, override, says
 ):
     commands = []
-    monkeypatch.setattr(aegan.child_runs, "run_to_its_end",
+    monkeypatch.setattr(aegan.signals.child_runs, "run_to_its_end",
                         lambda command, **_: commands.append(command) or 0)  # fmt: skip
     refused = cli("scripts/compare.py", "run", "--models", "vae", "--seeds", "0",
                   "--out", str(tmp_path / "out"), "data.subset=1000", override)  # fmt: skip

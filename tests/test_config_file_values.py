@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from aegan.cli.value_origins import named_by_its_file
 from aegan.config import CONF_DIR, compose_config, validate_config
 from aegan.errors import ConfigError
-from aegan.value_origins import named_by_its_file
 from conftest import assert_one_error_line
 
 GLOBAL = "# @package _global_\n"

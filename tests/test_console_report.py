@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aegan.hydra_job import headline
+from aegan.cli.hydra_job import headline
 from conftest import TINY_AE
 
 

@@ -13,7 +13,7 @@ from shared_runs import CLASSIFIED, CLASSIFIED_SAMPLES
 import aegan
 from aegan.evaluate import evaluate_task, write_metrics
 from aegan.evaluate_settings import log_dir_of
-from aegan.readback import read_json
+from aegan.io.readback import read_json
 from aegan.train import train
 from conftest import TINY_AE, assert_one_error_line, run_module
 
@@ -270,6 +270,6 @@ def test_a_metric_the_model_cannot_feed_is_refused_before_the_data_is_read(
     def read(*args, **kwargs):
         raise AssertionError("the data was read")
 
-    monkeypatch.setattr("aegan.run_data.load_data", read)
+    monkeypatch.setattr("aegan.runs.data.load_data", read)
     result = cli("aegan.evaluate", f"run={trained_ae_run}", f"metrics=[{metric}]", "device=cpu")
     assert result.returncode == 2 and f"metrics: '{metric}' needs a model that can" in result.stderr

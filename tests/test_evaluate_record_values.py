@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from aegan import load_run
-from aegan.files import atomic_save
+from aegan.io.files import atomic_save
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import os
 import shutil
 from pathlib import Path
 
-from aegan.files import write_json
-from aegan.sweep_reader import read_sweep
+from aegan.io.files import write_json
+from aegan.sweeps.reader import read_sweep
 
 SECOND = 10**9
 

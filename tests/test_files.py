@@ -1,4 +1,4 @@
-"""aegan.files: atomic writes (the bytes, the folder, the hidden temporary name, the
+"""aegan.io.files: atomic writes (the bytes, the folder, the hidden temporary name, the
 cleanup) and strict JSON with the non-finite floats flagged and read back."""
 
 import errno
@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from aegan.errors import ConfigError
-from aegan.files import atomic_save, atomic_write_bytes, check_folder, fsync_dir, write_json
-from aegan.readback import read_json
+from aegan.io.files import atomic_save, atomic_write_bytes, check_folder, fsync_dir, write_json
+from aegan.io.readback import read_json
 
 
 def refuse_constants(name):

@@ -14,7 +14,7 @@ from aegan.engine.resume import check_resumed_model, check_same_run
 from aegan.engine.run_record import check_in_its_run
 from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError
-from aegan.record import record_config
+from aegan.runs.record import record_config
 
 CONFIG = {"seed": 3, "model": {"latent_dim": 2}, "data": {"name": "fashion_mnist"}}  # no task
 RECORD = {"config": CONFIG, "choices": {"model": "autoencoder", "data": "fashion_mnist"}}

@@ -11,7 +11,7 @@ from test_summarize_hostile import make_sweep
 
 from aegan.errors import ConfigError
 from aegan.summarize import main as summarize_main
-from aegan.sweep_reader import read_sweep
+from aegan.sweeps.reader import read_sweep
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from omegaconf import OmegaConf, open_dict
 import aegan.config
 from aegan.config import validate_config
 from aegan.errors import USER_ERRORS, ConfigError
-from aegan.schema_ties import TIE, tie_target
+from aegan.settings.schema_ties import TIE, tie_target
 from conftest import REPO, SENTINEL_DIR
 
 MODELS = sorted(path.stem for path in (REPO / "conf" / "model").glob("*.yaml"))

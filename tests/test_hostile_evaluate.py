@@ -191,7 +191,7 @@ def test_the_evaluations_own_seed_draws_other_noise_and_is_recorded(vae):
 
 
 def test_figures_of_another_evaluation_seed_replace_the_earlier_ones(cli, run_copy):
-    from aegan.readback import read_json
+    from aegan.io.readback import read_json
 
     before = read_json(run_copy / "metrics.json")
     result = cli("aegan.evaluate", f"run={run_copy}", "device=cpu", "metrics=[pca]", "seed=3")

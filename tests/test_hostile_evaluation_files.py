@@ -18,9 +18,9 @@ from aegan import load_run
 from aegan.engine.interrupt import StopRequest, stop_on_signals
 from aegan.errors import ConfigError
 from aegan.evaluate import evaluate_run
-from aegan.files import write_json
-from aegan.readback import read_json
-from aegan.starting_signals import StoppedBySignal
+from aegan.io.files import write_json
+from aegan.io.readback import read_json
+from aegan.signals.starting_signals import StoppedBySignal
 
 
 @pytest.fixture(scope="module")

@@ -80,7 +80,7 @@ def test_an_override_the_weights_do_not_fit_is_blamed_as_the_users_before_the_da
 ):
     """It was a ``CheckpointError`` (the file named as the fault) once the data was read."""
     monkeypatch.setattr(
-        "aegan.run_data.load_data", lambda *a, **k: pytest.fail("the data was read")
+        "aegan.runs.data.load_data", lambda *a, **k: pytest.fail("the data was read")
     )
     with pytest.raises(ConfigError) as refused:
         load_run(ae[0], overrides=[override])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from aegan.files import atomic_save
+from aegan.io.files import atomic_save
 from aegan.train import train
 from conftest import TINY_AE, assert_one_error_line, compose_config
 

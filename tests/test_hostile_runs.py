@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 from aegan.data.idx import write_idx
 from aegan.errors import USER_ERRORS, ConfigError, DataFileError, DataNotFoundError
-from aegan.files import write_json
-from aegan.readback import read_json
+from aegan.io.files import write_json
+from aegan.io.readback import read_json
 from aegan.summarize import main as summarize_main
-from aegan.sweep_reader import read_sweep
+from aegan.sweeps.reader import read_sweep
 from aegan.train import train
 from conftest import TINY_AE
 

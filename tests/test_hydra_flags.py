@@ -12,8 +12,8 @@ import hydra
 import pytest
 from command_signals import handled_as, signal_at_call
 
-from aegan.hydra_flags import flags_line
-from aegan.starting_signals import SETTING_UP, StoppedBySignal
+from aegan.cli.hydra_flags import flags_line
+from aegan.signals.starting_signals import SETTING_UP, StoppedBySignal
 from conftest import assert_one_error_line
 
 

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from aegan.job_overrides import read_overrides
-from aegan.sweep_reader import read_sweep
+from aegan.sweeps.job_overrides import read_overrides
+from aegan.sweeps.reader import read_sweep
 
 
 def job(folder, overrides: str):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from aegan.files import write_json
+from aegan.io.files import write_json
 from aegan.logger import TensorBoardLogger
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from aegan.override_size import MAX_ITEMS, MAX_NESTING, MAX_SWEEP_VALUES
+from aegan.settings.override_size import MAX_ITEMS, MAX_NESTING, MAX_SWEEP_VALUES
 from conftest import assert_one_error_line
 
 MOST = f"an override holds at most {MAX_ITEMS} in one (the longest list a setting takes"
@@ -62,13 +62,13 @@ def test_a_sweep_as_long_as_a_grid_may_be_is_read(cli, tmp_path):
 
 
 def test_the_sweep_bound_is_the_grids():
-    from aegan.sweep_jobs import MAX_GRID_JOBS
+    from aegan.sweep_checks.jobs import MAX_GRID_JOBS
 
     assert MAX_SWEEP_VALUES == MAX_GRID_JOBS
 
 
 def test_the_item_bound_is_the_layers():
-    from aegan.schema_kinds import MAX_LAYERS
+    from aegan.settings.schema_kinds import MAX_LAYERS
 
     assert MAX_ITEMS == MAX_LAYERS
 
@@ -76,7 +76,7 @@ def test_the_item_bound_is_the_layers():
 def test_an_override_too_large_to_parse_is_not_read_for_its_refusals_line():
     """The line an entry point prints writes each number as typed, which reads the overrides:
     the line refusing 50,000 layer sizes came after minutes of reading them there."""
-    from aegan.refused_values import read_as_typed
+    from aegan.settings.refused_values import read_as_typed
 
     assert read_as_typed(f"[{listed(MAX_ITEMS)}]") == [4] * MAX_ITEMS
     assert read_as_typed(f"[{listed(MAX_ITEMS + 1)}]") is None

@@ -1,6 +1,6 @@
 """What stands where a file belongs without being a regular file (a FIFO, a folder, a socket,
 a device, a link to nothing, a loop of links) is said in the same words by every place that
-refuses, skips or sets it aside (``aegan.path_kinds.path_kind``), none of them guessing ("a
+refuses, skips or sets it aside (``aegan.io.path_kinds.path_kind``), none of them guessing ("a
 FIFO or a device?"), none opening it."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from aegan.bench import append_line
+from aegan.cli.script_args import file_argument
 from aegan.data.image_files import list_image_folder
 from aegan.data.sources import named_idx_dir
 from aegan.engine.checkpoint import resolve_checkpoint
@@ -23,12 +24,11 @@ from aegan.engine.run_dir import check_not_overwriting
 from aegan.engine.run_metrics import earlier_metrics
 from aegan.engine.run_record import check_in_its_run
 from aegan.errors import CheckpointError, ConfigError, DataNotFoundError
-from aegan.files import check_folder
-from aegan.logfile import RunLogHandler
-from aegan.path_kinds import path_kind
-from aegan.readback import load_torch_file, read_json
-from aegan.run_events import read_events
-from aegan.script_args import file_argument
+from aegan.io.files import check_folder
+from aegan.io.logfile import RunLogHandler
+from aegan.io.path_kinds import path_kind
+from aegan.io.readback import load_torch_file, read_json
+from aegan.runs.events import read_events
 
 
 def _socket(path: Path) -> None:

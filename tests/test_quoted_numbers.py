@@ -12,7 +12,7 @@ import pytest
 
 from aegan.config import CONF_DIR, compose_config, validate_config
 from aegan.errors import ConfigError
-from aegan.schema import reference
+from aegan.settings.schema import reference
 from conftest import assert_one_error_line
 
 CHOICES = {"model": "vae", "data": "fashion_mnist"}  # a model with integer and number settings

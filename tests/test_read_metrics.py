@@ -15,7 +15,7 @@ import pytest
 
 from aegan import load_run
 from aegan.engine.run_metrics import merge_metrics
-from aegan.readback import MAX_JSON_KEYS, read_json
+from aegan.io.readback import MAX_JSON_KEYS, read_json
 
 NOT_FIGURES = {"test/mse": "abc", "val/best_objective": [1, 2], "test/psnr": None,
                "test/ssim": True, "eval/step": "x", "eval/overrides": ["model.beta=2"]}  # fmt: skip

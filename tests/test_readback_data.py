@@ -18,7 +18,7 @@ import aegan.data.sources
 from aegan import load_run
 from aegan.engine.state import Progress, checkpoint_state
 from aegan.errors import DataNotFoundError
-from aegan.files import atomic_save
+from aegan.io.files import atomic_save
 from aegan.train import train
 from conftest import assert_one_error_line, built, compose_config, synthetic_data
 

@@ -1,5 +1,5 @@
 """The image folder a run read back is listed from: the one its record names is listed
-within ``aegan.run_data.RECORD_ENTRIES`` files and folders (a record naming ``/`` had the
+within ``aegan.runs.data.RECORD_ENTRIES`` files and folders (a record naming ``/`` had the
 whole disk walked), the one the reader names as far as it goes."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import pytest
 import torch
 from test_split_limits import folder_run, image_folder
 
-import aegan.run_data
+import aegan.runs.data
 from aegan import load_run
 from aegan.errors import CheckpointError, DataNotFoundError
-from aegan.files import atomic_save
+from aegan.io.files import atomic_save
 from aegan.train import train
 from conftest import assert_one_error_line, compose_config
 
@@ -39,7 +39,7 @@ def trained(tmp_path_factory) -> tuple[Path, dict]:
 
 @pytest.fixture(autouse=True)
 def few_entries(monkeypatch):
-    monkeypatch.setattr(aegan.run_data, "RECORD_ENTRIES", ENTRIES)
+    monkeypatch.setattr(aegan.runs.data, "RECORD_ENTRIES", ENTRIES)
 
 
 def recording(trained, folder: Path, root: Path) -> Path:

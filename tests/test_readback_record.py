@@ -15,8 +15,8 @@ from test_split_limits import image_folder
 
 from aegan import load_run
 from aegan.errors import CheckpointError, ConfigError
-from aegan.files import atomic_save
-from aegan.readback import read_json
+from aegan.io.files import atomic_save
+from aegan.io.readback import read_json
 from aegan.train import train
 from conftest import TINY_AE, compose_config
 
@@ -129,7 +129,7 @@ def test_a_long_key_left_out_of_a_record_is_named_in_a_short_line(ae, tmp_path, 
     state = copy.deepcopy(ae[1])
     state["config"]["data"]["x" * 100_000] = 1
     atomic_save(state, tmp_path / "run" / "checkpoints" / "last.pt")
-    with caplog.at_level(logging.WARNING, logger="aegan.record"):
+    with caplog.at_level(logging.WARNING, logger="aegan.runs.record"):
         load_run(tmp_path / "run")
     (line,) = [r.getMessage() for r in caplog.records if "not in conf/ here" in r.getMessage()]
     assert f"its record's data.{'x' * 95}...(100005 characters) is not in conf/" in line

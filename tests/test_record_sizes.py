@@ -1,4 +1,4 @@
-"""A list of layer sizes longer than ``aegan.schema_kinds.MAX_LAYERS`` is refused in one line before
+"""A list of layer sizes longer than ``aegan.settings.schema_kinds.MAX_LAYERS`` is refused in one line before
 any network is built: in a command's config, in a checkpoint's own record and in the record of
 the run folder a checkpoint lies in. Each entry built a layer on the meta device first: 50,000
 took about 40 s of CPU before the refusal, 5,000 here about 10 s."""
@@ -13,12 +13,12 @@ from torch import nn
 
 from aegan.config import validate_config
 from aegan.errors import CheckpointError, ConfigError
-from aegan.record import record_config
-from aegan.record_networks import check_networks_in_its_run
+from aegan.runs.record import record_config
+from aegan.runs.record_networks import check_networks_in_its_run
 from conftest import TINY_AE, compose_config
 
 LAYERS = [1] * 5_000
-MAX_LAYERS = 1000  # aegan.schema_kinds.MAX_LAYERS
+MAX_LAYERS = 1000  # aegan.settings.schema_kinds.MAX_LAYERS
 REFUSED = f"model.hidden_dims=[1, 1, 1, ...] is not allowed: it must be a list of at most " \
     f"{MAX_LAYERS} layer sizes, not 5,000"  # fmt: skip
 

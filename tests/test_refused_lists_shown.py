@@ -9,7 +9,7 @@ import pytest
 from aegan.amp import resolve_precision
 from aegan.config import compose_config, validate_config
 from aegan.errors import ConfigError
-from aegan.refused_values import one_line
+from aegan.settings.refused_values import one_line
 from conftest import CPU, assert_one_error_line
 
 AUTO = resolve_precision("auto", CPU)  # fp32, or bf16 where the CPU has it

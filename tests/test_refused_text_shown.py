@@ -53,7 +53,7 @@ def test_a_number_is_written_as_typed_but_not_within_a_path():
     """A job's folder named by its overrides holds the number as Hydra writes it: rewritten
     in the line, the path named no folder; an override nested too deep to read was a
     RecursionError in place of its own refusal."""
-    from aegan.refused_values import as_given
+    from aegan.settings.refused_values import as_given
 
     said = (
         "(job seed=1000.0/ failed), (job lr=1,seed=1000.0,x=1/ failed); seed=1000.0 is not allowed"
@@ -66,7 +66,7 @@ def test_a_number_is_written_as_typed_but_not_within_a_path():
 def test_a_lists_number_is_written_as_typed_but_not_within_a_path():
     """Each number of a list as it was typed, in the list or as its item, where it is told
     apart from the others; a job's folder named by a list keeps the number as Hydra wrote it."""
-    from aegan.refused_values import as_given
+    from aegan.settings.refused_values import as_given
 
     said = "(job x=[1000.0],y=1/ failed); x=[1000.0, 2, {a: 1000.0}] and x[2].a=1000.0 are not"
     assert as_given(said, ["x=[1e3,2,{a:1e3}]"]) == (

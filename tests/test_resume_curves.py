@@ -16,7 +16,7 @@ from aegan.data.fingerprint import data_change
 from aegan.engine import load_checkpoint
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.errors import CheckpointError
-from aegan.files import atomic_save
+from aegan.io.files import atomic_save
 from aegan.train import train
 from conftest import TINY_AE, compose_config
 

@@ -132,7 +132,7 @@ def test_ctrl_c_to_a_sweep_saves_the_job_and_ends_the_sweep(tmp_path):
     assert f"trainer.resume={run_dir} hydra.run.dir={run_dir} (sweep job 0:" in line
     assert "keep_checkpoints=2" in line
     assert not other_dir.exists()  # the sweep ended with the job
-    from aegan.sweep_reader import read_sweep
+    from aegan.sweeps.reader import read_sweep
 
     job, never = read_sweep(sweep_dir)  # the grid's second job never started
     assert job["status"] == "stopped" and "at step 21 (" in job["error"]

@@ -23,7 +23,7 @@ from aegan.errors import (
     DiskFullError,
     NonFiniteError,
 )
-from aegan.readback import read_json
+from aegan.io.readback import read_json
 from aegan.train import train
 from conftest import REPO, TINY_AE, built, compose_config
 

@@ -1,4 +1,4 @@
-"""A run's TensorBoard events read back (``aegan.run_events``, the GAN notebook's curves): what
+"""A run's TensorBoard events read back (``aegan.runs.events``, the GAN notebook's curves): what
 stands in an event file's place without being one is left out in one line, never opened to
 wait for a writer; the curves of the files beside it are read as tensorboard reads them."""
 
@@ -16,7 +16,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from aegan.engine.folder_lock import hold_run_folder
 from aegan.errors import ConfigError, FolderNotFoundError
-from aegan.run_events import read_events
+from aegan.runs.events import read_events
 
 STRANGER = "events.out.tfevents.9999999999.host.1.0"  # sorted after the real file
 WAIT_S = 60  # a read of three scalars takes milliseconds; this only stops a hung open

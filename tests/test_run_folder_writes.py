@@ -16,11 +16,11 @@ import pytest
 import aegan
 from aegan.data.image_folder import load_image_folder
 from aegan.errors import CheckpointError, ConfigError
-from aegan.files import write_json
-from aegan.overrides import literal
-from aegan.readback import read_json
-from aegan.starting_signals import SETTING_UP
-from aegan.sweep_reader import read_sweep
+from aegan.io.files import write_json
+from aegan.io.readback import read_json
+from aegan.settings.overrides import literal
+from aegan.signals.starting_signals import SETTING_UP
+from aegan.sweeps.reader import read_sweep
 from aegan.train import train
 from conftest import TINY_AE, assert_one_error_line, compose_config, run_module
 
@@ -108,7 +108,7 @@ def test_a_log_file_set_into_a_trained_run_is_refused(cli, finished_run, tmp_pat
 
 def test_a_log_file_that_cannot_be_made_is_not_said_to_be_in_the_way(tmp_path):
     """A read-only or full disk, a folder gone: "move it away" named a file not there."""
-    from aegan.logfile import RunLogHandler
+    from aegan.io.logfile import RunLogHandler
 
     path = tmp_path / "gone" / "train.log"
     with pytest.raises(CheckpointError) as refused:

@@ -17,7 +17,7 @@ from omegaconf import OmegaConf, open_dict
 import aegan
 from aegan.engine.resume import check_same_run
 from aegan.errors import CheckpointError, ConfigError
-from aegan.files import atomic_save
+from aegan.io.files import atomic_save
 from aegan.train import train
 from conftest import TINY_AE, assert_one_error_line, compose_config
 

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import torch
 
-import aegan.child_runs
+import aegan.signals.child_runs
 from conftest import REPO, assert_one_error_line
 
 LONG = "/" + "a" * 300  # a name longer than a file system takes
@@ -78,7 +78,7 @@ def test_a_bad_option_is_one_line_before_anything_runs(cli, hostile, monkeypatch
     monkeypatch.syspath_prepend(str(REPO / "scripts"))  # as a script's own folder is
     commands = []
     monkeypatch.setattr(
-        aegan.child_runs, "run_to_its_end", lambda command, **_: commands.append(command)
+        aegan.signals.child_runs, "run_to_its_end", lambda command, **_: commands.append(command)
     )
     script, *args = command.format(tmp=hostile).split()
     result = cli(f"scripts/{script}", *args)

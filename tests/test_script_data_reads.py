@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-import aegan.child_runs
 import aegan.config
+import aegan.signals.child_runs
 from aegan.errors import DataFileError
 
 
@@ -36,7 +36,7 @@ def reads(monkeypatch, no_sweeps):
 def no_sweeps(monkeypatch):
     """Each sweep refused before any job (exit 2), as for a damaged data file."""
     commands = []
-    monkeypatch.setattr(aegan.child_runs, "run_to_its_end",
+    monkeypatch.setattr(aegan.signals.child_runs, "run_to_its_end",
                         lambda command, **_: commands.append(command) or 2)  # fmt: skip
     return commands
 

@@ -4,7 +4,7 @@ it."""
 
 import pytest
 
-import aegan.child_runs
+import aegan.signals.child_runs
 from conftest import REPO, assert_one_error_line
 
 
@@ -58,7 +58,7 @@ def test_parity_refuses_a_mistake_before_any_sweep(cli, monkeypatch, tmp_path, a
     (tmp_path / "sweep" / "multirun.yaml").write_text("")
     commands = []
     monkeypatch.setattr(
-        aegan.child_runs, "run_to_its_end", lambda command, **_: commands.append(command)
+        aegan.signals.child_runs, "run_to_its_end", lambda command, **_: commands.append(command)
     )
     given = [arg.format(tmp=tmp_path) for arg in args]
     out = [] if "--out" in given else ["--out", str(tmp_path / "out")]
@@ -73,7 +73,7 @@ def test_parity_ends_a_failed_sweep_in_one_line_naming_it(cli, monkeypatch, tmp_
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     commands = []
-    monkeypatch.setattr(aegan.child_runs, "run_to_its_end",
+    monkeypatch.setattr(aegan.signals.child_runs, "run_to_its_end",
                         lambda command, **_: commands.append(command) or 2)  # fmt: skip
     out = tmp_path / "a,b"
     result = cli("scripts/parity.py", "ae", "--out", str(out), "--seeds", "0,1", "--epochs", "1")

@@ -13,9 +13,9 @@ from torch.nn.modules.module import register_module_forward_hook
 
 import aegan
 from aegan.engine.interrupt import TrainingInterrupted
+from aegan.io.readback import read_json
 from aegan.models import DenseAutoencoder
-from aegan.readback import read_json
-from aegan.starting_signals import AFTER_TRAINING
+from aegan.signals.starting_signals import AFTER_TRAINING
 from aegan.train import train
 from conftest import RESUME, TINY_AE
 

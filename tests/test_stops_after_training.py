@@ -13,8 +13,8 @@ from torch.nn.modules.module import register_module_forward_hook
 
 import aegan.train
 from aegan.engine.interrupt import TrainingInterrupted
+from aegan.io.readback import read_json
 from aegan.models import DenseAutoencoder
-from aegan.readback import read_json
 from aegan.train import train
 from conftest import TINY_AE
 

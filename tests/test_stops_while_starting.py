@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aegan.starting_signals import LINES, SCRIPT_STARTING, SCRIPTS, SETTING_UP
+from aegan.signals.starting_signals import LINES, SCRIPT_STARTING, SCRIPTS, SETTING_UP
 from conftest import REPO
 
 # ``python stop_at_import.py SIGNAL MODULE [COMMAND [arguments]]``: ``python -m COMMAND``
@@ -124,17 +124,17 @@ def test_the_handlers_are_set_before_anything_more_is_imported():
     traceback (Ctrl-C): their module imported pathlib first, and with it urllib, ipaddress
     and re, a fifth of the time from the interpreter's start to the handlers. What runpy
     (``python -m``) has loaded before is not counted."""
-    code = ("import runpy, sys; before = set(sys.modules); import aegan.starting_signals; "
+    code = ("import runpy, sys; before = set(sys.modules); import aegan.signals.starting_signals; "
             "print(*sorted(set(sys.modules) - before))")  # fmt: skip
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     imported = set(result.stdout.split())
-    allowed = {"aegan", "aegan.starting_signals", "__future__", "signal", "enum", "atexit"}
+    allowed = {"aegan", "aegan.signals.starting_signals", "__future__", "signal", "enum", "atexit"}
     assert imported <= allowed, imported  # atexit: built in, nothing read
 
 
 def test_every_command_sets_the_handlers_before_its_other_imports():
-    """aegan.bench and aegan.summarize did not import aegan.starting_signals: a stop while
+    """aegan.bench and aegan.summarize did not import aegan.signals.starting_signals: a stop while
     they imported torch ended them without a word, or with a traceback of Ctrl-C, and
     bench's Ctrl-C said "a checkpoint already written is kept", of a command that writes
     none; nor did scripts/compare.py and the others. Every module and script with a
@@ -155,4 +155,4 @@ def test_every_command_sets_the_handlers_before_its_other_imports():
         imports = [node for node in ast.parse(path.read_text()).body
                    if isinstance(node, ast.ImportFrom) and node.module != "__future__"
                    or isinstance(node, ast.Import)]  # fmt: skip
-        assert getattr(imports[0], "module", None) == "aegan.starting_signals", command
+        assert getattr(imports[0], "module", None) == "aegan.signals.starting_signals", command

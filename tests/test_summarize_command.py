@@ -15,7 +15,7 @@ from aegan.errors import ConfigError, FolderNotFoundError
 from aegan.run import load_run
 from aegan.summarize import main as summarize_main
 from aegan.summarize import summarize
-from aegan.sweep_reader import read_sweep
+from aegan.sweeps.reader import read_sweep
 
 
 @pytest.mark.parametrize(

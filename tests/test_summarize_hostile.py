@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from aegan.summarize import main as summarize_main
-from aegan.sweep_reader import read_sweep
+from aegan.sweeps.reader import read_sweep
 
 # "billion laughs": a few hundred bytes of aliases that expand to 9**7 items
 LAUGHS = "- &a [x, x, x, x, x, x, x, x, x]\n" + "".join(

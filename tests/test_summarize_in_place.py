@@ -10,7 +10,7 @@ import shutil
 
 from test_summarize_hostile import make_sweep
 
-from aegan.sweep_reader import read_sweep
+from aegan.sweeps.reader import read_sweep
 
 
 def test_a_planned_jobs_place_holding_a_fifo_or_a_file_above_it_says_what_is_there(tmp_path):

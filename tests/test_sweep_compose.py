@@ -15,9 +15,9 @@ from hydra.errors import ConfigCompositionException
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from aegan import sweep_jobs
 from aegan.config import CONF_DIR
-from aegan.sweep_compose import composing_jobs
+from aegan.sweep_checks import jobs as sweep_jobs
+from aegan.sweep_checks.compose import composing_jobs
 
 
 def _composed(loader, master, jobs: list[list[str]]) -> list[str]:

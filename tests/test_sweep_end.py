@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-import aegan.hydra_job
+import aegan.cli.hydra_job
 import aegan.train
 from aegan.errors import DataFileError
-from aegan.sweep_end import SWEEP_ENV
-from aegan.sweep_walk import MAX_ENTRIES
+from aegan.sweeps.end import SWEEP_ENV
+from aegan.sweeps.walk import MAX_ENTRIES
 from conftest import TINY_AE
 
 TINY = [*TINY_AE, "data.subset=200", "data.val_size=100", "logger=none"]
@@ -189,13 +189,13 @@ def test_a_job_that_gets_none_of_the_sweeps_environment_is_counted_by_its_folder
     environment: its record said ``sweep: null``, the sweep's end did not count it, and the
     sweep exited 0 though no job ran. Now it names the sweep by the folder Hydra gives it."""
     sweep_dir = tmp_path / "sweep"
-    noted = aegan.hydra_job.note_not_run
+    noted = aegan.cli.hydra_job.note_not_run
 
     def without_environment(*args: object) -> None:  # as the job's own process would be
         os.environ.pop(SWEEP_ENV, None)
         noted(*args)
 
-    monkeypatch.setattr("aegan.hydra_job.note_not_run", without_environment)
+    monkeypatch.setattr("aegan.cli.hydra_job.note_not_run", without_environment)
     swept_then_refused_twice(cli, sweep_dir, monkeypatch)
     said = json.loads((sweep_dir / ".not_run" / "1.json").read_text())
     assert said["sweep"] == str(sweep_dir)

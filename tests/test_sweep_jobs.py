@@ -12,7 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 from aegan.config import CONF_DIR
-from aegan.sweep_jobs import check_run
+from aegan.sweep_checks.jobs import check_run
 from conftest import TINY_AE, assert_one_error_line
 
 NO_JOB = "; no job was started"
@@ -141,7 +141,7 @@ def test_a_run_that_cannot_work_leaves_no_folder(cli, tmp_path):
 def test_a_range_is_counted_and_its_ends_taken_as_hydra_steps_it(written, size, ends):
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from aegan.sweep_values import sweep_size, values_to_try
+    from aegan.sweep_checks.values import sweep_size, values_to_try
 
     (override,) = OverridesParser.create().parse_overrides([f"x={written}"])
     assert sweep_size(override) == size == len(list(override.sweep_iterator()))

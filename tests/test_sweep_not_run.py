@@ -11,9 +11,9 @@ import os
 import shutil
 from pathlib import Path
 
-from aegan.sweep_end import note_not_run
-from aegan.sweep_not_run import NOT_RUN, forget_not_run
-from aegan.sweep_reader import read_sweep
+from aegan.sweeps.end import note_not_run
+from aegan.sweeps.not_run import NOT_RUN, forget_not_run
+from aegan.sweeps.reader import read_sweep
 
 
 def passed_over(root: Path) -> Path:

@@ -11,7 +11,7 @@ import sys
 import pytest
 from omegaconf import OmegaConf
 
-from aegan.sweep_plugins import check_sweep_settings
+from aegan.sweep_checks.plugins import check_sweep_settings
 from conftest import TINY_AE, assert_one_error_line
 
 OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
@@ -126,7 +126,7 @@ def test_a_storage_optuna_cannot_open_is_one_line_naming_it(
 
 
 def test_a_storage_of_an_earlier_study_or_a_new_file_passes(tmp_path):
-    from aegan.sweep_plugins import _check_storage
+    from aegan.sweep_checks.plugins import _check_storage
 
     (tmp_path / "empty.db").write_bytes(b"")
     (tmp_path / "study.db").write_bytes(b"SQLite format 3\x00" + bytes(84))

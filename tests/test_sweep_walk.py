@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import aegan.sweep_walk
+import aegan.sweeps.walk
 from aegan.errors import ConfigError
 from aegan.summarize import main as summarize_main
-from aegan.sweep_reader import read_sweep
+from aegan.sweeps.reader import read_sweep
 
 
 def job(folder: Path, objective: float = 0.5) -> Path:
@@ -26,7 +26,7 @@ def job(folder: Path, objective: float = 0.5) -> Path:
 def test_a_tree_too_large_for_a_sweep_is_one_line_and_nothing_is_written(
     tmp_path, monkeypatch, capsys
 ):
-    monkeypatch.setattr(aegan.sweep_walk, "MAX_ENTRIES", 50)  # 20,000 by default
+    monkeypatch.setattr(aegan.sweeps.walk, "MAX_ENTRIES", 50)  # 20,000 by default
     home = tmp_path / "home"
     job(home / "logs" / "train" / "multiruns" / "d" / "0")
     for name in range(60):  # a user's own files, beside the runs
@@ -40,7 +40,7 @@ def test_a_tree_too_large_for_a_sweep_is_one_line_and_nothing_is_written(
 
 
 def test_jobs_nested_or_not_are_found_and_not_walked_into(tmp_path, monkeypatch):
-    monkeypatch.setattr(aegan.sweep_walk, "MAX_ENTRIES", 50)
+    monkeypatch.setattr(aegan.sweeps.walk, "MAX_ENTRIES", 50)
     root = tmp_path / "sweep"
     job(root / "0", 0.2)
     job(root / "ns" / "seed1", 0.1)  # hydra.sweep.subdir=${model.loss}/seed${seed}
@@ -54,10 +54,10 @@ def test_jobs_nested_or_not_are_found_and_not_walked_into(tmp_path, monkeypatch)
 
 def test_a_job_deeper_than_the_walk_goes_is_not_read(tmp_path):
     deep = tmp_path / "sweep"
-    job(deep.joinpath(*["d"] * (aegan.sweep_walk.MAX_JOB_DEPTH + 1)))
-    job(deep.joinpath(*["d"] * aegan.sweep_walk.MAX_JOB_DEPTH))
+    job(deep.joinpath(*["d"] * (aegan.sweeps.walk.MAX_JOB_DEPTH + 1)))
+    job(deep.joinpath(*["d"] * aegan.sweeps.walk.MAX_JOB_DEPTH))
     assert [len(Path(row["job"]).parts) for row in read_sweep(deep)] == [
-        aegan.sweep_walk.MAX_JOB_DEPTH
+        aegan.sweeps.walk.MAX_JOB_DEPTH
     ]
 
 

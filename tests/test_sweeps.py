@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 
 from aegan.summarize import main as summarize_main
 from aegan.summarize import summarize
-from aegan.sweep_reader import read_sweep
+from aegan.sweeps.reader import read_sweep
 from conftest import CONF_DIR, REPO, TINY_AE
 
 # The tests' tiny CPU jobs, on 500 images and without TensorBoard (not what is tested here).

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from aegan.cli.hydra_kinds import typed_hydra_value
 from aegan.config import CONF_DIR, compose_config, validate_config
 from aegan.errors import ConfigError
-from aegan.hydra_kinds import typed_hydra_value
-from aegan.schema import reference
+from aegan.settings.schema import reference
 
 CHOICES = {"model": "vae", "data": "fashion_mnist"}
 NULL_TEXT = ["data.root", "trainer.resume", "evaluate.inception_weights"]  # null in conf/

@@ -7,7 +7,7 @@ import pytest
 from aegan.amp import Amp
 from aegan.data import load_data, normalize
 from aegan.engine import load_checkpoint, restore
-from aegan.record import record_config
+from aegan.runs.record import record_config
 from aegan.tasks import build_task
 from aegan.train import train
 from conftest import CPU, TINY_AE

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import torch
 
 from aegan.errors import ConfigError, refused_value
-from aegan.readback import shown_read_value
+from aegan.io.readback import shown_read_value
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 

@@ -31,7 +31,7 @@ Ctrl-C or SIGTERM ends it in one line saying which rows are in ``bench.jsonl``.
 from __future__ import annotations
 
 # first, before the seconds torch and Hydra take: a stop signal while they import is one line
-from aegan.starting_signals import work_began
+from aegan.signals.starting_signals import work_began
 
 # isort: split
 import datetime as dt
@@ -50,15 +50,15 @@ from omegaconf import DictConfig
 
 from aegan.amp import Amp
 from aegan.bench_plan import checked_configurations
-from aegan.cli import one_line_errors, one_line_hydra_errors
+from aegan.cli.hydra_job import back_to_launch_folder
+from aegan.cli.one_line import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR
 from aegan.data import DeviceBatches, ImageData, load_data
 from aegan.engine.device import resolve_device, seed_everything
 from aegan.engine.reporting import check_step_scalars
 from aegan.engine.scalars import StepAccumulator
 from aegan.errors import USER_ERRORS, CheckpointError
-from aegan.hydra_job import back_to_launch_folder
-from aegan.path_kinds import path_kind
+from aegan.io.path_kinds import path_kind
 from aegan.speed import (
     build_step,
     denormal_mode,

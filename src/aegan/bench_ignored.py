@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from aegan.errors import ConfigError
-from aegan.overrides import override_key
+from aegan.settings.overrides import override_key
 
 # a run's settings that bench has no use for (it times steps of fresh weights): -> why
 IGNORED = {

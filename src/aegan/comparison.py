@@ -1,5 +1,5 @@
 """What ``scripts/compare.py table`` reads back: each model's finished runs (``OUT/MODEL/SEED``,
-by ``aegan.sweep_reader.read_sweep``), their epoch clock (``train.log``) and the ``--speed`` lines
+by ``aegan.sweeps.reader.read_sweep``), their epoch clock (``train.log``) and the ``--speed`` lines
 of ``aegan.bench``. These files may be damaged or hostile, so every value the table uses
 passes ``checked``, as a finite number of its kind: a bad one in a run is left out with one
 warning line naming its file; a bad ``--speed`` line, in a file the user named, is a
@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from aegan.engine.run_metrics import figure_changing
-from aegan.overrides import override_key
-from aegan.readback import MAX_RESULT_BYTES, read_limited
-from aegan.sweep_reader import read_sweep
+from aegan.io.readback import MAX_RESULT_BYTES, read_limited
+from aegan.settings.overrides import override_key
+from aegan.sweeps.reader import read_sweep
 from aegan.tables import printable
 
 MAX_LOG_BYTES = 256 * 2**20  # a train.log: kilobytes an epoch, a long run megabytes

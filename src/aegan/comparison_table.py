@@ -18,8 +18,8 @@ from aegan.comparison import (
     read_speeds,
     warn,
 )
-from aegan.files import atomic_write_bytes
-from aegan.overrides import override_key
+from aegan.io.files import atomic_write_bytes
+from aegan.settings.overrides import override_key
 from aegan.tables import printable
 
 MODELS = {  # name -> (recipe, extra overrides)

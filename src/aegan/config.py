@@ -4,7 +4,7 @@
 the precision, the speed switches, the metrics), so each setting is checked by the code
 that uses it, before any weight is allocated; it keeps only the checks that span groups.
 Last, it reads the local data files (``aegan.data.read_ahead``): the run takes them.
-A run's record back to a config, the trust boundary, is ``aegan.record``.
+A run's record back to a config, the trust boundary, is ``aegan.runs.record``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-import aegan.hydra_files  # noqa: F401  (each config file checked as Hydra loads it)
+import aegan.cli.hydra_files  # noqa: F401  (each config file checked as Hydra loads it)
 from aegan.amp import Amp
+from aegan.cli.hydra_dirs import check_run_paths
+from aegan.cli.hydra_errors import hydra_error_line
+from aegan.cli.setting_walk import check_setting_values
 from aegan.data import (
     DataSizes,
     check_data_config,
@@ -34,15 +37,13 @@ from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import check_shards, world_size
 from aegan.errors import ConfigError, not_text, refused_value
-from aegan.hydra_dirs import check_run_paths
-from aegan.hydra_errors import hydra_error_line
 from aegan.inert import warn_inert
 from aegan.memory import check_memory
 from aegan.metrics.choice import check_metrics
 from aegan.metrics.inception import check_weights
 from aegan.metrics.scope import EVALUATION_NUMBERS, Scope, Settings
-from aegan.overrides import given_overrides
-from aegan.schema import (
+from aegan.settings.overrides import given_overrides
+from aegan.settings.schema import (
     CONF_DIR,
     GROUPS,
     check_not_deleted,
@@ -53,11 +54,10 @@ from aegan.schema import (
     option_file,
     reference,
 )
-from aegan.setting_walk import check_setting_values
+from aegan.settings.value_kinds import check_texts, unquoted_hint
 from aegan.speed import check_switches
 from aegan.tasks.build import build_task
 from aegan.tasks.checks import check_choice, check_number
-from aegan.value_kinds import check_texts, unquoted_hint
 
 ON_NONFINITE = ("stop", "skip")
 # validation images an objective needs: a Frechet distance's covariance needs two
@@ -124,7 +124,7 @@ def validate_config(
 ) -> None:
     """Raise ``ConfigError`` for the first setting that cannot work, before any work;
     ``entry``: the config it was composed from (``train``, ``bench``). ``in_job=False``: a
-    config checked before Hydra runs it (``aegan.sweep_jobs``), whose folder Hydra has not
+    config checked before Hydra runs it (``aegan.sweep_checks.jobs``), whose folder Hydra has not
     chosen yet and whose warnings its job gives. ``read_data=False``: the data files are
     left to the process that trains on them, which reads them before its first job."""
     if not isinstance(cfg, DictConfig):  # train(cfg) in a notebook: None, a dict, overrides

@@ -1,7 +1,7 @@
 """The errors a user can fix from the message alone: each is one line naming what is wrong.
 
 At the bottom of the import graph, so that any layer can raise them and the entry points
-can turn them into one line and exit code 2 (``aegan.cli``).
+can turn them into one line and exit code 2 (``aegan.cli.one_line``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ and the run's TensorBoard hparams. Every generative figure comes with its real f
 from __future__ import annotations
 
 # first, before the seconds torch and Hydra take: a stop signal while they import is one line
-from aegan.starting_signals import stopped_by
+from aegan.signals.starting_signals import stopped_by
 
 # isort: split
 import contextlib
@@ -24,7 +24,8 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from aegan.cli import one_line_errors, one_line_hydra_errors
+from aegan.cli.hydra_job import back_to_launch_folder
+from aegan.cli.one_line import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR
 from aegan.contract import can, checked_codes
 from aegan.data import normalize
@@ -44,9 +45,8 @@ from aegan.engine.run_metrics import (
 from aegan.engine.run_record import stray_checkpoint
 from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError, NonFiniteError
 from aegan.evaluate_settings import check_evaluate_settings, run_projector_samples, with_run_iwae
-from aegan.files import write_json
-from aegan.hydra_job import back_to_launch_folder
-from aegan.logfile import drop_held_log, hold_run_log
+from aegan.io.files import write_json
+from aegan.io.logfile import drop_held_log, hold_run_log
 from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
 from aegan.metrics.choice import check_metrics
 from aegan.metrics.evaluation import Evaluation

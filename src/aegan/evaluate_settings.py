@@ -12,6 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from aegan.cli.setting_walk import check_setting_values
 from aegan.config import (
     CONF_DIR,
     check_evaluation_number,
@@ -21,12 +22,12 @@ from aegan.engine.checkpoint import run_dir_of
 from aegan.engine.device import resolve_device
 from aegan.engine.run_record import stray_checkpoint
 from aegan.errors import CheckpointError, ConfigError, refused_value, typed
-from aegan.files import check_folder
+from aegan.io.files import check_folder
 from aegan.metrics.choice import check_metric_names
 from aegan.metrics.inception import check_weights
 from aegan.metrics.scope import EVALUATION_NUMBERS
-from aegan.overrides import override_key
-from aegan.schema import (
+from aegan.settings.overrides import override_key
+from aegan.settings.schema import (
     check_not_deleted,
     check_own_keys,
     check_settings,
@@ -34,7 +35,6 @@ from aegan.schema import (
     option_file,
     reference,
 )
-from aegan.setting_walk import check_setting_values
 from aegan.tasks.checks import check_choice, check_number
 
 log = logging.getLogger("aegan.evaluate")

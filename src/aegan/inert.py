@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 
 from aegan.contract import can
 from aegan.engine.device import resolve_device
-from aegan.overrides import override_key
+from aegan.settings.overrides import override_key
 from aegan.speed import inert_switches
 
 log = logging.getLogger("aegan.config")

@@ -25,9 +25,9 @@ import aegan.config  # noqa: F401  registers the config schema that compose need
 from aegan.engine.device import resolve_device
 from aegan.errors import ConfigError, FolderNotFoundError
 from aegan.evaluate_settings import with_run_iwae
-from aegan.files import check_folder, given_path
+from aegan.io.files import check_folder, given_path
 from aegan.metrics.scope import Settings
-from aegan.run_inputs import as_images, integer
+from aegan.runs.inputs import as_images, integer
 from aegan.tasks.checks import check_number
 
 # what a switch (AEGAN_NOTEBOOK_QUICK) may be set to, in any case

@@ -12,7 +12,7 @@ from google.protobuf import text_format
 from PIL import Image
 from torch.utils.tensorboard import SummaryWriter
 
-from aegan.files import atomic_write_bytes
+from aegan.io.files import atomic_write_bytes
 
 PROJECTED = 3  # the projector's default view: the first three principal components
 SPRITE_SIDE = 8192  # px: the projector refuses a larger sprite ("exceeds maximum dimensions")

@@ -1,7 +1,7 @@
 """Load a finished (or running) run back: ``aegan.load_run(path)`` for notebooks and scripts.
 
 One way to rebuild a model: the run's record (its checkpoint's config choices and plain
-values) is composed again through ``conf/`` (``aegan.record.record_config``), the task is
+values) is composed again through ``conf/`` (``aegan.runs.record.record_config``), the task is
 built as in training, then the saved weights are loaded. Nothing in the run folder names
 the code that runs.
 """
@@ -28,15 +28,12 @@ from aegan.engine.process_state import process_state_kept
 from aegan.engine.state import load_task_state, load_weights
 from aegan.errors import CheckpointError, ConfigError, DataFileError
 from aegan.evaluate_settings import settle_run_evaluation
-from aegan.files import check_folder, given_path
+from aegan.io.files import check_folder, given_path
 from aegan.memory import check_weights_fit
 from aegan.metrics.choice import check_metrics
-from aegan.overrides import literal
-from aegan.record import record_config
-from aegan.record_networks import check_networks_in_its_run
-from aegan.run_data import read_run_data, take_recorded_root
-from aegan.run_figures import figures_of
-from aegan.run_inputs import (
+from aegan.runs.data import read_run_data, take_recorded_root
+from aegan.runs.figures import figures_of
+from aegan.runs.inputs import (
     as_codes,
     as_images,
     check_fits,
@@ -45,8 +42,11 @@ from aegan.run_inputs import (
     integer,
     overridden,
 )
-from aegan.run_inputs import seed as check_seed
-from aegan.schema import check_not_deleted, check_settings, option_choices, reference
+from aegan.runs.inputs import seed as check_seed
+from aegan.runs.record import record_config
+from aegan.runs.record_networks import check_networks_in_its_run
+from aegan.settings.overrides import literal
+from aegan.settings.schema import check_not_deleted, check_settings, option_choices, reference
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.run")
@@ -175,7 +175,7 @@ def load_run(
     ``checkpoint``: "last" (the weights training ended with: the ones the run's
     ``metrics.json`` describes) or "best" (refused when ``path`` is a file). The data is read
     again as the run's data section says, from its ``data.root`` where its files are there
-    (an image folder listed up to ``aegan.run_data.RECORD_ENTRIES`` files and folders, unless
+    (an image folder listed up to ``aegan.runs.data.RECORD_ENTRIES`` files and folders, unless
     ``overrides`` name it), or else from yours:
     ``data_dir`` (refused where it does not exist, unless a download makes it), else your
     ``paths.data_dir`` (``AEGAN_DATA_DIR``), then the folder the run read it from, which is

@@ -1,7 +1,7 @@
 """The folder ``train`` writes a run into: checked, held (one process at a time) and made.
 
 On the command line, Hydra's callback checks the folder and the checkpoint to resume before
-Hydra makes the folder (``aegan.sweep_settings``); ``train(cfg)`` called in a notebook
+Hydra makes the folder (``aegan.sweep_checks.settings``); ``train(cfg)`` called in a notebook
 checks them here before anything is made, and names ``paths.output_dir``, the setting its
 caller chose the folder with."""
 
@@ -14,10 +14,10 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from aegan.cli.hydra_job import in_sweep
 from aegan.engine.folder_lock import hold_run_folder, train_elsewhere
 from aegan.engine.run_dir import check_run_folder, prepare_run_dir
-from aegan.hydra_job import in_sweep
-from aegan.sweep_jobs import check_apart_from_data, check_resume
+from aegan.sweep_checks.jobs import check_apart_from_data, check_resume
 
 
 def folder_setting() -> str:

@@ -4,14 +4,14 @@ Reads each job's overrides (``.hydra/overrides.yaml``) and final metrics (``metr
 error (``failed.json``) or stop (``stopped.json``: Ctrl-C/SIGTERM, resumable), prints one
 table sorted by the objective (best first: lowest, or highest for a figure where higher is
 better, ``--direction`` to choose; jobs without metrics last) and writes
-``summary.csv`` and ``summary.md``. The jobs are read by ``aegan.sweep_reader.read_sweep``,
+``summary.csv`` and ``summary.md``. The jobs are read by ``aegan.sweeps.reader.read_sweep``,
 which notebooks reuse: ``pandas.DataFrame(read_sweep(path))``.
 """
 
 from __future__ import annotations
 
 # first, before the seconds torch takes: a stop signal while it imports is one line
-from aegan.starting_signals import work_began
+from aegan.signals.starting_signals import work_began
 
 # isort: split
 import argparse
@@ -22,13 +22,13 @@ import math
 import sys
 from pathlib import Path
 
+from aegan.cli.script_args import print_out
 from aegan.engine.run_record import trained_run_holding
 from aegan.errors import ConfigError
-from aegan.files import atomic_write_bytes, check_folder, given_path
-from aegan.script_args import print_out
-from aegan.summary_places import summary_folder
-from aegan.sweep_notes import sweep_notes
-from aegan.sweep_reader import FIXED_COLUMNS, natural_key, override_column, read_sweep
+from aegan.io.files import atomic_write_bytes, check_folder, given_path
+from aegan.sweeps.notes import sweep_notes
+from aegan.sweeps.reader import FIXED_COLUMNS, natural_key, override_column, read_sweep
+from aegan.sweeps.summary_places import summary_folder
 from aegan.tables import cell, markdown_table, printable
 
 DEFAULT_OBJECTIVE = "val/best_objective"

@@ -8,7 +8,7 @@ objective (the best validation figure) for sweepers.
 from __future__ import annotations
 
 # first, before the seconds torch and Hydra take: a stop signal while they import is one line
-from aegan.starting_signals import stopped_by
+from aegan.signals.starting_signals import stopped_by
 
 # isort: split
 import contextlib
@@ -24,7 +24,20 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.amp import Amp, emulated_bf16, resolve_precision
-from aegan.cli import one_line_errors, one_line_hydra_errors
+from aegan.cli.hydra_dirs import check_hydra_dirs
+from aegan.cli.hydra_job import (
+    back_to_launch_folder,
+    in_sweep,
+    is_rank_zero,
+    note_failed_job,
+    report_end,
+    say_stopped,
+    sweep_objective,
+    write_failure,
+    write_hydra_record,
+    write_stopped,
+)
+from aegan.cli.one_line import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR, validate_config
 from aegan.data import load_data
 from aegan.data.fingerprint import check_same_data, data_fingerprint
@@ -56,28 +69,15 @@ from aegan.engine.run_metrics import (
 from aegan.engine.run_record import earlier_run
 from aegan.errors import USER_ERRORS, TrialFailed
 from aegan.evaluate import evaluate_at_end, log_codes
-from aegan.hydra_dirs import check_hydra_dirs
-from aegan.hydra_job import (
-    back_to_launch_folder,
-    in_sweep,
-    is_rank_zero,
-    note_failed_job,
-    report_end,
-    say_stopped,
-    sweep_objective,
-    write_failure,
-    write_hydra_record,
-    write_stopped,
-)
-from aegan.logfile import hold_run_log
+from aegan.io.logfile import hold_run_log
 from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
-from aegan.overrides import literal
-from aegan.record import leave_added_settings, run_choices
-from aegan.record_networks import check_resumed_checkpoint
 from aegan.run_folder import folder_setting, run_folder
+from aegan.runs.record import leave_added_settings, run_choices
+from aegan.runs.record_networks import check_resumed_checkpoint
+from aegan.settings.overrides import literal
+from aegan.signals.sweep_stops import stopped_before_start, stopped_in_worker
 from aegan.speed import build_step, cpu_threads, denormal_mode, flushes_denormals
-from aegan.sweep_reader import is_grid
-from aegan.sweep_stops import stopped_before_start, stopped_in_worker
+from aegan.sweeps.reader import is_grid
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.train")

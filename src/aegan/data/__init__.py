@@ -26,9 +26,9 @@ from aegan.data.sources import (
     named_idx_dir,
 )
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError, refused_value
-from aegan.files import check_folder, file_stamp
-from aegan.path_kinds import shown
-from aegan.value_kinds import unquoted_hint
+from aegan.io.files import check_folder, file_stamp
+from aegan.io.path_kinds import shown
+from aegan.settings.value_kinds import unquoted_hint
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "image_folder")
 # Image shape (C, H, W) of each named data set, known before reading it.

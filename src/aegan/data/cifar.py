@@ -22,8 +22,8 @@ import torch
 from aegan.data.sources import ImageData, _one_line
 from aegan.data.splits import split_train_val
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
-from aegan.path_kinds import not_regular, path_kind
-from aegan.readback import read_limited
+from aegan.io.path_kinds import not_regular, path_kind
+from aegan.io.readback import read_limited
 
 BATCHES = "cifar-10-batches-py"  # torchvision's folder of the python batches
 TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))

@@ -19,8 +19,8 @@ from pathlib import Path
 from PIL import features
 
 from aegan.errors import ConfigError, DataFileError, DataNotFoundError
-from aegan.files import file_stamp
-from aegan.path_kinds import path_kind, shown
+from aegan.io.files import file_stamp
+from aegan.io.path_kinds import path_kind, shown
 
 # The image formats read, by file suffix: those PIL decodes itself, less those it needs an
 # optional library for that this installation lacks.

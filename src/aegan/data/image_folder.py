@@ -16,7 +16,7 @@ from aegan.data.image_files import IMAGE_SUFFIXES, Listing, list_image_folder
 from aegan.data.sources import ImageData
 from aegan.data.splits import stratified_split
 from aegan.errors import ConfigError, DataFileError
-from aegan.path_kinds import shown
+from aegan.io.path_kinds import shown
 
 log = logging.getLogger(__name__)
 

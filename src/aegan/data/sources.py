@@ -22,7 +22,7 @@ from aegan.data.idx import read_idx
 from aegan.data.idx_checks import IDX_LABELS, check_idx_contents, check_idx_set
 from aegan.data.splits import split_train_val
 from aegan.errors import DataNotFoundError
-from aegan.path_kinds import not_regular, path_kind
+from aegan.io.path_kinds import not_regular, path_kind
 
 log = logging.getLogger(__name__)
 

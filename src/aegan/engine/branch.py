@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from aegan.engine.run_record import step_checkpoints
-from aegan.files import free_name
+from aegan.io.files import free_name
 
 log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
 

@@ -4,7 +4,7 @@ checks on what is read back. What goes into a checkpoint and how a run takes it 
 
 A checkpoint holds tensors and plain containers only: ``torch.load(weights_only=True)``
 refuses anything else, and nothing in it names code. Its ``config`` and ``choices`` say
-which options of ``conf/`` the run composed; ``aegan.record.record_config`` rebuilds
+which options of ``conf/`` the run composed; ``aegan.runs.record.record_config`` rebuilds
 from them (the trust boundary).
 """
 
@@ -35,9 +35,9 @@ from aegan.engine.run_record import (
     step_checkpoints,
 )
 from aegan.errors import CheckpointError, a_kind
-from aegan.files import atomic_save, file_stamp, fsync_dir, left_by_killed_writes
-from aegan.path_kinds import path_kind
-from aegan.readback import DamagedArchive, load_torch_file, shown_read_value
+from aegan.io.files import atomic_save, file_stamp, fsync_dir, left_by_killed_writes
+from aegan.io.path_kinds import path_kind
+from aegan.io.readback import DamagedArchive, load_torch_file, shown_read_value
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import torch
 
 from aegan.data.fingerprint import DIGEST, DIGEST_SIZE, SPLITS
 from aegan.errors import CheckpointError, a_kind
-from aegan.readback import shown_read_value
+from aegan.io.readback import shown_read_value
 
 MAX_COUNT = 2**62  # steps, epochs, batches: far beyond a run, and within TensorBoard's int64
 MAX_DEPTH = 32  # containers in containers: a run's record and optimizer state nest under 10

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aegan.engine.run_record import step_checkpoints
 from aegan.errors import USER_ERRORS, CheckpointError, DiskFullError
-from aegan.path_kinds import shown
+from aegan.io.path_kinds import shown
 
 
 def disk_full(err: OSError) -> bool:

@@ -35,7 +35,7 @@ import torch
 import torch.distributed as dist
 
 from aegan.engine.failed_write import continued_in_its_folder, last_good, last_good_checkpoint
-from aegan.starting_signals import SETTING_UP, work_began
+from aegan.signals.starting_signals import SETTING_UP, work_began
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 CHECK_EVERY_S = 5.0  # under torchrun, a signal is acted on within about this long

@@ -22,7 +22,7 @@ from aegan.engine.context import RunContext
 from aegan.engine.failed_write import last_good_checkpoint
 from aegan.engine.scalars import StepAccumulator, bad_step_line
 from aegan.errors import ContractError, NonFiniteError, a_kind
-from aegan.readback import shown_read_value
+from aegan.io.readback import shown_read_value
 
 # the loop's console lines, under the one name a user sets a level for
 log = logging.getLogger("aegan.engine.loop")

@@ -15,8 +15,8 @@ from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
 from aegan.engine.run_record import saved_choice
 from aegan.engine.run_settings import optimizer_sections, resumable
 from aegan.errors import CheckpointError, ConfigError, typed
+from aegan.io.readback import shown_read_value
 from aegan.logger import flatten_config
-from aegan.readback import shown_read_value
 
 log = logging.getLogger("aegan.train")  # these lines belong to the training run's log
 

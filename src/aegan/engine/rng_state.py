@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from aegan.errors import a_kind
-from aegan.readback import shown_read_value
+from aegan.io.readback import shown_read_value
 
 # what to do with a checkpoint whose state is none of these: its run's others hold their own
 RNG_ADVICE = (

@@ -20,7 +20,7 @@ from aegan.engine.run_record import (
     trained_run_holding,
 )
 from aegan.errors import ConfigError
-from aegan.path_kinds import leads_to, path_kind
+from aegan.io.path_kinds import leads_to, path_kind
 
 MIN_FREE_BYTES = 200 * 2**20
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from aegan.contract import BEST_OBJECTIVE
 from aegan.engine.checkpoint_contents import CONTROL
-from aegan.files import keep_aside, write_json
-from aegan.overrides import override_key
-from aegan.path_kinds import not_regular, path_kind, shown
-from aegan.readback import read_json
+from aegan.io.files import keep_aside, write_json
+from aegan.io.path_kinds import not_regular, path_kind, shown
+from aegan.io.readback import read_json
+from aegan.settings.overrides import override_key
 
 if TYPE_CHECKING:
     from aegan.engine.state import Progress

@@ -1,7 +1,7 @@
 """What a run folder's own record says of the files in it, checked when they are read back.
 
 The record (``RUN_DIR/.hydra/config.yaml``) is read strictly and only compared with: what
-runs is always built from ``conf/`` and the command line (``aegan.record``). A folder given
+runs is always built from ``conf/`` and the command line (``aegan.runs.record``). A folder given
 as a run that holds no checkpoint to read is said in words: what it holds instead."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 from aegan.errors import CheckpointError
-from aegan.path_kinds import leads_to, not_regular, path_kind, shown
-from aegan.readback import read_plain_yaml
+from aegan.io.path_kinds import leads_to, not_regular, path_kind, shown
+from aegan.io.readback import read_plain_yaml
 
 MAX_RECORD_DEPTH = 32  # a composed config nests under 10
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ def check_in_its_run(path: Path, state: dict) -> None:
     run. The record is only compared with, never built from; a folder without one is not
     checked, and one that is no regular file or is damaged is named in a warning. The
     networks' sizes the record builds, and its other settings, are compared by
-    ``aegan.record_networks``. One reached through a link into another run, or a link out
+    ``aegan.runs.record_networks``. One reached through a link into another run, or a link out
     of its run's folder (``link_out_of_run``), is not the run's whatever its record says."""
     where = Path(path).absolute()
     run = run_folder_of(where)

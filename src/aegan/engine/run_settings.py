@@ -19,7 +19,7 @@ Any other (``model.latent_dim``, ``model.beta``, ``model.loss``, ``model.ema_dec
 ``data.val_size``, ``data.binarize``...) a resume refuses to change, wherever it writes:
 its objective would measure something else than the run's history and ``best.pt`` did,
 under the run's name. So every checkpoint in a run's folder agrees with the folder's
-record on them, and one that does not is another run's (``aegan.record_networks``).
+record on them, and one that does not is another run's (``aegan.runs.record_networks``).
 
 Every checkpoint holds the resolved config it was trained under (``config``, plain
 values), so files of every format are compared. A key one side lacks (a setting added to
@@ -35,8 +35,8 @@ from typing import Any, NoReturn
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.errors import ConfigError, typed
+from aegan.io.path_kinds import shown
 from aegan.logger import flatten_config
-from aegan.path_kinds import shown
 
 RUN_GROUPS = ("model", "data")
 RESUMABLE_DATA = ("data.root", "data.download", "data.batch_size", "data.subset")

@@ -12,7 +12,7 @@ from aegan.errors import ConfigError, refused_value
 from aegan.metrics.limits import check_classes, check_data_sizes
 from aegan.metrics.registry import METRICS
 from aegan.metrics.scope import Scope
-from aegan.value_kinds import unquoted_hint
+from aegan.settings.value_kinds import unquoted_hint
 
 
 def check_metric_names(names: Any, key: str = "evaluate.metrics") -> tuple[str, ...]:

@@ -12,7 +12,8 @@ from pathlib import Path
 import torch
 
 from aegan.engine.state import check_network_state
-from aegan.files import atomic_save
+from aegan.io.files import atomic_save
+from aegan.io.readback import load_torch_file
 from aegan.metrics.classifier import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
@@ -23,7 +24,6 @@ from aegan.metrics.classifier import (
     as_images,
     train_classifier,
 )
-from aegan.readback import load_torch_file
 
 log = logging.getLogger(__name__)
 

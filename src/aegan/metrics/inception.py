@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from aegan.errors import ConfigError, not_text
-from aegan.readback import load_torch_file
+from aegan.io.readback import load_torch_file
 
 PACKAGES = ("torchmetrics", "torch_fidelity")
 INSTALL = "pip install 'torchmetrics[image]' torch-fidelity"

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aegan.amp import Amp
-from aegan.files import atomic_write_bytes, keep_aside
+from aegan.io.files import atomic_write_bytes, keep_aside
 from aegan.metrics import frechet_distance
 
 POOLED_SIZE = 7  # pooled_pixels: 7x7 per channel (49-d grey, 147-d RGB)

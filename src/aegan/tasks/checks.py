@@ -11,9 +11,9 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig
 
 from aegan.errors import ConfigError, refused_value
-from aegan.schema_kinds import too_many_layers
+from aegan.settings.schema_kinds import too_many_layers
+from aegan.settings.value_kinds import unquoted_hint
 from aegan.tasks.tied import check_read_by, plain_value
-from aegan.value_kinds import unquoted_hint
 
 MAX_SIZE = 2**31 - 1  # a layer width torch can index
 

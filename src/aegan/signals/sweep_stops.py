@@ -1,0 +1,159 @@
+"""A stop signal to a sweep whose jobs run in processes of their own (Hydra's joblib
+launcher): each job in flight saves its step, as a run alone does, no later job starts,
+and the sweep ends in one line, by the signal.
+
+Left to itself the sweep's process took its stop for one before any work ("nothing was
+trained or saved") and raised, and joblib, on that or on the first job to end stopped,
+terminated the other jobs' processes: a job between two checkpoints lost its epoch, one
+saving its step lost that. Now that process records the signal and passes a SIGTERM or
+SIGHUP on to its workers (a ``kill`` that named it alone; Ctrl-C reaches them from the
+terminal, and a second one would stop their trainings at once, unsaved). A stopped job
+returns in its worker, and a job that starts there after the stop returns before any work,
+so joblib has nothing to end; the sweep's process then says what happened and dies by the
+first signal. A worker with no job yet would die of a Ctrl-C (and joblib then end the
+others): the sweep's main thread blocks the stop signals while it launches, so that the
+workers it starts inherit them blocked, and a worker unblocks them as its first job starts,
+its own handlers set; the sweep's process takes them in a thread of its own that does not
+block them, and Python runs the handler in its main thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from aegan.signals.starting_signals import stopped_by
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PARENT_ENV = "AEGAN_SWEEP_PROCESS"  # the pid of the process that launches the jobs
+_RECEIVER = "aegan-stop-signals"  # the thread that takes them while the main thread blocks them
+
+_stops: list[int] = []  # the stop signals this process got while it ran or launched jobs
+_going_on: list[str] = []  # how to go on with the sweep, set as its jobs are launched
+_kept: dict[int, object] = {}  # the sweep's process's handlers, back at the sweep's end
+_mask: list[set[signal.Signals]] = []  # its main thread's blocked signals before the sweep
+
+
+def launch_in_workers(going_on: str) -> None:
+    """In the sweep's process, before joblib starts its workers: a stop signal is recorded
+    and passed on to them, not raised, until ``end_of_sweep_in_workers``. ``going_on``:
+    how to go on with the sweep once stopped (``aegan.cli.hydra_job.going_on``)."""
+    os.environ[PARENT_ENV] = str(os.getpid())
+    _going_on[:] = [going_on]
+    for number in STOP_SIGNALS:
+        if signal.getsignal(number) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
+            _kept.setdefault(number, signal.getsignal(number))
+            signal.signal(number, _sweep_stop)
+    _start_resource_trackers()  # each unblocks the stop signals where it starts
+    if not any(thread.name == _RECEIVER for thread in threading.enumerate()):
+        threading.Thread(target=threading.Event().wait, name=_RECEIVER, daemon=True).start()
+    _mask[:] = [signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)]
+
+
+def _start_resource_trackers() -> None:
+    """Start the resource trackers of multiprocessing and of joblib's loky, as the first
+    worker would: each blocks SIGINT and SIGTERM while it starts its process, then unblocks
+    them, which left the workers started after it to die of a Ctrl-C between jobs."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    with contextlib.suppress(ImportError):  # joblib's launcher, not installed: no workers
+        from joblib.externals.loky.backend import resource_tracker as loky_tracker
+
+        loky_tracker.ensure_running()
+
+
+def sweep_was_stopped() -> bool:
+    """In the sweep's process: whether a stop came while its jobs ran in workers."""
+    return bool(_stops) and os.environ.get(PARENT_ENV) == str(os.getpid())
+
+
+def end_of_sweep_in_workers() -> None:
+    """In the sweep's process, once its jobs returned or it raised: its handlers back, and
+    where a stop came while they ran, its line and ``StoppedBySignal`` (the process dies
+    by it), in place of what the sweep returned or raised."""
+    if os.environ.get(PARENT_ENV) != str(os.getpid()):  # no such sweep here, or a worker
+        return
+    del os.environ[PARENT_ENV]
+    if _mask:
+        signal.pthread_sigmask(signal.SIG_SETMASK, _mask.pop())
+    for number, handler in _kept.items():
+        signal.signal(number, handler)  # type: ignore[arg-type]
+    _kept.clear()
+    stops, _stops[:] = list(_stops), []
+    if stops:
+        name = signal.Signals(stops[0]).name
+        print(
+            f"error: stopped by {name} while the sweep's jobs ran: each job in flight saved "
+            f"its step and said where, and no later job started. {_going_on[0]}",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise stopped_by(stops[0])
+
+
+def in_a_worker() -> bool:
+    """Whether this process runs a job for a sweep launched by another process."""
+    launcher = os.environ.get(PARENT_ENV)
+    return launcher is not None and launcher != str(os.getpid())
+
+
+def job_starts_in_worker() -> None:
+    """In a worker, as a job starts: a stop signal that comes while it has no training (the
+    job's setup, or between two jobs) is recorded, so that the next job does not start."""
+    if in_a_worker():
+        for number in STOP_SIGNALS:
+            if signal.getsignal(number) not in (signal.SIG_IGN, _worker_stop):
+                signal.signal(number, _worker_stop)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked since its start
+
+
+def stopped_before_start() -> bool:
+    """Whether a job starting in this worker must not run: the sweep was stopped."""
+    return in_a_worker() and bool(_stops)
+
+
+def stopped_in_worker(signal_number: int) -> bool:
+    """A job stopped by ``signal_number`` (its step saved): True where it runs in a worker,
+    which then returns (the sweep's process ends the sweep), False where it must raise."""
+    if not in_a_worker():
+        return False
+    _stops.append(signal_number)
+    return True
+
+
+def _sweep_stop(number: int, frame: FrameType | None) -> None:
+    if number == signal.SIGINT and signal.SIGINT in _stops:
+        raise KeyboardInterrupt  # a second Ctrl-C: at once, as for a run alone
+    if number != signal.SIGINT and number not in _stops:
+        for pid in _children():
+            with contextlib.suppress(ProcessLookupError):  # ended meanwhile
+                os.kill(pid, signal.SIGTERM)  # a worker's SIGHUP would end it unsaved
+    _stops.append(number)
+
+
+def _worker_stop(number: int, frame: FrameType | None) -> None:
+    _stops.append(number)
+
+
+def _children() -> list[int]:
+    """The processes this one started (joblib's workers; its resource tracker ignores
+    SIGTERM), read from ``/proc``; none where there is no ``/proc``."""
+    me, found = str(os.getpid()), []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:  # pid (name) state ppid ...
+                    if stat.read().rpartition(")")[2].split()[1] == me:
+                        found.append(int(entry))
+            except (OSError, IndexError):
+                continue
+    return found
