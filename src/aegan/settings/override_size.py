@@ -6,11 +6,12 @@ Python's "maximum recursion depth exceeded")."""
 from __future__ import annotations
 
 # items in one list or mapping: no setting takes more than a network's layers
-# (schema_kinds.MAX_LAYERS, written out: refused_values, below schema_kinds, reads no
-# override this refuses), which Hydra reads in a tenth of a second
+# (aegan.settings.schema_kinds.MAX_LAYERS, written out: aegan.settings.refused_values, below
+# it, reads no override this refuses), which Hydra reads in a tenth of a second
 MAX_ITEMS = 1000
-# a sweep's values (a,b,... or choice(a,b,...)): a grid's jobs (sweep_checks.jobs.MAX_GRID_JOBS),
-# which Hydra reads in a third of a second, their time growing with their number
+# a sweep's values (a,b,... or choice(a,b,...)): a grid's jobs
+# (aegan.sweep_checks.jobs.MAX_GRID_JOBS), which Hydra reads in a third of a second, their
+# time growing with their number
 MAX_SWEEP_VALUES = 10_000
 MAX_NESTING = 32  # levels of brackets ([...], {...}, f(...)); conf/'s settings use 3
 

@@ -17,8 +17,9 @@ OVERRIDES = os.path.join(".hydra", "overrides.yaml")
 # folders from the sweep's to a job's: 1 for N/, 2 for a nested hydra.sweep.subdir or a
 # log folder's multiruns/DATE/N seen from train/, 4 from logs/
 MAX_JOB_DEPTH = 6
-# entries looked at outside job folders: twice the largest grid (10,000 jobs, sweep_checks.jobs);
-# / passed it in 14 s on a loaded 2-core machine, and took 44 s to walk whole
+# entries looked at outside job folders: twice the largest grid (10,000 jobs,
+# aegan.sweep_checks.jobs); / passed it in 14 s on a loaded 2-core machine, and took 44 s to
+# walk whole
 MAX_ENTRIES = 20_000
 # what a sweep writes into its own folder: a grid's multirun.yaml and jobs.json, a search's
 # optimization_results.yaml at its end
