@@ -155,22 +155,18 @@ def _train(
     )  # fmt: skip
     record["data"] = data_fingerprint(data)  # saved with every checkpoint
     if resume is not None:  # the files under the same settings may have changed since
-        check_same_data(
-            resume[0], record["data"], cfg.data, what=f"trainer.resume={cfg.trainer.resume}"
-        )
+        what = f"trainer.resume={cfg.trainer.resume}"
+        check_same_data(resume[0], record["data"], cfg.data, what=what)
     data = data.to(device)
     task = build_task(cfg.model, data.image_shape, device)
     task.check_data(data)  # what only the data tells (its classes), before a step
-    threads = cpu_threads(cfg.trainer, task)
-    if threads:
+    if threads := cpu_threads(cfg.trainer, task):
         torch.set_num_threads(threads)
     if dist.world_size > 1 and cfg.trainer.sync_batchnorm:
         for network in task.networks.values():
             torch.nn.SyncBatchNorm.convert_sync_batchnorm(network)
-    averager = None
-    if dist.world_size > 1:
-        params = [p for o in task.optimizers.values() for g in o.param_groups for p in g["params"]]
-        averager = GradientAverager(params, dist.world_size)
+    params = [p for o in task.optimizers.values() for g in o.param_groups for p in g["params"]]
+    averager = GradientAverager(params, dist.world_size) if dist.world_size > 1 else None
     amp = Amp(
         cfg.trainer.precision, device, skip_nonfinite=cfg.trainer.on_nonfinite == "skip",
         after_backward=averager,
