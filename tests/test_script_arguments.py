@@ -70,6 +70,14 @@ CASES = [  # (script and its arguments, what the line says); {tmp}: the hostile 
     ("probe_dcgan_gpu.py --batch 0", "argument --batch: '0' is not allowed: it must be an integer"),
     ("probe_dcgan_gpu.py --iters x", "argument --iters: 'x' is not allowed"),
     ("probe_dcgan_gpu.py --profile-only-on tpu", "argument --profile-only-on: invalid choice"),
+    # an option given twice: argparse kept the last without a word
+    ("compare.py run --seeds 0 --seeds 1", "argument --seeds: given twice (--seeds 0, then "
+     "--seeds 1), and only one is taken; give it once (see compare.py run --help)"),
+    ("compare_pythae.py --seeds=0,1 --seeds 2", "argument --seeds: given twice (--seeds 0,1, "
+     "then --seeds 2)"),
+    ("step_floor.py --rounds 1 --rounds 2", "argument --rounds: given twice"),
+    ("parity.py ae --out {tmp}/a --out {tmp}/b", "argument --out: given twice (--out {tmp}/a, "
+     "then --out {tmp}/b)"),
 ]  # fmt: skip
 
 

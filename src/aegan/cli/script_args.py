@@ -21,11 +21,45 @@ from aegan.io.path_kinds import leads_to, path_kind
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse whose mistakes are one line (``aegan.cli.one_line.report_error``: ``error: ...``,
-    a huge value cut) and exit code 2, in place of the usage and a line."""
+    a huge value cut) and exit code 2, in place of the usage and a line; an option that takes
+    one value, given twice (``--seeds 0 --seeds 1``), is one of them: argparse kept the last
+    without a word."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+        self.given: dict[str, str] = {}  # dest -> the option and value it was given
+        self.typed: list[str] = []  # the words of the option being taken, as typed
+
+    def parse_known_args(self, *args: object, **kwargs: object) -> tuple:
+        self.given = {}  # a parser is reused (a test's, a subcommand's)
+        return super().parse_known_args(*args, **kwargs)
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> object:
+        self.typed = list(arg_strings)  # argparse gives its action the values converted
+        return super()._get_values(action, arg_strings)
 
     def error(self, message: str) -> NoReturn:
         report_error(f"{message} (see {self.prog} --help)")
         raise SystemExit(2)
+
+
+class _StoreOnce(argparse._StoreAction):
+    """argparse's ``store``, refusing an option given a second time."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:  # fmt: skip
+        given = getattr(parser, "given", None)
+        typed = " ".join([option_string or "", *getattr(parser, "typed", [])])
+        if option_string and given is not None:
+            if self.dest in given:
+                parser.error(
+                    f"argument {'/'.join(self.option_strings)}: given twice ({given[self.dest]}, "
+                    f"then {typed}), and only one is taken; give it once"
+                )
+            given[self.dest] = typed
+        super().__call__(parser, namespace, values, option_string)
 
 
 def print_out(text: str, end: str = "\n") -> None:
