@@ -25,6 +25,7 @@ from aegan.amp import Amp
 from aegan.cli.hydra_dirs import check_run_paths
 from aegan.cli.hydra_errors import hydra_error_line
 from aegan.cli.setting_walk import check_setting_values
+from aegan.cli.value_origins import naming_setting
 from aegan.data import (
     DataSizes,
     check_data_config,
@@ -177,7 +178,8 @@ def validate_config(
         allowed = "a checkpoint file, a run dir, auto or null"  # '': would start afresh
         raise ConfigError(not_text("trainer.resume", resume, allowed))
     if trainer.resume and trainer.resume != "auto":
-        resolve_checkpoint(trainer.resume)  # raises CheckpointError naming the path
+        with naming_setting("trainer.resume", trainer.resume):
+            resolve_checkpoint(trainer.resume)  # raises CheckpointError naming the path
     task = build_task(cfg.model, image_shape_of(cfg.data), torch.device("meta"))
     check_memory(task, device, cfg.model)
     check_switches(trainer, task, device, world_size())

@@ -17,6 +17,8 @@ from __future__ import annotations
 import functools
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from hydra._internal import config_loader_impl
@@ -26,7 +28,7 @@ from omegaconf import OmegaConf
 
 from aegan.cli.file_values import written_in
 from aegan.cli.hydra_files import file_of, option_of, source_of, users_setting
-from aegan.errors import refused_value, typed
+from aegan.errors import USER_ERRORS, refused_value, typed
 from aegan.settings.refused_values import as_given
 
 # the key a refusal's line begins with (model.hidden_dims[0]=..., evaluate.metrics: ...)
@@ -56,6 +58,27 @@ def named_by_its_file(message: str) -> str:
     line = as_given(message, [f"{_without_items(key)}={writing}"] if writing else [])
     line = UNQUOTED.sub(_as_yaml_writes_it, line)  # the command line's hint, as YAML reads
     return f"{option_of(config_path)}: {line} (set in {path})"
+
+
+@contextmanager
+def naming_setting(key: str, value: object) -> Iterator[None]:
+    """A user's mistake raised inside about the setting ``key`` whose line does not name it
+    (a checkpoint's ``no checkpoint at /x: ...``) begins with ``KEY=VALUE: ``, so that the
+    setting is named, and the file of the user's that set it (``named_by_its_file``). A
+    composition made inside (a run's record read back to hold a checkpoint to) is the
+    check's own: the command's stays the one its file is looked up in."""
+    before = dict(_LAST)
+    try:
+        yield
+    except USER_ERRORS as err:
+        if str(err).startswith(key) or f"{key}=" in str(err):
+            raise
+        named = type(err)(f"{key}={value}: {err}")
+        named.keys = getattr(err, "keys", ())
+        raise named from None
+    finally:
+        _LAST.clear()
+        _LAST.update(before)
 
 
 # the command line's hint for a quoted value (``aegan.settings.value_kinds.unquoted_hint``)

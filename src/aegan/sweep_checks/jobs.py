@@ -28,7 +28,7 @@ from aegan.bench_ignored import check_not_ignored, check_not_replaced
 from aegan.bench_plan import checked_configurations
 from aegan.cli.hydra_dirs import check_output_dir
 from aegan.cli.hydra_errors import hydra_error_line
-from aegan.cli.value_origins import named_by_its_file
+from aegan.cli.value_origins import named_by_its_file, naming_setting
 from aegan.config import compose_config, validate_config
 from aegan.data.fingerprint import check_resumed_data
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
@@ -119,6 +119,12 @@ def check_resume(
     made: not a checkpoint, another model's, weights of other sizes or settings a resume may
     not change, or another run's file in a run's folder. With ``auto``, the run in
     ``run_dir`` held to the command's settings before its train.log takes a line."""
+    with naming_setting("trainer.resume", cfg.trainer.resume):
+        _check_resume(cfg, run_dir, folder_key)
+
+
+def _check_resume(cfg: DictConfig, run_dir: Path | None, folder_key: str) -> None:
+    """``check_resume``'s checks, whose lines name the checkpoint's path."""
     resume = cfg.trainer.resume
     if resume == "auto" and run_dir is not None:
         last = run_dir / "checkpoints" / "last.pt"

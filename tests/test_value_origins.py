@@ -1,0 +1,56 @@
+"""A value refused after composition is named with the file of the user's that set it, and
+shown as the user wrote it, whichever check refuses it and whatever it composes since."""
+
+from __future__ import annotations
+
+import pytest
+
+from aegan.cli.value_origins import named_by_its_file
+from aegan.config import compose_config, validate_config
+from aegan.errors import USER_ERRORS
+from aegan.sweep_checks.jobs import check_resume
+
+GLOBAL = "# @package _global_\n"
+TINY = ["data.subset=64", "data.val_size=16", "trainer.epochs=1", "evaluate.at_end=false",
+        "logger.enabled=false"]  # fmt: skip
+
+
+def refused_line(tmp_path, text: str, *args: str) -> tuple[str, str]:
+    """(the line refusing the run of ``experiment=mine`` holding ``text``, its file)."""
+    mine = tmp_path / "experiment" / "mine.yaml"
+    mine.parent.mkdir(exist_ok=True)
+    mine.write_text(GLOBAL + text)
+    cfg = compose_config(["experiment=mine", *args], searchpath=[f"file://{tmp_path}"])
+    with pytest.raises(USER_ERRORS) as refused:
+        validate_config(cfg, in_job=False, read_data=False)
+        check_resume(cfg)
+    return named_by_its_file(str(refused.value)), str(mine)
+
+
+def test_a_checkpoint_not_found_names_the_setting_and_its_file(tmp_path):
+    """The line began with the path ("no checkpoint at /x: ..."), naming neither the
+    setting nor the file that set it."""
+    line, mine = refused_line(tmp_path, "trainer: {resume: /nonexistent}\n")
+    assert line == (
+        "experiment=mine: trainer.resume=/nonexistent: no checkpoint at /nonexistent: "
+        "expected a .pt file, or a run dir holding checkpoints/last.pt; it does not exist "
+        f"(set in {mine})"
+    )
+
+
+def test_a_checkpoint_that_does_not_fit_names_the_file_that_set_it(cli, tmp_path):
+    """Holding the checkpoint to the command's model reads its run's record back, a
+    composition of its own: the file was looked up in that one, and not found."""
+    run = tmp_path / "run"
+    trained = cli("aegan.train", *TINY, f"hydra.run.dir={run}")
+    assert trained.returncode == 0, trained.stderr
+    line, mine = refused_line(tmp_path, f"trainer: {{resume: {run}}}\nmodel: {{latent_dim: 3}}\n")
+    assert line.startswith(f"experiment=mine: trainer.resume={run}: ")
+    assert "weights do not fit" in line and line.endswith(f" (set in {mine})")
+
+
+def test_a_checkpoint_not_found_on_the_command_line_names_the_setting(cli, tmp_path):
+    result = cli("aegan.train", "trainer.resume=/nonexistent", f"hydra.run.dir={tmp_path / 'r'}")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: trainer.resume=/nonexistent: no checkpoint at ")
+    assert not (tmp_path / "r").exists()
