@@ -9,6 +9,7 @@ from aegan.cli.value_origins import named_by_its_file
 from aegan.config import compose_config, validate_config
 from aegan.errors import USER_ERRORS
 from aegan.sweep_checks.jobs import check_resume
+from conftest import assert_one_error_line
 
 GLOBAL = "# @package _global_\n"
 TINY = ["data.subset=64", "data.val_size=16", "trainer.epochs=1", "evaluate.at_end=false",
@@ -54,3 +55,15 @@ def test_a_checkpoint_not_found_on_the_command_line_names_the_setting(cli, tmp_p
     assert result.returncode == 2
     assert result.stderr.startswith("error: trainer.resume=/nonexistent: no checkpoint at ")
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [("data.batch_size=1e3", "data.batch_size=1e3 is not allowed: it must be an integer"),
+     ("model.hidden_dims=[64,1e3]", "model.hidden_dims[1]=1e3 is not allowed: it must be an integer")],
+)  # fmt: skip
+def test_an_evaluations_override_is_shown_as_typed(cli, trained_ae_run, override, said):
+    """The run's settings that aegan.evaluate's overrides=[...] change are checked as the
+    command line's are, but the line showed the value as read: data.batch_size=1000.0."""
+    result = cli("aegan.evaluate", f"run={trained_ae_run}", f'overrides=["{override}"]')
+    assert_one_error_line(result, f"error: {said}\n")

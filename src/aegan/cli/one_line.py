@@ -33,7 +33,7 @@ from aegan.cli.hydra_flags import flags_line, rerun_line
 from aegan.cli.hydra_kinds import typed_hydra_value
 from aegan.cli.hydra_primary import COMMAND  # and --config-name: a config of the command running
 from aegan.cli.hydra_searchpath import missing_searchpath
-from aegan.cli.value_origins import named_by_its_file
+from aegan.cli.value_origins import named_by_its_file, with_held_overrides
 from aegan.engine.job_store import first_to_say
 from aegan.errors import USER_ERRORS, TrialFailed
 from aegan.settings.override_size import too_large
@@ -74,7 +74,8 @@ def report_error(message: str, logger: logging.Logger | None = None) -> None:
     """``error: message`` as one line on stderr, as for Hydra's mistakes, and into the run's
     log file (Hydra's FileHandler) through ``logger``: not through its console handler,
     which would print it a second time, on stdout."""
-    line = one_line(named_by_its_file(message), sys.argv[1:])  # seed=1e3 as typed, or written
+    # seed=1e3 as typed (aegan.evaluate's overrides=[...] too), or as its file writes it
+    line = one_line(named_by_its_file(message), with_held_overrides(sys.argv[1:]))
     if not first_to_say(line):  # under torchrun, another process of the job has said it
         return
     print(f"error: {line}", file=sys.stderr, flush=True)

@@ -29,7 +29,7 @@ from omegaconf import OmegaConf
 from aegan.cli.file_values import written_in
 from aegan.cli.hydra_files import file_of, option_of, source_of, users_setting
 from aegan.errors import USER_ERRORS, refused_value, typed
-from aegan.settings.refused_values import as_given
+from aegan.settings.refused_values import as_given, read_as_typed
 
 # the key a refusal's line begins with (model.hidden_dims[0]=..., evaluate.metrics: ...)
 FIRST_KEY = re.compile(r"([A-Za-z_][\w-]*(?:\.[\w-]+|\[\d+\])*)(=|: | is )")
@@ -58,6 +58,27 @@ def named_by_its_file(message: str) -> str:
     line = as_given(message, [f"{_without_items(key)}={writing}"] if writing else [])
     line = UNQUOTED.sub(_as_yaml_writes_it, line)  # the command line's hint, as YAML reads
     return f"{option_of(config_path)}: {line} (set in {path})"
+
+
+def with_held_overrides(argv: list[str]) -> list[str]:
+    """``argv`` and the overrides its values hold as text (``aegan.evaluate``'s
+    ``overrides=["data.batch_size=1e3"]``, ``aegan.bench``'s ``variants={a: [...]}``): the
+    check of the config they change shows their values as read (1000.0), to be shown as
+    typed as the command line's are (``aegan.settings.refused_values.as_given``)."""
+    held: list[str] = []
+    for arg in argv:
+        key, is_set, value = arg.partition("=")
+        if is_set and not key.startswith(("hydra", "+hydra", "-")):
+            held += _texts(read_as_typed(value))
+    return [*argv, *(text for text in held if "=" in text)]
+
+
+def _texts(value: Any) -> list[str]:
+    """The text values within ``value`` (a list's, a mapping's, at any depth)."""
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [text for item in items for text in _texts(item)]
 
 
 @contextmanager
