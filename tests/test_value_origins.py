@@ -67,3 +67,24 @@ def test_an_evaluations_override_is_shown_as_typed(cli, trained_ae_run, override
     command line's are, but the line showed the value as read: data.batch_size=1000.0."""
     result = cli("aegan.evaluate", f"run={trained_ae_run}", f'overrides=["{override}"]')
     assert_one_error_line(result, f"error: {said}\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("defaults: [train, _self_]\nmodel: {latent_dim: 1e3}\n",
+      "the config mine: model.latent_dim=1e3 is not allowed: it must be an integer (set in "
+      "{dir}/mine.yaml)"),
+     ("defaults:\n  - train\n  - override trainer: mine\n  - _self_\n",
+      "trainer=mine: trainer.resume=/nonexistent: no checkpoint at /nonexistent: expected a .pt "
+      "file, or a run dir holding checkpoints/last.pt; it does not exist (set in "
+      "{dir}/trainer/mine.yaml)")],
+)  # fmt: skip
+def test_a_value_of_the_users_primary_config_names_its_file(cli, tmp_path, text, said):
+    """conf/'s own config of the command, composed to check the user's (--config-name mine)
+    is one of its, stood for the command's composition: no file was named."""
+    (tmp_path / "trainer").mkdir()
+    (tmp_path / "trainer" / "mine.yaml").write_text("defaults: [default]\nresume: /nonexistent\n")
+    (tmp_path / "mine.yaml").write_text(text)
+    result = cli("aegan.train", "--config-dir", str(tmp_path), "--config-name", "mine",
+                 f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
+    assert_one_error_line(result, f"error: {said.format(dir=tmp_path)}\n")

@@ -18,6 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli.hydra_files import file_of
+from aegan.cli.value_origins import kept_composition
 from aegan.errors import ConfigError
 
 COMMAND: dict[str, str] = {}  # the entry point running in this process (set by aegan.cli.one_line)
@@ -47,7 +48,8 @@ def missing_settings(composed: DictConfig, own: DictConfig) -> list[str]:
 def check_primary_config(hydra: Any, config_name: str, composed: DictConfig, command: str) -> None:
     """``ConfigError`` for a primary config ``config_name`` that does not compose the
     settings of ``command``'s own config (conf/COMMAND.yaml, first on the search path)."""
-    own = hydra.config_loader.load_configuration(command, [], RunMode.RUN)
+    with kept_composition():  # the user's config stays the one a refused value names
+        own = hydra.config_loader.load_configuration(command, [], RunMode.RUN)
     lacks = missing_settings(composed, own)
     if not lacks:
         return

@@ -9,7 +9,8 @@ it (the command line's value wins, and its line stays as it was), the line names
 and the file, with the value as the file writes it, as a value refused as the file loads
 is (``aegan.cli.file_values``): ``experiment=mine: evaluate.iwae_images=1e3 is not allowed:
 ... (set in /x/experiment/mine.yaml)``. A sweep's value (``data.batch_size=range(5,1,1)``)
-is looked up among the sweeper's ``params``.
+is looked up among the sweeper's ``params``. A composition a check makes of another config
+(a run's record) is not the command's (``kept_composition``).
 """
 
 from __future__ import annotations
@@ -88,15 +89,25 @@ def naming_setting(key: str, value: object) -> Iterator[None]:
     setting is named, and the file of the user's that set it (``named_by_its_file``). A
     composition made inside (a run's record read back to hold a checkpoint to) is the
     check's own: the command's stays the one its file is looked up in."""
-    before = dict(_LAST)
     try:
-        yield
+        with kept_composition():
+            yield
     except USER_ERRORS as err:
         if str(err).startswith(key) or f"{key}=" in str(err):
             raise
         named = type(err)(f"{key}={value}: {err}")
         named.keys = getattr(err, "keys", ())
         raise named from None
+
+
+@contextmanager
+def kept_composition() -> Iterator[None]:
+    """The command's composition stays the last while a check composes another config
+    (a run's record, conf/'s own config of the command): a value refused later is looked
+    up in the files that composed it, not in that one's."""
+    before = dict(_LAST)
+    try:
+        yield
     finally:
         _LAST.clear()
         _LAST.update(before)
