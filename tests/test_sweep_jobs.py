@@ -110,7 +110,7 @@ def test_a_job_whose_option_file_is_no_yaml_is_refused_naming_the_file(cli, tmp_
      (["model.optimizer.lr=interval(-1,0.001)"], "model.optimizer.lr=-1"),
      # the command line's range for a key the search config sweeps replaces that one
      (["model.optimizer.lr=tag(log,interval(0,0.01))"],
-      "the values (model.latent_dim=4 model.optimizer.lr=0.0): model.optimizer.lr=0.0"),
+      "the values (model.latent_dim=4 model.optimizer.lr=0): model.optimizer.lr=0 is"),
      # more combinations than are checked: each value still is
      (["model.latent_dim=choice(4,8,16)", "seed=choice(0,1,2,3,4)", "data.val_size=choice(100,200)",
        "model.optimizer.lr=choice(0.001,0.01)", "data.batch_size=choice(16,32,-1)"],

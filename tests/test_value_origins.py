@@ -3,10 +3,12 @@ shown as the user wrote it, whichever check refuses it and whatever it composes 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from aegan.cli.value_origins import named_by_its_file
-from aegan.config import compose_config, validate_config
+from aegan.config import CONF_DIR, compose_config, validate_config
 from aegan.errors import USER_ERRORS
 from aegan.sweep_checks.jobs import check_resume
 from conftest import assert_one_error_line
@@ -67,6 +69,40 @@ def test_an_evaluations_override_is_shown_as_typed(cli, trained_ae_run, override
     command line's are, but the line showed the value as read: data.batch_size=1000.0."""
     result = cli("aegan.evaluate", f"run={trained_ae_run}", f'overrides=["{override}"]')
     assert_one_error_line(result, f"error: {said}\n")
+
+
+OPTUNA_FILE = Path(CONF_DIR, "hparams_search", "autoencoder_optuna.yaml").read_text()
+SEARCHED = OPTUNA_FILE.replace("choice(16, 32, 64, 128)", "choice(16, 1e3)")
+GRID = "hydra: {sweeper: {params: {model.latent_dim: '8,1e3'}}}\n"
+
+
+@pytest.mark.parametrize(
+    ("group", "text", "args", "said"),
+    [("hparams_search", SEARCHED, [],
+      "the values (model.latent_dim=4 model.optimizer.lr=1e-4 data.batch_size=1e3): "
+      "hparams_search=mine: data.batch_size=1e3 is not allowed: it must be an integer (drawn "
+      "from choice(16, 1e3), set in {mine}); no job was started"),
+     ("experiment", GLOBAL + GRID, [],
+      "job 1 of 2 (model.latent_dim=1e3): experiment=mine: model.latent_dim=1e3 is not allowed: "
+      "it must be an integer (drawn from '8,1e3', set in {mine}); no job was started"),
+     # the command line's sweep replaces the file's: the line is the command line's
+     ("hparams_search", SEARCHED, ["data.batch_size=choice(8,2e3)"],
+      "the values (model.latent_dim=4 model.optimizer.lr=1e-4 data.batch_size=2e3): "
+      "data.batch_size=2e3 is not allowed: it must be an integer; no job was started")],
+)  # fmt: skip
+def test_a_value_a_job_drew_names_the_file_that_set_its_sweep(
+    cli, tmp_path, group, text, args, said
+):
+    """A search's or grid's job drew its value from the sweeper's params in a user's file:
+    its line showed it as read (data.batch_size=1000.0), and named no file, as if the
+    command line had set it."""
+    mine = tmp_path / group / "mine.yaml"
+    mine.parent.mkdir()
+    mine.write_text(text)
+    result = cli("aegan.train", "-m", f"hydra.searchpath=[file://{tmp_path}]", f"{group}=mine",
+                 *args, f"hydra.sweep.dir={tmp_path / 'sweep'}")  # fmt: skip
+    assert_one_error_line(result, f"error: {said.format(mine=mine)}\n")
+    assert not (tmp_path / "sweep").exists()
 
 
 @pytest.mark.parametrize(

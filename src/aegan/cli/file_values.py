@@ -97,11 +97,14 @@ def written_in(path: str, key: str, package: list[str]) -> str | None:
         node: Any = yaml.compose(text, Loader=yaml.SafeLoader)
     except (OSError, ValueError, yaml.YAMLError):  # not a file here (pkg://): as read
         return None
-    for part in keys[len(package) :]:
+    keys = keys[len(package) :]
+    while keys:  # a key of several parts in one (a sweeper's params: data.batch_size) too
         pairs = node.value if isinstance(node, yaml.MappingNode) else []
-        node = next((v for k, v in pairs if getattr(k, "value", None) == part), None)
-        if node is None:
+        named = {getattr(k, "value", None): v for k, v in pairs}
+        end = next((e for e in range(len(keys), 0, -1) if ".".join(keys[:e]) in named), 0)
+        if not end:
             return None
+        node, keys = named[".".join(keys[:end])], keys[end:]
     return text[node.start_mark.index : node.end_mark.index]
 
 

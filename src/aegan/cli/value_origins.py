@@ -9,8 +9,9 @@ it (the command line's value wins, and its line stays as it was), the line names
 and the file, with the value as the file writes it, as a value refused as the file loads
 is (``aegan.cli.file_values``): ``experiment=mine: evaluate.iwae_images=1e3 is not allowed:
 ... (set in /x/experiment/mine.yaml)``. A sweep's value (``data.batch_size=range(5,1,1)``)
-is looked up among the sweeper's ``params``. A composition a check makes of another config
-(a run's record) is not the command's (``kept_composition``).
+is looked up among the sweeper's ``params``, and so is a value a job drew from them. A
+composition a check makes of another config (a run's record) is not the command's
+(``kept_composition``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,27 +39,41 @@ SWEEP_PARAMS = "hydra.sweeper.params"
 _LAST: dict[str, Any] = {}  # the last composition: its loader, config name, overrides, mode
 
 
-def named_by_its_file(message: str) -> str:
+def named_by_its_file(message: str, drawn: Collection[str] = ()) -> str:
     """``message`` as ``OPTION: message (set in FILE)``, its value as the file writes it,
     where the value its first key names came from a file of the user's in the last
-    composition; else as it is (a value of the command line, of conf/, or none)."""
+    composition; else as it is (a value of the command line, of conf/, or none).
+    ``drawn``: the keys whose values a sweep's job drew from the sweeper's ``params``,
+    named by the file that set those: ``(drawn from choice(0, 8), set in FILE)``."""
     found = FIRST_KEY.match(message)
     if found is None or " (set in " in message or not _LAST:
         return message
     key = found[1]
+    swept = _without_items(key) in drawn
     try:  # Hydra's warnings (a deprecated default) were said as it composed
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            origin = _setter(key, message[found.end() :] if found[2] == "=" else None)
+            shown = message[found.end() :] if found[2] == "=" and not swept else None
+            origin = _setter(f"{SWEEP_PARAMS}.{_without_items(key)}" if swept else key, shown)
     except Exception:  # the composition cannot be walked again (a file changed since)
         return message
     if origin is None or f"{origin[0]}.yaml" in message:  # a line that names it already
         return message
     config_path, path, package, where = origin
     writing = written_in(path, _without_items(where), package)  # a list's whole: [1e3, 0]
+    if swept:  # a value of the sweep, as the file writes it: 1e3 of choice(16, 1e3)
+        line = as_given(message, drawn_as_written(key, writing or ""))
+        return f"{option_of(config_path)}: {line} (drawn from {writing}, set in {path})"
     line = as_given(message, [f"{_without_items(key)}={writing}"] if writing else [])
     line = UNQUOTED.sub(_as_yaml_writes_it, line)  # the command line's hint, as YAML reads
     return f"{option_of(config_path)}: {line} (set in {path})"
+
+
+def drawn_as_written(key: str, sweep: str) -> list[str]:
+    """``KEY=NUMBER`` for each number the sweep ``sweep`` (``choice(16, 1e3)``) writes, for
+    ``as_given``: a job's value is shown as the sweep writes it (1e3, not 1000.0)."""
+    words = re.findall(r"(?<![\w.'\"])[+-]?\.?\d[\w.+-]*", sweep)
+    return [f"{_without_items(key)}={word}" for word in words]
 
 
 def with_held_overrides(argv: list[str]) -> list[str]:

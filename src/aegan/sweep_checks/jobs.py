@@ -28,7 +28,7 @@ from aegan.bench_ignored import check_not_ignored, check_not_replaced
 from aegan.bench_plan import checked_configurations
 from aegan.cli.hydra_dirs import check_output_dir
 from aegan.cli.hydra_errors import hydra_error_line
-from aegan.cli.value_origins import named_by_its_file, naming_setting
+from aegan.cli.value_origins import drawn_as_written, named_by_its_file, naming_setting
 from aegan.config import compose_config, validate_config
 from aegan.data.fingerprint import check_resumed_data
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint
@@ -39,6 +39,7 @@ from aegan.errors import USER_ERRORS, ConfigError
 from aegan.runs.record import leave_added_settings, run_choices
 from aegan.runs.record_networks import check_resumed_checkpoint
 from aegan.settings.overrides import given_overrides, override_key, unescaped
+from aegan.settings.refused_values import as_given
 from aegan.sweep_checks.compose import composing_jobs
 from aegan.sweep_checks.folders import check_names_in_one_folder, sweep_overrides
 from aegan.sweep_checks.values import (
@@ -180,8 +181,8 @@ def check_every_job(
     parser = OverridesParser.create(config_loader=loader)  # which a glob's options need
     overrides = sweep_overrides(parser, config)
     sizes = [sweep_size(o) for o in overrides if o.is_sweep_override()]  # none listed yet
-    typed = given_overrides(config.hydra)
-    check_swept_once(parser.parse_overrides(typed), overrides)
+    typed_overrides = parser.parse_overrides(given_overrides(config.hydra))
+    check_swept_once(typed_overrides, overrides)
     if is_grid(config.hydra.sweeper):
         check_grid_sweeps(overrides, loader.get_group_options("hparams_search"))
         if math.prod(sizes) > MAX_GRID_JOBS:  # Hydra lists them all first: 10**9 filled 21 GB
@@ -199,6 +200,9 @@ def check_every_job(
     if len(jobs) > SAY_CHECKING:
         log.info("checking the settings of %d jobs before the first", len(jobs))
     swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
+    drawn = {o.key_or_group for o in overrides} - {o.key_or_group for o in typed_overrides}
+    written = [number for o in overrides if o.is_sweep_override()
+               for number in drawn_as_written(o.key_or_group, o.input_line.partition("=")[2])]  # fmt: skip
     with composing_jobs(loader):  # what the jobs share, composed once
         for num, job in enumerate(jobs):
             composed = None
@@ -214,14 +218,15 @@ def check_every_job(
             except Exception as err:
                 # a mistake (its file named: the job's is the last composition), or Hydra's own
                 mistake = isinstance(err, USER_ERRORS)  # (a value that cannot be resolved)
-                line = named_by_its_file(str(err)) if mistake else hydra_error_line(err)
+                line = named_by_its_file(str(err), drawn) if mistake else hydra_error_line(err)
                 if line is None and composed is None and isinstance(err, ValueError):
                     line = str(err).splitlines()[0]  # Hydra refusing a job's value: model=null
                 if line is None:
                     raise  # not the user's: the job meets it and says what it is
                 values = " ".join(unescaped(o) for o in job if override_key(o) in swept)
                 named = what.format(num=num, count=len(jobs)) + (f" ({values})" if values else "")
-                raise ConfigError(f"{named}: {line}; no job was started") from None
+                line = as_given(f"{named}: {line}", written)  # 1e3 of choice(16,1e3): not 1000.0
+                raise ConfigError(f"{line}; no job was started") from None
 
 
 def _job_folder(composed: DictConfig, num: int) -> Path | None:
