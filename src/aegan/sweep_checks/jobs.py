@@ -201,8 +201,8 @@ def check_every_job(
         log.info("checking the settings of %d jobs before the first", len(jobs))
     swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
     drawn = {o.key_or_group for o in overrides} - {o.key_or_group for o in typed_overrides}
-    written = [number for o in overrides if o.is_sweep_override()
-               for number in drawn_as_written(o.key_or_group, o.input_line.partition("=")[2])]  # fmt: skip
+    sweeps = [(o.key_or_group, o.input_line.partition("=")[2]) for o in overrides]
+    written = [number for key, sweep in sweeps for number in drawn_as_written(key, sweep)]
     with composing_jobs(loader):  # what the jobs share, composed once
         for num, job in enumerate(jobs):
             composed = None
