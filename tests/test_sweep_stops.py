@@ -63,3 +63,47 @@ def test_a_stopped_joblib_sweep_keeps_what_its_jobs_trained(
         f"rerun it with hydra.sweep.dir={sweep} trainer.resume=auto"
     ], output[-3000:]
     assert "Traceback" not in output and "leaked" not in output, output[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("stop", "to_the_group"),
+    [(signal.SIGTERM, False),  # kill PID: passed on to the job beneath its controller
+     (signal.SIGINT, True)],  # the terminal's Ctrl-C: the controller no longer dies of it
+    ids=["sigterm-to-the-sweep", "ctrl-c-to-the-group"],
+)  # fmt: skip
+def test_a_stopped_submitit_local_sweep_keeps_what_its_job_trained(tmp_path, stop, to_the_group):
+    """submitit's controller process died of a Ctrl-C with a traceback and then sent its job
+    a second SIGINT and SIGKILL; a SIGTERM to the sweep alone left its job training on."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="needs the sweeps extra")
+    sweep = tmp_path / "sweep"
+    sweep_args = ["hydra/launcher=submitit_local", "model.latent_dim=4", "trainer.epochs=500"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aegan.train", "-m", *TINY_AE, *sweep_args,
+         f"hydra.sweep.dir={sweep}"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group, as a terminal gives a command
+    )  # fmt: skip
+    deadline = time.monotonic() + 180
+    while not (sweep / "0" / "checkpoints" / "last.pt").exists():
+        if process.poll() is not None or time.monotonic() > deadline:  # ended, or hangs
+            process.kill()
+            pytest.fail(process.communicate()[0][-3000:])
+        time.sleep(0.1)
+    os.killpg(process.pid, stop) if to_the_group else process.send_signal(stop)
+    try:
+        output = process.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:  # its job trains on, holding its output open
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail(f"the sweep's job went on after its stop: {process.communicate()[0][-3000:]}")
+    assert process.returncode == -stop, output[-3000:]
+    stopped = json.loads((sweep / "0" / "stopped.json").read_text())
+    assert stopped["signal"] == stop.name and stopped["step"] >= 31, stopped
+    assert (sweep / "0" / "checkpoints" / f"step-{stopped['step']:08d}.pt").is_file()
+    lines = [line for line in output.splitlines() if line.startswith("error:")]
+    assert lines == [
+        f"error: stopped by {stop.name} while the sweep's jobs ran: each job in flight saved "
+        "its step and said where, and no later job started. To go on with the whole sweep: "
+        f"rerun it with hydra.sweep.dir={sweep} trainer.resume=auto"
+    ], output[-3000:]
+    job_logs = "".join(path.read_text() for path in (sweep / ".submitit").glob("*/*.err"))
+    assert "Traceback" not in output + job_logs, (output + job_logs)[-3000:]

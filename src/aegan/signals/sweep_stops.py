@@ -1,6 +1,6 @@
-"""A stop signal to a sweep whose jobs run in processes of their own (Hydra's joblib
-launcher): each job in flight saves its step, as a run alone does, no later job starts,
-and the sweep ends in one line, by the signal.
+"""A stop signal to a sweep whose jobs run in processes of their own on this machine (Hydra's
+joblib launcher, submitit's local one): each job in flight saves its step, as a run alone
+does, no later job starts, and the sweep ends in one line, by the signal.
 
 Left to itself the sweep's process took its stop for one before any work ("nothing was
 trained or saved") and raised, and joblib, on that or on the first job to end stopped,
@@ -15,6 +15,13 @@ others): the sweep's main thread blocks the stop signals while it launches, so t
 workers it starts inherit them blocked, and a worker unblocks them as its first job starts,
 its own handlers set; the sweep's process takes them in a thread of its own that does not
 block them, and Python runs the handler in its main thread.
+
+submitit's local launcher runs each job in a process of a controller process of its own.
+The controller died of a Ctrl-C with a traceback, then sent its job a second SIGINT (which
+stops a training at once, unsaved) and SIGKILL a second later; the sweep's process said
+"nothing was trained or saved", and, stopped by a ``kill`` of it alone, ended while its jobs
+trained on. Now the controllers inherit the stop signals blocked and never take them, and a
+SIGTERM or SIGHUP to the sweep's process is passed on to the jobs' processes beneath them.
 """
 
 from __future__ import annotations
@@ -31,17 +38,27 @@ from aegan.signals.starting_signals import stopped_by
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PARENT_ENV = "AEGAN_SWEEP_PROCESS"  # the pid of the process that launches the jobs
 _RECEIVER = "aegan-stop-signals"  # the thread that takes them while the main thread blocks them
+# the launchers whose jobs run in processes of this machine (their _target_'s end), and how
+# many processes down from the sweep's each job's is: joblib's workers are its children,
+# submitit's jobs are children of a controller process per job
+JOB_DEPTH = {".JoblibLauncher": 1, ".hydra_submitit_launcher.submitit_launcher.LocalLauncher": 2}
 
 _stops: list[int] = []  # the stop signals this process got while it ran or launched jobs
 _going_on: list[str] = []  # how to go on with the sweep, set as its jobs are launched
 _kept: dict[int, object] = {}  # the sweep's process's handlers, back at the sweep's end
 _mask: list[set[signal.Signals]] = []  # its main thread's blocked signals before the sweep
+_job_depth: list[int] = []  # JOB_DEPTH's, for the sweep's launcher
 
 
-def launch_in_workers(going_on: str) -> None:
-    """In the sweep's process, before joblib starts its workers: a stop signal is recorded
-    and passed on to them, not raised, until ``end_of_sweep_in_workers``. ``going_on``:
+def launch_in_workers(going_on: str, launcher: str) -> None:
+    """In the sweep's process, before a launcher of ``JOB_DEPTH`` (``launcher``: its
+    ``_target_``; another is left alone) starts its processes: a stop signal is recorded
+    and passed on to the jobs, not raised, until ``end_of_sweep_in_workers``. ``going_on``:
     how to go on with the sweep once stopped (``aegan.cli.hydra_job.going_on``)."""
+    depth = [depth for end, depth in JOB_DEPTH.items() if launcher.endswith(end)]
+    if not depth:
+        return
+    _job_depth[:] = depth
     os.environ[PARENT_ENV] = str(os.getpid())
     _going_on[:] = [going_on]
     for number in STOP_SIGNALS:
@@ -130,7 +147,7 @@ def _sweep_stop(number: int, frame: FrameType | None) -> None:
     if number == signal.SIGINT and signal.SIGINT in _stops:
         raise KeyboardInterrupt  # a second Ctrl-C: at once, as for a run alone
     if number != signal.SIGINT and number not in _stops:
-        for pid in _children():
+        for pid in _processes_below(_job_depth[0]):
             with contextlib.suppress(ProcessLookupError):  # ended meanwhile
                 os.kill(pid, signal.SIGTERM)  # a worker's SIGHUP would end it unsaved
     _stops.append(number)
@@ -140,20 +157,24 @@ def _worker_stop(number: int, frame: FrameType | None) -> None:
     _stops.append(number)
 
 
-def _children() -> list[int]:
-    """The processes this one started (joblib's workers; its resource tracker ignores
-    SIGTERM), read from ``/proc``; none where there is no ``/proc``."""
-    me, found = str(os.getpid()), []
+def _processes_below(depth: int) -> list[int]:
+    """The processes ``depth`` generations below this one (1: those it started: joblib's
+    workers, whose resource tracker ignores SIGTERM; 2: those they started), read from
+    ``/proc``; none where there is no ``/proc``."""
+    children: dict[str, list[str]] = {}
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return found
+        return []
     for entry in entries:
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as stat:  # pid (name) state ppid ...
-                    if stat.read().rpartition(")")[2].split()[1] == me:
-                        found.append(int(entry))
+                    parent = stat.read().rpartition(")")[2].split()[1]
             except (OSError, IndexError):
                 continue
-    return found
+            children.setdefault(parent, []).append(entry)
+    found = [str(os.getpid())]
+    for _ in range(depth):
+        found = [child for pid in found for child in children.get(pid, [])]
+    return [int(pid) for pid in found]

@@ -103,8 +103,8 @@ class CheckSweepSettings(Callback):
         jobs = [job["job"] for job in planned] if planned else None  # a search: every folder
         with contextlib.suppress(Exception):  # a folder Hydra cannot resolve: it says so
             start_sweep(Path(str(config.hydra.sweep.dir)), jobs)
-            if str(OmegaConf.select(config, "hydra.launcher._target_")).endswith(".JoblibLauncher"):
-                launch_in_workers(going_on(config.hydra))
+            launcher = str(OmegaConf.select(config, "hydra.launcher._target_"))
+            launch_in_workers(going_on(config.hydra), launcher)  # joblib's, submitit_local's
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         """A grid's jobs into its folder (``jobs.json``), once, as its first job starts: a
