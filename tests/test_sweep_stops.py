@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from aegan.engine.interrupt import TrainingInterrupted, stop_before_training
+from aegan.signals import sweep_stops
 from conftest import REPO, TINY_AE
 
 
@@ -107,3 +109,20 @@ def test_a_stopped_submitit_local_sweep_keeps_what_its_job_trained(tmp_path, sto
     ], output[-3000:]
     job_logs = "".join(path.read_text() for path in (sweep / ".submitit").glob("*/*.err"))
     assert "Traceback" not in output + job_logs, (output + job_logs)[-3000:]
+
+
+def test_a_stop_in_a_workers_job_before_its_training_handlers_is_acted_on(monkeypatch):
+    """A signal between a joblib job's start and its training's handlers was recorded, then
+    forgotten: the job trained on to its end."""
+    monkeypatch.setenv(sweep_stops.PARENT_ENV, "1")  # a worker: another process launched it
+    monkeypatch.setattr(sweep_stops, "_stops", [])
+    kept = {number: signal.getsignal(number) for number in sweep_stops.STOP_SIGNALS}
+    try:
+        sweep_stops.job_starts_in_worker()
+        signal.raise_signal(signal.SIGTERM)  # in the job's setup: its config checked, ...
+        with pytest.raises(TrainingInterrupted) as stop, stop_before_training():
+            pytest.fail("the job's setup went on after its stop")
+    finally:
+        for number, handler in kept.items():
+            signal.signal(number, handler)
+    assert (stop.value.signal_number, stop.value.phase) == (signal.SIGTERM, "setup")

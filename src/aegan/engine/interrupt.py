@@ -36,6 +36,7 @@ import torch.distributed as dist
 
 from aegan.engine.failed_write import continued_in_its_folder, last_good, last_good_checkpoint
 from aegan.signals.starting_signals import SETTING_UP, work_began
+from aegan.signals.sweep_stops import stop_while_starting
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 CHECK_EVERY_S = 5.0  # under torchrun, a signal is acted on within about this long
@@ -225,7 +226,8 @@ def stopped_setting_up(signal_number: int) -> TrainingInterrupted:
 def _stop_signals_to(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
     """The stop signals go to ``handler`` within the block, and back to their handlers after
     it, but for one the process ignores (``nohup``'s SIGHUP); elsewhere than in the main
-    thread, where Python allows no handler, they stay."""
+    thread, where Python allows no handler, they stay. One a sweep's worker recorded since
+    its job started goes to ``handler`` as the block begins."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -235,6 +237,8 @@ def _stop_signals_to(handler: Callable[[int, FrameType | None], None]) -> Iterat
         if signal.getsignal(number) is not signal.SIG_IGN
     }
     try:
+        if pending := stop_while_starting():  # a sweep worker's, before these handlers
+            handler(pending, None)
         yield
     finally:
         for number, earlier in previous.items():

@@ -129,6 +129,13 @@ def job_starts_in_worker() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked since its start
 
 
+def stop_while_starting() -> int:
+    """In a worker, the first stop signal recorded since its job started (0: none), which
+    the training's own handlers act on as they are set: it came in the job's setup, before
+    them, and was lost: the job trained on to its end."""
+    return _stops[0] if in_a_worker() and _stops else 0
+
+
 def stopped_before_start() -> bool:
     """Whether a job starting in this worker must not run: the sweep was stopped."""
     return in_a_worker() and bool(_stops)
