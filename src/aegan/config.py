@@ -18,6 +18,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import JobRuntime
 from omegaconf import DictConfig, OmegaConf
 
 import aegan.cli.hydra_files  # noqa: F401  (each config file checked as Hydra loads it)
@@ -277,6 +278,8 @@ def compose_config(
     check_texts(overrides=overrides, searchpath=searchpath)
     extra = [f"hydra.searchpath=[{','.join(searchpath)}]"] if searchpath else []
     app = GlobalHydra.instance().hydra  # inside a Hydra app (aegan.evaluate, a sweep's check)
+    # the app's job name (its NAME.log), which compose sets to "app" for the jobs composed next
+    job_name = JobRuntime.instance().get("name")
     GlobalHydra.instance().clear()  # a fresh one for this config
     try:
         with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
@@ -286,6 +289,7 @@ def compose_config(
             raise
         raise ConfigError(line) from None
     finally:  # the app's own back, for what it composes next (a sweep's jobs)
+        JobRuntime.instance().set("name", job_name)
         GlobalHydra.instance().clear()
         if app is not None:
             GlobalHydra.instance().initialize(app)

@@ -24,7 +24,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from aegan.cli.hydra_job import back_to_launch_folder
+from aegan.cli.hydra_job import back_to_launch_folder, evaluation_stopped
 from aegan.cli.one_line import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR
 from aegan.contract import can, checked_codes
@@ -71,8 +71,7 @@ def evaluate_task(
     settings = Settings.of(evaluate_cfg)
     sizes = sizes_used(task, data, names, settings, prefix)
     out: dict[str, float] = {"eval/seed": float(settings.seed)} if settings.seed else {}
-    device = data.test_images.device
-    with evaluation_threads(device):
+    with evaluation_threads(data.test_images.device):
         for name in names:
             try:  # the domain classifier's training or an IWAE bound: minutes not waited for
                 with stop.at_once() if stop is not None else contextlib.nullcontext():
@@ -243,7 +242,7 @@ def _evaluate_run(
     except TrainingInterrupted as err:
         note_evaluation_stop(run.path, log, {"signal": err.signal_name, "step": run.step,
                                          "phase": err.phase, "message": str(err)})  # fmt: skip
-        log.error("%s", err)
+        log.error("%s", evaluation_stopped(str(err)))
         raise stopped_by(err.signal_number) from None
     for key, value in sorted(metrics.items()):  # first: shown even if the writing fails
         print(f"{key:28s} {value:.6g}", flush=True)
@@ -261,7 +260,8 @@ def _evaluate_run(
     evaluation_ended(run.path)  # one killed before its figures: these are written now
     print(f"wrote {run.path / 'metrics.json'}")
     if stop.signal_number:  # it came after the last metric: its figures are written, whole
-        log.error("stopped by %s after this evaluation's figures were written", stop.name)
+        written = f"stopped by {stop.name} after this evaluation's figures were written"
+        log.error("%s", evaluation_stopped(written))
         raise stopped_by(stop.signal_number)  # not 0: a script's next command (&&) is not run
 
 

@@ -79,15 +79,19 @@ def _stopped_sweep_message(message: str) -> str:
     """A stop's message in a sweep: "the same command" is this job's, not the sweep's. A
     grid goes on in its folder; a search (Optuna) does not (``check_sweep_folder``)."""
     hydra_cfg = HydraConfig.get()
-    overrides = " ".join(given_overrides(hydra_cfg))
     later = "jobs" if is_grid(hydra_cfg.sweeper) else "trials"
     if later == "trials" and CONTINUE_SAME in message:  # a trial is no command of its own
         message = message.partition(CONTINUE_SAME)[0] + (
             f"; python -m aegan.evaluate run={hydra_cfg.runtime.output_dir} measures the "
             "trial's weights"
         )
-    message += f" (sweep job {hydra_cfg.job.num}: {overrides}); later {later} did not run. "
-    return message + going_on(hydra_cfg)
+    return f"{message}{which_sweep_job()}; later {later} did not run. {going_on(hydra_cfg)}"
+
+
+def which_sweep_job() -> str:
+    """What a line of a sweep's job adds to say which it was: its number and overrides."""
+    hydra_cfg = HydraConfig.get()
+    return f" (sweep job {hydra_cfg.job.num}: {' '.join(given_overrides(hydra_cfg))})"
 
 
 def going_on(hydra_cfg: DictConfig) -> str:
@@ -101,6 +105,14 @@ def going_on(hydra_cfg: DictConfig) -> str:
     if hydra_cfg.sweeper.get("storage"):  # not shown: it may hold a password
         line += ", with the same hydra.sweeper.storage, which goes on from its trials"
     return line
+
+
+def evaluation_stopped(line: str) -> str:
+    """A stop's line of ``aegan.evaluate``; in a sweep (``-m run=A,B``), with the job it
+    stopped and how to go on: the later jobs did not run, and the line named no other run."""
+    if not in_sweep():
+        return line
+    return f"{line}{which_sweep_job()}; later jobs did not run: run the same command again"
 
 
 def note_failed_job(err: Exception, *, debug: bool, owned: bool) -> None:
