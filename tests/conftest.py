@@ -239,6 +239,7 @@ def cli(monkeypatch, capsys):
     def run(module: str, *args: str) -> subprocess.CompletedProcess:
         monkeypatch.setattr(sys, "argv", [module, *args])
         monkeypatch.setattr(starting_signals, "_work_began", False)  # as in a new process
+        monkeypatch.setattr(starting_signals, "_going_on", "")  # no sweep began in it
         monkeypatch.chdir(REPO)
         code: int | str | None = 0
         root_logging = list(logging.getLogger().handlers), logging.getLogger().level

@@ -54,3 +54,18 @@ def test_a_stopped_evaluation_sweep_says_its_later_jobs_did_not_run(
         "device=cpu metrics=[reconstruction]); later jobs did not run: run the same command again"
     ) in said, said[-3000:]
     assert (runs[1] / "metrics.json").read_bytes() == untouched
+
+
+def test_a_stop_between_two_jobs_of_an_evaluation_sweep_says_the_later_did_not_run(
+    cli, trained_ae_run, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    runs = copies(trained_ae_run, tmp_path)
+    with signal_at_call(signal.SIGINT, "run_job", call=2):  # Hydra starting the second job
+        result = cli("aegan.evaluate", "-m", f"run={runs[0]},{runs[1]}", "device=cpu",
+                     "metrics=[reconstruction]")  # fmt: skip
+    assert result.returncode == -signal.SIGINT, result.stderr[-3000:]
+    assert result.stderr.splitlines()[-1] == (
+        "error: stopped by SIGINT after the evaluation began; the run's metrics.json is whole, "
+        "as it was or as written. Later jobs did not run: run the same command again"
+    ), result.stderr[-3000:]

@@ -14,6 +14,7 @@ import sys
 import time
 
 import pytest
+from command_signals import signal_at_call
 
 from aegan.engine.interrupt import TrainingInterrupted, stop_before_training
 from aegan.signals import sweep_stops
@@ -126,3 +127,18 @@ def test_a_stop_in_a_workers_job_before_its_training_handlers_is_acted_on(monkey
         for number, handler in kept.items():
             signal.signal(number, handler)
     assert (stop.value.signal_number, stop.value.phase) == (signal.SIGTERM, "setup")
+
+
+def test_a_stop_between_two_jobs_of_a_sweep_says_how_to_go_on(cli, tmp_path):
+    """Outside its jobs' handlers (Hydra setting up the next job) a stop said what the job
+    before kept, not that the later jobs did not run nor how to go on with the sweep."""
+    sweep = tmp_path / "sweep"
+    with signal_at_call(signal.SIGINT, "run_job", call=2):  # Hydra starting the second job
+        result = cli("aegan.train", "-m", *TINY_AE, "model.latent_dim=4,8",
+                     f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert result.returncode == -signal.SIGINT, result.stderr[-3000:]
+    assert result.stderr.splitlines()[-1] == (
+        "error: stopped by SIGINT after training began; the checkpoints it wrote are kept. To "
+        f"go on with the whole sweep: rerun it with hydra.sweep.dir={sweep} trainer.resume=auto"
+    ), result.stderr[-3000:]
+    assert (sweep / "0" / "checkpoints" / "last.pt").is_file() and not (sweep / "1").exists()

@@ -58,6 +58,7 @@ for _script in ("compare.py", "compare_pythae.py", "parity.py", "probe_dcgan_gpu
 SCRIPTS = {"aegan-train": "aegan.train"}  # pyproject.toml's console scripts: what each runs
 _work_began = False  # this process has entered its work: the first line is no longer true
 _dying_by = 0  # the signal this command's process ends by, once its exit functions have run
+_going_on = ""  # in a sweep (-m) once it launches jobs: how to go on with it (sweep_began)
 
 
 class StoppedBySignal(SystemExit):
@@ -85,7 +86,17 @@ def stopped_line(signal_number: int, command: str) -> str:
     """What a stop by ``signal_number`` outside ``command``'s own handlers has done."""
     name = signal.Signals(signal_number).name
     before, after = LINES[command]
-    return f"stopped by {name} {after if _work_began else before}"
+    if not _work_began:
+        return f"stopped by {name} {before}"
+    return f"stopped by {name} {after}" + (f". {_going_on}" if _going_on else "")
+
+
+def sweep_began(going_on: str) -> None:
+    """A sweep (``-m``) launches its jobs: a stop between two of them, outside their own
+    handlers, said what the job before kept, not that the later jobs did not run nor how
+    to go on with the sweep (``going_on``), which its line now ends with."""
+    global _going_on
+    _going_on = going_on
 
 
 def work_began() -> None:

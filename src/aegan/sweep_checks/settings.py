@@ -37,6 +37,7 @@ from aegan.engine.run_dir import (
 from aegan.engine.run_record import trained_run_holding
 from aegan.errors import USER_ERRORS, ConfigError
 from aegan.evaluate_settings import check_evaluate_settings
+from aegan.signals.starting_signals import sweep_began
 from aegan.signals.sweep_stops import job_starts_in_worker, launch_in_workers, sweep_was_stopped
 from aegan.sweep_checks.folders import check_continued_jobs, check_sweep_folder
 from aegan.sweep_checks.jobs import (
@@ -103,6 +104,8 @@ class CheckSweepSettings(Callback):
         jobs = [job["job"] for job in planned] if planned else None  # a search: every folder
         with contextlib.suppress(Exception):  # a folder Hydra cannot resolve: it says so
             start_sweep(Path(str(config.hydra.sweep.dir)), jobs)
+            if running_command(kwargs.get("config_name")) == "train":
+                sweep_began(going_on(config.hydra))
             launcher = str(OmegaConf.select(config, "hydra.launcher._target_"))
             launch_in_workers(going_on(config.hydra), launcher)  # joblib's, submitit_local's
 
@@ -171,6 +174,10 @@ class CheckEvaluation(Callback):
 
         with as_job(config):  # a ${hydra:...} resolves as in the job
             _refuse_in_one_line(check, config)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """``-m run=A,B``: a stop between two jobs says that the later ones did not run."""
+        sweep_began("Later jobs did not run: run the same command again")
 
 
 def _mistakes_only(check: Callable[[], None]) -> None:
