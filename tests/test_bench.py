@@ -3,6 +3,7 @@ compile modes crossed with scopes once, bad settings in one line; the GPU check'
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -11,6 +12,7 @@ from omegaconf import open_dict
 
 import aegan.bench as bench
 import aegan.bench_plan as bench_plan
+from aegan.errors import ConfigError
 from conftest import CONF_DIR, REPO, assert_one_error_line
 
 
@@ -79,6 +81,25 @@ def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
     assert (
         configs[3][1].mine.size == 3 and "mine" not in configs[0][1]
     )  # +key adds, as on a command line
+
+
+def test_a_variant_reads_its_values_as_the_command_line_does(tmp_path):
+    """``model.optimizer.lr=1e-3`` was YAML's text '1e-3' in a variant, a number on the
+    command line; a sweep's a,b was the text 'a,b'."""
+    cfg = bench_config(tmp_path, "threads=[1]", "variants={a:['model.optimizer.lr=1e-3',"
+                       "'model.hidden_dims=[128,64]','model.optimizer.fused=false']}")  # fmt: skip
+    variant = bench_plan.configurations(cfg)[1][1]
+    assert variant.model.optimizer.lr == 1e-3 and variant.model.optimizer.fused is False
+    assert list(variant.model.hidden_dims) == [128, 64]
+    for given, says in [
+        ("model.latent_dim=4,8", "a variant sets one value, not a sweep"),
+        ("model.latent_dim=[1", "its value cannot be read as the command line reads it"),
+    ]:
+        cfg = bench_config(tmp_path, "threads=[1]", f"variants={{a:['{given}']}}")
+        with pytest.raises(
+            ConfigError, match=re.escape(f"variants.a: '{given}' is not allowed: {says}")
+        ):
+            bench_plan.configurations(cfg)
 
 
 @pytest.mark.parametrize(

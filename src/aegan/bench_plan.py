@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigKeyError, ConfigTypeError, ValidationError
 
@@ -25,6 +26,7 @@ from aegan.data import image_shape_of
 from aegan.engine.device import available_cores, resolve_device
 from aegan.engine.distributed import world_size
 from aegan.errors import ConfigError, refused_value
+from aegan.settings.override_size import too_large
 from aegan.speed import COMPILE_MODES, COMPILE_SCOPES, cpu_threads
 from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
@@ -37,7 +39,7 @@ OVERRIDE = re.compile(r"(\+{0,2})([A-Za-z_][\w-]*(?:\.[\w-]+)*)=(.*)", re.DOTALL
 def parse_override(cfg: DictConfig, override: Any, where: str) -> tuple[str, str, Any]:
     """(prefix, key, value) of a ``key=value`` override, checked as the command line checks
     it: ``key`` must be a setting of ``cfg``, ``+key`` adds one that is not, ``++key`` sets
-    either; the value is parsed as YAML (1, true, [a,b])."""
+    either; the value is read as the command line reads it (1, 1e-3, true, [a,b])."""
     match = OVERRIDE.fullmatch(override) if isinstance(override, str) else None
     if match is None:
         raise ConfigError(
@@ -55,13 +57,23 @@ def parse_override(cfg: DictConfig, override: Any, where: str) -> tuple[str, str
         raise ConfigError(
             f"{where}: {refused_value(override)} is not allowed: {key} is already set (write {key}=...)"
         )
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as err:
+    size = too_large([f"key={text}"])
+    if size:
+        raise ConfigError(f"{where}: {refused_value(override)} is not allowed: {size}")
+    try:  # as the command line reads it: 1e-3 a number (YAML would keep the text '1e-3')
+        parsed = OverridesParser.create().parse_override(f"key={text}")
+    except (HydraException, RecursionError) as err:
         reason = " ".join(str(err).split())[:200]
         raise ConfigError(
-            f"{where}: {refused_value(override)} is not allowed: its value is not YAML: {reason}"
+            f"{where}: {refused_value(override)} is not allowed: its value cannot be read as "
+            f"the command line reads it: {reason}"
         ) from None
+    if parsed.is_sweep_override():
+        raise ConfigError(
+            f"{where}: {refused_value(override)} is not allowed: a variant sets one value, not a "
+            "sweep (a,b or choice(...)): give each value its own variant"
+        )
+    value = parsed.value()
     if OmegaConf.is_list(exists) and isinstance(value, dict):  # OmegaConf's "Cannot merge"
         raise ConfigError(
             f"{where}: {refused_value(override)} is not allowed: {key} must be a list, not a mapping"
