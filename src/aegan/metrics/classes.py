@@ -7,6 +7,10 @@ import math
 
 import torch
 
+from aegan.metrics.arguments import count, labels, number
+
+MOST_CLASSES = 2**20  # a histogram's bins: num_classes=10**12 asked for 8 TB
+
 
 def entropy_nats(shares: torch.Tensor) -> torch.Tensor:
     """The entropy in nats of distributions ``shares`` (..., K) along the last dimension, as
@@ -34,13 +38,19 @@ def class_histogram_stats(
                        count >= min_share * M / num_classes (default: 10% of the fair share);
       kl_to_real:      KL(generated || real) in nats, with ``eps`` added to both distributions.
     """
-    counts = torch.bincount(pred_labels.long().flatten().cpu(), minlength=num_classes)
-    real_counts = torch.bincount(real_labels.long().flatten().cpu(), minlength=num_classes)
-    if counts.numel() > num_classes or real_counts.numel() > num_classes:
-        raise ValueError(f"labels outside [0, {num_classes})")
+    taker = "class_histogram_stats"
+    num_classes = count("num_classes", num_classes, low=1, high=MOST_CLASSES,
+                        meaning=f"an integer from 1 to {MOST_CLASSES}")  # fmt: skip
+    min_share = number("min_share", min_share, low=0, strict=False, meaning="a number >= 0")
+    eps = number("eps", eps, low=0, meaning="a number > 0")
+    pred_labels = labels("pred_labels", pred_labels, taker, classes=num_classes)
+    real_labels = labels("real_labels", real_labels, taker, classes=num_classes)
+    for name, ids in (("pred_labels", pred_labels), ("real_labels", real_labels)):
+        if not len(ids):  # shares of no labels are 0/0
+            raise ValueError(f"{name} of shape (0,): {taker} takes at least one class id")
+    counts = torch.bincount(pred_labels, minlength=num_classes)
+    real_counts = torch.bincount(real_labels, minlength=num_classes)
     total = counts.sum().item()
-    if total == 0:
-        raise ValueError("no predicted labels")
     p = counts.double() / total
     q = real_counts.double() / real_counts.sum()
     entropy = entropy_nats(p).item()

@@ -15,11 +15,16 @@ Trained once per data set and recipe, then cached: ``aegan.metrics.classifier_ca
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
+
+from aegan.metrics.arguments import count, labelled, number, tensor
+from aegan.metrics.arguments import images as checked_images
+from aegan.metrics.arguments import labels as class_ids
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +36,21 @@ DEFAULT_WIDTHS = (16, 32, 64)
 FEATURE_DIM = 128
 
 
-def as_images(images: torch.Tensor) -> torch.Tensor:
-    """(N, H, W) -> (N, 1, H, W); other ranks must already be (N, C, H, W)."""
-    if images.ndim == 3:
-        images = images.unsqueeze(1)
-    if images.ndim != 4:
-        raise ValueError(f"expected images (N, C, H, W) or (N, H, W), got {tuple(images.shape)}")
-    return images
+def as_images(images: Any, taker: str = "the domain classifier") -> torch.Tensor:
+    """uint8 or [0, 1] float images (N, C, H, W), or (N, H, W) as (N, 1, H, W), checked
+    (``aegan.metrics.arguments.images``: one line naming ``images`` and ``taker``)."""
+    images = tensor("images", images, taker, "images (N, C, H, W) or (N, H, W)")
+    return checked_images("images", images.unsqueeze(1) if images.ndim == 3 else images, taker)
+
+
+def _classifier(model: Any, taker: str, member: str = "forward") -> nn.Module:
+    """``model`` if it is a network with ``member`` (a ``DomainClassifier``), else one line."""
+    if not isinstance(model, nn.Module) or not callable(getattr(model, member, None)):
+        raise ValueError(
+            f"model of type {type(model).__name__}: {taker} takes a DomainClassifier "
+            "(aegan.metrics.load_or_train_classifier's)"
+        )
+    return model
 
 
 def _to_unit_float(batch: torch.Tensor) -> torch.Tensor:
@@ -121,10 +134,16 @@ def train_classifier(
     eval mode. Its test accuracy is reported with the metrics (``classifier/test_accuracy``);
     about 3.5 min on one CPU thread for the Fashion-MNIST training split.
     """
-    images = as_images(images)
-    labels = labels.long()
-    if images.shape[0] != labels.shape[0]:
-        raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
+    taker = "train_classifier"
+    images = as_images(images, taker)
+    num_classes = count("num_classes", num_classes, low=2, meaning="an integer >= 2")
+    labels = labelled("labels", class_ids("labels", labels, taker, classes=num_classes),
+                      images, "images", taker)  # fmt: skip
+    epochs = count("epochs", epochs, low=1, meaning="an integer >= 1")
+    # a batch of one is skipped (BatchNorm): all of them would leave the network untrained
+    batch_size = count("batch_size", batch_size, low=2, meaning="an integer >= 2")
+    lr = number("lr", lr, low=0, meaning="the learning rate, a number > 0")
+    seed = count("seed", seed, low=0, high=2**63 - 1, meaning="an integer from 0 to 2**63 - 1")
     if images.shape[-1] != images.shape[-2]:
         raise ValueError(f"expected square images, got {tuple(images.shape[-2:])}")
     where = torch.device(device)  # its card's generator forked too, no other card's
@@ -168,12 +187,13 @@ def train_classifier(
 
 
 @torch.no_grad()
-def _batched(model: nn.Module, fn, images: torch.Tensor, batch_size: int) -> torch.Tensor:
+def _batched(model: nn.Module, fn, images: Any, batch_size: Any, taker: str) -> torch.Tensor:
     """Apply ``fn(batch)`` over uint8/float images in batches on the model's device; CPU result."""
+    images = as_images(images, taker)
+    batch_size = count("batch_size", batch_size, low=1, meaning="an integer >= 1")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    images = as_images(images)
     outputs = [fn(_to_unit_float(chunk).to(device)).cpu() for chunk in images.split(batch_size)]
     model.train(was_training)
     return torch.cat(outputs)
@@ -183,19 +203,24 @@ def extract_features(
     model: DomainClassifier, images: torch.Tensor, *, batch_size: int = 512
 ) -> torch.Tensor:
     """images: uint8 (N, C, H, W) or float in [0, 1] -> (N, feature_dim) float32 on the CPU."""
-    return _batched(model, model.features, images, batch_size)
+    model = _classifier(model, "extract_features", "features")
+    return _batched(model, model.features, images, batch_size, "extract_features")
 
 
 def predict_classes(
     model: DomainClassifier, images: torch.Tensor, *, batch_size: int = 512
 ) -> torch.Tensor:
     """images: uint8 (N, C, H, W) or float in [0, 1] -> (N,) int64 predicted class ids."""
-    return _batched(model, lambda x: model(x).argmax(dim=1), images, batch_size)
+    model = _classifier(model, "predict_classes")
+    return _batched(model, lambda x: model(x).argmax(dim=1), images, batch_size, "predict_classes")
 
 
 def classifier_accuracy(
     model: DomainClassifier, images: torch.Tensor, labels: torch.Tensor, *, batch_size: int = 512
 ) -> float:
-    """Top-1 accuracy in [0, 1]; images uint8 (N, C, H, W) or float in [0, 1]."""
+    """Top-1 accuracy in [0, 1]; images uint8 (N, C, H, W) or float in [0, 1]; labels (N,)."""
+    taker = "classifier_accuracy"
+    images = as_images(images, taker)
+    labels = labelled("labels", class_ids("labels", labels, taker), images, "images", taker)
     predictions = predict_classes(model, images, batch_size=batch_size)
-    return (predictions == labels.long().cpu()).float().mean().item()
+    return (predictions == labels).float().mean().item()

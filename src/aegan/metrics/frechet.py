@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import torch
 
+from aegan.metrics.arguments import count, feature_pair, features, tensor
+
+FEATURE_SETS = ("feats_a", "feats_b")  # the two sets of features, as the arguments name them
+
 
 def feature_statistics(feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """feats: (N, D) -> mean (D,) and unbiased covariance (D, D), both float64."""
-    if feats.ndim != 2 or feats.shape[0] < 2:
-        raise ValueError(f"expected features (N >= 2, D), got {tuple(feats.shape)}")
-    feats = feats.detach().to(dtype=torch.float64)
+    """feats: (N, D), N >= 2 -> mean (D,) and unbiased covariance (D, D), both float64."""
+    feats = features("feats", feats, "feature_statistics", least=2)
     return feats.mean(dim=0), torch.cov(feats.T)
 
 
@@ -33,7 +35,9 @@ def frechet_distance_from_stats(
     tr sqrt(S1 S2) equals tr sqrt(S1^1/2 S2 S1^1/2); the latter matrix is symmetric PSD, so
     both square roots come from ``eigh`` and no complex parts or scipy ``sqrtm`` are needed.
     """
-    mu1, mu2, sigma1, sigma2 = (t.to(torch.float64) for t in (mu1, mu2, sigma1, sigma2))
+    mu1, sigma1 = _statistics("mu1", mu1, "sigma1", sigma1)
+    mu2, sigma2 = _statistics("mu2", mu2, "sigma2", sigma2, width=len(mu1))
+    mu2, sigma2 = mu2.to(mu1.device), sigma2.to(mu1.device)
     sqrt_sigma1 = _sqrt_psd(sigma1)
     middle = sqrt_sigma1 @ sigma2 @ sqrt_sigma1  # (D, D), symmetric PSD
     eigenvalues = torch.linalg.eigvalsh((middle + middle.T) / 2)
@@ -42,8 +46,25 @@ def frechet_distance_from_stats(
     return max(distance.item(), 0.0)
 
 
+def _statistics(mean_name: str, mean, covariance_name: str, covariance, *, width=None):
+    """A mean (D,) and a covariance (D, D) of one width (``width`` where given), finite, as
+    float64; else one line naming the argument."""
+    taker = "frechet_distance_from_stats"
+    mean = features(mean_name, tensor(mean_name, mean, taker, "a mean (D,)")[None], taker,
+                    width=width)[0]  # fmt: skip
+    covariance = features(covariance_name, covariance, taker, width=len(mean))
+    if len(covariance) != len(mean):
+        raise ValueError(
+            f"{covariance_name} of shape {tuple(covariance.shape)}: {taker} takes a covariance "
+            f"({len(mean)}, {len(mean)}), as wide as {mean_name}"
+        )
+    return mean, covariance
+
+
 def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
-    """Frechet distance between Gaussians fitted to feats_a (N, D) and feats_b (M, D)."""
+    """Frechet distance between Gaussians fitted to feats_a (N, D) and feats_b (M, D), N and
+    M >= 2."""
+    feats_a, feats_b = feature_pair(feats_a, feats_b, FEATURE_SETS, "frechet_distance", least=2)
     return frechet_distance_from_stats(*feature_statistics(feats_a), *feature_statistics(feats_b))
 
 
@@ -68,8 +89,13 @@ def kernel_inception_distance(
     Returns (mean, std) over the rounds; the estimate is unbiased, so it can be slightly
     negative for matching distributions.
     """
-    feats_a = feats_a.detach().to(torch.float64)
-    feats_b = feats_b.detach().to(torch.float64)
+    taker = "kernel_inception_distance"
+    feats_a, feats_b = feature_pair(feats_a, feats_b, FEATURE_SETS, taker, least=2)
+    subsets = count("subsets", subsets, low=1, meaning="the rounds, an integer >= 1")
+    subset_size = count(
+        "subset_size", subset_size, low=2, meaning="the samples a round, an integer >= 2"
+    )
+    seed = count("seed", seed, low=0, high=2**63 - 1, meaning="an integer from 0 to 2**63 - 1")
     smaller = min(feats_a.shape[0], feats_b.shape[0])
     m = min(subset_size, max(2, smaller // 2), smaller)
     if m < 2:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from aegan.metrics.arguments import count, feature_pair
+
 
 def _kth_neighbour_radii(feats: torch.Tensor, k: int, chunk_size: int) -> torch.Tensor:
     """(N, D) -> (N,) distance from each point to its k-th nearest other point in the set."""
@@ -30,10 +32,10 @@ def prdc(
                distributions match; can exceed 1).
     coverage:  share of real points whose k-NN ball holds at least one fake point.
     """
-    if min(real_feats.shape[0], fake_feats.shape[0]) <= k:
-        raise ValueError(f"both sets need more than k={k} points")
-    real = real_feats.detach().to(torch.float64)
-    fake = fake_feats.detach().to(torch.float64)
+    k = count("k", k, low=1, meaning="the neighbours that make a point's ball, an integer >= 1")
+    chunk_size = count("chunk_size", chunk_size, low=1, meaning="an integer >= 1")
+    names = ("real_feats", "fake_feats")
+    real, fake = feature_pair(real_feats, fake_feats, names, f"prdc with k={k}", least=k + 1)
     real_radii = _kth_neighbour_radii(real, k, chunk_size)  # (N,)
     fake_radii = _kth_neighbour_radii(fake, k, chunk_size)  # (M,)
 

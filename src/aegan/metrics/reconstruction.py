@@ -9,32 +9,35 @@ package needs no extra dependency; the tests check it against torchmetrics'
 
 from __future__ import annotations
 
-import contextlib
-import operator
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from aegan.contract import RANGE_SLACK
+from aegan.metrics.arguments import (
+    count,
+    feature_pair,
+    image_pair,
+    labelled,
+    labels,
+    number,
+    unit_images,
+)
 
-
-def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
-    if x.shape != y.shape or x.ndim != 4:
-        raise ValueError(
-            f"expected two (N, C, H, W) tensors of one shape, got {x.shape}, {y.shape}"
-        )
+CODES = ("train_codes", "test_codes")  # the probe's two sets of codes, as its arguments name them
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0) -> float:
-    """Peak signal-to-noise ratio in dB, per image then averaged over the batch.
+    """Peak signal-to-noise ratio in dB, per image then averaged over the batch; images uint8
+    in [0, 255] or floats in [0, ``data_range``].
 
-    The per-image MSE is floored at 1e-10 (100 dB for data_range 1), so identical images give
-    a large finite value and one perfect image cannot turn the batch mean into inf.
+    The per-image MSE (at the floats' scale) is floored at 1e-10 (100 dB for data_range 1),
+    so identical images give a large finite value and one perfect image cannot turn the
+    batch mean into inf.
     """
-    _check_pair(x, y)
-    mse = (x.double() - y.double()).square().flatten(1).mean(dim=1).clamp(min=1e-10)  # (N,)
-    return (10 * torch.log10(data_range**2 / mse)).mean().item()
+    x, y = image_pair(x, y, "psnr", data_range=data_range)  # (N, C, H, W) in [0, 1]
+    mse = (x - y).square().flatten(1).mean(dim=1) * data_range**2  # (N,)
+    return (10 * torch.log10(data_range**2 / mse.clamp(min=1e-10))).mean().item()
 
 
 def _gaussian_band(length: int, size: int, sigma: float) -> torch.Tensor:
@@ -59,14 +62,18 @@ def ssim(
 ) -> float:
     """Structural similarity (Wang et al. 2004): Gaussian window 11, sigma 1.5, K1=0.01,
     K2=0.03, local statistics over the valid region (no padding), mean over pixels, channels
-    and then the batch. Computed in float64. The Gaussian window is separable, so a local
-    mean is two banded matrix products, ``rows @ t @ cols.T`` (one depthwise 11x11
-    convolution in float64 is 5x slower)."""
-    _check_pair(x, y)
+    and then the batch; images uint8 in [0, 255] or floats in [0, ``data_range``], computed
+    in float64 at [0, 1] (SSIM is the same for images and range scaled together). The
+    Gaussian window is separable, so a local mean is two banded matrix products,
+    ``rows @ t @ cols.T`` (one depthwise 11x11 convolution in float64 is 5x slower)."""
+    x, y = image_pair(x, y, "ssim", data_range=data_range)  # (N, C, H, W) in [0, 1]
     height, width = x.shape[-2:]
+    side = min(height, width)
+    window = f"the window's side, an integer from 1 to the images' {side}"
+    window_size = count("window_size", window_size, low=1, high=side, meaning=window)
+    sigma = number("sigma", sigma, low=0, meaning="the window's Gaussian spread, a number > 0")
     rows = _gaussian_band(height, window_size, sigma).to(x.device)  # (H', H)
     cols = _gaussian_band(width, window_size, sigma).to(x.device).T  # (W, W')
-    x, y = x.double(), y.double()
 
     def local_mean(t: torch.Tensor) -> torch.Tensor:
         return rows @ t @ cols  # (N, C, H-k+1, W-k+1)
@@ -75,7 +82,7 @@ def ssim(
     var_x = local_mean(x * x) - mu_x**2
     var_y = local_mean(y * y) - mu_y**2
     cov_xy = local_mean(x * y) - mu_x * mu_y
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    c1, c2 = 0.01**2, 0.03**2  # at the images' [0, 1] scale
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / (
         (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
     )
@@ -84,9 +91,10 @@ def ssim(
 
 def bce(x: torch.Tensor, y: torch.Tensor) -> float:
     """Binary cross-entropy of reconstruction probabilities x against targets y in [0, 1],
-    mean per pixel (multiply by C*H*W for the per-image sum). Logs are clamped at -100."""
-    _check_pair(x, y)
-    return F.binary_cross_entropy(x.double(), y.double()).item()
+    mean per pixel (multiply by C*H*W for the per-image sum). Logs are clamped at -100.
+    Either may be uint8 in [0, 255] instead."""
+    x, y = image_pair(x, y, "bce")
+    return F.binary_cross_entropy(x, y).item()
 
 
 def linear_probe_accuracy(
@@ -101,10 +109,22 @@ def linear_probe_accuracy(
 ) -> float:
     """Test accuracy of multinomial logistic regression on codes (N, D), standardised with the
     training mean and std. Full-batch L-BFGS (strong Wolfe line search) for ``epochs``
-    iterations with an L2 penalty, in float64 on the CPU: deterministic for a given seed."""
-    train_codes = train_codes.detach().flatten(1).double().cpu()
-    test_codes = test_codes.detach().flatten(1).double().cpu()
-    train_labels, test_labels = train_labels.long().cpu(), test_labels.long().cpu()
+    iterations with an L2 penalty, in float64 on the CPU: deterministic for a given seed.
+    Codes of more dimensions are flattened (raw pixels); labels are class ids (N,) of an
+    integer dtype, one per code."""
+    taker = "linear_probe_accuracy"
+    flat = (
+        c.flatten(1) if torch.is_tensor(c) and c.dim() > 2 else c for c in (train_codes, test_codes)
+    )
+    train_codes, test_codes = (codes.cpu() for codes in feature_pair(*flat, CODES, taker))
+    train_labels = labelled("train_labels", labels("train_labels", train_labels, taker),
+                            train_codes, "train_codes", taker)  # fmt: skip
+    test_labels = labelled("test_labels", labels("test_labels", test_labels, taker),
+                           test_codes, "test_codes", taker)  # fmt: skip
+    epochs = count("epochs", epochs, low=1, meaning="L-BFGS's iterations, an integer >= 1")
+    seed = count("seed", seed, low=0, high=2**63 - 1, meaning="an integer from 0 to 2**63 - 1")
+    weight_decay = number("weight_decay", weight_decay, low=0, strict=False,
+                          meaning="the L2 penalty, a number >= 0")  # fmt: skip
     mean, std = train_codes.mean(dim=0), train_codes.std(dim=0).clamp(min=1e-8)
     train_codes, test_codes = (train_codes - mean) / std, (test_codes - mean) / std
     num_classes = int(max(train_labels.max(), test_labels.max())) + 1
@@ -133,34 +153,9 @@ def linear_probe_accuracy(
 
 
 def _flat_unit(name: str, images: Any) -> torch.Tensor:
-    """uint8 [0, 255] or float [0, 1] images (N, ...), N >= 1, -> (N, D) float64 in [0, 1];
-    else one line naming ``name``: floats in [0, 255] gave a PCA MSE of 1733 for 0.027."""
-    takes = "takes images (N, C, H, W), N >= 1, uint8 in [0, 255] or floats in [0, 1]"
-    if not torch.is_tensor(images) or images.dim() < 2 or not len(images):
-        given = (
-            f"of shape {tuple(images.shape)}"
-            if torch.is_tensor(images)
-            else f"of type {type(images).__name__}"
-        )
-        raise ValueError(f"{name} {given}: PCA {takes}, as a tensor")
-    if images.dtype != torch.uint8 and not images.is_floating_point():
-        raise ValueError(f"{name} of dtype {images.dtype}: PCA {takes}")
-    flat = images.detach().flatten(1).cpu().double()
-    if images.dtype == torch.uint8:
-        return flat / 255.0
-    low, high = flat.min().item(), flat.max().item()
-    if not (low >= -RANGE_SLACK and high <= 1 + RANGE_SLACK):  # NaN fails these too
-        raise ValueError(f"{name} with values in [{low:.4g}, {high:.4g}]: PCA {takes}")
-    return flat
-
-
-def _components(dim: Any) -> int:
-    """``dim``, a count of principal components: an integer >= 0 (dim=-1 took all but one)."""
-    if not isinstance(dim, bool):
-        with contextlib.suppress(TypeError):
-            if (count := operator.index(dim)) >= 0:
-                return count
-    raise ValueError(f"dim={dim!r:.40}: the number of components must be an integer >= 0")
+    """Images (``unit_images``) as (N, D) float64 in [0, 1] on the CPU: floats in [0, 255]
+    gave a PCA MSE of 1733 for 0.027."""
+    return unit_images(name, images, "PCA").flatten(1).cpu()
 
 
 def fit_pca(train_x: torch.Tensor, *, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -174,7 +169,8 @@ def fit_pca(train_x: torch.Tensor, *, dim: int) -> tuple[torch.Tensor, torch.Ten
     eigenvectors would take minutes and gigabytes. Either way the strongest comes last;
     fewer than ``dim`` where the images span fewer directions.
     """
-    dim, train = _components(dim), _flat_unit("train_x", train_x)
+    dim = count("dim", dim, low=0, meaning="the number of components must be an integer >= 0")
+    train = _flat_unit("train_x", train_x)
     mean = train.mean(dim=0)
     centred = train - mean  # (N, D)
     if len(centred) < centred.shape[1]:
