@@ -30,6 +30,9 @@ from aegan.metrics import (
     ssim,
     train_classifier,
 )
+from aegan.metrics.evaluation import Evaluation, evaluate
+from aegan.metrics.scope import Settings
+from conftest import synthetic_data
 
 DRAWS = torch.Generator().manual_seed(0)
 IMAGES = torch.rand(6, 1, 16, 16, generator=DRAWS)  # floats in [0, 1]
@@ -187,3 +190,21 @@ NOT_COUNTS = [-1, math.nan, True, "3", None]
 def test_numbers_a_metric_does_not_take_are_one_line(taker, value):
     name = taker.split()[1]
     refused(lambda: COUNT_TAKERS[taker](value), f"{name}={value!r}: ")
+
+
+@pytest.mark.parametrize(
+    ("call", "starts"),
+    [(lambda data: Evaluation(None, data, {"samples": 5}), "settings of type dict: Evaluation takes"),
+     (lambda data: Evaluation(None, data, None), "settings of type NoneType: Evaluation takes"),
+     (lambda data: Evaluation(None, {"test_images": data.test_images}, Settings()), "data of type dict: Evaluation takes"),
+     (lambda data: evaluate(None, data, ["reconstruction"], Settings()), "task of type NoneType: Evaluation computes"),
+     (lambda data: Settings(probe_train=-1), "probe_train=-1 is not allowed: it must be an integer in [1, "),
+     (lambda data: Settings(probe_train=2.5), "probe_train=2.5 is not allowed"),
+     (lambda data: Settings(cache_dir=None), "cache_dir=null is not allowed: it must be a folder's path"),
+     (lambda data: Settings(progress="no"), "progress='no' is not allowed: it must be True or False"),
+     (lambda data: Settings(inception_weights=5), "inception_weights=5 is not allowed")],
+)  # fmt: skip
+def test_what_an_evaluation_is_given_that_it_does_not_take_is_one_line(call, starts):
+    """A dict of settings failed on its first attribute read, deep in a metric; probe_train=-1
+    fitted the probe on all the training codes but one."""
+    refused(lambda: call(synthetic_data(16)), starts)

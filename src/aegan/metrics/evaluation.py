@@ -37,16 +37,38 @@ def check_image_set(which: Any) -> None:
         raise ValueError(f"which={which!r:.40}: choose one of {', '.join(IMAGE_SETS)}")
 
 
+def check_arguments(data: Any, settings: Any) -> None:
+    """One line unless ``data`` is a data set read (``ImageData``: ``Run.data``) and
+    ``settings`` a ``Settings``: a dict of them failed on its first attribute read, deep in."""
+    if not isinstance(settings, Settings):
+        raise ValueError(
+            f"settings of type {type(settings).__name__}: Evaluation takes "
+            "aegan.metrics.scope.Settings (Settings(samples=5000), say; Settings(**a_dict))"
+        )
+    images, classes = getattr(data, "test_images", None), getattr(data, "classes", None)
+    if not torch.is_tensor(images) or not isinstance(classes, (tuple, list)):
+        raise ValueError(
+            f"data of type {type(data).__name__}: Evaluation takes a data set read, "
+            "aegan.data.ImageData (Run.data, aegan.data.load_data's)"
+        )
+
+
 class Evaluation:
     """What the metrics of one task on one data set share, each computed once when asked."""
 
     def __init__(self, task: Any, data: Any, settings: Settings) -> None:
+        check_arguments(data, settings)
         self.task, self.data, self.settings = task, data, settings
         self.device = data.test_images.device
         self._computed: dict[str, torch.Tensor] = {}
 
     def compute(self, names: Iterable[str]) -> dict[str, float]:
         """The figures of the metrics ``names`` (checked first), sharing what they share."""
+        if not isinstance(getattr(self.task, "metrics", None), (tuple, list)):
+            raise ValueError(
+                f"task of type {type(self.task).__name__}: Evaluation computes the metrics of "
+                "a task (Run.task, aegan.tasks.build_task's)"
+            )
         out: dict[str, float] = {}
         for name in measurable(check_metrics(self.task, names, key="names"), self.data):
             out.update(METRICS[name].compute(self))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,17 @@ from aegan.errors import ConfigError, refused_value
 # evaluate.KEY: the integers it may be, (lowest, highest); iwae_images may also be null
 EVALUATION_NUMBERS = {"samples": (10, 10**7), "iwae_samples": (1, 10**6),
                       "seed": (0, 2**63 - 1), "iwae_images": (1, 10**7)}  # fmt: skip
+
+
+PROBE_MOST = 10**7  # training codes the probe is fitted on
+
+
+def _probe_count(value: Any) -> bool:
+    return type(value) is int and 1 <= value <= PROBE_MOST
+
+
+def _path(value: Any) -> bool:
+    return isinstance(value, (str, PathLike)) and bool(str(value).strip())
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,17 @@ class Settings:
                 raise ConfigError(
                     f"{name}={refused_value(value)} is not allowed: it must be an integer in "
                     f"[{low}, {high}]" + (", or None for all" if name == "iwae_images" else "")
+                )
+        for name, allowed, fits in (
+            ("probe_train", f"an integer in [1, {PROBE_MOST}]", _probe_count),
+            ("progress", "True or False", lambda value: isinstance(value, bool)),
+            ("cache_dir", "a folder's path", _path),
+            ("inception_weights", "a file's path, or None", lambda v: v is None or _path(v)),
+        ):  # probe_train=-1 fitted the probe on all but one image, cache_dir=None failed late
+            if not fits(getattr(self, name)):
+                raise ConfigError(
+                    f"{name}={refused_value(getattr(self, name))} is not allowed: it must be "
+                    f"{allowed}"
                 )
 
     @classmethod
