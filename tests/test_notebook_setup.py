@@ -132,6 +132,32 @@ def test_a_run_is_composed_into_the_log_dir(tmp_path):
     assert output.parent == tmp_path / "logs" / "notebooks" and output.name.startswith("ae_")
 
 
+@pytest.mark.parametrize(
+    ("change", "starts"),
+    [({"overrides": ["=3"]}, "'=3' is not an override: it needs a key"),
+     ({"overrides": ["+=3"]}, "'+=3' is not an override: it needs a key"),
+     ({"overrides": ["model.latent_dim"]}, "cannot read the override 'model.latent_dim'"),
+     ({"overrides": ["nope=3"]}, "nope is not a setting"),
+     ({"overrides": ["model=nope"]}, "model=nope: no such option"),
+     ({"overrides": "model=vae"}, "overrides='model=vae' is not allowed: it must be a list"),
+     ({"overrides": [None]}, "overrides=["),
+     ({"name": "../../elsewhere"}, "name='../../elsewhere' is not allowed"),
+     ({"name": None}, "name=null is not allowed"),
+     ({"repo": "/"}, "repo='/' is not allowed: it holds no conf/ folder"),
+     ({"log_dir": 5}, "log_dir=5 is not allowed")],
+)  # fmt: skip
+def test_a_run_that_cannot_be_composed_is_one_line(tmp_path, change, starts):
+    """Hydra's own errors came through compose_run bare ("Config group override must be a
+    string or a list. Got int" for '=3'), a string of overrides was read letter by letter,
+    and a name with ../ put the run outside the log folder."""
+    given = {"overrides": [], "name": "ae", "repo": REPO, "log_dir": tmp_path / "logs",
+             "data_dir": tmp_path / "data", **change}  # fmt: skip
+    overrides, name = given.pop("overrides"), given.pop("name")
+    with pytest.raises(ConfigError) as refused:
+        notebook.compose_run(overrides, name, **given)
+    assert str(refused.value).startswith(starts) and "\n" not in str(refused.value)
+
+
 def test_images_are_shown_as_one_grid():
     pytest.importorskip("matplotlib", reason="pip install -e '.[notebooks]'")
     import matplotlib

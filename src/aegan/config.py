@@ -44,7 +44,7 @@ from aegan.memory import check_memory
 from aegan.metrics.choice import check_metrics
 from aegan.metrics.inception import check_weights
 from aegan.metrics.scope import EVALUATION_NUMBERS, Scope, Settings
-from aegan.settings.overrides import given_overrides
+from aegan.settings.overrides import given_overrides, no_key
 from aegan.settings.schema import (
     CONF_DIR,
     GROUPS,
@@ -271,10 +271,10 @@ def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) 
 
 
 def compose_config(
-    overrides: list[str], *, config_name: str = "train", searchpath: list[str] = ()
-) -> DictConfig:
-    """``conf/{config_name}.yaml`` with ``overrides``, as the command line composes it;
-    ``searchpath`` adds the user's own config folders (``file://DIR``, ``pkg://package``)."""
+    overrides: list[str], *, config_name: str = "train", searchpath: list[str] = (),
+    config_dir: str = CONF_DIR,
+) -> DictConfig:  # fmt: skip
+    """``config_dir``'s ``{config_name}.yaml`` with ``overrides``, as a command line's."""
     check_texts(overrides=overrides, searchpath=searchpath)
     extra = [f"hydra.searchpath=[{','.join(searchpath)}]"] if searchpath else []
     app = GlobalHydra.instance().hydra  # inside a Hydra app (aegan.evaluate, a sweep's check)
@@ -282,10 +282,10 @@ def compose_config(
     job_name = JobRuntime.instance().get("name")
     GlobalHydra.instance().clear()  # a fresh one for this config
     try:
-        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        with initialize_config_dir(config_dir=config_dir, version_base="1.3"):
             return compose(config_name=config_name, overrides=[*overrides, *extra])
-    except Exception as err:  # what Hydra refuses (a misspelt key): one line
-        if (line := hydra_error_line(err)) is None:
+    except Exception as err:  # what Hydra refuses (a misspelt key, "=3"): one line
+        if (line := hydra_error_line(err) or no_key(overrides)) is None:
             raise
         raise ConfigError(line) from None
     finally:  # the app's own back, for what it composes next (a sweep's jobs)

@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-import aegan.config  # noqa: F401  registers the config schema that compose needs
+from aegan.config import compose_config
 from aegan.engine.device import resolve_device
 from aegan.errors import ConfigError, FolderNotFoundError
 from aegan.evaluate_settings import with_run_iwae
@@ -35,6 +34,7 @@ SWITCH_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False
 CPU = torch.device("cpu")  # where a grid is drawn
 # a figure's name in metrics.json and a sweep's table: val/best_objective, test/mse, gen/fd
 METRIC_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,100}(/[A-Za-z0-9_.@-]{1,100})+")
+RUN_NAME = re.compile(r"(?!\.\.?$)[A-Za-z0-9_.-]{1,100}")  # a notebook's run: NAME_DATE_TIME
 
 
 def find_repo_root(start: Path | None = None) -> Path:
@@ -118,9 +118,19 @@ def compose_run(
     overrides: list[str], name: str, *, repo: Path, log_dir: Path, data_dir: Path
 ) -> DictConfig:
     """repo's conf/train.yaml with ``overrides``, as ``python -m aegan.train`` would compose
-    it, writing to LOG_DIR/notebooks/NAME_DATE_TIME."""
-    with initialize_config_dir(config_dir=str(repo / "conf"), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
+    it (a mistake in them: one ``ConfigError`` line), writing to
+    LOG_DIR/notebooks/NAME_DATE_TIME."""
+    folders = {"repo": repo, "log_dir": log_dir, "data_dir": data_dir}
+    repo, log_dir, data_dir = (given_path(key, path, "a folder") for key, path in folders.items())
+    if not (repo / "conf").is_dir():  # Hydra's "Primary config directory not found."
+        raise ConfigError(f"repo={str(repo)!r} is not allowed: it holds no conf/ folder; "
+                          "give the checkout's folder (find_repo_root())")  # fmt: skip
+    if not (isinstance(name, str) and RUN_NAME.fullmatch(name)):  # "../x": outside log_dir
+        raise ConfigError(
+            f"name={name!r:.80} is not allowed: it must be letters, digits, '_', '-' or '.', "
+            "as it begins the run folder's name"
+        )
+    cfg = compose_config(overrides, config_dir=str(repo / "conf"))
     with open_dict(cfg):  # what Hydra sets on the command line
         stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         cfg.paths.log_dir = str(log_dir)
