@@ -158,6 +158,24 @@ def test_a_run_that_cannot_be_composed_is_one_line(tmp_path, change, starts):
     assert str(refused.value).startswith(starts) and "\n" not in str(refused.value)
 
 
+@pytest.mark.parametrize(
+    ("call", "starts"),
+    [(lambda: notebook.find_repo_root(1), "start=1 is not allowed: it must be a folder"),
+     (lambda: notebook.show_images(torch.zeros(2, 1, 8, 8), nrow=2, scale=-1), "scale=-1 is not allowed"),
+     (lambda: notebook.show_images(torch.zeros(2, 1, 8, 8), nrow=2, ax=5), "ax of type int is not allowed")],
+)  # fmt: skip
+def test_a_helper_given_what_it_does_not_take_is_one_line(call, starts):
+    """find_repo_root("notebooks") failed in 'str' object has no attribute 'resolve', a
+    negative scale in matplotlib's figure and ax=5 on its imshow."""
+    with pytest.raises(ConfigError) as refused:
+        call()
+    assert str(refused.value).startswith(starts) and "\n" not in str(refused.value)
+
+
+def test_a_text_start_is_a_folder_to_look_from():
+    assert notebook.find_repo_root(str(REPO / "notebooks")) == REPO
+
+
 def test_images_are_shown_as_one_grid():
     pytest.importorskip("matplotlib", reason="pip install -e '.[notebooks]'")
     import matplotlib

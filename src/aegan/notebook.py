@@ -41,8 +41,8 @@ def find_repo_root(start: Path | None = None) -> Path:
     """The first folder at or above ``start`` (the current one) holding pyproject.toml and
     conf/: the kernel usually starts in notebooks/. ``FolderNotFoundError`` (one line saying
     where to start the kernel) where there is none, or the current folder is gone."""
-    try:
-        start = (start or Path.cwd()).resolve()
+    try:  # a text path too; what is not a path is one line
+        start = (Path.cwd() if start is None else given_path("start", start, "a folder")).resolve()
     except OSError as err:  # the folder the kernel started in was deleted or moved since
         raise FolderNotFoundError(
             f"the current folder cannot be read ({err.strerror}); start the notebook server "
@@ -155,6 +155,12 @@ def show_images(images: Any, *, nrow: int, ax=None, title: str = "", scale: floa
     of ``nrow`` columns. What is none is refused in one line, as ``Run``'s methods refuse
     it: floats in [0, 255] or [-1, 1] were clamped to a grid of white or black."""
     nrow = integer("nrow", nrow, low=1, meaning="the number of columns must be a positive integer")
+    check_number("scale", scale, low=0, high=100, low_open=True)  # inches an image; -1 failed late
+    if ax is not None and not callable(getattr(ax, "imshow", None)):
+        raise ConfigError(
+            f"ax of type {type(ax).__name__} is not allowed: it must be a matplotlib Axes "
+            "(plt.gca(), plt.subplots()'s), or None for a figure of its own"
+        )
     shape = getattr(images, "shape", ()) if _is_array(images) else None
     if shape is None or len(shape) != 4 or shape[1] not in (1, 3) or not shape[0]:
         given = f"of type {type(images).__name__}" if shape is None else f"of shape {tuple(shape)}"
