@@ -23,6 +23,7 @@ from aegan.metrics import (
     frechet_distance_from_stats,
     kernel_inception_distance,
     linear_probe_accuracy,
+    load_or_train_classifier,
     pca_baseline,
     prdc,
     predict_classes,
@@ -31,6 +32,7 @@ from aegan.metrics import (
     train_classifier,
 )
 from aegan.metrics.evaluation import Evaluation, evaluate
+from aegan.metrics.matching import median_distance, mmd_squared
 from aegan.metrics.scope import Settings
 from conftest import synthetic_data
 
@@ -98,6 +100,8 @@ FEATURE_TAKERS = {
     "kernel_inception_distance": (lambda a: kernel_inception_distance(a, FEATS), "feats_a"),
     "prdc": (lambda a: prdc(FEATS, a), "fake_feats"),
     "linear_probe_accuracy": (lambda a: linear_probe_accuracy(a, LABELS, FEATS, LABELS), "train_codes"),
+    "mmd_squared": (lambda a: mmd_squared(FEATS, a, 1.0), "b"),
+    "median_distance": (lambda a: median_distance(a), "x"),
     "frechet_distance_from_stats": (lambda a: frechet_distance_from_stats(
         FEATS.mean(0), torch.eye(4), FEATS.mean(0), torch.cov(a.T) if a.dim() == 2 and not a.is_meta else a), "sigma2"),
 }  # fmt: skip
@@ -126,7 +130,8 @@ def test_features_a_metric_does_not_take_are_one_line(taker, given):
      (lambda: prdc(FEATS[:, :3], FEATS), "fake_feats of shape (12, 4): prdc with k=3 takes features (N >= 4, 3)"),
      (lambda: linear_probe_accuracy(FEATS, LABELS, FEATS[:, :3], LABELS), "test_codes of shape (12, 3)"),
      (lambda: frechet_distance_from_stats(FEATS.mean(0), torch.eye(4), FEATS.mean(0)[:3], torch.eye(3)), "mu2 of shape (1, 3)"),
-     (lambda: kernel_inception_distance(FEATS[:1], FEATS), "feats_a of shape (1, 4)")],
+     (lambda: kernel_inception_distance(FEATS[:1], FEATS), "feats_a of shape (1, 4)"),
+     (lambda: median_distance(FEATS[:1]), "x of shape (1, 4)")],
 )  # fmt: skip
 def test_features_of_two_widths_or_too_few_are_one_line(call, starts):
     refused(call, starts)
@@ -174,6 +179,7 @@ COUNT_TAKERS = {
     "ssim window_size": lambda v: ssim(IMAGES, IMAGES, window_size=v),
     "ssim sigma": lambda v: ssim(IMAGES, IMAGES, sigma=v),
     "psnr data_range": lambda v: psnr(IMAGES, IMAGES, data_range=v),
+    "mmd_squared bandwidth": lambda v: mmd_squared(FEATS, FEATS, v),
     "linear_probe_accuracy epochs": lambda v: linear_probe_accuracy(FEATS, LABELS, FEATS, LABELS, epochs=v),
     "linear_probe_accuracy weight_decay": lambda v: linear_probe_accuracy(FEATS, LABELS, FEATS, LABELS, weight_decay=v),
     "class_histogram_stats num_classes": lambda v: class_histogram_stats(LABELS, LABELS, v),
@@ -208,3 +214,20 @@ def test_what_an_evaluation_is_given_that_it_does_not_take_is_one_line(call, sta
     """A dict of settings failed on its first attribute read, deep in a metric; probe_train=-1
     fitted the probe on all the training codes but one."""
     refused(lambda: call(synthetic_data(16)), starts)
+
+
+@pytest.mark.parametrize(
+    ("name", "cache_dir", "starts"),
+    [("../../elsewhere", "cache", "dataset_name='../../elsewhere': load_or_train_classifier takes"),
+     (None, "cache", "dataset_name=None: "),
+     ("fashion_mnist", None, "cache_dir=null is not allowed")],
+)  # fmt: skip
+def test_a_classifier_cache_named_outside_its_folder_is_one_line(tmp_path, name, cache_dir, starts):
+    """A data set's name of ../ wrote the cached classifier outside cache_dir, and a None
+    one was cached as classifier-None-*.pt; cache_dir=None failed inside pathlib."""
+    folder = None if cache_dir is None else tmp_path / cache_dir
+    refused(
+        lambda: load_or_train_classifier(name, IMAGES, LABELS[:6], num_classes=3, cache_dir=folder),
+        starts,
+    )
+    assert not any(tmp_path.rglob("*.pt"))  # refused before any training or file

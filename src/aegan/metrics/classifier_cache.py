@@ -7,12 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from pathlib import Path
 
 import torch
 
 from aegan.engine.state import check_network_state
-from aegan.io.files import atomic_save
+from aegan.io.files import atomic_save, given_path
 from aegan.io.readback import load_torch_file
 from aegan.metrics.classifier import (
     DEFAULT_BATCH_SIZE,
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the architecture or the training loop changes in a way the recipe does not show.
 RECIPE_VERSION = 1
+DATASET_NAME = re.compile(r"(?!\.\.?$)[A-Za-z0-9_.-]{1,100}")  # in the cache file's name
 
 
 def _data_fingerprint(images: torch.Tensor, labels: torch.Tensor) -> str:
@@ -93,10 +95,16 @@ def load_or_train_classifier(
 
     The checkpoint holds ``{"recipe": dict, "state_dict": ...}``. Returns the model in eval mode.
     """
+    if not (isinstance(dataset_name, str) and DATASET_NAME.fullmatch(dataset_name)):
+        raise ValueError(  # "../x" wrote the cache file outside cache_dir
+            f"dataset_name={dataset_name!r:.80}: load_or_train_classifier takes a data set's "
+            "name (letters, digits, '_', '-' or '.'), which its cache file's name holds"
+        )
+    cache_dir = given_path("cache_dir", cache_dir, "a folder")  # ~ expanded
     recipe = classifier_recipe(
         train_images, train_labels, num_classes=num_classes, epochs=epochs, seed=seed
     )
-    path = Path(cache_dir).expanduser() / f"classifier-{dataset_name}-{recipe_hash(recipe)}.pt"
+    path = cache_dir / f"classifier-{dataset_name}-{recipe_hash(recipe)}.pt"
     cached = _load_cached(path, recipe, num_classes)
     if cached is not None:
         return cached.to(device).eval()

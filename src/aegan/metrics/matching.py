@@ -8,12 +8,15 @@ import math
 
 import torch
 
+from aegan.metrics.arguments import feature_pair, features, number
+
 
 def mmd_squared(a: torch.Tensor, b: torch.Tensor, bandwidth: float) -> float:
     """Biased (V-statistic) squared maximum mean discrepancy between samples ``a`` (N, D)
     and ``b`` (M, D) under the Gaussian kernel exp(-|x - y|^2 / (2 bandwidth^2)), in float64.
     Biased, so that two draws of one distribution give a small positive floor, O(1/N)."""
-    a, b = a.double(), b.double()
+    a, b = feature_pair(a, b, ("a", "b"), "mmd_squared")
+    bandwidth = number("bandwidth", bandwidth, low=0, meaning="the kernel's width, a number > 0")
 
     def kernel_mean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return torch.exp(-torch.cdist(x, y).square() / (2 * bandwidth**2)).mean()
@@ -22,8 +25,10 @@ def mmd_squared(a: torch.Tensor, b: torch.Tensor, bandwidth: float) -> float:
 
 
 def median_distance(x: torch.Tensor) -> float:
-    """The median pairwise Euclidean distance within ``x`` (N, D): the kernel's bandwidth."""
-    distances = torch.cdist(x.double(), x.double())
+    """The median pairwise Euclidean distance within ``x`` (N, D), N >= 2: the kernel's
+    bandwidth."""
+    x = features("x", x, "median_distance", least=2)
+    distances = torch.cdist(x, x)
     return distances[torch.triu_indices(len(x), len(x), offset=1).unbind()].median().item()
 
 
