@@ -8,6 +8,7 @@ its random start) or failed deep in torch (an AttributeError, a LinAlgError)."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -41,6 +42,7 @@ IMAGES = torch.rand(6, 1, 16, 16, generator=DRAWS)  # floats in [0, 1]
 FEATS = torch.randn(12, 4, generator=DRAWS)
 LABELS = torch.arange(12) % 3
 CLASSIFIER = DomainClassifier(num_classes=3, image_size=16)
+NO_CODE = SimpleNamespace(metrics=())  # a task without InfoGAN's categorical code
 
 
 def refused(call, starts: str) -> None:
@@ -208,7 +210,9 @@ def test_numbers_a_metric_does_not_take_are_one_line(taker, value):
      (lambda data: Settings(probe_train=2.5), "probe_train=2.5 is not allowed"),
      (lambda data: Settings(cache_dir=None), "cache_dir=null is not allowed: it must be a folder's path"),
      (lambda data: Settings(progress="no"), "progress='no' is not allowed: it must be True or False"),
-     (lambda data: Settings(inception_weights=5), "inception_weights=5 is not allowed")],
+     (lambda data: Settings(inception_weights=5), "inception_weights=5 is not allowed"),
+     (lambda data: Evaluation(NO_CODE, data, Settings()).code_class_counts(0), "per_value=0: "),
+     (lambda data: Evaluation(NO_CODE, data, Settings()).code_class_counts(10), "SimpleNamespace has no categorical code")],
 )  # fmt: skip
 def test_what_an_evaluation_is_given_that_it_does_not_take_is_one_line(call, starts):
     """A dict of settings failed on its first attribute read, deep in a metric; probe_train=-1

@@ -162,7 +162,8 @@ def test_a_run_that_cannot_be_composed_is_one_line(tmp_path, change, starts):
     ("call", "starts"),
     [(lambda: notebook.find_repo_root(1), "start=1 is not allowed: it must be a folder"),
      (lambda: notebook.show_images(torch.zeros(2, 1, 8, 8), nrow=2, scale=-1), "scale=-1 is not allowed"),
-     (lambda: notebook.show_images(torch.zeros(2, 1, 8, 8), nrow=2, ax=5), "ax of type int is not allowed")],
+     (lambda: notebook.show_images(torch.zeros(2, 1, 8, 8), nrow=2, ax=5), "ax of type int is not allowed"),
+     (lambda: notebook.own_bound(None, 5), "run of type NoneType is not allowed")],
 )  # fmt: skip
 def test_a_helper_given_what_it_does_not_take_is_one_line(call, starts):
     """find_repo_root("notebooks") failed in 'str' object has no attribute 'resolve', a

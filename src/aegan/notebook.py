@@ -144,6 +144,9 @@ def own_bound(run: Any, most_images: int) -> Settings:
     bounds it, its own k, on at most ``most_images`` of its test images: k=1000 on a conv
     VAE's first 1,000 images took an hour on a CPU, where its recipe's k=100 takes minutes."""
     check_number("most_images", most_images, low=1, high=10**7, integer=True)
+    if not all(hasattr(run, member) for member in ("config", "checkpoint")):
+        raise ConfigError(f"run of type {type(run).__name__} is not allowed: it must be a run "
+                          "aegan.load_run read")  # fmt: skip
     cfg = OmegaConf.create({"iwae_samples": None, "iwae_images": None})
     with_run_iwae(cfg, run.config, run.checkpoint)
     images = most_images if cfg.iwae_images is None else min(most_images, cfg.iwae_images)

@@ -15,6 +15,7 @@ import torch
 from aegan.contract import checked_codes, checked_images
 from aegan.data import normalize
 from aegan.errors import NonFiniteError
+from aegan.metrics.arguments import count as checked_count
 from aegan.metrics.choice import check_metrics
 from aegan.metrics.classifier import extract_features, predict_classes
 from aegan.metrics.classifier_cache import load_or_train_classifier
@@ -209,6 +210,14 @@ class Evaluation:
     def code_class_counts(self, per_value: int) -> torch.Tensor:
         """A categorical code's class histograms: (categories, num_classes) counts of the
         domain classifier's classes among ``per_value`` images generated at each code value."""
+        per_value = checked_count(
+            "per_value", per_value, low=1, meaning="images a value, an integer >= 1"
+        )
+        if not callable(getattr(self.task, "generate_with_code", None)):
+            raise ValueError(
+                f"{type(self.task).__name__} has no categorical code to count classes by: "
+                "code_class_counts takes a model with one (InfoGAN's)"
+            )
 
         def count() -> torch.Tensor:
             generator = torch.Generator().manual_seed(self.settings.seed)
