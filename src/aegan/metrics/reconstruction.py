@@ -1,7 +1,8 @@
 """Autoencoder metrics: pixel fidelity (PSNR, SSIM, BCE), a linear probe on the codes, and the
 PCA reconstruction baseline an autoencoder of the same code size should beat.
 
-Images are float tensors (N, C, H, W) in [0, 1] unless a function says otherwise. SSIM is
+Images are tensors (N, C, H, W): uint8 in [0, 255] or floats in [0, 1] (psnr and ssim: in
+[0, data_range]); anything else is refused in one line (``aegan.metrics.arguments``). SSIM is
 hand-written (a Gaussian-window conv, ~15 lines) rather than taken from torchmetrics, so the
 package needs no extra dependency; the tests check it against torchmetrics'
 ``structural_similarity_index_measure`` when that is installed (they agree to ~1e-6).
