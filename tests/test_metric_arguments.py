@@ -133,9 +133,11 @@ def test_features_a_metric_does_not_take_are_one_line(taker, given):
      (lambda: linear_probe_accuracy(FEATS, LABELS, FEATS[:, :3], LABELS), "test_codes of shape (12, 3)"),
      (lambda: frechet_distance_from_stats(FEATS.mean(0), torch.eye(4), FEATS.mean(0)[:3], torch.eye(3)), "mu2 of shape (1, 3)"),
      (lambda: kernel_inception_distance(FEATS[:1], FEATS), "feats_a of shape (1, 4)"),
-     (lambda: median_distance(FEATS[:1]), "x of shape (1, 4)")],
+     (lambda: median_distance(FEATS[:1]), "x of shape (1, 4)"),
+     (lambda: extract_features(CLASSIFIER, IMAGES[:, :, :8, :8]), "images of shape (6, 1, 8, 8): extract_features takes images (N, 1, 16, 16)"),
+     (lambda: predict_classes(CLASSIFIER, IMAGES.expand(6, 3, 16, 16)), "images of shape (6, 3, 16, 16): predict_classes takes images (N, 1, 16, 16)")],
 )  # fmt: skip
-def test_features_of_two_widths_or_too_few_are_one_line(call, starts):
+def test_features_of_two_widths_or_too_few_or_images_of_another_shape_are_one_line(call, starts):
     refused(call, starts)
 
 

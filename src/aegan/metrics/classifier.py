@@ -95,6 +95,7 @@ class DomainClassifier(nn.Module):
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(feature_dim, num_classes))
         self.feature_dim = feature_dim
         self.num_classes = num_classes
+        self.image_shape = (in_channels, image_size, image_size)  # (C, H, W) it takes
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, C, H, W) float in [0, 1] -> (B, feature_dim) post-ReLU features."""
@@ -190,6 +191,13 @@ def train_classifier(
 def _batched(model: nn.Module, fn, images: Any, batch_size: Any, taker: str) -> torch.Tensor:
     """Apply ``fn(batch)`` over uint8/float images in batches on the model's device; CPU result."""
     images = as_images(images, taker)
+    shape = getattr(model, "image_shape", None)  # a DomainClassifier's; deep in a conv else
+    if shape is not None and tuple(images.shape[1:]) != tuple(shape):
+        built = ", ".join(map(str, shape))
+        raise ValueError(
+            f"images of shape {tuple(images.shape)}: {taker} takes images (N, {built}), as "
+            "the classifier was built for"
+        )
     batch_size = count("batch_size", batch_size, low=1, meaning="an integer >= 1")
     device = next(model.parameters()).device
     was_training = model.training
