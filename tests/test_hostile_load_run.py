@@ -72,6 +72,18 @@ def test_an_override_of_load_run_is_blamed_as_the_users(ae):
 
 @pytest.mark.parametrize(
     ("override", "message"),
+    [("data.batch_size=1e3", "data.batch_size=1e3 is not allowed: it must be an integer"),
+     ("model.hidden_dims=[64,1e3]", "model.hidden_dims[1]=1e3 is not allowed")],
+)  # fmt: skip
+def test_a_number_of_the_users_overrides_is_shown_as_typed(ae, override, message):
+    """``data.batch_size=1000.0 is not allowed``: a number the user never wrote, where the
+    command line shows its own numbers as typed."""
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_run(ae[0], overrides=[override])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
     [("model.latent_dim=8", "autoencoder weights do not fit the configured model (shape differs"),
      ("model=dcgan", "a checkpoint of model=autoencoder (networks autoencoder); this model has")],
 )  # fmt: skip

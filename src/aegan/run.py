@@ -46,6 +46,7 @@ from aegan.runs.inputs import seed as check_seed
 from aegan.runs.record import record_config
 from aegan.runs.record_networks import check_networks_in_its_run
 from aegan.settings.overrides import literal
+from aegan.settings.refused_values import overrides_as_given
 from aegan.settings.schema import check_not_deleted, check_settings, option_choices, reference
 from aegan.tasks import build_task
 
@@ -157,6 +158,7 @@ class Run:
         return self._over("generate", ends[:1] * (1 - weights) + ends[1:] * weights)
 
 
+@overrides_as_given
 @process_state_kept()  # its networks' initial weights are drawn, then replaced by the run's
 def load_run(
     path: str | Path,

@@ -5,15 +5,17 @@ setting of Hydra's own schema), with what the node takes, for the one line
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
-from aegan.errors import as_typed, shortened, written
+from aegan.errors import USER_ERRORS, as_typed, shortened, written
 from aegan.settings.override_size import too_large
 
 # What an OmegaConf node of each type takes (TrainerSchema's, Hydra's own schema's).
@@ -83,6 +85,25 @@ def one_line(message: str, argv: Sequence[str]) -> str:
     as typed (``as_typed``, ``as_given``), long words cut (``shortened``)."""
     joined = " ".join(part.strip() for part in message.splitlines() if part.strip())
     return shortened(as_given(as_typed(joined), argv))
+
+
+def overrides_as_given(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` whose one-line errors show the numbers of its ``overrides=[...]`` as the
+    caller typed them (``aegan.load_run(R, overrides=["data.batch_size=1e3"])`` was refused
+    as ``data.batch_size=1000.0``), as the command line's are shown."""
+
+    @functools.wraps(fn)
+    def with_overrides_as_given(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as err:
+            given = kwargs.get("overrides")
+            if isinstance(given, (list, tuple)) and err.args and isinstance(err.args[0], str):
+                texts = [text for text in given if isinstance(text, str)]
+                err.args = (as_given(err.args[0], texts), *err.args[1:])
+            raise
+
+    return with_overrides_as_given
 
 
 def as_given(message: str, argv: Sequence[str]) -> str:
