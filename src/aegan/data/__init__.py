@@ -22,6 +22,7 @@ from aegan.data.sources import (
     ImageData,
     find_idx_dir,
     idx_candidates,
+    idx_file,
     load_idx_dataset,
     named_idx_dir,
 )
@@ -38,7 +39,6 @@ KNOWN_TRAIN_SIZES = {"fashion_mnist": 60000, "mnist": 60000, "cifar10": 50000}
 KNOWN_TEST_SIZES = {"fashion_mnist": 10000, "mnist": 10000, "cifar10": 10000}
 KNOWN_CLASSES = {"fashion_mnist": 10, "mnist": 10, "cifar10": 10}
 BINARIZE = ("none", "dynamic", "fixed")
-IDX_NAMES = frozenset(IDX_FILES.values())
 MAX_IMAGE_SIZE = 1024  # image_folder's side: larger ones would not fit in memory whole
 
 __all__ = [
@@ -286,8 +286,8 @@ def _local_read(
         folder = find_idx_dir(idx_candidates(name, data_dir, look_also))
         if folder is None:
             return None
-    files = sorted(path for path in folder.iterdir() if path.name.split(".")[0] in IDX_NAMES)
-    stamp = tuple((path, file_stamp(path.stat())) for path in files)
+    files = [idx_file(folder, stem) for stem in IDX_FILES.values()]  # a folder may not be listed
+    stamp = tuple((path, file_stamp(path.stat())) for path in files if path)
     key = (name, str(folder.resolve()), *sorted(common.items()))
     return key, stamp, lambda: load_idx_dataset(
         name, root=root, data_dir=data_dir, download=False, look_also=look_also, **common

@@ -8,9 +8,11 @@ is 47 MB as uint8), so holding them whole and batching on the device beats a
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
+import stat
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from aegan.data.idx import read_idx
 from aegan.data.idx_checks import IDX_LABELS, check_idx_contents, check_idx_set
 from aegan.data.splits import split_train_val
 from aegan.errors import DataNotFoundError
-from aegan.io.path_kinds import not_regular, path_kind
+from aegan.io.path_kinds import not_regular, path_kind, shown
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +95,25 @@ class ImageData:
 def find_idx_dir(candidates: Sequence[Path]) -> Path | None:
     """The first folder holding all four IDX files, gzipped or not."""
     for folder in candidates:
-        if all(_idx_path(folder, stem) is not None for stem in IDX_FILES.values()):
+        if all(idx_file(folder, stem) is not None for stem in IDX_FILES.values()):
             return folder
     return None
 
 
-def _idx_path(folder: Path, stem: str) -> Path | None:
+def idx_file(folder: Path, stem: str) -> Path | None:
+    """``folder``'s IDX file ``stem`` (.gz or not) where it is a regular file, else None. A
+    folder this user may not search is one line naming it: taken for one without the files,
+    it was said to lack them, or a traceback, depending on the Python version."""
     for name in (stem, stem + ".gz"):
-        if (folder / name).is_file():
-            return folder / name
+        try:
+            if stat.S_ISREG(os.stat(folder / name).st_mode):
+                return folder / name
+        except OSError as err:
+            if err.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):  # a loop: named later
+                raise DataNotFoundError(
+                    f"{shown(folder)} cannot be searched for IDX files ({err.strerror}): make it "
+                    "readable by this user"
+                ) from None
     return None
 
 
@@ -148,7 +160,10 @@ def named_idx_dir(name: str, root: Path) -> Path:
     """The folder under ``data.root`` holding the four IDX files of ``name`` (a key of
     ``IDX_DATASETS``); one line saying what is missing there otherwise."""
     tv_name = IDX_DATASETS[name]
-    folder = find_idx_dir([root, root / tv_name / "raw"])
+    try:
+        folder = find_idx_dir([root, root / tv_name / "raw"])
+    except DataNotFoundError as err:  # the folder the user named is the setting to name
+        raise DataNotFoundError(f"data.root={shown(root)}: {err}") from None
     if folder is not None:
         return folder
     if not root.is_dir():
@@ -156,7 +171,7 @@ def named_idx_dir(name: str, root: Path) -> Path:
         raise DataNotFoundError(
             f"data.root={root} is {what}; pass the folder holding the {name} IDX files"
         )
-    missing = [stem for stem in IDX_FILES.values() if _idx_path(root, stem) is None]
+    missing = [stem for stem in IDX_FILES.values() if idx_file(root, stem) is None]
     # there, but a folder, a FIFO or a device: "not there" would send the user looking
     odd = [root / n for stem in missing for n in (stem, stem + ".gz") if os.path.lexists(root / n)]
     if odd:
@@ -237,9 +252,9 @@ def load_idx_dataset(
         folder, how = _find_or_fetch_idx(name, tv_name, data_dir, download, look_also)
     log.info("%s: %s using IDX files in %s", name, how, folder)
 
-    labels = {key: read_idx(_idx_path(folder, IDX_FILES[key])) for key in IDX_LABELS}
+    labels = {key: read_idx(idx_file(folder, IDX_FILES[key])) for key in IDX_LABELS}
     check_idx_set(name, folder, labels, root)  # before the images: 60 kB, not 50 MB
-    arrays = {key: read_idx(_idx_path(folder, stem)) for key, stem in IDX_FILES.items()
+    arrays = {key: read_idx(idx_file(folder, stem)) for key, stem in IDX_FILES.items()
               if key not in labels} | labels  # fmt: skip
     check_idx_contents(name, folder, arrays, len(classes))
     train_x, train_y, val_x, val_y = split_train_val(
