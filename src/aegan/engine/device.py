@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import sys
 from collections.abc import Iterator
 
@@ -14,6 +15,7 @@ import torch
 from aegan.errors import ConfigError, refused_value
 
 DEVICES = ("auto", "cpu", "cuda")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def resolve_device(name: str | torch.device, key: str = "trainer.device") -> torch.device:
@@ -27,6 +29,9 @@ def resolve_device(name: str | torch.device, key: str = "trainer.device") -> tor
         raise ConfigError(
             f"{key}={refused_value(name)} is not allowed; choose one of: auto, cpu, cuda, cuda:N"
         )
+    check_thread_variables()
+    if name != "cpu" and not torch.cuda.is_available():
+        check_visible_devices(key, name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda"):
@@ -35,6 +40,36 @@ def resolve_device(name: str | torch.device, key: str = "trainer.device") -> tor
         if ":" in name and int(name[5:]) >= torch.cuda.device_count():
             raise ConfigError(f"{key}={name}: this machine has {torch.cuda.device_count()} GPUs")
     return torch.device(name)
+
+
+def check_visible_devices(key: str, name: str) -> None:
+    """A ``CUDA_VISIBLE_DEVICES`` whose first entry names no GPU hides every GPU (CUDA reads
+    it up to the first entry that is no index or UUID): ``auto`` then trained on the CPU
+    without a word. Empty or -1, the ways to hide them on purpose, are left as they are."""
+    value = os.environ.get("CUDA_VISIBLE_DEVICES")
+    first = (value or "").split(",")[0].strip()
+    if not first or re.fullmatch(r"-?\d+", first, re.ASCII) or first.startswith(("GPU-", "MIG-")):
+        return
+    raise ConfigError(
+        f"CUDA_VISIBLE_DEVICES={value!r} is not allowed with {key}={name}: its first entry "
+        f"names no GPU (an index, GPU-UUID or MIG-UUID), so CUDA sees none; fix or unset it, "
+        f"or use {key}=cpu"
+    )
+
+
+def check_thread_variables() -> None:
+    """``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS``, where set, are positive integers (OpenMP
+    takes a list of them): OpenMP takes anything else for all cores, with a warning of its
+    own, and MKL for one thread, without a word."""
+    for variable in THREAD_VARIABLES:
+        value = os.environ.get(variable, "")
+        if value.strip() and not re.fullmatch(
+            r"\s*0*[1-9]\d*\s*(,\s*0*[1-9]\d*\s*)*", value, re.ASCII
+        ):
+            raise ConfigError(
+                f"{variable}={value!r} is not allowed: it must be a positive integer (threads "
+                "per process), or unset"
+            )
 
 
 def seed_everything(seed: int) -> None:
