@@ -53,3 +53,19 @@ def test_a_data_root_that_can_be_searched_but_not_listed_is_read():
         root.chmod(0o111)
         cfg = data_cfg(name="fashion_mnist", root=str(root))
         assert failure_unprivileged(lambda: read_ahead(cfg, base)) is None
+
+
+@pytest.mark.parametrize("locked", ["", "cifar-10-batches-py"])  # paths.data_dir, its batches
+def test_unreadable_cifar10_batches_are_one_line(locked):
+    """paths.data_dir without read permission was a PermissionError traceback from pathlib,
+    and its batches folder 'not the published batches', to be moved away."""
+    with reachable_folder() as base:
+        batches = base / "cifar-10-batches-py"
+        batches.mkdir()
+        (base / locked).chmod(0)
+        cfg = data_cfg(name="cifar10", root=None)
+        failure = failure_unprivileged(lambda: read_ahead(cfg, base))
+    assert failure == (
+        f"DataFileError: cifar10 files in {batches} cannot be read: data_batch_1 is not "
+        "readable (Permission denied); make them readable by this user"
+    )

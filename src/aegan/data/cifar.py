@@ -57,7 +57,9 @@ def cifar10_folder(root: str | None, data_dir: Path, look_also: Sequence[Path] =
                 f"folder that holds {BATCHES}: data.root={folder.parent}"
             )
         return folder
-    held = (f for f in (data_dir, *look_also) if (f / BATCHES).is_dir())
+    held = (
+        f for f in (data_dir, *look_also) if os.path.isdir(f / BATCHES)
+    )  # unreadable: passed over
     return next(held, data_dir)
 
 
@@ -67,13 +69,18 @@ def cifar10_files(folder: Path) -> list[Path] | None:
     is no regular file (a FIFO, a folder, a link to nothing) is a ``DataFileError``: a
     download would write through it, or wait on it."""
     batches = folder / BATCHES
-    if os.path.lexists(batches) and not batches.is_dir():
+    if os.path.lexists(batches) and not os.path.isdir(batches):
         raise _not_published(folder, f"{BATCHES} is {path_kind(batches) or 'a file'}, not a folder")
     files = [batches / name for name in FILES]
     for path in files:
-        if (kind := path_kind(path)) is not None:
+        if (kind := path_kind(path)) is not None and kind.startswith("not readable"):
+            raise DataFileError(  # a folder on the way this user may not search: not theirs
+                f"cifar10 files in {batches} cannot be read: {path.name} is {kind}; make them "
+                "readable by this user"
+            )
+        if kind is not None:
             raise _not_published(batches, f"{path.name} is {not_regular(kind)}")
-    return files if all(path.is_file() for path in files) else None
+    return files if all(os.path.isfile(path) for path in files) else None
 
 
 def load_cifar10(
