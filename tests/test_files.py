@@ -12,6 +12,7 @@ import stat
 
 import pytest
 import torch
+from unprivileged import failure_unprivileged, reachable_folder
 
 from aegan.errors import ConfigError
 from aegan.io.files import atomic_save, atomic_write_bytes, check_folder, fsync_dir, write_json
@@ -198,3 +199,17 @@ def test_a_nested_nonfinite_value_is_refused_rather_than_written_as_nan(tmp_path
 def test_a_folder_setting_that_cannot_be_one_is_one_line(value, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         check_folder("paths.log_dir", value)
+
+
+def test_a_folder_under_one_this_user_may_not_search_names_that_one():
+    """A home this user may not enter (HOME=/root under another user) was 'it cannot be a
+    folder (Permission denied)' for ~/.cache/aegan, naming neither the folder nor a way on."""
+    with reachable_folder() as base:
+        (base / "home").mkdir()
+        (base / "home").chmod(0o700)  # root's own: the unprivileged check may not enter it
+        value = str(base / "home" / ".cache" / "aegan")
+        failure = failure_unprivileged(lambda: check_folder("evaluate.cache_dir", value))
+    assert failure == (
+        f"ConfigError: evaluate.cache_dir={value!r} is not allowed: {base / 'home'} cannot be "
+        "searched by this user (Permission denied); choose a folder it may write in"
+    )

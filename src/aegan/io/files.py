@@ -212,7 +212,13 @@ def check_folder(key: str, value: Any, *, allow_none: bool = False) -> bool:
             if not os.path.islink(folder):
                 continue
             is_dir = False  # a link to nothing: makedirs finds it there and fails
-        except (OSError, ValueError) as err:  # a name too long, no permission, a NUL byte
+        except PermissionError:  # a folder above it this user may not search: name it
+            locked = next((p for p in path.parents if os.access(p, os.F_OK)), path.anchor)
+            raise ConfigError(
+                f"{key}={value!r}{source} is not allowed: {locked} cannot be searched by this "
+                "user (Permission denied); choose a folder it may write in"
+            ) from None
+        except (OSError, ValueError) as err:  # a name too long, a NUL byte
             if getattr(err, "errno", None) != errno.ELOOP:  # a loop of links: named below
                 reason = err.strerror if isinstance(err, OSError) else str(err)
                 raise ConfigError(
