@@ -7,6 +7,7 @@ import re
 import subprocess
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
@@ -282,3 +283,26 @@ def test_thread_counts_without_null_refuse_trainer_cpu_threads(cli, tmp_path):
     assert_one_error_line(result, "trainer.cpu_threads=2 is not allowed: aegan.bench times each "
                           "value of threads, which sets it in every configuration; use threads=[2]")  # fmt: skip
     assert not out.exists()
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_the_plain_loop_gets_the_files_aegan_read(tmp_path, gzipped):
+    """IDX files named .gz whose bytes are not gzip (a download a browser unpacked) are read
+    by aegan, and its plain loop's copy stopped on them in gzip's traceback."""
+    import gzip
+
+    from hostile_runs import tiny_idx_folder
+
+    from aegan.data import load_data
+    from aegan.data.idx import read_idx
+
+    folder = tiny_idx_folder(tmp_path / "idx")
+    for path in list(folder.iterdir()):  # named .gz, gzipped or not
+        data = path.read_bytes()
+        path.with_name(path.name + ".gz").write_bytes(gzip.compress(data) if gzipped else data)
+        path.unlink()
+    cfg = bench_config(tmp_path, f"data.root={folder}", "data.val_size=64")
+    data = load_data(cfg.data, data_dir=cfg.paths.data_dir)
+    raw = bench.torchvision_root(data, tmp_path / "plain") / "FashionMNIST" / "raw"
+    for name in ("train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        assert torch.equal(read_idx(raw / name), read_idx(folder / f"{name}.gz"))

@@ -144,7 +144,7 @@ def test_payload_one_element_byte_off_is_rejected(tmp_path, extra):
 
 def test_corrupt_gzip_is_rejected(tmp_path):
     path = tmp_path / "corrupt.gz"
-    path.write_bytes(b"not gzip at all")
+    path.write_bytes(b"\x1f\x8bnot gzip after its magic")
     with pytest.raises(DataFileError, match="corrupt.gz: cannot read IDX file"):
         read_idx(path)
     # a gzip stream cut short raises EOFError inside gzip
@@ -152,6 +152,16 @@ def test_corrupt_gzip_is_rejected(tmp_path):
     (tmp_path / "cut.gz").write_bytes(whole[: len(whole) // 2])
     with pytest.raises(DataFileError, match="cut.gz: cannot read IDX file"):
         read_idx(tmp_path / "cut.gz")
+
+
+@pytest.mark.parametrize(("name", "gzipped"), [("unpacked.gz", False), ("packed", True)])
+def test_a_file_is_read_as_its_bytes_are_whatever_its_name(tmp_path, name, gzipped):
+    """A download a browser unpacked keeps its .gz name: 'Not a gzipped file'; a gzipped
+    copy without it: 'bad IDX magic number 1f8b0808'."""
+    array = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    data = idx_bytes(0x08, array)
+    (tmp_path / name).write_bytes(gzip.compress(data) if gzipped else data)
+    assert read_idx(tmp_path / name).numpy().tolist() == array.tolist()
 
 
 def test_a_missing_file_is_a_data_file_error(tmp_path):

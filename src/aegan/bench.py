@@ -35,11 +35,9 @@ from aegan.signals.starting_signals import work_began
 
 # isort: split
 import datetime as dt
-import gzip
 import json
 import logging
 import os
-import shutil
 import statistics
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,6 +52,8 @@ from aegan.cli.hydra_job import back_to_launch_folder
 from aegan.cli.one_line import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR
 from aegan.data import DeviceBatches, ImageData, load_data
+from aegan.data.idx import read_idx, write_idx
+from aegan.data.sources import idx_file
 from aegan.engine.device import resolve_device, seed_everything
 from aegan.engine.reporting import check_step_scalars
 from aegan.engine.scalars import StepAccumulator
@@ -126,16 +126,8 @@ def torchvision_root(data: ImageData, data_dir: Path) -> Path:
     ]
     if not all((raw / n).is_file() for n in names):
         raw.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            source = Path(data.source) / name
-            if source.is_file():
-                shutil.copyfile(source, raw / name)
-            else:
-                with (
-                    gzip.open(source.with_name(name + ".gz"), "rb") as f_in,
-                    open(raw / name, "wb") as f_out,
-                ):
-                    shutil.copyfileobj(f_in, f_out)
+        for name in names:  # unpacked as aegan reads them: gzipped or not, as their bytes say
+            write_idx(raw / name, read_idx(idx_file(Path(data.source), name)).numpy())
     return data_dir
 
 

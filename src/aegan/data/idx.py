@@ -14,11 +14,14 @@ import torch
 from aegan.errors import DataFileError
 
 # The third magic byte names the element type; we accept the ones real files use.
+# A download a server or browser unpacked keeps its .gz name ('Not a gzipped file' named no
+# way on), and a gzipped copy may lose it; an IDX file starts 00 00, so the bytes tell.
+GZIP_MAGIC = b"\x1f\x8b"
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path: str | Path, *, expected_ndim: int | None = None) -> torch.Tensor:
-    """Read an IDX file (``.gz`` or raw) into a tensor, checking magic number and size.
+    """Read an IDX file (gzipped or not, as its bytes say) into a tensor, checking its header.
 
     Raises ``DataFileError`` naming the file when the header is wrong, names more bytes than
     this machine's memory holds twice (read, then copied into the tensor), or the payload is shorter or longer than the header says. The
@@ -26,8 +29,9 @@ def read_idx(path: str | Path, *, expected_ndim: int | None = None) -> torch.Ten
     can unpack to far more than memory.
     """
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
+        with open(path, "rb") as probe:  # gzip by its bytes, not its name: see GZIP_MAGIC
+            opener = gzip.open if probe.read(2) == GZIP_MAGIC else open
         with opener(path, "rb") as f:
             head = f.read(4)
             if len(head) < 4:
