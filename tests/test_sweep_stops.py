@@ -59,13 +59,18 @@ def test_a_stopped_joblib_sweep_keeps_what_its_jobs_trained(
         assert stopped["signal"] == stop.name and stopped["step"] >= 31, stopped
         assert (sweep / job / "checkpoints" / f"step-{stopped['step']:08d}.pt").is_file()
     assert not (sweep / "2" / "checkpoints").exists()  # a job queued behind them
+    assert_the_sweeps_stop_line(output, stop, sweep)
+    assert "Traceback" not in output and "leaked" not in output, output[-3000:]
+
+
+def assert_the_sweeps_stop_line(output: str, stop: signal.Signals, sweep) -> None:
+    """The sweep's one ``error:`` line: its signal, and how to go on with the whole sweep."""
     lines = [line for line in output.splitlines() if line.startswith("error:")]
     assert lines == [
         f"error: stopped by {stop.name} while the sweep's jobs ran: each job in flight saved "
         "its step and said where, and no later job started. To go on with the whole sweep: "
         f"rerun it with hydra.sweep.dir={sweep} trainer.resume=auto"
     ], output[-3000:]
-    assert "Traceback" not in output and "leaked" not in output, output[-3000:]
 
 
 @pytest.mark.parametrize(
@@ -102,12 +107,7 @@ def test_a_stopped_submitit_local_sweep_keeps_what_its_job_trained(tmp_path, sto
     stopped = json.loads((sweep / "0" / "stopped.json").read_text())
     assert stopped["signal"] == stop.name and stopped["step"] >= 31, stopped
     assert (sweep / "0" / "checkpoints" / f"step-{stopped['step']:08d}.pt").is_file()
-    lines = [line for line in output.splitlines() if line.startswith("error:")]
-    assert lines == [
-        f"error: stopped by {stop.name} while the sweep's jobs ran: each job in flight saved "
-        "its step and said where, and no later job started. To go on with the whole sweep: "
-        f"rerun it with hydra.sweep.dir={sweep} trainer.resume=auto"
-    ], output[-3000:]
+    assert_the_sweeps_stop_line(output, stop, sweep)
     job_logs = "".join(path.read_text() for path in (sweep / ".submitit").glob("*/*.err"))
     assert "Traceback" not in output + job_logs, (output + job_logs)[-3000:]
 
