@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from unprivileged import failure_unprivileged, reachable_folder
 
 from aegan.data import check_data_config, read_ahead
+from aegan.runs.data import take_recorded_root
 
 DATA = {"val_size": 64, "split_seed": 0, "subset": None, "batch_size": 32, "binarize": "none",
         "download": False}  # fmt: skip
@@ -69,3 +70,21 @@ def test_unreadable_cifar10_batches_are_one_line(locked):
         f"DataFileError: cifar10 files in {batches} cannot be read: data_batch_1 is not "
         "readable (Permission denied); make them readable by this user"
     )
+
+
+@pytest.mark.parametrize("locked", ["idx", ""], ids=["the-root", "a-folder-above-it"])
+def test_a_recorded_data_root_this_user_may_not_read_is_passed_over_for_theirs(locked):
+    """A run another user trained names their data folder: load_run stopped on it ("cannot be
+    searched"), where a recorded folder without the data here is passed over for the reader's."""
+    with reachable_folder() as base:
+        root = tiny_idx_folder(base / "above" / "idx")
+        (base / "above" / locked).chmod(0)
+        cfg = data_cfg(name="fashion_mnist", root=str(root))
+
+        def take() -> None:
+            take_recorded_root(cfg, [], Path("RUN/checkpoints/last.pt"))
+            if cfg.root is not None:
+                raise AssertionError(f"kept data.root={cfg.root}")
+
+        failure = failure_unprivileged(take)
+    assert failure is None

@@ -61,7 +61,12 @@ def take_recorded_root(data_cfg: DictConfig, overrides: Sequence[str], path: Pat
     root, name = data_cfg.get("root"), data_cfg.get("name")
     if not root or name not in DATASETS or "data.root" in map(override_key, overrides):
         return  # a data set aegan does not know is check_data_config's to name
-    there = check_folder("data.root", root)
+    try:
+        there = check_folder("data.root", root)
+    except ConfigError:  # a file here, or below a folder of another user's: not the data here
+        if name == "image_folder":
+            raise
+        there = False
     if name == "image_folder" and not there:
         raise CheckpointError(
             f"{path}: its record's data.root={root} is not a folder here; name the folder "
@@ -77,12 +82,12 @@ def take_recorded_root(data_cfg: DictConfig, overrides: Sequence[str], path: Pat
 def _holds(name: str, folder: Path) -> bool:
     """Whether ``folder`` holds every file of the named data set ``name``."""
     folder = folder.expanduser()
-    if name in IDX_DATASETS:
-        return find_idx_dir([folder, folder / IDX_DATASETS[name] / "raw"]) is not None
     try:
+        if name in IDX_DATASETS:
+            return find_idx_dir([folder, folder / IDX_DATASETS[name] / "raw"]) is not None
         return cifar10_files(cifar10_folder(str(folder), folder)) is not None
-    except (ConfigError, DataFileError):  # its batches out of place, or no regular files
-        return False
+    except (ConfigError, DataFileError, DataNotFoundError):  # out of place, not regular files,
+        return False  # or in a folder this user may not read (another's, on a shared machine)
 
 
 def _check_recorded_folder(data_cfg: DictConfig, overrides: Sequence[str], path: Path) -> None:
