@@ -242,9 +242,10 @@ def test_a_searchpath_set_in_a_config_file_is_checked_too(cli, tmp_path):
     result = cli("aegan.train", "--config-dir", str(tmp_path), "--config-name", "my",
                  *TINY_AE, f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
     assert result.returncode == 2
-    assert result.stderr.splitlines()[-1] == (
-        f"error: hydra.searchpath: file://{tmp_path / 'nowhere'} does not exist; each entry "
-        "must be a config folder that exists: file://PATH or pkg://PACKAGE"
+    assert result.stderr.splitlines()[-1] == (  # named with the file that set it
+        f"error: the config my: hydra.searchpath: file://{tmp_path / 'nowhere'} does not exist; "
+        "each entry must be a config folder that exists: file://PATH or pkg://PACKAGE (set in "
+        f"{tmp_path / 'my.yaml'})"
     )
     assert not (tmp_path / "run").exists()
 
