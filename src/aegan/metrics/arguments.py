@@ -12,6 +12,7 @@ import math
 import operator
 from typing import Any
 
+import numpy as np
 import torch
 
 from aegan.contract import RANGE_SLACK
@@ -36,11 +37,12 @@ def tensor(name: str, value: Any, taker: str, takes: str) -> torch.Tensor:
     return value.detach()
 
 
-def count(name: str, value: Any, *, low: int, high: int | None = None, meaning: str) -> int:
-    """``value`` as an int in [low, high]: a bool, a float (even 2.0) or text is refused."""
-    number = None
-    if not isinstance(value, bool):  # True is no count, though Python's int takes it as 1
-        with contextlib.suppress(TypeError):
+def integer(name: str, value: Any, *, low: int, high: int | None = None, meaning: str) -> int:
+    """``value`` as an int in [low, high]: Python, numpy or 0-d integer tensor values; a bool,
+    a float (even 2.0) or a string is refused, as is anything out of range."""
+    number = None  # True is no count, though Python's int takes it as 1
+    if not isinstance(value, (bool, np.bool_)) and getattr(value, "dtype", None) != torch.bool:
+        with contextlib.suppress(TypeError):  # what is not an integer in Python's own sense
             number = operator.index(value)
     if number is None or number < low or (high is not None and number > high):
         raise ValueError(f"{name}={value!r:.40}: {meaning}")

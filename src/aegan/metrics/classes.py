@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from aegan.metrics.arguments import count, labels, number
+from aegan.metrics.arguments import integer, labels, number
 
 MOST_CLASSES = 2**20  # a histogram's bins: num_classes=10**12 asked for 8 TB
 
@@ -39,7 +39,7 @@ def class_histogram_stats(
       kl_to_real:      KL(generated || real) in nats, with ``eps`` added to both distributions.
     """
     taker = "class_histogram_stats"
-    num_classes = count("num_classes", num_classes, low=1, high=MOST_CLASSES,
+    num_classes = integer("num_classes", num_classes, low=1, high=MOST_CLASSES,
                         meaning=f"an integer from 1 to {MOST_CLASSES}")  # fmt: skip
     min_share = number("min_share", min_share, low=0, strict=False, meaning="a number >= 0")
     eps = number("eps", eps, low=0, meaning="a number > 0")

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from aegan.metrics.arguments import count, labelled, number, tensor
 from aegan.metrics.arguments import images as checked_images
+from aegan.metrics.arguments import integer, labelled, number, tensor
 from aegan.metrics.arguments import labels as class_ids
 
 log = logging.getLogger(__name__)
@@ -137,14 +137,14 @@ def train_classifier(
     """
     taker = "train_classifier"
     images = as_images(images, taker)
-    num_classes = count("num_classes", num_classes, low=2, meaning="an integer >= 2")
+    num_classes = integer("num_classes", num_classes, low=2, meaning="an integer >= 2")
     labels = labelled("labels", class_ids("labels", labels, taker, classes=num_classes),
                       images, "images", taker)  # fmt: skip
-    epochs = count("epochs", epochs, low=1, meaning="an integer >= 1")
+    epochs = integer("epochs", epochs, low=1, meaning="an integer >= 1")
     # a batch of one is skipped (BatchNorm): all of them would leave the network untrained
-    batch_size = count("batch_size", batch_size, low=2, meaning="an integer >= 2")
+    batch_size = integer("batch_size", batch_size, low=2, meaning="an integer >= 2")
     lr = number("lr", lr, low=0, meaning="the learning rate, a number > 0")
-    seed = count("seed", seed, low=0, high=2**63 - 1, meaning="an integer from 0 to 2**63 - 1")
+    seed = integer("seed", seed, low=0, high=2**63 - 1, meaning="an integer from 0 to 2**63 - 1")
     if images.shape[-1] != images.shape[-2]:
         raise ValueError(f"expected square images, got {tuple(images.shape[-2:])}")
     where = torch.device(device)  # its card's generator forked too, no other card's
@@ -198,7 +198,7 @@ def _batched(model: nn.Module, fn, images: Any, batch_size: Any, taker: str) -> 
             f"images of shape {tuple(images.shape)}: {taker} takes images (N, {built}), as "
             "the classifier was built for"
         )
-    batch_size = count("batch_size", batch_size, low=1, meaning="an integer >= 1")
+    batch_size = integer("batch_size", batch_size, low=1, meaning="an integer >= 1")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()

@@ -15,7 +15,7 @@ import torch
 from aegan.contract import checked_codes, checked_images
 from aegan.data import normalize
 from aegan.errors import NonFiniteError
-from aegan.metrics.arguments import count as checked_count
+from aegan.metrics.arguments import integer as checked_count
 from aegan.metrics.choice import check_metrics
 from aegan.metrics.classifier import extract_features, predict_classes
 from aegan.metrics.classifier_cache import load_or_train_classifier

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from aegan.metrics.arguments import count, feature_pair, features, tensor
+from aegan.metrics.arguments import feature_pair, features, integer, tensor
 
 FEATURE_SETS = ("feats_a", "feats_b")  # the two sets of features, as the arguments name them
 
@@ -91,11 +91,11 @@ def kernel_inception_distance(
     """
     taker = "kernel_inception_distance"
     feats_a, feats_b = feature_pair(feats_a, feats_b, FEATURE_SETS, taker, least=2)
-    subsets = count("subsets", subsets, low=1, meaning="the rounds, an integer >= 1")
-    subset_size = count(
+    subsets = integer("subsets", subsets, low=1, meaning="the rounds, an integer >= 1")
+    subset_size = integer(
         "subset_size", subset_size, low=2, meaning="the samples a round, an integer >= 2"
     )
-    seed = count("seed", seed, low=0, high=2**63 - 1, meaning="an integer from 0 to 2**63 - 1")
+    seed = integer("seed", seed, low=0, high=2**63 - 1, meaning="an integer from 0 to 2**63 - 1")
     smaller = min(feats_a.shape[0], feats_b.shape[0])
     m = min(subset_size, max(2, smaller // 2), smaller)
     if m < 2:

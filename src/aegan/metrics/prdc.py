@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from aegan.metrics.arguments import count, feature_pair
+from aegan.metrics.arguments import feature_pair, integer
 
 
 def _kth_neighbour_radii(feats: torch.Tensor, k: int, chunk_size: int) -> torch.Tensor:
@@ -32,8 +32,8 @@ def prdc(
                distributions match; can exceed 1).
     coverage:  share of real points whose k-NN ball holds at least one fake point.
     """
-    k = count("k", k, low=1, meaning="the neighbours that make a point's ball, an integer >= 1")
-    chunk_size = count("chunk_size", chunk_size, low=1, meaning="an integer >= 1")
+    k = integer("k", k, low=1, meaning="the neighbours that make a point's ball, an integer >= 1")
+    chunk_size = integer("chunk_size", chunk_size, low=1, meaning="an integer >= 1")
     names = ("real_feats", "fake_feats")
     real, fake = feature_pair(real_feats, fake_feats, names, f"prdc with k={k}", least=k + 1)
     real_radii = _kth_neighbour_radii(real, k, chunk_size)  # (N,)

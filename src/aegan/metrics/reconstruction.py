@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 
 from aegan.metrics.arguments import (
-    count,
     feature_pair,
     image_pair,
+    integer,
     labelled,
     labels,
     number,
@@ -71,7 +71,7 @@ def ssim(
     height, width = x.shape[-2:]
     side = min(height, width)
     window = f"the window's side, an integer from 1 to the images' {side}"
-    window_size = count("window_size", window_size, low=1, high=side, meaning=window)
+    window_size = integer("window_size", window_size, low=1, high=side, meaning=window)
     sigma = number("sigma", sigma, low=0, meaning="the window's Gaussian spread, a number > 0")
     rows = _gaussian_band(height, window_size, sigma).to(x.device)  # (H', H)
     cols = _gaussian_band(width, window_size, sigma).to(x.device).T  # (W, W')
@@ -122,8 +122,8 @@ def linear_probe_accuracy(
                             train_codes, "train_codes", taker)  # fmt: skip
     test_labels = labelled("test_labels", labels("test_labels", test_labels, taker),
                            test_codes, "test_codes", taker)  # fmt: skip
-    epochs = count("epochs", epochs, low=1, meaning="L-BFGS's iterations, an integer >= 1")
-    seed = count("seed", seed, low=0, high=2**63 - 1, meaning="an integer from 0 to 2**63 - 1")
+    epochs = integer("epochs", epochs, low=1, meaning="L-BFGS's iterations, an integer >= 1")
+    seed = integer("seed", seed, low=0, high=2**63 - 1, meaning="an integer from 0 to 2**63 - 1")
     weight_decay = number("weight_decay", weight_decay, low=0, strict=False,
                           meaning="the L2 penalty, a number >= 0")  # fmt: skip
     mean, std = train_codes.mean(dim=0), train_codes.std(dim=0).clamp(min=1e-8)
@@ -170,7 +170,7 @@ def fit_pca(train_x: torch.Tensor, *, dim: int) -> tuple[torch.Tensor, torch.Ten
     eigenvectors would take minutes and gigabytes. Either way the strongest comes last;
     fewer than ``dim`` where the images span fewer directions.
     """
-    dim = count("dim", dim, low=0, meaning="the number of components must be an integer >= 0")
+    dim = integer("dim", dim, low=0, meaning="the number of components must be an integer >= 0")
     train = _flat_unit("train_x", train_x)
     mean = train.mean(dim=0)
     centred = train - mean  # (N, D)

@@ -6,9 +6,7 @@ read as a torch traceback from deep in a network, or as images made without a wo
 
 from __future__ import annotations
 
-import contextlib
 import math
-import operator
 import os
 from typing import Any
 
@@ -17,20 +15,9 @@ import torch
 
 from aegan.contract import RANGE_SLACK
 from aegan.data import normalize
+from aegan.metrics.arguments import integer
 
 MEMORY_SHARE = 0.8  # of a device's memory that a model's training state or images may take
-
-
-def integer(name: str, value: Any, *, low: int, high: int | None = None, meaning: str) -> int:
-    """``value`` as an int in [low, high]: Python, numpy or 0-d integer tensor values; a bool,
-    a float (even 2.0) or a string is refused, as is anything out of range."""
-    number = None  # True is no count, though Python's int takes it as 1
-    if not isinstance(value, (bool, np.bool_)) and getattr(value, "dtype", None) != torch.bool:
-        with contextlib.suppress(TypeError):  # what is not an integer in Python's own sense
-            number = operator.index(value)
-    if number is None or number < low or (high is not None and number > high):
-        raise ValueError(f"{name}={value!r:.40}: {meaning}")
-    return number
 
 
 def device_memory(device: torch.device) -> int:
