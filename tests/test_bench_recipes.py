@@ -1,0 +1,31 @@
+"""``aegan.bench experiment=X``: a recipe of the user's sets bench's own settings as it sets
+a run's; conf/bench.yaml's values are the defaults under it, not over it."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from hydra import compose, initialize_config_dir
+
+from conftest import CONF_DIR
+
+
+def bench_keys() -> list[str]:
+    """conf/bench.yaml's own settings: what a recipe may set for the benchmark."""
+    own = yaml.safe_load((CONF_DIR / "bench.yaml").read_text())
+    return [key for key in own if key != "defaults"]
+
+
+@pytest.mark.parametrize("group", ["experiment", "hparams_search"])
+def test_a_recipe_sets_bench_settings_over_bench_yaml(tmp_path, group):
+    """steps=3 in an experiment was timed as bench.yaml's steps=100, without a word."""
+    values = {key: f"recipe's {key}" for key in bench_keys()}
+    assert {"steps", "warmup", "repeats", "variants", "precisions"} <= values.keys()
+    (tmp_path / group).mkdir()
+    body = yaml.safe_dump({**values, "seed": 5})
+    (tmp_path / group / "mine.yaml").write_text(f"# @package _global_\n{body}")
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("bench", [f"{group}=mine", f"hydra.searchpath=[file://{tmp_path}]"])
+        plain = compose("bench", [])
+    assert {key: cfg[key] for key in values} == values
+    assert cfg.seed == 5 and cfg.task_name == plain.task_name == "bench"
