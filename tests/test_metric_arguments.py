@@ -237,3 +237,20 @@ def test_a_classifier_cache_named_outside_its_folder_is_one_line(tmp_path, name,
         starts,
     )
     assert not any(tmp_path.rglob("*.pt"))  # refused before any training or file
+
+
+DEVICE_TAKERS = {
+    "train_classifier": lambda v, _: train_classifier(IMAGES, LABELS[:6], num_classes=3, device=v),
+    "load_or_train_classifier": lambda v, folder: load_or_train_classifier(
+        "fashion_mnist", IMAGES, LABELS[:6], num_classes=3, cache_dir=folder, device=v
+    ),
+}
+
+
+@pytest.mark.parametrize("taker", DEVICE_TAKERS)
+@pytest.mark.parametrize("value", ["bogus", "", 5, None, torch.device("meta")], ids=repr)
+def test_a_device_a_metric_cannot_compute_on_is_one_line(tmp_path, taker, value):
+    """device='bogus' was torch's RuntimeError, device=5 a CUDA error once training began."""
+    shown = repr(str(value) if isinstance(value, torch.device) else value).replace("None", "null")
+    refused(lambda: DEVICE_TAKERS[taker](value, tmp_path), f"device={shown} is not allowed; ")
+    assert not any(tmp_path.rglob("*.pt"))  # refused before any training or file

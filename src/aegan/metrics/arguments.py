@@ -1,8 +1,8 @@
 """What the public metric functions take from a caller (a notebook, a script), checked in one
-place: images, features, class labels and counts. Each refusal is one ``ValueError`` line
+place: images, features, class labels, counts and devices. Each refusal is one ``ValueError`` line
 naming the argument, what it was and what the function takes: a wrong scale, shape, dtype or
 count gave a figure without a word (floats in [0, 255] a PSNR of -43 dB, float labels cut
-to integers, NaN features a precision of 0) or failed deep in torch.
+to integers, NaN features a precision of 0) or failed deep in torch (device='bogus').
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from aegan.contract import RANGE_SLACK
+from aegan.engine.device import resolve_device
 
 
 def _given(value: Any) -> str:
@@ -47,6 +48,12 @@ def integer(name: str, value: Any, *, low: int, high: int | None = None, meaning
     if number is None or number < low or (high is not None and number > high):
         raise ValueError(f"{name}={value!r:.40}: {meaning}")
     return number
+
+
+def device(name: str, value: Any) -> torch.device:
+    """``value`` as the device to compute on: auto, cpu, cuda, cuda:N or a ``torch.device``
+    of these, checked as ``trainer.device`` is (the card there), in a line naming ``name``."""
+    return resolve_device(value, key=name)
 
 
 def number(name: str, value: Any, *, low: float, meaning: str, strict: bool = True) -> float:

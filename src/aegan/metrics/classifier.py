@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from aegan.metrics.arguments import device as checked_device
 from aegan.metrics.arguments import images as checked_images
 from aegan.metrics.arguments import integer, labelled, number, tensor
 from aegan.metrics.arguments import labels as class_ids
@@ -131,11 +132,13 @@ def train_classifier(
 
     images: uint8 (N, C, H, W) [or (N, H, W)] or float in [0, 1]; kept whole on the CPU and
     batched by shuffled index. labels: (N,) integer class ids. ``augment`` adds random
-    left-right flips (off by default: no measurable gain at 8 epochs). Returns the model in
+    left-right flips (off by default: no measurable gain at 8 epochs). ``device``: auto, cpu,
+    cuda, cuda:N or a ``torch.device`` (where it trains, a batch at a time). Returns the model in
     eval mode. Its test accuracy is reported with the metrics (``classifier/test_accuracy``);
     about 3.5 min on one CPU thread for the Fashion-MNIST training split.
     """
     taker = "train_classifier"
+    device = checked_device("device", device)
     images = as_images(images, taker)
     num_classes = integer("num_classes", num_classes, low=2, meaning="an integer >= 2")
     labels = labelled("labels", class_ids("labels", labels, taker, classes=num_classes),
@@ -147,10 +150,9 @@ def train_classifier(
     seed = integer("seed", seed, low=0, high=2**63 - 1, meaning="an integer from 0 to 2**63 - 1")
     if images.shape[-1] != images.shape[-2]:
         raise ValueError(f"expected square images, got {tuple(images.shape[-2:])}")
-    where = torch.device(device)  # its card's generator forked too, no other card's
-    cuda = []
-    if where.type == "cuda":
-        cuda = [torch.cuda.current_device() if where.index is None else where.index]
+    cuda = []  # its card's generator forked too, no other card's
+    if device.type == "cuda":
+        cuda = [torch.cuda.current_device() if device.index is None else device.index]
     with torch.random.fork_rng(devices=cuda):  # the caller's generators, as it found them
         torch.manual_seed(seed)  # weight init and dropout
         generator = torch.Generator().manual_seed(seed)  # shuffling and augmentation

@@ -15,6 +15,7 @@ import torch
 from aegan.engine.state import check_network_state
 from aegan.io.files import atomic_save, given_path
 from aegan.io.readback import load_torch_file
+from aegan.metrics.arguments import device as checked_device
 from aegan.metrics.classifier import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
@@ -100,6 +101,7 @@ def load_or_train_classifier(
             f"dataset_name={dataset_name!r:.80}: load_or_train_classifier takes a data set's "
             "name (letters, digits, '_', '-' or '.'), which its cache file's name holds"
         )
+    device = checked_device("device", device)
     cache_dir = given_path("cache_dir", cache_dir, "a folder")  # ~ expanded
     recipe = classifier_recipe(
         train_images, train_labels, num_classes=num_classes, epochs=epochs, seed=seed
