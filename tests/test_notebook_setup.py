@@ -201,8 +201,8 @@ IMAGES = torch.linspace(0, 1, 256).view(4, 1, 8, 8)  # floats in [0, 1]
 
 @pytest.mark.parametrize(
     ("images", "nrow", "message"),
-    [(IMAGES * 255, 2, "images with values in [0, 255]: float images must be finite and in [0, 1]"),  # clamped: a white grid
-     (IMAGES * 2 - 1, 2, "images with values in [-1, 1]: float images"),  # clamped: half of it black
+    [(IMAGES * 255, 2, "images with values in [0, 255]: show_images takes uint8 in [0, 255] or floats in [0, 1]"),  # clamped: a white grid
+     (IMAGES * 2 - 1, 2, "images with values in [-1, 1]: show_images takes uint8"),  # clamped: half of it black
      (IMAGES.mul(255).long(), 2, "images of dtype torch.int64: show_images takes uint8"),
      (IMAGES[:0], 2, "images of shape (0, 1, 8, 8): show_images takes images (N, 1 or 3, H, W)"),
      (torch.rand(2, 2, 8, 8), 2, "images of shape (2, 2, 8, 8): show_images takes"),

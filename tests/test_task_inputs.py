@@ -122,8 +122,7 @@ def test_encode_decode_and_reconstruct_refuse_what_they_cannot_take(tasks, model
         f"x of type list: {owner}.encode takes images (N, 1, 28, 28), as a tensor or numpy array"
     )
     assert value_refusal(lambda: task.encode(torch.ones(2, 1, 28, 28) * 255)) == (
-        "x with values in [255, 255]: float images must be finite and in [0, 1] (uint8 for "
-        "[0, 255])"
+        f"x with values in [255, 255]: {owner}.encode takes uint8 in [0, 255] or floats in [0, 1]"
     )
     pixels = torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)
     assert torch.equal(task.encode(pixels), task.encode(pixels.float() / 255))  # uint8: [0, 255]
@@ -160,7 +159,7 @@ def test_the_vaes_and_aaes_figures_of_images_refuse_what_they_cannot_take(tasks)
         "x of shape (1, 28, 28): VaeTask.kl_per_dimension takes images (N, 1, 28, 28)"
     )
     assert value_refusal(lambda: vae.elbo_terms(torch.ones(2, 1, 28, 28) * 255)).startswith(
-        "x with values in [255, 255]: float images must be finite and in [0, 1]"
+        "x with values in [255, 255]: VaeTask.elbo_terms takes uint8 in [0, 255] or floats in [0, 1]"
     )
     pixels = torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)
     assert vae.log_importance_weights(pixels, 3).shape == (2, 3)

@@ -67,22 +67,39 @@ def number(name: str, value: Any, *, low: float, meaning: str, strict: bool = Tr
 
 
 def images(name: str, value: Any, taker: str, *, data_range: float = 1.0) -> torch.Tensor:
-    """``value`` as given if it holds images (N, C, H, W), N >= 1, uint8 in [0, 255] or
-    floats in [0, ``data_range``] (a hair outside: ``RANGE_SLACK``, a decoder's rounding),
-    else one line naming ``name``. Nothing is copied: a training split is checked whole."""
-    takes = f"images (N, C, H, W), N >= 1, uint8 in [0, 255] or floats in [0, {data_range:g}]"
+    """``value`` as given if it holds images (N, C, H, W), N >= 1, of ``image_values``'s
+    scale, else one line naming ``name``. Nothing is copied: a training split is checked whole."""
+    shape = "images (N, C, H, W), N >= 1"
+    takes = f"{shape}, {_scale(data_range)}"
     checked = tensor(name, value, taker, takes)
     if checked.dim() != 4 or not len(checked):
         raise ValueError(f"{name} {_given(checked)}: {taker} takes {takes}")
-    if checked.dtype == torch.uint8:
-        return checked
-    if not checked.is_floating_point():  # int64 0-255, bool or complex: no scale to read
-        raise ValueError(f"{name} of dtype {checked.dtype}: {taker} takes {takes}")
-    low, high = (bound.item() for bound in checked.aminmax())
+    return image_values(name, checked, taker, shape=shape, data_range=data_range)
+
+
+def _scale(data_range: float) -> str:
+    return f"uint8 in [0, 255] or floats in [0, {data_range:g}]"
+
+
+def image_values(
+    name: str, value: torch.Tensor, taker: str, *, shape: str = "", data_range: float = 1.0
+) -> torch.Tensor:
+    """``value``, a tensor of images of a shape already checked, as given if it is uint8 in
+    [0, 255] or floats in [0, ``data_range``] (a hair outside: ``RANGE_SLACK``, a decoder's
+    rounding), else one line naming ``name``: ``taker`` takes ``shape`` (its words for the
+    images' shape, or none) of that scale."""
+    takes = ", ".join(filter(None, [shape, _scale(data_range)]))
+    if value.dtype == torch.uint8:
+        return value
+    if not value.is_floating_point():  # int64 0-255, bool or complex: no scale to read
+        raise ValueError(f"{name} of dtype {value.dtype}: {taker} takes {takes}")
+    if not value.numel():
+        return value
+    low, high = (bound.item() for bound in value.aminmax())
     slack = RANGE_SLACK * data_range
     if not (low >= -slack and high <= data_range + slack):  # NaN fails these too
         raise ValueError(f"{name} with values in [{low:.4g}, {high:.4g}]: {taker} takes {takes}")
-    return checked
+    return value
 
 
 def unit_images(name: str, value: Any, taker: str, *, data_range: float = 1.0) -> torch.Tensor:

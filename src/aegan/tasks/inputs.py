@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from aegan.contract import RANGE_SLACK
 from aegan.data import normalize
-from aegan.metrics.arguments import integer
+from aegan.metrics.arguments import image_values, integer
 
 MEMORY_SHARE = 0.8  # of a device's memory that a model's training state or images may take
 
@@ -94,23 +93,11 @@ def checked_shape(name: str, value: Any, item: tuple, kind: str, *, one: bool, t
 
 def unit_images(name: str, images: torch.Tensor, device: torch.device, taker: str) -> torch.Tensor:
     """``images`` (of a checked shape) as float32 in [0, 1] on ``device``: uint8 in [0, 255]
-    or floats in [0, 1], else one line naming ``name``."""
+    or floats in [0, 1] (``image_values``), else one line naming ``name``."""
+    images = image_values(name, images, taker)  # int64 0-255 or [-1, 1] floats: nonsense codes
     if images.dtype == torch.uint8:
         return normalize(images.to(device), "unit")
-    if not images.dtype.is_floating_point:  # int64 0-255 would be read as floats
-        raise ValueError(
-            f"{name} of dtype {images.dtype}: {taker} takes uint8 in [0, 255] or floats in [0, 1]"
-        )
-    images = images.to(device, torch.float32)
-    if not images.numel():
-        return images
-    low, high = (bound.item() for bound in images.aminmax())
-    if not (low >= -RANGE_SLACK and high <= 1 + RANGE_SLACK):  # NaN fails these too
-        raise ValueError(  # [0, 255] or [-1, 1] floats would be encoded as nonsense
-            f"{name} with values in [{low:.4g}, {high:.4g}]: float images must be finite "
-            "and in [0, 1] (uint8 for [0, 255])"
-        )
-    return images
+    return images.to(device, torch.float32)
 
 
 def real_codes(name: str, codes: torch.Tensor, device: torch.device, taker: str) -> torch.Tensor:
