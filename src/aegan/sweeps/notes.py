@@ -3,6 +3,7 @@ know that the table cannot show, each in one line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from aegan.engine.run_metrics import figure_changing
@@ -19,7 +20,7 @@ OBJECTIVE = "val/best_objective"  # what a job returns to the sweeper (aegan.cli
 
 def sweep_notes(root: Path, rows: list[dict]) -> list[str]:
     """The note lines for the sweep in ``root`` whose jobs are ``rows``, in order."""
-    notes = [_protocol_line(rows), _overrides_line(rows), _weights_line(rows), _not_run_line(rows)]
+    notes = [_protocol_line(rows), *(_naming(rows, *note) for note in JOB_NOTES)]
     notes.append(_optuna_line(root / "optimization_results.yaml", rows))
     return [note for note in notes if note]
 
@@ -41,47 +42,40 @@ def _protocol_line(rows: list[dict]) -> str | None:
     )
 
 
-def _overrides_line(rows: list[dict]) -> str | None:
-    """A note naming the jobs whose figures ``aegan.evaluate overrides=[...]`` made: those
-    are of another model than the job trained (its metrics.json's ``eval/overrides``)."""
-    jobs = [row["job"] for row in rows if figure_changing(row.get("eval/overrides"))]
-    return _naming(
-        jobs,
+def _measured_earlier_weights(row: dict) -> bool:
+    """Whether the job's evaluation measured other weights than training ended with
+    (``aegan.evaluate checkpoint=best``)."""
+    step, steps = row.get("eval/step"), row.get("train/steps")
+    return isinstance(step, (int, float)) and isinstance(steps, (int, float)) and step != steps
+
+
+# the notes that name jobs: which jobs (a test of a row), the words before and after them
+JOB_NOTES = (
+    (  # aegan.evaluate overrides=[...] (eval/overrides): not the model the job trained
+        lambda row: figure_changing(row.get("eval/overrides")),
         "the figures of job",
-        "are of the model with the overrides of a "
-        "later evaluation (eval/overrides in summary.csv), not as it trained",
-    )
-
-
-def _weights_line(rows: list[dict]) -> str | None:
-    """A note naming the jobs whose evaluation measured other weights than training ended
-    with (``aegan.evaluate checkpoint=best``): their figures are of an earlier step."""
-    jobs = [row["job"] for row in rows
-            if isinstance(row.get("eval/step"), (int, float))
-            and isinstance(row.get("train/steps"), (int, float))
-            and row["eval/step"] != row["train/steps"]]  # fmt: skip
-    return _naming(
-        jobs,
+        "are of the model with the overrides of a later evaluation (eval/overrides in "
+        "summary.csv), not as it trained",
+    ),
+    (
+        _measured_earlier_weights,
         "the figures of job",
-        "are of the weights of an earlier step "
-        "(eval/step in summary.csv) than training ended at (train/steps)",
-    )
-
-
-def _not_run_line(rows: list[dict]) -> str | None:
-    """A note naming the jobs that the last sweep of them did not run: the figures in their
-    rows are of the run their folder held before."""
-    jobs = [row["job"] for row in rows if row["status"] == "not run"]
-    return _naming(
-        jobs,
+        "are of the weights of an earlier step (eval/step in summary.csv) than training "
+        "ended at (train/steps)",
+    ),
+    (  # the figures in its row are of the run its folder held before
+        lambda row: row["status"] == "not run",
         "job",
-        "did not run when last swept (why: the file its error "
-        "names); its figures are of the run its folder held before",
-    )
+        "did not run when last swept (why: the file its error names); its figures are of the "
+        "run its folder held before",
+    ),
+)
 
 
-def _naming(jobs: list[str], before: str, after: str) -> str | None:
-    """``note: BEFORE JOBS AFTER`` for the jobs ``jobs``; None where there are none."""
+def _naming(rows: list[dict], names: Callable[[dict], bool], before: str, after: str) -> str | None:
+    """``note: BEFORE JOBS AFTER`` for the jobs of ``rows`` that ``names`` picks; None where
+    there are none."""
+    jobs = [row["job"] for row in rows if names(row)]
     return f"note: {before} {', '.join(map(cell, jobs))} {after}" if jobs else None
 
 
