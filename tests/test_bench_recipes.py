@@ -1,5 +1,6 @@
 """``aegan.bench experiment=X``: a recipe of the user's sets bench's own settings as it sets
-a run's; conf/bench.yaml's values are the defaults under it, not over it."""
+a run's, and its trainer settings are the ones timed; conf/bench.yaml's values are the
+defaults under it, not over it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 import yaml
 from hydra import compose, initialize_config_dir
 
+from aegan.bench_plan import configurations
 from conftest import CONF_DIR
 
 
@@ -29,3 +31,22 @@ def test_a_recipe_sets_bench_settings_over_bench_yaml(tmp_path, group):
         plain = compose("bench", [])
     assert {key: cfg[key] for key in values} == values
     assert cfg.seed == 5 and cfg.task_name == plain.task_name == "bench"
+
+
+def test_a_recipe_s_speed_settings_are_timed_unless_a_list_names_others(tmp_path):
+    """experiment=dcgan_fashion_mnist (bf16 where native, channels_last) was timed in fp32,
+    channels first: bench.yaml's lists set every configuration's trainer settings."""
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "fast.yaml").write_text(
+        "# @package _global_\ntrainer: {precision: bf16, channels_last: true, compile: default,"
+        " compile_scope: step}\n"
+    )
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        given = ["experiment=fast", f"hydra.searchpath=[file://{tmp_path}]", "threads=[1]"]
+        cfg = compose("bench", given)
+        listed = compose("bench", [*given, "channels_last=[false,null]"])
+    timed = ["precision", "compile", "compile_scope", "channels_last"]
+    rows = [[labels[key] for key in timed] for labels, _ in configurations(cfg)]
+    assert rows == [["bf16", "default", "step", True]]
+    rows = [[labels[key] for key in timed] for labels, _ in configurations(listed)]
+    assert rows == [["bf16", "default", "step", False], ["bf16", "default", "step", True]]

@@ -21,7 +21,8 @@ timed as usual.
 ``variants`` maps a name to a list of ``key=value`` overrides, checked as on the command line
 before anything is timed: each ``key`` must be a setting of the config (``+key=value`` adds
 one that is not), and the variant's configurations are validated as a run's. Each list setting
-(precisions, compile_modes, ...) holds values that its trainer setting takes. A setting bench
+(precisions, compile_modes, ...) holds values that its trainer setting takes, or null: the
+run's own (``experiment=X``: the recipe's), the default (``bench_lists``). A setting bench
 ignores (``trainer.resume``, the epochs, evaluation and logger: ``bench_ignored.IGNORED``) is
 refused, given on the command line or in a variant. Its folder (``hydra.run.dir``) may not
 hold a trained run or be inside one, and ``bench.jsonl`` there must be a file or nothing.

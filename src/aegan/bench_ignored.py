@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aegan.bench_lists import TIMED_BY_LIST
 from aegan.errors import ConfigError
 from aegan.settings.overrides import override_key
 
@@ -31,15 +32,6 @@ def check_not_ignored(overrides: Any, where: str) -> None:
                 raise ConfigError(
                     f"{given} is not allowed: aegan.bench ignores {ignored} (it {why})"
                 )
-
-
-# a trainer setting that a list of bench's sets in each configuration -> that list: given on
-# the command line, it was replaced (trainer.precision=bf16 timed fp32); a variant's applies
-TIMED_BY_LIST = {
-    "trainer.precision": "precisions", "trainer.compile": "compile_modes",
-    "trainer.compile_scope": "compile_scopes", "trainer.capture_step": "capture_step",
-    "trainer.channels_last": "channels_last",
-}  # fmt: skip
 
 
 def check_not_replaced(overrides: Any, threads: Any) -> None:

@@ -19,18 +19,18 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigKeyError, ConfigTypeError, ValidationError
 
-from aegan.amp import PRECISIONS, resolve_precision
+from aegan.amp import resolve_precision
 from aegan.bench_ignored import check_not_ignored
+from aegan.bench_lists import TIMED_BY_LIST, check_lists, plain, timed_values
 from aegan.config import check_positive, validate_config
 from aegan.data import image_shape_of
-from aegan.engine.device import available_cores, resolve_device
+from aegan.engine.device import resolve_device
 from aegan.engine.distributed import world_size
 from aegan.errors import ConfigError, refused_value
 from aegan.settings.override_size import too_large
-from aegan.speed import COMPILE_MODES, COMPILE_SCOPES, cpu_threads
+from aegan.speed import cpu_threads
 from aegan.speed.capture import WARMUP_STEPS
 from aegan.tasks import build_task
-from aegan.tasks.checks import check_bool, check_choice, check_number
 
 _ABSENT = object()
 OVERRIDE = re.compile(r"(\+{0,2})([A-Za-z_][\w-]*(?:\.[\w-]+)*)=(.*)", re.DOTALL)
@@ -116,7 +116,7 @@ def check_variants(cfg: DictConfig) -> dict[str, list[str]]:
         return {}
     if not OmegaConf.is_dict(variants):
         raise ConfigError(
-            f"variants={refused_value(_plain(variants))} is not allowed: it must be a mapping of names to "
+            f"variants={refused_value(plain(variants))} is not allowed: it must be a mapping of names to "
             "lists of key=value overrides, e.g. variants={name:['trainer.fast_dropout=false']}"
         )
     out = {}
@@ -128,7 +128,7 @@ def check_variants(cfg: DictConfig) -> dict[str, list[str]]:
             )
         if not OmegaConf.is_list(overrides) or not len(overrides):
             raise ConfigError(
-                f"{where}={refused_value(_plain(overrides))} is not allowed: it must be a non-empty list of "
+                f"{where}={refused_value(plain(overrides))} is not allowed: it must be a non-empty list of "
                 "key=value overrides, e.g. ['trainer.fast_dropout=false']"
             )
         out[str(name)] = list(overrides)
@@ -136,12 +136,6 @@ def check_variants(cfg: DictConfig) -> dict[str, list[str]]:
             parse_override(cfg, override, where)
         check_not_ignored(out[str(name)], where)
     return out
-
-
-def _plain(value: Any) -> Any:
-    if OmegaConf.is_config(value):
-        return OmegaConf.to_container(value, resolve=False)
-    return value
 
 
 def _optimizer_kind(run_cfg: DictConfig) -> str:
@@ -159,24 +153,26 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
     threads = [t or cpu_threads(cfg.trainer, task) or torch.get_num_threads() for t in cfg.threads]
     if len(set(threads)) < len(threads):  # null is a count too: the one a run would use
         raise ConfigError(
-            f"threads={refused_value(_plain(cfg.threads))} is not allowed: it times "
+            f"threads={refused_value(plain(cfg.threads))} is not allowed: it times "
             f"{refused_value(threads)} threads, one count twice (null is what a run uses "
             "here); list each count once"
         )
-    precisions = [resolve_precision(p, resolve_device(cfg.trainer.device)) for p in cfg.precisions]
+    lists = {listed: timed_values(cfg, listed) for listed in TIMED_BY_LIST.values()}
+    device = resolve_device(cfg.trainer.device)
+    precisions = [resolve_precision(p, device) for p in lists["precisions"]]
     if len(set(precisions)) < len(precisions):  # auto is one of the others, by the machine
         raise ConfigError(
-            f"precisions={refused_value(_plain(cfg.precisions))} is not allowed: it times "
+            f"precisions={refused_value(plain(cfg.precisions))} is not allowed: it times "
             f"{refused_value(precisions)}, one precision twice (auto is what this machine "
-            "takes); list each precision once"
+            "takes, null trainer.precision); list each precision once"
         )
     out = []
     for variant, overrides in variants.items():
         for precision, mode, scope, capture, channels_last, n_threads in itertools.product(
-            cfg.precisions, cfg.compile_modes, cfg.compile_scopes, cfg.capture_step,
-            cfg.channels_last, threads,
+            lists["precisions"], lists["compile_modes"], lists["compile_scopes"],
+            lists["capture_step"], lists["channels_last"], threads,
         ):  # fmt: skip
-            if mode == "none" and scope != cfg.compile_scopes[0]:
+            if mode == "none" and scope != lists["compile_scopes"][0]:
                 continue
             run_cfg = apply_overrides(cfg, [
                 f"trainer.precision={precision}", f"trainer.compile={mode}",
@@ -216,36 +212,6 @@ def blamed_on(variant: str) -> Iterator[None]:
         raise ConfigError(f"variants.{variant}: {err}") from None
 
 
-LISTS = {  # list setting -> the check of each of its values
-    "precisions": lambda key, value: check_choice(key, value, PRECISIONS),
-    "compile_modes": lambda key, value: check_choice(key, value, COMPILE_MODES),
-    "compile_scopes": lambda key, value: check_choice(key, value, COMPILE_SCOPES),
-    "capture_step": check_bool,
-    "channels_last": check_bool,
-    "threads": lambda key, value: (
-        value is None or check_number(key, value, low=1, high=4 * available_cores(), integer=True)
-    ),
-}
-
-
-def check_lists(cfg: DictConfig) -> None:
-    """The lists of values to time are non-empty lists of values their trainer setting
-    takes; thread counts are null or what the machine has."""
-    for key, check in LISTS.items():
-        if not OmegaConf.is_list(cfg[key]) or not len(cfg[key]):
-            raise ConfigError(
-                f"{key}={refused_value(_plain(cfg[key]))} is not allowed: it must be a non-empty list of "
-                f"values to time ({key}=[...])"
-            )
-        for i, value in enumerate(cfg[key]):
-            check(f"{key}[{i}]", _plain(value))
-        values = _plain(cfg[key])
-        if len({str(v) for v in values}) < len(values):  # each configuration timed twice
-            raise ConfigError(
-                f"{key}={refused_value(values)} is not allowed: it must list each value to time once"
-            )
-
-
 def checked_configurations(
     cfg: DictConfig, *, in_job: bool = True
 ) -> list[tuple[dict, DictConfig]]:
@@ -274,7 +240,7 @@ def checked_configurations(
     check_positive(cfg, "warmup", minimum=0)
     check_positive(cfg, "plain_steps", allow_none=True)
     check_lists(cfg)
-    if any(cfg.capture_step) and cfg.warmup <= WARMUP_STEPS:
+    if any(timed_values(cfg, "capture_step")) and cfg.warmup <= WARMUP_STEPS:
         raise ConfigError(
             f"warmup={cfg.warmup} is too short for capture_step=true: a step is captured after "
             f"{WARMUP_STEPS} eager steps; use warmup={WARMUP_STEPS + 2} or more"
