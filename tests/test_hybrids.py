@@ -163,3 +163,22 @@ def test_infogan_codes_reach_the_generator_and_q_reads_them(tmp_path, one_thread
     batches = data.train_images.split(64)
     accuracies = [step(batches[i % 10])["train/code_accuracy"].item() for i in range(150)]
     assert max(accuracies[-5:]) > 0.5  # Q learns to read the categorical code (chance 0.1)
+
+
+@pytest.mark.parametrize(("overrides", "penalty"), [
+    (["model.loss=wgan_gp", "model.n_critic=2"], "train/gradient_penalty"),
+    (["model.r1_gamma=10"], "train/r1_penalty"),
+])  # fmt: skip
+def test_infogan_steps_with_the_dcgan_s_penalties_and_critic_steps(
+    overrides, penalty, tmp_path, one_thread
+):
+    # InfoGAN is the DCGAN's task with codes: its D is penalised and its G steps every
+    # n_critic-th batch as the DCGAN's do (WGAN without its penalty diverges)
+    data = synthetic_data()
+    _, task, _, step = built([*TINY, *MODELS["infogan"], *overrides], tmp_path, data=data)
+    before = [p.detach().clone() for p in task.g_params]
+    stats = step(data.train_images[:64])
+    assert stats[penalty].item() > 0
+    assert {"train/info_loss", "train/code_accuracy"} <= stats.keys()
+    moved = any(not torch.equal(a, b) for a, b in zip(before, task.g_params, strict=True))
+    assert moved == (task.n_critic == 1)  # with n_critic=2 the first batch is D's alone

@@ -100,17 +100,15 @@ class GanTask(PriorSamples, Task):
             "model.discriminator", discriminator, require=self.discriminator_calls,
             image_shape=image_shape, **self.discriminator_sizes(),
         ).to(device)  # fmt: skip
-        self.name = name
-        self.device, self.image_shape = torch.device(device), tuple(image_shape)
+        self.name, self.device, self.image_shape = name, torch.device(device), tuple(image_shape)
         self.gp_weight = float(gp_weight) if self.loss.name == "wgan_gp" else 0.0
         if self.loss.name != "wgan_gp":
             self.inert = {"model.gp_weight": f"model.loss={self.loss.name} has no gradient penalty"}
         self.n_critic, self.r1_gamma = int(n_critic), float(r1_gamma)
         self.readout = LogitReadout(self.loss, self.device)
         self.networks: dict[str, nn.Module] = {
-            "generator": self.generator,
-            "discriminator": self.discriminator,
-        }
+            "generator": self.generator, "discriminator": self.discriminator,
+        }  # fmt: skip
         # the parameter objects are fixed from here on (channels_last and checkpoints change
         # their data in place); a step reads these lists, not the module trees
         self.g_params = list(self.generator.parameters())
@@ -127,8 +125,7 @@ class GanTask(PriorSamples, Task):
         noise = torch.Generator().manual_seed(noise_seed)
         # (num_fixed_noise, latent_dim), saved in extra_state: a resume draws the same grid
         self.fixed_noise = self.draw_latents(num_fixed_noise, noise).to(self.device)
-        self.val_noise_seed = noise_seed + 1
-        self.fd_samples = fd_samples
+        self.val_noise_seed, self.fd_samples = noise_seed + 1, fd_samples
         self.iteration = 0  # batches seen, counted only where n_critic > 1 needs it
         self.epoch = 0  # log_epoch calls: names the sample PNGs
         self._last_g_grad_norm = torch.zeros((), device=self.device)
@@ -154,10 +151,8 @@ class GanTask(PriorSamples, Task):
     def train_step(self, batch: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
         """D step on (x, G(z).detach()), then G step on D(G(z)) every n_critic-th batch."""
         x = normalize(batch, "symmetric")  # (B, C, H, W) in [-1, 1]
-        d_optimizer, g_optimizer = self.optimizers["discriminator"], self.optimizers["generator"]
-        g_step = True
+        g_step = self.n_critic == 1 or (self.iteration + 1) % self.n_critic == 0
         if self.n_critic > 1:
-            g_step = (self.iteration + 1) % self.n_critic == 0
             self.iteration += 1
 
         z = self.draw_latents(x.shape[0], device=x.device)  # (B, latent_dim)
@@ -165,38 +160,43 @@ class GanTask(PriorSamples, Task):
             fake = self.generator(z)  # (B, C, H, W) in [-1, 1]; one forward for both steps
 
         # D step (G gets no gradient before its own step: the D step sees fake.detach())
-        real_logits, fake_logits, d_penalties, stats = penalized_logits(
-            self.discriminator, x, fake, amp, r1_gamma=self.r1_gamma, gp_weight=self.gp_weight
-        )
+        real_logits, fake_logits, heads, d_penalties, stats = penalized_logits(
+            self.discriminator, x, fake, amp, r1_gamma=self.r1_gamma, gp_weight=self.gp_weight,
+            outputs=self.discriminator_outputs,
+        )  # fmt: skip
         d_loss, d_real, d_fake, d_correct = self.readout.objective(real_logits, fake_logits)
-        amp.backward(sum(d_penalties, d_loss))
-        d_grad_norm = step_with_grad_norm(amp, d_optimizer, self.d_params)
+        head_loss, head_stats = self.head_loss(heads, z)
+        amp.backward(sum(d_penalties, d_loss) + head_loss)
+        d_grad_norm = step_with_grad_norm(amp, self.optimizers["discriminator"], self.d_params)
 
         if g_step:  # against the updated D; gradients reach G only
             set_requires_grad(self.d_params, False)
             with amp.autocast():
-                g_logits = self.discriminator(fake)  # (B,)
+                g_logits, *heads = self.discriminator_outputs(fake)  # (B,), heads (B, ...)
             g_loss = self.loss.generator(g_logits)
-            amp.backward(g_loss)
+            head_loss, head_stats = self.head_loss(heads, z)
+            amp.backward(g_loss + head_loss)
             set_requires_grad(self.d_params, True)
+            g_optimizer = self.optimizers["generator"]
             self._last_g_grad_norm = step_with_grad_norm(amp, g_optimizer, self.g_params)
             if self.ema is not None:
                 self.ema.update(self.generator)
-        else:
+        else:  # a D-only batch: the G-side figures of its fakes before D's update
             g_loss = self.loss.generator(fake_logits.detach())
-
-        stats.update(
-            {
-                "train/d_loss": d_loss.detach(),
-                "train/g_loss": g_loss.detach(),
-                "train/d_real": d_real,
-                "train/d_fake": d_fake,
-                "train/d_accuracy": d_correct,  # over reals and fakes alike (B each)
-                "train/d_grad_norm": d_grad_norm,
-                "train/g_grad_norm": self._last_g_grad_norm,
-            }
-        )
+        stats.update({"train/d_loss": d_loss.detach(), "train/g_loss": g_loss.detach(),
+                      "train/d_real": d_real, "train/d_fake": d_fake, "train/d_accuracy": d_correct,
+                      "train/d_grad_norm": d_grad_norm, "train/g_grad_norm": self._last_g_grad_norm,
+                      **head_stats})  # fmt: skip
         return stats
+
+    def discriminator_outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """D on ``images``: (logits (N,), *what its other heads read); InfoGAN's Q adds two."""
+        return (self.discriminator(images),)
+
+    def head_loss(self, heads, z) -> tuple[torch.Tensor | float, dict[str, torch.Tensor]]:
+        """The weighted loss D's other ``heads`` on the fakes made from ``z`` add to D's and
+        G's, and its step scalars: none here (InfoGAN's mutual-information term)."""
+        return 0.0, {}
 
     def tutorial_step(self, next_batch: Callable[[], tuple]) -> Callable[[], None]:
         """These networks trained as pytorch/examples' DCGAN does: a DataLoader batch of

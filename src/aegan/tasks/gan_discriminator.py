@@ -5,27 +5,33 @@ Gulrajani et al. 2017), and how its logits read as a loss, scores and an accurac
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 from aegan.amp import Amp
 from aegan.losses import GanLoss, gradient_penalty, r1_penalty
 
+Outputs = Callable[[torch.Tensor], tuple[torch.Tensor, ...]]  # images -> (logits, *heads)
+
 
 def penalized_logits(
     discriminator: nn.Module, x: torch.Tensor, fake: torch.Tensor, amp: Amp, *,
-    r1_gamma: float, gp_weight: float,
-) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor], dict[str, torch.Tensor]]:  # fmt: skip
-    """D's logits (B,) on the reals ``x`` and on ``fake.detach()``, the weighted penalties
-    to add to D's loss, and their unweighted values as step scalars (``train/r1_penalty``
-    where ``r1_gamma`` > 0, ``train/gradient_penalty`` where ``gp_weight`` > 0)."""
+    r1_gamma: float, gp_weight: float, outputs: Outputs,
+) -> tuple[torch.Tensor, torch.Tensor, tuple, list[torch.Tensor], dict[str, torch.Tensor]]:  # fmt: skip
+    """D's logits (B,) on the reals ``x`` and on ``fake.detach()``, what D's other heads
+    read of the fakes (``outputs``: images -> (logits, *heads), D's forward), the
+    weighted penalties to add to D's loss, and their unweighted values as step scalars
+    (``train/r1_penalty`` where ``r1_gamma`` > 0, ``train/gradient_penalty`` where
+    ``gp_weight`` > 0)."""
     stats: dict[str, torch.Tensor] = {}
     penalties = []
     if r1_gamma:
         # the real forward in fp32 and eager: R1 differentiates its input gradient
         real = x.detach().requires_grad_(True)
         with amp.autocast():
-            fake_logits = discriminator(fake.detach())  # (B,)
+            fake_logits, *heads = outputs(fake.detach())  # (B,), heads (B, ...)
         with (
             torch.autocast(x.device.type, enabled=False),
             torch.compiler.set_stance("force_eager"),
@@ -37,13 +43,14 @@ def penalized_logits(
     else:
         batch_size = x.shape[0]
         with amp.autocast():  # D has no batch norm: one forward over reals and fakes
-            logits = discriminator(torch.cat([x, fake.detach()]))  # (2B,)
+            logits, *heads = outputs(torch.cat([x, fake.detach()]))  # (2B,), heads (2B, ...)
         real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
+        heads = [head[batch_size:] for head in heads]
     if gp_weight:
         penalty = gradient_penalty(discriminator, x, fake)  # fp32, eager inside
         stats["train/gradient_penalty"] = penalty.detach()
         penalties.append(gp_weight * penalty)
-    return real_logits, fake_logits, penalties, stats
+    return real_logits, fake_logits, tuple(heads), penalties, stats
 
 
 class LogitReadout:

@@ -4,9 +4,10 @@ auxiliary head Q on the discriminator's body that recovers them from the images.
 the lower bound on the mutual information I(c; G(z, c)), weighted by ``info_weight``, makes
 the codes control what is generated, without labels.
 
-Per batch: D and Q step on (x, G(z, c).detach()): D's loss plus ``info_weight`` times Q's
-(cross-entropy of c, and ``continuous_weight`` times a unit-variance Gaussian NLL of the
-continuous codes); then G steps on D's loss and the same info term, D and Q held.
+Per batch, the DCGAN's step (its losses, penalties and ``n_critic``): D and Q step on
+(x, G(z, c).detach()): D's loss plus ``info_weight`` times Q's (cross-entropy of c, and
+``continuous_weight`` times a unit-variance Gaussian NLL of the continuous codes); then G
+steps on D's loss and the same info term, D and Q held.
 """
 
 from __future__ import annotations
@@ -17,11 +18,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from aegan.amp import Amp
 from aegan.contract import RANGE_SLACK
-from aegan.data import normalize
 from aegan.errors import ConfigError
-from aegan.tasks.adversarial import step_with_grad_norm
 from aegan.tasks.checks import check_number
 from aegan.tasks.gan import GanTask
 from aegan.tasks.inputs import integer, random_source, taken_count
@@ -32,6 +30,7 @@ class InfoGanTask(GanTask):
     (noise (noise_dim), one-hot c (categories), continuous (continuous))."""
 
     metrics = ("code_control", "classifier", "fd", "kid", "prdc", "classes")
+    tutorial_step = None  # no plain loop trains Q: aegan.bench times its step alone
     discriminator_calls = ("forward", "forward_with_q", "categories", "continuous")
     latent_set_by = "model.noise_dim + model.categories + model.continuous"
 
@@ -110,43 +109,25 @@ class InfoGanTask(GanTask):
             )
         return z
 
-    def _info_loss(self, category_logits, continuous_means, c, continuous) -> torch.Tensor:
-        """-log q(c|x) + continuous_weight * 0.5 |continuous - mean|^2, per image, fp32."""
+    def discriminator_outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(D's logits (N,), Q's categorical logits (N, K), continuous means (N, L))."""
+        return self.discriminator.forward_with_q(images)
+
+    def head_loss(self, heads, z) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``info_weight`` times -log q(c|x) + continuous_weight * 0.5 |continuous - mean|^2
+        (per image, fp32) of the fakes made from ``z``, whose codes it holds; the unweighted
+        term and Q's accuracy on c as step scalars."""
+        category_logits, continuous_means = heads  # (B, K), (B, L)
+        codes = z[:, self.noise_dim :]  # (B, K + L): one-hot c, then the continuous codes
+        c, continuous = codes[:, : self.categories].argmax(1), codes[:, self.categories :]
         loss = F.cross_entropy(category_logits.float(), c)
         if self.continuous:
             loss = loss + self.continuous_weight * 0.5 * (
                 (continuous_means.float() - continuous).square().sum(1).mean()
             )
-        return loss
-
-    def train_step(self, batch: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
-        x = normalize(batch, "symmetric")
-        batch_size = len(x)
-        z, c, continuous = self.draw_codes(batch_size, device=x.device)
-        with amp.autocast():
-            fake = self.generator(z)
-            logits, category_logits, means = self.discriminator.forward_with_q(
-                torch.cat([x, fake.detach()])
-            )  # (2B,), (2B, K), (2B, L)
-        real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
-        d_loss, d_real, d_fake, d_correct = self.readout.objective(real_logits, fake_logits)
-        d_info = self._info_loss(category_logits[batch_size:], means[batch_size:], c, continuous)
-        amp.backward(d_loss + self.info_weight * d_info, inputs=self.d_params)
-        d_grad_norm = step_with_grad_norm(amp, self.optimizers["discriminator"], self.d_params)
-
-        with amp.autocast():  # G against the updated D and Q
-            g_logits, g_category_logits, g_means = self.discriminator.forward_with_q(fake)
-        g_adversarial = self.loss.generator(g_logits)
-        g_info = self._info_loss(g_category_logits, g_means, c, continuous)
-        amp.backward(g_adversarial + self.info_weight * g_info, inputs=self.g_params)
-        g_grad_norm = step_with_grad_norm(amp, self.optimizers["generator"], self.g_params)
-        if self.ema is not None:
-            self.ema.update(self.generator)
-        accuracy = (g_category_logits.detach().argmax(1) == c).float().mean()
-        return {"train/d_loss": d_loss.detach(), "train/g_loss": g_adversarial.detach(),
-                "train/info_loss": g_info.detach(), "train/code_accuracy": accuracy,
-                "train/d_real": d_real, "train/d_fake": d_fake, "train/d_accuracy": d_correct,
-                "train/d_grad_norm": d_grad_norm, "train/g_grad_norm": g_grad_norm}  # fmt: skip
+        accuracy = (category_logits.detach().argmax(1) == c).float().mean()
+        return self.info_weight * loss, {"train/info_loss": loss.detach(),
+                                         "train/code_accuracy": accuracy}  # fmt: skip
 
     # ---- the codes at work -------------------------------------------------------------
 
