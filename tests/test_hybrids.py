@@ -5,12 +5,14 @@ model: tests/test_every_model.py)."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from test_every_model import MODELS, SMALL_CONV
 
 import aegan
-from aegan.data import load_data
+from aegan.data import load_data, normalize
 from aegan.errors import ConfigError
 from aegan.evaluate import evaluate_task
 from aegan.metrics.evaluation import Evaluation
@@ -182,3 +184,25 @@ def test_infogan_steps_with_the_dcgan_s_penalties_and_critic_steps(
     assert {"train/info_loss", "train/code_accuracy"} <= stats.keys()
     moved = any(not torch.equal(a, b) for a, b in zip(before, task.g_params, strict=True))
     assert moved == (task.n_critic == 1)  # with n_critic=2 the first batch is D's alone
+
+
+def test_vae_gan_measures_reconstructions_in_d_s_features_without_dropout(tmp_path, one_thread):
+    # L_llike is a unit-variance Gaussian in Dis_l(x) (Larsen et al. 2016), a function of the
+    # image: through two independent dropout masks (p=0.3) its minimum was Dec(z) with 0.7
+    # times the features of x, never x itself
+    data = synthetic_data()
+    overrides = [*TINY, *MODELS["vae_gan"], "trainer.precision=fp32"]
+    _, task, _, step = built(overrides, tmp_path, data=data)
+    batch = data.train_images[:64]
+    x = normalize(batch, "symmetric")
+    encoder, decoder, discriminator = (
+        copy.deepcopy(task.networks[name]) for name in ("encoder", "decoder", "discriminator")
+    )
+    torch.manual_seed(0)  # the step's draws: z ~ q(z|x), then z_p ~ N(0, I)
+    mean, logvar = encoder(x).chunk(2, dim=1)
+    z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+    reconstructions = decoder(torch.cat([z, torch.randn_like(mean)]))[:64]
+    error = discriminator.eval().features(reconstructions) - discriminator.features(x)
+    torch.manual_seed(0)
+    stats = step(batch)
+    torch.testing.assert_close(stats["train/llike"], 0.5 * error.flatten(1).square().sum(1).mean())

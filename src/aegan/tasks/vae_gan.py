@@ -1,10 +1,11 @@
 """VAE-GAN (Larsen et al. 2016): a VAE whose reconstruction error is measured in a hidden
 layer of a discriminator that also judges its reconstructions and prior samples.
 
-With Dis_l(x) the discriminator's last convolutional features, one forward pass gives:
+With Dis_l(x) the discriminator's last convolutional features, per batch:
 
 - L_prior = KL(q(z|x) || N(0, I)); L_llike = 0.5 |Dis_l(x) - Dis_l(Dec(z))|^2 (a Gaussian
-  with unit variance in feature space), summed over features, per image;
+  with unit variance in feature space), summed over features, per image, with D's dropout
+  off (the paper's D has none: the features are a function of the image);
 - L_GAN: D's loss on x (real) against Dec(z) and Dec(z_p), z_p ~ N(0, I) (fake);
 - the paper's three updates, each with its own optimizer: the encoder on L_prior + L_llike,
   the decoder on gamma * L_llike - L_GAN (it fools D), the discriminator on L_GAN.
@@ -108,10 +109,24 @@ class VaeGanTask(PriorEncoderDecoder, Task):
         self.fixed_noise = self.draw_latents(64, noise).to(self.device)
         self.val_noise_seed, self.fd_samples = noise_seed + 1, fd_samples
 
-    def _judge(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(Dis_l features flattened (B, F), logits (B,))."""
-        features = self.discriminator.features(images)
-        return features.flatten(1), self.discriminator.apply_head(features).squeeze(-1)
+    def _logits(self, images: torch.Tensor) -> torch.Tensor:
+        """D's logits (N,): its head on its features, the two parts the task calls."""
+        return self.discriminator.apply_head(self.discriminator.features(images)).squeeze(-1)
+
+    def _feature_error(self, x: torch.Tensor, reconstructions: torch.Tensor) -> torch.Tensor:
+        """Dis_l(Dec(z)) - Dis_l(x), flattened (B, F), fp32: D's features in eval mode (its
+        dropout off), a function of the image as the likelihood needs (through two random
+        masks the error of a perfect reconstruction is not 0, and its least is at smaller
+        features)."""
+        training = self.discriminator.training
+        self.discriminator.train(False)
+        try:
+            with torch.no_grad():
+                real = self.discriminator.features(x)
+            error = self.discriminator.features(reconstructions).float() - real.float()
+        finally:
+            self.discriminator.train(training)
+        return error.flatten(1)
 
     def train_step(self, batch: torch.Tensor, amp: Amp) -> dict[str, torch.Tensor]:
         x = normalize(batch, "symmetric")  # (B, C, H, W) in [-1, 1]
@@ -120,10 +135,8 @@ class VaeGanTask(PriorEncoderDecoder, Task):
             z = reparameterize(mean, logvar)
             z_prior = torch.randn_like(mean)
             fakes = self.decoder(torch.cat([z, z_prior]))  # (2B, C, H, W): Dec(z), Dec(z_p)
-            real_features, real_logits = self._judge(x)
-            fake_features, fake_logits = self._judge(fakes)
-        batch_size = len(x)
-        feature_error = fake_features[:batch_size].float() - real_features.detach().float()
+            real_logits, fake_logits = self._logits(x), self._logits(fakes)  # (B,), (2B,)
+            feature_error = self._feature_error(x, fakes[: len(x)])  # (B, F)
         llike = 0.5 * feature_error.square().sum(1).mean()  # per image
         kl = gaussian_kl(mean, logvar).sum(1).mean()
         d_loss = self.loss.discriminator(real_logits, fake_logits)
