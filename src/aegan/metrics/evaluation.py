@@ -4,8 +4,9 @@ generated, real and floor images (the protocol: ``aegan.metrics.registry``)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,24 @@ def check_arguments(data: Any, settings: Any) -> None:
         )
 
 
+@contextlib.contextmanager
+def measuring(task: Any) -> Iterator[None]:
+    """The task's networks in eval mode (BatchNorm's running statistics, no dropout), as
+    training's end and ``load_run`` leave them, and afterwards every module in the mode it
+    was: a task measured between training steps trains on as before."""
+    networks = getattr(task, "networks", None)
+    networks = networks.values() if isinstance(networks, dict) else ()
+    modules = [m for net in networks if isinstance(net, torch.nn.Module) for m in net.modules()]
+    modes = [module.training for module in modules]
+    for module in modules:
+        module.training = False
+    try:
+        yield
+    finally:
+        for module, mode in zip(modules, modes, strict=True):
+            module.training = mode
+
+
 class Evaluation:
     """What the metrics of one task on one data set share, each computed once when asked."""
 
@@ -71,8 +90,9 @@ class Evaluation:
                 "a task (Run.task, aegan.tasks.build_task's)"
             )
         out: dict[str, float] = {}
-        for name in measurable(check_metrics(self.task, names, key="names"), self.data):
-            out.update(METRICS[name].compute(self))
+        with measuring(self.task):
+            for name in measurable(check_metrics(self.task, names, key="names"), self.data):
+                out.update(METRICS[name].compute(self))
         return out
 
     @property
@@ -241,7 +261,8 @@ class Evaluation:
 
     def _cached(self, key: str, make: Callable[[], torch.Tensor]) -> torch.Tensor:
         if key not in self._computed:
-            self._computed[key] = make()
+            with measuring(self.task):  # also where a notebook asks for features or classes
+                self._computed[key] = make()
         return self._computed[key]
 
     def generative(self, fn: Callable[[torch.Tensor, torch.Tensor], dict[str, float]]):
