@@ -4,17 +4,23 @@ second as app.log), and a stop named only the job's own run, not the runs it lef
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import signal
+import subprocess
+import sys
+import time
 
+import pytest
 from command_signals import signal_at_call
 
 from conftest import REPO
 
 
-def copies(run, tmp_path):
-    """Two runs of their own, to write into: ``run``'s folder copied, its evaluate.log left."""
-    runs = [tmp_path / "a", tmp_path / "b"]
+def copies(run, tmp_path, names="ab"):
+    """Runs of their own, to write into: ``run``'s folder copied, its evaluate.log left."""
+    runs = [tmp_path / name for name in names]
     for copy in runs:
         shutil.copytree(run, copy)
         (copy / "evaluate.log").unlink(missing_ok=True)
@@ -69,3 +75,51 @@ def test_a_stop_between_two_jobs_of_an_evaluation_sweep_says_the_later_did_not_r
         "error: stopped by SIGINT after the evaluation began; the run's metrics.json is whole, "
         "as it was or as written. Later jobs did not run: run the same command again"
     ), result.stderr[-3000:]
+
+
+def test_a_ctrl_c_to_a_joblib_evaluation_sweep_stops_each_job_as_one_alone(
+    trained_ae_run, tmp_path
+):
+    """Its process took the stop for one before any work ("nothing was evaluated or
+    written") and joblib then ended the jobs' processes, whatever they were writing."""
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="needs the sweeps extra")
+    runs = copies(trained_ae_run, tmp_path, "abc")  # c's job waits for a worker
+    before = {run: sorted(path.name for path in run.iterdir()) for run in runs}
+    figures = {run: (run / "metrics.json").read_bytes() for run in runs}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aegan.evaluate", "-m", f"run={','.join(map(str, runs))}",
+         "device=cpu", "metrics=[probe]", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group, as a terminal gives a command
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    # both jobs in their metrics: their held log lines written (a job whose stop came before
+    # its start does not run, its empty evaluate.log removed)
+    while not all(evaluating(run) for run in runs[:2]):
+        if process.poll() is not None or time.monotonic() > deadline:  # ended, or hangs
+            process.kill()
+            pytest.fail(process.communicate()[0][-3000:])
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode == -signal.SIGINT, output[-3000:]
+    assert [line for line in output.splitlines() if line.startswith("error:")] == [
+        "error: stopped by SIGINT while the sweep's jobs ran: each evaluation in flight stopped "
+        "and named its run, whose metrics.json is whole, and no later job started. Run the same "
+        "command again"
+    ], output[-3000:]
+    for job, run in enumerate(runs[:2]):
+        assert f"(sweep job {job}: run={run} device=cpu" in output, output[-3000:]
+        stopped = json.loads((run / "stopped.json").read_text())
+        assert (stopped["phase"], stopped["signal"]) == ("evaluation", "SIGINT"), stopped
+    for run in runs:
+        assert (run / "metrics.json").read_bytes() == figures[run]  # whole, as it was
+    assert sorted(path.name for path in runs[2].iterdir()) == before[runs[2]]  # not begun
+    assert "Traceback" not in output, output[-3000:]
+
+
+def evaluating(run) -> bool:
+    """Whether an evaluation of ``run`` has begun its metrics (``evaluate.log`` written)."""
+    log = run / "evaluate.log"
+    return log.exists() and log.stat().st_size > 0

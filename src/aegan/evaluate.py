@@ -8,7 +8,7 @@ and the run's TensorBoard hparams. Every generative figure comes with its real f
 from __future__ import annotations
 
 # first, before the seconds torch and Hydra take: a stop signal while they import is one line
-from aegan.signals.starting_signals import stopped_by
+from aegan.signals.starting_signals import stopped_by  # noqa: F401  (its handlers, set here)
 
 # isort: split
 import contextlib
@@ -24,7 +24,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from aegan.cli.hydra_job import back_to_launch_folder, evaluation_stopped
+from aegan.cli.hydra_job import back_to_launch_folder, end_stopped_evaluation
 from aegan.cli.one_line import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR
 from aegan.contract import can, checked_codes
@@ -54,6 +54,7 @@ from aegan.metrics.evaluation import evaluate as evaluate_metrics
 from aegan.metrics.registry import CHUNK, METRICS, measurable
 from aegan.metrics.scope import Scope, Settings
 from aegan.run import load_run
+from aegan.signals.sweep_stops import stopped_before_start
 
 log = logging.getLogger("aegan.evaluate")
 
@@ -124,9 +125,7 @@ def evaluate_at_end(
     try:
         metrics = evaluate_task(task, data, cfg.evaluate, stop=stop, run_dir=run_dir, step=step)
         return {**metrics, "eval/step": float(step)}
-    except TrainingInterrupted:
-        raise
-    except Exception as err:
+    except Exception as err:  # not a stop: TrainingInterrupted is no Exception
         if cfg.debug:
             raise
         raise EvaluationError(
@@ -242,8 +241,7 @@ def _evaluate_run(
     except TrainingInterrupted as err:
         note_evaluation_stop(run.path, log, {"signal": err.signal_name, "step": run.step,
                                          "phase": err.phase, "message": str(err)})  # fmt: skip
-        log.error("%s", evaluation_stopped(str(err)))
-        raise stopped_by(err.signal_number) from None
+        return end_stopped_evaluation(log, str(err), err.signal_number)
     for key, value in sorted(metrics.items()):  # first: shown even if the writing fails
         print(f"{key:28s} {value:.6g}", flush=True)
     # which weights the figures are of (train/steps says where training ended), and the
@@ -261,8 +259,7 @@ def _evaluate_run(
     print(f"wrote {run.path / 'metrics.json'}")
     if stop.signal_number:  # it came after the last metric: its figures are written, whole
         written = f"stopped by {stop.name} after this evaluation's figures were written"
-        log.error("%s", evaluation_stopped(written))
-        raise stopped_by(stop.signal_number)  # not 0: a script's next command (&&) is not run
+        end_stopped_evaluation(log, written, stop.signal_number)
 
 
 @one_line_hydra_errors
@@ -272,6 +269,8 @@ def main(cfg: DictConfig) -> None:
     # a refused evaluation writes no evaluate.log: its lines are held until it begins
     write_held_log = hold_run_log()
     try:
+        if stopped_before_start():  # a sweep worker's job after the sweep's stop: not run
+            return
         back_to_launch_folder(log)  # run=, cache_dir and the overrides' paths are the user's
         # signals from the start: one that comes while the run is read stops before any metric
         with (

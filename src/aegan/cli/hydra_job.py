@@ -24,6 +24,8 @@ from aegan.engine.interrupt import TrainingInterrupted
 from aegan.errors import USER_ERRORS, NonFiniteError
 from aegan.io.files import atomic_write_bytes, write_json
 from aegan.settings.overrides import given_overrides
+from aegan.signals.starting_signals import stopped_by
+from aegan.signals.sweep_stops import stopped_in_worker
 from aegan.sweeps.end import note_not_run
 from aegan.sweeps.not_run import METRICS_THEN, forget_not_run, result_hash
 from aegan.sweeps.reader import is_grid
@@ -107,12 +109,29 @@ def going_on(hydra_cfg: DictConfig) -> str:
     return line
 
 
+# a stopped evaluation sweep (-m run=A,B): how to go on, and what a stop did to the jobs
+# in flight where they run in processes of their own (joblib, submitit_local)
+EVALUATIONS_GO_ON = "run the same command again"
+EVALUATIONS_IN_FLIGHT = (
+    "each evaluation in flight stopped and named its run, whose metrics.json is whole"
+)
+
+
 def evaluation_stopped(line: str) -> str:
     """A stop's line of ``aegan.evaluate``; in a sweep (``-m run=A,B``), with the job it
     stopped and how to go on: the later jobs did not run, and the line named no other run."""
     if not in_sweep():
         return line
-    return f"{line}{which_sweep_job()}; later jobs did not run: run the same command again"
+    return f"{line}{which_sweep_job()}; later jobs did not run: {EVALUATIONS_GO_ON}"
+
+
+def end_stopped_evaluation(logger: logging.Logger, line: str, signal_number: int) -> None:
+    """A stopped evaluation's ``line`` (as ``evaluation_stopped`` says it), then its end by
+    the signal; in a sweep's worker the job returns, and the sweep's process ends the sweep
+    by the signal: joblib terminated the other jobs' processes on a job's ``SystemExit``."""
+    logger.error("%s", evaluation_stopped(line))
+    if not stopped_in_worker(signal_number):
+        raise stopped_by(signal_number)  # not 0: a script's next command (&&) is not run
 
 
 def note_failed_job(err: Exception, *, debug: bool, owned: bool) -> None:

@@ -1,6 +1,7 @@
 """A stop signal to a sweep whose jobs run in processes of their own on this machine (Hydra's
 joblib launcher, submitit's local one): each job in flight saves its step, as a run alone
-does, no later job starts, and the sweep ends in one line, by the signal.
+does (an evaluation's job stops as one alone does), no later job starts, and the sweep ends
+in one line, by the signal.
 
 Left to itself the sweep's process took its stop for one before any work ("nothing was
 trained or saved") and raised, and joblib, on that or on the first job to end stopped,
@@ -45,22 +46,27 @@ JOB_DEPTH = {".JoblibLauncher": 1, ".hydra_submitit_launcher.submitit_launcher.L
 
 _stops: list[int] = []  # the stop signals this process got while it ran or launched jobs
 _going_on: list[str] = []  # how to go on with the sweep, set as its jobs are launched
+# what a stop did to the jobs in flight: a training's saved its step (aegan.evaluate's says
+# its own: aegan.cli.hydra_job.EVALUATIONS_IN_FLIGHT)
+SAVED_STEP = "each job in flight saved its step and said where"
+_in_flight: list[str] = [SAVED_STEP]
 _kept: dict[int, object] = {}  # the sweep's process's handlers, back at the sweep's end
 _mask: list[set[signal.Signals]] = []  # its main thread's blocked signals before the sweep
 _job_depth: list[int] = []  # JOB_DEPTH's, for the sweep's launcher
 
 
-def launch_in_workers(going_on: str, launcher: str) -> None:
+def launch_in_workers(going_on: str, launcher: str, in_flight: str = SAVED_STEP) -> None:
     """In the sweep's process, before a launcher of ``JOB_DEPTH`` (``launcher``: its
     ``_target_``; another is left alone) starts its processes: a stop signal is recorded
     and passed on to the jobs, not raised, until ``end_of_sweep_in_workers``. ``going_on``:
-    how to go on with the sweep once stopped (``aegan.cli.hydra_job.going_on``)."""
+    how to go on with the sweep once stopped (``aegan.cli.hydra_job.going_on``);
+    ``in_flight``: what a stop does to the jobs in flight, said in its line."""
     depth = [depth for end, depth in JOB_DEPTH.items() if launcher.endswith(end)]
     if not depth:
         return
     _job_depth[:] = depth
     os.environ[PARENT_ENV] = str(os.getpid())
-    _going_on[:] = [going_on]
+    _going_on[:], _in_flight[:] = [going_on], [in_flight]
     for number in STOP_SIGNALS:
         if signal.getsignal(number) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
             _kept.setdefault(number, signal.getsignal(number))
@@ -105,8 +111,8 @@ def end_of_sweep_in_workers() -> None:
     if stops:
         name = signal.Signals(stops[0]).name
         print(
-            f"error: stopped by {name} while the sweep's jobs ran: each job in flight saved "
-            f"its step and said where, and no later job started. {_going_on[0]}",
+            f"error: stopped by {name} while the sweep's jobs ran: {_in_flight[0]}, and no "
+            f"later job started. {_going_on[0]}",
             file=sys.stderr,
             flush=True,
         )

@@ -23,7 +23,7 @@ from aegan.cli.hydra_dirs import (
     check_one_name,
     check_output_subdir,
 )
-from aegan.cli.hydra_job import going_on
+from aegan.cli.hydra_job import EVALUATIONS_GO_ON, EVALUATIONS_IN_FLIGHT, going_on
 from aegan.cli.hydra_primary import running_command
 from aegan.cli.one_line import report_error
 from aegan.cli.setting_walk import check_hydra_keys_in
@@ -176,8 +176,14 @@ class CheckEvaluation(Callback):
             _refuse_in_one_line(check, config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """``-m run=A,B``: a stop between two jobs says that the later ones did not run."""
-        sweep_began("Later jobs did not run: run the same command again")
+        """``-m run=A,B``: a stop between two jobs says that the later ones did not run; one
+        to jobs in processes of their own (joblib's) stops each, whole, as a stop alone does."""
+        sweep_began(f"Later jobs did not run: {EVALUATIONS_GO_ON}")
+        launcher = str(OmegaConf.select(config, "hydra.launcher._target_"))
+        launch_in_workers(EVALUATIONS_GO_ON.capitalize(), launcher, EVALUATIONS_IN_FLIGHT)
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        job_starts_in_worker()  # in a joblib worker, a stop from now on is recorded
 
 
 def _mistakes_only(check: Callable[[], None]) -> None:
