@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -30,7 +31,7 @@ def copies(run, tmp_path, names="ab"):
 def test_an_evaluation_sweep_logs_each_job_in_its_runs_folder(
     cli, trained_ae_run, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     runs = copies(trained_ae_run, tmp_path)
     typed_in = set((REPO / "multirun").glob("*/*"))  # Hydra's folders there, of other commands
     result = cli("aegan.evaluate", "-m", f"run={runs[0]},{runs[1]}", "device=cpu",
@@ -40,13 +41,14 @@ def test_an_evaluation_sweep_logs_each_job_in_its_runs_folder(
         assert f"wrote {run / 'metrics.json'}" in result.stdout
         assert [path.name for path in run.glob("*.log")] == ["evaluate.log"], list(run.iterdir())
     assert set((REPO / "multirun").glob("*/*")) == typed_in  # nothing where it was typed
-    assert (tmp_path / "tmp" / "aegan-evaluate" / "multirun.yaml").is_file()  # Hydra's own
+    own = tmp_path / f"aegan-evaluate-{os.geteuid()}" / f"sweep-{os.getpid()}"
+    assert (own / "multirun.yaml").is_file()  # Hydra's own, in this process's folder
 
 
 def test_a_stopped_evaluation_sweep_says_its_later_jobs_did_not_run(
     cli, trained_ae_run, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     runs = copies(trained_ae_run, tmp_path)
     untouched = (runs[1] / "metrics.json").read_bytes()
     with signal_at_call(signal.SIGTERM, "evaluate_task"):
@@ -65,7 +67,7 @@ def test_a_stopped_evaluation_sweep_says_its_later_jobs_did_not_run(
 def test_a_stop_between_two_jobs_of_an_evaluation_sweep_says_the_later_did_not_run(
     cli, trained_ae_run, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     runs = copies(trained_ae_run, tmp_path)
     with signal_at_call(signal.SIGINT, "run_job", call=2):  # Hydra starting the second job
         result = cli("aegan.evaluate", "-m", f"run={runs[0]},{runs[1]}", "device=cpu",

@@ -6,6 +6,8 @@ log goes to (``log_dir_of``)."""
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from aegan.settings.schema import (
     option_file,
     reference,
 )
+from aegan.signals.sweep_stops import sweep_process_id
 from aegan.tasks.checks import check_choice, check_number
 
 log = logging.getLogger("aegan.evaluate")
@@ -187,21 +190,51 @@ def settle_run_evaluation(run_config: DictConfig, conf: dict, where: Path | str)
             run_config.evaluate[key] = taken
 
 
+def own_scratch() -> Path:
+    """This user's folder for what ``aegan.evaluate`` writes outside a run (the log of a
+    mistyped ``run``, a sweep's ``multirun.yaml``): ``TMPDIR/aegan-evaluate-UID``, made mode
+    0700. One shared by every user was another's to write in (a permission error), and a
+    folder of another user's there would hold submitit's pickles, which it loads back."""
+    folder = Path(tempfile.gettempdir()) / f"aegan-evaluate-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+            folder.chmod(0o700)  # this user's alone, as made
+            return folder
+        what = "a link" if stat.S_ISLNK(info.st_mode) else "not a folder"
+        what = f"owned by uid {info.st_uid}" if info.st_uid != os.getuid() else what
+    except OSError as err:
+        what = f"not usable ({err.strerror or err})"
+    raise ConfigError(
+        f"TMPDIR={tempfile.gettempdir()}: {folder}, aegan.evaluate's scratch folder for uid "
+        f"{os.getuid()}, is {what}; it must be a folder of this user's: remove it, or set "
+        "TMPDIR to a folder of yours"
+    )
+
+
+def sweep_dir() -> str:
+    """``hydra.sweep.dir`` of ``aegan.evaluate -m``: a folder of the launching process's in
+    ``own_scratch``, the same in its workers: two sweeps at once wrote one multirun.yaml."""
+    return str(own_scratch() / f"sweep-{sweep_process_id()}")
+
+
 def log_dir_of(run: object) -> str:
     """``hydra.run.dir`` of ``aegan.evaluate``: the run dir that ``run`` names (``run`` may be
-    a checkpoint file). Any other value gets a scratch folder instead, so that a mistyped
-    path is neither created nor written into before the error that names it. Never raises:
-    Hydra resolves this before ``check_evaluate_settings`` can name what is wrong with ``run``."""
-    scratch = str(Path(tempfile.gettempdir()) / "aegan-evaluate")
+    a checkpoint file). Any other value gets a scratch folder instead (``own_scratch``), so
+    that a mistyped path is neither created nor written into before the error that names
+    it. Raises only for that folder: Hydra resolves this before ``check_evaluate_settings``
+    can name what is wrong with ``run``."""
     if not isinstance(run, str) or not run.strip():  # run=5, run=null, run=[1,2], run=''
-        return scratch
+        return str(own_scratch())
     try:
         run_dir, given = run_dir_of(run), Path(run).expanduser()
         is_run = given.is_file() or (run_dir / "checkpoints").is_dir()
         stray = given.is_file() and stray_checkpoint(given) is not None  # refused: not its run
     except Exception:  # a name too long, a folder not allowed, a NUL byte, ~nosuchuser
-        return scratch
-    return str(run_dir) if is_run and not stray else scratch
+        return str(own_scratch())
+    return str(run_dir) if is_run and not stray else str(own_scratch())
 
 
 OmegaConf.register_new_resolver("aegan.evaluate_log_dir", log_dir_of, replace=True)
+OmegaConf.register_new_resolver("aegan.evaluate_sweep_dir", sweep_dir, replace=True)

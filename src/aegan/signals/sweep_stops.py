@@ -125,6 +125,13 @@ def in_a_worker() -> bool:
     return launcher is not None and launcher != str(os.getpid())
 
 
+def sweep_process_id() -> int:
+    """The process that launches the sweep's jobs: this one, or the one this worker runs
+    a job for."""
+    launcher = os.environ.get(PARENT_ENV, "")
+    return int(launcher) if in_a_worker() and launcher.isdigit() else os.getpid()
+
+
 def job_starts_in_worker() -> None:
     """In a worker, as a job starts: a stop signal that comes while it has no training (the
     job's setup, or between two jobs) is recorded, so that the next job does not start."""
