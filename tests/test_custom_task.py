@@ -5,6 +5,7 @@ resumes, evaluates and loads back; the docs' example does too."""
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 
 import pytest
@@ -179,6 +180,38 @@ def test_the_example_in_the_docs_trains_evaluates_and_loads(tmp_path, monkeypatc
     assert run.reconstruct(run.data.test_images[:3]).shape == (3, 1, 28, 28)
     with pytest.raises(AttributeError, match="cannot sample"):
         run.sample(2)
+
+
+WITH_A_CONSTANT = """\
+import torch
+import torch.nn.functional as F
+from custom_task import LinearAutoencoder
+
+WEIGHT = torch.tensor(2.0)  # made as the module is imported
+
+
+class WeightedLoss(LinearAutoencoder):
+    def train_step(self, batch, amp):
+        x = batch.float() / 255
+        loss = WEIGHT * F.mse_loss(self.reconstruct_logits(x), x)
+        amp.backward(loss)
+        amp.step(self.optimizers["adam"])
+        return {"train/loss": loss.detach()}
+"""
+
+
+def test_a_module_first_imported_to_build_its_task_keeps_its_tensors(
+    user_configs, tmp_path, monkeypatch
+):
+    """Its settings are checked on the meta device first: a module imported then made its
+    module-level tensors meta tensors for good, and the first step failed in torch's words
+    ("Cannot copy out of meta tensor; no data!") after the run's folder was made."""
+    (tmp_path / "with_a_constant.py").write_text(WITH_A_CONSTANT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "with_a_constant", raising=False)
+    target = "model._target_=with_a_constant.WeightedLoss"
+    train(toy_config(user_configs, tmp_path / "run", target, "evaluate.at_end=false"))
+    assert sys.modules["with_a_constant"].WEIGHT.device.type == "cpu"
 
 
 class KeepsItsNoiseOnTheCpu(LinearAutoencoder):

@@ -155,8 +155,23 @@ def _why_not_found(target: str) -> str:
     )
 
 
+def _import_targets(model_cfg: DictConfig) -> None:
+    """Import the module of each ``_target_`` in ``model_cfg`` off the meta device: a user's
+    module first imported while its task is built there kept its module-level tensors (a
+    constant kernel) as meta tensors, with no values, and the first step failed on them."""
+    for key, target in _leaves(model_cfg, "model"):
+        if not (key.endswith("._target_") and isinstance(target, str)):
+            continue
+        parts = target.split(".")
+        for end in range(len(parts) - 1, 0, -1):  # the longest module path first
+            with contextlib.suppress(Exception):  # instantiate's own error names the target
+                importlib.import_module(".".join(parts[:end]))
+                break
+
+
 def build_task(model_cfg: DictConfig, image_shape: Sequence[int], device: torch.device) -> Any:
     """The task that ``model_cfg`` names, for images of ``image_shape`` (C, H, W), on ``device``."""
+    _import_targets(model_cfg)
     placement = torch.device("meta") if device.type == "meta" else contextlib.nullcontext()
     try:
         with placement:  # elsewhere built on the CPU, then moved: the same init on every device
