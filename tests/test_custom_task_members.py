@@ -10,9 +10,11 @@ import torch
 from custom_task import LinearAutoencoder, toy_config, write_user_configs
 from omegaconf import OmegaConf
 
-from aegan.contract import LIMITABLE
+from aegan.contract import CALLS, LIMITABLE
 from aegan.errors import ConfigError, ContractError
+from aegan.metrics.registry import METRICS
 from aegan.speed import _active_switches
+from aegan.tasks.latents import PriorEncoderDecoder
 from aegan.train import train
 
 HERE = __name__  # the module that holds the tasks the configs name
@@ -83,6 +85,50 @@ def test_a_limit_or_an_optimizer_set_wrong_is_refused_before_its_folder(
     prefix = f"model._target_={HERE}.{task.__name__} is not a task (aegan.contract.Task): "
     assert str(refused.value).startswith(prefix + line)
     assert not (tmp_path / "run").exists()
+
+
+class LogsEpochsWithoutTheData(LinearAutoencoder):
+    def log_epoch(self, logger, step) -> None:
+        pass
+
+
+class SamplesWithoutAGenerator(LinearAutoencoder):
+    def sample(self, n):
+        return self.decode(torch.randn(n, self.latent_dim))
+
+
+class KeepsNoCodeWidth(PriorEncoderDecoder, LinearAutoencoder):
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        del self.latent_dim  # kept by its network alone
+
+
+@pytest.mark.parametrize(
+    ("task", "line"),
+    [(LogsEpochsWithoutTheData, "its log_epoch(logger, step) cannot be called as "
+      "log_epoch(logger, data, step) (too many positional arguments)"),
+     (SamplesWithoutAGenerator, "its sample(n) cannot be called as sample(n, generator)"),
+     (KeepsNoCodeWidth, "its latent_dim is None, not the width of the codes its sample draws")],
+)  # fmt: skip
+def test_a_method_that_cannot_take_its_call_is_refused_before_its_folder(
+    user_configs, tmp_path, task, line
+):
+    """A log_epoch written as (logger, step) failed an epoch in, a sample without the
+    generator after training: a TypeError in Python's words, the call it must take unsaid;
+    a sample of PriorEncoderDecoder's without latent_dim, an AttributeError."""
+    target = f"model._target_={HERE}.{task.__name__}"
+    with pytest.raises(ConfigError) as refused:
+        train(toy_config(user_configs, tmp_path / "run", target))
+    prefix = f"model._target_={HERE}.{task.__name__} is not a task (aegan.contract.Task): "
+    assert str(refused.value).startswith(prefix + line)
+    assert not (tmp_path / "run").exists()
+
+
+def test_every_method_a_metric_needs_is_one_whose_call_is_checked():
+    """A metric's need missing from aegan.contract.CALLS is a method whose arguments no
+    one checks, and that a new model learns only after training."""
+    needs = {need for metric in METRICS.values() for need in metric.needs}
+    assert needs <= set(CALLS)
 
 
 def test_every_switch_the_speed_code_checks_is_one_limits_may_name():

@@ -16,7 +16,8 @@ can do; a notebook calls the same:
 - ``sample(n, generator) -> images`` and ``generate(z) -> images`` (``latent_dim`` wide z);
 
 images are floats in [0, 1], (B, C, H, W), on the task's device. A task defines those
-methods that its model has, and no others: ``can(task, "sample")`` asks. A model with a
+methods that its model has, and no others: ``can(task, "sample")`` asks. ``CALLS`` gives the
+arguments each method is called with, checked as the task is built. A model with a
 prior on its codes derives ``sample`` (and ``generate``, ``reconstruct`` from ``encode`` and
 ``decode``) by mixing in ``aegan.tasks.latents``' classes.
 
@@ -27,6 +28,7 @@ mapped to the reason.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -37,6 +39,18 @@ from aegan.amp import Amp
 from aegan.errors import ContractError, a_kind
 
 CAPABILITIES = ("encode", "decode", "reconstruct", "sample", "generate")
+# what the engine, the metrics (the registry's ``needs``), ``aegan.bench`` and a notebook
+# pass to each method a task may define, by position: a task's own must take these
+CALLS = {
+    "train_step": ("batch", "amp"), "validate": ("batches", "amp"),
+    "log_epoch": ("logger", "data", "step"), "check_data": ("data",),
+    "extra_state": (), "load_extra_state": ("state",), "tutorial_step": ("next_batch",),
+    "encode": ("x",), "decode": ("codes",), "reconstruct": ("x",),
+    "sample": ("n", "generator"), "generate": ("z",),
+    "posterior_codes": ("x", "generator"), "sample_prior": ("n", "generator"),
+    "elbo_terms": ("x",), "log_importance_weights": ("x", "k"),
+    "generate_with_code": ("category", "n", "generator"),
+}  # fmt: skip
 VALIDATION_PREFIX = "val/"  # of validate's names: metrics.json keeps training's figures by it
 BEST_OBJECTIVE = "val/best_objective"  # the engine's figure of validate's: the best objective
 STEP_PREFIX = "train/"  # of train_step's names: apart from validate's and the loop's (lr/, perf/)
@@ -106,6 +120,30 @@ def is_printable_name(name: object) -> bool:
 def can(task: Task, capability: str) -> bool:
     """Whether ``task`` has ``capability`` (one of ``CAPABILITIES``)."""
     return callable(getattr(task, capability, None))
+
+
+def call_of(member: str) -> str:
+    """How ``member`` is called (``CALLS``): ``log_epoch(logger, data, step)``."""
+    return f"{member}({', '.join(CALLS[member])})"
+
+
+def call_problem(task: Task, member: str) -> str | None:
+    """Why ``task``'s ``member`` (one of ``CALLS``) cannot be called as the engine, the
+    metrics and a notebook call it, or None (also where it has none): else a TypeError in
+    Python's words an epoch in (``log_epoch(logger, step)``) or after training."""
+    method = getattr(task, member, None)
+    if not callable(method):
+        return None
+    try:
+        signature = inspect.signature(method)
+    except (TypeError, ValueError):  # a builtin without one: called as it is
+        return None
+    try:
+        signature.bind(*CALLS[member])
+    except TypeError as err:
+        written = signature.replace(return_annotation=inspect.Signature.empty)
+        return f"its {member}{written} cannot be called as {call_of(member)} ({err})"
+    return None
 
 
 PLAIN = (type(None), bool, int, float, str, torch.Tensor)  # what a weights-only load reads

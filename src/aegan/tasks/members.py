@@ -13,13 +13,16 @@ from torch import nn
 
 from aegan.contract import (
     BEST_OBJECTIVE,
+    CALLS,
     LIMITABLE,
     VALIDATION_PREFIX,
     Task,
+    call_problem,
     extra_state_problem,
     is_printable_name,
 )
 from aegan.errors import ConfigError, a_kind
+from aegan.tasks.latents import PriorSamples
 
 TASK_MEMBERS = (  # what every task's constructor sets: (member, its type, what it holds)
     ("name", str, "the name argument its constructor is given"),
@@ -92,6 +95,18 @@ def check_task_members(
                 f"{refused} it has no {method} of its own (aegan.contract.Task.{method} says "
                 "what it does)"
             )
+    for member in CALLS:
+        problem = call_problem(task, member)
+        if problem:
+            raise ConfigError(f"{refused} {problem}")
+    width = getattr(task, "latent_dim", None)
+    draws_normal = getattr(type(task), "draw_latents", None) is PriorSamples.draw_latents
+    if draws_normal and (not isinstance(width, int) or isinstance(width, bool) or width < 1):
+        raise ConfigError(  # else an AttributeError at its first sample, after training
+            f"{refused} its latent_dim is {width!r:.40}, not the width of the codes its "
+            "sample draws from N(0, I) (aegan.tasks.latents.PriorSamples): set it to its "
+            "code size, or override draw_latents"
+        )
 
 
 def _check_limits(task: Any, refused: str) -> None:
