@@ -170,7 +170,8 @@ def test_a_tasks_own_metric_it_cannot_give_is_refused_before_training():
         check_metrics(Coder(("pca", "prior_match")), None)
     assert str(refused.value) == (
         "Coder.metrics: 'prior_match' needs a model that can posterior_codes and "
-        "sample_prior, which Coder cannot"
+        "sample_prior, which Coder cannot (the methods posterior_codes(x, generator), "
+        "sample_prior(n, generator): aegan.contract.CALLS)"
     )
     assert check_metrics(Coder(), None) == ("pca",)
 

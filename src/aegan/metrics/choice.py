@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from aegan.contract import can
+from aegan.contract import call_of, can
 from aegan.errors import ConfigError, refused_value
 from aegan.metrics.limits import check_classes, check_data_sizes
 from aegan.metrics.registry import METRICS
@@ -55,9 +55,11 @@ def check_metrics(
         if missing:  # else it fails after training
             where = key if given else f"{type(task).__name__}.metrics"
             listed = f"; its metrics are: {', '.join(task.metrics)}" if given else ""
+            methods = ", ".join(call_of(need) for need in missing)
             raise ConfigError(
                 f"{where}: {name!r} needs a model that can {' and '.join(missing)}, which "
-                f"{type(task).__name__} cannot{listed}"
+                f"{type(task).__name__} cannot{listed} (the methods {methods}: "
+                "aegan.contract.CALLS)"
             )
     if scope is None:
         return names
