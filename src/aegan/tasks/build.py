@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import pkgutil
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -144,7 +145,7 @@ def _why_not_found(target: str) -> str:
             return f"importing {module} failed: {type(err).__name__}: {reason}"
         for name in parts[end:]:
             if not hasattr(found, name):
-                return f"{module} has no {name}"
+                return f"{module} has no {name}" + _defined_in(found, name)
             found, module = getattr(found, name), f"{module}.{name}"
         return "no such class or function"
     if len(parts) == 1:
@@ -153,6 +154,21 @@ def _why_not_found(target: str) -> str:
         f"no module {parts[0]} can be imported here: install its package (pip install -e DIR), "
         "or add the folder that holds it to PYTHONPATH"
     )
+
+
+def _defined_in(package: Any, name: str) -> str:
+    """Where in ``package`` ``name`` is defined, said as the fix (a new model's task file
+    whose class the package does not import yet); "" for a module or a name defined nowhere."""
+    for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
+        module = f"{package.__name__}.{info.name}"
+        with contextlib.suppress(Exception):  # a file that fails to import defines nothing here
+            found = getattr(importlib.import_module(module), name, None)
+            if getattr(found, "__module__", None) == module:  # defined there, not imported
+                return (
+                    f": it is defined in {module}: name it {module}.{name}, or import it in "
+                    f"{package.__name__.replace('.', '/')}/__init__.py"
+                )
+    return ""
 
 
 def _import_targets(model_cfg: DictConfig) -> None:
