@@ -142,6 +142,14 @@ CASES = [
     ("conv_autoencoder", {"model.hidden_dims": [8]}, "model.hidden_dims=[8] is not allowed: model.net._target_=aegan.models.ConvAutoencoder does not read it"),
     ("aae", {"model.prior_layout": "grid"}, "model.prior_layout=grid is not allowed with model.prior=gaussian, which has no components to lay out"),
     ("dcgan", {"model.spectral_norm": 1}, "model.spectral_norm=1 is not allowed: it must be true or false"),
+    # a network's setting that conf/ leaves out (+key=...): its default's kind, else the first
+    # step failed after the data was read (a text slope), or read any text as true
+    ("vae_gan", {"model.discriminator.negative_slope": "abc"}, "model.discriminator.negative_slope='abc' is not allowed: it must be a number in [0, 1]"),
+    ("dcgan", {"model.discriminator.negative_slope": [1]}, "model.discriminator.negative_slope=[1] is not allowed"),
+    ("vae_gan", {"model.discriminator.spectral_norm": "no"}, "model.discriminator.spectral_norm='no' is not allowed: it must be true or false"),
+    ("autoencoder", {"model.net.code_activation": 1}, "model.net.code_activation=1 is not allowed: it must be true or false"),
+    ("bigan", {"model.generator.out_activation": "sigmoid"}, "model.generator.out_activation='sigmoid' is not allowed; choose one of: tanh, none"),
+    ("vae_gan", {"model.encoder.negative_slope": "abc"}, "model.encoder._target_=aegan.models.ConvEncoder takes no argument negative_slope"),
     # the option's name: the run's record picks its config by it
     ("vae", {"model.name": None}, "model.name=null is not allowed: it must be the name of the model option"),
     ("dcgan", {"model.name": "a/b"}, "model.name='a/b' is not allowed"),

@@ -22,6 +22,7 @@ __all__ = ["Discriminator", "Generator", "dcgan_init_", "generator_layout"]
 MAX_START_SIZE = 8  # the generator starts at <= 8x8, the discriminator stops at <= 8x8
 MIN_UPSAMPLES = 2  # the article's two stride-2 stages
 MIN_EXTRA_CHANNELS = 32  # floor for the halving widths of extra generator stages
+OUT_ACTIVATIONS = ("tanh", "none")  # the last layer: images in [-1, 1], or logits (a decoder's)
 
 
 def generator_layout(image_size: int | Sequence[int]) -> tuple[int, int]:
@@ -117,7 +118,7 @@ class Generator(nn.Module):
         out_activation: str = "tanh",
     ) -> None:
         super().__init__()
-        if out_activation not in ("tanh", "none"):
+        if out_activation not in OUT_ACTIVATIONS:
             raise ValueError(f"out_activation={out_activation!r}: choose tanh or none")
         image_channels, height, width = _as_shape(image_shape)
         start_size, num_upsamples = generator_layout((height, width))

@@ -17,13 +17,15 @@ from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig
 
 from aegan.errors import ConfigError, refused_value
-from aegan.models.dcgan import generator_layout
-from aegan.tasks.checks import MAX_SIZE, check_bool, check_number, check_sizes
+from aegan.models.dcgan import OUT_ACTIVATIONS, generator_layout
+from aegan.models.hybrid import POSTERIORS
+from aegan.tasks.checks import MAX_SIZE, check_bool, check_choice, check_number, check_sizes
 from aegan.tasks.tied import plain_value
 
 MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
 WIDTHS = ("latent_dim", "out_features")  # network settings that are layer widths
 COUNTS = ("num_labels", "categories", "continuous")  # may be 0: none of them
+CHOICES = {"out_activation": OUT_ACTIVATIONS, "posterior": POSTERIORS}  # their text settings
 OPEN = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
@@ -128,14 +130,20 @@ def _is_number(value: Any) -> bool:
 
 def check_network_settings(
     key: str, settings: dict[str, Any], image_shape: Sequence[int] | None = None,
-    generator: bool = False,
+    generator: bool = False, target: str = "",
 ) -> None:  # fmt: skip
     """Raise ``ConfigError`` for a setting of one of aegan's networks (``kernel_size``,
     ``dropout``, ``channels``, ``*_hidden``...) outside what its layers accept: unchecked,
     torch's own error names neither the setting nor the value. ``image_shape``: the
     network's (C, H, W), where it has one; ``generator``: it is a ``Generator``, whose
-    ``channels`` (a decoder's ``decoder_channels``) start with the code's start size."""
+    ``channels`` (a decoder's ``decoder_channels``) start with the code's start size;
+    ``target``: its ``_target_``, whose defaults give the kind of any other setting (one
+    that ``conf/`` leaves out, added with ``+``)."""
     generator_widths = "channels" if generator else "decoder_channels"
+    try:
+        defaults = {n: p.default for n, p in constructor_arguments(get_object(target))[0].items()}
+    except Exception:  # not importable: _instantiate names what is wrong with _target_
+        defaults = {}
     for name, value in settings.items():
         full = f"{key}.{name}"
         if name == "kernel_size":  # "same" padding: an odd kernel
@@ -158,6 +166,24 @@ def check_network_settings(
             check_number(full, value, low=1, high=MAX_SIZE, integer=True)
         elif name in COUNTS:
             check_number(full, value, low=0, high=MAX_SIZE, integer=True)
+        elif name not in defaults:  # named by check_argument_names when the call refuses it
+            continue
+        elif name == "negative_slope":  # a LeakyReLU's: 0 is a ReLU, 1 no activation
+            check_number(full, value, low=0, high=1)
+        elif name in CHOICES:
+            check_choice(full, value, CHOICES[name])
+        else:
+            _check_as_default(full, value, defaults[name])
+
+
+def _check_as_default(key: str, value: Any, default: Any) -> None:
+    """``value`` of the kind of its constructor's ``default``: torch reads any text or list
+    as a true switch (``spectral_norm: "no"``), and fails on a text slope only at the first
+    step, after the data is read."""
+    if isinstance(default, bool):
+        check_bool(key, value)
+    elif _is_number(default):
+        check_number(key, value, low_open=True, high_open=True, integer=isinstance(default, int))
 
 
 def _check_generator_stages(key: str, widths: list[int], side: Sequence[int]) -> None:

@@ -220,7 +220,10 @@ def build_network(
     if str(cfg.get("_target_", "")).startswith(OWN_NETWORKS):  # a user's may mean otherwise
         own = {k: v for k, v in cfg.items() if k not in sizes}
         generator = cfg["_target_"] == GENERATOR
-        check_network_settings(key, own, image_shape=sizes.get("image_shape"), generator=generator)
+        check_network_settings(
+            key, own, image_shape=sizes.get("image_shape"), generator=generator,
+            target=cfg["_target_"],
+        )  # fmt: skip
     for name, value in settings.items():  # sizes and counts: none is negative
         if isinstance(value, int) and not isinstance(value, bool) and value < 0:
             raise ConfigError(f"{key}.{name}={value} is not allowed: it must be >= 0")
