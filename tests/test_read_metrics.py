@@ -4,6 +4,7 @@ null) is left out with one warning line naming the file and the key, by ``load_r
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
@@ -147,3 +148,29 @@ def test_a_metrics_file_of_more_figures_than_a_run_writes_is_refused_whole(
     result = cli("aegan.summarize", str(tmp_path / "sweep"))
     assert "BROKEN" in result.stdout and f"an object of {count} keys" in result.stdout
     assert len(result.stdout) < 5000
+
+
+@pytest.mark.parametrize(
+    "new",
+    [{"test/mse": 0.25}, {"train/steps": 20.0}, {"eval/step": 2.0, "test/mse": 0.25}],
+    ids=["figure-changed", "training-moved-on", "other-weights"],
+)
+def test_the_earlier_metrics_stay_under_their_name_until_the_new_are_written(tmp_path, new):
+    """The earlier file was renamed to metrics.json.earlier before the new one was written:
+    a stop or a kill between the two left the run without a metrics.json."""
+    earlier = {"test/mse": 0.5, "train/steps": 10.0, "eval/step": 1.0}
+    (tmp_path / "metrics.json").write_text(json.dumps(earlier))
+    merge_metrics(tmp_path, new, logging.getLogger("aegan"))
+    assert json.loads((tmp_path / "metrics.json").read_text()) == earlier  # not yet replaced
+    assert json.loads((tmp_path / "metrics.json.earlier").read_text()) == earlier
+
+
+def test_a_file_system_without_hard_links_gets_a_copy_aside(tmp_path, monkeypatch):
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)  # as on a file system without hard links
+    (tmp_path / "metrics.json").write_text('{"test/mse": 0.5}')
+    merge_metrics(tmp_path, {"test/mse": 0.25}, logging.getLogger("aegan"))
+    assert json.loads((tmp_path / "metrics.json.earlier").read_text()) == {"test/mse": 0.5}
+    assert (tmp_path / "metrics.json").exists()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aegan.contract import BEST_OBJECTIVE
 from aegan.engine.checkpoint_contents import CONTROL
-from aegan.io.files import keep_aside, write_json
+from aegan.io.files import copy_aside, keep_aside, write_json
 from aegan.io.path_kinds import not_regular, path_kind, shown
 from aegan.io.readback import read_json
 from aegan.settings.overrides import override_key
@@ -170,7 +170,7 @@ def merge_metrics(
         kept = {k: v for k, v in earlier.items() if k.startswith(TRAINING_PREFIXES)}
         if earlier.keys() - kept.keys() and path.exists():  # not kept aside already
             logger.info("the metrics.json before, with figures of %s, is kept as %s",
-                        other, keep_aside(path, "earlier"))  # fmt: skip
+                        other, copy_aside(path, "earlier"))  # fmt: skip
         return {**kept, **new}
     if moved_on:
         why = "results of weights training has moved on from" if earlier.keys() - new else ""
@@ -179,7 +179,7 @@ def merge_metrics(
         why = f"other figures for {', '.join(changed[:4])}" + (", ..." if changed[4:] else "")
         why = why if changed else ""
     if why and path.exists():  # a file kept aside as damaged holds the earlier figures
-        kept = keep_aside(path, "earlier")
+        kept = copy_aside(path, "earlier")
         logger.info("the metrics.json before, with %s, is kept as %s", why, kept)
     return dict(new) if moved_on else {**earlier, **new}
 

@@ -108,6 +108,25 @@ def free_name(path: Path) -> Path:
     return free
 
 
+def copy_aside(path: Path, tag: str) -> Path:
+    """Keep a copy of ``path`` at a free ``NAME.TAG[-N]`` beside it, ``path`` left in place
+    until the caller writes the new file over it (atomically): a stop in between leaves the
+    old file under its own name, where ``keep_aside`` would leave none. A hard link where
+    the file system has them, else a copy."""
+    while True:
+        kept = free_name(path.with_name(f"{path.name}.{tag}"))
+        try:
+            os.link(path, kept, follow_symlinks=False)
+        except FileExistsError:  # taken since free_name looked: the next free one
+            continue
+        except OSError as err:  # no hard links here (EPERM, ENOTSUP...): the bytes, copied
+            if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                raise
+            atomic_write_bytes(kept, path.read_bytes())
+        fsync_dir(path.parent)
+        return kept
+
+
 def keep_aside(path: Path, tag: str) -> Path:
     """Rename ``path`` (atomically) to a free ``NAME.TAG[-N]`` beside it and return that:
     a file set aside, never overwritten."""
