@@ -4,8 +4,10 @@ is the protocol): what it needs of the task, and how it computes its figures fro
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+from collections.abc import Iterator
 
 import torch
 
@@ -151,17 +153,26 @@ def _inception(ev: Evaluation) -> dict[str, float]:
 # ---- likelihood-based (VAEs) --------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """The CPU's and ``device``'s generators, which the task's draws take, seeded and given
+    back as they were; no other card's is touched (``torch.manual_seed`` reseeds them all)."""
+    with torch.random.fork_rng(devices=[device.index] if device.type == "cuda" else []):
+        torch.random.default_generator.manual_seed(seed)
+        if device.type == "cuda":
+            torch.cuda.default_generators[device.index].manual_seed(seed)
+        yield
+
+
 @metric("elbo", needs=("elbo_terms",))
 def _elbo(ev: Evaluation) -> dict[str, float]:
     """-ELBO on the test split in nats per image (one z per image), and its two terms."""
-    generator_state = torch.get_rng_state()
-    torch.manual_seed(ev.settings.seed)
     recon, kl = [], []
-    for chunk in ev.data.test_images.split(CHUNK):
-        nll, divergence = ev.task.elbo_terms(normalize(chunk.to(ev.device), "unit"))
-        recon.append(ev.finite(nll.double().cpu(), "reconstruction terms"))
-        kl.append(ev.finite(divergence.double().cpu(), "KL terms"))
-    torch.set_rng_state(generator_state)
+    with _seeded(ev.settings.seed, ev.device):
+        for chunk in ev.data.test_images.split(CHUNK):
+            nll, divergence = ev.task.elbo_terms(normalize(chunk.to(ev.device), "unit"))
+            recon.append(ev.finite(nll.double().cpu(), "reconstruction terms"))
+            kl.append(ev.finite(divergence.double().cpu(), "KL terms"))
     recon_nll, kl_mean = torch.cat(recon).mean().item(), torch.cat(kl).mean().item()
     return {"test/neg_elbo": recon_nll + kl_mean, "test/recon_nll": recon_nll, "test/kl": kl_mean}
 
@@ -197,12 +208,10 @@ def _iwae(ev: Evaluation) -> dict[str, float]:
     k, images = ev.settings.iwae_samples, ev.data.test_images[: ev.settings.iwae_images]
     per_chunk = max(1, IWAE_BATCH // k)  # images per forward: about IWAE_BATCH decodes
     draws = [IWAE_BATCH] * (k // IWAE_BATCH) + ([k % IWAE_BATCH] if k % IWAE_BATCH else [])
-    generator_state = torch.get_rng_state()
-    torch.manual_seed(ev.settings.seed)
     bounds, elbos = [], []
     progress = Progress(f"iwae (k={k})", len(images), "test images",
                         "k (iwae_samples) times the images (iwae_images) sets its time")  # fmt: skip
-    try:
+    with _seeded(ev.settings.seed, ev.device):  # given back also when stopped
         for chunk in images.split(per_chunk):
             x = normalize(chunk.to(ev.device), "unit")
             log_w = []
@@ -213,8 +222,6 @@ def _iwae(ev: Evaluation) -> dict[str, float]:
             bounds.append(torch.logsumexp(log_w, dim=1) - math.log(k))
             elbos.append(log_w.mean(dim=1))
             progress.done(len(chunk))
-    finally:  # the caller's random stream, also when stopped
-        torch.set_rng_state(generator_state)
     return {"test/iwae_nll": -torch.cat(bounds).mean().item(),
             "test/iwae_neg_elbo": -torch.cat(elbos).mean().item(), "test/iwae_k": float(k),
             "test/iwae_images": float(len(images))}  # fmt: skip
