@@ -3,6 +3,8 @@ each saved state checked against the generator's own before torch reads it."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -22,6 +24,22 @@ def rng_state() -> dict[str, Any]:
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """The CPU's generator and ``device``'s (a card's) seeded with ``seed``, and given back
+    as they were after: a metric's or a classifier's draws repeat whatever the caller drew
+    before, and the caller's streams go on as if nothing had drawn. No other card's is
+    touched, where ``torch.manual_seed`` reseeds them all."""
+    cards = []
+    if device.type == "cuda":
+        cards = [torch.cuda.current_device() if device.index is None else device.index]
+    with torch.random.fork_rng(devices=cards):
+        torch.random.default_generator.manual_seed(seed)
+        for card in cards:
+            torch.cuda.default_generators[card].manual_seed(seed)
+        yield
 
 
 class GeneratorStateError(ValueError):

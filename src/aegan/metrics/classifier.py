@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from aegan.engine.rng_state import seeded
 from aegan.metrics.arguments import device as checked_device
 from aegan.metrics.arguments import images as checked_images
 from aegan.metrics.arguments import integer, labelled, number, tensor
@@ -150,11 +151,7 @@ def train_classifier(
     seed = integer("seed", seed, low=0, high=2**63 - 1, meaning="an integer from 0 to 2**63 - 1")
     if images.shape[-1] != images.shape[-2]:
         raise ValueError(f"expected square images, got {tuple(images.shape[-2:])}")
-    cuda = []  # its card's generator forked too, no other card's
-    if device.type == "cuda":
-        cuda = [torch.cuda.current_device() if device.index is None else device.index]
-    with torch.random.fork_rng(devices=cuda):  # the caller's generators, as it found them
-        torch.manual_seed(seed)  # weight init and dropout
+    with seeded(seed, device):  # weight init and dropout; the caller's generators kept
         generator = torch.Generator().manual_seed(seed)  # shuffling and augmentation
         model = DomainClassifier(
             in_channels=images.shape[1], num_classes=num_classes, image_size=images.shape[-1]

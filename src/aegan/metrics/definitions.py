@@ -4,15 +4,14 @@ is the protocol): what it needs of the task, and how it computes its figures fro
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-from collections.abc import Iterator
 
 import torch
 
 from aegan.contract import can
 from aegan.data import normalize
+from aegan.engine.rng_state import seeded
 from aegan.errors import ConfigError
 from aegan.metrics.classes import class_histogram_stats, entropy_nats
 from aegan.metrics.classifier import classifier_accuracy
@@ -153,22 +152,11 @@ def _inception(ev: Evaluation) -> dict[str, float]:
 # ---- likelihood-based (VAEs) --------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """The CPU's and ``device``'s generators, which the task's draws take, seeded and given
-    back as they were; no other card's is touched (``torch.manual_seed`` reseeds them all)."""
-    with torch.random.fork_rng(devices=[device.index] if device.type == "cuda" else []):
-        torch.random.default_generator.manual_seed(seed)
-        if device.type == "cuda":
-            torch.cuda.default_generators[device.index].manual_seed(seed)
-        yield
-
-
 @metric("elbo", needs=("elbo_terms",))
 def _elbo(ev: Evaluation) -> dict[str, float]:
     """-ELBO on the test split in nats per image (one z per image), and its two terms."""
     recon, kl = [], []
-    with _seeded(ev.settings.seed, ev.device):
+    with seeded(ev.settings.seed, ev.device):
         for chunk in ev.data.test_images.split(CHUNK):
             nll, divergence = ev.task.elbo_terms(normalize(chunk.to(ev.device), "unit"))
             recon.append(ev.finite(nll.double().cpu(), "reconstruction terms"))
@@ -211,7 +199,7 @@ def _iwae(ev: Evaluation) -> dict[str, float]:
     bounds, elbos = [], []
     progress = Progress(f"iwae (k={k})", len(images), "test images",
                         "k (iwae_samples) times the images (iwae_images) sets its time")  # fmt: skip
-    with _seeded(ev.settings.seed, ev.device):  # given back also when stopped
+    with seeded(ev.settings.seed, ev.device):  # given back also when stopped
         for chunk in images.split(per_chunk):
             x = normalize(chunk.to(ev.device), "unit")
             log_w = []
