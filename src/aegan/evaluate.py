@@ -29,11 +29,10 @@ from aegan.cli.one_line import one_line_errors, one_line_hydra_errors
 from aegan.config import CONF_DIR
 from aegan.contract import can, checked_codes
 from aegan.data import normalize
-from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
+from aegan.engine.checkpoint import run_dir_of
 from aegan.engine.device import evaluation_threads
 from aegan.engine.folder_lock import hold_run_folder
 from aegan.engine.interrupt import StopNow, StopRequest, TrainingInterrupted, stop_on_signals
-from aegan.engine.run_dir import check_layout
 from aegan.engine.run_metrics import (
     clear_evaluation_stop,
     earlier_metrics,
@@ -42,9 +41,13 @@ from aegan.engine.run_metrics import (
     new_points,
     note_evaluation_stop,
 )
-from aegan.engine.run_record import stray_checkpoint
 from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError, NonFiniteError
-from aegan.evaluate_settings import check_evaluate_settings, run_projector_samples, with_run_iwae
+from aegan.evaluate_settings import (
+    check_evaluate_settings,
+    evaluated_checkpoint,
+    run_projector_samples,
+    with_run_iwae,
+)
 from aegan.io.files import write_json
 from aegan.io.logfile import drop_held_log, hold_run_log
 from aegan.logger import TensorBoardLogger, finite_figures, hparams_of
@@ -197,14 +200,7 @@ def evaluate_run(
     run, its data and the metrics are checked, before the first metric."""
     check_evaluate_settings(cfg)
     # where the results go, before the data is read and long before they are computed
-    checkpoint = resolve_checkpoint(cfg.run, cfg.checkpoint)
-    stray = stray_checkpoint(checkpoint)
-    if stray is not None:  # its figures would be written into another run's metrics.json
-        load_checkpoint(checkpoint)  # a run's other file (metrics.json) is no checkpoint first
-        raise CheckpointError(f"run={cfg.run}: {stray}; copy it into a folder of its own to "
-                          "evaluate it there")  # fmt: skip
-    run_dir = run_dir_of(checkpoint)
-    check_layout(run_dir)
+    run_dir = run_dir_of(evaluated_checkpoint(cfg))
     with hold_run_folder(run_dir):  # not while a run trains or is evaluated there
         _evaluate_run(cfg, stop, searchpath, begun)
 

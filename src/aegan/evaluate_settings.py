@@ -20,8 +20,9 @@ from aegan.config import (
     check_evaluation_number,
     check_positive,
 )
-from aegan.engine.checkpoint import run_dir_of
+from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
+from aegan.engine.run_dir import check_layout
 from aegan.engine.run_record import stray_checkpoint
 from aegan.errors import CheckpointError, ConfigError, refused_value, typed
 from aegan.io.files import check_folder
@@ -95,6 +96,21 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
                 f"model settings, {', '.join(WHERE_DATA_IS)} and paths.data_dir, so {key} "
                 f"would change nothing{hint}"
             )
+
+
+def evaluated_checkpoint(cfg: DictConfig) -> Path:
+    """The checkpoint that ``run`` and ``checkpoint`` name, before its weights are read: one
+    there, a run folder's own (the figures of another run's file left in a folder would go
+    into that run's metrics.json), that folder's files and folders of their kinds."""
+    checkpoint = resolve_checkpoint(cfg.run, cfg.checkpoint)
+    stray = stray_checkpoint(checkpoint)
+    if stray is not None:
+        load_checkpoint(checkpoint)  # a run's other file (metrics.json) is no checkpoint first
+        raise CheckpointError(
+            f"run={cfg.run}: {stray}; copy it into a folder of its own to evaluate it there"
+        )
+    check_layout(run_dir_of(checkpoint))
+    return checkpoint
 
 
 def check_training_keys(cfg: DictConfig, ref: dict[str, Any]) -> None:

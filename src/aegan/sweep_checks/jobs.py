@@ -172,11 +172,15 @@ def check_every_job(
     config: DictConfig,
     check_job: Callable[[DictConfig, Path | None], None],
     planned: list[dict] | None = None,
+    *,
+    in_sweep_folder: bool = True,
 ) -> None:
     """Each job of the sweep ``config`` describes, composed as Hydra will compose it and
-    given to ``check_job`` with its folder (None where Hydra names it as the job starts);
-    ``ConfigError`` naming the first job that cannot work and its swept values. A grid's
-    jobs are added to ``planned``: ``{"job": its folder in the sweep's, "overrides": ...}``."""
+    given to ``check_job`` with its folder (None where Hydra names it as the job starts, or
+    where it is not inside the sweep's: ``in_sweep_folder=False``, aegan.evaluate's jobs
+    each in its run's folder); ``ConfigError`` naming the first job that cannot work and its
+    swept values. A grid's jobs are added to ``planned``: ``{"job": its folder in the
+    sweep's, "overrides": ...}``."""
     loader = GlobalHydra.instance().config_loader()
     parser = OverridesParser.create(config_loader=loader)  # which a glob's options need
     overrides = sweep_overrides(parser, config)
@@ -208,7 +212,8 @@ def check_every_job(
             composed = None
             try:
                 composed = loader.load_sweep_config(config, job)
-                folder = _job_folder(composed, num)  # a search's too: its subdir is checked
+                # a search's too: its subdir is checked
+                folder = _job_folder(composed, num) if in_sweep_folder else None
                 if not what.startswith("job"):
                     folder = None  # a search numbers its trials itself
                 check_job(composed, folder)

@@ -23,10 +23,12 @@ from aegan.cli.hydra_dirs import (
     check_one_name,
     check_output_subdir,
 )
+from aegan.cli.hydra_errors import BROKEN_INTERPOLATION, interpolation_line
 from aegan.cli.hydra_job import EVALUATIONS_GO_ON, EVALUATIONS_IN_FLIGHT, going_on
 from aegan.cli.hydra_primary import running_command
 from aegan.cli.one_line import report_error
 from aegan.cli.setting_walk import check_hydra_keys_in
+from aegan.engine.checkpoint import load_checkpoint
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, check_not_in_use
 from aegan.engine.launch_time import use_launch_time
 from aegan.engine.run_dir import (
@@ -36,7 +38,7 @@ from aegan.engine.run_dir import (
 )
 from aegan.engine.run_record import trained_run_holding
 from aegan.errors import USER_ERRORS, ConfigError
-from aegan.evaluate_settings import check_evaluate_settings
+from aegan.evaluate_settings import check_evaluate_settings, evaluated_checkpoint
 from aegan.signals.starting_signals import sweep_began
 from aegan.signals.sweep_stops import job_starts_in_worker, launch_in_workers, sweep_was_stopped
 from aegan.sweep_checks.folders import check_continued_jobs, check_sweep_folder
@@ -159,25 +161,57 @@ def _check_log_file(config: DictConfig, run_dir: Path) -> None:
         )
 
 
+def _check_evaluation(config: DictConfig) -> None:
+    """An evaluation's settings and its Hydra settings, as composed for its run."""
+    check_output_subdir(config.hydra)
+    check_hydra_keys_in(config.hydra, "hydra.")
+    check_one_name("hydra.job.name", config.hydra.job.name, "file")  # NAME.log
+    check_logging_entries(config.hydra)  # logging.config's error: an evaluate.log made
+    _mistakes_only(lambda: check_evaluate_settings(without_hydra(config)))
+
+
+def _check_evaluation_job(composed: DictConfig, folder: Path | None) -> None:
+    """A job of ``aegan.evaluate -m``, its run's folder and checkpoint read too: its mistake,
+    found as it started, came after the jobs before it had run, or killed those beside it."""
+    with as_job(composed):
+        _check_evaluation(composed)
+        load_checkpoint(evaluated_checkpoint(without_hydra(composed)))
+
+
+def _resolved_sweep_dir(config: DictConfig) -> None:
+    """``hydra.sweep.dir`` resolved as Hydra will, before any job: the refusal of its resolver
+    (TMPDIR's scratch folder of this user's, where a job whose run names no run logs too) is
+    the sweep's, not each job's."""
+    try:
+        str(config.hydra.sweep.dir)
+    except BROKEN_INTERPOLATION as err:
+        raise ConfigError(interpolation_line(err)) from None
+
+
 class CheckEvaluation(Callback):
     """``aegan.evaluate``'s settings and ``hydra.output_subdir``, refused before Hydra opens
     evaluate.log and writes its record in the run's folder, its own: a refused evaluation
-    leaves that folder as it was (``CheckSweepSettings`` checks the others)."""
+    leaves that folder as it was (``CheckSweepSettings`` checks the others). A sweep's
+    jobs are checked so, and their runs, before the first starts."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        def check() -> None:
-            check_output_subdir(config.hydra)
-            check_hydra_keys_in(config.hydra, "hydra.")
-            check_one_name("hydra.job.name", config.hydra.job.name, "file")  # NAME.log
-            check_logging_entries(config.hydra)  # logging.config's error: an evaluate.log made
-            _mistakes_only(lambda: check_evaluate_settings(without_hydra(config)))
-
         with as_job(config):  # a ${hydra:...} resolves as in the job
-            _refuse_in_one_line(check, config)
+            _refuse_in_one_line(lambda: _check_evaluation(config), config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """``-m run=A,B``: a stop between two jobs says that the later ones did not run; one
-        to jobs in processes of their own (joblib's) stops each, whole, as a stop alone does."""
+        """``-m run=A,B``: every job checked first; a stop between two jobs says that the
+        later ones did not run; one to jobs in processes of their own (joblib's) stops each,
+        whole, as a stop alone does."""
+
+        def check() -> None:
+            check_hydra_dirs(config.hydra, multirun=True)
+            _resolved_sweep_dir(config)
+            _mistakes_only(
+                lambda: check_every_job(config, _check_evaluation_job, in_sweep_folder=False)
+            )
+
+        with as_job(config):
+            _refuse_in_one_line(check, config)
         sweep_began(f"Later jobs did not run: {EVALUATIONS_GO_ON}")
         launcher = str(OmegaConf.select(config, "hydra.launcher._target_"))
         launch_in_workers(EVALUATIONS_GO_ON.capitalize(), launcher, EVALUATIONS_IN_FLIGHT)

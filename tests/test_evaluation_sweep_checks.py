@@ -1,0 +1,100 @@
+"""``python -m aegan.evaluate -m``: every job's settings and run checked before the first job
+starts, under each launcher. A mistake in job 1 was found as it started: under the basic
+launcher after job 0 had evaluated its run, under joblib's while job 0 was killed mid-run
+without a word."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+
+import pytest
+
+from conftest import assert_one_error_line
+
+LAUNCHERS = {  # the plugin each launcher needs
+    "basic": None,
+    "joblib": "hydra_plugins.hydra_joblib_launcher",
+    "submitit_local": "hydra_plugins.hydra_submitit_launcher",
+}
+
+
+@pytest.fixture(scope="module")
+def folders(trained_ae_run, tmp_path_factory):
+    """A run of this module's own and what a sweep may name in its place by mistake."""
+    root = tmp_path_factory.mktemp("evaluation-sweep-checks")
+    shutil.copytree(trained_ae_run, root / "run")
+    (root / "run" / ".hydra").mkdir()  # as aegan.train's command writes it
+    (root / "run" / ".hydra" / "config.yaml").write_text("trainer: {epochs: 1}\n")
+    (root / "sweep").mkdir()  # a training sweep's folder: its record and a job's run
+    (root / "sweep" / "multirun.yaml").write_text("hydra: {}\n")
+    shutil.copytree(trained_ae_run, root / "sweep" / "0")
+    (root / "no-checkpoint" / "checkpoints").mkdir(parents=True)
+    (root / "junk.pt").write_text("not weights\n")
+    return root
+
+
+def untouched(run):
+    """What an evaluation of ``run`` would change: its figures and its log."""
+    log = run / "evaluate.log"
+    return (run / "metrics.json").read_bytes(), log.read_bytes() if log.exists() else None
+
+
+@pytest.mark.parametrize(
+    "swept, refused",
+    [
+        ("run={run},{root}/missing", "(run={root}/missing): no checkpoint at {root}/missing"),
+        ("run={run},{root}/sweep", "it is a sweep's folder: name one of its runs"),
+        ("run={run},{root}/no-checkpoint", "no checkpoint at {root}/no-checkpoint"),
+        ("run={run},{root}/junk.pt", "{root}/junk.pt: not a readable checkpoint"),
+        ("run={run} samples=100,3", "(samples=3): samples=3 is not allowed"),
+        ("run={run} device=cpu,tpu", "(device=tpu): device='tpu' is not allowed"),
+        ("run={run} metrics=[reconstruction],[nosuch]", "'nosuch' is not a metric"),
+        ("run={run} 'overrides=[],[\"trainer.epochs=3\"]'", "trainer.epochs would change nothing"),
+    ],
+)
+def test_a_mistake_in_a_later_job_of_an_evaluation_sweep_starts_no_job(
+    cli, folders, tmp_path, monkeypatch, swept, refused
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    run, before = folders / "run", untouched(folders / "run")
+    args = swept.format(run=run, root=folders).split(" ")
+    args = [arg.strip("'") for arg in args]  # as a shell passes them
+    result = cli("aegan.evaluate", "-m", "device=cpu", "metrics=[reconstruction]", *args)
+    assert_one_error_line(result, "error: job 1 of 2 (")
+    assert refused.format(root=folders) in result.stderr
+    assert result.stderr.endswith("; no job was started\n"), result.stderr
+    assert untouched(run) == before
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+def test_each_launcher_checks_every_evaluation_before_the_first(
+    cli, folders, tmp_path, monkeypatch, launcher
+):
+    if LAUNCHERS[launcher]:
+        pytest.importorskip(LAUNCHERS[launcher], reason="needs the sweeps extra")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    run, before = folders / "run", untouched(folders / "run")
+    result = cli("aegan.evaluate", "-m", f"run={folders}/missing,{run}", "device=cpu",
+                 "metrics=[reconstruction]", f"hydra/launcher={launcher}")  # fmt: skip
+    assert_one_error_line(
+        result,
+        f"error: job 0 of 2 (run={folders}/missing): no checkpoint at {folders}/missing: "
+        "expected a .pt file, or a run dir holding checkpoints/last.pt; it does not exist; "
+        "no job was started",
+    )
+    assert untouched(run) == before
+
+
+def test_an_evaluation_sweep_keeps_its_runs_training_record(cli, folders, tmp_path, monkeypatch):
+    """Hydra wrote each job's .hydra/ (``hydra.output_subdir``) over its run's own, the record
+    of how it was trained, as no evaluation alone did."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    record = folders / "run" / ".hydra" / "config.yaml"
+    before = record.read_bytes()
+    result = cli("aegan.evaluate", "-m", f"run={folders / 'run'}", "device=cpu",
+                 "metrics=[reconstruction]", "hydra.output_subdir=.hydra")  # fmt: skip
+    assert_one_error_line(
+        result, "error: hydra.output_subdir=.hydra is not allowed: Hydra would write it"
+    )
+    assert record.read_bytes() == before
