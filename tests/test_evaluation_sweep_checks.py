@@ -98,3 +98,22 @@ def test_an_evaluation_sweep_keeps_its_runs_training_record(cli, folders, tmp_pa
         result, "error: hydra.output_subdir=.hydra is not allowed: Hydra would write it"
     )
     assert record.read_bytes() == before
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_one_run_in_two_jobs_at_once_is_refused_before_either(
+    cli, folders, tmp_path, monkeypatch, launcher
+):
+    """The second job found the run's folder held by the first, and the sweep ended both."""
+    pytest.importorskip(LAUNCHERS[launcher], reason="needs the sweeps extra")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    run, before = folders / "run", untouched(folders / "run")
+    result = cli("aegan.evaluate", "-m", f"run={run},{run}/checkpoints/last.pt", "device=cpu",
+                 "metrics=[reconstruction]", f"hydra/launcher={launcher}")  # fmt: skip
+    assert_one_error_line(
+        result,
+        f"error: job 1 of 2 (run={run}/checkpoints/last.pt): run={run}/checkpoints/last.pt is "
+        f"the run of an earlier job too (run={run}), and hydra/launcher={launcher} runs the "
+        "jobs at once",
+    )
+    assert untouched(run) == before

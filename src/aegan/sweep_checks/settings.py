@@ -7,6 +7,7 @@ did not all finish with a line and exit code 1."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +29,7 @@ from aegan.cli.hydra_job import EVALUATIONS_GO_ON, EVALUATIONS_IN_FLIGHT, going_
 from aegan.cli.hydra_primary import running_command
 from aegan.cli.one_line import report_error
 from aegan.cli.setting_walk import check_hydra_keys_in
-from aegan.engine.checkpoint import load_checkpoint
+from aegan.engine.checkpoint import load_checkpoint, run_dir_of
 from aegan.engine.folder_lock import TRAIN_ELSEWHERE, check_not_in_use
 from aegan.engine.launch_time import use_launch_time
 from aegan.engine.run_dir import (
@@ -170,12 +171,28 @@ def _check_evaluation(config: DictConfig) -> None:
     _mistakes_only(lambda: check_evaluate_settings(without_hydra(config)))
 
 
-def _check_evaluation_job(composed: DictConfig, folder: Path | None) -> None:
+def _check_evaluation_job(
+    composed: DictConfig, folder: Path | None, evaluated: dict[Path, str] | None
+) -> None:
     """A job of ``aegan.evaluate -m``, its run's folder and checkpoint read too: its mistake,
-    found as it started, came after the jobs before it had run, or killed those beside it."""
+    found as it started, came after the jobs before it had run, or killed those beside it.
+    ``evaluated``: the run folders of the jobs before, by the ``run`` that named each, where
+    the launcher runs jobs at once (None: one after another)."""
     with as_job(composed):
         _check_evaluation(composed)
-        load_checkpoint(evaluated_checkpoint(without_hydra(composed)))
+        checkpoint = evaluated_checkpoint(without_hydra(composed))
+        load_checkpoint(checkpoint)
+    if evaluated is None:
+        return
+    run_dir = run_dir_of(checkpoint).resolve()
+    if run_dir in evaluated:  # the second job's evaluation refused as the first ran, and both ended
+        launcher = composed.hydra.runtime.choices.get("hydra/launcher")
+        raise ConfigError(
+            f"run={composed.run} is the run of an earlier job too (run={evaluated[run_dir]}), and "
+            f"hydra/launcher={launcher} runs the jobs at once, where each holds its run's folder; "
+            "evaluate one run in several jobs with the basic launcher, one job after another"
+        )
+    evaluated[run_dir] = composed.run
 
 
 def _resolved_sweep_dir(config: DictConfig) -> None:
@@ -206,9 +223,10 @@ class CheckEvaluation(Callback):
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=True)
             _resolved_sweep_dir(config)
-            _mistakes_only(
-                lambda: check_every_job(config, _check_evaluation_job, in_sweep_folder=False)
-            )
+            launcher = str(OmegaConf.select(config, "hydra.launcher._target_"))
+            evaluated = None if launcher.endswith(".BasicLauncher") else {}
+            check_job = functools.partial(_check_evaluation_job, evaluated=evaluated)
+            _mistakes_only(lambda: check_every_job(config, check_job, in_sweep_folder=False))
 
         with as_job(config):
             _refuse_in_one_line(check, config)
