@@ -1,0 +1,105 @@
+"""``aegan.evaluate``'s Hydra callback (conf/evaluate.yaml): an evaluation's settings, and
+with ``-m`` every job's and its run's, checked before Hydra writes anything or the first
+job starts."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from aegan.cli.hydra_dirs import (
+    check_hydra_dirs,
+    check_logging_entries,
+    check_one_name,
+    check_output_subdir,
+)
+from aegan.cli.hydra_errors import BROKEN_INTERPOLATION, interpolation_line
+from aegan.cli.hydra_job import EVALUATIONS_GO_ON, EVALUATIONS_IN_FLIGHT
+from aegan.cli.setting_walk import check_hydra_keys_in
+from aegan.engine.checkpoint import load_checkpoint, run_dir_of
+from aegan.errors import ConfigError
+from aegan.evaluate_settings import check_evaluate_settings, evaluated_checkpoint
+from aegan.signals.starting_signals import sweep_began
+from aegan.signals.sweep_stops import job_starts_in_worker, launch_in_workers
+from aegan.sweep_checks.jobs import as_job, check_every_job, without_hydra
+from aegan.sweep_checks.refusals import mistakes_only, refuse_in_one_line
+
+
+def _check_evaluation(config: DictConfig) -> None:
+    """An evaluation's settings and its Hydra settings, as composed for its run."""
+    check_output_subdir(config.hydra)
+    check_hydra_keys_in(config.hydra, "hydra.")
+    check_one_name("hydra.job.name", config.hydra.job.name, "file")  # NAME.log
+    check_logging_entries(config.hydra)  # logging.config's error: an evaluate.log made
+    mistakes_only(lambda: check_evaluate_settings(without_hydra(config)))
+
+
+def _check_evaluation_job(
+    composed: DictConfig, folder: Path | None, evaluated: dict[Path, str] | None
+) -> None:
+    """A job of ``aegan.evaluate -m``, its run's folder and checkpoint read too: its mistake,
+    found as it started, came after the jobs before it had run, or killed those beside it.
+    ``evaluated``: the run folders of the jobs before, by the ``run`` that named each, where
+    the launcher runs jobs at once (None: one after another)."""
+    with as_job(composed):
+        _check_evaluation(composed)
+        checkpoint = evaluated_checkpoint(without_hydra(composed))
+        load_checkpoint(checkpoint)
+    if evaluated is None:
+        return
+    run_dir = run_dir_of(checkpoint).resolve()
+    if run_dir in evaluated:  # the second job's evaluation refused as the first ran, and both ended
+        launcher = composed.hydra.runtime.choices.get("hydra/launcher")
+        raise ConfigError(
+            f"run={composed.run} is the run of an earlier job too (run={evaluated[run_dir]}), and "
+            f"hydra/launcher={launcher} runs the jobs at once, where each holds its run's folder; "
+            "evaluate one run in several jobs with the basic launcher, one job after another"
+        )
+    evaluated[run_dir] = composed.run
+
+
+def _resolved_sweep_dir(config: DictConfig) -> None:
+    """``hydra.sweep.dir`` resolved as Hydra will, before any job: the refusal of its resolver
+    (TMPDIR's scratch folder of this user's, where a job whose run names no run logs too) is
+    the sweep's, not each job's."""
+    try:
+        str(config.hydra.sweep.dir)
+    except BROKEN_INTERPOLATION as err:
+        raise ConfigError(interpolation_line(err)) from None
+
+
+class CheckEvaluation(Callback):
+    """``aegan.evaluate``'s settings and ``hydra.output_subdir``, refused before Hydra opens
+    evaluate.log and writes its record in the run's folder, its own: a refused evaluation
+    leaves that folder as it was (``CheckSweepSettings`` checks the others). A sweep's
+    jobs are checked so, and their runs, before the first starts."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        with as_job(config):  # a ${hydra:...} resolves as in the job
+            refuse_in_one_line(lambda: _check_evaluation(config), config)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """``-m run=A,B``: every job checked first; a stop between two jobs says that the
+        later ones did not run; one to jobs in processes of their own (joblib's) stops each,
+        whole, as a stop alone does."""
+
+        def check() -> None:
+            check_hydra_dirs(config.hydra, multirun=True)
+            _resolved_sweep_dir(config)
+            launcher = str(OmegaConf.select(config, "hydra.launcher._target_"))
+            evaluated = None if launcher.endswith(".BasicLauncher") else {}
+            check_job = functools.partial(_check_evaluation_job, evaluated=evaluated)
+            mistakes_only(lambda: check_every_job(config, check_job, in_sweep_folder=False))
+
+        with as_job(config):
+            refuse_in_one_line(check, config)
+        sweep_began(f"Later jobs did not run: {EVALUATIONS_GO_ON}")
+        launcher = str(OmegaConf.select(config, "hydra.launcher._target_"))
+        launch_in_workers(EVALUATIONS_GO_ON.capitalize(), launcher, EVALUATIONS_IN_FLIGHT)
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        job_starts_in_worker()  # in a joblib worker, a stop from now on is recorded
