@@ -52,7 +52,7 @@ def test_load_run_given_the_wrong_kind_is_one_line(ae, call, message):
      # pixels the model would read at the wrong scale, silently: 0-255 as floats, int64
      (lambda run: run.encode(torch.full((2, 1, 28, 28), 255.0)), "values in [255, 255]"),
      (lambda run: run.encode(torch.full((2, 1, 28, 28), -1.0)), "values in [-1, -1]"),
-     (lambda run: run.reconstruct(torch.full((2, 1, 28, 28), math.nan)), "must be finite"),
+     (lambda run: run.reconstruct(torch.full((2, 1, 28, 28), math.nan)), "images holding NaN or infinity: this run"),
      (lambda run: run.encode(torch.zeros(2, 1, 28, 28, dtype=torch.long)), "dtype torch.int64"),
      (lambda run: run.decode(torch.zeros(2, 32, dtype=torch.complex64)), "dtype torch.complex64"),
      (lambda run: run.decode(torch.full((2, 32), math.inf)), "codes holding NaN or infinity")],

@@ -64,7 +64,7 @@ IMAGE_TAKERS = {
 NOT_IMAGES = {
     "floats in [0, 255]": (IMAGES * 255, "with values in [0"),
     "floats in [-1, 1]": (IMAGES * 2 - 1, "with values in [-"),
-    "NaN": (IMAGES.clone().fill_(math.nan), "with values in [nan"),
+    "NaN": (IMAGES.clone().fill_(math.nan), "holding NaN or infinity"),
     "int64 in [0, 255]": ((IMAGES * 255).long(), "of dtype torch.int64"),
     "bool": (IMAGES > 0.5, "of dtype torch.bool"),
     "no images": (IMAGES[:0], "of shape (0, 1, 16, 16)"),

@@ -26,7 +26,9 @@ def test_a_run_started_again_after_a_kill_before_its_first_checkpoint_logs_each_
     )  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert not (run_dir / "checkpoints" / "last.pt").exists()
-    assert [step for step, _ in logged_scalars(run_dir / "tb")["train/loss"]] == [5, 10]
+    # step 10's point, three steps before the kill, is on disk once TensorBoard's writer
+    # thread has written it: on a loaded machine it may not have been (seen in CI)
+    assert [step for step, _ in logged_scalars(run_dir / "tb")["train/loss"]] in ([5], [5, 10])
 
     # a requeued job starts seconds later; here, in a warm process, it could start within
     # the killed one's second, and TensorBoard orders files of one second by process id

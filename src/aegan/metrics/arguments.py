@@ -96,8 +96,10 @@ def image_values(
     if not value.numel():
         return value
     low, high = (bound.item() for bound in value.aminmax())
+    if not (math.isfinite(low) and math.isfinite(high)):  # a NaN anywhere makes both NaN
+        raise ValueError(f"{name} holding NaN or infinity: {taker} takes {takes}")
     slack = RANGE_SLACK * data_range
-    if not (low >= -slack and high <= data_range + slack):  # NaN fails these too
+    if not (low >= -slack and high <= data_range + slack):
         raise ValueError(f"{name} with values in [{low:.4g}, {high:.4g}]: {taker} takes {takes}")
     return value
 
