@@ -59,6 +59,16 @@ class SetsAmsgradAsANumber(LinearAutoencoder):
         self.optimizers["adam"].add_param_group({"params": [], "amsgrad": 1})
 
 
+def assert_refused_as_built(task: type, line: str, user_configs, tmp_path) -> None:
+    """Training ``task`` is refused with ``line`` as it is built, before its run's folder."""
+    target = f"model._target_={HERE}.{task.__name__}"
+    with pytest.raises(ConfigError) as refused:
+        train(toy_config(user_configs, tmp_path / "run", target))
+    prefix = f"model._target_={HERE}.{task.__name__} is not a task (aegan.contract.Task): "
+    assert str(refused.value).startswith(prefix + line)
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize(
     ("task", "line"),
     [(SetsALearningRateAsText, "its optimizers['adam'] param group 0 has lr='0.01', not a "
@@ -79,12 +89,7 @@ def test_a_limit_or_an_optimizer_set_wrong_is_refused_before_its_folder(
     """A misspelt switch in limits matched none, so the run it was to refuse went on; a
     task with no optimizer failed in its own step with a KeyError traceback, its folder
     made; an objective named as the engine's best was refused only an epoch in."""
-    target = f"model._target_={HERE}.{task.__name__}"
-    with pytest.raises(ConfigError) as refused:
-        train(toy_config(user_configs, tmp_path / "run", target))
-    prefix = f"model._target_={HERE}.{task.__name__} is not a task (aegan.contract.Task): "
-    assert str(refused.value).startswith(prefix + line)
-    assert not (tmp_path / "run").exists()
+    assert_refused_as_built(task, line, user_configs, tmp_path)
 
 
 class LogsEpochsWithoutTheData(LinearAutoencoder):
@@ -116,12 +121,7 @@ def test_a_method_that_cannot_take_its_call_is_refused_before_its_folder(
     """A log_epoch written as (logger, step) failed an epoch in, a sample without the
     generator after training: a TypeError in Python's words, the call it must take unsaid;
     a sample of PriorEncoderDecoder's without latent_dim, an AttributeError."""
-    target = f"model._target_={HERE}.{task.__name__}"
-    with pytest.raises(ConfigError) as refused:
-        train(toy_config(user_configs, tmp_path / "run", target))
-    prefix = f"model._target_={HERE}.{task.__name__} is not a task (aegan.contract.Task): "
-    assert str(refused.value).startswith(prefix + line)
-    assert not (tmp_path / "run").exists()
+    assert_refused_as_built(task, line, user_configs, tmp_path)
 
 
 def test_every_method_a_metric_needs_is_one_whose_call_is_checked():
