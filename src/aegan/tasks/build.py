@@ -6,14 +6,13 @@ that ``_target_`` names, with the image shape and the device; the task builds it
 ``meta`` device nothing is allocated: ``aegan.config.validate_config`` builds the task
 there to run every constructor check and count the parameters before data is read. The
 checks of one setting's value (``check_number``...) are ``aegan.tasks.checks``, those of
-a network's or optimizer's settings against what it takes ``aegan.tasks.arguments``.
+a network's or optimizer's settings against what it takes ``aegan.tasks.arguments``; where a
+``_target_``'s module is found ``aegan.tasks.targets``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import pkgutil
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -35,6 +34,7 @@ from aegan.tasks.arguments import (
 from aegan.tasks.checks import check_bool, check_number, check_sizes
 from aegan.tasks.members import check_task_members
 from aegan.tasks.sub_configs import NETWORK, OPTIMIZER, check_sub_config, check_sub_configs
+from aegan.tasks.targets import longest_module, why_not_found
 from aegan.tasks.tied import SET_BY, check_sizes_set, has_member, plain_value
 
 GENERATOR = "aegan.models.Generator"  # its channels: at least 2 (check_network_settings)
@@ -110,7 +110,7 @@ def _instantiate(key: str, cfg: Any, what: str | None = None, **kwargs: Any) -> 
         # Hydra's own words for a target it cannot import; an ImportError or AttributeError
         # that the constructor raises is the constructor's failure, not a missing class
         if str(err).startswith("Error locating target"):
-            raise ConfigError(f"{key}._target_={target}: {_why_not_found(str(target))}") from err
+            raise ConfigError(f"{key}._target_={target}: {why_not_found(str(target))}") from err
         if isinstance(cause, TypeError):  # a setting it takes no argument for, by name
             check_argument_names(key, cfg, given=kwargs, refused=cause)
         if err.__cause__ is not None:  # it was called: a sub-config it could not read?
@@ -128,49 +128,6 @@ def _instantiate(key: str, cfg: Any, what: str | None = None, **kwargs: Any) -> 
         raise ConfigError(f"{key}._target_={target} could not be built: {err}") from None
 
 
-def _why_not_found(target: str) -> str:
-    """Why ``target`` (``module.Class``) cannot be located: its module fails to import (a
-    dependency missing, a syntax error), is nowhere on the path, or lacks the name."""
-    parts = target.split(".")
-    for end in range(len(parts) - 1, 0, -1):  # the longest module path first
-        module = ".".join(parts[:end])
-        try:
-            found = importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name is not None and (err.name == module or module.startswith(f"{err.name}.")):
-                continue  # no module by that name: the target is shorter
-            return f"importing {module} failed: {type(err).__name__}: {err}"
-        except Exception as err:  # a user's module: whatever it raises as it loads
-            reason = " ".join(str(err).split())[:200]
-            return f"importing {module} failed: {type(err).__name__}: {reason}"
-        for name in parts[end:]:
-            if not hasattr(found, name):
-                return f"{module} has no {name}" + _defined_in(found, name)
-            found, module = getattr(found, name), f"{module}.{name}"
-        return "no such class or function"
-    if len(parts) == 1:
-        return "no such class or function: name it with its module, module.Class"
-    return (
-        f"no module {parts[0]} can be imported here: install its package (pip install -e DIR), "
-        "or add the folder that holds it to PYTHONPATH"
-    )
-
-
-def _defined_in(package: Any, name: str) -> str:
-    """Where in ``package`` ``name`` is defined, said as the fix (a new model's task file
-    whose class the package does not import yet); "" for a module or a name defined nowhere."""
-    for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
-        module = f"{package.__name__}.{info.name}"
-        with contextlib.suppress(Exception):  # a file that fails to import defines nothing here
-            found = getattr(importlib.import_module(module), name, None)
-            if getattr(found, "__module__", None) == module:  # defined there, not imported
-                return (
-                    f": it is defined in {module}: name it {module}.{name}, or import it in "
-                    f"{package.__name__.replace('.', '/')}/__init__.py"
-                )
-    return ""
-
-
 def _import_targets(model_cfg: DictConfig) -> None:
     """Import the module of each ``_target_`` in ``model_cfg`` off the meta device: a user's
     module first imported while its task is built there kept its module-level tensors (a
@@ -178,11 +135,7 @@ def _import_targets(model_cfg: DictConfig) -> None:
     for key, target in _leaves(model_cfg, "model"):
         if not (key.endswith("._target_") and isinstance(target, str)):
             continue
-        parts = target.split(".")
-        for end in range(len(parts) - 1, 0, -1):  # the longest module path first
-            with contextlib.suppress(Exception):  # instantiate's own error names the target
-                importlib.import_module(".".join(parts[:end]))
-                break
+        longest_module(target)  # a failure: instantiate's own error names the target
 
 
 def build_task(model_cfg: DictConfig, image_shape: Sequence[int], device: torch.device) -> Any:
