@@ -232,8 +232,18 @@ def build_optimizer(key: str, cfg: DictConfig, params: Iterable[nn.Parameter]):
     check_optimizer_arguments(key, cfg)
     # plain lists and tuples (betas), not ListConfigs, in the optimizer state
     optimizer = _instantiate(key, cfg, OPTIMIZER, _convert_="all", _partial_=True)
+    params = list(params)
+    groups = [p["params"] if isinstance(p, dict) else p for p in params]  # or param groups
+    tensors = [t for g in groups for t in ([g] if isinstance(g, torch.Tensor) else g)]
+    if not any(t.requires_grad for t in tensors):  # torch: "empty parameter list", a frozen
+        # network's first backward: "element 0 of tensors does not require grad", in a run
+        frozen = f" ({len(tensors)}, none with requires_grad)" if tensors else ""
+        raise ConfigError(
+            f"{key}._target_={cfg['_target_']} is given no parameters to train{frozen}: the "
+            "networks it steps have no weights that train; give them some"
+        )
     try:  # the optimizer's own checks: named by its key, not by the task that builds it
-        return optimizer(list(params))
+        return optimizer(params)
     except ConfigError:
         raise
     except (TypeError, ValueError, RuntimeError) as err:  # torch raises all three on settings
