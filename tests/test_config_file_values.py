@@ -163,7 +163,7 @@ def test_a_sweeps_job_names_the_file_that_set_its_refused_value(cli, tmp_path):
      ("experiment", GLOBAL + "model: {hidden_dims: [1e3, 0]}\n", [],
       "experiment=mine: model.hidden_dims[0]=1e3 is not allowed: it must be an integer"),
      ("experiment", GLOBAL + "model: {latent_dim: 1e3}\n", ["model.latent_dim=0"],
-      "model.latent_dim=0 is not allowed: it must be an integer in [1, 2147483647]")],
+      "model.latent_dim=0 is not allowed: it must be an integer in [1, 65536]")],
 )  # fmt: skip
 def test_a_refused_value_names_the_users_file_that_set_it(tmp_path, group, text, args, said):
     """The line names the file of the user's that set the value, for each section; a value

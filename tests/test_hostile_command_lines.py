@@ -48,8 +48,8 @@ COMMAND_LINES = [
     ),
     # within the range of a width, but more than torch can lay out: it named the code
     (
-        ["model.latent_dim=2147483647"],
-        "model.net.latent_dim=2147483647 is not allowed: a layer of model.net would be larger than torch can hold",
+        ["model.hidden_dims=[2147483647,2147483647]"],
+        "model.net.hidden_dims[0]=2147483647 is not allowed: a layer of model.net would be larger than torch can hold",
     ),
     (["model.net.latent_dim=3"], "conf/ sets it from model.latent_dim (32)"),
     (["trainer.cpu_threads=100000"], "trainer.cpu_threads=100000 is not allowed"),

@@ -31,7 +31,7 @@ from aegan.models.hybrid import POSTERIORS
 from aegan.models.vae import GaussianEncoderDecoder, reparameterize
 from aegan.tasks.autoencoder import AE_LOSSES, reconstruction_loss
 from aegan.tasks.build import build_network, build_optimizer
-from aegan.tasks.checks import check_choice, check_hidden_dims, check_number
+from aegan.tasks.checks import MAX_CODE, check_choice, check_hidden_dims, check_number
 from aegan.tasks.code_prior import COMPONENTS, CodePrior, check_prior_settings
 from aegan.tasks.ema import ExponentialMovingAverage
 from aegan.tasks.inputs import random_source, taken_codes, taken_images
@@ -77,7 +77,7 @@ class AaeTask(PriorEncoderDecoder, Task):
         posterior: str = "deterministic",
         ema_decay: float | None = None,
     ) -> None:
-        check_number("model.latent_dim", latent_dim, low=2, high=2**20, integer=True)
+        check_number("model.latent_dim", latent_dim, low=2, high=MAX_CODE, integer=True)
         check_hidden_dims(hidden_dims, net)
         check_choice("model.loss", loss, AE_LOSSES)
         check_choice("model.posterior", posterior, POSTERIORS)

@@ -19,11 +19,18 @@ from omegaconf import DictConfig, ListConfig
 from aegan.errors import ConfigError, refused_value
 from aegan.models.dcgan import OUT_ACTIVATIONS, generator_layout
 from aegan.models.hybrid import POSTERIORS
-from aegan.tasks.checks import MAX_SIZE, check_bool, check_choice, check_number, check_sizes
+from aegan.tasks.checks import (
+    MAX_CODE,
+    MAX_SIZE,
+    check_bool,
+    check_choice,
+    check_number,
+    check_sizes,
+)
 from aegan.tasks.tied import plain_value
 
 MAX_KERNEL = 63  # convolution kernels: far beyond any image side a run uses
-WIDTHS = ("latent_dim", "out_features")  # network settings that are layer widths
+WIDTHS = ("out_features",)  # network settings that are layer widths (and *_hidden, *channels)
 COUNTS = ("num_labels", "categories", "continuous")  # may be 0: none of them
 CHOICES = {"out_activation": OUT_ACTIVATIONS, "posterior": POSTERIORS}  # their text settings
 OPEN = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
@@ -162,6 +169,8 @@ def check_network_settings(
             check_sizes(full, value, min_length=least)
             if name == generator_widths and image_shape and len(image_shape) == 3:
                 _check_generator_stages(full, list(value), image_shape[1:])
+        elif name == "latent_dim":  # a code's width, as the task's own setting
+            check_number(full, value, low=1, high=MAX_CODE, integer=True)
         elif name in WIDTHS or name.endswith(("_hidden", "channels")):
             check_number(full, value, low=1, high=MAX_SIZE, integer=True)
         elif name in COUNTS:

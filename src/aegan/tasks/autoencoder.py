@@ -13,7 +13,7 @@ from aegan.contract import Task
 from aegan.data import normalize
 from aegan.losses import bernoulli_nll
 from aegan.tasks.build import build_network, build_optimizer
-from aegan.tasks.checks import check_choice, check_hidden_dims, check_number
+from aegan.tasks.checks import MAX_CODE, check_choice, check_hidden_dims, check_number
 from aegan.tasks.inputs import taken_codes, taken_images
 
 AE_LOSSES = ("mse", "bce")
@@ -47,7 +47,7 @@ class AutoencoderTask(Task):
         hidden_dims: Sequence[int] | None = None,  # read by model.net: ${..hidden_dims}
     ) -> None:
         check_choice("model.loss", loss, AE_LOSSES)
-        check_number("model.latent_dim", latent_dim, low=1, high=2**31 - 1, integer=True)
+        check_number("model.latent_dim", latent_dim, low=1, high=MAX_CODE, integer=True)
         check_hidden_dims(hidden_dims, net)
         self.net: nn.Module = build_network(
             "model.net", net, require=("forward", "encode", "decode_logits"),

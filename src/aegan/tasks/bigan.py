@@ -23,7 +23,7 @@ from aegan.losses import get_gan_loss
 from aegan.models.vae import reparameterize
 from aegan.tasks.adversarial import pixel_fd, pooled_pixels, write_sample_png
 from aegan.tasks.build import build_network, build_optimizer
-from aegan.tasks.checks import check_bool, check_number
+from aegan.tasks.checks import MAX_CODE, MAX_FD_SAMPLES, MAX_NOISE_SEED, check_bool, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
 from aegan.tasks.inputs import taken_codes, taken_images
 from aegan.tasks.latents import PriorEncoderDecoder
@@ -56,11 +56,11 @@ class BiganTask(PriorEncoderDecoder, Task):
         fd_samples: int = 2000,
         noise_seed: int = 0,
     ) -> None:
-        check_number("model.latent_dim", latent_dim, low=1, high=2**16, integer=True)
+        check_number("model.latent_dim", latent_dim, low=1, high=MAX_CODE, integer=True)
         check_bool("model.stochastic_encoder", stochastic_encoder)
         check_number("model.ema_decay", ema_decay or 0.0, low=0, high=1, high_open=True)
-        check_number("model.fd_samples", fd_samples, low=2, high=10**6, integer=True)
-        check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 2, integer=True)
+        check_number("model.fd_samples", fd_samples, low=2, high=MAX_FD_SAMPLES, integer=True)
+        check_number("model.noise_seed", noise_seed, low=0, high=MAX_NOISE_SEED, integer=True)
         self.loss = get_gan_loss(loss, penalty=False)
         self.name, self.latent_dim, self.stochastic = name, latent_dim, stochastic_encoder
         self.device, self.image_shape = torch.device(device), tuple(image_shape)

@@ -15,7 +15,12 @@ from aegan.settings.schema_kinds import too_many_layers
 from aegan.settings.value_kinds import unquoted_hint
 from aegan.tasks.tied import check_read_by, plain_value
 
+# the one limit of each kind of size setting, which every task's checks share
 MAX_SIZE = 2**31 - 1  # a layer width torch can index
+MAX_CODE = 2**16  # a code's width (latent_dim, noise_dim): a task draws up to 1,024 fixed codes
+# on the CPU as it is built, before the memory check can refuse it (4.9 GB and 44 s at 2**20)
+MAX_FD_SAMPLES = 10**6  # model.fd_samples: images generated for each validation's FD
+MAX_NOISE_SEED = 2**63 - 2  # model.noise_seed: the validation's draws take noise_seed + 1
 
 
 def check_choice(key: str, value: Any, allowed: Sequence[Any]) -> None:

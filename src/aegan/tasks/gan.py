@@ -25,7 +25,7 @@ from aegan.tasks.adversarial import (
     write_sample_png,
 )
 from aegan.tasks.build import build_network, build_optimizer
-from aegan.tasks.checks import check_bool, check_number
+from aegan.tasks.checks import MAX_CODE, MAX_FD_SAMPLES, MAX_NOISE_SEED, check_bool, check_number
 from aegan.tasks.ema import ExponentialMovingAverage
 from aegan.tasks.gan_discriminator import LogitReadout, penalized_logits
 from aegan.tasks.inputs import taken_codes
@@ -79,9 +79,9 @@ class GanTask(PriorSamples, Task):
         check_number("model.r1_gamma", r1_gamma, low=0, high=1e6)
         check_number("model.gp_weight", gp_weight, low=0, high=1e6)
         check_number("model.ema_decay", ema_decay or 0.0, low=0, high=1, high_open=True)
-        check_number("model.fd_samples", fd_samples, low=2, high=10**6, integer=True)
-        check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 2, integer=True)
-        check_number("model.latent_dim", latent_dim, low=1, high=2**20, integer=True)
+        check_number("model.fd_samples", fd_samples, low=2, high=MAX_FD_SAMPLES, integer=True)
+        check_number("model.noise_seed", noise_seed, low=0, high=MAX_NOISE_SEED, integer=True)
+        check_number("model.latent_dim", latent_dim, low=1, high=MAX_CODE, integer=True)
         check_bool("model.spectral_norm", spectral_norm)
         if spectral_norm or "spectral_norm" in discriminator:  # a D that ignores it: refused
             check_read_by(

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from aegan.contract import RANGE_SLACK
 from aegan.errors import ConfigError
-from aegan.tasks.checks import check_number
+from aegan.tasks.checks import MAX_CODE, check_number
 from aegan.tasks.gan import GanTask
 from aegan.tasks.inputs import integer, random_source, taken_count
 
@@ -46,9 +46,11 @@ class InfoGanTask(GanTask):
         name: str = "infogan",
         **gan_settings: Any,
     ) -> None:
-        check_number("model.noise_dim", noise_dim, low=1, high=2**16, integer=True)
         check_number("model.categories", categories, low=2, high=16, integer=True)
         check_number("model.continuous", continuous, low=0, high=64, integer=True)
+        # with them the generator's input, its code: at most MAX_CODE wide, as every task's
+        top = MAX_CODE - categories - continuous
+        check_number("model.noise_dim", noise_dim, low=1, high=top, integer=True)
         check_number("model.info_weight", info_weight, low=0, high=1e6)
         check_number("model.continuous_weight", continuous_weight, low=0, high=1e6)
         self.noise_dim, self.categories, self.continuous = noise_dim, categories, continuous

@@ -26,7 +26,13 @@ from aegan.errors import ConfigError
 from aegan.losses import bernoulli_nll
 from aegan.models.vae import GaussianEncoderDecoder, reparameterize
 from aegan.tasks.build import build_network, build_optimizer
-from aegan.tasks.checks import check_choice, check_hidden_dims, check_number
+from aegan.tasks.checks import (
+    MAX_CODE,
+    MAX_NOISE_SEED,
+    check_choice,
+    check_hidden_dims,
+    check_number,
+)
 from aegan.tasks.inputs import check_fits, integer, taken_codes, taken_images
 from aegan.tasks.latents import PriorEncoderDecoder
 
@@ -77,7 +83,7 @@ class VaeTask(PriorEncoderDecoder, Task):
         kl_warmup_steps: int = 0,
         noise_seed: int = 0,
     ) -> None:
-        check_number("model.latent_dim", latent_dim, low=1, high=2**20, integer=True)
+        check_number("model.latent_dim", latent_dim, low=1, high=MAX_CODE, integer=True)
         check_choice("model.likelihood", likelihood, LIKELIHOODS)
         if gaussian_scale is not None:
             check_number("model.gaussian_scale", gaussian_scale, low=1e-6, high=1e6)
@@ -89,7 +95,7 @@ class VaeTask(PriorEncoderDecoder, Task):
                 )
         check_number("model.beta", beta, low=0, high=1e6)
         check_number("model.kl_warmup_steps", kl_warmup_steps, low=0, high=2**40, integer=True)
-        check_number("model.noise_seed", noise_seed, low=0, high=2**63 - 1, integer=True)
+        check_number("model.noise_seed", noise_seed, low=0, high=MAX_NOISE_SEED, integer=True)
         check_hidden_dims(hidden_dims, net)
         self.name, self.latent_dim, self.likelihood = name, latent_dim, likelihood
         self.beta, self.kl_warmup_steps = float(beta), int(kl_warmup_steps)
