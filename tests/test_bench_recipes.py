@@ -1,8 +1,10 @@
 """``aegan.bench experiment=X``: a recipe of the user's sets bench's own settings as it sets
-a run's, and its trainer settings are the ones timed; conf/bench.yaml's values are the
-defaults under it, not over it."""
+a run's, its trainer settings are the ones timed and its task_name names the rows' folder;
+conf/bench.yaml's values are the defaults under it, not over it."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import yaml
@@ -10,6 +12,15 @@ from hydra import compose, initialize_config_dir
 
 from aegan.bench_plan import configurations
 from conftest import CONF_DIR
+
+
+def recipe(tmp_path, body: str, *overrides: str, hydra: bool = False):
+    """conf/bench.yaml composed with ``experiment=mine``, a recipe of the user's: ``body``."""
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "mine.yaml").write_text(f"# @package _global_\n{body}")
+    given = ["experiment=mine", f"hydra.searchpath=[file://{tmp_path}]", *overrides]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose("bench", given, return_hydra_config=hydra)
 
 
 def bench_keys() -> list[str]:
@@ -30,7 +41,18 @@ def test_a_recipe_sets_bench_settings_over_bench_yaml(tmp_path, group):
         cfg = compose("bench", [f"{group}=mine", f"hydra.searchpath=[file://{tmp_path}]"])
         plain = compose("bench", [])
     assert {key: cfg[key] for key in values} == values
-    assert cfg.seed == 5 and cfg.task_name == plain.task_name == "bench"
+    assert cfg.seed == 5 and plain.task_name == "train"
+
+
+def test_a_recipes_task_name_names_the_folder_of_its_rows(tmp_path):
+    """task_name: my_study in a recipe was replaced by bench's own: the rows went to
+    paths.log_dir/bench, with every other recipe's, as if it were not set."""
+    cfg = recipe(tmp_path, "task_name: my_study\n", "paths.log_dir=/logs", hydra=True)
+    assert cfg.task_name == "my_study"
+    assert Path(cfg.hydra.run.dir).parent == Path("/logs/bench/my_study")
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        plain = compose("bench", ["paths.log_dir=/logs"], return_hydra_config=True)
+    assert Path(plain.hydra.run.dir).parent == Path("/logs/bench/train")  # apart from runs
 
 
 def test_a_recipe_s_speed_settings_are_timed_unless_a_list_names_others(tmp_path):
