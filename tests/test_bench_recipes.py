@@ -10,6 +10,8 @@ import pytest
 import yaml
 from hydra import compose, initialize_config_dir
 
+import aegan.bench as bench
+from aegan.amp import Amp
 from aegan.bench_plan import configurations
 from conftest import CONF_DIR
 
@@ -53,6 +55,27 @@ def test_a_recipes_task_name_names_the_folder_of_its_rows(tmp_path):
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         plain = compose("bench", ["paths.log_dir=/logs"], return_hydra_config=True)
     assert Path(plain.hydra.run.dir).parent == Path("/logs/bench/train")  # apart from runs
+
+
+def test_a_recipes_on_nonfinite_skip_is_timed(tmp_path, monkeypatch):
+    """trainer.on_nonfinite: skip in a recipe makes aegan.train's step check every step's
+    gradients (a unit GradScaler); bench timed the step without it, in silence."""
+    made = []
+
+    class Seen(Amp):  # the real Amp, each one the bench makes kept to be looked at
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(bench, "Amp", Seen)
+    cfg = recipe(
+        tmp_path, "trainer: {on_nonfinite: skip}\n", "trainer.device=cpu", "data.subset=256",
+        "steps=2", "plain_steps=1", "warmup=1", "repeats=1", "threads=[1]",
+        f"paths.data_dir={tmp_path / 'data'}",
+    )  # fmt: skip
+    (row,) = bench.benchmark(cfg)
+    assert row["on_nonfinite"] == "skip" and "error" not in row
+    assert [amp.scaler is not None for amp in made] == [True]  # the step skips as a run's
 
 
 def test_a_recipe_s_speed_settings_are_timed_unless_a_list_names_others(tmp_path):

@@ -90,10 +90,12 @@ def _cycle(make_iterator: Callable[[int], Iterator]) -> Callable[[], object]:
 
 def project_step(cfg: DictConfig, data: ImageData, device: torch.device) -> Callable[[], None]:
     """The engine's own iteration for ``cfg``: device batches, the step of ``build_step``
-    (channels_last, fast dropout, compile, capture), AMP, the step accumulator."""
+    (channels_last, fast dropout, compile, capture), AMP (with ``trainer.on_nonfinite``'s
+    skipping), the step accumulator."""
     task = build_task(cfg.model, data.image_shape, device)
     task.check_data(data)  # what only the data tells (its classes), before a step
-    amp = Amp(cfg.trainer.precision, device)
+    # as aegan.train makes it: trainer.on_nonfinite=skip checks every step's gradients
+    amp = Amp(cfg.trainer.precision, device, skip_nonfinite=cfg.trainer.on_nonfinite == "skip")
     train_step = build_step(task, amp, cfg.trainer, device)
     task.train()
     images, binarize = data.training_pixels

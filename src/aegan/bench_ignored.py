@@ -15,7 +15,6 @@ IGNORED = {
     "trainer.resume": "starts from fresh weights", "trainer.epochs": "times steps=N",
     "trainer.checkpoint_every_steps": "writes no checkpoint",
     "trainer.keep_checkpoints": "writes no checkpoint",
-    "trainer.on_nonfinite": "times the step that stops at a NaN (no scaler skips steps)",
     "trainer.eval_batch_size": "evaluates nothing", "evaluate": "evaluates nothing",
     "logger": "logs nothing to TensorBoard",
 }  # fmt: skip

@@ -196,6 +196,7 @@ def configurations(cfg: DictConfig) -> list[tuple[dict, DictConfig]]:
                 "flush_denormal": bool(run_cfg.trainer.flush_denormal),
                 "pad_thin_convs": bool(run_cfg.trainer.pad_thin_convs),
                 "direct_optimizer_step": bool(run_cfg.trainer.direct_optimizer_step),
+                "on_nonfinite": run_cfg.trainer.on_nonfinite,  # skip: a check of every step
             }  # fmt: skip
             out.append((labels, run_cfg))
     return out
