@@ -51,10 +51,12 @@ def test_a_recipes_task_name_names_the_folder_of_its_rows(tmp_path):
     paths.log_dir/bench, with every other recipe's, as if it were not set."""
     cfg = recipe(tmp_path, "task_name: my_study\n", "paths.log_dir=/logs", hydra=True)
     assert cfg.task_name == "my_study"
-    assert Path(cfg.hydra.run.dir).parent == Path("/logs/bench/my_study")
+    assert Path(cfg.hydra.run.dir).parent == Path("/logs/bench/my_study/runs")
+    assert Path(cfg.hydra.sweep.dir).parent == Path("/logs/bench/my_study/multiruns")
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         plain = compose("bench", ["paths.log_dir=/logs"], return_hydra_config=True)
-    assert Path(plain.hydra.run.dir).parent == Path("/logs/bench/train")  # apart from runs
+    assert Path(plain.hydra.run.dir).parent == Path("/logs/bench/train/runs")  # apart from runs
+    assert Path(plain.hydra.sweep.dir).parent == Path("/logs/bench/train/multiruns")
 
 
 def test_a_recipes_on_nonfinite_skip_is_timed(tmp_path, monkeypatch):

@@ -25,8 +25,8 @@ one that is not), and the variant's configurations are validated as a run's. Eac
 run's own (``experiment=X``: the recipe's), the default (``bench_lists``). A setting bench
 ignores (``trainer.resume``, the epochs, evaluation and logger: ``bench_ignored.IGNORED``) is
 refused, given on the command line or in a variant. Its folder (``hydra.run.dir``; by default
-``paths.log_dir/bench/TASK_NAME/DATE``, a recipe's task_name too) may not hold a trained run
-or be inside one, and ``bench.jsonl`` there must be a file or nothing.
+``paths.log_dir/bench/TASK_NAME/runs/DATE``, a recipe's task_name too) may not hold a
+trained run or be inside one, and ``bench.jsonl`` there must be a file or nothing.
 Ctrl-C or SIGTERM ends it in one line saying which rows are in ``bench.jsonl``.
 """
 
