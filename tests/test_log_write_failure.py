@@ -10,7 +10,7 @@ import pytest
 from resume_checks import assert_same_training_state, in_training_forward, last_state
 from torch.nn.modules.module import register_module_forward_hook
 
-import aegan.logger
+import aegan.tensorboard_writer
 from aegan.errors import CheckpointError
 from aegan.models import DenseAutoencoder
 from aegan.train import train
@@ -21,10 +21,11 @@ COMMON = [*TINY_AE, "logger.log_every_steps=5"]  # 31 steps: no checkpoint befor
 
 @pytest.fixture(autouse=True)
 def quiet_writer_thread(monkeypatch):
-    """The thread hook a run's process has from aegan.logger's import (TensorBoard's writer
-    thread keeps its failed write quiet: the run's line says it), where pytest puts its own
-    for each test, which took that write as a thread that failed unnoticed."""
-    monkeypatch.setattr(threading, "excepthook", aegan.logger._quiet_writer_thread)
+    """The thread hook a run's process has from aegan.tensorboard_writer's import
+    (TensorBoard's writer thread keeps its failed write quiet: the run's line says it), where
+    pytest puts its own for each test, which took that write as a thread that failed
+    unnoticed."""
+    monkeypatch.setattr(threading, "excepthook", aegan.tensorboard_writer._quiet_writer_thread)
 
 
 def tb_made_a_file_in_forward(run_dir: Path, forward: int):

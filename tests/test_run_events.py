@@ -190,7 +190,7 @@ def test_a_damaged_event_file_is_read_up_to_the_damage_and_said(tmp_path, caplog
 
 def test_a_record_of_a_gigabyte_in_a_sparse_file_is_not_read(tmp_path, caplog):
     """Its length fit in the file, so it was read whole into memory and its checksum summed
-    (in Python, without aegan.logger's C code: minutes for a gigabyte)."""
+    (in Python, without aegan.tensorboard_writer's C code: minutes for a gigabyte)."""
     tb = tmp_path / "tb"
     logged(tb, range(3))
     (path,) = tb.iterdir()

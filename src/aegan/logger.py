@@ -6,7 +6,6 @@ import io
 import logging
 import math
 import shutil
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -16,47 +15,15 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 from tensorboard.compat.proto.summary_pb2 import Summary
-from tensorboard.summary.writer import event_file_writer, record_writer
-from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summary
 from torchvision.utils import make_grid
 
 from aegan.errors import ContractError, a_kind
 from aegan.projector import add_sprite, projected_codes
+from aegan.tensorboard_writer import SummaryWriter
 
 log = logging.getLogger(__name__)
 HISTOGRAM_LIMIT = 1e20  # torch's histogram bins span +-1e-12 to 1e20: it drops the rest
-
-
-def masked_crc32c(data: bytes) -> int:
-    """TensorBoard's record checksum (masked CRC-32C), computed by ``google-crc32c``'s C code.
-
-    Without TensorFlow, TensorBoard's writer computes it in pure Python (~0.1 us per byte) in
-    its writer thread, holding the GIL: an image grid's record then stalls the training loop
-    for milliseconds. Same value, as ``tests/test_tensorboard.py`` checks.
-    """
-    crc = google_crc32c.value(bytes(data))
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-try:
-    import google_crc32c
-except ImportError:  # a machine without it (e.g. the GPU check's): TensorBoard's own, slower
-    pass
-else:
-    record_writer.masked_crc32c = masked_crc32c
-
-
-def _quiet_writer_thread(args: threading.ExceptHookArgs) -> None:
-    """TensorBoard's writer thread keeps a failed write (a full disk, its folder removed)
-    for the training thread, which stops the run with one line naming it, and then raises
-    it again itself: its traceback on the console would bury that line."""
-    writer_thread = isinstance(args.thread, event_file_writer._AsyncWriterThread)
-    if not (writer_thread and isinstance(args.exc_value, OSError)):
-        _thread_hook(args)
-
-
-_thread_hook, threading.excepthook = threading.excepthook, _quiet_writer_thread
 
 
 def flatten_config(

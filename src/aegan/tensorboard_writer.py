@@ -1,0 +1,42 @@
+"""TensorBoard's event writer, adjusted for a training loop: its checksum in C, and its writer
+thread's failures left to the loop to say."""
+
+from __future__ import annotations
+
+import threading
+
+from tensorboard.summary.writer import event_file_writer, record_writer
+from torch.utils.tensorboard import SummaryWriter
+
+__all__ = ["SummaryWriter"]
+
+
+def masked_crc32c(data: bytes) -> int:
+    """TensorBoard's record checksum (masked CRC-32C), computed by ``google-crc32c``'s C code.
+
+    Without TensorFlow, TensorBoard's writer computes it in pure Python (~0.1 us per byte) in
+    its writer thread, holding the GIL: an image grid's record then stalls the training loop
+    for milliseconds. Same value, as ``tests/test_tensorboard.py`` checks.
+    """
+    crc = google_crc32c.value(bytes(data))
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+try:
+    import google_crc32c
+except ImportError:  # a machine without it (e.g. the GPU check's): TensorBoard's own, slower
+    pass
+else:
+    record_writer.masked_crc32c = masked_crc32c
+
+
+def _quiet_writer_thread(args: threading.ExceptHookArgs) -> None:
+    """TensorBoard's writer thread keeps a failed write (a full disk, its folder removed)
+    for the training thread, which stops the run with one line naming it, and then raises
+    it again itself: its traceback on the console would bury that line."""
+    writer_thread = isinstance(args.thread, event_file_writer._AsyncWriterThread)
+    if not (writer_thread and isinstance(args.exc_value, OSError)):
+        _thread_hook(args)
+
+
+_thread_hook, threading.excepthook = threading.excepthook, _quiet_writer_thread
