@@ -5,6 +5,8 @@ period, and the epoch was lost. A resume validates it again and ends where a run
 stopped does."""
 
 import signal
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,35 @@ def test_a_signal_in_validation_saves_the_epoch_unvalidated(make_cfg, training, 
     resumed = train(make_cfg(*TWO_EPOCHS, f"trainer.resume={run_dir}"))
     assert_same_training_state(last_state(straight.paths.output_dir), last_state(run_dir))
     assert resumed == straight_metrics
+
+
+def test_a_stop_inside_a_tensorboard_write_in_validation_ends_the_run_at_once(make_cfg):
+    """A stop's exception inside TensorBoard's writer queue (an epoch's validation logging
+    its figures) counted an event whose writer thread was never woken: the stop's flush of
+    the curves waited for that thread's two-minute timer before the run said where it
+    stopped, and a stopped sweep's job was taken to train on."""
+    cfg = make_cfg(*TWO_EPOCHS)
+
+    def in_validation(frame, event, arg) -> None:  # the queue waking its writer thread
+        if event == "call" and frame.f_code.co_name == "notify" and "_validate" in callers(frame):
+            sys.setprofile(None)
+            signal.raise_signal(signal.SIGTERM)
+
+    sys.setprofile(in_validation)
+    started = time.monotonic()
+    try:
+        with pytest.raises(TrainingInterrupted) as caught:
+            train(cfg)
+    finally:
+        sys.setprofile(None)
+    assert time.monotonic() - started < 60, "the stop waited on TensorBoard's writer thread"
+    assert str(caught.value).startswith("stopped by SIGTERM at step 31 (epoch 1/2, batch 31/31)")
+
+
+def callers(frame) -> set[str]:
+    """The names of the functions ``frame`` runs in, itself included."""
+    names = set()
+    while frame is not None:
+        names.add(frame.f_code.co_name)
+        frame = frame.f_back
+    return names

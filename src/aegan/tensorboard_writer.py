@@ -1,12 +1,17 @@
-"""TensorBoard's event writer, adjusted for a training loop: its checksum in C, and its writer
-thread's failures left to the loop to say."""
+"""TensorBoard's event writer, adjusted for a training loop: its checksum in C, its writer
+thread's failures left to the loop to say, and each write whole through a stop signal."""
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from tensorboard.summary.writer import event_file_writer, record_writer
 from torch.utils.tensorboard import SummaryWriter
+
+from aegan.signals.held_stops import held
 
 __all__ = ["SummaryWriter"]
 
@@ -40,3 +45,21 @@ def _quiet_writer_thread(args: threading.ExceptHookArgs) -> None:
 
 
 _thread_hook, threading.excepthook = threading.excepthook, _quiet_writer_thread
+
+
+def _whole(write: Callable[..., Any]) -> Callable[..., Any]:
+    """``write`` (an event into the writer thread's queue, a flush, the close) run whole: a
+    stop's exception inside ``Queue.put`` counted an event and never woke the writer thread,
+    so the stop's flush waited for that thread's timer (two minutes) before the run ended."""
+
+    @functools.wraps(write)
+    def whole(*args: Any, **kwargs: Any) -> Any:
+        with held:
+            return write(*args, **kwargs)
+
+    return whole
+
+
+for _name in ("write", "flush", "close"):
+    _method = getattr(event_file_writer._AsyncWriter, _name)
+    setattr(event_file_writer._AsyncWriter, _name, _whole(_method))

@@ -35,6 +35,7 @@ import torch
 import torch.distributed as dist
 
 from aegan.engine.failed_write import continued_in_its_folder, last_good, last_good_checkpoint
+from aegan.signals.held_stops import after_held
 from aegan.signals.starting_signals import SETTING_UP, work_began
 from aegan.signals.sweep_stops import stop_while_starting
 
@@ -227,12 +228,13 @@ def _stop_signals_to(handler: Callable[[int, FrameType | None], None]) -> Iterat
     """The stop signals go to ``handler`` within the block, and back to their handlers after
     it, but for one the process ignores (``nohup``'s SIGHUP); elsewhere than in the main
     thread, where Python allows no handler, they stay. One a sweep's worker recorded since
-    its job started goes to ``handler`` as the block begins."""
+    its job started goes to ``handler`` as the block begins; one inside a TensorBoard write,
+    as the write ends (``held_stops``: an exception there left its writer thread asleep)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {
-        number: signal.signal(number, handler)
+        number: signal.signal(number, after_held(handler))
         for number in STOP_SIGNALS
         if signal.getsignal(number) is not signal.SIG_IGN
     }
