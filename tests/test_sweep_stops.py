@@ -129,6 +129,28 @@ def test_a_stop_in_a_workers_job_before_its_training_handlers_is_acted_on(monkey
     assert (stop.value.signal_number, stop.value.phase) == (signal.SIGTERM, "setup")
 
 
+# submitit's controller: it starts its job's process a moment after its own start
+CONTROLLER = """import subprocess, sys, time
+time.sleep(0.5)
+job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+sys.exit(-job.wait())"""
+
+
+def test_a_stop_before_a_jobs_process_starts_reaches_it(monkeypatch):
+    """A SIGTERM to a submitit_local sweep before its job's process started (its controller
+    starts it a second or more after its own start) was passed on to no one, and the job
+    trained to its end."""
+    monkeypatch.setenv(sweep_stops.PARENT_ENV, str(os.getpid()))  # this process: the sweep's
+    monkeypatch.setattr(sweep_stops, "_stops", [])
+    monkeypatch.setattr(sweep_stops, "_job_depth", [2])  # submitit_local's
+    sweep_stops._sweep_stop(signal.SIGTERM, None)  # no job's process yet
+    controller = subprocess.Popen([sys.executable, "-c", CONTROLLER])
+    try:
+        assert controller.wait(timeout=30) == signal.SIGTERM  # its job ended by the stop
+    finally:
+        controller.kill()
+
+
 def test_a_stop_between_two_jobs_of_a_sweep_says_how_to_go_on(cli, tmp_path):
     """Outside its jobs' handlers (Hydra setting up the next job) a stop said what the job
     before kept, not that the later jobs did not run nor how to go on with the sweep."""

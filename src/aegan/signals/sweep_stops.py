@@ -22,7 +22,8 @@ The controller died of a Ctrl-C with a traceback, then sent its job a second SIG
 stops a training at once, unsaved) and SIGKILL a second later; the sweep's process said
 "nothing was trained or saved", and, stopped by a ``kill`` of it alone, ended while its jobs
 trained on. Now the controllers inherit the stop signals blocked and never take them, and a
-SIGTERM or SIGHUP to the sweep's process is passed on to the jobs' processes beneath them.
+SIGTERM or SIGHUP to the sweep's process is passed on to the jobs' processes beneath them,
+those that start later included (a job's process not yet started heard of no stop).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 
 from aegan.signals.starting_signals import stopped_by
@@ -39,6 +41,7 @@ from aegan.signals.starting_signals import stopped_by
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PARENT_ENV = "AEGAN_SWEEP_PROCESS"  # the pid of the process that launches the jobs
 _RECEIVER = "aegan-stop-signals"  # the thread that takes them while the main thread blocks them
+_PASSING_ON = "aegan-stop-passed-on"  # the thread that sends a stop to jobs started after it
 # the launchers whose jobs run in processes of this machine (their _target_'s end), and how
 # many processes down from the sweep's each job's is: joblib's workers are its children,
 # submitit's jobs are children of a controller process per job
@@ -53,6 +56,8 @@ _in_flight: list[str] = [SAVED_STEP]
 _kept: dict[int, object] = {}  # the sweep's process's handlers, back at the sweep's end
 _mask: list[set[signal.Signals]] = []  # its main thread's blocked signals before the sweep
 _job_depth: list[int] = []  # JOB_DEPTH's, for the sweep's launcher
+_passed_on: set[tuple[int, int]] = set()  # (the sweep's process, a job's) sent its stop
+PASS_ON_EVERY_S = 0.2  # how soon a job's process started after the stop is sent it
 
 
 def launch_in_workers(going_on: str, launcher: str, in_flight: str = SAVED_STEP) -> None:
@@ -167,10 +172,33 @@ def _sweep_stop(number: int, frame: FrameType | None) -> None:
     if number == signal.SIGINT and signal.SIGINT in _stops:
         raise KeyboardInterrupt  # a second Ctrl-C: at once, as for a run alone
     if number != signal.SIGINT and number not in _stops:
-        for pid in _processes_below(_job_depth[0]):
-            with contextlib.suppress(ProcessLookupError):  # ended meanwhile
-                os.kill(pid, signal.SIGTERM)  # a worker's SIGHUP would end it unsaved
+        _pass_on(os.getpid(), _job_depth[0])  # those there now
+        later = threading.Thread(
+            target=_pass_on_to_later_jobs, args=(_job_depth[0],), name=_PASSING_ON, daemon=True
+        )
+        later.start()
     _stops.append(number)
+
+
+def _pass_on_to_later_jobs(depth: int) -> None:
+    """A job's process started after the stop came (submitit's controller starts it a second
+    or more after its own start; loky starts its workers as it hands out jobs) heard of no
+    stop, and trained to its end: it is passed on to those too, until the sweep's end."""
+    sweep = os.getpid()
+    while os.environ.get(PARENT_ENV) == str(sweep):  # end_of_sweep_in_workers removes it
+        time.sleep(PASS_ON_EVERY_S)
+        _pass_on(sweep, depth)
+
+
+def _pass_on(sweep: int, depth: int) -> None:
+    """SIGTERM to each job's process ``depth`` below the sweep's not yet sent it (a worker's
+    SIGHUP would end it unsaved; its stop signals are blocked until its job starts, so none
+    is lost)."""
+    for pid in _processes_below(depth):
+        if (sweep, pid) not in _passed_on:
+            _passed_on.add((sweep, pid))
+            with contextlib.suppress(ProcessLookupError):  # ended meanwhile
+                os.kill(pid, signal.SIGTERM)
 
 
 def _worker_stop(number: int, frame: FrameType | None) -> None:
