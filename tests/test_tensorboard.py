@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from aegan.logger import TensorBoardLogger, hparams_of
 from aegan.train import train
 from conftest import TINY_AE
 
@@ -108,6 +109,14 @@ SESSIONS = json.dumps({"experimentName": "", "allowedStatuses": ALL_STATUSES, "c
 def hparams_tab(logdir: Path) -> tuple[set[str], list[dict]]:
     """What the HPARAMS tab of ``tensorboard --logdir logdir`` shows, from TensorBoard's own
     hparams plugin in this process: the metrics listed, and each row's metric values."""
+    experiment, groups = hparams_plugin_answers(logdir)
+    rows = [{m["name"]["tag"]: m["value"] for m in group["metricValues"]} for group in groups]
+    return {info["name"]["tag"] for info in experiment["metricInfos"]}, rows
+
+
+def hparams_plugin_answers(logdir: Path) -> tuple[dict, list[dict]]:
+    """TensorBoard's hparams plugin, in this process, on ``logdir``: its experiment (the
+    hparams and metrics the tab lists) and its session groups (the rows)."""
     from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
     from tensorboard.plugins import base_plugin
     from tensorboard.plugins.hparams import hparams_plugin
@@ -126,9 +135,7 @@ def hparams_tab(logdir: Path) -> tuple[set[str], list[dict]]:
         return json.loads(response.get_data())
 
     experiment = post("/experiment", json.dumps({"experimentName": ""}).encode())
-    groups = post("/session_groups", SESSIONS)["sessionGroups"]
-    rows = [{m["name"]["tag"]: m["value"] for m in group["metricValues"]} for group in groups]
-    return {info["name"]["tag"] for info in experiment["metricInfos"]}, rows
+    return experiment, post("/session_groups", SESSIONS)["sessionGroups"]
 
 
 def logged_scalars(logdir: Path) -> dict[str, list[tuple[int, float]]]:
@@ -199,6 +206,25 @@ def test_the_hparams_tab_lists_every_metric_of_the_last_write_in_one_row(cli, ma
     assert listed == figures.keys()
     (row,) = rows
     assert row == pytest.approx(figures, rel=1e-6)
+
+
+def test_the_hparams_tab_of_a_sweep_shows_what_its_jobs_vary_and_every_metric(make_cfg, tmp_path):
+    """Each job once wrote an experiment record listing its own settings and metrics, and
+    TensorBoard shows one such record for the whole logdir: no setting marked as varying,
+    so the tab ticked the first five by name (data.*) and hid the swept model.latent_dim,
+    and a sweep over models listed one model's metrics only."""
+    jobs = [("autoencoder", 8, {"val/mse": 0.02}), ("dcgan", 16, {"val/pixel_fd": 3.0})]
+    for job, (model, latent_dim, metrics) in enumerate(jobs):
+        cfg = make_cfg(*TINY_AE, f"model={model}", f"model.latent_dim={latent_dim}")
+        TensorBoardLogger(tmp_path / "sweep" / str(job) / "tb").hparams(hparams_of(cfg), metrics, 1)
+
+    experiment, groups = hparams_plugin_answers(tmp_path / "sweep")
+    varying = [info["name"] for info in experiment["hparamInfos"] if info.get("differs")]
+    assert {"model.latent_dim", "model.name"} <= set(varying)
+    assert [info["name"] for info in experiment["hparamInfos"][: len(varying)]] == varying
+    listed = {info["name"]["tag"] for info in experiment["metricInfos"]}
+    assert listed == {"val/mse", "val/pixel_fd"}
+    assert len(groups) == 2
 
 
 def test_record_checksums_come_from_google_crc32c_and_match_tensorboards():

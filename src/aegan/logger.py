@@ -210,18 +210,18 @@ class TensorBoardLogger:
         """The run's hparams and ``metrics`` (as scalars at ``step``, where the HPARAMS tab
         reads their values) in a fresh sub-run, ``hparams/<time>``, the earlier one removed.
 
-        TensorBoard keeps the first hparams metadata a run holds (its list of metrics): a
-        metric added by a later evaluation would never show if each write went to the same
-        run; a new one is a whole record, and the run keeps one row in the tab."""
+        TensorBoard keeps the first hparams a run holds: a metric a later evaluation adds would
+        not show in the same run. No experiment record: TensorBoard took one run's for a whole
+        sweep (its metrics only, no setting marked as varying); without, it reads every run's."""
         if not self.enabled:
             return
         root = self.log_dir / HPARAMS_RUNS
         if root.is_symlink():  # a link planted in the run folder is not written through
             root.unlink()
         name = datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
-        experiment, session_start, session_end = hparams_summary(dict(config), dict(metrics))
+        _, session_start, session_end = hparams_summary(dict(config), dict(metrics))
         with SummaryWriter(str(root / name)) as writer:
-            for summary in (experiment, session_start, session_end):
+            for summary in (session_start, session_end):
                 writer._get_file_writer().add_summary(summary)
             for tag, value in metrics.items():
                 writer.add_scalar(tag, value, step)
