@@ -6,6 +6,7 @@ model. In-process, as ``python -m aegan.train -m`` runs them."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -62,6 +63,11 @@ OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
      (["hydra/launcher=joblib", "hydra.launcher.require=sharedmem", "model.latent_dim=8,16"],
       "hydra.launcher.require=sharedmem is not allowed: it must be null: Hydra's joblib "
       "launcher runs loky, which shares no memory"),
+     # submitit's "Could not detect srun, are you indeed on a slurm cluster?", after multirun.yaml
+     (["hydra/launcher=slurm", "hydra.launcher.partition=gpu", "model.latent_dim=8,16"],
+      "hydra/launcher=slurm needs SLURM, and this machine has no srun on its PATH: launch the "
+      "sweep on the cluster (its login node), or try the same path here with "
+      "hydra/launcher=submitit_local"),
      (["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=0", "model.latent_dim=8,16"],
       "hydra.launcher.timeout_min=0 is not allowed"),
      ([*OPTUNA, "hydra.sweep.subdir=lr${model.optimizer.lr}"],
@@ -84,9 +90,10 @@ OPTUNA = ["hparams_search=autoencoder_optuna", "hydra.sweeper.n_trials=1"]
      (["+hydra.sweeper.params={seed:'0,1'}"], "hydra.sweeper.params is null here; sweep a setting")],
 )  # fmt: skip
 def test_a_sweep_setting_its_plugin_cannot_use_is_one_line_before_any_job(
-    cli, tmp_path, overrides, message
+    cli, monkeypatch, tmp_path, overrides, message
 ):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable))  # no SLURM here, wherever it is
     sweep_dir = tmp_path / "sweep"
     refused = cli("aegan.train", "-m", *TINY_AE, *overrides, f"hydra.sweep.dir={sweep_dir}")
     assert_one_error_line(refused, message)
@@ -134,9 +141,12 @@ def test_a_storage_of_an_earlier_study_or_a_new_file_passes(tmp_path):
         _check_storage(f"sqlite:///{tmp_path / name}")
 
 
-def test_the_plugins_own_defaults_pass():
+def test_the_plugins_own_defaults_pass(monkeypatch, tmp_path):
     """A search config of the user's own that leaves a setting out gets the plugin's default
-    (``direction`` as the plugin's enum, not the text)."""
+    (``direction`` as the plugin's enum, not the text); SLURM's on a machine with ``srun``."""
+    (tmp_path / "srun").write_text("#!/bin/sh\n")
+    (tmp_path / "srun").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     optuna = pytest.importorskip("hydra_plugins.hydra_optuna_sweeper.config")
     joblib = pytest.importorskip("hydra_plugins.hydra_joblib_launcher.config")
     submitit = pytest.importorskip("hydra_plugins.hydra_submitit_launcher.config")

@@ -11,6 +11,7 @@ import difflib
 import importlib
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -62,9 +63,24 @@ def check_sweep_settings(hydra_cfg: DictConfig) -> None:
                 "or -1 for one per core"
             )
         _check_joblib_hints(launcher)
+    if launcher_target.endswith(".SlurmLauncher"):
+        _check_slurm_here(hydra_cfg)
     for key, low in LAUNCHER_COUNTS.items() if "submitit" in launcher_target else ():
         if launcher.get(key) is not None:
             check_number(f"hydra.launcher.{key}", launcher[key], low=low, integer=True)
+
+
+def _check_slurm_here(hydra_cfg: DictConfig) -> None:
+    """submitit submits through SLURM's ``srun``: without it, its "Could not detect srun"
+    named no setting, and came after the sweep's folder was made."""
+    if shutil.which("srun") is None:
+        choices = OmegaConf.select(hydra_cfg, "runtime.choices", default=None) or {}
+        choice = choices.get("hydra/launcher") or "slurm"
+        raise ConfigError(
+            f"hydra/launcher={choice} needs SLURM, and this machine has no srun on its PATH: "
+            "launch the sweep on the cluster (its login node), or try the same path here "
+            "with hydra/launcher=submitit_local"
+        )
 
 
 def check_converted(hydra_cfg: DictConfig) -> None:
