@@ -126,6 +126,17 @@ def test_a_value_a_search_can_pick_that_cannot_work_is_refused(cli, tmp_path, sw
     assert not sweep_dir.exists()
 
 
+def test_a_search_says_it_checks_combinations_of_its_values_not_jobs(cli, tmp_path):
+    """A 1-trial search said "checking the settings of 30 jobs": the 30 are its values'
+    combinations (5 code sizes x the learning rate's 2 ends x 3 seeds)."""
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweeps extra")
+    done = cli("aegan.train", "-m", *TINY_AE, "hparams_search=autoencoder_optuna",
+               "hydra.sweeper.n_trials=1", "seed=choice(0,1,2)",
+               f"hydra.sweep.dir={tmp_path / 'sweep'}")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "checking 30 combinations of its values before the first starts" in done.stdout
+
+
 def test_a_run_that_cannot_work_leaves_no_folder(cli, tmp_path):
     run_dir = tmp_path / "run"
     refused = cli("aegan.train", *TINY_AE, "model.latent_dim=0", f"hydra.run.dir={run_dir}")

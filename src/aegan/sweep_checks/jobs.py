@@ -196,13 +196,13 @@ def check_every_job(
                 "or search them (hparams_search=...)"
             )
         jobs = [list(job) for job in BasicSweeper.split_arguments(overrides, None)[0]]
-        what = "job {num} of {count}"
+        what, counted = "job {num} of {count}", "the settings of %d jobs"
     else:  # the command line's values for a key the search's own params sweep replace them
         overrides = list({o.key_or_group: o for o in overrides}.values())
         jobs = list(search_values(overrides))
-        what = "the values"
+        what, counted = "the values", "%d combinations of its values"  # not its trials
     if len(jobs) > SAY_CHECKING:
-        log.info("checking the settings of %d jobs before the first", len(jobs))
+        log.info(f"checking {counted} before the first starts", len(jobs))
     swept = {o.key_or_group for o in overrides if o.is_sweep_override()}
     drawn = {o.key_or_group for o in overrides} - {o.key_or_group for o in typed_overrides}
     sweeps = [(o.key_or_group, o.input_line.partition("=")[2]) for o in overrides]
