@@ -30,6 +30,13 @@ GLOBAL = "# @package _global_\n"
          "experiment=mine: trainer.epoch is not a setting; did you mean trainer.epochs?"),
         ("experiment", GLOBAL + "hydra: {sweeper: {params: {seed: null}}}\n",
          "experiment=mine: hydra.sweeper.params.seed=null is not allowed: it must be set"),
+        # a mapping where conf/ holds a list, or the reverse: OmegaConf's merge named no key
+        ("experiment", GLOBAL + "model:\n  hidden_dims: {a: 1}\n",
+         "experiment=mine: model.hidden_dims={a:1} is not allowed: it must be a list, not a "
+         "mapping (set in "),
+        ("model", "defaults: [autoencoder]\noptimizer: [1e3]\n",
+         "model=mine: model.optimizer=[1e3] is not allowed: it must be a mapping of settings, "
+         "not a list (set in "),
     ],
 )  # fmt: skip
 def test_a_files_value_is_named_by_its_option(cli, tmp_path, group, text, said):

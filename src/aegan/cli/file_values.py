@@ -24,6 +24,9 @@ from aegan.settings.schema_kinds import MISSING, check_value, settings
 
 # the sections that hold settings, each a mapping: the config groups, evaluate and hydra
 SECTIONS = (*GROUPS, "evaluate", "hydra")
+# each config file's content as last loaded, by config path (its option, file, content
+# placed, package), for naming a value of it that OmegaConf's merge refuses
+_loaded: dict[str, tuple[str, str, dict, list[str]]] = {}
 
 
 def package_parts(config_path: str, result: Any) -> list[str]:
@@ -48,12 +51,58 @@ def check_file_values(option: str, path: str, config_path: str, result: Any) -> 
     of Hydra's or of its plugins' it sets to a value OmegaConf would convert or refuse
     (``aegan.cli.hydra_kinds``), or one of ``fixed_kinds`` it sets to another kind: one line
     naming the option, the value as the file writes it (``1e3``, not 1000.0) and the file."""
-    refused = _first_refusal(placed(config_path, result))
+    content = placed(config_path, result)
+    _loaded[config_path] = (option, path, content, package_parts(config_path, result))
+    refused = _first_refusal(content)
     if refused is not None:
-        key, line = refused
-        writing = written_in(path, key, package_parts(config_path, result))
-        line = as_given(line, [f"{key}={writing}"] if writing else [])
-        raise ConfigError(f"{option}: {line} (set in {path})")
+        raise ConfigError(_in_file(option, path, package_parts(config_path, result), *refused))
+
+
+def _in_file(option: str, path: str, package: list[str], key: str, line: str) -> str:
+    """``line`` (refusing ``key``'s value) with the value as the file writes it, the option
+    and the file."""
+    writing = written_in(path, key, package)
+    return f"{option}: {as_given(line, [f'{key}={writing}'] if writing else [])} (set in {path})"
+
+
+def merge_refusal(config_path: str, err: BaseException | None) -> str | None:
+    """One line for ``err``, OmegaConf's refusal to merge the file loaded last as
+    ``config_path`` ("Cannot merge DictConfig with ListConfig", naming no key): the file's
+    mapping where the config composed before it holds a list, or its list where that holds
+    a mapping. None for any other error."""
+    composed = getattr(err, "parent_node", None)  # what the file was being merged into
+    if not str(err).startswith("Cannot merge ") or config_path not in _loaded:
+        return None
+    option, path, content, package = _loaded[config_path]
+    clash = _kind_clash(content, composed, "") if OmegaConf.is_dict(composed) else None
+    if clash is None:
+        return None
+    key, value, lists = clash
+    return _in_file(option, path, package, key, kind_clash_line(key, written(repr(value)), lists))
+
+
+def kind_clash_line(key: str, shown: str, lists: bool) -> str:
+    """A mapping given where conf/ holds a list (``lists``), or a list where it holds a
+    mapping, refused in one line naming the key and the value ``shown``."""
+    want, given = ("a list", "a mapping") if lists else ("a mapping of settings", "a list")
+    return f"{key}={shown} is not allowed: it must be {want}, not {given}"
+
+
+def _kind_clash(content: dict, node: Any, prefix: str) -> tuple[str, Any, bool] | None:
+    """(dotted key, the file's value, whether ``node`` holds a list there) for the first of
+    ``content``'s values that is a mapping where ``node`` holds a list, or the reverse."""
+    for name, value in content.items():
+        held = node._get_node(name, validate_access=False)  # None where it has no such key
+        key = f"{prefix}{name}"
+        if isinstance(value, dict) and OmegaConf.is_list(held):
+            return key, value, True
+        if isinstance(value, list) and OmegaConf.is_dict(held):
+            return key, value, False
+        if isinstance(value, dict) and OmegaConf.is_dict(held):
+            clash = _kind_clash(value, held, f"{key}.")
+            if clash is not None:
+                return clash
+    return None
 
 
 def _first_refusal(content: dict) -> tuple[str, str] | None:

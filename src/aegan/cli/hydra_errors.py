@@ -27,6 +27,7 @@ from omegaconf.errors import (
     ValidationError,
 )
 
+from aegan.cli.file_values import kind_clash_line, merge_refusal
 from aegan.cli.hydra_defaults import no_such_option
 from aegan.cli.hydra_files import option_of
 from aegan.errors import ConfigError, unresolved_reason, written
@@ -45,7 +46,6 @@ UNSET_VALUE = (MissingMandatoryValue, InterpolationToMissingValueError)
 BROKEN_INTERPOLATION = (
     InterpolationResolutionError, UnsupportedInterpolationType, GrammarParseError,
 )  # fmt: skip
-
 
 SEARCHPATH = "it must be a list of config folders, each file://PATH or pkg://PACKAGE"
 
@@ -90,6 +90,8 @@ def hydra_error_line(err: Exception) -> str | None:
         return f"hydra.searchpath={written(searchpath.group(1))} is not allowed: {SEARCHPATH}"
     in_file = re.match(r"In '([^']+)': \w+ raised while composing config", str(err))
     inner = err.__context__
+    if in_file and err.__cause__ is None and (clash := merge_refusal(in_file.group(1), inner)):
+        return clash  # a file's mapping where a list goes, or the reverse: OmegaConf names no key
     if in_file and err.__cause__ is None and getattr(inner, "full_key", None):
         # a config file's value, which Hydra named with OmegaConf's lines about its nodes:
         # the line an override's value would get, after the option that set it
@@ -158,9 +160,7 @@ def hydra_error_line(err: Exception) -> str | None:
         return f"{full_key}={shown_value(cause.value)} is not allowed: {node_wants(cause, reason)}"
     typed = re.match(r"Error merging override [^=]+=(.*)", str(err), re.DOTALL)
     if reason.startswith("Cannot merge ") and full_key and typed:  # a list where a section goes
-        lists = "object_type=list" in str(cause)  # what conf/ holds there
-        want, given = ("a list", "a mapping") if lists else ("a mapping of settings", "a list")
-        return f"{full_key}={typed.group(1)} is not allowed: it must be {want}, not {given}"
+        return kind_clash_line(full_key, typed.group(1), "object_type=list" in str(cause))
     return f"{full_key}: {reason}" if full_key else f"{str(err).splitlines()[0]} {reason}"
 
 
