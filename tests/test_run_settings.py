@@ -105,8 +105,8 @@ def test_a_resume_changes_only_what_a_resume_may_change(cli, runs, tmp_path):
     assert_one_error_line(
         result, f"trainer.resume={runs['beta']}/checkpoints/last.pt: it was trained with "
         "model.beta=4, this command has model.beta=1.0; a resume continues the run as it "
-        "trained, changing at most its optimizers' settings, seeds, data.root, "
-        "data.batch_size or data.subset: resume with model.beta=4, or start a new run"
+        "trained, changing at most its optimizers' settings (not their _target_), seeds, "
+        "data.root, data.batch_size or data.subset: resume with model.beta=4, or start a new run"
     )  # fmt: skip
     assert not new.exists()
     run = shutil.copytree(runs["mse"], tmp_path / "run")
@@ -118,6 +118,20 @@ def test_a_resume_changes_only_what_a_resume_may_change(cli, runs, tmp_path):
     assert len(steps) == 2
     for path in [*steps, run / "checkpoints" / "best.pt"]:
         assert aegan.load_run(path).config.model.loss == "mse"
+
+
+def test_a_resume_with_another_optimizer_class_is_refused(cli, runs, tmp_path):
+    """An Adam run resumed with torch.optim.SGD went on without a word, its moments dropped;
+    an SGD run resumed with Adam was refused after the data was read, blaming the file."""
+    new = tmp_path / "new"
+    result = cli("aegan.train", *TINY, "model.optimizer._target_=torch.optim.SGD",
+                 "trainer.epochs=2", f"trainer.resume={runs['mse']}", f"hydra.run.dir={new}")  # fmt: skip
+    assert_one_error_line(
+        result, f"trainer.resume={runs['mse']}/checkpoints/last.pt: it was trained with "
+        "model.optimizer._target_=torch.optim.Adam, this command has "
+        "model.optimizer._target_=torch.optim.SGD; a resume continues the run as it trained"
+    )  # fmt: skip
+    assert not new.exists()
 
 
 def test_a_resume_that_deletes_a_setting_the_run_has_is_refused(cli, runs, tmp_path):

@@ -5,7 +5,8 @@ A run is its model and the images it trains and is measured on: every ``model.*`
 ``data.*`` setting, but those a resume may change (``resumable``):
 
 - the optimizers' settings (a model section the task completes with its parameters:
-  ``model.optimizer``, ``model.g_optimizer``..., lr, betas, fused), as the README says;
+  ``model.optimizer``, ``model.g_optimizer``..., lr, betas, fused), as the README says,
+  but not their ``_target_``: the class says what the saved moments are;
 - ``model.noise_seed``: the fixed noise a picture shows is the checkpoint's;
 - where the files are (``data.root``, ``data.download``: their fingerprint says whether
   they are the images the run trained on), how they are batched (``data.batch_size``: a
@@ -98,11 +99,25 @@ def check_resumed_settings(state: dict, cfg: DictConfig, what: str, conf: Mappin
     if difference is not None:
         key, then, now = difference
         _refuse(what, key, then, f"{key}={shown_setting(now)}")
-    saved, given, known = (_run_settings(c) for c in (state["config"], config, conf))
     optimizers = optimizer_sections(state["config"])
+    for section in sorted(optimizers):  # the class says what its saved moments are
+        then, now = (_target_at(c, section) for c in (state["config"], config))
+        if then is not None and now is not None and then != now:
+            key = f"{section}._target_"
+            _refuse(what, key, then, f"{key}={shown_setting(now)}")
+    saved, given, known = (_run_settings(c) for c in (state["config"], config, conf))
     for key, then in saved.items():
         if key not in given and key in known and not resumable(key, optimizers):
             _refuse(what, key, then, f"{key} deleted (~{key}: the task's default)")
+
+
+def _target_at(config: Mapping, section: str) -> str | None:
+    """The ``_target_`` text of ``config``'s ``section`` (``model.optimizer``), or None."""
+    node: Any = config
+    for part in section.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    target = node.get("_target_") if isinstance(node, Mapping) else None
+    return target if isinstance(target, str) and "${" not in target else None
 
 
 SAID_ON_RESUME = ("trainer.epochs",)  # what else a resume changes that the user should hear
@@ -135,8 +150,9 @@ def resumed_changes(state: dict, cfg: DictConfig) -> list[str]:
 def _refuse(what: str, key: str, then: Any, this: str) -> NoReturn:
     raise ConfigError(
         f"{what}: it was trained with {key}={shown_setting(then)}, this command has {this}; "
-        "a resume continues the run as it trained, changing at most its optimizers' settings, "
-        f"seeds, data.root, data.batch_size or data.subset: resume with {key}={shown_setting(then)}, "
+        "a resume continues the run as it trained, changing at most its optimizers' settings "
+        "(not their _target_), seeds, data.root, data.batch_size or data.subset: resume with "
+        f"{key}={shown_setting(then)}, "
         "or start a new run without trainer.resume"
     )
 
