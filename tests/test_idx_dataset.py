@@ -47,6 +47,8 @@ CONTENTS = [
     ({"train_labels": np.full(64, 175, np.uint8)}, "labels run from 175 to 175"),
     ({"train_labels": np.full(64, -3, np.int8)}, "labels run from -3 to -3"),
     ({"test_images": np.full((16, 28, 28), 0.5, ">f4")}, "are torch.float32, not bytes"),
+    # labels of the classes' numbers, stored as floats: were "run from 3.0 to 3.0; ... 0-9"
+    ({"train_labels": np.full(64, 3.0, ">f4")}, "train labels are torch.float32, not integers"),
     ({"test_images": np.zeros((0, 28, 28), np.uint8), "test_labels": np.zeros(0, np.uint8)},
      "N >= 1"),
 ]  # fmt: skip

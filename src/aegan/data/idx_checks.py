@@ -58,7 +58,9 @@ def check_idx_contents(
             )
         if images.dtype != torch.uint8:
             raise DataFileError(f"{folder}: {split} images are {images.dtype}, not bytes (0-255)")
-        if labels.is_floating_point() or labels.min() < 0 or labels.max() >= num_classes:
+        if labels.is_floating_point():  # 3.0 is no class's number: said as the images' kind is
+            raise DataFileError(f"{folder}: {split} labels are {labels.dtype}, not integers")
+        if labels.min() < 0 or labels.max() >= num_classes:
             raise DataFileError(
                 f"{folder}: {split} labels run from {labels.min().item()} to "
                 f"{labels.max().item()}; the {num_classes} classes are 0-{num_classes - 1}"
