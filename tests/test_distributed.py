@@ -246,14 +246,19 @@ def test_ctrl_c_to_torchrun_stops_every_rank_after_the_same_step(tmp_path):
      ({"WORLD_SIZE": "2", "RANK": "x"}, "RANK='x' is not allowed"),
      ({"WORLD_SIZE": "2", "RANK": "2"}, "RANK='2' is not allowed: it must be an integer from 0 to 1"),
      ({"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "-1"}, "LOCAL_RANK='-1' is not allowed"),
-     ({"WORLD_SIZE": "2", "RANK": "1"}, "MASTER_ADDR is not set")],
+     ({"WORLD_SIZE": "2", "RANK": "1"}, "MASTER_ADDR is not set"),
+     # read for each process's share of the cores: '²' was int()'s ValueError, 'x' taken as 1
+     ({"LOCAL_WORLD_SIZE": "\u00b2"}, "LOCAL_WORLD_SIZE='\u00b2' is not allowed: it must be an "
+      "integer of at least 1"),
+     ({"LOCAL_WORLD_SIZE": "x"}, "LOCAL_WORLD_SIZE='x' is not allowed")],
 )  # fmt: skip
 def test_a_launch_environment_torchrun_would_not_set_is_one_line(
     cli, tmp_path, monkeypatch, environment, message
 ):
     """Set by hand or left from another job: each was a traceback (int() of 'abc', a KeyError
     for RANK) before the run began."""
-    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR",
+                 "MASTER_PORT"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)

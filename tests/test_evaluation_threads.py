@@ -13,7 +13,7 @@ CPU = torch.device("cpu")
 
 
 @pytest.mark.skipif(len(EVERY_CORE) < 2, reason="needs 2 cores to share")
-@pytest.mark.parametrize(("processes", "share"), [(None, 1), ("2", 2), ("x", 1)])
+@pytest.mark.parametrize(("processes", "share"), [(None, 1), ("2", 2), ("x", 1), ("\u00b2", 1)])
 def test_evaluation_runs_on_this_process_share_of_the_cores(
     monkeypatch, every_core, one_thread, processes, share
 ):

@@ -107,8 +107,10 @@ def available_cores() -> int:
 def cores_of_this_process() -> int:
     """``available_cores`` shared by the processes torchrun started on this machine
     (``LOCAL_WORLD_SIZE``): each of two ranks validating on every core ran 4 threads on 2."""
-    local = os.environ.get("LOCAL_WORLD_SIZE", "1")
-    processes = int(local) if local.isdigit() and int(local) > 0 else 1
+    try:
+        processes = launch_int("LOCAL_WORLD_SIZE", 1, None)
+    except ConfigError:  # refused as a run starts (distributed.launch); reading back: one
+        processes = 1
     return max(1, available_cores() // processes)
 
 
@@ -132,3 +134,19 @@ def evaluation_threads(device: torch.device) -> Iterator[None]:
             yield
         finally:
             torch.set_num_threads(training_threads)
+
+
+def launch_int(name: str, low: int, high: int | None) -> int:
+    """The integer in the environment variable ``name`` (``low`` where it is unset)."""
+    text = os.environ.get(name, "").strip() or str(low)
+    try:
+        value = int(text)
+    except ValueError:  # "x", "1.5"
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise ConfigError(
+            f"{name}={text!r:.40} is not allowed: it must be an integer {allowed} (torchrun "
+            "sets it; unset it to train in one process)"
+        )
+    return value

@@ -29,7 +29,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.distributed.constants import default_pg_timeout
 
-from aegan.engine.device import resolve_device
+from aegan.engine.device import launch_int, resolve_device
 from aegan.engine.interrupt import TrainingInterrupted
 from aegan.engine.job_store import failure_of_another, note_failure
 from aegan.engine.rank_settings import check_same_settings
@@ -156,7 +156,7 @@ def _join_group(backend: str, rank: int, world_size: int) -> None:
     if "TORCHELASTIC_RUN_ID" in os.environ:
         dist.init_process_group(backend=backend)
         return
-    host, port = os.environ["MASTER_ADDR"].strip(), _launch_int("MASTER_PORT", 1, 65535)
+    host, port = os.environ["MASTER_ADDR"].strip(), launch_int("MASTER_PORT", 1, 65535)
     where = f"MASTER_ADDR={host} MASTER_PORT={port}"
     try:
         with _quiet_stderr():  # c10d's C++ log repeats every retry, with its stack
@@ -213,9 +213,10 @@ def world_size() -> int:
 def launch() -> tuple[int, int, int]:
     """torchrun's (RANK, LOCAL_RANK, WORLD_SIZE), or (0, 0, 1) without it. A value torchrun
     would not set (set by hand, or left from another job) is one line naming the variable."""
-    world = _launch_int("WORLD_SIZE", 1, None)
-    rank = _launch_int("RANK", 0, world - 1)
-    local_rank = _launch_int("LOCAL_RANK", 0, None)
+    world = launch_int("WORLD_SIZE", 1, None)
+    rank = launch_int("RANK", 0, world - 1)
+    local_rank = launch_int("LOCAL_RANK", 0, None)
+    launch_int("LOCAL_WORLD_SIZE", 1, None)  # read for the CPU's share: named here, at the start
     needed = ("RANK", "MASTER_ADDR", "MASTER_PORT") if world > 1 else ()
     for name in needed:
         if not os.environ.get(name, "").strip():
@@ -226,24 +227,8 @@ def launch() -> tuple[int, int, int]:
                 "process"
             )
     if world > 1:
-        _launch_int("MASTER_PORT", 1, 65535)
+        launch_int("MASTER_PORT", 1, 65535)
     return rank, local_rank, world
-
-
-def _launch_int(name: str, low: int, high: int | None) -> int:
-    """The integer in the environment variable ``name`` (``low`` where it is unset)."""
-    text = os.environ.get(name, "").strip() or str(low)
-    try:
-        value = int(text)
-    except ValueError:  # "x", "1.5"
-        value = None
-    if value is None or value < low or (high is not None and value > high):
-        allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise ConfigError(
-            f"{name}={text!r:.40} is not allowed: it must be an integer {allowed} (torchrun "
-            "sets it; unset it to train in one process)"
-        )
-    return value
 
 
 @contextmanager
