@@ -51,6 +51,13 @@ def untouched(run):
         ("run={run} device=cpu,tpu", "(device=tpu): device='tpu' is not allowed"),
         ("run={run} metrics=[reconstruction],[nosuch]", "'nosuch' is not a metric"),
         ("run={run} 'overrides=[],[\"trainer.epochs=3\"]'", "trainer.epochs would change nothing"),
+        # found as the job read its run, before the data: after job 0 had evaluated its run
+        ("run={run} metrics=[reconstruction],[fd]", "'fd' needs a model that can sample"),
+        ("run={run} 'overrides=[],[\"model.latent_dim=8\"]'", "the run's weights do not fit"),
+        (
+            "run={run} 'overrides=[],[\"data.root={root}/missing\"]'",
+            "{root}/missing does not exist",
+        ),
     ],
 )
 def test_a_mistake_in_a_later_job_of_an_evaluation_sweep_starts_no_job(

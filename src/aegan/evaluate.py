@@ -22,7 +22,7 @@ from typing import Any
 import hydra
 import torch
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from aegan.cli.hydra_job import back_to_launch_folder, end_stopped_evaluation
 from aegan.cli.one_line import one_line_errors, one_line_hydra_errors
@@ -45,6 +45,7 @@ from aegan.errors import USER_ERRORS, CheckpointError, EvaluationError, NonFinit
 from aegan.evaluate_settings import (
     check_evaluate_settings,
     evaluated_checkpoint,
+    run_arguments,
     run_projector_samples,
     with_run_iwae,
 )
@@ -209,14 +210,8 @@ def _evaluate_run(
     cfg: DictConfig, stop: StopRequest, searchpath: list[str], begun: Callable[[], None]
 ) -> None:
     """``evaluate_run``'s work, in the run's folder held by this process."""
-    # as typed: composed again as a training command line's, their escapes (\${) still hold
-    given = [str(o) for o in OmegaConf.to_container(cfg.overrides, resolve=False)]
-    run = load_run(
-        cfg.run, checkpoint=cfg.checkpoint, device=cfg.device,
-        overrides=given, searchpath=list(searchpath),
-        changed_data="refuse",  # figures of other images would be written as the run's
-        metrics=cfg.metrics, figures=False,
-    )  # fmt: skip
+    arguments = run_arguments(cfg, searchpath)
+    run = load_run(**arguments)
     filled = with_run_iwae(cfg, run.config, run.checkpoint, len(run.data.test_images))
     scope = Scope.of_data(Settings.of(cfg), run.data, key="metrics")
     names = check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)
@@ -242,7 +237,7 @@ def _evaluate_run(
         print(f"{key:28s} {value:.6g}", flush=True)
     # which weights the figures are of (train/steps says where training ended), and the
     # model settings changed for them: figures of another model than the run's record
-    overrides = shlex.join(given)
+    overrides = shlex.join(arguments["overrides"])
     if overrides:
         print(f"{'eval/overrides':28s} {overrides}", flush=True)
     new = {**metrics, "eval/step": float(run.step), "eval/overrides": overrides}

@@ -9,6 +9,7 @@ import logging
 import os
 import stat
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,17 @@ def evaluated_checkpoint(cfg: DictConfig) -> Path:
         )
     check_layout(run_dir_of(checkpoint))
     return checkpoint
+
+
+def run_arguments(cfg: DictConfig, searchpath: Sequence[str]) -> dict[str, Any]:
+    """How ``aegan.evaluate`` reads its run: ``load_run``'s arguments, which ``open_run``
+    checks before the data (an evaluation sweep's, for every job before the first)."""
+    # as typed: composed again as a training command line's, their escapes (\${) still hold
+    given = [str(o) for o in OmegaConf.to_container(cfg.overrides, resolve=False)]
+    return {"path": cfg.run, "checkpoint": cfg.checkpoint, "device": cfg.device,
+            "overrides": given, "searchpath": list(searchpath), "metrics": cfg.metrics,
+            "changed_data": "refuse",  # figures of other images would be written as the run's
+            "figures": False}  # fmt: skip
 
 
 def check_training_keys(cfg: DictConfig, ref: dict[str, Any]) -> None:

@@ -9,45 +9,31 @@ the code that runs.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
-from aegan.config import CONF_DIR
 from aegan.contract import Task, can
-from aegan.data import ImageData, check_data_config, image_shape_of
+from aegan.data import ImageData
 from aegan.data.fingerprint import data_change, data_fingerprint
-from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
-from aegan.engine.device import resolve_device
 from aegan.engine.process_state import process_state_kept
 from aegan.engine.state import load_task_state, load_weights
-from aegan.errors import CheckpointError, ConfigError, DataFileError
-from aegan.evaluate_settings import settle_run_evaluation
-from aegan.io.files import check_folder, given_path
-from aegan.memory import check_weights_fit
-from aegan.metrics.choice import check_metrics
-from aegan.runs.data import read_run_data, take_recorded_root
+from aegan.errors import CheckpointError, DataFileError
+from aegan.runs.data import read_run_data
 from aegan.runs.figures import figures_of
 from aegan.runs.inputs import (
     as_codes,
     as_images,
     check_fits,
-    check_load_arguments,
-    check_overrides_fit,
     integer,
-    overridden,
 )
 from aegan.runs.inputs import seed as check_seed
-from aegan.runs.record import record_config
-from aegan.runs.record_networks import check_networks_in_its_run
-from aegan.settings.overrides import literal
+from aegan.runs.opened import open_run
 from aegan.settings.refused_values import overrides_as_given
-from aegan.settings.schema import check_not_deleted, check_settings, option_choices, reference
 from aegan.tasks import build_task
 
 log = logging.getLogger("aegan.run")
@@ -193,61 +179,14 @@ def load_run(
     ``figures=False``: ``Run.metrics`` left empty, ``metrics.json`` not read (``aegan.evaluate``
     measures the weights anew, and keeps the file's figures aside itself).
     """
-    path = given_path("path", path, "a run dir or a .pt file")
-    try:  # from the current folder now: Run.path stays the run's after an os.chdir
-        path = path.absolute()
-    except OSError as err:  # the current folder was deleted since
-        raise ConfigError(
-            f"path={str(path)!r} is not allowed: it is relative, and the current folder cannot "
-            f"be read ({err.strerror}); give the run's absolute path"
-        ) from None
-    check_load_arguments(checkpoint, changed_data, overrides, searchpath, figures)
-    if data_dir is not None:  # yours: where the data is read again
-        data_dir = os.fspath(data_dir) if isinstance(data_dir, os.PathLike) else data_dir
-        data_dir_exists = check_folder("data_dir", data_dir)
-    torch_device = resolve_device(device, key="device")  # before any file is read
-    checkpoint_path = resolve_checkpoint(path, checkpoint)
-    state = load_checkpoint(checkpoint_path)
-    config = record_config(
-        state, path=checkpoint_path, overrides=list(overrides), searchpath=list(searchpath)
-    )
-    check_networks_in_its_run(checkpoint_path, state, searchpath=searchpath)  # not another's
-    # a folder named but not there (a typo) would be passed over for the run's own: only a
-    # download (data.download=true, the user's) makes it
-    if data_dir is not None and not data_dir_exists and not config.data.get("download"):
-        raise ConfigError(
-            f"data_dir={data_dir} does not exist; name a folder that holds the data, or "
-            "download it there with overrides=['data.download=true']"
-        )
-    run_dir = run_dir_of(checkpoint_path)
-    with open_dict(config):  # the folder it was read from, whatever the record says
-        config.paths.output_dir = literal(str(run_dir))
-    conf = reference(CONF_DIR, option_choices(config, CONF_DIR))
-    check_not_deleted(config, conf)  # only an override deletes: a record sets values alone
-    try:  # the stored values against conf/, as a command line's
-        check_settings(config, conf)
-    except ConfigError as err:
-        if overridden(err.keys, overrides):  # the user's own value, not the record's
-            raise
-        raise CheckpointError(f"{checkpoint_path}: {err}") from None
-    settle_run_evaluation(config, conf, checkpoint_path)
-    if data_dir is None:  # yours too, from conf/ and the environment: as training checks it
-        check_folder("paths.data_dir", config.paths.data_dir)
-        data_dir = config.paths.data_dir
-    try:  # the record's values (or the overrides') as the task checks them, before any data
-        take_recorded_root(config.data, overrides, checkpoint_path)
-        check_data_config(config.data)
-        meta = build_task(config.model, image_shape_of(config.data), torch.device("meta"))
-    except ConfigError as err:
-        if overrides:  # the line names the user's own setting
-            raise
-        raise CheckpointError(f"{checkpoint_path}: {err}") from None
-    check_weights_fit(meta, torch_device, str(checkpoint_path))  # the run's sizes, not yours
-    check_overrides_fit(meta, state, checkpoint_path, overrides, searchpath)  # before the data
-    if metrics is not None:  # what the model cannot feed, before the data is read
-        check_metrics(meta, metrics, key="metrics")
+    opened = open_run(
+        path, checkpoint=checkpoint, device=device, data_dir=data_dir, overrides=overrides,
+        searchpath=searchpath, changed_data=changed_data, metrics=metrics, figures=figures,
+    )  # fmt: skip
+    config, state, checkpoint_path = opened.config, opened.state, opened.checkpoint
+    run_dir, torch_device = opened.run_dir, opened.device
     data = read_run_data(
-        config, state, data_dir=data_dir, overrides=overrides, path=checkpoint_path
+        config, state, data_dir=opened.data_dir, overrides=overrides, path=checkpoint_path
     )
     change = data_change(state, data_fingerprint(data), config.data)
     if change and changed_data == "refuse":

@@ -20,9 +20,15 @@ from aegan.cli.hydra_dirs import (
 from aegan.cli.hydra_errors import BROKEN_INTERPOLATION, interpolation_line
 from aegan.cli.hydra_job import EVALUATIONS_GO_ON, EVALUATIONS_IN_FLIGHT
 from aegan.cli.setting_walk import check_hydra_keys_in
-from aegan.engine.checkpoint import load_checkpoint, run_dir_of
+from aegan.engine.checkpoint import run_dir_of
 from aegan.errors import ConfigError
-from aegan.evaluate_settings import check_evaluate_settings, evaluated_checkpoint
+from aegan.evaluate_settings import (
+    check_evaluate_settings,
+    evaluated_checkpoint,
+    run_arguments,
+    with_run_iwae,
+)
+from aegan.runs.opened import open_run
 from aegan.signals.starting_signals import sweep_began
 from aegan.signals.sweep_stops import job_starts_in_worker, launch_in_workers
 from aegan.sweep_checks.jobs import as_job, check_every_job, without_hydra
@@ -41,14 +47,17 @@ def _check_evaluation(config: DictConfig) -> None:
 def _check_evaluation_job(
     composed: DictConfig, folder: Path | None, evaluated: dict[Path, str] | None
 ) -> None:
-    """A job of ``aegan.evaluate -m``, its run's folder and checkpoint read too: its mistake,
+    """A job of ``aegan.evaluate -m``, its run read up to the data too: its mistake,
     found as it started, came after the jobs before it had run, or killed those beside it.
     ``evaluated``: the run folders of the jobs before, by the ``run`` that named each, where
     the launcher runs jobs at once (None: one after another)."""
     with as_job(composed):
         _check_evaluation(composed)
-        checkpoint = evaluated_checkpoint(without_hydra(composed))
-        load_checkpoint(checkpoint)
+        settings = without_hydra(composed)
+        checkpoint = evaluated_checkpoint(settings)
+        # its run read up to the data, as the job reads it: overrides, metrics it cannot feed
+        opened = open_run(**run_arguments(settings, composed.hydra.searchpath))
+        with_run_iwae(settings, opened.config, checkpoint)  # the record's own, where null
     if evaluated is None:
         return
     run_dir = run_dir_of(checkpoint).resolve()
