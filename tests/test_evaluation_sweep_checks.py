@@ -124,3 +124,26 @@ def test_one_run_in_two_jobs_at_once_is_refused_before_either(
         "jobs at once",
     )
     assert untouched(run) == before
+
+
+@pytest.mark.parametrize(
+    "setting, refused",
+    [
+        (
+            "hydra.launcher.n_jobs=0",
+            "hydra.launcher.n_jobs=0 is not allowed: it must be the number",
+        ),
+        ("+hydra.launcher.n_job=2", "did you mean hydra.launcher.n_jobs?"),  # ran, n_jobs ignored
+    ],
+)
+def test_a_launcher_setting_that_cannot_work_is_one_line(
+    cli, folders, tmp_path, monkeypatch, setting, refused
+):
+    """joblib's own error as it launched, or a misspelt setting passed over, as in training."""
+    pytest.importorskip(LAUNCHERS["joblib"], reason="needs the sweeps extra")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    run, before = folders / "run", untouched(folders / "run")
+    result = cli("aegan.evaluate", "-m", f"run={run},{folders}/sweep/0", "device=cpu",
+                 "metrics=[reconstruction]", "hydra/launcher=joblib", setting)  # fmt: skip
+    assert_one_error_line(result, refused)
+    assert untouched(run) == before

@@ -32,6 +32,7 @@ from aegan.runs.opened import open_run
 from aegan.signals.starting_signals import sweep_began
 from aegan.signals.sweep_stops import job_starts_in_worker, launch_in_workers
 from aegan.sweep_checks.jobs import as_job, check_every_job, without_hydra
+from aegan.sweep_checks.plugins import check_sweep_settings
 from aegan.sweep_checks.refusals import mistakes_only, refuse_in_one_line
 
 
@@ -98,6 +99,7 @@ class CheckEvaluation(Callback):
 
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=True)
+            check_sweep_settings(config.hydra)  # n_jobs=0: joblib's own error, as it launched
             _resolved_sweep_dir(config)
             launcher = str(OmegaConf.select(config, "hydra.launcher._target_"))
             evaluated = None if launcher.endswith(".BasicLauncher") else {}
