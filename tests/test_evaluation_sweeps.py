@@ -16,6 +16,7 @@ import time
 import pytest
 from command_signals import signal_at_call
 
+from aegan.sweep_checks.evaluation import _figures_written, _runs_left
 from conftest import REPO
 
 
@@ -108,8 +109,9 @@ def test_a_ctrl_c_to_a_joblib_evaluation_sweep_stops_each_job_as_one_alone(
     assert process.returncode == -signal.SIGINT, output[-3000:]
     assert [line for line in output.splitlines() if line.startswith("error:")] == [
         "error: stopped by SIGINT while the sweep's jobs ran: each evaluation in flight stopped "
-        "and named its run, whose metrics.json is whole, and no later job started. Run the same "
-        "command again"
+        "and named its run, whose metrics.json is whole, and no later job started. Not "
+        f"evaluated: {', '.join(map(str, runs))}; run the same command again with "
+        f"run={','.join(map(str, runs))}"  # the line named none of those it left
     ], output[-3000:]
     for job, run in enumerate(runs[:2]):
         assert f"(sweep job {job}: run={run} device=cpu" in output, output[-3000:]
@@ -119,6 +121,27 @@ def test_a_ctrl_c_to_a_joblib_evaluation_sweep_stops_each_job_as_one_alone(
         assert (run / "metrics.json").read_bytes() == figures[run]  # whole, as it was
     assert sorted(path.name for path in runs[2].iterdir()) == before[runs[2]]  # not begun
     assert "Traceback" not in output, output[-3000:]
+
+
+def test_a_stopped_joblib_sweep_names_the_runs_it_left_alone(
+    cli, trained_ae_run, tmp_path, monkeypatch
+):
+    """What the line above says once some jobs finished: the runs whose figures the sweep
+    wrote are not named again."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    runs = copies(trained_ae_run, tmp_path)
+    began = {run: (str(run), _figures_written(run)) for run in runs}
+    assert _runs_left(began) == (
+        f"Not evaluated: {runs[0]}, {runs[1]}; run the same command again with "
+        f"run={runs[0]},{runs[1]}"
+    )
+    result = cli("aegan.evaluate", f"run={runs[0]}", "device=cpu", "metrics=[reconstruction]")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _runs_left(began) == (
+        f"Not evaluated: {runs[1]}; run the same command again with run={runs[1]}"
+    )
+    alone = {runs[0]: began[runs[0]]}  # a sweep of that run alone
+    assert _runs_left(alone) == "Every run's figures were written: none is left to evaluate"
 
 
 def evaluating(run) -> bool:

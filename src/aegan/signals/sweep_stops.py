@@ -34,6 +34,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from aegan.signals.starting_signals import stopped_by
@@ -48,7 +49,8 @@ _PASSING_ON = "aegan-stop-passed-on"  # the thread that sends a stop to jobs sta
 JOB_DEPTH = {".JoblibLauncher": 1, ".hydra_submitit_launcher.submitit_launcher.LocalLauncher": 2}
 
 _stops: list[int] = []  # the stop signals this process got while it ran or launched jobs
-_going_on: list[str] = []  # how to go on with the sweep, set as its jobs are launched
+# how to go on with the sweep, set as its jobs are launched; a callable: said as it stops
+_going_on: list[str | Callable[[], str]] = []
 # what a stop did to the jobs in flight: a training's saved its step (aegan.evaluate's says
 # its own: aegan.cli.hydra_job.EVALUATIONS_IN_FLIGHT)
 SAVED_STEP = "each job in flight saved its step and said where"
@@ -60,11 +62,14 @@ _passed_on: set[tuple[int, int]] = set()  # (the sweep's process, a job's) sent 
 PASS_ON_EVERY_S = 0.2  # how soon a job's process started after the stop is sent it
 
 
-def launch_in_workers(going_on: str, launcher: str, in_flight: str = SAVED_STEP) -> None:
+def launch_in_workers(
+    going_on: str | Callable[[], str], launcher: str, in_flight: str = SAVED_STEP
+) -> None:
     """In the sweep's process, before a launcher of ``JOB_DEPTH`` (``launcher``: its
     ``_target_``; another is left alone) starts its processes: a stop signal is recorded
     and passed on to the jobs, not raised, until ``end_of_sweep_in_workers``. ``going_on``:
-    how to go on with the sweep once stopped (``aegan.cli.hydra_job.going_on``);
+    how to go on with the sweep once stopped (``aegan.cli.hydra_job.going_on``), or what
+    says it as it stops (the runs an evaluation sweep left);
     ``in_flight``: what a stop does to the jobs in flight, said in its line."""
     depth = [depth for end, depth in JOB_DEPTH.items() if launcher.endswith(end)]
     if not depth:
@@ -114,10 +119,10 @@ def end_of_sweep_in_workers() -> None:
     _kept.clear()
     stops, _stops[:] = list(_stops), []
     if stops:
-        name = signal.Signals(stops[0]).name
+        name, going_on = signal.Signals(stops[0]).name, _going_on[0]
         print(
             f"error: stopped by {name} while the sweep's jobs ran: {_in_flight[0]}, and no "
-            f"later job started. {_going_on[0]}",
+            f"later job started. {going_on() if callable(going_on) else going_on}",
             file=sys.stderr,
             flush=True,
         )

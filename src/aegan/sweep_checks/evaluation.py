@@ -82,6 +82,26 @@ def _resolved_sweep_dir(config: DictConfig) -> None:
         raise ConfigError(interpolation_line(err)) from None
 
 
+def _figures_written(run_dir: Path) -> tuple[int, int] | None:
+    """RUN_DIR/metrics.json as it is (its file's inode and time; None: none): an evaluation
+    writes it anew, whole, once its figures are all measured, and a stopped one leaves it."""
+    try:
+        info = (run_dir / "metrics.json").stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns
+
+
+def _runs_left(before: dict[Path, tuple[str, tuple[int, int] | None]]) -> str:
+    """How to go on with a stopped sweep whose jobs ran at once: the runs whose figures it
+    did not write, each named (``before``: by each run's folder, the run that named it and
+    ``_figures_written`` as the sweep began)."""
+    left = [run for run_dir, (run, was) in before.items() if _figures_written(run_dir) == was]
+    if not left:
+        return "Every run's figures were written: none is left to evaluate"
+    return f"Not evaluated: {', '.join(left)}; {EVALUATIONS_GO_ON} with run={','.join(left)}"
+
+
 class CheckEvaluation(Callback):
     """``aegan.evaluate``'s settings and ``hydra.output_subdir``, refused before Hydra opens
     evaluate.log and writes its record in the run's folder, its own: a refused evaluation
@@ -95,22 +115,25 @@ class CheckEvaluation(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """``-m run=A,B``: every job checked first; a stop between two jobs says that the
         later ones did not run; one to jobs in processes of their own (joblib's) stops each,
-        whole, as a stop alone does."""
+        whole, as a stop alone does, and names the runs left to evaluate."""
+        launcher = str(OmegaConf.select(config, "hydra.launcher._target_"))
+        # each job's run folder, by the run that named it, where the jobs run at once
+        evaluated: dict[Path, str] | None = None if launcher.endswith(".BasicLauncher") else {}
 
         def check() -> None:
             check_hydra_dirs(config.hydra, multirun=True)
             check_sweep_settings(config.hydra)  # n_jobs=0: joblib's own error, as it launched
             _resolved_sweep_dir(config)
-            launcher = str(OmegaConf.select(config, "hydra.launcher._target_"))
-            evaluated = None if launcher.endswith(".BasicLauncher") else {}
             check_job = functools.partial(_check_evaluation_job, evaluated=evaluated)
             mistakes_only(lambda: check_every_job(config, check_job, in_sweep_folder=False))
 
         with as_job(config):
             refuse_in_one_line(check, config)
         sweep_began(f"Later jobs did not run: {EVALUATIONS_GO_ON}")
-        launcher = str(OmegaConf.select(config, "hydra.launcher._target_"))
-        launch_in_workers(EVALUATIONS_GO_ON.capitalize(), launcher, EVALUATIONS_IN_FLIGHT)
+        before = {
+            folder: (run, _figures_written(folder)) for folder, run in (evaluated or {}).items()
+        }
+        launch_in_workers(functools.partial(_runs_left, before), launcher, EVALUATIONS_IN_FLIGHT)
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         job_starts_in_worker()  # in a joblib worker, a stop from now on is recorded
