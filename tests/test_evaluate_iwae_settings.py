@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 
 import pytest
 from omegaconf import OmegaConf
@@ -17,7 +18,7 @@ from aegan.evaluate_settings import with_run_iwae
 from aegan.metrics.progress import Progress
 from aegan.metrics.scope import Settings
 from aegan.notebook import own_bound
-from conftest import TINY_AE, compose_config
+from conftest import TINY_AE, assert_one_error_line, compose_config
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +103,19 @@ def test_a_records_image_count_beyond_the_test_split_is_all_of_it(cli, tmp_path,
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert (metrics["test/iwae_k"], metrics["test/iwae_images"]) == (2, 10000)
+
+
+def test_a_bound_the_data_cannot_give_in_a_later_job_starts_no_job(
+    cli, small_bound_run, tmp_path, monkeypatch
+):
+    """Refused once the job had read its data: after job 0 had written its figures."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    figures = (small_bound_run / "metrics.json").read_bytes()
+    result = cli("aegan.evaluate", "-m", f"run={small_bound_run}", "metrics=[iwae]",
+                 "device=cpu", "iwae_images=20,20000")  # fmt: skip
+    assert_one_error_line(
+        result,
+        "error: job 1 of 2 (iwae_images=20000): iwae_images=20000 is more than the 10000 test "
+        "images: use at most 10000; no job was started",
+    )
+    assert (small_bound_run / "metrics.json").read_bytes() == figures

@@ -33,7 +33,6 @@ from aegan.data import (
     image_shape_of,
     read_ahead,
     sizes_of,
-    test_size_of,
 )
 from aegan.engine.checkpoint import resolve_checkpoint
 from aegan.engine.device import available_cores, resolve_device
@@ -41,9 +40,9 @@ from aegan.engine.distributed import check_shards, world_size
 from aegan.errors import ConfigError, not_text, refused_value
 from aegan.inert import warn_inert
 from aegan.memory import check_memory
-from aegan.metrics.choice import check_metrics
+from aegan.metrics.choice import check_metrics, check_metrics_before_data
 from aegan.metrics.inception import check_weights
-from aegan.metrics.scope import EVALUATION_NUMBERS, Scope, Settings
+from aegan.metrics.scope import EVALUATION_NUMBERS, Settings
 from aegan.settings.overrides import given_overrides, no_key
 from aegan.settings.schema import (
     CONF_DIR,
@@ -259,14 +258,8 @@ def check_evaluation(evaluate_cfg: DictConfig, task: Any, data_cfg: DictConfig) 
         check_evaluation_number(evaluate_cfg, key)
     check_weights("evaluate.inception_weights", evaluate_cfg.inception_weights)
     if evaluate_cfg.at_end:  # aegan.evaluate checks them again on the run it reads
-        settings, shape = Settings.of(evaluate_cfg), image_shape_of(data_cfg)
-        scope = Scope(settings, shape, test_size_of(data_cfg))
-        check_metrics(task, evaluate_cfg.metrics, scope=scope)
-        sizes = sizes_of(data_cfg)  # then the data's sizes: an image folder is listed, not read
-        scope = Scope(settings, shape, sizes.test, train_images=sizes.train,
-                      classes=sizes.classes, source=sizes.source, origin=sizes.origin)  # fmt: skip
-        check_metrics(task, evaluate_cfg.metrics, scope=scope)
-        return sizes
+        settings = Settings.of(evaluate_cfg)
+        return check_metrics_before_data(task, evaluate_cfg.metrics, settings, data_cfg)
     return None
 
 

@@ -8,10 +8,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aegan.contract import call_of, can
+from aegan.data import DataSizes, image_shape_of, sizes_of, test_size_of
 from aegan.errors import ConfigError, refused_value
 from aegan.metrics.limits import check_classes, check_data_sizes
 from aegan.metrics.registry import METRICS
-from aegan.metrics.scope import Scope
+from aegan.metrics.scope import Scope, Settings
 from aegan.settings.value_kinds import unquoted_hint
 
 
@@ -69,3 +70,18 @@ def check_metrics(
             METRICS[name].check(scope)
     kept = check_classes(task, names, {n: METRICS[n].data for n in names}, scope, explicit=given)
     return tuple(name for name in names if name in kept)
+
+
+def check_metrics_before_data(
+    task: Any, names: Any, settings: Settings, data_cfg: Any, key: str = "evaluate.metrics"
+) -> DataSizes:
+    """``check_metrics`` with each metric's limits on the images ``data_cfg`` will hold,
+    before any is read: what its name tells (SSIM's image size, IWAE's cost), then the
+    splits' sizes and classes (an image folder listed, not read); returns those sizes."""
+    shape = image_shape_of(data_cfg)
+    check_metrics(task, names, key, Scope(settings, shape, test_size_of(data_cfg), key))
+    sizes = sizes_of(data_cfg)
+    scope = Scope(settings, shape, sizes.test, key, train_images=sizes.train,
+                  classes=sizes.classes, source=sizes.source, origin=sizes.origin)  # fmt: skip
+    check_metrics(task, names, key, scope)
+    return sizes

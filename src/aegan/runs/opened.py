@@ -9,6 +9,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from omegaconf import DictConfig, open_dict
@@ -41,6 +42,7 @@ class OpenedRun:
     checkpoint: Path
     state: dict  # the checkpoint's contents, checked
     config: DictConfig  # its record through conf/, with the overrides
+    meta: Any  # its task on the meta device: no weights, no memory
     device: torch.device
     data_dir: str | None  # the user's folder to read the data again from
 
@@ -114,4 +116,4 @@ def open_run(
     check_overrides_fit(meta, state, checkpoint_path, overrides, searchpath)  # before the data
     if metrics is not None:  # what the model cannot feed, before the data is read
         check_metrics(meta, metrics, key="metrics")
-    return OpenedRun(run_dir, checkpoint_path, state, config, torch_device, data_dir)
+    return OpenedRun(run_dir, checkpoint_path, state, config, meta, torch_device, data_dir)

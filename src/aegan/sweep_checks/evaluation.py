@@ -20,6 +20,7 @@ from aegan.cli.hydra_dirs import (
 from aegan.cli.hydra_errors import BROKEN_INTERPOLATION, interpolation_line
 from aegan.cli.hydra_job import EVALUATIONS_GO_ON, EVALUATIONS_IN_FLIGHT
 from aegan.cli.setting_walk import check_hydra_keys_in
+from aegan.data import test_size_of
 from aegan.engine.checkpoint import run_dir_of
 from aegan.errors import ConfigError
 from aegan.evaluate_settings import (
@@ -28,6 +29,8 @@ from aegan.evaluate_settings import (
     run_arguments,
     with_run_iwae,
 )
+from aegan.metrics.choice import check_metrics_before_data
+from aegan.metrics.scope import Settings
 from aegan.runs.opened import open_run
 from aegan.signals.starting_signals import sweep_began
 from aegan.signals.sweep_stops import job_starts_in_worker, launch_in_workers
@@ -58,7 +61,11 @@ def _check_evaluation_job(
         checkpoint = evaluated_checkpoint(settings)
         # its run read up to the data, as the job reads it: overrides, metrics it cannot feed
         opened = open_run(**run_arguments(settings, composed.hydra.searchpath))
-        with_run_iwae(settings, opened.config, checkpoint)  # the record's own, where null
+        # the record's own, where null; then each metric's limits on the run's data
+        with_run_iwae(settings, opened.config, checkpoint, test_size_of(opened.config.data))
+        check_metrics_before_data(
+            opened.meta, settings.metrics, Settings.of(settings), opened.config.data, "metrics"
+        )
     if evaluated is None:
         return
     run_dir = run_dir_of(checkpoint).resolve()
