@@ -8,9 +8,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 
+import numpy as np
 import pytest
+from hostile_runs import TINY_IDX, tiny_idx_folder
 
-from conftest import assert_one_error_line
+from aegan.data.idx import write_idx
+from aegan.train import train
+from conftest import assert_one_error_line, compose_config
 
 LAUNCHERS = {  # the plugin each launcher needs
     "basic": None,
@@ -146,4 +150,21 @@ def test_a_launcher_setting_that_cannot_work_is_one_line(
     result = cli("aegan.evaluate", "-m", f"run={run},{folders}/sweep/0", "device=cpu",
                  "metrics=[reconstruction]", "hydra/launcher=joblib", setting)  # fmt: skip
     assert_one_error_line(result, refused)
+    assert untouched(run) == before
+
+
+def test_a_run_whose_images_changed_in_a_later_job_starts_no_job(
+    cli, folders, tmp_path, monkeypatch
+):
+    """Refused once that job had read its images, after job 0 had written its figures."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    data = tiny_idx_folder(tmp_path / "idx")
+    changed = tmp_path / "changed"
+    train(compose_config([*TINY_IDX, f"data.root={data}"], changed))
+    write_idx(data / "t10k-images-idx3-ubyte", np.zeros((64, 28, 28), dtype=np.uint8))
+    run, before = folders / "run", untouched(folders / "run")
+    result = cli("aegan.evaluate", "-m", f"run={run},{changed}", "device=cpu",
+                 "metrics=[reconstruction]")  # fmt: skip
+    assert_one_error_line(result, f"error: job 1 of 2 (run={changed}): {changed}: the ")
+    assert "are not those the run trained on" in result.stderr
     assert untouched(run) == before

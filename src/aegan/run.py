@@ -8,7 +8,6 @@ the code that runs.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +18,9 @@ from omegaconf import DictConfig
 
 from aegan.contract import Task, can
 from aegan.data import ImageData
-from aegan.data.fingerprint import data_change, data_fingerprint
 from aegan.engine.process_state import process_state_kept
 from aegan.engine.state import load_task_state, load_weights
-from aegan.errors import CheckpointError, DataFileError
-from aegan.runs.data import read_run_data
+from aegan.errors import CheckpointError
 from aegan.runs.figures import figures_of
 from aegan.runs.inputs import (
     as_codes,
@@ -32,11 +29,10 @@ from aegan.runs.inputs import (
     integer,
 )
 from aegan.runs.inputs import seed as check_seed
-from aegan.runs.opened import open_run
+from aegan.runs.opened import open_run, read_opened_data
 from aegan.settings.refused_values import overrides_as_given
 from aegan.tasks import build_task
 
-log = logging.getLogger("aegan.run")
 CHUNK = 500  # images per forward pass, as the tasks' own generate takes them
 
 
@@ -185,14 +181,7 @@ def load_run(
     )  # fmt: skip
     config, state, checkpoint_path = opened.config, opened.state, opened.checkpoint
     run_dir, torch_device = opened.run_dir, opened.device
-    data = read_run_data(
-        config, state, data_dir=opened.data_dir, overrides=overrides, path=checkpoint_path
-    )
-    change = data_change(state, data_fingerprint(data), config.data)
-    if change and changed_data == "refuse":
-        raise DataFileError(f"{run_dir}: {change}; put the run's files back")
-    if change:  # a notebook may look at other data; it is told, as its figures would differ
-        log.warning("%s: Run.data: %s; Run.metrics were measured on those", run_dir, change)
+    data = read_opened_data(opened, overrides, changed_data)
     data = data.to(torch_device)
     task = build_task(config.model, data.image_shape, torch_device)
     task.check_data(data)  # what only the data tells (its classes), before a step

@@ -1,10 +1,12 @@
 """A run read back up to its data (``open_run``): its checkpoint, its record composed through
 ``conf/`` with the user's overrides, and its model built on the meta device, each checked
-before any image is read. ``aegan.load_run`` goes on from here; an evaluation sweep opens
-every job's run so before its first job starts."""
+before any image is read, then its images held to those it trained on (``read_opened_data``).
+``aegan.load_run`` goes on from here; an evaluation sweep reads every job's run so before its
+first job starts."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,16 +17,17 @@ import torch
 from omegaconf import DictConfig, open_dict
 
 from aegan.config import CONF_DIR
-from aegan.data import check_data_config, image_shape_of
+from aegan.data import ImageData, check_data_config, image_shape_of
+from aegan.data.fingerprint import data_change, data_fingerprint
 from aegan.engine.checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
 from aegan.engine.device import resolve_device
 from aegan.engine.process_state import process_state_kept
-from aegan.errors import CheckpointError, ConfigError
+from aegan.errors import CheckpointError, ConfigError, DataFileError
 from aegan.evaluate_settings import settle_run_evaluation
 from aegan.io.files import check_folder, given_path
 from aegan.memory import check_weights_fit
 from aegan.metrics.choice import check_metrics
-from aegan.runs.data import take_recorded_root
+from aegan.runs.data import read_run_data, take_recorded_root
 from aegan.runs.inputs import check_load_arguments, check_overrides_fit, overridden
 from aegan.runs.record import record_config
 from aegan.runs.record_networks import check_networks_in_its_run
@@ -32,6 +35,8 @@ from aegan.settings.overrides import literal
 from aegan.settings.refused_values import overrides_as_given
 from aegan.settings.schema import check_not_deleted, check_settings, option_choices, reference
 from aegan.tasks import build_task
+
+log = logging.getLogger("aegan.run")
 
 
 @dataclass
@@ -117,3 +122,18 @@ def open_run(
     if metrics is not None:  # what the model cannot feed, before the data is read
         check_metrics(meta, metrics, key="metrics")
     return OpenedRun(run_dir, checkpoint_path, state, config, meta, torch_device, data_dir)
+
+
+def read_opened_data(opened: OpenedRun, overrides: Sequence[str], changed_data: str) -> ImageData:
+    """The images of the run ``opened`` (``overrides``, ``changed_data``: ``load_run``'s),
+    held to those it trained on: other ones refused, or said in one line."""
+    data = read_run_data(
+        opened.config, opened.state, data_dir=opened.data_dir, overrides=overrides,
+        path=opened.checkpoint,
+    )  # fmt: skip
+    change = data_change(opened.state, data_fingerprint(data), opened.config.data)
+    if change and changed_data == "refuse":
+        raise DataFileError(f"{opened.run_dir}: {change}; put the run's files back")
+    if change:  # a notebook may look at other data; it is told, as its figures would differ
+        log.warning("%s: Run.data: %s; Run.metrics were measured on those", opened.run_dir, change)
+    return data

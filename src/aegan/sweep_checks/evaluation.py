@@ -31,7 +31,7 @@ from aegan.evaluate_settings import (
 )
 from aegan.metrics.choice import check_metrics_before_data
 from aegan.metrics.scope import Settings
-from aegan.runs.opened import open_run
+from aegan.runs.opened import open_run, read_opened_data
 from aegan.signals.starting_signals import sweep_began
 from aegan.signals.sweep_stops import job_starts_in_worker, launch_in_workers
 from aegan.sweep_checks.jobs import as_job, check_every_job, without_hydra
@@ -60,12 +60,15 @@ def _check_evaluation_job(
         settings = without_hydra(composed)
         checkpoint = evaluated_checkpoint(settings)
         # its run read up to the data, as the job reads it: overrides, metrics it cannot feed
-        opened = open_run(**run_arguments(settings, composed.hydra.searchpath))
+        arguments = run_arguments(settings, composed.hydra.searchpath)
+        opened = open_run(**arguments)
         # the record's own, where null; then each metric's limits on the run's data
         with_run_iwae(settings, opened.config, checkpoint, test_size_of(opened.config.data))
         check_metrics_before_data(
             opened.meta, settings.metrics, Settings.of(settings), opened.config.data, "metrics"
         )
+        # last, its images: files changed since it trained (read again as the job starts)
+        read_opened_data(opened, arguments["overrides"], arguments["changed_data"])
     if evaluated is None:
         return
     run_dir = run_dir_of(checkpoint).resolve()
