@@ -5,6 +5,7 @@ as a run does (``aegan.engine.folder_lock``); this one trains, evaluates or swee
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,19 @@ def test_a_sweep_job_whose_folder_is_in_use_is_passed_over(cli, tmp_path, holder
     assert "job 1 did not run, the sweep goes on" in result.stdout + result.stderr
     assert not (sweep_dir / "1" / "failed.json").exists()  # the folder is the other's
     assert not (sweep_dir / "1" / ".hydra").exists()
+
+
+def test_an_evaluation_sweep_naming_a_run_in_use_starts_no_job(
+    cli, trained_ae_run, tmp_path, holder
+):
+    """Its job found the run held only as it started: after the jobs before had evaluated."""
+    first, held = tmp_path / "first", tmp_path / "held"
+    for run in (first, held):
+        shutil.copytree(trained_ae_run, run)
+    before = files_in(first)
+    holder(held)
+    refused = cli("aegan.evaluate", "-m", f"run={first},{held}", "device=cpu",
+                  "metrics=[reconstruction]", f"hydra.sweep.dir={tmp_path / 'sweep'}")  # fmt: skip
+    assert_one_error_line(refused, f"error: job 1 of 2 (run={held}): {held} is in use")
+    assert refused.stderr.endswith("; no job was started\n"), refused.stderr
+    assert files_in(first) == before

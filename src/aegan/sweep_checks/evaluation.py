@@ -22,6 +22,7 @@ from aegan.cli.hydra_job import EVALUATIONS_GO_ON, EVALUATIONS_IN_FLIGHT
 from aegan.cli.setting_walk import check_hydra_keys_in
 from aegan.data import test_size_of
 from aegan.engine.checkpoint import run_dir_of
+from aegan.engine.folder_lock import check_not_in_use
 from aegan.errors import ConfigError
 from aegan.evaluate_settings import (
     check_evaluate_settings,
@@ -69,9 +70,10 @@ def _check_evaluation_job(
         )
         # last, its images: files changed since it trained (read again as the job starts)
         read_opened_data(opened, arguments["overrides"], arguments["changed_data"])
+    run_dir = run_dir_of(checkpoint).resolve()
+    check_not_in_use(run_dir)  # a run training or evaluated now: the job would be refused
     if evaluated is None:
         return
-    run_dir = run_dir_of(checkpoint).resolve()
     if run_dir in evaluated:  # the second job's evaluation refused as the first ran, and both ended
         launcher = composed.hydra.runtime.choices.get("hydra/launcher")
         raise ConfigError(
