@@ -136,17 +136,45 @@ job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
 sys.exit(-job.wait())"""
 
 
-def test_a_stop_before_a_jobs_process_starts_reaches_it(monkeypatch):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_a_stop_before_a_jobs_process_starts_reaches_it(monkeypatch, stop):
     """A SIGTERM to a submitit_local sweep before its job's process started (its controller
     starts it a second or more after its own start) was passed on to no one, and the job
-    trained to its end."""
+    trained to its end; so was a Ctrl-C, which reaches only the processes there from the
+    terminal."""
     monkeypatch.setenv(sweep_stops.PARENT_ENV, str(os.getpid()))  # this process: the sweep's
     monkeypatch.setattr(sweep_stops, "_stops", [])
     monkeypatch.setattr(sweep_stops, "_job_depth", [2])  # submitit_local's
-    sweep_stops._sweep_stop(signal.SIGTERM, None)  # no job's process yet
+    sweep_stops._sweep_stop(stop, None)  # no job's process yet
     controller = subprocess.Popen([sys.executable, "-c", CONTROLLER])
     try:
         assert controller.wait(timeout=30) == signal.SIGTERM  # its job ended by the stop
+    finally:
+        controller.kill()
+
+
+# a job's process there as the Ctrl-C came: it says so once it runs
+STARTED = """import subprocess, sys
+job = subprocess.Popen([sys.executable, "-c", "print('job', flush=True); import time; time.sleep(60)"],
+                       stdout=subprocess.PIPE, text=True)
+print(job.stdout.readline(), end="", flush=True)
+sys.exit(-job.wait())"""
+
+
+def test_a_ctrl_c_is_not_sent_again_to_the_jobs_that_heard_it(monkeypatch):
+    """The terminal's Ctrl-C reached the jobs' processes there: a SIGTERM after it would
+    stop an evaluation a second time as it unwinds from the first."""
+    monkeypatch.setenv(sweep_stops.PARENT_ENV, str(os.getpid()))
+    monkeypatch.setattr(sweep_stops, "_stops", [])
+    monkeypatch.setattr(sweep_stops, "_job_depth", [2])
+    controller = subprocess.Popen(
+        [sys.executable, "-c", STARTED], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert controller.stdout.readline() == "job\n"  # its job's process is there
+        sweep_stops._sweep_stop(signal.SIGINT, None)
+        with pytest.raises(subprocess.TimeoutExpired):  # not sent a stop of the sweep's
+            controller.wait(timeout=5 * sweep_stops.PASS_ON_EVERY_S)
     finally:
         controller.kill()
 

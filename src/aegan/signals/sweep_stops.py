@@ -23,7 +23,8 @@ stops a training at once, unsaved) and SIGKILL a second later; the sweep's proce
 "nothing was trained or saved", and, stopped by a ``kill`` of it alone, ended while its jobs
 trained on. Now the controllers inherit the stop signals blocked and never take them, and a
 SIGTERM or SIGHUP to the sweep's process is passed on to the jobs' processes beneath them,
-those that start later included (a job's process not yet started heard of no stop).
+those that start later included (a job's process not yet started heard of no stop), and a
+Ctrl-C to those that start after it, as SIGTERM (those there heard it from the terminal).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from types import FrameType
 
 from aegan.signals.starting_signals import stopped_by
@@ -59,6 +60,8 @@ _kept: dict[int, object] = {}  # the sweep's process's handlers, back at the swe
 _mask: list[set[signal.Signals]] = []  # its main thread's blocked signals before the sweep
 _job_depth: list[int] = []  # JOB_DEPTH's, for the sweep's launcher
 _passed_on: set[tuple[int, int]] = set()  # (the sweep's process, a job's) sent its stop
+# (the sweep's process, a job's) there at its first Ctrl-C: the terminal sent it that
+_heard_ctrl_c: set[tuple[int, int]] = set()
 PASS_ON_EVERY_S = 0.2  # how soon a job's process started after the stop is sent it
 
 
@@ -176,31 +179,36 @@ def stopped_in_worker(signal_number: int) -> bool:
 def _sweep_stop(number: int, frame: FrameType | None) -> None:
     if number == signal.SIGINT and signal.SIGINT in _stops:
         raise KeyboardInterrupt  # a second Ctrl-C: at once, as for a run alone
+    sweep, depth, first = os.getpid(), _job_depth[0], not _stops
+    if first and number == signal.SIGINT:  # the jobs' processes there heard the terminal's
+        _heard_ctrl_c.update((sweep, pid) for pid in _processes_below(depth))
     if number != signal.SIGINT and number not in _stops:
-        _pass_on(os.getpid(), _job_depth[0])  # those there now
+        _pass_on(sweep, depth)  # those there now
+    _stops.append(number)
+    if first:  # the jobs' processes that start later hear of no stop
         later = threading.Thread(
-            target=_pass_on_to_later_jobs, args=(_job_depth[0],), name=_PASSING_ON, daemon=True
+            target=_pass_on_to_later_jobs, args=(depth, _stops), name=_PASSING_ON, daemon=True
         )
         later.start()
-    _stops.append(number)
 
 
-def _pass_on_to_later_jobs(depth: int) -> None:
+def _pass_on_to_later_jobs(depth: int, stops: list[int]) -> None:
     """A job's process started after the stop came (submitit's controller starts it a second
     or more after its own start; loky starts its workers as it hands out jobs) heard of no
-    stop, and trained to its end: it is passed on to those too, until the sweep's end."""
+    stop, a Ctrl-C from the terminal included, and trained to its end: it is passed on to
+    those too, until the sweep's end (``stops``: its stops, which that end empties)."""
     sweep = os.getpid()
-    while os.environ.get(PARENT_ENV) == str(sweep):  # end_of_sweep_in_workers removes it
+    while os.environ.get(PARENT_ENV) == str(sweep) and stops and stops is _stops:
         time.sleep(PASS_ON_EVERY_S)
-        _pass_on(sweep, depth)
+        _pass_on(sweep, depth, heard=_heard_ctrl_c)
 
 
-def _pass_on(sweep: int, depth: int) -> None:
-    """SIGTERM to each job's process ``depth`` below the sweep's not yet sent it (a worker's
-    SIGHUP would end it unsaved; its stop signals are blocked until its job starts, so none
-    is lost)."""
+def _pass_on(sweep: int, depth: int, heard: Container[tuple[int, int]] = ()) -> None:
+    """SIGTERM to each job's process ``depth`` below the sweep's not yet sent it nor in
+    ``heard`` (a worker's SIGHUP would end it unsaved; its stop signals are blocked until
+    its job starts, so none is lost)."""
     for pid in _processes_below(depth):
-        if (sweep, pid) not in _passed_on:
+        if (sweep, pid) not in _passed_on and (sweep, pid) not in heard:
             _passed_on.add((sweep, pid))
             with contextlib.suppress(ProcessLookupError):  # ended meanwhile
                 os.kill(pid, signal.SIGTERM)
