@@ -116,9 +116,9 @@ def pictures(models: list[str], out: Path, image: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import torch
-    from torchvision.utils import make_grid
 
     import aegan
+    from aegan.tiles import tile_images
 
     formats = plt.figure().canvas.get_supported_filetypes()  # savefig would add .png, or raise
     if image.suffix[1:].lower() not in formats:
@@ -155,7 +155,7 @@ def pictures(models: list[str], out: Path, image: Path) -> None:
              "last.pt): not in the picture")  # fmt: skip
     figure, axes = plt.subplots(len(rows), 1, figsize=(10, 0.9 * len(rows) + 0.3), squeeze=False)
     for ax, (title, images) in zip(axes[:, 0], rows, strict=True):
-        grid = make_grid(images, nrow=16, padding=1, pad_value=1.0)
+        grid = tile_images(images, 16, padding=1).expand(3, -1, -1)  # grey as RGB
         ax.imshow(grid.permute(1, 2, 0).numpy())
         ax.set_title(title, fontsize=8, loc="left")
         ax.set_axis_off()

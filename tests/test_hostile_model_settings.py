@@ -121,7 +121,7 @@ CASES = [
     # the adversarial autoencoder's labels: D's input must match model.label_prior
     ("aae", {"model.discriminator.num_labels": 10}, "model.discriminator.num_labels=10 is not allowed: with model.label_prior=false it must be 0"),
     ("aae", {"model.prior": "mixture", "model.label_prior": True, "model.discriminator.num_labels": 5}, "model.discriminator.num_labels=5 is not allowed: the task sets it to 10, from model.label_prior"),
-    # the fixed-noise grid: at least one image (make_grid has nothing to lay out otherwise)
+    # the fixed-noise grid: at least one image (the grid has nothing to lay out otherwise)
     ("dcgan", {"model.num_fixed_noise": 0}, "model.num_fixed_noise=0 is not allowed: it must be an integer in [1, 1024]"),
     ("infogan", {"model.latent_dim": 74}, "model.latent_dim=74 is not allowed: InfoGAN's generator input is model.noise_dim + model.categories + model.continuous (= 74)"),
     # a network without what its task calls on it: refused before data, not at the first step

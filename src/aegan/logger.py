@@ -16,11 +16,11 @@ from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 from tensorboard.compat.proto.summary_pb2 import Summary
 from torch.utils.tensorboard.summary import hparams as hparams_summary
-from torchvision.utils import make_grid
 
 from aegan.errors import ContractError, a_kind
 from aegan.projector import add_sprite, projected_codes
 from aegan.tensorboard_writer import SummaryWriter
+from aegan.tiles import tile_images
 
 log = logging.getLogger(__name__)
 HISTOGRAM_LIMIT = 1e20  # torch's histogram bins span +-1e-12 to 1e20: it drops the rest
@@ -147,14 +147,12 @@ class TensorBoardLogger:
     def image_grid(self, tag: str, images: torch.Tensor, step: int, *, nrow: int = 8) -> bytes:
         """Log float images in [0, 1], (N, C, H, W), as one grid; return the grid as PNG."""
         problem = grid_problem(images)
-        if problem:  # a task's log_epoch: torchvision's traceback, or a PNG of other channels
+        if problem:  # a task's log_epoch: a shape error in the tiling, or a PNG of other channels
             raise ContractError(
                 f"image_grid({tag!r:.60}) was given {problem}; it takes float images "
                 "(N, C, H, W) in [0, 1], C 1 or 3"
             )
-        grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=2, pad_value=1.0)
-        if images.shape[1] == 1:
-            grid = grid[:1]  # make_grid repeats a single channel three times
+        grid = tile_images(images.detach().float().cpu(), nrow)  # (C, H', W')
         png = encode_png(grid)
         if self.writer:
             height, width = grid.shape[1:]

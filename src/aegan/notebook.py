@@ -28,6 +28,7 @@ from aegan.io.files import check_folder, given_path
 from aegan.metrics.scope import Settings
 from aegan.runs.inputs import as_images, integer
 from aegan.tasks.checks import check_number
+from aegan.tiles import tile_images
 
 # what a switch (AEGAN_NOTEBOOK_QUICK) may be set to, in any case
 SWITCH_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
@@ -175,9 +176,8 @@ def show_images(images: Any, *, nrow: int, ax=None, title: str = "", scale: floa
     images = images.clamp(0, 1)  # a hair outside, from arithmetic: imshow would warn of it
     # here, not above: matplotlib is the notebooks' extra, and the sweep notebook draws no grid
     import matplotlib.pyplot as plt
-    from torchvision.utils import make_grid
 
-    grid = make_grid(images, nrow=nrow, padding=2, pad_value=1.0)  # (3, H', W')
+    grid = tile_images(images, nrow).expand(3, -1, -1)  # (3, H', W'): grey as RGB
     if ax is None:  # as wide as the grid's columns: fewer images than nrow fill fewer
         columns = min(nrow, len(images))
         rows = -(-len(images) // columns)

@@ -6,13 +6,13 @@ import contextlib
 import os
 import random
 import re
-import sys
 from collections.abc import Iterator
 
 import numpy as np
 import torch
 
 from aegan.errors import ConfigError, refused_value
+from aegan.speed.eager import eager_if_compiled
 
 DEVICES = ("auto", "cpu", "cuda")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -123,9 +123,7 @@ def evaluation_threads(device: torch.device) -> Iterator[None]:
     mode and each batch shape."""
     training_threads = torch.get_num_threads()
     cores = cores_of_this_process()
-    # nothing is compiled unless Dynamo was imported, and importing it takes seconds
-    compiled = "torch._dynamo" in sys.modules
-    with torch.compiler.set_stance("force_eager") if compiled else contextlib.nullcontext():
+    with eager_if_compiled():
         if device.type != "cpu" or cores <= training_threads:
             yield
             return

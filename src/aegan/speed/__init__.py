@@ -199,7 +199,7 @@ def build_step(task: Task, amp: Amp, trainer_cfg: Any, device: torch.device) -> 
             pad_thin_convs(network, memory_format)
     if trainer_cfg.direct_optimizer_step:
         for optimizer in task.optimizers.values():
-            use_direct_step(optimizer)
+            use_direct_step(optimizer, compiled=trainer_cfg.compile != "none")
 
     params = [p for o in task.optimizers.values() for g in o.param_groups for p in g["params"]]
     train_step = task.train_step

@@ -28,8 +28,10 @@ from torch.optim.adam import adam
 DIRECT_TYPES = (torch.optim.Adam, torch.optim.AdamW)
 
 
-def use_direct_step(optimizer: torch.optim.Optimizer) -> bool:
+def use_direct_step(optimizer: torch.optim.Optimizer, *, compiled: bool = False) -> bool:
     """Give ``optimizer`` (Adam or AdamW) the direct step; return whether it got it.
+    ``compiled``: a compiled step will call it, so Dynamo leaves it out of the graph (as it
+    leaves torch's fused kernel); only then, as importing Dynamo takes seconds.
 
     Other optimizers, and differentiable Adam, keep torch's step. The first call (before
     the state exists), calls with a closure and capturable groups (``capture_step``
@@ -39,7 +41,8 @@ def use_direct_step(optimizer: torch.optim.Optimizer) -> bool:
         group["differentiable"] for group in optimizer.param_groups
     ):
         return False
-    optimizer.step = _direct_step(optimizer, torch_step=optimizer.step)
+    step = _direct_step(optimizer, torch_step=optimizer.step)
+    optimizer.step = torch.compiler.disable(step) if compiled else step
     return True
 
 
@@ -72,7 +75,6 @@ def _fusable(group: dict, params: list[torch.Tensor], grad_scale: Any, found_inf
 def _direct_step(optimizer: Any, torch_step: Callable) -> Callable:
     counters: dict[int, tuple] = {}  # param group index -> _step_counter's result
 
-    @torch.compiler.disable  # a compiled step calls it as it calls torch's fused kernel
     @torch.no_grad()
     def step(closure: Callable | None = None) -> Any:
         if closure is not None:

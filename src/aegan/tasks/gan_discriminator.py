@@ -12,6 +12,7 @@ from torch import nn
 
 from aegan.amp import Amp
 from aegan.losses import GanLoss, gradient_penalty, r1_penalty
+from aegan.speed.eager import eager_if_compiled
 
 Outputs = Callable[[torch.Tensor], tuple[torch.Tensor, ...]]  # images -> (logits, *heads)
 
@@ -32,10 +33,7 @@ def penalized_logits(
         real = x.detach().requires_grad_(True)
         with amp.autocast():
             fake_logits, *heads = outputs(fake.detach())  # (B,), heads (B, ...)
-        with (
-            torch.autocast(x.device.type, enabled=False),
-            torch.compiler.set_stance("force_eager"),
-        ):
+        with torch.autocast(x.device.type, enabled=False), eager_if_compiled():
             real_logits = discriminator(real)  # (B,)
         penalty = r1_penalty(real_logits, real)
         stats["train/r1_penalty"] = penalty.detach()
