@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from notebook_client import notebook_client
 
 import aegan
 from aegan.errors import CheckpointError
@@ -30,8 +31,7 @@ def errors_of(name: str, environment: dict[str, str], monkeypatch) -> list[dict]
     for variable, value in environment.items():
         monkeypatch.setenv(variable, value)
     notebook = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
-    client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=120,
-                                     resources={"metadata": {"path": str(NOTEBOOK_DIR)}})  # fmt: skip
+    client = notebook_client(notebook, NOTEBOOK_DIR, timeout=120)
     with pytest.raises(nbclient.exceptions.CellExecutionError):
         client.execute()
     return [output for cell in notebook.cells for output in cell.get("outputs", [])
@@ -87,7 +87,7 @@ def test_the_vae_notebook_reads_a_run_still_in_its_first_epoch(tmp_path, monkeyp
     """A run training (or stopped) before its first validation: the notebook shows what it
     has, where reading its last validation raised IndexError."""
     nbformat = pytest.importorskip("nbformat", reason="pip install -e '.[notebooks]'")
-    nbclient = pytest.importorskip("nbclient", reason="pip install -e '.[notebooks]'")
+    pytest.importorskip("nbclient", reason="pip install -e '.[notebooks]'")
     pytest.importorskip("ipykernel", reason="pip install -e '.[notebooks]'")
     run = tmp_path / "run"
     train(compose_config([*TINY_AE, "model=vae", "data.subset=256", "data.val_size=100",
@@ -97,8 +97,7 @@ def test_the_vae_notebook_reads_a_run_still_in_its_first_epoch(tmp_path, monkeyp
     monkeypatch.setenv("AEGAN_NOTEBOOK_QUICK", "1")
     notebook = nbformat.read(NOTEBOOK_DIR / "vae.ipynb", as_version=4)
     reading = next(i for i, cell in enumerate(notebook.cells) if "load_run(" in cell.source)
-    client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=120,
-                                     resources={"metadata": {"path": str(NOTEBOOK_DIR)}})  # fmt: skip
+    client = notebook_client(notebook, NOTEBOOK_DIR, timeout=120)
     with client.setup_kernel():
         for index in range(reading + 1):
             client.execute_cell(notebook.cells[index], index)

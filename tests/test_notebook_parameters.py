@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from notebook_client import notebook_client
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = ("autoencoder", "gan", "hybrids", "sweep", "vae")
@@ -27,8 +28,7 @@ def setup_cells(name: str, environment: dict[str, str], monkeypatch) -> list:
         monkeypatch.setenv(variable, value)
     notebook = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
     notebook.cells = [cell for cell in notebook.cells if cell.cell_type == "code"][:2]
-    client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=120,
-                                     resources={"metadata": {"path": str(NOTEBOOK_DIR)}})  # fmt: skip
+    client = notebook_client(notebook, NOTEBOOK_DIR, timeout=120)
     with contextlib.suppress(nbclient.exceptions.CellExecutionError):
         client.execute()  # an error stays on its cell's outputs
     return notebook.cells

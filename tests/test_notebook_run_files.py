@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from notebook_client import notebook_client
 
 from aegan.io.files import write_json
 from aegan.logger import TensorBoardLogger
@@ -37,8 +38,7 @@ def run_cells(name: str, picks, monkeypatch, environment: dict[str, str]) -> lis
         for pick in picks
     ]  # fmt: skip
     notebook.cells = cells
-    client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=CELL_TIMEOUT_S,
-                                     resources={"metadata": {"path": str(NOTEBOOK_DIR)}})  # fmt: skip
+    client = notebook_client(notebook, NOTEBOOK_DIR, timeout=CELL_TIMEOUT_S)
     with client.setup_kernel():
         for index, cell in enumerate(cells):
             # an error stays on the cell's outputs, and the cells after it run

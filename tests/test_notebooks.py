@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from notebook_client import notebook_client
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -66,7 +67,7 @@ def classifier_cache(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
 def test_notebook_runs_in_quick_mode(path, tmp_path, monkeypatch, classifier_cache):
     nbformat = pytest.importorskip("nbformat", reason="pip install -e '.[notebooks]'")
-    nbclient = pytest.importorskip("nbclient", reason="pip install -e '.[notebooks]'")
+    pytest.importorskip("nbclient", reason="pip install -e '.[notebooks]'")
     pytest.importorskip("ipykernel", reason="pip install -e '.[notebooks]'")
 
     # the kernel inherits this environment: quick sizes and runs in tmp_path
@@ -78,12 +79,7 @@ def test_notebook_runs_in_quick_mode(path, tmp_path, monkeypatch, classifier_cac
 
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell("import sys\nprint(sys.executable)"))
-    client = nbclient.NotebookClient(
-        notebook,
-        kernel_name="python3",  # ipykernel's spec in this venv: jupyter_client starts sys.executable
-        timeout=CELL_TIMEOUT_S,
-        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},  # the kernel's working folder
-    )
+    client = notebook_client(notebook, NOTEBOOK_DIR, timeout=CELL_TIMEOUT_S)
     client.execute()  # raises CellExecutionError, with the cell and traceback, if any cell raises
 
     kernel_python = notebook.cells[-1].outputs[0]["text"].strip()
