@@ -8,7 +8,7 @@ notebook or a test that imports it keeps its own. aegan.bench and aegan.summariz
 of their own: a stop loses what they computed, and their lines say what they had written.
 The scripts of ``scripts/`` (``python scripts/compare.py``) are one line while they start;
 from their work on (``work_began``) they stop as Python does, as before.
-Light on purpose: ``signal`` and the built-in ``atexit`` and ``gc`` are all it imports that the
+Light on purpose: ``signal`` and the built-ins ``atexit`` and ``gc`` are all it imports that the
 interpreter's start has not (``pathlib`` cost 10 ms of the 50 from the interpreter's start
 to the handlers, 2026-12-07 on a 2-core Xeon; a signal before them ends the process without
 a word, or with a traceback of Ctrl-C).

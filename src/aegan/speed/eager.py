@@ -13,7 +13,7 @@ import torch
 def eager_if_compiled() -> Iterator[None]:
     """Run the block under ``torch.compiler.set_stance("force_eager")`` where Dynamo is
     loaded. Nothing is compiled unless it was imported, and importing it (which
-    ``set_stance`` does) takes seconds, so a run that compiles nothing never pays for it."""
+    ``set_stance`` does) takes seconds: a process that has not loaded it does not here."""
     if "torch._dynamo" not in sys.modules:
         yield
         return
