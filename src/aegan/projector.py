@@ -13,6 +13,7 @@ from PIL import Image
 from torch.utils.tensorboard import SummaryWriter
 
 from aegan.io.files import atomic_write_bytes
+from aegan.tiles import tile_images
 
 PROJECTED = 3  # the projector's default view: the first three principal components
 SPRITE_SIDE = 8192  # px: the projector refuses a larger sprite ("exceeds maximum dimensions")
@@ -48,11 +49,9 @@ def sprite_png(images: torch.Tensor) -> tuple[bytes, tuple[int, int]]:
     per_side = math.ceil(math.sqrt(count))
     grid = thumbnails.new_zeros(per_side * per_side, 3, height, width)
     grid[:count] = thumbnails.expand(-1, 3, -1, -1) if channels == 1 else thumbnails
-    grid = grid.view(per_side, per_side, 3, height, width).permute(0, 3, 1, 4, 2)
+    grid = tile_images(grid, per_side, padding=0).permute(1, 2, 0)  # (side * h, side * w, 3)
     buffer = io.BytesIO()
-    Image.fromarray(grid.reshape(per_side * height, per_side * width, 3).numpy()).save(
-        buffer, format="PNG", compress_level=1
-    )
+    Image.fromarray(grid.contiguous().numpy()).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue(), (width, height)
 
 
