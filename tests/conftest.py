@@ -200,6 +200,13 @@ def make_cfg(tmp_path):
 RESUME = [*TINY_AE, "data.subset=640", "logger.enabled=false"]  # ae's run, to resume from
 
 
+def torchrun_two(folder: Path) -> list[str]:
+    """torchrun's command line for two local processes, its own log folder in ``folder``
+    (else each run leaves a ``torchelastic_*`` folder in the system's temporary folder)."""
+    torchrun = Path(sys.executable).with_name("torchrun")
+    return [str(torchrun), "--standalone", "--nproc_per_node=2", f"--log-dir={folder / 'torchrun'}"]
+
+
 def run_module(module: str, *args: str) -> subprocess.CompletedProcess:
     """``python -m module args`` from the repository root, its output captured."""
     return subprocess.run(

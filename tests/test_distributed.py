@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from aegan.engine import load_checkpoint
-from conftest import REPO, TINY_AE, TINY_GAN, assert_one_error_line
+from conftest import REPO, TINY_AE, TINY_GAN, assert_one_error_line, torchrun_two
 
 # ``torchrun ... networks_at_exit.py OUT [aegan.train arguments]``: aegan.train's command line
 # that, when it ends, saves the state of every network it ran forward to OUT/rank{RANK}.pt
@@ -63,9 +63,8 @@ def torchrun_saving_networks(out: Path, *args: str) -> subprocess.Popen:
     """2 gloo ranks of aegan.train; each saves its networks to ``out/rank{0,1}.pt`` at exit."""
     script = out / "networks_at_exit.py"
     script.write_text(NETWORKS_AT_EXIT)
-    torchrun = Path(sys.executable).with_name("torchrun")
     return subprocess.Popen(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), str(out), *args],
+        [*torchrun_two(out), str(script), str(out), *args],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         start_new_session=True,  # see finish
     )  # fmt: skip
@@ -204,9 +203,8 @@ def test_rank_zero_fetches_the_data_before_the_other_ranks_look(tmp_path):
         "        assert marker.read_text() == 'fetched', 'rank 1 ran before rank 0 finished'\n"
         "shutdown_distributed()\n"
     )
-    torchrun = Path(sys.executable).with_name("torchrun")
     result = subprocess.run(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), str(tmp_path / "data")],
+        [*torchrun_two(tmp_path), str(script), str(tmp_path / "data")],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -217,9 +215,8 @@ def test_ctrl_c_to_torchrun_stops_every_rank_after_the_same_step(tmp_path):
     the ranks agree at a scalar flush (or every few seconds of steps between them), rank 0
     saves that step, and all exit on their own."""
     run_dir = tmp_path / "ddp"
-    torchrun = Path(sys.executable).with_name("torchrun")
     process = subprocess.Popen(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "aegan.train", *TINY_AE,
+        [*torchrun_two(tmp_path), "-m", "aegan.train", *TINY_AE,
          "trainer.epochs=1000", "logger.log_every_steps=5", f"hydra.run.dir={run_dir}",
          f"paths.data_dir={tmp_path / 'data'}"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

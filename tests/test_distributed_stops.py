@@ -6,20 +6,18 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from aegan.engine import load_checkpoint
-from conftest import REPO, TINY_AE
+from conftest import REPO, TINY_AE, torchrun_two
 
 
 def start_torchrun(tmp_path: Path, target: list[str], *overrides: str) -> subprocess.Popen:
     """Two processes of ``target`` (``-m aegan.train`` or a script) on the tiny autoencoder,
     in their own process group, with their output in one pipe."""
-    torchrun = Path(sys.executable).with_name("torchrun")
     return subprocess.Popen(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", *target, *TINY_AE, *overrides,
+        [*torchrun_two(tmp_path), *target, *TINY_AE, *overrides,
          f"paths.data_dir={tmp_path / 'data'}"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,

@@ -10,12 +10,11 @@ import signal
 import subprocess
 import sys
 from importlib.metadata import distribution
-from pathlib import Path
 
 import pytest
 
 from aegan.signals.starting_signals import LINES, SCRIPT_STARTING, SCRIPTS, SETTING_UP
-from conftest import REPO
+from conftest import REPO, torchrun_two
 
 # ``python stop_at_import.py SIGNAL MODULE [COMMAND [arguments]]``: ``python -m COMMAND``
 # (an aegan.X; aegan.train if not given), or ``python scripts/NAME.py`` where COMMAND is that
@@ -109,9 +108,8 @@ def test_under_torchrun_the_stop_is_said_once(tmp_path):
     """torchrun's agent passes its signal on to every process: each said the same line."""
     script = tmp_path / "stop_at_import.py"
     script.write_text(STOP_AT_IMPORT)
-    torchrun = Path(sys.executable).with_name("torchrun")
     result = subprocess.run(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), "SIGTERM", "torch",
+        [*torchrun_two(tmp_path), str(script), "SIGTERM", "torch",
          "trainer.device=cpu", f"hydra.run.dir={tmp_path / 'run'}"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip

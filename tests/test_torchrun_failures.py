@@ -3,10 +3,8 @@ the failed process's, and the run's failed.json holds it, not what the others di
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
-from conftest import REPO, TINY_AE
+from conftest import REPO, TINY_AE, torchrun_two
 
 # ``torchrun ... fail_on_rank_one.py [aegan.train arguments]``: aegan.train, where rank 1
 # alone finds its data file damaged (a node's own copy, say)
@@ -33,9 +31,8 @@ def test_one_process_failing_is_one_line_and_the_runs_record(tmp_path):
     script = tmp_path / "fail_on_rank_one.py"
     script.write_text(FAIL_ON_RANK_ONE)
     run_dir = tmp_path / "ddp"
-    torchrun = Path(sys.executable).with_name("torchrun")
     result = subprocess.run(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), *TINY_AE,
+        [*torchrun_two(tmp_path), str(script), *TINY_AE,
          "data.subset=256", f"hydra.run.dir={run_dir}", f"paths.data_dir={tmp_path / 'data'}"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
@@ -73,9 +70,8 @@ def test_a_process_the_agent_stops_after_anothers_failure_says_nothing(tmp_path)
     ("stopped by SIGTERM before the first step, ..."), under rank 1's line of why."""
     script = tmp_path / "fail_on_rank_one_at_start.py"
     script.write_text(FAIL_ON_RANK_ONE_AT_START)
-    torchrun = Path(sys.executable).with_name("torchrun")
     result = subprocess.run(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), "trainer.device=cpu",
+        [*torchrun_two(tmp_path), str(script), "trainer.device=cpu",
          f"hydra.run.dir={tmp_path / 'ddp'}", f"paths.data_dir={tmp_path / 'data'}"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -5,13 +5,11 @@ for the job (every process found it), before a step is taken."""
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from aegan.engine.rank_settings import differences
-from conftest import REPO, TINY_AE
+from conftest import REPO, TINY_AE, torchrun_two
 
 
 @pytest.mark.parametrize(
@@ -22,9 +20,8 @@ from conftest import REPO, TINY_AE
 def test_a_setting_read_per_process_is_one_line_for_the_job(tmp_path, setting, message):
     run_dir = tmp_path / "ddp"
     value = "${oc.decode:" + ("" if setting == "seed" else "3") + "${oc.env:LOCAL_RANK}}"
-    torchrun = Path(sys.executable).with_name("torchrun")
     result = subprocess.run(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "aegan.train", *TINY_AE,
+        [*torchrun_two(tmp_path), "-m", "aegan.train", *TINY_AE,
          "data.subset=256", f"{setting}='{value}'", f"hydra.run.dir={run_dir}",
          f"paths.data_dir={tmp_path / 'data'}"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
@@ -61,9 +58,8 @@ def test_the_default_run_folder_is_one_and_a_settings_warning_said_once(tmp_path
     same settings: each printed the same warning lines. (One job for both: each takes seconds.)"""
     script = tmp_path / "late_rank_one.py"
     script.write_text(LATE_RANK_ONE)
-    torchrun = Path(sys.executable).with_name("torchrun")
     result = subprocess.run(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", str(script), *TINY_AE,
+        [*torchrun_two(tmp_path), str(script), *TINY_AE,
          "data.subset=256", "trainer.channels_last=true", f"paths.log_dir={tmp_path / 'logs'}",
          f"paths.data_dir={tmp_path / 'data'}"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
