@@ -169,3 +169,22 @@ def test_a_joblib_backend_the_launcher_overrides_is_warned_of(caplog):
             "launcher": {**launcher, "backend": backend},
         }))  # fmt: skip
         assert ("hydra.launcher.backend=threading has no effect" in caplog.text) == said
+
+
+@pytest.mark.parametrize(
+    ("command", "given", "named"),
+    [("aegan.bench", ["hparams_search=autoencoder_optuna"], "hparams_search=autoencoder_optuna"),
+     ("aegan.bench", ["hydra/sweeper=optuna"], "hydra/sweeper=optuna"),
+     ("aegan.evaluate", ["hydra/sweeper=optuna", "run=RUN"], "hydra/sweeper=optuna")],
+)  # fmt: skip
+def test_a_search_without_an_objective_is_one_line_before_any_job(
+    cli, tmp_path, command, given, named
+):
+    """aegan.bench -m hparams_search=autoencoder_optuna ran its 20 trials, each timed, then
+    failed by Optuna ("Return value must be float-castable. Got 'None'"); aegan.evaluate's
+    trials each evaluated the run again. Neither command returns an objective to search."""
+    out = tmp_path / "sweep"
+    given = [g.replace("RUN", str(tmp_path / "run")) for g in given]
+    result = cli(command, "-m", *given, "hydra.sweep.dir=" + str(out))
+    assert_one_error_line(result, f"{named} is not allowed with {command}: a search minimises")
+    assert not out.exists()

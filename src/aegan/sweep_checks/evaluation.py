@@ -36,7 +36,7 @@ from aegan.runs.opened import open_run, read_opened_data
 from aegan.signals.starting_signals import sweep_began
 from aegan.signals.sweep_stops import job_starts_in_worker, launch_in_workers
 from aegan.sweep_checks.jobs import as_job, check_every_job, without_hydra
-from aegan.sweep_checks.plugins import check_sweep_settings
+from aegan.sweep_checks.plugins import check_search_allowed, check_sweep_settings
 from aegan.sweep_checks.refusals import mistakes_only, refuse_in_one_line
 
 
@@ -133,6 +133,7 @@ class CheckEvaluation(Callback):
         evaluated: dict[Path, str] | None = None if launcher.endswith(".BasicLauncher") else {}
 
         def check() -> None:
+            check_search_allowed(config.hydra, "evaluate")
             check_hydra_dirs(config.hydra, multirun=True)
             check_sweep_settings(config.hydra)  # n_jobs=0: joblib's own error, as it launched
             _resolved_sweep_dir(config)

@@ -42,6 +42,32 @@ LAUNCHER_CONFIGS = {
 }
 
 
+# what a command without an objective sweeps instead of a search
+NOT_SEARCHED = {
+    "bench": "time a grid (python -m aegan.bench -m data.batch_size=32,64) or lists of "
+    "settings (precisions=[fp32,bf16])",
+    "evaluate": "evaluate a list of runs (python -m aegan.evaluate -m run=RUN_A,RUN_B)",
+}
+
+
+def check_search_allowed(hydra_cfg: DictConfig, command: object) -> None:
+    """A search (``hparams_search``, Optuna's sweeper) minimises what each job returns:
+    aegan.train's objective. ``aegan.bench`` and ``aegan.evaluate`` return none, so each of
+    their trials ran whole, then Optuna failed it ("Return value must be float-castable")."""
+    if command == "train" or is_grid(hydra_cfg.sweeper):
+        return
+    choices = hydra_cfg.runtime.choices
+    search = choices.get("hparams_search")
+    given = (
+        f"hparams_search={search}" if search else f"hydra/sweeper={choices.get('hydra/sweeper')}"
+    )
+    instead = NOT_SEARCHED.get(str(command), "sweep a grid with -m")
+    raise ConfigError(
+        f"{given} is not allowed with aegan.{command}: a search minimises its jobs' objective "
+        f"and aegan.{command} returns none; {instead}, or search with aegan.train"
+    )
+
+
 def check_sweep_settings(hydra_cfg: DictConfig) -> None:
     """``ConfigError`` naming the first ``hydra.sweeper.*`` / ``hydra.launcher.*`` value
     that its plugin could not use."""

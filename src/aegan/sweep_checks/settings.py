@@ -35,7 +35,7 @@ from aegan.sweep_checks.jobs import (
     check_every_job,
     check_run,
 )
-from aegan.sweep_checks.plugins import check_sweep_settings
+from aegan.sweep_checks.plugins import check_search_allowed, check_sweep_settings
 from aegan.sweep_checks.refusals import mistakes_only, refuse_in_one_line
 from aegan.sweeps.end import end_line, forget_sweep, start_sweep
 from aegan.sweeps.reader import write_planned_jobs
@@ -52,6 +52,7 @@ class CheckSweepSettings(Callback):
         use_launch_time()  # before the folder's ${now:} is read: one folder for all ranks
 
         def check() -> None:
+            check_search_allowed(config.hydra, running_command(kwargs.get("config_name")))
             check_hydra_dirs(config.hydra, multirun=False)
             run_dir = Path(str(config.hydra.run.dir))
             if running_command(kwargs.get("config_name")) == "train":
@@ -75,6 +76,7 @@ class CheckSweepSettings(Callback):
         use_launch_time()  # its ${now:} codes checked before the sweep's folder is named
 
         def check() -> None:
+            check_search_allowed(config.hydra, running_command(kwargs.get("config_name")))
             check_hydra_dirs(config.hydra, multirun=True)
             check_sweep_settings(config.hydra)
             sweep_dir = Path(str(config.hydra.sweep.dir))
