@@ -108,3 +108,17 @@ def test_a_failed_final_evaluation_ends_the_run_as_failed(cli, tmp_path, monkeyp
     assert f"python -m aegan.evaluate run={run}" in result.stderr
     metrics = json.loads((run / "metrics.json").read_text())
     assert "train/steps" in metrics and "test/mse" not in metrics
+
+
+def test_a_run_with_no_test_split_trains_to_its_end(cli, tmp_path):
+    """data.test_size=0 without a final evaluation: the projector's sprite of no test images
+    divided by zero after training, a traceback where the run had trained."""
+    root = image_folder(tmp_path / "images", classes=1, per_class=40)
+    run = tmp_path / "run"
+    overrides = [
+        *folder_run(root, "data.test_size=0", "evaluate.at_end=false"),
+        "data.batch_size=8",
+    ]
+    result = cli("aegan.train", *overrides, f"hydra.run.dir={run}")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-2000:]
+    assert (run / "checkpoints" / "last.pt").is_file() and "Traceback" not in result.stderr

@@ -150,6 +150,8 @@ def log_codes(task, data, logger: TensorBoardLogger, count: int, step: int) -> N
             count, len(data.test_images), len(data.test_images),
         )  # fmt: skip
         count = len(data.test_images)
+    if not count:  # data.test_size=0: no codes to show, and no sprite to lay out
+        return
     images, labels = data.test_images[:count], data.test_labels[:count].tolist()  # uint8
     names = [data.classes[i] if i < len(data.classes) else str(i) for i in labels]
     with evaluation_threads(images.device):  # CHUNK at a time: not all of them as floats
