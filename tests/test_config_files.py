@@ -89,6 +89,8 @@ ODD_FILES = {  # name -> (its bytes, what the line says of it)
     "bomb": (_alias_bomb().encode(), "holds more than 100,000 values with its aliases copied out"),
     "latin1": ("latent_dim: 3  # größer\n".encode("latin-1"), "is not UTF-8 text (byte 0xf6 at"),
     "deep": (b"x: " + b"[" * 5000 + b"]" * 5000 + b"\n", "is nested deeper than 100 levels"),
+    "long": (b"latent_dim: 32\nhidden_dims: [" + b"9" * 5000 + b"]\n", "line 2 holds a number of"),
+    "hex": (b"latent_dim: 0x" + b"f" * 4000 + b"\n", "line 1 holds a number of more digits"),
 }
 
 
@@ -102,8 +104,8 @@ def test_a_file_too_big_to_be_a_config_is_one_line(tmp_path):
 
 @pytest.mark.parametrize("name", list(ODD_FILES))
 def test_a_file_hydra_cannot_take_is_one_line_naming_it(tmp_path, name):
-    """The aliases never returned (gigabytes and climbing), the others were the codec's or
-    the recursion's error without the file."""
+    """The aliases never returned (gigabytes and climbing), the others were the codec's, the
+    recursion's or Python's integer conversion's error without the file."""
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / f"{name}.yaml").write_bytes(ODD_FILES[name][0])
     with pytest.raises(ConfigError) as caught:

@@ -1,7 +1,8 @@
 """An override too large for Hydra's parser is one line before Hydra reads it: a list of
 50,000 layer sizes took its parser minutes (its time grows with the square of a list's
 length) before the schema refused it, brackets nested 2,000 deep ran Python out of
-recursion."""
+recursion, and a number of 5,000 digits was a traceback (Python's "Exceeds the limit (4300
+digits) for integer string conversion")."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ def listed(count: int, item: str = "4") -> str:
      (f"seed={','.join(map(str, range(10001)))}", f"it sweeps 10,001 values; {SWEEP}"),
      (f"seed=choice({','.join(map(str, range(12000)))})", "it sweeps 12,000 values"),
      ("model.hidden_dims=" + "[" * 2000 + "]" * 2000,
-      f"its value nests 2000 brackets deep; an override nests at most {MAX_NESTING}")],
+      f"its value nests 2000 brackets deep; an override nests at most {MAX_NESTING}"),
+     ("model.latent_dim=" + "9" * 5000, "it holds a number of 5,000 digits, more than Python"),
+     ("model.hidden_dims=[64,9_" + "9" * 4300 + "]", "it holds a number of 4,301 digits")],
 )  # fmt: skip
 def test_an_override_too_large_to_parse_is_one_line(cli, monkeypatch, tmp_path, override, message):
     parsed: list[str] = []  # what Hydra's parser read: its time grows with a list's square
@@ -80,3 +83,14 @@ def test_an_override_too_large_to_parse_is_not_read_for_its_refusals_line():
 
     assert read_as_typed(f"[{listed(MAX_ITEMS)}]") == [4] * MAX_ITEMS
     assert read_as_typed(f"[{listed(MAX_ITEMS + 1)}]") is None
+
+
+@pytest.mark.parametrize("command", ["aegan.train", "aegan.bench"])
+def test_a_quoted_number_too_long_to_read_is_refused_as_text(cli, tmp_path, command):
+    """'9...9' (5,000 digits) is text; its line's hint read it as a number: a traceback,
+    after aegan.train had made the run's folder."""
+    key = "model.latent_dim" if command == "aegan.train" else "steps"
+    run = tmp_path / "run"
+    result = cli(command, f"{key}='{'9' * 5000}'", f"hydra.run.dir={run}")
+    assert_one_error_line(result, f"{key}='999")
+    assert not run.exists()

@@ -20,8 +20,10 @@ was never read, and the run trained on aegan's own without a word.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,8 @@ KINDS = {"int": "a number", "float": "a number", "bool": "true or false",
 MAX_VALUES = 100_000  # values a file may hold with its aliases copied out (ours: under 100)
 MAX_DEPTH = 100  # levels of nesting (ours: 4); OmegaConf recurses through each
 MAX_BYTES = 16 * 2**20  # ours: a few KB
+# a plain YAML scalar that reads as an integer: decimal, octal, sexagesimal, hex or binary
+INTEGER = re.compile(r"[-+]?(0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_:]*)")
 
 
 def option_of(config_path: str) -> str:
@@ -146,6 +150,7 @@ def check_config_text(option: str, path: str) -> None:
                 anchor, size = open_nodes.pop()
             elif isinstance(event, yaml.ScalarEvent):
                 anchor, size = event.anchor, 1
+                _check_number_size(option, path, event)
             elif isinstance(event, yaml.AliasEvent):
                 anchor, size = None, sizes.get(event.anchor, 1)
             else:
@@ -161,6 +166,28 @@ def check_config_text(option: str, path: str) -> None:
                 )
     except yaml.YAMLError:
         return
+
+
+def _check_number_size(option: str, path: str, scalar: yaml.ScalarEvent) -> None:
+    """A plain scalar that reads as an integer of more decimal digits than Python converts
+    (4,300 by default): yaml's ``int()``, or a later ``str()`` of a hex one, raised "Exceeds
+    the limit", naming neither file nor line."""
+    limit = sys.get_int_max_str_digits()
+    if scalar.style is not None or not limit or not INTEGER.fullmatch(scalar.value):
+        return
+    body = scalar.value.lstrip("+-").replace("_", "")
+    if body[:2] in ("0x", "0b"):  # a power of two's base: read in linear time
+        bits = int(body[2:] or "0", 16 if body[1] == "x" else 2).bit_length()
+        digits = int(bits * math.log10(2)) + 1
+    elif ":" in body:  # base 60
+        digits = len(body.split(":")[0]) + int(body.count(":") * math.log10(60)) + 1
+    else:  # decimal, or octal (0...): no more digits than written
+        digits = len(body)
+    if digits > limit:
+        raise ConfigError(
+            f"{option}: {path} line {scalar.start_mark.line + 1} holds a number of more digits "
+            f"than Python reads ({limit:,}); no setting takes one so large"
+        )
 
 
 SWEEP_PARAMS = "hydra.sweeper.params"
