@@ -124,3 +124,18 @@ def test_a_value_of_the_users_primary_config_names_its_file(cli, tmp_path, text,
     result = cli("aegan.train", "--config-dir", str(tmp_path), "--config-name", "mine",
                  f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
     assert_one_error_line(result, f"error: {said.format(dir=tmp_path)}\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("size: -4\nmodel: {latent_dim: '${size}'}\n",
+      "experiment=mine: model.latent_dim=-4 is not allowed: it must be an integer in [1, 65536] "
+      "(set in {file} as ${{size}})"),
+     ("size: -4\nmodel:\n  hidden_dims:\n  - 64\n  - ${size}\n",
+      "experiment=mine: model.hidden_dims[1]=-4 is not allowed: it must be an integer in [1, "
+      "2147483647] (set in {file} as ${{size}})")],
+)  # fmt: skip
+def test_a_value_an_interpolation_gives_names_its_file(tmp_path, text, said):
+    """The line showed -4 and no file: the file writes ${size}, which the line never shows."""
+    line, file = refused_line(tmp_path, text)
+    assert line == said.format(file=file)

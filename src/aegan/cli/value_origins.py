@@ -8,7 +8,8 @@ file to set it is the user's (``--config-dir``, ``hydra.searchpath``) and no ove
 it (the command line's value wins, and its line stays as it was), the line names the option
 and the file, with the value as the file writes it, as a value refused as the file loads
 is (``aegan.cli.file_values``): ``experiment=mine: evaluate.iwae_images=1e3 is not allowed:
-... (set in /x/experiment/mine.yaml)``. A sweep's value (``data.batch_size=range(5,1,1)``)
+... (set in /x/experiment/mine.yaml)``; a value an interpolation gives, with the
+interpolation: ``(set in /x/experiment/mine.yaml as ${size})``. A sweep's value (``data.batch_size=range(5,1,1)``)
 is looked up among the sweeper's ``params``, and so is a value a job drew from them. A
 composition a check makes of another config (a run's record) is not the command's
 (``kept_composition``).
@@ -59,7 +60,10 @@ def named_by_its_file(message: str, drawn: Collection[str] = ()) -> str:
         return message
     if origin is None or f"{origin[0]}.yaml" in message:  # a line that names it already
         return message
-    config_path, path, package, where = origin
+    config_path, path, package, where, value = origin
+    if _interpolated(value):  # the line shows what it gives: -4 of ${mysize}
+        written = "" if value in message else f" as {value}"
+        return f"{option_of(config_path)}: {message} (set in {path}{written})"
     writing = written_in(path, _without_items(where), package)  # a list's whole: [1e3, 0]
     if swept:  # a value of the sweep, as the file writes it: 1e3 of choice(16, 1e3)
         line = as_given(message, drawn_as_written(key, writing or ""))
@@ -146,8 +150,9 @@ def _as_yaml_writes_it(hint: re.Match) -> str:
     )
 
 
-def _setter(key: str, shown: str | None) -> tuple[str, str, list[str], str] | None:
-    """(config path, file, its package's keys, the key it sets) of the user's file that set
+def _setter(key: str, shown: str | None) -> tuple[str, str, list[str], str, Any] | None:
+    """(config path, file, its package's keys, the key it sets, its value there) of the
+    user's file that set
     ``key`` last in the last composition, where no override set it; ``shown``: the line
     after ``KEY=``, which must show that file's value (a sweep of the sweeper's ``params``
     first); None where the line shows no value."""
@@ -168,8 +173,9 @@ def _setter(key: str, shown: str | None) -> tuple[str, str, list[str], str] | No
     for held in keys:  # the sweep the line shows, where a file wrote it; else the value's
         found = [(d, _value_at(content, _parts(held))) for d, content in files]
         found = [(d, value) for d, value in found if value is not _ABSENT]
-        if found and _shows(shown, found[-1][1]):  # not a value set since (a run's record)
-            key, last = held, found[-1][0]
+        if found and (_shows(shown, found[-1][1]) or _interpolated(found[-1][1])):
+            # not a value set since (a run's record); an interpolation shows what it gives
+            key, (last, value) = held, found[-1]
             break
     else:
         return None
@@ -177,7 +183,7 @@ def _setter(key: str, shown: str | None) -> tuple[str, str, list[str], str] | No
     if source is None or users_setting(source.provider) is None:
         return None  # conf/'s or a plugin's
     package = [part for part in (last.package or "").split(".") if part]
-    return last.config_path, file_of(repo, last.config_path), package, key
+    return last.config_path, file_of(repo, last.config_path), package, key, value
 
 
 _ABSENT = object()
@@ -193,6 +199,11 @@ def _shows(shown: str | None, value: Any) -> bool:
     writes it: 1000.0, 'text', null, [1,2]); any value where it shows none (None)."""
     forms = {str(value), typed(value), refused_value(value)}
     return shown is None or any(re.match(rf"{re.escape(f)}(?![\w.])", shown) for f in forms)
+
+
+def _interpolated(value: Any) -> bool:
+    """Whether a file's value is an interpolation (``${mysize}``), which a line shows resolved."""
+    return isinstance(value, str) and "${" in value
 
 
 def _without_items(key: str) -> str:
