@@ -29,6 +29,11 @@ NO_JOB = "; no job was started"
      # a group option whose settings cannot work with the rest: the batch against the subset
      (["data.batch_size=64,5000"], "job 1 of 2 (data.batch_size=5000): data.batch_size=5000"),
      (["model=vae", "model.beta=1,-1"], "job 1 of 2 (model.beta=-1): model.beta=-1"),
+     # a setting of the swept options that conf/'s default (the autoencoder) lacks: its list
+     # of settings, no job named, and a sweep whose every job has the setting refused
+     (["model=vae,conv_vae", "model.beta=-1"], "job 0 of 2 (model=vae): model.beta=-1 is not"),
+     (["model=vae,dcgan", "model.beta=2"], "job 1 of 2 (model=dcgan): model.beta is not a "
+      "setting; the settings of model are: _recursive_, _target_, d_optimizer"),
      # Hydra refused a group set to null as it composed every job, after making the folder
      (["model=vae,null"], "job 1 of 2 (model=null): Config group override must be a string"),
      (["trainer=[1],default"], "error: trainer=[1],default is not allowed: trainer takes one"),

@@ -22,6 +22,7 @@ from pathlib import Path
 from hydra.errors import CompactHydraException
 
 import aegan.cli.hydra_files  # noqa: F401  (each config file checked as Hydra loads it)
+import aegan.cli.hydra_sweep_base  # noqa: F401  (a sweep of options with their own settings)
 from aegan.cli.hydra_errors import (
     BROKEN_INTERPOLATION,
     UNSET_VALUE,
