@@ -154,6 +154,7 @@ def test_the_plugins_own_defaults_pass(monkeypatch, tmp_path):
         check_sweep_settings(OmegaConf.create({
             "sweeper": OmegaConf.structured(optuna.OptunaSweeperConf),
             "launcher": OmegaConf.structured(launcher),
+            "overrides": {"task": ["model.latent_dim=8,16"]},  # something to search
         }))  # fmt: skip
 
 
@@ -187,4 +188,22 @@ def test_a_search_without_an_objective_is_one_line_before_any_job(
     given = [g.replace("RUN", str(tmp_path / "run")) for g in given]
     result = cli(command, "-m", *given, "hydra.sweep.dir=" + str(out))
     assert_one_error_line(result, f"{named} is not allowed with {command}: a search minimises")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("search", "named"),
+    [(["hydra/sweeper=optuna"], "hydra/sweeper=optuna"),
+     (["hparams_search=mine"], "hparams_search=mine")],
+)  # fmt: skip
+def test_a_search_with_nothing_to_search_is_one_line(cli, tmp_path, search, named):
+    """-m hydra/sweeper=optuna alone trained its 20 trials of the same settings, exit 0."""
+    (tmp_path / "hparams_search").mkdir()
+    (tmp_path / "hparams_search" / "mine.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /hydra/sweeper: optuna\n"
+    )
+    out = tmp_path / "sweep"
+    result = cli("aegan.train", "-m", *search, f"hydra.searchpath=[file://{tmp_path}]",
+                 *TINY_AE, f"hydra.sweep.dir={out}")  # fmt: skip
+    assert_one_error_line(result, f"{named} is not allowed without values to search")
     assert not out.exists()

@@ -18,6 +18,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli.hydra_kinds import node_refusal
+from aegan.cli.hydra_sweep_base import swept_groups
 from aegan.errors import ConfigError, refused_value, typed, written
 from aegan.io.path_kinds import not_regular, path_kind
 from aegan.settings.refused_values import read_as_typed
@@ -76,6 +77,9 @@ def check_sweep_settings(hydra_cfg: DictConfig) -> None:
     sweeper_target = str(sweeper.get("_target_", ""))
     if sweeper_target.endswith(".OptunaSweeper"):
         _check_optuna(sweeper)
+        search = OmegaConf.select(hydra_cfg, "runtime.choices.hparams_search")
+        given = f"hparams_search={search}" if search else "hydra/sweeper=optuna"
+        _check_search_space(given, sweeper, list(hydra_cfg.overrides.task))
     elif is_grid(sweeper) and sweeper.get("max_batch_size") is not None:
         check_number("hydra.sweeper.max_batch_size", sweeper.max_batch_size, low=1, integer=True)
     launcher_target = str(launcher.get("_target_", ""))
@@ -197,6 +201,19 @@ def _check_optuna(sweeper: DictConfig) -> None:
         )
     if isinstance(storage, str):
         _check_storage(storage)
+
+
+def _check_search_space(given: str, sweeper: DictConfig, overrides: list[str]) -> None:
+    """A search needs values to search (its ``params``, or a sweep on the command line):
+    ``-m hydra/sweeper=optuna`` alone ran its 20 trials of the same settings, in silence."""
+    if sweeper.get("params") or swept_groups(overrides):
+        return
+    raise ConfigError(
+        f"{given} is not allowed without values to search: its "
+        "hydra.sweeper.params is empty and no setting is swept, so every trial would train "
+        "the same run; sweep some (model.latent_dim=choice(8,16,32)), or use "
+        "hparams_search=NAME (conf/hparams_search/)"
+    )
 
 
 STORAGE_ALLOWED = "null (in memory) or a database URL such as sqlite:///FILE"
