@@ -4,6 +4,7 @@ warning line naming why; the run goes on (a sweep over both holds such pairs).""
 from __future__ import annotations
 
 import logging
+import shutil
 
 import pytest
 import torch
@@ -28,6 +29,9 @@ CASES = [
      "evaluate.samples=100 has no effect: evaluate.at_end=false evaluates nothing"),
     (["model=aae", "evaluate.iwae_samples=10"],
      "evaluate.iwae_samples=10 has no effect: the final metrics do not include iwae"),
+    (["evaluate.samples=100"],
+     "evaluate.samples=100 has no effect: the final metrics draw no samples and use no domain "
+     "classifier"),
     (["logger=none", "logger.projector_samples=50"],
      "logger.projector_samples=50 has no effect: logger.enabled=false writes no TensorBoard projector"),
     (["model=dcgan", "logger.projector_samples=50"],
@@ -50,6 +54,8 @@ CASES = [
 USED = [["model=dcgan", "model.loss=wgan_gp", "model.gp_weight=5"],
         ["model=vae", "model.beta=0.5", "model.kl_warmup_steps=100"],
         ["model=vae", "evaluate.iwae_samples=10"], ["trainer.compile=default", "trainer.compile_scope=step"],
+        # the samples, or the training images the domain classifier leaves out as the floor
+        ["model=dcgan", "evaluate.samples=100"], ["evaluate.metrics=[classifier]", "evaluate.samples=100"],
         ["logger.projector_samples=50"], ["trainer.epochs=2", "trainer.epochs=2"],
         # 0 asks for no projector, which a model without codes has not: compare.py sets it
         ["model=dcgan", "logger.projector_samples=0"], ["logger=none", "logger.projector_samples=0"],
@@ -94,3 +100,14 @@ def test_more_projector_codes_than_test_images_is_said(tmp_path, caplog):
     assert [r.getMessage() for r in caplog.records] == [
         "logger.projector_samples=1000 is more than the 64 test images: the projector shows 64"
     ]
+
+
+def test_an_evaluation_says_it_of_its_own_settings(cli, tmp_path, trained_ae_run):
+    """aegan.evaluate metrics=[reconstruction] samples=100 ran without a word of it."""
+    run = shutil.copytree(trained_ae_run, tmp_path / "run")
+    result = cli("aegan.evaluate", f"run={run}", "metrics=[reconstruction]", "samples=100",
+                 "iwae_samples=5")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = result.stdout + result.stderr
+    assert "samples=100 has no effect: the final metrics draw no samples" in output
+    assert "iwae_samples=5 has no effect: the final metrics do not include iwae" in output

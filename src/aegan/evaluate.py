@@ -47,6 +47,7 @@ from aegan.evaluate_settings import (
     evaluated_checkpoint,
     run_arguments,
     run_projector_samples,
+    warn_without_effect,
     with_run_iwae,
 )
 from aegan.io.files import write_json
@@ -217,6 +218,7 @@ def _evaluate_run(
     filled = with_run_iwae(cfg, run.config, run.checkpoint, len(run.data.test_images))
     scope = Scope.of_data(Settings.of(cfg), run.data, key="metrics")
     names = check_metrics(run.task, cfg.metrics, key="metrics", scope=scope)
+    warn_without_effect(names)
     begun()
     if "iwae" in names and filled:  # said: its cost is set by k times the images
         images = len(run.data.test_images) if cfg.iwae_images is None else cfg.iwae_images

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from aegan.cli.setting_walk import check_setting_values
@@ -26,11 +27,12 @@ from aegan.engine.device import resolve_device
 from aegan.engine.run_dir import check_layout
 from aegan.engine.run_record import stray_checkpoint
 from aegan.errors import CheckpointError, ConfigError, refused_value, typed
+from aegan.inert import evaluation_inert
 from aegan.io.files import check_folder
 from aegan.metrics.choice import check_metric_names
 from aegan.metrics.inception import check_weights
 from aegan.metrics.scope import EVALUATION_NUMBERS
-from aegan.settings.overrides import override_key
+from aegan.settings.overrides import given_overrides, override_key
 from aegan.settings.schema import (
     check_not_deleted,
     check_own_keys,
@@ -97,6 +99,17 @@ def check_evaluate_settings(cfg: DictConfig) -> None:
                 f"model settings, {', '.join(WHERE_DATA_IS)} and paths.data_dir, so {key} "
                 f"would change nothing{hint}"
             )
+
+
+def warn_without_effect(names: Sequence[str]) -> None:
+    """A warning for each setting of the command line that the metrics ``names`` do not
+    read (``samples=100`` with ``metrics=[reconstruction]``), as training says of its own."""
+    if not HydraConfig.initialized():  # called from Python (a notebook): no command line
+        return
+    inert = evaluation_inert(names)
+    for override in given_overrides(HydraConfig.get()):
+        if override_key(override) in inert:
+            log.warning("%s has no effect: %s", override, inert[override_key(override)])
 
 
 def evaluated_checkpoint(cfg: DictConfig) -> Path:

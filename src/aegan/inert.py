@@ -9,12 +9,14 @@ pairs in half its jobs, and the other half is what it is for.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from omegaconf import DictConfig
 
 from aegan.contract import can
 from aegan.engine.device import resolve_device
+from aegan.metrics.registry import METRICS
 from aegan.settings.overrides import override_key
 from aegan.speed import inert_switches
 
@@ -38,9 +40,24 @@ def inert_settings(cfg: DictConfig, task: Any) -> dict[str, str]:
         out.update(
             {f"evaluate.{k}": "evaluate.at_end=false evaluates nothing" for k in EVALUATE_KEYS}
         )
-    elif "iwae" not in (evaluate.metrics or task.metrics):
+    else:
+        names = evaluate.metrics or task.metrics
+        out.update({f"evaluate.{k}": why for k, why in evaluation_inert(names).items()})
+    return out
+
+
+def evaluation_inert(names: Iterable[str]) -> dict[str, str]:
+    """``{key: why it has no effect}`` among an evaluation's settings (``samples``...) for the
+    metrics ``names``: ``samples`` sets how many images are generated, and how many training
+    images the domain classifier leaves out as the floor, so only metrics of samples or of
+    the classifier read it; ``iwae_*`` only ``iwae``."""
+    out = {}
+    known = [METRICS[name].data for name in names if name in METRICS]
+    if not any(needs.paired or needs.classified for needs in known):
+        out["samples"] = "the final metrics draw no samples and use no domain classifier"
+    if "iwae" not in names:
         why = "the final metrics do not include iwae"
-        out.update({"evaluate.iwae_samples": why, "evaluate.iwae_images": why})
+        out.update({"iwae_samples": why, "iwae_images": why})
     return out
 
 
