@@ -84,6 +84,22 @@ def test_bench_crosses_compile_modes_with_scopes_once_each(tmp_path):
     )  # +key adds, as on a command line
 
 
+@pytest.mark.parametrize(
+    ("lists", "said"),
+    [(["compile_scopes=[step]"], ["compile_scopes=[step] has no effect: compile_modes=[null] "
+                                  "compiles nothing"]),
+     (["compile_scopes=[step]", "compile_modes=[none]"], ["compile_scopes=[step] has no effect: "
+                                                          "compile_modes=[none] compiles nothing"]),
+     (["compile_scopes=[step]", "compile_modes=[none,default]"], []), ([], [])],
+)  # fmt: skip
+def test_compile_scopes_without_a_compile_is_said(tmp_path, caplog, lists, said):
+    """They were timed as without them, their rows' compile_scope null, without a word."""
+    cfg = bench_config(tmp_path, "threads=[1]", *lists)
+    with caplog.at_level("WARNING", logger="aegan.bench"):
+        bench.warn_inert_scopes(cfg, bench_plan.configurations(cfg))
+    assert [r.getMessage() for r in caplog.records] == said
+
+
 def test_a_variant_reads_its_values_as_the_command_line_does(tmp_path):
     """``model.optimizer.lr=1e-3`` was YAML's text '1e-3' in a variant, a number on the
     command line; a sweep's a,b was the text 'a,b'."""

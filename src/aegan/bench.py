@@ -46,7 +46,7 @@ from pathlib import Path
 
 import hydra
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from aegan.amp import Amp
 from aegan.bench_plan import checked_configurations
@@ -59,7 +59,7 @@ from aegan.data.sources import idx_file
 from aegan.engine.device import resolve_device, seed_everything
 from aegan.engine.reporting import check_step_scalars
 from aegan.engine.scalars import StepAccumulator
-from aegan.errors import USER_ERRORS, CheckpointError
+from aegan.errors import USER_ERRORS, CheckpointError, written
 from aegan.io.path_kinds import path_kind
 from aegan.speed import (
     build_step,
@@ -165,10 +165,21 @@ def writes_its_tutorial(task_class: type) -> bool:
     return tutorial is not None and tutorial is writer("train_step")
 
 
+def warn_inert_scopes(cfg: DictConfig, configs: list[tuple[dict, DictConfig]]) -> None:
+    """compile_scopes=[step] where no configuration compiles: timed as without it, in silence."""
+    if all(labels["compile"] == "none" for labels, _ in configs) and any(cfg.compile_scopes):
+        scopes, modes = (
+            OmegaConf.to_container(cfg[k]) for k in ("compile_scopes", "compile_modes")
+        )
+        log.warning("compile_scopes=%s has no effect: compile_modes=%s compiles nothing",
+                    written(repr(scopes)), written(repr(modes)))  # fmt: skip
+
+
 def benchmark(cfg: DictConfig) -> list[dict]:
     """Time the plain loop (once per thread count) and the project's step for each
     configuration, round robin in this process; return one row per configuration."""
     configs = checked_configurations(cfg)
+    warn_inert_scopes(cfg, configs)
     device = resolve_device(cfg.trainer.device)
     seed_everything(cfg.seed)
     data_dir = Path(cfg.paths.data_dir).expanduser().resolve()
