@@ -9,7 +9,7 @@ pairs in half its jobs, and the other half is what it is for.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from omegaconf import DictConfig
@@ -46,7 +46,7 @@ def inert_settings(cfg: DictConfig, task: Any) -> dict[str, str]:
     return out
 
 
-def evaluation_inert(names: Iterable[str]) -> dict[str, str]:
+def evaluation_inert(names: Sequence[str]) -> dict[str, str]:
     """``{key: why it has no effect}`` among an evaluation's settings (``samples``...) for the
     metrics ``names``: ``samples`` sets how many images are generated, and how many training
     images the domain classifier leaves out as the floor, so only metrics of samples or of

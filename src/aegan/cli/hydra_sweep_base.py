@@ -26,7 +26,7 @@ from omegaconf import OmegaConf
 _SWEPT: list[tuple[str, ...]] = []  # the sweep's groups, while its own config is composed
 
 
-def swept_groups(overrides: list[str]) -> tuple[str, ...]:
+def swept_keys(overrides: list[str]) -> tuple[str, ...]:
     """The keys of ``overrides`` that sweep (``model=vae,conv_vae``: ``model``), dotted."""
     try:
         parsed = OverridesParser.create().parse_overrides(overrides=overrides)
@@ -37,7 +37,7 @@ def swept_groups(overrides: list[str]) -> tuple[str, ...]:
 
 @contextmanager
 def _sweep_composed(overrides: list[str]) -> Iterator[None]:
-    _SWEPT.append(swept_groups(overrides))
+    _SWEPT.append(swept_keys(overrides))
     try:
         yield
     finally:

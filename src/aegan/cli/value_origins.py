@@ -9,10 +9,10 @@ it (the command line's value wins, and its line stays as it was), the line names
 and the file, with the value as the file writes it, as a value refused as the file loads
 is (``aegan.cli.file_values``): ``experiment=mine: evaluate.iwae_images=1e3 is not allowed:
 ... (set in /x/experiment/mine.yaml)``; a value an interpolation gives, with the
-interpolation: ``(set in /x/experiment/mine.yaml as ${size})``. A sweep's value (``data.batch_size=range(5,1,1)``)
-is looked up among the sweeper's ``params``, and so is a value a job drew from them. A
-composition a check makes of another config (a run's record) is not the command's
-(``kept_composition``).
+interpolation: ``(set in /x/experiment/mine.yaml as ${size})``. A sweep's value
+(``data.batch_size=range(5,1,1)``) is looked up among the sweeper's ``params``, and so is a
+value a job drew from them. A composition a check makes of another config (a run's record)
+is not the command's (``kept_composition``).
 """
 
 from __future__ import annotations
@@ -152,10 +152,10 @@ def _as_yaml_writes_it(hint: re.Match) -> str:
 
 def _setter(key: str, shown: str | None) -> tuple[str, str, list[str], str, Any] | None:
     """(config path, file, its package's keys, the key it sets, its value there) of the
-    user's file that set
-    ``key`` last in the last composition, where no override set it; ``shown``: the line
-    after ``KEY=``, which must show that file's value (a sweep of the sweeper's ``params``
-    first); None where the line shows no value."""
+    user's file that set ``key`` last in the last composition, where no override set it;
+    ``shown``: the line after ``KEY=``, which must show that file's value (a sweep of the
+    sweeper's ``params`` first) or be what its interpolation gives; None where the line
+    shows no value."""
     loader, name, overrides = _LAST["loader"], _LAST["config_name"], _LAST["overrides"]
     parsed, repo = loader._parse_overrides_and_create_caching_repo(name, overrides)
     listed = config_loader_impl.create_defaults_list(

@@ -18,7 +18,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from aegan.cli.hydra_kinds import node_refusal
-from aegan.cli.hydra_sweep_base import swept_groups
+from aegan.cli.hydra_sweep_base import swept_keys
 from aegan.errors import ConfigError, refused_value, typed, written
 from aegan.io.path_kinds import not_regular, path_kind
 from aegan.settings.refused_values import read_as_typed
@@ -206,7 +206,7 @@ def _check_optuna(sweeper: DictConfig) -> None:
 def _check_search_space(given: str, sweeper: DictConfig, overrides: list[str]) -> None:
     """A search needs values to search (its ``params``, or a sweep on the command line):
     ``-m hydra/sweeper=optuna`` alone ran its 20 trials of the same settings, in silence."""
-    if sweeper.get("params") or swept_groups(overrides):
+    if sweeper.get("params") or swept_keys(overrides):
         return
     raise ConfigError(
         f"{given} is not allowed without values to search: its "
