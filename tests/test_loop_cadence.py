@@ -74,6 +74,17 @@ def test_checkpoints_every_n_steps_keep_the_newest_and_are_not_best(tmp_path):
     assert load_checkpoint(folder / "best.pt")["step"] == 8
 
 
+@pytest.mark.parametrize(("every", "said"), [(16, True), (100_000, True), (15, False), (0, False)])
+def test_checkpoints_every_n_steps_past_the_run_are_said(tmp_path, caplog, every, said):
+    """trainer.checkpoint_every_steps=100000 on a run of 16 steps saved nothing more,
+    without a word."""
+    with caplog.at_level(logging.WARNING, logger="aegan.engine.loop"):
+        run_fit(tmp_path, epochs=2, checkpoint_every_steps=every)
+    line = (f"trainer.checkpoint_every_steps={every} has no effect: this run trains 16 steps "
+            "(8 an epoch), and saves at each epoch's end")  # fmt: skip
+    assert (line in caplog.text) is said
+
+
 def test_a_resume_at_a_smaller_keep_keeps_as_many_as_it_found(tmp_path, caplog):
     """The first process kept four step checkpoints; a resume that does not repeat its
     ``keep_checkpoints`` (the default 2 here) keeps four too, and says so."""

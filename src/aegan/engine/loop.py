@@ -68,6 +68,11 @@ def fit(
             run.on_restored()
     _own_streams(run, progress.step)
     total_steps = len(batches) * trainer_cfg.epochs
+    every = trainer_cfg.checkpoint_every_steps
+    if every and every >= total_steps and run.is_main:  # said as a setting without effect is
+        log.warning("trainer.checkpoint_every_steps=%d has no effect: this run trains %d steps "
+                    "(%d an epoch), and saves at each epoch's end", every, total_steps,
+                    len(batches))  # fmt: skip
     window = ScalarWindow(task, run, trainer_cfg, total_steps, progress.step)
     if run.resume is not None:
         window.restore(run.resume[0].get("scalar_window"))  # the one a stop left open
@@ -87,7 +92,6 @@ def fit(
             progress.batch += 1
             if progress.step % run.log_every_steps == 0:
                 _flush(clock, task, run, progress, keep, window, built)
-            every = trainer_cfg.checkpoint_every_steps
             if every and progress.step % every == 0:
                 # the divergence guard runs before a save
                 _flush(clock, task, run, progress, keep, window, built)
