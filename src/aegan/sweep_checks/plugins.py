@@ -51,17 +51,21 @@ NOT_SEARCHED = {
 }
 
 
+def _search_named(hydra_cfg: DictConfig) -> str:
+    """The choice that made the sweep a search, as typed: ``hparams_search=NAME``, else
+    ``hydra/sweeper=NAME``."""
+    search = OmegaConf.select(hydra_cfg, "runtime.choices.hparams_search")
+    sweeper = OmegaConf.select(hydra_cfg, "runtime.choices.hydra/sweeper", default="optuna")
+    return f"hparams_search={search}" if search else f"hydra/sweeper={sweeper}"
+
+
 def check_search_allowed(hydra_cfg: DictConfig, command: object) -> None:
     """A search (``hparams_search``, Optuna's sweeper) minimises what each job returns:
     aegan.train's objective. ``aegan.bench`` and ``aegan.evaluate`` return none, so each of
     their trials ran whole, then Optuna failed it ("Return value must be float-castable")."""
     if command == "train" or is_grid(hydra_cfg.sweeper):
         return
-    choices = hydra_cfg.runtime.choices
-    search = choices.get("hparams_search")
-    given = (
-        f"hparams_search={search}" if search else f"hydra/sweeper={choices.get('hydra/sweeper')}"
-    )
+    given = _search_named(hydra_cfg)
     instead = NOT_SEARCHED.get(str(command), "sweep a grid with -m")
     raise ConfigError(
         f"{given} is not allowed with aegan.{command}: a search minimises its jobs' objective "
@@ -77,9 +81,7 @@ def check_sweep_settings(hydra_cfg: DictConfig) -> None:
     sweeper_target = str(sweeper.get("_target_", ""))
     if sweeper_target.endswith(".OptunaSweeper"):
         _check_optuna(sweeper)
-        search = OmegaConf.select(hydra_cfg, "runtime.choices.hparams_search")
-        given = f"hparams_search={search}" if search else "hydra/sweeper=optuna"
-        _check_search_space(given, sweeper, list(hydra_cfg.overrides.task))
+        _check_search_space(_search_named(hydra_cfg), sweeper, list(hydra_cfg.overrides.task))
     elif is_grid(sweeper) and sweeper.get("max_batch_size") is not None:
         check_number("hydra.sweeper.max_batch_size", sweeper.max_batch_size, low=1, integer=True)
     launcher_target = str(launcher.get("_target_", ""))
