@@ -258,7 +258,9 @@ def test_a_planned_jobs_place_holding_a_file_or_a_link_is_broken_not_a_job_to_ru
     (root / "2").write_text("not a folder")
     other = make_sweep(tmp_path / "other", jobs=1) / "0"
     (root / "3").symlink_to(other)
-    planned = [{"job": str(n), "overrides": [f"model.latent_dim={n}"]} for n in (0, 1, 2, 3, 4, 4)]
+    planned = [
+        {"job": str(n), "overrides": [f"model.latent_dim={n + 2}"]} for n in (0, 1, 2, 3, 4, 4)
+    ]
     (root / "jobs.json").write_text(json.dumps({"jobs": planned}))
     rows = {row["job"]: row for row in read_sweep(root)}
     assert {job: row["status"] for job, row in rows.items()} == {
@@ -278,7 +280,8 @@ def test_a_job_folder_that_is_a_link_is_broken_with_or_without_a_plan(tmp_path, 
     (root / "2").symlink_to(other / "0")
     if plan:
         (root / "a").symlink_to(other)
-        planned = [{"job": job, "overrides": [f"seed={n}"]} for n, job in enumerate("012")]
+        planned = [{"job": job, "overrides": [f"model.latent_dim={n + 2}"]}
+                   for n, job in enumerate("012")]  # fmt: skip
         (root / "jobs.json").write_text(
             json.dumps({"jobs": [*planned, {"job": "a/0", "overrides": []}]})
         )
@@ -288,7 +291,7 @@ def test_a_job_folder_that_is_a_link_is_broken_with_or_without_a_plan(tmp_path, 
     }  # fmt: skip
     assert rows["2"]["error"] == f"2 is a link to {str(other / '0')!r}, not its job's folder"
     assert "val/best_objective" not in rows["2"]  # the other run's figures are not this job's
-    assert rows["2"].get("seed") == (2 if plan else None)  # the plan's overrides, if any
+    assert rows["2"].get("model.latent_dim") == (4 if plan else None)  # the plan's, if any
     if plan:
         assert (
             rows["a/0"]["error"]

@@ -40,11 +40,14 @@ RUN_KINDS = {
     "eval/samples": "amount",
     "test/iwae_k": "amount",
     "test/iwae_images": "amount",
+    "classifier/test_accuracy": "amount",
+    "train/epochs": "amount",
 }
 # what a run's figures were measured with: the sample metrics' image count, one for the
 # whole table (FD's bias depends on it), and the IWAE bound's k and test images, one for
 # each model's seeds
 SAMPLES = "eval/samples"
+CLASSIFIER = "classifier/test_accuracy"  # the domain classifier whose features they are in
 IWAE = ("test/iwae_k", "test/iwae_images")
 # a job without final metrics, by read_sweep's status -> what it is
 NOT_FINISHED = {
@@ -117,6 +120,13 @@ def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[
                     f"overrides {str(row['eval/overrides'])[:200]} (eval/overrides), not as it "
                     "trained; this run is left out of the table"
                 )
+            elif _short_of_its_epochs(row):
+                warn(
+                    f"{row['run_dir']}/metrics.json: its figures are of epoch "
+                    f"{_step(row['train/epochs'])}, not of the {_step(row['trainer.epochs'])} "
+                    "its trainer.epochs names (continued, and not to its end?); this run is "
+                    "left out of the table"
+                )
             elif evaluated is not None and evaluated != row.get("train/steps"):
                 warn(
                     f"{row['run_dir']}/metrics.json: its figures are of step {_step(evaluated)}, "
@@ -128,13 +138,20 @@ def read_runs(out: Path, models: Iterable[str], metrics: Iterable[str]) -> dict[
     return runs
 
 
+def _short_of_its_epochs(row: dict) -> bool:
+    """Whether the figures of ``row`` are of another epoch than its ``trainer.epochs``."""
+    epochs, asked = row.get("train/epochs"), row.get("trainer.epochs")
+    return None not in (epochs, asked) and epochs != asked
+
+
 def measured_alike(
     runs: dict[str, list[dict]], departures: Callable[[str, list[str]], list[str]]
 ) -> dict[str, list[dict]]:
     """``runs`` less those trained or measured otherwise than the rest: another epoch
     budget or other settings beyond the recipes' (``departures(model, overrides)``: a
     subset, another domain classifier too) than the table's most common, another sample
-    count than the table's (``aegan.evaluate`` run again with other ``samples``), or another
+    count than the table's (``aegan.evaluate`` run again with other ``samples``) or another
+    domain classifier (its test accuracy: trained on another machine or data), or another
     IWAE k or image count than the most common of the model's seeds; each said in one
     warning line. A run that records none of them is kept."""
 
@@ -144,6 +161,7 @@ def measured_alike(
     everyone = [(model, r) for model, finished in runs.items() for r in finished]
     training = _most_common(trained(model, r) for model, r in everyone)
     samples = _most_common(r[SAMPLES] for _, r in everyone)
+    classifier = _most_common(r[CLASSIFIER] for _, r in everyone if r[SAMPLES] == samples)
     kept = {}
     for model, finished in runs.items():
         iwae = _most_common(tuple(r[key] for key in IWAE) for r in finished)
@@ -155,6 +173,10 @@ def measured_alike(
             elif r[SAMPLES] not in (None, samples):
                 why = (f"its sample metrics are of {_step(r[SAMPLES])} samples ({SAMPLES}), "
                        f"the table's of {_step(samples)}")  # fmt: skip
+            elif r[SAMPLES] is not None and r[CLASSIFIER] not in (None, classifier):
+                why = (f"its sample metrics are in the features of a domain classifier of test "
+                       f"accuracy {r[CLASSIFIER]:.4f} ({CLASSIFIER}), the table's of "
+                       f"{classifier:.4f}: another machine's or data's classifier")  # fmt: skip
             elif None not in (ours := tuple(r[key] for key in IWAE)) and ours != iwae:
                 why = (f"its IWAE bound is of k={_step(ours[0])} on {_step(ours[1])} test "
                        f"images, its model's other seeds' of k={_step(iwae[0])} on "

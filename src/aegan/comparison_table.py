@@ -127,13 +127,25 @@ def measurements(runs: dict[str, list[dict]]) -> dict[str, str]:
     }
 
 
-def _cell(values: list[float], digits: int) -> str:
+def _cell(values: list[float], digits: int, seeds: int = 0) -> str:
+    """Mean and (min-max) of ``values``; ``[n of SEEDS seeds]`` after them where fewer than
+    the row's ``seeds`` gave one."""
     if not values:
         return ""
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
     low, high = min(values), max(values)
-    return f"{mean(values):.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
+    text = f"{mean(values):.{digits}f}"
+    text += f" ({low:.{digits}f}-{high:.{digits}f})" if len(values) > 1 else ""
+    return text + (f" [{len(values)} of {seeds} seeds]" if len(values) < seeds else "")
+
+
+def _seeds_without(model: str, finished: list[dict], key: str) -> None:
+    """One warning where some, not all, of ``model``'s seeds give no ``key``: its cell holds
+    fewer seeds than its row (a value not finite or of no kind is said where it is read)."""
+    without = [str(r["seed"]) for r in finished if r[key] is None]
+    if without and len(without) < len(finished):
+        warn(f"{model}: seed {', '.join(without)} gives no {key} (absent or not a finite "
+             f"number); its cell holds {len(finished) - len(without)} of {len(finished)} "
+             "seeds")  # fmt: skip
 
 
 def comparison_table(out: Path, models: list[str], speed: Path | None = None) -> str:
@@ -167,7 +179,9 @@ def comparison_table(out: Path, models: list[str], speed: Path | None = None) ->
     for model, finished in runs.items():
         cells = [model.replace("_", " "), str(len(finished))]
         for key, (_, digits) in COLUMNS.items():
-            cells.append(_cell([r[key] for r in finished if r[key] is not None], digits))
+            _seeds_without(model, finished, key)
+            values = [r[key] for r in finished if r[key] is not None]
+            cells.append(_cell(values, digits, seeds=len(finished)))
         known = [r["training_images_per_s"] for r in finished if r["training_images_per_s"]]
         cells.append(f"{max(known):,.0f}" if known else "")
         if speeds:

@@ -63,6 +63,8 @@ from aegan.engine.run_metrics import (
     evaluation_ended,
     evaluation_started,
     new_points,
+    training_continued,
+    training_ended,
     training_metrics,
     write_training_metrics,
 )
@@ -172,11 +174,11 @@ def _train(
         after_backward=averager,
     )  # fmt: skip
     step = build_step(task, amp, cfg.trainer, device)
+    # what was logged past the checkpoint's step goes; all, where none (a killed attempt's)
+    purge_step = resume[0]["step"] + 1 if resume else 0
     logger = TensorBoardLogger(
-        run_dir / "tb", enabled=cfg.logger.enabled and dist.is_main,
-        # what was logged past the checkpoint's step goes; all, where none (a killed attempt's)
-        purge_step=resume[0]["step"] + 1 if resume else 0,
-    )  # fmt: skip
+        run_dir / "tb", enabled=cfg.logger.enabled and dist.is_main, purge_step=purge_step
+    )
     log.info(
         "training %s on %s x%d (%s, torch threads: %d, compile=%s, capture_step=%s, "
         "channels_last=%s) for %d epoch%s",
@@ -205,6 +207,7 @@ def _train(
         metrics = training_metrics(progress)
         if dist.is_main:
             recorded = write_training_metrics(run_dir, metrics)
+            training_ended(run_dir)
             for earlier in ("stopped.json", "failed.json"):  # an earlier attempt's: it trained
                 (run_dir / earlier).unlink(missing_ok=True)
             stop.alone()  # all is written and the other ranks have left: a signal stops now
@@ -213,7 +216,9 @@ def _train(
                 evaluation_started(run_dir, progress.step)
                 evaluated = evaluate_at_end(cfg, task, data, run_dir, stop, progress.step)
                 # training's points are there; a finished run resumed has this evaluation's
-                points = new_points(recorded, finite_figures(evaluated), progress.step)
+                points = new_points(
+                    recorded, finite_figures(evaluated), progress.step, purged_from=purge_step
+                )
                 metrics.update(evaluated)
                 recorded = write_training_metrics(run_dir, metrics)
                 evaluation_ended(run_dir)
@@ -227,6 +232,7 @@ def _restored(run_dir: Path, resume: tuple, on_resume: Callable[[], None] | None
     """The resume has begun: the run folder becomes this run's (its record, a branch's
     checkpoints beside those trained past its start), and a stop is no longer in setup."""
     keep_later_checkpoints(run_dir, resume[1], int(resume[0]["step"]), int(resume[0]["epoch"]))
+    training_continued(run_dir, int(resume[0]["step"]))  # past the figures it may hold
     stop.phase = "training"
     if on_resume is not None:
         on_resume()

@@ -34,6 +34,9 @@ WHERE_THE_IMAGES_ARE = ("data.root", "data.download", "paths.data_dir")
 # training's figures are written before the final evaluation; this file, beside them until
 # the evaluation's figures are, tells a reader that the run was killed in it (out of memory)
 EVALUATING = "evaluating.json"
+# a run continued in its folder trains past the figures metrics.json holds: this file, there
+# until its own are written, tells a reader that they are no longer the folder's last word
+TRAINING = "training.json"
 
 
 def read_metrics(path: Path) -> tuple[dict[str, float | str], dict[str, Any]]:
@@ -184,11 +187,15 @@ def merge_metrics(
     return dict(new) if moved_on else {**earlier, **new}
 
 
-def new_points(earlier: dict, figures: dict[str, float], step: int) -> dict[str, float]:
+def new_points(
+    earlier: dict, figures: dict[str, float], step: int, purged_from: float = math.inf
+) -> dict[str, float]:
     """An evaluation's ``figures`` (of the weights of ``step``) less those the run's metrics
     before it (``earlier``) hold for that step: an evaluation made again, or a finished run
-    resumed, put a second point with the same value at the same step in TensorBoard."""
-    if earlier.get("eval/step") != float(step):
+    resumed, put a second point with the same value at the same step in TensorBoard. Not
+    where this run's TensorBoard writer removed the points from ``purged_from`` on (a
+    resume from an earlier step): those figures are gone from its curves."""
+    if earlier.get("eval/step") != float(step) or step >= purged_from:
         return dict(figures)
     return {key: value for key, value in figures.items() if not _same(earlier.get(key), value)}
 
@@ -216,6 +223,16 @@ def _same(a: object, b: object) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return (a != a and b != b) or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
     return a == b
+
+
+def training_continued(run_dir: Path, step: int) -> None:
+    """Mark RUN_DIR as training on from ``step``: the figures there are of an earlier one."""
+    write_json(run_dir / TRAINING, {"step": float(step)})
+
+
+def training_ended(run_dir: Path) -> None:
+    """Training's figures are in metrics.json: no longer an earlier step's."""
+    (run_dir / TRAINING).unlink(missing_ok=True)
 
 
 def evaluation_started(run_dir: Path, step: int) -> None:

@@ -38,7 +38,7 @@ from aegan.sweep_checks.jobs import (
 from aegan.sweep_checks.plugins import check_search_allowed, check_sweep_settings
 from aegan.sweep_checks.refusals import mistakes_only, refuse_in_one_line
 from aegan.sweeps.end import end_line, forget_sweep, start_sweep
-from aegan.sweeps.reader import write_planned_jobs
+from aegan.sweeps.planned import write_planned_jobs
 
 ELSEWHERE = ", or choose another folder (hydra.run.dir=...)"  # what aegan.bench could do
 

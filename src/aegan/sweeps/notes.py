@@ -20,9 +20,26 @@ OBJECTIVE = "val/best_objective"  # what a job returns to the sweeper (aegan.cli
 
 def sweep_notes(root: Path, rows: list[dict]) -> list[str]:
     """The note lines for the sweep in ``root`` whose jobs are ``rows``, in order."""
-    notes = [_protocol_line(rows), *(_naming(rows, *note) for note in JOB_NOTES)]
+    notes = [_models_line(rows), _protocol_line(rows)]
+    notes += [_naming(rows, *note) for note in JOB_NOTES]
     notes.append(_optuna_line(root / "optimization_results.yaml", rows))
     return [note for note in notes if note]
+
+
+def _models_line(rows: list[dict]) -> str | None:
+    """A note when the jobs train different models (``model=``, ``experiment=`` swept): the
+    objective each returns is its own model's (MSE, nats, a GAN's FD), so the ranking by it
+    mixes units."""
+    for key in ("model", "experiment"):
+        seen = sorted({str(row[key]) for row in rows if row.get(key) is not None})
+        if len(seen) > 1:
+            shown = ", ".join(map(cell, seen[:6])) + (", ..." if seen[6:] else "")
+            return (
+                f"note: the jobs train different models ({key}: {shown}); each job's {OBJECTIVE}"
+                " is its own model's objective (an MSE, nats, a GAN's FD), so the order between "
+                "models says nothing: compare jobs of one model"
+            )
+    return None
 
 
 def _protocol_line(rows: list[dict]) -> str | None:

@@ -15,17 +15,19 @@ from aegan.engine.checkpoint_contents import CONTROL
 from aegan.engine.run_metrics import (
     EVALUATED_WITH,
     EVALUATING,
+    TRAINING,
     check_own_metrics,
     is_figure,
     shown_json,
 )
 from aegan.errors import FolderNotFoundError
-from aegan.io.files import below, given_path, natural_key, write_json
+from aegan.io.files import given_path, natural_key
 from aegan.io.path_kinds import path_kind, shown
 from aegan.io.readback import read_json
 from aegan.settings.overrides import override_key
-from aegan.sweeps.job_overrides import MAX_OVERRIDES, is_override, read_overrides
+from aegan.sweeps.job_overrides import MAX_OVERRIDES, read_overrides
 from aegan.sweeps.not_run import METRICS_THEN, mark_not_run, result_hash
+from aegan.sweeps.planned import NOT_STARTED, earlier_sweeps_job, planned_jobs
 from aegan.sweeps.walk import job_folders
 
 log = logging.getLogger("aegan.sweep")
@@ -33,51 +35,22 @@ log = logging.getLogger("aegan.sweep")
 # Keys of runs written before a metric was renamed -> today's key.
 RENAMED_METRICS = {"val/fd": "val/pixel_fd", "test/fd": "test/pixel_fd"}
 FIXED_COLUMNS = ("job", "status", "run_dir", "error", "overrides")
-# a grid's jobs as its sweep began (``write_planned_jobs``): those without a folder never
-# started, the sweep cut short (Ctrl-C); a search's trials are not known ahead
-PLANNED_JOBS = "jobs.json"
-MAX_PLANNED = 10_000
-NOT_STARTED = ("the sweep ended before it (stopped?); the same command with "
-               "trainer.resume=auto runs the jobs left")  # fmt: skip
 
 
-def write_planned_jobs(sweep_dir: Path, planned: list[dict]) -> None:
-    """SWEEP_DIR/jobs.json: the grid's jobs (``{"job": folder, "overrides": [...]}``), for
-    ``read_sweep`` to list those that never started; none for a grid too large to list."""
-    if len(planned) <= MAX_PLANNED:
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        write_json(sweep_dir / PLANNED_JOBS, {"jobs": planned})
-
-
-def _not_started(root: Path, rows: list[dict]) -> list[dict]:
-    """Rows for the jobs of ``root``'s jobs.json without a folder of their own; a file that
-    is not such a list is passed over (``ValueError`` is the caller's to say)."""
-    path = root / PLANNED_JOBS
-    if not os.path.lexists(path):  # a FIFO, a folder or a dangling link there is damage, said
-        return []
-    jobs = read_json(path).get("jobs")
-    if not isinstance(jobs, list) or len(jobs) > MAX_PLANNED:
-        raise ValueError(f"{path}: not a list of at most {MAX_PLANNED} jobs")
+def _not_started(root: Path, rows: list[dict], planned: dict[str, list[str]]) -> list[dict]:
+    """Rows for the ``planned`` jobs (``jobs.json``) without a folder of their own."""
     seen, rows_out = {row["job"] for row in rows}, []
-    for job in jobs:
-        folder, overrides = (
-            (job.get("job"), job.get("overrides")) if isinstance(job, dict) else (None, None)
-        )
-        if (
-            not isinstance(folder, str)
-            or not isinstance(overrides, list)
-            or not all(isinstance(o, str) and is_override(o) for o in overrides)
-        ):
-            raise ValueError(f"{path}: a job that is not a folder and its overrides")
-        if not below(folder):  # its run_dir elsewhere
-            raise ValueError(f"{path}: job {folder!r:.80} is not a folder inside the sweep's")
-        if folder in seen:  # listed twice: one row
-            continue
-        seen.add(folder)
-        row = {"job": folder, "status": "not started", "run_dir": str(root / folder),
-               "error": NOT_STARTED, "overrides": overrides[:MAX_OVERRIDES]}  # fmt: skip
-        rows_out.append(_not_its_folder(root, row) or _with_overrides(row))
+    for folder, overrides in planned.items():
+        if folder not in seen:
+            row = _planned_row(root, folder, overrides)
+            rows_out.append(_not_its_folder(root, row) or _with_overrides(row))
     return rows_out
+
+
+def _planned_row(root: Path, folder: str, overrides: list[str], error: str = NOT_STARTED) -> dict:
+    """The row of a planned job that has not started in ``root/folder``."""
+    return {"job": folder, "status": "not started", "run_dir": str(root / folder),
+            "error": error, "overrides": overrides[:MAX_OVERRIDES]}  # fmt: skip
 
 
 def _not_a_sweep_folder(root: Path) -> str | None:
@@ -186,7 +159,8 @@ def read_sweep(path: str | Path) -> list[dict]:
     step; ``unfinished``: none of them, or an ``evaluating.json`` beside metrics.json: the
     job was killed, is still running or died before ``main``; ``not run``: a sweep passed it
     over since its results, its record in ``.not_run/``; ``not started``: in ``jobs.json``,
-    without a folder), ``error`` (``Type: message``, the
+    without a folder, or with one that holds an earlier sweep's job, other overrides than
+    the grid's for it), ``error`` (``Type: message``, the
     stop's message, or ""), ``overrides`` (the job's command-line overrides as Hydra saved
     them), then each override by its key (``model.latent_dim``: 8) and each final metric
     (``test/mse``: 0.015). Numbers are numbers; overrides that are not numbers are text.
@@ -226,7 +200,9 @@ def read_sweep(path: str | Path) -> list[dict]:
                     _with_metrics(row, metrics_file)  # training's, written before it
             elif metrics_file.exists() and not _failed_since(failed_file, metrics_file):
                 row["status"] = "ok"
-                if (run_dir / EVALUATING).exists():  # training's figures, the rest never came
+                if (run_dir / TRAINING).exists():  # an earlier step's figures
+                    row["status"], row["error"] = "unfinished", _continued(run_dir)
+                elif (run_dir / EVALUATING).exists():  # training's figures, the rest never came
                     row["status"] = "unfinished"
                     row["error"] = (
                         "killed in its final evaluation (training's figures are in "
@@ -245,12 +221,37 @@ def read_sweep(path: str | Path) -> list[dict]:
         rows.append(row)
     mark_not_run(root, rows)
     try:
-        rows += _not_started(root, rows)
+        planned = planned_jobs(root)
     except ValueError as err:  # the plan is no result: the jobs' rows stand
         log.warning("%s; the jobs that never started are not listed", err)
+        planned = {}
+    rows = [_earlier_sweeps(root, row, planned) for row in rows] + _not_started(root, rows, planned)
     listed = {row["job"] for row in rows}
     rows += [row for row in links if row["job"] not in listed]
     return sorted(rows, key=lambda row: natural_key(Path(row["job"])))
+
+
+def _earlier_sweeps(root: Path, row: dict, planned: dict[str, list[str]]) -> dict:
+    """``row`` as a job not started where its folder holds an earlier sweep's job, its
+    figures of other settings than the grid's (``earlier_sweeps_job``); else ``row``."""
+    if row["status"] in ("broken", "not run") or not earlier_sweeps_job(row, planned):
+        return row
+    held = " ".join(row["overrides"])[:200]
+    said = f"{NOT_STARTED}; its folder holds an earlier sweep's job ({held})"
+    return _with_overrides(_planned_row(root, row["job"], planned[row["job"]], said))
+
+
+def _continued(run_dir: Path) -> str:
+    """What a job continued in its folder (``TRAINING`` there) is: still training, or
+    killed; its metrics.json holds the figures of an earlier step (``ValueError`` for a
+    damaged marker: the job is broken)."""
+    step = read_json(run_dir / TRAINING).get("step")
+    if not isinstance(step, (int, float)) or isinstance(step, bool):
+        raise ValueError(f"{TRAINING}: step is {shown_json(step)}, not a number")
+    return (
+        f"continued from step {step:.0f} and still training, or killed (the figures shown "
+        "are those it had before; trainer.resume=auto continues it)"
+    )
 
 
 def _texts(record: dict, name: str, **defaults: str) -> list[str]:
