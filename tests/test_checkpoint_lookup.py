@@ -49,8 +49,10 @@ def test_resolve_checkpoint_says_what_it_expected(tmp_path):
         with pytest.raises(CheckpointError) as caught:
             resolve_checkpoint(tmp_path, "best")
         assert str(caught.value).endswith(
-            "holding checkpoints/best.pt; it holds last.pt (no epoch had ended when it "
-            "stopped?): use checkpoint=last"
+            "holding checkpoints/best.pt; it holds last.pt, no best.pt: no epoch had ended "
+            "when it stopped, or it was resumed into this folder after its best epoch, whose "
+            "best.pt is the folder it came from (trainer.resume in its .hydra/overrides.yaml): "
+            "use checkpoint=last"
         )
         (folder / "last.pt").unlink()
 

@@ -15,7 +15,7 @@ from aegan.engine.run_metrics import TRAINING
 from aegan.summarize import main as summarize_main
 from aegan.sweeps.reader import read_sweep
 from aegan.train import train
-from conftest import TINY_AE
+from conftest import TINY_AE, compose_config
 
 
 def finished_job(root: Path, job_name: str, overrides: list[str], objective: float) -> Path:
@@ -132,3 +132,20 @@ def test_a_resume_in_place_marks_its_folder_and_logs_its_final_figures_again(mak
     points = [(e.step, e.value) for e in events.Scalars("test/mse")]
     assert points[-1][0] == metrics["eval/step"] == metrics["train/steps"]
     assert abs(points[-1][1] - metrics["test/mse"]) < 1e-6
+
+
+def test_an_evaluation_with_its_own_settings_shows_them_beside_its_figures(cli, tmp_path):
+    """``aegan.evaluate seed=3`` wrote its figures into the HPARAMS row of the training
+    settings (evaluate.seed 0): a row whose settings were not those of its figures."""
+    from test_tensorboard import hparams_plugin_answers
+
+    common = [*TINY_AE, "data.subset=640", "evaluate.at_end=true",
+              "evaluate.metrics=[reconstruction]"]  # fmt: skip
+    run_dir = tmp_path / "run"
+    train(compose_config(common, run_dir))
+    shown = cli("aegan.evaluate", f"run={run_dir}", "seed=3", "metrics=[reconstruction]")
+    assert shown.returncode == 0, shown.stderr
+    _, groups = hparams_plugin_answers(run_dir / "tb")
+    (session,) = [s for group in groups for s in group["sessions"]]
+    hparams = groups[0]["hparams"]
+    assert hparams["evaluate.seed"] == 3 and hparams["evaluate.samples"] == 10000, session

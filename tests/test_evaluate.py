@@ -145,7 +145,7 @@ def test_evaluate_cli_on_a_tiny_gan(cli, make_cfg, tmp_path, classifier_cache, m
         ),
         (
             ["run=STOPPED", "checkpoint=best"],
-            "it holds last.pt (no epoch had ended when it stopped?): use checkpoint=last",
+            "it holds last.pt, no best.pt: no epoch had ended when it stopped, or it was",
         ),
     ],
 )

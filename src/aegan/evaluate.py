@@ -12,6 +12,7 @@ from aegan.signals.starting_signals import stopped_by  # noqa: F401  (its handle
 
 # isort: split
 import contextlib
+import copy
 import functools
 import logging
 import shlex
@@ -22,7 +23,7 @@ from typing import Any
 import hydra
 import torch
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from aegan.cli.hydra_job import back_to_launch_folder, end_stopped_evaluation
 from aegan.cli.one_line import one_line_errors, one_line_hydra_errors
@@ -195,6 +196,19 @@ def write_metrics(
     return merged
 
 
+EVALUATION_SETTINGS = ("samples", "seed", "iwae_samples", "iwae_images")
+
+
+def measured_with(run_config: DictConfig, cfg: DictConfig) -> DictConfig:
+    """The run's config with this evaluation's own settings (``cfg``'s) as its
+    ``evaluate.*``: the hparams the figures are shown with in TensorBoard."""
+    config = copy.deepcopy(run_config)
+    with open_dict(config):
+        for key in EVALUATION_SETTINGS:
+            config.evaluate[key] = cfg[key]
+    return config
+
+
 def evaluate_run(
     cfg: DictConfig, stop: StopRequest, searchpath: list[str] = (),
     begun: Callable[[], None] = lambda: None,
@@ -248,7 +262,7 @@ def _evaluate_run(
     # the codes of these weights: a stop in training's final evaluation left none
     count = run_projector_samples(run.config, run.checkpoint)
     codes = functools.partial(log_codes, run.task, run.data, count=count, step=run.step)
-    write_metrics(run.path, run.config, new, run.step, pictures=codes)
+    write_metrics(run.path, measured_with(run.config, cfg), new, run.step, pictures=codes)
     clear_evaluation_stop(run.path)
     evaluation_ended(run.path)  # one killed before its figures: these are written now
     print(f"wrote {run.path / 'metrics.json'}")

@@ -61,6 +61,7 @@ HPARAM_KEYS = (
     "data.channels",
     "evaluate.samples",
     "evaluate.iwae_samples",
+    "evaluate.iwae_images",
     "evaluate.seed",
     "trainer.epochs",
     "trainer.precision",

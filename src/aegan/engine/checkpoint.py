@@ -150,7 +150,11 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
         elif where != path:
             hint += ": move it away"
     elif which != "last" and stopped_early:
-        hint = "; it holds last.pt (no epoch had ended when it stopped?): use checkpoint=last"
+        hint = (
+            "; it holds last.pt, no best.pt: no epoch had ended when it stopped, or it was "
+            "resumed into this folder after its best epoch, whose best.pt is the folder it "
+            "came from (trainer.resume in its .hydra/overrides.yaml): use checkpoint=last"
+        )
     else:
         hint = folder_hint
     raise CheckpointError(
