@@ -44,7 +44,7 @@ from aegan.data.fingerprint import check_same_data, data_fingerprint
 from aegan.data.read_once import forget_reads
 from aegan.engine import RunContext, fit, resume_state
 from aegan.engine.branch import keep_later_checkpoints
-from aegan.engine.device import resolve_device, seed_everything
+from aegan.engine.device import resolve_device, seed_everything, threads_chosen
 from aegan.engine.distributed import (
     Distributed,
     GradientAverager,
@@ -193,6 +193,7 @@ def _train(
     with (
         stop_on_signals(dist.world_size, device, run_dir, resuming=on_resume is not None) as stop,
         denormal_mode(flush),
+        threads_chosen(bool(cfg.trainer.cpu_threads)),
         contextlib.closing(logger),
     ):
         context = RunContext(

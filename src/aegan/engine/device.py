@@ -114,17 +114,34 @@ def cores_of_this_process() -> int:
     return max(1, available_cores() // processes)
 
 
+_threads_chosen = False  # trainer.cpu_threads set: evaluation keeps the training's count
+
+
+@contextlib.contextmanager
+def threads_chosen(chosen: bool) -> Iterator[None]:
+    """Within the block, ``chosen``: the training's thread count is the user's
+    (``trainer.cpu_threads``), and its evaluations keep it (on a machine other jobs share,
+    a thread per core ran validation 3-8 times slower than one)."""
+    global _threads_chosen
+    before, _threads_chosen = _threads_chosen, chosen
+    try:
+        yield
+    finally:
+        _threads_chosen = before
+
+
 @contextlib.contextmanager
 def evaluation_threads(device: torch.device) -> Iterator[None]:
     """On the CPU, run the block on every core this process may use (its share under
     torchrun), then restore the training's thread count: the autoencoder trains on one
-    thread (its steps are too small to split), but evaluation batches are not. Compiled
-    networks run eager inside: compiled for training, they would compile again for eval
-    mode and each batch shape."""
+    thread (its steps are too small to split), but evaluation batches are not; not where
+    the user chose the training's count (``threads_chosen``). Compiled networks run eager
+    inside: compiled for training, they would compile again for eval mode and each batch
+    shape."""
     training_threads = torch.get_num_threads()
     cores = cores_of_this_process()
     with eager_if_compiled():
-        if device.type != "cpu" or cores <= training_threads:
+        if device.type != "cpu" or cores <= training_threads or _threads_chosen:
             yield
             return
         torch.set_num_threads(cores)
