@@ -23,6 +23,20 @@ def test_sixteen_bit_grey_images_keep_their_levels(tmp_path):
     assert len(seen) == 8 and seen <= set(range(128, 140)), sorted(seen)
 
 
+def test_dark_sixteen_bit_images_stay_dark_and_eight_bit_values_in_32_bits_stay(tmp_path):
+    """A 16-bit image whose levels all lay below 256 (nearly black) was read as 8-bit: 255
+    came out white, where 256 beside it came out black."""
+    (tmp_path / "a").mkdir()
+    for i in range(12):
+        dark = np.full((8, 8), 250 + i, np.uint16)  # I;16, all below or just above 256
+        Image.fromarray(dark).save(tmp_path / "a" / f"{i}.png")
+        Image.fromarray(np.full((8, 8), 100 + i, np.int32)).save(tmp_path / "a" / f"{i}.tif")
+    data = load_image_folder(root=str(tmp_path), image_size=8, channels=1, val_size=2,
+                             split_seed=0, test_size=2)  # fmt: skip
+    seen = {int(x) for x in data.train_images.flatten()}
+    assert seen <= {0, 1} | set(range(100, 112)), sorted(seen)  # an I image's 8-bit values
+
+
 def test_only_regular_files_are_read(tmp_path):
     """A FIFO named like an image was opened and waited on forever; a folder named x.png
     stopped the run. Neither is an image: both are passed over."""

@@ -137,9 +137,11 @@ def _transparency_note(modes: Counter) -> str:
 
 
 def _eight_bit(image: Image.Image, path: Path) -> Image.Image:
-    """A 16-bit grey image (PIL's ``I;16`` modes, or ``I`` from a 16-bit PNG) in 8 bits by its
-    top byte: ``Image.convert`` clips its values to 255 instead, and every image is white.
-    ``I`` values beyond 16 bits (a 32-bit TIFF) are refused: they have no fixed range."""
+    """A 16-bit grey image (PIL's ``I;16`` modes: a 16-bit PNG or TIFF) in 8 bits by its top
+    byte, whatever its values: ``Image.convert`` clips them to 255 instead, and every image is
+    white; a dark one, all below 256, is dark. A 32-bit integer image (``I``) holds no range
+    of its own: one of 8-bit values stays as it is, one of 16-bit values takes its top byte,
+    and one beyond 16 bits is refused."""
     if not (image.mode.startswith("I;16") or image.mode == "I"):
         return image
     array = np.asarray(image).astype(np.int64)
@@ -149,5 +151,6 @@ def _eight_bit(image: Image.Image, path: Path) -> Image.Image:
             f"{shown(path)}: 32-bit integer pixels (PIL mode {image.mode}, {low} to {high}) have "
             "no fixed range; save the image with 8 or 16 bits per channel"
         )
-    shift = 8 if array.max(initial=0) > 255 else 0  # an I image of 8-bit values stays as it is
+    sixteen_bits = image.mode.startswith("I;16") or array.max(initial=0) > 255
+    shift = 8 if sixteen_bits else 0  # an I image of 8-bit values stays as it is
     return Image.fromarray(np.clip(array >> shift, 0, 255).astype(np.uint8), "L")
