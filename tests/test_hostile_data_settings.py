@@ -104,6 +104,22 @@ def test_the_other_sets_idx_files_are_refused(cli, tmp_path, data, held, other):
     assert f"use data={other}" in result.stderr
 
 
+@pytest.mark.parametrize("swapped", ["train", "test", "both"])
+def test_a_splits_files_in_the_other_splits_place_are_refused(cli, tmp_path, swapped):
+    """A folder whose train files were copies of the test files trained on the test images,
+    then measured on them, without a word."""
+    train, test = [9, 0, 0, 3, 0, 2, 7, 2, 5, 5], [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
+    given = {"train": (test, test), "test": (train, train), "both": (test, train)}[swapped]
+    root = idx_folder(tmp_path / "idx", *given)
+    result = cli("aegan.train", "data=fashion_mnist", f"data.root={root}", *RUN,
+                 f"hydra.run.dir={tmp_path}/run")  # fmt: skip
+    place, held = ("test", "train") if swapped == "test" else ("train", "test")
+    assert_one_error_line(
+        result, f"data=fashion_mnist is not allowed with data.root={root}: its {place} files "
+        f"hold the {held} split"
+    )  # fmt: skip
+
+
 @pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(), reason="needs dataset-fashion-mnist")
 def test_mnist_pointed_at_the_fashion_mnist_package_is_refused(cli, tmp_path):
     result = cli("aegan.train", "data=mnist", f"data.root={DEBIAN_FASHION_MNIST}", *RUN,

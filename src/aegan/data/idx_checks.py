@@ -23,13 +23,21 @@ IMAGE_SIZE = (28, 28)  # (H, W) of both sets' images: the settings are checked f
 
 def check_idx_set(name: str, folder: Path, labels: dict, root: str | None) -> None:
     """Refuse the IDX files of the other set: MNIST's and Fashion-MNIST's files share their
-    names, shapes and classes 0-9, and only their labels tell them apart."""
+    names, shapes and classes 0-9, and only their labels tell them apart; and a split's
+    files in the other split's place (the test images trained on, and measured again)."""
+    where = f"data.root={folder}" if root else f"the IDX files in {folder}"
+    own = FIRST_LABELS.get(name, {})
+    for key, other_key in (IDX_LABELS, IDX_LABELS[::-1]):
+        if key in own and _begins_with(labels[key], own[other_key]):
+            raise ConfigError(
+                f"data={name} is not allowed with {where}: its {_split(key)} files hold the "
+                f"{_split(other_key)} split (their first labels are {TITLES[name]}'s "
+                f"{_split(other_key)} labels), so the test figures would be of images it "
+                "trained on; put each split's files under its own name"
+            )
     for other, first in FIRST_LABELS.items():
-        if other == name or any(
-            tuple(labels[key][: len(first[key])].tolist()) != first[key] for key in IDX_LABELS
-        ):
+        if other == name or any(not _begins_with(labels[key], first[key]) for key in IDX_LABELS):
             continue
-        where = f"data.root={folder}" if root else f"the IDX files in {folder}"
         raise ConfigError(
             f"data={name} is not allowed with {where}: they hold {TITLES[other]}, not "
             f"{TITLES[name]} (the first labels of both splits are {TITLES[other]}'s); use "
@@ -75,3 +83,13 @@ def check_idx_contents(
             f"{IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} (data={name}'s settings are checked for that size "
             f"before its files are read); point data.root at the {TITLES[name]} IDX files"
         )
+
+
+def _begins_with(labels, first: tuple) -> bool:
+    """Whether the label tensor ``labels`` begins with the labels ``first``."""
+    return tuple(labels[: len(first)].tolist()) == first
+
+
+def _split(key: str) -> str:
+    """``"train_labels"`` -> ``"train"``."""
+    return key.removesuffix("_labels")
