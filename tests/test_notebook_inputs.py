@@ -13,7 +13,7 @@ from notebook_client import notebook_client
 import aegan
 from aegan.errors import CheckpointError
 from aegan.train import train
-from conftest import TINY_AE, compose_config
+from conftest import TINY_AE, TINY_GAN, compose_config
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 # each notebook's variable for the run it reads
@@ -132,3 +132,29 @@ def test_the_sweep_notebook_at_no_sweep_is_one_line(tmp_path, monkeypatch, kind)
     assert error["traceback"] == [
         f"FolderNotFoundError: {given} {what}: a sweep's folder holds one folder per job"
     ]
+
+
+def test_the_gan_notebook_refuses_a_vae_and_draws_an_infogans_codes(tmp_path, monkeypatch):
+    """A VAE run passed its check (it can generate), then failed on model.loss, a key only a
+    GAN has; an InfoGAN run failed on N(0, I) draws its one-hot code cannot take, and its
+    line between two categories named a row of the line, not the user's."""
+    nbformat = pytest.importorskip("nbformat", reason="pip install -e '.[notebooks]'")
+    vae = tmp_path / "vae"
+    train(compose_config([*TINY_AE, "model=vae", "data.subset=256", "data.val_size=100"], vae))
+    (error,) = errors_of("gan", {"AEGAN_RUN_DIR": str(vae)}, monkeypatch)
+    assert error["traceback"] == [
+        f"ConfigError: {vae} is a vae run; this notebook reads GANs (dcgan, infogan)"
+    ]
+    infogan = tmp_path / "infogan"
+    train(compose_config([*TINY_GAN, "model=infogan", "data.subset=256"], infogan))
+    run = aegan.load_run(infogan)
+    a, b = (run.task.draw_codes(1, category=c)[0][0] for c in (1, 2))  # two categories
+    with pytest.raises(ValueError, match=r"^a and b: the points between them are no latent"):
+        run.interpolate(a, b)
+    monkeypatch.setenv("AEGAN_RUN_DIR", str(infogan))
+    notebook = nbformat.read(NOTEBOOK_DIR / "gan.ipynb", as_version=4)
+    lines = next(i for i, cell in enumerate(notebook.cells) if "run.interpolate(" in cell.source)
+    client = notebook_client(notebook, NOTEBOOK_DIR, timeout=120)
+    with client.setup_kernel():
+        for index in range(lines + 1):
+            client.execute_cell(notebook.cells[index], index)

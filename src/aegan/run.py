@@ -137,7 +137,24 @@ class Run:
             codes = self._ask("encode")(ends)  # (2, latent_dim)
             return self._over("decode", codes[:1] * (1 - weights) + codes[1:] * weights)
         ends = torch.cat([self._codes("a", a, one=True), self._codes("b", b, one=True)])
-        return self._over("generate", ends[:1] * (1 - weights) + ends[1:] * weights)
+        line = ends[:1] * (1 - weights) + ends[1:] * weights  # (steps, latent_dim)
+        self._on_the_line(line)
+        return self._over("generate", line)
+
+    def _on_the_line(self, line: torch.Tensor) -> None:
+        """``ValueError`` where the points between two latent vectors are none the model
+        generates from (an InfoGAN's one-hot code halfway between two categories), each end
+        being one: the line's row, not the user's, was named."""
+        taken = getattr(self.task, "taken_latents", None)
+        try:
+            if taken is not None:
+                taken(line)
+        except ValueError as err:
+            raise ValueError(
+                f"a and b: the points between them are no latent vectors {self.task.name} "
+                f"generates from ({str(err).partition(': ')[2][:160]}...); interpolate between "
+                "vectors that agree where it takes a one-hot code"
+            ) from None
 
 
 @overrides_as_given
