@@ -38,6 +38,18 @@ def errors_of(name: str, environment: dict[str, str], monkeypatch) -> list[dict]
             if output["output_type"] == "error"]  # fmt: skip
 
 
+def cells_until(nbformat, name: str, text: str):
+    """Run notebooks/NAME.ipynb up to its first cell holding ``text``, which must not raise:
+    (the notebook with its outputs, that cell's index)."""
+    notebook = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+    last = next(i for i, cell in enumerate(notebook.cells) if text in cell.source)
+    client = notebook_client(notebook, NOTEBOOK_DIR, timeout=120)
+    with client.setup_kernel():
+        for index in range(last + 1):
+            client.execute_cell(notebook.cells[index], index)
+    return notebook, last
+
+
 @pytest.mark.parametrize("name", sorted(RUN_VARIABLES))
 def test_a_run_dir_at_nothing_is_one_line(name, tmp_path, monkeypatch):
     missing = tmp_path / "no-such-run"
@@ -95,12 +107,7 @@ def test_the_vae_notebook_reads_a_run_still_in_its_first_epoch(tmp_path, monkeyp
     shutil.copyfile(run / "checkpoints" / "step-00000002.pt", run / "checkpoints" / "last.pt")
     monkeypatch.setenv("AEGAN_RUN_DIR", str(run))
     monkeypatch.setenv("AEGAN_NOTEBOOK_QUICK", "1")
-    notebook = nbformat.read(NOTEBOOK_DIR / "vae.ipynb", as_version=4)
-    reading = next(i for i, cell in enumerate(notebook.cells) if "load_run(" in cell.source)
-    client = notebook_client(notebook, NOTEBOOK_DIR, timeout=120)
-    with client.setup_kernel():
-        for index in range(reading + 1):
-            client.execute_cell(notebook.cells[index], index)
+    notebook, reading = cells_until(nbformat, "vae", "load_run(")
     shown = "".join(o.get("text", "") for o in notebook.cells[reading].outputs)
     assert "epoch 0, step 2" in shown and "{}" in shown
 
@@ -152,9 +159,4 @@ def test_the_gan_notebook_refuses_a_vae_and_draws_an_infogans_codes(tmp_path, mo
     with pytest.raises(ValueError, match=r"^a and b: the points between them are no latent"):
         run.interpolate(a, b)
     monkeypatch.setenv("AEGAN_RUN_DIR", str(infogan))
-    notebook = nbformat.read(NOTEBOOK_DIR / "gan.ipynb", as_version=4)
-    lines = next(i for i, cell in enumerate(notebook.cells) if "run.interpolate(" in cell.source)
-    client = notebook_client(notebook, NOTEBOOK_DIR, timeout=120)
-    with client.setup_kernel():
-        for index in range(lines + 1):
-            client.execute_cell(notebook.cells[index], index)
+    cells_until(nbformat, "gan", "run.interpolate(")
