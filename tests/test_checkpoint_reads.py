@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import aegan.engine.checkpoint
-from aegan.engine.branch import _same_bytes
 from aegan.engine.checkpoint import load_checkpoint
+from aegan.engine.failed_write import same_bytes
 from aegan.train import train
 from conftest import TINY_AE, compose_config
 
@@ -83,6 +83,6 @@ def test_checkpoints_are_compared_a_chunk_at_a_time(tmp_path, monkeypatch):
         raise AssertionError("a checkpoint read whole into memory")
 
     monkeypatch.setattr(Path, "read_bytes", whole)
-    assert _same_bytes(a, b) and _same_bytes(a, a)
-    assert not _same_bytes(a, c) and not _same_bytes(a, d)
-    assert not _same_bytes(a, tmp_path / "missing")
+    assert same_bytes(a, b) and same_bytes(a, a)
+    assert not same_bytes(a, c) and not same_bytes(a, d)
+    assert not same_bytes(a, tmp_path / "missing")

@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+from aegan.engine.failed_write import not_older, same_bytes
 from aegan.engine.run_record import step_checkpoints
 from aegan.io.files import free_name
 
@@ -25,8 +26,10 @@ def keep_later_checkpoints(run_dir: Path, start: Path, step: int, epoch: int) ->
     if not folder.is_dir() or start.resolve().parent != folder.resolve():
         return None
     later = [p for p in step_checkpoints(folder) if _step_of(p) > step]
-    later += [p for p in (folder / "last.pt", folder / "best.pt") if p.is_file()]
-    later = [p for p in later if not _same_bytes(p, start)]
+    # last.pt older than ``start``: a save cut short wrote ``start`` whole after it
+    later += [p for p in (folder / "last.pt", folder / "best.pt")
+              if p.is_file() and (p.name == "best.pt" or not_older(p, start))]  # fmt: skip
+    later = [p for p in later if not same_bytes(p, start)]
     if not any(p.name.startswith("step-") or p.name == "last.pt" for p in later):
         return None  # nothing trained past it: a plain continuation
     kept = free_name(folder / f"past-step-{step}")
@@ -95,23 +98,3 @@ def _number(name: str, prefix: str) -> int:
 
 def _step_of(path: Path) -> int:
     return _number(path.stem, "step-")
-
-
-CHUNK = 2**20  # bytes compared at a time: a checkpoint is never held whole to compare it
-
-
-def _same_bytes(a: Path, b: Path) -> bool:
-    try:
-        if os.path.samefile(a, b):
-            return True
-        if a.stat().st_size != b.stat().st_size:
-            return False
-        with open(a, "rb") as first, open(b, "rb") as second:
-            while True:
-                chunk = first.read(CHUNK)
-                if chunk != second.read(CHUNK):
-                    return False
-                if not chunk:
-                    return True
-    except OSError:
-        return False

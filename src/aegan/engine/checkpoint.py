@@ -27,7 +27,7 @@ from aegan.engine.checkpoint_contents import (
     record_problem,
     window_problem,
 )
-from aegan.engine.failed_write import after_failed_write, failed_file
+from aegan.engine.failed_write import after_failed_write, failed_file, last_good
 from aegan.engine.run_record import (
     check_in_its_run,
     not_a_run_hint,
@@ -101,11 +101,15 @@ def remove_killed_saves(folder: Path) -> None:
                  len(left), "s" * (len(left) != 1), folder)  # fmt: skip
 
 
-def checkpoints_to_keep(folder: Path, keep: int) -> int:
+def checkpoints_to_keep(folder: Path, keep: int, kept_before: object = None) -> int:
     """How many ``step-*.pt`` a resumed run keeps in ``folder``: ``keep``, or as many as it
     found there where that is more. A resume that does not repeat a larger
-    ``trainer.keep_checkpoints`` would otherwise delete what the earlier process kept."""
+    ``trainer.keep_checkpoints`` would otherwise delete what the earlier process kept. At
+    most ``kept_before``, the earlier process's setting (its checkpoint's record), where
+    known: a process killed in a save leaves one more, which is not a setting to keep."""
     found = len(step_checkpoints(folder))
+    if isinstance(kept_before, int) and not isinstance(kept_before, bool) and kept_before >= 1:
+        found = min(found, kept_before)
     if found > keep:
         log.warning(
             "trainer.keep_checkpoints=%d: %s holds %d step checkpoints from before this "
@@ -123,7 +127,7 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
         candidates = (path, path / f"{which}.pt", path / "checkpoints" / f"{which}.pt")
         for candidate in candidates:
             if candidate.is_file() and not (given_a_file and which != "last"):
-                return candidate
+                return _newest_whole(candidate) if candidate != path else candidate
         stopped_early = any((p / "last.pt").is_file() for p in (path, path / "checkpoints"))
         # a FIFO given as the file, a folder in a checkpoint's place, a link to a file gone
         odd = [(c, kind) for c in candidates  # in a folder that is none: the folder is named
@@ -161,6 +165,18 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
         f"no checkpoint at {path}: expected a .pt file, or a run dir holding "
         f"checkpoints/{which}.pt{hint}"
     )
+
+
+def _newest_whole(last: Path) -> Path:
+    """A run's ``last.pt``, or the step file its last save wrote whole before a kill stopped
+    it pointing last.pt there (``last_good``): a resume from last.pt trained that step
+    again, and filed the newer file as a branch's past."""
+    newest = last_good(last.parent) if last.name == "last.pt" else last
+    if newest is not None and newest != last:
+        log.info("%s is older than %s, which a save cut short wrote whole: taken as the "
+                 "run's last", last, newest.name)  # fmt: skip
+        return newest
+    return last
 
 
 def run_dir_of(path: str | Path) -> Path:

@@ -72,20 +72,42 @@ def last_good(folder: Path) -> Path | None:
     except OSError:  # a folder that cannot be read: no step file known
         steps = []
     newest = steps[-1] if steps else None
-    if last.is_file() and (newest is None or _not_older(last, newest)):
+    if last.is_file() and (newest is None or not_older(last, newest)):
         return last
     return newest
 
 
-def _not_older(last: Path, step_file: Path) -> bool:
-    """Whether ``last`` (last.pt) is ``step_file`` (its link) or was written after it (its
-    copy, where the file system has no links)."""
+def not_older(last: Path, step_file: Path) -> bool:
+    """Whether ``last`` (last.pt) is ``step_file`` (its link, or a copy of it: a folder
+    copied whole gives each file a new time) or was written after it (its copy, where the
+    file system has no links)."""
     try:
-        return os.path.samefile(last, step_file) or (
+        return same_bytes(last, step_file) or (
             last.stat().st_mtime_ns >= step_file.stat().st_mtime_ns
         )
     except OSError:  # one of them gone as it was read
         return last.is_file()
+
+
+CHUNK = 2**20  # bytes compared at a time: a checkpoint is never held whole to compare it
+
+
+def same_bytes(a: Path, b: Path) -> bool:
+    """Whether the files ``a`` and ``b`` hold the same bytes (one file, or a copy)."""
+    try:
+        if os.path.samefile(a, b):
+            return True
+        if a.stat().st_size != b.stat().st_size:
+            return False
+        with open(a, "rb") as first, open(b, "rb") as second:
+            while True:
+                chunk = first.read(CHUNK)
+                if chunk != second.read(CHUNK):
+                    return False
+                if not chunk:
+                    return True
+    except OSError:
+        return False
 
 
 def after_failed_write(err: OSError, run_dir: Path) -> str:

@@ -51,7 +51,9 @@ def fit(
     progress = Progress()
     keep = trainer_cfg.keep_checkpoints
     if run.resume is not None and run.is_main:  # counted before a branch moves later ones
-        keep = checkpoints_to_keep(run.checkpoint_dir, keep)  # what the earlier one kept stays
+        trained = run.resume[0]["config"].get("trainer")  # the earlier process's settings
+        kept_before = trained.get("keep_checkpoints") if isinstance(trained, dict) else None
+        keep = checkpoints_to_keep(run.checkpoint_dir, keep, kept_before)  # the earlier's stay
     if run.resume is not None:
         progress = restore(task, run.amp, run.resume[0], path=run.resume[1])
         run.stop.saved_step = progress.step
