@@ -5,6 +5,7 @@ resumes, evaluates and loads back; the docs' example does too."""
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from collections.abc import Iterable
 
@@ -180,6 +181,10 @@ def test_the_example_in_the_docs_trains_evaluates_and_loads(tmp_path, monkeypatc
     assert run.reconstruct(run.data.test_images[:3]).shape == (3, 1, 28, 28)
     with pytest.raises(AttributeError, match="cannot sample"):
         run.sample(2)
+    # a folder whose name holds Hydra's grammar was split at its comma, or read as an override
+    odd = tmp_path / "my,conf=[1]'s"
+    shutil.copytree(tmp_path / "conf", odd)
+    assert aegan.load_run(tmp_path / "run", searchpath=[str(odd)]).step == run.step
 
 
 WITH_A_CONSTANT = """\

@@ -43,7 +43,7 @@ from aegan.memory import check_memory
 from aegan.metrics.choice import check_metrics, check_metrics_before_data
 from aegan.metrics.inception import check_weights
 from aegan.metrics.scope import EVALUATION_NUMBERS, Settings
-from aegan.settings.overrides import given_overrides, no_key
+from aegan.settings.overrides import given_overrides, no_key, searchpath_override
 from aegan.settings.schema import (
     CONF_DIR,
     GROUPS,
@@ -269,7 +269,7 @@ def compose_config(
 ) -> DictConfig:  # fmt: skip
     """``config_dir``'s ``{config_name}.yaml`` with ``overrides``, as a command line's."""
     check_texts(overrides=overrides, searchpath=searchpath)
-    extra = [f"hydra.searchpath=[{','.join(searchpath)}]"] if searchpath else []
+    extra = [searchpath_override(searchpath)] if searchpath else []
     app = GlobalHydra.instance().hydra  # inside a Hydra app (aegan.evaluate, a sweep's check)
     # the app's job name (its NAME.log), which compose sets to "app" for the jobs composed next
     job_name = JobRuntime.instance().get("name")

@@ -21,7 +21,7 @@ from aegan.engine.state import check_weights
 from aegan.errors import CheckpointError, ConfigError
 from aegan.io.path_kinds import shown
 from aegan.runs.record import record_config
-from aegan.settings.overrides import deleted_group, override_key
+from aegan.settings.overrides import deleted_group, override_key, searchpath_override
 from aegan.settings.schema import GROUPS
 from aegan.settings.value_kinds import check_texts
 from aegan.tasks import build_task
@@ -135,7 +135,7 @@ def check_load_arguments(
         deleted = deleted_group([override], groups=GROUPS)  # ~model: nothing to rebuild
         if deleted is not None:
             raise ConfigError(f"overrides: {deleted}")
-    listed = f"hydra.searchpath=[{','.join(searchpath)}]"  # as compose_config passes it
+    listed = searchpath_override(searchpath)  # as compose_config passes it
     if searchpath and (missing := missing_searchpath([listed])):  # Hydra would only warn
         raise ConfigError(missing.replace("hydra.searchpath: ", "searchpath: ", 1))
 

@@ -4,7 +4,9 @@ reads otherwise than it was meant (no key, a + before a group chosen already).""
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from hydra.core.override_parser.types import Override
@@ -49,6 +51,14 @@ def hydra_quoted(text: str) -> str:
     text = re.sub(r"(\\*)'", lambda m: m[1] * 2 + "\\'", text)  # a quote and the \ before it
     text = re.sub(r"(\\+)$", lambda m: m[1] * 2, text)  # \ before the closing quote
     return f"'{text}'"
+
+
+def searchpath_override(entries: Sequence[str]) -> str:
+    """``hydra.searchpath=[...]`` of Python's ``entries`` (``load_run(searchpath=...)``), each
+    one folder: quoted, so that a comma, ``=`` or bracket in its name is part of it, and a
+    plain path's ``~`` expanded, as ``load_run``'s other paths are."""
+    folders = (e if "://" in e else os.path.expanduser(e) for e in entries)
+    return f"hydra.searchpath=[{','.join(map(hydra_quoted, folders))}]"
 
 
 GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
