@@ -150,7 +150,7 @@ def test_the_gan_notebook_refuses_a_vae_and_draws_an_infogans_codes(tmp_path, mo
     train(compose_config([*TINY_AE, "model=vae", "data.subset=256", "data.val_size=100"], vae))
     (error,) = errors_of("gan", {"AEGAN_RUN_DIR": str(vae)}, monkeypatch)
     assert error["traceback"] == [
-        f"ConfigError: {vae} is a vae run; this notebook reads GANs (dcgan, infogan)"
+        f"ConfigError: {vae} is a run of vae; this notebook reads GANs (dcgan, infogan)"
     ]
     infogan = tmp_path / "infogan"
     train(compose_config([*TINY_GAN, "model=infogan", "data.subset=256"], infogan))
