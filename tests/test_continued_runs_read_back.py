@@ -146,6 +146,5 @@ def test_an_evaluation_with_its_own_settings_shows_them_beside_its_figures(cli, 
     shown = cli("aegan.evaluate", f"run={run_dir}", "seed=3", "metrics=[reconstruction]")
     assert shown.returncode == 0, shown.stderr
     _, groups = hparams_plugin_answers(run_dir / "tb")
-    (session,) = [s for group in groups for s in group["sessions"]]
-    hparams = groups[0]["hparams"]
-    assert hparams["evaluate.seed"] == 3 and hparams["evaluate.samples"] == 10000, session
+    hparams = groups[0]["hparams"]  # the run's one row
+    assert hparams["evaluate.seed"] == 3 and hparams["evaluate.samples"] == 10000, hparams
