@@ -40,3 +40,23 @@ def test_a_character_read_only_quoted_gets_the_value_quoted(cli, tmp_path):
 def test_a_quote_not_closed_is_named(cli, tmp_path):
     result = cli("aegan.train", "task_name='abc", f"hydra.run.dir={tmp_path / 'run'}")
     assert_one_error_line(result, "the quote at character 11 is not closed")
+
+
+@pytest.mark.parametrize(
+    "path", ["/runs/plain-1.2/run@x", "/runs/sp ace ü", "/runs/a,b", "/runs/it's ${x}", "/r/a\\"]
+)
+def test_a_resume_line_pastes_into_a_shell_as_the_one_override_it_names(path):
+    """The line that says how to go on (a stop, a failed write) printed the run's folder as
+    it is: a space split it, and Hydra refused the pasted command ('ace': missing EQUAL)."""
+    import shlex
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from aegan.settings.overrides import pasted_override
+
+    (token,) = shlex.split(pasted_override("hydra.run.dir", path))
+    (override,) = OverridesParser.create().parse_overrides([token])
+    assert (override.key_or_group, override.value()) == (
+        "hydra.run.dir",
+        path.replace("${", "\\${"),
+    )

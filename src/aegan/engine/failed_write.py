@@ -12,6 +12,7 @@ from pathlib import Path
 from aegan.engine.run_record import step_checkpoints
 from aegan.errors import USER_ERRORS, CheckpointError, DiskFullError
 from aegan.io.path_kinds import shown
+from aegan.settings.overrides import pasted_override
 
 
 def disk_full(err: OSError) -> bool:
@@ -51,7 +52,7 @@ def continue_in(run_dir: Path) -> str:
     or from the step file saved after it where last.pt could not be pointed at that."""
     good = last_good(run_dir / "checkpoints")
     start = good if good is not None and good.name != "last.pt" else run_dir
-    return f"trainer.resume={start} hydra.run.dir={run_dir}"
+    return f"{pasted_override('trainer.resume', start)} {pasted_override('hydra.run.dir', run_dir)}"
 
 
 CONTINUE_SAME = ". Continue in its folder with the same command and "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,6 +52,16 @@ def hydra_quoted(text: str) -> str:
     text = re.sub(r"(\\*)'", lambda m: m[1] * 2 + "\\'", text)  # a quote and the \ before it
     text = re.sub(r"(\\+)$", lambda m: m[1] * 2, text)  # \ before the closing quote
     return f"'{text}'"
+
+
+def pasted_override(key: str, value: object) -> str:
+    """``key=VALUE`` (a path) as a command's advice: pasted into a shell, it is that one
+    override. Plain where the text is; else quoted for Hydra, then for the shell (a space
+    ended the override, a comma made a sweep, non-ASCII letters were refused)."""
+    text = str(value)
+    if re.fullmatch(r"[\w./@+-]+", text, re.ASCII):
+        return f"{key}={text}"
+    return shlex.quote(f"{key}={hydra_quoted(text)}")
 
 
 def searchpath_override(entries: Sequence[str]) -> str:
