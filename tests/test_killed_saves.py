@@ -91,3 +91,16 @@ def test_a_step_file_a_killed_save_left_unpruned_is_not_kept_for_good(make_cfg, 
     train(make_cfg(*COMMON, "trainer.epochs=2", "trainer.resume=auto", run="run"))
     assert len(list(checkpoints.glob("step-*.pt"))) == 2
     assert "step checkpoints from before this resume" not in caplog.text
+
+
+def test_a_resume_with_nothing_left_points_last_at_the_step_it_was_given(make_cfg):
+    """The line after a failed write at the last epoch names the step file written whole:
+    continued with it, nothing was left to train, nothing saved, and last.pt stayed an
+    epoch behind the figures the run then wrote (aegan.evaluate measured the older one)."""
+    cfg = make_cfg(*COMMON, "trainer.epochs=1", run="run")
+    train(cfg)
+    checkpoints = Path(cfg.paths.output_dir) / "checkpoints"
+    newest = killed_between_write_and_link(checkpoints)
+    train(make_cfg(*COMMON, "trainer.epochs=1", f"trainer.resume={newest}", run="run"))
+    assert last_state(checkpoints.parent)["step"] == 10
+    assert not list(checkpoints.glob("past-step-*"))

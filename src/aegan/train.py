@@ -44,6 +44,7 @@ from aegan.data.fingerprint import check_same_data, data_fingerprint
 from aegan.data.read_once import forget_reads
 from aegan.engine import RunContext, fit, resume_state
 from aegan.engine.branch import keep_later_checkpoints
+from aegan.engine.checkpoint import take_as_last
 from aegan.engine.device import resolve_device, seed_everything, threads_chosen
 from aegan.engine.distributed import (
     Distributed,
@@ -233,6 +234,7 @@ def _restored(run_dir: Path, resume: tuple, on_resume: Callable[[], None] | None
     """The resume has begun: the run folder becomes this run's (its record, a branch's
     checkpoints beside those trained past its start), and a stop is no longer in setup."""
     keep_later_checkpoints(run_dir, resume[1], int(resume[0]["step"]), int(resume[0]["epoch"]))
+    take_as_last(resume[1], run_dir / "checkpoints")  # a step file a cut-short save left
     training_continued(run_dir, int(resume[0]["step"]))  # past the figures it may hold
     stop.phase = "training"
     if on_resume is not None:

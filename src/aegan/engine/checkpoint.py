@@ -27,7 +27,7 @@ from aegan.engine.checkpoint_contents import (
     record_problem,
     window_problem,
 )
-from aegan.engine.failed_write import after_failed_write, failed_file, last_good
+from aegan.engine.failed_write import after_failed_write, failed_file, last_good, not_older
 from aegan.engine.run_record import (
     check_in_its_run,
     not_a_run_hint,
@@ -165,6 +165,18 @@ def resolve_checkpoint(path: str | Path, which: str = "last") -> Path:
         f"no checkpoint at {path}: expected a .pt file, or a run dir holding "
         f"checkpoints/{which}.pt{hint}"
     )
+
+
+def take_as_last(start: Path, folder: Path) -> None:
+    """A resume in ``folder`` (a run's checkpoints) from ``start``, a step file there that a
+    save cut short wrote whole after last.pt: last.pt points at it now. A resume with no
+    step left to train saves nothing, and left last.pt older than the figures it wrote."""
+    last = folder / "last.pt"
+    if start.parent.resolve() != folder.resolve() or not start.name.startswith("step-"):
+        return
+    if last.is_file() and not not_older(last, start):
+        _link_or_copy(start, last)
+        log.info("%s now points at %s, the run's last", last, start.name)
 
 
 def _newest_whole(last: Path) -> Path:
