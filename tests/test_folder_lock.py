@@ -107,3 +107,20 @@ def test_an_evaluation_sweep_naming_a_run_in_use_starts_no_job(
     assert_one_error_line(refused, f"error: job 1 of 2 (run={held}): {held} is in use")
     assert refused.stderr.endswith("; no job was started\n"), refused.stderr
     assert files_in(first) == before
+
+
+@pytest.mark.parametrize("sweep", [False, True])
+def test_a_run_or_sweep_below_a_folder_in_use_is_refused(cli, tmp_path, holder, sweep):
+    """A run still in its first epoch has no checkpoint to tell it by: a second run into a
+    folder inside it was trained there, and could then never be continued in its folder."""
+    running = tmp_path / "run"
+    running.mkdir()
+    holder(running)
+    inner = running / "inner"
+    where = f"hydra.sweep.dir={inner}" if sweep else f"hydra.run.dir={inner}"
+    refused = cli("aegan.train", *(["-m", "seed=0,1"] if sweep else []), *TINY_AE, where)
+    assert_one_error_line(
+        refused, f"{where} is at or inside {running}, a run's folder that another process "
+        "trains or evaluates in now; choose a folder outside it"
+    )  # fmt: skip
+    assert not inner.exists()

@@ -73,6 +73,30 @@ def check_not_in_use(folder: Path, instead: str = "") -> None:
             pass
 
 
+def held_elsewhere(folders: list[Path]) -> Path | None:
+    """The first of ``folders`` whose lock another process holds now, or None; read from
+    Linux's /proc/locks, not probed with a lock of this process's own, which would refuse
+    that process's next run there for the instant it held it. None where it cannot be told
+    (another system)."""
+    # a line: "1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF"; a waiter's: "1: -> FLOCK ..."
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as file:
+            lines = [line.split() for line in file]
+    except OSError:
+        return None
+    own = str(os.getpid())
+    held = {p[5] for p in lines if len(p) > 5 and p[1] == "FLOCK" and p[4] != own}
+    for folder in folders:
+        try:
+            found = os.stat(folder)
+        except OSError:
+            continue
+        device = f"{os.major(found.st_dev):02x}:{os.minor(found.st_dev):02x}:{found.st_ino}"
+        if device in held:
+            return folder
+    return None
+
+
 def _lock(folder: str, instead: str) -> int:
     """A descriptor of ``folder`` holding its exclusive lock, or -1 where none can be
     taken."""

@@ -12,7 +12,7 @@ from itertools import islice
 from pathlib import Path
 
 from aegan.engine.checkpoint import remove_killed_saves, resolve_checkpoint
-from aegan.engine.folder_lock import train_elsewhere
+from aegan.engine.folder_lock import held_elsewhere, train_elsewhere
 from aegan.engine.run_record import (
     earlier_run,
     link_into_another_run,
@@ -94,6 +94,13 @@ def check_not_inside_a_run(folder: Path, key: str, *, itself: bool = False) -> N
     if trained is not None:
         at = "holds a trained run" if trained == lands else f"is inside the trained run {trained}"
         raise ConfigError(f"{key}={folder} {at}; choose a folder outside it")
+    # a run training there has no checkpoint to tell it by before its first epoch ends
+    running = held_elsewhere([*([lands] if itself else []), *lands.parents])
+    if running is not None:
+        raise ConfigError(
+            f"{key}={folder} is at or inside {running}, a run's folder that another process "
+            "trains or evaluates in now; choose a folder outside it"
+        )
 
 
 def check_not_overwriting(run_dir: Path, resume: str | None, key: str = "hydra.run.dir") -> None:
