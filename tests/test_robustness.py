@@ -180,6 +180,21 @@ def test_full_disk_outside_checkpoints_is_one_clear_error(make_cfg, monkeypatch)
     assert load_checkpoint(last)["step"] == 31
 
 
+def test_full_disk_in_tensorboards_projector_writer_names_its_folder(make_cfg, monkeypatch):
+    """TensorBoard's writer raises with no file name: the line named only the run's folder."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(SummaryWriter, "add_embedding", disk_full)
+    cfg = make_cfg(*TINY_AE)
+    with pytest.raises(DiskFullError) as caught:
+        train(cfg)
+    folder = Path(cfg.paths.output_dir) / "tb" / "00031" / "test_codes"
+    assert str(caught.value).startswith(f"No space left on device while writing {folder}; ")
+
+
 def test_divergence_stops_and_names_the_step(make_cfg):
     with pytest.raises(NonFiniteError, match=r"non-finite loss at step \d+"):
         train(make_cfg(*TINY_AE, "model.optimizer.lr=1e30", "trainer.on_nonfinite=stop"))

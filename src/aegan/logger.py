@@ -251,11 +251,16 @@ class TensorBoardLogger:
                     path.unlink()
             if folder.is_dir():
                 shutil.rmtree(folder)
-            self.writer.add_embedding(
-                projected_codes(codes), metadata=list(labels), global_step=step, tag=tag
-            )
-            if images is not None:
-                add_sprite(self.writer, images.detach(), f"{step:05}/{tag}")
+            try:
+                self.writer.add_embedding(
+                    projected_codes(codes), metadata=list(labels), global_step=step, tag=tag
+                )
+                if images is not None:
+                    add_sprite(self.writer, images.detach(), f"{step:05}/{tag}")
+            except OSError as err:  # TensorBoard's writer names no file: a full disk's line would
+                if err.filename is None:  # name only the run's folder
+                    raise OSError(err.errno, err.strerror, str(folder)) from err
+                raise
 
     def flush(self) -> None:
         if self._writer:
