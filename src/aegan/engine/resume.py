@@ -79,7 +79,7 @@ def resume_state(
         if not path.is_file():
             log.info("trainer.resume=auto: no %s yet, starting from scratch", path)
             return None
-        path = resolve_checkpoint(run_dir)  # a newer step file a killed save left: that
+        path = resolve_checkpoint(run_dir)  # or a newer step file a killed save wrote whole
         state = load_checkpoint(path)
         if found is not None:
             found(state)
