@@ -174,7 +174,7 @@ def take_as_last(start: Path, folder: Path) -> None:
     last = folder / "last.pt"
     if start.parent.resolve() != folder.resolve() or not start.name.startswith("step-"):
         return
-    if last.is_file() and not not_older(last, start):
+    if last.is_file() and not last.is_symlink() and not not_older(last, start):
         _link_or_copy(start, last)
         log.info("%s now points at %s, the run's last", last, start.name)
 
@@ -183,7 +183,9 @@ def _newest_whole(last: Path) -> Path:
     """A run's ``last.pt``, or the step file its last save wrote whole before a kill stopped
     it pointing last.pt there (``last_good``): a resume from last.pt trained that step
     again, and filed the newer file as a branch's past."""
-    newest = last_good(last.parent) if last.name == "last.pt" else last
+    if last.name != "last.pt" or last.is_symlink():  # a link is none a save made: its own
+        return last  # checks say whose it is
+    newest = last_good(last.parent)
     if newest is not None and newest != last:
         log.info("%s is older than %s, which a save cut short wrote whole: taken as the "
                  "run's last", last, newest.name)  # fmt: skip
